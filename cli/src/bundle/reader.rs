@@ -1,0 +1,681 @@
+//! Reads and verifies bundles, treating every bundle as untrusted input.
+//!
+//! [`verify`] checks, and names exactly what differs:
+//! - the whole file against `<bundle>.sha256` (so a flipped byte anywhere, even in zip
+//!   headers no member hash covers, fails);
+//! - the zip structure (truncation, duplicate, unsafe or symlink entries, unknown compression);
+//! - the manifest (present, bounded size, known format and version, well-formed);
+//! - every member against the manifest (listed, size, SHA-256 recomputed from the content) and
+//!   every manifest entry against the zip (missing members).
+//!
+//! Memory stays bounded whatever the bundle claims: members are streamed through the hash,
+//! never read beyond the size the manifest lists, and declared sizes that deflate cannot
+//! produce from the stored bytes are refused without decompressing. Nothing is extracted.
+//! [`Bundle`] gives analyzers verified access to records and members.
+
+use super::manifest::{FORMAT, FORMAT_VERSION, MANIFEST_NAME, Manifest, MemberEntry};
+use super::names::unsafe_name;
+use dossier_plugin_api::encoding::{hex, is_sha256_hex};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use zip::ZipArchive;
+
+/// Limits for untrusted bundles.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest manifest read.
+    pub max_manifest: u64,
+    /// Most entries in the zip.
+    pub max_entries: usize,
+    /// Most bytes decompressed over all members.
+    pub max_total: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_manifest: 256 << 20,
+            max_entries: 2_000_000,
+            max_total: 64 << 30,
+        }
+    }
+}
+
+/// Deflate cannot expand more than about 1032:1; a larger declared ratio is a lie.
+const MAX_DEFLATE_RATIO: u64 = 1100;
+
+/// One thing wrong with a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// What it concerns: `bundle`, `sidecar`, `manifest`, or a member name.
+    pub subject: String,
+    pub message: String,
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug)]
+pub struct Verification {
+    pub path: PathBuf,
+    /// SHA-256 of the bundle file as read now.
+    pub sha256: Option<String>,
+    pub size: u64,
+    pub members_checked: usize,
+    pub manifest: Option<Manifest>,
+    pub problems: Vec<Problem>,
+}
+
+impl Verification {
+    /// No problem found.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn problem(&mut self, subject: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            subject: subject.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Path of the sidecar checksum file of a bundle.
+pub fn sidecar_path(bundle: &Path) -> PathBuf {
+    let mut s = bundle.as_os_str().to_os_string();
+    s.push(".sha256");
+    PathBuf::from(s)
+}
+
+fn hash_reader(mut r: impl Read) -> std::io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex(&h.finalize()), total))
+}
+
+/// Opens a bundle file for reading: a regular file, not a FIFO or device.
+fn open_regular(path: &Path) -> Result<(File, u64), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    Ok((f, meta.len()))
+}
+
+/// Parses a `sha256sum`-format line: `<64 hex>  <name>`.
+fn parse_sidecar(text: &str) -> Option<(String, String)> {
+    let line = text.lines().next()?;
+    let (digest, rest) = line.split_once(' ')?;
+    let name = rest
+        .strip_prefix(' ')
+        .or_else(|| rest.strip_prefix('*'))
+        .unwrap_or(rest);
+    is_sha256_hex(digest).then(|| (digest.to_ascii_lowercase(), name.to_string()))
+}
+
+/// Verifies a bundle (see the module documentation).
+pub fn verify(path: &Path, limits: &Limits) -> Verification {
+    let mut v = Verification {
+        path: path.to_path_buf(),
+        sha256: None,
+        size: 0,
+        members_checked: 0,
+        manifest: None,
+        problems: Vec::new(),
+    };
+    let (file, size) = match open_regular(path) {
+        Ok(x) => x,
+        Err(e) => {
+            v.problem("bundle", e);
+            return v;
+        }
+    };
+    v.size = size;
+    match hash_reader(BufReader::with_capacity(1 << 20, file)) {
+        Ok((sha, _)) => v.sha256 = Some(sha),
+        Err(e) => v.problem("bundle", format!("read failed: {e}")),
+    }
+    check_sidecar(&mut v, path);
+    let file = match open_regular(path) {
+        Ok((f, _)) => f,
+        Err(e) => {
+            v.problem("bundle", e);
+            return v;
+        }
+    };
+    let mut zip = match ZipArchive::new(BufReader::new(file)) {
+        Ok(z) => z,
+        Err(e) => {
+            v.problem(
+                "bundle",
+                format!("not a readable zip archive (truncated or corrupt): {e}"),
+            );
+            return v;
+        }
+    };
+    check_archive(&mut v, &mut zip, limits);
+    match open_regular(path)
+        .and_then(|(f, len)| central_directory_names(f, len, limits.max_entries))
+    {
+        Ok(Some(names)) => {
+            let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+            for n in &names {
+                *count.entry(n.as_str()).or_default() += 1;
+            }
+            for (n, c) in count.into_iter().filter(|(_, c)| *c > 1) {
+                v.problem(n, format!("appears {c} times in the zip's central directory (duplicate member names: tools may show different content under one name)"));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => v.problem("bundle", format!("central directory: {e}")),
+    }
+    v
+}
+
+/// Names in the central directory exactly as listed, duplicates included (the zip crate's
+/// archive view keeps one entry per name). `None` for zip64 archives, which dossier writes only
+/// for members over 4 GiB; the crate's own checks cover those.
+fn central_directory_names(
+    mut f: File,
+    len: u64,
+    max_entries: usize,
+) -> Result<Option<Vec<String>>, String> {
+    use std::io::{Seek, SeekFrom};
+    let tail_len = len.min(22 + 65535);
+    f.seek(SeekFrom::Start(len - tail_len))
+        .map_err(|e| e.to_string())?;
+    let mut tail = vec![0u8; tail_len as usize];
+    f.read_exact(&mut tail).map_err(|e| e.to_string())?;
+    let Some(pos) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+    else {
+        return Err("no end-of-central-directory record".into());
+    };
+    let eocd = &tail[pos..];
+    let le16 = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as u64;
+    let le32 = |b: &[u8], o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) as u64;
+    let (entries, cd_size, cd_offset) = (le16(eocd, 10), le32(eocd, 12), le32(eocd, 16));
+    if entries == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
+        return Ok(None);
+    }
+    if entries as usize > max_entries || cd_offset.saturating_add(cd_size) > len {
+        return Err("end record points outside the file".into());
+    }
+    f.seek(SeekFrom::Start(cd_offset))
+        .map_err(|e| e.to_string())?;
+    let mut cd = vec![0u8; cd_size as usize];
+    f.read_exact(&mut cd).map_err(|e| e.to_string())?;
+    let mut names = Vec::with_capacity(entries as usize);
+    let mut at = 0usize;
+    for _ in 0..entries {
+        if at + 46 > cd.len() || cd[at..at + 4] != [0x50, 0x4b, 0x01, 0x02] {
+            return Err(format!(
+                "entry {} of {entries} is not a central directory header",
+                names.len() + 1
+            ));
+        }
+        let (n, x, c) = (
+            le16(&cd, at + 28) as usize,
+            le16(&cd, at + 30) as usize,
+            le16(&cd, at + 32) as usize,
+        );
+        let name = cd
+            .get(at + 46..at + 46 + n)
+            .ok_or("central directory entry runs past its end")?;
+        names.push(String::from_utf8_lossy(name).into_owned());
+        at += 46 + n + x + c;
+    }
+    Ok(Some(names))
+}
+
+fn check_sidecar(v: &mut Verification, path: &Path) {
+    let side = sidecar_path(path);
+    let text = match std::fs::metadata(&side) {
+        Ok(m) if m.is_file() && m.len() <= 4096 => {
+            std::fs::read_to_string(&side).map_err(|e| e.to_string())
+        }
+        Ok(_) => Err("not a small regular file".into()),
+        Err(e) => Err(e.to_string()),
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => {
+            v.problem(
+                "sidecar",
+                format!(
+                    "{}: {e}; the bundle file as a whole cannot be checked",
+                    side.display()
+                ),
+            );
+            return;
+        }
+    };
+    let Some((digest, name)) = parse_sidecar(&text) else {
+        v.problem(
+            "sidecar",
+            format!("{} is not in sha256sum format", side.display()),
+        );
+        return;
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name != file_name {
+        v.problem(
+            "sidecar",
+            format!("{} names `{name}`, not `{file_name}`", side.display()),
+        );
+    }
+    if let Some(actual) = &v.sha256 {
+        if *actual != digest {
+            v.problem("bundle", format!("SHA-256 of the bundle file is {actual}, but {} says {digest}: the file was modified", side.display()));
+        }
+    }
+}
+
+/// An entry of the zip's central directory, as declared.
+struct EntryInfo {
+    index: usize,
+    name: String,
+    size: u64,
+    compressed: u64,
+    method: zip::CompressionMethod,
+}
+
+fn check_archive<R: Read + std::io::Seek>(
+    v: &mut Verification,
+    zip: &mut ZipArchive<R>,
+    limits: &Limits,
+) {
+    if zip.len() > limits.max_entries {
+        v.problem(
+            "bundle",
+            format!(
+                "{} entries, more than the limit of {}; not checked",
+                zip.len(),
+                limits.max_entries
+            ),
+        );
+        return;
+    }
+    if zip.has_duplicate_names() {
+        v.problem("bundle", "duplicate member names in the zip's central directory (tools may show different content under one name)");
+    }
+    let mut entries: Vec<EntryInfo> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for i in 0..zip.len() {
+        let f = match zip.by_index_raw(i) {
+            Ok(f) => f,
+            Err(e) => {
+                v.problem(format!("entry #{i}"), format!("unreadable zip entry: {e}"));
+                continue;
+            }
+        };
+        let name = match f.name() {
+            Ok(n) => n.to_string(),
+            Err(e) => {
+                v.problem(
+                    format!("entry #{i}"),
+                    format!("unreadable member name: {e}"),
+                );
+                continue;
+            }
+        };
+        if let Some(why) = unsafe_name(&name) {
+            v.problem(
+                format!("entry `{}`", name.escape_debug()),
+                format!("unsafe member name ({why})"),
+            );
+            continue;
+        }
+        if f.is_symlink() {
+            v.problem(&name, "symbolic-link entry (dossier never writes links)");
+            continue;
+        }
+        if f.is_dir() {
+            v.problem(&name, "directory entry (dossier never writes directories)");
+            continue;
+        }
+        *seen.entry(name.clone()).or_default() += 1;
+        entries.push(EntryInfo {
+            index: i,
+            name,
+            size: f.size(),
+            compressed: f.compressed_size(),
+            method: f.compression(),
+        });
+    }
+    for (name, n) in &seen {
+        if *n > 1 {
+            v.problem(
+                name,
+                format!("appears {n} times in the zip (duplicate member names)"),
+            );
+        }
+    }
+    let Some(man_entry) = entries.iter().find(|e| e.name == MANIFEST_NAME) else {
+        v.problem("manifest", format!("no {MANIFEST_NAME} in the bundle"));
+        return;
+    };
+    if man_entry.size > limits.max_manifest {
+        v.problem(
+            "manifest",
+            format!(
+                "declares {} bytes, more than the limit of {}",
+                man_entry.size, limits.max_manifest
+            ),
+        );
+        return;
+    }
+    let body = match read_capped(zip, man_entry.index, limits.max_manifest) {
+        Ok(b) => b,
+        Err(e) => {
+            v.problem("manifest", format!("cannot be read: {e}"));
+            return;
+        }
+    };
+    let manifest = match parse_manifest(&body) {
+        Ok(m) => m,
+        Err(e) => {
+            v.problem("manifest", e);
+            return;
+        }
+    };
+    let mut listed: BTreeMap<&str, &MemberEntry> = BTreeMap::new();
+    for m in &manifest.members {
+        if listed.insert(m.name.as_str(), m).is_some() {
+            v.problem(&m.name, "listed more than once in the manifest");
+        }
+    }
+    let mut budget = limits.max_total;
+    let mut present = std::collections::HashSet::new();
+    for e in &entries {
+        if e.name == MANIFEST_NAME || seen.get(&e.name).copied().unwrap_or(0) > 1 {
+            present.insert(e.name.as_str());
+            continue;
+        }
+        present.insert(e.name.as_str());
+        let Some(m) = listed.get(e.name.as_str()) else {
+            v.problem(&e.name, "in the zip but not listed in the manifest");
+            continue;
+        };
+        if let Some(why) = declared_size_problem(e, m.size) {
+            v.problem(&e.name, why);
+            continue;
+        }
+        if m.size > budget {
+            v.problem(
+                &e.name,
+                format!(
+                    "not checked: the bundle declares more than {} bytes in total",
+                    limits.max_total
+                ),
+            );
+            continue;
+        }
+        budget -= m.size;
+        match hash_member(zip, e.index, m.size) {
+            Ok((_, n)) if n != m.size => v.problem(
+                &e.name,
+                format!("content is {n} bytes, the manifest says {}", m.size),
+            ),
+            Ok((sha, _)) if sha != m.sha256 => v.problem(
+                &e.name,
+                format!("SHA-256 differs: manifest {}, content {sha}", m.sha256),
+            ),
+            Ok(_) => v.members_checked += 1,
+            Err(err) => v.problem(&e.name, format!("cannot be read: {err}")),
+        }
+    }
+    for m in &manifest.members {
+        if !present.contains(m.name.as_str()) {
+            v.problem(&m.name, "listed in the manifest but missing from the zip");
+        }
+    }
+    v.manifest = Some(manifest);
+}
+
+/// Why an entry's declared sizes cannot be right for its manifest entry, if they cannot.
+fn declared_size_problem(e: &EntryInfo, manifest_size: u64) -> Option<String> {
+    match e.method {
+        zip::CompressionMethod::Stored if e.compressed != e.size => Some(format!(
+            "stored entry declares {} bytes but holds {}",
+            e.size, e.compressed
+        )),
+        zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated => {
+            if e.size > e.compressed.saturating_mul(MAX_DEFLATE_RATIO).max(1 << 16) {
+                Some(format!(
+                    "declares {} bytes from {} compressed bytes, a ratio deflate cannot produce (zip bomb?); not decompressed",
+                    e.size, e.compressed
+                ))
+            } else if e.size != manifest_size {
+                Some(format!(
+                    "zip declares {} bytes, the manifest says {manifest_size}",
+                    e.size
+                ))
+            } else {
+                None
+            }
+        }
+        other => Some(format!(
+            "compression method {other:?}, which dossier never writes; not decompressed"
+        )),
+    }
+}
+
+fn read_capped<R: Read + std::io::Seek>(
+    zip: &mut ZipArchive<R>,
+    index: usize,
+    cap: u64,
+) -> Result<Vec<u8>, String> {
+    let f = zip.by_index(index).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| e.to_string())?;
+    if out.len() as u64 > cap {
+        return Err(format!("more than {cap} bytes"));
+    }
+    Ok(out)
+}
+
+/// Hashes at most `expected + 1` bytes of a member.
+fn hash_member<R: Read + std::io::Seek>(
+    zip: &mut ZipArchive<R>,
+    index: usize,
+    expected: u64,
+) -> Result<(String, u64), String> {
+    let f = zip.by_index(index).map_err(|e| e.to_string())?;
+    hash_reader(f.take(expected.saturating_add(1))).map_err(|e| e.to_string())
+}
+
+/// Parses a manifest, checking format and version before the structure so an unknown version
+/// is reported as such.
+pub fn parse_manifest(body: &[u8]) -> Result<Manifest, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("not valid JSON: {e}"))?;
+    match value.get("format").and_then(|f| f.as_str()) {
+        Some(FORMAT) => {}
+        Some(other) => return Err(format!("format is `{other}`, not `{FORMAT}`")),
+        None => return Err("no `format` field: not a dossier manifest".into()),
+    }
+    match value.get("format_version").and_then(|f| f.as_u64()) {
+        Some(n) if n == FORMAT_VERSION as u64 => {}
+        Some(n) => {
+            return Err(format!(
+                "format version {n}; this dossier reads version {FORMAT_VERSION}"
+            ));
+        }
+        None => return Err("no `format_version` field".into()),
+    }
+    serde_json::from_value(value).map_err(|e| format!("malformed: {e}"))
+}
+
+/// A verified bundle opened for analysis.
+pub struct Bundle {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub manifest: Manifest,
+    zip: ZipArchive<BufReader<File>>,
+    index: HashMap<String, usize>,
+}
+
+/// Why a bundle could not be opened for analysis.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{path}: verification failed:\n{}", problems.iter().map(|p| format!("  - {}: {}", p.subject, p.message)).collect::<Vec<_>>().join("\n"))]
+    Unverified {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+    #[error("{path}: {message}")]
+    Read { path: PathBuf, message: String },
+}
+
+impl Bundle {
+    /// Verifies a bundle and opens it. Refuses any bundle that does not verify.
+    pub fn open(path: &Path, limits: &Limits) -> Result<(Bundle, Verification), OpenError> {
+        let mut v = verify(path, limits);
+        if !v.ok() {
+            return Err(OpenError::Unverified {
+                path: path.to_path_buf(),
+                problems: v.problems,
+            });
+        }
+        let read = |message: String| OpenError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
+        let (file, _) = open_regular(path).map_err(read)?;
+        let mut zip = ZipArchive::new(BufReader::new(file)).map_err(|e| read(e.to_string()))?;
+        let mut index = HashMap::new();
+        for i in 0..zip.len() {
+            let f = zip.by_index_raw(i).map_err(|e| read(e.to_string()))?;
+            let name = f.name().map_err(|e| read(e.to_string()))?.to_string();
+            index.insert(name, i);
+        }
+        let manifest = v
+            .manifest
+            .take()
+            .ok_or_else(|| read("no manifest".into()))?;
+        let sha256 = v.sha256.clone().unwrap_or_default();
+        Ok((
+            Bundle {
+                path: path.to_path_buf(),
+                sha256,
+                manifest,
+                zip,
+                index,
+            },
+            v,
+        ))
+    }
+
+    /// The manifest entry of a member.
+    pub fn member(&self, name: &str) -> Option<&MemberEntry> {
+        self.manifest.members.iter().find(|m| m.name == name)
+    }
+
+    /// Reads a member whole (at most `cap` bytes), re-checking its SHA-256.
+    pub fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String> {
+        let entry = self
+            .member(name)
+            .ok_or_else(|| format!("{name}: not in the manifest"))?
+            .clone();
+        if entry.size > cap {
+            return Err(format!(
+                "{name}: {} bytes, more than the {cap}-byte limit",
+                entry.size
+            ));
+        }
+        let &i = self
+            .index
+            .get(name)
+            .ok_or_else(|| format!("{name}: missing"))?;
+        let data = read_capped(&mut self.zip, i, entry.size).map_err(|e| format!("{name}: {e}"))?;
+        if hex(&Sha256::digest(&data)) != entry.sha256 {
+            return Err(format!("{name}: SHA-256 differs from the manifest"));
+        }
+        Ok(data)
+    }
+
+    /// Records of one collector (`records/<name>.jsonl`), one JSON value per line. Lines that
+    /// are not JSON are returned as errors with their line numbers.
+    pub fn records(
+        &mut self,
+        collector: &str,
+        cap: u64,
+    ) -> Result<(Vec<serde_json::Value>, Vec<String>), String> {
+        let name = format!("records/{collector}.jsonl");
+        if self.member(&name).is_none() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let data = self.read_member(&name, cap)?;
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice(line) {
+                Ok(v) => out.push(v),
+                Err(e) => bad.push(format!("{name} line {}: {e}", i + 1)),
+            }
+        }
+        Ok((out, bad))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sidecar_format() {
+        let d = "a".repeat(64);
+        assert_eq!(
+            parse_sidecar(&format!("{d}  x.zip\n")),
+            Some((d.clone(), "x.zip".into()))
+        );
+        assert_eq!(
+            parse_sidecar(&format!("{d} *x.zip\n")),
+            Some((d.clone(), "x.zip".into()))
+        );
+        assert_eq!(parse_sidecar("zz  x.zip"), None);
+    }
+
+    #[test]
+    fn manifest_versions() {
+        assert!(parse_manifest(b"{}").unwrap_err().contains("no `format`"));
+        assert!(
+            parse_manifest(br#"{"format":"dossier-bundle","format_version":99}"#)
+                .unwrap_err()
+                .contains("version 99")
+        );
+        assert!(
+            parse_manifest(b"[1,")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            parse_manifest(br#"{"format":"dossier-bundle","format_version":1}"#)
+                .unwrap_err()
+                .contains("malformed")
+        );
+    }
+}

@@ -1,0 +1,655 @@
+//! Writes one evidence bundle: the orchestrator's [`EvidenceSink`].
+//!
+//! Everything goes through one streaming pass: a source is read once, each chunk feeds the
+//! member's SHA-256 and the zip compressor, and every byte the zip writer emits feeds the
+//! whole-bundle SHA-256 on its way to disk. The bundle is written to a hidden `.partial` file
+//! (mode 0600) and only renamed to `<host>-<UTC>.zip` after the manifest is written and the file
+//! and its `.sha256` are fsynced, so a file with the final name is always complete. A bundle
+//! that is dropped before [`BundleWriter::finish`] removes its partial file.
+
+use super::manifest::{LOG_NAME, MANIFEST_NAME, Manifest, MemberEntry};
+use super::names::raw_member_name;
+use dossier_plugin_api::Timestamp;
+use dossier_plugin_api::collect::{
+    CopyError, EvidenceSink, Issue, IssueKind, MemberRef, RawCopy, RawSource,
+};
+use dossier_plugin_api::encoding::{hex, path_to_text};
+use dossier_plugin_api::host::{FileMeta, Host, HostError, HostErrorKind};
+use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use zip::write::{SimpleFileOptions, StreamWriter};
+use zip::{CompressionMethod, ZipWriter};
+
+/// Errors that stop a bundle from being written.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("cannot create output directory {path}: {source}")]
+    OutDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("writing the bundle failed: {0}")]
+    Write(String),
+    #[error("cannot move the finished bundle into place: {0}")]
+    Rename(String),
+}
+
+/// Passes bytes to a file and hashes them on the way.
+struct HashingFile {
+    out: BufWriter<File>,
+    hash: Sha256,
+    written: u64,
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// A finished bundle on disk.
+#[derive(Clone, Debug)]
+pub struct FinishedBundle {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    pub members: usize,
+}
+
+/// Chunk size for streaming copies.
+const CHUNK: usize = 1 << 20;
+/// Members at least this large are compressed at level 1 (throughput over ratio).
+const FAST_THRESHOLD: u64 = 1 << 20;
+
+/// Creates `dir` (and parents) with mode 0700 when missing.
+pub fn ensure_out_dir(dir: &Path) -> Result<(), BundleError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| BundleError::OutDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// The bundle being written.
+pub struct BundleWriter {
+    out_dir: PathBuf,
+    partial: PathBuf,
+    zip: Option<ZipWriter<StreamWriter<HashingFile>>>,
+    members: Vec<MemberEntry>,
+    by_name: HashMap<String, usize>,
+    records: BTreeMap<String, Vec<serde_json::Value>>,
+    issues: BTreeMap<String, Vec<Issue>>,
+    log: Vec<u8>,
+    collector: Option<String>,
+    failed: Option<String>,
+    finished: bool,
+}
+
+impl BundleWriter {
+    /// Starts a bundle in `out_dir` (created 0700 when missing). `stem` names the temporary
+    /// file; the final name is chosen by [`BundleWriter::finish`].
+    pub fn create(out_dir: &Path, stem: &str) -> Result<Self, BundleError> {
+        ensure_out_dir(out_dir)?;
+        let mut n = 0u32;
+        let (file, partial) = loop {
+            let name = if n == 0 {
+                format!(".{stem}.zip.partial")
+            } else {
+                format!(".{stem}.{n}.zip.partial")
+            };
+            let path = out_dir.join(name);
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(f) => break (f, path),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(source) => return Err(BundleError::Create { path, source }),
+            }
+        };
+        let sink = HashingFile {
+            out: BufWriter::with_capacity(1 << 20, file),
+            hash: Sha256::new(),
+            written: 0,
+        };
+        Ok(BundleWriter {
+            out_dir: out_dir.to_path_buf(),
+            partial,
+            zip: Some(ZipWriter::new_stream(sink)),
+            members: Vec::new(),
+            by_name: HashMap::new(),
+            records: BTreeMap::new(),
+            issues: BTreeMap::new(),
+            log: Vec::new(),
+            collector: None,
+            failed: None,
+            finished: false,
+        })
+    }
+
+    /// Path of the temporary file being written.
+    pub fn partial_path(&self) -> &Path {
+        &self.partial
+    }
+
+    /// Attributes the following members, records and issues to `collector`.
+    pub fn begin_collector(&mut self, collector: &str) {
+        self.collector = Some(collector.to_string());
+    }
+
+    /// Writes `records/<collector>.jsonl` and returns the collector's records and issues.
+    pub fn end_collector(
+        &mut self,
+        collector: &str,
+    ) -> Result<(Vec<serde_json::Value>, Vec<Issue>), BundleError> {
+        let records = self.records.remove(collector).unwrap_or_default();
+        let issues = self.issues.remove(collector).unwrap_or_default();
+        let mut body = Vec::new();
+        for r in &records {
+            serde_json::to_writer(&mut body, r).map_err(|e| BundleError::Write(e.to_string()))?;
+            body.push(b'\n');
+        }
+        let name = format!("records/{collector}.jsonl");
+        let name = self.unique_name(&name);
+        self.write_member(
+            &name,
+            &body,
+            "records",
+            Some(collector.to_string()),
+            None,
+            None,
+        )
+        .map_err(BundleError::Write)?;
+        self.collector = None;
+        Ok((records, issues))
+    }
+
+    /// Appends a line to `log.jsonl`.
+    pub fn log_event(&mut self, collector: Option<&str>, message: &str) {
+        let line = serde_json::json!({ "time": Timestamp::now(), "collector": collector, "message": message });
+        let _ = serde_json::to_writer(&mut self.log, &line);
+        self.log.push(b'\n');
+    }
+
+    fn unique_name(&self, base: &str) -> String {
+        if !self.by_name.contains_key(base) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|i| format!("{base}~{i}"))
+            .find(|n| !self.by_name.contains_key(n))
+            .expect("unbounded")
+    }
+
+    fn options(size_hint: u64, sample: &[u8], mtime: Option<i64>) -> SimpleFileOptions {
+        let mut o = SimpleFileOptions::default()
+            .unix_permissions(0o600)
+            .large_file(size_hint >= u32::MAX as u64);
+        if looks_incompressible(sample) {
+            o = o.compression_method(CompressionMethod::Stored);
+        } else {
+            let level = if size_hint >= FAST_THRESHOLD { 1 } else { 6 };
+            o = o
+                .compression_method(CompressionMethod::Deflated)
+                .compression_level(Some(level));
+        }
+        if let Some(t) = mtime.and_then(zip_time) {
+            o = o.last_modified_time(t);
+        }
+        o
+    }
+
+    fn zip(&mut self) -> Result<&mut ZipWriter<StreamWriter<HashingFile>>, String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        self.zip
+            .as_mut()
+            .ok_or_else(|| "bundle already finished".to_string())
+    }
+
+    fn fail(&mut self, e: impl std::fmt::Display) -> String {
+        let msg = e.to_string();
+        self.failed.get_or_insert(msg.clone());
+        msg
+    }
+
+    fn write_member(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        kind: &str,
+        collector: Option<String>,
+        source: Option<RawSource>,
+        mtime: Option<i64>,
+    ) -> Result<MemberRef, String> {
+        let sha = hex(&Sha256::digest(data));
+        let opts = Self::options(data.len() as u64, &data[..data.len().min(64 << 10)], mtime);
+        let zip = self.zip()?;
+        if let Err(e) = zip
+            .start_file(name, opts)
+            .and_then(|_| zip.write_all(data).map_err(Into::into))
+        {
+            return Err(self.fail(e));
+        }
+        let member = MemberRef {
+            name: name.to_string(),
+            sha256: sha.clone(),
+            size: data.len() as u64,
+        };
+        self.push_member(MemberEntry {
+            name: name.to_string(),
+            size: data.len() as u64,
+            sha256: sha,
+            kind: kind.to_string(),
+            collector,
+            source,
+        });
+        Ok(member)
+    }
+
+    fn push_member(&mut self, entry: MemberEntry) {
+        self.by_name.insert(entry.name.clone(), self.members.len());
+        self.members.push(entry);
+    }
+
+    /// Members written so far.
+    pub fn members(&self) -> &[MemberEntry] {
+        &self.members
+    }
+
+    /// Writes `log.jsonl` and the manifest (with `manifest.members` filled in), closes the zip,
+    /// fsyncs, writes `<bundle>.sha256` and moves both into place under
+    /// `<file_stem>.zip` (or `<file_stem>-2.zip`, ... when taken).
+    pub fn finish(
+        mut self,
+        mut manifest: Manifest,
+        file_stem: &str,
+    ) -> Result<FinishedBundle, BundleError> {
+        let log = std::mem::take(&mut self.log);
+        self.write_member(LOG_NAME, &log, "log", None, None, None)
+            .map_err(BundleError::Write)?;
+        manifest.members = self.members.clone();
+        let body =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| BundleError::Write(e.to_string()))?;
+        let opts = Self::options(body.len() as u64, &body, None);
+        let zip = self.zip().map_err(BundleError::Write)?;
+        zip.start_file(MANIFEST_NAME, opts)
+            .map_err(|e| BundleError::Write(e.to_string()))?;
+        zip.write_all(&body)
+            .map_err(|e| BundleError::Write(e.to_string()))?;
+        let zip = self.zip.take().expect("checked");
+        let mut sink = zip
+            .finish()
+            .map_err(|e| BundleError::Write(e.to_string()))?
+            .into_inner();
+        sink.flush()
+            .map_err(|e| BundleError::Write(e.to_string()))?;
+        let size = sink.written;
+        let sha256 = hex(&sink.hash.finalize());
+        let file = sink
+            .out
+            .into_inner()
+            .map_err(|e| BundleError::Write(e.to_string()))?;
+        file.sync_all()
+            .map_err(|e| BundleError::Write(format!("fsync: {e}")))?;
+        drop(file);
+        let path = self.place(file_stem, &sha256)?;
+        self.finished = true;
+        Ok(FinishedBundle {
+            path,
+            sha256,
+            size,
+            members: self.members.len() + 1,
+        })
+    }
+
+    fn place(&self, file_stem: &str, sha256: &str) -> Result<PathBuf, BundleError> {
+        for n in 1..10_000u32 {
+            let name = if n == 1 {
+                format!("{file_stem}.zip")
+            } else {
+                format!("{file_stem}-{n}.zip")
+            };
+            let final_path = self.out_dir.join(&name);
+            let sum_path = self.out_dir.join(format!("{name}.sha256"));
+            if final_path.exists() || sum_path.exists() {
+                continue;
+            }
+            let sum_tmp = self.out_dir.join(format!(".{name}.sha256.partial"));
+            write_synced(&sum_tmp, format!("{sha256}  {name}\n").as_bytes())
+                .map_err(|e| BundleError::Rename(format!("{}: {e}", sum_tmp.display())))?;
+            match renameat2(
+                AT_FDCWD,
+                &sum_tmp,
+                AT_FDCWD,
+                &sum_path,
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) => {}
+                Err(nix::errno::Errno::EEXIST) => {
+                    let _ = std::fs::remove_file(&sum_tmp);
+                    continue;
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&sum_tmp);
+                    return Err(BundleError::Rename(format!("{}: {e}", sum_path.display())));
+                }
+            }
+            match renameat2(
+                AT_FDCWD,
+                &self.partial,
+                AT_FDCWD,
+                &final_path,
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) => {
+                    sync_dir(&self.out_dir);
+                    return Ok(final_path);
+                }
+                Err(nix::errno::Errno::EEXIST) => {
+                    let _ = std::fs::remove_file(&sum_path);
+                    continue;
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&sum_path);
+                    return Err(BundleError::Rename(format!(
+                        "{}: {e}",
+                        final_path.display()
+                    )));
+                }
+            }
+        }
+        Err(BundleError::Rename(format!(
+            "no free name for {file_stem}.zip"
+        )))
+    }
+}
+
+impl Drop for BundleWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// Writes `data` to a new file (0600) and fsyncs it.
+pub fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+/// Fsyncs a directory so renames in it are durable (best effort).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Whether a sample looks already compressed or random (Shannon entropy above 7.5 bits/byte),
+/// so deflating it would cost time for nothing.
+fn looks_incompressible(sample: &[u8]) -> bool {
+    if sample.len() < 4096 {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for &b in sample {
+        counts[b as usize] += 1;
+    }
+    let n = sample.len() as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    entropy > 7.5
+}
+
+fn zip_time(unix: i64) -> Option<zip::DateTime> {
+    let dt = chrono::DateTime::from_timestamp(unix, 0)?;
+    use chrono::{Datelike, Timelike};
+    zip::DateTime::from_date_and_time(
+        dt.year().try_into().ok()?,
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+    )
+    .ok()
+}
+
+impl EvidenceSink for BundleWriter {
+    fn store_raw(&mut self, source: &RawSource, data: &[u8]) -> Result<MemberRef, String> {
+        let base = raw_member_name(&source.path);
+        let sha = hex(&Sha256::digest(data));
+        // The same file captured twice with the same content is stored once.
+        if let Some(&i) = self.by_name.get(&base) {
+            let m = &self.members[i];
+            if m.sha256 == sha && m.kind != "records" {
+                return Ok(MemberRef {
+                    name: m.name.clone(),
+                    sha256: sha,
+                    size: m.size,
+                });
+            }
+        }
+        let name = self.unique_name(&base);
+        let kind = if source.path.starts_with('/') {
+            "raw"
+        } else {
+            "command"
+        };
+        let mtime = source
+            .meta
+            .as_ref()
+            .and_then(|m| m.mtime.as_ref())
+            .map(Timestamp::unix_seconds);
+        self.write_member(
+            &name,
+            data,
+            kind,
+            self.collector.clone(),
+            Some(source.clone()),
+            mtime,
+        )
+    }
+
+    fn copy_raw(&mut self, host: &dyn Host, path: &Path, limit: u64) -> Result<RawCopy, CopyError> {
+        self.zip().map_err(CopyError::Sink)?;
+        let mut f = host.open(path).map_err(CopyError::Host)?;
+        let meta: FileMeta = f.meta().clone();
+        let text = path_to_text(path);
+        let mut buf = vec![0u8; CHUNK.min(limit.max(1) as usize).max(1)];
+        // Fill the first chunk to choose the compression.
+        let mut first = 0usize;
+        let mut read_error: Option<std::io::Error> = None;
+        let want_first = (limit.min(buf.len() as u64)) as usize;
+        while first < want_first {
+            match f.read(&mut buf[first..want_first]) {
+                Ok(0) => break,
+                Ok(n) => first += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if first == 0 {
+                        return Err(CopyError::Host(HostError::new(
+                            HostErrorKind::Other,
+                            path,
+                            format!("read failed: {e}"),
+                        )));
+                    }
+                    read_error = Some(e);
+                    break;
+                }
+            }
+        }
+        let name = self.unique_name(&raw_member_name(&text));
+        let opts = Self::options(
+            meta.size.min(limit),
+            &buf[..first.min(64 << 10)],
+            meta.mtime.as_ref().map(Timestamp::unix_seconds),
+        );
+        let opts = opts.large_file(limit >= u32::MAX as u64 && meta.size >= u32::MAX as u64 / 2);
+        let mut hash = Sha256::new();
+        let mut total = first as u64;
+        hash.update(&buf[..first]);
+        {
+            let zip = self.zip().map_err(CopyError::Sink)?;
+            if let Err(e) = zip
+                .start_file(name.as_str(), opts)
+                .and_then(|_| zip.write_all(&buf[..first]).map_err(Into::into))
+            {
+                return Err(CopyError::Sink(self.fail(e)));
+            }
+        }
+        let mut eof = first < want_first && read_error.is_none();
+        while read_error.is_none() && !eof && total < limit {
+            let want = (limit - total).min(buf.len() as u64) as usize;
+            match f.read(&mut buf[..want]) {
+                Ok(0) => eof = true,
+                Ok(n) => {
+                    hash.update(&buf[..n]);
+                    total += n as u64;
+                    let zip = self.zip().map_err(CopyError::Sink)?;
+                    if let Err(e) = zip.write_all(&buf[..n]) {
+                        return Err(CopyError::Sink(self.fail(e)));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => read_error = Some(e),
+            }
+        }
+        let mut truncated = false;
+        if read_error.is_none() && !eof && total >= limit {
+            let mut probe = [0u8; 1];
+            truncated = matches!(f.read(&mut probe), Ok(n) if n > 0);
+        }
+        let after = f.meta_now().ok();
+        let changed = after.as_ref().is_some_and(|a| meta.changed_since(a));
+        if let Some(e) = &read_error {
+            truncated = true;
+            let collector = self.collector.clone().unwrap_or_default();
+            let msg = format!(
+                "read failed after {total} bytes ({e}); the member holds the bytes read before the failure"
+            );
+            self.issue(
+                &collector,
+                Issue {
+                    subject: text.clone(),
+                    kind: IssueKind::Error(HostErrorKind::Other),
+                    message: msg,
+                },
+            );
+        }
+        let source = RawSource {
+            path: text,
+            meta: Some(meta),
+            meta_after: after.filter(|_| changed),
+            truncated,
+            changed_during_read: changed,
+        };
+        let sha = hex(&hash.finalize());
+        self.push_member(MemberEntry {
+            name: name.clone(),
+            size: total,
+            sha256: sha.clone(),
+            kind: "raw".into(),
+            collector: self.collector.clone(),
+            source: Some(source.clone()),
+        });
+        Ok(RawCopy {
+            member: MemberRef {
+                name,
+                sha256: sha,
+                size: total,
+            },
+            source,
+        })
+    }
+
+    fn record(&mut self, collector: &str, record: serde_json::Value) -> Result<(), String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        self.records
+            .entry(collector.to_string())
+            .or_default()
+            .push(record);
+        Ok(())
+    }
+
+    fn issue(&mut self, collector: &str, issue: Issue) {
+        self.issues
+            .entry(collector.to_string())
+            .or_default()
+            .push(issue);
+    }
+
+    fn log(&mut self, collector: &str, message: &str) {
+        self.log_event(Some(collector), message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_heuristic() {
+        assert!(!looks_incompressible(&vec![b'a'; 8192]));
+        let text: Vec<u8> = (0..8192u32)
+            .map(|i| b"the quick brown fox "[i as usize % 20])
+            .collect();
+        assert!(!looks_incompressible(&text));
+        let mut x = 0x1234_5678u32;
+        let random: Vec<u8> = (0..8192)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        assert!(looks_incompressible(&random));
+    }
+
+    #[test]
+    fn zip_times() {
+        assert!(zip_time(1_700_000_000).is_some());
+        assert!(zip_time(0).is_none());
+    }
+}

@@ -1,0 +1,213 @@
+//! The commands: each turns parsed arguments into a validated plan, runs it, and maps the
+//! outcome to an exit code (0 success, 1 a verification or collection problem, 2 the command
+//! could not run).
+
+use crate::args::{CollectArgs, Command, VerifyArgs};
+use crate::bundle::ledger::{self, LEDGER_NAME};
+use crate::bundle::reader::{self, Limits, Problem, Verification};
+use crate::local::LocalHost;
+use crate::orchestrate::{self, Custody};
+use crate::playbook;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Runs a parsed command line.
+pub fn run(command: Command) -> ExitCode {
+    let r = match command {
+        Command::Collect(a) => collect(a),
+        Command::Verify(a) => verify(a),
+        Command::Collectors => collectors(),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dossier: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A validated `collect` plan.
+struct CollectPlan {
+    root: Option<PathBuf>,
+    out: PathBuf,
+    custody: Custody,
+    playbook: playbook::Playbook,
+    quiet: bool,
+}
+
+fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
+    match v {
+        Some(s) if s.len() > 256 || s.chars().any(char::is_control) => {
+            anyhow::bail!("--{what} must be at most 256 characters without control characters")
+        }
+        other => Ok(other),
+    }
+}
+
+fn plan_collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
+    if let Some(r) = &a.root {
+        if !r.is_dir() {
+            anyhow::bail!("--root {}: not a directory", r.display());
+        }
+    }
+    let registry = dossier_collectors::builtin();
+    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+    Ok(CollectPlan {
+        root: a.root,
+        out: a.out,
+        custody: Custody {
+            case_id: check_text("case", a.case)?,
+            examiner: check_text("examiner", a.examiner)?,
+        },
+        playbook,
+        quiet: a.quiet,
+    })
+}
+
+fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan_collect(a)?;
+    let host = match &plan.root {
+        Some(dir) => LocalHost::image(dir)?,
+        None => LocalHost::live(),
+    };
+    let registry = dossier_collectors::builtin();
+    let progress = crate::progress::for_stderr(plan.quiet);
+    let c = orchestrate::collect_host(
+        &host,
+        &registry,
+        &plan.playbook,
+        &plan.custody,
+        &plan.out,
+        progress.as_ref(),
+    )?;
+    if !plan.quiet {
+        for run in &c.manifest_collectors {
+            if run.status != "ok" {
+                let what = run.error.clone().unwrap_or_else(|| {
+                    format!("{} issue(s) recorded in the manifest", run.issues.len())
+                });
+                eprintln!(
+                    "dossier: note: collector {} {}: {what}",
+                    run.name,
+                    run.status.replace('_', " ")
+                );
+            }
+        }
+    }
+    if let Some(e) = &c.ledger_error {
+        eprintln!(
+            "dossier: warning: the bundle is complete but the custody ledger was not updated: {e}"
+        );
+    }
+    println!("{}", c.bundle.path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a bundle against the custody ledger beside it.
+fn check_ledger(path: &Path, v: &mut Verification) -> Option<PathBuf> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let ledger_path = dir.join(LEDGER_NAME);
+    if !ledger_path.exists() {
+        return None;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match ledger::check(&ledger_path) {
+        Err(e) => v.problems.push(Problem {
+            subject: "custody ledger".into(),
+            message: e.to_string(),
+        }),
+        Ok(entries) => match entries
+            .iter()
+            .find(|e| e.action == "created" && e.bundle == name)
+        {
+            None => v.problems.push(Problem {
+                subject: "custody ledger".into(),
+                message: format!(
+                    "{} has no `created` entry for {name}",
+                    ledger_path.display()
+                ),
+            }),
+            Some(e) if e.sha256.is_some() && e.sha256 != v.sha256 => v.problems.push(Problem {
+                subject: "custody ledger".into(),
+                message: format!(
+                    "the bundle was created with SHA-256 {} (ledger entry {}), it now hashes to {}",
+                    e.sha256.as_deref().unwrap_or("?"),
+                    e.seq,
+                    v.sha256.as_deref().unwrap_or("?")
+                ),
+            }),
+            Some(_) => {}
+        },
+    }
+    Some(dir.to_path_buf())
+}
+
+fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let limits = Limits::default();
+    let mut failed = 0usize;
+    for path in &a.bundles {
+        let mut v = reader::verify(path, &limits);
+        let ledger_dir = if a.no_ledger {
+            None
+        } else {
+            check_ledger(path, &mut v)
+        };
+        if v.ok() {
+            println!(
+                "OK      {}  sha256 {}  {} members",
+                path.display(),
+                v.sha256.as_deref().unwrap_or("?"),
+                v.members_checked + 1
+            );
+        } else {
+            failed += 1;
+            println!("FAILED  {}", path.display());
+            for p in &v.problems {
+                println!("        {}: {}", p.subject, p.message);
+            }
+        }
+        if let Some(dir) = ledger_dir {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let detail = if v.ok() {
+                format!("{} members checked", v.members_checked)
+            } else {
+                format!("{} problem(s): {}", v.problems.len(), v.problems[0].message)
+            };
+            let ev = ledger::Event {
+                action: if v.ok() { "verified" } else { "verify_failed" },
+                bundle: &name,
+                sha256: v.sha256.as_deref(),
+                detail: Some(&detail),
+            };
+            if let Err(e) = ledger::append(&dir, &ev) {
+                eprintln!("dossier: warning: custody ledger not updated: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "dossier: {failed} of {} bundle(s) failed verification",
+            a.bundles.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn collectors() -> anyhow::Result<ExitCode> {
+    for c in dossier_collectors::builtin() {
+        let i = c.info();
+        println!("{:<10} {:<8} {}", i.name, i.version, i.description);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,11 @@
+//! The dossier orchestrator library behind the `dossier` binary: transports, the bundle
+//! writer/reader/verifier and custody ledger, playbooks, the orchestrator, progress and the
+//! commands. `main.rs` only parses arguments and calls [`commands::run`].
+
+pub mod args;
+pub mod bundle;
+pub mod commands;
+pub mod local;
+pub mod orchestrate;
+pub mod playbook;
+pub mod progress;

@@ -1,0 +1,397 @@
+//! The host-independent orchestrator: runs a playbook's collectors against one [`Host`] and
+//! writes one bundle.
+//!
+//! Collectors run in registry order, except that a collector runs after those it names in
+//! `after` (the packages collector verifies what proc, systemd and cron found). Each runs
+//! under `catch_unwind`: a panic or error becomes that collector's `failed` status in the
+//! manifest and the next collector runs. A host lost mid-run (SSH) marks the remaining
+//! collectors as not run. The bundle is registered in the output directory's custody ledger.
+
+use crate::bundle::ledger;
+use crate::bundle::manifest::{
+    CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
+};
+use crate::bundle::writer::{BundleError, BundleWriter, FinishedBundle};
+use crate::playbook::Playbook;
+use crate::progress::Progress;
+use dossier_plugin_api::collect::{Issue, IssueKind};
+use dossier_plugin_api::records::HostFacts;
+use dossier_plugin_api::{CollectContext, Collector, Host, PriorRecords, Timestamp};
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Build description recorded in bundles.
+pub fn tool_info() -> ToolInfo {
+    ToolInfo {
+        name: "dossier".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        build: format!(
+            "{} {} {}",
+            env!("DOSSIER_GIT"),
+            env!("DOSSIER_TARGET"),
+            env!("DOSSIER_PROFILE")
+        ),
+    }
+}
+
+/// Who collects, for the manifest.
+#[derive(Clone, Debug, Default)]
+pub struct Custody {
+    pub case_id: Option<String>,
+    pub examiner: Option<String>,
+}
+
+/// What [`collect_host`] produced.
+#[derive(Debug)]
+pub struct Collected {
+    pub bundle: FinishedBundle,
+    pub manifest_collectors: Vec<CollectorRun>,
+    pub hostname: String,
+    /// Set when the custody ledger could not be written (the bundle itself is complete).
+    pub ledger_error: Option<String>,
+}
+
+/// Collectors of `playbook` in the order they must run.
+pub fn plan_order(registry: &[Arc<dyn Collector>], playbook: &Playbook) -> Vec<Arc<dyn Collector>> {
+    let selected: Vec<Arc<dyn Collector>> = registry
+        .iter()
+        .filter(|c| playbook.collectors.contains_key(&c.info().name))
+        .cloned()
+        .collect();
+    let by_name: HashMap<String, Arc<dyn Collector>> = selected
+        .iter()
+        .map(|c| (c.info().name, c.clone()))
+        .collect();
+    let mut order = Vec::new();
+    let mut done = HashSet::new();
+    let mut visiting = HashSet::new();
+    fn visit(
+        c: &Arc<dyn Collector>,
+        by_name: &HashMap<String, Arc<dyn Collector>>,
+        done: &mut HashSet<String>,
+        visiting: &mut HashSet<String>,
+        order: &mut Vec<Arc<dyn Collector>>,
+    ) {
+        let name = c.info().name;
+        if done.contains(&name) || !visiting.insert(name.clone()) {
+            return; // done, or a cycle: break it here
+        }
+        for dep in c.info().after {
+            if let Some(d) = by_name.get(&dep) {
+                visit(d, by_name, done, visiting, order);
+            }
+        }
+        visiting.remove(&name);
+        done.insert(name);
+        order.push(c.clone());
+    }
+    for c in &selected {
+        visit(c, &by_name, &mut done, &mut visiting, &mut order);
+    }
+    order
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Status of a collector run from its outcome.
+fn status_of(error: bool, records: usize, issues: &[Issue]) -> &'static str {
+    if error {
+        return "failed";
+    }
+    let not_avail = issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::NotAvailable)
+        .count();
+    if issues.len() > not_avail {
+        "partial"
+    } else if not_avail > 0 && records == 0 {
+        "not_available"
+    } else if not_avail > 0 {
+        "partial"
+    } else {
+        "ok"
+    }
+}
+
+/// Turns a host name into a safe file-name part.
+pub fn file_safe(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() {
+        "unknown-host".into()
+    } else {
+        s
+    }
+}
+
+/// Collects `host` with `playbook` into a new bundle in `out_dir`.
+pub fn collect_host(
+    host: &dyn Host,
+    registry: &[Arc<dyn Collector>],
+    playbook: &Playbook,
+    custody: &Custody,
+    out_dir: &std::path::Path,
+    progress: &dyn Progress,
+) -> Result<Collected, BundleError> {
+    let label = host.info().label.clone();
+    let started = Timestamp::now();
+    let clock = Instant::now();
+    let stem = format!(
+        "{}-{}-{}",
+        file_safe(&label),
+        started.compact(),
+        std::process::id()
+    );
+    let mut writer = BundleWriter::create(out_dir, &stem)?;
+    let order = plan_order(registry, playbook);
+    progress.start(&label, order.len());
+    writer.log_event(
+        None,
+        &format!(
+            "collection of {label} started with playbook {} ({})",
+            playbook.name, playbook.sha256
+        ),
+    );
+    let mut prior: PriorRecords = HashMap::new();
+    let mut cache = HashMap::new();
+    let mut runs = Vec::new();
+    let mut lost: Option<String> = None;
+    let null = serde_json::Value::Null;
+    for c in &order {
+        let info = c.info();
+        let config = playbook.collectors.get(&info.name).unwrap_or(&null);
+        if let Some(why) = &lost {
+            runs.push(CollectorRun {
+                name: info.name.clone(),
+                version: info.version.clone(),
+                source: "builtin".into(),
+                plugin_sha256: None,
+                status: "failed".into(),
+                duration_ms: 0,
+                records: 0,
+                error: Some(format!("not run: host lost ({why})")),
+                issues: vec![],
+            });
+            continue;
+        }
+        progress.step(&label, &info.name);
+        writer.begin_collector(&info.name);
+        writer.log_event(Some(&info.name), "started");
+        let t = Instant::now();
+        let result = {
+            let mut ctx =
+                CollectContext::new(&info.name, host, &mut writer, config, &prior, &mut cache);
+            let r = catch_unwind(AssertUnwindSafe(|| c.collect(&mut ctx)));
+            if let Some(e) = ctx.host_lost() {
+                lost = Some(e.to_string());
+            }
+            match r {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(p) => Some(format!("collector panicked: {}", panic_text(p.as_ref()))),
+            }
+        };
+        let elapsed = t.elapsed();
+        let (records, issues) = writer.end_collector(&info.name)?;
+        let status = status_of(result.is_some(), records.len(), &issues);
+        writer.log_event(
+            Some(&info.name),
+            &format!(
+                "{status} in {} ms: {} records, {} issues{}",
+                elapsed.as_millis(),
+                records.len(),
+                issues.len(),
+                result
+                    .as_ref()
+                    .map(|e| format!("; error: {e}"))
+                    .unwrap_or_default()
+            ),
+        );
+        progress.step_done(
+            &label,
+            &info.name,
+            status,
+            records.len(),
+            issues.len(),
+            elapsed,
+        );
+        runs.push(CollectorRun {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            source: "builtin".into(),
+            plugin_sha256: None,
+            status: status.into(),
+            duration_ms: elapsed.as_millis() as u64,
+            records: records.len(),
+            error: result,
+            issues,
+        });
+        prior.insert(info.name.clone(), records);
+    }
+    let facts: HostFacts = prior
+        .get("facts")
+        .and_then(|r| r.iter().find(|v| v["kind"] == "host_facts"))
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_else(|| HostFacts {
+            hostname: label.clone(),
+            ..Default::default()
+        });
+    let hostname = if facts.hostname.is_empty() {
+        label.clone()
+    } else {
+        facts.hostname.clone()
+    };
+    let finished = Timestamp::now();
+    let op = ledger::operator();
+    let (operator, operator_host) = op
+        .split_once('@')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or((op.clone(), String::new()));
+    writer.log_event(
+        None,
+        &format!("collection finished in {} ms", clock.elapsed().as_millis()),
+    );
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        bundle_id: format!(
+            "{}-{}-{:08x}",
+            file_safe(&hostname),
+            started.compact(),
+            bundle_nonce()
+        ),
+        case_id: custody.case_id.clone(),
+        examiner: custody.examiner.clone(),
+        tool: tool_info(),
+        host: facts,
+        target: host.info(),
+        playbook: PlaybookRef {
+            name: playbook.name.clone(),
+            sha256: playbook.sha256.clone(),
+            source: playbook.source.clone(),
+        },
+        collection: CollectionTimes {
+            started,
+            finished,
+            duration_ms: clock.elapsed().as_millis() as u64,
+            operator,
+            operator_host,
+        },
+        collectors: runs.clone(),
+        members: vec![],
+    };
+    let bundle = writer.finish(
+        manifest,
+        &format!("{}-{}", file_safe(&hostname), started.compact()),
+    )?;
+    let name = bundle
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ledger_error = ledger::append(
+        out_dir,
+        &ledger::Event {
+            action: "created",
+            bundle: &name,
+            sha256: Some(&bundle.sha256),
+            detail: Some(&format!(
+                "host {hostname}, playbook {} {}",
+                playbook.name, playbook.sha256
+            )),
+        },
+    )
+    .err()
+    .map(|e| e.to_string());
+    progress.finish(
+        &label,
+        &format!(
+            "bundle {} ({} bytes, {} members)",
+            bundle.path.display(),
+            bundle.size,
+            bundle.members
+        ),
+    );
+    Ok(Collected {
+        bundle,
+        manifest_collectors: runs,
+        hostname,
+        ledger_error,
+    })
+}
+
+/// A random-ish 32-bit value for bundle ids (time and pid mixed; uniqueness, not secrecy).
+fn bundle_nonce() -> u32 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (t as u32) ^ std::process::id().rotate_left(16)
+}
+
+/// Output directory default.
+pub fn default_out_dir() -> PathBuf {
+    PathBuf::from("dossier-out")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_respects_after() {
+        let reg = dossier_collectors::builtin();
+        let pb = crate::playbook::load(None, &reg).unwrap();
+        let names: Vec<String> = plan_order(&reg, &pb)
+            .iter()
+            .map(|c| c.info().name)
+            .collect();
+        let pos = |n: &str| names.iter().position(|x| x == n).unwrap();
+        assert!(pos("packages") > pos("proc"));
+        assert!(pos("packages") > pos("systemd"));
+        assert!(pos("packages") > pos("cron"));
+        assert!(pos("systemd") > pos("proc"));
+    }
+
+    #[test]
+    fn statuses() {
+        let na = Issue {
+            subject: "/proc".into(),
+            kind: IssueKind::NotAvailable,
+            message: "x".into(),
+        };
+        let err = Issue {
+            subject: "/x".into(),
+            kind: IssueKind::Truncated,
+            message: "x".into(),
+        };
+        assert_eq!(status_of(false, 3, &[]), "ok");
+        assert_eq!(
+            status_of(false, 0, std::slice::from_ref(&na)),
+            "not_available"
+        );
+        assert_eq!(status_of(false, 2, std::slice::from_ref(&na)), "partial");
+        assert_eq!(status_of(false, 2, &[err]), "partial");
+        assert_eq!(status_of(true, 2, &[]), "failed");
+        assert_eq!(file_safe("../x y"), "_x_y");
+        assert_eq!(file_safe(""), "unknown-host");
+    }
+}

@@ -1,0 +1,78 @@
+//! Command-line behaviour of the `dossier` binary that needs no fixtures. (Declaring an
+//! integration test here also makes `cargo test --workspace` build the binary that the
+//! end-to-end suites in `tests/` run.)
+
+use std::process::Command;
+
+fn dossier(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dossier"))
+        .args(args)
+        .output()
+        .expect("run dossier")
+}
+
+#[test]
+fn collectors_lists_the_builtin_collectors() {
+    let o = dossier(&["collectors"]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for name in ["facts", "proc", "systemd", "cron", "sockets", "packages"] {
+        assert!(
+            out.lines().any(|l| l.starts_with(name)),
+            "{name} missing from:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn bad_playbook_is_refused_with_file_line_and_key() {
+    let d = tempfile::tempdir().unwrap();
+    let pb = d.path().join("pb.toml");
+    std::fs::write(
+        &pb,
+        "name = \"x\"\n[collectors.cron]\nmax_file_size = \"lots\"\n",
+    )
+    .unwrap();
+    let o = dossier(&[
+        "collect",
+        "--root",
+        d.path().to_str().unwrap(),
+        "--out",
+        d.path().join("o").to_str().unwrap(),
+        "--playbook",
+        pb.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pb.toml") && err.contains("line 2") && err.contains("collectors.cron"),
+        "{err}"
+    );
+    assert!(
+        !d.path().join("o").exists(),
+        "nothing may be written for a refused playbook"
+    );
+}
+
+#[test]
+fn unknown_playbook_and_missing_root_are_clear_errors() {
+    let o = dossier(&["collect", "--playbook", "nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("playbook `nosuch` not found"));
+    let o = dossier(&["collect", "--root", "/nonexistent/dossier-root"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a directory"));
+}
+
+#[test]
+fn verify_of_a_missing_or_non_regular_file_fails() {
+    let o = dossier(&["verify", "/nonexistent/x.zip", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("FAILED  /nonexistent/x.zip")
+            && out.contains("FAILED  /dev/null")
+            && out.contains("not a regular file"),
+        "{out}"
+    );
+}

@@ -1,0 +1,32 @@
+//! dossier's built-in collectors.
+//!
+//! Each collector implements [`dossier_plugin_api::Collector`] and is written only against the
+//! [`dossier_plugin_api::Host`] trait: no SSH, zip or CLI types here, so every collector runs
+//! unchanged on the local machine, a mounted image and a remote host. Collection is read-only:
+//! files are read (capped), links are read, and the only commands run are fixed system tools on
+//! live hosts that allow it (`systemctl list-units`, `rpm -qa`).
+
+pub mod cron;
+pub mod facts;
+pub mod packages;
+pub mod proc;
+pub mod sockets;
+pub mod systemd;
+pub mod util;
+
+use dossier_plugin_api::Collector;
+
+/// Every built-in collector, in their default run order.
+pub fn builtin() -> Vec<std::sync::Arc<dyn Collector>> {
+    vec![
+        std::sync::Arc::new(facts::FactsCollector),
+        std::sync::Arc::new(proc::ProcCollector),
+        std::sync::Arc::new(systemd::SystemdCollector),
+        std::sync::Arc::new(cron::CronCollector),
+        std::sync::Arc::new(sockets::SocketsCollector),
+        std::sync::Arc::new(packages::PackagesCollector),
+    ]
+}
+
+/// Version string shared by the built-in collectors.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,843 @@
+//! The `systemd` collector: every unit file in systemd's search path (system and user scope,
+//! including per-user `~/.config/systemd/user`), drop-ins, enablement links, timers and
+//! generator executables. Each file is copied verbatim; each unit becomes one record holding
+//! what systemd would load (the winning fragment plus drop-ins), whether it is enabled, and on
+//! live hosts whether it runs (from `systemctl` when systemd is PID 1, otherwise from the
+//! cgroups of the processes the `proc` collector saw).
+
+pub mod parse;
+
+use crate::util::{Accounts, ByteSize, DEFAULT_TEXT_CAP, canonicalize, name_text, ptext};
+use dossier_plugin_api::collect::{CollectError, IssueKind};
+use dossier_plugin_api::host::{ExecLimits, FileKind};
+use dossier_plugin_api::records::{
+    GeneratorRecord, ProcessRecord, Record, SourceRef, TimerSpec, UnitRecord,
+};
+use dossier_plugin_api::{CollectContext, Collector, CollectorInfo};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// System unit directories, highest priority first (systemd.unit(5)).
+pub const SYSTEM_UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
+    "/run/systemd/generator.early",
+    "/etc/systemd/system",
+    "/etc/systemd/system.attached",
+    "/run/systemd/system",
+    "/run/systemd/system.attached",
+    "/run/systemd/generator",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+    "/run/systemd/generator.late",
+];
+
+/// Global user unit directories, highest priority first.
+pub const USER_UNIT_DIRS: &[&str] = &[
+    "/etc/systemd/user.control",
+    "/run/systemd/user",
+    "/etc/systemd/user",
+    "/usr/local/lib/systemd/user",
+    "/usr/lib/systemd/user",
+    "/lib/systemd/user",
+];
+
+/// Per-user unit directories, relative to the home directory.
+pub const HOME_UNIT_DIRS: &[&str] = &[".config/systemd/user", ".local/share/systemd/user"];
+
+/// Generator directories and their scope.
+pub const GENERATOR_DIRS: &[(&str, &str)] = &[
+    ("/etc/systemd/system-generators", "system"),
+    ("/run/systemd/system-generators", "system"),
+    ("/usr/local/lib/systemd/system-generators", "system"),
+    ("/usr/lib/systemd/system-generators", "system"),
+    ("/lib/systemd/system-generators", "system"),
+    ("/etc/systemd/user-generators", "user"),
+    ("/run/systemd/user-generators", "user"),
+    ("/usr/local/lib/systemd/user-generators", "user"),
+    ("/usr/lib/systemd/user-generators", "user"),
+    (
+        "/etc/systemd/system-environment-generators",
+        "system-environment",
+    ),
+    (
+        "/usr/lib/systemd/system-environment-generators",
+        "system-environment",
+    ),
+    (
+        "/usr/lib/systemd/user-environment-generators",
+        "user-environment",
+    ),
+];
+
+const UNIT_SUFFIXES: &[&str] = &[
+    "service",
+    "socket",
+    "timer",
+    "path",
+    "mount",
+    "automount",
+    "swap",
+    "target",
+    "slice",
+    "scope",
+    "device",
+];
+
+/// The `systemd` collector.
+pub struct SystemdCollector;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Cap for each unit file, drop-in and generator copied.
+    #[serde(default = "default_cap")]
+    max_file_size: ByteSize,
+    /// Ask `systemctl list-units` for the active state when systemd is PID 1 (live hosts only).
+    #[serde(default = "yes")]
+    query_systemctl: bool,
+    /// Look for per-user units in every home directory.
+    #[serde(default = "yes")]
+    user_units: bool,
+}
+
+fn default_cap() -> ByteSize {
+    ByteSize(DEFAULT_TEXT_CAP)
+}
+fn yes() -> bool {
+    true
+}
+
+impl Collector for SystemdCollector {
+    fn info(&self) -> CollectorInfo {
+        CollectorInfo {
+            name: "systemd".into(),
+            version: crate::VERSION.into(),
+            description: "Unit files from every systemd search directory (system and user), drop-ins, enablement links, timers, generators, active state".into(),
+            after: vec!["proc".into()],
+        }
+    }
+
+    fn validate_config(&self, config: &serde_json::Value) -> Result<(), String> {
+        serde_json::from_value::<Config>(with_default(config))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
+        let cfg: Config = ctx.config()?;
+        let cap = cfg.max_file_size.0;
+        let mut seen_dirs: HashSet<PathBuf> = HashSet::new();
+
+        let system = scan_scope(
+            ctx,
+            SYSTEM_UNIT_DIRS.iter().map(PathBuf::from).collect(),
+            cap,
+            &mut seen_dirs,
+        );
+        let mut groups: Vec<(String, Option<String>, Scan)> = vec![("system".into(), None, system)];
+        let global_user = scan_scope(
+            ctx,
+            USER_UNIT_DIRS.iter().map(PathBuf::from).collect(),
+            cap,
+            &mut seen_dirs,
+        );
+        groups.push(("user".into(), None, global_user));
+        if cfg.user_units {
+            let accounts = Accounts::load(ctx);
+            for (home, user) in accounts.homes() {
+                let dirs = HOME_UNIT_DIRS
+                    .iter()
+                    .map(|d| Path::new(&home).join(d))
+                    .collect();
+                let scan = scan_scope(ctx, dirs, cap, &mut seen_dirs);
+                if !scan.fragments.is_empty() || !scan.dropins.is_empty() {
+                    groups.push(("user".into(), Some(user), scan));
+                }
+            }
+        }
+
+        let live_state = if ctx.is_live() {
+            live_states(ctx, cfg.query_systemctl)
+        } else {
+            LiveStates::default()
+        };
+        if !ctx.is_live() {
+            ctx.not_available(
+                "unit active state",
+                "not a running system: only enablement (links) can be read from an image",
+            );
+        }
+
+        for (scope, owner, scan) in &groups {
+            for rec in build_units(scope, owner.as_deref(), scan, &live_state) {
+                ctx.emit(&Record::Unit(rec))?;
+            }
+        }
+        collect_generators(ctx, cap, &mut seen_dirs)?;
+        Ok(())
+    }
+}
+
+fn with_default(v: &serde_json::Value) -> serde_json::Value {
+    if v.is_null() {
+        serde_json::json!({})
+    } else {
+        v.clone()
+    }
+}
+
+/// One unit file (fragment or drop-in) found in a directory.
+#[derive(Clone, Debug)]
+struct Found {
+    path: PathBuf,
+    dir: PathBuf,
+    source: SourceRef,
+    meta: Option<dossier_plugin_api::FileMeta>,
+    link_target: Option<String>,
+    masked: bool,
+    parsed: parse::UnitFile,
+}
+
+/// Everything found in one scope's directories, in priority order.
+#[derive(Default, Debug)]
+struct Scan {
+    /// name → fragments, highest priority first.
+    fragments: BTreeMap<String, Vec<Found>>,
+    /// `<unit>.d` name (without `.d`) → drop-ins, by file name, highest priority first.
+    dropins: BTreeMap<String, Vec<(String, Found)>>,
+    /// unit name → link paths that enable it (`*.wants/`, `*.requires/`, `*.upholds/`).
+    enabled_via: BTreeMap<String, Vec<String>>,
+}
+
+fn is_unit_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(stem, suffix)| !stem.is_empty() && UNIT_SUFFIXES.contains(&suffix))
+}
+
+fn scan_scope(
+    ctx: &mut CollectContext<'_>,
+    dirs: Vec<PathBuf>,
+    cap: u64,
+    seen: &mut HashSet<PathBuf>,
+) -> Scan {
+    let mut scan = Scan::default();
+    for dir in dirs {
+        // /lib/systemd/system is /usr/lib/systemd/system on merged-/usr systems: scan once.
+        let Some(canon) = canonicalize(ctx.host(), &dir) else {
+            continue;
+        };
+        if !seen.insert(canon) {
+            continue;
+        }
+        let Some(entries) = ctx.list_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let name = name_text(&e.name);
+            let path = dir.join(&e.name);
+            let kind = e
+                .kind
+                .or_else(|| ctx.host().lstat(&path).ok().map(|m| m.kind));
+            if let Some(unit) = name.strip_suffix(".d") {
+                if is_unit_name(unit)
+                    || UNIT_SUFFIXES.contains(&unit)
+                    || unit.ends_with('-')
+                    || unit.contains("-.")
+                {
+                    for (file, found) in scan_dropins(ctx, &path, &dir, cap) {
+                        scan.dropins
+                            .entry(unit.to_string())
+                            .or_default()
+                            .push((file, found));
+                    }
+                }
+                continue;
+            }
+            if let Some(target) = [".wants", ".requires", ".upholds"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+            {
+                if let Some(links) = ctx.list_dir(&path) {
+                    for l in links {
+                        let lname = name_text(&l.name);
+                        let lpath = path.join(&l.name);
+                        let _ = target;
+                        scan.enabled_via
+                            .entry(lname)
+                            .or_default()
+                            .push(ptext(&lpath));
+                    }
+                }
+                continue;
+            }
+            if is_unit_name(&name) && kind != Some(FileKind::Dir) {
+                if let Some(found) = read_unit_file(ctx, &path, &dir, cap) {
+                    // A symlink in a unit directory whose target has another unit name is an
+                    // alias: it enables the target like a .wants link does.
+                    if let Some(t) = &found.link_target {
+                        let tname = t.rsplit('/').next().unwrap_or(t).to_string();
+                        if tname != name && is_unit_name(&tname) && dir.starts_with("/etc") {
+                            scan.enabled_via
+                                .entry(tname)
+                                .or_default()
+                                .push(ptext(&path));
+                        }
+                    }
+                    scan.fragments.entry(name).or_default().push(found);
+                }
+            }
+        }
+    }
+    scan
+}
+
+fn scan_dropins(
+    ctx: &mut CollectContext<'_>,
+    ddir: &Path,
+    dir: &Path,
+    cap: u64,
+) -> Vec<(String, Found)> {
+    let mut out = Vec::new();
+    let Some(entries) = ctx.list_dir(ddir) else {
+        return out;
+    };
+    for e in entries {
+        let name = name_text(&e.name);
+        if !name.ends_with(".conf") {
+            continue;
+        }
+        if let Some(f) = read_unit_file(ctx, &ddir.join(&e.name), dir, cap) {
+            out.push((name, f));
+        }
+    }
+    out
+}
+
+fn read_unit_file(
+    ctx: &mut CollectContext<'_>,
+    path: &Path,
+    dir: &Path,
+    cap: u64,
+) -> Option<Found> {
+    let meta = ctx.lstat(path)?;
+    let mut link_target = None;
+    let mut masked = false;
+    if meta.kind == FileKind::Symlink {
+        let t = ctx.read_link(path)?;
+        masked = t == Path::new("/dev/null");
+        link_target = Some(ptext(&t));
+    }
+    let mut found = Found {
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        source: SourceRef::path_only(ptext(path)),
+        meta: Some(meta.clone()),
+        link_target,
+        masked,
+        parsed: Default::default(),
+    };
+    if masked {
+        return Some(found);
+    }
+    match ctx.capture(path, cap) {
+        Some(c) => {
+            found.parsed = parse::parse(&c.data);
+            found.source = c.source_ref(path);
+            if !found.parsed.warnings.is_empty() {
+                let msg = format!(
+                    "{} line(s) not understood; first: {}",
+                    found.parsed.warnings.len(),
+                    found.parsed.warnings[0]
+                );
+                ctx.issue(ptext(path), IssueKind::Malformed, msg);
+            }
+        }
+        None if meta.kind == FileKind::Symlink => {
+            // Dangling link: keep what it points at.
+        }
+        None => {}
+    }
+    Some(found)
+}
+
+#[derive(Default)]
+struct LiveStates {
+    /// unit → (active, sub, source)
+    states: BTreeMap<String, (String, String, &'static str)>,
+    pids: BTreeMap<String, Vec<u32>>,
+}
+
+fn live_states(ctx: &mut CollectContext<'_>, query_systemctl: bool) -> LiveStates {
+    let mut ls = LiveStates::default();
+    for v in ctx.prior("proc") {
+        if let Ok(p) = serde_json::from_value::<ProcessRecord>(strip_kind(v)) {
+            if let Some(u) = p.systemd_unit {
+                ls.pids.entry(u).or_default().push(p.pid);
+            }
+        }
+    }
+    let pid1_systemd = ctx
+        .host()
+        .read(Path::new("/proc/1/comm"), 64)
+        .map(|r| r.data.starts_with(b"systemd"))
+        .unwrap_or(false);
+    if query_systemctl && pid1_systemd && ctx.host().info().can_exec {
+        let limits = ExecLimits {
+            max_output: 32 << 20,
+            timeout: Duration::from_secs(30),
+        };
+        let prog = ["/usr/bin/systemctl", "/bin/systemctl"]
+            .into_iter()
+            .find(|p| {
+                ctx.host()
+                    .stat(Path::new(p))
+                    .is_ok_and(|m| m.kind == FileKind::File)
+            });
+        if let Some(prog) = prog {
+            let argv = [
+                prog,
+                "list-units",
+                "--all",
+                "--full",
+                "--plain",
+                "--no-legend",
+                "--no-pager",
+            ];
+            match ctx.host().exec(&argv, &limits) {
+                Ok(out) if out.status == Some(0) => {
+                    for (unit, active, sub) in parse_list_units(&out.stdout) {
+                        ls.states.insert(unit, (active, sub, "systemctl"));
+                    }
+                    ctx.log(&format!(
+                        "active state from `{}` ({} units)",
+                        argv.join(" "),
+                        ls.states.len()
+                    ));
+                }
+                Ok(out) => ctx.issue(
+                    "systemctl",
+                    IssueKind::Incomplete,
+                    format!(
+                        "systemctl list-units exited with {:?}: {}",
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                ),
+                Err(e) => ctx.host_error(&e),
+            }
+        }
+    }
+    if ls.states.is_empty() {
+        if !pid1_systemd {
+            ctx.log("systemd is not PID 1: active state inferred from process cgroups only");
+        }
+        for u in ls.pids.keys() {
+            ls.states
+                .insert(u.clone(), ("active".into(), "running".into(), "cgroup"));
+        }
+    }
+    ls
+}
+
+/// Parses `systemctl list-units --plain --no-legend` output: unit, load, active, sub, description.
+pub fn parse_list_units(out: &[u8]) -> Vec<(String, String, String)> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let mut unit = it.next()?;
+            if unit == "●" || unit == "*" {
+                unit = it.next()?;
+            }
+            let _load = it.next()?;
+            Some((
+                unit.to_string(),
+                it.next()?.to_string(),
+                it.next()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn strip_kind(v: &serde_json::Value) -> serde_json::Value {
+    let mut v = v.clone();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("kind");
+    }
+    v
+}
+
+fn template_of(name: &str) -> Option<String> {
+    let (stem, suffix) = name.rsplit_once('.')?;
+    let (prefix, instance) = stem.split_once('@')?;
+    (!instance.is_empty()).then(|| format!("{prefix}@.{suffix}"))
+}
+
+fn build_units(
+    scope: &str,
+    owner: Option<&str>,
+    scan: &Scan,
+    live: &LiveStates,
+) -> Vec<UnitRecord> {
+    let mut names: Vec<String> = scan.fragments.keys().cloned().collect();
+    // Instances named by enablement links or running, whose template has a fragment.
+    let extra: Vec<String> = scan
+        .enabled_via
+        .keys()
+        .chain(live.states.keys())
+        .filter(|n| {
+            !scan.fragments.contains_key(*n)
+                && template_of(n).is_some_and(|t| scan.fragments.contains_key(&t))
+        })
+        .cloned()
+        .collect();
+    names.extend(extra);
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for name in names {
+        let frag_name = if scan.fragments.contains_key(&name) {
+            name.clone()
+        } else {
+            template_of(&name).unwrap_or_default()
+        };
+        let Some(frags) = scan.fragments.get(&frag_name) else {
+            continue;
+        };
+        let main = &frags[0];
+        let unit_type = name
+            .rsplit_once('.')
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default();
+        // Drop-ins: <name>.d, the template's .d, and the type-wide <type>.d; a file name in a
+        // higher-priority directory hides the same file name lower down.
+        let mut by_file: BTreeMap<String, &Found> = BTreeMap::new();
+        let mut dkeys = vec![unit_type.clone(), frag_name.clone(), name.clone()];
+        dkeys.dedup();
+        for key in dkeys {
+            if let Some(list) = scan.dropins.get(&key) {
+                for (file, f) in list {
+                    by_file.entry(file.clone()).or_insert(f);
+                }
+            }
+        }
+        let mut props: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut warnings: Vec<String> = main
+            .parsed
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {w}", ptext(&main.path)))
+            .collect();
+        let files = std::iter::once(main).chain(by_file.values().copied());
+        for f in files {
+            if f != main {
+                warnings.extend(
+                    f.parsed
+                        .warnings
+                        .iter()
+                        .map(|w| format!("{}: {w}", ptext(&f.path))),
+                );
+            }
+            for d in &f.parsed.directives {
+                let list = props.entry(format!("{}.{}", d.section, d.key)).or_default();
+                if d.value.is_empty() {
+                    list.clear();
+                } else {
+                    list.push(d.value.clone());
+                }
+            }
+        }
+        props.retain(|_, v| !v.is_empty());
+        let all = |k: &str| props.get(k).cloned().unwrap_or_default();
+        let last = |k: &str| props.get(k).and_then(|v| v.last().cloned());
+        let words = |k: &str| {
+            all(k)
+                .iter()
+                .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        let timer = (unit_type == "timer").then(|| TimerSpec {
+            on_calendar: all("Timer.OnCalendar"),
+            on_boot_sec: all("Timer.OnBootSec"),
+            on_startup_sec: all("Timer.OnStartupSec"),
+            on_active_sec: all("Timer.OnActiveSec"),
+            on_unit_active_sec: all("Timer.OnUnitActiveSec"),
+            on_unit_inactive_sec: all("Timer.OnUnitInactiveSec"),
+            unit: last("Timer.Unit")
+                .unwrap_or_else(|| name.trim_end_matches(".timer").to_string() + ".service"),
+            persistent: last("Timer.Persistent"),
+        });
+        let mut enabled_via = scan.enabled_via.get(&name).cloned().unwrap_or_default();
+        if frag_name != name {
+            // nothing more: an instance is enabled only by links naming the instance
+        } else if name.contains("@.") {
+            for (n, links) in &scan.enabled_via {
+                if template_of(n).as_deref() == Some(name.as_str()) {
+                    enabled_via.extend(links.iter().cloned());
+                }
+            }
+        }
+        enabled_via.sort();
+        enabled_via.dedup();
+        let state = live.states.get(&name);
+        let mut pids = live.pids.get(&name).cloned().unwrap_or_default();
+        pids.sort_unstable();
+        let dropins: Vec<SourceRef> = by_file.values().map(|f| f.source.clone()).collect();
+        out.push(UnitRecord {
+            name: name.clone(),
+            unit_type,
+            scope: scope.to_string(),
+            owner: owner.map(str::to_string),
+            path: ptext(&main.path),
+            source: main.source.clone(),
+            unit_dir: ptext(&main.dir),
+            meta: main.meta.clone(),
+            shadowed: frags[1..].iter().map(|f| ptext(&f.path)).collect(),
+            dropins,
+            masked: main.masked,
+            link_target: main.link_target.clone(),
+            description: last("Unit.Description"),
+            exec_start: all("Service.ExecStart"),
+            exec_start_pre: all("Service.ExecStartPre"),
+            exec_start_post: all("Service.ExecStartPost"),
+            exec_stop: all("Service.ExecStop"),
+            exec_reload: all("Service.ExecReload"),
+            user: last("Service.User"),
+            group: last("Service.Group"),
+            restart: last("Service.Restart"),
+            service_type: last("Service.Type"),
+            working_directory: last("Service.WorkingDirectory"),
+            wanted_by: words("Install.WantedBy"),
+            required_by: words("Install.RequiredBy"),
+            timer,
+            enabled: !enabled_via.is_empty(),
+            enabled_via,
+            active_state: state.map(|s| s.0.clone()),
+            sub_state: state.map(|s| s.1.clone()),
+            state_source: state.map(|s| s.2.to_string()),
+            pids,
+            properties: props,
+            parse_warnings: warnings,
+        });
+    }
+    out
+}
+
+impl PartialEq for Found {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+fn collect_generators(
+    ctx: &mut CollectContext<'_>,
+    cap: u64,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), CollectError> {
+    for (dir, scope) in GENERATOR_DIRS {
+        let dir = Path::new(dir);
+        let Some(canon) = canonicalize(ctx.host(), dir) else {
+            continue;
+        };
+        if !seen.insert(canon) {
+            continue;
+        }
+        let Some(entries) = ctx.list_dir(dir) else {
+            continue;
+        };
+        for e in entries {
+            let path = dir.join(&e.name);
+            let Some(meta) = ctx.lstat(&path) else {
+                continue;
+            };
+            let link_target = if meta.kind == FileKind::Symlink {
+                ctx.read_link(&path).map(|t| ptext(&t))
+            } else {
+                None
+            };
+            let source = if meta.kind == FileKind::Dir {
+                None
+            } else {
+                ctx.copy(&path, cap.max(64 << 20)).map(|c| SourceRef {
+                    path: ptext(&path),
+                    member: Some(c.member.name),
+                    sha256: Some(c.member.sha256),
+                })
+            };
+            ctx.emit(&Record::SystemdGenerator(GeneratorRecord {
+                path: ptext(&path),
+                scope: scope.to_string(),
+                dir: ptext(dir),
+                meta: Some(meta),
+                link_target,
+                source,
+            }))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_plugin_api::PriorRecords;
+    use dossier_plugin_api::testing::{MemHost, run_collector};
+
+    fn miner_host(live: bool) -> MemHost {
+        MemHost::new(live)
+            .link("/lib", "usr/lib")
+            .file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
+            .file("/etc/systemd/system/python.service", "[Unit]\nDescription=Python Service\n[Service]\nExecStart=/var/log/log\nRestart=always\n[Install]\nWantedBy=multi-user.target\n")
+            .link("/etc/systemd/system/multi-user.target.wants/python.service", "/etc/systemd/system/python.service")
+            .file("/usr/lib/systemd/system/ssh.service", "[Unit]\nDescription=OpenBSD Secure Shell server\n[Service]\nExecStart=/usr/sbin/sshd -D $SSHD_OPTS\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n")
+            .link("/etc/systemd/system/sshd.service", "/lib/systemd/system/ssh.service")
+            .link("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
+            .file("/usr/lib/systemd/system/cron.service", "[Service]\nExecStart=/usr/sbin/cron -f\n")
+            .file("/etc/systemd/system/cron.service.d/override.conf", "[Service]\nExecStart=\nExecStart=/usr/sbin/cron -f -L 15\n")
+            .file("/usr/lib/systemd/system/apt-daily.timer", "[Timer]\nOnCalendar=*-*-* 6,18:00\nPersistent=true\n")
+            .file("/usr/lib/systemd/system/getty@.service", "[Service]\nExecStart=-/sbin/agetty %I\n")
+            .link("/etc/systemd/system/getty.target.wants/getty@tty1.service", "/lib/systemd/system/getty@.service")
+            .link("/etc/systemd/system/ctrl-alt-del.target", "/dev/null")
+            .file("/home/alice/.config/systemd/user/sync.service", "[Service]\nExecStart=/home/alice/.local/bin/sync\n")
+            .file("/usr/lib/systemd/system-generators/systemd-fstab-generator", "\x7fELF")
+            .file("/etc/systemd/system/broken.service", "[Service\nExecStart=/x\n")
+    }
+
+    fn units(sink: &dossier_plugin_api::testing::MemSink) -> BTreeMap<String, serde_json::Value> {
+        sink.of_kind("systemd", "unit")
+            .into_iter()
+            .map(|u| {
+                (
+                    format!(
+                        "{}:{}",
+                        u["owner"].as_str().unwrap_or("-"),
+                        u["name"].as_str().unwrap()
+                    ),
+                    u,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_units_dropins_links_and_generators() {
+        let (sink, r) = run_collector(
+            &SystemdCollector,
+            &miner_host(false),
+            serde_json::Value::Null,
+            &PriorRecords::new(),
+        );
+        r.unwrap();
+        let u = units(&sink);
+        let py = &u["-:python.service"];
+        assert_eq!(py["exec_start"], serde_json::json!(["/var/log/log"]));
+        assert_eq!(py["unit_dir"], "/etc/systemd/system");
+        assert_eq!(py["enabled"], true);
+        assert_eq!(
+            py["enabled_via"][0],
+            "/etc/systemd/system/multi-user.target.wants/python.service"
+        );
+        assert_eq!(
+            py["source"]["member"],
+            "raw/etc/systemd/system/python.service"
+        );
+        assert!(py["source"]["sha256"].as_str().unwrap().len() == 64);
+        // Drop-in resets and replaces ExecStart.
+        assert_eq!(
+            u["-:cron.service"]["exec_start"],
+            serde_json::json!(["/usr/sbin/cron -f -L 15"])
+        );
+        assert_eq!(
+            u["-:cron.service"]["dropins"][0]["path"],
+            "/etc/systemd/system/cron.service.d/override.conf"
+        );
+        // /lib is /usr/lib: scanned once, no duplicates.
+        assert_eq!(u.keys().filter(|k| k.contains("ssh.service")).count(), 1);
+        assert_eq!(u["-:ssh.service"]["enabled"], true);
+        // The alias symlink in /etc is its own fragment, pointing at the real file.
+        assert_eq!(
+            u["-:sshd.service"]["link_target"],
+            "/lib/systemd/system/ssh.service"
+        );
+        // Timers.
+        assert_eq!(
+            u["-:apt-daily.timer"]["timer"]["on_calendar"][0],
+            "*-*-* 6,18:00"
+        );
+        assert_eq!(u["-:apt-daily.timer"]["timer"]["unit"], "apt-daily.service");
+        // Template enabled through an instance link, and the instance itself.
+        assert_eq!(u["-:getty@.service"]["enabled"], true);
+        assert_eq!(
+            u["-:getty@tty1.service"]["path"],
+            "/usr/lib/systemd/system/getty@.service"
+        );
+        assert_eq!(u["-:ctrl-alt-del.target"]["masked"], true);
+        assert_eq!(u["alice:sync.service"]["scope"], "user");
+        // Malformed unit: recorded with warnings and an issue, not dropped.
+        assert!(
+            !u["-:broken.service"]["parse_warnings"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(sink.issues_about("broken.service").len(), 1);
+        let g = sink.of_kind("systemd", "systemd_generator");
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0]["scope"], "system");
+        // Offline: active state said to be unavailable.
+        assert_eq!(sink.issues_about("unit active state").len(), 1);
+        assert!(py.get("active_state").is_none());
+    }
+
+    #[test]
+    fn live_state_from_cgroups_when_systemd_is_not_pid1() {
+        let mut prior = PriorRecords::new();
+        prior.insert("proc".into(), vec![serde_json::json!({"kind":"process","pid":812,"ppid":1,"state":"S","comm":"log","argv":["/var/log/log"],"uid":0,"euid":0,"gid":0,"egid":0,"kernel_thread":false,"start_ticks":1,"threads":4,"systemd_unit":"python.service"})]);
+        let host = miner_host(true).file("/proc/1/comm", "init\n");
+        let (sink, r) = run_collector(&SystemdCollector, &host, serde_json::Value::Null, &prior);
+        r.unwrap();
+        let u = units(&sink);
+        assert_eq!(u["-:python.service"]["active_state"], "active");
+        assert_eq!(u["-:python.service"]["state_source"], "cgroup");
+        assert_eq!(u["-:python.service"]["pids"], serde_json::json!([812]));
+    }
+
+    #[test]
+    fn live_state_from_systemctl_when_systemd_is_pid1() {
+        let host = miner_host(true)
+            .file("/proc/1/comm", "systemd\n")
+            .exe("/usr/bin/systemctl", "\x7fELF")
+            .command(&["/usr/bin/systemctl", "list-units", "--all", "--full", "--plain", "--no-legend", "--no-pager"], "python.service loaded active running Python Service\ncron.service loaded inactive dead Regular background program processing daemon\n");
+        let (sink, r) = run_collector(
+            &SystemdCollector,
+            &host,
+            serde_json::Value::Null,
+            &PriorRecords::new(),
+        );
+        r.unwrap();
+        let u = units(&sink);
+        assert_eq!(u["-:python.service"]["sub_state"], "running");
+        assert_eq!(u["-:cron.service"]["active_state"], "inactive");
+        assert_eq!(u["-:cron.service"]["state_source"], "systemctl");
+    }
+
+    #[test]
+    fn config_is_validated() {
+        assert!(
+            SystemdCollector
+                .validate_config(&serde_json::json!({"max_file_size": "1 MiB"}))
+                .is_ok()
+        );
+        assert!(
+            SystemdCollector
+                .validate_config(&serde_json::json!({"max_fil_size": 1}))
+                .unwrap_err()
+                .contains("max_fil_size")
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! Helpers shared by the built-in collectors: byte sizes in playbooks, the host's accounts,
+//! path canonicalization over a `Host`, merged-/usr aliases, and small text helpers.
+
+use dossier_plugin_api::CollectContext;
+use dossier_plugin_api::encoding::{bytes_to_text, path_to_text};
+use dossier_plugin_api::host::{FileKind, Host};
+use serde::{Deserialize, Deserializer};
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// A byte count in a playbook: an integer, or text such as `"64 MiB"`, `"512k"`, `"1 GB"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    /// Parses `"64 MiB"` and friends (binary and decimal units, case-insensitive).
+    pub fn parse(s: &str) -> Result<u64, String> {
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" => 1 << 10,
+            "kb" => 1000,
+            "m" | "mib" => 1 << 20,
+            "mb" => 1_000_000,
+            "g" | "gib" => 1 << 30,
+            "gb" => 1_000_000_000,
+            "t" | "tib" => 1 << 40,
+            "tb" => 1_000_000_000_000,
+            other => return Err(format!("unknown size unit {other:?} in {s:?}")),
+        };
+        let v = n * mult as f64;
+        if !(0.0..1.8e19).contains(&v) {
+            return Err(format!("size out of range: {s:?}"));
+        }
+        Ok(v as u64)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => ByteSize::parse(&s)
+                .map(ByteSize)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Default cap for configuration-like text files (unit files, crontabs...).
+pub const DEFAULT_TEXT_CAP: u64 = 4 << 20;
+
+/// One account from `/etc/passwd`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    pub shell: String,
+}
+
+/// The host's accounts (from its own `/etc/passwd`, captured once per host).
+#[derive(Debug, Default)]
+pub struct Accounts {
+    pub list: Vec<Account>,
+    by_uid: HashMap<u32, usize>,
+}
+
+impl Accounts {
+    /// Parses `/etc/passwd` text; malformed lines are skipped.
+    pub fn parse(data: &[u8]) -> Accounts {
+        let mut a = Accounts::default();
+        for line in data.split(|b| *b == b'\n') {
+            let f: Vec<&[u8]> = line.split(|b| *b == b':').collect();
+            if f.len() < 7 || f[0].is_empty() || f[0].starts_with(b"#") {
+                continue;
+            }
+            let num = |b: &[u8]| {
+                std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+            };
+            let (Some(uid), Some(gid)) = (num(f[2]), num(f[3])) else {
+                continue;
+            };
+            let acc = Account {
+                name: bytes_to_text(f[0]),
+                uid,
+                gid,
+                home: bytes_to_text(f[5]),
+                shell: bytes_to_text(f[6]),
+            };
+            a.by_uid.entry(uid).or_insert(a.list.len());
+            a.list.push(acc);
+        }
+        a
+    }
+
+    /// Name of `uid`, if the host knows it.
+    pub fn name(&self, uid: u32) -> Option<&str> {
+        self.by_uid.get(&uid).map(|i| self.list[*i].name.as_str())
+    }
+
+    /// Loads (and captures) the host's `/etc/passwd` once per host collection.
+    pub fn load(ctx: &mut CollectContext<'_>) -> Arc<Accounts> {
+        if let Some(a) = ctx.cached::<Accounts>() {
+            return a;
+        }
+        let a = Arc::new(
+            ctx.capture(Path::new("/etc/passwd"), DEFAULT_TEXT_CAP)
+                .map(|c| Accounts::parse(&c.data))
+                .unwrap_or_default(),
+        );
+        ctx.set_cached(a.clone());
+        a
+    }
+
+    /// Distinct home directories of accounts (plus `/root`), sorted.
+    pub fn homes(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .list
+            .iter()
+            .filter(|a| a.home.starts_with('/') && a.home != "/" && a.home != "/nonexistent")
+            .map(|a| (a.home.clone(), a.name.clone()))
+            .collect();
+        if !v.iter().any(|(h, _)| h == "/root") {
+            v.push(("/root".into(), "root".into()));
+        }
+        v.sort();
+        v.dedup_by(|a, b| a.0 == b.0);
+        v
+    }
+}
+
+/// Resolves every symlink in `path` through `host` (like `realpath`), at most 40 hops.
+/// `None` when a component is missing or links loop.
+pub fn canonicalize(host: &dyn Host, path: &Path) -> Option<PathBuf> {
+    let mut todo: Vec<PathBuf> = Vec::new();
+    for c in path.components().rev() {
+        match c {
+            Component::Normal(s) => todo.push(PathBuf::from(s)),
+            Component::ParentDir => todo.push(PathBuf::from("..")),
+            _ => {}
+        }
+    }
+    let mut cur = PathBuf::from("/");
+    let mut hops = 0;
+    while let Some(name) = todo.pop() {
+        if name.as_os_str() == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&name);
+        let meta = host.lstat(&next).ok()?;
+        if meta.kind == FileKind::Symlink {
+            hops += 1;
+            if hops > 40 {
+                return None;
+            }
+            let target = host.read_link(&next).ok()?;
+            if target.is_absolute() {
+                cur = PathBuf::from("/");
+            }
+            for c in target.components().rev() {
+                match c {
+                    Component::Normal(s) => todo.push(PathBuf::from(s)),
+                    Component::ParentDir => todo.push(PathBuf::from("..")),
+                    _ => {}
+                }
+            }
+        } else {
+            cur = next;
+        }
+    }
+    Some(cur)
+}
+
+/// Other spellings of `path` on a merged-/usr system (`/bin/x` ↔ `/usr/bin/x`, also `sbin`,
+/// `lib`, `lib32`, `lib64`, `libx32`). Package databases may list either one.
+pub fn usr_aliases(path: &str) -> Vec<String> {
+    const DIRS: &[&str] = &["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
+    let mut out = Vec::new();
+    for d in DIRS {
+        let short = format!("/{d}/");
+        let long = format!("/usr/{d}/");
+        if let Some(rest) = path.strip_prefix(&long) {
+            out.push(format!("{short}{rest}"));
+        } else if let Some(rest) = path.strip_prefix(&short) {
+            out.push(format!("{long}{rest}"));
+        }
+    }
+    out
+}
+
+/// Joins a directory and an entry name (bytes-safe).
+pub fn join(dir: &Path, name: &OsStr) -> PathBuf {
+    dir.join(name)
+}
+
+/// Record text of a directory entry name.
+pub fn name_text(name: &OsStr) -> String {
+    bytes_to_text(name.as_bytes())
+}
+
+/// Record text of a path.
+pub fn ptext(path: &Path) -> String {
+    path_to_text(path)
+}
+
+/// The first word of a command line, if it is an absolute path (how units and crontabs name
+/// what they run). Quotes around it are removed.
+pub fn command_program(cmd: &str) -> Option<String> {
+    let t = cmd.trim_start();
+    let first = if let Some(rest) = t.strip_prefix('"') {
+        rest.split('"').next()?
+    } else if let Some(rest) = t.strip_prefix('\'') {
+        rest.split('\'').next()?
+    } else {
+        t.split_whitespace().next()?
+    };
+    first.starts_with('/').then(|| first.to_string())
+}
+
+/// Splits a line into at most `n` whitespace-separated fields, the last holding the rest of the
+/// line (leading whitespace removed).
+pub fn split_fields(line: &str, n: usize) -> Vec<&str> {
+    let mut out = Vec::with_capacity(n);
+    let mut rest = line.trim_start();
+    while out.len() + 1 < n {
+        match rest.find(char::is_whitespace) {
+            Some(i) => {
+                out.push(&rest[..i]);
+                rest = rest[i..].trim_start();
+            }
+            None => {
+                if !rest.is_empty() {
+                    out.push(rest);
+                }
+                return out;
+            }
+        }
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_plugin_api::testing::MemHost;
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(ByteSize::parse("64 MiB"), Ok(64 << 20));
+        assert_eq!(ByteSize::parse("512k"), Ok(512 << 10));
+        assert_eq!(ByteSize::parse("1GB"), Ok(1_000_000_000));
+        assert_eq!(ByteSize::parse("100"), Ok(100));
+        assert!(ByteSize::parse("lots").is_err());
+        assert!(ByteSize::parse("3 parsecs").is_err());
+        let v: ByteSize = serde_json::from_str("\"1.5 KiB\"").unwrap();
+        assert_eq!(v.0, 1536);
+    }
+
+    #[test]
+    fn passwd_parsing_skips_garbage() {
+        let a = Accounts::parse(b"root:x:0:0:root:/root:/bin/bash\nbroken\nalice:x:1000:1000::/home/alice:/bin/sh\nbad:x:notanumber:0::/:/bin/sh\n");
+        assert_eq!(a.list.len(), 2);
+        assert_eq!(a.name(1000), Some("alice"));
+        assert_eq!(a.name(5), None);
+        assert_eq!(
+            a.homes(),
+            vec![
+                ("/home/alice".to_string(), "alice".to_string()),
+                ("/root".to_string(), "root".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn canonicalize_follows_links_and_detects_loops() {
+        let h = MemHost::new(false)
+            .link("/lib", "usr/lib")
+            .dir("/usr/lib/systemd/system")
+            .link("/a", "/b")
+            .link("/b", "/a");
+        assert_eq!(
+            canonicalize(&h, Path::new("/lib/systemd/system")),
+            Some(PathBuf::from("/usr/lib/systemd/system"))
+        );
+        assert_eq!(canonicalize(&h, Path::new("/a")), None);
+        assert_eq!(canonicalize(&h, Path::new("/missing")), None);
+    }
+
+    #[test]
+    fn aliases_and_programs() {
+        assert_eq!(usr_aliases("/usr/bin/log"), vec!["/bin/log".to_string()]);
+        assert_eq!(
+            usr_aliases("/sbin/init"),
+            vec!["/usr/sbin/init".to_string()]
+        );
+        assert!(usr_aliases("/var/log/log").is_empty());
+        assert_eq!(
+            command_program("  /var/log/log -c x"),
+            Some("/var/log/log".into())
+        );
+        assert_eq!(
+            command_program("\"/opt/my app/run\" x"),
+            Some("/opt/my app/run".into())
+        );
+        assert_eq!(command_program("run-parts /etc/cron.daily"), None);
+        assert_eq!(split_fields("a  b   c d e", 3), vec!["a", "b", "c d e"]);
+        assert_eq!(split_fields("a", 3), vec!["a"]);
+    }
+}

@@ -1,0 +1,490 @@
+//! Normalized records: what built-in collectors write to `records/<collector>.jsonl` and what
+//! analyzers read back. One JSON object per line, tagged by `kind`.
+//!
+//! Every record that comes from a file carries a [`SourceRef`]: the path on the host and the
+//! bundle member (with its SHA-256) holding the verbatim copy, so any conclusion drawn from a
+//! record can be traced to hashed evidence. Byte strings (paths, argv) are record text as
+//! defined in [`crate::encoding`].
+
+use crate::host::{FileMeta, HostInfo};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Points from a record to the evidence it was parsed from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// Path on the host.
+    pub path: String,
+    /// Bundle member holding the verbatim copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// SHA-256 of that member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl SourceRef {
+    /// A source with no raw copy (e.g. a symlink, whose target is in the record itself).
+    pub fn path_only(path: impl Into<String>) -> Self {
+        SourceRef {
+            path: path.into(),
+            member: None,
+            sha256: None,
+        }
+    }
+}
+
+/// Every record kind built-in collectors produce.
+// Records are parsed and matched one at a time, never stored in bulk as `Record`, so the size
+// of the largest variant costs nothing worth an extra allocation per record.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    HostFacts(HostFacts),
+    Unit(UnitRecord),
+    SystemdGenerator(GeneratorRecord),
+    CronEntry(CronEntry),
+    CronScript(CronScript),
+    AtJob(AtJob),
+    Process(ProcessRecord),
+    Socket(SocketRecord),
+    Package(PackageRecord),
+    PackageFiles(PackageFiles),
+    PackageVerify(PackageVerify),
+    Diversion(Diversion),
+}
+
+/// Identity of the host and of the collection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    pub hostname: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_release: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_version: Option<String>,
+    /// `PRETTY_NAME` from os-release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_pretty_name: Option<String>,
+    /// `ID`, `VERSION_ID`, `ID_LIKE`... from os-release.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub os_release: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Account the collection ran as on the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_as_uid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_as_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<HostInfo>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRef>,
+}
+
+/// One systemd unit as systemd would load it: the winning fragment plus drop-ins.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnitRecord {
+    /// Unit name (`python.service`).
+    pub name: String,
+    /// Suffix: `service`, `timer`, `socket`, `path`, `mount`, `target`...
+    pub unit_type: String,
+    /// `system` or `user`.
+    pub scope: String,
+    /// For per-user units found in a home directory: that user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The fragment systemd uses (first in search order).
+    pub path: String,
+    pub source: SourceRef,
+    /// Directory of the fragment (tells `/etc/systemd/system` from `/usr/lib/systemd/system`).
+    pub unit_dir: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    /// Fragments with the same name lower in the search order (overridden).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadowed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropins: Vec<SourceRef>,
+    /// Linked to `/dev/null`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
+    /// The fragment is a symlink: its target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_start: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_start_pre: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_start_post: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_stop: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_reload: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    /// `Type=` of a service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wanted_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_by: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<TimerSpec>,
+    /// Some `*.wants/`, `*.requires/` or alias link points at it.
+    pub enabled: bool,
+    /// The links that enable it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enabled_via: Vec<String>,
+    /// Live hosts: `active`, `inactive`, `failed`... when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_state: Option<String>,
+    /// How the state was learnt: `systemctl` or `cgroup` (processes found in the unit's cgroup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_source: Option<String>,
+    /// PIDs whose cgroup is this unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pids: Vec<u32>,
+    /// Every directive after drop-ins, as `Section.Key` → values in order (an empty assignment
+    /// resets the list, as systemd does).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Vec<String>>,
+    /// Lines that could not be parsed, with their line numbers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parse_warnings: Vec<String>,
+}
+
+/// Schedule of a `.timer` unit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimerSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_calendar: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_boot_sec: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_startup_sec: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_active_sec: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_unit_active_sec: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_unit_inactive_sec: Vec<String>,
+    /// Unit the timer starts (default: same name, `.service`).
+    pub unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent: Option<String>,
+}
+
+/// An executable in a systemd generator directory (they run at every boot and daemon-reload).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorRecord {
+    pub path: String,
+    /// `system`, `user`, `system-environment`, `user-environment`.
+    pub scope: String,
+    pub dir: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// One line of a crontab that schedules something.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CronEntry {
+    pub source: SourceRef,
+    /// 1-based line number in the file.
+    pub line: u32,
+    /// `system` (has a user field: /etc/crontab, /etc/cron.d), `user` (spool) or `anacron`.
+    pub format: String,
+    /// Whose crontab: the spool file's name for user crontabs, `root` for system files.
+    pub owner: String,
+    /// The schedule as written (`*/5 * * * *`, `@reboot`, or anacron `period delay id`).
+    pub schedule: String,
+    /// `reboot`, `hourly`, `daily`... for `@` schedules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special: Option<String>,
+    /// Account the command runs as.
+    pub run_as: String,
+    /// The command (up to the first unescaped `%`).
+    pub command: String,
+    /// Text after the first unescaped `%` (fed to stdin), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+    /// Variables set earlier in the same file (`PATH`, `SHELL`, `MAILTO`...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// The line could not be parsed as an entry; `command` holds the raw line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
+}
+
+/// A script in `/etc/cron.{hourly,daily,weekly,monthly}` (run by run-parts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CronScript {
+    pub path: String,
+    /// `hourly`, `daily`, `weekly`, `monthly`.
+    pub period: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    /// run-parts only runs executables whose names match `^[A-Za-z0-9_-]+$`.
+    pub runs: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// A queued `at` job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AtJob {
+    pub path: String,
+    pub source: SourceRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    /// Owner uid of the job file (the submitting user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When the job runs, decoded from the spool file name where possible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_at: Option<Timestamp>,
+    /// The job's commands (the script after at's environment preamble).
+    pub commands: String,
+}
+
+/// One process, at the moment it was read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    pub ppid: u32,
+    /// State letter from `/proc/PID/stat`.
+    pub state: String,
+    /// `comm` (the kernel's 15-character name, which a process can change).
+    pub comm: String,
+    /// argv from `cmdline`.
+    pub argv: Vec<String>,
+    pub uid: u32,
+    pub euid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Kernel thread (PF_KTHREAD): has no executable.
+    pub kernel_thread: bool,
+    /// Executable path (`/proc/PID/exe` target without the ` (deleted)` marker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// The executable was deleted (or replaced) after the process started.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exe_deleted: bool,
+    /// SHA-256 of the executable read through `/proc/PID/exe` (works for deleted files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_meta: Option<FileMeta>,
+    /// Bundle member holding a copy of the executable, when one was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_member: Option<String>,
+    /// Why the executable could not be read, when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Root directory (differs from `/` in containers and chroots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<Timestamp>,
+    /// Start time in clock ticks after boot (raw field 22 of `stat`).
+    pub start_ticks: u64,
+    pub threads: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ld_preload: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ld_library_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ld_audit: Option<String>,
+    /// The unified (v2) cgroup path, or the systemd controller's path on v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    /// systemd unit derived from the cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
+    /// Namespace inodes (`net`, `pid`, `mnt`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub namespaces: BTreeMap<String, u64>,
+    /// Verbatim `/proc/PID/*` files this record was parsed from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRef>,
+}
+
+/// One TCP or UDP socket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketRecord {
+    /// `tcp`, `tcp6`, `udp`, `udp6`.
+    pub protocol: String,
+    pub local_addr: String,
+    pub local_port: u16,
+    pub remote_addr: String,
+    pub remote_port: u16,
+    /// `LISTEN`, `ESTABLISHED`... (UDP: `UNCONN` for unconnected, `ESTABLISHED` when connected).
+    pub state: String,
+    /// Accepts connections or datagrams from anyone (TCP LISTEN, unconnected UDP).
+    pub listening: bool,
+    pub inode: u64,
+    pub uid: u32,
+    pub pids: Vec<u32>,
+    /// `comm` of the owning processes.
+    pub processes: Vec<String>,
+    /// Network namespace inode, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<u64>,
+    pub source: SourceRef,
+}
+
+/// An installed package.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRecord {
+    /// `dpkg` or `rpm`.
+    pub manager: String,
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// dpkg `Status` (`install ok installed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_package: Option<String>,
+    pub source: SourceRef,
+}
+
+/// The files a package owns (from dpkg `info/*.list` or the rpm database).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageFiles {
+    pub manager: String,
+    pub package: String,
+    pub files: Vec<String>,
+    /// The list file this came from (path and SHA-256 of what was parsed).
+    pub source: SourceRef,
+}
+
+/// Verification of one file against the package database's digest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageVerify {
+    pub path: String,
+    /// Owning package, when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// `ok`, `mismatch`, `missing`, `unreadable`, `no_digest`, `not_owned`.
+    pub status: String,
+    /// `md5` (dpkg) or the rpm digest algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Why it was checked (`process 812`, `unit python.service`, `cron /etc/cron.d/x:3`, `full`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referenced_by: Vec<String>,
+    /// Digest list the expectation came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_source: Option<SourceRef>,
+    /// Copy of the file in the bundle (unowned or mismatching files, up to the copy cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<SourceRef>,
+}
+
+/// A dpkg diversion (a package file moved aside so another can take its place).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diversion {
+    pub path: String,
+    pub diverted_to: String,
+    pub package: String,
+    pub source: SourceRef,
+}
+
+/// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
+pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    from_value(v)
+}
+
+/// Like [`parse_record`] from a JSON value.
+pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Error> {
+    const KNOWN: &[&str] = &[
+        "host_facts",
+        "unit",
+        "systemd_generator",
+        "cron_entry",
+        "cron_script",
+        "at_job",
+        "process",
+        "socket",
+        "package",
+        "package_files",
+        "package_verify",
+        "diversion",
+    ];
+    match v.get("kind").and_then(|k| k.as_str()) {
+        Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_carry_their_kind_and_round_trip() {
+        let r = Record::CronEntry(CronEntry {
+            source: SourceRef::path_only("/etc/crontab"),
+            line: 3,
+            format: "system".into(),
+            owner: "root".into(),
+            schedule: "@reboot".into(),
+            special: Some("reboot".into()),
+            run_as: "root".into(),
+            command: "/var/log/log".into(),
+            ..Default::default()
+        });
+        let s = serde_json::to_string(&r).unwrap();
+        assert!(s.starts_with("{\"kind\":\"cron_entry\""), "{s}");
+        assert_eq!(parse_record(&s).unwrap(), Some(r));
+        assert_eq!(
+            parse_record("{\"kind\":\"ssh_key\",\"x\":1}").unwrap(),
+            None
+        );
+        assert!(parse_record("{\"kind\":\"cron_entry\"}").is_err());
+    }
+}

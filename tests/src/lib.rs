@@ -1,0 +1,161 @@
+//! Helpers for dossier's end-to-end suites: find the real `dossier` binary built by this
+//! `cargo test` run, run it, locate fixture roots, and read bundles it produced.
+//!
+//! The binary is the one cargo built next to this test executable (`target/<profile>/dossier`);
+//! the `dossier-cli` package's own integration tests make sure cargo builds it fresh in every
+//! `cargo test --workspace`. `DOSSIER_BIN` overrides the path.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Path of the `dossier` binary under test.
+pub fn dossier_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("DOSSIER_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/dossier
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("dossier");
+    assert!(
+        bin.is_file(),
+        "{} not built: run `cargo test --workspace` (it builds the binary)",
+        bin.display()
+    );
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .expect("binary mtime");
+    for dir in [
+        "cli/src",
+        "collectors/src",
+        "plugin-api/src",
+        "analyzers/src",
+        "reporters/src",
+        "playbooks",
+    ] {
+        if let Some(newer) = newer_than(&repo_root().join(dir), built) {
+            panic!(
+                "{} is older than {}: run `cargo test --workspace` (or `cargo build -p dossier-cli` first)",
+                bin.display(),
+                newer.display()
+            );
+        }
+    }
+    bin
+}
+
+/// A file under `dir` modified after `t`, if any.
+fn newer_than(dir: &Path, t: std::time::SystemTime) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        let ft = e.file_type().ok()?;
+        if ft.is_dir() {
+            if let Some(n) = newer_than(&p, t) {
+                return Some(n);
+            }
+        } else if ft.is_file() && e.metadata().ok()?.modified().ok()? > t {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Root of the repository.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+/// A fixture root filesystem under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Runs `dossier` with `args` in `cwd`.
+pub fn dossier(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(dossier_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .output()
+        .expect("run dossier")
+}
+
+/// Stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `dossier collect` with extra args into `out` and returns the bundle path it printed.
+pub fn collect(cwd: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let out_s = out.to_str().expect("utf-8 path");
+    let mut args = vec!["collect", "--quiet", "--out", out_s];
+    args.extend_from_slice(extra);
+    let o = dossier(cwd, &args);
+    assert!(
+        o.status.success(),
+        "collect failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let line = stdout(&o)
+        .lines()
+        .last()
+        .expect("bundle path printed")
+        .to_string();
+    let p = PathBuf::from(line);
+    let p = if p.is_absolute() { p } else { cwd.join(p) };
+    assert!(p.is_file(), "{} missing", p.display());
+    p
+}
+
+/// Reads one member of a bundle.
+pub fn member(bundle: &Path, name: &str) -> Vec<u8> {
+    let f = std::fs::File::open(bundle).expect("open bundle");
+    let mut z = zip::ZipArchive::new(f).expect("zip");
+    let mut m = z
+        .by_name(name)
+        .unwrap_or_else(|_| panic!("{name} not in {}", bundle.display()));
+    let mut out = Vec::new();
+    m.read_to_end(&mut out).expect("read member");
+    out
+}
+
+/// The manifest of a bundle.
+pub fn manifest(bundle: &Path) -> serde_json::Value {
+    serde_json::from_slice(&member(bundle, "manifest.json")).expect("manifest JSON")
+}
+
+/// Records of one collector.
+pub fn records(bundle: &Path, collector: &str) -> Vec<serde_json::Value> {
+    let data = member(bundle, &format!("records/{collector}.jsonl"));
+    String::from_utf8(data)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record JSON"))
+        .collect()
+}
+
+/// Records of one collector with a given `kind`.
+pub fn of_kind(bundle: &Path, collector: &str, kind: &str) -> Vec<serde_json::Value> {
+    records(bundle, collector)
+        .into_iter()
+        .filter(|r| r["kind"] == kind)
+        .collect()
+}
+
+/// Whether a program is on PATH.
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
