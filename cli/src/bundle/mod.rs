@@ -3,5 +3,6 @@
 pub mod ledger;
 pub mod manifest;
 pub mod names;
+pub mod pool;
 pub mod reader;
 pub mod writer;

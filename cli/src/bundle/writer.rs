@@ -9,6 +9,7 @@
 
 use super::manifest::{LOG_NAME, MANIFEST_NAME, Manifest, MemberEntry};
 use super::names::raw_member_name;
+use super::pool::Pool;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::collect::{
     CopyError, EvidenceSink, Issue, IssueKind, MemberRef, RawCopy, RawSource,
@@ -22,6 +23,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipWriter};
 
@@ -44,11 +46,51 @@ pub enum BundleError {
     Rename(String),
 }
 
-/// Passes bytes to a file and hashes them on the way.
+/// Passes bytes to a file and hashes them on the way. Every [`SYNC_EVERY`] bytes it asks a
+/// background thread to `fdatasync` what was written so far, so the disk writes overlap with
+/// hashing and compression instead of all waiting for the final fsync.
 struct HashingFile {
     out: BufWriter<File>,
     hash: Sha256,
     written: u64,
+    synced_mark: u64,
+    syncer: Option<(mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+}
+
+/// Bytes between background syncs.
+const SYNC_EVERY: u64 = 64 << 20;
+
+impl HashingFile {
+    fn new(file: File) -> Self {
+        let syncer = file.try_clone().ok().and_then(|clone| {
+            let (tx, rx) = mpsc::sync_channel::<()>(1);
+            std::thread::Builder::new()
+                .name("dossier-sync".into())
+                .spawn(move || {
+                    while rx.recv().is_ok() {
+                        let _ = clone.sync_data();
+                    }
+                })
+                .ok()
+                .map(|h| (tx, h))
+        });
+        HashingFile {
+            out: BufWriter::with_capacity(1 << 20, file),
+            hash: Sha256::new(),
+            written: 0,
+            synced_mark: 0,
+            syncer,
+        }
+    }
+
+    /// Stops the background syncer (the caller does the final fsync). Dropping the file
+    /// without this also ends the thread: its channel closes.
+    fn stop_syncer(&mut self) {
+        if let Some((tx, h)) = self.syncer.take() {
+            drop(tx);
+            let _ = h.join();
+        }
+    }
 }
 
 impl Write for HashingFile {
@@ -56,6 +98,14 @@ impl Write for HashingFile {
         let n = self.out.write(buf)?;
         self.hash.update(&buf[..n]);
         self.written += n as u64;
+        if self.written - self.synced_mark >= SYNC_EVERY {
+            if let Some((tx, _)) = &self.syncer {
+                self.out.flush()?;
+                // A sync already pending covers these bytes too: never block on it.
+                let _ = tx.try_send(());
+            }
+            self.synced_mark = self.written;
+        }
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -74,6 +124,10 @@ pub struct FinishedBundle {
 
 /// Chunk size for streaming copies.
 const CHUNK: usize = 1 << 20;
+/// Files up to this size are read into memory and compressed off-thread; larger ones stream.
+const BUFFERED_MAX: u64 = 64 << 20;
+/// In-memory members at least this large are compressed off-thread.
+const OFF_THREAD_MIN: u64 = 256 << 10;
 /// Members at least this large are compressed at level 1 (throughput over ratio).
 const FAST_THRESHOLD: u64 = 1 << 20;
 
@@ -105,6 +159,7 @@ pub struct BundleWriter {
     collector: Option<String>,
     failed: Option<String>,
     finished: bool,
+    pool: Pool,
 }
 
 impl BundleWriter {
@@ -131,11 +186,7 @@ impl BundleWriter {
                 Err(source) => return Err(BundleError::Create { path, source }),
             }
         };
-        let sink = HashingFile {
-            out: BufWriter::with_capacity(1 << 20, file),
-            hash: Sha256::new(),
-            written: 0,
-        };
+        let sink = HashingFile::new(file);
         Ok(BundleWriter {
             out_dir: out_dir.to_path_buf(),
             partial,
@@ -148,6 +199,7 @@ impl BundleWriter {
             collector: None,
             failed: None,
             finished: false,
+            pool: Pool::new(),
         })
     }
 
@@ -249,12 +301,16 @@ impl BundleWriter {
     ) -> Result<MemberRef, String> {
         let sha = hex(&Sha256::digest(data));
         let opts = Self::options(data.len() as u64, &data[..data.len().min(64 << 10)], mtime);
-        let zip = self.zip()?;
-        if let Err(e) = zip
-            .start_file(name, opts)
-            .and_then(|_| zip.write_all(data).map_err(Into::into))
-        {
-            return Err(self.fail(e));
+        if data.len() as u64 >= OFF_THREAD_MIN {
+            self.submit(name, opts, data.to_vec())?;
+        } else {
+            let zip = self.zip()?;
+            if let Err(e) = zip
+                .start_file(name, opts)
+                .and_then(|_| zip.write_all(data).map_err(Into::into))
+            {
+                return Err(self.fail(e));
+            }
         }
         let member = MemberRef {
             name: name.to_string(),
@@ -270,6 +326,28 @@ impl BundleWriter {
             source,
         });
         Ok(member)
+    }
+
+    /// Compresses a member off-thread; finished members are appended as they come back.
+    fn submit(&mut self, name: &str, opts: SimpleFileOptions, data: Vec<u8>) -> Result<(), String> {
+        self.zip()?;
+        let (zip, failed) = (&mut self.zip, &mut self.failed);
+        let mut sink = |r: Result<zip::PreparedZipFile, String>| append_prepared(zip, failed, r);
+        let r = self.pool.submit(name, opts, data, &mut sink);
+        if let Err(e) = r {
+            return Err(self.fail(e));
+        }
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for every member in compression and appends it.
+    fn drain_pool(&mut self) {
+        let (zip, failed) = (&mut self.zip, &mut self.failed);
+        let mut sink = |r: Result<zip::PreparedZipFile, String>| append_prepared(zip, failed, r);
+        self.pool.drain(&mut sink);
     }
 
     fn push_member(&mut self, entry: MemberEntry) {
@@ -290,9 +368,11 @@ impl BundleWriter {
         mut manifest: Manifest,
         file_stem: &str,
     ) -> Result<FinishedBundle, BundleError> {
+        self.drain_pool();
         let log = std::mem::take(&mut self.log);
         self.write_member(LOG_NAME, &log, "log", None, None, None)
             .map_err(BundleError::Write)?;
+        self.drain_pool();
         manifest.members = self.members.clone();
         let body =
             serde_json::to_vec_pretty(&manifest).map_err(|e| BundleError::Write(e.to_string()))?;
@@ -309,6 +389,7 @@ impl BundleWriter {
             .into_inner();
         sink.flush()
             .map_err(|e| BundleError::Write(e.to_string()))?;
+        sink.stop_syncer();
         let size = sink.written;
         let sha256 = hex(&sink.hash.finalize());
         let file = sink
@@ -395,6 +476,25 @@ impl Drop for BundleWriter {
         if !self.finished {
             let _ = std::fs::remove_file(&self.partial);
         }
+    }
+}
+
+/// Appends a member compressed off-thread (or records why it could not be).
+fn append_prepared(
+    zip: &mut Option<ZipWriter<StreamWriter<HashingFile>>>,
+    failed: &mut Option<String>,
+    r: Result<zip::PreparedZipFile, String>,
+) {
+    if failed.is_some() {
+        return;
+    }
+    let result = match (zip.as_mut(), r) {
+        (Some(z), Ok(p)) => z.add_prepared_file(p).map_err(|e| e.to_string()),
+        (None, _) => Err("bundle already finished".into()),
+        (_, Err(e)) => Err(format!("compression failed: {e}")),
+    };
+    if let Err(e) = result {
+        *failed = Some(e);
     }
 }
 
@@ -494,63 +594,73 @@ impl EvidenceSink for BundleWriter {
         let mut f = host.open(path).map_err(CopyError::Host)?;
         let meta: FileMeta = f.meta().clone();
         let text = path_to_text(path);
-        let mut buf = vec![0u8; CHUNK.min(limit.max(1) as usize).max(1)];
-        // Fill the first chunk to choose the compression.
-        let mut first = 0usize;
-        let mut read_error: Option<std::io::Error> = None;
-        let want_first = (limit.min(buf.len() as u64)) as usize;
-        while first < want_first {
-            match f.read(&mut buf[first..want_first]) {
-                Ok(0) => break,
-                Ok(n) => first += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if first == 0 {
-                        return Err(CopyError::Host(HostError::new(
-                            HostErrorKind::Other,
-                            path,
-                            format!("read failed: {e}"),
-                        )));
-                    }
-                    read_error = Some(e);
-                    break;
-                }
-            }
-        }
-        let name = self.unique_name(&raw_member_name(&text));
-        let opts = Self::options(
-            meta.size.min(limit),
-            &buf[..first.min(64 << 10)],
-            meta.mtime.as_ref().map(Timestamp::unix_seconds),
-        );
-        let opts = opts.large_file(limit >= u32::MAX as u64 && meta.size >= u32::MAX as u64 / 2);
+        let read_failed = |e: std::io::Error| {
+            CopyError::Host(HostError::new(
+                HostErrorKind::Other,
+                path,
+                format!("read failed: {e}"),
+            ))
+        };
+        // Read into memory up to BUFFERED_MAX (hashing as we go); such a member is compressed
+        // off-thread. A larger file is streamed into the zip from there on.
         let mut hash = Sha256::new();
-        let mut total = first as u64;
-        hash.update(&buf[..first]);
-        {
+        let first_cap = limit.min(BUFFERED_MAX);
+        let mut data: Vec<u8> = Vec::with_capacity(meta.size.min(first_cap) as usize);
+        let mut read_error: Option<std::io::Error> = None;
+        // Read straight into the buffer (no intermediate copy), then hash it in one go.
+        match (&mut f).take(first_cap).read_to_end(&mut data) {
+            Ok(_) => {}
+            Err(e) if data.is_empty() => return Err(read_failed(e)),
+            Err(e) => read_error = Some(e),
+        }
+        hash.update(&data);
+        let mut eof = read_error.is_none() && (data.len() as u64) < first_cap;
+        let mut chunk = Vec::new();
+        let name = self.unique_name(&raw_member_name(&text));
+        let mtime = meta.mtime.as_ref().map(Timestamp::unix_seconds);
+        let mut total = data.len() as u64;
+        let buffered_all = eof || read_error.is_some() || total >= limit;
+        if buffered_all {
+            let opts = Self::options(total, &data[..data.len().min(64 << 10)], mtime);
+            self.submit(&name, opts, data).map_err(CopyError::Sink)?;
+        } else {
+            let opts = Self::options(
+                meta.size.min(limit),
+                &data[..data.len().min(64 << 10)],
+                mtime,
+            )
+            .large_file(meta.size.min(limit) >= u32::MAX as u64 / 2);
+            self.drain_pool();
             let zip = self.zip().map_err(CopyError::Sink)?;
             if let Err(e) = zip
                 .start_file(name.as_str(), opts)
-                .and_then(|_| zip.write_all(&buf[..first]).map_err(Into::into))
+                .and_then(|_| zip.write_all(&data).map_err(Into::into))
             {
                 return Err(CopyError::Sink(self.fail(e)));
             }
-        }
-        let mut eof = first < want_first && read_error.is_none();
-        while read_error.is_none() && !eof && total < limit {
-            let want = (limit - total).min(buf.len() as u64) as usize;
-            match f.read(&mut buf[..want]) {
-                Ok(0) => eof = true,
-                Ok(n) => {
-                    hash.update(&buf[..n]);
-                    total += n as u64;
-                    let zip = self.zip().map_err(CopyError::Sink)?;
-                    if let Err(e) = zip.write_all(&buf[..n]) {
-                        return Err(CopyError::Sink(self.fail(e)));
+            drop(data);
+            chunk.resize(CHUNK, 0);
+            while total < limit {
+                let want = (limit - total).min(CHUNK as u64) as usize;
+                match f.read(&mut chunk[..want]) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        hash.update(&chunk[..n]);
+                        total += n as u64;
+                        let zip = self.zip().map_err(CopyError::Sink)?;
+                        if let Err(e) = zip.write_all(&chunk[..n]) {
+                            return Err(CopyError::Sink(self.fail(e)));
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
                     }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => read_error = Some(e),
             }
         }
         let mut truncated = false;
