@@ -20,6 +20,33 @@ pub enum Command {
     Verify(VerifyArgs),
     /// List the built-in collectors.
     Collectors,
+    /// Verify bundles, then analyze them: per-host reports, fleet report, findings JSON.
+    Analyze(AnalyzeArgs),
+    /// List the analysis rules with their MITRE ids and weights (as set by a playbook).
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Bundles to analyze.
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    /// Output directory for reports (created 0700).
+    #[arg(long, value_name = "DIR", default_value = "dossier-report")]
+    pub out: PathBuf,
+    /// Built-in playbook name or path to a playbook TOML file (rules, weights, thresholds).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Playbook whose weights and settings to show.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+    /// Also print each rule's description and false positives.
+    #[arg(long)]
+    pub long: bool,
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +69,9 @@ pub struct CollectArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only collect: do not analyze the bundle and write reports.
+    #[arg(long)]
+    pub no_analyze: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! outcome to an exit code (0 success, 1 a verification or collection problem, 2 the command
 //! could not run).
 
-use crate::args::{CollectArgs, Command, VerifyArgs};
+use crate::args::{AnalyzeArgs, CollectArgs, Command, RulesArgs, VerifyArgs};
 use crate::bundle::ledger::{self, LEDGER_NAME};
 use crate::bundle::reader::{self, Limits, Problem, Verification};
 use crate::local::LocalHost;
@@ -17,6 +17,8 @@ pub fn run(command: Command) -> ExitCode {
         Command::Collect(a) => collect(a),
         Command::Verify(a) => verify(a),
         Command::Collectors => collectors(),
+        Command::Analyze(a) => analyze(a),
+        Command::Rules(a) => rules(a),
     };
     match r {
         Ok(code) => code,
@@ -34,6 +36,7 @@ struct CollectPlan {
     custody: Custody,
     playbook: playbook::Playbook,
     quiet: bool,
+    analyze: bool,
 }
 
 fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
@@ -62,6 +65,7 @@ fn plan_collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
         },
         playbook,
         quiet: a.quiet,
+        analyze: !a.no_analyze,
     })
 }
 
@@ -100,7 +104,104 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             "dossier: warning: the bundle is complete but the custody ledger was not updated: {e}"
         );
     }
+    if plan.analyze {
+        let out = plan.out.join("analysis");
+        let r = crate::analyze::analyze_bundles(
+            std::slice::from_ref(&c.bundle.path),
+            &plan.playbook,
+            &out,
+        )?;
+        for h in &r.hosts {
+            eprintln!(
+                "dossier: {}: verdict {} (score {}, {} findings); report {}",
+                h.hostname,
+                h.verdict,
+                h.score,
+                h.findings,
+                h.report.display()
+            );
+        }
+        for u in &r.unanalyzed {
+            eprintln!(
+                "dossier: error: {} was not analyzed: {}",
+                u.subject, u.reason
+            );
+        }
+    }
     println!("{}", c.bundle.path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let registry = dossier_collectors::builtin();
+    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &a.out)?;
+    for h in &r.hosts {
+        println!(
+            "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
+            h.hostname,
+            h.verdict,
+            h.score,
+            h.findings,
+            h.report.display()
+        );
+    }
+    for u in &r.unanalyzed {
+        println!("NOT ANALYZED  {}: {}", u.subject, u.reason);
+    }
+    println!(
+        "fleet report: {}\nfindings:     {}",
+        r.fleet_report.display(),
+        r.findings_json.display()
+    );
+    Ok(if r.unanalyzed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
+    let registry = dossier_collectors::builtin();
+    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+    println!(
+        "{:<26} {:<20} {:>6}  {:<8}  title",
+        "id", "MITRE ATT&CK", "weight", "severity"
+    );
+    for r in dossier_analyzers::CATALOG {
+        let (on, weight, sev) = playbook.analysis.effective(r);
+        println!(
+            "{:<26} {:<20} {:>6}  {:<8}  {}{}",
+            r.id,
+            r.mitre.join(","),
+            weight,
+            sev.label(),
+            r.title,
+            if on { "" } else { " (disabled)" }
+        );
+        if a.long {
+            println!(
+                "    needs: {}{}\n    {}\n",
+                if r.needs.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.needs.join(", ")
+                },
+                if r.needs_packages {
+                    " + package database"
+                } else {
+                    ""
+                },
+                r.doc
+            );
+        }
+    }
+    println!(
+        "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",
+        playbook.analysis.thresholds.malicious,
+        playbook.analysis.thresholds.suspicious,
+        playbook.name
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 //! writer/reader/verifier and custody ledger, playbooks, the orchestrator, progress and the
 //! commands. `main.rs` only parses arguments and calls [`commands::run`].
 
+pub mod analyze;
 pub mod args;
 pub mod bundle;
 pub mod commands;

@@ -5,6 +5,7 @@
 //! and the key. The built-in playbooks are embedded in the binary, so `dossier collect` works
 //! with no files around; the SHA-256 of the exact bytes used goes into every bundle.
 
+use dossier_analyzers::AnalysisConfig;
 use dossier_plugin_api::Collector;
 use dossier_plugin_api::encoding::hex;
 use serde::Deserialize;
@@ -30,6 +31,8 @@ struct PlaybookFile {
     description: String,
     #[serde(default)]
     collectors: BTreeMap<String, toml::Spanned<toml::Table>>,
+    #[serde(default)]
+    analysis: Option<toml::Spanned<AnalysisConfig>>,
 }
 
 /// A loaded, validated playbook.
@@ -44,6 +47,8 @@ pub struct Playbook {
     pub text: String,
     /// Enabled collectors with their settings (without `enabled`), by name.
     pub collectors: BTreeMap<String, serde_json::Value>,
+    /// Rules, weights, thresholds and keyword lists.
+    pub analysis: AnalysisConfig,
 }
 
 /// A playbook that cannot be used.
@@ -164,7 +169,22 @@ pub fn parse(
             message: "no collector enabled".into(),
         });
     }
+    let analysis = match file.analysis {
+        None => AnalysisConfig::default(),
+        Some(a) => {
+            let line = line_of(text, a.span().start);
+            let a = a.into_inner();
+            a.validate().map_err(|message| PlaybookError::Invalid {
+                file: source.to_string(),
+                line,
+                key: Some("analysis".into()),
+                message,
+            })?;
+            a
+        }
+    };
     Ok(Playbook {
+        analysis,
         name: file.name,
         description: file.description,
         source: source.to_string(),
@@ -223,6 +243,33 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("enabled"), "{e}");
+    }
+
+    #[test]
+    fn analysis_section_is_validated() {
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n\n[analysis.rules.no-such-rule]\nweight = 5\n",
+            "t",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown rule") && e.contains("line 4"), "{e}");
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n[analysis]\nthreshold = 1\n",
+            "t",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("threshold"), "{e}");
+        let p = parse(
+            "name = \"t\"\n[collectors.cron]\n[analysis.rules.exec-unowned]\nweight = 40\n",
+            "t",
+            &all(),
+        )
+        .unwrap();
+        assert_eq!(p.analysis.rules["exec-unowned"].weight, Some(40));
     }
 
     #[test]

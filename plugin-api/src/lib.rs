@@ -5,6 +5,7 @@
 //! [`collect::EvidenceSink`] for its bundle writer; collectors are written only against these
 //! traits, so the same collector runs on the local machine, a mounted image and an SSH target.
 
+pub mod analysis;
 pub mod collect;
 pub mod encoding;
 pub mod host;

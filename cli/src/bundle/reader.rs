@@ -620,7 +620,7 @@ impl Bundle {
         &mut self,
         collector: &str,
         cap: u64,
-    ) -> Result<(Vec<serde_json::Value>, Vec<String>), String> {
+    ) -> Result<(Vec<(usize, serde_json::Value)>, Vec<String>), String> {
         let name = format!("records/{collector}.jsonl");
         if self.member(&name).is_none() {
             return Ok((Vec::new(), Vec::new()));
@@ -633,7 +633,7 @@ impl Bundle {
                 continue;
             }
             match serde_json::from_slice(line) {
-                Ok(v) => out.push(v),
+                Ok(v) => out.push((i + 1, v)),
                 Err(e) => bad.push(format!("{name} line {}: {e}", i + 1)),
             }
         }

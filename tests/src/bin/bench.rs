@@ -4,6 +4,10 @@
 //!   Local triage of this machine with the default playbook: wall time and peak RSS of each run
 //!   (each run is measured in its own child so the peak RSS is per run), median of the runs.
 //!
+//! `dossier-bench analyze [--bundles 1000] [--bin PATH]`
+//!   Analysis throughput: bundles of the fixture roots copied to N distinct bundles, analyzed
+//!   by one `dossier analyze` run; bundles/s and peak RSS for N/10 and N bundles.
+//!
 //! `dossier-bench bundle [--mib 1024] [--runs 3] [--dir DIR]`
 //!   Bundle writing throughput on a file set of the given size (a quarter each of random data,
 //!   copies of real binaries from /usr, and log text, plus a quarter more random data), against
@@ -48,6 +52,7 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("triage") => triage(&args),
         Some("bundle") => bundle(&args),
+        Some("analyze") => analyze(&args),
         Some("one") => one(&args[2..]),
         _ => {
             eprintln!(
@@ -372,4 +377,58 @@ fn bundle(args: &[String]) {
         mb / u,
         u / v
     );
+}
+
+fn analyze(args: &[String]) {
+    let n: usize = arg(args, "--bundles").map_or(1000, |s| s.parse().expect("--bundles"));
+    let bin = arg(args, "--bin")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_bin);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut sources = Vec::new();
+    for f in ["rootfs-clean", "rootfs-miner", "rootfs-persist"] {
+        let out = Command::new(&bin)
+            .args(["collect", "--quiet", "--no-analyze", "--out"])
+            .arg(dir.path().join("src"))
+            .arg("--root")
+            .arg(fixtures.join(f))
+            .output()
+            .expect("collect");
+        assert!(out.status.success(), "collect {f} failed");
+        sources.push(PathBuf::from(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        ));
+    }
+    for count in [n / 10, n] {
+        let set = dir.path().join(format!("set{count}"));
+        std::fs::create_dir_all(&set).expect("mkdir");
+        let mut names = Vec::new();
+        for i in 0..count {
+            let src = &sources[i % sources.len()];
+            let name = format!("bundle{i:05}.zip");
+            std::fs::copy(src, set.join(&name)).expect("copy");
+            let sum =
+                std::fs::read_to_string(format!("{}.sha256", src.display())).expect("sidecar");
+            std::fs::write(
+                set.join(format!("{name}.sha256")),
+                format!("{}  {name}\n", &sum[..64]),
+            )
+            .expect("sidecar");
+            names.push(set.join(name).to_string_lossy().into_owned());
+        }
+        let out = dir.path().join(format!("rep{count}"));
+        let mut cmd: Vec<&str> = vec![
+            bin.to_str().expect("utf-8"),
+            "analyze",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        cmd.extend(names.iter().map(String::as_str));
+        let (wall, rss) = measure(&cmd);
+        println!(
+            "analyze {count} bundles: {wall:.2} s = {:.0} bundles/s, peak RSS {rss:.1} MiB",
+            count as f64 / wall
+        );
+    }
 }

@@ -1,0 +1,281 @@
+//! The analysis context: a bundle's records parsed once into typed form, with package
+//! ownership, and helpers that turn a record into an evidence pointer (records member +
+//! SHA-256 + line, and the raw member it was parsed from).
+
+use crate::engine::BundleInput;
+use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
+use dossier_plugin_api::records::{
+    CronEntry, CronScript, PackageVerify, ProcessRecord, SocketRecord, SourceRef, UnitRecord,
+};
+use serde::de::DeserializeOwned;
+use std::collections::{BTreeMap, HashSet};
+
+/// A record with its collector and line.
+#[derive(Clone, Debug)]
+pub struct At<T> {
+    pub collector: &'static str,
+    pub line: usize,
+    pub rec: T,
+}
+
+/// Parsed records of one bundle.
+pub struct Ctx {
+    pub units: Vec<At<UnitRecord>>,
+    pub cron: Vec<At<CronEntry>>,
+    pub cron_scripts: Vec<At<CronScript>>,
+    pub procs: Vec<At<ProcessRecord>>,
+    pub sockets: Vec<At<SocketRecord>>,
+    pub verify: Vec<At<PackageVerify>>,
+    pub owned: HashSet<String>,
+    pub has_package_db: bool,
+    collectors: BTreeMap<String, (String, String)>,
+    members: BTreeMap<String, String>,
+}
+
+fn typed<T: DeserializeOwned>(
+    input: &BundleInput<'_>,
+    collector: &'static str,
+    kind: &str,
+) -> Vec<At<T>> {
+    input
+        .records
+        .get(collector)
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v["kind"] == kind)
+        .filter_map(|(line, v)| {
+            let mut v = v.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("kind");
+            }
+            serde_json::from_value(v).ok().map(|rec| At {
+                collector,
+                line: *line,
+                rec,
+            })
+        })
+        .collect()
+}
+
+/// `/bin/x` and `/usr/bin/x` name the same file on merged-/usr systems.
+pub fn canonical(path: &str) -> String {
+    for d in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
+        if let Some(rest) = path.strip_prefix(&format!("/{d}/")) {
+            return format!("/usr/{d}/{rest}");
+        }
+    }
+    path.to_string()
+}
+
+/// The program a command line runs (first word, when absolute), looking through `env` and
+/// common wrappers.
+pub fn program(cmd: &str) -> Option<String> {
+    let words: Vec<&str> = cmd
+        .trim_start_matches(['@', '-', ':', '+', '!'])
+        .split_whitespace()
+        .collect();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].trim_matches(|c| c == '"' || c == '\'');
+        let base = w.rsplit('/').next().unwrap_or(w);
+        if matches!(
+            base,
+            "env" | "nohup" | "nice" | "ionice" | "setsid" | "exec"
+        ) || w.contains('=') && !w.starts_with('/')
+        {
+            i += 1;
+            continue;
+        }
+        return w.starts_with('/').then(|| w.to_string());
+    }
+    None
+}
+
+impl Ctx {
+    /// Parses the records of a bundle.
+    pub fn new(input: &BundleInput<'_>) -> Ctx {
+        let mut owned = HashSet::new();
+        for (_, v) in input.records.get("packages").into_iter().flatten() {
+            if v["kind"] == "package_files" {
+                for f in v["files"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str())
+                {
+                    owned.insert(canonical(f));
+                }
+            }
+        }
+        let has_package_db = input
+            .records
+            .get("packages")
+            .is_some_and(|r| r.iter().any(|(_, v)| v["kind"] == "package"));
+        Ctx {
+            units: typed(input, "systemd", "unit"),
+            cron: typed(input, "cron", "cron_entry"),
+            cron_scripts: typed(input, "cron", "cron_script"),
+            procs: typed(input, "proc", "process"),
+            sockets: typed(input, "sockets", "socket"),
+            verify: typed(input, "packages", "package_verify"),
+            owned,
+            has_package_db,
+            collectors: input.collectors.clone(),
+            members: input.members.clone(),
+        }
+    }
+
+    /// Why a rule needing `needs` cannot be evaluated, if it cannot.
+    pub fn missing(&self, needs: &[&str]) -> Option<String> {
+        for n in needs {
+            match self.collectors.get(*n) {
+                None => return Some(format!("collector `{n}` did not run for this bundle")),
+                Some((status, detail)) if status == "not_available" || status == "failed" => {
+                    return Some(format!(
+                        "collector `{n}` {}: {detail}",
+                        status.replace('_', " ")
+                    ));
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Whether a package owns `path`.
+    pub fn is_owned(&self, path: &str) -> bool {
+        self.owned.contains(&canonical(path))
+    }
+
+    /// Verification record of a path, if the packages collector checked it.
+    pub fn verified(&self, path: &str) -> Option<&At<PackageVerify>> {
+        let c = canonical(path);
+        self.verify.iter().find(|v| canonical(&v.rec.path) == c)
+    }
+
+    /// Evidence pointing at a record line, plus the raw member it came from.
+    pub fn ev<T>(
+        &self,
+        at: &At<T>,
+        what: impl Into<String>,
+        source: Option<&SourceRef>,
+    ) -> Vec<Evidence> {
+        let what = what.into();
+        let member = format!("records/{}.jsonl", at.collector);
+        let mut v = vec![Evidence {
+            sha256: self.members.get(&member).cloned().unwrap_or_default(),
+            member,
+            line: Some(at.line),
+            what: what.clone(),
+        }];
+        if let Some(src) = source {
+            if let (Some(m), Some(s)) = (&src.member, &src.sha256) {
+                v.push(Evidence {
+                    member: m.clone(),
+                    sha256: s.clone(),
+                    line: None,
+                    what: format!("raw copy of {}", src.path),
+                });
+            }
+        }
+        v
+    }
+
+    /// Evidence for a raw member by name.
+    pub fn member_ev(&self, member: &str, what: impl Into<String>) -> Option<Evidence> {
+        self.members.get(member).map(|s| Evidence {
+            member: member.into(),
+            sha256: s.clone(),
+            line: None,
+            what: what.into(),
+        })
+    }
+
+    /// Executables referenced by processes, units and cron, with hashes where known.
+    pub fn executables(&self) -> Vec<ExecutableSeen> {
+        let mut map: BTreeMap<String, ExecutableSeen> = BTreeMap::new();
+        let mut add = |path: &str, sha: Option<String>, why: String, member: Option<String>| {
+            let e = map
+                .entry(path.to_string())
+                .or_insert_with(|| ExecutableSeen {
+                    path: path.into(),
+                    sha256: None,
+                    referenced_by: vec![],
+                    member: None,
+                });
+            if e.sha256.is_none() {
+                e.sha256 = sha;
+            }
+            if e.member.is_none() {
+                e.member = member;
+            }
+            if !e.referenced_by.contains(&why) {
+                e.referenced_by.push(why);
+            }
+        };
+        for p in &self.procs {
+            if let Some(exe) = &p.rec.exe {
+                add(
+                    exe,
+                    p.rec.exe_sha256.clone(),
+                    format!("process {}", p.rec.pid),
+                    p.rec.exe_member.clone(),
+                );
+            }
+        }
+        for v in &self.verify {
+            for r in &v.rec.referenced_by {
+                add(
+                    &v.rec.path,
+                    v.rec.sha256.clone(),
+                    r.clone(),
+                    v.rec.copy.as_ref().and_then(|c| c.member.clone()),
+                );
+            }
+        }
+        let mut out: Vec<ExecutableSeen> = map.into_values().collect();
+        for e in &mut out {
+            e.referenced_by.sort();
+        }
+        out
+    }
+
+    /// Listening sockets.
+    pub fn listeners(&self) -> Vec<Listener> {
+        let mut v: Vec<Listener> = self
+            .sockets
+            .iter()
+            .filter(|s| s.rec.listening)
+            .map(|s| Listener {
+                protocol: s.rec.protocol.clone(),
+                address: s.rec.local_addr.clone(),
+                port: s.rec.local_port,
+                processes: s.rec.processes.clone(),
+                pids: s.rec.pids.clone(),
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_and_canonical_paths() {
+        assert_eq!(
+            program("/var/log/log >/dev/null 2>&1").as_deref(),
+            Some("/var/log/log")
+        );
+        assert_eq!(
+            program("-/usr/bin/env FOO=1 /opt/x --y").as_deref(),
+            Some("/opt/x")
+        );
+        assert_eq!(program("cd / && run-parts"), None);
+        assert_eq!(canonical("/bin/kill"), "/usr/bin/kill");
+        assert_eq!(canonical("/opt/x"), "/opt/x");
+    }
+}

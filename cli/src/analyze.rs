@@ -1,0 +1,218 @@
+//! Analysis of bundles: verify each bundle, feed its records to the analyzers, write the host
+//! reports, the fleet report and findings JSON, and record the analysis in the custody ledger.
+//!
+//! Reports are built only from bundle content and the playbook, so re-analysing the same
+//! bundles (here or after copying them elsewhere) gives byte-identical files.
+
+use crate::bundle::ledger;
+use crate::bundle::reader::{Bundle, Limits};
+use crate::bundle::writer::{BundleError, ensure_out_dir, write_synced};
+use crate::orchestrate::file_safe;
+use crate::playbook::Playbook;
+use dossier_analyzers::{BundleInput, Header, analyze};
+use dossier_plugin_api::analysis::{HostAnalysis, Unanalyzed};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Largest records member read.
+const MAX_RECORDS: u64 = 1 << 30;
+
+/// What [`analyze_bundles`] wrote.
+#[derive(Debug)]
+pub struct Analysis {
+    pub hosts: Vec<HostSummary>,
+    pub unanalyzed: Vec<Unanalyzed>,
+    pub fleet_report: PathBuf,
+    pub findings_json: PathBuf,
+}
+
+/// One analyzed bundle.
+#[derive(Debug)]
+pub struct HostSummary {
+    pub hostname: String,
+    pub bundle: PathBuf,
+    pub verdict: String,
+    pub score: u32,
+    pub findings: usize,
+    pub report: PathBuf,
+}
+
+fn bundle_header(b: &Bundle) -> Header {
+    let m = &b.manifest;
+    Header {
+        hostname: m.host.hostname.clone(),
+        bundle: b
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        bundle_sha256: b.sha256.clone(),
+        case_id: m.case_id.clone(),
+        target: m.target.label.clone(),
+        live: m.target.live,
+        started: m.collection.started,
+        finished: m.collection.finished,
+        playbook: m.playbook.name.clone(),
+        playbook_sha256: m.playbook.sha256.clone(),
+        tool: format!("{} {} ({})", m.tool.name, m.tool.version, m.tool.build),
+        os: m.host.os_pretty_name.clone(),
+        kernel: m.host.kernel_release.clone(),
+    }
+}
+
+/// Analyzes one opened bundle.
+pub fn analyze_bundle(b: &mut Bundle, playbook: &Playbook) -> HostAnalysis {
+    let header = bundle_header(b);
+    let mut collectors = BTreeMap::new();
+    let mut records = BTreeMap::new();
+    let mut record_errors = Vec::new();
+    let runs = b.manifest.collectors.clone();
+    for run in &runs {
+        let detail = run
+            .error
+            .clone()
+            .or_else(|| {
+                run.issues
+                    .first()
+                    .map(|i| format!("{}: {}", i.subject, i.message))
+            })
+            .unwrap_or_default();
+        collectors.insert(run.name.clone(), (run.status.clone(), detail));
+        match b.records(&run.name, MAX_RECORDS) {
+            Ok((recs, bad)) => {
+                records.insert(run.name.clone(), recs);
+                record_errors.extend(bad);
+            }
+            Err(e) => record_errors.push(e),
+        }
+    }
+    let members = b
+        .manifest
+        .members
+        .iter()
+        .map(|m| (m.name.clone(), m.sha256.clone()))
+        .collect();
+    let mut read = |name: &str, cap: u64| b.read_member(name, cap);
+    let mut input = BundleInput {
+        header,
+        collectors,
+        records,
+        members,
+        read_member: &mut read,
+        record_errors,
+    };
+    analyze(&mut input, &playbook.analysis)
+}
+
+fn write_report(path: &Path, text: &str) -> Result<(), BundleError> {
+    let tmp = path.with_extension("partial");
+    write_synced(&tmp, text.as_bytes())
+        .map_err(|e| BundleError::Write(format!("{}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(|e| BundleError::Write(format!("{}: {e}", path.display())))
+}
+
+/// Verifies and analyzes `bundles`, writing reports under `out`.
+pub fn analyze_bundles(
+    bundles: &[PathBuf],
+    playbook: &Playbook,
+    out: &Path,
+) -> Result<Analysis, BundleError> {
+    ensure_out_dir(out)?;
+    let limits = Limits::default();
+    let mut order: Vec<&PathBuf> = bundles.iter().collect();
+    order.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
+    let mut analyses: Vec<(PathBuf, HostAnalysis)> = Vec::new();
+    let mut unanalyzed = Vec::new();
+    let detail = format!(
+        "playbook {} {}; dossier {}",
+        playbook.name,
+        playbook.sha256,
+        env!("CARGO_PKG_VERSION")
+    );
+    for path in order {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match Bundle::open(path, &limits) {
+            Ok((mut b, _)) => {
+                let a = analyze_bundle(&mut b, playbook);
+                let ev = ledger::Event {
+                    action: "analyzed",
+                    bundle: &name,
+                    sha256: Some(&b.sha256),
+                    detail: Some(&format!(
+                        "verdict {} score {}; {detail}",
+                        a.verdict, a.score
+                    )),
+                };
+                if let Err(e) = ledger::append(dir, &ev) {
+                    eprintln!("dossier: warning: custody ledger not updated: {e}");
+                }
+                analyses.push((path.clone(), a));
+            }
+            Err(e) => {
+                let ev = ledger::Event {
+                    action: "analyze_refused",
+                    bundle: &name,
+                    sha256: None,
+                    detail: Some("failed verification"),
+                };
+                let _ = ledger::append(dir, &ev);
+                unanalyzed.push(Unanalyzed {
+                    subject: name,
+                    reason: e.to_string().replace('\n', " "),
+                });
+            }
+        }
+    }
+    analyses.sort_by(|a, b| (&a.1.hostname, &a.1.bundle).cmp(&(&b.1.hostname, &b.1.bundle)));
+    let mut used = HashSet::new();
+    let mut hosts = Vec::new();
+    for (path, a) in &analyses {
+        let base = file_safe(&a.hostname);
+        let dirname = (1..)
+            .map(|i| {
+                if i == 1 {
+                    base.clone()
+                } else {
+                    format!("{base}-{i}")
+                }
+            })
+            .find(|d| used.insert(d.clone()))
+            .expect("unbounded");
+        let hdir = out.join(&dirname);
+        ensure_out_dir(&hdir)?;
+        let report = hdir.join("report.md");
+        write_report(&report, &dossier_reporters::host::render(a))?;
+        hosts.push(HostSummary {
+            hostname: a.hostname.clone(),
+            bundle: path.clone(),
+            verdict: a.verdict.clone(),
+            score: a.score,
+            findings: a.findings.len(),
+            report,
+        });
+    }
+    let all: Vec<HostAnalysis> = analyses.into_iter().map(|(_, a)| a).collect();
+    let fleet_report = out.join("fleet-report.md");
+    write_report(
+        &fleet_report,
+        &dossier_reporters::fleet::render(&all, &unanalyzed),
+    )?;
+    let findings_json = out.join("findings.json");
+    write_report(
+        &findings_json,
+        &dossier_reporters::json::render(&all, &unanalyzed),
+    )?;
+    Ok(Analysis {
+        hosts,
+        unanalyzed,
+        fleet_report,
+        findings_json,
+    })
+}

@@ -1,0 +1,244 @@
+//! Analysis results: findings with evidence pointers, scores and verdicts, and the per-host
+//! summary reporters turn into documents. Analyzers produce these from bundle records only;
+//! every finding points at hashed members of the bundle it came from.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Upper-case label (`HIGH`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+/// Where a claim comes from: a bundle member (by name and SHA-256) and, for records, the
+/// record that matched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Bundle member (`records/systemd.jsonl`, `raw/etc/systemd/system/python.service`).
+    pub member: String,
+    pub sha256: String,
+    /// 1-based line of the record in a `records/*.jsonl` member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Short description of what in the member matters (`unit python.service`).
+    pub what: String,
+}
+
+/// An indicator of compromise worth searching for elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Ioc {
+    Path(String),
+    Sha256(String),
+    Pid(u32),
+    Unit(String),
+    CronCommand(String),
+    Port(u16),
+    Address(String),
+}
+
+impl Ioc {
+    /// Type name (`path`, `sha256`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Ioc::Path(_) => "path",
+            Ioc::Sha256(_) => "sha256",
+            Ioc::Pid(_) => "pid",
+            Ioc::Unit(_) => "unit",
+            Ioc::CronCommand(_) => "cron_command",
+            Ioc::Port(_) => "port",
+            Ioc::Address(_) => "address",
+        }
+    }
+
+    /// The value as text.
+    pub fn value(&self) -> String {
+        match self {
+            Ioc::Path(s)
+            | Ioc::Sha256(s)
+            | Ioc::Unit(s)
+            | Ioc::CronCommand(s)
+            | Ioc::Address(s) => s.clone(),
+            Ioc::Pid(p) => p.to_string(),
+            Ioc::Port(p) => p.to_string(),
+        }
+    }
+}
+
+/// One rule hit on one subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub mitre: Vec<String>,
+    pub severity: Severity,
+    /// The rule's weight (counted once per host however many findings it has).
+    pub weight: u32,
+    /// What was found, in one sentence.
+    pub explanation: String,
+    /// What it is about (a path, a unit, a PID).
+    pub subject: String,
+    pub evidence: Vec<Evidence>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub iocs: Vec<Ioc>,
+}
+
+/// A rule that could not be evaluated for lack of data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotEvaluated {
+    pub rule: String,
+    pub title: String,
+    pub reason: String,
+}
+
+/// A fired rule and its contribution to the score.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHit {
+    pub rule: String,
+    pub title: String,
+    pub mitre: Vec<String>,
+    pub severity: Severity,
+    pub weight: u32,
+    pub findings: usize,
+}
+
+/// An executable the analysis looked at (reports list them with their SHA-256).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExecutableSeen {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Why it matters (`unit python.service`, `process 812`).
+    pub referenced_by: Vec<String>,
+    /// Bundle member holding a copy, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+/// A listening socket in the snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Listener {
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    pub processes: Vec<String>,
+    pub pids: Vec<u32>,
+}
+
+/// A collector that did not fully succeed, as reports show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectorGap {
+    pub collector: String,
+    pub status: String,
+    pub detail: String,
+}
+
+/// Everything reporters need about one analyzed bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostAnalysis {
+    pub hostname: String,
+    pub bundle: String,
+    pub bundle_sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    pub target: String,
+    pub collected_started: Timestamp,
+    pub collected_finished: Timestamp,
+    pub playbook: String,
+    pub playbook_sha256: String,
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
+    pub score: u32,
+    pub verdict: String,
+    pub hits: Vec<RuleHit>,
+    pub findings: Vec<Finding>,
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub executables: Vec<ExecutableSeen>,
+    pub listeners: Vec<Listener>,
+    pub gaps: Vec<CollectorGap>,
+    /// Problems found while reading records (malformed lines): the analysis is partial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_errors: Vec<String>,
+}
+
+impl HostAnalysis {
+    /// Highest severity among findings.
+    pub fn highest(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Every IOC of every finding, deduplicated and sorted.
+    pub fn iocs(&self) -> Vec<Ioc> {
+        let mut v: Vec<Ioc> = self
+            .findings
+            .iter()
+            .flat_map(|f| f.iocs.iter().cloned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// A bundle that could not be analyzed (failed verification, unreadable), or a target that
+/// could not be collected, for the fleet report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unanalyzed {
+    /// Bundle path or target name.
+    pub subject: String,
+    pub reason: String,
+}
+
+/// Verdict bands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Score at or above which the verdict is "Malicious likely".
+    pub malicious: u32,
+    /// Score at or above which the verdict is "Suspicious".
+    pub suspicious: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            malicious: 60,
+            suspicious: 30,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Verdict for a score.
+    pub fn verdict(&self, score: u32) -> &'static str {
+        if score >= self.malicious {
+            "Malicious likely"
+        } else if score >= self.suspicious {
+            "Suspicious"
+        } else {
+            "Unclear/Benign"
+        }
+    }
+}

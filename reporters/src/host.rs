@@ -1,0 +1,269 @@
+//! The per-host Markdown report: host and collection, findings (executables with SHA-256),
+//! rule hits with weights and reasons, score and verdict, IOCs, recommended actions, and the
+//! evidence pointer and MITRE id of every finding. The sections follow the reference
+//! incident report (`seeds/000`).
+
+use crate::md;
+use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
+use std::fmt::Write;
+
+/// Renders one host's report.
+pub fn render(a: &HostAnalysis) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# Incident Analysis Report: {}\n", md(&a.hostname));
+    let _ = writeln!(o, "- Host: `{}` ({})", md(&a.hostname), md(&a.target));
+    if let Some(os) = &a.os {
+        let _ = writeln!(
+            o,
+            "- OS: {}{}",
+            md(os),
+            a.kernel
+                .as_ref()
+                .map(|k| format!(", kernel {}", md(k)))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "- Collected: {} to {} (UTC)",
+        a.collected_started, a.collected_finished
+    );
+    if let Some(c) = &a.case_id {
+        let _ = writeln!(o, "- Case: {}", md(c));
+    }
+    let _ = writeln!(o, "- Bundle: `{}`", md(&a.bundle));
+    let _ = writeln!(o, "- Bundle SHA-256: `{}`", a.bundle_sha256);
+    let _ = writeln!(
+        o,
+        "- Playbook: {} (`{}`)",
+        md(&a.playbook),
+        a.playbook_sha256
+    );
+    let _ = writeln!(o, "- Collected with: {}", md(&a.tool));
+    let _ = writeln!(
+        o,
+        "\n## Verdict\n\n**{}** (score {} / 100)\n",
+        a.verdict, a.score
+    );
+
+    let _ = writeln!(o, "## Findings\n");
+    let flagged: Vec<&str> = a
+        .findings
+        .iter()
+        .flat_map(|f| f.iocs.iter())
+        .filter_map(|i| {
+            if let Ioc::Path(p) = i {
+                Some(p.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let execs: Vec<_> = a
+        .executables
+        .iter()
+        .filter(|e| flagged.contains(&e.path.as_str()))
+        .collect();
+    if execs.is_empty() {
+        let _ = writeln!(o, "- No flagged executable.");
+    }
+    for e in execs {
+        let _ = writeln!(
+            o,
+            "- Exec: `{}`  SHA256: `{}`  (run by {}){}",
+            md(&e.path),
+            e.sha256.as_deref().unwrap_or("not read"),
+            md(&e.referenced_by.join(", ")),
+            e.member
+                .as_ref()
+                .map(|m| format!("; copy in bundle: `{}`", md(m)))
+                .unwrap_or_default()
+        );
+    }
+
+    let _ = writeln!(o, "\n### Rule hits & reasons\n");
+    if a.hits.is_empty() {
+        let _ = writeln!(o, "- No rule fired.");
+    }
+    for h in &a.hits {
+        let _ = writeln!(
+            o,
+            "- **{}** (+{}) [{}] `{}` {}",
+            md(&h.title),
+            h.weight,
+            h.severity.label(),
+            h.rule,
+            h.mitre.join(", ")
+        );
+        for f in a.findings.iter().filter(|f| f.rule == h.rule) {
+            let _ = writeln!(o, "  - {}", md(&f.explanation));
+        }
+    }
+
+    let _ = writeln!(
+        o,
+        "\n### Score\n\n- Total score: **{}** (>=60: Malicious likely, 30-59: Suspicious, <30: Unclear/Benign; thresholds from the playbook)",
+        a.score
+    );
+    if !a.not_evaluated.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n### Not evaluated (data missing: these are not clean)\n"
+        );
+        for n in &a.not_evaluated {
+            let _ = writeln!(o, "- `{}` {}: {}", n.rule, md(&n.title), md(&n.reason));
+        }
+    }
+    if !a.gaps.is_empty() || !a.record_errors.is_empty() {
+        let _ = writeln!(o, "\n### Collection gaps\n");
+        for g in &a.gaps {
+            let _ = writeln!(
+                o,
+                "- collector `{}`: {} ({})",
+                g.collector,
+                g.status.replace('_', " "),
+                md(&g.detail)
+            );
+        }
+        for e in &a.record_errors {
+            let _ = writeln!(o, "- malformed record: {}", md(e));
+        }
+    }
+
+    let _ = writeln!(o, "\n## IOCs\n");
+    let iocs = a.iocs();
+    for kind in [
+        "path",
+        "sha256",
+        "unit",
+        "cron_command",
+        "pid",
+        "port",
+        "address",
+    ] {
+        let vals: Vec<String> = iocs
+            .iter()
+            .filter(|i| i.kind() == kind)
+            .map(|i| i.value())
+            .collect();
+        if !vals.is_empty() {
+            let _ = writeln!(
+                o,
+                "- {}: {}",
+                kind.replace('_', " "),
+                vals.iter()
+                    .map(|v| format!("`{}`", md(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    if iocs.is_empty() {
+        let _ = writeln!(o, "- None.");
+    }
+    let _ = writeln!(o, "- Listening ports (snapshot):");
+    if a.listeners.is_empty() {
+        let _ = writeln!(o, "  - none recorded (no live socket data in this bundle)");
+    }
+    for l in &a.listeners {
+        let _ = writeln!(
+            o,
+            "  - {} {}:{} {} (pid {})",
+            l.protocol,
+            l.address,
+            l.port,
+            md(&l.processes.join(",")),
+            l.pids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+    }
+
+    let _ = writeln!(o, "\n## Evidence\n");
+    let _ = writeln!(
+        o,
+        "| rule | MITRE ATT&CK | severity | subject | bundle member | SHA-256 | line |"
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|");
+    for f in &a.findings {
+        for e in &f.evidence {
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} | `{}` | `{}` | {} |",
+                f.rule,
+                f.mitre.join(", "),
+                f.severity.label(),
+                md(&f.subject),
+                md(&e.member),
+                e.sha256,
+                e.line.map(|l| l.to_string()).unwrap_or_default()
+            );
+        }
+    }
+    if a.findings.is_empty() {
+        let _ = writeln!(o, "| - | - | - | - | - | - | - |");
+    }
+
+    let _ = writeln!(o, "\n## Recommended actions\n");
+    if a.score >= 30
+        || a.findings
+            .iter()
+            .any(|f| f.severity >= dossier_plugin_api::analysis::Severity::High)
+    {
+        let paths: Vec<String> = iocs
+            .iter()
+            .filter(|i| matches!(i, Ioc::Path(_)))
+            .map(|i| i.value())
+            .collect();
+        let units: Vec<String> = iocs
+            .iter()
+            .filter(|i| matches!(i, Ioc::Unit(_)))
+            .map(|i| i.value())
+            .collect();
+        let _ = writeln!(
+            o,
+            "1. **Contain without destroying evidence:** isolate the host from the network; stop and mask the flagged units ({}) at runtime only (`systemctl mask --runtime`), comment out the flagged cron entries, and move flagged binaries to quarantine after this bundle (which already holds their hashes and copies).",
+            if units.is_empty() {
+                "none".into()
+            } else {
+                units.join(", ")
+            }
+        );
+        let _ = writeln!(
+            o,
+            "2. **Rotate credentials:** root and service-account passwords, SSH keys (authorized_keys of every account), API tokens and any secret readable by the compromised accounts."
+        );
+        let _ = writeln!(
+            o,
+            "3. **Hunt laterally:** sweep the same network and cluster for the IOCs above (paths {}, SHA-256 values, unit names, cron commands) with `dossier sweep` and the fleet report's correlation.",
+            if paths.is_empty() {
+                "-".into()
+            } else {
+                paths.join(", ")
+            }
+        );
+        let _ = writeln!(
+            o,
+            "4. **Review logs:** auth logs (`last`, `lastb`, journal of sshd), package-manager and command audit logs, web access logs for uploads and execution around {}.",
+            a.collected_started
+        );
+        let _ = writeln!(
+            o,
+            "5. **Analyse offline:** the executable copies in the bundle (sandbox, YARA, reverse engineering); open a formal incident if compliance requires it."
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "1. No action required by this analysis. Keep the bundle: re-analyse it with newer rules later (`dossier analyze`)."
+        );
+        if !a.not_evaluated.is_empty() {
+            let _ = writeln!(
+                o,
+                "2. Some rules could not be evaluated (see above): collect the missing data before calling this host clean."
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,255 @@
+//! Analysis end to end: fixture roots collected with the real binary, analyzed, and the
+//! verdicts, rule hits, MITRE ids, determinism and report snapshots checked.
+
+use dossier_tests::*;
+use std::path::{Path, PathBuf};
+
+fn collect_root(name: &str, out: &Path) -> PathBuf {
+    let root = fixture(name);
+    collect(
+        out,
+        &out.join("bundles"),
+        &["--no-analyze", "--root", root.to_str().unwrap()],
+    )
+}
+
+fn analyze(cwd: &Path, bundles: &[&Path], out: &Path) -> (std::process::Output, serde_json::Value) {
+    let mut args = vec!["analyze", "--out", out.to_str().unwrap()];
+    args.extend(bundles.iter().map(|b| b.to_str().unwrap()));
+    let o = dossier(cwd, &args);
+    let json = std::fs::read(out.join("findings.json"))
+        .map(|d| serde_json::from_slice(&d).unwrap())
+        .unwrap_or_default();
+    (o, json)
+}
+
+fn host<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hostname"] == name)
+        .unwrap_or_else(|| panic!("{name} not analyzed"))
+}
+
+fn hit<'a>(h: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value> {
+    h["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == rule)
+}
+
+#[test]
+fn fixture_verdicts_rules_and_mitre_ids() {
+    let d = tempfile::tempdir().unwrap();
+    let clean = collect_root("rootfs-clean", d.path());
+    let miner = collect_root("rootfs-miner", d.path());
+    let persist = collect_root("rootfs-persist", d.path());
+    let (o, json) = analyze(d.path(), &[&clean, &miner, &persist], &d.path().join("rep"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(json["schema"], "dossier-findings");
+
+    let c = host(&json, "clean-web01");
+    assert_eq!(c["verdict"], "Unclear/Benign");
+    assert!(
+        c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "high" && f["severity"] != "critical"),
+        "{c}"
+    );
+    // Offline: process and socket rules are reported as not evaluated, never as clean.
+    let ne: Vec<&str> = c["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        ne.contains(&"deleted-exe-running") && ne.contains(&"suspicious-port"),
+        "{ne:?}"
+    );
+
+    let m = host(&json, "esxi-web01");
+    assert_eq!(m["verdict"], "Malicious likely");
+    assert!(m["score"].as_u64().unwrap() >= 60);
+    for (rule, weight, mitre) in [
+        ("exec-unusual-path", 30, "T1036.005"),
+        ("unit-name-mismatch", 10, "T1036.004"),
+        ("root-cron-reboot", 20, "T1053.003"),
+        ("cron-suspicious-path", 10, "T1053.003"),
+        ("exec-unowned", 15, "T1105"),
+        ("miner-strings", 10, "T1496"),
+        ("unit-local-unowned", 5, "T1543.002"),
+    ] {
+        let h = hit(m, rule).unwrap_or_else(|| panic!("{rule} did not fire"));
+        assert_eq!(h["weight"], weight, "{rule}");
+        assert!(
+            h["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
+            "{rule}"
+        );
+    }
+    // Every finding points at hashed members of the bundle.
+    let manifest = manifest(&miner);
+    for f in m["findings"].as_array().unwrap() {
+        for e in f["evidence"].as_array().unwrap() {
+            let listed = manifest["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["name"] == e["member"])
+                .unwrap_or_else(|| panic!("{e} not in bundle"));
+            assert_eq!(listed["sha256"], e["sha256"]);
+        }
+    }
+
+    let p = host(&json, "db02");
+    assert_ne!(p["verdict"], "Unclear/Benign");
+    for (rule, mitre) in [
+        ("package-hash-mismatch", "T1554"),
+        ("inline-shell-download", "T1059.004"),
+        ("aggressive-timer-unowned", "T1053.006"),
+    ] {
+        let h = hit(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on db02"));
+        assert!(
+            h["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
+            "{rule}"
+        );
+    }
+    let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
+    assert!(
+        fleet.contains("2 of 3 analyzed hosts are likely compromised")
+            && fleet.contains("## Cross-host Correlation"),
+        "{fleet}"
+    );
+    let report = std::fs::read_to_string(d.path().join("rep/esxi-web01/report.md")).unwrap();
+    for section in [
+        "## Verdict",
+        "## Findings",
+        "### Rule hits & reasons",
+        "### Score",
+        "## IOCs",
+        "## Evidence",
+        "## Recommended actions",
+    ] {
+        assert!(report.contains(section), "{section} missing");
+    }
+    // The analysis is in the custody ledger.
+    let ledger = std::fs::read_to_string(d.path().join("bundles/custody.jsonl")).unwrap();
+    assert_eq!(ledger.matches("\"analyzed\"").count(), 3);
+}
+
+#[test]
+fn reanalysis_is_byte_identical_also_after_copying() {
+    let d = tempfile::tempdir().unwrap();
+    let b = collect_root("rootfs-miner", d.path());
+    let other = d.path().join("archive");
+    std::fs::create_dir(&other).unwrap();
+    let name = b.file_name().unwrap().to_str().unwrap();
+    std::fs::copy(&b, other.join(name)).unwrap();
+    std::fs::copy(
+        format!("{}.sha256", b.display()),
+        other.join(format!("{name}.sha256")),
+    )
+    .unwrap();
+    let (o1, _) = analyze(d.path(), &[&b], &d.path().join("r1"));
+    let (o2, _) = analyze(d.path(), &[&b], &d.path().join("r2"));
+    let (o3, _) = analyze(d.path(), &[&other.join(name)], &d.path().join("r3"));
+    assert!(o1.status.success() && o2.status.success() && o3.status.success());
+    for f in ["esxi-web01/report.md", "fleet-report.md", "findings.json"] {
+        let a = std::fs::read(d.path().join("r1").join(f)).unwrap();
+        assert_eq!(
+            a,
+            std::fs::read(d.path().join("r2").join(f)).unwrap(),
+            "{f} differs between runs"
+        );
+        assert_eq!(
+            a,
+            std::fs::read(d.path().join("r3").join(f)).unwrap(),
+            "{f} differs after copying the bundle"
+        );
+    }
+}
+
+#[test]
+fn a_bundle_failing_verification_is_not_analyzed() {
+    let d = tempfile::tempdir().unwrap();
+    let b = collect_root("rootfs-clean", d.path());
+    let mut data = std::fs::read(&b).unwrap();
+    let n = data.len() / 2;
+    data[n] ^= 1;
+    std::fs::write(&b, data).unwrap();
+    let (o, json) = analyze(d.path(), &[&b], &d.path().join("rep"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("NOT ANALYZED"), "{}", stdout(&o));
+    assert!(json["hosts"].as_array().unwrap().is_empty());
+    assert_eq!(json["unanalyzed"].as_array().unwrap().len(), 1);
+    let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
+    assert!(
+        fleet.contains("could not be analyzed") && fleet.contains("verification failed"),
+        "{fleet}"
+    );
+}
+
+/// Compares with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites the snapshot.
+fn snapshot(name: &str, actual: &str) {
+    let path = repo_root().join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} missing: run with UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{name} differs from its snapshot; review and run with UPDATE_SNAPSHOTS=1 if intended.\n--- actual ---\n{actual}"
+    );
+}
+
+#[test]
+fn reports_of_the_archived_miner_bundle_match_their_snapshots() {
+    // A bundle archived in the repository: its reports must not change unless we mean it.
+    let d = tempfile::tempdir().unwrap();
+    for f in ["esxi-web01-snapshot.zip", "esxi-web01-snapshot.zip.sha256"] {
+        std::fs::copy(fixture("bundles").join(f), d.path().join(f)).unwrap();
+    }
+    let (o, _) = analyze(
+        d.path(),
+        &[&d.path().join("esxi-web01-snapshot.zip")],
+        &d.path().join("rep"),
+    );
+    assert!(o.status.success(), "{}", stdout(&o));
+    snapshot(
+        "esxi-web01.report.md",
+        &std::fs::read_to_string(d.path().join("rep/esxi-web01/report.md")).unwrap(),
+    );
+    snapshot(
+        "fleet-report.md",
+        &std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap(),
+    );
+}
+
+#[test]
+fn rules_lists_every_rule_with_mitre_and_weight() {
+    let d = tempfile::tempdir().unwrap();
+    let o = dossier(d.path(), &["rules"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.lines().any(|l| l.starts_with("exec-unusual-path")
+            && l.contains("T1036.005")
+            && l.contains(" 30 ")),
+        "{out}"
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" T1")).count(),
+        15,
+        "{out}"
+    );
+}
