@@ -254,7 +254,7 @@ mod tests {
 
     fn input<'a>(
         records: BTreeMap<String, Vec<(usize, serde_json::Value)>>,
-        read: &'a mut dyn FnMut(&str, u64) -> Result<Vec<u8>, String>,
+        read: &'a mut MemberReader<'a>,
     ) -> BundleInput<'a> {
         let t = Timestamp::from_unix(1_790_000_000, 0).unwrap();
         let collectors = records

@@ -117,5 +117,5 @@ fn collect_this_machine_verify_then_a_flipped_byte_fails() {
                 .to_string()
         })
         .collect();
-    assert_eq!(actions, ["created", "verified"]);
+    assert_eq!(actions, ["created", "analyzed", "verified"]);
 }

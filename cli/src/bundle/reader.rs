@@ -526,6 +526,9 @@ pub fn parse_manifest(body: &[u8]) -> Result<Manifest, String> {
     serde_json::from_value(value).map_err(|e| format!("malformed: {e}"))
 }
 
+/// Records with their 1-based line numbers in the records member.
+pub type NumberedRecords = Vec<(usize, serde_json::Value)>;
+
 /// A verified bundle opened for analysis.
 pub struct Bundle {
     pub path: PathBuf,
@@ -620,7 +623,7 @@ impl Bundle {
         &mut self,
         collector: &str,
         cap: u64,
-    ) -> Result<(Vec<(usize, serde_json::Value)>, Vec<String>), String> {
+    ) -> Result<(NumberedRecords, Vec<String>), String> {
         let name = format!("records/{collector}.jsonl");
         if self.member(&name).is_none() {
             return Ok((Vec::new(), Vec::new()));
