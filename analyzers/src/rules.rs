@@ -226,16 +226,15 @@ const UNUSUAL_DIRS: &[&str] = &[
     "/boot/",
     "/dev/",
 ];
-const SYSTEM_BIN_DIRS: &[&str] = &[
-    "/usr/bin/",
-    "/usr/sbin/",
-    "/usr/lib/",
-    "/usr/libexec/",
-    "/usr/lib64/",
-    "/usr/local/bin/",
-    "/usr/local/sbin/",
-    "/",
-];
+/// Whether a (canonical) path is where distribution packages put programs: directly in
+/// `/usr/bin`, `/usr/sbin` or `/`, or anywhere under `/usr/lib*` and `/usr/libexec`.
+fn in_system_bin_dir(c: &str) -> bool {
+    let parent = c.rsplit_once('/').map_or("", |(p, _)| p);
+    matches!(parent, "/usr/bin" | "/usr/sbin" | "")
+        || ["/usr/lib/", "/usr/lib64/", "/usr/libexec/"]
+            .iter()
+            .any(|d| c.starts_with(d))
+}
 const DISGUISE_NAMES: &[&str] = &[
     "log",
     "kworker",
@@ -369,13 +368,7 @@ fn exec_unusual_path(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> 
                     "no package owns it and its name imitates the system program `{}`",
                     base(&path)
                 ))
-            } else if SYSTEM_BIN_DIRS.iter().any(|d| {
-                c.starts_with(d)
-                    && c[d.len()..]
-                        .find('/')
-                        .is_none_or(|_| d.starts_with("/usr/lib"))
-            }) && !c.starts_with("/usr/local/")
-            {
+            } else if in_system_bin_dir(&c) {
                 Some("no package owns it, yet it sits in a system binary directory".into())
             } else {
                 None

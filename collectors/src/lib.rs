@@ -15,16 +15,17 @@ pub mod systemd;
 pub mod util;
 
 use dossier_plugin_api::Collector;
+use std::sync::Arc;
 
 /// Every built-in collector, in their default run order.
-pub fn builtin() -> Vec<std::sync::Arc<dyn Collector>> {
+pub fn builtin() -> Vec<Arc<dyn Collector>> {
     vec![
-        std::sync::Arc::new(facts::FactsCollector),
-        std::sync::Arc::new(proc::ProcCollector),
-        std::sync::Arc::new(systemd::SystemdCollector),
-        std::sync::Arc::new(cron::CronCollector),
-        std::sync::Arc::new(sockets::SocketsCollector),
-        std::sync::Arc::new(packages::PackagesCollector),
+        Arc::new(facts::FactsCollector),
+        Arc::new(proc::ProcCollector),
+        Arc::new(systemd::SystemdCollector),
+        Arc::new(cron::CronCollector),
+        Arc::new(sockets::SocketsCollector),
+        Arc::new(packages::PackagesCollector),
     ]
 }
 

@@ -136,6 +136,7 @@ pub fn verify(path: &Path, limits: &Limits) -> Verification {
         manifest: None,
         problems: Vec::new(),
     };
+    // One open file for every pass: the path cannot be swapped between hashing and checking.
     let (file, size) = match open_regular(path) {
         Ok(x) => x,
         Err(e) => {
@@ -144,32 +145,27 @@ pub fn verify(path: &Path, limits: &Limits) -> Verification {
         }
     };
     v.size = size;
-    match hash_reader(BufReader::with_capacity(1 << 20, file)) {
+    let handle = |f: &File| f.try_clone().map_err(|e| format!("cannot reopen: {e}"));
+    match handle(&file).and_then(|f| {
+        hash_reader(BufReader::with_capacity(1 << 20, f)).map_err(|e| format!("read failed: {e}"))
+    }) {
         Ok((sha, _)) => v.sha256 = Some(sha),
-        Err(e) => v.problem("bundle", format!("read failed: {e}")),
+        Err(e) => v.problem("bundle", e),
     }
     check_sidecar(&mut v, path);
-    let file = match open_regular(path) {
-        Ok((f, _)) => f,
+    let zip = handle(&file).and_then(|f| {
+        ZipArchive::new(BufReader::new(f))
+            .map_err(|e| format!("not a readable zip archive (truncated or corrupt): {e}"))
+    });
+    let mut zip = match zip {
+        Ok(z) => z,
         Err(e) => {
             v.problem("bundle", e);
             return v;
         }
     };
-    let mut zip = match ZipArchive::new(BufReader::new(file)) {
-        Ok(z) => z,
-        Err(e) => {
-            v.problem(
-                "bundle",
-                format!("not a readable zip archive (truncated or corrupt): {e}"),
-            );
-            return v;
-        }
-    };
     check_archive(&mut v, &mut zip, limits);
-    match open_regular(path)
-        .and_then(|(f, len)| central_directory_names(f, len, limits.max_entries))
-    {
+    match central_directory_names(file, size, limits.max_entries) {
         Ok(Some(names)) => {
             let mut count: BTreeMap<&str, usize> = BTreeMap::new();
             for n in &names {
