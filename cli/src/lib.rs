@@ -10,3 +10,4 @@ pub mod local;
 pub mod orchestrate;
 pub mod playbook;
 pub mod progress;
+pub mod targets;
