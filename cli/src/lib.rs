@@ -10,4 +10,5 @@ pub mod local;
 pub mod orchestrate;
 pub mod playbook;
 pub mod progress;
+pub mod ssh_config;
 pub mod targets;
