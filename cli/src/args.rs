@@ -24,6 +24,86 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// List the analysis rules with their MITRE ids and weights (as set by a playbook).
     Rules(RulesArgs),
+    /// Collect many hosts over SSH (host names, addresses, CIDR networks, host lists,
+    /// Ansible inventories): one verified bundle per host, then the fleet analysis.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Targets: `host`, `user@host:port`, an IP address, `[v6]:port`, or a CIDR network
+    /// (every address is probed on the SSH port first).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// File with one target a line (`#` comments), or an Ansible INI inventory.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Vec<PathBuf>,
+    /// Hosts collected at the same time.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 8)]
+    pub jobs: usize,
+    /// Login user when a target names none (default: from ~/.ssh/config, else root).
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub user: Option<String>,
+    /// SSH port when a target names none (default: from ~/.ssh/config, else 22).
+    #[arg(long, short = 'p', value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Private key file (repeatable). Without one: ssh-agent, ~/.ssh/config, ~/.ssh/id_*.
+    #[arg(long = "identity", short = 'i', value_name = "KEY")]
+    pub identities: Vec<PathBuf>,
+    /// known_hosts file to check host keys against (default: ~/.ssh/config's
+    /// UserKnownHostsFile, else ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Trust on first use: accept keys of hosts not in known_hosts and record them there.
+    /// A changed key is refused regardless.
+    #[arg(long)]
+    pub accept_new: bool,
+    /// OpenSSH client configuration to honour (default ~/.ssh/config).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// Read the login password from this environment variable (never from the command line).
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Ask for the login password once, without echo.
+    #[arg(long, conflicts_with = "password_env")]
+    pub ask_password: bool,
+    /// Run the few commands collectors need through `sudo -n` (non-root logins).
+    #[arg(long)]
+    pub sudo: bool,
+    /// Seconds allowed for TCP connect, SSH handshake and authentication.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds allowed for each SFTP operation.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub op_timeout: u64,
+    /// Seconds allowed for a whole host (connect and collect); then it is abandoned and
+    /// reported, and what was collected is kept in its bundle.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub host_timeout: u64,
+    /// Milliseconds allowed for the TCP probe of each address of a CIDR network.
+    #[arg(long, value_name = "MS", default_value_t = 1500)]
+    pub probe_timeout: u64,
+    /// Output directory for bundles, sweep.json, the custody ledger and analysis/.
+    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
+    pub out: PathBuf,
+    /// Built-in playbook name or path to a playbook TOML file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+    /// Case identifier recorded in every manifest.
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// Examiner name recorded in every manifest.
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Skip targets that already have a complete, verified bundle in the output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// Only collect: no analysis and reports.
+    #[arg(long)]
+    pub no_analyze: bool,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! outcome to an exit code (0 success, 1 a verification or collection problem, 2 the command
 //! could not run).
 
-use crate::args::{AnalyzeArgs, CollectArgs, Command, RulesArgs, VerifyArgs};
+use crate::args::{AnalyzeArgs, CollectArgs, Command, RulesArgs, SweepArgs, VerifyArgs};
 use crate::bundle::ledger::{self, LEDGER_NAME};
 use crate::bundle::reader::{self, Limits, Problem, Verification};
 use crate::local::LocalHost;
@@ -19,6 +19,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Collectors => collectors(),
         Command::Analyze(a) => analyze(a),
         Command::Rules(a) => rules(a),
+        Command::Sweep(a) => sweep(a),
     };
     match r {
         Ok(code) => code,
@@ -129,6 +130,56 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{}", c.bundle.path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
+    let registry = dossier_collectors::builtin();
+    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+    let custody = Custody {
+        case_id: check_text("case", a.case.clone())?,
+        examiner: check_text("examiner", a.examiner.clone())?,
+    };
+    let plan = crate::sweep_plan::plan(&a, custody, playbook)?;
+    let progress = crate::progress::sweep_for_stderr(a.quiet);
+    let out = crate::sweep::run(&plan, &registry, progress.as_ref())?;
+    let incomplete = out.summary.targets.iter().filter(|t| !t.complete()).count();
+    for t in &out.summary.targets {
+        let what = match (&t.bundle, &t.reason) {
+            (Some(b), _) if t.complete() => b.clone(),
+            (Some(b), Some(r)) => format!("{b} ({r})"),
+            (_, Some(r)) => r.clone(),
+            _ => String::new(),
+        };
+        println!("{:<17} {:<34} {what}", t.outcome, t.label);
+    }
+    if !a.no_analyze && !out.bundles.is_empty() {
+        let dir = plan.out.join("analysis");
+        let r = crate::analyze::analyze_bundles(&out.bundles, &plan.playbook, &dir)?;
+        for h in &r.hosts {
+            println!(
+                "{:<17} {:<34} score {:>3}, {} findings: {}",
+                h.verdict,
+                h.hostname,
+                h.score,
+                h.findings,
+                h.report.display()
+            );
+        }
+        for u in &r.unanalyzed {
+            println!("NOT ANALYZED      {}: {}", u.subject, u.reason);
+        }
+        println!("fleet report: {}", r.fleet_report.display());
+    }
+    println!("sweep summary: {}", out.summary_path.display());
+    if incomplete > 0 {
+        eprintln!(
+            "dossier: {incomplete} of {} target(s) not completely collected (see {})",
+            out.summary.targets.len(),
+            out.summary_path.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,5 +10,8 @@ pub mod local;
 pub mod orchestrate;
 pub mod playbook;
 pub mod progress;
+pub mod ssh;
 pub mod ssh_config;
+pub mod sweep;
+pub mod sweep_plan;
 pub mod targets;

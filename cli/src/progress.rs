@@ -128,3 +128,134 @@ impl Progress for Bar {
         eprintln!("dossier: {host}: {message}");
     }
 }
+
+/// Progress of a sweep: the per-host events of [`Progress`] plus the overall count.
+pub trait SweepProgress: Progress {
+    /// The number of targets is known.
+    fn set_targets(&self, n: usize);
+    /// A target is done (collected or not).
+    fn outcome(&self, host: &str, outcome: &str, detail: &str);
+    /// This as a per-host [`Progress`].
+    fn as_progress(&self) -> &dyn Progress;
+}
+
+/// Picks the sweep reporter: bars on a terminal, plain lines otherwise, nothing if `quiet`.
+pub fn sweep_for_stderr(quiet: bool) -> Box<dyn SweepProgress> {
+    if quiet {
+        Box::new(Quiet)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(SweepBars::new())
+    } else {
+        Box::new(Plain)
+    }
+}
+
+impl SweepProgress for Quiet {
+    fn set_targets(&self, _: usize) {}
+    fn outcome(&self, _: &str, _: &str, _: &str) {}
+    fn as_progress(&self) -> &dyn Progress {
+        self
+    }
+}
+
+impl SweepProgress for Plain {
+    fn set_targets(&self, n: usize) {
+        eprintln!("dossier: sweep: {n} target(s)");
+    }
+    fn outcome(&self, host: &str, outcome: &str, detail: &str) {
+        if detail.is_empty() {
+            eprintln!("dossier: {host}: {outcome}");
+        } else {
+            eprintln!("dossier: {host}: {outcome}: {detail}");
+        }
+    }
+    fn as_progress(&self) -> &dyn Progress {
+        self
+    }
+}
+
+/// One overall bar plus one status line per host being collected.
+pub struct SweepBars {
+    multi: indicatif::MultiProgress,
+    overall: ProgressBar,
+    hosts: std::sync::Mutex<std::collections::HashMap<String, ProgressBar>>,
+}
+
+impl SweepBars {
+    fn new() -> Self {
+        let multi = indicatif::MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let overall = multi.add(ProgressBar::new(0));
+        overall.set_style(
+            ProgressStyle::with_template("sweep [{bar:30}] {pos}/{len} hosts {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        SweepBars {
+            multi,
+            overall,
+            hosts: Default::default(),
+        }
+    }
+
+    fn host_bar(&self, host: &str) -> ProgressBar {
+        let mut m = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(host.to_string())
+            .or_insert_with(|| {
+                let b = self.multi.add(ProgressBar::new_spinner());
+                b.set_style(
+                    ProgressStyle::with_template("  {spinner} {prefix} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                b.set_prefix(host.to_string());
+                b.enable_steady_tick(Duration::from_millis(150));
+                b
+            })
+            .clone()
+    }
+}
+
+impl Progress for SweepBars {
+    fn start(&self, host: &str, steps: usize) {
+        self.host_bar(host)
+            .set_message(format!("collecting ({steps} collectors)"));
+    }
+    fn step(&self, host: &str, collector: &str) {
+        self.host_bar(host).set_message(collector.to_string());
+    }
+    fn step_done(&self, _: &str, _: &str, _: &str, _: usize, _: usize, _: Duration) {}
+    fn event(&self, host: &str, message: &str) {
+        if host == "sweep" {
+            let _ = self.multi.println(format!("{host}: {message}"));
+        } else {
+            self.host_bar(host).set_message(message.to_string());
+        }
+    }
+    fn finish(&self, host: &str, message: &str) {
+        self.host_bar(host).set_message(message.to_string());
+    }
+}
+
+impl SweepProgress for SweepBars {
+    fn set_targets(&self, n: usize) {
+        self.overall.set_length(n as u64);
+    }
+    fn outcome(&self, host: &str, outcome: &str, detail: &str) {
+        if let Some(b) = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(host)
+        {
+            b.finish_and_clear();
+            self.multi.remove(&b);
+        }
+        self.overall.inc(1);
+        let _ = self.multi.println(format!("{host}: {outcome} {detail}"));
+        if self.overall.position() >= self.overall.length().unwrap_or(0) {
+            self.overall.finish_and_clear();
+        }
+    }
+    fn as_progress(&self) -> &dyn Progress {
+        self
+    }
+}

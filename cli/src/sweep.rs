@@ -1,0 +1,565 @@
+//! Fleet sweeps over SSH: probe networks, collect every host with the playbook's collectors
+//! through [`crate::ssh::SshHost`] (one bundle per host, the same format as a local
+//! collection), keep going whatever one host does, and write `sweep.json`.
+//!
+//! - Targets are collected by `jobs` worker threads; each host has a deadline: a watchdog
+//!   cuts its connection when it passes, the collectors that had not run are recorded as not
+//!   run in the (still complete and verifiable) bundle, and the host's outcome is `timed_out`.
+//! - Network targets (CIDR) are probed first: a short TCP connect to the SSH port on every
+//!   address, many at a time; addresses that answer become targets, the others are counted.
+//! - `sweep.json` is rewritten atomically after every host, so a sweep killed half-way leaves
+//!   an accurate summary of what finished. With `resume`, hosts whose earlier bundle in the
+//!   output directory verifies and is complete are not collected again.
+
+use crate::bundle::manifest::Manifest;
+use crate::bundle::reader::{self, Limits};
+use crate::bundle::writer::{ensure_out_dir, write_synced};
+use crate::orchestrate::{self, Custody};
+use crate::playbook::Playbook;
+use crate::progress::SweepProgress;
+use crate::ssh::{self, SshAuth, SshSettings, SshTarget};
+use dossier_plugin_api::{Collector, HostKind, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Name of the sweep summary in the output directory.
+pub const SUMMARY_NAME: &str = "sweep.json";
+/// Format name and version of `sweep.json`.
+pub const SUMMARY_FORMAT: &str = "dossier-sweep";
+pub const SUMMARY_VERSION: u32 = 1;
+
+/// One host to collect.
+#[derive(Clone, Debug)]
+pub struct SweepTarget {
+    pub ssh: SshTarget,
+    /// Identity files for this host (from `~/.ssh/config`), tried before the global ones.
+    pub identities: Vec<PathBuf>,
+    /// The network this address was discovered in, for CIDR targets.
+    pub via: Option<String>,
+}
+
+/// A network to probe.
+#[derive(Clone, Debug)]
+pub struct NetworkTarget {
+    /// As written (`10.0.0.0/24`, `ops@10.0.0.0/28`).
+    pub spec: String,
+    pub addresses: Vec<IpAddr>,
+    pub user: String,
+    pub port: u16,
+}
+
+/// A validated sweep.
+pub struct SweepPlan {
+    pub hosts: Vec<SweepTarget>,
+    pub networks: Vec<NetworkTarget>,
+    /// Targets refused before any connection (spec, outcome, reason).
+    pub refused: Vec<(String, String, String)>,
+    pub auth: SshAuth,
+    pub settings: SshSettings,
+    pub jobs: usize,
+    /// Whole-host limit: connect, authenticate and collect.
+    pub deadline: Duration,
+    pub probe_timeout: Duration,
+    pub out: PathBuf,
+    pub playbook: Playbook,
+    pub custody: Custody,
+    pub resume: bool,
+}
+
+/// What happened to one target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetResult {
+    /// The target as written, or the address found in a network.
+    pub target: String,
+    /// `ssh:user@host:port`, also recorded in the bundle manifest.
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// `collected`, `resumed` (an earlier verified bundle kept), `timed_out`, `failed`,
+    /// `unreachable`, `auth_failed`, `host_key_refused`, `refused`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub started: Timestamp,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
+    /// Bytes of file content and command output read from the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_read: Option<u64>,
+}
+
+impl TargetResult {
+    /// Whether the host's evidence is complete (collected now or earlier).
+    pub fn complete(&self) -> bool {
+        matches!(self.outcome.as_str(), "collected" | "resumed")
+    }
+}
+
+/// Probe results of one network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkResult {
+    pub network: String,
+    pub port: u16,
+    pub probed: usize,
+    pub answered: usize,
+}
+
+/// `sweep.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    pub format: String,
+    pub format_version: u32,
+    pub started: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<Timestamp>,
+    pub playbook: String,
+    pub playbook_sha256: String,
+    pub jobs: usize,
+    pub networks: Vec<NetworkResult>,
+    pub targets: Vec<TargetResult>,
+}
+
+/// The sweep's result.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    pub summary: SweepSummary,
+    pub summary_path: PathBuf,
+    /// Bundles to analyze (complete and partial), sorted.
+    pub bundles: Vec<PathBuf>,
+}
+
+/// Whether a bundle holds a whole collection (no collector cut off by a lost host).
+pub fn collection_complete(m: &Manifest) -> bool {
+    !m.collectors.iter().any(|c| {
+        c.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("not run: host lost") || e.starts_with("host lost"))
+    })
+}
+
+/// Complete, verified bundles in `out` by target label (newest per label).
+fn verified_bundles(out: &Path) -> BTreeMap<String, (String, String, String)> {
+    let mut found: BTreeMap<String, (Timestamp, String, String, String)> = BTreeMap::new();
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return BTreeMap::new();
+    };
+    let limits = Limits::default();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".zip") || name.starts_with('.') {
+            continue;
+        }
+        let v = reader::verify(&e.path(), &limits);
+        let (true, Some(m), Some(sha)) = (v.ok(), v.manifest.as_ref(), v.sha256.clone()) else {
+            continue;
+        };
+        if m.target.kind != HostKind::Ssh || !collection_complete(m) {
+            continue;
+        }
+        let t = m.collection.started;
+        let newer = found.get(&m.target.label).is_none_or(|(old, ..)| t > *old);
+        if newer {
+            found.insert(
+                m.target.label.clone(),
+                (t, name, sha, m.host.hostname.clone()),
+            );
+        }
+    }
+    found
+        .into_iter()
+        .map(|(k, (_, n, s, h))| (k, (n, s, h)))
+        .collect()
+}
+
+/// Probes `port` on every address of `net`, `parallel` at a time; returns those that accept.
+pub fn probe(addresses: &[IpAddr], port: u16, timeout: Duration, parallel: usize) -> Vec<IpAddr> {
+    let next = Mutex::new(addresses.iter());
+    let found = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..parallel.clamp(1, 256).min(addresses.len().max(1)) {
+            s.spawn(|| {
+                while let Some(a) = next.lock().map(|mut i| i.next().copied()).unwrap_or(None) {
+                    if TcpStream::connect_timeout(&SocketAddr::new(a, port), timeout).is_ok() {
+                        if let Ok(mut f) = found.lock() {
+                            f.push(a);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut v = found.into_inner().unwrap_or_default();
+    v.sort();
+    v
+}
+
+struct Shared<'a> {
+    plan: &'a SweepPlan,
+    registry: &'a [Arc<dyn Collector>],
+    progress: &'a dyn SweepProgress,
+    summary: Mutex<SweepSummary>,
+    summary_path: PathBuf,
+}
+
+impl Shared<'_> {
+    fn record(&self, r: TargetResult) {
+        self.progress.outcome(
+            &r.label,
+            &r.outcome,
+            r.reason
+                .as_deref()
+                .or(r.bundle.as_deref())
+                .unwrap_or_default(),
+        );
+        if let Ok(mut s) = self.summary.lock() {
+            s.targets.push(r);
+            if let Err(e) = write_summary(&self.summary_path, &s) {
+                self.progress.event(
+                    "sweep",
+                    &format!("warning: {SUMMARY_NAME} not written: {e}"),
+                );
+            }
+        }
+    }
+}
+
+fn write_summary(path: &Path, s: &SweepSummary) -> std::io::Result<()> {
+    let mut sorted = s.clone();
+    sorted
+        .targets
+        .sort_by(|a, b| (&a.label, &a.target).cmp(&(&b.label, &b.target)));
+    let mut text = serde_json::to_string_pretty(&sorted).map_err(std::io::Error::other)?;
+    text.push('\n');
+    let tmp = path.with_extension("json.partial");
+    write_synced(&tmp, text.as_bytes())?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Collects one target.
+fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
+    let plan = sh.plan;
+    let started = Timestamp::now();
+    let clock = Instant::now();
+    let label = t.ssh.label();
+    let mut r = TargetResult {
+        target: t.ssh.spec.clone(),
+        label: label.clone(),
+        via: t.via.clone(),
+        outcome: String::new(),
+        reason: None,
+        started,
+        duration_ms: 0,
+        hostname: None,
+        bundle: None,
+        sha256: None,
+        host_key: None,
+        bytes_read: None,
+    };
+    sh.progress.event(&label, "connecting");
+    let mut auth = plan.auth.clone();
+    let mut ids = t.identities.clone();
+    ids.append(&mut auth.identities);
+    auth.identities = ids;
+    let mut settings = plan.settings.clone();
+    settings.connect_timeout = settings.connect_timeout.min(plan.deadline);
+    let host = match ssh::connect(&t.ssh, &auth, &settings) {
+        Ok(h) => h,
+        Err(e) => {
+            r.outcome = e.outcome().into();
+            r.reason = Some(e.detail().to_string());
+            r.duration_ms = clock.elapsed().as_millis() as u64;
+            return r;
+        }
+    };
+    r.host_key = Some(host.fingerprint().to_string());
+    // Deadline watchdog: cuts the connection when the host's time is up.
+    let expired = Arc::new(AtomicBool::new(false));
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let remaining = plan.deadline.saturating_sub(clock.elapsed());
+    let abort = host.abort_handle();
+    let flag = expired.clone();
+    let watchdog = std::thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(remaining) {
+            flag.store(true, Ordering::SeqCst);
+            abort.abort();
+        }
+    });
+    let collected = orchestrate::collect_host(
+        &host,
+        sh.registry,
+        &plan.playbook,
+        &plan.custody,
+        &plan.out,
+        sh.progress.as_progress(),
+    );
+    let _ = stop_tx.send(());
+    let _ = watchdog.join();
+    r.bytes_read = Some(host.bytes_read());
+    let timed_out = expired.load(Ordering::SeqCst);
+    if !timed_out {
+        host.close();
+    }
+    r.duration_ms = clock.elapsed().as_millis() as u64;
+    match collected {
+        Ok(c) => {
+            r.hostname = Some(c.hostname.clone());
+            r.bundle = c
+                .bundle
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            r.sha256 = Some(c.bundle.sha256.clone());
+            let lost = c.manifest_collectors.iter().find_map(|run| {
+                run.error
+                    .as_deref()
+                    .filter(|e| e.starts_with("not run: host lost") || e.starts_with("host lost"))
+                    .map(str::to_string)
+            });
+            if timed_out {
+                r.outcome = "timed_out".into();
+                r.reason = Some(format!(
+                    "host deadline of {} s passed during collection; the bundle holds what was \
+                     collected before it",
+                    plan.deadline.as_secs()
+                ));
+            } else if let Some(why) = lost {
+                r.outcome = "failed".into();
+                r.reason = Some(format!(
+                    "connection lost during collection ({why}); the bundle holds what was \
+                     collected before it"
+                ));
+            } else {
+                r.outcome = "collected".into();
+            }
+            if let Some(e) = c.ledger_error {
+                sh.progress.event(
+                    &label,
+                    &format!("warning: bundle complete but custody ledger not updated: {e}"),
+                );
+            }
+        }
+        Err(e) => {
+            r.outcome = if timed_out { "timed_out" } else { "failed" }.into();
+            r.reason = Some(format!("bundle not written: {e}"));
+        }
+    }
+    r
+}
+
+/// Runs the sweep.
+pub fn run(
+    plan: &SweepPlan,
+    registry: &[Arc<dyn Collector>],
+    progress: &dyn SweepProgress,
+) -> Result<SweepOutcome, crate::bundle::writer::BundleError> {
+    ensure_out_dir(&plan.out)?;
+    let summary_path = plan.out.join(SUMMARY_NAME);
+    let started = Timestamp::now();
+    let mut summary = SweepSummary {
+        format: SUMMARY_FORMAT.into(),
+        format_version: SUMMARY_VERSION,
+        started,
+        finished: None,
+        playbook: plan.playbook.name.clone(),
+        playbook_sha256: plan.playbook.sha256.clone(),
+        jobs: plan.jobs,
+        networks: vec![],
+        targets: vec![],
+    };
+    let mut queue: VecDeque<SweepTarget> = plan.hosts.iter().cloned().collect();
+    for n in &plan.networks {
+        progress.event(
+            "sweep",
+            &format!(
+                "probing {} ({} addresses, port {})",
+                n.spec,
+                n.addresses.len(),
+                n.port
+            ),
+        );
+        let up = probe(&n.addresses, n.port, plan.probe_timeout, 64);
+        summary.networks.push(NetworkResult {
+            network: n.spec.clone(),
+            port: n.port,
+            probed: n.addresses.len(),
+            answered: up.len(),
+        });
+        progress.event(
+            "sweep",
+            &format!(
+                "{}: {} of {} addresses answer on port {}",
+                n.spec,
+                up.len(),
+                n.addresses.len(),
+                n.port
+            ),
+        );
+        for a in up {
+            queue.push_back(SweepTarget {
+                ssh: SshTarget {
+                    spec: a.to_string(),
+                    host: a.to_string(),
+                    port: n.port,
+                    user: n.user.clone(),
+                },
+                identities: vec![],
+                via: Some(n.spec.clone()),
+            });
+        }
+    }
+    // The same host reached twice (listed and inside a network) is collected once.
+    let mut seen = std::collections::HashSet::new();
+    queue.retain(|t| seen.insert(t.ssh.label()));
+    let mut results_now = Vec::new();
+    for (spec, outcome, reason) in &plan.refused {
+        results_now.push(TargetResult {
+            target: spec.clone(),
+            label: spec.clone(),
+            via: None,
+            outcome: outcome.clone(),
+            reason: Some(reason.clone()),
+            started,
+            duration_ms: 0,
+            hostname: None,
+            bundle: None,
+            sha256: None,
+            host_key: None,
+            bytes_read: None,
+        });
+    }
+    if plan.resume {
+        let done = verified_bundles(&plan.out);
+        queue.retain(|t| match done.get(&t.ssh.label()) {
+            Some((bundle, sha, hostname)) => {
+                results_now.push(TargetResult {
+                    target: t.ssh.spec.clone(),
+                    label: t.ssh.label(),
+                    via: t.via.clone(),
+                    outcome: "resumed".into(),
+                    reason: Some(
+                        "a complete bundle of this target verifies: not collected again".into(),
+                    ),
+                    started,
+                    duration_ms: 0,
+                    hostname: Some(hostname.clone()),
+                    bundle: Some(bundle.clone()),
+                    sha256: Some(sha.clone()),
+                    host_key: None,
+                    bytes_read: None,
+                });
+                false
+            }
+            None => true,
+        });
+    }
+    progress.set_targets(queue.len() + results_now.len());
+    let shared = Shared {
+        plan,
+        registry,
+        progress,
+        summary: Mutex::new(summary),
+        summary_path: summary_path.clone(),
+    };
+    for r in results_now {
+        shared.record(r);
+    }
+    let queue = Mutex::new(queue);
+    std::thread::scope(|s| {
+        for _ in 0..plan.jobs.max(1) {
+            s.spawn(|| {
+                while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    let r = sweep_one(&shared, &t);
+                    shared.record(r);
+                }
+            });
+        }
+    });
+    let mut summary = shared
+        .summary
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    summary.finished = Some(Timestamp::now());
+    summary
+        .targets
+        .sort_by(|a, b| (&a.label, &a.target).cmp(&(&b.label, &b.target)));
+    write_summary(&summary_path, &summary)
+        .map_err(|e| crate::bundle::writer::BundleError::Write(format!("{SUMMARY_NAME}: {e}")))?;
+    let mut bundles: Vec<PathBuf> = summary
+        .targets
+        .iter()
+        .filter_map(|t| t.bundle.as_ref().map(|b| plan.out.join(b)))
+        .collect();
+    bundles.sort();
+    bundles.dedup();
+    Ok(SweepOutcome {
+        summary,
+        summary_path,
+        bundles,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_finds_listeners_on_loopback_only() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let addrs: Vec<IpAddr> = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let up = probe(&addrs, port, Duration::from_millis(300), 8);
+        assert_eq!(up, vec!["127.0.0.1".parse::<IpAddr>().unwrap()]);
+        assert!(probe(&[], port, Duration::from_millis(10), 8).is_empty());
+    }
+
+    #[test]
+    fn summary_round_trips_and_is_sorted() {
+        let d = tempfile::tempdir().unwrap();
+        let t = |label: &str| TargetResult {
+            target: label.into(),
+            label: label.into(),
+            via: None,
+            outcome: "unreachable".into(),
+            reason: Some("x".into()),
+            started: Timestamp::now(),
+            duration_ms: 1,
+            hostname: None,
+            bundle: None,
+            sha256: None,
+            host_key: None,
+            bytes_read: None,
+        };
+        let s = SweepSummary {
+            format: SUMMARY_FORMAT.into(),
+            format_version: 1,
+            started: Timestamp::now(),
+            finished: None,
+            playbook: "triage".into(),
+            playbook_sha256: "00".into(),
+            jobs: 2,
+            networks: vec![],
+            targets: vec![t("ssh:b"), t("ssh:a")],
+        };
+        let p = d.path().join(SUMMARY_NAME);
+        write_summary(&p, &s).unwrap();
+        let back: SweepSummary = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(back.targets[0].label, "ssh:a");
+        assert!(!d.path().join("sweep.json.partial").exists());
+    }
+}

@@ -1,0 +1,204 @@
+//! Turns `dossier sweep` arguments into a validated [`SweepPlan`]: targets from the command
+//! line and host files (plain lists or Ansible inventories), `~/.ssh/config` (HostName, User,
+//! Port, IdentityFile, UserKnownHostsFile), credentials (key files, ssh-agent, a password
+//! from an environment variable or a prompt, never from argv) and the known_hosts file.
+//!
+//! Precedence, as in OpenSSH: a user or port written in the target wins, then `--user` /
+//! `--port`, then `~/.ssh/config`, then root and 22. Hosts whose configuration needs what
+//! the transport cannot do (ProxyJump, ProxyCommand) are refused with that reason, not
+//! silently reached directly.
+
+use crate::args::SweepArgs;
+use crate::orchestrate::Custody;
+use crate::ssh::{Secret, SshAuth, SshSettings, SshTarget};
+use crate::ssh_config::SshConfig;
+use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
+use crate::targets::{self, TargetSpec};
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Environment variable holding the passphrase of encrypted identity files.
+pub const PASSPHRASE_ENV: &str = "DOSSIER_KEY_PASSPHRASE";
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.dir)
+        })
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// Builds the plan; `custody` and `playbook` are validated by the caller.
+pub fn plan(
+    a: &SweepArgs,
+    custody: Custody,
+    playbook: crate::playbook::Playbook,
+) -> anyhow::Result<SweepPlan> {
+    if a.jobs == 0 || a.jobs > 256 {
+        bail!("-j/--jobs must be between 1 and 256");
+    }
+    if a.host_timeout == 0 || a.connect_timeout == 0 || a.op_timeout == 0 || a.probe_timeout == 0 {
+        bail!("timeouts must be positive");
+    }
+    if let Some(u) = &a.user {
+        // The same rules as a user written in a target.
+        targets::parse_target(&format!("{u}@localhost"))
+            .map_err(|e| anyhow::anyhow!("--user {u:?}: {e}"))?;
+    }
+    if a.port == Some(0) {
+        bail!("--port must be between 1 and 65535");
+    }
+    let home = home();
+    let config_path = a
+        .ssh_config
+        .clone()
+        .unwrap_or_else(|| home.join(".ssh/config"));
+    // `--ssh-config /dev/null` ignores the user's configuration, as `ssh -F /dev/null` does.
+    let config = if config_path == Path::new("/dev/null") {
+        SshConfig::empty()
+    } else {
+        SshConfig::load(&config_path).with_context(|| {
+            format!("reading SSH client configuration {}", config_path.display())
+        })?
+    };
+
+    let mut specs: Vec<TargetSpec> = Vec::new();
+    for t in &a.targets {
+        specs.push(targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?);
+    }
+    let mut skipped = Vec::new();
+    for f in &a.hosts {
+        let parsed = targets::load_hosts_file(f)?;
+        specs.extend(parsed.targets);
+        skipped.extend(parsed.skipped);
+    }
+    let specs = targets::dedup(specs);
+    if specs.is_empty() {
+        bail!("no targets: name hosts, addresses or networks, or --hosts FILE");
+    }
+
+    let mut hosts = Vec::new();
+    let mut networks = Vec::new();
+    let mut refused: Vec<(String, String, String)> = skipped
+        .into_iter()
+        .map(|s| {
+            (
+                format!("{} ({})", s.name, s.origin),
+                "refused".to_string(),
+                s.reason,
+            )
+        })
+        .collect();
+    for spec in specs {
+        match &spec {
+            TargetSpec::Host(t) => {
+                // A user or port in the target, then --user/--port, then the config file.
+                let hc = config.resolve_with(
+                    &t.host,
+                    t.user.as_deref().or(a.user.as_deref()),
+                    t.port.or(a.port),
+                );
+                if !hc.unsupported.is_empty() {
+                    refused.push((
+                        t.spec.clone(),
+                        "refused".into(),
+                        format!(
+                            "{} in {}: not supported by dossier's SSH transport (no proxying); \
+                             run dossier from a host with direct access",
+                            hc.unsupported.join(", "),
+                            config_path.display()
+                        ),
+                    ));
+                    continue;
+                }
+                let ssh = SshTarget {
+                    spec: t.spec.clone(),
+                    host: hc.hostname.clone().unwrap_or_else(|| t.host.clone()),
+                    port: hc.port.unwrap_or(22),
+                    user: hc.user.clone().unwrap_or_else(|| "root".into()),
+                };
+                hosts.push(SweepTarget {
+                    ssh,
+                    identities: hc.identity_files.clone(),
+                    via: None,
+                });
+            }
+            TargetSpec::Network { user, port, .. } => {
+                let addresses: Vec<_> = spec.addresses().collect();
+                networks.push(NetworkTarget {
+                    spec: spec.to_string(),
+                    addresses,
+                    user: user
+                        .clone()
+                        .or_else(|| a.user.clone())
+                        .unwrap_or_else(|| "root".into()),
+                    port: port.or(a.port).unwrap_or(22),
+                });
+            }
+        }
+    }
+
+    let global = config.resolve("*");
+    let known_hosts = a
+        .known_hosts
+        .clone()
+        .or(global.known_hosts.clone())
+        .unwrap_or_else(|| home.join(".ssh/known_hosts"));
+    let mut identities = a.identities.clone();
+    for id in &identities {
+        if !id.is_file() {
+            bail!("--identity {}: no such file", id.display());
+        }
+    }
+    if identities.is_empty() {
+        for n in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+            let p = home.join(".ssh").join(n);
+            if p.is_file() {
+                identities.push(p);
+            }
+        }
+    }
+    let password = if let Some(var) = &a.password_env {
+        Some(Secret::new(std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--password-env {var}: the variable is not set")
+        })?))
+    } else if a.ask_password {
+        Some(Secret::new(
+            rpassword::prompt_password("dossier: SSH password: ")
+                .context("reading the password from the terminal")?,
+        ))
+    } else {
+        None
+    };
+    let passphrase = std::env::var(PASSPHRASE_ENV).ok().map(Secret::new);
+    Ok(SweepPlan {
+        hosts,
+        networks,
+        refused,
+        auth: SshAuth {
+            identities,
+            use_agent: a.identities.is_empty(),
+            passphrase,
+            password,
+        },
+        settings: SshSettings {
+            known_hosts,
+            accept_new: a.accept_new,
+            connect_timeout: Duration::from_secs(a.connect_timeout),
+            op_timeout: Duration::from_secs(a.op_timeout),
+            sudo: a.sudo,
+        },
+        jobs: a.jobs,
+        deadline: Duration::from_secs(a.host_timeout),
+        probe_timeout: Duration::from_millis(a.probe_timeout),
+        out: a.out.clone(),
+        playbook,
+        custody,
+        resume: a.resume,
+    })
+}
