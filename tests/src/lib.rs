@@ -1,9 +1,12 @@
 //! Helpers for dossier's end-to-end suites: find the real `dossier` binary built by this
-//! `cargo test` run, run it, locate fixture roots, and read bundles it produced.
+//! `cargo test` run, run it, locate fixture roots, and read bundles it produced; and the SSH
+//! lab ([`lab`]), fake hosts running real OpenSSH in namespaces, for testing sweeps.
 //!
 //! The binary is the one cargo built next to this test executable (`target/<profile>/dossier`);
 //! the `dossier-cli` package's own integration tests make sure cargo builds it fresh in every
 //! `cargo test --workspace`. `DOSSIER_BIN` overrides the path.
+
+pub mod lab;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
