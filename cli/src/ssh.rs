@@ -418,16 +418,18 @@ fn check_host_key(
     let mut kh = session
         .known_hosts()
         .map_err(|e| ConnectError::Protocol(e.to_string()))?;
-    if !kh_text.is_empty() {
-        kh.read_str(kh_text, KnownHostFileKind::OpenSSH)
-            .map_err(|e| {
-                ConnectError::HostKeyUnknown(format!(
-                    "cannot parse known_hosts {}: {e}",
-                    settings.known_hosts.display()
-                ))
-            })?;
+    // libssh2 parses one line per call. A line it cannot parse (a key type it does not know,
+    // a marker) is skipped; if it concerned this host, the check below refuses the host
+    // rather than trusting a key on first use.
+    for line in kh_text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let _ = kh.read_str(l, KnownHostFileKind::OpenSSH);
     }
     let name = target.known_hosts_name();
+    let known_types = known_key_types(kh_text, &name);
     match kh.check_port(&target.host, target.port, &key) {
         CheckResult::Match => Ok(fp),
         CheckResult::Mismatch => Err(ConnectError::HostKeyChanged(format!(
@@ -439,6 +441,15 @@ fn check_host_key(
             settings.known_hosts.display(),
             settings.known_hosts.display()
         ))),
+        CheckResult::NotFound if !known_types.is_empty() => {
+            Err(ConnectError::HostKeyChanged(format!(
+                "{name} offers a {} key ({fp}) that does not match any key recorded in {} (which \
+             has {} key(s) for it): refused; verify the new key out of band",
+                key_type_name(ktype),
+                settings.known_hosts.display(),
+                known_types.join(", ")
+            )))
+        }
         CheckResult::NotFound if settings.accept_new => {
             let line = format!(
                 "{name} {} {}\n",

@@ -1,0 +1,491 @@
+//! End-to-end tests of `dossier sweep` against the SSH lab: real `sshd` processes as fake
+//! hosts in namespaces, swept by the real binary from inside the lab's network namespace
+//! (which has no route out). Each scenario ends as an incident responder expects: clean and
+//! compromised hosts collected and judged, a silent host abandoned at its timeout, an unknown
+//! or changed host key refused, a non-root login collected with what it may read. Collection
+//! changes nothing on the targets, and no secret reaches a bundle or a log.
+//!
+//! Without root the lab cannot run and these tests print `skipped: <reason>` (they fail under
+//! `CI`, where the lab must run).
+
+use dossier_tests::lab::{LAB_PASSWORD, LAB_USER, Lab, MINER_PORT, Scenario};
+use dossier_tests::{dossier_bin, manifest};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::Mutex;
+
+/// Lab tests run one at a time (each starts several hosts; the machine has two cores).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `dossier sweep ARGS` inside the lab namespace with the lab's key, no user
+/// configuration and no agent, into `out`.
+fn sweep(lab: &Lab, home: &Path, out: &Path, known_hosts: &Path, args: &[&str]) -> Output {
+    let mut c = lab.command(dossier_bin());
+    c.arg("sweep")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .arg("--known-hosts")
+        .arg(known_hosts)
+        .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"])
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null());
+    let o = c.output().expect("run dossier sweep");
+    eprintln!(
+        "--- dossier sweep {args:?}: {}\n{}\n{}",
+        o.status,
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    o
+}
+
+fn key_args(lab: &Lab) -> Vec<String> {
+    vec!["-i".into(), lab.client_key().display().to_string()]
+}
+
+fn summary(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("sweep.json")).expect("sweep.json"))
+        .expect("sweep.json is JSON")
+}
+
+/// Outcome of each target by address (`host` part of the label).
+fn outcomes(s: &Value) -> BTreeMap<String, Value> {
+    s["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| (t["target"].as_str().unwrap().to_string(), t.clone()))
+        .collect()
+}
+
+fn addr(lab: &Lab, i: usize) -> String {
+    lab.hosts()[i].addr.to_string()
+}
+
+fn index(lab: &Lab, s: Scenario) -> usize {
+    lab.hosts().iter().position(|h| h.scenario == s).unwrap()
+}
+
+fn verify(bundle: &Path) {
+    let o = std::process::Command::new(dossier_bin())
+        .arg("verify")
+        .arg(bundle)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{} does not verify: {}",
+        bundle.display(),
+        text(&o.stdout)
+    );
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walk(dir, &mut Vec::new())
+}
+
+fn walk(dir: &Path, acc: &mut Vec<PathBuf>) -> Vec<PathBuf> {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, acc);
+        } else {
+            acc.push(p);
+        }
+    }
+    acc.clone()
+}
+
+/// Every file of the bundle (each member decompressed) and every other output file.
+fn all_output_bytes(out: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for p in files_under(out) {
+        let data = std::fs::read(&p).unwrap();
+        if p.extension().is_some_and(|e| e == "zip") {
+            let mut z = zip::ZipArchive::new(std::fs::File::open(&p).unwrap()).unwrap();
+            for i in 0..z.len() {
+                let mut m = z.by_index(i).unwrap();
+                let mut b = Vec::new();
+                std::io::Read::read_to_end(&mut m, &mut b).unwrap();
+                v.push((format!("{}:{:?}", p.display(), m.name()), b));
+            }
+        }
+        v.push((p.display().to_string(), data));
+    }
+    v
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn sweep_of_every_scenario() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&Scenario::ALL) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let kh = tmp.path().join("known_hosts");
+    std::fs::copy(lab.known_hosts(), &kh).unwrap();
+    let kh_before = std::fs::read(&kh).unwrap();
+    let before: Vec<_> = (0..lab.hosts().len()).map(|i| lab.snapshot(i)).collect();
+
+    let mut args: Vec<String> = key_args(&lab);
+    for h in lab.hosts() {
+        let user = if h.scenario == Scenario::NonRoot {
+            LAB_USER
+        } else {
+            "root"
+        };
+        args.push(format!("{user}@{}", h.addr));
+    }
+    args.extend(["-j", "5", "--case", "LAB-1", "--examiner", "ci"].map(String::from));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sweep(&lab, tmp.path(), &out, &kh, &argv);
+    assert_eq!(o.status.code(), Some(1), "not every host can be collected");
+
+    let s = summary(&out);
+    assert_eq!(s["format"], "dossier-sweep");
+    let by = outcomes(&s);
+    let of = |sc: Scenario| {
+        let a = addr(&lab, index(&lab, sc));
+        let user = if sc == Scenario::NonRoot {
+            LAB_USER
+        } else {
+            "root"
+        };
+        by[&format!("{user}@{a}")].clone()
+    };
+    for sc in [Scenario::Clean, Scenario::Miner, Scenario::NonRoot] {
+        let t = of(sc);
+        assert_eq!(t["outcome"], "collected", "{sc:?}: {t}");
+        let name = lab.hosts()[index(&lab, sc)].name.clone();
+        assert_eq!(
+            t["hostname"],
+            name.as_str(),
+            "facts come from the host itself"
+        );
+        assert!(
+            t["host_key"]
+                .as_str()
+                .unwrap()
+                .starts_with("ED25519 SHA256:")
+        );
+        assert!(t["bytes_read"].as_u64().unwrap() > 1000);
+        let bundle = out.join(t["bundle"].as_str().unwrap());
+        verify(&bundle);
+        let m = manifest(&bundle);
+        assert_eq!(m["target"]["kind"], "ssh");
+        assert_eq!(m["case_id"], "LAB-1");
+        assert!(
+            m["target"]["label"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("@{}:22", addr(&lab, index(&lab, sc))))
+        );
+    }
+    // The silent host accepted TCP and never spoke SSH: abandoned at the connect timeout.
+    let t = of(Scenario::Silent);
+    assert_eq!(t["outcome"], "timed_out", "{t}");
+    assert!(t["reason"].as_str().unwrap().contains("handshake"), "{t}");
+    assert!(t["duration_ms"].as_u64().unwrap() < 10_000);
+    // The unknown key is refused before authentication, with the fingerprint offered.
+    let t = of(Scenario::UnknownKey);
+    assert_eq!(t["outcome"], "host_key_refused", "{t}");
+    assert!(t["reason"].as_str().unwrap().contains("SHA256:"), "{t}");
+    assert!(t.get("bundle").is_none());
+    assert_eq!(
+        std::fs::read(&kh).unwrap(),
+        kh_before,
+        "known_hosts untouched"
+    );
+
+    // The non-root login: collected, with what analyst could not read recorded.
+    let nr = out.join(of(Scenario::NonRoot)["bundle"].as_str().unwrap());
+    let m = manifest(&nr);
+    assert!(
+        m["target"]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("ssh:analyst@")
+    );
+    let denied = m["collectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["issues"].as_array().cloned().unwrap_or_default())
+        .any(|i| i["kind"]["error"] == "permission_denied");
+    assert!(denied, "a non-root login cannot read everything: {m}");
+
+    // Analysis of the sweep: the miner is judged malicious, the clean host is not.
+    let report = |sc: Scenario| {
+        let name = &lab.hosts()[index(&lab, sc)].name;
+        std::fs::read_to_string(out.join("analysis").join(name).join("report.md"))
+            .unwrap_or_else(|e| panic!("report of {name}: {e}"))
+    };
+    let miner = report(Scenario::Miner);
+    assert!(miner.contains("Malicious likely"), "{miner}");
+    for needle in [
+        "/var/log/log",
+        "python.service",
+        "@reboot",
+        &MINER_PORT.to_string(),
+    ] {
+        assert!(miner.contains(needle), "miner report lacks {needle}");
+    }
+    let clean = report(Scenario::Clean);
+    assert!(clean.contains("Unclear/Benign"), "{clean}");
+    let fleet = std::fs::read_to_string(out.join("analysis/fleet-report.md")).unwrap();
+    assert!(fleet.contains(&lab.hosts()[index(&lab, Scenario::Miner)].name));
+
+    // Read-only: nothing on any target changed.
+    for (i, b) in before.iter().enumerate() {
+        let after = lab.snapshot(i);
+        let changed: Vec<_> = after
+            .iter()
+            .filter(|(p, v)| b.get(*p) != Some(v))
+            .map(|(p, _)| p.clone())
+            .chain(b.keys().filter(|p| !after.contains_key(*p)).cloned())
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "sweep changed {} on {}: {changed:?}",
+            changed.len(),
+            lab.hosts()[i].name
+        );
+    }
+
+    // No secret in any output: not the client's private key, not a password.
+    let key = std::fs::read_to_string(lab.client_key()).unwrap();
+    let key_body: String = key
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .join("");
+    let probe = &key_body.as_bytes()[..40.min(key_body.len())];
+    for (name, data) in all_output_bytes(&out) {
+        assert!(!contains(&data, probe), "private key material in {name}");
+        assert!(
+            !contains(&data, LAB_PASSWORD.as_bytes()),
+            "password in {name}"
+        );
+    }
+    let so = text(&o.stdout) + &text(&o.stderr);
+    assert!(!so.contains(&key_body[..40.min(key_body.len())]));
+}
+
+#[test]
+fn unknown_key_accept_new_then_changed_key() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let kh = tmp.path().join("known_hosts");
+    std::fs::write(&kh, "").unwrap();
+    let target = format!("root@{}", addr(&lab, 0));
+    let mut args = key_args(&lab);
+    args.push(target.clone());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let out1 = tmp.path().join("o1");
+    let o = sweep(&lab, tmp.path(), &out1, &kh, &argv);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        outcomes(&summary(&out1))[&target]["outcome"],
+        "host_key_refused"
+    );
+    assert_eq!(std::fs::read(&kh).unwrap(), b"", "strict: nothing recorded");
+
+    // Trust on first use: collected, and the key recorded as OpenSSH writes it.
+    let out2 = tmp.path().join("o2");
+    let mut a2 = argv.clone();
+    a2.push("--accept-new");
+    let o = sweep(&lab, tmp.path(), &out2, &kh, &a2);
+    assert!(o.status.success());
+    let recorded = std::fs::read_to_string(&kh).unwrap();
+    let expected = lab.host_key(0).unwrap();
+    let key_b64 = expected.split_whitespace().nth(1).unwrap().to_string();
+    assert!(
+        recorded.starts_with(&format!("{} ssh-ed25519 ", addr(&lab, 0)))
+            && recorded.contains(&key_b64),
+        "recorded {recorded:?}, host key {expected:?}"
+    );
+    // The OpenSSH client accepts what was recorded.
+    let ssh = lab
+        .command("ssh")
+        .args([
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+        ])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", kh.display()))
+        .arg("-i")
+        .arg(lab.client_key())
+        .arg(&target)
+        .arg("true")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(ssh.status.success(), "{}", text(&ssh.stderr));
+
+    // The key changes: refused even with --accept-new, and the file is not touched.
+    lab.rotate_host_key(0).unwrap();
+    let out3 = tmp.path().join("o3");
+    let o = sweep(&lab, tmp.path(), &out3, &kh, &a2);
+    assert_eq!(o.status.code(), Some(1));
+    let t = &outcomes(&summary(&out3))[&target];
+    assert_eq!(t["outcome"], "host_key_refused", "{t}");
+    assert!(
+        t["reason"].as_str().unwrap().contains("does not match"),
+        "{t}"
+    );
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), recorded);
+}
+
+#[test]
+fn resume_collects_only_what_is_missing_and_cidr_finds_hosts() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Clean]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (a0, a1) = (addr(&lab, 0), addr(&lab, 1));
+    let mut args = key_args(&lab);
+    args.push(a0.clone());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sweep(&lab, tmp.path(), &out, lab.known_hosts(), &argv);
+    assert!(o.status.success());
+    let first = outcomes(&summary(&out))[&a0]["bundle"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Resume over a network that holds both hosts: only the second is collected.
+    let net = format!("{}/28", {
+        let std::net::IpAddr::V4(v4) = lab.hosts()[0].addr else {
+            panic!("lab is IPv4")
+        };
+        let o = v4.octets();
+        std::net::Ipv4Addr::new(o[0], o[1], o[2], o[3] & 0xf0)
+    });
+    let mut args = key_args(&lab);
+    args.extend([
+        net.clone(),
+        "--resume".into(),
+        "--probe-timeout".into(),
+        "500".into(),
+    ]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = sweep(&lab, tmp.path(), &out, lab.known_hosts(), &argv);
+    assert!(o.status.success());
+    let s = summary(&out);
+    assert_eq!(s["networks"][0]["network"], net.as_str());
+    assert_eq!(s["networks"][0]["probed"], 14);
+    assert_eq!(s["networks"][0]["answered"], 2);
+    let by = outcomes(&s);
+    assert_eq!(by[&a0]["outcome"], "resumed", "{s}");
+    assert_eq!(by[&a0]["bundle"], first.as_str());
+    assert_eq!(by[&a1]["outcome"], "collected", "{s}");
+    assert_eq!(by[&a1]["via"], net.as_str());
+    let zips = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .count();
+    assert_eq!(zips, 2, "the resumed host was not collected again");
+}
+
+#[test]
+fn password_login_from_the_environment() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::NonRoot]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("{LAB_USER}@{}", addr(&lab, 0));
+    // No key at all (HOME is empty): the password is the only credential.
+    let out = tmp.path().join("out");
+    let mut c = lab.command(dossier_bin());
+    c.args([
+        "sweep",
+        &target,
+        "--password-env",
+        "LAB_PW",
+        "--ssh-config",
+        "/dev/null",
+    ])
+    .arg("--out")
+    .arg(&out)
+    .arg("--known-hosts")
+    .arg(lab.known_hosts())
+    .env("HOME", tmp.path())
+    .env("LAB_PW", LAB_PASSWORD)
+    .env_remove("SSH_AUTH_SOCK")
+    .stdin(Stdio::null());
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert_eq!(outcomes(&summary(&out))[&target]["outcome"], "collected");
+    for (name, data) in all_output_bytes(&out) {
+        assert!(
+            !contains(&data, LAB_PASSWORD.as_bytes()),
+            "password in {name}"
+        );
+    }
+
+    // A wrong password: auth_failed, and the sweep says so.
+    let out2 = tmp.path().join("out2");
+    let o = lab
+        .command(dossier_bin())
+        .args([
+            "sweep",
+            &target,
+            "--password-env",
+            "LAB_PW",
+            "--ssh-config",
+            "/dev/null",
+        ])
+        .arg("--out")
+        .arg(&out2)
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .env("HOME", tmp.path())
+        .env("LAB_PW", "wrong")
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let t = &outcomes(&summary(&out2))[&target];
+    assert_eq!(t["outcome"], "auth_failed", "{t}");
+    // An unset variable is a usage error, before any connection.
+    let o = lab
+        .command(dossier_bin())
+        .args(["sweep", &target, "--password-env", "NO_SUCH_VAR_SET"])
+        .env_remove("NO_SUCH_VAR_SET")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("NO_SUCH_VAR_SET"));
+}
