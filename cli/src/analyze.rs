@@ -10,7 +10,7 @@ use crate::bundle::writer::{BundleError, ensure_out_dir, write_synced};
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use dossier_analyzers::{BundleInput, Header, analyze};
-use dossier_plugin_api::analysis::{HostAnalysis, Unanalyzed};
+use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -111,11 +111,14 @@ fn write_report(path: &Path, text: &str) -> Result<(), BundleError> {
     std::fs::rename(&tmp, path).map_err(|e| BundleError::Write(format!("{}: {e}", path.display())))
 }
 
-/// Verifies and analyzes `bundles`, writing reports under `out`.
+/// Verifies and analyzes `bundles`, writing reports under `out`; the fleet report and findings
+/// JSON also list the targets that could not be collected (`not_collected`, empty when every
+/// target gave a bundle).
 pub fn analyze_bundles(
     bundles: &[PathBuf],
     playbook: &Playbook,
     out: &Path,
+    not_collected: &[NotCollected],
 ) -> Result<Analysis, BundleError> {
     ensure_out_dir(out)?;
     let limits = Limits::default();
@@ -199,15 +202,17 @@ pub fn analyze_bundles(
         });
     }
     let all: Vec<HostAnalysis> = analyses.into_iter().map(|(_, a)| a).collect();
+    let mut not_collected = not_collected.to_vec();
+    not_collected.sort();
     let fleet_report = out.join("fleet-report.md");
     write_report(
         &fleet_report,
-        &dossier_reporters::fleet::render(&all, &unanalyzed),
+        &dossier_reporters::fleet::render(&all, &unanalyzed, &not_collected),
     )?;
     let findings_json = out.join("findings.json");
     write_report(
         &findings_json,
-        &dossier_reporters::json::render(&all, &unanalyzed),
+        &dossier_reporters::json::render(&all, &unanalyzed, &not_collected),
     )?;
     Ok(Analysis {
         hosts,

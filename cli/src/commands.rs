@@ -110,6 +110,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             std::slice::from_ref(&c.bundle.path),
             &plan.playbook,
             &out,
+            &[],
         )?;
         for h in &r.hosts {
             eprintln!(
@@ -135,7 +136,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let registry = dossier_collectors::builtin();
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &a.out)?;
+    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &a.out, &[])?;
     for h in &r.hosts {
         println!(
             "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
