@@ -1,17 +1,18 @@
-//! Analysis of bundles: verify each bundle, feed its records to the analyzers, write the host
-//! reports, the fleet report and findings JSON, and record the analysis in the custody ledger.
+//! Analysis of bundles: verify each bundle (and check it against the custody ledger beside
+//! it), feed its records to the analyzers, write the host reports, the fleet report and
+//! findings JSON, and record the analysis in the custody ledger.
 //!
 //! Reports are built only from bundle content and the playbook, so re-analysing the same
 //! bundles (here or after copying them elsewhere) gives byte-identical files.
 
-use crate::bundle::ledger;
+use crate::bundle::ledger::{self, Beside};
 use crate::bundle::reader::{Bundle, Limits};
 use crate::bundle::writer::{BundleError, ensure_out_dir, write_synced};
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use dossier_analyzers::{BundleInput, Header, analyze};
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Largest records member read.
@@ -113,7 +114,9 @@ fn write_report(path: &Path, text: &str) -> Result<(), BundleError> {
 
 /// Verifies and analyzes `bundles`, writing reports under `out`; the fleet report and findings
 /// JSON also list the targets that could not be collected (`not_collected`, empty when every
-/// target gave a bundle).
+/// target gave a bundle). A bundle that fails verification, or whose custody ledger (beside
+/// it, if any) is broken, lacks its `created` entry or records another SHA-256, is not
+/// analyzed but listed.
 pub fn analyze_bundles(
     bundles: &[PathBuf],
     playbook: &Playbook,
@@ -132,46 +135,81 @@ pub fn analyze_bundles(
         playbook.sha256,
         env!("CARGO_PKG_VERSION")
     );
+    // Each directory's ledger as it was before this run appended to it.
+    let mut ledgers: HashMap<PathBuf, Option<Beside>> = HashMap::new();
     for path in order {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        match Bundle::open(path, &limits) {
-            Ok((mut b, _)) => {
-                let a = analyze_bundle(&mut b, playbook);
-                let ev = ledger::Event {
-                    action: "analyzed",
-                    bundle: &name,
-                    sha256: Some(&b.sha256),
-                    detail: Some(&format!(
-                        "verdict {} score {}; {detail}",
-                        a.verdict, a.score
-                    )),
-                };
-                if let Err(e) = ledger::append(dir, &ev) {
-                    eprintln!("dossier: warning: custody ledger not updated: {e}");
+        let name = ledger::bundle_name(path);
+        let custody = ledgers
+            .entry(ledger::bundle_dir(path).to_path_buf())
+            .or_insert_with(|| {
+                let l = Beside::of(path);
+                if l.is_none() {
+                    eprintln!(
+                        "dossier: note: no custody ledger beside {}: analyses of bundles in that directory are not recorded",
+                        path.display()
+                    );
                 }
-                analyses.push((path.clone(), a));
+                l
+            })
+            .as_ref();
+        let opened = match Bundle::open(path, &limits) {
+            Err(e) => Err(("failed verification", e.to_string().replace('\n', " "))),
+            Ok((b, _)) => {
+                let problems =
+                    custody.map_or_else(Vec::new, |l| l.problems(&name, Some(&b.sha256)));
+                if problems.is_empty() {
+                    Ok(b)
+                } else {
+                    Err((
+                        "custody ledger check failed",
+                        format!(
+                            "{}: custody ledger: {}",
+                            path.display(),
+                            problems
+                                .iter()
+                                .map(|p| p.message.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                    ))
+                }
             }
-            Err(e) => {
-                let ev = ledger::Event {
-                    action: "analyze_refused",
-                    bundle: &name,
-                    sha256: None,
-                    detail: Some("failed verification"),
-                };
-                let _ = ledger::append(dir, &ev);
+        };
+        let mut b = match opened {
+            Ok(b) => b,
+            Err((why, reason)) => {
+                if let Some(l) = custody {
+                    let ev = ledger::Event {
+                        action: "analyze_refused",
+                        bundle: &name,
+                        sha256: None,
+                        detail: Some(why),
+                    };
+                    let _ = ledger::append(&l.dir, &ev);
+                }
                 unanalyzed.push(Unanalyzed {
                     subject: name,
-                    reason: e.to_string().replace('\n', " "),
+                    reason,
                 });
+                continue;
+            }
+        };
+        let a = analyze_bundle(&mut b, playbook);
+        if let Some(l) = custody {
+            let ev = ledger::Event {
+                action: "analyzed",
+                bundle: &name,
+                sha256: Some(&b.sha256),
+                detail: Some(&format!(
+                    "verdict {} score {}; {detail}",
+                    a.verdict, a.score
+                )),
+            };
+            if let Err(e) = ledger::append(&l.dir, &ev) {
+                eprintln!("dossier: warning: custody ledger not updated: {e}");
             }
         }
+        analyses.push((path.clone(), a));
     }
     analyses.sort_by(|a, b| (&a.1.hostname, &a.1.bundle).cmp(&(&b.1.hostname, &b.1.bundle)));
     let mut used = HashSet::new();

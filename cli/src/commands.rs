@@ -3,12 +3,12 @@
 //! could not run).
 
 use crate::args::{AnalyzeArgs, CollectArgs, Command, RulesArgs, VerifyArgs};
-use crate::bundle::ledger::{self, LEDGER_NAME};
-use crate::bundle::reader::{self, Limits, Problem, Verification};
+use crate::bundle::ledger;
+use crate::bundle::reader::{self, Limits};
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
 use crate::playbook;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs a parsed command line.
@@ -206,51 +206,6 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks a bundle against the custody ledger beside it.
-fn check_ledger(path: &Path, v: &mut Verification) -> Option<PathBuf> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let ledger_path = dir.join(LEDGER_NAME);
-    if !ledger_path.exists() {
-        return None;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match ledger::check(&ledger_path) {
-        Err(e) => v.problems.push(Problem {
-            subject: "custody ledger".into(),
-            message: e.to_string(),
-        }),
-        Ok(entries) => match entries
-            .iter()
-            .find(|e| e.action == "created" && e.bundle == name)
-        {
-            None => v.problems.push(Problem {
-                subject: "custody ledger".into(),
-                message: format!(
-                    "{} has no `created` entry for {name}",
-                    ledger_path.display()
-                ),
-            }),
-            Some(e) if e.sha256.is_some() && e.sha256 != v.sha256 => v.problems.push(Problem {
-                subject: "custody ledger".into(),
-                message: format!(
-                    "the bundle was created with SHA-256 {} (ledger entry {}), it now hashes to {}",
-                    e.sha256.as_deref().unwrap_or("?"),
-                    e.seq,
-                    v.sha256.as_deref().unwrap_or("?")
-                ),
-            }),
-            Some(_) => {}
-        },
-    }
-    Some(dir.to_path_buf())
-}
-
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     let mut failed = 0usize;
@@ -259,7 +214,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         let ledger_dir = if a.no_ledger {
             None
         } else {
-            check_ledger(path, &mut v)
+            ledger::check_ledger(path, &mut v)
         };
         if v.ok() {
             println!(
