@@ -360,3 +360,31 @@ fn analyze_checks_the_custody_ledger_beside_each_bundle() {
     }
     assert!(!d.path().join("loose/custody.jsonl").exists());
 }
+
+#[test]
+fn analysis_leaves_only_reports_in_the_output_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let a = collect_root("rootfs-miner", d.path());
+    let b = collect_root("rootfs-persist", d.path());
+    let rep = d.path().join("rep");
+    let (o, json) = analyze(d.path(), &[&b, &a], &rep);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&rep)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["db02", "esxi-web01", "findings.json", "fleet-report.md"]
+    );
+    assert_eq!(json["not_collected"], serde_json::json!([]));
+    // Hosts in report order whatever the order of the arguments.
+    let hosts: Vec<&str> = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["db02", "esxi-web01"]);
+}
