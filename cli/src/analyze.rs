@@ -213,11 +213,19 @@ fn host_dir(hostname: &str, dirs: &mut HostDirs) -> String {
 
 /// What stays in memory of an analyzed bundle until the fleet report is written.
 struct Indexed {
-    entry: HostEntry,
-    summary: HostSummary,
+    /// Taken out (moved into the fleet writer's slice) once sorted.
+    entry: Option<HostEntry>,
+    bundle: PathBuf,
+    report: PathBuf,
     /// Where its [`HostAnalysis`] (JSON) is in the spool.
     offset: u64,
     len: usize,
+}
+
+/// Report order: hostname, then bundle name.
+fn sort_key(i: &Indexed) -> (&str, &str) {
+    let e = i.entry.as_ref().expect("not taken yet");
+    (&e.hostname, &e.bundle)
 }
 
 /// Verifies and analyzes `bundles`, writing reports under `out`: `DIR/<host>/report.md` for
@@ -244,7 +252,7 @@ pub fn analyze_bundles(
     let spool_file = scratch(out)?;
     let mut spool = BufWriter::with_capacity(1 << 16, &spool_file);
     let mut spooled = 0u64;
-    let mut index: Vec<Indexed> = Vec::new();
+    let mut index: Vec<Indexed> = Vec::with_capacity(bundles.len());
     let mut unanalyzed = Vec::new();
     // Each directory's ledger as it was before this run appended to it.
     let mut ledgers: HashMap<PathBuf, Option<Beside>> = HashMap::new();
@@ -333,15 +341,9 @@ pub fn analyze_bundles(
             .write_all(&json)
             .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
         index.push(Indexed {
-            entry: HostEntry::of(&a),
-            summary: HostSummary {
-                hostname: a.hostname.clone(),
-                bundle: path.clone(),
-                verdict: a.verdict.clone(),
-                score: a.score,
-                findings: a.findings.len(),
-                report,
-            },
+            entry: Some(HostEntry::of(&a)),
+            bundle: path.clone(),
+            report,
             offset: spooled,
             len: json.len(),
         });
@@ -352,17 +354,12 @@ pub fn analyze_bundles(
         .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
     drop(spool);
 
-    index.sort_by(|a, b| {
-        (&a.entry.hostname, &a.entry.bundle).cmp(&(&b.entry.hostname, &b.entry.bundle))
-    });
-    let mut entries = Vec::with_capacity(index.len());
-    let mut spans = Vec::with_capacity(index.len());
-    let mut hosts = Vec::with_capacity(index.len());
-    for i in index {
-        entries.push(i.entry);
-        spans.push((i.offset, i.len));
-        hosts.push(i.summary);
-    }
+    // Stable: bundles of one host with the same file name stay in argument order.
+    index.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let entries: Vec<HostEntry> = index
+        .iter_mut()
+        .map(|i| i.entry.take().expect("taken once"))
+        .collect();
     let mut not_collected = not_collected.to_vec();
     not_collected.sort();
 
@@ -382,10 +379,10 @@ pub fn analyze_bundles(
     let mut sections: [BufWriter<File>; 5] = sections.try_into().expect("five sections");
     let mut jw = FindingsWriter::new(findings.sink()).map_err(findings_err)?;
     let mut buf = Vec::new();
-    for (offset, len) in spans {
-        buf.resize(len, 0);
+    for i in &index {
+        buf.resize(i.len, 0);
         spool_file
-            .read_exact_at(&mut buf, offset)
+            .read_exact_at(&mut buf, i.offset)
             .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
         let a: HostAnalysis = serde_json::from_slice(&buf)
             .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
@@ -404,6 +401,18 @@ pub fn analyze_bundles(
     let fleet_report = fleet.commit()?;
     let findings_json = findings.commit()?;
     sync_dir(out);
+    let hosts = entries
+        .into_iter()
+        .zip(index)
+        .map(|(e, i)| HostSummary {
+            hostname: e.hostname,
+            bundle: i.bundle,
+            verdict: e.verdict,
+            score: e.score,
+            findings: e.findings,
+            report: i.report,
+        })
+        .collect();
     Ok(Analysis {
         hosts,
         unanalyzed,
