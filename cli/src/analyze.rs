@@ -1,17 +1,30 @@
-//! Analysis of bundles: verify each bundle, feed its records to the analyzers, write the host
-//! reports, the fleet report and findings JSON, and record the analysis in the custody ledger.
+//! Analysis of bundles: verify each bundle (and check it against the custody ledger beside
+//! it), feed its records to the analyzers, write the host reports, the fleet report and
+//! findings JSON, and record the analysis in the custody ledger.
 //!
 //! Reports are built only from bundle content and the playbook, so re-analysing the same
 //! bundles (here or after copying them elsewhere) gives byte-identical files.
+//!
+//! Memory does not grow with the number of bundles: each bundle's host report is written as
+//! soon as it is analyzed, and its analysis goes to a spool (an unnamed temporary file in the
+//! output directory, mode 0600, gone when closed) while only a small index entry per host
+//! stays in memory. The fleet report and findings JSON are then written in one pass over the
+//! spool in report order (hostname, bundle name); the fleet report's alerts go through five
+//! temporary files, one per severity, appended in order at the end.
 
-use crate::bundle::ledger;
+use crate::bundle::ledger::{self, Beside};
 use crate::bundle::reader::{Bundle, Limits};
-use crate::bundle::writer::{BundleError, ensure_out_dir, write_synced};
+use crate::bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced};
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use dossier_analyzers::{BundleInput, Header, analyze};
-use dossier_plugin_api::analysis::{HostAnalysis, Unanalyzed};
-use std::collections::{BTreeMap, HashSet};
+use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
+use dossier_reporters::fleet::{FleetWriter, HostEntry};
+use dossier_reporters::json::FindingsWriter;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Largest records member read.
@@ -20,7 +33,9 @@ const MAX_RECORDS: u64 = 1 << 30;
 /// What [`analyze_bundles`] wrote.
 #[derive(Debug)]
 pub struct Analysis {
+    /// Analyzed bundles, sorted by hostname and bundle name.
     pub hosts: Vec<HostSummary>,
+    /// Bundles refused (failed verification or the custody ledger check), by file name.
     pub unanalyzed: Vec<Unanalyzed>,
     pub fleet_report: PathBuf,
     pub findings_json: PathBuf,
@@ -104,115 +119,370 @@ pub fn analyze_bundle(b: &mut Bundle, playbook: &Playbook) -> HostAnalysis {
     analyze(&mut input, &playbook.analysis)
 }
 
+fn write_error(path: &Path, e: impl std::fmt::Display) -> BundleError {
+    BundleError::Write(format!("{}: {e}", path.display()))
+}
+
 fn write_report(path: &Path, text: &str) -> Result<(), BundleError> {
     let tmp = path.with_extension("partial");
-    write_synced(&tmp, text.as_bytes())
-        .map_err(|e| BundleError::Write(format!("{}: {e}", tmp.display())))?;
+    write_synced(&tmp, text.as_bytes()).map_err(|e| write_error(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| BundleError::Write(format!("{}: {e}", path.display())))
 }
 
-/// Verifies and analyzes `bundles`, writing reports under `out`.
+/// A report written under a temporary name (`*.partial`) and renamed into place once complete
+/// and synced; removed if dropped before [`Pending::commit`].
+struct Pending {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl Pending {
+    fn create(path: PathBuf) -> Result<Pending, BundleError> {
+        let tmp = path.with_extension("partial");
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| write_error(&tmp, e))?;
+        Ok(Pending {
+            path,
+            tmp,
+            out: Some(BufWriter::with_capacity(1 << 16, f)),
+        })
+    }
+
+    fn sink(&mut self) -> &mut BufWriter<File> {
+        self.out.as_mut().expect("not committed")
+    }
+
+    fn commit(mut self) -> Result<PathBuf, BundleError> {
+        let out = self.out.take().expect("not committed");
+        let f = out
+            .into_inner()
+            .map_err(|e| write_error(&self.tmp, e.error()))?;
+        f.sync_all().map_err(|e| write_error(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| write_error(&self.path, e))?;
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// An unnamed temporary file in `dir` (mode 0600; it disappears when closed).
+fn scratch(dir: &Path) -> Result<File, BundleError> {
+    tempfile::tempfile_in(dir).map_err(|e| write_error(dir, format!("temporary file: {e}")))
+}
+
+/// Directory names given to host reports so far.
+#[derive(Default)]
+struct HostDirs {
+    used: HashSet<String>,
+    /// Per base name, the suffix where the search for a free name starts next time.
+    next: HashMap<String, usize>,
+}
+
+/// Directory of a host's report: its file-safe hostname, then `-2`, `-3`... for further
+/// bundles of the same host. Starts where the previous search for the same base ended (every
+/// name before it is taken and stays taken), so many bundles of one host cost no more than one.
+fn host_dir(hostname: &str, dirs: &mut HostDirs) -> String {
+    let base = file_safe(hostname);
+    let start = dirs.next.get(&base).copied().unwrap_or(1);
+    let (i, name) = (start..)
+        .map(|i| {
+            let name = if i == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{i}")
+            };
+            (i, name)
+        })
+        .find(|(_, d)| dirs.used.insert(d.clone()))
+        .expect("unbounded");
+    dirs.next.insert(base, i + 1);
+    name
+}
+
+/// What stays in memory of an analyzed bundle until the fleet report is written.
+struct Indexed {
+    /// Taken out (moved into the fleet writer's slice) once sorted.
+    entry: Option<HostEntry>,
+    bundle: PathBuf,
+    report: PathBuf,
+    /// Where its [`HostAnalysis`] (JSON) is in the spool.
+    offset: u64,
+    len: usize,
+}
+
+/// Report order: hostname, then bundle name.
+fn sort_key(i: &Indexed) -> (&str, &str) {
+    let e = i.entry.as_ref().expect("not taken yet");
+    (&e.hostname, &e.bundle)
+}
+
+/// Verifies and analyzes `bundles`, writing reports under `out`: `DIR/<host>/report.md` for
+/// each bundle, then `DIR/fleet-report.md` and `DIR/findings.json` over all of them and the
+/// targets that could not be collected (`not_collected`, empty when every target gave a
+/// bundle). A bundle that fails verification, or whose custody ledger (beside it, if any) is
+/// broken, lacks its `created` entry or records another SHA-256, is not analyzed but listed.
 pub fn analyze_bundles(
     bundles: &[PathBuf],
     playbook: &Playbook,
     out: &Path,
+    not_collected: &[NotCollected],
 ) -> Result<Analysis, BundleError> {
     ensure_out_dir(out)?;
     let limits = Limits::default();
     let mut order: Vec<&PathBuf> = bundles.iter().collect();
     order.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
-    let mut analyses: Vec<(PathBuf, HostAnalysis)> = Vec::new();
-    let mut unanalyzed = Vec::new();
     let detail = format!(
         "playbook {} {}; dossier {}",
         playbook.name,
         playbook.sha256,
         env!("CARGO_PKG_VERSION")
     );
+    let spool_file = scratch(out)?;
+    let mut spool = BufWriter::with_capacity(1 << 16, &spool_file);
+    let mut spooled = 0u64;
+    let mut index: Vec<Indexed> = Vec::with_capacity(bundles.len());
+    let mut unanalyzed = Vec::new();
+    // Each directory's ledger as it was before this run appended to it.
+    let mut ledgers: HashMap<PathBuf, Option<Beside>> = HashMap::new();
+    let mut used = HostDirs::default();
     for path in order {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        match Bundle::open(path, &limits) {
-            Ok((mut b, _)) => {
-                let a = analyze_bundle(&mut b, playbook);
-                let ev = ledger::Event {
-                    action: "analyzed",
-                    bundle: &name,
-                    sha256: Some(&b.sha256),
-                    detail: Some(&format!(
-                        "verdict {} score {}; {detail}",
-                        a.verdict, a.score
-                    )),
-                };
-                if let Err(e) = ledger::append(dir, &ev) {
-                    eprintln!("dossier: warning: custody ledger not updated: {e}");
+        let name = ledger::bundle_name(path);
+        let custody = ledgers
+            .entry(ledger::bundle_dir(path).to_path_buf())
+            .or_insert_with(|| {
+                let l = Beside::of(path);
+                if l.is_none() {
+                    eprintln!(
+                        "dossier: note: no custody ledger beside {}: analyses of bundles in that directory are not recorded",
+                        path.display()
+                    );
                 }
-                analyses.push((path.clone(), a));
+                l
+            })
+            .as_ref();
+        let opened = match Bundle::open(path, &limits) {
+            Err(e) => Err(("failed verification", e.to_string().replace('\n', " "))),
+            Ok((b, _)) => {
+                let problems =
+                    custody.map_or_else(Vec::new, |l| l.problems(&name, Some(&b.sha256)));
+                if problems.is_empty() {
+                    Ok(b)
+                } else {
+                    Err((
+                        "custody ledger check failed",
+                        format!(
+                            "{}: custody ledger: {}",
+                            path.display(),
+                            problems
+                                .iter()
+                                .map(|p| p.message.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                    ))
+                }
             }
-            Err(e) => {
-                let ev = ledger::Event {
-                    action: "analyze_refused",
-                    bundle: &name,
-                    sha256: None,
-                    detail: Some("failed verification"),
-                };
-                let _ = ledger::append(dir, &ev);
+        };
+        let mut b = match opened {
+            Ok(b) => b,
+            Err((why, reason)) => {
+                if let Some(l) = custody {
+                    let ev = ledger::Event {
+                        action: "analyze_refused",
+                        bundle: &name,
+                        sha256: None,
+                        detail: Some(why),
+                    };
+                    let _ = ledger::append(&l.dir, &ev);
+                }
                 unanalyzed.push(Unanalyzed {
                     subject: name,
-                    reason: e.to_string().replace('\n', " "),
+                    reason,
                 });
+                continue;
+            }
+        };
+        let a = analyze_bundle(&mut b, playbook);
+        if let Some(l) = custody {
+            let ev = ledger::Event {
+                action: "analyzed",
+                bundle: &name,
+                sha256: Some(&b.sha256),
+                detail: Some(&format!(
+                    "verdict {} score {}; {detail}",
+                    a.verdict, a.score
+                )),
+            };
+            if let Err(e) = ledger::append(&l.dir, &ev) {
+                eprintln!("dossier: warning: custody ledger not updated: {e}");
             }
         }
-    }
-    analyses.sort_by(|a, b| (&a.1.hostname, &a.1.bundle).cmp(&(&b.1.hostname, &b.1.bundle)));
-    let mut used = HashSet::new();
-    let mut hosts = Vec::new();
-    for (path, a) in &analyses {
-        let base = file_safe(&a.hostname);
-        let dirname = (1..)
-            .map(|i| {
-                if i == 1 {
-                    base.clone()
-                } else {
-                    format!("{base}-{i}")
-                }
-            })
-            .find(|d| used.insert(d.clone()))
-            .expect("unbounded");
-        let hdir = out.join(&dirname);
+        drop(b);
+
+        let hdir = out.join(host_dir(&a.hostname, &mut used));
         ensure_out_dir(&hdir)?;
         let report = hdir.join("report.md");
-        write_report(&report, &dossier_reporters::host::render(a))?;
-        hosts.push(HostSummary {
-            hostname: a.hostname.clone(),
+        write_report(&report, &dossier_reporters::host::render(&a))?;
+
+        let json = serde_json::to_vec(&a).map_err(|e| write_error(out, e))?;
+        spool
+            .write_all(&json)
+            .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+        index.push(Indexed {
+            entry: Some(HostEntry::of(&a)),
             bundle: path.clone(),
-            verdict: a.verdict.clone(),
-            score: a.score,
-            findings: a.findings.len(),
             report,
+            offset: spooled,
+            len: json.len(),
         });
+        spooled += json.len() as u64;
     }
-    let all: Vec<HostAnalysis> = analyses.into_iter().map(|(_, a)| a).collect();
-    let fleet_report = out.join("fleet-report.md");
-    write_report(
-        &fleet_report,
-        &dossier_reporters::fleet::render(&all, &unanalyzed),
-    )?;
-    let findings_json = out.join("findings.json");
-    write_report(
-        &findings_json,
-        &dossier_reporters::json::render(&all, &unanalyzed),
-    )?;
+    spool
+        .flush()
+        .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+    drop(spool);
+
+    // Stable: bundles of one host with the same file name stay in argument order.
+    index.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let entries: Vec<HostEntry> = index
+        .iter_mut()
+        .map(|i| i.entry.take().expect("taken once"))
+        .collect();
+    let mut not_collected = not_collected.to_vec();
+    not_collected.sort();
+
+    let mut fleet = Pending::create(out.join("fleet-report.md"))?;
+    let mut findings = Pending::create(out.join("findings.json"))?;
+    let fleet_path = fleet.path.clone();
+    let findings_path = findings.path.clone();
+    let fleet_err = |e: std::io::Error| write_error(&fleet_path, e);
+    let findings_err = |e: std::io::Error| write_error(&findings_path, e);
+    let mut fw = FleetWriter::new(&entries);
+    fw.write_head(fleet.sink(), &unanalyzed, &not_collected)
+        .map_err(fleet_err)?;
+    let mut sections = Vec::with_capacity(5);
+    for _ in 0..5 {
+        sections.push(BufWriter::with_capacity(1 << 16, scratch(out)?));
+    }
+    let mut sections: [BufWriter<File>; 5] = sections.try_into().expect("five sections");
+    let mut jw = FindingsWriter::new(findings.sink()).map_err(findings_err)?;
+    let mut buf = Vec::new();
+    for i in &index {
+        buf.resize(i.len, 0);
+        spool_file
+            .read_exact_at(&mut buf, i.offset)
+            .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+        let a: HostAnalysis = serde_json::from_slice(&buf)
+            .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+        fw.add(&a, &mut sections).map_err(fleet_err)?;
+        jw.host(&a).map_err(findings_err)?;
+    }
+    drop(spool_file);
+    jw.finish(&unanalyzed, &not_collected)
+        .map_err(findings_err)?;
+    for s in sections {
+        let mut f = s.into_inner().map_err(|e| fleet_err(e.into_error()))?;
+        f.seek(SeekFrom::Start(0)).map_err(fleet_err)?;
+        std::io::copy(&mut f, fleet.sink()).map_err(fleet_err)?;
+    }
+    fw.write_tail(fleet.sink()).map_err(fleet_err)?;
+    let fleet_report = fleet.commit()?;
+    let findings_json = findings.commit()?;
+    sync_dir(out);
+    let hosts = entries
+        .into_iter()
+        .zip(index)
+        .map(|(e, i)| HostSummary {
+            hostname: e.hostname,
+            bundle: i.bundle,
+            verdict: e.verdict,
+            score: e.score,
+            findings: e.findings,
+            report: i.report,
+        })
+        .collect();
     Ok(Analysis {
         hosts,
         unanalyzed,
         fleet_report,
         findings_json,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_dirs_are_unique_whatever_the_hostnames() {
+        let mut dirs = HostDirs::default();
+        let got: Vec<String> = ["a", "a-2", "a", "a", "b", "a-2"]
+            .iter()
+            .map(|h| host_dir(h, &mut dirs))
+            .collect();
+        assert_eq!(got, ["a", "a-2", "a-3", "a-4", "b", "a-2-2"]);
+    }
+
+    #[test]
+    fn targets_not_collected_reach_both_reports_and_no_scratch_file_remains() {
+        let d = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundles");
+        for f in ["esxi-web01-snapshot.zip", "esxi-web01-snapshot.zip.sha256"] {
+            std::fs::copy(fixtures.join(f), d.path().join(f)).unwrap();
+        }
+        let playbook = crate::playbook::load(None, &dossier_collectors::builtin()).unwrap();
+        let nc = [
+            NotCollected {
+                target: "web09".into(),
+                outcome: "timed_out".into(),
+                reason: "no answer within 10 s".into(),
+            },
+            NotCollected {
+                target: "db01".into(),
+                outcome: "host_key_refused".into(),
+                reason: "the host key changed".into(),
+            },
+        ];
+        let out = d.path().join("rep");
+        let r = analyze_bundles(
+            &[d.path().join("esxi-web01-snapshot.zip")],
+            &playbook,
+            &out,
+            &nc,
+        )
+        .unwrap();
+        assert_eq!(r.hosts.len(), 1);
+        assert!(r.unanalyzed.is_empty());
+        let fleet = std::fs::read_to_string(&r.fleet_report).unwrap();
+        assert!(
+            fleet.contains("**Targets not collected:** 2 (host_key_refused: 1, timed_out: 1)")
+                && fleet.contains(
+                    "- `db01`: host_key_refused: the host key changed\n- `web09`: timed_out"
+                ),
+            "{fleet}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&r.findings_json).unwrap()).unwrap();
+        assert_eq!(json["not_collected"].as_array().unwrap().len(), 2);
+        assert_eq!(json["not_collected"][0]["target"], "db01");
+        assert_eq!(json["hosts"][0]["hostname"], "esxi-web01");
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["esxi-web01", "findings.json", "fleet-report.md"]);
+    }
 }

@@ -3,12 +3,13 @@
 //! could not run).
 
 use crate::args::{AnalyzeArgs, CollectArgs, Command, RulesArgs, SweepArgs, VerifyArgs};
-use crate::bundle::ledger::{self, LEDGER_NAME};
-use crate::bundle::reader::{self, Limits, Problem, Verification};
+use crate::bundle::ledger;
+use crate::bundle::reader::{self, Limits};
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
 use crate::playbook;
-use std::path::{Path, PathBuf};
+use dossier_plugin_api::analysis::NotCollected;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Runs a parsed command line.
@@ -111,6 +112,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             std::slice::from_ref(&c.bundle.path),
             &plan.playbook,
             &out,
+            &[],
         )?;
         for h in &r.hosts {
             eprintln!(
@@ -155,7 +157,19 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     if !a.no_analyze && !out.bundles.is_empty() {
         let dir = plan.out.join("analysis");
-        let r = crate::analyze::analyze_bundles(&out.bundles, &plan.playbook, &dir)?;
+        let not_collected: Vec<NotCollected> = out
+            .summary
+            .targets
+            .iter()
+            .filter(|t| t.bundle.is_none())
+            .map(|t| NotCollected {
+                target: t.label.clone(),
+                outcome: t.outcome.clone(),
+                reason: t.reason.clone().unwrap_or_default(),
+            })
+            .collect();
+        let r =
+            crate::analyze::analyze_bundles(&out.bundles, &plan.playbook, &dir, &not_collected)?;
         for h in &r.hosts {
             println!(
                 "{:<17} {:<34} score {:>3}, {} findings: {}",
@@ -186,7 +200,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let registry = dossier_collectors::builtin();
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &a.out)?;
+    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &a.out, &[])?;
     for h in &r.hosts {
         println!(
             "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
@@ -256,51 +270,6 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks a bundle against the custody ledger beside it.
-fn check_ledger(path: &Path, v: &mut Verification) -> Option<PathBuf> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let ledger_path = dir.join(LEDGER_NAME);
-    if !ledger_path.exists() {
-        return None;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match ledger::check(&ledger_path) {
-        Err(e) => v.problems.push(Problem {
-            subject: "custody ledger".into(),
-            message: e.to_string(),
-        }),
-        Ok(entries) => match entries
-            .iter()
-            .find(|e| e.action == "created" && e.bundle == name)
-        {
-            None => v.problems.push(Problem {
-                subject: "custody ledger".into(),
-                message: format!(
-                    "{} has no `created` entry for {name}",
-                    ledger_path.display()
-                ),
-            }),
-            Some(e) if e.sha256.is_some() && e.sha256 != v.sha256 => v.problems.push(Problem {
-                subject: "custody ledger".into(),
-                message: format!(
-                    "the bundle was created with SHA-256 {} (ledger entry {}), it now hashes to {}",
-                    e.sha256.as_deref().unwrap_or("?"),
-                    e.seq,
-                    v.sha256.as_deref().unwrap_or("?")
-                ),
-            }),
-            Some(_) => {}
-        },
-    }
-    Some(dir.to_path_buf())
-}
-
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     let mut failed = 0usize;
@@ -309,7 +278,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         let ledger_dir = if a.no_ledger {
             None
         } else {
-            check_ledger(path, &mut v)
+            ledger::check_ledger(path, &mut v)
         };
         if v.ok() {
             println!(

@@ -202,12 +202,26 @@ impl HostAnalysis {
     }
 }
 
-/// A bundle that could not be analyzed (failed verification, unreadable), or a target that
-/// could not be collected, for the fleet report.
+/// A bundle that could not be analyzed (failed verification, a broken custody ledger,
+/// unreadable), for the fleet report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unanalyzed {
-    /// Bundle path or target name.
+    /// Bundle file name.
     pub subject: String,
+    pub reason: String,
+}
+
+/// A target that could not be collected (for example by an SSH sweep), so there is no bundle
+/// of it: the fleet report counts and lists these beside the analyzed hosts, since a host
+/// nobody could look at is not a clean host.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NotCollected {
+    /// The target as given (`web01`, `10.0.0.7:2222`).
+    pub target: String,
+    /// Why, as one word: `unreachable`, `auth_failed`, `host_key_refused`, `timed_out` or
+    /// `failed`.
+    pub outcome: String,
+    /// What happened, in one sentence.
     pub reason: String,
 }
 

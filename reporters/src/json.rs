@@ -1,23 +1,151 @@
 //! Machine-readable findings (`findings.json`) for SIEMs.
 //!
-//! Schema `dossier-findings` version 1: `{ "schema", "version", "hosts": [HostAnalysis...],
-//! "unanalyzed": [{subject, reason}...] }`, where each host carries bundle name and SHA-256,
-//! score, verdict, rule hits, findings (rule, title, mitre, severity, weight, explanation,
-//! subject, evidence [{member, sha256, line, what}], iocs [{type, value}]), rules not
-//! evaluated, executables, listeners and collection gaps. Hosts are sorted by hostname and
-//! bundle name.
+//! Schema `dossier-findings` version 1, one JSON object pretty-printed with two-space
+//! indentation, keys in alphabetical order at every level:
+//!
+//! ```text
+//! { "hosts": [HostAnalysis...],
+//!   "not_collected": [{outcome, reason, target}...],
+//!   "schema": "dossier-findings",
+//!   "unanalyzed": [{reason, subject}...],
+//!   "version": 1 }
+//! ```
+//!
+//! Each host carries bundle name and SHA-256, score, verdict, rule hits, findings (rule, title,
+//! mitre, severity, weight, explanation, subject, evidence [{member, sha256, line, what}], iocs
+//! [{type, value}]), rules not evaluated, executables, listeners and collection gaps. Hosts are
+//! sorted by hostname and bundle name. `not_collected` lists targets no bundle could be made of
+//! (outcome `unreachable`, `auth_failed`, `host_key_refused`, `timed_out` or `failed`);
+//! `unanalyzed` lists bundles that failed verification.
+//!
+//! [`FindingsWriter`] writes the document one host at a time, so memory does not grow with the
+//! number of hosts; [`render`] is the same code writing to memory.
 
-use dossier_plugin_api::analysis::{HostAnalysis, Unanalyzed};
+use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
+use serde::Serialize;
+use std::io::{self, Write};
 
 /// Schema name.
 pub const SCHEMA: &str = "dossier-findings";
 /// Schema version.
 pub const VERSION: u32 = 1;
 
-/// Renders the findings document.
-pub fn render(hosts: &[HostAnalysis], unanalyzed: &[Unanalyzed]) -> String {
-    let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": hosts, "unanalyzed": unanalyzed });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
+/// `v` pretty-printed with sorted keys, as it appears at nesting depth `depth` of the document.
+fn pretty_at(v: &impl Serialize, depth: usize) -> io::Result<String> {
+    let value = serde_json::to_value(v).map_err(io::Error::other)?;
+    let text = serde_json::to_string_pretty(&value).map_err(io::Error::other)?;
+    // Strings are escaped, so every newline of the text is layout.
+    Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
+}
+
+/// Writes `findings.json` one host at a time: [`FindingsWriter::new`], [`FindingsWriter::host`]
+/// for each host in order, then [`FindingsWriter::finish`].
+pub struct FindingsWriter<'a> {
+    out: &'a mut dyn Write,
+    hosts: usize,
+}
+
+impl<'a> FindingsWriter<'a> {
+    /// Starts the document.
+    pub fn new(out: &'a mut dyn Write) -> io::Result<Self> {
+        out.write_all(b"{\n  \"hosts\": [")?;
+        Ok(FindingsWriter { out, hosts: 0 })
+    }
+
+    /// Appends one host.
+    pub fn host(&mut self, h: &HostAnalysis) -> io::Result<()> {
+        let sep = if self.hosts == 0 { "" } else { "," };
+        write!(self.out, "{sep}\n    {}", pretty_at(h, 2)?)?;
+        self.hosts += 1;
+        Ok(())
+    }
+
+    /// Ends the document with what was not collected or not analyzed.
+    pub fn finish(
+        self,
+        unanalyzed: &[Unanalyzed],
+        not_collected: &[NotCollected],
+    ) -> io::Result<()> {
+        let o = self.out;
+        if self.hosts > 0 {
+            o.write_all(b"\n  ")?;
+        }
+        writeln!(o, "],")?;
+        writeln!(o, "  \"not_collected\": {},", pretty_at(&not_collected, 1)?)?;
+        writeln!(o, "  \"schema\": {},", pretty_at(&SCHEMA, 1)?)?;
+        writeln!(o, "  \"unanalyzed\": {},", pretty_at(&unanalyzed, 1)?)?;
+        writeln!(o, "  \"version\": {VERSION}\n}}")
+    }
+}
+
+/// Renders the findings document in memory.
+pub fn render(
+    hosts: &[HostAnalysis],
+    unanalyzed: &[Unanalyzed],
+    not_collected: &[NotCollected],
+) -> String {
+    let mut out = Vec::new();
+    let done = (|| {
+        let mut w = FindingsWriter::new(&mut out)?;
+        for h in hosts {
+            w.host(h)?;
+        }
+        w.finish(unanalyzed, not_collected)
+    })();
+    done.expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::host;
+    use dossier_plugin_api::analysis::Severity;
+
+    /// The whole document built as one value and pretty-printed: what the streaming writer
+    /// must reproduce byte for byte.
+    fn whole(hosts: &[HostAnalysis], un: &[Unanalyzed], nc: &[NotCollected]) -> String {
+        let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": hosts,
+            "unanalyzed": un, "not_collected": nc });
+        serde_json::to_string_pretty(&doc).unwrap() + "\n"
+    }
+
+    #[test]
+    fn streamed_document_equals_the_whole_document() {
+        let a = host("web01", "web01-1.zip", &[Severity::High, Severity::Low]);
+        let b = host("db02", "db02-1.zip", &[]);
+        let un = [Unanalyzed {
+            subject: "x.zip".into(),
+            reason: "verification failed: \"bad\"".into(),
+        }];
+        let nc = [NotCollected {
+            target: "10.0.0.9:2222".into(),
+            outcome: "auth_failed".into(),
+            reason: "publickey refused".into(),
+        }];
+        for (hosts, un, nc) in [
+            (vec![], &[][..], &[][..]),
+            (vec![a.clone()], &un[..], &[][..]),
+            (vec![a.clone(), b.clone()], &[][..], &nc[..]),
+            (vec![b, a], &un[..], &nc[..]),
+        ] {
+            let got = render(&hosts, un, nc);
+            assert_eq!(got, whole(&hosts, un, nc));
+            let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+            assert_eq!(v["hosts"].as_array().unwrap().len(), hosts.len());
+            assert_eq!(v["not_collected"].as_array().unwrap().len(), nc.len());
+        }
+    }
+
+    #[test]
+    fn host_analysis_survives_a_json_round_trip() {
+        // The analysis spool stores hosts as JSON and reports from what it reads back.
+        let a = host(
+            "web01",
+            "web01-1.zip",
+            &[Severity::Critical, Severity::Info],
+        );
+        let back: HostAnalysis = serde_json::from_slice(&serde_json::to_vec(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+    }
 }

@@ -1,6 +1,9 @@
 //! Built-in reporters: the per-host Markdown report, the fleet Markdown report and the
 //! machine-readable findings JSON. Output depends only on the analyses given (sorted, no
-//! wall-clock time), so the same bundles always give byte-identical reports.
+//! wall-clock time), so the same bundles always give byte-identical reports. The fleet report
+//! and the JSON are written one host at a time to sinks the caller gives
+//! ([`fleet::FleetWriter`], [`json::FindingsWriter`]), so a fleet of any size needs no more
+//! memory than a small entry per host; their `render` functions are the same code in memory.
 
 pub mod fleet;
 pub mod host;
@@ -10,3 +13,6 @@ pub mod json;
 pub fn md(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ").replace('`', "'")
 }
+
+#[cfg(test)]
+mod sample;

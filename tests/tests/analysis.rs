@@ -253,3 +253,138 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
         "{out}"
     );
 }
+
+/// Copies a bundle into `dir` under `name`, with a sidecar naming it.
+fn copy_bundle(src: &Path, dir: &Path, name: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let dst = dir.join(name);
+    std::fs::copy(src, &dst).unwrap();
+    let sum = std::fs::read_to_string(format!("{}.sha256", src.display())).unwrap();
+    std::fs::write(
+        format!("{}.sha256", dst.display()),
+        format!("{}  {name}\n", &sum[..64]),
+    )
+    .unwrap();
+    dst
+}
+
+fn actions(ledger: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(ledger)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["action"].as_str().unwrap().to_string(),
+                v["bundle"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn analyze_checks_the_custody_ledger_beside_each_bundle() {
+    let d = tempfile::tempdir().unwrap();
+    let a = collect_root("rootfs-clean", d.path());
+    let b = collect_root("rootfs-clean", d.path());
+    let a_name = a.file_name().unwrap().to_str().unwrap().to_string();
+    let b_name = b.file_name().unwrap().to_str().unwrap().to_string();
+    let ledger = d.path().join("bundles/custody.jsonl");
+
+    // A valid bundle put in place of another: it verifies against its sidecar, but the ledger
+    // recorded another SHA-256 when `a` was created.
+    copy_bundle(&b, &d.path().join("bundles"), &a_name);
+    let (o, json) = analyze(d.path(), &[&a, &b], &d.path().join("rep1"));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!("NOT ANALYZED  {a_name}"))
+            && out.contains("custody ledger")
+            && out.contains("was created with SHA-256"),
+        "{out}"
+    );
+    assert_eq!(json["hosts"].as_array().unwrap().len(), 1);
+    assert_eq!(json["hosts"][0]["bundle"], b_name.as_str());
+    assert_eq!(json["unanalyzed"][0]["subject"], a_name.as_str());
+    let acts = actions(&ledger);
+    assert!(
+        acts.contains(&("analyze_refused".into(), a_name.clone())),
+        "{acts:?}"
+    );
+    assert!(
+        acts.contains(&("analyzed".into(), b_name.clone())),
+        "{acts:?}"
+    );
+    // `verify` says the same through the same check.
+    let o = dossier(d.path(), &["verify", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("was created with SHA-256"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A bundle moved into another case directory: that ledger has no `created` entry for it.
+    std::fs::create_dir(d.path().join("case2")).unwrap();
+    let other = collect_root("rootfs-miner", &d.path().join("case2"));
+    let moved = copy_bundle(&b, other.parent().unwrap(), &b_name);
+    let (o, _) = analyze(d.path(), &[&moved, &other], &d.path().join("rep2"));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("has no `created` entry for {b_name}")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("esxi-web01"), "{}", stdout(&o));
+
+    // A broken chain refuses every bundle beside it.
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    std::fs::write(&ledger, text.replacen("\"created\"", "\"Created\"", 1)).unwrap();
+    let (o, json) = analyze(d.path(), &[&b], &d.path().join("rep3"));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("custody ledger") && stdout(&o).contains("line 2"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(json["hosts"].as_array().unwrap().is_empty());
+
+    // Without a ledger beside it (a copy), a bundle is analyzed, again and again, and no
+    // ledger is created there.
+    let loose = copy_bundle(&b, &d.path().join("loose"), &b_name);
+    for rep in ["rep4", "rep5"] {
+        let (o, json) = analyze(d.path(), &[&loose], &d.path().join(rep));
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        assert_eq!(json["hosts"].as_array().unwrap().len(), 1);
+        assert!(stderr(&o).contains("no custody ledger"), "{}", stderr(&o));
+    }
+    assert!(!d.path().join("loose/custody.jsonl").exists());
+}
+
+#[test]
+fn analysis_leaves_only_reports_in_the_output_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let a = collect_root("rootfs-miner", d.path());
+    let b = collect_root("rootfs-persist", d.path());
+    let rep = d.path().join("rep");
+    let (o, json) = analyze(d.path(), &[&b, &a], &rep);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&rep)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["db02", "esxi-web01", "findings.json", "fleet-report.md"]
+    );
+    assert_eq!(json["not_collected"], serde_json::json!([]));
+    // Hosts in report order whatever the order of the arguments.
+    let hosts: Vec<&str> = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["db02", "esxi-web01"]);
+}

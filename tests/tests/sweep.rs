@@ -247,6 +247,15 @@ fn sweep_of_every_scenario() {
     assert!(clean.contains("Unclear/Benign"), "{clean}");
     let fleet = std::fs::read_to_string(out.join("analysis/fleet-report.md")).unwrap();
     assert!(fleet.contains(&lab.hosts()[index(&lab, Scenario::Miner)].name));
+    // The hosts that could not be collected are named in the fleet report, with why.
+    assert!(
+        fleet.contains("2 target(s) could not be collected (host_key_refused: 1, timed_out: 1)"),
+        "{fleet}"
+    );
+    for sc in [Scenario::Silent, Scenario::UnknownKey] {
+        let line = format!("- `ssh:root@{}:22`: ", addr(&lab, index(&lab, sc)));
+        assert!(fleet.contains(&line), "{line} missing from {fleet}");
+    }
 
     // Read-only: nothing on any target changed.
     for (i, b) in before.iter().enumerate() {

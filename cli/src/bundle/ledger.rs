@@ -5,12 +5,18 @@
 //! a deletion or a reordering breaks the chain at a point [`check`] names. Appends take an
 //! exclusive `flock` so concurrent dossier processes (parallel sweeps into one case
 //! directory) never interleave lines.
+//!
+//! [`check_ledger`] and [`Beside`] check a bundle against the ledger in its directory (the
+//! chain is intact, it has the bundle's `created` entry, and that entry records the SHA-256
+//! the bundle has now); `verify` and `analyze` both use them.
 
+use crate::bundle::reader::{Problem, Verification};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::encoding::hex;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -139,22 +145,36 @@ fn last_link(file: &mut std::fs::File) -> std::io::Result<(u64, String)> {
 
 /// Reads and checks the whole chain. Returns the entries when it is intact.
 pub fn check(path: &Path) -> Result<Vec<Entry>, LedgerError> {
+    let mut entries = Vec::new();
+    check_with(path, |e| entries.push(e))?;
+    Ok(entries)
+}
+
+#[cfg(test)]
+fn check_bytes(path: &Path, data: &[u8]) -> Result<Vec<Entry>, LedgerError> {
+    let mut entries = Vec::new();
+    walk(path, data, |e| entries.push(e))?;
+    Ok(entries)
+}
+
+/// Reads and checks the whole chain, passing each entry to `f` (without keeping them).
+fn check_with(path: &Path, f: impl FnMut(Entry)) -> Result<(), LedgerError> {
     let io = |e: &dyn std::fmt::Display| LedgerError::Io {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let f = std::fs::File::open(path).map_err(|e| io(&e))?;
+    let file = std::fs::File::open(path).map_err(|e| io(&e))?;
     let mut data = Vec::new();
-    f.take(MAX_LEDGER + 1)
+    file.take(MAX_LEDGER + 1)
         .read_to_end(&mut data)
         .map_err(|e| io(&e))?;
     if data.len() as u64 > MAX_LEDGER {
         return Err(io(&format!("larger than {MAX_LEDGER} bytes; not checked")));
     }
-    check_bytes(path, &data)
+    walk(path, &data, f)
 }
 
-fn check_bytes(path: &Path, data: &[u8]) -> Result<Vec<Entry>, LedgerError> {
+fn walk(path: &Path, data: &[u8], mut f: impl FnMut(Entry)) -> Result<(), LedgerError> {
     let broken = |line: usize, message: String| LedgerError::Broken {
         path: path.to_path_buf(),
         line,
@@ -168,7 +188,6 @@ fn check_bytes(path: &Path, data: &[u8]) -> Result<Vec<Entry>, LedgerError> {
         ));
     }
     let mut prev = GENESIS.to_string();
-    let mut entries = Vec::new();
     for (i, line) in data
         .strip_suffix(b"\n")
         .unwrap_or(data)
@@ -194,9 +213,88 @@ fn check_bytes(path: &Path, data: &[u8]) -> Result<Vec<Entry>, LedgerError> {
             return Err(broken(n, "`prev` does not match the SHA-256 of the line before it: an earlier entry was edited, deleted or moved".into()));
         }
         prev = hex(&Sha256::digest(line));
-        entries.push(e);
+        f(e);
     }
-    Ok(entries)
+    Ok(())
+}
+
+/// Directory of a bundle (where its sidecar and ledger are).
+pub fn bundle_dir(bundle: &Path) -> &Path {
+    bundle
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// File name of a bundle, as the ledger records it.
+pub fn bundle_name(bundle: &Path) -> String {
+    bundle
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The custody ledger in a bundle directory, read and checked once: what it says about the
+/// bundles beside it.
+#[derive(Debug)]
+pub struct Beside {
+    /// The directory, where outcomes are to be recorded.
+    pub dir: PathBuf,
+    path: PathBuf,
+    /// Intact chain: the first `created` entry of each bundle name (seq, SHA-256). Broken: why.
+    created: Result<HashMap<String, (u64, Option<String>)>, String>,
+}
+
+impl Beside {
+    /// Reads the ledger in the directory of `bundle`; `None` when there is none (a bundle
+    /// copied elsewhere without its case directory).
+    pub fn of(bundle: &Path) -> Option<Beside> {
+        let dir = bundle_dir(bundle);
+        let path = dir.join(LEDGER_NAME);
+        if !path.exists() {
+            return None;
+        }
+        let mut created = HashMap::new();
+        let checked = check_with(&path, |e| {
+            if e.action == "created" {
+                created.entry(e.bundle).or_insert((e.seq, e.sha256));
+            }
+        });
+        Some(Beside {
+            dir: dir.to_path_buf(),
+            created: checked.map(|()| created).map_err(|e| e.to_string()),
+            path,
+        })
+    }
+
+    /// What is wrong with the bundle named `name`, whose file hashes to `sha256` now, according
+    /// to this ledger: a broken chain, no `created` entry, or another SHA-256 at creation.
+    pub fn problems(&self, name: &str, sha256: Option<&str>) -> Vec<Problem> {
+        let message = match &self.created {
+            Err(e) => e.clone(),
+            Ok(created) => match created.get(name) {
+                None => format!("{} has no `created` entry for {name}", self.path.display()),
+                Some((seq, Some(at))) if Some(at.as_str()) != sha256 => format!(
+                    "the bundle was created with SHA-256 {at} (ledger entry {seq}), it now hashes to {}",
+                    sha256.unwrap_or("?")
+                ),
+                Some(_) => return Vec::new(),
+            },
+        };
+        vec![Problem {
+            subject: "custody ledger".into(),
+            message,
+        }]
+    }
+}
+
+/// Checks a bundle against the custody ledger beside it, adding what is wrong to `v`. Returns
+/// the directory where the outcome is to be recorded, or `None` when there is no ledger.
+pub fn check_ledger(path: &Path, v: &mut Verification) -> Option<PathBuf> {
+    let ledger = Beside::of(path)?;
+    v.problems
+        .extend(ledger.problems(&bundle_name(path), v.sha256.as_deref()));
+    Some(ledger.dir)
 }
 
 #[cfg(test)]
@@ -221,6 +319,59 @@ mod tests {
         let entries = check(&d.path().join(LEDGER_NAME)).unwrap();
         assert_eq!(entries.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(entries[0].prev, GENESIS);
+    }
+
+    #[test]
+    fn a_bundle_is_checked_against_its_created_entry() {
+        let d = tempfile::tempdir().unwrap();
+        let bundle = d.path().join("a.zip");
+        assert!(Beside::of(&bundle).is_none(), "no ledger, nothing to check");
+        let sha = "ab".repeat(32);
+        append(
+            d.path(),
+            &Event {
+                action: "created",
+                bundle: "a.zip",
+                sha256: Some(&sha),
+                detail: None,
+            },
+        )
+        .unwrap();
+        append(d.path(), &ev("b.zip")).unwrap();
+        let l = Beside::of(&bundle).unwrap();
+        assert_eq!(l.dir, d.path());
+        assert!(l.problems("a.zip", Some(&sha)).is_empty());
+        let p = l.problems("a.zip", Some(GENESIS));
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].message.contains("ledger entry 1") && p[0].message.contains(&sha),
+            "{p:?}"
+        );
+        let p = l.problems("c.zip", Some(&sha));
+        assert!(
+            p[0].message.contains("no `created` entry for c.zip"),
+            "{p:?}"
+        );
+
+        // `check_ledger` is the same check, for `verify`.
+        let mut v = Verification {
+            path: bundle.clone(),
+            sha256: Some(GENESIS.into()),
+            size: 0,
+            members_checked: 0,
+            manifest: None,
+            problems: vec![],
+        };
+        assert_eq!(check_ledger(&bundle, &mut v).as_deref(), Some(d.path()));
+        assert_eq!(v.problems.len(), 1);
+
+        // A broken chain is a problem for every bundle beside it.
+        let p = d.path().join(LEDGER_NAME);
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, text.replacen("a.zip", "x.zip", 1)).unwrap();
+        let l = Beside::of(&bundle).unwrap();
+        let p = l.problems("a.zip", Some(&sha));
+        assert!(p[0].message.contains("line 2"), "{p:?}");
     }
 
     #[test]

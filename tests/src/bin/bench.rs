@@ -5,8 +5,10 @@
 //!   (each run is measured in its own child so the peak RSS is per run), median of the runs.
 //!
 //! `dossier-bench analyze [--bundles 1000] [--bin PATH]`
-//!   Analysis throughput: bundles of the fixture roots copied to N distinct bundles, analyzed
-//!   by one `dossier analyze` run; bundles/s and peak RSS for N/10 and N bundles.
+//!   Analysis throughput: bundles of the fixture roots copied to N distinct bundles in a case
+//!   directory (with a custody ledger recording their creation, so analysis checks and appends
+//!   to it as in real use), analyzed by one `dossier analyze` run; bundles/s and peak RSS for
+//!   N/10 and N bundles.
 //!
 //! `dossier-bench bundle [--mib 1024] [--runs 3] [--dir DIR]`
 //!   Bundle writing throughput on a file set of the given size (a quarter each of random data,
@@ -14,6 +16,7 @@
 //!   `sha256sum` alone and `zip -r` alone on the same files in the same run, and `dossier verify`
 //!   against `unzip -t` on the result.
 
+use dossier_cli::bundle::ledger;
 use dossier_cli::bundle::manifest::{
     CollectionTimes, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef,
 };
@@ -56,7 +59,7 @@ fn main() {
         Some("one") => one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] | bundle [--mib N] [--runs N] [--dir DIR]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--bin PATH]"
             );
             std::process::exit(2);
         }
@@ -415,6 +418,16 @@ fn analyze(args: &[String]) {
                 format!("{}  {name}\n", &sum[..64]),
             )
             .expect("sidecar");
+            ledger::append(
+                &set,
+                &ledger::Event {
+                    action: "created",
+                    bundle: &name,
+                    sha256: Some(&sum[..64]),
+                    detail: Some("dossier-bench copy"),
+                },
+            )
+            .expect("ledger");
             names.push(set.join(name).to_string_lossy().into_owned());
         }
         let out = dir.path().join(format!("rep{count}"));
