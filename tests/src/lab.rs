@@ -258,6 +258,9 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Whether a process has exited and is waiting to be reaped.
+/// How long a child of a host's init must stay a zombie to count as a service that died.
+const ZOMBIE_GRACE: Duration = Duration::from_millis(300);
+
 fn zombie(pid: u32) -> bool {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     stat.rsplit_once(") ")
@@ -997,6 +1000,7 @@ impl Lab {
 
         // Wait until every host listens on its ports.
         let deadline = Instant::now() + START_TIMEOUT;
+        let mut zombies: std::collections::HashMap<u32, Instant> = Default::default();
         let mut pending: Vec<usize> = (0..self.hosts.len()).collect();
         while !pending.is_empty() {
             let mut still = vec![];
@@ -1023,7 +1027,13 @@ impl Lab {
                 }
                 let ports = listening(init);
                 let services = children(init);
-                if let Some(dead) = services.iter().find(|&&s| zombie(s)) {
+                // A zombie child may be a command of the init script the shell has not yet
+                // reaped: only one that stays a zombie is a service that died.
+                let now = Instant::now();
+                let dead = services.iter().find(|&&s| {
+                    zombie(s) && now.duration_since(*zombies.entry(s).or_insert(now)) > ZOMBIE_GRACE
+                });
+                if let Some(dead) = dead {
                     return Err(format!(
                         "lab host {}: service {dead} exited while starting: {} {}",
                         h.name,

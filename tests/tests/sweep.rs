@@ -498,3 +498,116 @@ fn password_login_from_the_environment() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("NO_SUCH_VAR_SET"));
 }
+
+/// Every descendant of `pid` (through `/proc/PID/task/*/children`).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+            for k in kids.split_whitespace().filter_map(|k| k.parse().ok()) {
+                out.push(k);
+                todo.push(k);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn host_that_stalls_mid_collection_is_abandoned_at_its_deadline() {
+    use std::io::BufRead;
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Clean]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (a0, a1) = (addr(&lab, 0), addr(&lab, 1));
+    let sshd = lab.hosts()[0].pids[2];
+    let mut child = lab
+        .command(dossier_bin())
+        .args([
+            "sweep",
+            &a0,
+            &a1,
+            "-j",
+            "2",
+            "--host-timeout",
+            "8",
+            "--no-analyze",
+        ])
+        .arg("-i")
+        .arg(lab.client_key())
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .args(["--ssh-config", "/dev/null"])
+        .arg("--out")
+        .arg(&out)
+        .env("HOME", tmp.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first collector of host 0 is done, freeze its SSH session (sshd's children):
+    // the connection stays open and silent, as with a hung host.
+    let mut frozen = Vec::new();
+    let mut log = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if frozen.is_empty() && line.contains(&format!("@{a0}:22: facts: ")) {
+            frozen = descendants(sshd);
+            for p in &frozen {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*p as i32),
+                    nix::sys::signal::Signal::SIGSTOP,
+                );
+            }
+        }
+        log.push_str(&line);
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    for p in &frozen {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*p as i32),
+            nix::sys::signal::Signal::SIGCONT,
+        );
+    }
+    assert!(!frozen.is_empty(), "no session to freeze:\n{log}");
+    assert_eq!(status.code(), Some(1), "{log}");
+    let by = outcomes(&summary(&out));
+    assert_eq!(
+        by[&a1]["outcome"], "collected",
+        "the other host is unaffected"
+    );
+    let t = &by[&a0];
+    assert_eq!(t["outcome"], "timed_out", "{t}\n{log}");
+    let ms = t["duration_ms"].as_u64().unwrap();
+    assert!(
+        (7_500..30_000).contains(&ms),
+        "abandoned at its deadline: {ms} ms"
+    );
+    // What was collected before the stall is kept, in a complete bundle that says the rest
+    // was not collected.
+    let bundle = out.join(t["bundle"].as_str().expect("partial bundle kept"));
+    verify(&bundle);
+    let m = manifest(&bundle);
+    let runs = m["collectors"].as_array().unwrap();
+    assert_eq!(runs[0]["name"], "facts");
+    assert_eq!(runs[0]["status"], "ok");
+    assert!(
+        runs.iter().any(|r| r["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("not run: host lost"))),
+        "{m}"
+    );
+}
