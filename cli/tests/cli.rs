@@ -76,3 +76,32 @@ fn verify_of_a_missing_or_non_regular_file_fails() {
         "{out}"
     );
 }
+
+#[test]
+fn sweep_refuses_bad_targets_before_connecting() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let out = out.to_str().unwrap();
+    // Each is a usage error (exit 2) naming the problem; none opens a connection (a network
+    // too large is refused before any probe; nothing is written).
+    for (args, needle) in [
+        (vec!["sweep", "--out", out], "no targets"),
+        (vec!["sweep", "--out", out, "10.0.0.0/8"], "10.0.0.0/8"),
+        (vec!["sweep", "--out", out, "host;id"], "host;id"),
+        (
+            vec!["sweep", "--out", out, "--", "-oProxyCommand=sh"],
+            "ProxyCommand",
+        ),
+        (vec!["sweep", "--out", out, "web01", "-j", "0"], "--jobs"),
+        (
+            vec!["sweep", "--out", out, "web01", "--user", "root;id"],
+            "--user",
+        ),
+    ] {
+        let o = dossier(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert!(!std::path::Path::new(out).exists(), "nothing written");
+}
