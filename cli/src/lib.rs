@@ -10,6 +10,7 @@ pub mod local;
 pub mod orchestrate;
 pub mod playbook;
 pub mod progress;
+pub mod sftp_client;
 pub mod ssh;
 pub mod ssh_config;
 pub mod sweep;

@@ -16,6 +16,7 @@
 //! update access times on the target (as any SFTP client's would), and file metadata in the
 //! bundle has `mtime`/`atime` at one-second resolution and no inode/ctime.
 
+use crate::sftp_client::{Attrs, SftpClient, SftpError};
 use base64::Engine;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::host::{
@@ -28,8 +29,8 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Where and as whom to connect.
@@ -176,10 +177,27 @@ impl AbortHandle {
     }
 }
 
+/// How files are read: the login user's SFTP subsystem, or our own SFTP client talking to
+/// `sudo -n sftp-server -R` on an exec channel (`--sudo`).
+enum Fs {
+    Subsystem(ssh2::Sftp),
+    Sudo(Arc<Mutex<SftpClient<ssh2::Channel>>>),
+}
+
+/// Where `sftp-server` lives on common distributions (Debian/Ubuntu, RHEL/Fedora/SUSE, Arch,
+/// Alpine, Gentoo).
+const SFTP_SERVERS: &[&str] = &[
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/lib/ssh/sftp-server",
+    "/usr/libexec/sftp-server",
+    "/usr/lib/misc/sftp-server",
+];
+
 /// A connected, authenticated host.
 pub struct SshHost {
     session: Session,
-    sftp: ssh2::Sftp,
+    fs: Fs,
     target: SshTarget,
     stream: Arc<TcpStream>,
     sudo: bool,
@@ -347,9 +365,14 @@ pub fn connect(
     let sftp = session
         .sftp()
         .map_err(|e| ConnectError::Protocol(format!("SFTP subsystem: {e}")))?;
+    let fs = if settings.sudo {
+        Fs::Sudo(Arc::new(Mutex::new(sudo_sftp(&session, &sftp)?)))
+    } else {
+        Fs::Subsystem(sftp)
+    };
     Ok(SshHost {
         session,
-        sftp,
+        fs,
         target: target.clone(),
         stream,
         sudo: settings.sudo,
@@ -554,6 +577,40 @@ fn authenticate(session: &Session, target: &SshTarget, auth: &SshAuth) -> Result
     )))
 }
 
+/// Starts `sudo -n <sftp-server> -R` on an exec channel and an SFTP session over it.
+fn sudo_sftp(
+    session: &Session,
+    sftp: &ssh2::Sftp,
+) -> Result<SftpClient<ssh2::Channel>, ConnectError> {
+    let server = SFTP_SERVERS
+        .iter()
+        .find(|p| sftp.stat(Path::new(p)).is_ok_and(|st| st.is_file()))
+        .ok_or_else(|| {
+            ConnectError::Protocol(format!(
+                "--sudo: no sftp-server found on the target (looked for {})",
+                SFTP_SERVERS.join(", ")
+            ))
+        })?;
+    let mut ch = session
+        .channel_session()
+        .map_err(|e| ConnectError::Protocol(format!("--sudo: exec channel: {e}")))?;
+    let cmd = ["/usr/bin/sudo", "-n", "--", server, "-R"]
+        .map(shell_quote)
+        .join(" ");
+    ch.exec(&cmd)
+        .map_err(|e| ConnectError::Protocol(format!("--sudo: {e}")))?;
+    match SftpClient::new(ch) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            // sudo said why on stderr (a password is required, not in sudoers...).
+            Err(ConnectError::AuthFailed(format!(
+                "--sudo: `sudo -n {server} -R` did not start an SFTP server ({e}); the login \
+                 user needs password-less sudo for it, or sweep without --sudo"
+            )))
+        }
+    }
+}
+
 /// Quotes one argument for a POSIX shell (the remote login shell runs exec requests).
 pub fn shell_quote(arg: &str) -> String {
     if !arg.is_empty()
@@ -632,6 +689,17 @@ fn io_error(e: std::io::Error, path: &Path, session: &Session) -> HostError {
         std::io::ErrorKind::NotFound => {
             HostError::new(HostErrorKind::NotFound, path, "read: no such file")
         }
+        std::io::ErrorKind::PermissionDenied => HostError::new(
+            HostErrorKind::PermissionDenied,
+            path,
+            "read: permission denied",
+        ),
+        // From the sudo SFTP client: its stream broke or the server sent garbage.
+        std::io::ErrorKind::ConnectionAborted
+        | std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::BrokenPipe => {
+            HostError::new(HostErrorKind::Disconnected, path, format!("read: {e}"))
+        }
         _ => match ssh2::Error::last_session_error(session) {
             Some(se) if se.code() != ErrorCode::Session(0) => sftp_error(se, path, "read"),
             _ => HostError::new(HostErrorKind::Other, path, format!("read failed: {e}")),
@@ -641,21 +709,115 @@ fn io_error(e: std::io::Error, path: &Path, session: &Session) -> HostError {
 
 /// `FileMeta` from SFTP attributes (no inode, ctime or nlink over SFTP).
 pub fn meta_from_sftp(st: &ssh2::FileStat) -> FileMeta {
-    let perm = st.perm.unwrap_or(0);
-    let ts =
-        |s: Option<u64>| s.and_then(|s| Timestamp::from_unix(s.min(i64::MAX as u64) as i64, 0));
+    meta_from_attrs(&Attrs {
+        size: st.size,
+        uid: st.uid,
+        gid: st.gid,
+        perm: st.perm,
+        atime: st.atime.map(|t| t.min(u32::MAX as u64) as u32),
+        mtime: st.mtime.map(|t| t.min(u32::MAX as u64) as u32),
+    })
+}
+
+/// `FileMeta` from SFTP v3 attributes.
+pub fn meta_from_attrs(a: &Attrs) -> FileMeta {
+    let perm = a.perm.unwrap_or(0);
+    let ts = |s: Option<u32>| s.and_then(|s| Timestamp::from_unix(i64::from(s), 0));
     FileMeta {
         kind: FileKind::from_mode(perm),
         mode: perm & 0o7777,
-        uid: st.uid.unwrap_or(u32::MAX),
-        gid: st.gid.unwrap_or(u32::MAX),
-        size: st.size.unwrap_or(0),
+        uid: a.uid.unwrap_or(u32::MAX),
+        gid: a.gid.unwrap_or(u32::MAX),
+        size: a.size.unwrap_or(0),
         nlink: None,
-        mtime: ts(st.mtime),
+        mtime: ts(a.mtime),
         ctime: None,
-        atime: ts(st.atime),
+        atime: ts(a.atime),
         dev: None,
         inode: None,
+    }
+}
+
+/// A host error from our SFTP client's error.
+fn client_error(e: SftpError, path: &Path, what: &str) -> HostError {
+    let (kind, msg) = match &e {
+        SftpError::Status { code, message } => match *code {
+            2 | 10 => (HostErrorKind::NotFound, "no such file".to_string()),
+            3 => (HostErrorKind::PermissionDenied, "permission denied".into()),
+            19 => (HostErrorKind::NotADirectory, "not a directory".into()),
+            21 => (
+                HostErrorKind::Loop,
+                "too many levels of symbolic links".into(),
+            ),
+            _ => (HostErrorKind::Other, message.clone()),
+        },
+        SftpError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => (
+            HostErrorKind::Timeout,
+            "no answer from the host in time".into(),
+        ),
+        // A broken stream or garbage from the server: the SFTP session cannot go on.
+        SftpError::Io(_) | SftpError::Protocol(_) => (HostErrorKind::Disconnected, e.to_string()),
+    };
+    let msg = if what.is_empty() {
+        msg
+    } else {
+        format!("{what}: {msg}")
+    };
+    HostError::new(kind, path, msg)
+}
+
+fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_encoded_bytes()
+}
+
+/// A file open through the sudo SFTP client.
+struct SudoFile {
+    client: Arc<Mutex<SftpClient<ssh2::Channel>>>,
+    handle: Vec<u8>,
+    offset: u64,
+    meta: FileMeta,
+    counter: Arc<AtomicU64>,
+}
+
+impl Read for SudoFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf.len().min(crate::sftp_client::READ_SIZE as usize) as u32;
+        let data = {
+            let mut c = self.client.lock().unwrap_or_else(|e| e.into_inner());
+            c.read(&self.handle, self.offset, want)
+        }
+        .map_err(|e| {
+            let kind = match &e {
+                SftpError::Io(io) => io.kind(),
+                SftpError::Status { code: 3, .. } => std::io::ErrorKind::PermissionDenied,
+                SftpError::Status { .. } => std::io::ErrorKind::Other,
+                SftpError::Protocol(_) => std::io::ErrorKind::ConnectionAborted,
+            };
+            std::io::Error::new(kind, e.to_string())
+        })?;
+        buf[..data.len()].copy_from_slice(&data);
+        self.offset += data.len() as u64;
+        self.counter.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(data.len())
+    }
+}
+
+impl FileReader for SudoFile {
+    fn meta(&self) -> &FileMeta {
+        &self.meta
+    }
+    fn meta_now(&mut self) -> Result<FileMeta, HostError> {
+        let mut c = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        c.fstat(&self.handle)
+            .map(|a| meta_from_attrs(&a))
+            .map_err(|e| client_error(e, Path::new("(open file)"), "fstat"))
+    }
+}
+
+impl Drop for SudoFile {
+    fn drop(&mut self) {
+        let mut c = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = c.close(&self.handle);
     }
 }
 
@@ -689,6 +851,18 @@ impl FileReader for SshFile {
 const READ_CHUNK: usize = 256 << 10;
 
 impl SshHost {
+    fn client<'a>(
+        &self,
+        c: &'a Mutex<SftpClient<ssh2::Channel>>,
+    ) -> std::sync::MutexGuard<'a, SftpClient<ssh2::Channel>> {
+        c.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether files are read as root through `sudo -n sftp-server -R`.
+    pub fn reads_with_sudo(&self) -> bool {
+        matches!(self.fs, Fs::Sudo(_))
+    }
+
     /// A handle that cuts this host's connection (for a deadline watchdog).
     pub fn abort_handle(&self) -> AbortHandle {
         AbortHandle(self.stream.clone())
@@ -728,17 +902,31 @@ impl Host for SshHost {
     }
 
     fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
-        self.sftp
-            .lstat(path)
-            .map(|s| meta_from_sftp(&s))
-            .map_err(|e| sftp_error(e, path, ""))
+        match &self.fs {
+            Fs::Subsystem(sftp) => sftp
+                .lstat(path)
+                .map(|s| meta_from_sftp(&s))
+                .map_err(|e| sftp_error(e, path, "")),
+            Fs::Sudo(c) => self
+                .client(c)
+                .lstat(path_bytes(path))
+                .map(|a| meta_from_attrs(&a))
+                .map_err(|e| client_error(e, path, "")),
+        }
     }
 
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
-        self.sftp
-            .stat(path)
-            .map(|s| meta_from_sftp(&s))
-            .map_err(|e| sftp_error(e, path, ""))
+        match &self.fs {
+            Fs::Subsystem(sftp) => sftp
+                .stat(path)
+                .map(|s| meta_from_sftp(&s))
+                .map_err(|e| sftp_error(e, path, "")),
+            Fs::Sudo(c) => self
+                .client(c)
+                .stat(path_bytes(path))
+                .map(|a| meta_from_attrs(&a))
+                .map_err(|e| client_error(e, path, "")),
+        }
     }
 
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
@@ -746,33 +934,50 @@ impl Host for SshHost {
         if m.kind != FileKind::Symlink {
             return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
         }
-        self.sftp
-            .readlink(path)
-            .map_err(|e| sftp_error(e, path, "readlink"))
+        match &self.fs {
+            Fs::Subsystem(sftp) => sftp
+                .readlink(path)
+                .map_err(|e| sftp_error(e, path, "readlink")),
+            Fs::Sudo(c) => self
+                .client(c)
+                .readlink(path_bytes(path))
+                .map(|b| PathBuf::from(OsString::from_vec(b)))
+                .map_err(|e| client_error(e, path, "readlink")),
+        }
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
-        let mut dir = self
-            .sftp
-            .opendir(path)
-            .map_err(|e| sftp_error(e, path, "opendir"))?;
         let mut out = Vec::new();
-        loop {
-            match dir.readdir() {
-                Ok((name, st)) => {
-                    let name = name.into_os_string().into_vec();
-                    if name == b"." || name == b".." || name.is_empty() {
-                        continue;
+        let mut push = |name: Vec<u8>, perm: Option<u32>| {
+            if name != b"." && name != b".." && !name.is_empty() {
+                out.push(DirEntry {
+                    name: OsString::from_vec(name),
+                    kind: perm.map(FileKind::from_mode),
+                });
+            }
+        };
+        match &self.fs {
+            Fs::Subsystem(sftp) => {
+                let mut dir = sftp
+                    .opendir(path)
+                    .map_err(|e| sftp_error(e, path, "opendir"))?;
+                loop {
+                    match dir.readdir() {
+                        Ok((name, st)) => push(name.into_os_string().into_vec(), st.perm),
+                        // libssh2 reports the end of the listing as LIBSSH2_ERROR_FILE.
+                        Err(e) if e.code() == ErrorCode::Session(-16) => break,
+                        Err(e) => return Err(sftp_error(e, path, "readdir")),
                     }
-                    let kind = st.perm.map(FileKind::from_mode);
-                    out.push(DirEntry {
-                        name: OsString::from_vec(name),
-                        kind,
-                    });
                 }
-                // libssh2 reports the end of the listing as LIBSSH2_ERROR_FILE.
-                Err(e) if e.code() == ErrorCode::Session(-16) => break,
-                Err(e) => return Err(sftp_error(e, path, "readdir")),
+            }
+            Fs::Sudo(c) => {
+                let entries = self
+                    .client(c)
+                    .read_dir(path_bytes(path))
+                    .map_err(|e| client_error(e, path, "readdir"))?;
+                for (name, a) in entries {
+                    push(name, a.perm);
+                }
             }
         }
         Ok(out)
@@ -791,26 +996,53 @@ impl Host for SshHost {
                 ),
             ));
         }
-        let mut file = self
-            .sftp
-            .open(path)
-            .map_err(|e| sftp_error(e, path, "open"))?;
-        let st = file
-            .stat()
-            .map(|s| meta_from_sftp(&s))
-            .map_err(|e| sftp_error(e, path, "fstat"))?;
-        if st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode {
-            return Err(HostError::new(
-                HostErrorKind::NotRegular,
-                path,
-                "file was replaced while it was being opened; not read",
-            ));
+        let replaced = |st: &FileMeta| {
+            st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode
+        };
+        let msg = "file was replaced while it was being opened; not read";
+        match &self.fs {
+            Fs::Subsystem(sftp) => {
+                let mut file = sftp.open(path).map_err(|e| sftp_error(e, path, "open"))?;
+                let st = file
+                    .stat()
+                    .map(|s| meta_from_sftp(&s))
+                    .map_err(|e| sftp_error(e, path, "fstat"))?;
+                if replaced(&st) {
+                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
+                }
+                Ok(Box::new(SshFile {
+                    file,
+                    meta: st,
+                    counter: self.bytes_read.clone(),
+                }))
+            }
+            Fs::Sudo(c) => {
+                let (handle, st) = {
+                    let mut client = self.client(c);
+                    let h = client
+                        .open(path_bytes(path))
+                        .map_err(|e| client_error(e, path, "open"))?;
+                    match client.fstat(&h) {
+                        Ok(a) => (h, meta_from_attrs(&a)),
+                        Err(e) => {
+                            let _ = client.close(&h);
+                            return Err(client_error(e, path, "fstat"));
+                        }
+                    }
+                };
+                let f = SudoFile {
+                    client: c.clone(),
+                    handle,
+                    offset: 0,
+                    meta: st,
+                    counter: self.bytes_read.clone(),
+                };
+                if replaced(&f.meta) {
+                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
+                }
+                Ok(Box::new(f))
+            }
         }
-        Ok(Box::new(SshFile {
-            file,
-            meta: st,
-            counter: self.bytes_read.clone(),
-        }))
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {

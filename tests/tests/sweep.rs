@@ -611,3 +611,43 @@ fn host_that_stalls_mid_collection_is_abandoned_at_its_deadline() {
         "{m}"
     );
 }
+
+fn denied(bundle: &Path) -> Vec<String> {
+    manifest(bundle)["collectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["issues"].as_array().cloned().unwrap_or_default())
+        .filter(|i| i["kind"]["error"] == "permission_denied")
+        .map(|i| i["subject"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn sudo_reads_as_root_for_a_non_root_login() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::NonRoot]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("{LAB_USER}@{}", addr(&lab, 0));
+    let run = |out: &Path, sudo: bool| {
+        let mut args = key_args(&lab);
+        args.extend([target.clone(), "--no-analyze".into()]);
+        if sudo {
+            args.push("--sudo".into());
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = sweep(&lab, tmp.path(), out, lab.known_hosts(), &argv);
+        assert!(o.status.success());
+        out.join(outcomes(&summary(out))[&target]["bundle"].as_str().unwrap())
+    };
+    let as_user = run(&tmp.path().join("user"), false);
+    let as_root = run(&tmp.path().join("root"), true);
+    let before = denied(&as_user);
+    assert!(!before.is_empty(), "analyst alone is denied something");
+    assert_eq!(denied(&as_root), Vec::<String>::new(), "sudo reads it all");
+    verify(&as_root);
+    // Root's processes: only through sudo are their executables read and hashed.
+    assert!(before.iter().any(|s| s == "/proc/1/exe"), "{before:?}");
+}
