@@ -153,7 +153,12 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             (_, Some(r)) => r.clone(),
             _ => String::new(),
         };
-        println!("{:<17} {:<34} {what}", t.outcome, t.label);
+        println!(
+            "{:<17} {:<34} {}",
+            t.outcome,
+            t.label,
+            crate::progress::sanitize(&what)
+        );
     }
     if !a.no_analyze && !out.bundles.is_empty() {
         let dir = plan.out.join("analysis");
@@ -174,7 +179,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{:<17} {:<34} score {:>3}, {} findings: {}",
                 h.verdict,
-                h.hostname,
+                crate::progress::sanitize(&h.hostname),
                 h.score,
                 h.findings,
                 h.report.display()

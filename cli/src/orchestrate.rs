@@ -23,6 +23,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Marks, in a collector's error, that the host was lost while it ran or before it could
+/// run: the bundle is then an incomplete collection (see [`collection_complete`]).
+pub const HOST_LOST: &str = "host lost";
+
+/// Whether a bundle's collectors all ran to the end (no host lost mid-collection).
+pub fn collection_complete(runs: &[CollectorRun]) -> bool {
+    !runs
+        .iter()
+        .any(|c| c.error.as_deref().is_some_and(|e| e.contains(HOST_LOST)))
+}
+
 /// Build description recorded in bundles.
 pub fn tool_info() -> ToolInfo {
     ToolInfo {
@@ -94,7 +105,8 @@ pub fn plan_order(registry: &[Arc<dyn Collector>], playbook: &Playbook) -> Vec<A
     order
 }
 
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+/// The message of a caught panic.
+pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
@@ -187,7 +199,7 @@ pub fn collect_host(
                 status: "failed".into(),
                 duration_ms: 0,
                 records: 0,
-                error: Some(format!("not run: host lost ({why})")),
+                error: Some(format!("not run: {HOST_LOST} ({why})")),
                 issues: vec![],
             });
             continue;
@@ -200,18 +212,35 @@ pub fn collect_host(
             let mut ctx =
                 CollectContext::new(&info.name, host, &mut writer, config, &prior, &mut cache);
             let r = catch_unwind(AssertUnwindSafe(|| c.collect(&mut ctx)));
-            if let Some(e) = ctx.host_lost() {
-                lost = Some(e.to_string());
-            }
-            match r {
+            let host_lost = ctx.host_lost().map(|e| e.to_string());
+            let error = match r {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e.to_string()),
                 Err(p) => Some(format!("collector panicked: {}", panic_text(p.as_ref()))),
+            };
+            // The collector running when the host was lost was cut short, even when it
+            // returned normally with what it had: say so in its own status.
+            match host_lost {
+                Some(why) => {
+                    let e = format!("{HOST_LOST}: {why}");
+                    lost = Some(why);
+                    Some(match error {
+                        Some(other) if !other.contains(HOST_LOST) => format!("{e}; {other}"),
+                        _ => e,
+                    })
+                }
+                None => error,
             }
         };
         let elapsed = t.elapsed();
         let (records, issues) = writer.end_collector(&info.name)?;
-        let status = status_of(result.is_some(), records.len(), &issues);
+        let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
+        let status = if cut && !records.is_empty() {
+            // Cut short by the lost host, with what it had collected by then.
+            "partial"
+        } else {
+            status_of(result.is_some(), records.len(), &issues)
+        };
         writer.log_event(
             Some(&info.name),
             &format!(

@@ -5,6 +5,23 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
 
+/// Text for the terminal with control characters (escape sequences a hostile server could
+/// send in a host name, an error or a banner) shown as `\u{..}` escapes.
+pub fn sanitize(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Receives collection events for one host.
 pub trait Progress: Send + Sync {
     /// Collection of `host` begins with `steps` collectors.
@@ -73,10 +90,10 @@ impl Progress for Plain {
         );
     }
     fn event(&self, host: &str, message: &str) {
-        eprintln!("dossier: {host}: {message}");
+        eprintln!("dossier: {host}: {}", sanitize(message));
     }
     fn finish(&self, host: &str, message: &str) {
-        eprintln!("dossier: {host}: {message}");
+        eprintln!("dossier: {host}: {}", sanitize(message));
     }
 }
 
@@ -166,7 +183,7 @@ impl SweepProgress for Plain {
         if detail.is_empty() {
             eprintln!("dossier: {host}: {outcome}");
         } else {
-            eprintln!("dossier: {host}: {outcome}: {detail}");
+            eprintln!("dossier: {host}: {outcome}: {}", sanitize(detail));
         }
     }
     fn as_progress(&self) -> &dyn Progress {
@@ -225,9 +242,9 @@ impl Progress for SweepBars {
     fn step_done(&self, _: &str, _: &str, _: &str, _: usize, _: usize, _: Duration) {}
     fn event(&self, host: &str, message: &str) {
         if host == "sweep" {
-            let _ = self.multi.println(format!("{host}: {message}"));
+            let _ = self.multi.println(format!("{host}: {}", sanitize(message)));
         } else {
-            self.host_bar(host).set_message(message.to_string());
+            self.host_bar(host).set_message(sanitize(message));
         }
     }
     fn finish(&self, host: &str, message: &str) {
@@ -250,7 +267,9 @@ impl SweepProgress for SweepBars {
             self.multi.remove(&b);
         }
         self.overall.inc(1);
-        let _ = self.multi.println(format!("{host}: {outcome} {detail}"));
+        let _ = self
+            .multi
+            .println(format!("{host}: {outcome} {}", sanitize(detail)));
         if self.overall.position() >= self.overall.length().unwrap_or(0) {
             self.overall.finish_and_clear();
         }

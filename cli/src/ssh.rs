@@ -102,6 +102,8 @@ pub struct SshAuth {
 pub struct SshSettings {
     /// known_hosts file checked (and appended to with `accept_new`).
     pub known_hosts: PathBuf,
+    /// Further known_hosts files checked, never written (`/etc/ssh/ssh_known_hosts`).
+    pub extra_known_hosts: Vec<PathBuf>,
     /// Trust on first use: accept and record a key for a host that has none.
     pub accept_new: bool,
     /// TCP connect timeout, and the limit for the SSH handshake and authentication.
@@ -116,6 +118,7 @@ impl Default for SshSettings {
     fn default() -> Self {
         SshSettings {
             known_hosts: PathBuf::from("known_hosts"),
+            extra_known_hosts: Vec::new(),
             accept_new: false,
             connect_timeout: Duration::from_secs(10),
             op_timeout: Duration::from_secs(30),
@@ -248,31 +251,52 @@ const HOSTKEY_PREF: &[&str] = &[
     "rsa-sha2-256",
 ];
 
-/// Key type names of plain-text known_hosts lines for `name` (hashed lines cannot be matched
-/// without the key; they are still checked by libssh2).
+/// Whether a known_hosts host field (`name`, `[name]:port`, comma lists, or a hashed
+/// `|1|salt|hmac` entry) names `name`. Patterns with wildcards are not matched here (libssh2
+/// does not support them either).
+fn host_field_matches(field: &str, name: &str) -> bool {
+    if let Some(rest) = field.strip_prefix("|1|") {
+        let Some((salt, hash)) = rest.split_once('|') else {
+            return false;
+        };
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let (Ok(salt), Ok(hash)) = (b64.decode(salt), b64.decode(hash)) else {
+            return false;
+        };
+        use hmac::{KeyInit, Mac};
+        let Ok(mut mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt) else {
+            return false;
+        };
+        mac.update(name.as_bytes());
+        return mac.verify_slice(&hash).is_ok();
+    }
+    field.split(',').any(|h| h == name)
+}
+
+/// Key types recorded for `name` (plain and hashed entries; markers left out).
 fn known_key_types(text: &str, name: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.is_empty() || line.starts_with('#') || line.starts_with('@') {
             continue;
         }
         let mut f = line.split_whitespace();
-        let mut hosts = f.next().unwrap_or("");
-        if hosts.starts_with('@') {
-            // @cert-authority / @revoked markers: not plain host keys.
-            continue;
-        }
-        if hosts.starts_with('|') {
-            hosts = "";
-        }
-        if hosts.split(',').any(|h| h == name) {
+        if host_field_matches(f.next().unwrap_or(""), name) {
             if let Some(t) = f.next() {
                 out.push(t.to_string());
             }
         }
     }
     out
+}
+
+/// Whether `key_b64` is listed in a `@revoked` line.
+fn revoked(text: &str, key_b64: &str) -> bool {
+    text.lines().any(|l| {
+        let mut f = l.split_whitespace();
+        f.next() == Some("@revoked") && f.nth(2) == Some(key_b64)
+    })
 }
 
 /// Host key algorithm preference for a host: the types already known for it first, so a
@@ -311,11 +335,42 @@ pub fn connect(
     auth: &SshAuth,
     settings: &SshSettings,
 ) -> Result<SshHost, ConnectError> {
+    connect_with(target, auth, settings, &mut |_| {})
+}
+
+/// Resolves a host name with a time limit (getaddrinfo has none of its own); the lookup
+/// thread is left to finish on its own if it hangs.
+fn resolve(host: &str, port: u16, limit: Duration) -> Result<Vec<SocketAddr>, ConnectError> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send((name.as_str(), port).to_socket_addrs().map(|a| a.collect()));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ConnectError::Unreachable(format!(
+            "cannot resolve {host}: {e}"
+        ))),
+        Err(_) => Err(ConnectError::Unreachable(format!(
+            "cannot resolve {host}: no answer within {} s",
+            limit.as_secs_f32()
+        ))),
+    }
+}
+
+/// [`connect`], calling `armed` with the connection's [`AbortHandle`] as soon as TCP is
+/// connected, so a deadline watchdog covers the handshake, authentication and SFTP start too.
+pub fn connect_with(
+    target: &SshTarget,
+    auth: &SshAuth,
+    settings: &SshSettings,
+    armed: &mut dyn FnMut(AbortHandle),
+) -> Result<SshHost, ConnectError> {
     let start = Instant::now();
-    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(|e| ConnectError::Unreachable(format!("cannot resolve {}: {e}", target.host)))?
-        .collect();
+    let addrs = resolve(&target.host, target.port, settings.connect_timeout)?;
     let mut last = None;
     let mut stream = None;
     for a in &addrs {
@@ -345,11 +400,12 @@ pub fn connect(
     let _ = stream.set_nodelay(true);
     let stream = Arc::new(stream);
     let abort = AbortHandle(stream.clone());
+    armed(abort.clone());
     let mut session = Session::new().map_err(|e| ConnectError::Protocol(e.to_string()))?;
     // Handshake and authentication share the connect timeout; a server that accepts TCP and
     // never speaks is abandoned then.
     session.set_timeout(ms(settings.connect_timeout));
-    let kh_text = read_known_hosts(&settings.known_hosts)?;
+    let kh_text = read_known_hosts(settings)?;
     let pref = hostkey_pref(&known_key_types(&kh_text, &target.known_hosts_name()));
     session
         .method_pref(MethodType::HostKey, &pref)
@@ -359,8 +415,24 @@ pub fn connect(
         abort.abort();
         return Err(handshake_error(e, settings.connect_timeout, start));
     }
-    let fingerprint = check_host_key(&session, target, settings, &kh_text)?;
-    authenticate(&session, target, auth)?;
+    let (fingerprint, first_use) = check_host_key(&session, target, settings, &kh_text)?;
+    // A key trusted on first use in this very run proves nothing about who answers: keys
+    // and agents only prove our identity to it, but a password would be handed over.
+    let auth = if first_use && auth.password.is_some() {
+        &SshAuth {
+            password: None,
+            ..auth.clone()
+        }
+    } else {
+        auth
+    };
+    authenticate(&session, target, auth).map_err(|e| match e {
+        ConnectError::AuthFailed(m) if first_use => ConnectError::AuthFailed(format!(
+            "{m}; no password is sent to a host whose key was first trusted in this run \
+             (--accept-new): add its key to known_hosts and sweep it again"
+        )),
+        other => other,
+    })?;
     session.set_timeout(ms(settings.op_timeout));
     let sftp = session
         .sftp()
@@ -408,157 +480,212 @@ fn handshake_error(e: ssh2::Error, limit: Duration, start: Instant) -> ConnectEr
     }
 }
 
-fn read_known_hosts(path: &Path) -> Result<String, ConnectError> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(ConnectError::HostKeyUnknown(format!(
-            "cannot read known_hosts {}: {e}",
-            path.display()
-        ))),
+/// The text of every known_hosts file that exists, the primary one first.
+fn read_known_hosts(settings: &SshSettings) -> Result<String, ConnectError> {
+    let mut text = String::new();
+    for path in std::iter::once(&settings.known_hosts).chain(&settings.extra_known_hosts) {
+        match std::fs::read(path) {
+            Ok(b) => {
+                text.push_str(&String::from_utf8_lossy(&b));
+                text.push('\n');
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ConnectError::HostKeyUnknown(format!(
+                    "cannot read known_hosts {}: {e}",
+                    path.display()
+                )));
+            }
+        }
     }
+    Ok(text)
 }
 
 fn b64_nopad(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(b)
 }
 
-/// Checks the server key against known_hosts; returns its fingerprint.
+/// Checks the server key against known_hosts. Returns its fingerprint and whether it was
+/// trusted on first use in this run.
 fn check_host_key(
     session: &Session,
     target: &SshTarget,
     settings: &SshSettings,
     kh_text: &str,
-) -> Result<String, ConnectError> {
+) -> Result<(String, bool), ConnectError> {
     let (key, ktype) = session
         .host_key()
         .ok_or_else(|| ConnectError::Protocol("the server sent no host key".into()))?;
     let key = key.to_vec();
+    let key_b64 = base64::engine::general_purpose::STANDARD.encode(&key);
     let fp = session
         .host_key_hash(HashType::Sha256)
         .map(|h| format!("{} SHA256:{}", key_type_label(ktype), b64_nopad(h)))
         .unwrap_or_else(|| key_type_label(ktype).to_string());
+    let files = settings.known_hosts.display();
+    let name = target.known_hosts_name();
+    if revoked(kh_text, &key_b64) {
+        return Err(ConnectError::HostKeyChanged(format!(
+            "the host key of {name} ({fp}) is marked @revoked in the known_hosts files"
+        )));
+    }
     let mut kh = session
         .known_hosts()
         .map_err(|e| ConnectError::Protocol(e.to_string()))?;
-    // libssh2 parses one line per call. A line it cannot parse (a key type it does not know,
-    // a marker) is skipped; if it concerned this host, the check below refuses the host
-    // rather than trusting a key on first use.
+    // libssh2 parses one line per call. Markers (@revoked, handled above; @cert-authority,
+    // not supported) are left out; a line it cannot parse is skipped, and if it concerned
+    // this host the key types check below refuses the host rather than trusting a new key.
     for line in kh_text.lines() {
         let l = line.trim();
-        if l.is_empty() || l.starts_with('#') {
+        if l.is_empty() || l.starts_with('#') || l.starts_with('@') {
             continue;
         }
         let _ = kh.read_str(l, KnownHostFileKind::OpenSSH);
     }
-    let name = target.known_hosts_name();
     let known_types = known_key_types(kh_text, &name);
-    match kh.check_port(&target.host, target.port, &key) {
-        CheckResult::Match => Ok(fp),
+    // Look up exactly `[host]:port` (or `host` for port 22), as OpenSSH does: check_port
+    // would also accept the key recorded for the plain host, i.e. for another port.
+    match kh.check(&name, &key) {
+        CheckResult::Match => Ok((fp, false)),
         CheckResult::Mismatch => Err(ConnectError::HostKeyChanged(format!(
-            "the {} host key of {name} ({fp}) does not match the key recorded in {}: \
+            "the {} host key of {name} ({fp}) does not match the key recorded in {files}: \
              the key changed or someone is intercepting the connection; if the change is \
-             expected, remove the old entry (`ssh-keygen -R '{name}' -f {}`) and verify the new \
-             key out of band",
+             expected, remove the old entry (`ssh-keygen -R '{name}' -f {files}`) and verify \
+             the new key out of band",
             key_type_name(ktype),
-            settings.known_hosts.display(),
-            settings.known_hosts.display()
         ))),
         CheckResult::NotFound if !known_types.is_empty() => {
             Err(ConnectError::HostKeyChanged(format!(
-                "{name} offers a {} key ({fp}) that does not match any key recorded in {} (which \
-             has {} key(s) for it): refused; verify the new key out of band",
+                "{name} offers a {} key ({fp}) that does not match any key recorded for it in \
+                 {files} (which has {}): refused; verify the new key out of band",
                 key_type_name(ktype),
-                settings.known_hosts.display(),
                 known_types.join(", ")
             )))
         }
         CheckResult::NotFound if settings.accept_new => {
-            let line = format!(
-                "{name} {} {}\n",
-                key_type_name(ktype),
-                base64::engine::general_purpose::STANDARD.encode(&key)
-            );
-            append_known_host(&settings.known_hosts, &line).map_err(|e| {
+            let line = format!("{name} {} {key_b64}\n", key_type_name(ktype));
+            append_known_host(&settings.known_hosts, &name, &key_b64, &line).map_err(|e| {
                 ConnectError::HostKeyUnknown(format!(
-                    "--accept-new: cannot record the key of {name} in {}: {e}",
-                    settings.known_hosts.display()
+                    "--accept-new: the key of {name} ({fp}) was not recorded in {files}: {e}"
                 ))
             })?;
-            Ok(fp)
+            Ok((fp, true))
         }
         CheckResult::NotFound => Err(ConnectError::HostKeyUnknown(format!(
-            "no host key for {name} in {} (server offers {fp}); verify it and add it, or \
-             run with --accept-new to trust keys on first use",
-            settings.known_hosts.display()
+            "no host key for {name} in {files} (server offers {fp}); verify it and add it, or \
+             run with --accept-new to trust keys on first use"
         ))),
         CheckResult::Failure => Err(ConnectError::HostKeyUnknown(format!(
-            "host key check of {name} failed against {}",
-            settings.known_hosts.display()
+            "host key check of {name} failed against {files}"
         ))),
     }
 }
 
 /// Appends one line to known_hosts under an exclusive lock (parallel workers append too).
-fn append_known_host(path: &Path, line: &str) -> std::io::Result<()> {
+/// Under the lock the file is read again: if another worker recorded a key for the same name
+/// meanwhile, the same key is fine and another key is refused.
+fn append_known_host(path: &Path, name: &str, key_b64: &str, line: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
+        .read(true)
         .append(true)
         .create(true)
         .mode(0o600)
         .open(path)?;
     let lock = nix::fcntl::Flock::lock(f.try_clone()?, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| std::io::Error::from(e))?;
+    let mut now = String::new();
+    f.read_to_string(&mut now)?;
+    let recorded: Vec<&str> = now
+        .lines()
+        .filter(|l| {
+            let mut x = l.split_whitespace();
+            x.next().is_some_and(|h| host_field_matches(h, name))
+        })
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    if recorded.contains(&key_b64) {
+        return Ok(());
+    }
+    if !recorded.is_empty() {
+        return Err(std::io::Error::other(
+            "another key was recorded for this host meanwhile",
+        ));
+    }
     f.write_all(line.as_bytes())?;
     f.sync_all()?;
     drop(lock);
     Ok(())
 }
 
+/// Most public-key attempts made before the password: sshd's MaxAuthTries (6 by default)
+/// closes the connection after that many failures.
+const MAX_KEY_ATTEMPTS: usize = 5;
+
 fn authenticate(session: &Session, target: &SshTarget, auth: &SshAuth) -> Result<(), ConnectError> {
     let user = &target.user;
     let mut tried: Vec<String> = Vec::new();
     let timed_out = |e: &ssh2::Error| matches!(e.code(), ErrorCode::Session(-9 | -30));
     let lost = |e: &ssh2::Error| matches!(e.code(), ErrorCode::Session(-13 | -43 | -7));
-    let check = |e: ssh2::Error, what: &str| -> Result<(), ConnectError> {
+    let check = |e: ssh2::Error, what: &str, tried: &[String]| -> Result<(), ConnectError> {
         if timed_out(&e) {
             Err(ConnectError::Timeout(format!(
                 "no answer during authentication ({what})"
             )))
         } else if lost(&e) {
-            Err(ConnectError::Protocol(format!(
-                "connection lost during authentication ({what}): {}",
+            // sshd closes the connection after MaxAuthTries failures.
+            Err(ConnectError::AuthFailed(format!(
+                "{user}@{}: the server closed the connection during authentication ({what}) \
+                 after {} attempt(s): {}",
+                target.host,
+                tried.len() + 1,
                 e.message()
             )))
         } else {
             Ok(())
         }
     };
+    let mut keys_tried = 0usize;
     if auth.use_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {
-        match session.userauth_agent(user) {
-            Ok(()) if session.authenticated() => return Ok(()),
-            Ok(()) => {}
-            Err(e) => check(e, "ssh-agent")?,
+        // Every key the agent holds (ssh2's userauth_agent tries only the first).
+        if let Ok(mut agent) = session.agent() {
+            if agent.connect().is_ok() && agent.list_identities().is_ok() {
+                for id in agent.identities().unwrap_or_default() {
+                    if keys_tried >= MAX_KEY_ATTEMPTS {
+                        break;
+                    }
+                    keys_tried += 1;
+                    let what = format!("agent key {}", id.comment());
+                    match agent.userauth(user, &id) {
+                        Ok(()) if session.authenticated() => return Ok(()),
+                        Ok(()) => {}
+                        Err(e) => check(e, &what, &tried)?,
+                    }
+                    tried.push(what);
+                }
+                let _ = agent.disconnect();
+            }
         }
-        tried.push("ssh-agent".into());
     }
     for id in &auth.identities {
-        if !id.is_file() {
+        if !id.is_file() || keys_tried >= MAX_KEY_ATTEMPTS {
             continue;
         }
+        keys_tried += 1;
         let pass = auth.passphrase.as_ref().map(Secret::expose);
+        let what = format!("key {}", id.display());
         match session.userauth_pubkey_file(user, None, id, pass) {
             Ok(()) if session.authenticated() => return Ok(()),
             Ok(()) => {}
-            Err(e) => check(e, &format!("key {}", id.display()))?,
+            Err(e) => check(e, &what, &tried)?,
         }
-        tried.push(format!("key {}", id.display()));
+        tried.push(what);
     }
     if let Some(pw) = &auth.password {
         match session.userauth_password(user, pw.expose()) {
             Ok(()) if session.authenticated() => return Ok(()),
             Ok(()) => {}
-            Err(e) => check(e, "password")?,
+            Err(e) => check(e, "password", &tried)?,
         }
         tried.push("password".into());
     }
@@ -1152,8 +1279,11 @@ impl SshHost {
                 .take(64 << 10)
                 .read_to_end(&mut out.stderr)
                 .map_err(|e| io_error(e, path, &self.session));
-            let _ = ch.wait_close();
-            out.status = ch.exit_status().ok();
+            // exit_status() says 0 when no exit-status message came: trust it only after a
+            // clean close.
+            if ch.wait_close().is_ok() {
+                out.status = ch.exit_status().ok();
+            }
             if ch.exit_signal().ok().and_then(|s| s.exit_signal).is_some() {
                 out.status = None;
             }
@@ -1198,6 +1328,16 @@ mod tests {
         let kh = "# comment\n[198.18.0.2]:2222 ecdsa-sha2-nistp256 AAAA\n|1|hash|x ssh-ed25519 AAAA\n198.18.0.2 ssh-rsa AAAA\nother,[198.18.0.2]:2222 ssh-rsa BBBB\n";
         let types = known_key_types(kh, "[198.18.0.2]:2222");
         assert_eq!(types, vec!["ecdsa-sha2-nistp256", "ssh-rsa"]);
+        // A hashed entry (made by `ssh-keygen -H`) is recognised for its name only.
+        let hashed = "|1|v7Bs2JlGWbCnagI2eyMUwOyHdd4=|qitBQAVeqE8ls8X76A0rewfKkO8= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKXU+fTy9FPKfUJ74x22RdbQwLBerIQA9AXimpflMMyb";
+        assert_eq!(
+            known_key_types(hashed, "[198.18.0.10]:2222"),
+            vec!["ssh-ed25519"]
+        );
+        assert!(known_key_types(hashed, "198.18.0.10").is_empty());
+        assert!(known_key_types(hashed, "[198.18.0.10]:22").is_empty());
+        assert!(revoked("@revoked * ssh-ed25519 AAAAkey\n", "AAAAkey"));
+        assert!(!revoked("host ssh-ed25519 AAAAkey\n", "AAAAkey"));
         let pref = hostkey_pref(&types);
         assert!(pref.starts_with("ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256,ssh-ed25519"));
         assert!(!pref.contains("ssh-rsa,") && !pref.ends_with("ssh-rsa"));

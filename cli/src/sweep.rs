@@ -11,9 +11,8 @@
 //!   an accurate summary of what finished. With `resume`, hosts whose earlier bundle in the
 //!   output directory verifies and is complete are not collected again.
 
-use crate::bundle::manifest::Manifest;
 use crate::bundle::reader::{self, Limits};
-use crate::bundle::writer::{ensure_out_dir, write_synced};
+use crate::bundle::writer::{ensure_out_dir, sync_dir, write_synced};
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
 use crate::progress::SweepProgress;
@@ -42,6 +41,10 @@ pub struct SweepTarget {
     pub identities: Vec<PathBuf>,
     /// The network this address was discovered in, for CIDR targets.
     pub via: Option<String>,
+    /// `IdentitiesOnly yes` in `~/.ssh/config`: only the identity files, no agent.
+    pub identities_only: bool,
+    /// `UserKnownHostsFile` of `~/.ssh/config` for this host (unless --known-hosts).
+    pub known_hosts: Option<PathBuf>,
 }
 
 /// A network to probe.
@@ -61,6 +64,8 @@ pub struct SweepPlan {
     /// Targets refused before any connection (spec, outcome, reason).
     pub refused: Vec<(String, String, String)>,
     pub auth: SshAuth,
+    /// Identity files named with `-i` (kept for hosts with `IdentitiesOnly`).
+    pub explicit_identities: Vec<PathBuf>,
     pub settings: SshSettings,
     pub jobs: usize,
     /// Whole-host limit: connect, authenticate and collect.
@@ -141,17 +146,13 @@ pub struct SweepOutcome {
     pub bundles: Vec<PathBuf>,
 }
 
-/// Whether a bundle holds a whole collection (no collector cut off by a lost host).
-pub fn collection_complete(m: &Manifest) -> bool {
-    !m.collectors.iter().any(|c| {
-        c.error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("not run: host lost") || e.starts_with("host lost"))
-    })
-}
-
-/// Complete, verified bundles in `out` by target label (newest per label).
-fn verified_bundles(out: &Path) -> BTreeMap<String, (String, String, String)> {
+/// Complete, verified bundles in `out` by target label (newest per label), of the same
+/// playbook and case.
+fn verified_bundles(
+    out: &Path,
+    playbook_sha256: &str,
+    case_id: Option<&str>,
+) -> BTreeMap<String, (String, String, String)> {
     let mut found: BTreeMap<String, (Timestamp, String, String, String)> = BTreeMap::new();
     let Ok(rd) = std::fs::read_dir(out) else {
         return BTreeMap::new();
@@ -166,7 +167,12 @@ fn verified_bundles(out: &Path) -> BTreeMap<String, (String, String, String)> {
         let (true, Some(m), Some(sha)) = (v.ok(), v.manifest.as_ref(), v.sha256.clone()) else {
             continue;
         };
-        if m.target.kind != HostKind::Ssh || !collection_complete(m) {
+        // Only a whole collection of the same playbook for the same case counts.
+        if m.target.kind != HostKind::Ssh
+            || !orchestrate::collection_complete(&m.collectors)
+            || m.playbook.sha256 != playbook_sha256
+            || m.case_id.as_deref() != case_id
+        {
             continue;
         }
         let t = m.collection.started;
@@ -245,7 +251,37 @@ fn write_summary(path: &Path, s: &SweepSummary) -> std::io::Result<()> {
     text.push('\n');
     let tmp = path.with_extension("json.partial");
     write_synced(&tmp, text.as_bytes())?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// The result of a target whose collection panicked.
+fn failed(t: &SweepTarget, why: String) -> TargetResult {
+    TargetResult {
+        target: t.ssh.spec.clone(),
+        label: t.ssh.label(),
+        via: t.via.clone(),
+        outcome: "failed".into(),
+        reason: Some(format!("internal error: {why}")),
+        started: Timestamp::now(),
+        duration_ms: 0,
+        hostname: None,
+        bundle: None,
+        sha256: None,
+        host_key: None,
+        bytes_read: None,
+    }
+}
+
+/// Messages to a host's deadline watchdog.
+enum Watch {
+    /// The connection is up: this cuts it.
+    Armed(ssh::AbortHandle),
+    /// The host is done.
+    Stop,
 }
 
 /// Collects one target.
@@ -271,32 +307,67 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
     sh.progress.event(&label, "connecting");
     let mut auth = plan.auth.clone();
     let mut ids = t.identities.clone();
-    ids.append(&mut auth.identities);
+    if t.identities_only {
+        auth.use_agent = false;
+        ids.extend(plan.explicit_identities.iter().cloned());
+    } else {
+        ids.append(&mut auth.identities);
+    }
     auth.identities = ids;
     let mut settings = plan.settings.clone();
+    if let Some(kh) = &t.known_hosts {
+        settings.known_hosts = kh.clone();
+    }
     settings.connect_timeout = settings.connect_timeout.min(plan.deadline);
-    let host = match ssh::connect(&t.ssh, &auth, &settings) {
+    // Deadline watchdog: armed as soon as TCP connects, it cuts the connection when the
+    // host's time is up, whatever the host is doing (handshake, auth, collection, close).
+    let deadline = clock + plan.deadline;
+    let expired = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<Watch>();
+    let flag = expired.clone();
+    let watchdog = std::thread::spawn(move || {
+        let mut handle = None;
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Watch::Armed(h)) => handle = Some(h),
+                Ok(Watch::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    flag.store(true, Ordering::SeqCst);
+                    if let Some(h) = handle {
+                        h.abort();
+                    }
+                    return;
+                }
+            }
+        }
+    });
+    let stop = |r: &mut TargetResult| {
+        let _ = tx.send(Watch::Stop);
+        r.duration_ms = clock.elapsed().as_millis() as u64;
+    };
+    let arm_tx = tx.clone();
+    let host = match ssh::connect_with(&t.ssh, &auth, &settings, &mut |h| {
+        let _ = arm_tx.send(Watch::Armed(h));
+    }) {
         Ok(h) => h,
         Err(e) => {
-            r.outcome = e.outcome().into();
-            r.reason = Some(e.detail().to_string());
-            r.duration_ms = clock.elapsed().as_millis() as u64;
+            stop(&mut r);
+            let _ = watchdog.join();
+            if expired.load(Ordering::SeqCst) {
+                r.outcome = "timed_out".into();
+                r.reason = Some(format!(
+                    "host deadline of {} s passed before collection started ({})",
+                    plan.deadline.as_secs(),
+                    e.detail()
+                ));
+            } else {
+                r.outcome = e.outcome().into();
+                r.reason = Some(e.detail().to_string());
+            }
             return r;
         }
     };
     r.host_key = Some(host.fingerprint().to_string());
-    // Deadline watchdog: cuts the connection when the host's time is up.
-    let expired = Arc::new(AtomicBool::new(false));
-    let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let remaining = plan.deadline.saturating_sub(clock.elapsed());
-    let abort = host.abort_handle();
-    let flag = expired.clone();
-    let watchdog = std::thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(remaining) {
-            flag.store(true, Ordering::SeqCst);
-            abort.abort();
-        }
-    });
     let collected = orchestrate::collect_host(
         &host,
         sh.registry,
@@ -305,14 +376,15 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
         &plan.out,
         sh.progress.as_progress(),
     );
-    let _ = stop_tx.send(());
-    let _ = watchdog.join();
     r.bytes_read = Some(host.bytes_read());
-    let timed_out = expired.load(Ordering::SeqCst);
-    if !timed_out {
+    if !expired.load(Ordering::SeqCst) {
         host.close();
+    } else {
+        drop(host);
     }
-    r.duration_ms = clock.elapsed().as_millis() as u64;
+    stop(&mut r);
+    let _ = watchdog.join();
+    let timed_out = expired.load(Ordering::SeqCst);
     match collected {
         Ok(c) => {
             r.hostname = Some(c.hostname.clone());
@@ -325,10 +397,12 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
             let lost = c.manifest_collectors.iter().find_map(|run| {
                 run.error
                     .as_deref()
-                    .filter(|e| e.starts_with("not run: host lost") || e.starts_with("host lost"))
-                    .map(str::to_string)
+                    .filter(|e| e.contains(orchestrate::HOST_LOST))
+                    .map(|e| format!("{}: {e}", run.name))
             });
-            if timed_out {
+            // The deadline matters only if it cut a collector: one that passes while the
+            // bundle is being finished leaves a complete collection.
+            if timed_out && lost.is_some() {
                 r.outcome = "timed_out".into();
                 r.reason = Some(format!(
                     "host deadline of {} s passed during collection; the bundle holds what was \
@@ -417,6 +491,8 @@ pub fn run(
                 },
                 identities: vec![],
                 via: Some(n.spec.clone()),
+                identities_only: false,
+                known_hosts: None,
             });
         }
     }
@@ -441,29 +517,57 @@ pub fn run(
         });
     }
     if plan.resume {
-        let done = verified_bundles(&plan.out);
-        queue.retain(|t| match done.get(&t.ssh.label()) {
-            Some((bundle, sha, hostname)) => {
-                results_now.push(TargetResult {
-                    target: t.ssh.spec.clone(),
-                    label: t.ssh.label(),
-                    via: t.via.clone(),
-                    outcome: "resumed".into(),
-                    reason: Some(
-                        "a complete bundle of this target verifies: not collected again".into(),
-                    ),
-                    started,
-                    duration_ms: 0,
-                    hostname: Some(hostname.clone()),
-                    bundle: Some(bundle.clone()),
-                    sha256: Some(sha.clone()),
-                    host_key: None,
-                    bytes_read: None,
-                });
-                false
+        let done = verified_bundles(
+            &plan.out,
+            &plan.playbook.sha256,
+            plan.custody.case_id.as_deref(),
+        );
+        let resumed = |spec: &str, label: &str, via: Option<String>| {
+            let (bundle, sha, hostname) = &done[label];
+            TargetResult {
+                target: spec.to_string(),
+                label: label.to_string(),
+                via,
+                outcome: "resumed".into(),
+                reason: Some(
+                    "a complete bundle of this target verifies: not collected again".into(),
+                ),
+                started,
+                duration_ms: 0,
+                hostname: Some(hostname.clone()),
+                bundle: Some(bundle.clone()),
+                sha256: Some(sha.clone()),
+                host_key: None,
+                bytes_read: None,
             }
-            None => true,
+        };
+        let mut kept = std::collections::HashSet::new();
+        queue.retain(|t| {
+            let label = t.ssh.label();
+            if done.contains_key(&label) {
+                results_now.push(resumed(&t.ssh.spec, &label, t.via.clone()));
+                kept.insert(label);
+                false
+            } else {
+                true
+            }
         });
+        // Hosts of a network collected earlier stay in the sweep even if they no longer
+        // answer the probe (isolated, shut down).
+        for n in &plan.networks {
+            for a in &n.addresses {
+                let t = SshTarget {
+                    spec: a.to_string(),
+                    host: a.to_string(),
+                    port: n.port,
+                    user: n.user.clone(),
+                };
+                let label = t.label();
+                if done.contains_key(&label) && kept.insert(label.clone()) {
+                    results_now.push(resumed(&t.spec, &label, Some(n.spec.clone())));
+                }
+            }
+        }
     }
     progress.set_targets(queue.len() + results_now.len());
     let shared = Shared {
@@ -481,7 +585,11 @@ pub fn run(
         for _ in 0..plan.jobs.max(1) {
             s.spawn(|| {
                 while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let r = sweep_one(&shared, &t);
+                    // A panic (a bug) costs this host only, not the worker or the sweep.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        sweep_one(&shared, &t)
+                    }))
+                    .unwrap_or_else(|p| failed(&t, orchestrate::panic_text(p.as_ref())));
                     shared.record(r);
                 }
             });
@@ -495,8 +603,13 @@ pub fn run(
     summary
         .targets
         .sort_by(|a, b| (&a.label, &a.target).cmp(&(&b.label, &b.target)));
-    write_summary(&summary_path, &summary)
-        .map_err(|e| crate::bundle::writer::BundleError::Write(format!("{SUMMARY_NAME}: {e}")))?;
+    if let Err(e) = write_summary(&summary_path, &summary) {
+        // The bundles exist and verify; analysis goes on.
+        progress.event(
+            "sweep",
+            &format!("warning: {SUMMARY_NAME} not written: {e}"),
+        );
+    }
     let mut bundles: Vec<PathBuf> = summary
         .targets
         .iter()

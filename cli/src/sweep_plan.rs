@@ -10,6 +10,7 @@
 
 use crate::args::SweepArgs;
 use crate::orchestrate::Custody;
+use crate::progress::sanitize;
 use crate::ssh::{Secret, SshAuth, SshSettings, SshTarget};
 use crate::ssh_config::SshConfig;
 use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
@@ -122,10 +123,19 @@ pub fn plan(
                     port: hc.port.unwrap_or(22),
                     user: hc.user.clone().unwrap_or_else(|| "root".into()),
                 };
+                for w in &hc.warnings {
+                    eprintln!("dossier: warning: {}: {}", t.spec, sanitize(w));
+                }
                 hosts.push(SweepTarget {
                     ssh,
                     identities: hc.identity_files.clone(),
                     via: None,
+                    identities_only: hc.identities_only,
+                    known_hosts: if a.known_hosts.is_some() {
+                        None
+                    } else {
+                        hc.known_hosts.clone()
+                    },
                 });
             }
             TargetSpec::Network { user, port, .. } => {
@@ -143,6 +153,9 @@ pub fn plan(
         }
     }
 
+    for w in config.warnings() {
+        eprintln!("dossier: warning: {}", sanitize(w));
+    }
     let global = config.resolve("*");
     let known_hosts = a
         .known_hosts
@@ -186,8 +199,19 @@ pub fn plan(
             passphrase,
             password,
         },
+        explicit_identities: a.identities.clone(),
         settings: SshSettings {
             known_hosts,
+            // Also checked, never written: the system-wide files OpenSSH reads, and the user's
+            // second file.
+            extra_known_hosts: [
+                home.join(".ssh/known_hosts2"),
+                PathBuf::from("/etc/ssh/ssh_known_hosts"),
+                PathBuf::from("/etc/ssh/ssh_known_hosts2"),
+            ]
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect(),
             accept_new: a.accept_new,
             connect_timeout: Duration::from_secs(a.connect_timeout),
             op_timeout: Duration::from_secs(a.op_timeout),

@@ -364,6 +364,21 @@ fn unknown_key_accept_new_then_changed_key() {
         "{t}"
     );
     assert_eq!(std::fs::read_to_string(&kh).unwrap(), recorded);
+
+    // A key marked @revoked is refused even where another line trusts it.
+    let new_key = lab.host_key(0).unwrap();
+    let kh2 = tmp.path().join("known_hosts2");
+    std::fs::write(
+        &kh2,
+        format!("{} {new_key}\n@revoked * {new_key}\n", addr(&lab, 0)),
+    )
+    .unwrap();
+    let out4 = tmp.path().join("o4");
+    let o = sweep(&lab, tmp.path(), &out4, &kh2, &argv);
+    assert_eq!(o.status.code(), Some(1));
+    let t = &outcomes(&summary(&out4))[&target];
+    assert_eq!(t["outcome"], "host_key_refused", "{t}");
+    assert!(t["reason"].as_str().unwrap().contains("@revoked"), "{t}");
 }
 
 #[test]
@@ -487,6 +502,41 @@ fn password_login_from_the_environment() {
     assert_eq!(o.status.code(), Some(1));
     let t = &outcomes(&summary(&out2))[&target];
     assert_eq!(t["outcome"], "auth_failed", "{t}");
+    // A host whose key is trusted on first use in this run is not sent the password.
+    let kh = tmp.path().join("empty_known_hosts");
+    std::fs::write(&kh, "").unwrap();
+    let out3 = tmp.path().join("out3");
+    let o = lab
+        .command(dossier_bin())
+        .args([
+            "sweep",
+            &target,
+            "--password-env",
+            "LAB_PW",
+            "--ssh-config",
+            "/dev/null",
+        ])
+        .arg("--accept-new")
+        .arg("--out")
+        .arg(&out3)
+        .arg("--known-hosts")
+        .arg(&kh)
+        .env("HOME", tmp.path())
+        .env("LAB_PW", LAB_PASSWORD)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let t = &outcomes(&summary(&out3))[&target];
+    assert_eq!(t["outcome"], "auth_failed", "{t}");
+    assert!(
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no password is sent"),
+        "{t}"
+    );
     // An unset variable is a usage error, before any connection.
     let o = lab
         .command(dossier_bin())
@@ -650,4 +700,47 @@ fn sudo_reads_as_root_for_a_non_root_login() {
     verify(&as_root);
     // Root's processes: only through sudo are their executables read and hashed.
     assert!(before.iter().any(|s| s == "/proc/1/exe"), "{before:?}");
+}
+
+#[test]
+fn host_deadline_covers_the_ssh_handshake() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Silent]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let target = addr(&lab, 0);
+    let started = std::time::Instant::now();
+    let o = lab
+        .command(dossier_bin())
+        .args([
+            "sweep",
+            &target,
+            "--connect-timeout",
+            "20",
+            "--host-timeout",
+            "2",
+        ])
+        .args(["--ssh-config", "/dev/null", "-q"])
+        .arg("--out")
+        .arg(&out)
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .env("HOME", tmp.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let t = &outcomes(&summary(&out))[&target];
+    assert_eq!(t["outcome"], "timed_out", "{t}");
+    assert!(
+        t["reason"].as_str().unwrap().contains("host deadline"),
+        "{t}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "the 2 s host deadline, not the 20 s connect timeout, ended it"
+    );
 }
