@@ -867,3 +867,79 @@ fn sweep_killed_half_way_then_resumed_collects_exactly_the_missing_hosts() {
         verify(&out.join(t["bundle"].as_str().unwrap()));
     }
 }
+
+#[test]
+fn inventory_and_ssh_config_name_the_hosts() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Miner]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (a0, a1) = (addr(&lab, 0), addr(&lab, 1));
+    // ~/.ssh/config: an alias with HostName, User and IdentityFile; a host behind a jump
+    // host (refused: the transport does not proxy, and must not silently connect directly).
+    let config = tmp.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host web\n  HostName {a0}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n\n\
+             Host hidden\n  HostName {a1}\n  ProxyJump bastion\n",
+            lab.client_key().display()
+        ),
+    )
+    .unwrap();
+    // An Ansible inventory: a group with vars, a range, a local entry (not an SSH target).
+    let inv = tmp.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "# lab inventory\n[db]\nminer ansible_host={a1}\n\n[db:vars]\nansible_user=root\n\n\
+             [local]\ncontrol ansible_connection=local\n"
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let o = lab
+        .command(dossier_bin())
+        .args(["sweep", "web", "hidden", "--hosts"])
+        .arg(&inv)
+        .arg("--ssh-config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .arg("-i")
+        .arg(lab.client_key())
+        .env("HOME", tmp.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let s = summary(&out);
+    let by = outcomes(&s);
+    assert_eq!(by["web"]["outcome"], "collected", "{s}");
+    assert_eq!(by["web"]["label"], format!("ssh:root@{a0}:22").as_str());
+    assert_eq!(by["miner"]["outcome"], "collected", "{s}");
+    assert_eq!(by["miner"]["label"], format!("ssh:root@{a1}:22").as_str());
+    assert_eq!(by["hidden"]["outcome"], "refused", "{s}");
+    assert!(
+        by["hidden"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ProxyJump")
+    );
+    let local = by
+        .iter()
+        .find(|(k, _)| k.starts_with("control"))
+        .map(|(_, v)| v.clone())
+        .expect("the local inventory entry is listed");
+    assert_eq!(local["outcome"], "refused");
+    assert!(
+        local["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ansible_connection=local")
+    );
+}
