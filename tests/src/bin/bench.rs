@@ -15,6 +15,17 @@
 //!   copies of real binaries from /usr, and log text, plus a quarter more random data), against
 //!   `sha256sum` alone and `zip -r` alone on the same files in the same run, and `dossier verify`
 //!   against `unzip -t` on the result.
+//!
+//! `dossier-bench sweep [--hosts 30] [--runs 3] [--jobs 8] [--bin PATH]` (root: the SSH lab)
+//!   Fleet sweep of N lab hosts (real sshd in namespaces; N/15 of them, at least one, planted
+//!   with the miner incident, the rest clean), all runs against one lab: wall time,
+//!   hosts/minute, peak RSS of `dossier sweep`, bytes read and bundle size per host, CPU time
+//!   of dossier and of the hosts' sshd (the lab's "remote" hosts share this machine's CPUs),
+//!   with the default analysis and with `--no-analyze`; every host must be `collected` in
+//!   sweep.json (any other outcome is printed). Then one clean host alone: `sweep -j 1
+//!   --no-analyze` over SSH against `collect --root` of the same filesystem (dead-box: no
+//!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
+//!   and the per-collector `duration_ms` of each from the bundles' manifests.
 
 use dossier_cli::bundle::ledger;
 use dossier_cli::bundle::manifest::{
@@ -24,6 +35,9 @@ use dossier_cli::bundle::writer::BundleWriter;
 use dossier_cli::local::LocalHost;
 use dossier_plugin_api::records::HostFacts;
 use dossier_plugin_api::{EvidenceSink, Host, Timestamp};
+use dossier_tests::lab::{Lab, LabHost, Scenario};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -56,18 +70,20 @@ fn main() {
         Some("triage") => triage(&args),
         Some("bundle") => bundle(&args),
         Some("analyze") => analyze(&args),
+        Some("sweep") => sweep(&args),
         Some("one") => one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--bin PATH]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--bin PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH]"
             );
             std::process::exit(2);
         }
     }
 }
 
-/// Runs one command and prints `<wall seconds> <peak RSS KiB>` of it (child rusage of this
-/// fresh process covers only that command).
+/// Runs one command and prints `<wall seconds> <peak RSS KiB> <success> <user CPU seconds>
+/// <system CPU seconds>` of it (child rusage of this fresh process covers only that command
+/// and the children it waited for).
 fn one(cmd: &[String]) {
     let t = Instant::now();
     let st = Command::new(&cmd[0])
@@ -79,19 +95,50 @@ fn one(cmd: &[String]) {
     let wall = t.elapsed().as_secs_f64();
     let ru = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .expect("getrusage");
-    println!("{wall} {} {}", ru.max_rss(), st.success());
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    println!(
+        "{wall} {} {} {} {}",
+        ru.max_rss(),
+        st.success(),
+        secs(ru.user_time()),
+        secs(ru.system_time())
+    );
 }
 
 fn measure(cmd: &[&str]) -> (f64, f64) {
     let me = std::env::current_exe().expect("exe");
-    let out = Command::new(me).arg("one").args(cmd).output().expect("run");
+    let m = measure_cmd(Command::new(me).arg("one").args(cmd));
+    assert!(m.ok, "command failed: {cmd:?}");
+    (m.wall, m.rss_mib)
+}
+
+/// Wall time, peak RSS, success and CPU time (user + system) of one command, as measured by
+/// `dossier-bench one`.
+struct Measured {
+    wall: f64,
+    rss_mib: f64,
+    ok: bool,
+    cpu: f64,
+}
+
+/// Runs `cmd`, which must run `dossier-bench one PROGRAM ARGS...` (possibly through `ip netns
+/// exec` or `nsenter`, which exec it or wait for it), and reads what `one` printed.
+fn measure_cmd(cmd: &mut Command) -> Measured {
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     let f: Vec<&str> = text.split_whitespace().collect();
-    assert_eq!(f.get(2), Some(&"true"), "command failed: {cmd:?}");
-    (
-        f[0].parse().expect("wall"),
-        f[1].parse::<f64>().expect("rss") / 1024.0,
-    )
+    assert_eq!(f.len(), 5, "{cmd:?} printed {text:?} ({})", out.status);
+    let num = |i: usize| f[i].parse::<f64>().expect("number");
+    Measured {
+        wall: num(0),
+        rss_mib: num(1) / 1024.0,
+        ok: f[2] == "true",
+        cpu: num(3) + num(4),
+    }
 }
 
 fn triage(args: &[String]) {
@@ -442,6 +489,500 @@ fn analyze(args: &[String]) {
         println!(
             "analyze {count} bundles: {wall:.2} s = {:.0} bundles/s, peak RSS {rss:.1} MiB",
             count as f64 / wall
+        );
+    }
+}
+
+const MIB: f64 = 1048576.0;
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
+
+/// What one fleet sweep produced, from its measurement, `sweep.json` and the bundles.
+struct FleetRun {
+    m: Measured,
+    /// CPU seconds of every host's sshd (and what it ran) during the sweep.
+    sshd_cpu: f64,
+    /// Machine CPU use during the sweep, as a fraction of all CPUs (everyone's processes).
+    busy: f64,
+    /// Targets not `collected`, as `target: outcome (reason)`.
+    not_collected: Vec<String>,
+    bytes_read: Vec<f64>,
+    bundle_bytes: Vec<f64>,
+    /// `duration_ms` of each host in sweep.json, in seconds.
+    host_secs: Vec<f64>,
+    /// Collector name -> `duration_ms` of each host's run of it.
+    collectors: BTreeMap<String, Vec<f64>>,
+}
+
+/// Reads `out/sweep.json` and the bundles it names; every target of `expected` must be there.
+fn read_sweep(m: Measured, out: &Path, expected: &[String]) -> FleetRun {
+    let mut r = FleetRun {
+        m,
+        sshd_cpu: 0.0,
+        busy: 0.0,
+        not_collected: vec![],
+        bytes_read: vec![],
+        bundle_bytes: vec![],
+        host_secs: vec![],
+        collectors: BTreeMap::new(),
+    };
+    let summary: Value = match std::fs::read(out.join("sweep.json")) {
+        Ok(data) => serde_json::from_slice(&data).expect("sweep.json is JSON"),
+        Err(e) => {
+            r.not_collected.push(format!("no sweep.json: {e}"));
+            return r;
+        }
+    };
+    let targets = summary["targets"].as_array().cloned().unwrap_or_default();
+    for want in expected {
+        if !targets.iter().any(|t| t["target"] == want.as_str()) {
+            r.not_collected
+                .push(format!("{want}: missing from sweep.json"));
+        }
+    }
+    for t in &targets {
+        let outcome = t["outcome"].as_str().unwrap_or("?");
+        if outcome != "collected" {
+            r.not_collected.push(format!(
+                "{}: {outcome} ({})",
+                t["target"].as_str().unwrap_or("?"),
+                t["reason"].as_str().unwrap_or("")
+            ));
+        }
+        r.host_secs
+            .push(t["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0);
+        if let Some(b) = t["bytes_read"].as_f64() {
+            r.bytes_read.push(b);
+        }
+        if let Some(name) = t["bundle"].as_str() {
+            let bundle = out.join(name);
+            if let Ok(md) = std::fs::metadata(&bundle) {
+                r.bundle_bytes.push(md.len() as f64);
+            }
+            collector_times(&bundle, &mut r.collectors);
+        }
+    }
+    r
+}
+
+/// Adds each collector's `duration_ms` of a bundle's manifest to `acc`.
+fn collector_times(bundle: &Path, acc: &mut BTreeMap<String, Vec<f64>>) {
+    let m = dossier_tests::manifest(bundle);
+    for c in m["collectors"].as_array().into_iter().flatten() {
+        if let (Some(name), Some(ms)) = (c["name"].as_str(), c["duration_ms"].as_f64()) {
+            acc.entry(name.to_string()).or_default().push(ms);
+        }
+    }
+    if let Some(ms) = m["collection"]["duration_ms"].as_f64() {
+        acc.entry("(collection total)".into()).or_default().push(ms);
+    }
+}
+
+/// The single `.zip` bundle in `dir`.
+fn only_bundle(dir: &Path) -> Option<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "zip"))
+        .collect();
+    (v.len() == 1).then(|| v.remove(0))
+}
+
+/// Per-run figures of a fleet sweep (`per` picks each figure from the runs: one run, or the
+/// median of several).
+fn print_fleet(what: &str, n: usize, cores: usize, runs: &[FleetRun]) -> f64 {
+    let per = |f: &dyn Fn(&FleetRun) -> f64| median(runs.iter().map(f).collect());
+    let wall = per(&|r| r.m.wall);
+    let incomplete: Vec<&String> = runs.iter().flat_map(|r| &r.not_collected).collect();
+    println!(
+        "  {what}: wall {wall:.2} s = {:.0} hosts/min, peak RSS {:.1} MiB, CPU dossier {:.1} s + sshd {:.1} s, machine busy {:.0}% of {cores} CPUs",
+        n as f64 / wall * 60.0,
+        per(&|r| r.m.rss_mib),
+        per(&|r| r.m.cpu),
+        per(&|r| r.sshd_cpu),
+        per(&|r| r.busy) * 100.0,
+    );
+    println!(
+        "  {:w$}  per host: read median {:.2} max {:.2} MiB, bundle median {:.2} max {:.2} MiB, time median {:.2} max {:.2} s; {}",
+        "",
+        per(&|r| median(r.bytes_read.clone())) / MIB,
+        per(&|r| max(&r.bytes_read)) / MIB,
+        per(&|r| median(r.bundle_bytes.clone())) / MIB,
+        per(&|r| max(&r.bundle_bytes)) / MIB,
+        per(&|r| median(r.host_secs.clone())),
+        per(&|r| max(&r.host_secs)),
+        if incomplete.is_empty() {
+            format!("all {n} collected")
+        } else {
+            format!(
+                "NOT COLLECTED ({}): {}",
+                incomplete.len(),
+                incomplete
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        },
+        w = what.len()
+    );
+    wall
+}
+
+/// USER_HZ, the unit of the times in `/proc/PID/stat` (100 on every mainstream Linux).
+const USER_HZ: f64 = 100.0;
+
+/// Busy and total time of all CPUs so far, in jiffies (first line of `/proc/stat`).
+fn machine_jiffies() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8) // user nice system idle iowait irq softirq steal
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// Fields of `/proc/PID/stat` after the command name (index 0 is the state, field 3).
+fn stat_fields(pid: u32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The host's sshd listener: the first of its services named `sshd` (sshd is chrooted into
+/// the host's filesystem; the host's PID 1 is not).
+fn sshd_pid(h: &LabHost) -> Option<u32> {
+    h.pids.iter().skip(2).copied().find(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd")
+    })
+}
+
+/// CPU seconds used so far by every host's sshd and the children it reaped (the sessions,
+/// their SFTP server and the commands they ran): utime + stime + cutime + cstime of each
+/// listener. Waits (up to 5 s) for the sessions of a finished sweep to be reaped first.
+fn sshd_cpu(lab: &Lab) -> f64 {
+    let pids: Vec<u32> = lab.hosts().iter().filter_map(sshd_pid).collect();
+    let deadline = Instant::now() + std::time::Duration::from_secs(5);
+    for &pid in &pids {
+        while Instant::now() < deadline
+            && !std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    let mut jiffies = 0u64;
+    for pid in pids {
+        let f = stat_fields(pid);
+        jiffies += (11..=14)
+            .filter_map(|i| f.get(i).and_then(|x| x.parse::<u64>().ok()))
+            .sum::<u64>();
+    }
+    jiffies as f64 / USER_HZ
+}
+
+/// Machine CPU use over an interval, as a fraction of all its CPUs.
+struct Busy((u64, u64));
+
+impl Busy {
+    fn start() -> Busy {
+        Busy(machine_jiffies())
+    }
+    fn fraction(&self) -> f64 {
+        let (b1, t1) = machine_jiffies();
+        let (b0, t0) = self.0;
+        (b1 - b0) as f64 / (t1 - t0).max(1) as f64
+    }
+}
+
+fn sweep(args: &[String]) {
+    let n: usize = arg(args, "--hosts").map_or(30, |s| s.parse().expect("--hosts"));
+    let runs: usize = arg(args, "--runs").map_or(3, |s| s.parse().expect("--runs"));
+    let jobs: usize = arg(args, "--jobs").map_or(8, |s| s.parse().expect("--jobs"));
+    let bin = arg(args, "--bin")
+        .map(PathBuf::from)
+        .unwrap_or_else(default_bin);
+    let bin = std::fs::canonicalize(&bin).expect("--bin");
+    let me = std::fs::canonicalize(std::env::current_exe().expect("exe")).expect("exe");
+    assert!(
+        n >= 1 && runs >= 1 && jobs >= 1,
+        "--hosts, --runs, --jobs: at least 1"
+    );
+    let miners = if n >= 2 { (n / 15).max(1) } else { 0 };
+    let mut scenarios = vec![Scenario::Clean; n - miners];
+    scenarios.extend(std::iter::repeat_n(Scenario::Miner, miners));
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    println!(
+        "machine: {cores} CPUs, load average {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    let t = Instant::now();
+    let lab = match Lab::start(&scenarios) {
+        Ok(lab) => lab,
+        Err(e) => {
+            eprintln!("dossier-bench sweep: the SSH lab cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "lab: {n} hosts ({} clean, {miners} miner) started in {:.2} s; dossier {}",
+        n - miners,
+        t.elapsed().as_secs_f64(),
+        bin.display()
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let addrs: Vec<String> = lab.hosts().iter().map(|h| h.addr.to_string()).collect();
+    let mut serial = 0usize;
+    let mut fresh = |what: &str| {
+        serial += 1;
+        tmp.path().join(format!("{what}-{serial}"))
+    };
+    // `dossier sweep TARGETS` in the lab namespace, measured; sweep.json and bundles read.
+    let run_sweep = |targets: &[String], jobs: usize, out: &Path, no_analyze: bool| {
+        let mut c = lab.command(&me);
+        c.arg("one")
+            .arg(&bin)
+            .arg("sweep")
+            .args(targets)
+            .arg("-i")
+            .arg(lab.client_key())
+            .arg("--known-hosts")
+            .arg(lab.known_hosts())
+            .args(["--ssh-config", "/dev/null", "-j", &jobs.to_string(), "-q"])
+            .arg("--out")
+            .arg(out)
+            .env("HOME", &home)
+            .env_remove("SSH_AUTH_SOCK");
+        if no_analyze {
+            c.arg("--no-analyze");
+        }
+        let sshd0 = sshd_cpu(&lab);
+        let busy = Busy::start();
+        let m = measure_cmd(&mut c);
+        let busy = busy.fraction();
+        let mut r = read_sweep(m, out, targets);
+        r.busy = busy;
+        r.sshd_cpu = sshd_cpu(&lab) - sshd0;
+        r
+    };
+
+    // The fleet, with analysis and collection alone.
+    let mut full = vec![];
+    let mut bare = vec![];
+    println!("sweep of {n} hosts, -j {jobs}, default playbook:");
+    for i in 0..runs {
+        for (no_analyze, acc) in [(false, &mut full), (true, &mut bare)] {
+            let r = run_sweep(&addrs, jobs, &fresh("fleet"), no_analyze);
+            let what = format!(
+                "run {} {}",
+                i + 1,
+                if no_analyze {
+                    "--no-analyze "
+                } else {
+                    "with analysis"
+                }
+            );
+            print_fleet(&what, n, cores, std::slice::from_ref(&r));
+            acc.push(r);
+        }
+    }
+    println!("median of {runs} runs:");
+    let wall_full = print_fleet("with analysis", n, cores, &full);
+    let wall_bare = print_fleet("--no-analyze ", n, cores, &bare);
+    println!(
+        "  analysis: {:.2} s of {wall_full:.2} s ({:.0}%)",
+        wall_full - wall_bare,
+        (wall_full - wall_bare) / wall_full * 100.0
+    );
+
+    // One clean host: over SSH, and locally (dead-box and live).
+    let hi = lab
+        .hosts()
+        .iter()
+        .position(|h| h.scenario == Scenario::Clean)
+        .expect("a clean host");
+    let h = &lab.hosts()[hi];
+    println!(
+        "one clean host ({}, {}), median of {runs} runs, --no-analyze:",
+        h.name, h.addr
+    );
+    let ssh: Vec<FleetRun> = (0..runs)
+        .map(|_| run_sweep(&addrs[hi..=hi], 1, &fresh("one-ssh"), true))
+        .collect();
+    let ssh_wall = median(ssh.iter().map(|r| r.m.wall).collect());
+    println!(
+        "  ssh   sweep -j 1:                              wall {ssh_wall:.2} s, CPU dossier {:.2} s + sshd {:.2} s, peak RSS {:.1} MiB, read {:.2} MiB, bundle {:.2} MiB{}",
+        median(ssh.iter().map(|r| r.m.cpu).collect()),
+        median(ssh.iter().map(|r| r.sshd_cpu).collect()),
+        median(ssh.iter().map(|r| r.m.rss_mib).collect()),
+        median(ssh.iter().map(|r| median(r.bytes_read.clone())).collect()) / MIB,
+        median(ssh.iter().map(|r| median(r.bundle_bytes.clone())).collect()) / MIB,
+        ssh.iter()
+            .flat_map(|r| r.not_collected.iter())
+            .map(|s| format!("; NOT COLLECTED: {s}"))
+            .collect::<String>()
+    );
+
+    // A local collection, measured: wall, CPU, RSS, bundle size, collector times.
+    struct Local {
+        m: Vec<Measured>,
+        bundle: Vec<f64>,
+        collectors: BTreeMap<String, Vec<f64>>,
+    }
+    impl Local {
+        fn add(&mut self, m: Measured, out: &Path) {
+            assert!(m.ok, "dossier collect into {} failed", out.display());
+            let b = only_bundle(out).expect("one bundle");
+            self.bundle
+                .push(std::fs::metadata(&b).expect("bundle").len() as f64);
+            collector_times(&b, &mut self.collectors);
+            self.m.push(m);
+        }
+        fn print(&self, what: &str) -> f64 {
+            let wall = median(self.m.iter().map(|m| m.wall).collect());
+            println!(
+                "  {what} wall {wall:.2} s, CPU {:.2} s, peak RSS {:.1} MiB, bundle {:.2} MiB",
+                median(self.m.iter().map(|m| m.cpu).collect()),
+                median(self.m.iter().map(|m| m.rss_mib).collect()),
+                median(self.bundle.clone()) / MIB
+            );
+            wall
+        }
+    }
+    let new_local = || Local {
+        m: vec![],
+        bundle: vec![],
+        collectors: BTreeMap::new(),
+    };
+
+    // Dead-box: the host's filesystem as an image (its /proc is not read as a live system).
+    let mut dead = new_local();
+    for _ in 0..runs {
+        let out = fresh("one-root");
+        let m = measure_cmd(
+            Command::new(&me)
+                .arg("one")
+                .arg(&bin)
+                .args(["collect", "--no-analyze", "-q", "--root"])
+                .arg(&h.root)
+                .arg("--out")
+                .arg(&out),
+        );
+        dead.add(m, &out);
+    }
+    let dead_wall = dead.print("local collect --root (dead-box, no /proc):   ");
+
+    // Live, inside the host: the mount namespace and root of its sshd (chrooted into the
+    // host's filesystem), its UTS, PID and network namespaces.
+    let mut live = new_local();
+    let nsenter = ["/usr/bin/nsenter", "/bin/nsenter"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file());
+    let pid = sshd_pid(h).filter(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname"))
+            .is_ok_and(|s| s.trim() == h.name)
+    });
+    let visible = |pid: u32, p: &Path| {
+        Path::new(&format!("/proc/{pid}/root"))
+            .join(p.strip_prefix("/").expect("absolute"))
+            .is_file()
+    };
+    let mut live_wall = None;
+    match (nsenter, pid) {
+        (Some(nsenter), Some(pid)) if visible(pid, &bin) && visible(pid, &me) => {
+            for i in 0..runs {
+                // Written to the host's own /tmp (a tmpfs of the host), read from outside.
+                let inside = format!("/tmp/dossier-bench-live-{i}");
+                let m = measure_cmd(
+                    Command::new(nsenter)
+                        .args(["--target", &pid.to_string()])
+                        .args(["--mount", "--uts", "--pid", "--net", "--root", "--wd", "--"])
+                        .arg(&me)
+                        .arg("one")
+                        .arg(&bin)
+                        .args(["collect", "--no-analyze", "-q", "--out", &inside]),
+                );
+                let out = h.root.join(inside.trim_start_matches('/'));
+                live.add(m, &out);
+                let _ = std::fs::remove_dir_all(&out);
+            }
+            live_wall = Some(live.print("local collect inside the host (live, nsenter):"));
+            println!(
+                "    (the live bundle also holds copies of dossier and dossier-bench: running in the host, unowned by any package)"
+            );
+        }
+        _ => println!(
+            "  local collect inside the host: skipped (nsenter: {nsenter:?}, sshd chrooted in the host: {pid:?}, or the binaries are not visible in the host's root)"
+        ),
+    }
+    print!("  ratio ssh/local: {:.1}x (dead-box)", ssh_wall / dead_wall);
+    if let Some(w) = live_wall {
+        print!(", {:.1}x (live)", ssh_wall / w);
+    }
+    println!();
+
+    // Where the time goes: each collector's duration_ms (median) in each setting.
+    let merged = |runs: &[FleetRun]| {
+        let mut m: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in runs {
+            for (k, v) in &r.collectors {
+                m.entry(k.clone()).or_default().extend(v);
+            }
+        }
+        m
+    };
+    let (ssh_c, fleet_c) = (merged(&ssh), merged(&bare));
+    let mut names: Vec<&String> = ssh_c
+        .keys()
+        .chain(fleet_c.keys())
+        .chain(dead.collectors.keys())
+        .chain(live.collectors.keys())
+        .collect();
+    names.sort();
+    names.dedup();
+    let cell = |m: &BTreeMap<String, Vec<f64>>, k: &str| {
+        m.get(k)
+            .filter(|v| !v.is_empty())
+            .map_or("-".to_string(), |v| format!("{:.0}", median(v.clone())))
+    };
+    println!("per-collector duration_ms, median (manifest.json):");
+    println!(
+        "  {:<20} {:>9} {:>17} {:>13} {:>11}",
+        "collector",
+        "ssh -j 1",
+        format!("ssh fleet -j {jobs}"),
+        "local --root",
+        "local live"
+    );
+    for k in names {
+        println!(
+            "  {:<20} {:>9} {:>17} {:>13} {:>11}",
+            k,
+            cell(&ssh_c, k),
+            cell(&fleet_c, k),
+            cell(&dead.collectors, k),
+            cell(&live.collectors, k)
         );
     }
 }
