@@ -182,6 +182,14 @@ pub fn collect_host(
             playbook.name, playbook.sha256
         ),
     );
+    // Records stay in memory only where a later collector reads them (and the host facts,
+    // for the manifest); the rest go straight into the bundle.
+    writer.keep_records("facts");
+    for c in &order {
+        for dep in c.info().after {
+            writer.keep_records(&dep);
+        }
+    }
     let mut prior: PriorRecords = HashMap::new();
     let mut cache = HashMap::new();
     let mut runs = Vec::new();
@@ -233,20 +241,20 @@ pub fn collect_host(
             }
         };
         let elapsed = t.elapsed();
-        let (records, issues) = writer.end_collector(&info.name)?;
+        let (records, count, issues) = writer.end_collector(&info.name)?;
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
-        let status = if cut && !records.is_empty() {
+        let status = if cut && count > 0 {
             // Cut short by the lost host, with what it had collected by then.
             "partial"
         } else {
-            status_of(result.is_some(), records.len(), &issues)
+            status_of(result.is_some(), count, &issues)
         };
         writer.log_event(
             Some(&info.name),
             &format!(
                 "{status} in {} ms: {} records, {} issues{}",
                 elapsed.as_millis(),
-                records.len(),
+                count,
                 issues.len(),
                 result
                     .as_ref()
@@ -254,14 +262,7 @@ pub fn collect_host(
                     .unwrap_or_default()
             ),
         );
-        progress.step_done(
-            &label,
-            &info.name,
-            status,
-            records.len(),
-            issues.len(),
-            elapsed,
-        );
+        progress.step_done(&label, &info.name, status, count, issues.len(), elapsed);
         runs.push(CollectorRun {
             name: info.name.clone(),
             version: info.version.clone(),
@@ -269,7 +270,7 @@ pub fn collect_host(
             plugin_sha256: None,
             status: status.into(),
             duration_ms: elapsed.as_millis() as u64,
-            records: records.len(),
+            records: count,
             error: result,
             issues,
         });

@@ -1178,7 +1178,14 @@ impl Host for SshHost {
         let mut f = self.open(path)?;
         let meta = f.meta().clone();
         let mut data = Vec::with_capacity(meta.size.min(limit).min(16 << 20) as usize);
-        let mut chunk = vec![0u8; READ_CHUNK.min(limit.saturating_add(1) as usize).max(1)];
+        // Fitted to the file: libssh2 asks ahead for four times the buffer in 30 kB requests,
+        // so a 256 KiB buffer for a 200-byte /proc file costs 35 SFTP READs instead of 2.
+        let fit = meta
+            .size
+            .min(limit)
+            .saturating_add(1)
+            .clamp(4096, READ_CHUNK as u64);
+        let mut chunk = vec![0u8; fit as usize];
         let mut truncated = false;
         loop {
             let n = f
@@ -1194,6 +1201,10 @@ impl Host for SshHost {
                 break;
             }
             data.extend_from_slice(&chunk[..n]);
+            // Longer than its size said (a /proc file says 0): ask for more at a time.
+            if n == chunk.len() && chunk.len() < READ_CHUNK {
+                chunk.resize(chunk.len() * 2, 0);
+            }
             if data.len() as u64 == limit {
                 let mut probe = [0u8; 1];
                 truncated = f

@@ -86,10 +86,15 @@ pub struct PackageDb {
     /// `dpkg` or `rpm`; `None` when no database was found.
     pub manager: Option<String>,
     pub packages: Vec<PackageRecord>,
-    pub files: Vec<PackageFiles>,
+    /// File lists, one per package (records are made from these when emitted).
+    files: Vec<FileList>,
     pub diversions: Vec<Diversion>,
-    /// path → owning packages.
-    owners: HashMap<String, Vec<String>>,
+    /// path → owning packages (indices into `names`). Paths are shared with `files` and
+    /// package names stored once: a host's database holds 100,000+ paths, and a sweep holds
+    /// one database per host being collected.
+    owners: HashMap<Arc<str>, Owners>,
+    names: Vec<Arc<str>>,
+    name_index: HashMap<Arc<str>, u32>,
     /// dpkg: package → base name of its info files (`libc6:amd64`).
     info_base: HashMap<String, String>,
     /// Conffile digests from dpkg status: path → (package, md5).
@@ -100,7 +105,91 @@ pub struct PackageDb {
     pub unavailable: Option<String>,
 }
 
+/// The packages owning one path: almost always one.
+#[derive(Debug)]
+enum Owners {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+/// One package's file list.
+#[derive(Debug)]
+struct FileList {
+    manager: &'static str,
+    package: u32,
+    files: Vec<Arc<str>>,
+    source: SourceRef,
+}
+
 impl PackageDb {
+    fn package_index(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.name_index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        let n: Arc<str> = Arc::from(name);
+        self.names.push(n.clone());
+        self.name_index.insert(n, i);
+        i
+    }
+
+    /// Records one package's files (ownership and list).
+    fn add_files(
+        &mut self,
+        manager: &'static str,
+        package: &str,
+        files: Vec<String>,
+        source: SourceRef,
+    ) {
+        let pkg = self.package_index(package);
+        let mut list = Vec::with_capacity(files.len());
+        for f in files {
+            let path: Arc<str> = match self.owners.get_key_value(f.as_str()) {
+                Some((k, _)) => k.clone(),
+                None => Arc::from(f),
+            };
+            match self.owners.get_mut(&path) {
+                None => {
+                    self.owners.insert(path.clone(), Owners::One(pkg));
+                }
+                Some(Owners::One(first)) => {
+                    if *first != pkg {
+                        let first = *first;
+                        self.owners
+                            .insert(path.clone(), Owners::Many(vec![first, pkg]));
+                    }
+                }
+                Some(Owners::Many(v)) => {
+                    if !v.contains(&pkg) {
+                        v.push(pkg);
+                    }
+                }
+            }
+            list.push(path);
+        }
+        self.files.push(FileList {
+            manager,
+            package: pkg,
+            files: list,
+            source,
+        });
+    }
+
+    /// The file lists as records.
+    pub fn file_records(&self) -> impl Iterator<Item = PackageFiles> + '_ {
+        self.files.iter().map(|f| PackageFiles {
+            manager: f.manager.into(),
+            package: self.names[f.package as usize].to_string(),
+            files: f.files.iter().map(|p| p.to_string()).collect(),
+            source: f.source.clone(),
+        })
+    }
+
+    /// Every path of every package.
+    pub fn all_paths(&self) -> impl Iterator<Item = &str> + '_ {
+        self.files.iter().flat_map(|f| f.files.iter().map(|p| &**p))
+    }
+
     /// Loads the database once per host (shared through the context cache).
     pub fn load(ctx: &mut CollectContext<'_>) -> Arc<PackageDb> {
         if let Some(db) = ctx.cached::<PackageDb>() {
@@ -115,9 +204,12 @@ impl PackageDb {
     pub fn owners_of(&self, path: &str) -> Vec<String> {
         let mut v: Vec<String> = std::iter::once(path.to_string())
             .chain(usr_aliases(path))
-            .filter_map(|p| self.owners.get(&p))
-            .flatten()
-            .cloned()
+            .filter_map(|p| self.owners.get(p.as_str()))
+            .flat_map(|o| match o {
+                Owners::One(i) => vec![*i],
+                Owners::Many(v) => v.clone(),
+            })
+            .map(|i| self.names[i as usize].to_string())
             .collect();
         v.sort();
         v.dedup();
@@ -229,16 +321,8 @@ fn load_dpkg(ctx: &mut CollectContext<'_>, copy_lists: bool) -> PackageDb {
             .filter(|l| !l.is_empty())
             .map(bytes_to_text)
             .collect();
-        for f in &files {
-            db.owners.entry(f.clone()).or_default().push(pkg.clone());
-        }
         db.info_base.insert(pkg.clone(), base.to_string());
-        db.files.push(PackageFiles {
-            manager: "dpkg".into(),
-            package: pkg,
-            files,
-            source,
-        });
+        db.add_files("dpkg", &pkg, files, source);
     }
     let div = Path::new(DPKG_DIR).join("diversions");
     if let Some(c) = ctx.capture(&div, LIST_CAP) {
@@ -404,22 +488,13 @@ fn load_rpm(ctx: &mut CollectContext<'_>, dbdir: &str) -> PackageDb {
                 db.rpm_digests
                     .insert(f[3].to_string(), (algo.to_string(), f[2].to_string()));
             }
-            db.owners
-                .entry(f[3].to_string())
-                .or_default()
-                .push(f[0].to_string());
             per_pkg
                 .entry(f[0].to_string())
                 .or_default()
                 .push(f[3].to_string());
         }
         for (package, files) in per_pkg {
-            db.files.push(PackageFiles {
-                manager: "rpm".into(),
-                package,
-                files,
-                source: src.clone(),
-            });
+            db.add_files("rpm", &package, files, src.clone());
         }
     }
     db
@@ -494,8 +569,8 @@ impl Collector for PackagesCollector {
         for p in &db.packages {
             ctx.emit(&Record::Package(p.clone()))?;
         }
-        for f in &db.files {
-            ctx.emit(&Record::PackageFiles(f.clone()))?;
+        for f in db.file_records() {
+            ctx.emit(&Record::PackageFiles(f))?;
         }
         for d in &db.diversions {
             ctx.emit(&Record::Diversion(d.clone()))?;
@@ -505,13 +580,8 @@ impl Collector for PackagesCollector {
         }
         let targets = match cfg.verify {
             VerifyMode::Full => db
-                .files
-                .iter()
-                .flat_map(|f| {
-                    f.files
-                        .iter()
-                        .map(|p| (p.clone(), vec!["full".to_string()]))
-                })
+                .all_paths()
+                .map(|p| (p.to_string(), vec!["full".to_string()]))
                 .collect::<BTreeMap<_, _>>(),
             _ => referenced_executables(ctx),
         };

@@ -146,9 +146,18 @@ impl Collector for ProcCollector {
 struct ExeState {
     cfg: Config,
     copied_total: u64,
-    /// (dev, inode) → what was learnt about that file.
-    seen: HashMap<(u64, u64), ExeInfo>,
+    /// The same executable file → what was learnt about it.
+    seen: HashMap<ExeKey, ExeInfo>,
     db: Option<std::sync::Arc<PackageDb>>,
+}
+
+/// Identity of an executable file: (dev, inode) where the transport knows it; over SFTP,
+/// which has no inode, the path with its size and mtime (a deleted executable is never
+/// matched by path: another file may have taken its name).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum ExeKey {
+    Inode(u64, u64),
+    Path(String, u64, Option<dossier_plugin_api::Timestamp>),
 }
 
 #[derive(Clone, Default)]
@@ -312,8 +321,12 @@ fn executable(
     };
     rec.exe_size = Some(meta.size);
     rec.exe_meta = Some(meta.clone());
-    let key = meta.identity();
-    if let Some(info) = key.and_then(|k| st.seen.get(&k)) {
+    let key = match (meta.identity(), &rec.exe) {
+        (Some((dev, ino)), _) => Some(ExeKey::Inode(dev, ino)),
+        (None, Some(p)) if !rec.exe_deleted => Some(ExeKey::Path(p.clone(), meta.size, meta.mtime)),
+        _ => None,
+    };
+    if let Some(info) = key.as_ref().and_then(|k| st.seen.get(k)) {
         rec.exe_sha256 = info.sha256.clone();
         rec.exe_member = info.member.clone();
         rec.exe_error = info.error.clone();

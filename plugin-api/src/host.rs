@@ -328,7 +328,15 @@ pub trait Host: Send + Sync {
     fn hash_file(&self, path: &Path, limit: u64) -> Result<FileHash, HostError> {
         let mut f = self.open(path)?;
         let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 << 10];
+        // A buffer fitted to the file: over SFTP every read of the buffer's size asks the
+        // server for that much (and libssh2 for four times more), even for a small file.
+        let fit = f
+            .meta()
+            .size
+            .min(limit)
+            .saturating_add(1)
+            .clamp(4096, 256 << 10);
+        let mut buf = vec![0u8; fit as usize];
         let mut total = 0u64;
         loop {
             let want = (limit - total).min(buf.len() as u64) as usize;

@@ -146,6 +146,14 @@ pub fn ensure_out_dir(dir: &Path) -> Result<(), BundleError> {
         })
 }
 
+/// Records of one collector while it runs.
+#[derive(Default)]
+struct CollectorRecords {
+    body: Vec<u8>,
+    count: usize,
+    kept: Vec<serde_json::Value>,
+}
+
 /// The bundle being written.
 pub struct BundleWriter {
     out_dir: PathBuf,
@@ -153,7 +161,11 @@ pub struct BundleWriter {
     zip: Option<ZipWriter<StreamWriter<HashingFile>>>,
     members: Vec<MemberEntry>,
     by_name: HashMap<String, usize>,
-    records: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Per collector: its records serialized as JSON lines as they come (the member body),
+    /// their count, and the records themselves only for collectors whose records later
+    /// collectors read (see [`BundleWriter::keep_records`]).
+    records: BTreeMap<String, CollectorRecords>,
+    keep: std::collections::HashSet<String>,
     issues: BTreeMap<String, Vec<Issue>>,
     log: Vec<u8>,
     collector: Option<String>,
@@ -194,6 +206,7 @@ impl BundleWriter {
             members: Vec::new(),
             by_name: HashMap::new(),
             records: BTreeMap::new(),
+            keep: Default::default(),
             issues: BTreeMap::new(),
             log: Vec::new(),
             collector: None,
@@ -213,23 +226,25 @@ impl BundleWriter {
         self.collector = Some(collector.to_string());
     }
 
-    /// Writes `records/<collector>.jsonl` and returns the collector's records and issues.
+    /// Keep the records of `collector` in memory after [`BundleWriter::end_collector`]
+    /// (a later collector reads them); others are only serialized into the bundle.
+    pub fn keep_records(&mut self, collector: &str) {
+        self.keep.insert(collector.to_string());
+    }
+
+    /// Writes `records/<collector>.jsonl` and returns the collector's records (empty unless
+    /// kept), their number, and its issues.
     pub fn end_collector(
         &mut self,
         collector: &str,
-    ) -> Result<(Vec<serde_json::Value>, Vec<Issue>), BundleError> {
-        let records = self.records.remove(collector).unwrap_or_default();
+    ) -> Result<(Vec<serde_json::Value>, usize, Vec<Issue>), BundleError> {
+        let recs = self.records.remove(collector).unwrap_or_default();
         let issues = self.issues.remove(collector).unwrap_or_default();
-        let mut body = Vec::new();
-        for r in &records {
-            serde_json::to_writer(&mut body, r).map_err(|e| BundleError::Write(e.to_string()))?;
-            body.push(b'\n');
-        }
         let name = format!("records/{collector}.jsonl");
         let name = self.unique_name(&name);
         self.write_member(
             &name,
-            &body,
+            &recs.body,
             "records",
             Some(collector.to_string()),
             None,
@@ -237,7 +252,7 @@ impl BundleWriter {
         )
         .map_err(BundleError::Write)?;
         self.collector = None;
-        Ok((records, issues))
+        Ok((recs.kept, recs.count, issues))
     }
 
     /// Appends a line to `log.jsonl`.
@@ -715,10 +730,14 @@ impl EvidenceSink for BundleWriter {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        self.records
-            .entry(collector.to_string())
-            .or_default()
-            .push(record);
+        let keep = self.keep.contains(collector);
+        let r = self.records.entry(collector.to_string()).or_default();
+        serde_json::to_writer(&mut r.body, &record).map_err(|e| e.to_string())?;
+        r.body.push(b'\n');
+        r.count += 1;
+        if keep {
+            r.kept.push(record);
+        }
         Ok(())
     }
 
