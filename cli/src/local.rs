@@ -11,7 +11,7 @@ use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::encoding::path_to_text;
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
-    HostErrorKind, HostInfo, HostKind,
+    HostErrorKind, HostInfo, HostKind, exec_program,
 };
 use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, OFlag, OpenHow, ResolveFlag, openat2};
@@ -261,15 +261,7 @@ impl Host for LocalHost {
         if self.root.is_some() {
             return Err(HostError::unsupported("exec on an image"));
         }
-        let prog = argv
-            .first()
-            .ok_or_else(|| HostError::general(HostErrorKind::Other, "exec: empty argv"))?;
-        if !prog.starts_with('/') {
-            return Err(HostError::general(
-                HostErrorKind::Other,
-                format!("exec: {prog}: program must be an absolute path"),
-            ));
-        }
+        exec_program(argv)?;
         run_command(argv, limits)
     }
 }

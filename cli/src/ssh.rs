@@ -21,7 +21,7 @@ use base64::Engine;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
-    HostErrorKind, HostInfo, HostKind, ReadOutcome,
+    HostErrorKind, HostInfo, HostKind, ReadOutcome, exec_program,
 };
 use ssh2::{CheckResult, ErrorCode, HashType, KnownHostFileKind, MethodType, Session};
 use std::ffi::OsString;
@@ -1215,27 +1215,11 @@ impl Host for SshHost {
             }
         }
         let after = f.meta_now().ok();
-        let changed = after.as_ref().is_some_and(|a| meta.changed_since(a));
-        Ok(ReadOutcome {
-            data,
-            truncated,
-            meta,
-            changed_during_read: changed,
-            meta_after: after.filter(|_| changed),
-        })
+        Ok(ReadOutcome::new(data, truncated, meta, after))
     }
 
     fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
-        let prog = argv
-            .first()
-            .ok_or_else(|| HostError::general(HostErrorKind::Other, "exec: empty argv"))?;
-        if !prog.starts_with('/') {
-            return Err(HostError::general(
-                HostErrorKind::Other,
-                format!("exec: {prog}: program must be an absolute path"),
-            ));
-        }
-        let path = Path::new(prog);
+        let path = Path::new(exec_program(argv)?);
         let cmd = command_line(argv, self.sudo);
         self.session.set_timeout(ms(limits.timeout));
         let r = self.exec_inner(&cmd, limits, path);

@@ -107,6 +107,31 @@ pub struct TargetResult {
 }
 
 impl TargetResult {
+    /// A result with the given outcome and nothing collected yet.
+    pub fn new(
+        target: &str,
+        label: &str,
+        via: Option<String>,
+        outcome: &str,
+        reason: Option<String>,
+        started: Timestamp,
+    ) -> Self {
+        TargetResult {
+            target: target.to_string(),
+            label: label.to_string(),
+            via,
+            outcome: outcome.to_string(),
+            reason,
+            started,
+            duration_ms: 0,
+            hostname: None,
+            bundle: None,
+            sha256: None,
+            host_key: None,
+            bytes_read: None,
+        }
+    }
+
     /// Whether the host's evidence is complete (collected now or earlier).
     pub fn complete(&self) -> bool {
         matches!(self.outcome.as_str(), "collected" | "resumed")
@@ -260,20 +285,14 @@ fn write_summary(path: &Path, s: &SweepSummary) -> std::io::Result<()> {
 
 /// The result of a target whose collection panicked.
 fn failed(t: &SweepTarget, why: String) -> TargetResult {
-    TargetResult {
-        target: t.ssh.spec.clone(),
-        label: t.ssh.label(),
-        via: t.via.clone(),
-        outcome: "failed".into(),
-        reason: Some(format!("internal error: {why}")),
-        started: Timestamp::now(),
-        duration_ms: 0,
-        hostname: None,
-        bundle: None,
-        sha256: None,
-        host_key: None,
-        bytes_read: None,
-    }
+    TargetResult::new(
+        &t.ssh.spec,
+        &t.ssh.label(),
+        t.via.clone(),
+        "failed",
+        Some(format!("internal error: {why}")),
+        Timestamp::now(),
+    )
 }
 
 /// Messages to a host's deadline watchdog.
@@ -290,20 +309,7 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
     let started = Timestamp::now();
     let clock = Instant::now();
     let label = t.ssh.label();
-    let mut r = TargetResult {
-        target: t.ssh.spec.clone(),
-        label: label.clone(),
-        via: t.via.clone(),
-        outcome: String::new(),
-        reason: None,
-        started,
-        duration_ms: 0,
-        hostname: None,
-        bundle: None,
-        sha256: None,
-        host_key: None,
-        bytes_read: None,
-    };
+    let mut r = TargetResult::new(&t.ssh.spec, &label, t.via.clone(), "", None, started);
     sh.progress.event(&label, "connecting");
     let mut auth = plan.auth.clone();
     let mut ids = t.identities.clone();
@@ -501,20 +507,14 @@ pub fn run(
     queue.retain(|t| seen.insert(t.ssh.label()));
     let mut results_now = Vec::new();
     for (spec, outcome, reason) in &plan.refused {
-        results_now.push(TargetResult {
-            target: spec.clone(),
-            label: spec.clone(),
-            via: None,
-            outcome: outcome.clone(),
-            reason: Some(reason.clone()),
+        results_now.push(TargetResult::new(
+            spec,
+            spec,
+            None,
+            outcome,
+            Some(reason.clone()),
             started,
-            duration_ms: 0,
-            hostname: None,
-            bundle: None,
-            sha256: None,
-            host_key: None,
-            bytes_read: None,
-        });
+        ));
     }
     if plan.resume {
         let done = verified_bundles(
@@ -525,20 +525,17 @@ pub fn run(
         let resumed = |spec: &str, label: &str, via: Option<String>| {
             let (bundle, sha, hostname) = &done[label];
             TargetResult {
-                target: spec.to_string(),
-                label: label.to_string(),
-                via,
-                outcome: "resumed".into(),
-                reason: Some(
-                    "a complete bundle of this target verifies: not collected again".into(),
-                ),
-                started,
-                duration_ms: 0,
                 hostname: Some(hostname.clone()),
                 bundle: Some(bundle.clone()),
                 sha256: Some(sha.clone()),
-                host_key: None,
-                bytes_read: None,
+                ..TargetResult::new(
+                    spec,
+                    label,
+                    via,
+                    "resumed",
+                    Some("a complete bundle of this target verifies: not collected again".into()),
+                    started,
+                )
             }
         };
         let mut kept = std::collections::HashSet::new();
@@ -644,19 +641,15 @@ mod tests {
     #[test]
     fn summary_round_trips_and_is_sorted() {
         let d = tempfile::tempdir().unwrap();
-        let t = |label: &str| TargetResult {
-            target: label.into(),
-            label: label.into(),
-            via: None,
-            outcome: "unreachable".into(),
-            reason: Some("x".into()),
-            started: Timestamp::now(),
-            duration_ms: 1,
-            hostname: None,
-            bundle: None,
-            sha256: None,
-            host_key: None,
-            bytes_read: None,
+        let t = |label: &str| {
+            TargetResult::new(
+                label,
+                label,
+                None,
+                "unreachable",
+                Some("x".into()),
+                Timestamp::now(),
+            )
         };
         let s = SweepSummary {
             format: SUMMARY_FORMAT.into(),

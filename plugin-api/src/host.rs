@@ -266,6 +266,36 @@ pub struct ReadOutcome {
     pub meta_after: Option<FileMeta>,
 }
 
+impl ReadOutcome {
+    /// The outcome of reading `data` from a file opened with metadata `meta`; `after` is its
+    /// metadata once read (when available), which tells whether it changed meanwhile.
+    pub fn new(data: Vec<u8>, truncated: bool, meta: FileMeta, after: Option<FileMeta>) -> Self {
+        let changed = after.as_ref().is_some_and(|a| meta.changed_since(a));
+        ReadOutcome {
+            data,
+            truncated,
+            meta,
+            changed_during_read: changed,
+            meta_after: after.filter(|_| changed),
+        }
+    }
+}
+
+/// The program of an `exec` argv: it must be there and be an absolute path (no `PATH`
+/// lookup on the target).
+pub fn exec_program<'a>(argv: &[&'a str]) -> Result<&'a str, HostError> {
+    let prog = argv
+        .first()
+        .ok_or_else(|| HostError::general(HostErrorKind::Other, "exec: empty argv"))?;
+    if !prog.starts_with('/') {
+        return Err(HostError::general(
+            HostErrorKind::Other,
+            format!("exec: {prog}: program must be an absolute path"),
+        ));
+    }
+    Ok(prog)
+}
+
 /// SHA-256 of a file's content as read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileHash {
@@ -314,14 +344,7 @@ pub trait Host: Send + Sync {
         let mut probe = [0u8; 1];
         let truncated = data.len() as u64 == limit && f.read(&mut probe).map_err(io)? > 0;
         let after = f.meta_now().ok();
-        let changed = after.as_ref().is_some_and(|a| meta.changed_since(a));
-        Ok(ReadOutcome {
-            data,
-            truncated,
-            meta,
-            changed_during_read: changed,
-            meta_after: after.filter(|_| changed),
-        })
+        Ok(ReadOutcome::new(data, truncated, meta, after))
     }
 
     /// SHA-256 of the first `limit` bytes of a regular file (the whole file when smaller).
