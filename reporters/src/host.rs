@@ -40,6 +40,17 @@ pub fn render(a: &HostAnalysis) -> String {
         a.playbook_sha256
     );
     let _ = writeln!(o, "- Collected with: {}", md(&a.tool));
+    for p in &a.plugins {
+        let _ = writeln!(
+            o,
+            "- Plugin {} `{}` {}: `{}` SHA-256 `{}`",
+            p.kind,
+            md(&p.name),
+            md(&p.version),
+            md(&p.path),
+            p.sha256
+        );
+    }
     let _ = writeln!(
         o,
         "\n## Verdict\n\n**{}** (score {} / 100)\n",

@@ -844,6 +844,11 @@ impl DynAnalyzer {
     pub fn origin(&self) -> PluginOrigin {
         self.inst.lib.origin()
     }
+
+    /// The library it comes from.
+    pub fn origin_lib(&self) -> &PluginLib {
+        &self.inst.lib
+    }
 }
 
 impl Analyzer for DynAnalyzer {
@@ -888,6 +893,11 @@ impl DynReporter {
     /// Provenance recorded in reports.
     pub fn origin(&self) -> PluginOrigin {
         self.lib.origin()
+    }
+
+    /// The library it comes from.
+    pub fn origin_lib(&self) -> &PluginLib {
+        &self.lib
     }
 
     fn instance(&mut self) -> Result<&Instance, ReportError> {
