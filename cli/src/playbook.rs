@@ -152,6 +152,34 @@ pub fn parse(text: &str, source: &str, registry: &Registry) -> Result<Playbook, 
         key: None,
         message: e.message().trim().to_string(),
     })?;
+    // Plugin requirements first: a missing plugin explains its unknown collectors.
+    let mut plugins = BTreeMap::new();
+    for (name, req) in file.plugins {
+        let line = line_of(text, req.span().start);
+        let range = req.into_inner();
+        let invalid = |message: String| PlaybookError::Invalid {
+            file: source.to_string(),
+            line,
+            key: Some(format!("plugins.{name}")),
+            message,
+        };
+        let parsed = semver::VersionReq::parse(&range)
+            .map_err(|e| invalid(format!("`{range}` is not a semver range: {e}")))?;
+        let Some(lib) = registry.lib(&name) else {
+            return Err(invalid(format!(
+                "plugin `{name}` ({range}) is required but not loaded: load it with --plugin PATH, DOSSIER_PLUGIN_PATH or {USER_DIR_HINT}"
+            )));
+        };
+        let version = semver::Version::parse(&lib.version)
+            .map_err(|e| invalid(format!("plugin version {}: {e}", lib.version)))?;
+        if !parsed.matches(&version) {
+            return Err(invalid(format!(
+                "plugin `{name}` {} (from {}) does not satisfy the required version {range}",
+                lib.version, lib.path
+            )));
+        }
+        plugins.insert(name, range);
+    }
     let mut enabled = BTreeMap::new();
     for (name, spanned) in file.collectors {
         let line = line_of(text, spanned.span().start);
@@ -215,33 +243,6 @@ pub fn parse(text: &str, source: &str, registry: &Registry) -> Result<Playbook, 
             a
         }
     };
-    let mut plugins = BTreeMap::new();
-    for (name, req) in file.plugins {
-        let line = line_of(text, req.span().start);
-        let range = req.into_inner();
-        let invalid = |message: String| PlaybookError::Invalid {
-            file: source.to_string(),
-            line,
-            key: Some(format!("plugins.{name}")),
-            message,
-        };
-        let parsed = semver::VersionReq::parse(&range)
-            .map_err(|e| invalid(format!("`{range}` is not a semver range: {e}")))?;
-        let Some(lib) = registry.lib(&name) else {
-            return Err(invalid(format!(
-                "plugin `{name}` ({range}) is required but not loaded: load it with --plugin PATH, DOSSIER_PLUGIN_PATH or {USER_DIR_HINT}"
-            )));
-        };
-        let version = semver::Version::parse(&lib.version)
-            .map_err(|e| invalid(format!("plugin version {}: {e}", lib.version)))?;
-        if !parsed.matches(&version) {
-            return Err(invalid(format!(
-                "plugin `{name}` {} (from {}) does not satisfy the required version {range}",
-                lib.version, lib.path
-            )));
-        }
-        plugins.insert(name, range);
-    }
     let mut reporters = BTreeMap::new();
     for (name, spanned) in file.reporters {
         let line = line_of(text, spanned.span().start);
