@@ -640,3 +640,53 @@ fn sweep_with_the_ssh_keys_plugin_finds_the_intruders_key_on_part_of_the_fleet()
         serde_json::json!([miner.name])
     );
 }
+
+#[test]
+fn the_plugin_template_builds_and_loads() {
+    // The template is its own workspace (not built by `cargo test --workspace`): build it
+    // into this run's target directory, where it reuses the compiled dependencies.
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let target = profile_dir.parent().unwrap();
+    let manifest = dossier_tests::repo_root().join("dist/plugin-template/Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = Command::new(cargo);
+    c.args([
+        "build",
+        "--offline",
+        "--locked",
+        "--quiet",
+        "--manifest-path",
+        s(&manifest),
+    ])
+    .env("CARGO_TARGET_DIR", target)
+    .stdin(Stdio::null());
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        c.arg("--release");
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "template build failed: {}", stderr(&o));
+    let lib = profile_dir.join("libdossier_plugin_template.so");
+    let d = tempfile::tempdir().unwrap();
+    let o = run(d.path(), &["plugins", "--plugin", s(&lib)], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("collector login-banners"),
+        "{}",
+        stdout(&o)
+    );
+    let root = d.path().join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/issue"), "Welcome to db09\n").unwrap();
+    let playbook =
+        "name = \"banners\"\n[plugins]\nlogin-banners = \"^0.1\"\n[collectors.login-banners]\n";
+    let (o, _) = collect(d.path(), &root, playbook, &lib, &[]);
+    let b = bundle_of(&o);
+    let recs = of_kind(&b, "login-banners", "login_banner");
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["first_line"], "Welcome to db09");
+    assert_eq!(
+        run_of(&manifest(&b), "login-banners")["plugin_sha256"],
+        sha256_file(&lib)
+    );
+}
