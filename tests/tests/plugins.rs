@@ -246,6 +246,17 @@ fn plugins_are_found_by_flag_env_and_user_dir_and_listed() {
     };
     let t = listed(&run(d.path(), &["plugins", "--plugin", s(&lib)], &[]));
     assert!(t.contains(&lib.display().to_string()), "{t}");
+    let o = run(d.path(), &["rules", "--plugin", s(&lib)], &[]);
+    let rules = stdout(&o);
+    assert!(
+        rules
+            .lines()
+            .any(|l| l.starts_with("ssh-key-forced-command")
+                && l.contains("T1098.004")
+                && l.contains("(plugin ssh-keys)"))
+            && rules.contains("[fleet]"),
+        "{rules}"
+    );
     let env = lib.display().to_string();
     listed(&run(
         d.path(),
@@ -648,7 +659,7 @@ fn the_plugin_template_builds_and_loads() {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
     let target = profile_dir.parent().unwrap();
-    let manifest = dossier_tests::repo_root().join("dist/plugin-template/Cargo.toml");
+    let cargo_toml = dossier_tests::repo_root().join("dist/plugin-template/Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut c = Command::new(cargo);
     c.args([
@@ -657,7 +668,7 @@ fn the_plugin_template_builds_and_loads() {
         "--locked",
         "--quiet",
         "--manifest-path",
-        s(&manifest),
+        s(&cargo_toml),
     ])
     .env("CARGO_TARGET_DIR", target)
     .stdin(Stdio::null());
