@@ -93,8 +93,8 @@ fn bundle_header(b: &Bundle) -> Header {
 /// Fleet facts of one host, by analyzer (index in the registry).
 pub type HostFacts = Vec<(usize, serde_json::Value)>;
 
-/// The input of an analyzer plugin: the records of the collectors it reads and the members
-/// those collectors wrote.
+/// The input of an analyzer plugin: the records of the collectors it reads, and every member
+/// of the bundle (a raw copy may be shared with another collector that read the same file).
 fn plugin_input(
     b: &Bundle,
     header: &Header,
@@ -126,9 +126,7 @@ fn plugin_input(
         }
     }
     for m in &b.manifest.members {
-        if m.collector.as_ref().is_some_and(|c| reads.contains(c)) {
-            input.members.insert(m.name.clone(), m.sha256.clone());
-        }
+        input.members.insert(m.name.clone(), m.sha256.clone());
     }
     input
 }
@@ -214,10 +212,11 @@ pub fn analyze_bundle(
     let mut a = analyze(&mut input, &playbook.analysis);
     a.plugins = used_collectors;
     let mut facts = Vec::new();
+    let mut members = Members(&mut *input.read_member);
     for (i, (an, pin)) in registry.analyzers.iter().zip(plugin_inputs).enumerate() {
         let info = an.info();
         let used = use_of("analyzer", &info.name, an.origin_lib());
-        let result = an.analyze(&pin).map_err(|e| e.0);
+        let result = an.analyze(&pin, &mut members).map_err(|e| e.0);
         if let Some(f) = dossier_analyzers::plugins::merge(
             &mut a,
             &info,
@@ -230,6 +229,15 @@ pub fn analyze_bundle(
         }
     }
     (a, facts)
+}
+
+/// Bundle members for analyzer plugins, read through the bundle reader (hash re-checked).
+struct Members<'r, 'a>(&'r mut dossier_analyzers::engine::MemberReader<'a>);
+
+impl dossier_plugin_api::analyzer::MemberReader for Members<'_, '_> {
+    fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String> {
+        (self.0)(name, cap)
+    }
 }
 
 /// Runs the fleet phase of every analyzer plugin over the facts of the analyzed hosts.

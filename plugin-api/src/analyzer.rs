@@ -8,6 +8,10 @@
 //! run is reported as *not evaluated*, never as clean. Analyzers never see a host, only bundle
 //! content, so the same bundle always gives the same findings.
 //!
+//! An analyzer that needs the evidence itself (a raw copy of a file, a copied executable to
+//! scan) reads bundle members through a [`MemberReader`], each re-checked against its SHA-256
+//! as it is read.
+//!
 //! An analyzer may also look across a fleet: [`HostFindings::fleet_facts`] is a small summary
 //! of one host, kept while the other bundles are analyzed; [`Analyzer::fleet`] then receives
 //! every host's summary and returns fleet-level findings (for example "this SSH key is on only
@@ -92,7 +96,8 @@ pub struct AnalysisInput {
     pub collectors: BTreeMap<String, CollectorState>,
     /// Records of the collectors in [`AnalyzerInfo::reads`] that ran.
     pub records: BTreeMap<String, Vec<NumberedRecord>>,
-    /// Member name -> SHA-256 of the members those collectors wrote (records and raw copies).
+    /// Member name -> SHA-256 of every member of the bundle (a raw copy made by one of its
+    /// collectors may be recorded under another collector that read the same file first).
     pub members: BTreeMap<String, String>,
 }
 
@@ -176,6 +181,24 @@ fn info() -> Severity {
     Severity::Info
 }
 
+/// Reads members of the bundle being analyzed.
+pub trait MemberReader {
+    /// The bytes of member `name` (at most `cap`; a larger member is an error), after checking
+    /// them against the manifest's SHA-256.
+    fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String>;
+}
+
+/// A [`MemberReader`] over a map of member name -> content (for analyzer unit tests).
+impl MemberReader for BTreeMap<String, Vec<u8>> {
+    fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String> {
+        match self.get(name) {
+            Some(d) if d.len() as u64 <= cap => Ok(d.clone()),
+            Some(d) => Err(format!("{name}: {} bytes, more than {cap}", d.len())),
+            None => Err(format!("{name}: not in the bundle")),
+        }
+    }
+}
+
 /// Why an analyzer could not run on a bundle.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -186,8 +209,12 @@ pub trait Analyzer: Send + Sync {
     /// Name, version, rules and the collectors it reads.
     fn info(&self) -> AnalyzerInfo;
 
-    /// Analyzes one bundle's records.
-    fn analyze(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError>;
+    /// Analyzes one bundle's records; `members` reads the evidence itself when needed.
+    fn analyze(
+        &self,
+        input: &AnalysisInput,
+        members: &mut dyn MemberReader,
+    ) -> Result<HostFindings, AnalyzeError>;
 
     /// Fleet-level findings from every analyzed host's [`HostFindings::fleet_facts`] (hosts
     /// without facts are left out).

@@ -445,6 +445,11 @@ fn a_plugin_panicking_in_each_entry_point_is_contained() {
     let a = out.join("analysis");
     let report = std::fs::read_to_string(a.join("clean-web01/report.md")).unwrap();
     assert!(report.contains("`probe-seen` T1082"), "{report}");
+    // The analyzer read the raw copy of /etc/hostname through dossier.
+    assert!(
+        report.contains("probe saw hostname \"clean-web01\" (12 raw bytes)"),
+        "{report}"
+    );
     assert_eq!(
         std::fs::read_to_string(a.join("clean-web01/probe.txt")).unwrap(),
         "P: clean-web01 score 1\n"

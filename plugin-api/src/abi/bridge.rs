@@ -16,12 +16,13 @@ use super::{
     METHOD_COLLECT, METHOD_FLEET, METHOD_INFO, METHOD_REPORT_FINISH, METHOD_REPORT_HOST,
     METHOD_VALIDATE_CONFIG, OP_COPY_RAW, OP_EXEC, OP_FILE_CLOSE, OP_FILE_META, OP_FILE_READ,
     OP_HASH_FILE, OP_INFO, OP_ISSUE, OP_LOG, OP_LSTAT, OP_OPEN, OP_READ, OP_READ_DIR, OP_READ_LINK,
-    OP_RECORD, OP_STAT, OP_STORE_RAW, PluginInfo, PluginVTable, STATUS_BAD_INPUT, STATUS_ERROR,
-    STATUS_OK, STATUS_PANIC, TARGET, WireError, kind_names, panic_message,
+    OP_READ_MEMBER, OP_RECORD, OP_STAT, OP_STORE_RAW, PluginInfo, PluginVTable, STATUS_BAD_INPUT,
+    STATUS_ERROR, STATUS_OK, STATUS_PANIC, TARGET, WireError, kind_names, panic_message,
 };
 use crate::analysis::HostAnalysis;
 use crate::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
+    MemberReader,
 };
 use crate::collect::{
     CollectContext, CollectError, Collector, CollectorInfo, CopyError, EvidenceSink, Issue,
@@ -745,6 +746,85 @@ unsafe extern "C" fn host_call(
     status
 }
 
+/// What the member callback of one `analyze` call works on.
+struct MemberState<'s> {
+    reader: &'s mut dyn MemberReader,
+    /// The input given to the analyzer: it may read the members listed there.
+    allowed: &'s AnalysisInput,
+}
+
+/// The callback entry of `analyze`: [`OP_READ_MEMBER`] only.
+unsafe extern "C" fn member_call(
+    ctx: *mut c_void,
+    op: u32,
+    input: *const u8,
+    input_len: usize,
+    _data: *const u8,
+    _data_len: usize,
+    out: *mut Buf,
+    out_data: *mut Buf,
+) -> i32 {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        if ctx.is_null() || (input.is_null() && input_len > 0) {
+            return Err(WireError::new("bad_input", "null pointer"));
+        }
+        if op != OP_READ_MEMBER {
+            return Err(WireError::new(
+                "bad_input",
+                format!("operation {op} is not available to analyzers"),
+            ));
+        }
+        // SAFETY: `ctx` is the `Mutex<MemberState>` of the `analyze` call in progress; the
+        // input slice is the plugin's, valid for this callback.
+        let (state, input) = unsafe {
+            (
+                &*ctx.cast::<Mutex<MemberState<'static>>>(),
+                if input.is_null() {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(input, input_len)
+                },
+            )
+        };
+        let a: PathArg = arg(input)?;
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        if !s.allowed.members.contains_key(&a.path) {
+            return Err(WireError::new(
+                "other",
+                format!("{}: no such member in this bundle", a.path),
+            ));
+        }
+        let cap = a.limit.unwrap_or(MAX_PLUGIN_READ).min(MAX_PLUGIN_READ);
+        s.reader
+            .read_member(&a.path, cap)
+            .map(|d| (b"null".to_vec(), d))
+            .map_err(|e| WireError::new("other", e))
+    }));
+    let (status, json, bytes) = match r {
+        Ok(Ok((json, bytes))) => (STATUS_OK, json, bytes),
+        Ok(Err(e)) => (STATUS_ERROR, e.to_json(), Vec::new()),
+        Err(p) => (
+            STATUS_PANIC,
+            WireError::new(
+                "panic",
+                format!("dossier callback panicked: {}", panic_message(p.as_ref())),
+            )
+            .to_json(),
+            Vec::new(),
+        ),
+    };
+    // SAFETY: the plugin passes valid output slots (or null).
+    unsafe {
+        if !out.is_null() {
+            out.write(Buf::from_vec(json));
+        }
+        if !out_data.is_null() {
+            out_data.write(Buf::from_vec(bytes));
+        }
+    }
+    status
+}
+
 impl Collector for DynCollector {
     fn info(&self) -> CollectorInfo {
         self.info.clone()
@@ -856,9 +936,25 @@ impl Analyzer for DynAnalyzer {
         self.info.clone()
     }
 
-    fn analyze(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError> {
+    fn analyze(
+        &self,
+        input: &AnalysisInput,
+        members: &mut dyn MemberReader,
+    ) -> Result<HostFindings, AnalyzeError> {
+        let state = Mutex::new(MemberState {
+            reader: members,
+            allowed: input,
+        });
+        let cb = HostCallbacks {
+            struct_size: std::mem::size_of::<HostCallbacks>(),
+            ctx: (&state as *const Mutex<MemberState<'_>>)
+                .cast_mut()
+                .cast::<c_void>(),
+            call: member_call,
+            free_buf: host_free_buf,
+        };
         self.inst
-            .call_json(METHOD_ANALYZE, input, None)
+            .call_json(METHOD_ANALYZE, input, Some(&cb))
             .map_err(|e| AnalyzeError(e.to_string()))
     }
 

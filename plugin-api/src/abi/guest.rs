@@ -11,11 +11,11 @@ use super::{
     Buf, HostCallbacks, METHOD_ANALYZE, METHOD_COLLECT, METHOD_FLEET, METHOD_INFO,
     METHOD_REPORT_FINISH, METHOD_REPORT_HOST, METHOD_VALIDATE_CONFIG, OP_COPY_RAW, OP_EXEC,
     OP_FILE_CLOSE, OP_FILE_META, OP_FILE_READ, OP_HASH_FILE, OP_INFO, OP_ISSUE, OP_LOG, OP_LSTAT,
-    OP_OPEN, OP_READ, OP_READ_DIR, OP_READ_LINK, OP_RECORD, OP_STAT, OP_STORE_RAW,
+    OP_OPEN, OP_READ, OP_READ_DIR, OP_READ_LINK, OP_READ_MEMBER, OP_RECORD, OP_STAT, OP_STORE_RAW,
     STATUS_BAD_INPUT, STATUS_ERROR, STATUS_OK, STATUS_PANIC, WireError, panic_message,
 };
 use crate::analysis::HostAnalysis;
-use crate::analyzer::{AnalysisInput, Analyzer, FleetFacts};
+use crate::analyzer::{AnalysisInput, Analyzer, FleetFacts, MemberReader};
 use crate::collect::{
     CollectContext, CollectError, Collector, CopyError, EvidenceSink, Issue, MemberRef, RawCopy,
     RawSource,
@@ -160,13 +160,18 @@ impl<A: Analyzer> GuestInstance for AnalyzerGuest<A> {
         &self,
         method: u32,
         input: &[u8],
-        _host: Option<&HostCallbacks>,
+        host: Option<&HostCallbacks>,
     ) -> Result<Vec<u8>, CallFailure> {
         match method {
             METHOD_INFO => json(&self.0.info()),
             METHOD_ANALYZE => {
                 let input: AnalysisInput = parse(input)?;
-                let out = self.0.analyze(&input).map_err(|e| failed("other", e.0))?;
+                let cb = host.ok_or_else(|| bad_input("analyze needs member callbacks"))?;
+                let mut members = RemoteMembers { cb: Cb(cb) };
+                let out = self
+                    .0
+                    .analyze(&input, &mut members)
+                    .map_err(|e| failed("other", e.0))?;
                 json(&out)
             }
             METHOD_FLEET => {
@@ -601,6 +606,24 @@ impl Host for RemoteHost<'_> {
             .op_json(OP_HASH_FILE, &path_arg(path, Some(limit)), &[])
             .map(|(h, _)| h)
             .map_err(|e| host_error(e, Some(path)))
+    }
+}
+
+/// The [`MemberReader`] a plugin analyzer reads the bundle through.
+struct RemoteMembers<'a> {
+    cb: Cb<'a>,
+}
+
+impl MemberReader for RemoteMembers<'_> {
+    fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String> {
+        let arg = PathArg {
+            path: name.to_string(),
+            limit: Some(cap),
+        };
+        self.cb
+            .op(OP_READ_MEMBER, &arg, &[])
+            .map(|(_, data)| data)
+            .map_err(|e| e.message)
     }
 }
 

@@ -121,6 +121,8 @@ pub const OP_RECORD: u32 = 15;
 pub const OP_ISSUE: u32 = 16;
 /// Evidence callback: a log line.
 pub const OP_LOG: u32 = 17;
+/// Analysis callback: read a member of the bundle being analyzed (raw bytes beside).
+pub const OP_READ_MEMBER: u32 = 18;
 
 /// A static UTF-8 string: pointer and length (no terminating NUL).
 #[repr(C)]
@@ -240,7 +242,8 @@ pub type CreateFn = unsafe extern "C" fn(
 ) -> i32;
 
 /// Runs `method` of an instance with JSON `input`; `*out` receives the JSON result or a
-/// [`WireError`]. `host` is null except for methods that reach the host.
+/// [`WireError`]. `host` is null except for methods that call back: `collect` (host and
+/// evidence operations) and `analyze` ([`OP_READ_MEMBER`]).
 pub type CallFn = unsafe extern "C" fn(
     instance: *mut c_void,
     method: u32,
@@ -281,7 +284,8 @@ pub type HostCallFn = unsafe extern "C" fn(
     out_data: *mut Buf,
 ) -> i32;
 
-/// What dossier gives a collector for one `collect` call. Valid only during that call.
+/// What dossier gives a plugin for one `collect` or `analyze` call. Valid only during that
+/// call.
 #[repr(C)]
 #[derive(Debug)]
 pub struct HostCallbacks {

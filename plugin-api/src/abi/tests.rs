@@ -7,7 +7,7 @@ use super::{ABI_VERSION, PluginInfo, StrRef, TARGET};
 use crate::analysis::{Finding, HostAnalysis, Severity};
 use crate::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
-    RuleDescriptor, RuleScope,
+    MemberReader, RuleDescriptor, RuleScope,
 };
 use crate::collect::{CollectContext, CollectError, Collector, CollectorInfo, IssueKind};
 use crate::host::HostErrorKind;
@@ -106,10 +106,18 @@ impl Analyzer for Judge {
         }
     }
 
-    fn analyze(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError> {
+    fn analyze(
+        &self,
+        input: &AnalysisInput,
+        members: &mut dyn MemberReader,
+    ) -> Result<HostFindings, AnalyzeError> {
         if panics(P_ANALYZE) {
             panic!("judge exploded");
         }
+        let raw = members
+            .read_member("raw/etc/passwd", 1 << 20)
+            .map_err(AnalyzeError)?;
+        let denied = members.read_member("raw/etc/shadow", 1 << 20).unwrap_err();
         let findings = input
             .of_kind("probe", "probe")
             .map(|r| Finding {
@@ -118,7 +126,11 @@ impl Analyzer for Judge {
                 mitre: vec![],
                 severity: Severity::Info,
                 weight: 0,
-                explanation: format!("{} entries", r.record["etc"].as_array().map_or(0, Vec::len)),
+                explanation: format!(
+                    "{} entries; passwd {} bytes; {denied}",
+                    r.record["etc"].as_array().map_or(0, Vec::len),
+                    raw.len()
+                ),
                 subject: input.hostname.clone(),
                 evidence: vec![input.record_evidence("probe", r.line, "probe record")],
                 iocs: vec![],
@@ -354,7 +366,13 @@ fn panics_in_each_entry_point_become_errors() {
         records: Default::default(),
         members: Default::default(),
     };
-    let e = a.analyze(&input).unwrap_err().0;
+    let e = a
+        .analyze(
+            &input,
+            &mut std::collections::BTreeMap::<String, Vec<u8>>::new(),
+        )
+        .unwrap_err()
+        .0;
     assert!(e.contains("judge exploded"), "{e}");
 
     PANIC.store(P_DROP, Ordering::SeqCst);
@@ -389,9 +407,12 @@ fn analyzer_and_reporter_round_trip() {
         live: true,
         collectors: Default::default(),
         records: Default::default(),
-        members: [("records/probe.jsonl".to_string(), "f".repeat(64))]
-            .into_iter()
-            .collect(),
+        members: [
+            ("records/probe.jsonl".to_string(), "f".repeat(64)),
+            ("raw/etc/passwd".to_string(), "e".repeat(64)),
+        ]
+        .into_iter()
+        .collect(),
     };
     input.records.insert(
         "probe".into(),
@@ -400,8 +421,20 @@ fn analyzer_and_reporter_round_trip() {
             record: serde_json::json!({"kind": "probe", "etc": ["a", "b"]}),
         }],
     );
-    let out = a.analyze(&input).unwrap();
-    assert_eq!(out.findings[0].explanation, "2 entries");
+    let mut bundle: std::collections::BTreeMap<String, Vec<u8>> = [
+        (
+            "raw/etc/passwd".to_string(),
+            b"root:x:0:0::/root:/bin/sh\n".to_vec(),
+        ),
+        ("raw/etc/shadow".to_string(), b"secret".to_vec()),
+    ]
+    .into_iter()
+    .collect();
+    let out = a.analyze(&input, &mut bundle).unwrap();
+    assert_eq!(
+        out.findings[0].explanation,
+        "2 entries; passwd 26 bytes; raw/etc/shadow: no such member in this bundle"
+    );
     assert_eq!(out.findings[0].evidence[0].sha256, "f".repeat(64));
     let facts = FleetFacts {
         hostname: "web01".into(),

@@ -15,7 +15,7 @@ use dossier_plugin_api::abi::{ABI_VERSION, PluginInfo, StrRef};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
-    RuleDescriptor, RuleScope,
+    MemberReader, RuleDescriptor, RuleScope,
 };
 use dossier_plugin_api::collect::{CollectContext, CollectError, Collector, CollectorInfo};
 use dossier_plugin_api::reporter::{FleetInput, ReportError, Reporter, ReporterInfo};
@@ -65,10 +65,12 @@ impl Collector for Probe {
 
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         maybe_panic("collect");
-        let hostname = ctx
-            .capture(Path::new("/etc/hostname"), 4096)
+        let c = ctx.capture(Path::new("/etc/hostname"), 4096);
+        let hostname = c
+            .as_ref()
             .map(|c| String::from_utf8_lossy(&c.data).trim().to_string());
-        ctx.emit(&serde_json::json!({"kind": "probe", "hostname": hostname, "facts_seen": ctx.prior_ran("facts")}))
+        let member = c.map(|c| c.member.name);
+        ctx.emit(&serde_json::json!({"kind": "probe", "hostname": hostname, "member": member, "facts_seen": ctx.prior_ran("facts")}))
     }
 }
 
@@ -108,8 +110,19 @@ impl Analyzer for ProbeAnalyzer {
         }
     }
 
-    fn analyze(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError> {
+    fn analyze(
+        &self,
+        input: &AnalysisInput,
+        members: &mut dyn MemberReader,
+    ) -> Result<HostFindings, AnalyzeError> {
         maybe_panic("analyze");
+        // Reads the raw copy its collector made, through dossier (hash re-checked).
+        let mut raw = Vec::new();
+        for r in input.of_kind("probe", "probe") {
+            if let Some(m) = r.record["member"].as_str() {
+                raw = members.read_member(m, 4096).map_err(AnalyzeError)?;
+            }
+        }
         let findings = input
             .of_kind("probe", "probe")
             .map(|r| Finding {
@@ -118,7 +131,11 @@ impl Analyzer for ProbeAnalyzer {
                 mitre: vec![],
                 severity: Severity::Info,
                 weight: 0,
-                explanation: format!("probe saw hostname {}", r.record["hostname"]),
+                explanation: format!(
+                    "probe saw hostname {} ({} raw bytes)",
+                    r.record["hostname"],
+                    raw.len()
+                ),
                 subject: input.hostname.clone(),
                 evidence: vec![input.record_evidence("probe", r.line, "probe record")],
                 iocs: vec![],

@@ -18,7 +18,7 @@ use crate::collector::KeyRecord;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Severity};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetEvidence, FleetFacts, FleetFinding,
-    HostFindings, RuleDescriptor, RuleScope,
+    HostFindings, MemberReader, RuleDescriptor, RuleScope,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -120,7 +120,11 @@ impl Analyzer for SshKeysAnalyzer {
         }
     }
 
-    fn analyze(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError> {
+    fn analyze(
+        &self,
+        input: &AnalysisInput,
+        _members: &mut dyn MemberReader,
+    ) -> Result<HostFindings, AnalyzeError> {
         let mut findings = Vec::new();
         let mut seen: BTreeMap<String, SeenKey> = BTreeMap::new();
         for r in input.of_kind(NAME, "authorized_key") {
@@ -273,6 +277,17 @@ mod tests {
     use super::*;
     use dossier_plugin_api::analyzer::NumberedRecord;
 
+    /// Analysis without bundle members (this analyzer reads records only).
+    trait AnalyzeRecords {
+        fn analyze_records(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError>;
+    }
+
+    impl AnalyzeRecords for SshKeysAnalyzer {
+        fn analyze_records(&self, input: &AnalysisInput) -> Result<HostFindings, AnalyzeError> {
+            self.analyze(input, &mut BTreeMap::<String, Vec<u8>>::new())
+        }
+    }
+
     fn key(user: &str, uid: u32, fp: &str, extra: serde_json::Value) -> serde_json::Value {
         let mut v = serde_json::json!({
             "kind": "authorized_key", "user": user, "uid": uid,
@@ -316,7 +331,7 @@ mod tests {
     fn host_rules() {
         let a = SshKeysAnalyzer;
         let out = a
-            .analyze(&input(
+            .analyze_records(&input(
                 "h",
                 vec![
                     key(
@@ -358,7 +373,7 @@ mod tests {
             hostname: h.into(),
             bundle: format!("{h}.zip"),
             facts: a
-                .analyze(&input(
+                .analyze_records(&input(
                     h,
                     fps.iter()
                         .map(|fp| key("root", 0, fp, serde_json::json!({})))
