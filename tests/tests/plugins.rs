@@ -706,3 +706,56 @@ fn the_plugin_template_builds_and_loads() {
         sha256_file(&lib)
     );
 }
+
+#[test]
+fn builtin_playbooks_change_what_is_collected_and_how_it_is_scored() {
+    let d = tempfile::tempdir().unwrap();
+    let root = fixture("rootfs-miner");
+    let mut verified = Vec::new();
+    for name in ["triage", "miner-hunt", "full"] {
+        let out = d.path().join(name);
+        let o = run(
+            d.path(),
+            &[
+                "collect",
+                "-q",
+                "--root",
+                s(&root),
+                "--out",
+                s(&out),
+                "--playbook",
+                name,
+            ],
+            &[],
+        );
+        let b = bundle_of(&o);
+        let m = manifest(&b);
+        let text = std::fs::read(dossier_tests::repo_root().join(format!("playbooks/{name}.toml")))
+            .unwrap();
+        let sha = {
+            use sha2::Digest;
+            dossier_plugin_api::encoding::hex(&sha2::Sha256::digest(&text))
+        };
+        assert_eq!(m["playbook"]["name"], name);
+        assert_eq!(m["playbook"]["sha256"], sha);
+        let report = std::fs::read_to_string(out.join("analysis/esxi-web01/report.md")).unwrap();
+        assert!(
+            report.contains(&format!("- Playbook: {name} (`{sha}`)")),
+            "{report}"
+        );
+        // Every playbook catches the miner and its binary's strings.
+        for rule in ["`miner-strings`", "`exec-unowned`", "`root-cron-reboot`"] {
+            assert!(report.contains(rule), "{name}: {rule} missing:\n{report}");
+        }
+        let miner = if name == "miner-hunt" {
+            "(+40) [CRITICAL] `miner-strings`"
+        } else {
+            "(+10) [HIGH] `miner-strings`"
+        };
+        assert!(report.contains(miner), "{name}:\n{report}");
+        verified.push(of_kind(&b, "packages", "package_verify").len());
+    }
+    // full verifies every package file, the others what runs.
+    assert_eq!(verified[0], verified[1]);
+    assert!(verified[2] > verified[0], "{verified:?}");
+}
