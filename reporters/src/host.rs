@@ -128,10 +128,14 @@ pub fn render(a: &HostAnalysis) -> String {
     if !a.gaps.is_empty() || !a.record_errors.is_empty() {
         let _ = writeln!(o, "\n### Collection gaps\n");
         for g in &a.gaps {
+            // Analyzer plugins that failed are listed here too (`analyzer plugin NAME`).
+            let who = match g.collector.strip_prefix("analyzer plugin ") {
+                Some(name) => format!("analyzer plugin `{}`", md(name)),
+                None => format!("collector `{}`", g.collector),
+            };
             let _ = writeln!(
                 o,
-                "- collector `{}`: {} ({})",
-                g.collector,
+                "- {who}: {} ({})",
                 g.status.replace('_', " "),
                 md(&g.detail)
             );

@@ -122,6 +122,15 @@ fn ssh_keys_plugin_collects_and_analyzes_a_fixture_root() {
     );
     let log = String::from_utf8(member(&b, "log.jsonl")).unwrap();
     assert!(log.contains(&sha), "log.jsonl names the plugin's SHA-256");
+    let ledger = std::fs::read_to_string(out.join("custody.jsonl")).unwrap();
+    let analyzed = ledger
+        .lines()
+        .find(|l| l.contains("\"analyzed\""))
+        .expect("analyzed entry");
+    assert!(
+        analyzed.contains(&format!("plugin ssh-keys 0.1.0 {sha}")),
+        "{analyzed}"
+    );
 
     // Records: fingerprints as `ssh-keygen -l` prints them, options broken out.
     let keys = of_kind(&b, "ssh-keys", "authorized_key");
@@ -337,9 +346,30 @@ fn playbooks_are_listed_shown_and_require_their_plugins() {
             && e.contains("required but not loaded"),
         "{e}"
     );
+    // A plugin collector's settings are validated by the plugin, errors located as usual.
+    std::fs::write(&pb, SSH_PLAYBOOK.replace("65536", "\"big\"")).unwrap();
+    let lib = ssh_keys_plugin();
+    let o = run(
+        d.path(),
+        &[
+            "collect",
+            "--root",
+            s(&root),
+            "--playbook",
+            s(&pb),
+            "--plugin",
+            s(&lib),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("line 10, key `collectors.ssh-keys`") && e.contains("invalid type"),
+        "{e}"
+    );
     // A version range the plugin does not satisfy: both versions named.
     std::fs::write(&pb, SSH_PLAYBOOK.replace(">=0.1, <0.2", "^2.1")).unwrap();
-    let lib = ssh_keys_plugin();
     let o = run(
         d.path(),
         &[
@@ -516,7 +546,7 @@ fn a_plugin_panicking_in_each_entry_point_is_contained() {
         "{report}"
     );
     assert!(
-        report.contains("analyzer plugin probe"),
+        report.contains("- analyzer plugin `probe`: failed (plugin probe: analyze panicked"),
         "the failure is a gap: {report}"
     );
 
