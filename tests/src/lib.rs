@@ -127,12 +127,15 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs `dossier` with `args` in `cwd`.
+/// Runs `dossier` with `args` in `cwd`, without dynamic plugins (no `DOSSIER_PLUGIN_PATH`,
+/// and a per-user plugin directory that does not exist), so that plugins installed on the
+/// machine running the tests cannot change what they see.
 pub fn dossier(cwd: &Path, args: &[&str]) -> Output {
     Command::new(dossier_bin())
         .args(args)
         .current_dir(cwd)
         .env_remove("DOSSIER_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
         .output()
         .expect("run dossier")
 }
