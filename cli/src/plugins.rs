@@ -186,7 +186,10 @@ fn open_library(path: &Path) -> Result<PluginLib, PluginLoadError> {
     // and the user named this file (or put it in their plugin directory).
     let lib = unsafe { libloading::os::unix::Library::open(Some(&target), flags) }
         .map_err(|e| load_error(path, format!("not a loadable shared library: {e}")))?;
-    drop(file);
+    // The descriptor stays open for the life of the process, like the library: the dynamic
+    // loader knows the library by the name `/proc/self/fd/N`, and would take a later plugin
+    // opened through the same reused descriptor number for this one.
+    std::mem::forget(file);
     // Never unloaded: see the module documentation.
     let lib: &'static libloading::os::unix::Library = Box::leak(Box::new(lib));
     // SAFETY: a plugin exports `dossier_plugin_info` with exactly this signature.

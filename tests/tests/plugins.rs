@@ -439,8 +439,14 @@ fn incompatible_or_foreign_libraries_are_refused() {
     std::fs::write(&text, "#!/bin/sh\n").unwrap();
     let e = refused(&[], &text);
     assert!(e.contains("not a loadable shared library"), "{e}");
-    // The well-behaved mode loads.
-    let o = run(d.path(), &["plugins", "--plugin", s(&lib)], &[]);
+    // The well-behaved mode loads, beside another plugin (each library loaded as itself).
+    let ssh = ssh_keys_plugin();
+    let o = run(
+        d.path(),
+        &["plugins", "--plugin", s(&ssh), "--plugin", s(&lib)],
+        &[],
+    );
+    assert!(stdout(&o).contains("collector ssh-keys"), "{}", stdout(&o));
     assert!(
         o.status.success() && stdout(&o).contains("reporter  probe-report"),
         "{}{}",
