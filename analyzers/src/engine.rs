@@ -93,10 +93,11 @@ impl Default for AnalysisConfig {
 }
 
 impl AnalysisConfig {
-    /// Checks rule ids and values; the message names the offending key.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks rule ids (built-in ones and `extra`, the rules of loaded analyzer plugins) and
+    /// values; the message names the offending key.
+    pub fn validate(&self, extra: &[String]) -> Result<(), String> {
         for id in self.rules.keys() {
-            if !CATALOG.iter().any(|r| r.id == id) {
+            if !CATALOG.iter().any(|r| r.id == id) && !extra.contains(id) {
                 return Err(format!("rules.{id}: unknown rule (see `dossier rules`)"));
             }
         }
@@ -111,11 +112,21 @@ impl AnalysisConfig {
 
     /// Effective weight, severity and enablement of a rule.
     pub fn effective(&self, r: &RuleInfo) -> (bool, u32, Severity) {
-        let s = self.rules.get(r.id);
+        self.effective_for(r.id, r.weight, r.severity)
+    }
+
+    /// Effective enablement, weight and severity of rule `id` with these defaults.
+    pub fn effective_for(
+        &self,
+        id: &str,
+        weight: u32,
+        severity: Severity,
+    ) -> (bool, u32, Severity) {
+        let s = self.rules.get(id);
         (
             s.and_then(|s| s.enabled).unwrap_or(true),
-            s.and_then(|s| s.weight).unwrap_or(r.weight),
-            s.and_then(|s| s.severity).unwrap_or(r.severity),
+            s.and_then(|s| s.weight).unwrap_or(weight),
+            s.and_then(|s| s.severity).unwrap_or(severity),
         )
     }
 }
@@ -244,6 +255,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         listeners: ctx.listeners(),
         gaps,
         record_errors: input.record_errors.clone(),
+        plugins: Vec::new(),
     }
 }
 

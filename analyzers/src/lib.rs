@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod engine;
+pub mod plugins;
 pub mod rules;
 
 pub use engine::{AnalysisConfig, BundleInput, Header, RuleSettings, analyze};

@@ -2,8 +2,17 @@
 //! it), feed its records to the analyzers, write the host reports, the fleet report and
 //! findings JSON, and record the analysis in the custody ledger.
 //!
-//! Reports are built only from bundle content and the playbook, so re-analysing the same
-//! bundles (here or after copying them elsewhere) gives byte-identical files.
+//! Reports are built only from bundle content, the playbook and the plugins loaded, so
+//! re-analysing the same bundles (here or after copying them elsewhere) gives byte-identical
+//! files.
+//!
+//! Analyzer plugins run after the built-in rules on the records of the collectors they read;
+//! their findings are scored with the same playbook overrides, and a plugin that fails leaves
+//! its rules *not evaluated* with the reason in the report. Their per-host fleet facts are kept
+//! (small) until every bundle is analyzed, then each plugin's fleet phase gives the fleet-level
+//! findings of the fleet report and findings JSON. Plugin reporters enabled by the playbook
+//! receive the hosts in report order during the final pass, then the fleet. Every dynamic
+//! plugin used is listed with the SHA-256 of its library in the reports and the ledger.
 //!
 //! Memory does not grow with the number of bundles: each bundle's host report is written as
 //! soon as it is analyzed, and its analysis goes to a spool (an unnamed temporary file in the
@@ -17,8 +26,14 @@ use crate::bundle::reader::{Bundle, Limits};
 use crate::bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced};
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
+use crate::plugins::{Registry, use_of};
 use dossier_analyzers::{BundleInput, Header, analyze};
-use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
+use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, PluginUse, Unanalyzed};
+use dossier_plugin_api::analyzer::{
+    AnalysisInput, CollectorState, FleetFacts, FleetFinding, NumberedRecord,
+};
+use dossier_plugin_api::reporter::FleetInput;
+use dossier_plugin_api::{Analyzer, Reporter};
 use dossier_reporters::fleet::{FleetWriter, HostEntry};
 use dossier_reporters::json::FindingsWriter;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -75,8 +90,53 @@ fn bundle_header(b: &Bundle) -> Header {
     }
 }
 
-/// Analyzes one opened bundle.
-pub fn analyze_bundle(b: &mut Bundle, playbook: &Playbook) -> HostAnalysis {
+/// Fleet facts of one host, by analyzer (index in the registry).
+pub type HostFacts = Vec<(usize, serde_json::Value)>;
+
+/// The input of an analyzer plugin: the records of the collectors it reads, and every member
+/// of the bundle (a raw copy may be shared with another collector that read the same file).
+fn plugin_input(
+    b: &Bundle,
+    header: &Header,
+    reads: &[String],
+    states: &BTreeMap<String, CollectorState>,
+    records: &BTreeMap<String, Vec<(usize, serde_json::Value)>>,
+) -> AnalysisInput {
+    let mut input = AnalysisInput {
+        hostname: header.hostname.clone(),
+        bundle: header.bundle.clone(),
+        bundle_sha256: header.bundle_sha256.clone(),
+        target: header.target.clone(),
+        live: header.live,
+        collectors: states.clone(),
+        records: BTreeMap::new(),
+        members: BTreeMap::new(),
+    };
+    for c in reads {
+        if let Some(recs) = records.get(c) {
+            input.records.insert(
+                c.clone(),
+                recs.iter()
+                    .map(|(line, record)| NumberedRecord {
+                        line: *line,
+                        record: record.clone(),
+                    })
+                    .collect(),
+            );
+        }
+    }
+    for m in &b.manifest.members {
+        input.members.insert(m.name.clone(), m.sha256.clone());
+    }
+    input
+}
+
+/// Analyzes one opened bundle: built-in rules, then the analyzer plugins of `registry`.
+pub fn analyze_bundle(
+    b: &mut Bundle,
+    playbook: &Playbook,
+    registry: &Registry,
+) -> (HostAnalysis, HostFacts) {
     let header = bundle_header(b);
     let mut collectors = BTreeMap::new();
     let mut records = BTreeMap::new();
@@ -101,11 +161,44 @@ pub fn analyze_bundle(b: &mut Bundle, playbook: &Playbook) -> HostAnalysis {
             Err(e) => record_errors.push(e),
         }
     }
+    let states: BTreeMap<String, CollectorState> = collectors
+        .iter()
+        .map(|(n, (status, detail))| {
+            (
+                n.clone(),
+                CollectorState {
+                    status: status.clone(),
+                    detail: detail.clone(),
+                },
+            )
+        })
+        .collect();
+    let plugin_inputs: Vec<AnalysisInput> = registry
+        .analyzers
+        .iter()
+        .map(|a| plugin_input(b, &header, &a.info().reads, &states, &records))
+        .collect();
     let members = b
         .manifest
         .members
         .iter()
         .map(|m| (m.name.clone(), m.sha256.clone()))
+        .collect();
+    let used_collectors: Vec<PluginUse> = runs
+        .iter()
+        .filter_map(|r| {
+            Some(PluginUse {
+                kind: "collector".into(),
+                name: r.name.clone(),
+                version: r.version.clone(),
+                path: r
+                    .source
+                    .strip_prefix("plugin:")
+                    .unwrap_or(&r.source)
+                    .to_string(),
+                sha256: r.plugin_sha256.clone()?,
+            })
+        })
         .collect();
     let mut read = |name: &str, cap: u64| b.read_member(name, cap);
     let mut input = BundleInput {
@@ -116,7 +209,72 @@ pub fn analyze_bundle(b: &mut Bundle, playbook: &Playbook) -> HostAnalysis {
         read_member: &mut read,
         record_errors,
     };
-    analyze(&mut input, &playbook.analysis)
+    let mut a = analyze(&mut input, &playbook.analysis);
+    a.plugins = used_collectors;
+    let mut facts = Vec::new();
+    let mut members = Members(&mut *input.read_member);
+    for (i, (an, pin)) in registry.analyzers.iter().zip(plugin_inputs).enumerate() {
+        let info = an.info();
+        let used = use_of("analyzer", &info.name, an.origin_lib());
+        let result = an.analyze(&pin, &mut members).map_err(|e| e.0);
+        if let Some(f) = dossier_analyzers::plugins::merge(
+            &mut a,
+            &info,
+            used,
+            result,
+            &input.collectors,
+            &playbook.analysis,
+        ) {
+            facts.push((i, f));
+        }
+    }
+    (a, facts)
+}
+
+/// Bundle members for analyzer plugins, read through the bundle reader (hash re-checked).
+struct Members<'r, 'a>(&'r mut dossier_analyzers::engine::MemberReader<'a>);
+
+impl dossier_plugin_api::analyzer::MemberReader for Members<'_, '_> {
+    fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String> {
+        (self.0)(name, cap)
+    }
+}
+
+/// Runs the fleet phase of every analyzer plugin over the facts of the analyzed hosts.
+fn fleet_phase(
+    registry: &Registry,
+    playbook: &Playbook,
+    facts: Vec<(String, String, HostFacts)>,
+) -> Vec<FleetFinding> {
+    let mut per: Vec<Vec<FleetFacts>> = vec![Vec::new(); registry.analyzers.len()];
+    for (hostname, bundle, hf) in facts {
+        for (i, f) in hf {
+            per[i].push(FleetFacts {
+                hostname: hostname.clone(),
+                bundle: bundle.clone(),
+                facts: f,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for (an, hosts) in registry.analyzers.iter().zip(per) {
+        if hosts.is_empty() {
+            continue;
+        }
+        let info = an.info();
+        match an.fleet(&hosts) {
+            Ok(found) => out.extend(dossier_analyzers::plugins::fleet_findings(
+                &info,
+                found,
+                &playbook.analysis,
+            )),
+            Err(e) => eprintln!(
+                "dossier: warning: fleet analysis of plugin {} failed: {e}",
+                info.name
+            ),
+        }
+    }
+    out
 }
 
 fn write_error(path: &Path, e: impl std::fmt::Display) -> BundleError {
@@ -236,6 +394,7 @@ fn sort_key(i: &Indexed) -> (&str, &str) {
 pub fn analyze_bundles(
     bundles: &[PathBuf],
     playbook: &Playbook,
+    registry: &Registry,
     out: &Path,
     not_collected: &[NotCollected],
 ) -> Result<Analysis, BundleError> {
@@ -243,12 +402,20 @@ pub fn analyze_bundles(
     let limits = Limits::default();
     let mut order: Vec<&PathBuf> = bundles.iter().collect();
     order.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
-    let detail = format!(
+    let mut detail = format!(
         "playbook {} {}; dossier {}",
         playbook.name,
         playbook.sha256,
         env!("CARGO_PKG_VERSION")
     );
+    for a in &registry.analyzers {
+        let lib = a.origin_lib();
+        detail.push_str(&format!(
+            "; plugin {} {} {}",
+            lib.name, lib.version, lib.sha256
+        ));
+    }
+    let mut all_facts = Vec::new();
     let spool_file = scratch(out)?;
     let mut spool = BufWriter::with_capacity(1 << 16, &spool_file);
     let mut spooled = 0u64;
@@ -314,7 +481,10 @@ pub fn analyze_bundles(
                 continue;
             }
         };
-        let a = analyze_bundle(&mut b, playbook);
+        let (a, facts) = analyze_bundle(&mut b, playbook, registry);
+        if !facts.is_empty() {
+            all_facts.push((a.hostname.clone(), a.bundle.clone(), facts));
+        }
         if let Some(l) = custody {
             let ev = ledger::Event {
                 action: "analyzed",
@@ -362,6 +532,8 @@ pub fn analyze_bundles(
         .collect();
     let mut not_collected = not_collected.to_vec();
     not_collected.sort();
+    let fleet_findings = fleet_phase(registry, playbook, all_facts);
+    let mut reporters = PluginReporters::start(registry, playbook);
 
     let mut fleet = Pending::create(out.join("fleet-report.md"))?;
     let mut findings = Pending::create(out.join("findings.json"))?;
@@ -377,7 +549,7 @@ pub fn analyze_bundles(
         sections.push(BufWriter::with_capacity(1 << 16, scratch(out)?));
     }
     let mut sections: [BufWriter<File>; 5] = sections.try_into().expect("five sections");
-    let mut jw = FindingsWriter::new(findings.sink()).map_err(findings_err)?;
+    let mut jw = FindingsWriter::new(findings.sink(), &fleet_findings).map_err(findings_err)?;
     let mut buf = Vec::new();
     for i in &index {
         buf.resize(i.len, 0);
@@ -388,6 +560,7 @@ pub fn analyze_bundles(
             .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
         fw.add(&a, &mut sections).map_err(fleet_err)?;
         jw.host(&a).map_err(findings_err)?;
+        reporters.host(&a, i.report.parent().unwrap_or(out))?;
     }
     drop(spool_file);
     jw.finish(&unanalyzed, &not_collected)
@@ -397,7 +570,16 @@ pub fn analyze_bundles(
         f.seek(SeekFrom::Start(0)).map_err(fleet_err)?;
         std::io::copy(&mut f, fleet.sink()).map_err(fleet_err)?;
     }
-    fw.write_tail(fleet.sink()).map_err(fleet_err)?;
+    let used_reporters = reporters.finish(
+        out,
+        &FleetInput {
+            unanalyzed: unanalyzed.clone(),
+            not_collected: not_collected.clone(),
+            fleet_findings: fleet_findings.clone(),
+        },
+    )?;
+    fw.write_tail(fleet.sink(), &fleet_findings, &used_reporters)
+        .map_err(fleet_err)?;
     let fleet_report = fleet.commit()?;
     let findings_json = findings.commit()?;
     sync_dir(out);
@@ -421,6 +603,72 @@ pub fn analyze_bundles(
     })
 }
 
+/// The plugin reporters a playbook enables, for one analysis run. A reporter that fails is
+/// reported on stderr and dropped; the others and the built-in reports go on.
+struct PluginReporters<'r> {
+    active: Vec<(&'r crate::plugins::PluginReporter, PluginUse)>,
+}
+
+impl<'r> PluginReporters<'r> {
+    fn start(registry: &'r Registry, playbook: &Playbook) -> PluginReporters<'r> {
+        let mut active = Vec::new();
+        for (name, config) in &playbook.reporters {
+            let Some(r) = registry.reporters.iter().find(|r| &r.info.name == name) else {
+                continue;
+            };
+            let mut rep = r.reporter.lock().unwrap_or_else(|e| e.into_inner());
+            match rep.configure(config) {
+                Ok(()) => active.push((r, use_of("reporter", name, rep.origin_lib()))),
+                Err(e) => eprintln!("dossier: warning: reporter {name} failed: {e}"),
+            }
+        }
+        PluginReporters { active }
+    }
+
+    fn write(dir: &Path, file: &Option<String>, doc: Option<String>) -> Result<(), BundleError> {
+        if let (Some(f), Some(doc)) = (file, doc) {
+            write_report(&dir.join(f), &doc)?;
+        }
+        Ok(())
+    }
+
+    fn host(&mut self, a: &HostAnalysis, dir: &Path) -> Result<(), BundleError> {
+        let mut failed = Vec::new();
+        for (i, (r, _)) in self.active.iter().enumerate() {
+            let doc = r.reporter.lock().unwrap_or_else(|e| e.into_inner()).host(a);
+            match doc {
+                Ok(doc) => Self::write(dir, &r.info.host_file, doc)?,
+                Err(e) => {
+                    eprintln!("dossier: warning: reporter {} failed: {e}", r.info.name);
+                    failed.push(i);
+                }
+            }
+        }
+        for i in failed.into_iter().rev() {
+            self.active.remove(i);
+        }
+        Ok(())
+    }
+
+    fn finish(self, out: &Path, fleet: &FleetInput) -> Result<Vec<PluginUse>, BundleError> {
+        let mut used = Vec::new();
+        for (r, u) in self.active {
+            let mut rep = r.reporter.lock().unwrap_or_else(|e| e.into_inner());
+            match rep.finish(fleet) {
+                Ok(doc) => {
+                    Self::write(out, &r.info.fleet_file, doc)?;
+                    used.push(u);
+                }
+                Err(e) => eprintln!("dossier: warning: reporter {} failed: {e}", r.info.name),
+            }
+            if let Err(e) = rep.close() {
+                eprintln!("dossier: warning: {e}");
+            }
+        }
+        Ok(used)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,7 +690,8 @@ mod tests {
         for f in ["esxi-web01-snapshot.zip", "esxi-web01-snapshot.zip.sha256"] {
             std::fs::copy(fixtures.join(f), d.path().join(f)).unwrap();
         }
-        let playbook = crate::playbook::load(None, &dossier_collectors::builtin()).unwrap();
+        let registry = Registry::builtin();
+        let playbook = crate::playbook::load(None, &registry).unwrap();
         let nc = [
             NotCollected {
                 target: "web09".into(),
@@ -459,6 +708,7 @@ mod tests {
         let r = analyze_bundles(
             &[d.path().join("esxi-web01-snapshot.zip")],
             &playbook,
+            &registry,
             &out,
             &nc,
         )

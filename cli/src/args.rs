@@ -27,6 +27,33 @@ pub enum Command {
     /// Collect many hosts over SSH (host names, addresses, CIDR networks, host lists,
     /// Ansible inventories): one verified bundle per host, then the fleet analysis.
     Sweep(SweepArgs),
+    /// List built-in and dynamic plugins: kind, version, source and library SHA-256.
+    Plugins(PluginsArgs),
+    /// List the built-in playbooks, or print one (`dossier playbooks show NAME`).
+    Playbooks(PlaybooksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaybooksArgs {
+    #[command(subcommand)]
+    pub action: Option<PlaybooksAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlaybooksAction {
+    /// Print a built-in playbook (or a playbook file) exactly as used (its SHA-256 first).
+    Show {
+        /// Built-in playbook name or path to a playbook TOML file.
+        #[arg(value_name = "NAME|FILE")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +131,9 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +147,9 @@ pub struct AnalyzeArgs {
     /// Built-in playbook name or path to a playbook TOML file (rules, weights, thresholds).
     #[arg(long, value_name = "NAME|FILE")]
     pub playbook: Option<String>,
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +160,9 @@ pub struct RulesArgs {
     /// Also print each rule's description and false positives.
     #[arg(long)]
     pub long: bool,
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +188,9 @@ pub struct CollectArgs {
     /// Only collect: do not analyze the bundle and write reports.
     #[arg(long)]
     pub no_analyze: bool,
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,12 +2,17 @@
 //! outcome to an exit code (0 success, 1 a verification or collection problem, 2 the command
 //! could not run).
 
-use crate::args::{AnalyzeArgs, CollectArgs, Command, RulesArgs, SweepArgs, VerifyArgs};
+use crate::args::{
+    AnalyzeArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs, RulesArgs,
+    SweepArgs, VerifyArgs,
+};
 use crate::bundle::ledger;
 use crate::bundle::reader::{self, Limits};
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
 use crate::playbook;
+use crate::plugins::Registry;
+use dossier_plugin_api::Analyzer;
 use dossier_plugin_api::analysis::NotCollected;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +26,8 @@ pub fn run(command: Command) -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Rules(a) => rules(a),
         Command::Sweep(a) => sweep(a),
+        Command::Plugins(a) => plugins(a),
+        Command::Playbooks(a) => playbooks(a),
     };
     match r {
         Ok(code) => code,
@@ -37,8 +44,16 @@ struct CollectPlan {
     out: PathBuf,
     custody: Custody,
     playbook: playbook::Playbook,
+    registry: Registry,
     quiet: bool,
     analyze: bool,
+}
+
+/// Loads the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` and the per-user directory.
+fn registry(flags: &[PathBuf]) -> anyhow::Result<Registry> {
+    let r = Registry::load(flags)?;
+    r.print_warnings();
+    Ok(r)
 }
 
 fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
@@ -56,9 +71,10 @@ fn plan_collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
             anyhow::bail!("--root {}: not a directory", r.display());
         }
     }
-    let registry = dossier_collectors::builtin();
+    let registry = registry(&a.plugins)?;
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
     Ok(CollectPlan {
+        registry,
         root: a.root,
         out: a.out,
         custody: Custody {
@@ -77,11 +93,10 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => LocalHost::image(dir)?,
         None => LocalHost::live(),
     };
-    let registry = dossier_collectors::builtin();
     let progress = crate::progress::for_stderr(plan.quiet);
     let c = orchestrate::collect_host(
         &host,
-        &registry,
+        &plan.registry.collectors,
         &plan.playbook,
         &plan.custody,
         &plan.out,
@@ -111,6 +126,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         let r = crate::analyze::analyze_bundles(
             std::slice::from_ref(&c.bundle.path),
             &plan.playbook,
+            &plan.registry,
             &out,
             &[],
         )?;
@@ -136,7 +152,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    let registry = dossier_collectors::builtin();
+    let registry = registry(&a.plugins)?;
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
     let custody = Custody {
         case_id: check_text("case", a.case.clone())?,
@@ -144,7 +160,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     };
     let plan = crate::sweep_plan::plan(&a, custody, playbook)?;
     let progress = crate::progress::sweep_for_stderr(a.quiet);
-    let out = crate::sweep::run(&plan, &registry, progress.as_ref())?;
+    let out = crate::sweep::run(&plan, &registry.collectors, progress.as_ref())?;
     let incomplete = out.summary.targets.iter().filter(|t| !t.complete()).count();
     for t in &out.summary.targets {
         let what = match (&t.bundle, &t.reason) {
@@ -173,8 +189,13 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 reason: t.reason.clone().unwrap_or_default(),
             })
             .collect();
-        let r =
-            crate::analyze::analyze_bundles(&out.bundles, &plan.playbook, &dir, &not_collected)?;
+        let r = crate::analyze::analyze_bundles(
+            &out.bundles,
+            &plan.playbook,
+            &registry,
+            &dir,
+            &not_collected,
+        )?;
         for h in &r.hosts {
             println!(
                 "{:<17} {:<34} score {:>3}, {} findings: {}",
@@ -203,9 +224,9 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let registry = dossier_collectors::builtin();
+    let registry = registry(&a.plugins)?;
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &a.out, &[])?;
+    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &registry, &a.out, &[])?;
     for h in &r.hosts {
         println!(
             "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
@@ -232,7 +253,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
-    let registry = dossier_collectors::builtin();
+    let registry = registry(&a.plugins)?;
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
     println!(
         "{:<26} {:<20} {:>6}  {:<8}  title",
@@ -264,6 +285,37 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                 },
                 r.doc
             );
+        }
+    }
+    for an in &registry.analyzers {
+        let info = an.info();
+        for r in &info.rules {
+            let (on, weight, sev) = playbook.analysis.effective_for(&r.id, r.weight, r.severity);
+            let scope = match r.scope {
+                dossier_plugin_api::analyzer::RuleScope::Host => "",
+                dossier_plugin_api::analyzer::RuleScope::Fleet => " [fleet]",
+            };
+            println!(
+                "{:<26} {:<20} {:>6}  {:<8}  {}{scope} (plugin {}){}",
+                r.id,
+                r.mitre.join(","),
+                weight,
+                sev.label(),
+                r.title,
+                info.name,
+                if on { "" } else { " (disabled)" }
+            );
+            if a.long {
+                println!(
+                    "    needs: {}\n    {}\n",
+                    if r.needs.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.needs.join(", ")
+                    },
+                    r.doc
+                );
+            }
         }
     }
     println!(
@@ -328,6 +380,111 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn plugins(a: PluginsArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry(&a.plugins)?;
+    println!(
+        "{:<9} {:<16} {:<8} {:<8} source",
+        "kind", "name", "version", "load ms"
+    );
+    for c in dossier_collectors::builtin() {
+        let i = c.info();
+        println!(
+            "{:<9} {:<16} {:<8} {:<8} builtin",
+            "collector", i.name, i.version, "-"
+        );
+    }
+    println!(
+        "{:<9} {:<16} {:<8} {:<8} builtin ({} rules)",
+        "analyzer",
+        "rules",
+        env!("CARGO_PKG_VERSION"),
+        "-",
+        dossier_analyzers::CATALOG.len()
+    );
+    for (name, what) in crate::plugins::BUILTIN_REPORTERS {
+        println!(
+            "{:<9} {:<16} {:<8} {:<8} builtin: {what}",
+            "reporter",
+            name,
+            env!("CARGO_PKG_VERSION"),
+            "-"
+        );
+    }
+    for l in &registry.libs {
+        let lib = &l.lib;
+        let ms = format!("{:.1}", l.load_time.as_secs_f64() * 1000.0);
+        let kinds = lib.kind_names();
+        for kind in kinds {
+            let name = match kind {
+                "collector" => registry
+                    .collectors
+                    .iter()
+                    .find(|c| c.origin().is_some_and(|o| o.sha256 == lib.sha256))
+                    .map(|c| c.info().name),
+                "analyzer" => registry
+                    .analyzers
+                    .iter()
+                    .find(|a| a.origin_lib().sha256 == lib.sha256)
+                    .map(|a| a.info().name),
+                _ => registry
+                    .reporters
+                    .iter()
+                    .find(|r| {
+                        r.reporter
+                            .lock()
+                            .map(|x| x.origin_lib().sha256 == lib.sha256)
+                            .unwrap_or(false)
+                    })
+                    .map(|r| r.info.name.clone()),
+            }
+            .unwrap_or_else(|| lib.name.clone());
+            println!(
+                "{:<9} {:<16} {:<8} {:<8} plugin {} {}\n{:<44} sha256 {}",
+                kind, name, lib.version, ms, lib.name, lib.path, "", lib.sha256
+            );
+        }
+    }
+    println!(
+        "dynamic plugins: supported (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH, {}",
+        dossier_plugin_api::abi::ABI_VERSION,
+        dossier_plugin_api::API_VERSION,
+        dossier_plugin_api::abi::TARGET,
+        crate::plugins::user_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|| "(no HOME: no per-user directory)".into())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn playbooks(a: PlaybooksArgs) -> anyhow::Result<ExitCode> {
+    match a.action {
+        None => {
+            let registry = Registry::builtin();
+            println!("{:<12} {:<16} description", "name", "sha256");
+            for (name, _) in playbook::BUILTIN {
+                let p = playbook::load(Some(name), &registry)?;
+                println!(
+                    "{:<12} {:<16} {}{}",
+                    p.name,
+                    &p.sha256[..16],
+                    p.description,
+                    if *name == playbook::DEFAULT {
+                        " (default)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(PlaybooksAction::Show { name }) => {
+            let text = playbook::text_of(&name)?;
+            print!("# source: {}\n# sha256: {}\n{}", text.0, text.1, text.2);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn collectors() -> anyhow::Result<ExitCode> {

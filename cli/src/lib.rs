@@ -9,6 +9,7 @@ pub mod commands;
 pub mod local;
 pub mod orchestrate;
 pub mod playbook;
+pub mod plugins;
 pub mod progress;
 pub mod sftp_client;
 pub mod ssh;

@@ -198,12 +198,17 @@ pub fn collect_host(
     for c in &order {
         let info = c.info();
         let config = playbook.collectors.get(&info.name).unwrap_or(&null);
+        let origin = c.origin();
+        let source = origin
+            .as_ref()
+            .map_or_else(|| "builtin".to_string(), |o| format!("plugin:{}", o.path));
+        let plugin_sha256 = origin.as_ref().map(|o| o.sha256.clone());
         if let Some(why) = &lost {
             runs.push(CollectorRun {
                 name: info.name.clone(),
                 version: info.version.clone(),
-                source: "builtin".into(),
-                plugin_sha256: None,
+                source,
+                plugin_sha256,
                 status: "failed".into(),
                 duration_ms: 0,
                 records: 0,
@@ -214,7 +219,16 @@ pub fn collect_host(
         }
         progress.step(&label, &info.name);
         writer.begin_collector(&info.name);
-        writer.log_event(Some(&info.name), "started");
+        match &origin {
+            Some(o) => writer.log_event(
+                Some(&info.name),
+                &format!(
+                    "started (plugin {} {} from {}, SHA-256 {})",
+                    o.plugin, o.version, o.path, o.sha256
+                ),
+            ),
+            None => writer.log_event(Some(&info.name), "started"),
+        }
         let t = Instant::now();
         let result = {
             let mut ctx =
@@ -266,8 +280,8 @@ pub fn collect_host(
         runs.push(CollectorRun {
             name: info.name.clone(),
             version: info.version.clone(),
-            source: "builtin".into(),
-            plugin_sha256: None,
+            source,
+            plugin_sha256,
             status: status.into(),
             duration_ms: elapsed.as_millis() as u64,
             records: count,
@@ -388,9 +402,9 @@ mod tests {
 
     #[test]
     fn order_respects_after() {
-        let reg = dossier_collectors::builtin();
+        let reg = crate::plugins::Registry::builtin();
         let pb = crate::playbook::load(None, &reg).unwrap();
-        let names: Vec<String> = plan_order(&reg, &pb)
+        let names: Vec<String> = plan_order(&reg.collectors, &pb)
             .iter()
             .map(|c| c.info().name)
             .collect();

@@ -1,24 +1,35 @@
 //! Playbooks: the TOML files that say what to collect and with which limits.
 //!
 //! A playbook is validated completely before anything is collected: unknown keys, unknown
-//! collectors and collector settings a collector rejects are errors naming the file, the line
-//! and the key. The built-in playbooks are embedded in the binary, so `dossier collect` works
-//! with no files around; the SHA-256 of the exact bytes used goes into every bundle.
+//! collectors and collector settings a collector rejects, unknown rules, bad weights or
+//! thresholds, unknown reporters, and plugin requirements (`[plugins] name = "semver range"`)
+//! that no loaded plugin satisfies are errors naming the file, the line and the key. The
+//! built-in playbooks are embedded in the binary, so `dossier collect` works with no files
+//! around; the SHA-256 of the exact bytes used goes into every bundle and report.
 
+use crate::plugins::Registry;
 use dossier_analyzers::AnalysisConfig;
-use dossier_plugin_api::Collector;
 use dossier_plugin_api::encoding::hex;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Built-in playbooks: (name, TOML text).
-pub const BUILTIN: &[(&str, &str)] = &[("triage", include_str!("../../playbooks/triage.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("triage", include_str!("../../playbooks/triage.toml")),
+    (
+        "miner-hunt",
+        include_str!("../../playbooks/miner-hunt.toml"),
+    ),
+    ("full", include_str!("../../playbooks/full.toml")),
+];
 
 /// Name of the playbook used when none is given.
 pub const DEFAULT: &str = "triage";
+
+/// Where the per-user plugin directory is, for error messages.
+const USER_DIR_HINT: &str = "~/.local/share/dossier/plugins";
 
 /// Largest playbook file read.
 const MAX_PLAYBOOK: u64 = 4 << 20;
@@ -33,6 +44,12 @@ struct PlaybookFile {
     collectors: BTreeMap<String, toml::Spanned<toml::Table>>,
     #[serde(default)]
     analysis: Option<toml::Spanned<AnalysisConfig>>,
+    /// Plugin requirements: name -> semver range.
+    #[serde(default)]
+    plugins: BTreeMap<String, toml::Spanned<String>>,
+    /// Plugin reporters and their settings.
+    #[serde(default)]
+    reporters: BTreeMap<String, toml::Spanned<toml::Table>>,
 }
 
 /// A loaded, validated playbook.
@@ -49,6 +66,10 @@ pub struct Playbook {
     pub collectors: BTreeMap<String, serde_json::Value>,
     /// Rules, weights, thresholds and keyword lists.
     pub analysis: AnalysisConfig,
+    /// Plugins it requires: name -> semver range.
+    pub plugins: BTreeMap<String, String>,
+    /// Enabled plugin reporters with their settings (without `enabled`), by name.
+    pub reporters: BTreeMap<String, serde_json::Value>,
 }
 
 /// A playbook that cannot be used.
@@ -75,14 +96,23 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Source, SHA-256 and exact text of a playbook (a built-in name or a file), unvalidated.
+pub fn text_of(spec: &str) -> Result<(String, String, String), PlaybookError> {
+    let (source, text) = read(spec)?;
+    let sha = hex(&Sha256::digest(text.as_bytes()));
+    Ok((source, sha, text))
+}
+
 /// Resolves `--playbook NAME|FILE`: a built-in name, or a path to a TOML file.
-pub fn load(
-    spec: Option<&str>,
-    collectors: &[Arc<dyn Collector>],
-) -> Result<Playbook, PlaybookError> {
-    let spec = spec.unwrap_or(DEFAULT);
+pub fn load(spec: Option<&str>, registry: &Registry) -> Result<Playbook, PlaybookError> {
+    let (source, text) = read(spec.unwrap_or(DEFAULT))?;
+    parse(&text, &source, registry)
+}
+
+/// The source label and text of a built-in playbook or a playbook file.
+fn read(spec: &str) -> Result<(String, String), PlaybookError> {
     if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == spec) {
-        return parse(text, &format!("builtin:{name}"), collectors);
+        return Ok((format!("builtin:{name}"), text.to_string()));
     }
     let path = Path::new(spec);
     let meta = match std::fs::metadata(path) {
@@ -110,21 +140,46 @@ pub fn load(
     }
     let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| read_err("not UTF-8".into()))?;
-    parse(&text, spec, collectors)
+    Ok((spec.to_string(), text))
 }
 
 /// Parses and validates playbook text; `source` names it in errors.
-pub fn parse(
-    text: &str,
-    source: &str,
-    collectors: &[Arc<dyn Collector>],
-) -> Result<Playbook, PlaybookError> {
+pub fn parse(text: &str, source: &str, registry: &Registry) -> Result<Playbook, PlaybookError> {
+    let collectors = &registry.collectors;
     let file: PlaybookFile = toml::from_str(text).map_err(|e| PlaybookError::Invalid {
         file: source.to_string(),
         line: e.span().map_or(1, |s| line_of(text, s.start)),
         key: None,
         message: e.message().trim().to_string(),
     })?;
+    // Plugin requirements first: a missing plugin explains its unknown collectors.
+    let mut plugins = BTreeMap::new();
+    for (name, req) in file.plugins {
+        let line = line_of(text, req.span().start);
+        let range = req.into_inner();
+        let invalid = |message: String| PlaybookError::Invalid {
+            file: source.to_string(),
+            line,
+            key: Some(format!("plugins.{name}")),
+            message,
+        };
+        let parsed = semver::VersionReq::parse(&range)
+            .map_err(|e| invalid(format!("`{range}` is not a semver range: {e}")))?;
+        let Some(lib) = registry.lib(&name) else {
+            return Err(invalid(format!(
+                "plugin `{name}` ({range}) is required but not loaded: load it with --plugin PATH, DOSSIER_PLUGIN_PATH or {USER_DIR_HINT}"
+            )));
+        };
+        let version = semver::Version::parse(&lib.version)
+            .map_err(|e| invalid(format!("plugin version {}: {e}", lib.version)))?;
+        if !parsed.matches(&version) {
+            return Err(invalid(format!(
+                "plugin `{name}` {} (from {}) does not satisfy the required version {range}",
+                lib.version, lib.path
+            )));
+        }
+        plugins.insert(name, range);
+    }
     let mut enabled = BTreeMap::new();
     for (name, spanned) in file.collectors {
         let line = line_of(text, spanned.span().start);
@@ -149,7 +204,11 @@ pub fn parse(
             let known: Vec<String> = collectors.iter().map(|c| c.info().name).collect();
             return Err(invalid(
                 format!("collectors.{name}"),
-                format!("unknown collector (known: {})", known.join(", ")),
+                format!(
+                    "unknown collector (known: {}); a plugin collector needs its plugin loaded (--plugin PATH, DOSSIER_PLUGIN_PATH or {})",
+                    known.join(", "),
+                    USER_DIR_HINT
+                ),
             ));
         };
         let config = serde_json::to_value(&table)
@@ -174,16 +233,66 @@ pub fn parse(
         Some(a) => {
             let line = line_of(text, a.span().start);
             let a = a.into_inner();
-            a.validate().map_err(|message| PlaybookError::Invalid {
-                file: source.to_string(),
-                line,
-                key: Some("analysis".into()),
-                message,
-            })?;
+            a.validate(&registry.plugin_rule_ids())
+                .map_err(|message| PlaybookError::Invalid {
+                    file: source.to_string(),
+                    line,
+                    key: Some("analysis".into()),
+                    message,
+                })?;
             a
         }
     };
+    let mut reporters = BTreeMap::new();
+    for (name, spanned) in file.reporters {
+        let line = line_of(text, spanned.span().start);
+        let invalid = |message: String| PlaybookError::Invalid {
+            file: source.to_string(),
+            line,
+            key: Some(format!("reporters.{name}")),
+            message,
+        };
+        let mut table = spanned.into_inner();
+        let on = match table.remove("enabled") {
+            None => true,
+            Some(toml::Value::Boolean(b)) => b,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "enabled must be true or false, not {other}"
+                )));
+            }
+        };
+        if crate::plugins::BUILTIN_REPORTERS
+            .iter()
+            .any(|(n, _)| *n == name)
+        {
+            return Err(invalid(
+                "built-in reporters always run and take no settings".into(),
+            ));
+        }
+        if !registry.reporters.iter().any(|r| r.info.name == name) {
+            let known: Vec<&str> = registry
+                .reporters
+                .iter()
+                .map(|r| r.info.name.as_str())
+                .collect();
+            return Err(invalid(format!(
+                "unknown reporter (loaded plugin reporters: {}); load its plugin with --plugin PATH, DOSSIER_PLUGIN_PATH or {USER_DIR_HINT}",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        let config = serde_json::to_value(&table).map_err(|e| invalid(e.to_string()))?;
+        if on {
+            reporters.insert(name, config);
+        }
+    }
     Ok(Playbook {
+        plugins,
+        reporters,
         analysis,
         name: file.name,
         description: file.description,
@@ -198,8 +307,8 @@ pub fn parse(
 mod tests {
     use super::*;
 
-    fn all() -> Vec<Arc<dyn Collector>> {
-        dossier_collectors::builtin()
+    fn all() -> Registry {
+        Registry::builtin()
     }
 
     #[test]
@@ -270,6 +379,66 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.analysis.rules["exec-unowned"].weight, Some(40));
+    }
+
+    #[test]
+    fn every_builtin_playbook_loads() {
+        for (name, text) in BUILTIN {
+            let p = load(Some(name), &all()).unwrap();
+            assert_eq!(&p.name, name);
+            assert_eq!(p.sha256, hex(&Sha256::digest(text.as_bytes())));
+        }
+        let hunt = load(Some("miner-hunt"), &all()).unwrap();
+        assert_eq!(hunt.analysis.rules["miner-strings"].weight, Some(40));
+        let full = load(Some("full"), &all()).unwrap();
+        assert_eq!(full.collectors["packages"]["verify"], "full");
+        assert_eq!(full.collectors["proc"]["copy_executables"], "all");
+    }
+
+    #[test]
+    fn plugin_requirements_and_reporters_are_checked() {
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n\n[plugins]\nssh-keys = \">=0.1, <0.2\"\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("t.toml, line 5, key `plugins.ssh-keys`")
+                && e.contains("required but not loaded")
+                && e.contains("--plugin"),
+            "{e}"
+        );
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n[plugins]\nx = \"not a range\"\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 4") && e.contains("not a semver range"),
+            "{e}"
+        );
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n[reporters.csv]\nsep = \";\"\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 3, key `reporters.csv`") && e.contains("unknown reporter"),
+            "{e}"
+        );
+        let e = parse("name = \"t\"\n[collectors.ssh-keys]\n", "t.toml", &all())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2") && e.contains("plugin collector"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! Verification is targeted by default: every executable referenced by a running process, a
 //! unit's `Exec*=` lines or a cron entry is hashed and compared with the package database.
-//! `verify = "full"` checks every file of every package; `verify = "none"` skips it.
+//! `verify = "full"` checks every file of every package as well as everything referenced;
+//! `verify = "none"` skips it.
 
 use crate::util::{ByteSize, canonicalize, command_program, name_text, ptext, usr_aliases};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
@@ -578,16 +579,20 @@ impl Collector for PackagesCollector {
         if db.manager.is_none() || cfg.verify == VerifyMode::None {
             return Ok(());
         }
-        let targets = match cfg.verify {
-            VerifyMode::Full => db
-                .all_paths()
-                .map(|p| (p.to_string(), vec!["full".to_string()]))
-                .collect::<BTreeMap<_, _>>(),
-            _ => referenced_executables(ctx),
-        };
+        // Full verification is a superset of the referenced one: every file of every package,
+        // plus what processes, units and cron entries run (owned or not).
+        let mut targets = referenced_executables(ctx);
+        if cfg.verify == VerifyMode::Full {
+            for p in db.all_paths() {
+                targets
+                    .entry(p.to_string())
+                    .or_insert_with(|| vec!["full".to_string()]);
+            }
+        }
         let mut md5_cache: HashMap<String, Option<Md5Sums>> = HashMap::new();
-        let full = cfg.verify == VerifyMode::Full;
         for (path, refs) in targets {
+            // Only a package-list entry nothing runs may be a directory or link to skip.
+            let full = refs.len() == 1 && refs[0] == "full";
             if ctx.host_lost().is_some() {
                 ctx.issue(
                     "package verification",
@@ -1003,6 +1008,40 @@ mod tests {
         assert_eq!(v["/bin/ls"]["status"], "ok", "{:?}", v["/bin/ls"]);
         assert_eq!(v["/etc/init.d/cron"]["status"], "ok");
         assert_eq!(v["/etc/init.d/cron"]["algorithm"], "md5");
+    }
+
+    #[test]
+    fn full_verification_also_covers_what_is_referenced() {
+        // Only the miner process is referenced.
+        let mut prior = prior();
+        prior.get_mut("proc").unwrap().truncate(1);
+        prior.remove("systemd");
+        prior.remove("cron");
+        let (sink, r) = run_collector(
+            &PackagesCollector,
+            &host(),
+            serde_json::json!({"verify": "full"}),
+            &prior,
+        );
+        r.unwrap();
+        let v: BTreeMap<String, serde_json::Value> = sink
+            .of_kind("packages", "package_verify")
+            .into_iter()
+            .map(|v| (v["path"].as_str().unwrap().to_string(), v))
+            .collect();
+        // Every file of every package, directories of the lists left out...
+        assert_eq!(v["/usr/sbin/cron"]["referenced_by"][0], "full");
+        assert_eq!(v["/usr/sbin/cron"]["status"], "ok");
+        assert_eq!(v["/usr/bin/sleep"]["status"], "mismatch");
+        assert!(!v.contains_key("/usr/sbin"));
+        // ...and the unowned program a process runs, copied as in targeted mode.
+        assert_eq!(v["/var/log/log"]["status"], "not_owned");
+        assert_eq!(v["/var/log/log"]["referenced_by"][0], "process 812");
+        assert!(
+            v["/var/log/log"]["copy"]["member"].is_string(),
+            "{:?}",
+            v["/var/log/log"]
+        );
     }
 
     #[test]

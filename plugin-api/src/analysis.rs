@@ -181,6 +181,24 @@ pub struct HostAnalysis {
     /// Problems found while reading records (malformed lines): the analysis is partial.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub record_errors: Vec<String>,
+    /// Dynamic plugins whose code produced this analysis: collectors (from the manifest) and
+    /// analyzers, with the SHA-256 of each library file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginUse>,
+}
+
+/// A dynamic plugin used to collect or analyze a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PluginUse {
+    /// `collector`, `analyzer` or `reporter`.
+    pub kind: String,
+    /// Name of the collector, analyzer or reporter.
+    pub name: String,
+    pub version: String,
+    /// Library path it was loaded from.
+    pub path: String,
+    /// SHA-256 of the library file.
+    pub sha256: String,
 }
 
 impl HostAnalysis {

@@ -42,10 +42,28 @@ pub enum CollectError {
     Other(String),
 }
 
+/// Where a dynamically loaded plugin came from: recorded in bundles and reports so the chain
+/// of custody covers the code that produced the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginOrigin {
+    /// Plugin (library) name and version.
+    pub plugin: String,
+    pub version: String,
+    /// Path the library was loaded from.
+    pub path: String,
+    /// SHA-256 of the library file.
+    pub sha256: String,
+}
+
 /// A collector plugin.
 pub trait Collector: Send + Sync {
     /// Name, version and description.
     fn info(&self) -> CollectorInfo;
+
+    /// The plugin library it comes from; `None` for a built-in collector.
+    fn origin(&self) -> Option<PluginOrigin> {
+        None
+    }
 
     /// Checks this collector's playbook section; called before anything is collected.
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), String> {
@@ -226,6 +244,25 @@ impl<'a> CollectContext<'a> {
             self.config.clone()
         };
         serde_json::from_value(v).map_err(|e| CollectError::Config(e.to_string()))
+    }
+
+    /// This collector's playbook section as given (`null` when it has none).
+    pub fn config_value(&self) -> &serde_json::Value {
+        self.config
+    }
+
+    /// The host and the evidence sink, for the dynamic-plugin bridge
+    /// ([`crate::abi::bridge`]), which serves a plugin's callbacks with them.
+    pub fn bridge_parts(&mut self) -> (&'a dyn Host, &mut dyn EvidenceSink) {
+        (self.host, &mut *self.sink)
+    }
+
+    /// Notes that the host was lost (by a plugin's host operation), so that the orchestrator
+    /// stops collecting from it.
+    pub fn note_host_lost(&mut self, e: HostError) {
+        if self.lost.is_none() {
+            self.lost = Some(e);
+        }
     }
 
     /// Records of an earlier collector (empty when it did not run).

@@ -12,7 +12,10 @@
 
 use crate::md;
 use dossier_plugin_api::Timestamp;
-use dossier_plugin_api::analysis::{HostAnalysis, Ioc, NotCollected, Severity, Unanalyzed};
+use dossier_plugin_api::analysis::{
+    HostAnalysis, Ioc, NotCollected, PluginUse, Severity, Unanalyzed,
+};
+use dossier_plugin_api::analyzer::FleetFinding;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
@@ -105,6 +108,8 @@ pub struct FleetWriter<'a> {
     /// Hostnames by first appearance; the correlation refers to them by index.
     names: BTreeMap<String, u32>,
     iocs: BTreeMap<Ioc, BTreeSet<u32>>,
+    /// Dynamic plugins used for any host.
+    plugins: BTreeSet<PluginUse>,
 }
 
 impl<'a> FleetWriter<'a> {
@@ -120,6 +125,7 @@ impl<'a> FleetWriter<'a> {
             added: 0,
             names: BTreeMap::new(),
             iocs: BTreeMap::new(),
+            plugins: BTreeSet::new(),
         }
     }
 
@@ -256,6 +262,7 @@ impl<'a> FleetWriter<'a> {
             }
         }
         self.added += 1;
+        self.plugins.extend(h.plugins.iter().cloned());
         for hit in &h.hits {
             let i = slot(hit.severity);
             let o = &mut sections[i];
@@ -319,8 +326,15 @@ impl<'a> FleetWriter<'a> {
         Ok(())
     }
 
-    /// After the sections: "No alerts." when there were none, and the cross-host correlation.
-    pub fn write_tail(self, o: &mut dyn Write) -> io::Result<()> {
+    /// After the sections: "No alerts." when there were none, the fleet-level findings of
+    /// analyzer plugins, the cross-host correlation, and the dynamic plugins used (those of
+    /// the hosts and `reporters`), each with the SHA-256 of its library.
+    pub fn write_tail(
+        mut self,
+        o: &mut dyn Write,
+        fleet_findings: &[FleetFinding],
+        reporters: &[PluginUse],
+    ) -> io::Result<()> {
         if self.added != self.hosts.len() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -334,7 +348,34 @@ impl<'a> FleetWriter<'a> {
         if self.hosts.iter().flat_map(|h| h.hits).sum::<usize>() == 0 {
             writeln!(o, "No alerts.\n")?;
         }
+        if !fleet_findings.is_empty() {
+            write_fleet_findings(o, fleet_findings, self.hosts.len())?;
+        }
+        self.plugins.extend(reporters.iter().cloned());
+        let plugins = std::mem::take(&mut self.plugins);
         writeln!(o, "## Cross-host Correlation\n")?;
+        self.write_correlation(o)?;
+        if !plugins.is_empty() {
+            writeln!(
+                o,
+                "\n## Plugins\n\nDynamic plugins whose code collected, analyzed or reported (library SHA-256):\n\n| kind | name | version | library | SHA-256 |\n|---|---|---|---|---|"
+            )?;
+            for p in &plugins {
+                writeln!(
+                    o,
+                    "| {} | {} | {} | `{}` | `{}` |",
+                    p.kind,
+                    md(&p.name),
+                    md(&p.version),
+                    md(&p.path),
+                    p.sha256
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_correlation(self, o: &mut dyn Write) -> io::Result<()> {
         if self.iocs.is_empty() {
             return writeln!(o, "No IOC to correlate.");
         }
@@ -386,10 +427,57 @@ pub fn render(
         for s in &sections {
             out.extend_from_slice(s);
         }
-        w.write_tail(&mut out)
+        w.write_tail(&mut out, &[], &[])
     })();
     done.expect("writing to memory with a matching index cannot fail");
     String::from_utf8(out).expect("the report is UTF-8")
+}
+
+/// The fleet-level findings of analyzer plugins, most severe first.
+fn write_fleet_findings(o: &mut dyn Write, found: &[FleetFinding], hosts: usize) -> io::Result<()> {
+    writeln!(o, "## Fleet-level Findings\n")?;
+    let mut sorted: Vec<&FleetFinding> = found.iter().collect();
+    sorted.sort_by_key(|f| slot(f.severity));
+    for (i, f) in sorted.iter().enumerate() {
+        writeln!(
+            o,
+            "### FLEET-{:03}: {} ({})\n",
+            i + 1,
+            md(&f.title),
+            md(&f.subject)
+        )?;
+        writeln!(
+            o,
+            "**Severity:** {}  \n**Category:** `{}`  \n**MITRE ATT&CK:** {}  \n**Hosts:** {} of {hosts}: {}\n",
+            f.severity.label(),
+            f.rule,
+            f.mitre.join(", "),
+            f.hosts.len(),
+            f.hosts.iter().map(|h| md(h)).collect::<Vec<_>>().join(", ")
+        )?;
+        writeln!(o, "**Description:** {}\n", md(&f.explanation))?;
+        if !f.evidence.is_empty() {
+            writeln!(o, "**Evidence:**")?;
+            for e in &f.evidence {
+                writeln!(
+                    o,
+                    "- {} (`{}`): `{}`{} SHA-256 `{}`: {}",
+                    md(&e.hostname),
+                    md(&e.bundle),
+                    md(&e.evidence.member),
+                    e.evidence
+                        .line
+                        .map(|l| format!(" line {l}"))
+                        .unwrap_or_default(),
+                    e.evidence.sha256,
+                    md(&e.evidence.what)
+                )?;
+            }
+            writeln!(o)?;
+        }
+        writeln!(o, "**Risk Assessment:** {}\n\n---\n", risk(f.severity))?;
+    }
+    Ok(())
 }
 
 fn names(hs: &[&HostEntry]) -> String {
@@ -520,6 +608,6 @@ mod tests {
         assert!(w.add(&b, &mut sections).is_err());
         let mut w = FleetWriter::new(&index);
         w.add(&a, &mut sections).unwrap();
-        assert!(w.write_tail(&mut Vec::new()).is_err());
+        assert!(w.write_tail(&mut Vec::new(), &[], &[]).is_err());
     }
 }

@@ -40,6 +40,17 @@ pub fn render(a: &HostAnalysis) -> String {
         a.playbook_sha256
     );
     let _ = writeln!(o, "- Collected with: {}", md(&a.tool));
+    for p in &a.plugins {
+        let _ = writeln!(
+            o,
+            "- Plugin {} `{}` {}: `{}` SHA-256 `{}`",
+            p.kind,
+            md(&p.name),
+            md(&p.version),
+            md(&p.path),
+            p.sha256
+        );
+    }
     let _ = writeln!(
         o,
         "\n## Verdict\n\n**{}** (score {} / 100)\n",
@@ -117,10 +128,14 @@ pub fn render(a: &HostAnalysis) -> String {
     if !a.gaps.is_empty() || !a.record_errors.is_empty() {
         let _ = writeln!(o, "\n### Collection gaps\n");
         for g in &a.gaps {
+            // Analyzer plugins that failed are listed here too (`analyzer plugin NAME`).
+            let who = match g.collector.strip_prefix("analyzer plugin ") {
+                Some(name) => format!("analyzer plugin `{}`", md(name)),
+                None => format!("collector `{}`", g.collector),
+            };
             let _ = writeln!(
                 o,
-                "- collector `{}`: {} ({})",
-                g.collector,
+                "- {who}: {} ({})",
                 g.status.replace('_', " "),
                 md(&g.detail)
             );

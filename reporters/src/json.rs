@@ -4,7 +4,8 @@
 //! indentation, keys in alphabetical order at every level:
 //!
 //! ```text
-//! { "hosts": [HostAnalysis...],
+//! { "fleet_findings": [FleetFinding...],
+//!   "hosts": [HostAnalysis...],
 //!   "not_collected": [{outcome, reason, target}...],
 //!   "schema": "dossier-findings",
 //!   "unanalyzed": [{reason, subject}...],
@@ -16,12 +17,17 @@
 //! [{type, value}]), rules not evaluated, executables, listeners and collection gaps. Hosts are
 //! sorted by hostname and bundle name. `not_collected` lists targets no bundle could be made of
 //! (outcome `unreachable`, `auth_failed`, `host_key_refused`, `timed_out` or `failed`);
-//! `unanalyzed` lists bundles that failed verification.
+//! `unanalyzed` lists bundles that failed verification. `fleet_findings` are the fleet-level
+//! findings of analyzer plugins (rule, title, mitre, severity, subject, explanation, hosts,
+//! evidence [{hostname, bundle, evidence}]); a host's `plugins` lists the dynamic plugins
+//! (kind, name, version, path, sha256) that collected or analyzed it. Both are left out of a
+//! host, or empty, when no plugin was used, so documents without plugins are unchanged.
 //!
 //! [`FindingsWriter`] writes the document one host at a time, so memory does not grow with the
 //! number of hosts; [`render`] is the same code writing to memory.
 
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
+use dossier_plugin_api::analyzer::FleetFinding;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -46,9 +52,15 @@ pub struct FindingsWriter<'a> {
 }
 
 impl<'a> FindingsWriter<'a> {
-    /// Starts the document.
-    pub fn new(out: &'a mut dyn Write) -> io::Result<Self> {
-        out.write_all(b"{\n  \"hosts\": [")?;
+    /// Starts the document with the fleet-level findings (known before the hosts are
+    /// written: they come from the analysis pass).
+    pub fn new(out: &'a mut dyn Write, fleet_findings: &[FleetFinding]) -> io::Result<Self> {
+        writeln!(
+            out,
+            "{{\n  \"fleet_findings\": {},",
+            pretty_at(&fleet_findings, 1)?
+        )?;
+        out.write_all(b"  \"hosts\": [")?;
         Ok(FindingsWriter { out, hosts: 0 })
     }
 
@@ -86,7 +98,7 @@ pub fn render(
 ) -> String {
     let mut out = Vec::new();
     let done = (|| {
-        let mut w = FindingsWriter::new(&mut out)?;
+        let mut w = FindingsWriter::new(&mut out, &[])?;
         for h in hosts {
             w.host(h)?;
         }
@@ -106,7 +118,7 @@ mod tests {
     /// must reproduce byte for byte.
     fn whole(hosts: &[HostAnalysis], un: &[Unanalyzed], nc: &[NotCollected]) -> String {
         let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": hosts,
-            "unanalyzed": un, "not_collected": nc });
+            "unanalyzed": un, "not_collected": nc, "fleet_findings": [] });
         serde_json::to_string_pretty(&doc).unwrap() + "\n"
     }
 

@@ -86,5 +86,6 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
         listeners: vec![],
         gaps: vec![],
         record_errors: vec!["records/proc.jsonl line 9: bad".into()],
+        plugins: vec![],
     }
 }

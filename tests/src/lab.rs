@@ -70,6 +70,12 @@ const LAB_PASSWORD_HASH: &str = "$6$dossierlab$2Gid2DJzcBkoEJ./TxeFjOogmN9DqJ5nr
 pub const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 /// Port on which the miner process of [`Scenario::Miner`] hosts listens (0.0.0.0).
 pub const MINER_PORT: u16 = 3333;
+/// The intruder's key that [`Scenario::Miner`] hosts have in root's `authorized_keys` (after
+/// the lab client's key), with a forced command: an ssh-ed25519 public key made from a fixed
+/// seed (no private key exists).
+pub const INTRUDER_KEY: &str = "command=\"/var/log/log >/dev/null 2>&1 &\",no-pty ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC2vl+GX3yinq9uUHTZJYjTcExsf6Zp8I3aoTc/PNqPs intruder@miner";
+/// Its fingerprint, as `ssh-keygen -l` prints it.
+pub const INTRUDER_FINGERPRINT: &str = "SHA256:zp+jazHLKqmAisa/Vf+xeHrTzqQWFokHGcrz9n9PYa0";
 /// How long [`Lab::start`] waits for every host to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The interpreter copied as the miner and used for the listeners (must be on the real `/`).
@@ -91,7 +97,8 @@ pub enum Scenario {
     /// Nothing planted: sshd, root login by key.
     Clean,
     /// The incident of seed 000: `python.service` running `/var/log/log`, `@reboot` in root's
-    /// crontab, a cron.d entry, copies of the binary as `/usr/bin/log` and `/usr/log`, and
+    /// crontab, a cron.d entry, copies of the binary as `/usr/bin/log` and `/usr/log`, the
+    /// intruder's SSH key ([`INTRUDER_KEY`]) in root's `authorized_keys`, and
     /// `/var/log/log` running (a copy of python3 with miner strings appended) and listening
     /// on [`MINER_PORT`].
     Miner,
@@ -522,13 +529,15 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
         s.file("/etc/ssh/ssh_host_ed25519_key", &key, 0o600, 0, 0)?;
         s.file("/etc/ssh/ssh_host_ed25519_key.pub", &pubkey, 0o644, 0, 0)?;
         s.dir("/root/.ssh", 0o700, 0, 0)?;
-        s.file(
-            "/root/.ssh/authorized_keys",
-            client_pub.as_bytes(),
-            0o600,
-            0,
-            0,
-        )?;
+        let mut keys = client_pub.to_string();
+        if h.scenario == Scenario::Miner {
+            if !keys.ends_with('\n') {
+                keys.push('\n');
+            }
+            keys.push_str(INTRUDER_KEY);
+            keys.push('\n');
+        }
+        s.file("/root/.ssh/authorized_keys", keys.as_bytes(), 0o600, 0, 0)?;
     }
     let shadow = fs::read_to_string("/etc/shadow").unwrap_or_default();
     if h.scenario == Scenario::NonRoot {

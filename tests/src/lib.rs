@@ -48,6 +48,54 @@ pub fn dossier_bin() -> PathBuf {
     bin
 }
 
+/// Path of a plugin library built by this `cargo test` run: `lib<name>.so` of a workspace
+/// plugin crate (`dossier_ssh_keys`, `dossier_test_plugin`). `cargo test` builds them as
+/// dev-dependencies of this package into `target/<profile>/deps/`; `cargo build` puts them in
+/// `target/<profile>/`. The newest is taken, and it must be newer than its sources.
+pub fn plugin_lib(name: &str, src: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("deps dir");
+    let profile = deps.parent().expect("target dir");
+    let file = format!("lib{name}.so");
+    let newest = [deps.join(&file), profile.join(&file)]
+        .into_iter()
+        .filter_map(|p| {
+            let t = std::fs::metadata(&p).ok()?.modified().ok()?;
+            Some((t, p))
+        })
+        .max();
+    let Some((built, lib)) = newest else {
+        panic!("{file} not built: run `cargo test --workspace`");
+    };
+    for dir in [src, "plugin-api/src"] {
+        if let Some(newer) = newer_than(&repo_root().join(dir), built) {
+            panic!(
+                "{} is older than {}: run `cargo test --workspace`",
+                lib.display(),
+                newer.display()
+            );
+        }
+    }
+    lib
+}
+
+/// The `ssh-keys` plugin library.
+pub fn ssh_keys_plugin() -> PathBuf {
+    plugin_lib("dossier_ssh_keys", "collectors/plugins/ssh-keys/src")
+}
+
+/// The misbehaving test plugin library (`tests/test-plugin`).
+pub fn test_plugin() -> PathBuf {
+    plugin_lib("dossier_test_plugin", "tests/test-plugin/src")
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::Digest;
+    let data = std::fs::read(path).expect("read file");
+    dossier_plugin_api::encoding::hex(&sha2::Sha256::digest(&data))
+}
+
 /// A file under `dir` modified after `t`, if any.
 fn newer_than(dir: &Path, t: std::time::SystemTime) -> Option<PathBuf> {
     for e in std::fs::read_dir(dir).ok()?.flatten() {
@@ -79,12 +127,15 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs `dossier` with `args` in `cwd`.
+/// Runs `dossier` with `args` in `cwd`, without dynamic plugins (no `DOSSIER_PLUGIN_PATH`,
+/// and a per-user plugin directory that does not exist), so that plugins installed on the
+/// machine running the tests cannot change what they see.
 pub fn dossier(cwd: &Path, args: &[&str]) -> Output {
     Command::new(dossier_bin())
         .args(args)
         .current_dir(cwd)
         .env_remove("DOSSIER_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
         .output()
         .expect("run dossier")
 }

@@ -36,6 +36,9 @@ fn sweep(lab: &Lab, home: &Path, out: &Path, known_hosts: &Path, args: &[&str]) 
         .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"])
         .env("HOME", home)
         .env_remove("SSH_AUTH_SOCK")
+        // No plugins from the tester's environment.
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env_remove("XDG_DATA_HOME")
         .stdin(Stdio::null());
     let o = c.output().expect("run dossier sweep");
     eprintln!(

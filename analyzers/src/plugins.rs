@@ -1,0 +1,364 @@
+//! Findings of analyzer plugins folded into a host's analysis, with the same rules as the
+//! built-in engine: the playbook's overrides of weight, severity and on/off apply by rule id;
+//! a rule whose collectors did not run (or failed) is *not evaluated*, never clean; one hit
+//! per rule counts towards the score; a plugin that fails leaves its rules not evaluated and
+//! the failure in the report. Fleet-level findings get their titles, MITRE ids and severities
+//! from the rule descriptors in the same way.
+
+use crate::engine::AnalysisConfig;
+use dossier_plugin_api::analysis::{
+    CollectorGap, Finding, HostAnalysis, NotEvaluated, PluginUse, RuleHit,
+};
+use dossier_plugin_api::analyzer::{
+    AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
+};
+use std::collections::BTreeMap;
+
+/// Why a rule cannot be evaluated on a bundle whose collectors fared as `collectors`
+/// (name -> (status, detail)).
+pub fn missing(
+    needs: &[String],
+    collectors: &BTreeMap<String, (String, String)>,
+) -> Option<String> {
+    for n in needs {
+        match collectors.get(n) {
+            None => return Some(format!("collector `{n}` did not run for this bundle")),
+            Some((status, detail)) if status == "not_available" || status == "failed" => {
+                return Some(format!(
+                    "collector `{n}` {}: {detail}",
+                    status.replace('_', " ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
+/// recorded in `a.plugins`. Returns the host's fleet facts, if the analyzer gave any.
+pub fn merge(
+    a: &mut HostAnalysis,
+    info: &AnalyzerInfo,
+    used: PluginUse,
+    result: Result<HostFindings, String>,
+    collectors: &BTreeMap<String, (String, String)>,
+    cfg: &AnalysisConfig,
+) -> Option<serde_json::Value> {
+    a.plugins.push(used);
+    let mut evaluable: BTreeMap<&str, (&RuleDescriptor, u32, _)> = BTreeMap::new();
+    for r in info.rules.iter().filter(|r| r.scope == RuleScope::Host) {
+        let (on, weight, severity) = cfg.effective_for(&r.id, r.weight, r.severity);
+        if !on {
+            continue;
+        }
+        if let Some(reason) = missing(&r.needs, collectors) {
+            a.not_evaluated.push(NotEvaluated {
+                rule: r.id.clone(),
+                title: r.title.clone(),
+                reason,
+            });
+            continue;
+        }
+        evaluable.insert(r.id.as_str(), (r, weight, severity));
+    }
+    let out = match result {
+        Ok(out) => out,
+        Err(e) => {
+            for (r, _, _) in evaluable.values() {
+                a.not_evaluated.push(NotEvaluated {
+                    rule: r.id.clone(),
+                    title: r.title.clone(),
+                    reason: format!("analyzer plugin `{}` failed: {e}", info.name),
+                });
+            }
+            a.gaps.push(CollectorGap {
+                collector: format!("analyzer plugin {}", info.name),
+                status: "failed".into(),
+                detail: e,
+            });
+            return None;
+        }
+    };
+    let mut by_rule: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+    for f in out.findings {
+        if evaluable.contains_key(f.rule.as_str()) {
+            by_rule.entry(f.rule.clone()).or_default().push(f);
+        } else if !info.rules.iter().any(|r| r.id == f.rule) {
+            a.record_errors.push(format!(
+                "analyzer plugin `{}` returned a finding of unknown rule `{}`",
+                info.name, f.rule
+            ));
+        }
+    }
+    for n in out.not_evaluated {
+        if let Some((r, _, _)) = evaluable.remove(n.rule.as_str()) {
+            by_rule.remove(&r.id);
+            a.not_evaluated.push(NotEvaluated {
+                rule: r.id.clone(),
+                title: r.title.clone(),
+                reason: n.reason,
+            });
+        }
+    }
+    // Rules in the plugin's own order, as the built-in engine keeps catalog order.
+    for r in &info.rules {
+        let (Some(mut found), Some((_, weight, severity))) =
+            (by_rule.remove(&r.id), evaluable.get(r.id.as_str()))
+        else {
+            continue;
+        };
+        found.sort_by(|x, y| {
+            x.subject
+                .cmp(&y.subject)
+                .then(x.explanation.cmp(&y.explanation))
+        });
+        found.dedup_by(|x, y| x.subject == y.subject && x.explanation == y.explanation);
+        a.hits.push(RuleHit {
+            rule: r.id.clone(),
+            title: r.title.clone(),
+            mitre: r.mitre.clone(),
+            severity: *severity,
+            weight: *weight,
+            findings: found.len(),
+        });
+        for mut f in found {
+            f.title = r.title.clone();
+            f.mitre = r.mitre.clone();
+            f.severity = *severity;
+            f.weight = *weight;
+            a.findings.push(f);
+        }
+    }
+    a.score = a.hits.iter().map(|h| h.weight).sum::<u32>().min(100);
+    a.verdict = cfg.thresholds.verdict(a.score).into();
+    out.fleet_facts
+}
+
+/// Fills in and filters an analyzer's fleet findings: only its enabled fleet rules, with
+/// their titles, MITRE ids and (playbook) severities; sorted by rule and subject.
+pub fn fleet_findings(
+    info: &AnalyzerInfo,
+    found: Vec<FleetFinding>,
+    cfg: &AnalysisConfig,
+) -> Vec<FleetFinding> {
+    let mut out: Vec<FleetFinding> = found
+        .into_iter()
+        .filter_map(|mut f| {
+            let r = info
+                .rules
+                .iter()
+                .find(|r| r.id == f.rule && r.scope == RuleScope::Fleet)?;
+            let (on, _, severity) = cfg.effective_for(&r.id, r.weight, r.severity);
+            if !on {
+                return None;
+            }
+            f.title = r.title.clone();
+            f.mitre = r.mitre.clone();
+            f.severity = severity;
+            f.hosts.sort();
+            f.hosts.dedup();
+            Some(f)
+        })
+        .collect();
+    out.sort_by(|x, y| (&x.rule, &x.subject).cmp(&(&y.rule, &y.subject)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_plugin_api::Timestamp;
+    use dossier_plugin_api::analysis::Severity;
+
+    fn rule(id: &str, scope: RuleScope, weight: u32) -> RuleDescriptor {
+        RuleDescriptor {
+            id: id.into(),
+            title: format!("T {id}"),
+            mitre: vec!["T1098.004".into()],
+            severity: Severity::Medium,
+            weight,
+            needs: vec!["keys".into()],
+            scope,
+            doc: String::new(),
+        }
+    }
+
+    fn info() -> AnalyzerInfo {
+        AnalyzerInfo {
+            name: "k".into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            reads: vec!["keys".into()],
+            rules: vec![
+                rule("k-a", RuleScope::Host, 20),
+                rule("k-b", RuleScope::Host, 15),
+                rule("k-fleet", RuleScope::Fleet, 0),
+            ],
+        }
+    }
+
+    fn empty() -> HostAnalysis {
+        let t = Timestamp::from_unix(1_790_000_000, 0).unwrap();
+        HostAnalysis {
+            hostname: "h".into(),
+            bundle: "b".into(),
+            bundle_sha256: String::new(),
+            case_id: None,
+            target: "local".into(),
+            collected_started: t,
+            collected_finished: t,
+            playbook: "p".into(),
+            playbook_sha256: String::new(),
+            tool: "t".into(),
+            os: None,
+            kernel: None,
+            score: 25,
+            verdict: "Unclear/Benign".into(),
+            hits: vec![RuleHit {
+                rule: "builtin".into(),
+                title: "b".into(),
+                mitre: vec![],
+                severity: Severity::High,
+                weight: 25,
+                findings: 1,
+            }],
+            findings: vec![],
+            not_evaluated: vec![],
+            executables: vec![],
+            listeners: vec![],
+            gaps: vec![],
+            record_errors: vec![],
+            plugins: vec![],
+        }
+    }
+
+    fn finding(rule: &str, subject: &str) -> Finding {
+        Finding {
+            rule: rule.into(),
+            title: String::new(),
+            mitre: vec![],
+            severity: Severity::Info,
+            weight: 0,
+            explanation: "x".into(),
+            subject: subject.into(),
+            evidence: vec![],
+            iocs: vec![],
+        }
+    }
+
+    fn used() -> PluginUse {
+        PluginUse {
+            kind: "analyzer".into(),
+            name: "k".into(),
+            version: "1.0.0".into(),
+            path: "/p.so".into(),
+            sha256: "s".into(),
+        }
+    }
+
+    fn ran() -> BTreeMap<String, (String, String)> {
+        [("keys".to_string(), ("ok".to_string(), String::new()))]
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn findings_are_scored_with_playbook_overrides() {
+        let mut a = empty();
+        let mut cfg = AnalysisConfig::default();
+        cfg.rules.insert(
+            "k-b".into(),
+            crate::RuleSettings {
+                weight: Some(40),
+                ..Default::default()
+            },
+        );
+        let out = HostFindings {
+            findings: vec![
+                finding("k-b", "root"),
+                finding("k-b", "root"),
+                finding("k-a", "x"),
+                finding("nope", "y"),
+            ],
+            not_evaluated: vec![],
+            fleet_facts: Some(serde_json::json!([1])),
+        };
+        let facts = merge(&mut a, &info(), used(), Ok(out), &ran(), &cfg);
+        assert_eq!(facts, Some(serde_json::json!([1])));
+        let hits: Vec<(&str, u32, usize)> = a
+            .hits
+            .iter()
+            .map(|h| (h.rule.as_str(), h.weight, h.findings))
+            .collect();
+        assert_eq!(hits, [("builtin", 25, 1), ("k-a", 20, 1), ("k-b", 40, 1)]);
+        assert_eq!((a.score, a.verdict.as_str()), (85, "Malicious likely"));
+        assert_eq!(a.findings[1].title, "T k-b");
+        assert_eq!(a.findings[1].mitre, ["T1098.004"]);
+        assert!(a.record_errors[0].contains("unknown rule `nope`"));
+        assert_eq!(a.plugins, [used()]);
+    }
+
+    #[test]
+    fn missing_data_and_failures_are_not_evaluated() {
+        let mut a = empty();
+        let cfg = AnalysisConfig::default();
+        merge(
+            &mut a,
+            &info(),
+            used(),
+            Ok(HostFindings::default()),
+            &BTreeMap::new(),
+            &cfg,
+        );
+        assert_eq!(a.not_evaluated.len(), 2);
+        assert!(a.not_evaluated[0].reason.contains("`keys` did not run"));
+        assert_eq!(a.score, 25);
+
+        let mut a = empty();
+        merge(&mut a, &info(), used(), Err("boom".into()), &ran(), &cfg);
+        assert_eq!(a.not_evaluated.len(), 2);
+        assert!(a.not_evaluated[1].reason.contains("`k` failed: boom"));
+        assert_eq!(a.gaps[0].status, "failed");
+    }
+
+    #[test]
+    fn fleet_findings_take_descriptor_fields_and_overrides() {
+        let f = FleetFinding {
+            rule: "k-fleet".into(),
+            title: String::new(),
+            mitre: vec![],
+            severity: Severity::Info,
+            subject: "SHA256:x".into(),
+            explanation: "e".into(),
+            hosts: vec!["b".into(), "a".into(), "a".into()],
+            evidence: vec![],
+        };
+        let mut cfg = AnalysisConfig::default();
+        let got = fleet_findings(&info(), vec![f.clone(), finding_fleet("k-a")], &cfg);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].severity, Severity::Medium);
+        assert_eq!(got[0].hosts, ["a", "b"]);
+        cfg.rules.insert(
+            "k-fleet".into(),
+            crate::RuleSettings {
+                enabled: Some(false),
+                ..Default::default()
+            },
+        );
+        assert!(fleet_findings(&info(), vec![f], &cfg).is_empty());
+    }
+
+    fn finding_fleet(rule: &str) -> FleetFinding {
+        FleetFinding {
+            rule: rule.into(),
+            title: String::new(),
+            mitre: vec![],
+            severity: Severity::Info,
+            subject: "s".into(),
+            explanation: "e".into(),
+            hosts: vec![],
+            evidence: vec![],
+        }
+    }
+}

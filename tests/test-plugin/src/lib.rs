@@ -1,0 +1,259 @@
+//! A test plugin for dossier's end-to-end suites: a collector, an analyzer and a reporter
+//! (`probe`) whose behaviour the environment variable `DOSSIER_TEST_PLUGIN` controls, so one
+//! library (one small build) serves every refusal and panic test:
+//!
+//! - `wrong-abi`, `wrong-api`, `wrong-target`: `dossier_plugin_info` reports another ABI
+//!   version, plugin API major version or target triple;
+//! - `panic-create`, `panic-info`, `panic-validate`, `panic-collect`, `panic-analyze`,
+//!   `panic-fleet`, `panic-report-host`, `panic-report-finish`, `panic-destroy`: the plugin
+//!   panics in that entry point;
+//! - unset: it behaves. The collector records `/etc/hostname`; the analyzer flags every probe
+//!   record (rule `probe-seen`, weight 1) and returns a fleet finding over the hosts; the
+//!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
+
+use dossier_plugin_api::abi::{ABI_VERSION, PluginInfo, StrRef};
+use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
+use dossier_plugin_api::analyzer::{
+    AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
+    MemberReader, RuleDescriptor, RuleScope,
+};
+use dossier_plugin_api::collect::{CollectContext, CollectError, Collector, CollectorInfo};
+use dossier_plugin_api::reporter::{FleetInput, ReportError, Reporter, ReporterInfo};
+use std::path::Path;
+
+fn mode() -> String {
+    std::env::var("DOSSIER_TEST_PLUGIN").unwrap_or_default()
+}
+
+fn maybe_panic(point: &str) {
+    if mode() == format!("panic-{point}") {
+        panic!("test plugin panics in {point} as asked");
+    }
+}
+
+/// The test collector.
+pub struct Probe;
+
+impl Default for Probe {
+    fn default() -> Self {
+        maybe_panic("create");
+        Probe
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        maybe_panic("destroy");
+    }
+}
+
+impl Collector for Probe {
+    fn info(&self) -> CollectorInfo {
+        maybe_panic("info");
+        CollectorInfo {
+            name: "probe".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "test: records /etc/hostname".into(),
+            after: vec!["facts".into()],
+        }
+    }
+
+    fn validate_config(&self, _config: &serde_json::Value) -> Result<(), String> {
+        maybe_panic("validate");
+        Ok(())
+    }
+
+    fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
+        maybe_panic("collect");
+        let c = ctx.capture(Path::new("/etc/hostname"), 4096);
+        let hostname = c
+            .as_ref()
+            .map(|c| String::from_utf8_lossy(&c.data).trim().to_string());
+        let member = c.map(|c| c.member.name);
+        ctx.emit(&serde_json::json!({"kind": "probe", "hostname": hostname, "member": member, "facts_seen": ctx.prior_ran("facts")}))
+    }
+}
+
+/// The test analyzer.
+#[derive(Default)]
+pub struct ProbeAnalyzer;
+
+impl Analyzer for ProbeAnalyzer {
+    fn info(&self) -> AnalyzerInfo {
+        AnalyzerInfo {
+            name: "probe".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "test".into(),
+            reads: vec!["probe".into()],
+            rules: vec![
+                RuleDescriptor {
+                    id: "probe-seen".into(),
+                    title: "Probe record seen".into(),
+                    mitre: vec!["T1082".into()],
+                    severity: Severity::Info,
+                    weight: 1,
+                    needs: vec!["probe".into()],
+                    scope: RuleScope::Host,
+                    doc: "test rule".into(),
+                },
+                RuleDescriptor {
+                    id: "probe-fleet".into(),
+                    title: "Probe fleet".into(),
+                    mitre: vec!["T1082".into()],
+                    severity: Severity::Low,
+                    weight: 0,
+                    needs: vec!["probe".into()],
+                    scope: RuleScope::Fleet,
+                    doc: "test rule".into(),
+                },
+            ],
+        }
+    }
+
+    fn analyze(
+        &self,
+        input: &AnalysisInput,
+        members: &mut dyn MemberReader,
+    ) -> Result<HostFindings, AnalyzeError> {
+        maybe_panic("analyze");
+        // Reads the raw copy its collector made, through dossier (hash re-checked).
+        let mut raw = Vec::new();
+        for r in input.of_kind("probe", "probe") {
+            if let Some(m) = r.record["member"].as_str() {
+                raw = members.read_member(m, 4096).map_err(AnalyzeError)?;
+            }
+        }
+        let findings = input
+            .of_kind("probe", "probe")
+            .map(|r| Finding {
+                rule: "probe-seen".into(),
+                title: String::new(),
+                mitre: vec![],
+                severity: Severity::Info,
+                weight: 0,
+                explanation: format!(
+                    "probe saw hostname {} ({} raw bytes)",
+                    r.record["hostname"],
+                    raw.len()
+                ),
+                subject: input.hostname.clone(),
+                evidence: vec![input.record_evidence("probe", r.line, "probe record")],
+                iocs: vec![],
+            })
+            .collect();
+        Ok(HostFindings {
+            findings,
+            not_evaluated: vec![],
+            fleet_facts: Some(serde_json::json!(input.hostname)),
+        })
+    }
+
+    fn fleet(&self, hosts: &[FleetFacts]) -> Result<Vec<FleetFinding>, AnalyzeError> {
+        maybe_panic("fleet");
+        Ok(vec![FleetFinding {
+            rule: "probe-fleet".into(),
+            title: String::new(),
+            mitre: vec![],
+            severity: Severity::Info,
+            subject: "probe".into(),
+            explanation: format!("{} host(s) probed", hosts.len()),
+            hosts: hosts.iter().map(|h| h.hostname.clone()).collect(),
+            evidence: vec![],
+        }])
+    }
+}
+
+/// The test reporter.
+#[derive(Default)]
+pub struct ProbeReporter {
+    hosts: Vec<String>,
+    title: String,
+}
+
+impl Drop for ProbeReporter {
+    fn drop(&mut self) {
+        maybe_panic("destroy");
+    }
+}
+
+impl Reporter for ProbeReporter {
+    fn info(&self) -> ReporterInfo {
+        ReporterInfo {
+            name: "probe-report".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "test: lists hosts".into(),
+            host_file: Some("probe.txt".into()),
+            fleet_file: Some("probe-fleet.txt".into()),
+        }
+    }
+
+    fn configure(&mut self, config: &serde_json::Value) -> Result<(), ReportError> {
+        self.title = config["title"].as_str().unwrap_or("probe").to_string();
+        Ok(())
+    }
+
+    fn host(&mut self, a: &HostAnalysis) -> Result<Option<String>, ReportError> {
+        maybe_panic("report-host");
+        self.hosts.push(a.hostname.clone());
+        Ok(Some(format!(
+            "{}: {} score {}\n",
+            self.title, a.hostname, a.score
+        )))
+    }
+
+    fn finish(&mut self, f: &FleetInput) -> Result<Option<String>, ReportError> {
+        maybe_panic("report-finish");
+        Ok(Some(format!(
+            "{}: {} host(s): {}; {} fleet finding(s)\n",
+            self.title,
+            self.hosts.len(),
+            self.hosts.join(","),
+            f.fleet_findings.len()
+        )))
+    }
+}
+
+dossier_plugin_api::export_plugin!(custom_info;
+    name: "probe",
+    version: env!("CARGO_PKG_VERSION"),
+    collector: Probe,
+    analyzer: ProbeAnalyzer,
+    reporter: ProbeReporter,
+);
+
+/// Metadata with one field changed, for the refusal tests.
+static WRONG_ABI: PluginInfo = PluginInfo {
+    abi_version: ABI_VERSION + 41,
+    ..copy_info()
+};
+static WRONG_API: PluginInfo = PluginInfo {
+    api_version: StrRef::new("99.0.0"),
+    ..copy_info()
+};
+static WRONG_TARGET: PluginInfo = PluginInfo {
+    target: StrRef::new("sparc64-sun-solaris"),
+    ..copy_info()
+};
+
+const fn copy_info() -> PluginInfo {
+    PluginInfo {
+        abi_version: ABI_VERSION,
+        kinds: DOSSIER_PLUGIN_INFO.kinds,
+        api_version: DOSSIER_PLUGIN_INFO.api_version,
+        target: DOSSIER_PLUGIN_INFO.target,
+        name: DOSSIER_PLUGIN_INFO.name,
+        version: DOSSIER_PLUGIN_INFO.version,
+        vtable: &DOSSIER_PLUGIN_VTABLE,
+    }
+}
+
+/// The plugin's entry point, with the metadata the environment asks for.
+#[unsafe(no_mangle)]
+pub extern "C" fn dossier_plugin_info() -> *const PluginInfo {
+    match mode().as_str() {
+        "wrong-abi" => &WRONG_ABI,
+        "wrong-api" => &WRONG_API,
+        "wrong-target" => &WRONG_TARGET,
+        _ => &DOSSIER_PLUGIN_INFO,
+    }
+}
