@@ -5,7 +5,8 @@
 use crate::engine::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
-    CronEntry, CronScript, PackageVerify, ProcessRecord, SocketRecord, SourceRef, UnitRecord,
+    AccountRecord, CronEntry, CronScript, GroupRecord, PackageVerify, ProcessRecord, SocketRecord,
+    SourceRef, SudoRule, UnitRecord,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
@@ -26,6 +27,11 @@ pub struct Ctx {
     pub procs: Vec<At<ProcessRecord>>,
     pub sockets: Vec<At<SocketRecord>>,
     pub verify: Vec<At<PackageVerify>>,
+    pub accounts: Vec<At<AccountRecord>>,
+    pub groups: Vec<At<GroupRecord>>,
+    pub sudo: Vec<At<SudoRule>>,
+    /// `authorized_key` records of the `ssh-keys` plugin collector (when it ran).
+    pub ssh_keys: Vec<At<serde_json::Value>>,
     pub owned: HashSet<String>,
     pub has_package_db: bool,
     collectors: BTreeMap<String, (String, String)>,
@@ -118,6 +124,10 @@ impl Ctx {
             procs: typed(input, "proc", "process"),
             sockets: typed(input, "sockets", "socket"),
             verify: typed(input, "packages", "package_verify"),
+            accounts: typed(input, "accounts", "account"),
+            groups: typed(input, "accounts", "group"),
+            sudo: typed(input, "accounts", "sudo_rule"),
+            ssh_keys: typed(input, "ssh-keys", "authorized_key"),
             owned,
             has_package_db,
             collectors: input.collectors.clone(),

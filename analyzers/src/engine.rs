@@ -454,4 +454,72 @@ mod tests {
         let a = analyze(&mut inp, &cfg);
         assert_eq!((a.score, a.verdict.as_str()), (0, "Unclear/Benign"));
     }
+
+    #[test]
+    fn account_rules() {
+        let src =
+            json!({"path": "/etc/passwd", "member": "raw/etc/passwd", "sha256": "c".repeat(64)});
+        let acc = |line: usize, name: &str, uid: u32, gid: u32, shell: &str, pw: &str| {
+            (
+                line,
+                json!({"kind": "account", "name": name, "uid": uid, "gid": gid, "home": "/", "shell": shell, "shell_listed": shell != "/usr/sbin/nologin", "password": pw, "line": line, "source": src}),
+            )
+        };
+        let sudo = |line: usize, who: &str, nopw_all: bool| {
+            (
+                line,
+                json!({"kind": "sudo_rule", "source": {"path": "/etc/sudoers"}, "line": line, "text": format!("{who} ALL=(ALL) NOPASSWD: ALL"), "principals": [who], "hosts": ["ALL"], "commands": ["ALL"], "nopasswd": nopw_all, "all_commands": true, "nopasswd_all": nopw_all}),
+            )
+        };
+        let mut recs = vec![
+            acc(1, "root", 0, 0, "/bin/bash", "usable"),
+            acc(2, "systemd-netd", 0, 0, "/bin/bash", "usable"),
+            acc(3, "www-data", 33, 33, "/bin/bash", "usable"),
+            acc(4, "daemon", 1, 1, "/usr/sbin/nologin", "usable"),
+            acc(5, "backup", 34, 34, "/bin/sh", "locked"),
+            acc(6, "alice", 1000, 1000, "/bin/bash", "usable"),
+            acc(7, "git", 120, 120, "/bin/bash", "locked"),
+            (
+                8,
+                json!({"kind": "group", "name": "sudo", "gid": 27, "members": ["alice"], "line": 8, "source": src}),
+            ),
+            sudo(9, "%sudo", true),
+            sudo(10, "alice", true),
+            sudo(11, "www-data", true),
+            sudo(12, "bob", false),
+        ];
+        recs.push((13, json!({"kind": "sudo_rule", "source": {"path": "/etc/sudoers.d/x.bak"}, "line": 1, "text": "eve ALL=(ALL) NOPASSWD:ALL", "principals": ["eve"], "hosts": ["ALL"], "commands": ["ALL"], "nopasswd": true, "all_commands": true, "nopasswd_all": true, "ignored_by_sudo": true})));
+        let keys = vec![(
+            1,
+            json!({"kind": "authorized_key", "user": "git", "fingerprint": "SHA256:abc"}),
+        )];
+        let records = [
+            ("accounts".to_string(), recs),
+            ("ssh-keys".to_string(), keys),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("account-extra-uid0"), ["systemd-netd"]);
+        assert_eq!(subjects("system-account-usable"), ["git", "www-data"]);
+        assert_eq!(subjects("sudo-nopasswd-all"), ["/etc/sudoers:11"]);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "sudo-nopasswd-all")
+            .unwrap();
+        assert!(f.iocs.contains(&dossier_plugin_api::analysis::Ioc::Account(
+            "www-data".into()
+        )));
+        assert_eq!(a.verdict, "Malicious likely");
+    }
 }

@@ -191,6 +191,39 @@ pub static CATALOG: &[RuleInfo] = &[
         doc: "A process runs with LD_PRELOAD set (library injection, userland rootkits). FP: profilers, fakeroot, jemalloc/tcmalloc preloads, some accessibility tools.",
         run: ld_preload,
     },
+    RuleInfo {
+        id: "account-extra-uid0",
+        title: "Account other than root with uid 0",
+        mitre: &["T1136.001", "T1078.003"],
+        severity: Severity::Critical,
+        weight: 40,
+        needs: &["accounts"],
+        needs_packages: false,
+        doc: "/etc/passwd holds an account other than `root` with uid 0: it is root under another name, the classic backdoor account (often named like a service: `systemd-netd`, `sysadm`). Its password status (usable, locked...) is in the finding. FP: BSD-style `toor` accounts and recovery accounts some appliances ship; both are rare on Linux.",
+        run: account_extra_uid0,
+    },
+    RuleInfo {
+        id: "system-account-usable",
+        title: "Service account (uid < 1000) made usable for login",
+        mitre: &["T1078.003"],
+        severity: Severity::High,
+        weight: 25,
+        needs: &["accounts"],
+        needs_packages: false,
+        doc: "A non-root account with uid below 1000 (www-data, daemon, backup...) has a login shell listed in /etc/shells together with a usable (or empty) password, or - when the ssh-keys plugin collected authorized keys - a login shell and an authorized key. Service accounts are normally locked with nologin; an intruder makes one usable to log back in unnoticed. FP: deliberately created system users for deployment or backup logins (e.g. a `git` account with a shell and keys); distributions whose UID_MIN is not 1000.",
+        run: system_account_usable,
+    },
+    RuleInfo {
+        id: "sudo-nopasswd-all",
+        title: "Password-less sudo to everything for a non-admin account",
+        mitre: &["T1548.003"],
+        severity: Severity::High,
+        weight: 30,
+        needs: &["accounts"],
+        needs_packages: false,
+        doc: "A sudoers rule read by sudo grants NOPASSWD: ALL to a user who is not root and not a member of sudo/wheel/admin, or to a group other than those: anyone controlling that account (a web server's www-data, a service account) becomes root without a password. FP: cloud images' default user (`ubuntu`, `admin`, `ec2-user` in /etc/sudoers.d/90-cloud-init-users) when it is not also in the sudo group; CI runners given root on purpose.",
+        run: sudo_nopasswd_all,
+    },
 ];
 
 fn finding(
@@ -1000,6 +1033,166 @@ fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Fin
             )
         })
         .collect()
+}
+
+fn account_ev(ctx: &Ctx, a: &At<dossier_plugin_api::records::AccountRecord>) -> Vec<Evidence> {
+    ctx.ev(
+        a,
+        format!("account {} (/etc/passwd line {})", a.rec.name, a.rec.line),
+        Some(&a.rec.source),
+    )
+}
+
+fn password_words(p: &str) -> &'static str {
+    match p {
+        "usable" => "a usable password",
+        "empty" => "an EMPTY password (no password needed)",
+        "locked" => "a locked password",
+        "disabled" => "no password",
+        "no_entry" => "no shadow entry",
+        _ => "an unknown password status",
+    }
+}
+
+fn account_extra_uid0(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.accounts
+        .iter()
+        .filter(|a| a.rec.uid == 0 && a.rec.name != "root")
+        .map(|a| {
+            finding(
+                &a.rec.name,
+                format!(
+                    "account `{}` has uid 0 (shell {}, home {}, {}{})",
+                    a.rec.name,
+                    a.rec.shell,
+                    a.rec.home,
+                    password_words(&a.rec.password),
+                    a.rec
+                        .last_change
+                        .as_deref()
+                        .map(|d| format!(", last changed {d}"))
+                        .unwrap_or_default()
+                ),
+                account_ev(ctx, a),
+                vec![Ioc::Account(a.rec.name.clone())],
+            )
+        })
+        .collect()
+}
+
+const NO_LOGIN_SHELLS: &[&str] = &["nologin", "false", "sync", "halt", "shutdown"];
+
+fn login_shell(a: &dossier_plugin_api::records::AccountRecord) -> bool {
+    let b = base(&a.shell);
+    !a.shell.is_empty() && !NO_LOGIN_SHELLS.contains(&b) && a.shell_listed != Some(false)
+}
+
+fn system_account_usable(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for a in ctx
+        .accounts
+        .iter()
+        .filter(|a| a.rec.uid != 0 && a.rec.uid < 1000 && login_shell(&a.rec))
+    {
+        let mut why = Vec::new();
+        let mut ev = account_ev(ctx, a);
+        if matches!(a.rec.password.as_str(), "usable" | "empty") {
+            why.push(password_words(&a.rec.password).to_string());
+        }
+        for k in ctx
+            .ssh_keys
+            .iter()
+            .filter(|k| k.rec["user"].as_str() == Some(a.rec.name.as_str()))
+        {
+            why.push(format!(
+                "an authorized SSH key ({})",
+                k.rec["fingerprint"].as_str().unwrap_or("?")
+            ));
+            ev.extend(ctx.ev(k, format!("authorized key of {}", a.rec.name), None));
+        }
+        if why.is_empty() {
+            continue;
+        }
+        out.push(finding(
+            &a.rec.name,
+            format!(
+                "service account `{}` (uid {}) has the login shell {} and {}",
+                a.rec.name,
+                a.rec.uid,
+                a.rec.shell,
+                why.join(" and ")
+            ),
+            ev,
+            vec![Ioc::Account(a.rec.name.clone())],
+        ));
+    }
+    out
+}
+
+const ADMIN_GROUPS: &[&str] = &["sudo", "wheel", "admin", "root"];
+
+fn sudo_nopasswd_all(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let in_admin_group = |user: &str| {
+        ctx.groups.iter().any(|g| {
+            ADMIN_GROUPS.contains(&g.rec.name.as_str()) && g.rec.members.iter().any(|m| m == user)
+        }) || ctx.accounts.iter().any(|a| {
+            a.rec.name == user
+                && ctx
+                    .groups
+                    .iter()
+                    .any(|g| g.rec.gid == a.rec.gid && ADMIN_GROUPS.contains(&g.rec.name.as_str()))
+        })
+    };
+    let mut out = Vec::new();
+    for r in ctx
+        .sudo
+        .iter()
+        .filter(|r| r.rec.nopasswd_all && !r.rec.ignored_by_sudo)
+    {
+        let outsiders: Vec<&String> = r
+            .rec
+            .principals
+            .iter()
+            .filter(|p| {
+                if let Some(g) = p.strip_prefix('%') {
+                    !ADMIN_GROUPS.contains(&g.trim_start_matches(':'))
+                } else {
+                    p.as_str() != "root" && p.as_str() != "#0" && !in_admin_group(p)
+                }
+            })
+            .collect();
+        if outsiders.is_empty() {
+            continue;
+        }
+        let src = &r.rec.source.path;
+        let mut iocs = vec![Ioc::ConfigLine(r.rec.text.clone()), Ioc::Path(src.clone())];
+        iocs.extend(
+            outsiders
+                .iter()
+                .filter(|p| !p.starts_with('%'))
+                .map(|p| Ioc::Account((*p).clone())),
+        );
+        out.push(finding(
+            format!("{src}:{}", r.rec.line),
+            format!(
+                "{src} line {} lets {} run ALL commands as root without a password: `{}`",
+                r.rec.line,
+                outsiders
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.rec.text
+            ),
+            ctx.ev(
+                r,
+                format!("sudoers rule {src}:{}", r.rec.line),
+                Some(&r.rec.source),
+            ),
+            iocs,
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

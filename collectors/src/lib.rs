@@ -6,6 +6,7 @@
 //! files are read (capped), links are read, and the only commands run are fixed system tools on
 //! live hosts that allow it (`systemctl list-units`, `rpm -qa`).
 
+pub mod accounts;
 pub mod cron;
 pub mod facts;
 pub mod packages;
@@ -25,6 +26,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(systemd::SystemdCollector),
         Arc::new(cron::CronCollector),
         Arc::new(sockets::SocketsCollector),
+        Arc::new(accounts::AccountsCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

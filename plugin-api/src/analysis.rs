@@ -54,6 +54,10 @@ pub enum Ioc {
     CronCommand(String),
     Port(u16),
     Address(String),
+    /// An account name (extra uid 0, service account made usable...).
+    Account(String),
+    /// A configuration line worth searching for on other hosts (a sudoers rule, a hook line).
+    ConfigLine(String),
 }
 
 impl Ioc {
@@ -67,6 +71,8 @@ impl Ioc {
             Ioc::CronCommand(_) => "cron_command",
             Ioc::Port(_) => "port",
             Ioc::Address(_) => "address",
+            Ioc::Account(_) => "account",
+            Ioc::ConfigLine(_) => "config_line",
         }
     }
 
@@ -77,7 +83,9 @@ impl Ioc {
             | Ioc::Sha256(s)
             | Ioc::Unit(s)
             | Ioc::CronCommand(s)
-            | Ioc::Address(s) => s.clone(),
+            | Ioc::Address(s)
+            | Ioc::Account(s)
+            | Ioc::ConfigLine(s) => s.clone(),
             Ioc::Pid(p) => p.to_string(),
             Ioc::Port(p) => p.to_string(),
         }

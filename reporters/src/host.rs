@@ -155,6 +155,8 @@ pub fn render(a: &HostAnalysis) -> String {
         "pid",
         "port",
         "address",
+        "account",
+        "config_line",
     ] {
         let vals: Vec<String> = iocs
             .iter()

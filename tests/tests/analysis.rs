@@ -141,6 +141,85 @@ fn fixture_verdicts_rules_and_mitre_ids() {
     assert_eq!(ledger.matches("\"analyzed\"").count(), 3);
 }
 
+/// Rules of issue 7 that must stay silent on the ordinary admin versions of the same files.
+const PERSIST2_RULES: &[&str] = &[
+    "account-extra-uid0",
+    "system-account-usable",
+    "sudo-nopasswd-all",
+];
+
+#[test]
+fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
+    let d = tempfile::tempdir().unwrap();
+    let clean = collect_root("rootfs-clean", d.path());
+    let p2 = collect_root("rootfs-persist2", d.path());
+    let (o, json) = analyze(d.path(), &[&clean, &p2], &d.path().join("rep"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    let c = host(&json, "clean-web01");
+    assert_eq!(c["verdict"], "Unclear/Benign", "{c}");
+    for rule in PERSIST2_RULES {
+        assert!(hit(c, rule).is_none(), "{rule} fired on the clean host");
+    }
+
+    let p = host(&json, "app03");
+    assert_eq!(p["verdict"], "Malicious likely", "{p}");
+    for (rule, mitre, subject) in [
+        ("account-extra-uid0", "T1136.001", "systemd-netd"),
+        ("system-account-usable", "T1078.003", "www-data"),
+        (
+            "sudo-nopasswd-all",
+            "T1548.003",
+            "/etc/sudoers.d/90-cloud-init-users:4",
+        ),
+    ] {
+        let h = hit(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on app03"));
+        assert!(
+            h["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
+            "{rule}"
+        );
+        assert!(
+            p["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == *rule && f["subject"] == subject),
+            "{rule} on {subject}: {p}"
+        );
+    }
+
+    // /etc/shadow: metadata and parsed status only; no copy and no hash anywhere in the bundle.
+    let m = manifest(&p2);
+    let names: Vec<&str> = m["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"raw/etc/sudoers.d/90-cloud-init-users"));
+    assert!(!names.iter().any(|n| n.contains("shadow")), "{names:?}");
+    let zip = std::fs::read(&p2).unwrap();
+    for n in &names {
+        let data = member(&p2, n);
+        assert!(
+            !String::from_utf8_lossy(&data).contains("FixtureOnlyNotARealHash"),
+            "{n} holds a password hash"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&zip).contains("FixtureOnlyNotARealHash"));
+    let shadow = of_kind(&p2, "accounts", "shadow_file");
+    assert_eq!(shadow[0]["entries"], 6);
+    let accounts = of_kind(&p2, "accounts", "account");
+    let www = accounts.iter().find(|a| a["name"] == "www-data").unwrap();
+    assert_eq!(www["password"], "usable");
+    assert_eq!(www["hash_scheme"], "sha512crypt");
+    assert_eq!(www["last_change"], "2025-11-18");
+
+    // The fleet report correlates the new indicators.
+    let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
+    assert!(fleet.contains("systemd-netd"), "{fleet}");
+}
+
 #[test]
 fn reanalysis_is_byte_identical_also_after_copying() {
     let d = tempfile::tempdir().unwrap();
@@ -249,7 +328,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        15,
+        18,
         "{out}"
     );
 }
