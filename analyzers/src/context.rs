@@ -5,8 +5,8 @@
 use crate::engine::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
-    AccountRecord, CronEntry, CronScript, GroupRecord, PackageVerify, ProcessRecord, SocketRecord,
-    SourceRef, SudoRule, UnitRecord,
+    AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord, PackageVerify,
+    ProcessRecord, SocketRecord, SourceRef, SudoRule, UnitRecord,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
@@ -32,6 +32,8 @@ pub struct Ctx {
     pub sudo: Vec<At<SudoRule>>,
     /// `authorized_key` records of the `ssh-keys` plugin collector (when it ran).
     pub ssh_keys: Vec<At<serde_json::Value>>,
+    pub hooks: Vec<At<HookRecord>>,
+    pub generators: Vec<At<GeneratorRecord>>,
     pub owned: HashSet<String>,
     pub has_package_db: bool,
     collectors: BTreeMap<String, (String, String)>,
@@ -128,6 +130,8 @@ impl Ctx {
             groups: typed(input, "accounts", "group"),
             sudo: typed(input, "accounts", "sudo_rule"),
             ssh_keys: typed(input, "ssh-keys", "authorized_key"),
+            hooks: typed(input, "hooks", "hook"),
+            generators: typed(input, "systemd", "systemd_generator"),
             owned,
             has_package_db,
             collectors: input.collectors.clone(),
@@ -234,7 +238,13 @@ impl Ctx {
             }
         }
         for v in &self.verify {
-            for r in &v.rec.referenced_by {
+            // Hook files (profiles, udev rules...) are configuration, not executables.
+            for r in v
+                .rec
+                .referenced_by
+                .iter()
+                .filter(|r| !r.starts_with("hook "))
+            {
                 add(
                     &v.rec.path,
                     v.rec.sha256.clone(),

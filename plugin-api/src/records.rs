@@ -59,6 +59,7 @@ pub enum Record {
     ShadowFile(ShadowFileRecord),
     SudoRule(SudoRule),
     LoginShells(LoginShells),
+    Hook(HookRecord),
 }
 
 /// Identity of the host and of the collection.
@@ -537,6 +538,35 @@ pub struct LoginShells {
     pub source: SourceRef,
 }
 
+/// A file that runs at boot, at login or on a device event outside systemd units and cron:
+/// SysV init scripts and rc links, `rc.local`, shell profiles and rc files, motd scripts, XDG
+/// autostart entries, udev rules with `RUN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookRecord {
+    pub path: String,
+    /// `init.d`, `rc-link`, `rc.local`, `rc.common`, `profile`, `profile.d`, `bash.bashrc`,
+    /// `user-shell-rc`, `motd`, `autostart`, `udev`.
+    pub class: String,
+    /// When it runs: `boot`, `login`, `logout`, `shell`, `device-event`, `session`.
+    pub runs_at: String,
+    /// For files in a home directory: the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    /// The hook runs (executable where that matters: init scripts, motd, rc.local; always for
+    /// sourced files, autostart entries and udev rules).
+    pub active: bool,
+    /// Commands it names explicitly: udev `RUN` values, autostart `Exec=`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    /// Verbatim copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
 /// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
 pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
     let v: serde_json::Value = serde_json::from_str(line)?;
@@ -563,6 +593,7 @@ pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Er
         "shadow_file",
         "sudo_rule",
         "login_shells",
+        "hook",
     ];
     match v.get("kind").and_then(|k| k.as_str()) {
         Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),

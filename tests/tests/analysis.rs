@@ -146,6 +146,10 @@ const PERSIST2_RULES: &[&str] = &[
     "account-extra-uid0",
     "system-account-usable",
     "sudo-nopasswd-all",
+    "boot-hook-unowned",
+    "login-hook-unowned",
+    "hook-malicious-content",
+    "generator-unowned",
 ];
 
 #[test]
@@ -171,6 +175,52 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             "sudo-nopasswd-all",
             "T1548.003",
             "/etc/sudoers.d/90-cloud-init-users:4",
+        ),
+        ("boot-hook-unowned", "T1037.004", "/etc/init.d/kmod-static"),
+        (
+            "boot-hook-unowned",
+            "T1037.004",
+            "/etc/udev/rules.d/75-persistent-net-generator.rules",
+        ),
+        (
+            "boot-hook-unowned",
+            "T1037.004",
+            "/etc/update-motd.d/50-landscape-sysinfo",
+        ),
+        (
+            "login-hook-unowned",
+            "T1546.004",
+            "/etc/profile.d/bash_completion_ext.sh",
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            "/etc/init.d/kmod-static:12",
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            "/etc/profile.d/bash_completion_ext.sh:3",
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            "/home/alice/.bashrc:29",
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            "/etc/udev/rules.d/75-persistent-net-generator.rules:2",
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            "/etc/update-motd.d/50-landscape-sysinfo:3",
+        ),
+        (
+            "generator-unowned",
+            "T1543",
+            "/etc/systemd/system-generators/systemd-netd-generator",
         ),
     ] {
         let h = hit(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on app03"));
@@ -214,6 +264,43 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     assert_eq!(www["password"], "usable");
     assert_eq!(www["hash_scheme"], "sha512crypt");
     assert_eq!(www["last_change"], "2025-11-18");
+
+    // Hook files are in the bundle; the packaged ones verified against dpkg; alice's .bashrc
+    // (no package) is copied but not verified.
+    let hooks = of_kind(&p2, "hooks", "hook");
+    for path in [
+        "/etc/init.d/cron",
+        "/etc/rc2.d/S01kmod-static",
+        "/etc/profile",
+        "/etc/bash.bashrc",
+        "/home/alice/.profile",
+        "/usr/lib/udev/rules.d/96-e2scrub.rules",
+    ] {
+        assert!(
+            hooks.iter().any(|h| h["path"] == path),
+            "{path} not collected"
+        );
+    }
+    let verify = of_kind(&p2, "packages", "package_verify");
+    let status = |path: &str| {
+        verify
+            .iter()
+            .find(|v| v["path"] == path)
+            .map(|v| v["status"].clone())
+    };
+    assert_eq!(status("/etc/init.d/cron"), Some("ok".into()));
+    assert_eq!(status("/etc/profile"), Some("ok".into()));
+    assert_eq!(status("/etc/init.d/kmod-static"), Some("not_owned".into()));
+    assert_eq!(status("/home/alice/.bashrc"), None);
+    // Hooks are not programs: no exec-unowned for them.
+    assert!(
+        p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "exec-unowned"),
+        "{p}"
+    );
 
     // The fleet report correlates the new indicators.
     let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
@@ -328,7 +415,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        18,
+        22,
         "{out}"
     );
 }

@@ -142,7 +142,7 @@ fn clean_root_has_only_package_owned_persistence() {
     assert_eq!(timer["timer"]["on_calendar"][0], "daily");
     assert!(units.iter().all(|u| u["name"] != "python.service"));
     let pk = of_kind(&b, "packages", "package");
-    assert_eq!(pk.len(), 9);
+    assert_eq!(pk.len(), 10);
     let facts = of_kind(&b, "facts", "host_facts");
     assert_eq!(facts[0]["hostname"], "clean-web01");
     assert_eq!(facts[0]["os_release"]["VERSION_ID"], "12");
