@@ -5,7 +5,8 @@
 use crate::engine::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
-    AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord, PackageVerify,
+    AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord,
+    KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, ModuleConfigRecord, PackageVerify,
     ProcessRecord, SocketRecord, SourceRef, SudoRule, UnitRecord,
 };
 use serde::de::DeserializeOwned;
@@ -34,6 +35,12 @@ pub struct Ctx {
     pub ssh_keys: Vec<At<serde_json::Value>>,
     pub hooks: Vec<At<HookRecord>>,
     pub generators: Vec<At<GeneratorRecord>>,
+    pub ld_preload: Vec<At<LdPreloadRecord>>,
+    pub ld_conf: Vec<At<LdSoConfRecord>>,
+    pub modules: Vec<At<KernelModuleRecord>>,
+    pub module_configs: Vec<At<ModuleConfigRecord>>,
+    /// `(collector, kind)` pairs with at least one record.
+    kinds: HashSet<(String, String)>,
     pub owned: HashSet<String>,
     pub has_package_db: bool,
     collectors: BTreeMap<String, (String, String)>,
@@ -132,6 +139,19 @@ impl Ctx {
             ssh_keys: typed(input, "ssh-keys", "authorized_key"),
             hooks: typed(input, "hooks", "hook"),
             generators: typed(input, "systemd", "systemd_generator"),
+            ld_preload: typed(input, "kernel", "ld_preload"),
+            ld_conf: typed(input, "kernel", "ld_so_conf"),
+            modules: typed(input, "kernel", "kernel_module"),
+            module_configs: typed(input, "kernel", "module_config"),
+            kinds: input
+                .records
+                .iter()
+                .flat_map(|(c, recs)| {
+                    recs.iter().filter_map(move |(_, v)| {
+                        v["kind"].as_str().map(|k| (c.clone(), k.to_string()))
+                    })
+                })
+                .collect(),
             owned,
             has_package_db,
             collectors: input.collectors.clone(),
@@ -154,6 +174,18 @@ impl Ctx {
             }
         }
         None
+    }
+
+    /// Why a rule needing records of these kinds cannot be evaluated, if it cannot.
+    pub fn missing_kinds(&self, kinds: &[(&str, &str)]) -> Option<String> {
+        kinds
+            .iter()
+            .find(|(c, k)| !self.kinds.contains(&(c.to_string(), k.to_string())))
+            .map(|(c, k)| {
+                format!(
+                    "no `{k}` records from `{c}` in this bundle (offline image, or not readable)"
+                )
+            })
     }
 
     /// Whether a package owns `path`.

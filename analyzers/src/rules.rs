@@ -19,6 +19,9 @@ pub struct RuleInfo {
     pub needs: &'static [&'static str],
     /// Needs package ownership (a package database in the bundle).
     pub needs_packages: bool,
+    /// Needs at least one record of each `(collector, kind)`: data a collector that ran may
+    /// still lack (loaded modules exist only on live hosts).
+    pub needs_kinds: &'static [(&'static str, &'static str)],
     /// What it catches and its false positives.
     pub doc: &'static str,
     pub run: fn(&Ctx, &AnalysisConfig, &mut BundleInput<'_>) -> Vec<Finding>,
@@ -34,6 +37,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         needs: &[],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A process, unit or cron entry runs a program from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot or a hidden directory, or an unowned program with a system-looking name or in a system binary directory. FP: self-built tools deliberately run from /run or a dot-directory; vendor agents installed outside the package manager into /usr/bin.",
         run: exec_unusual_path,
     },
@@ -45,6 +49,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 10,
         needs: &["systemd"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A service unit that no package owns runs a program whose name shares nothing with the unit's (python.service running /var/log/log). Interpreters are not judged. FP: local services named after their purpose rather than their binary (backup.service running restic).",
         run: unit_name_mismatch,
     },
@@ -56,6 +61,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 20,
         needs: &["cron"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A cron entry with the @reboot schedule runs as root. FP: administrators starting a legacy daemon at boot from cron.",
         run: root_cron_reboot,
     },
@@ -67,6 +73,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 10,
         needs: &["cron"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "/etc/crontab, /etc/cron.d or /etc/cron.{hourly,...} run a program from an unusual location or one that no package owns, or hold a script no package owns. FP: site-local maintenance scripts in /usr/local or /etc/cron.daily.",
         run: cron_suspicious_path,
     },
@@ -78,6 +85,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 15,
         needs: &["packages"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "A program run by a process, unit or cron entry belongs to no installed package. FP: software installed from tarballs, containers' own binaries, language runtimes under /opt.",
         run: exec_unowned,
     },
@@ -89,6 +97,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 10,
         needs: &[],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A copied executable contains keywords from the playbook (stratum+tcp://, xmrig, --donate-level, pool names), matched case-insensitively with Aho-Corasick. Only executables copied into the bundle are scanned. FP: security tools and miner-detection software that embed the same strings.",
         run: miner_strings,
     },
@@ -100,6 +109,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 5,
         needs: &["systemd"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "A unit file (not a link) in /etc/systemd/system that no package owns. FP: units written by administrators or configuration management.",
         run: unit_local_unowned,
     },
@@ -111,6 +121,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 25,
         needs: &["proc"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A process's executable was deleted after it started (the copy read through /proc/PID/exe is in the bundle). FP: daemons not restarted after a package upgrade replaced their binary.",
         run: deleted_exe_running,
     },
@@ -122,6 +133,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 25,
         needs: &["proc"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A user-space process calls itself like a kernel thread ([kworker/0:1]) or its argv[0] names a different program than its executable. Login shells (-bash), interpreters and daemons that rewrite their title (\"sshd: user\") are not judged. FP: programs that set argv[0] to a role name (busybox applets, some supervisors).",
         run: process_masquerade,
     },
@@ -133,6 +145,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         needs: &["packages"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "A file that a package owns, and that a process, unit or cron entry runs, hashes differently from the package's digest list. Configuration files under /etc are not judged. FP: binaries patched by hand or by prelink; a corrupted package database.",
         run: package_hash_mismatch,
     },
@@ -144,6 +157,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 20,
         needs: &[],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A unit's Exec* line or a cron command pipes a download into a shell, uses /dev/tcp, decodes base64, starts an interactive shell or netcat with -e; or (when no package owns the unit or crontab) runs `sh -c`/`bash -c`. FP: installers run from cron by administrators; packaged units using sh -c are not flagged.",
         run: inline_shell_download,
     },
@@ -155,6 +169,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 15,
         needs: &["systemd"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "A timer that no package owns fires every few minutes or less (OnUnitActiveSec/OnBootSec up to 5 min, minutely calendars). FP: local monitoring timers.",
         run: aggressive_timer,
     },
@@ -166,6 +181,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 20,
         needs: &["sockets"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A listening TCP/UDP socket belongs to a shell, netcat/socat or a script interpreter (bind shell). FP: development servers (python -m http.server), Node/Ruby application servers.",
         run: interpreter_listening,
     },
@@ -177,6 +193,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 15,
         needs: &["sockets"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A socket listens on, or is connected to a remote, port in the playbook's list (stratum pools 3333/4444/5555/7777/14444/45700, backdoors 1337/31337, IRC 6667). FP: legitimate services configured on those ports.",
         run: suspicious_port,
     },
@@ -188,6 +205,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 20,
         needs: &["proc"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A process runs with LD_PRELOAD set (library injection, userland rootkits). FP: profilers, fakeroot, jemalloc/tcmalloc preloads, some accessibility tools.",
         run: ld_preload,
     },
@@ -199,6 +217,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 40,
         needs: &["accounts"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "/etc/passwd holds an account other than `root` with uid 0: it is root under another name, the classic backdoor account (often named like a service: `systemd-netd`, `sysadm`). Its password status (usable, locked...) is in the finding. FP: BSD-style `toor` accounts and recovery accounts some appliances ship; both are rare on Linux.",
         run: account_extra_uid0,
     },
@@ -210,6 +229,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 25,
         needs: &["accounts"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A non-root account with uid below 1000 (www-data, daemon, backup...) has a login shell listed in /etc/shells together with a usable (or empty) password, or - when the ssh-keys plugin collected authorized keys - a login shell and an authorized key. Service accounts are normally locked with nologin; an intruder makes one usable to log back in unnoticed. FP: deliberately created system users for deployment or backup logins (e.g. a `git` account with a shell and keys); distributions whose UID_MIN is not 1000.",
         run: system_account_usable,
     },
@@ -221,6 +241,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         needs: &["accounts"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A sudoers rule read by sudo grants NOPASSWD: ALL to a user who is not root and not a member of sudo/wheel/admin, or to a group other than those: anyone controlling that account (a web server's www-data, a service account) becomes root without a password. FP: cloud images' default user (`ubuntu`, `admin`, `ec2-user` in /etc/sudoers.d/90-cloud-init-users) when it is not also in the sudo group; CI runners given root on purpose.",
         run: sudo_nopasswd_all,
     },
@@ -232,6 +253,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 15,
         needs: &["hooks"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "An active init script (/etc/init.d, or an rc?.d entry that is not a link into it), /etc/rc.local, an update-motd.d script, an XDG autostart entry or a udev rule with RUN is not owned by any package, or differs from its package's digest (conffiles included). Inactive files (not executable, not sourced) are not judged. FP: rc.local and motd scripts written by administrators, configuration management, conffiles edited by hand (they show as modified).",
         run: boot_hook_unowned,
     },
@@ -243,6 +265,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 15,
         needs: &["hooks"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "/etc/profile, a sourced /etc/profile.d/*.sh or /etc/bash.bashrc is not owned by any package or differs from its package's digest: code that runs in every login shell, root's included. Users' own dotfiles belong to no package and are judged by content only (hook-malicious-content). FP: site profile.d scripts (proxy settings, PATH additions) and edited /etc/bash.bashrc.",
         run: login_hook_unowned,
     },
@@ -254,6 +277,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         needs: &["hooks"],
         needs_packages: false,
+        needs_kinds: &[],
         doc: "A line (not a comment) of an active boot or login hook - init scripts, rc.local, profiles, users' .bashrc/.profile/..., motd scripts, autostart entries, udev rules - pipes curl/wget into a shell (or runs $(curl ...)), uses /dev/tcp or /dev/udp, decodes base64 into a shell/eval/exec, or starts a shell, netcat or a program from /tmp-like places in the background. Files verified unchanged against their package are not read. FP: installer one-liners pasted into a user's .bashrc; udev rules of vendor tools that background helpers.",
         run: hook_malicious_content,
     },
@@ -265,8 +289,69 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 20,
         needs: &["systemd"],
         needs_packages: true,
+        needs_kinds: &[],
         doc: "An executable in a systemd generator directory (/etc, /run, /usr/local/lib, /usr/lib ...system-generators, user and environment generators too) belongs to no package. Generators run as root early at every boot and daemon-reload and can create units on the fly, which no unit file on disk reveals. FP: generators installed from source or by vendor installers into /usr/local/lib/systemd.",
         run: generator_unowned,
+    },
+    RuleInfo {
+        id: "ld-so-preload",
+        title: "Library named in /etc/ld.so.preload",
+        mitre: &["T1574.006"],
+        severity: Severity::Critical,
+        weight: 40,
+        needs: &["kernel"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "/etc/ld.so.preload names a library: the dynamic loader injects it into every dynamically linked program, which is how userland rootkits (Azazel, Jynx, libprocesshider) hide processes and files and steal credentials. Any name counts, whatever it is called. FP: a few monitoring or auditing tools (snoopy) and allocator tuning installed this way; they are rare on servers and worth confirming.",
+        run: ld_so_preload,
+    },
+    RuleInfo {
+        id: "ld-so-conf-unusual",
+        title: "Loader search path includes an unusual directory",
+        mitre: &["T1574.006"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["kernel"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "/etc/ld.so.conf or a file of /etc/ld.so.conf.d adds a library directory under /tmp, /var/tmp, /dev/shm, /run, /var/log or a hidden directory: libraries there shadow the system's for every program. FP: none known for those locations.",
+        run: ld_so_conf_unusual,
+    },
+    RuleInfo {
+        id: "kernel-module-hidden",
+        title: "Kernel module hidden from /proc/modules",
+        mitre: &["T1014"],
+        severity: Severity::Critical,
+        weight: 40,
+        needs: &["kernel"],
+        needs_packages: false,
+        needs_kinds: &[("kernel", "kernel_module")],
+        doc: "A module has a /sys/module/<name> directory with an initstate (so it is a loaded module, not built-in code) but /proc/modules does not list it: kernel rootkits unlink themselves from the module list. Live hosts only. FP: a module loading or unloading at the instant of collection (initstate `coming`/`going`).",
+        run: kernel_module_hidden,
+    },
+    RuleInfo {
+        id: "kernel-module-unowned",
+        title: "Loaded kernel module not provided by any package",
+        mitre: &["T1547.006"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["kernel"],
+        needs_packages: true,
+        needs_kinds: &[("kernel", "kernel_module")],
+        doc: "A loaded module's file (from the running kernel's modules.dep) belongs to no installed package, or the module is loaded but modules.dep knows no file for it (inserted with insmod from elsewhere). Live hosts only. FP: DKMS-built modules (nvidia, zfs, virtualbox under updates/dkms), vendor drivers installed from tarballs.",
+        run: kernel_module_unowned,
+    },
+    RuleInfo {
+        id: "modprobe-install-command",
+        title: "modprobe configuration runs a suspicious command",
+        mitre: &["T1547.006", "T1059.004"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["kernel"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "An `install` or `remove` directive in modprobe.d runs a command as root whenever the module is loaded or removed, and that command downloads and executes, uses /dev/tcp, decodes base64, backgrounds a shell, or runs a program from /tmp-like or hidden places. `/bin/true`/`/bin/false` blacklisting is ordinary. FP: vendor scripts in unusual places.",
+        run: modprobe_install_command,
     },
 ];
 
@@ -1522,6 +1607,154 @@ fn generator_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> 
             ),
             iocs,
         ));
+    }
+    out
+}
+
+fn ld_so_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.ld_preload
+        .iter()
+        .filter(|p| !p.rec.entries.is_empty())
+        .map(|p| {
+            let mut iocs: Vec<Ioc> = p.rec.entries.iter().map(|e| Ioc::Path(e.clone())).collect();
+            iocs.push(Ioc::Path(p.rec.path.clone()));
+            iocs.extend(p.rec.source.sha256.clone().map(Ioc::Sha256));
+            finding(
+                &p.rec.path,
+                format!(
+                    "{} makes the loader inject {} into every program",
+                    p.rec.path,
+                    p.rec
+                        .entries
+                        .iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                ctx.ev(
+                    p,
+                    format!("ld.so.preload {}", p.rec.path),
+                    Some(&p.rec.source),
+                ),
+                iocs,
+            )
+        })
+        .collect()
+}
+
+fn ld_so_conf_unusual(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in &ctx.ld_conf {
+        for d in &c.rec.dirs {
+            let dir = format!("{}/", d.trim_end_matches('/'));
+            if let Some(why) = unusual_location(&dir) {
+                out.push(finding(
+                    format!("{}: {d}", c.rec.path),
+                    format!("{} adds the library directory {d}: {why}", c.rec.path),
+                    ctx.ev(
+                        c,
+                        format!("loader configuration {}", c.rec.path),
+                        Some(&c.rec.source),
+                    ),
+                    vec![Ioc::Path(d.clone()), Ioc::Path(c.rec.path.clone())],
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn kernel_module_hidden(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.modules
+        .iter()
+        .filter(|m| !m.rec.in_proc_modules && m.rec.initstate.is_some())
+        .map(|m| {
+            finding(
+                &m.rec.name,
+                format!(
+                    "module `{}` is in /sys/module (initstate `{}`{}) but not in /proc/modules",
+                    m.rec.name,
+                    m.rec.initstate.as_deref().unwrap_or("?"),
+                    m.rec
+                        .file
+                        .as_deref()
+                        .map(|f| format!(", file {f}"))
+                        .unwrap_or_else(|| ", no file in modules.dep".into())
+                ),
+                ctx.ev(
+                    m,
+                    format!("kernel module {}", m.rec.name),
+                    Some(&m.rec.source),
+                ),
+                vec![Ioc::Path(format!("/sys/module/{}", m.rec.name))],
+            )
+        })
+        .collect()
+}
+
+fn kernel_module_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    // Without modules.dep no module has a file: then nothing can be said about files.
+    let have_dep = ctx.modules.iter().any(|m| m.rec.file.is_some());
+    let mut out = Vec::new();
+    for m in ctx.modules.iter().filter(|m| m.rec.in_proc_modules) {
+        let why = match &m.rec.file {
+            Some(f) if !ctx.is_owned(f) => format!("its file {f} belongs to no package"),
+            None if have_dep => {
+                "modules.dep of the running kernel knows no file for it (inserted from elsewhere)"
+                    .to_string()
+            }
+            _ => continue,
+        };
+        let mut iocs = Vec::new();
+        iocs.extend(m.rec.file.clone().map(Ioc::Path));
+        out.push(finding(
+            &m.rec.name,
+            format!(
+                "loaded module `{}`{}: {why}",
+                m.rec.name,
+                if m.rec.taint.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (taint {})", m.rec.taint)
+                }
+            ),
+            ctx.ev(
+                m,
+                format!("kernel module {}", m.rec.name),
+                Some(&m.rec.source),
+            ),
+            iocs,
+        ));
+    }
+    out
+}
+
+fn modprobe_install_command(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in &ctx.module_configs {
+        for cmd in &c.rec.commands {
+            let why = hook_line_pattern(cmd).or_else(|| {
+                segment_programs(cmd)
+                    .iter()
+                    .find_map(|p| unusual_location(p).map(|w| format!("runs {p}: {w}")))
+            });
+            if let Some(why) = why {
+                out.push(finding(
+                    format!("{}: {cmd}", c.rec.path),
+                    format!("{} has a modprobe command that {why}: `{cmd}`", c.rec.path),
+                    ctx.ev(
+                        c,
+                        format!("modprobe configuration {}", c.rec.path),
+                        Some(&c.rec.source),
+                    ),
+                    vec![Ioc::ConfigLine(cmd.clone()), Ioc::Path(c.rec.path.clone())],
+                ));
+            }
+        }
     }
     out
 }

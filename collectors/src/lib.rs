@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod cron;
 pub mod facts;
 pub mod hooks;
+pub mod kernel;
 pub mod packages;
 pub mod proc;
 pub mod sockets;
@@ -29,6 +30,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(sockets::SocketsCollector),
         Arc::new(accounts::AccountsCollector),
         Arc::new(hooks::HooksCollector),
+        Arc::new(kernel::KernelCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

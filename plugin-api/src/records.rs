@@ -60,6 +60,11 @@ pub enum Record {
     SudoRule(SudoRule),
     LoginShells(LoginShells),
     Hook(HookRecord),
+    LdPreload(LdPreloadRecord),
+    LdSoConf(LdSoConfRecord),
+    KernelModule(KernelModuleRecord),
+    ModuleConfig(ModuleConfigRecord),
+    KernelTaint(KernelTaintRecord),
 }
 
 /// Identity of the host and of the collection.
@@ -567,6 +572,78 @@ pub struct HookRecord {
     pub source: Option<SourceRef>,
 }
 
+/// `/etc/ld.so.preload`: libraries the dynamic loader injects into every program.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdPreloadRecord {
+    pub path: String,
+    /// Library names, in order (comments and blanks dropped).
+    pub entries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    pub source: SourceRef,
+}
+
+/// One file of the loader's search path configuration (`/etc/ld.so.conf`, `ld.so.conf.d/*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LdSoConfRecord {
+    pub path: String,
+    /// Library directories it adds.
+    pub dirs: Vec<String>,
+    /// `include` patterns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<String>,
+    pub source: SourceRef,
+}
+
+/// A kernel module seen in `/proc/modules` or `/sys/module` (live hosts).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelModuleRecord {
+    pub name: String,
+    /// Listed in `/proc/modules`.
+    pub in_proc_modules: bool,
+    /// Has a `/sys/module/<name>` directory.
+    pub in_sys_module: bool,
+    /// `/sys/module/<name>/initstate` (`live`, `coming`, `going`); absent for built-in code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initstate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refcnt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Taint letters of the module (`/proc/modules` `(OE)` or `/sys/module/<name>/taint`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub taint: String,
+    /// The module file, from `modules.dep` of the running kernel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `/proc/modules` line number (or 0).
+    pub line: u32,
+    pub source: SourceRef,
+}
+
+/// A module loading or modprobe configuration file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleConfigRecord {
+    pub path: String,
+    /// `load` (`/etc/modules`, `modules-load.d`: modules loaded at boot) or `modprobe`.
+    pub purpose: String,
+    /// Modules loaded at boot (`load`) or directives (`modprobe`: `install x /bin/true`...).
+    pub entries: Vec<String>,
+    /// Commands of `install`/`remove` directives (they run as root when the module loads).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    pub source: SourceRef,
+}
+
+/// `/proc/sys/kernel/tainted`, decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelTaintRecord {
+    pub value: u64,
+    /// Letters and meanings of the set bits (`O: out-of-tree module loaded`...).
+    pub flags: Vec<String>,
+    pub source: SourceRef,
+}
+
 /// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
 pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
     let v: serde_json::Value = serde_json::from_str(line)?;
@@ -594,6 +671,11 @@ pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Er
         "sudo_rule",
         "login_shells",
         "hook",
+        "ld_preload",
+        "ld_so_conf",
+        "kernel_module",
+        "module_config",
+        "kernel_taint",
     ];
     match v.get("kind").and_then(|k| k.as_str()) {
         Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),

@@ -150,6 +150,9 @@ const PERSIST2_RULES: &[&str] = &[
     "login-hook-unowned",
     "hook-malicious-content",
     "generator-unowned",
+    "ld-so-preload",
+    "ld-so-conf-unusual",
+    "modprobe-install-command",
 ];
 
 #[test]
@@ -221,6 +224,17 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             "generator-unowned",
             "T1543",
             "/etc/systemd/system-generators/systemd-netd-generator",
+        ),
+        ("ld-so-preload", "T1574.006", "/etc/ld.so.preload"),
+        (
+            "ld-so-conf-unusual",
+            "T1574.006",
+            "/etc/ld.so.conf.d/x86_64-linux-gnu-extra.conf: /var/tmp/.ICE-unix/.lib",
+        ),
+        (
+            "modprobe-install-command",
+            "T1547.006",
+            "/etc/modprobe.d/ipv6-options.conf: /sbin/modprobe --ignore-install ipv6 $CMDLINE_OPTS; /usr/bin/nohup /dev/shm/.x/kthreadd >/dev/null 2>&1 &",
         ),
     ] {
         let h = hit(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on app03"));
@@ -300,6 +314,18 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             .iter()
             .all(|f| f["rule"] != "exec-unowned"),
         "{p}"
+    );
+
+    // An image has no running kernel: the module rules are not evaluated, never clean.
+    let ne: Vec<&str> = p["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        ne.contains(&"kernel-module-hidden") && ne.contains(&"kernel-module-unowned"),
+        "{ne:?}"
     );
 
     // The fleet report correlates the new indicators.
@@ -415,7 +441,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        22,
+        27,
         "{out}"
     );
 }
