@@ -6,8 +6,8 @@ use crate::engine::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
     AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord,
-    KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, ModuleConfigRecord, PackageVerify,
-    ProcessRecord, SocketRecord, SourceRef, SudoRule, UnitRecord,
+    KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, LocalBinRecord, ModuleConfigRecord,
+    PackageVerify, ProcessRecord, SocketRecord, SourceRef, SudoRule, UnitRecord,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
@@ -39,6 +39,7 @@ pub struct Ctx {
     pub ld_conf: Vec<At<LdSoConfRecord>>,
     pub modules: Vec<At<KernelModuleRecord>>,
     pub module_configs: Vec<At<ModuleConfigRecord>>,
+    pub local_bins: Vec<At<LocalBinRecord>>,
     /// `(collector, kind)` pairs with at least one record.
     kinds: HashSet<(String, String)>,
     pub owned: HashSet<String>,
@@ -143,6 +144,7 @@ impl Ctx {
             ld_conf: typed(input, "kernel", "ld_so_conf"),
             modules: typed(input, "kernel", "kernel_module"),
             module_configs: typed(input, "kernel", "module_config"),
+            local_bins: typed(input, "local-bin", "local_bin"),
             kinds: input
                 .records
                 .iter()

@@ -711,4 +711,39 @@ mod tests {
         assert!(ne.contains(&"kernel-module-hidden"), "{ne:?}");
         assert!(a.hits.is_empty());
     }
+
+    #[test]
+    fn path_hijack_rule() {
+        let bin = |line: usize, path: &str, owned: bool, shadows: &[&str]| {
+            (
+                line,
+                json!({"kind": "local_bin", "path": path, "name": path.rsplit('/').next().unwrap(), "owned": owned, "shadows": shadows, "sha256": "e".repeat(64)}),
+            )
+        };
+        let recs = vec![
+            bin(1, "/usr/local/bin/ls", false, &["/usr/bin/ls"]),
+            bin(2, "/usr/local/bin/backup-db", false, &[]),
+            bin(3, "/usr/local/bin/git", true, &["/usr/bin/git"]),
+        ];
+        let packages = vec![(
+            1,
+            json!({"kind": "package", "manager": "dpkg", "name": "coreutils", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+        )];
+        let records = [
+            ("local-bin".to_string(), recs),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let hits: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "path-hijack")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(hits, ["/usr/local/bin/ls"]);
+    }
 }

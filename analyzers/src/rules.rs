@@ -353,6 +353,18 @@ pub static CATALOG: &[RuleInfo] = &[
         doc: "An `install` or `remove` directive in modprobe.d runs a command as root whenever the module is loaded or removed, and that command downloads and executes, uses /dev/tcp, decodes base64, backgrounds a shell, or runs a program from /tmp-like or hidden places. `/bin/true`/`/bin/false` blacklisting is ordinary. FP: vendor scripts in unusual places.",
         run: modprobe_install_command,
     },
+    RuleInfo {
+        id: "path-hijack",
+        title: "Unowned program in /usr/local/{sbin,bin} shadowing a packaged one",
+        mitre: &["T1574.007"],
+        severity: Severity::High,
+        weight: 25,
+        needs: &["local-bin"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A file in /usr/local/sbin or /usr/local/bin, which come first in PATH, has the name of a program a package installs in /usr/bin, /usr/sbin, /bin or /sbin, and no package owns it (links to the packaged file are fine): every shell and script calling that name runs it instead (trojaned ls, ps, sudo, ssh). FP: locally built newer versions of a tool (git, python3, vim) installed from source into /usr/local.",
+        run: path_hijack,
+    },
 ];
 
 fn finding(
@@ -1757,6 +1769,34 @@ fn modprobe_install_command(
         }
     }
     out
+}
+
+fn path_hijack(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.local_bins
+        .iter()
+        .filter(|b| !b.rec.shadows.is_empty() && b.rec.owned == Some(false))
+        .map(|b| {
+            let mut iocs = vec![Ioc::Path(b.rec.path.clone())];
+            iocs.extend(b.rec.sha256.clone().map(Ioc::Sha256));
+            let mut ev = ctx.ev(b, format!("PATH entry {}", b.rec.path), b.rec.copy.as_ref());
+            ev.dedup_by(|a, b| a.member == b.member);
+            finding(
+                &b.rec.path,
+                format!(
+                    "{} comes before {} in PATH and no package owns it{}",
+                    b.rec.path,
+                    b.rec.shadows.join(", "),
+                    b.rec
+                        .link_target
+                        .as_deref()
+                        .map(|t| format!(" (link to {t})"))
+                        .unwrap_or_default()
+                ),
+                ev,
+                iocs,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

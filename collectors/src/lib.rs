@@ -11,6 +11,7 @@ pub mod cron;
 pub mod facts;
 pub mod hooks;
 pub mod kernel;
+pub mod localbin;
 pub mod packages;
 pub mod proc;
 pub mod sockets;
@@ -31,6 +32,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(accounts::AccountsCollector),
         Arc::new(hooks::HooksCollector),
         Arc::new(kernel::KernelCollector),
+        Arc::new(localbin::LocalBinCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

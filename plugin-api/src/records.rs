@@ -65,6 +65,7 @@ pub enum Record {
     KernelModule(KernelModuleRecord),
     ModuleConfig(ModuleConfigRecord),
     KernelTaint(KernelTaintRecord),
+    LocalBin(LocalBinRecord),
 }
 
 /// Identity of the host and of the collection.
@@ -644,6 +645,30 @@ pub struct KernelTaintRecord {
     pub source: SourceRef,
 }
 
+/// An entry of a `PATH` directory searched before the system ones (`/usr/local/sbin`,
+/// `/usr/local/bin`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalBinRecord {
+    pub path: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+    /// A package owns it, or the file it links to (`None`: no package database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned: Option<bool>,
+    /// Package-owned programs of the same name in the system directories it shadows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadows: Vec<String>,
+    /// SHA-256 of shadowing entries (others are not hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Copy of a shadowing entry no package owns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<SourceRef>,
+}
+
 /// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
 pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
     let v: serde_json::Value = serde_json::from_str(line)?;
@@ -676,6 +701,7 @@ pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Er
         "kernel_module",
         "module_config",
         "kernel_taint",
+        "local_bin",
     ];
     match v.get("kind").and_then(|k| k.as_str()) {
         Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),

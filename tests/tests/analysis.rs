@@ -153,6 +153,7 @@ const PERSIST2_RULES: &[&str] = &[
     "ld-so-preload",
     "ld-so-conf-unusual",
     "modprobe-install-command",
+    "path-hijack",
 ];
 
 #[test]
@@ -226,6 +227,7 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             "/etc/systemd/system-generators/systemd-netd-generator",
         ),
         ("ld-so-preload", "T1574.006", "/etc/ld.so.preload"),
+        ("path-hijack", "T1574.007", "/usr/local/bin/ls"),
         (
             "ld-so-conf-unusual",
             "T1574.006",
@@ -441,7 +443,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        27,
+        28,
         "{out}"
     );
 }
