@@ -7,7 +7,8 @@ use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
     AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord,
     KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, LocalBinRecord, ModuleConfigRecord,
-    PackageVerify, ProcessRecord, SocketRecord, SourceRef, SudoRule, UnitRecord,
+    NetInterfaceRecord, PackageVerify, ProcessRecord, SocketRecord, SourceRef, SudoRule,
+    UnitRecord,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
@@ -40,6 +41,7 @@ pub struct Ctx {
     pub modules: Vec<At<KernelModuleRecord>>,
     pub module_configs: Vec<At<ModuleConfigRecord>>,
     pub local_bins: Vec<At<LocalBinRecord>>,
+    pub interfaces: Vec<At<NetInterfaceRecord>>,
     /// `(collector, kind)` pairs with at least one record.
     kinds: HashSet<(String, String)>,
     pub owned: HashSet<String>,
@@ -145,6 +147,7 @@ impl Ctx {
             modules: typed(input, "kernel", "kernel_module"),
             module_configs: typed(input, "kernel", "module_config"),
             local_bins: typed(input, "local-bin", "local_bin"),
+            interfaces: typed(input, "netif", "net_interface"),
             kinds: input
                 .records
                 .iter()

@@ -746,4 +746,52 @@ mod tests {
             .collect();
         assert_eq!(hits, ["/usr/local/bin/ls"]);
     }
+
+    #[test]
+    fn interface_rules() {
+        let nic = |line: usize, name: &str, mac: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "net_interface", "name": name, "mac": mac, "flags_raw": "0x1003", "flags": ["UP", "BROADCAST", "MULTICAST"], "physical": true, "source": {"path": format!("/sys/class/net/{name}")}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let promisc = json!(["UP", "BROADCAST", "PROMISC", "MULTICAST"]);
+        let recs = vec![
+            nic(1, "eth0", "00:11:22:33:44:55", json!({"flags": promisc})),
+            nic(
+                2,
+                "eth1",
+                "00:11:22:33:44:55",
+                json!({"perm_mac": "00:11:22:33:44:66"}),
+            ),
+            nic(
+                3,
+                "eth2",
+                "00:11:22:33:44:77",
+                json!({"flags": promisc, "master": "br0"}),
+            ),
+            nic(
+                4,
+                "br0",
+                "00:11:22:33:44:77",
+                json!({"physical": false, "bridge": true}),
+            ),
+            nic(5, "eth3", "00:11:22:33:44:88", json!({"master": "bond0"})),
+            nic(6, "eth4", "00:11:22:33:44:88", json!({"master": "bond0"})),
+        ];
+        let records = [("netif".to_string(), recs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("promiscuous-interface"), ["eth0"]);
+        assert_eq!(subjects("duplicate-mac"), ["00:11:22:33:44:55"]);
+    }
 }

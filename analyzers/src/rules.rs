@@ -365,6 +365,30 @@ pub static CATALOG: &[RuleInfo] = &[
         doc: "A file in /usr/local/sbin or /usr/local/bin, which come first in PATH, has the name of a program a package installs in /usr/bin, /usr/sbin, /bin or /sbin, and no package owns it (links to the packaged file are fine): every shell and script calling that name runs it instead (trojaned ls, ps, sudo, ssh). FP: locally built newer versions of a tool (git, python3, vim) installed from source into /usr/local.",
         run: path_hijack,
     },
+    RuleInfo {
+        id: "promiscuous-interface",
+        title: "Network interface in promiscuous mode",
+        mitre: &["T1040"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["netif"],
+        needs_packages: false,
+        needs_kinds: &[("netif", "net_interface")],
+        doc: "An interface has the PROMISC flag: it receives every frame on the wire, as a sniffer capturing credentials needs. Ports of a bridge (set promiscuous by the bridge) are not judged. Live hosts only. FP: tcpdump or wireshark running at collection time, IDS sensors, hypervisor and container networking outside Linux bridges.",
+        run: promiscuous_interface,
+    },
+    RuleInfo {
+        id: "duplicate-mac",
+        title: "Two physical adapters share a MAC address",
+        mitre: &["T1557"],
+        severity: Severity::Medium,
+        weight: 10,
+        needs: &["netif"],
+        needs_packages: false,
+        needs_kinds: &[("netif", "net_interface")],
+        doc: "Two physical adapters (not enslaved to a bond, team or bridge) report the same MAC address, or an adapter's MAC differs from its permanent address to equal another's: a spoofed address, used to impersonate a host on the segment. Live hosts only. FP: failover setups that copy MACs by hand, some virtual NIC drivers reporting a device.",
+        run: duplicate_mac,
+    },
 ];
 
 fn finding(
@@ -1794,6 +1818,71 @@ fn path_hijack(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Fi
                 ),
                 ev,
                 iocs,
+            )
+        })
+        .collect()
+}
+
+fn iface_ev(ctx: &Ctx, i: &At<dossier_plugin_api::records::NetInterfaceRecord>) -> Vec<Evidence> {
+    ctx.ev(i, format!("interface {}", i.rec.name), None)
+}
+
+fn promiscuous_interface(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let is_bridge = |n: &str| {
+        ctx.interfaces
+            .iter()
+            .any(|i| i.rec.name == n && i.rec.bridge)
+    };
+    ctx.interfaces
+        .iter()
+        .filter(|i| i.rec.flags.iter().any(|f| f == "PROMISC"))
+        .filter(|i| !i.rec.master.as_deref().is_some_and(is_bridge))
+        .map(|i| {
+            finding(
+                &i.rec.name,
+                format!(
+                    "interface {} ({}) is in promiscuous mode (flags {})",
+                    i.rec.name,
+                    i.rec.mac.as_deref().unwrap_or("no MAC"),
+                    i.rec.flags.join(",")
+                ),
+                iface_ev(ctx, i),
+                i.rec.mac.clone().map(Ioc::Address).into_iter().collect(),
+            )
+        })
+        .collect()
+}
+
+fn duplicate_mac(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut by_mac: std::collections::BTreeMap<
+        &str,
+        Vec<&At<dossier_plugin_api::records::NetInterfaceRecord>>,
+    > = std::collections::BTreeMap::new();
+    for i in ctx
+        .interfaces
+        .iter()
+        .filter(|i| i.rec.physical && i.rec.master.is_none())
+    {
+        if let Some(m) = i.rec.mac.as_deref().filter(|m| *m != "00:00:00:00:00:00") {
+            by_mac.entry(m).or_default().push(i);
+        }
+    }
+    by_mac
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(mac, v)| {
+            let names: Vec<String> = v
+                .iter()
+                .map(|i| match &i.rec.perm_mac {
+                    Some(p) => format!("{} (permanent address {p})", i.rec.name),
+                    None => i.rec.name.clone(),
+                })
+                .collect();
+            finding(
+                mac,
+                format!("MAC address {mac} is used by {}", names.join(" and ")),
+                v.iter().flat_map(|i| iface_ev(ctx, i)).collect(),
+                vec![Ioc::Address(mac.to_string())],
             )
         })
         .collect()

@@ -12,6 +12,7 @@ pub mod facts;
 pub mod hooks;
 pub mod kernel;
 pub mod localbin;
+pub mod netif;
 pub mod packages;
 pub mod proc;
 pub mod sockets;
@@ -33,6 +34,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(hooks::HooksCollector),
         Arc::new(kernel::KernelCollector),
         Arc::new(localbin::LocalBinCollector),
+        Arc::new(netif::NetIfCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

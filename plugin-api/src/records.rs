@@ -66,6 +66,7 @@ pub enum Record {
     ModuleConfig(ModuleConfigRecord),
     KernelTaint(KernelTaintRecord),
     LocalBin(LocalBinRecord),
+    NetInterface(NetInterfaceRecord),
 }
 
 /// Identity of the host and of the collection.
@@ -669,6 +670,40 @@ pub struct LocalBinRecord {
     pub copy: Option<SourceRef>,
 }
 
+/// A network interface from `/sys/class/net` (live hosts).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetInterfaceRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifindex: Option<u32>,
+    /// Hardware address (`address`), lower case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Permanent hardware address when the driver reports one that differs from `mac`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perm_mac: Option<String>,
+    /// `flags` as read (hex) and decoded (`UP`, `BROADCAST`, `PROMISC`...).
+    pub flags_raw: String,
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operstate: Option<String>,
+    /// ARPHRD type number (1 = Ethernet, 772 = loopback...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arp_type: Option<u32>,
+    /// Backed by a device (`/sys/class/net/<if>/device` exists): a physical adapter.
+    pub physical: bool,
+    /// Bridge, bond or team the interface is enslaved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    /// The interface is itself a bridge.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bridge: bool,
+    /// IPv6 addresses from `/proc/net/if_inet6` (`addr/prefix`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv6: Vec<String>,
+    pub source: SourceRef,
+}
+
 /// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
 pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
     let v: serde_json::Value = serde_json::from_str(line)?;
@@ -702,6 +737,7 @@ pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Er
         "module_config",
         "kernel_taint",
         "local_bin",
+        "net_interface",
     ];
     match v.get("kind").and_then(|k| k.as_str()) {
         Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),

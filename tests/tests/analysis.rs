@@ -326,7 +326,10 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
         .map(|n| n["rule"].as_str().unwrap())
         .collect();
     assert!(
-        ne.contains(&"kernel-module-hidden") && ne.contains(&"kernel-module-unowned"),
+        ne.contains(&"kernel-module-hidden")
+            && ne.contains(&"kernel-module-unowned")
+            && ne.contains(&"promiscuous-interface")
+            && ne.contains(&"duplicate-mac"),
         "{ne:?}"
     );
 
@@ -443,7 +446,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        28,
+        30,
         "{out}"
     );
 }
