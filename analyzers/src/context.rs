@@ -6,9 +6,9 @@ use crate::engine::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
     AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord,
-    KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, LocalBinRecord, ModuleConfigRecord,
-    NetInterfaceRecord, PackageVerify, ProcessRecord, SocketRecord, SourceRef, SudoRule,
-    UnitRecord,
+    KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, LocalBinRecord, LoginRecord,
+    ModuleConfigRecord, NetInterfaceRecord, PackageVerify, ProcessRecord, SocketRecord, SourceRef,
+    SudoRule, UnitRecord,
 };
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
@@ -42,6 +42,7 @@ pub struct Ctx {
     pub module_configs: Vec<At<ModuleConfigRecord>>,
     pub local_bins: Vec<At<LocalBinRecord>>,
     pub interfaces: Vec<At<NetInterfaceRecord>>,
+    pub logins: Vec<At<LoginRecord>>,
     /// `(collector, kind)` pairs with at least one record.
     kinds: HashSet<(String, String)>,
     pub owned: HashSet<String>,
@@ -148,6 +149,7 @@ impl Ctx {
             module_configs: typed(input, "kernel", "module_config"),
             local_bins: typed(input, "local-bin", "local_bin"),
             interfaces: typed(input, "netif", "net_interface"),
+            logins: typed(input, "sessions", "login"),
             kinds: input
                 .records
                 .iter()

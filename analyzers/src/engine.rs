@@ -794,4 +794,78 @@ mod tests {
         assert_eq!(subjects("promiscuous-interface"), ["eth0"]);
         assert_eq!(subjects("duplicate-mac"), ["00:11:22:33:44:55"]);
     }
+
+    #[test]
+    fn session_rules() {
+        let src = json!({"path": "/var/log/btmp"});
+        let rec = |i: usize, log: &str, t: &str, user: &str, addr: &str, secs: i64| {
+            let time = Timestamp::from_unix(secs, 0).unwrap();
+            (
+                i + 1,
+                json!({"kind": "login", "log": log, "index": i, "entry_type": t, "pid": 1, "line": "pts/0", "user": user, "host": addr, "address": addr, "time": time, "source": src}),
+            )
+        };
+        let mut recs: Vec<(usize, serde_json::Value)> = (0..25)
+            .map(|i| {
+                rec(
+                    i,
+                    "btmp",
+                    "login_process",
+                    "root",
+                    "203.0.113.77",
+                    1_763_000_000 + i as i64 * 10,
+                )
+            })
+            .collect();
+        recs.extend((0..5).map(|i| {
+            rec(
+                30 + i,
+                "btmp",
+                "login_process",
+                "admin",
+                "198.51.100.1",
+                1_763_000_000 + i as i64,
+            )
+        }));
+        recs.push(rec(
+            40,
+            "wtmp",
+            "user_process",
+            "root",
+            "203.0.113.77",
+            1_763_000_400,
+        ));
+        recs.push(rec(
+            41,
+            "wtmp",
+            "user_process",
+            "alice",
+            "192.0.2.10",
+            1_763_000_500,
+        ));
+        recs.push(rec(
+            42,
+            "utmp",
+            "user_process",
+            "LOGIN",
+            "203.0.113.77",
+            1_763_000_600,
+        ));
+        recs.push(rec(43, "utmp", "login_process", "LOGIN", "", 1_763_000_600));
+        let records = [("sessions".to_string(), recs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("failed-login-burst"), ["203.0.113.77"]);
+        assert_eq!(subjects("bruteforce-then-login"), ["203.0.113.77"]);
+        assert_eq!(subjects("odd-login-user"), ["utmp record 42"]);
+        assert!(crate::rules::odd_user("ro ot") && !crate::rules::odd_user("alice.b"));
+    }
 }

@@ -389,6 +389,42 @@ pub static CATALOG: &[RuleInfo] = &[
         doc: "Two physical adapters (not enslaved to a bond, team or bridge) report the same MAC address, or an adapter's MAC differs from its permanent address to equal another's: a spoofed address, used to impersonate a host on the segment. Live hosts only. FP: failover setups that copy MACs by hand, some virtual NIC drivers reporting a device.",
         run: duplicate_mac,
     },
+    RuleInfo {
+        id: "odd-login-user",
+        title: "Session with an odd user name in utmp/wtmp",
+        mitre: &["T1078"],
+        severity: Severity::Medium,
+        weight: 15,
+        needs: &["sessions"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A user session (USER_PROCESS) in utmp or wtmp names the user `LOGIN`, nobody, or a name with spaces, control or non-ASCII bytes: tools that forge or wipe login records leave such entries, and backdoors log in under names that do not look like users. getty's LOGIN_PROCESS entries named LOGIN are normal and not judged. FP: corrupted records after a crash.",
+        run: odd_login_user,
+    },
+    RuleInfo {
+        id: "failed-login-burst",
+        title: "Burst of failed logins from one source (btmp)",
+        mitre: &["T1110"],
+        severity: Severity::Low,
+        weight: 5,
+        needs: &["sessions"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "btmp holds 20 or more failed logins from the same host within 10 minutes: password guessing. FP: every SSH server facing the internet sees this daily; it matters with bruteforce-then-login or on internal hosts.",
+        run: failed_login_burst,
+    },
+    RuleInfo {
+        id: "bruteforce-then-login",
+        title: "Successful login from a source that had just brute-forced",
+        mitre: &["T1110", "T1078"],
+        severity: Severity::High,
+        weight: 30,
+        needs: &["sessions"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A source with a burst of failed logins in btmp (see failed-login-burst) later has a successful session in wtmp or utmp: the guessing worked. FP: an administrator who mistyped a password many times from a script.",
+        run: bruteforce_then_login,
+    },
 ];
 
 fn finding(
@@ -1886,6 +1922,165 @@ fn duplicate_mac(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<
             )
         })
         .collect()
+}
+
+fn login_ev(ctx: &Ctx, l: &At<dossier_plugin_api::records::LoginRecord>) -> Vec<Evidence> {
+    ctx.ev(
+        l,
+        format!("{} record {}", l.rec.log, l.rec.index),
+        Some(&l.rec.source),
+    )
+}
+
+/// Whether a session user name looks forged.
+pub fn odd_user(name: &str) -> bool {
+    name.is_empty()
+        || name == "LOGIN"
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@$\\".contains(c))
+}
+
+fn odd_login_user(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.logins
+        .iter()
+        .filter(|l| {
+            l.rec.log != "btmp" && l.rec.entry_type == "user_process" && odd_user(&l.rec.user)
+        })
+        .map(|l| {
+            let mut iocs = vec![Ioc::Account(l.rec.user.clone())];
+            iocs.extend(l.rec.address.clone().map(Ioc::Address));
+            finding(
+                format!("{} record {}", l.rec.log, l.rec.index),
+                format!(
+                    "{} has a session of user `{}` on {} from {}{}",
+                    l.rec.log,
+                    l.rec.user,
+                    l.rec.line,
+                    if l.rec.host.is_empty() {
+                        "?"
+                    } else {
+                        &l.rec.host
+                    },
+                    l.rec
+                        .time
+                        .map(|t| format!(" at {}", t.to_rfc3339()))
+                        .unwrap_or_default()
+                ),
+                login_ev(ctx, l),
+                iocs,
+            )
+        })
+        .collect()
+}
+
+/// Sources with at least 20 failed logins within 10 minutes: (source, count in the densest
+/// window, first, last, the records of that window).
+#[allow(clippy::type_complexity)]
+fn bursts(
+    ctx: &Ctx,
+) -> Vec<(
+    String,
+    usize,
+    i64,
+    i64,
+    Vec<&At<dossier_plugin_api::records::LoginRecord>>,
+)> {
+    const MIN: usize = 20;
+    const WINDOW: i64 = 600;
+    let mut by: std::collections::BTreeMap<
+        String,
+        Vec<&At<dossier_plugin_api::records::LoginRecord>>,
+    > = std::collections::BTreeMap::new();
+    for l in ctx
+        .logins
+        .iter()
+        .filter(|l| l.rec.log == "btmp" && l.rec.time.is_some())
+    {
+        let src = l.rec.address.clone().unwrap_or_else(|| l.rec.host.clone());
+        if !src.is_empty() {
+            by.entry(src).or_default().push(l);
+        }
+    }
+    let mut out = Vec::new();
+    for (src, mut v) in by {
+        v.sort_by_key(|l| l.rec.time.map(|t| t.unix_seconds()));
+        let t = |l: &At<dossier_plugin_api::records::LoginRecord>| {
+            l.rec.time.map_or(0, |t| t.unix_seconds())
+        };
+        let mut best = (0usize, 0usize);
+        let mut j = 0;
+        for i in 0..v.len() {
+            while t(v[i]) - t(v[j]) > WINDOW {
+                j += 1;
+            }
+            if i + 1 - j > best.1 - best.0 {
+                best = (j, i + 1);
+            }
+        }
+        if best.1 - best.0 >= MIN {
+            let w = v[best.0..best.1].to_vec();
+            out.push((src, w.len(), t(w[0]), t(w[w.len() - 1]), w));
+        }
+    }
+    out
+}
+
+fn failed_login_burst(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    bursts(ctx)
+        .into_iter()
+        .map(|(src, n, first, last, w)| {
+            let mut users: Vec<&str> = w.iter().map(|l| l.rec.user.as_str()).collect();
+            users.sort();
+            users.dedup();
+            finding(
+                &src,
+                format!(
+                    "{n} failed logins from {src} within {} s (users {})",
+                    last - first,
+                    users
+                        .iter()
+                        .take(10)
+                        .map(|u| format!("`{u}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                login_ev(ctx, w[0]),
+                vec![Ioc::Address(src.clone())],
+            )
+        })
+        .collect()
+}
+
+fn bruteforce_then_login(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (src, n, first, _, w) in bursts(ctx) {
+        let success = ctx.logins.iter().find(|l| {
+            l.rec.log != "btmp"
+                && l.rec.entry_type == "user_process"
+                && (l.rec.address.as_deref() == Some(src.as_str()) || l.rec.host == src)
+                && l.rec.time.is_some_and(|t| t.unix_seconds() >= first)
+        });
+        if let Some(s) = success {
+            let mut ev = login_ev(ctx, w[0]);
+            ev.extend(login_ev(ctx, s));
+            out.push(finding(
+                &src,
+                format!(
+                    "{src} failed to log in {n} times, then logged in as `{}` on {}{}",
+                    s.rec.user,
+                    s.rec.line,
+                    s.rec
+                        .time
+                        .map(|t| format!(" at {}", t.to_rfc3339()))
+                        .unwrap_or_default()
+                ),
+                ev,
+                vec![Ioc::Address(src.clone()), Ioc::Account(s.rec.user.clone())],
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

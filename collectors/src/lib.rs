@@ -15,6 +15,7 @@ pub mod localbin;
 pub mod netif;
 pub mod packages;
 pub mod proc;
+pub mod sessions;
 pub mod sockets;
 pub mod systemd;
 pub mod util;
@@ -35,6 +36,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(kernel::KernelCollector),
         Arc::new(localbin::LocalBinCollector),
         Arc::new(netif::NetIfCollector),
+        Arc::new(sessions::SessionsCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

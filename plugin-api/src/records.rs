@@ -67,6 +67,7 @@ pub enum Record {
     KernelTaint(KernelTaintRecord),
     LocalBin(LocalBinRecord),
     NetInterface(NetInterfaceRecord),
+    Login(LoginRecord),
 }
 
 /// Identity of the host and of the collection.
@@ -704,6 +705,29 @@ pub struct NetInterfaceRecord {
     pub source: SourceRef,
 }
 
+/// One binary record of utmp (current sessions), wtmp (login history) or btmp (failed
+/// logins).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRecord {
+    /// `utmp`, `wtmp` or `btmp`.
+    pub log: String,
+    /// 0-based index of the record in the file.
+    pub index: u32,
+    /// `user_process`, `dead_process`, `login_process`, `boot_time`, `run_lvl`...
+    pub entry_type: String,
+    pub pid: i32,
+    /// Terminal (`pts/0`, `ssh:notty`).
+    pub line: String,
+    pub user: String,
+    pub host: String,
+    /// Remote address from `ut_addr_v6`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
+    pub source: SourceRef,
+}
+
 /// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
 pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
     let v: serde_json::Value = serde_json::from_str(line)?;
@@ -738,6 +762,7 @@ pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Er
         "kernel_taint",
         "local_bin",
         "net_interface",
+        "login",
     ];
     match v.get("kind").and_then(|k| k.as_str()) {
         Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),

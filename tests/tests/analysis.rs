@@ -154,6 +154,9 @@ const PERSIST2_RULES: &[&str] = &[
     "ld-so-conf-unusual",
     "modprobe-install-command",
     "path-hijack",
+    "odd-login-user",
+    "failed-login-burst",
+    "bruteforce-then-login",
 ];
 
 #[test]
@@ -228,6 +231,9 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
         ),
         ("ld-so-preload", "T1574.006", "/etc/ld.so.preload"),
         ("path-hijack", "T1574.007", "/usr/local/bin/ls"),
+        ("odd-login-user", "T1078", "utmp record 2"),
+        ("failed-login-burst", "T1110", "203.0.113.77"),
+        ("bruteforce-then-login", "T1110", "203.0.113.77"),
         (
             "ld-so-conf-unusual",
             "T1574.006",
@@ -446,7 +452,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        30,
+        33,
         "{out}"
     );
 }
