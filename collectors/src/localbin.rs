@@ -66,8 +66,20 @@ impl Collector for LocalBinCollector {
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         let cfg: Config = ctx.config()?;
         let db = PackageDb::load(ctx);
+        // Hard links (git, git-receive-pack, ...) are copied once.
+        let mut copied: std::collections::HashMap<(u64, u64), SourceRef> =
+            std::collections::HashMap::new();
         if let Some(why) = &db.unavailable {
             ctx.not_available("package database", why);
+        }
+        // /bin and /sbin are links into /usr on merged systems: name each directory once.
+        let mut system_dirs: Vec<&str> = Vec::new();
+        let mut canon_seen = std::collections::HashSet::new();
+        for d in SYSTEM_DIRS {
+            let c = canonicalize(ctx.host(), Path::new(d)).unwrap_or_else(|| d.into());
+            if canon_seen.insert(c) {
+                system_dirs.push(d);
+            }
         }
         for dir in LOCAL_DIRS {
             let dir = Path::new(dir);
@@ -106,7 +118,7 @@ impl Collector for LocalBinCollector {
                     (Some(false), Some(r)) => db.is_owned(r),
                     (o, _) => o,
                 };
-                let shadows: Vec<String> = SYSTEM_DIRS
+                let shadows: Vec<String> = system_dirs
                     .iter()
                     .map(|d| format!("{d}/{name}"))
                     .filter(|p| db.is_owned(p) == Some(true))
@@ -121,7 +133,14 @@ impl Collector for LocalBinCollector {
                             .ok()
                             .map(|h| h.sha256);
                         if owned == Some(false) {
-                            copy = copy_capped(ctx, &path, cfg.max_copy_size.0);
+                            let id = real.as_ref().and_then(|m| m.identity());
+                            copy = match id.and_then(|id| copied.get(&id)) {
+                                Some(c) => Some(c.clone()),
+                                None => copy_capped(ctx, &path, cfg.max_copy_size.0),
+                            };
+                            if let (Some(id), Some(c)) = (id, &copy) {
+                                copied.insert(id, c.clone());
+                            }
                         }
                     }
                 }
@@ -187,7 +206,11 @@ mod tests {
         let recs = sink.of_kind("local-bin", "local_bin");
         let by = |p: &str| recs.iter().find(|r| r["path"] == p).unwrap().clone();
         let ls = by("/usr/local/bin/ls");
-        assert_eq!(ls["shadows"][0], "/usr/bin/ls");
+        assert_eq!(
+            ls["shadows"],
+            serde_json::json!(["/usr/bin/ls"]),
+            "/bin is /usr/bin"
+        );
         assert_eq!(ls["owned"], false);
         assert!(ls["sha256"].is_string());
         assert_eq!(ls["copy"]["member"], "raw/usr/local/bin/ls");

@@ -164,7 +164,30 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     let d = tempfile::tempdir().unwrap();
     let clean = collect_root("rootfs-clean", d.path());
     let p2 = collect_root("rootfs-persist2", d.path());
-    let (o, json) = analyze(d.path(), &[&clean, &p2], &d.path().join("rep"));
+    // A second compromised host with the same planted files (another hostname).
+    let twin = d.path().join("app04");
+    let cp = std::process::Command::new("cp")
+        .args([
+            "-a",
+            fixture("rootfs-persist2").to_str().unwrap(),
+            twin.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    std::fs::write(twin.join("etc/hostname"), "app04\n").unwrap();
+    // A hard link shadowing a second packaged name: copied once.
+    std::fs::hard_link(
+        twin.join("usr/local/bin/ls"),
+        twin.join("usr/local/bin/kill"),
+    )
+    .unwrap();
+    let p2b = collect(
+        d.path(),
+        &d.path().join("bundles"),
+        &["--no-analyze", "--root", twin.to_str().unwrap()],
+    );
+    let (o, json) = analyze(d.path(), &[&clean, &p2, &p2b], &d.path().join("rep"));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 
     let c = host(&json, "clean-web01");
@@ -339,9 +362,41 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
         "{ne:?}"
     );
 
-    // The fleet report correlates the new indicators.
+    let bins = of_kind(&p2b, "local-bin", "local_bin");
+    let copy_of = |p: &str| {
+        bins.iter().find(|b| b["path"] == p).unwrap()["copy"]["member"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(copy_of("/usr/local/bin/kill"), copy_of("/usr/local/bin/ls"));
+    let copies = manifest(&p2b)["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["name"] == "raw/usr/local/bin/kill" || m["name"] == "raw/usr/local/bin/ls")
+        .count();
+    assert_eq!(copies, 1, "hard links are copied once");
+
+    // The fleet report correlates the new indicators: the same sudoers line, account and hook
+    // file (by SHA-256) on both compromised hosts, never on the clean one.
     let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
-    assert!(fleet.contains("systemd-netd"), "{fleet}");
+    let kmod_sha = hooks
+        .iter()
+        .find(|h| h["path"] == "/etc/init.d/kmod-static")
+        .unwrap()["source"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (ioc, kind) in [
+        ("www-data ALL=(ALL) NOPASSWD:ALL", "config_line"),
+        ("systemd-netd", "account"),
+        (kmod_sha.as_str(), "sha256"),
+        ("203.0.113.77", "address"),
+    ] {
+        let row = format!("| `{ioc}` | {kind} | 2 of 3 | app03, app04 |");
+        assert!(fleet.contains(&row), "{row} missing:\n{fleet}");
+    }
 }
 
 #[test]
