@@ -163,6 +163,15 @@ fn crontab(
         return Ok(());
     };
     let source = c.source_ref(path);
+    for (line, len) in long_lines(&c.data) {
+        ctx.issue(
+            ptext(path),
+            IssueKind::Truncated,
+            format!(
+                "line {line} is {len} bytes; its record keeps the first {MAX_LINE} (the raw copy is whole)"
+            ),
+        );
+    }
     let entries = parse_crontab(&c.data, format, owner, &source);
     let bad = entries.iter().filter(|e| e.parse_error.is_some()).count();
     if bad > 0 {
@@ -178,7 +187,18 @@ fn crontab(
     Ok(())
 }
 
-/// Parses a crontab. Every non-comment, non-variable line yields an entry.
+/// Lines longer than [`MAX_LINE`] bytes (which records keep only in part): (1-based line
+/// number, length in bytes).
+pub fn long_lines(data: &[u8]) -> Vec<(u32, usize)> {
+    data.split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| l.strip_suffix(b"\r").unwrap_or(l).len() > MAX_LINE)
+        .map(|(i, l)| ((i + 1) as u32, l.len()))
+        .collect()
+}
+
+/// Parses a crontab. Every non-comment, non-variable line yields an entry; a line longer than
+/// 64 KiB is parsed from its first 64 KiB (see [`long_lines`]).
 pub fn parse_crontab(
     data: &[u8],
     format: Format,
@@ -485,6 +505,18 @@ mod tests {
         assert!(e[2].command.contains("%00%FF"));
         assert!(e[3].parse_error.as_deref().unwrap().contains("@every"));
         assert_eq!(e[4].command, "/usr/bin/backup --all");
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_reported() {
+        let mut data = b"* * * * * root /bin/".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE));
+        data.extend_from_slice(b"\r\n0 1 * * * root /usr/bin/next\n");
+        assert_eq!(long_lines(&data), vec![(1, MAX_LINE + 21)]);
+        let e = parse_crontab(&data, Format::System, "root", &src());
+        assert_eq!(e[0].command.len(), MAX_LINE - 15);
+        assert_eq!(e[1].command, "/usr/bin/next");
+        assert!(long_lines(b"short\n").is_empty());
     }
 
     #[test]
