@@ -86,10 +86,9 @@ pub struct PackageDb {
     /// `dpkg` or `rpm`; `None` when no database was found.
     pub manager: Option<String>,
     pub packages: Vec<PackageRecord>,
-    pub files: Vec<PackageFiles>,
+    /// Every package's file list, and which packages own a path.
+    pub files: FileLists,
     pub diversions: Vec<Diversion>,
-    /// path → owning packages.
-    owners: HashMap<String, Vec<String>>,
     /// dpkg: package → base name of its info files (`libc6:amd64`).
     info_base: HashMap<String, String>,
     /// Conffile digests from dpkg status: path → (package, md5).
@@ -115,9 +114,8 @@ impl PackageDb {
     pub fn owners_of(&self, path: &str) -> Vec<String> {
         let mut v: Vec<String> = std::iter::once(path.to_string())
             .chain(usr_aliases(path))
-            .filter_map(|p| self.owners.get(&p))
-            .flatten()
-            .cloned()
+            .flat_map(|p| self.files.owners(&p))
+            .map(str::to_string)
             .collect();
         v.sort();
         v.dedup();
@@ -128,6 +126,96 @@ impl PackageDb {
     pub fn is_owned(&self, path: &str) -> Option<bool> {
         self.manager.as_ref()?;
         Some(!self.owners_of(path).is_empty())
+    }
+}
+
+/// Every package's file list, held compactly: a fleet sweep keeps one database per host being
+/// collected, and a Debian host lists some 100,000 paths. The paths are one text (each
+/// followed by a newline) and a sorted index of (offset, length, list) answers "who owns this
+/// path" by binary search; no per-path allocation.
+#[derive(Debug, Default)]
+pub struct FileLists {
+    text: String,
+    /// (manager, package, where the list was read from, range of `text`).
+    lists: Vec<(String, String, SourceRef, std::ops::Range<usize>)>,
+    /// (offset, length, list) of every path, sorted by path.
+    index: Vec<(usize, u32, u32)>,
+}
+
+impl FileLists {
+    /// Adds one package's list.
+    pub fn add<S: AsRef<str>>(
+        &mut self,
+        manager: &str,
+        package: String,
+        files: impl IntoIterator<Item = S>,
+        source: SourceRef,
+    ) {
+        let start = self.text.len();
+        let list = self.lists.len() as u32;
+        for f in files {
+            let f = f.as_ref();
+            self.index
+                .push((self.text.len(), f.len().min(u32::MAX as usize) as u32, list));
+            self.text.push_str(f);
+            self.text.push('\n');
+        }
+        self.lists
+            .push((manager.to_string(), package, source, start..self.text.len()));
+    }
+
+    /// Sorts the index; call once every list is added.
+    pub fn finish(&mut self) {
+        let text = &self.text;
+        self.index.sort_unstable_by(|a, b| {
+            text[a.0..a.0 + a.1 as usize].cmp(&text[b.0..b.0 + b.1 as usize])
+        });
+        self.text.shrink_to_fit();
+        self.index.shrink_to_fit();
+    }
+
+    fn path(&self, e: &(usize, u32, u32)) -> &str {
+        &self.text[e.0..e.0 + e.1 as usize]
+    }
+
+    /// Names of the packages whose lists hold exactly `path`.
+    pub fn owners(&self, path: &str) -> Vec<&str> {
+        let from = self.index.partition_point(|e| self.path(e) < path);
+        self.index[from..]
+            .iter()
+            .take_while(|e| self.path(e) == path)
+            .map(|e| self.lists[e.2 as usize].1.as_str())
+            .collect()
+    }
+
+    /// Number of packages with a list.
+    pub fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// No list at all.
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+
+    /// The lists as records, one at a time.
+    pub fn records(&self) -> impl Iterator<Item = PackageFiles> + '_ {
+        self.lists
+            .iter()
+            .map(|(manager, package, source, range)| PackageFiles {
+                manager: manager.clone(),
+                package: package.clone(),
+                files: self.text[range.clone()]
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+                source: source.clone(),
+            })
+    }
+
+    /// Every listed path (a path listed by several packages once per list).
+    pub fn paths(&self) -> impl Iterator<Item = &str> + '_ {
+        self.index.iter().map(|e| self.path(e))
     }
 }
 
@@ -224,22 +312,14 @@ fn load_dpkg(ctx: &mut CollectContext<'_>, copy_lists: bool) -> PackageDb {
                 }
             }
         };
-        let files: Vec<String> = data
+        let files = data
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
-            .map(bytes_to_text)
-            .collect();
-        for f in &files {
-            db.owners.entry(f.clone()).or_default().push(pkg.clone());
-        }
+            .map(bytes_to_text);
         db.info_base.insert(pkg.clone(), base.to_string());
-        db.files.push(PackageFiles {
-            manager: "dpkg".into(),
-            package: pkg,
-            files,
-            source,
-        });
+        db.files.add("dpkg", pkg, files, source);
     }
+    db.files.finish();
     let div = Path::new(DPKG_DIR).join("diversions");
     if let Some(c) = ctx.capture(&div, LIST_CAP) {
         let src = c.source_ref(&div);
@@ -404,23 +484,15 @@ fn load_rpm(ctx: &mut CollectContext<'_>, dbdir: &str) -> PackageDb {
                 db.rpm_digests
                     .insert(f[3].to_string(), (algo.to_string(), f[2].to_string()));
             }
-            db.owners
-                .entry(f[3].to_string())
-                .or_default()
-                .push(f[0].to_string());
             per_pkg
                 .entry(f[0].to_string())
                 .or_default()
                 .push(f[3].to_string());
         }
         for (package, files) in per_pkg {
-            db.files.push(PackageFiles {
-                manager: "rpm".into(),
-                package,
-                files,
-                source: src.clone(),
-            });
+            db.files.add("rpm", package, files, src.clone());
         }
+        db.files.finish();
     }
     db
 }
@@ -494,8 +566,8 @@ impl Collector for PackagesCollector {
         for p in &db.packages {
             ctx.emit(&Record::Package(p.clone()))?;
         }
-        for f in &db.files {
-            ctx.emit(&Record::PackageFiles(f.clone()))?;
+        for f in db.files.records() {
+            ctx.emit(&Record::PackageFiles(f))?;
         }
         for d in &db.diversions {
             ctx.emit(&Record::Diversion(d.clone()))?;
@@ -506,12 +578,8 @@ impl Collector for PackagesCollector {
         let targets = match cfg.verify {
             VerifyMode::Full => db
                 .files
-                .iter()
-                .flat_map(|f| {
-                    f.files
-                        .iter()
-                        .map(|p| (p.clone(), vec!["full".to_string()]))
-                })
+                .paths()
+                .map(|p| (p.to_string(), vec!["full".to_string()]))
                 .collect::<BTreeMap<_, _>>(),
             _ => referenced_executables(ctx),
         };
