@@ -233,20 +233,21 @@ pub fn collect_host(
             }
         };
         let elapsed = t.elapsed();
-        let (records, issues) = writer.end_collector(&info.name)?;
+        let (output, issues) = writer.end_collector(&info.name)?;
+        let count = output.count;
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
-        let status = if cut && !records.is_empty() {
+        let status = if cut && count > 0 {
             // Cut short by the lost host, with what it had collected by then.
             "partial"
         } else {
-            status_of(result.is_some(), records.len(), &issues)
+            status_of(result.is_some(), count, &issues)
         };
         writer.log_event(
             Some(&info.name),
             &format!(
                 "{status} in {} ms: {} records, {} issues{}",
                 elapsed.as_millis(),
-                records.len(),
+                count,
                 issues.len(),
                 result
                     .as_ref()
@@ -254,14 +255,7 @@ pub fn collect_host(
                     .unwrap_or_default()
             ),
         );
-        progress.step_done(
-            &label,
-            &info.name,
-            status,
-            records.len(),
-            issues.len(),
-            elapsed,
-        );
+        progress.step_done(&label, &info.name, status, count, issues.len(), elapsed);
         runs.push(CollectorRun {
             name: info.name.clone(),
             version: info.version.clone(),
@@ -269,11 +263,18 @@ pub fn collect_host(
             plugin_sha256: None,
             status: status.into(),
             duration_ms: elapsed.as_millis() as u64,
-            records: records.len(),
+            records: count,
             error: result,
             issues,
         });
-        prior.insert(info.name.clone(), records);
+        // Records stay in memory as values only when a later collector reads them (or they
+        // name the host); the others are already in the bundle.
+        let wanted =
+            info.name == "facts" || order.iter().any(|o| o.info().after.contains(&info.name));
+        prior.insert(
+            info.name.clone(),
+            if wanted { output.values() } else { Vec::new() },
+        );
     }
     let facts: HostFacts = prior
         .get("facts")

@@ -147,13 +147,37 @@ pub fn ensure_out_dir(dir: &Path) -> Result<(), BundleError> {
 }
 
 /// The bundle being written.
+/// The records one collector emitted, as written to `records/<collector>.jsonl`.
+#[derive(Debug, Default)]
+pub struct CollectorRecords {
+    /// One JSON object a line.
+    pub body: Vec<u8>,
+    /// Number of records (lines).
+    pub count: usize,
+}
+
+impl CollectorRecords {
+    /// The records as JSON values (for collectors that read them).
+    pub fn values(&self) -> Vec<serde_json::Value> {
+        self.body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect()
+    }
+}
+
 pub struct BundleWriter {
     out_dir: PathBuf,
     partial: PathBuf,
     zip: Option<ZipWriter<StreamWriter<HashingFile>>>,
     members: Vec<MemberEntry>,
     by_name: HashMap<String, usize>,
-    records: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Per collector: its records as JSON lines, serialized as they come (a `Value` tree costs
+    /// several times its text) into an unnamed temporary file in the output directory (a
+    /// fleet sweep holds one bundle per host being collected; a host's package file lists
+    /// alone are megabytes of records), and how many there are.
+    records: BTreeMap<String, (std::io::BufWriter<std::fs::File>, usize)>,
     issues: BTreeMap<String, Vec<Issue>>,
     log: Vec<u8>,
     collector: Option<String>,
@@ -213,18 +237,26 @@ impl BundleWriter {
         self.collector = Some(collector.to_string());
     }
 
-    /// Writes `records/<collector>.jsonl` and returns the collector's records and issues.
+    /// Writes `records/<collector>.jsonl` and returns the collector's records (JSON lines and
+    /// their number) and issues.
     pub fn end_collector(
         &mut self,
         collector: &str,
-    ) -> Result<(Vec<serde_json::Value>, Vec<Issue>), BundleError> {
-        let records = self.records.remove(collector).unwrap_or_default();
+    ) -> Result<(CollectorRecords, Vec<Issue>), BundleError> {
+        let (body, count) = match self.records.remove(collector) {
+            Some((spool, count)) => {
+                let mut f = spool
+                    .into_inner()
+                    .map_err(|e| BundleError::Write(format!("records spool: {}", e.error())))?;
+                let mut body = Vec::new();
+                std::io::Seek::rewind(&mut f)
+                    .and_then(|_| std::io::Read::read_to_end(&mut f, &mut body))
+                    .map_err(|e| BundleError::Write(format!("records spool: {e}")))?;
+                (body, count)
+            }
+            None => (Vec::new(), 0),
+        };
         let issues = self.issues.remove(collector).unwrap_or_default();
-        let mut body = Vec::new();
-        for r in &records {
-            serde_json::to_writer(&mut body, r).map_err(|e| BundleError::Write(e.to_string()))?;
-            body.push(b'\n');
-        }
         let name = format!("records/{collector}.jsonl");
         let name = self.unique_name(&name);
         self.write_member(
@@ -237,7 +269,7 @@ impl BundleWriter {
         )
         .map_err(BundleError::Write)?;
         self.collector = None;
-        Ok((records, issues))
+        Ok((CollectorRecords { body, count }, issues))
     }
 
     /// Appends a line to `log.jsonl`.
@@ -715,10 +747,18 @@ impl EvidenceSink for BundleWriter {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        self.records
-            .entry(collector.to_string())
-            .or_default()
-            .push(record);
+        if !self.records.contains_key(collector) {
+            let f = tempfile::tempfile_in(&self.out_dir)
+                .map_err(|e| format!("records spool in {}: {e}", self.out_dir.display()))?;
+            self.records.insert(
+                collector.to_string(),
+                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
+            );
+        }
+        let (spool, count) = self.records.get_mut(collector).expect("inserted above");
+        serde_json::to_writer(&mut *spool, &record).map_err(|e| e.to_string())?;
+        spool.write_all(b"\n").map_err(|e| e.to_string())?;
+        *count += 1;
         Ok(())
     }
 
