@@ -182,14 +182,6 @@ pub fn collect_host(
             playbook.name, playbook.sha256
         ),
     );
-    // Records stay in memory only where a later collector reads them (and the host facts,
-    // for the manifest); the rest go straight into the bundle.
-    writer.keep_records("facts");
-    for c in &order {
-        for dep in c.info().after {
-            writer.keep_records(&dep);
-        }
-    }
     let mut prior: PriorRecords = HashMap::new();
     let mut cache = HashMap::new();
     let mut runs = Vec::new();
@@ -255,7 +247,8 @@ pub fn collect_host(
             }
         };
         let elapsed = t.elapsed();
-        let (records, count, issues) = writer.end_collector(&info.name)?;
+        let (output, issues) = writer.end_collector(&info.name)?;
+        let count = output.count;
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
         let status = if cut && count > 0 {
             // Cut short by the lost host, with what it had collected by then.
@@ -288,7 +281,14 @@ pub fn collect_host(
             error: result,
             issues,
         });
-        prior.insert(info.name.clone(), records);
+        // Records stay in memory as values only when a later collector reads them (or they
+        // name the host); the others are already in the bundle.
+        let wanted =
+            info.name == "facts" || order.iter().any(|o| o.info().after.contains(&info.name));
+        prior.insert(
+            info.name.clone(),
+            if wanted { output.values() } else { Vec::new() },
+        );
     }
     let facts: HostFacts = prior
         .get("facts")

@@ -163,7 +163,25 @@ fn crontab(
         return Ok(());
     };
     let source = c.source_ref(path);
-    let entries = parse_crontab(&c.data, format, owner, &source);
+    for (line, len) in long_lines(&c.data) {
+        ctx.issue(
+            ptext(path),
+            IssueKind::Truncated,
+            format!(
+                "line {line} is {len} bytes; its record keeps the first {MAX_LINE} (the raw copy is whole)"
+            ),
+        );
+    }
+    let (entries, env_omitted) = parse_crontab_counted(&c.data, format, owner, &source);
+    if env_omitted > 0 {
+        ctx.issue(
+            ptext(path),
+            IssueKind::Truncated,
+            format!(
+                "{env_omitted} entries recorded without their variables: the file's variables exceed {ENV_BUDGET} bytes over all entries (the raw copy is whole)"
+            ),
+        );
+    }
     let bad = entries.iter().filter(|e| e.parse_error.is_some()).count();
     if bad > 0 {
         ctx.issue(
@@ -178,14 +196,44 @@ fn crontab(
     Ok(())
 }
 
-/// Parses a crontab. Every non-comment, non-variable line yields an entry.
+/// Lines longer than [`MAX_LINE`] bytes (which records keep only in part): (1-based line
+/// number, length in bytes).
+pub fn long_lines(data: &[u8]) -> Vec<(u32, usize)> {
+    data.split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| l.strip_suffix(b"\r").unwrap_or(l).len() > MAX_LINE)
+        .map(|(i, l)| ((i + 1) as u32, l.len()))
+        .collect()
+}
+
+/// Parses a crontab. Every non-comment, non-variable line yields an entry; a line longer than
+/// 64 KiB is parsed from its first 64 KiB (see [`long_lines`]).
 pub fn parse_crontab(
     data: &[u8],
     format: Format,
     owner: &str,
     source: &SourceRef,
 ) -> Vec<CronEntry> {
+    parse_crontab_counted(data, format, owner, source).0
+}
+
+/// Most bytes of variables copied into the entries of one crontab. Each entry carries the
+/// variables set before it, so a hostile file of many variables and many entries would
+/// otherwise make records quadratic in its size.
+pub const ENV_BUDGET: usize = 16 << 20;
+
+/// [`parse_crontab`], and how many entries were given no `env` because the file's variables
+/// had used up [`ENV_BUDGET`].
+pub fn parse_crontab_counted(
+    data: &[u8],
+    format: Format,
+    owner: &str,
+    source: &SourceRef,
+) -> (Vec<CronEntry>, usize) {
     let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let mut env_bytes = 0usize;
+    let mut budget = ENV_BUDGET;
+    let mut omitted = 0usize;
     let mut out = Vec::new();
     for (i, raw) in data.split(|b| *b == b'\n').enumerate() {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -201,15 +249,25 @@ pub fn parse_crontab(
         }
         let lineno = (i + 1) as u32;
         if let Some((k, v)) = env_assignment(t) {
-            env.insert(k, v);
+            env_bytes += k.len() + v.len();
+            if let Some(old) = env.insert(k.clone(), v) {
+                env_bytes -= k.len() + old.len();
+            }
             continue;
         }
+        let env = if env_bytes <= budget {
+            budget -= env_bytes;
+            env.clone()
+        } else {
+            omitted += 1;
+            BTreeMap::new()
+        };
         let mut e = CronEntry {
             source: source.clone(),
             line: lineno,
             format: format.name().into(),
             owner: owner.into(),
-            env: env.clone(),
+            env,
             ..Default::default()
         };
         let result = match format {
@@ -224,7 +282,7 @@ pub fn parse_crontab(
         }
         out.push(e);
     }
-    out
+    (out, omitted)
 }
 
 /// `NAME = value` (cron's load_env): a name, optional blanks, `=`, and a value that may be
@@ -485,6 +543,36 @@ mod tests {
         assert!(e[2].command.contains("%00%FF"));
         assert!(e[3].parse_error.as_deref().unwrap().contains("@every"));
         assert_eq!(e[4].command, "/usr/bin/backup --all");
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_reported() {
+        let mut data = b"* * * * * root /bin/".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE));
+        data.extend_from_slice(b"\r\n0 1 * * * root /usr/bin/next\n");
+        assert_eq!(long_lines(&data), vec![(1, MAX_LINE + 21)]);
+        let e = parse_crontab(&data, Format::System, "root", &src());
+        assert_eq!(e[0].command.len(), MAX_LINE - 15);
+        assert_eq!(e[1].command, "/usr/bin/next");
+        assert!(long_lines(b"short\n").is_empty());
+    }
+
+    #[test]
+    fn variables_copied_into_entries_are_bounded() {
+        let mut data = Vec::new();
+        for i in 0..64 {
+            data.extend_from_slice(format!("V{i}=").as_bytes());
+            data.extend(std::iter::repeat_n(b'v', 60 << 10));
+            data.push(b'\n');
+        }
+        for _ in 0..10_000 {
+            data.extend_from_slice(b"* * * * * root /bin/true\n");
+        }
+        let (e, omitted) = parse_crontab_counted(&data, Format::System, "root", &src());
+        assert_eq!(e.len(), 10_000);
+        let kept = e.iter().filter(|x| !x.env.is_empty()).count();
+        assert!((1..10).contains(&kept), "{kept}");
+        assert_eq!(omitted, 10_000 - kept);
     }
 
     #[test]

@@ -88,15 +88,9 @@ pub struct PackageDb {
     /// `dpkg` or `rpm`; `None` when no database was found.
     pub manager: Option<String>,
     pub packages: Vec<PackageRecord>,
-    /// File lists, one per package (records are made from these when emitted).
-    files: Vec<FileList>,
+    /// Every package's file list, and which packages own a path.
+    pub files: FileLists,
     pub diversions: Vec<Diversion>,
-    /// path → owning packages (indices into `names`). Paths are shared with `files` and
-    /// package names stored once: a host's database holds 100,000+ paths, and a sweep holds
-    /// one database per host being collected.
-    owners: HashMap<Arc<str>, Owners>,
-    names: Vec<Arc<str>>,
-    name_index: HashMap<Arc<str>, u32>,
     /// dpkg: package → base name of its info files (`libc6:amd64`).
     info_base: HashMap<String, String>,
     /// Conffile digests from dpkg status: path → (package, md5).
@@ -107,91 +101,7 @@ pub struct PackageDb {
     pub unavailable: Option<String>,
 }
 
-/// The packages owning one path: almost always one.
-#[derive(Debug)]
-enum Owners {
-    One(u32),
-    Many(Vec<u32>),
-}
-
-/// One package's file list.
-#[derive(Debug)]
-struct FileList {
-    manager: &'static str,
-    package: u32,
-    files: Vec<Arc<str>>,
-    source: SourceRef,
-}
-
 impl PackageDb {
-    fn package_index(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.name_index.get(name) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        let n: Arc<str> = Arc::from(name);
-        self.names.push(n.clone());
-        self.name_index.insert(n, i);
-        i
-    }
-
-    /// Records one package's files (ownership and list).
-    fn add_files(
-        &mut self,
-        manager: &'static str,
-        package: &str,
-        files: Vec<String>,
-        source: SourceRef,
-    ) {
-        let pkg = self.package_index(package);
-        let mut list = Vec::with_capacity(files.len());
-        for f in files {
-            let path: Arc<str> = match self.owners.get_key_value(f.as_str()) {
-                Some((k, _)) => k.clone(),
-                None => Arc::from(f),
-            };
-            match self.owners.get_mut(&path) {
-                None => {
-                    self.owners.insert(path.clone(), Owners::One(pkg));
-                }
-                Some(Owners::One(first)) => {
-                    if *first != pkg {
-                        let first = *first;
-                        self.owners
-                            .insert(path.clone(), Owners::Many(vec![first, pkg]));
-                    }
-                }
-                Some(Owners::Many(v)) => {
-                    if !v.contains(&pkg) {
-                        v.push(pkg);
-                    }
-                }
-            }
-            list.push(path);
-        }
-        self.files.push(FileList {
-            manager,
-            package: pkg,
-            files: list,
-            source,
-        });
-    }
-
-    /// The file lists as records.
-    pub fn file_records(&self) -> impl Iterator<Item = PackageFiles> + '_ {
-        self.files.iter().map(|f| PackageFiles {
-            manager: f.manager.into(),
-            package: self.names[f.package as usize].to_string(),
-            files: f.files.iter().map(|p| p.to_string()).collect(),
-            source: f.source.clone(),
-        })
-    }
-
-    /// Every path of every package.
-    pub fn all_paths(&self) -> impl Iterator<Item = &str> + '_ {
-        self.files.iter().flat_map(|f| f.files.iter().map(|p| &**p))
-    }
-
     /// Loads the database once per host (shared through the context cache).
     pub fn load(ctx: &mut CollectContext<'_>) -> Arc<PackageDb> {
         if let Some(db) = ctx.cached::<PackageDb>() {
@@ -206,12 +116,8 @@ impl PackageDb {
     pub fn owners_of(&self, path: &str) -> Vec<String> {
         let mut v: Vec<String> = std::iter::once(path.to_string())
             .chain(usr_aliases(path))
-            .filter_map(|p| self.owners.get(p.as_str()))
-            .flat_map(|o| match o {
-                Owners::One(i) => vec![*i],
-                Owners::Many(v) => v.clone(),
-            })
-            .map(|i| self.names[i as usize].to_string())
+            .flat_map(|p| self.files.owners(&p))
+            .map(str::to_string)
             .collect();
         v.sort();
         v.dedup();
@@ -222,6 +128,96 @@ impl PackageDb {
     pub fn is_owned(&self, path: &str) -> Option<bool> {
         self.manager.as_ref()?;
         Some(!self.owners_of(path).is_empty())
+    }
+}
+
+/// Every package's file list, held compactly: a fleet sweep keeps one database per host being
+/// collected, and a Debian host lists some 100,000 paths. The paths are one text (each
+/// followed by a newline) and a sorted index of (offset, length, list) answers "who owns this
+/// path" by binary search; no per-path allocation.
+#[derive(Debug, Default)]
+pub struct FileLists {
+    text: String,
+    /// (manager, package, where the list was read from, range of `text`).
+    lists: Vec<(String, String, SourceRef, std::ops::Range<usize>)>,
+    /// (offset, length, list) of every path, sorted by path.
+    index: Vec<(usize, u32, u32)>,
+}
+
+impl FileLists {
+    /// Adds one package's list.
+    pub fn add<S: AsRef<str>>(
+        &mut self,
+        manager: &str,
+        package: String,
+        files: impl IntoIterator<Item = S>,
+        source: SourceRef,
+    ) {
+        let start = self.text.len();
+        let list = self.lists.len() as u32;
+        for f in files {
+            let f = f.as_ref();
+            self.index
+                .push((self.text.len(), f.len().min(u32::MAX as usize) as u32, list));
+            self.text.push_str(f);
+            self.text.push('\n');
+        }
+        self.lists
+            .push((manager.to_string(), package, source, start..self.text.len()));
+    }
+
+    /// Sorts the index; call once every list is added.
+    pub fn finish(&mut self) {
+        let text = &self.text;
+        self.index.sort_unstable_by(|a, b| {
+            text[a.0..a.0 + a.1 as usize].cmp(&text[b.0..b.0 + b.1 as usize])
+        });
+        self.text.shrink_to_fit();
+        self.index.shrink_to_fit();
+    }
+
+    fn path(&self, e: &(usize, u32, u32)) -> &str {
+        &self.text[e.0..e.0 + e.1 as usize]
+    }
+
+    /// Names of the packages whose lists hold exactly `path`.
+    pub fn owners(&self, path: &str) -> Vec<&str> {
+        let from = self.index.partition_point(|e| self.path(e) < path);
+        self.index[from..]
+            .iter()
+            .take_while(|e| self.path(e) == path)
+            .map(|e| self.lists[e.2 as usize].1.as_str())
+            .collect()
+    }
+
+    /// Number of packages with a list.
+    pub fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    /// No list at all.
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+
+    /// The lists as records, one at a time.
+    pub fn records(&self) -> impl Iterator<Item = PackageFiles> + '_ {
+        self.lists
+            .iter()
+            .map(|(manager, package, source, range)| PackageFiles {
+                manager: manager.clone(),
+                package: package.clone(),
+                files: self.text[range.clone()]
+                    .lines()
+                    .map(str::to_string)
+                    .collect(),
+                source: source.clone(),
+            })
+    }
+
+    /// Every listed path (a path listed by several packages once per list).
+    pub fn paths(&self) -> impl Iterator<Item = &str> + '_ {
+        self.index.iter().map(|e| self.path(e))
     }
 }
 
@@ -318,14 +314,14 @@ fn load_dpkg(ctx: &mut CollectContext<'_>, copy_lists: bool) -> PackageDb {
                 }
             }
         };
-        let files: Vec<String> = data
+        let files = data
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
-            .map(bytes_to_text)
-            .collect();
+            .map(bytes_to_text);
         db.info_base.insert(pkg.clone(), base.to_string());
-        db.add_files("dpkg", &pkg, files, source);
+        db.files.add("dpkg", pkg, files, source);
     }
+    db.files.finish();
     let div = Path::new(DPKG_DIR).join("diversions");
     if let Some(c) = ctx.capture(&div, LIST_CAP) {
         let src = c.source_ref(&div);
@@ -496,8 +492,9 @@ fn load_rpm(ctx: &mut CollectContext<'_>, dbdir: &str) -> PackageDb {
                 .push(f[3].to_string());
         }
         for (package, files) in per_pkg {
-            db.add_files("rpm", &package, files, src.clone());
+            db.files.add("rpm", package, files, src.clone());
         }
+        db.files.finish();
     }
     db
 }
@@ -576,7 +573,7 @@ impl Collector for PackagesCollector {
         for p in &db.packages {
             ctx.emit(&Record::Package(p.clone()))?;
         }
-        for f in db.file_records() {
+        for f in db.files.records() {
             ctx.emit(&Record::PackageFiles(f))?;
         }
         for d in &db.diversions {
@@ -589,7 +586,7 @@ impl Collector for PackagesCollector {
         // plus what processes, units and cron entries run (owned or not).
         let mut targets = referenced_executables(ctx);
         if cfg.verify == VerifyMode::Full {
-            for p in db.all_paths() {
+            for p in db.files.paths() {
                 targets
                     .entry(p.to_string())
                     .or_insert_with(|| vec!["full".to_string()]);

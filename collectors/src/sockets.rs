@@ -251,6 +251,11 @@ fn parse_row(line: &str, protocol: &str, udp: bool) -> Option<SocketRecord> {
 /// order (little-endian on x86 and arm64), ports in network order as hex.
 pub fn parse_endpoint(s: &str) -> Option<(String, u16)> {
     let (a, p) = s.split_once(':')?;
+    // Hex digits only: a table that is not the kernel's (a file bind-mounted over it) may hold
+    // anything, and slicing a 32-byte string with multi-byte characters would panic.
+    if !a.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     let port = u16::from_str_radix(p, 16).ok()?;
     let addr = match a.len() {
         8 => Ipv4Addr::from(u32::from_str_radix(a, 16).ok()?.swap_bytes()).to_string(),
@@ -301,6 +306,7 @@ mod tests {
             Some(("2001:db8::1".into(), 80))
         );
         assert_eq!(parse_endpoint("zz:1"), None);
+        assert_eq!(parse_endpoint("00000000000000€000000000000000:0016"), None);
     }
 
     #[test]

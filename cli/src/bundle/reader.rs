@@ -26,20 +26,30 @@ use zip::ZipArchive;
 /// Limits for untrusted bundles.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Largest manifest read.
+    /// Largest manifest read (it is held in memory and parsed whole).
     pub max_manifest: u64,
     /// Most entries in the zip.
     pub max_entries: usize,
     /// Most bytes decompressed over all members.
     pub max_total: u64,
+    /// Most bytes of records loaded for analysis from one bundle (all collectors together).
+    pub max_record_bytes: u64,
+    /// Most JSON values (counted from the text, an upper bound) loaded for analysis from one
+    /// bundle: bounds memory whatever shape the records have (`[0,0,0,...]` costs 32 bytes of
+    /// memory per 2 bytes of text).
+    pub max_record_values: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_manifest: 256 << 20,
+            // A manifest lists ~300 bytes per member: 64 MiB is some 200,000 members.
+            max_manifest: 64 << 20,
             max_entries: 2_000_000,
             max_total: 64 << 30,
+            // A large server's records are a few tens of MB and well under a million values.
+            max_record_bytes: 128 << 20,
+            max_record_values: 2_000_000,
         }
     }
 }
@@ -500,26 +510,38 @@ fn hash_member<R: Read + std::io::Seek>(
     hash_reader(f.take(expected.saturating_add(1))).map_err(|e| e.to_string())
 }
 
+/// The two fields read before the rest of a manifest. Every other field is skipped without
+/// being built (no `serde_json::Value`: its memory can be 16 times the text's).
+#[derive(serde::Deserialize)]
+struct ManifestHead {
+    #[serde(default)]
+    format: Option<serde_json::Value>,
+    #[serde(default)]
+    format_version: Option<serde_json::Value>,
+}
+
 /// Parses a manifest, checking format and version before the structure so an unknown version
-/// is reported as such.
+/// is reported as such. Memory stays proportional to what the manifest really holds.
 pub fn parse_manifest(body: &[u8]) -> Result<Manifest, String> {
-    let value: serde_json::Value =
+    let head: ManifestHead =
         serde_json::from_slice(body).map_err(|e| format!("not valid JSON: {e}"))?;
-    match value.get("format").and_then(|f| f.as_str()) {
-        Some(FORMAT) => {}
-        Some(other) => return Err(format!("format is `{other}`, not `{FORMAT}`")),
+    match head.format.as_ref().map(|f| f.as_str()) {
+        Some(Some(FORMAT)) => {}
+        Some(Some(other)) => return Err(format!("format is `{other}`, not `{FORMAT}`")),
+        Some(None) => return Err("`format` is not a string: not a dossier manifest".into()),
         None => return Err("no `format` field: not a dossier manifest".into()),
     }
-    match value.get("format_version").and_then(|f| f.as_u64()) {
-        Some(n) if n == FORMAT_VERSION as u64 => {}
-        Some(n) => {
+    match head.format_version.as_ref().map(|v| v.as_u64()) {
+        Some(Some(n)) if n == FORMAT_VERSION as u64 => {}
+        Some(Some(n)) => {
             return Err(format!(
                 "format version {n}; this dossier reads version {FORMAT_VERSION}"
             ));
         }
+        Some(None) => return Err("`format_version` is not a number".into()),
         None => return Err("no `format_version` field".into()),
     }
-    serde_json::from_value(value).map_err(|e| format!("malformed: {e}"))
+    serde_json::from_slice(body).map_err(|e| format!("malformed: {e}"))
 }
 
 /// Records with their 1-based line numbers in the records member.
@@ -532,6 +554,8 @@ pub struct Bundle {
     pub manifest: Manifest,
     zip: ZipArchive<BufReader<File>>,
     index: HashMap<String, usize>,
+    /// What [`Bundle::records`] may still load: (bytes, values).
+    record_budget: (u64, u64),
 }
 
 /// Why a bundle could not be opened for analysis.
@@ -580,6 +604,7 @@ impl Bundle {
                 manifest,
                 zip,
                 index,
+                record_budget: (limits.max_record_bytes, limits.max_record_values),
             },
             v,
         ))
@@ -615,28 +640,132 @@ impl Bundle {
 
     /// Records of one collector (`records/<name>.jsonl`), one JSON value per line. Lines that
     /// are not JSON are returned as errors with their line numbers.
+    ///
+    /// The member is streamed line by line and its SHA-256 re-checked at the end; what is
+    /// loaded counts against the bundle's record budget ([`Limits::max_record_bytes`],
+    /// [`Limits::max_record_values`]): a member that would exceed it is not loaded at all, and
+    /// the error names it and the limit.
     pub fn records(
         &mut self,
         collector: &str,
         cap: u64,
     ) -> Result<(NumberedRecords, Vec<String>), String> {
         let name = format!("records/{collector}.jsonl");
-        if self.member(&name).is_none() {
+        let Some(entry) = self.member(&name).cloned() else {
             return Ok((Vec::new(), Vec::new()));
+        };
+        let (bytes_left, values_left) = self.record_budget;
+        let cap = cap.min(bytes_left);
+        if entry.size > cap {
+            return Err(format!(
+                "{name}: {} bytes, more than the {cap} bytes of records left to load (limit); not analyzed",
+                entry.size
+            ));
         }
-        let data = self.read_member(&name, cap)?;
+        let &i = self
+            .index
+            .get(&name)
+            .ok_or_else(|| format!("{name}: missing"))?;
+        let f = self.zip.by_index(i).map_err(|e| format!("{name}: {e}"))?;
+        let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f.take(entry.size + 1)));
         let mut out = Vec::new();
         let mut bad = Vec::new();
-        for (i, line) in data.split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
+        let mut values = 0u64;
+        let mut line = Vec::new();
+        let mut lineno = 0usize;
+        loop {
+            // One line, counted as it is read: neither a huge line nor a line of a million
+            // tiny values is ever held whole.
+            use std::io::BufRead;
+            let buf = r.fill_buf().map_err(|e| format!("{name}: {e}"))?;
+            let eof = buf.is_empty();
+            let (chunk, end) = match buf.iter().position(|b| *b == b'\n') {
+                Some(p) => (&buf[..=p], true),
+                None => (buf, eof),
+            };
+            values += json_values_bound(chunk);
+            if values > values_left {
+                return Err(format!(
+                    "{name}: more than the {values_left} JSON values of records left to load (limit) by line {}; not analyzed",
+                    lineno + 1
+                ));
+            }
+            if line.len() + chunk.len() > MAX_RECORD_LINE {
+                return Err(format!(
+                    "{name}: line {} is longer than {MAX_RECORD_LINE} bytes (limit); not analyzed",
+                    lineno + 1
+                ));
+            }
+            line.extend_from_slice(chunk);
+            let used = chunk.len();
+            r.consume(used);
+            if !end {
                 continue;
             }
-            match serde_json::from_slice(line) {
-                Ok(v) => out.push((i + 1, v)),
-                Err(e) => bad.push(format!("{name} line {}: {e}", i + 1)),
+            if eof && line.is_empty() {
+                break;
+            }
+            lineno += 1;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                match serde_json::from_slice(&line) {
+                    Ok(v) => out.push((lineno, v)),
+                    Err(e) => bad.push(format!("{name} line {lineno}: {e}")),
+                }
+            }
+            line.clear();
+            if eof {
+                break;
             }
         }
+        let (sha, total) = r.into_inner().finish();
+        if total != entry.size || sha != entry.sha256 {
+            return Err(format!("{name}: content differs from the manifest"));
+        }
+        self.record_budget = (bytes_left - total, values_left - values);
         Ok((out, bad))
+    }
+}
+
+/// Longest line of a records member loaded for analysis (one record).
+const MAX_RECORD_LINE: usize = 16 << 20;
+
+/// An upper bound of the number of JSON values in one line of JSON text: one, plus one per
+/// `,` `:` `[` `{` (outside strings too: an over-count is harmless).
+fn json_values_bound(line: &[u8]) -> u64 {
+    1 + line
+        .iter()
+        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
+        .count() as u64
+}
+
+/// Hashes what is read through it.
+struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+    total: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hash: Sha256::new(),
+            total: 0,
+        }
+    }
+
+    /// SHA-256 (hex) and length of everything read.
+    fn finish(self) -> (String, u64) {
+        (hex(&self.hash.finalize()), self.total)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.total += n as u64;
+        Ok(n)
     }
 }
 

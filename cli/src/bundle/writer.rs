@@ -146,26 +146,38 @@ pub fn ensure_out_dir(dir: &Path) -> Result<(), BundleError> {
         })
 }
 
-/// Records of one collector while it runs.
-#[derive(Default)]
-struct CollectorRecords {
-    body: Vec<u8>,
-    count: usize,
-    kept: Vec<serde_json::Value>,
+/// The bundle being written.
+/// The records one collector emitted, as written to `records/<collector>.jsonl`.
+#[derive(Debug, Default)]
+pub struct CollectorRecords {
+    /// One JSON object a line.
+    pub body: Vec<u8>,
+    /// Number of records (lines).
+    pub count: usize,
 }
 
-/// The bundle being written.
+impl CollectorRecords {
+    /// The records as JSON values (for collectors that read them).
+    pub fn values(&self) -> Vec<serde_json::Value> {
+        self.body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect()
+    }
+}
+
 pub struct BundleWriter {
     out_dir: PathBuf,
     partial: PathBuf,
     zip: Option<ZipWriter<StreamWriter<HashingFile>>>,
     members: Vec<MemberEntry>,
     by_name: HashMap<String, usize>,
-    /// Per collector: its records serialized as JSON lines as they come (the member body),
-    /// their count, and the records themselves only for collectors whose records later
-    /// collectors read (see [`BundleWriter::keep_records`]).
-    records: BTreeMap<String, CollectorRecords>,
-    keep: std::collections::HashSet<String>,
+    /// Per collector: its records as JSON lines, serialized as they come (a `Value` tree costs
+    /// several times its text) into an unnamed temporary file in the output directory (a
+    /// fleet sweep holds one bundle per host being collected; a host's package file lists
+    /// alone are megabytes of records), and how many there are.
+    records: BTreeMap<String, (std::io::BufWriter<std::fs::File>, usize)>,
     issues: BTreeMap<String, Vec<Issue>>,
     log: Vec<u8>,
     collector: Option<String>,
@@ -206,7 +218,6 @@ impl BundleWriter {
             members: Vec::new(),
             by_name: HashMap::new(),
             records: BTreeMap::new(),
-            keep: Default::default(),
             issues: BTreeMap::new(),
             log: Vec::new(),
             collector: None,
@@ -226,25 +237,31 @@ impl BundleWriter {
         self.collector = Some(collector.to_string());
     }
 
-    /// Keep the records of `collector` in memory after [`BundleWriter::end_collector`]
-    /// (a later collector reads them); others are only serialized into the bundle.
-    pub fn keep_records(&mut self, collector: &str) {
-        self.keep.insert(collector.to_string());
-    }
-
-    /// Writes `records/<collector>.jsonl` and returns the collector's records (empty unless
-    /// kept), their number, and its issues.
+    /// Writes `records/<collector>.jsonl` and returns the collector's records (JSON lines and
+    /// their number) and issues.
     pub fn end_collector(
         &mut self,
         collector: &str,
-    ) -> Result<(Vec<serde_json::Value>, usize, Vec<Issue>), BundleError> {
-        let recs = self.records.remove(collector).unwrap_or_default();
+    ) -> Result<(CollectorRecords, Vec<Issue>), BundleError> {
+        let (body, count) = match self.records.remove(collector) {
+            Some((spool, count)) => {
+                let mut f = spool
+                    .into_inner()
+                    .map_err(|e| BundleError::Write(format!("records spool: {}", e.error())))?;
+                let mut body = Vec::new();
+                std::io::Seek::rewind(&mut f)
+                    .and_then(|_| std::io::Read::read_to_end(&mut f, &mut body))
+                    .map_err(|e| BundleError::Write(format!("records spool: {e}")))?;
+                (body, count)
+            }
+            None => (Vec::new(), 0),
+        };
         let issues = self.issues.remove(collector).unwrap_or_default();
         let name = format!("records/{collector}.jsonl");
         let name = self.unique_name(&name);
         self.write_member(
             &name,
-            &recs.body,
+            &body,
             "records",
             Some(collector.to_string()),
             None,
@@ -252,7 +269,7 @@ impl BundleWriter {
         )
         .map_err(BundleError::Write)?;
         self.collector = None;
-        Ok((recs.kept, recs.count, issues))
+        Ok((CollectorRecords { body, count }, issues))
     }
 
     /// Appends a line to `log.jsonl`.
@@ -730,14 +747,18 @@ impl EvidenceSink for BundleWriter {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        let keep = self.keep.contains(collector);
-        let r = self.records.entry(collector.to_string()).or_default();
-        serde_json::to_writer(&mut r.body, &record).map_err(|e| e.to_string())?;
-        r.body.push(b'\n');
-        r.count += 1;
-        if keep {
-            r.kept.push(record);
+        if !self.records.contains_key(collector) {
+            let f = tempfile::tempfile_in(&self.out_dir)
+                .map_err(|e| format!("records spool in {}: {e}", self.out_dir.display()))?;
+            self.records.insert(
+                collector.to_string(),
+                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
+            );
         }
+        let (spool, count) = self.records.get_mut(collector).expect("inserted above");
+        serde_json::to_writer(&mut *spool, &record).map_err(|e| e.to_string())?;
+        spool.write_all(b"\n").map_err(|e| e.to_string())?;
+        *count += 1;
         Ok(())
     }
 

@@ -296,6 +296,15 @@ fn scan_scope(
     scan
 }
 
+/// Records a symlink whose target cannot be opened (missing, looping, or out of reach).
+fn unfollowable_link(ctx: &mut CollectContext<'_>, path: &Path, target: &str) {
+    ctx.issue(
+        ptext(path),
+        IssueKind::Malformed,
+        format!("symlink to {target} cannot be followed (dangling or looping); not read"),
+    );
+}
+
 fn scan_dropins(
     ctx: &mut CollectContext<'_>,
     ddir: &Path,
@@ -303,7 +312,17 @@ fn scan_dropins(
     cap: u64,
 ) -> Vec<(String, Found)> {
     let mut out = Vec::new();
+    let issues_before = ctx.issues_recorded();
     let Some(entries) = ctx.list_dir(ddir) else {
+        if ctx.issues_recorded() == issues_before
+            && ctx
+                .host()
+                .lstat(ddir)
+                .is_ok_and(|m| m.kind == FileKind::Symlink)
+        {
+            let target = ctx.read_link(ddir).map(|t| ptext(&t)).unwrap_or_default();
+            unfollowable_link(ctx, ddir, &target);
+        }
         return out;
     };
     for e in entries {
@@ -344,6 +363,7 @@ fn read_unit_file(
     if masked {
         return Some(found);
     }
+    let issues_before = ctx.issues_recorded();
     match ctx.capture(path, cap) {
         Some(c) => {
             found.parsed = parse::parse(&c.data);
@@ -357,8 +377,10 @@ fn read_unit_file(
                 ctx.issue(ptext(path), IssueKind::Malformed, msg);
             }
         }
-        None if meta.kind == FileKind::Symlink => {
-            // Dangling link: keep what it points at.
+        None if meta.kind == FileKind::Symlink && ctx.issues_recorded() == issues_before => {
+            // The record keeps what it points at; say why there is no content (over SFTP a
+            // symlink loop also reads as "no such file").
+            unfollowable_link(ctx, path, found.link_target.as_deref().unwrap_or_default());
         }
         None => {}
     }

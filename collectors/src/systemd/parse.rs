@@ -90,7 +90,8 @@ fn assign(out: &mut UnitFile, section: &Option<String>, line: &[u8], lineno: u32
     let mut value = bytes_to_text(trim(&line[eq + 1..]));
     let Some(section) = section else {
         out.warnings.push(format!(
-            "line {lineno}: assignment outside any section: {key}"
+            "line {lineno}: assignment outside any section: {}",
+            clip(&key)
         ));
         return;
     };
@@ -110,7 +111,8 @@ fn assign(out: &mut UnitFile, section: &Option<String>, line: &[u8], lineno: u32
         }
         value.truncate(cut);
         out.warnings.push(format!(
-            "line {lineno}: value of {key} longer than {MAX_VALUE} bytes, cut"
+            "line {lineno}: value of {} longer than {MAX_VALUE} bytes, cut",
+            clip(&key)
         ));
     }
     out.directives.push(Directive {
