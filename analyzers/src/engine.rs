@@ -553,6 +553,20 @@ mod tests {
                 json!({"owner": "alice"}),
             ),
             hook(6, "/etc/init.d/README", "init.d", json!({"active": false})),
+            // Debian's /etc/profile: an identical copy of base-files' packaged template.
+            hook(
+                7,
+                "/etc/profile",
+                "profile",
+                json!({"copy_of": "/usr/share/base-files/profile"}),
+            ),
+            // A claimed template that no package owns proves nothing.
+            hook(
+                8,
+                "/etc/bash.bashrc",
+                "bash.bashrc",
+                json!({"copy_of": "/usr/share/nowhere/bashrc"}),
+            ),
         ];
         let verify = |line: usize, path: &str, status: &str| {
             (
@@ -567,7 +581,7 @@ mod tests {
             ),
             (
                 2,
-                json!({"kind": "package_files", "manager": "dpkg", "package": "cron", "files": ["/etc/init.d/cron", "/etc/profile.d/vte.sh"], "source": {"path": "x"}}),
+                json!({"kind": "package_files", "manager": "dpkg", "package": "cron", "files": ["/etc/init.d/cron", "/etc/profile.d/vte.sh", "/usr/share/base-files/profile"], "source": {"path": "x"}}),
             ),
             verify(3, "/etc/init.d/cron", "ok"),
             verify(4, "/etc/init.d/kmod-static", "not_owned"),
@@ -606,7 +620,10 @@ mod tests {
                 .collect()
         };
         assert_eq!(subjects("boot-hook-unowned"), ["/etc/init.d/kmod-static"]);
-        assert_eq!(subjects("login-hook-unowned"), ["/etc/profile.d/vte.sh"]);
+        assert_eq!(
+            subjects("login-hook-unowned"),
+            ["/etc/bash.bashrc", "/etc/profile.d/vte.sh"]
+        );
         // The packaged, unchanged cron script is not read; the inactive README is not judged.
         assert_eq!(
             subjects("hook-malicious-content"),

@@ -1477,6 +1477,13 @@ fn hook_ownership(ctx: &Ctx, login: bool) -> Vec<Finding> {
             }
             _ => h.rec.path.clone(),
         };
+        // An identical copy of a packaged template (Debian's /etc/profile) is as good as
+        // owned, provided the template itself is.
+        if let Some(t) = &h.rec.copy_of {
+            if ownership_problem(ctx, t).is_none() {
+                continue;
+            }
+        }
         let Some(why) = ownership_problem(ctx, &judged) else {
             continue;
         };

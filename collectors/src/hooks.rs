@@ -59,6 +59,10 @@ const USER_FILES: &[(&str, &str)] = &[
     (".bash_logout", "logout"),
 ];
 
+/// Hook files that distributions install by copying a packaged template (path of the copy,
+/// path of the template).
+const TEMPLATES: &[(&str, &str)] = &[("/etc/profile", "/usr/share/base-files/profile")];
+
 struct Run<'c, 'a> {
     ctx: &'c mut CollectContext<'a>,
     cap: u64,
@@ -131,6 +135,7 @@ impl Run<'_, '_> {
             None => None,
         };
         let is_active = target.as_ref().is_some_and(active) && !hidden;
+        let copy_of = source.as_ref().and_then(|s| self.template_of(path, s));
         self.ctx.emit(&Record::Hook(HookRecord {
             path: ptext(path),
             class: class.into(),
@@ -140,8 +145,30 @@ impl Run<'_, '_> {
             link_target,
             active: is_active,
             commands,
+            copy_of,
             source,
         }))
+    }
+
+    /// The distribution template `path` is an identical copy of, if any: files that a
+    /// package's maintainer script copies into /etc instead of shipping them, so no package
+    /// owns the copy.
+    fn template_of(
+        &mut self,
+        path: &Path,
+        source: &dossier_plugin_api::records::SourceRef,
+    ) -> Option<String> {
+        let template = TEMPLATES
+            .iter()
+            .find(|(copy, _)| Path::new(copy) == path)
+            .map(|(_, t)| *t)?;
+        let ours = source.sha256.as_deref()?;
+        let theirs = self
+            .ctx
+            .host()
+            .hash_file(Path::new(template), self.cap)
+            .ok()?;
+        (theirs.sha256 == ours).then(|| template.to_string())
     }
 
     fn dir(
@@ -375,6 +402,7 @@ fn udev(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
                 active,
                 commands,
                 source,
+                copy_of: None,
             }))?;
         }
     }

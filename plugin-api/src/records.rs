@@ -573,6 +573,11 @@ pub struct HookRecord {
     /// Verbatim copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
+    /// A distribution file this hook is an identical copy of, installed by a maintainer
+    /// script rather than owned by a package (Debian's base-files copies
+    /// `/usr/share/base-files/profile` to `/etc/profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
 }
 
 /// `/etc/ld.so.preload`: libraries the dynamic loader injects into every program.
