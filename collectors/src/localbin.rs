@@ -53,14 +53,7 @@ impl Collector for LocalBinCollector {
     }
 
     fn validate_config(&self, config: &serde_json::Value) -> Result<(), String> {
-        let v = if config.is_null() {
-            serde_json::json!({})
-        } else {
-            config.clone()
-        };
-        serde_json::from_value::<Config>(v)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        crate::util::validate::<Config>(config)
     }
 
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {

@@ -261,6 +261,19 @@ pub fn split_fields(line: &str, n: usize) -> Vec<&str> {
     out
 }
 
+/// Checks a collector's playbook section against its `Config` type; a missing section means
+/// every default.
+pub fn validate<T: serde::de::DeserializeOwned>(config: &serde_json::Value) -> Result<(), String> {
+    let v = if config.is_null() {
+        serde_json::json!({})
+    } else {
+        config.clone()
+    };
+    serde_json::from_value::<T>(v)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
