@@ -721,6 +721,23 @@ unsafe extern "C" fn host_call(
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         s.serve(op, input, data)
     }));
+    // SAFETY: the plugin passes valid output slots (or null).
+    unsafe { callback_reply(r, out, out_data) }
+}
+
+/// What a dossier callback answers: JSON and raw bytes, or an error.
+type CallbackResult = Result<(Vec<u8>, Vec<u8>), WireError>;
+
+/// Turns the outcome of a dossier callback (run under `catch_unwind`) into its status code and
+/// writes its JSON and byte outputs to the plugin's slots.
+///
+/// # Safety
+/// `out` and `out_data` are null or valid for one write of a `Buf`.
+unsafe fn callback_reply(
+    r: std::thread::Result<CallbackResult>,
+    out: *mut Buf,
+    out_data: *mut Buf,
+) -> i32 {
     let (status, json, bytes) = match r {
         Ok(Ok((json, bytes))) => (STATUS_OK, json, bytes),
         Ok(Err(e)) => (STATUS_ERROR, e.to_json(), Vec::new()),
@@ -734,7 +751,7 @@ unsafe extern "C" fn host_call(
             Vec::new(),
         ),
     };
-    // SAFETY: the plugin passes valid output slots (or null).
+    // SAFETY: the caller guarantees the slots (see above).
     unsafe {
         if !out.is_null() {
             out.write(Buf::from_vec(json));
@@ -800,29 +817,8 @@ unsafe extern "C" fn member_call(
             .map(|d| (b"null".to_vec(), d))
             .map_err(|e| WireError::new("other", e))
     }));
-    let (status, json, bytes) = match r {
-        Ok(Ok((json, bytes))) => (STATUS_OK, json, bytes),
-        Ok(Err(e)) => (STATUS_ERROR, e.to_json(), Vec::new()),
-        Err(p) => (
-            STATUS_PANIC,
-            WireError::new(
-                "panic",
-                format!("dossier callback panicked: {}", panic_message(p.as_ref())),
-            )
-            .to_json(),
-            Vec::new(),
-        ),
-    };
     // SAFETY: the plugin passes valid output slots (or null).
-    unsafe {
-        if !out.is_null() {
-            out.write(Buf::from_vec(json));
-        }
-        if !out_data.is_null() {
-            out_data.write(Buf::from_vec(bytes));
-        }
-    }
-    status
+    unsafe { callback_reply(r, out, out_data) }
 }
 
 impl Collector for DynCollector {
