@@ -775,7 +775,12 @@ mod tests {
         };
         let promisc = json!(["UP", "BROADCAST", "PROMISC", "MULTICAST"]);
         let recs = vec![
-            nic(1, "eth0", "00:11:22:33:44:55", json!({"flags": promisc})),
+            nic(
+                1,
+                "eth0",
+                "00:11:22:33:44:55",
+                json!({"flags": promisc, "ipv4": ["192.0.2.7/24"]}),
+            ),
             nic(
                 2,
                 "eth1",
@@ -809,6 +814,16 @@ mod tests {
                 .collect()
         };
         assert_eq!(subjects("promiscuous-interface"), ["eth0"]);
+        let promisc_text = &a
+            .findings
+            .iter()
+            .find(|f| f.rule == "promiscuous-interface")
+            .unwrap()
+            .explanation;
+        assert!(
+            promisc_text.contains("(00:11:22:33:44:55, 192.0.2.7/24)"),
+            "{promisc_text}"
+        );
         assert_eq!(subjects("duplicate-mac"), ["00:11:22:33:44:55"]);
     }
 

@@ -1884,9 +1884,14 @@ fn promiscuous_interface(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
             finding(
                 &i.rec.name,
                 format!(
-                    "interface {} ({}) is in promiscuous mode (flags {})",
+                    "interface {} ({}{}) is in promiscuous mode (flags {})",
                     i.rec.name,
                     i.rec.mac.as_deref().unwrap_or("no MAC"),
+                    i.rec
+                        .ipv4
+                        .iter()
+                        .map(|a| format!(", {a}"))
+                        .collect::<String>(),
                     i.rec.flags.join(",")
                 ),
                 iface_ev(ctx, i),
