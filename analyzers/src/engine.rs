@@ -765,6 +765,206 @@ mod tests {
     }
 
     #[test]
+    fn renamed_process_listening_rule() {
+        // (pid, comm, argv, exe, extra): each one listens on port 4000 + pid.
+        let cases: Vec<(u32, &str, Vec<&str>, &str, serde_json::Value)> = vec![
+            // Positives: a copy of python named kworker, python renamed to a kernel thread,
+            // a deleted-exe listener, a fileless (memfd) listener, argv[0] of another program.
+            (
+                44,
+                "kworker",
+                vec!["kworker"],
+                "/var/lib/.cache/kworker",
+                json!({}),
+            ),
+            (
+                45,
+                "python3",
+                vec!["[kworker/0:1]"],
+                "/usr/bin/python3.11",
+                json!({}),
+            ),
+            (
+                46,
+                "updater",
+                vec!["/opt/updater"],
+                "/opt/updater",
+                json!({"exe_deleted": true}),
+            ),
+            (47, "3", vec!["3"], "/memfd:x", json!({"exe_deleted": true})),
+            (
+                48,
+                "cupsd",
+                vec!["cupsd"],
+                "/usr/local/lib/.x/backdoor",
+                json!({}),
+            ),
+            // Negatives: process titles, systemd's (sd-pam), interpreters under their
+            // versioned names, busybox applets, packaged symlinks, java, /proc/self/exe.
+            (
+                50,
+                "sshd",
+                vec!["sshd: alice@pts/0"],
+                "/usr/sbin/sshd",
+                json!({}),
+            ),
+            (
+                51,
+                "nginx",
+                vec!["nginx: master process /usr/sbin/nginx -g daemon on;"],
+                "/usr/sbin/nginx",
+                json!({}),
+            ),
+            (
+                52,
+                "postgres",
+                vec!["postgres: 15/main: checkpointer "],
+                "/usr/lib/postgresql/15/bin/postgres",
+                json!({}),
+            ),
+            (
+                53,
+                "(sd-pam)",
+                vec!["(sd-pam)"],
+                "/usr/lib/systemd/systemd",
+                json!({}),
+            ),
+            (
+                54,
+                "python3",
+                vec!["python3", "-m", "http.server"],
+                "/usr/bin/python3.11",
+                json!({}),
+            ),
+            (
+                55,
+                "httpd",
+                vec!["httpd", "-f"],
+                "/usr/bin/busybox",
+                json!({}),
+            ),
+            (
+                56,
+                "mysqld",
+                vec!["/usr/sbin/mysqld"],
+                "/usr/sbin/mariadbd",
+                json!({}),
+            ),
+            (
+                57,
+                "rsyslogd",
+                vec!["/sbin/rsyslogd", "-n"],
+                "/usr/sbin/rsyslogd",
+                json!({}),
+            ),
+            (
+                58,
+                "java",
+                vec!["java", "-jar", "app.jar"],
+                "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+                json!({}),
+            ),
+            (
+                59,
+                "exe",
+                vec!["/proc/self/exe", "init"],
+                "/usr/bin/runc",
+                json!({}),
+            ),
+            (
+                60,
+                "sshd",
+                vec!["/usr/sbin/sshd", "-D"],
+                "/usr/sbin/sshd",
+                json!({}),
+            ),
+        ];
+        let src = json!({"path": "/proc/net/tcp"});
+        let procs: Vec<(usize, serde_json::Value)> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (pid, comm, argv, exe, extra))| {
+                (i + 1, proc(*pid, comm, argv, exe, extra.clone()))
+            })
+            .collect();
+        let sockets: Vec<(usize, serde_json::Value)> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (pid, comm, ..))| {
+                (
+                    i + 1,
+                    json!({"kind": "socket", "protocol": "tcp", "local_addr": "0.0.0.0", "local_port": 4000 + pid, "remote_addr": "0.0.0.0", "remote_port": 0, "state": "LISTEN", "listening": true, "inode": pid, "uid": 0, "pids": [pid], "processes": [comm], "source": src}),
+                )
+            })
+            .collect();
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "mariadb-server", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "mariadb-server", "files": ["/usr/sbin/mysqld", "/usr/sbin/mariadbd"], "source": {"path": "/var/lib/dpkg/info/mariadb-server.list"}}),
+            ),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("sockets".to_string(), sockets),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("no members".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(
+            subjects("renamed-process-listening"),
+            ["tcp/4044", "tcp/4045", "tcp/4046", "tcp/4047", "tcp/4048"]
+        );
+        // Same name judgement as process-masquerade (deleted and memfd are this rule's own).
+        assert_eq!(
+            subjects("process-masquerade"),
+            ["pid 44", "pid 45", "pid 48"]
+        );
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "renamed-process-listening" && f.subject == "tcp/4047")
+            .unwrap();
+        assert!(
+            f.explanation.contains("memory-only (fileless)"),
+            "{}",
+            f.explanation
+        );
+        use dossier_plugin_api::analysis::Ioc;
+        assert!(f.iocs.contains(&Ioc::Port(4047)) && f.iocs.contains(&Ioc::Pid(47)));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.member == "records/sockets.jsonl")
+                && f.evidence.iter().any(|e| e.member == "records/proc.jsonl")
+        );
+        let unusual = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "exec-unusual-path" && f.subject == "/memfd:x")
+            .unwrap();
+        assert!(
+            unusual.explanation.contains("memory-only (fileless)")
+                && !unusual.explanation.contains("system binary directory"),
+            "{}",
+            unusual.explanation
+        );
+    }
+
+    #[test]
     fn interface_rules() {
         let nic = |line: usize, name: &str, mac: &str, extra: serde_json::Value| {
             let mut v = json!({"kind": "net_interface", "name": name, "mac": mac, "flags_raw": "0x1003", "flags": ["UP", "BROADCAST", "MULTICAST"], "physical": true, "source": {"path": format!("/sys/class/net/{name}")}});

@@ -186,6 +186,18 @@ pub static CATALOG: &[RuleInfo] = &[
         run: interpreter_listening,
     },
     RuleInfo {
+        id: "renamed-process-listening",
+        title: "Renamed or fileless process listening on a socket",
+        mitre: &["T1036.004", "T1036.005", "T1571"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["sockets", "proc"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A listening TCP/UDP socket belongs to a process whose name does not fit its executable (decided as process-masquerade does: a kernel-thread name such as [kworker/0:1] or kworker with an executable, or an argv[0] naming another program), or whose executable was deleted or is a memfd (runs from memory only): a backdoor hiding behind a harmless name. Process titles (sshd: user@pts/0, nginx: master process, postgres: ...), (sd-pam), interpreters run under their versioned name, busybox applets and packaged symlinks are not judged. FP: daemons still listening after a package upgrade replaced their binary (the finding says when a package owns the deleted path); programs that set argv[0] to a role name.",
+        run: renamed_process_listening,
+    },
+    RuleInfo {
         id: "suspicious-port",
         title: "Listener on or connection to a known miner/backdoor port",
         mitre: &["T1571"],
@@ -602,6 +614,11 @@ fn exec_unusual_path(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> 
                     "no package owns it and its name imitates the system program `{}`",
                     base(&path)
                 ))
+            } else if path.starts_with("/memfd:") {
+                Some(
+                    "no file on disk holds it: it is a memory-only (fileless) executable created with memfd_create"
+                        .into(),
+                )
             } else if in_system_bin_dir(&c) {
                 Some("no package owns it, yet it sits in a system binary directory".into())
             } else {
@@ -908,44 +925,93 @@ fn deleted_exe_running(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -
         .collect()
 }
 
+/// Names of kernel threads as `ps` shows them without brackets (`kworker/0:1`,
+/// `ksoftirqd/0`...): a process with an executable never legitimately carries one.
+const KTHREAD_NAMES: &[&str] = &[
+    "kworker",
+    "kthreadd",
+    "ksoftirqd",
+    "kswapd",
+    "kcompactd",
+    "khugepaged",
+    "kdevtmpfs",
+    "kauditd",
+    "kblockd",
+    "migration/",
+    "watchdog/",
+    "cpuhp/",
+    "rcu_",
+    "irq/",
+    "jbd2/",
+    "oom_reaper",
+];
+
+/// Whether a process name imitates a kernel thread: `[...]` as `ps` shows kernel threads, or
+/// a kernel thread's own name.
+fn kernel_thread_name(name: &str) -> bool {
+    (name.starts_with('[') && name.ends_with(']'))
+        || KTHREAD_NAMES.iter().any(|k| name.starts_with(k))
+}
+
+/// Why a user-space process's name does not fit its executable, if it does not: it calls itself
+/// like a kernel thread, or its argv[0] names another program. Process titles (`sshd: user`,
+/// `nginx: master process`, `postgres: ...`), systemd's `(sd-pam)`, login shells (`-bash`),
+/// interpreters and busybox applets (`python3` running python3.11), programs re-executed
+/// through `/proc/self/exe`, memfd executables (their name is arbitrary), and a packaged name for a packaged executable (a packaged
+/// symlink such as mysqld → mariadbd) are not judged. Shared by `process-masquerade` and
+/// `renamed-process-listening`.
+fn masquerade_reason(ctx: &Ctx, p: &dossier_plugin_api::records::ProcessRecord) -> Option<String> {
+    if p.kernel_thread {
+        return None;
+    }
+    let exe = p.exe.as_deref()?;
+    let arg0 = p.argv.first().map(String::as_str).unwrap_or("");
+    let ebase = base(exe);
+    if kernel_thread_name(arg0) || kernel_thread_name(&p.comm) {
+        return Some(format!(
+            "calls itself `{}` like a kernel thread but runs {exe}",
+            if kernel_thread_name(arg0) {
+                arg0
+            } else {
+                &p.comm
+            }
+        ));
+    }
+    let a = base(arg0.trim_start_matches('-'));
+    let title =
+        arg0.contains(' ') || arg0.contains(':') || (arg0.starts_with('(') && arg0.ends_with(')'));
+    let packaged_alias =
+        arg0.starts_with('/') && ctx.has_package_db && ctx.is_owned(arg0) && ctx.is_owned(exe);
+    // A memfd's name is whatever its creator chose (fexecve gives a bare fd number as comm):
+    // nothing to compare; deleted-exe-running and exec-unusual-path judge such programs.
+    let judged = !arg0.is_empty()
+        && !exe.starts_with("/memfd:")
+        && !title
+        && a != "exe"
+        && !packaged_alias
+        && !is_interpreter(ebase)
+        && !is_interpreter(a);
+    (judged
+        && !a.is_empty()
+        && !ebase.starts_with(a)
+        && !a.starts_with(ebase)
+        && !names_match(a, ebase))
+    .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
+}
+
 fn process_masquerade(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for p in ctx.procs.iter().filter(|p| !p.rec.kernel_thread) {
-        let Some(exe) = &p.rec.exe else { continue };
-        let arg0 = p.rec.argv.first().map(String::as_str).unwrap_or("");
-        let ebase = base(exe);
-        let why = if (arg0.starts_with('[') && arg0.ends_with(']'))
-            || (p.rec.comm.starts_with('[') && p.rec.comm.ends_with(']'))
-            || (p.rec.comm.starts_with("kworker") && !ebase.starts_with("kworker"))
-        {
-            Some(format!(
-                "calls itself `{}` like a kernel thread but runs {exe}",
-                if arg0.is_empty() { &p.rec.comm } else { arg0 }
-            ))
-        } else {
-            let a = base(arg0.trim_start_matches('-'));
-            let judged = !arg0.is_empty()
-                && !arg0.contains(' ')
-                && !arg0.contains(':')
-                && !is_interpreter(ebase)
-                && !is_interpreter(a);
-            (judged
-                && !a.is_empty()
-                && !ebase.starts_with(a)
-                && !a.starts_with(ebase)
-                && !names_match(a, ebase))
-            .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
-        };
-        if let Some(why) = why {
-            out.push(finding(
+    ctx.procs
+        .iter()
+        .filter_map(|p| {
+            let why = masquerade_reason(ctx, &p.rec)?;
+            Some(finding(
                 format!("pid {}", p.rec.pid),
                 format!("process {} {why}", p.rec.pid),
                 proc_ev(ctx, p),
                 proc_iocs(p),
-            ));
-        }
-    }
-    out
+            ))
+        })
+        .collect()
 }
 
 fn package_hash_mismatch(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
@@ -1159,6 +1225,64 @@ fn interpreter_listening(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
                     format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
                     Some(&s.rec.source),
                 ),
+                iocs,
+            ));
+        }
+    }
+    out
+}
+
+fn renamed_process_listening(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in ctx.sockets.iter().filter(|s| s.rec.listening) {
+        for pid in &s.rec.pids {
+            let Some(p) = ctx
+                .procs
+                .iter()
+                .find(|p| p.rec.pid == *pid && !p.rec.kernel_thread)
+            else {
+                continue;
+            };
+            let exe = p.rec.exe.as_deref().unwrap_or("?");
+            let why = masquerade_reason(ctx, &p.rec).or_else(|| {
+                if exe.starts_with("/memfd:") {
+                    Some(format!(
+                        "runs {exe}, a memory-only (fileless) executable with no file on disk"
+                    ))
+                } else if p.rec.exe_deleted {
+                    let upgraded = ctx.has_package_db && ctx.is_owned(exe);
+                    Some(format!(
+                        "runs {exe}, which was deleted from disk{}",
+                        if upgraded {
+                            " (a package owns that path: possibly a daemon not restarted after an upgrade)"
+                        } else {
+                            ""
+                        }
+                    ))
+                } else {
+                    None
+                }
+            });
+            let Some(why) = why else { continue };
+            let mut iocs = vec![Ioc::Port(s.rec.local_port)];
+            iocs.extend(proc_iocs(p));
+            let mut ev = ctx.ev(
+                s,
+                format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                Some(&s.rec.source),
+            );
+            ev.extend(proc_ev(ctx, p));
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "process {} ({}) listens on {} {}:{} and {why}",
+                    p.rec.pid, p.rec.comm, s.rec.protocol, s.rec.local_addr, s.rec.local_port
+                ),
+                ev,
                 iocs,
             ));
         }
