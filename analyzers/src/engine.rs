@@ -689,6 +689,10 @@ mod tests {
                 2,
                 json!({"kind": "package_files", "manager": "dpkg", "package": "linux-image", "files": ["/lib/modules/6.1/kernel/fs/ext4/ext4.ko"], "source": {"path": "x"}}),
             ),
+            (
+                3,
+                json!({"kind": "package_verify", "path": "/usr/lib/x86_64-linux-gnu/libkeyutils.so.9", "status": "not_owned", "sha256": "c".repeat(64), "referenced_by": ["ld.so.preload"], "copy": {"path": "/usr/lib/x86_64-linux-gnu/libkeyutils.so.9", "member": "raw/usr/lib/x86_64-linux-gnu/libkeyutils.so.9", "sha256": "c".repeat(64)}}),
+            ),
         ];
         let records = [
             ("kernel".to_string(), kernel),
@@ -714,6 +718,40 @@ mod tests {
         assert_eq!(subjects("kernel-module-hidden"), ["ghost"]);
         assert_eq!(subjects("kernel-module-unowned"), ["nvme_fix", "rk"]);
         assert_eq!(subjects("modprobe-install-command").len(), 1);
+        // IOCs that correlate across hosts: the preloaded library's hash (with its copy as
+        // evidence) and the modules' names; the library is no program run (no exec-unowned).
+        use dossier_plugin_api::analysis::Ioc;
+        let iocs = |rule: &str, subject: &str| -> Vec<Ioc> {
+            a.findings
+                .iter()
+                .find(|f| f.rule == rule && f.subject == subject)
+                .unwrap()
+                .iocs
+                .clone()
+        };
+        let pre = iocs("ld-so-preload", "/etc/ld.so.preload");
+        assert!(pre.contains(&Ioc::Sha256("c".repeat(64))), "{pre:?}");
+        assert!(pre.contains(&Ioc::Path(
+            "/usr/lib/x86_64-linux-gnu/libkeyutils.so.9".into()
+        )));
+        assert!(
+            a.findings
+                .iter()
+                .find(|f| f.rule == "ld-so-preload")
+                .unwrap()
+                .evidence
+                .iter()
+                .any(|e| e.member == "raw/usr/lib/x86_64-linux-gnu/libkeyutils.so.9")
+        );
+        assert!(subjects("exec-unowned").is_empty());
+        assert!(iocs("kernel-module-unowned", "rk").contains(&Ioc::Path("/sys/module/rk".into())));
+        assert!(
+            iocs("kernel-module-unowned", "nvme_fix")
+                .contains(&Ioc::Path("/lib/modules/6.1/updates/nvme_fix.ko".into()))
+        );
+        assert!(
+            iocs("kernel-module-hidden", "ghost").contains(&Ioc::Path("/sys/module/ghost".into()))
+        );
 
         // Offline: no module records, so the module rules are not evaluated (never clean).
         let kernel = vec![(

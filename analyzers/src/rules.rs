@@ -780,10 +780,18 @@ fn hook_only(v: &dossier_plugin_api::records::PackageVerify) -> bool {
     !v.referenced_by.is_empty() && v.referenced_by.iter().all(|r| r.starts_with("hook "))
 }
 
+/// Verified only as configuration or as a preloaded library, never run as a program.
+fn not_a_program(v: &dossier_plugin_api::records::PackageVerify) -> bool {
+    !v.referenced_by.is_empty()
+        && v.referenced_by
+            .iter()
+            .all(|r| r.starts_with("hook ") || r == "ld.so.preload")
+}
+
 fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
     ctx.verify
         .iter()
-        .filter(|v| v.rec.status == "not_owned" && !hook_only(&v.rec))
+        .filter(|v| v.rec.status == "not_owned" && !not_a_program(&v.rec))
         .map(|v| {
             let mut iocs = vec![Ioc::Path(v.rec.path.clone())];
             iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
@@ -1820,6 +1828,15 @@ fn ld_so_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<
         .filter(|p| !p.rec.entries.is_empty())
         .map(|p| {
             let mut iocs: Vec<Ioc> = p.rec.entries.iter().map(|e| Ioc::Path(e.clone())).collect();
+            // The injected libraries' own hashes (verified by `packages`): the same payload
+            // under another name still correlates across hosts.
+            iocs.extend(
+                p.rec
+                    .entries
+                    .iter()
+                    .filter_map(|e| ctx.verified(e)?.rec.sha256.clone())
+                    .map(Ioc::Sha256),
+            );
             iocs.push(Ioc::Path(p.rec.path.clone()));
             iocs.extend(p.rec.source.sha256.clone().map(Ioc::Sha256));
             finding(
@@ -1834,11 +1851,24 @@ fn ld_so_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                ctx.ev(
-                    p,
-                    format!("ld.so.preload {}", p.rec.path),
-                    Some(&p.rec.source),
-                ),
+                {
+                    let mut ev = ctx.ev(
+                        p,
+                        format!("ld.so.preload {}", p.rec.path),
+                        Some(&p.rec.source),
+                    );
+                    for e in &p.rec.entries {
+                        if let Some(v) = ctx.verified(e) {
+                            ev.extend(ctx.ev(
+                                v,
+                                format!("package verification of {e}"),
+                                v.rec.copy.as_ref(),
+                            ));
+                        }
+                    }
+                    ev.dedup_by(|a, b| a.member == b.member && a.line == b.line);
+                    ev
+                },
                 iocs,
             )
         })
@@ -1889,7 +1919,9 @@ fn kernel_module_hidden(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) 
                     format!("kernel module {}", m.rec.name),
                     Some(&m.rec.source),
                 ),
-                vec![Ioc::Path(format!("/sys/module/{}", m.rec.name))],
+                std::iter::once(Ioc::Path(format!("/sys/module/{}", m.rec.name)))
+                    .chain(m.rec.file.clone().map(Ioc::Path))
+                    .collect(),
             )
         })
         .collect()
@@ -1908,7 +1940,9 @@ fn kernel_module_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
             }
             _ => continue,
         };
-        let mut iocs = Vec::new();
+        // The module's name (as its /sys/module path, as kernel-module-hidden gives it) and
+        // its file: either correlates across hosts.
+        let mut iocs = vec![Ioc::Path(format!("/sys/module/{}", m.rec.name))];
         iocs.extend(m.rec.file.clone().map(Ioc::Path));
         out.push(finding(
             &m.rec.name,
