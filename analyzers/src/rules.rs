@@ -38,7 +38,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &[],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "A process, unit or cron entry runs a program from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot or a hidden directory, or an unowned program with a system-looking name or in a system binary directory. FP: self-built tools deliberately run from /run or a dot-directory; vendor agents installed outside the package manager into /usr/bin.",
+        doc: "A process, unit or cron entry runs a program from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot or a hidden directory, or an unowned program with a system-looking name, in a system binary directory, or held in memory only (a /memfd: executable, fileless). FP: self-built tools deliberately run from /run or a dot-directory; vendor agents installed outside the package manager into /usr/bin.",
         run: exec_unusual_path,
     },
     RuleInfo {
@@ -134,7 +134,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["proc"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "A user-space process calls itself like a kernel thread ([kworker/0:1]) or its argv[0] names a different program than its executable. Login shells (-bash), interpreters and daemons that rewrite their title (\"sshd: user\") are not judged. FP: programs that set argv[0] to a role name (busybox applets, some supervisors).",
+        doc: "A user-space process calls itself like a kernel thread ([kworker/0:1], or a kernel thread's bare name such as kworker or ksoftirqd, while it has an executable) or its argv[0] names a different program than its executable. Login shells (-bash), interpreters and busybox applets, daemons that rewrite their title (\"sshd: user\", \"nginx: master process\", (sd-pam)), programs re-executed through /proc/self/exe, memfd executables (judged by deleted-exe-running and exec-unusual-path) and a packaged name for a packaged executable (mysqld -> mariadbd) are not judged. FP: programs that set argv[0] to a role name (some supervisors); setproctitle titles in brackets.",
         run: process_masquerade,
     },
     RuleInfo {
