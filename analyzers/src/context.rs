@@ -277,12 +277,13 @@ impl Ctx {
             }
         }
         for v in &self.verify {
-            // Hook files (profiles, udev rules...) are configuration, not executables.
+            // Hook files (profiles, udev rules...) are configuration, and preloaded libraries
+            // are libraries: not executables.
             for r in v
                 .rec
                 .referenced_by
                 .iter()
-                .filter(|r| !r.starts_with("hook "))
+                .filter(|r| !r.starts_with("hook ") && *r != "ld.so.preload")
             {
                 add(
                     &v.rec.path,

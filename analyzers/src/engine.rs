@@ -689,6 +689,10 @@ mod tests {
                 2,
                 json!({"kind": "package_files", "manager": "dpkg", "package": "linux-image", "files": ["/lib/modules/6.1/kernel/fs/ext4/ext4.ko"], "source": {"path": "x"}}),
             ),
+            (
+                3,
+                json!({"kind": "package_verify", "path": "/usr/lib/x86_64-linux-gnu/libkeyutils.so.9", "status": "not_owned", "sha256": "c".repeat(64), "referenced_by": ["ld.so.preload"], "copy": {"path": "/usr/lib/x86_64-linux-gnu/libkeyutils.so.9", "member": "raw/usr/lib/x86_64-linux-gnu/libkeyutils.so.9", "sha256": "c".repeat(64)}}),
+            ),
         ];
         let records = [
             ("kernel".to_string(), kernel),
@@ -714,6 +718,40 @@ mod tests {
         assert_eq!(subjects("kernel-module-hidden"), ["ghost"]);
         assert_eq!(subjects("kernel-module-unowned"), ["nvme_fix", "rk"]);
         assert_eq!(subjects("modprobe-install-command").len(), 1);
+        // IOCs that correlate across hosts: the preloaded library's hash (with its copy as
+        // evidence) and the modules' names; the library is no program run (no exec-unowned).
+        use dossier_plugin_api::analysis::Ioc;
+        let iocs = |rule: &str, subject: &str| -> Vec<Ioc> {
+            a.findings
+                .iter()
+                .find(|f| f.rule == rule && f.subject == subject)
+                .unwrap()
+                .iocs
+                .clone()
+        };
+        let pre = iocs("ld-so-preload", "/etc/ld.so.preload");
+        assert!(pre.contains(&Ioc::Sha256("c".repeat(64))), "{pre:?}");
+        assert!(pre.contains(&Ioc::Path(
+            "/usr/lib/x86_64-linux-gnu/libkeyutils.so.9".into()
+        )));
+        assert!(
+            a.findings
+                .iter()
+                .find(|f| f.rule == "ld-so-preload")
+                .unwrap()
+                .evidence
+                .iter()
+                .any(|e| e.member == "raw/usr/lib/x86_64-linux-gnu/libkeyutils.so.9")
+        );
+        assert!(subjects("exec-unowned").is_empty());
+        assert!(iocs("kernel-module-unowned", "rk").contains(&Ioc::Path("/sys/module/rk".into())));
+        assert!(
+            iocs("kernel-module-unowned", "nvme_fix")
+                .contains(&Ioc::Path("/lib/modules/6.1/updates/nvme_fix.ko".into()))
+        );
+        assert!(
+            iocs("kernel-module-hidden", "ghost").contains(&Ioc::Path("/sys/module/ghost".into()))
+        );
 
         // Offline: no module records, so the module rules are not evaluated (never clean).
         let kernel = vec![(
@@ -765,6 +803,206 @@ mod tests {
     }
 
     #[test]
+    fn renamed_process_listening_rule() {
+        // (pid, comm, argv, exe, extra): each one listens on port 4000 + pid.
+        let cases: Vec<(u32, &str, Vec<&str>, &str, serde_json::Value)> = vec![
+            // Positives: a copy of python named kworker, python renamed to a kernel thread,
+            // a deleted-exe listener, a fileless (memfd) listener, argv[0] of another program.
+            (
+                44,
+                "kworker",
+                vec!["kworker"],
+                "/var/lib/.cache/kworker",
+                json!({}),
+            ),
+            (
+                45,
+                "python3",
+                vec!["[kworker/0:1]"],
+                "/usr/bin/python3.11",
+                json!({}),
+            ),
+            (
+                46,
+                "updater",
+                vec!["/opt/updater"],
+                "/opt/updater",
+                json!({"exe_deleted": true}),
+            ),
+            (47, "3", vec!["3"], "/memfd:x", json!({"exe_deleted": true})),
+            (
+                48,
+                "cupsd",
+                vec!["cupsd"],
+                "/usr/local/lib/.x/backdoor",
+                json!({}),
+            ),
+            // Negatives: process titles, systemd's (sd-pam), interpreters under their
+            // versioned names, busybox applets, packaged symlinks, java, /proc/self/exe.
+            (
+                50,
+                "sshd",
+                vec!["sshd: alice@pts/0"],
+                "/usr/sbin/sshd",
+                json!({}),
+            ),
+            (
+                51,
+                "nginx",
+                vec!["nginx: master process /usr/sbin/nginx -g daemon on;"],
+                "/usr/sbin/nginx",
+                json!({}),
+            ),
+            (
+                52,
+                "postgres",
+                vec!["postgres: 15/main: checkpointer "],
+                "/usr/lib/postgresql/15/bin/postgres",
+                json!({}),
+            ),
+            (
+                53,
+                "(sd-pam)",
+                vec!["(sd-pam)"],
+                "/usr/lib/systemd/systemd",
+                json!({}),
+            ),
+            (
+                54,
+                "python3",
+                vec!["python3", "-m", "http.server"],
+                "/usr/bin/python3.11",
+                json!({}),
+            ),
+            (
+                55,
+                "httpd",
+                vec!["httpd", "-f"],
+                "/usr/bin/busybox",
+                json!({}),
+            ),
+            (
+                56,
+                "mysqld",
+                vec!["/usr/sbin/mysqld"],
+                "/usr/sbin/mariadbd",
+                json!({}),
+            ),
+            (
+                57,
+                "rsyslogd",
+                vec!["/sbin/rsyslogd", "-n"],
+                "/usr/sbin/rsyslogd",
+                json!({}),
+            ),
+            (
+                58,
+                "java",
+                vec!["java", "-jar", "app.jar"],
+                "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+                json!({}),
+            ),
+            (
+                59,
+                "exe",
+                vec!["/proc/self/exe", "init"],
+                "/usr/bin/runc",
+                json!({}),
+            ),
+            (
+                60,
+                "sshd",
+                vec!["/usr/sbin/sshd", "-D"],
+                "/usr/sbin/sshd",
+                json!({}),
+            ),
+        ];
+        let src = json!({"path": "/proc/net/tcp"});
+        let procs: Vec<(usize, serde_json::Value)> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (pid, comm, argv, exe, extra))| {
+                (i + 1, proc(*pid, comm, argv, exe, extra.clone()))
+            })
+            .collect();
+        let sockets: Vec<(usize, serde_json::Value)> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (pid, comm, ..))| {
+                (
+                    i + 1,
+                    json!({"kind": "socket", "protocol": "tcp", "local_addr": "0.0.0.0", "local_port": 4000 + pid, "remote_addr": "0.0.0.0", "remote_port": 0, "state": "LISTEN", "listening": true, "inode": pid, "uid": 0, "pids": [pid], "processes": [comm], "source": src}),
+                )
+            })
+            .collect();
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "mariadb-server", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "mariadb-server", "files": ["/usr/sbin/mysqld", "/usr/sbin/mariadbd"], "source": {"path": "/var/lib/dpkg/info/mariadb-server.list"}}),
+            ),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("sockets".to_string(), sockets),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("no members".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(
+            subjects("renamed-process-listening"),
+            ["tcp/4044", "tcp/4045", "tcp/4046", "tcp/4047", "tcp/4048"]
+        );
+        // Same name judgement as process-masquerade (deleted and memfd are this rule's own).
+        assert_eq!(
+            subjects("process-masquerade"),
+            ["pid 44", "pid 45", "pid 48"]
+        );
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "renamed-process-listening" && f.subject == "tcp/4047")
+            .unwrap();
+        assert!(
+            f.explanation.contains("memory-only (fileless)"),
+            "{}",
+            f.explanation
+        );
+        use dossier_plugin_api::analysis::Ioc;
+        assert!(f.iocs.contains(&Ioc::Port(4047)) && f.iocs.contains(&Ioc::Pid(47)));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.member == "records/sockets.jsonl")
+                && f.evidence.iter().any(|e| e.member == "records/proc.jsonl")
+        );
+        let unusual = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "exec-unusual-path" && f.subject == "/memfd:x")
+            .unwrap();
+        assert!(
+            unusual.explanation.contains("memory-only (fileless)")
+                && !unusual.explanation.contains("system binary directory"),
+            "{}",
+            unusual.explanation
+        );
+    }
+
+    #[test]
     fn interface_rules() {
         let nic = |line: usize, name: &str, mac: &str, extra: serde_json::Value| {
             let mut v = json!({"kind": "net_interface", "name": name, "mac": mac, "flags_raw": "0x1003", "flags": ["UP", "BROADCAST", "MULTICAST"], "physical": true, "source": {"path": format!("/sys/class/net/{name}")}});
@@ -775,7 +1013,12 @@ mod tests {
         };
         let promisc = json!(["UP", "BROADCAST", "PROMISC", "MULTICAST"]);
         let recs = vec![
-            nic(1, "eth0", "00:11:22:33:44:55", json!({"flags": promisc})),
+            nic(
+                1,
+                "eth0",
+                "00:11:22:33:44:55",
+                json!({"flags": promisc, "ipv4": ["192.0.2.7/24"]}),
+            ),
             nic(
                 2,
                 "eth1",
@@ -809,6 +1052,16 @@ mod tests {
                 .collect()
         };
         assert_eq!(subjects("promiscuous-interface"), ["eth0"]);
+        let promisc_text = &a
+            .findings
+            .iter()
+            .find(|f| f.rule == "promiscuous-interface")
+            .unwrap()
+            .explanation;
+        assert!(
+            promisc_text.contains("(00:11:22:33:44:55, 192.0.2.7/24)"),
+            "{promisc_text}"
+        );
         assert_eq!(subjects("duplicate-mac"), ["00:11:22:33:44:55"]);
     }
 

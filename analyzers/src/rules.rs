@@ -38,7 +38,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &[],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "A process, unit or cron entry runs a program from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot or a hidden directory, or an unowned program with a system-looking name or in a system binary directory. FP: self-built tools deliberately run from /run or a dot-directory; vendor agents installed outside the package manager into /usr/bin.",
+        doc: "A process, unit or cron entry runs a program from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot or a hidden directory, or an unowned program with a system-looking name, in a system binary directory, or held in memory only (a /memfd: executable, fileless). FP: self-built tools deliberately run from /run or a dot-directory; vendor agents installed outside the package manager into /usr/bin.",
         run: exec_unusual_path,
     },
     RuleInfo {
@@ -134,7 +134,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["proc"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "A user-space process calls itself like a kernel thread ([kworker/0:1]) or its argv[0] names a different program than its executable. Login shells (-bash), interpreters and daemons that rewrite their title (\"sshd: user\") are not judged. FP: programs that set argv[0] to a role name (busybox applets, some supervisors).",
+        doc: "A user-space process calls itself like a kernel thread ([kworker/0:1], or a kernel thread's bare name such as kworker or ksoftirqd, while it has an executable) or its argv[0] names a different program than its executable. Login shells (-bash), interpreters and busybox applets, daemons that rewrite their title (\"sshd: user\", \"nginx: master process\", (sd-pam)), programs re-executed through /proc/self/exe, memfd executables (judged by deleted-exe-running and exec-unusual-path) and a packaged name for a packaged executable (mysqld -> mariadbd) are not judged. FP: programs that set argv[0] to a role name (some supervisors); setproctitle titles in brackets.",
         run: process_masquerade,
     },
     RuleInfo {
@@ -184,6 +184,18 @@ pub static CATALOG: &[RuleInfo] = &[
         needs_kinds: &[],
         doc: "A listening TCP/UDP socket belongs to a shell, netcat/socat or a script interpreter (bind shell). FP: development servers (python -m http.server), Node/Ruby application servers.",
         run: interpreter_listening,
+    },
+    RuleInfo {
+        id: "renamed-process-listening",
+        title: "Renamed or fileless process listening on a socket",
+        mitre: &["T1036.004", "T1036.005", "T1571"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["sockets", "proc"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A listening TCP/UDP socket belongs to a process whose name does not fit its executable (decided as process-masquerade does: a kernel-thread name such as [kworker/0:1] or kworker with an executable, or an argv[0] naming another program), or whose executable was deleted or is a memfd (runs from memory only): a backdoor hiding behind a harmless name. Process titles (sshd: user@pts/0, nginx: master process, postgres: ...), (sd-pam), interpreters run under their versioned name, busybox applets and packaged symlinks are not judged. FP: daemons still listening after a package upgrade replaced their binary (the finding says when a package owns the deleted path); programs that set argv[0] to a role name.",
+        run: renamed_process_listening,
     },
     RuleInfo {
         id: "suspicious-port",
@@ -602,6 +614,11 @@ fn exec_unusual_path(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> 
                     "no package owns it and its name imitates the system program `{}`",
                     base(&path)
                 ))
+            } else if path.starts_with("/memfd:") {
+                Some(
+                    "no file on disk holds it: it is a memory-only (fileless) executable created with memfd_create"
+                        .into(),
+                )
             } else if in_system_bin_dir(&c) {
                 Some("no package owns it, yet it sits in a system binary directory".into())
             } else {
@@ -763,10 +780,18 @@ fn hook_only(v: &dossier_plugin_api::records::PackageVerify) -> bool {
     !v.referenced_by.is_empty() && v.referenced_by.iter().all(|r| r.starts_with("hook "))
 }
 
+/// Verified only as configuration or as a preloaded library, never run as a program.
+fn not_a_program(v: &dossier_plugin_api::records::PackageVerify) -> bool {
+    !v.referenced_by.is_empty()
+        && v.referenced_by
+            .iter()
+            .all(|r| r.starts_with("hook ") || r == "ld.so.preload")
+}
+
 fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
     ctx.verify
         .iter()
-        .filter(|v| v.rec.status == "not_owned" && !hook_only(&v.rec))
+        .filter(|v| v.rec.status == "not_owned" && !not_a_program(&v.rec))
         .map(|v| {
             let mut iocs = vec![Ioc::Path(v.rec.path.clone())];
             iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
@@ -908,44 +933,93 @@ fn deleted_exe_running(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -
         .collect()
 }
 
+/// Names of kernel threads as `ps` shows them without brackets (`kworker/0:1`,
+/// `ksoftirqd/0`...): a process with an executable never legitimately carries one.
+const KTHREAD_NAMES: &[&str] = &[
+    "kworker",
+    "kthreadd",
+    "ksoftirqd",
+    "kswapd",
+    "kcompactd",
+    "khugepaged",
+    "kdevtmpfs",
+    "kauditd",
+    "kblockd",
+    "migration/",
+    "watchdog/",
+    "cpuhp/",
+    "rcu_",
+    "irq/",
+    "jbd2/",
+    "oom_reaper",
+];
+
+/// Whether a process name imitates a kernel thread: `[...]` as `ps` shows kernel threads, or
+/// a kernel thread's own name.
+fn kernel_thread_name(name: &str) -> bool {
+    (name.starts_with('[') && name.ends_with(']'))
+        || KTHREAD_NAMES.iter().any(|k| name.starts_with(k))
+}
+
+/// Why a user-space process's name does not fit its executable, if it does not: it calls itself
+/// like a kernel thread, or its argv[0] names another program. Process titles (`sshd: user`,
+/// `nginx: master process`, `postgres: ...`), systemd's `(sd-pam)`, login shells (`-bash`),
+/// interpreters and busybox applets (`python3` running python3.11), programs re-executed
+/// through `/proc/self/exe`, memfd executables (their name is arbitrary), and a packaged name for a packaged executable (a packaged
+/// symlink such as mysqld → mariadbd) are not judged. Shared by `process-masquerade` and
+/// `renamed-process-listening`.
+fn masquerade_reason(ctx: &Ctx, p: &dossier_plugin_api::records::ProcessRecord) -> Option<String> {
+    if p.kernel_thread {
+        return None;
+    }
+    let exe = p.exe.as_deref()?;
+    let arg0 = p.argv.first().map(String::as_str).unwrap_or("");
+    let ebase = base(exe);
+    if kernel_thread_name(arg0) || kernel_thread_name(&p.comm) {
+        return Some(format!(
+            "calls itself `{}` like a kernel thread but runs {exe}",
+            if kernel_thread_name(arg0) {
+                arg0
+            } else {
+                &p.comm
+            }
+        ));
+    }
+    let a = base(arg0.trim_start_matches('-'));
+    let title =
+        arg0.contains(' ') || arg0.contains(':') || (arg0.starts_with('(') && arg0.ends_with(')'));
+    let packaged_alias =
+        arg0.starts_with('/') && ctx.has_package_db && ctx.is_owned(arg0) && ctx.is_owned(exe);
+    // A memfd's name is whatever its creator chose (fexecve gives a bare fd number as comm):
+    // nothing to compare; deleted-exe-running and exec-unusual-path judge such programs.
+    let judged = !arg0.is_empty()
+        && !exe.starts_with("/memfd:")
+        && !title
+        && a != "exe"
+        && !packaged_alias
+        && !is_interpreter(ebase)
+        && !is_interpreter(a);
+    (judged
+        && !a.is_empty()
+        && !ebase.starts_with(a)
+        && !a.starts_with(ebase)
+        && !names_match(a, ebase))
+    .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
+}
+
 fn process_masquerade(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for p in ctx.procs.iter().filter(|p| !p.rec.kernel_thread) {
-        let Some(exe) = &p.rec.exe else { continue };
-        let arg0 = p.rec.argv.first().map(String::as_str).unwrap_or("");
-        let ebase = base(exe);
-        let why = if (arg0.starts_with('[') && arg0.ends_with(']'))
-            || (p.rec.comm.starts_with('[') && p.rec.comm.ends_with(']'))
-            || (p.rec.comm.starts_with("kworker") && !ebase.starts_with("kworker"))
-        {
-            Some(format!(
-                "calls itself `{}` like a kernel thread but runs {exe}",
-                if arg0.is_empty() { &p.rec.comm } else { arg0 }
-            ))
-        } else {
-            let a = base(arg0.trim_start_matches('-'));
-            let judged = !arg0.is_empty()
-                && !arg0.contains(' ')
-                && !arg0.contains(':')
-                && !is_interpreter(ebase)
-                && !is_interpreter(a);
-            (judged
-                && !a.is_empty()
-                && !ebase.starts_with(a)
-                && !a.starts_with(ebase)
-                && !names_match(a, ebase))
-            .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
-        };
-        if let Some(why) = why {
-            out.push(finding(
+    ctx.procs
+        .iter()
+        .filter_map(|p| {
+            let why = masquerade_reason(ctx, &p.rec)?;
+            Some(finding(
                 format!("pid {}", p.rec.pid),
                 format!("process {} {why}", p.rec.pid),
                 proc_ev(ctx, p),
                 proc_iocs(p),
-            ));
-        }
-    }
-    out
+            ))
+        })
+        .collect()
 }
 
 fn package_hash_mismatch(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
@@ -1159,6 +1233,64 @@ fn interpreter_listening(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
                     format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
                     Some(&s.rec.source),
                 ),
+                iocs,
+            ));
+        }
+    }
+    out
+}
+
+fn renamed_process_listening(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in ctx.sockets.iter().filter(|s| s.rec.listening) {
+        for pid in &s.rec.pids {
+            let Some(p) = ctx
+                .procs
+                .iter()
+                .find(|p| p.rec.pid == *pid && !p.rec.kernel_thread)
+            else {
+                continue;
+            };
+            let exe = p.rec.exe.as_deref().unwrap_or("?");
+            let why = masquerade_reason(ctx, &p.rec).or_else(|| {
+                if exe.starts_with("/memfd:") {
+                    Some(format!(
+                        "runs {exe}, a memory-only (fileless) executable with no file on disk"
+                    ))
+                } else if p.rec.exe_deleted {
+                    let upgraded = ctx.has_package_db && ctx.is_owned(exe);
+                    Some(format!(
+                        "runs {exe}, which was deleted from disk{}",
+                        if upgraded {
+                            " (a package owns that path: possibly a daemon not restarted after an upgrade)"
+                        } else {
+                            ""
+                        }
+                    ))
+                } else {
+                    None
+                }
+            });
+            let Some(why) = why else { continue };
+            let mut iocs = vec![Ioc::Port(s.rec.local_port)];
+            iocs.extend(proc_iocs(p));
+            let mut ev = ctx.ev(
+                s,
+                format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                Some(&s.rec.source),
+            );
+            ev.extend(proc_ev(ctx, p));
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "process {} ({}) listens on {} {}:{} and {why}",
+                    p.rec.pid, p.rec.comm, s.rec.protocol, s.rec.local_addr, s.rec.local_port
+                ),
+                ev,
                 iocs,
             ));
         }
@@ -1696,6 +1828,15 @@ fn ld_so_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<
         .filter(|p| !p.rec.entries.is_empty())
         .map(|p| {
             let mut iocs: Vec<Ioc> = p.rec.entries.iter().map(|e| Ioc::Path(e.clone())).collect();
+            // The injected libraries' own hashes (verified by `packages`): the same payload
+            // under another name still correlates across hosts.
+            iocs.extend(
+                p.rec
+                    .entries
+                    .iter()
+                    .filter_map(|e| ctx.verified(e)?.rec.sha256.clone())
+                    .map(Ioc::Sha256),
+            );
             iocs.push(Ioc::Path(p.rec.path.clone()));
             iocs.extend(p.rec.source.sha256.clone().map(Ioc::Sha256));
             finding(
@@ -1710,11 +1851,24 @@ fn ld_so_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                ctx.ev(
-                    p,
-                    format!("ld.so.preload {}", p.rec.path),
-                    Some(&p.rec.source),
-                ),
+                {
+                    let mut ev = ctx.ev(
+                        p,
+                        format!("ld.so.preload {}", p.rec.path),
+                        Some(&p.rec.source),
+                    );
+                    for e in &p.rec.entries {
+                        if let Some(v) = ctx.verified(e) {
+                            ev.extend(ctx.ev(
+                                v,
+                                format!("package verification of {e}"),
+                                v.rec.copy.as_ref(),
+                            ));
+                        }
+                    }
+                    ev.dedup_by(|a, b| a.member == b.member && a.line == b.line);
+                    ev
+                },
                 iocs,
             )
         })
@@ -1765,7 +1919,9 @@ fn kernel_module_hidden(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) 
                     format!("kernel module {}", m.rec.name),
                     Some(&m.rec.source),
                 ),
-                vec![Ioc::Path(format!("/sys/module/{}", m.rec.name))],
+                std::iter::once(Ioc::Path(format!("/sys/module/{}", m.rec.name)))
+                    .chain(m.rec.file.clone().map(Ioc::Path))
+                    .collect(),
             )
         })
         .collect()
@@ -1784,7 +1940,9 @@ fn kernel_module_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
             }
             _ => continue,
         };
-        let mut iocs = Vec::new();
+        // The module's name (as its /sys/module path, as kernel-module-hidden gives it) and
+        // its file: either correlates across hosts.
+        let mut iocs = vec![Ioc::Path(format!("/sys/module/{}", m.rec.name))];
         iocs.extend(m.rec.file.clone().map(Ioc::Path));
         out.push(finding(
             &m.rec.name,
@@ -1884,9 +2042,14 @@ fn promiscuous_interface(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
             finding(
                 &i.rec.name,
                 format!(
-                    "interface {} ({}) is in promiscuous mode (flags {})",
+                    "interface {} ({}{}) is in promiscuous mode (flags {})",
                     i.rec.name,
                     i.rec.mac.as_deref().unwrap_or("no MAC"),
+                    i.rec
+                        .ipv4
+                        .iter()
+                        .map(|a| format!(", {a}"))
+                        .collect::<String>(),
                     i.rec.flags.join(",")
                 ),
                 iface_ev(ctx, i),

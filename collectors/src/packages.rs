@@ -6,8 +6,9 @@
 //! files and digests; an rpm database on an image is recorded as not readable offline.
 //!
 //! Verification is targeted by default: every executable referenced by a running process, a
-//! unit's `Exec*=` lines or a cron entry, and every system-wide boot or login hook file (from
-//! the `hooks` collector), is hashed and compared with the package database.
+//! unit's `Exec*=` lines or a cron entry, every system-wide boot or login hook file (from
+//! the `hooks` collector) and every library named by absolute path in `/etc/ld.so.preload`
+//! (from the `kernel` collector), is hashed and compared with the package database.
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
 
@@ -542,6 +543,7 @@ impl Collector for PackagesCollector {
                 "systemd".into(),
                 "cron".into(),
                 "hooks".into(),
+                "kernel".into(),
             ],
         }
     }
@@ -709,6 +711,22 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                     out.entry(path.to_string())
                         .or_default()
                         .push(format!("hook {class}"));
+                }
+            }
+        }
+    }
+    // Libraries the loader injects into every program (names without a path, or with `$LIB`,
+    // are resolved by the loader's search and cannot be pinned to one file here).
+    for v in ctx.prior("kernel") {
+        if v["kind"] == "ld_preload" {
+            for e in v["entries"].as_array().into_iter().flatten() {
+                if let Some(e) = e
+                    .as_str()
+                    .filter(|e| e.starts_with('/') && !e.contains('$'))
+                {
+                    out.entry(e.to_string())
+                        .or_default()
+                        .push("ld.so.preload".to_string());
                 }
             }
         }
@@ -964,6 +982,7 @@ mod tests {
             .file("/etc/init.d/cron", "#!/bin/sh\n")
             .exe("/var/log/log", "miner")
             .file("/etc/profile.d/zz-update.sh", "curl x | sh\n")
+            .file("/usr/lib/libhide.so", "\x7fELF hide readdir")
     }
 
     fn prior() -> PriorRecords {
@@ -979,6 +998,9 @@ mod tests {
             serde_json::json!({"kind":"hook","path":"/etc/profile.d/zz-update.sh","class":"profile.d","runs_at":"login","active":true}),
             serde_json::json!({"kind":"hook","path":"/etc/rc2.d/S01cron","class":"rc-link","runs_at":"boot","active":true,"link_target":"../init.d/cron"}),
             serde_json::json!({"kind":"hook","path":"/home/alice/.bashrc","class":"user-shell-rc","runs_at":"shell","active":true,"owner":"alice"}),
+        ]);
+        p.insert("kernel".into(), vec![
+            serde_json::json!({"kind":"ld_preload","path":"/etc/ld.so.preload","entries":["/usr/lib/libhide.so","libbare.so","/lib/$LIB/x.so"],"source":{"path":"/etc/ld.so.preload"}}),
         ]);
         p
     }
@@ -1031,6 +1053,15 @@ mod tests {
         );
         assert!(!v.contains_key("/etc/rc2.d/S01cron"));
         assert!(!v.contains_key("/home/alice/.bashrc"));
+        // Preloaded libraries named by absolute path are hashed (and, unowned, copied).
+        let lib = &v["/usr/lib/libhide.so"];
+        assert_eq!(lib["status"], "not_owned");
+        assert_eq!(lib["referenced_by"][0], "ld.so.preload");
+        assert_eq!(
+            lib["sha256"].as_str().unwrap(),
+            hex(&Sha256::digest(b"\x7fELF hide readdir"))
+        );
+        assert!(!v.keys().any(|k| k.contains("libbare") || k.contains('$')));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Property-based fuzzing of the collectors' parsers (proptest, stable Rust): unit files,
-//! crontabs and at jobs, `/proc/net/*` tables, `/proc/PID/*` files, dpkg's status,
+//! crontabs and at jobs, `/proc/net/*` tables (sockets, `fib_trie`, `route`), `/proc/PID/*` files, dpkg's status,
 //! `systemctl list-units` output, `/etc/passwd`, and the lossless byte/text encoding.
 //!
 //! Inputs are random bytes and real-looking seeds mutated with a dictionary of the tokens each
@@ -13,6 +13,7 @@
 use dossier_collectors::cron::{
     ENV_BUDGET, Format, at_commands, at_run_time, long_lines, parse_crontab,
 };
+use dossier_collectors::netif::{ipv4_by_interface, parse_fib_trie, parse_route};
 use dossier_collectors::packages::parse_dpkg_status;
 use dossier_collectors::proc::{
     parse_cgroup, parse_cmdline, parse_environ_ld, parse_stat, parse_status_ids,
@@ -227,6 +228,29 @@ const NET_DICT: &[&[u8]] = &[
     b"FFFF:FFFF",
 ];
 
+const FIB_SEEDS: &[&[u8]] = &[
+    b"Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        +-- 127.0.0.0/31 1 0 0\n           |-- 127.0.0.0\n              /8 host LOCAL\n           |-- 127.0.0.1\n              /32 host LOCAL\n        |-- 127.255.255.255\n           /32 link BROADCAST\n     +-- 192.0.2.0/24 2 0 2\n           |-- 192.0.2.0\n              /24 link UNICAST\n           |-- 192.0.2.2\n              /32 host LOCAL\nLocal:\n",
+    b"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n",
+];
+const FIB_DICT: &[&[u8]] = &[
+    b"|-- ",
+    b"+-- ",
+    b"/32 host LOCAL\n",
+    b"/8 host LOCAL\n",
+    b"/0 universe UNICAST\n",
+    b"/32 link BROADCAST\n",
+    b"/33 host LOCAL\n",
+    b"255.255.255.255",
+    b"0.0.0.0",
+    b"FFFFFFFF",
+    b"00000000",
+    b"0001",
+    b"\t",
+    b"\n",
+    b"\xff",
+    b"Main:\n",
+];
+
 const DPKG_SEEDS: &[&[u8]] = &[
     b"Package: cron\nStatus: install ok installed\nVersion: 3.0pl1-162\nConffiles:\n /etc/crontab 1e0e6ba8bd7a4c5d2d0c0b9d6bb5b4f1\n /etc/cron.d/x 00000000000000000000000000000000 obsolete\nDescription: x\n more\n .\n\nPackage: dash\nVersion: 0.5\n",
 ];
@@ -324,6 +348,17 @@ fn target_net(data: &[u8]) {
     }
 }
 
+fn target_fib(data: &[u8]) {
+    let fib = parse_fib_trie(data);
+    assert!(fib.local.len() + fib.local_ranges.len() + fib.broadcast.len() <= lines(data));
+    let (routes, bad) = parse_route(data);
+    assert!(routes.len() + bad <= lines(data));
+    // Every local address ends up attributed to exactly one interface or listed as unknown.
+    let m = ipv4_by_interface(&fib, &routes, &["lo".to_string()]);
+    let attributed: usize = m.by_iface.values().map(Vec::len).sum();
+    assert_eq!(attributed + m.unattributed.len(), fib.local.len());
+}
+
 fn target_dpkg(data: &[u8]) {
     let p = parse_dpkg_status(data);
     assert!(p.len() <= lines(data));
@@ -354,6 +389,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("crontab", target_crontab),
     ("proc", target_proc),
     ("net", target_net),
+    ("fib", target_fib),
     ("dpkg", target_dpkg),
     ("misc", target_misc),
 ];
@@ -390,6 +426,11 @@ proptest! {
     #[test]
     fn fuzz_proc_net_parser(data in input(NET_SEEDS, NET_DICT)) {
         target_net(&data);
+    }
+
+    #[test]
+    fn fuzz_fib_trie_and_route_parsers(data in input(FIB_SEEDS, FIB_DICT)) {
+        target_fib(&data);
     }
 
     #[test]

@@ -707,6 +707,14 @@ pub struct NetInterfaceRecord {
     /// IPv6 addresses from `/proc/net/if_inet6` (`addr/prefix`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipv6: Vec<String>,
+    /// IPv4 addresses (`addr/prefix`): the local addresses of `/proc/net/fib_trie` attributed
+    /// to this interface through its connected route in `/proc/net/route` (or, for a
+    /// loopback device, through its local prefix route such as `127.0.0.0/8`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv4: Vec<String>,
+    /// Broadcast addresses of those subnets that the kernel has a broadcast route for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipv4_broadcast: Vec<String>,
     pub source: SourceRef,
 }
 

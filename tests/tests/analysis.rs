@@ -378,8 +378,10 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
         .count();
     assert_eq!(copies, 1, "hard links are copied once");
 
-    // The fleet report correlates the new indicators: the same sudoers line, account and hook
-    // file (by SHA-256) on both compromised hosts, never on the clean one.
+    // The fleet report correlates the new indicators: the same sudoers line, account, hook
+    // file (by SHA-256), brute-forcing address, preloaded library (path and SHA-256),
+    // hijacking program (SHA-256), loader path and modprobe command on both compromised
+    // hosts, never on the clean one.
     let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
     let kmod_sha = hooks
         .iter()
@@ -388,11 +390,32 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
         .as_str()
         .unwrap()
         .to_string();
+    // The preloaded library is hashed by `packages` and the hijacking `ls` by `local-bin`.
+    let lib = "/usr/lib/x86_64-linux-gnu/libpam_cache.so.1";
+    let lib_sha = verify.iter().find(|v| v["path"] == lib).unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ls_sha = bins
+        .iter()
+        .find(|b| b["path"] == "/usr/local/bin/ls")
+        .unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for (ioc, kind) in [
         ("www-data ALL=(ALL) NOPASSWD:ALL", "config_line"),
         ("systemd-netd", "account"),
         (kmod_sha.as_str(), "sha256"),
         ("203.0.113.77", "address"),
+        (lib, "path"),
+        (lib_sha.as_str(), "sha256"),
+        (ls_sha.as_str(), "sha256"),
+        ("/var/tmp/.ICE-unix/.lib", "path"),
+        (
+            "/sbin/modprobe --ignore-install ipv6 $CMDLINE_OPTS; /usr/bin/nohup /dev/shm/.x/kthreadd >/dev/null 2>&1 &",
+            "config_line",
+        ),
     ] {
         let row = format!("| `{ioc}` | {kind} | 2 of 3 | app03, app04 |");
         assert!(fleet.contains(&row), "{row} missing:\n{fleet}");
@@ -507,7 +530,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        33,
+        34,
         "{out}"
     );
 }

@@ -9,7 +9,7 @@
 //! `CI`, where the lab must run).
 
 use dossier_tests::lab::{LAB_PASSWORD, LAB_USER, Lab, MINER_PORT, Scenario};
-use dossier_tests::{dossier_bin, manifest};
+use dossier_tests::{dossier_bin, manifest, of_kind};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -196,6 +196,21 @@ fn sweep_of_every_scenario() {
                 .unwrap()
                 .ends_with(&format!("@{}:22", addr(&lab, index(&lab, sc))))
         );
+        // IPv4 addresses of the host's own network namespace, read over SFTP from
+        // /proc/net/fib_trie and /proc/net/route (as `ip -4 addr` shows them).
+        let ifs = of_kind(&bundle, "netif", "net_interface");
+        let v4 = |name: &str| {
+            ifs.iter()
+                .find(|i| i["name"] == name)
+                .map(|i| i["ipv4"].clone())
+                .unwrap_or_else(|| panic!("{sc:?}: no {name}: {ifs:?}"))
+        };
+        assert_eq!(
+            v4("eth0"),
+            serde_json::json!([format!("{}/24", addr(&lab, index(&lab, sc)))]),
+            "{sc:?}"
+        );
+        assert_eq!(v4("lo"), serde_json::json!(["127.0.0.1/8"]), "{sc:?}");
     }
     // The silent host accepted TCP and never spoke SSH: abandoned at the connect timeout.
     let t = of(Scenario::Silent);
