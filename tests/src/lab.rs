@@ -60,6 +60,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
+pub mod persist;
+
 /// The non-root account of [`Scenario::NonRoot`] hosts (uid/gid 1000).
 pub const LAB_USER: &str = "analyst";
 /// Password of [`LAB_USER`] on [`Scenario::NonRoot`] hosts (no other account has a password).
@@ -109,16 +111,27 @@ pub enum Scenario {
     /// Root login refused (`PermitRootLogin no`); [`LAB_USER`] logs in with the client key or
     /// [`LAB_PASSWORD`], and may `sudo -n` anything (when the machine has sudo).
     NonRoot,
+    /// One case of every persistence family of issue 7 that a sweep sees over SSH, planted
+    /// as an intruder leaves them ([`persist`] has the details): an extra uid-0 account,
+    /// `www-data` made usable with password-less sudo, an init script with rc links,
+    /// `rc.local`, a motd script, an xdg autostart entry, a udev `RUN+=` rule and a systemd
+    /// generator that download and run scripts, a profile.d script decoding base64, root's
+    /// `.bashrc` opening `/dev/tcp`, `/etc/ld.so.preload`, a loader directory under
+    /// `/dev/shm`, a modprobe `install` command, an unowned `ps` first in PATH, a brute force
+    /// then a login from the same address and a session forged as `LOGIN` in wtmp, btmp and
+    /// utmp, and `eth0` in promiscuous mode. Root logs in by key as on `Clean` hosts.
+    Persist,
 }
 
 impl Scenario {
     /// Every scenario, once.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Clean,
         Scenario::Miner,
         Scenario::Silent,
         Scenario::UnknownKey,
         Scenario::NonRoot,
+        Scenario::Persist,
     ];
 
     /// Short lower-case name, used in host names (`clean-00`).
@@ -129,6 +142,7 @@ impl Scenario {
             Scenario::Silent => "silent",
             Scenario::UnknownKey => "unknownkey",
             Scenario::NonRoot => "nonroot",
+            Scenario::Persist => "persist",
         }
     }
 
@@ -657,6 +671,9 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
         )?;
         s.file("/etc/cron.d/python", CRON_D_PYTHON, 0o644, 0, 0)?;
     }
+    if h.scenario == Scenario::Persist {
+        persist::plant(&s, hdir)?;
+    }
     Ok(())
 }
 
@@ -695,6 +712,10 @@ fn init_script(h: &LabHost, hdir: &Path, sshd: &Path) -> String {
         name = h.name,
         addr = h.addr,
     );
+    if h.scenario == Scenario::Persist {
+        s.push_str(persist::NETWORK_SETUP);
+        s.push_str(&persist::utmp_setup());
+    }
     if h.scenario.has_sshd() {
         let _ = writeln!(
             s,
