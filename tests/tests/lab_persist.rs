@@ -10,11 +10,16 @@
 //! `CI`, where the lab must run).
 
 use dossier_tests::lab::persist::{self as p};
-use dossier_tests::lab::{Lab, Scenario};
+use dossier_tests::lab::{LAB_USER, Lab, Scenario};
 use dossier_tests::{dossier_bin, manifest, member};
 use serde_json::Value;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use std::sync::Mutex;
+
+/// The lab tests of this file run one at a time (the machine has two cores).
+static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The rules of issue 7 that a sweep over SSH can evaluate (the module rules need a kernel
 /// with modules, duplicate-mac two physical adapters: neither exists in the lab).
@@ -58,14 +63,15 @@ fn ssh_ok(lab: &Lab, host: usize, script: &str) -> String {
     text(&o.stdout)
 }
 
-/// `dossier sweep` of every lab host as root, run in the lab namespace, into `out`.
-fn sweep(lab: &Lab, home: &Path, out: &Path) -> Output {
+/// `dossier sweep TARGETS EXTRA` with the lab's key, run in the lab namespace, into `out`.
+fn sweep(lab: &Lab, home: &Path, out: &Path, targets: &[String], extra: &[&str]) -> Output {
     let mut c = lab.command(dossier_bin());
     c.arg("sweep")
         .arg("-i")
         .arg(lab.client_key())
-        .args(lab.hosts().iter().map(|h| format!("root@{}", h.addr)))
+        .args(targets)
         .args(["-j", "2", "--case", "LAB-PERSIST", "--examiner", "ci"])
+        .args(extra)
         .arg("--out")
         .arg(out)
         .arg("--known-hosts")
@@ -78,12 +84,41 @@ fn sweep(lab: &Lab, home: &Path, out: &Path) -> Output {
         .stdin(Stdio::null());
     let o = c.output().expect("run dossier sweep");
     eprintln!(
-        "--- dossier sweep: {}\n{}\n{}",
+        "--- dossier sweep {targets:?} {extra:?}: {}\n{}\n{}",
         o.status,
         text(&o.stdout),
         text(&o.stderr)
     );
     o
+}
+
+/// The bundle of every target of a sweep (all must be collected and verify), by host name.
+fn bundles(out: &Path) -> BTreeMap<String, PathBuf> {
+    let sj: Value =
+        serde_json::from_slice(&std::fs::read(out.join("sweep.json")).unwrap()).unwrap();
+    let mut bundles = BTreeMap::new();
+    for t in sj["targets"].as_array().unwrap() {
+        assert_eq!(t["outcome"], "collected", "{t}");
+        let bundle = out.join(t["bundle"].as_str().unwrap());
+        let v = std::process::Command::new(dossier_bin())
+            .arg("verify")
+            .arg(&bundle)
+            .output()
+            .unwrap();
+        assert!(
+            v.status.success(),
+            "{} does not verify: {}{}",
+            bundle.display(),
+            text(&v.stdout),
+            text(&v.stderr)
+        );
+        bundles.insert(t["hostname"].as_str().unwrap().to_string(), bundle);
+    }
+    bundles
+}
+
+fn findings_json(out: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("analysis/findings.json")).unwrap()).unwrap()
 }
 
 fn host<'a>(json: &'a Value, name: &str) -> &'a Value {
@@ -116,6 +151,7 @@ fn summary(h: &Value) -> String {
 
 #[test]
 fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let Some(lab) = Lab::start_or_skip(&[Scenario::Persist, Scenario::Clean]) else {
         return;
     };
@@ -172,35 +208,13 @@ fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
     let before: Vec<_> = (0..hosts.len()).map(|i| lab.snapshot(i)).collect();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let o = sweep(&lab, tmp.path(), &out);
-    let sj: Value =
-        serde_json::from_slice(&std::fs::read(out.join("sweep.json")).unwrap()).unwrap();
-    let targets = sj["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 2, "{sj}");
-    let mut bundles = std::collections::BTreeMap::new();
-    for t in targets {
-        assert_eq!(t["outcome"], "collected", "{t}");
-        let bundle = out.join(t["bundle"].as_str().unwrap());
-        let v = std::process::Command::new(dossier_bin())
-            .arg("verify")
-            .arg(&bundle)
-            .output()
-            .unwrap();
-        assert!(
-            v.status.success(),
-            "{} does not verify: {}{}",
-            bundle.display(),
-            text(&v.stdout),
-            text(&v.stderr)
-        );
-        bundles.insert(t["hostname"].as_str().unwrap().to_string(), bundle);
-    }
+    let targets: Vec<String> = hosts.iter().map(|h| format!("root@{}", h.addr)).collect();
+    let o = sweep(&lab, tmp.path(), &out, &targets, &[]);
     // Every target collected (a malicious verdict is not a failure of the sweep).
     assert_eq!(o.status.code(), Some(0), "{o:?}");
-
-    let json: Value =
-        serde_json::from_slice(&std::fs::read(out.join("analysis/findings.json")).unwrap())
-            .unwrap();
+    let bundles = bundles(&out);
+    assert_eq!(bundles.len(), 2, "{bundles:?}");
+    let json = findings_json(&out);
     let ph = host(&json, &hosts[persist].name);
     let ch = host(&json, &hosts[clean].name);
     eprintln!(
@@ -243,104 +257,30 @@ fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
 
     // The persistent host: every family, each with its MITRE id, on the planted subject.
     assert_eq!(ph["verdict"], "Malicious likely", "{}", summary(ph));
-    let lib_conf = format!("{}: {}", p::LD_CONF, p::LD_CONF_DIR);
-    let modprobe = format!(
-        "{}: {}",
-        p::MODPROBE,
-        p::MODPROBE_INSTALL.trim_start_matches("install ipv6 ")
-    );
-    let expected: Vec<(&str, &str, String)> = vec![
-        ("account-extra-uid0", "T1136.001", p::UID0_ACCOUNT.into()),
-        (
-            "system-account-usable",
-            "T1078.003",
-            p::SERVICE_ACCOUNT.into(),
-        ),
-        (
-            "sudo-nopasswd-all",
-            "T1548.003",
-            format!("{}:4", p::SUDOERS_FILE),
-        ),
-        ("boot-hook-unowned", "T1037.004", p::INIT_SCRIPT.into()),
-        ("boot-hook-unowned", "T1037.004", p::RC_LOCAL.into()),
-        ("boot-hook-unowned", "T1037.004", p::MOTD.into()),
-        ("boot-hook-unowned", "T1037.004", p::AUTOSTART.into()),
-        ("boot-hook-unowned", "T1037.004", p::UDEV_RULE.into()),
-        ("login-hook-unowned", "T1546.004", p::PROFILE_D.into()),
-        (
-            "hook-malicious-content",
-            "T1059.004",
-            format!("{}:12", p::INIT_SCRIPT),
-        ),
-        (
-            "hook-malicious-content",
-            "T1059.004",
-            format!("{}:6", p::RC_LOCAL),
-        ),
-        (
-            "hook-malicious-content",
-            "T1059.004",
-            format!("{}:3", p::MOTD),
-        ),
-        (
-            "hook-malicious-content",
-            "T1059.004",
-            format!("{}:4", p::AUTOSTART),
-        ),
-        (
-            "hook-malicious-content",
-            "T1059.004",
-            format!("{}:2", p::UDEV_RULE),
-        ),
-        (
-            "hook-malicious-content",
-            "T1059.004",
-            format!("{}:3", p::PROFILE_D),
-        ),
-        ("generator-unowned", "T1543", p::GENERATOR.into()),
-        ("ld-so-preload", "T1574.006", "/etc/ld.so.preload".into()),
-        ("ld-so-conf-unusual", "T1574.006", lib_conf),
-        ("modprobe-install-command", "T1547.006", modprobe),
-        ("path-hijack", "T1574.007", p::HIJACK.into()),
-        ("promiscuous-interface", "T1040", p::PROMISC_IFACE.into()),
-        ("odd-login-user", "T1078", "utmp record 2".into()),
-        ("failed-login-burst", "T1110", p::ATTACKER_ADDR.into()),
-        ("bruteforce-then-login", "T1110", p::ATTACKER_ADDR.into()),
-    ];
-    let mut missing = vec![];
-    for (rule, mitre, subject) in &expected {
-        let hit = ph["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["rule"] == *rule);
-        let Some(hit) = hit else {
-            missing.push(format!("{rule} did not fire"));
-            continue;
-        };
-        assert!(
-            hit["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
-            "{rule}: {hit}"
-        );
-        if !findings(ph, rule)
-            .iter()
-            .any(|f| f["subject"] == subject.as_str())
-        {
-            missing.push(format!("{rule} on {subject}"));
-        }
-    }
-    // Root's .bashrc: the machine's base-files template plus the planted line.
+    let missing = missing_families(ph);
+    assert!(missing.is_empty(), "{missing:?}\n{}", summary(ph));
+    // ... and nothing else of these rules (the lab's own collection account, with sudo for
+    // sftp-server only, is no finding).
     let template = std::fs::read_to_string("/usr/share/base-files/dot.bashrc")
         .map(|t| t.lines().count())
         .unwrap_or(0);
-    let bashrc = format!("/root/.bashrc:{}", template + 1);
-    if !findings(ph, "hook-malicious-content")
-        .iter()
-        .any(|f| f["subject"] == bashrc.as_str())
-    {
-        missing.push(format!("hook-malicious-content on {bashrc}"));
+    let mut planted: Vec<(String, String)> = expected()
+        .into_iter()
+        .map(|(rule, _, subject)| (rule.to_string(), subject))
+        .collect();
+    planted.push((
+        "hook-malicious-content".into(),
+        format!("/root/.bashrc:{}", template + 1),
+    ));
+    for rule in PERSIST_RULES {
+        for f in findings(ph, rule) {
+            let subject = f["subject"].as_str().unwrap().to_string();
+            assert!(
+                planted.contains(&(rule.to_string(), subject.clone())) || want.contains(&subject),
+                "unexpected {rule} on {subject}"
+            );
+        }
     }
-    assert!(missing.is_empty(), "{missing:?}\n{}", summary(ph));
 
     // Every finding's evidence is a member of the host's bundle, with the SHA-256 the
     // manifest lists (and the bundle verified above).
@@ -399,4 +339,197 @@ fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
             hosts[i].name
         );
     }
+}
+
+/// Subjects of the bundle's permission-denied issues.
+fn denied(bundle: &Path) -> Vec<String> {
+    manifest(bundle)["collectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["issues"].as_array().cloned().unwrap_or_default())
+        .filter(|i| i["kind"]["error"] == "permission_denied")
+        .map(|i| i["subject"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The file that a non-root login cannot read and without which a planted case cannot be
+/// found, for the cases that depend on one.
+fn root_only_file(case: &str) -> Option<&'static str> {
+    [
+        ("sudo-nopasswd-all on ", p::SUDOERS_FILE),
+        ("system-account-usable on ", "/etc/shadow"),
+        ("failed-login-burst on ", "/var/log/btmp"),
+        ("bruteforce-then-login on ", "/var/log/btmp"),
+        ("hook-malicious-content on /root/", "/root"),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| case.starts_with(prefix))
+    .map(|(_, file)| file)
+}
+
+#[test]
+fn non_root_sweep_records_what_it_cannot_read_and_sudo_finds_every_family() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Persist]) else {
+        return;
+    };
+    if !Path::new("/usr/bin/sudo").is_file() {
+        eprintln!("skipped: no sudo on this machine");
+        return;
+    }
+    let name = lab.hosts()[0].name.clone();
+    let before = lab.snapshot(0);
+    let tmp = tempfile::tempdir().unwrap();
+    let target = vec![format!("{LAB_USER}@{}", lab.hosts()[0].addr)];
+
+    // As the collection account alone: root-only files are recorded as denied, and every
+    // planted case it misses is explained by one of them.
+    let out = tmp.path().join("user");
+    let o = sweep(&lab, tmp.path(), &out, &target, &[]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let bundle = bundles(&out)[&name].clone();
+    let denied_user = denied(&bundle);
+    let json = findings_json(&out);
+    let ph = host(&json, &name);
+    let missed = missing_families(ph);
+    eprintln!(
+        "without --sudo: {} score {}; denied {denied_user:?}; missed {missed:?}",
+        ph["verdict"], ph["score"]
+    );
+    for case in &missed {
+        let file = root_only_file(case)
+            .unwrap_or_else(|| panic!("{case} missed without a root-only file to explain it"));
+        assert!(
+            denied_user.iter().any(|d| d.starts_with(file)),
+            "{case} missed, and {file} is not recorded as denied: {denied_user:?}"
+        );
+    }
+    for file in [p::SUDOERS_FILE, "/var/log/btmp"] {
+        assert!(
+            denied_user.iter().any(|d| d == file),
+            "{file} not recorded as denied: {denied_user:?}"
+        );
+    }
+    assert_ne!(ph["verdict"], "Unclear/Benign", "{}", summary(ph));
+
+    // With --sudo (sudo for sftp-server only): everything is read and every case found.
+    let out = tmp.path().join("sudo");
+    let o = sweep(&lab, tmp.path(), &out, &target, &["--sudo"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let bundle = bundles(&out)[&name].clone();
+    assert_eq!(denied(&bundle), Vec::<String>::new(), "sudo reads it all");
+    let json = findings_json(&out);
+    let ph = host(&json, &name);
+    assert_eq!(ph["verdict"], "Malicious likely", "{}", summary(ph));
+    let missed = missing_families(ph);
+    assert!(missed.is_empty(), "{missed:?}\n{}", summary(ph));
+
+    assert_eq!(lab.snapshot(0), before, "the sweeps changed the host");
+}
+
+/// Every planted case: (rule, MITRE id, finding subject).
+fn expected() -> Vec<(&'static str, &'static str, String)> {
+    let lib_conf = format!("{}: {}", p::LD_CONF, p::LD_CONF_DIR);
+    let modprobe = format!(
+        "{}: {}",
+        p::MODPROBE,
+        p::MODPROBE_INSTALL.trim_start_matches("install ipv6 ")
+    );
+    vec![
+        ("account-extra-uid0", "T1136.001", p::UID0_ACCOUNT.into()),
+        (
+            "system-account-usable",
+            "T1078.003",
+            p::SERVICE_ACCOUNT.into(),
+        ),
+        (
+            "sudo-nopasswd-all",
+            "T1548.003",
+            format!("{}:4", p::SUDOERS_FILE),
+        ),
+        ("boot-hook-unowned", "T1037.004", p::INIT_SCRIPT.into()),
+        ("boot-hook-unowned", "T1037.004", p::RC_LOCAL.into()),
+        ("boot-hook-unowned", "T1037.004", p::MOTD.into()),
+        ("boot-hook-unowned", "T1037.004", p::AUTOSTART.into()),
+        ("boot-hook-unowned", "T1037.004", p::UDEV_RULE.into()),
+        ("login-hook-unowned", "T1546.004", p::PROFILE_D.into()),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:12", p::INIT_SCRIPT),
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:6", p::RC_LOCAL),
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:3", p::MOTD),
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:4", p::AUTOSTART),
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:2", p::UDEV_RULE),
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:3", p::PROFILE_D),
+        ),
+        ("generator-unowned", "T1543", p::GENERATOR.into()),
+        ("ld-so-preload", "T1574.006", "/etc/ld.so.preload".into()),
+        ("ld-so-conf-unusual", "T1574.006", lib_conf),
+        ("modprobe-install-command", "T1547.006", modprobe),
+        ("path-hijack", "T1574.007", p::HIJACK.into()),
+        ("promiscuous-interface", "T1040", p::PROMISC_IFACE.into()),
+        ("odd-login-user", "T1078", "utmp record 2".into()),
+        ("failed-login-burst", "T1110", p::ATTACKER_ADDR.into()),
+        ("bruteforce-then-login", "T1110", p::ATTACKER_ADDR.into()),
+    ]
+}
+
+/// The planted cases the analysis of a Persist host did not find, with their rule's MITRE id.
+fn missing_families(ph: &Value) -> Vec<String> {
+    let mut missing = vec![];
+    for (rule, mitre, subject) in &expected() {
+        let hit = ph["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["rule"] == *rule);
+        let Some(hit) = hit else {
+            missing.push(format!("{rule} on {subject} (the rule did not fire)"));
+            continue;
+        };
+        assert!(
+            hit["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
+            "{rule}: {hit}"
+        );
+        if !findings(ph, rule)
+            .iter()
+            .any(|f| f["subject"] == subject.as_str())
+        {
+            missing.push(format!("{rule} on {subject}"));
+        }
+    }
+    // Root's .bashrc: the machine's base-files template plus the planted line.
+    let template = std::fs::read_to_string("/usr/share/base-files/dot.bashrc")
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
+    let bashrc = format!("/root/.bashrc:{}", template + 1);
+    if !findings(ph, "hook-malicious-content")
+        .iter()
+        .any(|f| f["subject"] == bashrc.as_str())
+    {
+        missing.push(format!("hook-malicious-content on {bashrc}"));
+    }
+    missing
 }

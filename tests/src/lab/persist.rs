@@ -21,7 +21,7 @@
 //! not safe, and this kernel may have no module support) and duplicate MACs (the rule judges
 //! physical adapters only, and a lab host has nothing but veths).
 
-use super::{Seed, real, shadow_root_unlocked};
+use super::{Seed, planted_or_real};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -101,7 +101,7 @@ pub(super) fn plant(s: &Seed, hdir: &Path) -> std::io::Result<()> {
 /// shell and a password, and password-less sudo to everything for it in a drop-in named like
 /// cloud-init's.
 fn accounts(s: &Seed) -> std::io::Result<()> {
-    let passwd: String = real("/etc/passwd")
+    let passwd: String = planted_or_real(s, "/etc/passwd")
         .lines()
         .filter(|l| l.split(':').next() != Some(UID0_ACCOUNT))
         .map(|l| {
@@ -117,10 +117,8 @@ fn accounts(s: &Seed) -> std::io::Result<()> {
     );
     s.file("/etc/passwd", passwd.as_bytes(), 0o644, 0, 0)?;
 
-    let shadow = real("/etc/shadow");
-    let base = shadow_root_unlocked(&shadow).unwrap_or(shadow);
     let mut out = String::new();
-    for line in base.lines() {
+    for line in planted_or_real(s, "/etc/shadow").lines() {
         let mut f: Vec<String> = line.split(':').map(String::from).collect();
         if f[0] == UID0_ACCOUNT {
             continue;
@@ -388,10 +386,13 @@ pub fn utmp_setup() -> String {
 
 /// gid of a group of this machine.
 fn group_id(name: &str) -> Option<u32> {
-    real("/etc/group").lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f[0] == name).then(|| f.get(2)?.parse().ok()).flatten()
-    })
+    fs::read_to_string("/etc/group")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f[0] == name).then(|| f.get(2)?.parse().ok()).flatten()
+        })
 }
 
 const BOOT_TIME: i16 = 2;
