@@ -1705,7 +1705,9 @@ pub fn hook_line_pattern(line: &str) -> Option<String> {
     {
         return Some("decodes base64 and executes it".into());
     }
-    let bg = l.ends_with('&') && !l.ends_with("&&")
+    // A command line quoted for `sh -c '...'` or a udev `RUN+="..."` ends with its quote.
+    let end = l.trim_end_matches(|c: char| c == '\'' || c == '"' || c.is_whitespace());
+    let bg = end.ends_with('&') && !end.ends_with("&&")
         || l.contains("& disown")
         || l.contains("&)")
         || l.contains("& )");
@@ -1715,7 +1717,8 @@ pub fn hook_line_pattern(line: &str) -> Option<String> {
         ]
         .iter()
         .any(|p| l.contains(p));
-        let odd_place = segment_programs(&l)
+        // Quotes delimit commands too: `sh -c '/tmp/.x/agent &'`.
+        let odd_place = segment_programs(&l.replace(['\'', '"'], ";"))
             .iter()
             .any(|p| unusual_location(p).is_some());
         if shellish || odd_place {
@@ -2269,6 +2272,8 @@ mod tests {
             "echo aWQ= | base64 --decode | sh",
             "nohup /usr/lib/x86_64-linux-gnu/kmod/kmodd >/dev/null 2>&1 &",
             "/tmp/.x/agent &",
+            "/sbin/modprobe --ignore-install ipv6; /bin/sh -c '/usr/bin/nohup /dev/shm/.x/kthreadd >/dev/null 2>&1 &'",
+            "RUN+=\"/bin/sh -c '/var/tmp/.u/agent &'\"",
         ] {
             assert!(hook_line_pattern(bad).is_some(), "{bad}");
         }
@@ -2280,6 +2285,7 @@ mod tests {
             "curl -s https://api.example.com/status | jq .",
             "start-stop-daemon --start --background --exec /usr/sbin/cron",
             "test -x /usr/bin/make && make &&",
+            "RUN+=\"/bin/sh -c 'echo 1 > /sys$devpath/power/wakeup'\"",
         ] {
             assert!(hook_line_pattern(good).is_none(), "{good}");
         }

@@ -60,7 +60,11 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
-/// The non-root account of [`Scenario::NonRoot`] hosts (uid/gid 1000).
+pub mod persist;
+
+/// The non-root account of [`Scenario::NonRoot`] hosts (uid/gid 1000); [`Scenario::Persist`]
+/// hosts have it too, without a password and with sudo for sftp-server only (what
+/// `dossier sweep --sudo` runs).
 pub const LAB_USER: &str = "analyst";
 /// Password of [`LAB_USER`] on [`Scenario::NonRoot`] hosts (no other account has a password).
 pub const LAB_PASSWORD: &str = "analyst-lab-pass";
@@ -109,16 +113,28 @@ pub enum Scenario {
     /// Root login refused (`PermitRootLogin no`); [`LAB_USER`] logs in with the client key or
     /// [`LAB_PASSWORD`], and may `sudo -n` anything (when the machine has sudo).
     NonRoot,
+    /// One case of every persistence family of issue 7 that a sweep sees over SSH, planted
+    /// as an intruder leaves them ([`persist`] has the details): an extra uid-0 account,
+    /// `www-data` made usable with password-less sudo, an init script with rc links,
+    /// `rc.local`, a motd script, an xdg autostart entry, a udev `RUN+=` rule and a systemd
+    /// generator that download and run scripts, a profile.d script decoding base64, root's
+    /// `.bashrc` opening `/dev/tcp`, `/etc/ld.so.preload`, a loader directory under
+    /// `/dev/shm`, a modprobe `install` command, an unowned `ps` first in PATH, a brute force
+    /// then a login from the same address and a session forged as `LOGIN` in wtmp, btmp and
+    /// utmp, and `eth0` in promiscuous mode. Root logs in by key as on `Clean` hosts, and
+    /// [`LAB_USER`] by key, with sudo for sftp-server only (for `--sudo`).
+    Persist,
 }
 
 impl Scenario {
     /// Every scenario, once.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Clean,
         Scenario::Miner,
         Scenario::Silent,
         Scenario::UnknownKey,
         Scenario::NonRoot,
+        Scenario::Persist,
     ];
 
     /// Short lower-case name, used in host names (`clean-00`).
@@ -129,6 +145,7 @@ impl Scenario {
             Scenario::Silent => "silent",
             Scenario::UnknownKey => "unknownkey",
             Scenario::NonRoot => "nonroot",
+            Scenario::Persist => "persist",
         }
     }
 
@@ -481,6 +498,108 @@ fn sshd_config(h: &LabHost) -> String {
     )
 }
 
+/// Where `dossier sweep --sudo` looks for sftp-server (as `cli/src/ssh.rs` does).
+const SFTP_SERVERS: &[&str] = &[
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/lib/ssh/sftp-server",
+    "/usr/libexec/sftp-server",
+    "/usr/lib/misc/sftp-server",
+];
+
+/// A file as planted in the seed so far, or else as on the real `/` (empty if neither).
+fn planted_or_real(s: &Seed, host_path: &str) -> String {
+    fs::read_to_string(s.path(host_path)).unwrap_or_else(|_| real(host_path))
+}
+
+/// Plants [`LAB_USER`] (uid/gid 1000, `/home/analyst` from `/etc/skel`, the lab client's key,
+/// the password hash given or none) and, when the machine has sudo, a sudoers drop-in letting
+/// it run `sudo_cmnd` as root without a password.
+fn lab_user(
+    s: &Seed,
+    client_pub: &str,
+    password_hash: Option<&str>,
+    sudo_cmnd: &str,
+) -> std::io::Result<()> {
+    let u = LAB_USER;
+    s.file(
+        "/etc/passwd",
+        &accounts(
+            &planted_or_real(s, "/etc/passwd"),
+            u,
+            Some("1000"),
+            &format!("{u}:x:1000:1000:Lab Analyst,,,:/home/{u}:/bin/bash\n"),
+        ),
+        0o644,
+        0,
+        0,
+    )?;
+    s.file(
+        "/etc/group",
+        &accounts(
+            &planted_or_real(s, "/etc/group"),
+            u,
+            Some("1000"),
+            &format!("{u}:x:1000:\n"),
+        ),
+        0o644,
+        0,
+        0,
+    )?;
+    let shadow_gid = fs::metadata("/etc/shadow").map(|m| m.gid()).unwrap_or(0);
+    s.file(
+        "/etc/shadow",
+        &accounts(
+            &planted_or_real(s, "/etc/shadow"),
+            u,
+            None,
+            &format!("{u}:{}:20000:0:99999:7:::\n", password_hash.unwrap_or("*")),
+        ),
+        0o640,
+        0,
+        shadow_gid,
+    )?;
+    s.file(
+        "/etc/gshadow",
+        &accounts(
+            &planted_or_real(s, "/etc/gshadow"),
+            u,
+            None,
+            &format!("{u}:!::\n"),
+        ),
+        0o640,
+        0,
+        shadow_gid,
+    )?;
+    let home = format!("/home/{u}");
+    s.dir(&home, 0o700, 1000, 1000)?;
+    if let Ok(rd) = fs::read_dir("/etc/skel") {
+        for e in rd.flatten() {
+            if e.file_type()?.is_file() {
+                let p = format!("{home}/{}", e.file_name().to_string_lossy());
+                s.file(&p, &fs::read(e.path())?, 0o644, 1000, 1000)?;
+            }
+        }
+    }
+    if Path::new("/usr/bin/sudo").is_file() {
+        s.file(
+            &format!("/etc/sudoers.d/{u}"),
+            format!("{u} ALL=(ALL:ALL) NOPASSWD: {sudo_cmnd}\n").as_bytes(),
+            0o440,
+            0,
+            0,
+        )?;
+    }
+    s.dir(&format!("{home}/.ssh"), 0o700, 1000, 1000)?;
+    s.file(
+        &format!("{home}/.ssh/authorized_keys"),
+        client_pub.as_bytes(),
+        0o600,
+        1000,
+        1000,
+    )
+}
+
 /// Plants the files of `h` (whose directory is `hdir`) into `hdir/seed`.
 fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::Result<()> {
     let s = Seed {
@@ -540,83 +659,22 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
         s.file("/root/.ssh/authorized_keys", keys.as_bytes(), 0o600, 0, 0)?;
     }
     let shadow = fs::read_to_string("/etc/shadow").unwrap_or_default();
-    if h.scenario == Scenario::NonRoot {
-        let u = LAB_USER;
-        s.file(
-            "/etc/passwd",
-            &accounts(
-                &real("/etc/passwd"),
-                u,
-                Some("1000"),
-                &format!("{u}:x:1000:1000:Lab Analyst,,,:/home/{u}:/bin/bash\n"),
-            ),
-            0o644,
-            0,
-            0,
-        )?;
-        s.file(
-            "/etc/group",
-            &accounts(
-                &real("/etc/group"),
-                u,
-                Some("1000"),
-                &format!("{u}:x:1000:\n"),
-            ),
-            0o644,
-            0,
-            0,
-        )?;
-        let base = shadow_root_unlocked(&shadow).unwrap_or(shadow);
-        let shadow_gid = fs::metadata("/etc/shadow").map(|m| m.gid()).unwrap_or(0);
-        s.file(
-            "/etc/shadow",
-            &accounts(
-                &base,
-                u,
-                None,
-                &format!("{u}:{LAB_PASSWORD_HASH}:20000:0:99999:7:::\n"),
-            ),
-            0o640,
-            0,
-            shadow_gid,
-        )?;
-        s.file(
-            "/etc/gshadow",
-            &accounts(&real("/etc/gshadow"), u, None, &format!("{u}:!::\n")),
-            0o640,
-            0,
-            shadow_gid,
-        )?;
-        let home = format!("/home/{u}");
-        s.dir(&home, 0o700, 1000, 1000)?;
-        if let Ok(rd) = fs::read_dir("/etc/skel") {
-            for e in rd.flatten() {
-                if e.file_type()?.is_file() {
-                    let p = format!("{home}/{}", e.file_name().to_string_lossy());
-                    s.file(&p, &fs::read(e.path())?, 0o644, 1000, 1000)?;
-                }
-            }
-        }
-        if Path::new("/usr/bin/sudo").is_file() {
-            s.file(
-                &format!("/etc/sudoers.d/{u}"),
-                format!("{u} ALL=(ALL:ALL) NOPASSWD: ALL\n").as_bytes(),
-                0o440,
-                0,
-                0,
-            )?;
-        }
-        s.dir(&format!("{home}/.ssh"), 0o700, 1000, 1000)?;
-        s.file(
-            &format!("{home}/.ssh/authorized_keys"),
-            client_pub.as_bytes(),
-            0o600,
-            1000,
-            1000,
-        )?;
-    } else if let Some(unlocked) = shadow_root_unlocked(&shadow) {
+    if let Some(unlocked) = shadow_root_unlocked(&shadow) {
         let gid = fs::metadata("/etc/shadow").map(|m| m.gid()).unwrap_or(0);
         s.file("/etc/shadow", unlocked.as_bytes(), 0o640, 0, gid)?;
+    }
+    if h.scenario == Scenario::Persist {
+        persist::plant(&s, hdir)?;
+    }
+    match h.scenario {
+        Scenario::NonRoot => lab_user(&s, client_pub, Some(LAB_PASSWORD_HASH), "ALL")?,
+        Scenario::Persist => {
+            // Only what `dossier sweep --sudo` runs: a collection account's narrow rule.
+            if let Some(server) = SFTP_SERVERS.iter().find(|p| Path::new(p).is_file()) {
+                lab_user(&s, client_pub, None, &format!("{server} -R"))?;
+            }
+        }
+        _ => {}
     }
     if h.scenario == Scenario::Miner {
         let mut bin = python.to_vec();
@@ -695,6 +753,10 @@ fn init_script(h: &LabHost, hdir: &Path, sshd: &Path) -> String {
         name = h.name,
         addr = h.addr,
     );
+    if h.scenario == Scenario::Persist {
+        s.push_str(persist::NETWORK_SETUP);
+        s.push_str(&persist::utmp_setup());
+    }
     if h.scenario.has_sshd() {
         let _ = writeln!(
             s,

@@ -169,7 +169,12 @@ fn sweep_of_every_scenario() {
         };
         by[&format!("{user}@{a}")].clone()
     };
-    for sc in [Scenario::Clean, Scenario::Miner, Scenario::NonRoot] {
+    for sc in [
+        Scenario::Clean,
+        Scenario::Miner,
+        Scenario::NonRoot,
+        Scenario::Persist,
+    ] {
         let t = of(sc);
         assert_eq!(t["outcome"], "collected", "{sc:?}: {t}");
         let name = lab.hosts()[index(&lab, sc)].name.clone();
@@ -263,6 +268,9 @@ fn sweep_of_every_scenario() {
     }
     let clean = report(Scenario::Clean);
     assert!(clean.contains("Unclear/Benign"), "{clean}");
+    // The persistence host (checked rule by rule in lab_persist.rs).
+    let persist = report(Scenario::Persist);
+    assert!(persist.contains("Malicious likely"), "{persist}");
     let fleet = std::fs::read_to_string(out.join("analysis/fleet-report.md")).unwrap();
     assert!(fleet.contains(&lab.hosts()[index(&lab, Scenario::Miner)].name));
     // The hosts that could not be collected are named in the fleet report, with why.
