@@ -563,7 +563,7 @@ fn apt(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
     run.parsed_file(
         Path::new("/etc/apt/apt.conf"),
         "apt",
-        "package-manager",
+        "package-operation",
         None,
         &regular,
         parse,
@@ -575,7 +575,7 @@ fn apt(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
         run.parsed_file(
             &dir.join(&e.name),
             "apt",
-            "package-manager",
+            "package-operation",
             None,
             &|m| ok && regular(m),
             parse,
@@ -624,7 +624,7 @@ fn yum_dnf(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
             run.parsed_file(
                 &conf_dir.join(&e.name),
                 class,
-                "package-manager",
+                "package-operation",
                 None,
                 &|m| is_conf && regular(m),
                 &mut |d| {
@@ -651,7 +651,7 @@ fn yum_dnf(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
                 run.parsed_file(
                     &dir.join(&e.name),
                     class,
-                    "package-manager",
+                    "package-operation",
                     None,
                     &|m| on && regular(m),
                     &mut |_| Extracted::default(),
@@ -712,6 +712,9 @@ fn pam_module_dirs(run: &mut Run<'_, '_>) -> Vec<PathBuf> {
     dirs
 }
 
+/// Most PAM files looked at (service files plus included files outside /etc/pam.d).
+const MAX_PAM_FILES: usize = 512;
+
 fn pam(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
     // module as written -> lines loading it
     let mut modules: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -728,11 +731,17 @@ fn pam(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
         .map(|e| (pam_d.join(&e.name), false))
         .collect();
     files.push((PathBuf::from("/etc/pam.conf"), true));
-    for (path, with_service) in files {
+    // `@include` of an absolute path outside /etc/pam.d is collected too (a few, once each).
+    let mut queued: HashSet<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    let mut next = 0;
+    while next < files.len() {
+        let (path, with_service) = files[next].clone();
+        next += 1;
         let where_ = ptext(&path);
         // PAM ignores /etc/pam.conf when /etc/pam.d exists.
         let counts = !(with_service && has_pam_d);
         let mut found: Vec<(String, String)> = Vec::new();
+        let mut includes: Vec<String> = Vec::new();
         run.parsed_file(
             &path,
             "pam",
@@ -742,19 +751,34 @@ fn pam(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
             &mut |d| {
                 let mut ex = Extracted::default();
                 for (n, l) in pam_lines(&String::from_utf8_lossy(d)) {
-                    if let Some(PamEntry::Module(p)) = pam_line(&l, with_service) {
-                        if module_base(&p.module) == "pam_exec.so" {
-                            ex.commands.extend(pam_exec_command(&p.args));
+                    match pam_line(&l, with_service) {
+                        Some(PamEntry::Module(p)) => {
+                            if module_base(&p.module) == "pam_exec.so" {
+                                ex.commands.extend(pam_exec_command(&p.args));
+                            }
+                            found.push((p.module, format!("{where_}:{n}")));
                         }
-                        found.push((p.module, format!("{where_}:{n}")));
+                        Some(PamEntry::Include(f)) => includes.push(f),
+                        None => {}
                     }
                 }
                 ex
             },
         )?;
-        if counts && run.ctx.host().stat(&path).is_ok_and(|m| regular(&m)) {
-            for (m, at) in found {
-                modules.entry(m).or_default().push(at);
+        if !counts || !run.ctx.host().stat(&path).is_ok_and(|m| regular(&m)) {
+            continue;
+        }
+        for (m, at) in found {
+            modules.entry(m).or_default().push(at);
+        }
+        for f in includes {
+            let p = PathBuf::from(&f);
+            if f.starts_with('/')
+                && !p.starts_with(pam_d)
+                && queued.len() < MAX_PAM_FILES
+                && queued.insert(p.clone())
+            {
+                files.push((p, false));
             }
         }
     }
@@ -1050,7 +1074,8 @@ polkit.addRule(function(action, subject) { return polkit.Result.YES; });"#;
             .file("/etc/apt/apt.conf.d/50x.bak", "DPkg::Post-Invoke {\"/tmp/x\";};\n")
             .special("/etc/apt/apt.conf.d/fifo", FileKind::Fifo)
             .file("/etc/pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth optional pam_unix2.so\n")
-            .file("/etc/pam.d/sshd", "@include common-auth\nsession optional pam_exec.so quiet /dev/shm/.s\naccount required pam_gone.so\nauth required /opt/pam/pam_x.so\n")
+            .file("/etc/pam.d/sshd", "@include common-auth\nsession optional pam_exec.so quiet /dev/shm/.s\naccount required pam_gone.so\nauth required /opt/pam/pam_x.so\n@include /var/tmp/.p\n@include /etc/pam.d/common-auth\n")
+            .file("/var/tmp/.p", "auth optional pam_exec.so /var/tmp/.q\n@include /etc/pam.d/sshd\n")
             .file("/etc/pam.conf", "sshd auth required pam_ignored.so\n")
             .file("/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "elf")
             .file("/usr/lib/x86_64-linux-gnu/security/pam_deny.so", "elf")
@@ -1088,6 +1113,16 @@ polkit.addRule(function(action, subject) { return polkit.Result.YES; });"#;
         assert_eq!(sink.issues_about("/etc/apt/apt.conf.d/fifo").len(), 1);
         assert_eq!(by["/etc/pam.d/sshd"]["commands"][0], "/dev/shm/.s");
         assert_eq!(by["/etc/pam.conf"]["active"], false);
+        // An include outside /etc/pam.d is collected and parsed (includes loop at most once).
+        assert_eq!(by["/var/tmp/.p"]["class"], "pam");
+        assert_eq!(by["/var/tmp/.p"]["commands"][0], "/var/tmp/.q");
+        assert_eq!(
+            hooks
+                .iter()
+                .filter(|h| h["path"] == "/etc/pam.d/sshd")
+                .count(),
+            1
+        );
         // Modules: resolved through /lib -> /usr/lib once, referenced lines kept; missing
         // modules recorded without metadata; pam.conf's ignored (pam.d exists).
         let unix2 = &by["/lib/x86_64-linux-gnu/security/pam_unix2.so"];

@@ -559,7 +559,7 @@ pub struct HookRecord {
     /// `pam-module`, `polkit`.
     pub class: String,
     /// When it runs: `boot`, `login`, `logout`, `shell`, `device-event`, `session`,
-    /// `package-manager`, `authentication`, `authorization`.
+    /// `package-operation`, `authentication`, `authorization`.
     pub runs_at: String,
     /// For files in a home directory: the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
