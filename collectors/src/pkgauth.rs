@@ -6,9 +6,11 @@
 //!   `APT::Update::{Pre-Invoke,Post-Invoke,Post-Invoke-Success}` parsed out of apt's
 //!   configuration syntax ([`apt_hook_commands`]); `active` mirrors apt's file-name rule;
 //! - `yum-plugin`/`dnf-plugin`: plugin configuration (`/etc/yum/pluginconf.d/*.conf`,
-//!   `/etc/dnf/plugins/*.conf`, active when `enabled=1`) and plugin code (`/usr/lib/yum-plugins`,
+//!   `/etc/dnf/plugins/*.conf`) and plugin code (`/usr/lib/yum-plugins`,
 //!   `/usr/share/yum-plugins`, `dnf-plugins` of every `python3*` site-packages), active when
-//!   the plugin is enabled and `plugins=` of yum.conf/dnf.conf allows plugins;
+//!   `plugins=` of yum.conf/dnf.conf allows plugins (yum: only `plugins=1`; dnf: unless
+//!   `plugins=0`) and the plugin is enabled (yum: `enabled=1` in its configuration; dnf: a
+//!   plugin without configuration, or without `enabled=0`, is enabled);
 //! - `pam`: `/etc/pam.d/*` (and `/etc/pam.conf`, which PAM reads only without `/etc/pam.d`),
 //!   lines parsed by [`pam_line`], `pam_exec` commands as the record's commands;
 //! - `pam-module`: every module a PAM line loads, resolved against the PAM module directories,
@@ -619,21 +621,24 @@ fn yum_dnf(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
             let Some(stem) = name.strip_suffix(".conf") else {
                 continue;
             };
-            let mut on = false;
-            let is_conf = true;
+            // A configuration without `enabled=` enables a dnf plugin, not a yum one.
+            let on = std::cell::Cell::new(false);
             run.parsed_file(
                 &conf_dir.join(&e.name),
                 class,
                 "package-operation",
                 None,
-                &|m| is_conf && regular(m),
+                &|m| plugins_on && on.get() && regular(m),
                 &mut |d| {
-                    on = ini_main(&String::from_utf8_lossy(d), "enabled")
-                        .and_then(|v| truthy(&v))
-                        .unwrap_or(false);
+                    on.set(
+                        ini_main(&String::from_utf8_lossy(d), "enabled")
+                            .and_then(|v| truthy(&v))
+                            .unwrap_or(default_on),
+                    );
                     Extracted::default()
                 },
             )?;
+            let on = on.get();
             enabled.insert(stem.replace('-', "_"), on);
         }
         for dir in code_dirs {
@@ -1159,6 +1164,7 @@ polkit.addRule(function(action, subject) { return polkit.Result.YES; });"#;
             by["/etc/yum/pluginconf.d/fastestmirror.conf"]["active"],
             true
         );
+        assert_eq!(by["/etc/dnf/plugins/off.conf"]["active"], false);
         assert_eq!(by["/usr/lib/yum-plugins/fastestmirror.py"]["active"], true);
         assert_eq!(by["/usr/lib/yum-plugins/noconf.py"]["active"], false);
     }
