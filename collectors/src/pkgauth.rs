@@ -233,7 +233,8 @@ pub struct PamLine {
     pub args: Vec<String>,
 }
 
-/// A line of a PAM service file: `@include FILE`, a module line, or nothing.
+/// A line of a PAM service file: `@include FILE` (or an `include`/`substack` control), a
+/// module line, or nothing.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PamEntry {
     Include(String),
@@ -300,6 +301,10 @@ pub fn pam_line(line: &str, with_service: bool) -> Option<PamEntry> {
     }
     let control = w.next()?;
     let module = w.next()?;
+    // `auth include su` / `auth substack system-auth` name a service file, not a module.
+    if control.eq_ignore_ascii_case("include") || control.eq_ignore_ascii_case("substack") {
+        return Some(PamEntry::Include(module));
+    }
     Some(PamEntry::Module(PamLine {
         kind,
         optional_kind,
@@ -1022,6 +1027,15 @@ DPkg::Tools::Options::/usr/bin/apt-listchanges::Version "2";
         assert_eq!(m.module, "pam_limits.so");
         assert_eq!(parsed.len(), 6);
         assert_eq!(pam_exec_command(&["quiet".into()]), None);
+        // Red Hat style includes name service files, not modules.
+        assert_eq!(
+            pam_line("auth include su", false),
+            Some(PamEntry::Include("su".into()))
+        );
+        assert_eq!(
+            pam_line("-session substack system-auth", false),
+            Some(PamEntry::Include("system-auth".into()))
+        );
         // pam.conf lines start with the service.
         let Some(PamEntry::Module(m)) = pam_line("sshd auth required pam_unix.so", true) else {
             panic!()
