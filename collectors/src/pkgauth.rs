@@ -1096,6 +1096,8 @@ polkit.addRule(function(action, subject) { return polkit.Result.YES; });"#;
             .file("/etc/pam.d/sshd", "@include common-auth\nsession optional pam_exec.so quiet /dev/shm/.s\naccount required pam_gone.so\nauth required /opt/pam/pam_x.so\n@include /var/tmp/.p\n@include /etc/pam.d/common-auth\n")
             .file("/var/tmp/.p", "auth optional pam_exec.so /var/tmp/.q\n@include /etc/pam.d/sshd\n")
             .file("/etc/pam.conf", "sshd auth required pam_ignored.so\n")
+            .special("/etc/pam.d/fifo", FileKind::Fifo)
+            .file_bytes_path(b"/etc/pam.d/bad\xff", b"auth required pam_\xff.so\n")
             .file("/usr/lib/x86_64-linux-gnu/security/pam_unix.so", "elf")
             .file("/usr/lib/x86_64-linux-gnu/security/pam_deny.so", "elf")
             .file("/usr/lib/x86_64-linux-gnu/security/pam_unix2.so", "elf")
@@ -1132,6 +1134,13 @@ polkit.addRule(function(action, subject) { return polkit.Result.YES; });"#;
         assert_eq!(sink.issues_about("/etc/apt/apt.conf.d/fifo").len(), 1);
         assert_eq!(by["/etc/pam.d/sshd"]["commands"][0], "/dev/shm/.s");
         assert_eq!(by["/etc/pam.conf"]["active"], false);
+        // A FIFO is recorded as an issue, never opened; a non-UTF-8 name and content are kept.
+        assert_eq!(sink.issues_about("/etc/pam.d/fifo").len(), 1);
+        assert!(by.keys().any(|k| k.starts_with("/etc/pam.d/bad")));
+        assert!(
+            by.keys()
+                .any(|k| k.starts_with("pam_") && k.ends_with(".so") && k.contains('\u{fffd}'))
+        );
         // An include outside /etc/pam.d is collected and parsed (includes loop at most once).
         assert_eq!(by["/var/tmp/.p"]["class"], "pam");
         assert_eq!(by["/var/tmp/.p"]["commands"][0], "/var/tmp/.q");
