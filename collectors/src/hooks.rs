@@ -5,7 +5,9 @@
 //!   `/etc/bash.bash_logout`, and every account's `.bashrc`, `.bash_profile`, `.bash_login`,
 //!   `.profile` and `.bash_logout` (homes from `/etc/passwd`);
 //! - `/etc/update-motd.d/*` (run as root at every SSH login), `/etc/xdg/autostart/*.desktop`;
-//! - udev rules that run programs (`RUN+=`), from every rules directory.
+//! - udev rules that run programs (`RUN+=`), from every rules directory;
+//! - package-manager and authentication hooks (apt configuration, yum/dnf plugins, PAM
+//!   service files and modules, polkit rules): see [`crate::pkgauth`].
 //!
 //! systemd generator directories are collected by the `systemd` collector. Every hook file is
 //! copied verbatim and recorded with its metadata and link target; the `packages` collector
@@ -63,23 +65,25 @@ const USER_FILES: &[(&str, &str)] = &[
 /// path of the template).
 const TEMPLATES: &[(&str, &str)] = &[("/etc/profile", "/usr/share/base-files/profile")];
 
-struct Run<'c, 'a> {
-    ctx: &'c mut CollectContext<'a>,
-    cap: u64,
+pub(crate) struct Run<'c, 'a> {
+    pub(crate) ctx: &'c mut CollectContext<'a>,
+    pub(crate) cap: u64,
     left: usize,
     full: bool,
 }
 
+/// What a hook file's content says, for the classes whose syntax is parsed.
+#[derive(Default)]
+pub(crate) struct Extracted {
+    pub(crate) commands: Vec<String>,
+    pub(crate) grants: Vec<String>,
+    /// The file says it does not run (`Hidden=true`).
+    pub(crate) hidden: bool,
+}
+
 impl Run<'_, '_> {
-    /// Records one hook file. `active` decides from the metadata of what the path resolves to.
-    fn file(
-        &mut self,
-        path: &Path,
-        class: &str,
-        runs_at: &str,
-        owner: Option<&str>,
-        active: &dyn Fn(&dossier_plugin_api::FileMeta) -> bool,
-    ) -> Result<(), CollectError> {
+    /// Counts one more record against `max_files`; false (and an issue, once) when full.
+    pub(crate) fn take_slot(&mut self) -> bool {
         if self.left == 0 {
             if !self.full {
                 self.full = true;
@@ -89,6 +93,48 @@ impl Run<'_, '_> {
                     "max_files reached; later hook files were not collected",
                 );
             }
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+
+    /// Records one hook file. `active` decides from the metadata of what the path resolves to.
+    fn file(
+        &mut self,
+        path: &Path,
+        class: &str,
+        runs_at: &str,
+        owner: Option<&str>,
+        active: &dyn Fn(&dossier_plugin_api::FileMeta) -> bool,
+    ) -> Result<(), CollectError> {
+        let autostart = class == "autostart";
+        self.parsed_file(path, class, runs_at, owner, active, &mut |data| {
+            if autostart {
+                let (commands, hidden) = desktop_execs(data);
+                Extracted {
+                    commands,
+                    hidden,
+                    ..Default::default()
+                }
+            } else {
+                Extracted::default()
+            }
+        })
+    }
+
+    /// Records one hook file whose content `parse` reads (the bytes kept in the bundle).
+    pub(crate) fn parsed_file(
+        &mut self,
+        path: &Path,
+        class: &str,
+        runs_at: &str,
+        owner: Option<&str>,
+        active: &dyn Fn(&dossier_plugin_api::FileMeta) -> bool,
+        parse: &mut dyn FnMut(&[u8]) -> Extracted,
+    ) -> Result<(), CollectError> {
+        if self.left == 0 {
+            self.take_slot();
             return Ok(());
         }
         let Some(meta) = self.ctx.lstat(path) else {
@@ -97,7 +143,7 @@ impl Run<'_, '_> {
         if meta.kind == FileKind::Dir {
             return Ok(());
         }
-        self.left -= 1;
+        self.take_slot();
         let link_target = (meta.kind == FileKind::Symlink)
             .then(|| self.ctx.read_link(path).map(|t| ptext(&t)))
             .flatten();
@@ -113,15 +159,12 @@ impl Run<'_, '_> {
         } else {
             Some(meta.clone())
         };
-        let mut commands = Vec::new();
-        let mut hidden = false;
+        let mut ex = Extracted::default();
         let source = match target.as_ref().map(|m| m.kind) {
             // rc links point at init scripts recorded on their own; other links are copied.
             Some(FileKind::File) if class == "rc-link" && link_target.is_some() => None,
             Some(FileKind::File) => self.ctx.capture(path, self.cap).map(|c| {
-                if class == "autostart" {
-                    (commands, hidden) = desktop_execs(&c.data);
-                }
+                ex = parse(&c.data);
                 c.source_ref(path)
             }),
             Some(k) => {
@@ -134,7 +177,7 @@ impl Run<'_, '_> {
             }
             None => None,
         };
-        let is_active = target.as_ref().is_some_and(active) && !hidden;
+        let is_active = target.as_ref().is_some_and(active) && !ex.hidden;
         let copy_of = source.as_ref().and_then(|s| self.template_of(path, s));
         self.ctx.emit(&Record::Hook(HookRecord {
             path: ptext(path),
@@ -144,9 +187,11 @@ impl Run<'_, '_> {
             meta: Some(meta),
             link_target,
             active: is_active,
-            commands,
+            commands: ex.commands,
+            grants: ex.grants,
             copy_of,
             source,
+            ..Default::default()
         }))
     }
 
@@ -171,7 +216,7 @@ impl Run<'_, '_> {
         (theirs.sha256 == ours).then(|| template.to_string())
     }
 
-    fn dir(
+    pub(crate) fn dir(
         &mut self,
         dir: &str,
         class: &str,
@@ -210,7 +255,7 @@ impl Collector for HooksCollector {
         CollectorInfo {
             name: "hooks".into(),
             version: crate::VERSION.into(),
-            description: "Boot and login hooks: init.d and rc links, rc.local, shell profiles and users' rc files, motd scripts, XDG autostart, udev RUN rules".into(),
+            description: "Boot, login, package-manager and auth hooks: init.d and rc links, rc.local, shell profiles and users' rc files, motd scripts, XDG autostart, udev RUN rules, apt Pre/Post-Invoke, yum/dnf plugins, PAM services (pam_exec, modules), polkit rules".into(),
             after: vec![],
         }
     }
@@ -285,6 +330,7 @@ impl Collector for HooksCollector {
         run.dir("/etc/xdg/autostart", "autostart", "session", &|n, m| {
             n.ends_with(".desktop") && regular(m)
         })?;
+        crate::pkgauth::collect(&mut run)?;
         udev(&mut run)
     }
 }
@@ -359,7 +405,7 @@ fn udev(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
         }
         for e in run.ctx.list_dir(dir).unwrap_or_default() {
             let name = name_text(&e.name);
-            if !name.ends_with(".rules") || run.left == 0 {
+            if !name.ends_with(".rules") {
                 continue;
             }
             let path = dir.join(&e.name);
@@ -372,10 +418,9 @@ fn udev(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
                 }
             };
             let commands = udev_runs(&String::from_utf8_lossy(&out.data));
-            if commands.is_empty() {
+            if commands.is_empty() || !run.take_slot() {
                 continue;
             }
-            run.left -= 1;
             let meta = run.ctx.lstat(&path);
             let link_target = meta
                 .as_ref()
@@ -395,7 +440,7 @@ fn udev(run: &mut Run<'_, '_>) -> Result<(), CollectError> {
                 active,
                 commands,
                 source,
-                copy_of: None,
+                ..Default::default()
             }))?;
         }
     }

@@ -14,6 +14,7 @@ pub mod kernel;
 pub mod localbin;
 pub mod netif;
 pub mod packages;
+pub mod pkgauth;
 pub mod proc;
 pub mod sessions;
 pub mod sockets;

@@ -6,8 +6,9 @@
 //! files and digests; an rpm database on an image is recorded as not readable offline.
 //!
 //! Verification is targeted by default: every executable referenced by a running process, a
-//! unit's `Exec*=` lines or a cron entry, every system-wide boot or login hook file (from
-//! the `hooks` collector) and every library named by absolute path in `/etc/ld.so.preload`
+//! unit's `Exec*=` lines or a cron entry, every system-wide hook file (from the `hooks`
+//! collector: boot and login hooks, apt/yum/dnf hooks, PAM service files and the PAM modules
+//! they load, polkit rules) and every library named by absolute path in `/etc/ld.so.preload`
 //! (from the `kernel` collector), is hashed and compared with the package database.
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
@@ -706,8 +707,9 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
     for v in ctx.prior("hooks") {
         if v["kind"] == "hook" && v.get("owner").is_none() {
             if let (Some(path), Some(class)) = (v["path"].as_str(), v["class"].as_str()) {
-                // An rc link is verified through the init script it points at.
-                if class != "rc-link" || v.get("link_target").is_none() {
+                // An rc link is verified through the init script it points at; a PAM module
+                // found in no module directory is recorded by name only.
+                if (class != "rc-link" || v.get("link_target").is_none()) && path.starts_with('/') {
                     out.entry(path.to_string())
                         .or_default()
                         .push(format!("hook {class}"));

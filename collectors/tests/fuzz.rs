@@ -1,6 +1,7 @@
 //! Property-based fuzzing of the collectors' parsers (proptest, stable Rust): unit files,
-//! crontabs and at jobs, `/proc/net/*` tables (sockets, `fib_trie`, `route`), `/proc/PID/*` files, dpkg's status,
-//! `systemctl list-units` output, `/etc/passwd`, and the lossless byte/text encoding.
+//! crontabs and at jobs, `/proc/net/*` tables (sockets, `fib_trie`, `route`), `/proc/PID/*`
+//! files, dpkg's status, `systemctl list-units` output, `/etc/passwd`, apt configuration, PAM
+//! lines, polkit rules and `.pkla` files, and the lossless byte/text encoding.
 //!
 //! Inputs are random bytes and real-looking seeds mutated with a dictionary of the tokens each
 //! parser cares about (continuations, CRLF, sections, `@` schedules, `%`, parentheses, hex
@@ -15,6 +16,10 @@ use dossier_collectors::cron::{
 };
 use dossier_collectors::netif::{ipv4_by_interface, parse_fib_trie, parse_route};
 use dossier_collectors::packages::parse_dpkg_status;
+use dossier_collectors::pkgauth::{
+    PamEntry, apt_hook_commands, pam_exec_command, pam_line, pam_lines, pkla_grants,
+    polkit_rule_grants,
+};
 use dossier_collectors::proc::{
     parse_cgroup, parse_cmdline, parse_environ_ld, parse_stat, parse_status_ids,
 };
@@ -381,6 +386,67 @@ fn target_misc(data: &[u8]) {
     assert!(text.len() <= 3 * data.len());
 }
 
+const HOOK_SEEDS: &[&[u8]] = &[
+    b"// c\nDPkg::Post-Invoke {\"rm -f /var/cache/apt/*.bin || true\";};\nAPT { Update { Post-Invoke-Success { \"x\"; }; }; };\n/* b */ DPkg::Pre-Install-Pkgs:: \"y\";\n#clear DPkg;\n",
+    b"#%PAM-1.0\n@include common-auth\nauth [success=1 default=ignore] pam_unix.so nullok\n-session optional pam_exec.so quiet log=/x /dev/shm/s\npassword required pam_x.so [a b\\] c] \\\n more\n",
+    b"polkit.addRule(function(action, subject) {\n  if (action.id == \"a\" && subject.user == \"svc\") { return polkit.Result.YES; }\n  // return polkit.Result.YES;\n});\n",
+    b"[x]\nIdentity=unix-user:bob;unix-group:sudo\nAction=*\nResultAny=yes\n",
+];
+const HOOK_DICT: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b";",
+    b"\"",
+    b"::",
+    b"//",
+    b"/*",
+    b"*/",
+    b"#include",
+    b"DPkg::Post-Invoke",
+    b"[",
+    b"]",
+    b"\\]",
+    b"\\\n",
+    b"@include",
+    b"pam_exec.so",
+    b"-auth",
+    b"polkit.Result.YES",
+    b"addRule(",
+    b"subject.user == ",
+    b"subject.isInGroup(\"",
+    b"ResultAny=yes",
+    b"Identity=",
+    b"\n",
+    b"\xff",
+    b"\xc3",
+    b"\0",
+];
+
+fn target_hooks(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    // apt: every command is a quoted string of the input.
+    let cmds = apt_hook_commands(&text);
+    assert!(cmds.len() <= text.matches('"').count());
+    assert!(cmds.iter().all(|c| text.contains(c.as_str())));
+    // PAM: at most one entry per line, exec commands made of the line's words.
+    let lines = pam_lines(&text);
+    assert!(lines.len() <= text.lines().count() + 1);
+    for (n, l) in &lines {
+        assert!(*n >= 1);
+        for with_service in [false, true] {
+            if let Some(PamEntry::Module(m)) = pam_line(l, with_service) {
+                if let Some(c) = pam_exec_command(&m.args) {
+                    assert!(c.len() <= l.len());
+                }
+            }
+        }
+    }
+    // polkit: at most one grant per YES (plus the cap note), per pkla section.
+    let yes = text.matches("polkit.Result.YES").count();
+    assert!(polkit_rule_grants(&text).len() <= yes.min(1001));
+    assert!(pkla_grants(&text).len() <= text.matches('[').count());
+}
+
 /// A fuzz target: panics (through its assertions) when a property does not hold.
 type Target = fn(&[u8]);
 
@@ -392,6 +458,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("fib", target_fib),
     ("dpkg", target_dpkg),
     ("misc", target_misc),
+    ("hooks", target_hooks),
 ];
 
 /// 64 cases per target by default (CI); `PROPTEST_CASES` sets more.
@@ -436,6 +503,11 @@ proptest! {
     #[test]
     fn fuzz_dpkg_status_parser(data in input(DPKG_SEEDS, DPKG_DICT)) {
         target_dpkg(&data);
+    }
+
+    #[test]
+    fn fuzz_apt_pam_polkit_parsers(data in input(HOOK_SEEDS, HOOK_DICT)) {
+        target_hooks(&data);
     }
 
     #[test]

@@ -548,14 +548,18 @@ pub struct LoginShells {
 
 /// A file that runs at boot, at login or on a device event outside systemd units and cron:
 /// SysV init scripts and rc links, `rc.local`, shell profiles and rc files, motd scripts, XDG
-/// autostart entries, udev rules with `RUN`.
+/// autostart entries, udev rules with `RUN`; and package-manager and authentication hooks:
+/// apt configuration, yum/dnf plugins, PAM service files and the modules they load, polkit
+/// rules.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookRecord {
     pub path: String,
     /// `init.d`, `rc-link`, `rc.local`, `rc.common`, `profile`, `profile.d`, `bash.bashrc`,
-    /// `user-shell-rc`, `motd`, `autostart`, `udev`.
+    /// `user-shell-rc`, `motd`, `autostart`, `udev`; `apt`, `yum-plugin`, `dnf-plugin`, `pam`,
+    /// `pam-module`, `polkit`.
     pub class: String,
-    /// When it runs: `boot`, `login`, `logout`, `shell`, `device-event`, `session`.
+    /// When it runs: `boot`, `login`, `logout`, `shell`, `device-event`, `session`,
+    /// `package-operation`, `authentication`, `authorization`.
     pub runs_at: String,
     /// For files in a home directory: the account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -567,9 +571,18 @@ pub struct HookRecord {
     /// The hook runs (executable where that matters: init scripts, motd, rc.local; always for
     /// sourced files, autostart entries and udev rules).
     pub active: bool,
-    /// Commands it names explicitly: udev `RUN` values, autostart `Exec=`.
+    /// Commands it names explicitly: udev `RUN` values, autostart `Exec=`, apt
+    /// `Pre-Invoke`/`Post-Invoke`/`Pre-Install-Pkgs` values, `pam_exec` commands.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<String>,
+    /// For a PAM module: the service-file lines that load it (`/etc/pam.d/sshd:4`). A module
+    /// recorded without `meta` does not exist on the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referenced_by: Vec<String>,
+    /// For a polkit file: the authorizations it grants without authentication to a subject
+    /// that is not an administrator (or to anyone), as a textual reading found them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
     /// Verbatim copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,

@@ -150,6 +150,10 @@ const PERSIST2_RULES: &[&str] = &[
     "login-hook-unowned",
     "hook-malicious-content",
     "generator-unowned",
+    "pkg-manager-hook",
+    "pam-exec-hook",
+    "pam-module-unowned",
+    "polkit-rule-unowned",
     "ld-so-preload",
     "ld-so-conf-unusual",
     "modprobe-install-command",
@@ -252,6 +256,27 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             "T1543",
             "/etc/systemd/system-generators/systemd-netd-generator",
         ),
+        (
+            "pkg-manager-hook",
+            "T1546.016",
+            "/etc/apt/apt.conf.d/99-apt-fast-update",
+        ),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            "/etc/apt/apt.conf.d/99-apt-fast-update:3",
+        ),
+        ("pam-exec-hook", "T1556.003", "/etc/pam.d/sshd"),
+        (
+            "pam-module-unowned",
+            "T1556.003",
+            "/lib/x86_64-linux-gnu/security/pam_unix2.so",
+        ),
+        (
+            "polkit-rule-unowned",
+            "T1548",
+            "/etc/polkit-1/rules.d/45-networkmanager-helper.rules",
+        ),
         ("ld-so-preload", "T1574.006", "/etc/ld.so.preload"),
         ("path-hijack", "T1574.007", "/usr/local/bin/ls"),
         ("odd-login-user", "T1078", "utmp record 2"),
@@ -337,6 +362,39 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     assert_eq!(status("/etc/profile"), Some("ok".into()));
     assert_eq!(status("/etc/init.d/kmod-static"), Some("not_owned".into()));
     assert_eq!(status("/home/alice/.bashrc"), None);
+    // Package-manager and auth hooks: copied, verified, PAM modules resolved and verified,
+    // the unowned module copied by `packages`.
+    for path in [
+        "/etc/apt/apt.conf.d/99-apt-fast-update",
+        "/etc/apt/apt.conf.d/70debconf",
+        "/etc/pam.d/sshd",
+        "/etc/polkit-1/rules.d/45-networkmanager-helper.rules",
+    ] {
+        assert!(
+            names.contains(&format!("raw{path}").as_str()),
+            "{path} not copied"
+        );
+    }
+    assert_eq!(status("/etc/apt/apt.conf.d/70debconf"), Some("ok".into()));
+    assert_eq!(status("/etc/pam.d/sshd"), Some("mismatch".into()));
+    assert_eq!(
+        status("/lib/x86_64-linux-gnu/security/pam_unix.so"),
+        Some("ok".into())
+    );
+    assert_eq!(
+        status("/lib/x86_64-linux-gnu/security/pam_unix2.so"),
+        Some("not_owned".into())
+    );
+    let unix2 = hooks
+        .iter()
+        .find(|h| h["path"] == "/lib/x86_64-linux-gnu/security/pam_unix2.so")
+        .unwrap();
+    assert_eq!(unix2["class"], "pam-module");
+    assert_eq!(unix2["referenced_by"][0], "/etc/pam.d/common-auth:5");
+    assert!(
+        names.iter().any(|n| n.ends_with("security/pam_unix2.so")),
+        "{names:?}"
+    );
     // Hooks are not programs: no exec-unowned for them.
     assert!(
         p["findings"]
@@ -416,6 +474,7 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             "/sbin/modprobe --ignore-install ipv6 $CMDLINE_OPTS; /usr/bin/nohup /dev/shm/.x/kthreadd >/dev/null 2>&1 &",
             "config_line",
         ),
+        ("/lib/x86_64-linux-gnu/security/pam_unix2.so", "path"),
     ] {
         let row = format!("| `{ioc}` | {kind} | 2 of 3 | app03, app04 |");
         assert!(fleet.contains(&row), "{row} missing:\n{fleet}");
@@ -530,7 +589,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        34,
+        38,
         "{out}"
     );
 }
