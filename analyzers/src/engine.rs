@@ -1045,15 +1045,26 @@ mod tests {
     #[test]
     fn path_hijack_rule() {
         let bin = |line: usize, path: &str, owned: bool, shadows: &[&str]| {
+            let name = path.rsplit('/').next().unwrap();
             (
                 line,
-                json!({"kind": "local_bin", "path": path, "name": path.rsplit('/').next().unwrap(), "owned": owned, "shadows": shadows, "sha256": "e".repeat(64)}),
+                json!({"kind": "local_bin", "path": path, "name": name, "owned": owned, "shadows": shadows, "sha256": "e".repeat(64), "copy": {"path": path, "member": format!("raw{path}")}}),
             )
         };
         let recs = vec![
+            // A trusted tool's name: a hijack whatever it is.
             bin(1, "/usr/local/bin/ls", false, &["/usr/bin/ls"]),
             bin(2, "/usr/local/bin/backup-db", false, &[]),
             bin(3, "/usr/local/bin/git", true, &["/usr/bin/git"]),
+            // A script standing in for an untrusted name: a hijack.
+            bin(4, "/usr/local/bin/tar", false, &["/usr/bin/tar"]),
+            // A locally built program: shadowing, scored low.
+            bin(5, "/usr/local/bin/vim", false, &["/usr/bin/vim"]),
+            // No copy (too large): the name decides.
+            (
+                6,
+                json!({"kind": "local_bin", "path": "/usr/local/bin/python3", "name": "python3", "owned": false, "shadows": ["/usr/bin/python3"]}),
+            ),
         ];
         let packages = vec![(
             1,
@@ -1065,16 +1076,41 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut read = |m: &str, limit: u64| {
+            let data: &[u8] = match m {
+                "raw/usr/local/bin/tar" => b"#!/bin/sh\n/usr/bin/tar \"$@\" 2>/dev/null\n",
+                "raw/usr/local/bin/ls" | "raw/usr/local/bin/vim" => b"\x7fELF\x02\x01\x01",
+                _ => return Err("none".to_string()),
+            };
+            Ok(data[..data.len().min(limit as usize)].to_vec())
+        };
         let mut inp = input(records, &mut read);
         let a = analyze(&mut inp, &AnalysisConfig::default());
-        let hits: Vec<&str> = a
+        let of = |rule: &str| -> Vec<&str> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.as_str())
+                .collect()
+        };
+        assert_eq!(
+            of("path-hijack"),
+            ["/usr/local/bin/ls", "/usr/local/bin/tar"]
+        );
+        assert_eq!(
+            of("path-shadow-unowned"),
+            ["/usr/local/bin/python3", "/usr/local/bin/vim"]
+        );
+        let tar = a
             .findings
             .iter()
-            .filter(|f| f.rule == "path-hijack")
-            .map(|f| f.subject.as_str())
-            .collect();
-        assert_eq!(hits, ["/usr/local/bin/ls"]);
+            .find(|f| f.subject == "/usr/local/bin/tar")
+            .unwrap();
+        assert!(
+            tar.explanation.contains("a script stands in"),
+            "{}",
+            tar.explanation
+        );
     }
 
     #[test]

@@ -415,15 +415,27 @@ pub static CATALOG: &[RuleInfo] = &[
     },
     RuleInfo {
         id: "path-hijack",
-        title: "Unowned program in /usr/local/{sbin,bin} shadowing a packaged one",
+        title: "Unowned script, or program named like a trusted tool, in /usr/local/{sbin,bin} shadowing a packaged one",
         mitre: &["T1574.007"],
         severity: Severity::High,
         weight: 25,
         needs: &["local-bin"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "A file in /usr/local/sbin or /usr/local/bin, which come first in PATH, has the name of a program a package installs in /usr/bin, /usr/sbin, /bin or /sbin, and no package owns it (links to the packaged file are fine): every shell and script calling that name runs it instead (trojaned ls, ps, sudo, ssh). FP: locally built newer versions of a tool (git, python3, vim) installed from source into /usr/local.",
+        doc: "A file in /usr/local/sbin or /usr/local/bin, which come first in PATH, has the name of a program a package installs in /usr/bin, /usr/sbin, /bin or /sbin, no package owns it (links to the packaged file are fine), and it is either a script (a wrapper that filters the real program's output or records what is typed) or takes the name of a program responders and administrators trust to see or to authenticate (ps, ls, netstat, ss, top, lsof, find, sudo, su, passwd, ssh, login, systemctl, crontab ...): every shell and script calling that name runs it instead. Unowned compiled programs with other names (a locally built git) are path-shadow-unowned. FP: administrators' wrapper scripts (a sudo wrapper that logs, a proxy-setting curl wrapper).",
         run: path_hijack,
+    },
+    RuleInfo {
+        id: "path-shadow-unowned",
+        title: "Locally installed program in /usr/local/{sbin,bin} shadowing a packaged one",
+        mitre: &["T1574.007"],
+        severity: Severity::Low,
+        weight: 5,
+        needs: &["local-bin"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "An unowned compiled program (not a script) in /usr/local/sbin or /usr/local/bin shadows a packaged program of the same name whose name is not one of those path-hijack watches: usually a newer version built from source (git, python3, vim, curl from `make install`). Listed so its origin can be checked against the build it claims to be; scored low. FP: that is the usual case.",
+        run: path_shadow_unowned,
     },
     RuleInfo {
         id: "promiscuous-interface",
@@ -2280,32 +2292,179 @@ fn modprobe_install_command(
     out
 }
 
-fn path_hijack(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
-    ctx.local_bins
+/// Names of programs that responders and administrators trust to see what runs, who is
+/// logged in and what is on disk, or to authenticate: an intruder's favourite PATH hijacks.
+const TRUSTED_TOOLS: &[&str] = &[
+    "ps",
+    "ls",
+    "dir",
+    "netstat",
+    "ss",
+    "top",
+    "htop",
+    "lsof",
+    "pstree",
+    "pgrep",
+    "pkill",
+    "kill",
+    "killall",
+    "w",
+    "who",
+    "whoami",
+    "last",
+    "lastb",
+    "lastlog",
+    "id",
+    "find",
+    "du",
+    "df",
+    "stat",
+    "file",
+    "strings",
+    "md5sum",
+    "sha1sum",
+    "sha256sum",
+    "grep",
+    "egrep",
+    "cat",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "sudo",
+    "su",
+    "passwd",
+    "chpasswd",
+    "login",
+    "ssh",
+    "scp",
+    "sftp",
+    "sshd",
+    "ssh-keygen",
+    "ssh-add",
+    "systemctl",
+    "journalctl",
+    "service",
+    "crontab",
+    "ip",
+    "ifconfig",
+    "route",
+    "arp",
+    "iptables",
+    "ip6tables",
+    "nft",
+    "tcpdump",
+    "strace",
+    "ltrace",
+    "gdb",
+    "lsmod",
+    "modprobe",
+    "insmod",
+    "rmmod",
+    "dmesg",
+    "uname",
+    "mount",
+    "chattr",
+    "lsattr",
+    "dpkg",
+    "apt",
+    "apt-get",
+    "rpm",
+    "yum",
+    "dnf",
+    "debsums",
+    "curl",
+    "wget",
+    "bash",
+    "sh",
+    "dash",
+    "useradd",
+    "usermod",
+    "userdel",
+    "adduser",
+    "getent",
+    "env",
+    "which",
+    "readlink",
+    "ldd",
+    "unhide",
+    "rkhunter",
+    "chkrootkit",
+    "auditctl",
+    "ausearch",
+    "clamscan",
+    "hostname",
+    "date",
+];
+
+/// Why an unowned program shadowing a packaged one looks like a hijack (`Some`), or like a
+/// locally built program (`None`): a script, or a trusted tool's name. The copy in the bundle
+/// tells a script (`#!`) from a compiled program; without a copy only the name decides.
+fn hijack_reason(
+    b: &dossier_plugin_api::records::LocalBinRecord,
+    input: &mut BundleInput<'_>,
+) -> Option<String> {
+    let script = b
+        .copy
+        .as_ref()
+        .and_then(|c| c.member.as_deref())
+        .and_then(|m| (input.read_member)(m, 2).ok())
+        .is_some_and(|head| head.starts_with(b"#!"));
+    if script {
+        Some("a script stands in for it".into())
+    } else if TRUSTED_TOOLS.contains(&b.name.as_str()) {
+        Some(format!(
+            "`{}` is a program responders and administrators trust",
+            b.name
+        ))
+    } else {
+        None
+    }
+}
+
+/// Unowned entries of /usr/local/{sbin,bin} that shadow a packaged program, with the
+/// hijack reason of each (see [`hijack_reason`]).
+fn shadowing(ctx: &Ctx, input: &mut BundleInput<'_>, hijack: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for b in ctx
+        .local_bins
         .iter()
         .filter(|b| !b.rec.shadows.is_empty() && b.rec.owned == Some(false))
-        .map(|b| {
-            let mut iocs = vec![Ioc::Path(b.rec.path.clone())];
-            iocs.extend(b.rec.sha256.clone().map(Ioc::Sha256));
-            let mut ev = ctx.ev(b, format!("PATH entry {}", b.rec.path), b.rec.copy.as_ref());
-            ev.dedup_by(|a, b| a.member == b.member);
-            finding(
-                &b.rec.path,
-                format!(
-                    "{} comes before {} in PATH and no package owns it{}",
-                    b.rec.path,
-                    b.rec.shadows.join(", "),
-                    b.rec
-                        .link_target
-                        .as_deref()
-                        .map(|t| format!(" (link to {t})"))
-                        .unwrap_or_default()
-                ),
-                ev,
-                iocs,
-            )
-        })
-        .collect()
+    {
+        let why = hijack_reason(&b.rec, input);
+        if why.is_some() != hijack {
+            continue;
+        }
+        let mut iocs = vec![Ioc::Path(b.rec.path.clone())];
+        iocs.extend(b.rec.sha256.clone().map(Ioc::Sha256));
+        let mut ev = ctx.ev(b, format!("PATH entry {}", b.rec.path), b.rec.copy.as_ref());
+        ev.dedup_by(|a, b| a.member == b.member);
+        out.push(finding(
+            &b.rec.path,
+            format!(
+                "{} comes before {} in PATH and no package owns it{}{}",
+                b.rec.path,
+                b.rec.shadows.join(", "),
+                b.rec
+                    .link_target
+                    .as_deref()
+                    .map(|t| format!(" (link to {t})"))
+                    .unwrap_or_default(),
+                why.map(|w| format!("; {w}")).unwrap_or_default()
+            ),
+            ev,
+            iocs,
+        ));
+    }
+    out
+}
+
+fn path_hijack(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {
+    shadowing(ctx, input, true)
+}
+
+fn path_shadow_unowned(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {
+    shadowing(ctx, input, false)
 }
 
 fn iface_ev(ctx: &Ctx, i: &At<dossier_plugin_api::records::NetInterfaceRecord>) -> Vec<Evidence> {

@@ -589,7 +589,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        38,
+        39,
         "{out}"
     );
 }

@@ -35,6 +35,7 @@ const PERSIST_RULES: &[&str] = &[
     "ld-so-conf-unusual",
     "modprobe-install-command",
     "path-hijack",
+    "path-shadow-unowned",
     "promiscuous-interface",
     "odd-login-user",
     "failed-login-burst",
@@ -228,31 +229,35 @@ fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
     );
 
     // The clean host: not judged compromised, and none of the issue-7 rules, except
-    // path-hijack on programs of this machine's own /usr/local/bin that every lab host
-    // inherits (a locally built git shadowing the packaged one looks exactly like a hijack to
-    // the rule; such findings must then be the same on both hosts).
+    // path-shadow-unowned (low) on programs of this machine's own /usr/local/bin that every
+    // lab host inherits (a locally built git shadowing the packaged one); those findings must
+    // be the same on both hosts.
     assert_eq!(ch["verdict"], "Unclear/Benign", "{}", summary(ch));
     for rule in PERSIST_RULES {
         for f in findings(ch, rule) {
             let subject = f["subject"].as_str().unwrap();
-            let inherited = *rule == "path-hijack"
+            let inherited = *rule == "path-shadow-unowned"
                 && subject.starts_with("/usr/local/")
                 && std::fs::symlink_metadata(subject).is_ok();
             assert!(inherited, "{rule} fired on the clean host: {}", summary(ch));
         }
     }
-    let hijacks = |h: &Value| -> std::collections::BTreeSet<String> {
-        findings(h, "path-hijack")
+    let subjects = |h: &Value, rule: &str| -> std::collections::BTreeSet<String> {
+        findings(h, rule)
             .iter()
             .map(|f| f["subject"].as_str().unwrap().to_string())
             .collect()
     };
-    let mut want = hijacks(ch);
-    want.insert(p::HIJACK.to_string());
+    let want = subjects(ch, "path-shadow-unowned");
     assert_eq!(
-        hijacks(ph),
+        subjects(ph, "path-shadow-unowned"),
         want,
-        "the planted hijack and the machine's own"
+        "the machine's own locally built programs"
+    );
+    assert_eq!(
+        subjects(ph, "path-hijack"),
+        [p::HIJACK.to_string()].into(),
+        "the planted hijack only"
     );
 
     // The persistent host: every family, each with its MITRE id, on the planted subject.
