@@ -362,6 +362,15 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     assert_eq!(status("/etc/profile"), Some("ok".into()));
     assert_eq!(status("/etc/init.d/kmod-static"), Some("not_owned".into()));
     assert_eq!(status("/home/alice/.bashrc"), None);
+    // A hook file that `packages` copies again as unowned is stored once: its record points at
+    // the member `hooks` wrote, and no `~2` twin exists.
+    let kmod = verify
+        .iter()
+        .find(|v| v["path"] == "/etc/init.d/kmod-static")
+        .unwrap();
+    assert_eq!(kmod["copy"]["member"], "raw/etc/init.d/kmod-static");
+    let twins: Vec<&&str> = names.iter().filter(|n| n.contains('~')).collect();
+    assert!(twins.is_empty(), "stored twice: {twins:?}");
     // Package-manager and auth hooks: copied, verified, PAM modules resolved and verified,
     // the unowned module copied by `packages`.
     for path in [

@@ -648,11 +648,25 @@ impl EvidenceSink for BundleWriter {
         hash.update(&data);
         let mut eof = read_error.is_none() && (data.len() as u64) < first_cap;
         let mut chunk = Vec::new();
-        let name = self.unique_name(&raw_member_name(&text));
+        let base = raw_member_name(&text);
         let mtime = meta.mtime.as_ref().map(Timestamp::unix_seconds);
         let mut total = data.len() as u64;
         let buffered_all = eof || read_error.is_some() || total >= limit;
-        if buffered_all {
+        // The same file copied again with the same bytes (a hook file that `packages` also
+        // copies as unowned) is stored once: the earlier member is returned.
+        let reused = buffered_all
+            .then(|| self.by_name.get(&base).map(|&i| &self.members[i]))
+            .flatten()
+            .filter(|m| m.kind == "raw" && m.size == total)
+            .filter(|m| m.sha256 == hex(&hash.clone().finalize()))
+            .map(|m| m.name.clone());
+        let name = match &reused {
+            Some(n) => n.clone(),
+            None => self.unique_name(&base),
+        };
+        if reused.is_some() {
+            drop(data);
+        } else if buffered_all {
             let opts = Self::options(total, &data[..data.len().min(64 << 10)], mtime);
             self.submit(&name, opts, data).map_err(CopyError::Sink)?;
         } else {
@@ -725,14 +739,16 @@ impl EvidenceSink for BundleWriter {
             changed_during_read: changed,
         };
         let sha = hex(&hash.finalize());
-        self.push_member(MemberEntry {
-            name: name.clone(),
-            size: total,
-            sha256: sha.clone(),
-            kind: "raw".into(),
-            collector: self.collector.clone(),
-            source: Some(source.clone()),
-        });
+        if reused.is_none() {
+            self.push_member(MemberEntry {
+                name: name.clone(),
+                size: total,
+                sha256: sha.clone(),
+                kind: "raw".into(),
+                collector: self.collector.clone(),
+                source: Some(source.clone()),
+            });
+        }
         Ok(RawCopy {
             member: MemberRef {
                 name,
