@@ -1,7 +1,7 @@
 //! dossier benchmarks. They print figures; nothing here asserts on time.
 //!
-//! `dossier-bench triage [--runs 5] [--bin PATH]`
-//!   Local triage of this machine with the default playbook: wall time and peak RSS of each run
+//! `dossier-bench triage [--runs 5] [--bin PATH] [--playbook NAME-OR-FILE]`
+//!   Local triage of this machine with the default playbook (or the one given): wall time and peak RSS of each run
 //!   (each run is measured in its own child so the peak RSS is per run), median of the runs.
 //!
 //! `dossier-bench analyze [--bundles 1000] [--bin PATH]`
@@ -82,7 +82,7 @@ fn main() {
         Some("one") => one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--bin PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--bin PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH]"
             );
             std::process::exit(2);
         }
@@ -154,19 +154,24 @@ fn triage(args: &[String]) {
     let bin = arg(args, "--bin")
         .map(PathBuf::from)
         .unwrap_or_else(default_bin);
+    let playbook = arg(args, "--playbook");
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let out_s = out.to_str().expect("utf-8");
     let mut walls = Vec::new();
     let mut rss = Vec::new();
     for i in 0..runs {
-        let (w, r) = measure(&[
+        let mut argv = vec![
             bin.to_str().expect("utf-8"),
             "collect",
             "--quiet",
             "--out",
             out_s,
-        ]);
+        ];
+        if let Some(p) = &playbook {
+            argv.extend(["--playbook", p.as_str()]);
+        }
+        let (w, r) = measure(&argv);
         println!("run {}: wall {w:.2} s, peak RSS {r:.1} MiB", i + 1);
         walls.push(w);
         rss.push(r);
@@ -178,7 +183,8 @@ fn triage(args: &[String]) {
         .map(|e| e.metadata().expect("meta").len())
         .collect();
     println!(
-        "local triage (default playbook, {runs} runs, {}): median wall {:.2} s, median peak RSS {:.1} MiB, bundle median {:.1} MiB",
+        "local triage (playbook {}, {runs} runs, {}): median wall {:.2} s, median peak RSS {:.1} MiB, bundle median {:.1} MiB",
+        playbook.as_deref().unwrap_or("triage"),
         bin.display(),
         median(walls),
         median(rss),
