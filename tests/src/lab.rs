@@ -121,7 +121,10 @@ pub enum Scenario {
     /// `.bashrc` opening `/dev/tcp`, `/etc/ld.so.preload`, a loader directory under
     /// `/dev/shm`, a modprobe `install` command, an unowned `ps` first in PATH, a brute force
     /// then a login from the same address and a session forged as `LOGIN` in wtmp, btmp and
-    /// utmp, and `eth0` in promiscuous mode. Root logs in by key as on `Clean` hosts, and
+    /// utmp, `eth0` in promiscuous mode, an apt hook decoding base64 before every index
+    /// update, a `pam_exec` line in sshd's PAM service passing passwords to a script, an
+    /// unowned PAM module made `sufficient` for `su`, and a polkit rule granting everything to
+    /// `www-data`. Root logs in by key as on `Clean` hosts, and
     /// [`LAB_USER`] by key, with sudo for sftp-server only (for `--sudo`).
     Persist,
 }

@@ -1,6 +1,7 @@
 //! Issue 7 end to end over real SSH: a lab host planted with one intruder case of every
 //! persistence family ([`Scenario::Persist`]) and a clean host (the machine's own packaged
-//! init scripts, profile, sudoers and root's ordinary `.bashrc`) are swept together by the
+//! init scripts, profile, sudoers, apt configuration, PAM services and polkit rules, and
+//! root's ordinary `.bashrc`) are swept together by the
 //! real `dossier sweep` binary. The persistent host is judged Malicious likely with every
 //! family's rule firing, with its MITRE id and evidence in a bundle that `dossier verify`
 //! accepts; the clean host fires none of these rules; the fleet report correlates; and the
@@ -40,6 +41,10 @@ const PERSIST_RULES: &[&str] = &[
     "odd-login-user",
     "failed-login-burst",
     "bruteforce-then-login",
+    "pkg-manager-hook",
+    "pam-exec-hook",
+    "pam-module-unowned",
+    "polkit-rule-unowned",
 ];
 
 fn text(b: &[u8]) -> String {
@@ -193,6 +198,38 @@ fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
         facts.contains("no visudo") || facts.contains(p::SUDOERS_FILE) && !facts.contains("error"),
         "sudoers must stay valid: {facts}"
     );
+    // The planted PAM lines lock nobody out: sshd does not use PAM (`UsePAM no`), `su` from
+    // root still succeeds (pam_rootok comes before the planted `sufficient` module), and the
+    // collection account's key login and password-less sudo (PAM's sudo service, untouched)
+    // still work.
+    let pam = ssh_ok(
+        &lab,
+        persist,
+        &format!(
+            "grep -c pam_exec {exec}; grep -c {module} {su}; \
+             test -f {lib} && echo module-present; su -s /bin/sh -c 'id -un' nobody",
+            exec = p::PAM_EXEC_SERVICE,
+            module = p::PAM_MODULE_NAME,
+            su = p::PAM_MODULE_SERVICE,
+            lib = p::pam_module_path(),
+        ),
+    );
+    assert_eq!(pam, "1\n1\nmodule-present\nnobody\n", "{pam}");
+    if Path::new("/usr/bin/sudo").is_file() {
+        let o = lab
+            .ssh(LAB_USER, persist)
+            .arg("id -un; sudo -n -l")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let listed = text(&o.stdout);
+        assert!(
+            o.status.success() && listed.starts_with(&format!("{LAB_USER}\n")),
+            "{LAB_USER} key login and sudo -n: {listed}\n{}",
+            text(&o.stderr)
+        );
+        assert!(listed.contains("sftp-server"), "{listed}");
+    }
     let mut sftp = lab
         .sftp("root", persist)
         .stdin(Stdio::piped())
@@ -367,6 +404,7 @@ fn root_only_file(case: &str) -> Option<&'static str> {
         ("failed-login-burst on ", "/var/log/btmp"),
         ("bruteforce-then-login on ", "/var/log/btmp"),
         ("hook-malicious-content on /root/", "/root"),
+        ("polkit-rule-unowned on ", "/etc/polkit-1/rules.d"),
     ]
     .into_iter()
     .find(|(prefix, _)| case.starts_with(prefix))
@@ -410,7 +448,7 @@ fn non_root_sweep_records_what_it_cannot_read_and_sudo_finds_every_family() {
             "{case} missed, and {file} is not recorded as denied: {denied_user:?}"
         );
     }
-    for file in [p::SUDOERS_FILE, "/var/log/btmp"] {
+    for file in [p::SUDOERS_FILE, "/var/log/btmp", "/etc/polkit-1/rules.d"] {
         assert!(
             denied_user.iter().any(|d| d == file),
             "{file} not recorded as denied: {denied_user:?}"
@@ -498,6 +536,15 @@ fn expected() -> Vec<(&'static str, &'static str, String)> {
         ("odd-login-user", "T1078", "utmp record 2".into()),
         ("failed-login-burst", "T1110", p::ATTACKER_ADDR.into()),
         ("bruteforce-then-login", "T1110", p::ATTACKER_ADDR.into()),
+        ("pkg-manager-hook", "T1546.016", p::APT_HOOK.into()),
+        (
+            "hook-malicious-content",
+            "T1059.004",
+            format!("{}:{}", p::APT_HOOK, p::APT_HOOK_LINE),
+        ),
+        ("pam-exec-hook", "T1556.003", p::PAM_EXEC_SERVICE.into()),
+        ("pam-module-unowned", "T1556.003", p::pam_module_path()),
+        ("polkit-rule-unowned", "T1548", p::POLKIT_RULE.into()),
     ]
 }
 

