@@ -112,9 +112,15 @@ pub struct CollectorHealth {
     pub incomplete: Option<String>,
 }
 
-/// Health of a collector run from its manifest status, error and issues.
+/// Health of a collector run from its manifest status, error and issues. The detail is the
+/// error, then the only issue (`subject: message`) or a summary of all of them.
 pub fn health(status: &str, error: Option<&str>, issues: &[Issue]) -> CollectorHealth {
-    let all = summarize(issues);
+    // One issue is shown whole (subject and message), as reports always showed it; several
+    // are counted by kind.
+    let all = match issues {
+        [one] => format!("{}: {}", short(&one.subject), one.message),
+        _ => summarize(issues),
+    };
     let detail = match (error, all.is_empty()) {
         (Some(e), true) => e.to_string(),
         (Some(e), false) => format!("{e}; {all}"),
@@ -216,6 +222,12 @@ mod tests {
         let h = health("partial", Some("host lost: connection reset"), &[]);
         assert_eq!(h.incomplete.as_deref(), Some("host lost: connection reset"));
         assert_eq!(h.detail, "host lost: connection reset");
+        let one = [issue("/proc", IssueKind::NotAvailable)];
+        assert_eq!(health("not_available", None, &one).detail, "/proc: m");
+        assert_eq!(
+            health("partial", Some("host lost: eof"), &one).detail,
+            "host lost: eof; /proc: m"
+        );
         // Failed or not available: not evaluated elsewhere, not partial.
         assert_eq!(health("failed", Some("boom"), &denied).incomplete, None);
         assert_eq!(health("ok", None, &[]).incomplete, None);
