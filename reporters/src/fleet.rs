@@ -234,7 +234,11 @@ impl<'a> FleetWriter<'a> {
                 h.findings,
                 h.highest.map_or("-", |s| s.label()),
                 if h.partial > 0 {
-                    format!("partial ({} rules)", h.partial)
+                    format!(
+                        "partial ({} rule{})",
+                        h.partial,
+                        if h.partial == 1 { "" } else { "s" }
+                    )
                 } else {
                     "complete".to_string()
                 },
@@ -621,7 +625,13 @@ mod tests {
         let mut a = host("a", "a.zip", &[]);
         a.partial = vec![crate::sample::partial("system-account-usable")];
         a.partial.push(crate::sample::partial("sudo-nopasswd-all"));
-        let b = host("b", "b.zip", &[Severity::Low]);
+        let mut b = host("b", "b.zip", &[Severity::Low]);
+        let mut one = b.clone();
+        one.hostname = "one".into();
+        one.partial = vec![crate::sample::partial("sudo-nopasswd-all")];
+        let r = render(&[one], &[], &[]);
+        assert!(r.contains("| partial (1 rule) |"), "{r}");
+        b.partial.clear();
         let r = render(&[a, b.clone()], &[], &[]);
         assert!(r.contains("**Hosts collected with gaps:** 1  \n"), "{r}");
         assert!(
