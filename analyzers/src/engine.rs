@@ -1,11 +1,13 @@
 //! The rule engine: runs every enabled rule over one bundle's records, scores the host (each
 //! fired rule counted once, capped at 100) and gives the verdict.
 
+use crate::completeness;
 use crate::context::Ctx;
 use crate::rules::{CATALOG, RuleInfo};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{
-    CollectorGap, Finding, HostAnalysis, NotEvaluated, RuleHit, Severity, Thresholds,
+    CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, RuleHit, Severity,
+    Thresholds,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -155,8 +157,12 @@ pub type MemberReader<'a> = dyn FnMut(&str, u64) -> Result<Vec<u8>, String> + 'a
 /// What a verified bundle gives the analyzers.
 pub struct BundleInput<'a> {
     pub header: Header,
-    /// Collector name → (status, error or first issue).
+    /// Collector name → (status, error and summary of its issues).
     pub collectors: BTreeMap<String, (String, String)>,
+    /// Collector name → why its data is incomplete, for collectors that ran but missed
+    /// something that matters (see [`crate::completeness`]); rules needing them are reported
+    /// as evaluated on partial data.
+    pub incomplete: BTreeMap<String, String>,
     /// Collector name → records with their 1-based line numbers.
     pub records: BTreeMap<String, Vec<(usize, serde_json::Value)>>,
     /// Member name → SHA-256, for every member of the bundle.
@@ -173,6 +179,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
     let mut findings: Vec<Finding> = Vec::new();
     let mut hits = Vec::new();
     let mut not_evaluated = Vec::new();
+    let mut partial = Vec::new();
     for rule in CATALOG {
         let (on, weight, severity) = cfg.effective(rule);
         if !on {
@@ -196,6 +203,23 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
                 reason: "no package database in the bundle: package ownership unknown".into(),
             });
             continue;
+        }
+        // Evaluated: on partial data if a collector it reads (records of a kind, package
+        // ownership) missed something.
+        let needs = rule
+            .needs
+            .iter()
+            .copied()
+            .chain(rule.needs_kinds.iter().map(|(c, _)| *c))
+            .chain(rule.needs_packages.then_some("packages"));
+        if let Some((collectors, missing)) = completeness::partial_reason(needs, &input.incomplete)
+        {
+            partial.push(PartialEvaluation {
+                rule: rule.id.into(),
+                title: rule.title.into(),
+                collectors,
+                missing,
+            });
         }
         let mut found = (rule.run)(&ctx, cfg, input);
         if found.is_empty() {
@@ -254,6 +278,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         hits,
         findings,
         not_evaluated,
+        partial,
         executables: ctx.executables(),
         listeners: ctx.listeners(),
         gaps,
@@ -293,6 +318,7 @@ mod tests {
                 kernel: None,
             },
             collectors,
+            incomplete: BTreeMap::new(),
             records,
             members: [
                 ("records/proc.jsonl".to_string(), "a".repeat(64)),
@@ -524,6 +550,99 @@ mod tests {
             "www-data".into()
         )));
         assert_eq!(a.verdict, "Malicious likely");
+    }
+
+    /// Analysis of one `accounts` record with the collector in this state.
+    fn accounts_with(status: &str, issues: &[dossier_plugin_api::collect::Issue]) -> HostAnalysis {
+        let recs = vec![(
+            1,
+            json!({"kind": "account", "name": "daemon", "uid": 1, "gid": 1, "home": "/", "shell": "/usr/sbin/nologin", "shell_listed": false, "password": "unknown", "line": 1, "source": {"path": "/etc/passwd"}}),
+        )];
+        let records = [("accounts".to_string(), recs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let h = completeness::health(status, None, issues);
+        inp.collectors
+            .insert("accounts".into(), (status.into(), h.detail));
+        if let Some(why) = h.incomplete {
+            inp.incomplete.insert("accounts".into(), why);
+        }
+        analyze(&mut inp, &AnalysisConfig::default())
+    }
+
+    #[test]
+    fn rules_on_a_partial_collector_are_listed_as_partial() {
+        use dossier_plugin_api::collect::{Issue, IssueKind};
+        use dossier_plugin_api::host::HostErrorKind;
+        let issue = |subject: &str, kind| Issue {
+            subject: subject.into(),
+            kind,
+            message: "m".into(),
+        };
+        let denied = IssueKind::Error(HostErrorKind::PermissionDenied);
+        let a = accounts_with(
+            "partial",
+            &[
+                issue("/etc/shadow", denied),
+                issue("/etc/sudoers.d/ops", denied),
+                issue(
+                    "/etc/sudoers.d/x",
+                    IssueKind::Error(HostErrorKind::NotFound),
+                ),
+            ],
+        );
+        let partial: Vec<&str> = a.partial.iter().map(|p| p.rule.as_str()).collect();
+        // Every evaluated rule reading `accounts`, in catalog order, and no other.
+        let expected: Vec<&str> = CATALOG
+            .iter()
+            .filter(|r| r.needs.contains(&"accounts"))
+            .filter(|r| !a.not_evaluated.iter().any(|n| n.rule == r.id))
+            .map(|r| r.id)
+            .collect();
+        assert!(partial.contains(&"system-account-usable"), "{partial:?}");
+        assert!(partial.contains(&"sudo-nopasswd-all"), "{partial:?}");
+        assert_eq!(partial, expected);
+        let p = &a.partial[0];
+        assert_eq!(p.collectors, ["accounts"]);
+        assert_eq!(
+            p.missing,
+            "accounts: 2 permission denied: /etc/shadow, /etc/sudoers.d/ops"
+        );
+        // The gap lists every issue, churn included, by kind.
+        let gap = a.gaps.iter().find(|g| g.collector == "accounts").unwrap();
+        assert_eq!(
+            gap.detail,
+            "1 not found: /etc/sudoers.d/x; 2 permission denied: /etc/shadow, /etc/sudoers.d/ops"
+        );
+        // The score still comes from hits only.
+        assert_eq!(a.score, 0);
+        assert_eq!(a.verdict, "Unclear/Benign");
+    }
+
+    #[test]
+    fn rules_on_complete_data_or_mere_churn_are_not_partial() {
+        use dossier_plugin_api::collect::{Issue, IssueKind};
+        use dossier_plugin_api::host::HostErrorKind;
+        let a = accounts_with("ok", &[]);
+        assert!(a.partial.is_empty(), "{:?}", a.partial);
+        assert!(a.gaps.is_empty());
+        // A file removed between listing and reading is churn: nothing left to see.
+        let a = accounts_with(
+            "partial",
+            &[Issue {
+                subject: "/etc/sudoers.d/tmp".into(),
+                kind: IssueKind::Error(HostErrorKind::NotFound),
+                message: "gone".into(),
+            }],
+        );
+        assert!(a.partial.is_empty(), "{:?}", a.partial);
+        assert_eq!(a.gaps.len(), 1);
+        // Analyses without the field (older findings.json, spools) still read, as "none".
+        let mut v = serde_json::to_value(&a).unwrap();
+        assert!(v.get("partial").is_none());
+        v.as_object_mut().unwrap().remove("partial");
+        let back: HostAnalysis = serde_json::from_value(v).unwrap();
+        assert_eq!(back, a);
     }
 
     #[test]

@@ -2,12 +2,14 @@
 //! built-in engine: the playbook's overrides of weight, severity and on/off apply by rule id;
 //! a rule whose collectors did not run (or failed) is *not evaluated*, never clean; one hit
 //! per rule counts towards the score; a plugin that fails leaves its rules not evaluated and
-//! the failure in the report. Fleet-level findings get their titles, MITRE ids and severities
+//! the failure in the report; a rule evaluated although a collector it needs missed something
+//! is listed as evaluated on partial data. Fleet-level findings get their titles, MITRE ids and severities
 //! from the rule descriptors in the same way.
 
+use crate::completeness::partial_reason;
 use crate::engine::AnalysisConfig;
 use dossier_plugin_api::analysis::{
-    CollectorGap, Finding, HostAnalysis, NotEvaluated, PluginUse, RuleHit,
+    CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse, RuleHit,
 };
 use dossier_plugin_api::analyzer::{
     AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
@@ -36,13 +38,15 @@ pub fn missing(
 }
 
 /// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
-/// recorded in `a.plugins`. Returns the host's fleet facts, if the analyzer gave any.
+/// recorded in `a.plugins`. `incomplete` names the collectors whose data is incomplete and why
+/// (see [`crate::completeness`]). Returns the host's fleet facts, if the analyzer gave any.
 pub fn merge(
     a: &mut HostAnalysis,
     info: &AnalyzerInfo,
     used: PluginUse,
     result: Result<HostFindings, String>,
     collectors: &BTreeMap<String, (String, String)>,
+    incomplete: &BTreeMap<String, String>,
     cfg: &AnalysisConfig,
 ) -> Option<serde_json::Value> {
     a.plugins.push(used);
@@ -102,6 +106,22 @@ pub fn merge(
         }
     }
     // Rules in the plugin's own order, as the built-in engine keeps catalog order.
+    for r in info
+        .rules
+        .iter()
+        .filter(|r| evaluable.contains_key(r.id.as_str()))
+    {
+        if let Some((collectors, missing)) =
+            partial_reason(r.needs.iter().map(String::as_str), incomplete)
+        {
+            a.partial.push(PartialEvaluation {
+                rule: r.id.clone(),
+                title: r.title.clone(),
+                collectors,
+                missing,
+            });
+        }
+    }
     for r in &info.rules {
         let (Some(mut found), Some((_, weight, severity))) =
             (by_rule.remove(&r.id), evaluable.get(r.id.as_str()))
@@ -225,6 +245,7 @@ mod tests {
             }],
             findings: vec![],
             not_evaluated: vec![],
+            partial: vec![],
             executables: vec![],
             listeners: vec![],
             gaps: vec![],
@@ -284,7 +305,15 @@ mod tests {
             not_evaluated: vec![],
             fleet_facts: Some(serde_json::json!([1])),
         };
-        let facts = merge(&mut a, &info(), used(), Ok(out), &ran(), &cfg);
+        let facts = merge(
+            &mut a,
+            &info(),
+            used(),
+            Ok(out),
+            &ran(),
+            &BTreeMap::new(),
+            &cfg,
+        );
         assert_eq!(facts, Some(serde_json::json!([1])));
         let hits: Vec<(&str, u32, usize)> = a
             .hits
@@ -309,6 +338,7 @@ mod tests {
             used(),
             Ok(HostFindings::default()),
             &BTreeMap::new(),
+            &BTreeMap::new(),
             &cfg,
         );
         assert_eq!(a.not_evaluated.len(), 2);
@@ -316,10 +346,61 @@ mod tests {
         assert_eq!(a.score, 25);
 
         let mut a = empty();
-        merge(&mut a, &info(), used(), Err("boom".into()), &ran(), &cfg);
+        merge(
+            &mut a,
+            &info(),
+            used(),
+            Err("boom".into()),
+            &ran(),
+            &BTreeMap::new(),
+            &cfg,
+        );
         assert_eq!(a.not_evaluated.len(), 2);
         assert!(a.not_evaluated[1].reason.contains("`k` failed: boom"));
         assert_eq!(a.gaps[0].status, "failed");
+    }
+
+    #[test]
+    fn plugin_rules_on_incomplete_collectors_are_partial() {
+        let mut a = empty();
+        let cfg = AnalysisConfig::default();
+        let incomplete: BTreeMap<String, String> = [(
+            "keys".to_string(),
+            "1 permission denied: /root/.ssh".to_string(),
+        )]
+        .into_iter()
+        .collect();
+        let out = HostFindings {
+            findings: vec![finding("k-a", "x")],
+            not_evaluated: vec![NotEvaluated {
+                rule: "k-b".into(),
+                title: String::new(),
+                reason: "no data".into(),
+            }],
+            fleet_facts: None,
+        };
+        merge(&mut a, &info(), used(), Ok(out), &ran(), &incomplete, &cfg);
+        // k-a ran (and fired) on partial data; k-b was not evaluated; the fleet rule is not a
+        // host rule.
+        assert_eq!(a.partial.len(), 1, "{:?}", a.partial);
+        assert_eq!(a.partial[0].rule, "k-a");
+        assert_eq!(a.partial[0].collectors, ["keys"]);
+        assert_eq!(
+            a.partial[0].missing,
+            "keys: 1 permission denied: /root/.ssh"
+        );
+
+        let mut a = empty();
+        merge(
+            &mut a,
+            &info(),
+            used(),
+            Ok(HostFindings::default()),
+            &ran(),
+            &BTreeMap::new(),
+            &cfg,
+        );
+        assert!(a.partial.is_empty());
     }
 
     #[test]

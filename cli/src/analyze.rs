@@ -27,7 +27,7 @@ use crate::bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced}
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
-use dossier_analyzers::{BundleInput, Header, analyze};
+use dossier_analyzers::{BundleInput, Header, analyze, completeness};
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, PluginUse, Unanalyzed};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, CollectorState, FleetFacts, FleetFinding, NumberedRecord,
@@ -142,17 +142,15 @@ pub fn analyze_bundle(
     let mut records = BTreeMap::new();
     let mut record_errors = Vec::new();
     let runs = b.manifest.collectors.clone();
+    let mut incomplete = BTreeMap::new();
     for run in &runs {
-        let detail = run
-            .error
-            .clone()
-            .or_else(|| {
-                run.issues
-                    .first()
-                    .map(|i| format!("{}: {}", i.subject, i.message))
-            })
-            .unwrap_or_default();
-        collectors.insert(run.name.clone(), (run.status.clone(), detail));
+        // The detail summarizes all issues; what makes the data incomplete (not mere churn such
+        // as a process that exited) marks the rules that need it as evaluated on partial data.
+        let health = completeness::health(&run.status, run.error.as_deref(), &run.issues);
+        if let Some(why) = health.incomplete {
+            incomplete.insert(run.name.clone(), why);
+        }
+        collectors.insert(run.name.clone(), (run.status.clone(), health.detail));
         match b.records(&run.name, MAX_RECORDS) {
             Ok((recs, bad)) => {
                 records.insert(run.name.clone(), recs);
@@ -204,6 +202,7 @@ pub fn analyze_bundle(
     let mut input = BundleInput {
         header,
         collectors,
+        incomplete,
         records,
         members,
         read_member: &mut read,
@@ -223,6 +222,7 @@ pub fn analyze_bundle(
             used,
             result,
             &input.collectors,
+            &input.incomplete,
             &playbook.analysis,
         ) {
             facts.push((i, f));

@@ -118,6 +118,20 @@ pub struct NotEvaluated {
     pub reason: String,
 }
 
+/// A rule that was evaluated although some data it needs could not be collected (permission
+/// denied, a file truncated at the cap, the host lost mid-collection...): a clean result for it
+/// is not proof, and a hit may have missed other subjects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialEvaluation {
+    pub rule: String,
+    pub title: String,
+    /// The needed collectors whose data is incomplete, sorted.
+    pub collectors: Vec<String>,
+    /// What was missing, per collector
+    /// (`accounts: 1 permission denied: /etc/shadow; sessions: ...`).
+    pub missing: String,
+}
+
 /// A fired rule and its contribution to the score.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleHit {
@@ -157,6 +171,7 @@ pub struct Listener {
 pub struct CollectorGap {
     pub collector: String,
     pub status: String,
+    /// Its error and a summary of all its issues (count by kind, first few subjects).
     pub detail: String,
 }
 
@@ -183,6 +198,10 @@ pub struct HostAnalysis {
     pub hits: Vec<RuleHit>,
     pub findings: Vec<Finding>,
     pub not_evaluated: Vec<NotEvaluated>,
+    /// Rules evaluated on incomplete collections (absent from analyses written before this
+    /// field existed, which read as "none").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<PartialEvaluation>,
     pub executables: Vec<ExecutableSeen>,
     pub listeners: Vec<Listener>,
     pub gaps: Vec<CollectorGap>,
@@ -213,6 +232,11 @@ impl HostAnalysis {
     /// Highest severity among findings.
     pub fn highest(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Whether some rule ran on incomplete data (the host was collected with gaps that matter).
+    pub fn partial_data(&self) -> bool {
+        !self.partial.is_empty()
     }
 
     /// Every IOC of every finding, deduplicated and sorted.

@@ -69,7 +69,7 @@ pub struct AnalyzerInfo {
 pub struct CollectorState {
     /// `ok`, `partial`, `not_available` or `failed`.
     pub status: String,
-    /// Its error or first issue.
+    /// Its error and a summary of its issues (count by kind, first few subjects).
     #[serde(default)]
     pub detail: String,
 }

@@ -1,7 +1,9 @@
 //! The fleet Markdown report: executive summary, alerts grouped by severity (category, MITRE
 //! ATT&CK, description, evidence, risk assessment; the structure of `seeds/001`), cross-host
 //! correlation of IOCs (the same SHA-256, path, unit or cron command on which hosts), and the
-//! bundles that could not be analyzed and targets that could not be collected.
+//! bundles that could not be analyzed and targets that could not be collected. Hosts whose
+//! rules ran on partial data (collected with gaps) are counted in the summary and marked in
+//! the host table's `data` column.
 //!
 //! The report is written in one pass over the hosts so that memory does not grow with their
 //! number: the caller keeps a small [`HostEntry`] per host (enough for the summary and to
@@ -70,6 +72,8 @@ pub struct HostEntry {
     pub collected_finished: Timestamp,
     /// Rule hits per severity, in [`ORDER`].
     pub hits: [usize; 5],
+    /// Number of rules evaluated on partial data (the host was collected with gaps).
+    pub partial: usize,
 }
 
 impl HostEntry {
@@ -90,6 +94,7 @@ impl HostEntry {
             collected_started: a.collected_started,
             collected_finished: a.collected_finished,
             hits,
+            partial: a.partial.len(),
         }
     }
 }
@@ -173,6 +178,8 @@ impl<'a> FleetWriter<'a> {
                 not_collected.len()
             )?;
         }
+        let gapped = hosts.iter().filter(|h| h.partial > 0).count();
+        writeln!(o, "**Hosts collected with gaps:** {gapped}  ")?;
         writeln!(
             o,
             "**Verdicts:** {}\n",
@@ -206,20 +213,35 @@ impl<'a> FleetWriter<'a> {
                 not_collected.len()
             )?;
         }
+        if gapped > 0 {
+            write!(
+                o,
+                " {gapped} host(s) collected with gaps: some rules ran on partial data (permission denied, truncated, host lost), so a clean result there is not proof (see each host report).",
+            )?;
+        }
         writeln!(o, "\n")?;
         writeln!(
             o,
-            "| host | verdict | score | findings | highest | bundle |\n|---|---|---|---|---|---|"
+            "| host | verdict | score | findings | highest | data | bundle |\n|---|---|---|---|---|---|---|"
         )?;
         for h in hosts {
             writeln!(
                 o,
-                "| {} | {} | {} | {} | {} | `{}` (`{}`) |",
+                "| {} | {} | {} | {} | {} | {} | `{}` (`{}`) |",
                 md(&h.hostname),
                 h.verdict,
                 h.score,
                 h.findings,
                 h.highest.map_or("-", |s| s.label()),
+                if h.partial > 0 {
+                    format!(
+                        "partial ({} rule{})",
+                        h.partial,
+                        if h.partial == 1 { "" } else { "s" }
+                    )
+                } else {
+                    "complete".to_string()
+                },
                 md(&h.bundle),
                 &h.bundle_sha256[..h.bundle_sha256.len().min(16)]
             )?;
@@ -596,6 +618,37 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("**Not analyzed:**\n\n- `x.zip`: verification failed\n"));
+    }
+
+    #[test]
+    fn hosts_collected_with_gaps_are_counted_and_marked() {
+        let mut a = host("a", "a.zip", &[]);
+        a.partial = vec![crate::sample::partial("system-account-usable")];
+        a.partial.push(crate::sample::partial("sudo-nopasswd-all"));
+        let mut b = host("b", "b.zip", &[Severity::Low]);
+        let mut one = b.clone();
+        one.hostname = "one".into();
+        one.partial = vec![crate::sample::partial("sudo-nopasswd-all")];
+        let r = render(&[one], &[], &[]);
+        assert!(r.contains("| partial (1 rule) |"), "{r}");
+        b.partial.clear();
+        let r = render(&[a, b.clone()], &[], &[]);
+        assert!(r.contains("**Hosts collected with gaps:** 1  \n"), "{r}");
+        assert!(
+            r.contains("1 host(s) collected with gaps: some rules ran on partial data"),
+            "{r}"
+        );
+        assert!(
+            r.contains("| a | Unclear/Benign | 0 | 0 | - | partial (2 rules) | `a.zip`"),
+            "{r}"
+        );
+        assert!(
+            r.contains("| b | Unclear/Benign | 10 | 1 | LOW | complete | `b.zip`"),
+            "{r}"
+        );
+        let r = render(&[b], &[], &[]);
+        assert!(r.contains("**Hosts collected with gaps:** 0  \n"), "{r}");
+        assert!(!r.contains("host(s) collected with gaps"), "{r}");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The per-host Markdown report: host and collection, findings (executables with SHA-256),
 //! rule hits with weights and reasons, score and verdict, IOCs, recommended actions, and the
 //! evidence pointer and MITRE id of every finding. The sections follow the reference
-//! incident report (`seeds/000`).
+//! incident report (`seeds/000`). Rules that could not be evaluated, and rules evaluated on
+//! partial data (a collector they read could not read everything), are listed after the score,
+//! and an Unclear/Benign verdict on partial data says so: it is not proof of a clean host.
 
 use crate::md;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
@@ -53,8 +55,17 @@ pub fn render(a: &HostAnalysis) -> String {
     }
     let _ = writeln!(
         o,
-        "\n## Verdict\n\n**{}** (score {} / 100)\n",
-        a.verdict, a.score
+        "\n## Verdict\n\n**{}** (score {} / 100){}\n",
+        a.verdict,
+        a.score,
+        if a.partial_data() && a.verdict == "Unclear/Benign" {
+            format!(
+                ", on partial data: {} rule(s) ran on incomplete collections (see \"Evaluated on partial data\")",
+                a.partial.len()
+            )
+        } else {
+            String::new()
+        }
     );
 
     let _ = writeln!(o, "## Findings\n");
@@ -123,6 +134,26 @@ pub fn render(a: &HostAnalysis) -> String {
         );
         for n in &a.not_evaluated {
             let _ = writeln!(o, "- `{}` {}: {}", n.rule, md(&n.title), md(&n.reason));
+        }
+    }
+    if !a.partial.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n### Evaluated on partial data (a clean result here is not proof)\n"
+        );
+        for p in &a.partial {
+            let fired = if a.hits.iter().any(|h| h.rule == p.rule) {
+                " (fired on what was read)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                o,
+                "- `{}` {}{fired}: missing {}",
+                p.rule,
+                md(&p.title),
+                md(&p.missing)
+            );
         }
     }
     if !a.gaps.is_empty() || !a.record_errors.is_empty() {
@@ -275,12 +306,68 @@ pub fn render(a: &HostAnalysis) -> String {
             o,
             "1. No action required by this analysis. Keep the bundle: re-analyse it with newer rules later (`dossier analyze`)."
         );
+        let mut n = 2;
         if !a.not_evaluated.is_empty() {
             let _ = writeln!(
                 o,
-                "2. Some rules could not be evaluated (see above): collect the missing data before calling this host clean."
+                "{n}. Some rules could not be evaluated (see above): collect the missing data before calling this host clean."
+            );
+            n += 1;
+        }
+        if a.partial_data() {
+            let _ = writeln!(
+                o,
+                "{n}. Some rules ran on partial data (see above): collect again with the access that was missing (for example `--sudo`) before calling this host clean."
             );
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{host, partial};
+    use dossier_plugin_api::analysis::Severity;
+
+    #[test]
+    fn rules_on_partial_data_are_listed_and_qualify_a_benign_verdict() {
+        let mut a = host("a", "a.zip", &[Severity::Low]);
+        a.partial = vec![partial("rule-low-0"), partial("system-account-usable")];
+        let r = render(&a);
+        assert!(
+            r.contains("**Unclear/Benign** (score 10 / 100), on partial data: 2 rule(s) ran on incomplete collections"),
+            "{r}"
+        );
+        assert!(
+            r.contains("### Evaluated on partial data (a clean result here is not proof)\n\n- `rule-low-0` Title of rule-low-0 (fired on what was read): missing accounts: 1 permission denied: /etc/shadow\n- `system-account-usable` Title of system-account-usable: missing accounts: 1 permission denied: /etc/shadow\n"),
+            "{r}"
+        );
+        // After "Not evaluated" when both exist.
+        a.not_evaluated
+            .push(dossier_plugin_api::analysis::NotEvaluated {
+                rule: "x".into(),
+                title: "X".into(),
+                reason: "no data".into(),
+            });
+        let r = render(&a);
+        let ne = r.find("### Not evaluated").unwrap();
+        let pa = r.find("### Evaluated on partial data").unwrap();
+        assert!(ne < pa, "{r}");
+        assert!(
+            r.contains("collect again with the access that was missing"),
+            "{r}"
+        );
+
+        // A suspicious verdict keeps its wording; a complete host says nothing of partial data.
+        let mut s = host("s", "s.zip", &[Severity::High; 4]);
+        s.partial = vec![partial("system-account-usable")];
+        let r = render(&s);
+        assert_ne!(s.verdict, "Unclear/Benign");
+        let line = format!("**{}** (score 40 / 100)\n", s.verdict);
+        assert!(r.contains(&line), "{r}");
+        let r = render(&host("c", "c.zip", &[]));
+        assert!(r.contains("**Unclear/Benign** (score 0 / 100)\n"), "{r}");
+        assert!(!r.contains("partial data"), "{r}");
+    }
 }

@@ -14,7 +14,9 @@
 //!
 //! Each host carries bundle name and SHA-256, score, verdict, rule hits, findings (rule, title,
 //! mitre, severity, weight, explanation, subject, evidence [{member, sha256, line, what}], iocs
-//! [{type, value}]), rules not evaluated, executables, listeners and collection gaps. Hosts are
+//! [{type, value}]), rules not evaluated, rules evaluated on partial data (`partial`: [{rule,
+//! title, collectors, missing}], left out when none), executables, listeners and collection
+//! gaps (`detail` summarizes all of a collector's issues by kind). Hosts are
 //! sorted by hostname and bundle name. `not_collected` lists targets no bundle could be made of
 //! (outcome `unreachable`, `auth_failed`, `host_key_refused`, `timed_out` or `failed`);
 //! `unanalyzed` lists bundles that failed verification. `fleet_findings` are the fleet-level
@@ -158,6 +160,22 @@ mod tests {
             &[Severity::Critical, Severity::Info],
         );
         let back: HostAnalysis = serde_json::from_slice(&serde_json::to_vec(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn rules_on_partial_data_are_carried_and_absent_when_none() {
+        let mut a = host("web01", "web01-1.zip", &[]);
+        let doc = render(std::slice::from_ref(&a), &[], &[]);
+        assert!(!doc.contains("\"partial\""), "{doc}");
+        a.partial = vec![crate::sample::partial("system-account-usable")];
+        let doc = render(std::slice::from_ref(&a), &[], &[]);
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let p = &v["hosts"][0]["partial"][0];
+        assert_eq!(p["rule"], "system-account-usable");
+        assert_eq!(p["collectors"], serde_json::json!(["accounts"]));
+        assert_eq!(p["missing"], "accounts: 1 permission denied: /etc/shadow");
+        let back: HostAnalysis = serde_json::from_value(v["hosts"][0].clone()).unwrap();
         assert_eq!(back, a);
     }
 }

@@ -2,7 +2,7 @@
 
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{
-    Evidence, ExecutableSeen, Finding, HostAnalysis, Ioc, RuleHit, Severity,
+    Evidence, ExecutableSeen, Finding, HostAnalysis, Ioc, PartialEvaluation, RuleHit, Severity,
 };
 
 /// One finding of `rule` with its evidence and IOCs.
@@ -76,6 +76,7 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
         .into(),
         hits,
         findings,
+        partial: vec![],
         not_evaluated: vec![],
         executables: vec![ExecutableSeen {
             path: "/tmp/x".into(),
@@ -87,5 +88,15 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
         gaps: vec![],
         record_errors: vec!["records/proc.jsonl line 9: bad".into()],
         plugins: vec![],
+    }
+}
+
+/// `rule` evaluated with `/etc/shadow` unreadable.
+pub fn partial(rule: &str) -> PartialEvaluation {
+    PartialEvaluation {
+        rule: rule.into(),
+        title: format!("Title of {rule}"),
+        collectors: vec!["accounts".into()],
+        missing: "accounts: 1 permission denied: /etc/shadow".into(),
     }
 }

@@ -674,6 +674,57 @@ fn check_cut_bundle(out: &Path, t: &Value) {
             .any(|r| r["error"].as_str().is_some_and(|e| e.contains("host lost"))),
         "{m}"
     );
+    check_cut_analysis(&bundle, runs);
+}
+
+/// Analysis of a bundle cut mid-collection: every rule reading a collector that was cut short
+/// with records (status `partial`, error "host lost") is listed as evaluated on partial data,
+/// naming the lost host.
+fn check_cut_analysis(bundle: &Path, runs: &[Value]) {
+    let d = tempfile::tempdir().unwrap();
+    let o = dossier_tests::dossier(
+        d.path(),
+        &[
+            "analyze",
+            "--out",
+            d.path().join("rep").to_str().unwrap(),
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", dossier_tests::stderr(&o));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("rep/findings.json")).unwrap())
+            .unwrap();
+    let partial = json["hosts"][0]["partial"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // Collectors some built-in rule reads (`dossier rules --long`: "needs: a, b + ...").
+    let rules = dossier_tests::stdout(&dossier_tests::dossier(d.path(), &["rules", "--long"]));
+    let needed: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("needs: "))
+        .flat_map(|n| n.split(['+', ',']).map(str::trim))
+        .collect();
+    let cut: Vec<&str> = runs
+        .iter()
+        .filter(|r| r["status"] == "partial")
+        .filter(|r| r["error"].as_str().is_some_and(|e| e.contains("host lost")))
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    eprintln!(
+        "cut short with records: {cut:?}; rules on partial data: {}",
+        partial.len()
+    );
+    for c in cut.iter().filter(|c| needed.contains(c)) {
+        assert!(
+            partial.iter().any(|p| {
+                p["collectors"].as_array().unwrap().iter().any(|x| x == c)
+                    && p["missing"].as_str().unwrap().contains("host lost")
+            }),
+            "no rule on partial data for {c}: {partial:?}"
+        );
+    }
 }
 
 #[test]

@@ -1,0 +1,269 @@
+//! How complete each collector's data is, from the issues it recorded in the bundle manifest,
+//! and which rules therefore ran on partial data.
+//!
+//! A collector whose status is `partial` may have missed what a rule looks for (an unprivileged
+//! sweep cannot read `/etc/shadow`, so `system-account-usable` cannot see a usable service
+//! account): such rules are still evaluated on what was read, but reported as *evaluated on
+//! partial data*, with the collectors and a summary of what they missed, so that a clean result
+//! is not mistaken for proof.
+//!
+//! Not every issue makes the data incomplete (see [`matters`]):
+//! - `error: not_found` is churn: a process that exited or a file removed between listing and
+//!   reading no longer exists, so there is nothing left that a rule could have seen;
+//! - `not_available` means the data does not exist on this kind of host (no live `/proc` on an
+//!   image, no rpm database on Debian); rules needing data that is absent altogether are
+//!   already *not evaluated* (collector status `not_available`, or no records of a kind);
+//! - `error: unsupported` is the transport lacking a capability (no `exec` on an image), the
+//!   same situation as `not_available`;
+//! - `changed` means the file was read whole but changed while it was read (logs being
+//!   appended to): the copy and the metadata before and after are in the bundle.
+//!
+//! Everything else (permission denied, truncated at a cap, too large, not a regular file, a
+//! symlink loop or escape, malformed content, a timeout, the host lost, a cut-short
+//! collection, other errors) means something on the host was not read, and counts. A collector
+//! that ended with an error but still has records (the host lost mid-run) counts too.
+
+use dossier_plugin_api::collect::{Issue, IssueKind};
+use dossier_plugin_api::host::HostErrorKind;
+use std::collections::BTreeMap;
+
+/// Subjects named per issue kind in a summary; the rest are counted.
+const SUBJECTS_SHOWN: usize = 3;
+/// Longest subject shown (in characters); longer ones are cut with `…`.
+const SUBJECT_CHARS: usize = 160;
+
+/// Whether an issue of this kind means the collector's data is incomplete (see the module
+/// documentation for the choice).
+pub fn matters(kind: IssueKind) -> bool {
+    match kind {
+        IssueKind::Error(HostErrorKind::NotFound | HostErrorKind::Unsupported) => false,
+        IssueKind::NotAvailable | IssueKind::Changed => false,
+        IssueKind::Error(_)
+        | IssueKind::Truncated
+        | IssueKind::Malformed
+        | IssueKind::Incomplete => true,
+    }
+}
+
+/// Label of an issue kind (`permission denied`, `truncated`).
+pub fn kind_label(kind: IssueKind) -> String {
+    let v = serde_json::to_value(kind).unwrap_or_default();
+    let raw = match &v {
+        serde_json::Value::String(s) => s.clone(),
+        // `{"error": "permission_denied"}`
+        serde_json::Value::Object(m) => m
+            .values()
+            .next()
+            .and_then(|x| x.as_str())
+            .unwrap_or("error")
+            .to_string(),
+        _ => "issue".to_string(),
+    };
+    raw.replace('_', " ")
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() <= SUBJECT_CHARS {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(SUBJECT_CHARS).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Summary of issues: per kind (sorted by label), the count and the first few subjects in
+/// manifest order, e.g. `2 permission denied: /etc/shadow, /etc/gshadow; 1 truncated:
+/// /var/log/wtmp`. Empty when there are no issues.
+pub fn summarize<'a>(issues: impl IntoIterator<Item = &'a Issue>) -> String {
+    let mut by: BTreeMap<String, (usize, Vec<&str>)> = BTreeMap::new();
+    for i in issues {
+        let e = by.entry(kind_label(i.kind)).or_default();
+        e.0 += 1;
+        if e.1.len() < SUBJECTS_SHOWN && !e.1.contains(&i.subject.as_str()) {
+            e.1.push(&i.subject);
+        }
+    }
+    by.iter()
+        .map(|(label, (n, subjects))| {
+            let shown: Vec<String> = subjects.iter().map(|s| short(s)).collect();
+            let more = n.saturating_sub(subjects.len());
+            format!(
+                "{n} {label}: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" (+{more} more)")
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What analysis needs to know about one collector run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectorHealth {
+    /// Its error, then a summary of all its issues (for "Collection gaps").
+    pub detail: String,
+    /// Why its data is incomplete, when it is: `None` for a complete collection, and for
+    /// collectors that failed or had nothing to collect (their rules are not evaluated).
+    pub incomplete: Option<String>,
+}
+
+/// Health of a collector run from its manifest status, error and issues. The detail is the
+/// error, then the only issue (`subject: message`) or a summary of all of them.
+pub fn health(status: &str, error: Option<&str>, issues: &[Issue]) -> CollectorHealth {
+    // One issue is shown whole (subject and message), as reports always showed it; several
+    // are counted by kind.
+    let all = match issues {
+        [one] => format!("{}: {}", short(&one.subject), one.message),
+        _ => summarize(issues),
+    };
+    let detail = match (error, all.is_empty()) {
+        (Some(e), true) => e.to_string(),
+        (Some(e), false) => format!("{e}; {all}"),
+        (None, _) => all,
+    };
+    let incomplete = if status == "failed" || status == "not_available" {
+        None
+    } else {
+        let relevant = summarize(issues.iter().filter(|i| matters(i.kind)));
+        let parts: Vec<String> = error
+            .map(str::to_string)
+            .into_iter()
+            .chain((!relevant.is_empty()).then_some(relevant))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    };
+    CollectorHealth { detail, incomplete }
+}
+
+/// Which of `needs` are incomplete per `incomplete` (collector → why), and the text naming
+/// them (`accounts: 1 permission denied: /etc/shadow; sessions: ...`). `None` when all the
+/// data needed is complete. `needs` may repeat a collector.
+pub fn partial_reason<'a>(
+    needs: impl IntoIterator<Item = &'a str>,
+    incomplete: &BTreeMap<String, String>,
+) -> Option<(Vec<String>, String)> {
+    let mut hit: BTreeMap<&str, &str> = BTreeMap::new();
+    for n in needs {
+        if let Some((k, why)) = incomplete.get_key_value(n) {
+            hit.insert(k, why);
+        }
+    }
+    if hit.is_empty() {
+        return None;
+    }
+    let text = hit
+        .iter()
+        .map(|(c, why)| format!("{c}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some((hit.keys().map(|c| c.to_string()).collect(), text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(subject: &str, kind: IssueKind) -> Issue {
+        Issue {
+            subject: subject.into(),
+            kind,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn summary_counts_by_kind_and_names_the_first_subjects() {
+        let denied = IssueKind::Error(HostErrorKind::PermissionDenied);
+        let issues = vec![
+            issue("/etc/shadow", denied),
+            issue("/var/log/wtmp", IssueKind::Truncated),
+            issue("/etc/gshadow", denied),
+            issue("/etc/sudoers.d/a", denied),
+            issue("/etc/sudoers.d/b", denied),
+            issue("/etc/sudoers.d/c", denied),
+        ];
+        assert_eq!(
+            summarize(&issues),
+            "5 permission denied: /etc/shadow, /etc/gshadow, /etc/sudoers.d/a (+2 more); 1 truncated: /var/log/wtmp"
+        );
+        assert_eq!(summarize(&[]), "");
+        let long = "x".repeat(500);
+        let s = summarize(&[issue(&long, IssueKind::Malformed)]);
+        assert!(s.ends_with('…') && s.chars().count() < 200, "{s}");
+    }
+
+    #[test]
+    fn churn_and_absent_data_do_not_make_a_collector_incomplete() {
+        let churn = vec![
+            issue("/proc/4242", IssueKind::Error(HostErrorKind::NotFound)),
+            issue("rpm database", IssueKind::NotAvailable),
+            issue("/var/log/syslog", IssueKind::Changed),
+        ];
+        let h = health("partial", None, &churn);
+        assert_eq!(h.incomplete, None);
+        assert!(h.detail.contains("1 not found: /proc/4242"), "{}", h.detail);
+        assert!(h.detail.contains("1 not available: rpm database"));
+        let mut denied = churn.clone();
+        denied.push(issue(
+            "/etc/shadow",
+            IssueKind::Error(HostErrorKind::PermissionDenied),
+        ));
+        let h = health("partial", None, &denied);
+        assert_eq!(
+            h.incomplete.as_deref(),
+            Some("1 permission denied: /etc/shadow")
+        );
+        // Cut short by a lost host, with what it had.
+        let h = health("partial", Some("host lost: connection reset"), &[]);
+        assert_eq!(h.incomplete.as_deref(), Some("host lost: connection reset"));
+        assert_eq!(h.detail, "host lost: connection reset");
+        let one = [issue("/proc", IssueKind::NotAvailable)];
+        assert_eq!(health("not_available", None, &one).detail, "/proc: m");
+        assert_eq!(
+            health("partial", Some("host lost: eof"), &one).detail,
+            "host lost: eof; /proc: m"
+        );
+        // Failed or not available: not evaluated elsewhere, not partial.
+        assert_eq!(health("failed", Some("boom"), &denied).incomplete, None);
+        assert_eq!(health("ok", None, &[]).incomplete, None);
+        for k in [
+            IssueKind::Truncated,
+            IssueKind::Malformed,
+            IssueKind::Incomplete,
+            IssueKind::Error(HostErrorKind::NotRegular),
+            IssueKind::Error(HostErrorKind::TooLarge),
+            IssueKind::Error(HostErrorKind::Disconnected),
+        ] {
+            assert!(matters(k), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn partial_reason_names_each_incomplete_collector_once() {
+        let inc: BTreeMap<String, String> = [
+            (
+                "accounts".to_string(),
+                "1 permission denied: /etc/shadow".to_string(),
+            ),
+            (
+                "sessions".to_string(),
+                "1 permission denied: /var/log/btmp".to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let (cs, text) =
+            partial_reason(["sessions", "accounts", "sessions", "cron"], &inc).unwrap();
+        assert_eq!(cs, ["accounts", "sessions"]);
+        assert_eq!(
+            text,
+            "accounts: 1 permission denied: /etc/shadow; sessions: 1 permission denied: /var/log/btmp"
+        );
+        assert_eq!(partial_reason(["cron"], &inc), None);
+    }
+}
