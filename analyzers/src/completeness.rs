@@ -16,7 +16,10 @@
 //! - `error: unsupported` is the transport lacking a capability (no `exec` on an image), the
 //!   same situation as `not_available`;
 //! - `changed` means the file was read whole but changed while it was read (logs being
-//!   appended to): the copy and the metadata before and after are in the bundle.
+//!   appended to): the copy and the metadata before and after are in the bundle;
+//! - `not_copied` means a file was hashed in full but, over a copy cap or budget (a 100 MB
+//!   executable), not copied: every record and hash a rule reads is there (only the miner
+//!   keyword scan, which reads copies, sees less).
 //!
 //! Everything else (permission denied, truncated at a cap, too large, not a regular file, a
 //! symlink loop or escape, malformed content, a timeout, the host lost, a cut-short
@@ -37,7 +40,8 @@ const SUBJECT_CHARS: usize = 160;
 pub fn matters(kind: IssueKind) -> bool {
     match kind {
         IssueKind::Error(HostErrorKind::NotFound | HostErrorKind::Unsupported) => false,
-        IssueKind::NotAvailable | IssueKind::Changed => false,
+        // Hashed in full, only the copy is missing (a copy cap): no rule lacks data.
+        IssueKind::NotAvailable | IssueKind::Changed | IssueKind::NotCopied => false,
         IssueKind::Error(_)
         | IssueKind::Truncated
         | IssueKind::Malformed
@@ -203,9 +207,15 @@ mod tests {
             issue("/proc/4242", IssueKind::Error(HostErrorKind::NotFound)),
             issue("rpm database", IssueKind::NotAvailable),
             issue("/var/log/syslog", IssueKind::Changed),
+            issue("/usr/bin/dockerd", IssueKind::NotCopied),
         ];
         let h = health("partial", None, &churn);
         assert_eq!(h.incomplete, None);
+        assert!(
+            h.detail.contains("1 not copied: /usr/bin/dockerd"),
+            "{}",
+            h.detail
+        );
         assert!(h.detail.contains("1 not found: /proc/4242"), "{}", h.detail);
         assert!(h.detail.contains("1 not available: rpm database"));
         let mut denied = churn.clone();

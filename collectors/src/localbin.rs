@@ -158,7 +158,7 @@ fn copy_capped(ctx: &mut CollectContext<'_>, path: &Path, cap: u64) -> Option<So
     if size > cap {
         ctx.issue(
             ptext(path),
-            IssueKind::Truncated,
+            IssueKind::NotCopied,
             format!("{size} bytes, over the {cap}-byte copy cap: hashed, not copied"),
         );
         return None;

@@ -632,7 +632,7 @@ fn copy_suspect(ctx: &mut CollectContext<'_>, v: &PackageVerify, cap: u64) -> Op
     if meta.size > cap {
         ctx.issue(
             ptext(&real),
-            IssueKind::Truncated,
+            IssueKind::NotCopied,
             format!(
                 "{} bytes, over the {cap}-byte copy cap: hashed, not copied",
                 meta.size

@@ -351,7 +351,7 @@ fn executable(
         } else {
             "total executable copy budget reached; hashed only".to_string()
         };
-        ctx.issue(path.clone(), IssueKind::Truncated, why);
+        ctx.issue(path.clone(), IssueKind::NotCopied, why);
     }
     if want_copy && fits {
         if let Some(c) = ctx.copy(&exe_link, cap) {

@@ -127,6 +127,9 @@ pub enum IssueKind {
     Error(HostErrorKind),
     /// Only part of the file was kept (cap reached).
     Truncated,
+    /// The file was read and hashed in full but not copied into the bundle (over a copy cap or
+    /// budget): its SHA-256 is evidence, its bytes are not.
+    NotCopied,
     /// The file changed while it was read.
     Changed,
     /// The data does not exist on this kind of host (no live `/proc` on an image, no dpkg
