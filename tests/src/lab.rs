@@ -52,7 +52,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -1182,6 +1182,33 @@ impl Lab {
         let mut c = Command::new(&self.ip);
         c.args(["netns", "exec", &self.netns]).arg(program);
         c
+    }
+
+    /// `dossier sweep ARGS` inside the lab namespace into `out`, trusting `known_hosts`, with no
+    /// user configuration, agent or plugins of the tester's (`HOME=home`); run and logged to
+    /// stderr.
+    pub fn sweep(&self, home: &Path, out: &Path, known_hosts: &Path, args: &[&str]) -> Output {
+        let mut c = self.command(crate::dossier_bin());
+        c.arg("sweep")
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .arg("--known-hosts")
+            .arg(known_hosts)
+            .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"])
+            .env("HOME", home)
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("DOSSIER_PLUGIN_PATH")
+            .env_remove("XDG_DATA_HOME")
+            .stdin(Stdio::null());
+        let o = c.output().expect("run dossier sweep");
+        eprintln!(
+            "--- dossier sweep {args:?}: {}\n{}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
     }
 
     /// Options that make OpenSSH clients (`ssh`, `sftp`, `scp`) use only the lab's key and

@@ -127,6 +127,19 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A copy of the fixture root `name` at `to` (`cp -a`: modes, owners and links kept), for
+/// tests that plant more in it.
+pub fn fixture_copy(name: &str, to: &Path) -> PathBuf {
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(fixture(name))
+        .arg(to)
+        .status()
+        .expect("run cp");
+    assert!(st.success(), "cp -a {name} {}", to.display());
+    to.to_path_buf()
+}
+
 /// Runs `dossier` with `args` in `cwd`, without dynamic plugins (no `DOSSIER_PLUGIN_PATH`,
 /// and a per-user plugin directory that does not exist), so that plugins installed on the
 /// machine running the tests cannot change what they see.

@@ -169,16 +169,7 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     let clean = collect_root("rootfs-clean", d.path());
     let p2 = collect_root("rootfs-persist2", d.path());
     // A second compromised host with the same planted files (another hostname).
-    let twin = d.path().join("app04");
-    let cp = std::process::Command::new("cp")
-        .args([
-            "-a",
-            fixture("rootfs-persist2").to_str().unwrap(),
-            twin.to_str().unwrap(),
-        ])
-        .status()
-        .unwrap();
-    assert!(cp.success());
+    let twin = fixture_copy("rootfs-persist2", &d.path().join("app04"));
     std::fs::write(twin.join("etc/hostname"), "app04\n").unwrap();
     // A hard link shadowing a second packaged name: copied once.
     std::fs::hard_link(

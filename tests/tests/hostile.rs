@@ -621,14 +621,7 @@ fn hostile_root_is_collected_faithfully_as_root_and_as_nobody() {
     }
     let d = tempfile::tempdir().unwrap();
     std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let root = d.path().join("root");
-    let st = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(fixture("rootfs-clean"))
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let root = fixture_copy("rootfs-clean", &d.path().join("root"));
     plant_hostile(&root, &d.path().join("outside"));
 
     // As root, while the generator grows.

@@ -71,31 +71,12 @@ fn ssh_ok(lab: &Lab, host: usize, script: &str) -> String {
 
 /// `dossier sweep TARGETS EXTRA` with the lab's key, run in the lab namespace, into `out`.
 fn sweep(lab: &Lab, home: &Path, out: &Path, targets: &[String], extra: &[&str]) -> Output {
-    let mut c = lab.command(dossier_bin());
-    c.arg("sweep")
-        .arg("-i")
-        .arg(lab.client_key())
-        .args(targets)
-        .args(["-j", "2", "--case", "LAB-PERSIST", "--examiner", "ci"])
-        .args(extra)
-        .arg("--out")
-        .arg(out)
-        .arg("--known-hosts")
-        .arg(lab.known_hosts())
-        .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"])
-        .env("HOME", home)
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env_remove("XDG_DATA_HOME")
-        .stdin(Stdio::null());
-    let o = c.output().expect("run dossier sweep");
-    eprintln!(
-        "--- dossier sweep {targets:?} {extra:?}: {}\n{}\n{}",
-        o.status,
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    o
+    let key = lab.client_key().to_str().unwrap();
+    let mut args = vec!["-i", key];
+    args.extend(targets.iter().map(String::as_str));
+    args.extend(["-j", "2", "--case", "LAB-PERSIST", "--examiner", "ci"]);
+    args.extend_from_slice(extra);
+    lab.sweep(home, out, lab.known_hosts(), &args)
 }
 
 /// The bundle of every target of a sweep (all must be collected and verify), by host name.

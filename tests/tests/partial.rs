@@ -78,14 +78,7 @@ fn unprivileged_collection_marks_rules_evaluated_on_partial_data() {
     }
     let d = tempfile::tempdir().unwrap();
     std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let root = d.path().join("root");
-    let st = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(fixture("rootfs-clean"))
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let root = fixture_copy("rootfs-clean", &d.path().join("root"));
     plant(&root);
 
     // As root: the usable account is seen, and the accounts data is complete.

@@ -80,14 +80,7 @@ const SHADOW_HASH: &str = "$6$dossiertest$Q9vQKm0secretHashThatMustNeverLeave/01
 #[test]
 fn collect_output_is_private_and_holds_no_shadow_content() {
     let d = tempfile::tempdir().unwrap();
-    let root = d.path().join("root");
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(fixture("rootfs-clean"))
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let root = fixture_copy("rootfs-clean", &d.path().join("root"));
     std::fs::write(
         root.join("etc/shadow"),
         format!("root:{SHADOW_HASH}:20000:0:99999:7:::\n"),

@@ -26,28 +26,7 @@ fn text(b: &[u8]) -> String {
 /// Runs `dossier sweep ARGS` inside the lab namespace with the lab's key, no user
 /// configuration and no agent, into `out`.
 fn sweep(lab: &Lab, home: &Path, out: &Path, known_hosts: &Path, args: &[&str]) -> Output {
-    let mut c = lab.command(dossier_bin());
-    c.arg("sweep")
-        .args(args)
-        .arg("--out")
-        .arg(out)
-        .arg("--known-hosts")
-        .arg(known_hosts)
-        .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"])
-        .env("HOME", home)
-        .env_remove("SSH_AUTH_SOCK")
-        // No plugins from the tester's environment.
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env_remove("XDG_DATA_HOME")
-        .stdin(Stdio::null());
-    let o = c.output().expect("run dossier sweep");
-    eprintln!(
-        "--- dossier sweep {args:?}: {}\n{}\n{}",
-        o.status,
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-    o
+    lab.sweep(home, out, known_hosts, args)
 }
 
 fn key_args(lab: &Lab) -> Vec<String> {
