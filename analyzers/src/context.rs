@@ -134,7 +134,11 @@ impl Ctx {
             units: typed(input, "systemd", "unit"),
             cron: typed(input, "cron", "cron_entry"),
             cron_scripts: typed(input, "cron", "cron_script"),
-            procs: typed(input, "proc", "process"),
+            // The collecting dossier process is evidence of the collection, not of the host.
+            procs: typed::<ProcessRecord>(input, "proc", "process")
+                .into_iter()
+                .filter(|p| !p.rec.collector_self)
+                .collect(),
             sockets: typed(input, "sockets", "socket"),
             verify: typed(input, "packages", "package_verify"),
             accounts: typed(input, "accounts", "account"),

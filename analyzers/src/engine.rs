@@ -1162,6 +1162,28 @@ mod tests {
     }
 
     #[test]
+    fn the_collecting_process_is_not_judged() {
+        let proc_rec = |pid: u32, own: bool| {
+            let mut v = json!({"kind": "process", "pid": pid, "ppid": 1, "state": "S", "comm": "dossier", "argv": ["/tmp/.x/dossier", "collect"], "uid": 0, "euid": 0, "gid": 0, "egid": 0, "kernel_thread": false, "start_ticks": 1, "threads": 1, "exe": "/tmp/.x/dossier"});
+            if own {
+                v["collector_self"] = json!(true);
+            }
+            (pid as usize, v)
+        };
+        for (own, judged) in [(true, false), (false, true)] {
+            let records = [("proc".to_string(), vec![proc_rec(4242, own)])]
+                .into_iter()
+                .collect();
+            let mut read = |_: &str, _: u64| Err("none".to_string());
+            let mut inp = input(records, &mut read);
+            let a = analyze(&mut inp, &AnalysisConfig::default());
+            let fired = a.findings.iter().any(|f| f.rule == "exec-unusual-path");
+            assert_eq!(fired, judged, "collector_self {own}: {:?}", a.findings);
+            assert_eq!(a.executables.is_empty(), own);
+        }
+    }
+
+    #[test]
     fn path_hijack_rule() {
         let bin = |line: usize, path: &str, owned: bool, shadows: &[&str]| {
             let name = path.rsplit('/').next().unwrap();

@@ -167,12 +167,14 @@ impl Host for LocalHost {
                 label: "local".into(),
                 live: true,
                 can_exec: true,
+                own_pids: vec![std::process::id()],
             },
             Some((dir, _)) => HostInfo {
                 kind: HostKind::Image,
                 label: format!("image:{}", path_to_text(dir)),
                 live: false,
                 can_exec: false,
+                own_pids: Vec::new(),
             },
         }
     }

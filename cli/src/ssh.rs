@@ -1025,6 +1025,7 @@ impl Host for SshHost {
             label: self.target.label(),
             live: true,
             can_exec: true,
+            own_pids: Vec::new(),
         }
     }
 

@@ -660,6 +660,9 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
     };
     for v in ctx.prior("proc") {
         if let Ok(p) = serde_json::from_value::<ProcessRecord>(strip(v)) {
+            if p.collector_self {
+                continue; // dossier itself
+            }
             if let (Some(exe), false) = (p.exe, p.exe_deleted) {
                 out.entry(exe)
                     .or_default()

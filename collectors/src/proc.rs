@@ -110,6 +110,7 @@ impl Collector for ProcCollector {
             None
         };
         let mut state = ExeState {
+            own_pids: ctx.host().info().own_pids,
             cfg,
             copied_total: 0,
             seen: HashMap::new(),
@@ -142,6 +143,8 @@ struct ExeState {
     /// The same executable file → what was learnt about it.
     seen: HashMap<ExeKey, ExeInfo>,
     db: Option<std::sync::Arc<PackageDb>>,
+    /// PIDs of the collection itself ([`dossier_plugin_api::HostInfo::own_pids`]).
+    own_pids: Vec<u32>,
 }
 
 /// Identity of an executable file: (dev, inode) where the transport knows it; over SFTP,
@@ -187,6 +190,7 @@ fn process(
     let stat_cap = ctx.store_read(&stat_path, stat)?;
     let mut rec = ProcessRecord {
         pid,
+        collector_self: st.own_pids.contains(&pid),
         ..Default::default()
     };
     rec.sources.push(stat_cap.source_ref(&stat_path));
@@ -327,6 +331,8 @@ fn executable(
     }
     let path = rec.exe.clone().unwrap_or_default();
     let want_copy = match st.cfg.copy_executables {
+        // dossier's own executable: its hash is recorded, a copy would be evidence of nothing.
+        _ if rec.collector_self => false,
         CopyMode::None => false,
         CopyMode::All => true,
         CopyMode::Unowned => {
@@ -613,6 +619,31 @@ mod tests {
             .file("/proc/900/cmdline", "sleep\x00100\x00")
             .link("/proc/900/exe", "/usr/bin/sleep (deleted)")
             .dir("/proc/901")
+    }
+
+    #[test]
+    fn the_collecting_process_is_marked_and_not_copied() {
+        // PID 812 is dossier itself here: recorded and hashed, never copied.
+        let h = live_host().own_pid(812);
+        let (sink, r) = run_collector(
+            &ProcCollector,
+            &h,
+            serde_json::Value::Null,
+            &Default::default(),
+        );
+        r.unwrap();
+        let procs = sink.of_kind("proc", "process");
+        let me = procs.iter().find(|p| p["pid"] == 812).unwrap();
+        assert_eq!(me["collector_self"], true);
+        assert!(me["exe_sha256"].is_string(), "{me}");
+        assert!(me.get("exe_member").is_none(), "{me}");
+        assert!(
+            !sink.raw.keys().any(|k| k.ends_with("/exe")),
+            "{:?}",
+            sink.raw.keys()
+        );
+        let other = procs.iter().find(|p| p["pid"] == 900).unwrap();
+        assert!(other.get("collector_self").is_none());
     }
 
     #[test]

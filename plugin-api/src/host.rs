@@ -44,6 +44,10 @@ pub struct HostInfo {
     pub live: bool,
     /// Whether [`Host::exec`] may be used.
     pub can_exec: bool,
+    /// PIDs of the collection itself on this host (the `dossier` process of a local live
+    /// collection): collectors record them marked as such, and rules do not judge them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub own_pids: Vec<u32>,
 }
 
 /// Type of a file system object.

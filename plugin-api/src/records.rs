@@ -307,6 +307,11 @@ pub struct ProcessRecord {
     pub user: Option<String>,
     /// Kernel thread (PF_KTHREAD): has no executable.
     pub kernel_thread: bool,
+    /// The collection itself (the `dossier` process collecting this host, from
+    /// [`crate::HostInfo::own_pids`]): recorded, its executable hashed but not copied, and not
+    /// judged by rules.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collector_self: bool,
     /// Executable path (`/proc/PID/exe` target without the ` (deleted)` marker).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exe: Option<String>,

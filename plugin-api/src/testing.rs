@@ -43,6 +43,7 @@ pub struct MemHost {
     commands: HashMap<Vec<String>, ExecOutput>,
     next_inode: u64,
     denied: Vec<PathBuf>,
+    own_pids: Vec<u32>,
 }
 
 impl MemHost {
@@ -54,9 +55,16 @@ impl MemHost {
             commands: HashMap::new(),
             next_inode: 2,
             denied: Vec::new(),
+            own_pids: Vec::new(),
         };
         h.put(Path::new("/"), Node::Dir, 0o755);
         h
+    }
+
+    /// Says that process `pid` is the collection itself ([`HostInfo::own_pids`]).
+    pub fn own_pid(mut self, pid: u32) -> Self {
+        self.own_pids.push(pid);
+        self
     }
 
     fn put(&mut self, path: &Path, node: Node, mode: u32) {
@@ -268,6 +276,7 @@ impl Host for MemHost {
             label: "memory".into(),
             live: self.live,
             can_exec: !self.commands.is_empty(),
+            own_pids: self.own_pids.clone(),
         }
     }
 
