@@ -255,14 +255,29 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
     let registry = registry(&a.plugins)?;
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+    // Columns as wide as their longest entry (built-in and plugin rules alike).
+    let plugin_rules: Vec<_> = registry
+        .analyzers
+        .iter()
+        .flat_map(|an| an.info().rules)
+        .collect();
+    let (idw, mw) = dossier_analyzers::CATALOG
+        .iter()
+        .map(|r| (r.id.len(), r.mitre.join(",").len()))
+        .chain(
+            plugin_rules
+                .iter()
+                .map(|r| (r.id.len(), r.mitre.join(",").len())),
+        )
+        .fold((2, 12), |(a, b), (x, y)| (a.max(x), b.max(y)));
     println!(
-        "{:<26} {:<20} {:>6}  {:<8}  title",
+        "{:<idw$} {:<mw$} {:>6}  {:<8}  title",
         "id", "MITRE ATT&CK", "weight", "severity"
     );
     for r in dossier_analyzers::CATALOG {
         let (on, weight, sev) = playbook.analysis.effective(r);
         println!(
-            "{:<26} {:<20} {:>6}  {:<8}  {}{}",
+            "{:<idw$} {:<mw$} {:>6}  {:<8}  {}{}",
             r.id,
             r.mitre.join(","),
             weight,
@@ -296,7 +311,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                 dossier_plugin_api::analyzer::RuleScope::Fleet => " [fleet]",
             };
             println!(
-                "{:<26} {:<20} {:>6}  {:<8}  {}{scope} (plugin {}){}",
+                "{:<idw$} {:<mw$} {:>6}  {:<8}  {}{scope} (plugin {}){}",
                 r.id,
                 r.mitre.join(","),
                 weight,
