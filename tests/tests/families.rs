@@ -3,8 +3,7 @@
 //! plant, files written here the same way), collected with the real binary and analyzed with
 //! the triage playbook. A host compromised through only one family must reach at least
 //! Suspicious (score >= 30), with the family's rules and MITRE ids; each planted case is also
-//! collected alone, and the cases that do not reach Suspicious by themselves are listed here
-//! (`Reach::Below`) rather than hidden, so that a change of weights shows up as a failing test.
+//! collected alone and must reach Suspicious too.
 //!
 //! The dpkg database stays the clean one's (persist2's is the same: both are built from the
 //! same package list), so a packaged file the intruder modified (`/etc/pam.d/sshd`,
@@ -16,16 +15,6 @@
 
 use dossier_tests::*;
 use std::path::{Path, PathBuf};
-
-/// What a case or family reaches on its own with the triage playbook.
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Reach {
-    /// Suspicious or Malicious likely.
-    Suspicious,
-    /// Below the suspicious threshold: reported to the lead with its score and rules; the
-    /// family as a whole must still reach Suspicious (except where noted).
-    Below,
-}
 
 /// One change to the clean root.
 enum Plant {
@@ -41,20 +30,17 @@ enum Plant {
 }
 
 /// One planted case: a name (also the host name), its plants, the (rule, MITRE id, finding
-/// subject) it must produce, what bundle paths `packages` must report with what status, and
-/// whether it reaches Suspicious alone.
+/// subject) it must produce, and what bundle paths `packages` must report with what status.
 struct Case {
     name: &'static str,
     plants: &'static [Plant],
     expect: &'static [(&'static str, &'static str, &'static str)],
     verify: &'static [(&'static str, &'static str)],
-    alone: Reach,
 }
 
 struct Family {
     name: &'static str,
     cases: &'static [Case],
-    reach: Reach,
 }
 
 use Plant::*;
@@ -62,21 +48,18 @@ use Plant::*;
 const FAMILIES: &[Family] = &[
     Family {
         name: "accounts",
-        reach: Reach::Suspicious,
         cases: &[
             Case {
                 name: "uid0",
                 plants: &[Account("systemd-netd")],
                 expect: &[("account-extra-uid0", "T1136.001", "systemd-netd")],
                 verify: &[],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "usable-system",
                 plants: &[Account("www-data")],
                 expect: &[("system-account-usable", "T1078.003", "www-data")],
                 verify: &[],
-                alone: Reach::Below,
             },
             Case {
                 name: "nopasswd",
@@ -87,13 +70,11 @@ const FAMILIES: &[Family] = &[
                     "/etc/sudoers.d/90-cloud-init-users:4",
                 )],
                 verify: &[],
-                alone: Reach::Suspicious,
             },
         ],
     },
     Family {
         name: "boot-login",
-        reach: Reach::Suspicious,
         cases: &[
             Case {
                 name: "initd",
@@ -114,7 +95,6 @@ const FAMILIES: &[Family] = &[
                     ),
                 ],
                 verify: &[("/etc/init.d/kmod-static", "not_owned")],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "rc-local",
@@ -128,7 +108,6 @@ const FAMILIES: &[Family] = &[
                     ("hook-malicious-content", "T1059.004", "/etc/rc.local:6"),
                 ],
                 verify: &[("/etc/rc.local", "not_owned")],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "profile-d",
@@ -146,7 +125,6 @@ const FAMILIES: &[Family] = &[
                     ),
                 ],
                 verify: &[("/etc/profile.d/bash_completion_ext.sh", "not_owned")],
-                alone: Reach::Suspicious,
             },
             Case {
                 // The packaged (conffile) bash.bashrc with an encoded download appended.
@@ -160,7 +138,6 @@ const FAMILIES: &[Family] = &[
                     ("hook-malicious-content", "T1059.004", "/etc/bash.bashrc:"),
                 ],
                 verify: &[("/etc/bash.bashrc", "mismatch")],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "dotfile",
@@ -171,7 +148,6 @@ const FAMILIES: &[Family] = &[
                     "/home/alice/.bashrc:29",
                 )],
                 verify: &[],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "motd",
@@ -189,7 +165,6 @@ const FAMILIES: &[Family] = &[
                     ),
                 ],
                 verify: &[("/etc/update-motd.d/50-landscape-sysinfo", "not_owned")],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "autostart",
@@ -214,7 +189,6 @@ const FAMILIES: &[Family] = &[
                     "/etc/xdg/autostart/gnome-keyring-ssh-helper.desktop",
                     "not_owned",
                 )],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "udev",
@@ -235,7 +209,6 @@ const FAMILIES: &[Family] = &[
                     "/etc/udev/rules.d/75-persistent-net-generator.rules",
                     "not_owned",
                 )],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "generator",
@@ -246,13 +219,11 @@ const FAMILIES: &[Family] = &[
                     "/etc/systemd/system-generators/systemd-netd-generator",
                 )],
                 verify: &[],
-                alone: Reach::Below,
             },
         ],
     },
     Family {
         name: "pkg-auth",
-        reach: Reach::Suspicious,
         cases: &[
             Case {
                 name: "apt-hook",
@@ -270,7 +241,6 @@ const FAMILIES: &[Family] = &[
                     ),
                 ],
                 verify: &[],
-                alone: Reach::Suspicious,
             },
             Case {
                 // The generated (unowned) common-auth loading a module no package owns.
@@ -288,7 +258,6 @@ const FAMILIES: &[Family] = &[
                     ("/etc/pam.d/common-auth", "not_owned"),
                     ("/lib/x86_64-linux-gnu/security/pam_unix2.so", "not_owned"),
                 ],
-                alone: Reach::Suspicious,
             },
             Case {
                 // openssh-server's PAM file, modified to add pam_exec.
@@ -305,7 +274,6 @@ const FAMILIES: &[Family] = &[
                     ("/etc/pam.d/sshd", "mismatch"),
                     ("/usr/lib/openssh/sshd-auth-helper", "not_owned"),
                 ],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "polkit",
@@ -318,13 +286,11 @@ const FAMILIES: &[Family] = &[
                     "/etc/polkit-1/rules.d/45-networkmanager-helper.rules",
                 )],
                 verify: &[],
-                alone: Reach::Suspicious,
             },
         ],
     },
     Family {
         name: "libs-kernel",
-        reach: Reach::Suspicious,
         cases: &[
             Case {
                 name: "preload",
@@ -334,7 +300,6 @@ const FAMILIES: &[Family] = &[
                 ],
                 expect: &[("ld-so-preload", "T1574.006", "/etc/ld.so.preload")],
                 verify: &[("/usr/lib/x86_64-linux-gnu/libpam_cache.so.1", "not_owned")],
-                alone: Reach::Suspicious,
             },
             Case {
                 name: "ld-so-conf",
@@ -345,7 +310,6 @@ const FAMILIES: &[Family] = &[
                     "/etc/ld.so.conf.d/x86_64-linux-gnu-extra.conf: /var/tmp/.ICE-unix/.lib",
                 )],
                 verify: &[],
-                alone: Reach::Below,
             },
             Case {
                 name: "modprobe",
@@ -356,27 +320,21 @@ const FAMILIES: &[Family] = &[
                     "/etc/modprobe.d/ipv6-options.conf: /sbin/modprobe --ignore-install ipv6 $CMDLINE_OPTS; /usr/bin/nohup /dev/shm/.x/kthreadd >/dev/null 2>&1 &",
                 )],
                 verify: &[],
-                alone: Reach::Below,
             },
         ],
     },
     Family {
-        // A single case: the trojaned `ls` wrapper. path-hijack weighs 25 in the triage
-        // playbook, under its suspicious threshold (30): reported to the lead, who decides on
-        // the weight; when it changes, this family and case become Reach::Suspicious.
+        // A single case: the trojaned `ls` wrapper.
         name: "path-hijack",
-        reach: Reach::Below,
         cases: &[Case {
             name: "ls",
             plants: &[Copy("usr/local/bin/ls")],
             expect: &[("path-hijack", "T1574.007", "/usr/local/bin/ls")],
             verify: &[],
-            alone: Reach::Below,
         }],
     },
     Family {
         name: "sessions",
-        reach: Reach::Suspicious,
         cases: &[
             Case {
                 // 60 guesses from one address, then root logs in from it.
@@ -388,7 +346,6 @@ const FAMILIES: &[Family] = &[
                     ("bruteforce-then-login", "T1078", "203.0.113.77"),
                 ],
                 verify: &[],
-                alone: Reach::Suspicious,
             },
             Case {
                 // An open session whose user was forged to LOGIN.
@@ -396,7 +353,6 @@ const FAMILIES: &[Family] = &[
                 plants: &[Copy("run/utmp")],
                 expect: &[("odd-login-user", "T1078", "utmp record 2")],
                 verify: &[],
-                alone: Reach::Below,
             },
         ],
     },
@@ -485,30 +441,15 @@ fn summary(h: &serde_json::Value) -> String {
     format!("score {} {}: {}", h["score"], h["verdict"], hits.join(" "))
 }
 
-/// Checks a host's verdict against `reach`, and that every expected finding is there with
-/// its MITRE id. A subject ending in ':' matches any line of that file.
-fn check(
-    h: &serde_json::Value,
-    what: &str,
-    reach: Reach,
-    expect: &[(&str, &str, &str)],
-) -> Result<(), String> {
+/// Checks that a host reached at least Suspicious, and that every expected finding is there
+/// with its MITRE id. A subject ending in ':' matches any line of that file.
+fn check(h: &serde_json::Value, what: &str, expect: &[(&str, &str, &str)]) -> Result<(), String> {
     let score = h["score"].as_u64().unwrap();
     let verdict = h["verdict"].as_str().unwrap();
     let reached = matches!(verdict, "Suspicious" | "Malicious likely");
     assert_eq!(reached, score >= 30, "{what}: {}", summary(h));
-    match reach {
-        Reach::Suspicious if !reached => {
-            return Err(format!("{what} alone is not Suspicious: {}", summary(h)));
-        }
-        Reach::Below if reached => {
-            return Err(format!(
-                "{what} alone now reaches {verdict}: mark it Reach::Suspicious ({})",
-                summary(h)
-            ));
-        }
-        Reach::Below => assert!(score > 0, "{what} scored nothing: {}", summary(h)),
-        Reach::Suspicious => {}
+    if !reached {
+        return Err(format!("{what} alone is not Suspicious: {}", summary(h)));
     }
     for (rule, mitre, subject) in expect {
         let hit = h["hits"]
@@ -595,7 +536,7 @@ fn each_persistence_family_alone_reaches_suspicious() {
             let name = format!("c-{}-{}", fam.name, case.name);
             let h = host(&json, &name);
             eprintln!("{name}: {}", summary(h));
-            if let Err(e) = check(h, &name, case.alone, case.expect) {
+            if let Err(e) = check(h, &name, case.expect) {
                 failures.push(e);
             }
             // Packaged files the intruder changed verify as mismatch, added ones as unowned.
@@ -614,7 +555,7 @@ fn each_persistence_family_alone_reaches_suspicious() {
         let name = format!("f-{}", fam.name);
         let h = host(&json, &name);
         eprintln!("{name}: {}", summary(h));
-        if let Err(e) = check(h, &name, fam.reach, &all_expect) {
+        if let Err(e) = check(h, &name, &all_expect) {
             failures.push(e);
         }
     }
