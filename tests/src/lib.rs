@@ -153,6 +153,30 @@ pub fn dossier(cwd: &Path, args: &[&str]) -> Output {
         .expect("run dossier")
 }
 
+/// `dossier collect --root ROOT --no-analyze` run as `nobody` (uid/gid 65534) into a new
+/// directory `out` owned by nobody, without dynamic plugins; asserts success and returns the
+/// bundle path.
+pub fn collect_as_nobody(root: &Path, out: &Path) -> PathBuf {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir(out).unwrap();
+    std::os::unix::fs::chown(out, Some(65534), Some(65534)).unwrap();
+    let o = Command::new(dossier_bin())
+        .args(["collect", "--quiet", "--no-analyze", "--out"])
+        .arg(out)
+        .arg("--root")
+        .arg(root)
+        .current_dir(out)
+        .uid(65534)
+        .gid(65534)
+        .env("HOME", out)
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
+        .output()
+        .expect("run dossier");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    PathBuf::from(stdout(&o).lines().last().unwrap())
+}
+
 /// Stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -649,23 +649,7 @@ fn hostile_root_is_collected_faithfully_as_root_and_as_nobody() {
     print_rows("collect --root as root", &check_hostile(&b, Via::Root));
 
     // As nobody: what it may not read is recorded as such.
-    let out = d.path().join("out-nobody");
-    std::fs::create_dir(&out).unwrap();
-    std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
-    use std::os::unix::process::CommandExt;
-    let o = std::process::Command::new(dossier_bin())
-        .args(["collect", "--quiet", "--no-analyze", "--out"])
-        .arg(&out)
-        .arg("--root")
-        .arg(&root)
-        .current_dir(&out)
-        .uid(65534)
-        .gid(65534)
-        .env("HOME", &out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    let b = PathBuf::from(stdout(&o).lines().last().unwrap());
+    let b = collect_as_nobody(&root, &d.path().join("out-nobody"));
     verify_ok(d.path(), &b);
     print_rows("collect --root as nobody", &check_hostile(&b, Via::Nobody));
 }

@@ -6,7 +6,6 @@
 
 use dossier_tests::*;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 const RULE: &str = "system-account-usable";
@@ -102,23 +101,7 @@ fn unprivileged_collection_marks_rules_evaluated_on_partial_data() {
 
     // As nobody: /etc/shadow is unreadable, the rule cannot fire and is listed as partial.
     let out = d.path().join("bundles-nobody");
-    std::fs::create_dir(&out).unwrap();
-    std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
-    let o = std::process::Command::new(dossier_bin())
-        .args(["collect", "--quiet", "--no-analyze", "--out"])
-        .arg(&out)
-        .arg("--root")
-        .arg(&root)
-        .current_dir(&out)
-        .uid(65534)
-        .gid(65534)
-        .env("HOME", &out)
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    let b = PathBuf::from(stdout(&o).lines().last().unwrap());
+    let b = collect_as_nobody(&root, &out);
     let m = manifest(&b);
     let accounts = m["collectors"]
         .as_array()
