@@ -42,6 +42,12 @@ pub struct AnalysisConfig {
     /// Per-rule overrides by rule id.
     #[serde(default)]
     pub rules: BTreeMap<String, RuleSettings>,
+    /// Fleet stacking (`[analysis.stacking]`).
+    #[serde(default)]
+    pub stacking: crate::policy::StackingConfig,
+    /// Site allowlist (`[[analysis.allow]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<crate::policy::AllowEntry>,
 }
 
 fn default_keywords() -> Vec<String> {
@@ -90,6 +96,8 @@ impl Default for AnalysisConfig {
             suspicious_ports: default_ports(),
             max_scan_bytes: default_scan_cap(),
             rules: BTreeMap::new(),
+            stacking: Default::default(),
+            allow: Vec::new(),
         }
     }
 }
@@ -109,7 +117,9 @@ impl AnalysisConfig {
         if self.keywords.iter().any(String::is_empty) {
             return Err("keywords: empty keyword".into());
         }
-        Ok(())
+        crate::policy::validate(self, &|r| {
+            CATALOG.iter().any(|c| c.id == r) || extra.iter().any(|e| e == r)
+        })
     }
 
     /// Effective weight, severity and enablement of a rule.
@@ -284,6 +294,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         gaps,
         record_errors: input.record_errors.clone(),
         plugins: Vec::new(),
+        policy: Default::default(),
     }
 }
 

@@ -8,11 +8,15 @@
 //! the data it needs is only partly there (a collector could not read everything), the rule is
 //! evaluated and listed as *evaluated on partial data* ([`completeness`]).
 
+pub mod baseline;
 pub mod completeness;
 pub mod context;
 pub mod engine;
+pub mod inventory;
 pub mod plugins;
+pub mod policy;
 pub mod rules;
+pub mod stacking;
 
 pub use engine::{AnalysisConfig, BundleInput, Header, RuleSettings, analyze};
 pub use rules::{CATALOG, RuleInfo};

@@ -251,6 +251,7 @@ mod tests {
             gaps: vec![],
             record_errors: vec![],
             plugins: vec![],
+            policy: Default::default(),
         }
     }
 

@@ -212,6 +212,10 @@ pub struct HostAnalysis {
     /// analyzers, with the SHA-256 of each library file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plugins: Vec<PluginUse>,
+    /// What the site allowlist, a baseline and fleet stacking took out of the score, and what
+    /// changed since the baseline (absent when none of them applied).
+    #[serde(default, skip_serializing_if = "crate::policy::Policy::is_empty")]
+    pub policy: crate::policy::Policy,
 }
 
 /// A dynamic plugin used to collect or analyze a bundle.

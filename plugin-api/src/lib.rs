@@ -16,6 +16,7 @@ pub mod analyzer;
 pub mod collect;
 pub mod encoding;
 pub mod host;
+pub mod policy;
 pub mod records;
 pub mod reporter;
 pub mod testing;

@@ -88,6 +88,7 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
         gaps: vec![],
         record_errors: vec!["records/proc.jsonl line 9: bad".into()],
         plugins: vec![],
+        policy: Default::default(),
     }
 }
 
