@@ -14,6 +14,15 @@
 //! receive the hosts in report order during the final pass, then the fleet. Every dynamic
 //! plugin used is listed with the SHA-256 of its library in the reports and the ledger.
 //!
+//! Site policy and fleet context (see `dossier_analyzers::policy`): the playbook's allowlist
+//! and a `--baseline` are applied to each host right after its rules (findings they match
+//! leave the score, the host is rescored, *Changed since baseline* is added). When several
+//! bundles are analyzed together, each host's inventory is counted for fleet stacking (counts
+//! per distinct item, not the items of every host); with `[analysis.stacking] common_share`,
+//! a pass over the spool then leaves out of the score the findings common to more than that
+//! share of hosts, rewriting those hosts' reports (the custody ledger keeps the verdict before
+//! that pass).
+//!
 //! Memory does not grow with the number of bundles: each bundle's host report is written as
 //! soon as it is analyzed, and its analysis goes to a spool (an unnamed temporary file in the
 //! output directory, mode 0600, gone when closed) while only a small index entry per host
@@ -27,18 +36,21 @@ use crate::bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced}
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
-use dossier_analyzers::{BundleInput, Header, analyze, completeness};
-use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, PluginUse, Unanalyzed};
+use dossier_analyzers::baseline::BaselineIndex;
+use dossier_analyzers::stacking::Stacker;
+use dossier_analyzers::{BundleInput, Header, analyze, completeness, inventory, policy};
+use dossier_plugin_api::analysis::{Finding, HostAnalysis, NotCollected, PluginUse, Unanalyzed};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, CollectorState, FleetFacts, FleetFinding, NumberedRecord,
 };
+use dossier_plugin_api::policy::Seen;
 use dossier_plugin_api::reporter::FleetInput;
 use dossier_plugin_api::{Analyzer, Reporter};
 use dossier_reporters::fleet::{FleetWriter, HostEntry};
 use dossier_reporters::json::FindingsWriter;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -137,6 +149,18 @@ pub fn analyze_bundle(
     playbook: &Playbook,
     registry: &Registry,
 ) -> (HostAnalysis, HostFacts) {
+    let (a, facts, _) = analyze_bundle_with(b, playbook, registry, false);
+    (a, facts)
+}
+
+/// [`analyze_bundle`], and the bundle's inventory (for stacking, baselines and the allowlist)
+/// when `inventory` is set (empty otherwise).
+pub fn analyze_bundle_with(
+    b: &mut Bundle,
+    playbook: &Playbook,
+    registry: &Registry,
+    want_inventory: bool,
+) -> (HostAnalysis, HostFacts, Vec<Seen>) {
     let header = bundle_header(b);
     let mut collectors = BTreeMap::new();
     let mut records = BTreeMap::new();
@@ -228,7 +252,64 @@ pub fn analyze_bundle(
             facts.push((i, f));
         }
     }
-    (a, facts)
+    let inv = if want_inventory {
+        inventory::inventory(&input, &a)
+    } else {
+        Vec::new()
+    };
+    (a, facts, inv)
+}
+
+/// Opens and verifies a bundle and checks it against its custody ledger (if any): the bundle,
+/// or why it is refused (a short reason for the ledger, and the full one).
+pub fn open_checked(
+    path: &Path,
+    custody: Option<&Beside>,
+    limits: &Limits,
+) -> Result<Bundle, (&'static str, String)> {
+    let name = ledger::bundle_name(path);
+    match Bundle::open(path, limits) {
+        Err(e) => Err(("failed verification", e.to_string().replace('\n', " "))),
+        Ok((b, _)) => {
+            let problems = custody.map_or_else(Vec::new, |l| l.problems(&name, Some(&b.sha256)));
+            if problems.is_empty() {
+                Ok(b)
+            } else {
+                Err((
+                    "custody ledger check failed",
+                    format!(
+                        "{}: custody ledger: {}",
+                        path.display(),
+                        problems
+                            .iter()
+                            .map(|p| p.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// The custody ledger beside `path` (noted once per directory when there is none).
+pub fn custody_of<'l>(
+    ledgers: &'l mut HashMap<PathBuf, Option<Beside>>,
+    path: &Path,
+) -> Option<&'l Beside> {
+    ledgers
+        .entry(ledger::bundle_dir(path).to_path_buf())
+        .or_insert_with(|| {
+            let l = Beside::of(path);
+            if l.is_none() {
+                eprintln!(
+                    "dossier: note: no custody ledger beside {}: analyses of bundles in that directory are not recorded",
+                    path.display()
+                );
+            }
+            l
+        })
+        .as_ref()
 }
 
 /// Bundle members for analyzer plugins, read through the bundle reader (hash re-checked).
@@ -397,8 +478,15 @@ pub fn analyze_bundles(
     registry: &Registry,
     out: &Path,
     not_collected: &[NotCollected],
+    baseline: Option<&BaselineIndex>,
 ) -> Result<Analysis, BundleError> {
     ensure_out_dir(out)?;
+    // Stacking when several bundles are analyzed together.
+    let stacking = bundles.len() > 1;
+    let need_inventory = stacking || baseline.is_some() || !playbook.analysis.allow.is_empty();
+    let mut stacker = Stacker::new(bundles.len());
+    // Hostname and bundle of each host counted, by the number stacking knows it by.
+    let mut names: Vec<(String, String)> = Vec::new();
     let limits = Limits::default();
     let mut order: Vec<&PathBuf> = bundles.iter().collect();
     order.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
@@ -426,42 +514,8 @@ pub fn analyze_bundles(
     let mut used = HostDirs::default();
     for path in order {
         let name = ledger::bundle_name(path);
-        let custody = ledgers
-            .entry(ledger::bundle_dir(path).to_path_buf())
-            .or_insert_with(|| {
-                let l = Beside::of(path);
-                if l.is_none() {
-                    eprintln!(
-                        "dossier: note: no custody ledger beside {}: analyses of bundles in that directory are not recorded",
-                        path.display()
-                    );
-                }
-                l
-            })
-            .as_ref();
-        let opened = match Bundle::open(path, &limits) {
-            Err(e) => Err(("failed verification", e.to_string().replace('\n', " "))),
-            Ok((b, _)) => {
-                let problems =
-                    custody.map_or_else(Vec::new, |l| l.problems(&name, Some(&b.sha256)));
-                if problems.is_empty() {
-                    Ok(b)
-                } else {
-                    Err((
-                        "custody ledger check failed",
-                        format!(
-                            "{}: custody ledger: {}",
-                            path.display(),
-                            problems
-                                .iter()
-                                .map(|p| p.message.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                    ))
-                }
-            }
-        };
+        let custody = custody_of(&mut ledgers, path);
+        let opened = open_checked(path, custody, &limits);
         let mut b = match opened {
             Ok(b) => b,
             Err((why, reason)) => {
@@ -481,7 +535,25 @@ pub fn analyze_bundles(
                 continue;
             }
         };
-        let (a, facts) = analyze_bundle(&mut b, playbook, registry);
+        let (mut a, facts, inv) = analyze_bundle_with(&mut b, playbook, registry, need_inventory);
+        let members: BTreeMap<String, String> = b
+            .manifest
+            .members
+            .iter()
+            .map(|m| (m.name.clone(), m.sha256.clone()))
+            .collect();
+        let mut moved = policy::apply_allow(&mut a, &inv, &playbook.analysis, &members);
+        if let Some(base) = baseline {
+            moved |= policy::apply_baseline(&mut a, &inv, base);
+        }
+        if moved {
+            policy::rescore(&mut a, &playbook.analysis);
+        }
+        if stacking {
+            stacker.add(names.len() as u32, &inv, &a.findings);
+            names.push((a.hostname.clone(), a.bundle.clone()));
+        }
+        drop(inv);
         if !facts.is_empty() {
             all_facts.push((a.hostname.clone(), a.bundle.clone(), facts));
         }
@@ -523,6 +595,37 @@ pub fn analyze_bundles(
         .flush()
         .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
     drop(spool);
+    let stacking = stacking && stacker.hosts() > 1;
+    let share = playbook.analysis.stacking.common_share.filter(|_| stacking);
+    let mut common = 0;
+    if let Some(share) = share {
+        let hosts_with = |f: &Finding| stacker.hosts_with(f);
+        let mut buf = Vec::new();
+        for i in &mut index {
+            buf.resize(i.len, 0);
+            spool_file
+                .read_exact_at(&mut buf, i.offset)
+                .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+            let mut a: HostAnalysis = serde_json::from_slice(&buf)
+                .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+            if !policy::apply_common(&mut a, share, stacker.hosts(), &hosts_with) {
+                continue;
+            }
+            common += a.policy.common.len();
+            policy::rescore(&mut a, &playbook.analysis);
+            write_report(&i.report, &dossier_reporters::host::render(&a))?;
+            let json = serde_json::to_vec(&a).map_err(|e| write_error(out, e))?;
+            spool_file
+                .write_all_at(&json, spooled)
+                .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
+            i.entry = Some(HostEntry::of(&a));
+            i.offset = spooled;
+            i.len = json.len();
+            spooled += json.len() as u64;
+        }
+    }
+    let summary = stacking.then(|| stacker.summary(&|h| names[h as usize].clone(), share, common));
+    let prevalence = |f: &Finding| stacker.hosts_with(f);
 
     // Stable: bundles of one host with the same file name stay in argument order.
     index.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
@@ -542,6 +645,9 @@ pub fn analyze_bundles(
     let fleet_err = |e: std::io::Error| write_error(&fleet_path, e);
     let findings_err = |e: std::io::Error| write_error(&findings_path, e);
     let mut fw = FleetWriter::new(&entries);
+    if let Some(s) = &summary {
+        fw = fw.with_stacking(s, &prevalence);
+    }
     fw.write_head(fleet.sink(), &unanalyzed, &not_collected)
         .map_err(fleet_err)?;
     let mut sections = Vec::with_capacity(5);
@@ -550,6 +656,9 @@ pub fn analyze_bundles(
     }
     let mut sections: [BufWriter<File>; 5] = sections.try_into().expect("five sections");
     let mut jw = FindingsWriter::new(findings.sink(), &fleet_findings).map_err(findings_err)?;
+    if let Some(s) = &summary {
+        jw = jw.with_stacking(s);
+    }
     let mut buf = Vec::new();
     for i in &index {
         buf.resize(i.len, 0);
@@ -565,11 +674,13 @@ pub fn analyze_bundles(
     drop(spool_file);
     jw.finish(&unanalyzed, &not_collected)
         .map_err(findings_err)?;
+    let mut files = Vec::with_capacity(5);
     for s in sections {
-        let mut f = s.into_inner().map_err(|e| fleet_err(e.into_error()))?;
-        f.seek(SeekFrom::Start(0)).map_err(fleet_err)?;
-        std::io::copy(&mut f, fleet.sink()).map_err(fleet_err)?;
+        files.push(s.into_inner().map_err(|e| fleet_err(e.into_error()))?);
     }
+    let mut files: [File; 5] = files.try_into().expect("five sections");
+    fw.write_alerts(fleet.sink(), &mut files)
+        .map_err(fleet_err)?;
     let used_reporters = reporters.finish(
         out,
         &FleetInput {
@@ -711,6 +822,7 @@ mod tests {
             &registry,
             &out,
             &nc,
+            None,
         )
         .unwrap();
         assert_eq!(r.hosts.len(), 1);

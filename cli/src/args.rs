@@ -22,6 +22,9 @@ pub enum Command {
     Collectors,
     /// Verify bundles, then analyze them: per-host reports, fleet report, findings JSON.
     Analyze(AnalyzeArgs),
+    /// Verify bundles of known-good hosts and write a baseline of their units, cron entries,
+    /// hooks, accounts, keys, sudo rules, executables and listeners (for --baseline).
+    Baseline(BaselineArgs),
     /// List the analysis rules with their MITRE ids and weights (as set by a playbook).
     Rules(RulesArgs),
     /// Collect many hosts over SSH (host names, addresses, CIDR networks, host lists,
@@ -128,6 +131,9 @@ pub struct SweepArgs {
     /// Only collect: no analysis and reports.
     #[arg(long)]
     pub no_analyze: bool,
+    /// Baseline of known-good hosts for the analysis (`dossier baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -145,6 +151,26 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "DIR", default_value = "dossier-report")]
     pub out: PathBuf,
     /// Built-in playbook name or path to a playbook TOML file (rules, weights, thresholds).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+    /// Baseline of known-good hosts (`dossier baseline`): matching items are known, exact
+    /// matches leave the score, reports add "Changed since baseline".
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Bundles of known-good hosts (a golden host, or an earlier sweep).
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    /// Baseline file to write (JSON, schema dossier-baseline).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub out: PathBuf,
+    /// Built-in playbook name or path to a playbook TOML file.
     #[arg(long, value_name = "NAME|FILE")]
     pub playbook: Option<String>,
     /// Plugin library or directory of libraries to load (repeatable).

@@ -3,8 +3,8 @@
 //! could not run).
 
 use crate::args::{
-    AnalyzeArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs, RulesArgs,
-    SweepArgs, VerifyArgs,
+    AnalyzeArgs, BaselineArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs,
+    RulesArgs, SweepArgs, VerifyArgs,
 };
 use crate::bundle::ledger;
 use crate::bundle::reader::{self, Limits};
@@ -24,6 +24,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Verify(a) => verify(a),
         Command::Collectors => collectors(),
         Command::Analyze(a) => analyze(a),
+        Command::Baseline(a) => baseline(a),
         Command::Rules(a) => rules(a),
         Command::Sweep(a) => sweep(a),
         Command::Plugins(a) => plugins(a),
@@ -129,6 +130,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             &plan.registry,
             &out,
             &[],
+            None,
         )?;
         for h in &r.hosts {
             eprintln!(
@@ -157,6 +159,11 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let custody = Custody {
         case_id: check_text("case", a.case.clone())?,
         examiner: check_text("examiner", a.examiner.clone())?,
+    };
+    // A bad baseline stops the sweep before any connection.
+    let baseline = match (&a.baseline, a.no_analyze) {
+        (Some(p), false) => Some(crate::baseline::load(p)?),
+        _ => None,
     };
     let plan = crate::sweep_plan::plan(&a, custody, playbook)?;
     let progress = crate::progress::sweep_for_stderr(a.quiet);
@@ -195,6 +202,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             &registry,
             &dir,
             &not_collected,
+            baseline.as_ref(),
         )?;
         for h in &r.hosts {
             println!(
@@ -226,7 +234,19 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let registry = registry(&a.plugins)?;
     let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    let r = crate::analyze::analyze_bundles(&a.bundles, &playbook, &registry, &a.out, &[])?;
+    let baseline = a
+        .baseline
+        .as_deref()
+        .map(crate::baseline::load)
+        .transpose()?;
+    let r = crate::analyze::analyze_bundles(
+        &a.bundles,
+        &playbook,
+        &registry,
+        &a.out,
+        &[],
+        baseline.as_ref(),
+    )?;
     for h in &r.hosts {
         println!(
             "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
@@ -250,6 +270,27 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn baseline(a: BaselineArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry(&a.plugins)?;
+    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+    match crate::baseline::build(&a.bundles, &playbook, &registry, &a.out) {
+        Ok(b) => {
+            println!(
+                "baseline: {} ({} host(s), {} item(s))",
+                b.path.display(),
+                b.hosts,
+                b.items
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ crate::baseline::BaselineFileError::Refused(_)) => {
+            eprintln!("dossier: error: {e}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {

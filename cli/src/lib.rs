@@ -4,6 +4,7 @@
 
 pub mod analyze;
 pub mod args;
+pub mod baseline;
 pub mod bundle;
 pub mod commands;
 pub mod local;

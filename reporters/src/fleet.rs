@@ -13,13 +13,15 @@
 //! [`render`] is the same code with in-memory sinks.
 
 use crate::md;
+use crate::policy::PolicyTally;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{
-    HostAnalysis, Ioc, NotCollected, PluginUse, Severity, Unanalyzed,
+    Finding, HostAnalysis, Ioc, NotCollected, PluginUse, Severity, Unanalyzed,
 };
 use dossier_plugin_api::analyzer::FleetFinding;
+use dossier_plugin_api::policy::StackingSummary;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// Severities in report order: alerts are numbered Critical first.
 pub const ORDER: [Severity; 5] = [
@@ -99,16 +101,37 @@ impl HostEntry {
     }
 }
 
+/// On how many hosts a finding is (fleet stacking).
+pub type Prevalence<'a> = &'a dyn Fn(&Finding) -> u32;
+
+/// Where an alert's text is in its severity's section, and how it ranks.
+#[derive(Debug)]
+struct Chunk {
+    slot: usize,
+    /// Hosts with its rarest finding (0 without stacking: alerts stay in host order).
+    rank: u32,
+    seq: usize,
+    offset: u64,
+    len: usize,
+}
+
 /// Writes the fleet report in one pass over the hosts:
 /// 1. [`FleetWriter::write_head`] into the report (summary and host table, from the entries);
 /// 2. [`FleetWriter::add`] for every host, in the order of the entries, with its full
-///    analysis: its alerts go to `sections[slot(severity)]`;
-/// 3. the caller appends the five sections to the report, in order;
-/// 4. [`FleetWriter::write_tail`] into the report (cross-host correlation).
+///    analysis: the text of its alerts goes to `sections[slot(severity)]`;
+/// 3. [`FleetWriter::write_alerts`] copies the alerts from the sections into the report,
+///    numbered: by severity, then (with stacking) rarest first, then in host order;
+/// 4. [`FleetWriter::write_tail`] into the report (stacking, site policy, cross-host
+///    correlation).
+///
+/// Only a small record per alert and counts per distinct IOC, finding or item are kept.
 pub struct FleetWriter<'a> {
     hosts: &'a [HostEntry],
-    /// Number of the next alert of each severity.
-    next: [usize; 5],
+    /// Bytes written to each section so far.
+    written: [u64; 5],
+    chunks: Vec<Chunk>,
+    stacking: Option<(&'a StackingSummary, Prevalence<'a>)>,
+    tally: PolicyTally,
     added: usize,
     /// Hostnames by first appearance; the correlation refers to them by index.
     names: BTreeMap<String, u32>,
@@ -120,18 +143,25 @@ pub struct FleetWriter<'a> {
 impl<'a> FleetWriter<'a> {
     /// A writer for these hosts, in report order.
     pub fn new(hosts: &'a [HostEntry]) -> Self {
-        let mut next = [1; 5];
-        for i in 1..5 {
-            next[i] = next[i - 1] + hosts.iter().map(|h| h.hits[i - 1]).sum::<usize>();
-        }
         FleetWriter {
             hosts,
-            next,
+            written: [0; 5],
+            chunks: Vec::new(),
+            stacking: None,
+            tally: PolicyTally::default(),
             added: 0,
             names: BTreeMap::new(),
             iocs: BTreeMap::new(),
             plugins: BTreeSet::new(),
         }
+    }
+
+    /// With fleet stacking (several hosts analyzed together): each alert shows on how many
+    /// hosts its findings are, alerts rank rarest first within a severity, and the tail has
+    /// a *Stacking* section.
+    pub fn with_stacking(mut self, s: &'a StackingSummary, prevalence: Prevalence<'a>) -> Self {
+        self.stacking = Some((s, prevalence));
+        self
     }
 
     /// Title, executive summary, host table, what was not analyzed or collected, and the
@@ -285,29 +315,38 @@ impl<'a> FleetWriter<'a> {
         }
         self.added += 1;
         self.plugins.extend(h.plugins.iter().cloned());
+        self.tally.add(h);
+        let of = self.hosts.len();
         for hit in &h.hits {
             let i = slot(hit.severity);
-            let o = &mut sections[i];
-            let n = self.next[i];
-            self.next[i] += 1;
+            let mut o = Vec::new();
             let fs: Vec<_> = h.findings.iter().filter(|f| f.rule == hit.rule).collect();
+            let prev: Vec<u32> = match &self.stacking {
+                Some((_, p)) => fs.iter().map(|f| p(f)).collect(),
+                None => Vec::new(),
+            };
+            let rank = prev.iter().copied().min().unwrap_or(0);
+            // The number goes in front when the alerts are copied in rank order.
+            writeln!(o, ": {} on {}\n", md(&hit.title), md(&h.hostname))?;
             writeln!(
                 o,
-                "### ALERT-{n:03}: {} on {}\n",
-                md(&hit.title),
-                md(&h.hostname)
-            )?;
-            writeln!(
-                o,
-                "**Severity:** {}  \n**Category:** `{}` (+{} to the host score)  \n**MITRE ATT&CK:** {}\n",
+                "**Severity:** {}  \n**Category:** `{}` (+{} to the host score)  \n**MITRE ATT&CK:** {}{}\n",
                 hit.severity.label(),
                 hit.rule,
                 hit.weight,
-                hit.mitre.join(", ")
+                hit.mitre.join(", "),
+                if self.stacking.is_some() {
+                    format!("  \n**Prevalence:** on {rank} of {of} hosts")
+                } else {
+                    String::new()
+                }
             )?;
             writeln!(o, "**Description:**")?;
-            for f in &fs {
-                writeln!(o, "- {}", md(&f.explanation))?;
+            for (k, f) in fs.iter().enumerate() {
+                match prev.get(k) {
+                    Some(n) => writeln!(o, "- {} (on {n} of {of} hosts)", md(&f.explanation))?,
+                    None => writeln!(o, "- {}", md(&f.explanation))?,
+                }
             }
             writeln!(o, "\n**Evidence:**")?;
             writeln!(
@@ -331,6 +370,15 @@ impl<'a> FleetWriter<'a> {
                 }
             }
             writeln!(o, "\n**Risk Assessment:** {}\n\n---\n", risk(hit.severity))?;
+            sections[i].write_all(&o)?;
+            self.chunks.push(Chunk {
+                slot: i,
+                rank,
+                seq: self.chunks.len(),
+                offset: self.written[i],
+                len: o.len(),
+            });
+            self.written[i] += o.len() as u64;
         }
         let next_id = self.names.len() as u32;
         let id = *self.names.entry(h.hostname.clone()).or_insert(next_id);
@@ -344,6 +392,26 @@ impl<'a> FleetWriter<'a> {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Copies the alerts written to `sections` (read back from their start) into the report,
+    /// numbered in report order.
+    pub fn write_alerts<R: Read + Seek>(
+        &mut self,
+        o: &mut dyn Write,
+        sections: &mut [R; 5],
+    ) -> io::Result<()> {
+        self.chunks.sort_by_key(|c| (c.slot, c.rank, c.seq));
+        let mut buf = Vec::new();
+        for (n, c) in self.chunks.iter().enumerate() {
+            buf.resize(c.len, 0);
+            let s = &mut sections[c.slot];
+            s.seek(SeekFrom::Start(c.offset))?;
+            s.read_exact(&mut buf)?;
+            write!(o, "### ALERT-{:03}", n + 1)?;
+            o.write_all(&buf)?;
         }
         Ok(())
     }
@@ -373,6 +441,10 @@ impl<'a> FleetWriter<'a> {
         if !fleet_findings.is_empty() {
             write_fleet_findings(o, fleet_findings, self.hosts.len())?;
         }
+        if let Some((s, _)) = &self.stacking {
+            crate::policy::write_stacking(o, s)?;
+        }
+        self.tally.write(o, self.hosts.len())?;
         self.plugins.extend(reporters.iter().cloned());
         let plugins = std::mem::take(&mut self.plugins);
         writeln!(o, "## Cross-host Correlation\n")?;
@@ -440,15 +512,13 @@ pub fn render(
     let index: Vec<HostEntry> = hosts.iter().map(HostEntry::of).collect();
     let mut w = FleetWriter::new(&index);
     let mut out = Vec::new();
-    let mut sections: [Vec<u8>; 5] = Default::default();
+    let mut sections: [io::Cursor<Vec<u8>>; 5] = Default::default();
     let done = (|| {
         w.write_head(&mut out, unanalyzed, not_collected)?;
         for h in hosts {
             w.add(h, &mut sections)?;
         }
-        for s in &sections {
-            out.extend_from_slice(s);
-        }
+        w.write_alerts(&mut out, &mut sections)?;
         w.write_tail(&mut out, &[], &[])
     })();
     done.expect("writing to memory with a matching index cannot fail");

@@ -176,6 +176,8 @@ pub fn render(a: &HostAnalysis) -> String {
         }
     }
 
+    crate::policy::host_sections(&mut o, a);
+
     let _ = writeln!(o, "\n## IOCs\n");
     let iocs = a.iocs();
     for kind in [

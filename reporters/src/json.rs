@@ -8,6 +8,7 @@
 //!   "hosts": [HostAnalysis...],
 //!   "not_collected": [{outcome, reason, target}...],
 //!   "schema": "dossier-findings",
+//!   "stacking": {...},            // only when several hosts were analyzed together
 //!   "unanalyzed": [{reason, subject}...],
 //!   "version": 1 }
 //! ```
@@ -25,11 +26,24 @@
 //! (kind, name, version, path, sha256) that collected or analyzed it. Both are left out of a
 //! host, or empty, when no plugin was used, so documents without plugins are unchanged.
 //!
+//! A host's `policy` (left out when empty) holds what site policy and fleet context did:
+//! `allowed` [{finding, reason, entry}] (moved out of the score by `[[analysis.allow]]`),
+//! `known` [Finding] (subject matches the baseline exactly), `common` [{finding, hosts, of}]
+//! (`[analysis.stacking] common_share`), `allow_changed` [{path, allowed_sha256,
+//! seen_sha256, reason, evidence}] and `baseline` {baseline, baseline_sha256, known, new
+//! [Seen], changed [{now, was}], removed [Item]} (items: {kind, key, sha256?, detail?}, seen
+//! items add {member, line?}). `stacking` is fleet stacking: {hosts, rare_at_most, kinds
+//! [{kind, distinct, rare}], rare_persistence [{kind, key, sha256?, detail?, hosts, seen
+//! [{hostname, bundle, member, line?}]}], listed_at_most, left_out, common_share?,
+//! common_findings, findings [{rule, subject, hosts}] (rarest first)}. These fields are
+//! additions: version 1 readers that ignore unknown fields read the document unchanged.
+//!
 //! [`FindingsWriter`] writes the document one host at a time, so memory does not grow with the
 //! number of hosts; [`render`] is the same code writing to memory.
 
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
 use dossier_plugin_api::analyzer::FleetFinding;
+use dossier_plugin_api::policy::StackingSummary;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -51,6 +65,7 @@ fn pretty_at(v: &impl Serialize, depth: usize) -> io::Result<String> {
 pub struct FindingsWriter<'a> {
     out: &'a mut dyn Write,
     hosts: usize,
+    stacking: Option<&'a StackingSummary>,
 }
 
 impl<'a> FindingsWriter<'a> {
@@ -63,7 +78,17 @@ impl<'a> FindingsWriter<'a> {
             pretty_at(&fleet_findings, 1)?
         )?;
         out.write_all(b"  \"hosts\": [")?;
-        Ok(FindingsWriter { out, hosts: 0 })
+        Ok(FindingsWriter {
+            out,
+            hosts: 0,
+            stacking: None,
+        })
+    }
+
+    /// Adds the `stacking` object (fleet stacking of several hosts).
+    pub fn with_stacking(mut self, s: &'a StackingSummary) -> Self {
+        self.stacking = Some(s);
+        self
     }
 
     /// Appends one host.
@@ -87,6 +112,9 @@ impl<'a> FindingsWriter<'a> {
         writeln!(o, "],")?;
         writeln!(o, "  \"not_collected\": {},", pretty_at(&not_collected, 1)?)?;
         writeln!(o, "  \"schema\": {},", pretty_at(&SCHEMA, 1)?)?;
+        if let Some(st) = self.stacking {
+            writeln!(o, "  \"stacking\": {},", pretty_at(st, 1)?)?;
+        }
         writeln!(o, "  \"unanalyzed\": {},", pretty_at(&unanalyzed, 1)?)?;
         writeln!(o, "  \"version\": {VERSION}\n}}")
     }

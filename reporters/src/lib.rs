@@ -8,6 +8,7 @@
 pub mod fleet;
 pub mod host;
 pub mod json;
+pub mod policy;
 
 /// Escapes text for a Markdown table cell or inline span.
 pub fn md(s: &str) -> String {
