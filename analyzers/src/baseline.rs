@@ -321,6 +321,7 @@ mod tests {
             },
             member: format!("records/{kind}.jsonl"),
             line: Some(1),
+            path: None,
         }
     }
 

@@ -63,6 +63,7 @@ fn seen(
         },
         member,
         line,
+        path: None,
     }
 }
 
@@ -103,7 +104,9 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             None => u.name.clone(),
         };
         let sha = u.source.sha256.clone();
-        out.push(seen("unit", key, sha, detail, m("systemd"), Some(line)));
+        let mut s = seen("unit", key, sha, detail, m("systemd"), Some(line));
+        s.path = Some(u.path.clone());
+        out.push(s);
     }
     for (line, c) in typed::<CronEntry>(records, "cron", "cron_entry") {
         let key = format!("{} {}: {}", c.source.path, c.run_as, c.command);
@@ -247,7 +250,7 @@ pub fn hashes_of<'i>(inv: &'i [Seen], path: &str) -> Vec<&'i str> {
     let c = canonical(path);
     let mut v: Vec<&str> = inv
         .iter()
-        .filter(|s| s.item.sha256.is_some() && canonical(&s.item.key) == c)
+        .filter(|s| s.item.sha256.is_some() && s.file().is_some_and(|f| canonical(f) == c))
         .filter_map(|s| s.item.sha256.as_deref())
         .collect();
     v.sort_unstable();

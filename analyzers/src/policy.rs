@@ -211,7 +211,8 @@ pub fn apply_allow(
         };
         let c = canonical(p);
         for item in inv.iter().filter(|i| {
-            i.item.sha256.as_ref().is_some_and(|h| h != s) && canonical(&i.item.key) == c
+            i.item.sha256.as_ref().is_some_and(|h| h != s)
+                && i.file().is_some_and(|f| canonical(f) == c)
         }) {
             let seen = item.item.sha256.clone().unwrap_or_default();
             if a.policy
@@ -254,7 +255,7 @@ fn known(f: &Finding, inv: &[Seen], base: &BaselineIndex) -> bool {
     let by_path = |p: &str| -> Vec<&Seen> {
         let c = canonical(p);
         inv.iter()
-            .filter(|s| s.item.kind != "unit" && canonical(&s.item.key) == c)
+            .filter(|s| s.file().is_some_and(|f| canonical(f) == c))
             .collect()
     };
     if f.subject.starts_with('/') && !check(by_path(&f.subject), false) {
@@ -411,6 +412,7 @@ mod tests {
             },
             member: "records/packages.jsonl".into(),
             line: Some(3),
+            path: None,
         }
     }
 

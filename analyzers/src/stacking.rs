@@ -206,6 +206,7 @@ mod tests {
             },
             member: "records/systemd.jsonl".into(),
             line: Some(7),
+            path: None,
         }
     }
 

@@ -84,6 +84,21 @@ pub struct Seen {
     pub member: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// The file it is, when its key is not that path (a unit's fragment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl Seen {
+    /// The file it is: its `path`, or its key when that is an absolute path (not a cron
+    /// entry, whose key is a crontab line).
+    pub fn file(&self) -> Option<&str> {
+        self.path.as_deref().or_else(|| {
+            (self.item.key.starts_with('/')
+                && !(self.item.kind == "cron" && self.item.key.contains(": ")))
+            .then_some(self.item.key.as_str())
+        })
+    }
 }
 
 /// A finding the site allowlist took out of the score.
