@@ -29,7 +29,9 @@ struct Count {
     seen: Vec<(u32, u32, Option<usize>)>,
 }
 
-/// The counters.
+/// The counters. Rare persistence items are listed rarest first, then by kind in the order
+/// of [`KINDS`] (units, cron, hooks, generators, preloads, module configurations, keys), then
+/// by key.
 #[derive(Debug)]
 pub struct Stacker {
     /// Items on more hosts than this are never rare (computed from the most hosts expected).
@@ -132,7 +134,14 @@ impl Stacker {
             .iter()
             .filter(|(i, c)| i.persistence() && c.hosts <= rare)
             .collect();
-        rare_items.sort_by(|a, b| a.1.hosts.cmp(&b.1.hosts).then(a.0.cmp(b.0)));
+        // Rarest first; among equals, by kind (units first, in the order of KINDS), then key.
+        let rank = |i: &Item| {
+            KINDS
+                .iter()
+                .position(|k| *k == i.kind)
+                .unwrap_or(KINDS.len())
+        };
+        rare_items.sort_by(|a, b| (a.1.hosts, rank(a.0), a.0).cmp(&(b.1.hosts, rank(b.0), b.0)));
         let left_out = rare_items.len().saturating_sub(RARE_LISTED);
         let rare_persistence = rare_items
             .into_iter()
