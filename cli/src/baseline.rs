@@ -122,3 +122,50 @@ pub fn build(
         items: baseline.items.len(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use clap::Parser;
+
+    #[test]
+    fn baseline_flags_reach_analyze_sweep_and_the_baseline_command() {
+        let cli =
+            Cli::try_parse_from(["dossier", "sweep", "--baseline", "b.json", "web01"]).unwrap();
+        let Command::Sweep(s) = cli.command else {
+            panic!("not sweep")
+        };
+        assert_eq!(s.baseline.as_deref(), Some(Path::new("b.json")));
+        let cli =
+            Cli::try_parse_from(["dossier", "analyze", "--baseline", "b.json", "x.zip"]).unwrap();
+        let Command::Analyze(a) = cli.command else {
+            panic!("not analyze")
+        };
+        assert_eq!(a.baseline.as_deref(), Some(Path::new("b.json")));
+        // `baseline` needs --out.
+        assert!(Cli::try_parse_from(["dossier", "baseline", "x.zip"]).is_err());
+        let cli = Cli::try_parse_from(["dossier", "baseline", "x.zip", "--out", "b.json"]).unwrap();
+        assert!(matches!(cli.command, Command::Baseline(_)));
+    }
+
+    #[test]
+    fn unreadable_or_invalid_files_are_one_line_errors_naming_the_file() {
+        let d = tempfile::tempdir().unwrap();
+        let e = load(d.path()).unwrap_err().to_string();
+        assert!(e.ends_with("not a regular file"), "{e}");
+        let f = d.path().join("b.json");
+        std::fs::write(
+            &f,
+            "{\n\"schema\": \"dossier-baseline\",\n\"version\": 1,\n\"hosts\": []\n",
+        )
+        .unwrap();
+        let e = load(&f).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("baseline {}: ", f.display())) && !e.contains('\n'),
+            "{e}"
+        );
+        let e = load(&d.path().join("none.json")).unwrap_err().to_string();
+        assert!(e.contains("No such file"), "{e}");
+    }
+}

@@ -624,6 +624,55 @@ mod tests {
     }
 
     #[test]
+    fn with_stacking_alerts_show_prevalence_and_rank_rarest_first_within_a_severity() {
+        let hosts = [
+            host("a", "a.zip", &[Severity::Low]),
+            host("b", "b.zip", &[Severity::Low]),
+            host("c", "c.zip", &[Severity::High, Severity::Low]),
+        ];
+        let index: Vec<HostEntry> = hosts.iter().map(HostEntry::of).collect();
+        let summary = StackingSummary {
+            hosts: 3,
+            rare_at_most: 1,
+            ..StackingSummary::default()
+        };
+        let prevalence = |f: &Finding| if f.rule == "rule-low-0" { 2 } else { 1 };
+        let mut w = FleetWriter::new(&index).with_stacking(&summary, &prevalence);
+        let mut out = Vec::new();
+        let mut sections: [io::Cursor<Vec<u8>>; 5] = Default::default();
+        w.write_head(&mut out, &[], &[]).unwrap();
+        for h in &hosts {
+            w.add(h, &mut sections).unwrap();
+        }
+        w.write_alerts(&mut out, &mut sections).unwrap();
+        w.write_tail(&mut out, &[], &[]).unwrap();
+        let r = String::from_utf8(out).unwrap();
+        assert_eq!(
+            alert_lines(&r),
+            [
+                "### ALERT-001: Title of rule-high-0 on c",
+                "### ALERT-002: Title of rule-low-1 on c",
+                "### ALERT-003: Title of rule-low-0 on a",
+                "### ALERT-004: Title of rule-low-0 on b",
+            ]
+        );
+        assert!(r.contains("**Prevalence:** on 2 of 3 hosts"), "{r}");
+        assert!(r.contains("(on 1 of 3 hosts)"), "{r}");
+        assert!(r.contains("## Stacking\n"), "{r}");
+        // Without stacking: host order, no prevalence.
+        let plain = render(&hosts, &[], &[]);
+        assert_eq!(
+            alert_lines(&plain)[1..],
+            [
+                "### ALERT-002: Title of rule-low-0 on a",
+                "### ALERT-003: Title of rule-low-0 on b",
+                "### ALERT-004: Title of rule-low-1 on c",
+            ]
+        );
+        assert!(!plain.contains("Prevalence") && !plain.contains("## Stacking"));
+    }
+
+    #[test]
     fn no_alerts_and_nothing_to_correlate() {
         let r = render(&[host("c", "c.zip", &[])], &[], &[]);
         assert!(r.contains("## Security Alerts\n\nNo alerts.\n\n## Cross-host Correlation\n\nNo IOC to correlate.\n"), "{r}");

@@ -143,6 +143,7 @@ mod tests {
     use super::*;
     use crate::sample::host;
     use dossier_plugin_api::analysis::Severity;
+    use dossier_plugin_api::policy::StackingSummary;
 
     /// The whole document built as one value and pretty-printed: what the streaming writer
     /// must reproduce byte for byte.
@@ -177,6 +178,26 @@ mod tests {
             assert_eq!(v["hosts"].as_array().unwrap().len(), hosts.len());
             assert_eq!(v["not_collected"].as_array().unwrap().len(), nc.len());
         }
+    }
+
+    #[test]
+    fn stacking_is_written_in_key_order_when_given() {
+        let a = host("web01", "web01-1.zip", &[Severity::High]);
+        let st = StackingSummary {
+            hosts: 2,
+            rare_at_most: 1,
+            ..StackingSummary::default()
+        };
+        let mut out = Vec::new();
+        let mut w = FindingsWriter::new(&mut out, &[])
+            .unwrap()
+            .with_stacking(&st);
+        w.host(&a).unwrap();
+        w.finish(&[], &[]).unwrap();
+        let got = String::from_utf8(out).unwrap();
+        let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": [a],
+            "unanalyzed": [], "not_collected": [], "fleet_findings": [], "stacking": st });
+        assert_eq!(got, serde_json::to_string_pretty(&doc).unwrap() + "\n");
     }
 
     #[test]

@@ -363,3 +363,99 @@ pub fn write_stacking(o: &mut dyn Write, s: &StackingSummary) -> io::Result<()> 
     }
     writeln!(o)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::host;
+    use dossier_plugin_api::analysis::Severity;
+    use dossier_plugin_api::policy::{
+        AllowChanged, Allowed, BaselineDiff, ChangedItem, Common, Policy,
+    };
+
+    fn seen(key: &str) -> Seen {
+        Seen {
+            item: Item {
+                kind: "unit".into(),
+                key: key.into(),
+                sha256: Some("ab".repeat(32)),
+                detail: "/usr/bin/sleep 1".into(),
+            },
+            member: "records/systemd.jsonl".into(),
+            line: Some(4),
+            path: None,
+        }
+    }
+
+    #[test]
+    fn every_policy_outcome_is_shown_in_host_and_fleet_reports() {
+        let mut a = host("a", "a.zip", &[Severity::Low, Severity::High]);
+        let f = a.findings.pop().unwrap();
+        a.policy = Policy {
+            allowed: vec![Allowed {
+                finding: f.clone(),
+                reason: "backup agent".into(),
+                entry: "path /tmp/x".into(),
+            }],
+            known: vec![f.clone()],
+            common: vec![Common {
+                finding: f.clone(),
+                hosts: 9,
+                of: 10,
+            }],
+            allow_changed: vec![AllowChanged {
+                path: "/opt/agent".into(),
+                allowed_sha256: "1".repeat(64),
+                seen_sha256: "2".repeat(64),
+                reason: "agent".into(),
+                evidence: vec![],
+            }],
+            baseline: Some(BaselineDiff {
+                baseline: "gold.json".into(),
+                baseline_sha256: "3".repeat(64),
+                known: 7,
+                new: vec![seen("new.service")],
+                changed: vec![ChangedItem {
+                    now: seen("x.service"),
+                    was: vec![seen("x.service").item],
+                }],
+                removed: vec![seen("gone.service").item],
+            }),
+        };
+        let mut o = String::new();
+        host_sections(&mut o, &a);
+        for s in [
+            "### Allowlisted hash no longer matches",
+            "### Allowed by site policy (not scored)",
+            "(reason: backup agent; entry: path /tmp/x)",
+            "### Known from baseline (not scored)",
+            "### Common across the fleet (not scored)",
+            "(on 9 of 10 hosts)",
+            "## Changed since baseline",
+            "7 item(s) known, 1 new, 1 changed, 1 removed.",
+            "- unit new.service (sha256 abababababababab) [/usr/bin/sleep 1] (`records/systemd.jsonl` line 4)",
+        ] {
+            assert!(o.contains(s), "{s}: {o}");
+        }
+        let mut t = PolicyTally::default();
+        t.add(&a);
+        let mut out = Vec::new();
+        t.write(&mut out, 1).unwrap();
+        let r = String::from_utf8(out).unwrap();
+        for s in [
+            "## Allowlisted hash no longer matches",
+            "## Allowed by site policy",
+            "## Known from baseline",
+            "## Common findings left out of the score",
+            "## Changed since baseline",
+            "**removed:** 1 item(s)",
+        ] {
+            assert!(r.contains(s), "{s}: {r}");
+        }
+        let mut empty = PolicyTally::default();
+        empty.add(&host("b", "b.zip", &[]));
+        let mut out = Vec::new();
+        empty.write(&mut out, 1).unwrap();
+        assert!(out.is_empty());
+    }
+}
