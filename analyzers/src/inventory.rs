@@ -19,7 +19,7 @@
 //! - `sudo_rule`: `SUDOERS_FILE: RULE TEXT`.
 
 use crate::context::canonical;
-use crate::engine::BundleInput;
+use crate::input::BundleInput;
 use dossier_plugin_api::analysis::HostAnalysis;
 use dossier_plugin_api::policy::{Item, Seen};
 use dossier_plugin_api::records::{

@@ -1,4 +1,5 @@
-//! Site policy and fleet context applied to a host's analysis after its rules ran: the
+//! Site policy and fleet context applied to a host's analysis after its rules ran (to its
+//! behaviour findings and its context findings alike): the
 //! playbook's allowlist (`[[analysis.allow]]`), a known-good baseline (`--baseline`) and fleet
 //! stacking's `common_share`. Each moves findings out of the score into a list of
 //! [`HostAnalysis::policy`] (shown in every report, never dropped) and the host is rescored
@@ -13,62 +14,13 @@
 //! another hash is reported (*allowlisted hash no longer matches*) and matches nothing.
 
 use crate::baseline::BaselineIndex;
+use crate::config::AnalysisConfig;
+pub use crate::config::{AllowEntry, StackingConfig};
 use crate::context::canonical;
-use crate::engine::AnalysisConfig;
 use crate::inventory::hashes_of;
 use dossier_plugin_api::analysis::{Evidence, Finding, HostAnalysis, Ioc};
 use dossier_plugin_api::policy::{AllowChanged, Allowed, Common, Seen};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// `[analysis.stacking]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StackingConfig {
-    /// When set (0 < share <= 1): a finding whose rule and subject are the same on more than
-    /// this share of the hosts analyzed together is left out of the score (weight 0) and
-    /// listed as common. Off by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub common_share: Option<f64>,
-}
-
-// Validated finite, so equality is an equivalence.
-impl Eq for StackingConfig {}
-
-/// One `[[analysis.allow]]` entry.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AllowEntry {
-    /// Absolute path of the allowed file, unit fragment or script.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// SHA-256 of the allowed content (64 hex digits).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// Why the site allows it (mandatory; shown in every report).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Only findings of this rule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-}
-
-impl AllowEntry {
-    /// How reports name the entry.
-    pub fn label(&self) -> String {
-        let mut v = Vec::new();
-        if let Some(p) = &self.path {
-            v.push(format!("path {p}"));
-        }
-        if let Some(s) = &self.sha256 {
-            v.push(format!("sha256 {s}"));
-        }
-        if let Some(r) = &self.rule {
-            v.push(format!("rule {r}"));
-        }
-        v.join(", ")
-    }
-}
 
 fn is_sha256(s: &str) -> bool {
     s.len() == 64
@@ -189,22 +141,24 @@ pub fn apply_allow(
     if cfg.allow.is_empty() {
         return false;
     }
-    let mut kept = Vec::with_capacity(a.findings.len());
     let mut moved = false;
-    for f in std::mem::take(&mut a.findings) {
-        match cfg.allow.iter().find(|e| matches(e, &f, inv)) {
-            Some(e) => {
-                moved = true;
-                a.policy.allowed.push(Allowed {
-                    reason: e.reason.clone().unwrap_or_default(),
-                    entry: e.label(),
-                    finding: f,
-                });
+    for list in [&mut a.findings, &mut a.context] {
+        let mut kept = Vec::with_capacity(list.len());
+        for f in std::mem::take(list) {
+            match cfg.allow.iter().find(|e| matches(e, &f, inv)) {
+                Some(e) => {
+                    moved = true;
+                    a.policy.allowed.push(Allowed {
+                        reason: e.reason.clone().unwrap_or_default(),
+                        entry: e.label(),
+                        finding: f,
+                    });
+                }
+                None => kept.push(f),
             }
-            None => kept.push(f),
         }
+        *list = kept;
     }
-    a.findings = kept;
     for e in &cfg.allow {
         let (Some(p), Some(s)) = (&e.path, &e.sha256) else {
             continue;
@@ -309,17 +263,19 @@ fn known(f: &Finding, inv: &[Seen], base: &BaselineIndex) -> bool {
 /// finding moved (the caller rescores).
 pub fn apply_baseline(a: &mut HostAnalysis, inv: &[Seen], base: &BaselineIndex) -> bool {
     a.policy.baseline = Some(base.diff(&a.hostname, inv));
-    let mut kept = Vec::with_capacity(a.findings.len());
     let mut moved = false;
-    for f in std::mem::take(&mut a.findings) {
-        if known(&f, inv, base) {
-            moved = true;
-            a.policy.known.push(f);
-        } else {
-            kept.push(f);
+    for list in [&mut a.findings, &mut a.context] {
+        let mut kept = Vec::with_capacity(list.len());
+        for f in std::mem::take(list) {
+            if known(&f, inv, base) {
+                moved = true;
+                a.policy.known.push(f);
+            } else {
+                kept.push(f);
+            }
         }
+        *list = kept;
     }
-    a.findings = kept;
     moved
 }
 
@@ -332,73 +288,50 @@ pub fn apply_common(
     of: u32,
     hosts_with: &dyn Fn(&Finding) -> u32,
 ) -> bool {
-    let mut kept = Vec::with_capacity(a.findings.len());
     let mut moved = false;
-    for f in std::mem::take(&mut a.findings) {
-        let n = hosts_with(&f);
-        if of > 1 && f64::from(n) > share * f64::from(of) {
-            moved = true;
-            a.policy.common.push(Common {
-                finding: f,
-                hosts: n,
-                of,
-            });
-        } else {
-            kept.push(f);
+    for list in [&mut a.findings, &mut a.context] {
+        let mut kept = Vec::with_capacity(list.len());
+        for f in std::mem::take(list) {
+            let n = hosts_with(&f);
+            if of > 1 && f64::from(n) > share * f64::from(of) {
+                moved = true;
+                a.policy.common.push(Common {
+                    finding: f,
+                    hosts: n,
+                    of,
+                });
+            } else {
+                kept.push(f);
+            }
         }
+        *list = kept;
     }
-    a.findings = kept;
     moved
 }
 
-/// Recomputes rule hits, score and verdict from the findings left (the current model: each
-/// rule with at least one finding adds its weight once, capped at 100).
-pub fn rescore(a: &mut HostAnalysis, cfg: &AnalysisConfig) {
-    let findings = &a.findings;
-    a.hits.retain_mut(|h| {
-        h.findings = findings.iter().filter(|f| f.rule == h.rule).count();
-        h.findings > 0
-    });
-    a.score = a.hits.iter().map(|h| h.weight).sum::<u32>().min(100);
-    a.verdict = cfg.thresholds.verdict(a.score).into();
-}
+/// Recomputes rule hits, score and verdict from the findings and context findings left: the
+/// scoring model's [`crate::scoring::rescore`].
+pub use crate::scoring::rescore;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dossier_plugin_api::analysis::{RuleHit, Severity};
+    use dossier_plugin_api::analysis::Severity;
     use dossier_plugin_api::policy::Item;
 
     fn finding(rule: &str, subject: &str, iocs: Vec<Ioc>) -> Finding {
-        Finding {
-            rule: rule.into(),
-            title: rule.into(),
-            mitre: vec![],
-            severity: Severity::Medium,
-            weight: 20,
-            explanation: format!("{subject} fired {rule}"),
-            subject: subject.into(),
-            evidence: vec![],
-            iocs,
-        }
+        let mut f = Finding::new(subject, format!("{subject} fired {rule}"), vec![], iocs);
+        f.rule = rule.into();
+        f.title = rule.into();
+        f.severity = Severity::Medium;
+        f.weight = 20;
+        f
     }
 
     fn host(findings: Vec<Finding>) -> HostAnalysis {
         let mut a = crate::inventory::tests_support::empty();
-        a.hits = ["a", "b"]
-            .iter()
-            .map(|r| RuleHit {
-                rule: r.to_string(),
-                title: r.to_string(),
-                mitre: vec![],
-                severity: Severity::Medium,
-                weight: 20,
-                findings: 1,
-            })
-            .collect();
         a.findings = findings;
-        a.score = 40;
-        a.verdict = "Suspicious".into();
+        rescore(&mut a, &AnalysisConfig::default());
         a
     }
 

@@ -57,8 +57,14 @@ impl Stacker {
     }
 
     /// Counts one host (its number `host` is what [`Stacker::summary`] names it by): its
-    /// inventory (deduplicated by identity) and its findings.
-    pub fn add(&mut self, host: u32, inv: &[Seen], findings: &[Finding]) {
+    /// inventory (deduplicated by identity) and its findings (behaviour and context).
+    pub fn add<'f>(
+        &mut self,
+        host: u32,
+        inv: &[Seen],
+        findings: impl IntoIterator<Item = &'f Finding>,
+    ) {
+        let findings: Vec<&Finding> = findings.into_iter().collect();
         self.hosts += 1;
         let mut done: BTreeSet<&Item> = BTreeSet::new();
         for s in inv {
@@ -84,7 +90,7 @@ impl Stacker {
                 c.seen.push((host, member, s.line));
             }
         }
-        let keys: BTreeSet<String> = findings.iter().map(finding_key).collect();
+        let keys: BTreeSet<String> = findings.iter().map(|f| finding_key(f)).collect();
         for k in keys {
             let f = findings
                 .iter()
@@ -224,14 +230,10 @@ mod tests {
         let mut s = Stacker::new(6);
         let common = seen("unit", "sshd.service", "aa");
         for h in 0..5 {
-            s.add(h, &[common.clone(), common.clone()], &[]);
+            s.add(h, &[common.clone(), common.clone()], []);
         }
         // The same unit name with other content is another item.
-        s.add(
-            5,
-            &[common.clone(), seen("unit", "sshd.service", "bb")],
-            &[],
-        );
+        s.add(5, &[common.clone(), seen("unit", "sshd.service", "bb")], []);
         let sum = s.summary(&|h| (format!("h{h}"), format!("h{h}.zip")), None, 0);
         assert_eq!(sum.hosts, 6);
         assert_eq!(sum.rare_at_most, 1);

@@ -550,7 +550,11 @@ pub fn analyze_bundles(
             policy::rescore(&mut a, &playbook.analysis);
         }
         if stacking {
-            stacker.add(names.len() as u32, &inv, &a.findings);
+            stacker.add(
+                names.len() as u32,
+                &inv,
+                a.findings.iter().chain(&a.context),
+            );
             names.push((a.hostname.clone(), a.bundle.clone()));
         }
         drop(inv);

@@ -178,8 +178,12 @@ fn common_share_leaves_fleet_wide_findings_out_of_the_score_and_says_so() {
     let o = analyze(dir, "plain", &[], &[&a, &b, &c]);
     assert!(o.status.success(), "{}", stderr(&o));
     let plain = json(dir, "plain/findings.json");
-    let before = host(&plain, "hb01")["score"].as_u64().unwrap();
-    assert!(before > 0, "{}", host(&plain, "hb01"));
+    let before = host(&plain, "hb01");
+    let listed = |h: &serde_json::Value, k: &str| h[k].as_array().map_or(0, |v| v.len());
+    assert!(
+        listed(before, "findings") + listed(before, "context") > 0,
+        "{before}"
+    );
 
     let pb = dir.join("common.toml");
     std::fs::write(
@@ -289,7 +293,7 @@ fn baseline_marks_known_items_and_lists_what_changed() {
         known.iter().any(|f| f["subject"] == "heartbeat.service"),
         "{h}"
     );
-    assert!(h["score"].as_u64() < plain_h["score"].as_u64());
+    assert!(h["score"].as_u64() <= plain_h["score"].as_u64());
     let diff = &h["policy"]["baseline"];
     assert_eq!(diff["baseline"], "gold.json");
     assert!(
