@@ -487,3 +487,82 @@ fn allowlist_moves_findings_rescores_and_reports_changed_hashes() {
         one_line_error(&o, want);
     }
 }
+
+/// `sweep --baseline` against the SSH lab (skipped without root, as the other lab tests): a
+/// clean host's earlier bundle is the baseline; the sweep of a clean and a persistence host
+/// stacks them and lists what changed since the baseline on each.
+#[test]
+fn sweep_with_a_baseline_stacks_the_hosts_and_lists_changes() {
+    use dossier_tests::lab::{Lab, Scenario};
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Persist]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let key = lab.client_key().to_str().unwrap().to_string();
+    let targets: Vec<String> = lab
+        .hosts()
+        .iter()
+        .map(|h| format!("root@{}", h.addr))
+        .collect();
+    let mut args = vec![
+        "-i",
+        key.as_str(),
+        "-j",
+        "2",
+        "--no-analyze",
+        targets[0].as_str(),
+    ];
+    let first = tmp.path().join("first");
+    let o = lab.sweep(tmp.path(), &first, lab.known_hosts(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let gold: Vec<PathBuf> = std::fs::read_dir(&first)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    assert_eq!(gold.len(), 1, "{gold:?}");
+    let base = tmp.path().join("lab-base.json");
+    let o = dossier(
+        tmp.path(),
+        &[
+            "baseline",
+            gold[0].to_str().unwrap(),
+            "--out",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    args.retain(|a| *a != "--no-analyze" && *a != targets[0].as_str());
+    args.extend(targets.iter().map(String::as_str));
+    args.extend(["--baseline", base.to_str().unwrap()]);
+    let out = tmp.path().join("second");
+    let o = lab.sweep(tmp.path(), &out, lab.known_hosts(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&out, "analysis/findings.json");
+    assert_eq!(j["stacking"]["hosts"], 2);
+    let hosts = j["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2);
+    for h in hosts {
+        let d = &h["policy"]["baseline"];
+        assert_eq!(d["baseline"], "lab-base.json", "{h}");
+        assert!(d["known"].as_u64().unwrap() > 0, "{d}");
+    }
+    // The persistence host has what the clean one did not.
+    let persist = hosts
+        .iter()
+        .find(|h| h["hostname"].as_str().unwrap().starts_with("persist"))
+        .unwrap();
+    assert!(
+        !persist["policy"]["baseline"]["new"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let fleet = read(&out, "analysis/fleet-report.md");
+    assert!(
+        fleet.contains("## Stacking") && fleet.contains("## Changed since baseline"),
+        "{fleet}"
+    );
+}
