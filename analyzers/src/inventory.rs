@@ -22,15 +22,102 @@ use crate::context::canonical;
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::HostAnalysis;
 use dossier_plugin_api::policy::{Item, Seen};
-use dossier_plugin_api::records::{
-    AccountRecord, CronEntry, CronScript, GeneratorRecord, HookRecord, LdPreloadRecord,
-    ModuleConfigRecord, SudoRule, UnitRecord,
-};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Records of one kind, with their line numbers.
 type Records = BTreeMap<String, Vec<(usize, serde_json::Value)>>;
+
+// What the inventory reads of each record kind, borrowed from the parsed records (the other
+// fields are skipped, not built).
+
+#[derive(Deserialize)]
+struct Src<'r> {
+    #[serde(default, borrow)]
+    path: &'r str,
+    #[serde(default, borrow)]
+    sha256: Option<&'r str>,
+}
+
+#[derive(Deserialize)]
+struct TimerLite<'r> {
+    #[serde(borrow)]
+    unit: &'r str,
+}
+
+#[derive(Deserialize)]
+struct UnitLite<'r> {
+    #[serde(borrow)]
+    name: &'r str,
+    #[serde(borrow)]
+    path: &'r str,
+    #[serde(default, borrow)]
+    owner: Option<&'r str>,
+    #[serde(borrow)]
+    source: Src<'r>,
+    #[serde(default, borrow)]
+    exec_start_pre: Vec<&'r str>,
+    #[serde(default, borrow)]
+    exec_start: Vec<&'r str>,
+    #[serde(default, borrow)]
+    exec_start_post: Vec<&'r str>,
+    #[serde(default, borrow)]
+    dropins: Vec<Src<'r>>,
+    #[serde(default)]
+    masked: bool,
+    #[serde(default, borrow)]
+    timer: Option<TimerLite<'r>>,
+}
+
+#[derive(Deserialize)]
+struct CronLite<'r> {
+    #[serde(borrow)]
+    source: Src<'r>,
+    #[serde(borrow)]
+    run_as: &'r str,
+    #[serde(borrow)]
+    command: &'r str,
+    #[serde(borrow)]
+    schedule: &'r str,
+}
+
+/// A file record: cron script, hook, generator, module configuration.
+#[derive(Deserialize)]
+struct FileLite<'r> {
+    #[serde(borrow)]
+    path: &'r str,
+    #[serde(default, borrow)]
+    source: Option<Src<'r>>,
+    #[serde(default, borrow)]
+    link_target: Option<&'r str>,
+    #[serde(default, borrow)]
+    period: Option<&'r str>,
+    #[serde(default, borrow)]
+    commands: Vec<&'r str>,
+}
+
+#[derive(Deserialize)]
+struct PreloadLite<'r> {
+    #[serde(borrow)]
+    entries: Vec<&'r str>,
+}
+
+#[derive(Deserialize)]
+struct AccountLite<'r> {
+    #[serde(borrow)]
+    name: &'r str,
+    uid: u32,
+    #[serde(borrow)]
+    shell: &'r str,
+}
+
+#[derive(Deserialize)]
+struct SudoLite<'r> {
+    #[serde(borrow)]
+    source: Src<'r>,
+    #[serde(borrow)]
+    text: &'r str,
+}
 
 fn typed<'r, T: Deserialize<'r>>(
     records: &'r Records,
@@ -80,65 +167,72 @@ pub fn inventory(input: &BundleInput<'_>, a: &HostAnalysis) -> Vec<Seen> {
 pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
     let mut out = Vec::new();
     let m = rec_member;
-    for (line, u) in typed::<UnitRecord>(records, "systemd", "unit") {
+    for (line, u) in typed::<UnitLite>(records, "systemd", "unit") {
         let mut runs: Vec<String> = u
             .exec_start_pre
             .iter()
             .chain(&u.exec_start)
             .chain(&u.exec_start_post)
-            .cloned()
+            .map(|x| x.to_string())
             .collect();
         if let Some(t) = &u.timer {
             runs.push(format!("timer for {}", t.unit));
         }
         let mut detail = runs.join(" ; ");
         for d in &u.dropins {
-            let h = d.sha256.as_deref().unwrap_or("-");
+            let h = d.sha256.unwrap_or("-");
             detail.push_str(&format!(" ; drop-in {}@{}", d.path, &h[..h.len().min(16)]));
         }
         if u.masked {
             detail.push_str(" ; masked");
         }
-        let key = match &u.owner {
+        let key = match u.owner {
             Some(o) => format!("user:{o} {}", u.name),
-            None => u.name.clone(),
+            None => u.name.to_string(),
         };
-        let sha = u.source.sha256.clone();
+        let sha = u.source.sha256.map(str::to_string);
         let mut s = seen("unit", key, sha, detail, m("systemd"), Some(line));
-        s.path = Some(u.path.clone());
+        s.path = Some(u.path.to_string());
         out.push(s);
     }
-    for (line, c) in typed::<CronEntry>(records, "cron", "cron_entry") {
+    for (line, c) in typed::<CronLite>(records, "cron", "cron_entry") {
         let key = format!("{} {}: {}", c.source.path, c.run_as, c.command);
-        out.push(seen("cron", key, None, c.schedule, m("cron"), Some(line)));
+        let detail = c.schedule.to_string();
+        out.push(seen("cron", key, None, detail, m("cron"), Some(line)));
     }
-    for (line, c) in typed::<CronScript>(records, "cron", "cron_script") {
-        let sha = c.source.as_ref().and_then(|s| s.sha256.clone());
-        let detail = format!("{}{}", c.period, link(&c.link_target));
-        out.push(seen("cron", c.path, sha, detail, m("cron"), Some(line)));
+    for (kind, collector, record) in [
+        ("cron", "cron", "cron_script"),
+        ("hook", "hooks", "hook"),
+        ("generator", "systemd", "systemd_generator"),
+        ("module_config", "kernel", "module_config"),
+    ] {
+        for (line, f) in typed::<FileLite>(records, collector, record) {
+            let sha = f.source.as_ref().and_then(|s| s.sha256).map(str::to_string);
+            let mut detail = f.period.unwrap_or_default().to_string();
+            if !f.commands.is_empty() {
+                detail.push_str(&f.commands.join(" ; "));
+            }
+            if let Some(t) = f.link_target {
+                if !detail.is_empty() {
+                    detail.push(' ');
+                }
+                detail.push_str(&format!("-> {t}"));
+            }
+            out.push(seen(
+                kind,
+                f.path.to_string(),
+                sha,
+                detail,
+                m(collector),
+                Some(line),
+            ));
+        }
     }
-    for (line, h) in typed::<HookRecord>(records, "hooks", "hook") {
-        let sha = h.source.as_ref().and_then(|s| s.sha256.clone());
-        let detail = format!("{}{}", h.commands.join(" ; "), link(&h.link_target));
-        out.push(seen("hook", h.path, sha, detail, m("hooks"), Some(line)));
-    }
-    for (line, g) in typed::<GeneratorRecord>(records, "systemd", "systemd_generator") {
-        let sha = g.source.as_ref().and_then(|s| s.sha256.clone());
-        let detail = link(&g.link_target).trim_start().to_string();
-        out.push(seen(
-            "generator",
-            g.path,
-            sha,
-            detail,
-            m("systemd"),
-            Some(line),
-        ));
-    }
-    for (line, p) in typed::<LdPreloadRecord>(records, "kernel", "ld_preload") {
+    for (line, p) in typed::<PreloadLite>(records, "kernel", "ld_preload") {
         for e in p.entries {
             out.push(seen(
                 "ld_preload",
-                e,
+                e.to_string(),
                 None,
                 String::new(),
                 m("kernel"),
@@ -146,19 +240,12 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             ));
         }
     }
-    for (line, c) in typed::<ModuleConfigRecord>(records, "kernel", "module_config") {
-        let sha = c.source.sha256.clone();
-        let detail = c.commands.join(" ; ");
-        out.push(seen(
-            "module_config",
-            c.path,
-            sha,
-            detail,
-            m("kernel"),
-            Some(line),
-        ));
-    }
-    for (line, k) in typed::<serde_json::Value>(records, "ssh-keys", "authorized_key") {
+    for (line, k) in records
+        .get("ssh-keys")
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v["kind"] == "authorized_key")
+    {
         let (Some(user), Some(fp)) = (k["user"].as_str(), k["fingerprint"].as_str()) else {
             continue;
         };
@@ -178,7 +265,7 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             None,
             detail,
             m("ssh-keys"),
-            Some(line),
+            Some(*line),
         ));
     }
     for e in &a.executables {
@@ -210,18 +297,19 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             None,
         ));
     }
-    for (line, acc) in typed::<AccountRecord>(records, "accounts", "account") {
+    for (line, acc) in typed::<AccountLite>(records, "accounts", "account") {
         let detail = format!("uid {} shell {}", acc.uid, acc.shell);
+        let key = acc.name.to_string();
         out.push(seen(
             "account",
-            acc.name,
+            key,
             None,
             detail,
             m("accounts"),
             Some(line),
         ));
     }
-    for (line, s) in typed::<SudoRule>(records, "accounts", "sudo_rule") {
+    for (line, s) in typed::<SudoLite>(records, "accounts", "sudo_rule") {
         let text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let key = format!("{}: {text}", s.source.path);
         out.push(seen(
@@ -236,13 +324,6 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
     out.sort();
     out.dedup_by(|a, b| a.item == b.item);
     out
-}
-
-fn link(target: &Option<String>) -> String {
-    target
-        .as_ref()
-        .map(|t| format!(" -> {t}"))
-        .unwrap_or_default()
 }
 
 /// The SHA-256 values a path has in an inventory (any kind with a hash; canonical paths).

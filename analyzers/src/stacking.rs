@@ -66,9 +66,9 @@ impl Stacker {
     ) {
         let findings: Vec<&Finding> = findings.into_iter().collect();
         self.hosts += 1;
-        let mut done: BTreeSet<&Item> = BTreeSet::new();
-        for s in inv {
-            if !done.insert(&s.item) {
+        for (i, s) in inv.iter().enumerate() {
+            // Once per host (an inventory is sorted by item).
+            if i > 0 && inv[i - 1].item == s.item {
                 continue;
             }
             let member = match self.member_ids.get(&s.member) {
@@ -80,7 +80,10 @@ impl Stacker {
                     m
                 }
             };
-            let c = self.items.entry(s.item.clone()).or_default();
+            let c = match self.items.get_mut(&s.item) {
+                Some(c) => c,
+                None => self.items.entry(s.item.clone()).or_default(),
+            };
             c.hosts += 1;
             if c.hosts > self.can_be_rare {
                 if !c.seen.is_empty() {
