@@ -181,6 +181,7 @@ impl Stacker {
                     item: i.clone(),
                     hosts: c.hosts,
                     seen,
+                    known: false,
                 }
             })
             .collect();

@@ -628,7 +628,15 @@ pub fn analyze_bundles(
             spooled += json.len() as u64;
         }
     }
-    let summary = stacking.then(|| stacker.summary(&|h| names[h as usize].clone(), share, common));
+    let summary = stacking.then(|| {
+        let mut s = stacker.summary(&|h| names[h as usize].clone(), share, common);
+        if let Some(base) = baseline {
+            for r in &mut s.rare_persistence {
+                r.known = base.knows(&r.item);
+            }
+        }
+        s
+    });
     let prevalence = |f: &Finding| stacker.hosts_with(f);
 
     // Stable: bundles of one host with the same file name stay in argument order.

@@ -221,6 +221,9 @@ pub struct RareItem {
     pub hosts: u32,
     /// Where: hostname, bundle, evidence member and line (at most [`RARE_HOSTS_LISTED`]).
     pub seen: Vec<SeenOn>,
+    /// The baseline given has this exact item.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known: bool,
 }
 
 /// Hosts listed per rare item at most.

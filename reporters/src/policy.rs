@@ -337,8 +337,13 @@ pub fn write_stacking(o: &mut dyn Write, s: &StackingSummary) -> io::Result<()> 
     for r in &s.rare_persistence {
         writeln!(
             o,
-            "- {}: on {} of {} hosts: {}",
+            "- {}{}: on {} of {} hosts: {}",
             md(&r.item.label()),
+            if r.known {
+                " (known from baseline)"
+            } else {
+                ""
+            },
             r.hosts,
             s.hosts,
             r.seen

@@ -340,6 +340,27 @@ fn baseline_marks_known_items_and_lists_what_changed() {
         "{fleet}"
     );
 
+    // Stacked with the golden bundle: rare items the baseline has are marked known.
+    let o = analyze(
+        dir,
+        "both",
+        &["--baseline", base.to_str().unwrap()],
+        &[&gold, &later],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(dir, "both/findings.json");
+    let rare = j["stacking"]["rare_persistence"].as_array().unwrap();
+    let flag = |prefix: &str| {
+        rare.iter()
+            .find(|r| r["key"].as_str().unwrap().starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {rare:?}"))
+            .get("known")
+            .cloned()
+    };
+    assert_eq!(flag("/etc/cron.d/e2scrub_all "), Some(true.into()));
+    assert_eq!(flag("/etc/cron.d/new-job "), None);
+    assert!(read(dir, "both/fleet-report.md").contains("(known from baseline): on 1 of 2 hosts"));
+
     // Corrupt or foreign baselines: one line, exit 2.
     std::fs::write(dir.join("bad.json"), "{\"schema\": \"dossier-baseline\", ").unwrap();
     let o = analyze(dir, "x", &["--baseline", "bad.json"], &[&later]);
