@@ -6,7 +6,8 @@
 //! with [`rescore`].
 //!
 //! Allowlist matching, for a finding (and the rule of the entry, when it names one): the paths
-//! a finding refers to are its subject (when a path) and its path IOCs; the hashes are its
+//! a finding refers to are its subject (when a path; the file of a `FILE:LINE` subject) and its
+//! path IOCs; the hashes are its
 //! SHA-256 IOCs and the hashes the host's inventory records for those paths. An entry with a
 //! `path` matches a finding referring to that path (`/bin/x` is `/usr/bin/x`); one with a
 //! `sha256` matches a finding referring to that hash; one with both matches when the path's
@@ -84,6 +85,12 @@ fn paths_of(f: &Finding) -> Vec<String> {
         .collect();
     if f.subject.starts_with('/') {
         v.push(canonical(&f.subject));
+        // `FILE:LINE` (a crontab line, a sudoers rule): the file.
+        if let Some((file, line)) = f.subject.rsplit_once(':') {
+            if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) {
+                v.push(canonical(file));
+            }
+        }
     }
     v.sort();
     v.dedup();
@@ -436,6 +443,10 @@ mod tests {
         let mut a = host(vec![f1]);
         let c = cfg(vec![entry(Some("/usr/local/bin/backup"), None, Some("b"))]);
         assert!(!apply_allow(&mut a, &inv, &c, &BTreeMap::new()));
+        // A crontab line's file.
+        let mut a = host(vec![finding("a", "/etc/cron.d/backup:3", vec![])]);
+        let c = cfg(vec![entry(Some("/etc/cron.d/backup"), None, None)]);
+        assert!(apply_allow(&mut a, &inv, &c, &BTreeMap::new()));
     }
 
     #[test]

@@ -34,7 +34,7 @@
 //! [Seen], changed [{now, was}], removed [Item]} (items: {kind, key, sha256?, detail?}, seen
 //! items add {member, line?}). `stacking` is fleet stacking: {hosts, rare_at_most, kinds
 //! [{kind, distinct, rare}], rare_persistence [{kind, key, sha256?, detail?, hosts, seen
-//! [{hostname, bundle, member, line?}]}], listed_at_most, left_out, common_share?,
+//! [{hostname, bundle, member, line?}], known? (true: in the baseline given)}], listed_at_most, left_out, common_share?,
 //! common_findings, findings [{rule, subject, hosts}] (rarest first)}. These fields are
 //! additions: version 1 readers that ignore unknown fields read the document unchanged.
 //!
