@@ -66,7 +66,7 @@ pub(crate) fn cron_suspicious_path(
                 Ioc::Path(prog.clone()),
                 Ioc::CronCommand(c.rec.command.clone()),
             ];
-            if let Some(why) = unusual_location(&prog) {
+            if let Some(why) = program_problem(ctx, &prog) {
                 // The same observation as exec-unusual-path's: counted once.
                 out.push(
                     finding(
