@@ -140,7 +140,11 @@ fn summary(h: &Value) -> String {
                 "{} [{}{}] {}\n",
                 f["rule"],
                 f["severity"],
-                if f["class"] == "context" { ", context" } else { "" },
+                if f["class"] == "context" {
+                    ", context"
+                } else {
+                    ""
+                },
                 f["subject"]
             )
         })
