@@ -178,8 +178,9 @@ impl Ctx {
         &self.kinds
     }
 
-    /// Whether `name` (any case) is a packaged program in a system binary directory (also once a version suffix is stripped on
-    /// both sides: `python` and `python3.11`) or the stem of a packaged unit.
+    /// Whether `name` (any case) is a packaged program in a system binary directory (also
+    /// once a version suffix is stripped on both sides: `python` and `python3.11`) or the
+    /// stem of a packaged unit.
     pub fn packaged_name(&self, name: &str) -> bool {
         fn stem(n: &str) -> &str {
             n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
