@@ -13,6 +13,12 @@
 //! [`gating`] (one gate for built-in and plugin rules) on [`config`], [`scoring`] (behaviour,
 //! context, facts and boosts) on [`config`] and [`context`], and [`engine`] and [`plugins`]
 //! on top. Nothing imports the engine.
+//!
+//! After the engine, fleet and site context: [`inventory`] (a host's units, cron entries,
+//! hooks, keys, executables, listeners, accounts and sudo rules, keyed for comparison) on
+//! [`input`] and [`context`]; [`stacking`] (counts across hosts) and [`baseline`] (the
+//! `dossier-baseline` schema) on the inventory types; [`policy`] (allowlist, baseline and
+//! `common_share` applied to an analysis, then [`scoring::rescore`]) on all of them.
 
 pub mod baseline;
 pub mod completeness;
