@@ -28,10 +28,10 @@
 //!
 //! A host's `policy` (left out when empty) holds what site policy and fleet context did:
 //! `allowed` [{finding, reason, entry}] (moved out of the score by `[[analysis.allow]]`),
-//! `known` [Finding] (subject matches the baseline exactly), `common` [{finding, hosts, of}]
+//! `known` `[Finding]` (subject matches the baseline exactly), `common` [{finding, hosts, of}]
 //! (`[analysis.stacking] common_share`), `allow_changed` [{path, allowed_sha256,
 //! seen_sha256, reason, evidence}] and `baseline` {baseline, baseline_sha256, known, new
-//! [Seen], changed [{now, was}], removed [Item]} (items: {kind, key, sha256?, detail?}, seen
+//! `[Seen]`, changed [{now, was}], removed `[Item]`} (items: {kind, key, sha256?, detail?}, seen
 //! items add {member, line?}). `stacking` is fleet stacking: {hosts, rare_at_most, kinds
 //! [{kind, distinct, rare}], rare_persistence [{kind, key, sha256?, detail?, hosts, seen
 //! [{hostname, bundle, member, line?}], known? (true: in the baseline given)}], listed_at_most, left_out, common_share?,
