@@ -28,7 +28,8 @@
 //! output directory, mode 0600, gone when closed) while only a small index entry per host
 //! stays in memory. The fleet report and findings JSON are then written in one pass over the
 //! spool in report order (hostname, bundle name); the fleet report's alerts go through five
-//! temporary files, one per severity, appended in order at the end.
+//! temporary files, one per severity, copied into the report at the end (rarest first within a
+//! severity when several bundles are stacked).
 
 use crate::bundle::ledger::{self, Beside};
 use crate::bundle::reader::{Bundle, Limits};

@@ -8,8 +8,11 @@
 //! The report is written in one pass over the hosts so that memory does not grow with their
 //! number: the caller keeps a small [`HostEntry`] per host (enough for the summary and to
 //! number the alerts), and [`FleetWriter`] writes each host's alerts into one of five sinks,
-//! one per severity, that the caller appends to the report in order. Only the IOC -> hosts
-//! map of the correlation grows with the fleet, and it is what that section prints.
+//! one per severity, keeping only where each alert is; it then copies them into the report
+//! numbered by severity and, with fleet stacking, rarest first ([`FleetWriter::with_stacking`]:
+//! each alert and finding says on how many hosts it is, and a *Stacking* section follows).
+//! Only maps keyed by distinct IOC, finding or item grow with the fleet (correlation, site
+//! policy and baseline sections), and they are what those sections print.
 //! [`render`] is the same code with in-memory sinks.
 
 use crate::md;
