@@ -2,7 +2,8 @@
 //! it), feed its records to the analyzers, write the host reports, the fleet report and
 //! findings JSON, and record the analysis in the custody ledger.
 //!
-//! Reports are built only from bundle content, the playbook and the plugins loaded, so
+//! Reports are built only from bundle content, the playbook, the plugins loaded and the
+//! baseline given (its name and SHA-256 are in the reports and the custody ledger), so
 //! re-analysing the same bundles (here or after copying them elsewhere) gives byte-identical
 //! files.
 //!
@@ -497,6 +498,9 @@ pub fn analyze_bundles(
         playbook.sha256,
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(b) = baseline {
+        detail.push_str(&format!("; baseline {} {}", b.name, b.sha256));
+    }
     for a in &registry.analyzers {
         let lib = a.origin_lib();
         detail.push_str(&format!(

@@ -305,6 +305,11 @@ fn baseline_marks_known_items_and_lists_what_changed() {
     );
     assert_eq!(on_heartbeat(&h["policy"], "known"), before, "{h}");
     assert!(h["score"].as_u64() <= plain_h["score"].as_u64());
+    let ledger = read(dir, "bundles/custody.jsonl");
+    assert!(
+        ledger.contains(&format!("baseline gold.json {}", sha256_file(&base))),
+        "{ledger}"
+    );
     let diff = &h["policy"]["baseline"];
     assert_eq!(diff["baseline"], "gold.json");
     assert!(
