@@ -541,13 +541,16 @@ pub fn analyze_bundles(
             }
         };
         let (mut a, facts, inv) = analyze_bundle_with(&mut b, playbook, registry, need_inventory);
-        let members: BTreeMap<String, String> = b
-            .manifest
-            .members
-            .iter()
-            .map(|m| (m.name.clone(), m.sha256.clone()))
-            .collect();
-        let mut moved = policy::apply_allow(&mut a, &inv, &playbook.analysis, &members);
+        let mut moved = false;
+        if !playbook.analysis.allow.is_empty() {
+            let members: BTreeMap<String, String> = b
+                .manifest
+                .members
+                .iter()
+                .map(|m| (m.name.clone(), m.sha256.clone()))
+                .collect();
+            moved = policy::apply_allow(&mut a, &inv, &playbook.analysis, &members);
+        }
         if let Some(base) = baseline {
             moved |= policy::apply_baseline(&mut a, &inv, base);
         }
