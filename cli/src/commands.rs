@@ -163,6 +163,10 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     // A bad baseline stops the sweep before any connection.
     let baseline = match (&a.baseline, a.no_analyze) {
         (Some(p), false) => Some(crate::baseline::load(p)?),
+        (Some(_), true) => {
+            eprintln!("dossier: note: --baseline is not used with --no-analyze");
+            None
+        }
         _ => None,
     };
     let plan = crate::sweep_plan::plan(&a, custody, playbook)?;
