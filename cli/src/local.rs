@@ -226,6 +226,49 @@ impl Host for LocalHost {
         Ok(out)
     }
 
+    fn xattr(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        // The file is resolved like every other path (inside the image root, final symlink
+        // not followed) into an O_PATH descriptor; its attribute is then read through
+        // /proc/self/fd, which names exactly that inode. Only regular files and directories
+        // are asked: nothing else carries file capabilities.
+        let fd = self.open_raw(path, OFlag::O_PATH | OFlag::O_NOFOLLOW)?;
+        let st = fstat(fd.as_fd()).map_err(|e| errno_error(e, path, "fstat"))?;
+        if !matches!(
+            FileKind::from_mode(st.st_mode),
+            FileKind::File | FileKind::Dir
+        ) {
+            return Ok(None);
+        }
+        let link = format!("/proc/self/fd/{}\0", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        let Ok(cname) = std::ffi::CString::new(name) else {
+            return Err(HostError::new(
+                HostErrorKind::Other,
+                path,
+                "attribute name holds a NUL byte",
+            ));
+        };
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: `link` is NUL-terminated, `cname` is a C string, and `buf` is a writable
+        // buffer of the length passed; getxattr writes at most that many bytes.
+        let n = unsafe {
+            libc::getxattr(
+                link.as_ptr().cast(),
+                cname.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            let e = Errno::last();
+            return match e {
+                Errno::ENODATA | Errno::EOPNOTSUPP => Ok(None),
+                e => Err(errno_error(e, path, "getxattr")),
+            };
+        }
+        buf.truncate(n as usize);
+        Ok(Some(buf))
+    }
+
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
         // Look before opening: only regular files are opened for reading.
         let probe = self.path_stat(path, true)?;

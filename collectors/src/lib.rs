@@ -18,6 +18,7 @@ pub mod pkgauth;
 pub mod proc;
 pub mod sessions;
 pub mod sockets;
+pub mod sshd;
 pub mod systemd;
 pub mod util;
 
@@ -38,6 +39,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(localbin::LocalBinCollector),
         Arc::new(netif::NetIfCollector),
         Arc::new(sessions::SessionsCollector),
+        Arc::new(sshd::SshdCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }
