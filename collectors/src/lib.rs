@@ -15,6 +15,7 @@ pub mod localbin;
 pub mod netif;
 pub mod packages;
 pub mod pkgauth;
+pub mod privileged;
 pub mod proc;
 pub mod sessions;
 pub mod sockets;
@@ -40,6 +41,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(netif::NetIfCollector),
         Arc::new(sessions::SessionsCollector),
         Arc::new(sshd::SshdCollector),
+        Arc::new(privileged::PrivilegedCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

@@ -9,8 +9,10 @@
 //! unit's `Exec*=` lines or a cron entry, every system-wide hook file (from the `hooks`
 //! collector: boot and login hooks, apt/yum/dnf hooks, PAM service files and the PAM modules
 //! they load, polkit rules, and the programs those hooks run: autostart `Exec=`, udev `RUN`,
-//! apt hook commands, `pam_exec`) and every library named by absolute path in `/etc/ld.so.preload`
-//! (from the `kernel` collector), is hashed and compared with the package database.
+//! apt hook commands, `pam_exec`), every library named by absolute path in `/etc/ld.so.preload`
+//! (from the `kernel` collector) or in a unit's `LD_PRELOAD`, and every setuid, setgid or
+//! capability-carrying file (from the `privileged` collector), is hashed and compared with the
+//! package database.
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
 
@@ -546,6 +548,7 @@ impl Collector for PackagesCollector {
                 "cron".into(),
                 "hooks".into(),
                 "kernel".into(),
+                "privileged".into(),
             ],
         }
     }
@@ -688,6 +691,28 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                     out.entry(p).or_default().push(format!("unit {}", u.name));
                 }
             }
+            // Libraries a unit preloads (Environment=, EnvironmentFile=).
+            let env = u
+                .properties
+                .get("Service.Environment")
+                .into_iter()
+                .flatten();
+            for assignment in env
+                .flat_map(|v| v.split_whitespace())
+                .chain(u.env_file_ld.iter().map(String::as_str))
+            {
+                let a = assignment.trim_matches('"');
+                if let Some(libs) = a.strip_prefix("LD_PRELOAD=") {
+                    for lib in libs
+                        .split([':', ' '])
+                        .filter(|l| l.starts_with('/') && !l.contains('$'))
+                    {
+                        out.entry(lib.to_string())
+                            .or_default()
+                            .push(format!("LD_PRELOAD of unit {}", u.name));
+                    }
+                }
+            }
         }
     }
     for v in ctx.prior("cron") {
@@ -727,6 +752,24 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                             .push(format!("{class} hook {path}"));
                     }
                 }
+            }
+        }
+    }
+    // Files that run with privileges (setuid, setgid, capabilities): an unowned one or a
+    // packaged one whose content changed is the finding.
+    for v in ctx.prior("privileged") {
+        if v["kind"] == "privileged_file" {
+            if let Some(path) = v["path"].as_str() {
+                let why = if v["setuid"] == true {
+                    "setuid file"
+                } else if v["setgid"] == true {
+                    "setgid file"
+                } else {
+                    "file capabilities"
+                };
+                out.entry(path.to_string())
+                    .or_default()
+                    .push(why.to_string());
             }
         }
     }
