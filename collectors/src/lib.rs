@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod sockets;
 pub mod sshd;
 pub mod systemd;
+pub mod traces;
 pub mod util;
 
 use dossier_plugin_api::Collector;
@@ -42,6 +43,7 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(sessions::SessionsCollector),
         Arc::new(sshd::SshdCollector),
         Arc::new(privileged::PrivilegedCollector),
+        Arc::new(traces::TracesCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }
