@@ -6,36 +6,15 @@
 //! is listed as evaluated on partial data. Fleet-level findings get their titles, MITRE ids and severities
 //! from the rule descriptors in the same way.
 
-use crate::completeness::partial_reason;
-use crate::engine::AnalysisConfig;
+use crate::config::AnalysisConfig;
+use crate::gating::{Available, Gate, RuleNeeds, gate};
 use dossier_plugin_api::analysis::{
     CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse, RuleHit,
 };
 use dossier_plugin_api::analyzer::{
     AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
 };
-use std::collections::BTreeMap;
-
-/// Why a rule cannot be evaluated on a bundle whose collectors fared as `collectors`
-/// (name -> (status, detail)).
-pub fn missing(
-    needs: &[String],
-    collectors: &BTreeMap<String, (String, String)>,
-) -> Option<String> {
-    for n in needs {
-        match collectors.get(n) {
-            None => return Some(format!("collector `{n}` did not run for this bundle")),
-            Some((status, detail)) if status == "not_available" || status == "failed" => {
-                return Some(format!(
-                    "collector `{n}` {}: {detail}",
-                    status.replace('_', " ")
-                ));
-            }
-            _ => {}
-        }
-    }
-    None
-}
+use std::collections::{BTreeMap, HashSet};
 
 /// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
 /// recorded in `a.plugins`. `incomplete` names the collectors whose data is incomplete and why
@@ -50,26 +29,42 @@ pub fn merge(
     cfg: &AnalysisConfig,
 ) -> Option<serde_json::Value> {
     a.plugins.push(used);
-    let mut evaluable: BTreeMap<&str, (&RuleDescriptor, u32, _)> = BTreeMap::new();
+    // Plugins declare collectors only; record kinds and package ownership are theirs to check.
+    let kinds = HashSet::new();
+    let avail = Available {
+        collectors,
+        kinds: &kinds,
+        has_package_db: true,
+        incomplete,
+    };
+    let mut evaluable: BTreeMap<&str, (&RuleDescriptor, u32, _, Option<PartialEvaluation>)> =
+        BTreeMap::new();
     for r in info.rules.iter().filter(|r| r.scope == RuleScope::Host) {
-        let (on, weight, severity) = cfg.effective_for(&r.id, r.weight, r.severity);
-        if !on {
-            continue;
+        let needs = RuleNeeds {
+            id: &r.id,
+            title: &r.title,
+            weight: r.weight,
+            severity: r.severity,
+            collectors: r.needs.iter().map(String::as_str).collect(),
+            kinds: &[],
+            packages: false,
+        };
+        match gate(&needs, cfg, &avail) {
+            Gate::Disabled => {}
+            Gate::NotEvaluated(n) => a.not_evaluated.push(n),
+            Gate::Evaluate {
+                weight,
+                severity,
+                partial,
+            } => {
+                evaluable.insert(r.id.as_str(), (r, weight, severity, partial));
+            }
         }
-        if let Some(reason) = missing(&r.needs, collectors) {
-            a.not_evaluated.push(NotEvaluated {
-                rule: r.id.clone(),
-                title: r.title.clone(),
-                reason,
-            });
-            continue;
-        }
-        evaluable.insert(r.id.as_str(), (r, weight, severity));
     }
     let out = match result {
         Ok(out) => out,
         Err(e) => {
-            for (r, _, _) in evaluable.values() {
+            for (r, _, _, _) in evaluable.values() {
                 a.not_evaluated.push(NotEvaluated {
                     rule: r.id.clone(),
                     title: r.title.clone(),
@@ -96,7 +91,7 @@ pub fn merge(
         }
     }
     for n in out.not_evaluated {
-        if let Some((r, _, _)) = evaluable.remove(n.rule.as_str()) {
+        if let Some((r, _, _, _)) = evaluable.remove(n.rule.as_str()) {
             by_rule.remove(&r.id);
             a.not_evaluated.push(NotEvaluated {
                 rule: r.id.clone(),
@@ -106,26 +101,16 @@ pub fn merge(
         }
     }
     // Rules in the plugin's own order, as the built-in engine keeps catalog order.
-    for r in info
-        .rules
-        .iter()
-        .filter(|r| evaluable.contains_key(r.id.as_str()))
-    {
-        if let Some((collectors, missing)) =
-            partial_reason(r.needs.iter().map(String::as_str), incomplete)
-        {
-            a.partial.push(PartialEvaluation {
-                rule: r.id.clone(),
-                title: r.title.clone(),
-                collectors,
-                missing,
-            });
+    for r in &info.rules {
+        if let Some((_, _, _, Some(partial))) = evaluable.get_mut(r.id.as_str()) {
+            a.partial.push(partial.clone());
         }
     }
     for r in &info.rules {
-        let (Some(mut found), Some((_, weight, severity))) =
-            (by_rule.remove(&r.id), evaluable.get(r.id.as_str()))
-        else {
+        let (Some(mut found), Some((weight, severity))) = (
+            by_rule.remove(&r.id),
+            evaluable.get(r.id.as_str()).map(|(_, w, s, _)| (w, s)),
+        ) else {
             continue;
         };
         found.sort_by(|x, y| {
