@@ -50,7 +50,7 @@ pub struct Ctx {
     members: BTreeMap<String, String>,
 }
 
-fn typed<T: DeserializeOwned>(
+pub(crate) fn typed<T: DeserializeOwned>(
     input: &BundleInput<'_>,
     collector: &'static str,
     kind: &str,

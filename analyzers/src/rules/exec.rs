@@ -64,9 +64,9 @@ pub(crate) fn hook_only(v: &dossier_plugin_api::records::PackageVerify) -> bool 
 /// Verified only as configuration or as a preloaded library, never run as a program.
 pub(crate) fn not_a_program(v: &dossier_plugin_api::records::PackageVerify) -> bool {
     !v.referenced_by.is_empty()
-        && v.referenced_by
-            .iter()
-            .all(|r| r.starts_with("hook ") || r == "ld.so.preload")
+        && v.referenced_by.iter().all(|r| {
+            r.starts_with("hook ") || r == "ld.so.preload" || r.starts_with("LD_PRELOAD of ")
+        })
 }
 
 pub(crate) fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
