@@ -1,13 +1,16 @@
-//! The rule engine: runs every enabled rule over one bundle's records, scores the host (each
-//! fired rule counted once, capped at 100) and gives the verdict.
+//! The rule engine: runs every enabled rule over one bundle's records, sorts their findings
+//! into behaviour and context, and scores the host ([`crate::scoring`]: behaviour rules count
+//! once, one observation counts once, context only boosts behaviour on the same subject; capped
+//! at 100) and gives the verdict.
 
 use crate::context::Ctx;
 use crate::gating::{Available, Gate, RuleNeeds, gate};
 use crate::rules::{CATALOG, RuleInfo};
-use dossier_plugin_api::analysis::{CollectorGap, Finding, HostAnalysis, RuleHit, Severity};
+use dossier_plugin_api::analysis::{Class, CollectorGap, Finding, HostAnalysis, Severity};
 
 pub use crate::config::{AnalysisConfig, RuleSettings};
 pub use crate::input::{BundleInput, Header, MemberReader};
+pub use crate::scoring::rescore;
 
 /// Playbook settings that need the catalogue of built-in rules.
 impl AnalysisConfig {
@@ -53,7 +56,7 @@ impl RuleInfo {
 pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysis {
     let ctx = Ctx::new(input);
     let mut findings: Vec<Finding> = Vec::new();
-    let mut hits = Vec::new();
+    let mut context: Vec<Finding> = Vec::new();
     let mut not_evaluated = Vec::new();
     let mut partial = Vec::new();
     for rule in CATALOG {
@@ -88,24 +91,21 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
                 .then(a.explanation.cmp(&b.explanation))
         });
         found.dedup_by(|a, b| a.subject == b.subject && a.explanation == b.explanation);
-        hits.push(RuleHit {
-            rule: rule.id.into(),
-            title: rule.title.into(),
-            mitre: rule.mitre.iter().map(|s| s.to_string()).collect(),
-            severity,
-            weight,
-            findings: found.len(),
-        });
         for mut f in found {
             f.rule = rule.id.into();
             f.title = rule.title.into();
             f.mitre = rule.mitre.iter().map(|s| s.to_string()).collect();
             f.severity = severity;
             f.weight = weight;
-            findings.push(f);
+            if rule.class == Class::Context {
+                f.class = Class::Context;
+            }
+            match f.class {
+                Class::Behaviour => findings.push(f),
+                Class::Context => context.push(f),
+            }
         }
     }
-    let score = hits.iter().map(|h| h.weight).sum::<u32>().min(100);
     let gaps = input
         .collectors
         .iter()
@@ -117,7 +117,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         })
         .collect();
     let h = &input.header;
-    HostAnalysis {
+    let mut a = HostAnalysis {
         hostname: h.hostname.clone(),
         bundle: h.bundle.clone(),
         bundle_sha256: h.bundle_sha256.clone(),
@@ -130,10 +130,11 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         tool: h.tool.clone(),
         os: h.os.clone(),
         kernel: h.kernel.clone(),
-        score,
-        verdict: cfg.thresholds.verdict(score).into(),
-        hits,
+        score: 0,
+        verdict: String::new(),
+        hits: vec![],
         findings,
+        context,
         not_evaluated,
         partial,
         executables: ctx.executables(),
@@ -141,7 +142,9 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         gaps,
         record_errors: input.record_errors.clone(),
         plugins: Vec::new(),
-    }
+    };
+    rescore(&mut a, cfg);
+    a
 }
 
 #[cfg(test)]

@@ -10,8 +10,9 @@
 //!
 //! Modules depend downwards only: [`config`] and [`input`] (playbook and bundle types) at the
 //! bottom, [`context`] (parsed records) on [`input`], [`rules`] on [`context`] and [`config`],
-//! [`gating`] (one gate for built-in and plugin rules) on [`config`], and [`engine`] and
-//! [`plugins`] on top. Nothing imports the engine.
+//! [`gating`] (one gate for built-in and plugin rules) on [`config`], [`scoring`] (behaviour,
+//! context, facts and boosts) on [`config`] and [`context`], and [`engine`] and [`plugins`]
+//! on top. Nothing imports the engine.
 
 pub mod completeness;
 pub mod config;
@@ -21,10 +22,11 @@ pub mod gating;
 pub mod input;
 pub mod plugins;
 pub mod rules;
+pub mod scoring;
 #[cfg(test)]
 mod testkit;
 
 pub use config::{AnalysisConfig, RuleSettings};
-pub use engine::analyze;
+pub use engine::{analyze, rescore};
 pub use input::{BundleInput, Header};
 pub use rules::{CATALOG, RuleInfo};

@@ -1,15 +1,17 @@
 //! Findings of analyzer plugins folded into a host's analysis, with the same rules as the
 //! built-in engine: the playbook's overrides of weight, severity and on/off apply by rule id;
-//! a rule whose collectors did not run (or failed) is *not evaluated*, never clean; one hit
-//! per rule counts towards the score; a plugin that fails leaves its rules not evaluated and
+//! a rule whose collectors did not run (or failed) is *not evaluated*, never clean; findings are scored
+//! with the built-in ones ([`crate::scoring`]: behaviour unless the plugin marks a finding as
+//! context; one hit per rule counts); a plugin that fails leaves its rules not evaluated and
 //! the failure in the report; a rule evaluated although a collector it needs missed something
 //! is listed as evaluated on partial data. Fleet-level findings get their titles, MITRE ids and severities
 //! from the rule descriptors in the same way.
 
 use crate::config::AnalysisConfig;
 use crate::gating::{Available, Gate, RuleNeeds, gate};
+use crate::scoring::rescore;
 use dossier_plugin_api::analysis::{
-    CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse, RuleHit,
+    Class, CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse,
 };
 use dossier_plugin_api::analyzer::{
     AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
@@ -119,24 +121,18 @@ pub fn merge(
                 .then(x.explanation.cmp(&y.explanation))
         });
         found.dedup_by(|x, y| x.subject == y.subject && x.explanation == y.explanation);
-        a.hits.push(RuleHit {
-            rule: r.id.clone(),
-            title: r.title.clone(),
-            mitre: r.mitre.clone(),
-            severity: *severity,
-            weight: *weight,
-            findings: found.len(),
-        });
         for mut f in found {
             f.title = r.title.clone();
             f.mitre = r.mitre.clone();
             f.severity = *severity;
             f.weight = *weight;
-            a.findings.push(f);
+            match f.class {
+                Class::Behaviour => a.findings.push(f),
+                Class::Context => a.context.push(f),
+            }
         }
     }
-    a.score = a.hits.iter().map(|h| h.weight).sum::<u32>().min(100);
-    a.verdict = cfg.thresholds.verdict(a.score).into();
+    rescore(a, cfg);
     out.fleet_facts
 }
 
@@ -220,15 +216,15 @@ mod tests {
             kernel: None,
             score: 25,
             verdict: "Unclear/Benign".into(),
-            hits: vec![RuleHit {
+            hits: vec![],
+            findings: vec![Finding {
                 rule: "builtin".into(),
                 title: "b".into(),
-                mitre: vec![],
                 severity: Severity::High,
                 weight: 25,
-                findings: 1,
+                ..Finding::new("s", "built-in finding", vec![], vec![])
             }],
-            findings: vec![],
+            context: vec![],
             not_evaluated: vec![],
             partial: vec![],
             executables: vec![],
@@ -250,6 +246,7 @@ mod tests {
             subject: subject.into(),
             evidence: vec![],
             iocs: vec![],
+            ..Finding::new("", "", vec![], vec![])
         }
     }
 
@@ -307,8 +304,8 @@ mod tests {
             .collect();
         assert_eq!(hits, [("builtin", 25, 1), ("k-a", 20, 1), ("k-b", 40, 1)]);
         assert_eq!((a.score, a.verdict.as_str()), (85, "Malicious likely"));
-        assert_eq!(a.findings[1].title, "T k-b");
-        assert_eq!(a.findings[1].mitre, ["T1098.004"]);
+        assert_eq!(a.findings[2].title, "T k-b");
+        assert_eq!(a.findings[2].mitre, ["T1098.004"]);
         assert!(a.record_errors[0].contains("unknown rule `nope`"));
         assert_eq!(a.plugins, [used()]);
     }

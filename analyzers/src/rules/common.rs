@@ -1,7 +1,7 @@
 //! Helpers shared by the rule families: building findings, program paths, unusual locations, interpreter names, programs referenced by processes, units and cron.
 
 use crate::context::{At, Ctx, program};
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Severity};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
 use dossier_plugin_api::records::UnitRecord;
 
 pub(crate) fn finding(
@@ -10,17 +10,7 @@ pub(crate) fn finding(
     evidence: Vec<Evidence>,
     iocs: Vec<Ioc>,
 ) -> Finding {
-    Finding {
-        rule: String::new(),
-        title: String::new(),
-        mitre: vec![],
-        severity: Severity::Info,
-        weight: 0,
-        explanation: explanation.into(),
-        subject: subject.into(),
-        evidence,
-        iocs,
-    }
+    Finding::new(subject, explanation, evidence, iocs)
 }
 
 pub(crate) fn base(path: &str) -> &str {
