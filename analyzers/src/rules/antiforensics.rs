@@ -190,9 +190,19 @@ fn current<'a>(logs: &'a [At<LogFileRecord>], log: &str) -> Option<&'a At<LogFil
 
 pub(crate) fn login_logs_cleared(
     ctx: &Ctx,
-    _: &AnalysisConfig,
+    cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
+    cleared(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!("log-cleared:{}", f.subject);
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn cleared(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {
     let logs: Vec<At<LogFileRecord>> = typed(input, "traces", "log_file");
     let lastlog: Vec<At<LastlogRecord>> = typed(input, "traces", "lastlog");
     let mut out = Vec::new();

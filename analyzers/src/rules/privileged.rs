@@ -3,7 +3,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
-use crate::context::{At, Ctx, typed};
+use crate::context::{At, Ctx, canonical, typed};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
 use dossier_plugin_api::records::PrivilegedFileRecord;
@@ -89,7 +89,22 @@ fn privilege_words(p: &PrivilegedFileRecord) -> String {
     w.join(", ")
 }
 
+/// [`setuid_unowned_findings`], each with the fact it reports.
 pub(crate) fn setuid_unowned(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    setuid_unowned_findings(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!("privileged-file:{}", canonical(&f.subject));
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn setuid_unowned_findings(
     ctx: &Ctx,
     _: &AnalysisConfig,
     input: &mut BundleInput<'_>,
@@ -116,7 +131,22 @@ pub(crate) fn setuid_unowned(
         .collect()
 }
 
+/// [`file_capability_dangerous_findings`], each with the fact it reports.
 pub(crate) fn file_capability_dangerous(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    file_capability_dangerous_findings(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!("privileged-file:{}", canonical(&f.subject));
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn file_capability_dangerous_findings(
     ctx: &Ctx,
     _: &AnalysisConfig,
     input: &mut BundleInput<'_>,
@@ -156,7 +186,22 @@ pub(crate) fn file_capability_dangerous(
         .collect()
 }
 
+/// [`privileged_file_modified_findings`], each with the fact it reports.
 pub(crate) fn privileged_file_modified(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    privileged_file_modified_findings(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!("file-modified:{}", canonical(&f.subject));
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn privileged_file_modified_findings(
     ctx: &Ctx,
     _: &AnalysisConfig,
     input: &mut BundleInput<'_>,
@@ -281,6 +326,7 @@ mod tests {
         let got: Vec<(String, String)> = a
             .findings
             .iter()
+            .chain(&a.context)
             .map(|f| (f.rule.clone(), f.subject.clone()))
             .collect();
         let has = |r: &str, s: &str| got.iter().any(|(a, b)| a == r && b == s);

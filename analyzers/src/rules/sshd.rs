@@ -52,7 +52,22 @@ pub fn odd_key_location(f: &AuthorizedKeysFileRecord) -> Option<String> {
     unusual_location(&without_ssh)
 }
 
+/// [`sshd_keys_location_findings`], each with the fact it reports.
 pub(crate) fn sshd_keys_location(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    sshd_keys_location_findings(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!("keys-file:{}", f.subject);
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn sshd_keys_location_findings(
     ctx: &Ctx,
     _: &AnalysisConfig,
     input: &mut BundleInput<'_>,
@@ -362,9 +377,10 @@ mod tests {
         }
         let mut read = |_: &str, _: u64| -> Result<Vec<u8>, String> { Err("none".into()) };
         let mut inp = input(r, &mut read);
-        analyze(&mut inp, &AnalysisConfig::default())
-            .findings
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        a.findings
             .iter()
+            .chain(&a.context)
             .filter(|f| f.rule.starts_with("sshd"))
             .map(|f| (f.rule.clone(), f.subject.clone()))
             .collect()

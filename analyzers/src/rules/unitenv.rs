@@ -144,7 +144,32 @@ fn unit_finding(
     )
 }
 
+/// [`unit_ld_preload_findings`], each with the fact it reports.
 pub(crate) fn unit_ld_preload(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    unit_ld_preload_findings(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!(
+                "ld-preload:{}:{}",
+                f.subject,
+                f.iocs
+                    .iter()
+                    .find_map(|i| match i {
+                        Ioc::Path(p) => Some(p.as_str()),
+                        _ => None,
+                    })
+                    .unwrap_or("")
+            );
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn unit_ld_preload_findings(
     ctx: &Ctx,
     _: &AnalysisConfig,
     _: &mut BundleInput<'_>,
@@ -215,6 +240,7 @@ mod tests {
         let of = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()

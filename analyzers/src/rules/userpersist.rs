@@ -108,7 +108,7 @@ pub(crate) fn user_persistence_malicious(
         };
         let mut f = unit_finding(ctx, u, &lingers, format!("runs `{cmd}`: it {why}"));
         f.iocs.push(Ioc::ConfigLine(cmd));
-        out.push(f);
+        out.push(f.with_fact(format!("unit-command:{}", u.rec.name)));
     }
     for h in ctx
         .hooks
@@ -144,7 +144,8 @@ pub(crate) fn user_persistence_malicious(
                 h.rec.source.as_ref(),
             ),
             iocs,
-        ));
+        )
+        .with_fact(format!("hook-file:{}", h.rec.path)));
     }
     out
 }
@@ -230,6 +231,7 @@ mod tests {
         let a = analyze(&mut inp, &AnalysisConfig::default());
         a.findings
             .iter()
+            .chain(&a.context)
             .filter(|f| f.rule.starts_with("user-persistence"))
             .map(|f| (f.rule.clone(), f.subject.clone()))
             .collect()
