@@ -388,6 +388,55 @@ mod tests {
     }
 
     #[test]
+    fn extended_attributes_are_read_in_the_root_without_following_links() {
+        let d = tree();
+        let r = d.path();
+        let f = std::ffi::CString::new(r.join("etc/crontab").to_str().unwrap()).unwrap();
+        let v = b"\x01\x00\x00\x02";
+        // SAFETY: C strings and a buffer of the length given.
+        let set = unsafe {
+            libc::setxattr(
+                f.as_ptr(),
+                c"user.dossier".as_ptr(),
+                v.as_ptr().cast(),
+                v.len(),
+                0,
+            )
+        };
+        if set != 0 {
+            eprintln!(
+                "user xattrs not supported here: {}",
+                std::io::Error::last_os_error()
+            );
+            return;
+        }
+        let h = LocalHost::image(r).unwrap();
+        assert_eq!(
+            h.xattr(Path::new("/etc/crontab"), "user.dossier").unwrap(),
+            Some(v.to_vec())
+        );
+        assert_eq!(
+            h.xattr(Path::new("/etc/crontab"), "user.none").unwrap(),
+            None
+        );
+        // A link is not followed (links carry no capabilities), and cannot lead out.
+        assert_eq!(
+            h.xattr(Path::new("/etc/cron.d/abs"), "user.dossier")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            h.xattr(Path::new("/etc/cron.d/fifo"), "user.dossier")
+                .unwrap(),
+            None
+        );
+        assert!(
+            h.xattr(Path::new("/etc/cron.d/escape/x"), "user.dossier")
+                .is_err()
+        );
+    }
+
+    #[test]
     fn image_paths_stay_inside_the_root() {
         let d = tree();
         let h = LocalHost::image(d.path()).unwrap();
