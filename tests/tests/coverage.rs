@@ -522,10 +522,12 @@ fn each_missed_technique_alone_reaches_suspicious_and_its_benign_twin_does_not()
     assert_eq!(clean["verdict"], "Unclear/Benign", "{}", summary(clean));
     for name in ["cov-clean", "cov-benign"] {
         let h = host(&json, name);
-        // The verdict of the benign host also depends on the provenance rules being made
-        // context (the benign corpus judges it); here: item 3's rules add no behaviour and
-        // at most their small context weights.
+        // Item 3's rules add no behaviour and at most their small context weights, and the
+        // host as a whole stays unflagged.
         eprintln!("{name}: {}", summary(h));
+        if h["verdict"] != "Unclear/Benign" {
+            failures.push(format!("{name} is flagged: {}", summary(h)));
+        }
         let ours: u64 = h["hits"]
             .as_array()
             .unwrap()

@@ -118,6 +118,7 @@ pub(crate) fn package_hash_mismatch(
                 ev,
                 iocs,
             )
+            .with_fact(format!("file-modified:{}", canonical(&v.rec.path)))
         })
         .collect()
 }

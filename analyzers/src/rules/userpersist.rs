@@ -44,14 +44,27 @@ pub fn user_unusual(path: &str) -> Option<String> {
 
 /// What is bad about a command a user entry runs, if anything.
 pub fn user_command_behaviour(cmd: &str) -> Option<String> {
-    if let Some(why) = hook_line_pattern(cmd).or_else(|| shell_pattern(cmd, true)) {
-        return Some(why);
-    }
+    hook_line_pattern(cmd).or_else(|| odd_program(cmd).map(|(_, why)| why))
+}
+
+/// The program of a command that lives in an odd place, with why.
+fn odd_program(cmd: &str) -> Option<(String, String)> {
     let cleaned = cmd.replace(['\'', '"'], ";");
     segment_programs(&cleaned)
         .into_iter()
         .chain(program(cmd))
-        .find_map(|p| user_unusual(&p).map(|why| format!("runs `{p}`, and {why}")))
+        .find_map(|p| user_unusual(&p).map(|why| (p.clone(), format!("runs `{p}`, and {why}"))))
+}
+
+/// The fact a bad command reports: the odd place of its program (shared with
+/// exec-unusual-path), otherwise the entry itself.
+fn command_fact(cmd: &str, entry: String) -> String {
+    match odd_program(cmd) {
+        Some((p, _)) if hook_line_pattern(cmd).is_none() => {
+            format!("exe-location:{}", crate::context::canonical(&p))
+        }
+        _ => entry,
+    }
 }
 
 fn program(cmd: &str) -> Option<String> {
@@ -107,8 +120,9 @@ pub(crate) fn user_persistence_malicious(
             continue;
         };
         let mut f = unit_finding(ctx, u, &lingers, format!("runs `{cmd}`: it {why}"));
+        let fact = command_fact(&cmd, format!("unit-command:{}", u.rec.name));
         f.iocs.push(Ioc::ConfigLine(cmd));
-        out.push(f.with_fact(format!("unit-command:{}", u.rec.name)));
+        out.push(f.with_fact(fact));
     }
     for h in ctx
         .hooks
