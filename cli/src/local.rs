@@ -221,6 +221,7 @@ impl Host for LocalHost {
             out.push(DirEntry {
                 name: OsString::from_vec(name.to_vec()),
                 kind,
+                mode: None,
             });
         }
         Ok(out)

@@ -1091,6 +1091,7 @@ impl Host for SshHost {
                 out.push(DirEntry {
                     name: OsString::from_vec(name),
                     kind: perm.map(FileKind::from_mode),
+                    mode: perm.map(|p| p & 0o7777),
                 });
             }
         };

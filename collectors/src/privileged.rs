@@ -372,8 +372,23 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
                 return;
             }
             let path = dir.join(&e.name);
-            if !matches!(e.kind, Some(FileKind::Dir) | Some(FileKind::File) | None) {
-                continue;
+            match (e.kind, e.mode) {
+                (Some(FileKind::Dir), _) if dev.is_none() => {
+                    // No device numbers (SFTP): nothing to learn from a stat.
+                    if !NEVER.iter().any(|n| ptext(&path) == *n) {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                // The listing gave the mode (SFTP): an entry with no setuid/setgid bit, and no
+                // execute bit or no way to read capabilities, needs no round trip.
+                (Some(FileKind::File), Some(m))
+                    if m & 0o6000 == 0 && (m & 0o111 == 0 || w.xattrs == Some(false)) =>
+                {
+                    continue;
+                }
+                (Some(FileKind::Dir) | Some(FileKind::File) | None, _) => {}
+                _ => continue,
             }
             let meta = match ctx.host().lstat(&path) {
                 Ok(m) => m,

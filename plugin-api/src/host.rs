@@ -142,6 +142,9 @@ impl FileMeta {
 pub struct DirEntry {
     pub name: OsString,
     pub kind: Option<FileKind>,
+    /// Permission bits (`mode & 0o7777`, setuid and setgid included) when the transport gives
+    /// them with the listing (SFTP does), so that a walk need not stat every entry.
+    pub mode: Option<u32>,
 }
 
 /// Classes of failure a collector may react to.

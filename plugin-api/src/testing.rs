@@ -348,6 +348,7 @@ impl Host for MemHost {
             .map(|(k, e)| DirEntry {
                 name: k.file_name().unwrap_or_default().to_os_string(),
                 kind: Some(Self::meta_of(e, 0).kind),
+                mode: Some(e.mode),
             })
             .collect())
     }
