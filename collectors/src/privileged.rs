@@ -6,7 +6,9 @@
 //! `/home`, `/root`, `/srv`, `/tmp`, `/var`, `/dev/shm`...) without following symlinks and
 //! without crossing into another file system (a tree's own mount is entered, mounts inside it
 //! are not; `/proc`, `/sys` and `/dev` other than `/dev/shm` are never entered). The walk is
-//! bounded by a file count and a time budget; reaching either is recorded as an issue. Each
+//! bounded by a file count and a time budget; reaching either is recorded as an issue.
+//! Container and image storage (`/var/lib/docker`, `/var/lib/containers`...: other systems'
+//! files) is not entered, which the log says. Each
 //! privileged file is hashed, its capabilities decoded from `vfs_cap_data` (revisions 1-3)
 //! into names, and it is compared with the host's shells and interpreters (a setuid copy of
 //! bash is a classic backdoor). Whether a package owns the file and whether its content
@@ -45,6 +47,30 @@ struct Config {
     /// At most this much of a privileged file is hashed.
     #[serde(default = "default_hash_cap")]
     max_hash_size: ByteSize,
+    /// Directories not entered: container and image storage, whose layers hold other
+    /// systems' setuid files (every Debian image has its own `passwd` and `su`). Also
+    /// skipped: any `.local/share/containers` (rootless podman).
+    #[serde(default = "default_skip")]
+    skip: Vec<String>,
+}
+
+fn default_skip() -> Vec<String> {
+    [
+        "/var/lib/docker",
+        "/var/lib/containers",
+        "/var/lib/containerd",
+        "/var/lib/lxc",
+        "/var/lib/lxd",
+        "/var/lib/machines",
+        "/var/lib/snapd",
+        "/var/lib/flatpak",
+        "/var/lib/kubelet",
+        "/var/lib/rancher",
+        "/var/snap",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn default_roots() -> Vec<String> {
@@ -213,6 +239,8 @@ pub fn decode_caps(v: &[u8]) -> Result<FileCapabilities, String> {
 }
 
 struct Walk {
+    skip: Vec<String>,
+    skipped: Vec<String>,
     left: usize,
     deadline: Instant,
     stopped: Option<String>,
@@ -240,6 +268,8 @@ impl Collector for PrivilegedCollector {
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         let cfg: Config = ctx.config()?;
         let mut w = Walk {
+            skip: cfg.skip.clone(),
+            skipped: Vec::new(),
             left: cfg.max_files,
             deadline: Instant::now() + Duration::from_secs(cfg.max_seconds),
             stopped: None,
@@ -284,6 +314,12 @@ impl Collector for PrivilegedCollector {
         }
         if let Some(why) = &w.stopped {
             ctx.issue("privileged files", IssueKind::Incomplete, why.clone());
+        }
+        if !w.skipped.is_empty() {
+            ctx.log(&format!(
+                "not entered (container and image storage, `skip`): {}",
+                w.skipped.join(", ")
+            ));
         }
         if w.skipped_mounts > 0 {
             ctx.log(&format!(
@@ -373,6 +409,7 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
             }
             let path = dir.join(&e.name);
             match (e.kind, e.mode) {
+                (Some(FileKind::Dir), _) if skipped(w, &path) => continue,
                 (Some(FileKind::Dir), _) if dev.is_none() => {
                     // No device numbers (SFTP): nothing to learn from a stat.
                     if !NEVER.iter().any(|n| ptext(&path) == *n) {
@@ -400,7 +437,7 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
             };
             match meta.kind {
                 FileKind::Dir => {
-                    if NEVER.iter().any(|n| ptext(&path) == *n) {
+                    if NEVER.iter().any(|n| ptext(&path) == *n) || skipped(w, &path) {
                         continue;
                     }
                     if dev.is_some() && meta.dev != dev {
@@ -414,6 +451,16 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
             }
         }
     }
+}
+
+/// Whether a directory is container or image storage not to be entered (noted once).
+fn skipped(w: &mut Walk, path: &Path) -> bool {
+    let text = ptext(path);
+    let skip = w.skip.iter().any(|s| *s == text) || text.ends_with("/.local/share/containers");
+    if skip {
+        w.skipped.push(text);
+    }
+    skip
 }
 
 fn file(ctx: &mut CollectContext<'_>, w: &mut Walk, path: PathBuf, meta: &FileMeta) {
@@ -490,6 +537,8 @@ mod tests {
                 "security.capability",
                 &caps_v2(true, 1 << 7),
             )
+            .exe("/var/lib/docker/overlay2/abc/diff/usr/bin/su", "su")
+            .mode("/var/lib/docker/overlay2/abc/diff/usr/bin/su", 0o4755)
             .exe("/proc/1/exe", "never")
             .mode("/proc/1/exe", 0o4755)
             .link("/bin", "usr/bin");

@@ -172,6 +172,15 @@ fn user_logins<'a>(ctx: &'a Ctx, log: &'a str) -> impl Iterator<Item = &'a At<Lo
     })
 }
 
+/// A session opened from another host (sshd, telnet, rlogin): the host is an address or a
+/// name, not a display or a multiplexer's tag.
+fn remote_login(l: &LoginRecord) -> bool {
+    l.address.is_some()
+        || (!l.host.is_empty()
+            && !l.host.starts_with(':')
+            && !l.host.contains(['(', ')', '%', ' ']))
+}
+
 fn secs(l: &LoginRecord) -> i64 {
     l.time.as_ref().map_or(0, |t| t.unix_seconds())
 }
@@ -232,7 +241,9 @@ fn cleared(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Fi
     {
         let after_rotation = |t: i64| wtmp_rot.is_none_or(|r| r < t);
         // (a) sessions open now that wtmp does not have.
-        for s in user_logins(ctx, "utmp") {
+        // Remote logins only: terminal multiplexers and X terminals (screen, tmux, xterm:
+        // hosts such as `:pts/0:S.0` or `tmux(812).%0`) add utmp entries without wtmp ones.
+        for s in user_logins(ctx, "utmp").filter(|s| remote_login(&s.rec)) {
             let t = secs(&s.rec);
             let in_wtmp = wtmp_logins.iter().any(|w| {
                 w.rec.line == s.rec.line
@@ -462,6 +473,23 @@ mod tests {
                     "2026-11-30T09:00:00Z",
                 ),
             ],
+        );
+        assert!(got.is_empty(), "{got:#?}");
+        // A tmux window in utmp (no wtmp record by design) on an unrotated wtmp.
+        let mut tmux = login(
+            "utmp",
+            "/run/utmp",
+            "alice",
+            "pts/3",
+            900,
+            "2026-12-01T09:30:00Z",
+        );
+        tmux["host"] = json!("tmux(812).%0");
+        let got = run(
+            vec![
+                json!({"kind": "log_file", "path": "/var/log/wtmp", "log": "wtmp", "rotated": false, "meta": meta("file", 384, "2026-12-01T09:00:00Z")}),
+            ],
+            vec![tmux],
         );
         assert!(got.is_empty(), "{got:#?}");
     }
