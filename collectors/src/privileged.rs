@@ -456,7 +456,7 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
 /// Whether a directory is container or image storage not to be entered (noted once).
 fn skipped(w: &mut Walk, path: &Path) -> bool {
     let text = ptext(path);
-    let skip = w.skip.iter().any(|s| *s == text) || text.ends_with("/.local/share/containers");
+    let skip = w.skip.contains(&text) || text.ends_with("/.local/share/containers");
     if skip {
         w.skipped.push(text);
     }
