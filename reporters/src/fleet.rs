@@ -341,7 +341,9 @@ impl<'a> FleetWriter<'a> {
         }
         let next_id = self.names.len() as u32;
         let id = *self.names.entry(h.hostname.clone()).or_insert(next_id);
-        for f in &h.findings {
+        // Behaviour findings and the context linked to them: never a lone unowned file.
+        let linked = h.context.iter().filter(|c| !c.linked_to.is_empty());
+        for f in h.findings.iter().chain(linked) {
             for i in &f.iocs {
                 if !matches!(i, Ioc::Pid(_)) {
                     if let Some(set) = self.iocs.get_mut(i) {

@@ -33,11 +33,6 @@ const SYSTEM_PREFIXES: &[&str] = &[
     "upower",
 ];
 
-/// Strips a version suffix (`python3.11` → `python`).
-fn stem_name(n: &str) -> &str {
-    n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
-}
-
 /// What a unit's name imitates, if it imitates something: a kernel thread or system daemon
 /// name, a packaged program (a file in a system binary directory owned by a package) or a
 /// packaged unit on this host.
@@ -58,15 +53,8 @@ pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<String> {
     if let Some(p) = SYSTEM_PREFIXES.iter().find(|p| stem.starts_with(*p)) {
         return Some(format!("`{p}...` names belong to the system"));
     }
-    let short = stem_name(&stem);
-    let packaged = ctx.owned.iter().find(|f| {
-        let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
-        let prog_dir = matches!(dir, "/usr/bin" | "/usr/sbin" | "/usr/libexec");
-        let unit_dir = matches!(dir, "/usr/lib/systemd/system" | "/etc/systemd/system");
-        (prog_dir && (name == stem || (!short.is_empty() && stem_name(name) == short)))
-            || (unit_dir && name.rsplit_once('.').is_some_and(|(s, _)| s == stem))
-    });
-    packaged.map(|f| format!("a package installs `{f}`"))
+    ctx.packaged_name(&stem)
+        .then(|| format!("`{stem}` is the name of a program or unit a package installs here"))
 }
 
 pub(crate) fn unit_name_mismatch(
