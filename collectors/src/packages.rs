@@ -1069,6 +1069,44 @@ mod tests {
     }
 
     #[test]
+    fn privileged_files_and_preloaded_libraries_are_verified_and_copied() {
+        let h = host()
+            .exe("/var/tmp/.x/bash", "bash")
+            .mode("/var/tmp/.x/bash", 0o4755)
+            .file("/dev/shm/.l.so", "\x7fELF preload");
+        let mut prior = prior();
+        prior.insert("privileged".into(), vec![
+            serde_json::json!({"kind":"privileged_file","path":"/var/tmp/.x/bash","setuid":true,"setgid":false,"meta":{"kind":"file","mode":2541,"uid":0,"gid":0,"size":4}}),
+            serde_json::json!({"kind":"privileged_file","path":"/usr/bin/sleep","setuid":false,"setgid":false,"capabilities":{"revision":2,"effective":true,"permitted":["cap_setuid"],"text":"cap_setuid=ep"},"meta":{"kind":"file","mode":493,"uid":0,"gid":0,"size":5}}),
+        ]);
+        prior.get_mut("systemd").unwrap().push(serde_json::json!({"kind":"unit","name":"y.service","unit_type":"service","scope":"system","path":"/etc/systemd/system/y.service","source":{"path":"/etc/systemd/system/y.service"},"unit_dir":"/etc/systemd/system","enabled":true,
+            "properties":{"Service.Environment":["\"LD_PRELOAD=/dev/shm/.l.so\" A=1"]}}));
+        let (sink, r) = run_collector(&PackagesCollector, &h, serde_json::Value::Null, &prior);
+        r.unwrap();
+        let v: BTreeMap<String, serde_json::Value> = sink
+            .of_kind("packages", "package_verify")
+            .into_iter()
+            .map(|v| (v["path"].as_str().unwrap().to_string(), v))
+            .collect();
+        let bash = &v["/var/tmp/.x/bash"];
+        assert_eq!(bash["status"], "not_owned");
+        assert_eq!(bash["referenced_by"][0], "setuid file");
+        assert!(bash["copy"]["member"].is_string(), "{bash}");
+        let sleep = &v["/usr/bin/sleep"];
+        assert_eq!(sleep["status"], "mismatch");
+        assert!(
+            sleep["referenced_by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "file capabilities")
+        );
+        let lib = &v["/dev/shm/.l.so"];
+        assert_eq!(lib["referenced_by"][0], "LD_PRELOAD of unit y.service");
+        assert_eq!(lib["status"], "not_owned");
+    }
+
+    #[test]
     fn parses_status_paragraphs() {
         let p = parse_dpkg_status(
             b"Package: a\nVersion: 1\nDescription: x\n more\n\n\nPackage: b\nVersion: 2\n",
