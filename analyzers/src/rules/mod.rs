@@ -707,11 +707,11 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         class: Class::Behaviour,
         context_when: None,
-        shares: &["unit-command", "hook-file"],
+        shares: &["unit-command", "hook-file", "exe-location"],
         needs: &[],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. A user's own systemd unit (~/.config/systemd/user, ~/.local/share/systemd/user, or an unpackaged global user unit; timers start them) or a user's ~/.config/autostart/*.desktop Exec= line downloads and executes, opens /dev/tcp, decodes base64 into a shell, runs a reverse or bind shell, or runs a program from /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory (the well-known tool directories ~/.local, ~/.cargo, ~/.nvm, ~/.pyenv... are not hidden). A lingering user (its units start at boot without a login) is said. Shares facts with inline-shell-download, exec-unusual-path and hook-malicious-content (same command, same file). FP: a user's own scripts kept in a dot-directory of their own naming.",
+        doc: "A user's own systemd unit (~/.config/systemd/user, ~/.local/share/systemd/user, or an unpackaged global user unit; timers start them) or a user's ~/.config/autostart/*.desktop Exec= line downloads and executes, opens /dev/tcp, decodes base64 into a shell, runs a reverse or bind shell, or runs a program from /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory (the well-known tool directories ~/.local, ~/.cargo, ~/.nvm, ~/.pyenv... are not hidden). A lingering user (its units start at boot without a login) is said. One observation counts once: the same unit command (inline-shell-download), the same program place (exec-unusual-path) or the same autostart file (hook-malicious-content). FP: a user's own scripts kept in a dot-directory of their own naming.",
         run: user_persistence_malicious,
     },
     RuleInfo {
@@ -726,7 +726,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &[],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Context. An enabled unit in a user's home, a user's autostart entry, or a lingering user (/var/lib/systemd/linger/<user>: the user's manager and enabled units run from boot). Normal on desktops and for rootless services; shown so that behaviour on the same subject is read with it. FP: every desktop session manager entry a user enabled.",
+        doc: "An enabled unit in a user's home, a user's autostart entry, or a lingering user (/var/lib/systemd/linger/<user>: the user's manager and enabled units run from boot). Normal on desktops and for rootless services; shown so that behaviour on the same subject is read with it. FP: every desktop session manager entry a user enabled.",
         run: user_persistence_entry,
     },
     RuleInfo {
@@ -741,7 +741,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["sshd"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. An authorized-keys file that sshd reads (AuthorizedKeysFile in force, or a Match block's) holds keys and is world-writable, sits in a world-writable directory without the sticky bit, or lives in /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory other than ~/.ssh; or the legacy ~/.ssh/authorized_keys2, still read by sshd, holds a key that authorized_keys does not; or AuthorizedKeysCommand runs a program from such a place. FP: keys deliberately kept in a dot-directory by a provisioning tool.",
+        doc: "An authorized-keys file that sshd reads (AuthorizedKeysFile in force, or a Match block's) holds keys and is world-writable, sits in a world-writable directory without the sticky bit, or lives in /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory other than ~/.ssh; or the legacy ~/.ssh/authorized_keys2, still read by sshd, holds a key that authorized_keys does not; or AuthorizedKeysCommand runs a program from such a place. FP: keys deliberately kept in a dot-directory by a provisioning tool.",
         run: sshd_keys_location,
     },
     RuleInfo {
@@ -756,7 +756,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["sshd"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. The command=\"...\" option of a key sshd reads downloads and executes, opens /dev/tcp, decodes a payload into a shell, starts a shell or netcat in the background, or runs a program from /tmp-like or hidden places: every login with the key runs it. Restricted keys (rrsync, borg serve, git-shell) are not judged. from=\"...\" is shown. FP: wrapper scripts kept in a dot-directory.",
+        doc: "The command=\"...\" option of a key sshd reads downloads and executes, opens /dev/tcp, decodes a payload into a shell, starts a shell or netcat in the background, or runs a program from /tmp-like or hidden places: every login with the key runs it. Restricted keys (rrsync, borg serve, git-shell) are not judged. from=\"...\" is shown. FP: wrapper scripts kept in a dot-directory.",
         run: sshd_forced_command,
     },
     RuleInfo {
@@ -771,7 +771,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["sshd"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. PermitEmptyPasswords yes is in force (or in a Match block): an account without a password logs in over SSH with none. FP: isolated lab machines configured so on purpose.",
+        doc: "PermitEmptyPasswords yes is in force (or in a Match block): an account without a password logs in over SSH with none. FP: isolated lab machines configured so on purpose.",
         run: sshd_empty_passwords,
     },
     RuleInfo {
@@ -786,7 +786,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["sshd"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. PermitRootLogin yes together with password authentication (PasswordAuthentication yes, or left at its default, yes) - a weakening of the defaults (prohibit-password) that opens root to password guessing. Not reported when root's password is locked or disabled. A hardening drop-in (PermitRootLogin no / prohibit-password, PasswordAuthentication no) is never reported. FP: test machines and appliances that rely on it.",
+        doc: "PermitRootLogin yes together with password authentication (PasswordAuthentication yes, or left at its default, yes) - a weakening of the defaults (prohibit-password) that opens root to password guessing. Not reported when root's password is locked or disabled. A hardening drop-in (PermitRootLogin no / prohibit-password, PasswordAuthentication no) is never reported. FP: test machines and appliances that rely on it.",
         run: sshd_root_password_login,
     },
     RuleInfo {
@@ -801,7 +801,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["sshd"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Context. Keys in a location the configuration adds (AuthorizedKeysFile /etc/ssh/keys/%u), keys in an authorized_keys2 that sshd's configuration no longer reads (a leftover, or a trap for the day it does), or AuthorizedKeysCommand (keys a program returns are not in the bundle). FP: centrally managed key directories.",
+        doc: "Keys in a location the configuration adds (AuthorizedKeysFile /etc/ssh/keys/%u), keys in an authorized_keys2 that sshd's configuration no longer reads (a leftover, or a trap for the day it does), or AuthorizedKeysCommand (keys a program returns are not in the bundle). FP: centrally managed key directories.",
         run: sshd_keys_context,
     },
     RuleInfo {
@@ -816,7 +816,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["privileged", "packages"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "Behaviour. A setuid file owned by root, or a setgid file, belongs to no installed package: whoever runs it gets root's (or the group's) privileges. Said when it is a byte-identical copy of a shell or interpreter or lives in a writable, temporary or hidden place. The file is copied into the bundle by packages. Shares the file's facts with exec-unowned. FP: vendor software installed from tarballs with a setuid helper (some VPN clients, sandboxes).",
+        doc: "A setuid file owned by root, or a setgid file, belongs to no installed package: whoever runs it gets root's (or the group's) privileges. Said when it is a byte-identical copy of a shell or interpreter or lives in a writable, temporary or hidden place. The file is copied into the bundle by packages. exec-unowned (context, same file) boosts it. FP: vendor software installed from tarballs with a setuid helper (some VPN clients, sandboxes).",
         run: setuid_unowned,
     },
     RuleInfo {
@@ -831,7 +831,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["privileged", "packages"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "Behaviour. A file no package owns carries file capabilities (security.capability) such as cap_setuid, cap_setgid, cap_sys_admin, cap_dac_override, cap_dac_read_search, cap_sys_ptrace, cap_sys_module, cap_chown or cap_fowner: running it is enough to become root. ATT&CK has no sub-technique for capabilities: T1548 (Abuse Elevation Control Mechanism). Not collected over SSH (SFTP has no extended attributes; an issue says so). FP: locally built debugging or container tools given capabilities by an administrator.",
+        doc: "A file no package owns carries file capabilities (security.capability) such as cap_setuid, cap_setgid, cap_sys_admin, cap_dac_override, cap_dac_read_search, cap_sys_ptrace, cap_sys_module, cap_chown or cap_fowner: running it is enough to become root. ATT&CK has no sub-technique for capabilities: T1548 (Abuse Elevation Control Mechanism). Not collected over SSH (SFTP has no extended attributes; an issue says so). FP: locally built debugging or container tools given capabilities by an administrator.",
         run: file_capability_dangerous,
     },
     RuleInfo {
@@ -846,7 +846,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["privileged", "packages"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "Behaviour. A setuid, setgid or capability file that a package owns hashes differently from the package's digest (a backdoored passwd, sudo or ping). Shares the fact with package-hash-mismatch (same file). FP: a corrupted package database; local rebuilds.",
+        doc: "A setuid, setgid or capability file that a package owns hashes differently from the package's digest (a backdoored passwd, sudo or ping). Counted once with package-hash-mismatch (the same file). FP: a corrupted package database; local rebuilds.",
         run: privileged_file_modified,
     },
     RuleInfo {
@@ -861,7 +861,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["privileged", "packages"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "Context. A file no package owns is setuid to a non-root account or carries only mild capabilities (cap_net_bind_service, cap_net_raw...): common for exporters and agents installed from release tarballs. FP: those.",
+        doc: "A file no package owns is setuid to a non-root account or carries only mild capabilities (cap_net_bind_service, cap_net_raw...): common for exporters and agents installed from release tarballs. FP: those.",
         run: privileged_file_context,
     },
     RuleInfo {
@@ -876,7 +876,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["proc", "sockets"],
         needs_packages: false,
         needs_kinds: &[("proc", "process")],
-        doc: "Behaviour. A shell or interpreter process (bash, sh, dash, zsh, python, perl, php, ruby, nc, socat...) has the same TCP connection (socket:[inode] joined to the sockets collector's record, which names the peer) on stdin and on stdout or stderr. Login shells over SSH use a pty; daemons handed a connection (nginx), children of inetd/xinetd and instances of a systemd Accept=yes socket are not judged. The peer may be loopback (a tunnel). FP: inetd-style services written as shell scripts under a supervisor not recognised here.",
+        doc: "A shell or interpreter process (bash, sh, dash, zsh, python, perl, php, ruby, nc, socat...) has the same TCP connection (socket:[inode] joined to the sockets collector's record, which names the peer) on stdin and on stdout or stderr. Login shells over SSH use a pty; daemons handed a connection (nginx), children of inetd/xinetd and instances of a systemd Accept=yes socket are not judged. The peer may be loopback (a tunnel). FP: inetd-style services written as shell scripts under a supervisor not recognised here.",
         run: reverse_shell_stdio,
     },
     RuleInfo {
@@ -891,7 +891,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["systemd"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. Environment=LD_PRELOAD/LD_AUDIT (unit file, drop-in, or a readable EnvironmentFile=) names a library in /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory, one no package owns outside the library directories (/usr/lib*, /lib*, /usr/local/lib, /opt), one that does not exist, or a packaged one whose content changed; or LD_LIBRARY_PATH names such a directory. The library is verified and, when unowned, copied by packages. FP: application bundles keeping their libraries under /srv or a dot-directory.",
+        doc: "Environment=LD_PRELOAD/LD_AUDIT (unit file, drop-in, or a readable EnvironmentFile=) names a library in /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory, one no package owns outside the library directories (/usr/lib*, /lib*, /usr/local/lib, /opt), one that does not exist, or a packaged one whose content changed; or LD_LIBRARY_PATH names such a directory. The library is verified and, when unowned, copied by packages. FP: application bundles keeping their libraries under /srv or a dot-directory.",
         run: unit_ld_preload,
     },
     RuleInfo {
@@ -906,7 +906,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["systemd", "packages"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "Context. LD_PRELOAD in a unit names a library no package owns in /usr/local/lib, /opt or another library directory (a locally built allocator or profiler). Packaged, unchanged libraries (libjemalloc) are not reported. FP: those.",
+        doc: "LD_PRELOAD in a unit names a library no package owns in /usr/local/lib, /opt or another library directory (a locally built allocator or profiler). Packaged, unchanged libraries (libjemalloc) are not reported. FP: those.",
         run: unit_ld_preload_context,
     },
     RuleInfo {
@@ -921,7 +921,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["hooks"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. A line (not a comment) of /etc/profile, /etc/profile.d/*.sh, /etc/bash.bashrc or a user's .bashrc/.profile/... sets HISTFILE=/dev/null or empty, unsets HISTFILE, sets HISTSIZE/HISTFILESIZE/SAVEHIST=0 or HISTIGNORE='*', runs set +o history, history -c, or links a history file to /dev/null. FP: kiosk or shared demo accounts configured to keep no history.",
+        doc: "A line (not a comment) of /etc/profile, /etc/profile.d/*.sh, /etc/bash.bashrc or a user's .bashrc/.profile/... sets HISTFILE=/dev/null or empty, unsets HISTFILE, sets HISTSIZE/HISTFILESIZE/SAVEHIST=0 or HISTIGNORE='*', runs set +o history, history -c, or links a history file to /dev/null. FP: kiosk or shared demo accounts configured to keep no history.",
         run: history_disabled,
     },
     RuleInfo {
@@ -936,7 +936,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["traces"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. An account's .bash_history, .zsh_history, .python_history, .mysql_history... is a symlink to /dev/null (or a character device): what is typed is thrown away. History content is never collected. FP: hardening guides that do this for root on shared jump hosts.",
+        doc: "An account's .bash_history, .zsh_history, .python_history, .mysql_history... is a symlink to /dev/null (or a character device): what is typed is thrown away. History content is never collected. FP: hardening guides that do this for root on shared jump hosts.",
         run: history_file_nulled,
     },
     RuleInfo {
@@ -951,7 +951,7 @@ pub static CATALOG: &[RuleInfo] = &[
         needs: &["traces", "sessions"],
         needs_packages: false,
         needs_kinds: &[],
-        doc: "Behaviour. Designed not to mistake rotation for clearing: rotation starts an empty log, but the records written before it are in the rotated copy (wtmp.1, auth.log.1), last written at or after them. Reported only when an event that must be in the current log happened after its newest rotated copy was last written (or no rotated copy exists) and the log lacks it: a remote session open now (utmp, with a remote host: multiplexers such as screen and tmux write utmp only) with no wtmp record (same terminal, same time or pid); a lastlog login (within a minute) with no wtmp record of that user; an empty auth.log/secure while wtmp holds a login after the auth log's last rotation. A wtmp, auth.log or secure replaced by a link to /dev/null is reported as such. A 0-byte wtmp right after the monthly rotation, with the sessions in wtmp.1, is not. FP: rsyslog stopped or not logging auth while logins continue; a wtmp older sessions fell out of after two rotations (only wtmp.1 is read).",
+        doc: "Designed not to mistake rotation for clearing: rotation starts an empty log, but the records written before it are in the rotated copy (wtmp.1, auth.log.1), last written at or after them. Reported only when an event that must be in the current log happened after its newest rotated copy was last written (or no rotated copy exists) and the log lacks it: a remote session open now (utmp, with a remote host: multiplexers such as screen and tmux write utmp only) with no wtmp record (same terminal, same time or pid); a lastlog login (within a minute) with no wtmp record of that user; an empty auth.log/secure while wtmp holds a login after the auth log's last rotation. A wtmp, auth.log or secure replaced by a link to /dev/null is reported as such. A 0-byte wtmp right after the monthly rotation, with the sessions in wtmp.1, is not. FP: rsyslog stopped or not logging auth while logins continue; a wtmp older sessions fell out of after two rotations (only wtmp.1 is read).",
         run: login_logs_cleared,
     },
 ];
