@@ -24,6 +24,11 @@ use std::path::Path;
 /// The `traces` collector.
 pub struct TracesCollector;
 
+/// `[collectors.traces]`: no settings yet; unknown keys are refused.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {}
+
 /// History files looked for in every home directory.
 pub const HISTORY_FILES: &[&str] = &[
     ".bash_history",
@@ -94,6 +99,10 @@ impl Collector for TracesCollector {
             description: "Anti-forensics traces without content: every account's history files (lstat, link target), login and auth logs with their rotations (size, times), lastlog entries".into(),
             after: vec![],
         }
+    }
+
+    fn validate_config(&self, config: &serde_json::Value) -> Result<(), String> {
+        crate::util::validate::<Config>(config)
     }
 
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
@@ -226,6 +235,20 @@ mod tests {
         v.extend(l);
         v.extend(h);
         v
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(
+            TracesCollector
+                .validate_config(&serde_json::Value::Null)
+                .is_ok()
+        );
+        assert!(
+            TracesCollector
+                .validate_config(&serde_json::json!({"x": 1}))
+                .is_err()
+        );
     }
 
     #[test]
