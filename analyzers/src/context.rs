@@ -54,7 +54,7 @@ pub struct Ctx {
     members: BTreeMap<String, String>,
 }
 
-fn typed<T: DeserializeOwned>(
+pub(crate) fn typed<T: DeserializeOwned>(
     input: &BundleInput<'_>,
     collector: &'static str,
     kind: &str,
@@ -295,12 +295,17 @@ impl Ctx {
         for v in &self.verify {
             // Hook files (profiles, udev rules...) are configuration, and preloaded libraries
             // are libraries: not executables.
-            for r in v
-                .rec
-                .referenced_by
-                .iter()
-                .filter(|r| !r.starts_with("hook ") && *r != "ld.so.preload")
-            {
+            for r in v.rec.referenced_by.iter().filter(|r| {
+                // Verified for what they are, not because something runs them: setuid,
+                // setgid and capability files, libraries a unit preloads.
+                !r.starts_with("hook ")
+                    && *r != "ld.so.preload"
+                    && !r.starts_with("LD_PRELOAD of ")
+                    && !matches!(
+                        r.as_str(),
+                        "setuid file" | "setgid file" | "file capabilities"
+                    )
+            }) {
                 add(
                     &v.rec.path,
                     v.rec.sha256.clone(),

@@ -221,9 +221,53 @@ impl Host for LocalHost {
             out.push(DirEntry {
                 name: OsString::from_vec(name.to_vec()),
                 kind,
+                mode: None,
             });
         }
         Ok(out)
+    }
+
+    fn xattr(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        // The file is resolved like every other path (inside the image root, final symlink
+        // not followed) into an O_PATH descriptor; its attribute is then read through
+        // /proc/self/fd, which names exactly that inode. Only regular files and directories
+        // are asked: nothing else carries file capabilities.
+        let fd = self.open_raw(path, OFlag::O_PATH | OFlag::O_NOFOLLOW)?;
+        let st = fstat(fd.as_fd()).map_err(|e| errno_error(e, path, "fstat"))?;
+        if !matches!(
+            FileKind::from_mode(st.st_mode),
+            FileKind::File | FileKind::Dir
+        ) {
+            return Ok(None);
+        }
+        let link = format!("/proc/self/fd/{}\0", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        let Ok(cname) = std::ffi::CString::new(name) else {
+            return Err(HostError::new(
+                HostErrorKind::Other,
+                path,
+                "attribute name holds a NUL byte",
+            ));
+        };
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: `link` is NUL-terminated, `cname` is a C string, and `buf` is a writable
+        // buffer of the length passed; getxattr writes at most that many bytes.
+        let n = unsafe {
+            libc::getxattr(
+                link.as_ptr().cast(),
+                cname.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            let e = Errno::last();
+            return match e {
+                Errno::ENODATA | Errno::EOPNOTSUPP => Ok(None),
+                e => Err(errno_error(e, path, "getxattr")),
+            };
+        }
+        buf.truncate(n as usize);
+        Ok(Some(buf))
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
@@ -342,6 +386,55 @@ mod tests {
         symlink("loop", r.join("etc/cron.d/loop")).unwrap();
         nix::unistd::mkfifo(&r.join("etc/cron.d/fifo"), Mode::from_bits_truncate(0o644)).unwrap();
         d
+    }
+
+    #[test]
+    fn extended_attributes_are_read_in_the_root_without_following_links() {
+        let d = tree();
+        let r = d.path();
+        let f = std::ffi::CString::new(r.join("etc/crontab").to_str().unwrap()).unwrap();
+        let v = b"\x01\x00\x00\x02";
+        // SAFETY: C strings and a buffer of the length given.
+        let set = unsafe {
+            libc::setxattr(
+                f.as_ptr(),
+                c"user.dossier".as_ptr(),
+                v.as_ptr().cast(),
+                v.len(),
+                0,
+            )
+        };
+        if set != 0 {
+            eprintln!(
+                "user xattrs not supported here: {}",
+                std::io::Error::last_os_error()
+            );
+            return;
+        }
+        let h = LocalHost::image(r).unwrap();
+        assert_eq!(
+            h.xattr(Path::new("/etc/crontab"), "user.dossier").unwrap(),
+            Some(v.to_vec())
+        );
+        assert_eq!(
+            h.xattr(Path::new("/etc/crontab"), "user.none").unwrap(),
+            None
+        );
+        // A link is not followed (links carry no capabilities), and cannot lead out.
+        assert_eq!(
+            h.xattr(Path::new("/etc/cron.d/abs"), "user.dossier")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            h.xattr(Path::new("/etc/cron.d/fifo"), "user.dossier")
+                .unwrap(),
+            None
+        );
+        assert!(
+            h.xattr(Path::new("/etc/cron.d/escape/x"), "user.dossier")
+                .is_err()
+        );
     }
 
     #[test]

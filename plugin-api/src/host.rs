@@ -142,6 +142,9 @@ impl FileMeta {
 pub struct DirEntry {
     pub name: OsString,
     pub kind: Option<FileKind>,
+    /// Permission bits (`mode & 0o7777`, setuid and setgid included) when the transport gives
+    /// them with the listing (SFTP does), so that a walk need not stat every entry.
+    pub mode: Option<u32>,
 }
 
 /// Classes of failure a collector may react to.
@@ -329,6 +332,19 @@ pub trait Host: Send + Sync {
 
     /// Opens a regular file for reading; anything else is refused without being opened.
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError>;
+
+    /// Value of the extended attribute `name` of the file at `path`, not following a final
+    /// symlink; `Ok(None)` when the file has no such attribute. Transports that cannot read
+    /// extended attributes (SFTP has none) answer [`HostErrorKind::Unsupported`]: a caller
+    /// records that as not collected, never as "no attribute".
+    fn xattr(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        let _ = name;
+        Err(HostError::new(
+            HostErrorKind::Unsupported,
+            path,
+            "extended attributes: not supported by this host",
+        ))
+    }
 
     /// Runs a fixed system command (argv, no shell) when the transport allows it.
     fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {

@@ -68,6 +68,14 @@ pub enum Record {
     LocalBin(LocalBinRecord),
     NetInterface(NetInterfaceRecord),
     Login(LoginRecord),
+    Linger(LingerRecord),
+    SshdConfig(SshdConfigRecord),
+    AuthorizedKeysFile(AuthorizedKeysFileRecord),
+    AuthorizedKey(AuthorizedKeyRecord),
+    PrivilegedFile(PrivilegedFileRecord),
+    HistoryFile(HistoryFileRecord),
+    LogFile(LogFileRecord),
+    Lastlog(LastlogRecord),
 }
 
 /// Identity of the host and of the collection.
@@ -184,6 +192,11 @@ pub struct UnitRecord {
     /// resets the list, as systemd does).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub properties: BTreeMap<String, Vec<String>>,
+    /// `LD_PRELOAD`, `LD_LIBRARY_PATH` and `LD_AUDIT` assignments (`VAR=value`) found in the
+    /// readable files of `EnvironmentFile=`; other variables of those files are never kept
+    /// (they can hold secrets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_file_ld: Vec<String>,
     /// Lines that could not be parsed, with their line numbers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parse_warnings: Vec<String>,
@@ -356,6 +369,11 @@ pub struct ProcessRecord {
     /// Namespace inodes (`net`, `pid`, `mnt`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub namespaces: BTreeMap<String, u64>,
+    /// Targets of file descriptors 0, 1 and 2 (stdin, stdout, stderr) as `readlink` gives
+    /// them (`/dev/pts/0`, `socket:[12345]`, `pipe:[678]`); an empty string for a descriptor
+    /// that is closed or could not be read. The descriptors themselves are never read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stdio: Vec<String>,
     /// Verbatim `/proc/PID/*` files this record was parsed from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<SourceRef>,
@@ -759,6 +777,194 @@ pub struct LoginRecord {
     pub source: SourceRef,
 }
 
+/// A lingering user: `/var/lib/systemd/linger/<user>` exists, so that user's systemd
+/// manager, and the user units it enables, start at boot and keep running with no login.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LingerRecord {
+    pub user: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    /// The name is an account of `/etc/passwd`.
+    pub account_exists: bool,
+}
+
+/// One `sshd_config` keyword as sshd reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshdSetting {
+    /// Keyword in lower case (`permitrootlogin`).
+    pub keyword: String,
+    /// Arguments as written, joined by one space.
+    pub value: String,
+    /// File and 1-based line it comes from.
+    pub file: String,
+    pub line: u32,
+}
+
+/// A `Match` block of `sshd_config`: settings that apply only to the logins it matches.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshdMatchBlock {
+    /// The criteria as written (`User backup Address 10.0.0.0/8`).
+    pub criteria: String,
+    pub file: String,
+    pub line: u32,
+    pub settings: Vec<SshdSetting>,
+}
+
+/// The OpenSSH server configuration: `/etc/ssh/sshd_config` and the files its `Include`s
+/// name, read in sshd's order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshdConfigRecord {
+    /// Settings in force for every login: the first value of each keyword outside `Match`
+    /// blocks wins, as in sshd.
+    pub settings: Vec<SshdSetting>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_blocks: Vec<SshdMatchBlock>,
+    /// `AuthorizedKeysFile` patterns in force (the default when not set).
+    pub authorized_keys_files: Vec<String>,
+    /// `AuthorizedKeysFile` is not set: sshd's default applies.
+    pub default_keys_files: bool,
+    /// `Include` patterns, in the order read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<String>,
+    /// The configuration files read (verbatim copies).
+    pub sources: Vec<SourceRef>,
+}
+
+impl SshdConfigRecord {
+    /// The value in force for `keyword` (lower case), if set.
+    pub fn get(&self, keyword: &str) -> Option<&SshdSetting> {
+        self.settings.iter().find(|s| s.keyword == keyword)
+    }
+}
+
+/// An authorized-keys file of one account, found through sshd's `AuthorizedKeysFile` or at a
+/// default location.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizedKeysFileRecord {
+    pub user: String,
+    pub uid: u32,
+    pub path: String,
+    /// The pattern it was expanded from (`.ssh/authorized_keys`, `/etc/ssh/keys/%u`).
+    pub pattern: String,
+    /// sshd reads it for every login of the account (its pattern is in force).
+    pub read_by_sshd: bool,
+    /// Only a `Match` block's `AuthorizedKeysFile` names it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub match_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<FileMeta>,
+    /// Metadata of the directory holding it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir_meta: Option<FileMeta>,
+    /// Key lines parsed.
+    pub keys: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+}
+
+/// One key line of an authorized-keys file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizedKeyRecord {
+    pub user: String,
+    pub uid: u32,
+    pub file: String,
+    pub line: u32,
+    pub key_type: String,
+    /// `SHA256:...` as `ssh-keygen -l` prints it; absent when the key does not decode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// `command="..."`: the only command a login with this key runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// `from="..."`: the addresses the key is accepted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// sshd reads the file for every login of the account.
+    pub read_by_sshd: bool,
+    pub source: SourceRef,
+}
+
+/// Decoded `security.capability` extended attribute (`vfs_cap_data`, revision 2 or 3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCapabilities {
+    /// Revision: 1, 2 or 3 (3 carries the user namespace's root uid).
+    pub revision: u32,
+    /// The effective bit: permitted capabilities are raised at exec.
+    pub effective: bool,
+    /// Capability names (`cap_net_raw`; `cap_63` for numbers without a name).
+    pub permitted: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inheritable: Vec<String>,
+    /// Revision 3: root uid of the namespace the capabilities apply in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootid: Option<u32>,
+    /// `getcap`-style text (`cap_net_raw=ep`).
+    pub text: String,
+}
+
+/// A file that runs with privileges it was given: setuid or setgid bits, or file
+/// capabilities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivilegedFileRecord {
+    pub path: String,
+    pub meta: FileMeta,
+    pub setuid: bool,
+    pub setgid: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<FileCapabilities>,
+    /// `getcap`-style text of an attribute that did not decode, with why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// A shell or interpreter this file is a byte-identical copy of (`/usr/bin/bash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
+}
+
+/// A shell or client history file of an account, as `lstat` sees it (its content is not
+/// collected).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFileRecord {
+    pub user: String,
+    pub path: String,
+    pub meta: FileMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+}
+
+/// A login or authentication log file, as `lstat` sees it: size and times tell a file
+/// emptied after the fact from one rotated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFileRecord {
+    pub path: String,
+    /// `wtmp`, `btmp`, `lastlog`, `auth` (auth.log, secure).
+    pub log: String,
+    /// A rotated copy (`wtmp.1`, `auth.log.2.gz`, `secure-20260101`).
+    pub rotated: bool,
+    pub meta: FileMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_target: Option<String>,
+}
+
+/// One account's entry of `/var/log/lastlog`: its last login.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastlogRecord {
+    pub uid: u32,
+    pub user: String,
+    pub time: Timestamp,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub line: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host: String,
+    pub source: SourceRef,
+}
+
 /// Parses one line of a records member. Unknown kinds (from dynamic plugins) give `Ok(None)`.
 pub fn parse_record(line: &str) -> Result<Option<Record>, serde_json::Error> {
     let v: serde_json::Value = serde_json::from_str(line)?;
@@ -794,6 +1000,14 @@ pub fn from_value(v: serde_json::Value) -> Result<Option<Record>, serde_json::Er
         "local_bin",
         "net_interface",
         "login",
+        "linger",
+        "sshd_config",
+        "authorized_keys_file",
+        "authorized_key",
+        "privileged_file",
+        "history_file",
+        "log_file",
+        "lastlog",
     ];
     match v.get("kind").and_then(|k| k.as_str()) {
         Some(k) if KNOWN.contains(&k) => serde_json::from_value(v).map(Some),

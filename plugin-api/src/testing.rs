@@ -33,6 +33,7 @@ struct Entry {
     uid: u32,
     mtime: i64,
     inode: u64,
+    xattrs: BTreeMap<String, Vec<u8>>,
 }
 
 /// An in-memory file tree that implements [`Host`].
@@ -80,6 +81,7 @@ impl MemHost {
             uid: 0,
             mtime: 1_700_000_000,
             inode: self.next_inode,
+            xattrs: BTreeMap::new(),
         };
         self.entries.insert(path.to_path_buf(), e);
     }
@@ -126,6 +128,30 @@ impl MemHost {
     pub fn owner(mut self, path: &str, uid: u32) -> Self {
         if let Some(e) = self.entries.get_mut(Path::new(path)) {
             e.uid = uid;
+        }
+        self
+    }
+
+    /// Sets the permission bits (setuid, setgid and sticky included) of an existing entry.
+    pub fn mode(mut self, path: &str, mode: u32) -> Self {
+        if let Some(e) = self.entries.get_mut(Path::new(path)) {
+            e.mode = mode & 0o7777;
+        }
+        self
+    }
+
+    /// Sets the modification time (Unix seconds) of an existing entry.
+    pub fn mtime(mut self, path: &str, secs: i64) -> Self {
+        if let Some(e) = self.entries.get_mut(Path::new(path)) {
+            e.mtime = secs;
+        }
+        self
+    }
+
+    /// Sets an extended attribute of an existing entry.
+    pub fn xattr(mut self, path: &str, name: &str, value: &[u8]) -> Self {
+        if let Some(e) = self.entries.get_mut(Path::new(path)) {
+            e.xattrs.insert(name.to_string(), value.to_vec());
         }
         self
     }
@@ -322,6 +348,7 @@ impl Host for MemHost {
             .map(|(k, e)| DirEntry {
                 name: k.file_name().unwrap_or_default().to_os_string(),
                 kind: Some(Self::meta_of(e, 0).kind),
+                mode: Some(e.mode),
             })
             .collect())
     }
@@ -356,6 +383,11 @@ impl Host for MemHost {
                 ))
             }
         }
+    }
+
+    fn xattr(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        let (_, e) = self.entry(path, false)?;
+        Ok(e.xattrs.get(name).cloned())
     }
 
     fn exec(&self, argv: &[&str], _limits: &ExecLimits) -> Result<ExecOutput, HostError> {

@@ -633,7 +633,7 @@ fn rules_lists_every_rule_with_mitre_and_weight() {
     );
     assert_eq!(
         out.lines().filter(|l| l.contains(" T1")).count(),
-        39,
+        56,
         "{out}"
     );
 }

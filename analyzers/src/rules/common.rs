@@ -174,8 +174,13 @@ pub(crate) fn unit_commands(u: &UnitRecord) -> impl Iterator<Item = &String> {
 }
 
 /// Programs of each segment of a shell command line (split at `;`, `&&`, `||`, `|`).
+/// Redirections (`>&/dev/null`, `2>&1`, `&>file`) are not separators: their targets are files,
+/// not programs.
 pub fn segment_programs(cmd: &str) -> Vec<String> {
-    cmd.split([';', '|', '&', '(', ')', '`'])
+    cmd.replace(">&", "> ")
+        .replace("<&", "< ")
+        .replace("&>", " >")
+        .split([';', '|', '&', '(', ')', '`'])
         .filter_map(program)
         .collect()
 }

@@ -366,6 +366,12 @@ mod tests {
     #[test]
     fn commands_and_scripts() {
         assert!(command_pattern("/var/log/log >/dev/null 2>&1").is_some());
+        // Debian's /etc/skel/.bashrc: a redirection target is not a program.
+        assert!(
+            command_pattern("    if [ -x /usr/bin/tput ] && tput setaf 1 >&/dev/null; then")
+                .is_none()
+        );
+        assert!(command_pattern("cmd &>/dev/null").is_none());
         assert!(command_pattern("/bin/sh -c '/dev/shm/x'").is_some());
         assert!(command_pattern("/usr/local/bin/backup.sh --nightly").is_none());
         assert!(command_pattern("/usr/bin/mount -a -t nfs").is_none());

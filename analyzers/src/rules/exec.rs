@@ -48,9 +48,9 @@ pub(crate) fn hook_only(v: &dossier_plugin_api::records::PackageVerify) -> bool 
 /// Verified only as configuration or as a preloaded library, never run as a program.
 pub(crate) fn not_a_program(v: &dossier_plugin_api::records::PackageVerify) -> bool {
     !v.referenced_by.is_empty()
-        && v.referenced_by
-            .iter()
-            .all(|r| r.starts_with("hook ") || r == "ld.so.preload")
+        && v.referenced_by.iter().all(|r| {
+            r.starts_with("hook ") || r == "ld.so.preload" || r.starts_with("LD_PRELOAD of ")
+        })
 }
 
 pub(crate) fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
@@ -118,6 +118,7 @@ pub(crate) fn package_hash_mismatch(
                 ev,
                 iocs,
             )
+            .with_fact(format!("file-modified:{}", canonical(&v.rec.path)))
         })
         .collect()
 }

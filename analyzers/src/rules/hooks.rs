@@ -160,22 +160,25 @@ pub(crate) fn hook_malicious_content(
         };
         let mut iocs = hook_iocs(&h.rec);
         iocs.push(Ioc::ConfigLine(shown.clone()));
-        out.push(finding(
-            format!("{}:{lineno}", h.rec.path),
-            format!(
-                "{} hook {} (run at {}{}) line {lineno} {why}: `{shown}`{more}",
-                h.rec.class,
-                h.rec.path,
-                h.rec.runs_at,
-                h.rec
-                    .owner
-                    .as_deref()
-                    .map(|o| format!(" for {o}"))
-                    .unwrap_or_default()
-            ),
-            hook_ev(ctx, h),
-            iocs,
-        ));
+        out.push(
+            finding(
+                format!("{}:{lineno}", h.rec.path),
+                format!(
+                    "{} hook {} (run at {}{}) line {lineno} {why}: `{shown}`{more}",
+                    h.rec.class,
+                    h.rec.path,
+                    h.rec.runs_at,
+                    h.rec
+                        .owner
+                        .as_deref()
+                        .map(|o| format!(" for {o}"))
+                        .unwrap_or_default()
+                ),
+                hook_ev(ctx, h),
+                iocs,
+            )
+            .with_fact(format!("hook-file:{}", h.rec.path)),
+        );
     }
     out
 }

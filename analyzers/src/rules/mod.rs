@@ -7,6 +7,7 @@
 //! bundle ([`crate::context`]) and the playbook ([`crate::config`]); the engine runs them.
 
 pub mod accounts;
+pub mod antiforensics;
 pub mod common;
 pub mod content;
 pub mod cron;
@@ -16,14 +17,20 @@ pub mod loader;
 pub mod logins;
 pub mod network;
 pub mod paths;
+pub mod privileged;
 pub mod process;
+pub mod shells;
+pub mod sshd;
 pub mod strings;
+pub mod unitenv;
 pub mod units;
+pub mod userpersist;
 
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
 use crate::input::BundleInput;
 use accounts::*;
+use antiforensics::*;
 use cron::*;
 use dossier_plugin_api::analysis::{Class, Finding, Severity};
 use exec::*;
@@ -32,9 +39,14 @@ use loader::*;
 use logins::*;
 use network::*;
 use paths::*;
+use privileged::*;
 use process::*;
+use shells::*;
+use sshd::*;
 use strings::*;
+use unitenv::*;
 use units::*;
+use userpersist::*;
 
 /// A rule as the engine runs it.
 pub struct RuleInfo {
@@ -229,7 +241,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         class: Class::Behaviour,
         context_when: None,
-        shares: &[],
+        shares: &["file-modified"],
         needs: &["packages"],
         needs_packages: true,
         needs_kinds: &[],
@@ -244,7 +256,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 20,
         class: Class::Behaviour,
         context_when: None,
-        shares: &[],
+        shares: &["unit-command"],
         needs: &[],
         needs_packages: false,
         needs_kinds: &[],
@@ -421,7 +433,7 @@ pub static CATALOG: &[RuleInfo] = &[
         weight: 30,
         class: Class::Behaviour,
         context_when: None,
-        shares: &[],
+        shares: &["hook-file"],
         needs: &["hooks"],
         needs_packages: false,
         needs_kinds: &[],
@@ -684,6 +696,263 @@ pub static CATALOG: &[RuleInfo] = &[
         needs_kinds: &[],
         doc: "A source with a burst of failed logins in btmp (see failed-login-burst) later has a successful session in wtmp or utmp: the guessing worked. FP: an administrator who mistyped a password many times from a script. Behaviour.",
         run: bruteforce_then_login,
+    },
+    // Item 3 of issue 13 (coverage): per-user persistence, sshd, privileged files, live
+    // reverse shells, loader variables in units, anti-forensics.
+    RuleInfo {
+        id: "user-persistence-malicious",
+        title: "Per-user unit or autostart entry runs something bad",
+        mitre: &["T1547.013", "T1543.002", "T1053.006"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["unit-command", "hook-file", "exe-location"],
+        needs: &[],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A user's own systemd unit (~/.config/systemd/user, ~/.local/share/systemd/user, or an unpackaged global user unit; timers start them) or a user's ~/.config/autostart/*.desktop Exec= line downloads and executes, opens /dev/tcp, decodes base64 into a shell, runs a reverse or bind shell, or runs a program from /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory (the well-known tool directories ~/.local, ~/.cargo, ~/.nvm, ~/.pyenv... are not hidden). A lingering user (its units start at boot without a login) is said. One observation counts once: the same unit command (inline-shell-download), the same program place (exec-unusual-path) or the same autostart file (hook-malicious-content). FP: a user's own scripts kept in a dot-directory of their own naming.",
+        run: user_persistence_malicious,
+    },
+    RuleInfo {
+        id: "user-persistence-entry",
+        title: "Per-user unit, autostart entry or lingering user",
+        mitre: &["T1547.013", "T1543.002", "T1053.006"],
+        severity: Severity::Low,
+        weight: 5,
+        class: Class::Context,
+        context_when: None,
+        shares: &[],
+        needs: &[],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "An enabled unit in a user's home, a user's autostart entry, or a lingering user (/var/lib/systemd/linger/<user>: the user's manager and enabled units run from boot). Normal on desktops and for rootless services; shown so that behaviour on the same subject is read with it. FP: every desktop session manager entry a user enabled.",
+        run: user_persistence_entry,
+    },
+    RuleInfo {
+        id: "sshd-authorized-keys-location",
+        title: "Authorized keys sshd reads from an odd place",
+        mitre: &["T1098.004"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["keys-file"],
+        needs: &["sshd"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "An authorized-keys file that sshd reads (AuthorizedKeysFile in force, or a Match block's) holds keys and is world-writable, sits in a world-writable directory without the sticky bit, or lives in /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory other than ~/.ssh; or the legacy ~/.ssh/authorized_keys2, still read by sshd, holds a key that authorized_keys does not; or AuthorizedKeysCommand runs a program from such a place. FP: keys deliberately kept in a dot-directory by a provisioning tool.",
+        run: sshd_keys_location,
+    },
+    RuleInfo {
+        id: "sshd-forced-command",
+        title: "Authorized key forces a bad command",
+        mitre: &["T1098.004", "T1059.004"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &[],
+        needs: &["sshd"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "The command=\"...\" option of a key sshd reads downloads and executes, opens /dev/tcp, decodes a payload into a shell, starts a shell or netcat in the background, or runs a program from /tmp-like or hidden places: every login with the key runs it. Restricted keys (rrsync, borg serve, git-shell) are not judged. from=\"...\" is shown. FP: wrapper scripts kept in a dot-directory.",
+        run: sshd_forced_command,
+    },
+    RuleInfo {
+        id: "sshd-empty-passwords",
+        title: "sshd accepts empty passwords",
+        mitre: &["T1556"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &[],
+        needs: &["sshd"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "PermitEmptyPasswords yes is in force (or in a Match block): an account without a password logs in over SSH with none. FP: isolated lab machines configured so on purpose.",
+        run: sshd_empty_passwords,
+    },
+    RuleInfo {
+        id: "sshd-root-password-login",
+        title: "sshd lets root log in with a password",
+        mitre: &["T1556", "T1021.004"],
+        severity: Severity::Medium,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &[],
+        needs: &["sshd"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "PermitRootLogin yes together with password authentication (PasswordAuthentication yes, or left at its default, yes) - a weakening of the defaults (prohibit-password) that opens root to password guessing. Not reported when root's password is locked or disabled. A hardening drop-in (PermitRootLogin no / prohibit-password, PasswordAuthentication no) is never reported. FP: test machines and appliances that rely on it.",
+        run: sshd_root_password_login,
+    },
+    RuleInfo {
+        id: "sshd-keys-context",
+        title: "Authorized keys outside the default locations, or not read",
+        mitre: &["T1098.004"],
+        severity: Severity::Low,
+        weight: 5,
+        class: Class::Context,
+        context_when: None,
+        shares: &[],
+        needs: &["sshd"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "Keys in a location the configuration adds (AuthorizedKeysFile /etc/ssh/keys/%u), keys in an authorized_keys2 that sshd's configuration no longer reads (a leftover, or a trap for the day it does), or AuthorizedKeysCommand (keys a program returns are not in the bundle). FP: centrally managed key directories.",
+        run: sshd_keys_context,
+    },
+    RuleInfo {
+        id: "setuid-unowned",
+        title: "setuid-root or setgid file not owned by a package",
+        mitre: &["T1548.001"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["privileged-file"],
+        needs: &["privileged", "packages"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A setuid file owned by root, or a setgid file, belongs to no installed package: whoever runs it gets root's (or the group's) privileges. Said when it is a byte-identical copy of a shell or interpreter or lives in a writable, temporary or hidden place. The file is copied into the bundle by packages. exec-unowned (context, same file) boosts it. FP: vendor software installed from tarballs with a setuid helper (some VPN clients, sandboxes).",
+        run: setuid_unowned,
+    },
+    RuleInfo {
+        id: "file-capability-dangerous",
+        title: "Unowned file with capabilities that amount to root",
+        mitre: &["T1548"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["privileged-file"],
+        needs: &["privileged", "packages"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A file no package owns carries file capabilities (security.capability) such as cap_setuid, cap_setgid, cap_sys_admin, cap_dac_override, cap_dac_read_search, cap_sys_ptrace, cap_sys_module, cap_chown or cap_fowner: running it is enough to become root. ATT&CK has no sub-technique for capabilities: T1548 (Abuse Elevation Control Mechanism). Not collected over SSH (SFTP has no extended attributes; an issue says so). FP: locally built debugging or container tools given capabilities by an administrator.",
+        run: file_capability_dangerous,
+    },
+    RuleInfo {
+        id: "privileged-file-modified",
+        title: "Packaged setuid/setgid or capability file whose content changed",
+        mitre: &["T1548.001", "T1554"],
+        severity: Severity::Critical,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["file-modified"],
+        needs: &["privileged", "packages"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A setuid, setgid or capability file that a package owns hashes differently from the package's digest (a backdoored passwd, sudo or ping). Counted once with package-hash-mismatch (the same file). FP: a corrupted package database; local rebuilds.",
+        run: privileged_file_modified,
+    },
+    RuleInfo {
+        id: "privileged-file-context",
+        title: "Unowned file with mild privileges",
+        mitre: &["T1548"],
+        severity: Severity::Low,
+        weight: 5,
+        class: Class::Context,
+        context_when: None,
+        shares: &[],
+        needs: &["privileged", "packages"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "A file no package owns is setuid to a non-root account or carries only mild capabilities (cap_net_bind_service, cap_net_raw...): common for exporters and agents installed from release tarballs. FP: those.",
+        run: privileged_file_context,
+    },
+    RuleInfo {
+        id: "reverse-shell-stdio",
+        title: "Shell or interpreter talking to a TCP connection on stdin/stdout (reverse shell)",
+        mitre: &["T1059.004", "T1095"],
+        severity: Severity::Critical,
+        weight: 40,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &[],
+        needs: &["proc", "sockets"],
+        needs_packages: false,
+        needs_kinds: &[("proc", "process")],
+        doc: "A shell or interpreter process (bash, sh, dash, zsh, python, perl, php, ruby, nc, socat...) has the same TCP connection (socket:[inode] joined to the sockets collector's record, which names the peer) on stdin and on stdout or stderr. Login shells over SSH use a pty; daemons handed a connection (nginx), children of inetd/xinetd and instances of a systemd Accept=yes socket are not judged. The peer may be loopback (a tunnel). FP: inetd-style services written as shell scripts under a supervisor not recognised here.",
+        run: reverse_shell_stdio,
+    },
+    RuleInfo {
+        id: "unit-ld-preload",
+        title: "Unit preloads a library from an odd, unowned or missing place",
+        mitre: &["T1574.006"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["ld-preload"],
+        needs: &["systemd"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "Environment=LD_PRELOAD/LD_AUDIT (unit file, drop-in, or a readable EnvironmentFile=) names a library in /tmp, /var/tmp, /dev/shm, /var/log or a hidden directory, one no package owns outside the library directories (/usr/lib*, /lib*, /usr/local/lib, /opt), one that does not exist, or a packaged one whose content changed; or LD_LIBRARY_PATH names such a directory. The library is verified and, when unowned, copied by packages. FP: application bundles keeping their libraries under /srv or a dot-directory.",
+        run: unit_ld_preload,
+    },
+    RuleInfo {
+        id: "unit-ld-preload-context",
+        title: "Unit preloads an unowned library from a library directory",
+        mitre: &["T1574.006"],
+        severity: Severity::Low,
+        weight: 5,
+        class: Class::Context,
+        context_when: None,
+        shares: &[],
+        needs: &["systemd", "packages"],
+        needs_packages: true,
+        needs_kinds: &[],
+        doc: "LD_PRELOAD in a unit names a library no package owns in /usr/local/lib, /opt or another library directory (a locally built allocator or profiler). Packaged, unchanged libraries (libjemalloc) are not reported. FP: those.",
+        run: unit_ld_preload_context,
+    },
+    RuleInfo {
+        id: "history-disabled",
+        title: "Shell start-up file switches command history off",
+        mitre: &["T1562.003", "T1070.003"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &[],
+        needs: &["hooks"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "A line (not a comment) of /etc/profile, /etc/profile.d/*.sh, /etc/bash.bashrc or a user's .bashrc/.profile/... sets HISTFILE=/dev/null or empty, unsets HISTFILE, sets HISTSIZE/HISTFILESIZE/SAVEHIST=0 or HISTIGNORE='*', runs set +o history, history -c, or links a history file to /dev/null. FP: kiosk or shared demo accounts configured to keep no history.",
+        run: history_disabled,
+    },
+    RuleInfo {
+        id: "history-file-nulled",
+        title: "History file linked to /dev/null",
+        mitre: &["T1070.003", "T1562.003"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &[],
+        needs: &["traces"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "An account's .bash_history, .zsh_history, .python_history, .mysql_history... is a symlink to /dev/null (or a character device): what is typed is thrown away. History content is never collected. FP: hardening guides that do this for root on shared jump hosts.",
+        run: history_file_nulled,
+    },
+    RuleInfo {
+        id: "login-logs-cleared",
+        title: "Login or authentication log emptied after the fact",
+        mitre: &["T1070.002"],
+        severity: Severity::High,
+        weight: 30,
+        class: Class::Behaviour,
+        context_when: None,
+        shares: &["log-cleared"],
+        needs: &["traces", "sessions"],
+        needs_packages: false,
+        needs_kinds: &[],
+        doc: "Designed not to mistake rotation for clearing: rotation starts an empty log, but the records written before it are in the rotated copy (wtmp.1, auth.log.1), last written at or after them. Reported only when an event that must be in the current log happened after its newest rotated copy was last written (or no rotated copy exists) and the log lacks it: a remote session open now (utmp, with a remote host: multiplexers such as screen and tmux write utmp only) with no wtmp record (same terminal, same time or pid); a lastlog login (within a minute) with no wtmp record of that user; an empty auth.log/secure while wtmp holds a login after the auth log's last rotation. A wtmp, auth.log or secure replaced by a link to /dev/null is reported as such. A 0-byte wtmp right after the monthly rotation, with the sessions in wtmp.1, is not. FP: rsyslog stopped or not logging auth while logins continue; a wtmp older sessions fell out of after two rotations (only wtmp.1 is read).",
+        run: login_logs_cleared,
     },
 ];
 #[cfg(test)]

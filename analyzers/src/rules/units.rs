@@ -137,12 +137,15 @@ pub(crate) fn inline_shell_download(
     for u in &ctx.units {
         for cmd in unit_commands(&u.rec) {
             if let Some(why) = hook_line_pattern(cmd) {
-                out.push(finding(
-                    &u.rec.name,
-                    format!("unit {} {why}: `{cmd}`", u.rec.name),
-                    ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
-                    vec![Ioc::Unit(u.rec.name.clone())],
-                ));
+                out.push(
+                    finding(
+                        &u.rec.name,
+                        format!("unit {} {why}: `{cmd}`", u.rec.name),
+                        ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                        vec![Ioc::Unit(u.rec.name.clone())],
+                    )
+                    .with_fact(format!("unit-command:{}", u.rec.name)),
+                );
             }
         }
     }

@@ -3,7 +3,11 @@
 //! generator executables. Each file is copied verbatim; each unit becomes one record holding
 //! what systemd would load (the winning fragment plus drop-ins), whether it is enabled, and on
 //! live hosts whether it runs (from `systemctl` when systemd is PID 1, otherwise from the
-//! cgroups of the processes the `proc` collector saw).
+//! cgroups of the processes the `proc` collector saw). Lingering users
+//! (`/var/lib/systemd/linger/<user>`: their user manager and its enabled units start at boot)
+//! are recorded, and the loader variables (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`) of
+//! the files a unit's `EnvironmentFile=` names are kept with the unit (no other variable of
+//! those files is stored).
 
 pub mod parse;
 
@@ -11,7 +15,7 @@ use crate::util::{Accounts, ByteSize, DEFAULT_TEXT_CAP, canonicalize, name_text,
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::host::{ExecLimits, FileKind};
 use dossier_plugin_api::records::{
-    GeneratorRecord, ProcessRecord, Record, SourceRef, TimerSpec, UnitRecord,
+    GeneratorRecord, LingerRecord, ProcessRecord, Record, SourceRef, TimerSpec, UnitRecord,
 };
 use dossier_plugin_api::{CollectContext, Collector, CollectorInfo};
 use serde::Deserialize;
@@ -174,13 +178,84 @@ impl Collector for SystemdCollector {
         }
 
         for (scope, owner, scan) in &groups {
-            for rec in build_units(scope, owner.as_deref(), scan, &live_state) {
+            for mut rec in build_units(scope, owner.as_deref(), scan, &live_state) {
+                rec.env_file_ld = environment_files_ld(ctx, &rec);
                 ctx.emit(&Record::Unit(rec))?;
             }
         }
         collect_generators(ctx, cap, &mut seen_dirs)?;
-        Ok(())
+        collect_linger(ctx)
     }
+}
+
+/// Where logind keeps one empty file per lingering user.
+pub const LINGER_DIR: &str = "/var/lib/systemd/linger";
+
+/// One `linger` record per file of [`LINGER_DIR`].
+fn collect_linger(ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
+    let accounts = Accounts::load(ctx);
+    let dir = Path::new(LINGER_DIR);
+    for e in ctx.list_dir(dir).unwrap_or_default() {
+        let user = name_text(&e.name);
+        let path = dir.join(&e.name);
+        let meta = ctx.lstat(&path);
+        ctx.emit(&Record::Linger(LingerRecord {
+            account_exists: accounts.list.iter().any(|a| a.name == user),
+            user,
+            path: ptext(&path),
+            meta,
+        }))?;
+    }
+    Ok(())
+}
+
+/// Loader variables kept from environment files: the rest can hold secrets.
+const LD_VARS: &[&str] = &["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT"];
+/// Largest environment file read.
+const ENV_FILE_CAP: u64 = 256 << 10;
+
+/// `LD_*` assignments of the unit's readable `EnvironmentFile=`s (a leading `-` makes a
+/// missing file acceptable to systemd; it is the same here). The files are read, not copied:
+/// only the loader variables are kept.
+fn environment_files_ld(ctx: &mut CollectContext<'_>, u: &UnitRecord) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in u
+        .properties
+        .get("Service.EnvironmentFile")
+        .into_iter()
+        .flatten()
+    {
+        let path = v.trim().trim_start_matches('-');
+        if !path.starts_with('/') || path.contains('%') {
+            continue;
+        }
+        let data = match ctx.host().read(Path::new(path), ENV_FILE_CAP) {
+            Ok(o) => o.data,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                ctx.host_error(&e);
+                continue;
+            }
+        };
+        out.extend(env_file_ld_vars(&String::from_utf8_lossy(&data)));
+    }
+    out
+}
+
+/// `VAR=value` lines of an environment file that set a loader variable (quotes removed).
+pub fn env_file_ld_vars(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+            let (k, v) = l.split_once('=')?;
+            let k = k.trim();
+            LD_VARS.contains(&k).then(|| {
+                let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+                format!("{k}={v}")
+            })
+        })
+        .collect()
 }
 
 fn with_default(v: &serde_json::Value) -> serde_json::Value {
@@ -644,6 +719,7 @@ fn build_units(
             state_source: state.map(|s| s.2.to_string()),
             pids,
             properties: props,
+            env_file_ld: Vec::new(),
             parse_warnings: warnings,
         });
     }
@@ -709,6 +785,44 @@ mod tests {
     use super::*;
     use dossier_plugin_api::PriorRecords;
     use dossier_plugin_api::testing::{MemHost, run_collector};
+
+    #[test]
+    fn lingering_users_and_environment_file_loader_variables() {
+        let h = MemHost::new(false)
+            .file("/etc/passwd", "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
+            .file("/var/lib/systemd/linger/alice", "")
+            .file("/var/lib/systemd/linger/ghost", "")
+            .file("/etc/systemd/system/web.service", "[Service]\nEnvironment=LD_PRELOAD=/dev/shm/.l.so\nEnvironmentFile=-/etc/default/web\nEnvironmentFile=-/etc/default/missing\nExecStart=/usr/bin/web\n")
+            .file("/etc/default/web", "DB_PASSWORD=secret\nexport LD_LIBRARY_PATH=\"/opt/web/lib\"\n")
+            .file("/home/alice/.config/systemd/user/agent.service", "[Service]\nExecStart=/bin/sh -c 'sleep 1'\n[Install]\nWantedBy=default.target\n")
+            .link("/home/alice/.config/systemd/user/default.target.wants/agent.service", "/home/alice/.config/systemd/user/agent.service");
+        let (sink, r) = run_collector(
+            &SystemdCollector,
+            &h,
+            serde_json::Value::Null,
+            &Default::default(),
+        );
+        r.unwrap();
+        let linger = sink.of_kind("systemd", "linger");
+        assert_eq!(linger.len(), 2);
+        assert_eq!(linger[0]["user"], "alice");
+        assert_eq!(linger[0]["account_exists"], true);
+        assert_eq!(linger[1]["account_exists"], false);
+        let units = sink.of_kind("systemd", "unit");
+        let web = units.iter().find(|u| u["name"] == "web.service").unwrap();
+        assert_eq!(
+            web["env_file_ld"],
+            serde_json::json!(["LD_LIBRARY_PATH=/opt/web/lib"])
+        );
+        assert_eq!(
+            web["properties"]["Service.Environment"][0],
+            "LD_PRELOAD=/dev/shm/.l.so"
+        );
+        assert!(!serde_json::to_string(&units).unwrap().contains("secret"));
+        let agent = units.iter().find(|u| u["name"] == "agent.service").unwrap();
+        assert_eq!(agent["owner"], "alice");
+        assert_eq!(agent["enabled"], true);
+    }
 
     fn miner_host(live: bool) -> MemHost {
         MemHost::new(live)

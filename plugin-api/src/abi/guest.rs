@@ -552,6 +552,7 @@ impl Host for RemoteHost<'_> {
             .map(|e| DirEntry {
                 name: OsString::from_vec(text_to_bytes(&e.name)),
                 kind: e.kind,
+                mode: None,
             })
             .collect())
     }

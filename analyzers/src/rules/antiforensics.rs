@@ -1,0 +1,496 @@
+//! Anti-forensics: shell history switched off or linked to `/dev/null`, and login or
+//! authentication logs emptied after the fact.
+//!
+//! Emptied logs are told from rotated ones by what should be in them: rotation starts a new,
+//! empty file, but the records written before it are then in the rotated copy
+//! (`wtmp.1`, `auth.log.1`), whose modification time is at or after them. A log is called
+//! cleared only when an event that must have been written to it happened *after* its last
+//! rotated copy was last written (or when there is no rotated copy), and the current file
+//! does not hold it: a session logged in now (utmp) that wtmp does not have, a lastlog login
+//! that wtmp does not have, an empty auth log while wtmp shows a later login. A log replaced
+//! by a link to `/dev/null` is cleared by construction.
+
+use super::common::*;
+use crate::config::AnalysisConfig;
+use crate::context::{At, Ctx, typed};
+use crate::input::BundleInput;
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::records::{HistoryFileRecord, LastlogRecord, LogFileRecord, LoginRecord};
+
+/// Classes of hook files that a shell reads at start-up.
+const SHELL_CLASSES: &[&str] = &["profile", "profile.d", "bash.bashrc", "user-shell-rc"];
+
+/// Why one line of a shell start-up file switches history off or clears it, if it does.
+pub fn history_line(line: &str) -> Option<String> {
+    let code = line.split('#').next().unwrap_or("");
+    for stmt in code
+        .split([';', '\n'])
+        .flat_map(|s| s.split("&&"))
+        .flat_map(|s| s.split("||"))
+    {
+        let mut s = stmt.trim();
+        for p in [
+            "export ",
+            "readonly ",
+            "declare -x ",
+            "typeset -x ",
+            "local ",
+        ] {
+            s = s.strip_prefix(p).map(str::trim_start).unwrap_or(s);
+        }
+        let words: Vec<&str> = s.split_whitespace().collect();
+        match words.as_slice() {
+            ["unset", rest @ ..] if rest.contains(&"HISTFILE") => {
+                return Some("unsets HISTFILE (nothing is saved)".into());
+            }
+            ["set", "+o", "history", ..] | ["shopt", "-uo", "history", ..] => {
+                return Some("turns command history off (`set +o history`)".into());
+            }
+            ["history", "-c", ..] => {
+                return Some("clears the command history (`history -c`)".into());
+            }
+            ["ln", .., "/dev/null", dst] if dst.contains("history") => {
+                return Some(format!("links {dst} to /dev/null"));
+            }
+            _ => {}
+        }
+        let Some((k, v)) = s.split_once('=') else {
+            continue;
+        };
+        let v = v
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_matches(|c| c == '"' || c == '\'');
+        match k.trim() {
+            "HISTFILE" if v == "/dev/null" || v.is_empty() => {
+                return Some(format!(
+                    "sets HISTFILE={} (nothing is saved)",
+                    if v.is_empty() { "''" } else { v }
+                ));
+            }
+            "HISTSIZE" | "HISTFILESIZE" | "SAVEHIST" if v == "0" => {
+                return Some(format!("sets {}=0 (no history kept)", k.trim()));
+            }
+            "HISTIGNORE" if v == "*" => {
+                return Some("sets HISTIGNORE='*' (every command ignored)".into());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+pub(crate) fn history_disabled(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && SHELL_CLASSES.contains(&h.rec.class.as_str()))
+    {
+        let Some(member) = h.rec.source.as_ref().and_then(|s| s.member.clone()) else {
+            continue;
+        };
+        let Ok(data) = (input.read_member)(&member, cfg.max_scan_bytes.min(4 << 20)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&data);
+        let Some((n, line, why)) = text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| history_line(l).map(|w| (i + 1, l.trim().to_string(), w)))
+        else {
+            continue;
+        };
+        out.push(finding(
+            format!("{}:{n}", h.rec.path),
+            format!(
+                "{} (read by every {} shell{}) line {n} {why}: `{line}`",
+                h.rec.path,
+                if h.rec.runs_at == "login" {
+                    "login"
+                } else {
+                    "interactive"
+                },
+                h.rec
+                    .owner
+                    .as_deref()
+                    .map(|o| format!(" of {o}"))
+                    .unwrap_or_default()
+            ),
+            ctx.ev(
+                h,
+                format!("{} hook {}", h.rec.class, h.rec.path),
+                h.rec.source.as_ref(),
+            ),
+            vec![Ioc::Path(h.rec.path.clone()), Ioc::ConfigLine(line)],
+        ));
+    }
+    out
+}
+
+fn to_null(meta_kind: dossier_plugin_api::host::FileKind, target: Option<&str>) -> bool {
+    meta_kind == dossier_plugin_api::host::FileKind::CharDevice
+        || target.is_some_and(|t| t == "/dev/null" || t.ends_with("/dev/null"))
+}
+
+pub(crate) fn history_file_nulled(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let files: Vec<At<HistoryFileRecord>> = typed(input, "traces", "history_file");
+    files
+        .iter()
+        .filter(|f| to_null(f.rec.meta.kind, f.rec.link_target.as_deref()))
+        .map(|f| {
+            finding(
+                f.rec.path.clone(),
+                format!(
+                    "history file {} of {} is {}: the commands typed are thrown away",
+                    f.rec.path,
+                    f.rec.user,
+                    match &f.rec.link_target {
+                        Some(t) => format!("a link to {t}"),
+                        None => "a character device".into(),
+                    }
+                ),
+                ctx.ev(f, format!("history file {}", f.rec.path), None),
+                vec![Ioc::Path(f.rec.path.clone())],
+            )
+        })
+        .collect()
+}
+
+fn user_logins<'a>(ctx: &'a Ctx, log: &'a str) -> impl Iterator<Item = &'a At<LoginRecord>> {
+    ctx.logins.iter().filter(move |l| {
+        l.rec.log == log && l.rec.entry_type == "user_process" && l.rec.time.is_some()
+    })
+}
+
+/// A session opened from another host (sshd, telnet, rlogin): the host is an address or a
+/// name, not a display or a multiplexer's tag.
+fn remote_login(l: &LoginRecord) -> bool {
+    l.address.is_some()
+        || (!l.host.is_empty()
+            && !l.host.starts_with(':')
+            && !l.host.contains(['(', ')', '%', ' ']))
+}
+
+fn secs(l: &LoginRecord) -> i64 {
+    l.time.as_ref().map_or(0, |t| t.unix_seconds())
+}
+
+/// Newest modification time of the rotated copies of `log`, if any.
+fn newest_rotation(logs: &[At<LogFileRecord>], log: &str) -> Option<i64> {
+    logs.iter()
+        .filter(|l| l.rec.log == log && l.rec.rotated)
+        .filter_map(|l| l.rec.meta.mtime.as_ref().map(|t| t.unix_seconds()))
+        .max()
+}
+
+fn current<'a>(logs: &'a [At<LogFileRecord>], log: &str) -> Option<&'a At<LogFileRecord>> {
+    logs.iter().find(|l| l.rec.log == log && !l.rec.rotated)
+}
+
+pub(crate) fn login_logs_cleared(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    cleared(ctx, cfg, input)
+        .into_iter()
+        .map(|f| {
+            let fact = format!("log-cleared:{}", f.subject);
+            f.with_fact(fact)
+        })
+        .collect()
+}
+
+fn cleared(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {
+    let logs: Vec<At<LogFileRecord>> = typed(input, "traces", "log_file");
+    let lastlog: Vec<At<LastlogRecord>> = typed(input, "traces", "lastlog");
+    let mut out = Vec::new();
+    let log_ev = |l: &At<LogFileRecord>| -> Vec<Evidence> {
+        ctx.ev(l, format!("log file {}", l.rec.path), None)
+    };
+    // Logs replaced by links to /dev/null.
+    for l in logs
+        .iter()
+        .filter(|l| !l.rec.rotated && to_null(l.rec.meta.kind, l.rec.link_target.as_deref()))
+    {
+        out.push(finding(
+            l.rec.path.clone(),
+            format!(
+                "{} is a link to {}: nothing is logged there",
+                l.rec.path,
+                l.rec.link_target.as_deref().unwrap_or("a device")
+            ),
+            log_ev(l),
+            vec![Ioc::Path(l.rec.path.clone())],
+        ));
+    }
+    let wtmp_rot = newest_rotation(&logs, "wtmp");
+    let wtmp_logins: Vec<&At<LoginRecord>> = user_logins(ctx, "wtmp").collect();
+    if let Some(wtmp) = current(&logs, "wtmp")
+        .filter(|l| l.rec.meta.kind == dossier_plugin_api::host::FileKind::File)
+    {
+        let after_rotation = |t: i64| wtmp_rot.is_none_or(|r| r < t);
+        // (a) sessions open now that wtmp does not have.
+        // Remote logins only: terminal multiplexers and X terminals (screen, tmux, xterm:
+        // hosts such as `:pts/0:S.0` or `tmux(812).%0`) add utmp entries without wtmp ones.
+        for s in user_logins(ctx, "utmp").filter(|s| remote_login(&s.rec)) {
+            let t = secs(&s.rec);
+            let in_wtmp = wtmp_logins.iter().any(|w| {
+                w.rec.line == s.rec.line
+                    && ((secs(&w.rec) - t).abs() <= 2 || w.rec.pid == s.rec.pid)
+            });
+            if in_wtmp || !after_rotation(t) {
+                continue;
+            }
+            let mut ev = ctx.ev(
+                s,
+                format!("current session {} on {}", s.rec.user, s.rec.line),
+                Some(&s.rec.source),
+            );
+            ev.extend(log_ev(wtmp));
+            out.push(finding(
+                wtmp.rec.path.clone(),
+                format!(
+                    "{} is logged in now on {} since {} (utmp) but {} ({} bytes) has no record of that login, and it was not rotated since{}",
+                    s.rec.user,
+                    s.rec.line,
+                    s.rec.time.as_ref().map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    wtmp.rec.path,
+                    wtmp.rec.meta.size,
+                    wtmp_rot.map(|_| String::new()).unwrap_or_else(|| " (no rotated copy exists)".into())
+                ),
+                ev,
+                vec![Ioc::Path(wtmp.rec.path.clone()), Ioc::Account(s.rec.user.clone())],
+            ));
+            break;
+        }
+        // (b) lastlog logins that wtmp does not have.
+        for l in &lastlog {
+            let t = l.rec.time.unix_seconds();
+            let in_wtmp = wtmp_logins
+                .iter()
+                .any(|w| w.rec.user == l.rec.user && (secs(&w.rec) - t).abs() <= 60);
+            if in_wtmp || !after_rotation(t) {
+                continue;
+            }
+            let mut ev = ctx.ev(l, format!("lastlog entry of {}", l.rec.user), None);
+            ev.extend(log_ev(wtmp));
+            out.push(finding(
+                wtmp.rec.path.clone(),
+                format!(
+                    "lastlog says {} last logged in at {} on {}{} but {} ({} bytes) has no such login, and it was not rotated since",
+                    l.rec.user,
+                    l.rec.time.to_rfc3339(),
+                    l.rec.line,
+                    if l.rec.host.is_empty() { String::new() } else { format!(" from {}", l.rec.host) },
+                    wtmp.rec.path,
+                    wtmp.rec.meta.size
+                ),
+                ev,
+                vec![Ioc::Path(wtmp.rec.path.clone()), Ioc::Account(l.rec.user.clone())],
+            ));
+            break;
+        }
+    }
+    // (c) an empty auth log while wtmp shows a login after its last rotation.
+    if let (Some(auth), Some(latest)) = (
+        current(&logs, "auth").filter(|l| {
+            l.rec.meta.kind == dossier_plugin_api::host::FileKind::File && l.rec.meta.size == 0
+        }),
+        wtmp_logins.iter().max_by_key(|w| secs(&w.rec)),
+    ) {
+        let t = secs(&latest.rec);
+        if newest_rotation(&logs, "auth").is_none_or(|r| r < t) {
+            let mut ev = log_ev(auth);
+            ev.extend(ctx.ev(
+                latest,
+                format!("wtmp login of {}", latest.rec.user),
+                Some(&latest.rec.source),
+            ));
+            out.push(finding(
+                auth.rec.path.clone(),
+                format!(
+                    "{} is empty although {} logged in at {} ({}), after its last rotation: the authentication records of that login are gone",
+                    auth.rec.path,
+                    latest.rec.user,
+                    latest.rec.time.as_ref().map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    latest.rec.source.path
+                ),
+                ev,
+                vec![Ioc::Path(auth.rec.path.clone())],
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::analyze;
+    use crate::testkit::input;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn history_lines() {
+        for l in [
+            "export HISTFILE=/dev/null",
+            "unset HISTFILE",
+            "HISTSIZE=0",
+            "set +o history",
+            "export HISTFILESIZE=0 # quiet",
+            "[ -n x ] && unset HISTFILE HISTSAVE",
+        ] {
+            assert!(history_line(l).is_some(), "{l}");
+        }
+        for l in [
+            "HISTCONTROL=ignoreboth",
+            "HISTSIZE=1000",
+            "# unset HISTFILE",
+            "shopt -s histappend",
+            "HISTFILE=~/.bash_history_$USER",
+        ] {
+            assert!(history_line(l).is_none(), "{l}");
+        }
+    }
+
+    fn meta(kind: &str, size: u64, mtime: &str) -> serde_json::Value {
+        json!({"kind": kind, "mode": 0o664, "uid": 0, "gid": 43, "size": size, "mtime": mtime})
+    }
+
+    fn login(
+        log: &str,
+        path: &str,
+        user: &str,
+        line: &str,
+        pid: i32,
+        time: &str,
+    ) -> serde_json::Value {
+        json!({"kind": "login", "log": log, "index": 0, "entry_type": "user_process", "pid": pid, "line": line, "user": user, "host": "192.0.2.5",
+               "time": time, "source": {"path": path}})
+    }
+
+    fn run(traces: Vec<serde_json::Value>, sessions: Vec<serde_json::Value>) -> Vec<String> {
+        let mut r = BTreeMap::new();
+        r.insert(
+            "traces".to_string(),
+            traces
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i + 1, v))
+                .collect(),
+        );
+        r.insert(
+            "sessions".to_string(),
+            sessions
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i + 1, v))
+                .collect(),
+        );
+        let mut read = |_: &str, _: u64| -> Result<Vec<u8>, String> { Err("none".into()) };
+        let mut inp = input(r, &mut read);
+        analyze(&mut inp, &AnalysisConfig::default())
+            .findings
+            .iter()
+            .filter(|f| f.rule == "login-logs-cleared" || f.rule == "history-file-nulled")
+            .map(|f| f.explanation.clone())
+            .collect()
+    }
+
+    #[test]
+    fn cleared_logs_are_told_from_rotated_ones() {
+        // Truncated: wtmp empty, no rotation since the session and the lastlog login; auth.log
+        // empty after a login; root's history linked to /dev/null.
+        let got = run(
+            vec![
+                json!({"kind": "log_file", "path": "/var/log/wtmp", "log": "wtmp", "rotated": false, "meta": meta("file", 0, "2026-12-01T10:00:00Z")}),
+                json!({"kind": "log_file", "path": "/var/log/wtmp.1", "log": "wtmp", "rotated": true, "meta": meta("file", 3840, "2026-11-01T00:00:00Z")}),
+                json!({"kind": "log_file", "path": "/var/log/auth.log", "log": "auth", "rotated": false, "meta": meta("file", 0, "2026-12-01T10:00:00Z")}),
+                json!({"kind": "log_file", "path": "/var/log/auth.log.1", "log": "auth", "rotated": true, "meta": meta("file", 900, "2026-11-29T00:00:00Z")}),
+                json!({"kind": "lastlog", "uid": 0, "user": "root", "time": "2026-12-01T09:00:00Z", "line": "pts/1", "host": "203.0.113.9", "source": {"path": "/var/log/lastlog#uid=0"}}),
+                json!({"kind": "history_file", "user": "root", "path": "/root/.bash_history", "meta": meta("symlink", 9, "2026-12-01T09:00:00Z"), "link_target": "/dev/null"}),
+            ],
+            vec![
+                login(
+                    "utmp",
+                    "/run/utmp",
+                    "root",
+                    "pts/1",
+                    4242,
+                    "2026-12-01T09:00:00Z",
+                ),
+                login(
+                    "wtmp",
+                    "/var/log/wtmp.1",
+                    "alice",
+                    "pts/0",
+                    100,
+                    "2026-11-30T08:00:00Z",
+                ),
+            ],
+        );
+        assert_eq!(got.len(), 4, "{got:#?}");
+        assert!(got.iter().any(|e| e.contains("logged in now on pts/1")));
+        assert!(got.iter().any(|e| e.contains("lastlog says root")));
+        assert!(got.iter().any(|e| e.contains("/var/log/auth.log is empty")));
+        // Rotated: the session and the login are in wtmp.1, which was written after them;
+        // the empty auth.log's predecessor was written after the last login.
+        let got = run(
+            vec![
+                json!({"kind": "log_file", "path": "/var/log/wtmp", "log": "wtmp", "rotated": false, "meta": meta("file", 0, "2026-12-01T00:00:00Z")}),
+                json!({"kind": "log_file", "path": "/var/log/wtmp.1", "log": "wtmp", "rotated": true, "meta": meta("file", 3840, "2026-11-30T23:00:00Z")}),
+                json!({"kind": "log_file", "path": "/var/log/auth.log", "log": "auth", "rotated": false, "meta": meta("file", 0, "2026-12-01T00:00:00Z")}),
+                json!({"kind": "log_file", "path": "/var/log/auth.log.1", "log": "auth", "rotated": true, "meta": meta("file", 900, "2026-11-30T23:59:00Z")}),
+                json!({"kind": "lastlog", "uid": 0, "user": "root", "time": "2026-11-30T09:00:00Z", "line": "pts/1", "host": "", "source": {"path": "/var/log/lastlog#uid=0"}}),
+            ],
+            vec![
+                login(
+                    "utmp",
+                    "/run/utmp",
+                    "root",
+                    "pts/1",
+                    4242,
+                    "2026-11-30T09:00:00Z",
+                ),
+                login(
+                    "wtmp",
+                    "/var/log/wtmp.1",
+                    "root",
+                    "pts/1",
+                    4242,
+                    "2026-11-30T09:00:00Z",
+                ),
+            ],
+        );
+        assert!(got.is_empty(), "{got:#?}");
+        // A tmux window in utmp (no wtmp record by design) on an unrotated wtmp.
+        let mut tmux = login(
+            "utmp",
+            "/run/utmp",
+            "alice",
+            "pts/3",
+            900,
+            "2026-12-01T09:30:00Z",
+        );
+        tmux["host"] = json!("tmux(812).%0");
+        let got = run(
+            vec![
+                json!({"kind": "log_file", "path": "/var/log/wtmp", "log": "wtmp", "rotated": false, "meta": meta("file", 384, "2026-12-01T09:00:00Z")}),
+            ],
+            vec![tmux],
+        );
+        assert!(got.is_empty(), "{got:#?}");
+    }
+}

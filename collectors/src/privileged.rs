@@ -1,0 +1,630 @@
+//! The `privileged` collector: files that run with privileges they were given - setuid and
+//! setgid files, and files carrying capabilities in their `security.capability` extended
+//! attribute.
+//!
+//! The usual program and writable trees are walked (`/usr`, `/bin`, `/sbin`, `/opt`, `/etc`,
+//! `/home`, `/root`, `/srv`, `/tmp`, `/var`, `/dev/shm`...) without following symlinks and
+//! without crossing into another file system (a tree's own mount is entered, mounts inside it
+//! are not; `/proc`, `/sys` and `/dev` other than `/dev/shm` are never entered). The walk is
+//! bounded by a file count and a time budget; reaching either is recorded as an issue.
+//! Container and image storage (`/var/lib/docker`, `/var/lib/containers`...: other systems'
+//! files) is not entered, which the log says. Each
+//! privileged file is hashed, its capabilities decoded from `vfs_cap_data` (revisions 1-3)
+//! into names, and it is compared with the host's shells and interpreters (a setuid copy of
+//! bash is a classic backdoor). Whether a package owns the file and whether its content
+//! changed is decided by the `packages` collector, which verifies every file recorded here
+//! and copies those no package owns or whose digest differs.
+//!
+//! File capabilities need an extended-attribute read: over SFTP there is none, so on an SSH
+//! host only setuid and setgid files are found and the missing capabilities are recorded as
+//! an issue.
+
+use crate::util::{ByteSize, ptext};
+use dossier_plugin_api::collect::{CollectError, IssueKind};
+use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::records::{FileCapabilities, PrivilegedFileRecord, Record};
+use dossier_plugin_api::{CollectContext, Collector, CollectorInfo, FileMeta, HostErrorKind};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The `privileged` collector.
+pub struct PrivilegedCollector;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// Trees walked.
+    #[serde(default = "default_roots")]
+    roots: Vec<String>,
+    /// Most directory entries looked at per host.
+    #[serde(default = "default_max_files")]
+    max_files: usize,
+    /// Time budget of the walk, in seconds.
+    #[serde(default = "default_max_seconds")]
+    max_seconds: u64,
+    /// At most this much of a privileged file is hashed.
+    #[serde(default = "default_hash_cap")]
+    max_hash_size: ByteSize,
+    /// Directories not entered: container and image storage, whose layers hold other
+    /// systems' setuid files (every Debian image has its own `passwd` and `su`). Also
+    /// skipped: any `.local/share/containers` (rootless podman).
+    #[serde(default = "default_skip")]
+    skip: Vec<String>,
+}
+
+fn default_skip() -> Vec<String> {
+    [
+        "/var/lib/docker",
+        "/var/lib/containers",
+        "/var/lib/containerd",
+        "/var/lib/lxc",
+        "/var/lib/lxd",
+        "/var/lib/machines",
+        "/var/lib/snapd",
+        "/var/lib/flatpak",
+        "/var/lib/kubelet",
+        "/var/lib/rancher",
+        "/var/snap",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn default_roots() -> Vec<String> {
+    [
+        "/usr",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib64",
+        "/opt",
+        "/etc",
+        "/home",
+        "/root",
+        "/srv",
+        "/tmp",
+        "/var",
+        "/dev/shm",
+        "/run/user",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+fn default_max_files() -> usize {
+    2_000_000
+}
+fn default_max_seconds() -> u64 {
+    300
+}
+fn default_hash_cap() -> ByteSize {
+    ByteSize(256 << 20)
+}
+
+/// Never entered: kernel views and device nodes.
+const NEVER: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// Shells and interpreters a privileged copy of is a backdoor.
+const SHELLS: &[&str] = &[
+    "/usr/bin/bash",
+    "/usr/bin/sh",
+    "/usr/bin/dash",
+    "/usr/bin/zsh",
+    "/usr/bin/ksh",
+    "/usr/bin/busybox",
+    "/usr/bin/python3",
+    "/usr/bin/python",
+    "/usr/bin/perl",
+    "/usr/bin/ruby",
+    "/usr/bin/php",
+    "/usr/bin/nc",
+    "/usr/bin/socat",
+    "/usr/bin/env",
+    "/usr/bin/find",
+    "/usr/bin/vim.basic",
+];
+
+/// Linux capability names by number (`capability.h`).
+pub const CAP_NAMES: &[&str] = &[
+    "cap_chown",
+    "cap_dac_override",
+    "cap_dac_read_search",
+    "cap_fowner",
+    "cap_fsetid",
+    "cap_kill",
+    "cap_setgid",
+    "cap_setuid",
+    "cap_setpcap",
+    "cap_linux_immutable",
+    "cap_net_bind_service",
+    "cap_net_broadcast",
+    "cap_net_admin",
+    "cap_net_raw",
+    "cap_ipc_lock",
+    "cap_ipc_owner",
+    "cap_sys_module",
+    "cap_sys_rawio",
+    "cap_sys_chroot",
+    "cap_sys_ptrace",
+    "cap_sys_pacct",
+    "cap_sys_admin",
+    "cap_sys_boot",
+    "cap_sys_nice",
+    "cap_sys_resource",
+    "cap_sys_time",
+    "cap_sys_tty_config",
+    "cap_mknod",
+    "cap_lease",
+    "cap_audit_write",
+    "cap_audit_control",
+    "cap_setfcap",
+    "cap_mac_override",
+    "cap_mac_admin",
+    "cap_syslog",
+    "cap_wake_alarm",
+    "cap_block_suspend",
+    "cap_audit_read",
+    "cap_perfmon",
+    "cap_bpf",
+    "cap_checkpoint_restore",
+];
+
+fn cap_names(bits: u64) -> Vec<String> {
+    (0..64)
+        .filter(|i| bits & (1u64 << i) != 0)
+        .map(|i| {
+            CAP_NAMES
+                .get(i)
+                .map_or_else(|| format!("cap_{i}"), |n| n.to_string())
+        })
+        .collect()
+}
+
+/// Decodes a `security.capability` value (`struct vfs_cap_data` / `vfs_ns_cap_data`,
+/// little-endian).
+pub fn decode_caps(v: &[u8]) -> Result<FileCapabilities, String> {
+    let u32_at = |i: usize| -> Option<u32> {
+        v.get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let magic = u32_at(0).ok_or("shorter than 4 bytes")?;
+    let revision = magic >> 24;
+    let effective = magic & 1 != 0;
+    let (words, want) = match revision {
+        1 => (1, 12),
+        2 => (2, 20),
+        3 => (2, 24),
+        r => return Err(format!("unknown revision {r}")),
+    };
+    if v.len() != want {
+        return Err(format!(
+            "revision {revision} should be {want} bytes, is {}",
+            v.len()
+        ));
+    }
+    let mut permitted = 0u64;
+    let mut inheritable = 0u64;
+    for w in 0..words {
+        permitted |= u64::from(u32_at(4 + w * 8).unwrap_or(0)) << (32 * w);
+        inheritable |= u64::from(u32_at(8 + w * 8).unwrap_or(0)) << (32 * w);
+    }
+    let rootid = (revision == 3).then(|| u32_at(20).unwrap_or(0));
+    let permitted = cap_names(permitted);
+    let inheritable = cap_names(inheritable);
+    let mut text = String::new();
+    if !permitted.is_empty() {
+        text = format!(
+            "{}={}p",
+            permitted.join(","),
+            if effective { "e" } else { "" }
+        );
+    }
+    if !inheritable.is_empty() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&format!("{}+i", inheritable.join(",")));
+    }
+    Ok(FileCapabilities {
+        revision,
+        effective,
+        permitted,
+        inheritable,
+        rootid,
+        text,
+    })
+}
+
+struct Walk {
+    skip: Vec<String>,
+    skipped: Vec<String>,
+    left: usize,
+    deadline: Instant,
+    stopped: Option<String>,
+    /// `Some(false)` once the host said it cannot read extended attributes.
+    xattrs: Option<bool>,
+    found: Vec<PathBuf>,
+    caps: HashMap<PathBuf, Result<FileCapabilities, String>>,
+    skipped_mounts: usize,
+}
+
+impl Collector for PrivilegedCollector {
+    fn info(&self) -> CollectorInfo {
+        CollectorInfo {
+            name: "privileged".into(),
+            version: crate::VERSION.into(),
+            description: "setuid and setgid files and files with capabilities (security.capability, decoded) in the program and writable trees, hashed and compared with the host's shells; bounded walk, one file system per tree".into(),
+            after: vec![],
+        }
+    }
+
+    fn validate_config(&self, config: &serde_json::Value) -> Result<(), String> {
+        crate::util::validate::<Config>(config)
+    }
+
+    fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
+        let cfg: Config = ctx.config()?;
+        let mut w = Walk {
+            skip: cfg.skip.clone(),
+            skipped: Vec::new(),
+            left: cfg.max_files,
+            deadline: Instant::now() + Duration::from_secs(cfg.max_seconds),
+            stopped: None,
+            xattrs: None,
+            found: Vec::new(),
+            caps: HashMap::new(),
+            skipped_mounts: 0,
+        };
+        // A tree inside another listed tree is walked as part of it.
+        let roots: Vec<&String> = cfg
+            .roots
+            .iter()
+            .filter(|r| {
+                !cfg.roots
+                    .iter()
+                    .any(|o| o != *r && r.starts_with(&format!("{}/", o.trim_end_matches('/'))))
+            })
+            .collect();
+        for root in roots {
+            let shm = root == "/dev/shm" || root.starts_with("/dev/shm/");
+            let kernel = NEVER
+                .iter()
+                .any(|n| root == n || root.starts_with(&format!("{n}/")));
+            if kernel && !shm {
+                ctx.log(&format!(
+                    "{root}: not walked (kernel views and devices never are)"
+                ));
+                continue;
+            }
+            let root = Path::new(root);
+            let Some(meta) = ctx.lstat(root) else {
+                continue;
+            };
+            // /bin -> usr/bin on merged-/usr systems: the target tree is walked on its own.
+            if meta.kind != FileKind::Dir {
+                continue;
+            }
+            walk(ctx, &mut w, root, meta.dev);
+            if w.stopped.is_some() {
+                break;
+            }
+        }
+        if let Some(why) = &w.stopped {
+            ctx.issue("privileged files", IssueKind::Incomplete, why.clone());
+        }
+        if !w.skipped.is_empty() {
+            ctx.log(&format!(
+                "not entered (container and image storage, `skip`): {}",
+                w.skipped.join(", ")
+            ));
+        }
+        if w.skipped_mounts > 0 {
+            ctx.log(&format!(
+                "{} mount point(s) inside the walked trees were not entered",
+                w.skipped_mounts
+            ));
+        }
+        if w.xattrs == Some(false) {
+            ctx.not_available(
+                "security.capability",
+                "file capabilities not collected: this transport cannot read extended attributes (SFTP has none); only setuid and setgid files were looked for",
+            );
+        }
+        let mut shells: Option<HashMap<String, String>> = None;
+        let hash_cap = cfg.max_hash_size.0;
+        for path in std::mem::take(&mut w.found) {
+            let Some(meta) = ctx.lstat(&path) else {
+                continue;
+            };
+            let sha256 = match ctx.host().hash_file(&path, hash_cap) {
+                Ok(h) => Some(h.sha256),
+                Err(e) => {
+                    ctx.host_error(&e);
+                    None
+                }
+            };
+            let text = ptext(&path);
+            let copy_of = match &sha256 {
+                Some(h) => {
+                    let shells = shells.get_or_insert_with(|| shell_hashes(ctx, hash_cap));
+                    shells
+                        .iter()
+                        .find(|(p, sh)| *sh == h && **p != text)
+                        .map(|(p, _)| p.clone())
+                }
+                None => None,
+            };
+            let (capabilities, capabilities_error) = match w.caps.remove(&path) {
+                Some(Ok(c)) => (Some(c), None),
+                Some(Err(e)) => (None, Some(e)),
+                None => (None, None),
+            };
+            ctx.emit(&Record::PrivilegedFile(PrivilegedFileRecord {
+                path: text,
+                setuid: meta.mode & 0o4000 != 0,
+                setgid: meta.mode & 0o2000 != 0,
+                meta,
+                capabilities,
+                capabilities_error,
+                sha256,
+                copy_of,
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 of each shell and interpreter present (symlinks followed), by path.
+fn shell_hashes(ctx: &mut CollectContext<'_>, cap: u64) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for s in SHELLS {
+        if let Ok(h) = ctx.host().hash_file(Path::new(s), cap) {
+            out.insert(s.to_string(), h.sha256);
+        }
+    }
+    out
+}
+
+fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64>) {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        if ctx.host_lost().is_some() {
+            return;
+        }
+        let Some(entries) = ctx.list_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            if w.left == 0 {
+                w.stopped = Some("max_files reached: the walk for privileged files stopped early; later trees and files were not looked at".into());
+                return;
+            }
+            w.left -= 1;
+            if w.left % 1024 == 0 && Instant::now() > w.deadline {
+                w.stopped = Some("max_seconds reached: the walk for privileged files stopped early; later trees and files were not looked at".into());
+                return;
+            }
+            let path = dir.join(&e.name);
+            match (e.kind, e.mode) {
+                (Some(FileKind::Dir), _) if skipped(w, &path) => continue,
+                (Some(FileKind::Dir), _) if dev.is_none() => {
+                    // No device numbers (SFTP): nothing to learn from a stat.
+                    if !NEVER.iter().any(|n| ptext(&path) == *n) {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                // The listing gave the mode (SFTP): an entry with no setuid/setgid bit, and no
+                // execute bit or no way to read capabilities, needs no round trip.
+                (Some(FileKind::File), Some(m))
+                    if m & 0o6000 == 0 && (m & 0o111 == 0 || w.xattrs == Some(false)) =>
+                {
+                    continue;
+                }
+                (Some(FileKind::Dir) | Some(FileKind::File) | None, _) => {}
+                _ => continue,
+            }
+            let meta = match ctx.host().lstat(&path) {
+                Ok(m) => m,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => {
+                    ctx.host_error(&e);
+                    continue;
+                }
+            };
+            match meta.kind {
+                FileKind::Dir => {
+                    if NEVER.iter().any(|n| ptext(&path) == *n) || skipped(w, &path) {
+                        continue;
+                    }
+                    if dev.is_some() && meta.dev != dev {
+                        w.skipped_mounts += 1;
+                        continue;
+                    }
+                    stack.push(path);
+                }
+                FileKind::File => file(ctx, w, path, &meta),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a directory is container or image storage not to be entered (noted once).
+fn skipped(w: &mut Walk, path: &Path) -> bool {
+    let text = ptext(path);
+    let skip = w.skip.contains(&text) || text.ends_with("/.local/share/containers");
+    if skip {
+        w.skipped.push(text);
+    }
+    skip
+}
+
+fn file(ctx: &mut CollectContext<'_>, w: &mut Walk, path: PathBuf, meta: &FileMeta) {
+    let mut privileged = meta.mode & 0o6000 != 0;
+    if meta.is_executable() && w.xattrs != Some(false) {
+        match ctx.host().xattr(&path, "security.capability") {
+            Ok(Some(v)) => {
+                w.caps.insert(path.clone(), decode_caps(&v));
+                privileged = true;
+                w.xattrs = Some(true);
+            }
+            Ok(None) => w.xattrs = Some(true),
+            Err(e) if e.kind == HostErrorKind::Unsupported => w.xattrs = Some(false),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => ctx.host_error(&e),
+        }
+    }
+    if privileged {
+        w.found.push(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_plugin_api::testing::{MemHost, run_collector};
+
+    fn caps_v2(effective: bool, permitted: u64) -> Vec<u8> {
+        let mut v = (0x0200_0000u32 | u32::from(effective))
+            .to_le_bytes()
+            .to_vec();
+        v.extend((permitted as u32).to_le_bytes());
+        v.extend(0u32.to_le_bytes());
+        v.extend(((permitted >> 32) as u32).to_le_bytes());
+        v.extend(0u32.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn capabilities_decode() {
+        let c = decode_caps(&caps_v2(true, 1 << 13)).unwrap();
+        assert_eq!(c.permitted, ["cap_net_raw"]);
+        assert_eq!(c.text, "cap_net_raw=ep");
+        assert_eq!(c.revision, 2);
+        let mut v3 = caps_v2(false, (1 << 7) | (1 << 40));
+        v3[3] = 3;
+        v3.extend(1000u32.to_le_bytes());
+        let c = decode_caps(&v3).unwrap();
+        assert_eq!(c.permitted, ["cap_setuid", "cap_checkpoint_restore"]);
+        assert_eq!(c.rootid, Some(1000));
+        assert_eq!(c.text, "cap_setuid,cap_checkpoint_restore=p");
+        assert!(decode_caps(&[1, 2]).is_err());
+        assert!(decode_caps(&caps_v2(true, 1)[..12]).is_err());
+    }
+
+    #[test]
+    fn finds_setuid_setgid_and_capabilities_and_shell_copies() {
+        let h = MemHost::new(false)
+            .exe("/usr/bin/bash", "bash binary")
+            .exe("/usr/bin/passwd", "passwd binary")
+            .mode("/usr/bin/passwd", 0o4755)
+            .exe("/usr/bin/ping", "ping binary")
+            .xattr(
+                "/usr/bin/ping",
+                "security.capability",
+                &caps_v2(true, 1 << 13),
+            )
+            .exe("/usr/bin/ls", "ls")
+            .exe("/var/tmp/.x/bash", "bash binary")
+            .mode("/var/tmp/.x/bash", 0o4755)
+            .exe("/home/alice/tool", "tool")
+            .xattr(
+                "/home/alice/tool",
+                "security.capability",
+                &caps_v2(true, 1 << 7),
+            )
+            .exe("/var/lib/docker/overlay2/abc/diff/usr/bin/su", "su")
+            .mode("/var/lib/docker/overlay2/abc/diff/usr/bin/su", 0o4755)
+            .exe("/proc/1/exe", "never")
+            .mode("/proc/1/exe", 0o4755)
+            .link("/bin", "usr/bin");
+        let (sink, r) = run_collector(
+            &PrivilegedCollector,
+            &h,
+            serde_json::json!({"roots": ["/usr", "/bin", "/var", "/var/tmp", "/home", "/proc"]}),
+            &Default::default(),
+        );
+        r.unwrap();
+        let recs = sink.of_kind("privileged", "privileged_file");
+        let paths: Vec<&str> = recs.iter().map(|r| r["path"].as_str().unwrap()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/usr/bin/passwd",
+                "/usr/bin/ping",
+                "/var/tmp/.x/bash",
+                "/home/alice/tool"
+            ]
+        );
+        assert_eq!(recs[0]["setuid"], true);
+        assert_eq!(recs[1]["capabilities"]["text"], "cap_net_raw=ep");
+        assert_eq!(recs[2]["copy_of"], "/usr/bin/bash");
+        assert!(recs[2]["sha256"].is_string());
+        assert_eq!(recs[3]["capabilities"]["permitted"][0], "cap_setuid");
+    }
+
+    /// A host like SFTP: everything but extended attributes.
+    struct NoXattr(MemHost);
+
+    impl dossier_plugin_api::Host for NoXattr {
+        fn info(&self) -> dossier_plugin_api::HostInfo {
+            self.0.info()
+        }
+        fn lstat(&self, p: &Path) -> Result<FileMeta, dossier_plugin_api::HostError> {
+            self.0.lstat(p)
+        }
+        fn stat(&self, p: &Path) -> Result<FileMeta, dossier_plugin_api::HostError> {
+            self.0.stat(p)
+        }
+        fn read_link(&self, p: &Path) -> Result<PathBuf, dossier_plugin_api::HostError> {
+            self.0.read_link(p)
+        }
+        fn read_dir(
+            &self,
+            p: &Path,
+        ) -> Result<Vec<dossier_plugin_api::host::DirEntry>, dossier_plugin_api::HostError>
+        {
+            self.0.read_dir(p)
+        }
+        fn open(
+            &self,
+            p: &Path,
+        ) -> Result<Box<dyn dossier_plugin_api::host::FileReader + '_>, dossier_plugin_api::HostError>
+        {
+            self.0.open(p)
+        }
+    }
+
+    #[test]
+    fn the_walk_is_bounded_and_missing_capabilities_are_said() {
+        let mut h = MemHost::new(false);
+        for i in 0..10 {
+            h = h.exe(&format!("/opt/a/f{i}"), "x");
+        }
+        let h = h.mode("/opt/a/f1", 0o2755);
+        let (sink, r) = run_collector(
+            &PrivilegedCollector,
+            &h,
+            serde_json::json!({"roots": ["/opt"], "max_files": 5}),
+            &Default::default(),
+        );
+        r.unwrap();
+        assert_eq!(sink.issues_about("privileged files").len(), 1);
+        let (sink, r) = run_collector(
+            &PrivilegedCollector,
+            &NoXattr(h),
+            serde_json::json!({"roots": ["/opt"]}),
+            &Default::default(),
+        );
+        r.unwrap();
+        assert_eq!(
+            sink.of_kind("privileged", "privileged_file")[0]["setgid"],
+            true
+        );
+        assert_eq!(sink.issues_about("security.capability").len(), 1);
+    }
+}
