@@ -63,11 +63,9 @@ fn typed<T: DeserializeOwned>(
         .flatten()
         .filter(|(_, v)| v["kind"] == kind)
         .filter_map(|(line, v)| {
-            let mut v = v.clone();
-            if let Some(o) = v.as_object_mut() {
-                o.remove("kind");
-            }
-            serde_json::from_value(v).ok().map(|rec| At {
+            // Deserialized from the borrowed value, not a clone of it: the typed records have
+            // no `kind` field and ignore unknown fields, so the tag needs no removing.
+            T::deserialize(v).ok().map(|rec| At {
                 collector,
                 line: *line,
                 rec,

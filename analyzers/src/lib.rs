@@ -8,6 +8,7 @@
 //! the data it needs is only partly there (a collector could not read everything), the rule is
 //! evaluated and listed as *evaluated on partial data* ([`completeness`]).
 
+pub mod attack;
 pub mod completeness;
 pub mod context;
 pub mod engine;
