@@ -102,7 +102,10 @@ mod tests {
             .filter(|(_, m)| name(m).is_none())
             .map(|(r, m)| format!("{r}: {m}"))
             .collect();
-        assert!(missing.is_empty(), "ids not in ATT&CK {}: {missing:?}",
-            version());
+        assert!(
+            missing.is_empty(),
+            "ids not in ATT&CK {}: {missing:?}",
+            version()
+        );
     }
 }

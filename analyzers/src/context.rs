@@ -51,17 +51,31 @@ pub struct Ctx {
     members: BTreeMap<String, String>,
 }
 
+/// Records of one bundle grouped by (collector, kind), in line order: each typed list below is
+/// read from its group instead of scanning every record once per kind.
+type ByKind<'i> = BTreeMap<(&'i str, &'i str), Vec<&'i (usize, serde_json::Value)>>;
+
+fn by_kind<'i>(input: &'i BundleInput<'_>) -> ByKind<'i> {
+    let mut map: ByKind<'i> = BTreeMap::new();
+    for (c, recs) in &input.records {
+        for r in recs {
+            if let Some(k) = r.1.get("kind").and_then(|k| k.as_str()) {
+                map.entry((c.as_str(), k)).or_default().push(r);
+            }
+        }
+    }
+    map
+}
+
 fn typed<T: DeserializeOwned>(
-    input: &BundleInput<'_>,
+    groups: &ByKind<'_>,
     collector: &'static str,
     kind: &str,
 ) -> Vec<At<T>> {
-    input
-        .records
-        .get(collector)
+    groups
+        .get(&(collector, kind))
         .into_iter()
         .flatten()
-        .filter(|(_, v)| v["kind"] == kind)
         .filter_map(|(line, v)| {
             // Deserialized from the borrowed value, not a clone of it: the typed records have
             // no `kind` field and ignore unknown fields, so the tag needs no removing.
@@ -76,9 +90,9 @@ fn typed<T: DeserializeOwned>(
 
 /// `/bin/x` and `/usr/bin/x` name the same file on merged-/usr systems.
 pub fn canonical(path: &str) -> String {
-    for d in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
-        if let Some(rest) = path.strip_prefix(&format!("/{d}/")) {
-            return format!("/usr/{d}/{rest}");
+    for d in ["/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"] {
+        if path.starts_with(d) {
+            return format!("/usr{path}");
         }
     }
     path.to_string()
@@ -111,55 +125,50 @@ pub fn program(cmd: &str) -> Option<String> {
 impl Ctx {
     /// Parses the records of a bundle.
     pub fn new(input: &BundleInput<'_>) -> Ctx {
+        let groups = by_kind(input);
         let mut owned = HashSet::new();
-        for (_, v) in input.records.get("packages").into_iter().flatten() {
-            if v["kind"] == "package_files" {
-                for f in v["files"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f.as_str())
-                {
-                    owned.insert(canonical(f));
-                }
+        for (_, v) in groups
+            .get(&("packages", "package_files"))
+            .into_iter()
+            .flatten()
+        {
+            for f in v["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str())
+            {
+                owned.insert(canonical(f));
             }
         }
-        let has_package_db = input
-            .records
-            .get("packages")
-            .is_some_and(|r| r.iter().any(|(_, v)| v["kind"] == "package"));
+        let has_package_db = groups.contains_key(&("packages", "package"));
         Ctx {
-            units: typed(input, "systemd", "unit"),
-            cron: typed(input, "cron", "cron_entry"),
-            cron_scripts: typed(input, "cron", "cron_script"),
+            units: typed(&groups, "systemd", "unit"),
+            cron: typed(&groups, "cron", "cron_entry"),
+            cron_scripts: typed(&groups, "cron", "cron_script"),
             // The collecting dossier process is evidence of the collection, not of the host.
-            procs: typed::<ProcessRecord>(input, "proc", "process")
+            procs: typed::<ProcessRecord>(&groups, "proc", "process")
                 .into_iter()
                 .filter(|p| !p.rec.collector_self)
                 .collect(),
-            sockets: typed(input, "sockets", "socket"),
-            verify: typed(input, "packages", "package_verify"),
-            accounts: typed(input, "accounts", "account"),
-            groups: typed(input, "accounts", "group"),
-            sudo: typed(input, "accounts", "sudo_rule"),
-            ssh_keys: typed(input, "ssh-keys", "authorized_key"),
-            hooks: typed(input, "hooks", "hook"),
-            generators: typed(input, "systemd", "systemd_generator"),
-            ld_preload: typed(input, "kernel", "ld_preload"),
-            ld_conf: typed(input, "kernel", "ld_so_conf"),
-            modules: typed(input, "kernel", "kernel_module"),
-            module_configs: typed(input, "kernel", "module_config"),
-            local_bins: typed(input, "local-bin", "local_bin"),
-            interfaces: typed(input, "netif", "net_interface"),
-            logins: typed(input, "sessions", "login"),
-            kinds: input
-                .records
-                .iter()
-                .flat_map(|(c, recs)| {
-                    recs.iter().filter_map(move |(_, v)| {
-                        v["kind"].as_str().map(|k| (c.clone(), k.to_string()))
-                    })
-                })
+            sockets: typed(&groups, "sockets", "socket"),
+            verify: typed(&groups, "packages", "package_verify"),
+            accounts: typed(&groups, "accounts", "account"),
+            groups: typed(&groups, "accounts", "group"),
+            sudo: typed(&groups, "accounts", "sudo_rule"),
+            ssh_keys: typed(&groups, "ssh-keys", "authorized_key"),
+            hooks: typed(&groups, "hooks", "hook"),
+            generators: typed(&groups, "systemd", "systemd_generator"),
+            ld_preload: typed(&groups, "kernel", "ld_preload"),
+            ld_conf: typed(&groups, "kernel", "ld_so_conf"),
+            modules: typed(&groups, "kernel", "kernel_module"),
+            module_configs: typed(&groups, "kernel", "module_config"),
+            local_bins: typed(&groups, "local-bin", "local_bin"),
+            interfaces: typed(&groups, "netif", "net_interface"),
+            logins: typed(&groups, "sessions", "login"),
+            kinds: groups
+                .keys()
+                .map(|(c, k)| (c.to_string(), k.to_string()))
                 .collect(),
             owned,
             has_package_db,

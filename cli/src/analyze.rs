@@ -820,7 +820,10 @@ fn take_result(
         action: "analyzed",
         bundle: &name,
         sha256: Some(&e.sha256),
-        detail: Some(&format!("verdict {} score {}; {detail}", a.verdict, a.score)),
+        detail: Some(&format!(
+            "verdict {} score {}; {detail}",
+            a.verdict, a.score
+        )),
     }) {
         eprintln!("dossier: warning: custody ledger not updated: {err}");
     }

@@ -494,7 +494,9 @@ fn check_archive<R: Read + std::io::Seek>(
             continue;
         }
         budget -= m.size;
-        let keeping = keep.as_mut().is_some_and(|k| k.take_budget(&e.name, m.size));
+        let keeping = keep
+            .as_mut()
+            .is_some_and(|k| k.take_budget(&e.name, m.size));
         let hashed = if keeping {
             read_capped(zip, e.index, m.size.saturating_add(1)).map(|data| {
                 let sha = hex(&Sha256::digest(&data));
@@ -746,24 +748,41 @@ impl Bundle {
                 entry.size
             ));
         }
-        // Kept from verification: already checked against the manifest, read from memory.
-        // Otherwise streamed from the archive and its hash re-checked at the end.
-        let verified = self.kept.contains_key(&name);
-        let source: Box<dyn Read + '_> = match self.kept.remove(&name) {
-            Some(data) => Box::new(std::io::Cursor::new(data)),
-            None => {
-                let &i = self
-                    .index
-                    .get(&name)
-                    .ok_or_else(|| format!("{name}: missing"))?;
-                let f = self.zip.by_index(i).map_err(|e| format!("{name}: {e}"))?;
-                Box::new(f.take(entry.size + 1))
+        // Kept from verification: already checked against the manifest, parsed in place.
+        if let Some(data) = self.kept.remove(&name) {
+            let mut out = Vec::new();
+            let mut bad = Vec::new();
+            let mut values = 0u64;
+            for (i, line) in data.split(|b| *b == b'\n').enumerate() {
+                let lineno = i + 1;
+                values += json_values_bound(line);
+                if values > values_left {
+                    return Err(format!(
+                        "{name}: more than the {values_left} JSON values of records left to load (limit) by line {lineno}; not analyzed"
+                    ));
+                }
+                if line.len() + 1 > MAX_RECORD_LINE {
+                    return Err(format!(
+                        "{name}: line {lineno} is longer than {MAX_RECORD_LINE} bytes (limit); not analyzed"
+                    ));
+                }
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    match serde_json::from_slice(line) {
+                        Ok(v) => out.push((lineno, v)),
+                        Err(e) => bad.push(format!("{name} line {lineno}: {e}")),
+                    }
+                }
             }
-        };
-        let mut r = BufReader::with_capacity(
-            1 << 16,
-            HashingReader::new(source, !verified),
-        );
+            self.record_budget = (bytes_left - data.len() as u64, values_left - values);
+            return Ok((out, bad));
+        }
+        // Otherwise streamed from the archive and its hash re-checked at the end.
+        let &i = self
+            .index
+            .get(&name)
+            .ok_or_else(|| format!("{name}: missing"))?;
+        let f = self.zip.by_index(i).map_err(|e| format!("{name}: {e}"))?;
+        let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f.take(entry.size + 1)));
         let mut out = Vec::new();
         let mut bad = Vec::new();
         let mut values = 0u64;
@@ -814,7 +833,7 @@ impl Bundle {
             }
         }
         let (sha, total) = r.into_inner().finish();
-        if total != entry.size || sha.is_some_and(|sha| sha != entry.sha256) {
+        if total != entry.size || sha != entry.sha256 {
             return Err(format!("{name}: content differs from the manifest"));
         }
         self.record_budget = (bytes_left - total, values_left - values);
@@ -834,34 +853,32 @@ fn json_values_bound(line: &[u8]) -> u64 {
         .count() as u64
 }
 
-/// Hashes what is read through it (unless told the content is already verified).
+/// Hashes what is read through it.
 struct HashingReader<R> {
     inner: R,
-    hash: Option<Sha256>,
+    hash: Sha256,
     total: u64,
 }
 
 impl<R: Read> HashingReader<R> {
-    fn new(inner: R, hash: bool) -> Self {
+    fn new(inner: R) -> Self {
         HashingReader {
             inner,
-            hash: hash.then(Sha256::new),
+            hash: Sha256::new(),
             total: 0,
         }
     }
 
-    /// SHA-256 (hex, when hashing) and length of everything read.
-    fn finish(self) -> (Option<String>, u64) {
-        (self.hash.map(|h| hex(&h.finalize())), self.total)
+    /// SHA-256 (hex) and length of everything read.
+    fn finish(self) -> (String, u64) {
+        (hex(&self.hash.finalize()), self.total)
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hash {
-            h.update(&buf[..n]);
-        }
+        self.hash.update(&buf[..n]);
         self.total += n as u64;
         Ok(n)
     }

@@ -557,7 +557,10 @@ fn analyze(args: &[String]) {
             .output()
             .expect("analyze");
         let stderr = String::from_utf8_lossy(&timed.stderr);
-        match stderr.lines().find_map(|l| l.strip_prefix("dossier: timings: ")) {
+        match stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("dossier: timings: "))
+        {
             Some(t) => println!("  where the time went ({count} bundles, one more run): {t}"),
             None => println!("  no timings printed by {} (older build?)", bin.display()),
         }
