@@ -1,0 +1,134 @@
+//! Live processes: deleted executables, masquerading names, LD_PRELOAD in a process environment.
+
+use super::common::*;
+use crate::config::AnalysisConfig;
+use crate::context::Ctx;
+use crate::input::BundleInput;
+use dossier_plugin_api::analysis::{Finding, Ioc};
+
+/// Whether a deleted executable is a packaged file replaced by an upgrade: a package owns the
+/// path and a file of that name is there again, verified against the package.
+pub(crate) fn upgraded_not_restarted(ctx: &Ctx, exe: &str) -> bool {
+    ctx.has_package_db
+        && ctx.is_owned(exe)
+        && ctx.verified(exe).is_some_and(|v| v.rec.status == "ok")
+}
+
+pub(crate) fn deleted_exe_running(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    ctx.procs
+        .iter()
+        .filter(|p| p.rec.exe_deleted && !p.rec.kernel_thread)
+        .map(|p| {
+            let exe = p.rec.exe.as_deref().unwrap_or("?");
+            let f = finding(
+                format!("pid {}", p.rec.pid),
+                format!(
+                    "process {} ({}) runs {exe}, which was deleted from disk",
+                    p.rec.pid, p.rec.comm,
+                ),
+                proc_ev(ctx, p),
+                proc_iocs(p),
+            );
+            if upgraded_not_restarted(ctx, exe) {
+                let mut f = f.context();
+                f.explanation.push_str(
+                    ": a package owns that path and the file there now verifies (upgraded, not restarted)",
+                );
+                f
+            } else {
+                f.with_fact(format!("fileless-exe:pid:{}", p.rec.pid))
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn process_masquerade(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    ctx.procs
+        .iter()
+        .filter_map(|p| {
+            let why = masquerade_reason(ctx, &p.rec)?;
+            Some(finding(
+                format!("pid {}", p.rec.pid),
+                format!("process {} {why}", p.rec.pid),
+                proc_ev(ctx, p),
+                proc_iocs(p),
+            ))
+        })
+        .collect()
+}
+
+/// Why a preloaded library is a bad sign, if it is: an unusual place, deleted, or no package
+/// owns it (unknown ownership counts as not owned).
+fn preload_problem(ctx: &Ctx, lib: &str) -> Option<String> {
+    if !lib.starts_with('/') {
+        // A bare name is looked up in the loader's directories: judged there by the loader
+        // rules (ld-so-conf-unusual).
+        return None;
+    }
+    if let Some(w) = unusual_location(lib) {
+        return Some(format!("{lib}: {w}"));
+    }
+    if ctx.verified(lib).is_some_and(|v| v.rec.status == "missing") {
+        return Some(format!("{lib} is not on disk (deleted)"));
+    }
+    if !ctx.has_package_db {
+        return Some(format!("{lib}: package ownership unknown"));
+    }
+    (!ctx.is_owned(lib)).then(|| format!("no package owns {lib}"))
+}
+
+pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
+    ctx.procs
+        .iter()
+        .filter(|p| {
+            p.rec
+                .ld_preload
+                .as_deref()
+                .is_some_and(|v| !v.trim().is_empty())
+        })
+        .map(|p| {
+            let lib = p.rec.ld_preload.clone().unwrap_or_default();
+            let libs: Vec<&str> = lib.split([':', ' ']).filter(|s| !s.is_empty()).collect();
+            let mut iocs = proc_iocs(p);
+            iocs.extend(
+                libs.iter()
+                    .filter(|s| s.starts_with('/'))
+                    .map(|s| Ioc::Path(s.to_string())),
+            );
+            let text = format!(
+                "process {} ({}) runs with LD_PRELOAD={lib}",
+                p.rec.pid, p.rec.comm
+            );
+            let problems: Vec<String> = libs
+                .iter()
+                .filter_map(|l| preload_problem(ctx, l))
+                .collect();
+            if problems.is_empty() {
+                // Packaged allocators and build helpers (libjemalloc, libfakeroot,
+                // libeatmydata) are preloaded on purpose.
+                finding(
+                    format!("pid {}", p.rec.pid),
+                    format!("{text}: every library is packaged and in place"),
+                    proc_ev(ctx, p),
+                    iocs,
+                )
+                .context()
+            } else {
+                finding(
+                    format!("pid {}", p.rec.pid),
+                    format!("{text}: {}", problems.join("; ")),
+                    proc_ev(ctx, p),
+                    iocs,
+                )
+            }
+        })
+        .collect()
+}

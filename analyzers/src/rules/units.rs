@@ -1,0 +1,395 @@
+//! systemd units, timers and generators.
+
+use super::common::*;
+use super::content::*;
+use crate::config::AnalysisConfig;
+use crate::context::{Ctx, program};
+use crate::input::BundleInput;
+use dossier_plugin_api::analysis::{Finding, Ioc};
+
+/// Prefixes of names that belong to the system: a local unit so named imitates it.
+const SYSTEM_PREFIXES: &[&str] = &[
+    "systemd-",
+    "dbus-",
+    "kworker",
+    "kthread",
+    "ksoftirq",
+    "kswapd",
+    "udev",
+    "getty",
+    "polkit",
+    "rsyslog",
+    "journal",
+    "network-",
+    "networkd",
+    "sshd",
+    "cron",
+    "atd",
+    "accounts-daemon",
+    "snapd",
+    "irqbalance",
+    "multipathd",
+    "udisks",
+    "upower",
+];
+
+/// Strips a version suffix (`python3.11` → `python`).
+fn stem_name(n: &str) -> &str {
+    n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
+}
+
+/// What a unit's name imitates, if it imitates something: a kernel thread or system daemon
+/// name, a packaged program (a file in a system binary directory owned by a package) or a
+/// packaged unit on this host.
+pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<String> {
+    let stem = unit
+        .rsplit_once('.')
+        .map_or(unit, |(s, _)| s)
+        .split('@')
+        .next()
+        .unwrap_or(unit)
+        .to_ascii_lowercase();
+    if stem.is_empty() {
+        return None;
+    }
+    if DISGUISE_NAMES.contains(&stem.as_str()) || kernel_thread_name(&stem) {
+        return Some(format!("`{stem}` is the name of a system program"));
+    }
+    if let Some(p) = SYSTEM_PREFIXES.iter().find(|p| stem.starts_with(*p)) {
+        return Some(format!("`{p}...` names belong to the system"));
+    }
+    let short = stem_name(&stem);
+    let packaged = ctx.owned.iter().find(|f| {
+        let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
+        let prog_dir = matches!(dir, "/usr/bin" | "/usr/sbin" | "/usr/libexec");
+        let unit_dir = matches!(dir, "/usr/lib/systemd/system" | "/etc/systemd/system");
+        (prog_dir && (name == stem || (!short.is_empty() && stem_name(name) == short)))
+            || (unit_dir && name.rsplit_once('.').is_some_and(|(s, _)| s == stem))
+    });
+    packaged.map(|f| format!("a package installs `{f}`"))
+}
+
+pub(crate) fn unit_name_mismatch(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in ctx.units.iter().filter(|u| u.rec.unit_type == "service") {
+        if ctx.has_package_db && ctx.is_owned(&u.rec.path) {
+            continue;
+        }
+        let Some(prog) = u.rec.exec_start.first().and_then(|c| program(c)) else {
+            continue;
+        };
+        let b = base(&prog);
+        if is_interpreter(b) || names_match(&u.rec.name, b) {
+            continue;
+        }
+        let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(prog.clone())];
+        let ev = ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source));
+        out.push(match imitated(ctx, &u.rec.name) {
+            Some(what) => finding(
+                &u.rec.name,
+                format!(
+                    "unit {} runs {prog}, another program, under a name that imitates the system: {what}",
+                    u.rec.name
+                ),
+                ev,
+                iocs,
+            ),
+            None => finding(
+                &u.rec.name,
+                format!(
+                    "unit {} runs {prog}, a binary whose name has nothing in common with the unit's (the name imitates nothing on this host)",
+                    u.rec.name
+                ),
+                ev,
+                iocs,
+            )
+            .context(),
+        });
+    }
+    out
+}
+
+pub(crate) fn unit_local_unowned(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    ctx.units
+        .iter()
+        .filter(|u| {
+            u.rec.unit_dir == "/etc/systemd/system"
+                && u.rec.link_target.is_none()
+                && !u.rec.masked
+                && !ctx.is_owned(&u.rec.path)
+        })
+        .map(|u| {
+            finding(
+                &u.rec.name,
+                format!(
+                    "unit {} was created in /etc/systemd/system and no package owns it",
+                    u.rec.name
+                ),
+                ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(u.rec.path.clone())],
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn inline_shell_download(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in &ctx.units {
+        for cmd in unit_commands(&u.rec) {
+            if let Some(why) = hook_line_pattern(cmd) {
+                out.push(finding(
+                    &u.rec.name,
+                    format!("unit {} {why}: `{cmd}`", u.rec.name),
+                    ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                    vec![Ioc::Unit(u.rec.name.clone())],
+                ));
+            }
+        }
+    }
+    for c in &ctx.cron {
+        if let Some(why) = hook_line_pattern(&c.rec.command) {
+            let src = &c.rec.source.path;
+            out.push(finding(
+                format!("{src}:{}", c.rec.line),
+                format!("{src} line {} {why}: `{}`", c.rec.line, c.rec.command),
+                ctx.ev(
+                    c,
+                    format!("cron entry {src}:{}", c.rec.line),
+                    Some(&c.rec.source),
+                ),
+                vec![Ioc::CronCommand(c.rec.command.clone())],
+            ));
+        }
+    }
+    out
+}
+
+/// Seconds of a systemd time span (`5min`, `30s`, `1h 5min`, `300`), when parseable.
+pub fn span_seconds(s: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut any = false;
+    for part in s.split_whitespace() {
+        let idx = part
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(part.len());
+        let (n, unit) = part.split_at(idx);
+        let n: u64 = n.parse().ok()?;
+        let mult = match unit {
+            "" | "s" | "sec" | "second" | "seconds" => 1,
+            "m" | "min" | "minute" | "minutes" => 60,
+            "h" | "hr" | "hour" | "hours" => 3600,
+            "d" | "day" | "days" => 86400,
+            "ms" | "msec" => 0,
+            _ => return None,
+        };
+        total += n * mult;
+        any = true;
+    }
+    any.then_some(total)
+}
+
+pub(crate) fn aggressive_timer(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for u in ctx
+        .units
+        .iter()
+        .filter(|u| u.rec.unit_type == "timer" && !ctx.is_owned(&u.rec.path))
+    {
+        let Some(t) = &u.rec.timer else { continue };
+        let short = t
+            .on_unit_active_sec
+            .iter()
+            .chain(&t.on_boot_sec)
+            .chain(&t.on_active_sec)
+            .chain(&t.on_startup_sec)
+            .chain(&t.on_unit_inactive_sec)
+            .find(|s| span_seconds(s).is_some_and(|n| n <= 300));
+        let cal = t.on_calendar.iter().find(|c| {
+            let c = c.to_ascii_lowercase();
+            c == "minutely"
+                || c.contains("*:*")
+                || c.contains(":0/")
+                || c.contains("*:0/")
+                || c.ends_with("/1")
+                || c.ends_with("/5")
+        });
+        if let Some(s) = short.or(cal) {
+            // Persistence pointing at something bad is behaviour; a frequent local timer
+            // running an ordinary program is context.
+            let bad = ctx
+                .units
+                .iter()
+                .filter(|x| x.rec.name == t.unit)
+                .flat_map(|x| unit_commands(&x.rec))
+                .find_map(|c| command_problem(ctx, c).map(|why| format!("`{c}` {why}")));
+            let mut ev = ctx.ev(u, format!("timer {}", u.rec.name), Some(&u.rec.source));
+            for x in ctx.units.iter().filter(|x| x.rec.name == t.unit) {
+                ev.extend(ctx.ev(x, format!("unit {}", x.rec.name), Some(&x.rec.source)));
+            }
+            let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Unit(t.unit.clone())];
+            out.push(match bad {
+                Some(why) => finding(
+                    &u.rec.name,
+                    format!(
+                        "timer {} (no package owns it) starts {} every `{s}`, and that unit runs something bad: {why}",
+                        u.rec.name, t.unit
+                    ),
+                    ev,
+                    iocs,
+                ),
+                None => finding(
+                    &u.rec.name,
+                    format!(
+                        "timer {} (no package owns it) starts {} every `{s}`",
+                        u.rec.name, t.unit
+                    ),
+                    ev,
+                    iocs,
+                )
+                .context(),
+            });
+        }
+    }
+    out
+}
+
+/// Directories systemd loads units from: a generator linking a unit from elsewhere enables a
+/// file nobody looks for.
+const UNIT_DIRS: &[&str] = &[
+    "/usr/lib/systemd/",
+    "/lib/systemd/",
+    "/etc/systemd/",
+    "/run/systemd/",
+    "/usr/local/lib/systemd/",
+];
+
+/// What a generator's script writes that is bad: a link to a unit file kept outside systemd's
+/// directories (`ln -s /usr/lib/x/kmodd.service "$1"/...`).
+fn generator_writes(text: &str) -> Option<(usize, String, String)> {
+    const SUFFIXES: &[&str] = &[".service", ".timer", ".socket", ".path", ".mount"];
+    text.lines().enumerate().find_map(|(i, l)| {
+        let t = l.trim();
+        if t.starts_with('#')
+            || !t
+                .split_whitespace()
+                .any(|w| w == "ln" || w.ends_with("/ln"))
+        {
+            return None;
+        }
+        t.split_whitespace()
+            .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+            .find(|w| {
+                w.starts_with('/')
+                    && SUFFIXES.iter().any(|s| w.ends_with(s))
+                    && !UNIT_DIRS.iter().any(|d| w.starts_with(d))
+            })
+            .map(|w| {
+                (
+                    i + 1,
+                    t.to_string(),
+                    format!("enables the unit file {w}, kept outside systemd's unit directories"),
+                )
+            })
+    })
+}
+
+pub(crate) fn generator_unowned(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for g in &ctx.generators {
+        let Some(meta) = &g.rec.meta else { continue };
+        let judged = match (&g.rec.link_target, meta.kind) {
+            (Some(t), _) if t == "/dev/null" => continue,
+            (Some(t), _) => rc_link_target(&g.rec.path, t),
+            (None, dossier_plugin_api::host::FileKind::File) if meta.is_executable() => {
+                g.rec.path.clone()
+            }
+            _ => continue,
+        };
+        if ctx.is_owned(&g.rec.path) || ctx.is_owned(&judged) {
+            continue;
+        }
+        let mut iocs = vec![Ioc::Path(g.rec.path.clone())];
+        iocs.extend(
+            g.rec
+                .source
+                .as_ref()
+                .and_then(|s| s.sha256.clone())
+                .map(Ioc::Sha256),
+        );
+        // What it does: its script's lines (the same detectors as hooks, and the units it
+        // writes), where it lives, and whether its name imitates systemd's own generators.
+        let text = g
+            .rec
+            .source
+            .as_ref()
+            .and_then(|s| s.member.as_ref())
+            .and_then(|m| (input.read_member)(m, cfg.max_scan_bytes.min(16 << 20)).ok())
+            .map(|d| String::from_utf8_lossy(&d).into_owned());
+        let content = text.as_deref().and_then(|t| {
+            script_patterns(t)
+                .into_iter()
+                .next()
+                .or_else(|| generator_writes(t))
+                .map(|(n, line, why)| {
+                    format!(
+                        "line {n} {why}: `{}`",
+                        line.chars().take(200).collect::<String>()
+                    )
+                })
+        });
+        let name = base(&g.rec.path);
+        let bad = content
+            .or_else(|| unusual_location(&judged).map(|w| format!("it runs {judged}: {w}")))
+            .or_else(|| {
+                name.starts_with("systemd-")
+                    .then(|| format!("its name `{name}` imitates systemd's own generators"))
+            });
+        let ev = ctx.ev(
+            g,
+            format!("generator {}", g.rec.path),
+            g.rec.source.as_ref(),
+        );
+        out.push(match bad {
+            Some(why) => finding(
+                &g.rec.path,
+                format!(
+                    "{} generator {} runs at every boot and daemon-reload, no package owns it, and {why}",
+                    g.rec.scope, g.rec.path
+                ),
+                ev,
+                iocs,
+            ),
+            None => finding(
+                &g.rec.path,
+                format!(
+                    "{} generator {} runs at every boot and daemon-reload and no package owns it (its content does nothing recognisably bad)",
+                    g.rec.scope, g.rec.path
+                ),
+                ev,
+                iocs,
+            )
+            .context(),
+        });
+    }
+    out
+}
