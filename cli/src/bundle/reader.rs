@@ -54,6 +54,44 @@ impl Default for Limits {
     }
 }
 
+/// Largest bundle read whole into memory for analysis (see [`Source`]).
+const IN_MEMORY_MAX: u64 = 16 << 20;
+
+/// What a bundle's zip is read from: the open file, or (bundles up to [`IN_MEMORY_MAX`]
+/// opened for analysis) its bytes read once, hashed and checked in memory.
+enum Source {
+    File(BufReader<File>),
+    Memory(std::io::Cursor<Shared>),
+}
+
+/// A bundle's bytes, shared between the archive reader and the central-directory check.
+#[derive(Clone)]
+struct Shared(std::sync::Arc<[u8]>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Source::File(f) => f.read(buf),
+            Source::Memory(m) => m.read(buf),
+        }
+    }
+}
+
+impl std::io::Seek for Source {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Source::File(f) => f.seek(pos),
+            Source::Memory(m) => m.seek(pos),
+        }
+    }
+}
+
 /// Deflate cannot expand more than about 1032:1; a larger declared ratio is a lie.
 const MAX_DEFLATE_RATIO: u64 = 1100;
 
@@ -195,7 +233,7 @@ fn verify_keeping(
     path: &Path,
     limits: &Limits,
     mut keep: Option<&mut Kept>,
-) -> (Verification, Option<ZipArchive<BufReader<File>>>) {
+) -> (Verification, Option<ZipArchive<Source>>) {
     let mut v = Verification {
         path: path.to_path_buf(),
         sha256: None,
@@ -205,7 +243,7 @@ fn verify_keeping(
         problems: Vec::new(),
     };
     // One open file for every pass: the path cannot be swapped between hashing and checking.
-    let (file, size) = match open_regular(path) {
+    let (file, mut size) = match open_regular(path) {
         Ok(x) => x,
         Err(e) => {
             v.problem("bundle", e);
@@ -214,15 +252,41 @@ fn verify_keeping(
     };
     v.size = size;
     let handle = |f: &File| f.try_clone().map_err(|e| format!("cannot reopen: {e}"));
-    match handle(&file).and_then(|f| {
-        hash_reader(BufReader::with_capacity(1 << 20, f)).map_err(|e| format!("read failed: {e}"))
-    }) {
-        Ok((sha, _)) => v.sha256 = Some(sha),
-        Err(e) => v.problem("bundle", e),
-    }
+    // A bundle that is small enough (and only when keeping content for analysis) is read
+    // once into memory: the bytes hashed are the bytes checked and analyzed, with no further
+    // reads or seeks on the file.
+    let mut bytes: Option<Shared> = None;
+    let source = if keep.is_some() && size <= IN_MEMORY_MAX {
+        let mut data = Vec::with_capacity(size as usize);
+        match handle(&file).and_then(|f| {
+            f.take(IN_MEMORY_MAX + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| format!("read failed: {e}"))
+        }) {
+            Ok(_) => {
+                v.sha256 = Some(hex(&Sha256::digest(&data)));
+                // What was read is what is checked, even if the file changed size meanwhile.
+                size = data.len() as u64;
+                v.size = size;
+                let shared = Shared(data.into());
+                bytes = Some(shared.clone());
+                Ok(Source::Memory(std::io::Cursor::new(shared)))
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        match handle(&file).and_then(|f| {
+            hash_reader(BufReader::with_capacity(1 << 20, f))
+                .map_err(|e| format!("read failed: {e}"))
+        }) {
+            Ok((sha, _)) => v.sha256 = Some(sha),
+            Err(e) => v.problem("bundle", e),
+        }
+        handle(&file).map(|f| Source::File(BufReader::new(f)))
+    };
     check_sidecar(&mut v, path);
-    let zip = handle(&file).and_then(|f| {
-        ZipArchive::new(BufReader::new(f))
+    let zip = source.and_then(|src| {
+        ZipArchive::new(src)
             .map_err(|e| format!("not a readable zip archive (truncated or corrupt): {e}"))
     });
     let mut zip = match zip {
@@ -233,7 +297,11 @@ fn verify_keeping(
         }
     };
     check_archive(&mut v, &mut zip, limits, keep.as_deref_mut());
-    match central_directory_names(file, size, limits.max_entries) {
+    let cd = match bytes {
+        Some(b) => central_directory_names(std::io::Cursor::new(b), size, limits.max_entries),
+        None => central_directory_names(file, size, limits.max_entries),
+    };
+    match cd {
         Ok(Some(names)) => {
             let mut count: BTreeMap<&str, usize> = BTreeMap::new();
             for n in &names {
@@ -253,11 +321,11 @@ fn verify_keeping(
 /// archive view keeps one entry per name). `None` for zip64 archives, which dossier writes only
 /// for members over 4 GiB; the crate's own checks cover those.
 fn central_directory_names(
-    mut f: File,
+    mut f: impl Read + std::io::Seek,
     len: u64,
     max_entries: usize,
 ) -> Result<Option<Vec<String>>, String> {
-    use std::io::{Seek, SeekFrom};
+    use std::io::SeekFrom;
     let tail_len = len.min(22 + 65535);
     f.seek(SeekFrom::Start(len - tail_len))
         .map_err(|e| e.to_string())?;
@@ -628,7 +696,7 @@ pub struct Bundle {
     pub path: PathBuf,
     pub sha256: String,
     pub manifest: Manifest,
-    zip: ZipArchive<BufReader<File>>,
+    zip: ZipArchive<Source>,
     index: HashMap<String, usize>,
     /// Verified content kept from verification (see [`Kept`]).
     kept: HashMap<String, Vec<u8>>,
