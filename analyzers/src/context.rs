@@ -240,6 +240,7 @@ impl Ctx {
                     sha256: None,
                     referenced_by: vec![],
                     member: None,
+                    packaged: false,
                 });
             if e.sha256.is_none() {
                 e.sha256 = sha;
@@ -281,8 +282,28 @@ impl Ctx {
         let mut out: Vec<ExecutableSeen> = map.into_values().collect();
         for e in &mut out {
             e.referenced_by.sort();
+            e.packaged = self.packaged_unchanged(&e.path, e.sha256.as_deref());
         }
         out
+    }
+
+    /// Whether `path` is owned by a package and every verification of it found its content
+    /// unchanged (status `ok`), with the same SHA-256 as `sha256` when both are known.
+    pub fn packaged_unchanged(&self, path: &str, sha256: Option<&str>) -> bool {
+        let c = canonical(path);
+        let mut checks = self
+            .verify
+            .iter()
+            .filter(|v| canonical(&v.rec.path) == c)
+            .peekable();
+        checks.peek().is_some()
+            && checks.all(|v| {
+                v.rec.status == "ok"
+                    && match (sha256, v.rec.sha256.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            })
     }
 
     /// Listening sockets.
