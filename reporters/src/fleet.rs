@@ -405,10 +405,17 @@ impl<'a> FleetWriter<'a> {
             )?;
             writeln!(
                 o,
-                "**Severity:** {}  \n**Category:** `{}` (+{} to the host score)  \n**MITRE ATT&CK:** {}\n",
+                "**Severity:** {}  \n**Category:** `{}` ({})  \n**MITRE ATT&CK:** {}\n",
                 hit.severity.label(),
                 hit.rule,
-                hit.weight,
+                match (&hit.counted_under, hit.boost) {
+                    (Some(r), _) => format!("+0: the same observation is counted under `{r}`"),
+                    (None, 0) => format!("+{} to the host score", hit.weight),
+                    (None, b) => format!(
+                        "+{} to the host score, +{b} from context on the same subject",
+                        hit.weight
+                    ),
+                },
                 md(&attack::labels(&hit.mitre))
             )?;
             writeln!(o, "**Description:**")?;

@@ -297,6 +297,62 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn privilege_for_daemon_identities_is_behaviour_for_people_context() {
+        let src = json!({"path": "/etc/passwd"});
+        let acc = |line: usize, name: &str, uid: u32, home: &str| {
+            (
+                line,
+                json!({"kind": "account", "name": name, "uid": uid, "gid": uid, "home": home, "shell": "/bin/bash", "shell_listed": true, "password": "usable", "line": line, "source": src}),
+            )
+        };
+        let sudo = |line: usize, who: &str| {
+            (
+                line,
+                json!({"kind": "sudo_rule", "source": {"path": "/etc/sudoers.d/x"}, "line": line, "text": format!("{who} ALL=(ALL) NOPASSWD: ALL"), "principals": [who], "hosts": ["ALL"], "commands": ["ALL"], "nopasswd": true, "all_commands": true, "nopasswd_all": true}),
+            )
+        };
+        let recs = vec![
+            acc(1, "ansible", 998, "/var/lib/ansible"),
+            acc(2, "deploy", 1001, "/home/deploy"),
+            acc(3, "svc", 997, "/nonexistent"),
+            acc(4, "nobody", 65534, "/nonexistent"),
+            sudo(5, "ansible"),
+            sudo(6, "deploy"),
+            sudo(7, "svc"),
+            sudo(8, "%daemon"),
+            (
+                9,
+                json!({"kind": "group", "name": "daemon", "gid": 1, "members": [], "line": 9, "source": src}),
+            ),
+        ];
+        let records = [("accounts".to_string(), recs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("sudo-nopasswd-all"),
+            [
+                ("/etc/sudoers.d/x:7".to_string(), true),
+                ("/etc/sudoers.d/x:8".to_string(), true),
+                ("/etc/sudoers.d/x:5".to_string(), false),
+                ("/etc/sudoers.d/x:6".to_string(), false),
+            ]
+        );
+        assert_eq!(
+            class("system-account-usable"),
+            [("svc".to_string(), true), ("ansible".to_string(), false)]
+        );
+    }
+
+    #[test]
     fn account_rules() {
         let src =
             json!({"path": "/etc/passwd", "member": "raw/etc/passwd", "sha256": "c".repeat(64)});

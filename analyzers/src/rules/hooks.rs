@@ -266,7 +266,11 @@ pub(crate) fn pam_exec_hook(
         let mut bad = Vec::new();
         for c in &h.rec.commands {
             if let Some(why) = command_problem(ctx, c) {
-                bad.push(format!("`{c}` {why}"));
+                bad.push(if why.starts_with("runs `") {
+                    why
+                } else {
+                    format!("`{c}` {why}")
+                });
             }
             let Some(p) = program(c) else {
                 notes.push(format!("`{c}`"));

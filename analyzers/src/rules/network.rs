@@ -348,6 +348,116 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn listeners_are_judged_by_what_they_run() {
+        let procs = vec![
+            (
+                1,
+                proc(
+                    30,
+                    "python3",
+                    &["/usr/bin/python3", "/opt/app/server.py", "--port", "8080"],
+                    "/usr/bin/python3.11",
+                    json!({"uid": 998}),
+                ),
+            ),
+            (
+                2,
+                proc(
+                    31,
+                    "python3",
+                    &["python3", "-m", "http.server", "8000"],
+                    "/usr/bin/python3.11",
+                    json!({"cwd": "/home/dev/site"}),
+                ),
+            ),
+            (
+                3,
+                proc(
+                    32,
+                    "python3",
+                    &["python3", "-c", "import socket,pty;s=socket.socket()"],
+                    "/usr/bin/python3.11",
+                    json!({}),
+                ),
+            ),
+            (
+                4,
+                proc(
+                    33,
+                    "perl",
+                    &["perl", "x.pl"],
+                    "/usr/bin/perl",
+                    json!({"cwd": "/tmp/.k"}),
+                ),
+            ),
+            (5, proc(34, "bash", &["bash"], "/usr/bin/bash", json!({}))),
+            (
+                6,
+                proc(
+                    35,
+                    "java",
+                    &["java", "-jar", "/opt/j.jar"],
+                    "/usr/bin/java",
+                    json!({}),
+                ),
+            ),
+        ];
+        let src = json!({"path": "/proc/net/tcp"});
+        let sock = |line: usize, port: u16, pid: u32, name: &str| {
+            (
+                line,
+                json!({"kind": "socket", "protocol": "tcp", "local_addr": "0.0.0.0", "local_port": port, "remote_addr": "0.0.0.0", "remote_port": 0, "state": "LISTEN", "listening": true, "inode": line, "uid": 0, "pids": [pid], "processes": [name], "source": src}),
+            )
+        };
+        let sockets = vec![
+            sock(1, 8080, 30, "python3"),
+            sock(2, 8000, 31, "python3"),
+            sock(3, 9001, 32, "python3"),
+            sock(4, 9002, 33, "perl"),
+            sock(5, 9003, 34, "bash"),
+            sock(6, 8888, 35, "java"),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("sockets".to_string(), sockets),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("interpreter-listening"),
+            [
+                ("tcp/9001".to_string(), true),
+                ("tcp/9002".to_string(), true),
+                ("tcp/9003".to_string(), true),
+                ("tcp/8000".to_string(), false),
+                ("tcp/8080".to_string(), false),
+                ("tcp/8888".to_string(), false),
+            ]
+        );
+        // A java server on 8888 (a listed port) is context; nothing else points at it.
+        assert_eq!(class("suspicious-port"), [("tcp/8888".to_string(), false)]);
+        assert!(
+            a.context
+                .iter()
+                .find(|f| f.rule == "suspicious-port")
+                .unwrap()
+                .linked_to
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn renamed_process_listening_rule() {
         // (pid, comm, argv, exe, extra): each one listens on port 4000 + pid.
         let cases: Vec<(u32, &str, Vec<&str>, &str, serde_json::Value)> = vec![

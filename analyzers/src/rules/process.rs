@@ -132,3 +132,111 @@ pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::{input, proc};
+    use serde_json::json;
+
+    #[test]
+    fn packaged_preloads_and_upgraded_daemons_are_context() {
+        let procs = vec![
+            (
+                1,
+                proc(
+                    20,
+                    "redis",
+                    &["/usr/bin/redis"],
+                    "/usr/bin/redis",
+                    json!({"ld_preload": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}),
+                ),
+            ),
+            (
+                2,
+                proc(
+                    21,
+                    "app",
+                    &["/usr/bin/app"],
+                    "/usr/bin/app",
+                    json!({"ld_preload": "/usr/local/lib/libhide.so"}),
+                ),
+            ),
+            (
+                3,
+                proc(
+                    22,
+                    "app",
+                    &["/usr/bin/app"],
+                    "/usr/bin/app",
+                    json!({"ld_preload": "/dev/shm/.l/x.so"}),
+                ),
+            ),
+            (
+                4,
+                proc(
+                    23,
+                    "nginx",
+                    &["nginx: master process"],
+                    "/usr/sbin/nginx",
+                    json!({"exe_deleted": true}),
+                ),
+            ),
+            (
+                5,
+                proc(
+                    24,
+                    "agent",
+                    &["/opt/agent"],
+                    "/opt/agent",
+                    json!({"exe_deleted": true}),
+                ),
+            ),
+        ];
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "x", "version": "1", "source": {"path": "s"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "x", "source": {"path": "x"},
+                "files": ["/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/bin/redis", "/usr/bin/app", "/usr/sbin/nginx"]}),
+            ),
+            (
+                3,
+                json!({"kind": "package_verify", "path": "/usr/sbin/nginx", "status": "ok", "referenced_by": ["process 23"]}),
+            ),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("ld-preload-process"),
+            [
+                ("pid 21".to_string(), true),
+                ("pid 22".to_string(), true),
+                ("pid 20".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            class("deleted-exe-running"),
+            [("pid 24".to_string(), true), ("pid 23".to_string(), false)]
+        );
+    }
+}

