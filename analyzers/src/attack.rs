@@ -59,7 +59,7 @@ pub fn tactic_gain(tactic: &str) -> Option<&'static str> {
         "resource-development" => "set up infrastructure or tools for an attack",
         "initial-access" => "get a first foothold on the host",
         "execution" => "run code of their choice on the host",
-        "persistence" => "keep access across reboots, log-outs and password changes",
+        "persistence" => "keep access across reboots and password changes",
         "privilege-escalation" => "gain higher privileges (root or another account's)",
         "defense-evasion" => "hide from administrators and security tools",
         "credential-access" => "steal passwords, keys or tokens",

@@ -1005,7 +1005,7 @@ mod tests {
             r.contains("**Risk Assessment:** HIGH: On `/var/log/log`: unit python.service runs /var/log/log: it lives in /var/log. As T1036.005 Masquerading: Match Legitimate Resource Name or Location, it lets an attacker hide from administrators and security tools. Typical of intrusions"),
             "{r}"
         );
-        assert!(r.contains("it lets an attacker run code of their choice on the host, keep access across reboots"), "{r}");
+        assert!(r.contains("it lets an attacker run code of their choice on the host, keep access across reboots and password changes and gain higher privileges"), "{r}");
         let risks: Vec<&str> = r
             .lines()
             .filter(|l| l.starts_with("**Risk Assessment:**"))
