@@ -1070,4 +1070,23 @@ mod tests {
         names.sort();
         assert_eq!(names, ["esxi-web01", "findings.json", "fleet-report.md"]);
     }
+
+    #[test]
+    fn worker_results_are_taken_in_item_order() {
+        let items: Vec<u64> = (0..200).collect();
+        let mut got = Vec::new();
+        in_order(
+            &items,
+            |&i| {
+                // Uneven work so results come back out of order.
+                std::thread::sleep(std::time::Duration::from_micros((i * 37) % 500));
+                i * 2
+            },
+            |&i, r| got.push((i, r)),
+        );
+        assert_eq!(got, items.iter().map(|&i| (i, i * 2)).collect::<Vec<_>>());
+        let mut none = Vec::new();
+        in_order(&[] as &[u64], |&i| i, |_, r| none.push(r));
+        assert!(none.is_empty());
+    }
 }

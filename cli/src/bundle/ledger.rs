@@ -443,4 +443,17 @@ mod tests {
         );
         assert!(check_bytes(&p, b"").unwrap().is_empty());
     }
+
+    #[test]
+    fn unsynced_appends_chain_like_synced_ones() {
+        let d = tempfile::tempdir().unwrap();
+        append(d.path(), &ev("a.zip")).unwrap();
+        for i in 0..50 {
+            append_unsynced(d.path(), &ev(&format!("b{i}.zip"))).unwrap();
+        }
+        sync(d.path()).unwrap();
+        let entries = check(&d.path().join(LEDGER_NAME)).unwrap();
+        assert_eq!(entries.len(), 51);
+        assert_eq!(entries.last().unwrap().seq, 51);
+    }
 }

@@ -989,4 +989,72 @@ mod tests {
                 .contains("malformed")
         );
     }
+
+    fn fixture_bundle() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/bundles/esxi-web01-snapshot.zip")
+    }
+
+    #[test]
+    fn content_kept_from_verification_reads_as_the_archive_does() {
+        let (mut kept, _) = Bundle::open(&fixture_bundle(), &Limits::default()).unwrap();
+        assert!(
+            kept.kept.keys().any(|k| k.starts_with("records/")),
+            "records kept from verification"
+        );
+        let (mut streamed, _) = Bundle::open(&fixture_bundle(), &Limits::default()).unwrap();
+        streamed.kept.clear();
+        let members: Vec<String> = kept
+            .manifest
+            .members
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        for name in &members {
+            if let Some(c) = name
+                .strip_prefix("records/")
+                .and_then(|n| n.strip_suffix(".jsonl"))
+            {
+                let a = kept.records(c, u64::MAX).unwrap();
+                let b = streamed.records(c, u64::MAX).unwrap();
+                assert_eq!(a, b, "{name}");
+            } else {
+                assert_eq!(
+                    kept.read_member(name, u64::MAX).unwrap(),
+                    streamed.read_member(name, u64::MAX).unwrap(),
+                    "{name}"
+                );
+            }
+        }
+        // The whole file was read into memory, hashed there, and that hash is the bundle's.
+        let sidecar = std::fs::read_to_string(sidecar_path(&fixture_bundle())).unwrap();
+        assert_eq!(kept.sha256, sidecar[..64]);
+    }
+
+    #[test]
+    fn a_member_changed_after_the_manifest_is_refused_in_memory_too() {
+        let d = tempfile::tempdir().unwrap();
+        let mut data = std::fs::read(fixture_bundle()).unwrap();
+        // Flip one byte of the compressed content of a records member (after its local
+        // header), then write a matching sidecar so only the member checks can catch it.
+        let name = b"records/cron.jsonl";
+        let header = data
+            .windows(4)
+            .enumerate()
+            .find(|(i, w)| *w == b"PK\x03\x04" && data[i + 30..].starts_with(name))
+            .map(|(i, _)| i)
+            .expect("local header of records/cron.jsonl");
+        let le16 = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
+        let content = header + 30 + le16(header + 26) + le16(header + 28);
+        data[content + 10] ^= 0x55;
+        let p = d.path().join("b.zip");
+        std::fs::write(&p, &data).unwrap();
+        std::fs::write(
+            sidecar_path(&p),
+            format!("{}  b.zip\n", hex(&Sha256::digest(&data))),
+        )
+        .unwrap();
+        assert!(Bundle::open(&p, &Limits::default()).is_err());
+        assert!(!verify(&p, &Limits::default()).ok());
+    }
 }
