@@ -232,7 +232,7 @@ impl Kept {
 fn verify_keeping(
     path: &Path,
     limits: &Limits,
-    mut keep: Option<&mut Kept>,
+    keep: Option<&mut Kept>,
 ) -> (Verification, Option<ZipArchive<Source>>) {
     let mut v = Verification {
         path: path.to_path_buf(),
@@ -296,7 +296,7 @@ fn verify_keeping(
             return (v, None);
         }
     };
-    check_archive(&mut v, &mut zip, limits, keep.as_deref_mut());
+    check_archive(&mut v, &mut zip, limits, keep);
     let cd = match bytes {
         Some(b) => central_directory_names(std::io::Cursor::new(b), size, limits.max_entries),
         None => central_directory_names(file, size, limits.max_entries),
