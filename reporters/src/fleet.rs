@@ -56,6 +56,17 @@ fn urgency(sev: Severity) -> &'static str {
     }
 }
 
+/// Technique ids with their names, as prose: "A", "A and B", "A; B and C" (names can hold
+/// commas, never semicolons).
+fn techniques(mitre: &[String]) -> String {
+    let labels: Vec<String> = mitre.iter().map(|m| attack::label(m)).collect();
+    match labels.as_slice() {
+        [] => String::new(),
+        [one] => md(one),
+        [rest @ .., last] => format!("{} and {}", md(&rest.join("; ")), md(last)),
+    }
+}
+
 /// What the ATT&CK techniques `mitre` give an attacker, from their tactics ("keep access
 /// across reboots... and hide from administrators..."), or `None` when no id is known.
 fn gains(mitre: &[String]) -> Option<String> {
@@ -104,10 +115,7 @@ fn risk(hit: &RuleHit, findings: &[&Finding]) -> String {
         ),
     };
     let allows = match gains(&hit.mitre) {
-        Some(g) => format!(
-            " As {}, it lets an attacker {g}.",
-            md(&attack::labels(&hit.mitre))
-        ),
+        Some(g) => format!(" As {}, it lets an attacker {g}.", techniques(&hit.mitre)),
         None => String::new(),
     };
     format!(
@@ -607,12 +615,7 @@ fn write_fleet_findings(o: &mut dyn Write, found: &[FleetFinding], hosts: usize)
             writeln!(o)?;
         }
         let allows = gains(&f.mitre)
-            .map(|g| {
-                format!(
-                    " As {}, it lets an attacker {g}.",
-                    md(&attack::labels(&f.mitre))
-                )
-            })
+            .map(|g| format!(" As {}, it lets an attacker {g}.", techniques(&f.mitre)))
             .unwrap_or_default();
         writeln!(
             o,
