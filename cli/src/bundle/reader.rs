@@ -667,6 +667,13 @@ struct ManifestHead {
 /// Parses a manifest, checking format and version before the structure so an unknown version
 /// is reported as such. Memory stays proportional to what the manifest really holds.
 pub fn parse_manifest(body: &[u8]) -> Result<Manifest, String> {
+    // The common case in one pass: a well-formed manifest of this format and version.
+    if let Ok(m) = serde_json::from_slice::<Manifest>(body) {
+        if m.format == FORMAT && m.format_version == FORMAT_VERSION {
+            return Ok(m);
+        }
+    }
+    // Otherwise the checks in order, so the error names what is wrong first.
     let head: ManifestHead =
         serde_json::from_slice(body).map_err(|e| format!("not valid JSON: {e}"))?;
     match head.format.as_ref().map(|f| f.as_str()) {
