@@ -712,7 +712,8 @@ struct Examination {
     analysis: HostAnalysis,
     facts: HostFacts,
     report: String,
-    json: Vec<u8>,
+    /// The analysis serialized for the spool (cannot fail in practice; reported if it does).
+    json: Result<Vec<u8>, String>,
 }
 
 /// Verifies a bundle, checks it against the custody ledger beside it (as it was before this
@@ -754,7 +755,7 @@ fn examine(
     let (analysis, facts) = analyze_bundle_timed(&mut b, playbook, registry, timings);
     let t = Instant::now();
     let report = dossier_reporters::host::render(&analysis);
-    let json = serde_json::to_vec(&analysis).unwrap_or_default();
+    let json = serde_json::to_vec(&analysis).map_err(|e| e.to_string());
     timings.add(Stage::Render, t);
     Ok(Examination {
         sha256: b.sha256.clone(),
@@ -827,22 +828,25 @@ fn take_result(
     }) {
         eprintln!("dossier: warning: custody ledger not updated: {err}");
     }
+    let json = e
+        .json
+        .map_err(|err| write_error(out, format!("analysis spool: {err}")))?;
     let t = Instant::now();
     let hdir = out.join(host_dir(&a.hostname, used));
     ensure_out_dir(&hdir)?;
     let report = hdir.join("report.md");
     write_report_unsynced(&report, &e.report)?;
     spool
-        .write_all(&e.json)
+        .write_all(&json)
         .map_err(|err| write_error(out, format!("analysis spool: {err}")))?;
     index.push(Indexed {
         entry: Some(HostEntry::of(&a)),
         bundle: path.to_path_buf(),
         report,
         offset: *spooled,
-        len: e.json.len(),
+        len: json.len(),
     });
-    *spooled += e.json.len() as u64;
+    *spooled += json.len() as u64;
     timings.add(Stage::Write, t);
     Ok(())
 }
