@@ -382,4 +382,84 @@ mod tests {
         assert_eq!(canonical("/bin/kill"), "/usr/bin/kill");
         assert_eq!(canonical("/opt/x"), "/opt/x");
     }
+
+    #[test]
+    fn packaged_unchanged_executables_are_marked_and_others_not() {
+        use crate::testkit::{input, proc};
+        use serde_json::json;
+        let sha = "ab".repeat(32);
+        let other = "cd".repeat(32);
+        let verify = |path: &str, status: &str, sha: &str| {
+            json!({"kind": "package_verify", "path": path, "status": status, "sha256": sha,
+                   "referenced_by": ["process 7"]})
+        };
+        let records = [
+            (
+                "proc".to_string(),
+                vec![
+                    (
+                        1,
+                        proc(
+                            7,
+                            "python3",
+                            &["python3", "app.py"],
+                            "/usr/bin/python3.11",
+                            json!({"exe_sha256": sha}),
+                        ),
+                    ),
+                    (
+                        2,
+                        proc(
+                            8,
+                            "sshd",
+                            &["sshd"],
+                            "/usr/sbin/sshd",
+                            json!({"exe_sha256": other}),
+                        ),
+                    ),
+                    (3, proc(9, "x", &["x"], "/tmp/x", json!({}))),
+                    (
+                        4,
+                        proc(
+                            10,
+                            "bash",
+                            &["bash"],
+                            "/bin/bash",
+                            json!({"exe_sha256": other}),
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "packages".to_string(),
+                vec![
+                    (1, verify("/usr/bin/python3.11", "ok", &sha)),
+                    (2, verify("/usr/sbin/sshd", "mismatch", &other)),
+                    // Verified, but the running process's executable (/bin/bash) has another hash.
+                    (3, verify("/usr/bin/bash", "ok", &sha)),
+                ],
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let input = input(records, &mut read);
+        let ctx = Ctx::new(&input);
+        let packaged: Vec<(String, bool)> = ctx
+            .executables()
+            .into_iter()
+            .map(|e| (e.path, e.packaged))
+            .collect();
+        assert_eq!(
+            packaged,
+            [
+                ("/bin/bash".to_string(), false),
+                ("/tmp/x".to_string(), false),
+                // The file there verifies; the process above ran another content.
+                ("/usr/bin/bash".to_string(), true),
+                ("/usr/bin/python3.11".to_string(), true),
+                ("/usr/sbin/sshd".to_string(), false),
+            ]
+        );
+    }
 }
