@@ -54,6 +54,45 @@ pub struct Ctx {
     members: BTreeMap<String, String>,
 }
 
+/// Records of one bundle grouped by (collector, kind), in line order: each typed list below is
+/// read from its group instead of scanning every record once per kind.
+type ByKind<'i> = BTreeMap<(&'i str, &'i str), Vec<&'i (usize, serde_json::Value)>>;
+
+fn by_kind<'i>(input: &'i BundleInput<'_>) -> ByKind<'i> {
+    let mut map: ByKind<'i> = BTreeMap::new();
+    for (c, recs) in &input.records {
+        for r in recs {
+            if let Some(k) = r.1.get("kind").and_then(|k| k.as_str()) {
+                map.entry((c.as_str(), k)).or_default().push(r);
+            }
+        }
+    }
+    map
+}
+
+fn typed_in<T: DeserializeOwned>(
+    groups: &ByKind<'_>,
+    collector: &'static str,
+    kind: &str,
+) -> Vec<At<T>> {
+    groups
+        .get(&(collector, kind))
+        .into_iter()
+        .flatten()
+        .filter_map(|(line, v)| {
+            // Deserialized from the borrowed value, not a clone of it: the typed records have
+            // no `kind` field and ignore unknown fields, so the tag needs no removing.
+            T::deserialize(v).ok().map(|rec| At {
+                collector,
+                line: *line,
+                rec,
+            })
+        })
+        .collect()
+}
+
+/// Records of one `(collector, kind)` read straight from the bundle input, for rules that read
+/// a kind the shared context does not hold.
 pub(crate) fn typed<T: DeserializeOwned>(
     input: &BundleInput<'_>,
     collector: &'static str,
@@ -64,13 +103,9 @@ pub(crate) fn typed<T: DeserializeOwned>(
         .get(collector)
         .into_iter()
         .flatten()
-        .filter(|(_, v)| v["kind"] == kind)
+        .filter(|(_, v)| v.get("kind").and_then(|k| k.as_str()) == Some(kind))
         .filter_map(|(line, v)| {
-            let mut v = v.clone();
-            if let Some(o) = v.as_object_mut() {
-                o.remove("kind");
-            }
-            serde_json::from_value(v).ok().map(|rec| At {
+            T::deserialize(v).ok().map(|rec| At {
                 collector,
                 line: *line,
                 rec,
@@ -81,9 +116,9 @@ pub(crate) fn typed<T: DeserializeOwned>(
 
 /// `/bin/x` and `/usr/bin/x` name the same file on merged-/usr systems.
 pub fn canonical(path: &str) -> String {
-    for d in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
-        if let Some(rest) = path.strip_prefix(&format!("/{d}/")) {
-            return format!("/usr/{d}/{rest}");
+    for d in ["/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/libx32/"] {
+        if path.starts_with(d) {
+            return format!("/usr{path}");
         }
     }
     path.to_string()
@@ -116,55 +151,50 @@ pub fn program(cmd: &str) -> Option<String> {
 impl Ctx {
     /// Parses the records of a bundle.
     pub fn new(input: &BundleInput<'_>) -> Ctx {
+        let groups = by_kind(input);
         let mut owned = HashSet::new();
-        for (_, v) in input.records.get("packages").into_iter().flatten() {
-            if v["kind"] == "package_files" {
-                for f in v["files"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f.as_str())
-                {
-                    owned.insert(canonical(f));
-                }
+        for (_, v) in groups
+            .get(&("packages", "package_files"))
+            .into_iter()
+            .flatten()
+        {
+            for f in v["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str())
+            {
+                owned.insert(canonical(f));
             }
         }
-        let has_package_db = input
-            .records
-            .get("packages")
-            .is_some_and(|r| r.iter().any(|(_, v)| v["kind"] == "package"));
+        let has_package_db = groups.contains_key(&("packages", "package"));
         Ctx {
-            units: typed(input, "systemd", "unit"),
-            cron: typed(input, "cron", "cron_entry"),
-            cron_scripts: typed(input, "cron", "cron_script"),
+            units: typed_in(&groups, "systemd", "unit"),
+            cron: typed_in(&groups, "cron", "cron_entry"),
+            cron_scripts: typed_in(&groups, "cron", "cron_script"),
             // The collecting dossier process is evidence of the collection, not of the host.
-            procs: typed::<ProcessRecord>(input, "proc", "process")
+            procs: typed_in::<ProcessRecord>(&groups, "proc", "process")
                 .into_iter()
                 .filter(|p| !p.rec.collector_self)
                 .collect(),
-            sockets: typed(input, "sockets", "socket"),
-            verify: typed(input, "packages", "package_verify"),
-            accounts: typed(input, "accounts", "account"),
-            groups: typed(input, "accounts", "group"),
-            sudo: typed(input, "accounts", "sudo_rule"),
-            ssh_keys: typed(input, "ssh-keys", "authorized_key"),
-            hooks: typed(input, "hooks", "hook"),
-            generators: typed(input, "systemd", "systemd_generator"),
-            ld_preload: typed(input, "kernel", "ld_preload"),
-            ld_conf: typed(input, "kernel", "ld_so_conf"),
-            modules: typed(input, "kernel", "kernel_module"),
-            module_configs: typed(input, "kernel", "module_config"),
-            local_bins: typed(input, "local-bin", "local_bin"),
-            interfaces: typed(input, "netif", "net_interface"),
-            logins: typed(input, "sessions", "login"),
-            kinds: input
-                .records
-                .iter()
-                .flat_map(|(c, recs)| {
-                    recs.iter().filter_map(move |(_, v)| {
-                        v["kind"].as_str().map(|k| (c.clone(), k.to_string()))
-                    })
-                })
+            sockets: typed_in(&groups, "sockets", "socket"),
+            verify: typed_in(&groups, "packages", "package_verify"),
+            accounts: typed_in(&groups, "accounts", "account"),
+            groups: typed_in(&groups, "accounts", "group"),
+            sudo: typed_in(&groups, "accounts", "sudo_rule"),
+            ssh_keys: typed_in(&groups, "ssh-keys", "authorized_key"),
+            hooks: typed_in(&groups, "hooks", "hook"),
+            generators: typed_in(&groups, "systemd", "systemd_generator"),
+            ld_preload: typed_in(&groups, "kernel", "ld_preload"),
+            ld_conf: typed_in(&groups, "kernel", "ld_so_conf"),
+            modules: typed_in(&groups, "kernel", "kernel_module"),
+            module_configs: typed_in(&groups, "kernel", "module_config"),
+            local_bins: typed_in(&groups, "local-bin", "local_bin"),
+            interfaces: typed_in(&groups, "netif", "net_interface"),
+            logins: typed_in(&groups, "sessions", "login"),
+            kinds: groups
+                .keys()
+                .map(|(c, k)| (c.to_string(), k.to_string()))
                 .collect(),
             owned,
             has_package_db,
@@ -271,6 +301,7 @@ impl Ctx {
                     sha256: None,
                     referenced_by: vec![],
                     member: None,
+                    packaged: false,
                 });
             if e.sha256.is_none() {
                 e.sha256 = sha;
@@ -317,8 +348,28 @@ impl Ctx {
         let mut out: Vec<ExecutableSeen> = map.into_values().collect();
         for e in &mut out {
             e.referenced_by.sort();
+            e.packaged = self.packaged_unchanged(&e.path, e.sha256.as_deref());
         }
         out
+    }
+
+    /// Whether `path` is owned by a package and every verification of it found its content
+    /// unchanged (status `ok`), with the same SHA-256 as `sha256` when both are known.
+    pub fn packaged_unchanged(&self, path: &str, sha256: Option<&str>) -> bool {
+        let c = canonical(path);
+        let mut checks = self
+            .verify
+            .iter()
+            .filter(|v| canonical(&v.rec.path) == c)
+            .peekable();
+        checks.peek().is_some()
+            && checks.all(|v| {
+                v.rec.status == "ok"
+                    && match (sha256, v.rec.sha256.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            })
     }
 
     /// Listening sockets.
@@ -358,5 +409,85 @@ mod tests {
         assert_eq!(program("cd / && run-parts"), None);
         assert_eq!(canonical("/bin/kill"), "/usr/bin/kill");
         assert_eq!(canonical("/opt/x"), "/opt/x");
+    }
+
+    #[test]
+    fn packaged_unchanged_executables_are_marked_and_others_not() {
+        use crate::testkit::{input, proc};
+        use serde_json::json;
+        let sha = "ab".repeat(32);
+        let other = "cd".repeat(32);
+        let verify = |path: &str, status: &str, sha: &str| {
+            json!({"kind": "package_verify", "path": path, "status": status, "sha256": sha,
+                   "referenced_by": ["process 7"]})
+        };
+        let records = [
+            (
+                "proc".to_string(),
+                vec![
+                    (
+                        1,
+                        proc(
+                            7,
+                            "python3",
+                            &["python3", "app.py"],
+                            "/usr/bin/python3.11",
+                            json!({"exe_sha256": sha}),
+                        ),
+                    ),
+                    (
+                        2,
+                        proc(
+                            8,
+                            "sshd",
+                            &["sshd"],
+                            "/usr/sbin/sshd",
+                            json!({"exe_sha256": other}),
+                        ),
+                    ),
+                    (3, proc(9, "x", &["x"], "/tmp/x", json!({}))),
+                    (
+                        4,
+                        proc(
+                            10,
+                            "bash",
+                            &["bash"],
+                            "/bin/bash",
+                            json!({"exe_sha256": other}),
+                        ),
+                    ),
+                ],
+            ),
+            (
+                "packages".to_string(),
+                vec![
+                    (1, verify("/usr/bin/python3.11", "ok", &sha)),
+                    (2, verify("/usr/sbin/sshd", "mismatch", &other)),
+                    // Verified, but the running process's executable (/bin/bash) has another hash.
+                    (3, verify("/usr/bin/bash", "ok", &sha)),
+                ],
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let input = input(records, &mut read);
+        let ctx = Ctx::new(&input);
+        let packaged: Vec<(String, bool)> = ctx
+            .executables()
+            .into_iter()
+            .map(|e| (e.path, e.packaged))
+            .collect();
+        assert_eq!(
+            packaged,
+            [
+                ("/bin/bash".to_string(), false),
+                ("/tmp/x".to_string(), false),
+                // The file there verifies; the process above ran another content.
+                ("/usr/bin/bash".to_string(), true),
+                ("/usr/bin/python3.11".to_string(), true),
+                ("/usr/sbin/sshd".to_string(), false),
+            ]
+        );
     }
 }

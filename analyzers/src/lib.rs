@@ -20,6 +20,7 @@
 //! `dossier-baseline` schema) on the inventory types; [`policy`] (allowlist, baseline and
 //! `common_share` applied to an analysis, then [`scoring::rescore`]) on all of them.
 
+pub mod attack;
 pub mod baseline;
 pub mod completeness;
 pub mod config;

@@ -31,6 +31,15 @@
 //! spool in report order (hostname, bundle name); the fleet report's alerts go through five
 //! temporary files, one per severity, copied into the report at the end (rarest first within a
 //! severity when several bundles are stacked).
+//!
+//! Bundles are verified and analyzed by a small pool of worker threads (one per CPU, at most
+//! [`MAX_WORKERS`]), at most two per worker in flight; the main thread takes their results in
+//! bundle order and does everything that writes (custody ledger, host reports, spool), so the
+//! output is the same whatever the timing. Host reports and ledger lines are written without
+//! a sync each; before the fleet report is renamed into place the output file system is
+//! synced once and every ledger appended to is synced once, so a finished run is durable and
+//! an interrupted one leaves no fleet report. `DOSSIER_TIMINGS=1` prints where the time went
+//! (per stage, summed over workers) on stderr.
 
 use crate::bundle::ledger::{self, Beside};
 use crate::bundle::reader::{Bundle, Limits};
@@ -55,6 +64,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, mpsc};
+use std::time::Instant;
 
 /// Largest records member read.
 const MAX_RECORDS: u64 = 1 << 30;
@@ -156,14 +168,31 @@ pub fn analyze_bundle(
 }
 
 /// [`analyze_bundle`], and the bundle's inventory (for stacking, baselines and the allowlist)
-/// when `inventory` is set (empty otherwise).
+/// when `want_inventory` is set (empty otherwise).
 pub fn analyze_bundle_with(
     b: &mut Bundle,
     playbook: &Playbook,
     registry: &Registry,
     want_inventory: bool,
 ) -> (HostAnalysis, HostFacts, Vec<Seen>) {
+    let off = Timings {
+        on: false,
+        start: Instant::now(),
+        nanos: Default::default(),
+    };
+    analyze_bundle_timed(b, playbook, registry, &off, want_inventory)
+}
+
+/// [`analyze_bundle_with`], adding the time of its stages to `timings`.
+fn analyze_bundle_timed(
+    b: &mut Bundle,
+    playbook: &Playbook,
+    registry: &Registry,
+    timings: &Timings,
+    want_inventory: bool,
+) -> (HostAnalysis, HostFacts, Vec<Seen>) {
     let header = bundle_header(b);
+    let t_records = Instant::now();
     let mut collectors = BTreeMap::new();
     let mut records = BTreeMap::new();
     let mut record_errors = Vec::new();
@@ -185,6 +214,7 @@ pub fn analyze_bundle_with(
             Err(e) => record_errors.push(e),
         }
     }
+    timings.add(Stage::Records, t_records);
     let states: BTreeMap<String, CollectorState> = collectors
         .iter()
         .map(|(n, (status, detail))| {
@@ -224,7 +254,15 @@ pub fn analyze_bundle_with(
             })
         })
         .collect();
-    let mut read = |name: &str, cap: u64| b.read_member(name, cap);
+    let member_nanos = AtomicU64::new(0);
+    let mut read = |name: &str, cap: u64| {
+        let t = Instant::now();
+        let r = b.read_member(name, cap);
+        if timings.on {
+            member_nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        }
+        r
+    };
     let mut input = BundleInput {
         header,
         collectors,
@@ -234,8 +272,25 @@ pub fn analyze_bundle_with(
         read_member: &mut read,
         record_errors,
     };
+    let mut context = 0;
+    if timings.on {
+        // Measured apart (the engine builds its own, counted here and not under rules): the
+        // typed parsing of the records.
+        let t = Instant::now();
+        drop(std::hint::black_box(dossier_analyzers::context::Ctx::new(
+            &input,
+        )));
+        context = t.elapsed().as_nanos() as u64;
+        timings.add_nanos(Stage::Context, context);
+    }
+    let t_rules = Instant::now();
     let mut a = analyze(&mut input, &playbook.analysis);
+    let members_read = member_nanos.swap(0, Ordering::Relaxed);
+    let rules = (t_rules.elapsed().as_nanos() as u64).saturating_sub(members_read + context);
+    timings.add_nanos(Stage::Rules, rules);
+    timings.add_nanos(Stage::Members, members_read);
     a.plugins = used_collectors;
+    let t_plugins = Instant::now();
     let mut facts = Vec::new();
     let mut members = Members(&mut *input.read_member);
     for (i, (an, pin)) in registry.analyzers.iter().zip(plugin_inputs).enumerate() {
@@ -254,6 +309,7 @@ pub fn analyze_bundle_with(
             facts.push((i, f));
         }
     }
+    timings.add(Stage::Plugins, t_plugins);
     let inv = if want_inventory {
         inventory::inventory(&input, &a)
     } else {
@@ -367,6 +423,23 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> BundleError {
 fn write_report(path: &Path, text: &str) -> Result<(), BundleError> {
     let tmp = path.with_extension("partial");
     write_synced(&tmp, text.as_bytes()).map_err(|e| write_error(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| BundleError::Write(format!("{}: {e}", path.display())))
+}
+
+/// [`write_report`] without the sync: host reports, synced together by one `syncfs` of the
+/// output directory's file system before the fleet report is committed.
+fn write_report_unsynced(path: &Path, text: &str) -> Result<(), BundleError> {
+    let tmp = path.with_extension("partial");
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| write_error(&tmp, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| write_error(&tmp, e))?;
+    drop(f);
     std::fs::rename(&tmp, path).map_err(|e| BundleError::Write(format!("{}: {e}", path.display())))
 }
 
@@ -485,7 +558,11 @@ pub fn analyze_bundles(
     ensure_out_dir(out)?;
     // Stacking when several bundles are analyzed together.
     let stacking = bundles.len() > 1;
-    let need_inventory = stacking || baseline.is_some() || !playbook.analysis.allow.is_empty();
+    let policy = HostPolicy {
+        baseline,
+        inventory: stacking || baseline.is_some() || !playbook.analysis.allow.is_empty(),
+        keep_inventory: stacking,
+    };
     let mut stacker = Stacker::new(bundles.len());
     // Hostname and bundle of each host counted, by the number stacking knows it by.
     let mut names: Vec<(String, String)> = Vec::new();
@@ -514,50 +591,28 @@ pub fn analyze_bundles(
     let mut spooled = 0u64;
     let mut index: Vec<Indexed> = Vec::with_capacity(bundles.len());
     let mut unanalyzed = Vec::new();
-    // Each directory's ledger as it was before this run appended to it.
+    // Each directory's ledger as it was before this run appended to it (read before the
+    // workers start; they only read it).
     let mut ledgers: HashMap<PathBuf, Option<Beside>> = HashMap::new();
+    for path in &order {
+        custody_of(&mut ledgers, path);
+    }
+    let mut appended: Vec<PathBuf> = Vec::new();
     let mut used = HostDirs::default();
-    for path in order {
-        let name = ledger::bundle_name(path);
-        let custody = custody_of(&mut ledgers, path);
-        let opened = open_checked(path, custody, &limits);
-        let mut b = match opened {
-            Ok(b) => b,
-            Err((why, reason)) => {
-                if let Some(l) = custody {
-                    let ev = ledger::Event {
-                        action: "analyze_refused",
-                        bundle: &name,
-                        sha256: None,
-                        detail: Some(why),
-                    };
-                    let _ = ledger::append(&l.dir, &ev);
-                }
-                unanalyzed.push(Unanalyzed {
-                    subject: name,
-                    reason,
-                });
-                continue;
-            }
-        };
-        let (mut a, facts, inv) = analyze_bundle_with(&mut b, playbook, registry, need_inventory);
-        let mut moved = false;
-        if !playbook.analysis.allow.is_empty() {
-            let members: BTreeMap<String, String> = b
-                .manifest
-                .members
-                .iter()
-                .map(|m| (m.name.clone(), m.sha256.clone()))
-                .collect();
-            moved = policy::apply_allow(&mut a, &inv, &playbook.analysis, &members);
+    let timings = Timings::from_env();
+    let work = |path: &&PathBuf| {
+        examine(
+            path, &limits, &ledgers, playbook, registry, &policy, &timings,
+        )
+    };
+    let mut failed: Option<BundleError> = None;
+    in_order(&order, work, |path, mut done| {
+        if failed.is_some() {
+            return;
         }
-        if let Some(base) = baseline {
-            moved |= policy::apply_baseline(&mut a, &inv, base);
-        }
-        if moved {
-            policy::rescore(&mut a, &playbook.analysis);
-        }
-        if stacking {
+        if let (true, Ok(e)) = (stacking, &mut done) {
+            let inv = std::mem::take(&mut e.inventory);
+            let a = &e.analysis;
             stacker.add(
                 names.len() as u32,
                 &inv,
@@ -565,43 +620,26 @@ pub fn analyze_bundles(
             );
             names.push((a.hostname.clone(), a.bundle.clone()));
         }
-        drop(inv);
-        if !facts.is_empty() {
-            all_facts.push((a.hostname.clone(), a.bundle.clone(), facts));
+        if let Err(e) = take_result(
+            path,
+            done,
+            &ledgers,
+            &mut appended,
+            &detail,
+            out,
+            &mut used,
+            &mut spool,
+            &mut spooled,
+            &mut index,
+            &mut unanalyzed,
+            &mut all_facts,
+            &timings,
+        ) {
+            failed = Some(e);
         }
-        if let Some(l) = custody {
-            let ev = ledger::Event {
-                action: "analyzed",
-                bundle: &name,
-                sha256: Some(&b.sha256),
-                detail: Some(&format!(
-                    "verdict {} score {}; {detail}",
-                    a.verdict, a.score
-                )),
-            };
-            if let Err(e) = ledger::append(&l.dir, &ev) {
-                eprintln!("dossier: warning: custody ledger not updated: {e}");
-            }
-        }
-        drop(b);
-
-        let hdir = out.join(host_dir(&a.hostname, &mut used));
-        ensure_out_dir(&hdir)?;
-        let report = hdir.join("report.md");
-        write_report(&report, &dossier_reporters::host::render(&a))?;
-
-        let json = serde_json::to_vec(&a).map_err(|e| write_error(out, e))?;
-        spool
-            .write_all(&json)
-            .map_err(|e| write_error(out, format!("analysis spool: {e}")))?;
-        index.push(Indexed {
-            entry: Some(HostEntry::of(&a)),
-            bundle: path.clone(),
-            report,
-            offset: spooled,
-            len: json.len(),
-        });
-        spooled += json.len() as u64;
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
     spool
         .flush()
@@ -679,6 +717,7 @@ pub fn analyze_bundles(
     if let Some(s) = &summary {
         jw = jw.with_stacking(s);
     }
+    let fleet_pass = Instant::now();
     let mut buf = Vec::new();
     for i in &index {
         buf.resize(i.len, 0);
@@ -692,6 +731,7 @@ pub fn analyze_bundles(
         reporters.host(&a, i.report.parent().unwrap_or(out))?;
     }
     drop(spool_file);
+    timings.add(Stage::Fleet, fleet_pass);
     jw.finish(&unanalyzed, &not_collected)
         .map_err(findings_err)?;
     let mut files = Vec::with_capacity(5);
@@ -711,9 +751,22 @@ pub fn analyze_bundles(
     )?;
     fw.write_tail(fleet.sink(), &fleet_findings, &used_reporters)
         .map_err(fleet_err)?;
+    // Host reports and ledger lines were written unsynced: make them durable before the fleet
+    // report (whose presence says the run finished) is.
+    let t = Instant::now();
+    if let Ok(d) = File::open(out) {
+        let _ = nix::unistd::syncfs(&d);
+    }
+    for dir in &appended {
+        if let Err(e) = ledger::sync(dir) {
+            eprintln!("dossier: warning: custody ledger not synced: {e}");
+        }
+    }
     let fleet_report = fleet.commit()?;
     let findings_json = findings.commit()?;
     sync_dir(out);
+    timings.add(Stage::Sync, t);
+    timings.print(index.len());
     let hosts = entries
         .into_iter()
         .zip(index)
@@ -732,6 +785,322 @@ pub fn analyze_bundles(
         fleet_report,
         findings_json,
     })
+}
+
+/// Most worker threads verifying and analyzing bundles.
+pub const MAX_WORKERS: usize = 8;
+
+/// Runs `work` on every item of `items` on a pool of worker threads and hands each result to
+/// `take` in the order of `items`, with at most two items per worker in flight (memory stays
+/// flat however many items there are).
+fn in_order<I: Sync, R: Send>(
+    items: &[I],
+    work: impl Fn(&I) -> R + Sync,
+    mut take: impl FnMut(&I, R),
+) {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_WORKERS)
+        .min(items.len().max(1));
+    if workers == 1 {
+        for it in items {
+            take(it, work(it));
+        }
+        return;
+    }
+    let window = 2 * workers;
+    let (task_tx, task_rx) = mpsc::channel::<usize>();
+    let task_rx = Mutex::new(task_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, R)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let (task_rx, work) = (&task_rx, &work);
+            scope.spawn(move || {
+                loop {
+                    let next = task_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(i) = next else { break };
+                    if done_tx.send((i, work(&items[i]))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut sent = 0;
+        while sent < items.len() && sent < window {
+            task_tx.send(sent).expect("workers alive");
+            sent += 1;
+        }
+        let mut waiting: BTreeMap<usize, R> = BTreeMap::new();
+        for i in 0..items.len() {
+            let r = loop {
+                if let Some(r) = waiting.remove(&i) {
+                    break r;
+                }
+                let (j, r) = done_rx.recv().expect("a worker panicked");
+                waiting.insert(j, r);
+            };
+            take(&items[i], r);
+            if sent < items.len() {
+                task_tx.send(sent).expect("workers alive");
+                sent += 1;
+            }
+        }
+        drop(task_tx);
+    });
+}
+
+/// What a worker made of one bundle: its analysis and host report, or why it was refused.
+type Examined = Result<Examination, (&'static str, String)>;
+
+/// A verified bundle, analyzed, with its host report and spool entry rendered.
+struct Examination {
+    sha256: String,
+    analysis: HostAnalysis,
+    facts: HostFacts,
+    /// The bundle's inventory, kept for fleet stacking (empty when not stacking).
+    inventory: Vec<Seen>,
+    report: String,
+    /// The analysis serialized for the spool (cannot fail in practice; reported if it does).
+    json: Result<Vec<u8>, String>,
+}
+
+/// What site policy and fleet context need of each host's analysis.
+struct HostPolicy<'b> {
+    baseline: Option<&'b BaselineIndex>,
+    /// Whether the inventory is needed at all (allowlist, baseline or stacking).
+    inventory: bool,
+    /// Whether it is kept for stacking.
+    keep_inventory: bool,
+}
+
+/// Verifies a bundle, checks it against the custody ledger beside it (as it was before this
+/// run), analyzes it, applies the site allowlist and the baseline, and renders its host report
+/// (worker side: nothing is written).
+fn examine(
+    path: &Path,
+    limits: &Limits,
+    ledgers: &HashMap<PathBuf, Option<Beside>>,
+    playbook: &Playbook,
+    registry: &Registry,
+    hp: &HostPolicy<'_>,
+    timings: &Timings,
+) -> Examined {
+    let custody = ledgers
+        .get(ledger::bundle_dir(path))
+        .and_then(Option::as_ref);
+    let t = Instant::now();
+    let opened = open_checked(path, custody, limits);
+    timings.add(Stage::Open, t);
+    let mut b = opened?;
+    let (mut analysis, facts, inv) =
+        analyze_bundle_timed(&mut b, playbook, registry, timings, hp.inventory);
+    let mut moved = false;
+    if !playbook.analysis.allow.is_empty() {
+        let members: BTreeMap<String, String> = b
+            .manifest
+            .members
+            .iter()
+            .map(|m| (m.name.clone(), m.sha256.clone()))
+            .collect();
+        moved = policy::apply_allow(&mut analysis, &inv, &playbook.analysis, &members);
+    }
+    if let Some(base) = hp.baseline {
+        moved |= policy::apply_baseline(&mut analysis, &inv, base);
+    }
+    if moved {
+        policy::rescore(&mut analysis, &playbook.analysis);
+    }
+    let inventory = if hp.keep_inventory { inv } else { Vec::new() };
+    let t = Instant::now();
+    let report = dossier_reporters::host::render(&analysis);
+    let json = serde_json::to_vec(&analysis).map_err(|e| e.to_string());
+    timings.add(Stage::Render, t);
+    Ok(Examination {
+        sha256: b.sha256.clone(),
+        analysis,
+        facts,
+        inventory,
+        report,
+        json,
+    })
+}
+
+/// Main-thread side of one bundle, in bundle order: custody ledger, host report, spool.
+#[allow(clippy::too_many_arguments)]
+fn take_result(
+    path: &Path,
+    done: Examined,
+    ledgers: &HashMap<PathBuf, Option<Beside>>,
+    appended: &mut Vec<PathBuf>,
+    detail: &str,
+    out: &Path,
+    used: &mut HostDirs,
+    spool: &mut BufWriter<&File>,
+    spooled: &mut u64,
+    index: &mut Vec<Indexed>,
+    unanalyzed: &mut Vec<Unanalyzed>,
+    all_facts: &mut Vec<(String, String, HostFacts)>,
+    timings: &Timings,
+) -> Result<(), BundleError> {
+    let name = ledger::bundle_name(path);
+    let custody = ledgers
+        .get(ledger::bundle_dir(path))
+        .and_then(Option::as_ref);
+    let mut record = |ev: &ledger::Event<'_>| {
+        let Some(l) = custody else { return Ok(()) };
+        let t = Instant::now();
+        let r = ledger::append_unsynced(&l.dir, ev);
+        if !appended.contains(&l.dir) {
+            appended.push(l.dir.clone());
+        }
+        timings.add(Stage::Ledger, t);
+        r.map(|_| ())
+    };
+    let e = match done {
+        Ok(e) => e,
+        Err((why, reason)) => {
+            let _ = record(&ledger::Event {
+                action: "analyze_refused",
+                bundle: &name,
+                sha256: None,
+                detail: Some(why),
+            });
+            unanalyzed.push(Unanalyzed {
+                subject: name,
+                reason,
+            });
+            return Ok(());
+        }
+    };
+    let a = e.analysis;
+    if !e.facts.is_empty() {
+        all_facts.push((a.hostname.clone(), a.bundle.clone(), e.facts));
+    }
+    if let Err(err) = record(&ledger::Event {
+        action: "analyzed",
+        bundle: &name,
+        sha256: Some(&e.sha256),
+        detail: Some(&format!(
+            "verdict {} score {}; {detail}",
+            a.verdict, a.score
+        )),
+    }) {
+        eprintln!("dossier: warning: custody ledger not updated: {err}");
+    }
+    let json = e
+        .json
+        .map_err(|err| write_error(out, format!("analysis spool: {err}")))?;
+    let t = Instant::now();
+    let hdir = out.join(host_dir(&a.hostname, used));
+    ensure_out_dir(&hdir)?;
+    let report = hdir.join("report.md");
+    write_report_unsynced(&report, &e.report)?;
+    spool
+        .write_all(&json)
+        .map_err(|err| write_error(out, format!("analysis spool: {err}")))?;
+    index.push(Indexed {
+        entry: Some(HostEntry::of(&a)),
+        bundle: path.to_path_buf(),
+        report,
+        offset: *spooled,
+        len: json.len(),
+    });
+    *spooled += json.len() as u64;
+    timings.add(Stage::Write, t);
+    Ok(())
+}
+
+/// Stages of an analysis run, timed with `DOSSIER_TIMINGS=1`.
+#[derive(Clone, Copy)]
+enum Stage {
+    /// Whole-file SHA-256, zip structure, manifest, every member decompressed and hashed.
+    Open,
+    /// Records members parsed into JSON values.
+    Records,
+    /// Typed parsing of the records (the analyzers' context).
+    Context,
+    /// The built-in rules (without the member reads below).
+    Rules,
+    /// Members read by rules (executable copies for the miner-string scan...).
+    Members,
+    /// Analyzer plugins.
+    Plugins,
+    /// Host report rendering and the analysis serialized for the spool.
+    Render,
+    /// Custody ledger appends.
+    Ledger,
+    /// Host reports and spool written.
+    Write,
+    /// The fleet report and findings JSON, in one pass over the spool.
+    Fleet,
+    /// The final syncs (file system, ledgers, fleet report, findings).
+    Sync,
+}
+
+const STAGES: [(Stage, &str); 11] = [
+    (Stage::Open, "open+verify"),
+    (Stage::Records, "records JSON"),
+    (Stage::Context, "typed parsing"),
+    (Stage::Rules, "rules"),
+    (Stage::Members, "member reads"),
+    (Stage::Plugins, "plugins"),
+    (Stage::Render, "render"),
+    (Stage::Ledger, "ledger"),
+    (Stage::Write, "write"),
+    (Stage::Fleet, "fleet pass"),
+    (Stage::Sync, "final sync"),
+];
+
+/// Time spent per [`Stage`] (nanoseconds, summed over threads), when enabled.
+struct Timings {
+    on: bool,
+    start: Instant,
+    nanos: [AtomicU64; 11],
+}
+
+impl Timings {
+    fn from_env() -> Timings {
+        Timings {
+            on: std::env::var_os("DOSSIER_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0"),
+            start: Instant::now(),
+            nanos: Default::default(),
+        }
+    }
+
+    fn add(&self, stage: Stage, since: Instant) {
+        if self.on {
+            self.add_nanos(stage, since.elapsed().as_nanos() as u64);
+        }
+    }
+
+    fn add_nanos(&self, stage: Stage, n: u64) {
+        if self.on {
+            self.nanos[stage as usize].fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// One line on stderr: `dossier: timings: N bundles in W ms wall; stage T ms, ...`.
+    fn print(&self, bundles: usize) {
+        if !self.on {
+            return;
+        }
+        let parts: Vec<String> = STAGES
+            .iter()
+            .map(|(s, name)| {
+                format!(
+                    "{name} {:.1}",
+                    self.nanos[*s as usize].load(Ordering::Relaxed) as f64 / 1e6
+                )
+            })
+            .collect();
+        eprintln!(
+            "dossier: timings: {bundles} bundles in {:.1} ms wall; ms per stage (summed over workers): {}",
+            self.start.elapsed().as_secs_f64() * 1e3,
+            parts.join(", ")
+        );
+    }
 }
 
 /// The plugin reporters a playbook enables, for one analysis run. A reporter that fails is
@@ -866,5 +1235,24 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["esxi-web01", "findings.json", "fleet-report.md"]);
+    }
+
+    #[test]
+    fn worker_results_are_taken_in_item_order() {
+        let items: Vec<u64> = (0..200).collect();
+        let mut got = Vec::new();
+        in_order(
+            &items,
+            |&i| {
+                // Uneven work so results come back out of order.
+                std::thread::sleep(std::time::Duration::from_micros((i * 37) % 500));
+                i * 2
+            },
+            |&i, r| got.push((i, r)),
+        );
+        assert_eq!(got, items.iter().map(|&i| (i, i * 2)).collect::<Vec<_>>());
+        let mut none = Vec::new();
+        in_order(&[] as &[u64], |&i| i, |_, r| none.push(r));
+        assert!(none.is_empty());
     }
 }

@@ -363,6 +363,10 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                     .map(|w| format!("; context when {w}"))
                     .unwrap_or_default()
             );
+            println!(
+                "    MITRE ATT&CK: {}",
+                dossier_analyzers::attack::labels(r.mitre)
+            );
             let shared = r.shares_with();
             if !shared.is_empty() {
                 println!(
@@ -400,16 +404,20 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
             );
             if a.long {
                 println!(
-                    "    needs: {}\n    {}\n",
+                    "    needs: {}\n    MITRE ATT&CK: {}\n    {}\n",
                     if r.needs.is_empty() {
                         "-".to_string()
                     } else {
                         r.needs.join(", ")
                     },
+                    dossier_analyzers::attack::labels(&r.mitre),
                     r.doc
                 );
             }
         }
+    }
+    if a.long {
+        println!("technique names: {}", dossier_analyzers::attack::release());
     }
     println!(
         "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",

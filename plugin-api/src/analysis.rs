@@ -276,6 +276,11 @@ pub struct ExecutableSeen {
     /// Bundle member holding a copy, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
+    /// Owned by an installed package and its content verified unchanged against the
+    /// package's digest: never an IOC (a finding about what it does names it in its
+    /// explanation, but hunting the fleet for `/usr/bin/python3.11` finds every host).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub packaged: bool,
 }
 
 /// A listening socket in the snapshot.
@@ -372,17 +377,31 @@ impl HostAnalysis {
 
     /// Every IOC of every behaviour finding and of every context finding linked to one,
     /// deduplicated and sorted. Context standing alone (an unowned but harmless file) gives
-    /// none.
+    /// none, and neither does a packaged, unmodified executable ([`ExecutableSeen::packaged`]:
+    /// its path and SHA-256), whatever finding mentions it.
     pub fn iocs(&self) -> Vec<Ioc> {
         let mut v: Vec<Ioc> = self
             .findings
             .iter()
             .chain(self.context.iter().filter(|f| !f.linked_to.is_empty()))
             .flat_map(|f| f.iocs.iter().cloned())
+            .filter(|i| !self.is_packaged(i))
             .collect();
         v.sort();
         v.dedup();
         v
+    }
+
+    /// Whether an IOC names a packaged, unmodified executable (its path or its SHA-256).
+    pub fn is_packaged(&self, ioc: &Ioc) -> bool {
+        self.executables
+            .iter()
+            .filter(|e| e.packaged)
+            .any(|e| match ioc {
+                Ioc::Path(p) => *p == e.path,
+                Ioc::Sha256(s) => e.sha256.as_deref() == Some(s.as_str()),
+                _ => false,
+            })
     }
 }
 

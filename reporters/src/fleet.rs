@@ -17,9 +17,10 @@
 
 use crate::md;
 use crate::policy::PolicyTally;
+use dossier_analyzers::attack;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{
-    Finding, HostAnalysis, Ioc, NotCollected, PluginUse, Severity, Unanalyzed,
+    Finding, HostAnalysis, Ioc, NotCollected, PluginUse, RuleHit, Severity, Unanalyzed,
 };
 use dossier_plugin_api::analyzer::FleetFinding;
 use dossier_plugin_api::policy::StackingSummary;
@@ -45,22 +46,89 @@ pub fn slot(sev: Severity) -> usize {
         Severity::Info => 4,
     }
 }
-fn risk(sev: Severity) -> &'static str {
+/// What to do about a finding of this severity.
+fn urgency(sev: Severity) -> &'static str {
     match sev {
         Severity::Critical => {
-            "Critical: strong evidence of compromise; contain the host now and treat its credentials as stolen."
+            "Strong evidence of compromise: contain the host now and treat its credentials as stolen."
         }
-        Severity::High => {
-            "High: a persistence, evasion or payload indicator typical of intrusions; investigate and contain promptly."
-        }
+        Severity::High => "Typical of intrusions: investigate and contain promptly.",
         Severity::Medium => {
-            "Medium: unusual on a managed host and often part of an intrusion; confirm with the owner and correlate with other findings."
+            "Unusual on a managed host: confirm with the owner and correlate with the other findings."
         }
-        Severity::Low => {
-            "Low: common in administration; suspicious only together with other findings."
-        }
+        Severity::Low => "Common in administration: suspicious only together with other findings.",
         Severity::Info => "Informational.",
     }
+}
+
+/// Technique ids with their names, as prose: "A", "A and B", "A; B and C" (names can hold
+/// commas, never semicolons).
+fn techniques(mitre: &[String]) -> String {
+    let labels: Vec<String> = mitre.iter().map(|m| attack::label(m)).collect();
+    match labels.as_slice() {
+        [] => String::new(),
+        [one] => md(one),
+        [rest @ .., last] => format!("{} and {}", md(&rest.join("; ")), md(last)),
+    }
+}
+
+/// What the ATT&CK techniques `mitre` give an attacker, from their tactics ("keep access
+/// across reboots... and hide from administrators..."), or `None` when no id is known.
+fn gains(mitre: &[String]) -> Option<String> {
+    let mut tactics: Vec<&str> = mitre.iter().flat_map(|m| attack::tactics(m)).collect();
+    tactics.sort_unstable();
+    tactics.dedup();
+    let phrases: Vec<&str> = tactics
+        .iter()
+        .filter_map(|t| attack::tactic_gain(t))
+        .collect();
+    match phrases.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        [rest @ .., last] => Some(format!("{} and {last}", rest.join(", "))),
+    }
+}
+
+/// The risk assessment of one alert: what was found on which subject, what the techniques
+/// let an attacker do, and how urgent it is.
+fn risk(hit: &RuleHit, findings: &[&Finding]) -> String {
+    let mut subjects: Vec<&str> = findings
+        .iter()
+        .map(|f| f.subject.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    subjects.dedup();
+    let what = match findings.first() {
+        Some(f) if findings.len() == 1 => md(&f.explanation),
+        Some(f) => format!(
+            "{} (and {} more finding{} of this rule)",
+            md(&f.explanation),
+            findings.len() - 1,
+            if findings.len() == 2 { "" } else { "s" }
+        ),
+        None => md(&hit.title),
+    };
+    let on = match subjects.as_slice() {
+        [] => String::new(),
+        [one] => format!("On `{}`: ", md(one)),
+        many => format!(
+            "On {}: ",
+            many.iter()
+                .map(|s| format!("`{}`", md(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let allows = match gains(&hit.mitre) {
+        Some(g) => format!(" As {}, it lets an attacker {g}.", techniques(&hit.mitre)),
+        None => String::new(),
+    };
+    format!(
+        "{}: {on}{}.{allows} {}",
+        hit.severity.label(),
+        what.trim_end_matches('.'),
+        urgency(hit.severity)
+    )
 }
 
 /// What the fleet report needs of one host before its alerts: kept in memory for every host.
@@ -79,6 +147,10 @@ pub struct HostEntry {
     pub hits: [usize; 5],
     /// Number of rules evaluated on partial data (the host was collected with gaps).
     pub partial: usize,
+    /// Number of rules not evaluated (the data they need is missing).
+    pub not_evaluated: usize,
+    /// Collected from an offline image (`collect --root`): no live processes or sockets.
+    pub offline: bool,
 }
 
 impl HostEntry {
@@ -100,6 +172,32 @@ impl HostEntry {
             collected_finished: a.collected_finished,
             hits,
             partial: a.partial.len(),
+            not_evaluated: a.not_evaluated.len(),
+            offline: a.target.starts_with("image:"),
+        }
+    }
+
+    /// The host table's `data` column: `complete` only when every rule ran on complete data;
+    /// otherwise `offline image (N rules not evaluated)` for an image collected with `--root`,
+    /// `partial (N rules)` for rules evaluated on partial data, `incomplete (N rules not
+    /// evaluated)` for a live host some data is missing of.
+    pub fn data(&self) -> String {
+        let rules = |n: usize| format!("{n} rule{}", if n == 1 { "" } else { "s" });
+        let ne = format!("{} not evaluated", rules(self.not_evaluated));
+        match (self.offline, self.not_evaluated > 0, self.partial > 0) {
+            (true, false, false) => "offline image".into(),
+            (true, true, false) => format!("offline image ({ne})"),
+            (true, false, true) => {
+                format!("offline image ({} on partial data)", rules(self.partial))
+            }
+            (true, true, true) => format!(
+                "offline image ({ne}, {} on partial data)",
+                rules(self.partial)
+            ),
+            (false, false, false) => "complete".into(),
+            (false, true, false) => format!("incomplete ({ne})"),
+            (false, false, true) => format!("partial ({})", rules(self.partial)),
+            (false, true, true) => format!("partial ({}; {ne})", rules(self.partial)),
         }
     }
 }
@@ -213,6 +311,30 @@ impl<'a> FleetWriter<'a> {
         }
         let gapped = hosts.iter().filter(|h| h.partial > 0).count();
         writeln!(o, "**Hosts collected with gaps:** {gapped}  ")?;
+        // One alert per rule hit: the same counts as the alerts listed below.
+        let mut alerts = [0usize; 5];
+        for h in hosts {
+            for (a, n) in alerts.iter_mut().zip(h.hits) {
+                *a += n;
+            }
+        }
+        let by_sev: Vec<String> = ORDER
+            .iter()
+            .zip(alerts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{}: {n}", s.label()))
+            .collect();
+        writeln!(
+            o,
+            "**Alerts:** {}{}  ",
+            alerts.iter().sum::<usize>(),
+            if by_sev.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_sev.join(", "))
+            }
+        )?;
+        writeln!(o, "**Technique names:** {}  ", attack::release())?;
         writeln!(
             o,
             "**Verdicts:** {}\n",
@@ -266,15 +388,7 @@ impl<'a> FleetWriter<'a> {
                 h.score,
                 h.findings,
                 h.highest.map_or("-", |s| s.label()),
-                if h.partial > 0 {
-                    format!(
-                        "partial ({} rule{})",
-                        h.partial,
-                        if h.partial == 1 { "" } else { "s" }
-                    )
-                } else {
-                    "complete".to_string()
-                },
+                h.data(),
                 md(&h.bundle),
                 &h.bundle_sha256[..h.bundle_sha256.len().min(16)]
             )?;
@@ -344,7 +458,7 @@ impl<'a> FleetWriter<'a> {
                         hit.weight
                     ),
                 },
-                hit.mitre.join(", "),
+                md(&attack::labels(&hit.mitre)),
                 if self.stacking.is_some() {
                     format!("  \n**Prevalence:** on {rank} of {of} hosts")
                 } else {
@@ -379,7 +493,7 @@ impl<'a> FleetWriter<'a> {
                     )?;
                 }
             }
-            writeln!(o, "\n**Risk Assessment:** {}\n\n---\n", risk(hit.severity))?;
+            writeln!(o, "\n**Risk Assessment:** {}\n\n---\n", risk(hit, &fs))?;
             sections[i].write_all(&o)?;
             self.chunks.push(Chunk {
                 slot: i,
@@ -392,17 +506,11 @@ impl<'a> FleetWriter<'a> {
         }
         let next_id = self.names.len() as u32;
         let id = *self.names.entry(h.hostname.clone()).or_insert(next_id);
-        // Behaviour findings and the context linked to them: never a lone unowned file.
-        let linked = h.context.iter().filter(|c| !c.linked_to.is_empty());
-        for f in h.findings.iter().chain(linked) {
-            for i in &f.iocs {
-                if !matches!(i, Ioc::Pid(_)) {
-                    if let Some(set) = self.iocs.get_mut(i) {
-                        set.insert(id);
-                    } else {
-                        self.iocs.insert(i.clone(), BTreeSet::from([id]));
-                    }
-                }
+        // The host's IOCs: flagged subjects only (behaviour findings and context linked to
+        // them, never a packaged, unmodified file).
+        for i in h.iocs() {
+            if !matches!(i, Ioc::Pid(_)) {
+                self.iocs.entry(i).or_default().insert(id);
             }
         }
         Ok(())
@@ -555,7 +663,7 @@ fn write_fleet_findings(o: &mut dyn Write, found: &[FleetFinding], hosts: usize)
             "**Severity:** {}  \n**Category:** `{}`  \n**MITRE ATT&CK:** {}  \n**Hosts:** {} of {hosts}: {}\n",
             f.severity.label(),
             f.rule,
-            f.mitre.join(", "),
+            md(&attack::labels(&f.mitre)),
             f.hosts.len(),
             f.hosts.iter().map(|h| md(h)).collect::<Vec<_>>().join(", ")
         )?;
@@ -579,9 +687,151 @@ fn write_fleet_findings(o: &mut dyn Write, found: &[FleetFinding], hosts: usize)
             }
             writeln!(o)?;
         }
-        writeln!(o, "**Risk Assessment:** {}\n\n---\n", risk(f.severity))?;
+        let allows = gains(&f.mitre)
+            .map(|g| format!(" As {}, it lets an attacker {g}.", techniques(&f.mitre)))
+            .unwrap_or_default();
+        writeln!(
+            o,
+            "**Risk Assessment:** {}: on {} of {hosts} hosts: {}.{allows} {}\n\n---\n",
+            f.severity.label(),
+            f.hosts.len(),
+            md(&f.explanation).trim_end_matches('.'),
+            urgency(f.severity)
+        )?;
     }
     Ok(())
+}
+
+/// Reads a rendered fleet report back and names every count of its summary that does not
+/// match what the report lists (alerts by severity against the alerts, hosts per verdict and
+/// findings against the host table, the executive summary's counts): empty when they agree.
+/// Tests check every fleet report they render with it.
+pub fn summary_mismatches(report: &str) -> Vec<String> {
+    let mut bad = Vec::new();
+    let field = |name: &str| -> Option<&str> {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("**{name}:** ")))
+            .map(|v| v.trim_end())
+    };
+    let number = |s: &str| {
+        s.split([' ', '('])
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+    };
+    // The host table: rows between its header and the first blank line.
+    let rows: Vec<Vec<&str>> = report
+        .lines()
+        .skip_while(|l| !l.starts_with("| host | verdict |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    if field("Hosts analyzed").and_then(number) != Some(rows.len()) {
+        bad.push(format!(
+            "Hosts analyzed {:?}, host table has {} rows",
+            field("Hosts analyzed"),
+            rows.len()
+        ));
+    }
+    let findings: usize = rows
+        .iter()
+        .filter_map(|r| r.get(3).and_then(|n| n.parse::<usize>().ok()))
+        .sum();
+    if field("Findings").and_then(number) != Some(findings) {
+        bad.push(format!(
+            "Findings {:?}, host table sums to {findings}",
+            field("Findings")
+        ));
+    }
+    let verdicts = ["Malicious likely", "Suspicious", "Unclear/Benign"];
+    let table_verdicts: Vec<usize> = verdicts
+        .iter()
+        .map(|v| rows.iter().filter(|r| r.get(1) == Some(v)).count())
+        .collect();
+    let said = verdicts
+        .iter()
+        .zip(&table_verdicts)
+        .map(|(v, n)| format!("{v}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if field("Verdicts") != Some(said.as_str()) {
+        bad.push(format!(
+            "Verdicts {:?}, host table says {said}",
+            field("Verdicts")
+        ));
+    }
+    let summary = format!(
+        "{} of {} analyzed hosts are likely compromised",
+        table_verdicts[0],
+        rows.len()
+    );
+    if !report.contains(&summary) {
+        bad.push(format!("executive summary does not say \"{summary}\""));
+    }
+    if table_verdicts[1] > 0 || report.contains("## Executive Summary") {
+        let sus = format!(", {} suspicious", table_verdicts[1]);
+        if !report.contains(&sus) {
+            bad.push(format!("executive summary does not say \"{sus}\""));
+        }
+    }
+    // Alerts: the severity of each one listed.
+    let mut listed = [0usize; 5];
+    let mut in_alert = false;
+    for l in report.lines() {
+        if l.starts_with("### ALERT-") {
+            in_alert = true;
+        } else if l.starts_with("## ") || l.starts_with("### FLEET-") {
+            in_alert = false;
+        } else if let (true, Some(sev)) = (in_alert, l.strip_prefix("**Severity:** ")) {
+            let sev = sev.trim_end();
+            match ORDER.iter().position(|s| s.label() == sev) {
+                Some(i) => listed[i] += 1,
+                None => bad.push(format!("alert with unknown severity {sev:?}")),
+            }
+            in_alert = false;
+        }
+    }
+    let headings = report
+        .lines()
+        .filter(|l| l.starts_with("### ALERT-"))
+        .count();
+    if headings != listed.iter().sum::<usize>() {
+        bad.push(format!(
+            "{headings} alert headings, {} alert severities",
+            listed.iter().sum::<usize>()
+        ));
+    }
+    let said: Vec<String> = ORDER
+        .iter()
+        .zip(listed)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{}: {n}", s.label()))
+        .collect();
+    let said = if said.is_empty() {
+        headings.to_string()
+    } else {
+        format!("{headings} ({})", said.join(", "))
+    };
+    if field("Alerts") != Some(said.as_str()) {
+        bad.push(format!(
+            "Alerts {:?}, the report lists {said}",
+            field("Alerts")
+        ));
+    }
+    // Hosts with alerts have a row (alerts say "on HOST").
+    let highest_listed = ORDER
+        .iter()
+        .zip(listed)
+        .find(|(_, n)| *n > 0)
+        .map(|(s, _)| s.label());
+    if field("Highest severity").is_some_and(|h| Some(h) != highest_listed && headings > 0) {
+        bad.push(format!(
+            "Highest severity {:?}, highest alert {highest_listed:?}",
+            field("Highest severity")
+        ));
+    }
+    bad
 }
 
 fn names(hs: &[&HostEntry]) -> String {
@@ -793,5 +1043,130 @@ mod tests {
         let mut w = FleetWriter::new(&index);
         w.add(&a, &mut sections).unwrap();
         assert!(w.write_tail(&mut Vec::new(), &[], &[]).is_err());
+    }
+
+    #[test]
+    fn summary_counts_match_the_alerts_and_hosts_listed() {
+        let mut off = host("img", "img.zip", &[Severity::High, Severity::Low]);
+        off.target = "image:/mnt/disk".into();
+        let hosts = [
+            host("a", "a.zip", &[Severity::Low, Severity::High]),
+            host(
+                "b",
+                "b.zip",
+                &[Severity::High, Severity::Critical, Severity::Medium],
+            ),
+            host("c", "c.zip", &[]),
+            host(
+                "d",
+                "d.zip",
+                &[
+                    Severity::High,
+                    Severity::High,
+                    Severity::Medium,
+                    Severity::Low,
+                    Severity::Critical,
+                    Severity::Info,
+                ],
+            ),
+            off,
+        ];
+        let r = render(&hosts, &[], &[]);
+        assert_eq!(summary_mismatches(&r), Vec::<String>::new(), "{r}");
+        assert!(
+            r.contains("**Alerts:** 13 (CRITICAL: 2, HIGH: 5, MEDIUM: 2, LOW: 3, INFO: 1)  \n"),
+            "{r}"
+        );
+        // The checker does catch a summary that says something else.
+        let wrong = r.replace("**Alerts:** 13 (", "**Alerts:** 12 (");
+        assert_eq!(summary_mismatches(&wrong).len(), 1, "{wrong}");
+        let wrong = r.replace("Suspicious: 1", "Suspicious: 3");
+        assert!(!summary_mismatches(&wrong).is_empty());
+        let r = render(&[host("c", "c.zip", &[])], &[], &[]);
+        assert_eq!(summary_mismatches(&r), Vec::<String>::new(), "{r}");
+        assert!(r.contains("**Alerts:** 0  \n"), "{r}");
+    }
+
+    #[test]
+    fn an_offline_image_with_rules_not_evaluated_is_not_complete() {
+        let mut a = host("img", "img.zip", &[]);
+        a.target = "image:/mnt/disk".into();
+        for rule in ["deleted-exe-running", "interpreter-listening"] {
+            a.not_evaluated
+                .push(dossier_plugin_api::analysis::NotEvaluated {
+                    rule: rule.into(),
+                    title: rule.into(),
+                    reason: "collector 'proc' not available: no live /proc (offline image)".into(),
+                });
+        }
+        let mut live = host("live", "live.zip", &[]);
+        live.not_evaluated = a.not_evaluated[..1].to_vec();
+        let r = render(&[a, live, host("ok", "ok.zip", &[])], &[], &[]);
+        assert!(
+            r.contains("| offline image (2 rules not evaluated) |"),
+            "{r}"
+        );
+        assert!(r.contains("| incomplete (1 rule not evaluated) |"), "{r}");
+        assert!(
+            r.contains("| ok | Unclear/Benign | 0 | 0 | - | complete |"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn risk_assessments_speak_of_their_finding_and_name_techniques() {
+        let mut h = host("a", "a.zip", &[Severity::High, Severity::Low]);
+        h.hits[0].mitre = vec!["T1036.005".into()];
+        h.findings[0].subject = "/var/log/log".into();
+        h.findings[0].explanation =
+            "unit python.service runs /var/log/log: it lives in /var/log".into();
+        h.hits[1].mitre = vec!["T1053.003".into()];
+        let r = render(&[h], &[], &[]);
+        assert!(
+            r.contains("**MITRE ATT&CK:** T1036.005 Masquerading: Match Legitimate Resource Name or Location\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("**Risk Assessment:** HIGH: On `/var/log/log`: unit python.service runs /var/log/log: it lives in /var/log. As T1036.005 Masquerading: Match Legitimate Resource Name or Location, it lets an attacker hide from administrators and security tools. Typical of intrusions"),
+            "{r}"
+        );
+        assert!(r.contains("it lets an attacker run code of their choice on the host, keep access across reboots and password changes and gain higher privileges"), "{r}");
+        let risks: Vec<&str> = r
+            .lines()
+            .filter(|l| l.starts_with("**Risk Assessment:**"))
+            .collect();
+        assert_eq!(risks.len(), 2);
+        assert_ne!(risks[0], risks[1]);
+        assert!(r.contains("**Technique names:** MITRE ATT&CK v"), "{r}");
+    }
+
+    #[test]
+    fn packaged_unmodified_files_are_no_iocs() {
+        let mut h = host("a", "a.zip", &[Severity::High]);
+        h.findings[0]
+            .iocs
+            .push(Ioc::Path("/usr/bin/python3.11".into()));
+        h.executables
+            .push(dossier_plugin_api::analysis::ExecutableSeen {
+                path: "/usr/bin/python3.11".into(),
+                sha256: Some("12".repeat(32)),
+                referenced_by: vec!["process 7".into()],
+                member: None,
+                packaged: true,
+            });
+        h.findings[0].iocs.push(Ioc::Sha256("12".repeat(32)));
+        let r = render(&[h.clone()], &[], &[]);
+        assert!(!r.contains("python3.11"), "{r}");
+        assert!(!r.contains(&"12".repeat(32)), "{r}");
+        assert!(r.contains("| `/tmp/x` | path |"), "{r}");
+        let host_report = crate::host::render(&h);
+        assert!(
+            !host_report
+                .split("## Evidence")
+                .next()
+                .unwrap()
+                .contains("python3.11"),
+            "{host_report}"
+        );
     }
 }

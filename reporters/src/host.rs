@@ -9,6 +9,7 @@
 //! observation, one score) or when context on the same subject raised its weight (a boost).
 
 use crate::md;
+use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use std::fmt::Write;
 
@@ -134,7 +135,7 @@ pub fn render(a: &HostAnalysis) -> String {
             md(&h.title),
             h.severity.label(),
             h.rule,
-            h.mitre.join(", ")
+            md(&attack::labels(&h.mitre))
         );
         for f in a.findings.iter().filter(|f| f.rule == h.rule) {
             let mut notes = Vec::new();
@@ -287,29 +288,43 @@ pub fn render(a: &HostAnalysis) -> String {
         }
     }
     if iocs.is_empty() {
-        let _ = writeln!(o, "- None.");
+        let _ = writeln!(o, "- No IOC: no finding flagged a subject to search for.");
     }
     let _ = writeln!(o, "- Listening ports (snapshot):");
     if a.listeners.is_empty() {
         let _ = writeln!(o, "  - none recorded (no live socket data in this bundle)");
     }
     for l in &a.listeners {
+        // Only what is known: no empty process name or pid list.
+        let mut who = Vec::new();
+        if !l.processes.is_empty() {
+            who.push(md(&l.processes.join(",")));
+        }
+        if !l.pids.is_empty() {
+            who.push(format!(
+                "(pid {})",
+                l.pids
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+        if who.is_empty() {
+            who.push("(no process recorded)".to_string());
+        }
         let _ = writeln!(
             o,
-            "  - {} {}:{} {} (pid {})",
+            "  - {} {}:{} {}",
             l.protocol,
             l.address,
             l.port,
-            md(&l.processes.join(",")),
-            l.pids
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
+            who.join(" ")
         );
     }
 
     let _ = writeln!(o, "\n## Evidence\n");
+    let _ = writeln!(o, "Technique names from {}.\n", attack::release());
     let _ = writeln!(
         o,
         "| rule | MITRE ATT&CK | severity | subject | bundle member | SHA-256 | line |"
@@ -321,7 +336,7 @@ pub fn render(a: &HostAnalysis) -> String {
                 o,
                 "| `{}` | {} | {} | {} | `{}` | `{}` | {} |",
                 f.rule,
-                f.mitre.join(", "),
+                md(&attack::labels(&f.mitre)),
                 f.severity.label(),
                 md(&f.subject),
                 md(&e.member),
@@ -340,38 +355,48 @@ pub fn render(a: &HostAnalysis) -> String {
             .iter()
             .any(|f| f.severity >= dossier_plugin_api::analysis::Severity::High)
     {
-        let paths: Vec<String> = iocs
-            .iter()
-            .filter(|i| matches!(i, Ioc::Path(_)))
-            .map(|i| i.value())
-            .collect();
         let units: Vec<String> = iocs
             .iter()
             .filter(|i| matches!(i, Ioc::Unit(_)))
             .map(|i| i.value())
             .collect();
+        let stop_units = if units.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "stop and mask the flagged units ({}) at runtime only (`systemctl mask --runtime`), ",
+                units
+                    .iter()
+                    .map(|u| format!("`{}`", md(u)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         let _ = writeln!(
             o,
-            "1. **Contain without destroying evidence:** isolate the host from the network; stop and mask the flagged units ({}) at runtime only (`systemctl mask --runtime`), comment out the flagged cron entries, and move flagged binaries to quarantine after this bundle (which already holds their hashes and copies).",
-            if units.is_empty() {
-                "none".into()
-            } else {
-                units.join(", ")
-            }
+            "1. **Contain without destroying evidence:** isolate the host from the network; {stop_units}comment out the flagged cron entries, and move flagged binaries to quarantine after this bundle (which already holds their hashes and copies)."
         );
         let _ = writeln!(
             o,
             "2. **Rotate credentials:** root and service-account passwords, SSH keys (authorized_keys of every account), API tokens and any secret readable by the compromised accounts."
         );
-        let _ = writeln!(
-            o,
-            "3. **Hunt laterally:** sweep the same network and cluster for the IOCs above (paths {}, SHA-256 values, unit names, cron commands) with `dossier sweep` and the fleet report's correlation.",
-            if paths.is_empty() {
-                "-".into()
-            } else {
-                paths.join(", ")
-            }
-        );
+        let hunted: Vec<String> = iocs
+            .iter()
+            .filter(|i| !matches!(i, Ioc::Pid(_)))
+            .map(|i| format!("{} `{}`", i.kind().replace('_', " "), md(&i.value())))
+            .collect();
+        let _ = if hunted.is_empty() {
+            writeln!(
+                o,
+                "3. **Hunt laterally:** no flagged subject gives an IOC to search for elsewhere; sweep the same network with `dossier sweep` and compare hosts with the fleet report."
+            )
+        } else {
+            writeln!(
+                o,
+                "3. **Hunt laterally:** sweep the same network and cluster with `dossier sweep` for the IOCs of the flagged findings: {}; the fleet report's correlation shows where each was seen.",
+                hunted.join(", ")
+            )
+        };
         let _ = writeln!(
             o,
             "4. **Review logs:** auth logs (`last`, `lastb`, journal of sshd), package-manager and command audit logs, web access logs for uploads and execution around {}.",

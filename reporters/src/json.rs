@@ -4,7 +4,8 @@
 //! indentation, keys in alphabetical order at every level:
 //!
 //! ```text
-//! { "fleet_findings": [FleetFinding...],
+//! { "attack": "MITRE ATT&CK v18.1",
+//!   "fleet_findings": [FleetFinding...],
 //!   "hosts": [HostAnalysis...],
 //!   "not_collected": [{outcome, reason, target}...],
 //!   "schema": "dossier-findings",
@@ -38,6 +39,12 @@
 //! common_findings, findings [{rule, subject, hosts}] (rarest first)}. These fields are
 //! additions: version 1 readers that ignore unknown fields read the document unchanged.
 //!
+//! Every `mitre` list of technique ids (rule hits, findings, context, fleet findings) has a
+//! `mitre_names` object beside it: id → technique name ("T1036.005": "Masquerading: Match
+//! Legitimate Resource Name or Location") for the ids in the bundled ATT&CK table, whose
+//! release the top-level `attack` names (added within version 1). An executable's `packaged`
+//! is true when a package owns it and its content verified unchanged (never an IOC).
+//!
 //! Scoring fields (added within version 1; readers that do not know them can ignore them, and
 //! documents written before them read as "none"): a host's `context` lists its context
 //! findings (provenance such as "no package owns it": shown, never scored on their own), each
@@ -54,6 +61,7 @@
 //! [`FindingsWriter`] writes the document one host at a time, so memory does not grow with the
 //! number of hosts; [`render`] is the same code writing to memory.
 
+use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
 use dossier_plugin_api::analyzer::FleetFinding;
 use dossier_plugin_api::policy::StackingSummary;
@@ -65,9 +73,34 @@ pub const SCHEMA: &str = "dossier-findings";
 /// Schema version.
 pub const VERSION: u32 = 1;
 
+/// Adds `mitre_names` (technique id → ATT&CK name, for the ids the bundled table knows)
+/// beside every `mitre` list of ids in `v`.
+fn name_techniques(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            let names: Option<serde_json::Map<String, serde_json::Value>> =
+                o.get("mitre").and_then(|m| m.as_array()).map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| id.as_str())
+                        .filter_map(|id| attack::name(id).map(|n| (id.to_string(), n.into())))
+                        .collect()
+                });
+            for (_, child) in o.iter_mut() {
+                name_techniques(child);
+            }
+            if let Some(names) = names {
+                o.insert("mitre_names".into(), names.into());
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(name_techniques),
+        _ => {}
+    }
+}
+
 /// `v` pretty-printed with sorted keys, as it appears at nesting depth `depth` of the document.
 fn pretty_at(v: &impl Serialize, depth: usize) -> io::Result<String> {
-    let value = serde_json::to_value(v).map_err(io::Error::other)?;
+    let mut value = serde_json::to_value(v).map_err(io::Error::other)?;
+    name_techniques(&mut value);
     let text = serde_json::to_string_pretty(&value).map_err(io::Error::other)?;
     // Strings are escaped, so every newline of the text is layout.
     Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
@@ -87,7 +120,8 @@ impl<'a> FindingsWriter<'a> {
     pub fn new(out: &'a mut dyn Write, fleet_findings: &[FleetFinding]) -> io::Result<Self> {
         writeln!(
             out,
-            "{{\n  \"fleet_findings\": {},",
+            "{{\n  \"attack\": {},\n  \"fleet_findings\": {},",
+            pretty_at(&attack::release(), 1)?,
             pretty_at(&fleet_findings, 1)?
         )?;
         out.write_all(b"  \"hosts\": [")?;
@@ -187,8 +221,11 @@ mod tests {
     /// The whole document built as one value and pretty-printed: what the streaming writer
     /// must reproduce byte for byte.
     fn whole(hosts: &[HostAnalysis], un: &[Unanalyzed], nc: &[NotCollected]) -> String {
+        let mut hosts = serde_json::to_value(hosts).unwrap();
+        name_techniques(&mut hosts);
         let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": hosts,
-            "unanalyzed": un, "not_collected": nc, "fleet_findings": [] });
+            "unanalyzed": un, "not_collected": nc, "fleet_findings": [],
+            "attack": attack::release() });
         serde_json::to_string_pretty(&doc).unwrap() + "\n"
     }
 
@@ -265,5 +302,30 @@ mod tests {
         assert_eq!(p["missing"], "accounts: 1 permission denied: /etc/shadow");
         let back: HostAnalysis = serde_json::from_value(v["hosts"][0].clone()).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn technique_names_sit_beside_every_mitre_list() {
+        let mut h = host("a", "a.zip", &[Severity::High]);
+        h.hits[0].mitre = vec!["T1105".into(), "T9999".into()];
+        h.findings[0].mitre = vec!["T1036.005".into()];
+        let doc: serde_json::Value = serde_json::from_str(&render(&[h], &[], &[])).unwrap();
+        assert!(
+            doc["attack"]
+                .as_str()
+                .unwrap()
+                .starts_with("MITRE ATT&CK v")
+        );
+        let host = &doc["hosts"][0];
+        assert_eq!(
+            host["hits"][0]["mitre_names"],
+            serde_json::json!({"T1105": "Ingress Tool Transfer"})
+        );
+        assert_eq!(
+            host["findings"][0]["mitre_names"]["T1036.005"],
+            "Masquerading: Match Legitimate Resource Name or Location"
+        );
+        // Still reads back as an analysis.
+        let _: HostAnalysis = serde_json::from_value(host.clone()).unwrap();
     }
 }

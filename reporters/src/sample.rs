@@ -88,6 +88,7 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
             sha256: Some("cd".repeat(32)),
             referenced_by: vec!["process 42".into()],
             member: None,
+            packaged: false,
         }],
         listeners: vec![],
         gaps: vec![],

@@ -173,6 +173,24 @@ fn fixture_verdicts_rules_and_mitre_ids() {
             && fleet.contains("## Cross-host Correlation"),
         "{fleet}"
     );
+    // The summary's counts are those of the alerts and hosts listed, offline images are not
+    // "complete", and no sentence has an empty placeholder.
+    assert_eq!(
+        dossier_reporters::fleet::summary_mismatches(&fleet),
+        Vec::<String>::new(),
+        "{fleet}"
+    );
+    assert!(
+        fleet.contains("| offline image (") && !fleet.contains("| complete |"),
+        "{fleet}"
+    );
+    for host in ["clean-web01", "db02", "esxi-web01"] {
+        let r = std::fs::read_to_string(d.path().join("rep").join(host).join("report.md")).unwrap();
+        for empty in ["``", "(none)", "(pid )", "PIDs: ", "paths -"] {
+            assert!(!r.contains(empty), "{host}: {empty:?} in\n{r}");
+            assert!(!fleet.contains(empty), "{empty:?} in\n{fleet}");
+        }
+    }
     let report = std::fs::read_to_string(d.path().join("rep/esxi-web01/report.md")).unwrap();
     for section in [
         "## Verdict",
@@ -613,10 +631,13 @@ fn reports_of_the_archived_miner_bundle_match_their_snapshots() {
         "esxi-web01.report.md",
         &std::fs::read_to_string(d.path().join("rep/esxi-web01/report.md")).unwrap(),
     );
-    snapshot(
-        "fleet-report.md",
-        &std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap(),
+    let fleet = std::fs::read_to_string(d.path().join("rep/fleet-report.md")).unwrap();
+    assert_eq!(
+        dossier_reporters::fleet::summary_mismatches(&fleet),
+        Vec::<String>::new(),
+        "{fleet}"
     );
+    snapshot("fleet-report.md", &fleet);
 }
 
 #[test]

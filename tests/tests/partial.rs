@@ -182,7 +182,11 @@ fn unprivileged_collection_marks_rules_evaluated_on_partial_data() {
         "{fleet_nobody}"
     );
     let n = partial.len();
-    let marker = format!("| partial ({n} rule{}) |", if n == 1 { "" } else { "s" });
+    // A `--root` image: "offline image (N rules not evaluated, M rules on partial data)".
+    let marker = format!(
+        "{n} rule{} on partial data) |",
+        if n == 1 { "" } else { "s" }
+    );
     assert!(fleet_nobody.contains(&marker), "{fleet_nobody}");
     // The root collection of the same tree: its fleet table says whether anything was missing,
     // and never lists the account rule as partial.

@@ -68,11 +68,15 @@ pub(crate) fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_
             ev.dedup_by(|a, b| a.member == b.member);
             finding(
                 &v.rec.path,
-                format!(
-                    "{} (run by {}) is not owned by any installed package",
-                    v.rec.path,
-                    v.rec.referenced_by.join(", ")
-                ),
+                if v.rec.referenced_by.is_empty() {
+                    format!("{} is not owned by any installed package", v.rec.path)
+                } else {
+                    format!(
+                        "{} (run by {}) is not owned by any installed package",
+                        v.rec.path,
+                        v.rec.referenced_by.join(", ")
+                    )
+                },
                 ev,
                 iocs,
             )

@@ -455,10 +455,14 @@ pub(crate) fn pam_module_unowned(
         if let Some(sha) = ctx.verified(&h.rec.path).and_then(|v| v.rec.sha256.clone()) {
             iocs.push(Ioc::Sha256(sha));
         }
+        let by = if h.rec.referenced_by.is_empty() {
+            String::new()
+        } else {
+            format!(" loaded by {}", h.rec.referenced_by.join(", "))
+        };
         let text = format!(
-            "PAM module {} loaded by {}: {why}{}",
+            "PAM module {}{by}: {why}{}",
             h.rec.path,
-            h.rec.referenced_by.join(", "),
             place
                 .as_deref()
                 .map(|u| format!("; {u}"))

@@ -92,17 +92,22 @@ pub(crate) fn interpreter_listening(
                     )
                 })
                 .unwrap_or_default();
+            let pids = if s.rec.pids.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (pid {})",
+                    s.rec
+                        .pids
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            };
             let text = format!(
-                "{name} (pid {}){cmd} listens on {} {}:{}",
-                s.rec
-                    .pids
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                s.rec.protocol,
-                s.rec.local_addr,
-                s.rec.local_port
+                "{name}{pids}{cmd} listens on {} {}:{}",
+                s.rec.protocol, s.rec.local_addr, s.rec.local_port
             );
             let mut ev = ctx.ev(
                 s,

@@ -6,18 +6,38 @@ use crate::context::Ctx;
 use crate::input::BundleInput;
 use aho_corasick::AhoCorasick;
 use dossier_plugin_api::analysis::{Finding, Ioc};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The keyword matcher, built once per thread for a keyword list (building it costs more than
+/// scanning a bundle's executables).
+fn matcher(keywords: &[String]) -> Option<Rc<AhoCorasick>> {
+    thread_local! {
+        static CACHE: RefCell<Option<(Vec<String>, Rc<AhoCorasick>)>> = const { RefCell::new(None) };
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some((k, ac)) = c.as_ref() {
+            if k.as_slice() == keywords {
+                return Some(ac.clone());
+            }
+        }
+        let ac = Rc::new(
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(keywords)
+                .ok()?,
+        );
+        *c = Some((keywords.to_vec(), ac.clone()));
+        Some(ac)
+    })
+}
 
 pub(crate) fn miner_strings(
     ctx: &Ctx,
     cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    let Ok(ac) = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build(&cfg.keywords)
-    else {
-        return vec![];
-    };
     // (member, path, sha) of every executable copy in the bundle.
     let mut copies: Vec<(String, String, Option<String>)> = Vec::new();
     for p in &ctx.procs {
@@ -32,6 +52,12 @@ pub(crate) fn miner_strings(
     }
     copies.sort();
     copies.dedup_by(|a, b| a.0 == b.0);
+    if copies.is_empty() {
+        return vec![];
+    }
+    let Some(ac) = matcher(&cfg.keywords) else {
+        return vec![];
+    };
     let mut out = Vec::new();
     for (member, path, sha) in copies {
         let Ok(data) = (input.read_member)(&member, cfg.max_scan_bytes) else {

@@ -4,11 +4,16 @@
 //!   Local triage of this machine with the default playbook (or the one given): wall time and peak RSS of each run
 //!   (each run is measured in its own child so the peak RSS is per run), median of the runs.
 //!
-//! `dossier-bench analyze [--bundles 1000] [--bin PATH]`
+//! `dossier-bench analyze [--bundles 1000] [--runs 3] [--bin PATH] [--against PATH]`
 //!   Analysis throughput: bundles of the fixture roots copied to N distinct bundles in a case
 //!   directory (with a custody ledger recording their creation, so analysis checks and appends
-//!   to it as in real use), analyzed by one `dossier analyze` run; bundles/s and peak RSS for
-//!   N/10 and N bundles.
+//!   to it as in real use), analyzed by `dossier analyze` (each run into a fresh directory);
+//!   bundles/s, CPU time and peak RSS of each run and their medians, for N/10 and N bundles.
+//!   With `--against OTHER`, the other binary (e.g. an earlier build) is run on the same
+//!   bundles, alternating with `--bin` run by run, and the ratio of the medians is printed.
+//!   Then one more run of `--bin` with `DOSSIER_TIMINGS=1` prints where the time went, per
+//!   stage (open and verify, records JSON, typed parsing, rules, member reads, plugins, render,
+//!   ledger, write, fleet pass, final sync; summed over the worker threads).
 //!
 //! `dossier-bench bundle [--mib 1024] [--runs 3] [--dir DIR]`
 //!   Bundle writing throughput on a file set of the given size (a quarter each of random data,
@@ -82,7 +87,7 @@ fn main() {
         Some("one") => one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--bin PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH]"
             );
             std::process::exit(2);
         }
@@ -445,6 +450,8 @@ fn bundle(args: &[String]) {
 
 fn analyze(args: &[String]) {
     let n: usize = arg(args, "--bundles").map_or(1000, |s| s.parse().expect("--bundles"));
+    let runs: usize = arg(args, "--runs").map_or(3, |s| s.parse().expect("--runs"));
+    let against = arg(args, "--against").map(PathBuf::from);
     let bin = arg(args, "--bin")
         .map(PathBuf::from)
         .unwrap_or_else(default_bin);
@@ -491,19 +498,73 @@ fn analyze(args: &[String]) {
             .expect("ledger");
             names.push(set.join(name).to_string_lossy().into_owned());
         }
-        let out = dir.path().join(format!("rep{count}"));
-        let mut cmd: Vec<&str> = vec![
-            bin.to_str().expect("utf-8"),
-            "analyze",
-            "--out",
-            out.to_str().expect("utf-8"),
-        ];
-        cmd.extend(names.iter().map(String::as_str));
-        let (wall, rss) = measure(&cmd);
-        println!(
-            "analyze {count} bundles: {wall:.2} s = {:.0} bundles/s, peak RSS {rss:.1} MiB",
-            count as f64 / wall
-        );
+        let mut bins = vec![("", bin.clone())];
+        if let Some(other) = &against {
+            bins.push((" (--against)", other.clone()));
+        }
+        // Per binary: (wall, CPU, peak RSS) of each run.
+        let mut got: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); bins.len()];
+        for run in 0..runs {
+            for (k, (label, b)) in bins.iter().enumerate() {
+                let out = dir.path().join(format!("rep{count}-{k}-{run}"));
+                let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+                cmd.arg("one")
+                    .arg(b)
+                    .args(["analyze", "--out"])
+                    .arg(&out)
+                    .args(&names);
+                let m = measure_cmd(&mut cmd);
+                assert!(m.ok, "analyze failed: {}", b.display());
+                println!(
+                    "  run {}{label}: {count} bundles in {:.2} s = {:.0} bundles/s, CPU {:.2} s, peak RSS {:.1} MiB",
+                    run + 1,
+                    m.wall,
+                    count as f64 / m.wall,
+                    m.cpu,
+                    m.rss_mib
+                );
+                got[k].push((m.wall, m.cpu, m.rss_mib));
+                let _ = std::fs::remove_dir_all(&out);
+            }
+        }
+        let mut medians = Vec::new();
+        for ((label, b), runs) in bins.iter().zip(&got) {
+            let wall = median(runs.iter().map(|r| r.0).collect());
+            let cpu = median(runs.iter().map(|r| r.1).collect());
+            let rss = median(runs.iter().map(|r| r.2).collect());
+            println!(
+                "analyze {count} bundles{label} ({}): median {wall:.2} s = {:.0} bundles/s, CPU {cpu:.2} s, peak RSS {rss:.1} MiB",
+                b.display(),
+                count as f64 / wall
+            );
+            medians.push(wall);
+        }
+        if medians.len() == 2 {
+            println!(
+                "  --bin is {:.2}x the throughput of --against (median wall {:.2} s vs {:.2} s)",
+                medians[1] / medians[0],
+                medians[0],
+                medians[1]
+            );
+        }
+        let out = dir.path().join(format!("rep{count}-timed"));
+        let timed = Command::new(&bin)
+            .env("DOSSIER_TIMINGS", "1")
+            .args(["analyze", "--out"])
+            .arg(&out)
+            .args(&names)
+            .stdout(Stdio::null())
+            .output()
+            .expect("analyze");
+        let stderr = String::from_utf8_lossy(&timed.stderr);
+        match stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("dossier: timings: "))
+        {
+            Some(t) => println!("  where the time went ({count} bundles, one more run): {t}"),
+            None => println!("  no timings printed by {} (older build?)", bin.display()),
+        }
+        let _ = std::fs::remove_dir_all(&out);
     }
 }
 
