@@ -271,8 +271,11 @@ mod tests {
         w.host(&a).unwrap();
         w.finish(&[], &[]).unwrap();
         let got = String::from_utf8(out).unwrap();
-        let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": [a],
-            "unanalyzed": [], "not_collected": [], "fleet_findings": [], "stacking": st });
+        let mut hosts = serde_json::to_value([&a]).unwrap();
+        name_techniques(&mut hosts);
+        let doc = serde_json::json!({ "schema": SCHEMA, "version": VERSION, "hosts": hosts,
+            "unanalyzed": [], "not_collected": [], "fleet_findings": [], "stacking": st,
+            "attack": attack::release() });
         assert_eq!(got, serde_json::to_string_pretty(&doc).unwrap() + "\n");
     }
 
