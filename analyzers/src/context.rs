@@ -2,7 +2,7 @@
 //! ownership, and helpers that turn a record into an evidence pointer (records member +
 //! SHA-256 + line, and the raw member it was parsed from).
 
-use crate::engine::BundleInput;
+use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
 use dossier_plugin_api::records::{
     AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord,
@@ -47,7 +47,6 @@ pub struct Ctx {
     kinds: HashSet<(String, String)>,
     pub owned: HashSet<String>,
     pub has_package_db: bool,
-    collectors: BTreeMap<String, (String, String)>,
     members: BTreeMap<String, String>,
 }
 
@@ -165,38 +164,13 @@ impl Ctx {
                 .collect(),
             owned,
             has_package_db,
-            collectors: input.collectors.clone(),
             members: input.members.clone(),
         }
     }
 
-    /// Why a rule needing `needs` cannot be evaluated, if it cannot.
-    pub fn missing(&self, needs: &[&str]) -> Option<String> {
-        for n in needs {
-            match self.collectors.get(*n) {
-                None => return Some(format!("collector `{n}` did not run for this bundle")),
-                Some((status, detail)) if status == "not_available" || status == "failed" => {
-                    return Some(format!(
-                        "collector `{n}` {}: {detail}",
-                        status.replace('_', " ")
-                    ));
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-
-    /// Why a rule needing records of these kinds cannot be evaluated, if it cannot.
-    pub fn missing_kinds(&self, kinds: &[(&str, &str)]) -> Option<String> {
-        kinds
-            .iter()
-            .find(|(c, k)| !self.kinds.contains(&(c.to_string(), k.to_string())))
-            .map(|(c, k)| {
-                format!(
-                    "no `{k}` records from `{c}` in this bundle (offline image, or not readable)"
-                )
-            })
+    /// `(collector, kind)` pairs with at least one record.
+    pub fn kinds(&self) -> &HashSet<(String, String)> {
+        &self.kinds
     }
 
     /// Whether a package owns `path`.

@@ -7,12 +7,26 @@
 //! severities, thresholds and keyword lists come from the playbook ([`AnalysisConfig`]). When
 //! the data it needs is only partly there (a collector could not read everything), the rule is
 //! evaluated and listed as *evaluated on partial data* ([`completeness`]).
+//!
+//! Modules depend downwards only: [`config`] and [`input`] (playbook and bundle types) at the
+//! bottom, [`context`] (parsed records) on [`input`], [`rules`] on [`context`] and [`config`],
+//! [`gating`] (one gate for built-in and plugin rules) on [`config`], [`scoring`] (behaviour,
+//! context, facts and boosts) on [`config`] and [`context`], and [`engine`] and [`plugins`]
+//! on top. Nothing imports the engine.
 
 pub mod completeness;
+pub mod config;
 pub mod context;
 pub mod engine;
+pub mod gating;
+pub mod input;
 pub mod plugins;
 pub mod rules;
+pub mod scoring;
+#[cfg(test)]
+mod testkit;
 
-pub use engine::{AnalysisConfig, BundleInput, Header, RuleSettings, analyze};
+pub use config::{AnalysisConfig, RuleSettings};
+pub use engine::{analyze, rescore};
+pub use input::{BundleInput, Header};
 pub use rules::{CATALOG, RuleInfo};

@@ -1,41 +1,22 @@
 //! Findings of analyzer plugins folded into a host's analysis, with the same rules as the
 //! built-in engine: the playbook's overrides of weight, severity and on/off apply by rule id;
-//! a rule whose collectors did not run (or failed) is *not evaluated*, never clean; one hit
-//! per rule counts towards the score; a plugin that fails leaves its rules not evaluated and
+//! a rule whose collectors did not run (or failed) is *not evaluated*, never clean; findings are scored
+//! with the built-in ones ([`crate::scoring`]: behaviour unless the plugin marks a finding as
+//! context; one hit per rule counts); a plugin that fails leaves its rules not evaluated and
 //! the failure in the report; a rule evaluated although a collector it needs missed something
 //! is listed as evaluated on partial data. Fleet-level findings get their titles, MITRE ids and severities
 //! from the rule descriptors in the same way.
 
-use crate::completeness::partial_reason;
-use crate::engine::AnalysisConfig;
+use crate::config::AnalysisConfig;
+use crate::gating::{Available, Gate, RuleNeeds, gate};
+use crate::scoring::rescore;
 use dossier_plugin_api::analysis::{
-    CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse, RuleHit,
+    Class, CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse,
 };
 use dossier_plugin_api::analyzer::{
     AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
 };
-use std::collections::BTreeMap;
-
-/// Why a rule cannot be evaluated on a bundle whose collectors fared as `collectors`
-/// (name -> (status, detail)).
-pub fn missing(
-    needs: &[String],
-    collectors: &BTreeMap<String, (String, String)>,
-) -> Option<String> {
-    for n in needs {
-        match collectors.get(n) {
-            None => return Some(format!("collector `{n}` did not run for this bundle")),
-            Some((status, detail)) if status == "not_available" || status == "failed" => {
-                return Some(format!(
-                    "collector `{n}` {}: {detail}",
-                    status.replace('_', " ")
-                ));
-            }
-            _ => {}
-        }
-    }
-    None
-}
+use std::collections::{BTreeMap, HashSet};
 
 /// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
 /// recorded in `a.plugins`. `incomplete` names the collectors whose data is incomplete and why
@@ -50,26 +31,42 @@ pub fn merge(
     cfg: &AnalysisConfig,
 ) -> Option<serde_json::Value> {
     a.plugins.push(used);
-    let mut evaluable: BTreeMap<&str, (&RuleDescriptor, u32, _)> = BTreeMap::new();
+    // Plugins declare collectors only; record kinds and package ownership are theirs to check.
+    let kinds = HashSet::new();
+    let avail = Available {
+        collectors,
+        kinds: &kinds,
+        has_package_db: true,
+        incomplete,
+    };
+    let mut evaluable: BTreeMap<&str, (&RuleDescriptor, u32, _, Option<PartialEvaluation>)> =
+        BTreeMap::new();
     for r in info.rules.iter().filter(|r| r.scope == RuleScope::Host) {
-        let (on, weight, severity) = cfg.effective_for(&r.id, r.weight, r.severity);
-        if !on {
-            continue;
+        let needs = RuleNeeds {
+            id: &r.id,
+            title: &r.title,
+            weight: r.weight,
+            severity: r.severity,
+            collectors: r.needs.iter().map(String::as_str).collect(),
+            kinds: &[],
+            packages: false,
+        };
+        match gate(&needs, cfg, &avail) {
+            Gate::Disabled => {}
+            Gate::NotEvaluated(n) => a.not_evaluated.push(n),
+            Gate::Evaluate {
+                weight,
+                severity,
+                partial,
+            } => {
+                evaluable.insert(r.id.as_str(), (r, weight, severity, partial));
+            }
         }
-        if let Some(reason) = missing(&r.needs, collectors) {
-            a.not_evaluated.push(NotEvaluated {
-                rule: r.id.clone(),
-                title: r.title.clone(),
-                reason,
-            });
-            continue;
-        }
-        evaluable.insert(r.id.as_str(), (r, weight, severity));
     }
     let out = match result {
         Ok(out) => out,
         Err(e) => {
-            for (r, _, _) in evaluable.values() {
+            for (r, _, _, _) in evaluable.values() {
                 a.not_evaluated.push(NotEvaluated {
                     rule: r.id.clone(),
                     title: r.title.clone(),
@@ -96,7 +93,7 @@ pub fn merge(
         }
     }
     for n in out.not_evaluated {
-        if let Some((r, _, _)) = evaluable.remove(n.rule.as_str()) {
+        if let Some((r, _, _, _)) = evaluable.remove(n.rule.as_str()) {
             by_rule.remove(&r.id);
             a.not_evaluated.push(NotEvaluated {
                 rule: r.id.clone(),
@@ -106,26 +103,16 @@ pub fn merge(
         }
     }
     // Rules in the plugin's own order, as the built-in engine keeps catalog order.
-    for r in info
-        .rules
-        .iter()
-        .filter(|r| evaluable.contains_key(r.id.as_str()))
-    {
-        if let Some((collectors, missing)) =
-            partial_reason(r.needs.iter().map(String::as_str), incomplete)
-        {
-            a.partial.push(PartialEvaluation {
-                rule: r.id.clone(),
-                title: r.title.clone(),
-                collectors,
-                missing,
-            });
+    for r in &info.rules {
+        if let Some((_, _, _, Some(partial))) = evaluable.get_mut(r.id.as_str()) {
+            a.partial.push(partial.clone());
         }
     }
     for r in &info.rules {
-        let (Some(mut found), Some((_, weight, severity))) =
-            (by_rule.remove(&r.id), evaluable.get(r.id.as_str()))
-        else {
+        let (Some(mut found), Some((weight, severity))) = (
+            by_rule.remove(&r.id),
+            evaluable.get(r.id.as_str()).map(|(_, w, s, _)| (w, s)),
+        ) else {
             continue;
         };
         found.sort_by(|x, y| {
@@ -134,24 +121,18 @@ pub fn merge(
                 .then(x.explanation.cmp(&y.explanation))
         });
         found.dedup_by(|x, y| x.subject == y.subject && x.explanation == y.explanation);
-        a.hits.push(RuleHit {
-            rule: r.id.clone(),
-            title: r.title.clone(),
-            mitre: r.mitre.clone(),
-            severity: *severity,
-            weight: *weight,
-            findings: found.len(),
-        });
         for mut f in found {
             f.title = r.title.clone();
             f.mitre = r.mitre.clone();
             f.severity = *severity;
             f.weight = *weight;
-            a.findings.push(f);
+            match f.class {
+                Class::Behaviour => a.findings.push(f),
+                Class::Context => a.context.push(f),
+            }
         }
     }
-    a.score = a.hits.iter().map(|h| h.weight).sum::<u32>().min(100);
-    a.verdict = cfg.thresholds.verdict(a.score).into();
+    rescore(a, cfg);
     out.fleet_facts
 }
 
@@ -235,15 +216,15 @@ mod tests {
             kernel: None,
             score: 25,
             verdict: "Unclear/Benign".into(),
-            hits: vec![RuleHit {
+            hits: vec![],
+            findings: vec![Finding {
                 rule: "builtin".into(),
                 title: "b".into(),
-                mitre: vec![],
                 severity: Severity::High,
                 weight: 25,
-                findings: 1,
+                ..Finding::new("s", "built-in finding", vec![], vec![])
             }],
-            findings: vec![],
+            context: vec![],
             not_evaluated: vec![],
             partial: vec![],
             executables: vec![],
@@ -265,6 +246,7 @@ mod tests {
             subject: subject.into(),
             evidence: vec![],
             iocs: vec![],
+            ..Finding::new("", "", vec![], vec![])
         }
     }
 
@@ -322,8 +304,8 @@ mod tests {
             .collect();
         assert_eq!(hits, [("builtin", 25, 1), ("k-a", 20, 1), ("k-b", 40, 1)]);
         assert_eq!((a.score, a.verdict.as_str()), (85, "Malicious likely"));
-        assert_eq!(a.findings[1].title, "T k-b");
-        assert_eq!(a.findings[1].mitre, ["T1098.004"]);
+        assert_eq!(a.findings[2].title, "T k-b");
+        assert_eq!(a.findings[2].mitre, ["T1098.004"]);
         assert!(a.record_errors[0].contains("unknown rule `nope`"));
         assert_eq!(a.plugins, [used()]);
     }

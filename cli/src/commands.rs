@@ -271,23 +271,30 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
         )
         .fold((2, 12), |(a, b), (x, y)| (a.max(x), b.max(y)));
     println!(
-        "{:<idw$} {:<mw$} {:>6}  {:<8}  title",
-        "id", "MITRE ATT&CK", "weight", "severity"
+        "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  title",
+        "id", "MITRE ATT&CK", "weight", "severity", "class"
     );
     for r in dossier_analyzers::CATALOG {
         let (on, weight, sev) = playbook.analysis.effective(r);
+        // `behaviour*`: behaviour, but some findings are context (see --long).
+        let class = format!(
+            "{}{}",
+            r.class.label(),
+            if r.context_when.is_some() { "*" } else { "" }
+        );
         println!(
-            "{:<idw$} {:<mw$} {:>6}  {:<8}  {}{}",
+            "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{}",
             r.id,
             r.mitre.join(","),
             weight,
             sev.label(),
+            class,
             r.title,
             if on { "" } else { " (disabled)" }
         );
         if a.long {
             println!(
-                "    needs: {}{}\n    {}\n",
+                "    needs: {}{}",
                 if r.needs.is_empty() {
                     "-".to_string()
                 } else {
@@ -297,10 +304,35 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                     " + package database"
                 } else {
                     ""
-                },
-                r.doc
+                }
             );
+            println!(
+                "    class: {}{}",
+                match r.class {
+                    dossier_plugin_api::analysis::Class::Behaviour =>
+                        "behaviour (scored: its weight counts once per host)",
+                    dossier_plugin_api::analysis::Class::Context =>
+                        "context (never scored on its own: adds its weight once when behaviour is found on the same subject)",
+                },
+                r.context_when
+                    .map(|w| format!("; context when {w}"))
+                    .unwrap_or_default()
+            );
+            let shared = r.shares_with();
+            if !shared.is_empty() {
+                println!(
+                    "    shares facts with: {} ({}: one observation counts once, under the highest weight)",
+                    shared.join(", "),
+                    r.shares.join(", ")
+                );
+            }
+            println!("    {}\n", r.doc);
         }
+    }
+    if !a.long {
+        println!(
+            "(class `behaviour*`: some findings of the rule are context; see `dossier rules --long`)"
+        );
     }
     for an in &registry.analyzers {
         let info = an.info();
@@ -311,11 +343,12 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                 dossier_plugin_api::analyzer::RuleScope::Fleet => " [fleet]",
             };
             println!(
-                "{:<idw$} {:<mw$} {:>6}  {:<8}  {}{scope} (plugin {}){}",
+                "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{scope} (plugin {}){}",
                 r.id,
                 r.mitre.join(","),
                 weight,
                 sev.label(),
+                "behaviour",
                 r.title,
                 info.name,
                 if on { "" } else { " (disabled)" }

@@ -92,7 +92,42 @@ impl Ioc {
     }
 }
 
+/// What kind of evidence a finding is (see the scoring model in the analyzers crate).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// What a thing does (downloads and runs code, runs from /tmp, imitates a system name...):
+    /// scored.
+    #[default]
+    Behaviour,
+    /// Provenance and other facts normal on real hosts on their own (no package owns it,
+    /// created locally...): shown, never scored on its own; adds its weight once to the score
+    /// when a scored finding is on the same subject (a boost).
+    Context,
+}
+
+impl Class {
+    /// Lower-case label (`behaviour`, `context`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Behaviour => "behaviour",
+            Class::Context => "context",
+        }
+    }
+
+    /// Whether this is [`Class::Behaviour`] (serde helper: the default is not written).
+    pub fn is_behaviour(&self) -> bool {
+        *self == Class::Behaviour
+    }
+}
+
 /// One rule hit on one subject.
+///
+/// The fields after `iocs` were added with the behaviour/context scoring model; all default
+/// when absent, so older `findings.json` files and analyzer plugins that do not know them keep
+/// working (a plugin's findings are behaviour unless it says `"class": "context"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: String,
@@ -108,6 +143,65 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub iocs: Vec<Ioc>,
+    /// Behaviour (scored) or context (shown; boosts behaviour on the same subject).
+    #[serde(default, skip_serializing_if = "Class::is_behaviour")]
+    pub class: Class,
+    /// The observation this finding reports, when other rules may report it too
+    /// (`fileless-exe:pid:812`, `exe-location:/var/log/log`): one observation counts once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fact: Option<String>,
+    /// Set when another rule's finding of the same fact was counted instead (the rule with
+    /// the highest weight): this finding explains, its rule adds no weight for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_under: Option<String>,
+    /// For a behaviour finding: context rules with a finding on the same subject, whose
+    /// weights raise the score (each once per host).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boosted_by: Vec<String>,
+    /// For a context finding: the counted behaviour rules with a finding on the same subject
+    /// (empty when the context stands alone and scores nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked_to: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of no rule yet (the engine fills in rule, title, MITRE ids, severity and
+    /// weight); behaviour, no fact.
+    pub fn new(
+        subject: impl Into<String>,
+        explanation: impl Into<String>,
+        evidence: Vec<Evidence>,
+        iocs: Vec<Ioc>,
+    ) -> Finding {
+        Finding {
+            rule: String::new(),
+            title: String::new(),
+            mitre: vec![],
+            severity: Severity::Info,
+            weight: 0,
+            explanation: explanation.into(),
+            subject: subject.into(),
+            evidence,
+            iocs,
+            class: Class::Behaviour,
+            fact: None,
+            counted_under: None,
+            boosted_by: vec![],
+            linked_to: vec![],
+        }
+    }
+
+    /// Marks the finding as context.
+    pub fn context(mut self) -> Finding {
+        self.class = Class::Context;
+        self
+    }
+
+    /// Sets the fact the finding reports.
+    pub fn with_fact(mut self, fact: impl Into<String>) -> Finding {
+        self.fact = Some(fact.into());
+        self
+    }
 }
 
 /// A rule that could not be evaluated for lack of data.
@@ -132,7 +226,8 @@ pub struct PartialEvaluation {
     pub missing: String,
 }
 
-/// A fired rule and its contribution to the score.
+/// A fired behaviour rule and its contribution to the score: `weight` (unless
+/// `counted_under` is set) plus `boost`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleHit {
     pub rule: String,
@@ -141,6 +236,33 @@ pub struct RuleHit {
     pub severity: Severity,
     pub weight: u32,
     pub findings: usize,
+    /// Every finding of the rule reports a fact counted under this other rule: the rule's
+    /// weight is not added (one observation, one score).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_under: Option<String>,
+    /// Weights of context rules added to the score through this hit (context on the same
+    /// subject as one of its counted findings; each context rule counts once per host, on the
+    /// first hit it is linked to).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub boost: u32,
+    /// The context rules whose weights make up `boost`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub boosted_by: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl RuleHit {
+    /// What the hit adds to the score.
+    pub fn points(&self) -> u32 {
+        if self.counted_under.is_some() {
+            self.boost
+        } else {
+            self.weight + self.boost
+        }
+    }
 }
 
 /// An executable the analysis looked at (reports list them with their SHA-256).
@@ -196,7 +318,12 @@ pub struct HostAnalysis {
     pub score: u32,
     pub verdict: String,
     pub hits: Vec<RuleHit>,
+    /// Behaviour findings (scored).
     pub findings: Vec<Finding>,
+    /// Context findings: shown, never scored on their own (absent from analyses written
+    /// before this field existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<Finding>,
     pub not_evaluated: Vec<NotEvaluated>,
     /// Rules evaluated on incomplete collections (absent from analyses written before this
     /// field existed, which read as "none").
@@ -239,11 +366,14 @@ impl HostAnalysis {
         !self.partial.is_empty()
     }
 
-    /// Every IOC of every finding, deduplicated and sorted.
+    /// Every IOC of every behaviour finding and of every context finding linked to one,
+    /// deduplicated and sorted. Context standing alone (an unowned but harmless file) gives
+    /// none.
     pub fn iocs(&self) -> Vec<Ioc> {
         let mut v: Vec<Ioc> = self
             .findings
             .iter()
+            .chain(self.context.iter().filter(|f| !f.linked_to.is_empty()))
             .flat_map(|f| f.iocs.iter().cloned())
             .collect();
         v.sort();

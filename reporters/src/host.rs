@@ -4,6 +4,9 @@
 //! incident report (`seeds/000`). Rules that could not be evaluated, and rules evaluated on
 //! partial data (a collector they read could not read everything), are listed after the score,
 //! and an Unclear/Benign verdict on partial data says so: it is not proof of a clean host.
+//! Context findings (provenance: not scored on their own) have their own section with their
+//! evidence; a rule hit says when its findings were counted under another rule (one
+//! observation, one score) or when context on the same subject raised its weight (a boost).
 
 use crate::md;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
@@ -69,10 +72,10 @@ pub fn render(a: &HostAnalysis) -> String {
     );
 
     let _ = writeln!(o, "## Findings\n");
-    let flagged: Vec<&str> = a
-        .findings
+    // Paths of behaviour findings and of context linked to them (never a lone unowned file).
+    let iocs = a.iocs();
+    let flagged: Vec<&str> = iocs
         .iter()
-        .flat_map(|f| f.iocs.iter())
         .filter_map(|i| {
             if let Ioc::Path(p) = i {
                 Some(p.as_str())
@@ -108,17 +111,91 @@ pub fn render(a: &HostAnalysis) -> String {
         let _ = writeln!(o, "- No rule fired.");
     }
     for h in &a.hits {
+        let points = match &h.counted_under {
+            Some(r) => format!("+0: the same observation is counted under `{r}`"),
+            None => format!("+{}", h.weight),
+        };
+        let boost = if h.boost > 0 {
+            format!(
+                ", +{} boost from context on the same subject: {}",
+                h.boost,
+                h.boosted_by
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "- **{}** (+{}) [{}] `{}` {}",
+            "- **{}** ({points}{boost}) [{}] `{}` {}",
             md(&h.title),
-            h.weight,
             h.severity.label(),
             h.rule,
             h.mitre.join(", ")
         );
         for f in a.findings.iter().filter(|f| f.rule == h.rule) {
-            let _ = writeln!(o, "  - {}", md(&f.explanation));
+            let mut notes = Vec::new();
+            if let Some(r) = &f.counted_under {
+                notes.push(format!("counted under `{r}`"));
+            }
+            if !f.boosted_by.is_empty() {
+                notes.push(format!(
+                    "context: {}",
+                    f.boosted_by
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            };
+            let _ = writeln!(o, "  - {}{notes}", md(&f.explanation));
+        }
+    }
+
+    if !a.context.is_empty() {
+        let _ = writeln!(o, "\n### Context (not scored on its own)\n");
+        let _ = writeln!(
+            o,
+            "Provenance and other facts that are normal on real hosts on their own. They add their weight only to behaviour on the same subject (shown as a boost above).\n"
+        );
+        for f in &a.context {
+            let linked = if f.linked_to.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (same subject as {}: +{} once)",
+                    f.linked_to
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    f.weight
+                )
+            };
+            let _ = writeln!(
+                o,
+                "- `{}` {}: {}{linked}",
+                f.rule,
+                md(&f.title),
+                md(&f.explanation)
+            );
+            for e in &f.evidence {
+                let _ = writeln!(
+                    o,
+                    "  - evidence: `{}` SHA-256 `{}`{}",
+                    md(&e.member),
+                    e.sha256,
+                    e.line.map(|l| format!(" line {l}")).unwrap_or_default()
+                );
+            }
         }
     }
 
@@ -142,7 +219,9 @@ pub fn render(a: &HostAnalysis) -> String {
             "\n### Evaluated on partial data (a clean result here is not proof)\n"
         );
         for p in &a.partial {
-            let fired = if a.hits.iter().any(|h| h.rule == p.rule) {
+            let fired = if a.hits.iter().any(|h| h.rule == p.rule)
+                || a.context.iter().any(|f| f.rule == p.rule)
+            {
                 " (fired on what was read)"
             } else {
                 ""
@@ -177,7 +256,6 @@ pub fn render(a: &HostAnalysis) -> String {
     }
 
     let _ = writeln!(o, "\n## IOCs\n");
-    let iocs = a.iocs();
     for kind in [
         "path",
         "sha256",
@@ -328,7 +406,52 @@ pub fn render(a: &HostAnalysis) -> String {
 mod tests {
     use super::*;
     use crate::sample::{host, partial};
-    use dossier_plugin_api::analysis::Severity;
+    use dossier_plugin_api::analysis::{Class, Evidence, Finding, Severity};
+
+    #[test]
+    fn context_boosts_and_shared_facts_are_shown() {
+        let mut a = host("a", "a.zip", &[Severity::High, Severity::Medium]);
+        a.hits[0].boost = 15;
+        a.hits[0].boosted_by = vec!["exec-unowned".into()];
+        a.hits[1].counted_under = Some("rule-high-0".into());
+        a.findings[1].counted_under = Some("rule-high-0".into());
+        a.findings[0].boosted_by = vec!["exec-unowned".into()];
+        let mut c = Finding::new(
+            "/usr/local/bin/backup",
+            "/usr/local/bin/backup is not owned by any installed package",
+            vec![Evidence {
+                member: "records/packages.jsonl".into(),
+                sha256: "ab".repeat(32),
+                line: Some(7),
+                what: "package verification".into(),
+            }],
+            vec![Ioc::Path("/usr/local/bin/backup".into())],
+        );
+        c.rule = "exec-unowned".into();
+        c.title = "Executable not owned by any package".into();
+        c.weight = 15;
+        c.class = Class::Context;
+        a.context = vec![c];
+        let r = render(&a);
+        assert!(r.contains("(+10, +15 boost from context on the same subject: `exec-unowned`) [HIGH] `rule-high-0`"), "{r}");
+        assert!(
+            r.contains("(+0: the same observation is counted under `rule-high-0`) [MEDIUM]"),
+            "{r}"
+        );
+        assert!(r.contains("(counted under `rule-high-0`)"), "{r}");
+        assert!(r.contains("### Context (not scored on its own)"), "{r}");
+        assert!(r.contains("- `exec-unowned` Executable not owned by any package: /usr/local/bin/backup is not owned by any installed package\n  - evidence: `records/packages.jsonl` SHA-256 `abab"), "{r}");
+        // A lone context finding's path is no IOC.
+        let iocs = r.split("## IOCs").nth(1).unwrap();
+        assert!(
+            !iocs
+                .split("## Evidence")
+                .next()
+                .unwrap()
+                .contains("/usr/local/bin/backup"),
+            "{r}"
+        );
+    }
 
     #[test]
     fn rules_on_partial_data_are_listed_and_qualify_a_benign_verdict() {

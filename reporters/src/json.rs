@@ -25,6 +25,19 @@
 //! (kind, name, version, path, sha256) that collected or analyzed it. Both are left out of a
 //! host, or empty, when no plugin was used, so documents without plugins are unchanged.
 //!
+//! Scoring fields (added within version 1; readers that do not know them can ignore them, and
+//! documents written before them read as "none"): a host's `context` lists its context
+//! findings (provenance such as "no package owns it": shown, never scored on their own), each
+//! with `"class": "context"`; behaviour findings (the `findings` list) leave `class` out. A
+//! finding may carry `fact` (the observation it reports, `fileless-exe:pid:812`,
+//! `exe-location:/var/log/log`), `counted_under` (the rule under which that observation was
+//! counted instead: this finding adds no weight), `boosted_by` (context rules on the same
+//! subject, for a behaviour finding) and `linked_to` (the counted behaviour rules on the same
+//! subject, for a context finding). A rule hit may carry `counted_under` (no weight of its own
+//! is added), `boost` and `boosted_by` (context weights added through it); the score is the sum
+//! of each hit's weight (unless `counted_under`) and boost, capped at 100. All of these are
+//! left out when empty.
+//!
 //! [`FindingsWriter`] writes the document one host at a time, so memory does not grow with the
 //! number of hosts; [`render`] is the same code writing to memory.
 
@@ -114,7 +127,33 @@ pub fn render(
 mod tests {
     use super::*;
     use crate::sample::host;
-    use dossier_plugin_api::analysis::Severity;
+    use dossier_plugin_api::analysis::{Class, Severity};
+
+    #[test]
+    fn scoring_fields_are_written_when_set_and_old_documents_still_read() {
+        let mut h = host("a", "a.zip", &[Severity::High]);
+        let plain = serde_json::to_value(&h).unwrap();
+        assert!(
+            plain.get("context").is_none(),
+            "context written while empty"
+        );
+        assert!(plain["findings"][0].get("class").is_none());
+        assert!(plain["hits"][0].get("boost").is_none());
+        // A document written before these fields existed reads with them empty.
+        let old: HostAnalysis = serde_json::from_value(plain).unwrap();
+        assert!(old.context.is_empty() && old.findings[0].fact.is_none());
+        let mut c = h.findings[0].clone();
+        c.class = Class::Context;
+        c.linked_to = vec!["rule-high-0".into()];
+        h.context = vec![c];
+        h.findings[0].fact = Some("exe-location:/tmp/x".into());
+        let v = serde_json::to_value(&h).unwrap();
+        assert_eq!(v["context"][0]["class"], "context");
+        assert_eq!(v["context"][0]["linked_to"][0], "rule-high-0");
+        assert_eq!(v["findings"][0]["fact"], "exe-location:/tmp/x");
+        let back: HostAnalysis = serde_json::from_value(v).unwrap();
+        assert_eq!(back, h);
+    }
 
     /// The whole document built as one value and pretty-printed: what the streaming writer
     /// must reproduce byte for byte.

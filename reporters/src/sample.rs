@@ -22,6 +22,7 @@ fn finding(rule: &str, severity: Severity, subject: &str, iocs: Vec<Ioc>) -> Fin
             what: format!("entry {subject}"),
         }],
         iocs,
+        ..Finding::new("", "", vec![], vec![])
     }
 }
 
@@ -49,6 +50,9 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
             severity: sev,
             weight: 10,
             findings: 1,
+            counted_under: None,
+            boost: 0,
+            boosted_by: vec![],
         });
     }
     let score = (10 * severities.len() as u32).min(100);
@@ -76,6 +80,7 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
         .into(),
         hits,
         findings,
+        context: vec![],
         partial: vec![],
         not_evaluated: vec![],
         executables: vec![ExecutableSeen {

@@ -139,6 +139,7 @@ impl Analyzer for ProbeAnalyzer {
                 subject: input.hostname.clone(),
                 evidence: vec![input.record_evidence("probe", r.line, "probe record")],
                 iocs: vec![],
+                ..Finding::new("", "", vec![], vec![])
             })
             .collect();
         Ok(HostFindings {

@@ -156,6 +156,7 @@ impl Analyzer for SshKeysAnalyzer {
                     subject: subject.clone(),
                     evidence: evidence.clone(),
                     iocs: vec![Ioc::Path(k.file.clone())],
+                    ..Finding::new("", "", vec![], vec![])
                 });
             };
             if k.uid == 0 {

@@ -1,0 +1,258 @@
+//! Accounts and sudo: uid-0 aliases, usable system accounts, passwordless sudo.
+
+use super::common::*;
+use crate::config::AnalysisConfig;
+use crate::context::{At, Ctx};
+use crate::input::BundleInput;
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+
+pub(crate) fn account_ev(
+    ctx: &Ctx,
+    a: &At<dossier_plugin_api::records::AccountRecord>,
+) -> Vec<Evidence> {
+    ctx.ev(
+        a,
+        format!("account {} (/etc/passwd line {})", a.rec.name, a.rec.line),
+        Some(&a.rec.source),
+    )
+}
+
+pub(crate) fn password_words(p: &str) -> &'static str {
+    match p {
+        "usable" => "a usable password",
+        "empty" => "an EMPTY password (no password needed)",
+        "locked" => "a locked password",
+        "disabled" => "no password",
+        "no_entry" => "no shadow entry",
+        _ => "an unknown password status",
+    }
+}
+
+pub(crate) fn account_extra_uid0(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    ctx.accounts
+        .iter()
+        .filter(|a| a.rec.uid == 0 && a.rec.name != "root")
+        .map(|a| {
+            finding(
+                &a.rec.name,
+                format!(
+                    "account `{}` has uid 0 (shell {}, home {}, {}{})",
+                    a.rec.name,
+                    a.rec.shell,
+                    a.rec.home,
+                    password_words(&a.rec.password),
+                    a.rec
+                        .last_change
+                        .as_deref()
+                        .map(|d| format!(", last changed {d}"))
+                        .unwrap_or_default()
+                ),
+                account_ev(ctx, a),
+                vec![Ioc::Account(a.rec.name.clone())],
+            )
+        })
+        .collect()
+}
+
+pub(crate) const NO_LOGIN_SHELLS: &[&str] = &["nologin", "false", "sync", "halt", "shutdown"];
+
+pub(crate) fn login_shell(a: &dossier_plugin_api::records::AccountRecord) -> bool {
+    let b = base(&a.shell);
+    !a.shell.is_empty() && !NO_LOGIN_SHELLS.contains(&b) && a.shell_listed != Some(false)
+}
+
+pub(crate) fn system_account_usable(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for a in ctx
+        .accounts
+        .iter()
+        .filter(|a| a.rec.uid != 0 && a.rec.uid < 1000 && login_shell(&a.rec))
+    {
+        let mut why = Vec::new();
+        let mut ev = account_ev(ctx, a);
+        if matches!(a.rec.password.as_str(), "usable" | "empty") {
+            why.push(password_words(&a.rec.password).to_string());
+        }
+        for k in ctx
+            .ssh_keys
+            .iter()
+            .filter(|k| k.rec["user"].as_str() == Some(a.rec.name.as_str()))
+        {
+            why.push(format!(
+                "an authorized SSH key ({})",
+                k.rec["fingerprint"].as_str().unwrap_or("?")
+            ));
+            ev.extend(ctx.ev(k, format!("authorized key of {}", a.rec.name), None));
+        }
+        if why.is_empty() {
+            continue;
+        }
+        out.push(finding(
+            &a.rec.name,
+            format!(
+                "service account `{}` (uid {}) has the login shell {} and {}",
+                a.rec.name,
+                a.rec.uid,
+                a.rec.shell,
+                why.join(" and ")
+            ),
+            ev,
+            vec![Ioc::Account(a.rec.name.clone())],
+        ));
+    }
+    out
+}
+
+pub(crate) const ADMIN_GROUPS: &[&str] = &["sudo", "wheel", "admin", "root"];
+
+pub(crate) fn sudo_nopasswd_all(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let in_admin_group = |user: &str| {
+        ctx.groups.iter().any(|g| {
+            ADMIN_GROUPS.contains(&g.rec.name.as_str()) && g.rec.members.iter().any(|m| m == user)
+        }) || ctx.accounts.iter().any(|a| {
+            a.rec.name == user
+                && ctx
+                    .groups
+                    .iter()
+                    .any(|g| g.rec.gid == a.rec.gid && ADMIN_GROUPS.contains(&g.rec.name.as_str()))
+        })
+    };
+    let mut out = Vec::new();
+    for r in ctx
+        .sudo
+        .iter()
+        .filter(|r| r.rec.nopasswd_all && !r.rec.ignored_by_sudo)
+    {
+        let outsiders: Vec<&String> = r
+            .rec
+            .principals
+            .iter()
+            .filter(|p| {
+                if let Some(g) = p.strip_prefix('%') {
+                    !ADMIN_GROUPS.contains(&g.trim_start_matches(':'))
+                } else {
+                    p.as_str() != "root" && p.as_str() != "#0" && !in_admin_group(p)
+                }
+            })
+            .collect();
+        if outsiders.is_empty() {
+            continue;
+        }
+        let src = &r.rec.source.path;
+        let mut iocs = vec![Ioc::ConfigLine(r.rec.text.clone()), Ioc::Path(src.clone())];
+        iocs.extend(
+            outsiders
+                .iter()
+                .filter(|p| !p.starts_with('%'))
+                .map(|p| Ioc::Account((*p).clone())),
+        );
+        out.push(finding(
+            format!("{src}:{}", r.rec.line),
+            format!(
+                "{src} line {} lets {} run ALL commands as root without a password: `{}`",
+                r.rec.line,
+                outsiders
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.rec.text
+            ),
+            ctx.ev(
+                r,
+                format!("sudoers rule {src}:{}", r.rec.line),
+                Some(&r.rec.source),
+            ),
+            iocs,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::input;
+    use serde_json::json;
+
+    #[test]
+    fn account_rules() {
+        let src =
+            json!({"path": "/etc/passwd", "member": "raw/etc/passwd", "sha256": "c".repeat(64)});
+        let acc = |line: usize, name: &str, uid: u32, gid: u32, shell: &str, pw: &str| {
+            (
+                line,
+                json!({"kind": "account", "name": name, "uid": uid, "gid": gid, "home": "/", "shell": shell, "shell_listed": shell != "/usr/sbin/nologin", "password": pw, "line": line, "source": src}),
+            )
+        };
+        let sudo = |line: usize, who: &str, nopw_all: bool| {
+            (
+                line,
+                json!({"kind": "sudo_rule", "source": {"path": "/etc/sudoers"}, "line": line, "text": format!("{who} ALL=(ALL) NOPASSWD: ALL"), "principals": [who], "hosts": ["ALL"], "commands": ["ALL"], "nopasswd": nopw_all, "all_commands": true, "nopasswd_all": nopw_all}),
+            )
+        };
+        let mut recs = vec![
+            acc(1, "root", 0, 0, "/bin/bash", "usable"),
+            acc(2, "systemd-netd", 0, 0, "/bin/bash", "usable"),
+            acc(3, "www-data", 33, 33, "/bin/bash", "usable"),
+            acc(4, "daemon", 1, 1, "/usr/sbin/nologin", "usable"),
+            acc(5, "backup", 34, 34, "/bin/sh", "locked"),
+            acc(6, "alice", 1000, 1000, "/bin/bash", "usable"),
+            acc(7, "git", 120, 120, "/bin/bash", "locked"),
+            (
+                8,
+                json!({"kind": "group", "name": "sudo", "gid": 27, "members": ["alice"], "line": 8, "source": src}),
+            ),
+            sudo(9, "%sudo", true),
+            sudo(10, "alice", true),
+            sudo(11, "www-data", true),
+            sudo(12, "bob", false),
+        ];
+        recs.push((13, json!({"kind": "sudo_rule", "source": {"path": "/etc/sudoers.d/x.bak"}, "line": 1, "text": "eve ALL=(ALL) NOPASSWD:ALL", "principals": ["eve"], "hosts": ["ALL"], "commands": ["ALL"], "nopasswd": true, "all_commands": true, "nopasswd_all": true, "ignored_by_sudo": true})));
+        let keys = vec![(
+            1,
+            json!({"kind": "authorized_key", "user": "git", "fingerprint": "SHA256:abc"}),
+        )];
+        let records = [
+            ("accounts".to_string(), recs),
+            ("ssh-keys".to_string(), keys),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("account-extra-uid0"), ["systemd-netd"]);
+        assert_eq!(subjects("system-account-usable"), ["git", "www-data"]);
+        assert_eq!(subjects("sudo-nopasswd-all"), ["/etc/sudoers:11"]);
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "sudo-nopasswd-all")
+            .unwrap();
+        assert!(f.iocs.contains(&dossier_plugin_api::analysis::Ioc::Account(
+            "www-data".into()
+        )));
+        assert_eq!(a.verdict, "Malicious likely");
+    }
+}

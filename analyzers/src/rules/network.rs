@@ -1,0 +1,504 @@
+//! Sockets and interfaces: listeners, suspicious ports, promiscuous interfaces, duplicate MACs.
+
+use super::common::*;
+use crate::config::AnalysisConfig;
+use crate::context::{At, Ctx};
+use crate::input::BundleInput;
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+
+pub(crate) fn interpreter_listening(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in ctx.sockets.iter().filter(|s| s.rec.listening) {
+        for name in s.rec.processes.iter().filter(|n| is_interpreter(n)) {
+            let mut iocs = vec![Ioc::Port(s.rec.local_port)];
+            iocs.extend(s.rec.pids.iter().map(|p| Ioc::Pid(*p)));
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "{name} (pid {}) listens on {} {}:{}",
+                    s.rec
+                        .pids
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    s.rec.protocol,
+                    s.rec.local_addr,
+                    s.rec.local_port
+                ),
+                ctx.ev(
+                    s,
+                    format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                    Some(&s.rec.source),
+                ),
+                iocs,
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn renamed_process_listening(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in ctx.sockets.iter().filter(|s| s.rec.listening) {
+        for pid in &s.rec.pids {
+            let Some(p) = ctx
+                .procs
+                .iter()
+                .find(|p| p.rec.pid == *pid && !p.rec.kernel_thread)
+            else {
+                continue;
+            };
+            let exe = p.rec.exe.as_deref().unwrap_or("?");
+            let why = masquerade_reason(ctx, &p.rec).or_else(|| {
+                if exe.starts_with("/memfd:") {
+                    Some(format!(
+                        "runs {exe}, a memory-only (fileless) executable with no file on disk"
+                    ))
+                } else if p.rec.exe_deleted {
+                    let upgraded = ctx.has_package_db && ctx.is_owned(exe);
+                    Some(format!(
+                        "runs {exe}, which was deleted from disk{}",
+                        if upgraded {
+                            " (a package owns that path: possibly a daemon not restarted after an upgrade)"
+                        } else {
+                            ""
+                        }
+                    ))
+                } else {
+                    None
+                }
+            });
+            let Some(why) = why else { continue };
+            let mut iocs = vec![Ioc::Port(s.rec.local_port)];
+            iocs.extend(proc_iocs(p));
+            let mut ev = ctx.ev(
+                s,
+                format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                Some(&s.rec.source),
+            );
+            ev.extend(proc_ev(ctx, p));
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "process {} ({}) listens on {} {}:{} and {why}",
+                    p.rec.pid, p.rec.comm, s.rec.protocol, s.rec.local_addr, s.rec.local_port
+                ),
+                ev,
+                iocs,
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn suspicious_port(
+    ctx: &Ctx,
+    cfg: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in &ctx.sockets {
+        let procs = if s.rec.processes.is_empty() {
+            "unknown process".to_string()
+        } else {
+            s.rec.processes.join(",")
+        };
+        if s.rec.listening && cfg.suspicious_ports.contains(&s.rec.local_port) {
+            out.push(finding(
+                format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                format!(
+                    "{procs} listens on {} port {}, a known miner/backdoor port",
+                    s.rec.protocol, s.rec.local_port
+                ),
+                ctx.ev(
+                    s,
+                    format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                    Some(&s.rec.source),
+                ),
+                vec![Ioc::Port(s.rec.local_port)],
+            ));
+        } else if !s.rec.listening
+            && s.rec.remote_port != 0
+            && cfg.suspicious_ports.contains(&s.rec.remote_port)
+        {
+            out.push(finding(
+                format!("{}:{}", s.rec.remote_addr, s.rec.remote_port),
+                format!(
+                    "{procs} is connected to {}:{}, a known miner/backdoor port",
+                    s.rec.remote_addr, s.rec.remote_port
+                ),
+                ctx.ev(
+                    s,
+                    format!("socket to {}:{}", s.rec.remote_addr, s.rec.remote_port),
+                    Some(&s.rec.source),
+                ),
+                vec![
+                    Ioc::Address(s.rec.remote_addr.clone()),
+                    Ioc::Port(s.rec.remote_port),
+                ],
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn iface_ev(
+    ctx: &Ctx,
+    i: &At<dossier_plugin_api::records::NetInterfaceRecord>,
+) -> Vec<Evidence> {
+    ctx.ev(i, format!("interface {}", i.rec.name), None)
+}
+
+pub(crate) fn promiscuous_interface(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let is_bridge = |n: &str| {
+        ctx.interfaces
+            .iter()
+            .any(|i| i.rec.name == n && i.rec.bridge)
+    };
+    ctx.interfaces
+        .iter()
+        .filter(|i| i.rec.flags.iter().any(|f| f == "PROMISC"))
+        .filter(|i| !i.rec.master.as_deref().is_some_and(is_bridge))
+        .map(|i| {
+            finding(
+                &i.rec.name,
+                format!(
+                    "interface {} ({}{}) is in promiscuous mode (flags {})",
+                    i.rec.name,
+                    i.rec.mac.as_deref().unwrap_or("no MAC"),
+                    i.rec
+                        .ipv4
+                        .iter()
+                        .map(|a| format!(", {a}"))
+                        .collect::<String>(),
+                    i.rec.flags.join(",")
+                ),
+                iface_ev(ctx, i),
+                i.rec.mac.clone().map(Ioc::Address).into_iter().collect(),
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn duplicate_mac(
+    ctx: &Ctx,
+    _: &AnalysisConfig,
+    _: &mut BundleInput<'_>,
+) -> Vec<Finding> {
+    let mut by_mac: std::collections::BTreeMap<
+        &str,
+        Vec<&At<dossier_plugin_api::records::NetInterfaceRecord>>,
+    > = std::collections::BTreeMap::new();
+    for i in ctx
+        .interfaces
+        .iter()
+        .filter(|i| i.rec.physical && i.rec.master.is_none())
+    {
+        if let Some(m) = i.rec.mac.as_deref().filter(|m| *m != "00:00:00:00:00:00") {
+            by_mac.entry(m).or_default().push(i);
+        }
+    }
+    by_mac
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(mac, v)| {
+            let names: Vec<String> = v
+                .iter()
+                .map(|i| match &i.rec.perm_mac {
+                    Some(p) => format!("{} (permanent address {p})", i.rec.name),
+                    None => i.rec.name.clone(),
+                })
+                .collect();
+            finding(
+                mac,
+                format!("MAC address {mac} is used by {}", names.join(" and ")),
+                v.iter().flat_map(|i| iface_ev(ctx, i)).collect(),
+                vec![Ioc::Address(mac.to_string())],
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::{input, proc};
+    use serde_json::json;
+
+    #[test]
+    fn renamed_process_listening_rule() {
+        // (pid, comm, argv, exe, extra): each one listens on port 4000 + pid.
+        let cases: Vec<(u32, &str, Vec<&str>, &str, serde_json::Value)> = vec![
+            // Positives: a copy of python named kworker, python renamed to a kernel thread,
+            // a deleted-exe listener, a fileless (memfd) listener, argv[0] of another program.
+            (
+                44,
+                "kworker",
+                vec!["kworker"],
+                "/var/lib/.cache/kworker",
+                json!({}),
+            ),
+            (
+                45,
+                "python3",
+                vec!["[kworker/0:1]"],
+                "/usr/bin/python3.11",
+                json!({}),
+            ),
+            (
+                46,
+                "updater",
+                vec!["/opt/updater"],
+                "/opt/updater",
+                json!({"exe_deleted": true}),
+            ),
+            (47, "3", vec!["3"], "/memfd:x", json!({"exe_deleted": true})),
+            (
+                48,
+                "cupsd",
+                vec!["cupsd"],
+                "/usr/local/lib/.x/backdoor",
+                json!({}),
+            ),
+            // Negatives: process titles, systemd's (sd-pam), interpreters under their
+            // versioned names, busybox applets, packaged symlinks, java, /proc/self/exe.
+            (
+                50,
+                "sshd",
+                vec!["sshd: alice@pts/0"],
+                "/usr/sbin/sshd",
+                json!({}),
+            ),
+            (
+                51,
+                "nginx",
+                vec!["nginx: master process /usr/sbin/nginx -g daemon on;"],
+                "/usr/sbin/nginx",
+                json!({}),
+            ),
+            (
+                52,
+                "postgres",
+                vec!["postgres: 15/main: checkpointer "],
+                "/usr/lib/postgresql/15/bin/postgres",
+                json!({}),
+            ),
+            (
+                53,
+                "(sd-pam)",
+                vec!["(sd-pam)"],
+                "/usr/lib/systemd/systemd",
+                json!({}),
+            ),
+            (
+                54,
+                "python3",
+                vec!["python3", "-m", "http.server"],
+                "/usr/bin/python3.11",
+                json!({}),
+            ),
+            (
+                55,
+                "httpd",
+                vec!["httpd", "-f"],
+                "/usr/bin/busybox",
+                json!({}),
+            ),
+            (
+                56,
+                "mysqld",
+                vec!["/usr/sbin/mysqld"],
+                "/usr/sbin/mariadbd",
+                json!({}),
+            ),
+            (
+                57,
+                "rsyslogd",
+                vec!["/sbin/rsyslogd", "-n"],
+                "/usr/sbin/rsyslogd",
+                json!({}),
+            ),
+            (
+                58,
+                "java",
+                vec!["java", "-jar", "app.jar"],
+                "/usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+                json!({}),
+            ),
+            (
+                59,
+                "exe",
+                vec!["/proc/self/exe", "init"],
+                "/usr/bin/runc",
+                json!({}),
+            ),
+            (
+                60,
+                "sshd",
+                vec!["/usr/sbin/sshd", "-D"],
+                "/usr/sbin/sshd",
+                json!({}),
+            ),
+        ];
+        let src = json!({"path": "/proc/net/tcp"});
+        let procs: Vec<(usize, serde_json::Value)> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (pid, comm, argv, exe, extra))| {
+                (i + 1, proc(*pid, comm, argv, exe, extra.clone()))
+            })
+            .collect();
+        let sockets: Vec<(usize, serde_json::Value)> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (pid, comm, ..))| {
+                (
+                    i + 1,
+                    json!({"kind": "socket", "protocol": "tcp", "local_addr": "0.0.0.0", "local_port": 4000 + pid, "remote_addr": "0.0.0.0", "remote_port": 0, "state": "LISTEN", "listening": true, "inode": pid, "uid": 0, "pids": [pid], "processes": [comm], "source": src}),
+                )
+            })
+            .collect();
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "mariadb-server", "version": "1", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "mariadb-server", "files": ["/usr/sbin/mysqld", "/usr/sbin/mariadbd"], "source": {"path": "/var/lib/dpkg/info/mariadb-server.list"}}),
+            ),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("sockets".to_string(), sockets),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("no members".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(
+            subjects("renamed-process-listening"),
+            ["tcp/4044", "tcp/4045", "tcp/4046", "tcp/4047", "tcp/4048"]
+        );
+        // Same name judgement as process-masquerade (deleted and memfd are this rule's own).
+        assert_eq!(
+            subjects("process-masquerade"),
+            ["pid 44", "pid 45", "pid 48"]
+        );
+        let f = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "renamed-process-listening" && f.subject == "tcp/4047")
+            .unwrap();
+        assert!(
+            f.explanation.contains("memory-only (fileless)"),
+            "{}",
+            f.explanation
+        );
+        use dossier_plugin_api::analysis::Ioc;
+        assert!(f.iocs.contains(&Ioc::Port(4047)) && f.iocs.contains(&Ioc::Pid(47)));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.member == "records/sockets.jsonl")
+                && f.evidence.iter().any(|e| e.member == "records/proc.jsonl")
+        );
+        let unusual = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "exec-unusual-path" && f.subject == "/memfd:x")
+            .unwrap();
+        assert!(
+            unusual.explanation.contains("memory-only (fileless)")
+                && !unusual.explanation.contains("system binary directory"),
+            "{}",
+            unusual.explanation
+        );
+    }
+
+    #[test]
+    fn interface_rules() {
+        let nic = |line: usize, name: &str, mac: &str, extra: serde_json::Value| {
+            let mut v = json!({"kind": "net_interface", "name": name, "mac": mac, "flags_raw": "0x1003", "flags": ["UP", "BROADCAST", "MULTICAST"], "physical": true, "source": {"path": format!("/sys/class/net/{name}")}});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            (line, v)
+        };
+        let promisc = json!(["UP", "BROADCAST", "PROMISC", "MULTICAST"]);
+        let recs = vec![
+            nic(
+                1,
+                "eth0",
+                "00:11:22:33:44:55",
+                json!({"flags": promisc, "ipv4": ["192.0.2.7/24"]}),
+            ),
+            nic(
+                2,
+                "eth1",
+                "00:11:22:33:44:55",
+                json!({"perm_mac": "00:11:22:33:44:66"}),
+            ),
+            nic(
+                3,
+                "eth2",
+                "00:11:22:33:44:77",
+                json!({"flags": promisc, "master": "br0"}),
+            ),
+            nic(
+                4,
+                "br0",
+                "00:11:22:33:44:77",
+                json!({"physical": false, "bridge": true}),
+            ),
+            nic(5, "eth3", "00:11:22:33:44:88", json!({"master": "bond0"})),
+            nic(6, "eth4", "00:11:22:33:44:88", json!({"master": "bond0"})),
+        ];
+        let records = [("netif".to_string(), recs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let subjects = |rule: &str| -> Vec<String> {
+            a.findings
+                .iter()
+                .filter(|f| f.rule == rule)
+                .map(|f| f.subject.clone())
+                .collect()
+        };
+        assert_eq!(subjects("promiscuous-interface"), ["eth0"]);
+        let promisc_text = &a
+            .findings
+            .iter()
+            .find(|f| f.rule == "promiscuous-interface")
+            .unwrap()
+            .explanation;
+        assert!(
+            promisc_text.contains("(00:11:22:33:44:55, 192.0.2.7/24)"),
+            "{promisc_text}"
+        );
+        assert_eq!(subjects("duplicate-mac"), ["00:11:22:33:44:55"]);
+    }
+}
