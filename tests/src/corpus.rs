@@ -119,8 +119,12 @@ pub struct Outcome {
     pub host: Host,
     pub verdict: String,
     pub score: u64,
-    /// `rule(weight)` of every rule that counted towards the score.
+    /// Every rule hit: `rule(weight)`, `rule(weight+boost: context rules)` when context on
+    /// the same subject raised it, `rule(counted under other)` when its fact scored under
+    /// another rule.
     pub rules: Vec<String>,
+    /// Rules of the context findings (shown, not scored on their own), sorted, once each.
+    pub context: Vec<String>,
     /// The bundle it was collected into.
     pub bundle: PathBuf,
 }
@@ -216,19 +220,43 @@ pub fn run(dir: &Path, hosts: &[Host], threads: usize) -> (Vec<Outcome>, Value) 
                 score: a["score"].as_u64().unwrap_or_default(),
                 rules: a["hits"]
                     .as_array()
-                    .map(|hits| {
-                        hits.iter()
-                            .map(|x| {
-                                format!("{}({})", x["rule"].as_str().unwrap_or("?"), x["weight"])
-                            })
-                            .collect()
-                    })
+                    .map(|hits| hits.iter().map(hit_text).collect())
                     .unwrap_or_default(),
+                context: {
+                    let mut c: Vec<String> = a["context"]
+                        .as_array()
+                        .map(|f| {
+                            f.iter()
+                                .filter_map(|x| x["rule"].as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    c.sort();
+                    c.dedup();
+                    c
+                },
                 bundle: bundles[&i].clone(),
             }
         })
         .collect();
     (outcomes, json)
+}
+
+/// One rule hit of findings.json as the table shows it.
+fn hit_text(x: &Value) -> String {
+    let rule = x["rule"].as_str().unwrap_or("?");
+    if let Some(other) = x["counted_under"].as_str() {
+        return format!("{rule}(counted under {other})");
+    }
+    let boost = x["boost"].as_u64().unwrap_or(0);
+    if boost == 0 {
+        return format!("{rule}({})", x["weight"]);
+    }
+    let by: Vec<&str> = x["boosted_by"]
+        .as_array()
+        .map(|b| b.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    format!("{rule}({}+{boost}: {})", x["weight"], by.join(" "))
 }
 
 /// The corpus figures.
@@ -274,10 +302,18 @@ impl Figures {
     }
 }
 
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}
+
 /// The Markdown table of the outcomes and the figures below it, as the README shows them.
 pub fn markdown(outcomes: &[Outcome]) -> String {
     let mut s = String::from(
-        "| Case | Kind | Host | Must be | Verdict | Score | Rules counted |\n|---|---|---|---|---|---:|---|\n",
+        "| Case | Kind | Host | Must be | Verdict | Score | Rules hit | Context only |\n|---|---|---|---|---|---:|---|---|\n",
     );
     for o in outcomes {
         let kind = match o.host.kind {
@@ -287,7 +323,7 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         let mark = if o.as_wanted() { "" } else { " **(wrong)**" };
         let _ = writeln!(
             s,
-            "| {} | {kind} | {} | {} | {}{mark} | {} | {} |",
+            "| {} | {kind} | {} | {} | {}{mark} | {} | {} | {} |",
             o.host.case,
             o.host.hostname,
             if o.host.kind == Kind::Benign {
@@ -297,11 +333,8 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
             },
             o.verdict,
             o.score,
-            if o.rules.is_empty() {
-                "-".to_string()
-            } else {
-                o.rules.join(", ")
-            }
+            list(&o.rules),
+            list(&o.context)
         );
     }
     let f = Figures::of(outcomes);
@@ -335,6 +368,7 @@ mod tests {
             verdict: verdict.into(),
             score: 0,
             rules: vec![],
+            context: vec![],
             bundle: PathBuf::new(),
         }
     }
@@ -363,5 +397,21 @@ mod tests {
         let md = markdown(&o);
         assert!(md.contains("Benign hosts flagged: 1 of 2"), "{md}");
         assert_eq!(md.matches("**(wrong)**").count(), 3, "{md}");
+    }
+
+    #[test]
+    fn hits_say_boosts_and_counted_under() {
+        let j = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        assert_eq!(hit_text(&j(r#"{"rule":"a","weight":10}"#)), "a(10)");
+        assert_eq!(
+            hit_text(&j(
+                r#"{"rule":"a","weight":30,"boost":15,"boosted_by":["exec-unowned"]}"#
+            )),
+            "a(30+15: exec-unowned)"
+        );
+        assert_eq!(
+            hit_text(&j(r#"{"rule":"b","weight":25,"counted_under":"a"}"#)),
+            "b(counted under a)"
+        );
     }
 }
