@@ -5,7 +5,9 @@
 //! every malicious one must reach its verdict (the miner of seed 000: Malicious likely).
 //!
 //! The Markdown table for the README and the figures are printed on stdout:
-//! `cargo test -p dossier-tests --test corpus -- --nocapture`.
+//! `cargo test -p dossier-tests --test corpus -- --nocapture`. With `DOSSIER_CORPUS_OUT=DIR`
+//! the reports (`findings.json`, every host's `report.md`, the fleet report) are copied to
+//! `DIR` for reading.
 
 use dossier_tests::corpus::{self, Figures, Kind, Outcome};
 use dossier_tests::records;
@@ -41,6 +43,15 @@ fn benign_hosts_are_not_flagged_and_malicious_hosts_reach_their_verdict() {
     assert!(benign >= 22, "only {benign} benign hosts");
     let (outcomes, _) = corpus::run(d.path(), &hosts, 2);
     println!("{}", corpus::markdown(&outcomes));
+    if let Some(keep) = std::env::var_os("DOSSIER_CORPUS_OUT") {
+        let st = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(d.path().join("report/."))
+            .arg(&keep)
+            .status()
+            .unwrap();
+        assert!(st.success(), "copy the reports to {keep:?}");
+    }
 
     let f = Figures::of(&outcomes);
     let mut failures: Vec<String> = outcomes
