@@ -32,6 +32,8 @@ struct Package {
     description: String,
     /// Paths on the host, with whether each is a conffile.
     files: Vec<(String, bool)>,
+    /// Files added to a package `rootfs-clean` already has (`addto`): no new status entry.
+    existing: bool,
 }
 
 /// Every case of the benign corpus, by name.
@@ -185,9 +187,26 @@ impl BenignCase {
                         version: version.into(),
                         description: description.into(),
                         files: vec![],
+                        existing: false,
+                    });
+                }
+                "addto" => {
+                    let name = rest.trim();
+                    let list = at(&root, &format!("/var/lib/dpkg/info/{name}.list"));
+                    assert!(
+                        list.is_file(),
+                        "{}:{}: no package {name}",
+                        conf.display(),
+                        n + 1
+                    );
+                    packages.push(Package {
+                        name: name.into(),
+                        existing: true,
+                        ..Package::default()
                     });
                 }
                 "file" | "conffile" => {
+                    // after `package` or `addto`
                     let Some(pkg) = packages.last_mut() else {
                         bad()
                     };
@@ -224,6 +243,7 @@ fn register(root: &Path, pkg: &Package) {
         }
         let sum = md5_hex(&std::fs::read(&p).unwrap());
         if *conffile {
+            assert!(!pkg.existing, "package {}: conffile {path} added", pkg.name);
             let _ = writeln!(conffiles, " {path} {sum}");
         } else {
             let _ = writeln!(md5sums, "{sum}  {}", path.trim_start_matches('/'));
@@ -237,6 +257,20 @@ fn register(root: &Path, pkg: &Package) {
         let _ = writeln!(list, "{p}");
     }
     let info = at(root, "/var/lib/dpkg/info");
+    if pkg.existing {
+        // Merge into the package's own files: its list (once each, sorted) and md5sums.
+        let path = info.join(format!("{}.list", pkg.name));
+        let old = std::fs::read_to_string(&path).unwrap();
+        let mut all: std::collections::BTreeSet<&str> = old.lines().collect();
+        all.extend(list.lines());
+        let merged: String = all.into_iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, merged).unwrap();
+        let path = info.join(format!("{}.md5sums", pkg.name));
+        let mut old = std::fs::read_to_string(&path).unwrap_or_default();
+        old.push_str(&md5sums);
+        std::fs::write(&path, old).unwrap();
+        return;
+    }
     std::fs::write(info.join(format!("{}.list", pkg.name)), list).unwrap();
     std::fs::write(info.join(format!("{}.md5sums", pkg.name)), md5sums).unwrap();
     let mut entry = format!(

@@ -43,7 +43,7 @@ fn benign_hosts_are_not_flagged_and_malicious_hosts_reach_their_verdict() {
     assert!(benign >= 22, "only {benign} benign hosts");
     let (outcomes, _) = corpus::run(d.path(), &hosts, 2);
     println!("{}", corpus::markdown(&outcomes));
-    if let Some(keep) = std::env::var_os("DOSSIER_CORPUS_OUT") {
+    if let Some(keep) = std::env::var_os("DOSSIER_CORPUS_OUT").filter(|v| !v.is_empty()) {
         let st = std::process::Command::new("cp")
             .arg("-a")
             .arg(d.path().join("report/."))
