@@ -11,6 +11,7 @@ use dossier_plugin_api::records::{
     SudoRule, UnitRecord,
 };
 use serde::de::DeserializeOwned;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 
 /// A record with its collector and line.
@@ -47,6 +48,9 @@ pub struct Ctx {
     kinds: HashSet<(String, String)>,
     pub owned: HashSet<String>,
     pub has_package_db: bool,
+    /// Names of packaged programs (in /usr/bin, /usr/sbin, /usr/libexec, with and without a
+    /// version suffix) and stems of packaged units, built on first use.
+    packaged_names: OnceCell<HashSet<String>>,
     members: BTreeMap<String, String>,
 }
 
@@ -164,6 +168,7 @@ impl Ctx {
                 .collect(),
             owned,
             has_package_db,
+            packaged_names: OnceCell::new(),
             members: input.members.clone(),
         }
     }
@@ -171,6 +176,39 @@ impl Ctx {
     /// `(collector, kind)` pairs with at least one record.
     pub fn kinds(&self) -> &HashSet<(String, String)> {
         &self.kinds
+    }
+
+    /// Whether `name` (any case) is a packaged program in a system binary directory (also
+    /// once a version suffix is stripped on both sides: `python` and `python3.11`) or the
+    /// stem of a packaged unit.
+    pub fn packaged_name(&self, name: &str) -> bool {
+        fn stem(n: &str) -> &str {
+            n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
+        }
+        let names = self.packaged_names.get_or_init(|| {
+            let mut s = HashSet::new();
+            for f in &self.owned {
+                let (dir, base) = f.rsplit_once('/').unwrap_or(("", f));
+                let base = base.to_ascii_lowercase();
+                match dir {
+                    "/usr/bin" | "/usr/sbin" | "/usr/libexec" => {
+                        if !stem(&base).is_empty() {
+                            s.insert(stem(&base).to_string());
+                        }
+                        s.insert(base);
+                    }
+                    "/usr/lib/systemd/system" | "/etc/systemd/system" => {
+                        if let Some((u, _)) = base.rsplit_once('.') {
+                            s.insert(u.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            s
+        });
+        let n = name.to_ascii_lowercase();
+        names.contains(&n) || (!stem(&n).is_empty() && names.contains(stem(&n)))
     }
 
     /// Whether a package owns `path`.

@@ -165,3 +165,114 @@ pub fn rescore(a: &mut HostAnalysis, cfg: &AnalysisConfig) {
     a.verdict = cfg.thresholds.verdict(a.score).into();
     a.hits = hits;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{input, proc};
+    use serde_json::json;
+
+    fn f(rule: &str, weight: u32, subject: &str, iocs: Vec<Ioc>) -> Finding {
+        let mut f = Finding::new(subject, format!("{rule} on {subject}"), vec![], iocs);
+        f.rule = rule.into();
+        f.title = rule.into();
+        f.weight = weight;
+        f
+    }
+
+    #[test]
+    fn one_observation_counts_once_under_the_strongest_rule() {
+        let procs = vec![(
+            1,
+            proc(
+                812,
+                "3",
+                &["/proc/self/fd/3"],
+                "/memfd:payload",
+                json!({"exe_deleted": true}),
+            ),
+        )];
+        let records = [("proc".to_string(), procs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let cfg = AnalysisConfig::default();
+        let mut a = crate::engine::analyze(&mut inp, &cfg);
+        let hit = |a: &HostAnalysis, r: &str| a.hits.iter().find(|h| h.rule == r).cloned();
+        assert_eq!(hit(&a, "exec-unusual-path").unwrap().counted_under, None);
+        assert_eq!(
+            hit(&a, "deleted-exe-running")
+                .unwrap()
+                .counted_under
+                .as_deref(),
+            Some("exec-unusual-path")
+        );
+        let d = a
+            .findings
+            .iter()
+            .find(|f| f.rule == "deleted-exe-running")
+            .unwrap();
+        assert_eq!(d.fact.as_deref(), Some("fileless-exe:pid:812"));
+        assert_eq!(d.counted_under.as_deref(), Some("exec-unusual-path"));
+        // 30, not 30 + 25: a development machine's one fileless process is not Malicious likely.
+        assert_eq!((a.score, a.verdict.as_str()), (30, "Suspicious"));
+        // Removing the stronger finding (a site allowlist) and rescoring counts the other.
+        a.findings.retain(|f| f.rule != "exec-unusual-path");
+        rescore(&mut a, &cfg);
+        assert_eq!(a.score, 25);
+        assert_eq!(a.hits[0].counted_under, None);
+    }
+
+    #[test]
+    fn context_boosts_behaviour_on_the_same_subject_only() {
+        let cfg = AnalysisConfig::default();
+        let mut a = crate::engine::analyze(
+            &mut input(BTreeMap::new(), &mut |_: &str, _: u64| {
+                Err("none".to_string())
+            }),
+            &cfg,
+        );
+        let ctx = |rule: &str, w: u32, subject: &str| {
+            let mut c = f(rule, w, subject, vec![Ioc::Path(subject.into())]);
+            c.class = Class::Context;
+            c
+        };
+        // Context alone never scores.
+        a.context = vec![
+            ctx("exec-unowned", 15, "/usr/local/bin/backup"),
+            ctx("unit-local-unowned", 5, "heartbeat.service"),
+        ];
+        rescore(&mut a, &cfg);
+        assert_eq!((a.score, a.hits.len()), (0, 0));
+        assert!(a.context.iter().all(|c| c.linked_to.is_empty()));
+        assert!(a.iocs().is_empty(), "lone context gives no IOC");
+        // Behaviour on /bin/x (== /usr/bin/x) links the context on /usr/bin/x: +15 once.
+        a.context.push(ctx("exec-unowned", 15, "/usr/bin/x"));
+        a.context.push(ctx("exec-unowned", 15, "/usr/bin/y"));
+        a.findings = vec![
+            f(
+                "exec-unusual-path",
+                30,
+                "/bin/x",
+                vec![Ioc::Path("/bin/x".into())],
+            ),
+            f(
+                "miner-strings",
+                10,
+                "/bin/y",
+                vec![Ioc::Path("/bin/y".into())],
+            ),
+        ];
+        rescore(&mut a, &cfg);
+        assert_eq!(a.score, 30 + 15 + 10);
+        assert_eq!(a.hits[0].boost, 15);
+        assert_eq!(a.hits[0].boosted_by, ["exec-unowned"]);
+        assert_eq!(a.hits[1].boost, 0, "a context rule boosts once per host");
+        assert_eq!(a.findings[0].boosted_by, ["exec-unowned"]);
+        assert_eq!(a.context[2].linked_to, ["exec-unusual-path"]);
+        assert!(a.context[0].linked_to.is_empty());
+        let iocs = a.iocs();
+        assert!(iocs.contains(&Ioc::Path("/usr/bin/x".into())));
+        assert!(!iocs.contains(&Ioc::Path("/usr/local/bin/backup".into())));
+        assert_eq!(a.verdict, "Suspicious");
+    }
+}

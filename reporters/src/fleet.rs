@@ -299,10 +299,17 @@ impl<'a> FleetWriter<'a> {
             )?;
             writeln!(
                 o,
-                "**Severity:** {}  \n**Category:** `{}` (+{} to the host score)  \n**MITRE ATT&CK:** {}\n",
+                "**Severity:** {}  \n**Category:** `{}` ({})  \n**MITRE ATT&CK:** {}\n",
                 hit.severity.label(),
                 hit.rule,
-                hit.weight,
+                match (&hit.counted_under, hit.boost) {
+                    (Some(r), _) => format!("+0: the same observation is counted under `{r}`"),
+                    (None, 0) => format!("+{} to the host score", hit.weight),
+                    (None, b) => format!(
+                        "+{} to the host score, +{b} from context on the same subject",
+                        hit.weight
+                    ),
+                },
                 hit.mitre.join(", ")
             )?;
             writeln!(o, "**Description:**")?;
@@ -334,7 +341,9 @@ impl<'a> FleetWriter<'a> {
         }
         let next_id = self.names.len() as u32;
         let id = *self.names.entry(h.hostname.clone()).or_insert(next_id);
-        for f in &h.findings {
+        // Behaviour findings and the context linked to them: never a lone unowned file.
+        let linked = h.context.iter().filter(|c| !c.linked_to.is_empty());
+        for f in h.findings.iter().chain(linked) {
             for i in &f.iocs {
                 if !matches!(i, Ioc::Pid(_)) {
                     if let Some(set) = self.iocs.get_mut(i) {

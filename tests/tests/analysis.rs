@@ -40,6 +40,29 @@ fn hit<'a>(h: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value
         .find(|x| x["rule"] == rule)
 }
 
+/// The first context finding of a rule (context rules never make a hit of their own).
+fn context<'a>(h: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value> {
+    h["context"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|x| x["rule"] == rule)
+}
+
+/// A rule's hit, or else its first context finding: both carry its MITRE ids and weight.
+fn fired<'a>(h: &'a serde_json::Value, rule: &str) -> Option<&'a serde_json::Value> {
+    hit(h, rule).or_else(|| context(h, rule))
+}
+
+/// Findings and context findings of a host.
+fn all_findings(h: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    h["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(h["context"].as_array().into_iter().flatten())
+}
+
 #[test]
 fn fixture_verdicts_rules_and_mitre_ids() {
     let d = tempfile::tempdir().unwrap();
@@ -75,14 +98,13 @@ fn fixture_verdicts_rules_and_mitre_ids() {
     let m = host(&json, "esxi-web01");
     assert_eq!(m["verdict"], "Malicious likely");
     assert!(m["score"].as_u64().unwrap() >= 60);
+    // Behaviour: the miner's facts; each counted once.
     for (rule, weight, mitre) in [
         ("exec-unusual-path", 30, "T1036.005"),
         ("unit-name-mismatch", 10, "T1036.004"),
         ("root-cron-reboot", 20, "T1053.003"),
         ("cron-suspicious-path", 10, "T1053.003"),
-        ("exec-unowned", 15, "T1105"),
         ("miner-strings", 10, "T1496"),
-        ("unit-local-unowned", 5, "T1543.002"),
     ] {
         let h = hit(m, rule).unwrap_or_else(|| panic!("{rule} did not fire"));
         assert_eq!(h["weight"], weight, "{rule}");
@@ -90,6 +112,33 @@ fn fixture_verdicts_rules_and_mitre_ids() {
             h["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
             "{rule}"
         );
+    }
+    for rule in [
+        "exec-unusual-path",
+        "unit-name-mismatch",
+        "root-cron-reboot",
+        "miner-strings",
+    ] {
+        assert!(
+            hit(m, rule).unwrap().get("counted_under").is_none(),
+            "{rule}"
+        );
+    }
+    // The cron line running /usr/bin/log is the observation exec-unusual-path counts.
+    assert_eq!(
+        hit(m, "cron-suspicious-path").unwrap()["counted_under"],
+        "exec-unusual-path"
+    );
+    // Provenance: context, linked to the behaviour on the same subjects (a boost).
+    for (rule, weight, mitre) in [
+        ("exec-unowned", 15, "T1105"),
+        ("unit-local-unowned", 5, "T1543.002"),
+    ] {
+        let c = context(m, rule).unwrap_or_else(|| panic!("{rule} not in context"));
+        assert_eq!(c["weight"], weight, "{rule}");
+        assert!(c["mitre"].as_array().unwrap().iter().any(|x| x == mitre));
+        assert!(!c["linked_to"].as_array().unwrap().is_empty(), "{c}");
+        assert!(hit(m, rule).is_none(), "{rule} is context");
     }
     // Every finding points at hashed members of the bundle.
     let manifest = manifest(&miner);
@@ -112,7 +161,7 @@ fn fixture_verdicts_rules_and_mitre_ids() {
         ("inline-shell-download", "T1059.004"),
         ("aggressive-timer-unowned", "T1053.006"),
     ] {
-        let h = hit(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on db02"));
+        let h = fired(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on db02"));
         assert!(
             h["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
             "{rule}"
@@ -188,7 +237,7 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     let c = host(&json, "clean-web01");
     assert_eq!(c["verdict"], "Unclear/Benign", "{c}");
     for rule in PERSIST2_RULES {
-        assert!(hit(c, rule).is_none(), "{rule} fired on the clean host");
+        assert!(fired(c, rule).is_none(), "{rule} fired on the clean host");
     }
 
     let p = host(&json, "app03");
@@ -284,17 +333,13 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
             "/etc/modprobe.d/ipv6-options.conf: /sbin/modprobe --ignore-install ipv6 $CMDLINE_OPTS; /usr/bin/nohup /dev/shm/.x/kthreadd >/dev/null 2>&1 &",
         ),
     ] {
-        let h = hit(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on app03"));
+        let h = fired(p, rule).unwrap_or_else(|| panic!("{rule} did not fire on app03"));
         assert!(
             h["mitre"].as_array().unwrap().iter().any(|x| x == mitre),
             "{rule}"
         );
         assert!(
-            p["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["rule"] == *rule && f["subject"] == subject),
+            all_findings(p).any(|f| f["rule"] == *rule && f["subject"] == subject),
             "{rule} on {subject}: {p}"
         );
     }
@@ -397,10 +442,7 @@ fn access_and_hook_persistence_is_found_and_admin_files_stay_clean() {
     );
     // Hook files are not programs: no exec-unowned for them; the program a hook runs is (the
     // pam_exec helper that logs passwords), with its copy as evidence.
-    let unowned: Vec<&str> = p["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let unowned: Vec<&str> = all_findings(p)
         .filter(|f| f["rule"] == "exec-unowned")
         .map(|f| f["subject"].as_str().unwrap())
         .collect();

@@ -44,7 +44,19 @@ fn summary(h: &serde_json::Value) -> String {
         .iter()
         .map(|x| format!("{}({})", x["rule"].as_str().unwrap(), x["weight"]))
         .collect();
-    format!("score {} {}: {}", h["score"], h["verdict"], hits.join(" "))
+    let context: Vec<String> = h["context"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| format!("{}(context)", x["rule"].as_str().unwrap()))
+        .collect();
+    format!(
+        "score {} {}: {} {}",
+        h["score"],
+        h["verdict"],
+        hits.join(" "),
+        context.join(" ")
+    )
 }
 
 /// Checks that a host reached at least Suspicious, and that every expected finding is there
@@ -58,26 +70,34 @@ fn check(h: &serde_json::Value, what: &str, expect: &[(&str, &str, &str)]) -> Re
         return Err(format!("{what} alone is not Suspicious: {}", summary(h)));
     }
     for (rule, mitre, subject) in expect {
+        // A context rule (provenance) makes no hit of its own: its findings are in `context`.
+        let context = h["context"].as_array().into_iter().flatten();
         let hit = h["hits"]
             .as_array()
             .unwrap()
             .iter()
             .find(|x| x["rule"] == *rule)
+            .or_else(|| context.clone().find(|x| x["rule"] == *rule))
             .ok_or_else(|| format!("{what}: {rule} did not fire: {}", summary(h)))?;
         if !hit["mitre"].as_array().unwrap().iter().any(|m| m == mitre) {
             return Err(format!("{what}: {rule} lacks {mitre}: {hit}"));
         }
-        let found = h["findings"].as_array().unwrap().iter().any(|f| {
-            let s = f["subject"].as_str().unwrap_or_default();
-            f["rule"] == *rule
-                && if let Some(file) = subject.strip_suffix(':') {
-                    s.strip_prefix(file)
-                        .and_then(|l| l.strip_prefix(':'))
-                        .is_some_and(|l| l.parse::<u32>().is_ok())
-                } else {
-                    s == *subject
-                }
-        });
+        let found = h["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(context)
+            .any(|f| {
+                let s = f["subject"].as_str().unwrap_or_default();
+                f["rule"] == *rule
+                    && if let Some(file) = subject.strip_suffix(':') {
+                        s.strip_prefix(file)
+                            .and_then(|l| l.strip_prefix(':'))
+                            .is_some_and(|l| l.parse::<u32>().is_ok())
+                    } else {
+                        s == *subject
+                    }
+            });
         if !found {
             return Err(format!("{what}: no {rule} finding on {subject}: {h}"));
         }
@@ -127,6 +147,7 @@ fn each_persistence_family_alone_reaches_suspicious() {
                         .as_array()
                         .unwrap()
                         .iter()
+                        .chain(clean["context"].as_array().into_iter().flatten())
                         .any(|f| f["rule"] == *rule),
                     "{rule} fired on the clean copy: {}",
                     summary(clean)

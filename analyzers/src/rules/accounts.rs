@@ -5,6 +5,7 @@ use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::records::AccountRecord;
 
 pub(crate) fn account_ev(
     ctx: &Ctx,
@@ -58,6 +59,55 @@ pub(crate) fn account_extra_uid0(
         .collect()
 }
 
+/// Why an account is a daemon identity (a stock service account), if it is: uid below 100, a
+/// home that is no home (`/`, `/nonexistent`, `/usr/sbin`, `/bin`, `/dev/null`, `/run/...`,
+/// `/var/www`...), or it owns a listening process. Privilege or a login given to such an
+/// account hands an intruder a service's identity; a locally created account with a real
+/// home (`/home/x`, `/var/lib/ansible`) is someone's.
+pub(crate) fn daemon_identity(ctx: &Ctx, a: &AccountRecord) -> Option<String> {
+    if a.uid == 0 {
+        return None;
+    }
+    if a.uid < 100 {
+        return Some(format!("uid {} is a stock service account", a.uid));
+    }
+    let h = a.home.trim_end_matches('/');
+    let no_home = matches!(
+        h,
+        "" | "/nonexistent" | "/usr/sbin" | "/sbin" | "/bin" | "/usr/bin" | "/dev/null"
+    ) || [
+        "/run/",
+        "/var/run/",
+        "/var/www",
+        "/proc",
+        "/var/empty",
+        "/var/spool/",
+    ]
+    .iter()
+    .any(|p| h.starts_with(p));
+    if no_home {
+        return Some(format!(
+            "its home {} is a service's, not a person's",
+            a.home
+        ));
+    }
+    let listening: Vec<u32> = ctx
+        .sockets
+        .iter()
+        .filter(|s| s.rec.listening)
+        .flat_map(|s| s.rec.pids.iter().copied())
+        .collect();
+    ctx.procs
+        .iter()
+        .find(|p| p.rec.uid == a.uid && listening.contains(&p.rec.pid))
+        .map(|p| {
+            format!(
+                "it runs a listening service (pid {} {})",
+                p.rec.pid, p.rec.comm
+            )
+        })
+}
+
 pub(crate) const NO_LOGIN_SHELLS: &[&str] = &["nologin", "false", "sync", "halt", "shutdown"];
 
 pub(crate) fn login_shell(a: &dossier_plugin_api::records::AccountRecord) -> bool {
@@ -95,18 +145,26 @@ pub(crate) fn system_account_usable(
         if why.is_empty() {
             continue;
         }
-        out.push(finding(
-            &a.rec.name,
-            format!(
-                "service account `{}` (uid {}) has the login shell {} and {}",
-                a.rec.name,
-                a.rec.uid,
-                a.rec.shell,
-                why.join(" and ")
-            ),
-            ev,
-            vec![Ioc::Account(a.rec.name.clone())],
-        ));
+        let text = format!(
+            "system account `{}` (uid {}, home {}) has the login shell {} and {}",
+            a.rec.name,
+            a.rec.uid,
+            a.rec.home,
+            a.rec.shell,
+            why.join(" and ")
+        );
+        let iocs = vec![Ioc::Account(a.rec.name.clone())];
+        out.push(match daemon_identity(ctx, &a.rec) {
+            Some(d) => finding(&a.rec.name, format!("{text}: {d}"), ev, iocs),
+            // A locally created account with a real home (an automation user).
+            None => finding(
+                &a.rec.name,
+                format!("{text}, and a home of its own"),
+                ev,
+                iocs,
+            )
+            .context(),
+        });
     }
     out
 }
@@ -150,6 +208,40 @@ pub(crate) fn sudo_nopasswd_all(
         if outsiders.is_empty() {
             continue;
         }
+        // Behaviour when a grantee is a daemon identity, or a group of them; NOPASSWD ALL for
+        // an ordinary or automation account is context.
+        let daemons: Vec<String> = outsiders
+            .iter()
+            .filter_map(|p| {
+                if let Some(g) = p.strip_prefix('%') {
+                    let g = g.trim_start_matches(':');
+                    let grp = ctx.groups.iter().find(|x| x.rec.name == g)?;
+                    let members: Vec<&AccountRecord> = ctx
+                        .accounts
+                        .iter()
+                        .filter(|a| {
+                            a.rec.gid == grp.rec.gid || grp.rec.members.contains(&a.rec.name)
+                        })
+                        .map(|a| &a.rec)
+                        .collect();
+                    (grp.rec.gid < 100
+                        || !members.is_empty()
+                            && members.iter().all(|a| daemon_identity(ctx, a).is_some()))
+                    .then(|| format!("`%{g}` is a group of service accounts"))
+                } else if let Some(uid) = p.strip_prefix('#') {
+                    let uid: u32 = uid.parse().ok()?;
+                    let a = ctx.accounts.iter().find(|a| a.rec.uid == uid);
+                    match a {
+                        Some(a) => daemon_identity(ctx, &a.rec)
+                            .map(|d| format!("`{p}` ({}): {d}", a.rec.name)),
+                        None => (uid < 100).then(|| format!("`{p}` is a stock service uid")),
+                    }
+                } else {
+                    let a = ctx.accounts.iter().find(|a| a.rec.name == **p)?;
+                    daemon_identity(ctx, &a.rec).map(|d| format!("`{p}`: {d}"))
+                }
+            })
+            .collect();
         let src = &r.rec.source.path;
         let mut iocs = vec![Ioc::ConfigLine(r.rec.text.clone()), Ioc::Path(src.clone())];
         iocs.extend(
@@ -158,25 +250,41 @@ pub(crate) fn sudo_nopasswd_all(
                 .filter(|p| !p.starts_with('%'))
                 .map(|p| Ioc::Account((*p).clone())),
         );
-        out.push(finding(
-            format!("{src}:{}", r.rec.line),
-            format!(
-                "{src} line {} lets {} run ALL commands as root without a password: `{}`",
-                r.rec.line,
-                outsiders
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                r.rec.text
-            ),
-            ctx.ev(
-                r,
-                format!("sudoers rule {src}:{}", r.rec.line),
-                Some(&r.rec.source),
-            ),
-            iocs,
-        ));
+        let text = format!(
+            "{src} line {} lets {} run ALL commands as root without a password: `{}`",
+            r.rec.line,
+            outsiders
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            r.rec.text
+        );
+        let ev = ctx.ev(
+            r,
+            format!("sudoers rule {src}:{}", r.rec.line),
+            Some(&r.rec.source),
+        );
+        let subject = format!("{src}:{}", r.rec.line);
+        out.push(if daemons.is_empty() {
+            finding(
+                subject,
+                format!("{text} (ordinary or automation accounts)"),
+                ev,
+                iocs,
+            )
+            .context()
+        } else {
+            finding(
+                subject,
+                format!(
+                    "{text}: a service's identity gets root: {}",
+                    daemons.join("; ")
+                ),
+                ev,
+                iocs,
+            )
+        });
     }
     out
 }
@@ -187,6 +295,62 @@ mod tests {
     use crate::engine::analyze;
     use crate::testkit::input;
     use serde_json::json;
+
+    #[test]
+    fn privilege_for_daemon_identities_is_behaviour_for_people_context() {
+        let src = json!({"path": "/etc/passwd"});
+        let acc = |line: usize, name: &str, uid: u32, home: &str| {
+            (
+                line,
+                json!({"kind": "account", "name": name, "uid": uid, "gid": uid, "home": home, "shell": "/bin/bash", "shell_listed": true, "password": "usable", "line": line, "source": src}),
+            )
+        };
+        let sudo = |line: usize, who: &str| {
+            (
+                line,
+                json!({"kind": "sudo_rule", "source": {"path": "/etc/sudoers.d/x"}, "line": line, "text": format!("{who} ALL=(ALL) NOPASSWD: ALL"), "principals": [who], "hosts": ["ALL"], "commands": ["ALL"], "nopasswd": true, "all_commands": true, "nopasswd_all": true}),
+            )
+        };
+        let recs = vec![
+            acc(1, "ansible", 998, "/var/lib/ansible"),
+            acc(2, "deploy", 1001, "/home/deploy"),
+            acc(3, "svc", 997, "/nonexistent"),
+            acc(4, "nobody", 65534, "/nonexistent"),
+            sudo(5, "ansible"),
+            sudo(6, "deploy"),
+            sudo(7, "svc"),
+            sudo(8, "%daemon"),
+            (
+                9,
+                json!({"kind": "group", "name": "daemon", "gid": 1, "members": [], "line": 9, "source": src}),
+            ),
+        ];
+        let records = [("accounts".to_string(), recs)].into_iter().collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("sudo-nopasswd-all"),
+            [
+                ("/etc/sudoers.d/x:7".to_string(), true),
+                ("/etc/sudoers.d/x:8".to_string(), true),
+                ("/etc/sudoers.d/x:5".to_string(), false),
+                ("/etc/sudoers.d/x:6".to_string(), false),
+            ]
+        );
+        assert_eq!(
+            class("system-account-usable"),
+            [("svc".to_string(), true), ("ansible".to_string(), false)]
+        );
+    }
 
     #[test]
     fn account_rules() {
@@ -238,6 +402,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()

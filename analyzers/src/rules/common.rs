@@ -1,6 +1,6 @@
 //! Helpers shared by the rule families: building findings, program paths, unusual locations, interpreter names, programs referenced by processes, units and cron.
 
-use crate::context::{At, Ctx, program};
+use crate::context::{At, Ctx, canonical, program};
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
 use dossier_plugin_api::records::UnitRecord;
 
@@ -83,10 +83,33 @@ pub(crate) fn is_interpreter(name: &str) -> bool {
         || n.starts_with("php")
 }
 
-/// Why a path is an unusual place for a program, if it is.
+/// Per-user toolchain and application directories under a home directory: hidden, but where
+/// rustup, nvm, pyenv, pipx, volta, deno, bun, SDKMAN and `pip --user` install programs.
+const TOOLCHAIN_DIRS: &[&str] = &[
+    "/.local/bin/",
+    "/.local/lib/",
+    "/.local/share/pipx/",
+    "/.cargo/bin/",
+    "/.rustup/toolchains/",
+    "/.nvm/versions/",
+    "/.pyenv/",
+    "/.rbenv/",
+    "/.volta/",
+    "/.deno/bin/",
+    "/.bun/bin/",
+    "/.sdkman/candidates/",
+];
+
+/// Why a path is an unusual place for a program, if it is: /tmp, /var/tmp, /dev/shm, /run,
+/// /var/log, /boot, /dev, or a hidden directory (other than a per-user toolchain directory in
+/// a home directory).
 pub fn unusual_location(path: &str) -> Option<String> {
     if let Some(d) = UNUSUAL_DIRS.iter().find(|d| path.starts_with(*d)) {
         return Some(format!("it lives in {}", d.trim_end_matches('/')));
+    }
+    let in_home = path.starts_with("/home/") || path.starts_with("/root/");
+    if in_home && TOOLCHAIN_DIRS.iter().any(|d| path.contains(d)) {
+        return None;
     }
     if path
         .split('/')
@@ -98,7 +121,9 @@ pub fn unusual_location(path: &str) -> Option<String> {
 }
 
 /// Programs run by processes, units and cron entries: (path, referrer, evidence).
-pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidence>)> {
+/// Programs run by processes, units and cron entries: (path, referrer, evidence, pid of the
+/// process when the referrer is one).
+pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidence>, Option<u32>)> {
     let mut out = Vec::new();
     for p in &ctx.procs {
         if let (Some(exe), false) = (&p.rec.exe, p.rec.kernel_thread) {
@@ -106,6 +131,7 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidenc
                 exe.clone(),
                 format!("process {} ({})", p.rec.pid, p.rec.comm),
                 ctx.ev(p, format!("process {}", p.rec.pid), None),
+                Some(p.rec.pid),
             ));
         }
     }
@@ -116,6 +142,7 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidenc
                     prog,
                     format!("unit {}", u.rec.name),
                     ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                    None,
                 ));
             }
         }
@@ -130,6 +157,7 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidenc
                     format!("cron entry {}:{}", c.rec.source.path, c.rec.line),
                     Some(&c.rec.source),
                 ),
+                None,
             ));
         }
     }
@@ -299,4 +327,49 @@ pub(crate) fn masquerade_reason(
         && !a.starts_with(ebase)
         && !names_match(a, ebase))
     .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
+}
+
+/// Why the program at `path` is a bad sign wherever it is referenced, if it is: an unusual
+/// location; or, for a file known to exist that no package owns, a name imitating a system
+/// program, a memory-only (memfd) executable, or a place in a system binary directory. The
+/// reasons of `exec-unusual-path`, shared by the rules judging what persistence points at.
+pub(crate) fn program_problem(ctx: &Ctx, path: &str) -> Option<String> {
+    if path.starts_with("/memfd:") {
+        return Some(
+            "no file on disk holds it: it is a memory-only (fileless) executable created with memfd_create"
+                .into(),
+        );
+    }
+    unusual_location(path).or_else(|| {
+        // Only judge names and places of files known to exist (a missing file is no binary).
+        if !ctx.has_package_db
+            || ctx.is_owned(path)
+            || ctx
+                .verified(path)
+                .is_some_and(|v| v.rec.status == "missing")
+        {
+            return None;
+        }
+        let c = canonical(path);
+        if DISGUISE_NAMES.contains(&base(path)) {
+            Some(format!(
+                "no package owns it and its name imitates the system program `{}`",
+                base(path)
+            ))
+        } else if in_system_bin_dir(&c) {
+            Some("no package owns it, yet it sits in a system binary directory".into())
+        } else {
+            None
+        }
+    })
+}
+
+/// Why a command line is a bad sign, if it is: what it does ([`super::content::command_pattern`])
+/// or a program it runs ([`program_problem`]).
+pub(crate) fn command_problem(ctx: &Ctx, cmd: &str) -> Option<String> {
+    super::content::command_pattern(cmd).or_else(|| {
+        segment_programs(&cmd.replace(['\'', '"'], ";"))
+            .iter()
+            .find_map(|p| program_problem(ctx, p).map(|why| format!("runs `{p}`: {why}")))
+    })
 }

@@ -12,46 +12,30 @@ pub(crate) fn exec_unusual_path(
     _: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (path, who, ev) in referenced_programs(ctx) {
-        let owned = ctx.has_package_db && ctx.is_owned(&path);
-        let why = unusual_location(&path).or_else(|| {
-            // Only judge names and places of files known to exist (a missing file is no binary).
-            if !ctx.has_package_db
-                || owned
+    for (path, who, ev, pid) in referenced_programs(ctx) {
+        let Some(why) = program_problem(ctx, &path) else {
+            continue;
+        };
+        let sha = ctx.verified(&path).and_then(|v| v.rec.sha256.clone());
+        let mut iocs = vec![Ioc::Path(path.clone())];
+        iocs.extend(sha.map(Ioc::Sha256));
+        // A process running a memory-only or deleted file is the fact deleted-exe-running and
+        // renamed-process-listening report too; any other reference is about the location.
+        let fileless = pid.filter(|pid| {
+            path.starts_with("/memfd:")
                 || ctx
-                    .verified(&path)
-                    .is_some_and(|v| v.rec.status == "missing")
-            {
-                return None;
-            }
-            let c = canonical(&path);
-            if DISGUISE_NAMES.contains(&base(&path)) {
-                Some(format!(
-                    "no package owns it and its name imitates the system program `{}`",
-                    base(&path)
-                ))
-            } else if path.starts_with("/memfd:") {
-                Some(
-                    "no file on disk holds it: it is a memory-only (fileless) executable created with memfd_create"
-                        .into(),
-                )
-            } else if in_system_bin_dir(&c) {
-                Some("no package owns it, yet it sits in a system binary directory".into())
-            } else {
-                None
-            }
+                    .procs
+                    .iter()
+                    .any(|p| p.rec.pid == *pid && p.rec.exe_deleted)
         });
-        if let Some(why) = why {
-            let sha = ctx.verified(&path).and_then(|v| v.rec.sha256.clone());
-            let mut iocs = vec![Ioc::Path(path.clone())];
-            iocs.extend(sha.map(Ioc::Sha256));
-            out.push(finding(
-                &path,
-                format!("{who} runs {path}: {why}"),
-                ev,
-                iocs,
-            ));
+        let fact = match fileless {
+            Some(pid) => format!("fileless-exe:pid:{pid}"),
+            None => format!("exe-location:{}", canonical(&path)),
+        };
+        if let Some(pid) = pid {
+            iocs.push(Ioc::Pid(pid));
         }
+        out.push(finding(&path, format!("{who} runs {path}: {why}"), ev, iocs).with_fact(fact));
     }
     out
 }

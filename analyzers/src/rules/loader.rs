@@ -175,11 +175,7 @@ pub(crate) fn modprobe_install_command(
     let mut out = Vec::new();
     for c in &ctx.module_configs {
         for cmd in &c.rec.commands {
-            let why = hook_line_pattern(cmd).or_else(|| {
-                segment_programs(cmd)
-                    .iter()
-                    .find_map(|p| unusual_location(p).map(|w| format!("runs {p}: {w}")))
-            });
+            let why = command_pattern(cmd);
             if let Some(why) = why {
                 out.push(finding(
                     format!("{}: {cmd}", c.rec.path),
@@ -274,6 +270,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()
@@ -292,6 +289,7 @@ mod tests {
         let iocs = |rule: &str, subject: &str| -> Vec<Ioc> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .find(|f| f.rule == rule && f.subject == subject)
                 .unwrap()
                 .iocs
@@ -305,6 +303,7 @@ mod tests {
         assert!(
             a.findings
                 .iter()
+                .chain(&a.context)
                 .find(|f| f.rule == "ld-so-preload")
                 .unwrap()
                 .evidence

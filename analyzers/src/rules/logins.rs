@@ -252,6 +252,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()

@@ -1,10 +1,64 @@
 //! Sockets and interfaces: listeners, suspicious ports, promiscuous interfaces, duplicate MACs.
 
 use super::common::*;
+use super::process::upgraded_not_restarted;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::records::ProcessRecord;
+
+/// Shells and network relays: listening, they are a bind shell.
+const SHELLS_AND_RELAYS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "ash", "busybox", "nc", "ncat", "netcat",
+    "socat",
+];
+
+/// Why a listening interpreter process is a bad sign, if it is: a shell or relay, a one-liner
+/// (`-c`, `-e`, `-r`), a script from an unusual place (or a relative script in such a working
+/// directory), a deleted or memory-only interpreter.
+fn listening_interpreter_problem(name: &str, p: Option<&ProcessRecord>) -> Option<String> {
+    let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if SHELLS_AND_RELAYS.contains(&name) || SHELLS_AND_RELAYS.contains(&n) {
+        return Some(format!(
+            "`{name}` is a shell or network relay: a bind shell"
+        ));
+    }
+    let p = p?;
+    if p.exe_deleted || p.exe.as_deref().is_some_and(|e| e.starts_with("/memfd:")) {
+        return Some("its executable is deleted or memory-only".into());
+    }
+    let args: Vec<&str> = p.argv.iter().skip(1).map(String::as_str).collect();
+    if let Some(flag) = args
+        .iter()
+        .find(|a| matches!(**a, "-c" | "-e" | "-E" | "-r" | "--eval"))
+    {
+        return Some(format!(
+            "it runs a one-liner (`{flag}`), not a program from disk"
+        ));
+    }
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i];
+        if a == "-m" {
+            return None; // a module of the interpreter's own path
+        }
+        if a.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        let path = if a.starts_with('/') {
+            a.to_string()
+        } else {
+            format!(
+                "{}/{a}",
+                p.cwd.as_deref().unwrap_or("").trim_end_matches('/')
+            )
+        };
+        return unusual_location(&path).map(|w| format!("its script {path}: {w}"));
+    }
+    None
+}
 
 pub(crate) fn interpreter_listening(
     ctx: &Ctx,
@@ -16,27 +70,60 @@ pub(crate) fn interpreter_listening(
         for name in s.rec.processes.iter().filter(|n| is_interpreter(n)) {
             let mut iocs = vec![Ioc::Port(s.rec.local_port)];
             iocs.extend(s.rec.pids.iter().map(|p| Ioc::Pid(*p)));
-            out.push(finding(
-                format!("{}/{}", s.rec.protocol, s.rec.local_port),
-                format!(
-                    "{name} (pid {}) listens on {} {}:{}",
-                    s.rec
-                        .pids
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    s.rec.protocol,
-                    s.rec.local_addr,
-                    s.rec.local_port
-                ),
-                ctx.ev(
-                    s,
-                    format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
-                    Some(&s.rec.source),
-                ),
-                iocs,
-            ));
+            let procs: Vec<&ProcessRecord> = ctx
+                .procs
+                .iter()
+                .filter(|p| s.rec.pids.contains(&p.rec.pid) && p.rec.comm == *name)
+                .map(|p| &p.rec)
+                .collect();
+            let problem = if procs.is_empty() {
+                listening_interpreter_problem(name, None)
+            } else {
+                procs
+                    .iter()
+                    .find_map(|p| listening_interpreter_problem(name, Some(p)))
+            };
+            let cmd = procs
+                .first()
+                .map(|p| {
+                    format!(
+                        " (`{}`)",
+                        p.argv.join(" ").chars().take(200).collect::<String>()
+                    )
+                })
+                .unwrap_or_default();
+            let text = format!(
+                "{name} (pid {}){cmd} listens on {} {}:{}",
+                s.rec
+                    .pids
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                s.rec.protocol,
+                s.rec.local_addr,
+                s.rec.local_port
+            );
+            let mut ev = ctx.ev(
+                s,
+                format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                Some(&s.rec.source),
+            );
+            for p in ctx.procs.iter().filter(|p| s.rec.pids.contains(&p.rec.pid)) {
+                ev.extend(proc_ev(ctx, p));
+            }
+            let subject = format!("{}/{}", s.rec.protocol, s.rec.local_port);
+            out.push(match problem {
+                Some(why) => finding(subject, format!("{text}: {why}"), ev, iocs),
+                // An application server running a script from a normal place.
+                None => finding(
+                    subject,
+                    format!("{text}: an interpreter serving a program from a normal place"),
+                    ev,
+                    iocs,
+                )
+                .context(),
+            });
         }
     }
     out
@@ -64,15 +151,7 @@ pub(crate) fn renamed_process_listening(
                         "runs {exe}, a memory-only (fileless) executable with no file on disk"
                     ))
                 } else if p.rec.exe_deleted {
-                    let upgraded = ctx.has_package_db && ctx.is_owned(exe);
-                    Some(format!(
-                        "runs {exe}, which was deleted from disk{}",
-                        if upgraded {
-                            " (a package owns that path: possibly a daemon not restarted after an upgrade)"
-                        } else {
-                            ""
-                        }
-                    ))
+                    Some(format!("runs {exe}, which was deleted from disk"))
                 } else {
                     None
                 }
@@ -86,7 +165,7 @@ pub(crate) fn renamed_process_listening(
                 Some(&s.rec.source),
             );
             ev.extend(proc_ev(ctx, p));
-            out.push(finding(
+            let f = finding(
                 format!("{}/{}", s.rec.protocol, s.rec.local_port),
                 format!(
                     "process {} ({}) listens on {} {}:{} and {why}",
@@ -94,7 +173,21 @@ pub(crate) fn renamed_process_listening(
                 ),
                 ev,
                 iocs,
-            ));
+            );
+            let fileless = exe.starts_with("/memfd:") || p.rec.exe_deleted;
+            out.push(if masquerade_reason(ctx, &p.rec).is_some() || !fileless {
+                f
+            } else if p.rec.exe_deleted && upgraded_not_restarted(ctx, exe) {
+                // A daemon not restarted after an upgrade.
+                let mut f = f.context();
+                f.explanation.push_str(
+                    " (a package owns that path and the file there now verifies: upgraded, not restarted)",
+                );
+                f
+            } else {
+                // The fileless executable deleted-exe-running and exec-unusual-path report.
+                f.with_fact(format!("fileless-exe:pid:{}", p.rec.pid))
+            });
         }
     }
     out
@@ -113,19 +206,26 @@ pub(crate) fn suspicious_port(
             s.rec.processes.join(",")
         };
         if s.rec.listening && cfg.suspicious_ports.contains(&s.rec.local_port) {
-            out.push(finding(
-                format!("{}/{}", s.rec.protocol, s.rec.local_port),
-                format!(
-                    "{procs} listens on {} port {}, a known miner/backdoor port",
-                    s.rec.protocol, s.rec.local_port
-                ),
-                ctx.ev(
-                    s,
-                    format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
-                    Some(&s.rec.source),
-                ),
-                vec![Ioc::Port(s.rec.local_port)],
-            ));
+            // Many ordinary servers use these ports (8888, 9999): a listener is context,
+            // raising behaviour found on the same process or socket.
+            let mut iocs = vec![Ioc::Port(s.rec.local_port)];
+            iocs.extend(s.rec.pids.iter().map(|p| Ioc::Pid(*p)));
+            out.push(
+                finding(
+                    format!("{}/{}", s.rec.protocol, s.rec.local_port),
+                    format!(
+                        "{procs} listens on {} port {}, a port miners and backdoors use",
+                        s.rec.protocol, s.rec.local_port
+                    ),
+                    ctx.ev(
+                        s,
+                        format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                        Some(&s.rec.source),
+                    ),
+                    iocs,
+                )
+                .context(),
+            );
         } else if !s.rec.listening
             && s.rec.remote_port != 0
             && cfg.suspicious_ports.contains(&s.rec.remote_port)
@@ -141,10 +241,13 @@ pub(crate) fn suspicious_port(
                     format!("socket to {}:{}", s.rec.remote_addr, s.rec.remote_port),
                     Some(&s.rec.source),
                 ),
-                vec![
+                [
                     Ioc::Address(s.rec.remote_addr.clone()),
                     Ioc::Port(s.rec.remote_port),
-                ],
+                ]
+                .into_iter()
+                .chain(s.rec.pids.iter().map(|p| Ioc::Pid(*p)))
+                .collect(),
             ));
         }
     }
@@ -238,6 +341,116 @@ mod tests {
     use crate::engine::analyze;
     use crate::testkit::{input, proc};
     use serde_json::json;
+
+    #[test]
+    fn listeners_are_judged_by_what_they_run() {
+        let procs = vec![
+            (
+                1,
+                proc(
+                    30,
+                    "python3",
+                    &["/usr/bin/python3", "/opt/app/server.py", "--port", "8080"],
+                    "/usr/bin/python3.11",
+                    json!({"uid": 998}),
+                ),
+            ),
+            (
+                2,
+                proc(
+                    31,
+                    "python3",
+                    &["python3", "-m", "http.server", "8000"],
+                    "/usr/bin/python3.11",
+                    json!({"cwd": "/home/dev/site"}),
+                ),
+            ),
+            (
+                3,
+                proc(
+                    32,
+                    "python3",
+                    &["python3", "-c", "import socket,pty;s=socket.socket()"],
+                    "/usr/bin/python3.11",
+                    json!({}),
+                ),
+            ),
+            (
+                4,
+                proc(
+                    33,
+                    "perl",
+                    &["perl", "x.pl"],
+                    "/usr/bin/perl",
+                    json!({"cwd": "/tmp/.k"}),
+                ),
+            ),
+            (5, proc(34, "bash", &["bash"], "/usr/bin/bash", json!({}))),
+            (
+                6,
+                proc(
+                    35,
+                    "java",
+                    &["java", "-jar", "/opt/j.jar"],
+                    "/usr/bin/java",
+                    json!({}),
+                ),
+            ),
+        ];
+        let src = json!({"path": "/proc/net/tcp"});
+        let sock = |line: usize, port: u16, pid: u32, name: &str| {
+            (
+                line,
+                json!({"kind": "socket", "protocol": "tcp", "local_addr": "0.0.0.0", "local_port": port, "remote_addr": "0.0.0.0", "remote_port": 0, "state": "LISTEN", "listening": true, "inode": line, "uid": 0, "pids": [pid], "processes": [name], "source": src}),
+            )
+        };
+        let sockets = vec![
+            sock(1, 8080, 30, "python3"),
+            sock(2, 8000, 31, "python3"),
+            sock(3, 9001, 32, "python3"),
+            sock(4, 9002, 33, "perl"),
+            sock(5, 9003, 34, "bash"),
+            sock(6, 8888, 35, "java"),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("sockets".to_string(), sockets),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("interpreter-listening"),
+            [
+                ("tcp/9001".to_string(), true),
+                ("tcp/9002".to_string(), true),
+                ("tcp/9003".to_string(), true),
+                ("tcp/8000".to_string(), false),
+                ("tcp/8080".to_string(), false),
+                ("tcp/8888".to_string(), false),
+            ]
+        );
+        // A java server on 8888 (a listed port) is context; nothing else points at it.
+        assert_eq!(class("suspicious-port"), [("tcp/8888".to_string(), false)]);
+        assert!(
+            a.context
+                .iter()
+                .find(|f| f.rule == "suspicious-port")
+                .unwrap()
+                .linked_to
+                .is_empty()
+        );
+    }
 
     #[test]
     fn renamed_process_listening_rule() {
@@ -395,6 +608,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()
@@ -484,6 +698,7 @@ mod tests {
         let subjects = |rule: &str| -> Vec<String> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.clone())
                 .collect()

