@@ -91,5 +91,15 @@ fn benign_lab_host_with_live_services_is_not_flagged() {
         .find(|x| x["hostname"] == h.name.as_str())
         .unwrap_or_else(|| panic!("{} not analyzed: {json}", h.name));
     eprintln!("{}: {}", h.name, summary(host));
+    for (list, what) in [("findings", "behaviour"), ("context", "context")] {
+        for f in host[list].as_array().into_iter().flatten() {
+            eprintln!(
+                "  {what}: {} on {}: {}",
+                f["rule"].as_str().unwrap_or("?"),
+                f["subject"].as_str().unwrap_or("?"),
+                f["explanation"].as_str().unwrap_or_default()
+            );
+        }
+    }
     assert_eq!(host["verdict"], "Unclear/Benign", "{}", summary(host));
 }
