@@ -60,6 +60,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 
+pub mod benign;
 pub mod persist;
 
 /// The non-root account of [`Scenario::NonRoot`] hosts (uid/gid 1000); [`Scenario::Persist`]
@@ -127,10 +128,17 @@ pub enum Scenario {
     /// `www-data`. Root logs in by key as on `Clean` hosts, and
     /// [`LAB_USER`] by key, with sudo for sftp-server only (for `--sudo`).
     Persist,
+    /// An ordinary, uncompromised server with the local administration of a real fleet and
+    /// live services ([`benign`] has the details): an in-house Python web service running as
+    /// its own user on `0.0.0.0:8080`, a developer's dev server on `127.0.0.1:3000`, a
+    /// source-built database in `/usr/local/pgsql` listening on 5432, a heartbeat unit, a
+    /// backup timer, and an `ansible` account with password-less sudo. Root logs in by key as
+    /// on `Clean` hosts. Not in [`Scenario::ALL`]: it has its own suite (`lab_benign.rs`).
+    Benign,
 }
 
 impl Scenario {
-    /// Every scenario, once.
+    /// Every scenario of the sweep suites, once (all but [`Scenario::Benign`]).
     pub const ALL: [Scenario; 6] = [
         Scenario::Clean,
         Scenario::Miner,
@@ -149,6 +157,7 @@ impl Scenario {
             Scenario::UnknownKey => "unknownkey",
             Scenario::NonRoot => "nonroot",
             Scenario::Persist => "persist",
+            Scenario::Benign => "benign",
         }
     }
 
@@ -669,6 +678,9 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
     if h.scenario == Scenario::Persist {
         persist::plant(&s, hdir)?;
     }
+    if h.scenario == Scenario::Benign {
+        benign::plant(&s, client_pub)?;
+    }
     match h.scenario {
         Scenario::NonRoot => lab_user(&s, client_pub, Some(LAB_PASSWORD_HASH), "ALL")?,
         Scenario::Persist => {
@@ -773,6 +785,9 @@ fn init_script(h: &LabHost, hdir: &Path, sshd: &Path) -> String {
             sh_quote(&hold_program(h.port))
         );
     }
+    if h.scenario == Scenario::Benign {
+        s.push_str(&benign::services());
+    }
     if h.scenario == Scenario::Miner {
         let _ = writeln!(
             s,
@@ -858,10 +873,10 @@ impl Lab {
         }
         let needs_python = scenarios
             .iter()
-            .any(|s| matches!(s, Scenario::Miner | Scenario::Silent));
+            .any(|s| matches!(s, Scenario::Miner | Scenario::Silent | Scenario::Benign));
         if needs_python && !Path::new(PYTHON).is_file() {
             return Err(format!(
-                "the Miner and Silent scenarios need {PYTHON} (package python3)"
+                "the Miner, Silent and Benign scenarios need {PYTHON} (package python3)"
             ));
         }
         if !fs::read_to_string("/proc/filesystems")
@@ -1098,6 +1113,9 @@ impl Lab {
                 let mut want = vec![h.port];
                 if h.scenario == Scenario::Miner {
                     want.push(MINER_PORT);
+                }
+                if h.scenario == Scenario::Benign {
+                    want.extend([benign::APP_PORT, benign::DEV_PORT, benign::DB_PORT]);
                 }
                 let ports = listening(init);
                 let services = children(init);

@@ -1,11 +1,16 @@
 //! Helpers for dossier's end-to-end suites: find the real `dossier` binary built by this
 //! `cargo test` run, run it, locate fixture roots, and read bundles it produced; and the SSH
-//! lab ([`lab`]), fake hosts running real OpenSSH in namespaces, for testing sweeps.
+//! lab ([`lab`]), fake hosts running real OpenSSH in namespaces, for testing sweeps; and the
+//! corpora: planted persistence cases ([`cases`]), realistic benign hosts ([`benign`]), and
+//! both run together for the precision/recall figure ([`corpus`]).
 //!
 //! The binary is the one cargo built next to this test executable (`target/<profile>/dossier`);
 //! the `dossier-cli` package's own integration tests make sure cargo builds it fresh in every
 //! `cargo test --workspace`. `DOSSIER_BIN` overrides the path.
 
+pub mod benign;
+pub mod cases;
+pub mod corpus;
 pub mod lab;
 
 use std::io::Read;
