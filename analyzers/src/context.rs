@@ -143,7 +143,9 @@ pub fn program(cmd: &str) -> Option<String> {
             i += 1;
             continue;
         }
-        return w.starts_with('/').then(|| w.to_string());
+        // A `:`-separated list (`/root/.local/bin:$PATH`, the value of an assignment split off
+        // by its quotes) names directories, not a program.
+        return (w.starts_with('/') && !w.contains(':')).then(|| w.to_string());
     }
     None
 }
@@ -407,6 +409,7 @@ mod tests {
             Some("/opt/x")
         );
         assert_eq!(program("cd / && run-parts"), None);
+        assert_eq!(program("/root/.local/bin:$PATH"), None);
         assert_eq!(canonical("/bin/kill"), "/usr/bin/kill");
         assert_eq!(canonical("/opt/x"), "/opt/x");
     }

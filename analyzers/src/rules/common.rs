@@ -108,7 +108,8 @@ pub fn unusual_location(path: &str) -> Option<String> {
         return Some(format!("it lives in {}", d.trim_end_matches('/')));
     }
     let in_home = path.starts_with("/home/") || path.starts_with("/root/");
-    if in_home && TOOLCHAIN_DIRS.iter().any(|d| path.contains(d)) {
+    let dir = format!("{}/", path.trim_end_matches('/'));
+    if in_home && TOOLCHAIN_DIRS.iter().any(|d| dir.contains(d)) {
         return None;
     }
     if path

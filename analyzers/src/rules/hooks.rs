@@ -502,22 +502,112 @@ pub(crate) fn polkit_rule_unowned(
         let Some(why) = ownership_problem(ctx, &h.rec.path) else {
             continue;
         };
-        out.push(finding(
-            &h.rec.path,
-            format!(
-                "polkit rule {} grants {} without authentication: {why}",
-                h.rec.path,
-                h.rec.grants.join("; ")
-            ),
-            hook_ev(ctx, h),
-            hook_iocs(&h.rec),
-        ));
+        let broad: Vec<String> = h
+            .rec
+            .grants
+            .iter()
+            .filter_map(|g| broad_grant(ctx, g))
+            .collect();
+        let text = format!(
+            "polkit rule {} grants {} without authentication: {why}",
+            h.rec.path,
+            h.rec.grants.join("; ")
+        );
+        let f = if broad.is_empty() {
+            // Named actions for named people or automation accounts: a site's delegation.
+            finding(
+                &h.rec.path,
+                format!("{text}; every grant names its actions and its subjects, none of them a service identity"),
+                hook_ev(ctx, h),
+                hook_iocs(&h.rec),
+            )
+            .context()
+        } else {
+            finding(
+                &h.rec.path,
+                format!("{text}; {}", broad.join("; ")),
+                hook_ev(ctx, h),
+                hook_iocs(&h.rec),
+            )
+        };
+        out.push(f);
     }
     out
 }
 
+/// Why a polkit grant (as the hooks collector words it: `YES for user x, group y on
+/// org.example.action (line 4)`, `YES for unix-user:x on org.example.*`, `YES for any subject
+/// on ...`) hands out more than a named delegation, if it does: any subject, any action or a
+/// wildcard action, or a subject that is a service identity (a web server's account granted
+/// polkit actions is a path from a web shell to root).
+fn broad_grant(ctx: &Ctx, grant: &str) -> Option<String> {
+    let Some(rest) = grant.strip_prefix("YES for ") else {
+        // "more than N YES results; the rest not read" and other notes: not a narrow grant.
+        return Some(format!("`{grant}`"));
+    };
+    let (subjects, action) = rest.split_once(" on ").unwrap_or((rest, "any action"));
+    let action = action.split(" (line").next().unwrap_or(action).trim();
+    if subjects.contains("any subject") || subjects.contains("unix-user:*") {
+        return Some("it grants to any subject".into());
+    }
+    if action == "any action" || action == "?" || action.contains('*') {
+        return Some(format!("it grants {action}, not named actions"));
+    }
+    for s in subjects.split([',', ';']).map(str::trim) {
+        let user = s
+            .strip_prefix("user ")
+            .or_else(|| s.strip_prefix("unix-user:"));
+        let Some(user) = user else { continue };
+        if let Some(a) = ctx.accounts.iter().find(|a| a.rec.name == user) {
+            if let Some(d) = super::accounts::daemon_identity(ctx, &a.rec) {
+                return Some(format!("its subject {user} is a service identity: {d}"));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn polkit_grants_named_for_people_are_narrow() {
+        use crate::context::Ctx;
+        use crate::testkit::input;
+        use serde_json::json;
+        let src = json!({"path": "/etc/passwd"});
+        let acc = |line: usize, name: &str, uid: u32, home: &str| {
+            (
+                line,
+                json!({"kind": "account", "name": name, "uid": uid, "gid": uid, "home": home, "shell": "/bin/bash", "shell_listed": true, "password": "locked", "line": line, "source": src}),
+            )
+        };
+        let records = [(
+            "accounts".to_string(),
+            vec![
+                acc(1, "deploy", 1001, "/home/deploy"),
+                acc(2, "www-data", 33, "/var/www"),
+            ],
+        )]
+        .into_iter()
+        .collect();
+        let mut read = |_: &str, _: u64| Err("none".to_string());
+        let inp = input(records, &mut read);
+        let ctx = Ctx::new(&inp);
+        let narrow = "YES for user deploy on org.freedesktop.systemd1.manage-units (line 3)";
+        assert_eq!(super::broad_grant(&ctx, narrow), None);
+        for broad in [
+            "YES for user www-data on any action (line 3)",
+            "YES for user www-data on org.freedesktop.systemd1.manage-units (line 3)",
+            "YES for any subject on org.freedesktop.login1.reboot (line 2)",
+            "YES for group staff on any action (line 5)",
+            "YES for unix-user:deploy on org.freedesktop.*",
+            "YES for unix-user:* on org.freedesktop.udisks2.filesystem-mount",
+            "more than 64 YES results; the rest not read",
+        ] {
+            assert!(super::broad_grant(&ctx, broad).is_some(), "{broad}");
+        }
+    }
+
     #[test]
     fn pam_lines_that_grant() {
         use super::pam_grant;

@@ -509,12 +509,14 @@ pub static CATALOG: &[RuleInfo] = &[
         severity: Severity::High,
         weight: 30,
         class: Class::Behaviour,
-        context_when: None,
+        context_when: Some(
+            "every grant names its actions (no wildcard) and its subjects, and no subject is a service identity (a deploy account allowed to restart one unit)",
+        ),
         shares: &[],
         needs: &["hooks"],
         needs_packages: true,
         needs_kinds: &[],
-        doc: "A polkit JavaScript rule (/etc/polkit-1/rules.d, /usr/share/polkit-1/rules.d) or legacy .pkla file, not owned by a package or differing from its package's digest, returns polkit.Result.YES (ResultAny/ResultInactive/ResultActive=yes) for any subject or for a subject that is not an administrator (root, wheel, sudo, admin): that account can then start units, mount, reboot or run pkexec programs as root without a password, an abuse of an elevation-control mechanism (T1548; not T1484, which is about domain policy). Textual reading without a JavaScript engine: each YES is paired with the subject.user == and subject.isInGroup() conditions written between its addRule( and it (at most 4 KiB back), comments removed; conditions built in variables or helper functions are not followed, so such a rule shows as a grant to any subject. Rules that only return AUTH_ADMIN, or YES for administrators, are not reported. FP: site rules letting a monitoring or deployment account manage specific units without a password. Behaviour: a grant of YES to subjects that are not administrators.",
+        doc: "A polkit JavaScript rule (/etc/polkit-1/rules.d, /usr/share/polkit-1/rules.d) or legacy .pkla file, not owned by a package or differing from its package's digest, returns polkit.Result.YES (ResultAny/ResultInactive/ResultActive=yes) for any subject or for a subject that is not an administrator (root, wheel, sudo, admin): that account can then start units, mount, reboot or run pkexec programs as root without a password, an abuse of an elevation-control mechanism (T1548; not T1484, which is about domain policy). Textual reading without a JavaScript engine: each YES is paired with the subject.user == and subject.isInGroup() conditions written between its addRule( and it (at most 4 KiB back), comments removed; conditions built in variables or helper functions are not followed, so such a rule shows as a grant to any subject. Rules that only return AUTH_ADMIN, or YES for administrators, are not reported. FP: site rules letting a monitoring or deployment account manage specific units without a password are context when they name their actions and subjects. Behaviour: a grant of YES to any subject, for any or wildcard actions, or to a service identity (uid < 100, a home that is no home, or an account that listens on the network).",
         run: polkit_rule_unowned,
     },
     RuleInfo {
