@@ -25,7 +25,7 @@ use dossier_plugin_api::host::FileKind;
 use dossier_plugin_api::records::{FileCapabilities, PrivilegedFileRecord, Record};
 use dossier_plugin_api::{CollectContext, Collector, CollectorInfo, FileMeta, HostErrorKind};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,29 @@ struct Config {
     /// skipped: any `.local/share/containers` (rootless podman).
     #[serde(default = "default_skip")]
     skip: Vec<String>,
+    /// Trees walked only this many levels deep (a directory deeper than that below the tree
+    /// is not entered, and the log counts them): library and data trees whose thousands of
+    /// directories cost a round trip each over SSH, while the setuid helpers packages install
+    /// there sit near the top (`/usr/lib/openssh/ssh-keysign`,
+    /// `/usr/lib/x86_64-linux-gnu/utempter/utempter`). `{}` walks every tree whole.
+    #[serde(default = "default_depth_limits")]
+    depth_limits: BTreeMap<String, usize>,
+}
+
+fn default_depth_limits() -> BTreeMap<String, usize> {
+    [
+        ("/usr/lib", 3),
+        ("/usr/lib32", 3),
+        ("/usr/lib64", 3),
+        ("/usr/libx32", 3),
+        ("/usr/libexec", 3),
+        ("/usr/share", 2),
+        ("/usr/include", 1),
+        ("/usr/src", 2),
+    ]
+    .into_iter()
+    .map(|(p, d)| (p.to_string(), d))
+    .collect()
 }
 
 fn default_skip() -> Vec<String> {
@@ -240,6 +263,9 @@ pub fn decode_caps(v: &[u8]) -> Result<FileCapabilities, String> {
 
 struct Walk {
     skip: Vec<String>,
+    depth_limits: BTreeMap<String, usize>,
+    /// Directories not entered for being deeper than their tree's depth limit.
+    too_deep: usize,
     skipped: Vec<String>,
     left: usize,
     deadline: Instant,
@@ -269,6 +295,8 @@ impl Collector for PrivilegedCollector {
         let cfg: Config = ctx.config()?;
         let mut w = Walk {
             skip: cfg.skip.clone(),
+            depth_limits: cfg.depth_limits.clone(),
+            too_deep: 0,
             skipped: Vec::new(),
             left: cfg.max_files,
             deadline: Instant::now() + Duration::from_secs(cfg.max_seconds),
@@ -319,6 +347,17 @@ impl Collector for PrivilegedCollector {
             ctx.log(&format!(
                 "not entered (container and image storage, `skip`): {}",
                 w.skipped.join(", ")
+            ));
+        }
+        if w.too_deep > 0 {
+            ctx.log(&format!(
+                "{} director(ies) deeper than the playbook's depth_limits ({}) were not entered",
+                w.too_deep,
+                w.depth_limits
+                    .iter()
+                    .map(|(p, d)| format!("{p}: {d}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if w.skipped_mounts > 0 {
@@ -409,7 +448,7 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
             }
             let path = dir.join(&e.name);
             match (e.kind, e.mode) {
-                (Some(FileKind::Dir), _) if skipped(w, &path) => continue,
+                (Some(FileKind::Dir), _) if skipped(w, &path) || too_deep(w, &path) => continue,
                 (Some(FileKind::Dir), _) if dev.is_none() => {
                     // No device numbers (SFTP): nothing to learn from a stat.
                     if !NEVER.iter().any(|n| ptext(&path) == *n) {
@@ -437,7 +476,10 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
             };
             match meta.kind {
                 FileKind::Dir => {
-                    if NEVER.iter().any(|n| ptext(&path) == *n) || skipped(w, &path) {
+                    if NEVER.iter().any(|n| ptext(&path) == *n)
+                        || skipped(w, &path)
+                        || too_deep(w, &path)
+                    {
                         continue;
                     }
                     if dev.is_some() && meta.dev != dev {
@@ -451,6 +493,18 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
             }
         }
     }
+}
+
+/// Whether a directory lies deeper below a depth-limited tree than the limit allows (counted).
+fn too_deep(w: &mut Walk, path: &Path) -> bool {
+    let deep = w.depth_limits.iter().any(|(tree, limit)| {
+        path.strip_prefix(tree)
+            .is_ok_and(|rest| rest.components().count() > *limit)
+    });
+    if deep {
+        w.too_deep += 1;
+    }
+    deep
 }
 
 /// Whether a directory is container or image storage not to be entered (noted once).
@@ -565,6 +619,43 @@ mod tests {
         assert_eq!(recs[2]["copy_of"], "/usr/bin/bash");
         assert!(recs[2]["sha256"].is_string());
         assert_eq!(recs[3]["capabilities"]["permitted"][0], "cap_setuid");
+    }
+
+    #[test]
+    fn depth_limited_trees_are_walked_only_so_deep() {
+        let h = MemHost::new(false)
+            .exe("/usr/lib/openssh/ssh-keysign", "keysign")
+            .mode("/usr/lib/openssh/ssh-keysign", 0o4755)
+            .exe("/usr/lib/x86_64-linux-gnu/utempter/utempter", "utempter")
+            .mode("/usr/lib/x86_64-linux-gnu/utempter/utempter", 0o2755)
+            .exe("/usr/lib/python3/dist-packages/deep/down/x", "x")
+            .mode("/usr/lib/python3/dist-packages/deep/down/x", 0o4755)
+            .exe("/var/tmp/a/b/c/d/e/sh", "sh")
+            .mode("/var/tmp/a/b/c/d/e/sh", 0o4755);
+        let paths = |cfg: serde_json::Value| -> Vec<String> {
+            let (sink, r) = run_collector(&PrivilegedCollector, &h, cfg, &Default::default());
+            r.unwrap();
+            let mut v: Vec<String> = sink
+                .of_kind("privileged", "privileged_file")
+                .iter()
+                .map(|r| r["path"].as_str().unwrap().to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        // Default limits: /usr/lib three levels deep; /var/tmp has none.
+        let got = paths(serde_json::json!({"roots": ["/usr", "/var/tmp"]}));
+        assert_eq!(
+            got,
+            [
+                "/usr/lib/openssh/ssh-keysign",
+                "/usr/lib/x86_64-linux-gnu/utempter/utempter",
+                "/var/tmp/a/b/c/d/e/sh"
+            ]
+        );
+        // `{}` walks every tree whole.
+        let got = paths(serde_json::json!({"roots": ["/usr"], "depth_limits": {}}));
+        assert_eq!(got.len(), 3, "{got:?}");
     }
 
     /// A host like SFTP: everything but extended attributes.
