@@ -202,13 +202,7 @@ pub(crate) fn login_logs_cleared(
     cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    cleared(ctx, cfg, input)
-        .into_iter()
-        .map(|f| {
-            let fact = format!("log-cleared:{}", f.subject);
-            f.with_fact(fact)
-        })
-        .collect()
+    facts_by_subject(cleared(ctx, cfg, input), "log-cleared")
 }
 
 fn cleared(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {

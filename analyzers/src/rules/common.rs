@@ -379,3 +379,15 @@ pub(crate) fn command_problem(ctx: &Ctx, cmd: &str) -> Option<String> {
             .find_map(|p| program_problem(ctx, p).map(|why| format!("runs `{p}`: {why}")))
     })
 }
+
+/// Gives each finding the fact `KIND:SUBJECT` (the subject canonical when it is a path), so
+/// that rules reporting the same observation of one subject count it once.
+pub(crate) fn facts_by_subject(found: Vec<Finding>, kind: &str) -> Vec<Finding> {
+    found
+        .into_iter()
+        .map(|f| {
+            let fact = format!("{kind}:{}", canonical(&f.subject));
+            f.with_fact(fact)
+        })
+        .collect()
+}

@@ -3,7 +3,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
-use crate::context::{At, Ctx, canonical, typed};
+use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
 use dossier_plugin_api::records::PrivilegedFileRecord;
@@ -95,13 +95,7 @@ pub(crate) fn setuid_unowned(
     cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    setuid_unowned_findings(ctx, cfg, input)
-        .into_iter()
-        .map(|f| {
-            let fact = format!("privileged-file:{}", canonical(&f.subject));
-            f.with_fact(fact)
-        })
-        .collect()
+    facts_by_subject(setuid_unowned_findings(ctx, cfg, input), "privileged-file")
 }
 
 fn setuid_unowned_findings(
@@ -137,13 +131,10 @@ pub(crate) fn file_capability_dangerous(
     cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    file_capability_dangerous_findings(ctx, cfg, input)
-        .into_iter()
-        .map(|f| {
-            let fact = format!("privileged-file:{}", canonical(&f.subject));
-            f.with_fact(fact)
-        })
-        .collect()
+    facts_by_subject(
+        file_capability_dangerous_findings(ctx, cfg, input),
+        "privileged-file",
+    )
 }
 
 fn file_capability_dangerous_findings(
@@ -192,13 +183,10 @@ pub(crate) fn privileged_file_modified(
     cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    privileged_file_modified_findings(ctx, cfg, input)
-        .into_iter()
-        .map(|f| {
-            let fact = format!("file-modified:{}", canonical(&f.subject));
-            f.with_fact(fact)
-        })
-        .collect()
+    facts_by_subject(
+        privileged_file_modified_findings(ctx, cfg, input),
+        "file-modified",
+    )
 }
 
 fn privileged_file_modified_findings(

@@ -58,13 +58,7 @@ pub(crate) fn sshd_keys_location(
     cfg: &AnalysisConfig,
     input: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    sshd_keys_location_findings(ctx, cfg, input)
-        .into_iter()
-        .map(|f| {
-            let fact = format!("keys-file:{}", f.subject);
-            f.with_fact(fact)
-        })
-        .collect()
+    facts_by_subject(sshd_keys_location_findings(ctx, cfg, input), "keys-file")
 }
 
 fn sshd_keys_location_findings(
