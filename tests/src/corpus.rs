@@ -1,12 +1,14 @@
-//! The precision/recall corpus: the benign hosts of [`crate::benign`] and the malicious ones
-//! (the fixture roots `rootfs-miner`, `rootfs-persist`, `rootfs-persist2`, and every planted
-//! case of [`crate::cases`]) collected with the real binary (`collect --root`, triage
+//! The precision/recall corpus: the benign hosts of [`crate::benign`] and the benign twin of
+//! the item-3 techniques ([`COVERAGE_BENIGN`]), and the malicious ones (the fixture roots
+//! `rootfs-miner`, `rootfs-persist`, `rootfs-persist2`, every family case of [`FAMILIES`] and
+//! every item-3 case of [`COVERAGE`]) collected with the real binary (`collect --root`, triage
 //! playbook), analyzed together, and summed up as a table and the figures the README quotes.
 //!
 //! A host is *flagged* when its verdict is not `Unclear/Benign`. A malicious host is *found*
 //! when it reaches at least the verdict it must reach (Suspicious; Malicious likely for the
-//! miner of seed 000). Precision = found / (found + benign flagged); recall = found /
-//! malicious hosts.
+//! miner of seed 000) and, for a planted case, every rule it expects is among its hits or
+//! context findings with its ATT&CK id. Precision = found / (found + benign flagged); recall =
+//! found / malicious hosts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,7 +18,9 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use crate::benign::{BenignCase, benign_cases};
-use crate::cases::{FAMILIES, planted_root};
+use crate::cases::{
+    COVERAGE, COVERAGE_BENIGN, COVERAGE_BENIGN_HOST, FAMILIES, Plant, coverage_host, planted_root,
+};
 
 /// Verdicts, weakest first, as the analysis writes them.
 pub const VERDICTS: [&str; 3] = ["Unclear/Benign", "Suspicious", "Malicious likely"];
@@ -35,8 +39,8 @@ enum Source {
     Fixture(&'static str),
     /// A benign case built on a copy of the clean root.
     Benign(BenignCase),
-    /// A family case: (family index, case index) in [`FAMILIES`].
-    Planted(usize, usize),
+    /// A planted case (family, item 3) or the item-3 twin: these plants on the clean root.
+    Planted(&'static [Plant]),
 }
 
 /// One host of the corpus.
@@ -49,6 +53,9 @@ pub struct Host {
     pub hostname: String,
     /// The weakest verdict it must reach (benign: it must stay `Unclear/Benign`).
     pub want: &'static str,
+    /// (rule, ATT&CK id, subject) a planted case must produce (the subject is checked by
+    /// `tests/families.rs` and `tests/coverage.rs`, not here).
+    pub expect: &'static [(&'static str, &'static str, &'static str)],
     source: Source,
 }
 
@@ -61,9 +68,18 @@ pub fn hosts() -> Vec<Host> {
             kind: Kind::Benign,
             hostname: c.hostname.clone(),
             want: VERDICTS[0],
+            expect: &[],
             source: Source::Benign(c),
         })
         .collect();
+    v.push(Host {
+        case: "coverage/benign-twin".into(),
+        kind: Kind::Benign,
+        hostname: COVERAGE_BENIGN_HOST.into(),
+        want: VERDICTS[0],
+        expect: &[],
+        source: Source::Planted(COVERAGE_BENIGN),
+    });
     for (fixture, hostname, want) in [
         ("rootfs-miner", "esxi-web01", VERDICTS[2]),
         ("rootfs-persist", "db02", VERDICTS[1]),
@@ -74,19 +90,31 @@ pub fn hosts() -> Vec<Host> {
             kind: Kind::Malicious,
             hostname: hostname.into(),
             want,
+            expect: &[],
             source: Source::Fixture(fixture),
         });
     }
-    for (fi, fam) in FAMILIES.iter().enumerate() {
-        for (ci, case) in fam.cases.iter().enumerate() {
+    for fam in FAMILIES {
+        for case in fam.cases {
             v.push(Host {
                 case: format!("{}/{}", fam.name, case.name),
                 kind: Kind::Malicious,
                 hostname: format!("c-{}-{}", fam.name, case.name),
                 want: VERDICTS[1],
-                source: Source::Planted(fi, ci),
+                expect: case.expect,
+                source: Source::Planted(case.plants),
             });
         }
+    }
+    for case in COVERAGE {
+        v.push(Host {
+            case: format!("coverage/{}", case.name),
+            kind: Kind::Malicious,
+            hostname: coverage_host(case),
+            want: VERDICTS[1],
+            expect: case.expect,
+            source: Source::Planted(case.plants),
+        });
     }
     v
 }
@@ -97,10 +125,7 @@ impl Host {
         match &self.source {
             Source::Fixture(name) => crate::fixture(name),
             Source::Benign(c) => c.build(&dir.join(&self.hostname)),
-            Source::Planted(fi, ci) => {
-                let plants: Vec<_> = FAMILIES[*fi].cases[*ci].plants.iter().collect();
-                planted_root(dir, &self.hostname, &plants)
-            }
+            Source::Planted(plants) => planted_root(dir, &self.hostname, *plants),
         }
     }
 
@@ -125,6 +150,9 @@ pub struct Outcome {
     pub rules: Vec<String>,
     /// Rules of the context findings (shown, not scored on their own), sorted, once each.
     pub context: Vec<String>,
+    /// `rule/ATT&CK id` pairs of [`Host::expect`] that are neither a hit nor a context
+    /// finding with that id.
+    pub missing: Vec<String>,
     /// The bundle it was collected into.
     pub bundle: PathBuf,
 }
@@ -135,14 +163,20 @@ impl Outcome {
         self.verdict != VERDICTS[0]
     }
 
-    /// Whether the host is where it must be: benign hosts not flagged, malicious ones at
+    /// Whether the verdict is where it must be: benign hosts not flagged, malicious ones at
     /// least at their verdict.
-    pub fn as_wanted(&self) -> bool {
+    pub fn verdict_as_wanted(&self) -> bool {
         let rank = |v: &str| VERDICTS.iter().position(|x| *x == v);
         match self.host.kind {
             Kind::Benign => !self.flagged(),
             Kind::Malicious => rank(&self.verdict) >= rank(self.host.want),
         }
+    }
+
+    /// Whether the host is where it must be: its verdict, and every rule it expects there
+    /// with its ATT&CK id.
+    pub fn as_wanted(&self) -> bool {
+        self.verdict_as_wanted() && self.missing.is_empty()
     }
 }
 
@@ -216,6 +250,7 @@ pub fn run(dir: &Path, hosts: &[Host], threads: usize) -> (Vec<Outcome>, Value) 
                 .unwrap_or_else(|| panic!("{} ({}) not analyzed", h.hostname, h.case));
             Outcome {
                 host: h.clone(),
+                missing: missing(a, h.expect),
                 verdict: a["verdict"].as_str().unwrap_or_default().to_string(),
                 score: a["score"].as_u64().unwrap_or_default(),
                 rules: a["hits"]
@@ -240,6 +275,27 @@ pub fn run(dir: &Path, hosts: &[Host], threads: usize) -> (Vec<Outcome>, Value) 
         })
         .collect();
     (outcomes, json)
+}
+
+/// The (rule, ATT&CK id) pairs of `expect` that host analysis `a` lacks: neither a hit nor a
+/// context finding of that rule carries the id.
+fn missing(a: &Value, expect: &[(&str, &str, &str)]) -> Vec<String> {
+    let entries = || {
+        let list = |k: &str| a[k].as_array().cloned().unwrap_or_default();
+        list("hits").into_iter().chain(list("context"))
+    };
+    expect
+        .iter()
+        .filter(|(rule, mitre, _)| {
+            !entries().any(|x| {
+                x["rule"] == *rule
+                    && x["mitre"]
+                        .as_array()
+                        .is_some_and(|m| m.iter().any(|m| m == *mitre))
+            })
+        })
+        .map(|(rule, mitre, _)| format!("{rule}/{mitre}"))
+        .collect()
 }
 
 /// One rule hit of findings.json as the table shows it.
@@ -320,7 +376,14 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
             Kind::Benign => "benign",
             Kind::Malicious => "malicious",
         };
-        let mark = if o.as_wanted() { "" } else { " **(wrong)**" };
+        let mut mark = if o.verdict_as_wanted() {
+            String::new()
+        } else {
+            " **(wrong)**".to_string()
+        };
+        if !o.missing.is_empty() {
+            let _ = write!(mark, " **(lacks {})**", o.missing.join(", "));
+        }
         let _ = writeln!(
             s,
             "| {} | {kind} | {} | {} | {}{mark} | {} | {} | {} |",
@@ -349,8 +412,16 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         f.precision(),
         f.recall()
     );
+    s.push_str(NOTES);
     s
 }
+
+/// What the table does not hold, printed under it.
+pub const NOTES: &str = "\nNot in this table (they need live processes, not a root image): \
+    the live reverse shell of `tests/coverage.rs` (an interactive bash whose stdin/stdout are a \
+    loopback TCP socket, collected from this machine: `reverse-shell-stdio`, T1059.004) and the \
+    SSH-lab scenarios (`tests/lab.rs` miner, `tests/lab_persist.rs` persist, \
+    `tests/lab_benign.rs` benign), which assert their own verdicts.\n";
 
 #[cfg(test)]
 mod tests {
@@ -363,12 +434,14 @@ mod tests {
                 kind,
                 hostname: "x".into(),
                 want,
+                expect: &[],
                 source: Source::Fixture("rootfs-clean"),
             },
             verdict: verdict.into(),
             score: 0,
             rules: vec![],
             context: vec![],
+            missing: vec![],
             bundle: PathBuf::new(),
         }
     }
@@ -397,6 +470,26 @@ mod tests {
         let md = markdown(&o);
         assert!(md.contains("Benign hosts flagged: 1 of 2"), "{md}");
         assert_eq!(md.matches("**(wrong)**").count(), 3, "{md}");
+    }
+
+    #[test]
+    fn expected_rules_need_their_attack_id_in_hits_or_context() {
+        let a: Value = serde_json::from_str(
+            r#"{"hits":[{"rule":"a","mitre":["T1"]}],
+                "context":[{"rule":"c","mitre":["T3"]}]}"#,
+        )
+        .unwrap();
+        assert!(missing(&a, &[("a", "T1", "x"), ("c", "T3", "y")]).is_empty());
+        assert_eq!(
+            missing(&a, &[("a", "T2", "x"), ("b", "T1", "x")]),
+            ["a/T2", "b/T1"]
+        );
+        let mut o = outcome(Kind::Malicious, VERDICTS[1], "Suspicious");
+        o.missing = vec!["a/T2".into()];
+        assert!(o.verdict_as_wanted() && !o.as_wanted());
+        let md = markdown(&[o]);
+        assert!(md.contains("Suspicious **(lacks a/T2)**"), "{md}");
+        assert!(md.contains("at their verdict: 0 of 1"), "{md}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// A copy of the clean root named `host` carrying `plants`, collected without analysis.
 fn collect_with(dir: &Path, host: &str, plants: &[&Plant]) -> PathBuf {
-    let root = planted_root(dir, host, plants);
+    let root = planted_root(dir, host, plants.iter().copied());
     collect(
         dir,
         &dir.join("bundles"),
