@@ -372,7 +372,7 @@ impl Collector for PrivilegedCollector {
                 "file capabilities not collected: this transport cannot read extended attributes (SFTP has none); only setuid and setgid files were looked for",
             );
         }
-        let mut shells: Option<HashMap<String, String>> = None;
+        let mut shells = Shells::default();
         let hash_cap = cfg.max_hash_size.0;
         for path in std::mem::take(&mut w.found) {
             let Some(meta) = ctx.lstat(&path) else {
@@ -387,13 +387,7 @@ impl Collector for PrivilegedCollector {
             };
             let text = ptext(&path);
             let copy_of = match &sha256 {
-                Some(h) => {
-                    let shells = shells.get_or_insert_with(|| shell_hashes(ctx, hash_cap));
-                    shells
-                        .iter()
-                        .find(|(p, sh)| *sh == h && **p != text)
-                        .map(|(p, _)| p.clone())
-                }
+                Some(h) => shells.copy_of(ctx, &text, meta.size, h, hash_cap),
                 None => None,
             };
             let (capabilities, capabilities_error) = match w.caps.remove(&path) {
@@ -416,15 +410,48 @@ impl Collector for PrivilegedCollector {
     }
 }
 
-/// SHA-256 of each shell and interpreter present (symlinks followed), by path.
-fn shell_hashes(ctx: &mut CollectContext<'_>, cap: u64) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for s in SHELLS {
-        if let Ok(h) = ctx.host().hash_file(Path::new(s), cap) {
-            out.insert(s.to_string(), h.sha256);
+/// The host's shells and interpreters (symlinks followed), compared with privileged files:
+/// sizes are read once, and a shell is hashed only when a privileged file has its size (over
+/// SSH, hashing every interpreter of every host cost megabytes of reads per host).
+#[derive(Default)]
+struct Shells {
+    /// Path and size of each shell present (read on first use).
+    sizes: Option<Vec<(String, u64)>>,
+    hashes: HashMap<String, Option<String>>,
+}
+
+impl Shells {
+    /// The shell or interpreter `path` (of `size` bytes, hashing to `sha256`) is a copy of.
+    fn copy_of(
+        &mut self,
+        ctx: &mut CollectContext<'_>,
+        path: &str,
+        size: u64,
+        sha256: &str,
+        cap: u64,
+    ) -> Option<String> {
+        let sizes = self.sizes.get_or_insert_with(|| {
+            SHELLS
+                .iter()
+                .filter_map(|s| {
+                    let m = ctx.host().stat(Path::new(s)).ok()?;
+                    Some((s.to_string(), m.size))
+                })
+                .collect()
+        });
+        for (shell, _) in sizes.iter().filter(|(p, sz)| *sz == size && p != path) {
+            let h = self.hashes.entry(shell.clone()).or_insert_with(|| {
+                ctx.host()
+                    .hash_file(Path::new(shell), cap)
+                    .ok()
+                    .map(|h| h.sha256)
+            });
+            if h.as_deref() == Some(sha256) {
+                return Some(shell.clone());
+            }
         }
+        None
     }
-    out
 }
 
 fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64>) {
