@@ -60,9 +60,10 @@ fn iocs(p: &PrivilegedFileRecord) -> Vec<Ioc> {
     v
 }
 
-/// What makes a privileged file's place or content worse: a writable or hidden place, a
-/// copy of a shell.
-fn aggravating(p: &PrivilegedFileRecord) -> Vec<String> {
+/// What makes a privileged file worse, a writable or hidden place, a copy of a shell, as a
+/// suffix for its explanation (`; it lives in /tmp; it is a byte-identical copy of
+/// /usr/bin/bash`), or empty.
+fn aggravating(p: &PrivilegedFileRecord) -> String {
     let mut v = Vec::new();
     if let Some(why) = unusual_location(&p.path) {
         v.push(why);
@@ -72,7 +73,7 @@ fn aggravating(p: &PrivilegedFileRecord) -> Vec<String> {
     if let Some(c) = &p.copy_of {
         v.push(format!("it is a byte-identical copy of {c}"));
     }
-    v
+    v.iter().map(|w| format!("; {w}")).collect()
 }
 
 fn privilege_words(p: &PrivilegedFileRecord) -> String {
@@ -109,7 +110,6 @@ fn setuid_unowned_findings(
         .filter(|p| owned(ctx, &p.rec.path) == Some(false))
         .map(|p| {
             let more = aggravating(&p.rec);
-            let more = if more.is_empty() { String::new() } else { format!("; {}", more.join("; ")) };
             finding(
                 p.rec.path.clone(),
                 format!(
@@ -157,11 +157,6 @@ fn file_capability_dangerous_findings(
                 return None;
             }
             let more = aggravating(&p.rec);
-            let more = if more.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", more.join("; "))
-            };
             Some(finding(
                 p.rec.path.clone(),
                 format!(
