@@ -793,3 +793,57 @@ fn analysis_leaves_only_reports_in_the_output_directory() {
         .collect();
     assert_eq!(hosts, ["db02", "esxi-web01"]);
 }
+
+#[test]
+fn bundles_written_before_the_crate_carve_out_verify_and_analyze_byte_identically() {
+    // Four bundles (`--playbook full`, the rootfs fixtures) written by commit 1b53eb6, before
+    // the bundle format and the transport left the CLI, with the reports that commit wrote
+    // for them (`dossier analyze --playbook full`). Today's binary must verify them and
+    // write the same bytes.
+    let src = fixture("pre-carve");
+    let d = tempfile::tempdir().unwrap();
+    let mut bundles = Vec::new();
+    for e in std::fs::read_dir(src.join("bundles")).unwrap() {
+        let p = e.unwrap().path();
+        let to = d.path().join(p.file_name().unwrap());
+        std::fs::copy(&p, &to).unwrap();
+        if to.extension().is_some_and(|x| x == "zip") {
+            bundles.push(to);
+        }
+    }
+    bundles.sort();
+    assert_eq!(bundles.len(), 4);
+    for b in &bundles {
+        let o = dossier(d.path(), &["verify", b.to_str().unwrap()]);
+        assert!(
+            o.status.success(),
+            "{}: {}{}",
+            b.display(),
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+    let out = d.path().join("rep");
+    let mut args = vec![
+        "analyze",
+        "--playbook",
+        "full",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(bundles.iter().map(|b| b.to_str().unwrap()));
+    let o = dossier(d.path(), &args);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let expected = src.join("reports");
+    let mut rels = vec!["findings.json".to_string(), "fleet-report.md".to_string()];
+    for b in ["app03", "clean-web01", "db02", "esxi-web01"] {
+        rels.push(format!("{b}/report.md"));
+    }
+    for rel in &rels {
+        let actual = std::fs::read(out.join(rel)).unwrap_or_else(|err| panic!("{rel}: {err}"));
+        assert!(
+            actual == std::fs::read(expected.join(rel)).unwrap(),
+            "{rel} differs from what commit 1b53eb6 wrote"
+        );
+    }
+}
