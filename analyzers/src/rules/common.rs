@@ -370,16 +370,6 @@ pub(crate) fn program_problem(ctx: &Ctx, path: &str) -> Option<String> {
     })
 }
 
-/// Why a command line is a bad sign, if it is: what it does ([`super::content::command_pattern`])
-/// or a program it runs ([`program_problem`]).
-pub(crate) fn command_problem(ctx: &Ctx, cmd: &str) -> Option<String> {
-    super::content::command_pattern(cmd).or_else(|| {
-        segment_programs(&cmd.replace(['\'', '"'], ";"))
-            .iter()
-            .find_map(|p| program_problem(ctx, p).map(|why| format!("runs `{p}`: {why}")))
-    })
-}
-
 /// Gives each finding the fact `KIND:SUBJECT` (the subject canonical when it is a path), so
 /// that rules reporting the same observation of one subject count it once.
 pub(crate) fn facts_by_subject(found: Vec<Finding>, kind: &str) -> Vec<Finding> {

@@ -17,6 +17,7 @@
 //! backup, `eval "$(ssh-agent)"`, `eval "$(pyenv init -)"`, nvm's and rustup's sourcing lines.
 
 use super::common::*;
+use crate::context::Ctx;
 
 pub(crate) const SHELL_WORDS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ksh", "ash", "busybox", "python", "python2", "python3", "perl",
@@ -242,6 +243,16 @@ pub fn command_pattern(cmd: &str) -> Option<String> {
         segment_programs(&cmd.replace(['\'', '"'], ";"))
             .iter()
             .find_map(|p| unusual_location(p).map(|why| format!("runs `{p}`, and {why}")))
+    })
+}
+
+/// Why a command line is a bad sign, if it is: what it does ([`command_pattern`])
+/// or a program it runs ([`program_problem`]).
+pub(crate) fn command_problem(ctx: &Ctx, cmd: &str) -> Option<String> {
+    command_pattern(cmd).or_else(|| {
+        segment_programs(&cmd.replace(['\'', '"'], ";"))
+            .iter()
+            .find_map(|p| program_problem(ctx, p).map(|why| format!("runs `{p}`: {why}")))
     })
 }
 
