@@ -39,7 +39,19 @@ impl AnalysisConfig {
     }
 }
 
+/// Questions about a rule that need the whole catalogue or the gate (kept here, above both, so
+/// that the `RuleInfo` type does not depend on the catalogue built from it).
 impl RuleInfo {
+    /// The other built-in rules that report facts of a kind this rule reports too (one
+    /// observation counts once, under the strongest of them).
+    pub fn shares_with(&self) -> Vec<&'static str> {
+        CATALOG
+            .iter()
+            .filter(|r| r.id != self.id && r.shares.iter().any(|k| self.shares.contains(k)))
+            .map(|r| r.id)
+            .collect()
+    }
+
     /// What the rule needs, for the gate.
     pub fn needs(&self) -> RuleNeeds<'static> {
         RuleNeeds {

@@ -20,6 +20,8 @@
 //! `dossier-baseline` schema) on the inventory types; [`policy`] (allowlist, baseline and
 //! `common_share` applied to an analysis, then [`scoring::rescore`]) on all of them.
 
+#![forbid(unsafe_code)]
+
 pub mod attack;
 pub mod baseline;
 pub mod completeness;

@@ -5,6 +5,8 @@
 //! ([`fleet::FleetWriter`], [`json::FindingsWriter`]), so a fleet of any size needs no more
 //! memory than a small entry per host; their `render` functions are the same code in memory.
 
+#![forbid(unsafe_code)]
+
 pub mod fleet;
 pub mod host;
 pub mod json;

@@ -64,18 +64,6 @@ pub struct RuleInfo {
     pub run: fn(&Ctx, &AnalysisConfig, &mut BundleInput<'_>) -> Vec<Finding>,
 }
 
-impl RuleInfo {
-    /// The other built-in rules that report facts of a kind this rule reports too (one
-    /// observation counts once, under the strongest of them).
-    pub fn shares_with(&self) -> Vec<&'static str> {
-        CATALOG
-            .iter()
-            .filter(|r| r.id != self.id && r.shares.iter().any(|k| self.shares.contains(k)))
-            .map(|r| r.id)
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::common::*;
