@@ -166,6 +166,23 @@ pub fn inventory(input: &BundleInput<'_>, a: &HostAnalysis) -> Vec<Seen> {
 /// [`inventory`] from the records themselves.
 pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
     let mut out = Vec::new();
+    units(records, &mut out);
+    cron_entries(records, &mut out);
+    files(records, &mut out);
+    ld_preload(records, &mut out);
+    authorized_keys(records, &mut out);
+    executables(a, &mut out);
+    listeners(a, &mut out);
+    accounts(records, &mut out);
+    sudo_rules(records, &mut out);
+    out.sort();
+    out.dedup_by(|a, b| a.item == b.item);
+    out
+}
+
+/// Systemd units (user units keyed by owner): what they run, their timer, drop-ins (with a
+/// short hash) and masking.
+fn units(records: &Records, out: &mut Vec<Seen>) {
     let m = rec_member;
     for (line, u) in typed::<UnitLite>(records, "systemd", "unit") {
         let mut runs: Vec<String> = u
@@ -195,11 +212,22 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
         s.path = Some(u.path.to_string());
         out.push(s);
     }
+}
+
+/// Cron lines: source, user and command, with the schedule as detail.
+fn cron_entries(records: &Records, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for (line, c) in typed::<CronLite>(records, "cron", "cron_entry") {
         let key = format!("{} {}: {}", c.source.path, c.run_as, c.command);
         let detail = c.schedule.to_string();
         out.push(seen("cron", key, None, detail, m("cron"), Some(line)));
     }
+}
+
+/// Files that run something (cron scripts, hooks, generators, module configs): path, hash,
+/// period, commands and link target.
+fn files(records: &Records, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for (kind, collector, record) in [
         ("cron", "cron", "cron_script"),
         ("hook", "hooks", "hook"),
@@ -228,6 +256,11 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             ));
         }
     }
+}
+
+/// Each `ld.so.preload` entry.
+fn ld_preload(records: &Records, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for (line, p) in typed::<PreloadLite>(records, "kernel", "ld_preload") {
         for e in p.entries {
             out.push(seen(
@@ -240,6 +273,12 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             ));
         }
     }
+}
+
+/// Authorized keys (records of the `ssh-keys` collector): user and fingerprint, options as
+/// detail.
+fn authorized_keys(records: &Records, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for (line, k) in records
         .get("ssh-keys")
         .into_iter()
@@ -268,6 +307,11 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             Some(*line),
         ));
     }
+}
+
+/// Executables the analysis saw, with the member their evidence came from.
+fn executables(a: &HostAnalysis, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for e in &a.executables {
         let member = e.member.clone().unwrap_or_else(|| {
             if e.referenced_by.iter().all(|r| r.starts_with("process ")) {
@@ -285,6 +329,11 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             None,
         ));
     }
+}
+
+/// Listening ports: processes, protocol (v4 and v6 alike) and port.
+fn listeners(a: &HostAnalysis, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for l in &a.listeners {
         let proto = l.protocol.trim_end_matches('6');
         let key = format!("{}/{proto}:{}", l.processes.join(","), l.port);
@@ -297,6 +346,11 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             None,
         ));
     }
+}
+
+/// Accounts: name, with uid and shell as detail.
+fn accounts(records: &Records, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for (line, acc) in typed::<AccountLite>(records, "accounts", "account") {
         let detail = format!("uid {} shell {}", acc.uid, acc.shell);
         let key = acc.name.to_string();
@@ -309,6 +363,11 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             Some(line),
         ));
     }
+}
+
+/// Sudo rules: source file and the rule's text with its spaces normalized.
+fn sudo_rules(records: &Records, out: &mut Vec<Seen>) {
+    let m = rec_member;
     for (line, s) in typed::<SudoLite>(records, "accounts", "sudo_rule") {
         let text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let key = format!("{}: {text}", s.source.path);
@@ -321,9 +380,6 @@ pub fn of_records(records: &Records, a: &HostAnalysis) -> Vec<Seen> {
             Some(line),
         ));
     }
-    out.sort();
-    out.dedup_by(|a, b| a.item == b.item);
-    out
 }
 
 /// The SHA-256 values a path has in an inventory (any kind with a hash; canonical paths).

@@ -12,25 +12,26 @@ use crate::gating::{Available, Gate, RuleNeeds, gate};
 use crate::scoring::rescore;
 use dossier_plugin_api::analysis::{
     Class, CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse,
+    Severity,
 };
 use dossier_plugin_api::analyzer::{
     AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
 };
 use std::collections::{BTreeMap, HashSet};
 
-/// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
-/// recorded in `a.plugins`. `incomplete` names the collectors whose data is incomplete and why
-/// (see [`crate::completeness`]). Returns the host's fleet facts, if the analyzer gave any.
-pub fn merge(
+/// A host rule of the plugin that passed the gate: its descriptor, effective weight and
+/// severity, and what it was evaluated without, if it was evaluated on partial data.
+type Evaluable<'i> = (&'i RuleDescriptor, u32, Severity, Option<PartialEvaluation>);
+
+/// Gates the plugin's host rules as the engine gates built-in ones: disabled rules are left
+/// out, rules missing their collectors go to `a.not_evaluated`, the rest are returned by id.
+fn gate_host_rules<'i>(
     a: &mut HostAnalysis,
-    info: &AnalyzerInfo,
-    used: PluginUse,
-    result: Result<HostFindings, String>,
+    info: &'i AnalyzerInfo,
     collectors: &BTreeMap<String, (String, String)>,
     incomplete: &BTreeMap<String, String>,
     cfg: &AnalysisConfig,
-) -> Option<serde_json::Value> {
-    a.plugins.push(used);
+) -> BTreeMap<&'i str, Evaluable<'i>> {
     // Plugins declare collectors only; record kinds and package ownership are theirs to check.
     let kinds = HashSet::new();
     let avail = Available {
@@ -39,8 +40,7 @@ pub fn merge(
         has_package_db: true,
         incomplete,
     };
-    let mut evaluable: BTreeMap<&str, (&RuleDescriptor, u32, _, Option<PartialEvaluation>)> =
-        BTreeMap::new();
+    let mut evaluable = BTreeMap::new();
     for r in info.rules.iter().filter(|r| r.scope == RuleScope::Host) {
         let needs = RuleNeeds {
             id: &r.id,
@@ -63,21 +63,49 @@ pub fn merge(
             }
         }
     }
+    evaluable
+}
+
+/// A plugin that failed: its rules that would have run are not evaluated, and the failure is
+/// a gap of the report.
+fn plugin_failed(
+    a: &mut HostAnalysis,
+    info: &AnalyzerInfo,
+    evaluable: &BTreeMap<&str, Evaluable<'_>>,
+    e: String,
+) {
+    for (r, _, _, _) in evaluable.values() {
+        a.not_evaluated.push(NotEvaluated {
+            rule: r.id.clone(),
+            title: r.title.clone(),
+            reason: format!("analyzer plugin `{}` failed: {e}", info.name),
+        });
+    }
+    a.gaps.push(CollectorGap {
+        collector: format!("analyzer plugin {}", info.name),
+        status: "failed".into(),
+        detail: e,
+    });
+}
+
+/// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
+/// recorded in `a.plugins`. `incomplete` names the collectors whose data is incomplete and why
+/// (see [`crate::completeness`]). Returns the host's fleet facts, if the analyzer gave any.
+pub fn merge(
+    a: &mut HostAnalysis,
+    info: &AnalyzerInfo,
+    used: PluginUse,
+    result: Result<HostFindings, String>,
+    collectors: &BTreeMap<String, (String, String)>,
+    incomplete: &BTreeMap<String, String>,
+    cfg: &AnalysisConfig,
+) -> Option<serde_json::Value> {
+    a.plugins.push(used);
+    let mut evaluable = gate_host_rules(a, info, collectors, incomplete, cfg);
     let out = match result {
         Ok(out) => out,
         Err(e) => {
-            for (r, _, _, _) in evaluable.values() {
-                a.not_evaluated.push(NotEvaluated {
-                    rule: r.id.clone(),
-                    title: r.title.clone(),
-                    reason: format!("analyzer plugin `{}` failed: {e}", info.name),
-                });
-            }
-            a.gaps.push(CollectorGap {
-                collector: format!("analyzer plugin {}", info.name),
-                status: "failed".into(),
-                detail: e,
-            });
+            plugin_failed(a, info, &evaluable, e);
             return None;
         }
     };

@@ -171,22 +171,62 @@ pub(crate) fn system_account_usable(
 
 pub(crate) const ADMIN_GROUPS: &[&str] = &["sudo", "wheel", "admin", "root"];
 
+/// Whether a user is in an admin group, as a member or by its primary group.
+fn in_admin_group(ctx: &Ctx, user: &str) -> bool {
+    ctx.groups.iter().any(|g| {
+        ADMIN_GROUPS.contains(&g.rec.name.as_str()) && g.rec.members.iter().any(|m| m == user)
+    }) || ctx.accounts.iter().any(|a| {
+        a.rec.name == user
+            && ctx
+                .groups
+                .iter()
+                .any(|g| g.rec.gid == a.rec.gid && ADMIN_GROUPS.contains(&g.rec.name.as_str()))
+    })
+}
+
+/// Whether a sudoers principal (`user`, `#uid`, `%group`) is someone other than root or an
+/// admin group (or a member of one).
+fn outside_admins(ctx: &Ctx, p: &str) -> bool {
+    if let Some(g) = p.strip_prefix('%') {
+        !ADMIN_GROUPS.contains(&g.trim_start_matches(':'))
+    } else {
+        p != "root" && p != "#0" && !in_admin_group(ctx, p)
+    }
+}
+
+/// Why a sudoers principal is a service's identity (a daemon account, a group of them, a stock
+/// service uid or gid), if it is.
+fn daemon_grantee(ctx: &Ctx, p: &str) -> Option<String> {
+    if let Some(g) = p.strip_prefix('%') {
+        let g = g.trim_start_matches(':');
+        let grp = ctx.groups.iter().find(|x| x.rec.name == g)?;
+        let members: Vec<&AccountRecord> = ctx
+            .accounts
+            .iter()
+            .filter(|a| a.rec.gid == grp.rec.gid || grp.rec.members.contains(&a.rec.name))
+            .map(|a| &a.rec)
+            .collect();
+        (grp.rec.gid < 100
+            || !members.is_empty() && members.iter().all(|a| daemon_identity(ctx, a).is_some()))
+        .then(|| format!("`%{g}` is a group of service accounts"))
+    } else if let Some(uid) = p.strip_prefix('#') {
+        let uid: u32 = uid.parse().ok()?;
+        let a = ctx.accounts.iter().find(|a| a.rec.uid == uid);
+        match a {
+            Some(a) => daemon_identity(ctx, &a.rec).map(|d| format!("`{p}` ({}): {d}", a.rec.name)),
+            None => (uid < 100).then(|| format!("`{p}` is a stock service uid")),
+        }
+    } else {
+        let a = ctx.accounts.iter().find(|a| a.rec.name == p)?;
+        daemon_identity(ctx, &a.rec).map(|d| format!("`{p}`: {d}"))
+    }
+}
+
 pub(crate) fn sudo_nopasswd_all(
     ctx: &Ctx,
     _: &AnalysisConfig,
     _: &mut BundleInput<'_>,
 ) -> Vec<Finding> {
-    let in_admin_group = |user: &str| {
-        ctx.groups.iter().any(|g| {
-            ADMIN_GROUPS.contains(&g.rec.name.as_str()) && g.rec.members.iter().any(|m| m == user)
-        }) || ctx.accounts.iter().any(|a| {
-            a.rec.name == user
-                && ctx
-                    .groups
-                    .iter()
-                    .any(|g| g.rec.gid == a.rec.gid && ADMIN_GROUPS.contains(&g.rec.name.as_str()))
-        })
-    };
     let mut out = Vec::new();
     for r in ctx
         .sudo
@@ -197,13 +237,7 @@ pub(crate) fn sudo_nopasswd_all(
             .rec
             .principals
             .iter()
-            .filter(|p| {
-                if let Some(g) = p.strip_prefix('%') {
-                    !ADMIN_GROUPS.contains(&g.trim_start_matches(':'))
-                } else {
-                    p.as_str() != "root" && p.as_str() != "#0" && !in_admin_group(p)
-                }
-            })
+            .filter(|p| outside_admins(ctx, p))
             .collect();
         if outsiders.is_empty() {
             continue;
@@ -212,35 +246,7 @@ pub(crate) fn sudo_nopasswd_all(
         // an ordinary or automation account is context.
         let daemons: Vec<String> = outsiders
             .iter()
-            .filter_map(|p| {
-                if let Some(g) = p.strip_prefix('%') {
-                    let g = g.trim_start_matches(':');
-                    let grp = ctx.groups.iter().find(|x| x.rec.name == g)?;
-                    let members: Vec<&AccountRecord> = ctx
-                        .accounts
-                        .iter()
-                        .filter(|a| {
-                            a.rec.gid == grp.rec.gid || grp.rec.members.contains(&a.rec.name)
-                        })
-                        .map(|a| &a.rec)
-                        .collect();
-                    (grp.rec.gid < 100
-                        || !members.is_empty()
-                            && members.iter().all(|a| daemon_identity(ctx, a).is_some()))
-                    .then(|| format!("`%{g}` is a group of service accounts"))
-                } else if let Some(uid) = p.strip_prefix('#') {
-                    let uid: u32 = uid.parse().ok()?;
-                    let a = ctx.accounts.iter().find(|a| a.rec.uid == uid);
-                    match a {
-                        Some(a) => daemon_identity(ctx, &a.rec)
-                            .map(|d| format!("`{p}` ({}): {d}", a.rec.name)),
-                        None => (uid < 100).then(|| format!("`{p}` is a stock service uid")),
-                    }
-                } else {
-                    let a = ctx.accounts.iter().find(|a| a.rec.name == **p)?;
-                    daemon_identity(ctx, &a.rec).map(|d| format!("`{p}`: {d}"))
-                }
-            })
+            .filter_map(|p| daemon_grantee(ctx, p))
             .collect();
         let src = &r.rec.source.path;
         let mut iocs = vec![Ioc::ConfigLine(r.rec.text.clone()), Ioc::Path(src.clone())];

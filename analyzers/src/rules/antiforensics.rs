@@ -208,124 +208,184 @@ pub(crate) fn login_logs_cleared(
 fn cleared(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Finding> {
     let logs: Vec<At<LogFileRecord>> = typed(input, "traces", "log_file");
     let lastlog: Vec<At<LastlogRecord>> = typed(input, "traces", "lastlog");
-    let mut out = Vec::new();
-    let log_ev = |l: &At<LogFileRecord>| -> Vec<Evidence> {
-        ctx.ev(l, format!("log file {}", l.rec.path), None)
-    };
-    // Logs replaced by links to /dev/null.
-    for l in logs
-        .iter()
-        .filter(|l| !l.rec.rotated && to_null(l.rec.meta.kind, l.rec.link_target.as_deref()))
-    {
-        out.push(finding(
-            l.rec.path.clone(),
-            format!(
-                "{} is a link to {}: nothing is logged there",
-                l.rec.path,
-                l.rec.link_target.as_deref().unwrap_or("a device")
-            ),
-            log_ev(l),
-            vec![Ioc::Path(l.rec.path.clone())],
-        ));
-    }
-    let wtmp_rot = newest_rotation(&logs, "wtmp");
+    let mut out = nulled_logs(ctx, &logs);
     let wtmp_logins: Vec<&At<LoginRecord>> = user_logins(ctx, "wtmp").collect();
     if let Some(wtmp) = current(&logs, "wtmp")
         .filter(|l| l.rec.meta.kind == dossier_plugin_api::host::FileKind::File)
     {
-        let after_rotation = |t: i64| wtmp_rot.is_none_or(|r| r < t);
-        // (a) sessions open now that wtmp does not have.
-        // Remote logins only: terminal multiplexers and X terminals (screen, tmux, xterm:
-        // hosts such as `:pts/0:S.0` or `tmux(812).%0`) add utmp entries without wtmp ones.
-        for s in user_logins(ctx, "utmp").filter(|s| remote_login(&s.rec)) {
+        let wtmp = Wtmp {
+            log: wtmp,
+            rotated: newest_rotation(&logs, "wtmp"),
+            logins: &wtmp_logins,
+        };
+        out.extend(session_not_in_wtmp(ctx, &wtmp));
+        out.extend(lastlog_not_in_wtmp(ctx, &wtmp, &lastlog));
+    }
+    out.extend(auth_log_emptied(ctx, &logs, &wtmp_logins));
+    out
+}
+
+fn log_ev(ctx: &Ctx, l: &At<LogFileRecord>) -> Vec<Evidence> {
+    ctx.ev(l, format!("log file {}", l.rec.path), None)
+}
+
+/// Logs replaced by links to /dev/null.
+fn nulled_logs(ctx: &Ctx, logs: &[At<LogFileRecord>]) -> Vec<Finding> {
+    logs.iter()
+        .filter(|l| !l.rec.rotated && to_null(l.rec.meta.kind, l.rec.link_target.as_deref()))
+        .map(|l| {
+            finding(
+                l.rec.path.clone(),
+                format!(
+                    "{} is a link to {}: nothing is logged there",
+                    l.rec.path,
+                    l.rec.link_target.as_deref().unwrap_or("a device")
+                ),
+                log_ev(ctx, l),
+                vec![Ioc::Path(l.rec.path.clone())],
+            )
+        })
+        .collect()
+}
+
+/// The current wtmp (a regular file), when it was last rotated and the user logins it holds.
+struct Wtmp<'a> {
+    log: &'a At<LogFileRecord>,
+    rotated: Option<i64>,
+    logins: &'a [&'a At<LoginRecord>],
+}
+
+impl Wtmp<'_> {
+    /// Whether a login at `t` must be in the current wtmp (it came after the last rotation).
+    fn after_rotation(&self, t: i64) -> bool {
+        self.rotated.is_none_or(|r| r < t)
+    }
+}
+
+/// (a) A session open now that wtmp does not have (the first one).
+///
+/// Remote logins only: terminal multiplexers and X terminals (screen, tmux, xterm: hosts such
+/// as `:pts/0:S.0` or `tmux(812).%0`) add utmp entries without wtmp ones.
+fn session_not_in_wtmp(ctx: &Ctx, wtmp: &Wtmp<'_>) -> Option<Finding> {
+    let s = user_logins(ctx, "utmp")
+        .filter(|s| remote_login(&s.rec))
+        .find(|s| {
             let t = secs(&s.rec);
-            let in_wtmp = wtmp_logins.iter().any(|w| {
+            let in_wtmp = wtmp.logins.iter().any(|w| {
                 w.rec.line == s.rec.line
                     && ((secs(&w.rec) - t).abs() <= 2 || w.rec.pid == s.rec.pid)
             });
-            if in_wtmp || !after_rotation(t) {
-                continue;
-            }
-            let mut ev = ctx.ev(
-                s,
-                format!("current session {} on {}", s.rec.user, s.rec.line),
-                Some(&s.rec.source),
-            );
-            ev.extend(log_ev(wtmp));
-            out.push(finding(
-                wtmp.rec.path.clone(),
-                format!(
-                    "{} is logged in now on {} since {} (utmp) but {} ({} bytes) has no record of that login, and it was not rotated since{}",
-                    s.rec.user,
-                    s.rec.line,
-                    s.rec.time.as_ref().map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    wtmp.rec.path,
-                    wtmp.rec.meta.size,
-                    wtmp_rot.map(|_| String::new()).unwrap_or_else(|| " (no rotated copy exists)".into())
-                ),
-                ev,
-                vec![Ioc::Path(wtmp.rec.path.clone()), Ioc::Account(s.rec.user.clone())],
-            ));
-            break;
-        }
-        // (b) lastlog logins that wtmp does not have.
-        for l in &lastlog {
-            let t = l.rec.time.unix_seconds();
-            let in_wtmp = wtmp_logins
-                .iter()
-                .any(|w| w.rec.user == l.rec.user && (secs(&w.rec) - t).abs() <= 60);
-            if in_wtmp || !after_rotation(t) {
-                continue;
-            }
-            let mut ev = ctx.ev(l, format!("lastlog entry of {}", l.rec.user), None);
-            ev.extend(log_ev(wtmp));
-            out.push(finding(
-                wtmp.rec.path.clone(),
-                format!(
-                    "lastlog says {} last logged in at {} on {}{} but {} ({} bytes) has no such login, and it was not rotated since",
-                    l.rec.user,
-                    l.rec.time.to_rfc3339(),
-                    l.rec.line,
-                    if l.rec.host.is_empty() { String::new() } else { format!(" from {}", l.rec.host) },
-                    wtmp.rec.path,
-                    wtmp.rec.meta.size
-                ),
-                ev,
-                vec![Ioc::Path(wtmp.rec.path.clone()), Ioc::Account(l.rec.user.clone())],
-            ));
-            break;
-        }
+            !in_wtmp && wtmp.after_rotation(t)
+        })?;
+    let log = wtmp.log;
+    let mut ev = ctx.ev(
+        s,
+        format!("current session {} on {}", s.rec.user, s.rec.line),
+        Some(&s.rec.source),
+    );
+    ev.extend(log_ev(ctx, log));
+    Some(finding(
+        log.rec.path.clone(),
+        format!(
+            "{} is logged in now on {} since {} (utmp) but {} ({} bytes) has no record of that login, and it was not rotated since{}",
+            s.rec.user,
+            s.rec.line,
+            s.rec
+                .time
+                .as_ref()
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            log.rec.path,
+            log.rec.meta.size,
+            wtmp.rotated
+                .map(|_| String::new())
+                .unwrap_or_else(|| " (no rotated copy exists)".into())
+        ),
+        ev,
+        vec![
+            Ioc::Path(log.rec.path.clone()),
+            Ioc::Account(s.rec.user.clone()),
+        ],
+    ))
+}
+
+/// (b) A lastlog login that wtmp does not have (the first one).
+fn lastlog_not_in_wtmp(
+    ctx: &Ctx,
+    wtmp: &Wtmp<'_>,
+    lastlog: &[At<LastlogRecord>],
+) -> Option<Finding> {
+    let l = lastlog.iter().find(|l| {
+        let t = l.rec.time.unix_seconds();
+        let in_wtmp = wtmp
+            .logins
+            .iter()
+            .any(|w| w.rec.user == l.rec.user && (secs(&w.rec) - t).abs() <= 60);
+        !in_wtmp && wtmp.after_rotation(t)
+    })?;
+    let log = wtmp.log;
+    let mut ev = ctx.ev(l, format!("lastlog entry of {}", l.rec.user), None);
+    ev.extend(log_ev(ctx, log));
+    Some(finding(
+        log.rec.path.clone(),
+        format!(
+            "lastlog says {} last logged in at {} on {}{} but {} ({} bytes) has no such login, and it was not rotated since",
+            l.rec.user,
+            l.rec.time.to_rfc3339(),
+            l.rec.line,
+            if l.rec.host.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", l.rec.host)
+            },
+            log.rec.path,
+            log.rec.meta.size
+        ),
+        ev,
+        vec![
+            Ioc::Path(log.rec.path.clone()),
+            Ioc::Account(l.rec.user.clone()),
+        ],
+    ))
+}
+
+/// (c) An empty auth log while wtmp shows a login after its last rotation.
+fn auth_log_emptied(
+    ctx: &Ctx,
+    logs: &[At<LogFileRecord>],
+    wtmp_logins: &[&At<LoginRecord>],
+) -> Option<Finding> {
+    let auth = current(logs, "auth").filter(|l| {
+        l.rec.meta.kind == dossier_plugin_api::host::FileKind::File && l.rec.meta.size == 0
+    })?;
+    let latest = wtmp_logins.iter().max_by_key(|w| secs(&w.rec))?;
+    let t = secs(&latest.rec);
+    if newest_rotation(logs, "auth").is_some_and(|r| r >= t) {
+        return None;
     }
-    // (c) an empty auth log while wtmp shows a login after its last rotation.
-    if let (Some(auth), Some(latest)) = (
-        current(&logs, "auth").filter(|l| {
-            l.rec.meta.kind == dossier_plugin_api::host::FileKind::File && l.rec.meta.size == 0
-        }),
-        wtmp_logins.iter().max_by_key(|w| secs(&w.rec)),
-    ) {
-        let t = secs(&latest.rec);
-        if newest_rotation(&logs, "auth").is_none_or(|r| r < t) {
-            let mut ev = log_ev(auth);
-            ev.extend(ctx.ev(
-                latest,
-                format!("wtmp login of {}", latest.rec.user),
-                Some(&latest.rec.source),
-            ));
-            out.push(finding(
-                auth.rec.path.clone(),
-                format!(
-                    "{} is empty although {} logged in at {} ({}), after its last rotation: the authentication records of that login are gone",
-                    auth.rec.path,
-                    latest.rec.user,
-                    latest.rec.time.as_ref().map(|t| t.to_rfc3339()).unwrap_or_default(),
-                    latest.rec.source.path
-                ),
-                ev,
-                vec![Ioc::Path(auth.rec.path.clone())],
-            ));
-        }
-    }
-    out
+    let mut ev = log_ev(ctx, auth);
+    ev.extend(ctx.ev(
+        latest,
+        format!("wtmp login of {}", latest.rec.user),
+        Some(&latest.rec.source),
+    ));
+    Some(finding(
+        auth.rec.path.clone(),
+        format!(
+            "{} is empty although {} logged in at {} ({}), after its last rotation: the authentication records of that login are gone",
+            auth.rec.path,
+            latest.rec.user,
+            latest
+                .rec
+                .time
+                .as_ref()
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            latest.rec.source.path
+        ),
+        ev,
+        vec![Ioc::Path(auth.rec.path.clone())],
+    ))
 }
 
 #[cfg(test)]
