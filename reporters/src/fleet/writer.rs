@@ -1,0 +1,241 @@
+//! The one-pass writer of the fleet report: it keeps the host entries, a small record per
+//! alert (where its text is in its severity's section, and its rank), the site-policy tally,
+//! and the hosts of each distinct IOC for the correlation.
+
+use super::alert::{Alert, Prevalence};
+use super::entry::HostEntry;
+use super::head::write_head;
+use super::plugin_findings::write_fleet_findings;
+use super::severity::slot;
+use crate::md;
+use crate::policy::PolicyTally;
+use dossier_plugin_api::analysis::{HostAnalysis, Ioc, NotCollected, PluginUse, Unanalyzed};
+use dossier_plugin_api::analyzer::FleetFinding;
+use dossier_plugin_api::policy::StackingSummary;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// Where an alert's text is in its severity's section, and how it ranks.
+#[derive(Debug)]
+struct Chunk {
+    slot: usize,
+    /// Hosts with its rarest finding (0 without stacking: alerts stay in host order).
+    rank: u32,
+    seq: usize,
+    offset: u64,
+    len: usize,
+}
+
+/// Writes the fleet report in one pass over the hosts:
+/// 1. [`FleetWriter::write_head`] into the report (summary and host table, from the entries);
+/// 2. [`FleetWriter::add`] for every host, in the order of the entries, with its full
+///    analysis: the text of its alerts goes to `sections[slot(severity)]`;
+/// 3. [`FleetWriter::write_alerts`] copies the alerts from the sections into the report,
+///    numbered: by severity, then (with stacking) rarest first, then in host order;
+/// 4. [`FleetWriter::write_tail`] into the report (stacking, site policy, cross-host
+///    correlation).
+///
+/// Only a small record per alert and counts per distinct IOC, finding or item are kept.
+pub struct FleetWriter<'a> {
+    hosts: &'a [HostEntry],
+    /// Bytes written to each section so far.
+    written: [u64; 5],
+    chunks: Vec<Chunk>,
+    stacking: Option<(&'a StackingSummary, Prevalence<'a>)>,
+    tally: PolicyTally,
+    added: usize,
+    /// Hostnames by first appearance; the correlation refers to them by index.
+    names: BTreeMap<String, u32>,
+    iocs: BTreeMap<Ioc, BTreeSet<u32>>,
+    /// Dynamic plugins used for any host.
+    plugins: BTreeSet<PluginUse>,
+}
+
+impl<'a> FleetWriter<'a> {
+    /// A writer for these hosts, in report order.
+    pub fn new(hosts: &'a [HostEntry]) -> Self {
+        FleetWriter {
+            hosts,
+            written: [0; 5],
+            chunks: Vec::new(),
+            stacking: None,
+            tally: PolicyTally::default(),
+            added: 0,
+            names: BTreeMap::new(),
+            iocs: BTreeMap::new(),
+            plugins: BTreeSet::new(),
+        }
+    }
+
+    /// With fleet stacking (several hosts analyzed together): each alert shows on how many
+    /// hosts its findings are, alerts rank rarest first within a severity, and the tail has
+    /// a *Stacking* section.
+    pub fn with_stacking(mut self, s: &'a StackingSummary, prevalence: Prevalence<'a>) -> Self {
+        self.stacking = Some((s, prevalence));
+        self
+    }
+
+    /// Title, executive summary, host table, what was not analyzed or collected, and the
+    /// heading of the alerts.
+    pub fn write_head(
+        &self,
+        o: &mut dyn Write,
+        unanalyzed: &[Unanalyzed],
+        not_collected: &[NotCollected],
+    ) -> io::Result<()> {
+        write_head(self.hosts, o, unanalyzed, not_collected)
+    }
+
+    /// The next host, in the order of the entries given to [`FleetWriter::new`]: writes each
+    /// of its alerts to the section of its severity (`sections[slot(severity)]`) and notes its
+    /// IOCs for the correlation.
+    pub fn add<W: Write>(&mut self, h: &HostAnalysis, sections: &mut [W; 5]) -> io::Result<()> {
+        match self.hosts.get(self.added) {
+            Some(e) if e.hostname == h.hostname && e.bundle == h.bundle => {}
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "fleet report: host {} ({}) is not entry {} of the index",
+                        h.hostname, h.bundle, self.added
+                    ),
+                ));
+            }
+        }
+        self.added += 1;
+        self.plugins.extend(h.plugins.iter().cloned());
+        self.tally.add(h);
+        let of = self.hosts.len();
+        for hit in &h.hits {
+            let i = slot(hit.severity);
+            let alert = Alert::new(h, hit, self.stacking.as_ref().map(|(_, p)| *p));
+            let mut o = Vec::new();
+            alert.write(&mut o, of)?;
+            sections[i].write_all(&o)?;
+            self.chunks.push(Chunk {
+                slot: i,
+                rank: alert.rank(),
+                seq: self.chunks.len(),
+                offset: self.written[i],
+                len: o.len(),
+            });
+            self.written[i] += o.len() as u64;
+        }
+        let next_id = self.names.len() as u32;
+        let id = *self.names.entry(h.hostname.clone()).or_insert(next_id);
+        // The host's IOCs: flagged subjects only (behaviour findings and context linked to
+        // them, never a packaged, unmodified file).
+        for i in h.iocs() {
+            if !matches!(i, Ioc::Pid(_)) {
+                self.iocs.entry(i).or_default().insert(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the alerts written to `sections` (read back from their start) into the report,
+    /// numbered in report order.
+    pub fn write_alerts<R: Read + Seek>(
+        &mut self,
+        o: &mut dyn Write,
+        sections: &mut [R; 5],
+    ) -> io::Result<()> {
+        self.chunks.sort_by_key(|c| (c.slot, c.rank, c.seq));
+        let mut buf = Vec::new();
+        for (n, c) in self.chunks.iter().enumerate() {
+            buf.resize(c.len, 0);
+            let s = &mut sections[c.slot];
+            s.seek(SeekFrom::Start(c.offset))?;
+            s.read_exact(&mut buf)?;
+            write!(o, "### ALERT-{:03}", n + 1)?;
+            o.write_all(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// After the sections: "No alerts." when there were none, the fleet-level findings of
+    /// analyzer plugins, the cross-host correlation, and the dynamic plugins used (those of
+    /// the hosts and `reporters`), each with the SHA-256 of its library.
+    pub fn write_tail(
+        mut self,
+        o: &mut dyn Write,
+        fleet_findings: &[FleetFinding],
+        reporters: &[PluginUse],
+    ) -> io::Result<()> {
+        if self.added != self.hosts.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "fleet report: {} of {} hosts added",
+                    self.added,
+                    self.hosts.len()
+                ),
+            ));
+        }
+        if self.hosts.iter().flat_map(|h| h.hits).sum::<usize>() == 0 {
+            writeln!(o, "No alerts.\n")?;
+        }
+        if !fleet_findings.is_empty() {
+            write_fleet_findings(o, fleet_findings, self.hosts.len())?;
+        }
+        if let Some((s, _)) = &self.stacking {
+            crate::policy::write_stacking(o, s)?;
+        }
+        self.tally.write(o, self.hosts.len())?;
+        self.plugins.extend(reporters.iter().cloned());
+        let plugins = std::mem::take(&mut self.plugins);
+        writeln!(o, "## Cross-host Correlation\n")?;
+        self.write_correlation(o)?;
+        if !plugins.is_empty() {
+            writeln!(
+                o,
+                "\n## Plugins\n\nDynamic plugins whose code collected, analyzed or reported (library SHA-256):\n\n| kind | name | version | library | SHA-256 |\n|---|---|---|---|---|"
+            )?;
+            for p in &plugins {
+                writeln!(
+                    o,
+                    "| {} | {} | {} | `{}` | `{}` |",
+                    p.kind,
+                    md(&p.name),
+                    md(&p.version),
+                    md(&p.path),
+                    p.sha256
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_correlation(self, o: &mut dyn Write) -> io::Result<()> {
+        if self.iocs.is_empty() {
+            return writeln!(o, "No IOC to correlate.");
+        }
+        let mut by_id: Vec<&str> = vec![""; self.names.len()];
+        for (name, &id) in &self.names {
+            by_id[id as usize] = name;
+        }
+        writeln!(o, "| IOC | type | hosts | seen on |\n|---|---|---|---|")?;
+        let mut rows: Vec<(Ioc, Vec<&str>)> = self
+            .iocs
+            .into_iter()
+            .map(|(ioc, ids)| {
+                let mut hs: Vec<&str> = ids.iter().map(|&i| by_id[i as usize]).collect();
+                hs.sort_unstable();
+                (ioc, hs)
+            })
+            .collect();
+        rows.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        for (ioc, hs) in rows {
+            writeln!(
+                o,
+                "| `{}` | {} | {} of {} | {} |",
+                md(&ioc.value()),
+                ioc.kind(),
+                hs.len(),
+                self.hosts.len(),
+                hs.iter().map(|h| md(h)).collect::<Vec<_>>().join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
