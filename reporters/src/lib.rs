@@ -4,18 +4,20 @@
 //! and the JSON are written one host at a time to sinks the caller gives
 //! ([`fleet::FleetWriter`], [`json::FindingsWriter`]), so a fleet of any size needs no more
 //! memory than a small entry per host; their `render` functions are the same code in memory.
+//!
+//! Modules depend downwards only: [`markdown`] (escaping) at the bottom, [`policy`] (the site
+//! policy, baseline and stacking sections) on it, [`host`] and [`fleet`] on both; [`json`]
+//! stands alone. No report module uses another report module.
 
 #![forbid(unsafe_code)]
 
 pub mod fleet;
 pub mod host;
 pub mod json;
+pub mod markdown;
 pub mod policy;
 
-/// Escapes text for a Markdown table cell or inline span.
-pub fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ").replace('`', "'")
-}
+pub use markdown::md;
 
 #[cfg(test)]
 mod sample;

@@ -4,7 +4,7 @@
 //! are rendered from the host's analysis; fleet sections from a [`PolicyTally`] kept while the
 //! fleet writer passes over the hosts (one count per distinct finding or item).
 
-use crate::md;
+use crate::markdown::md;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis};
 use dossier_plugin_api::policy::{Item, Seen, StackingSummary, finding_key};
 use std::collections::{BTreeMap, BTreeSet};

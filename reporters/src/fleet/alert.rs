@@ -3,7 +3,7 @@
 //! evidence and a risk assessment.
 
 use super::risk::risk;
-use crate::md;
+use crate::markdown::md;
 use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, RuleHit};
 use std::io::{self, Write};

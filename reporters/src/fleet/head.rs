@@ -4,7 +4,7 @@
 
 use super::entry::HostEntry;
 use super::severity::ORDER;
-use crate::md;
+use crate::markdown::md;
 use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{NotCollected, Unanalyzed};
 use std::collections::BTreeMap;

@@ -3,7 +3,7 @@
 
 use super::risk::{gains, techniques};
 use super::severity::{slot, urgency};
-use crate::md;
+use crate::markdown::md;
 use dossier_analyzers::attack;
 use dossier_plugin_api::analyzer::FleetFinding;
 use std::io::{self, Write};

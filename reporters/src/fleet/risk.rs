@@ -2,7 +2,7 @@
 //! an attacker, and how urgent the finding is.
 
 use super::severity::urgency;
-use crate::md;
+use crate::markdown::md;
 use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{Finding, RuleHit};
 

@@ -7,7 +7,7 @@ use super::entry::HostEntry;
 use super::head::write_head;
 use super::plugin_findings::write_fleet_findings;
 use super::severity::slot;
-use crate::md;
+use crate::markdown::md;
 use crate::policy::PolicyTally;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc, NotCollected, PluginUse, Unanalyzed};
 use dossier_plugin_api::analyzer::FleetFinding;

@@ -2,7 +2,7 @@
 //! and offline analysis for a suspicious host; what to collect before calling a host clean
 //! otherwise.
 
-use crate::md;
+use crate::markdown::md;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use std::fmt::Write;
 

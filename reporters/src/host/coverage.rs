@@ -1,7 +1,7 @@
 //! What the score rests on: the score, rules not evaluated, rules evaluated on partial data
 //! and the collection gaps.
 
-use crate::md;
+use crate::markdown::md;
 use dossier_plugin_api::analysis::HostAnalysis;
 use std::fmt::Write;
 

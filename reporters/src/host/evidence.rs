@@ -1,7 +1,7 @@
 //! The evidence table of the host report: for every finding, its rule, ATT&CK ids, severity,
 //! subject and the bundle member, hash and line it rests on.
 
-use crate::md;
+use crate::markdown::md;
 use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::HostAnalysis;
 use std::fmt::Write;

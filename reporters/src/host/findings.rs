@@ -1,7 +1,7 @@
 //! The findings of the host report: flagged executables with their hashes, the rule hits
 //! with their points and reasons, and context findings with their evidence.
 
-use crate::md;
+use crate::markdown::md;
 use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use std::fmt::Write;

@@ -1,7 +1,7 @@
 //! The head of the host report: the host, the collection (times, case, bundle, playbook,
 //! tool, plugins) and the verdict.
 
-use crate::md;
+use crate::markdown::md;
 use dossier_plugin_api::analysis::HostAnalysis;
 use std::fmt::Write;
 

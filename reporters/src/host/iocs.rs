@@ -1,6 +1,6 @@
 //! The IOCs of the host report, by kind, and the listening ports of the snapshot.
 
-use crate::md;
+use crate::markdown::md;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use std::fmt::Write;
 
