@@ -8,17 +8,20 @@
 //! the data it needs is only partly there (a collector could not read everything), the rule is
 //! evaluated and listed as *evaluated on partial data* ([`completeness`]).
 //!
-//! Modules depend downwards only: [`config`] and [`input`] (playbook and bundle types) at the
-//! bottom, [`context`] (parsed records) on [`input`], [`rules`] on [`context`] and [`config`],
-//! [`gating`] (one gate for built-in and plugin rules) on [`config`], [`scoring`] (behaviour,
-//! context, facts and boosts) on [`config`] and [`context`], and [`engine`] and [`plugins`]
-//! on top. Nothing imports the engine.
+//! Modules depend downwards only: [`config`], [`completeness`] and [`attack`] (playbook,
+//! partial-data reasons, technique names) at the bottom, [`input`] (bundle types) on
+//! [`completeness`], [`context`] (parsed records) on [`input`], [`rules`] on [`context`] and
+//! [`config`], [`gating`] (one gate for built-in and plugin rules) on [`config`] and
+//! [`completeness`], [`scoring`] (behaviour, context, facts and boosts) on [`config`] and
+//! [`context`], and [`engine`] and [`plugins`] on top. Nothing imports the engine but tests
+//! (rule tests run a bundle through it).
 //!
 //! After the engine, fleet and site context: [`inventory`] (a host's units, cron entries,
 //! hooks, keys, executables, listeners, accounts and sudo rules, keyed for comparison) on
 //! [`input`] and [`context`]; [`stacking`] (counts across hosts) and [`baseline`] (the
 //! `dossier-baseline` schema) on the inventory types; [`policy`] (allowlist, baseline and
-//! `common_share` applied to an analysis, then [`scoring::rescore`]) on all of them.
+//! `common_share` applied to an analysis, then [`scoring::rescore`]) on all of them; the
+//! engine uses [`policy`] only to check a playbook's allowlist.
 
 #![forbid(unsafe_code)]
 
