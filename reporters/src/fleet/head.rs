@@ -203,6 +203,7 @@ fn not_analyzed_or_collected(
     Ok(())
 }
 
+/// The hostnames of `hs` in parentheses after a count (" (a, b)"), or nothing.
 fn names(hs: &[&HostEntry]) -> String {
     if hs.is_empty() {
         String::new()
