@@ -8,8 +8,8 @@
 //! the data it needs is only partly there (a collector could not read everything), the rule is
 //! evaluated and listed as *evaluated on partial data* ([`completeness`]).
 //!
-//! Modules depend downwards only: [`config`], [`completeness`] and [`attack`] (playbook,
-//! partial-data reasons, technique names) at the bottom, [`input`] (bundle types) on
+//! Modules depend downwards only: [`config`] and [`completeness`] (playbook and partial-data
+//! reasons) at the bottom, [`input`] (bundle types) on
 //! [`completeness`], [`context`] (parsed records) on [`input`], [`rules`] on [`context`] and
 //! [`config`], [`gating`] (one gate for built-in and plugin rules) on [`config`] and
 //! [`completeness`], [`scoring`] (behaviour, context, facts and boosts) on [`config`] and
@@ -25,7 +25,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod attack;
 pub mod baseline;
 pub mod completeness;
 pub mod config;

@@ -365,7 +365,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
             );
             println!(
                 "    MITRE ATT&CK: {}",
-                dossier_analyzers::attack::labels(r.mitre)
+                dossier_plugin_api::attack::labels(r.mitre)
             );
             let shared = r.shares_with();
             if !shared.is_empty() {
@@ -410,14 +410,14 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                     } else {
                         r.needs.join(", ")
                     },
-                    dossier_analyzers::attack::labels(&r.mitre),
+                    dossier_plugin_api::attack::labels(&r.mitre),
                     r.doc
                 );
             }
         }
     }
     if a.long {
-        println!("technique names: {}", dossier_analyzers::attack::release());
+        println!("technique names: {}", dossier_plugin_api::attack::release());
     }
     println!(
         "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",

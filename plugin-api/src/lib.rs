@@ -9,10 +9,14 @@
 //! (records -> findings) and [`Reporter`] (analyses -> documents). Built-in ones link
 //! statically; a plugin built as its own `cdylib` is loaded at run time through the C ABI of
 //! [`abi`], which [`export_plugin!`] implements over the same safe traits.
+//!
+//! The vocabulary every stage shares is here too: the MITRE ATT&CK technique table
+//! ([`attack`]) that rules cite and reports name.
 
 pub mod abi;
 pub mod analysis;
 pub mod analyzer;
+pub mod attack;
 pub mod collect;
 pub mod encoding;
 pub mod host;

@@ -61,9 +61,9 @@
 //! [`FindingsWriter`] writes the document one host at a time, so memory does not grow with the
 //! number of hosts; [`render`] is the same code writing to memory.
 
-use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
 use dossier_plugin_api::analyzer::FleetFinding;
+use dossier_plugin_api::attack;
 use dossier_plugin_api::policy::StackingSummary;
 use serde::Serialize;
 use std::io::{self, Write};

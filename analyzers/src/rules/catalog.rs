@@ -912,3 +912,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod attack_ids {
+    //! Every MITRE id of the catalogue is a technique of the bundled ATT&CK table.
+    use super::CATALOG;
+    use dossier_plugin_api::attack::{name, version};
+
+    #[test]
+    fn every_builtin_rule_mitre_id_is_in_the_table() {
+        let missing: Vec<String> = CATALOG
+            .iter()
+            .flat_map(|r| r.mitre.iter().map(move |m| (r.id, *m)))
+            .filter(|(_, m)| name(m).is_none())
+            .map(|(r, m)| format!("{r}: {m}"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "ids not in ATT&CK {}: {missing:?}",
+            version()
+        );
+    }
+}

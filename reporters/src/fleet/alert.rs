@@ -4,8 +4,8 @@
 
 use super::risk::risk;
 use crate::markdown::md;
-use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, RuleHit};
+use dossier_plugin_api::attack;
 use std::io::{self, Write};
 
 /// On how many hosts a finding is (fleet stacking).

@@ -5,8 +5,8 @@
 use super::entry::HostEntry;
 use super::severity::ORDER;
 use crate::markdown::md;
-use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{NotCollected, Unanalyzed};
+use dossier_plugin_api::attack;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 

@@ -4,8 +4,8 @@
 use super::risk::{gains, techniques};
 use super::severity::{slot, urgency};
 use crate::markdown::md;
-use dossier_analyzers::attack;
 use dossier_plugin_api::analyzer::FleetFinding;
+use dossier_plugin_api::attack;
 use std::io::{self, Write};
 
 /// The fleet-level findings of analyzer plugins, most severe first.

@@ -3,8 +3,8 @@
 
 use super::severity::urgency;
 use crate::markdown::md;
-use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{Finding, RuleHit};
+use dossier_plugin_api::attack;
 
 /// Technique ids with their names, as prose: "A", "A and B", "A; B and C" (names can hold
 /// commas, never semicolons).

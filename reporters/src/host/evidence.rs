@@ -2,8 +2,8 @@
 //! subject and the bundle member, hash and line it rests on.
 
 use crate::markdown::md;
-use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::HostAnalysis;
+use dossier_plugin_api::attack;
 use std::fmt::Write;
 
 /// The evidence table, one row per piece of evidence of a scored finding.

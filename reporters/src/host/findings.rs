@@ -2,8 +2,8 @@
 //! with their points and reasons, and context findings with their evidence.
 
 use crate::markdown::md;
-use dossier_analyzers::attack;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
+use dossier_plugin_api::attack;
 use std::fmt::Write;
 
 /// Executables at a flagged path (an IOC), with their SHA-256 and copy in the bundle.
