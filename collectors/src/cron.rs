@@ -58,7 +58,7 @@ impl Collector for CronCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "cron".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Crontabs (system, cron.d, user spools), run-parts directories, anacrontab and at jobs".into(),
             after: vec![],
         }

@@ -255,7 +255,7 @@ impl Collector for HooksCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "hooks".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Boot, login, package-manager and auth hooks: init.d and rc links, rc.local, shell profiles and users' rc files, motd scripts, XDG autostart, udev RUN rules, apt Pre/Post-Invoke, yum/dnf plugins, PAM services (pam_exec, modules), polkit rules".into(),
             after: vec![],
         }

@@ -18,11 +18,14 @@ pub mod pkgauth;
 pub mod privileged;
 pub mod proc;
 pub mod sessions;
+pub mod shared;
 pub mod sockets;
 pub mod sshd;
 pub mod systemd;
 pub mod traces;
 pub mod util;
+
+pub use util::VERSION;
 
 use dossier_plugin_api::Collector;
 use std::sync::Arc;
@@ -47,6 +50,3 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(packages::PackagesCollector),
     ]
 }
-
-/// Version string shared by the built-in collectors.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -301,7 +301,7 @@ impl Collector for NetIfCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "netif".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Network interfaces: MAC (and permanent MAC), flags incl. PROMISC, state, physical/virtual, bridge/bond membership, IPv6 and IPv4 addresses".into(),
             after: vec![],
         }

@@ -281,7 +281,7 @@ impl Collector for PrivilegedCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "privileged".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "setuid and setgid files and files with capabilities (security.capability, decoded) in the program and writable trees, hashed and compared with the host's shells; bounded walk, one file system per tree".into(),
             after: vec![],
         }

@@ -9,7 +9,7 @@
 //! as links (`socket:[inode]`, `/dev/pts/0`), never opened. On an image there is no `/proc`; that is
 //! recorded, not treated as a failure.
 
-use crate::packages::PackageDb;
+use crate::shared::pkgdb::PackageDb;
 use crate::util::{Accounts, ByteSize, name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::encoding::bytes_to_text;
@@ -74,7 +74,7 @@ impl Collector for ProcCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "proc".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Every process: ids, user, argv, exe (hashed, deleted marker), cwd, start time, cgroup/unit, LD_* preload variables; copies unowned or deleted executables".into(),
             after: vec![],
         }
@@ -103,7 +103,7 @@ impl Collector for ProcCollector {
             .host()
             .read(Path::new("/proc/stat"), SMALL)
             .ok()
-            .and_then(|r| crate::facts::parse_btime(&r.data));
+            .and_then(|r| crate::shared::boot::parse_btime(&r.data));
         let accounts = Accounts::load(ctx);
         let db = if cfg.copy_executables == CopyMode::Unowned {
             Some(PackageDb::load(ctx))

@@ -174,7 +174,7 @@ impl Collector for SshdCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "sshd".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "OpenSSH server configuration with its Includes and Match blocks (PermitRootLogin, PasswordAuthentication, PermitEmptyPasswords, AuthorizedKeysFile, AuthorizedKeysCommand), and every account's authorized-keys files sshd reads or might read, key by key with options".into(),
             after: vec![],
         }

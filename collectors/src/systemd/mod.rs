@@ -120,7 +120,7 @@ impl Collector for SystemdCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "systemd".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Unit files from every systemd search directory (system and user), drop-ins, enablement links, timers, generators, active state".into(),
             after: vec!["proc".into()],
         }
