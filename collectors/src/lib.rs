@@ -14,7 +14,6 @@ pub mod kernel;
 pub mod localbin;
 pub mod netif;
 pub mod packages;
-pub mod pkgauth;
 pub mod privileged;
 pub mod proc;
 pub mod sessions;
