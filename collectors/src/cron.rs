@@ -189,7 +189,7 @@ fn crontab(
     Ok(())
 }
 
-/// Lines longer than [`MAX_LINE`] bytes (which records keep only in part): (1-based line
+/// Lines longer than `MAX_LINE` bytes (which records keep only in part): (1-based line
 /// number, length in bytes).
 pub fn long_lines(data: &[u8]) -> Vec<(u32, usize)> {
     data.split(|b| *b == b'\n')

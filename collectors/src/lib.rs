@@ -5,6 +5,13 @@
 //! unchanged on the local machine, a mounted image and a remote host. Collection is read-only:
 //! files are read (capped), links are read, and the only commands run are fixed system tools on
 //! live hosts that allow it (`systemctl list-units`, `rpm -qa`).
+//!
+//! Modules depend downward only: [`util`] (uses no other module) ← [`shared`] (the package
+//! database and the boot time, which several collectors consult) ← the collectors (one
+//! module each; a collector never uses another collector's module) ← this root, which lists
+//! them in [`builtin`].
+
+#![forbid(unsafe_code)]
 
 pub mod accounts;
 pub mod cron;

@@ -14,8 +14,8 @@
 //! copied verbatim and recorded with its metadata and link target; the `packages` collector
 //! (which runs after this one) verifies the system-wide ones against the package database.
 //!
-//! One module per family of hooks ([`boot`], [`login`], [`autostart`], [`udev`], [`pkgauth`]);
-//! each records its files through [`record::Run`], the one module they all use.
+//! One module per family of hooks (`boot`, `login`, [`autostart`], [`udev`], [`pkgauth`]);
+//! each records its files through `record::Run`, the one module they all use.
 
 pub mod autostart;
 mod boot;

@@ -13,7 +13,7 @@
 //! apt hook commands, `pam_exec`), every library named by absolute path in `/etc/ld.so.preload`
 //! (from the `kernel` collector) or in a unit's `LD_PRELOAD`, and every setuid, setgid or
 //! capability-carrying file (from the `privileged` collector), is hashed and compared with the
-//! package database ([`referenced`] gathers them, [`verify`] checks one).
+//! package database (`referenced` gathers them, `verify` checks one).
 //! `verify = "full"` checks every file of every package as well as everything referenced;
 //! `verify = "none"` skips it.
 

@@ -1,7 +1,8 @@
 //! The digest the package database expects for a file: rpm's file digests, dpkg's conffile
 //! digests from `status`, and the `info/*.md5sums` of the owning packages (read once each).
 
-use super::{DPKG_DIR, LIST_CAP, PackageDb};
+use super::db::PackageDb;
+use super::dpkg::{DPKG_DIR, LIST_CAP};
 use crate::util::usr_aliases;
 use dossier_plugin_api::CollectContext;
 use dossier_plugin_api::encoding::bytes_to_text;

@@ -1,7 +1,7 @@
 //! dpkg's database: `status` (packages and conffile digests), `info/*.list` (file ownership)
 //! and `diversions`.
 
-use super::{DPKG_DIR, LIST_CAP, PackageDb, STATUS_CAP};
+use super::db::PackageDb;
 use crate::util::{name_text, ptext};
 use dossier_plugin_api::CollectContext;
 use dossier_plugin_api::encoding::{bytes_to_text, hex};
@@ -9,6 +9,13 @@ use dossier_plugin_api::records::{Diversion, PackageRecord, SourceRef};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Where dpkg keeps its database.
+pub(super) const DPKG_DIR: &str = "/var/lib/dpkg";
+/// Most bytes read of dpkg's `status`.
+const STATUS_CAP: u64 = 256 << 20;
+/// Most bytes read of one list, `md5sums` or the diversions file.
+pub(super) const LIST_CAP: u64 = 64 << 20;
 
 /// Reads dpkg's database (see [`PackageDb::load_fresh`] for `copy_lists`).
 pub(super) fn load(ctx: &mut CollectContext<'_>, copy_lists: bool) -> PackageDb {

@@ -1,7 +1,7 @@
 //! rpm's database, read by running `rpm -qa` on a live host that allows it (the database
 //! files themselves are not parsed offline).
 
-use super::PackageDb;
+use super::db::PackageDb;
 use dossier_plugin_api::CollectContext;
 use dossier_plugin_api::collect::IssueKind;
 use dossier_plugin_api::host::{ExecLimits, FileKind};
