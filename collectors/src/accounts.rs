@@ -37,7 +37,7 @@ impl Collector for AccountsCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "accounts".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Accounts and groups, login shells, sudoers rules, and shadow metadata (never the hashes)".into(),
             after: vec![],
         }

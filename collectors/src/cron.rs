@@ -58,7 +58,7 @@ impl Collector for CronCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "cron".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Crontabs (system, cron.d, user spools), run-parts directories, anacrontab and at jobs".into(),
             after: vec![],
         }
@@ -189,7 +189,7 @@ fn crontab(
     Ok(())
 }
 
-/// Lines longer than [`MAX_LINE`] bytes (which records keep only in part): (1-based line
+/// Lines longer than `MAX_LINE` bytes (which records keep only in part): (1-based line
 /// number, length in bytes).
 pub fn long_lines(data: &[u8]) -> Vec<(u32, usize)> {
     data.split(|b| *b == b'\n')

@@ -2,10 +2,11 @@
 //! and the account the collection runs as. Read from files only, so the same code serves live
 //! hosts, images and SSH targets.
 
+use crate::shared::boot::parse_btime;
 use crate::util::{Accounts, DEFAULT_TEXT_CAP};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::records::{HostFacts, Record, SourceRef};
-use dossier_plugin_api::{CollectContext, Collector, CollectorInfo, Timestamp};
+use dossier_plugin_api::{CollectContext, Collector, CollectorInfo};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,7 +22,7 @@ impl Collector for FactsCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "facts".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Host identity: hostname, machine-id, boot id, kernel, OS release, uptime, collecting account".into(),
             after: vec![],
         }
@@ -161,13 +162,6 @@ pub fn gather(ctx: &mut CollectContext<'_>) -> HostFacts {
     }
     f.sources = sources;
     f
-}
-
-/// `btime` from `/proc/stat` as a timestamp.
-pub fn parse_btime(data: &[u8]) -> Option<Timestamp> {
-    let s = String::from_utf8_lossy(data);
-    let line = s.lines().find(|l| l.starts_with("btime "))?;
-    Timestamp::from_unix(line[6..].trim().parse().ok()?, 0)
 }
 
 /// Real uid from `/proc/PID/status` text.

@@ -147,7 +147,7 @@ impl Collector for KernelCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "kernel".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "ld.so.preload and ld.so.conf, module load and modprobe configuration, loaded and hidden kernel modules, kernel taint".into(),
             after: vec![],
         }

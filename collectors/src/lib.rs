@@ -5,6 +5,13 @@
 //! unchanged on the local machine, a mounted image and a remote host. Collection is read-only:
 //! files are read (capped), links are read, and the only commands run are fixed system tools on
 //! live hosts that allow it (`systemctl list-units`, `rpm -qa`).
+//!
+//! Modules depend downward only: [`util`] (uses no other module) ← [`shared`] (the package
+//! database and the boot time, which several collectors consult) ← the collectors (one
+//! module each; a collector never uses another collector's module) ← this root, which lists
+//! them in [`builtin`].
+
+#![forbid(unsafe_code)]
 
 pub mod accounts;
 pub mod cron;
@@ -14,15 +21,17 @@ pub mod kernel;
 pub mod localbin;
 pub mod netif;
 pub mod packages;
-pub mod pkgauth;
 pub mod privileged;
 pub mod proc;
 pub mod sessions;
+pub mod shared;
 pub mod sockets;
 pub mod sshd;
 pub mod systemd;
 pub mod traces;
 pub mod util;
+
+pub use util::VERSION;
 
 use dossier_plugin_api::Collector;
 use std::sync::Arc;
@@ -47,6 +56,3 @@ pub fn builtin() -> Vec<Arc<dyn Collector>> {
         Arc::new(packages::PackagesCollector),
     ]
 }
-
-/// Version string shared by the built-in collectors.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -7,7 +7,7 @@
 //! when no package owns them. Package ownership comes from the package database shared with
 //! the `packages` collector (loaded once per host).
 
-use crate::packages::PackageDb;
+use crate::shared::pkgdb::PackageDb;
 use crate::util::{ByteSize, canonicalize, name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::host::FileKind;
@@ -46,7 +46,7 @@ impl Collector for LocalBinCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "local-bin".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Entries of /usr/local/{sbin,bin}; those shadowing a packaged program are hashed and, when unowned, copied".into(),
             after: vec![],
         }

@@ -301,7 +301,7 @@ impl Collector for NetIfCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "netif".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Network interfaces: MAC (and permanent MAC), flags incl. PROMISC, state, physical/virtual, bridge/bond membership, IPv6 and IPv4 addresses".into(),
             after: vec![],
         }
@@ -341,77 +341,99 @@ impl Collector for NetIfCollector {
         let mut records = Vec::new();
         for e in entries {
             let name = name_text(&e.name);
-            let dir = base.join(&e.name);
-            let Some(flags_raw) = small(ctx, &dir.join("flags")) else {
-                continue; // bonding_masters and other plain files
-            };
-            let link_name = |ctx: &mut CollectContext<'_>, p: &Path| {
-                ctx.host()
-                    .read_link(p)
-                    .ok()
-                    .and_then(|t| t.file_name().map(name_text))
-            };
-            let mac = small(ctx, &dir.join("address")).map(|m| m.to_ascii_lowercase());
-            let perm_mac = small(ctx, &dir.join("perm_addr"))
-                .map(|m| m.to_ascii_lowercase())
-                .filter(|p| Some(p) != mac.as_ref() && p != "00:00:00:00:00:00");
-            records.push(NetInterfaceRecord {
-                ifindex: small(ctx, &dir.join("ifindex")).and_then(|s| s.parse().ok()),
-                mac,
-                perm_mac,
-                flags: decode_flags(&flags_raw),
-                flags_raw,
-                operstate: small(ctx, &dir.join("operstate")),
-                arp_type: small(ctx, &dir.join("type")).and_then(|s| s.parse().ok()),
-                physical: ctx.host().lstat(&dir.join("device")).is_ok(),
-                master: link_name(ctx, &dir.join("master")),
-                bridge: ctx.host().lstat(&dir.join("bridge")).is_ok(),
-                ipv6: v6.get(&name).cloned().unwrap_or_default(),
-                ipv4: Vec::new(),
-                ipv4_broadcast: Vec::new(),
-                source: SourceRef::path_only(ptext(&dir)),
-                name,
-            });
+            if let Some(r) = interface(ctx, &base.join(&e.name), name, &v6) {
+                records.push(r);
+            }
         }
         if let (Some(fib), Some(routes)) = (fib, routes) {
-            let loopback: Vec<String> = records
-                .iter()
-                .filter(|r| r.flags.iter().any(|f| f == "LOOPBACK"))
-                .map(|r| r.name.clone())
-                .collect();
-            let mut map = ipv4_by_interface(&fib, &routes, &loopback);
-            for r in &mut records {
-                for (addr, brd) in map.by_iface.remove(&r.name).unwrap_or_default() {
-                    r.ipv4.push(addr);
-                    match brd.map(|b| b.to_string()) {
-                        Some(b) if !r.ipv4_broadcast.contains(&b) => r.ipv4_broadcast.push(b),
-                        _ => {}
-                    }
-                }
-            }
-            for (iface, addrs) in map.by_iface {
-                let list: Vec<&str> = addrs.iter().map(|(a, _)| a.as_str()).collect();
-                ctx.issue(
-                    "/proc/net/route",
-                    IssueKind::Malformed,
-                    format!(
-                        "IPv4 address(es) {} routed on {iface}, which /sys/class/net does not list",
-                        list.join(", ")
-                    ),
-                );
-            }
-            for (a, why) in map.unattributed {
-                ctx.issue(
-                    "/proc/net/fib_trie",
-                    IssueKind::NotAvailable,
-                    format!("local IPv4 address {a}/32 of unknown interface: {why}"),
-                );
-            }
+            attach_ipv4(ctx, &mut records, &fib, &routes);
         }
         for record in records {
             ctx.emit(&Record::NetInterface(record))?;
         }
         Ok(())
+    }
+}
+
+/// One interface from its `/sys/class/net/<name>` directory (IPv4 addresses attached later);
+/// `None` for the plain files of that directory (`bonding_masters`).
+fn interface(
+    ctx: &mut CollectContext<'_>,
+    dir: &Path,
+    name: String,
+    v6: &BTreeMap<String, Vec<String>>,
+) -> Option<NetInterfaceRecord> {
+    let flags_raw = small(ctx, &dir.join("flags"))?;
+    let link_name = |ctx: &mut CollectContext<'_>, p: &Path| {
+        ctx.host()
+            .read_link(p)
+            .ok()
+            .and_then(|t| t.file_name().map(name_text))
+    };
+    let mac = small(ctx, &dir.join("address")).map(|m| m.to_ascii_lowercase());
+    let perm_mac = small(ctx, &dir.join("perm_addr"))
+        .map(|m| m.to_ascii_lowercase())
+        .filter(|p| Some(p) != mac.as_ref() && p != "00:00:00:00:00:00");
+    Some(NetInterfaceRecord {
+        ifindex: small(ctx, &dir.join("ifindex")).and_then(|s| s.parse().ok()),
+        mac,
+        perm_mac,
+        flags: decode_flags(&flags_raw),
+        flags_raw,
+        operstate: small(ctx, &dir.join("operstate")),
+        arp_type: small(ctx, &dir.join("type")).and_then(|s| s.parse().ok()),
+        physical: ctx.host().lstat(&dir.join("device")).is_ok(),
+        master: link_name(ctx, &dir.join("master")),
+        bridge: ctx.host().lstat(&dir.join("bridge")).is_ok(),
+        ipv6: v6.get(&name).cloned().unwrap_or_default(),
+        ipv4: Vec::new(),
+        ipv4_broadcast: Vec::new(),
+        source: SourceRef::path_only(ptext(dir)),
+        name,
+    })
+}
+
+/// Gives each interface its IPv4 addresses and broadcasts (from `fib_trie` and `route`);
+/// addresses routed on an interface `/sys` does not list, or of no known interface, become
+/// issues.
+fn attach_ipv4(
+    ctx: &mut CollectContext<'_>,
+    records: &mut [NetInterfaceRecord],
+    fib: &FibTrie,
+    routes: &[Route4],
+) {
+    let loopback: Vec<String> = records
+        .iter()
+        .filter(|r| r.flags.iter().any(|f| f == "LOOPBACK"))
+        .map(|r| r.name.clone())
+        .collect();
+    let mut map = ipv4_by_interface(fib, routes, &loopback);
+    for r in records.iter_mut() {
+        for (addr, brd) in map.by_iface.remove(&r.name).unwrap_or_default() {
+            r.ipv4.push(addr);
+            match brd.map(|b| b.to_string()) {
+                Some(b) if !r.ipv4_broadcast.contains(&b) => r.ipv4_broadcast.push(b),
+                _ => {}
+            }
+        }
+    }
+    for (iface, addrs) in map.by_iface {
+        let list: Vec<&str> = addrs.iter().map(|(a, _)| a.as_str()).collect();
+        ctx.issue(
+            "/proc/net/route",
+            IssueKind::Malformed,
+            format!(
+                "IPv4 address(es) {} routed on {iface}, which /sys/class/net does not list",
+                list.join(", ")
+            ),
+        );
+    }
+    for (a, why) in map.unattributed {
+        ctx.issue(
+            "/proc/net/fib_trie",
+            IssueKind::NotAvailable,
+            format!("local IPv4 address {a}/32 of unknown interface: {why}"),
+        );
     }
 }
 

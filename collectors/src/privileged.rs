@@ -281,7 +281,7 @@ impl Collector for PrivilegedCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "privileged".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "setuid and setgid files and files with capabilities (security.capability, decoded) in the program and writable trees, hashed and compared with the host's shells; bounded walk, one file system per tree".into(),
             after: vec![],
         }
@@ -306,108 +306,127 @@ impl Collector for PrivilegedCollector {
             caps: HashMap::new(),
             skipped_mounts: 0,
         };
-        // A tree inside another listed tree is walked as part of it.
-        let roots: Vec<&String> = cfg
-            .roots
-            .iter()
-            .filter(|r| {
-                !cfg.roots
-                    .iter()
-                    .any(|o| o != *r && r.starts_with(&format!("{}/", o.trim_end_matches('/'))))
-            })
-            .collect();
-        for root in roots {
-            let shm = root == "/dev/shm" || root.starts_with("/dev/shm/");
-            let kernel = NEVER
-                .iter()
-                .any(|n| root == n || root.starts_with(&format!("{n}/")));
-            if kernel && !shm {
-                ctx.log(&format!(
-                    "{root}: not walked (kernel views and devices never are)"
-                ));
-                continue;
-            }
-            let root = Path::new(root);
-            let Some(meta) = ctx.lstat(root) else {
-                continue;
-            };
-            // /bin -> usr/bin on merged-/usr systems: the target tree is walked on its own.
-            if meta.kind != FileKind::Dir {
-                continue;
-            }
-            walk(ctx, &mut w, root, meta.dev);
-            if w.stopped.is_some() {
-                break;
-            }
-        }
-        if let Some(why) = &w.stopped {
-            ctx.issue("privileged files", IssueKind::Incomplete, why.clone());
-        }
-        if !w.skipped.is_empty() {
-            ctx.log(&format!(
-                "not entered (container and image storage, `skip`): {}",
-                w.skipped.join(", ")
-            ));
-        }
-        if w.too_deep > 0 {
-            ctx.log(&format!(
-                "{} director(ies) deeper than the playbook's depth_limits ({}) were not entered",
-                w.too_deep,
-                w.depth_limits
-                    .iter()
-                    .map(|(p, d)| format!("{p}: {d}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if w.skipped_mounts > 0 {
-            ctx.log(&format!(
-                "{} mount point(s) inside the walked trees were not entered",
-                w.skipped_mounts
-            ));
-        }
-        if w.xattrs == Some(false) {
-            ctx.not_available(
-                "security.capability",
-                "file capabilities not collected: this transport cannot read extended attributes (SFTP has none); only setuid and setgid files were looked for",
-            );
-        }
-        let mut shells = Shells::default();
-        let hash_cap = cfg.max_hash_size.0;
-        for path in std::mem::take(&mut w.found) {
-            let Some(meta) = ctx.lstat(&path) else {
-                continue;
-            };
-            let sha256 = match ctx.host().hash_file(&path, hash_cap) {
-                Ok(h) => Some(h.sha256),
-                Err(e) => {
-                    ctx.host_error(&e);
-                    None
-                }
-            };
-            let text = ptext(&path);
-            let copy_of = match &sha256 {
-                Some(h) => shells.copy_of(ctx, &text, meta.size, h, hash_cap),
-                None => None,
-            };
-            let (capabilities, capabilities_error) = match w.caps.remove(&path) {
-                Some(Ok(c)) => (Some(c), None),
-                Some(Err(e)) => (None, Some(e)),
-                None => (None, None),
-            };
-            ctx.emit(&Record::PrivilegedFile(PrivilegedFileRecord {
-                path: text,
-                setuid: meta.mode & 0o4000 != 0,
-                setgid: meta.mode & 0o2000 != 0,
-                meta,
-                capabilities,
-                capabilities_error,
-                sha256,
-                copy_of,
-            }))?;
-        }
-        Ok(())
+        walk_roots(ctx, &cfg.roots, &mut w);
+        report_walk(ctx, &w);
+        record_found(ctx, &mut w, cfg.max_hash_size.0)
     }
+}
+
+/// Walks every root (a tree inside another listed tree as part of it; kernel views and
+/// devices never, `/dev/shm` excepted), until the walk is stopped.
+fn walk_roots(ctx: &mut CollectContext<'_>, roots: &[String], w: &mut Walk) {
+    let outer: Vec<&String> = roots
+        .iter()
+        .filter(|r| {
+            !roots
+                .iter()
+                .any(|o| o != *r && r.starts_with(&format!("{}/", o.trim_end_matches('/'))))
+        })
+        .collect();
+    for root in outer {
+        let shm = root == "/dev/shm" || root.starts_with("/dev/shm/");
+        let kernel = NEVER
+            .iter()
+            .any(|n| root == n || root.starts_with(&format!("{n}/")));
+        if kernel && !shm {
+            ctx.log(&format!(
+                "{root}: not walked (kernel views and devices never are)"
+            ));
+            continue;
+        }
+        let root = Path::new(root);
+        let Some(meta) = ctx.lstat(root) else {
+            continue;
+        };
+        // /bin -> usr/bin on merged-/usr systems: the target tree is walked on its own.
+        if meta.kind != FileKind::Dir {
+            continue;
+        }
+        walk(ctx, w, root, meta.dev);
+        if w.stopped.is_some() {
+            break;
+        }
+    }
+}
+
+/// Says what the walk did not cover: why it stopped, trees skipped, directories too deep,
+/// mount points not entered, capabilities unreadable over this transport.
+fn report_walk(ctx: &mut CollectContext<'_>, w: &Walk) {
+    if let Some(why) = &w.stopped {
+        ctx.issue("privileged files", IssueKind::Incomplete, why.clone());
+    }
+    if !w.skipped.is_empty() {
+        ctx.log(&format!(
+            "not entered (container and image storage, `skip`): {}",
+            w.skipped.join(", ")
+        ));
+    }
+    if w.too_deep > 0 {
+        ctx.log(&format!(
+            "{} director(ies) deeper than the playbook's depth_limits ({}) were not entered",
+            w.too_deep,
+            w.depth_limits
+                .iter()
+                .map(|(p, d)| format!("{p}: {d}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if w.skipped_mounts > 0 {
+        ctx.log(&format!(
+            "{} mount point(s) inside the walked trees were not entered",
+            w.skipped_mounts
+        ));
+    }
+    if w.xattrs == Some(false) {
+        ctx.not_available(
+            "security.capability",
+            "file capabilities not collected: this transport cannot read extended attributes (SFTP has none); only setuid and setgid files were looked for",
+        );
+    }
+}
+
+/// Records every privileged file found: metadata, capabilities, SHA-256 (files up to
+/// `hash_cap`), and which shell it is a copy of.
+fn record_found(
+    ctx: &mut CollectContext<'_>,
+    w: &mut Walk,
+    hash_cap: u64,
+) -> Result<(), CollectError> {
+    let mut shells = Shells::default();
+    for path in std::mem::take(&mut w.found) {
+        let Some(meta) = ctx.lstat(&path) else {
+            continue;
+        };
+        let sha256 = match ctx.host().hash_file(&path, hash_cap) {
+            Ok(h) => Some(h.sha256),
+            Err(e) => {
+                ctx.host_error(&e);
+                None
+            }
+        };
+        let text = ptext(&path);
+        let copy_of = match &sha256 {
+            Some(h) => shells.copy_of(ctx, &text, meta.size, h, hash_cap),
+            None => None,
+        };
+        let (capabilities, capabilities_error) = match w.caps.remove(&path) {
+            Some(Ok(c)) => (Some(c), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        ctx.emit(&Record::PrivilegedFile(PrivilegedFileRecord {
+            path: text,
+            setuid: meta.mode & 0o4000 != 0,
+            setgid: meta.mode & 0o2000 != 0,
+            meta,
+            capabilities,
+            capabilities_error,
+            sha256,
+            copy_of,
+        }))?;
+    }
+    Ok(())
 }
 
 /// The host's shells and interpreters (symlinks followed), compared with privileged files:

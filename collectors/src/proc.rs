@@ -9,7 +9,7 @@
 //! as links (`socket:[inode]`, `/dev/pts/0`), never opened. On an image there is no `/proc`; that is
 //! recorded, not treated as a failure.
 
-use crate::packages::PackageDb;
+use crate::shared::pkgdb::PackageDb;
 use crate::util::{Accounts, ByteSize, name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::encoding::bytes_to_text;
@@ -74,7 +74,7 @@ impl Collector for ProcCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "proc".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Every process: ids, user, argv, exe (hashed, deleted marker), cwd, start time, cgroup/unit, LD_* preload variables; copies unowned or deleted executables".into(),
             after: vec![],
         }
@@ -103,7 +103,7 @@ impl Collector for ProcCollector {
             .host()
             .read(Path::new("/proc/stat"), SMALL)
             .ok()
-            .and_then(|r| crate::facts::parse_btime(&r.data));
+            .and_then(|r| crate::shared::boot::parse_btime(&r.data));
         let accounts = Accounts::load(ctx);
         let db = if cfg.copy_executables == CopyMode::Unowned {
             Some(PackageDb::load(ctx))
@@ -177,6 +177,8 @@ struct ExeInfo {
     error: Option<String>,
 }
 
+/// Reads one process: `stat` first (a process gone by then is an issue and no record), then,
+/// for a process that is not a kernel thread, what it runs, where, and with what.
 fn process(
     ctx: &mut CollectContext<'_>,
     pid: u32,
@@ -184,13 +186,96 @@ fn process(
     accounts: &Accounts,
     st: &mut ExeState,
 ) -> Option<ProcessRecord> {
-    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let mut files = ProcFiles {
+        dir: PathBuf::from(format!("/proc/{pid}")),
+        exited: false,
+    };
+    let (mut rec, parsed) = stat_record(ctx, &files.dir, pid, boot, st)?;
+    if !parsed {
+        return Some(rec);
+    }
+    if let Some(d) = files.read_small(ctx, "status", &mut rec) {
+        let ids = parse_status_ids(&d);
+        (rec.uid, rec.euid, rec.gid, rec.egid) = ids;
+        if status_kthread(&d) {
+            rec.kernel_thread = true;
+        }
+    }
+    rec.user = accounts.name(rec.uid).map(str::to_string);
+    if !rec.kernel_thread {
+        user_process(ctx, &mut files, &mut rec, st);
+    }
+    if files.exited {
+        ctx.issue(
+            ptext(&files.dir),
+            IssueKind::Incomplete,
+            "process exited while it was read; the record is partial",
+        );
+    }
+    Some(rec)
+}
+
+/// The files of one `/proc/PID` directory, and whether the process was seen exiting while
+/// they were read.
+struct ProcFiles {
+    dir: PathBuf,
+    exited: bool,
+}
+
+impl ProcFiles {
+    /// Reads and stores a small file of the process (its source added to `rec`).
+    fn read_small(
+        &mut self,
+        ctx: &mut CollectContext<'_>,
+        name: &str,
+        rec: &mut ProcessRecord,
+    ) -> Option<Vec<u8>> {
+        let p = self.dir.join(name);
+        match ctx.host().read(&p, SMALL) {
+            Ok(r) => {
+                let c = ctx.store_read(&p, r)?;
+                rec.sources.push(c.source_ref(&p));
+                Some(c.data)
+            }
+            Err(e) if e.is_not_found() => {
+                self.exited = true;
+                None
+            }
+            Err(e) => {
+                ctx.host_error(&e);
+                None
+            }
+        }
+    }
+
+    /// Where a link of the process leads (`cwd`, `root`, `ns/net`...).
+    fn link(&self, ctx: &mut CollectContext<'_>, name: &str) -> Option<String> {
+        match ctx.host().read_link(&self.dir.join(name)) {
+            Ok(t) => Some(ptext(&t)),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                ctx.host_error(&e);
+                None
+            }
+        }
+    }
+}
+
+/// The record as `stat` gives it (stored in the bundle), and whether `stat` could be parsed;
+/// `None` when the process is gone or `stat` unreadable.
+fn stat_record(
+    ctx: &mut CollectContext<'_>,
+    dir: &Path,
+    pid: u32,
+    boot: Option<Timestamp>,
+    st: &ExeState,
+) -> Option<(ProcessRecord, bool)> {
     let stat_path = dir.join("stat");
     let stat = match ctx.host().read(&stat_path, SMALL) {
         Ok(r) => r,
         Err(e) if e.is_not_found() => {
             ctx.issue(
-                ptext(&dir),
+                ptext(dir),
                 IssueKind::Error(HostErrorKind::NotFound),
                 "process exited during collection",
             );
@@ -214,7 +299,7 @@ fn process(
             IssueKind::Malformed,
             "unparsable stat line",
         );
-        return Some(rec);
+        return Some((rec, false));
     };
     rec.comm = s.comm;
     rec.state = s.state;
@@ -228,109 +313,76 @@ fn process(
             ((s.start_ticks % USER_HZ) * (1_000_000_000 / USER_HZ)) as u32,
         )
     });
-    let mut exited = false;
-    let mut read_small =
-        |ctx: &mut CollectContext<'_>, name: &str, rec: &mut ProcessRecord| -> Option<Vec<u8>> {
-            let p = dir.join(name);
-            match ctx.host().read(&p, SMALL) {
-                Ok(r) => {
-                    let c = ctx.store_read(&p, r)?;
-                    rec.sources.push(c.source_ref(&p));
-                    Some(c.data)
-                }
-                Err(e) if e.is_not_found() => {
-                    exited = true;
-                    None
-                }
-                Err(e) => {
-                    ctx.host_error(&e);
-                    None
-                }
+    Some((rec, true))
+}
+
+/// What a user-space process runs and with what: command line, cgroup, the `LD_*` variables
+/// of its environment, its standard descriptors, working and root directories, namespaces,
+/// and its executable.
+fn user_process(
+    ctx: &mut CollectContext<'_>,
+    files: &mut ProcFiles,
+    rec: &mut ProcessRecord,
+    st: &mut ExeState,
+) {
+    if let Some(d) = files.read_small(ctx, "cmdline", rec) {
+        rec.argv = parse_cmdline(&d);
+    }
+    if let Some(d) = files.read_small(ctx, "cgroup", rec) {
+        (rec.cgroup, rec.systemd_unit) = parse_cgroup(&d);
+    }
+    // environ: only the LD_* keys are kept; the bytes are never stored.
+    match ctx.host().read(&files.dir.join("environ"), 1 << 20) {
+        Ok(r) => (rec.ld_preload, rec.ld_library_path, rec.ld_audit) = parse_environ_ld(&r.data),
+        Err(e) if e.is_not_found() => files.exited = true,
+        Err(e) => ctx.host_error(&e),
+    }
+    let stdio = stdio(ctx, &files.dir, st);
+    if stdio.iter().any(|t| !t.is_empty()) {
+        rec.stdio = stdio;
+    }
+    rec.cwd = files.link(ctx, "cwd");
+    rec.root = files.link(ctx, "root");
+    for ns in ["net", "pid", "mnt"] {
+        if let Some(t) = files.link(ctx, &format!("ns/{ns}")) {
+            if let Some(ino) = t
+                .split_once(":[")
+                .and_then(|(_, r)| r.trim_end_matches(']').parse().ok())
+            {
+                rec.namespaces.insert(ns.to_string(), ino);
             }
+        }
+    }
+    if let Some(target) = files.link(ctx, "exe") {
+        let (path, deleted) = match target.strip_suffix(" (deleted)") {
+            Some(p) => (p.to_string(), true),
+            None => (target, false),
         };
-    if let Some(d) = read_small(ctx, "status", &mut rec) {
-        let ids = parse_status_ids(&d);
-        (rec.uid, rec.euid, rec.gid, rec.egid) = ids;
-        if status_kthread(&d) {
-            rec.kernel_thread = true;
-        }
+        rec.exe = Some(path);
+        rec.exe_deleted = deleted;
+        executable(ctx, &files.dir, rec, st);
     }
-    rec.user = accounts.name(rec.uid).map(str::to_string);
-    if !rec.kernel_thread {
-        if let Some(d) = read_small(ctx, "cmdline", &mut rec) {
-            rec.argv = parse_cmdline(&d);
-        }
-        if let Some(d) = read_small(ctx, "cgroup", &mut rec) {
-            (rec.cgroup, rec.systemd_unit) = parse_cgroup(&d);
-        }
-        // environ: only the LD_* keys are kept; the bytes are never stored.
-        match ctx.host().read(&dir.join("environ"), 1 << 20) {
-            Ok(r) => {
-                (rec.ld_preload, rec.ld_library_path, rec.ld_audit) = parse_environ_ld(&r.data)
+}
+
+/// stdin, stdout and stderr: where they lead (a terminal, a pipe, a socket), empty when
+/// unknown. Only the links are read; the descriptors are never opened.
+fn stdio(ctx: &mut CollectContext<'_>, dir: &Path, st: &mut ExeState) -> Vec<String> {
+    let mut stdio = Vec::with_capacity(3);
+    for fd in 0..3 {
+        stdio.push(match ctx.host().read_link(&dir.join(format!("fd/{fd}"))) {
+            Ok(t) => ptext(&t),
+            Err(e) if e.kind == HostErrorKind::PermissionDenied => {
+                st.fd_denied += 1;
+                String::new()
             }
-            Err(e) if e.is_not_found() => exited = true,
-            Err(e) => ctx.host_error(&e),
-        }
-        let link = |ctx: &mut CollectContext<'_>, name: &str| -> Option<String> {
-            match ctx.host().read_link(&dir.join(name)) {
-                Ok(t) => Some(ptext(&t)),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => {
-                    ctx.host_error(&e);
-                    None
-                }
+            Err(e) if e.is_not_found() => String::new(),
+            Err(e) => {
+                ctx.host_error(&e);
+                String::new()
             }
-        };
-        // stdin, stdout and stderr: where they lead (a terminal, a pipe, a socket). Only the
-        // links are read; the descriptors are never opened.
-        let mut stdio = Vec::with_capacity(3);
-        for fd in 0..3 {
-            stdio.push(match ctx.host().read_link(&dir.join(format!("fd/{fd}"))) {
-                Ok(t) => ptext(&t),
-                Err(e) if e.kind == HostErrorKind::PermissionDenied => {
-                    st.fd_denied += 1;
-                    String::new()
-                }
-                Err(e) if e.is_not_found() => String::new(),
-                Err(e) => {
-                    ctx.host_error(&e);
-                    String::new()
-                }
-            });
-        }
-        if stdio.iter().any(|t| !t.is_empty()) {
-            rec.stdio = stdio;
-        }
-        rec.cwd = link(ctx, "cwd");
-        rec.root = link(ctx, "root");
-        for ns in ["net", "pid", "mnt"] {
-            if let Some(t) = link(ctx, &format!("ns/{ns}")) {
-                if let Some(ino) = t
-                    .split_once(":[")
-                    .and_then(|(_, r)| r.trim_end_matches(']').parse().ok())
-                {
-                    rec.namespaces.insert(ns.to_string(), ino);
-                }
-            }
-        }
-        if let Some(target) = link(ctx, "exe") {
-            let (path, deleted) = match target.strip_suffix(" (deleted)") {
-                Some(p) => (p.to_string(), true),
-                None => (target, false),
-            };
-            rec.exe = Some(path);
-            rec.exe_deleted = deleted;
-            executable(ctx, &dir, &mut rec, st);
-        }
+        });
     }
-    if exited {
-        ctx.issue(
-            ptext(&dir),
-            IssueKind::Incomplete,
-            "process exited while it was read; the record is partial",
-        );
-    }
-    Some(rec)
+    stdio
 }
 
 fn executable(

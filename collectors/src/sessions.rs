@@ -109,7 +109,7 @@ impl Collector for SessionsCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "sessions".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Logged-in users (utmp), login history (wtmp) and failed logins (btmp), parsed from the binary records".into(),
             after: vec![],
         }

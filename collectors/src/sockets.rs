@@ -31,7 +31,7 @@ impl Collector for SocketsCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "sockets".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "TCP/UDP sockets (v4/v6, listening and connected) per network namespace, with owning PIDs and process names".into(),
             after: vec!["proc".into()],
         }

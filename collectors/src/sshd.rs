@@ -174,7 +174,7 @@ impl Collector for SshdCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "sshd".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "OpenSSH server configuration with its Includes and Match blocks (PermitRootLogin, PasswordAuthentication, PermitEmptyPasswords, AuthorizedKeysFile, AuthorizedKeysCommand), and every account's authorized-keys files sshd reads or might read, key by key with options".into(),
             after: vec![],
         }
@@ -187,45 +187,7 @@ impl Collector for SshdCollector {
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         let cap = ctx.config::<Config>()?.max_file_size.0;
         let accounts = Accounts::load(ctx);
-        let mut sources: Vec<SourceRef> = Vec::new();
-        let mut folded = Folded::default();
-        let main = Path::new(MAIN);
-        match ctx.capture(main, cap) {
-            Some(c) => {
-                sources.push(c.source_ref(main));
-                let text = String::from_utf8_lossy(&c.data).into_owned();
-                let mut read = 1usize;
-                let mut include = |pattern: &str| -> Vec<(String, String)> {
-                    let pattern = if pattern.starts_with('/') {
-                        pattern.to_string()
-                    } else {
-                        format!("/etc/ssh/{pattern}")
-                    };
-                    let mut out = Vec::new();
-                    for path in expand_glob(ctx, &pattern) {
-                        if read >= MAX_FILES {
-                            ctx.issue(
-                                pattern.clone(),
-                                IssueKind::Incomplete,
-                                format!("more than {MAX_FILES} sshd configuration files; the rest were not read"),
-                            );
-                            break;
-                        }
-                        read += 1;
-                        let p = Path::new(&path);
-                        if let Some(c) = ctx.capture(p, cap) {
-                            sources.push(c.source_ref(p));
-                            out.push((path, String::from_utf8_lossy(&c.data).into_owned()));
-                        }
-                    }
-                    out
-                };
-                fold(MAIN, &text, &mut folded, &mut include, 0, None);
-            }
-            None => {
-                ctx.not_available(MAIN, "no sshd_config: sshd's defaults are assumed");
-            }
-        }
+        let (folded, sources) = read_config(ctx, cap);
         let configured = folded
             .settings
             .iter()
@@ -234,21 +196,7 @@ impl Collector for SshdCollector {
         let in_force: Vec<String> = configured
             .clone()
             .unwrap_or_else(|| DEFAULT_KEYS_FILES.iter().map(|s| s.to_string()).collect());
-        if let Some(cmd) = folded
-            .settings
-            .iter()
-            .find(|s| s.keyword == "authorizedkeyscommand")
-            .filter(|s| !s.value.eq_ignore_ascii_case("none"))
-        {
-            ctx.issue(
-                format!("{}:{}", cmd.file, cmd.line),
-                IssueKind::NotAvailable,
-                format!(
-                    "AuthorizedKeysCommand {}: the keys a program returns are not collected (it would have to be run)",
-                    cmd.value
-                ),
-            );
-        }
+        note_keys_command(ctx, &folded);
         ctx.emit(&Record::SshdConfig(SshdConfigRecord {
             settings: folded.settings.clone(),
             match_blocks: folded.match_blocks.clone(),
@@ -257,47 +205,9 @@ impl Collector for SshdCollector {
             includes: folded.includes.clone(),
             sources,
         }))?;
-        // Patterns to look at: those in force, those of Match blocks, and the defaults.
-        let mut patterns: Vec<(String, bool, bool)> =
-            in_force.iter().map(|p| (p.clone(), true, false)).collect();
-        for b in &folded.match_blocks {
-            for s in b
-                .settings
-                .iter()
-                .filter(|s| s.keyword == "authorizedkeysfile")
-            {
-                for p in config_words(&s.value) {
-                    if !patterns.iter().any(|(q, _, _)| *q == p) {
-                        patterns.push((p, false, true));
-                    }
-                }
-            }
-        }
-        for d in DEFAULT_KEYS_FILES {
-            if !patterns.iter().any(|(q, _, _)| q == d) {
-                patterns.push((d.to_string(), false, false));
-            }
-        }
-        let mut list: Vec<parse::Account> = accounts
-            .list
-            .iter()
-            .map(|a| parse::Account {
-                name: a.name.clone(),
-                uid: a.uid,
-                home: a.home.clone(),
-                shell: a.shell.clone(),
-            })
-            .collect();
-        if !list.iter().any(|a| a.uid == 0) {
-            list.push(parse::Account {
-                name: "root".into(),
-                uid: 0,
-                home: "/root".into(),
-                shell: String::new(),
-            });
-        }
+        let patterns = keys_patterns(&folded, &in_force);
         let mut done = BTreeSet::new();
-        for a in &list {
+        for a in &accounts_and_root(&accounts) {
             if !a.home.starts_with('/') || a.home == "/nonexistent" {
                 continue;
             }
@@ -316,6 +226,120 @@ impl Collector for SshdCollector {
         }
         Ok(())
     }
+}
+
+/// Reads `sshd_config` and the files it includes (each captured; at most `MAX_FILES`), folded
+/// into the settings in force and the `Match` blocks.
+fn read_config(ctx: &mut CollectContext<'_>, cap: u64) -> (Folded, Vec<SourceRef>) {
+    let mut sources: Vec<SourceRef> = Vec::new();
+    let mut folded = Folded::default();
+    let main = Path::new(MAIN);
+    match ctx.capture(main, cap) {
+        Some(c) => {
+            sources.push(c.source_ref(main));
+            let text = String::from_utf8_lossy(&c.data).into_owned();
+            let mut read = 1usize;
+            let mut include = |pattern: &str| -> Vec<(String, String)> {
+                let pattern = if pattern.starts_with('/') {
+                    pattern.to_string()
+                } else {
+                    format!("/etc/ssh/{pattern}")
+                };
+                let mut out = Vec::new();
+                for path in expand_glob(ctx, &pattern) {
+                    if read >= MAX_FILES {
+                        ctx.issue(
+                            pattern.clone(),
+                            IssueKind::Incomplete,
+                            format!("more than {MAX_FILES} sshd configuration files; the rest were not read"),
+                        );
+                        break;
+                    }
+                    read += 1;
+                    let p = Path::new(&path);
+                    if let Some(c) = ctx.capture(p, cap) {
+                        sources.push(c.source_ref(p));
+                        out.push((path, String::from_utf8_lossy(&c.data).into_owned()));
+                    }
+                }
+                out
+            };
+            fold(MAIN, &text, &mut folded, &mut include, 0, None);
+        }
+        None => {
+            ctx.not_available(MAIN, "no sshd_config: sshd's defaults are assumed");
+        }
+    }
+    (folded, sources)
+}
+
+/// An `AuthorizedKeysCommand` in force is an issue: the keys it returns are not collected.
+fn note_keys_command(ctx: &mut CollectContext<'_>, folded: &Folded) {
+    if let Some(cmd) = folded
+        .settings
+        .iter()
+        .find(|s| s.keyword == "authorizedkeyscommand")
+        .filter(|s| !s.value.eq_ignore_ascii_case("none"))
+    {
+        ctx.issue(
+            format!("{}:{}", cmd.file, cmd.line),
+            IssueKind::NotAvailable,
+            format!(
+                "AuthorizedKeysCommand {}: the keys a program returns are not collected (it would have to be run)",
+                cmd.value
+            ),
+        );
+    }
+}
+
+/// Authorized-keys patterns to look at, as (pattern, read by sshd, named only in a `Match`
+/// block): those in force, those of `Match` blocks, and the defaults.
+fn keys_patterns(folded: &Folded, in_force: &[String]) -> Vec<(String, bool, bool)> {
+    let mut patterns: Vec<(String, bool, bool)> =
+        in_force.iter().map(|p| (p.clone(), true, false)).collect();
+    for b in &folded.match_blocks {
+        for s in b
+            .settings
+            .iter()
+            .filter(|s| s.keyword == "authorizedkeysfile")
+        {
+            for p in config_words(&s.value) {
+                if !patterns.iter().any(|(q, _, _)| *q == p) {
+                    patterns.push((p, false, true));
+                }
+            }
+        }
+    }
+    for d in DEFAULT_KEYS_FILES {
+        if !patterns.iter().any(|(q, _, _)| q == d) {
+            patterns.push((d.to_string(), false, false));
+        }
+    }
+    patterns
+}
+
+/// The host's accounts as the key parser sees them, with root added when `/etc/passwd` has
+/// no uid 0.
+fn accounts_and_root(accounts: &Accounts) -> Vec<parse::Account> {
+    let mut list: Vec<parse::Account> = accounts
+        .list
+        .iter()
+        .map(|a| parse::Account {
+            name: a.name.clone(),
+            uid: a.uid,
+            home: a.home.clone(),
+            shell: a.shell.clone(),
+        })
+        .collect();
+    if !list.iter().any(|a| a.uid == 0) {
+        list.push(parse::Account {
+            name: "root".into(),
+            uid: 0,
+            home: "/root".into(),
+            shell: String::new(),
+        });
+    }
+    list
 }
 
 /// Files matching `pattern` (wildcards in the last component only), sorted as glob(3) does.

@@ -95,7 +95,7 @@ impl Collector for TracesCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "traces".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Anti-forensics traces without content: every account's history files (lstat, link target), login and auth logs with their rotations (size, times), lastlog entries".into(),
             after: vec![],
         }

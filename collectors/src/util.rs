@@ -1,4 +1,5 @@
-//! Helpers shared by the built-in collectors: byte sizes in playbooks, the host's accounts,
+//! Helpers shared by the built-in collectors, the lowest module of the crate (it uses no other):
+//! the collectors' version, byte sizes in playbooks, the host's accounts,
 //! path canonicalization over a `Host`, merged-/usr aliases, and small text helpers.
 
 use dossier_plugin_api::CollectContext;
@@ -60,6 +61,9 @@ impl<'de> Deserialize<'de> for ByteSize {
         }
     }
 }
+
+/// Version string shared by the built-in collectors.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Default cap for configuration-like text files (unit files, crontabs...).
 pub const DEFAULT_TEXT_CAP: u64 = 4 << 20;

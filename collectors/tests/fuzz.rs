@@ -14,15 +14,14 @@
 use dossier_collectors::cron::{
     ENV_BUDGET, Format, at_commands, at_run_time, long_lines, parse_crontab,
 };
+use dossier_collectors::hooks::pkgauth::apt::apt_hook_commands;
+use dossier_collectors::hooks::pkgauth::pam::{PamEntry, pam_exec_command, pam_line, pam_lines};
+use dossier_collectors::hooks::pkgauth::polkit::{pkla_grants, polkit_rule_grants};
 use dossier_collectors::netif::{ipv4_by_interface, parse_fib_trie, parse_route};
-use dossier_collectors::packages::parse_dpkg_status;
-use dossier_collectors::pkgauth::{
-    PamEntry, apt_hook_commands, pam_exec_command, pam_line, pam_lines, pkla_grants,
-    polkit_rule_grants,
-};
 use dossier_collectors::proc::{
     parse_cgroup, parse_cmdline, parse_environ_ld, parse_stat, parse_status_ids,
 };
+use dossier_collectors::shared::pkgdb::parse_dpkg_status;
 use dossier_collectors::sockets::{parse_endpoint, parse_table};
 use dossier_collectors::systemd::parse::{MAX_VALUE, parse};
 use dossier_collectors::systemd::parse_list_units;

@@ -8,20 +8,30 @@
 //! are recorded, and the loader variables (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT`) of
 //! the files a unit's `EnvironmentFile=` names are kept with the unit (no other variable of
 //! those files is stored).
+//!
+//! `scan` reads one scope's directories, `live` the running state, `units` turns a scan into
+//! unit records, and [`parse`] reads one unit file; this module runs them and records
+//! generators and lingering users.
 
+mod live;
 pub mod parse;
+mod scan;
+mod units;
+
+pub use live::parse_list_units;
+
+use live::{LiveStates, live_states};
+use scan::{Scan, scan_scope};
+use units::build_units;
 
 use crate::util::{Accounts, ByteSize, DEFAULT_TEXT_CAP, canonicalize, name_text, ptext};
-use dossier_plugin_api::collect::{CollectError, IssueKind};
-use dossier_plugin_api::host::{ExecLimits, FileKind};
-use dossier_plugin_api::records::{
-    GeneratorRecord, LingerRecord, ProcessRecord, Record, SourceRef, TimerSpec, UnitRecord,
-};
+use dossier_plugin_api::collect::CollectError;
+use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::records::{GeneratorRecord, LingerRecord, Record, SourceRef, UnitRecord};
 use dossier_plugin_api::{CollectContext, Collector, CollectorInfo};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// System unit directories, highest priority first (systemd.unit(5)).
 pub const SYSTEM_UNIT_DIRS: &[&str] = &[
@@ -78,20 +88,6 @@ pub const GENERATOR_DIRS: &[(&str, &str)] = &[
     ),
 ];
 
-const UNIT_SUFFIXES: &[&str] = &[
-    "service",
-    "socket",
-    "timer",
-    "path",
-    "mount",
-    "automount",
-    "swap",
-    "target",
-    "slice",
-    "scope",
-    "device",
-];
-
 /// The `systemd` collector.
 pub struct SystemdCollector;
 
@@ -120,7 +116,7 @@ impl Collector for SystemdCollector {
     fn info(&self) -> CollectorInfo {
         CollectorInfo {
             name: "systemd".into(),
-            version: crate::VERSION.into(),
+            version: crate::util::VERSION.into(),
             description: "Unit files from every systemd search directory (system and user), drop-ins, enablement links, timers, generators, active state".into(),
             after: vec!["proc".into()],
         }
@@ -266,472 +262,6 @@ fn with_default(v: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// One unit file (fragment or drop-in) found in a directory.
-#[derive(Clone, Debug)]
-struct Found {
-    path: PathBuf,
-    dir: PathBuf,
-    source: SourceRef,
-    meta: Option<dossier_plugin_api::FileMeta>,
-    link_target: Option<String>,
-    masked: bool,
-    parsed: parse::UnitFile,
-}
-
-/// Everything found in one scope's directories, in priority order.
-#[derive(Default, Debug)]
-struct Scan {
-    /// name → fragments, highest priority first.
-    fragments: BTreeMap<String, Vec<Found>>,
-    /// `<unit>.d` name (without `.d`) → drop-ins, by file name, highest priority first.
-    dropins: BTreeMap<String, Vec<(String, Found)>>,
-    /// unit name → link paths that enable it (`*.wants/`, `*.requires/`, `*.upholds/`).
-    enabled_via: BTreeMap<String, Vec<String>>,
-}
-
-fn is_unit_name(name: &str) -> bool {
-    name.rsplit_once('.')
-        .is_some_and(|(stem, suffix)| !stem.is_empty() && UNIT_SUFFIXES.contains(&suffix))
-}
-
-fn scan_scope(
-    ctx: &mut CollectContext<'_>,
-    dirs: Vec<PathBuf>,
-    cap: u64,
-    seen: &mut HashSet<PathBuf>,
-) -> Scan {
-    let mut scan = Scan::default();
-    for dir in dirs {
-        // /lib/systemd/system is /usr/lib/systemd/system on merged-/usr systems: scan once.
-        let Some(canon) = canonicalize(ctx.host(), &dir) else {
-            continue;
-        };
-        if !seen.insert(canon) {
-            continue;
-        }
-        let Some(entries) = ctx.list_dir(&dir) else {
-            continue;
-        };
-        for e in entries {
-            let name = name_text(&e.name);
-            let path = dir.join(&e.name);
-            let kind = e
-                .kind
-                .or_else(|| ctx.host().lstat(&path).ok().map(|m| m.kind));
-            if let Some(unit) = name.strip_suffix(".d") {
-                if is_unit_name(unit)
-                    || UNIT_SUFFIXES.contains(&unit)
-                    || unit.ends_with('-')
-                    || unit.contains("-.")
-                {
-                    for (file, found) in scan_dropins(ctx, &path, &dir, cap) {
-                        scan.dropins
-                            .entry(unit.to_string())
-                            .or_default()
-                            .push((file, found));
-                    }
-                }
-                continue;
-            }
-            if let Some(target) = [".wants", ".requires", ".upholds"]
-                .iter()
-                .find_map(|s| name.strip_suffix(s))
-            {
-                if let Some(links) = ctx.list_dir(&path) {
-                    for l in links {
-                        let lname = name_text(&l.name);
-                        let lpath = path.join(&l.name);
-                        let _ = target;
-                        scan.enabled_via
-                            .entry(lname)
-                            .or_default()
-                            .push(ptext(&lpath));
-                    }
-                }
-                continue;
-            }
-            if is_unit_name(&name) && kind != Some(FileKind::Dir) {
-                if let Some(found) = read_unit_file(ctx, &path, &dir, cap) {
-                    // A symlink in a unit directory whose target has another unit name is an
-                    // alias: it enables the target like a .wants link does.
-                    if let Some(t) = &found.link_target {
-                        let tname = t.rsplit('/').next().unwrap_or(t).to_string();
-                        if tname != name && is_unit_name(&tname) && dir.starts_with("/etc") {
-                            scan.enabled_via
-                                .entry(tname)
-                                .or_default()
-                                .push(ptext(&path));
-                        }
-                    }
-                    scan.fragments.entry(name).or_default().push(found);
-                }
-            }
-        }
-    }
-    scan
-}
-
-/// Records a symlink whose target cannot be opened (missing, looping, or out of reach).
-fn unfollowable_link(ctx: &mut CollectContext<'_>, path: &Path, target: &str) {
-    ctx.issue(
-        ptext(path),
-        IssueKind::Malformed,
-        format!("symlink to {target} cannot be followed (dangling or looping); not read"),
-    );
-}
-
-fn scan_dropins(
-    ctx: &mut CollectContext<'_>,
-    ddir: &Path,
-    dir: &Path,
-    cap: u64,
-) -> Vec<(String, Found)> {
-    let mut out = Vec::new();
-    let issues_before = ctx.issues_recorded();
-    let Some(entries) = ctx.list_dir(ddir) else {
-        if ctx.issues_recorded() == issues_before
-            && ctx
-                .host()
-                .lstat(ddir)
-                .is_ok_and(|m| m.kind == FileKind::Symlink)
-        {
-            let target = ctx.read_link(ddir).map(|t| ptext(&t)).unwrap_or_default();
-            unfollowable_link(ctx, ddir, &target);
-        }
-        return out;
-    };
-    for e in entries {
-        let name = name_text(&e.name);
-        if !name.ends_with(".conf") {
-            continue;
-        }
-        if let Some(f) = read_unit_file(ctx, &ddir.join(&e.name), dir, cap) {
-            out.push((name, f));
-        }
-    }
-    out
-}
-
-fn read_unit_file(
-    ctx: &mut CollectContext<'_>,
-    path: &Path,
-    dir: &Path,
-    cap: u64,
-) -> Option<Found> {
-    let meta = ctx.lstat(path)?;
-    let mut link_target = None;
-    let mut masked = false;
-    if meta.kind == FileKind::Symlink {
-        let t = ctx.read_link(path)?;
-        masked = t == Path::new("/dev/null");
-        link_target = Some(ptext(&t));
-    }
-    let mut found = Found {
-        path: path.to_path_buf(),
-        dir: dir.to_path_buf(),
-        source: SourceRef::path_only(ptext(path)),
-        meta: Some(meta.clone()),
-        link_target,
-        masked,
-        parsed: Default::default(),
-    };
-    if masked {
-        return Some(found);
-    }
-    let issues_before = ctx.issues_recorded();
-    match ctx.capture(path, cap) {
-        Some(c) => {
-            found.parsed = parse::parse(&c.data);
-            found.source = c.source_ref(path);
-            if !found.parsed.warnings.is_empty() {
-                let msg = format!(
-                    "{} line(s) not understood; first: {}",
-                    found.parsed.warnings.len(),
-                    found.parsed.warnings[0]
-                );
-                ctx.issue(ptext(path), IssueKind::Malformed, msg);
-            }
-        }
-        None if meta.kind == FileKind::Symlink && ctx.issues_recorded() == issues_before => {
-            // The record keeps what it points at; say why there is no content (over SFTP a
-            // symlink loop also reads as "no such file").
-            unfollowable_link(ctx, path, found.link_target.as_deref().unwrap_or_default());
-        }
-        None => {}
-    }
-    Some(found)
-}
-
-#[derive(Default)]
-struct LiveStates {
-    /// unit → (active, sub, source)
-    states: BTreeMap<String, (String, String, &'static str)>,
-    pids: BTreeMap<String, Vec<u32>>,
-}
-
-fn live_states(ctx: &mut CollectContext<'_>, query_systemctl: bool) -> LiveStates {
-    let mut ls = LiveStates::default();
-    for v in ctx.prior("proc") {
-        if let Ok(p) = serde_json::from_value::<ProcessRecord>(strip_kind(v)) {
-            if let Some(u) = p.systemd_unit {
-                ls.pids.entry(u).or_default().push(p.pid);
-            }
-        }
-    }
-    let pid1_systemd = ctx
-        .host()
-        .read(Path::new("/proc/1/comm"), 64)
-        .map(|r| r.data.starts_with(b"systemd"))
-        .unwrap_or(false);
-    if query_systemctl && pid1_systemd && ctx.host().info().can_exec {
-        let limits = ExecLimits {
-            max_output: 32 << 20,
-            timeout: Duration::from_secs(30),
-        };
-        let prog = ["/usr/bin/systemctl", "/bin/systemctl"]
-            .into_iter()
-            .find(|p| {
-                ctx.host()
-                    .stat(Path::new(p))
-                    .is_ok_and(|m| m.kind == FileKind::File)
-            });
-        if let Some(prog) = prog {
-            let argv = [
-                prog,
-                "list-units",
-                "--all",
-                "--full",
-                "--plain",
-                "--no-legend",
-                "--no-pager",
-            ];
-            match ctx.host().exec(&argv, &limits) {
-                Ok(out) if out.status == Some(0) => {
-                    for (unit, active, sub) in parse_list_units(&out.stdout) {
-                        ls.states.insert(unit, (active, sub, "systemctl"));
-                    }
-                    ctx.log(&format!(
-                        "active state from `{}` ({} units)",
-                        argv.join(" "),
-                        ls.states.len()
-                    ));
-                }
-                Ok(out) => ctx.issue(
-                    "systemctl",
-                    IssueKind::Incomplete,
-                    format!(
-                        "systemctl list-units exited with {:?}: {}",
-                        out.status,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ),
-                ),
-                Err(e) => ctx.host_error(&e),
-            }
-        }
-    }
-    if ls.states.is_empty() {
-        if !pid1_systemd {
-            ctx.log("systemd is not PID 1: active state inferred from process cgroups only");
-        }
-        for u in ls.pids.keys() {
-            ls.states
-                .insert(u.clone(), ("active".into(), "running".into(), "cgroup"));
-        }
-    }
-    ls
-}
-
-/// Parses `systemctl list-units --plain --no-legend` output: unit, load, active, sub, description.
-pub fn parse_list_units(out: &[u8]) -> Vec<(String, String, String)> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .filter_map(|l| {
-            let mut it = l.split_whitespace();
-            let mut unit = it.next()?;
-            if unit == "●" || unit == "*" {
-                unit = it.next()?;
-            }
-            let _load = it.next()?;
-            Some((
-                unit.to_string(),
-                it.next()?.to_string(),
-                it.next()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-fn strip_kind(v: &serde_json::Value) -> serde_json::Value {
-    let mut v = v.clone();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("kind");
-    }
-    v
-}
-
-fn template_of(name: &str) -> Option<String> {
-    let (stem, suffix) = name.rsplit_once('.')?;
-    let (prefix, instance) = stem.split_once('@')?;
-    (!instance.is_empty()).then(|| format!("{prefix}@.{suffix}"))
-}
-
-fn build_units(
-    scope: &str,
-    owner: Option<&str>,
-    scan: &Scan,
-    live: &LiveStates,
-) -> Vec<UnitRecord> {
-    let mut names: Vec<String> = scan.fragments.keys().cloned().collect();
-    // Instances named by enablement links or running, whose template has a fragment.
-    let extra: Vec<String> = scan
-        .enabled_via
-        .keys()
-        .chain(live.states.keys())
-        .filter(|n| {
-            !scan.fragments.contains_key(*n)
-                && template_of(n).is_some_and(|t| scan.fragments.contains_key(&t))
-        })
-        .cloned()
-        .collect();
-    names.extend(extra);
-    names.sort();
-    names.dedup();
-    let mut out = Vec::new();
-    for name in names {
-        let frag_name = if scan.fragments.contains_key(&name) {
-            name.clone()
-        } else {
-            template_of(&name).unwrap_or_default()
-        };
-        let Some(frags) = scan.fragments.get(&frag_name) else {
-            continue;
-        };
-        let main = &frags[0];
-        let unit_type = name
-            .rsplit_once('.')
-            .map(|(_, s)| s.to_string())
-            .unwrap_or_default();
-        // Drop-ins: <name>.d, the template's .d, and the type-wide <type>.d; a file name in a
-        // higher-priority directory hides the same file name lower down.
-        let mut by_file: BTreeMap<String, &Found> = BTreeMap::new();
-        let mut dkeys = vec![unit_type.clone(), frag_name.clone(), name.clone()];
-        dkeys.dedup();
-        for key in dkeys {
-            if let Some(list) = scan.dropins.get(&key) {
-                for (file, f) in list {
-                    by_file.entry(file.clone()).or_insert(f);
-                }
-            }
-        }
-        let mut props: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut warnings: Vec<String> = main
-            .parsed
-            .warnings
-            .iter()
-            .map(|w| format!("{}: {w}", ptext(&main.path)))
-            .collect();
-        let files = std::iter::once(main).chain(by_file.values().copied());
-        for f in files {
-            if f != main {
-                warnings.extend(
-                    f.parsed
-                        .warnings
-                        .iter()
-                        .map(|w| format!("{}: {w}", ptext(&f.path))),
-                );
-            }
-            for d in &f.parsed.directives {
-                let list = props.entry(format!("{}.{}", d.section, d.key)).or_default();
-                if d.value.is_empty() {
-                    list.clear();
-                } else {
-                    list.push(d.value.clone());
-                }
-            }
-        }
-        props.retain(|_, v| !v.is_empty());
-        let all = |k: &str| props.get(k).cloned().unwrap_or_default();
-        let last = |k: &str| props.get(k).and_then(|v| v.last().cloned());
-        let words = |k: &str| {
-            all(k)
-                .iter()
-                .flat_map(|v| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-                .collect::<Vec<_>>()
-        };
-        let timer = (unit_type == "timer").then(|| TimerSpec {
-            on_calendar: all("Timer.OnCalendar"),
-            on_boot_sec: all("Timer.OnBootSec"),
-            on_startup_sec: all("Timer.OnStartupSec"),
-            on_active_sec: all("Timer.OnActiveSec"),
-            on_unit_active_sec: all("Timer.OnUnitActiveSec"),
-            on_unit_inactive_sec: all("Timer.OnUnitInactiveSec"),
-            unit: last("Timer.Unit")
-                .unwrap_or_else(|| name.trim_end_matches(".timer").to_string() + ".service"),
-            persistent: last("Timer.Persistent"),
-        });
-        let mut enabled_via = scan.enabled_via.get(&name).cloned().unwrap_or_default();
-        if frag_name != name {
-            // nothing more: an instance is enabled only by links naming the instance
-        } else if name.contains("@.") {
-            for (n, links) in &scan.enabled_via {
-                if template_of(n).as_deref() == Some(name.as_str()) {
-                    enabled_via.extend(links.iter().cloned());
-                }
-            }
-        }
-        enabled_via.sort();
-        enabled_via.dedup();
-        let state = live.states.get(&name);
-        let mut pids = live.pids.get(&name).cloned().unwrap_or_default();
-        pids.sort_unstable();
-        let dropins: Vec<SourceRef> = by_file.values().map(|f| f.source.clone()).collect();
-        out.push(UnitRecord {
-            name: name.clone(),
-            unit_type,
-            scope: scope.to_string(),
-            owner: owner.map(str::to_string),
-            path: ptext(&main.path),
-            source: main.source.clone(),
-            unit_dir: ptext(&main.dir),
-            meta: main.meta.clone(),
-            shadowed: frags[1..].iter().map(|f| ptext(&f.path)).collect(),
-            dropins,
-            masked: main.masked,
-            link_target: main.link_target.clone(),
-            description: last("Unit.Description"),
-            exec_start: all("Service.ExecStart"),
-            exec_start_pre: all("Service.ExecStartPre"),
-            exec_start_post: all("Service.ExecStartPost"),
-            exec_stop: all("Service.ExecStop"),
-            exec_reload: all("Service.ExecReload"),
-            user: last("Service.User"),
-            group: last("Service.Group"),
-            restart: last("Service.Restart"),
-            service_type: last("Service.Type"),
-            working_directory: last("Service.WorkingDirectory"),
-            wanted_by: words("Install.WantedBy"),
-            required_by: words("Install.RequiredBy"),
-            timer,
-            enabled: !enabled_via.is_empty(),
-            enabled_via,
-            active_state: state.map(|s| s.0.clone()),
-            sub_state: state.map(|s| s.1.clone()),
-            state_source: state.map(|s| s.2.to_string()),
-            pids,
-            properties: props,
-            env_file_ld: Vec::new(),
-            parse_warnings: warnings,
-        });
-    }
-    out
-}
-
-impl PartialEq for Found {
-    fn eq(&self, other: &Self) -> bool {
-        self.path == other.path
-    }
-}
-
 fn collect_generators(
     ctx: &mut CollectContext<'_>,
     cap: u64,
@@ -785,6 +315,7 @@ mod tests {
     use super::*;
     use dossier_plugin_api::PriorRecords;
     use dossier_plugin_api::testing::{MemHost, run_collector};
+    use std::collections::BTreeMap;
 
     #[test]
     fn lingering_users_and_environment_file_loader_variables() {

@@ -1,0 +1,184 @@
+//! Verification of one referenced file against the package database: its owner, the digest
+//! the package expects and the digest it has (MD5 or SHA-256 and always SHA-256, in one read),
+//! and a copy of a suspect file for offline analysis.
+
+use crate::shared::pkgdb::{Md5Cache, PackageDb};
+use crate::util::{canonicalize, ptext};
+use dossier_plugin_api::CollectContext;
+use dossier_plugin_api::collect::IssueKind;
+use dossier_plugin_api::encoding::hex;
+use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::records::{PackageVerify, SourceRef};
+use md5::Md5;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::Path;
+
+/// Copies a suspect file (following a symlinked command to its target) when it is a regular
+/// file within the cap; larger files keep only their hash, noted as an issue.
+pub(super) fn copy_suspect(
+    ctx: &mut CollectContext<'_>,
+    v: &PackageVerify,
+    cap: u64,
+) -> Option<SourceRef> {
+    let path = dossier_plugin_api::encoding::text_to_path(&v.path);
+    let real = canonicalize(ctx.host(), &path).unwrap_or(path);
+    let meta = ctx.host().stat(&real).ok()?;
+    if meta.kind != FileKind::File {
+        return None;
+    }
+    if meta.size > cap {
+        ctx.issue(
+            ptext(&real),
+            IssueKind::NotCopied,
+            format!(
+                "{} bytes, over the {cap}-byte copy cap: hashed, not copied",
+                meta.size
+            ),
+        );
+        return None;
+    }
+    let c = ctx.copy(&real, cap)?;
+    Some(SourceRef {
+        path: c.source.path,
+        member: Some(c.member.name),
+        sha256: Some(c.member.sha256),
+    })
+}
+
+/// Verifies `path` (referenced by `refs`); `None` for a directory or link of a package list
+/// under full verification (`full`).
+pub(super) fn file(
+    ctx: &mut CollectContext<'_>,
+    db: &PackageDb,
+    path: &str,
+    refs: Vec<String>,
+    cap: u64,
+    md5_cache: &mut Md5Cache,
+    full: bool,
+) -> Option<PackageVerify> {
+    let mut v = PackageVerify {
+        path: path.to_string(),
+        referenced_by: refs,
+        ..Default::default()
+    };
+    let host = ctx.host();
+    let p = dossier_plugin_api::encoding::text_to_path(path);
+    let meta = match host.lstat(&p) {
+        Ok(m) => m,
+        Err(e) if e.is_not_found() => {
+            v.status = "missing".into();
+            v.package = db.owners_of(path).into_iter().next();
+            return Some(v);
+        }
+        Err(e) => {
+            v.status = "unreadable".into();
+            v.detail = Some(e.to_string());
+            return Some(v);
+        }
+    };
+    if full && meta.kind != FileKind::File {
+        return None; // directories and links in a package's file list have no digest
+    }
+    // Follow a symlinked command to the file it runs; package digests are for that file.
+    let (check_path, via) = if meta.kind == FileKind::Symlink {
+        match canonicalize(host, &p) {
+            Some(real) => (
+                ptext(&real),
+                Some(format!("via symlink to {}", ptext(&real))),
+            ),
+            None => {
+                v.status = "missing".into();
+                v.detail = Some("dangling symlink".into());
+                return Some(v);
+            }
+        }
+    } else {
+        (path.to_string(), None)
+    };
+    let owners = db.owners_of(&check_path);
+    v.package = owners
+        .first()
+        .cloned()
+        .or_else(|| db.owners_of(path).into_iter().next());
+    v.detail = via;
+    if owners.is_empty() {
+        v.status = "not_owned".into();
+        if let Ok(h) = host.hash_file(
+            Path::new(&dossier_plugin_api::encoding::text_to_path(&check_path)),
+            cap,
+        ) {
+            v.sha256 = Some(h.sha256);
+        }
+        return Some(v);
+    }
+    let expected = db.expected_digest(ctx, &check_path, &owners, md5_cache);
+    let Some((algo, digest, source)) = expected else {
+        v.status = "no_digest".into();
+        return Some(v);
+    };
+    v.algorithm = Some(algo.clone());
+    v.expected = Some(digest.clone());
+    v.digest_source = source;
+    match hash_two(
+        ctx,
+        &dossier_plugin_api::encoding::text_to_path(&check_path),
+        &algo,
+        cap,
+    ) {
+        Ok((actual, sha)) => {
+            v.status = if actual.eq_ignore_ascii_case(&digest) {
+                "ok"
+            } else {
+                "mismatch"
+            }
+            .into();
+            v.actual = Some(actual);
+            v.sha256 = Some(sha);
+        }
+        Err(e) => {
+            v.status = "unreadable".into();
+            v.detail = Some(e);
+        }
+    }
+    Some(v)
+}
+
+/// Hashes a file with the package digest algorithm and SHA-256 in one read.
+fn hash_two(
+    ctx: &CollectContext<'_>,
+    path: &Path,
+    algo: &str,
+    cap: u64,
+) -> Result<(String, String), String> {
+    let mut f = ctx.host().open(path).map_err(|e| e.to_string())?;
+    if f.meta().size > cap {
+        return Err(format!(
+            "larger than the verification cap ({} > {cap} bytes)",
+            f.meta().size
+        ));
+    }
+    if algo != "md5" && algo != "sha256" {
+        return Err(format!("digest algorithm {algo} not supported"));
+    }
+    let mut sha = Sha256::new();
+    let mut md5 = Md5::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        sha.update(&buf[..n]);
+        if algo == "md5" {
+            md5.update(&buf[..n]);
+        }
+    }
+    let sha = hex(&sha.finalize());
+    let actual = if algo == "md5" {
+        hex(&md5.finalize())
+    } else {
+        sha.clone()
+    };
+    Ok((actual, sha))
+}
