@@ -10,8 +10,12 @@
 //! - [`targets`]: what a sweep connects to: host lists, Ansible inventories, CIDR networks.
 //!
 //! The crate depends on the plugin contract only (for `Host`), never on the command line.
-//! Remote actions (containment: things done *to* a remote host rather than read from it) go
-//! here too, as a module of their own next to [`ssh`], using its session.
+//!
+//! Where new code goes: remote actions (containment: things done *to* a remote host rather
+//! than read from it) belong in this crate, in a module of their own next to [`ssh`] (e.g.
+//! `src/actions/`), using the connection `ssh::connect` gives. Keep them out of `ssh::host`:
+//! the `Host` implementation is what collection uses, and collection never writes to a
+//! target.
 
 #![forbid(unsafe_code)]
 

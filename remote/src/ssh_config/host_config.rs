@@ -21,9 +21,9 @@ pub enum StrictMode {
 pub struct HostConfig {
     /// `HostName`, `%h` expanded; `None`: connect to the name given to `resolve`.
     pub hostname: Option<String>,
-    /// `User` (or the user given to [`SshConfig::resolve_with`]).
+    /// `User` (or the user given to [`SshConfig::resolve_with`](super::SshConfig::resolve_with)).
     pub user: Option<String>,
-    /// `Port` (or the port given to [`SshConfig::resolve_with`]).
+    /// `Port` (or the port given to [`SshConfig::resolve_with`](super::SshConfig::resolve_with)).
     pub port: Option<u16>,
     /// `IdentityFile`s in order, `~` and `%` tokens expanded. Empty when none is configured
     /// (OpenSSH would then try `~/.ssh/id_*`).

@@ -10,7 +10,7 @@ pub const MAX_TARGET_LEN: usize = 512;
 /// Longest line accepted in a hosts file, in bytes.
 pub const MAX_LINE_LEN: usize = 8192;
 
-/// Largest hosts file [`load_hosts_file`] reads, in bytes.
+/// Largest hosts file [`load_hosts_file`](super::load_hosts_file) reads, in bytes.
 pub const MAX_HOSTS_FILE: u64 = 16 << 20;
 
 /// Longest user name accepted.
