@@ -1,4 +1,4 @@
-//! The dossier orchestrator library behind the `dossier` binary: transports, the bundle
+//! The dossier orchestrator library behind the `dossier` binary: the bundle
 //! writer/reader/verifier and custody ledger, playbooks, the orchestrator, progress and the
 //! commands. `main.rs` only parses arguments and calls [`commands::run`].
 
@@ -12,9 +12,5 @@ pub mod orchestrate;
 pub mod playbook;
 pub mod plugins;
 pub mod progress;
-pub mod sftp_client;
-pub mod ssh;
-pub mod ssh_config;
 pub mod sweep;
 pub mod sweep_plan;
-pub mod targets;

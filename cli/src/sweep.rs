@@ -1,5 +1,5 @@
 //! Fleet sweeps over SSH: probe networks, collect every host with the playbook's collectors
-//! through [`crate::ssh::SshHost`] (one bundle per host, the same format as a local
+//! through [`dossier_remote::ssh::SshHost`] (one bundle per host, the same format as a local
 //! collection), keep going whatever one host does, and write `sweep.json`.
 //!
 //! - Targets are collected by `jobs` worker threads; each host has a deadline: a watchdog
@@ -16,8 +16,8 @@ use crate::bundle::writer::{ensure_out_dir, sync_dir, write_synced};
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
 use crate::progress::SweepProgress;
-use crate::ssh::{self, SshAuth, SshSettings, SshTarget};
 use dossier_plugin_api::{Collector, HostKind, Timestamp};
+use dossier_remote::ssh::{self, SshAuth, SshSettings, SshTarget};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, SocketAddr, TcpStream};

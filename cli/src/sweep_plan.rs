@@ -11,11 +11,11 @@
 use crate::args::SweepArgs;
 use crate::orchestrate::Custody;
 use crate::progress::sanitize;
-use crate::ssh::{Secret, SshAuth, SshSettings, SshTarget};
-use crate::ssh_config::SshConfig;
 use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
-use crate::targets::{self, TargetSpec};
 use anyhow::{Context, bail};
+use dossier_remote::ssh::{Secret, SshAuth, SshSettings, SshTarget};
+use dossier_remote::ssh_config::SshConfig;
+use dossier_remote::targets::{self, TargetSpec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -510,7 +510,7 @@ fn sshd_config(h: &LabHost) -> String {
     )
 }
 
-/// Where `dossier sweep --sudo` looks for sftp-server (as `cli/src/ssh.rs` does).
+/// Where `dossier sweep --sudo` looks for sftp-server (as `remote/src/ssh.rs` does).
 const SFTP_SERVERS: &[&str] = &[
     "/usr/lib/openssh/sftp-server",
     "/usr/libexec/openssh/sftp-server",

@@ -1,0 +1,388 @@
+//! [`SshHost`], a connected and authenticated host, and its `Host` implementation: files,
+//! directories, `stat`, `lstat` and `readlink` through SFTP, commands on an exec channel.
+
+use super::command::command_line;
+use super::files::{READ_CHUNK, SshFile, SudoFile, meta_from_attrs, meta_from_sftp, path_bytes};
+use super::host_errors::{client_error, io_error, sftp_error};
+use super::settings::SshTarget;
+use crate::sftp_client::SftpClient;
+use dossier_plugin_api::host::{
+    DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
+    HostErrorKind, HostInfo, HostKind, ReadOutcome, exec_program,
+};
+use ssh2::{ErrorCode, Session};
+use std::ffi::OsString;
+use std::io::Read;
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Cuts a host's connection from another thread (deadline watchdog).
+#[derive(Clone, Debug)]
+pub struct AbortHandle(pub(super) Arc<TcpStream>);
+
+impl AbortHandle {
+    /// Shuts the TCP connection down: every blocked and later operation fails.
+    pub fn abort(&self) {
+        let _ = self.0.shutdown(Shutdown::Both);
+    }
+}
+
+/// How files are read: the login user's SFTP subsystem, or our own SFTP client talking to
+/// `sudo -n sftp-server -R` on an exec channel (`--sudo`).
+pub(super) enum Fs {
+    Subsystem(ssh2::Sftp),
+    Sudo(Arc<Mutex<SftpClient<ssh2::Channel>>>),
+}
+
+/// A connected, authenticated host.
+pub struct SshHost {
+    pub(super) session: Session,
+    pub(super) fs: Fs,
+    pub(super) target: SshTarget,
+    pub(super) stream: Arc<TcpStream>,
+    pub(super) sudo: bool,
+    pub(super) op_timeout: Duration,
+    /// Host key fingerprint (`ED25519 SHA256:...`).
+    pub(super) fingerprint: String,
+    /// Bytes of file content read over SFTP and of command output.
+    pub(super) bytes_read: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for SshHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SshHost({})", self.target.label())
+    }
+}
+
+pub(super) fn ms(d: Duration) -> u32 {
+    d.as_millis().clamp(1, u32::MAX as u128) as u32
+}
+
+impl SshHost {
+    fn client<'a>(
+        &self,
+        c: &'a Mutex<SftpClient<ssh2::Channel>>,
+    ) -> std::sync::MutexGuard<'a, SftpClient<ssh2::Channel>> {
+        c.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether files are read as root through `sudo -n sftp-server -R`.
+    pub fn reads_with_sudo(&self) -> bool {
+        matches!(self.fs, Fs::Sudo(_))
+    }
+
+    /// A handle that cuts this host's connection (for a deadline watchdog).
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle(self.stream.clone())
+    }
+
+    /// The server's host key fingerprint (`ED25519 SHA256:...`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Bytes of file content and command output read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// The target this host was reached as.
+    pub fn target(&self) -> &SshTarget {
+        &self.target
+    }
+
+    /// Ends the session politely.
+    pub fn close(self) {
+        let _ = self
+            .session
+            .disconnect(None, "dossier collection finished", None);
+    }
+}
+
+impl Host for SshHost {
+    fn info(&self) -> HostInfo {
+        HostInfo {
+            kind: HostKind::Ssh,
+            label: self.target.label(),
+            live: true,
+            can_exec: true,
+            own_pids: Vec::new(),
+        }
+    }
+
+    fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
+        match &self.fs {
+            Fs::Subsystem(sftp) => sftp
+                .lstat(path)
+                .map(|s| meta_from_sftp(&s))
+                .map_err(|e| sftp_error(e, path, "")),
+            Fs::Sudo(c) => self
+                .client(c)
+                .lstat(path_bytes(path))
+                .map(|a| meta_from_attrs(&a))
+                .map_err(|e| client_error(e, path, "")),
+        }
+    }
+
+    fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
+        match &self.fs {
+            Fs::Subsystem(sftp) => sftp
+                .stat(path)
+                .map(|s| meta_from_sftp(&s))
+                .map_err(|e| sftp_error(e, path, "")),
+            Fs::Sudo(c) => self
+                .client(c)
+                .stat(path_bytes(path))
+                .map(|a| meta_from_attrs(&a))
+                .map_err(|e| client_error(e, path, "")),
+        }
+    }
+
+    fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
+        let m = self.lstat(path)?;
+        if m.kind != FileKind::Symlink {
+            return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
+        }
+        match &self.fs {
+            Fs::Subsystem(sftp) => sftp
+                .readlink(path)
+                .map_err(|e| sftp_error(e, path, "readlink")),
+            Fs::Sudo(c) => self
+                .client(c)
+                .readlink(path_bytes(path))
+                .map(|b| PathBuf::from(OsString::from_vec(b)))
+                .map_err(|e| client_error(e, path, "readlink")),
+        }
+    }
+
+    fn xattr(&self, path: &Path, _name: &str) -> Result<Option<Vec<u8>>, HostError> {
+        // SFTP version 3 has no request for extended attributes, and reading them otherwise
+        // would mean running a program on the target.
+        Err(HostError::new(
+            HostErrorKind::Unsupported,
+            path,
+            "extended attributes (file capabilities) are not available over SFTP",
+        ))
+    }
+
+    fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
+        let mut out = Vec::new();
+        let mut push = |name: Vec<u8>, perm: Option<u32>| {
+            if name != b"." && name != b".." && !name.is_empty() {
+                out.push(DirEntry {
+                    name: OsString::from_vec(name),
+                    kind: perm.map(FileKind::from_mode),
+                    mode: perm.map(|p| p & 0o7777),
+                });
+            }
+        };
+        match &self.fs {
+            Fs::Subsystem(sftp) => {
+                let mut dir = sftp
+                    .opendir(path)
+                    .map_err(|e| sftp_error(e, path, "opendir"))?;
+                loop {
+                    match dir.readdir() {
+                        Ok((name, st)) => push(name.into_os_string().into_vec(), st.perm),
+                        // libssh2 reports the end of the listing as LIBSSH2_ERROR_FILE.
+                        Err(e) if e.code() == ErrorCode::Session(-16) => break,
+                        Err(e) => return Err(sftp_error(e, path, "readdir")),
+                    }
+                }
+            }
+            Fs::Sudo(c) => {
+                let entries = self
+                    .client(c)
+                    .read_dir(path_bytes(path))
+                    .map_err(|e| client_error(e, path, "readdir"))?;
+                for (name, a) in entries {
+                    push(name, a.perm);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
+        // Look before opening: opening a FIFO would block the server's SFTP process.
+        let probe = self.stat(path)?;
+        if probe.kind != FileKind::File {
+            return Err(HostError::new(
+                HostErrorKind::NotRegular,
+                path,
+                format!(
+                    "{} refused: not a regular file (not opened)",
+                    probe.kind.name()
+                ),
+            ));
+        }
+        let replaced = |st: &FileMeta| {
+            st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode
+        };
+        let msg = "file was replaced while it was being opened; not read";
+        match &self.fs {
+            Fs::Subsystem(sftp) => {
+                let mut file = sftp.open(path).map_err(|e| sftp_error(e, path, "open"))?;
+                let st = file
+                    .stat()
+                    .map(|s| meta_from_sftp(&s))
+                    .map_err(|e| sftp_error(e, path, "fstat"))?;
+                if replaced(&st) {
+                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
+                }
+                Ok(Box::new(SshFile {
+                    file,
+                    meta: st,
+                    counter: self.bytes_read.clone(),
+                }))
+            }
+            Fs::Sudo(c) => {
+                let (handle, st) = {
+                    let mut client = self.client(c);
+                    let h = client
+                        .open(path_bytes(path))
+                        .map_err(|e| client_error(e, path, "open"))?;
+                    match client.fstat(&h) {
+                        Ok(a) => (h, meta_from_attrs(&a)),
+                        Err(e) => {
+                            let _ = client.close(&h);
+                            return Err(client_error(e, path, "fstat"));
+                        }
+                    }
+                };
+                let f = SudoFile {
+                    client: c.clone(),
+                    handle,
+                    offset: 0,
+                    meta: st,
+                    counter: self.bytes_read.clone(),
+                };
+                if replaced(&f.meta) {
+                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
+                }
+                Ok(Box::new(f))
+            }
+        }
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {
+        // Large reads: libssh2 pipelines the SFTP requests of one read call, so a small file
+        // costs one round trip instead of the handful `read_to_end`'s growing buffer needs.
+        let mut f = self.open(path)?;
+        let meta = f.meta().clone();
+        let mut data = Vec::with_capacity(meta.size.min(limit).min(16 << 20) as usize);
+        // Fitted to the file: libssh2 asks ahead for four times the buffer in 30 kB requests,
+        // so a 256 KiB buffer for a 200-byte /proc file costs 35 SFTP READs instead of 2.
+        let fit = meta
+            .size
+            .min(limit)
+            .saturating_add(1)
+            .clamp(4096, READ_CHUNK as u64);
+        let mut chunk = vec![0u8; fit as usize];
+        let mut truncated = false;
+        loop {
+            let n = f
+                .read(&mut chunk)
+                .map_err(|e| io_error(e, path, &self.session))?;
+            if n == 0 {
+                break;
+            }
+            let room = (limit - data.len() as u64) as usize;
+            if n > room {
+                data.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            data.extend_from_slice(&chunk[..n]);
+            // Longer than its size said (a /proc file says 0): ask for more at a time.
+            if n == chunk.len() && chunk.len() < READ_CHUNK {
+                chunk.resize(chunk.len() * 2, 0);
+            }
+            if data.len() as u64 == limit {
+                let mut probe = [0u8; 1];
+                truncated = f
+                    .read(&mut probe)
+                    .map_err(|e| io_error(e, path, &self.session))?
+                    > 0;
+                break;
+            }
+        }
+        let after = f.meta_now().ok();
+        Ok(ReadOutcome::new(data, truncated, meta, after))
+    }
+
+    fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
+        let path = Path::new(exec_program(argv)?);
+        let cmd = command_line(argv, self.sudo);
+        self.session.set_timeout(ms(limits.timeout));
+        let r = self.exec_inner(&cmd, limits, path);
+        self.session.set_timeout(ms(self.op_timeout));
+        r
+    }
+}
+
+impl SshHost {
+    fn exec_inner(
+        &self,
+        cmd: &str,
+        limits: &ExecLimits,
+        path: &Path,
+    ) -> Result<ExecOutput, HostError> {
+        let deadline = Instant::now() + limits.timeout;
+        let mut ch = self
+            .session
+            .channel_session()
+            .map_err(|e| sftp_error(e, path, "exec channel"))?;
+        ch.exec(cmd).map_err(|e| sftp_error(e, path, "exec"))?;
+        let mut out = ExecOutput::default();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut timed_out = false;
+        // stdout first (capped, the rest drained), then stderr: both are small for the
+        // commands collectors run, and libssh2 queues the other stream meanwhile.
+        loop {
+            match ch.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+                    let room = (limits.max_output as usize).saturating_sub(out.stdout.len());
+                    out.stdout.extend_from_slice(&buf[..n.min(room)]);
+                    if n > room {
+                        out.truncated = true;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    timed_out = true;
+                    break;
+                }
+                Err(e) => return Err(io_error(e, path, &self.session)),
+            }
+            if Instant::now() >= deadline {
+                timed_out = true;
+                break;
+            }
+        }
+        if !timed_out {
+            let mut err = ch.stderr();
+            let _ = Read::by_ref(&mut err)
+                .take(64 << 10)
+                .read_to_end(&mut out.stderr)
+                .map_err(|e| io_error(e, path, &self.session));
+            // exit_status() says 0 when no exit-status message came: trust it only after a
+            // clean close.
+            if ch.wait_close().is_ok() {
+                out.status = ch.exit_status().ok();
+            }
+            if ch.exit_signal().ok().and_then(|s| s.exit_signal).is_some() {
+                out.status = None;
+            }
+        } else {
+            let _ = ch.close();
+        }
+        out.timed_out = timed_out;
+        Ok(out)
+    }
+}
