@@ -184,7 +184,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             "{:<17} {:<34} {}",
             t.outcome,
             t.label,
-            crate::progress::sanitize(&what)
+            crate::text::sanitize(&what)
         );
     }
     if !a.no_analyze && !out.bundles.is_empty() {
@@ -212,7 +212,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{:<17} {:<34} score {:>3}, {} findings: {}",
                 h.verdict,
-                crate::progress::sanitize(&h.hostname),
+                crate::text::sanitize(&h.hostname),
                 h.score,
                 h.findings,
                 h.report.display()
@@ -504,7 +504,7 @@ fn plugins(a: PluginsArgs) -> anyhow::Result<ExitCode> {
         "-",
         dossier_analyzers::CATALOG.len()
     );
-    for (name, what) in crate::plugins::BUILTIN_REPORTERS {
+    for (name, what) in playbook::BUILTIN_REPORTERS {
         println!(
             "{:<9} {:<16} {:<8} {:<8} builtin: {what}",
             "reporter",

@@ -18,3 +18,4 @@ pub mod ssh_config;
 pub mod sweep;
 pub mod sweep_plan;
 pub mod targets;
+pub mod text;

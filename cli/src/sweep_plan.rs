@@ -10,11 +10,11 @@
 
 use crate::args::SweepArgs;
 use crate::orchestrate::Custody;
-use crate::progress::sanitize;
 use crate::ssh::{Secret, SshAuth, SshSettings, SshTarget};
 use crate::ssh_config::SshConfig;
 use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
 use crate::targets::{self, TargetSpec};
+use crate::text::sanitize;
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
