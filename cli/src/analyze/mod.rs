@@ -41,7 +41,7 @@
 //! an interrupted one leaves no fleet report. `DOSSIER_TIMINGS=1` prints where the time went
 //! (per stage, summed over workers) on stderr.
 //!
-//! One stage per module: [`open`] (verify, custody check), [`host`] (analyze one host),
+//! One stage per module: `open` (verify, custody check), `host` (analyze one host),
 //! `host_reports` (ledger line, host report, spool), `stacking` (fleet context), `fleet`
 //! (plugin fleet phase, fleet report, findings JSON, final syncs) and `pool` (the workers);
 //! this module only conducts them.
