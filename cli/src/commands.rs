@@ -1,35 +1,26 @@
-//! The commands: each turns parsed arguments into a validated plan, runs it, and maps the
+//! The commands: each takes its validated plan (see [`crate::plans`]), runs it, and maps the
 //! outcome to an exit code (0 success, 1 a verification or collection problem, 2 the command
 //! could not run).
 
-use crate::args::{
-    AnalyzeArgs, BaselineArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs,
-    RulesArgs, SweepArgs, VerifyArgs,
-};
+use crate::args::Command;
 use crate::bundle::ledger;
 use crate::bundle::reader::{self, Limits};
 use crate::local::LocalHost;
-use crate::orchestrate::{self, Custody};
+use crate::orchestrate;
+use crate::plans::{
+    AnalyzePlan, BaselinePlan, CollectPlan, Plan, PlaybooksPlan, PluginsPlan, RulesPlan, SweepRun,
+    VerifyPlan,
+};
 use crate::playbook;
 use crate::plugins::Registry;
+use crate::text::sanitize;
 use dossier_plugin_api::Analyzer;
 use dossier_plugin_api::analysis::NotCollected;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Runs a parsed command line.
+/// Runs a parsed command line: its plan first, then the command.
 pub fn run(command: Command) -> ExitCode {
-    let r = match command {
-        Command::Collect(a) => collect(a),
-        Command::Verify(a) => verify(a),
-        Command::Collectors => collectors(),
-        Command::Analyze(a) => analyze(a),
-        Command::Baseline(a) => baseline(a),
-        Command::Rules(a) => rules(a),
-        Command::Sweep(a) => sweep(a),
-        Command::Plugins(a) => plugins(a),
-        Command::Playbooks(a) => playbooks(a),
-    };
+    let r = crate::plans::plan(command).and_then(execute);
     match r {
         Ok(code) => code,
         Err(e) => {
@@ -39,57 +30,22 @@ pub fn run(command: Command) -> ExitCode {
     }
 }
 
-/// A validated `collect` plan.
-struct CollectPlan {
-    root: Option<PathBuf>,
-    out: PathBuf,
-    custody: Custody,
-    playbook: playbook::Playbook,
-    registry: Registry,
-    quiet: bool,
-    analyze: bool,
-}
-
-/// Loads the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` and the per-user directory.
-fn registry(flags: &[PathBuf]) -> anyhow::Result<Registry> {
-    let r = Registry::load(flags)?;
-    r.print_warnings();
-    Ok(r)
-}
-
-fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
-    match v {
-        Some(s) if s.len() > 256 || s.chars().any(char::is_control) => {
-            anyhow::bail!("--{what} must be at most 256 characters without control characters")
-        }
-        other => Ok(other),
+/// Runs a command's plan.
+fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
+    match plan {
+        Plan::Collect(p) => collect(p),
+        Plan::Verify(p) => verify(p),
+        Plan::Collectors => collectors(),
+        Plan::Analyze(p) => analyze(p),
+        Plan::Baseline(p) => baseline(p),
+        Plan::Rules(p) => rules(p),
+        Plan::Sweep(p) => sweep(p),
+        Plan::Plugins(p) => plugins(p),
+        Plan::Playbooks(p) => playbooks(p),
     }
 }
 
-fn plan_collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
-    if let Some(r) = &a.root {
-        if !r.is_dir() {
-            anyhow::bail!("--root {}: not a directory", r.display());
-        }
-    }
-    let registry = registry(&a.plugins)?;
-    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    Ok(CollectPlan {
-        registry,
-        root: a.root,
-        out: a.out,
-        custody: Custody {
-            case_id: check_text("case", a.case)?,
-            examiner: check_text("examiner", a.examiner)?,
-        },
-        playbook,
-        quiet: a.quiet,
-        analyze: !a.no_analyze,
-    })
-}
-
-fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
-    let plan = plan_collect(a)?;
+fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
     let host = match &plan.root {
         Some(dir) => LocalHost::image(dir)?,
         None => LocalHost::live(),
@@ -123,55 +79,45 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if plan.analyze {
-        let out = plan.out.join("analysis");
-        let r = crate::analyze::analyze_bundles(
-            std::slice::from_ref(&c.bundle.path),
-            &plan.playbook,
-            &plan.registry,
-            &out,
-            &[],
-            None,
-        )?;
-        for h in &r.hosts {
-            eprintln!(
-                "dossier: {}: verdict {} (score {}, {} findings); report {}",
-                h.hostname,
-                h.verdict,
-                h.score,
-                h.findings,
-                h.report.display()
-            );
-        }
-        for u in &r.unanalyzed {
-            eprintln!(
-                "dossier: error: {} was not analyzed: {}",
-                u.subject, u.reason
-            );
-        }
+        analyze_collected(&plan, &c.bundle.path)?;
     }
     println!("{}", c.bundle.path.display());
     Ok(ExitCode::SUCCESS)
 }
 
-fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry(&a.plugins)?;
-    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    let custody = Custody {
-        case_id: check_text("case", a.case.clone())?,
-        examiner: check_text("examiner", a.examiner.clone())?,
-    };
-    // A bad baseline stops the sweep before any connection.
-    let baseline = match (&a.baseline, a.no_analyze) {
-        (Some(p), false) => Some(crate::baseline::load(p)?),
-        (Some(_), true) => {
-            eprintln!("dossier: note: --baseline is not used with --no-analyze");
-            None
-        }
-        _ => None,
-    };
-    let plan = crate::sweep_plan::plan(&a, custody, playbook)?;
-    let progress = crate::progress::sweep_for_stderr(a.quiet);
-    let out = crate::sweep::run(&plan, &registry.collectors, progress.as_ref())?;
+/// The analysis of a bundle just collected, in `OUT/analysis`.
+fn analyze_collected(plan: &CollectPlan, bundle: &std::path::Path) -> anyhow::Result<()> {
+    let out = plan.out.join("analysis");
+    let r = crate::analyze::analyze_bundles(
+        &[bundle.to_path_buf()],
+        &plan.playbook,
+        &plan.registry,
+        &out,
+        &[],
+        None,
+    )?;
+    for h in &r.hosts {
+        eprintln!(
+            "dossier: {}: verdict {} (score {}, {} findings); report {}",
+            h.hostname,
+            h.verdict,
+            h.score,
+            h.findings,
+            h.report.display()
+        );
+    }
+    for u in &r.unanalyzed {
+        eprintln!(
+            "dossier: error: {} was not analyzed: {}",
+            u.subject, u.reason
+        );
+    }
+    Ok(())
+}
+
+fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
+    let progress = crate::progress::sweep_for_stderr(p.quiet);
+    let out = crate::sweep::run(&p.sweep, &p.registry.collectors, progress.as_ref())?;
     let incomplete = out.summary.targets.iter().filter(|t| !t.complete()).count();
     for t in &out.summary.targets {
         let what = match (&t.bundle, &t.reason) {
@@ -180,48 +126,10 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
             (_, Some(r)) => r.clone(),
             _ => String::new(),
         };
-        println!(
-            "{:<17} {:<34} {}",
-            t.outcome,
-            t.label,
-            crate::progress::sanitize(&what)
-        );
+        println!("{:<17} {:<34} {}", t.outcome, t.label, sanitize(&what));
     }
-    if !a.no_analyze && !out.bundles.is_empty() {
-        let dir = plan.out.join("analysis");
-        let not_collected: Vec<NotCollected> = out
-            .summary
-            .targets
-            .iter()
-            .filter(|t| t.bundle.is_none())
-            .map(|t| NotCollected {
-                target: t.label.clone(),
-                outcome: t.outcome.clone(),
-                reason: t.reason.clone().unwrap_or_default(),
-            })
-            .collect();
-        let r = crate::analyze::analyze_bundles(
-            &out.bundles,
-            &plan.playbook,
-            &registry,
-            &dir,
-            &not_collected,
-            baseline.as_ref(),
-        )?;
-        for h in &r.hosts {
-            println!(
-                "{:<17} {:<34} score {:>3}, {} findings: {}",
-                h.verdict,
-                crate::progress::sanitize(&h.hostname),
-                h.score,
-                h.findings,
-                h.report.display()
-            );
-        }
-        for u in &r.unanalyzed {
-            println!("NOT ANALYZED      {}: {}", u.subject, u.reason);
-        }
-        println!("fleet report: {}", r.fleet_report.display());
+    if p.analyze && !out.bundles.is_empty() {
+        analyze_swept(&p, &out)?;
     }
     println!("sweep summary: {}", out.summary_path.display());
     if incomplete > 0 {
@@ -235,21 +143,54 @@ fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry(&a.plugins)?;
-    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    let baseline = a
-        .baseline
-        .as_deref()
-        .map(crate::baseline::load)
-        .transpose()?;
+/// The fleet analysis of a sweep's bundles, in `OUT/analysis`, with the targets not
+/// collected.
+fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Result<()> {
+    let dir = p.sweep.out.join("analysis");
+    let not_collected: Vec<NotCollected> = out
+        .summary
+        .targets
+        .iter()
+        .filter(|t| t.bundle.is_none())
+        .map(|t| NotCollected {
+            target: t.label.clone(),
+            outcome: t.outcome.clone(),
+            reason: t.reason.clone().unwrap_or_default(),
+        })
+        .collect();
     let r = crate::analyze::analyze_bundles(
-        &a.bundles,
-        &playbook,
-        &registry,
-        &a.out,
+        &out.bundles,
+        &p.sweep.playbook,
+        &p.registry,
+        &dir,
+        &not_collected,
+        p.baseline.as_ref(),
+    )?;
+    for h in &r.hosts {
+        println!(
+            "{:<17} {:<34} score {:>3}, {} findings: {}",
+            h.verdict,
+            sanitize(&h.hostname),
+            h.score,
+            h.findings,
+            h.report.display()
+        );
+    }
+    for u in &r.unanalyzed {
+        println!("NOT ANALYZED      {}: {}", u.subject, u.reason);
+    }
+    println!("fleet report: {}", r.fleet_report.display());
+    Ok(())
+}
+
+fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
+    let r = crate::analyze::analyze_bundles(
+        &p.bundles,
+        &p.playbook,
+        &p.registry,
+        &p.out,
         &[],
-        baseline.as_ref(),
+        p.baseline.as_ref(),
     )?;
     for h in &r.hosts {
         println!(
@@ -276,10 +217,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn baseline(a: BaselineArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry(&a.plugins)?;
-    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
-    match crate::baseline::build(&a.bundles, &playbook, &registry, &a.out) {
+fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
+    match crate::baseline::build(&p.bundles, &p.playbook, &p.registry, &p.out) {
         Ok(b) => {
             println!(
                 "baseline: {} ({} host(s), {} item(s))",
@@ -297,11 +236,13 @@ fn baseline(a: BaselineArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry(&a.plugins)?;
-    let playbook = playbook::load(a.playbook.as_deref(), &registry)?;
+/// Widths of the id and MITRE columns of `dossier rules`.
+type Columns = (usize, usize);
+
+fn rules(p: RulesPlan) -> anyhow::Result<ExitCode> {
     // Columns as wide as their longest entry (built-in and plugin rules alike).
-    let plugin_rules: Vec<_> = registry
+    let plugin_rules: Vec<_> = p
+        .registry
         .analyzers
         .iter()
         .flat_map(|an| an.info().rules)
@@ -320,73 +261,101 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
         "id", "MITRE ATT&CK", "weight", "severity", "class"
     );
     for r in dossier_analyzers::CATALOG {
-        let (on, weight, sev) = playbook.analysis.effective(r);
-        // `behaviour*`: behaviour, but some findings are context (see --long).
-        let class = format!(
-            "{}{}",
-            r.class.label(),
-            if r.context_when.is_some() { "*" } else { "" }
-        );
-        println!(
-            "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{}",
-            r.id,
-            r.mitre.join(","),
-            weight,
-            sev.label(),
-            class,
-            r.title,
-            if on { "" } else { " (disabled)" }
-        );
-        if a.long {
-            println!(
-                "    needs: {}{}",
-                if r.needs.is_empty() {
-                    "-".to_string()
-                } else {
-                    r.needs.join(", ")
-                },
-                if r.needs_packages {
-                    " + package database"
-                } else {
-                    ""
-                }
-            );
-            println!(
-                "    class: {}{}",
-                match r.class {
-                    dossier_plugin_api::analysis::Class::Behaviour =>
-                        "behaviour (scored: its weight counts once per host)",
-                    dossier_plugin_api::analysis::Class::Context =>
-                        "context (never scored on its own: adds its weight once when behaviour is found on the same subject)",
-                },
-                r.context_when
-                    .map(|w| format!("; context when {w}"))
-                    .unwrap_or_default()
-            );
-            println!(
-                "    MITRE ATT&CK: {}",
-                dossier_plugin_api::attack::labels(r.mitre)
-            );
-            let shared = r.shares_with();
-            if !shared.is_empty() {
-                println!(
-                    "    shares facts with: {} ({}: one observation counts once, under the highest weight)",
-                    shared.join(", "),
-                    r.shares.join(", ")
-                );
-            }
-            println!("    {}\n", r.doc);
-        }
+        builtin_rule(r, &p, (idw, mw));
     }
-    if !a.long {
+    if !p.long {
         println!(
             "(class `behaviour*`: some findings of the rule are context; see `dossier rules --long`)"
         );
     }
-    for an in &registry.analyzers {
+    plugin_rules_of(&p, (idw, mw));
+    if p.long {
+        println!("technique names: {}", dossier_plugin_api::attack::release());
+    }
+    println!(
+        "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",
+        p.playbook.analysis.thresholds.malicious,
+        p.playbook.analysis.thresholds.suspicious,
+        p.playbook.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One built-in rule of `dossier rules` (with `--long`, its details).
+fn builtin_rule(r: &dossier_analyzers::RuleInfo, p: &RulesPlan, (idw, mw): Columns) {
+    let (on, weight, sev) = p.playbook.analysis.effective(r);
+    // `behaviour*`: behaviour, but some findings are context (see --long).
+    let class = format!(
+        "{}{}",
+        r.class.label(),
+        if r.context_when.is_some() { "*" } else { "" }
+    );
+    println!(
+        "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{}",
+        r.id,
+        r.mitre.join(","),
+        weight,
+        sev.label(),
+        class,
+        r.title,
+        if on { "" } else { " (disabled)" }
+    );
+    if p.long {
+        builtin_rule_details(r);
+    }
+}
+
+/// What `dossier rules --long` says of a built-in rule under its line.
+fn builtin_rule_details(r: &dossier_analyzers::RuleInfo) {
+    println!(
+        "    needs: {}{}",
+        if r.needs.is_empty() {
+            "-".to_string()
+        } else {
+            r.needs.join(", ")
+        },
+        if r.needs_packages {
+            " + package database"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "    class: {}{}",
+        match r.class {
+            dossier_plugin_api::analysis::Class::Behaviour =>
+                "behaviour (scored: its weight counts once per host)",
+            dossier_plugin_api::analysis::Class::Context =>
+                "context (never scored on its own: adds its weight once when behaviour is found on the same subject)",
+        },
+        r.context_when
+            .map(|w| format!("; context when {w}"))
+            .unwrap_or_default()
+    );
+    println!(
+        "    MITRE ATT&CK: {}",
+        dossier_plugin_api::attack::labels(r.mitre)
+    );
+    let shared = r.shares_with();
+    if !shared.is_empty() {
+        println!(
+            "    shares facts with: {} ({}: one observation counts once, under the highest weight)",
+            shared.join(", "),
+            r.shares.join(", ")
+        );
+    }
+    println!("    {}\n", r.doc);
+}
+
+/// The rules of analyzer plugins in `dossier rules`.
+fn plugin_rules_of(p: &RulesPlan, (idw, mw): Columns) {
+    for an in &p.registry.analyzers {
         let info = an.info();
         for r in &info.rules {
-            let (on, weight, sev) = playbook.analysis.effective_for(&r.id, r.weight, r.severity);
+            let (on, weight, sev) = p
+                .playbook
+                .analysis
+                .effective_for(&r.id, r.weight, r.severity);
             let scope = match r.scope {
                 dossier_plugin_api::analyzer::RuleScope::Host => "",
                 dossier_plugin_api::analyzer::RuleScope::Fleet => " [fleet]",
@@ -402,7 +371,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
                 info.name,
                 if on { "" } else { " (disabled)" }
             );
-            if a.long {
+            if p.long {
                 println!(
                     "    needs: {}\n    MITRE ATT&CK: {}\n    {}\n",
                     if r.needs.is_empty() {
@@ -416,27 +385,17 @@ fn rules(a: RulesArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if a.long {
-        println!("technique names: {}", dossier_plugin_api::attack::release());
-    }
-    println!(
-        "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",
-        playbook.analysis.thresholds.malicious,
-        playbook.analysis.thresholds.suspicious,
-        playbook.name
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
-fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     let mut failed = 0usize;
-    for path in &a.bundles {
+    for path in &p.bundles {
         let mut v = reader::verify(path, &limits);
-        let ledger_dir = if a.no_ledger {
-            None
-        } else {
+        let ledger_dir = if p.ledger {
             ledger::check_ledger(path, &mut v)
+        } else {
+            None
         };
         if v.ok() {
             println!(
@@ -448,43 +407,48 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         } else {
             failed += 1;
             println!("FAILED  {}", path.display());
-            for p in &v.problems {
-                println!("        {}: {}", p.subject, p.message);
+            for problem in &v.problems {
+                println!("        {}: {}", problem.subject, problem.message);
             }
         }
         if let Some(dir) = ledger_dir {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let detail = if v.ok() {
-                format!("{} members checked", v.members_checked)
-            } else {
-                format!("{} problem(s): {}", v.problems.len(), v.problems[0].message)
-            };
-            let ev = ledger::Event {
-                action: if v.ok() { "verified" } else { "verify_failed" },
-                bundle: &name,
-                sha256: v.sha256.as_deref(),
-                detail: Some(&detail),
-            };
-            if let Err(e) = ledger::append(&dir, &ev) {
-                eprintln!("dossier: warning: custody ledger not updated: {e}");
-            }
+            record_verification(&dir, path, &v);
         }
     }
     if failed > 0 {
         eprintln!(
             "dossier: {failed} of {} bundle(s) failed verification",
-            a.bundles.len()
+            p.bundles.len()
         );
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn plugins(a: PluginsArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry(&a.plugins)?;
+/// Records a verification in the custody ledger in `dir` (a warning if it cannot).
+fn record_verification(dir: &std::path::Path, path: &std::path::Path, v: &reader::Verification) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let detail = if v.ok() {
+        format!("{} members checked", v.members_checked)
+    } else {
+        format!("{} problem(s): {}", v.problems.len(), v.problems[0].message)
+    };
+    let ev = ledger::Event {
+        action: if v.ok() { "verified" } else { "verify_failed" },
+        bundle: &name,
+        sha256: v.sha256.as_deref(),
+        detail: Some(&detail),
+    };
+    if let Err(e) = ledger::append(dir, &ev) {
+        eprintln!("dossier: warning: custody ledger not updated: {e}");
+    }
+}
+
+fn plugins(p: PluginsPlan) -> anyhow::Result<ExitCode> {
+    let registry = &p.registry;
     println!(
         "{:<9} {:<16} {:<8} {:<8} source",
         "kind", "name", "version", "load ms"
@@ -504,7 +468,7 @@ fn plugins(a: PluginsArgs) -> anyhow::Result<ExitCode> {
         "-",
         dossier_analyzers::CATALOG.len()
     );
-    for (name, what) in crate::plugins::BUILTIN_REPORTERS {
+    for (name, what) in playbook::BUILTIN_REPORTERS {
         println!(
             "{:<9} {:<16} {:<8} {:<8} builtin: {what}",
             "reporter",
@@ -516,31 +480,8 @@ fn plugins(a: PluginsArgs) -> anyhow::Result<ExitCode> {
     for l in &registry.libs {
         let lib = &l.lib;
         let ms = format!("{:.1}", l.load_time.as_secs_f64() * 1000.0);
-        let kinds = lib.kind_names();
-        for kind in kinds {
-            let name = match kind {
-                "collector" => registry
-                    .collectors
-                    .iter()
-                    .find(|c| c.origin().is_some_and(|o| o.sha256 == lib.sha256))
-                    .map(|c| c.info().name),
-                "analyzer" => registry
-                    .analyzers
-                    .iter()
-                    .find(|a| a.origin_lib().sha256 == lib.sha256)
-                    .map(|a| a.info().name),
-                _ => registry
-                    .reporters
-                    .iter()
-                    .find(|r| {
-                        r.reporter
-                            .lock()
-                            .map(|x| x.origin_lib().sha256 == lib.sha256)
-                            .unwrap_or(false)
-                    })
-                    .map(|r| r.info.name.clone()),
-            }
-            .unwrap_or_else(|| lib.name.clone());
+        for kind in lib.kind_names() {
+            let name = plugin_name(registry, kind, &lib.sha256).unwrap_or_else(|| lib.name.clone());
             println!(
                 "{:<9} {:<16} {:<8} {:<8} plugin {} {}\n{:<44} sha256 {}",
                 kind, name, lib.version, ms, lib.name, lib.path, "", lib.sha256
@@ -559,9 +500,35 @@ fn plugins(a: PluginsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn playbooks(a: PlaybooksArgs) -> anyhow::Result<ExitCode> {
-    match a.action {
-        None => {
+/// The name of what a plugin library (by SHA-256) provides of a kind.
+fn plugin_name(registry: &Registry, kind: &str, sha256: &str) -> Option<String> {
+    match kind {
+        "collector" => registry
+            .collectors
+            .iter()
+            .find(|c| c.origin().is_some_and(|o| o.sha256 == sha256))
+            .map(|c| c.info().name),
+        "analyzer" => registry
+            .analyzers
+            .iter()
+            .find(|a| a.origin_lib().sha256 == sha256)
+            .map(|a| a.info().name),
+        _ => registry
+            .reporters
+            .iter()
+            .find(|r| {
+                r.reporter
+                    .lock()
+                    .map(|x| x.origin_lib().sha256 == sha256)
+                    .unwrap_or(false)
+            })
+            .map(|r| r.info.name.clone()),
+    }
+}
+
+fn playbooks(p: PlaybooksPlan) -> anyhow::Result<ExitCode> {
+    match p {
+        PlaybooksPlan::List => {
             let registry = Registry::builtin();
             println!("{:<12} {:<16} description", "name", "sha256");
             for (name, _) in playbook::BUILTIN {
@@ -580,7 +547,7 @@ fn playbooks(a: PlaybooksArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(PlaybooksAction::Show { name }) => {
+        PlaybooksPlan::Show(name) => {
             let text = playbook::text_of(&name)?;
             print!("# source: {}\n# sha256: {}\n{}", text.0, text.1, text.2);
             Ok(ExitCode::SUCCESS)

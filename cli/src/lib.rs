@@ -1,6 +1,7 @@
 //! The dossier orchestrator library behind the `dossier` binary: the bundle
-//! writer/reader/verifier and custody ledger, playbooks, the orchestrator, progress and the
-//! commands. `main.rs` only parses arguments and calls [`commands::run`].
+//! writer/reader/verifier and custody ledger, playbooks, the orchestrator, the analysis
+//! stage, progress and the commands. `main.rs` only parses arguments and calls
+//! [`commands::run`], which turns them into a validated plan ([`plans`]) and runs it.
 
 pub mod analyze;
 pub mod args;
@@ -9,8 +10,10 @@ pub mod bundle;
 pub mod commands;
 pub mod local;
 pub mod orchestrate;
+pub mod plans;
 pub mod playbook;
 pub mod plugins;
 pub mod progress;
 pub mod sweep;
 pub mod sweep_plan;
+pub mod text;

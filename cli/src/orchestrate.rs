@@ -182,21 +182,91 @@ pub fn collect_host(
             playbook.name, playbook.sha256
         ),
     );
-    let mut prior: PriorRecords = HashMap::new();
-    let mut cache = HashMap::new();
+    let mut session = Session {
+        host,
+        writer,
+        playbook,
+        progress,
+        label,
+        prior: HashMap::new(),
+        cache: HashMap::new(),
+        lost: None,
+    };
     let mut runs = Vec::new();
-    let mut lost: Option<String> = None;
-    let null = serde_json::Value::Null;
     for c in &order {
+        runs.push(session.run(c, &order)?);
+    }
+    let Session {
+        mut writer,
+        prior,
+        label,
+        ..
+    } = session;
+    let (facts, hostname) = host_identity(&prior, &label);
+    writer.log_event(
+        None,
+        &format!("collection finished in {} ms", clock.elapsed().as_millis()),
+    );
+    let manifest = manifest_of(
+        host,
+        playbook,
+        custody,
+        (facts, &hostname),
+        (started, clock),
+        runs.clone(),
+    );
+    let bundle = writer.finish(
+        manifest,
+        &format!("{}-{}", file_safe(&hostname), started.compact()),
+    )?;
+    let ledger_error = register(out_dir, &bundle, &hostname, playbook);
+    progress.finish(
+        &label,
+        &format!(
+            "bundle {} ({} bytes, {} members)",
+            bundle.path.display(),
+            bundle.size,
+            bundle.members
+        ),
+    );
+    Ok(Collected {
+        bundle,
+        manifest_collectors: runs,
+        hostname,
+        ledger_error,
+    })
+}
+
+/// One collection in progress: the bundle being written and what collectors leave for
+/// later ones.
+struct Session<'a> {
+    host: &'a dyn Host,
+    writer: BundleWriter,
+    playbook: &'a Playbook,
+    progress: &'a dyn Progress,
+    label: String,
+    /// Records of the collectors that ran, for those that run after them.
+    prior: PriorRecords,
+    cache: HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    /// Why the host was lost, once it is: the remaining collectors do not run.
+    lost: Option<String>,
+}
+
+impl Session<'_> {
+    /// Runs one collector of `order` (or records it as not run when the host is lost).
+    fn run(
+        &mut self,
+        c: &Arc<dyn Collector>,
+        order: &[Arc<dyn Collector>],
+    ) -> Result<CollectorRun, BundleError> {
         let info = c.info();
-        let config = playbook.collectors.get(&info.name).unwrap_or(&null);
         let origin = c.origin();
         let source = origin
             .as_ref()
             .map_or_else(|| "builtin".to_string(), |o| format!("plugin:{}", o.path));
         let plugin_sha256 = origin.as_ref().map(|o| o.sha256.clone());
-        if let Some(why) = &lost {
-            runs.push(CollectorRun {
+        if let Some(why) = &self.lost {
+            return Ok(CollectorRun {
                 name: info.name.clone(),
                 version: info.version.clone(),
                 source,
@@ -207,47 +277,23 @@ pub fn collect_host(
                 error: Some(format!("not run: {HOST_LOST} ({why})")),
                 issues: vec![],
             });
-            continue;
         }
-        progress.step(&label, &info.name);
-        writer.begin_collector(&info.name);
+        self.progress.step(&self.label, &info.name);
+        self.writer.begin_collector(&info.name);
         match &origin {
-            Some(o) => writer.log_event(
+            Some(o) => self.writer.log_event(
                 Some(&info.name),
                 &format!(
                     "started (plugin {} {} from {}, SHA-256 {})",
                     o.plugin, o.version, o.path, o.sha256
                 ),
             ),
-            None => writer.log_event(Some(&info.name), "started"),
+            None => self.writer.log_event(Some(&info.name), "started"),
         }
         let t = Instant::now();
-        let result = {
-            let mut ctx =
-                CollectContext::new(&info.name, host, &mut writer, config, &prior, &mut cache);
-            let r = catch_unwind(AssertUnwindSafe(|| c.collect(&mut ctx)));
-            let host_lost = ctx.host_lost().map(|e| e.to_string());
-            let error = match r {
-                Ok(Ok(())) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(p) => Some(format!("collector panicked: {}", panic_text(p.as_ref()))),
-            };
-            // The collector running when the host was lost was cut short, even when it
-            // returned normally with what it had: say so in its own status.
-            match host_lost {
-                Some(why) => {
-                    let e = format!("{HOST_LOST}: {why}");
-                    lost = Some(why);
-                    Some(match error {
-                        Some(other) if !other.contains(HOST_LOST) => format!("{e}; {other}"),
-                        _ => e,
-                    })
-                }
-                None => error,
-            }
-        };
+        let result = self.call(c, &info.name);
         let elapsed = t.elapsed();
-        let (output, issues) = writer.end_collector(&info.name)?;
+        let (output, issues) = self.writer.end_collector(&info.name)?;
         let count = output.count;
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
         let status = if cut && count > 0 {
@@ -256,7 +302,7 @@ pub fn collect_host(
         } else {
             status_of(result.is_some(), count, &issues)
         };
-        writer.log_event(
+        self.writer.log_event(
             Some(&info.name),
             &format!(
                 "{status} in {} ms: {} records, {} issues{}",
@@ -269,10 +315,25 @@ pub fn collect_host(
                     .unwrap_or_default()
             ),
         );
-        progress.step_done(&label, &info.name, status, count, issues.len(), elapsed);
-        runs.push(CollectorRun {
-            name: info.name.clone(),
-            version: info.version.clone(),
+        self.progress.step_done(
+            &self.label,
+            &info.name,
+            status,
+            count,
+            issues.len(),
+            elapsed,
+        );
+        // Records stay in memory as values only when a later collector reads them (or they
+        // name the host); the others are already in the bundle.
+        let wanted =
+            info.name == "facts" || order.iter().any(|o| o.info().after.contains(&info.name));
+        self.prior.insert(
+            info.name.clone(),
+            if wanted { output.values() } else { Vec::new() },
+        );
+        Ok(CollectorRun {
+            name: info.name,
+            version: info.version,
             source,
             plugin_sha256,
             status: status.into(),
@@ -280,45 +341,84 @@ pub fn collect_host(
             records: count,
             error: result,
             issues,
-        });
-        // Records stay in memory as values only when a later collector reads them (or they
-        // name the host); the others are already in the bundle.
-        let wanted =
-            info.name == "facts" || order.iter().any(|o| o.info().after.contains(&info.name));
-        prior.insert(
-            info.name.clone(),
-            if wanted { output.values() } else { Vec::new() },
-        );
+        })
     }
+
+    /// Calls the collector under `catch_unwind`: its error, if any (a lost host first).
+    fn call(&mut self, c: &Arc<dyn Collector>, name: &str) -> Option<String> {
+        let null = serde_json::Value::Null;
+        let config = self.playbook.collectors.get(name).unwrap_or(&null);
+        let mut ctx = CollectContext::new(
+            name,
+            self.host,
+            &mut self.writer,
+            config,
+            &self.prior,
+            &mut self.cache,
+        );
+        let r = catch_unwind(AssertUnwindSafe(|| c.collect(&mut ctx)));
+        let host_lost = ctx.host_lost().map(|e| e.to_string());
+        let error = match r {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(p) => Some(format!("collector panicked: {}", panic_text(p.as_ref()))),
+        };
+        // The collector running when the host was lost was cut short, even when it
+        // returned normally with what it had: say so in its own status.
+        match host_lost {
+            Some(why) => {
+                let e = format!("{HOST_LOST}: {why}");
+                self.lost = Some(why);
+                Some(match error {
+                    Some(other) if !other.contains(HOST_LOST) => format!("{e}; {other}"),
+                    _ => e,
+                })
+            }
+            None => error,
+        }
+    }
+}
+
+/// The host's facts (from the facts collector's records) and the hostname the bundle is
+/// named by (the target's label when the facts name none).
+fn host_identity(prior: &PriorRecords, label: &str) -> (HostFacts, String) {
     let facts: HostFacts = prior
         .get("facts")
         .and_then(|r| r.iter().find(|v| v["kind"] == "host_facts"))
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_else(|| HostFacts {
-            hostname: label.clone(),
+            hostname: label.to_string(),
             ..Default::default()
         });
     let hostname = if facts.hostname.is_empty() {
-        label.clone()
+        label.to_string()
     } else {
         facts.hostname.clone()
     };
+    (facts, hostname)
+}
+
+/// The manifest of a finished collection.
+fn manifest_of(
+    host: &dyn Host,
+    playbook: &Playbook,
+    custody: &Custody,
+    (facts, hostname): (HostFacts, &str),
+    (started, clock): (Timestamp, Instant),
+    runs: Vec<CollectorRun>,
+) -> Manifest {
     let finished = Timestamp::now();
     let op = ledger::operator();
     let (operator, operator_host) = op
         .split_once('@')
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .unwrap_or((op.clone(), String::new()));
-    writer.log_event(
-        None,
-        &format!("collection finished in {} ms", clock.elapsed().as_millis()),
-    );
-    let manifest = Manifest {
+    Manifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
         bundle_id: format!(
             "{}-{}-{:08x}",
-            file_safe(&hostname),
+            file_safe(hostname),
             started.compact(),
             bundle_nonce()
         ),
@@ -339,19 +439,24 @@ pub fn collect_host(
             operator,
             operator_host,
         },
-        collectors: runs.clone(),
+        collectors: runs,
         members: vec![],
-    };
-    let bundle = writer.finish(
-        manifest,
-        &format!("{}-{}", file_safe(&hostname), started.compact()),
-    )?;
+    }
+}
+
+/// Registers a new bundle in the custody ledger of `out_dir`: why it could not, if so.
+fn register(
+    out_dir: &std::path::Path,
+    bundle: &FinishedBundle,
+    hostname: &str,
+    playbook: &Playbook,
+) -> Option<String> {
     let name = bundle
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let ledger_error = ledger::append(
+    ledger::append(
         out_dir,
         &ledger::Event {
             action: "created",
@@ -364,22 +469,7 @@ pub fn collect_host(
         },
     )
     .err()
-    .map(|e| e.to_string());
-    progress.finish(
-        &label,
-        &format!(
-            "bundle {} ({} bytes, {} members)",
-            bundle.path.display(),
-            bundle.size,
-            bundle.members
-        ),
-    );
-    Ok(Collected {
-        bundle,
-        manifest_collectors: runs,
-        hostname,
-        ledger_error,
-    })
+    .map(|e| e.to_string())
 }
 
 /// A random-ish 32-bit value for bundle ids (time and pid mixed; uniqueness, not secrecy).

@@ -7,13 +7,14 @@
 //! built-in playbooks are embedded in the binary, so `dossier collect` works with no files
 //! around; the SHA-256 of the exact bytes used goes into every bundle and report.
 
-use crate::plugins::Registry;
 use dossier_analyzers::AnalysisConfig;
+use dossier_plugin_api::Collector;
 use dossier_plugin_api::encoding::hex;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Built-in playbooks: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -24,6 +25,29 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("full", include_str!("../../playbooks/full.toml")),
 ];
+
+/// Names of the built-in reporters (always run, so a playbook cannot configure them).
+pub const BUILTIN_REPORTERS: [(&str, &str); 3] = [
+    ("host-markdown", "per-host report.md"),
+    ("fleet-markdown", "fleet-report.md"),
+    (
+        "findings-json",
+        "findings.json (schema dossier-findings v1)",
+    ),
+];
+
+/// What a playbook is validated against: the collectors, analyzer plugin rules, plugin
+/// reporters and plugin libraries available. The plugin registry is one; tests use a table.
+pub trait Available {
+    /// Collectors that can run (built in and plugin).
+    fn collectors(&self) -> &[Arc<dyn Collector>];
+    /// Version and path of a loaded plugin library, by plugin name.
+    fn plugin(&self, name: &str) -> Option<(&str, &str)>;
+    /// Ids of the rules of loaded analyzer plugins.
+    fn plugin_rule_ids(&self) -> Vec<String>;
+    /// Names of the loaded plugin reporters.
+    fn reporters(&self) -> Vec<&str>;
+}
 
 /// Name of the playbook used when none is given.
 pub const DEFAULT: &str = "triage";
@@ -104,7 +128,7 @@ pub fn text_of(spec: &str) -> Result<(String, String, String), PlaybookError> {
 }
 
 /// Resolves `--playbook NAME|FILE`: a built-in name, or a path to a TOML file.
-pub fn load(spec: Option<&str>, registry: &Registry) -> Result<Playbook, PlaybookError> {
+pub fn load(spec: Option<&str>, registry: &dyn Available) -> Result<Playbook, PlaybookError> {
     let (source, text) = read(spec.unwrap_or(DEFAULT))?;
     parse(&text, &source, registry)
 }
@@ -144,62 +168,118 @@ fn read(spec: &str) -> Result<(String, String), PlaybookError> {
 }
 
 /// Parses and validates playbook text; `source` names it in errors.
-pub fn parse(text: &str, source: &str, registry: &Registry) -> Result<Playbook, PlaybookError> {
-    let collectors = &registry.collectors;
+pub fn parse(
+    text: &str,
+    source: &str,
+    registry: &dyn Available,
+) -> Result<Playbook, PlaybookError> {
     let file: PlaybookFile = toml::from_str(text).map_err(|e| PlaybookError::Invalid {
         file: source.to_string(),
         line: e.span().map_or(1, |s| line_of(text, s.start)),
         key: None,
         message: e.message().trim().to_string(),
     })?;
+    let at = Source { text, source };
     // Plugin requirements first: a missing plugin explains its unknown collectors.
-    let mut plugins = BTreeMap::new();
-    for (name, req) in file.plugins {
-        let line = line_of(text, req.span().start);
-        let range = req.into_inner();
-        let invalid = |message: String| PlaybookError::Invalid {
-            file: source.to_string(),
+    let plugins = plugin_requirements(&at, file.plugins, registry)?;
+    let collectors = enabled_collectors(&at, file.collectors, registry.collectors())?;
+    let analysis = match file.analysis {
+        None => AnalysisConfig::default(),
+        Some(a) => {
+            let line = line_of(text, a.span().start);
+            let a = a.into_inner();
+            a.validate(&registry.plugin_rule_ids())
+                .map_err(|message| at.invalid(line, "analysis".into(), message))?;
+            a
+        }
+    };
+    let reporters = enabled_reporters(&at, file.reporters, registry)?;
+    Ok(Playbook {
+        plugins,
+        reporters,
+        analysis,
+        name: file.name,
+        description: file.description,
+        source: source.to_string(),
+        sha256: hex(&Sha256::digest(text.as_bytes())),
+        text: text.to_string(),
+        collectors,
+    })
+}
+
+/// The text of a playbook and what names it in errors.
+struct Source<'t> {
+    text: &'t str,
+    source: &'t str,
+}
+
+impl Source<'_> {
+    fn invalid(&self, line: usize, key: String, message: String) -> PlaybookError {
+        PlaybookError::Invalid {
+            file: self.source.to_string(),
             line,
-            key: Some(format!("plugins.{name}")),
+            key: Some(key),
             message,
-        };
+        }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        line_of(self.text, offset)
+    }
+}
+
+/// `[plugins]`: each required plugin loaded, in a version of the range.
+fn plugin_requirements(
+    at: &Source<'_>,
+    required: BTreeMap<String, toml::Spanned<String>>,
+    registry: &dyn Available,
+) -> Result<BTreeMap<String, String>, PlaybookError> {
+    let mut plugins = BTreeMap::new();
+    for (name, req) in required {
+        let line = at.line(req.span().start);
+        let range = req.into_inner();
+        let invalid = |message: String| at.invalid(line, format!("plugins.{name}"), message);
         let parsed = semver::VersionReq::parse(&range)
             .map_err(|e| invalid(format!("`{range}` is not a semver range: {e}")))?;
-        let Some(lib) = registry.lib(&name) else {
+        let Some((version, path)) = registry.plugin(&name) else {
             return Err(invalid(format!(
                 "plugin `{name}` ({range}) is required but not loaded: load it with --plugin PATH, DOSSIER_PLUGIN_PATH or {USER_DIR_HINT}"
             )));
         };
-        let version = semver::Version::parse(&lib.version)
-            .map_err(|e| invalid(format!("plugin version {}: {e}", lib.version)))?;
-        if !parsed.matches(&version) {
+        let parsed_version = semver::Version::parse(version)
+            .map_err(|e| invalid(format!("plugin version {version}: {e}")))?;
+        if !parsed.matches(&parsed_version) {
             return Err(invalid(format!(
-                "plugin `{name}` {} (from {}) does not satisfy the required version {range}",
-                lib.version, lib.path
+                "plugin `{name}` {version} (from {path}) does not satisfy the required version {range}"
             )));
         }
         plugins.insert(name, range);
     }
+    Ok(plugins)
+}
+
+/// `enabled = true|false` taken out of a section's settings (true when absent).
+fn take_enabled(table: &mut toml::Table) -> Result<bool, String> {
+    match table.remove("enabled") {
+        None => Ok(true),
+        Some(toml::Value::Boolean(b)) => Ok(b),
+        Some(other) => Err(format!("must be true or false, not {other}")),
+    }
+}
+
+/// `[collectors.NAME]`: known collectors whose settings they accept; the enabled ones.
+fn enabled_collectors(
+    at: &Source<'_>,
+    sections: BTreeMap<String, toml::Spanned<toml::Table>>,
+    collectors: &[Arc<dyn Collector>],
+) -> Result<BTreeMap<String, serde_json::Value>, PlaybookError> {
     let mut enabled = BTreeMap::new();
-    for (name, spanned) in file.collectors {
-        let line = line_of(text, spanned.span().start);
-        let invalid = |key: String, message: String| PlaybookError::Invalid {
-            file: source.to_string(),
-            line,
-            key: Some(key),
-            message,
-        };
+    for (name, spanned) in sections {
+        let line = at.line(spanned.span().start);
+        let invalid = |key: String, message: String| at.invalid(line, key, message);
         let mut table = spanned.into_inner();
-        let on = match table.remove("enabled") {
-            None => true,
-            Some(toml::Value::Boolean(b)) => b,
-            Some(other) => {
-                return Err(invalid(
-                    format!("collectors.{name}.enabled"),
-                    format!("must be true or false, not {other}"),
-                ));
-            }
-        };
+        let on = take_enabled(&mut table)
+            .map_err(|m| invalid(format!("collectors.{name}.enabled"), m))?;
         let Some(collector) = collectors.iter().find(|c| c.info().name == name) else {
             let known: Vec<String> = collectors.iter().map(|c| c.info().name).collect();
             return Err(invalid(
@@ -221,61 +301,30 @@ pub fn parse(text: &str, source: &str, registry: &Registry) -> Result<Playbook, 
         }
     }
     if enabled.is_empty() {
-        return Err(PlaybookError::Invalid {
-            file: source.to_string(),
-            line: 1,
-            key: Some("collectors".into()),
-            message: "no collector enabled".into(),
-        });
+        return Err(at.invalid(1, "collectors".into(), "no collector enabled".into()));
     }
-    let analysis = match file.analysis {
-        None => AnalysisConfig::default(),
-        Some(a) => {
-            let line = line_of(text, a.span().start);
-            let a = a.into_inner();
-            a.validate(&registry.plugin_rule_ids())
-                .map_err(|message| PlaybookError::Invalid {
-                    file: source.to_string(),
-                    line,
-                    key: Some("analysis".into()),
-                    message,
-                })?;
-            a
-        }
-    };
+    Ok(enabled)
+}
+
+/// `[reporters.NAME]`: loaded plugin reporters (not the built-in ones); the enabled ones.
+fn enabled_reporters(
+    at: &Source<'_>,
+    sections: BTreeMap<String, toml::Spanned<toml::Table>>,
+    registry: &dyn Available,
+) -> Result<BTreeMap<String, serde_json::Value>, PlaybookError> {
     let mut reporters = BTreeMap::new();
-    for (name, spanned) in file.reporters {
-        let line = line_of(text, spanned.span().start);
-        let invalid = |message: String| PlaybookError::Invalid {
-            file: source.to_string(),
-            line,
-            key: Some(format!("reporters.{name}")),
-            message,
-        };
+    for (name, spanned) in sections {
+        let line = at.line(spanned.span().start);
+        let invalid = |message: String| at.invalid(line, format!("reporters.{name}"), message);
         let mut table = spanned.into_inner();
-        let on = match table.remove("enabled") {
-            None => true,
-            Some(toml::Value::Boolean(b)) => b,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "enabled must be true or false, not {other}"
-                )));
-            }
-        };
-        if crate::plugins::BUILTIN_REPORTERS
-            .iter()
-            .any(|(n, _)| *n == name)
-        {
+        let on = take_enabled(&mut table).map_err(|m| invalid(format!("enabled {m}")))?;
+        if BUILTIN_REPORTERS.iter().any(|(n, _)| *n == name) {
             return Err(invalid(
                 "built-in reporters always run and take no settings".into(),
             ));
         }
-        if !registry.reporters.iter().any(|r| r.info.name == name) {
-            let known: Vec<&str> = registry
-                .reporters
-                .iter()
-                .map(|r| r.info.name.as_str())
-                .collect();
+        let known = registry.reporters();
+        if !known.contains(&name.as_str()) {
             return Err(invalid(format!(
                 "unknown reporter (loaded plugin reporters: {}); load its plugin with --plugin PATH, DOSSIER_PLUGIN_PATH or {USER_DIR_HINT}",
                 if known.is_empty() {
@@ -290,25 +339,33 @@ pub fn parse(text: &str, source: &str, registry: &Registry) -> Result<Playbook, 
             reporters.insert(name, config);
         }
     }
-    Ok(Playbook {
-        plugins,
-        reporters,
-        analysis,
-        name: file.name,
-        description: file.description,
-        source: source.to_string(),
-        sha256: hex(&Sha256::digest(text.as_bytes())),
-        text: text.to_string(),
-        collectors: enabled,
-    })
+    Ok(reporters)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn all() -> Registry {
-        Registry::builtin()
+    /// The built-in collectors and no plugin.
+    struct Builtin(Vec<Arc<dyn Collector>>);
+
+    impl Available for Builtin {
+        fn collectors(&self) -> &[Arc<dyn Collector>] {
+            &self.0
+        }
+        fn plugin(&self, _: &str) -> Option<(&str, &str)> {
+            None
+        }
+        fn plugin_rule_ids(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn reporters(&self) -> Vec<&str> {
+            Vec::new()
+        }
+    }
+
+    fn all() -> Builtin {
+        Builtin(dossier_collectors::builtin())
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! hash goes into every bundle and report the plugin contributes to. Libraries are never
 //! unloaded (thread-local destructors of a plugin would crash after `dlclose`).
 
+use crate::playbook::{Available, BUILTIN_REPORTERS};
 use dossier_plugin_api::abi::bridge::{
     DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name,
 };
@@ -29,16 +30,6 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Names of the built-in reporters (always run).
-pub const BUILTIN_REPORTERS: [(&str, &str); 3] = [
-    ("host-markdown", "per-host report.md"),
-    ("fleet-markdown", "fleet-report.md"),
-    (
-        "findings-json",
-        "findings.json (schema dossier-findings v1)",
-    ),
-];
 
 /// How a library was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,77 +261,16 @@ impl Registry {
                 ),
             ));
         }
-        let fail =
-            |e: dossier_plugin_api::abi::bridge::PluginError| load_error(path, e.to_string());
-        let mut collector = None;
-        let mut analyzer = None;
-        let mut reporter = None;
-        if lib.kinds & KIND_COLLECTOR != 0 {
-            let c = DynCollector::new(&lib).map_err(fail)?;
-            let name = c.info().name;
-            if !valid_name(&name) {
-                return Err(load_error(
-                    path,
-                    format!("collector name `{name}` is not valid"),
-                ));
-            }
-            if self.collectors.iter().any(|x| x.info().name == name) {
-                return Err(load_error(
-                    path,
-                    format!("collector `{name}` already exists (built in or another plugin)"),
-                ));
-            }
-            collector = Some(c);
-        }
-        if lib.kinds & KIND_ANALYZER != 0 {
-            let a = DynAnalyzer::new(&lib).map_err(fail)?;
-            let info = a.info();
-            for rule in &info.rules {
-                if !valid_name(&rule.id) {
-                    return Err(load_error(
-                        path,
-                        format!("rule id `{}` is not valid", rule.id),
-                    ));
-                }
-                if self.rule_exists(&rule.id) {
-                    return Err(load_error(
-                        path,
-                        format!(
-                            "rule `{}` already exists (built in or another plugin)",
-                            rule.id
-                        ),
-                    ));
-                }
-            }
-            analyzer = Some(a);
-        }
-        if lib.kinds & KIND_REPORTER != 0 {
-            let r = DynReporter::new(&lib).map_err(fail)?;
-            let info = r.info();
-            let bad = |f: &Option<String>| {
-                f.as_ref().is_some_and(|f| {
-                    f.is_empty() || f.contains('/') || f.starts_with('.') || f.len() > 128
-                })
-            };
-            if !valid_name(&info.name) || bad(&info.host_file) || bad(&info.fleet_file) {
-                return Err(load_error(
-                    path,
-                    format!("reporter `{}`: invalid name or output file name", info.name),
-                ));
-            }
-            if BUILTIN_REPORTERS.iter().any(|(n, _)| *n == info.name)
-                || self.reporters.iter().any(|x| x.info.name == info.name)
-            {
-                return Err(load_error(
-                    path,
-                    format!("reporter `{}` already exists", info.name),
-                ));
-            }
-            reporter = Some(PluginReporter {
-                reporter: Mutex::new(r),
-                info,
-            });
-        }
+        let kinds = lib.kinds;
+        let collector = (kinds & KIND_COLLECTOR != 0)
+            .then(|| self.collector_of(&lib, path))
+            .transpose()?;
+        let analyzer = (kinds & KIND_ANALYZER != 0)
+            .then(|| self.analyzer_of(&lib, path))
+            .transpose()?;
+        let reporter = (kinds & KIND_REPORTER != 0)
+            .then(|| self.reporter_of(&lib, path))
+            .transpose()?;
         self.collectors
             .extend(collector.map(|c| Arc::new(c) as Arc<dyn Collector>));
         self.analyzers.extend(analyzer.map(Arc::new));
@@ -351,6 +281,90 @@ impl Registry {
             load_time: start.elapsed(),
         });
         Ok(())
+    }
+
+    /// The collector of a library: a valid name no other collector has.
+    fn collector_of(
+        &self,
+        lib: &Arc<PluginLib>,
+        path: &Path,
+    ) -> Result<DynCollector, PluginLoadError> {
+        let c = DynCollector::new(lib).map_err(|e| load_error(path, e.to_string()))?;
+        let name = c.info().name;
+        if !valid_name(&name) {
+            return Err(load_error(
+                path,
+                format!("collector name `{name}` is not valid"),
+            ));
+        }
+        if self.collectors.iter().any(|x| x.info().name == name) {
+            return Err(load_error(
+                path,
+                format!("collector `{name}` already exists (built in or another plugin)"),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The analyzer of a library: valid rule ids no other rule has.
+    fn analyzer_of(
+        &self,
+        lib: &Arc<PluginLib>,
+        path: &Path,
+    ) -> Result<DynAnalyzer, PluginLoadError> {
+        let a = DynAnalyzer::new(lib).map_err(|e| load_error(path, e.to_string()))?;
+        let info = a.info();
+        for rule in &info.rules {
+            if !valid_name(&rule.id) {
+                return Err(load_error(
+                    path,
+                    format!("rule id `{}` is not valid", rule.id),
+                ));
+            }
+            if self.rule_exists(&rule.id) {
+                return Err(load_error(
+                    path,
+                    format!(
+                        "rule `{}` already exists (built in or another plugin)",
+                        rule.id
+                    ),
+                ));
+            }
+        }
+        Ok(a)
+    }
+
+    /// The reporter of a library: a valid name no other reporter has, plain file names.
+    fn reporter_of(
+        &self,
+        lib: &Arc<PluginLib>,
+        path: &Path,
+    ) -> Result<PluginReporter, PluginLoadError> {
+        let r = DynReporter::new(lib).map_err(|e| load_error(path, e.to_string()))?;
+        let info = r.info();
+        let bad = |f: &Option<String>| {
+            f.as_ref().is_some_and(|f| {
+                f.is_empty() || f.contains('/') || f.starts_with('.') || f.len() > 128
+            })
+        };
+        if !valid_name(&info.name) || bad(&info.host_file) || bad(&info.fleet_file) {
+            return Err(load_error(
+                path,
+                format!("reporter `{}`: invalid name or output file name", info.name),
+            ));
+        }
+        if BUILTIN_REPORTERS.iter().any(|(n, _)| *n == info.name)
+            || self.reporters.iter().any(|x| x.info.name == info.name)
+        {
+            return Err(load_error(
+                path,
+                format!("reporter `{}` already exists", info.name),
+            ));
+        }
+        Ok(PluginReporter {
+            reporter: Mutex::new(r),
+            info,
+        })
     }
 
     /// Whether a rule id is taken (built in or by a loaded analyzer).
@@ -380,6 +394,28 @@ impl Registry {
         for w in &self.warnings {
             eprintln!("dossier: warning: {w}");
         }
+    }
+}
+
+impl Available for Registry {
+    fn collectors(&self) -> &[Arc<dyn Collector>] {
+        &self.collectors
+    }
+
+    fn plugin(&self, name: &str) -> Option<(&str, &str)> {
+        self.lib(name)
+            .map(|l| (l.version.as_str(), l.path.as_str()))
+    }
+
+    fn plugin_rule_ids(&self) -> Vec<String> {
+        Registry::plugin_rule_ids(self)
+    }
+
+    fn reporters(&self) -> Vec<&str> {
+        self.reporters
+            .iter()
+            .map(|r| r.info.name.as_str())
+            .collect()
     }
 }
 

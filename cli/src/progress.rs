@@ -1,26 +1,10 @@
 //! Progress reporting: an indicatif bar on a terminal, one plain line per event otherwise
 //! (indicatif hides itself when stderr is not a terminal, and CI logs need the events).
 
+use crate::text::sanitize;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
-
-/// Text for the terminal with control characters (escape sequences a hostile server could
-/// send in a host name, an error or a banner) shown as `\u{..}` escapes.
-pub fn sanitize(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
 
 /// Receives collection events for one host.
 pub trait Progress: Send + Sync {

@@ -303,14 +303,62 @@ enum Watch {
     Stop,
 }
 
-/// Collects one target.
-fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
-    let plan = sh.plan;
-    let started = Timestamp::now();
-    let clock = Instant::now();
-    let label = t.ssh.label();
-    let mut r = TargetResult::new(&t.ssh.spec, &label, t.via.clone(), "", None, started);
-    sh.progress.event(&label, "connecting");
+/// A host's deadline watchdog: armed as soon as TCP connects, it cuts the connection when the
+/// host's time is up, whatever the host is doing (handshake, auth, collection, close).
+struct Watchdog {
+    tx: mpsc::Sender<Watch>,
+    thread: std::thread::JoinHandle<()>,
+    expired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    /// A watchdog for a host whose time is up at `deadline`.
+    fn start(deadline: Instant) -> Watchdog {
+        let expired = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel::<Watch>();
+        let flag = expired.clone();
+        let thread = std::thread::spawn(move || {
+            let mut handle = None;
+            loop {
+                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(Watch::Armed(h)) => handle = Some(h),
+                    Ok(Watch::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        flag.store(true, Ordering::SeqCst);
+                        if let Some(h) = handle {
+                            h.abort();
+                        }
+                        return;
+                    }
+                }
+            }
+        });
+        Watchdog {
+            tx,
+            thread,
+            expired,
+        }
+    }
+
+    /// Whether the deadline passed.
+    fn expired(&self) -> bool {
+        self.expired.load(Ordering::SeqCst)
+    }
+
+    /// The host is done: stops the watchdog, records the host's duration in `r`, and says
+    /// whether the deadline passed.
+    fn stop(self, r: &mut TargetResult, clock: Instant) -> bool {
+        let _ = self.tx.send(Watch::Stop);
+        r.duration_ms = clock.elapsed().as_millis() as u64;
+        let _ = self.thread.join();
+        self.expired.load(Ordering::SeqCst)
+    }
+}
+
+/// The credentials and SSH settings of one target: its own identity files first (only those
+/// and the `-i` ones with `IdentitiesOnly`), its known_hosts file, the connect timeout
+/// within the host's deadline.
+fn credentials(plan: &SweepPlan, t: &SweepTarget) -> (SshAuth, SshSettings) {
     let mut auth = plan.auth.clone();
     let mut ids = t.identities.clone();
     if t.identities_only {
@@ -325,41 +373,26 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
         settings.known_hosts = kh.clone();
     }
     settings.connect_timeout = settings.connect_timeout.min(plan.deadline);
-    // Deadline watchdog: armed as soon as TCP connects, it cuts the connection when the
-    // host's time is up, whatever the host is doing (handshake, auth, collection, close).
-    let deadline = clock + plan.deadline;
-    let expired = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel::<Watch>();
-    let flag = expired.clone();
-    let watchdog = std::thread::spawn(move || {
-        let mut handle = None;
-        loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Watch::Armed(h)) => handle = Some(h),
-                Ok(Watch::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    flag.store(true, Ordering::SeqCst);
-                    if let Some(h) = handle {
-                        h.abort();
-                    }
-                    return;
-                }
-            }
-        }
-    });
-    let stop = |r: &mut TargetResult| {
-        let _ = tx.send(Watch::Stop);
-        r.duration_ms = clock.elapsed().as_millis() as u64;
-    };
-    let arm_tx = tx.clone();
+    (auth, settings)
+}
+
+/// Collects one target.
+fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
+    let plan = sh.plan;
+    let started = Timestamp::now();
+    let clock = Instant::now();
+    let label = t.ssh.label();
+    let mut r = TargetResult::new(&t.ssh.spec, &label, t.via.clone(), "", None, started);
+    sh.progress.event(&label, "connecting");
+    let (auth, settings) = credentials(plan, t);
+    let watchdog = Watchdog::start(clock + plan.deadline);
+    let arm_tx = watchdog.tx.clone();
     let host = match ssh::connect_with(&t.ssh, &auth, &settings, &mut |h| {
         let _ = arm_tx.send(Watch::Armed(h));
     }) {
         Ok(h) => h,
         Err(e) => {
-            stop(&mut r);
-            let _ = watchdog.join();
-            if expired.load(Ordering::SeqCst) {
+            if watchdog.stop(&mut r, clock) {
                 r.outcome = "timed_out".into();
                 r.reason = Some(format!(
                     "host deadline of {} s passed before collection started ({})",
@@ -383,53 +416,21 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
         sh.progress.as_progress(),
     );
     r.bytes_read = Some(host.bytes_read());
-    if !expired.load(Ordering::SeqCst) {
+    if !watchdog.expired() {
         host.close();
     } else {
         drop(host);
     }
-    stop(&mut r);
-    let _ = watchdog.join();
-    let timed_out = expired.load(Ordering::SeqCst);
+    let timed_out = watchdog.stop(&mut r, clock);
     match collected {
         Ok(c) => {
-            r.hostname = Some(c.hostname.clone());
-            r.bundle = c
-                .bundle
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned());
-            r.sha256 = Some(c.bundle.sha256.clone());
-            let lost = c.manifest_collectors.iter().find_map(|run| {
-                run.error
-                    .as_deref()
-                    .filter(|e| e.contains(orchestrate::HOST_LOST))
-                    .map(|e| format!("{}: {e}", run.name))
-            });
-            // The deadline matters only if it cut a collector: one that passes while the
-            // bundle is being finished leaves a complete collection.
-            if timed_out && lost.is_some() {
-                r.outcome = "timed_out".into();
-                r.reason = Some(format!(
-                    "host deadline of {} s passed during collection; the bundle holds what was \
-                     collected before it",
-                    plan.deadline.as_secs()
-                ));
-            } else if let Some(why) = lost {
-                r.outcome = "failed".into();
-                r.reason = Some(format!(
-                    "connection lost during collection ({why}); the bundle holds what was \
-                     collected before it"
-                ));
-            } else {
-                r.outcome = "collected".into();
-            }
-            if let Some(e) = c.ledger_error {
+            if let Some(e) = &c.ledger_error {
                 sh.progress.event(
                     &label,
                     &format!("warning: bundle complete but custody ledger not updated: {e}"),
                 );
             }
+            outcome_of_collection(&mut r, c, timed_out, plan.deadline);
         }
         Err(e) => {
             r.outcome = if timed_out { "timed_out" } else { "failed" }.into();
@@ -439,27 +440,55 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
     r
 }
 
-/// Runs the sweep.
-pub fn run(
+/// The outcome of a target whose bundle was written: collected, or cut short (by the
+/// deadline or a lost connection) with what was collected before.
+fn outcome_of_collection(
+    r: &mut TargetResult,
+    c: orchestrate::Collected,
+    timed_out: bool,
+    deadline: Duration,
+) {
+    r.hostname = Some(c.hostname.clone());
+    r.bundle = c
+        .bundle
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    r.sha256 = Some(c.bundle.sha256.clone());
+    let lost = c.manifest_collectors.iter().find_map(|run| {
+        run.error
+            .as_deref()
+            .filter(|e| e.contains(orchestrate::HOST_LOST))
+            .map(|e| format!("{}: {e}", run.name))
+    });
+    // The deadline matters only if it cut a collector: one that passes while the
+    // bundle is being finished leaves a complete collection.
+    if timed_out && lost.is_some() {
+        r.outcome = "timed_out".into();
+        r.reason = Some(format!(
+            "host deadline of {} s passed during collection; the bundle holds what was \
+             collected before it",
+            deadline.as_secs()
+        ));
+    } else if let Some(why) = lost {
+        r.outcome = "failed".into();
+        r.reason = Some(format!(
+            "connection lost during collection ({why}); the bundle holds what was \
+             collected before it"
+        ));
+    } else {
+        r.outcome = "collected".into();
+    }
+}
+
+/// Probes the networks of the plan (recorded in `summary`): the addresses that answer, as
+/// targets.
+fn probe_networks(
     plan: &SweepPlan,
-    registry: &[Arc<dyn Collector>],
     progress: &dyn SweepProgress,
-) -> Result<SweepOutcome, crate::bundle::writer::BundleError> {
-    ensure_out_dir(&plan.out)?;
-    let summary_path = plan.out.join(SUMMARY_NAME);
-    let started = Timestamp::now();
-    let mut summary = SweepSummary {
-        format: SUMMARY_FORMAT.into(),
-        format_version: SUMMARY_VERSION,
-        started,
-        finished: None,
-        playbook: plan.playbook.name.clone(),
-        playbook_sha256: plan.playbook.sha256.clone(),
-        jobs: plan.jobs,
-        networks: vec![],
-        targets: vec![],
-    };
-    let mut queue: VecDeque<SweepTarget> = plan.hosts.iter().cloned().collect();
+    summary: &mut SweepSummary,
+) -> Vec<SweepTarget> {
+    let mut found = Vec::new();
     for n in &plan.networks {
         progress.event(
             "sweep",
@@ -488,13 +517,8 @@ pub fn run(
             ),
         );
         for a in up {
-            queue.push_back(SweepTarget {
-                ssh: SshTarget {
-                    spec: a.to_string(),
-                    host: a.to_string(),
-                    port: n.port,
-                    user: n.user.clone(),
-                },
+            found.push(SweepTarget {
+                ssh: network_address(n, a),
                 identities: vec![],
                 via: Some(n.spec.clone()),
                 identities_only: false,
@@ -502,69 +526,107 @@ pub fn run(
             });
         }
     }
+    found
+}
+
+/// An address of a network, as an SSH target.
+fn network_address(n: &NetworkTarget, a: IpAddr) -> SshTarget {
+    SshTarget {
+        spec: a.to_string(),
+        host: a.to_string(),
+        port: n.port,
+        user: n.user.clone(),
+    }
+}
+
+/// With `resume`: takes out of `queue` the targets that have a complete, verified bundle in
+/// the output directory, and returns their results (`resumed`).
+fn resume(
+    plan: &SweepPlan,
+    started: Timestamp,
+    queue: &mut VecDeque<SweepTarget>,
+) -> Vec<TargetResult> {
+    let done = verified_bundles(
+        &plan.out,
+        &plan.playbook.sha256,
+        plan.custody.case_id.as_deref(),
+    );
+    let resumed = |spec: &str, label: &str, via: Option<String>| {
+        let (bundle, sha, hostname) = &done[label];
+        TargetResult {
+            hostname: Some(hostname.clone()),
+            bundle: Some(bundle.clone()),
+            sha256: Some(sha.clone()),
+            ..TargetResult::new(
+                spec,
+                label,
+                via,
+                "resumed",
+                Some("a complete bundle of this target verifies: not collected again".into()),
+                started,
+            )
+        }
+    };
+    let mut results = Vec::new();
+    let mut kept = std::collections::HashSet::new();
+    queue.retain(|t| {
+        let label = t.ssh.label();
+        if done.contains_key(&label) {
+            results.push(resumed(&t.ssh.spec, &label, t.via.clone()));
+            kept.insert(label);
+            false
+        } else {
+            true
+        }
+    });
+    // Hosts of a network collected earlier stay in the sweep even if they no longer
+    // answer the probe (isolated, shut down).
+    for n in &plan.networks {
+        for a in &n.addresses {
+            let t = network_address(n, *a);
+            let label = t.label();
+            if done.contains_key(&label) && kept.insert(label.clone()) {
+                results.push(resumed(&t.spec, &label, Some(n.spec.clone())));
+            }
+        }
+    }
+    results
+}
+
+/// Runs the sweep.
+pub fn run(
+    plan: &SweepPlan,
+    registry: &[Arc<dyn Collector>],
+    progress: &dyn SweepProgress,
+) -> Result<SweepOutcome, crate::bundle::writer::BundleError> {
+    ensure_out_dir(&plan.out)?;
+    let summary_path = plan.out.join(SUMMARY_NAME);
+    let started = Timestamp::now();
+    let mut summary = SweepSummary {
+        format: SUMMARY_FORMAT.into(),
+        format_version: SUMMARY_VERSION,
+        started,
+        finished: None,
+        playbook: plan.playbook.name.clone(),
+        playbook_sha256: plan.playbook.sha256.clone(),
+        jobs: plan.jobs,
+        networks: vec![],
+        targets: vec![],
+    };
+    let mut queue: VecDeque<SweepTarget> = plan.hosts.iter().cloned().collect();
+    queue.extend(probe_networks(plan, progress, &mut summary));
     // The same host reached twice (listed and inside a network) is collected once.
     let mut seen = std::collections::HashSet::new();
     queue.retain(|t| seen.insert(t.ssh.label()));
-    let mut results_now = Vec::new();
-    for (spec, outcome, reason) in &plan.refused {
-        results_now.push(TargetResult::new(
-            spec,
-            spec,
-            None,
-            outcome,
-            Some(reason.clone()),
-            started,
-        ));
-    }
+    let mut results_now: Vec<TargetResult> = plan
+        .refused
+        .iter()
+        .map(|(spec, outcome, reason)| {
+            TargetResult::new(spec, spec, None, outcome, Some(reason.clone()), started)
+        })
+        .collect();
     if plan.resume {
-        let done = verified_bundles(
-            &plan.out,
-            &plan.playbook.sha256,
-            plan.custody.case_id.as_deref(),
-        );
-        let resumed = |spec: &str, label: &str, via: Option<String>| {
-            let (bundle, sha, hostname) = &done[label];
-            TargetResult {
-                hostname: Some(hostname.clone()),
-                bundle: Some(bundle.clone()),
-                sha256: Some(sha.clone()),
-                ..TargetResult::new(
-                    spec,
-                    label,
-                    via,
-                    "resumed",
-                    Some("a complete bundle of this target verifies: not collected again".into()),
-                    started,
-                )
-            }
-        };
-        let mut kept = std::collections::HashSet::new();
-        queue.retain(|t| {
-            let label = t.ssh.label();
-            if done.contains_key(&label) {
-                results_now.push(resumed(&t.ssh.spec, &label, t.via.clone()));
-                kept.insert(label);
-                false
-            } else {
-                true
-            }
-        });
-        // Hosts of a network collected earlier stay in the sweep even if they no longer
-        // answer the probe (isolated, shut down).
-        for n in &plan.networks {
-            for a in &n.addresses {
-                let t = SshTarget {
-                    spec: a.to_string(),
-                    host: a.to_string(),
-                    port: n.port,
-                    user: n.user.clone(),
-                };
-                let label = t.label();
-                if done.contains_key(&label) && kept.insert(label.clone()) {
-                    results_now.push(resumed(&t.spec, &label, Some(n.spec.clone())));
-                }
-            }
-        }
+        results_now.extend(resume(plan, started, &mut queue));
     }
     progress.set_targets(queue.len() + results_now.len());
     let shared = Shared {
@@ -577,14 +639,24 @@ pub fn run(
     for r in results_now {
         shared.record(r);
     }
+    collect_all(&shared, queue);
+    let summary = shared
+        .summary
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    Ok(finish(plan, summary, summary_path, progress))
+}
+
+/// Collects the targets of `queue` on `jobs` worker threads.
+fn collect_all(shared: &Shared<'_>, queue: VecDeque<SweepTarget>) {
     let queue = Mutex::new(queue);
     std::thread::scope(|s| {
-        for _ in 0..plan.jobs.max(1) {
+        for _ in 0..shared.plan.jobs.max(1) {
             s.spawn(|| {
                 while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
                     // A panic (a bug) costs this host only, not the worker or the sweep.
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        sweep_one(&shared, &t)
+                        sweep_one(shared, &t)
                     }))
                     .unwrap_or_else(|p| failed(&t, orchestrate::panic_text(p.as_ref())));
                     shared.record(r);
@@ -592,10 +664,15 @@ pub fn run(
             });
         }
     });
-    let mut summary = shared
-        .summary
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+}
+
+/// The sweep's end: `sweep.json` written finished, and the bundles to analyze.
+fn finish(
+    plan: &SweepPlan,
+    mut summary: SweepSummary,
+    summary_path: PathBuf,
+    progress: &dyn SweepProgress,
+) -> SweepOutcome {
     summary.finished = Some(Timestamp::now());
     summary
         .targets
@@ -614,11 +691,11 @@ pub fn run(
         .collect();
     bundles.sort();
     bundles.dedup();
-    Ok(SweepOutcome {
+    SweepOutcome {
         summary,
         summary_path,
         bundles,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 
 use crate::args::SweepArgs;
 use crate::orchestrate::Custody;
-use crate::progress::sanitize;
 use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
+use crate::text::sanitize;
 use anyhow::{Context, bail};
 use dossier_remote::ssh::{Secret, SshAuth, SshSettings, SshTarget};
 use dossier_remote::ssh_config::SshConfig;
@@ -40,119 +40,11 @@ pub fn plan(
     custody: Custody,
     playbook: crate::playbook::Playbook,
 ) -> anyhow::Result<SweepPlan> {
-    if a.jobs == 0 || a.jobs > 256 {
-        bail!("-j/--jobs must be between 1 and 256");
-    }
-    if a.host_timeout == 0 || a.connect_timeout == 0 || a.op_timeout == 0 || a.probe_timeout == 0 {
-        bail!("timeouts must be positive");
-    }
-    if let Some(u) = &a.user {
-        // The same rules as a user written in a target.
-        targets::parse_target(&format!("{u}@localhost"))
-            .map_err(|e| anyhow::anyhow!("--user {u:?}: {e}"))?;
-    }
-    if a.port == Some(0) {
-        bail!("--port must be between 1 and 65535");
-    }
+    check_flags(a)?;
     let home = home();
-    let config_path = a
-        .ssh_config
-        .clone()
-        .unwrap_or_else(|| home.join(".ssh/config"));
-    // `--ssh-config /dev/null` ignores the user's configuration, as `ssh -F /dev/null` does.
-    let config = if config_path == Path::new("/dev/null") {
-        SshConfig::empty()
-    } else {
-        SshConfig::load(&config_path).with_context(|| {
-            format!("reading SSH client configuration {}", config_path.display())
-        })?
-    };
-
-    let mut specs: Vec<TargetSpec> = Vec::new();
-    for t in &a.targets {
-        specs.push(targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?);
-    }
-    let mut skipped = Vec::new();
-    for f in &a.hosts {
-        let parsed = targets::load_hosts_file(f)?;
-        specs.extend(parsed.targets);
-        skipped.extend(parsed.skipped);
-    }
-    let specs = targets::dedup(specs);
-    if specs.is_empty() {
-        bail!("no targets: name hosts, addresses or networks, or --hosts FILE");
-    }
-
-    let mut hosts = Vec::new();
-    let mut networks = Vec::new();
-    let mut refused: Vec<(String, String, String)> = skipped
-        .into_iter()
-        .map(|s| {
-            (
-                format!("{} ({})", s.name, s.origin),
-                "refused".to_string(),
-                s.reason,
-            )
-        })
-        .collect();
-    for spec in specs {
-        match &spec {
-            TargetSpec::Host(t) => {
-                // A user or port in the target, then --user/--port, then the config file.
-                let hc = config.resolve_with(
-                    &t.host,
-                    t.user.as_deref().or(a.user.as_deref()),
-                    t.port.or(a.port),
-                );
-                if !hc.unsupported.is_empty() {
-                    refused.push((
-                        t.spec.clone(),
-                        "refused".into(),
-                        format!(
-                            "{} in {}: not supported by dossier's SSH transport (no proxying); \
-                             run dossier from a host with direct access",
-                            hc.unsupported.join(", "),
-                            config_path.display()
-                        ),
-                    ));
-                    continue;
-                }
-                let ssh = SshTarget {
-                    spec: t.spec.clone(),
-                    host: hc.hostname.clone().unwrap_or_else(|| t.host.clone()),
-                    port: hc.port.unwrap_or(22),
-                    user: hc.user.clone().unwrap_or_else(|| "root".into()),
-                };
-                for w in &hc.warnings {
-                    eprintln!("dossier: warning: {}: {}", t.spec, sanitize(w));
-                }
-                hosts.push(SweepTarget {
-                    ssh,
-                    identities: hc.identity_files.clone(),
-                    via: None,
-                    identities_only: hc.identities_only,
-                    known_hosts: if a.known_hosts.is_some() {
-                        None
-                    } else {
-                        hc.known_hosts.clone()
-                    },
-                });
-            }
-            TargetSpec::Network { user, port, .. } => {
-                let addresses: Vec<_> = spec.addresses().collect();
-                networks.push(NetworkTarget {
-                    spec: spec.to_string(),
-                    addresses,
-                    user: user
-                        .clone()
-                        .or_else(|| a.user.clone())
-                        .unwrap_or_else(|| "root".into()),
-                    port: port.or(a.port).unwrap_or(22),
-                });
-            }
-        }
-    }
-
+    let (config_path, config) = ssh_config(a, &home)?;
+    let (specs, skipped) = target_specs(a)?;
+    let targets = resolve(a, specs, skipped, &config, &config_path);
     for w in config.warnings() {
         eprintln!("dossier: warning: {}", sanitize(w));
     }
@@ -162,37 +54,13 @@ pub fn plan(
         .clone()
         .or(global.known_hosts.clone())
         .unwrap_or_else(|| home.join(".ssh/known_hosts"));
-    let mut identities = a.identities.clone();
-    for id in &identities {
-        if !id.is_file() {
-            bail!("--identity {}: no such file", id.display());
-        }
-    }
-    if identities.is_empty() {
-        for n in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-            let p = home.join(".ssh").join(n);
-            if p.is_file() {
-                identities.push(p);
-            }
-        }
-    }
-    let password = if let Some(var) = &a.password_env {
-        Some(Secret::new(std::env::var(var).map_err(|_| {
-            anyhow::anyhow!("--password-env {var}: the variable is not set")
-        })?))
-    } else if a.ask_password {
-        Some(Secret::new(
-            rpassword::prompt_password("dossier: SSH password: ")
-                .context("reading the password from the terminal")?,
-        ))
-    } else {
-        None
-    };
+    let identities = identities(a, &home)?;
+    let password = password(a)?;
     let passphrase = std::env::var(PASSPHRASE_ENV).ok().map(Secret::new);
     Ok(SweepPlan {
-        hosts,
-        networks,
-        refused,
+        hosts: targets.hosts,
+        networks: targets.networks,
+        refused: targets.refused,
         auth: SshAuth {
             identities,
             use_agent: a.identities.is_empty(),
@@ -224,5 +92,197 @@ pub fn plan(
         playbook,
         custody,
         resume: a.resume,
+    })
+}
+
+/// The flags checked on their own: jobs, timeouts, user, port.
+fn check_flags(a: &SweepArgs) -> anyhow::Result<()> {
+    if a.jobs == 0 || a.jobs > 256 {
+        bail!("-j/--jobs must be between 1 and 256");
+    }
+    if a.host_timeout == 0 || a.connect_timeout == 0 || a.op_timeout == 0 || a.probe_timeout == 0 {
+        bail!("timeouts must be positive");
+    }
+    if let Some(u) = &a.user {
+        // The same rules as a user written in a target.
+        targets::parse_target(&format!("{u}@localhost"))
+            .map_err(|e| anyhow::anyhow!("--user {u:?}: {e}"))?;
+    }
+    if a.port == Some(0) {
+        bail!("--port must be between 1 and 65535");
+    }
+    Ok(())
+}
+
+/// The SSH client configuration to honour, and where it is.
+fn ssh_config(a: &SweepArgs, home: &Path) -> anyhow::Result<(PathBuf, SshConfig)> {
+    let config_path = a
+        .ssh_config
+        .clone()
+        .unwrap_or_else(|| home.join(".ssh/config"));
+    // `--ssh-config /dev/null` ignores the user's configuration, as `ssh -F /dev/null` does.
+    let config = if config_path == Path::new("/dev/null") {
+        SshConfig::empty()
+    } else {
+        SshConfig::load(&config_path).with_context(|| {
+            format!("reading SSH client configuration {}", config_path.display())
+        })?
+    };
+    Ok((config_path, config))
+}
+
+/// The targets of the command line and the host files, without duplicates, and the entries
+/// of host files that were skipped.
+fn target_specs(a: &SweepArgs) -> anyhow::Result<(Vec<TargetSpec>, Vec<targets::SkippedEntry>)> {
+    let mut specs: Vec<TargetSpec> = Vec::new();
+    for t in &a.targets {
+        specs.push(targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?);
+    }
+    let mut skipped = Vec::new();
+    for f in &a.hosts {
+        let parsed = targets::load_hosts_file(f)?;
+        specs.extend(parsed.targets);
+        skipped.extend(parsed.skipped);
+    }
+    let specs = targets::dedup(specs);
+    if specs.is_empty() {
+        bail!("no targets: name hosts, addresses or networks, or --hosts FILE");
+    }
+    Ok((specs, skipped))
+}
+
+/// Targets resolved with the flags and `~/.ssh/config`.
+struct Resolved {
+    hosts: Vec<SweepTarget>,
+    networks: Vec<NetworkTarget>,
+    /// Refused before any connection: (spec, outcome, reason).
+    refused: Vec<(String, String, String)>,
+}
+
+/// Resolves every target: user, port, host name, identity and known_hosts files; hosts whose
+/// configuration needs what the transport cannot do are refused.
+fn resolve(
+    a: &SweepArgs,
+    specs: Vec<TargetSpec>,
+    skipped: Vec<targets::SkippedEntry>,
+    config: &SshConfig,
+    config_path: &Path,
+) -> Resolved {
+    let mut r = Resolved {
+        hosts: Vec::new(),
+        networks: Vec::new(),
+        refused: skipped
+            .into_iter()
+            .map(|s| {
+                (
+                    format!("{} ({})", s.name, s.origin),
+                    "refused".to_string(),
+                    s.reason,
+                )
+            })
+            .collect(),
+    };
+    for spec in specs {
+        match &spec {
+            TargetSpec::Host(t) => match host_target(a, t, config, config_path) {
+                Ok(h) => r.hosts.push(h),
+                Err(refusal) => r.refused.push(refusal),
+            },
+            TargetSpec::Network { user, port, .. } => {
+                let addresses: Vec<_> = spec.addresses().collect();
+                r.networks.push(NetworkTarget {
+                    spec: spec.to_string(),
+                    addresses,
+                    user: user
+                        .clone()
+                        .or_else(|| a.user.clone())
+                        .unwrap_or_else(|| "root".into()),
+                    port: port.or(a.port).unwrap_or(22),
+                });
+            }
+        }
+    }
+    r
+}
+
+/// One host target resolved: a user or port in the target, then --user/--port, then the
+/// config file; or why it is refused (spec, outcome, reason).
+fn host_target(
+    a: &SweepArgs,
+    t: &targets::Target,
+    config: &SshConfig,
+    config_path: &Path,
+) -> Result<SweepTarget, (String, String, String)> {
+    let hc = config.resolve_with(
+        &t.host,
+        t.user.as_deref().or(a.user.as_deref()),
+        t.port.or(a.port),
+    );
+    if !hc.unsupported.is_empty() {
+        return Err((
+            t.spec.clone(),
+            "refused".into(),
+            format!(
+                "{} in {}: not supported by dossier's SSH transport (no proxying); \
+                 run dossier from a host with direct access",
+                hc.unsupported.join(", "),
+                config_path.display()
+            ),
+        ));
+    }
+    let ssh = SshTarget {
+        spec: t.spec.clone(),
+        host: hc.hostname.clone().unwrap_or_else(|| t.host.clone()),
+        port: hc.port.unwrap_or(22),
+        user: hc.user.clone().unwrap_or_else(|| "root".into()),
+    };
+    for w in &hc.warnings {
+        eprintln!("dossier: warning: {}: {}", t.spec, sanitize(w));
+    }
+    Ok(SweepTarget {
+        ssh,
+        identities: hc.identity_files.clone(),
+        via: None,
+        identities_only: hc.identities_only,
+        known_hosts: if a.known_hosts.is_some() {
+            None
+        } else {
+            hc.known_hosts.clone()
+        },
+    })
+}
+
+/// The identity files of `-i` (each must exist), else the default ones of `~/.ssh`.
+fn identities(a: &SweepArgs, home: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut identities = a.identities.clone();
+    for id in &identities {
+        if !id.is_file() {
+            bail!("--identity {}: no such file", id.display());
+        }
+    }
+    if identities.is_empty() {
+        for n in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+            let p = home.join(".ssh").join(n);
+            if p.is_file() {
+                identities.push(p);
+            }
+        }
+    }
+    Ok(identities)
+}
+
+/// The login password: from the environment variable of `--password-env`, or asked once.
+fn password(a: &SweepArgs) -> anyhow::Result<Option<Secret>> {
+    Ok(if let Some(var) = &a.password_env {
+        Some(Secret::new(std::env::var(var).map_err(|_| {
+            anyhow::anyhow!("--password-env {var}: the variable is not set")
+        })?))
+    } else if a.ask_password {
+        Some(Secret::new(
+            rpassword::prompt_password("dossier: SSH password: ")
+                .context("reading the password from the terminal")?,
+        ))
+    } else {
+        None
     })
 }

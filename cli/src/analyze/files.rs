@@ -1,0 +1,86 @@
+//! Report files: written under a temporary name (`*.partial`, mode 0600) and renamed into
+//! place once complete, so a report is either whole or absent; unnamed scratch files for the
+//! spool and the fleet report's sections.
+
+use super::error::ReportError;
+use crate::bundle::writer::write_synced;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Writes a report, synced, then renames it into place.
+pub(crate) fn write_report(path: &Path, text: &str) -> Result<(), ReportError> {
+    let tmp = path.with_extension("partial");
+    write_synced(&tmp, text.as_bytes()).map_err(|e| ReportError::write(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ReportError::write(path, e))
+}
+
+/// [`write_report`] without the sync: host reports, synced together by one `syncfs` of the
+/// output directory's file system before the fleet report is committed.
+pub(crate) fn write_report_unsynced(path: &Path, text: &str) -> Result<(), ReportError> {
+    let tmp = path.with_extension("partial");
+    let mut f = create(&tmp)?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| ReportError::write(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| ReportError::write(path, e))
+}
+
+/// Creates (or truncates) a file with mode 0600.
+fn create(path: &Path) -> Result<File, ReportError> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| ReportError::write(path, e))
+}
+
+/// A report written under a temporary name (`*.partial`) and renamed into place once complete
+/// and synced; removed if dropped before [`Pending::commit`].
+pub(crate) struct Pending {
+    pub(crate) path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl Pending {
+    pub(crate) fn create(path: PathBuf) -> Result<Pending, ReportError> {
+        let tmp = path.with_extension("partial");
+        let f = create(&tmp)?;
+        Ok(Pending {
+            path,
+            tmp,
+            out: Some(BufWriter::with_capacity(1 << 16, f)),
+        })
+    }
+
+    pub(crate) fn sink(&mut self) -> &mut BufWriter<File> {
+        self.out.as_mut().expect("not committed")
+    }
+
+    pub(crate) fn commit(mut self) -> Result<PathBuf, ReportError> {
+        let out = self.out.take().expect("not committed");
+        let f = out
+            .into_inner()
+            .map_err(|e| ReportError::write(&self.tmp, e.error()))?;
+        f.sync_all().map_err(|e| ReportError::write(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| ReportError::write(&self.path, e))?;
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// An unnamed temporary file in `dir` (mode 0600; it disappears when closed).
+pub(crate) fn scratch(dir: &Path) -> Result<File, ReportError> {
+    tempfile::tempfile_in(dir).map_err(|e| ReportError::write(dir, format!("temporary file: {e}")))
+}

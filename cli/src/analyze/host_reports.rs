@@ -1,0 +1,207 @@
+//! Writing each host's results, on the main thread in bundle order: the custody ledger line
+//! (`analyzed` or `analyze_refused`), the host report `DIR/<host>/report.md` and the host's
+//! analysis in the spool.
+
+use super::error::{AnalyzeError, ReportError};
+use super::files::write_report_unsynced;
+use super::host::{Examination, Examined, HostFacts};
+use super::open::{Ledgers, custody_in};
+use super::spool::{Indexed, Spool};
+use super::timings::{Stage, Timings};
+use crate::bundle::ledger;
+use crate::bundle::writer::ensure_out_dir;
+use crate::orchestrate::file_safe;
+use crate::playbook::Playbook;
+use crate::plugins::Registry;
+use dossier_analyzers::baseline::BaselineIndex;
+use dossier_plugin_api::analysis::Unanalyzed;
+use dossier_reporters::fleet::HostEntry;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Directory names given to host reports so far.
+#[derive(Default)]
+pub(crate) struct HostDirs {
+    used: HashSet<String>,
+    /// Per base name, the suffix where the search for a free name starts next time.
+    next: HashMap<String, usize>,
+}
+
+/// Directory of a host's report: its file-safe hostname, then `-2`, `-3`... for further
+/// bundles of the same host. Starts where the previous search for the same base ended (every
+/// name before it is taken and stays taken), so many bundles of one host cost no more than one.
+pub(crate) fn host_dir(hostname: &str, dirs: &mut HostDirs) -> String {
+    let base = file_safe(hostname);
+    let start = dirs.next.get(&base).copied().unwrap_or(1);
+    let (i, name) = (start..)
+        .map(|i| {
+            let name = if i == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{i}")
+            };
+            (i, name)
+        })
+        .find(|(_, d)| dirs.used.insert(d.clone()))
+        .expect("unbounded");
+    dirs.next.insert(base, i + 1);
+    name
+}
+
+/// What the custody ledger says of every analysis of a run: playbook, dossier version,
+/// baseline and analyzer plugins.
+pub(crate) fn ledger_detail(
+    playbook: &Playbook,
+    registry: &Registry,
+    baseline: Option<&BaselineIndex>,
+) -> String {
+    let mut detail = format!(
+        "playbook {} {}; dossier {}",
+        playbook.name,
+        playbook.sha256,
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(b) = baseline {
+        detail.push_str(&format!("; baseline {} {}", b.name, b.sha256));
+    }
+    for a in &registry.analyzers {
+        let lib = a.origin_lib();
+        detail.push_str(&format!(
+            "; plugin {} {} {}",
+            lib.name, lib.version, lib.sha256
+        ));
+    }
+    detail
+}
+
+/// The main thread's side of a run: what it has written so far.
+pub(crate) struct HostReports<'r> {
+    out: &'r Path,
+    ledgers: &'r Ledgers,
+    /// See [`ledger_detail`].
+    detail: String,
+    timings: &'r Timings,
+    dirs: HostDirs,
+    pub(crate) spool: Spool,
+    pub(crate) index: Vec<Indexed>,
+    pub(crate) unanalyzed: Vec<Unanalyzed>,
+    /// Fleet facts of analyzer plugins: hostname, bundle and facts of each host.
+    pub(crate) facts: Vec<(String, String, HostFacts)>,
+    /// Ledger directories appended to (synced once at the end).
+    pub(crate) appended: Vec<PathBuf>,
+}
+
+impl<'r> HostReports<'r> {
+    /// Nothing written yet (`expected`: how many bundles will come).
+    pub(crate) fn new(
+        out: &'r Path,
+        ledgers: &'r Ledgers,
+        detail: String,
+        timings: &'r Timings,
+        spool: Spool,
+        expected: usize,
+    ) -> HostReports<'r> {
+        HostReports {
+            out,
+            ledgers,
+            detail,
+            timings,
+            dirs: HostDirs::default(),
+            spool,
+            index: Vec::with_capacity(expected),
+            unanalyzed: Vec::new(),
+            facts: Vec::new(),
+            appended: Vec::new(),
+        }
+    }
+
+    /// Appends to the custody ledger beside `path` (unsynced), if there is one.
+    fn record(&mut self, path: &Path, ev: &ledger::Event<'_>) -> Result<(), ledger::LedgerError> {
+        let Some(l) = custody_in(self.ledgers, path) else {
+            return Ok(());
+        };
+        let t = Instant::now();
+        let r = ledger::append_unsynced(&l.dir, ev);
+        if !self.appended.contains(&l.dir) {
+            self.appended.push(l.dir.clone());
+        }
+        self.timings.add(Stage::Ledger, t);
+        r.map(|_| ())
+    }
+
+    /// One bundle, in bundle order: custody ledger, host report, spool.
+    pub(crate) fn take(&mut self, path: &Path, done: Examined) -> Result<(), AnalyzeError> {
+        let name = ledger::bundle_name(path);
+        match done {
+            Ok(e) => self.analyzed(path, &name, e),
+            Err((why, reason)) => {
+                let _ = self.record(
+                    path,
+                    &ledger::Event {
+                        action: "analyze_refused",
+                        bundle: &name,
+                        sha256: None,
+                        detail: Some(why),
+                    },
+                );
+                self.unanalyzed.push(Unanalyzed {
+                    subject: name,
+                    reason,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn analyzed(&mut self, path: &Path, name: &str, e: Examination) -> Result<(), AnalyzeError> {
+        let a = e.analysis;
+        if !e.facts.is_empty() {
+            self.facts
+                .push((a.hostname.clone(), a.bundle.clone(), e.facts));
+        }
+        let detail = format!("verdict {} score {}; {}", a.verdict, a.score, self.detail);
+        if let Err(err) = self.record(
+            path,
+            &ledger::Event {
+                action: "analyzed",
+                bundle: name,
+                sha256: Some(&e.sha256),
+                detail: Some(&detail),
+            },
+        ) {
+            eprintln!("dossier: warning: custody ledger not updated: {err}");
+        }
+        let json = e.json.map_err(|err| AnalyzeError::spool(self.out, err))?;
+        let t = Instant::now();
+        let hdir = self.out.join(host_dir(&a.hostname, &mut self.dirs));
+        ensure_out_dir(&hdir).map_err(ReportError::OutDir)?;
+        let report = hdir.join("report.md");
+        write_report_unsynced(&report, &e.report)?;
+        let offset = self.spool.push(&json)?;
+        self.index.push(Indexed {
+            entry: Some(HostEntry::of(&a)),
+            bundle: path.to_path_buf(),
+            report,
+            offset,
+            len: json.len(),
+        });
+        self.timings.add(Stage::Write, t);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_dirs_are_unique_whatever_the_hostnames() {
+        let mut dirs = HostDirs::default();
+        let got: Vec<String> = ["a", "a-2", "a", "a", "b", "a-2"]
+            .iter()
+            .map(|h| host_dir(h, &mut dirs))
+            .collect();
+        assert_eq!(got, ["a", "a-2", "a-3", "a-4", "b", "a-2-2"]);
+    }
+}

@@ -1,0 +1,246 @@
+//! Validated plans, one per command, built from the parsed flags in one place ([`plan`]):
+//! plugins loaded, playbook validated, baseline read, custody text checked, sweep targets and
+//! credentials resolved (the SSH half of that is [`crate::sweep_plan`]). Commands take a
+//! plan, never raw flags, so a command runs only once all its flags are valid; a flag that
+//! is not is an error before anything is collected, read or written.
+
+use crate::args::{
+    AnalyzeArgs, BaselineArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs,
+    RulesArgs, SweepArgs, VerifyArgs,
+};
+use crate::orchestrate::Custody;
+use crate::playbook::{self, Playbook};
+use crate::plugins::Registry;
+use crate::sweep::SweepPlan;
+use dossier_analyzers::baseline::BaselineIndex;
+use std::path::PathBuf;
+
+/// The plan of a command.
+// Built once per run: the size of the larger plans costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+pub enum Plan {
+    Collect(CollectPlan),
+    Verify(VerifyPlan),
+    Collectors,
+    Analyze(AnalyzePlan),
+    Baseline(BaselinePlan),
+    Rules(RulesPlan),
+    Sweep(SweepRun),
+    Plugins(PluginsPlan),
+    Playbooks(PlaybooksPlan),
+}
+
+/// `dossier collect`.
+pub struct CollectPlan {
+    /// The mounted image or directory tree (a directory), or `None` for the running system.
+    pub root: Option<PathBuf>,
+    pub out: PathBuf,
+    pub custody: Custody,
+    pub playbook: Playbook,
+    pub registry: Registry,
+    pub quiet: bool,
+    /// Analyze the bundle once written (not `--no-analyze`).
+    pub analyze: bool,
+}
+
+/// `dossier verify`.
+pub struct VerifyPlan {
+    pub bundles: Vec<PathBuf>,
+    /// Check and append to the custody ledger beside each bundle (not `--no-ledger`).
+    pub ledger: bool,
+}
+
+/// `dossier analyze`.
+pub struct AnalyzePlan {
+    pub bundles: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub playbook: Playbook,
+    pub registry: Registry,
+    pub baseline: Option<BaselineIndex>,
+}
+
+/// `dossier baseline`.
+pub struct BaselinePlan {
+    pub bundles: Vec<PathBuf>,
+    /// The baseline file to write.
+    pub out: PathBuf,
+    pub playbook: Playbook,
+    pub registry: Registry,
+}
+
+/// `dossier rules`.
+pub struct RulesPlan {
+    pub playbook: Playbook,
+    pub registry: Registry,
+    /// Each rule's description and false positives too.
+    pub long: bool,
+}
+
+/// `dossier sweep`: the sweep itself and what follows it.
+pub struct SweepRun {
+    pub sweep: SweepPlan,
+    pub registry: Registry,
+    /// Used by the analysis (`None` with `--no-analyze`).
+    pub baseline: Option<BaselineIndex>,
+    /// Analyze the bundles once collected (not `--no-analyze`).
+    pub analyze: bool,
+    pub quiet: bool,
+}
+
+/// `dossier plugins`.
+pub struct PluginsPlan {
+    pub registry: Registry,
+}
+
+/// `dossier playbooks`.
+pub enum PlaybooksPlan {
+    /// List the built-in playbooks.
+    List,
+    /// Print a built-in playbook or a playbook file (a name or path, read when printed).
+    Show(String),
+}
+
+/// Turns a parsed command line into its plan.
+pub fn plan(command: Command) -> anyhow::Result<Plan> {
+    Ok(match command {
+        Command::Collect(a) => Plan::Collect(collect(a)?),
+        Command::Verify(a) => Plan::Verify(verify(a)),
+        Command::Collectors => Plan::Collectors,
+        Command::Analyze(a) => Plan::Analyze(analyze(a)?),
+        Command::Baseline(a) => Plan::Baseline(baseline(a)?),
+        Command::Rules(a) => Plan::Rules(rules(a)?),
+        Command::Sweep(a) => Plan::Sweep(sweep(a)?),
+        Command::Plugins(a) => Plan::Plugins(plugins(a)?),
+        Command::Playbooks(a) => Plan::Playbooks(playbooks(a)),
+    })
+}
+
+/// Loads the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` and the per-user directory.
+fn registry(flags: &[PathBuf]) -> anyhow::Result<Registry> {
+    let r = Registry::load(flags)?;
+    r.print_warnings();
+    Ok(r)
+}
+
+/// The plugins, then the playbook of `--playbook` validated against them.
+fn registry_and_playbook(
+    flags: &[PathBuf],
+    spec: Option<&str>,
+) -> anyhow::Result<(Registry, Playbook)> {
+    let registry = registry(flags)?;
+    let playbook = playbook::load(spec, &registry)?;
+    Ok((registry, playbook))
+}
+
+/// `--case` or `--examiner`: at most 256 characters, none a control character.
+fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
+    match v {
+        Some(s) if s.len() > 256 || s.chars().any(char::is_control) => {
+            anyhow::bail!("--{what} must be at most 256 characters without control characters")
+        }
+        other => Ok(other),
+    }
+}
+
+/// `--case` and `--examiner`, checked.
+fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Custody> {
+    Ok(Custody {
+        case_id: check_text("case", case)?,
+        examiner: check_text("examiner", examiner)?,
+    })
+}
+
+fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
+    if let Some(r) = &a.root {
+        if !r.is_dir() {
+            anyhow::bail!("--root {}: not a directory", r.display());
+        }
+    }
+    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    Ok(CollectPlan {
+        registry,
+        root: a.root,
+        out: a.out,
+        custody: custody(a.case, a.examiner)?,
+        playbook,
+        quiet: a.quiet,
+        analyze: !a.no_analyze,
+    })
+}
+
+fn verify(a: VerifyArgs) -> VerifyPlan {
+    VerifyPlan {
+        bundles: a.bundles,
+        ledger: !a.no_ledger,
+    }
+}
+
+fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
+    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let baseline = a
+        .baseline
+        .as_deref()
+        .map(crate::baseline::load)
+        .transpose()?;
+    Ok(AnalyzePlan {
+        bundles: a.bundles,
+        out: a.out,
+        playbook,
+        registry,
+        baseline,
+    })
+}
+
+fn baseline(a: BaselineArgs) -> anyhow::Result<BaselinePlan> {
+    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    Ok(BaselinePlan {
+        bundles: a.bundles,
+        out: a.out,
+        playbook,
+        registry,
+    })
+}
+
+fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
+    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    Ok(RulesPlan {
+        playbook,
+        registry,
+        long: a.long,
+    })
+}
+
+fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
+    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let custody = custody(a.case.clone(), a.examiner.clone())?;
+    // A bad baseline stops the sweep before any connection.
+    let baseline = match (&a.baseline, a.no_analyze) {
+        (Some(p), false) => Some(crate::baseline::load(p)?),
+        (Some(_), true) => {
+            eprintln!("dossier: note: --baseline is not used with --no-analyze");
+            None
+        }
+        _ => None,
+    };
+    let sweep = crate::sweep_plan::plan(&a, custody, playbook)?;
+    Ok(SweepRun {
+        sweep,
+        registry,
+        baseline,
+        analyze: !a.no_analyze,
+        quiet: a.quiet,
+    })
+}
+
+fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {
+    Ok(PluginsPlan {
+        registry: registry(&a.plugins)?,
+    })
+}
+
+fn playbooks(a: PlaybooksArgs) -> PlaybooksPlan {
+    match a.action {
+        None => PlaybooksPlan::List,
+        Some(PlaybooksAction::Show { name }) => PlaybooksPlan::Show(name),
+    }
+}
