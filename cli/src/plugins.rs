@@ -14,12 +14,8 @@
 //! hash goes into every bundle and report the plugin contributes to. Libraries are never
 //! unloaded (thread-local destructors of a plugin would crash after `dlclose`).
 
-use dossier_plugin_api::abi::bridge::{
-    DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name,
-};
-use dossier_plugin_api::abi::{
-    INFO_SYMBOL, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, PluginInfo,
-};
+use dossier_plugin_abi::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name};
+use dossier_plugin_abi::{INFO_SYMBOL, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, PluginInfo};
 use dossier_plugin_api::analysis::PluginUse;
 use dossier_plugin_api::encoding::hex;
 use dossier_plugin_api::{Analyzer, Collector, Reporter};
@@ -270,8 +266,7 @@ impl Registry {
                 ),
             ));
         }
-        let fail =
-            |e: dossier_plugin_api::abi::bridge::PluginError| load_error(path, e.to_string());
+        let fail = |e: dossier_plugin_abi::bridge::PluginError| load_error(path, e.to_string());
         let mut collector = None;
         let mut analyzer = None;
         let mut reporter = None;

@@ -3,29 +3,29 @@
 //! own: the generic entry points here catch every panic, (de)serialize the JSON, and give a
 //! collector a [`Host`] and an [`EvidenceSink`] that call back into dossier.
 
-use super::wire::{
+use crate::wire::{
     CollectInput, Copied, DocumentOut, ExecArg, ExecResult, HandleArg, LogArg, Opened, PathArg,
     ReadMeta, WireDirEntry,
 };
-use super::{
+use crate::{
     Buf, HostCallbacks, METHOD_ANALYZE, METHOD_COLLECT, METHOD_FLEET, METHOD_INFO,
     METHOD_REPORT_FINISH, METHOD_REPORT_HOST, METHOD_VALIDATE_CONFIG, OP_COPY_RAW, OP_EXEC,
     OP_FILE_CLOSE, OP_FILE_META, OP_FILE_READ, OP_HASH_FILE, OP_INFO, OP_ISSUE, OP_LOG, OP_LSTAT,
     OP_OPEN, OP_READ, OP_READ_DIR, OP_READ_LINK, OP_READ_MEMBER, OP_RECORD, OP_STAT, OP_STORE_RAW,
     STATUS_BAD_INPUT, STATUS_ERROR, STATUS_OK, STATUS_PANIC, WireError, panic_message,
 };
-use crate::analysis::HostAnalysis;
-use crate::analyzer::{AnalysisInput, Analyzer, FleetFacts, MemberReader};
-use crate::collect::{
+use dossier_plugin_api::analysis::HostAnalysis;
+use dossier_plugin_api::analyzer::{AnalysisInput, Analyzer, FleetFacts, MemberReader};
+use dossier_plugin_api::collect::{
     CollectContext, CollectError, Collector, CopyError, EvidenceSink, Issue, MemberRef, RawCopy,
     RawSource,
 };
-use crate::encoding::{path_to_text, text_to_bytes, text_to_path};
-use crate::host::{
+use dossier_plugin_api::encoding::{path_to_text, text_to_bytes, text_to_path};
+use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileHash, FileMeta, FileReader, Host, HostError,
     HostErrorKind, HostInfo, ReadOutcome,
 };
-use crate::reporter::{FleetInput, Reporter};
+use dossier_plugin_api::reporter::{FleetInput, Reporter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -682,7 +682,7 @@ impl EvidenceSink for RemoteSink<'_> {
 /// Exports a plugin written against the safe traits through the C ABI.
 ///
 /// ```text
-/// dossier_plugin_api::export_plugin! {
+/// dossier_plugin_abi::export_plugin! {
 ///     name: "ssh-keys",
 ///     version: env!("CARGO_PKG_VERSION"),
 ///     collector: SshKeysCollector,   // any of collector / analyzer / reporter, in this order
@@ -701,28 +701,28 @@ macro_rules! export_plugin {
         #[doc(hidden)]
         pub struct DossierPluginKinds;
 
-        impl $crate::abi::guest::MakeInstances for DossierPluginKinds {
+        impl $crate::guest::MakeInstances for DossierPluginKinds {
             fn make(
                 kind: u32,
-                config: &$crate::serde_json::Value,
-            ) -> Option<Result<Box<dyn $crate::abi::guest::GuestInstance>, String>> {
+                config: &$crate::__private::serde_json::Value,
+            ) -> Option<Result<Box<dyn $crate::guest::GuestInstance>, String>> {
                 $(
-                    if kind == $crate::abi::KIND_COLLECTOR {
+                    if kind == $crate::KIND_COLLECTOR {
                         let c = <$c as ::core::default::Default>::default();
-                        return Some(Ok(Box::new($crate::abi::guest::CollectorGuest(c))));
+                        return Some(Ok(Box::new($crate::guest::CollectorGuest(c))));
                     }
                 )?
                 $(
-                    if kind == $crate::abi::KIND_ANALYZER {
+                    if kind == $crate::KIND_ANALYZER {
                         let a = <$a as ::core::default::Default>::default();
-                        return Some(Ok(Box::new($crate::abi::guest::AnalyzerGuest(a))));
+                        return Some(Ok(Box::new($crate::guest::AnalyzerGuest(a))));
                     }
                 )?
                 $(
-                    if kind == $crate::abi::KIND_REPORTER {
+                    if kind == $crate::KIND_REPORTER {
                         return Some(
-                            $crate::abi::guest::ReporterGuest::<$r>::configured(config)
-                                .map(|g| Box::new(g) as Box<dyn $crate::abi::guest::GuestInstance>),
+                            $crate::guest::ReporterGuest::<$r>::configured(config)
+                                .map(|g| Box::new(g) as Box<dyn $crate::guest::GuestInstance>),
                         );
                     }
                 )?
@@ -732,25 +732,25 @@ macro_rules! export_plugin {
         }
 
         #[doc(hidden)]
-        pub static DOSSIER_PLUGIN_VTABLE: $crate::abi::PluginVTable = $crate::abi::PluginVTable {
-            struct_size: ::core::mem::size_of::<$crate::abi::PluginVTable>(),
-            create: $crate::abi::guest::create::<DossierPluginKinds>,
-            call: $crate::abi::guest::call,
-            free_buf: $crate::abi::guest::free_buf,
-            destroy: $crate::abi::guest::destroy,
+        pub static DOSSIER_PLUGIN_VTABLE: $crate::PluginVTable = $crate::PluginVTable {
+            struct_size: ::core::mem::size_of::<$crate::PluginVTable>(),
+            create: $crate::guest::create::<DossierPluginKinds>,
+            call: $crate::guest::call,
+            free_buf: $crate::guest::free_buf,
+            destroy: $crate::guest::destroy,
         };
 
         /// The plugin's static metadata.
-        pub static DOSSIER_PLUGIN_INFO: $crate::abi::PluginInfo = $crate::abi::PluginInfo {
-            abi_version: $crate::abi::ABI_VERSION,
+        pub static DOSSIER_PLUGIN_INFO: $crate::PluginInfo = $crate::PluginInfo {
+            abi_version: $crate::ABI_VERSION,
             kinds: 0
-                $(| $crate::abi::guest::kind_of::<$c>($crate::abi::KIND_COLLECTOR))?
-                $(| $crate::abi::guest::kind_of::<$a>($crate::abi::KIND_ANALYZER))?
-                $(| $crate::abi::guest::kind_of::<$r>($crate::abi::KIND_REPORTER))?,
-            api_version: $crate::abi::StrRef::new($crate::API_VERSION),
-            target: $crate::abi::StrRef::new($crate::abi::TARGET),
-            name: $crate::abi::StrRef::new($name),
-            version: $crate::abi::StrRef::new($version),
+                $(| $crate::guest::kind_of::<$c>($crate::KIND_COLLECTOR))?
+                $(| $crate::guest::kind_of::<$a>($crate::KIND_ANALYZER))?
+                $(| $crate::guest::kind_of::<$r>($crate::KIND_REPORTER))?,
+            api_version: $crate::StrRef::new($crate::__private::API_VERSION),
+            target: $crate::StrRef::new($crate::TARGET),
+            name: $crate::StrRef::new($name),
+            version: $crate::StrRef::new($version),
             vtable: &DOSSIER_PLUGIN_VTABLE,
         };
     };
@@ -761,7 +761,7 @@ macro_rules! export_plugin {
 
         /// The plugin's entry point: its static metadata.
         #[unsafe(no_mangle)]
-        pub extern "C" fn dossier_plugin_info() -> *const $crate::abi::PluginInfo {
+        pub extern "C" fn dossier_plugin_info() -> *const $crate::PluginInfo {
             &DOSSIER_PLUGIN_INFO
         }
     };

@@ -7,11 +7,11 @@
 //! Opening the library file is the loader's job (`dossier-cli`, with libloading); everything
 //! here starts from the `&'static PluginInfo` it found.
 
-use super::wire::{
+use crate::wire::{
     CollectInput, Copied, DocumentOut, ExecArg, ExecResult, HandleArg, LogArg, Opened, PathArg,
     ReadMeta, WireDirEntry,
 };
-use super::{
+use crate::{
     ABI_VERSION, Buf, HostCallbacks, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, METHOD_ANALYZE,
     METHOD_COLLECT, METHOD_FLEET, METHOD_INFO, METHOD_REPORT_FINISH, METHOD_REPORT_HOST,
     METHOD_VALIDATE_CONFIG, OP_COPY_RAW, OP_EXEC, OP_FILE_CLOSE, OP_FILE_META, OP_FILE_READ,
@@ -19,18 +19,18 @@ use super::{
     OP_READ_MEMBER, OP_RECORD, OP_STAT, OP_STORE_RAW, PluginInfo, PluginVTable, STATUS_BAD_INPUT,
     STATUS_ERROR, STATUS_OK, STATUS_PANIC, TARGET, WireError, kind_names, panic_message,
 };
-use crate::analysis::HostAnalysis;
-use crate::analyzer::{
+use dossier_plugin_api::analysis::HostAnalysis;
+use dossier_plugin_api::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
     MemberReader,
 };
-use crate::collect::{
+use dossier_plugin_api::collect::{
     CollectContext, CollectError, Collector, CollectorInfo, CopyError, EvidenceSink, Issue,
     PluginOrigin, PriorRecords, RawSource,
 };
-use crate::encoding::{bytes_to_text, path_to_text, text_to_path};
-use crate::host::{ExecLimits, FileReader, Host, HostError, HostErrorKind};
-use crate::reporter::{FleetInput, ReportError, Reporter, ReporterInfo};
+use dossier_plugin_api::encoding::{bytes_to_text, path_to_text, text_to_path};
+use dossier_plugin_api::host::{ExecLimits, FileReader, Host, HostError, HostErrorKind};
+use dossier_plugin_api::reporter::{FleetInput, ReportError, Reporter, ReporterInfo};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -47,8 +47,9 @@ pub enum Refusal {
     #[error("dossier_plugin_info returned a null pointer")]
     Null,
     #[error(
-        "plugin ABI version {found}, but this dossier speaks plugin ABI version {expected}: rebuild the plugin against dossier-plugin-api {api}",
-        api = crate::API_VERSION
+        "plugin ABI version {found}, but this dossier speaks plugin ABI version {expected}: rebuild the plugin against dossier-plugin-abi {abi_crate} and dossier-plugin-api {api}",
+        abi_crate = env!("CARGO_PKG_VERSION"),
+        api = dossier_plugin_api::API_VERSION
     )]
     AbiVersion { found: u32, expected: u32 },
     #[error(
@@ -135,7 +136,7 @@ impl PluginLib {
         }
         // SAFETY: same ABI version, so the layout is ours; static data of a loaded library.
         let info: &'static PluginInfo = unsafe { &*info };
-        let text = |what: &str, s: &super::StrRef| -> Result<String, Refusal> {
+        let text = |what: &str, s: &crate::StrRef| -> Result<String, Refusal> {
             // SAFETY: static strings of the loaded library.
             unsafe { s.to_str(MAX_META) }
                 .map(str::to_string)
@@ -146,10 +147,10 @@ impl PluginLib {
                 })
         };
         let api_version = text("api_version", &info.api_version)?;
-        if !api_compatible(&api_version, crate::API_VERSION) {
+        if !api_compatible(&api_version, dossier_plugin_api::API_VERSION) {
             return Err(Refusal::ApiVersion {
                 found: api_version,
-                expected: crate::API_VERSION.to_string(),
+                expected: dossier_plugin_api::API_VERSION.to_string(),
             });
         }
         let target = text("target", &info.target)?;
