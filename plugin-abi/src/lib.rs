@@ -1,5 +1,5 @@
-//! The C ABI between dossier and dynamically loaded plugins (see `DESIGN.md`, "Dynamic
-//! plugins"). Only plain C types cross it; every structured value is JSON bytes.
+//! The C ABI between dossier and dynamically loaded plugins (see the README, "Plugins"). Only
+//! plain C types cross it; every structured value is JSON bytes.
 //!
 //! This crate holds both sides of the boundary, and all the `unsafe` of the plugin system:
 //! - [`bridge`], dossier's side: checks a loaded library's static metadata and wraps its

@@ -1,5 +1,5 @@
 //! JSON shapes of the values that cross the ABI (method inputs and host-operation inputs and
-//! outputs). Paths are record text ([`crate::encoding`]), so non-UTF-8 names survive.
+//! outputs). Paths are record text ([`dossier_plugin_api::encoding`]), so non-UTF-8 names survive.
 
 use dossier_plugin_api::collect::{MemberRef, PriorRecords, RawSource};
 use dossier_plugin_api::host::FileMeta;

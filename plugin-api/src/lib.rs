@@ -21,8 +21,8 @@
 //!   memory layout between dossier and a loaded library. A plugin with another ABI version is
 //!   refused before any other field of its metadata is read.
 //!
-//! The test doubles of [`testing`] (an in-memory host and sink) are behind the `testing`
-//! feature: enable it in `[dev-dependencies]`.
+//! The test doubles of the `testing` module (an in-memory host and sink) are behind the
+//! `testing` feature: enable it in `[dev-dependencies]`.
 
 #![forbid(unsafe_code)]
 

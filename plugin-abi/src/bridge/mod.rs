@@ -1,8 +1,10 @@
 //! dossier's side of the ABI: checks a plugin's static metadata, makes instances, and wraps
-//! them in the safe traits ([`Collector`], [`Analyzer`], [`Reporter`]) so the orchestrator
-//! drives a dynamic plugin exactly like a built-in one. A collector's host access is served by
-//! callbacks over the orchestrator's own [`Host`] and [`EvidenceSink`], so whatever a plugin
-//! stores is hashed into the bundle like built-in evidence.
+//! them in the safe traits ([`Collector`](dossier_plugin_api::Collector),
+//! [`Analyzer`](dossier_plugin_api::Analyzer), [`Reporter`](dossier_plugin_api::Reporter)) so
+//! the orchestrator drives a dynamic plugin exactly like a built-in one. A collector's host
+//! access is served by callbacks over the orchestrator's own [`Host`](dossier_plugin_api::Host)
+//! and [`EvidenceSink`](dossier_plugin_api::EvidenceSink), so whatever a plugin stores is
+//! hashed into the bundle like built-in evidence.
 //!
 //! Opening the library file is the loader's job (`dossier-cli`, with libloading); everything
 //! here starts from the `&'static PluginInfo` it found.

@@ -1,7 +1,7 @@
 //! The plugin side of the ABI: what [`crate::export_plugin!`] expands to. A plugin written
-//! against the safe traits (`Collector`, `Analyzer`, `Reporter` of `dossier-plugin-api`) needs no `unsafe` of its
-//! own: the generic entry points here catch every panic, (de)serialize the JSON, and give a
-//! collector a `Host` and an `EvidenceSink` that call back into dossier.
+//! against the safe traits (`Collector`, `Analyzer`, `Reporter` of `dossier-plugin-api`) needs
+//! no `unsafe` of its own: the generic entry points here catch every panic, (de)serialize the
+//! JSON, and give a collector a `Host` and an `EvidenceSink` that call back into dossier.
 //!
 //! By concern: [`GuestInstance`] and [`MakeInstances`] (what the entry points drive), the
 //! kinds behind them, the `extern "C"` entry points, the callbacks to dossier and what a
