@@ -490,9 +490,9 @@ fn plugins(p: PluginsPlan) -> anyhow::Result<ExitCode> {
     }
     println!(
         "dynamic plugins: supported (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH, {}",
-        dossier_plugin_api::abi::ABI_VERSION,
+        dossier_plugin_abi::ABI_VERSION,
         dossier_plugin_api::API_VERSION,
-        dossier_plugin_api::abi::TARGET,
+        dossier_plugin_abi::TARGET,
         crate::plugins::user_dir()
             .map(|d| d.display().to_string())
             .unwrap_or_else(|| "(no HOME: no per-user directory)".into())

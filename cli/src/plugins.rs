@@ -15,12 +15,8 @@
 //! unloaded (thread-local destructors of a plugin would crash after `dlclose`).
 
 use crate::playbook::{Available, BUILTIN_REPORTERS};
-use dossier_plugin_api::abi::bridge::{
-    DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name,
-};
-use dossier_plugin_api::abi::{
-    INFO_SYMBOL, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, PluginInfo,
-};
+use dossier_plugin_abi::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name};
+use dossier_plugin_abi::{INFO_SYMBOL, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, PluginInfo};
 use dossier_plugin_api::analysis::PluginUse;
 use dossier_plugin_api::encoding::hex;
 use dossier_plugin_api::{Analyzer, Collector, Reporter};

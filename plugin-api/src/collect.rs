@@ -254,8 +254,8 @@ impl<'a> CollectContext<'a> {
         self.config
     }
 
-    /// The host and the evidence sink, for the dynamic-plugin bridge
-    /// ([`crate::abi::bridge`]), which serves a plugin's callbacks with them.
+    /// The host and the evidence sink at once, for an adapter that serves a collector running
+    /// elsewhere (a dynamically loaded plugin's callbacks) with them.
     pub fn bridge_parts(&mut self) -> (&'a dyn Host, &mut dyn EvidenceSink) {
         (self.host, &mut *self.sink)
     }

@@ -39,6 +39,7 @@ pub fn dossier_bin() -> PathBuf {
         "remote/src",
         "collectors/src",
         "plugin-api/src",
+        "plugin-abi/src",
         "analyzers/src",
         "reporters/src",
         "playbooks",
@@ -73,7 +74,7 @@ pub fn plugin_lib(name: &str, src: &str) -> PathBuf {
     let Some((built, lib)) = newest else {
         panic!("{file} not built: run `cargo test --workspace`");
     };
-    for dir in [src, "plugin-api/src"] {
+    for dir in [src, "plugin-api/src", "plugin-abi/src"] {
         if let Some(newer) = newer_than(&repo_root().join(dir), built) {
             panic!(
                 "{} is older than {}: run `cargo test --workspace`",

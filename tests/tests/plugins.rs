@@ -400,7 +400,7 @@ fn incompatible_or_foreign_libraries_are_refused() {
         assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
         stderr(&o)
     };
-    let abi = dossier_plugin_api::abi::ABI_VERSION;
+    let abi = dossier_plugin_abi::ABI_VERSION;
     let e = refused(&[("DOSSIER_TEST_PLUGIN", "wrong-abi")], &lib);
     assert!(
         e.contains(&format!("plugin ABI version {}", abi + 41))
@@ -416,7 +416,7 @@ fn incompatible_or_foreign_libraries_are_refused() {
     );
     let e = refused(&[("DOSSIER_TEST_PLUGIN", "wrong-target")], &lib);
     assert!(
-        e.contains("sparc64-sun-solaris") && e.contains(dossier_plugin_api::abi::TARGET),
+        e.contains("sparc64-sun-solaris") && e.contains(dossier_plugin_abi::TARGET),
         "{e}"
     );
     // A real shared library that is no plugin, and a file that is no library at all.

@@ -43,7 +43,7 @@ impl Collector for LoginBanners {
     }
 }
 
-dossier_plugin_api::export_plugin! {
+dossier_plugin_abi::export_plugin! {
     name: "login-banners",
     version: env!("CARGO_PKG_VERSION"),
     collector: LoginBanners,

@@ -11,7 +11,7 @@
 //!   record (rule `probe-seen`, weight 1) and returns a fleet finding over the hosts; the
 //!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
 
-use dossier_plugin_api::abi::{ABI_VERSION, PluginInfo, StrRef};
+use dossier_plugin_abi::{ABI_VERSION, PluginInfo, StrRef};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
@@ -214,7 +214,7 @@ impl Reporter for ProbeReporter {
     }
 }
 
-dossier_plugin_api::export_plugin!(custom_info;
+dossier_plugin_abi::export_plugin!(custom_info;
     name: "probe",
     version: env!("CARGO_PKG_VERSION"),
     collector: Probe,

@@ -24,7 +24,7 @@ pub use collector::SshKeysCollector;
 /// Collector and analyzer name (also the records member, `records/ssh-keys.jsonl`).
 pub const NAME: &str = "ssh-keys";
 
-dossier_plugin_api::export_plugin! {
+dossier_plugin_abi::export_plugin! {
     name: "ssh-keys",
     version: env!("CARGO_PKG_VERSION"),
     collector: SshKeysCollector,

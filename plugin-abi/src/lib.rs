@@ -1,5 +1,31 @@
-//! The C ABI between dossier and dynamically loaded plugins (see `DESIGN.md`, "Dynamic
-//! plugins"). Only plain C types cross it; every structured value is JSON bytes.
+//! The C ABI between dossier and dynamically loaded plugins (see the README, "Plugins"). Only
+//! plain C types cross it; every structured value is JSON bytes.
+//!
+//! This crate holds both sides of the boundary, and all the `unsafe` of the plugin system:
+//! - [`bridge`], dossier's side: checks a loaded library's static metadata and wraps its
+//!   instances in the safe traits of `dossier-plugin-api` (opening the file is the loader's
+//!   job, in `dossier-cli`);
+//! - [`guest`] and [`export_plugin!`], the plugin's side: a plugin written against the safe
+//!   traits exports itself with the macro and needs no `unsafe` of its own;
+//! - [`wire`], the JSON shapes both sides exchange.
+//!
+//! A plugin crate depends on `dossier-plugin-api` (the contract it implements) and on this
+//! crate (to export it).
+//!
+//! # Versions
+//! [`ABI_VERSION`] is the version of this ABI: the layout of [`PluginInfo`], [`PluginVTable`]
+//! and [`HostCallbacks`], the calling and memory conventions, the method and operation codes.
+//! It is independent of this crate's version and of the plugin contract's version
+//! (`dossier_plugin_api::API_VERSION`, which [`PluginInfo::api_version`] carries). Bump it
+//! when a plugin built earlier could no longer be called safely (a changed layout or meaning);
+//! adding an entry at the end of the vtable or of [`HostCallbacks`] (their sizes say which
+//! entries exist) or a new method or operation code does not need a bump.
+//!
+//! At load time ([`bridge::PluginLib::check`]) the loader checks, in this order and before
+//! running any of the plugin's code beyond `dossier_plugin_info`: the ABI version (the first
+//! field, read alone, must equal [`ABI_VERSION`]), the plugin API version (same major; for
+//! 0.x, same minor as `dossier_plugin_api::API_VERSION`), the target triple ([`TARGET`]), the
+//! names, the kinds and the vtable size.
 //!
 //! # Layout
 //! A plugin library exports one symbol, `dossier_plugin_info`, an `extern "C" fn() -> *const
@@ -38,9 +64,17 @@ pub mod bridge;
 pub mod guest;
 pub mod wire;
 
+/// What [`export_plugin!`] expands to refers to, reachable from the plugin's crate.
+#[doc(hidden)]
+pub mod __private {
+    pub use dossier_plugin_api::API_VERSION;
+    pub use serde_json;
+}
+
 use std::ffi::c_void;
 
-/// Version of this ABI. A plugin whose `abi_version` differs is refused.
+/// Version of this ABI (see "Versions" above): not the crate's version. A plugin whose
+/// `abi_version` differs is refused.
 pub const ABI_VERSION: u32 = 1;
 
 /// Target triple this crate (and so a plugin built with it) was compiled for.
@@ -159,12 +193,12 @@ impl StrRef {
 #[repr(C)]
 #[derive(Debug)]
 pub struct PluginInfo {
-    /// [`ABI_VERSION`] of the plugin-api the plugin was built with. Always the first field.
+    /// [`ABI_VERSION`] of the plugin-abi the plugin was built with. Always the first field.
     pub abi_version: u32,
     /// Kinds it provides: a bit set of [`KIND_COLLECTOR`], [`KIND_ANALYZER`],
     /// [`KIND_REPORTER`].
     pub kinds: u32,
-    /// Semver of the plugin API it was built against ([`crate::API_VERSION`]).
+    /// Semver of the plugin API it was built against (`dossier_plugin_api::API_VERSION`).
     pub api_version: StrRef,
     /// Target triple it was compiled for ([`TARGET`]).
     pub target: StrRef,
@@ -304,7 +338,7 @@ pub struct WireError {
     pub message: String,
     /// The host error, for host operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<crate::host::HostError>,
+    pub host: Option<dossier_plugin_api::host::HostError>,
 }
 
 impl WireError {

@@ -1,11 +1,11 @@
 //! JSON shapes of the values that cross the ABI (method inputs and host-operation inputs and
-//! outputs). Paths are record text ([`crate::encoding`]), so non-UTF-8 names survive.
+//! outputs). Paths are record text ([`dossier_plugin_api::encoding`]), so non-UTF-8 names survive.
 
-use crate::collect::{MemberRef, PriorRecords, RawSource};
-use crate::host::FileMeta;
+use dossier_plugin_api::collect::{MemberRef, PriorRecords, RawSource};
+use dossier_plugin_api::host::FileMeta;
 use serde::{Deserialize, Serialize};
 
-/// Input of [`super::METHOD_COLLECT`].
+/// Input of [`crate::METHOD_COLLECT`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CollectInput {
     /// The collector's playbook section.
@@ -28,10 +28,10 @@ pub struct PathArg {
 pub struct WireDirEntry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<crate::host::FileKind>,
+    pub kind: Option<dossier_plugin_api::host::FileKind>,
 }
 
-/// Output of [`super::OP_READ`] (the bytes travel beside it).
+/// Output of [`crate::OP_READ`] (the bytes travel beside it).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReadMeta {
     pub truncated: bool,
@@ -41,7 +41,7 @@ pub struct ReadMeta {
     pub meta_after: Option<FileMeta>,
 }
 
-/// Input of [`super::OP_EXEC`].
+/// Input of [`crate::OP_EXEC`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExecArg {
     pub argv: Vec<String>,
@@ -49,7 +49,7 @@ pub struct ExecArg {
     pub timeout_ms: u64,
 }
 
-/// Output of [`super::OP_EXEC`] (stdout travels beside it as raw bytes).
+/// Output of [`crate::OP_EXEC`] (stdout travels beside it as raw bytes).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExecResult {
     pub status: Option<i32>,
@@ -59,7 +59,7 @@ pub struct ExecResult {
     pub timed_out: bool,
 }
 
-/// Output of [`super::OP_OPEN`].
+/// Output of [`crate::OP_OPEN`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Opened {
     pub handle: u64,
@@ -74,14 +74,14 @@ pub struct HandleArg {
     pub len: usize,
 }
 
-/// Output of [`super::OP_COPY_RAW`].
+/// Output of [`crate::OP_COPY_RAW`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Copied {
     pub member: MemberRef,
     pub source: RawSource,
 }
 
-/// Input of [`super::OP_LOG`].
+/// Input of [`crate::OP_LOG`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogArg {
     pub message: String,

@@ -2,17 +2,19 @@
 //! driven through its vtable by the bridge, exactly as dossier drives a loaded library (only
 //! `dlopen` is left out), against an in-memory host and sink.
 
-use super::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginError, PluginLib, Refusal};
-use super::{ABI_VERSION, PluginInfo, StrRef, TARGET};
-use crate::analysis::{Finding, HostAnalysis, Severity};
-use crate::analyzer::{
+use crate::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginError, PluginLib, Refusal};
+use crate::{ABI_VERSION, PluginInfo, StrRef, TARGET};
+use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
+use dossier_plugin_api::analyzer::{
     AnalysisInput, AnalyzeError, Analyzer, AnalyzerInfo, FleetFacts, FleetFinding, HostFindings,
     MemberReader, RuleDescriptor, RuleScope,
 };
-use crate::collect::{CollectContext, CollectError, Collector, CollectorInfo, IssueKind};
-use crate::host::HostErrorKind;
-use crate::reporter::{FleetInput, ReportError, Reporter, ReporterInfo};
-use crate::testing::{MemHost, run_collector};
+use dossier_plugin_api::collect::{
+    CollectContext, CollectError, Collector, CollectorInfo, IssueKind,
+};
+use dossier_plugin_api::host::HostErrorKind;
+use dossier_plugin_api::reporter::{FleetInput, ReportError, Reporter, ReporterInfo};
+use dossier_plugin_api::testing::{MemHost, run_collector};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -255,7 +257,11 @@ fn incompatible_plugins_are_refused_naming_both_versions() {
         // SAFETY: a valid PluginInfo on the stack, used only during the check.
         unsafe { PluginLib::check(i, "p", "s") }.unwrap_err()
     };
-    let e = check(&info_with(ABI_VERSION + 1, crate::API_VERSION, TARGET));
+    let e = check(&info_with(
+        ABI_VERSION + 1,
+        dossier_plugin_api::API_VERSION,
+        TARGET,
+    ));
     assert_eq!(
         e,
         Refusal::AbiVersion {
@@ -274,12 +280,12 @@ fn incompatible_plugins_are_refused_naming_both_versions() {
     );
     let e = check(&info_with(ABI_VERSION, "99.0.0", TARGET)).to_string();
     assert!(
-        e.contains("99.0.0") && e.contains(crate::API_VERSION),
+        e.contains("99.0.0") && e.contains(dossier_plugin_api::API_VERSION),
         "{e}"
     );
     let e = check(&info_with(
         ABI_VERSION,
-        crate::API_VERSION,
+        dossier_plugin_api::API_VERSION,
         "riscv64gc-unknown-none-elf",
     ));
     assert!(matches!(e, Refusal::Target { .. }), "{e}");
@@ -307,7 +313,7 @@ fn collector_works_through_the_callbacks() {
         .validate_config(&serde_json::json!({"max": "x"}))
         .unwrap_err();
     assert_eq!(e, "max must be a number");
-    let mut prior = crate::PriorRecords::new();
+    let mut prior = dossier_plugin_api::PriorRecords::new();
     prior.insert(
         "facts".into(),
         vec![serde_json::json!({"kind": "host_facts"})],
@@ -417,7 +423,7 @@ fn analyzer_and_reporter_round_trip() {
     };
     input.records.insert(
         "probe".into(),
-        vec![crate::analyzer::NumberedRecord {
+        vec![dossier_plugin_api::analyzer::NumberedRecord {
             line: 1,
             record: serde_json::json!({"kind": "probe", "etc": ["a", "b"]}),
         }],
