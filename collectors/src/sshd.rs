@@ -14,10 +14,11 @@
 //!
 //! This is a built-in collector, not left to the `ssh-keys` plugin: the built-in rules need
 //! typed records for sshd's settings, and a verdict must not depend on loading an optional
-//! plugin. The key-line and fingerprint parsers are the plugin's own (`dossier_ssh_keys::parse`).
+//! plugin. The key-line and fingerprint parsers are shared with it (`crate::shared::sshkeys`).
 //! `AuthorizedKeysCommand` is recorded; the keys a program returns cannot be collected without
 //! running it, which is recorded as an issue.
 
+use crate::shared::sshkeys as parse;
 use crate::util::{Accounts, ByteSize, name_text};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::records::{
@@ -25,7 +26,6 @@ use dossier_plugin_api::records::{
     SshdMatchBlock, SshdSetting,
 };
 use dossier_plugin_api::{CollectContext, Collector, CollectorInfo};
-use dossier_ssh_keys::parse;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -35,12 +35,13 @@ pub mod attack;
 pub mod collect;
 pub mod encoding;
 pub mod host;
-pub mod policy;
 pub mod records;
 pub mod reporter;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
+
+pub use analysis::policy;
 
 /// Version of the plugin contract: the types and traits of this crate and the JSON shapes they
 /// serialize to. It is written into every plugin's metadata and checked at load time (same

@@ -59,7 +59,7 @@ pub fn dossier_bin() -> PathBuf {
 /// plugin crate (`dossier_ssh_keys`, `dossier_test_plugin`). `cargo test` builds them as
 /// dev-dependencies of this package into `target/<profile>/deps/`; `cargo build` puts them in
 /// `target/<profile>/`. The newest is taken, and it must be newer than its sources.
-pub fn plugin_lib(name: &str, src: &str) -> PathBuf {
+pub fn plugin_lib(name: &str, srcs: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let deps = exe.parent().expect("deps dir");
     let profile = deps.parent().expect("target dir");
@@ -74,7 +74,7 @@ pub fn plugin_lib(name: &str, src: &str) -> PathBuf {
     let Some((built, lib)) = newest else {
         panic!("{file} not built: run `cargo test --workspace`");
     };
-    for dir in [src, "plugin-api/src", "plugin-abi/src"] {
+    for dir in srcs.iter().chain(&["plugin-api/src", "plugin-abi/src"]) {
         if let Some(newer) = newer_than(&repo_root().join(dir), built) {
             panic!(
                 "{} is older than {}: run `cargo test --workspace`",
@@ -88,12 +88,16 @@ pub fn plugin_lib(name: &str, src: &str) -> PathBuf {
 
 /// The `ssh-keys` plugin library.
 pub fn ssh_keys_plugin() -> PathBuf {
-    plugin_lib("dossier_ssh_keys", "collectors/plugins/ssh-keys/src")
+    // The plugin re-exports the collectors' SSH key parsers.
+    plugin_lib(
+        "dossier_ssh_keys",
+        &["collectors/plugins/ssh-keys/src", "collectors/src"],
+    )
 }
 
 /// The misbehaving test plugin library (`tests/test-plugin`).
 pub fn test_plugin() -> PathBuf {
-    plugin_lib("dossier_test_plugin", "tests/test-plugin/src")
+    plugin_lib("dossier_test_plugin", &["tests/test-plugin/src"])
 }
 
 /// SHA-256 of a file, hex.

@@ -16,7 +16,8 @@
 
 pub mod analyzer;
 pub mod collector;
-pub mod parse;
+/// The key-line, `sshd_config` and passwd parsers, shared with the built-in `sshd` collector.
+pub use dossier_collectors::shared::sshkeys as parse;
 
 pub use analyzer::SshKeysAnalyzer;
 pub use collector::SshKeysCollector;

@@ -1,4 +1,5 @@
-//! Parsers: `authorized_keys` lines (options, key type, key, comment, OpenSSH fingerprint),
+//! SSH key parsers shared by the `sshd` collector and the `ssh-keys` plugin (which re-exports
+//! them as `dossier_ssh_keys::parse`): `authorized_keys` lines (options, key type, key, comment, OpenSSH fingerprint),
 //! `sshd_config` (the keywords that say where keys come from), and `/etc/passwd`.
 
 use base64::Engine;

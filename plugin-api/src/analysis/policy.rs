@@ -1,4 +1,5 @@
-//! Fleet and site context of an analysis: the inventory items stacking and baselines compare
+//! Fleet and site context of an analysis (part of the [`HostAnalysis`](super::HostAnalysis)
+//! it annotates, re-exported as `dossier_plugin_api::policy`): the inventory items stacking and baselines compare
 //! (persistence items, executables, listeners, accounts, sudo rules), what a site allowlist or
 //! a known-good baseline took out of a host's score, and the fleet stacking summary.
 //!
@@ -7,7 +8,7 @@
 //! runs), so the same unit on two hosts with different content is two items in stacking, and a
 //! key seen in a baseline with another identity is *changed*.
 
-use crate::analysis::{Evidence, Finding, Ioc};
+use super::{Evidence, Finding, Ioc};
 use serde::{Deserialize, Serialize};
 
 /// Kinds of inventory item that persist (run again by themselves): the Stacking section of the

@@ -2,6 +2,8 @@
 //! summary reporters turn into documents. Analyzers produce these from bundle records only;
 //! every finding points at hashed members of the bundle it came from.
 
+pub mod policy;
+
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -346,8 +348,8 @@ pub struct HostAnalysis {
     pub plugins: Vec<PluginUse>,
     /// What the site allowlist, a baseline and fleet stacking took out of the score, and what
     /// changed since the baseline (absent when none of them applied).
-    #[serde(default, skip_serializing_if = "crate::policy::Policy::is_empty")]
-    pub policy: crate::policy::Policy,
+    #[serde(default, skip_serializing_if = "policy::Policy::is_empty")]
+    pub policy: policy::Policy,
 }
 
 /// A dynamic plugin used to collect or analyze a bundle.
