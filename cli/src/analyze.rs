@@ -41,15 +41,15 @@
 //! an interrupted one leaves no fleet report. `DOSSIER_TIMINGS=1` prints where the time went
 //! (per stage, summed over workers) on stderr.
 
-use crate::bundle::ledger::{self, Beside};
-use crate::bundle::reader::{Bundle, Limits};
-use crate::bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced};
 use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
 use dossier_analyzers::baseline::BaselineIndex;
 use dossier_analyzers::stacking::Stacker;
 use dossier_analyzers::{BundleInput, Header, analyze, completeness, inventory, policy};
+use dossier_bundle::ledger::{self, Beside};
+use dossier_bundle::reader::{Bundle, Limits};
+use dossier_bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, NotCollected, PluginUse, Unanalyzed};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, CollectorState, FleetFacts, FleetFinding, NumberedRecord,

@@ -6,12 +6,12 @@ use crate::args::{
     AnalyzeArgs, BaselineArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs,
     RulesArgs, SweepArgs, VerifyArgs,
 };
-use crate::bundle::ledger;
-use crate::bundle::reader::{self, Limits};
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
 use crate::playbook;
 use crate::plugins::Registry;
+use dossier_bundle::ledger;
+use dossier_bundle::reader::{self, Limits};
 use dossier_plugin_api::Analyzer;
 use dossier_plugin_api::analysis::NotCollected;
 use std::path::PathBuf;

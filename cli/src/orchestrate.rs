@@ -7,13 +7,13 @@
 //! manifest and the next collector runs. A host lost mid-run (SSH) marks the remaining
 //! collectors as not run. The bundle is registered in the output directory's custody ledger.
 
-use crate::bundle::ledger;
-use crate::bundle::manifest::{
-    CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
-};
-use crate::bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use crate::playbook::Playbook;
 use crate::progress::Progress;
+use dossier_bundle::ledger;
+use dossier_bundle::manifest::{
+    CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
+};
+use dossier_bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::records::HostFacts;
 use dossier_plugin_api::{CollectContext, Collector, Host, PriorRecords, Timestamp};

@@ -9,7 +9,7 @@
 //! `tests/fuzz-regressions/{manifest,bundle}/` at the repository root and are replayed by
 //! `regressions_replay`.
 
-use dossier_cli::bundle::reader::{Bundle, Limits, parse_manifest, verify};
+use dossier_bundle::reader::{Bundle, Limits, parse_manifest, verify};
 use dossier_cli::local::LocalHost;
 use dossier_cli::orchestrate::{Custody, collect_host};
 use dossier_cli::playbook::{self, Playbook};

@@ -73,7 +73,7 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     #[test]
     fn member_names() {

@@ -7,9 +7,9 @@
 //! and its `.sha256` are fsynced, so a file with the final name is always complete. A bundle
 //! that is dropped before [`BundleWriter::finish`] removes its partial file.
 
-use super::manifest::{LOG_NAME, MANIFEST_NAME, Manifest, MemberEntry};
-use super::names::raw_member_name;
-use super::pool::Pool;
+use crate::manifest::{LOG_NAME, MANIFEST_NAME, Manifest, MemberEntry};
+use crate::names::raw_member_name;
+use crate::pool::Pool;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::collect::{
     CopyError, EvidenceSink, Issue, IssueKind, MemberRef, RawCopy, RawSource,
@@ -792,7 +792,7 @@ impl EvidenceSink for BundleWriter {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     #[test]
     fn entropy_heuristic() {

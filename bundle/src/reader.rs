@@ -13,8 +13,8 @@
 //! produce from the stored bytes are refused without decompressing. Nothing is extracted.
 //! [`Bundle`] gives analyzers verified access to records and members.
 
-use super::manifest::{FORMAT, FORMAT_VERSION, MANIFEST_NAME, Manifest, MemberEntry};
-use super::names::unsafe_name;
+use crate::manifest::{FORMAT, FORMAT_VERSION, MANIFEST_NAME, Manifest, MemberEntry};
+use crate::names::unsafe_name;
 use dossier_plugin_api::encoding::{hex, is_sha256_hex};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -961,7 +961,7 @@ impl<R: Read> Read for HashingReader<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     #[test]
     fn sidecar_format() {

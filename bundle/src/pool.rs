@@ -176,7 +176,7 @@ fn compress(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     #[test]
     fn members_come_back_in_submission_order() {

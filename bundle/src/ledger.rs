@@ -10,7 +10,7 @@
 //! chain is intact, it has the bundle's `created` entry, and that entry records the SHA-256
 //! the bundle has now); `verify` and `analyze` both use them.
 
-use crate::bundle::reader::{Problem, Verification};
+use crate::reader::{Problem, Verification};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::encoding::hex;
 use nix::fcntl::{Flock, FlockArg};
@@ -337,7 +337,7 @@ pub fn check_ledger(path: &Path, v: &mut Verification) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::*;
 
     fn ev<'a>(bundle: &'a str) -> Event<'a> {
         Event {
