@@ -73,7 +73,7 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
 
     #[test]
     fn member_names() {

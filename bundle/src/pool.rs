@@ -176,7 +176,7 @@ fn compress(
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
 
     #[test]
     fn members_come_back_in_submission_order() {

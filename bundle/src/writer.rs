@@ -7,6 +7,7 @@
 //! and its `.sha256` are fsynced, so a file with the final name is always complete. A bundle
 //! that is dropped before [`BundleWriter::finish`] removes its partial file.
 
+use crate::fsio::{FsError, create_new_private, ensure_out_dir, sync_dir, write_synced};
 use crate::manifest::{LOG_NAME, MANIFEST_NAME, Manifest, MemberEntry};
 use crate::names::raw_member_name;
 use crate::pool::Pool;
@@ -19,9 +20,8 @@ use dossier_plugin_api::host::{FileMeta, Host, HostError, HostErrorKind};
 use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use zip::write::{SimpleFileOptions, StreamWriter};
@@ -30,16 +30,9 @@ use zip::{CompressionMethod, ZipWriter};
 /// Errors that stop a bundle from being written.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("cannot create output directory {path}: {source}")]
-    OutDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// The output directory or the partial file could not be created.
+    #[error(transparent)]
+    Output(#[from] FsError),
     #[error("writing the bundle failed: {0}")]
     Write(String),
     #[error("cannot move the finished bundle into place: {0}")]
@@ -131,21 +124,6 @@ const OFF_THREAD_MIN: u64 = 256 << 10;
 /// Members at least this large are compressed at level 1 (throughput over ratio).
 const FAST_THRESHOLD: u64 = 1 << 20;
 
-/// Creates `dir` (and parents) with mode 0700 when missing.
-pub fn ensure_out_dir(dir: &Path) -> Result<(), BundleError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| BundleError::OutDir {
-            path: dir.to_path_buf(),
-            source,
-        })
-}
-
 /// The bundle being written.
 /// The records one collector emitted, as written to `records/<collector>.jsonl`.
 #[derive(Debug, Default)]
@@ -199,15 +177,10 @@ impl BundleWriter {
                 format!(".{stem}.{n}.zip.partial")
             };
             let path = out_dir.join(name);
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
+            match create_new_private(&path) {
                 Ok(f) => break (f, path),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-                Err(source) => return Err(BundleError::Create { path, source }),
+                Err(source) => return Err(FsError::Create { path, source }.into()),
             }
         };
         let sink = HashingFile::new(file);
@@ -530,25 +503,6 @@ fn append_prepared(
     }
 }
 
-/// Writes `data` to a new file (0600) and fsyncs it.
-pub fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
-}
-
-/// Fsyncs a directory so renames in it are durable (best effort).
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// Whether a sample looks already compressed or random (Shannon entropy above 7.5 bits/byte),
 /// so deflating it would cost time for nothing.
 fn looks_incompressible(sample: &[u8]) -> bool {
@@ -792,7 +746,7 @@ impl EvidenceSink for BundleWriter {
 
 #[cfg(test)]
 mod tests {
-    use crate::*;
+    use super::*;
 
     #[test]
     fn entropy_heuristic() {

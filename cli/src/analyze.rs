@@ -41,15 +41,15 @@
 //! an interrupted one leaves no fleet report. `DOSSIER_TIMINGS=1` prints where the time went
 //! (per stage, summed over workers) on stderr.
 
-use crate::orchestrate::file_safe;
 use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
 use dossier_analyzers::baseline::BaselineIndex;
 use dossier_analyzers::stacking::Stacker;
 use dossier_analyzers::{BundleInput, Header, analyze, completeness, inventory, policy};
+use dossier_bundle::fsio::{create_private, ensure_out_dir, file_safe, sync_dir, write_synced};
 use dossier_bundle::ledger::{self, Beside};
 use dossier_bundle::reader::{Bundle, Limits};
-use dossier_bundle::writer::{BundleError, ensure_out_dir, sync_dir, write_synced};
+use dossier_bundle::writer::BundleError;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, NotCollected, PluginUse, Unanalyzed};
 use dossier_plugin_api::analyzer::{
     AnalysisInput, CollectorState, FleetFacts, FleetFinding, NumberedRecord,
@@ -60,9 +60,9 @@ use dossier_plugin_api::{Analyzer, Reporter};
 use dossier_reporters::fleet::{FleetWriter, HostEntry};
 use dossier_reporters::json::FindingsWriter;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
@@ -430,13 +430,7 @@ fn write_report(path: &Path, text: &str) -> Result<(), BundleError> {
 /// output directory's file system before the fleet report is committed.
 fn write_report_unsynced(path: &Path, text: &str) -> Result<(), BundleError> {
     let tmp = path.with_extension("partial");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| write_error(&tmp, e))?;
+    let mut f = create_private(&tmp).map_err(|e| write_error(&tmp, e))?;
     f.write_all(text.as_bytes())
         .map_err(|e| write_error(&tmp, e))?;
     drop(f);
@@ -454,13 +448,7 @@ struct Pending {
 impl Pending {
     fn create(path: PathBuf) -> Result<Pending, BundleError> {
         let tmp = path.with_extension("partial");
-        let f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| write_error(&tmp, e))?;
+        let f = create_private(&tmp).map_err(|e| write_error(&tmp, e))?;
         Ok(Pending {
             path,
             tmp,

@@ -9,6 +9,7 @@
 
 use crate::playbook::Playbook;
 use crate::progress::Progress;
+use dossier_bundle::fsio::file_safe;
 use dossier_bundle::ledger;
 use dossier_bundle::manifest::{
     CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
@@ -130,27 +131,6 @@ fn status_of(error: bool, records: usize, issues: &[Issue]) -> &'static str {
         "partial"
     } else {
         "ok"
-    }
-}
-
-/// Turns a host name into a safe file-name part.
-pub fn file_safe(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() {
-        "unknown-host".into()
-    } else {
-        s
     }
 }
 
@@ -435,7 +415,5 @@ mod tests {
         assert_eq!(status_of(false, 2, std::slice::from_ref(&na)), "partial");
         assert_eq!(status_of(false, 2, &[err]), "partial");
         assert_eq!(status_of(true, 2, &[]), "failed");
-        assert_eq!(file_safe("../x y"), "_x_y");
-        assert_eq!(file_safe(""), "unknown-host");
     }
 }
