@@ -201,11 +201,11 @@ fn analyze_bundle_timed(
     for run in &runs {
         // The detail summarizes all issues; what makes the data incomplete (not mere churn such
         // as a process that exited) marks the rules that need it as evaluated on partial data.
-        let health = completeness::health(&run.status, run.error.as_deref(), &run.issues);
+        let health = completeness::health(run.status, run.error.as_deref(), &run.issues);
         if let Some(why) = health.incomplete {
             incomplete.insert(run.name.clone(), why);
         }
-        collectors.insert(run.name.clone(), (run.status.clone(), health.detail));
+        collectors.insert(run.name.clone(), (run.status, health.detail));
         match b.records(&run.name, MAX_RECORDS) {
             Ok((recs, bad)) => {
                 records.insert(run.name.clone(), recs);
@@ -221,7 +221,7 @@ fn analyze_bundle_timed(
             (
                 n.clone(),
                 CollectorState {
-                    status: status.clone(),
+                    status: *status,
                     detail: detail.clone(),
                 },
             )

@@ -12,8 +12,8 @@ use crate::playbook;
 use crate::plugins::Registry;
 use dossier_bundle::ledger;
 use dossier_bundle::reader::{self, Limits};
-use dossier_plugin_api::Analyzer;
 use dossier_plugin_api::analysis::NotCollected;
+use dossier_plugin_api::{Analyzer, CollectorStatus};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -105,14 +105,14 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     )?;
     if !plan.quiet {
         for run in &c.manifest_collectors {
-            if run.status != "ok" {
+            if run.status != CollectorStatus::Ok {
                 let what = run.error.clone().unwrap_or_else(|| {
                     format!("{} issue(s) recorded in the manifest", run.issues.len())
                 });
                 eprintln!(
                     "dossier: note: collector {} {}: {what}",
                     run.name,
-                    run.status.replace('_', " ")
+                    run.status.words()
                 );
             }
         }

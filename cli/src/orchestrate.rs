@@ -17,7 +17,9 @@ use dossier_bundle::manifest::{
 use dossier_bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::records::HostFacts;
-use dossier_plugin_api::{CollectContext, Collector, Host, PriorRecords, Timestamp};
+use dossier_plugin_api::{
+    CollectContext, Collector, CollectorStatus, Host, PriorRecords, Timestamp,
+};
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -115,22 +117,22 @@ pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Status of a collector run from its outcome.
-fn status_of(error: bool, records: usize, issues: &[Issue]) -> &'static str {
+fn status_of(error: bool, records: usize, issues: &[Issue]) -> CollectorStatus {
     if error {
-        return "failed";
+        return CollectorStatus::Failed;
     }
     let not_avail = issues
         .iter()
         .filter(|i| i.kind == IssueKind::NotAvailable)
         .count();
     if issues.len() > not_avail {
-        "partial"
+        CollectorStatus::Partial
     } else if not_avail > 0 && records == 0 {
-        "not_available"
+        CollectorStatus::NotAvailable
     } else if not_avail > 0 {
-        "partial"
+        CollectorStatus::Partial
     } else {
-        "ok"
+        CollectorStatus::Ok
     }
 }
 
@@ -181,7 +183,7 @@ pub fn collect_host(
                 version: info.version.clone(),
                 source,
                 plugin_sha256,
-                status: "failed".into(),
+                status: CollectorStatus::Failed,
                 duration_ms: 0,
                 records: 0,
                 error: Some(format!("not run: {HOST_LOST} ({why})")),
@@ -232,7 +234,7 @@ pub fn collect_host(
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
         let status = if cut && count > 0 {
             // Cut short by the lost host, with what it had collected by then.
-            "partial"
+            CollectorStatus::Partial
         } else {
             status_of(result.is_some(), count, &issues)
         };
@@ -255,7 +257,7 @@ pub fn collect_host(
             version: info.version.clone(),
             source,
             plugin_sha256,
-            status: status.into(),
+            status,
             duration_ms: elapsed.as_millis() as u64,
             records: count,
             error: result,
@@ -407,13 +409,16 @@ mod tests {
             kind: IssueKind::Truncated,
             message: "x".into(),
         };
-        assert_eq!(status_of(false, 3, &[]), "ok");
+        assert_eq!(status_of(false, 3, &[]), CollectorStatus::Ok);
         assert_eq!(
             status_of(false, 0, std::slice::from_ref(&na)),
-            "not_available"
+            CollectorStatus::NotAvailable
         );
-        assert_eq!(status_of(false, 2, std::slice::from_ref(&na)), "partial");
-        assert_eq!(status_of(false, 2, &[err]), "partial");
-        assert_eq!(status_of(true, 2, &[]), "failed");
+        assert_eq!(
+            status_of(false, 2, std::slice::from_ref(&na)),
+            CollectorStatus::Partial
+        );
+        assert_eq!(status_of(false, 2, &[err]), CollectorStatus::Partial);
+        assert_eq!(status_of(true, 2, &[]), CollectorStatus::Failed);
     }
 }

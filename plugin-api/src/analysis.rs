@@ -2,6 +2,7 @@
 //! summary reporters turn into documents. Analyzers produce these from bundle records only;
 //! every finding points at hashed members of the bundle it came from.
 
+use crate::CollectorStatus;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -297,7 +298,7 @@ pub struct Listener {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectorGap {
     pub collector: String,
-    pub status: String,
+    pub status: CollectorStatus,
     /// Its error and a summary of all its issues (count by kind, first few subjects).
     pub detail: String,
 }

@@ -19,6 +19,7 @@ pub mod host;
 pub mod policy;
 pub mod records;
 pub mod reporter;
+pub mod status;
 pub mod testing;
 pub mod time;
 
@@ -37,4 +38,5 @@ pub use host::{
 pub use reporter::{Reporter, ReporterInfo};
 #[doc(hidden)]
 pub use serde_json;
+pub use status::CollectorStatus;
 pub use time::Timestamp;
