@@ -33,10 +33,25 @@ pub enum BundleError {
     /// The output directory or the partial file could not be created.
     #[error(transparent)]
     Output(#[from] FsError),
+    /// Writing or compressing a member, the manifest or the zip failed (the first failure
+    /// of the bundle: later writes are refused with it).
     #[error("writing the bundle failed: {0}")]
     Write(String),
-    #[error("cannot move the finished bundle into place: {0}")]
-    Rename(String),
+    /// The sidecar checksum file could not be written.
+    #[error("cannot move the finished bundle into place: {}: {source}", path.display())]
+    Sidecar {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The sidecar or the bundle could not be renamed to its final name.
+    #[error("cannot move the finished bundle into place: {}: {source}", path.display())]
+    Rename {
+        path: PathBuf,
+        source: nix::errno::Errno,
+    },
+    /// Every candidate name is taken.
+    #[error("cannot move the finished bundle into place: no free name for {stem}.zip")]
+    NoFreeName { stem: String },
 }
 
 /// A finished bundle on disk.

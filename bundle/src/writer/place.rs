@@ -26,8 +26,12 @@ pub(super) fn place(
             continue;
         }
         let sum_tmp = out_dir.join(format!(".{name}.sha256.partial"));
-        write_synced(&sum_tmp, format!("{sha256}  {name}\n").as_bytes())
-            .map_err(|e| BundleError::Rename(format!("{}: {e}", sum_tmp.display())))?;
+        write_synced(&sum_tmp, format!("{sha256}  {name}\n").as_bytes()).map_err(|source| {
+            BundleError::Sidecar {
+                path: sum_tmp.clone(),
+                source,
+            }
+        })?;
         match renameat2(
             AT_FDCWD,
             &sum_tmp,
@@ -42,7 +46,10 @@ pub(super) fn place(
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&sum_tmp);
-                return Err(BundleError::Rename(format!("{}: {e}", sum_path.display())));
+                return Err(BundleError::Rename {
+                    path: sum_path,
+                    source: e,
+                });
             }
         }
         match renameat2(
@@ -62,14 +69,14 @@ pub(super) fn place(
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&sum_path);
-                return Err(BundleError::Rename(format!(
-                    "{}: {e}",
-                    final_path.display()
-                )));
+                return Err(BundleError::Rename {
+                    path: final_path,
+                    source: e,
+                });
             }
         }
     }
-    Err(BundleError::Rename(format!(
-        "no free name for {file_stem}.zip"
-    )))
+    Err(BundleError::NoFreeName {
+        stem: file_stem.to_string(),
+    })
 }
