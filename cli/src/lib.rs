@@ -1,6 +1,6 @@
-//! The dossier orchestrator library behind the `dossier` binary: transports, the bundle
-//! writer/reader/verifier and custody ledger, playbooks, the orchestrator, progress and the
-//! commands. `main.rs` only parses arguments and calls [`commands::run`].
+//! The dossier orchestrator library behind the `dossier` binary: transports, playbooks, the
+//! orchestrator, progress and the commands (the bundle format is the `dossier-bundle` crate).
+//! `main.rs` only parses arguments and calls [`commands::run`].
 
 pub mod analyze;
 pub mod args;

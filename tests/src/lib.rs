@@ -36,6 +36,7 @@ pub fn dossier_bin() -> PathBuf {
         .expect("binary mtime");
     for dir in [
         "cli/src",
+        "bundle/src",
         "collectors/src",
         "plugin-api/src",
         "analyzers/src",
