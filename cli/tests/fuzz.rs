@@ -1,5 +1,5 @@
-//! Property-based fuzzing of the analysis of bundles (proptest, stable Rust): `Bundle::open`
-//! + records + analysis on bundles that verify but hold mutated records. The bundle reader
+//! Property-based fuzzing of the analysis of bundles (proptest, stable Rust): `Bundle::open`,
+//! records and analysis of bundles that verify but hold mutated records. The bundle reader
 //! itself (manifest parser, `verify` on mutated zips and random bytes) is fuzzed in
 //! `bundle/tests/fuzz.rs` (`cargo test -p dossier-bundle --test fuzz`).
 //!
