@@ -12,6 +12,6 @@ pub mod fsio;
 pub mod ledger;
 pub mod manifest;
 pub mod names;
-pub mod pool;
+mod pool;
 pub mod reader;
 pub mod writer;

@@ -2,4 +2,4 @@
 //! re-exports keep `crate::bundle::...` paths of code written in parallel with the move
 //! compiling; new code uses `dossier_bundle` directly. Remove once nothing uses them.
 
-pub use dossier_bundle::{fsio, ledger, manifest, names, pool, reader, writer};
+pub use dossier_bundle::{fsio, ledger, manifest, names, reader, writer};

@@ -1,6 +1,6 @@
 //! Reads and verifies bundles, treating every bundle as untrusted input.
 //!
-//! [`verify`] checks, and names exactly what differs:
+//! [`verify()`] checks, and names exactly what differs:
 //! - the whole file against `<bundle>.sha256` (so a flipped byte anywhere, even in zip
 //!   headers no member hash covers, fails);
 //! - the zip structure (truncation, duplicate, unsafe or symlink entries, unknown compression);

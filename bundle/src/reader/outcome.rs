@@ -11,7 +11,7 @@ pub struct Problem {
     pub message: String,
 }
 
-/// The outcome of [`verify`].
+/// The outcome of [`verify`](super::verify()).
 #[derive(Debug)]
 pub struct Verification {
     pub path: PathBuf,
