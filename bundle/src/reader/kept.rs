@@ -3,10 +3,11 @@
 use super::limits::Limits;
 use std::collections::HashMap;
 
-/// Member content verified during [`verify_keeping`](super::verify::verify_keeping) and kept for analysis, so it is neither
-/// decompressed nor hashed a second time: the records members (within
-/// [`Limits::max_record_bytes`]) and small members (each at most [`KEEP_MEMBER`] bytes, at most
-/// [`KEEP_SMALL`] bytes together), each kept only once its SHA-256 matched the manifest.
+/// Member content verified during [`verify_keeping`](super::verify::verify_keeping) and kept
+/// for analysis, so it is neither decompressed nor hashed a second time: the records members
+/// (within [`Limits::max_record_bytes`]) and small members (each at most [`KEEP_MEMBER`] bytes,
+/// at most [`KEEP_SMALL`] bytes together), each kept only once its SHA-256 matched the
+/// manifest.
 #[derive(Default)]
 pub(super) struct Kept {
     pub(super) members: HashMap<String, Vec<u8>>,

@@ -1,4 +1,5 @@
-//! Writes one evidence bundle: the orchestrator's [`EvidenceSink`](dossier_plugin_api::EvidenceSink).
+//! Writes one evidence bundle: the orchestrator's
+//! [`EvidenceSink`](dossier_plugin_api::EvidenceSink).
 //!
 //! Everything goes through one streaming pass: a source is read once, each chunk feeds the
 //! member's SHA-256 and the zip compressor, and every byte the zip writer emits feeds the
