@@ -211,7 +211,7 @@ fn analyze_bundle_timed(
                 records.insert(run.name.clone(), recs);
                 record_errors.extend(bad);
             }
-            Err(e) => record_errors.push(e),
+            Err(e) => record_errors.push(e.to_string()),
         }
     }
     timings.add(Stage::Records, t_records);
@@ -257,7 +257,7 @@ fn analyze_bundle_timed(
     let member_nanos = AtomicU64::new(0);
     let mut read = |name: &str, cap: u64| {
         let t = Instant::now();
-        let r = b.read_member(name, cap);
+        let r = b.read_member(name, cap).map_err(|e| e.to_string());
         if timings.on {
             member_nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }

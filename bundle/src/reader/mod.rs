@@ -15,18 +15,22 @@
 
 mod archive;
 mod central;
+mod error;
 mod kept;
 mod limits;
 mod open;
 mod outcome;
 mod parse;
+mod records;
 mod sidecar;
 mod source;
 mod verify;
 
+pub use error::{MemberError, OpenError};
 pub use limits::Limits;
-pub use open::{Bundle, NumberedRecords, OpenError};
+pub use open::Bundle;
 pub use outcome::{Problem, Verification};
 pub use parse::parse_manifest;
+pub use records::NumberedRecords;
 pub use sidecar::sidecar_path;
 pub use verify::verify;

@@ -1,45 +1,30 @@
 //! [`Bundle`]: a verified bundle opened for analysis, giving its records and members.
 
 use super::archive::read_capped;
+use super::error::{MemberError, OpenError};
 use super::kept::Kept;
 use super::limits::Limits;
-use super::outcome::{Problem, Verification};
-use super::source::{HashingReader, Source};
+use super::outcome::Verification;
+use super::source::Source;
 use super::verify::verify_keeping;
 use crate::manifest::{Manifest, MemberEntry};
 use dossier_plugin_api::encoding::hex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use zip::ZipArchive;
-
-/// Records with their 1-based line numbers in the records member.
-pub type NumberedRecords = Vec<(usize, serde_json::Value)>;
 
 /// A verified bundle opened for analysis.
 pub struct Bundle {
     pub path: PathBuf,
     pub sha256: String,
     pub manifest: Manifest,
-    zip: ZipArchive<Source>,
-    index: HashMap<String, usize>,
+    pub(super) zip: ZipArchive<Source>,
+    pub(super) index: HashMap<String, usize>,
     /// Verified content kept from verification (see [`Kept`]).
-    kept: HashMap<String, Vec<u8>>,
+    pub(super) kept: HashMap<String, Vec<u8>>,
     /// What [`Bundle::records`] may still load: (bytes, values).
-    record_budget: (u64, u64),
-}
-
-/// Why a bundle could not be opened for analysis.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error("{path}: verification failed:\n{}", problems.iter().map(|p| format!("  - {}: {}", p.subject, p.message)).collect::<Vec<_>>().join("\n"))]
-    Unverified {
-        path: PathBuf,
-        problems: Vec<Problem>,
-    },
-    #[error("{path}: {message}")]
-    Read { path: PathBuf, message: String },
+    pub(super) record_budget: (u64, u64),
 }
 
 impl Bundle {
@@ -93,158 +78,38 @@ impl Bundle {
     }
 
     /// Reads a member whole (at most `cap` bytes), re-checking its SHA-256.
-    pub fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, String> {
+    pub fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, MemberError> {
         let entry = self
             .member(name)
-            .ok_or_else(|| format!("{name}: not in the manifest"))?
+            .ok_or_else(|| MemberError::NotListed {
+                name: name.to_string(),
+            })?
             .clone();
         if entry.size > cap {
-            return Err(format!(
-                "{name}: {} bytes, more than the {cap}-byte limit",
-                entry.size
-            ));
+            return Err(MemberError::TooLarge {
+                name: name.to_string(),
+                size: entry.size,
+                cap,
+            });
         }
         if let Some(data) = self.kept.get(name) {
             return Ok(data.clone());
         }
-        let &i = self
-            .index
-            .get(name)
-            .ok_or_else(|| format!("{name}: missing"))?;
-        let data = read_capped(&mut self.zip, i, entry.size).map_err(|e| format!("{name}: {e}"))?;
+        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
+            name: name.to_string(),
+        })?;
+        let data =
+            read_capped(&mut self.zip, i, entry.size).map_err(|message| MemberError::Read {
+                name: name.to_string(),
+                message,
+            })?;
         if hex(&Sha256::digest(&data)) != entry.sha256 {
-            return Err(format!("{name}: SHA-256 differs from the manifest"));
+            return Err(MemberError::Hash {
+                name: name.to_string(),
+            });
         }
         Ok(data)
     }
-
-    /// Records of one collector (`records/<name>.jsonl`), one JSON value per line. Lines that
-    /// are not JSON are returned as errors with their line numbers.
-    ///
-    /// The member is streamed line by line and its SHA-256 re-checked at the end; what is
-    /// loaded counts against the bundle's record budget ([`Limits::max_record_bytes`],
-    /// [`Limits::max_record_values`]): a member that would exceed it is not loaded at all, and
-    /// the error names it and the limit.
-    pub fn records(
-        &mut self,
-        collector: &str,
-        cap: u64,
-    ) -> Result<(NumberedRecords, Vec<String>), String> {
-        let name = format!("records/{collector}.jsonl");
-        let Some(entry) = self.member(&name).cloned() else {
-            return Ok((Vec::new(), Vec::new()));
-        };
-        let (bytes_left, values_left) = self.record_budget;
-        let cap = cap.min(bytes_left);
-        if entry.size > cap {
-            return Err(format!(
-                "{name}: {} bytes, more than the {cap} bytes of records left to load (limit); not analyzed",
-                entry.size
-            ));
-        }
-        // Kept from verification: already checked against the manifest, parsed in place.
-        if let Some(data) = self.kept.remove(&name) {
-            let mut out = Vec::new();
-            let mut bad = Vec::new();
-            let mut values = 0u64;
-            for (i, line) in data.split(|b| *b == b'\n').enumerate() {
-                let lineno = i + 1;
-                values += json_values_bound(line);
-                if values > values_left {
-                    return Err(format!(
-                        "{name}: more than the {values_left} JSON values of records left to load (limit) by line {lineno}; not analyzed"
-                    ));
-                }
-                if line.len() + 1 > MAX_RECORD_LINE {
-                    return Err(format!(
-                        "{name}: line {lineno} is longer than {MAX_RECORD_LINE} bytes (limit); not analyzed"
-                    ));
-                }
-                if !line.iter().all(u8::is_ascii_whitespace) {
-                    match serde_json::from_slice(line) {
-                        Ok(v) => out.push((lineno, v)),
-                        Err(e) => bad.push(format!("{name} line {lineno}: {e}")),
-                    }
-                }
-            }
-            self.record_budget = (bytes_left - data.len() as u64, values_left - values);
-            return Ok((out, bad));
-        }
-        // Otherwise streamed from the archive and its hash re-checked at the end.
-        let &i = self
-            .index
-            .get(&name)
-            .ok_or_else(|| format!("{name}: missing"))?;
-        let f = self.zip.by_index(i).map_err(|e| format!("{name}: {e}"))?;
-        let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f.take(entry.size + 1)));
-        let mut out = Vec::new();
-        let mut bad = Vec::new();
-        let mut values = 0u64;
-        let mut line = Vec::new();
-        let mut lineno = 0usize;
-        loop {
-            // One line, counted as it is read: neither a huge line nor a line of a million
-            // tiny values is ever held whole.
-            use std::io::BufRead;
-            let buf = r.fill_buf().map_err(|e| format!("{name}: {e}"))?;
-            let eof = buf.is_empty();
-            let (chunk, end) = match buf.iter().position(|b| *b == b'\n') {
-                Some(p) => (&buf[..=p], true),
-                None => (buf, eof),
-            };
-            values += json_values_bound(chunk);
-            if values > values_left {
-                return Err(format!(
-                    "{name}: more than the {values_left} JSON values of records left to load (limit) by line {}; not analyzed",
-                    lineno + 1
-                ));
-            }
-            if line.len() + chunk.len() > MAX_RECORD_LINE {
-                return Err(format!(
-                    "{name}: line {} is longer than {MAX_RECORD_LINE} bytes (limit); not analyzed",
-                    lineno + 1
-                ));
-            }
-            line.extend_from_slice(chunk);
-            let used = chunk.len();
-            r.consume(used);
-            if !end {
-                continue;
-            }
-            if eof && line.is_empty() {
-                break;
-            }
-            lineno += 1;
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                match serde_json::from_slice(&line) {
-                    Ok(v) => out.push((lineno, v)),
-                    Err(e) => bad.push(format!("{name} line {lineno}: {e}")),
-                }
-            }
-            line.clear();
-            if eof {
-                break;
-            }
-        }
-        let (sha, total) = r.into_inner().finish();
-        if total != entry.size || sha != entry.sha256 {
-            return Err(format!("{name}: content differs from the manifest"));
-        }
-        self.record_budget = (bytes_left - total, values_left - values);
-        Ok((out, bad))
-    }
-}
-
-/// Longest line of a records member loaded for analysis (one record).
-const MAX_RECORD_LINE: usize = 16 << 20;
-
-/// An upper bound of the number of JSON values in one line of JSON text: one, plus one per
-/// `,` `:` `[` `{` (outside strings too: an over-count is harmless).
-fn json_values_bound(line: &[u8]) -> u64 {
-    1 + line
-        .iter()
-        .filter(|b| matches!(b, b',' | b':' | b'[' | b'{'))
-        .count() as u64
 }
 
 #[cfg(test)]
