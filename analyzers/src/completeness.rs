@@ -26,6 +26,7 @@
 //! collection, other errors) means something on the host was not read, and counts. A collector
 //! that ended with an error but still has records (the host lost mid-run) counts too.
 
+use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::host::HostErrorKind;
 use std::collections::BTreeMap;
@@ -118,7 +119,7 @@ pub struct CollectorHealth {
 
 /// Health of a collector run from its manifest status, error and issues. The detail is the
 /// error, then the only issue (`subject: message`) or a summary of all of them.
-pub fn health(status: &str, error: Option<&str>, issues: &[Issue]) -> CollectorHealth {
+pub fn health(status: CollectorStatus, error: Option<&str>, issues: &[Issue]) -> CollectorHealth {
     // One issue is shown whole (subject and message), as reports always showed it; several
     // are counted by kind.
     let all = match issues {
@@ -130,7 +131,7 @@ pub fn health(status: &str, error: Option<&str>, issues: &[Issue]) -> CollectorH
         (Some(e), false) => format!("{e}; {all}"),
         (None, _) => all,
     };
-    let incomplete = if status == "failed" || status == "not_available" {
+    let incomplete = if status.gave_nothing() {
         None
     } else {
         let relevant = summarize(issues.iter().filter(|i| matters(i.kind)));
@@ -209,7 +210,7 @@ mod tests {
             issue("/var/log/syslog", IssueKind::Changed),
             issue("/usr/bin/dockerd", IssueKind::NotCopied),
         ];
-        let h = health("partial", None, &churn);
+        let h = health(CollectorStatus::Partial, None, &churn);
         assert_eq!(h.incomplete, None);
         assert!(
             h.detail.contains("1 not copied: /usr/bin/dockerd"),
@@ -223,24 +224,34 @@ mod tests {
             "/etc/shadow",
             IssueKind::Error(HostErrorKind::PermissionDenied),
         ));
-        let h = health("partial", None, &denied);
+        let h = health(CollectorStatus::Partial, None, &denied);
         assert_eq!(
             h.incomplete.as_deref(),
             Some("1 permission denied: /etc/shadow")
         );
         // Cut short by a lost host, with what it had.
-        let h = health("partial", Some("host lost: connection reset"), &[]);
+        let h = health(
+            CollectorStatus::Partial,
+            Some("host lost: connection reset"),
+            &[],
+        );
         assert_eq!(h.incomplete.as_deref(), Some("host lost: connection reset"));
         assert_eq!(h.detail, "host lost: connection reset");
         let one = [issue("/proc", IssueKind::NotAvailable)];
-        assert_eq!(health("not_available", None, &one).detail, "/proc: m");
         assert_eq!(
-            health("partial", Some("host lost: eof"), &one).detail,
+            health(CollectorStatus::NotAvailable, None, &one).detail,
+            "/proc: m"
+        );
+        assert_eq!(
+            health(CollectorStatus::Partial, Some("host lost: eof"), &one).detail,
             "host lost: eof; /proc: m"
         );
         // Failed or not available: not evaluated elsewhere, not partial.
-        assert_eq!(health("failed", Some("boom"), &denied).incomplete, None);
-        assert_eq!(health("ok", None, &[]).incomplete, None);
+        assert_eq!(
+            health(CollectorStatus::Failed, Some("boom"), &denied).incomplete,
+            None
+        );
+        assert_eq!(health(CollectorStatus::Ok, None, &[]).incomplete, None);
         for k in [
             IssueKind::Truncated,
             IssueKind::Malformed,

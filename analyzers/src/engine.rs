@@ -6,6 +6,7 @@
 use crate::context::Ctx;
 use crate::gating::{Available, Gate, RuleNeeds, gate};
 use crate::rules::{CATALOG, RuleInfo};
+use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::analysis::{Class, CollectorGap, Finding, HostAnalysis, Severity};
 
 pub use crate::config::{AnalysisConfig, RuleSettings};
@@ -123,10 +124,10 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
     let gaps = input
         .collectors
         .iter()
-        .filter(|(_, (status, _))| status != "ok")
+        .filter(|(_, (status, _))| *status != CollectorStatus::Ok)
         .map(|(c, (status, detail))| CollectorGap {
             collector: c.clone(),
-            status: status.clone(),
+            status: *status,
             detail: detail.clone(),
         })
         .collect();
@@ -310,7 +311,10 @@ mod tests {
     }
 
     /// Analysis of one `accounts` record with the collector in this state.
-    fn accounts_with(status: &str, issues: &[dossier_plugin_api::collect::Issue]) -> HostAnalysis {
+    fn accounts_with(
+        status: CollectorStatus,
+        issues: &[dossier_plugin_api::collect::Issue],
+    ) -> HostAnalysis {
         let recs = vec![(
             1,
             json!({"kind": "account", "name": "daemon", "uid": 1, "gid": 1, "home": "/", "shell": "/usr/sbin/nologin", "shell_listed": false, "password": "unknown", "line": 1, "source": {"path": "/etc/passwd"}}),
@@ -319,8 +323,7 @@ mod tests {
         let mut read = |_: &str, _: u64| Err("none".to_string());
         let mut inp = input(records, &mut read);
         let h = completeness::health(status, None, issues);
-        inp.collectors
-            .insert("accounts".into(), (status.into(), h.detail));
+        inp.collectors.insert("accounts".into(), (status, h.detail));
         if let Some(why) = h.incomplete {
             inp.incomplete.insert("accounts".into(), why);
         }
@@ -338,7 +341,7 @@ mod tests {
         };
         let denied = IssueKind::Error(HostErrorKind::PermissionDenied);
         let a = accounts_with(
-            "partial",
+            CollectorStatus::Partial,
             &[
                 issue("/etc/shadow", denied),
                 issue("/etc/sudoers.d/ops", denied),
@@ -380,12 +383,12 @@ mod tests {
     fn rules_on_complete_data_or_mere_churn_are_not_partial() {
         use dossier_plugin_api::collect::{Issue, IssueKind};
         use dossier_plugin_api::host::HostErrorKind;
-        let a = accounts_with("ok", &[]);
+        let a = accounts_with(CollectorStatus::Ok, &[]);
         assert!(a.partial.is_empty(), "{:?}", a.partial);
         assert!(a.gaps.is_empty());
         // A file removed between listing and reading is churn: nothing left to see.
         let a = accounts_with(
-            "partial",
+            CollectorStatus::Partial,
             &[Issue {
                 subject: "/etc/sudoers.d/tmp".into(),
                 kind: IssueKind::Error(HostErrorKind::NotFound),

@@ -5,6 +5,7 @@
 
 use crate::completeness::partial_reason;
 use crate::config::AnalysisConfig;
+use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::analysis::{NotEvaluated, PartialEvaluation, Severity};
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,7 +27,7 @@ pub struct RuleNeeds<'a> {
 /// What a bundle offers the rules.
 pub struct Available<'a> {
     /// Collector name → (status, detail).
-    pub collectors: &'a BTreeMap<String, (String, String)>,
+    pub collectors: &'a BTreeMap<String, (CollectorStatus, String)>,
     /// `(collector, kind)` pairs with at least one record.
     pub kinds: &'a HashSet<(String, String)>,
     pub has_package_db: bool,
@@ -54,16 +55,13 @@ pub enum Gate {
 /// `collectors` (name → (status, detail)), if it cannot.
 pub fn missing<'a>(
     needs: impl IntoIterator<Item = &'a str>,
-    collectors: &BTreeMap<String, (String, String)>,
+    collectors: &BTreeMap<String, (CollectorStatus, String)>,
 ) -> Option<String> {
     for n in needs {
         match collectors.get(n) {
             None => return Some(format!("collector `{n}` did not run for this bundle")),
-            Some((status, detail)) if status == "not_available" || status == "failed" => {
-                return Some(format!(
-                    "collector `{n}` {}: {detail}",
-                    status.replace('_', " ")
-                ));
+            Some((status, detail)) if status.gave_nothing() => {
+                return Some(format!("collector `{n}` {}: {detail}", status.words()));
             }
             _ => {}
         }
@@ -143,11 +141,11 @@ mod tests {
 
     #[test]
     fn one_gate_for_every_rule() {
-        let collectors: BTreeMap<String, (String, String)> = [
-            ("proc".to_string(), ("ok".to_string(), String::new())),
+        let collectors: BTreeMap<String, (CollectorStatus, String)> = [
+            ("proc".to_string(), (CollectorStatus::Ok, String::new())),
             (
                 "kernel".to_string(),
-                ("failed".to_string(), "boom".to_string()),
+                (CollectorStatus::Failed, "boom".to_string()),
             ),
         ]
         .into_iter()

@@ -1,7 +1,7 @@
 //! What a verified bundle gives the analyzers: its header facts, collector statuses, records,
 //! member hashes and a reader for members.
 
-use dossier_plugin_api::Timestamp;
+use dossier_plugin_api::{CollectorStatus, Timestamp};
 use std::collections::BTreeMap;
 
 /// Header facts of a bundle, from its manifest.
@@ -29,7 +29,7 @@ pub type MemberReader<'a> = dyn FnMut(&str, u64) -> Result<Vec<u8>, String> + 'a
 pub struct BundleInput<'a> {
     pub header: Header,
     /// Collector name → (status, error and summary of its issues).
-    pub collectors: BTreeMap<String, (String, String)>,
+    pub collectors: BTreeMap<String, (CollectorStatus, String)>,
     /// Collector name → why its data is incomplete, for collectors that ran but missed
     /// something that matters (see [`crate::completeness`]); rules needing them are reported
     /// as evaluated on partial data.

@@ -10,6 +10,7 @@
 use crate::config::AnalysisConfig;
 use crate::gating::{Available, Gate, RuleNeeds, gate};
 use crate::scoring::rescore;
+use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::analysis::{
     Class, CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse,
     Severity,
@@ -28,7 +29,7 @@ type Evaluable<'i> = (&'i RuleDescriptor, u32, Severity, Option<PartialEvaluatio
 fn gate_host_rules<'i>(
     a: &mut HostAnalysis,
     info: &'i AnalyzerInfo,
-    collectors: &BTreeMap<String, (String, String)>,
+    collectors: &BTreeMap<String, (CollectorStatus, String)>,
     incomplete: &BTreeMap<String, String>,
     cfg: &AnalysisConfig,
 ) -> BTreeMap<&'i str, Evaluable<'i>> {
@@ -83,7 +84,7 @@ fn plugin_failed(
     }
     a.gaps.push(CollectorGap {
         collector: format!("analyzer plugin {}", info.name),
-        status: "failed".into(),
+        status: CollectorStatus::Failed,
         detail: e,
     });
 }
@@ -96,7 +97,7 @@ pub fn merge(
     info: &AnalyzerInfo,
     used: PluginUse,
     result: Result<HostFindings, String>,
-    collectors: &BTreeMap<String, (String, String)>,
+    collectors: &BTreeMap<String, (CollectorStatus, String)>,
     incomplete: &BTreeMap<String, String>,
     cfg: &AnalysisConfig,
 ) -> Option<serde_json::Value> {
@@ -289,8 +290,8 @@ mod tests {
         }
     }
 
-    fn ran() -> BTreeMap<String, (String, String)> {
-        [("keys".to_string(), ("ok".to_string(), String::new()))]
+    fn ran() -> BTreeMap<String, (CollectorStatus, String)> {
+        [("keys".to_string(), (CollectorStatus::Ok, String::new()))]
             .into_iter()
             .collect()
     }
@@ -368,7 +369,7 @@ mod tests {
         );
         assert_eq!(a.not_evaluated.len(), 2);
         assert!(a.not_evaluated[1].reason.contains("`k` failed: boom"));
-        assert_eq!(a.gaps[0].status, "failed");
+        assert_eq!(a.gaps[0].status, CollectorStatus::Failed);
     }
 
     #[test]

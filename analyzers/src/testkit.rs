@@ -2,7 +2,7 @@
 //! records, and process records.
 
 use crate::input::{BundleInput, Header, MemberReader};
-use dossier_plugin_api::Timestamp;
+use dossier_plugin_api::{CollectorStatus, Timestamp};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -14,7 +14,7 @@ pub fn input<'a>(
     let t = Timestamp::from_unix(1_790_000_000, 0).unwrap();
     let collectors = records
         .keys()
-        .map(|k| (k.clone(), ("ok".to_string(), String::new())))
+        .map(|k| (k.clone(), (CollectorStatus::Ok, String::new())))
         .collect();
     BundleInput {
         header: Header {

@@ -4,12 +4,12 @@
 //! too large or is not a valid baseline is refused with a one-line error naming it.
 
 use crate::analyze::{analyze_bundle_with, custody_of, open_checked};
-use crate::bundle::ledger;
-use crate::bundle::reader::Limits;
-use crate::bundle::writer::write_synced;
 use crate::playbook::Playbook;
 use crate::plugins::Registry;
 use dossier_analyzers::baseline::{Baseline, BaselineBuilder, BaselineHost, BaselineIndex};
+use dossier_bundle::fsio::write_synced;
+use dossier_bundle::ledger;
+use dossier_bundle::reader::Limits;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read;

@@ -3,8 +3,6 @@
 //! could not run).
 
 use crate::args::Command;
-use crate::bundle::ledger;
-use crate::bundle::reader::{self, Limits};
 use crate::local::LocalHost;
 use crate::orchestrate;
 use crate::plans::{
@@ -14,8 +12,10 @@ use crate::plans::{
 use crate::playbook;
 use crate::plugins::Registry;
 use crate::text::sanitize;
-use dossier_plugin_api::Analyzer;
+use dossier_bundle::ledger;
+use dossier_bundle::reader::{self, Limits};
 use dossier_plugin_api::analysis::NotCollected;
+use dossier_plugin_api::{Analyzer, CollectorStatus};
 use std::process::ExitCode;
 
 /// Runs a parsed command line: its plan first, then the command.
@@ -61,14 +61,14 @@ fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
     )?;
     if !plan.quiet {
         for run in &c.manifest_collectors {
-            if run.status != "ok" {
+            if run.status != CollectorStatus::Ok {
                 let what = run.error.clone().unwrap_or_else(|| {
                     format!("{} issue(s) recorded in the manifest", run.issues.len())
                 });
                 eprintln!(
                     "dossier: note: collector {} {}: {what}",
                     run.name,
-                    run.status.replace('_', " ")
+                    run.status.words()
                 );
             }
         }

@@ -1,12 +1,11 @@
-//! The dossier orchestrator library behind the `dossier` binary: the bundle
-//! writer/reader/verifier and custody ledger, playbooks, the orchestrator, the analysis
-//! stage, progress and the commands. `main.rs` only parses arguments and calls
+//! The dossier orchestrator library behind the `dossier` binary: playbooks, the orchestrator,
+//! the analysis stage, progress and the commands (the bundle format is the `dossier-bundle`
+//! crate, the SSH transport `dossier-remote`). `main.rs` only parses arguments and calls
 //! [`commands::run`], which turns them into a validated plan ([`plans`]) and runs it.
 
 pub mod analyze;
 pub mod args;
 pub mod baseline;
-pub mod bundle;
 pub mod commands;
 pub mod local;
 pub mod orchestrate;

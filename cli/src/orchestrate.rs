@@ -7,16 +7,19 @@
 //! manifest and the next collector runs. A host lost mid-run (SSH) marks the remaining
 //! collectors as not run. The bundle is registered in the output directory's custody ledger.
 
-use crate::bundle::ledger;
-use crate::bundle::manifest::{
-    CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
-};
-use crate::bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use crate::playbook::Playbook;
 use crate::progress::Progress;
+use dossier_bundle::fsio::file_safe;
+use dossier_bundle::ledger;
+use dossier_bundle::manifest::{
+    CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
+};
+use dossier_bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::records::HostFacts;
-use dossier_plugin_api::{CollectContext, Collector, Host, PriorRecords, Timestamp};
+use dossier_plugin_api::{
+    CollectContext, Collector, CollectorStatus, Host, PriorRecords, Timestamp,
+};
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -114,43 +117,22 @@ pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Status of a collector run from its outcome.
-fn status_of(error: bool, records: usize, issues: &[Issue]) -> &'static str {
+fn status_of(error: bool, records: usize, issues: &[Issue]) -> CollectorStatus {
     if error {
-        return "failed";
+        return CollectorStatus::Failed;
     }
     let not_avail = issues
         .iter()
         .filter(|i| i.kind == IssueKind::NotAvailable)
         .count();
     if issues.len() > not_avail {
-        "partial"
+        CollectorStatus::Partial
     } else if not_avail > 0 && records == 0 {
-        "not_available"
+        CollectorStatus::NotAvailable
     } else if not_avail > 0 {
-        "partial"
+        CollectorStatus::Partial
     } else {
-        "ok"
-    }
-}
-
-/// Turns a host name into a safe file-name part.
-pub fn file_safe(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() {
-        "unknown-host".into()
-    } else {
-        s
+        CollectorStatus::Ok
     }
 }
 
@@ -271,7 +253,7 @@ impl Session<'_> {
                 version: info.version.clone(),
                 source,
                 plugin_sha256,
-                status: "failed".into(),
+                status: CollectorStatus::Failed,
                 duration_ms: 0,
                 records: 0,
                 error: Some(format!("not run: {HOST_LOST} ({why})")),
@@ -298,7 +280,7 @@ impl Session<'_> {
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
         let status = if cut && count > 0 {
             // Cut short by the lost host, with what it had collected by then.
-            "partial"
+            CollectorStatus::Partial
         } else {
             status_of(result.is_some(), count, &issues)
         };
@@ -336,7 +318,7 @@ impl Session<'_> {
             version: info.version,
             source,
             plugin_sha256,
-            status: status.into(),
+            status,
             duration_ms: elapsed.as_millis() as u64,
             records: count,
             error: result,
@@ -517,15 +499,16 @@ mod tests {
             kind: IssueKind::Truncated,
             message: "x".into(),
         };
-        assert_eq!(status_of(false, 3, &[]), "ok");
+        assert_eq!(status_of(false, 3, &[]), CollectorStatus::Ok);
         assert_eq!(
             status_of(false, 0, std::slice::from_ref(&na)),
-            "not_available"
+            CollectorStatus::NotAvailable
         );
-        assert_eq!(status_of(false, 2, std::slice::from_ref(&na)), "partial");
-        assert_eq!(status_of(false, 2, &[err]), "partial");
-        assert_eq!(status_of(true, 2, &[]), "failed");
-        assert_eq!(file_safe("../x y"), "_x_y");
-        assert_eq!(file_safe(""), "unknown-host");
+        assert_eq!(
+            status_of(false, 2, std::slice::from_ref(&na)),
+            CollectorStatus::Partial
+        );
+        assert_eq!(status_of(false, 2, &[err]), CollectorStatus::Partial);
+        assert_eq!(status_of(true, 2, &[]), CollectorStatus::Failed);
     }
 }

@@ -2,6 +2,7 @@
 //! (indicatif hides itself when stderr is not a terminal, and CI logs need the events).
 
 use crate::text::sanitize;
+use dossier_plugin_api::CollectorStatus;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -17,7 +18,7 @@ pub trait Progress: Send + Sync {
         &self,
         host: &str,
         collector: &str,
-        status: &str,
+        status: CollectorStatus,
         records: usize,
         issues: usize,
         elapsed: Duration,
@@ -46,7 +47,7 @@ pub struct Quiet;
 impl Progress for Quiet {
     fn start(&self, _: &str, _: usize) {}
     fn step(&self, _: &str, _: &str) {}
-    fn step_done(&self, _: &str, _: &str, _: &str, _: usize, _: usize, _: Duration) {}
+    fn step_done(&self, _: &str, _: &str, _: CollectorStatus, _: usize, _: usize, _: Duration) {}
     fn event(&self, _: &str, _: &str) {}
     fn finish(&self, _: &str, _: &str) {}
 }
@@ -63,7 +64,7 @@ impl Progress for Plain {
         &self,
         host: &str,
         collector: &str,
-        status: &str,
+        status: CollectorStatus,
         records: usize,
         issues: usize,
         elapsed: Duration,
@@ -110,7 +111,7 @@ impl Progress for Bar {
         &self,
         _: &str,
         collector: &str,
-        status: &str,
+        status: CollectorStatus,
         records: usize,
         issues: usize,
         elapsed: Duration,
@@ -223,7 +224,7 @@ impl Progress for SweepBars {
     fn step(&self, host: &str, collector: &str) {
         self.host_bar(host).set_message(collector.to_string());
     }
-    fn step_done(&self, _: &str, _: &str, _: &str, _: usize, _: usize, _: Duration) {}
+    fn step_done(&self, _: &str, _: &str, _: CollectorStatus, _: usize, _: usize, _: Duration) {}
     fn event(&self, host: &str, message: &str) {
         if host == "sweep" {
             let _ = self.multi.println(format!("{host}: {}", sanitize(message)));

@@ -11,11 +11,11 @@
 //!   an accurate summary of what finished. With `resume`, hosts whose earlier bundle in the
 //!   output directory verifies and is complete are not collected again.
 
-use crate::bundle::reader::{self, Limits};
-use crate::bundle::writer::{ensure_out_dir, sync_dir, write_synced};
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
 use crate::progress::SweepProgress;
+use dossier_bundle::fsio::{ensure_out_dir, sync_dir, write_synced};
+use dossier_bundle::reader::{self, Limits};
 use dossier_plugin_api::{Collector, HostKind, Timestamp};
 use dossier_remote::ssh::{self, SshAuth, SshSettings, SshTarget};
 use serde::{Deserialize, Serialize};
@@ -598,7 +598,7 @@ pub fn run(
     plan: &SweepPlan,
     registry: &[Arc<dyn Collector>],
     progress: &dyn SweepProgress,
-) -> Result<SweepOutcome, crate::bundle::writer::BundleError> {
+) -> Result<SweepOutcome, dossier_bundle::writer::BundleError> {
     ensure_out_dir(&plan.out)?;
     let summary_path = plan.out.join(SUMMARY_NAME);
     let started = Timestamp::now();

@@ -1,15 +1,15 @@
-//! Property-based fuzzing of the bundle reader (proptest, stable Rust): the manifest parser,
-//! `verify` on mutated zips, and `Bundle::open` + records + analysis on bundles that verify but
-//! hold mutated records.
+//! Property-based fuzzing of the analysis of bundles (proptest, stable Rust): `Bundle::open`,
+//! records and analysis of bundles that verify but hold mutated records. The bundle reader
+//! itself (manifest parser, `verify` on mutated zips and random bytes) is fuzzed in
+//! `bundle/tests/fuzz.rs` (`cargo test -p dossier-bundle --test fuzz`).
 //!
 //! The seed is a real bundle of the `rootfs-miner` fixture collected by the real collectors.
-//! Properties: no panic, problems bounded, memory bounded by the reader's limits, and a parsed
-//! manifest survives a serialization round trip. `PROPTEST_CASES=100000 cargo test -p
+//! Properties: no panic, records bounded, score bounded. `PROPTEST_CASES=100000 cargo test -p
 //! dossier-cli --test fuzz` runs longer; inputs that once failed live in
-//! `tests/fuzz-regressions/{manifest,bundle}/` at the repository root and are replayed by
+//! `tests/fuzz-regressions/records/` at the repository root and are replayed by
 //! `regressions_replay`.
 
-use dossier_cli::bundle::reader::{Bundle, Limits, parse_manifest, verify};
+use dossier_bundle::reader::{Bundle, Limits};
 use dossier_cli::local::LocalHost;
 use dossier_cli::orchestrate::{Custody, collect_host};
 use dossier_cli::playbook::{self, Playbook};
@@ -23,7 +23,6 @@ use std::sync::OnceLock;
 /// The seed bundle's bytes, its records members and the playbook.
 struct Seed {
     bundle: Vec<u8>,
-    manifest: Vec<u8>,
     records: Vec<(String, Vec<u8>)>,
     playbook: Playbook,
 }
@@ -56,22 +55,18 @@ fn seed() -> &'static Seed {
         .unwrap();
         let bundle = std::fs::read(&c.bundle.path).unwrap();
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(bundle.clone())).unwrap();
-        let mut manifest = Vec::new();
         let mut records = Vec::new();
         for i in 0..z.len() {
             let mut f = z.by_index(i).unwrap();
             let name = f.name().unwrap().to_string();
             let mut data = Vec::new();
             f.read_to_end(&mut data).unwrap();
-            if name == "manifest.json" {
-                manifest = data;
-            } else if name.starts_with("records/") {
+            if name.starts_with("records/") {
                 records.push((name, data));
             }
         }
         Seed {
             bundle,
-            manifest,
             records,
             playbook,
         }
@@ -155,25 +150,6 @@ const JSON_DICT: &[&[u8]] = &[
     b"\n",
 ];
 
-const ZIP_DICT: &[&[u8]] = &[
-    b"PK\x03\x04",
-    b"PK\x01\x02",
-    b"PK\x05\x06",
-    b"PK\x06\x06",
-    b"PK\x07\x08",
-    b"\xff\xff\xff\xff",
-    b"\xff\xff",
-    b"\x00\x00\x00\x00",
-    b"\x08\x00",
-    b"\x0c\x00",
-    b"\x63\x00",
-    b"../",
-    b"/",
-    b"\\",
-    b"manifest.json",
-    b"raw/etc/crontab",
-];
-
 /// 32 cases per target by default (CI); `PROPTEST_CASES` sets more.
 fn config() -> ProptestConfig {
     let mut c = ProptestConfig::default();
@@ -189,46 +165,6 @@ fn sha(data: &[u8]) -> String {
 }
 
 // Targets, shared by the properties and the regression replay.
-
-fn target_manifest(data: &[u8]) {
-    if let Ok(m) = parse_manifest(data) {
-        let again = serde_json::to_vec(&m).unwrap();
-        assert_eq!(parse_manifest(&again).unwrap(), m, "round trip");
-    }
-}
-
-/// Writes `data` as a bundle (with a matching sidecar when `sidecar`) and reads it every way
-/// the tool does.
-fn target_bundle(data: &[u8], sidecar: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("b.zip");
-    std::fs::write(&p, data).unwrap();
-    if sidecar {
-        std::fs::write(
-            dir.path().join("b.zip.sha256"),
-            format!("{}  b.zip\n", sha(data)),
-        )
-        .unwrap();
-    }
-    let limits = Limits::default();
-    let v = verify(&p, &limits);
-    assert!(
-        v.problems.len() <= 3 * v.members_checked + 3 * data.len() / 30 + 16,
-        "{} problems",
-        v.problems.len()
-    );
-    if let Ok((mut b, _)) = Bundle::open(&p, &limits) {
-        let names: Vec<String> = b.manifest.members.iter().map(|m| m.name.clone()).collect();
-        for n in names {
-            let _ = b.read_member(&n, 1 << 20);
-        }
-        let _ = dossier_cli::analyze::analyze_bundle(
-            &mut b,
-            &seed().playbook,
-            &dossier_cli::plugins::Registry::builtin(),
-        );
-    }
-}
 
 /// A bundle that verifies: the seed with `records` in place of the member `name` (manifest
 /// and sidecar made consistent), opened and analyzed.
@@ -287,21 +223,6 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn fuzz_manifest_parser(o in ops()) {
-        target_manifest(&apply(&seed().manifest, &o, JSON_DICT));
-    }
-
-    #[test]
-    fn fuzz_bundle_reader_on_mutated_zips(o in ops(), sidecar in any::<bool>()) {
-        target_bundle(&apply(&seed().bundle, &o, ZIP_DICT), sidecar);
-    }
-
-    #[test]
-    fn fuzz_bundle_reader_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..4096)) {
-        target_bundle(&data, true);
-    }
-
-    #[test]
     fn fuzz_records_and_analysis(which in any::<Index>(), o in ops()) {
         let s = seed();
         let (name, data) = &s.records[which.index(s.records.len())];
@@ -313,17 +234,13 @@ proptest! {
 fn regressions_replay() {
     let base = repo().join("tests/fuzz-regressions");
     let mut replayed = 0;
-    for target in ["manifest", "bundle", "records"] {
+    for target in ["records"] {
         let Ok(rd) = std::fs::read_dir(base.join(target)) else {
             continue;
         };
         for e in rd.flatten() {
             let data = std::fs::read(e.path()).unwrap();
-            let r = std::panic::catch_unwind(|| match target {
-                "manifest" => target_manifest(&data),
-                "bundle" => target_bundle(&data, true),
-                _ => target_records("records/proc.jsonl", &data),
-            });
+            let r = std::panic::catch_unwind(|| target_records("records/proc.jsonl", &data));
             assert!(r.is_ok(), "{} fails again", e.path().display());
             replayed += 1;
         }

@@ -17,6 +17,7 @@
 //! every host's summary and returns fleet-level findings (for example "this SSH key is on only
 //! one of twelve hosts"), which go into the fleet report and the findings JSON.
 
+use crate::CollectorStatus;
 use crate::analysis::{Evidence, Finding, NotEvaluated, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -67,8 +68,7 @@ pub struct AnalyzerInfo {
 /// How a collector fared in the bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectorState {
-    /// `ok`, `partial`, `not_available` or `failed`.
-    pub status: String,
+    pub status: CollectorStatus,
     /// Its error and a summary of its issues (count by kind, first few subjects).
     #[serde(default)]
     pub detail: String,

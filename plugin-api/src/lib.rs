@@ -37,6 +37,7 @@ pub mod encoding;
 pub mod host;
 pub mod records;
 pub mod reporter;
+pub mod status;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
@@ -63,4 +64,5 @@ pub use host::{
     HostKind,
 };
 pub use reporter::{Reporter, ReporterInfo};
+pub use status::CollectorStatus;
 pub use time::Timestamp;

@@ -37,6 +37,7 @@ pub fn dossier_bin() -> PathBuf {
     for dir in [
         "cli/src",
         "remote/src",
+        "bundle/src",
         "collectors/src",
         "plugin-api/src",
         "plugin-abi/src",

@@ -3,7 +3,7 @@
 //! file), [`AnalyzeError`] for everything that stops a run. A bundle that fails verification
 //! is not an error: it is listed as not analyzed.
 
-use crate::bundle::writer::BundleError;
+use dossier_bundle::fsio::FsError;
 use std::path::{Path, PathBuf};
 
 /// A report (or the output directory it goes in) that could not be written.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub enum ReportError {
     /// The output directory could not be created.
     #[error(transparent)]
-    OutDir(BundleError),
+    OutDir(FsError),
     /// A report file (or its temporary file) could not be written or moved into place.
     #[error("writing the reports failed: {}: {message}", .path.display())]
     Write { path: PathBuf, message: String },

@@ -3,10 +3,9 @@
 //! spool and the fleet report's sections.
 
 use super::error::ReportError;
-use crate::bundle::writer::write_synced;
-use std::fs::{File, OpenOptions};
+use dossier_bundle::fsio::{create_private, write_synced};
+use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Writes a report, synced, then renames it into place.
@@ -27,15 +26,9 @@ pub(crate) fn write_report_unsynced(path: &Path, text: &str) -> Result<(), Repor
     std::fs::rename(&tmp, path).map_err(|e| ReportError::write(path, e))
 }
 
-/// Creates (or truncates) a file with mode 0600.
+/// Creates (or truncates) a file with mode 0600, refusing a symbolic link in its place.
 fn create(path: &Path) -> Result<File, ReportError> {
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| ReportError::write(path, e))
+    create_private(path).map_err(|e| ReportError::write(path, e))
 }
 
 /// A report written under a temporary name (`*.partial`) and renamed into place once complete

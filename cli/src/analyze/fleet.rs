@@ -158,13 +158,13 @@ pub(crate) fn commit(
         let _ = nix::unistd::syncfs(&d);
     }
     for dir in appended {
-        if let Err(e) = crate::bundle::ledger::sync(dir) {
+        if let Err(e) = dossier_bundle::ledger::sync(dir) {
             eprintln!("dossier: warning: custody ledger not synced: {e}");
         }
     }
     let fleet_report = report.commit()?;
     let findings_json = findings.commit()?;
-    crate::bundle::writer::sync_dir(out);
+    dossier_bundle::fsio::sync_dir(out);
     timings.add(Stage::Sync, t);
     Ok((fleet_report, findings_json))
 }

@@ -4,16 +4,16 @@
 
 use super::open::{Ledgers, Refusal, custody_in, open_checked};
 use super::timings::{Stage, Timings};
-use crate::bundle::manifest::CollectorRun;
-use crate::bundle::reader::{Bundle, Limits};
 use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
 use dossier_analyzers::baseline::BaselineIndex;
 use dossier_analyzers::{BundleInput, Header, analyze, completeness, inventory, policy};
-use dossier_plugin_api::Analyzer;
+use dossier_bundle::manifest::CollectorRun;
+use dossier_bundle::reader::{Bundle, Limits};
 use dossier_plugin_api::analysis::{HostAnalysis, PluginUse};
 use dossier_plugin_api::analyzer::{AnalysisInput, CollectorState, NumberedRecord};
 use dossier_plugin_api::policy::Seen;
+use dossier_plugin_api::{Analyzer, CollectorStatus};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,7 +98,7 @@ fn member_hashes(b: &Bundle) -> BTreeMap<String, String> {
 /// What the records members of a bundle gave.
 struct RecordsRead {
     /// Collector name → (status, error and summary of its issues).
-    collectors: BTreeMap<String, (String, String)>,
+    collectors: BTreeMap<String, (CollectorStatus, String)>,
     /// Collector name → why its data is incomplete.
     incomplete: BTreeMap<String, String>,
     records: RecordsBy,
@@ -117,18 +117,18 @@ fn read_records(b: &mut Bundle, runs: &[CollectorRun]) -> RecordsRead {
     for run in runs {
         // The detail summarizes all issues; what makes the data incomplete (not mere churn such
         // as a process that exited) marks the rules that need it as evaluated on partial data.
-        let health = completeness::health(&run.status, run.error.as_deref(), &run.issues);
+        let health = completeness::health(run.status, run.error.as_deref(), &run.issues);
         if let Some(why) = health.incomplete {
             read.incomplete.insert(run.name.clone(), why);
         }
         read.collectors
-            .insert(run.name.clone(), (run.status.clone(), health.detail));
+            .insert(run.name.clone(), (run.status, health.detail));
         match b.records(&run.name, MAX_RECORDS) {
             Ok((recs, bad)) => {
                 read.records.insert(run.name.clone(), recs);
                 read.errors.extend(bad);
             }
-            Err(e) => read.errors.push(e),
+            Err(e) => read.errors.push(e.to_string()),
         }
     }
     read
@@ -136,7 +136,7 @@ fn read_records(b: &mut Bundle, runs: &[CollectorRun]) -> RecordsRead {
 
 /// The state of each collector as analyzer plugins see it.
 fn collector_states(
-    collectors: &BTreeMap<String, (String, String)>,
+    collectors: &BTreeMap<String, (CollectorStatus, String)>,
 ) -> BTreeMap<String, CollectorState> {
     collectors
         .iter()
@@ -144,7 +144,7 @@ fn collector_states(
             (
                 n.clone(),
                 CollectorState {
-                    status: status.clone(),
+                    status: *status,
                     detail: detail.clone(),
                 },
             )
@@ -215,7 +215,7 @@ fn analyze_bundle_timed(
     let member_nanos = AtomicU64::new(0);
     let mut reader = |name: &str, cap: u64| {
         let t = Instant::now();
-        let r = b.read_member(name, cap);
+        let r = b.read_member(name, cap).map_err(|e| e.to_string());
         if timings.on {
             member_nanos.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         }

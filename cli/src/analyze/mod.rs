@@ -63,11 +63,11 @@ pub use host::{HostFacts, analyze_bundle, analyze_bundle_with};
 pub use open::{Ledgers, Refusal, custody_of, open_checked};
 pub use pool::MAX_WORKERS;
 
-use crate::bundle::reader::Limits;
-use crate::bundle::writer::ensure_out_dir;
 use crate::playbook::Playbook;
 use crate::plugins::Registry;
 use dossier_analyzers::baseline::BaselineIndex;
+use dossier_bundle::fsio::ensure_out_dir;
+use dossier_bundle::reader::Limits;
 use dossier_plugin_api::analysis::{Finding, NotCollected, Unanalyzed};
 use dossier_reporters::fleet::HostEntry;
 use fleet::{Fleet, commit, fleet_phase, write_fleet};

@@ -2,8 +2,8 @@
 //! manifest) and check it against the custody ledger beside it. A bundle that fails either is
 //! refused with a short reason (for the ledger) and the full one (for the reports).
 
-use crate::bundle::ledger::{self, Beside};
-use crate::bundle::reader::{Bundle, Limits};
+use dossier_bundle::ledger::{self, Beside};
+use dossier_bundle::reader::{Bundle, Limits};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

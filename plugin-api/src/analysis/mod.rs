@@ -4,6 +4,7 @@
 
 pub mod policy;
 
+use crate::CollectorStatus;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -299,7 +300,7 @@ pub struct Listener {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectorGap {
     pub collector: String,
-    pub status: String,
+    pub status: CollectorStatus,
     /// Its error and a summary of all its issues (count by kind, first few subjects).
     pub detail: String,
 }

@@ -63,12 +63,7 @@ pub(super) fn gaps(o: &mut String, a: &HostAnalysis) {
                 Some(name) => format!("analyzer plugin `{}`", md(name)),
                 None => format!("collector `{}`", g.collector),
             };
-            let _ = writeln!(
-                o,
-                "- {who}: {} ({})",
-                g.status.replace('_', " "),
-                md(&g.detail)
-            );
+            let _ = writeln!(o, "- {who}: {} ({})", g.status.words(), md(&g.detail));
         }
         for e in &a.record_errors {
             let _ = writeln!(o, "- malformed record: {}", md(e));

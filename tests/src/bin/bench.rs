@@ -39,11 +39,9 @@
 //!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
 //!   and the per-collector `duration_ms` of each from the bundles' manifests.
 
-use dossier_cli::bundle::ledger;
-use dossier_cli::bundle::manifest::{
-    CollectionTimes, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef,
-};
-use dossier_cli::bundle::writer::BundleWriter;
+use dossier_bundle::ledger;
+use dossier_bundle::manifest::{CollectionTimes, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef};
+use dossier_bundle::writer::BundleWriter;
 use dossier_cli::local::LocalHost;
 use dossier_plugin_api::records::HostFacts;
 use dossier_plugin_api::{EvidenceSink, Host, Timestamp};
@@ -401,10 +399,10 @@ fn bundle(args: &[String]) {
             )
         }));
         zip_size = std::fs::metadata(&refzip).expect("ref zip").len();
-        let limits = dossier_cli::bundle::reader::Limits::default();
+        let limits = dossier_bundle::reader::Limits::default();
         v.push(time(|| {
             assert!(
-                dossier_cli::bundle::reader::verify(&path, &limits)
+                dossier_bundle::reader::verify(&path, &limits)
                     .problems
                     .iter()
                     .all(|p| p.subject == "custody ledger")

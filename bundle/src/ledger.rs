@@ -10,16 +10,15 @@
 //! chain is intact, it has the bundle's `created` entry, and that entry records the SHA-256
 //! the bundle has now); `verify` and `analyze` both use them.
 
-use crate::bundle::reader::{Problem, Verification};
+use crate::fsio::append_private;
+use crate::reader::{Problem, Verification};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::encoding::hex;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// File name of the ledger inside an output directory.
@@ -123,13 +122,7 @@ fn append_with(dir: &Path, event: &Event<'_>, synced: bool) -> Result<Entry, Led
         path: path.clone(),
         message: e.to_string(),
     };
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| io(&e))?;
+    let file = append_private(&path).map_err(|e| io(&e))?;
     let mut file = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io(&e))?;
     let (seq, prev) = last_link(&mut file).map_err(|e| io(&e))?;
     let entry = Entry {

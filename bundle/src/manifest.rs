@@ -5,7 +5,7 @@
 
 use dossier_plugin_api::collect::{Issue, RawSource};
 use dossier_plugin_api::records::HostFacts;
-use dossier_plugin_api::{HostInfo, Timestamp};
+use dossier_plugin_api::{CollectorStatus, HostInfo, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Value of `format`.
@@ -84,7 +84,7 @@ pub struct CollectorRun {
     pub plugin_sha256: Option<String>,
     /// `ok`, `partial` (something could not be collected; see issues), `not_available`
     /// (nothing to collect on this kind of host) or `failed`.
-    pub status: String,
+    pub status: CollectorStatus,
     pub duration_ms: u64,
     pub records: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]

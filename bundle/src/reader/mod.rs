@@ -1,0 +1,36 @@
+//! Reads and verifies bundles, treating every bundle as untrusted input.
+//!
+//! [`verify()`] checks, and names exactly what differs:
+//! - the whole file against `<bundle>.sha256` (so a flipped byte anywhere, even in zip
+//!   headers no member hash covers, fails);
+//! - the zip structure (truncation, duplicate, unsafe or symlink entries, unknown compression);
+//! - the manifest (present, bounded size, known format and version, well-formed);
+//! - every member against the manifest (listed, size, SHA-256 recomputed from the content) and
+//!   every manifest entry against the zip (missing members).
+//!
+//! Memory stays bounded whatever the bundle claims: members are streamed through the hash,
+//! never read beyond the size the manifest lists, and declared sizes that deflate cannot
+//! produce from the stored bytes are refused without decompressing. Nothing is extracted.
+//! [`Bundle`] gives analyzers verified access to records and members.
+
+mod archive;
+mod central;
+mod error;
+mod kept;
+mod limits;
+mod open;
+mod outcome;
+mod parse;
+mod records;
+mod sidecar;
+mod source;
+mod verify;
+
+pub use error::{MemberError, OpenError};
+pub use limits::Limits;
+pub use open::Bundle;
+pub use outcome::{Problem, Verification};
+pub use parse::parse_manifest;
+pub use records::NumberedRecords;
+pub use sidecar::sidecar_path;
+pub use verify::verify;

@@ -1,0 +1,188 @@
+//! [`Bundle`]: a verified bundle opened for analysis, giving its records and members.
+
+use super::archive::read_capped;
+use super::error::{MemberError, OpenError};
+use super::kept::Kept;
+use super::limits::Limits;
+use super::outcome::Verification;
+use super::source::Source;
+use super::verify::verify_keeping;
+use crate::manifest::{Manifest, MemberEntry};
+use dossier_plugin_api::encoding::hex;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use zip::ZipArchive;
+
+/// A verified bundle opened for analysis.
+pub struct Bundle {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub manifest: Manifest,
+    pub(super) zip: ZipArchive<Source>,
+    pub(super) index: HashMap<String, usize>,
+    /// Verified content kept from verification (see [`Kept`]).
+    pub(super) kept: HashMap<String, Vec<u8>>,
+    /// What [`Bundle::records`] may still load: (bytes, values).
+    pub(super) record_budget: (u64, u64),
+}
+
+impl Bundle {
+    /// Verifies a bundle and opens it. Refuses any bundle that does not verify.
+    ///
+    /// The archive analysed is the one verification read, on the same open file, and the
+    /// content of records and small members is kept from verification (each checked against
+    /// the manifest's SHA-256 there), so they are decompressed and hashed once.
+    pub fn open(path: &Path, limits: &Limits) -> Result<(Bundle, Verification), OpenError> {
+        let mut kept = Kept::new(limits);
+        let (mut v, zip) = verify_keeping(path, limits, Some(&mut kept));
+        if !v.ok() {
+            return Err(OpenError::Unverified {
+                path: path.to_path_buf(),
+                problems: v.problems,
+            });
+        }
+        let read = |message: String| OpenError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut zip = zip.ok_or_else(|| read("no archive".into()))?;
+        let mut index = HashMap::new();
+        for i in 0..zip.len() {
+            let f = zip.by_index_raw(i).map_err(|e| read(e.to_string()))?;
+            let name = f.name().map_err(|e| read(e.to_string()))?.to_string();
+            index.insert(name, i);
+        }
+        let manifest = v
+            .manifest
+            .take()
+            .ok_or_else(|| read("no manifest".into()))?;
+        let sha256 = v.sha256.clone().unwrap_or_default();
+        Ok((
+            Bundle {
+                path: path.to_path_buf(),
+                sha256,
+                manifest,
+                zip,
+                index,
+                kept: kept.members,
+                record_budget: (limits.max_record_bytes, limits.max_record_values),
+            },
+            v,
+        ))
+    }
+
+    /// The manifest entry of a member.
+    pub fn member(&self, name: &str) -> Option<&MemberEntry> {
+        self.manifest.members.iter().find(|m| m.name == name)
+    }
+
+    /// Reads a member whole (at most `cap` bytes), re-checking its SHA-256.
+    pub fn read_member(&mut self, name: &str, cap: u64) -> Result<Vec<u8>, MemberError> {
+        let entry = self
+            .member(name)
+            .ok_or_else(|| MemberError::NotListed {
+                name: name.to_string(),
+            })?
+            .clone();
+        if entry.size > cap {
+            return Err(MemberError::TooLarge {
+                name: name.to_string(),
+                size: entry.size,
+                cap,
+            });
+        }
+        if let Some(data) = self.kept.get(name) {
+            return Ok(data.clone());
+        }
+        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
+            name: name.to_string(),
+        })?;
+        let data =
+            read_capped(&mut self.zip, i, entry.size).map_err(|message| MemberError::Read {
+                name: name.to_string(),
+                message,
+            })?;
+        if hex(&Sha256::digest(&data)) != entry.sha256 {
+            return Err(MemberError::Hash {
+                name: name.to_string(),
+            });
+        }
+        Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::sidecar_path;
+    use crate::reader::verify;
+
+    fn fixture_bundle() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/bundles/esxi-web01-snapshot.zip")
+    }
+
+    #[test]
+    fn content_kept_from_verification_reads_as_the_archive_does() {
+        let (mut kept, _) = Bundle::open(&fixture_bundle(), &Limits::default()).unwrap();
+        assert!(
+            kept.kept.keys().any(|k| k.starts_with("records/")),
+            "records kept from verification"
+        );
+        let (mut streamed, _) = Bundle::open(&fixture_bundle(), &Limits::default()).unwrap();
+        streamed.kept.clear();
+        let members: Vec<String> = kept
+            .manifest
+            .members
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        for name in &members {
+            if let Some(c) = name
+                .strip_prefix("records/")
+                .and_then(|n| n.strip_suffix(".jsonl"))
+            {
+                let a = kept.records(c, u64::MAX).unwrap();
+                let b = streamed.records(c, u64::MAX).unwrap();
+                assert_eq!(a, b, "{name}");
+            } else {
+                assert_eq!(
+                    kept.read_member(name, u64::MAX).unwrap(),
+                    streamed.read_member(name, u64::MAX).unwrap(),
+                    "{name}"
+                );
+            }
+        }
+        // The whole file was read into memory, hashed there, and that hash is the bundle's.
+        let sidecar = std::fs::read_to_string(sidecar_path(&fixture_bundle())).unwrap();
+        assert_eq!(kept.sha256, sidecar[..64]);
+    }
+
+    #[test]
+    fn a_member_changed_after_the_manifest_is_refused_in_memory_too() {
+        let d = tempfile::tempdir().unwrap();
+        let mut data = std::fs::read(fixture_bundle()).unwrap();
+        // Flip one byte of the compressed content of a records member (after its local
+        // header), then write a matching sidecar so only the member checks can catch it.
+        let name = b"records/cron.jsonl";
+        let header = data
+            .windows(4)
+            .enumerate()
+            .find(|(i, w)| *w == b"PK\x03\x04" && data[i + 30..].starts_with(name))
+            .map(|(i, _)| i)
+            .expect("local header of records/cron.jsonl");
+        let le16 = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
+        let content = header + 30 + le16(header + 26) + le16(header + 28);
+        data[content + 10] ^= 0x55;
+        let p = d.path().join("b.zip");
+        std::fs::write(&p, &data).unwrap();
+        std::fs::write(
+            sidecar_path(&p),
+            format!("{}  b.zip\n", hex(&Sha256::digest(&data))),
+        )
+        .unwrap();
+        assert!(Bundle::open(&p, &Limits::default()).is_err());
+        assert!(!verify(&p, &Limits::default()).ok());
+    }
+}

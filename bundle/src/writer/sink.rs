@@ -1,0 +1,277 @@
+//! The bundle writer as the collectors' [`EvidenceSink`]: raw copies (read once, hashed and
+//! compressed on the way), command output, records, issues and log lines.
+
+use super::options::member_options;
+use super::{BUFFERED_MAX, BundleWriter, CHUNK};
+use crate::manifest::MemberEntry;
+use crate::names::raw_member_name;
+use dossier_plugin_api::Timestamp;
+use dossier_plugin_api::collect::{
+    CopyError, EvidenceSink, Issue, IssueKind, MemberRef, RawCopy, RawSource,
+};
+use dossier_plugin_api::encoding::{hex, path_to_text};
+use dossier_plugin_api::host::{FileMeta, FileReader, Host, HostError, HostErrorKind};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::Path;
+
+impl EvidenceSink for BundleWriter {
+    fn store_raw(&mut self, source: &RawSource, data: &[u8]) -> Result<MemberRef, String> {
+        let base = raw_member_name(&source.path);
+        let sha = hex(&Sha256::digest(data));
+        // The same file captured twice with the same content is stored once.
+        if let Some(&i) = self.by_name.get(&base) {
+            let m = &self.members[i];
+            if m.sha256 == sha && m.kind != "records" {
+                return Ok(MemberRef {
+                    name: m.name.clone(),
+                    sha256: sha,
+                    size: m.size,
+                });
+            }
+        }
+        let name = self.unique_name(&base);
+        let kind = if source.path.starts_with('/') {
+            "raw"
+        } else {
+            "command"
+        };
+        let mtime = source
+            .meta
+            .as_ref()
+            .and_then(|m| m.mtime.as_ref())
+            .map(Timestamp::unix_seconds);
+        self.write_member(
+            &name,
+            data,
+            kind,
+            self.collector.clone(),
+            Some(source.clone()),
+            mtime,
+        )
+    }
+
+    fn copy_raw(&mut self, host: &dyn Host, path: &Path, limit: u64) -> Result<RawCopy, CopyError> {
+        self.zip().map_err(CopyError::Sink)?;
+        let mut f = host.open(path).map_err(CopyError::Host)?;
+        let meta: FileMeta = f.meta().clone();
+        let text = path_to_text(path);
+        let mut read = Reading::head(&mut *f, &meta, limit, path)?;
+        let base = raw_member_name(&text);
+        let mtime = meta.mtime.as_ref().map(Timestamp::unix_seconds);
+        let buffered_all = read.eof || read.error.is_some() || read.total >= limit;
+        // The same file copied again with the same bytes (a hook file that `packages` also
+        // copies as unowned) is stored once: the earlier member is returned.
+        let reused = buffered_all
+            .then(|| self.by_name.get(&base).map(|&i| &self.members[i]))
+            .flatten()
+            .filter(|m| m.kind == "raw" && m.size == read.total)
+            .filter(|m| m.sha256 == hex(&read.hash.clone().finalize()))
+            .map(|m| m.name.clone());
+        let name = match &reused {
+            Some(n) => n.clone(),
+            None => self.unique_name(&base),
+        };
+        let data = std::mem::take(&mut read.data);
+        if reused.is_some() {
+            drop(data);
+        } else if buffered_all {
+            let opts = member_options(read.total, &data[..data.len().min(64 << 10)], mtime);
+            self.submit(&name, opts, data).map_err(CopyError::Sink)?;
+        } else {
+            let size = meta.size.min(limit);
+            let opts = member_options(size, &data[..data.len().min(64 << 10)], mtime)
+                .large_file(size >= u32::MAX as u64 / 2);
+            self.stream_rest(&name, opts, data, &mut *f, &mut read, limit)?;
+        }
+        let source = self.copy_source(&mut *f, &read, meta, text, limit);
+        let (total, sha) = (read.total, hex(&read.hash.finalize()));
+        if reused.is_none() {
+            self.push_member(MemberEntry {
+                name: name.clone(),
+                size: total,
+                sha256: sha.clone(),
+                kind: "raw".into(),
+                collector: self.collector.clone(),
+                source: Some(source.clone()),
+            });
+        }
+        Ok(RawCopy {
+            member: MemberRef {
+                name,
+                sha256: sha,
+                size: total,
+            },
+            source,
+        })
+    }
+
+    fn record(&mut self, collector: &str, record: serde_json::Value) -> Result<(), String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if !self.records.contains_key(collector) {
+            let f = tempfile::tempfile_in(&self.out_dir)
+                .map_err(|e| format!("records spool in {}: {e}", self.out_dir.display()))?;
+            self.records.insert(
+                collector.to_string(),
+                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
+            );
+        }
+        let (spool, count) = self.records.get_mut(collector).expect("inserted above");
+        serde_json::to_writer(&mut *spool, &record).map_err(|e| e.to_string())?;
+        spool.write_all(b"\n").map_err(|e| e.to_string())?;
+        *count += 1;
+        Ok(())
+    }
+
+    fn issue(&mut self, collector: &str, issue: Issue) {
+        self.issues
+            .entry(collector.to_string())
+            .or_default()
+            .push(issue);
+    }
+
+    fn log(&mut self, collector: &str, message: &str) {
+        self.log_event(Some(collector), message);
+    }
+}
+
+/// A raw copy being read: the bytes read into memory (the head of the file, up to
+/// [`BUFFERED_MAX`]), the hash and count of every byte read, and how reading ended.
+struct Reading {
+    data: Vec<u8>,
+    hash: Sha256,
+    total: u64,
+    eof: bool,
+    /// A read failed after some bytes: the member holds what was read before.
+    error: Option<std::io::Error>,
+}
+
+impl Reading {
+    /// Reads straight into a buffer (no intermediate copy) up to `limit` or [`BUFFERED_MAX`],
+    /// then hashes it in one go. A failure before the first byte fails the copy.
+    fn head(
+        f: &mut dyn FileReader,
+        meta: &FileMeta,
+        limit: u64,
+        path: &Path,
+    ) -> Result<Reading, CopyError> {
+        let first_cap = limit.min(BUFFERED_MAX);
+        let mut data: Vec<u8> = Vec::with_capacity(meta.size.min(first_cap) as usize);
+        let mut error = None;
+        match f.take(first_cap).read_to_end(&mut data) {
+            Ok(_) => {}
+            Err(e) if data.is_empty() => {
+                return Err(CopyError::Host(HostError::new(
+                    HostErrorKind::Other,
+                    path,
+                    format!("read failed: {e}"),
+                )));
+            }
+            Err(e) => error = Some(e),
+        }
+        let mut hash = Sha256::new();
+        hash.update(&data);
+        let eof = error.is_none() && (data.len() as u64) < first_cap;
+        let total = data.len() as u64;
+        Ok(Reading {
+            data,
+            hash,
+            total,
+            eof,
+            error,
+        })
+    }
+}
+
+impl BundleWriter {
+    /// Starts the member `name` with the head already read (`data`) and streams the rest of
+    /// `f` into it, chunk by chunk, up to `limit` bytes.
+    fn stream_rest(
+        &mut self,
+        name: &str,
+        opts: zip::write::SimpleFileOptions,
+        data: Vec<u8>,
+        f: &mut dyn FileReader,
+        read: &mut Reading,
+        limit: u64,
+    ) -> Result<(), CopyError> {
+        self.drain_pool();
+        let zip = self.zip().map_err(CopyError::Sink)?;
+        if let Err(e) = zip
+            .start_file(name, opts)
+            .and_then(|_| zip.write_all(&data).map_err(Into::into))
+        {
+            return Err(CopyError::Sink(self.fail(e)));
+        }
+        drop(data);
+        let mut chunk = vec![0u8; CHUNK];
+        while read.total < limit {
+            let want = (limit - read.total).min(CHUNK as u64) as usize;
+            match f.read(&mut chunk[..want]) {
+                Ok(0) => {
+                    read.eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    read.hash.update(&chunk[..n]);
+                    read.total += n as u64;
+                    let zip = self.zip().map_err(CopyError::Sink)?;
+                    if let Err(e) = zip.write_all(&chunk[..n]) {
+                        return Err(CopyError::Sink(self.fail(e)));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    read.error = Some(e);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a raw copy came from: the file's metadata before and (when it changed) after
+    /// reading, and whether the copy is truncated (the limit was reached with bytes left, or a
+    /// read failed, which is also recorded as an issue of the current collector).
+    fn copy_source(
+        &mut self,
+        f: &mut dyn FileReader,
+        read: &Reading,
+        meta: FileMeta,
+        text: String,
+        limit: u64,
+    ) -> RawSource {
+        let mut truncated = false;
+        if read.error.is_none() && !read.eof && read.total >= limit {
+            let mut probe = [0u8; 1];
+            truncated = matches!(f.read(&mut probe), Ok(n) if n > 0);
+        }
+        let after = f.meta_now().ok();
+        let changed = after.as_ref().is_some_and(|a| meta.changed_since(a));
+        if let Some(e) = &read.error {
+            truncated = true;
+            let collector = self.collector.clone().unwrap_or_default();
+            let msg = format!(
+                "read failed after {} bytes ({e}); the member holds the bytes read before the failure",
+                read.total
+            );
+            self.issue(
+                &collector,
+                Issue {
+                    subject: text.clone(),
+                    kind: IssueKind::Error(HostErrorKind::Other),
+                    message: msg,
+                },
+            );
+        }
+        RawSource {
+            path: text,
+            meta: Some(meta),
+            meta_after: after.filter(|_| changed),
+            truncated,
+            changed_during_read: changed,
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Property-based fuzzing of the bundle reader (proptest, stable Rust): the manifest parser,
+//! `verify` on mutated zips and random bytes, and `Bundle::open` + `read_member` + `records`
+//! on what opens, including bundles that verify but hold mutated records.
+//!
+//! The seed is a real bundle written by dossier (`tests/fixtures/pre-carve/bundles`, the
+//! `app03` host of the fixture fleet). Properties: no panic, problems bounded, memory bounded
+//! by the reader's limits, and a parsed manifest survives a serialization round trip.
+//! `PROPTEST_CASES=100000 cargo test -p dossier-bundle --test fuzz` runs longer; inputs that
+//! once failed live in `tests/fuzz-regressions/{manifest,bundle,records}/` at the repository
+//! root and are replayed by `regressions_replay`. Analysis of mutated records is fuzzed by
+//! the CLI's own `fuzz` test (it needs the analyzers).
+
+use dossier_bundle::reader::{Bundle, Limits, parse_manifest, verify};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use sha2::Digest;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The seed bundle's bytes, its manifest and its records members.
+struct Seed {
+    bundle: Vec<u8>,
+    manifest: Vec<u8>,
+    records: Vec<(String, Vec<u8>)>,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn seed() -> &'static Seed {
+    static SEED: OnceLock<Seed> = OnceLock::new();
+    SEED.get_or_init(|| {
+        let bundle = std::fs::read(
+            repo().join("tests/fixtures/pre-carve/bundles/app03-20261202T072648Z.zip"),
+        )
+        .unwrap();
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bundle.clone())).unwrap();
+        let mut manifest = Vec::new();
+        let mut records = Vec::new();
+        for i in 0..z.len() {
+            let mut f = z.by_index(i).unwrap();
+            let name = f.name().unwrap().to_string();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            if name == "manifest.json" {
+                manifest = data;
+            } else if name.starts_with("records/") {
+                records.push((name, data));
+            }
+        }
+        assert!(!records.is_empty());
+        Seed {
+            bundle,
+            manifest,
+            records,
+        }
+    })
+}
+
+/// One edit: (operation, where, what, byte, count).
+type Op = (u8, Index, Index, u8, usize);
+
+fn apply(seed: &[u8], ops: &[Op], dict: &[&[u8]]) -> Vec<u8> {
+    let mut v = seed.to_vec();
+    for (op, at, what, byte, count) in ops {
+        let pos = if v.is_empty() {
+            0
+        } else {
+            at.index(v.len() + 1)
+        };
+        match op % 6 {
+            0 => {
+                let tok = dict[what.index(dict.len())];
+                v.splice(pos..pos, tok.iter().copied());
+            }
+            1 => {
+                let end = (pos + count % 64).min(v.len());
+                v.drain(pos..end);
+            }
+            2 if !v.is_empty() => {
+                let p = pos.min(v.len() - 1);
+                v[p] ^= byte | 1;
+            }
+            3 => {
+                let tok = dict[what.index(dict.len())];
+                for (i, b) in tok.iter().enumerate() {
+                    if let Some(slot) = v.get_mut(pos + i) {
+                        *slot = *b;
+                    }
+                }
+            }
+            4 => v.insert(pos, *byte),
+            _ => v.truncate(pos.max(v.len().saturating_sub(1 + count % 4096))),
+        }
+    }
+    v
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    prop::collection::vec(
+        (
+            any::<u8>(),
+            any::<Index>(),
+            any::<Index>(),
+            any::<u8>(),
+            0usize..8192,
+        ),
+        1..12,
+    )
+}
+
+const JSON_DICT: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b"\"",
+    b"\\",
+    b"\\u0000",
+    b"\\ud800",
+    b"null",
+    b"true",
+    b"-1",
+    b"1e999",
+    b"18446744073709551616",
+    b"\"format_version\":2",
+    b"\"members\":[]",
+    b"\"size\":",
+    b"\"sha256\":\"",
+    b"\"kind\":",
+    b"\xff",
+    b"\n",
+];
+
+const ZIP_DICT: &[&[u8]] = &[
+    b"PK\x03\x04",
+    b"PK\x01\x02",
+    b"PK\x05\x06",
+    b"PK\x06\x06",
+    b"PK\x07\x08",
+    b"\xff\xff\xff\xff",
+    b"\xff\xff",
+    b"\x00\x00\x00\x00",
+    b"\x08\x00",
+    b"\x0c\x00",
+    b"\x63\x00",
+    b"../",
+    b"/",
+    b"\\",
+    b"manifest.json",
+    b"raw/etc/crontab",
+];
+
+/// 32 cases per target by default (CI); `PROPTEST_CASES` sets more.
+fn config() -> ProptestConfig {
+    let mut c = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = 32;
+    }
+    c.failure_persistence = None;
+    c
+}
+
+fn sha(data: &[u8]) -> String {
+    dossier_plugin_api::encoding::hex(&sha2::Sha256::digest(data))
+}
+
+// Targets, shared by the properties and the regression replay.
+
+fn target_manifest(data: &[u8]) {
+    if let Ok(m) = parse_manifest(data) {
+        let again = serde_json::to_vec(&m).unwrap();
+        assert_eq!(parse_manifest(&again).unwrap(), m, "round trip");
+    }
+}
+
+/// Reads an opened bundle every way a consumer does: every member, every collector's records.
+fn read_all(b: &mut Bundle) {
+    let names: Vec<String> = b.manifest.members.iter().map(|m| m.name.clone()).collect();
+    for n in names {
+        let _ = b.read_member(&n, 1 << 20);
+    }
+    let collectors: Vec<String> = b
+        .manifest
+        .collectors
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    for c in collectors {
+        let _ = b.records(&c, 1 << 30);
+    }
+}
+
+/// Writes `data` as a bundle (with a matching sidecar when `sidecar`) and reads it every way
+/// the tool does.
+fn target_bundle(data: &[u8], sidecar: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("b.zip");
+    std::fs::write(&p, data).unwrap();
+    if sidecar {
+        std::fs::write(
+            dir.path().join("b.zip.sha256"),
+            format!("{}  b.zip\n", sha(data)),
+        )
+        .unwrap();
+    }
+    let limits = Limits::default();
+    let v = verify(&p, &limits);
+    assert!(
+        v.problems.len() <= 3 * v.members_checked + 3 * data.len() / 30 + 16,
+        "{} problems",
+        v.problems.len()
+    );
+    if let Ok((mut b, _)) = Bundle::open(&p, &limits) {
+        read_all(&mut b);
+    }
+}
+
+/// A bundle that verifies: the seed with `records` in place of the member `name` (manifest
+/// and sidecar made consistent), opened and read.
+fn target_records(name: &str, records: &[u8]) {
+    let s = seed();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(s.bundle.clone())).unwrap();
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        let n = f.name().unwrap().to_string();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        if n == name {
+            data = records.to_vec();
+        } else if n == "manifest.json" {
+            let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            for e in m["members"].as_array_mut().unwrap() {
+                if e["name"] == name {
+                    e["size"] = records.len().into();
+                    e["sha256"] = sha(records).into();
+                }
+            }
+            data = serde_json::to_vec(&m).unwrap();
+        }
+        w.start_file(n, opts).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    let data = w.finish().unwrap().into_inner();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.zip");
+    std::fs::write(&p, &data).unwrap();
+    std::fs::write(
+        dir.path().join("r.zip.sha256"),
+        format!("{}  r.zip\n", sha(&data)),
+    )
+    .unwrap();
+    let (mut b, v) = Bundle::open(&p, &Limits::default()).expect("a consistent bundle verifies");
+    assert!(v.ok());
+    let collector = name
+        .strip_prefix("records/")
+        .and_then(|n| n.strip_suffix(".jsonl"))
+        .unwrap();
+    if let Ok((recs, bad)) = b.records(collector, 1 << 30) {
+        assert!(recs.len() + bad.len() <= records.split(|c| *c == b'\n').count());
+    }
+    read_all(&mut b);
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fuzz_manifest_parser(o in ops()) {
+        target_manifest(&apply(&seed().manifest, &o, JSON_DICT));
+    }
+
+    #[test]
+    fn fuzz_bundle_reader_on_mutated_zips(o in ops(), sidecar in any::<bool>()) {
+        target_bundle(&apply(&seed().bundle, &o, ZIP_DICT), sidecar);
+    }
+
+    #[test]
+    fn fuzz_bundle_reader_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..4096)) {
+        target_bundle(&data, true);
+    }
+
+    #[test]
+    fn fuzz_records_reader(which in any::<Index>(), o in ops()) {
+        let s = seed();
+        let (name, data) = &s.records[which.index(s.records.len())];
+        target_records(name, &apply(data, &o, JSON_DICT));
+    }
+}
+
+#[test]
+fn regressions_replay() {
+    let base = repo().join("tests/fuzz-regressions");
+    let mut replayed = 0;
+    for target in ["manifest", "bundle", "records"] {
+        let Ok(rd) = std::fs::read_dir(base.join(target)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let data = std::fs::read(e.path()).unwrap();
+            let r = std::panic::catch_unwind(|| match target {
+                "manifest" => target_manifest(&data),
+                "bundle" => target_bundle(&data, true),
+                _ => target_records("records/proc.jsonl", &data),
+            });
+            assert!(r.is_ok(), "{} fails again", e.path().display());
+            replayed += 1;
+        }
+    }
+    eprintln!("replayed {replayed} regression input(s)");
+}
