@@ -15,23 +15,20 @@ use dossier_cli::orchestrate::{Custody, collect_host};
 use dossier_cli::playbook::{self, Playbook};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use sha2::Digest;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+
 use std::sync::OnceLock;
+
+#[path = "../../tests/fuzz/mutate.rs"]
+#[allow(dead_code)]
+mod mutate;
+use mutate::{JSON_DICT, apply, config, ops, repo, sha};
 
 /// The seed bundle's bytes, its records members and the playbook.
 struct Seed {
     bundle: Vec<u8>,
     records: Vec<(String, Vec<u8>)>,
     playbook: Playbook,
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 fn seed() -> &'static Seed {
@@ -71,97 +68,6 @@ fn seed() -> &'static Seed {
             playbook,
         }
     })
-}
-
-/// One edit: (operation, where, what, byte, count).
-type Op = (u8, Index, Index, u8, usize);
-
-fn apply(seed: &[u8], ops: &[Op], dict: &[&[u8]]) -> Vec<u8> {
-    let mut v = seed.to_vec();
-    for (op, at, what, byte, count) in ops {
-        let pos = if v.is_empty() {
-            0
-        } else {
-            at.index(v.len() + 1)
-        };
-        match op % 6 {
-            0 => {
-                let tok = dict[what.index(dict.len())];
-                v.splice(pos..pos, tok.iter().copied());
-            }
-            1 => {
-                let end = (pos + count % 64).min(v.len());
-                v.drain(pos..end);
-            }
-            2 if !v.is_empty() => {
-                let p = pos.min(v.len() - 1);
-                v[p] ^= byte | 1;
-            }
-            3 => {
-                let tok = dict[what.index(dict.len())];
-                for (i, b) in tok.iter().enumerate() {
-                    if let Some(slot) = v.get_mut(pos + i) {
-                        *slot = *b;
-                    }
-                }
-            }
-            4 => v.insert(pos, *byte),
-            _ => v.truncate(pos.max(v.len().saturating_sub(1 + count % 4096))),
-        }
-    }
-    v
-}
-
-fn ops() -> impl Strategy<Value = Vec<Op>> {
-    prop::collection::vec(
-        (
-            any::<u8>(),
-            any::<Index>(),
-            any::<Index>(),
-            any::<u8>(),
-            0usize..8192,
-        ),
-        1..12,
-    )
-}
-
-const JSON_DICT: &[&[u8]] = &[
-    b"{",
-    b"}",
-    b"[",
-    b"]",
-    b",",
-    b":",
-    b"\"",
-    b"\\",
-    b"\\u0000",
-    b"\\ud800",
-    b"null",
-    b"true",
-    b"-1",
-    b"1e999",
-    b"18446744073709551616",
-    b"\"format_version\":2",
-    b"\"members\":[]",
-    b"\"size\":",
-    b"\"sha256\":\"",
-    b"\"kind\":",
-    b"\xff",
-    b"\n",
-];
-
-/// 32 cases per target by default (CI); `PROPTEST_CASES` sets more.
-fn config() -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = 32;
-    }
-    c.failure_persistence = None;
-    c
-}
-
-fn sha(data: &[u8]) -> String {
-    dossier_plugin_api::encoding::hex(&sha2::Sha256::digest(data))
 }
 
 // Targets, shared by the properties and the regression replay.
