@@ -54,6 +54,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -230,6 +231,19 @@ impl std::fmt::Debug for Lab {
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Held by every lab test while it runs: see [`serial`].
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One lab test at a time in this process: every test that starts a lab holds this guard for
+/// its whole run (lab, sweeps and checks). Labs never share a namespace, veth, address or
+/// directory, so this is not for correctness: each lab starts several hosts with their sshd,
+/// the sweep tests assert timeouts and deadlines, and the lab's smoke test prints start-up
+/// times; on a two-core machine two labs at once would make those flaky or meaningless. A test
+/// that panicked while holding it does not stop the next one.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Absolute path of a program: PATH, then the sbin directories (not on a user's PATH).
 fn find_program(name: &str) -> Option<PathBuf> {
