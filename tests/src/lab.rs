@@ -43,7 +43,7 @@
 //! namespace with it; the named network namespaces and the directory left behind are removed
 //! by the next [`Lab::start`] once the process that created them is gone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::fs;
@@ -633,7 +633,40 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
     };
     fs::create_dir(&s.dir)?;
     fs::set_permissions(&s.dir, fs::Permissions::from_mode(0o755))?;
-    let name = &h.name;
+    plant_base(&s, &h.name)?;
+    if h.scenario.has_sshd() {
+        plant_sshd(&s, h, hdir, client_pub)?;
+    }
+    let shadow = fs::read_to_string("/etc/shadow").unwrap_or_default();
+    if let Some(unlocked) = shadow_root_unlocked(&shadow) {
+        let gid = fs::metadata("/etc/shadow").map(|m| m.gid()).unwrap_or(0);
+        s.file("/etc/shadow", unlocked.as_bytes(), 0o640, 0, gid)?;
+    }
+    if h.scenario == Scenario::Persist {
+        persist::plant(&s, hdir)?;
+    }
+    if h.scenario == Scenario::Benign {
+        benign::plant(&s, client_pub)?;
+    }
+    match h.scenario {
+        Scenario::NonRoot => lab_user(&s, client_pub, Some(LAB_PASSWORD_HASH), "ALL")?,
+        Scenario::Persist => {
+            // Only what `dossier sweep --sudo` runs: a collection account's narrow rule.
+            if let Some(server) = SFTP_SERVERS.iter().find(|p| Path::new(p).is_file()) {
+                lab_user(&s, client_pub, None, &format!("{server} -R"))?;
+            }
+        }
+        _ => {}
+    }
+    if h.scenario == Scenario::Miner {
+        plant_miner(&s, python)?;
+    }
+    Ok(())
+}
+
+/// Every host's own identity (hostname, hosts, machine-id) and its own `/root` (as a fresh
+/// Debian's) and `/home`, not the machine's.
+fn plant_base(s: &Seed, name: &str) -> std::io::Result<()> {
     s.file("/etc/hostname", format!("{name}\n").as_bytes(), 0o644, 0, 0)?;
     s.file(
         "/etc/hosts",
@@ -661,89 +694,75 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
         }
     }
     s.opaque_dir("/home", 0o755, 0, 0)?;
-    if h.scenario.has_sshd() {
-        s.file(
-            "/etc/ssh/sshd_config",
-            sshd_config(h).as_bytes(),
-            0o644,
-            0,
-            0,
-        )?;
-        let key = fs::read(hdir.join("ssh_host_ed25519_key"))?;
-        let pubkey = fs::read(hdir.join("ssh_host_ed25519_key.pub"))?;
-        s.file("/etc/ssh/ssh_host_ed25519_key", &key, 0o600, 0, 0)?;
-        s.file("/etc/ssh/ssh_host_ed25519_key.pub", &pubkey, 0o644, 0, 0)?;
-        s.dir("/root/.ssh", 0o700, 0, 0)?;
-        let mut keys = client_pub.to_string();
-        if h.scenario == Scenario::Miner {
-            if !keys.ends_with('\n') {
-                keys.push('\n');
-            }
-            keys.push_str(INTRUDER_KEY);
+    Ok(())
+}
+
+/// sshd's configuration and host key, and root's authorized_keys (the client's key, and on a
+/// Miner host the intruder's too).
+fn plant_sshd(s: &Seed, h: &LabHost, hdir: &Path, client_pub: &str) -> std::io::Result<()> {
+    s.file(
+        "/etc/ssh/sshd_config",
+        sshd_config(h).as_bytes(),
+        0o644,
+        0,
+        0,
+    )?;
+    let key = fs::read(hdir.join("ssh_host_ed25519_key"))?;
+    let pubkey = fs::read(hdir.join("ssh_host_ed25519_key.pub"))?;
+    s.file("/etc/ssh/ssh_host_ed25519_key", &key, 0o600, 0, 0)?;
+    s.file("/etc/ssh/ssh_host_ed25519_key.pub", &pubkey, 0o644, 0, 0)?;
+    s.dir("/root/.ssh", 0o700, 0, 0)?;
+    let mut keys = client_pub.to_string();
+    if h.scenario == Scenario::Miner {
+        if !keys.ends_with('\n') {
             keys.push('\n');
         }
-        s.file("/root/.ssh/authorized_keys", keys.as_bytes(), 0o600, 0, 0)?;
+        keys.push_str(INTRUDER_KEY);
+        keys.push('\n');
     }
-    let shadow = fs::read_to_string("/etc/shadow").unwrap_or_default();
-    if let Some(unlocked) = shadow_root_unlocked(&shadow) {
-        let gid = fs::metadata("/etc/shadow").map(|m| m.gid()).unwrap_or(0);
-        s.file("/etc/shadow", unlocked.as_bytes(), 0o640, 0, gid)?;
+    s.file("/root/.ssh/authorized_keys", keys.as_bytes(), 0o600, 0, 0)?;
+    Ok(())
+}
+
+/// The miner incident: the disguised interpreter, its unit, root's crontab and a cron.d job.
+fn plant_miner(s: &Seed, python: &[u8]) -> std::io::Result<()> {
+    let mut bin = python.to_vec();
+    bin.extend_from_slice(&[0u8; 64]);
+    bin.extend_from_slice(MINER_STRINGS);
+    for p in ["/var/log/log", "/usr/bin/log", "/usr/log"] {
+        s.file(p, &bin, 0o755, 0, 0)?;
     }
-    if h.scenario == Scenario::Persist {
-        persist::plant(&s, hdir)?;
-    }
-    if h.scenario == Scenario::Benign {
-        benign::plant(&s, client_pub)?;
-    }
-    match h.scenario {
-        Scenario::NonRoot => lab_user(&s, client_pub, Some(LAB_PASSWORD_HASH), "ALL")?,
-        Scenario::Persist => {
-            // Only what `dossier sweep --sudo` runs: a collection account's narrow rule.
-            if let Some(server) = SFTP_SERVERS.iter().find(|p| Path::new(p).is_file()) {
-                lab_user(&s, client_pub, None, &format!("{server} -R"))?;
-            }
-        }
-        _ => {}
-    }
-    if h.scenario == Scenario::Miner {
-        let mut bin = python.to_vec();
-        bin.extend_from_slice(&[0u8; 64]);
-        bin.extend_from_slice(MINER_STRINGS);
-        for p in ["/var/log/log", "/usr/bin/log", "/usr/log"] {
-            s.file(p, &bin, 0o755, 0, 0)?;
-        }
-        s.file(
-            "/etc/systemd/system/python.service",
-            PYTHON_SERVICE,
-            0o644,
-            0,
-            0,
-        )?;
-        s.symlink(
-            "/etc/systemd/system/multi-user.target.wants/python.service",
-            "/etc/systemd/system/python.service",
-        )?;
-        let crontab_gid = fs::read_to_string("/etc/group")
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f[0] == "crontab")
-                    .then(|| f.get(2)?.parse().ok())
-                    .flatten()
-            })
-            .unwrap_or(0);
-        s.dir("/var/spool/cron", 0o755, 0, 0)?;
-        s.dir("/var/spool/cron/crontabs", 0o1730, 0, crontab_gid)?;
-        s.file(
-            "/var/spool/cron/crontabs/root",
-            ROOT_CRONTAB,
-            0o600,
-            0,
-            crontab_gid,
-        )?;
-        s.file("/etc/cron.d/python", CRON_D_PYTHON, 0o644, 0, 0)?;
-    }
+    s.file(
+        "/etc/systemd/system/python.service",
+        PYTHON_SERVICE,
+        0o644,
+        0,
+        0,
+    )?;
+    s.symlink(
+        "/etc/systemd/system/multi-user.target.wants/python.service",
+        "/etc/systemd/system/python.service",
+    )?;
+    let crontab_gid = fs::read_to_string("/etc/group")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f[0] == "crontab")
+                .then(|| f.get(2)?.parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    s.dir("/var/spool/cron", 0o755, 0, 0)?;
+    s.dir("/var/spool/cron/crontabs", 0o1730, 0, crontab_gid)?;
+    s.file(
+        "/var/spool/cron/crontabs/root",
+        ROOT_CRONTAB,
+        0o600,
+        0,
+        crontab_gid,
+    )?;
+    s.file("/etc/cron.d/python", CRON_D_PYTHON, 0o644, 0, 0)?;
     Ok(())
 }
 
@@ -978,23 +997,33 @@ impl Lab {
         }
     }
 
+    /// Sets the lab up in stages: network, keys and host records, every host planted and
+    /// started, then waits until each listens, and writes the client's known_hosts.
     fn build(
         &mut self,
         scenarios: &[Scenario],
         found: &BTreeMap<&str, PathBuf>,
     ) -> Result<(), String> {
-        let ip = self.ip.clone();
-        // Network: namespaces, the client's bridge, one veth pair per host.
+        self.network(scenarios.len())?;
+        self.keys_and_hosts(scenarios)?;
+        let log_files = self.start_hosts(scenarios, found)?;
+        self.wait_listening(&log_files)?;
+        self.write_known_hosts()
+    }
+
+    /// Network: namespaces, the client's bridge, one veth pair per host.
+    fn network(&self, hosts: usize) -> Result<(), String> {
+        let ip = &self.ip;
         let mut batch = String::new();
         for ns in &self.namespaces {
             let _ = writeln!(batch, "netns add {ns}");
         }
-        run(Command::new(&ip).args(["-batch", "-"]), Some(&batch))
+        run(Command::new(ip).args(["-batch", "-"]), Some(&batch))
             .map_err(|e| format!("cannot create network namespaces: {e}"))?;
         let mut batch = format!(
             "link set lo up\nlink add br0 type bridge\naddr add {CLIENT_ADDR}/24 dev br0\nlink set br0 up\n"
         );
-        for i in 0..scenarios.len() {
+        for i in 0..hosts {
             let _ = writeln!(
                 batch,
                 "link add vh{i} type veth peer name eth0 netns {}-h{i}\nlink set vh{i} master br0\nlink set vh{i} up",
@@ -1002,12 +1031,16 @@ impl Lab {
             );
         }
         run(
-            Command::new(&ip).args(["-n", &self.netns, "-batch", "-"]),
+            Command::new(ip).args(["-n", &self.netns, "-batch", "-"]),
             Some(&batch),
         )
         .map_err(|e| format!("cannot set up the lab network: {e}"))?;
+        Ok(())
+    }
 
-        // Keys: the client's, and one host key per sshd, generated concurrently.
+    /// Keys: the client's, and one host key per sshd, generated concurrently; and the record
+    /// of every host (its directory made), in scenario order.
+    fn keys_and_hosts(&mut self, scenarios: &[Scenario]) -> Result<(), String> {
         let client = self.dir.join("client");
         fs::create_dir(&client).map_err(|e| e.to_string())?;
         let mut keygens = vec![(
@@ -1057,10 +1090,17 @@ impl Lab {
                 });
             ok.map_err(|e| format!("ssh-keygen ({what}): {e}"))?;
         }
+        Ok(())
+    }
+
+    /// Plants every host's files and starts it (its init in its namespaces); the init logs.
+    fn start_hosts(
+        &mut self,
+        scenarios: &[Scenario],
+        found: &BTreeMap<&str, PathBuf>,
+    ) -> Result<Vec<PathBuf>, String> {
         let client_pub =
             fs::read_to_string(self.client_key.with_extension("pub")).map_err(|e| e.to_string())?;
-
-        // Plant every host's files and start it.
         let python = if scenarios.contains(&Scenario::Miner) {
             fs::read(PYTHON).map_err(|e| format!("{PYTHON}: {e}"))?
         } else {
@@ -1076,7 +1116,7 @@ impl Lab {
             let log = hdir.join("init.log");
             let out = fs::File::create(&log).map_err(|e| e.to_string())?;
             let err = out.try_clone().map_err(|e| e.to_string())?;
-            let mut child = Command::new(&ip)
+            let mut child = Command::new(&self.ip)
                 .args(["netns", "exec", &format!("{}-h{i}", self.netns)])
                 .arg(&found["unshare"])
                 .args(["--mount", "--uts", "--pid", "--fork", "--kill-child", "--"])
@@ -1100,62 +1140,20 @@ impl Lab {
             });
             log_files.push(log);
         }
+        Ok(log_files)
+    }
 
-        // Wait until every host listens on its ports.
+    /// Waits until every host listens on its ports (or one stops, or [`START_TIMEOUT`]).
+    fn wait_listening(&mut self, log_files: &[PathBuf]) -> Result<(), String> {
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut zombies: std::collections::HashMap<u32, Instant> = Default::default();
+        let mut zombies: HashMap<u32, Instant> = HashMap::new();
         let mut pending: Vec<usize> = (0..self.hosts.len()).collect();
         while !pending.is_empty() {
             let mut still = vec![];
             for i in pending {
-                let (h, p) = (&mut self.hosts[i], &mut self.procs[i]);
-                if let Ok(Some(status)) = p.child.try_wait() {
-                    return Err(format!(
-                        "lab host {} stopped while starting ({status}): {} {}",
-                        h.name,
-                        tail(&log_files[i], 2000),
-                        tail(&h.log, 2000)
-                    ));
-                }
-                if p.init.is_none() {
-                    p.init = children(p.child.id()).first().copied();
-                }
-                let Some(init) = p.init else {
+                if !self.host_ready(i, &log_files[i], &mut zombies)? {
                     still.push(i);
-                    continue;
-                };
-                let mut want = vec![h.port];
-                if h.scenario == Scenario::Miner {
-                    want.push(MINER_PORT);
                 }
-                if h.scenario == Scenario::Benign {
-                    want.extend([benign::APP_PORT, benign::DEV_PORT, benign::DB_PORT]);
-                }
-                let ports = listening(init);
-                let services = children(init);
-                // A zombie child may be a command of the init script the shell has not yet
-                // reaped: only one that stays a zombie is a service that died.
-                let now = Instant::now();
-                let dead = services.iter().find(|&&s| {
-                    zombie(s) && now.duration_since(*zombies.entry(s).or_insert(now)) > ZOMBIE_GRACE
-                });
-                if let Some(dead) = dead {
-                    return Err(format!(
-                        "lab host {}: service {dead} exited while starting: {} {}",
-                        h.name,
-                        tail(&h.log, 2000),
-                        tail(&log_files[i], 2000)
-                    ));
-                }
-                if !want.iter().all(|w| ports.contains(w)) || services.len() < want.len() {
-                    still.push(i);
-                    continue;
-                }
-                p.service = services.first().copied();
-                let fs_dir = format!("/proc/{init}/root{}/fs", p.dir.display());
-                h.upper = PathBuf::from(format!("{fs_dir}/upper"));
-                h.root = PathBuf::from(format!("{fs_dir}/root"));
-                h.pids = [p.child.id(), init].into_iter().chain(services).collect();
             }
             pending = still;
             if !pending.is_empty() {
@@ -1169,8 +1167,69 @@ impl Lab {
                 std::thread::sleep(Duration::from_millis(3));
             }
         }
+        Ok(())
+    }
 
-        // known_hosts: every host key but those of UnknownKey hosts.
+    /// Whether host `i` is up: its init known, every port of its scenario listening and its
+    /// services started (then its paths and PIDs are filled in). Err when it stopped, or a
+    /// service died (stayed a zombie for [`ZOMBIE_GRACE`], first seen as one in `zombies`).
+    fn host_ready(
+        &mut self,
+        i: usize,
+        init_log: &Path,
+        zombies: &mut HashMap<u32, Instant>,
+    ) -> Result<bool, String> {
+        let (h, p) = (&mut self.hosts[i], &mut self.procs[i]);
+        if let Ok(Some(status)) = p.child.try_wait() {
+            return Err(format!(
+                "lab host {} stopped while starting ({status}): {} {}",
+                h.name,
+                tail(init_log, 2000),
+                tail(&h.log, 2000)
+            ));
+        }
+        if p.init.is_none() {
+            p.init = children(p.child.id()).first().copied();
+        }
+        let Some(init) = p.init else {
+            return Ok(false);
+        };
+        let mut want = vec![h.port];
+        if h.scenario == Scenario::Miner {
+            want.push(MINER_PORT);
+        }
+        if h.scenario == Scenario::Benign {
+            want.extend([benign::APP_PORT, benign::DEV_PORT, benign::DB_PORT]);
+        }
+        let ports = listening(init);
+        let services = children(init);
+        // A zombie child may be a command of the init script the shell has not yet
+        // reaped: only one that stays a zombie is a service that died.
+        let now = Instant::now();
+        let dead = services.iter().find(|&&s| {
+            zombie(s) && now.duration_since(*zombies.entry(s).or_insert(now)) > ZOMBIE_GRACE
+        });
+        if let Some(dead) = dead {
+            return Err(format!(
+                "lab host {}: service {dead} exited while starting: {} {}",
+                h.name,
+                tail(&h.log, 2000),
+                tail(init_log, 2000)
+            ));
+        }
+        if !want.iter().all(|w| ports.contains(w)) || services.len() < want.len() {
+            return Ok(false);
+        }
+        p.service = services.first().copied();
+        let fs_dir = format!("/proc/{init}/root{}/fs", p.dir.display());
+        h.upper = PathBuf::from(format!("{fs_dir}/upper"));
+        h.root = PathBuf::from(format!("{fs_dir}/root"));
+        h.pids = [p.child.id(), init].into_iter().chain(services).collect();
+        Ok(true)
+    }
+
+    /// known_hosts: every host key but those of UnknownKey hosts.
+    fn write_known_hosts(&self) -> Result<(), String> {
         let mut known = String::new();
         for (i, h) in self.hosts.iter().enumerate() {
             if h.scenario.has_sshd() && h.scenario != Scenario::UnknownKey {
