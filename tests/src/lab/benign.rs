@@ -20,7 +20,7 @@
 //! Nothing else runs: the units are files (the lab host has no init system), the backup script
 //! is never run, and every service binds only inside the host's own network namespace.
 
-use super::{Seed, accounts, planted_or_real};
+use super::seed::{Seed, accounts, planted_or_real};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
