@@ -110,116 +110,120 @@ impl BenignCase {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
-            let bad = || panic!("{}:{}: bad line {line:?}", conf.display(), n + 1);
-            match word {
-                "about" => {}
-                "append" => {
-                    let Some((file, text)) = rest.split_once(' ') else {
-                        bad()
-                    };
-                    let p = at(&root, file);
-                    let mut data = std::fs::read(&p).unwrap_or_default();
-                    if !data.is_empty() && !data.ends_with(b"\n") {
-                        data.push(b'\n');
-                    }
-                    data.extend_from_slice(text.as_bytes());
-                    data.push(b'\n');
-                    std::fs::write(&p, data).unwrap();
-                }
-                "member" => {
-                    let Some((group, user)) = rest.split_once(' ') else {
-                        bad()
-                    };
-                    let p = at(&root, "/etc/group");
-                    let groups = std::fs::read_to_string(&p).unwrap();
-                    let mut found = false;
-                    let lines: Vec<String> = groups
-                        .lines()
-                        .map(|l| {
-                            if l.split(':').next() != Some(group) {
-                                return l.to_string();
-                            }
-                            found = true;
-                            if l.ends_with(':') {
-                                format!("{l}{user}")
-                            } else {
-                                format!("{l},{user}")
-                            }
-                        })
-                        .collect();
-                    assert!(found, "{}:{}: no group {group}", conf.display(), n + 1);
-                    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
-                }
-                "mode" => {
-                    let Some((mode, path)) = rest.split_once(' ') else {
-                        bad()
-                    };
-                    let mode = u32::from_str_radix(mode, 8).unwrap_or_else(|_| bad());
-                    std::fs::set_permissions(
-                        at(&root, path),
-                        std::fs::Permissions::from_mode(mode),
-                    )
-                    .unwrap_or_else(|e| panic!("{}:{}: {e}", conf.display(), n + 1));
-                }
-                "owner" => {
-                    let Some((owner, path)) = rest.split_once(' ') else {
-                        bad()
-                    };
-                    if is_root {
-                        let st = Command::new("chown")
-                            .args(["-R", "-h", owner])
-                            .arg(at(&root, path))
-                            .status()
-                            .expect("run chown");
-                        assert!(st.success(), "{}:{}: chown", conf.display(), n + 1);
-                    }
-                }
-                "package" => {
-                    let mut f = rest.splitn(3, ' ');
-                    let (Some(name), Some(version), Some(description)) =
-                        (f.next(), f.next(), f.next())
-                    else {
-                        bad()
-                    };
-                    packages.push(Package {
-                        name: name.into(),
-                        version: version.into(),
-                        description: description.into(),
-                        files: vec![],
-                        existing: false,
-                    });
-                }
-                "addto" => {
-                    let name = rest.trim();
-                    let list = at(&root, &format!("/var/lib/dpkg/info/{name}.list"));
-                    assert!(
-                        list.is_file(),
-                        "{}:{}: no package {name}",
-                        conf.display(),
-                        n + 1
-                    );
-                    packages.push(Package {
-                        name: name.into(),
-                        existing: true,
-                        ..Package::default()
-                    });
-                }
-                "file" | "conffile" => {
-                    // after `package` or `addto`
-                    let Some(pkg) = packages.last_mut() else {
-                        bad()
-                    };
-                    pkg.files.push((rest.to_string(), word == "conffile"));
-                }
-                _ => bad(),
-            }
+            let at_line = format!("{}:{}", conf.display(), n + 1);
+            directive(&root, line, &at_line, is_root, &mut packages);
         }
         for pkg in &packages {
             register(&root, pkg);
         }
         root
     }
+}
+
+/// Applies one `case.conf` directive to `root` (`at_line`, `FILE:LINE`, names it when it is
+/// bad); `package` and `addto` start an entry of `packages`, `file` and `conffile` add to the
+/// last one.
+fn directive(root: &Path, line: &str, at_line: &str, is_root: bool, packages: &mut Vec<Package>) {
+    let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let bad = || panic!("{at_line}: bad line {line:?}");
+    match word {
+        "about" => {}
+        "append" => {
+            let Some((file, text)) = rest.split_once(' ') else {
+                bad()
+            };
+            let p = at(root, file);
+            let mut data = std::fs::read(&p).unwrap_or_default();
+            if !data.is_empty() && !data.ends_with(b"\n") {
+                data.push(b'\n');
+            }
+            data.extend_from_slice(text.as_bytes());
+            data.push(b'\n');
+            std::fs::write(&p, data).unwrap();
+        }
+        "member" => {
+            let Some((group, user)) = rest.split_once(' ') else {
+                bad()
+            };
+            add_member(root, group, user, at_line);
+        }
+        "mode" => {
+            let Some((mode, path)) = rest.split_once(' ') else {
+                bad()
+            };
+            let mode = u32::from_str_radix(mode, 8).unwrap_or_else(|_| bad());
+            std::fs::set_permissions(at(root, path), std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("{at_line}: {e}"));
+        }
+        "owner" => {
+            let Some((owner, path)) = rest.split_once(' ') else {
+                bad()
+            };
+            if is_root {
+                let st = Command::new("chown")
+                    .args(["-R", "-h", owner])
+                    .arg(at(root, path))
+                    .status()
+                    .expect("run chown");
+                assert!(st.success(), "{at_line}: chown");
+            }
+        }
+        "package" => {
+            let mut f = rest.splitn(3, ' ');
+            let (Some(name), Some(version), Some(description)) = (f.next(), f.next(), f.next())
+            else {
+                bad()
+            };
+            packages.push(Package {
+                name: name.into(),
+                version: version.into(),
+                description: description.into(),
+                files: vec![],
+                existing: false,
+            });
+        }
+        "addto" => {
+            let name = rest.trim();
+            let list = at(root, &format!("/var/lib/dpkg/info/{name}.list"));
+            assert!(list.is_file(), "{at_line}: no package {name}");
+            packages.push(Package {
+                name: name.into(),
+                existing: true,
+                ..Package::default()
+            });
+        }
+        "file" | "conffile" => {
+            // after `package` or `addto`
+            let Some(pkg) = packages.last_mut() else {
+                bad()
+            };
+            pkg.files.push((rest.to_string(), word == "conffile"));
+        }
+        _ => bad(),
+    }
+}
+
+/// Adds `user` to `group` in `/etc/group` of `root` (`at_line` names the directive).
+fn add_member(root: &Path, group: &str, user: &str, at_line: &str) {
+    let p = at(root, "/etc/group");
+    let groups = std::fs::read_to_string(&p).unwrap();
+    let mut found = false;
+    let lines: Vec<String> = groups
+        .lines()
+        .map(|l| {
+            if l.split(':').next() != Some(group) {
+                return l.to_string();
+            }
+            found = true;
+            if l.ends_with(':') {
+                format!("{l}{user}")
+            } else {
+                format!("{l},{user}")
+            }
+        })
+        .collect();
+    assert!(found, "{at_line}: no group {group}");
+    std::fs::write(&p, lines.join("\n") + "\n").unwrap();
 }
 
 /// Adds `pkg` to the dpkg database of `root`: its status entry (with the conffiles' md5),

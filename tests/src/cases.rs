@@ -3,15 +3,15 @@
 //!
 //! - [`FAMILIES`]: the persistence families of issue 7, every case of each (files copied from
 //!   `rootfs-persist2`, accounts taken from its account files, files written or appended here),
-//!   used by `tests/families.rs` (each family and each case alone reaches Suspicious with its
-//!   rules and MITRE ids);
+//!   used by `tests/tests/e2e/families.rs` (each family and each case alone reaches Suspicious
+//!   with its rules and MITRE ids);
 //! - [`COVERAGE`]: the intrusion techniques of issue 13 item 3, each alone, and
 //!   [`COVERAGE_BENIGN`], the benign counterpart of every technique on one host, used by
-//!   `tests/coverage.rs` (each case reaches Suspicious with its rule and ATT&CK id, the twin
-//!   stays Unclear/Benign).
+//!   `tests/tests/e2e/coverage.rs` (each case reaches Suspicious with its rule and ATT&CK id,
+//!   the twin stays Unclear/Benign).
 //!
 //! All of them are also the malicious half (and the twin a benign host) of the
-//! precision/recall corpus of `tests/corpus.rs`.
+//! precision/recall corpus of `tests/tests/e2e/corpus.rs`.
 //!
 //! The dpkg database stays the clean one's (persist2's is the same: both are built from the
 //! same package list), so a packaged file the intruder modified (`/etc/pam.d/sshd`,

@@ -54,7 +54,7 @@ pub struct Host {
     /// The weakest verdict it must reach (benign: it must stay `Unclear/Benign`).
     pub want: &'static str,
     /// (rule, ATT&CK id, subject) a planted case must produce (the subject is checked by
-    /// `tests/families.rs` and `tests/coverage.rs`, not here).
+    /// `tests/tests/e2e/families.rs` and `tests/tests/e2e/coverage.rs`, not here).
     pub expect: &'static [(&'static str, &'static str, &'static str)],
     source: Source,
 }
@@ -418,10 +418,11 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
 
 /// What the table does not hold, printed under it.
 pub const NOTES: &str = "\nNot in this table (they need live processes, not a root image): \
-    the live reverse shell of `tests/coverage.rs` (an interactive bash whose stdin/stdout are a \
-    loopback TCP socket, collected from this machine: `reverse-shell-stdio`, T1059.004) and the \
-    SSH-lab scenarios (`tests/lab.rs` miner, `tests/lab_persist.rs` persist, \
-    `tests/lab_benign.rs` benign), which assert their own verdicts.\n";
+    the live reverse shell of `tests/tests/e2e/coverage.rs` (an interactive bash whose \
+    stdin/stdout are a loopback TCP socket, collected from this machine: \
+    `reverse-shell-stdio`, T1059.004) and the SSH-lab scenarios (`tests/tests/lab/smoke.rs` \
+    miner, `tests/tests/lab/persist.rs` persist, `tests/tests/lab/benign.rs` benign), which \
+    assert their own verdicts.\n";
 
 #[cfg(test)]
 mod tests {

@@ -577,12 +577,9 @@ fn a_plugin_panicking_in_each_entry_point_is_contained() {
     }
 }
 
-/// Lab tests in this file run one at a time (the machine has two cores).
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn sweep_with_the_ssh_keys_plugin_finds_the_intruders_key_on_part_of_the_fleet() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Miner, Scenario::NonRoot])
     else {
         return;

@@ -20,10 +20,10 @@
 //! Nothing else runs: the units are files (the lab host has no init system), the backup script
 //! is never run, and every service binds only inside the host's own network namespace.
 
-use super::{Seed, accounts, planted_or_real};
+use super::seed::{Seed, accounts, planted_or_real};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Port of the in-house web service (all addresses).
 pub const APP_PORT: u16 = 8080;
@@ -142,9 +142,20 @@ pub(super) fn plant(s: &Seed, client_pub: &str) -> std::io::Result<()> {
     let listener = listener_program().ok_or_else(|| {
         std::io::Error::other("the lab-listener binary is not built (cargo test builds it)")
     })?;
-    let skel = |f: &str| fs::read(format!("/etc/skel/{f}")).unwrap_or_default();
+    plant_app(s)?;
+    plant_dev(s)?;
+    plant_db(s, &listener)?;
+    plant_units(s)?;
+    plant_ansible(s, client_pub)
+}
 
-    // The in-house web service.
+/// A file of `/etc/skel` (empty when missing).
+fn skel(f: &str) -> Vec<u8> {
+    fs::read(format!("/etc/skel/{f}")).unwrap_or_default()
+}
+
+/// The in-house web service: its account, code and unit.
+fn plant_app(s: &Seed) -> std::io::Result<()> {
     let (app, app_uid) = APP_USER;
     account(
         s,
@@ -175,9 +186,11 @@ pub(super) fn plant(s: &Seed, client_pub: &str) -> std::io::Result<()> {
     s.symlink(
         "/etc/systemd/system/multi-user.target.wants/inventory.service",
         "/etc/systemd/system/inventory.service",
-    )?;
+    )
+}
 
-    // The developer and the dev server's directory.
+/// The developer and the dev server's directory.
+fn plant_dev(s: &Seed) -> std::io::Result<()> {
     let (dev, dev_uid) = DEV_USER;
     let home = format!("/home/{dev}");
     account(s, dev, dev_uid, "Dev Eloper,,,", &home, "/bin/bash")?;
@@ -199,9 +212,11 @@ pub(super) fn plant(s: &Seed, client_pub: &str) -> std::io::Result<()> {
         0o644,
         dev_uid,
         dev_uid,
-    )?;
+    )
+}
 
-    // The source-built database.
+/// The source-built database (the listener program as its server) and its unit.
+fn plant_db(s: &Seed, listener: &Path) -> std::io::Result<()> {
     let (db, db_uid) = DB_USER;
     account(
         s,
@@ -211,7 +226,7 @@ pub(super) fn plant(s: &Seed, client_pub: &str) -> std::io::Result<()> {
         "/var/lib/postgresql",
         "/bin/bash",
     )?;
-    s.file(DB_PROGRAM, &fs::read(&listener)?, 0o755, 0, 0)?;
+    s.file(DB_PROGRAM, &fs::read(listener)?, 0o755, 0, 0)?;
     s.dir("/usr/local/pgsql/data", 0o700, db_uid, db_uid)?;
     s.file(
         "/usr/local/pgsql/data/postgresql.conf",
@@ -233,9 +248,11 @@ pub(super) fn plant(s: &Seed, client_pub: &str) -> std::io::Result<()> {
     s.symlink(
         "/etc/systemd/system/multi-user.target.wants/postgresql.service",
         "/etc/systemd/system/postgresql.service",
-    )?;
+    )
+}
 
-    // Heartbeat unit and nightly backup.
+/// Heartbeat unit and nightly backup.
+fn plant_units(s: &Seed) -> std::io::Result<()> {
     s.file(
         "/etc/systemd/system/heartbeat.service",
         b"[Unit]\nDescription=Heartbeat process watched by the cluster monitor\n\n[Service]\nType=simple\nExecStart=/usr/bin/sleep infinity\nRestart=always\nRestartSec=5\n\n[Install]\nWantedBy=multi-user.target\n",
@@ -271,9 +288,12 @@ pub(super) fn plant(s: &Seed, client_pub: &str) -> std::io::Result<()> {
         0o755,
         0,
         0,
-    )?;
+    )
+}
 
-    // Configuration management.
+/// Configuration management: the `ansible` account with password-less sudo and the
+/// profile.d file it manages.
+fn plant_ansible(s: &Seed, client_pub: &str) -> std::io::Result<()> {
     let (ans, ans_uid) = ANSIBLE_USER;
     let home = format!("/home/{ans}");
     account(

@@ -24,7 +24,7 @@
 //! not safe, and this kernel may have no module support) and duplicate MACs (the rule judges
 //! physical adapters only, and a lab host has nothing but veths).
 
-use super::{Seed, planted_or_real};
+use super::seed::{Seed, planted_or_real};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

@@ -8,11 +8,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
 use std::time::Instant;
-
-/// The lab tests run one at a time, so that the start-up figures they print mean something.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 fn output(c: &mut Command) -> Output {
     c.stdin(Stdio::null()).output().expect("run command")
@@ -101,7 +97,7 @@ impl Traces {
 
 #[test]
 fn every_scenario_over_real_openssh() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = dossier_tests::lab::serial();
     let t0 = Instant::now();
     let Some(lab) = Lab::start_or_skip(&Scenario::ALL) else {
         return;
@@ -340,7 +336,7 @@ fn every_scenario_over_real_openssh() {
 
 #[test]
 fn thirty_clean_hosts_start_in_parallel() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = dossier_tests::lab::serial();
     let t0 = Instant::now();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean; 30]) else {
         return;
@@ -361,7 +357,7 @@ fn thirty_clean_hosts_start_in_parallel() {
 
 #[test]
 fn a_failing_test_leaves_nothing_behind() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = dossier_tests::lab::serial();
     let mut traces = None;
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let Some(lab) = Lab::start_or_skip(&[Scenario::Miner, Scenario::Clean]) else {

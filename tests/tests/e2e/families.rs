@@ -6,8 +6,9 @@
 //! collected alone and must reach Suspicious too.
 //!
 //! The families and their cases are in [`dossier_tests::cases`] (the malicious corpus of
-//! `tests/corpus.rs` uses them too). The dpkg database stays the clean one's, so a packaged
-//! file the intruder modified must verify as `mismatch` and an added one as `not_owned`.
+//! `tests/tests/e2e/corpus.rs` uses them too). The dpkg database stays the clean one's, so a
+//! packaged file the intruder modified must verify as `mismatch` and an added one as
+//! `not_owned`.
 //!
 //! Not applicable to a `--root` image, and so not here: the network family (promiscuous
 //! interface, duplicate MAC) and loaded or hidden kernel modules need a live /sys and /proc;

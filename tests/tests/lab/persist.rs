@@ -17,10 +17,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::sync::Mutex;
-
-/// The lab tests of this file run one at a time (the machine has two cores).
-static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The rules of issue 7 that a sweep over SSH can evaluate (the module rules need a kernel
 /// with modules, duplicate-mac two physical adapters: neither exists in the lab).
@@ -153,7 +149,7 @@ fn summary(h: &Value) -> String {
 
 #[test]
 fn persistence_families_over_ssh_and_a_clean_host_stays_clean() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Persist, Scenario::Clean]) else {
         return;
     };
@@ -409,7 +405,7 @@ fn root_only_file(case: &str) -> Option<&'static str> {
 
 #[test]
 fn non_root_sweep_records_what_it_cannot_read_and_sudo_finds_every_family() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Persist]) else {
         return;
     };

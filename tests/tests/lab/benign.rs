@@ -29,6 +29,7 @@ fn summary(h: &Value) -> String {
 
 #[test]
 fn benign_lab_host_with_live_services_is_not_flagged() {
+    let _serial = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Benign]) else {
         return;
     };

@@ -595,23 +595,26 @@ fn a_bundle_failing_verification_is_not_analyzed() {
     );
 }
 
-/// Compares with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites the snapshot.
+/// Compares a report with its insta snapshot `tests/snapshots/<name>.snap` (the body is the
+/// report as written). insta trims whitespace at the end of the text (and, for old snapshots,
+/// newlines at its start) and reads CRLF as LF before comparing; a report starts with text,
+/// ends in exactly one LF after text and has no CR, checked here, so a passing snapshot still
+/// means the same bytes. After an intended change: `cargo insta review` (or
+/// `INSTA_UPDATE=always`) and review the diff; under `CI` a mismatch fails and nothing is
+/// written.
 fn snapshot(name: &str, actual: &str) {
-    let path = repo_root().join("tests/snapshots").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} missing: run with UPDATE_SNAPSHOTS=1 and review it",
-            path.display()
-        )
-    });
     assert!(
-        expected == actual,
-        "{name} differs from its snapshot; review and run with UPDATE_SNAPSHOTS=1 if intended.\n--- actual ---\n{actual}"
+        actual.ends_with('\n')
+            && actual.trim_end().len() + 1 == actual.len()
+            && !actual.starts_with(char::is_whitespace)
+            && !actual.contains('\r'),
+        "{name}: a report starts with text, ends in one LF after text and has no CR"
     );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name, actual));
 }
 
 #[test]

@@ -769,6 +769,7 @@ fn processes_exiting_during_live_collection_are_recorded() {
 
 #[test]
 fn hostile_tree_on_lab_hosts_over_ssh() {
+    let _serial = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::NonRoot]) else {
         return;
     };

@@ -534,6 +534,7 @@ fn allowlist_moves_findings_rescores_and_reports_changed_hashes() {
 /// stacks them and lists what changed since the baseline on each.
 #[test]
 fn sweep_with_a_baseline_stacks_the_hosts_and_lists_changes() {
+    let _serial = dossier_tests::lab::serial();
     use dossier_tests::lab::{Lab, Scenario};
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Persist]) else {
         return;

@@ -166,6 +166,7 @@ fn environment_of_processes_never_reaches_a_bundle_beyond_ld_keys() {
 
 #[test]
 fn sweep_output_is_private_and_holds_no_shadow_hash() {
+    let _serial = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::NonRoot]) else {
         return;
     };

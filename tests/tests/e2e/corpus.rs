@@ -1,16 +1,17 @@
 //! The precision/recall corpus (issue 13, item 7): every benign host of
 //! `tests/fixtures/benign/` and the benign twin of the item-3 techniques, and every malicious
 //! one (`rootfs-miner`, `rootfs-persist`, `rootfs-persist2`, every planted case of
-//! `tests/families.rs` and of `tests/coverage.rs`) is collected with the real binary
-//! (`collect --root`, triage playbook) and analyzed. No benign host may be flagged, and every
-//! malicious one must reach its verdict (the miner of seed 000: Malicious likely) with the
-//! ATT&CK ids of the rules its case expects. The live reverse shell stays in
-//! `tests/coverage.rs` and the SSH-lab scenarios in `tests/lab*.rs`: they need live processes.
+//! `tests/tests/e2e/families.rs` and of `tests/tests/e2e/coverage.rs`) is collected with the
+//! real binary (`collect --root`, triage playbook) and analyzed. No benign host may be flagged,
+//! and every malicious one must reach its verdict (the miner of seed 000: Malicious likely)
+//! with the ATT&CK ids of the rules its case expects. The live reverse shell stays in
+//! `tests/tests/e2e/coverage.rs` and the SSH-lab scenarios in `tests/tests/lab/`: they need
+//! live processes.
 //!
 //! The Markdown table for the README and the figures are printed on stdout:
-//! `cargo test -p dossier-tests --test corpus -- --nocapture`. With `DOSSIER_CORPUS_OUT=DIR`
-//! the reports (`findings.json`, every host's `report.md`, the fleet report) are copied to
-//! `DIR` for reading.
+//! `cargo test -p dossier-tests --test e2e corpus:: -- --nocapture`. With
+//! `DOSSIER_CORPUS_OUT=DIR` the reports (`findings.json`, every host's `report.md`, the fleet
+//! report) are copied to `DIR` for reading.
 
 use dossier_tests::corpus::{self, Figures, Kind, Outcome};
 use dossier_tests::records;

@@ -6,7 +6,7 @@
 //! connection this test owns) is collected from this machine and must be found.
 //!
 //! The cases and the twin are in [`dossier_tests::cases`] (`COVERAGE`, `COVERAGE_BENIGN`): the
-//! corpus of `tests/corpus.rs` counts them too. The live shell is only here.
+//! corpus of `tests/tests/e2e/corpus.rs` counts them too. The live shell is only here.
 
 use dossier_tests::cases::{
     COVERAGE, COVERAGE_BENIGN, COVERAGE_BENIGN_HOST, Plant, coverage_host, planted_root,

@@ -14,10 +14,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::sync::Mutex;
-
-/// Lab tests run one at a time (each starts several hosts; the machine has two cores).
-static SERIAL: Mutex<()> = Mutex::new(());
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -111,7 +107,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn sweep_of_every_scenario() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&Scenario::ALL) else {
         return;
     };
@@ -300,7 +296,7 @@ fn sweep_of_every_scenario() {
 
 #[test]
 fn unknown_key_accept_new_then_changed_key() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean]) else {
         return;
     };
@@ -388,7 +384,7 @@ fn unknown_key_accept_new_then_changed_key() {
 
 #[test]
 fn resume_collects_only_what_is_missing_and_cidr_finds_hosts() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Clean]) else {
         return;
     };
@@ -442,7 +438,7 @@ fn resume_collects_only_what_is_missing_and_cidr_finds_hosts() {
 
 #[test]
 fn password_login_from_the_environment() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::NonRoot]) else {
         return;
     };
@@ -708,7 +704,7 @@ fn check_cut_analysis(bundle: &Path, runs: &[Value]) {
 
 #[test]
 fn host_that_stalls_mid_collection_is_abandoned_at_its_deadline() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     // Frozen session: the connection stays open and silent, as with a hung host.
     let Some((t, other, tmp, log)) =
         // The deadline is long enough for the healthy host to finish on a loaded machine
@@ -732,7 +728,7 @@ fn host_that_stalls_mid_collection_is_abandoned_at_its_deadline() {
 
 #[test]
 fn host_whose_sshd_is_killed_mid_collection_is_reported_and_kept() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some((t, other, tmp, log)) =
         sweep_with_signal_mid_collection(nix::sys::signal::Signal::SIGKILL, "60")
     else {
@@ -767,7 +763,7 @@ fn denied(bundle: &Path) -> Vec<String> {
 
 #[test]
 fn sudo_reads_as_root_for_a_non_root_login() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::NonRoot]) else {
         return;
     };
@@ -796,7 +792,7 @@ fn sudo_reads_as_root_for_a_non_root_login() {
 
 #[test]
 fn host_deadline_covers_the_ssh_handshake() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Silent]) else {
         return;
     };
@@ -840,7 +836,7 @@ fn host_deadline_covers_the_ssh_handshake() {
 #[test]
 fn sweep_killed_half_way_then_resumed_collects_exactly_the_missing_hosts() {
     use std::io::BufRead;
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Clean, Scenario::Clean]) else {
         return;
     };
@@ -928,7 +924,7 @@ fn sweep_killed_half_way_then_resumed_collects_exactly_the_missing_hosts() {
 
 #[test]
 fn inventory_and_ssh_config_name_the_hosts() {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Miner]) else {
         return;
     };

@@ -1,0 +1,91 @@
+//! dossier benchmarks. They print figures; nothing here asserts on time.
+//!
+//! `dossier-bench triage [--runs 5] [--bin PATH] [--playbook NAME-OR-FILE]`
+//!   Local triage of this machine with the default playbook (or the one given): wall time and peak RSS of each run
+//!   (each run is measured in its own child so the peak RSS is per run), median of the runs.
+//!
+//! `dossier-bench analyze [--bundles 1000] [--runs 3] [--bin PATH] [--against PATH]`
+//!   Analysis throughput: bundles of the fixture roots copied to N distinct bundles in a case
+//!   directory (with a custody ledger recording their creation, so analysis checks and appends
+//!   to it as in real use), analyzed by `dossier analyze` (each run into a fresh directory);
+//!   bundles/s, CPU time and peak RSS of each run and their medians, for N/10 and N bundles.
+//!   With `--against OTHER`, the other binary (e.g. an earlier build) is run on the same
+//!   bundles, alternating with `--bin` run by run, and the ratio of the medians is printed.
+//!   Then one more run of `--bin` with `DOSSIER_TIMINGS=1` prints where the time went, per
+//!   stage (open and verify, records JSON, typed parsing, rules, member reads, plugins, render,
+//!   ledger, write, fleet pass, final sync; summed over the worker threads).
+//!
+//! `dossier-bench bundle [--mib 1024] [--runs 3] [--dir DIR]`
+//!   Bundle writing throughput on a file set of the given size (a quarter each of random data,
+//!   copies of real binaries from /usr, and log text, plus a quarter more random data), against
+//!   `sha256sum` alone and `zip -r` alone on the same files in the same run, and `dossier verify`
+//!   against `unzip -t` on the result.
+//!
+//! `dossier-bench load [--hosts 100] [--jobs 32] [--bin PATH] [--playbook NAME|FILE]`
+//!   Fleet sweep under load: starts N Clean hosts of the SSH lab (real sshd in namespaces; needs
+//!   root), then sweeps the first 10, N/2 and N of them with `-j JOBS` (analysis included), each
+//!   into a fresh directory, and prints per run: wall time, time per host, how many hosts were
+//!   collected, peak RSS of the dossier process, and its open file descriptors (sampled from
+//!   `/proc/<pid>/fd` every 10 ms: at start, peak, and at the last sample before it exited).
+//!
+//! `dossier-bench sweep [--hosts 30] [--runs 3] [--jobs 8] [--bin PATH]` (root: the SSH lab)
+//!   Fleet sweep of N lab hosts (real sshd in namespaces; N/15 of them, at least one, planted
+//!   with the miner incident, the rest clean), all runs against one lab: wall time,
+//!   hosts/minute, peak RSS of `dossier sweep`, bytes read and bundle size per host, CPU time
+//!   of dossier and of the hosts' sshd (the lab's "remote" hosts share this machine's CPUs),
+//!   with the default analysis and with `--no-analyze`; every host must be `collected` in
+//!   sweep.json (any other outcome is printed). Then one clean host alone: `sweep -j 1
+//!   --no-analyze` over SSH against `collect --root` of the same filesystem (dead-box: no
+//!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
+//!   and the per-collector `duration_ms` of each from the bundles' manifests.
+
+mod analyze;
+mod bundle;
+mod cpu;
+mod fleet;
+mod load;
+mod local;
+mod measure;
+mod sweep;
+mod triage;
+
+use std::path::PathBuf;
+
+pub fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+pub fn default_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("exe");
+    exe.parent().expect("dir").join("dossier")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("triage") => triage::triage(&args),
+        Some("bundle") => bundle::bundle(&args),
+        Some("analyze") => analyze::analyze(&args),
+        Some("sweep") => sweep::sweep(&args),
+        Some("load") => load::load(&args),
+        Some("one") => measure::one(&args[2..]),
+        _ => {
+            eprintln!(
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH]"
+            );
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! End-to-end tests of the real `dossier` binary on fixture roots, archived bundles and this
+//! machine: collect, verify, analyze, fleet stacking, baselines, hostile input, partial data,
+//! the precision/recall corpus and the output's security properties.
+//!
+//! One test binary (one link of the CLI) for all of them; each module is one concern and
+//! runs alone with a filter, e.g. `cargo test -p dossier-tests --test e2e corpus::`. The few
+//! tests here that start the SSH lab (`fleet`, `hostile`, `security`) take
+//! [`dossier_tests::lab::serial`], so at most one lab runs at a time in this process.
+
+mod analysis;
+mod corpus;
+mod coverage;
+mod families;
+mod fixtures;
+mod fleet;
+mod hostile;
+mod live;
+mod partial;
+mod security;
+mod verify;

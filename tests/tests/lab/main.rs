@@ -1,0 +1,19 @@
+//! Tests against the SSH lab (`dossier_tests::lab`): fake hosts running real OpenSSH in
+//! namespaces, swept by the real `dossier` binary. They need root and sshd; without them they
+//! print `skipped: <reason>` (under `CI` they fail).
+//!
+//! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
+//! start-up times), `sweep::`, `persist::` (every persistence family over SSH), `benign::`
+//! (the benign lab host with live services), e.g.
+//! `cargo test -p dossier-tests --test lab persist::`.
+//!
+//! Labs in one process never share a namespace, veth, address space or directory (names
+//! carry the process id and a per-process counter), so they could run side by side; every
+//! test here still takes [`dossier_tests::lab::serial`] first, so that one lab runs at a time:
+//! each starts several hosts with their sshd on a two-core machine, and the sweep tests
+//! assert timeouts and deadlines that a second lab starting beside them would make flaky.
+
+mod benign;
+mod persist;
+mod smoke;
+mod sweep;
