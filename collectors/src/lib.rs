@@ -12,6 +12,8 @@
 //! them in [`builtin`].
 
 #![forbid(unsafe_code)]
+// Tests may be long (ARCHITECTURE.md: the function-size limit is for code outside tests).
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 pub mod accounts;
 pub mod cron;

@@ -6,6 +6,9 @@
 //! API or target, or that panic in any entry point, are refused or contained with a clear
 //! message while the run goes on.
 
+// Tests may be long: the function-size limit of ARCHITECTURE.md is for code outside tests.
+#![allow(clippy::too_many_lines)]
+
 use dossier_tests::lab::{INTRUDER_FINGERPRINT, LAB_USER, Lab, Scenario};
 use dossier_tests::{
     dossier_bin, fixture, manifest, member, of_kind, sha256_file, ssh_keys_plugin, stderr, stdout,

@@ -1,13 +1,18 @@
 //! End-to-end tests of the real `dossier` binary on fixture roots, archived bundles and this
 //! machine: collect, verify, analyze, fleet stacking, baselines, hostile input, partial data,
-//! the precision/recall corpus and the output's security properties.
+//! the precision/recall corpus, the output's security properties, and the rules of
+//! ARCHITECTURE.md on the source tree.
 //!
 //! One test binary (one link of the CLI) for all of them; each module is one concern and
 //! runs alone with a filter, e.g. `cargo test -p dossier-tests --test e2e corpus::`. The few
 //! tests here that start the SSH lab (`fleet`, `hostile`, `security`) take
 //! [`dossier_tests::lab::serial`], so at most one lab runs at a time in this process.
 
+// Tests may be long: the function-size limit of ARCHITECTURE.md is for code outside tests.
+#![allow(clippy::too_many_lines)]
+
 mod analysis;
+mod architecture;
 mod corpus;
 mod coverage;
 mod families;
