@@ -365,6 +365,12 @@ impl<S: Read + Write> SftpClient<S> {
     }
 }
 
+/// The tests' skip-or-fail rule, shared with `dossier-tests` (which this crate cannot depend
+/// on): the original is `tests/src/skip.rs`.
+#[cfg(test)]
+#[path = "../../tests/src/skip.rs"]
+mod skip;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,7 +405,7 @@ mod tests {
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
         let Some(path) = path else {
-            eprintln!("skipped: no sftp-server (install openssh-server)");
+            skip::skip_or_fail("no sftp-server (package openssh-sftp-server)");
             return None;
         };
         let mut child = Command::new(path)

@@ -90,6 +90,15 @@ impl BenignCase {
             .collect()
     }
 
+    /// Whether `case.conf` has `owner` lines, which [`BenignCase::build`] applies only as root
+    /// (chown).
+    pub fn sets_owners(&self) -> bool {
+        std::fs::read_to_string(self.dir.join("case.conf"))
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("owner "))
+    }
+
     /// Builds the host at `to` (which must not exist): a copy of `rootfs-clean`, the case's
     /// files over it, then its `case.conf` directives. Returns `to`.
     pub fn build(&self, to: &Path) -> PathBuf {

@@ -180,11 +180,32 @@ impl Outcome {
     }
 }
 
+/// Without root the benign hosts are built without their `owner` lines (chown):
+/// [`crate::skip_or_fail`], once for the run.
+fn owners_or_fail(hosts: &[Host]) {
+    if nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let unowned: Vec<&str> = hosts
+        .iter()
+        .filter_map(Host::benign)
+        .filter(|c| c.sets_owners())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !unowned.is_empty() {
+        crate::skip_or_fail(&format!(
+            "benign case(s) {} built without their `owner` lines (chown needs root)",
+            unowned.join(", ")
+        ));
+    }
+}
+
 /// Collects every host of `hosts` with `threads` workers (each builds its root under `dir`
 /// and runs `dossier collect --quiet --no-analyze --playbook triage --root ROOT`), then
 /// analyzes all bundles in one `dossier analyze --playbook triage` run. Returns the outcomes in
 /// the order of `hosts` and the parsed `findings.json`.
 pub fn run(dir: &Path, hosts: &[Host], threads: usize) -> (Vec<Outcome>, Value) {
+    owners_or_fail(hosts);
     std::fs::create_dir_all(dir.join("roots")).expect("roots dir");
     let next = Mutex::new(0usize);
     let bundles: Mutex<BTreeMap<usize, PathBuf>> = Mutex::default();

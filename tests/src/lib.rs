@@ -12,6 +12,9 @@ pub mod benign;
 pub mod cases;
 pub mod corpus;
 pub mod lab;
+pub mod skip;
+
+pub use skip::skip_or_fail;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -172,16 +172,13 @@ impl Lab {
         Ok(lab)
     }
 
-    /// [`Lab::start`] for tests. When the lab cannot run here ([`Lab::unavailable`]) it prints
-    /// `skipped: <reason>` and returns None, except when the environment variable `CI` is
-    /// set: the lab must run in CI, so it panics. A lab that can run but fails to start
+    /// [`Lab::start`] for tests. When the lab cannot run here ([`Lab::unavailable`]) it is
+    /// [`crate::skip_or_fail`]: under `CI` the test fails, elsewhere it prints
+    /// `skipped: <test>: <reason>` and returns None. A lab that can run but fails to start
     /// panics everywhere.
     pub fn start_or_skip(scenarios: &[Scenario]) -> Option<Lab> {
         if let Some(reason) = Lab::unavailable(scenarios) {
-            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-                panic!("the SSH lab must run in CI, but: {reason}");
-            }
-            eprintln!("skipped: {reason}");
+            crate::skip_or_fail(&format!("the SSH lab cannot run: {reason}"));
             return None;
         }
         match Lab::start(scenarios) {

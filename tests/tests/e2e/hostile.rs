@@ -616,7 +616,7 @@ fn verify_ok(cwd: &Path, bundle: &Path) {
 #[test]
 fn hostile_root_is_collected_faithfully_as_root_and_as_nobody() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (mknod of sockets, a tree readable as nobody)");
+        dossier_tests::skip_or_fail("needs root (mknod of sockets, a tree readable as nobody)");
         return;
     }
     let d = tempfile::tempdir().unwrap();

@@ -72,7 +72,7 @@ const PARTIAL: &str = "Evaluated on partial data (a clean result here is not pro
 #[test]
 fn unprivileged_collection_marks_rules_evaluated_on_partial_data() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: needs root (a root-only /etc/shadow, collection as nobody)");
+        dossier_tests::skip_or_fail("needs root (a root-only /etc/shadow, collection as nobody)");
         return;
     }
     let d = tempfile::tempdir().unwrap();

@@ -358,16 +358,22 @@ fn thirty_clean_hosts_start_in_parallel() {
 #[test]
 fn a_failing_test_leaves_nothing_behind() {
     let _serial = dossier_tests::lab::serial();
-    let mut traces = None;
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let Some(lab) = Lab::start_or_skip(&[Scenario::Miner, Scenario::Clean]) else {
-            return;
-        };
-        traces = Some(Traces::of(&lab));
-        panic!("a sweep test failing mid-way");
+    // The lab starts outside the unwinding below, so that its own failure (under CI, a lab
+    // that cannot run) fails this test instead of being taken for the planned panic.
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Miner, Scenario::Clean]) else {
+        return;
+    };
+    let traces = Traces::of(&lab);
+    const MID_WAY: &str = "a sweep test failing mid-way";
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _lab = lab;
+        panic!("{MID_WAY}");
     }));
-    if let Some(t) = traces {
-        assert!(r.is_err());
-        t.assert_gone();
-    }
+    let payload = r.expect_err("the planned panic");
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some(MID_WAY),
+        "only the planned panic unwinds here"
+    );
+    traces.assert_gone();
 }
