@@ -6,7 +6,7 @@
 //! binary. The bundle must show the three services listening under their own users, and the
 //! host must be judged Unclear/Benign.
 //!
-//! Without root the lab cannot run and the test prints `skipped: <reason>` (it fails under
+//! Without root the lab cannot run and the test prints `skipped: <test>: <reason>` (it fails under
 //! `CI`, where the lab must run).
 
 use dossier_tests::lab::benign as b;

@@ -1,6 +1,6 @@
 //! Tests against the SSH lab (`dossier_tests::lab`): fake hosts running real OpenSSH in
 //! namespaces, swept by the real `dossier` binary. They need root and sshd; without them they
-//! print `skipped: <reason>` (under `CI` they fail).
+//! print `skipped: <test>: <reason>` (under `CI` they fail).
 //!
 //! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
 //! start-up times), `sweep::`, `persist::` (every persistence family over SSH), `benign::`

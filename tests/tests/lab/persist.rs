@@ -7,7 +7,7 @@
 //! accepts; the clean host fires none of these rules; the fleet report correlates; and the
 //! sweep changes nothing on either host.
 //!
-//! Without root the lab cannot run and the test prints `skipped: <reason>` (it fails under
+//! Without root the lab cannot run and the test prints `skipped: <test>: <reason>` (it fails under
 //! `CI`, where the lab must run).
 
 use dossier_tests::lab::persist::{self as p};

@@ -1,7 +1,8 @@
 //! Smoke tests of the SSH lab (`dossier_tests::lab`) with the plain OpenSSH client, run
 //! inside the lab's client network namespace: every scenario behaves as documented, the lab
 //! has no way out, 30 hosts start in seconds, and nothing is left behind after a drop, also
-//! when the test panics. Without root they print `skipped: <reason>` (they fail under `CI`).
+//! when the test panics. Without root they print `skipped: <test>: <reason>` (they fail
+//! under `CI`).
 
 use dossier_tests::lab::{LAB_PASSWORD, LAB_USER, Lab, MINER_PORT, Scenario};
 use std::io::Write;

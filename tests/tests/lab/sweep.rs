@@ -5,8 +5,8 @@
 //! or changed host key refused, a non-root login collected with what it may read. Collection
 //! changes nothing on the targets, and no secret reaches a bundle or a log.
 //!
-//! Without root the lab cannot run and these tests print `skipped: <reason>` (they fail under
-//! `CI`, where the lab must run).
+//! Without root the lab cannot run and these tests print `skipped: <test>: <reason>` (they
+//! fail under `CI`, where the lab must run).
 
 use dossier_tests::lab::{LAB_PASSWORD, LAB_USER, Lab, MINER_PORT, Scenario};
 use dossier_tests::{dossier_bin, manifest, of_kind};
