@@ -13,7 +13,8 @@
 //!   and by size and SHA-256 where the transport has no inodes (SFTP);
 //! - a file reached through a symlink owned by a user other than root, when that user does
 //!   not own the file it leads to (`ln -s /etc/shadow ~/.profile`, a link to root's or another
-//!   user's private key). The kernel's own links under a live `/proc` are not users' links.
+//!   user's private key). The kernel's own files of a live process (`/proc/PID/exe`, ...) are
+//!   not users' links.
 //!
 //! A refusal is one issue of the collector, saying why (the file is not copied; the records
 //! still describe the link); the collector and the run go on.
@@ -122,7 +123,7 @@ impl SecretGuard {
                 "the content is that of {secret}, which is never copied; not copied"
             ));
         }
-        if self.live && path.starts_with("/proc") {
+        if self.live && proc_entry(path) {
             return None;
         }
         let walk = match self.walk(host, path) {
@@ -256,6 +257,13 @@ struct Walk {
     /// Owner and identity of the file the path ends at.
     uid: u32,
     id: Option<(u64, u64)>,
+}
+
+/// Whether `path` is a file of a process, `/proc/PID/NAME` (`exe`, `environ`, ...): on a live
+/// host the kernel makes these, links included (`exe` may end in ` (deleted)`), not a user.
+fn proc_entry(path: &Path) -> bool {
+    let c = comps(path);
+    c.len() == 3 && c[0] == "proc" && !c.iter().any(|x| x == "..")
 }
 
 /// The normal components of `p` and its `..` (`.` and the root dropped).
@@ -421,6 +429,15 @@ mod tests {
         );
         eprintln!("skipped: the secrets guard test needs root (lchown)");
         false
+    }
+
+    #[test]
+    fn only_a_process_own_files_skip_the_link_check() {
+        assert!(proc_entry(Path::new("/proc/42/exe")));
+        assert!(proc_entry(Path::new("/proc/self/environ")));
+        assert!(!proc_entry(Path::new("/proc/42/root/etc/shadow")));
+        assert!(!proc_entry(Path::new("/proc/42/../../home/a/.profile")));
+        assert!(!proc_entry(Path::new("/home/alice/.profile")));
     }
 
     #[test]
