@@ -41,7 +41,7 @@ fn plant(root: &Path) {
         0o600,
     );
     write_owned(
-        &root.join("etc/ssh/ssh_host_ed25519_key"),
+        &root.join("etc/ssh/ssh_host_dossiertest_key"),
         &format!(
             "-----BEGIN OPENSSH PRIVATE KEY-----\n{HOST_KEY_MARK}\n-----END OPENSSH PRIVATE KEY-----\n"
         ),
@@ -54,7 +54,7 @@ fn plant(root: &Path) {
     for (name, target) in [
         (".profile", "/etc/shadow"),
         (".bashrc", "/root/.ssh/id_ed25519"),
-        (".bash_login", "../../etc/ssh/ssh_host_ed25519_key"),
+        (".bash_login", "../../etc/ssh/ssh_host_dossiertest_key"),
         (".bash_logout", "/home/bob/notes"),
     ] {
         let p = home.join(name);
@@ -134,4 +134,69 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle() {
             .iter()
             .any(|e| e["source"]["path"] == "/etc/bash.bashrc")
     );
+}
+
+/// The same attack on an SSH lab host, collected by `sweep` as root over SFTP (no inodes
+/// there: the never-copied files are recognised by content, the links by their owners).
+#[test]
+fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle_over_ssh() {
+    use dossier_tests::lab::{Lab, Scenario};
+    let _serial = dossier_tests::lab::serial();
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean]) else {
+        return;
+    };
+    let root = &lab.hosts()[0].root;
+    let mut passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    passwd.push_str("alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n");
+    std::fs::write(root.join("etc/passwd"), passwd).unwrap();
+    std::fs::create_dir_all(root.join("home/alice")).unwrap();
+    plant(root);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let playbook = tmp.path().join("p.toml");
+    std::fs::write(
+        &playbook,
+        "name = \"p\"\n[collectors.facts]\n[collectors.hooks]\n",
+    )
+    .unwrap();
+    let o = lab
+        .command(dossier_bin())
+        .args(["sweep", "--no-analyze", "--ssh-config", "/dev/null", "-q"])
+        .arg(format!("root@{}", lab.hosts()[0].addr))
+        .arg("--playbook")
+        .arg(&playbook)
+        .arg("-i")
+        .arg(lab.client_key())
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .arg("--out")
+        .arg(&out)
+        .env("HOME", tmp.path())
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let all = everything(&out);
+    for mark in [SHADOW_MARK, ROOT_KEY_MARK, HOST_KEY_MARK, BOB_MARK] {
+        let hits = find(&all, mark.as_bytes());
+        assert!(hits.is_empty(), "{mark} in {hits:?}");
+    }
+    let refused: Vec<String> = all
+        .iter()
+        .filter(|(n, _)| n.ends_with(":manifest.json"))
+        .flat_map(|(_, d)| {
+            let m: serde_json::Value = serde_json::from_slice(d).unwrap();
+            m["collectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|c| c["issues"].as_array().cloned().unwrap_or_default())
+                .filter(|i| i["message"].as_str().unwrap_or("").contains("not copied"))
+                .map(|i| format!("{}: {}", i["subject"], i["message"]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    println!("{}", refused.join("\n"));
+    assert_eq!(refused.len(), 5, "{refused:?}");
 }
