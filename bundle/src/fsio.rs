@@ -158,6 +158,18 @@ pub fn open_regular(path: &Path) -> std::io::Result<File> {
     )
 }
 
+/// Opens an input file named by the user (a bundle, its sidecar) for reading, following
+/// symbolic links, and only when what was opened is a regular file: opened non-blocking and
+/// checked with `fstat`, so a path swapped for a FIFO after any earlier check cannot hang.
+pub fn open_input(path: &Path) -> std::io::Result<File> {
+    regular_only(
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(path),
+    )
+}
+
 /// Writes `data` to a new file (0600, see [`create_private`]) and fsyncs it.
 pub fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut f = create_private(path)?;

@@ -114,6 +114,36 @@ fn a_fifo_under_an_output_name_is_refused_not_waited_on() {
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep\n");
 }
 
+#[test]
+fn a_fifo_for_a_bundle_or_its_sidecar_is_refused_not_waited_on() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("fifo.zip");
+    mkfifo(&fifo);
+    let p = fifo.clone();
+    let v = within(10, "verify of a FIFO", move || {
+        verify(&p, &Limits::default())
+    });
+    assert!(
+        v.problems[0].message.contains("a FIFO, not a regular file"),
+        "{:?}",
+        v.problems
+    );
+    // A real bundle whose sidecar is a FIFO: the bundle is checked, the sidecar refused.
+    let b = d.path().join("b.zip");
+    std::fs::copy(fixture_bundle(), &b).unwrap();
+    mkfifo(&sidecar_path(&b));
+    let v = within(10, "verify with a FIFO sidecar", move || {
+        verify(&b, &Limits::default())
+    });
+    assert_eq!(v.problems.len(), 1, "{:?}", v.problems);
+    assert!(
+        v.problems[0].subject == "sidecar" && v.problems[0].message.contains("a FIFO"),
+        "{:?}",
+        v.problems
+    );
+    assert!(v.members_checked > 0);
+}
+
 /// The fixture's manifest, for a bundle of our own.
 fn a_manifest() -> dossier_bundle::manifest::Manifest {
     let mut z = zip::ZipArchive::new(std::fs::File::open(fixture_bundle()).unwrap()).unwrap();
