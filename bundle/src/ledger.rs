@@ -10,7 +10,7 @@
 //! chain is intact, it has the bundle's `created` entry, and that entry records the SHA-256
 //! the bundle has now); `verify` and `analyze` both use them.
 
-use crate::fsio::append_private;
+use crate::fsio::{append_private, open_regular};
 use crate::reader::{Problem, Verification};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::encoding::hex;
@@ -108,7 +108,7 @@ pub fn append_unsynced(dir: &Path, event: &Event<'_>) -> Result<Entry, LedgerErr
 /// Syncs `<dir>/custody.jsonl` to disk (after [`append_unsynced`]).
 pub fn sync(dir: &Path) -> Result<(), LedgerError> {
     let path = dir.join(LEDGER_NAME);
-    std::fs::File::open(&path)
+    open_regular(&path)
         .and_then(|f| f.sync_data())
         .map_err(|e| LedgerError::Io {
             path: path.clone(),
@@ -194,7 +194,16 @@ fn check_with(path: &Path, f: impl FnMut(Entry)) -> Result<(), LedgerError> {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let file = std::fs::File::open(path).map_err(|e| io(&e))?;
+    let file = open_regular(path).map_err(|e| io(&e))?;
+    check_file(path, file, f)
+}
+
+/// [`check_with`] on the ledger file opened (see [`open_regular`]).
+fn check_file(path: &Path, file: std::fs::File, f: impl FnMut(Entry)) -> Result<(), LedgerError> {
+    let io = |e: &dyn std::fmt::Display| LedgerError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let mut data = Vec::new();
     file.take(MAX_LEDGER + 1)
         .read_to_end(&mut data)
@@ -274,19 +283,33 @@ pub struct Beside {
     path: PathBuf,
     /// Intact chain: the first `created` entry of each bundle name (seq, SHA-256). Broken: why.
     created: Result<HashMap<String, (u64, Option<String>)>, String>,
+    /// Whether outcomes may be appended: not when the ledger is a symbolic link, a FIFO or
+    /// anything but a regular file (refused, neither read nor written).
+    writable: bool,
 }
 
 impl Beside {
     /// Reads the ledger in the directory of `bundle`; `None` when there is none (a bundle
-    /// copied elsewhere without its case directory).
+    /// copied elsewhere without its case directory). A ledger that is not a regular file (a
+    /// FIFO, a symbolic link, a device) is neither read nor written: it is a problem of every
+    /// bundle beside it.
     pub fn of(bundle: &Path) -> Option<Beside> {
         let dir = bundle_dir(bundle);
         let path = dir.join(LEDGER_NAME);
-        if !path.exists() {
-            return None;
-        }
+        let file = match open_regular(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                return Some(Beside {
+                    dir: dir.to_path_buf(),
+                    created: Err(format!("custody ledger {}: {e}", path.display())),
+                    path,
+                    writable: false,
+                });
+            }
+            Ok(f) => f,
+        };
         let mut created = HashMap::new();
-        let checked = check_with(&path, |e| {
+        let checked = check_file(&path, file, |e| {
             if e.action == "created" {
                 created.entry(e.bundle).or_insert((e.seq, e.sha256));
             }
@@ -295,7 +318,13 @@ impl Beside {
             dir: dir.to_path_buf(),
             created: checked.map(|()| created).map_err(|e| e.to_string()),
             path,
+            writable: true,
         })
+    }
+
+    /// Whether outcomes may be appended to this ledger (it is a regular file).
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 
     /// What is wrong with the bundle named `name`, whose file hashes to `sha256` now, according
@@ -319,13 +348,30 @@ impl Beside {
     }
 }
 
-/// Checks a bundle against the custody ledger beside it, adding what is wrong to `v`. Returns
-/// the directory where the outcome is to be recorded, or `None` when there is no ledger.
-pub fn check_ledger(path: &Path, v: &mut Verification) -> Option<PathBuf> {
-    let ledger = Beside::of(path)?;
+/// What [`check_ledger`] found beside a bundle.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LedgerBeside {
+    /// No ledger: the bundle was copied without its case directory.
+    Missing,
+    /// A ledger that is not a regular file, refused (its problem was added).
+    Refused,
+    /// A ledger (intact or not); the outcome is to be recorded in this directory.
+    Record(PathBuf),
+}
+
+/// Checks a bundle against the custody ledger beside it, adding what is wrong to `v`, and says
+/// whether there is one to record the outcome in.
+pub fn check_ledger(path: &Path, v: &mut Verification) -> LedgerBeside {
+    let Some(ledger) = Beside::of(path) else {
+        return LedgerBeside::Missing;
+    };
     v.problems
         .extend(ledger.problems(&bundle_name(path), v.sha256.as_deref()));
-    Some(ledger.dir)
+    if ledger.writable {
+        LedgerBeside::Record(ledger.dir)
+    } else {
+        LedgerBeside::Refused
+    }
 }
 
 #[cfg(test)]
@@ -393,7 +439,10 @@ mod tests {
             manifest: None,
             problems: vec![],
         };
-        assert_eq!(check_ledger(&bundle, &mut v).as_deref(), Some(d.path()));
+        assert_eq!(
+            check_ledger(&bundle, &mut v),
+            LedgerBeside::Record(d.path().to_path_buf())
+        );
         assert_eq!(v.problems.len(), 1);
 
         // A broken chain is a problem for every bundle beside it.

@@ -43,6 +43,10 @@ pub struct PluginsArgs {
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +146,10 @@ pub struct SweepArgs {
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +166,10 @@ pub struct AnalyzeArgs {
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
     /// Baseline of known-good hosts (`dossier baseline`): matching items are known, exact
     /// matches leave the score, reports add "Changed since baseline".
     #[arg(long, value_name = "FILE")]
@@ -178,6 +190,10 @@ pub struct BaselineArgs {
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +207,10 @@ pub struct RulesArgs {
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +239,10 @@ pub struct CollectArgs {
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
 }
 
 #[derive(Debug, Args)]

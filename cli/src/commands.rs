@@ -393,7 +393,17 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     for path in &p.bundles {
         let mut v = reader::verify(path, &limits);
         let ledger_dir = if p.ledger {
-            ledger::check_ledger(path, &mut v)
+            match ledger::check_ledger(path, &mut v) {
+                ledger::LedgerBeside::Record(dir) => Some(dir),
+                ledger::LedgerBeside::Refused => None,
+                ledger::LedgerBeside::Missing => {
+                    eprintln!(
+                        "dossier: note: no custody ledger beside {}: its custody is not checked and this verification is not recorded",
+                        path.display()
+                    );
+                    None
+                }
+            }
         } else {
             None
         };
@@ -489,7 +499,7 @@ fn plugins(p: PluginsPlan) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "dynamic plugins: supported (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH, {}",
+        "dynamic plugins: supported (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH (with --plugin-env), {}",
         dossier_plugin_abi::ABI_VERSION,
         dossier_plugin_api::API_VERSION,
         dossier_plugin_abi::TARGET,

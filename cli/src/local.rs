@@ -4,8 +4,10 @@
 //! tools allowed. Image: every path is resolved by the kernel with `openat2(RESOLVE_IN_ROOT)`
 //! against the image root, so `..` and absolute symlinks stay inside the image, exactly as if
 //! the image were `/`; magic links are refused. In both, files are opened for reading only,
-//! with `O_NOATIME` where permitted (reading does not change access times), after an `O_PATH`
-//! look at the file type: FIFOs, sockets and devices are never opened.
+//! with `O_NOATIME` where permitted (reading does not change access times). A path is resolved
+//! once, into an `O_PATH` descriptor whose file type is checked; only a regular file is then
+//! opened, through that descriptor (`/proc/self/fd/N`), never by path again: FIFOs, sockets and
+//! devices are never opened, not even by a link swapped in between.
 
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::encoding::path_to_text;
@@ -98,6 +100,27 @@ impl LocalHost {
         let fd = self.open_raw(path, flags)?;
         fstat(fd.as_fd()).map_err(|e| errno_error(e, path, "fstat"))
     }
+}
+
+/// Opens the file an `O_PATH` descriptor holds for reading (`O_NOATIME` where permitted),
+/// through `/proc/self/fd/N`: the kernel reopens exactly that inode, with the usual permission
+/// check on it; no path is resolved again.
+fn reopen_for_reading(pinned: &OwnedFd, path: &Path) -> Result<OwnedFd, HostError> {
+    let link = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(pinned));
+    let base = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let open = |flags| nix::fcntl::open(link.as_str(), flags, Mode::empty());
+    match open(base | OFlag::O_NOATIME) {
+        Err(Errno::EPERM | Errno::EACCES) => open(base),
+        other => other,
+    }
+    .map_err(|e| match e {
+        Errno::ENOENT => HostError::new(
+            HostErrorKind::Other,
+            path,
+            "cannot reopen through /proc/self/fd (is /proc mounted?); not read",
+        ),
+        e => errno_error(e, path, ""),
+    })
 }
 
 /// Maps an errno to a host error about `path`.
@@ -271,8 +294,12 @@ impl Host for LocalHost {
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
-        // Look before opening: only regular files are opened for reading.
-        let probe = self.path_stat(path, true)?;
+        // Resolve the path once, into an O_PATH descriptor (opening nothing: no driver or FIFO
+        // sees it); check the type on that descriptor; then open for reading through the
+        // descriptor, never by path again, so a link swapped in between cannot get a FIFO or a
+        // device opened. Only regular files are opened.
+        let pinned = self.open_raw(path, OFlag::O_PATH)?;
+        let probe = fstat(pinned.as_fd()).map_err(|e| errno_error(e, path, "fstat"))?;
         let kind = FileKind::from_mode(probe.st_mode);
         if kind != FileKind::File {
             return Err(HostError::new(
@@ -281,11 +308,7 @@ impl Host for LocalHost {
                 format!("{} refused: not a regular file (not opened)", kind.name()),
             ));
         }
-        let base = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-        let fd = match self.open_raw(path, base | OFlag::O_NOATIME) {
-            Err(e) if e.kind == HostErrorKind::PermissionDenied => self.open_raw(path, base)?,
-            other => other?,
-        };
+        let fd = reopen_for_reading(&pinned, path)?;
         let st = fstat(fd.as_fd()).map_err(|e| errno_error(e, path, "fstat"))?;
         if FileKind::from_mode(st.st_mode) != FileKind::File
             || st.st_ino != probe.st_ino
@@ -367,6 +390,9 @@ pub fn run_command(argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, Hos
         timed_out,
     })
 }
+
+#[cfg(test)]
+mod race;
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,11 @@
 //! `after` (the packages collector verifies what proc, systemd and cron found). Each runs
 //! under `catch_unwind`: a panic or error becomes that collector's `failed` status in the
 //! manifest and the next collector runs. A host lost mid-run (SSH) marks the remaining
-//! collectors as not run. The bundle is registered in the output directory's custody ledger.
+//! collectors as not run. Every collector writes through [`crate::guard::GuardedSink`], so no
+//! copy can bring a never-copied secret into the bundle. The bundle is registered in the output
+//! directory's custody ledger.
 
+use crate::guard::{GuardedSink, SecretGuard};
 use crate::playbook::Playbook;
 use crate::progress::Progress;
 use dossier_bundle::fsio::file_safe;
@@ -173,6 +176,7 @@ pub fn collect_host(
         prior: HashMap::new(),
         cache: HashMap::new(),
         lost: None,
+        guard: SecretGuard::for_host(host),
     };
     let mut runs = Vec::new();
     for c in &order {
@@ -232,6 +236,8 @@ struct Session<'a> {
     cache: HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
     /// Why the host was lost, once it is: the remaining collectors do not run.
     lost: Option<String>,
+    /// What no copy may bring into the bundle (see [`crate::guard`]).
+    guard: SecretGuard,
 }
 
 impl Session<'_> {
@@ -330,10 +336,16 @@ impl Session<'_> {
     fn call(&mut self, c: &Arc<dyn Collector>, name: &str) -> Option<String> {
         let null = serde_json::Value::Null;
         let config = self.playbook.collectors.get(name).unwrap_or(&null);
+        // Every raw copy of every collector (and plugin) goes through the guard.
+        let mut sink = GuardedSink {
+            writer: &mut self.writer,
+            host: self.host,
+            guard: &self.guard,
+        };
         let mut ctx = CollectContext::new(
             name,
             self.host,
-            &mut self.writer,
+            &mut sink,
             config,
             &self.prior,
             &mut self.cache,

@@ -115,19 +115,20 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
     })
 }
 
-/// Loads the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` and the per-user directory.
-fn registry(flags: &[PathBuf]) -> anyhow::Result<Registry> {
-    let r = Registry::load(flags)?;
+/// Loads the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` (with `--plugin-env`) and the
+/// per-user directory.
+fn registry(flags: &[PathBuf], use_env: bool) -> anyhow::Result<Registry> {
+    let r = Registry::load(flags, use_env)?;
     r.print_warnings();
     Ok(r)
 }
 
 /// The plugins, then the playbook of `--playbook` validated against them.
 fn registry_and_playbook(
-    flags: &[PathBuf],
+    (flags, use_env): (&[PathBuf], bool),
     spec: Option<&str>,
 ) -> anyhow::Result<(Registry, Playbook)> {
-    let registry = registry(flags)?;
+    let registry = registry(flags, use_env)?;
     let playbook = playbook::load(spec, &registry)?;
     Ok((registry, playbook))
 }
@@ -156,7 +157,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
             anyhow::bail!("--root {}: not a directory", r.display());
         }
     }
-    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let (registry, playbook) =
+        registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     Ok(CollectPlan {
         registry,
         root: a.root,
@@ -176,7 +178,8 @@ fn verify(a: VerifyArgs) -> VerifyPlan {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
-    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let (registry, playbook) =
+        registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let baseline = a
         .baseline
         .as_deref()
@@ -192,7 +195,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
 }
 
 fn baseline(a: BaselineArgs) -> anyhow::Result<BaselinePlan> {
-    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let (registry, playbook) =
+        registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     Ok(BaselinePlan {
         bundles: a.bundles,
         out: a.out,
@@ -202,7 +206,8 @@ fn baseline(a: BaselineArgs) -> anyhow::Result<BaselinePlan> {
 }
 
 fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
-    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let (registry, playbook) =
+        registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     Ok(RulesPlan {
         playbook,
         registry,
@@ -211,7 +216,8 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
-    let (registry, playbook) = registry_and_playbook(&a.plugins, a.playbook.as_deref())?;
+    let (registry, playbook) =
+        registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let custody = custody(a.case.clone(), a.examiner.clone())?;
     // A bad baseline stops the sweep before any connection.
     let baseline = match (&a.baseline, a.no_analyze) {
@@ -234,7 +240,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
 
 fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {
     Ok(PluginsPlan {
-        registry: registry(&a.plugins)?,
+        registry: registry(&a.plugins, a.plugin_env)?,
     })
 }
 

@@ -2,17 +2,23 @@
 //!
 //! Discovery, in this order (a plugin name found again later is skipped with a note):
 //! 1. `--plugin PATH` (repeatable): a library file, or a directory of `*.so` files;
-//! 2. `DOSSIER_PLUGIN_PATH`: files or directories separated by `:`;
+//! 2. `DOSSIER_PLUGIN_PATH` (files or directories separated by `:`), only with `--plugin-env`:
+//!    set but not asked for, it is ignored with a warning;
 //! 3. the per-user directory `$XDG_DATA_HOME/dossier/plugins` (default
 //!    `~/.local/share/dossier/plugins`).
 //!
-//! A library given by the first two that cannot be used is an error (the command does not
-//! run); one found in the per-user directory is skipped with a warning. Before any of its code
-//! beyond `dossier_plugin_info` runs, a library's ABI version, plugin API major version and
-//! target triple are checked ([`PluginLib::check`]). The file is hashed (SHA-256) and then
-//! loaded through the same open file descriptor, so the code loaded is the code hashed; the
-//! hash goes into every bundle and report the plugin contributes to. Libraries are never
-//! unloaded (thread-local destructors of a plugin would crash after `dlclose`).
+//! Every library file and the folder holding it must be owned by the running user or root
+//! and not group- or world-writable (a folder with the sticky bit may be), checked before the
+//! file is loaded ([`check_owner_mode`]); the per-user directory itself is checked too. A
+//! library given by the first two that cannot be used is an error (the command does not run);
+//! one found in the per-user directory is skipped with a warning. Loading (`dlopen`) runs the
+//! library's initializers (ELF constructors, `.init_array`): that code runs before any check
+//! of the library's own; then, before any dossier entry point of it other than
+//! `dossier_plugin_info` is called, its ABI version, plugin API major version and target
+//! triple are checked ([`PluginLib::check`]). The file is hashed (SHA-256) and then loaded
+//! through the same open file descriptor, so the code loaded is the code hashed; the hash goes
+//! into every bundle and report the plugin contributes to. Libraries are never unloaded
+//! (thread-local destructors of a plugin would crash after `dlclose`).
 
 use crate::playbook::{Available, BUILTIN_REPORTERS};
 use dossier_plugin_abi::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name};
@@ -42,7 +48,7 @@ impl Found {
     fn label(self) -> &'static str {
         match self {
             Found::Flag => "--plugin",
-            Found::Env => "DOSSIER_PLUGIN_PATH",
+            Found::Env => "DOSSIER_PLUGIN_PATH (--plugin-env)",
             Found::UserDir => "user plugin directory",
         }
     }
@@ -135,6 +141,48 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, PluginLoadError> {
     Ok(v)
 }
 
+/// Refuses a plugin file or folder that anyone but the running user or root could change:
+/// owned by another user, or group- or world-writable (a folder with the sticky bit, like
+/// `/tmp`, may be: others cannot replace what is ours there, and their files are refused by
+/// owner).
+pub fn check_owner_mode(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    folder: bool,
+) -> Result<(), PluginLoadError> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let what = if folder { "folder" } else { "file" };
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(load_error(
+            path,
+            format!(
+                "refused: the plugin {what} is owned by uid {}, not by you (uid {me}) or root",
+                meta.uid()
+            ),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 && !(folder && mode & 0o1000 != 0) {
+        return Err(load_error(
+            path,
+            format!(
+                "refused: the plugin {what} is group- or world-writable (mode {mode:04o}); \
+                 remove that with chmod go-w"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the folder that really holds a library file (symbolic links resolved).
+fn check_folder_of(path: &Path) -> Result<(), PluginLoadError> {
+    let real = std::fs::canonicalize(path).map_err(|e| load_error(path, e.to_string()))?;
+    let dir = real.parent().unwrap_or(Path::new("/"));
+    let meta = std::fs::metadata(dir).map_err(|e| load_error(dir, e.to_string()))?;
+    check_owner_mode(dir, &meta, true)
+}
+
 /// Largest plugin library read.
 const MAX_LIBRARY: u64 = 1 << 30;
 
@@ -147,6 +195,9 @@ fn open_library(path: &Path) -> Result<PluginLib, PluginLoadError> {
     if !meta.is_file() {
         return Err(load_error(path, "not a regular file"));
     }
+    // The file checked is the open file, hashed and loaded below.
+    check_owner_mode(path, &meta, false)?;
+    check_folder_of(path)?;
     if meta.len() > MAX_LIBRARY {
         return Err(load_error(path, format!("larger than {MAX_LIBRARY} bytes")));
     }
@@ -170,7 +221,8 @@ fn open_library(path: &Path) -> Result<PluginLib, PluginLoadError> {
     };
     let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
     // SAFETY: loading a library runs its initializers; that is what loading a plugin means,
-    // and the user named this file (or put it in their plugin directory).
+    // and the user named this file (or put it in their plugin directory), which is owned by
+    // them or root and writable by no one else (checked above).
     let lib = unsafe { libloading::os::unix::Library::open(Some(&target), flags) }
         .map_err(|e| load_error(path, format!("not a loadable shared library: {e}")))?;
     // The descriptor stays open for the life of the process, like the library: the dynamic
@@ -203,24 +255,35 @@ impl Registry {
         }
     }
 
-    /// Built-ins plus the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` and the per-user
-    /// directory.
-    pub fn load(flags: &[PathBuf]) -> Result<Registry, PluginLoadError> {
+    /// Built-ins plus the plugins of `--plugin`, `DOSSIER_PLUGIN_PATH` (only if `use_env`:
+    /// `--plugin-env`) and the per-user directory.
+    pub fn load(flags: &[PathBuf], use_env: bool) -> Result<Registry, PluginLoadError> {
         let mut r = Registry::builtin();
         for p in flags {
             for f in expand(p)? {
                 r.add(&f, Found::Flag)?;
             }
         }
-        if let Some(env) = std::env::var_os("DOSSIER_PLUGIN_PATH") {
-            for p in std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()) {
-                for f in expand(&p)? {
-                    r.add(&f, Found::Env)?;
+        match std::env::var_os("DOSSIER_PLUGIN_PATH") {
+            Some(env) if use_env => {
+                for p in std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()) {
+                    for f in expand(&p)? {
+                        r.add(&f, Found::Env)?;
+                    }
                 }
             }
+            Some(env) if !env.is_empty() => r.warnings.push(
+                "DOSSIER_PLUGIN_PATH is set but ignored: give --plugin-env to load plugins from it"
+                    .into(),
+            ),
+            _ => {}
         }
         if let Some(dir) = user_dir().filter(|d| d.is_dir()) {
-            match expand(&dir) {
+            let checked = std::fs::metadata(&dir)
+                .map_err(|e| load_error(&dir, e.to_string()))
+                .and_then(|m| check_owner_mode(&dir, &m, true))
+                .and_then(|()| expand(&dir));
+            match checked {
                 Ok(files) => {
                     for f in files {
                         if let Err(e) = r.add(&f, Found::UserDir) {
@@ -442,6 +505,37 @@ mod tests {
         );
         assert!(expand(&d.path().join("missing")).is_err());
         assert_eq!(expand(d.path()).unwrap(), [p]);
+    }
+
+    #[test]
+    fn files_and_folders_others_can_write_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("p.so");
+        std::fs::write(&p, "x").unwrap();
+        let set = |m: u32| {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
+            std::fs::metadata(&p).unwrap()
+        };
+        assert!(check_owner_mode(&p, &set(0o755), false).is_ok());
+        let e = check_owner_mode(&p, &set(0o775), false).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("group- or world-writable (mode 0775)"),
+            "{e}"
+        );
+        assert!(check_owner_mode(&p, &set(0o757), true).is_err());
+        // A sticky folder (like /tmp) may be world-writable; a file may not.
+        assert!(check_owner_mode(&p, &set(0o1777), true).is_ok());
+        assert!(check_owner_mode(&p, &set(0o1777), false).is_err());
+        // A library in such a folder is refused before it is loaded.
+        set(0o644);
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o770)).unwrap();
+        let e = open_library(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("plugin folder is group- or world-writable"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Dynamic plugins through the real binary: the `ssh-keys` plugin (built by this test run as a
 //! shared library) collects a fixture root and a fleet of SSH lab hosts and its findings reach
 //! the reports, with its SHA-256 in every manifest and report; plugins are found by
-//! `--plugin`, `DOSSIER_PLUGIN_PATH` and the per-user directory; a playbook's plugin
+//! `--plugin`, `DOSSIER_PLUGIN_PATH` (with `--plugin-env` only) and the per-user directory,
+//! each file and folder owned by us or root and writable by no one else; a playbook's plugin
 //! requirements are enforced; and libraries that are not plugins, or built for another ABI,
 //! API or target, or that panic in any entry point, are refused or contained with a clear
 //! message while the run goes on.
@@ -269,12 +270,24 @@ fn plugins_are_found_by_flag_env_and_user_dir_and_listed() {
             && rules.contains("[fleet]"),
         "{rules}"
     );
+    // DOSSIER_PLUGIN_PATH only with --plugin-env: set alone, it is ignored, and said so.
     let env = lib.display().to_string();
     listed(&run(
         d.path(),
-        &["plugins"],
+        &["plugins", "--plugin-env"],
         &[("DOSSIER_PLUGIN_PATH", &env)],
     ));
+    let o = run(d.path(), &["plugins"], &[("DOSSIER_PLUGIN_PATH", &env)]);
+    assert!(
+        o.status.success() && !stdout(&o).contains("ssh-keys"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("DOSSIER_PLUGIN_PATH is set but ignored: give --plugin-env"),
+        "{}",
+        stderr(&o)
+    );
     let user = d.path().join(".local/share/dossier/plugins");
     std::fs::create_dir_all(&user).unwrap();
     std::fs::copy(&lib, user.join("ssh-keys.so")).unwrap();
@@ -302,6 +315,54 @@ fn plugins_are_found_by_flag_env_and_user_dir_and_listed() {
         "{}",
         stdout(&o)
     );
+}
+
+#[test]
+fn plugins_others_can_change_are_refused() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let lib = ssh_keys_plugin();
+    let d = tempfile::tempdir().unwrap();
+    let user = d.path().join(".local/share/dossier/plugins");
+    std::fs::create_dir_all(&user).unwrap();
+    let planted = user.join("ssh-keys.so");
+    std::fs::copy(&lib, &planted).unwrap();
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    let refused = |o: &Output, what: &str| {
+        assert!(
+            !stdout(o).contains("plugin ssh-keys"),
+            "loaded: {}",
+            stdout(o)
+        );
+        assert!(stderr(o).contains(what), "{}", stderr(o));
+    };
+    // A group-writable library in the per-user directory: skipped with a warning, run goes on.
+    mode(&planted, 0o775);
+    let o = run(d.path(), &["plugins"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    refused(&o, "group- or world-writable (mode 0775)");
+    assert!(stderr(&o).contains("skipped"), "{}", stderr(&o));
+    // The same named by --plugin: the command stops (exit 2) with the reason.
+    let o = run(d.path(), &["plugins", "--plugin", s(&planted)], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    refused(&o, "refused: the plugin file is group- or world-writable");
+    // A library another user owns (planted by `nobody`, who could rewrite it).
+    mode(&planted, 0o755);
+    chown(&planted, Some(65534), Some(65534)).unwrap();
+    let o = run(d.path(), &["plugins"], &[]);
+    refused(&o, "is owned by uid 65534, not by you");
+    chown(&planted, Some(0), Some(0)).unwrap();
+    // A world-writable plugin folder: nothing in it is loaded.
+    mode(&user, 0o777);
+    let o = run(d.path(), &["plugins"], &[]);
+    refused(
+        &o,
+        "the plugin folder is group- or world-writable (mode 0777)",
+    );
+    // Put right: loaded.
+    mode(&user, 0o755);
+    let o = run(d.path(), &["plugins"], &[]);
+    assert!(stdout(&o).contains("plugin ssh-keys"), "{}", stderr(&o));
 }
 
 #[test]

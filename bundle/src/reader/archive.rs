@@ -1,6 +1,7 @@
 //! The checks of a bundle's zip archive: its entries (names, links, sizes, compression), the
 //! manifest in it, and every member against the manifest.
 
+use super::deadline::Deadline;
 use super::kept::Kept;
 use super::limits::Limits;
 use super::outcome::Verification;
@@ -34,6 +35,7 @@ pub(super) fn check_archive<R: Read + std::io::Seek>(
     zip: &mut ZipArchive<R>,
     limits: &Limits,
     keep: Option<&mut Kept>,
+    deadline: Deadline,
 ) {
     if zip.len() > limits.max_entries {
         v.problem(
@@ -50,10 +52,15 @@ pub(super) fn check_archive<R: Read + std::io::Seek>(
         v.problem("bundle", "duplicate member names in the zip's central directory (tools may show different content under one name)");
     }
     let (entries, seen) = list_entries(v, zip);
-    let Some(manifest) = read_manifest(v, zip, &entries, limits) else {
+    let Some(manifest) = read_manifest(v, zip, &entries, limits, deadline) else {
         return;
     };
-    check_members(v, zip, &manifest, &entries, &seen, limits, keep);
+    let members = Members {
+        manifest: &manifest,
+        entries: &entries,
+        seen: &seen,
+    };
+    check_members(v, zip, &members, limits, keep, deadline);
     v.manifest = Some(manifest);
 }
 
@@ -124,6 +131,7 @@ fn read_manifest<R: Read + std::io::Seek>(
     zip: &mut ZipArchive<R>,
     entries: &[EntryInfo],
     limits: &Limits,
+    deadline: Deadline,
 ) -> Option<Manifest> {
     let Some(man_entry) = entries.iter().find(|e| e.name == MANIFEST_NAME) else {
         v.problem("manifest", format!("no {MANIFEST_NAME} in the bundle"));
@@ -139,7 +147,7 @@ fn read_manifest<R: Read + std::io::Seek>(
         );
         return None;
     }
-    let body = match read_capped(zip, man_entry.index, limits.max_manifest) {
+    let body = match read_capped(zip, man_entry.index, limits.max_manifest, deadline) {
         Ok(b) => b,
         Err(e) => {
             v.problem("manifest", format!("cannot be read: {e}"));
@@ -155,17 +163,29 @@ fn read_manifest<R: Read + std::io::Seek>(
     }
 }
 
+/// What [`check_members`] checks against each other: the manifest and the archive's entries
+/// (with how many times each name appears).
+struct Members<'a> {
+    manifest: &'a Manifest,
+    entries: &'a [EntryInfo],
+    seen: &'a HashMap<String, usize>,
+}
+
 /// Every member against the manifest (listed, declared sizes, content size and SHA-256) and
-/// every manifest entry against the zip (missing members).
+/// every manifest entry against the zip (missing members), until the deadline.
 fn check_members<R: Read + std::io::Seek>(
     v: &mut Verification,
     zip: &mut ZipArchive<R>,
-    manifest: &Manifest,
-    entries: &[EntryInfo],
-    seen: &HashMap<String, usize>,
+    members: &Members<'_>,
     limits: &Limits,
     mut keep: Option<&mut Kept>,
+    deadline: Deadline,
 ) {
+    let Members {
+        manifest,
+        entries,
+        seen,
+    } = *members;
     let mut listed: BTreeMap<&str, &MemberEntry> = BTreeMap::new();
     for m in &manifest.members {
         if listed.insert(m.name.as_str(), m).is_some() {
@@ -174,12 +194,13 @@ fn check_members<R: Read + std::io::Seek>(
     }
     let mut budget = limits.max_total;
     let mut present = std::collections::HashSet::new();
+    // Members left unchecked once the deadline passed; whether it did during verification.
+    let (mut unchecked, mut timed_out) = (0usize, false);
     for e in entries {
+        present.insert(e.name.as_str());
         if e.name == MANIFEST_NAME || seen.get(&e.name).copied().unwrap_or(0) > 1 {
-            present.insert(e.name.as_str());
             continue;
         }
-        present.insert(e.name.as_str());
         let Some(m) = listed.get(e.name.as_str()) else {
             v.problem(&e.name, "in the zip but not listed in the manifest");
             continue;
@@ -199,7 +220,11 @@ fn check_members<R: Read + std::io::Seek>(
             continue;
         }
         budget -= m.size;
-        match hash_entry(zip, e, m, keep.as_deref_mut()) {
+        if timed_out || deadline.passed() {
+            (unchecked, timed_out) = (unchecked + 1, true);
+            continue;
+        }
+        match hash_entry(zip, e, m, keep.as_deref_mut(), deadline) {
             Ok((_, n)) if n != m.size => v.problem(
                 &e.name,
                 format!("content is {n} bytes, the manifest says {}", m.size),
@@ -209,8 +234,20 @@ fn check_members<R: Read + std::io::Seek>(
                 format!("SHA-256 differs: manifest {}, content {sha}", m.sha256),
             ),
             Ok(_) => v.members_checked += 1,
-            Err(err) => v.problem(&e.name, format!("cannot be read: {err}")),
+            Err(err) => {
+                timed_out |= deadline.passed();
+                v.problem(&e.name, format!("cannot be read: {err}"));
+            }
         }
+    }
+    if timed_out {
+        v.problem(
+            "bundle",
+            format!(
+                "{}; {unchecked} more member(s) not checked",
+                deadline.message()
+            ),
+        );
     }
     for m in &manifest.members {
         if !present.contains(m.name.as_str()) {
@@ -226,14 +263,15 @@ fn hash_entry<R: Read + std::io::Seek>(
     e: &EntryInfo,
     m: &MemberEntry,
     keep: Option<&mut Kept>,
+    deadline: Deadline,
 ) -> Result<(String, u64), String> {
     let Some(k) = keep else {
-        return hash_member(zip, e.index, m.size);
+        return hash_member(zip, e.index, m.size, deadline);
     };
     if !k.take_budget(&e.name, m.size) {
-        return hash_member(zip, e.index, m.size);
+        return hash_member(zip, e.index, m.size, deadline);
     }
-    read_capped(zip, e.index, m.size.saturating_add(1)).map(|data| {
+    read_capped(zip, e.index, m.size.saturating_add(1), deadline).map(|data| {
         let sha = hex(&Sha256::digest(&data));
         let n = data.len() as u64;
         if n == m.size && sha == m.sha256 {
@@ -271,14 +309,18 @@ fn declared_size_problem(e: &EntryInfo, manifest_size: u64) -> Option<String> {
     }
 }
 
+/// A member's content, at most `cap` bytes, inflated until `deadline`.
 pub(super) fn read_capped<R: Read + std::io::Seek>(
     zip: &mut ZipArchive<R>,
     index: usize,
     cap: u64,
+    deadline: Deadline,
 ) -> Result<Vec<u8>, String> {
     let f = zip.by_index(index).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
-    f.take(cap + 1)
+    deadline
+        .reader(f)
+        .take(cap + 1)
         .read_to_end(&mut out)
         .map_err(|e| e.to_string())?;
     if out.len() as u64 > cap {
@@ -287,12 +329,13 @@ pub(super) fn read_capped<R: Read + std::io::Seek>(
     Ok(out)
 }
 
-/// Hashes at most `expected + 1` bytes of a member.
+/// Hashes at most `expected + 1` bytes of a member, inflated until `deadline`.
 fn hash_member<R: Read + std::io::Seek>(
     zip: &mut ZipArchive<R>,
     index: usize,
     expected: u64,
+    deadline: Deadline,
 ) -> Result<(String, u64), String> {
     let f = zip.by_index(index).map_err(|e| e.to_string())?;
-    hash_reader(f.take(expected.saturating_add(1))).map_err(|e| e.to_string())
+    hash_reader(deadline.reader(f).take(expected.saturating_add(1))).map_err(|e| e.to_string())
 }

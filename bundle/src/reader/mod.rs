@@ -10,11 +10,14 @@
 //!
 //! Memory stays bounded whatever the bundle claims: members are streamed through the hash,
 //! never read beyond the size the manifest lists, and declared sizes that deflate cannot
-//! produce from the stored bytes are refused without decompressing. Nothing is extracted.
+//! produce from the stored bytes are refused without decompressing. Time is bounded too:
+//! inflating stops at a deadline per bundle ([`Limits`]) and the bundle fails with "took too
+//! long". Nothing is extracted.
 //! [`Bundle`] gives analyzers verified access to records and members.
 
 mod archive;
 mod central;
+mod deadline;
 mod error;
 mod kept;
 mod limits;

@@ -1,6 +1,7 @@
 //! [`Bundle`]: a verified bundle opened for analysis, giving its records and members.
 
 use super::archive::read_capped;
+use super::deadline::Deadline;
 use super::error::{MemberError, OpenError};
 use super::kept::Kept;
 use super::limits::Limits;
@@ -99,9 +100,11 @@ impl Bundle {
             name: name.to_string(),
         })?;
         let data =
-            read_capped(&mut self.zip, i, entry.size).map_err(|message| MemberError::Read {
-                name: name.to_string(),
-                message,
+            read_capped(&mut self.zip, i, entry.size, Deadline::none()).map_err(|message| {
+                MemberError::Read {
+                    name: name.to_string(),
+                    message,
+                }
             })?;
         if hex(&Sha256::digest(&data)) != entry.sha256 {
             return Err(MemberError::Hash {

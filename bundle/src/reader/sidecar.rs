@@ -3,6 +3,7 @@
 
 use super::outcome::Verification;
 use dossier_plugin_api::encoding::is_sha256_hex;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Path of the sidecar checksum file of a bundle.
@@ -25,11 +26,16 @@ fn parse_sidecar(text: &str) -> Option<(String, String)> {
 
 pub(super) fn check_sidecar(v: &mut Verification, path: &Path) {
     let side = sidecar_path(path);
-    let text = match std::fs::metadata(&side) {
-        Ok(m) if m.is_file() && m.len() <= 4096 => {
-            std::fs::read_to_string(&side).map_err(|e| e.to_string())
+    // Opened once, non-blocking, and checked on the descriptor: a FIFO is refused, not read.
+    let text = match crate::fsio::open_input(&side) {
+        Ok(f) => {
+            let mut text = String::new();
+            match f.take(4097).read_to_string(&mut text) {
+                Ok(n) if n <= 4096 => Ok(text),
+                Ok(_) => Err("not a small regular file".into()),
+                Err(e) => Err(e.to_string()),
+            }
         }
-        Ok(_) => Err("not a small regular file".into()),
         Err(e) => Err(e.to_string()),
     };
     let text = match text {

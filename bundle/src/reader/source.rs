@@ -67,13 +67,11 @@ impl std::io::Write for HashingWriter {
     }
 }
 
-/// Opens a bundle file for reading: a regular file, not a FIFO or device.
+/// Opens a bundle file for reading: a regular file, not a FIFO or device (checked on the
+/// descriptor opened, so a path swapped after a check cannot make verification hang).
 pub(super) fn open_regular(path: &Path) -> Result<(File, u64), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    let f = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let f = crate::fsio::open_input(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read: {e}"))?;
     Ok((f, meta.len()))
 }
 

@@ -2,6 +2,7 @@
 
 use super::archive::check_archive;
 use super::central::central_directory_names;
+use super::deadline::Deadline;
 use super::kept::Kept;
 use super::limits::Limits;
 use super::outcome::Verification;
@@ -27,6 +28,7 @@ pub(super) fn verify_keeping(
     limits: &Limits,
     keep: Option<&mut Kept>,
 ) -> (Verification, Option<ZipArchive<Source>>) {
+    let start = std::time::Instant::now();
     let mut v = Verification {
         path: path.to_path_buf(),
         sha256: None,
@@ -89,7 +91,8 @@ pub(super) fn verify_keeping(
             return (v, None);
         }
     };
-    check_archive(&mut v, &mut zip, limits, keep);
+    let deadline = Deadline::of(limits, start, size);
+    check_archive(&mut v, &mut zip, limits, keep, deadline);
     let cd = match bytes {
         Some(b) => central_directory_names(std::io::Cursor::new(b), size, limits.max_entries),
         None => central_directory_names(file, size, limits.max_entries),

@@ -1,8 +1,9 @@
-//! Moving a finished bundle into place: its sidecar first, then the bundle, each renamed
-//! without replacing anything, under the first free `<stem>.zip`, `<stem>-2.zip`, ...
+//! Moving a finished bundle into place: its sidecar first (written under an unpredictable
+//! temporary name), then the bundle, each renamed without replacing anything, under the first
+//! free `<stem>.zip`, `<stem>-2.zip`, ...
 
 use super::BundleError;
-use crate::fsio::{sync_dir, write_synced};
+use crate::fsio::{sync_dir, write_unique_synced};
 use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
 use std::path::{Path, PathBuf};
 
@@ -25,12 +26,17 @@ pub(super) fn place(
         if final_path.exists() || sum_path.exists() {
             continue;
         }
-        let sum_tmp = out_dir.join(format!(".{name}.sha256.partial"));
-        write_synced(&sum_tmp, format!("{sha256}  {name}\n").as_bytes()).map_err(|source| {
-            BundleError::Sidecar {
-                path: sum_tmp.clone(),
-                source,
-            }
+        // Under an unpredictable name, created exclusively: nothing planted beforehand (a
+        // file someone else holds open, a link, a FIFO) can become the sidecar.
+        let sum_tmp = write_unique_synced(
+            out_dir,
+            &format!(".{name}.sha256."),
+            ".partial",
+            format!("{sha256}  {name}\n").as_bytes(),
+        )
+        .map_err(|source| BundleError::Sidecar {
+            path: out_dir.join(format!(".{name}.sha256.*.partial")),
+            source,
         })?;
         match renameat2(
             AT_FDCWD,

@@ -118,7 +118,8 @@ impl<'r> HostReports<'r> {
 
     /// Appends to the custody ledger beside `path` (unsynced), if there is one.
     fn record(&mut self, path: &Path, ev: &ledger::Event<'_>) -> Result<(), ledger::LedgerError> {
-        let Some(l) = custody_in(self.ledgers, path) else {
+        // None, or one that is not a regular file (refused, never written).
+        let Some(l) = custody_in(self.ledgers, path).filter(|l| l.writable()) else {
             return Ok(());
         };
         let t = Instant::now();

@@ -21,5 +21,6 @@ mod fleet;
 mod hostile;
 mod live;
 mod partial;
+mod secrets;
 mod security;
 mod verify;

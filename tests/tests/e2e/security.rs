@@ -45,7 +45,7 @@ fn loose_modes(dir: &Path) -> Vec<(PathBuf, u32)> {
 }
 
 /// Every file under `dir`, and every member of every bundle there, as (name, bytes).
-fn everything(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn everything(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
@@ -68,7 +68,7 @@ fn everything(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn find(hay: &[(String, Vec<u8>)], needle: &[u8]) -> Vec<String> {
+pub(crate) fn find(hay: &[(String, Vec<u8>)], needle: &[u8]) -> Vec<String> {
     hay.iter()
         .filter(|(_, d)| d.windows(needle.len()).any(|w| w == needle))
         .map(|(n, _)| n.clone())

@@ -685,3 +685,140 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
         );
     }
 }
+
+/// Runs `dossier ARGS` in `cwd`, killed when it has not finished within `secs` (then `None`).
+fn finishes_within(cwd: &Path, args: &[&str], secs: u64) -> Option<std::process::Output> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(dossier_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(secs) {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Issue 15, hole 2: a custody ledger planted as a FIFO (by an unprivileged user who can
+/// write the evidence folder) used to hang `verify` and `analyze`; a missing one was skipped
+/// without a word.
+#[test]
+fn a_fifo_ledger_is_refused_without_hanging_and_a_missing_one_is_said() {
+    let (d, b) = bundle();
+    let dir = b.parent().unwrap();
+    let ledger = dir.join("custody.jsonl");
+    std::fs::remove_file(&ledger).unwrap();
+    nix::unistd::mkfifo(&ledger, nix::sys::stat::Mode::from_bits_truncate(0o666)).unwrap();
+    if nix::unistd::geteuid().is_root() {
+        std::os::unix::fs::lchown(&ledger, Some(65534), Some(65534)).unwrap();
+    }
+    let bs = b.to_str().unwrap();
+    let o = finishes_within(d.path(), &["verify", bs], 30).expect("verify hangs on a FIFO ledger");
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    // One clear line for the ledger; the bundle itself was still checked (nothing else wrong).
+    let problems: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(problems.len(), 1, "{out}");
+    assert!(
+        problems[0].contains("custody ledger")
+            && problems[0].contains("a FIFO, not a regular file: refused"),
+        "{out}"
+    );
+    let rep = d.path().join("rep");
+    let o = finishes_within(
+        d.path(),
+        &["analyze", bs, "--out", rep.to_str().unwrap()],
+        60,
+    )
+    .expect("analyze hangs on a FIFO ledger");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        std::fs::read_to_string(rep.join("fleet-report.md"))
+            .unwrap()
+            .contains("a FIFO, not a regular file"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+
+    // No ledger at all: the bundle verifies (exit 0 as before) and `verify` says so.
+    std::fs::remove_file(&ledger).unwrap();
+    let o = dossier(d.path(), &["verify", bs]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).starts_with("OK "), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!("no custody ledger beside {bs}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!ledger.exists(), "verify made a ledger");
+}
+
+/// Issue 15, hole 2: an existing output directory someone else owns, or others may write,
+/// is refused with a clear error instead of written into.
+#[test]
+fn an_output_directory_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let root = fixture("rootfs-clean");
+    let out = d.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let args = |out: &Path| {
+        [
+            "collect",
+            "--quiet",
+            "--no-analyze",
+            "--out",
+            out.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ]
+        .map(str::to_string)
+    };
+    let run = |out: &Path| {
+        let a = args(out);
+        dossier(d.path(), &a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let o = run(&out);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "refusing output directory {}: group or others may write to it (mode 0777)",
+            out.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "wrote into it");
+    if nix::unistd::geteuid().is_root() {
+        // Made by an unprivileged user, for root to write evidence into.
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::chown(&out, Some(65534), Some(65534)).unwrap();
+        let o = run(&out);
+        assert!(!o.status.success(), "{}", stdout(&o));
+        assert!(
+            stderr(&o).contains("is owned by uid 65534"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "wrote into it");
+    }
+    // Ours and private: used as before.
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::chown(&out, Some(nix::unistd::geteuid().as_raw()), None).unwrap();
+    let o = run(&out);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
