@@ -3,6 +3,12 @@
 //! file planted under a predictable name; an existing output directory someone else owns or
 //! may write is refused.
 
+/// The tests' skip-or-fail rule, shared with `dossier-tests` (which this crate cannot depend
+/// on): the original is `tests/src/skip.rs`.
+#[path = "../../tests/src/skip.rs"]
+#[allow(dead_code)]
+mod skip;
+
 use dossier_bundle::fsio::{append_private, create_private, ensure_out_dir};
 use dossier_bundle::ledger::{self, Beside, LEDGER_NAME};
 use dossier_bundle::reader::{Limits, parse_manifest, sidecar_path, verify};
@@ -231,6 +237,8 @@ fn an_existing_output_directory_is_checked_for_owner_and_mode() {
         std::os::unix::fs::lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
         let e = ensure_out_dir(&link).unwrap_err().to_string();
         assert!(e.contains("symbolic link is owned by uid 65534"), "{e}");
+    } else {
+        skip::skip_or_fail("needs root (chown to nobody): folders and links of others not checked");
     }
     // Not a directory at all.
     let file = d.path().join("file");
