@@ -14,4 +14,5 @@ pub mod manifest;
 pub mod names;
 mod pool;
 pub mod reader;
+pub mod signature;
 pub mod writer;

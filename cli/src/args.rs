@@ -36,6 +36,16 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// List the built-in playbooks, or print one (`dossier playbooks show NAME`).
     Playbooks(PlaybooksArgs),
+    /// Make an Ed25519 signing key pair in the minisign format (`dossier.key`, 0600, and
+    /// `dossier.pub`); the passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Directory for the key files (created 0700; existing key files are never overwritten).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +147,10 @@ pub struct SweepArgs {
     /// Only collect: no analysis and reports.
     #[arg(long)]
     pub no_analyze: bool,
+    /// Sign each bundle with this minisign secret key (`dossier keygen`): writes
+    /// `BUNDLE.minisig`. The passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     /// Baseline of known-good hosts for the analysis (`dossier baseline`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -236,6 +250,10 @@ pub struct CollectArgs {
     /// Only collect: do not analyze the bundle and write reports.
     #[arg(long)]
     pub no_analyze: bool,
+    /// Sign each bundle with this minisign secret key (`dossier keygen`): writes
+    /// `BUNDLE.minisig`. The passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
@@ -253,4 +271,11 @@ pub struct VerifyArgs {
     /// Do not check or append to the custody ledger beside each bundle.
     #[arg(long)]
     pub no_ledger: bool,
+    /// Trusted minisign public key (repeatable): each bundle's `BUNDLE.minisig` must verify
+    /// with one of them; a missing or bad signature fails the bundle.
+    #[arg(long = "pubkey", value_name = "FILE")]
+    pub pubkeys: Vec<PathBuf>,
+    /// Fail bundles without a signature (needs --pubkey to check the signatures).
+    #[arg(long, requires = "pubkeys")]
+    pub require_signature: bool,
 }

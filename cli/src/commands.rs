@@ -6,14 +6,15 @@ use crate::args::Command;
 use crate::local::LocalHost;
 use crate::orchestrate;
 use crate::plans::{
-    AnalyzePlan, BaselinePlan, CollectPlan, Plan, PlaybooksPlan, PluginsPlan, RulesPlan, SweepRun,
-    VerifyPlan,
+    AnalyzePlan, BaselinePlan, CollectPlan, KeygenPlan, Plan, PlaybooksPlan, PluginsPlan,
+    RulesPlan, SweepRun, VerifyPlan,
 };
 use crate::playbook;
 use crate::plugins::Registry;
 use crate::text::sanitize;
 use dossier_bundle::ledger;
 use dossier_bundle::reader::{self, Limits};
+use dossier_bundle::signature;
 use dossier_plugin_api::analysis::NotCollected;
 use dossier_plugin_api::{Analyzer, CollectorStatus};
 use std::process::ExitCode;
@@ -42,7 +43,19 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Sweep(p) => sweep(p),
         Plan::Plugins(p) => plugins(p),
         Plan::Playbooks(p) => playbooks(p),
+        Plan::Keygen(p) => keygen(p),
     }
+}
+
+fn keygen(p: KeygenPlan) -> anyhow::Result<ExitCode> {
+    let k = signature::keygen(&p.out, &p.passphrase)?;
+    println!("key id      {}", k.key_id);
+    println!(
+        "secret key  {} (keep it private: 0600, off the evidence store)",
+        k.secret.display()
+    );
+    println!("public key  {}", k.public.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
@@ -78,10 +91,19 @@ fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
             "dossier: warning: the bundle is complete but the custody ledger was not updated: {e}"
         );
     }
+    if let Some(Err(e)) = &c.signature {
+        eprintln!("dossier: error: the bundle is complete but not signed: {e}");
+    }
     if plan.analyze {
         analyze_collected(&plan, &c.bundle.path)?;
     }
+    if let (Some(Ok(sig)), false) = (&c.signature, plan.quiet) {
+        eprintln!("dossier: signed: {}", sig.display());
+    }
     println!("{}", c.bundle.path.display());
+    if matches!(c.signature, Some(Err(_))) {
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -392,6 +414,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     let mut failed = 0usize;
     for path in &p.bundles {
         let mut v = reader::verify(path, &limits);
+        let signed = check_signature(&p, path, &mut v);
         let ledger_dir = if p.ledger {
             match ledger::check_ledger(path, &mut v) {
                 ledger::LedgerBeside::Record(dir) => Some(dir),
@@ -414,6 +437,13 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 v.sha256.as_deref().unwrap_or("?"),
                 v.members_checked + 1
             );
+            if let Some(s) = signed {
+                println!(
+                    "        signed by key {}: {}",
+                    s.key_id,
+                    sanitize(&s.trusted_comment)
+                );
+            }
         } else {
             failed += 1;
             println!("FAILED  {}", path.display());
@@ -433,6 +463,33 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `--pubkey`: checks the bundle's signature, a missing or bad one a problem of `v`.
+fn check_signature(
+    p: &VerifyPlan,
+    path: &std::path::Path,
+    v: &mut reader::Verification,
+) -> Option<signature::Signed> {
+    if p.pubkeys.is_empty() {
+        return None;
+    }
+    match signature::verify_bundle(path, &p.pubkeys) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let message = match (&e, p.require_signature) {
+                (signature::SignError::Missing { .. }, true) => {
+                    format!("{e} (--require-signature)")
+                }
+                _ => e.to_string(),
+            };
+            v.problems.push(reader::Problem {
+                subject: "signature".into(),
+                message,
+            });
+            None
+        }
+    }
 }
 
 /// Records a verification in the custody ledger in `dir` (a warning if it cannot).

@@ -17,6 +17,7 @@ use dossier_bundle::ledger;
 use dossier_bundle::manifest::{
     CollectionTimes, CollectorRun, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef, ToolInfo,
 };
+use dossier_bundle::signature::SigningKey;
 use dossier_bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::records::HostFacts;
@@ -54,11 +55,12 @@ pub fn tool_info() -> ToolInfo {
     }
 }
 
-/// Who collects, for the manifest.
+/// Who collects, for the manifest, and the key that signs each bundle (`--sign`).
 #[derive(Clone, Debug, Default)]
 pub struct Custody {
     pub case_id: Option<String>,
     pub examiner: Option<String>,
+    pub signer: Option<Arc<SigningKey>>,
 }
 
 /// What [`collect_host`] produced.
@@ -69,6 +71,8 @@ pub struct Collected {
     pub hostname: String,
     /// Set when the custody ledger could not be written (the bundle itself is complete).
     pub ledger_error: Option<String>,
+    /// With `--sign`: the signature written, or why the complete bundle was not signed.
+    pub signature: Option<Result<PathBuf, String>>,
 }
 
 /// Collectors of `playbook` in the order they must run.
@@ -206,6 +210,10 @@ pub fn collect_host(
         &format!("{}-{}", file_safe(&hostname), started.compact()),
     )?;
     let ledger_error = register(out_dir, &bundle, &hostname, playbook);
+    let signature = custody
+        .signer
+        .as_deref()
+        .map(|key| sign(out_dir, &bundle, key));
     progress.finish(
         &label,
         &format!(
@@ -220,7 +228,35 @@ pub fn collect_host(
         manifest_collectors: runs,
         hostname,
         ledger_error,
+        signature,
     })
+}
+
+/// Signs a finished bundle (`BUNDLE.minisig`) and records it in the custody ledger of
+/// `out_dir`; a ledger that cannot be written is an error too (the signature stays).
+fn sign(
+    out_dir: &std::path::Path,
+    bundle: &FinishedBundle,
+    key: &SigningKey,
+) -> Result<PathBuf, String> {
+    let sig = key
+        .sign_bundle(&bundle.path, &bundle.sha256)
+        .map_err(|e| e.to_string())?;
+    ledger::append(
+        out_dir,
+        &ledger::Event {
+            action: "signed",
+            bundle: &ledger::bundle_name(&bundle.path),
+            sha256: Some(&bundle.sha256),
+            detail: Some(&format!(
+                "key {}, signature {}",
+                key.key_id(),
+                ledger::bundle_name(&sig)
+            )),
+        },
+    )
+    .map_err(|e| format!("signed, but the custody ledger was not updated: {e}"))?;
+    Ok(sig)
 }
 
 /// One collection in progress: the bundle being written and what collectors leave for

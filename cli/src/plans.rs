@@ -5,15 +5,20 @@
 //! is not is an error before anything is collected, read or written.
 
 use crate::args::{
-    AnalyzeArgs, BaselineArgs, CollectArgs, Command, PlaybooksAction, PlaybooksArgs, PluginsArgs,
-    RulesArgs, SweepArgs, VerifyArgs,
+    AnalyzeArgs, BaselineArgs, CollectArgs, Command, KeygenArgs, PlaybooksAction, PlaybooksArgs,
+    PluginsArgs, RulesArgs, SweepArgs, VerifyArgs,
 };
 use crate::orchestrate::Custody;
 use crate::playbook::{self, Playbook};
 use crate::plugins::Registry;
 use crate::sweep::SweepPlan;
 use dossier_analyzers::baseline::BaselineIndex;
-use std::path::PathBuf;
+use dossier_bundle::signature::{SigningKey, TrustedKey};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The environment variable a signing key's passphrase is read from (never from argv).
+pub const PASSPHRASE_ENV: &str = "DOSSIER_SIGN_PASSPHRASE";
 
 /// The plan of a command.
 // Built once per run: the size of the larger plans costs nothing worth a box.
@@ -28,6 +33,14 @@ pub enum Plan {
     Sweep(SweepRun),
     Plugins(PluginsPlan),
     Playbooks(PlaybooksPlan),
+    Keygen(KeygenPlan),
+}
+
+/// `dossier keygen`.
+pub struct KeygenPlan {
+    /// The directory for the key files (checked or created 0700).
+    pub out: PathBuf,
+    pub passphrase: String,
 }
 
 /// `dossier collect`.
@@ -48,6 +61,10 @@ pub struct VerifyPlan {
     pub bundles: Vec<PathBuf>,
     /// Check and append to the custody ledger beside each bundle (not `--no-ledger`).
     pub ledger: bool,
+    /// Trusted public keys (`--pubkey`): when any, each bundle's signature is checked.
+    pub pubkeys: Vec<TrustedKey>,
+    /// `--require-signature`.
+    pub require_signature: bool,
 }
 
 /// `dossier analyze`.
@@ -104,7 +121,7 @@ pub enum PlaybooksPlan {
 pub fn plan(command: Command) -> anyhow::Result<Plan> {
     Ok(match command {
         Command::Collect(a) => Plan::Collect(collect(a)?),
-        Command::Verify(a) => Plan::Verify(verify(a)),
+        Command::Verify(a) => Plan::Verify(verify(a)?),
         Command::Collectors => Plan::Collectors,
         Command::Analyze(a) => Plan::Analyze(analyze(a)?),
         Command::Baseline(a) => Plan::Baseline(baseline(a)?),
@@ -112,6 +129,7 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Sweep(a) => Plan::Sweep(sweep(a)?),
         Command::Plugins(a) => Plan::Plugins(plugins(a)?),
         Command::Playbooks(a) => Plan::Playbooks(playbooks(a)),
+        Command::Keygen(a) => Plan::Keygen(keygen(a)?),
     })
 }
 
@@ -148,6 +166,7 @@ fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Cus
     Ok(Custody {
         case_id: check_text("case", case)?,
         examiner: check_text("examiner", examiner)?,
+        signer: None,
     })
 }
 
@@ -159,22 +178,71 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
     }
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
+    let mut custody = custody(a.case, a.examiner)?;
+    custody.signer = signer(a.sign.as_deref())?;
     Ok(CollectPlan {
         registry,
         root: a.root,
         out: a.out,
-        custody: custody(a.case, a.examiner)?,
+        custody,
         playbook,
         quiet: a.quiet,
         analyze: !a.no_analyze,
     })
 }
 
-fn verify(a: VerifyArgs) -> VerifyPlan {
-    VerifyPlan {
+fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
+    let pubkeys = a
+        .pubkeys
+        .iter()
+        .map(|p| TrustedKey::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(VerifyPlan {
         bundles: a.bundles,
         ledger: !a.no_ledger,
-    }
+        pubkeys,
+        require_signature: a.require_signature,
+    })
+}
+
+fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
+    dossier_bundle::fsio::ensure_out_dir(&a.out)?;
+    Ok(KeygenPlan {
+        out: a.out,
+        passphrase: passphrase(None)?,
+    })
+}
+
+/// The passphrase of a signing key: from [`PASSPHRASE_ENV`], else asked for without echo
+/// (twice for a new key, `key` `None`). A new key's passphrase may not be empty.
+fn passphrase(key: Option<&Path>) -> anyhow::Result<String> {
+    let given = match std::env::var(PASSPHRASE_ENV) {
+        Ok(p) => p,
+        Err(_) => match key {
+            Some(k) => rpassword::prompt_password(format!(
+                "dossier: passphrase of signing key {}: ",
+                k.display()
+            ))?,
+            None => {
+                let a = rpassword::prompt_password("dossier: passphrase for the new key: ")?;
+                let b = rpassword::prompt_password("dossier: the same passphrase again: ")?;
+                anyhow::ensure!(a == b, "the passphrases differ");
+                a
+            }
+        },
+    };
+    anyhow::ensure!(
+        key.is_some() || !given.is_empty(),
+        "a new key needs a passphrase (set {PASSPHRASE_ENV} or type one)"
+    );
+    Ok(given)
+}
+
+/// The signing key of `--sign`, unlocked before anything is collected.
+fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
+    let Some(key) = key else { return Ok(None) };
+    let pass = passphrase(Some(key))?;
+    Ok(Some(Arc::new(SigningKey::load(key, &pass)?)))
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
@@ -218,7 +286,8 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
 fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
-    let custody = custody(a.case.clone(), a.examiner.clone())?;
+    let mut custody = custody(a.case.clone(), a.examiner.clone())?;
+    custody.signer = signer(a.sign.as_deref())?;
     // A bad baseline stops the sweep before any connection.
     let baseline = match (&a.baseline, a.no_analyze) {
         (Some(p), false) => Some(crate::baseline::load(p)?),

@@ -430,7 +430,16 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
                     &format!("warning: bundle complete but custody ledger not updated: {e}"),
                 );
             }
+            let unsigned = match &c.signature {
+                Some(Err(e)) => Some(format!("bundle complete but not signed: {e}")),
+                _ => None,
+            };
             outcome_of_collection(&mut r, c, timed_out, plan.deadline);
+            if let Some(why) = unsigned {
+                sh.progress.event(&label, &format!("error: {why}"));
+                r.outcome = "failed".into();
+                r.reason = Some(why);
+            }
         }
         Err(e) => {
             r.outcome = if timed_out { "timed_out" } else { "failed" }.into();

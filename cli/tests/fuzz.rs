@@ -48,10 +48,7 @@ fn seed() -> &'static Seed {
             &host,
             &registry.collectors,
             &playbook,
-            &Custody {
-                case_id: None,
-                examiner: None,
-            },
+            &Custody::default(),
             dir.path(),
             &dossier_cli::progress::Quiet,
         )

@@ -23,4 +23,5 @@ mod live;
 mod partial;
 mod secrets;
 mod security;
+mod signing;
 mod verify;

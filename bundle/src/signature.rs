@@ -1,0 +1,376 @@
+//! Bundle signatures in the minisign format: key pairs (`dossier keygen`), the detached
+//! signature `BUNDLE.minisig` over the whole bundle file, and its check against trusted public
+//! keys. The format is minisign's own, so a third party can check a bundle with the stock
+//! `minisign -V -p KEY.pub -m BUNDLE` and the public key alone.
+//!
+//! A signature proves that the holder of the secret key signed exactly these bytes; it says
+//! nothing about whether what was collected was true, nor when it was signed (the trusted
+//! comment's content is the signer's word).
+
+use crate::fsio;
+use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox, SignatureBox};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Secret key file name written by [`keygen`].
+pub const SECRET_KEY_NAME: &str = "dossier.key";
+/// Public key file name written by [`keygen`].
+pub const PUBLIC_KEY_NAME: &str = "dossier.pub";
+/// Suffix of a detached signature (`BUNDLE.zip.minisig`, as `minisign -V -m BUNDLE` expects).
+pub const SIGNATURE_SUFFIX: &str = ".minisig";
+/// Largest key or signature file read (they are a few hundred bytes).
+const MAX_SMALL_FILE: u64 = 64 * 1024;
+
+/// Signing and signature errors.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error(
+        "secret key {path} is readable by group or others (mode {mode:04o}); chmod 600 it first"
+    )]
+    Exposed { path: PathBuf, mode: u32 },
+    #[error("{path}: not a minisign {what}: {message}")]
+    Format {
+        path: PathBuf,
+        what: &'static str,
+        message: String,
+    },
+    #[error("secret key {path}: cannot unlock it (wrong passphrase?): {message}")]
+    Unlock { path: PathBuf, message: String },
+    #[error("signing {path}: {message}")]
+    Sign { path: PathBuf, message: String },
+    #[error("signature {path}: missing")]
+    Missing { path: PathBuf },
+    #[error("signature {path}: made by key {key_id}, which is not among the trusted keys")]
+    UnknownKey { path: PathBuf, key_id: String },
+    #[error("signature {path} does not verify with key {key_id}: {message}")]
+    Bad {
+        path: PathBuf,
+        key_id: String,
+        message: String,
+    },
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> SignError {
+    SignError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// The key id minisign prints: the key number as a little-endian u64, 16 upper-case hex digits.
+pub fn key_id_of(keynum: &[u8]) -> String {
+    let mut b = [0u8; 8];
+    let n = keynum.len().min(8);
+    b[..n].copy_from_slice(&keynum[..n]);
+    format!("{:016X}", u64::from_le_bytes(b))
+}
+
+/// The two files of a new key pair.
+#[derive(Debug)]
+pub struct KeyFiles {
+    pub secret: PathBuf,
+    pub public: PathBuf,
+    pub key_id: String,
+}
+
+/// Makes an Ed25519 key pair in `dir`: the secret key (encrypted with `passphrase`, created
+/// 0600, exclusively: an existing file is never overwritten) and the public key (0644).
+pub fn keygen(dir: &Path, passphrase: &str) -> Result<KeyFiles, SignError> {
+    let secret = dir.join(SECRET_KEY_NAME);
+    let public = dir.join(PUBLIC_KEY_NAME);
+    for p in [&secret, &public] {
+        if p.symlink_metadata().is_ok() {
+            return Err(io_err(p, "exists; a key is never overwritten"));
+        }
+    }
+    let kp = KeyPair::generate_encrypted_keypair(Some(passphrase.to_string())).map_err(|e| {
+        SignError::Sign {
+            path: secret.clone(),
+            message: e.to_string(),
+        }
+    })?;
+    let key_id = key_id_of(kp.pk.keynum());
+    let sk_text = kp
+        .sk
+        .to_box(Some(&format!("dossier secret key {key_id}")))
+        .map_err(|e| io_err(&secret, e))?
+        .into_string();
+    let pk_text = kp
+        .pk
+        .to_box()
+        .map_err(|e| io_err(&public, e))?
+        .into_string();
+    write_new(&secret, sk_text.as_bytes(), 0o600)?;
+    if let Err(e) = write_new(&public, pk_text.as_bytes(), 0o644) {
+        let _ = std::fs::remove_file(&secret);
+        return Err(e);
+    }
+    fsio::sync_dir(dir);
+    Ok(KeyFiles {
+        secret,
+        public,
+        key_id,
+    })
+}
+
+/// Creates `path` exclusively through [`fsio::create_new_private`], writes, syncs and sets `mode`.
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), SignError> {
+    let mut f = fsio::create_new_private(path).map_err(|e| io_err(path, e))?;
+    let r = f
+        .write_all(data)
+        .and_then(|()| f.set_permissions(std::fs::Permissions::from_mode(mode)))
+        .and_then(|()| f.sync_all());
+    if let Err(e) = r {
+        let _ = std::fs::remove_file(path);
+        return Err(io_err(path, e));
+    }
+    Ok(())
+}
+
+/// Reads a small file opened as `f` (key or signature).
+fn read_small(path: &Path, f: File) -> Result<String, SignError> {
+    let mut s = String::new();
+    f.take(MAX_SMALL_FILE)
+        .read_to_string(&mut s)
+        .map_err(|e| io_err(path, e))?;
+    Ok(s)
+}
+
+/// An unlocked signing key.
+pub struct SigningKey {
+    sk: SecretKey,
+    pk: PublicKey,
+    key_id: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({})", self.key_id)
+    }
+}
+
+impl SigningKey {
+    /// Loads and unlocks a secret key file. Refused when group or others may read it, or when
+    /// it is not a regular file.
+    pub fn load(path: &Path, passphrase: &str) -> Result<SigningKey, SignError> {
+        let f = fsio::open_input(path).map_err(|e| io_err(path, e))?;
+        let mode = f.metadata().map_err(|e| io_err(path, e))?.mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(SignError::Exposed {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        let text = read_small(path, f)?;
+        let format = |e: minisign::PError| SignError::Format {
+            path: path.to_path_buf(),
+            what: "secret key",
+            message: e.to_string(),
+        };
+        let sk_box = SecretKeyBox::from_string(&text).map_err(format)?;
+        let sk = sk_box
+            .into_secret_key(Some(passphrase.to_string()))
+            .map_err(|e| SignError::Unlock {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let pk = PublicKey::from_secret_key(&sk).map_err(format)?;
+        let key_id = key_id_of(pk.keynum());
+        Ok(SigningKey { sk, pk, key_id })
+    }
+
+    /// The key id (as `minisign` prints it).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Writes `BUNDLE.minisig` (created exclusively through fsio) over the whole bundle file,
+    /// its trusted comment naming the bundle's file name and SHA-256. Returns its path.
+    pub fn sign_bundle(&self, bundle: &Path, sha256: &str) -> Result<PathBuf, SignError> {
+        let sig_path = signature_path(bundle);
+        let name = crate::ledger::bundle_name(bundle);
+        let trusted = format!("dossier bundle file:{name} sha256:{sha256}");
+        let untrusted = format!("dossier signature of {name} by key {}", self.key_id);
+        let data = fsio::open_input(bundle).map_err(|e| io_err(bundle, e))?;
+        let sig = minisign::sign(
+            Some(&self.pk),
+            &self.sk,
+            std::io::BufReader::with_capacity(1 << 20, data),
+            Some(&trusted),
+            Some(&untrusted),
+        )
+        .map_err(|e| SignError::Sign {
+            path: bundle.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        write_new(&sig_path, sig.into_string().as_bytes(), 0o600)?;
+        if let Some(dir) = sig_path.parent() {
+            fsio::sync_dir(dir);
+        }
+        Ok(sig_path)
+    }
+}
+
+/// `BUNDLE` + [`SIGNATURE_SUFFIX`].
+pub fn signature_path(bundle: &Path) -> PathBuf {
+    let mut s = bundle.as_os_str().to_owned();
+    s.push(SIGNATURE_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// A trusted public key.
+pub struct TrustedKey {
+    pk: PublicKey,
+    key_id: String,
+    /// The file it was read from.
+    pub path: PathBuf,
+}
+
+impl std::fmt::Debug for TrustedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TrustedKey({} from {})",
+            self.key_id,
+            self.path.display()
+        )
+    }
+}
+
+impl TrustedKey {
+    /// Reads a minisign public key file.
+    pub fn load(path: &Path) -> Result<TrustedKey, SignError> {
+        let f = fsio::open_input(path).map_err(|e| io_err(path, e))?;
+        let text = read_small(path, f)?;
+        let format = |e: minisign::PError| SignError::Format {
+            path: path.to_path_buf(),
+            what: "public key",
+            message: e.to_string(),
+        };
+        let pk = PublicKeyBox::from_string(&text)
+            .and_then(|b| b.into_public_key())
+            .map_err(format)?;
+        let key_id = key_id_of(pk.keynum());
+        Ok(TrustedKey {
+            pk,
+            key_id,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The key id.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+}
+
+/// A good signature.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The signer's key id.
+    pub key_id: String,
+    /// The signed trusted comment.
+    pub trusted_comment: String,
+}
+
+/// Checks `BUNDLE.minisig` over the whole bundle file against `keys`.
+pub fn verify_bundle(bundle: &Path, keys: &[TrustedKey]) -> Result<Signed, SignError> {
+    let sig_path = signature_path(bundle);
+    let f = match fsio::open_input(&sig_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SignError::Missing { path: sig_path });
+        }
+        Err(e) => return Err(io_err(&sig_path, e)),
+    };
+    let text = read_small(&sig_path, f)?;
+    let sig = SignatureBox::from_string(&text).map_err(|e| SignError::Format {
+        path: sig_path.clone(),
+        what: "signature",
+        message: e.to_string(),
+    })?;
+    let key_id = key_id_of(sig.keynum());
+    let Some(key) = keys.iter().find(|k| k.key_id == key_id) else {
+        return Err(SignError::UnknownKey {
+            path: sig_path,
+            key_id,
+        });
+    };
+    let bad = |message: String| SignError::Bad {
+        path: sig_path.clone(),
+        key_id: key_id.clone(),
+        message,
+    };
+    let trusted_comment = sig.trusted_comment().map_err(|e| bad(e.to_string()))?;
+    let data = fsio::open_input(bundle).map_err(|e| io_err(bundle, e))?;
+    minisign::verify(
+        &key.pk,
+        &sig,
+        std::io::BufReader::with_capacity(1 << 20, data),
+        true,
+        false,
+        false,
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    Ok(Signed {
+        key_id,
+        trusted_comment,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keygen_sign_verify_and_refusals() {
+        let d = tempfile::tempdir().unwrap();
+        let k = keygen(d.path(), "pw").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        assert_eq!(mode(&k.secret), 0o600);
+        assert_eq!(mode(&k.public), 0o644);
+        // Never overwritten.
+        assert!(keygen(d.path(), "pw").is_err());
+        // Wrong passphrase.
+        assert!(matches!(
+            SigningKey::load(&k.secret, "nope"),
+            Err(SignError::Unlock { .. })
+        ));
+        let key = SigningKey::load(&k.secret, "pw").unwrap();
+        assert_eq!(key.key_id(), k.key_id);
+        let bundle = d.path().join("b.zip");
+        std::fs::write(&bundle, b"bundle bytes").unwrap();
+        let sig = key.sign_bundle(&bundle, "00").unwrap();
+        assert!(key.sign_bundle(&bundle, "00").is_err(), "never overwritten");
+        let trusted = [TrustedKey::load(&k.public).unwrap()];
+        let ok = verify_bundle(&bundle, &trusted).unwrap();
+        assert_eq!(ok.key_id, k.key_id);
+        assert!(ok.trusted_comment.contains("file:b.zip sha256:00"));
+        std::fs::write(&bundle, b"bundle bytez").unwrap();
+        assert!(matches!(
+            verify_bundle(&bundle, &trusted),
+            Err(SignError::Bad { .. })
+        ));
+        std::fs::remove_file(&sig).unwrap();
+        assert!(matches!(
+            verify_bundle(&bundle, &trusted),
+            Err(SignError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn a_group_or_world_readable_secret_key_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let k = keygen(d.path(), "pw").unwrap();
+        for m in [0o644, 0o640, 0o604] {
+            std::fs::set_permissions(&k.secret, std::fs::Permissions::from_mode(m)).unwrap();
+            let e = SigningKey::load(&k.secret, "pw").unwrap_err();
+            assert!(matches!(e, SignError::Exposed { .. }), "{m:o}: {e}");
+            assert!(e.to_string().contains("readable by group or others"));
+        }
+    }
+}

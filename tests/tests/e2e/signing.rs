@@ -1,0 +1,195 @@
+//! Bundle signatures: `dossier keygen`, `collect --sign`, `verify --pubkey` and
+//! `--require-signature`, and the stock `minisign -V` accepting what dossier signed.
+
+use dossier_tests::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PASS: &str = "correct horse battery staple";
+
+/// `dossier ARGS` in `cwd` with the signing passphrase in the environment.
+fn signing(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(dossier_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("DOSSIER_SIGN_PASSPHRASE", PASS)
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
+        .output()
+        .expect("run dossier")
+}
+
+/// A key pair in `dir/keys`, and a signed bundle of the clean fixture in `dir/out`.
+fn signed_bundle(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let o = signing(dir, &["keygen", "--out", "keys"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let (sk, pk) = (dir.join("keys/dossier.key"), dir.join("keys/dossier.pub"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sk), 0o600);
+    assert_eq!(mode(&pk), 0o644);
+    let root = fixture("rootfs-clean");
+    let o = signing(
+        dir,
+        &[
+            "collect",
+            "--quiet",
+            "--no-analyze",
+            "--out",
+            "out",
+            "--root",
+            root.to_str().unwrap(),
+            "--sign",
+            sk.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let b = dir.join(stdout(&o).lines().last().unwrap());
+    assert!(b.is_file(), "{}", b.display());
+    (sk, pk, b)
+}
+
+fn verify_with(dir: &Path, pk: &Path, b: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", "--no-ledger", "--pubkey", pk.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(b.to_str().unwrap());
+    dossier(dir, &args)
+}
+
+fn sig_of(b: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.minisig", b.display()))
+}
+
+fn flip(path: &Path, at: usize) {
+    let mut data = std::fs::read(path).unwrap();
+    data[at] ^= 0x01;
+    std::fs::write(path, data).unwrap();
+}
+
+#[test]
+fn a_signed_bundle_verifies_and_any_flipped_byte_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, pk, b) = signed_bundle(d.path());
+    let sig = sig_of(&b);
+    assert!(sig.is_file());
+    let ledger = std::fs::read_to_string(d.path().join("out/custody.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(last["action"], "signed");
+    let key_id = last["detail"].as_str().unwrap()[4..20].to_string();
+
+    let o = verify_with(d.path(), &pk, &b, &["--require-signature"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("signed by key {key_id}")),
+        "{}",
+        stdout(&o)
+    );
+    let name = b.file_name().unwrap().to_str().unwrap();
+    assert!(stdout(&o).contains(&format!("file:{name} sha256:")));
+
+    // A byte of the signature (its base64 signature line).
+    let saved_sig = std::fs::read(&sig).unwrap();
+    let text = String::from_utf8(saved_sig.clone()).unwrap();
+    let line2 = text.find('\n').unwrap() + 10;
+    flip(&sig, line2);
+    let o = verify_with(d.path(), &pk, &b, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("signature:"), "{}", stdout(&o));
+    std::fs::write(&sig, &saved_sig).unwrap();
+
+    // A byte of the bundle, with the sidecar forged to match: only the signature catches it.
+    let saved = std::fs::read(&b).unwrap();
+    flip(&b, saved.len() / 2);
+    let sidecar = format!("{}.sha256", b.display());
+    std::fs::write(&sidecar, format!("{}  {name}\n", sha256_file(&b))).unwrap();
+    let o = verify_with(d.path(), &pk, &b, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("signature: signature") && stdout(&o).contains("does not verify"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn stock_minisign_accepts_a_dossier_signature() {
+    if !have("minisign") {
+        skip_or_fail("no minisign on PATH (package minisign): the stock check is not run");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (_, pk, b) = signed_bundle(d.path());
+    let o = Command::new("minisign")
+        .arg("-V")
+        .arg("-p")
+        .arg(&pk)
+        .arg("-m")
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("sha256:"), "{}", stdout(&o));
+}
+
+#[test]
+fn require_signature_fails_an_unsigned_bundle_and_plain_verify_is_unchanged() {
+    let d = tempfile::tempdir().unwrap();
+    let o = signing(d.path(), &["keygen", "--out", "keys"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pk = d.path().join("keys/dossier.pub");
+    let root = fixture("rootfs-clean");
+    let b = collect(
+        d.path(),
+        &d.path().join("out"),
+        &["--no-analyze", "--root", root.to_str().unwrap()],
+    );
+    assert!(!sig_of(&b).exists());
+    let o = verify_with(d.path(), &pk, &b, &["--require-signature"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("signature: signature"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("missing"), "{}", stdout(&o));
+    let o = dossier(d.path(), &["verify", "--no-ledger", b.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("signed"));
+}
+
+#[test]
+fn keygen_never_overwrites_and_an_exposed_secret_key_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let o = signing(d.path(), &["keygen", "--out", "keys"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sk = d.path().join("keys/dossier.key");
+    let before = std::fs::read(&sk).unwrap();
+    let o = signing(d.path(), &["keygen", "--out", "keys"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&sk).unwrap(), before);
+    std::fs::set_permissions(&sk, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let root = fixture("rootfs-clean");
+    let o = signing(
+        d.path(),
+        &[
+            "collect",
+            "--no-analyze",
+            "--out",
+            "out",
+            "--root",
+            root.to_str().unwrap(),
+            "--sign",
+            sk.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("readable by group or others"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !d.path().join("out").exists(),
+        "nothing collected with a refused key"
+    );
+}
