@@ -1,6 +1,6 @@
 //! Bundle signatures in the minisign format: key pairs (`dossier keygen`), the detached
-//! signature `BUNDLE.minisig` over the whole bundle file, and its check against trusted public
-//! keys. The format is minisign's own, so a third party can check a bundle with the stock
+//! signature `BUNDLE.minisig` over the whole bundle file, the signed head of the custody
+//! ledger (`custody.jsonl.minisig`), and their checks against trusted public keys. The format is minisign's own, so a third party can check a bundle with the stock
 //! `minisign -V -p KEY.pub -m BUNDLE` and the public key alone.
 //!
 //! A signature proves that the holder of the secret key signed exactly these bytes; it says
@@ -215,6 +215,163 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// Signs the custody ledger of `dir` as it is now (`custody.jsonl.minisig`, replaced
+    /// through a fresh temporary file and a rename), holding the ledger's lock so that no
+    /// append lands between reading and signing and an older head never replaces a newer one.
+    /// The trusted comment gives the number of lines signed: later unsigned appends (`verify`,
+    /// `analyze`) leave the signed prefix checkable, and truncating or editing it is detected.
+    pub fn sign_ledger_head(&self, dir: &Path) -> Result<PathBuf, SignError> {
+        use nix::fcntl::{Flock, FlockArg};
+        let path = dir.join(crate::ledger::LEDGER_NAME);
+        let file = fsio::open_regular(&path).map_err(|e| io_err(&path, e))?;
+        let mut file =
+            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io_err(&path, e))?;
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).map_err(|e| io_err(&path, e))?;
+        let lines = data.iter().filter(|&&b| b == b'\n').count();
+        let data = &data[..data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+        let trusted = format!(
+            "dossier ledger head lines:{lines} sha256:{}",
+            dossier_plugin_api::encoding::hex(&<sha2::Sha256 as sha2::Digest>::digest(data))
+        );
+        let sig =
+            minisign::sign(Some(&self.pk), &self.sk, data, Some(&trusted), None).map_err(|e| {
+                SignError::Sign {
+                    path: path.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        let tmp =
+            fsio::write_unique_synced(dir, ".custody-head-", ".tmp", sig.into_string().as_bytes())
+                .map_err(|e| io_err(dir, e))?;
+        let head = ledger_head_path(dir);
+        if let Err(e) = std::fs::rename(&tmp, &head) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_err(&head, e));
+        }
+        fsio::sync_dir(dir);
+        drop(file);
+        Ok(head)
+    }
+}
+
+/// The signed head of the custody ledger in `dir`.
+pub fn ledger_head_path(dir: &Path) -> PathBuf {
+    dir.join(format!("{}{SIGNATURE_SUFFIX}", crate::ledger::LEDGER_NAME))
+}
+
+/// A custody ledger whose signed head verified.
+#[derive(Debug, Clone)]
+pub struct LedgerHead {
+    pub key_id: String,
+    /// Lines covered by the signature.
+    pub signed_lines: usize,
+    /// Lines appended after it (unsigned: `verify`, `analyze`).
+    pub unsigned_after: usize,
+}
+
+/// Checks the signed head of the custody ledger in `dir` against `keys`: the first
+/// `lines:N` lines must be exactly what was signed (a truncated or edited ledger fails), and,
+/// with `bundle`, they must hold that bundle's `signed` entry (an older head put back fails).
+pub fn verify_ledger_head(
+    dir: &Path,
+    keys: &[TrustedKey],
+    bundle: Option<&str>,
+) -> Result<LedgerHead, SignError> {
+    let head = ledger_head_path(dir);
+    let (sig, key) = read_signature(&head, keys)?;
+    let bad = |message: String| SignError::Bad {
+        path: head.clone(),
+        key_id: key.key_id.clone(),
+        message,
+    };
+    let trusted = sig.trusted_comment().map_err(|e| bad(e.to_string()))?;
+    let lines: usize = trusted
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("lines:"))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| bad(format!("not a ledger head: {trusted}")))?;
+    let path = dir.join(crate::ledger::LEDGER_NAME);
+    let f = fsio::open_regular(&path).map_err(|e| io_err(&path, e))?;
+    let mut data = Vec::new();
+    f.take(1 << 30)
+        .read_to_end(&mut data)
+        .map_err(|e| io_err(&path, e))?;
+    let ends: Vec<usize> = data
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i + 1)
+        .collect();
+    if ends.len() < lines {
+        return Err(bad(format!(
+            "the custody ledger was truncated: its signed head covers {lines} lines, it has {}",
+            ends.len()
+        )));
+    }
+    let prefix = &data[..if lines == 0 { 0 } else { ends[lines - 1] }];
+    minisign::verify(
+        &key.pk,
+        &sig,
+        std::io::Cursor::new(prefix),
+        true,
+        false,
+        false,
+    )
+    .map_err(|e| {
+        bad(format!(
+            "the first {lines} lines of the custody ledger are not what was signed (edited): {e}"
+        ))
+    })?;
+    if let Some(name) = bundle {
+        let signed_here = prefix.split(|&b| b == b'\n').any(|l| {
+            serde_json::from_slice::<crate::ledger::Entry>(l)
+                .is_ok_and(|e| e.action == "signed" && e.bundle == name)
+        });
+        if !signed_here {
+            return Err(bad(format!(
+                "the signed head of the custody ledger has no `signed` entry for {name} (an older head?)"
+            )));
+        }
+    }
+    Ok(LedgerHead {
+        key_id: key.key_id.clone(),
+        signed_lines: lines,
+        unsigned_after: ends.len() - lines,
+    })
+}
+
+/// Reads a signature file and finds the trusted key that made it.
+fn read_signature<'k>(
+    sig_path: &Path,
+    keys: &'k [TrustedKey],
+) -> Result<(SignatureBox, &'k TrustedKey), SignError> {
+    let f = match fsio::open_input(sig_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SignError::Missing {
+                path: sig_path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_err(sig_path, e)),
+    };
+    let text = read_small(sig_path, f)?;
+    let sig = SignatureBox::from_string(&text).map_err(|e| SignError::Format {
+        path: sig_path.to_path_buf(),
+        what: "signature",
+        message: e.to_string(),
+    })?;
+    let key_id = key_id_of(sig.keynum());
+    let Some(key) = keys.iter().find(|k| k.key_id == key_id) else {
+        return Err(SignError::UnknownKey {
+            path: sig_path.to_path_buf(),
+            key_id,
+        });
+    };
+    Ok((sig, key))
+}
+
 /// `BUNDLE` + [`SIGNATURE_SUFFIX`].
 pub fn signature_path(bundle: &Path) -> PathBuf {
     let mut s = bundle.as_os_str().to_owned();
@@ -280,26 +437,8 @@ pub struct Signed {
 /// Checks `BUNDLE.minisig` over the whole bundle file against `keys`.
 pub fn verify_bundle(bundle: &Path, keys: &[TrustedKey]) -> Result<Signed, SignError> {
     let sig_path = signature_path(bundle);
-    let f = match fsio::open_input(&sig_path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(SignError::Missing { path: sig_path });
-        }
-        Err(e) => return Err(io_err(&sig_path, e)),
-    };
-    let text = read_small(&sig_path, f)?;
-    let sig = SignatureBox::from_string(&text).map_err(|e| SignError::Format {
-        path: sig_path.clone(),
-        what: "signature",
-        message: e.to_string(),
-    })?;
-    let key_id = key_id_of(sig.keynum());
-    let Some(key) = keys.iter().find(|k| k.key_id == key_id) else {
-        return Err(SignError::UnknownKey {
-            path: sig_path,
-            key_id,
-        });
-    };
+    let (sig, key) = read_signature(&sig_path, keys)?;
+    let key_id = key.key_id.clone();
     let bad = |message: String| SignError::Bad {
         path: sig_path.clone(),
         key_id: key_id.clone(),
@@ -358,6 +497,47 @@ mod tests {
         std::fs::remove_file(&sig).unwrap();
         assert!(matches!(
             verify_bundle(&bundle, &trusted),
+            Err(SignError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn the_ledger_head_catches_truncation_and_edits_but_not_later_appends() {
+        let d = tempfile::tempdir().unwrap();
+        let k = keygen(d.path(), "pw").unwrap();
+        let key = SigningKey::load(&k.secret, "pw").unwrap();
+        let trusted = [TrustedKey::load(&k.public).unwrap()];
+        let ev = |action| crate::ledger::Event {
+            action,
+            bundle: "b.zip",
+            sha256: None,
+            detail: None,
+        };
+        for a in ["created", "signed"] {
+            crate::ledger::append(d.path(), &ev(a)).unwrap();
+        }
+        key.sign_ledger_head(d.path()).unwrap();
+        let h = verify_ledger_head(d.path(), &trusted, Some("b.zip")).unwrap();
+        assert_eq!((h.signed_lines, h.unsigned_after), (2, 0));
+        assert!(verify_ledger_head(d.path(), &trusted, Some("other.zip")).is_err());
+        crate::ledger::append(d.path(), &ev("verified")).unwrap();
+        let h = verify_ledger_head(d.path(), &trusted, Some("b.zip")).unwrap();
+        assert_eq!((h.signed_lines, h.unsigned_after), (2, 1));
+        let path = d.path().join(crate::ledger::LEDGER_NAME);
+        let full = std::fs::read(&path).unwrap();
+        let first = full.iter().position(|&b| b == b'\n').unwrap() + 1;
+        std::fs::write(&path, &full[..first]).unwrap();
+        let e = verify_ledger_head(d.path(), &trusted, None).unwrap_err();
+        assert!(e.to_string().contains("truncated"), "{e}");
+        let mut edited = full.clone();
+        edited[first + 20] ^= 1;
+        std::fs::write(&path, &edited).unwrap();
+        let e = verify_ledger_head(d.path(), &trusted, None).unwrap_err();
+        assert!(e.to_string().contains("edited"), "{e}");
+        std::fs::write(&path, &full).unwrap();
+        std::fs::remove_file(ledger_head_path(d.path())).unwrap();
+        assert!(matches!(
+            verify_ledger_head(d.path(), &trusted, None),
             Err(SignError::Missing { .. })
         ));
     }

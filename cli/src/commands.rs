@@ -474,7 +474,14 @@ fn check_signature(
     if p.pubkeys.is_empty() {
         return None;
     }
-    match signature::verify_bundle(path, &p.pubkeys) {
+    let checked = signature::verify_bundle(path, &p.pubkeys).and_then(|s| {
+        if p.ledger && ledger::bundle_dir(path).join(ledger::LEDGER_NAME).exists() {
+            let name = ledger::bundle_name(path);
+            signature::verify_ledger_head(ledger::bundle_dir(path), &p.pubkeys, Some(&name))?;
+        }
+        Ok(s)
+    });
+    match checked {
         Ok(s) => Some(s),
         Err(e) => {
             let message = match (&e, p.require_signature) {

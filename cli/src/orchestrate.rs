@@ -256,6 +256,8 @@ fn sign(
         },
     )
     .map_err(|e| format!("signed, but the custody ledger was not updated: {e}"))?;
+    key.sign_ledger_head(out_dir)
+        .map_err(|e| format!("signed, but the custody ledger's head was not: {e}"))?;
     Ok(sig)
 }
 

@@ -112,6 +112,65 @@ fn a_signed_bundle_verifies_and_any_flipped_byte_is_named() {
 }
 
 #[test]
+fn verify_pubkey_catches_a_truncated_or_edited_ledger_tail() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, pk, b) = signed_bundle(d.path());
+    let ledger = d.path().join("out/custody.jsonl");
+    assert!(d.path().join("out/custody.jsonl.minisig").is_file());
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "--pubkey", pk.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(b.to_str().unwrap());
+        dossier(d.path(), &args)
+    };
+    // Intact: OK, and the `verified` line it appends (unsigned) does not break the next check.
+    for _ in 0..2 {
+        let o = verify(&[]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    }
+    let full = std::fs::read_to_string(&ledger).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    assert_eq!(lines.len(), 4, "created, signed, verified, verified");
+
+    // The tail cut back to before the `signed` entry: the chain alone still holds.
+    std::fs::write(&ledger, format!("{}\n", lines[0])).unwrap();
+    let o = dossier(d.path(), &["verify", b.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "without --pubkey: unchanged, {}",
+        stdout(&o)
+    );
+    let o = verify(&["--no-ledger"]);
+    assert!(
+        o.status.success(),
+        "--no-ledger does not look at the ledger"
+    );
+    std::fs::write(&ledger, format!("{}\n", lines[0])).unwrap();
+    let o = verify(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("truncated"), "{}", stdout(&o));
+
+    // The signed tail line edited (nothing chains after it, so the chain holds).
+    let edited = lines[1].replacen("\"signed\"", "\"signee\"", 1);
+    assert_ne!(edited, lines[1]);
+    std::fs::write(&ledger, format!("{}\n{edited}\n", lines[0])).unwrap();
+    let o = verify(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("edited"), "{}", stdout(&o));
+
+    // The head signature deleted.
+    std::fs::write(&ledger, format!("{}\n{}\n", lines[0], lines[1])).unwrap();
+    std::fs::remove_file(d.path().join("out/custody.jsonl.minisig")).unwrap();
+    let o = verify(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("custody.jsonl.minisig: missing"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn stock_minisign_accepts_a_dossier_signature() {
     if !have("minisign") {
         skip_or_fail("no minisign on PATH (package minisign): the stock check is not run");
