@@ -437,12 +437,18 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 v.sha256.as_deref().unwrap_or("?"),
                 v.members_checked + 1
             );
-            if let Some(s) = signed {
+            if let Some((s, head)) = signed {
                 println!(
                     "        signed by key {}: {}",
                     s.key_id,
                     sanitize(&s.trusted_comment)
                 );
+                if let Some(h) = head {
+                    println!(
+                        "        custody ledger head signed by key {}: {} line(s), {} appended since",
+                        h.key_id, h.signed_lines, h.unsigned_after
+                    );
+                }
             }
         } else {
             failed += 1;
@@ -470,16 +476,18 @@ fn check_signature(
     p: &VerifyPlan,
     path: &std::path::Path,
     v: &mut reader::Verification,
-) -> Option<signature::Signed> {
+) -> Option<(signature::Signed, Option<signature::LedgerHead>)> {
     if p.pubkeys.is_empty() {
         return None;
     }
     let checked = signature::verify_bundle(path, &p.pubkeys).and_then(|s| {
         if p.ledger && ledger::bundle_dir(path).join(ledger::LEDGER_NAME).exists() {
             let name = ledger::bundle_name(path);
-            signature::verify_ledger_head(ledger::bundle_dir(path), &p.pubkeys, Some(&name))?;
+            let head =
+                signature::verify_ledger_head(ledger::bundle_dir(path), &p.pubkeys, Some(&name))?;
+            return Ok((s, Some(head)));
         }
-        Ok(s)
+        Ok((s, None))
     });
     match checked {
         Ok(s) => Some(s),

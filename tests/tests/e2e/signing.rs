@@ -124,9 +124,14 @@ fn verify_pubkey_catches_a_truncated_or_edited_ledger_tail() {
         dossier(d.path(), &args)
     };
     // Intact: OK, and the `verified` line it appends (unsigned) does not break the next check.
-    for _ in 0..2 {
+    for since in 0..2 {
         let o = verify(&[]);
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!("2 line(s), {since} appended since")),
+            "{}",
+            stdout(&o)
+        );
     }
     let full = std::fs::read_to_string(&ledger).unwrap();
     let lines: Vec<&str> = full.lines().collect();
