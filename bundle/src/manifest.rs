@@ -70,6 +70,9 @@ pub struct CollectionTimes {
     pub operator: String,
     /// Name of the machine dossier ran on.
     pub operator_host: String,
+    /// Key id of the key that signs the bundle (`--sign`; absent, and not written, otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_key_id: Option<String>,
 }
 
 /// How one collector fared.

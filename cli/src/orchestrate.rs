@@ -470,6 +470,7 @@ fn manifest_of(
             duration_ms: clock.elapsed().as_millis() as u64,
             operator,
             operator_host,
+            signer_key_id: custody.signer.as_ref().map(|k| k.key_id().to_string()),
         },
         collectors: runs,
         members: vec![],

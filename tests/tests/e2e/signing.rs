@@ -76,6 +76,7 @@ fn a_signed_bundle_verifies_and_any_flipped_byte_is_named() {
     let last: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
     assert_eq!(last["action"], "signed");
     let key_id = last["detail"].as_str().unwrap()[4..20].to_string();
+    assert_eq!(manifest(&b)["collection"]["signer_key_id"], key_id.as_str());
 
     let o = verify_with(d.path(), &pk, &b, &["--require-signature"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
@@ -208,6 +209,7 @@ fn require_signature_fails_an_unsigned_bundle_and_plain_verify_is_unchanged() {
         &["--no-analyze", "--root", root.to_str().unwrap()],
     );
     assert!(!sig_of(&b).exists());
+    assert!(manifest(&b)["collection"].get("signer_key_id").is_none());
     let o = verify_with(d.path(), &pk, &b, &["--require-signature"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(

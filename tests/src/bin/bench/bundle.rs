@@ -147,6 +147,7 @@ fn write_bundle(set: &Path, files: &[PathBuf], out: &Path) -> PathBuf {
             duration_ms: 0,
             operator: "bench".into(),
             operator_host: "bench".into(),
+            signer_key_id: None,
         },
         collectors: vec![],
         members: vec![],
