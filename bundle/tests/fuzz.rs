@@ -13,7 +13,7 @@
 use dossier_bundle::reader::{Bundle, Limits, parse_manifest, verify};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use std::sync::OnceLock;
 
@@ -26,7 +26,7 @@ mod skip;
 #[path = "../../tests/fuzz/mutate.rs"]
 #[allow(dead_code)]
 mod mutate;
-use mutate::{JSON_DICT, apply, config, ops, repo, sha};
+use mutate::{JSON_DICT, apply, config, open_with_records, ops, repo, sha};
 
 /// The seed bundle's bytes, its manifest and its records members.
 struct Seed {
@@ -139,47 +139,7 @@ fn target_bundle(data: &[u8], sidecar: bool) {
 /// and sidecar made consistent), opened and read.
 fn target_records(name: &str, records: &[u8]) {
     let s = seed();
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(s.bundle.clone())).unwrap();
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).unwrap();
-        let n = f.name().unwrap().to_string();
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).unwrap();
-        if n == name {
-            data = records.to_vec();
-        } else if n == "manifest.json" {
-            let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
-            for e in m["members"].as_array_mut().unwrap() {
-                if e["name"] == name {
-                    e["size"] = records.len().into();
-                    e["sha256"] = sha(records).into();
-                }
-            }
-            data = serde_json::to_vec(&m).unwrap();
-        }
-        w.start_file(n, opts).unwrap();
-        w.write_all(&data).unwrap();
-    }
-    let data = w.finish().unwrap().into_inner();
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("r.zip");
-    std::fs::write(&p, &data).unwrap();
-    std::fs::write(
-        dir.path().join("r.zip.sha256"),
-        format!("{}  r.zip\n", sha(&data)),
-    )
-    .unwrap();
-    let (mut b, v) = Bundle::open(&p, &Limits::default()).expect("a consistent bundle verifies");
-    assert!(v.ok());
-    let collector = name
-        .strip_prefix("records/")
-        .and_then(|n| n.strip_suffix(".jsonl"))
-        .unwrap();
-    if let Ok((recs, bad)) = b.records(collector, 1 << 30) {
-        assert!(recs.len() + bad.len() <= records.split(|c| *c == b'\n').count());
-    }
+    let (_dir, mut b) = open_with_records(&s.bundle, name, records);
     read_all(&mut b);
 }
 
