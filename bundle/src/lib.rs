@@ -15,4 +15,5 @@ pub mod names;
 mod pool;
 pub mod reader;
 pub mod signature;
+pub mod timestamp;
 pub mod writer;
