@@ -151,6 +151,10 @@ pub struct SweepArgs {
     /// `BUNDLE.minisig`. The passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Ask this RFC 3161 time-stamping authority (http:// URL) for a token over each bundle:
+    /// writes `BUNDLE.tsr`. A TSA that fails leaves the bundle, a warning and exit status 1.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
     /// Baseline of known-good hosts for the analysis (`dossier baseline`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -254,6 +258,10 @@ pub struct CollectArgs {
     /// `BUNDLE.minisig`. The passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Ask this RFC 3161 time-stamping authority (http:// URL) for a token over each bundle:
+    /// writes `BUNDLE.tsr`. A TSA that fails leaves the bundle, a warning and exit status 1.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
@@ -278,4 +286,9 @@ pub struct VerifyArgs {
     /// Fail bundles without a signature (needs --pubkey to check the signatures).
     #[arg(long, requires = "pubkeys")]
     pub require_signature: bool,
+    /// Trusted TSA certificate, or the CA that issued it (PEM, repeatable): each bundle's
+    /// `BUNDLE.tsr` timestamp token must verify with one of them; a missing or bad token fails
+    /// the bundle. Without it a token present is reported as not checked.
+    #[arg(long = "tsa-cert", value_name = "FILE")]
+    pub tsa_certs: Vec<PathBuf>,
 }

@@ -94,14 +94,26 @@ fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
     if let Some(Err(e)) = &c.signature {
         eprintln!("dossier: error: the bundle is complete but not signed: {e}");
     }
+    if let Some(Err(e)) = &c.timestamp {
+        eprintln!("dossier: warning: the bundle is complete and kept, but not timestamped: {e}");
+    }
     if plan.analyze {
         analyze_collected(&plan, &c.bundle.path)?;
     }
     if let (Some(Ok(sig)), false) = (&c.signature, plan.quiet) {
         eprintln!("dossier: signed: {}", sig.display());
     }
+    if let (Some(Ok(t)), false) = (&c.timestamp, plan.quiet) {
+        let s = &t.stamp;
+        eprintln!(
+            "dossier: timestamped by {} at {}: {}",
+            s.tsa,
+            s.gen_time,
+            t.path.display()
+        );
+    }
     println!("{}", c.bundle.path.display());
-    if matches!(c.signature, Some(Err(_))) {
+    if matches!(c.signature, Some(Err(_))) || matches!(c.timestamp, Some(Err(_))) {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -415,6 +427,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     for path in &p.bundles {
         let mut v = reader::verify(path, &limits);
         let signed = check_signature(&p, path, &mut v);
+        let stamped = crate::tsa::check_token(&p.tsa_certs, path, &mut v);
         let ledger_dir = if p.ledger {
             match ledger::check_ledger(path, &mut v) {
                 ledger::LedgerBeside::Record(dir) => Some(dir),
@@ -449,6 +462,9 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                         h.key_id, h.signed_lines, h.unsigned_after
                     );
                 }
+            }
+            if let Some(line) = &stamped {
+                println!("        {line}");
             }
         } else {
             failed += 1;

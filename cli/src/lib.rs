@@ -17,3 +17,4 @@ pub mod progress;
 pub mod sweep;
 pub mod sweep_plan;
 pub mod text;
+pub mod tsa;

@@ -61,6 +61,8 @@ pub struct Custody {
     pub case_id: Option<String>,
     pub examiner: Option<String>,
     pub signer: Option<Arc<SigningKey>>,
+    /// `--tsa`: the TSA asked for an RFC 3161 token over each bundle.
+    pub tsa: Option<crate::tsa::TsaUrl>,
 }
 
 /// What [`collect_host`] produced.
@@ -73,6 +75,8 @@ pub struct Collected {
     pub ledger_error: Option<String>,
     /// With `--sign`: the signature written, or why the complete bundle was not signed.
     pub signature: Option<Result<PathBuf, String>>,
+    /// With `--tsa`: the token stored and what it says, or why there is none.
+    pub timestamp: Option<Result<crate::tsa::Stamped, String>>,
 }
 
 /// Collectors of `playbook` in the order they must run.
@@ -214,6 +218,10 @@ pub fn collect_host(
         .signer
         .as_deref()
         .map(|key| sign(out_dir, &bundle, key));
+    let timestamp = custody
+        .tsa
+        .as_ref()
+        .map(|url| crate::tsa::timestamp(out_dir, &bundle, url, custody.signer.as_deref()));
     progress.finish(
         &label,
         &format!(
@@ -229,6 +237,7 @@ pub fn collect_host(
         hostname,
         ledger_error,
         signature,
+        timestamp,
     })
 }
 

@@ -65,6 +65,8 @@ pub struct VerifyPlan {
     pub pubkeys: Vec<TrustedKey>,
     /// `--require-signature`.
     pub require_signature: bool,
+    /// `--tsa-cert`: when any, each bundle's timestamp token is checked.
+    pub tsa_certs: dossier_bundle::timestamp::TsaCerts,
 }
 
 /// `dossier analyze`.
@@ -167,6 +169,7 @@ fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Cus
         case_id: check_text("case", case)?,
         examiner: check_text("examiner", examiner)?,
         signer: None,
+        tsa: None,
     })
 }
 
@@ -180,6 +183,12 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case, a.examiner)?;
     custody.signer = signer(a.sign.as_deref())?;
+    custody.tsa = a
+        .tsa
+        .as_deref()
+        .map(crate::tsa::TsaUrl::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     Ok(CollectPlan {
         registry,
         root: a.root,
@@ -202,6 +211,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         ledger: !a.no_ledger,
         pubkeys,
         require_signature: a.require_signature,
+        tsa_certs: dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?,
     })
 }
 
@@ -288,6 +298,12 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case.clone(), a.examiner.clone())?;
     custody.signer = signer(a.sign.as_deref())?;
+    custody.tsa = a
+        .tsa
+        .as_deref()
+        .map(crate::tsa::TsaUrl::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     // A bad baseline stops the sweep before any connection.
     let baseline = match (&a.baseline, a.no_analyze) {
         (Some(p), false) => Some(crate::baseline::load(p)?),

@@ -430,8 +430,9 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
                     &format!("warning: bundle complete but custody ledger not updated: {e}"),
                 );
             }
-            let unsigned = match &c.signature {
-                Some(Err(e)) => Some(format!("bundle complete but not signed: {e}")),
+            let unsigned = match (&c.signature, &c.timestamp) {
+                (Some(Err(e)), _) => Some(format!("bundle complete but not signed: {e}")),
+                (_, Some(Err(e))) => Some(format!("bundle complete but not timestamped: {e}")),
                 _ => None,
             };
             outcome_of_collection(&mut r, c, timed_out, plan.deadline);

@@ -24,4 +24,5 @@ mod partial;
 mod secrets;
 mod security;
 mod signing;
+mod timestamp;
 mod verify;
