@@ -188,9 +188,14 @@ impl TsaUrl {
     }
 }
 
-/// POSTs `query` (a DER TimeStampReq) to the TSA and returns the body of its `200` answer.
+/// POSTs `query` (a DER TimeStampReq) to the TSA and returns the body of its `200` answer,
+/// all within [`TIMEOUT`].
 pub fn post(url: &TsaUrl, query: &[u8]) -> Result<Vec<u8>, String> {
-    let deadline = Instant::now() + TIMEOUT;
+    post_within(url, query, TIMEOUT)
+}
+
+fn post_within(url: &TsaUrl, query: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    let deadline = Instant::now() + timeout;
     let mut stream = connect(url, deadline)?;
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: dossier/{}\r\nContent-Type: application/timestamp-query\r\nAccept: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -202,7 +207,7 @@ pub fn post(url: &TsaUrl, query: &[u8]) -> Result<Vec<u8>, String> {
     stream
         .write_all(&[head.as_bytes(), query].concat())
         .map_err(|e| format!("sending the request: {e}"))?;
-    let answer = read_answer(&mut stream, deadline)?;
+    let answer = read_answer(&mut stream, deadline, timeout)?;
     body_of(&answer)
 }
 
@@ -230,13 +235,18 @@ fn connect(url: &TsaUrl, deadline: Instant) -> Result<TcpStream, String> {
 
 /// Everything the TSA sends until it closes the connection (or the announced length is
 /// in), within the deadline and the size bounds.
-fn read_answer(stream: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>, String> {
+fn read_answer(
+    stream: &mut TcpStream,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let late = || format!("no complete answer within {} s", timeout.as_secs());
     let mut data = Vec::new();
     let mut buf = [0u8; 16 << 10];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("no complete answer within {} s", TIMEOUT.as_secs()));
+            return Err(late());
         }
         stream
             .set_read_timeout(Some(left))
@@ -250,7 +260,7 @@ fn read_answer(stream: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>, Str
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(format!("no complete answer within {} s", TIMEOUT.as_secs()));
+                return Err(late());
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(format!("reading the answer: {e}")),
@@ -376,6 +386,55 @@ mod tests {
         ] {
             assert!(TsaUrl::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A TSA on 127.0.0.1 that reads the request and then does `then` with the connection.
+    fn local_tsa(then: fn(std::net::TcpStream)) -> TsaUrl {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = TsaUrl::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            for mut c in l.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf);
+                then(c);
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn a_silent_or_trickling_tsa_is_given_up_on_at_the_deadline() {
+        let silent = local_tsa(|c| {
+            std::thread::sleep(Duration::from_secs(5));
+            drop(c);
+        });
+        let trickle = local_tsa(|mut c| {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+            for _ in 0..50 {
+                std::thread::sleep(Duration::from_millis(100));
+                if c.write_all(b"x").is_err() {
+                    return;
+                }
+            }
+        });
+        for url in [silent, trickle] {
+            let clock = Instant::now();
+            let e = post_within(&url, b"q", Duration::from_secs(1)).unwrap_err();
+            assert_eq!(e, "no complete answer within 1 s");
+            let took = clock.elapsed();
+            assert!(
+                took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+                "{took:?}"
+            );
+        }
+        let ok = local_tsa(|mut c| {
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            std::thread::sleep(Duration::from_secs(5));
+        });
+        assert_eq!(
+            post_within(&ok, b"q", Duration::from_secs(1)).unwrap(),
+            b"ok"
+        );
     }
 
     #[test]

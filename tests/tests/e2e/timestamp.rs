@@ -443,3 +443,67 @@ fn only_http_tsa_urls_are_taken() {
         "refused before anything is written"
     );
 }
+
+#[test]
+fn a_signed_and_timestamped_bundle_has_its_timestamp_entry_under_the_signed_ledger_head() {
+    let Some(tsa) = start_tsa(Answer::Token) else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let with_pass = |args: &[&str]| {
+        Command::new(dossier_bin())
+            .args(args)
+            .current_dir(d.path())
+            .env("DOSSIER_SIGN_PASSPHRASE", "timestamp test passphrase")
+            .env_remove("DOSSIER_PLUGIN_PATH")
+            .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
+            .output()
+            .unwrap()
+    };
+    let o = with_pass(&["keygen", "--out", "keys"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let root = fixture("rootfs-clean");
+    let o = with_pass(&[
+        "collect",
+        "--no-analyze",
+        "--out",
+        "out",
+        "--root",
+        root.to_str().unwrap(),
+        "--sign",
+        "keys/dossier.key",
+        "--tsa",
+        &tsa.url,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dossier: timestamped by O=dossier e2e, CN=dossier e2e TSA at 20"),
+        "{}",
+        stderr(&o)
+    );
+    let b = d.path().join(stdout(&o).lines().last().unwrap());
+    let ledger = std::fs::read_to_string(d.path().join("out/custody.jsonl")).unwrap();
+    let actions: Vec<String> = ledger
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
+        .collect();
+    assert_eq!(actions, ["\"created\"", "\"signed\"", "\"timestamped\""]);
+    let o = dossier(
+        d.path(),
+        &[
+            "verify",
+            "--pubkey",
+            "keys/dossier.pub",
+            "--tsa-cert",
+            &tsa.file("ca.pem"),
+            b.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("3 line(s), 0 appended since"), "{out}");
+    assert!(
+        out.contains("timestamped by O=dossier e2e, CN=dossier e2e TSA at 20"),
+        "{out}"
+    );
+}
