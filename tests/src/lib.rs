@@ -13,6 +13,7 @@ pub mod cases;
 pub mod corpus;
 pub mod lab;
 pub mod skip;
+pub mod tsa;
 
 pub use skip::skip_or_fail;
 

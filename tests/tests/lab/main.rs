@@ -4,7 +4,8 @@
 //!
 //! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
 //! start-up times), `sweep::`, `persist::` (every persistence family over SSH), `benign::`
-//! (the benign lab host with live services), `signing::` (`sweep --sign`), e.g.
+//! (the benign lab host with live services), `signing::` (`sweep --sign`), `timestamp::`
+//! (`sweep --tsa`), e.g.
 //! `cargo test -p dossier-tests --test lab persist::`.
 //!
 //! Labs in one process never share a namespace, veth, address space or directory (names
@@ -21,3 +22,4 @@ mod persist;
 mod signing;
 mod smoke;
 mod sweep;
+mod timestamp;
