@@ -14,6 +14,7 @@
 //! does not prove who collected them, nor that what was collected was true.
 
 mod der;
+mod signed;
 
 use crate::fsio;
 use der::{Reader, tag, tlv};
@@ -22,6 +23,7 @@ use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use openssl::x509::{X509, X509Name, X509PurposeId};
+use signed::{SignedParts, signed_data};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -31,12 +33,6 @@ pub const TOKEN_SUFFIX: &str = ".tsr";
 const MAX_FILE: u64 = 1 << 20;
 /// id-sha256 (2.16.840.1.101.3.4.2.1).
 const OID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
-/// id-signedData (1.2.840.113549.1.7.2).
-const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
-/// id-ct-TSTInfo (1.2.840.113549.1.9.16.1.4).
-const OID_TST_INFO: &[u8] = &[
-    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
-];
 
 /// Timestamp errors.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +126,7 @@ impl Request {
     pub fn check_response(&self, resp: &[u8]) -> Result<Stamp, TsError> {
         let what = "the TSA's answer";
         let token = token_of(resp, what)?;
-        let signed = signed_data(token, what)?;
+        let signed = signed_data(token).map_err(|e| malformed(what, e))?;
         let info = TstInfo::parse(signed.tst_info).map_err(|e| malformed(what, e))?;
         if info.imprint != self.imprint {
             return Err(TsError::Mismatch {
@@ -148,24 +144,7 @@ impl Request {
                 message: "its nonce is not the request's (a replayed or foreign answer)".into(),
             });
         }
-        let mut cms = CmsContentInfo::from_der(token).map_err(|e| malformed(what, ossl(&e)))?;
-        let mut out = Vec::new();
-        cms.verify(
-            None,
-            None,
-            None,
-            Some(&mut out),
-            CMSOptions::BINARY | CMSOptions::NO_SIGNER_CERT_VERIFY,
-        )
-        .map_err(|e| TsError::Signature {
-            what: what.into(),
-            with: " with the certificate it carries".into(),
-            message: ossl(&e),
-        })?;
-        if out != signed.tst_info {
-            return Err(malformed(what, "the signed content is not its TSTInfo"));
-        }
-        info.stamp()
+        check_signature(token, &signed, &info, None, what)
     }
 }
 
@@ -221,35 +200,6 @@ fn token_of<'a>(resp: &'a [u8], what: &str) -> Result<&'a [u8], TsError> {
     Ok(token.whole)
 }
 
-/// The parts of a token's SignedData dossier reads itself.
-struct SignedParts<'a> {
-    /// The encapsulated TSTInfo (DER).
-    tst_info: &'a [u8],
-}
-
-/// The TSTInfo inside a token: a ContentInfo of type signedData whose encapsulated content
-/// type is id-ct-TSTInfo.
-fn signed_data<'a>(token: &'a [u8], what: &str) -> Result<SignedParts<'a>, TsError> {
-    let parse = || -> Result<&'a [u8], der::DerError> {
-        let mut ci = Reader::new(Reader::new(token).expect(tag::SEQUENCE, "ContentInfo")?);
-        if ci.expect(tag::OID, "contentType")? != OID_SIGNED_DATA {
-            return Err(der::DerError("the token is not CMS SignedData".into()));
-        }
-        let explicit = ci.expect(tag::CTX0, "content")?;
-        let mut sd = Reader::new(Reader::new(explicit).expect(tag::SEQUENCE, "SignedData")?);
-        sd.expect(tag::INTEGER, "version")?;
-        sd.expect(tag::SET, "digestAlgorithms")?;
-        let mut eci = Reader::new(sd.expect(tag::SEQUENCE, "encapContentInfo")?);
-        if eci.expect(tag::OID, "eContentType")? != OID_TST_INFO {
-            return Err(der::DerError("the signed content is not a TSTInfo".into()));
-        }
-        let explicit = eci.expect(tag::CTX0, "eContent")?;
-        Reader::new(explicit).expect(tag::OCTET_STRING, "eContent")
-    };
-    let tst_info = parse().map_err(|e| malformed(what, e))?;
-    Ok(SignedParts { tst_info })
-}
-
 /// The fields of a TSTInfo dossier uses.
 #[derive(Debug)]
 struct TstInfo<'a> {
@@ -298,18 +248,14 @@ impl<'a> TstInfo<'a> {
         })
     }
 
-    fn stamp(&self) -> Result<Stamp, TsError> {
-        Ok(Stamp {
+    fn stamp(&self, tsa: String) -> Stamp {
+        Stamp {
             gen_time: self
                 .gen_time
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-            tsa: match self.tsa {
-                Some(t) => general_name(t.content)
-                    .unwrap_or_else(|| "a TSA whose name dossier cannot read".into()),
-                None => "a TSA that does not name itself in the token".into(),
-            },
+            tsa,
             serial: hex(self.serial),
-        })
+        }
     }
 }
 
@@ -330,29 +276,6 @@ fn generalized_time(raw: &[u8]) -> Option<chrono::DateTime<chrono::Utc>> {
     let date = chrono::NaiveDate::from_ymd_opt(n(0, 4)? as i32, n(4, 6)?, n(6, 8)?)?;
     let time = chrono::NaiveTime::from_hms_nano_opt(n(8, 10)?, n(10, 12)?, n(12, 14)?, nanos)?;
     Some(chrono::NaiveDateTime::new(date, time).and_utc())
-}
-
-/// A GeneralName as text: a directory name as `O=…, CN=…`, a DNS name, URI or e-mail as is.
-fn general_name(explicit: &[u8]) -> Option<String> {
-    let t = Reader::new(explicit).any().ok()?;
-    match t.tag {
-        // directoryName [4] EXPLICIT Name
-        0xa4 => {
-            let name = X509Name::from_der(Reader::new(t.content).any().ok()?.whole).ok()?;
-            let parts: Vec<String> = name
-                .entries()
-                .map(|e| {
-                    let key = e.object().nid().short_name().unwrap_or("?");
-                    let value = e.data().to_string().unwrap_or_else(|_| "?".into());
-                    format!("{key}={value}")
-                })
-                .collect();
-            Some(printable(parts.join(", ").as_bytes()))
-        }
-        // rfc822Name [1], dNSName [2], uniformResourceIdentifier [6] (IA5String)
-        0x81 | 0x82 | 0x86 => Some(printable(t.content)),
-        _ => None,
-    }
 }
 
 /// Text from a token for a terminal: control characters replaced, at most 200 characters.
@@ -481,7 +404,7 @@ pub fn verify_token(bundle: &Path, sha256: &str, trusted: &TsaCerts) -> Result<S
     let resp = read_small(&path)?;
     let what = format!("timestamp token {}", path.display());
     let token = token_of(&resp, &what)?;
-    let signed = signed_data(token, &what)?;
+    let signed = signed_data(token).map_err(|e| malformed(&what, e))?;
     let info = TstInfo::parse(signed.tst_info).map_err(|e| malformed(&what, e))?;
     if hex(info.imprint) != sha256 {
         return Err(TsError::Mismatch {
@@ -492,30 +415,75 @@ pub fn verify_token(bundle: &Path, sha256: &str, trusted: &TsaCerts) -> Result<S
             ),
         });
     }
+    check_signature(token, &signed, &info, Some(trusted), &what)
+}
+
+/// Checks a token's signature: the signing certificate is the one its ESS attribute names,
+/// found among the certificates it carries and `trusted`; the CMS signature and the signed
+/// message-digest verify with exactly that certificate; with `trusted`, it chains to one of
+/// them at genTime for time stamping (without, the chain is not checked: the answer's check
+/// at collection); a directory name in the TSTInfo's `tsa` field is that certificate's
+/// subject. The TSA named in the returned stamp is that subject.
+fn check_signature(
+    token: &[u8],
+    signed: &SignedParts<'_>,
+    info: &TstInfo<'_>,
+    trusted: Option<&TsaCerts>,
+    what: &str,
+) -> Result<Stamp, TsError> {
+    let with = match trusted {
+        Some(_) => " with the given TSA certificates",
+        None => " with the certificate it carries",
+    };
     let sig_err = |message: String| TsError::Signature {
-        what: what.clone(),
-        with: " with the given TSA certificates".into(),
+        what: what.to_string(),
+        with: with.into(),
         message,
     };
-    let store = store_at(trusted, info.gen_time.timestamp()).map_err(|e| sig_err(ossl(&e)))?;
-    let mut extra = Stack::new().map_err(|e| sig_err(ossl(&e)))?;
-    for c in &trusted.certs {
-        extra.push(c.clone()).map_err(|e| sig_err(ossl(&e)))?;
-    }
-    let mut cms = CmsContentInfo::from_der(token).map_err(|e| malformed(&what, ossl(&e)))?;
+    let carried = signed
+        .certs
+        .iter()
+        .map(|d| X509::from_der(d))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| malformed(what, format!("a certificate it carries: {}", ossl(&e))))?;
+    let id = signed::ess_cert_id(signed.signed_attrs).map_err(|e| malformed(what, e))?;
+    let given = trusted.map_or(&[][..], |t| t.certs.as_slice());
+    let signer = signed::find_signer(&id, carried.iter().chain(given)).ok_or_else(|| {
+        sig_err("its signing certificate is neither in the token nor among the given ones".into())
+    })?;
+    let mut only = Stack::new().map_err(|e| sig_err(ossl(&e)))?;
+    only.push(signer.clone()).map_err(|e| sig_err(ossl(&e)))?;
+    let store = match trusted {
+        Some(t) => Some(store_at(t, info.gen_time.timestamp()).map_err(|e| sig_err(ossl(&e)))?),
+        None => None,
+    };
+    let flags = match trusted {
+        Some(_) => CMSOptions::BINARY | CMSOptions::NOINTERN,
+        None => CMSOptions::BINARY | CMSOptions::NOINTERN | CMSOptions::NO_SIGNER_CERT_VERIFY,
+    };
+    let mut cms = CmsContentInfo::from_der(token).map_err(|e| malformed(what, ossl(&e)))?;
     let mut out = Vec::new();
-    cms.verify(
-        Some(&extra),
-        Some(&store),
-        None,
-        Some(&mut out),
-        CMSOptions::BINARY,
-    )
-    .map_err(|e| sig_err(ossl(&e)))?;
+    cms.verify(Some(&only), store.as_deref(), None, Some(&mut out), flags)
+        .map_err(|e| sig_err(ossl(&e)))?;
     if out != signed.tst_info {
-        return Err(malformed(&what, "the signed content is not its TSTInfo"));
+        return Err(malformed(what, "the signed content is not its TSTInfo"));
     }
-    info.stamp()
+    let subject = signer.subject_name();
+    if let Some(name) = info.tsa.and_then(|t| signed::tsa_directory_name(t.content)) {
+        let same = X509Name::from_der(name)
+            .and_then(|n| n.try_cmp(subject))
+            .is_ok_and(|o| o.is_eq());
+        if !same {
+            return Err(TsError::Mismatch {
+                what: what.to_string(),
+                message: format!(
+                    "its TSTInfo names a TSA that is not the subject of its signing certificate ({})",
+                    signed::name_text(subject)
+                ),
+            });
+        }
+    }
+    Ok(info.stamp(signed::name_text(subject)))
 }
 
 /// A store of `trusted` that checks chains as of `at` (Unix seconds), for the timeStamping

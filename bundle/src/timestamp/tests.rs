@@ -31,8 +31,13 @@ fn bundle_in(dir: &Path, token: Option<&[u8]>) -> (PathBuf, String) {
 
 /// The request the recorded token answers (its nonce is in `data.bin.nonce`).
 fn recorded_request() -> Request {
+    request_of("data.bin.nonce")
+}
+
+/// The request over `data.bin` with the nonce in the fixture `nonce_file`.
+fn request_of(nonce_file: &str) -> Request {
     let data = std::fs::read(fixture("data.bin")).unwrap();
-    let text = std::fs::read_to_string(fixture("data.bin.nonce")).unwrap();
+    let text = std::fs::read_to_string(fixture(nonce_file)).unwrap();
     let text = text.trim();
     let mut nonce: Vec<u8> = (0..text.len())
         .step_by(2)
@@ -70,6 +75,37 @@ fn the_recorded_token_verifies_against_its_ca_or_its_own_certificate() {
         .check_response(&std::fs::read(fixture("data.bin.tsr")).unwrap())
         .unwrap();
     assert_eq!(s.tsa, "O=dossier tests, CN=dossier test TSA");
+}
+
+#[test]
+fn a_token_without_its_certificate_verifies_only_with_that_certificate_given() {
+    let d = tempfile::tempdir().unwrap();
+    let nocert = std::fs::read(fixture("data.bin.nocert.tsr")).unwrap();
+    let (b, sha256) = bundle_in(d.path(), Some(&nocert));
+    let s = verify_token(&b, &sha256, &certs(&["tsa.pem"])).unwrap();
+    assert_eq!(s.tsa, "O=dossier tests, CN=dossier test TSA");
+    for (trusted, why) in [
+        (
+            certs(&["ca.pem"]),
+            "neither in the token nor among the given ones",
+        ),
+        (
+            certs(&["other-ca.pem"]),
+            "neither in the token nor among the given ones",
+        ),
+    ] {
+        let e = verify_token(&b, &sha256, &trusted).unwrap_err();
+        assert!(e.to_string().contains(why), "{e}");
+    }
+    // At collection, a TSA that ignored certReq gives a token dossier cannot check alone.
+    let e = request_of("data.bin.nocert.nonce")
+        .check_response(&nocert)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("with the certificate it carries: its signing certificate is neither"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -154,7 +190,7 @@ fn span(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
 /// (signed by the CA).
 fn signed_ranges(tsr: &[u8]) -> Vec<std::ops::Range<usize>> {
     let token = token_of(tsr, "t").unwrap();
-    let tst_info = signed_data(token, "t").unwrap().tst_info;
+    let tst_info = signed_data(token).unwrap().tst_info;
     let mut ci = Reader::new(Reader::new(token).expect(tag::SEQUENCE, "ci").unwrap());
     ci.any().unwrap();
     let explicit = ci.expect(tag::CTX0, "c").unwrap();
