@@ -295,3 +295,27 @@ fn every_flipped_bit_truncation_or_garbage_fails_without_a_panic() {
         assert!(request.check_response(&junk).is_err());
     }
 }
+
+#[test]
+fn a_token_is_never_written_through_a_link_or_over_a_file() {
+    let d = tempfile::tempdir().unwrap();
+    let b = d.path().join("b.zip");
+    std::fs::write(&b, b"bundle").unwrap();
+    let victim = d.path().join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    std::os::unix::fs::symlink(&victim, token_path(&b)).unwrap();
+    assert!(matches!(write_token(&b, b"token"), Err(TsError::Io { .. })));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    std::fs::remove_file(token_path(&b)).unwrap();
+    let p = write_token(&b, b"token").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        write_token(&b, b"other").is_err(),
+        "never over an existing token"
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), b"token");
+}
