@@ -160,8 +160,8 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle_over_ssh() {
     )
     .unwrap();
     let o = lab
-        .command(dossier_bin())
-        .args(["sweep", "--no-analyze", "--ssh-config", "/dev/null", "-q"])
+        .sweep_command(tmp.path())
+        .args(["--no-analyze", "--ssh-config", "/dev/null", "-q"])
         .arg(format!("root@{}", lab.hosts()[0].addr))
         .arg("--playbook")
         .arg(&playbook)
@@ -171,9 +171,6 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle_over_ssh() {
         .arg(lab.known_hosts())
         .arg("--out")
         .arg(&out)
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
