@@ -1,15 +1,19 @@
 //! Hole 1 of issue 15, the read path: collectors parse what they read through the host into
-//! records (cron lines, unit directives, authorized_keys lines, ...), so a secret must not be
-//! *read* through a user's link either, not only not copied. A `--root` copy of
-//! `rootfs-clean` is planted with what `alice` (uid 1000) could leave: her crontab, a user
-//! unit, her `authorized_keys` and a dotfile as symlinks to `/etc/shadow` and to root's
-//! private key, a user unit that is a hard link to `/etc/shadow`, her own unit naming `/etc/shadow` as
-//! its `EnvironmentFile=`, and (the image's root's doing) `/var/log/lastlog` linked to it. The fake secrets hold
-//! lines each parser would carry into a record (and
-//! a loader variable, which the systemd collector keeps from a unit's environment files), each with a unique marker. Collected as root
-//! with the `full` playbook: no member of the bundle holds a marker, each refusal is an issue,
-//! and the rest (alice's own unit, the accounts' password status from `/etc/shadow` read at
-//! its own path) is collected as before.
+//! records, so a secret must not be *read* through a user's link either, not only not copied.
+//! A `--root` copy of `rootfs-clean` (and, in the second test, an SSH lab host) is planted
+//! with what `alice` could leave: her crontab, two user units, her `authorized_keys` files,
+//! two dotfiles and an environment file as symlinks to `/etc/shadow` or to root's private
+//! key, a user unit that is a hard link to `/etc/shadow`, her own unit naming `/etc/shadow`
+//! itself as its `EnvironmentFile=`, and (the image's root's doing) `/var/log/lastlog` linked
+//! to it. The fake secrets hold lines each parser would carry into a record (cron line, unit
+//! directives, key line, profile line, a loader variable), each with a unique marker.
+//! Collected as root: no member of the bundle holds a marker, each planted path is refused as
+//! an issue saying why, and the rest (alice's own unit, the accounts' password status from
+//! `/etc/shadow` read at its own path) is collected as before.
+//!
+//! Before the read guard, the markers reached `systemd.jsonl` (the environment files' `LD_*`
+//! lines), `packages.jsonl` (the verification of those paths) and `traces.jsonl` (lastlog
+//! parsed from `/etc/shadow`), locally and over SSH.
 
 use crate::security::{everything, find};
 use dossier_tests::*;
