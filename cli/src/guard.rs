@@ -24,7 +24,7 @@ use dossier_plugin_api::collect::{CopyError, EvidenceSink, Issue, MemberRef, Raw
 use dossier_plugin_api::encoding::{hex, path_to_text, text_to_path};
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
-    HostErrorKind, HostInfo,
+    HostErrorKind, HostInfo, ReadOutcome,
 };
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, VecDeque};
@@ -44,6 +44,11 @@ const NEVER_COPIED: &[&str] = &[
 const SUM_MAX: u64 = 1 << 20;
 /// Most symlinks followed while checking one path (the kernel's limit).
 const MAX_LINKS: usize = 40;
+/// The never-copied files a built-in collector reads at their own path, to derive from them
+/// what is not secret: the accounts collector takes each account's password status, hash
+/// scheme and dates from `/etc/shadow` (and the file's SHA-256), never a hash. Reached by
+/// any other path, or read by any other collector or a plugin, they are refused like a copy.
+const OWN_READS: &[(&str, &str)] = &[("accounts", "/etc/shadow")];
 
 /// An intermediate path component as checked: its type and owner, and its target when it is
 /// a symlink.
@@ -58,8 +63,8 @@ struct Hop {
 /// The never-copied files of one target and the checks every copy passes.
 pub struct SecretGuard {
     live: bool,
-    /// Device and inode of each never-copied file, with its path.
-    ids: HashMap<(u64, u64), String>,
+    /// Device and inode of each never-copied file, with its path (hard links: one each).
+    ids: Vec<((u64, u64), String)>,
     /// Size and SHA-256 of each never-copied file, with its path.
     sums: Vec<(u64, String, String)>,
     /// Intermediate components already checked (directories repeat across copies).
@@ -80,7 +85,7 @@ impl SecretGuard {
         }
         let mut guard = SecretGuard {
             live: host.info().live,
-            ids: HashMap::new(),
+            ids: Vec::new(),
             sums: Vec::new(),
             hops: Mutex::new(HashMap::new()),
         };
@@ -91,7 +96,7 @@ impl SecretGuard {
             }
             let text = path_to_text(&p);
             if let Some(id) = meta.identity() {
-                guard.ids.insert(id, text.clone());
+                guard.ids.push((id, text.clone()));
             }
             if let Ok(out) = host.read(&p, SUM_MAX)
                 && !out.truncated
@@ -104,23 +109,33 @@ impl SecretGuard {
     }
 
     /// Why the file opened at `path` (metadata `opened`, content `data` when at hand) must
-    /// not be copied, if it must not.
+    /// not be copied or read, if it must not. `own` is the never-copied file the reader may
+    /// read at its own path (see [`OWN_READS`]).
     fn refusal(
         &self,
         host: &dyn Host,
         path: &Path,
         opened: Option<&FileMeta>,
         data: Option<&[u8]>,
+        own: Option<&str>,
     ) -> Option<String> {
+        let other = |secret: &str| !(own == Some(secret) && path == Path::new(secret));
         let id = opened.and_then(FileMeta::identity);
-        if let Some(secret) = id.and_then(|id| self.ids.get(&id)) {
+        if let Some((_, secret)) = id.and_then(|id| {
+            self.ids
+                .iter()
+                .find(|(i, secret)| *i == id && other(secret))
+        }) {
             return Some(format!(
-                "the file opened is {secret} (same device and inode), which is never copied; not copied"
+                "the file opened is {secret} (same device and inode), which is never copied or read into a bundle"
             ));
         }
-        if let Some(secret) = data.and_then(|d| self.same_content(d)) {
+        if let Some(secret) = data
+            .and_then(|d| self.same_content(d))
+            .filter(|secret| other(secret))
+        {
             return Some(format!(
-                "the content is that of {secret}, which is never copied; not copied"
+                "the content is that of {secret}, which is never copied or read into a bundle"
             ));
         }
         if self.live && proc_entry(path) {
@@ -129,21 +144,19 @@ impl SecretGuard {
         let walk = match self.walk(host, path) {
             Ok(w) => w,
             Err(e) => {
-                return Some(format!(
-                    "cannot check the path it was reached by ({e}); not copied"
-                ));
+                return Some(format!("cannot check the path it was reached by ({e})"));
             }
         };
         let owner = opened.map_or(walk.uid, |m| m.uid);
         if let Some((link, uid)) = walk.links.iter().find(|(_, uid)| *uid != owner) {
             return Some(format!(
-                "reached through {}, a symlink owned by uid {uid}, to a file owned by uid {owner}; not copied",
+                "reached through {}, a symlink owned by uid {uid}, to a file owned by uid {owner}",
                 path_to_text(link)
             ));
         }
         match (id, walk.id) {
             (Some(a), Some(b)) if a != b && !walk.links.is_empty() => {
-                Some("the path changed between opening and checking; not copied".to_string())
+                Some("the path changed between opening and checking".to_string())
             }
             _ => None,
         }
@@ -290,9 +303,9 @@ impl EvidenceSink for GuardedSink<'_> {
             let path = text_to_path(&source.path);
             let why = self
                 .guard
-                .refusal(self.host, &path, source.meta.as_ref(), Some(data));
+                .refusal(self.host, &path, source.meta.as_ref(), Some(data), None);
             if let Some(why) = why {
-                return Err(format!("refused: {why}"));
+                return Err(format!("refused: {why}; not copied"));
             }
         } else if let Some(secret) = self.guard.same_content(data) {
             return Err(format!(
@@ -306,6 +319,7 @@ impl EvidenceSink for GuardedSink<'_> {
         let checked = CheckedHost {
             host,
             guard: self.guard,
+            own: None,
         };
         self.writer.copy_raw(&checked, path, limit)
     }
@@ -323,11 +337,49 @@ impl EvidenceSink for GuardedSink<'_> {
     }
 }
 
-/// A host whose `open` is checked by the guard on the descriptor it returns: what the bundle
-/// writer streams from in `copy_raw`. Everything else is the host's.
+/// A host whose file content is checked by the guard before anyone sees it: `open` (and so
+/// `hash_file`) on the descriptor it returns, `read` on the file it read. It is the host every
+/// collector run sees (built in, or a plugin through its bridge: see
+/// [`CheckedHost::for_collector`]), and what the bundle writer streams from in `copy_raw`.
+/// Metadata, listings, link targets and `exec` are the host's.
 pub struct CheckedHost<'a> {
     host: &'a dyn Host,
     guard: &'a SecretGuard,
+    /// The never-copied file this reader may read at its own path (see [`OWN_READS`]).
+    own: Option<&'static str>,
+}
+
+impl<'a> CheckedHost<'a> {
+    /// The host the collector `name` runs against (`builtin`: not a plugin): every read of
+    /// file content is judged like a copy, and refused with [`HostErrorKind::PermissionDenied`]
+    /// (`refused: ...`), which the collector records as an issue.
+    pub fn for_collector(
+        host: &'a dyn Host,
+        guard: &'a SecretGuard,
+        name: &str,
+        builtin: bool,
+    ) -> Self {
+        let own = OWN_READS
+            .iter()
+            .find(|(c, _)| builtin && *c == name)
+            .map(|(_, p)| *p);
+        CheckedHost { host, guard, own }
+    }
+
+    /// The refusal of the file opened at `path`, as a host error.
+    fn check(&self, path: &Path, meta: &FileMeta, data: Option<&[u8]>) -> Result<(), HostError> {
+        match self
+            .guard
+            .refusal(self.host, path, Some(meta), data, self.own)
+        {
+            Some(why) => Err(HostError::new(
+                HostErrorKind::PermissionDenied,
+                path,
+                format!("refused: {why}; not read"),
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Host for CheckedHost<'_> {
@@ -353,10 +405,29 @@ impl Host for CheckedHost<'_> {
         self.host.exec(argv, limits)
     }
 
+    fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {
+        // The transport's own `read` (over SSH, one pipelined round trip), judged before the
+        // bytes are handed on. Without an inode the content tells: a cut read of a file the
+        // size of a secret is read again whole to be judged.
+        let out = self.host.read(path, limit)?;
+        let whole;
+        let data = if out.meta.identity().is_some() {
+            None
+        } else if !out.truncated {
+            Some(out.data.as_slice())
+        } else if self.guard.size_of_secret(out.meta.size) {
+            whole = self.host.read(path, SUM_MAX)?;
+            Some(whole.data.as_slice())
+        } else {
+            None
+        };
+        self.check(path, &out.meta, data)?;
+        Ok(out)
+    }
+
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
         let mut f = self.host.open(path)?;
         let meta = f.meta().clone();
-        let refused = |why: String| HostError::new(HostErrorKind::PermissionDenied, path, why);
         // Without an inode, a file the size of a secret is read first and judged by content.
         let mut buffered = None;
         if meta.identity().is_none() && self.guard.size_of_secret(meta.size) {
@@ -369,12 +440,7 @@ impl Host for CheckedHost<'_> {
                 })?;
             buffered = Some(data);
         }
-        if let Some(why) = self
-            .guard
-            .refusal(self.host, path, Some(&meta), buffered.as_deref())
-        {
-            return Err(refused(why));
-        }
+        self.check(path, &meta, buffered.as_deref())?;
         Ok(match buffered {
             Some(data) => Box::new(Buffered {
                 data: Cursor::new(data),
@@ -523,5 +589,152 @@ mod tests {
             .copy_raw(&host, &home.join(".bash_logout"), 1 << 20)
             .unwrap();
         assert_eq!(c.member.size, 12);
+    }
+
+    #[test]
+    fn a_collector_reads_no_secret_through_a_nobody_link_on_the_live_host() {
+        if !root_or_skip() {
+            return;
+        }
+        if !Path::new("/etc/shadow").is_file() {
+            skip::skip_or_fail("no /etc/shadow on this machine");
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        chown(&home, Some(NOBODY), Some(NOBODY)).unwrap();
+        let root_key = d.path().join("id_ed25519");
+        std::fs::write(&root_key, "ROOT-PRIVATE-KEY").unwrap();
+        let own = home.join("own");
+        std::fs::write(&own, "nobody's own").unwrap();
+        chown(&own, Some(NOBODY), Some(NOBODY)).unwrap();
+        for (name, target) in [
+            (".profile", Path::new("/etc/shadow")),
+            (".bashrc", root_key.as_path()),
+            (".bash_logout", own.as_path()),
+        ] {
+            symlink(target, home.join(name)).unwrap();
+            lchown(home.join(name), Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        let live = LocalHost::live();
+        let guard = SecretGuard::for_host(&live);
+        let denied = |r: Result<(), HostError>, what: &str| {
+            let e = r.expect_err("not refused");
+            assert_eq!(e.kind, HostErrorKind::PermissionDenied, "{e}");
+            assert!(
+                e.message.starts_with("refused: ") && e.message.contains(what),
+                "{e}"
+            );
+        };
+        // Every way to content: read, open, hash_file. The accounts collector may read
+        // /etc/shadow at its own path, not through the link; no other reader may.
+        for (name, builtin) in [("hooks", true), ("accounts", true), ("accounts", false)] {
+            let host = CheckedHost::for_collector(&live, &guard, name, builtin);
+            let profile = home.join(".profile");
+            denied(host.read(&profile, 1 << 20).map(drop), "/etc/shadow");
+            denied(host.open(&profile).map(drop), "/etc/shadow");
+            denied(host.hash_file(&profile, 1 << 20).map(drop), "/etc/shadow");
+            let bashrc = home.join(".bashrc");
+            denied(host.read(&bashrc, 1 << 20).map(drop), "owned by uid 65534");
+            denied(
+                host.hash_file(&bashrc, 1 << 20).map(drop),
+                "owned by uid 65534",
+            );
+            let shadow = Path::new("/etc/shadow");
+            if name == "accounts" && builtin {
+                assert!(host.read(shadow, 1 << 20).is_ok());
+                assert!(host.hash_file(shadow, 1 << 20).is_ok());
+            } else {
+                denied(
+                    host.read(shadow, 1 << 20).map(drop),
+                    "same device and inode",
+                );
+            }
+            let out = host.read(&home.join(".bash_logout"), 100).unwrap();
+            assert_eq!(out.data, b"nobody's own");
+        }
+    }
+    /// A host without inodes (as SFTP is): `inner`'s files, their device and inode dropped.
+    struct NoInodes<'a>(&'a dyn Host);
+
+    fn strip(mut m: FileMeta) -> FileMeta {
+        m.dev = None;
+        m.inode = None;
+        m
+    }
+
+    struct StrippedReader<'a>(Box<dyn FileReader + 'a>, FileMeta);
+
+    impl Read for StrippedReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+
+    impl FileReader for StrippedReader<'_> {
+        fn meta(&self) -> &FileMeta {
+            &self.1
+        }
+        fn meta_now(&mut self) -> Result<FileMeta, HostError> {
+            self.0.meta_now().map(strip)
+        }
+    }
+
+    impl Host for NoInodes<'_> {
+        fn info(&self) -> HostInfo {
+            self.0.info()
+        }
+        fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
+            self.0.lstat(path).map(strip)
+        }
+        fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
+            self.0.stat(path).map(strip)
+        }
+        fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
+            self.0.read_link(path)
+        }
+        fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
+            self.0.read_dir(path)
+        }
+        fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
+            let f = self.0.open(path)?;
+            let m = strip(f.meta().clone());
+            Ok(Box::new(StrippedReader(f, m)))
+        }
+    }
+
+    #[test]
+    fn without_inodes_a_secret_is_known_by_content_even_when_the_read_is_cut() {
+        let d = tempfile::tempdir().unwrap();
+        let secret = "root:$6$salt$hashhashhash:20000:0:99999:7:::\n";
+        std::fs::create_dir_all(d.path().join("etc")).unwrap();
+        std::fs::create_dir_all(d.path().join("home/a")).unwrap();
+        std::fs::write(d.path().join("etc/shadow"), secret).unwrap();
+        // A copy of it (same owner, no link): only the content gives it away.
+        std::fs::write(d.path().join("home/a/notes"), secret).unwrap();
+        std::fs::write(d.path().join("home/a/other"), "x".repeat(secret.len())).unwrap();
+        let image = LocalHost::image(d.path()).unwrap();
+        let sftp = NoInodes(&image);
+        let guard = SecretGuard::for_host(&sftp);
+        assert!(guard.ids.is_empty() && guard.sums.len() == 1);
+        let host = CheckedHost::for_collector(&sftp, &guard, "cron", true);
+        let notes = Path::new("/home/a/notes");
+        for limit in [5, 1 << 20] {
+            let e = host.read(notes, limit).unwrap_err();
+            assert!(e.message.contains("content is that of /etc/shadow"), "{e}");
+        }
+        let e = host.hash_file(notes, 5).unwrap_err();
+        assert!(e.message.contains("content is that of /etc/shadow"), "{e}");
+        // The same size, other content: read (cut as asked).
+        let out = host.read(Path::new("/home/a/other"), 5).unwrap();
+        assert_eq!((out.data.as_slice(), out.truncated), (&b"xxxxx"[..], true));
+        // The accounts collector reads the secret at its own path, by content too.
+        let accounts = CheckedHost::for_collector(&sftp, &guard, "accounts", true);
+        assert_eq!(
+            accounts.read(Path::new("/etc/shadow"), 5).unwrap().data,
+            b"root:"
+        );
+        assert!(accounts.read(notes, 5).is_err());
     }
 }

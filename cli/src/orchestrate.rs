@@ -5,11 +5,12 @@
 //! `after` (the packages collector verifies what proc, systemd and cron found). Each runs
 //! under `catch_unwind`: a panic or error becomes that collector's `failed` status in the
 //! manifest and the next collector runs. A host lost mid-run (SSH) marks the remaining
-//! collectors as not run. Every collector writes through [`crate::guard::GuardedSink`], so no
-//! copy can bring a never-copied secret into the bundle. The bundle is registered in the output
+//! collectors as not run. Every collector writes through [`crate::guard::GuardedSink`] and reads
+//! through [`crate::guard::CheckedHost`], so no copy and no record can bring a never-copied
+//! secret into the bundle. The bundle is registered in the output
 //! directory's custody ledger.
 
-use crate::guard::{GuardedSink, SecretGuard};
+use crate::guard::{CheckedHost, GuardedSink, SecretGuard};
 use crate::playbook::Playbook;
 use crate::progress::Progress;
 use dossier_bundle::fsio::file_safe;
@@ -383,20 +384,16 @@ impl Session<'_> {
     fn call(&mut self, c: &Arc<dyn Collector>, name: &str) -> Option<String> {
         let null = serde_json::Value::Null;
         let config = self.playbook.collectors.get(name).unwrap_or(&null);
-        // Every raw copy of every collector (and plugin) goes through the guard.
+        // Every raw copy of every collector (and plugin) goes through the guard, and so does
+        // every read of file content: the collector sees the host only through it.
         let mut sink = GuardedSink {
             writer: &mut self.writer,
             host: self.host,
             guard: &self.guard,
         };
-        let mut ctx = CollectContext::new(
-            name,
-            self.host,
-            &mut sink,
-            config,
-            &self.prior,
-            &mut self.cache,
-        );
+        let host = CheckedHost::for_collector(self.host, &self.guard, name, c.origin().is_none());
+        let mut ctx =
+            CollectContext::new(name, &host, &mut sink, config, &self.prior, &mut self.cache);
         let r = catch_unwind(AssertUnwindSafe(|| c.collect(&mut ctx)));
         let host_lost = ctx.host_lost().map(|e| e.to_string());
         let error = match r {

@@ -287,23 +287,31 @@ impl Lab {
         c
     }
 
-    /// `dossier sweep ARGS` inside the lab namespace into `out`, trusting `known_hosts`, with no
-    /// user configuration, agent or plugins of the tester's (`HOME=home`); run and logged to
-    /// stderr.
-    pub fn sweep(&self, home: &Path, out: &Path, known_hosts: &Path, args: &[&str]) -> Output {
+    /// `dossier sweep` inside the lab namespace, with no agent, plugins or data folder of the
+    /// tester's (`HOME=home`) and stdin closed; the caller adds targets and options, and runs
+    /// or spawns it.
+    pub fn sweep_command(&self, home: &Path) -> Command {
         let mut c = self.command(crate::dossier_bin());
         c.arg("sweep")
-            .args(args)
-            .arg("--out")
-            .arg(out)
-            .arg("--known-hosts")
-            .arg(known_hosts)
-            .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"])
             .env("HOME", home)
             .env_remove("SSH_AUTH_SOCK")
             .env_remove("DOSSIER_PLUGIN_PATH")
             .env_remove("XDG_DATA_HOME")
             .stdin(Stdio::null());
+        c
+    }
+
+    /// `dossier sweep ARGS` inside the lab namespace into `out`, trusting `known_hosts`, with no
+    /// user configuration, agent or plugins of the tester's (`HOME=home`); run and logged to
+    /// stderr.
+    pub fn sweep(&self, home: &Path, out: &Path, known_hosts: &Path, args: &[&str]) -> Output {
+        let mut c = self.sweep_command(home);
+        c.args(args)
+            .arg("--out")
+            .arg(out)
+            .arg("--known-hosts")
+            .arg(known_hosts)
+            .args(["--ssh-config", "/dev/null", "--connect-timeout", "3"]);
         let o = c.output().expect("run dossier sweep");
         eprintln!(
             "--- dossier sweep {args:?}: {}\n{}\n{}",

@@ -21,6 +21,7 @@ mod fleet;
 mod hostile;
 mod live;
 mod partial;
+mod secret_reads;
 mod secrets;
 mod security;
 mod signing;

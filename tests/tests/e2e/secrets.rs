@@ -4,7 +4,7 @@
 //! to root's SSH private key, `.bash_login` to an SSH host private key, `.bash_logout` to
 //! another user's file, and `.bash_profile` a hard link to `/etc/shadow` (same inode: caught
 //! by device and inode, not by path). Collected as root, no bundle member may hold any of
-//! their contents, and each refusal is an issue in the bundle.
+//! their contents, and each refusal (of the read, or of the copy) is an issue in the bundle.
 
 use crate::security::{everything, find};
 use dossier_tests::*;
@@ -111,7 +111,7 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle() {
             .find(|i| i["subject"] == subject.as_str())
             .unwrap_or_else(|| panic!("no issue for {subject}: {issues:?}"));
         let msg = found["message"].as_str().unwrap();
-        assert!(msg.contains("not copied"), "{msg}");
+        assert!(msg.contains("refused: "), "{msg}");
         println!("{subject}: {msg}");
     }
     // The hook records are still there (metadata and link target, no content).
@@ -160,8 +160,8 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle_over_ssh() {
     )
     .unwrap();
     let o = lab
-        .command(dossier_bin())
-        .args(["sweep", "--no-analyze", "--ssh-config", "/dev/null", "-q"])
+        .sweep_command(tmp.path())
+        .args(["--no-analyze", "--ssh-config", "/dev/null", "-q"])
         .arg(format!("root@{}", lab.hosts()[0].addr))
         .arg("--playbook")
         .arg(&playbook)
@@ -171,9 +171,6 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle_over_ssh() {
         .arg(lab.known_hosts())
         .arg("--out")
         .arg(&out)
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
@@ -192,7 +189,7 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle_over_ssh() {
                 .unwrap()
                 .iter()
                 .flat_map(|c| c["issues"].as_array().cloned().unwrap_or_default())
-                .filter(|i| i["message"].as_str().unwrap_or("").contains("not copied"))
+                .filter(|i| i["message"].as_str().unwrap_or("").contains("refused: "))
                 .map(|i| format!("{}: {}", i["subject"], i["message"]))
                 .collect::<Vec<_>>()
         })

@@ -4,7 +4,6 @@
 
 use dossier_tests::lab::{Lab, Scenario};
 use dossier_tests::{dossier, dossier_bin, have, skip_or_fail, stderr, stdout};
-use std::process::Stdio;
 
 const PASS: &str = "lab signing passphrase";
 
@@ -29,8 +28,7 @@ fn sweep_sign_signs_every_bundle() {
     let out = tmp.path().join("out");
     let target = format!("root@{}", lab.hosts()[0].addr);
     let o = lab
-        .command(dossier_bin())
-        .arg("sweep")
+        .sweep_command(tmp.path())
         .arg(&target)
         .arg("-i")
         .arg(lab.client_key())
@@ -47,12 +45,7 @@ fn sweep_sign_signs_every_bundle() {
         ])
         .arg("--sign")
         .arg(&sk)
-        .env("HOME", tmp.path())
         .env("DOSSIER_SIGN_PASSPHRASE", PASS)
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env_remove("XDG_DATA_HOME")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));

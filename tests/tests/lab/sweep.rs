@@ -446,9 +446,8 @@ fn password_login_from_the_environment() {
     let target = format!("{LAB_USER}@{}", addr(&lab, 0));
     // No key at all (HOME is empty): the password is the only credential.
     let out = tmp.path().join("out");
-    let mut c = lab.command(dossier_bin());
+    let mut c = lab.sweep_command(tmp.path());
     c.args([
-        "sweep",
         &target,
         "--password-env",
         "LAB_PW",
@@ -459,10 +458,7 @@ fn password_login_from_the_environment() {
     .arg(&out)
     .arg("--known-hosts")
     .arg(lab.known_hosts())
-    .env("HOME", tmp.path())
-    .env("LAB_PW", LAB_PASSWORD)
-    .env_remove("SSH_AUTH_SOCK")
-    .stdin(Stdio::null());
+    .env("LAB_PW", LAB_PASSWORD);
     let o = c.output().unwrap();
     assert!(
         o.status.success(),
@@ -481,9 +477,8 @@ fn password_login_from_the_environment() {
     // A wrong password: auth_failed, and the sweep says so.
     let out2 = tmp.path().join("out2");
     let o = lab
-        .command(dossier_bin())
+        .sweep_command(tmp.path())
         .args([
-            "sweep",
             &target,
             "--password-env",
             "LAB_PW",
@@ -494,10 +489,7 @@ fn password_login_from_the_environment() {
         .arg(&out2)
         .arg("--known-hosts")
         .arg(lab.known_hosts())
-        .env("HOME", tmp.path())
         .env("LAB_PW", "wrong")
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -508,9 +500,8 @@ fn password_login_from_the_environment() {
     std::fs::write(&kh, "").unwrap();
     let out3 = tmp.path().join("out3");
     let o = lab
-        .command(dossier_bin())
+        .sweep_command(tmp.path())
         .args([
-            "sweep",
             &target,
             "--password-env",
             "LAB_PW",
@@ -522,10 +513,7 @@ fn password_login_from_the_environment() {
         .arg(&out3)
         .arg("--known-hosts")
         .arg(&kh)
-        .env("HOME", tmp.path())
         .env("LAB_PW", LAB_PASSWORD)
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -540,10 +528,9 @@ fn password_login_from_the_environment() {
     );
     // An unset variable is a usage error, before any connection.
     let o = lab
-        .command(dossier_bin())
-        .args(["sweep", &target, "--password-env", "NO_SUCH_VAR_SET"])
+        .sweep_command(tmp.path())
+        .args([&target, "--password-env", "NO_SUCH_VAR_SET"])
         .env_remove("NO_SUCH_VAR_SET")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
@@ -582,9 +569,8 @@ fn sweep_with_signal_mid_collection(
     let (a0, a1) = (addr(&lab, 0), addr(&lab, 1));
     let sshd = lab.hosts()[0].pids[2];
     let mut child = lab
-        .command(dossier_bin())
+        .sweep_command(tmp.path())
         .args([
-            "sweep",
             &a0,
             &a1,
             "-j",
@@ -600,9 +586,6 @@ fn sweep_with_signal_mid_collection(
         .args(["--ssh-config", "/dev/null"])
         .arg("--out")
         .arg(&out)
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -801,23 +784,13 @@ fn host_deadline_covers_the_ssh_handshake() {
     let target = addr(&lab, 0);
     let started = std::time::Instant::now();
     let o = lab
-        .command(dossier_bin())
-        .args([
-            "sweep",
-            &target,
-            "--connect-timeout",
-            "20",
-            "--host-timeout",
-            "2",
-        ])
+        .sweep_command(tmp.path())
+        .args([&target, "--connect-timeout", "20", "--host-timeout", "2"])
         .args(["--ssh-config", "/dev/null", "-q"])
         .arg("--out")
         .arg(&out)
         .arg("--known-hosts")
         .arg(lab.known_hosts())
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
@@ -843,20 +816,16 @@ fn sweep_killed_half_way_then_resumed_collects_exactly_the_missing_hosts() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let addrs: Vec<String> = (0..3).map(|i| addr(&lab, i)).collect();
-    let mut args = vec!["sweep".to_string()];
-    args.extend(addrs.iter().cloned());
+    let mut args = addrs.clone();
     args.extend(key_args(&lab));
     args.extend(["-j", "1", "--no-analyze", "--ssh-config", "/dev/null"].map(String::from));
     let mut child = lab
-        .command(dossier_bin())
+        .sweep_command(tmp.path())
         .args(&args)
         .arg("--out")
         .arg(&out)
         .arg("--known-hosts")
         .arg(lab.known_hosts())
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -954,8 +923,8 @@ fn inventory_and_ssh_config_name_the_hosts() {
     .unwrap();
     let out = tmp.path().join("out");
     let o = lab
-        .command(dossier_bin())
-        .args(["sweep", "web", "hidden", "--hosts"])
+        .sweep_command(tmp.path())
+        .args(["web", "hidden", "--hosts"])
         .arg(&inv)
         .arg("--ssh-config")
         .arg(&config)
@@ -965,9 +934,6 @@ fn inventory_and_ssh_config_name_the_hosts() {
         .arg(lab.known_hosts())
         .arg("-i")
         .arg(lab.client_key())
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
