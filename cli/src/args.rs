@@ -275,7 +275,12 @@ pub struct VerifyArgs {
     /// with one of them; a missing or bad signature fails the bundle.
     #[arg(long = "pubkey", value_name = "FILE")]
     pub pubkeys: Vec<PathBuf>,
-    /// Fail bundles without a signature (needs --pubkey to check the signatures).
-    #[arg(long, requires = "pubkeys")]
+    /// File of trusted minisign public keys (`.pub` files one after the other, each with its
+    /// `untrusted comment:` line naming who holds it); used like --pubkey. Refused when group
+    /// or others may write it or it is not yours or root's.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+    /// Fail bundles without a signature (needs --pubkey or --trusted-keys).
+    #[arg(long)]
     pub require_signature: bool,
 }

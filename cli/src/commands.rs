@@ -411,24 +411,27 @@ fn plugin_rules_of(p: &RulesPlan, (idw, mw): Columns) {
 
 fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
+    let checks = dossier_bundle::custody::Checks {
+        keys: &p.pubkeys,
+        ledger: p.ledger,
+        require_signature: p.require_signature,
+    };
     let mut failed = 0usize;
     for path in &p.bundles {
-        let mut v = reader::verify(path, &limits);
-        let signed = check_signature(&p, path, &mut v);
-        let ledger_dir = if p.ledger {
-            match ledger::check_ledger(path, &mut v) {
-                ledger::LedgerBeside::Record(dir) => Some(dir),
-                ledger::LedgerBeside::Refused => None,
-                ledger::LedgerBeside::Missing => {
-                    eprintln!(
-                        "dossier: note: no custody ledger beside {}: its custody is not checked and this verification is not recorded",
-                        path.display()
-                    );
-                    None
-                }
+        let c = dossier_bundle::custody::check(path, &limits, &checks);
+        let v = c.verification;
+        let ledger_dir = match c.ledger {
+            ledger::LedgerBeside::Record(dir) => Some(dir),
+            ledger::LedgerBeside::Refused => None,
+            // With keys, a signed bundle without its ledger already failed (signature).
+            ledger::LedgerBeside::Missing if p.ledger && p.pubkeys.is_empty() => {
+                eprintln!(
+                    "dossier: note: no custody ledger beside {}: its custody is not checked and this verification is not recorded",
+                    path.display()
+                );
+                None
             }
-        } else {
-            None
+            ledger::LedgerBeside::Missing => None,
         };
         if v.ok() {
             println!(
@@ -437,16 +440,20 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 v.sha256.as_deref().unwrap_or("?"),
                 v.members_checked + 1
             );
-            if let Some((s, head)) = signed {
+            if let Some((s, head)) = c.signed {
                 println!(
-                    "        signed by key {}: {}",
+                    "        signed by key {} ({}): {}",
                     s.key_id,
+                    sanitize(&s.signer),
                     sanitize(&s.trusted_comment)
                 );
                 if let Some(h) = head {
                     println!(
-                        "        custody ledger head signed by key {}: {} line(s), {} appended since",
-                        h.key_id, h.signed_lines, h.unsigned_after
+                        "        custody ledger head signed by key {} ({}): {} line(s), {} appended since (unsigned, hash-chained)",
+                        h.key_id,
+                        sanitize(&h.signer),
+                        h.signed_lines,
+                        h.unsigned_after
                     );
                 }
             }
@@ -469,42 +476,6 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// With `--pubkey`: checks the bundle's signature, a missing or bad one a problem of `v`.
-fn check_signature(
-    p: &VerifyPlan,
-    path: &std::path::Path,
-    v: &mut reader::Verification,
-) -> Option<(signature::Signed, Option<signature::LedgerHead>)> {
-    if p.pubkeys.is_empty() {
-        return None;
-    }
-    let checked = signature::verify_bundle(path, &p.pubkeys).and_then(|s| {
-        if p.ledger && ledger::bundle_dir(path).join(ledger::LEDGER_NAME).exists() {
-            let name = ledger::bundle_name(path);
-            let head =
-                signature::verify_ledger_head(ledger::bundle_dir(path), &p.pubkeys, Some(&name))?;
-            return Ok((s, Some(head)));
-        }
-        Ok((s, None))
-    });
-    match checked {
-        Ok(s) => Some(s),
-        Err(e) => {
-            let message = match (&e, p.require_signature) {
-                (signature::SignError::Missing { .. }, true) => {
-                    format!("{e} (--require-signature)")
-                }
-                _ => e.to_string(),
-            };
-            v.problems.push(reader::Problem {
-                subject: "signature".into(),
-                message,
-            });
-            None
-        }
-    }
 }
 
 /// Records a verification in the custody ledger in `dir` (a warning if it cannot).

@@ -192,17 +192,28 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
-    let pubkeys = a
-        .pubkeys
-        .iter()
-        .map(|p| TrustedKey::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let pubkeys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
+    if a.require_signature && pubkeys.is_empty() {
+        anyhow::bail!("--require-signature needs --pubkey or --trusted-keys");
+    }
     Ok(VerifyPlan {
         bundles: a.bundles,
         ledger: !a.no_ledger,
         pubkeys,
         require_signature: a.require_signature,
     })
+}
+
+/// The keys of `--pubkey` (each a minisign `.pub` file) and `--trusted-keys` (a list).
+fn trusted_keys(pubkeys: &[PathBuf], list: Option<&Path>) -> anyhow::Result<Vec<TrustedKey>> {
+    let mut keys = pubkeys
+        .iter()
+        .map(|p| TrustedKey::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(list) = list {
+        keys.extend(TrustedKey::load_list(list)?);
+    }
+    Ok(keys)
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
