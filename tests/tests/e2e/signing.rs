@@ -21,7 +21,7 @@ fn signing(cwd: &Path, args: &[&str]) -> Output {
 }
 
 /// A key pair in `dir/keys`, and a signed bundle of the clean fixture in `dir/out`.
-fn signed_bundle(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(crate) fn signed_bundle(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let o = signing(dir, &["keygen", "--out", "keys"]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     let (sk, pk) = (dir.join("keys/dossier.key"), dir.join("keys/dossier.pub"));
