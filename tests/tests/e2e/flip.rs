@@ -463,6 +463,7 @@ fn flips_in_each_region_fail_the_real_verify_command() {
     let pk = d.path().join("keys/dossier.pub");
     let mut rng = Rng(0x5EED);
     let mut scratch = case.original(File::Bundle).2.clone();
+    let mut runs = 0;
     for r in regions_of(&case).iter().filter(|r| r.claimed) {
         let positions = r.positions(&mut rng);
         for &bit in positions.iter().step_by(positions.len().div_ceil(2)) {
@@ -496,6 +497,8 @@ fn flips_in_each_region_fail_the_real_verify_command() {
                 stderr(&o)
             );
             assert!(stdout(&o).starts_with("FAILED"), "{}", stdout(&o));
+            runs += 1;
         }
     }
+    assert!(runs >= 20, "{runs} runs of the binary");
 }
