@@ -171,6 +171,13 @@ pub struct AnalyzeArgs {
     /// Bundles to analyze.
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
+    /// Trusted minisign public key (repeatable): a bundle is analyzed only when its signature
+    /// verifies with one of them (and the custody ledger's signed head, when there is a ledger).
+    #[arg(long = "pubkey", value_name = "FILE")]
+    pub pubkeys: Vec<PathBuf>,
+    /// File of trusted public keys, as for `verify --trusted-keys`.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
     /// Output directory for reports (created 0700).
     #[arg(long, value_name = "DIR", default_value = "dossier-report")]
     pub out: PathBuf,

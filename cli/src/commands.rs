@@ -206,8 +206,15 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
 }
 
 fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
+    let (bundles, refused) = signed_only(&p.bundles, &p.keys);
+    for (path, why) in &refused {
+        println!("NOT ANALYZED  {}: signature: {why}", path.display());
+    }
+    if bundles.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
     let r = crate::analyze::analyze_bundles(
-        &p.bundles,
+        &bundles,
         &p.playbook,
         &p.registry,
         &p.out,
@@ -232,11 +239,50 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         r.fleet_report.display(),
         r.findings_json.display()
     );
-    Ok(if r.unanalyzed.is_empty() {
+    Ok(if r.unanalyzed.is_empty() && refused.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// With keys (`analyze --pubkey`): the bundles whose signature verifies, and, when a custody
+/// ledger is beside them, whose ledger head does too; the others with why. Without keys, all.
+fn signed_only(
+    bundles: &[std::path::PathBuf],
+    keys: &[signature::TrustedKey],
+) -> (Vec<std::path::PathBuf>, Vec<(std::path::PathBuf, String)>) {
+    if keys.is_empty() {
+        return (bundles.to_vec(), Vec::new());
+    }
+    let mut refused = Vec::new();
+    let signed = bundles
+        .iter()
+        .filter(|path| {
+            let dir = ledger::bundle_dir(path);
+            let checked = signature::verify_bundle(path, keys).and_then(|_| {
+                let present = [
+                    dir.join(ledger::LEDGER_NAME),
+                    signature::ledger_head_path(dir),
+                ]
+                .iter()
+                .any(|p| p.symlink_metadata().is_ok());
+                if present {
+                    signature::verify_ledger_head(dir, keys, Some(&ledger::bundle_name(path)))?;
+                }
+                Ok(())
+            });
+            match checked {
+                Ok(()) => true,
+                Err(e) => {
+                    refused.push(((*path).clone(), e.to_string()));
+                    false
+                }
+            }
+        })
+        .cloned()
+        .collect();
+    (signed, refused)
 }
 
 fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {

@@ -74,6 +74,9 @@ pub struct AnalyzePlan {
     pub playbook: Playbook,
     pub registry: Registry,
     pub baseline: Option<BaselineIndex>,
+    /// Trusted public keys (`--pubkey`, `--trusted-keys`): when any, only bundles whose
+    /// signature verifies are analyzed.
+    pub keys: Vec<TrustedKey>,
 }
 
 /// `dossier baseline`.
@@ -264,12 +267,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         .as_deref()
         .map(crate::baseline::load)
         .transpose()?;
+    let keys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
     Ok(AnalyzePlan {
         bundles: a.bundles,
         out: a.out,
         playbook,
         registry,
         baseline,
+        keys,
     })
 }
 

@@ -470,3 +470,37 @@ fn a_trusted_keys_file_names_the_signer_and_is_refused_when_others_may_write_it(
         stderr(&o)
     );
 }
+
+#[test]
+fn analyze_with_a_pubkey_refuses_a_bundle_whose_signature_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, pk, b) = signed_bundle(d.path());
+    let analyze = |extra: &[&str], out: &str| {
+        let mut args = vec!["analyze", "--out", out];
+        args.extend_from_slice(extra);
+        args.push(b.to_str().unwrap());
+        dossier(d.path(), &args)
+    };
+    let o = analyze(&["--pubkey", pk.to_str().unwrap()], "r1");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(d.path().join("r1/fleet-report.md").is_file());
+    // The signature's base64 line changed: the bundle itself is intact, only the signature
+    // check can refuse it.
+    let sig = sig_of(&b);
+    let text = std::fs::read_to_string(&sig).unwrap();
+    flip(&sig, text.find('\n').unwrap() + 30);
+    let o = analyze(&["--pubkey", pk.to_str().unwrap()], "r2");
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("NOT ANALYZED") && stdout(&o).contains("signature:"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!d.path().join("r2/fleet-report.md").exists());
+    let o = analyze(&[], "r3");
+    assert!(
+        o.status.success(),
+        "without keys, as before: {}",
+        stdout(&o)
+    );
+}
