@@ -479,6 +479,17 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
             }
             ledger::LedgerBeside::Missing => None,
         };
+        let signer = v
+            .manifest
+            .as_ref()
+            .and_then(|m| m.collection.signer_key_id.as_deref());
+        if let (Some(key), true) = (signer, p.pubkeys.is_empty()) {
+            eprintln!(
+                "dossier: note: {} was signed (key {}): its signature and ledger head are checked only with --pubkey or --trusted-keys",
+                path.display(),
+                sanitize(key)
+            );
+        }
         if v.ok() {
             println!(
                 "OK      {}  sha256 {}  {} members",

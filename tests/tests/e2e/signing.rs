@@ -304,11 +304,16 @@ fn a_signed_bundle_without_its_ledger_or_ledger_head_fails_naming_what_is_missin
         let o = verify(&["--no-ledger"]);
         assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     }
-    // Without --pubkey, as before: a note, not a failure.
+    // Without --pubkey, as before: a note, not a failure; and a note that it is signed.
     std::fs::remove_file(&ledger).ok();
     let o = dossier(d.path(), &["verify", b.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(stderr(&o).contains("no custody ledger"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("was signed (key ") && stderr(&o).contains("only with --pubkey"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
