@@ -334,7 +334,7 @@ pub fn verify_ledger_head(
         .split_whitespace()
         .find_map(|w| w.strip_prefix("lines:"))
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| bad(format!("not a ledger head: {trusted}")))?;
+        .ok_or_else(|| bad(format!("not a ledger head: {trusted:?}")))?;
     let f = fsio::open_regular(&path).map_err(|e| io_err(&path, e))?;
     let mut data = Vec::new();
     f.take(1 << 30)
@@ -405,9 +405,9 @@ fn read_signature<'k>(
         what: "signature",
         message: e.to_string(),
     })?;
-    // minisign's parser trims whitespace, ignores what follows the fourth line and decodes
-    // base64 whose unused bits are set: a file it reads the same after such an edit is still
-    // a changed file. Only the exact bytes minisign writes for this signature are accepted.
+    // minisign's parser trims blanks around the base64 lines and the trusted comment and
+    // ignores what follows the fourth line: a file it reads the same after such an edit is
+    // still a changed file. Only the exact bytes minisign writes for this signature pass.
     if sig.to_string() != text {
         return Err(SignError::Changed {
             path: sig_path.to_path_buf(),
@@ -434,7 +434,7 @@ fn untrusted_is(path: &Path, sig: &SignatureBox, expected: &str) -> Result<(), S
     Err(SignError::Changed {
         path: path.to_path_buf(),
         message: format!(
-            "its untrusted comment (which the signature does not cover) is `{found}`, dossier wrote `{expected}`"
+            "its untrusted comment (which the signature does not cover) is {found:?}, dossier wrote {expected:?}"
         ),
     })
 }
@@ -616,7 +616,7 @@ pub fn verify_bundle(bundle: &Path, keys: &[TrustedKey]) -> Result<Signed, SignE
         .map(|(name, _)| name)
     else {
         return Err(bad(format!(
-            "not a dossier bundle signature: {trusted_comment}"
+            "not a dossier bundle signature: {trusted_comment:?}"
         )));
     };
     untrusted_is(&sig_path, &sig, &bundle_comment(signed_name, &key_id))?;
