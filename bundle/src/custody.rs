@@ -71,6 +71,18 @@ fn check_signature(
     });
     match checked {
         Ok((s, head)) => {
+            // The signature was checked on a second read of the file: the bytes it covers
+            // must be those the first read verified (a file swapped in between is caught).
+            if v.sha256.as_deref() != Some(s.sha256.as_str()) {
+                v.problems.push(Problem {
+                    subject: "signature".into(),
+                    message: format!(
+                        "the signed bundle has SHA-256 {}, the bundle verified has {}: the file changed while it was verified",
+                        s.sha256,
+                        v.sha256.as_deref().unwrap_or("?")
+                    ),
+                });
+            }
             let claimed = v
                 .manifest
                 .as_ref()

@@ -595,6 +595,8 @@ pub struct Signed {
     pub key_id: String,
     /// Who holds that key ([`TrustedKey::name`]).
     pub signer: String,
+    /// The bundle's SHA-256 as the signer stated it in the trusted comment (signed).
+    pub sha256: String,
     /// The signed trusted comment.
     pub trusted_comment: String,
 }
@@ -610,10 +612,9 @@ pub fn verify_bundle(bundle: &Path, keys: &[TrustedKey]) -> Result<Signed, SignE
         message,
     };
     let trusted_comment = sig.trusted_comment().map_err(|e| bad(e.to_string()))?;
-    let Some(signed_name) = trusted_comment
+    let Some((signed_name, signed_sha256)) = trusted_comment
         .strip_prefix("dossier bundle file:")
         .and_then(|r| r.rsplit_once(" sha256:"))
-        .map(|(name, _)| name)
     else {
         return Err(bad(format!(
             "not a dossier bundle signature: {trusted_comment:?}"
@@ -630,9 +631,11 @@ pub fn verify_bundle(bundle: &Path, keys: &[TrustedKey]) -> Result<Signed, SignE
         false,
     )
     .map_err(|e| bad(e.to_string()))?;
+    let sha256 = signed_sha256.to_string();
     Ok(Signed {
         key_id,
         signer: key.name.clone(),
+        sha256,
         trusted_comment,
     })
 }

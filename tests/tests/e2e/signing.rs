@@ -509,3 +509,21 @@ fn analyze_with_a_pubkey_refuses_a_bundle_whose_signature_fails() {
         stdout(&o)
     );
 }
+
+#[test]
+fn the_signature_must_cover_the_bytes_the_bundle_check_read() {
+    // What a file swapped between verify's two reads (bundle check, then signature) looks
+    // like: a good signature over bytes whose signed SHA-256 is not the one verified.
+    let d = tempfile::tempdir().unwrap();
+    let (sk, pk, b) = signed_bundle(d.path());
+    std::fs::remove_file(sig_of(&b)).unwrap();
+    let key = dossier_bundle::signature::SigningKey::load(&sk, PASS).unwrap();
+    key.sign_bundle(&b, &"0".repeat(64)).unwrap();
+    let o = verify_with(d.path(), &pk, &b, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("the file changed while it was verified"),
+        "{}",
+        stdout(&o)
+    );
+}
