@@ -512,18 +512,15 @@ impl TrustedKey {
         };
         let f = fsio::open_input(path).map_err(|e| io_err(path, e))?;
         let meta = f.metadata().map_err(|e| io_err(path, e))?;
-        let me = nix::unistd::geteuid().as_raw();
-        if meta.uid() != me && meta.uid() != 0 {
-            return Err(refused(format!(
-                "owned by uid {}, not by the user running dossier (uid {me}) or root",
-                meta.uid()
-            )));
+        if let Some(why) = others_may_change(&meta, false) {
+            return Err(refused(why));
         }
-        let mode = meta.mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            return Err(refused(format!(
-                "group or others may write it (mode {mode:04o}); chmod go-w it"
-            )));
+        // The folder that really holds it: whoever may write there may replace the file.
+        let real = std::fs::canonicalize(path).map_err(|e| io_err(path, e))?;
+        let folder = real.parent().unwrap_or(Path::new("/"));
+        let folder_meta = std::fs::metadata(folder).map_err(|e| io_err(folder, e))?;
+        if let Some(why) = others_may_change(&folder_meta, true) {
+            return Err(refused(format!("its folder {}: {why}", folder.display())));
         }
         let mut text = String::new();
         f.take(MAX_TRUSTED_FILE + 1)
@@ -539,6 +536,26 @@ impl TrustedKey {
     pub fn key_id(&self) -> &str {
         &self.key_id
     }
+}
+
+/// Why a trusted-keys file (or, `folder`, the folder holding it) could be changed by someone
+/// other than the running user or root: another owner, or group or others may write it (a
+/// folder with the sticky bit, like `/tmp`, may be: others cannot replace our file there).
+fn others_may_change(meta: &std::fs::Metadata, folder: bool) -> Option<String> {
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Some(format!(
+            "owned by uid {}, not by the user running dossier (uid {me}) or root",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 && !(folder && mode & 0o1000 != 0) {
+        return Some(format!(
+            "group or others may write it (mode {mode:04o}); chmod go-w it"
+        ));
+    }
+    None
 }
 
 /// The keys of a trusted-keys file (see [`TrustedKey::load_list`]), or what is wrong.
@@ -822,6 +839,16 @@ mod tests {
             );
         }
         std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // Its folder: others may not write there (but a sticky folder, like /tmp, is fine).
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = TrustedKey::load_list(&list).unwrap_err();
+        assert!(
+            e.to_string().contains("its folder") && e.to_string().contains("mode 0777"),
+            "{e}"
+        );
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        TrustedKey::load_list(&list).unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         if nix::unistd::geteuid().is_root() {
             nix::unistd::chown(&list, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
             let e = TrustedKey::load_list(&list).unwrap_err();

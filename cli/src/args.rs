@@ -284,7 +284,7 @@ pub struct VerifyArgs {
     pub pubkeys: Vec<PathBuf>,
     /// File of trusted minisign public keys (`.pub` files one after the other, each with its
     /// `untrusted comment:` line naming who holds it); used like --pubkey. Refused when group
-    /// or others may write it or it is not yours or root's.
+    /// or others may write it or its folder, or it is not yours or root's.
     #[arg(long, value_name = "FILE")]
     pub trusted_keys: Option<PathBuf>,
     /// Fail bundles without a signature (needs --pubkey or --trusted-keys).
