@@ -1,9 +1,9 @@
 //! Safe output files: every file dossier writes (bundles and their sidecars, reports, the
 //! custody ledger, sweep summaries, baselines) is created through here, mode 0600 and opened
 //! with `O_NOFOLLOW`, so a symbolic link planted under an output name (`report.partial`,
-//! `custody.jsonl`, ...) is refused instead of followed, and non-blocking, so a FIFO planted
-//! there is refused (after an `fstat`: only regular files are written or read) instead of
-//! hanging the run. Also: unpredictable temporary names created exclusively, output
+//! `custody.jsonl`, ...) is refused instead of followed, and checked before it is opened
+//! (through an `O_PATH` descriptor), so a FIFO or device planted there is refused without
+//! being opened: the run neither hangs nor makes a device act. Also: unpredictable temporary names created exclusively, output
 //! directories (created 0700; an existing one is checked for owner and mode), the file-safe
 //! form of a host name, and the fsyncs that make renames durable.
 
@@ -31,10 +31,8 @@ pub enum FsError {
 }
 
 /// `O_NOFOLLOW`: refuse to open through a symbolic link in the last path component.
-/// `O_NONBLOCK`: a FIFO (or device) planted under the name cannot make the open hang; what
-/// was opened is then checked by [`regular_only`] before a byte is read or written.
 fn nofollow() -> i32 {
-    (nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits()
+    nix::fcntl::OFlag::O_NOFOLLOW.bits()
 }
 
 /// What kind of file `meta` describes, for an error message.
@@ -51,50 +49,97 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
         "a block device"
     } else if t.is_socket() {
         "a socket"
+    } else if t.is_symlink() {
+        "a symbolic link"
     } else {
         "not a regular file"
     }
 }
 
-/// The file opened by `opened` (with [`nofollow`]) when it is a regular file, in blocking
-/// mode again; otherwise a one-line error saying what is there instead.
-fn regular_only(opened: std::io::Result<File>) -> std::io::Result<File> {
-    use nix::fcntl::{FcntlArg, OFlag, fcntl};
-    let refused = |what: &str| {
-        std::io::Error::other(format!(
-            "{what}, not a regular file: refused (neither read nor written)"
-        ))
-    };
-    let file = opened.map_err(|e| match e.raw_os_error() {
-        Some(nix::libc::ELOOP) => refused("a symbolic link"),
-        // Write-only and non-blocking: a FIFO nobody reads (or a device without one).
-        Some(nix::libc::ENXIO) => refused("a FIFO or device"),
-        _ => e,
-    })?;
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Err(refused(kind_of(&meta)));
+/// How [`open_checked`] opens a file once it is known to be a regular one.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    /// Write, truncated.
+    Truncate,
+    /// Read and append.
+    Append,
+}
+
+/// Opens the regular file at `path` for `access` without opening anything else: the name is
+/// first resolved into an `O_PATH` descriptor (no I/O open: a FIFO, socket or device under the
+/// name is neither opened nor waited on, and with `follow` false a symbolic link is held as
+/// the link itself), its type is checked on that descriptor, and only a regular file is then
+/// opened, through it (`/proc/self/fd/N`: the kernel reopens that very inode, no path is
+/// resolved again, so nothing swapped in between is reached). A missing file is an error of
+/// kind `NotFound`.
+fn open_checked(path: &Path, follow: bool, access: Access) -> std::io::Result<File> {
+    use std::os::fd::AsRawFd;
+    let mut flags = nix::fcntl::OFlag::O_PATH.bits();
+    if !follow {
+        flags |= nofollow();
     }
-    let flags = fcntl(&file, FcntlArg::F_GETFL).map_err(std::io::Error::from)?;
-    let flags = OFlag::from_bits_truncate(flags) & !OFlag::O_NONBLOCK;
-    fcntl(&file, FcntlArg::F_SETFL(flags)).map_err(std::io::Error::from)?;
-    Ok(file)
+    let pinned = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    let meta = pinned.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(std::io::Error::other(format!(
+            "{}, not a regular file: refused (neither opened, read nor written)",
+            kind_of(&meta)
+        )));
+    }
+    let mut options = OpenOptions::new();
+    match access {
+        Access::Read => options.read(true),
+        Access::Truncate => options.write(true).truncate(true),
+        Access::Append => options.read(true).append(true),
+    };
+    options
+        .open(format!("/proc/self/fd/{}", pinned.as_raw_fd()))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => std::io::Error::other(
+                "cannot reopen through /proc/self/fd (is /proc mounted?); not opened",
+            ),
+            _ => e,
+        })
+}
+
+/// [`open_checked`] for writing, creating the file (mode 0600, exclusively: a name taken in
+/// between is checked again) when it is missing.
+fn open_or_create(path: &Path, access: Access) -> std::io::Result<File> {
+    for _ in 0..8 {
+        match open_checked(path, false, access) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            r => return r,
+        }
+        let mut options = OpenOptions::new();
+        match access {
+            Access::Append => options.read(true).append(true),
+            Access::Read | Access::Truncate => options.write(true),
+        };
+        match options
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nofollow())
+            .open(path)
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            r => return r,
+        }
+    }
+    Err(std::io::Error::other(
+        "its name keeps appearing and disappearing: refused",
+    ))
 }
 
 /// Opens `path` for writing, created (mode 0600) when missing and truncated when present,
-/// never through a symbolic link and only when it is a regular file (a FIFO is refused, not
-/// waited on). The one way to create an output file whose name may exist (a `*.partial`
-/// file renamed into place once complete).
+/// never through a symbolic link and only when it is a regular file (a FIFO or device is
+/// refused without being opened, see [`open_checked`]). The one way to create an output
+/// file whose name may exist (a `*.partial` file renamed into place once complete).
 pub fn create_private(path: &Path) -> std::io::Result<File> {
-    regular_only(
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(nofollow())
-            .open(path),
-    )
+    open_or_create(path, Access::Truncate)
 }
 
 /// Creates `path` (mode 0600), failing when anything, a link included, has that name.
@@ -135,39 +180,22 @@ pub fn create_unique_private(
 /// Opens `path` for reading and appending, created (mode 0600) when missing, never through a
 /// symbolic link and only when it is a regular file (the custody ledger).
 pub fn append_private(path: &Path) -> std::io::Result<File> {
-    regular_only(
-        OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(nofollow())
-            .open(path),
-    )
+    open_or_create(path, Access::Append)
 }
 
 /// Opens `path` for reading, never through a symbolic link and only when it is a regular file
-/// (a FIFO is refused, not waited on): for files dossier reads from its own output directories
-/// (the custody ledger). A missing file is an error of kind `NotFound`.
+/// (anything else is refused without being opened): for files dossier reads from its own
+/// output directories (the custody ledger). A missing file is an error of kind `NotFound`.
 pub fn open_regular(path: &Path) -> std::io::Result<File> {
-    regular_only(
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(nofollow())
-            .open(path),
-    )
+    open_checked(path, false, Access::Read)
 }
 
-/// Opens an input file named by the user (a bundle, its sidecar) for reading, following
-/// symbolic links, and only when what was opened is a regular file: opened non-blocking and
-/// checked with `fstat`, so a path swapped for a FIFO after any earlier check cannot hang.
+/// Opens an input file named by the user (a bundle, its sidecar, a key) for reading,
+/// following symbolic links, and only when it is a regular file: what the name leads to is
+/// checked before it is opened (see [`open_checked`]), so a FIFO or device is never opened,
+/// not even one swapped in after an earlier check.
 pub fn open_input(path: &Path) -> std::io::Result<File> {
-    regular_only(
-        OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-            .open(path),
-    )
+    open_checked(path, true, Access::Read)
 }
 
 /// Writes `data` to a new file (0600, see [`create_private`]) and fsyncs it.
@@ -295,6 +323,92 @@ mod tests {
     fn file_safe_names() {
         assert_eq!(file_safe("../x y"), "_x_y");
         assert_eq!(file_safe(""), "unknown-host");
+    }
+
+    /// A thread blocked opening the FIFO at `path` for `write` (or reading): its open returns
+    /// as soon as anyone opens the other end, so the receiver says whether someone did.
+    fn partner(
+        path: &Path,
+        write: bool,
+    ) -> (std::sync::mpsc::Receiver<()>, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = path.to_path_buf();
+        let t = std::thread::spawn(move || {
+            let f = OpenOptions::new().write(write).read(!write).open(&path);
+            let _ = tx.send(());
+            drop(f);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (rx, t)
+    }
+
+    /// Opens the other end of a FIFO, non-blocking (to release a [`partner`]).
+    fn release(path: &Path, write: bool) -> File {
+        OpenOptions::new()
+            .write(write)
+            .read(!write)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+            .open(path)
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fifo_or_device_under_a_name_is_refused_without_being_opened() {
+        use std::time::Duration;
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("b.zip");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        // Readers: a writer is waiting for one.
+        let (opened, t) = partner(&fifo, true);
+        let readers: [fn(&Path) -> std::io::Result<File>; 2] = [open_input, open_regular];
+        for open in readers {
+            let e = open(&fifo).unwrap_err().to_string();
+            assert!(e.contains("a FIFO, not a regular file: refused"), "{e}");
+        }
+        assert!(
+            opened.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the FIFO was opened for reading"
+        );
+        let r = release(&fifo, false);
+        opened.recv_timeout(Duration::from_secs(5)).unwrap();
+        t.join().unwrap();
+        drop(r);
+        // Writers: a reader is waiting for one.
+        let (opened, t) = partner(&fifo, false);
+        let writers: [fn(&Path) -> std::io::Result<File>; 2] = [create_private, append_private];
+        for open in writers {
+            let e = open(&fifo).unwrap_err().to_string();
+            assert!(e.contains("a FIFO"), "{e}");
+        }
+        assert!(write_synced(&fifo, b"x").is_err());
+        assert!(
+            opened.recv_timeout(Duration::from_millis(300)).is_err(),
+            "the FIFO was opened for writing"
+        );
+        let w = release(&fifo, true);
+        opened.recv_timeout(Duration::from_secs(5)).unwrap();
+        t.join().unwrap();
+        drop(w);
+
+        // A device node (as root: mknod needs CAP_MKNOD), through a link too.
+        let dev = d.path().join("null.zip");
+        let made = nix::sys::stat::mknod(
+            &dev,
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+            nix::sys::stat::makedev(1, 3),
+        );
+        if made.is_ok() {
+            let link = d.path().join("link.zip");
+            std::os::unix::fs::symlink(&dev, &link).unwrap();
+            for e in [
+                open_input(&dev).unwrap_err(),
+                open_input(&link).unwrap_err(),
+                create_private(&dev).unwrap_err(),
+            ] {
+                assert!(e.to_string().contains("a character device"), "{e}");
+            }
+        }
     }
 
     #[test]

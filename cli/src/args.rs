@@ -175,6 +175,13 @@ pub struct AnalyzeArgs {
     /// Bundles to analyze.
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
+    /// Trusted minisign public key (repeatable): a bundle is analyzed only when its signature
+    /// verifies with one of them (and the custody ledger's signed head, when there is a ledger).
+    #[arg(long = "pubkey", value_name = "FILE")]
+    pub pubkeys: Vec<PathBuf>,
+    /// File of trusted public keys, as for `verify --trusted-keys`.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
     /// Output directory for reports (created 0700).
     #[arg(long, value_name = "DIR", default_value = "dossier-report")]
     pub out: PathBuf,
@@ -283,8 +290,13 @@ pub struct VerifyArgs {
     /// with one of them; a missing or bad signature fails the bundle.
     #[arg(long = "pubkey", value_name = "FILE")]
     pub pubkeys: Vec<PathBuf>,
-    /// Fail bundles without a signature (needs --pubkey to check the signatures).
-    #[arg(long, requires = "pubkeys")]
+    /// File of trusted minisign public keys (`.pub` files one after the other, each with its
+    /// `untrusted comment:` line naming who holds it); used like --pubkey. Refused when group
+    /// or others may write it or its folder, or it is not yours or root's.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+    /// Fail bundles without a signature (needs --pubkey or --trusted-keys).
+    #[arg(long)]
     pub require_signature: bool,
     /// Trusted TSA certificate, or the CA that issued it (PEM, repeatable): each bundle's
     /// `BUNDLE.tsr` timestamp token must verify with one of them; a missing or bad token fails

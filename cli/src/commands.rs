@@ -218,8 +218,15 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
 }
 
 fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
+    let (bundles, refused) = signed_only(&p.bundles, &p.keys);
+    for (path, why) in &refused {
+        println!("NOT ANALYZED  {}: signature: {why}", path.display());
+    }
+    if bundles.is_empty() {
+        return Ok(ExitCode::from(1));
+    }
     let r = crate::analyze::analyze_bundles(
-        &p.bundles,
+        &bundles,
         &p.playbook,
         &p.registry,
         &p.out,
@@ -244,11 +251,50 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         r.fleet_report.display(),
         r.findings_json.display()
     );
-    Ok(if r.unanalyzed.is_empty() {
+    Ok(if r.unanalyzed.is_empty() && refused.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// With keys (`analyze --pubkey`): the bundles whose signature verifies, and, when a custody
+/// ledger is beside them, whose ledger head does too; the others with why. Without keys, all.
+fn signed_only(
+    bundles: &[std::path::PathBuf],
+    keys: &[signature::TrustedKey],
+) -> (Vec<std::path::PathBuf>, Vec<(std::path::PathBuf, String)>) {
+    if keys.is_empty() {
+        return (bundles.to_vec(), Vec::new());
+    }
+    let mut refused = Vec::new();
+    let signed = bundles
+        .iter()
+        .filter(|path| {
+            let dir = ledger::bundle_dir(path);
+            let checked = signature::verify_bundle(path, keys).and_then(|_| {
+                let present = [
+                    dir.join(ledger::LEDGER_NAME),
+                    signature::ledger_head_path(dir),
+                ]
+                .iter()
+                .any(|p| p.symlink_metadata().is_ok());
+                if present {
+                    signature::verify_ledger_head(dir, keys, Some(&ledger::bundle_name(path)))?;
+                }
+                Ok(())
+            });
+            match checked {
+                Ok(()) => true,
+                Err(e) => {
+                    refused.push(((*path).clone(), e.to_string()));
+                    false
+                }
+            }
+        })
+        .cloned()
+        .collect();
+    (signed, refused)
 }
 
 fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
@@ -423,26 +469,40 @@ fn plugin_rules_of(p: &RulesPlan, (idw, mw): Columns) {
 
 fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
+    let checks = dossier_bundle::custody::Checks {
+        keys: &p.pubkeys,
+        ledger: p.ledger,
+        require_signature: p.require_signature,
+    };
     let mut failed = 0usize;
     for path in &p.bundles {
-        let mut v = reader::verify(path, &limits);
-        let signed = check_signature(&p, path, &mut v);
+        let c = dossier_bundle::custody::check(path, &limits, &checks);
+        let mut v = c.verification;
         let stamped = crate::tsa::check_token(&p.tsa_certs, path, &mut v);
-        let ledger_dir = if p.ledger {
-            match ledger::check_ledger(path, &mut v) {
-                ledger::LedgerBeside::Record(dir) => Some(dir),
-                ledger::LedgerBeside::Refused => None,
-                ledger::LedgerBeside::Missing => {
-                    eprintln!(
-                        "dossier: note: no custody ledger beside {}: its custody is not checked and this verification is not recorded",
-                        path.display()
-                    );
-                    None
-                }
+        let ledger_dir = match c.ledger {
+            ledger::LedgerBeside::Record(dir) => Some(dir),
+            ledger::LedgerBeside::Refused => None,
+            // With keys, a signed bundle without its ledger already failed (signature).
+            ledger::LedgerBeside::Missing if p.ledger && p.pubkeys.is_empty() => {
+                eprintln!(
+                    "dossier: note: no custody ledger beside {}: its custody is not checked and this verification is not recorded",
+                    path.display()
+                );
+                None
             }
-        } else {
-            None
+            ledger::LedgerBeside::Missing => None,
         };
+        let signer = v
+            .manifest
+            .as_ref()
+            .and_then(|m| m.collection.signer_key_id.as_deref());
+        if let (Some(key), true) = (signer, p.pubkeys.is_empty()) {
+            eprintln!(
+                "dossier: note: {} was signed (key {}): its signature and ledger head are checked only with --pubkey or --trusted-keys",
+                path.display(),
+                sanitize(key)
+            );
+        }
         if v.ok() {
             println!(
                 "OK      {}  sha256 {}  {} members",
@@ -450,16 +510,20 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 v.sha256.as_deref().unwrap_or("?"),
                 v.members_checked + 1
             );
-            if let Some((s, head)) = signed {
+            if let Some((s, head)) = c.signed {
                 println!(
-                    "        signed by key {}: {}",
+                    "        signed by key {} ({}): {}",
                     s.key_id,
+                    sanitize(&s.signer),
                     sanitize(&s.trusted_comment)
                 );
                 if let Some(h) = head {
                     println!(
-                        "        custody ledger head signed by key {}: {} line(s), {} appended since",
-                        h.key_id, h.signed_lines, h.unsigned_after
+                        "        custody ledger head signed by key {} ({}): {} line(s), {} appended since (unsigned, hash-chained)",
+                        h.key_id,
+                        sanitize(&h.signer),
+                        h.signed_lines,
+                        h.unsigned_after
                     );
                 }
             }
@@ -485,42 +549,6 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// With `--pubkey`: checks the bundle's signature, a missing or bad one a problem of `v`.
-fn check_signature(
-    p: &VerifyPlan,
-    path: &std::path::Path,
-    v: &mut reader::Verification,
-) -> Option<(signature::Signed, Option<signature::LedgerHead>)> {
-    if p.pubkeys.is_empty() {
-        return None;
-    }
-    let checked = signature::verify_bundle(path, &p.pubkeys).and_then(|s| {
-        if p.ledger && ledger::bundle_dir(path).join(ledger::LEDGER_NAME).exists() {
-            let name = ledger::bundle_name(path);
-            let head =
-                signature::verify_ledger_head(ledger::bundle_dir(path), &p.pubkeys, Some(&name))?;
-            return Ok((s, Some(head)));
-        }
-        Ok((s, None))
-    });
-    match checked {
-        Ok(s) => Some(s),
-        Err(e) => {
-            let message = match (&e, p.require_signature) {
-                (signature::SignError::Missing { .. }, true) => {
-                    format!("{e} (--require-signature)")
-                }
-                _ => e.to_string(),
-            };
-            v.problems.push(reader::Problem {
-                subject: "signature".into(),
-                message,
-            });
-            None
-        }
-    }
 }
 
 /// Records a verification in the custody ledger in `dir` (a warning if it cannot).

@@ -76,6 +76,9 @@ pub struct AnalyzePlan {
     pub playbook: Playbook,
     pub registry: Registry,
     pub baseline: Option<BaselineIndex>,
+    /// Trusted public keys (`--pubkey`, `--trusted-keys`): when any, only bundles whose
+    /// signature verifies are analyzed.
+    pub keys: Vec<TrustedKey>,
 }
 
 /// `dossier baseline`.
@@ -201,11 +204,10 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
-    let pubkeys = a
-        .pubkeys
-        .iter()
-        .map(|p| TrustedKey::load(p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let pubkeys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
+    if a.require_signature && pubkeys.is_empty() {
+        anyhow::bail!("--require-signature needs --pubkey or --trusted-keys");
+    }
     Ok(VerifyPlan {
         bundles: a.bundles,
         ledger: !a.no_ledger,
@@ -213,6 +215,18 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         require_signature: a.require_signature,
         tsa_certs: dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?,
     })
+}
+
+/// The keys of `--pubkey` (each a minisign `.pub` file) and `--trusted-keys` (a list).
+fn trusted_keys(pubkeys: &[PathBuf], list: Option<&Path>) -> anyhow::Result<Vec<TrustedKey>> {
+    let mut keys = pubkeys
+        .iter()
+        .map(|p| TrustedKey::load(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(list) = list {
+        keys.extend(TrustedKey::load_list(list)?);
+    }
+    Ok(keys)
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
@@ -263,12 +277,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         .as_deref()
         .map(crate::baseline::load)
         .transpose()?;
+    let keys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
     Ok(AnalyzePlan {
         bundles: a.bundles,
         out: a.out,
         playbook,
         registry,
         baseline,
+        keys,
     })
 }
 

@@ -13,15 +13,18 @@ pub fn sidecar_path(bundle: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Parses a `sha256sum`-format line: `<64 hex>  <name>`.
+/// Parses a sidecar as `sha256sum` writes it: one line `<64 lower-case hex>  <name>` (or
+/// ` *<name>`) and its newline, nothing else. Strict, so that no edit of the file, however
+/// harmless to a lenient reader (upper-case digits, a trailing line), goes unnoticed.
 fn parse_sidecar(text: &str) -> Option<(String, String)> {
-    let line = text.lines().next()?;
+    let line = text.strip_suffix('\n')?;
+    if line.contains('\n') {
+        return None;
+    }
     let (digest, rest) = line.split_once(' ')?;
-    let name = rest
-        .strip_prefix(' ')
-        .or_else(|| rest.strip_prefix('*'))
-        .unwrap_or(rest);
-    is_sha256_hex(digest).then(|| (digest.to_ascii_lowercase(), name.to_string()))
+    let name = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('*'))?;
+    let lower = !digest.bytes().any(|b| b.is_ascii_uppercase());
+    (is_sha256_hex(digest) && lower).then(|| (digest.to_string(), name.to_string()))
 }
 
 pub(super) fn check_sidecar(v: &mut Verification, path: &Path) {
@@ -54,7 +57,10 @@ pub(super) fn check_sidecar(v: &mut Verification, path: &Path) {
     let Some((digest, name)) = parse_sidecar(&text) else {
         v.problem(
             "sidecar",
-            format!("{} is not in sha256sum format", side.display()),
+            format!(
+                "{} is not in sha256sum format (one line: 64 lower-case hex digits, two spaces, the file name)",
+                side.display()
+            ),
         );
         return;
     };
@@ -91,5 +97,15 @@ mod tests {
             Some((d.clone(), "x.zip".into()))
         );
         assert_eq!(parse_sidecar("zz  x.zip"), None);
+        // Edits a lenient reader would not see.
+        for edited in [
+            format!("{}  x.zip\n", "A".repeat(64)),
+            format!("{d}  x.zip"),
+            format!("{d}  x.zip\n\n"),
+            format!("{d}  x.zip\nmore\n"),
+            format!("{d} x.zip\n"),
+        ] {
+            assert_eq!(parse_sidecar(&edited), None, "{edited:?}");
+        }
     }
 }

@@ -226,13 +226,7 @@ pub(super) fn check_host_key(
 /// Under the lock the file is read again: if another worker recorded a key for the same name
 /// meanwhile, the same key is fine and another key is refused.
 fn append_known_host(path: &Path, name: &str, key_b64: &str, line: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = open_for_append(path)?;
     let lock = nix::fcntl::Flock::lock(f.try_clone()?, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| std::io::Error::from(e))?;
     let mut now = String::new();
@@ -257,6 +251,61 @@ fn append_known_host(path: &Path, name: &str, key_b64: &str, line: &str) -> std:
     f.sync_all()?;
     drop(lock);
     Ok(())
+}
+
+/// Opens known_hosts for reading and appending, created (0600, exclusively) when missing. Never
+/// through a symbolic link (a link planted there would have the key appended to whatever it
+/// points at), and only a regular file: the name is first held as an `O_PATH` descriptor
+/// whose type is checked, and only then opened, through that descriptor, so a FIFO or device
+/// is refused without being opened. (As `dossier_bundle::fsio` does for every output file;
+/// this crate does not link the bundle crate.)
+fn open_for_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::OFlag;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    for _ in 0..8 {
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((OFlag::O_PATH | OFlag::O_NOFOLLOW).bits())
+            .open(path)
+        {
+            Ok(pinned) => {
+                let t = pinned.metadata()?.file_type();
+                if !t.is_file() {
+                    let what = if t.is_symlink() {
+                        "a symbolic link"
+                    } else {
+                        "not a regular file"
+                    };
+                    return Err(std::io::Error::other(format!(
+                        "{} is {what}: refused (not opened; a key is only appended to a regular file)",
+                        path.display()
+                    )));
+                }
+                return std::fs::OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .open(format!("/proc/self/fd/{}", pinned.as_raw_fd()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(OFlag::O_NOFOLLOW.bits())
+            .open(path)
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            r => return r,
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "{}: its name keeps appearing and disappearing: refused",
+        path.display()
+    )))
 }
 
 #[cfg(test)]
@@ -290,5 +339,33 @@ mod tests {
         assert!(pref.starts_with("ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256,ssh-ed25519"));
         assert!(!pref.contains("ssh-rsa,") && !pref.ends_with("ssh-rsa"));
         assert_eq!(hostkey_pref(&[]), HOSTKEY_PREF.join(","));
+    }
+
+    #[test]
+    fn a_new_host_key_is_never_appended_through_a_link_or_to_a_fifo() {
+        let d = tempfile::tempdir().unwrap();
+        let line = "[198.18.0.2]:2222 ssh-ed25519 AAAAkey\n";
+        let add = |p: &Path| append_known_host(p, "[198.18.0.2]:2222", "AAAAkey", line);
+        // A symbolic link planted as known_hosts: the file it points at is left alone.
+        let victim = d.path().join("authorized_keys");
+        std::fs::write(&victim, "keep\n").unwrap();
+        let link = d.path().join("known_hosts");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let e = add(&link).unwrap_err();
+        assert!(e.to_string().contains("a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
+        // A FIFO: refused at once, not waited on.
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let e = add(&fifo).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        // A regular file (or none): appended once, created 0600.
+        let plain = d.path().join("new_known_hosts");
+        add(&plain).unwrap();
+        add(&plain).unwrap();
+        assert_eq!(std::fs::read_to_string(&plain).unwrap(), line);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&plain).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

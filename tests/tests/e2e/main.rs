@@ -18,6 +18,7 @@ mod coverage;
 mod families;
 mod fixtures;
 mod fleet;
+mod flip;
 mod hostile;
 mod live;
 mod partial;
