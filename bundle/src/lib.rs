@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod crypt;
 pub mod fsio;
 pub mod ledger;
 pub mod manifest;
