@@ -13,6 +13,7 @@ use crate::playbook::{self, Playbook};
 use crate::plugins::Registry;
 use crate::sweep::SweepPlan;
 use dossier_analyzers::baseline::BaselineIndex;
+use dossier_bundle::crypt::{Identities, Recipients};
 use dossier_bundle::signature::{SigningKey, TrustedKey};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,6 +66,8 @@ pub struct VerifyPlan {
     pub pubkeys: Vec<TrustedKey>,
     /// `--require-signature`.
     pub require_signature: bool,
+    /// `--identity`: decrypt encrypted bundles to check their contents too.
+    pub identities: Identities,
 }
 
 /// `dossier analyze`.
@@ -74,6 +77,8 @@ pub struct AnalyzePlan {
     pub playbook: Playbook,
     pub registry: Registry,
     pub baseline: Option<BaselineIndex>,
+    /// `--identity`: decrypts encrypted bundles.
+    pub identities: Identities,
 }
 
 /// `dossier baseline`.
@@ -167,6 +172,7 @@ fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Cus
         case_id: check_text("case", case)?,
         examiner: check_text("examiner", examiner)?,
         signer: None,
+        recipients: None,
     })
 }
 
@@ -180,14 +186,15 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case, a.examiner)?;
     custody.signer = signer(a.sign.as_deref())?;
+    custody.recipients = recipients(&a.encrypt_to)?;
     Ok(CollectPlan {
         registry,
         root: a.root,
         out: a.out,
+        analyze: analyze_unless_encrypted(!a.no_analyze, &custody),
         custody,
         playbook,
         quiet: a.quiet,
-        analyze: !a.no_analyze,
     })
 }
 
@@ -202,7 +209,28 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         ledger: !a.no_ledger,
         pubkeys,
         require_signature: a.require_signature,
+        identities: Identities::load(&a.identities)?,
     })
+}
+
+/// The recipients of `--encrypt-to` (none: bundles are not encrypted).
+fn recipients(given: &[String]) -> anyhow::Result<Option<Arc<Recipients>>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(Recipients::parse(given)?)))
+}
+
+/// Whether to analyze what is collected: not when it is encrypted, since the reports would
+/// put its contents on disk in the clear (and the identity is not here).
+fn analyze_unless_encrypted(analyze: bool, custody: &Custody) -> bool {
+    if analyze && custody.recipients.is_some() {
+        eprintln!(
+            "dossier: note: encrypted bundles are not analyzed here (reports would be plaintext); run `dossier analyze --identity KEY BUNDLE.zip.age` where the key is"
+        );
+        return false;
+    }
+    analyze
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
@@ -259,6 +287,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         playbook,
         registry,
         baseline,
+        identities: Identities::load(&a.identities)?,
     })
 }
 
@@ -288,8 +317,10 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case.clone(), a.examiner.clone())?;
     custody.signer = signer(a.sign.as_deref())?;
+    custody.recipients = recipients(&a.encrypt_to)?;
+    let analyze = analyze_unless_encrypted(!a.no_analyze, &custody);
     // A bad baseline stops the sweep before any connection.
-    let baseline = match (&a.baseline, a.no_analyze) {
+    let baseline = match (&a.baseline, !analyze) {
         (Some(p), false) => Some(crate::baseline::load(p)?),
         (Some(_), true) => {
             eprintln!("dossier: note: --baseline is not used with --no-analyze");
@@ -302,7 +333,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         sweep,
         registry,
         baseline,
-        analyze: !a.no_analyze,
+        analyze,
         quiet: a.quiet,
     })
 }
