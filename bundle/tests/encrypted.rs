@@ -94,6 +94,15 @@ fn marked_random(len: usize) -> Vec<u8> {
 /// An encrypted bundle with records and raw members (one small, one streamed in full) whose
 /// content carries [`MARKER`] uncompressed.
 fn write_encrypted(out: &Path, r: &Recipients) -> dossier_bundle::writer::FinishedBundle {
+    write_encrypted_with(out, r, 3 << 20)
+}
+
+/// [`write_encrypted`] with a large member of `big` bytes.
+fn write_encrypted_with(
+    out: &Path,
+    r: &Recipients,
+    big: usize,
+) -> dossier_bundle::writer::FinishedBundle {
     let mut w = BundleWriter::create_encrypted(out, "t", r).unwrap();
     w.begin_collector("accounts");
     for i in 0..2000 {
@@ -121,8 +130,7 @@ fn write_encrypted(out: &Path, r: &Recipients) -> dossier_bundle::writer::Finish
     };
     w.store_raw(&src("/etc/small"), &marked_random(100_000))
         .unwrap();
-    w.store_raw(&src("/etc/big"), &marked_random(3 << 20))
-        .unwrap();
+    w.store_raw(&src("/etc/big"), &marked_random(big)).unwrap();
     w.end_collector("accounts").unwrap();
     assert_eq!(
         contains_marker(out),
@@ -244,4 +252,38 @@ fn a_wrong_identity_a_changed_byte_and_a_cut_file_fail_with_a_reason() {
         "{:?}",
         v.problems
     );
+}
+
+#[test]
+fn mutated_and_cut_encrypted_bundles_never_verify_and_never_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let (r, ids, _) = keys(d.path());
+    // Three 64 KiB chunks and a short last one.
+    let done = write_encrypted_with(&out, &r, 200_000);
+    let bytes = std::fs::read(&done.path).unwrap();
+    let p = d.path().join("m.zip.age");
+    let check = |data: &[u8], what: &str| {
+        std::fs::write(&p, data).unwrap();
+        let side = format!("{}  m.zip.age\n", hex(&Sha256::digest(data)));
+        std::fs::write(sidecar_path(&p), side).unwrap();
+        let v = verify_with(&p, &Limits::default(), &ids);
+        assert!(!v.ok(), "{what} verified");
+        assert!(
+            Bundle::open_with(&p, &Limits::default(), &ids).is_err(),
+            "{what} opened"
+        );
+        assert!(
+            Bundle::open_with(&p, &Limits::default(), &ids).is_err(),
+            "{what} opened"
+        );
+    };
+    // Every region: header lines, the MAC, the nonce, the first, middle and last chunks.
+    let step = (bytes.len() / 251).max(1);
+    for at in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
+        let mut m = bytes.clone();
+        m[at] ^= 0x20;
+        check(&m, &format!("byte {at} flipped"));
+        check(&bytes[..at], &format!("cut at {at}"));
+    }
 }
