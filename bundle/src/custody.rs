@@ -20,6 +20,9 @@ pub struct Checks<'k> {
     /// `--require-signature`: only changes how a missing signature is worded (with keys, a
     /// missing signature always fails).
     pub require_signature: bool,
+    /// Identities that decrypt an encrypted bundle (`--identity`): without one, only the
+    /// encrypted file is checked, not its contents.
+    pub identities: &'k crate::crypt::Identities,
 }
 
 /// The outcome of [`check`].
@@ -35,7 +38,7 @@ pub struct Checked {
 
 /// Checks one bundle (see the module documentation).
 pub fn check(path: &Path, limits: &Limits, checks: &Checks<'_>) -> Checked {
-    let mut v = reader::verify(path, limits);
+    let mut v = reader::verify_with(path, limits, checks.identities);
     let signed = check_signature(path, checks, &mut v);
     let ledger = if checks.ledger {
         ledger::check_ledger(path, &mut v)

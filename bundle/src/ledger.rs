@@ -438,6 +438,7 @@ mod tests {
             members_checked: 0,
             manifest: None,
             problems: vec![],
+            encryption: Default::default(),
         };
         assert_eq!(
             check_ledger(&bundle, &mut v),

@@ -155,6 +155,13 @@ pub struct SweepArgs {
     /// writes `BUNDLE.tsr`. A TSA that fails leaves the bundle, a warning and exit status 1.
     #[arg(long, value_name = "URL")]
     pub tsa: Option<String>,
+    /// Encrypt each bundle to this recipient (repeatable): an age public key (`age1...`, from
+    /// `age-keygen`), an SSH public key line (`ssh-ed25519 ...`, `ssh-rsa ...`), or the path
+    /// of a recipients file (one of those a line). Writes `BUNDLE.zip.age` (the stock `age`
+    /// tool decrypts it); its sidecar, signature and ledger entries are over the encrypted
+    /// file. No plaintext is written to disk, so the bundle is not analyzed here.
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
     /// Baseline of known-good hosts for the analysis (`dossier baseline`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -199,6 +206,11 @@ pub struct AnalyzeArgs {
     /// matches leave the score, reports add "Changed since baseline".
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Identity that decrypts encrypted bundles (`.zip.age`; repeatable): an age identity
+    /// file (`age-keygen -o`) or an unencrypted OpenSSH private key, mode 0600. Bundles are
+    /// decrypted as they are read, never to disk.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +281,13 @@ pub struct CollectArgs {
     /// writes `BUNDLE.tsr`. A TSA that fails leaves the bundle, a warning and exit status 1.
     #[arg(long, value_name = "URL")]
     pub tsa: Option<String>,
+    /// Encrypt each bundle to this recipient (repeatable): an age public key (`age1...`, from
+    /// `age-keygen`), an SSH public key line (`ssh-ed25519 ...`, `ssh-rsa ...`), or the path
+    /// of a recipients file (one of those a line). Writes `BUNDLE.zip.age` (the stock `age`
+    /// tool decrypts it); its sidecar, signature and ledger entries are over the encrypted
+    /// file. No plaintext is written to disk, so the bundle is not analyzed here.
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
@@ -303,4 +322,9 @@ pub struct VerifyArgs {
     /// the bundle. Without it a token present is reported as not checked.
     #[arg(long = "tsa-cert", value_name = "FILE")]
     pub tsa_certs: Vec<PathBuf>,
+    /// Identity that decrypts encrypted bundles (`.zip.age`; repeatable): an age identity
+    /// file (`age-keygen -o`) or an unencrypted OpenSSH private key, mode 0600. Bundles are
+    /// decrypted as they are read, never to disk.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }

@@ -7,6 +7,7 @@ use crate::analyze::{analyze_bundle_with, custody_of, open_checked};
 use crate::playbook::Playbook;
 use crate::plugins::Registry;
 use dossier_analyzers::baseline::{Baseline, BaselineBuilder, BaselineHost, BaselineIndex};
+use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::write_synced;
 use dossier_bundle::ledger;
 use dossier_bundle::reader::Limits;
@@ -87,7 +88,7 @@ pub fn build(
     order.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
     for path in order {
         let custody = custody_of(&mut ledgers, path);
-        let mut b = match open_checked(path, custody, &limits) {
+        let mut b = match open_checked(path, custody, &limits, &Identities::none()) {
             Ok(b) => b,
             Err((_, reason)) => {
                 refused.push(reason);

@@ -129,6 +129,7 @@ fn analyze_collected(plan: &CollectPlan, bundle: &std::path::Path) -> anyhow::Re
         &out,
         &[],
         None,
+        &dossier_bundle::crypt::Identities::none(),
     )?;
     for h in &r.hosts {
         eprintln!(
@@ -199,6 +200,7 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
         &dir,
         &not_collected,
         p.baseline.as_ref(),
+        &dossier_bundle::crypt::Identities::none(),
     )?;
     for h in &r.hosts {
         println!(
@@ -232,6 +234,7 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         &p.out,
         &[],
         p.baseline.as_ref(),
+        &p.identities,
     )?;
     for h in &r.hosts {
         println!(
@@ -473,6 +476,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         keys: &p.pubkeys,
         ledger: p.ledger,
         require_signature: p.require_signature,
+        identities: &p.identities,
     };
     let mut failed = 0usize;
     for path in &p.bundles {
@@ -505,10 +509,16 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         }
         if v.ok() {
             println!(
-                "OK      {}  sha256 {}  {} members",
+                "OK      {}  sha256 {}  {}",
                 path.display(),
                 v.sha256.as_deref().unwrap_or("?"),
-                v.members_checked + 1
+                match v.encryption {
+                    reader::Encryption::None => format!("{} members", v.members_checked + 1),
+                    reader::Encryption::Decrypted =>
+                        format!("{} members (encrypted, decrypted)", v.members_checked + 1),
+                    reader::Encryption::NotDecrypted =>
+                        "(encrypted, contents not checked: no --identity)".into(),
+                }
             );
             if let Some((s, head)) = c.signed {
                 println!(
@@ -557,7 +567,9 @@ fn record_verification(dir: &std::path::Path, path: &std::path::Path, v: &reader
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let detail = if v.ok() {
+    let detail = if v.ok() && v.encryption == reader::Encryption::NotDecrypted {
+        "encrypted: the file checked, not its contents (no identity)".to_string()
+    } else if v.ok() {
         format!("{} members checked", v.members_checked)
     } else {
         format!("{} problem(s): {}", v.problems.len(), v.problems[0].message)

@@ -13,6 +13,7 @@
 use crate::guard::{CheckedHost, GuardedSink, SecretGuard};
 use crate::playbook::Playbook;
 use crate::progress::Progress;
+use dossier_bundle::crypt::Recipients;
 use dossier_bundle::fsio::file_safe;
 use dossier_bundle::ledger;
 use dossier_bundle::manifest::{
@@ -56,7 +57,8 @@ pub fn tool_info() -> ToolInfo {
     }
 }
 
-/// Who collects, for the manifest, and the key that signs each bundle (`--sign`).
+/// Who collects, for the manifest, the key that signs each bundle (`--sign`) and the
+/// recipients it is encrypted to (`--encrypt-to`).
 #[derive(Clone, Debug, Default)]
 pub struct Custody {
     pub case_id: Option<String>,
@@ -64,6 +66,8 @@ pub struct Custody {
     pub signer: Option<Arc<SigningKey>>,
     /// `--tsa`: the TSA asked for an RFC 3161 token over each bundle.
     pub tsa: Option<crate::tsa::TsaUrl>,
+    /// The recipients each bundle is encrypted to (`--encrypt-to`).
+    pub recipients: Option<Arc<Recipients>>,
 }
 
 /// What [`collect_host`] produced.
@@ -166,7 +170,7 @@ pub fn collect_host(
         started.compact(),
         std::process::id()
     );
-    let mut writer = BundleWriter::create(out_dir, &stem)?;
+    let mut writer = BundleWriter::create_with(out_dir, &stem, custody.recipients.as_deref())?;
     let order = plan_order(registry, playbook);
     progress.start(&label, order.len());
     writer.log_event(

@@ -13,6 +13,7 @@ use crate::playbook::{self, Playbook};
 use crate::plugins::Registry;
 use crate::sweep::SweepPlan;
 use dossier_analyzers::baseline::BaselineIndex;
+use dossier_bundle::crypt::{Identities, Recipients};
 use dossier_bundle::signature::{SigningKey, TrustedKey};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,6 +68,8 @@ pub struct VerifyPlan {
     pub require_signature: bool,
     /// `--tsa-cert`: when any, each bundle's timestamp token is checked.
     pub tsa_certs: dossier_bundle::timestamp::TsaCerts,
+    /// `--identity`: decrypt encrypted bundles to check their contents too.
+    pub identities: Identities,
 }
 
 /// `dossier analyze`.
@@ -79,6 +82,8 @@ pub struct AnalyzePlan {
     /// Trusted public keys (`--pubkey`, `--trusted-keys`): when any, only bundles whose
     /// signature verifies are analyzed.
     pub keys: Vec<TrustedKey>,
+    /// `--identity`: decrypts encrypted bundles.
+    pub identities: Identities,
 }
 
 /// `dossier baseline`.
@@ -173,6 +178,7 @@ fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Cus
         examiner: check_text("examiner", examiner)?,
         signer: None,
         tsa: None,
+        recipients: None,
     })
 }
 
@@ -192,14 +198,15 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
         .map(crate::tsa::TsaUrl::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    custody.recipients = recipients(&a.encrypt_to)?;
     Ok(CollectPlan {
         registry,
         root: a.root,
         out: a.out,
+        analyze: analyze_unless_encrypted(!a.no_analyze, &custody),
         custody,
         playbook,
         quiet: a.quiet,
-        analyze: !a.no_analyze,
     })
 }
 
@@ -214,6 +221,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         pubkeys,
         require_signature: a.require_signature,
         tsa_certs: dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?,
+        identities: Identities::load(&a.identities)?,
     })
 }
 
@@ -227,6 +235,26 @@ fn trusted_keys(pubkeys: &[PathBuf], list: Option<&Path>) -> anyhow::Result<Vec<
         keys.extend(TrustedKey::load_list(list)?);
     }
     Ok(keys)
+}
+
+/// The recipients of `--encrypt-to` (none: bundles are not encrypted).
+fn recipients(given: &[String]) -> anyhow::Result<Option<Arc<Recipients>>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(Recipients::parse(given)?)))
+}
+
+/// Whether to analyze what is collected: not when it is encrypted, since the reports would
+/// put its contents on disk in the clear (and the identity is not here).
+fn analyze_unless_encrypted(analyze: bool, custody: &Custody) -> bool {
+    if analyze && custody.recipients.is_some() {
+        eprintln!(
+            "dossier: note: encrypted bundles are not analyzed here (reports would be plaintext); run `dossier analyze --identity KEY BUNDLE.zip.age` where the key is"
+        );
+        return false;
+    }
+    analyze
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
@@ -285,6 +313,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         registry,
         baseline,
         keys,
+        identities: Identities::load(&a.identities)?,
     })
 }
 
@@ -320,8 +349,10 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         .map(crate::tsa::TsaUrl::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    custody.recipients = recipients(&a.encrypt_to)?;
+    let analyze = analyze_unless_encrypted(!a.no_analyze, &custody);
     // A bad baseline stops the sweep before any connection.
-    let baseline = match (&a.baseline, a.no_analyze) {
+    let baseline = match (&a.baseline, !analyze) {
         (Some(p), false) => Some(crate::baseline::load(p)?),
         (Some(_), true) => {
             eprintln!("dossier: note: --baseline is not used with --no-analyze");
@@ -334,7 +365,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         sweep,
         registry,
         baseline,
-        analyze: !a.no_analyze,
+        analyze,
         quiet: a.quiet,
     })
 }

@@ -13,6 +13,9 @@ pub enum OpenError {
     },
     #[error("{path}: {message}")]
     Read { path: PathBuf, message: String },
+    /// An encrypted bundle and no identity to decrypt it.
+    #[error("{path}: encrypted bundle, and no --identity given to decrypt it: not analyzed")]
+    Encrypted { path: PathBuf },
 }
 
 /// Why a member, or the records of a collector, could not be read from an opened bundle.

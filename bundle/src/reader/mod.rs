@@ -13,6 +13,10 @@
 //! produce from the stored bytes are refused without decompressing. Time is bounded too:
 //! inflating stops at a deadline per bundle ([`Limits`]) and the bundle fails with "took too
 //! long". Nothing is extracted.
+//!
+//! An encrypted bundle (`.zip.age`, see [`crate::crypt`]) is checked as a file (sidecar) by
+//! anyone; with an identity ([`verify_with`], [`Bundle::open_with`]) it is decrypted as it is
+//! read, never to disk, and checked as above.
 //! [`Bundle`] gives analyzers verified access to records and members.
 
 mod archive;
@@ -32,8 +36,8 @@ mod verify;
 pub use error::{MemberError, OpenError};
 pub use limits::Limits;
 pub use open::Bundle;
-pub use outcome::{Problem, Verification};
+pub use outcome::{Encryption, Problem, Verification};
 pub use parse::parse_manifest;
 pub use records::NumberedRecords;
 pub use sidecar::sidecar_path;
-pub use verify::verify;
+pub use verify::{verify, verify_with};

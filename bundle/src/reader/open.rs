@@ -5,9 +5,10 @@ use super::deadline::Deadline;
 use super::error::{MemberError, OpenError};
 use super::kept::Kept;
 use super::limits::Limits;
-use super::outcome::Verification;
+use super::outcome::{Encryption, Verification};
 use super::source::Source;
 use super::verify::verify_keeping;
+use crate::crypt::Identities;
 use crate::manifest::{Manifest, MemberEntry};
 use dossier_plugin_api::encoding::hex;
 use sha2::{Digest, Sha256};
@@ -35,8 +36,24 @@ impl Bundle {
     /// content of records and small members is kept from verification (each checked against
     /// the manifest's SHA-256 there), so they are decompressed and hashed once.
     pub fn open(path: &Path, limits: &Limits) -> Result<(Bundle, Verification), OpenError> {
+        Self::open_with(path, limits, &Identities::none())
+    }
+
+    /// [`Bundle::open`], decrypting an encrypted bundle with one of `identities` as it is
+    /// read (never to disk). An encrypted bundle without an identity is refused
+    /// ([`OpenError::Encrypted`]).
+    pub fn open_with(
+        path: &Path,
+        limits: &Limits,
+        identities: &Identities,
+    ) -> Result<(Bundle, Verification), OpenError> {
         let mut kept = Kept::new(limits);
-        let (mut v, zip) = verify_keeping(path, limits, Some(&mut kept));
+        let (mut v, zip) = verify_keeping(path, limits, identities, Some(&mut kept));
+        if v.ok() && v.encryption == Encryption::NotDecrypted {
+            return Err(OpenError::Encrypted {
+                path: path.to_path_buf(),
+            });
+        }
         if !v.ok() {
             return Err(OpenError::Unverified {
                 path: path.to_path_buf(),

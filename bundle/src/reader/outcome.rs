@@ -21,6 +21,21 @@ pub struct Verification {
     pub members_checked: usize,
     pub manifest: Option<Manifest>,
     pub problems: Vec<Problem>,
+    /// Whether the bundle file is encrypted (age), and whether its contents were checked.
+    pub encryption: Encryption,
+}
+
+/// Whether a bundle file is encrypted to recipients, and whether it was decrypted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encryption {
+    /// A plain zip.
+    #[default]
+    None,
+    /// Encrypted and decrypted with an identity: its contents were checked too.
+    Decrypted,
+    /// Encrypted, and no identity was given: only the file (sidecar, signature, ledger) was
+    /// checked, not its contents.
+    NotDecrypted,
 }
 
 impl Verification {

@@ -15,6 +15,48 @@ pub(super) const IN_MEMORY_MAX: u64 = 16 << 20;
 pub(super) enum Source {
     File(BufReader<File>),
     Memory(std::io::Cursor<Shared>),
+    /// The file read at its own offset (`pread`), whoever else reads the descriptor.
+    At(At),
+    /// The plaintext of an encrypted bundle, decrypted as it is read (see [`crate::crypt`]).
+    Age(Box<age::stream::StreamReader<Source>>),
+}
+
+/// A file read with `pread` at an offset of its own: two readers over one open file (the
+/// archive and the central-directory check of an encrypted bundle) never move each other.
+pub(super) struct At {
+    file: File,
+    pos: u64,
+}
+
+impl At {
+    pub(super) fn new(file: File) -> At {
+        At { file, pos: 0 }
+    }
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for At {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
+        let len = || self.file.metadata().map(|m| m.len());
+        let target = match pos {
+            SeekFrom::Start(o) => Some(o),
+            SeekFrom::End(d) => len()?.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
+        Ok(self.pos)
+    }
 }
 
 /// A bundle's bytes, shared between the archive reader and the central-directory check.
@@ -32,6 +74,8 @@ impl Read for Source {
         match self {
             Source::File(f) => f.read(buf),
             Source::Memory(m) => m.read(buf),
+            Source::At(f) => f.read(buf),
+            Source::Age(r) => r.read(buf),
         }
     }
 }
@@ -41,6 +85,8 @@ impl std::io::Seek for Source {
         match self {
             Source::File(f) => f.seek(pos),
             Source::Memory(m) => m.seek(pos),
+            Source::At(f) => f.seek(pos),
+            Source::Age(r) => r.seek(pos),
         }
     }
 }

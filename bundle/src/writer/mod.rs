@@ -7,12 +7,18 @@
 //! (mode 0600) and only renamed to `<host>-<UTC>.zip` after the manifest is written and the file
 //! and its `.sha256` are fsynced, so a file with the final name is always complete. A bundle
 //! that is dropped before [`BundleWriter::finish`] removes its partial file.
+//!
+//! A bundle encrypted to recipients ([`BundleWriter::create_encrypted`]) is the same zip
+//! streamed through the age encryptor into the partial file and renamed to `<...>.zip.age`:
+//! no plaintext reaches the disk (the records spool is then an anonymous memory file).
 
 mod hashing_file;
 mod options;
 mod place;
+mod sealed;
 mod sink;
 
+use crate::crypt::Recipients;
 use crate::fsio::{FsError, create_new_private, ensure_out_dir};
 use crate::manifest::{LOG_NAME, MANIFEST_NAME, Manifest, MemberEntry};
 use crate::pool::Pool;
@@ -21,6 +27,7 @@ use dossier_plugin_api::collect::{Issue, MemberRef, RawSource};
 use dossier_plugin_api::encoding::hex;
 use hashing_file::HashingFile;
 use options::member_options;
+use sealed::Out;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -95,7 +102,7 @@ impl CollectorRecords {
 pub struct BundleWriter {
     out_dir: PathBuf,
     partial: PathBuf,
-    zip: Option<ZipWriter<StreamWriter<HashingFile>>>,
+    zip: Option<ZipWriter<StreamWriter<Out>>>,
     members: Vec<MemberEntry>,
     by_name: HashMap<String, usize>,
     /// Per collector: its records as JSON lines, serialized as they come (a `Value` tree costs
@@ -109,19 +116,41 @@ pub struct BundleWriter {
     failed: Option<String>,
     finished: bool,
     pool: Pool,
+    /// Encrypted to recipients: the file name ends `.zip.age`, records spool in memory.
+    encrypted: bool,
 }
 
 impl BundleWriter {
     /// Starts a bundle in `out_dir` (created 0700 when missing). `stem` names the temporary
     /// file; the final name is chosen by [`BundleWriter::finish`].
     pub fn create(out_dir: &Path, stem: &str) -> Result<Self, BundleError> {
+        Self::create_with(out_dir, stem, None)
+    }
+
+    /// [`BundleWriter::create`] for a bundle encrypted to `recipients` (the age format):
+    /// the zip is encrypted as it is written and the bundle is named `<file_stem>.zip.age`.
+    pub fn create_encrypted(
+        out_dir: &Path,
+        stem: &str,
+        recipients: &Recipients,
+    ) -> Result<Self, BundleError> {
+        Self::create_with(out_dir, stem, Some(recipients))
+    }
+
+    /// [`BundleWriter::create`], encrypted when `recipients` are given.
+    pub fn create_with(
+        out_dir: &Path,
+        stem: &str,
+        recipients: Option<&Recipients>,
+    ) -> Result<Self, BundleError> {
         ensure_out_dir(out_dir)?;
+        let ext = extension(recipients.is_some());
         let mut n = 0u32;
         let (file, partial) = loop {
             let name = if n == 0 {
-                format!(".{stem}.zip.partial")
+                format!(".{stem}.{ext}.partial")
             } else {
-                format!(".{stem}.{n}.zip.partial")
+                format!(".{stem}.{n}.{ext}.partial")
             };
             let path = out_dir.join(name);
             match create_new_private(&path) {
@@ -131,6 +160,16 @@ impl BundleWriter {
             }
         };
         let sink = HashingFile::new(file);
+        let sink = match recipients {
+            None => Out::Plain(sink),
+            Some(r) => match crate::crypt::encrypt(sink, r) {
+                Ok(w) => Out::Age(Box::new(w)),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(BundleError::Write(e.to_string()));
+                }
+            },
+        };
         Ok(BundleWriter {
             out_dir: out_dir.to_path_buf(),
             partial,
@@ -144,6 +183,7 @@ impl BundleWriter {
             failed: None,
             finished: false,
             pool: Pool::new(),
+            encrypted: recipients.is_some(),
         })
     }
 
@@ -209,7 +249,7 @@ impl BundleWriter {
             .expect("unbounded")
     }
 
-    fn zip(&mut self) -> Result<&mut ZipWriter<StreamWriter<HashingFile>>, String> {
+    fn zip(&mut self) -> Result<&mut ZipWriter<StreamWriter<Out>>, String> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -320,7 +360,9 @@ impl BundleWriter {
         let mut sink = zip
             .finish()
             .map_err(|e| BundleError::Write(e.to_string()))?
-            .into_inner();
+            .into_inner()
+            .finish()
+            .map_err(|e| BundleError::Write(e.to_string()))?;
         sink.flush()
             .map_err(|e| BundleError::Write(e.to_string()))?;
         sink.stop_syncer();
@@ -333,7 +375,8 @@ impl BundleWriter {
         file.sync_all()
             .map_err(|e| BundleError::Write(format!("fsync: {e}")))?;
         drop(file);
-        let path = place::place(&self.out_dir, &self.partial, file_stem, &sha256)?;
+        let ext = extension(self.encrypted);
+        let path = place::place(&self.out_dir, &self.partial, file_stem, ext, &sha256)?;
         self.finished = true;
         Ok(FinishedBundle {
             path,
@@ -342,6 +385,11 @@ impl BundleWriter {
             members: self.members.len() + 1,
         })
     }
+}
+
+/// The extension of a bundle's file name: `zip`, or `zip.age` when encrypted.
+fn extension(encrypted: bool) -> &'static str {
+    if encrypted { "zip.age" } else { "zip" }
 }
 
 impl Drop for BundleWriter {
@@ -354,7 +402,7 @@ impl Drop for BundleWriter {
 
 /// Appends a member compressed off-thread (or records why it could not be).
 fn append_prepared(
-    zip: &mut Option<ZipWriter<StreamWriter<HashingFile>>>,
+    zip: &mut Option<ZipWriter<StreamWriter<Out>>>,
     failed: &mut Option<String>,
     r: Result<zip::PreparedZipFile, String>,
 ) {

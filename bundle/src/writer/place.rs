@@ -8,18 +8,20 @@ use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
 use std::path::{Path, PathBuf};
 
 /// Writes `<name>.sha256` for `sha256` and renames `partial` to `<name>` in `out_dir`, where
-/// `<name>` is the first free one of `<file_stem>.zip`, `<file_stem>-2.zip`, ...
+/// `<name>` is the first free one of `<file_stem>.<ext>`, `<file_stem>-2.<ext>`, ... (`ext`
+/// is `zip`, or `zip.age` for an encrypted bundle)
 pub(super) fn place(
     out_dir: &Path,
     partial: &Path,
     file_stem: &str,
+    ext: &str,
     sha256: &str,
 ) -> Result<PathBuf, BundleError> {
     for n in 1..10_000u32 {
         let name = if n == 1 {
-            format!("{file_stem}.zip")
+            format!("{file_stem}.{ext}")
         } else {
-            format!("{file_stem}-{n}.zip")
+            format!("{file_stem}-{n}.{ext}")
         };
         let final_path = out_dir.join(&name);
         let sum_path = out_dir.join(format!("{name}.sha256"));

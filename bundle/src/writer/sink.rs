@@ -111,8 +111,7 @@ impl EvidenceSink for BundleWriter {
             return Err(e.clone());
         }
         if !self.records.contains_key(collector) {
-            let f = tempfile::tempfile_in(&self.out_dir)
-                .map_err(|e| format!("records spool in {}: {e}", self.out_dir.display()))?;
+            let f = self.records_spool()?;
             self.records.insert(
                 collector.to_string(),
                 (std::io::BufWriter::with_capacity(64 << 10, f), 0),
@@ -186,6 +185,20 @@ impl Reading {
 }
 
 impl BundleWriter {
+    /// A new spool for a collector's records: an unnamed temporary file in the output
+    /// directory, or, for an encrypted bundle, an anonymous memory file (`memfd`): the
+    /// plaintext of an encrypted bundle never reaches the disk.
+    fn records_spool(&self) -> Result<std::fs::File, String> {
+        if self.encrypted {
+            use nix::sys::memfd::{MFdFlags, memfd_create};
+            return memfd_create("dossier-records", MFdFlags::MFD_CLOEXEC)
+                .map(std::fs::File::from)
+                .map_err(|e| format!("records spool in memory: {e}"));
+        }
+        tempfile::tempfile_in(&self.out_dir)
+            .map_err(|e| format!("records spool in {}: {e}", self.out_dir.display()))
+    }
+
     /// Starts the member `name` with the head already read (`data`) and streams the rest of
     /// `f` into it, chunk by chunk, up to `limit` bytes.
     fn stream_rest(

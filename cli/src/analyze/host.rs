@@ -8,6 +8,7 @@ use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
 use dossier_analyzers::baseline::BaselineIndex;
 use dossier_analyzers::{BundleInput, Header, analyze, completeness, inventory, policy};
+use dossier_bundle::crypt::Identities;
 use dossier_bundle::manifest::CollectorRun;
 use dossier_bundle::reader::{Bundle, Limits};
 use dossier_plugin_api::analysis::{HostAnalysis, PluginUse};
@@ -336,6 +337,8 @@ pub(crate) struct HostPolicy<'b> {
 /// What one worker needs to examine bundles.
 pub(crate) struct Examiner<'r> {
     pub(crate) limits: Limits,
+    /// Decrypt encrypted bundles (`--identity`).
+    pub(crate) identities: &'r Identities,
     pub(crate) ledgers: &'r Ledgers,
     pub(crate) playbook: &'r Playbook,
     pub(crate) registry: &'r Registry,
@@ -351,7 +354,7 @@ impl Examiner<'_> {
         let (playbook, timings) = (self.playbook, self.timings);
         let custody = custody_in(self.ledgers, path);
         let t = Instant::now();
-        let opened = open_checked(path, custody, &self.limits);
+        let opened = open_checked(path, custody, &self.limits, self.identities);
         timings.add(Stage::Open, t);
         let mut b = opened?;
         let (mut analysis, facts, inv) = analyze_bundle_timed(

@@ -66,6 +66,7 @@ pub use pool::MAX_WORKERS;
 use crate::playbook::Playbook;
 use crate::plugins::Registry;
 use dossier_analyzers::baseline::BaselineIndex;
+use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::ensure_out_dir;
 use dossier_bundle::reader::Limits;
 use dossier_plugin_api::analysis::{Finding, NotCollected, Unanalyzed};
@@ -105,7 +106,8 @@ pub struct HostSummary {
 /// each bundle, then `DIR/fleet-report.md` and `DIR/findings.json` over all of them and the
 /// targets that could not be collected (`not_collected`, empty when every target gave a
 /// bundle). A bundle that fails verification, or whose custody ledger (beside it, if any) is
-/// broken, lacks its `created` entry or records another SHA-256, is not analyzed but listed.
+/// broken, lacks its `created` entry or records another SHA-256, is not analyzed but listed;
+/// so is an encrypted bundle none of `identities` decrypts (they decrypt as a stream).
 pub fn analyze_bundles(
     bundles: &[PathBuf],
     playbook: &Playbook,
@@ -113,6 +115,7 @@ pub fn analyze_bundles(
     out: &Path,
     not_collected: &[NotCollected],
     baseline: Option<&BaselineIndex>,
+    identities: &Identities,
 ) -> Result<Analysis, AnalyzeError> {
     ensure_out_dir(out).map_err(ReportError::OutDir)?;
     let mut stacking = Stacking::new(bundles.len());
@@ -124,6 +127,7 @@ pub fn analyze_bundles(
     let timings = Timings::from_env();
     let examiner = Examiner {
         limits: Limits::default(),
+        identities,
         ledgers: &ledgers,
         playbook,
         registry,
@@ -250,6 +254,7 @@ mod tests {
             &out,
             &nc,
             None,
+            &Identities::none(),
         )
         .unwrap();
         assert_eq!(r.hosts.len(), 1);
@@ -296,6 +301,7 @@ mod tests {
             &out,
             &[],
             None,
+            &Identities::none(),
         )
         .unwrap_err();
         assert!(

@@ -1,9 +1,11 @@
 //! The first stage of analysis: open a bundle, verify it (whole-file and per-member SHA-256,
 //! manifest) and check it against the custody ledger beside it. A bundle that fails either is
-//! refused with a short reason (for the ledger) and the full one (for the reports).
+//! refused with a short reason (for the ledger) and the full one (for the reports). An
+//! encrypted bundle is decrypted as it is read with the `--identity` keys, or refused.
 
+use dossier_bundle::crypt::Identities;
 use dossier_bundle::ledger::{self, Beside};
-use dossier_bundle::reader::{Bundle, Limits};
+use dossier_bundle::reader::{Bundle, Limits, OpenError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -19,9 +21,11 @@ pub fn open_checked(
     path: &Path,
     custody: Option<&Beside>,
     limits: &Limits,
+    identities: &Identities,
 ) -> Result<Bundle, Refusal> {
     let name = ledger::bundle_name(path);
-    match Bundle::open(path, limits) {
+    match Bundle::open_with(path, limits, identities) {
+        Err(e @ OpenError::Encrypted { .. }) => Err(("encrypted, no identity", e.to_string())),
         Err(e) => Err(("failed verification", e.to_string().replace('\n', " "))),
         Ok((b, _)) => {
             let problems = custody.map_or_else(Vec::new, |l| l.problems(&name, Some(&b.sha256)));

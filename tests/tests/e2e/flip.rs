@@ -225,6 +225,7 @@ impl Case {
             keys: &self.keys,
             ledger: true,
             require_signature: true,
+            identities: &dossier_bundle::crypt::Identities::none(),
         };
         !custody::check(&self.bundle, &Limits::default(), &checks)
             .verification

@@ -15,6 +15,7 @@ mod analysis;
 mod architecture;
 mod corpus;
 mod coverage;
+mod encrypt;
 mod families;
 mod fixtures;
 mod fleet;

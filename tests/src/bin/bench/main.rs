@@ -38,10 +38,17 @@
 //!   --no-analyze` over SSH against `collect --root` of the same filesystem (dead-box: no
 //!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
 //!   and the per-collector `duration_ms` of each from the bundles' manifests.
+//!
+//! `dossier-bench crypto [--size 1G] [--runs 3] [--dir DIR]`
+//!   Signing and encryption of a file of incompressible data (1 GiB unless `--size`, with a
+//!   K, M or G suffix): dossier's `sign_bundle` against `minisign -S` (Ed25519 keys of both), and
+//!   dossier's age encryption to a file against `age -r`, interleaved run by run; medians in
+//!   MB/s and the ratios dossier/stock. Needs `minisign`, `age` and `age-keygen` on PATH.
 
 mod analyze;
 mod bundle;
 mod cpu;
+mod crypto;
 mod fleet;
 mod load;
 mod local;
@@ -77,13 +84,14 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("triage") => triage::triage(&args),
         Some("bundle") => bundle::bundle(&args),
+        Some("crypto") => crypto::crypto(&args),
         Some("analyze") => analyze::analyze(&args),
         Some("sweep") => sweep::sweep(&args),
         Some("load") => load::load(&args),
         Some("one") => measure::one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR]"
             );
             std::process::exit(2);
         }
