@@ -1,5 +1,5 @@
 //! A test plugin for dossier's end-to-end suites: a collector, an analyzer and a reporter
-//! (`probe`) whose behaviour the environment variable `DOSSIER_TEST_PLUGIN` controls, so one
+//! (`probe`) whose behaviour the environment variable `DOSSIER_PLUGIN_TEST` controls, so one
 //! library (one small build) serves every refusal and panic test:
 //!
 //! - `wrong-abi`, `wrong-api`, `wrong-target`: `dossier_plugin_info` reports another ABI
@@ -7,9 +7,17 @@
 //! - `panic-create`, `panic-info`, `panic-validate`, `panic-collect`, `panic-analyze`,
 //!   `panic-fleet`, `panic-report-host`, `panic-report-finish`, `panic-destroy`: the plugin
 //!   panics in that entry point;
+//! - `abort-P`, `segv-P` (a write through a null pointer), `overflow-P` (endless recursion),
+//!   `loop-P` (never returns), `oom-P` (allocates until refused) and `exit-P` (exits with
+//!   status 7), where P is `collect` or `analyze`: the plugin kills or hangs its process
+//!   there, which dossier's plugin host must survive;
 //! - unset: it behaves. The collector records `/etc/hostname`; the analyzer flags every probe
 //!   record (rule `probe-seen`, weight 1) and returns a fleet finding over the hosts; the
 //!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
+//!
+//! With `DOSSIER_PLUGIN_TEST_CTOR` set to a file path, the library's constructor (run by
+//! `dlopen`, before any dossier code can check anything) writes its process id and parent
+//! process id there, so a test can tell which process loaded it.
 
 use dossier_plugin_abi::{ABI_VERSION, PluginInfo, StrRef};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
@@ -22,7 +30,7 @@ use dossier_plugin_api::reporter::{FleetInput, ReportError, Reporter, ReporterIn
 use std::path::Path;
 
 fn mode() -> String {
-    std::env::var("DOSSIER_TEST_PLUGIN").unwrap_or_default()
+    std::env::var("DOSSIER_PLUGIN_TEST").unwrap_or_default()
 }
 
 fn maybe_panic(point: &str) {
@@ -30,6 +38,58 @@ fn maybe_panic(point: &str) {
         panic!("test plugin panics in {point} as asked");
     }
 }
+
+/// Recurses until the stack is exhausted.
+#[allow(unconditional_recursion)]
+fn recurse(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 64]);
+    recurse(n + 1) + frame[7]
+}
+
+/// Kills or hangs this process at `point` when the mode says so.
+fn misbehave(point: &str) {
+    let m = mode();
+    let Some(how) = m.strip_suffix(point).and_then(|m| m.strip_suffix('-')) else {
+        return;
+    };
+    match how {
+        "abort" => std::process::abort(),
+        "exit" => std::process::exit(7),
+        // SAFETY: none: this writes to the unmapped first page on purpose (SIGSEGV). The
+        // address is not null, so no debug precondition check turns it into a panic first.
+        "segv" => unsafe { std::ptr::write_volatile(std::hint::black_box(8usize) as *mut u8, 1) },
+        "overflow" => {
+            std::hint::black_box(recurse(0));
+        }
+        "loop" => loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        },
+        "oom" => {
+            let mut held = Vec::new();
+            loop {
+                held.push(std::hint::black_box(vec![1u8; 64 << 20]));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Writes this process's id and its parent's to the file `DOSSIER_PLUGIN_TEST_CTOR` names.
+extern "C" fn constructor() {
+    if let Some(f) = std::env::var_os("DOSSIER_PLUGIN_TEST_CTOR") {
+        let ids = format!(
+            "{} {}\n",
+            std::process::id(),
+            std::os::unix::process::parent_id()
+        );
+        let _ = std::fs::write(f, ids);
+    }
+}
+
+/// Run by the dynamic loader when the library is loaded.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CONSTRUCTOR: extern "C" fn() = constructor;
 
 /// The test collector.
 pub struct Probe;
@@ -65,6 +125,7 @@ impl Collector for Probe {
 
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         maybe_panic("collect");
+        misbehave("collect");
         let c = ctx.capture(Path::new("/etc/hostname"), 4096);
         let hostname = c
             .as_ref()
@@ -116,6 +177,7 @@ impl Analyzer for ProbeAnalyzer {
         members: &mut dyn MemberReader,
     ) -> Result<HostFindings, AnalyzeError> {
         maybe_panic("analyze");
+        misbehave("analyze");
         // Reads the raw copy its collector made, through dossier (hash re-checked).
         let mut raw = Vec::new();
         for r in input.of_kind("probe", "probe") {
