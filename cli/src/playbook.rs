@@ -91,12 +91,17 @@ pub struct PluginLimits {
     pub memory_mib: u64,
 }
 
+/// Default time limit of one call into a plugin, in seconds.
+pub const DEFAULT_PLUGIN_TIMEOUT_SECS: u64 = 60;
+/// Default memory limit (address space) of a plugin host process, in MiB.
+pub const DEFAULT_PLUGIN_MEMORY_MIB: u64 = 1024;
+
 fn default_timeout() -> u64 {
-    crate::plugins::DEFAULT_TIMEOUT_SECS
+    DEFAULT_PLUGIN_TIMEOUT_SECS
 }
 
 fn default_memory() -> u64 {
-    crate::plugins::DEFAULT_MEMORY_MIB
+    DEFAULT_PLUGIN_MEMORY_MIB
 }
 
 impl Default for PluginLimits {
@@ -466,6 +471,36 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("enabled"), "{e}");
+    }
+
+    #[test]
+    fn plugin_limits_default_and_are_bounded() {
+        let p = parse("name = \"t\"\n[collectors.cron]\n", "t", &all()).unwrap();
+        assert_eq!(
+            p.plugin_limits,
+            PluginLimits {
+                timeout_secs: DEFAULT_PLUGIN_TIMEOUT_SECS,
+                memory_mib: DEFAULT_PLUGIN_MEMORY_MIB
+            }
+        );
+        let p = parse(
+            "name = \"t\"\n[collectors.cron]\n[plugin_limits]\ntimeout_secs = 5\n",
+            "t",
+            &all(),
+        )
+        .unwrap();
+        assert_eq!(p.plugin_limits.timeout_secs, 5);
+        assert_eq!(p.plugin_limits.memory_mib, DEFAULT_PLUGIN_MEMORY_MIB);
+        for bad in ["timeout_secs = 0", "memory_mib = 8", "stack = 1"] {
+            let e = parse(
+                &format!("name = \"t\"\n[collectors.cron]\n[plugin_limits]\n{bad}\n"),
+                "t",
+                &all(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("line 3") || e.contains("line 4"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -110,15 +110,21 @@ fn run(rd: &mut BufReader<File>, wr: &mut BufWriter<File>) -> std::io::Result<()
         let r =
             nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_AS, memory, memory);
         if let Err(e) = r {
-            let message = format!("cannot set the memory limit: {e}");
-            return frame::write(wr, &Frame::new(Head::Refused { message }, vec![]));
+            let refused = Head::Refused {
+                path: path.display().to_string(),
+                message: format!("cannot set the memory limit: {e}"),
+            };
+            return frame::write(wr, &Frame::new(refused, vec![]));
         }
     }
     let lib = match open_library(&path) {
         Ok(lib) => lib,
         Err(e) => {
-            let message = e.message;
-            return frame::write(wr, &Frame::new(Head::Refused { message }, vec![]));
+            let refused = Head::Refused {
+                path: e.path,
+                message: e.message,
+            };
+            return frame::write(wr, &Frame::new(refused, vec![]));
         }
     };
     frame::write(wr, &Frame::new(Head::Loaded { meta: lib.meta() }, vec![]))?;

@@ -36,8 +36,8 @@ pub enum Head {
     Reply { status: i32 },
     /// child: the library is loaded and its metadata passed the checks.
     Loaded { meta: LibMeta },
-    /// child: the library cannot be used.
-    Refused { message: String },
+    /// child: the library cannot be used, because of the file or folder at `path`.
+    Refused { path: String, message: String },
     /// child: the plugin calls back with operation `op`, JSON input `a`, raw data `b`.
     Callback { op: u32 },
     /// child: the request is done with `status`; output (JSON or an error) in `a`.

@@ -37,7 +37,7 @@ mod process;
 
 pub use child::HOST_ARG;
 pub use load::check_owner_mode;
-pub use pool::{DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_SECS, Limits};
+pub use pool::Limits;
 
 /// How a library was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,8 +200,7 @@ impl Registry {
     /// Loads one library and registers what it provides.
     fn add(&mut self, path: &Path, found: Found) -> Result<(), PluginLoadError> {
         let start = Instant::now();
-        let (host, meta) =
-            pool::PluginHost::start(path, self.limits.clone()).map_err(|m| load_error(path, m))?;
+        let (host, meta) = pool::PluginHost::start(path, self.limits.clone())?;
         let lib = Arc::new(PluginLib::with_transport(meta, Arc::new(host)));
         if let Some(other) = self.libs.iter().find(|l| l.lib.name == lib.name) {
             if other.lib.sha256 == lib.sha256 || other.found != found {

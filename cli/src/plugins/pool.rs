@@ -10,6 +10,7 @@
 
 use super::frame::{Frame, Head};
 use super::process::HostProcess;
+use super::{PluginLoadError, load_error};
 use dossier_plugin_abi::KIND_REPORTER;
 use dossier_plugin_abi::bridge::{CallFailure, Handler, LibMeta, Transport};
 use std::collections::HashMap;
@@ -18,10 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Default time limit of one call into a plugin, in seconds.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
-/// Default memory limit (address space) of a plugin host child, in MiB.
-pub const DEFAULT_MEMORY_MIB: u64 = 1024;
+use crate::playbook::{DEFAULT_PLUGIN_MEMORY_MIB, DEFAULT_PLUGIN_TIMEOUT_SECS};
 
 /// The limits every plugin call runs under; the playbook may change them after loading.
 #[derive(Debug)]
@@ -33,8 +31,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            timeout_secs: AtomicU64::new(DEFAULT_TIMEOUT_SECS),
-            memory_mib: AtomicU64::new(DEFAULT_MEMORY_MIB),
+            timeout_secs: AtomicU64::new(DEFAULT_PLUGIN_TIMEOUT_SECS),
+            memory_mib: AtomicU64::new(DEFAULT_PLUGIN_MEMORY_MIB),
         }
     }
 }
@@ -87,9 +85,12 @@ type Outcome = Result<Vec<u8>, CallFailure>;
 impl PluginHost {
     /// Starts the first child, which loads the library; returns the host and the library's
     /// metadata (checked here again), or why the library cannot be used.
-    pub fn start(path: &Path, limits: Arc<Limits>) -> Result<(PluginHost, LibMeta), String> {
+    pub fn start(
+        path: &Path,
+        limits: Arc<Limits>,
+    ) -> Result<(PluginHost, LibMeta), PluginLoadError> {
         let (p, meta) = HostProcess::start(path, limits.memory(), limits.timeout())?;
-        meta.check().map_err(|e| e.to_string())?;
+        meta.check().map_err(|e| load_error(path, e.to_string()))?;
         let host = PluginHost {
             path: path.to_path_buf(),
             meta: meta.clone(),
@@ -113,7 +114,7 @@ impl PluginHost {
             }
         }
         let (p, meta) = HostProcess::start(&self.path, memory, self.limits.timeout())
-            .map_err(CallFailure::Process)?;
+            .map_err(|e| CallFailure::Process(e.to_string()))?;
         if meta.sha256 != self.meta.sha256 {
             return Err(CallFailure::Process(format!(
                 "the library file changed since it was loaded (SHA-256 {} then, {} now)",
@@ -127,8 +128,8 @@ impl PluginHost {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(p);
     }
 
-    /// One request to child `p` (callbacks to `handler`); `Err(None)` when the child is gone
-    /// (`p` must then be dropped), with its reason in the failure.
+    /// One request to child `p` (callbacks to `handler`): its outcome, or `Err` when the child
+    /// is gone (`p` must then be dropped), with the reason in the failure.
     fn request(
         &self,
         p: &mut HostProcess,

@@ -6,6 +6,7 @@
 
 use super::child::HOST_ARG;
 use super::frame::{self, Frame, Head};
+use super::{PluginLoadError, load_error};
 use dossier_plugin_abi::bridge::{Handler, LibMeta, Reply};
 use dossier_plugin_abi::{STATUS_BAD_INPUT, WireError};
 use std::collections::{HashSet, VecDeque};
@@ -123,7 +124,7 @@ impl HostProcess {
         path: &Path,
         memory: u64,
         timeout: Duration,
-    ) -> Result<(HostProcess, LibMeta), String> {
+    ) -> Result<(HostProcess, LibMeta), PluginLoadError> {
         let mut cmd = Command::new("/proc/self/exe");
         cmd.arg(HOST_ARG)
             .env_clear()
@@ -133,11 +134,11 @@ impl HostProcess {
             .stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
-            .map_err(|e| format!("cannot start the plugin host: {e}"))?;
+            .map_err(|e| load_error(path, format!("cannot start the plugin host: {e}")))?;
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
-            return Err("the plugin host has no pipes".into());
+            return Err(load_error(path, "the plugin host has no pipes"));
         };
         let (tx, frames) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -188,11 +189,17 @@ impl HostProcess {
                 Ok((p, meta))
             }
             Ok(Frame {
-                head: Head::Refused { message },
+                head: Head::Refused { path, message },
                 ..
-            }) => Err(message),
-            Ok(other) => Err(p.kill(format!("plugin host answered {:?}", other.head))),
-            Err(gone) => Err(format!("the plugin host {gone} while loading the library")),
+            }) => Err(PluginLoadError { path, message }),
+            Ok(other) => Err(load_error(
+                path,
+                p.kill(format!("plugin host answered {:?}", other.head)),
+            )),
+            Err(gone) => Err(load_error(
+                path,
+                format!("the plugin host {gone} while loading the library"),
+            )),
         }
     }
 

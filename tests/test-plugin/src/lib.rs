@@ -16,8 +16,9 @@
 //!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
 //!
 //! With `DOSSIER_PLUGIN_TEST_CTOR` set to a file path, the library's constructor (run by
-//! `dlopen`, before any dossier code can check anything) writes its process id and parent
-//! process id there, so a test can tell which process loaded it.
+//! `dlopen`, before any dossier code can check anything) appends a JSON line there: its
+//! process id and parent process id, its open descriptors and its environment's names, so a
+//! test can tell which process loaded it and what that process inherited.
 
 use dossier_plugin_abi::{ABI_VERSION, PluginInfo, StrRef};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
@@ -74,15 +75,36 @@ fn misbehave(point: &str) {
     }
 }
 
-/// Writes this process's id and its parent's to the file `DOSSIER_PLUGIN_TEST_CTOR` names.
+/// Appends a line to the file `DOSSIER_PLUGIN_TEST_CTOR` names: this process's id, its
+/// parent's, where each of its open descriptors leads, and the names of its environment.
 extern "C" fn constructor() {
-    if let Some(f) = std::env::var_os("DOSSIER_PLUGIN_TEST_CTOR") {
-        let ids = format!(
-            "{} {}\n",
-            std::process::id(),
-            std::os::unix::process::parent_id()
-        );
-        let _ = std::fs::write(f, ids);
+    use std::io::Write;
+    let Some(f) = std::env::var_os("DOSSIER_PLUGIN_TEST_CTOR") else {
+        return;
+    };
+    let fds: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|t| t.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let env: Vec<String> = std::env::vars_os()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect();
+    let line = serde_json::json!({
+        "pid": std::process::id(),
+        "ppid": std::os::unix::process::parent_id(),
+        "fds": fds,
+        "env": env,
+    });
+    if let Ok(mut out) = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(f)
+    {
+        let _ = writeln!(out, "{line}");
     }
 }
 

@@ -1,0 +1,361 @@
+//! Dynamic plugins run out of the dossier process, through the real binary: a plugin that
+//! aborts, writes through a null pointer, overflows its stack, exhausts its memory limit,
+//! exits or loops fails only its own step (collector or analyzer), with one line naming the
+//! plugin and how its process ended, while the other collectors' evidence is bundled and the
+//! analysis goes on; a looping one is killed at the playbook's time limit; the library's
+//! constructor runs in the plugin host child, which inherits no descriptor and no secret
+//! environment variable of dossier; and a library under a folder others can write is refused
+//! before it is loaded.
+
+use dossier_tests::{dossier_bin, fixture, manifest, stderr, stdout, test_plugin};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+/// A dossier command with a fresh HOME and only the plugin settings of `env`.
+fn cmd(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(dossier_bin());
+    c.args(args)
+        .current_dir(home)
+        .env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env_remove("DOSSIER_PLUGIN_TEST")
+        .env_remove("DOSSIER_PLUGIN_TEST_CTOR")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+fn run(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    cmd(home, args, env).output().expect("run dossier")
+}
+
+/// A playbook with the probe plugin and the given limits.
+fn playbook(timeout: u64) -> String {
+    format!(
+        "name = \"probe\"\n[plugin_limits]\ntimeout_secs = {timeout}\nmemory_mib = 256\n\
+         [collectors.facts]\n[collectors.cron]\n[collectors.probe]\n"
+    )
+}
+
+/// `collect --root rootfs-clean` with the test plugin in `mode`; returns the bundle and the
+/// output folder.
+fn collect(home: &Path, timeout: u64, env: &[(&str, &str)]) -> (Output, PathBuf) {
+    let pb = home.join("playbook.toml");
+    std::fs::write(&pb, playbook(timeout)).unwrap();
+    let out = home.join("out");
+    let lib = test_plugin();
+    let o = run(
+        home,
+        &[
+            "collect",
+            "--quiet",
+            "--root",
+            s(&fixture("rootfs-clean")),
+            "--out",
+            s(&out),
+            "--playbook",
+            s(&pb),
+            "--plugin",
+            s(&lib),
+        ],
+        env,
+    );
+    (o, out)
+}
+
+fn bundle_of(o: &Output) -> PathBuf {
+    assert!(
+        o.status.success(),
+        "collect failed: {}\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    PathBuf::from(stdout(o).lines().last().expect("bundle path").trim())
+}
+
+fn status_of(m: &Value, collector: &str) -> (String, String) {
+    let r = m["collectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == collector)
+        .unwrap_or_else(|| panic!("no collector {collector} in {m:#}"));
+    (
+        r["status"].as_str().unwrap_or_default().to_string(),
+        r["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// A collect whose plugin collector killed its process: collect exits 0, the bundle holds the
+/// built-in collectors' evidence and verifies, the plugin's step failed with `reason`.
+fn assert_collector_failed(mode: &str, timeout: u64, reason: &str) -> Duration {
+    let d = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let (o, out) = collect(d.path(), timeout, &[("DOSSIER_PLUGIN_TEST", mode)]);
+    let took = t.elapsed();
+    let b = bundle_of(&o);
+    let m = manifest(&b);
+    assert_eq!(
+        status_of(&m, "probe"),
+        ("failed".to_string(), reason.to_string()),
+        "{mode}"
+    );
+    assert_eq!(status_of(&m, "cron").0, "ok", "{mode}");
+    assert!(
+        m["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "records/cron.jsonl"),
+        "{mode}: the other collectors' evidence is in the bundle"
+    );
+    let v = run(d.path(), &["verify", s(&b)], &[]);
+    assert!(v.status.success(), "{mode}: {}", stderr(&v));
+    let report = std::fs::read_to_string(out.join("analysis/clean-web01/report.md")).unwrap();
+    assert!(
+        report.contains("- `probe-seen` Probe record seen: collector 'probe' failed"),
+        "{mode}: {report}"
+    );
+    took
+}
+
+#[test]
+fn a_plugin_collector_that_kills_its_process_fails_only_its_own_step() {
+    for (mode, reason) in [
+        (
+            "abort-collect",
+            "plugin probe: killed by SIGABRT during collect",
+        ),
+        (
+            "segv-collect",
+            "plugin probe: killed by SIGSEGV during collect",
+        ),
+        (
+            "overflow-collect",
+            "plugin probe: killed by SIGABRT (stack overflow) during collect",
+        ),
+        (
+            "oom-collect",
+            "plugin probe: killed by SIGABRT (out of memory: limit 256 MiB) during collect",
+        ),
+        (
+            "exit-collect",
+            "plugin probe: exited with status 7 during collect",
+        ),
+    ] {
+        assert_collector_failed(mode, 30, reason);
+    }
+}
+
+#[test]
+fn a_looping_plugin_is_killed_at_its_time_limit() {
+    let took = assert_collector_failed(
+        "loop-collect",
+        2,
+        "plugin probe: timed out after 2 s during collect",
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(2 + 8),
+        "collect took {took:?} with a 2 s limit"
+    );
+
+    // The same in `analyze`, and the killed child is gone.
+    let d = tempfile::tempdir().unwrap();
+    let (o, _) = collect(d.path(), 2, &[]);
+    let b = bundle_of(&o);
+    let ctor = d.path().join("ctor.jsonl");
+    let t = Instant::now();
+    let again = d.path().join("again");
+    let a = run(
+        d.path(),
+        &[
+            "analyze",
+            s(&b),
+            "--out",
+            s(&again),
+            "--playbook",
+            s(&d.path().join("playbook.toml")),
+            "--plugin",
+            s(&test_plugin()),
+        ],
+        &[
+            ("DOSSIER_PLUGIN_TEST", "loop-analyze"),
+            ("DOSSIER_PLUGIN_TEST_CTOR", s(&ctor)),
+        ],
+    );
+    let took = t.elapsed();
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(took < Duration::from_secs(2 + 8), "analyze took {took:?}");
+    let report = std::fs::read_to_string(again.join("clean-web01/report.md")).unwrap();
+    assert!(
+        report.contains(
+            "- analyzer plugin `probe`: failed (plugin probe: timed out after 2 s during analyze)"
+        ),
+        "{report}"
+    );
+    for line in std::fs::read_to_string(&ctor).unwrap().lines() {
+        let pid = serde_json::from_str::<Value>(line).unwrap()["pid"]
+            .as_u64()
+            .unwrap();
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&cmdline).contains("__plugin-host"),
+            "plugin host {pid} still running"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_analyzer_that_kills_its_process_fails_only_its_rules() {
+    let d = tempfile::tempdir().unwrap();
+    let (o, _) = collect(d.path(), 30, &[]);
+    let b = bundle_of(&o);
+    for (i, (mode, reason)) in [
+        ("segv-analyze", "killed by SIGSEGV during analyze"),
+        ("abort-analyze", "killed by SIGABRT during analyze"),
+        (
+            "overflow-analyze",
+            "killed by SIGABRT (stack overflow) during analyze",
+        ),
+        (
+            "oom-analyze",
+            "killed by SIGABRT (out of memory: limit 256 MiB) during analyze",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let again = d.path().join(format!("again{i}"));
+        let a = run(
+            d.path(),
+            &[
+                "analyze",
+                s(&b),
+                "--out",
+                s(&again),
+                "--playbook",
+                s(&d.path().join("playbook.toml")),
+                "--plugin",
+                s(&test_plugin()),
+            ],
+            &[("DOSSIER_PLUGIN_TEST", mode)],
+        );
+        assert!(a.status.success(), "{mode}: {}", stderr(&a));
+        let report = std::fs::read_to_string(again.join("clean-web01/report.md")).unwrap();
+        assert!(
+            report.contains(&format!(
+                "- analyzer plugin `probe`: failed (plugin probe: {reason})"
+            )),
+            "{mode}: {report}"
+        );
+        // The built-in analysis and reports are complete.
+        assert!(
+            report.contains("## Verdict") || report.contains("Verdict"),
+            "{report}"
+        );
+        assert!(again.join("fleet-report.md").is_file() && again.join("findings.json").is_file());
+    }
+}
+
+#[test]
+fn the_library_is_loaded_in_a_child_that_inherits_no_descriptor_and_no_secret() {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let d = tempfile::tempdir().unwrap();
+    let lib = test_plugin();
+    let ctor = d.path().join("ctor.jsonl");
+    // A descriptor dossier inherits (not close-on-exec), as an SSH session's socket could be.
+    let secret = std::fs::File::create(d.path().join("secret-fd")).unwrap();
+    fcntl(&secret, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+    let child = cmd(
+        d.path(),
+        &["plugins", "--plugin", s(&lib)],
+        &[
+            ("DOSSIER_PLUGIN_TEST_CTOR", s(&ctor)),
+            ("SSH_AUTH_SOCK", "/nonexistent/agent.sock"),
+            ("DOSSIER_SIGN_PASSPHRASE", "hunter2"),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    drop(secret);
+    let dossier_pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("plugin probe"), "{}", stdout(&o));
+    let text = std::fs::read_to_string(&ctor).expect("the constructor ran");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        assert_ne!(l["pid"], dossier_pid, "the library was loaded into dossier");
+        assert_eq!(l["ppid"], dossier_pid, "loaded by a child of dossier: {l}");
+        let env: Vec<&str> = l["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(env.contains(&"DOSSIER_PLUGIN_TEST_CTOR"), "{env:?}");
+        for secret in ["SSH_AUTH_SOCK", "DOSSIER_SIGN_PASSPHRASE"] {
+            assert!(!env.contains(&secret), "{secret} inherited: {env:?}");
+        }
+        for fd in l["fds"].as_array().unwrap() {
+            let fd = fd.as_str().unwrap();
+            assert!(
+                fd.starts_with("pipe:")
+                    || fd == "/dev/null"
+                    || fd == format!("/proc/{}/fd", l["pid"])
+                    || Path::new(fd) == std::fs::canonicalize(&lib).unwrap(),
+                "the plugin host holds {fd}: {l}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_library_below_a_folder_others_can_write_is_refused_before_loading() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let open = d.path().join("open");
+    let dir = open.join("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    let planted = dir.join("probe.so");
+    std::fs::copy(test_plugin(), &planted).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let ctor = d.path().join("ctor.jsonl");
+    let o = run(
+        d.path(),
+        &["plugins", "--plugin", s(&planted)],
+        &[("DOSSIER_PLUGIN_TEST_CTOR", s(&ctor))],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let real = std::fs::canonicalize(&open).unwrap();
+    assert!(
+        stderr(&o).contains(&format!(
+            "plugin {}: refused: the plugin folder is group- or world-writable (mode 0777)",
+            real.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!ctor.exists(), "the library's constructor ran");
+    // Sticky, like /tmp: loaded.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let o = run(d.path(), &["plugins", "--plugin", s(&planted)], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("plugin probe"), "{}", stdout(&o));
+}
