@@ -3,8 +3,8 @@
 //! closed first), moves the frame channel off stdin and stdout (a plugin printing to stdout
 //! writes to stderr, reading stdin reads `/dev/null`), sets its memory limit, then loads the
 //! library ([`super::load::open_library`]: owner and mode checks, hash, `dlopen` through the
-//! same descriptor) and serves [`Head::Create`], [`Head::Call`] and [`Head::Destroy`] until
-//! dossier closes the channel. The plugin's host callbacks become [`Head::Callback`] frames
+//! same descriptor) and serves `create`, `call` and `destroy` frames until
+//! dossier closes the channel. The plugin's host callbacks become `callback` frames
 //! that dossier answers; the child itself touches no target and no bundle.
 
 use super::frame::{self, Frame, Head};

@@ -1,4 +1,5 @@
-//! The plugin registry: built-in collectors, and dynamic plugins loaded with libloading.
+//! The plugin registry: built-in collectors, and dynamic plugins, each library run in plugin
+//! host child processes (never loaded into the dossier process).
 //!
 //! Discovery, in this order (a plugin name found again later is skipped with a note):
 //! 1. `--plugin PATH` (repeatable): a library file, or a directory of `*.so` files;
@@ -7,18 +8,26 @@
 //! 3. the per-user directory `$XDG_DATA_HOME/dossier/plugins` (default
 //!    `~/.local/share/dossier/plugins`).
 //!
-//! Every library file and the folder holding it must be owned by the running user or root
-//! and not group- or world-writable (a folder with the sticky bit may be), checked before the
-//! file is loaded ([`check_owner_mode`]); the per-user directory itself is checked too. A
-//! library given by the first two that cannot be used is an error (the command does not run);
-//! one found in the per-user directory is skipped with a warning. Loading (`dlopen`) runs the
-//! library's initializers (ELF constructors, `.init_array`): that code runs before any check
-//! of the library's own; then, before any dossier entry point of it other than
-//! `dossier_plugin_info` is called, its ABI version, plugin API major version and target
-//! triple are checked ([`PluginLib::check`]). The file is hashed (SHA-256) and then loaded
-//! through the same open file descriptor, so the code loaded is the code hashed; the hash goes
-//! into every bundle and report the plugin contributes to. Libraries are never unloaded
-//! (thread-local destructors of a plugin would crash after `dlclose`).
+//! Every library file, the folder holding it and every folder above that must be owned by the
+//! running user or root and not group- or world-writable (a folder with the sticky bit may
+//! be), checked on the open file before it is loaded ([`check_owner_mode`],
+//! [`load::check_folder_chain`]); the per-user directory itself is checked too. A library given
+//! by the first two that cannot be used is an error (the command does not run); one found in
+//! the per-user directory is skipped with a warning.
+//!
+//! Loading: dossier starts `dossier __plugin-host` ([`child`]) for the library; the child
+//! closes every inherited descriptor, sets its memory limit, hashes the file (SHA-256) and
+//! loads it (`dlopen`) through the same open descriptor, so the code loaded is the code hashed.
+//! `dlopen` runs the library's initializers (ELF constructors, `.init_array`) before any check
+//! of the library's own, but in the child, never here. Then, before any dossier entry point
+//! other than `dossier_plugin_info` is called, its ABI version, plugin API major version and
+//! target triple are checked (in the child, [`PluginLib::check`], and again here on what it
+//! reports). Calls go to the child as frames of the ABI's own JSON (`frame.rs`); the host
+//! callbacks come back and are served here against the real target and bundle writer. Each
+//! call has a time limit and each child a memory limit ([`Limits`], the playbook's
+//! `[plugin_limits]`); a child that dies or hangs fails that call with a one-line reason
+//! (`plugin crashy: killed by SIGSEGV during collect`) and is replaced at the next call
+//! (`pool.rs`). The hash goes into every bundle and report the plugin contributes to.
 
 use crate::playbook::{Available, BUILTIN_REPORTERS};
 use dossier_plugin_abi::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name};
