@@ -353,6 +353,23 @@ fn a_library_below_a_folder_others_can_write_is_refused_before_loading() {
         stderr(&o)
     );
     assert!(!ctor.exists(), "the library's constructor ran");
+    // A constructor that aborts takes down only the plugin host: dossier names the library
+    // and how its host ended, and stops (exit 2, as for any unusable --plugin).
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(
+        d.path(),
+        &["plugins", "--plugin", s(&planted)],
+        &[("DOSSIER_PLUGIN_TEST", "abort-load")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "plugin {}: the plugin host failed while loading the library: killed by SIGABRT",
+            planted.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
     // Sticky, like /tmp: loaded.
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let o = run(d.path(), &["plugins", "--plugin", s(&planted)], &[]);

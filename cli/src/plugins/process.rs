@@ -198,7 +198,7 @@ impl HostProcess {
             )),
             Err(gone) => Err(load_error(
                 path,
-                format!("the plugin host {gone} while loading the library"),
+                format!("the plugin host failed while loading the library: {gone}"),
             )),
         }
     }

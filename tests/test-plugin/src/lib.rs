@@ -10,7 +10,8 @@
 //! - `abort-P`, `segv-P` (a write through a null pointer), `overflow-P` (endless recursion),
 //!   `loop-P` (never returns), `oom-P` (allocates until refused) and `exit-P` (exits with
 //!   status 7), where P is `collect` or `analyze`: the plugin kills or hangs its process
-//!   there, which dossier's plugin host must survive;
+//!   there, which dossier's plugin host must survive; `abort-load` aborts in the library's
+//!   constructor, while it is being loaded;
 //! - unset: it behaves. The collector records `/etc/hostname`; the analyzer flags every probe
 //!   record (rule `probe-seen`, weight 1) and returns a fleet finding over the hosts; the
 //!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
@@ -79,6 +80,9 @@ fn misbehave(point: &str) {
 /// parent's, where each of its open descriptors leads, and the names of its environment.
 extern "C" fn constructor() {
     use std::io::Write;
+    if mode() == "abort-load" {
+        std::process::abort();
+    }
     let Some(f) = std::env::var_os("DOSSIER_PLUGIN_TEST_CTOR") else {
         return;
     };
