@@ -290,6 +290,9 @@ fn the_library_is_loaded_in_a_child_that_inherits_no_descriptor_and_no_secret() 
     .unwrap();
     drop(secret);
     let dossier_pid = child.id();
+    // The plugin host mode is hidden.
+    let help = run(d.path(), &["--help"], &[]);
+    assert!(help.status.success() && !stdout(&help).contains("plugin-host"));
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("plugin probe"), "{}", stdout(&o));
@@ -375,4 +378,66 @@ fn a_library_below_a_folder_others_can_write_is_refused_before_loading() {
     let o = run(d.path(), &["plugins", "--plugin", s(&planted)], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("plugin probe"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_plugin_host_ends_when_dossier_is_killed_during_a_call() {
+    let d = tempfile::tempdir().unwrap();
+    let pb = d.path().join("playbook.toml");
+    std::fs::write(&pb, playbook(600)).unwrap();
+    let ctor = d.path().join("ctor.jsonl");
+    let mut dossier = cmd(
+        d.path(),
+        &[
+            "collect",
+            "--quiet",
+            "--root",
+            s(&fixture("rootfs-clean")),
+            "--out",
+            s(&d.path().join("out")),
+            "--playbook",
+            s(&pb),
+            "--plugin",
+            s(&test_plugin()),
+        ],
+        &[
+            ("DOSSIER_PLUGIN_TEST", "loop-collect"),
+            ("DOSSIER_PLUGIN_TEST_CTOR", s(&ctor)),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // Wait for the plugin host, then for the collect call to be under way. The child that
+    // loaded the library under the default memory limit is replaced by one under the
+    // playbook's: the last one started runs the call.
+    let until = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&ctor).is_ok_and(|t| t.lines().count() >= 2) {
+        assert!(Instant::now() < until, "no plugin host started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let text = std::fs::read_to_string(&ctor).unwrap();
+    let last = text.lines().last().unwrap();
+    let pid = serde_json::from_str::<Value>(last).unwrap()["pid"]
+        .as_u64()
+        .unwrap();
+    let alive = |pid: u64| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline).contains("__plugin-host") && !stat.contains(") Z ")
+    };
+    assert!(alive(pid), "the plugin host {pid} is not running");
+    // SIGKILL: dossier gets no chance to stop its children.
+    dossier.kill().unwrap();
+    dossier.wait().unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while alive(pid) {
+        assert!(
+            Instant::now() < until,
+            "plugin host {pid} still running 5 s after dossier was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -1,6 +1,6 @@
 //! The plugin host: what `dossier __plugin-host` runs, in a child process of dossier, for one
 //! plugin library. It keeps only its three standard descriptors (every other inherited one is
-//! closed first), moves the frame channel off stdin and stdout (a plugin printing to stdout
+//! closed first), ends itself when dossier ends (a watch thread), moves the frame channel off stdin and stdout (a plugin printing to stdout
 //! writes to stderr, reading stdin reads `/dev/null`), sets its memory limit, then loads the
 //! library ([`super::load::open_library`]: owner and mode checks, hash, `dlopen` through the
 //! same descriptor) and serves `create`, `call` and `destroy` frames until
@@ -39,6 +39,25 @@ fn close_inherited() {
     }
 }
 
+/// Ends this process within a second of dossier's end, even while a plugin call runs (a
+/// plugin looping when dossier is killed would otherwise run on, orphaned).
+fn watch_parent() {
+    let parent = std::os::unix::process::parent_id();
+    let _ = std::thread::Builder::new()
+        .name("parent-watch".into())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if std::os::unix::process::parent_id() != parent {
+                    // SAFETY: `_exit` ends the process at once, without running the atexit
+                    // handlers or destructors the plugin's thread may be in the middle of.
+                    unsafe { libc::_exit(3) };
+                }
+            }
+        });
+}
+
 /// A close-on-exec copy of `fd` (above 2).
 fn dup_cloexec(fd: impl AsFd) -> std::io::Result<OwnedFd> {
     let raw = nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))?;
@@ -63,6 +82,9 @@ fn channel() -> std::io::Result<(BufReader<File>, BufWriter<File>)> {
 /// channel, 1 on a broken channel.
 pub fn serve() -> ExitCode {
     close_inherited();
+    // Shown by ps and top instead of `exe` (the name /proc/self/exe gives).
+    let _ = nix::sys::prctl::set_name(c"dossier-plugin");
+    watch_parent();
     let (mut rd, mut wr) = match channel() {
         Ok(c) => c,
         Err(e) => {
