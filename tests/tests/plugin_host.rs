@@ -1,11 +1,12 @@
 //! Dynamic plugins run out of the dossier process, through the real binary: a plugin that
 //! aborts, writes through a null pointer, overflows its stack, exhausts its memory limit,
-//! exits or loops fails only its own step (collector or analyzer), with one line naming the
-//! plugin and how its process ended, while the other collectors' evidence is bundled and the
-//! analysis goes on; a looping one is killed at the playbook's time limit; the library's
+//! exits or loops fails only its own step (collector, analyzer or reporter), with one line
+//! naming the plugin and how its process ended, while the other collectors' evidence is
+//! bundled and the analysis goes on (the next bundle gets a new plugin process); a looping one is killed at the playbook's time limit; the library's
 //! constructor runs in the plugin host child, which inherits no descriptor and no secret
-//! environment variable of dossier; and a library under a folder others can write is refused
-//! before it is loaded.
+//! environment variable of dossier, and ends when dossier is killed; a constructor that aborts
+//! fails the load; and a library under a folder others can write is refused before it is
+//! loaded.
 
 use dossier_tests::{dossier_bin, fixture, manifest, stderr, stdout, test_plugin};
 use serde_json::Value;
@@ -216,9 +217,15 @@ fn a_looping_plugin_is_killed_at_its_time_limit() {
 
 #[test]
 fn a_plugin_analyzer_that_kills_its_process_fails_only_its_rules() {
+    // Two bundles: the plugin's process dies on the first, a new one runs (and dies on) the
+    // second.
     let d = tempfile::tempdir().unwrap();
     let (o, _) = collect(d.path(), 30, &[]);
     let b = bundle_of(&o);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (o, _) = collect(d.path(), 30, &[]);
+    let b2 = bundle_of(&o);
+    assert_ne!(b, b2);
     for (i, (mode, reason)) in [
         ("segv-analyze", "killed by SIGSEGV during analyze"),
         ("abort-analyze", "killed by SIGABRT during analyze"),
@@ -240,6 +247,7 @@ fn a_plugin_analyzer_that_kills_its_process_fails_only_its_rules() {
             &[
                 "analyze",
                 s(&b),
+                s(&b2),
                 "--out",
                 s(&again),
                 "--playbook",
@@ -250,18 +258,23 @@ fn a_plugin_analyzer_that_kills_its_process_fails_only_its_rules() {
             &[("DOSSIER_PLUGIN_TEST", mode)],
         );
         assert!(a.status.success(), "{mode}: {}", stderr(&a));
-        let report = std::fs::read_to_string(again.join("clean-web01/report.md")).unwrap();
-        assert!(
-            report.contains(&format!(
-                "- analyzer plugin `probe`: failed (plugin probe: {reason})"
-            )),
-            "{mode}: {report}"
-        );
-        // The built-in analysis and reports are complete.
-        assert!(
-            report.contains("## Verdict") || report.contains("Verdict"),
-            "{report}"
-        );
+        let reports: Vec<String> = std::fs::read_dir(&again)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| std::fs::read_to_string(e.path().join("report.md")).unwrap())
+            .collect();
+        assert_eq!(reports.len(), 2, "{mode}");
+        for report in reports {
+            assert!(
+                report.contains(&format!(
+                    "- analyzer plugin `probe`: failed (plugin probe: {reason})"
+                )),
+                "{mode}: {report}"
+            );
+            // The built-in analysis is complete.
+            assert!(report.contains("Verdict"), "{report}");
+        }
         assert!(again.join("fleet-report.md").is_file() && again.join("findings.json").is_file());
     }
 }
@@ -440,4 +453,43 @@ fn a_plugin_host_ends_when_dossier_is_killed_during_a_call() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_plugin_reporter_that_crashes_fails_only_its_reports() {
+    let d = tempfile::tempdir().unwrap();
+    let pb = d.path().join("playbook.toml");
+    std::fs::write(
+        &pb,
+        format!("{}[reporters.probe-report]\ntitle = \"P\"\n", playbook(30)),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let o = run(
+        d.path(),
+        &[
+            "collect",
+            "--quiet",
+            "--root",
+            s(&fixture("rootfs-clean")),
+            "--out",
+            s(&out),
+            "--playbook",
+            s(&pb),
+            "--plugin",
+            s(&test_plugin()),
+        ],
+        &[("DOSSIER_PLUGIN_TEST", "segv-report-host")],
+    );
+    bundle_of(&o);
+    assert!(
+        stderr(&o).contains(
+            "warning: reporter probe-report failed: plugin probe: killed by SIGSEGV during report host"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let a = out.join("analysis");
+    assert!(a.join("clean-web01/report.md").is_file() && a.join("fleet-report.md").is_file());
+    assert!(!a.join("clean-web01/probe.txt").exists() && !a.join("probe-fleet.txt").exists());
 }

@@ -9,7 +9,7 @@
 //!   panics in that entry point;
 //! - `abort-P`, `segv-P` (a write through a null pointer), `overflow-P` (endless recursion),
 //!   `loop-P` (never returns), `oom-P` (allocates until refused) and `exit-P` (exits with
-//!   status 7), where P is `collect` or `analyze`: the plugin kills or hangs its process
+//!   status 7), where P is `collect`, `analyze` or `report-host`: the plugin kills or hangs its process
 //!   there, which dossier's plugin host must survive; `abort-load` aborts in the library's
 //!   constructor, while it is being loaded;
 //! - unset: it behaves. The collector records `/etc/hostname`; the analyzer flags every probe
@@ -283,6 +283,7 @@ impl Reporter for ProbeReporter {
 
     fn host(&mut self, a: &HostAnalysis) -> Result<Option<String>, ReportError> {
         maybe_panic("report-host");
+        misbehave("report-host");
         self.hosts.push(a.hostname.clone());
         Ok(Some(format!(
             "{}: {} score {}\n",
