@@ -138,7 +138,7 @@ impl PluginHost {
         handler: Option<Handler<'_>>,
     ) -> Result<Outcome, CallFailure> {
         let req = Frame::new(head, a.to_vec());
-        match p.exchange(&req, handler, self.limits.timeout(), p.memory) {
+        match p.exchange(&req, handler, self.limits.timeout()) {
             Ok(Frame {
                 head: Head::Done { status },
                 a,

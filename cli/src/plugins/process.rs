@@ -178,7 +178,7 @@ impl HostProcess {
             memory,
         };
         let load = Frame::new(Head::Load { memory }, path.as_os_str().as_bytes().to_vec());
-        match p.exchange(&load, None, timeout, memory) {
+        match p.exchange(&load, None, timeout) {
             Ok(Frame {
                 head: Head::Loaded { meta },
                 ..
@@ -210,22 +210,25 @@ impl HostProcess {
         req: &Frame,
         mut handler: Option<Handler<'_>>,
         timeout: Duration,
-        memory: u64,
     ) -> Result<Frame, Gone> {
         if let Err(e) = self.send(req) {
-            return Err(self.died(&format!("closed its input ({e})"), memory));
+            return Err(self.died(&format!("closed its input ({e})")));
         }
         let mut deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let f = match self.frames.recv_timeout(left) {
                 Ok(Ok(f)) => f,
+                // Cut in the middle of a frame: it died while writing.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(self.died("closed its output"));
+                }
                 Ok(Err(e)) => return Err(self.kill(format!("broke the protocol ({e})"))),
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(self.kill(format!("timed out after {} s", timeout.as_secs())));
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(self.died("closed its output", memory));
+                    return Err(self.died("closed its output"));
                 }
             };
             let Head::Callback { op } = f.head else {
@@ -249,7 +252,7 @@ impl HostProcess {
                 b: reply.data,
             };
             if let Err(e) = self.send(&answer) {
-                return Err(self.died(&format!("closed its input ({e})"), memory));
+                return Err(self.died(&format!("closed its input ({e})")));
             }
         }
     }
@@ -269,7 +272,7 @@ impl HostProcess {
     }
 
     /// Why the child stopped answering: its exit status or signal, from its last words.
-    fn died(&mut self, what: &str, memory: u64) -> Gone {
+    fn died(&mut self, what: &str) -> Gone {
         let until = Instant::now() + Duration::from_secs(2);
         let status = loop {
             match self.child.try_wait() {
@@ -288,7 +291,10 @@ impl HostProcess {
             _ => format!("ended ({status})"),
         };
         if tail.iter().any(|l| l.contains("memory allocation of")) {
-            reason.push_str(&format!(" (out of memory: limit {} MiB)", memory >> 20));
+            reason.push_str(&format!(
+                " (out of memory: limit {} MiB)",
+                self.memory >> 20
+            ));
         } else if tail.iter().any(|l| l.contains("has overflowed its stack")) {
             reason.push_str(" (stack overflow)");
         }
