@@ -386,6 +386,24 @@ fn a_library_below_a_folder_others_can_write_is_refused_before_loading() {
         "{}",
         stderr(&o)
     );
+    // A constructor that forges the plugin host's answer with another SHA-256 is caught: the
+    // hash dossier records was sent before any of the library's code ran.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(
+        d.path(),
+        &["plugins", "--plugin", s(&planted)],
+        &[("DOSSIER_PLUGIN_TEST", "forge-hash")],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "refused: the library reported SHA-256 {}, but the file hashed to {} before it was loaded",
+            "0".repeat(64),
+            dossier_tests::sha256_file(&planted)
+        )),
+        "{}",
+        stderr(&o)
+    );
     // Sticky, like /tmp: loaded.
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let o = run(d.path(), &["plugins", "--plugin", s(&planted)], &[]);

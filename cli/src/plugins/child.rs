@@ -139,7 +139,16 @@ fn run(rd: &mut BufReader<File>, wr: &mut BufWriter<File>) -> std::io::Result<()
             return frame::write(wr, &Frame::new(refused, vec![]));
         }
     }
-    let lib = match open_library(&path) {
+    let sent = |sha256: &str| {
+        let f = Frame::new(
+            Head::Hashed {
+                sha256: sha256.to_string(),
+            },
+            vec![],
+        );
+        frame::write(wr, &f)
+    };
+    let lib = match open_library(&path, sent) {
         Ok(lib) => lib,
         Err(e) => {
             let refused = Head::Refused {

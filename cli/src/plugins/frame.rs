@@ -34,6 +34,8 @@ pub enum Head {
     Destroy { id: u64 },
     /// dossier: the answer to a callback: JSON `a`, raw data `b`.
     Reply { status: i32 },
+    /// child: the library file's SHA-256, sent before the library is loaded.
+    Hashed { sha256: String },
     /// child: the library is loaded and its metadata passed the checks.
     Loaded { meta: LibMeta },
     /// child: the library cannot be used, because of the file or folder at `path`.

@@ -68,8 +68,13 @@ fn check_folder_of(path: &Path) -> Result<(), PluginLoadError> {
 const MAX_LIBRARY: u64 = 1 << 30;
 
 /// Hashes a library file and loads it through the same open descriptor; checks its metadata.
-/// Loading runs the library's initializers: only the plugin host child calls this.
-pub fn open_library(path: &Path) -> Result<PluginLib, PluginLoadError> {
+/// `hashed` gets the SHA-256 before the library is loaded (before any of its code runs, so
+/// what it reports cannot be forged by the library). Loading runs the library's initializers:
+/// only the plugin host child calls this.
+pub fn open_library(
+    path: &Path,
+    hashed: impl FnOnce(&str) -> std::io::Result<()>,
+) -> Result<PluginLib, PluginLoadError> {
     let mut file = std::fs::File::open(path).map_err(|e| load_error(path, e.to_string()))?;
     let meta = file
         .metadata()
@@ -95,6 +100,7 @@ pub fn open_library(path: &Path) -> Result<PluginLib, PluginLoadError> {
         h.update(&buf[..n]);
     }
     let sha256 = hex(&h.finalize());
+    hashed(&sha256).map_err(|e| load_error(path, e.to_string()))?;
     let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
     let target = if by_fd.exists() {
         by_fd
@@ -138,7 +144,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("notes.so");
         std::fs::write(&p, "not ELF").unwrap();
-        let e = open_library(&p).unwrap_err().to_string();
+        let e = open_library(&p, |_| Ok(())).unwrap_err().to_string();
         assert!(
             e.contains("notes.so") && e.contains("not a loadable shared library"),
             "{e}"
@@ -168,7 +174,7 @@ mod tests {
         // A library in such a folder is refused before it is loaded.
         set(0o644);
         std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o770)).unwrap();
-        let e = open_library(&p).unwrap_err().to_string();
+        let e = open_library(&p, |_| Ok(())).unwrap_err().to_string();
         assert!(
             e.contains("plugin folder is group- or world-writable"),
             "{e}"
@@ -188,7 +194,7 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = open_library(&p).unwrap_err().to_string();
+        let e = open_library(&p, |_| Ok(())).unwrap_err().to_string();
         let shown = std::fs::canonicalize(&open).unwrap();
         assert!(
             e.contains(&format!("plugin {}: refused", shown.display()))
@@ -198,7 +204,7 @@ mod tests {
         assert!(check_folder_chain(&lib).is_err());
         // Sticky, like /tmp: allowed; the load then fails only because it is not a library.
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
-        let e = open_library(&p).unwrap_err().to_string();
+        let e = open_library(&p, |_| Ok(())).unwrap_err().to_string();
         assert!(e.contains("not a loadable shared library"), "{e}");
         assert!(check_folder_chain(&lib).is_ok());
     }

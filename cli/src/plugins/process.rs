@@ -177,24 +177,62 @@ impl HostProcess {
             instances: HashSet::new(),
             memory,
         };
-        let load = Frame::new(Head::Load { memory }, path.as_os_str().as_bytes().to_vec());
-        match p.exchange(&load, None, timeout) {
+        let meta = p.load(path, timeout)?;
+        Ok((p, meta))
+    }
+
+    /// Has the child hash and load the library: first the hash (sent before the library's
+    /// code runs), then the metadata, which must name the same hash.
+    fn load(&mut self, path: &Path, timeout: Duration) -> Result<LibMeta, PluginLoadError> {
+        let p = self;
+        let load = Frame::new(
+            Head::Load { memory: p.memory },
+            path.as_os_str().as_bytes().to_vec(),
+        );
+        let hashed = match p.exchange(&load, None, timeout) {
             Ok(Frame {
-                head: Head::Loaded { meta },
+                head: Head::Hashed { sha256 },
                 ..
-            }) => {
+            }) => p.receive(None, timeout).map(|f| (Some(sha256), f)),
+            other => other.map(|f| (None, f)),
+        };
+        match hashed {
+            Ok((
+                Some(sha256),
+                Frame {
+                    head: Head::Loaded { meta },
+                    ..
+                },
+            )) if meta.sha256 == sha256 => {
                 if let Ok(mut x) = p.prefix.lock() {
                     x.clone_from(&meta.name);
                 }
-                Ok((p, meta))
+                Ok(meta)
             }
-            Ok(Frame {
-                head: Head::Refused { path, message },
-                ..
-            }) => Err(PluginLoadError { path, message }),
-            Ok(other) => Err(load_error(
+            Ok((
+                _,
+                Frame {
+                    head: Head::Refused { path, message },
+                    ..
+                },
+            )) => Err(PluginLoadError { path, message }),
+            Ok((
+                Some(sha256),
+                Frame {
+                    head: Head::Loaded { meta },
+                    ..
+                },
+            )) => Err(load_error(
                 path,
-                p.kill(format!("plugin host answered {:?}", other.head)),
+                p.kill(format!(
+                    "refused: the library reported SHA-256 {}, but the file hashed to {sha256} \
+                     before it was loaded",
+                    meta.sha256
+                )),
+            )),
+            Ok((_, other)) => Err(load_error(
+                path,
+                p.kill(format!("plugin host answered {:?} out of turn", other.head)),
             )),
             Err(gone) => Err(load_error(
                 path,
@@ -208,12 +246,21 @@ impl HostProcess {
     pub(super) fn exchange(
         &mut self,
         req: &Frame,
-        mut handler: Option<Handler<'_>>,
+        handler: Option<Handler<'_>>,
         timeout: Duration,
     ) -> Result<Frame, Gone> {
         if let Err(e) = self.send(req) {
             return Err(self.died(&format!("closed its input ({e})")));
         }
+        self.receive(handler, timeout)
+    }
+
+    /// Serves callbacks until the next other frame from the child (see [`Self::exchange`]).
+    pub(super) fn receive(
+        &mut self,
+        mut handler: Option<Handler<'_>>,
+        timeout: Duration,
+    ) -> Result<Frame, Gone> {
         let mut deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

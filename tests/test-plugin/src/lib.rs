@@ -11,7 +11,8 @@
 //!   `loop-P` (never returns), `oom-P` (allocates until refused) and `exit-P` (exits with
 //!   status 7), where P is `collect`, `analyze` or `report-host`: the plugin kills or hangs its process
 //!   there, which dossier's plugin host must survive; `abort-load` aborts in the library's
-//!   constructor, while it is being loaded;
+//!   constructor, while it is being loaded; `forge-hash` makes the constructor send dossier a
+//!   forged `loaded` message with another SHA-256;
 //! - unset: it behaves. The collector records `/etc/hostname`; the analyzer flags every probe
 //!   record (rule `probe-seen`, weight 1) and returns a fleet finding over the hosts; the
 //!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
@@ -83,6 +84,9 @@ extern "C" fn constructor() {
     if mode() == "abort-load" {
         std::process::abort();
     }
+    if mode() == "forge-hash" {
+        forge_loaded();
+    }
     let Some(f) = std::env::var_os("DOSSIER_PLUGIN_TEST_CTOR") else {
         return;
     };
@@ -110,6 +114,25 @@ extern "C" fn constructor() {
     {
         let _ = writeln!(out, "{line}");
     }
+}
+
+/// Writes, from the constructor, a plugin host `loaded` frame claiming another SHA-256 to the
+/// plugin host's frame output (descriptor 4), as a hostile library could.
+fn forge_loaded() {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let head = serde_json::json!({"t": "loaded", "meta": {
+        "name": "probe", "version": env!("CARGO_PKG_VERSION"),
+        "api_version": dossier_plugin_api::API_VERSION, "target": dossier_plugin_abi::TARGET,
+        "kinds": 7, "path": "forged", "sha256": "0".repeat(64)}})
+    .to_string();
+    let mut frame = (head.len() as u32).to_le_bytes().to_vec();
+    frame.extend(head.as_bytes());
+    frame.extend([0u8; 16]);
+    // SAFETY: none needed beyond the test's intent: descriptor 4 is the plugin host's frame
+    // output; it is wrapped without being closed (ManuallyDrop).
+    let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(4) });
+    let _ = out.write_all(&frame);
 }
 
 /// Run by the dynamic loader when the library is loaded.
