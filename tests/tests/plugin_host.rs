@@ -2,7 +2,8 @@
 //! aborts, writes through a null pointer, overflows its stack, exhausts its memory limit,
 //! exits or loops fails only its own step (collector, analyzer or reporter), with one line
 //! naming the plugin and how its process ended, while the other collectors' evidence is
-//! bundled and the analysis goes on (the next bundle gets a new plugin process); a looping one is killed at the playbook's time limit; the library's
+//! bundled and the analysis goes on (the next bundle, or the next host of a sweep over the SSH
+//! lab, gets a new plugin process); a looping one is killed at the playbook's time limit; the library's
 //! constructor runs in the plugin host child, which inherits no descriptor and no secret
 //! environment variable of dossier, and ends when dossier is killed; a constructor that aborts
 //! fails the load; and a library under a folder others can write is refused before it is
@@ -510,4 +511,74 @@ fn a_plugin_reporter_that_crashes_fails_only_its_reports() {
     let a = out.join("analysis");
     assert!(a.join("clean-web01/report.md").is_file() && a.join("fleet-report.md").is_file());
     assert!(!a.join("clean-web01/probe.txt").exists() && !a.join("probe-fleet.txt").exists());
+}
+
+#[test]
+fn a_sweep_goes_on_when_a_plugin_crashes_on_every_host() {
+    use dossier_tests::lab::{LAB_USER, Lab, Scenario};
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Miner, Scenario::NonRoot])
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let kh = tmp.path().join("known_hosts");
+    std::fs::copy(lab.known_hosts(), &kh).unwrap();
+    let pb = tmp.path().join("probe.toml");
+    std::fs::write(&pb, playbook(30)).unwrap();
+    let targets: Vec<String> = lab
+        .hosts()
+        .iter()
+        .map(|h| match h.scenario {
+            Scenario::NonRoot => format!("{LAB_USER}@{}:{}", h.addr, h.port),
+            _ => format!("{}:{}", h.addr, h.port),
+        })
+        .collect();
+    let mut c = lab.command(dossier_bin());
+    c.arg("sweep")
+        .args(&targets)
+        .args([
+            "--out",
+            s(&out),
+            "--known-hosts",
+            s(&kh),
+            "--playbook",
+            s(&pb),
+            "--plugin",
+            s(&test_plugin()),
+        ])
+        .args(["-i", s(lab.client_key())])
+        .args(["--ssh-config", "/dev/null", "--connect-timeout", "5", "-q"])
+        .env("HOME", tmp.path())
+        .env("DOSSIER_PLUGIN_TEST", "segv-collect")
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .stdin(Stdio::null());
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success(),
+        "sweep failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let bundles: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    assert_eq!(bundles.len(), 3, "every host swept: {}", stderr(&o));
+    for b in &bundles {
+        let m = manifest(b);
+        assert_eq!(
+            status_of(&m, "probe"),
+            (
+                "failed".to_string(),
+                "plugin probe: killed by SIGSEGV during collect".to_string()
+            ),
+            "{}",
+            b.display()
+        );
+        assert_ne!(status_of(&m, "cron").0, "failed", "{}", b.display());
+    }
 }
