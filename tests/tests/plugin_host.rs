@@ -2,13 +2,12 @@
 //! aborts, writes through a null pointer, overflows its stack, exhausts its memory limit,
 //! exits or loops fails only its own step (collector, analyzer or reporter), with one line
 //! naming the plugin and how its process ended, while the other collectors' evidence is
-//! bundled and the analysis goes on (the next bundle, or the next host of a sweep over the SSH
-//! lab, gets a new plugin process); a looping one is killed at the playbook's time limit; the library's
-//! constructor runs in the plugin host child, which inherits no descriptor and no secret
-//! environment variable of dossier, and ends when dossier is killed; a constructor that aborts
-//! fails the load; and a library under a folder others can write is refused before it is
-//! loaded.
-
+//! bundled and the analysis goes on (the next bundle, or the next host of a sweep over the
+//! SSH lab, gets a new plugin process); a looping one is killed at the playbook's time limit;
+//! the library's constructor runs in the plugin host child, which inherits no descriptor and
+//! no secret environment variable of dossier, and ends when dossier is killed; a constructor
+//! that aborts fails the load, one that forges the recorded hash is caught; and a library
+//! under a folder others can write is refused before it is loaded.
 use dossier_tests::{dossier_bin, fixture, manifest, stderr, stdout, test_plugin};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
