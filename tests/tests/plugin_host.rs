@@ -8,6 +8,7 @@
 //! no secret environment variable of dossier, and ends when dossier is killed; a constructor
 //! that aborts fails the load, one that forges the recorded hash is caught; and a library
 //! under a folder others can write is refused before it is loaded.
+
 use dossier_tests::{dossier_bin, fixture, manifest, stderr, stdout, test_plugin};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
