@@ -158,6 +158,7 @@ fn registry_and_playbook(
 ) -> anyhow::Result<(Registry, Playbook)> {
     let registry = registry(flags, use_env)?;
     let playbook = playbook::load(spec, &registry)?;
+    registry.set_limits(&playbook.plugin_limits);
     Ok((registry, playbook))
 }
 

@@ -74,6 +74,55 @@ struct PlaybookFile {
     /// Plugin reporters and their settings.
     #[serde(default)]
     reporters: BTreeMap<String, toml::Spanned<toml::Table>>,
+    /// Limits of each call into a dynamic plugin.
+    #[serde(default)]
+    plugin_limits: Option<toml::Spanned<PluginLimits>>,
+}
+
+/// `[plugin_limits]`: the time limit of each call into a dynamic plugin (`timeout_secs`, the
+/// time the plugin runs, not the time dossier spends serving its host operations) and the
+/// memory limit of each plugin host process (`memory_mib`, its address space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginLimits {
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_memory")]
+    pub memory_mib: u64,
+}
+
+/// Default time limit of one call into a plugin, in seconds.
+pub const DEFAULT_PLUGIN_TIMEOUT_SECS: u64 = 60;
+/// Default memory limit (address space) of a plugin host process, in MiB.
+pub const DEFAULT_PLUGIN_MEMORY_MIB: u64 = 1024;
+
+fn default_timeout() -> u64 {
+    DEFAULT_PLUGIN_TIMEOUT_SECS
+}
+
+fn default_memory() -> u64 {
+    DEFAULT_PLUGIN_MEMORY_MIB
+}
+
+impl Default for PluginLimits {
+    fn default() -> PluginLimits {
+        PluginLimits {
+            timeout_secs: default_timeout(),
+            memory_mib: default_memory(),
+        }
+    }
+}
+
+impl PluginLimits {
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=86_400).contains(&self.timeout_secs) {
+            return Err("timeout_secs must be 1 to 86400".into());
+        }
+        if !(64..=1 << 20).contains(&self.memory_mib) {
+            return Err("memory_mib must be 64 to 1048576".into());
+        }
+        Ok(())
+    }
 }
 
 /// A loaded, validated playbook.
@@ -94,6 +143,8 @@ pub struct Playbook {
     pub plugins: BTreeMap<String, String>,
     /// Enabled plugin reporters with their settings (without `enabled`), by name.
     pub reporters: BTreeMap<String, serde_json::Value>,
+    /// Limits of each call into a dynamic plugin.
+    pub plugin_limits: PluginLimits,
 }
 
 /// A playbook that cannot be used.
@@ -194,7 +245,18 @@ pub fn parse(
         }
     };
     let reporters = enabled_reporters(&at, file.reporters, registry)?;
+    let plugin_limits = match file.plugin_limits {
+        None => PluginLimits::default(),
+        Some(l) => {
+            let line = line_of(text, l.span().start);
+            let l = l.into_inner();
+            l.validate()
+                .map_err(|message| at.invalid(line, "plugin_limits".into(), message))?;
+            l
+        }
+    };
     Ok(Playbook {
+        plugin_limits,
         plugins,
         reporters,
         analysis,
@@ -409,6 +471,36 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("enabled"), "{e}");
+    }
+
+    #[test]
+    fn plugin_limits_default_and_are_bounded() {
+        let p = parse("name = \"t\"\n[collectors.cron]\n", "t", &all()).unwrap();
+        assert_eq!(
+            p.plugin_limits,
+            PluginLimits {
+                timeout_secs: DEFAULT_PLUGIN_TIMEOUT_SECS,
+                memory_mib: DEFAULT_PLUGIN_MEMORY_MIB
+            }
+        );
+        let p = parse(
+            "name = \"t\"\n[collectors.cron]\n[plugin_limits]\ntimeout_secs = 5\n",
+            "t",
+            &all(),
+        )
+        .unwrap();
+        assert_eq!(p.plugin_limits.timeout_secs, 5);
+        assert_eq!(p.plugin_limits.memory_mib, DEFAULT_PLUGIN_MEMORY_MIB);
+        for bad in ["timeout_secs = 0", "memory_mib = 8", "stack = 1"] {
+            let e = parse(
+                &format!("name = \"t\"\n[collectors.cron]\n[plugin_limits]\n{bad}\n"),
+                "t",
+                &all(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains("line 3") || e.contains("line 4"), "{bad}: {e}");
+        }
     }
 
     #[test]

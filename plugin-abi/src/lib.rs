@@ -3,8 +3,8 @@
 //!
 //! This crate holds both sides of the boundary, and all the `unsafe` of the plugin system:
 //! - [`bridge`], dossier's side: checks a loaded library's static metadata and wraps its
-//!   instances in the safe traits of `dossier-plugin-api` (opening the file is the loader's
-//!   job, in `dossier-cli`);
+//!   instances in the safe traits of `dossier-plugin-api`, calling them through a
+//!   [`bridge::Transport`] (opening the file is the loader's job, in `dossier-cli`);
 //! - [`guest`] and [`export_plugin!`], the plugin's side: a plugin written against the safe
 //!   traits exports itself with the macro and needs no `unsafe` of its own;
 //! - [`wire`], the JSON shapes both sides exchange.
@@ -21,7 +21,10 @@
 //! adding an entry at the end of the vtable or of [`HostCallbacks`] (their sizes say which
 //! entries exist) or a new method or operation code does not need a bump.
 //!
-//! At load time ([`bridge::PluginLib::check`]) the loader checks, in this order and before
+//! dossier loads and calls a library only in a plugin host child process (`dossier-cli`,
+//! `plugins/`), which carries the JSON of these calls to and from dossier unchanged; the
+//! [`bridge::Transport`] trait is where the two meet. At load time
+//! ([`bridge::PluginLib::check`], in that child) the loader checks, in this order and before
 //! running any of the plugin's code beyond `dossier_plugin_info`: the ABI version (the first
 //! field, read alone, must equal [`ABI_VERSION`]), the plugin API version (same major; for
 //! 0.x, same minor as `dossier_plugin_api::API_VERSION`), the target triple ([`TARGET`]), the

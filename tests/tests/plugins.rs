@@ -28,7 +28,7 @@ fn run(home: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("HOME", home)
         .env_remove("XDG_DATA_HOME")
         .env_remove("DOSSIER_PLUGIN_PATH")
-        .env_remove("DOSSIER_TEST_PLUGIN")
+        .env_remove("DOSSIER_PLUGIN_TEST")
         .stdin(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
@@ -465,20 +465,20 @@ fn incompatible_or_foreign_libraries_are_refused() {
         stderr(&o)
     };
     let abi = dossier_plugin_abi::ABI_VERSION;
-    let e = refused(&[("DOSSIER_TEST_PLUGIN", "wrong-abi")], &lib);
+    let e = refused(&[("DOSSIER_PLUGIN_TEST", "wrong-abi")], &lib);
     assert!(
         e.contains(&format!("plugin ABI version {}", abi + 41))
             && e.contains(&format!("speaks plugin ABI version {abi}"))
             && e.contains(&lib.display().to_string()),
         "{e}"
     );
-    let e = refused(&[("DOSSIER_TEST_PLUGIN", "wrong-api")], &lib);
+    let e = refused(&[("DOSSIER_PLUGIN_TEST", "wrong-api")], &lib);
     assert!(
         e.contains("plugin API 99.0.0")
             && e.contains(&format!("plugin API {}", dossier_plugin_api::API_VERSION)),
         "{e}"
     );
-    let e = refused(&[("DOSSIER_TEST_PLUGIN", "wrong-target")], &lib);
+    let e = refused(&[("DOSSIER_PLUGIN_TEST", "wrong-target")], &lib);
     assert!(
         e.contains("sparc64-sun-solaris") && e.contains(dossier_plugin_abi::TARGET),
         "{e}"
@@ -532,7 +532,7 @@ fn a_plugin_panicking_in_each_entry_point_is_contained() {
             &root,
             PROBE_PLAYBOOK,
             &lib,
-            &[("DOSSIER_TEST_PLUGIN", mode)],
+            &[("DOSSIER_PLUGIN_TEST", mode)],
         );
         (d, o, out)
     };

@@ -1,7 +1,7 @@
 //! What every callback dossier serves a plugin shares: the size limits, JSON answers and
-//! arguments, the reply written into the plugin's output slots, and the `free_buf` for them.
+//! arguments, and the `free_buf` for the buffers of in-process replies.
 
-use crate::{Buf, STATUS_ERROR, STATUS_OK, STATUS_PANIC, WireError, panic_message};
+use crate::{Buf, WireError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -35,39 +35,4 @@ pub(super) unsafe extern "C" fn host_free_buf(buf: Buf) {
 }
 
 /// What a dossier callback answers: JSON and raw bytes, or an error.
-pub(super) type CallbackResult = Result<(Vec<u8>, Vec<u8>), WireError>;
-
-/// Turns the outcome of a dossier callback (run under `catch_unwind`) into its status code and
-/// writes its JSON and byte outputs to the plugin's slots.
-///
-/// # Safety
-/// `out` and `out_data` are null or valid for one write of a `Buf`.
-pub(super) unsafe fn callback_reply(
-    r: std::thread::Result<CallbackResult>,
-    out: *mut Buf,
-    out_data: *mut Buf,
-) -> i32 {
-    let (status, json, bytes) = match r {
-        Ok(Ok((json, bytes))) => (STATUS_OK, json, bytes),
-        Ok(Err(e)) => (STATUS_ERROR, e.to_json(), Vec::new()),
-        Err(p) => (
-            STATUS_PANIC,
-            WireError::new(
-                "panic",
-                format!("dossier callback panicked: {}", panic_message(p.as_ref())),
-            )
-            .to_json(),
-            Vec::new(),
-        ),
-    };
-    // SAFETY: the caller guarantees the slots (see above).
-    unsafe {
-        if !out.is_null() {
-            out.write(Buf::from_vec(json));
-        }
-        if !out_data.is_null() {
-            out_data.write(Buf::from_vec(bytes));
-        }
-    }
-    status
-}
+pub type CallbackResult = Result<(Vec<u8>, Vec<u8>), WireError>;

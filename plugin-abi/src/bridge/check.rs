@@ -2,11 +2,13 @@
 //! `dossier_plugin_info` runs: ABI version first, then plugin API version, target triple,
 //! names, kinds and vtable size. A library that passes becomes a [`PluginLib`].
 
+use super::transport::{InProcess, Transport};
 use crate::{
     ABI_VERSION, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, PluginInfo, PluginVTable, TARGET,
     kind_names,
 };
 use dossier_plugin_api::collect::PluginOrigin;
+use std::sync::Arc;
 
 /// Why a library is refused before any of its code beyond `dossier_plugin_info` runs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,7 +74,59 @@ pub struct PluginLib {
     /// Where it was loaded from and the SHA-256 of that file.
     pub path: String,
     pub sha256: String,
-    pub(super) vtable: &'static PluginVTable,
+    /// Where its entry points are called: this process or a plugin host process.
+    pub(super) transport: Arc<dyn Transport>,
+}
+
+/// What a library says of itself (from `dossier_plugin_info`), and where it was loaded from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LibMeta {
+    pub name: String,
+    pub version: String,
+    pub api_version: String,
+    pub target: String,
+    pub kinds: u32,
+    pub path: String,
+    pub sha256: String,
+}
+
+impl LibMeta {
+    /// Checks the fields every library must have right, in the order of [`PluginLib::check`]
+    /// after the ABI version: API semver, target triple, names, kinds.
+    pub fn check(&self) -> Result<(), Refusal> {
+        if !api_compatible(&self.api_version, dossier_plugin_api::API_VERSION) {
+            return Err(Refusal::ApiVersion {
+                found: self.api_version.clone(),
+                expected: dossier_plugin_api::API_VERSION.to_string(),
+            });
+        }
+        if self.target != TARGET {
+            return Err(Refusal::Target {
+                found: self.target.clone(),
+                expected: TARGET.to_string(),
+            });
+        }
+        if !valid_name(&self.name) {
+            return Err(Refusal::Metadata(format!(
+                "plugin name `{}`: use lower-case letters, digits and `-`",
+                self.name
+            )));
+        }
+        if semver_triple(&self.version).is_none() {
+            return Err(Refusal::Metadata(format!(
+                "version `{}` is not semver",
+                self.version
+            )));
+        }
+        let all = KIND_COLLECTOR | KIND_ANALYZER | KIND_REPORTER;
+        if self.kinds == 0 || self.kinds & !all != 0 {
+            return Err(Refusal::Metadata(format!(
+                "kinds {:#x}: unknown kind bits",
+                self.kinds
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The size of the version-1 vtable: every entry dossier uses.
@@ -113,39 +167,16 @@ impl PluginLib {
                     ))
                 })
         };
-        let api_version = text("api_version", &info.api_version)?;
-        if !api_compatible(&api_version, dossier_plugin_api::API_VERSION) {
-            return Err(Refusal::ApiVersion {
-                found: api_version,
-                expected: dossier_plugin_api::API_VERSION.to_string(),
-            });
-        }
-        let target = text("target", &info.target)?;
-        if target != TARGET {
-            return Err(Refusal::Target {
-                found: target,
-                expected: TARGET.to_string(),
-            });
-        }
-        let name = text("name", &info.name)?;
-        if !valid_name(&name) {
-            return Err(Refusal::Metadata(format!(
-                "plugin name `{name}`: use lower-case letters, digits and `-`"
-            )));
-        }
-        let version = text("version", &info.version)?;
-        if semver_triple(&version).is_none() {
-            return Err(Refusal::Metadata(format!(
-                "version `{version}` is not semver"
-            )));
-        }
-        let all = KIND_COLLECTOR | KIND_ANALYZER | KIND_REPORTER;
-        if info.kinds == 0 || info.kinds & !all != 0 {
-            return Err(Refusal::Metadata(format!(
-                "kinds {:#x}: unknown kind bits",
-                info.kinds
-            )));
-        }
+        let meta = LibMeta {
+            api_version: text("api_version", &info.api_version)?,
+            target: text("target", &info.target)?,
+            name: text("name", &info.name)?,
+            version: text("version", &info.version)?,
+            kinds: info.kinds,
+            path: path.to_string(),
+            sha256: sha256.to_string(),
+        };
+        meta.check()?;
         if info.vtable.is_null() {
             return Err(Refusal::Metadata("null vtable".into()));
         }
@@ -156,17 +187,45 @@ impl PluginLib {
                 "vtable of {size} bytes, smaller than the {VTABLE_V1} of ABI version {ABI_VERSION}"
             )));
         }
-        Ok(PluginLib {
-            name,
-            version,
-            api_version,
-            target,
-            kinds: info.kinds,
-            path: path.to_string(),
-            sha256: sha256.to_string(),
-            // SAFETY: checked non-null and large enough; static.
-            vtable: unsafe { &*info.vtable },
-        })
+        // SAFETY: checked non-null and large enough; static.
+        let vtable: &'static PluginVTable = unsafe { &*info.vtable };
+        Ok(PluginLib::with_transport(
+            meta,
+            Arc::new(InProcess { vtable }),
+        ))
+    }
+
+    /// A library whose metadata was checked elsewhere (by [`LibMeta::check`] and, in the
+    /// process that loaded it, [`PluginLib::check`]), called through `transport`.
+    pub fn with_transport(meta: LibMeta, transport: Arc<dyn Transport>) -> PluginLib {
+        PluginLib {
+            name: meta.name,
+            version: meta.version,
+            api_version: meta.api_version,
+            target: meta.target,
+            kinds: meta.kinds,
+            path: meta.path,
+            sha256: meta.sha256,
+            transport,
+        }
+    }
+
+    /// What it says of itself.
+    pub fn meta(&self) -> LibMeta {
+        LibMeta {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            api_version: self.api_version.clone(),
+            target: self.target.clone(),
+            kinds: self.kinds,
+            path: self.path.clone(),
+            sha256: self.sha256.clone(),
+        }
+    }
+
+    /// Where its entry points are called.
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
     }
 
     /// Names of the kinds it provides.

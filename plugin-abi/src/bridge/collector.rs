@@ -1,20 +1,17 @@
 //! A plugin collector behind the [`Collector`] trait: its `collect` serves the plugin's
 //! callbacks (see [`super::host_ops`]) for the length of the call.
 
-use super::callbacks::host_free_buf;
 use super::check::PluginLib;
-use super::host_ops::{CallbackState, host_call};
+use super::host_ops::CallbackState;
 use super::instance::{Instance, PluginError};
+use super::transport::Reply;
 use crate::wire::CollectInput;
-use crate::{
-    HostCallbacks, KIND_COLLECTOR, METHOD_COLLECT, METHOD_INFO, METHOD_VALIDATE_CONFIG, WireError,
-};
+use crate::{KIND_COLLECTOR, METHOD_COLLECT, METHOD_INFO, METHOD_VALIDATE_CONFIG, WireError};
 use dossier_plugin_api::collect::{
     CollectContext, CollectError, Collector, CollectorInfo, PluginOrigin, PriorRecords,
 };
 use dossier_plugin_api::host::{HostError, HostErrorKind};
-use std::ffi::c_void;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A plugin collector, driven like a built-in one.
 #[derive(Debug)]
@@ -65,23 +62,14 @@ impl Collector for DynCollector {
         };
         let (result, lost) = {
             let (host, sink) = ctx.bridge_parts();
-            let state = Mutex::new(CallbackState::new(host, sink, self.info.name.clone()));
-            let cb = HostCallbacks {
-                struct_size: std::mem::size_of::<HostCallbacks>(),
-                ctx: (&state as *const Mutex<CallbackState<'_>>)
-                    .cast_mut()
-                    .cast::<c_void>(),
-                call: host_call,
-                free_buf: host_free_buf,
+            let mut state = CallbackState::new(host, sink, self.info.name.clone());
+            let mut serve = |op: u32, input: &[u8], data: &[u8]| {
+                Reply::guarded(|| state.serve(op, input, data))
             };
-            let r = self
-                .inst
-                .call_json::<serde_json::Value>(METHOD_COLLECT, &input, Some(&cb));
-            let lost = state
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .into_lost();
-            (r, lost)
+            let r =
+                self.inst
+                    .call_json::<serde_json::Value>(METHOD_COLLECT, &input, Some(&mut serve));
+            (r, state.into_lost())
         };
         if let Some(e) = &lost {
             ctx.note_host_lost(e.clone());

@@ -1,12 +1,12 @@
 //! The host and evidence operations a plugin collector calls back for during `collect`,
 //! served over the orchestrator's own [`Host`] and [`EvidenceSink`].
 
-use super::callbacks::{Answer, MAX_CHUNK, MAX_OPEN, MAX_PLUGIN_READ, answer, arg, callback_reply};
+use super::callbacks::{Answer, MAX_CHUNK, MAX_OPEN, MAX_PLUGIN_READ, answer, arg};
 use crate::wire::{
     Copied, ExecArg, ExecResult, HandleArg, LogArg, Opened, PathArg, ReadMeta, WireDirEntry,
 };
 use crate::{
-    Buf, OP_COPY_RAW, OP_EXEC, OP_FILE_CLOSE, OP_FILE_META, OP_FILE_READ, OP_HASH_FILE, OP_INFO,
+    OP_COPY_RAW, OP_EXEC, OP_FILE_CLOSE, OP_FILE_META, OP_FILE_READ, OP_HASH_FILE, OP_INFO,
     OP_ISSUE, OP_LOG, OP_LSTAT, OP_OPEN, OP_READ, OP_READ_DIR, OP_READ_LINK, OP_RECORD, OP_STAT,
     OP_STORE_RAW, WireError,
 };
@@ -14,11 +14,8 @@ use dossier_plugin_api::collect::{CopyError, EvidenceSink, Issue, RawSource};
 use dossier_plugin_api::encoding::{bytes_to_text, path_to_text, text_to_path};
 use dossier_plugin_api::host::{ExecLimits, FileReader, Host, HostError, HostErrorKind};
 use std::collections::HashMap;
-use std::ffi::c_void;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// What the callbacks of one `collect` call work on.
@@ -70,7 +67,7 @@ impl CallbackState<'_> {
     }
 
     /// Runs one operation of a plugin collector.
-    fn serve(&mut self, op: u32, input: &[u8], data: &[u8]) -> Answer {
+    pub(super) fn serve(&mut self, op: u32, input: &[u8], data: &[u8]) -> Answer {
         match op {
             OP_INFO => answer(&self.host.info()),
             OP_LSTAT | OP_STAT | OP_READ_LINK | OP_READ_DIR => self.path_op(op, input),
@@ -271,43 +268,4 @@ impl CallbackState<'_> {
             }
         }
     }
-}
-
-/// The single callback entry: runs one operation against the state of the current call.
-pub(super) unsafe extern "C" fn host_call(
-    ctx: *mut c_void,
-    op: u32,
-    input: *const u8,
-    input_len: usize,
-    data: *const u8,
-    data_len: usize,
-    out: *mut Buf,
-    out_data: *mut Buf,
-) -> i32 {
-    let r = catch_unwind(AssertUnwindSafe(|| {
-        if ctx.is_null() || (input.is_null() && input_len > 0) || (data.is_null() && data_len > 0) {
-            return Err(WireError::new("bad_input", "null pointer"));
-        }
-        // SAFETY: `ctx` is the `Mutex<CallbackState>` of the `collect` call in progress (it
-        // outlives the call); the slices are the plugin's, valid for this callback.
-        let (state, input, data) = unsafe {
-            (
-                &*ctx.cast::<Mutex<CallbackState<'static>>>(),
-                if input.is_null() {
-                    &[][..]
-                } else {
-                    std::slice::from_raw_parts(input, input_len)
-                },
-                if data.is_null() {
-                    &[][..]
-                } else {
-                    std::slice::from_raw_parts(data, data_len)
-                },
-            )
-        };
-        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
-        s.serve(op, input, data)
-    }));
-    // SAFETY: the plugin passes valid output slots (or null).
-    unsafe { callback_reply(r, out, out_data) }
 }

@@ -1,15 +1,16 @@
-//! Calling into a checked library: making an instance of one of its kinds, running a method
-//! with JSON in and out, destroying it, and turning a non-zero status into a [`PluginError`].
+//! Calling into a checked library through its [`super::Transport`]: making an instance of one
+//! of its kinds, running a method with JSON in and out, destroying it, and turning a non-zero
+//! status or a dead plugin process into a [`PluginError`].
 
 use super::check::PluginLib;
+use super::transport::{CallFailure, Handler};
 use crate::{
-    Buf, HostCallbacks, METHOD_ANALYZE, METHOD_COLLECT, METHOD_FLEET, METHOD_INFO,
-    METHOD_REPORT_FINISH, METHOD_REPORT_HOST, METHOD_VALIDATE_CONFIG, STATUS_BAD_INPUT,
-    STATUS_ERROR, STATUS_OK, STATUS_PANIC, WireError,
+    METHOD_ANALYZE, METHOD_COLLECT, METHOD_FLEET, METHOD_INFO, METHOD_REPORT_FINISH,
+    METHOD_REPORT_HOST, METHOD_VALIDATE_CONFIG, STATUS_BAD_INPUT, STATUS_ERROR, STATUS_PANIC,
+    WireError,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::ffi::c_void;
 use std::sync::Arc;
 
 impl PluginLib {
@@ -20,36 +21,30 @@ impl PluginLib {
         config: &serde_json::Value,
     ) -> Result<Instance, PluginError> {
         let config = serde_json::to_vec(config).unwrap_or_else(|_| b"{}".to_vec());
-        let mut ptr: *mut c_void = std::ptr::null_mut();
-        let mut out = Buf::EMPTY;
-        // SAFETY: valid pointers for the call; the vtable is static.
-        let status = unsafe {
-            (self.vtable.create)(kind, config.as_ptr(), config.len(), &mut ptr, &mut out)
-        };
-        let bytes = self.take(out);
-        if status != STATUS_OK || ptr.is_null() {
-            return Err(self.failure("create", status, &bytes));
-        }
+        let id = self
+            .transport
+            .create(kind, &config)
+            .map_err(|f| self.failure("create", f))?;
         Ok(Instance {
             lib: self.clone(),
-            ptr,
+            id: Some(id),
             kind,
         })
     }
 
-    /// Copies a buffer the plugin returned and hands it back to its `free_buf`.
-    fn take(&self, buf: Buf) -> Vec<u8> {
-        // SAFETY: a buffer the plugin just returned; freed once by its own allocator.
-        unsafe {
-            let v = buf.bytes().to_vec();
-            (self.vtable.free_buf)(buf);
-            v
-        }
-    }
-
-    fn failure(&self, what: &str, status: i32, out: &[u8]) -> PluginError {
-        let e = WireError::from_json(out);
+    fn failure(&self, what: &str, f: CallFailure) -> PluginError {
         let plugin = self.name.clone();
+        let (status, out) = match f {
+            CallFailure::Status(status, out) => (status, out),
+            CallFailure::Process(reason) => {
+                return PluginError::Process {
+                    plugin,
+                    what: what.to_string(),
+                    reason,
+                };
+            }
+        };
+        let e = WireError::from_json(&out);
         match status {
             STATUS_PANIC => PluginError::Panicked {
                 plugin,
@@ -99,6 +94,14 @@ pub enum PluginError {
         what: String,
         error: Box<WireError>,
     },
+    /// The plugin's process died or was killed during the call (`reason`: `killed by
+    /// SIGSEGV`, `timed out after 60 s`, ...).
+    #[error("plugin {plugin}: {reason} during {what}")]
+    Process {
+        plugin: String,
+        what: String,
+        reason: String,
+    },
     #[error("plugin {plugin}: {what} returned unreadable output: {message}")]
     Output {
         plugin: String,
@@ -111,15 +114,10 @@ pub enum PluginError {
 #[derive(Debug)]
 pub struct Instance {
     lib: Arc<PluginLib>,
-    ptr: *mut c_void,
+    /// Its id in the transport; `None` once destroyed.
+    id: Option<u64>,
     kind: u32,
 }
-
-// SAFETY: collector and analyzer instances are `Send + Sync` on the plugin side (the traits
-// require it) and reporter instances serialize their calls behind a mutex there.
-unsafe impl Send for Instance {}
-// SAFETY: as above.
-unsafe impl Sync for Instance {}
 
 fn method_name(method: u32) -> &'static str {
     match method {
@@ -140,32 +138,24 @@ impl Instance {
         &self.lib
     }
 
-    /// Runs `method` with JSON `input`.
+    /// Runs `method` with JSON `input`; the plugin's callbacks go to `handler`.
     pub fn call(
         &self,
         method: u32,
         input: &[u8],
-        host: Option<&HostCallbacks>,
+        handler: Option<Handler<'_>>,
     ) -> Result<Vec<u8>, PluginError> {
-        let mut out = Buf::EMPTY;
-        let host_ptr = host.map_or(std::ptr::null(), |h| h as *const HostCallbacks);
-        // SAFETY: a live instance of this library; valid pointers for the call.
-        let status = unsafe {
-            (self.lib.vtable.call)(
-                self.ptr,
-                method,
-                input.as_ptr(),
-                input.len(),
-                host_ptr,
-                &mut out,
-            )
+        let what = method_name(method);
+        let Some(id) = self.id else {
+            return Err(self.lib.failure(
+                what,
+                CallFailure::Process("the instance was destroyed".into()),
+            ));
         };
-        let bytes = self.lib.take(out);
-        if status == STATUS_OK {
-            Ok(bytes)
-        } else {
-            Err(self.lib.failure(method_name(method), status, &bytes))
-        }
+        self.lib
+            .transport
+            .call(id, method, input, handler)
+            .map_err(|f| self.lib.failure(what, f))
     }
 
     /// Runs `method` with `input` serialized and the output deserialized.
@@ -173,14 +163,14 @@ impl Instance {
         &self,
         method: u32,
         input: &impl Serialize,
-        host: Option<&HostCallbacks>,
+        handler: Option<Handler<'_>>,
     ) -> Result<T, PluginError> {
         let input = serde_json::to_vec(input).map_err(|e| PluginError::Output {
             plugin: self.lib.name.clone(),
             what: method_name(method).into(),
             message: format!("input not serializable: {e}"),
         })?;
-        let out = self.call(method, &input, host)?;
+        let out = self.call(method, &input, handler)?;
         serde_json::from_slice(&out).map_err(|e| PluginError::Output {
             plugin: self.lib.name.clone(),
             what: method_name(method).into(),
@@ -190,24 +180,17 @@ impl Instance {
 
     /// Destroys the instance, reporting a destructor that panicked.
     pub fn close(mut self) -> Result<(), PluginError> {
-        let r = self.destroy();
-        self.ptr = std::ptr::null_mut();
-        r
+        self.destroy()
     }
 
     fn destroy(&mut self) -> Result<(), PluginError> {
-        if self.ptr.is_null() {
-            return Ok(());
-        }
-        let mut out = Buf::EMPTY;
-        // SAFETY: a live instance, destroyed once (the pointer is cleared after).
-        let status = unsafe { (self.lib.vtable.destroy)(self.ptr, &mut out) };
-        self.ptr = std::ptr::null_mut();
-        let bytes = self.lib.take(out);
-        if status == STATUS_OK {
-            Ok(())
-        } else {
-            Err(self.lib.failure("destroy", status, &bytes))
+        match self.id.take() {
+            None => Ok(()),
+            Some(id) => self
+                .lib
+                .transport
+                .destroy(id)
+                .map_err(|f| self.lib.failure("destroy", f)),
         }
     }
 

@@ -6,8 +6,10 @@
 //! and [`EvidenceSink`](dossier_plugin_api::EvidenceSink), so whatever a plugin stores is
 //! hashed into the bundle like built-in evidence.
 //!
-//! Opening the library file is the loader's job (`dossier-cli`, with libloading); everything
-//! here starts from the `&'static PluginInfo` it found.
+//! Opening the library file is the loader's job (`dossier-cli`, with libloading, in a plugin
+//! host child process); everything here starts from the `&'static PluginInfo` it found
+//! ([`PluginLib::check`], called in that process) or from the metadata that process reported,
+//! with a [`Transport`] to reach the library.
 
 mod analyzer;
 mod callbacks;
@@ -16,9 +18,12 @@ mod collector;
 mod host_ops;
 mod instance;
 mod reporter;
+mod transport;
 
 pub use analyzer::DynAnalyzer;
-pub use check::{PluginLib, Refusal, api_compatible, valid_name};
+pub use callbacks::CallbackResult;
+pub use check::{LibMeta, PluginLib, Refusal, api_compatible, valid_name};
 pub use collector::DynCollector;
 pub use instance::{Instance, PluginError};
 pub use reporter::DynReporter;
+pub use transport::{CallFailure, Handler, InProcess, Reply, Transport};

@@ -1,5 +1,5 @@
 //! A test plugin for dossier's end-to-end suites: a collector, an analyzer and a reporter
-//! (`probe`) whose behaviour the environment variable `DOSSIER_TEST_PLUGIN` controls, so one
+//! (`probe`) whose behaviour the environment variable `DOSSIER_PLUGIN_TEST` controls, so one
 //! library (one small build) serves every refusal and panic test:
 //!
 //! - `wrong-abi`, `wrong-api`, `wrong-target`: `dossier_plugin_info` reports another ABI
@@ -7,9 +7,20 @@
 //! - `panic-create`, `panic-info`, `panic-validate`, `panic-collect`, `panic-analyze`,
 //!   `panic-fleet`, `panic-report-host`, `panic-report-finish`, `panic-destroy`: the plugin
 //!   panics in that entry point;
+//! - `abort-P`, `segv-P` (a write through a null pointer), `overflow-P` (endless recursion),
+//!   `loop-P` (never returns), `oom-P` (allocates until refused) and `exit-P` (exits with
+//!   status 7), where P is `collect`, `analyze` or `report-host`: the plugin kills or hangs its process
+//!   there, which dossier's plugin host must survive; `abort-load` aborts in the library's
+//!   constructor, while it is being loaded; `forge-hash` makes the constructor send dossier a
+//!   forged `loaded` message with another SHA-256;
 //! - unset: it behaves. The collector records `/etc/hostname`; the analyzer flags every probe
 //!   record (rule `probe-seen`, weight 1) and returns a fleet finding over the hosts; the
 //!   reporter writes `probe.txt` per host and `probe-fleet.txt`.
+//!
+//! With `DOSSIER_PLUGIN_TEST_CTOR` set to a file path, the library's constructor (run by
+//! `dlopen`, before any dossier code can check anything) appends a JSON line there: its
+//! process id and parent process id, its open descriptors and its environment's names, so a
+//! test can tell which process loaded it and what that process inherited.
 
 use dossier_plugin_abi::{ABI_VERSION, PluginInfo, StrRef};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
@@ -22,7 +33,7 @@ use dossier_plugin_api::reporter::{FleetInput, ReportError, Reporter, ReporterIn
 use std::path::Path;
 
 fn mode() -> String {
-    std::env::var("DOSSIER_TEST_PLUGIN").unwrap_or_default()
+    std::env::var("DOSSIER_PLUGIN_TEST").unwrap_or_default()
 }
 
 fn maybe_panic(point: &str) {
@@ -30,6 +41,104 @@ fn maybe_panic(point: &str) {
         panic!("test plugin panics in {point} as asked");
     }
 }
+
+/// Recurses until the stack is exhausted.
+#[allow(unconditional_recursion)]
+fn recurse(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 64]);
+    recurse(n + 1) + frame[7]
+}
+
+/// Kills or hangs this process at `point` when the mode says so.
+fn misbehave(point: &str) {
+    let m = mode();
+    let Some(how) = m.strip_suffix(point).and_then(|m| m.strip_suffix('-')) else {
+        return;
+    };
+    match how {
+        "abort" => std::process::abort(),
+        "exit" => std::process::exit(7),
+        // SAFETY: none: this writes to the unmapped first page on purpose (SIGSEGV). The
+        // address is not null, so no debug precondition check turns it into a panic first.
+        "segv" => unsafe { std::ptr::write_volatile(std::hint::black_box(8usize) as *mut u8, 1) },
+        "overflow" => {
+            std::hint::black_box(recurse(0));
+        }
+        "loop" => loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        },
+        "oom" => {
+            let mut held = Vec::new();
+            loop {
+                held.push(std::hint::black_box(vec![1u8; 64 << 20]));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Appends a line to the file `DOSSIER_PLUGIN_TEST_CTOR` names: this process's id, its
+/// parent's, where each of its open descriptors leads, and the names of its environment.
+extern "C" fn constructor() {
+    use std::io::Write;
+    if mode() == "abort-load" {
+        std::process::abort();
+    }
+    if mode() == "forge-hash" {
+        forge_loaded();
+    }
+    let Some(f) = std::env::var_os("DOSSIER_PLUGIN_TEST_CTOR") else {
+        return;
+    };
+    let fds: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|t| t.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let env: Vec<String> = std::env::vars_os()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .collect();
+    let line = serde_json::json!({
+        "pid": std::process::id(),
+        "ppid": std::os::unix::process::parent_id(),
+        "fds": fds,
+        "env": env,
+    });
+    if let Ok(mut out) = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(f)
+    {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Writes, from the constructor, a plugin host `loaded` frame claiming another SHA-256 to the
+/// plugin host's frame output (descriptor 4), as a hostile library could.
+fn forge_loaded() {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let head = serde_json::json!({"t": "loaded", "meta": {
+        "name": "probe", "version": env!("CARGO_PKG_VERSION"),
+        "api_version": dossier_plugin_api::API_VERSION, "target": dossier_plugin_abi::TARGET,
+        "kinds": 7, "path": "forged", "sha256": "0".repeat(64)}})
+    .to_string();
+    let mut frame = (head.len() as u32).to_le_bytes().to_vec();
+    frame.extend(head.as_bytes());
+    frame.extend([0u8; 16]);
+    // SAFETY: none needed beyond the test's intent: descriptor 4 is the plugin host's frame
+    // output; it is wrapped without being closed (ManuallyDrop).
+    let mut out = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(4) });
+    let _ = out.write_all(&frame);
+}
+
+/// Run by the dynamic loader when the library is loaded.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static CONSTRUCTOR: extern "C" fn() = constructor;
 
 /// The test collector.
 pub struct Probe;
@@ -65,6 +174,7 @@ impl Collector for Probe {
 
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         maybe_panic("collect");
+        misbehave("collect");
         let c = ctx.capture(Path::new("/etc/hostname"), 4096);
         let hostname = c
             .as_ref()
@@ -116,6 +226,7 @@ impl Analyzer for ProbeAnalyzer {
         members: &mut dyn MemberReader,
     ) -> Result<HostFindings, AnalyzeError> {
         maybe_panic("analyze");
+        misbehave("analyze");
         // Reads the raw copy its collector made, through dossier (hash re-checked).
         let mut raw = Vec::new();
         for r in input.of_kind("probe", "probe") {
@@ -195,6 +306,7 @@ impl Reporter for ProbeReporter {
 
     fn host(&mut self, a: &HostAnalysis) -> Result<Option<String>, ReportError> {
         maybe_panic("report-host");
+        misbehave("report-host");
         self.hosts.push(a.hostname.clone());
         Ok(Some(format!(
             "{}: {} score {}\n",

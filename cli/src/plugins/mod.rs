@@ -1,4 +1,5 @@
-//! The plugin registry: built-in collectors, and dynamic plugins loaded with libloading.
+//! The plugin registry: built-in collectors, and dynamic plugins, each library run in plugin
+//! host child processes (never loaded into the dossier process).
 //!
 //! Discovery, in this order (a plugin name found again later is skipped with a note):
 //! 1. `--plugin PATH` (repeatable): a library file, or a directory of `*.so` files;
@@ -7,31 +8,45 @@
 //! 3. the per-user directory `$XDG_DATA_HOME/dossier/plugins` (default
 //!    `~/.local/share/dossier/plugins`).
 //!
-//! Every library file and the folder holding it must be owned by the running user or root
-//! and not group- or world-writable (a folder with the sticky bit may be), checked before the
-//! file is loaded ([`check_owner_mode`]); the per-user directory itself is checked too. A
-//! library given by the first two that cannot be used is an error (the command does not run);
-//! one found in the per-user directory is skipped with a warning. Loading (`dlopen`) runs the
-//! library's initializers (ELF constructors, `.init_array`): that code runs before any check
-//! of the library's own; then, before any dossier entry point of it other than
-//! `dossier_plugin_info` is called, its ABI version, plugin API major version and target
-//! triple are checked ([`PluginLib::check`]). The file is hashed (SHA-256) and then loaded
-//! through the same open file descriptor, so the code loaded is the code hashed; the hash goes
-//! into every bundle and report the plugin contributes to. Libraries are never unloaded
-//! (thread-local destructors of a plugin would crash after `dlclose`).
+//! Every library file, the folder holding it and every folder above that must be owned by the
+//! running user or root and not group- or world-writable (a folder with the sticky bit may
+//! be), checked on the open file before it is loaded ([`check_owner_mode`],
+//! [`load::check_folder_chain`]); the per-user directory itself is checked too. A library given
+//! by the first two that cannot be used is an error (the command does not run); one found in
+//! the per-user directory is skipped with a warning.
+//!
+//! Loading: dossier starts `dossier __plugin-host` ([`child`]) for the library; the child
+//! closes every inherited descriptor, sets its memory limit, hashes the file (SHA-256) and
+//! loads it (`dlopen`) through the same open descriptor, so the code loaded is the code hashed.
+//! `dlopen` runs the library's initializers (ELF constructors, `.init_array`) before any check
+//! of the library's own, but in the child, never here. Then, before any dossier entry point
+//! other than `dossier_plugin_info` is called, its ABI version, plugin API major version and
+//! target triple are checked (in the child, [`PluginLib::check`], and again here on what it
+//! reports). Calls go to the child as frames of the ABI's own JSON (`frame.rs`); the host
+//! callbacks come back and are served here against the real target and bundle writer. Each
+//! call has a time limit and each child a memory limit ([`Limits`], the playbook's
+//! `[plugin_limits]`); a child that dies or hangs fails that call with a one-line reason
+//! (`plugin crashy: killed by SIGSEGV during collect`) and is replaced at the next call
+//! (`pool.rs`). The hash goes into every bundle and report the plugin contributes to.
 
 use crate::playbook::{Available, BUILTIN_REPORTERS};
 use dossier_plugin_abi::bridge::{DynAnalyzer, DynCollector, DynReporter, PluginLib, valid_name};
-use dossier_plugin_abi::{INFO_SYMBOL, KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER, PluginInfo};
+use dossier_plugin_abi::{KIND_ANALYZER, KIND_COLLECTOR, KIND_REPORTER};
 use dossier_plugin_api::analysis::PluginUse;
-use dossier_plugin_api::encoding::hex;
 use dossier_plugin_api::{Analyzer, Collector, Reporter};
-use sha2::{Digest, Sha256};
-use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+pub mod child;
+mod frame;
+pub mod load;
+mod pool;
+mod process;
+
+pub use child::HOST_ARG;
+pub use load::check_owner_mode;
+pub use pool::Limits;
 
 /// How a library was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +95,8 @@ pub struct Registry {
     pub libs: Vec<Loaded>,
     /// Plugins skipped (duplicates, unusable libraries in the per-user directory).
     pub warnings: Vec<String>,
+    /// The limits of every plugin call (the playbook's `[plugin_limits]`).
+    pub limits: Arc<Limits>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -141,111 +158,6 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, PluginLoadError> {
     Ok(v)
 }
 
-/// Refuses a plugin file or folder that anyone but the running user or root could change:
-/// owned by another user, or group- or world-writable (a folder with the sticky bit, like
-/// `/tmp`, may be: others cannot replace what is ours there, and their files are refused by
-/// owner).
-pub fn check_owner_mode(
-    path: &Path,
-    meta: &std::fs::Metadata,
-    folder: bool,
-) -> Result<(), PluginLoadError> {
-    use std::os::unix::fs::MetadataExt;
-    let me = nix::unistd::geteuid().as_raw();
-    let what = if folder { "folder" } else { "file" };
-    if meta.uid() != me && meta.uid() != 0 {
-        return Err(load_error(
-            path,
-            format!(
-                "refused: the plugin {what} is owned by uid {}, not by you (uid {me}) or root",
-                meta.uid()
-            ),
-        ));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 && !(folder && mode & 0o1000 != 0) {
-        return Err(load_error(
-            path,
-            format!(
-                "refused: the plugin {what} is group- or world-writable (mode {mode:04o}); \
-                 remove that with chmod go-w"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Checks the folder that really holds a library file (symbolic links resolved).
-fn check_folder_of(path: &Path) -> Result<(), PluginLoadError> {
-    let real = std::fs::canonicalize(path).map_err(|e| load_error(path, e.to_string()))?;
-    let dir = real.parent().unwrap_or(Path::new("/"));
-    let meta = std::fs::metadata(dir).map_err(|e| load_error(dir, e.to_string()))?;
-    check_owner_mode(dir, &meta, true)
-}
-
-/// Largest plugin library read.
-const MAX_LIBRARY: u64 = 1 << 30;
-
-/// Hashes a library file and loads it through the same open descriptor; checks its metadata.
-fn open_library(path: &Path) -> Result<PluginLib, PluginLoadError> {
-    let mut file = std::fs::File::open(path).map_err(|e| load_error(path, e.to_string()))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| load_error(path, e.to_string()))?;
-    if !meta.is_file() {
-        return Err(load_error(path, "not a regular file"));
-    }
-    // The file checked is the open file, hashed and loaded below.
-    check_owner_mode(path, &meta, false)?;
-    check_folder_of(path)?;
-    if meta.len() > MAX_LIBRARY {
-        return Err(load_error(path, format!("larger than {MAX_LIBRARY} bytes")));
-    }
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| load_error(path, e.to_string()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    let sha256 = hex(&h.finalize());
-    let by_fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    let target = if by_fd.exists() {
-        by_fd
-    } else {
-        path.to_path_buf()
-    };
-    let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
-    // SAFETY: loading a library runs its initializers; that is what loading a plugin means,
-    // and the user named this file (or put it in their plugin directory), which is owned by
-    // them or root and writable by no one else (checked above).
-    let lib = unsafe { libloading::os::unix::Library::open(Some(&target), flags) }
-        .map_err(|e| load_error(path, format!("not a loadable shared library: {e}")))?;
-    // The descriptor stays open for the life of the process, like the library: the dynamic
-    // loader knows the library by the name `/proc/self/fd/N`, and would take a later plugin
-    // opened through the same reused descriptor number for this one.
-    std::mem::forget(file);
-    // Never unloaded: see the module documentation.
-    let lib: &'static libloading::os::unix::Library = Box::leak(Box::new(lib));
-    // SAFETY: a plugin exports `dossier_plugin_info` with exactly this signature.
-    let info_fn = unsafe { lib.get::<unsafe extern "C" fn() -> *const PluginInfo>(INFO_SYMBOL) }
-        .map_err(|_| {
-            load_error(
-                path,
-                "not a dossier plugin: it exports no `dossier_plugin_info` symbol",
-            )
-        })?;
-    // SAFETY: calling the plugin's metadata accessor, which returns a pointer to static data.
-    let info = unsafe { info_fn() };
-    let shown = path.display().to_string();
-    // SAFETY: the library stays loaded for the life of the process.
-    unsafe { PluginLib::check(info, &shown, &sha256) }.map_err(|e| load_error(path, e.to_string()))
-}
-
 impl Registry {
     /// Built-in collectors only.
     pub fn builtin() -> Registry {
@@ -279,10 +191,7 @@ impl Registry {
             _ => {}
         }
         if let Some(dir) = user_dir().filter(|d| d.is_dir()) {
-            let checked = std::fs::metadata(&dir)
-                .map_err(|e| load_error(&dir, e.to_string()))
-                .and_then(|m| check_owner_mode(&dir, &m, true))
-                .and_then(|()| expand(&dir));
+            let checked = load::check_folder_chain(&dir).and_then(|()| expand(&dir));
             match checked {
                 Ok(files) => {
                     for f in files {
@@ -300,7 +209,8 @@ impl Registry {
     /// Loads one library and registers what it provides.
     fn add(&mut self, path: &Path, found: Found) -> Result<(), PluginLoadError> {
         let start = Instant::now();
-        let lib = Arc::new(open_library(path)?);
+        let (host, meta) = pool::PluginHost::start(path, self.limits.clone())?;
+        let lib = Arc::new(PluginLib::with_transport(meta, Arc::new(host)));
         if let Some(other) = self.libs.iter().find(|l| l.lib.name == lib.name) {
             if other.lib.sha256 == lib.sha256 || other.found != found {
                 self.warnings.push(format!(
@@ -448,6 +358,11 @@ impl Registry {
         self.libs.iter().map(|l| &l.lib).find(|l| l.name == name)
     }
 
+    /// Sets the limits of the plugin calls from here on (from the playbook).
+    pub fn set_limits(&self, limits: &crate::playbook::PluginLimits) {
+        self.limits.set(limits.timeout_secs, limits.memory_mib);
+    }
+
     /// Prints the warnings of loading on stderr.
     pub fn print_warnings(&self) {
         for w in &self.warnings {
@@ -494,48 +409,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_that_is_not_a_library_is_refused() {
+    fn folders_are_expanded_to_their_libraries() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("notes.so");
         std::fs::write(&p, "not ELF").unwrap();
-        let e = open_library(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("notes.so") && e.contains("not a loadable shared library"),
-            "{e}"
-        );
+        std::fs::write(d.path().join("notes.txt"), "x").unwrap();
         assert!(expand(&d.path().join("missing")).is_err());
-        assert_eq!(expand(d.path()).unwrap(), [p]);
-    }
-
-    #[test]
-    fn files_and_folders_others_can_write_are_refused() {
-        use std::os::unix::fs::PermissionsExt;
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("p.so");
-        std::fs::write(&p, "x").unwrap();
-        let set = |m: u32| {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(m)).unwrap();
-            std::fs::metadata(&p).unwrap()
-        };
-        assert!(check_owner_mode(&p, &set(0o755), false).is_ok());
-        let e = check_owner_mode(&p, &set(0o775), false).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("group- or world-writable (mode 0775)"),
-            "{e}"
-        );
-        assert!(check_owner_mode(&p, &set(0o757), true).is_err());
-        // A sticky folder (like /tmp) may be world-writable; a file may not.
-        assert!(check_owner_mode(&p, &set(0o1777), true).is_ok());
-        assert!(check_owner_mode(&p, &set(0o1777), false).is_err());
-        // A library in such a folder is refused before it is loaded.
-        set(0o644);
-        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o770)).unwrap();
-        let e = open_library(&p).unwrap_err().to_string();
-        assert!(
-            e.contains("plugin folder is group- or world-writable"),
-            "{e}"
-        );
+        assert_eq!(expand(&p).unwrap(), expand(d.path()).unwrap());
+        assert_eq!(expand(&p).unwrap(), [p]);
     }
 
     #[test]
