@@ -627,7 +627,7 @@ fn plugins(p: PluginsPlan) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "dynamic plugins: supported (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH (with --plugin-env), {}",
+        "dynamic plugins: supported, each library in a child process of its own (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH (with --plugin-env), {}",
         dossier_plugin_abi::ABI_VERSION,
         dossier_plugin_api::API_VERSION,
         dossier_plugin_abi::TARGET,
