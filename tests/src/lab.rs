@@ -287,6 +287,18 @@ impl Lab {
         c
     }
 
+    /// The sweep targets of every host: `ADDR:PORT`, `LAB_USER@ADDR:PORT` on NonRoot hosts
+    /// (whose root login is refused).
+    pub fn targets(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .map(|h| match h.scenario {
+                Scenario::NonRoot => format!("{LAB_USER}@{}:{}", h.addr, h.port),
+                _ => format!("{}:{}", h.addr, h.port),
+            })
+            .collect()
+    }
+
     /// `dossier sweep` inside the lab namespace, with no agent, plugins or data folder of the
     /// tester's (`HOME=home`) and stdin closed; the caller adds targets and options, and runs
     /// or spawns it.

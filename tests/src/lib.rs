@@ -160,11 +160,24 @@ pub fn fixture_copy(name: &str, to: &Path) -> PathBuf {
 /// and a per-user plugin directory that does not exist), so that plugins installed on the
 /// machine running the tests cannot change what they see.
 pub fn dossier(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(dossier_bin())
-        .args(args)
-        .current_dir(cwd)
+    dossier_cmd(cwd).args(args).output().expect("run dossier")
+}
+
+/// The `dossier` command in `cwd` without dynamic plugins (see [`dossier`]), for tests that
+/// add arguments, environment or standard streams of their own.
+pub fn dossier_cmd(cwd: &Path) -> Command {
+    let mut c = Command::new(dossier_bin());
+    c.current_dir(cwd)
         .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
+        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests");
+    c
+}
+
+/// [`dossier`] with a signing key's passphrase in `DOSSIER_SIGN_PASSPHRASE`.
+pub fn dossier_with_passphrase(cwd: &Path, passphrase: &str, args: &[&str]) -> Output {
+    dossier_cmd(cwd)
+        .args(args)
+        .env("DOSSIER_SIGN_PASSPHRASE", passphrase)
         .output()
         .expect("run dossier")
 }

@@ -515,7 +515,7 @@ fn a_plugin_reporter_that_crashes_fails_only_its_reports() {
 
 #[test]
 fn a_sweep_goes_on_when_a_plugin_crashes_on_every_host() {
-    use dossier_tests::lab::{LAB_USER, Lab, Scenario};
+    use dossier_tests::lab::{Lab, Scenario};
     let _g = dossier_tests::lab::serial();
     let Some(lab) = Lab::start_or_skip(&[Scenario::Clean, Scenario::Miner, Scenario::NonRoot])
     else {
@@ -527,17 +527,8 @@ fn a_sweep_goes_on_when_a_plugin_crashes_on_every_host() {
     std::fs::copy(lab.known_hosts(), &kh).unwrap();
     let pb = tmp.path().join("probe.toml");
     std::fs::write(&pb, playbook(30)).unwrap();
-    let targets: Vec<String> = lab
-        .hosts()
-        .iter()
-        .map(|h| match h.scenario {
-            Scenario::NonRoot => format!("{LAB_USER}@{}:{}", h.addr, h.port),
-            _ => format!("{}:{}", h.addr, h.port),
-        })
-        .collect();
-    let mut c = lab.command(dossier_bin());
-    c.arg("sweep")
-        .args(&targets)
+    let mut c = lab.sweep_command(tmp.path());
+    c.args(lab.targets())
         .args([
             "--out",
             s(&out),
@@ -550,11 +541,7 @@ fn a_sweep_goes_on_when_a_plugin_crashes_on_every_host() {
         ])
         .args(["-i", s(lab.client_key())])
         .args(["--ssh-config", "/dev/null", "--connect-timeout", "5", "-q"])
-        .env("HOME", tmp.path())
-        .env("DOSSIER_PLUGIN_TEST", "segv-collect")
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .stdin(Stdio::null());
+        .env("DOSSIER_PLUGIN_TEST", "segv-collect");
     let o = c.output().unwrap();
     assert!(
         o.status.success(),

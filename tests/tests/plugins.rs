@@ -10,7 +10,7 @@
 // Tests may be long: the function-size limit of ARCHITECTURE.md is for code outside tests.
 #![allow(clippy::too_many_lines)]
 
-use dossier_tests::lab::{INTRUDER_FINGERPRINT, LAB_USER, Lab, Scenario};
+use dossier_tests::lab::{INTRUDER_FINGERPRINT, Lab, Scenario};
 use dossier_tests::{
     dossier_bin, fixture, manifest, member, of_kind, sha256_file, ssh_keys_plugin, stderr, stdout,
     test_plugin,
@@ -656,17 +656,8 @@ fn sweep_with_the_ssh_keys_plugin_finds_the_intruders_key_on_part_of_the_fleet()
     std::fs::copy(lab.known_hosts(), &kh).unwrap();
     let pb = tmp.path().join("ssh.toml");
     std::fs::write(&pb, SSH_PLAYBOOK).unwrap();
-    let targets: Vec<String> = lab
-        .hosts()
-        .iter()
-        .map(|h| match h.scenario {
-            Scenario::NonRoot => format!("{LAB_USER}@{}:{}", h.addr, h.port),
-            _ => format!("{}:{}", h.addr, h.port),
-        })
-        .collect();
-    let mut c = lab.command(dossier_bin());
-    c.arg("sweep")
-        .args(&targets)
+    let mut c = lab.sweep_command(tmp.path());
+    c.args(lab.targets())
         .args([
             "--out",
             s(&out),
@@ -678,11 +669,7 @@ fn sweep_with_the_ssh_keys_plugin_finds_the_intruders_key_on_part_of_the_fleet()
             s(&lib),
         ])
         .args(["-i", s(lab.client_key())])
-        .args(["--ssh-config", "/dev/null", "--connect-timeout", "5", "-q"])
-        .env("HOME", tmp.path())
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .stdin(Stdio::null());
+        .args(["--ssh-config", "/dev/null", "--connect-timeout", "5", "-q"]);
     let o = c.output().unwrap();
     assert!(
         o.status.success(),

@@ -12,14 +12,7 @@ const PASS: &str = "correct horse battery staple";
 
 /// `dossier ARGS` in `cwd` with the signing passphrase in the environment.
 fn run(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(dossier_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("DOSSIER_SIGN_PASSPHRASE", PASS)
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
-        .output()
-        .expect("run dossier")
+    dossier_with_passphrase(cwd, PASS, args)
 }
 
 fn ok(o: &Output) {

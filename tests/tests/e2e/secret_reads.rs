@@ -19,7 +19,6 @@ use crate::security::{everything, find};
 use dossier_tests::*;
 use std::os::unix::fs::{PermissionsExt, lchown, symlink};
 use std::path::Path;
-use std::process::Command;
 
 const SHADOW_MARK: &str = "ShadowReadMarker4d2a";
 const KEY_MARK: &str = "RootKeyReadMarker7f19";
@@ -154,15 +153,12 @@ fn a_users_links_never_bring_secrets_into_records() {
     let root = fixture_copy("rootfs-clean", &d.path().join("root"));
     plant(&root, 1000);
     let out = d.path().join("out");
-    let o = Command::new(dossier_bin())
+    let o = dossier_cmd(d.path())
         .args(["collect", "--quiet", "--no-analyze", "--playbook", "full"])
         .arg("--out")
         .arg(&out)
         .arg("--root")
         .arg(&root)
-        .current_dir(d.path())
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));

@@ -10,7 +10,6 @@ use crate::security::{everything, find};
 use dossier_tests::*;
 use std::os::unix::fs::{PermissionsExt, lchown, symlink};
 use std::path::Path;
-use std::process::Command;
 
 const SHADOW_MARK: &str = "ShadowSecretMarker9c1e/NeverInABundle";
 const ROOT_KEY_MARK: &str = "RootPrivateKeyMarker5b7d";
@@ -71,14 +70,11 @@ fn a_users_linked_dotfiles_never_bring_secrets_into_a_bundle() {
     let root = fixture_copy("rootfs-clean", &d.path().join("root"));
     plant(&root);
     let out = d.path().join("out");
-    let o = Command::new(dossier_bin())
+    let o = dossier_cmd(d.path())
         .args(["collect", "--quiet", "--no-analyze", "--out"])
         .arg(&out)
         .arg("--root")
         .arg(&root)
-        .current_dir(d.path())
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));

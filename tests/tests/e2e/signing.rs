@@ -10,14 +10,7 @@ const PASS: &str = "correct horse battery staple";
 
 /// `dossier ARGS` in `cwd` with the signing passphrase in the environment.
 fn signing(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(dossier_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("DOSSIER_SIGN_PASSPHRASE", PASS)
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
-        .output()
-        .expect("run dossier")
+    dossier_with_passphrase(cwd, PASS, args)
 }
 
 /// A key pair in `dir/keys`, and a signed bundle of the clean fixture in `dir/out`.

@@ -259,16 +259,8 @@ fn a_signed_and_timestamped_bundle_has_its_timestamp_entry_under_the_signed_ledg
         return;
     };
     let d = tempfile::tempdir().unwrap();
-    let with_pass = |args: &[&str]| {
-        Command::new(dossier_bin())
-            .args(args)
-            .current_dir(d.path())
-            .env("DOSSIER_SIGN_PASSPHRASE", "timestamp test passphrase")
-            .env_remove("DOSSIER_PLUGIN_PATH")
-            .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
-            .output()
-            .unwrap()
-    };
+    let with_pass =
+        |args: &[&str]| dossier_with_passphrase(d.path(), "timestamp test passphrase", args);
     let o = with_pass(&["keygen", "--out", "keys"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let root = fixture("rootfs-clean");

@@ -688,12 +688,9 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
 
 /// Runs `dossier ARGS` in `cwd`, killed when it has not finished within `secs` (then `None`).
 fn finishes_within(cwd: &Path, args: &[&str], secs: u64) -> Option<std::process::Output> {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(dossier_bin())
+    use std::process::Stdio;
+    let mut child = dossier_cmd(cwd)
         .args(args)
-        .current_dir(cwd)
-        .env_remove("DOSSIER_PLUGIN_PATH")
-        .env("XDG_DATA_HOME", "/nonexistent/dossier-tests")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
