@@ -40,7 +40,8 @@ pub fn load(path: &Path) -> Result<BaselineIndex, BaselineFileError> {
         path: path.display().to_string(),
         message: message.replace('\n', " "),
     };
-    let f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    // A FIFO or device is refused before it is opened (it could block or act on open).
+    let f = dossier_bundle::fsio::open_input(path).map_err(|e| err(e.to_string()))?;
     let meta = f.metadata().map_err(|e| err(e.to_string()))?;
     if !meta.is_file() {
         return Err(err("not a regular file".into()));

@@ -213,7 +213,15 @@ fn read(spec: &str) -> Result<(String, String), PlaybookError> {
     if meta.len() > MAX_PLAYBOOK {
         return Err(read_err(format!("larger than {MAX_PLAYBOOK} bytes")));
     }
-    let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+    // Opened only as a regular file (a FIFO or device swapped in after the check above is
+    // never opened), and read no further than the limit.
+    let file = dossier_bundle::fsio::open_input(path).map_err(|e| read_err(e.to_string()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PLAYBOOK + 1), &mut bytes)
+        .map_err(|e| read_err(e.to_string()))?;
+    if bytes.len() as u64 > MAX_PLAYBOOK {
+        return Err(read_err(format!("larger than {MAX_PLAYBOOK} bytes")));
+    }
     let text = String::from_utf8(bytes).map_err(|_| read_err("not UTF-8".into()))?;
     Ok((spec.to_string(), text))
 }

@@ -821,3 +821,48 @@ fn an_output_directory_others_may_write_is_refused() {
     let o = run(&out);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// A baseline or playbook named by the user that is a FIFO is refused at once with one line
+/// (the baseline was opened before its type was checked, so `analyze --baseline FIFO` hung).
+#[test]
+fn a_fifo_baseline_or_playbook_is_refused_without_hanging() {
+    let (d, b) = bundle();
+    let fifo = d.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (bs, fs) = (b.to_str().unwrap(), fifo.to_str().unwrap());
+    let rep = d.path().join("rep");
+    for (what, args) in [
+        (
+            "baseline",
+            vec![
+                "analyze",
+                bs,
+                "--out",
+                rep.to_str().unwrap(),
+                "--baseline",
+                fs,
+            ],
+        ),
+        (
+            "playbook",
+            vec![
+                "analyze",
+                bs,
+                "--out",
+                rep.to_str().unwrap(),
+                "--playbook",
+                fs,
+            ],
+        ),
+    ] {
+        let o = finishes_within(d.path(), &args, 30)
+            .unwrap_or_else(|| panic!("analyze hangs on a FIFO {what}"));
+        assert_eq!(o.status.code(), Some(2), "{what}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
+        assert!(
+            err.contains(fs) && err.contains("regular file"),
+            "{what}: {err}"
+        );
+    }
+}
