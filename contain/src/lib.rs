@@ -10,7 +10,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod action;
 pub mod actuator;
 pub mod ops;
 
+pub use action::{Action, ActionError, CronLine, Peer, Step};
 pub use actuator::{ActError, Actuator, LocalActuator, Output};
