@@ -38,6 +38,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-reporters",
             "dossier-bundle",
             "dossier-remote",
+            "dossier-contain",
         ],
     ),
 ];
