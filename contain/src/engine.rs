@@ -4,7 +4,8 @@
 //! [`Hooks::recorded`] (the case ledger) BEFORE the change; then the change, confirmed
 //! through [`Hooks::confirm`] when the action removes itself unless confirmed; then the
 //! record `applied` with the state after (or `failed`). Re-running the same plan continues:
-//! a step with an `applied` record of the same plan is skipped. [`restore`] undoes applied
+//! a step with an `applied` record (of this plan or another) that is not restored is
+//! skipped; one left `applying` by an interrupted run fails until it is restored. [`restore`] undoes applied
 //! actions newest first and records `restoring`, then `restored` or `restore_failed`.
 
 use crate::action::{Action, ActionError, Places, Step};
@@ -116,9 +117,10 @@ pub fn apply(
     let existing = store.list(a)?.records;
     let mut outcomes: Vec<Outcome> = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
+        // The change may be in place already, made by this plan or another one.
         let earlier = existing
             .iter()
-            .rfind(|r| r.plan_id == plan_id && r.step == *step);
+            .rfind(|r| r.step == *step && undoable(&r.state));
         if let Some(r) = earlier {
             match r.state {
                 State::Applied | State::Restoring | State::RestoreFailed(_) => {
@@ -220,8 +222,8 @@ pub enum Selection {
     Ids(Vec<String>),
 }
 
-/// Whether a record in this state has something to undo.
-fn undoable(s: &State) -> bool {
+/// Whether a record in this state has something to undo (its change may be in place).
+pub fn undoable(s: &State) -> bool {
     matches!(
         s,
         State::Applied | State::Applying | State::Restoring | State::RestoreFailed(_)
