@@ -457,3 +457,36 @@ fn an_interrupted_apply_is_restored_from_its_applying_record() {
         assert_eq!(std::fs::read(&f).unwrap(), b"payload");
     }
 }
+
+#[test]
+fn a_restore_interrupted_after_the_move_back_is_finished_by_the_next_one() {
+    if !root() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("tool");
+    std::fs::write(&f, b"abc").unwrap();
+    let hash = sha(&f);
+    assert!(run(&["/bin/chmod", "2755", f.to_str().unwrap()]));
+    let before_facts = facts(&f);
+    let places = Places::new(d.path().join("state").to_str().unwrap());
+    let a: &mut dyn Actuator = &mut LocalActuator::new();
+    let q = Quarantine::new(f.to_str().unwrap().into(), hash, places);
+    let before = q.check(a).unwrap();
+    let id = dossier_contain::record::new_id();
+    let after = q.apply(a, &id, &before).unwrap();
+    let m: Moved = serde_json::from_value(after.clone()).unwrap();
+    // The first restore moved it back and stopped there (mode still 000).
+    std::fs::rename(&m.quarantined, &f).unwrap();
+    assert_eq!(facts(&f).2, 0);
+    q.undo(a, &id, &before, &after).unwrap();
+    assert_eq!(facts(&f), before_facts);
+    // A different file at the path is not taken for it.
+    std::fs::remove_file(&f).unwrap();
+    std::fs::write(&f, b"xyz").unwrap();
+    let e = q.undo(a, &id, &before, &after).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(r) if r.contains("not the recorded file")),
+        "{e}"
+    );
+}

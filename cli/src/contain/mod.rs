@@ -217,11 +217,7 @@ pub fn contain(p: ContainPlan) -> anyhow::Result<ExitCode> {
     // A change in place already is planned as recorded (the file it moved is gone, the cron
     // line it changed reads differently now), so the same plan is the same again.
     let in_place: Vec<Record> = match Store::new(&p.places).list(&mut a) {
-        Ok(l) => l
-            .records
-            .into_iter()
-            .filter(|r| engine::undoable(&r.state))
-            .collect(),
+        Ok(l) => l.records.into_iter().filter(engine::undoable).collect(),
         Err(_) if !p.apply => Vec::new(),
         Err(e) => return Err(e.into()),
     };
