@@ -35,6 +35,9 @@ pub enum Plan {
     Plugins(PluginsPlan),
     Playbooks(PlaybooksPlan),
     Keygen(KeygenPlan),
+    Contain(crate::contain::ContainPlan),
+    Actions(crate::contain::ActionsPlan),
+    Restore(crate::contain::RestorePlan),
 }
 
 /// `dossier keygen`.
@@ -140,6 +143,9 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Plugins(a) => Plan::Plugins(plugins(a)?),
         Command::Playbooks(a) => Plan::Playbooks(playbooks(a)),
         Command::Keygen(a) => Plan::Keygen(keygen(a)?),
+        Command::Contain(a) => Plan::Contain(contain(a)?),
+        Command::Actions(a) => Plan::Actions(crate::contain::plan_actions(a)?),
+        Command::Restore(a) => Plan::Restore(restore(a)?),
     })
 }
 
@@ -369,6 +375,20 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         analyze,
         quiet: a.quiet,
     })
+}
+
+/// `dossier contain`: `--examiner` and `--sign` checked here, the rest by the command.
+fn contain(a: crate::args::ContainArgs) -> anyhow::Result<crate::contain::ContainPlan> {
+    let examiner = check_text("examiner", a.examiner.clone())?;
+    let signer = signer(a.sign.as_deref())?;
+    crate::contain::plan_contain(a, examiner, signer)
+}
+
+/// `dossier restore`: `--examiner` and `--sign` checked here, the rest by the command.
+fn restore(a: crate::args::RestoreArgs) -> anyhow::Result<crate::contain::RestorePlan> {
+    let examiner = check_text("examiner", a.examiner.clone())?;
+    let signer = signer(a.sign.as_deref())?;
+    crate::contain::plan_restore(a, examiner, signer)
 }
 
 fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {

@@ -25,6 +25,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-analyzers", "analyzers", &["dossier-plugin-api"]),
     ("dossier-reporters", "reporters", &["dossier-plugin-api"]),
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
+    ("dossier-contain", "contain", &[]),
     ("dossier-remote", "remote", &["dossier-plugin-api"]),
     (
         "dossier-cli",
@@ -37,6 +38,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-reporters",
             "dossier-bundle",
             "dossier-remote",
+            "dossier-contain",
         ],
     ),
 ];
@@ -50,6 +52,7 @@ const FORBID_UNSAFE: &[&str] = &[
     "reporters",
     "bundle",
     "remote",
+    "contain",
 ];
 
 /// Lines of non-test code (before the first `#[cfg(test)]`) a source file may have.

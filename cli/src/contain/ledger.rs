@@ -1,0 +1,115 @@
+//! The case ledger side of containment: each transition of an action record is appended to
+//! the output directory's `custody.jsonl` (`action_applying`, `action_applied`,
+//! `action_failed`, `action_restoring`, `action_restored`, `action_restore_failed`), naming
+//! the snapshot bundle and the record, and the ledger's signed head is signed again after
+//! each entry when `--sign` is given. The `applying` entry is written before the change.
+
+use dossier_bundle::ledger::{self, Event};
+use dossier_bundle::signature::SigningKey;
+use dossier_contain::engine::Hooks;
+use dossier_contain::record::Record;
+use dossier_contain::{Action, ActionError, LocalActuator};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Appends records to the ledger of `out`.
+pub struct LedgerHooks {
+    pub out: PathBuf,
+    pub signer: Option<Arc<SigningKey>>,
+    /// Who runs this command (the record keeps who applied the action).
+    pub examiner: String,
+}
+
+/// The ledger's `detail` of one record transition (JSON, one line).
+pub fn detail(rec: &Record, examiner: &str) -> String {
+    serde_json::json!({
+        "id": rec.id,
+        "host": rec.host,
+        "plan": rec.plan_id,
+        "state": rec.state.name(),
+        "reason": rec.state.reason(),
+        "step": rec.step,
+        "examiner": examiner,
+        "record": format!("{}.{}.json", rec.id, rec.seq),
+    })
+    .to_string()
+}
+
+impl Hooks for LedgerHooks {
+    fn recorded(&mut self, rec: &Record) -> Result<(), String> {
+        let action = format!("action_{}", rec.state.name());
+        let snap = rec.snapshot.as_ref();
+        let detail = detail(rec, &self.examiner);
+        ledger::append(
+            &self.out,
+            &Event {
+                action: &action,
+                bundle: snap.map_or("", |s| s.bundle.as_str()),
+                sha256: snap.map(|s| s.sha256.as_str()),
+                detail: Some(&detail),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(k) = &self.signer {
+            k.sign_ledger_head(&self.out).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn confirm(&mut self, action: &dyn Action, rec: &Record) -> Result<(), ActionError> {
+        // A fresh actuator: for this machine, the same as a new connection.
+        let mut fresh = LocalActuator::new();
+        action.confirm(&mut fresh, &rec.id, &rec.after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_bundle::signature::{self, TrustedKey};
+    use dossier_contain::Step;
+    use dossier_contain::record::{Snapshot, State, new_id};
+
+    #[test]
+    fn each_transition_is_a_chained_entry_and_the_signed_head_follows_it() {
+        let d = tempfile::tempdir().unwrap();
+        let keys = d.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        let k = signature::keygen(&keys, "pw").unwrap();
+        let signer = SigningKey::load(&k.secret, "pw").unwrap();
+        let trusted = vec![TrustedKey::load(&k.public).unwrap()];
+        let out = d.path().join("case");
+        std::fs::create_dir(&out).unwrap();
+        let mut hooks = LedgerHooks {
+            out: out.clone(),
+            signer: Some(Arc::new(signer)),
+            examiner: "ada".into(),
+        };
+        let step = Step::Quarantine {
+            path: "/tmp/x".into(),
+            sha256: "ab".repeat(32),
+        };
+        let mut rec = Record::new(new_id(), "h", "p", step, "ada", None);
+        rec.snapshot = Some(Snapshot {
+            bundle: "h-1.zip".into(),
+            sha256: "cd".repeat(32),
+        });
+        for s in [State::Applying, State::Applied] {
+            rec.enter(s);
+            rec.seq += 1;
+            hooks.recorded(&rec).unwrap();
+            let head = signature::verify_ledger_head(&out, &trusted, None).unwrap();
+            assert_eq!(head.unsigned_after, 0);
+            assert_eq!(head.signed_lines, rec.seq as usize);
+        }
+        let entries = ledger::check(&out.join(ledger::LEDGER_NAME)).unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["action_applying", "action_applied"]);
+        assert_eq!(entries[0].bundle, "h-1.zip");
+        let detail: serde_json::Value =
+            serde_json::from_str(entries[1].detail.as_deref().unwrap()).unwrap();
+        assert_eq!(detail["id"], rec.id.as_str());
+        assert_eq!(detail["record"], format!("{}.2.json", rec.id));
+        assert_eq!(detail["step"]["path"], "/tmp/x");
+    }
+}
