@@ -153,6 +153,54 @@ fn sigstop_suspends_the_whole_tree_and_resume_undoes_it() {
     assert!(!tree.states().contains('T'), "{}", tree.states());
 }
 
+/// Passes every command to a `LocalActuator` and keeps its argv (as an SSH actuator would
+/// send it).
+struct Recording(LocalActuator, Vec<Vec<String>>);
+
+impl Actuator for Recording {
+    fn host(&self) -> &str {
+        self.0.host()
+    }
+
+    fn is_local(&self) -> bool {
+        false
+    }
+
+    fn run(
+        &mut self,
+        argv: &[&str],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<dossier_contain::Output, dossier_contain::ActError> {
+        self.1.push(argv.iter().map(|s| s.to_string()).collect());
+        self.0.run(argv, stdin, timeout)
+    }
+}
+
+#[test]
+fn every_command_is_an_absolute_argv_and_no_script_holds_target_data() {
+    let tree = start(None);
+    let mut rec = Recording(local(), Vec::new());
+    let s = tree.suspend();
+    let before = s.check(&mut rec).unwrap();
+    let after = s.apply(&mut rec, "r", &before).unwrap();
+    s.undo(&mut rec, "r", &before, &after).unwrap();
+    assert!(!tree.states().contains('T'));
+    let pid = tree.root.pid.to_string();
+    for argv in &rec.1 {
+        assert!(argv[0].starts_with('/'), "{argv:?}");
+        if argv[0] == "/bin/sh" {
+            assert_eq!(argv[1], "-c", "{argv:?}");
+            assert!(!argv[2].contains(&pid), "target data in a script: {argv:?}");
+        }
+    }
+    let signals: Vec<&Vec<String>> = rec.1.iter().filter(|v| v[0].ends_with("/kill")).collect();
+    assert_eq!(signals.len(), 2, "{signals:?}");
+    assert_eq!(&signals[0][1..3], ["-STOP", "--"]);
+    assert_eq!(signals[0][3], pid, "parent first: {signals:?}");
+    assert_eq!(&signals[1][1..3], ["-CONT", "--"]);
+}
+
 #[test]
 fn a_reused_pid_or_another_exe_is_refused_and_nothing_changes() {
     let tree = start(None);
