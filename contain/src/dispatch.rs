@@ -16,11 +16,27 @@ impl Step {
                 sha256.clone(),
                 places.clone(),
             )),
-            Step::Suspend { .. }
-            | Step::Kill { .. }
-            | Step::NeutralizeUnit { .. }
-            | Step::NeutralizeCron { .. }
-            | Step::Isolate { .. } => Box::new(NotInThisBuild(self.clone())),
+            Step::Suspend {
+                pid,
+                start_time,
+                exe_sha256,
+            } => Box::new(crate::process::Suspend::new(
+                *pid,
+                *start_time,
+                exe_sha256.clone(),
+            )),
+            Step::Kill {
+                pid,
+                start_time,
+                exe_sha256,
+            } => Box::new(crate::process::Kill::new(
+                *pid,
+                *start_time,
+                exe_sha256.clone(),
+            )),
+            Step::NeutralizeUnit { .. } | Step::NeutralizeCron { .. } | Step::Isolate { .. } => {
+                Box::new(NotInThisBuild(self.clone()))
+            }
         }
     }
 }

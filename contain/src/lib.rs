@@ -15,6 +15,7 @@ pub mod actuator;
 mod dispatch;
 pub mod engine;
 pub mod ops;
+pub mod process;
 pub mod quarantine;
 pub mod record;
 pub mod store;
