@@ -12,7 +12,15 @@
 
 pub mod action;
 pub mod actuator;
+pub mod cron;
+pub mod dispatch;
+pub mod keep;
 pub mod ops;
+pub mod units;
+
+#[cfg(test)]
+#[path = "../../tests/src/skip.rs"]
+mod skip;
 
 pub use action::{Action, ActionError, CronLine, Peer, Step};
 pub use actuator::{ActError, Actuator, LocalActuator, Output};
