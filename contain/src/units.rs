@@ -404,15 +404,17 @@ impl NeutralizeUnit {
                 )));
             }
         }
-        self.systemctl(a, sc, &["stop", "--", &self.unit])?;
-        af.stopped = true;
         for l in &b.links {
             if readlink(a, &l.path)?.as_deref() != Some(l.target.as_str()) {
                 return Err(ActionError::Refused(format!(
-                    "{} no longer points to {}",
+                    "{} no longer points to {} as planned",
                     l.path, l.target
                 )));
             }
+        }
+        self.systemctl(a, sc, &["stop", "--", &self.unit])?;
+        af.stopped = true;
+        for l in &b.links {
             ops::run_ok(a, "remove", &l.path, &["/bin/rm", "-f", "--", &l.path], b"")?;
             af.removed_links.push(l.clone());
         }

@@ -1,10 +1,14 @@
 //! Unit tests on a temporary root. systemd is not PID 1 where these run, so `systemctl` is a
-//! small test script (`places.systemctl`) that keeps the unit's active state in a file and
-//! derives its load state from the links and files of the temporary root the way systemd
-//! does (a `/dev/null` link in `/run/systemd/transient` or `/etc/systemd/system` masks it; one
-//! in `/run/systemd/system` masks it unless a unit file ranks above it). What is tested is
+//! small test script (`places.systemctl`): `mask` and `unmask` (also `--runtime`) it hands to
+//! the real systemctl run offline with `--root` (which makes and removes the same links as on
+//! a live host, and refuses to mask a unit whose file is in `/etc/systemd/system`); `stop`,
+//! `start` and `show` it simulates, keeping the active state in a file and deriving the load
+//! state from the links and files of the temporary root the way systemd does (a `/dev/null`
+//! link in `/run/systemd/transient` or `/etc/systemd/system` masks it; one in
+//! `/run/systemd/system` masks it unless a unit file ranks above it). What is tested is
 //! dossier's side: which commands in which order, the files, links and quarantine, and that
-//! runtime neutralization leaves `/etc`, `/usr`, `/var` and `/opt` untouched.
+//! runtime neutralization leaves `/etc`, `/usr`, `/var` and `/opt` untouched. Not tested here:
+//! a live systemd manager (stop, start, daemon-reload, show).
 
 use super::*;
 use crate::actuator::LocalActuator;
@@ -25,7 +29,7 @@ fn s(p: &Path) -> String {
     p.to_str().unwrap().into()
 }
 
-fn script(root: &Path, state: &Path) -> String {
+fn script(root: &Path, state: &Path, real: &str) -> String {
     format!(
         r#"#!/bin/sh
 R='{root}'; S='{state}'; U='{UNIT}'
@@ -45,23 +49,24 @@ stop) echo inactive > "$S/active";;
 start) [ "$(load)" = masked ] && {{ echo "Unit $U is masked." >&2; exit 1; }}
   echo active > "$S/active";;
 daemon-reload) ;;
-mask) if [ "$2" = --runtime ]; then ln -s /dev/null "$R/run/systemd/system/$U"
-  elif [ -e "$R/etc/systemd/system/$U" ] || [ -L "$R/etc/systemd/system/$U" ]; then
-    echo "Failed to mask unit: File $R/etc/systemd/system/$U already exists." >&2; exit 1
-  else ln -s /dev/null "$R/etc/systemd/system/$U"; fi;;
-unmask) if [ "$2" = --runtime ]; then rm -f "$R/run/systemd/system/$U"
-  else rm -f "$R/etc/systemd/system/$U"; fi;;
+mask|unmask) exec '{real}' --root="$R" "$@";;
 *) echo "unknown: $*" >&2; exit 2;;
 esac
 "#,
         root = s(root),
-        state = s(state)
+        state = s(state),
     )
+}
+
+/// The real `systemctl` (from the systemd package), run offline with `--root` by the test
+/// script for `mask` and `unmask`.
+fn real_systemctl() -> Option<&'static str> {
+    SYSTEMCTL.iter().copied().find(|p| Path::new(p).is_file())
 }
 
 /// A root with systemd "running", the unit enabled and active, an alias, a timer that
 /// triggers it, a shared drop-in and links that are not the unit's.
-fn lab() -> Lab {
+fn lab(real: &str) -> Lab {
     let d = tempfile::tempdir().unwrap();
     let root = d.path().join("root");
     let state = d.path().join("state");
@@ -131,7 +136,7 @@ fn lab() -> Lab {
             "sh",
             &s(&sc),
         ],
-        script(&root, &state).as_bytes(),
+        script(&root, &state, real).as_bytes(),
     )
     .unwrap();
     let places = UnitPlaces {
@@ -207,23 +212,41 @@ fn hashes(root: &Path, dirs: &[&str]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn root_or_skip() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
+/// The real systemctl when the test can run (root, systemctl there).
+fn ready() -> Option<&'static str> {
+    if !nix::unistd::geteuid().is_root() {
+        crate::skip::skip_or_fail("needs root (root-only quarantine folder)");
+        return None;
     }
-    crate::skip::skip_or_fail("needs root (root-only quarantine folder)");
-    false
+    let real = real_systemctl();
+    if real.is_none() {
+        crate::skip::skip_or_fail(
+            "needs systemctl (Debian package systemd) for mask/unmask --root",
+        );
+    }
+    real
 }
 
 #[test]
 fn permanent_quarantines_files_removes_links_masks_and_restores_exactly() {
-    if !root_or_skip() {
+    let Some(real) = ready() else {
         return;
-    }
-    let l = lab();
+    };
+    let l = lab(real);
     let trees = ["etc", "usr", "opt", "var"];
     let step = NeutralizeUnit::with_places(UNIT, false, l.places.clone());
     let a: &mut dyn Actuator = &mut LocalActuator::new();
+    // The real systemctl will not mask it while its file is in /etc/systemd/system.
+    let sc = l.places.systemctl.clone().unwrap();
+    let o = a
+        .run(&[&sc, "mask", "--", UNIT], b"", SYSTEMCTL_TIMEOUT)
+        .unwrap();
+    assert!(
+        !o.success() && o.reason().contains("already exists"),
+        "{}",
+        o.reason()
+    );
+    std::fs::remove_file(l.state.join("calls")).unwrap();
     let hashes0 = hashes(&l.root, &trees);
     let metas0 = metas(&l.root, &trees);
     let before = step.check(a).unwrap();
@@ -293,10 +316,10 @@ fn permanent_quarantines_files_removes_links_masks_and_restores_exactly() {
 
 #[test]
 fn permanent_refuses_changed_files_and_occupied_paths() {
-    if !root_or_skip() {
+    let Some(real) = ready() else {
         return;
-    }
-    let l = lab();
+    };
+    let l = lab(real);
     let step = NeutralizeUnit::with_places(UNIT, false, l.places.clone());
     let a: &mut dyn Actuator = &mut LocalActuator::new();
     let before = step.check(a).unwrap();
@@ -306,6 +329,17 @@ fn permanent_refuses_changed_files_and_occupied_paths() {
         other => panic!("{other:?}"),
     }
     assert!(l.calls().is_empty(), "something was done: {:?}", l.calls());
+    let before = step.check(a).unwrap();
+    let alias = l.etc("kw.service");
+    std::fs::remove_file(&alias).unwrap();
+    symlink("/etc/systemd/system/other.service", &alias).unwrap();
+    match step.apply(a, "u-2b", &before) {
+        Err(ActionError::Refused(m)) => assert!(m.contains("no longer points"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(l.calls().is_empty(), "something was done: {:?}", l.calls());
+    std::fs::remove_file(&alias).unwrap();
+    symlink(l.etc(UNIT), &alias).unwrap();
 
     let before = step.check(a).unwrap();
     let after = step.apply(a, "u-3", &before).unwrap();
@@ -328,11 +362,11 @@ fn permanent_refuses_changed_files_and_occupied_paths() {
 
 #[test]
 fn runtime_stops_and_masks_under_run_only() {
-    if !root_or_skip() {
+    let Some(real) = ready() else {
         return;
-    }
+    };
     for shadowed in [false, true] {
-        let l = lab();
+        let l = lab(real);
         if shadowed {
             std::fs::write(l.state.join("shadowed"), "").unwrap();
         }
@@ -398,10 +432,10 @@ fn refused_without_systemd_as_pid_1_and_for_bad_or_unknown_units() {
             "{bad}"
         );
     }
-    if !root_or_skip() {
+    let Some(real) = ready() else {
         return;
-    }
-    let l = lab();
+    };
+    let l = lab(real);
     let other = NeutralizeUnit::with_places("other.service", false, l.places.clone());
     match other.check(a) {
         Err(ActionError::Refused(m)) => assert!(m.contains("not found"), "{m}"),
