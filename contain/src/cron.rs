@@ -331,7 +331,8 @@ impl Action for NeutralizeCron {
             None => return Err(ActionError::Refused(format!("{} is not there", self.path))),
         };
         let data = ops::read(a, &self.path, MAX_CRONTAB)?;
-        let sha256 = ops::sha256(a, &self.path)?;
+        // The hash of exactly the bytes kept (apply and undo compare the file with it).
+        let sha256 = keep::sha256_of(&data);
         if let Some(why) = mismatch(&data, &self.lines) {
             return Err(ActionError::Refused(format!(
                 "{} changed since the plan: {why}",
