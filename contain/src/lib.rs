@@ -12,13 +12,20 @@
 
 pub mod action;
 pub mod actuator;
+pub mod cron;
 mod dispatch;
 pub mod engine;
+pub mod keep;
 pub mod ops;
 pub mod process;
 pub mod quarantine;
 pub mod record;
 pub mod store;
+pub mod units;
+
+#[cfg(test)]
+#[path = "../../tests/src/skip.rs"]
+mod skip;
 
 pub use action::{Action, ActionError, CronLine, Peer, Places, Step};
 pub use actuator::{ActError, Actuator, LocalActuator, Output};
