@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod actuator;
+pub mod isolate;
 pub mod ops;
 
 pub use action::{Action, ActionError, CronLine, Peer, Step};
