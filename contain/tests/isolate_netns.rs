@@ -12,20 +12,36 @@ mod skip;
 use dossier_contain::isolate::{self, CONFIRM_DIR, Isolate, TimerChoice};
 use dossier_contain::{Action, ActionError, Actuator, LocalActuator, Output, Peer};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 const IP_PATHS: &[&str] = &["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"];
 const PYTHON: &str = "/usr/bin/python3";
-const LISTEN: &str = "import socket,sys,time\n\
+/// Listens on each port given (IPv4 and IPv6) and echoes what each connection sends.
+const LISTEN: &str = "import socket,sys,threading\n\
+    def serve(c):\n    with c:\n        while (d:=c.recv(4096)): c.sendall(d)\n\
+    def loop(s):\n    while True:\n        c,_=s.accept(); threading.Thread(target=serve,args=(c,),daemon=True).start()\n\
     ss=[socket.create_server(('',int(p)),family=socket.AF_INET6,dualstack_ipv6=True,backlog=64) for p in sys.argv[1:]]\n\
+    for s in ss: threading.Thread(target=loop,args=(s,),daemon=True).start()\n\
     print('ready',flush=True)\n\
-    time.sleep(3600)\n";
+    threading.Event().wait()\n";
+/// One connection kept open: each line on stdin is sent, and the echo (or the error) printed.
+const SESSION: &str = "import socket,sys\n\
+    c=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=2)\n\
+    print('connected',flush=True)\n\
+    for line in sys.stdin:\n    \
+    try:\n        c.sendall(line.encode()); print('echo',c.recv(4096).decode().strip(),flush=True)\n    \
+    except OSError as e:\n        print('error',e,flush=True)\n";
 const CONNECT: &str = "import socket,sys\n\
     try:\n    socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=1).close()\n\
     except OSError as e:\n    print(e);sys.exit(1)\n";
+/// A firewall of the target's own (conntrack in use, as on most hosts).
+const HOST_FIREWALL: &str = "table inet lab_firewall {\n\
+    chain input { type filter hook input priority 0; policy accept; ct state established,related accept; }\n\
+    chain output { type filter hook output priority 0; policy accept; ct state established,related accept; }\n\
+    }\n";
 /// The SSH port the kept peer's session uses, another port with a listener, and a port the
 /// peers listen on.
 const SSH: u16 = 2222;
@@ -194,6 +210,28 @@ impl Lab {
         assert_eq!(line.trim(), "ready", "listener in {ns} did not start");
     }
 
+    /// Opens a connection from `ns` to `host:port` that stays open (see [`Session::echoes`]).
+    fn session(&mut self, ns: &str, host: &str, port: u16) -> Session {
+        let p = port.to_string();
+        let mut child = Command::new(self.ip)
+            .args(["netns", "exec", ns, PYTHON, "-c", SESSION, host, &p])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let mut output = BufReader::new(child.stdout.take().unwrap());
+        self.listeners.push(child);
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        assert_eq!(
+            line.trim(),
+            "connected",
+            "no session from {ns} to {host}:{port}"
+        );
+        Session { input, output }
+    }
+
     /// Whether a TCP connection from namespace `ns` to `host:port` is accepted within 1 s.
     fn connects(&self, ns: &str, host: &str, port: u16) -> bool {
         let p = port.to_string();
@@ -219,6 +257,23 @@ impl Lab {
     fn table_present(&self) -> bool {
         let a: &mut dyn Actuator = &mut self.actuator();
         isolate::table_present(a, &nft()).unwrap()
+    }
+}
+
+/// A TCP connection opened before a change, held by a python3 client.
+struct Session {
+    input: std::process::ChildStdin,
+    output: BufReader<std::process::ChildStdout>,
+}
+
+impl Session {
+    /// Whether `text` sent now comes back through the connection (within 2 s).
+    fn echoes(&mut self, text: &str) -> bool {
+        writeln!(self.input, "{text}").unwrap();
+        self.input.flush().unwrap();
+        let mut line = String::new();
+        self.output.read_line(&mut line).unwrap();
+        line.trim() == format!("echo {text}")
     }
 }
 
@@ -326,6 +381,19 @@ fn isolation_cuts_all_but_loopback_and_the_kept_session_in_ipv4_and_ipv6() {
     lab.listen(&k, &[PEER_PORT]);
     lab.listen(&o, &[PEER_PORT]);
     reach(&lab, false);
+    // The host's own firewall, which tracks connections and accepts everything: its accepts
+    // do not get past the isolation's drops.
+    let a: &mut dyn Actuator = &mut lab.actuator();
+    let loaded = a.run(
+        &[&nft(), "-f", "-"],
+        HOST_FIREWALL.as_bytes(),
+        Duration::from_secs(30),
+    );
+    assert!(loaded.unwrap().success(), "host firewall not loaded");
+    // Sessions open before the isolation: the responder's (kept) and another peer's.
+    let mut kept_session = lab.session(&k, "fd77:1::1", SSH);
+    let mut other_session = lab.session(&o, "10.77.2.1", SSH);
+    assert!(kept_session.echoes("before") && other_session.echoes("before"));
 
     let iso = Isolate::new(vec![peer("10.77.1.2"), peer("fd77:1::2")], 600)
         .with_timer(TimerChoice::Sleeper);
@@ -343,6 +411,11 @@ fn isolation_cuts_all_but_loopback_and_the_kept_session_in_ipv4_and_ipv6() {
         sh(lab.ip, &["-n", ns, "neigh", "flush", "all"]);
     }
     reach(&lab, true);
+    assert!(kept_session.echoes("after"), "the kept session was cut");
+    assert!(
+        !other_session.echoes("after"),
+        "another peer's open session was not cut"
+    );
 
     // Applying again replaces the table: still one.
     let a: &mut dyn Actuator = &mut lab.actuator();
