@@ -242,7 +242,7 @@ pub fn ruleset(peers: &[(IpAddr, u16)]) -> String {
         input += &format!("\t\t{ip} saddr {addr} tcp dport {port} accept\n");
         input += &format!("\t\tct state related ct original {ip} saddr {addr} accept\n");
         output += &format!("\t\t{ip} daddr {addr} tcp sport {port} accept\n");
-        output += &format!("\t\tct state related ct original {ip} daddr {addr} accept\n");
+        output += &format!("\t\tct state related ct original {ip} saddr {addr} accept\n");
     }
     let nd = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, \
               nd-router-advert } ip6 hoplimit 255 accept";
