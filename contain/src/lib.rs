@@ -15,6 +15,7 @@ pub mod actuator;
 pub mod cron;
 mod dispatch;
 pub mod engine;
+pub mod isolate;
 pub mod keep;
 pub mod ops;
 pub mod process;
