@@ -1,0 +1,144 @@
+//! Containment over SSH against the lab: the SSH actuator (`dossier_remote::actuate`) runs
+//! containment's file operations as root, as a non-root login through `sudo -n`, and refuses a
+//! non-root login without sudo before it changes anything.
+//!
+//! The actuator is used in this process: a thread joins the lab's client network namespace
+//! (`setns`, which moves only the calling thread) and makes its connections there.
+
+use dossier_contain::ops::{self, Kind};
+use dossier_contain::{Actuator, Peer};
+use dossier_remote::actuate::{ActuateError, SshActuator};
+use dossier_remote::ssh::{SshAuth, SshSettings, SshTarget};
+use dossier_tests::lab::{CLIENT_ADDR, LAB_USER, Lab, Scenario};
+use std::path::Path;
+
+/// Runs `f` on a thread inside the network namespace `netns` (`/run/netns/NAME`).
+fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> T {
+    let path = Path::new("/run/netns").join(netns);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let ns = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            f()
+        })
+        .join()
+        .unwrap()
+    })
+}
+
+fn connect(lab: &Lab, host: usize, user: &str) -> Result<SshActuator, ActuateError> {
+    let h = &lab.hosts()[host];
+    let target = SshTarget {
+        spec: h.name.clone(),
+        host: h.addr.to_string(),
+        port: h.port,
+        user: user.into(),
+    };
+    let auth = SshAuth {
+        identities: vec![lab.client_key().to_path_buf()],
+        ..Default::default()
+    };
+    let settings = SshSettings {
+        known_hosts: lab.known_hosts().to_path_buf(),
+        connect_timeout: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    SshActuator::connect(&target, &auth, &settings)
+}
+
+/// The file operations every action uses, in a folder of the test's on the host.
+fn exercise(a: &mut SshActuator, dir: &str) {
+    let a: &mut dyn Actuator = a;
+    ops::mkdir_private(a, dir).unwrap();
+    let m = ops::lstat(a, dir).unwrap().unwrap();
+    assert_eq!((m.kind, m.mode, m.uid), (Kind::Directory, 0o700, 0));
+    let f = format!("{dir}/it's a \"file\"; $(id)");
+    ops::write_new(a, &f, b"abc", 0o640).unwrap();
+    assert!(ops::write_new(a, &f, b"x", 0o600).is_err(), "replaced");
+    let m = ops::lstat(a, &f).unwrap().unwrap();
+    assert_eq!(
+        (m.kind, m.mode, m.uid, m.size),
+        (Kind::Regular, 0o640, 0, 3)
+    );
+    assert_eq!(
+        ops::sha256(a, &f).unwrap(),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(ops::read(a, &f, 100).unwrap(), b"abc");
+    let g = format!("{dir}/moved");
+    ops::rename_noreplace(a, &f, &g).unwrap();
+    assert!(ops::lstat(a, &f).unwrap().is_none());
+    ops::write_new(a, &f, b"other", 0o600).unwrap();
+    assert!(ops::rename_noreplace(a, &f, &g).is_err(), "replaced {g}");
+    assert_eq!(ops::read(a, &g, 100).unwrap(), b"abc");
+    // Large standard input and exit status come back as they are.
+    let big = vec![b'x'; 3 << 20];
+    let o = a
+        .run(&["/usr/bin/wc", "-c"], &big, ops::OP_TIMEOUT)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        (3 << 20).to_string()
+    );
+    let o = a
+        .run(
+            &["/bin/sh", "-c", "echo out; echo err >&2; exit 7"],
+            b"",
+            ops::OP_TIMEOUT,
+        )
+        .unwrap();
+    assert_eq!((o.status, o.stdout.as_slice()), (Some(7), &b"out\n"[..]));
+    assert_eq!(o.stderr, b"err\n");
+    let o = a.run(&["/usr/bin/env"], b"", ops::OP_TIMEOUT).unwrap();
+    let env = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        env.contains("LC_ALL=C") && !env.contains("SSH_CONNECTION"),
+        "{env}"
+    );
+    ops::run_ok(a, "cleanup", dir, &["/bin/rm", "-rf", "--", dir], b"").unwrap();
+}
+
+#[test]
+fn ssh_actuator_runs_as_root_and_through_sudo_and_refuses_without() {
+    let _g = dossier_tests::lab::serial();
+    if !Path::new("/usr/bin/sudo").is_file() {
+        dossier_tests::skip_or_fail("sudo is not installed (the lab's sudo user needs it)");
+        return;
+    }
+    let Some(lab) = Lab::start_or_skip(&[Scenario::NonRoot, Scenario::Persist]) else {
+        return;
+    };
+    in_netns(lab.netns(), || {
+        // Root login.
+        let mut a = connect(&lab, 1, "root").expect("root login");
+        assert!(!a.uses_sudo());
+        assert_eq!(a.host(), lab.hosts()[1].name);
+        let peer = a.session_peer().unwrap();
+        assert_eq!(
+            peer,
+            Peer {
+                addr: CLIENT_ADDR.to_string(),
+                port: lab.hosts()[1].port
+            }
+        );
+        exercise(&mut a, "/tmp/dossier-actuate-root");
+        // A second, independent connection works too (isolation's confirmation).
+        let b = a.reconnect().expect("reconnect");
+        b.close();
+        a.close();
+
+        // A non-root login with password-less sudo.
+        let mut a = connect(&lab, 0, LAB_USER).expect("sudo login");
+        assert!(a.uses_sudo());
+        assert_eq!(a.host(), lab.hosts()[0].name);
+        assert_eq!(a.session_peer().unwrap().addr, CLIENT_ADDR.to_string());
+        exercise(&mut a, "/tmp/dossier-actuate-sudo");
+        a.close();
+
+        // A non-root login whose sudo allows only sftp-server: refused with the reason.
+        let e = connect(&lab, 1, LAB_USER).expect_err("no sudo");
+        let msg = e.to_string();
+        assert!(matches!(e, ActuateError::NotRoot { .. }), "{msg}");
+        assert!(msg.contains("sudo -n") && msg.contains(LAB_USER), "{msg}");
+    });
+}
