@@ -42,6 +42,65 @@ pub enum Step {
     Isolate { keep: Vec<Peer>, rollback_secs: u64 },
 }
 
+impl Step {
+    /// Whether this step cannot be applied once `other` (an earlier step of the same plan)
+    /// failed: killing a process the plan suspends needs the suspension.
+    pub fn depends_on(&self, other: &Step) -> bool {
+        match (self, other) {
+            (Step::Kill { pid, .. }, Step::Suspend { pid: p, .. }) => pid == p,
+            _ => false,
+        }
+    }
+
+    /// The step's kind as written in `--action` (`quarantine`, `suspend`...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Suspend { .. } => "suspend",
+            Step::Kill { .. } => "kill",
+            Step::NeutralizeUnit { .. } => "neutralize-unit",
+            Step::NeutralizeCron { .. } => "neutralize-cron",
+            Step::Quarantine { .. } => "quarantine",
+            Step::Isolate { .. } => "isolate",
+        }
+    }
+}
+
+/// Where dossier keeps its own state on a target: action records and, when on the same
+/// filesystem as a quarantined file, the quarantine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Places {
+    /// `/var/lib/dossier` (or `--state-dir`, for tests).
+    pub state_dir: String,
+}
+
+impl Places {
+    /// The state folder of a real run.
+    pub const DEFAULT: &'static str = "/var/lib/dossier";
+
+    /// Places under `state_dir`.
+    pub fn new(state_dir: impl Into<String>) -> Places {
+        Places {
+            state_dir: state_dir.into(),
+        }
+    }
+
+    /// The folder of the action records.
+    pub fn actions(&self) -> String {
+        format!("{}/actions", self.state_dir.trim_end_matches('/'))
+    }
+
+    /// The quarantine folder under the state folder.
+    pub fn quarantine(&self) -> String {
+        format!("{}/quarantine", self.state_dir.trim_end_matches('/'))
+    }
+}
+
+impl Default for Places {
+    fn default() -> Self {
+        Places::new(Places::DEFAULT)
+    }
+}
+
 /// A crontab line a plan changes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,8 +13,13 @@
 
 pub mod action;
 pub mod actuator;
+mod dispatch;
+pub mod engine;
 pub mod from_findings;
 pub mod ops;
+pub mod quarantine;
+pub mod record;
+pub mod store;
 
-pub use action::{Action, ActionError, CronLine, Peer, Step};
+pub use action::{Action, ActionError, CronLine, Peer, Places, Step};
 pub use actuator::{ActError, Actuator, LocalActuator, Output};
