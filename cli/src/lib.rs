@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod args;
 pub mod baseline;
 pub mod commands;
+pub mod contain;
 pub mod guard;
 pub mod local;
 pub mod orchestrate;

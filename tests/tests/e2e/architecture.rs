@@ -42,6 +42,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-reporters",
             "dossier-bundle",
             "dossier-remote",
+            "dossier-contain",
         ],
     ),
 ];
