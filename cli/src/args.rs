@@ -75,18 +75,9 @@ pub enum PlaybooksAction {
     },
 }
 
-#[derive(Debug, Args)]
-pub struct SweepArgs {
-    /// Targets: `host`, `user@host:port`, an IP address, `[v6]:port`, or a CIDR network
-    /// (every address is probed on the SSH port first).
-    #[arg(value_name = "TARGET")]
-    pub targets: Vec<String>,
-    /// File with one target a line (`#` comments), or an Ansible INI inventory.
-    #[arg(long, value_name = "FILE")]
-    pub hosts: Vec<PathBuf>,
-    /// Hosts collected at the same time.
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 8)]
-    pub jobs: usize,
+/// How to reach and log in to SSH targets: the options `sweep` and `contain` share.
+#[derive(Debug, Clone, Args)]
+pub struct SshArgs {
     /// Login user when a target names none (default: from ~/.ssh/config, else root).
     #[arg(long, short = 'u', value_name = "USER")]
     pub user: Option<String>,
@@ -122,6 +113,23 @@ pub struct SweepArgs {
     /// Seconds allowed for each SFTP operation.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub op_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Targets: `host`, `user@host:port`, an IP address, `[v6]:port`, or a CIDR network
+    /// (every address is probed on the SSH port first).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// File with one target a line (`#` comments), or an Ansible INI inventory.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Vec<PathBuf>,
+    /// Hosts collected at the same time.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 8)]
+    pub jobs: usize,
+    /// How to reach and log in to each target.
+    #[command(flatten)]
+    pub ssh: SshArgs,
     /// Seconds allowed for a whole host (connect and collect); then it is abandoned and
     /// reported, and what was collected is kept in its bundle.
     #[arg(long, value_name = "SECS", default_value_t = 300)]

@@ -355,23 +355,15 @@ impl Watchdog {
     }
 }
 
-/// The credentials and SSH settings of one target: its own identity files first (only those
-/// and the `-i` ones with `IdentitiesOnly`), its known_hosts file, the connect timeout
-/// within the host's deadline.
+/// The credentials and SSH settings of one target (as `sweep_plan::target_access`), the
+/// connect timeout within the host's deadline.
 fn credentials(plan: &SweepPlan, t: &SweepTarget) -> (SshAuth, SshSettings) {
-    let mut auth = plan.auth.clone();
-    let mut ids = t.identities.clone();
-    if t.identities_only {
-        auth.use_agent = false;
-        ids.extend(plan.explicit_identities.iter().cloned());
-    } else {
-        ids.append(&mut auth.identities);
-    }
-    auth.identities = ids;
-    let mut settings = plan.settings.clone();
-    if let Some(kh) = &t.known_hosts {
-        settings.known_hosts = kh.clone();
-    }
+    let access = crate::sweep_plan::Access {
+        auth: plan.auth.clone(),
+        explicit_identities: plan.explicit_identities.clone(),
+        settings: plan.settings.clone(),
+    };
+    let (auth, mut settings) = crate::sweep_plan::target_access(&access, t);
     settings.connect_timeout = settings.connect_timeout.min(plan.deadline);
     (auth, settings)
 }

@@ -1,4 +1,6 @@
-//! `dossier contain` and its parts: [`snapshot`] (the verified bundle of a host taken before
-//! its first change).
+//! `dossier contain` and its parts: [`targets`] (the hosts acted on, reached as `sweep`
+//! reaches them, one actuator each) and [`snapshot`] (the verified bundle of a host taken
+//! before its first change).
 
 pub mod snapshot;
+pub mod targets;
