@@ -39,6 +39,77 @@ pub enum Command {
     /// Make an Ed25519 signing key pair in the minisign format (`dossier.key`, 0600, and
     /// `dossier.pub`); the passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
     Keygen(KeygenArgs),
+    /// Plan the containment of this machine (quarantine a file, suspend or kill a process,
+    /// neutralize a unit or cron lines, isolate): prints every change and changes nothing
+    /// without --apply. Root only with --apply.
+    Contain(ContainArgs),
+    /// List the action records of this machine (id, state, step, times).
+    Actions(ActionsArgs),
+    /// Undo applied actions of this machine, newest first, and check the result against
+    /// their records.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ContainArgs {
+    /// A change (repeatable): `quarantine:PATH`, `suspend:PID`, `kill:PID`,
+    /// `neutralize-unit:NAME`, `neutralize-cron:PATH:LINE[,LINE]`, `isolate`.
+    #[arg(long = "action", value_name = "KIND:WHAT")]
+    pub actions: Vec<String>,
+    /// Carry the plan out (without it the plan is printed and nothing is changed).
+    #[arg(long)]
+    pub apply: bool,
+    /// A verified bundle of this machine taken before (required with --apply for now).
+    #[arg(long, value_name = "BUNDLE")]
+    pub snapshot: Option<PathBuf>,
+    /// Oldest --snapshot accepted, in minutes since its collection finished.
+    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    pub snapshot_max_age: u64,
+    /// Case directory whose custody ledger records each action.
+    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
+    pub out: PathBuf,
+    /// Examiner name recorded in each action record (default: the user name).
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Re-sign the custody ledger's head with this minisign secret key after each entry.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// dossier's state folder on this machine (action records; for tests).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
+    pub state_dir: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ActionsArgs {
+    /// dossier's state folder on this machine.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
+    pub state_dir: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Action ids to undo (see `dossier actions`).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub ids: Vec<String>,
+    /// Undo every applied action.
+    #[arg(long)]
+    pub all: bool,
+    /// Case directory whose custody ledger records each restore.
+    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
+    pub out: PathBuf,
+    /// Examiner name (recorded in the ledger's operator field's place: see README).
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Re-sign the custody ledger's head with this minisign secret key after each entry.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// dossier's state folder on this machine.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
+    pub state_dir: String,
 }
 
 #[derive(Debug, Args)]

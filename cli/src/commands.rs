@@ -44,6 +44,9 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Plugins(p) => plugins(p),
         Plan::Playbooks(p) => playbooks(p),
         Plan::Keygen(p) => keygen(p),
+        Plan::Contain(p) => crate::contain::contain(p),
+        Plan::Actions(p) => crate::contain::actions(p),
+        Plan::Restore(p) => crate::contain::restore(p),
     }
 }
 

@@ -35,6 +35,9 @@ pub enum Plan {
     Plugins(PluginsPlan),
     Playbooks(PlaybooksPlan),
     Keygen(KeygenPlan),
+    Contain(crate::contain::ContainPlan),
+    Actions(crate::contain::ActionsPlan),
+    Restore(crate::contain::RestorePlan),
 }
 
 /// `dossier keygen`.
@@ -140,6 +143,9 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Plugins(a) => Plan::Plugins(plugins(a)?),
         Command::Playbooks(a) => Plan::Playbooks(playbooks(a)),
         Command::Keygen(a) => Plan::Keygen(keygen(a)?),
+        Command::Contain(a) => Plan::Contain(crate::contain::plan_contain(a)?),
+        Command::Actions(a) => Plan::Actions(crate::contain::plan_actions(a)?),
+        Command::Restore(a) => Plan::Restore(crate::contain::plan_restore(a)?),
     })
 }
 
@@ -163,7 +169,7 @@ fn registry_and_playbook(
 }
 
 /// `--case` or `--examiner`: at most 256 characters, none a control character.
-fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
+pub(crate) fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
     match v {
         Some(s) if s.len() > 256 || s.chars().any(char::is_control) => {
             anyhow::bail!("--{what} must be at most 256 characters without control characters")
@@ -292,7 +298,7 @@ fn passphrase(key: Option<&Path>) -> anyhow::Result<String> {
 }
 
 /// The signing key of `--sign`, unlocked before anything is collected.
-fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
+pub(crate) fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
     let Some(key) = key else { return Ok(None) };
     let pass = passphrase(Some(key))?;
     Ok(Some(Arc::new(SigningKey::load(key, &pass)?)))

