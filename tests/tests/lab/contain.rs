@@ -11,6 +11,7 @@ use dossier_remote::actuate::{ActuateError, SshActuator};
 use dossier_remote::ssh::{SshAuth, SshSettings, SshTarget};
 use dossier_tests::lab::{CLIENT_ADDR, LAB_USER, Lab, Scenario};
 use std::path::Path;
+use std::process::Output;
 
 /// Runs `f` on a thread inside the network namespace `netns` (`/run/netns/NAME`).
 fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> T {
@@ -141,4 +142,118 @@ fn ssh_actuator_runs_as_root_and_through_sudo_and_refuses_without() {
         assert!(matches!(e, ActuateError::NotRoot { .. }), "{msg}");
         assert!(msg.contains("sudo -n") && msg.contains(LAB_USER), "{msg}");
     });
+}
+
+/// `dossier ARGS` for `target` in the lab namespace with the lab's key and known_hosts only.
+fn dossier_ssh(lab: &Lab, home: &Path, command: &str, target: &str, args: &[&str]) -> Output {
+    let o = lab
+        .command(dossier_tests::dossier_bin())
+        .arg(command)
+        .arg(target)
+        .args(args)
+        .arg("-i")
+        .arg(lab.client_key())
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .args(["--ssh-config", "/dev/null", "--connect-timeout", "5"])
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run dossier");
+    eprintln!(
+        "--- dossier {command} {target} {args:?}: {}\n{}\n{}",
+        o.status,
+        dossier_tests::stdout(&o),
+        dossier_tests::stderr(&o)
+    );
+    o
+}
+
+/// Plants a file on host `i`, quarantines it with `dossier contain --apply` over SSH as
+/// `user`, and restores it: back byte for byte with owner, mode and modification time.
+fn quarantine_and_restore(lab: &Lab, i: usize, user: &str, extra: &[&str]) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let h = &lab.hosts()[i];
+    // The host's /tmp is a filesystem of its own (tmpfs): on its overlay root, files and
+    // folders report different devices, and quarantine moves only within one device.
+    let rel = "tmp/planted-by-test";
+    let path = format!("/{rel}");
+    let file = h.root.join(rel);
+    let data: Vec<u8> = (0..70_000u32).map(|n| (n * 7 % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    std::os::unix::fs::chown(&file, Some(1000), Some(1000)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o4750)).unwrap();
+    let before = std::fs::symlink_metadata(&file).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("case");
+    let target = format!("{user}@{}", h.addr);
+    let action = format!("quarantine:{path}");
+    let mut args = vec!["--action", action.as_str(), "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    // The plan changes nothing.
+    let o = dossier_ssh(lab, tmp.path(), "contain", &target, &args);
+    assert!(o.status.success());
+    assert!(dossier_tests::stdout(&o).contains(&path));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        data,
+        "changed without --apply"
+    );
+    args.push("--apply");
+    let o = dossier_ssh(lab, tmp.path(), "contain", &target, &args);
+    assert!(o.status.success());
+    let text = dossier_tests::stdout(&o);
+    assert!(text.contains("snapshot "), "{text}");
+    assert!(
+        std::fs::symlink_metadata(&file).is_err(),
+        "{path} still there"
+    );
+    // The snapshot bundle is in the case directory.
+    let bundles = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .count();
+    assert_eq!(bundles, 1);
+    let o = dossier_ssh(lab, tmp.path(), "actions", &target, extra);
+    assert!(o.status.success());
+    assert!(dossier_tests::stdout(&o).contains(&path));
+    let mut rargs = vec!["--all", "--out", out.to_str().unwrap()];
+    rargs.extend_from_slice(extra);
+    let o = dossier_ssh(lab, tmp.path(), "restore", &target, &rargs);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read(&file).unwrap(), data);
+    let after = std::fs::symlink_metadata(&file).unwrap();
+    assert_eq!(
+        (
+            after.uid(),
+            after.gid(),
+            after.mode(),
+            after.mtime(),
+            after.mtime_nsec()
+        ),
+        (
+            before.uid(),
+            before.gid(),
+            before.mode(),
+            before.mtime(),
+            before.mtime_nsec()
+        )
+    );
+    std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn contain_quarantines_over_ssh_as_root_and_through_sudo_and_restore_puts_it_back() {
+    let _g = dossier_tests::lab::serial();
+    if !Path::new("/usr/bin/sudo").is_file() {
+        dossier_tests::skip_or_fail("sudo is not installed (the lab's sudo user needs it)");
+        return;
+    }
+    let Some(lab) = Lab::start_or_skip(&[Scenario::NonRoot, Scenario::Clean]) else {
+        return;
+    };
+    quarantine_and_restore(&lab, 1, "root", &[]);
+    quarantine_and_restore(&lab, 0, LAB_USER, &["--sudo"]);
 }
