@@ -10,7 +10,7 @@
 
 use crate::args::{SshArgs, SweepArgs};
 use crate::orchestrate::Custody;
-use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
+use crate::sweep::{Access, NetworkTarget, SweepPlan, SweepTarget};
 use crate::text::sanitize;
 use anyhow::{Context, bail};
 use dossier_remote::ssh::{Secret, SshAuth, SshSettings, SshTarget};
@@ -63,15 +63,6 @@ pub fn plan(
     })
 }
 
-/// Credentials and connection settings of every target (each host's own identity and
-/// known_hosts files from `~/.ssh/config` are added per host: [`target_access`]).
-pub struct Access {
-    pub auth: SshAuth,
-    /// Identity files named with `-i` (kept for hosts with `IdentitiesOnly`).
-    pub explicit_identities: Vec<PathBuf>,
-    pub settings: SshSettings,
-}
-
 /// The credentials and settings of the SSH options: `-i` or the default keys, a password from
 /// the environment or a prompt, the known_hosts files, the timeouts.
 fn access(a: &SshArgs, config: &SshConfig, home: &Path) -> anyhow::Result<Access> {
@@ -113,25 +104,6 @@ fn access(a: &SshArgs, config: &SshConfig, home: &Path) -> anyhow::Result<Access
             sudo: a.sudo,
         },
     })
-}
-
-/// The credentials and settings of one host: its own identity files first (only those and
-/// the `-i` ones with `IdentitiesOnly`), its known_hosts file.
-pub fn target_access(access: &Access, t: &SweepTarget) -> (SshAuth, SshSettings) {
-    let mut auth = access.auth.clone();
-    let mut ids = t.identities.clone();
-    if t.identities_only {
-        auth.use_agent = false;
-        ids.extend(access.explicit_identities.iter().cloned());
-    } else {
-        ids.append(&mut auth.identities);
-    }
-    auth.identities = ids;
-    let mut settings = access.settings.clone();
-    if let Some(kh) = &t.known_hosts {
-        settings.known_hosts = kh.clone();
-    }
-    (auth, settings)
 }
 
 /// Named SSH hosts (no networks, no host files) resolved as `sweep` resolves them, with their

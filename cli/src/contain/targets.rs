@@ -10,7 +10,8 @@
 
 use super::snapshot::Reach;
 use crate::args::SshArgs;
-use crate::sweep_plan::{self, Access};
+use crate::sweep::{Access, SweepTarget, target_access};
+use crate::sweep_plan;
 use dossier_contain::{Actuator, LocalActuator};
 use dossier_remote::actuate::SshActuator;
 use dossier_remote::ssh::{SshAuth, SshSettings};
@@ -64,7 +65,7 @@ impl Connected {
 pub fn resolve(
     targets: &[String],
     ssh: &SshArgs,
-) -> anyhow::Result<Option<(Vec<crate::sweep::SweepTarget>, Access)>> {
+) -> anyhow::Result<Option<(Vec<SweepTarget>, Access)>> {
     if targets.is_empty() {
         return Ok(None);
     }
@@ -84,7 +85,7 @@ pub fn connect(targets: &[String], ssh: &SshArgs) -> anyhow::Result<Vec<Connecte
     };
     let mut out = Vec::new();
     for t in &hosts {
-        let (auth, settings) = sweep_plan::target_access(&access, t);
+        let (auth, settings) = target_access(&access, t);
         let actuator = SshActuator::connect(&t.ssh, &auth, &settings)
             .map_err(|e| anyhow::anyhow!("{e}; nothing was changed on any host"))?;
         out.push(Connected::Ssh {
