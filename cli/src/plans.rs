@@ -143,9 +143,9 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Plugins(a) => Plan::Plugins(plugins(a)?),
         Command::Playbooks(a) => Plan::Playbooks(playbooks(a)),
         Command::Keygen(a) => Plan::Keygen(keygen(a)?),
-        Command::Contain(a) => Plan::Contain(crate::contain::plan_contain(a)?),
+        Command::Contain(a) => Plan::Contain(contain(a)?),
         Command::Actions(a) => Plan::Actions(crate::contain::plan_actions(a)?),
-        Command::Restore(a) => Plan::Restore(crate::contain::plan_restore(a)?),
+        Command::Restore(a) => Plan::Restore(restore(a)?),
     })
 }
 
@@ -169,7 +169,7 @@ fn registry_and_playbook(
 }
 
 /// `--case` or `--examiner`: at most 256 characters, none a control character.
-pub(crate) fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
+fn check_text(what: &str, v: Option<String>) -> anyhow::Result<Option<String>> {
     match v {
         Some(s) if s.len() > 256 || s.chars().any(char::is_control) => {
             anyhow::bail!("--{what} must be at most 256 characters without control characters")
@@ -298,7 +298,7 @@ fn passphrase(key: Option<&Path>) -> anyhow::Result<String> {
 }
 
 /// The signing key of `--sign`, unlocked before anything is collected.
-pub(crate) fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
+fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
     let Some(key) = key else { return Ok(None) };
     let pass = passphrase(Some(key))?;
     Ok(Some(Arc::new(SigningKey::load(key, &pass)?)))
@@ -375,6 +375,20 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         analyze,
         quiet: a.quiet,
     })
+}
+
+/// `dossier contain`: `--examiner` and `--sign` checked here, the rest by the command.
+fn contain(a: crate::args::ContainArgs) -> anyhow::Result<crate::contain::ContainPlan> {
+    let examiner = check_text("examiner", a.examiner.clone())?;
+    let signer = signer(a.sign.as_deref())?;
+    crate::contain::plan_contain(a, examiner, signer)
+}
+
+/// `dossier restore`: `--examiner` and `--sign` checked here, the rest by the command.
+fn restore(a: crate::args::RestoreArgs) -> anyhow::Result<crate::contain::RestorePlan> {
+    let examiner = check_text("examiner", a.examiner.clone())?;
+    let signer = signer(a.sign.as_deref())?;
+    crate::contain::plan_restore(a, examiner, signer)
 }
 
 fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {

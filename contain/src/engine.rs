@@ -4,7 +4,10 @@
 //! [`Hooks::recorded`] (the case ledger) BEFORE the change; then the change, confirmed
 //! through [`Hooks::confirm`] when the action removes itself unless confirmed; then the
 //! record `applied` with the state after (or `failed`). Re-running the same plan continues:
-//! a step with an `applied` record of the same plan is skipped. [`restore`] undoes applied
+//! a step with an `applied` record (of this plan or another) that is not restored is
+//! skipped; one left `applying` by an interrupted run, or `failed` after `applying` (an
+//! action should undo its part-made change when it fails, but may not manage to), fails
+//! until `restore` has undone it (every undo must cope with a change never made). [`restore`] undoes applied
 //! actions newest first and records `restoring`, then `restored` or `restore_failed`.
 
 use crate::action::{Action, ActionError, Places, Step};
@@ -116,27 +119,26 @@ pub fn apply(
     let existing = store.list(a)?.records;
     let mut outcomes: Vec<Outcome> = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
-        let earlier = existing
-            .iter()
-            .rfind(|r| r.plan_id == plan_id && r.step == *step);
+        // The change may be in place already, made by this plan or another one.
+        let earlier = existing.iter().rfind(|r| r.step == *step && undoable(r));
         if let Some(r) = earlier {
-            match r.state {
-                State::Applied | State::Restoring | State::RestoreFailed(_) => {
-                    outcomes.push(Outcome::AlreadyDone { id: r.id.clone() });
-                    continue;
-                }
-                State::Applying => {
-                    outcomes.push(Outcome::Failed {
-                        id: Some(r.id.clone()),
-                        reason: format!(
-                            "action {} was interrupted while it was applied: `dossier restore {}` first, then run the plan again",
-                            r.id, r.id
-                        ),
-                    });
-                    continue;
-                }
-                _ => {}
+            if matches!(
+                r.state,
+                State::Applied | State::Restoring | State::RestoreFailed(_)
+            ) {
+                outcomes.push(Outcome::AlreadyDone { id: r.id.clone() });
+            } else {
+                outcomes.push(Outcome::Failed {
+                    id: Some(r.id.clone()),
+                    reason: format!(
+                        "action {} was interrupted or failed while it was applied (it is {}): `dossier restore {}` first, then run the plan again",
+                        r.id,
+                        r.state.name(),
+                        r.id
+                    ),
+                });
             }
+            continue;
         }
         let blocked = plan.steps[..i]
             .iter()
@@ -220,12 +222,14 @@ pub enum Selection {
     Ids(Vec<String>),
 }
 
-/// Whether a record in this state has something to undo.
-fn undoable(s: &State) -> bool {
-    matches!(
-        s,
-        State::Applied | State::Applying | State::Restoring | State::RestoreFailed(_)
-    )
+/// Whether a record may have something to undo: its change is in place, or may be in part
+/// (interrupted, or failed once it was started: `applying` was recorded).
+pub fn undoable(r: &Record) -> bool {
+    match r.state {
+        State::Applied | State::Applying | State::Restoring | State::RestoreFailed(_) => true,
+        State::Failed(_) => r.time_of("applying").is_some(),
+        State::Planned | State::Restored => false,
+    }
 }
 
 /// Undoes the selected actions on the host behind `a`, newest first. Returns `(id,
@@ -240,11 +244,7 @@ pub fn restore(
     let listing = store.list(a)?;
     let mut out = Vec::new();
     let mut chosen: Vec<Record> = match which {
-        Selection::All => listing
-            .records
-            .into_iter()
-            .filter(|r| undoable(&r.state))
-            .collect(),
+        Selection::All => listing.records.into_iter().filter(undoable).collect(),
         Selection::Ids(ids) => {
             let mut v = Vec::new();
             for id in ids {
@@ -252,7 +252,7 @@ pub fn restore(
                     Some(r) if r.state == State::Restored => {
                         out.push((id.clone(), Outcome::AlreadyDone { id: id.clone() }));
                     }
-                    Some(r) if !undoable(&r.state) => out.push((
+                    Some(r) if !undoable(r) => out.push((
                         id.clone(),
                         Outcome::Failed {
                             id: Some(id.clone()),
@@ -475,31 +475,40 @@ mod tests {
         );
         assert!(h[1].time_of("applying").unwrap() <= h[1].time_of("applied").unwrap());
 
-        // The same plan again: applied steps are skipped, failed ones tried again.
+        // The same plan again: applied steps are skipped, a refused one is tried again, one
+        // that failed part-way must be restored first.
         let again = apply(&plan, a, &ctx, &mut hooks).unwrap();
         assert_eq!(again[0], Outcome::AlreadyDone { id: one.id.clone() });
-        assert!(again[1].failed() && again[2].failed());
+        assert!(again[1].failed());
+        assert!(
+            matches!(&again[2], Outcome::Failed { reason, .. } if reason.contains("restore")),
+            "{again:?}"
+        );
         assert!(matches!(again[3], Outcome::AlreadyDone { .. }));
         let calls = take(&log);
+        assert!(calls.iter().any(|c| c == "check refuse"), "{calls:?}");
         assert!(
             !calls
                 .iter()
-                .any(|c| c.starts_with("apply one") || c.starts_with("apply two")),
+                .any(|c| c.starts_with("apply") || c == "check fail"),
             "{calls:?}"
         );
 
-        // Restore undoes what was applied, newest first, once.
+        // Restore undoes what was applied (and what failed part-way), newest first, once.
         let r = restore(a, &ctx.places, &Selection::All, &mut hooks).unwrap();
-        assert_eq!(r.len(), 2);
+        assert_eq!(r.len(), 3);
         assert!(r.iter().all(|(_, o)| matches!(o, Outcome::Done { .. })));
         let calls = take(&log);
         let undos: Vec<&String> = calls.iter().filter(|c| c.starts_with("undo")).collect();
         assert!(
-            undos[0].starts_with("undo two") && undos[1].starts_with("undo one"),
+            undos[0].starts_with("undo two")
+                && undos[1].starts_with("undo fail")
+                && undos[2].starts_with("undo one"),
             "{undos:?}"
         );
+        assert!(undos[1].ends_with(" null"), "no state after: {undos:?}");
         assert!(
-            undos[1].ends_with("\"one\""),
+            undos[2].ends_with("\"one\""),
             "undo gets the state after: {undos:?}"
         );
         assert!(
@@ -549,10 +558,13 @@ mod tests {
         );
         assert!(take(&log).iter().any(|c| c == "confirm confirm"));
         let r = restore(a, &ctx.places, &Selection::All, &mut hooks).unwrap();
-        assert_eq!(r.len(), 1);
-        assert!(matches!(&r[0].1, Outcome::Failed { reason, .. } if reason.contains("occupied")));
+        // The unconfirmed one (failed after `applying`) is undone too, newest first.
+        assert_eq!(r.len(), 2);
+        assert!(matches!(r[0].1, Outcome::Done { .. }));
+        assert!(matches!(&r[1].1, Outcome::Failed { reason, .. } if reason.contains("occupied")));
         let l = Store::new(&ctx.places).list(a).unwrap();
         assert_eq!(l.records[1].state.name(), "restore_failed");
+        assert_eq!(l.records[2].state.name(), "restored");
         // Restore may be tried again after a refusal.
         assert_eq!(
             restore(a, &ctx.places, &Selection::All, &mut hooks)

@@ -482,14 +482,25 @@ impl Action for Quarantine {
                 cleared.push(f);
             }
         }
-        if let Err(e) = ops::rename_noreplace(a, &b.path, &dest) {
+        // A failure leaves the file where and as it was (flags set again).
+        let undo_flags = |a: &mut dyn Actuator| {
             for f in cleared.chars() {
                 let _ = Self::chattr(a, &format!("+{f}"), &b.path);
             }
+        };
+        if let Err(e) = ops::rename_noreplace(a, &b.path, &dest) {
+            undo_flags(a);
             let _ = a.run(&["/bin/rmdir", "--", &dir], b"", ops::OP_TIMEOUT);
             return Err(e.into());
         }
-        ops::run_ok(a, "chmod", &dest, &["/bin/chmod", "000", "--", &dest], b"")?;
+        if let Err(e) = ops::run_ok(a, "chmod", &dest, &["/bin/chmod", "000", "--", &dest], b"") {
+            let back = ops::rename_noreplace(a, &dest, &b.path);
+            undo_flags(a);
+            return Err(failed(format!(
+                "{e}; moving it back: {}",
+                back.map_or_else(|e| e.to_string(), |()| "done".into())
+            )));
+        }
         serde_json::to_value(Moved {
             quarantined: dest,
             flags_cleared: cleared,
@@ -510,24 +521,44 @@ impl Action for Quarantine {
             Some(m) => Some(m.quarantined.clone()),
             None => self.guess(a, id, &b)?,
         };
-        let original = ops::lstat(a, &b.path)?;
-        let Some(dest) = dest else {
-            // Interrupted before the move: nothing to undo if the file is still as it was.
-            if original.is_some() {
-                let sha = ops::sha256(a, &b.path)?;
-                return self.verify(a, &b, &sha);
-            }
-            return Err(failed(format!(
-                "{} is not there, and no quarantined copy of it was found for action {id}",
-                b.path
-            )));
+        let dest = match dest {
+            Some(d) if ops::lstat(a, &d)?.is_some() => Some(d),
+            _ => None,
         };
-        if let Some(m) = original {
-            return Err(ActionError::Refused(format!(
-                "{} is occupied now (a {:?} of {} bytes, owner {}): nothing overwritten; the quarantined file stays at {dest}",
-                b.path, m.kind, m.size, m.uid
-            )));
+        let original = ops::lstat(a, &b.path)?;
+        match (&dest, original) {
+            // Never moved (a run interrupted before the move) or moved back already (a
+            // restore interrupted after it): finish putting it back if it is the file.
+            (None, Some(m))
+                if m.kind == Kind::Regular
+                    && (m.dev, m.ino) == (b.dev, b.ino)
+                    && ops::sha256(a, &b.path)? == b.sha256 =>
+            {
+                self.put_back(a, &b)?;
+                self.put_back_times_and_flags(a, &b)?;
+                return self.verify(a, &b, &b.sha256);
+            }
+            (_, Some(m)) => {
+                return Err(ActionError::Refused(format!(
+                    "{} is occupied now (a {:?} of {} bytes, owner {}, not the recorded file): nothing overwritten{}",
+                    b.path,
+                    m.kind,
+                    m.size,
+                    m.uid,
+                    dest.as_deref()
+                        .map(|d| format!("; the quarantined file stays at {d}"))
+                        .unwrap_or_default()
+                )));
+            }
+            (None, None) => {
+                return Err(failed(format!(
+                    "{} is not there, and no quarantined file of action {id} was found",
+                    b.path
+                )));
+            }
+            (Some(_), None) => {}
         }
+        let dest = dest.unwrap_or_default();
         let q = ops::sha256(a, &dest)?;
         if q != b.sha256 {
             return Err(ActionError::Refused(format!(

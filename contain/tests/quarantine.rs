@@ -333,3 +333,160 @@ fn a_file_on_another_filesystem_is_quarantined_on_that_filesystem() {
         .unwrap();
     assert_eq!(std::fs::read(&f).unwrap(), b"other fs");
 }
+
+/// This machine, as if `getfattr` were not installed.
+struct NoGetfattr(LocalActuator);
+
+impl Actuator for NoGetfattr {
+    fn host(&self) -> &str {
+        self.0.host()
+    }
+    fn is_local(&self) -> bool {
+        true
+    }
+    fn run(
+        &mut self,
+        argv: &[&str],
+        stdin: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<dossier_contain::Output, dossier_contain::ActError> {
+        if argv.iter().any(|a| a.ends_with("/getfattr")) {
+            return Ok(dossier_contain::Output {
+                status: Some(1),
+                stdout: Vec::new(),
+                stderr: b"stat: cannot statx: No such file or directory\n".to_vec(),
+            });
+        }
+        self.0.run(argv, stdin, timeout)
+    }
+}
+
+#[test]
+fn without_getfattr_the_record_says_so_and_the_attributes_survive_the_move() {
+    if !root() || !have("/usr/bin/getfattr", "attr") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("x");
+    std::fs::write(&f, b"data").unwrap();
+    assert!(run(&[
+        "/usr/bin/setfattr",
+        "-n",
+        "user.keep",
+        "-v",
+        "me",
+        f.to_str().unwrap()
+    ]));
+    let xattrs = getfattr(&f);
+    let places = Places::new(d.path().join("state").to_str().unwrap());
+    let a: &mut dyn Actuator = &mut NoGetfattr(LocalActuator::new());
+    let q = Quarantine::new(f.to_str().unwrap().into(), sha(&f), places);
+    let before = q.check(a).unwrap();
+    assert!(before["xattrs"].is_null());
+    assert!(
+        before["xattrs_note"]
+            .as_str()
+            .unwrap()
+            .contains("no getfattr")
+    );
+    let id = dossier_contain::record::new_id();
+    let after = q.apply(a, &id, &before).unwrap();
+    q.undo(a, &id, &before, &after).unwrap();
+    assert_eq!(getfattr(&f), xattrs);
+}
+
+#[test]
+fn an_interrupted_apply_is_restored_from_its_applying_record() {
+    if !root() {
+        return;
+    }
+    use dossier_contain::record::{State, new_id};
+    use dossier_contain::store::Store;
+    let d = tempfile::tempdir().unwrap();
+    let places = Places::new(d.path().join("state").to_str().unwrap());
+    let store = Store::new(&places);
+    let a: &mut dyn Actuator = &mut LocalActuator::new();
+    for moved in [true, false] {
+        let f = d.path().join(format!("f-{moved}"));
+        std::fs::write(&f, b"payload").unwrap();
+        let hash = sha(&f);
+        let before_facts = facts(&f);
+        let step = Step::Quarantine {
+            path: f.to_str().unwrap().into(),
+            sha256: hash.clone(),
+        };
+        let q = Quarantine::new(f.to_str().unwrap().into(), hash, places.clone());
+        // What the engine does up to the change; the run then "loses its connection"
+        // after the move (or before it), so no `applied` record is written.
+        let mut rec = Record::new(new_id(), a.host(), "p", step.clone(), "t", None);
+        rec.before = q.check(a).unwrap();
+        rec.enter(State::Applying);
+        store.write(a, &mut rec).unwrap();
+        if moved {
+            q.apply(a, &rec.id, &rec.before).unwrap();
+            assert!(!f.exists());
+        }
+        // The same plan again does not apply it twice.
+        let plan = Plan {
+            host: a.host().into(),
+            steps: vec![step],
+        };
+        let ctx = Context {
+            places: places.clone(),
+            examiner: "t".into(),
+            snapshot: None,
+        };
+        let out = engine::apply(&plan, a, &ctx, &mut NoLedger).unwrap();
+        assert!(
+            matches!(&out[0], Outcome::Failed { reason, .. } if reason.contains("interrupted")),
+            "{out:?}"
+        );
+        let r = engine::restore(
+            a,
+            &places,
+            &Selection::Ids(vec![rec.id.clone()]),
+            &mut NoLedger,
+        )
+        .unwrap();
+        assert_eq!(
+            r[0].1,
+            Outcome::Done { id: rec.id.clone() },
+            "moved: {moved}"
+        );
+        assert_eq!(facts(&f), before_facts);
+        assert_eq!(std::fs::read(&f).unwrap(), b"payload");
+    }
+}
+
+#[test]
+fn a_restore_interrupted_after_the_move_back_is_finished_by_the_next_one() {
+    if !root() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("tool");
+    std::fs::write(&f, b"abc").unwrap();
+    let hash = sha(&f);
+    assert!(run(&["/bin/chmod", "2755", f.to_str().unwrap()]));
+    let before_facts = facts(&f);
+    let places = Places::new(d.path().join("state").to_str().unwrap());
+    let a: &mut dyn Actuator = &mut LocalActuator::new();
+    let q = Quarantine::new(f.to_str().unwrap().into(), hash, places);
+    let before = q.check(a).unwrap();
+    let id = dossier_contain::record::new_id();
+    let after = q.apply(a, &id, &before).unwrap();
+    let m: Moved = serde_json::from_value(after.clone()).unwrap();
+    // The first restore moved it back and stopped there (mode still 000).
+    std::fs::rename(&m.quarantined, &f).unwrap();
+    assert_eq!(facts(&f).2, 0);
+    q.undo(a, &id, &before, &after).unwrap();
+    assert_eq!(facts(&f), before_facts);
+    // A different file at the path is not taken for it.
+    std::fs::remove_file(&f).unwrap();
+    std::fs::write(&f, b"xyz").unwrap();
+    let e = q.undo(a, &id, &before, &after).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(r) if r.contains("not the recorded file")),
+        "{e}"
+    );
+}

@@ -42,6 +42,7 @@ pub fn dossier_bin() -> PathBuf {
         "cli/src",
         "remote/src",
         "bundle/src",
+        "contain/src",
         "collectors/src",
         "plugin-api/src",
         "plugin-abi/src",

@@ -62,3 +62,54 @@ impl Hooks for LedgerHooks {
         action.confirm(&mut fresh, &rec.id, &rec.after)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dossier_bundle::signature::{self, TrustedKey};
+    use dossier_contain::Step;
+    use dossier_contain::record::{Snapshot, State, new_id};
+
+    #[test]
+    fn each_transition_is_a_chained_entry_and_the_signed_head_follows_it() {
+        let d = tempfile::tempdir().unwrap();
+        let keys = d.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        let k = signature::keygen(&keys, "pw").unwrap();
+        let signer = SigningKey::load(&k.secret, "pw").unwrap();
+        let trusted = vec![TrustedKey::load(&k.public).unwrap()];
+        let out = d.path().join("case");
+        std::fs::create_dir(&out).unwrap();
+        let mut hooks = LedgerHooks {
+            out: out.clone(),
+            signer: Some(Arc::new(signer)),
+            examiner: "ada".into(),
+        };
+        let step = Step::Quarantine {
+            path: "/tmp/x".into(),
+            sha256: "ab".repeat(32),
+        };
+        let mut rec = Record::new(new_id(), "h", "p", step, "ada", None);
+        rec.snapshot = Some(Snapshot {
+            bundle: "h-1.zip".into(),
+            sha256: "cd".repeat(32),
+        });
+        for s in [State::Applying, State::Applied] {
+            rec.enter(s);
+            rec.seq += 1;
+            hooks.recorded(&rec).unwrap();
+            let head = signature::verify_ledger_head(&out, &trusted, None).unwrap();
+            assert_eq!(head.unsigned_after, 0);
+            assert_eq!(head.signed_lines, rec.seq as usize);
+        }
+        let entries = ledger::check(&out.join(ledger::LEDGER_NAME)).unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["action_applying", "action_applied"]);
+        assert_eq!(entries[0].bundle, "h-1.zip");
+        let detail: serde_json::Value =
+            serde_json::from_str(entries[1].detail.as_deref().unwrap()).unwrap();
+        assert_eq!(detail["id"], rec.id.as_str());
+        assert_eq!(detail["record"], format!("{}.2.json", rec.id));
+        assert_eq!(detail["step"]["path"], "/tmp/x");
+    }
+}

@@ -74,10 +74,10 @@ fn require_root(what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--examiner`, else the user who ran sudo, else this user's name.
-fn examiner(given: Option<String>) -> anyhow::Result<String> {
-    if let Some(e) = crate::plans::check_text("examiner", given)? {
-        return Ok(e);
+/// `--examiner` (checked), else the user who ran sudo, else this user's name.
+fn examiner(given: Option<String>) -> String {
+    if let Some(e) = given {
+        return e;
     }
     let uid = nix::unistd::geteuid();
     let name = nix::unistd::User::from_uid(uid)
@@ -85,8 +85,8 @@ fn examiner(given: Option<String>) -> anyhow::Result<String> {
         .flatten()
         .map_or_else(|| format!("uid{uid}"), |u| u.name);
     match std::env::var("SUDO_USER") {
-        Ok(s) if uid.is_root() && !s.is_empty() && s.len() <= 64 => Ok(format!("{s} (sudo)")),
-        _ => Ok(name),
+        Ok(s) if uid.is_root() && !s.is_empty() && s.len() <= 64 => format!("{s} (sudo)"),
+        _ => name,
     }
 }
 
@@ -98,8 +98,12 @@ fn places(dir: &str) -> anyhow::Result<Places> {
     Ok(Places::new(dir))
 }
 
-/// Checks the flags of `dossier contain`.
-pub fn plan_contain(a: ContainArgs) -> anyhow::Result<ContainPlan> {
+/// Checks the flags of `dossier contain` (`examiner` and `signer` checked by the caller).
+pub fn plan_contain(
+    a: ContainArgs,
+    examiner_given: Option<String>,
+    signer: Option<Arc<SigningKey>>,
+) -> anyhow::Result<ContainPlan> {
     let specs = a
         .actions
         .iter()
@@ -137,8 +141,8 @@ pub fn plan_contain(a: ContainArgs) -> anyhow::Result<ContainPlan> {
         snapshot: a.snapshot,
         snapshot_max_age_mins: a.snapshot_max_age,
         out: a.out,
-        examiner: examiner(a.examiner)?,
-        signer: crate::plans::signer(a.sign.as_deref())?,
+        examiner: examiner(examiner_given),
+        signer,
         places: places(&a.state_dir)?,
     })
 }
@@ -156,8 +160,12 @@ pub fn plan_actions(a: ActionsArgs) -> anyhow::Result<ActionsPlan> {
     })
 }
 
-/// Checks the flags of `dossier restore`.
-pub fn plan_restore(a: RestoreArgs) -> anyhow::Result<RestorePlan> {
+/// Checks the flags of `dossier restore` (`examiner` and `signer` checked by the caller).
+pub fn plan_restore(
+    a: RestoreArgs,
+    examiner_given: Option<String>,
+    signer: Option<Arc<SigningKey>>,
+) -> anyhow::Result<RestorePlan> {
     // Hosts first, then action ids (an argument in the form of an id is one).
     let (ids, hosts): (Vec<String>, Vec<String>) = a.ids.into_iter().partition(|x| valid_id(x));
     anyhow::ensure!(
@@ -177,14 +185,14 @@ pub fn plan_restore(a: RestoreArgs) -> anyhow::Result<RestorePlan> {
         targets: hosts,
         ssh: a.ssh,
         out: a.out,
-        examiner: examiner(a.examiner)?,
-        signer: crate::plans::signer(a.sign.as_deref())?,
+        examiner: examiner(examiner_given),
+        signer,
         places: places(&a.state_dir)?,
     })
 }
 
 /// Prints the plan: one block for the host, one line per change.
-fn print_plan(plan: &Plan, places: &Places) {
+fn print_plan(plan: &Plan, places: &Places, in_place: &[Record]) {
     println!(
         "plan {} for host {} ({} change{}):",
         plan.id(),
@@ -193,7 +201,12 @@ fn print_plan(plan: &Plan, places: &Places) {
         if plan.steps.len() == 1 { "" } else { "s" }
     );
     for (i, s) in plan.steps.iter().enumerate() {
-        println!("  {}. {}", i + 1, s.action(places).describe());
+        let done = in_place
+            .iter()
+            .rfind(|r| r.step == *s)
+            .map(|r| format!(" [in place: action {}, {}]", r.id, r.state.name()))
+            .unwrap_or_default();
+        println!("  {}. {}{done}", i + 1, s.action(places).describe());
     }
 }
 
@@ -213,11 +226,22 @@ pub fn contain(p: ContainPlan) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The plan of one host: its `--action`s resolved there, then the steps of its findings.
-fn plan_host(p: &ContainPlan, a: &mut dyn Actuator) -> anyhow::Result<Plan> {
+/// The plan of one host: its `--action`s resolved there, then the steps of its findings; and
+/// the records of changes in place already there.
+fn plan_host(p: &ContainPlan, a: &mut dyn Actuator) -> anyhow::Result<(Plan, Vec<Record>)> {
+    // A change in place already is planned as recorded (the file it moved is gone, the cron
+    // line it changed reads differently now), so the same plan is the same again.
+    let in_place: Vec<Record> = match Store::new(&p.places).list(a) {
+        Ok(l) => l.records.into_iter().filter(engine::undoable).collect(),
+        Err(_) if !p.apply => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let mut steps = Vec::new();
     for s in &p.specs {
-        steps.push(spec::resolve(s, a)?);
+        match in_place.iter().rfind(|r| spec::same_target(s, &r.step)) {
+            Some(r) => steps.push(r.step.clone()),
+            None => steps.push(spec::resolve(s, a)?),
+        }
     }
     if let Some((doc, name)) = &p.from {
         let fp = from_findings::plan_from_findings(doc, name, a, p.runtime)?;
@@ -234,17 +258,18 @@ fn plan_host(p: &ContainPlan, a: &mut dyn Actuator) -> anyhow::Result<Plan> {
             }
         }
     }
-    Ok(Plan {
+    let plan = Plan {
         host: a.host().to_string(),
         steps,
-    })
+    };
+    Ok((plan, in_place))
 }
 
 /// Plans one host and, with `--apply`, carries the plan out after its snapshot; whether a
 /// step failed.
 fn contain_host(p: &ContainPlan, h: &mut targets::Connected) -> anyhow::Result<bool> {
-    let plan = plan_host(p, h.actuator())?;
-    print_plan(&plan, &p.places);
+    let (plan, in_place) = plan_host(p, h.actuator())?;
+    print_plan(&plan, &p.places, &in_place);
     if !p.apply {
         println!("nothing was changed (add --apply to carry it out, after a snapshot)");
         return Ok(false);

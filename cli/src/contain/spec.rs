@@ -91,6 +91,23 @@ pub fn parse(s: &str) -> Result<Spec, String> {
     }
 }
 
+/// Whether `step` (recorded) changes what `spec` names: the same file, process, unit,
+/// crontab lines, or the isolation.
+pub fn same_target(spec: &Spec, step: &Step) -> bool {
+    match (spec, step) {
+        (Spec::Quarantine(p), Step::Quarantine { path, .. }) => p == path,
+        (Spec::Suspend(p), Step::Suspend { pid, .. }) | (Spec::Kill(p), Step::Kill { pid, .. }) => {
+            p == pid
+        }
+        (Spec::NeutralizeUnit(u), Step::NeutralizeUnit { unit, .. }) => u == unit,
+        (Spec::NeutralizeCron { path: p, lines: l }, Step::NeutralizeCron { path, lines }) => {
+            p == path && l.iter().eq(lines.iter().map(|c| &c.number))
+        }
+        (Spec::Isolate, Step::Isolate { .. }) => true,
+        _ => false,
+    }
+}
+
 /// Start time (field 22 of `/proc/PID/stat`, clock ticks since boot) and exe SHA-256 (when
 /// it can be read) of a process on the target.
 fn process(a: &mut dyn Actuator, pid: u32) -> anyhow::Result<(u64, Option<String>)> {

@@ -13,6 +13,7 @@
 
 mod analysis;
 mod architecture;
+mod contain;
 mod corpus;
 mod coverage;
 mod encrypt;
