@@ -257,3 +257,73 @@ fn contain_quarantines_over_ssh_as_root_and_through_sudo_and_restore_puts_it_bac
     quarantine_and_restore(&lab, 1, "root", &[]);
     quarantine_and_restore(&lab, 0, LAB_USER, &["--sudo"]);
 }
+
+/// The seed's miner host, swept and analyzed, then `contain HOST --from findings.json` over
+/// SSH: the plan names the running miner (suspend, its start time read on the host), its unit,
+/// both crontab lines and both copies of the binary, and changes nothing; `--runtime` plans the
+/// unit and the process only.
+#[test]
+fn contain_from_a_sweeps_findings_plans_the_miner_and_changes_nothing() {
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = Lab::start_or_skip(&[Scenario::Miner]) else {
+        return;
+    };
+    let h = &lab.hosts()[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sweep");
+    let target = format!("root@{}", h.addr);
+    let o = lab.sweep(
+        tmp.path(),
+        &out,
+        lab.known_hosts(),
+        &[target.as_str(), "-i", lab.client_key().to_str().unwrap()],
+    );
+    assert!(o.status.code().is_some_and(|c| c <= 1), "sweep failed");
+    let findings = out.join("analysis/findings.json");
+    let report = std::fs::read_to_string(out.join(format!("analysis/{}/report.md", h.name)))
+        .expect("host report");
+    assert!(
+        report.contains(&format!(
+            "`dossier contain {target}:22 --from ../findings.json`"
+        )),
+        "{report}"
+    );
+    let bin = std::fs::read(h.root.join("var/log/log")).unwrap();
+    let args = ["--from", findings.to_str().unwrap()];
+    let o = dossier_ssh(&lab, tmp.path(), "contain", &target, &args);
+    assert!(o.status.success());
+    let plan = dossier_tests::stdout(&o);
+    for want in [
+        "suspend",
+        "python.service",
+        "@reboot /var/log/log",
+        "/etc/cron.d/python",
+        "quarantine /var/log/log",
+        "quarantine /usr/bin/log",
+        "nothing was changed",
+    ] {
+        assert!(plan.contains(want), "{want:?} not in the plan:\n{plan}");
+    }
+    let o = dossier_ssh(
+        &lab,
+        tmp.path(),
+        "contain",
+        &target,
+        &["--from", findings.to_str().unwrap(), "--runtime"],
+    );
+    assert!(o.status.success());
+    let plan = dossier_tests::stdout(&o);
+    assert!(
+        plan.contains("python.service") && plan.contains("suspend"),
+        "{plan}"
+    );
+    assert!(!plan.contains("quarantine /"), "{plan}");
+    assert!(plan.contains("--runtime changes nothing on disk"), "{plan}");
+    // Nothing changed: the binary is there, the miner still runs.
+    assert_eq!(std::fs::read(h.root.join("var/log/log")).unwrap(), bin);
+    let miner = *h.pids.last().unwrap();
+    assert!(
+        Path::new(&format!("/proc/{miner}")).exists(),
+        "the miner is gone"
+    );
+}
