@@ -175,7 +175,8 @@ struct Flagged {
     units: BTreeSet<String>,
     /// (crontab, line) → commands or paths the line must still hold.
     cron: BTreeMap<(String, usize), BTreeSet<String>>,
-    paths: BTreeSet<String>,
+    /// Flagged paths, with the SHA-256 a finding about that very path gave.
+    paths: BTreeMap<String, Option<String>>,
 }
 
 fn unit_ok(u: &str) -> bool {
@@ -266,10 +267,14 @@ impl Flagged {
                 .extend(needles.iter().cloned());
         }
         if path_ok(&f.subject) && cron_ref(&f.subject).is_none() {
-            self.paths.insert(f.subject.clone());
+            let e = self.paths.entry(f.subject.clone()).or_default();
+            if e.is_none() {
+                *e = sha.clone();
+            }
         }
-        self.paths
-            .extend(str_iocs("path").into_iter().filter(|p| path_ok(p)));
+        for p in str_iocs("path").into_iter().filter(|p| path_ok(p)) {
+            self.paths.entry(p).or_default();
+        }
     }
 }
 
@@ -453,20 +458,25 @@ fn plan_cron(
     Ok(())
 }
 
+/// Quarantines the flagged files the report knows as executables no package verifies (with
+/// their hash there), or that a finding about that very file gave the hash of (a file
+/// flagged for its content).
 fn plan_files(
     a: &mut dyn Actuator,
     h: &HostEntry,
-    paths: &BTreeSet<String>,
+    paths: &BTreeMap<String, Option<String>>,
     plan: &mut FindingsPlan,
 ) -> Result<(), FindingsError> {
-    for p in paths {
-        let Some(e) = h.executables.iter().find(|e| &e.path == p) else {
-            continue;
+    for (p, finding_sha) in paths {
+        let want = match h.executables.iter().find(|e| &e.path == p) {
+            Some(e) if e.packaged => continue,
+            Some(e) => e.sha256.as_deref(),
+            None => match finding_sha {
+                Some(s) => Some(s.as_str()),
+                None => continue,
+            },
         };
-        if e.packaged {
-            continue;
-        }
-        let Some(want) = e.sha256.as_deref().filter(|s| sha_ok(s)) else {
+        let Some(want) = want.filter(|s| sha_ok(s)) else {
             plan.left_out
                 .push(format!("{p}: the report has no SHA-256 of it"));
             continue;
@@ -775,6 +785,26 @@ mod tests {
 
     fn t_named() -> Fake {
         miner_host().0
+    }
+
+    #[test]
+    fn a_file_flagged_for_its_content_is_quarantined_with_the_findings_hash() {
+        let mut v: serde_json::Value = serde_json::from_str(MINER).unwrap();
+        let f = serde_json::json!({"rule": "miner-strings", "subject": "/usr/log",
+            "evidence": [{"what": "copy of /usr/log"}],
+            "iocs": [{"type": "path", "value": "/usr/log"}, {"type": "sha256", "value": MINER_SHA}]});
+        v["hosts"][0]["findings"] = serde_json::json!([f]);
+        let doc: FindingsDoc = serde_json::from_value(v).unwrap();
+        let (mut t, bin) = miner_host();
+        t.files.insert("/usr/log".into(), bin);
+        let plan = plan_from_findings(&doc, "f", &mut t, false).unwrap();
+        assert_eq!(
+            plan.steps,
+            vec![Step::Quarantine {
+                path: "/usr/log".into(),
+                sha256: MINER_SHA.into()
+            }]
+        );
     }
 
     #[test]

@@ -260,7 +260,7 @@ fn contain_quarantines_over_ssh_as_root_and_through_sudo_and_restore_puts_it_bac
 
 /// The seed's miner host, swept and analyzed, then `contain HOST --from findings.json` over
 /// SSH: the plan names the running miner (suspend, its start time read on the host), its unit,
-/// both crontab lines and both copies of the binary, and changes nothing; `--runtime` plans the
+/// its crontab lines and every flagged unpackaged executable, and changes nothing; `--runtime` plans the
 /// unit and the process only.
 #[test]
 fn contain_from_a_sweeps_findings_plans_the_miner_and_changes_nothing() {
@@ -299,10 +299,27 @@ fn contain_from_a_sweeps_findings_plans_the_miner_and_changes_nothing() {
         "@reboot /var/log/log",
         "/etc/cron.d/python",
         "quarantine /var/log/log",
-        "quarantine /usr/bin/log",
         "nothing was changed",
     ] {
         assert!(plan.contains(want), "{want:?} not in the plan:\n{plan}");
+    }
+    // Every flagged executable that no package verifies is planned for quarantine.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&findings).unwrap()).unwrap();
+    let host = &doc["hosts"][0];
+    for f in host["findings"].as_array().unwrap() {
+        let subject = f["subject"].as_str().unwrap();
+        let unpackaged = host["executables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == subject && !e["packaged"].as_bool().unwrap_or(false));
+        if unpackaged {
+            assert!(
+                plan.contains(&format!("quarantine {subject} ")),
+                "{subject} not planned:\n{plan}"
+            );
+        }
     }
     let o = dossier_ssh(
         &lab,
