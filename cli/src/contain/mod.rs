@@ -289,7 +289,10 @@ fn record_line(r: &Record) -> String {
     let times: Vec<String> = r
         .transitions
         .iter()
-        .map(|t| format!("{} {}", t.state, t.time))
+        .map(|t| match t.by.as_str() {
+            "" => format!("{} {}", t.state, t.time),
+            by => format!("{} {} by {by}", t.state, t.time),
+        })
         .collect();
     let reason = r
         .state
@@ -333,7 +336,7 @@ pub fn restore(p: RestorePlan) -> anyhow::Result<ExitCode> {
         signer: p.signer.clone(),
         examiner: p.examiner.clone(),
     };
-    let outcomes = engine::restore(&mut a, &p.places, &p.which, &mut hooks)?;
+    let outcomes = engine::restore(&mut a, &p.places, &p.which, &p.examiner, &mut hooks)?;
     if outcomes.is_empty() {
         println!("nothing to restore on {}", a.host());
     }
