@@ -342,7 +342,10 @@ fn record_line(r: &Record) -> String {
     let times: Vec<String> = r
         .transitions
         .iter()
-        .map(|t| format!("{} {}", t.state, t.time))
+        .map(|t| match t.by.as_str() {
+            "" => format!("{} {}", t.state, t.time),
+            by => format!("{} {} by {by}", t.state, t.time),
+        })
         .collect();
     let reason = r
         .state
@@ -409,7 +412,7 @@ fn restore_host(p: &RestorePlan, a: &mut dyn Actuator) -> anyhow::Result<bool> {
         signer: p.signer.clone(),
         examiner: p.examiner.clone(),
     };
-    let outcomes = engine::restore(a, &p.places, &p.which, &mut hooks)?;
+    let outcomes = engine::restore(a, &p.places, &p.which, &p.examiner, &mut hooks)?;
     if outcomes.is_empty() {
         println!("nothing to restore on {}", a.host());
     }
