@@ -227,8 +227,13 @@ pub fn contain(p: ContainPlan) -> anyhow::Result<ExitCode> {
 }
 
 /// The plan of one host: its `--action`s resolved there, then the steps of its findings; and
-/// the records of changes in place already there.
-fn plan_host(p: &ContainPlan, a: &mut dyn Actuator) -> anyhow::Result<(Plan, Vec<Record>)> {
+/// the records of changes in place already there. `peer` (an SSH target) is the session an
+/// isolation keeps, instead of the one dossier itself runs in.
+fn plan_host(
+    p: &ContainPlan,
+    a: &mut dyn Actuator,
+    peer: Option<dossier_contain::Peer>,
+) -> anyhow::Result<(Plan, Vec<Record>)> {
     // A change in place already is planned as recorded (the file it moved is gone, the cron
     // line it changed reads differently now), so the same plan is the same again.
     let in_place: Vec<Record> = match Store::new(&p.places).list(a) {
@@ -240,7 +245,15 @@ fn plan_host(p: &ContainPlan, a: &mut dyn Actuator) -> anyhow::Result<(Plan, Vec
     for s in &p.specs {
         match in_place.iter().rfind(|r| spec::same_target(s, &r.step)) {
             Some(r) => steps.push(r.step.clone()),
-            None => steps.push(spec::resolve(s, a)?),
+            None => match (spec::resolve(s, a)?, &peer) {
+                (dossier_contain::Step::Isolate { rollback_secs, .. }, Some(peer)) => {
+                    steps.push(dossier_contain::Step::Isolate {
+                        keep: vec![peer.clone()],
+                        rollback_secs,
+                    });
+                }
+                (step, _) => steps.push(step),
+            },
         }
     }
     if let Some((doc, name)) = &p.from {
@@ -268,7 +281,8 @@ fn plan_host(p: &ContainPlan, a: &mut dyn Actuator) -> anyhow::Result<(Plan, Vec
 /// Plans one host and, with `--apply`, carries the plan out after its snapshot; whether a
 /// step failed.
 fn contain_host(p: &ContainPlan, h: &mut targets::Connected) -> anyhow::Result<bool> {
-    let (plan, in_place) = plan_host(p, h.actuator())?;
+    let peer = h.session_peer()?;
+    let (plan, in_place) = plan_host(p, h.actuator(), peer)?;
     print_plan(&plan, &p.places, &in_place);
     if !p.apply {
         println!("nothing was changed (add --apply to carry it out, after a snapshot)");

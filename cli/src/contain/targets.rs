@@ -51,6 +51,15 @@ impl Connected {
         }
     }
 
+    /// For an SSH target, where this session comes from as the target sees it (what an
+    /// isolation of that target must keep reachable); `None` for this machine.
+    pub fn session_peer(&mut self) -> anyhow::Result<Option<dossier_contain::Peer>> {
+        match self {
+            Connected::Local(_) => Ok(None),
+            Connected::Ssh { actuator, .. } => Ok(Some(actuator.session_peer()?)),
+        }
+    }
+
     /// `local`, or `ssh:user@host:port`.
     pub fn label(&self) -> String {
         match self {

@@ -255,6 +255,21 @@ fn contain_quarantines_over_ssh_as_root_and_through_sudo_and_restore_puts_it_bac
         return;
     };
     quarantine_and_restore(&lab, 1, "root", &[]);
+    // An isolation of an SSH target keeps the session dossier reaches it by (as the target
+    // sees it), not the session dossier itself may run in. The plan only.
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("root@{}", lab.hosts()[1].addr);
+    let o = dossier_ssh(
+        &lab,
+        tmp.path(),
+        "contain",
+        &target,
+        &["--action", "isolate"],
+    );
+    assert!(o.status.success());
+    let plan = dossier_tests::stdout(&o);
+    let keep = format!("\"keep\":[{{\"addr\":\"{CLIENT_ADDR}\",\"port\":22}}]");
+    assert!(plan.contains(&keep), "{keep} not in:\n{plan}");
     quarantine_and_restore(&lab, 0, LAB_USER, &["--sudo"]);
 }
 
