@@ -63,7 +63,7 @@ pub struct ContainArgs {
     #[arg(long, value_name = "BUNDLE")]
     pub snapshot: Option<PathBuf>,
     /// Oldest --snapshot accepted, in minutes since its collection finished.
-    #[arg(long, value_name = "MINUTES", default_value_t = 60)]
+    #[arg(long, value_name = "MINUTES", default_value_t = 30)]
     pub snapshot_max_age: u64,
     /// Case directory whose custody ledger records each action.
     #[arg(long, value_name = "DIR", default_value = "dossier-out")]
@@ -77,6 +77,26 @@ pub struct ContainArgs {
     /// dossier's state folder on this machine (action records; for tests).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
     pub state_dir: String,
+    /// Hosts to act on, named as for `sweep` (`host`, `user@host:port`, an address), reached
+    /// over SSH with the options below (`sudo -n` for a non-root login); none: this machine.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// How to reach and log in to each target.
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Plan from an analysis: the flagged behaviour findings of each host in this
+    /// `findings.json` (processes suspended, units neutralized, cron lines commented out,
+    /// unpackaged executables quarantined).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// With --from: block at once without changing anything on disk (units stopped and
+    /// masked under /run, processes frozen; cron lines and files left as they are).
+    #[arg(long)]
+    pub runtime: bool,
+    /// Built-in playbook name or playbook file of the snapshot collected before the first
+    /// change (default triage).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -84,16 +104,21 @@ pub struct ActionsArgs {
     /// dossier's state folder on this machine.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
     pub state_dir: String,
+    /// Hosts to act on, named as for `sweep` (`host`, `user@host:port`, an address), reached
+    /// over SSH with the options below (`sudo -n` for a non-root login); none: this machine.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// How to reach and log in to each target.
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Action ids to undo (see `dossier actions`).
-    #[arg(
-        value_name = "ID",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
+    /// Hosts to restore, named as for `sweep` (none: this machine), and the action ids to undo
+    /// there (see `dossier actions`), or --all. An argument in the form of an action id is
+    /// an id; any other is a host.
+    #[arg(value_name = "TARGET|ID")]
     pub ids: Vec<String>,
     /// Undo every applied action.
     #[arg(long)]
@@ -110,6 +135,9 @@ pub struct RestoreArgs {
     /// dossier's state folder on this machine.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
     pub state_dir: String,
+    /// How to reach and log in to each target (the hosts named before the action ids).
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
 
 #[derive(Debug, Args)]
@@ -146,18 +174,9 @@ pub enum PlaybooksAction {
     },
 }
 
-#[derive(Debug, Args)]
-pub struct SweepArgs {
-    /// Targets: `host`, `user@host:port`, an IP address, `[v6]:port`, or a CIDR network
-    /// (every address is probed on the SSH port first).
-    #[arg(value_name = "TARGET")]
-    pub targets: Vec<String>,
-    /// File with one target a line (`#` comments), or an Ansible INI inventory.
-    #[arg(long, value_name = "FILE")]
-    pub hosts: Vec<PathBuf>,
-    /// Hosts collected at the same time.
-    #[arg(short = 'j', long, value_name = "N", default_value_t = 8)]
-    pub jobs: usize,
+/// How to reach and log in to SSH targets: the options `sweep` and `contain` share.
+#[derive(Debug, Clone, Args)]
+pub struct SshArgs {
     /// Login user when a target names none (default: from ~/.ssh/config, else root).
     #[arg(long, short = 'u', value_name = "USER")]
     pub user: Option<String>,
@@ -193,6 +212,23 @@ pub struct SweepArgs {
     /// Seconds allowed for each SFTP operation.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub op_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Targets: `host`, `user@host:port`, an IP address, `[v6]:port`, or a CIDR network
+    /// (every address is probed on the SSH port first).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// File with one target a line (`#` comments), or an Ansible INI inventory.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Vec<PathBuf>,
+    /// Hosts collected at the same time.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 8)]
+    pub jobs: usize,
+    /// How to reach and log in to each target.
+    #[command(flatten)]
+    pub ssh: SshArgs,
     /// Seconds allowed for a whole host (connect and collect); then it is abandoned and
     /// reported, and what was collected is kept in its bundle.
     #[arg(long, value_name = "SECS", default_value_t = 300)]

@@ -355,23 +355,43 @@ impl Watchdog {
     }
 }
 
-/// The credentials and SSH settings of one target: its own identity files first (only those
-/// and the `-i` ones with `IdentitiesOnly`), its known_hosts file, the connect timeout
-/// within the host's deadline.
-fn credentials(plan: &SweepPlan, t: &SweepTarget) -> (SshAuth, SshSettings) {
-    let mut auth = plan.auth.clone();
+/// Credentials and connection settings of every target (each host's own identity and
+/// known_hosts files from `~/.ssh/config` are added per host: [`target_access`]).
+pub struct Access {
+    pub auth: SshAuth,
+    /// Identity files named with `-i` (kept for hosts with `IdentitiesOnly`).
+    pub explicit_identities: Vec<PathBuf>,
+    pub settings: SshSettings,
+}
+
+/// The credentials and settings of one host: its own identity files first (only those and
+/// the `-i` ones with `IdentitiesOnly`), its known_hosts file.
+pub fn target_access(access: &Access, t: &SweepTarget) -> (SshAuth, SshSettings) {
+    let mut auth = access.auth.clone();
     let mut ids = t.identities.clone();
     if t.identities_only {
         auth.use_agent = false;
-        ids.extend(plan.explicit_identities.iter().cloned());
+        ids.extend(access.explicit_identities.iter().cloned());
     } else {
         ids.append(&mut auth.identities);
     }
     auth.identities = ids;
-    let mut settings = plan.settings.clone();
+    let mut settings = access.settings.clone();
     if let Some(kh) = &t.known_hosts {
         settings.known_hosts = kh.clone();
     }
+    (auth, settings)
+}
+
+/// The credentials and SSH settings of one target ([`target_access`]), the connect timeout
+/// within the host's deadline.
+fn credentials(plan: &SweepPlan, t: &SweepTarget) -> (SshAuth, SshSettings) {
+    let access = Access {
+        auth: plan.auth.clone(),
+        explicit_identities: plan.explicit_identities.clone(),
+        settings: plan.settings.clone(),
+    };
+    let (auth, mut settings) = target_access(&access, t);
     settings.connect_timeout = settings.connect_timeout.min(plan.deadline);
     (auth, settings)
 }

@@ -8,9 +8,9 @@
 //! the transport cannot do (ProxyJump, ProxyCommand) are refused with that reason, not
 //! silently reached directly.
 
-use crate::args::SweepArgs;
+use crate::args::{SshArgs, SweepArgs};
 use crate::orchestrate::Custody;
-use crate::sweep::{NetworkTarget, SweepPlan, SweepTarget};
+use crate::sweep::{Access, NetworkTarget, SweepPlan, SweepTarget};
 use crate::text::sanitize;
 use anyhow::{Context, bail};
 use dossier_remote::ssh::{Secret, SshAuth, SshSettings, SshTarget};
@@ -42,9 +42,30 @@ pub fn plan(
 ) -> anyhow::Result<SweepPlan> {
     check_flags(a)?;
     let home = home();
-    let (config_path, config) = ssh_config(a, &home)?;
+    let (config_path, config) = ssh_config(&a.ssh, &home)?;
     let (specs, skipped) = target_specs(a)?;
-    let targets = resolve(a, specs, skipped, &config, &config_path);
+    let targets = resolve(&a.ssh, specs, skipped, &config, &config_path);
+    let access = access(&a.ssh, &config, &home)?;
+    Ok(SweepPlan {
+        hosts: targets.hosts,
+        networks: targets.networks,
+        refused: targets.refused,
+        auth: access.auth,
+        explicit_identities: access.explicit_identities,
+        settings: access.settings,
+        jobs: a.jobs,
+        deadline: Duration::from_secs(a.host_timeout),
+        probe_timeout: Duration::from_millis(a.probe_timeout),
+        out: a.out.clone(),
+        playbook,
+        custody,
+        resume: a.resume,
+    })
+}
+
+/// The credentials and settings of the SSH options: `-i` or the default keys, a password from
+/// the environment or a prompt, the known_hosts files, the timeouts.
+fn access(a: &SshArgs, config: &SshConfig, home: &Path) -> anyhow::Result<Access> {
     for w in config.warnings() {
         eprintln!("dossier: warning: {}", sanitize(w));
     }
@@ -54,13 +75,10 @@ pub fn plan(
         .clone()
         .or(global.known_hosts.clone())
         .unwrap_or_else(|| home.join(".ssh/known_hosts"));
-    let identities = identities(a, &home)?;
+    let identities = identities(a, home)?;
     let password = password(a)?;
     let passphrase = std::env::var(PASSPHRASE_ENV).ok().map(Secret::new);
-    Ok(SweepPlan {
-        hosts: targets.hosts,
-        networks: targets.networks,
-        refused: targets.refused,
+    Ok(Access {
         auth: SshAuth {
             identities,
             use_agent: a.identities.is_empty(),
@@ -85,14 +103,28 @@ pub fn plan(
             op_timeout: Duration::from_secs(a.op_timeout),
             sudo: a.sudo,
         },
-        jobs: a.jobs,
-        deadline: Duration::from_secs(a.host_timeout),
-        probe_timeout: Duration::from_millis(a.probe_timeout),
-        out: a.out.clone(),
-        playbook,
-        custody,
-        resume: a.resume,
     })
+}
+
+/// Named SSH hosts (no networks, no host files) resolved as `sweep` resolves them, with their
+/// credentials: what `contain` connects to. Targets refused by `~/.ssh/config` fail.
+pub fn named_hosts(targets: &[String], a: &SshArgs) -> anyhow::Result<(Vec<SweepTarget>, Access)> {
+    check_ssh_flags(a)?;
+    let home = home();
+    let (config_path, config) = ssh_config(a, &home)?;
+    let mut specs = Vec::new();
+    for t in targets {
+        let spec = targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?;
+        if matches!(spec, TargetSpec::Network { .. }) {
+            bail!("target {t:?}: a network; name each host to contain");
+        }
+        specs.push(spec);
+    }
+    let r = resolve(a, targets::dedup(specs), Vec::new(), &config, &config_path);
+    if let Some((spec, _, reason)) = r.refused.first() {
+        bail!("target {spec}: {reason}");
+    }
+    Ok((r.hosts, access(a, &config, &home)?))
 }
 
 /// The flags checked on their own: jobs, timeouts, user, port.
@@ -100,7 +132,15 @@ fn check_flags(a: &SweepArgs) -> anyhow::Result<()> {
     if a.jobs == 0 || a.jobs > 256 {
         bail!("-j/--jobs must be between 1 and 256");
     }
-    if a.host_timeout == 0 || a.connect_timeout == 0 || a.op_timeout == 0 || a.probe_timeout == 0 {
+    if a.host_timeout == 0 || a.probe_timeout == 0 {
+        bail!("timeouts must be positive");
+    }
+    check_ssh_flags(&a.ssh)
+}
+
+/// The SSH options checked on their own: timeouts, user, port.
+fn check_ssh_flags(a: &SshArgs) -> anyhow::Result<()> {
+    if a.connect_timeout == 0 || a.op_timeout == 0 {
         bail!("timeouts must be positive");
     }
     if let Some(u) = &a.user {
@@ -115,7 +155,7 @@ fn check_flags(a: &SweepArgs) -> anyhow::Result<()> {
 }
 
 /// The SSH client configuration to honour, and where it is.
-fn ssh_config(a: &SweepArgs, home: &Path) -> anyhow::Result<(PathBuf, SshConfig)> {
+fn ssh_config(a: &SshArgs, home: &Path) -> anyhow::Result<(PathBuf, SshConfig)> {
     let config_path = a
         .ssh_config
         .clone()
@@ -162,7 +202,7 @@ struct Resolved {
 /// Resolves every target: user, port, host name, identity and known_hosts files; hosts whose
 /// configuration needs what the transport cannot do are refused.
 fn resolve(
-    a: &SweepArgs,
+    a: &SshArgs,
     specs: Vec<TargetSpec>,
     skipped: Vec<targets::SkippedEntry>,
     config: &SshConfig,
@@ -208,7 +248,7 @@ fn resolve(
 /// One host target resolved: a user or port in the target, then --user/--port, then the
 /// config file; or why it is refused (spec, outcome, reason).
 fn host_target(
-    a: &SweepArgs,
+    a: &SshArgs,
     t: &targets::Target,
     config: &SshConfig,
     config_path: &Path,
@@ -253,7 +293,7 @@ fn host_target(
 }
 
 /// The identity files of `-i` (each must exist), else the default ones of `~/.ssh`.
-fn identities(a: &SweepArgs, home: &Path) -> anyhow::Result<Vec<PathBuf>> {
+fn identities(a: &SshArgs, home: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut identities = a.identities.clone();
     for id in &identities {
         if !id.is_file() {
@@ -272,7 +312,7 @@ fn identities(a: &SweepArgs, home: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// The login password: from the environment variable of `--password-env`, or asked once.
-fn password(a: &SweepArgs) -> anyhow::Result<Option<Secret>> {
+fn password(a: &SshArgs) -> anyhow::Result<Option<Secret>> {
     Ok(if let Some(var) = &a.password_env {
         Some(Secret::new(std::env::var(var).map_err(|_| {
             anyhow::anyhow!("--password-env {var}: the variable is not set")

@@ -98,7 +98,20 @@ fn transition(
     rec: &mut Record,
     state: State,
 ) -> Result<(), EngineError> {
-    rec.enter(state);
+    let by = rec.examiner.clone();
+    transition_by(a, store, hooks, rec, state, &by)
+}
+
+/// [`transition`] made by examiner `by`.
+fn transition_by(
+    a: &mut dyn Actuator,
+    store: &Store,
+    hooks: &mut dyn Hooks,
+    rec: &mut Record,
+    state: State,
+    by: &str,
+) -> Result<(), EngineError> {
+    rec.enter_by(state, by);
     store.write(a, rec)?;
     hooks.recorded(rec).map_err(|message| EngineError::Ledger {
         id: rec.id.clone(),
@@ -232,12 +245,13 @@ pub fn undoable(r: &Record) -> bool {
     }
 }
 
-/// Undoes the selected actions on the host behind `a`, newest first. Returns `(id,
-/// outcome)` for each, in the order undone (an unknown id fails without stopping the rest).
+/// Undoes the selected actions on the host behind `a`, newest first, as examiner `by`.
+/// Returns `(id, outcome)` for each, in the order undone (an unknown id fails without stopping the rest).
 pub fn restore(
     a: &mut dyn Actuator,
     places: &Places,
     which: &Selection,
+    by: &str,
     hooks: &mut dyn Hooks,
 ) -> Result<Vec<(String, Outcome)>, EngineError> {
     let store = Store::new(places);
@@ -276,20 +290,21 @@ pub fn restore(
     chosen.dedup_by(|x, y| x.id == y.id);
     for mut rec in chosen {
         let action = hooks.action(&rec.step, places);
-        transition(a, &store, hooks, &mut rec, State::Restoring)?;
+        transition_by(a, &store, hooks, &mut rec, State::Restoring, by)?;
         let outcome = match action.undo(a, &rec.id, &rec.before, &rec.after) {
             Ok(()) => {
-                transition(a, &store, hooks, &mut rec, State::Restored)?;
+                transition_by(a, &store, hooks, &mut rec, State::Restored, by)?;
                 Outcome::Done { id: rec.id.clone() }
             }
             Err(e) => {
                 let reason = e.to_string();
-                transition(
+                transition_by(
                     a,
                     &store,
                     hooks,
                     &mut rec,
                     State::RestoreFailed(reason.clone()),
+                    by,
                 )?;
                 Outcome::Failed {
                     id: Some(rec.id.clone()),
@@ -495,7 +510,7 @@ mod tests {
         );
 
         // Restore undoes what was applied (and what failed part-way), newest first, once.
-        let r = restore(a, &ctx.places, &Selection::All, &mut hooks).unwrap();
+        let r = restore(a, &ctx.places, &Selection::All, "tester", &mut hooks).unwrap();
         assert_eq!(r.len(), 3);
         assert!(r.iter().all(|(_, o)| matches!(o, Outcome::Done { .. })));
         let calls = take(&log);
@@ -512,7 +527,7 @@ mod tests {
             "undo gets the state after: {undos:?}"
         );
         assert!(
-            restore(a, &ctx.places, &Selection::All, &mut hooks)
+            restore(a, &ctx.places, &Selection::All, "tester", &mut hooks)
                 .unwrap()
                 .is_empty()
         );
@@ -520,6 +535,7 @@ mod tests {
             a,
             &ctx.places,
             &Selection::Ids(vec![one.id.clone(), "nope".into()]),
+            "tester",
             &mut hooks,
         )
         .unwrap();
@@ -557,7 +573,7 @@ mod tests {
             matches!(&out[2], Outcome::Failed { reason, .. } if reason.contains("not confirmed"))
         );
         assert!(take(&log).iter().any(|c| c == "confirm confirm"));
-        let r = restore(a, &ctx.places, &Selection::All, &mut hooks).unwrap();
+        let r = restore(a, &ctx.places, &Selection::All, "tester", &mut hooks).unwrap();
         // The unconfirmed one (failed after `applying`) is undone too, newest first.
         assert_eq!(r.len(), 2);
         assert!(matches!(r[0].1, Outcome::Done { .. }));
@@ -567,7 +583,7 @@ mod tests {
         assert_eq!(l.records[2].state.name(), "restored");
         // Restore may be tried again after a refusal.
         assert_eq!(
-            restore(a, &ctx.places, &Selection::All, &mut hooks)
+            restore(a, &ctx.places, &Selection::All, "tester", &mut hooks)
                 .unwrap()
                 .len(),
             1

@@ -6,7 +6,8 @@
 //! absolute path with an argument vector (never a shell string built from target data),
 //! locally ([`LocalActuator`]) or over SSH (`dossier-remote`), as root or through `sudo -n`.
 //! [`ops`] builds the file operations every action needs on top of it, so local and remote
-//! targets take the same code path.
+//! targets take the same code path. [`from_findings`] turns an analysis's `findings.json`
+//! into the steps a responder wants for one host.
 
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod actuator;
 pub mod cron;
 mod dispatch;
 pub mod engine;
+pub mod from_findings;
 pub mod isolate;
 pub mod keep;
 pub mod ops;

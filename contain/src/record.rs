@@ -60,12 +60,16 @@ pub struct Snapshot {
     pub sha256: String,
 }
 
-/// When a record entered a state (UTC, RFC 3339).
+/// When a record entered a state (UTC, RFC 3339), and who made it enter it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     pub state: String,
     pub time: String,
+    /// The examiner who ran the command (the applier for `applying`..., the restorer for
+    /// `restoring`...).
+    #[serde(default)]
+    pub by: String,
 }
 
 /// One action record (as stored in `<id>.<seq>.json`).
@@ -153,11 +157,19 @@ impl Record {
         }
     }
 
-    /// Moves the record to `state` now (the store writes it as the next transition).
+    /// Moves the record to `state` now, by its examiner (the store writes it as the next
+    /// transition).
     pub fn enter(&mut self, state: State) {
+        let by = self.examiner.clone();
+        self.enter_by(state, &by);
+    }
+
+    /// Moves the record to `state` now, by `by` (a restore by another examiner).
+    pub fn enter_by(&mut self, state: State, by: &str) {
         self.transitions.push(Transition {
             state: state.name().into(),
             time: now(),
+            by: by.into(),
         });
         self.state = state;
         self.tool = format!("dossier {}", env!("CARGO_PKG_VERSION"));
@@ -203,6 +215,9 @@ mod tests {
         assert_eq!(back.state.name(), "failed");
         assert!(back.time_of("applying").is_some());
         assert_eq!(back.transitions.len(), 2);
+        assert_eq!(back.transitions[0].by, "ex");
+        r.enter_by(State::Restoring, "other");
+        assert_eq!(r.transitions[2].by, "other");
         assert!(r.tool.starts_with("dossier "));
     }
 }

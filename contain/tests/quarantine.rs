@@ -274,7 +274,7 @@ fn the_same_plan_applied_twice_moves_the_file_once_and_restore_all_puts_it_back(
     assert!(!f.exists());
     let second = engine::apply(&plan, a, &ctx, &mut NoLedger).unwrap();
     assert_eq!(second[0], Outcome::AlreadyDone { id: id.clone() });
-    let r = engine::restore(a, &places, &Selection::All, &mut NoLedger).unwrap();
+    let r = engine::restore(a, &places, &Selection::All, "t", &mut NoLedger).unwrap();
     assert_eq!(r, vec![(id.clone(), Outcome::Done { id: id.clone() })]);
     assert_eq!(facts(&f), before);
     assert_eq!(std::fs::read(&f).unwrap(), b"x".repeat(5000));
@@ -445,6 +445,7 @@ fn an_interrupted_apply_is_restored_from_its_applying_record() {
             a,
             &places,
             &Selection::Ids(vec![rec.id.clone()]),
+            "t",
             &mut NoLedger,
         )
         .unwrap();

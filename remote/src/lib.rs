@@ -7,9 +7,12 @@
 //! - [`sftp_client`]: a minimal read-only SFTP v3 client, for reading as root through
 //!   `sudo -n sftp-server -R` (`--sudo`);
 //! - [`ssh_config`]: the user's OpenSSH client configuration (`~/.ssh/config`);
-//! - [`targets`]: what a sweep connects to: host lists, Ansible inventories, CIDR networks.
+//! - [`targets`]: what a sweep connects to: host lists, Ansible inventories, CIDR networks;
+//! - [`actuate`]: [`actuate::SshActuator`], containment's `Actuator` over the same transport
+//!   (commands as root or through `sudo -n`, with standard input and exit status).
 //!
-//! The crate depends on the plugin contract only (for `Host`), never on the command line.
+//! The crate depends on the plugin contract (for `Host`) and on `dossier-contain` (for
+//! `Actuator`), never on the command line.
 //!
 //! Where new code goes: remote actions (containment: things done *to* a remote host rather
 //! than read from it) belong in this crate, in a module of their own next to [`ssh`] (e.g.
@@ -19,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod actuate;
 pub mod sftp_client;
 pub mod ssh;
 pub mod ssh_config;

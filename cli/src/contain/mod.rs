@@ -1,19 +1,26 @@
-//! `dossier contain`, `dossier actions` and `dossier restore` for this machine: the plan
-//! (every change exactly, read from the machine now) printed and nothing changed without
-//! `--apply`; with it, as root, after a verified snapshot bundle of this machine, the plan
-//! carried out by `dossier_contain::engine` with each record written under the state folder
-//! and in the case ledger before its change; the records listed; applied actions undone.
+//! `dossier contain`, `dossier actions` and `dossier restore`, for this machine or for SSH
+//! targets ([`targets`]): the plan (every change exactly, read from the host now, from
+//! `--action`s and the flagged findings of `--from findings.json`) printed and nothing changed
+//! without `--apply`; with it, after a verified snapshot bundle of the host ([`snapshot`]:
+//! collected then, or `--snapshot`), the plan carried out by `dossier_contain::engine` with
+//! each record written under the state folder and in the case ledger before its change; the
+//! records listed; applied actions undone.
 
 pub mod ledger;
+pub mod snapshot;
 pub mod spec;
+pub mod targets;
 
-use crate::args::{ActionsArgs, ContainArgs, RestoreArgs};
-use dossier_bundle::reader::{self, Limits};
+use crate::args::{ActionsArgs, ContainArgs, RestoreArgs, SshArgs};
+use crate::orchestrate::Custody;
+use crate::playbook::Playbook;
 use dossier_bundle::signature::SigningKey;
 use dossier_contain::engine::{self, Context, Outcome, Plan, Selection};
-use dossier_contain::record::{Record, Snapshot, valid_id};
+use dossier_contain::from_findings::{self, FindingsDoc};
+use dossier_contain::record::{Record, valid_id};
 use dossier_contain::store::Store;
-use dossier_contain::{Actuator, LocalActuator, Places};
+use dossier_contain::{Actuator, Places};
+use dossier_plugin_api::Collector;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,6 +28,15 @@ use std::sync::Arc;
 /// `dossier contain`, its flags checked.
 pub struct ContainPlan {
     pub specs: Vec<spec::Spec>,
+    /// Hosts (none: this machine) and how to reach them.
+    pub targets: Vec<String>,
+    pub ssh: SshArgs,
+    /// `--from`: the findings document read and checked, and its path.
+    pub from: Option<(FindingsDoc, String)>,
+    pub runtime: bool,
+    /// What a fresh snapshot is collected with.
+    pub collectors: Vec<Arc<dyn Collector>>,
+    pub playbook: Playbook,
     pub apply: bool,
     pub snapshot: Option<PathBuf>,
     pub snapshot_max_age_mins: u64,
@@ -33,11 +49,15 @@ pub struct ContainPlan {
 /// `dossier actions`.
 pub struct ActionsPlan {
     pub places: Places,
+    pub targets: Vec<String>,
+    pub ssh: SshArgs,
 }
 
 /// `dossier restore`.
 pub struct RestorePlan {
     pub which: Selection,
+    pub targets: Vec<String>,
+    pub ssh: SshArgs,
     pub out: PathBuf,
     pub examiner: String,
     pub signer: Option<Arc<SigningKey>>,
@@ -91,21 +111,32 @@ pub fn plan_contain(
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
-        !specs.is_empty(),
-        "nothing to contain: give at least one --action (see dossier contain --help)"
+        !specs.is_empty() || a.from.is_some(),
+        "nothing to contain: give at least one --action or --from findings.json (see dossier contain --help)"
     );
-    if a.apply {
+    anyhow::ensure!(
+        !a.runtime || a.from.is_some(),
+        "--runtime is for plans made --from findings.json"
+    );
+    if a.apply && a.targets.is_empty() {
         require_root("dossier contain --apply")?;
-        // Snapshot first. Collecting a fresh snapshot bundle of the host by itself is not
-        // built yet (`snapshot::ensure`): until it is, --apply needs one taken before.
-        anyhow::ensure!(
-            a.snapshot.is_some(),
-            "--apply needs --snapshot BUNDLE: a bundle of this machine collected in the last {} minutes (dossier collect); nothing was changed",
-            a.snapshot_max_age
-        );
     }
+    // Checked now, so that a bad target or option fails before any connection.
+    targets::resolve(&a.targets, &a.ssh)?;
+    let from = match &a.from {
+        Some(f) => Some((from_findings::read_findings(f)?, f.display().to_string())),
+        None => None,
+    };
+    let registry = crate::plugins::Registry::builtin();
+    let playbook = crate::playbook::load(a.playbook.as_deref(), &registry)?;
     Ok(ContainPlan {
         specs,
+        targets: a.targets,
+        ssh: a.ssh,
+        from,
+        runtime: a.runtime,
+        collectors: registry.collectors.clone(),
+        playbook,
         apply: a.apply,
         snapshot: a.snapshot,
         snapshot_max_age_mins: a.snapshot_max_age,
@@ -118,9 +149,14 @@ pub fn plan_contain(
 
 /// Checks the flags of `dossier actions`.
 pub fn plan_actions(a: ActionsArgs) -> anyhow::Result<ActionsPlan> {
-    require_root("dossier actions (the records are root's)")?;
+    if a.targets.is_empty() {
+        require_root("dossier actions (the records are root's)")?;
+    }
+    targets::resolve(&a.targets, &a.ssh)?;
     Ok(ActionsPlan {
         places: places(&a.state_dir)?,
+        targets: a.targets,
+        ssh: a.ssh,
     })
 }
 
@@ -130,65 +166,28 @@ pub fn plan_restore(
     examiner_given: Option<String>,
     signer: Option<Arc<SigningKey>>,
 ) -> anyhow::Result<RestorePlan> {
-    require_root("dossier restore")?;
-    for id in &a.ids {
-        anyhow::ensure!(
-            valid_id(id),
-            "{id:?} is not an action id (see dossier actions)"
-        );
+    // Hosts first, then action ids (an argument in the form of an id is one).
+    let (ids, hosts): (Vec<String>, Vec<String>) = a.ids.into_iter().partition(|x| valid_id(x));
+    anyhow::ensure!(
+        a.all == ids.is_empty(),
+        "name the action ids to undo (see dossier actions), or --all, not both"
+    );
+    if hosts.is_empty() {
+        require_root("dossier restore")?;
     }
+    targets::resolve(&hosts, &a.ssh)?;
     Ok(RestorePlan {
         which: if a.all {
             Selection::All
         } else {
-            Selection::Ids(a.ids)
+            Selection::Ids(ids)
         },
+        targets: hosts,
+        ssh: a.ssh,
         out: a.out,
         examiner: examiner(examiner_given),
         signer,
         places: places(&a.state_dir)?,
-    })
-}
-
-/// Verifies the `--snapshot` bundle: intact, of this host, recent enough. Returns its name
-/// and SHA-256 for the records.
-fn check_snapshot(
-    path: &std::path::Path,
-    host: &str,
-    max_age_mins: u64,
-) -> anyhow::Result<Snapshot> {
-    let v = reader::verify(path, &Limits::default());
-    if !v.ok() {
-        let p = &v.problems[0];
-        anyhow::bail!(
-            "--snapshot {}: does not verify ({}: {}); nothing was changed",
-            path.display(),
-            p.subject,
-            p.message
-        );
-    }
-    let (Some(m), Some(sha256)) = (v.manifest, v.sha256) else {
-        anyhow::bail!(
-            "--snapshot {}: no manifest or hash (encrypted?)",
-            path.display()
-        );
-    };
-    anyhow::ensure!(
-        m.host.hostname == host,
-        "--snapshot {}: a bundle of {:?}, not of this machine ({host:?}); nothing was changed",
-        path.display(),
-        m.host.hostname
-    );
-    let now = dossier_plugin_api::Timestamp::now().unix_seconds();
-    let age_mins = (now - m.collection.finished.unix_seconds()) / 60;
-    anyhow::ensure!(
-        age_mins < i64::try_from(max_age_mins).unwrap_or(i64::MAX),
-        "--snapshot {}: collected {age_mins} minutes ago, more than --snapshot-max-age {max_age_mins}; take a new one (nothing was changed)",
-        path.display()
-    );
-    Ok(Snapshot {
-        bundle: dossier_bundle::ledger::bundle_name(path),
-        sha256,
     })
 }
 
@@ -211,12 +210,33 @@ fn print_plan(plan: &Plan, places: &Places, in_place: &[Record]) {
     }
 }
 
-/// `dossier contain`.
+/// `dossier contain`: every host connected first (a host that cannot be reached, or a login
+/// without root, stops it before any change), then each host planned, and with `--apply`
+/// snapshotted and changed in turn.
 pub fn contain(p: ContainPlan) -> anyhow::Result<ExitCode> {
-    let mut a = LocalActuator::new();
+    let mut hosts = targets::connect(&p.targets, &p.ssh)?;
+    let mut failed = false;
+    for h in &mut hosts {
+        failed |= contain_host(&p, h)?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The plan of one host: its `--action`s resolved there, then the steps of its findings; and
+/// the records of changes in place already there. `peer` (an SSH target) is the session an
+/// isolation keeps, instead of the one dossier itself runs in.
+fn plan_host(
+    p: &ContainPlan,
+    a: &mut dyn Actuator,
+    peer: Option<dossier_contain::Peer>,
+) -> anyhow::Result<(Plan, Vec<Record>)> {
     // A change in place already is planned as recorded (the file it moved is gone, the cron
     // line it changed reads differently now), so the same plan is the same again.
-    let in_place: Vec<Record> = match Store::new(&p.places).list(&mut a) {
+    let in_place: Vec<Record> = match Store::new(&p.places).list(a) {
         Ok(l) => l.records.into_iter().filter(engine::undoable).collect(),
         Err(_) if !p.apply => Vec::new(),
         Err(e) => return Err(e.into()),
@@ -225,22 +245,73 @@ pub fn contain(p: ContainPlan) -> anyhow::Result<ExitCode> {
     for s in &p.specs {
         match in_place.iter().rfind(|r| spec::same_target(s, &r.step)) {
             Some(r) => steps.push(r.step.clone()),
-            None => steps.push(spec::resolve(s, &mut a)?),
+            None => match (spec::resolve(s, a)?, &peer) {
+                (dossier_contain::Step::Isolate { rollback_secs, .. }, Some(peer)) => {
+                    steps.push(dossier_contain::Step::Isolate {
+                        keep: vec![peer.clone()],
+                        rollback_secs,
+                    });
+                }
+                (step, _) => steps.push(step),
+            },
+        }
+    }
+    if let Some((doc, name)) = &p.from {
+        let fp = from_findings::plan_from_findings(doc, name, a, p.runtime)?;
+        println!(
+            "from {name}: the analysis of bundle {} (sha256 {})",
+            fp.bundle, fp.bundle_sha256
+        );
+        for l in &fp.left_out {
+            println!("  not planned: {l}");
+        }
+        for s in fp.steps {
+            if !steps.contains(&s) {
+                steps.push(s);
+            }
         }
     }
     let plan = Plan {
         host: a.host().to_string(),
         steps,
     };
+    Ok((plan, in_place))
+}
+
+/// Plans one host and, with `--apply`, carries the plan out after its snapshot; whether a
+/// step failed.
+fn contain_host(p: &ContainPlan, h: &mut targets::Connected) -> anyhow::Result<bool> {
+    let peer = h.session_peer()?;
+    let (plan, in_place) = plan_host(p, h.actuator(), peer)?;
     print_plan(&plan, &p.places, &in_place);
     if !p.apply {
-        println!("nothing was changed (add --apply --snapshot BUNDLE, as root, to carry it out)");
-        return Ok(ExitCode::SUCCESS);
+        println!("nothing was changed (add --apply to carry it out, after a snapshot)");
+        return Ok(false);
     }
-    let snapshot = match &p.snapshot {
-        Some(b) => check_snapshot(b, &plan.host, p.snapshot_max_age_mins)?,
-        None => anyhow::bail!("--apply needs --snapshot BUNDLE"),
+    anyhow::ensure!(
+        !plan.steps.is_empty(),
+        "{}: nothing in the plan to apply; nothing was changed",
+        plan.host
+    );
+    let custody = Custody {
+        examiner: Some(p.examiner.clone()),
+        signer: p.signer.clone(),
+        ..Default::default()
     };
+    let collection = snapshot::Collection {
+        collectors: &p.collectors,
+        playbook: &p.playbook,
+        custody: &custody,
+        out: &p.out,
+        quiet: false,
+    };
+    let snapshot = snapshot::ensure(
+        p.snapshot.as_deref(),
+        p.snapshot_max_age_mins,
+        &plan.host,
+        &h.reach(),
+        &collection,
+    )?;
     dossier_bundle::fsio::ensure_out_dir(&p.out)?;
     let ctx = Context {
         places: p.places.clone(),
@@ -253,17 +324,13 @@ pub fn contain(p: ContainPlan) -> anyhow::Result<ExitCode> {
         examiner: p.examiner.clone(),
     };
     println!("snapshot {} (sha256 {})", snapshot.bundle, snapshot.sha256);
-    let outcomes = engine::apply(&plan, &mut a, &ctx, &mut hooks)?;
+    let outcomes = engine::apply(&plan, h.actuator(), &ctx, &mut hooks)?;
     let mut failed = false;
     for (i, o) in outcomes.iter().enumerate() {
         failed |= o.failed();
         println!("  {}. {}", i + 1, outcome_line(o, "applied"));
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(failed)
 }
 
 fn outcome_line(o: &Outcome, done: &str) -> String {
@@ -289,7 +356,10 @@ fn record_line(r: &Record) -> String {
     let times: Vec<String> = r
         .transitions
         .iter()
-        .map(|t| format!("{} {}", t.state, t.time))
+        .map(|t| match t.by.as_str() {
+            "" => format!("{} {}", t.state, t.time),
+            by => format!("{} {} by {by}", t.state, t.time),
+        })
         .collect();
     let reason = r
         .state
@@ -306,8 +376,23 @@ fn record_line(r: &Record) -> String {
 
 /// `dossier actions`.
 pub fn actions(p: ActionsPlan) -> anyhow::Result<ExitCode> {
-    let mut a = LocalActuator::new();
-    let listing = Store::new(&p.places).list(&mut a)?;
+    let mut failed = false;
+    for mut h in targets::connect(&p.targets, &p.ssh)? {
+        if p.targets.len() > 1 {
+            println!("{}:", h.label());
+        }
+        failed |= actions_host(&p, h.actuator())?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Lists the records of one host; whether some could not be read.
+fn actions_host(p: &ActionsPlan, a: &mut dyn Actuator) -> anyhow::Result<bool> {
+    let listing = Store::new(&p.places).list(a)?;
     if listing.records.is_empty() {
         println!("no action records in {}", p.places.actions());
     }
@@ -317,23 +402,31 @@ pub fn actions(p: ActionsPlan) -> anyhow::Result<ExitCode> {
     for problem in &listing.problems {
         eprintln!("dossier: warning: {}: {problem}", p.places.actions());
     }
-    Ok(if listing.problems.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(!listing.problems.is_empty())
 }
 
 /// `dossier restore`.
 pub fn restore(p: RestorePlan) -> anyhow::Result<ExitCode> {
-    let mut a = LocalActuator::new();
+    let mut failed = false;
+    for mut h in targets::connect(&p.targets, &p.ssh)? {
+        failed |= restore_host(&p, h.actuator())?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Restores one host; whether an undo failed.
+fn restore_host(p: &RestorePlan, a: &mut dyn Actuator) -> anyhow::Result<bool> {
     dossier_bundle::fsio::ensure_out_dir(&p.out)?;
     let mut hooks = ledger::LedgerHooks {
         out: p.out.clone(),
         signer: p.signer.clone(),
         examiner: p.examiner.clone(),
     };
-    let outcomes = engine::restore(&mut a, &p.places, &p.which, &mut hooks)?;
+    let outcomes = engine::restore(a, &p.places, &p.which, &p.examiner, &mut hooks)?;
     if outcomes.is_empty() {
         println!("nothing to restore on {}", a.host());
     }
@@ -345,9 +438,5 @@ pub fn restore(p: RestorePlan) -> anyhow::Result<ExitCode> {
             other => println!("{}", outcome_line(other, "restored")),
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(failed)
 }

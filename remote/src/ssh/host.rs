@@ -58,7 +58,7 @@ impl std::fmt::Debug for SshHost {
     }
 }
 
-pub(super) fn ms(d: Duration) -> u32 {
+pub(crate) fn ms(d: Duration) -> u32 {
     d.as_millis().clamp(1, u32::MAX as u128) as u32
 }
 
@@ -93,6 +93,27 @@ impl SshHost {
     /// The target this host was reached as.
     pub fn target(&self) -> &SshTarget {
         &self.target
+    }
+
+    /// The address and port of this end of the TCP connection (the responder's side).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.stream.local_addr()
+    }
+
+    /// The address and port connected to (the target's SSH server).
+    pub fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    /// The SSH session, for modules of this crate that run commands of their own
+    /// (containment's actuator); collection goes through the `Host` implementation only.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The time limit of each operation outside commands.
+    pub(crate) fn op_timeout(&self) -> Duration {
+        self.op_timeout
     }
 
     /// Ends the session politely.

@@ -37,5 +37,6 @@ pub use command::{command_line, shell_quote};
 pub use connect::{connect, connect_with};
 pub use error::ConnectError;
 pub use files::{meta_from_attrs, meta_from_sftp};
+pub(crate) use host::ms;
 pub use host::{AbortHandle, SshHost};
 pub use settings::{Secret, SshAuth, SshSettings, SshTarget};

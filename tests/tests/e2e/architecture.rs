@@ -26,7 +26,11 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-reporters", "reporters", &["dossier-plugin-api"]),
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
     ("dossier-contain", "contain", &[]),
-    ("dossier-remote", "remote", &["dossier-plugin-api"]),
+    (
+        "dossier-remote",
+        "remote",
+        &["dossier-plugin-api", "dossier-contain"],
+    ),
     (
         "dossier-cli",
         "cli",

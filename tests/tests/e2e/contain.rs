@@ -147,7 +147,8 @@ fn contain_plans_applies_lists_and_restores_a_quarantine_on_this_machine() {
         assert_eq!(tree(&files), before);
     }
 
-    // Without a snapshot: refused.
+    // A --snapshot that is not a verified bundle of this host: refused, nothing changed.
+    // (Without --snapshot a fresh one is collected: the lab test `contain::` covers that.)
     let o = dossier(
         cwd,
         &[
@@ -155,6 +156,8 @@ fn contain_plans_applies_lists_and_restores_a_quarantine_on_this_machine() {
             "--action",
             &action,
             "--apply",
+            "--snapshot",
+            "/nonexistent/bundle.zip",
             "--state-dir",
             state_s,
             "--out",
@@ -163,7 +166,7 @@ fn contain_plans_applies_lists_and_restores_a_quarantine_on_this_machine() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("--apply needs --snapshot"),
+        stderr(&o).contains("does not verify") && stderr(&o).contains("nothing was changed"),
         "{}",
         stderr(&o)
     );
@@ -234,7 +237,16 @@ fn contain_plans_applies_lists_and_restores_a_quarantine_on_this_machine() {
 
     let o = dossier(
         cwd,
-        &["restore", "--all", "--state-dir", state_s, "--out", out_s],
+        &[
+            "restore",
+            "--all",
+            "--state-dir",
+            state_s,
+            "--out",
+            out_s,
+            "--examiner",
+            "Bob",
+        ],
     );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(
@@ -248,7 +260,15 @@ fn contain_plans_applies_lists_and_restores_a_quarantine_on_this_machine() {
         "restored byte for byte with its metadata"
     );
     let o = dossier(cwd, &["actions", "--state-dir", state_s]);
-    assert!(stdout(&o).contains("restored"), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("applied 20") && text.contains(" by Ada"),
+        "{text}"
+    );
+    assert!(
+        text.contains("restored 20") && text.contains(" by Bob"),
+        "{text}"
+    );
 
     // The case still verifies: the ledger's chain holds the action entries.
     let o = dossier(cwd, &["verify", snap_s]);

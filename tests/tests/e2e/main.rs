@@ -14,6 +14,7 @@
 mod analysis;
 mod architecture;
 mod contain;
+mod contain_from;
 mod corpus;
 mod coverage;
 mod encrypt;

@@ -5,7 +5,7 @@
 //! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
 //! start-up times), `sweep::`, `persist::` (every persistence family over SSH), `benign::`
 //! (the benign lab host with live services), `signing::` (`sweep --sign`), `timestamp::`
-//! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), e.g.
+//! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), `contain::` (containment over SSH), e.g.
 //! `cargo test -p dossier-tests --test lab persist::`.
 //!
 //! Labs in one process never share a namespace, veth, address space or directory (names
@@ -18,6 +18,7 @@
 #![allow(clippy::too_many_lines)]
 
 mod benign;
+mod contain;
 mod encrypt;
 mod persist;
 mod signing;
