@@ -39,11 +39,11 @@ pub enum Command {
     /// Make an Ed25519 signing key pair in the minisign format (`dossier.key`, 0600, and
     /// `dossier.pub`); the passphrase is read from DOSSIER_SIGN_PASSPHRASE or asked for.
     Keygen(KeygenArgs),
-    /// Plan the containment of this machine (quarantine a file, suspend or kill a process,
-    /// neutralize a unit or cron lines, isolate): prints every change and changes nothing
-    /// without --apply. Root only with --apply.
+    /// Plan the containment of this machine or of SSH targets (quarantine a file, suspend or
+    /// kill a process, neutralize a unit or cron lines, isolate): prints every change and
+    /// changes nothing without --apply. Root (or `sudo -n`) only with --apply.
     Contain(ContainArgs),
-    /// List the action records of this machine (id, state, step, times).
+    /// List the action records of this machine or of SSH targets (id, state, step, times).
     Actions(ActionsArgs),
     /// Undo applied actions of this machine, newest first, and check the result against
     /// their records.
@@ -59,7 +59,7 @@ pub struct ContainArgs {
     /// Carry the plan out (without it the plan is printed and nothing is changed).
     #[arg(long)]
     pub apply: bool,
-    /// A verified bundle of this machine taken before (required with --apply for now).
+    /// A verified bundle of the host taken before, used instead of collecting a fresh one.
     #[arg(long, value_name = "BUNDLE")]
     pub snapshot: Option<PathBuf>,
     /// Oldest --snapshot accepted, in minutes since its collection finished.
