@@ -45,7 +45,7 @@ pub enum Command {
     Contain(ContainArgs),
     /// List the action records of this machine or of SSH targets (id, state, step, times).
     Actions(ActionsArgs),
-    /// Undo applied actions of this machine, newest first, and check the result against
+    /// Undo applied actions of this machine or of SSH targets, newest first, and check the result against
     /// their records.
     Restore(RestoreArgs),
 }
@@ -65,18 +65,9 @@ pub struct ContainArgs {
     /// Oldest --snapshot accepted, in minutes since its collection finished.
     #[arg(long, value_name = "MINUTES", default_value_t = 30)]
     pub snapshot_max_age: u64,
-    /// Case directory whose custody ledger records each action.
-    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
-    pub out: PathBuf,
-    /// Examiner name recorded in each action record (default: the user name).
-    #[arg(long, value_name = "NAME")]
-    pub examiner: Option<String>,
-    /// Re-sign the custody ledger's head with this minisign secret key after each entry.
-    #[arg(long, value_name = "KEY")]
-    pub sign: Option<PathBuf>,
-    /// dossier's state folder on this machine (action records; for tests).
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
-    pub state_dir: String,
+    /// The case: ledger, examiner, signing key, state folder.
+    #[command(flatten)]
+    pub case: CaseArgs,
     /// Hosts to act on, named as for `sweep` (`host`, `user@host:port`, an address), reached
     /// over SSH with the options below (`sudo -n` for a non-root login); none: this machine.
     #[arg(value_name = "TARGET")]
@@ -97,6 +88,24 @@ pub struct ContainArgs {
     /// change (default triage).
     #[arg(long, value_name = "NAME|FILE")]
     pub playbook: Option<String>,
+}
+
+/// Where `contain` and `restore` record what they do, and who does it.
+#[derive(Debug, Args)]
+pub struct CaseArgs {
+    /// Case directory whose custody ledger records each action and restore.
+    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
+    pub out: PathBuf,
+    /// Examiner name recorded in each action record and ledger entry (default: the user who
+    /// ran sudo, else the user name).
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Re-sign the custody ledger's head with this minisign secret key after each entry.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// dossier's state folder on each target (action records, quarantine; for tests).
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
+    pub state_dir: String,
 }
 
 #[derive(Debug, Args)]
@@ -123,18 +132,9 @@ pub struct RestoreArgs {
     /// Undo every applied action.
     #[arg(long)]
     pub all: bool,
-    /// Case directory whose custody ledger records each restore.
-    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
-    pub out: PathBuf,
-    /// Examiner name (recorded in the ledger's operator field's place: see README).
-    #[arg(long, value_name = "NAME")]
-    pub examiner: Option<String>,
-    /// Re-sign the custody ledger's head with this minisign secret key after each entry.
-    #[arg(long, value_name = "KEY")]
-    pub sign: Option<PathBuf>,
-    /// dossier's state folder on this machine.
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
-    pub state_dir: String,
+    /// The case: ledger, examiner, signing key, state folder.
+    #[command(flatten)]
+    pub case: CaseArgs,
     /// How to reach and log in to each target (the hosts named before the action ids).
     #[command(flatten)]
     pub ssh: SshArgs,

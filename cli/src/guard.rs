@@ -508,14 +508,17 @@ mod tests {
         assert!(!proc_entry(Path::new("/home/alice/.profile")));
     }
 
-    #[test]
-    fn a_nobody_link_to_a_secret_or_a_root_file_is_refused_on_the_live_host() {
+    /// As root, a temp folder with a home owned by `nobody` whose `.profile` links to
+    /// `/etc/shadow`, `.bashrc` to a root-only key beside the home and `.bash_logout` to a file
+    /// of nobody's own, each link owned by nobody; `None` (skipped, or failed under CI) when not
+    /// root or without `/etc/shadow`.
+    fn nobody_home() -> Option<(tempfile::TempDir, PathBuf)> {
         if !root_or_skip() {
-            return;
+            return None;
         }
         if !Path::new("/etc/shadow").is_file() {
             skip::skip_or_fail("no /etc/shadow on this machine");
-            return;
+            return None;
         }
         let d = tempfile::tempdir().unwrap();
         let home = d.path().join("home");
@@ -535,6 +538,14 @@ mod tests {
             symlink(target, home.join(name)).unwrap();
             lchown(home.join(name), Some(NOBODY), Some(NOBODY)).unwrap();
         }
+        Some((d, home))
+    }
+
+    #[test]
+    fn a_nobody_link_to_a_secret_or_a_root_file_is_refused_on_the_live_host() {
+        let Some((d, home)) = nobody_home() else {
+            return;
+        };
         let host = LocalHost::live();
         let guard = SecretGuard::for_host(&host);
         let out = d.path().join("out");
@@ -593,30 +604,9 @@ mod tests {
 
     #[test]
     fn a_collector_reads_no_secret_through_a_nobody_link_on_the_live_host() {
-        if !root_or_skip() {
+        let Some((_d, home)) = nobody_home() else {
             return;
-        }
-        if !Path::new("/etc/shadow").is_file() {
-            skip::skip_or_fail("no /etc/shadow on this machine");
-            return;
-        }
-        let d = tempfile::tempdir().unwrap();
-        let home = d.path().join("home");
-        std::fs::create_dir(&home).unwrap();
-        chown(&home, Some(NOBODY), Some(NOBODY)).unwrap();
-        let root_key = d.path().join("id_ed25519");
-        std::fs::write(&root_key, "ROOT-PRIVATE-KEY").unwrap();
-        let own = home.join("own");
-        std::fs::write(&own, "nobody's own").unwrap();
-        chown(&own, Some(NOBODY), Some(NOBODY)).unwrap();
-        for (name, target) in [
-            (".profile", Path::new("/etc/shadow")),
-            (".bashrc", root_key.as_path()),
-            (".bash_logout", own.as_path()),
-        ] {
-            symlink(target, home.join(name)).unwrap();
-            lchown(home.join(name), Some(NOBODY), Some(NOBODY)).unwrap();
-        }
+        };
         let live = LocalHost::live();
         let guard = SecretGuard::for_host(&live);
         let denied = |r: Result<(), HostError>, what: &str| {

@@ -379,15 +379,15 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
 
 /// `dossier contain`: `--examiner` and `--sign` checked here, the rest by the command.
 fn contain(a: crate::args::ContainArgs) -> anyhow::Result<crate::contain::ContainPlan> {
-    let examiner = check_text("examiner", a.examiner.clone())?;
-    let signer = signer(a.sign.as_deref())?;
+    let examiner = check_text("examiner", a.case.examiner.clone())?;
+    let signer = signer(a.case.sign.as_deref())?;
     crate::contain::plan_contain(a, examiner, signer)
 }
 
 /// `dossier restore`: `--examiner` and `--sign` checked here, the rest by the command.
 fn restore(a: crate::args::RestoreArgs) -> anyhow::Result<crate::contain::RestorePlan> {
-    let examiner = check_text("examiner", a.examiner.clone())?;
-    let signer = signer(a.sign.as_deref())?;
+    let examiner = check_text("examiner", a.case.examiner.clone())?;
+    let signer = signer(a.case.sign.as_deref())?;
     crate::contain::plan_restore(a, examiner, signer)
 }
 

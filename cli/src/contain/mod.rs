@@ -140,10 +140,10 @@ pub fn plan_contain(
         apply: a.apply,
         snapshot: a.snapshot,
         snapshot_max_age_mins: a.snapshot_max_age,
-        out: a.out,
+        out: a.case.out,
         examiner: examiner(examiner_given),
         signer,
-        places: places(&a.state_dir)?,
+        places: places(&a.case.state_dir)?,
     })
 }
 
@@ -184,10 +184,10 @@ pub fn plan_restore(
         },
         targets: hosts,
         ssh: a.ssh,
-        out: a.out,
+        out: a.case.out,
         examiner: examiner(examiner_given),
         signer,
-        places: places(&a.state_dir)?,
+        places: places(&a.case.state_dir)?,
     })
 }
 
