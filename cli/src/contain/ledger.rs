@@ -18,7 +18,13 @@ pub struct LedgerHooks {
     pub signer: Option<Arc<SigningKey>>,
     /// Who runs this command (the record keeps who applied the action).
     pub examiner: String,
+    /// Opens a fresh connection to the target for a confirmation (an SSH target); `None`
+    /// for this machine, where a new local actuator is the same as a new connection.
+    pub fresh: Option<Fresh>,
 }
+
+/// Connects anew to the target a confirmation is for.
+pub type Fresh = Box<dyn Fn() -> Result<dossier_remote::actuate::SshActuator, String>>;
 
 /// The ledger's `detail` of one record transition (JSON, one line).
 pub fn detail(rec: &Record, examiner: &str) -> String {
@@ -57,9 +63,17 @@ impl Hooks for LedgerHooks {
     }
 
     fn confirm(&mut self, action: &dyn Action, rec: &Record) -> Result<(), ActionError> {
-        // A fresh actuator: for this machine, the same as a new connection.
-        let mut fresh = LocalActuator::new();
-        action.confirm(&mut fresh, &rec.id, &rec.after)
+        // A fresh connection to the target: it proves that a new session still gets in.
+        let Some(connect) = &self.fresh else {
+            // This machine: a new local actuator is the same as a new connection.
+            return action.confirm(&mut LocalActuator::new(), &rec.id, &rec.after);
+        };
+        let mut fresh = connect().map_err(|e| {
+            ActionError::Failed(format!("no fresh connection to confirm over: {e}"))
+        })?;
+        let r = action.confirm(&mut fresh, &rec.id, &rec.after);
+        fresh.close();
+        r
     }
 }
 
@@ -84,6 +98,7 @@ mod tests {
             out: out.clone(),
             signer: Some(Arc::new(signer)),
             examiner: "ada".into(),
+            fresh: None,
         };
         let step = Step::Quarantine {
             path: "/tmp/x".into(),

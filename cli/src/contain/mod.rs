@@ -322,6 +322,7 @@ fn contain_host(p: &ContainPlan, h: &mut targets::Connected) -> anyhow::Result<b
         out: p.out.clone(),
         signer: p.signer.clone(),
         examiner: p.examiner.clone(),
+        fresh: h.fresh(),
     };
     println!("snapshot {} (sha256 {})", snapshot.bundle, snapshot.sha256);
     let outcomes = engine::apply(&plan, h.actuator(), &ctx, &mut hooks)?;
@@ -425,6 +426,7 @@ fn restore_host(p: &RestorePlan, a: &mut dyn Actuator) -> anyhow::Result<bool> {
         out: p.out.clone(),
         signer: p.signer.clone(),
         examiner: p.examiner.clone(),
+        fresh: None,
     };
     let outcomes = engine::restore(a, &p.places, &p.which, &p.examiner, &mut hooks)?;
     if outcomes.is_empty() {

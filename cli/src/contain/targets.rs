@@ -35,6 +35,25 @@ impl Connected {
         }
     }
 
+    /// For an SSH target, how to open a new connection to it (an isolation is confirmed over
+    /// one); `None` for this machine.
+    pub fn fresh(&self) -> Option<super::ledger::Fresh> {
+        match self {
+            Connected::Local(_) => None,
+            Connected::Ssh {
+                actuator,
+                auth,
+                settings,
+            } => {
+                let (target, auth, settings) =
+                    (actuator.target().clone(), auth.clone(), settings.clone());
+                Some(Box::new(move || {
+                    SshActuator::connect(&target, &auth, &settings).map_err(|e| e.to_string())
+                }))
+            }
+        }
+    }
+
     /// How a snapshot of this host is collected (its own connection for SSH).
     pub fn reach(&self) -> Reach<'_> {
         match self {
