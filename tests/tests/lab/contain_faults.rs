@@ -1,0 +1,287 @@
+//! Containment faults over SSH against the lab (issue 16's "Faults and bad input"): a file changed between the plan and its step, a
+//! second `--apply` of the same actions, a restore whose original path is occupied, and the
+//! `dossier` client killed in the middle of an apply.
+//!
+//! `dossier contain --apply` makes its plan on the host when it runs (it prints it), then
+//! collects and verifies the snapshot bundle, then carries the plan out; each step's action
+//! checks the host again just before its change. A change made on the host while the client
+//! is stopped (SIGSTOP, once the plan is printed) is a change between the plan and the apply.
+//! (A non-root login without sudo is refused before any change: `contain::ssh_actuator_*`.)
+
+use dossier_tests::lab::{Lab, LabHost, Scenario};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// `dossier COMMAND root@HOST ARGS` in the lab namespace with the lab's key and known_hosts
+/// only, no configuration of the tester's, stdin closed.
+fn dossier(lab: &Lab, home: &Path, command: &str, host: usize, args: &[&str]) -> Command {
+    let mut c = lab.command(dossier_tests::dossier_bin());
+    c.arg(command)
+        .arg(format!("root@{}", lab.hosts()[host].addr))
+        .args(args)
+        .arg("-i")
+        .arg(lab.client_key())
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .args(["--ssh-config", "/dev/null", "--connect-timeout", "5"])
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env_remove("XDG_DATA_HOME")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs `c`: exit code and standard output (both outputs logged).
+fn run(mut c: Command) -> (Option<i32>, String) {
+    let o = c.output().expect("run dossier");
+    let out = dossier_tests::stdout(&o);
+    eprintln!(
+        "--- {c:?}: {}\n{out}\n{}",
+        o.status,
+        dossier_tests::stderr(&o)
+    );
+    (o.status.code(), out)
+}
+
+/// A `dossier` run in progress: its standard output read line by line.
+struct Running {
+    child: Child,
+    out: BufReader<ChildStdout>,
+    text: String,
+}
+
+impl Running {
+    /// Starts `c` (`ip netns exec` execs `dossier` itself: the child's PID is dossier's).
+    fn start(mut c: Command) -> Running {
+        let mut child = c.stdout(Stdio::piped()).spawn().expect("spawn dossier");
+        let out = BufReader::new(child.stdout.take().unwrap());
+        Running {
+            child,
+            out,
+            text: String::new(),
+        }
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).unwrap())
+    }
+
+    /// Reads lines until one satisfies `f` (panics at the end of the output).
+    fn until(&mut self, f: impl Fn(&str) -> bool) {
+        loop {
+            let mut line = String::new();
+            let n = self.out.read_line(&mut line).unwrap();
+            assert!(
+                n > 0,
+                "dossier ended before the line wanted:\n{}",
+                self.text
+            );
+            self.text.push_str(&line);
+            if f(&line) {
+                return;
+            }
+        }
+    }
+
+    /// Waits for the end: exit code and the whole standard output.
+    fn finish(mut self) -> (Option<i32>, String) {
+        self.out.read_to_string(&mut self.text).unwrap();
+        let status = self.child.wait().unwrap();
+        eprintln!("--- dossier: {status}\n{}", self.text);
+        (status.code(), self.text)
+    }
+}
+
+/// `data` planted at `/tmp/NAME` on the host (the host's `/tmp` is one filesystem of its own,
+/// so quarantine moves within it); the path on the host.
+fn plant(h: &LabHost, name: &str, data: &[u8]) -> String {
+    std::fs::write(h.root.join("tmp").join(name), data).unwrap();
+    format!("/tmp/{name}")
+}
+
+/// Every regular file under the host's `/tmp` with its content (quarantined ones included).
+fn tmp_files(h: &LabHost) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(d: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                walk(&e.path(), out);
+            } else if t.is_file() {
+                out.insert(e.path(), std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&h.root.join("tmp"), &mut out);
+    out
+}
+
+/// How many files under the host's `/tmp` hold exactly `data`.
+fn copies(h: &LabHost, data: &[u8]) -> usize {
+    tmp_files(h)
+        .values()
+        .filter(|d| d.as_slice() == data)
+        .count()
+}
+
+/// `dossier actions` of host `i`: the lines naming `what`, as (state, line).
+fn records_of(lab: &Lab, home: &Path, i: usize, what: &str) -> Vec<(String, String)> {
+    let (code, out) = run(dossier(lab, home, "actions", i, &[]));
+    assert_eq!(code, Some(0));
+    out.lines()
+        .filter(|l| l.ends_with(what) || l.contains(&format!("{what} (")))
+        .map(|l| {
+            let state = l.split_whitespace().nth(1).unwrap_or_default().to_string();
+            (state, l.to_string())
+        })
+        .collect()
+}
+
+fn start_lab() -> Option<Lab> {
+    Lab::start_or_skip(&[Scenario::Clean])
+}
+
+/// The plan names the file with its hash; while dossier is stopped after printing it, the
+/// file is changed: the quarantine step is refused, the file stays where it is, exit 1.
+#[test]
+fn a_file_changed_between_plan_and_apply_is_refused() {
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = start_lab() else {
+        return;
+    };
+    let h = &lab.hosts()[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("case");
+    let path = plant(h, "changing", b"as planned\n");
+    let action = format!("quarantine:{path}");
+    let args = [
+        "--action",
+        &action,
+        "--apply",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let mut r = Running::start(dossier(&lab, tmp.path(), "contain", 0, &args));
+    r.until(|l| l.starts_with("  1. "));
+    kill(r.pid(), Signal::SIGSTOP).unwrap();
+    std::fs::write(h.root.join("tmp/changing"), b"changed meanwhile\n").unwrap();
+    kill(r.pid(), Signal::SIGCONT).unwrap();
+    let (code, text) = r.finish();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("snapshot "), "{text}");
+    assert!(
+        text.contains("FAILED") && text.contains(&format!("{path} changed since the plan")),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(h.root.join("tmp/changing")).unwrap(),
+        b"changed meanwhile\n"
+    );
+    assert_eq!(copies(h, b"changed meanwhile\n"), 1);
+    let recs = records_of(&lab, tmp.path(), 0, &format!("quarantine {path}"));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].0, "failed", "{recs:?}");
+}
+
+/// A second `--apply` of the same action: "already applied" with the first record's id, no
+/// second record, the file quarantined once.
+#[test]
+fn a_second_apply_over_ssh_changes_nothing_more() {
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = start_lab() else {
+        return;
+    };
+    let h = &lab.hosts()[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("case");
+    let data = b"quarantine me once\n";
+    let path = plant(h, "twice", data);
+    let action = format!("quarantine:{path}");
+    let args = [
+        "--action",
+        &action,
+        "--apply",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, first) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    assert_eq!(code, Some(0), "{first}");
+    let id = first
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("1. applied"))
+        .unwrap_or_else(|| panic!("no applied step in:\n{first}"))
+        .trim()
+        .to_string();
+    assert!(!h.root.join("tmp/twice").exists());
+    let (code, second) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    assert_eq!(code, Some(0), "{second}");
+    assert!(
+        second.contains(&format!("[in place: action {id}, applied]")),
+        "{second}"
+    );
+    assert!(
+        second
+            .lines()
+            .any(|l| l.contains("already applied") && l.ends_with(&id)),
+        "{second}"
+    );
+    let recs = records_of(&lab, tmp.path(), 0, &format!("quarantine {path}"));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].0, "applied");
+    assert!(recs[0].1.starts_with(&id), "{recs:?}");
+    assert!(!h.root.join("tmp/twice").exists());
+    assert_eq!(copies(h, data), 1);
+}
+
+/// Quarantined, then another file put at the original path: `restore --all` refuses, says
+/// why, overwrites nothing (the new file and the quarantined one both as they were), exit 1.
+#[test]
+fn restore_refuses_an_occupied_original_path() {
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = start_lab() else {
+        return;
+    };
+    let h = &lab.hosts()[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("case");
+    let data = b"the quarantined one\n";
+    let path = plant(h, "occupied", data);
+    let action = format!("quarantine:{path}");
+    let args = [
+        "--action",
+        &action,
+        "--apply",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let (code, text) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    assert_eq!(code, Some(0), "{text}");
+    let other = b"a newcomer\n";
+    plant(h, "occupied", other);
+    let before = tmp_files(h);
+    let (code, text) = run(dossier(
+        &lab,
+        tmp.path(),
+        "restore",
+        0,
+        &["--all", "--out", out.to_str().unwrap()],
+    ));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("FAILED")
+            && text.contains(&format!("{path} is occupied now"))
+            && text.contains("nothing overwritten"),
+        "{text}"
+    );
+    assert_eq!(tmp_files(h), before, "a file changed");
+    assert_eq!(std::fs::read(h.root.join("tmp/occupied")).unwrap(), other);
+    assert_eq!(copies(h, data), 1);
+    let recs = records_of(&lab, tmp.path(), 0, &format!("quarantine {path}"));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].0, "restore_failed", "{recs:?}");
+}
