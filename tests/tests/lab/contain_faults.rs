@@ -1,5 +1,5 @@
-//! Containment faults over SSH against the lab (issue 16's "Faults and bad input"): a file changed between the plan and its step, a
-//! second `--apply` of the same actions, a restore whose original path is occupied, and the
+//! Containment faults over SSH against the lab (issue 16's "Faults and bad input"): a file
+//! changed between the plan and its step, a second `--apply` of the same actions, a restore whose original path is occupied, and the
 //! `dossier` client killed in the middle of an apply.
 //!
 //! `dossier contain --apply` makes its plan on the host when it runs (it prints it), then
@@ -284,4 +284,121 @@ fn restore_refuses_an_occupied_original_path() {
     let recs = records_of(&lab, tmp.path(), 0, &format!("quarantine {path}"));
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(recs[0].0, "restore_failed", "{recs:?}");
+}
+
+/// `dossier contain --apply` of many quarantines killed (SIGKILL, the client this test
+/// started) once the fourth record is on the host: every step has an `applied` record with its
+/// file in quarantine, or an `applying` one, or none with its file in place, and no file is
+/// lost or doubled; running the same actions again skips the applied ones (an `applying` one
+/// is refused until restored); `restore --all` puts every file back.
+#[test]
+fn a_client_killed_mid_apply_leaves_records_to_continue_and_restore_from() {
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = start_lab() else {
+        return;
+    };
+    let h = &lab.hosts()[0];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("case");
+    let files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|n| {
+            let data = format!("file {n} of the interrupted run\n").into_bytes();
+            (plant(h, &format!("cut-{n:02}"), &data), data)
+        })
+        .collect();
+    let actions: Vec<String> = files
+        .iter()
+        .map(|(p, _)| format!("quarantine:{p}"))
+        .collect();
+    let mut args: Vec<&str> = Vec::new();
+    for a in &actions {
+        args.extend(["--action", a.as_str()]);
+    }
+    args.extend(["--apply", "--out", out.to_str().unwrap()]);
+    let records = h.root.join("var/lib/dossier/actions");
+    let mut r = Running::start(dossier(&lab, tmp.path(), "contain", 0, &args));
+    r.until(|l| l.starts_with("snapshot "));
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", r.pid())).unwrap();
+    assert_eq!(comm.trim(), "dossier");
+    let start = std::time::Instant::now();
+    // Four records begun (`<id>.1.json`): a step begins once the one before it ended, so
+    // three are applied, or failed.
+    let begun = || {
+        std::fs::read_dir(&records).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".1.json"))
+                .count()
+        })
+    };
+    while begun() < 4 {
+        assert!(start.elapsed().as_secs() < 60, "no record written");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    kill(r.pid(), Signal::SIGKILL).unwrap();
+    let (code, _) = r.finish();
+    assert_eq!(code, None, "dossier was not killed");
+    // Whatever the host was doing for the dropped session ends.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let mut applied = BTreeMap::new();
+    let mut applying = 0;
+    for (path, data) in &files {
+        let recs = records_of(&lab, tmp.path(), 0, &format!("quarantine {path}"));
+        assert!(recs.len() <= 1, "{recs:?}");
+        assert_eq!(copies(h, data), 1, "{path} lost or doubled");
+        let here = std::fs::read(h.root.join(&path[1..])).ok();
+        match recs.first().map(|(s, l)| (s.as_str(), l)) {
+            None => assert_eq!(here.as_ref(), Some(data), "{path} changed without a record"),
+            Some(("applied", l)) => {
+                assert!(here.is_none(), "{path} applied but in place");
+                applied.insert(
+                    path.clone(),
+                    l.split_whitespace().next().unwrap().to_string(),
+                );
+            }
+            Some(("applying", _)) => applying += 1,
+            Some(other) => panic!("{path}: {other:?}"),
+        }
+    }
+    let recorded = applied.len() + applying;
+    assert!(applied.len() >= 3, "{applied:?}");
+    assert!(
+        recorded >= 1 && recorded < files.len(),
+        "not cut mid-apply: {recorded} records"
+    );
+    // The same actions again: the applied steps are skipped, the others applied.
+    let (code, text) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    assert_eq!(code, Some(if applying == 0 { 0 } else { 1 }), "{text}");
+    for id in applied.values() {
+        assert!(
+            text.lines()
+                .any(|l| l.contains("already applied") && l.ends_with(id.as_str())),
+            "{id} not skipped:\n{text}"
+        );
+    }
+    if applying > 0 {
+        assert!(
+            text.contains("was interrupted or failed while it was applied"),
+            "{text}"
+        );
+    }
+    for (path, data) in &files {
+        assert_eq!(copies(h, data), 1, "{path} lost or doubled");
+    }
+    // Everything back.
+    let (code, text) = run(dossier(
+        &lab,
+        tmp.path(),
+        "restore",
+        0,
+        &["--all", "--out", out.to_str().unwrap()],
+    ));
+    assert_eq!(code, Some(0), "{text}");
+    for (path, data) in &files {
+        assert_eq!(
+            std::fs::read(h.root.join(&path[1..])).ok().as_ref(),
+            Some(data),
+            "{path} not restored"
+        );
+        assert_eq!(copies(h, data), 1, "{path} doubled");
+    }
 }
