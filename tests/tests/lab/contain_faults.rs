@@ -1,5 +1,6 @@
-//! Containment faults over SSH against the lab (issue 16's "Faults and bad input"): a file
-//! changed between the plan and its step, a second `--apply` of the same actions, a restore whose original path is occupied, and the
+//! Containment faults over SSH against the lab (issue 16's "Faults and bad input"): a PID
+//! reused between the plan and its step, a file changed between the plan and its step, a
+//! second `--apply` of the same actions, a restore whose original path is occupied, and the
 //! `dossier` client killed in the middle of an apply.
 //!
 //! `dossier contain --apply` makes its plan on the host when it runs (it prints it), then
@@ -144,6 +145,73 @@ fn records_of(lab: &Lab, home: &Path, i: usize, what: &str) -> Vec<(String, Stri
 
 fn start_lab() -> Option<Lab> {
     Lab::start_or_skip(&[Scenario::Clean])
+}
+
+/// Runs `script` as root on host `i` over SSH; its standard output, trimmed.
+fn on_host(lab: &Lab, i: usize, script: &str) -> String {
+    let o = lab.ssh("root", i).arg(script).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{script}: {}",
+        dossier_tests::stderr(&o)
+    );
+    dossier_tests::stdout(&o).trim().to_string()
+}
+
+/// The plan names PID P with its start time; while dossier is stopped after printing it, the
+/// process is killed (and reaped by its parent: the host's init reaps nothing) and another
+/// one started under the same PID (`ns_last_pid` of the host's PID namespace): the suspend
+/// step is refused, nothing is frozen, exit 1.
+#[test]
+fn a_pid_reused_between_plan_and_apply_is_refused() {
+    let _g = dossier_tests::lab::serial();
+    let Some(lab) = start_lab() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("case");
+    let first = "setsid sh -c 'sleep 1000 & echo $$ $! >/tmp/victim; wait; exec sleep 1000' \
+                 </dev/null >/dev/null 2>&1 & \
+                 while [ ! -s /tmp/victim ]; do sleep 0.05; done; cat /tmp/victim";
+    let pids = on_host(&lab, 0, first);
+    let (waiter, pid) = pids.split_once(' ').unwrap();
+    let pid: u32 = pid.parse().unwrap();
+    let action = format!("suspend:{pid}");
+    let args = [
+        "--action",
+        &action,
+        "--apply",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let mut r = Running::start(dossier(&lab, tmp.path(), "contain", 0, &args));
+    r.until(|l| l.starts_with("  1. "));
+    kill(r.pid(), Signal::SIGSTOP).unwrap();
+    let again = format!(
+        "kill -9 {pid}; while [ -e /proc/{pid} ]; do sleep 0.05; done; \
+         echo {} > /proc/sys/kernel/ns_last_pid; \
+         setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo $!",
+        pid - 1
+    );
+    let reused: u32 = on_host(&lab, 0, &again).parse().unwrap();
+    kill(r.pid(), Signal::SIGCONT).unwrap();
+    let (code, text) = r.finish();
+    assert_eq!(reused, pid, "the PID was not reused");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("snapshot "), "{text}");
+    assert!(
+        text.contains("FAILED") && text.contains("PID reused or exe changed"),
+        "{text}"
+    );
+    assert!(text.contains("the plan says"), "{text}");
+    // The new process is not frozen; the record says failed.
+    let state = on_host(&lab, 0, &format!("grep ^State: /proc/{pid}/status"));
+    assert!(state.contains("S (sleeping)"), "{state}");
+    let recs = records_of(&lab, tmp.path(), 0, "");
+    let recs: Vec<_> = recs.iter().filter(|(_, l)| l.contains("suspend")).collect();
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].0, "failed", "{recs:?}");
+    on_host(&lab, 0, &format!("kill -9 {pid} {waiter}"));
 }
 
 /// The plan names the file with its hash; while dossier is stopped after printing it, the
