@@ -5,7 +5,7 @@
 //! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
 //! start-up times), `sweep::`, `persist::` (every persistence family over SSH), `benign::`
 //! (the benign lab host with live services), `signing::` (`sweep --sign`), `timestamp::`
-//! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), `contain::` (containment over SSH), e.g.
+//! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), `contain::` (containment over SSH), `contain_faults::` (its faults), e.g.
 //! `cargo test -p dossier-tests --test lab persist::`.
 //!
 //! Labs in one process never share a namespace, veth, address space or directory (names
@@ -19,6 +19,7 @@
 
 mod benign;
 mod contain;
+mod contain_faults;
 mod encrypt;
 mod persist;
 mod signing;
