@@ -143,6 +143,19 @@ fn records_of(lab: &Lab, home: &Path, i: usize, what: &str) -> Vec<(String, Stri
         .collect()
 }
 
+/// `contain --action quarantine:PATH --apply --out OUT` on lab host 0: exit code and output.
+fn quarantine_apply(lab: &Lab, home: &Path, path: &str, out: &Path) -> (Option<i32>, String) {
+    let action = format!("quarantine:{path}");
+    let args = [
+        "--action",
+        &action,
+        "--apply",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    run(dossier(lab, home, "contain", 0, &args))
+}
+
 fn start_lab() -> Option<Lab> {
     Lab::start_or_skip(&[Scenario::Clean])
 }
@@ -269,15 +282,7 @@ fn a_second_apply_over_ssh_changes_nothing_more() {
     let out = tmp.path().join("case");
     let data = b"quarantine me once\n";
     let path = plant(h, "twice", data);
-    let action = format!("quarantine:{path}");
-    let args = [
-        "--action",
-        &action,
-        "--apply",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let (code, first) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    let (code, first) = quarantine_apply(&lab, tmp.path(), &path, &out);
     assert_eq!(code, Some(0), "{first}");
     let id = first
         .lines()
@@ -286,7 +291,7 @@ fn a_second_apply_over_ssh_changes_nothing_more() {
         .trim()
         .to_string();
     assert!(!h.root.join("tmp/twice").exists());
-    let (code, second) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    let (code, second) = quarantine_apply(&lab, tmp.path(), &path, &out);
     assert_eq!(code, Some(0), "{second}");
     assert!(
         second.contains(&format!("[in place: action {id}, applied]")),
@@ -319,15 +324,7 @@ fn restore_refuses_an_occupied_original_path() {
     let out = tmp.path().join("case");
     let data = b"the quarantined one\n";
     let path = plant(h, "occupied", data);
-    let action = format!("quarantine:{path}");
-    let args = [
-        "--action",
-        &action,
-        "--apply",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let (code, text) = run(dossier(&lab, tmp.path(), "contain", 0, &args));
+    let (code, text) = quarantine_apply(&lab, tmp.path(), &path, &out);
     assert_eq!(code, Some(0), "{text}");
     let other = b"a newcomer\n";
     plant(h, "occupied", other);
