@@ -205,6 +205,32 @@ fn names_and_mount(a: &mut dyn Actuator, path: &str) -> Result<(String, String, 
     }
 }
 
+/// Whether the directory `dir` is on the filesystem of the file `b` describes, so that a
+/// move between them is a rename, never a copy: the same device; or, on an overlayfs (whose
+/// regular files report the device of their layer, not the overlay's), the same overlay mount.
+fn same_filesystem(a: &mut dyn Actuator, dir: &str, b: &FileState) -> Result<bool, OpError> {
+    match ops::lstat(a, dir)? {
+        Some(m) if m.kind == Kind::Directory && m.dev == b.dev => Ok(true),
+        Some(m) if m.kind == Kind::Directory => {
+            let (_, _, mount) = names_and_mount(a, dir)?;
+            Ok(mount == b.mount_point && fs_type(a, dir)? == "overlayfs")
+        }
+        _ => Ok(false),
+    }
+}
+
+/// The type of the filesystem `path` is on, as `stat -f` names it (`overlayfs`, `ext2/ext3`).
+fn fs_type(a: &mut dyn Actuator, path: &str) -> Result<String, OpError> {
+    let o = ops::run_ok(
+        a,
+        "stat",
+        path,
+        &["/usr/bin/stat", "-f", "--printf=%T", "--", path],
+        b"",
+    )?;
+    Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
 impl Quarantine {
     /// The step `quarantine path` whose file must have `sha256`, on a host whose dossier
     /// state folder is `places`.
@@ -275,13 +301,13 @@ impl Quarantine {
         ops::mkdir_private(a, &base)?;
         let dir = format!("{base}/{id}");
         ops::mkdir_private(a, &dir)?;
-        match ops::lstat(a, &dir)? {
-            Some(m) if m.dev == b.dev => Ok(dir),
-            _ => Err(ActionError::Refused(format!(
-                "{dir} is not on the filesystem of {} (the move would be a copy)",
-                b.path
-            ))),
+        if same_filesystem(a, &dir, b)? {
+            return Ok(dir);
         }
+        Err(ActionError::Refused(format!(
+            "{dir} is not on the filesystem of {} (the move would be a copy)",
+            b.path
+        )))
     }
 
     /// `<state dir>/quarantine` when it is on the file's filesystem, else
@@ -289,8 +315,7 @@ impl Quarantine {
     fn base(&self, a: &mut dyn Actuator, b: &FileState) -> Result<String, OpError> {
         // The action records are there already (the engine writes them first).
         ops::mkdir_private(a, &self.places.state_dir)?;
-        let state = ops::lstat(a, &self.places.state_dir)?;
-        if state.is_some_and(|m| m.kind == Kind::Directory && m.dev == b.dev) {
+        if same_filesystem(a, &self.places.state_dir, b)? {
             return Ok(self.places.quarantine());
         }
         Ok(format!(

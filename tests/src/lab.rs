@@ -142,6 +142,15 @@ pub enum Scenario {
     /// backup timer, and an `ansible` account with password-less sudo. Root logs in by key as
     /// on `Clean` hosts. Not in [`Scenario::ALL`]: it has its own suite (`lab_benign.rs`).
     Benign,
+    /// The incident of seed 000 on a host that runs **systemd as PID 1** (booted with
+    /// `systemd-nspawn --boot` on the host's overlay root, in the host's network namespace):
+    /// the same files as [`Scenario::Miner`], but `python.service` is a real enabled unit that
+    /// systemd started (its `ExecStart` runs `/var/log/log -c <listener>`, so the miner
+    /// listens on [`MINER_PORT`]), and sshd is the distribution's `ssh.service`. Only these
+    /// two units are wanted by `multi-user.target` and no timer is (the machine's other units
+    /// are hidden by opaque `.wants` folders). Not in [`Scenario::ALL`]: containment's
+    /// systemd suite uses it. Needs `systemd-nspawn` (package systemd-container).
+    SystemdMiner,
 }
 
 impl Scenario {
@@ -165,12 +174,19 @@ impl Scenario {
             Scenario::NonRoot => "nonroot",
             Scenario::Persist => "persist",
             Scenario::Benign => "benign",
+            Scenario::SystemdMiner => "sdminer",
         }
     }
 
     /// Whether the host runs sshd (every scenario except `Silent`).
     pub fn has_sshd(self) -> bool {
         self != Scenario::Silent
+    }
+
+    /// Whether the seed's miner incident is planted ([`Scenario::Miner`] and
+    /// [`Scenario::SystemdMiner`]).
+    pub fn is_miner(self) -> bool {
+        matches!(self, Scenario::Miner | Scenario::SystemdMiner)
     }
 }
 
@@ -533,6 +549,9 @@ impl Drop for Lab {
                     std::thread::sleep(Duration::from_millis(2));
                 }
             }
+        }
+        for ns in &self.namespaces {
+            sys::remove_cgroups(ns, deadline);
         }
         let mut batch = String::new();
         for ns in self.namespaces.iter().rev() {

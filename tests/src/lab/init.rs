@@ -18,8 +18,54 @@ pub(super) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// The init script of one host (PID 1 of its PID namespace).
-pub(super) fn init_script(h: &LabHost, hdir: &Path, sshd: &Path) -> String {
+/// Name of the cgroup of a [`Scenario::SystemdMiner`] host (in each hierarchy it uses): the
+/// host's network namespace name, so that labs and hosts never share one, and a dead lab's
+/// are found by the same rule as its namespaces.
+pub(super) fn cgroup_name(netns: &str) -> String {
+    netns.to_string()
+}
+
+/// The cgroup hierarchies a [`Scenario::SystemdMiner`] host mounts (and its systemd uses):
+/// `name=systemd` (v1, systemd's own), the unified v2 hierarchy and the v1 freezer.
+pub(super) const CGROUP_HIERARCHIES: [(&str, &str); 3] = [
+    ("systemd", "-t cgroup -o none,name=systemd"),
+    ("unified", "-t cgroup2"),
+    ("freezer", "-t cgroup -o freezer"),
+];
+
+/// The rest of the init script of a [`Scenario::SystemdMiner`] host, once its root is mounted
+/// and its network is up: its own cgroup in each hierarchy, then systemd booted as PID 1 of a
+/// nested PID namespace on the host's overlay root (`systemd-nspawn --boot`, in this network
+/// namespace), its console in `console.log` in the host's directory.
+fn systemd_boot(h: &LabHost, netns: &str, nspawn: &Path) -> String {
+    let mut s = String::from("mount -t tmpfs -o mode=0755 cgroup /sys/fs/cgroup\n");
+    let cg = cgroup_name(netns);
+    for (dir, how) in CGROUP_HIERARCHIES {
+        let _ = writeln!(
+            s,
+            "mkdir /sys/fs/cgroup/{dir}\nmount {how} cgroup /sys/fs/cgroup/{dir}\n\
+             mkdir -p /sys/fs/cgroup/{dir}/{cg}\necho $$ > /sys/fs/cgroup/{dir}/{cg}/cgroup.procs"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{} -D \"$R\" --boot --register=no --keep-unit --machine={} --resolv-conf=off \
+         --timezone=off --link-journal=no --console=read-only </dev/null >\"$D/console.log\" 2>&1 &",
+        sh_quote(nspawn.to_str().expect("utf-8 nspawn path")),
+        h.name
+    );
+    s
+}
+
+/// The init script of one host (PID 1 of its PID namespace). `netns` is the host's network
+/// namespace; `nspawn` is `systemd-nspawn` for [`Scenario::SystemdMiner`] hosts.
+pub(super) fn init_script(
+    h: &LabHost,
+    hdir: &Path,
+    sshd: &Path,
+    netns: &str,
+    nspawn: Option<&Path>,
+) -> String {
     let d = sh_quote(hdir.to_str().expect("utf-8 lab dir"));
     let mut s = format!(
         "# PID 1 of dossier lab host {name}: mounts its filesystem, starts its services, and\n\
@@ -32,14 +78,6 @@ pub(super) fn init_script(h: &LabHost, hdir: &Path, sshd: &Path) -> String {
          mkdir \"$D/fs/upper\" \"$D/fs/work\" \"$R\"\n\
          cp -a \"$D/seed/.\" \"$D/fs/upper/\"\n\
          mount -t overlay dlab -o \"lowerdir=/,upperdir=$D/fs/upper,workdir=$D/fs/work\" \"$R\"\n\
-         mount -t proc proc \"$R/proc\"\n\
-         mount -t sysfs sysfs \"$R/sys\"\n\
-         mount --bind /dev \"$R/dev\"\n\
-         mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts \"$R/dev/pts\"\n\
-         mount -t tmpfs -o mode=1777 shm \"$R/dev/shm\"\n\
-         mount -t tmpfs -o mode=0755 run \"$R/run\"\n\
-         mkdir -m 0755 \"$R/run/sshd\"\n\
-         mount -t tmpfs -o mode=1777 tmp \"$R/tmp\"\n\
          echo {name} > /proc/sys/kernel/hostname\n\
          ip link set lo up\n\
          ip addr add {addr}/24 dev eth0\n\
@@ -47,6 +85,25 @@ pub(super) fn init_script(h: &LabHost, hdir: &Path, sshd: &Path) -> String {
          export PYTHONDONTWRITEBYTECODE=1\n",
         name = h.name,
         addr = h.addr,
+    );
+    if h.scenario == Scenario::SystemdMiner {
+        s.push_str(&systemd_boot(
+            h,
+            netns,
+            nspawn.expect("systemd-nspawn for a systemd host"),
+        ));
+        s.push_str("echo started\nread -r _ || true\n");
+        return s;
+    }
+    s.push_str(
+        "mount -t proc proc \"$R/proc\"\n\
+         mount -t sysfs sysfs \"$R/sys\"\n\
+         mount --bind /dev \"$R/dev\"\n\
+         mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts \"$R/dev/pts\"\n\
+         mount -t tmpfs -o mode=1777 shm \"$R/dev/shm\"\n\
+         mount -t tmpfs -o mode=0755 run \"$R/run\"\n\
+         mkdir -m 0755 \"$R/run/sshd\"\n\
+         mount -t tmpfs -o mode=1777 tmp \"$R/tmp\"\n",
     );
     if h.scenario == Scenario::Persist {
         s.push_str(persist::NETWORK_SETUP);

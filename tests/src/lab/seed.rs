@@ -120,6 +120,39 @@ impl Seed {
     }
 }
 
+/// `python.service` of [`Scenario::SystemdMiner`]: the seed's unit, but its `ExecStart` gives
+/// the disguised interpreter a program to run (the listener on [`MINER_PORT`]).
+pub(super) fn systemd_python_service() -> Vec<u8> {
+    let unit = String::from_utf8_lossy(PYTHON_SERVICE).replace(
+        "ExecStart=/var/log/log\n",
+        &format!(
+            "ExecStart=/var/log/log -c {}\n",
+            super::init::sh_quote(&super::init::hold_program(super::MINER_PORT))
+        ),
+    );
+    unit.into_bytes()
+}
+
+/// What systemd starts on a [`Scenario::SystemdMiner`] host: only `ssh.service` and
+/// `python.service` are wanted by `multi-user.target`, and no timer or getty (opaque folders
+/// hide the machine's links).
+pub(super) fn plant_systemd_units(s: &Seed) -> std::io::Result<()> {
+    for wants in [
+        "/etc/systemd/system/multi-user.target.wants",
+        "/etc/systemd/system/timers.target.wants",
+        "/etc/systemd/system/getty.target.wants",
+        "/etc/systemd/system/sockets.target.wants",
+    ] {
+        s.opaque_dir(wants, 0o755, 0, 0)?;
+    }
+    s.symlink(
+        "/etc/systemd/system/multi-user.target.wants/ssh.service",
+        "/lib/systemd/system/ssh.service",
+    )?;
+    // The console getty nspawn asks for has nothing to talk to.
+    s.symlink("/etc/systemd/system/console-getty.service", "/dev/null")
+}
+
 /// Contents of the miner binary's tail (as in `tests/fixtures/generate.py`).
 pub(super) const MINER_STRINGS: &[u8] = b"xmrig 6.21.0 built for linux-x86_64\x00--donate-level=1\x00stratum+tcp://pool.supportxmr.com:3333\x00-o pool.minexmr.com:4444 -u 44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A\x00";
 
@@ -353,7 +386,7 @@ pub(super) fn plant_sshd(
     s.file("/etc/ssh/ssh_host_ed25519_key.pub", &pubkey, 0o644, 0, 0)?;
     s.dir("/root/.ssh", 0o700, 0, 0)?;
     let mut keys = client_pub.to_string();
-    if h.scenario == Scenario::Miner {
+    if h.scenario.is_miner() {
         if !keys.ends_with('\n') {
             keys.push('\n');
         }
@@ -365,20 +398,14 @@ pub(super) fn plant_sshd(
 }
 
 /// The miner incident: the disguised interpreter, its unit, root's crontab and a cron.d job.
-pub(super) fn plant_miner(s: &Seed, python: &[u8]) -> std::io::Result<()> {
+pub(super) fn plant_miner(s: &Seed, python: &[u8], unit: &[u8]) -> std::io::Result<()> {
     let mut bin = python.to_vec();
     bin.extend_from_slice(&[0u8; 64]);
     bin.extend_from_slice(MINER_STRINGS);
     for p in ["/var/log/log", "/usr/bin/log", "/usr/log"] {
         s.file(p, &bin, 0o755, 0, 0)?;
     }
-    s.file(
-        "/etc/systemd/system/python.service",
-        PYTHON_SERVICE,
-        0o644,
-        0,
-        0,
-    )?;
+    s.file("/etc/systemd/system/python.service", unit, 0o644, 0, 0)?;
     s.symlink(
         "/etc/systemd/system/multi-user.target.wants/python.service",
         "/etc/systemd/system/python.service",

@@ -4,10 +4,12 @@
 
 use super::init::init_script;
 use super::seed::{
-    SFTP_SERVERS, Seed, lab_user, plant_base, plant_miner, plant_sshd, shadow_root_unlocked,
+    PYTHON_SERVICE, SFTP_SERVERS, Seed, lab_user, plant_base, plant_miner, plant_sshd,
+    plant_systemd_units, shadow_root_unlocked, systemd_python_service,
 };
 use super::sys::{
-    ZOMBIE_GRACE, alive, children, find_program, keygen, listening, run, tail, zombie,
+    ZOMBIE_GRACE, alive, children, find_program, in_netns_running, keygen, listening, run, tail,
+    zombie,
 };
 use super::{
     CLIENT_ADDR, COUNTER, HostProc, LAB_PASSWORD_HASH, Lab, LabHost, MINER_PORT, PATH, PYTHON,
@@ -48,6 +50,7 @@ pub(super) fn collect_stale(ip: &Path) {
                     .unwrap_or_default();
                 if pids.iter().all(u8::is_ascii_whitespace) {
                     let _ = writeln!(del, "netns del {name}");
+                    super::sys::remove_cgroups(&name, Instant::now());
                 }
             }
         }
@@ -99,11 +102,20 @@ impl Lab {
         }
         let needs_python = scenarios
             .iter()
-            .any(|s| matches!(s, Scenario::Miner | Scenario::Silent | Scenario::Benign));
+            .any(|s| s.is_miner() || matches!(s, Scenario::Silent | Scenario::Benign));
         if needs_python && !Path::new(PYTHON).is_file() {
             return Err(format!(
                 "the Miner, Silent and Benign scenarios need {PYTHON} (package python3)"
             ));
+        }
+        if scenarios.contains(&Scenario::SystemdMiner) {
+            let nspawn = find_program("systemd-nspawn").ok_or(
+                "the SystemdMiner scenario needs systemd-nspawn (package systemd-container)",
+            )?;
+            found.insert("systemd-nspawn", nspawn);
+            if !Path::new("/lib/systemd/systemd").is_file() {
+                return Err("the SystemdMiner scenario needs systemd (package systemd)".into());
+            }
         }
         if !fs::read_to_string("/proc/filesystems")
             .unwrap_or_default()
@@ -256,7 +268,11 @@ impl Lab {
                 scenario,
                 upper: PathBuf::new(),
                 root: PathBuf::new(),
-                log: hdir.join("sshd.log"),
+                log: hdir.join(if scenario == Scenario::SystemdMiner {
+                    "console.log"
+                } else {
+                    "sshd.log"
+                }),
                 pids: vec![],
             });
         }
@@ -291,7 +307,7 @@ impl Lab {
     ) -> Result<Vec<PathBuf>, String> {
         let client_pub =
             fs::read_to_string(self.client_key.with_extension("pub")).map_err(|e| e.to_string())?;
-        let python = if scenarios.contains(&Scenario::Miner) {
+        let python = if scenarios.iter().any(|s| s.is_miner()) {
             fs::read(PYTHON).map_err(|e| format!("{PYTHON}: {e}"))?
         } else {
             vec![]
@@ -302,7 +318,10 @@ impl Lab {
             plant(h, &hdir, &client_pub, &python)
                 .map_err(|e| format!("planting files of {}: {e}", h.name))?;
             let init = hdir.join("init");
-            fs::write(&init, init_script(h, &hdir, &found["sshd"])).map_err(|e| e.to_string())?;
+            let netns = format!("{}-h{i}", self.netns);
+            let nspawn = found.get("systemd-nspawn").map(PathBuf::as_path);
+            fs::write(&init, init_script(h, &hdir, &found["sshd"], &netns, nspawn))
+                .map_err(|e| e.to_string())?;
             let log = hdir.join("init.log");
             let out = fs::File::create(&log).map_err(|e| e.to_string())?;
             let err = out.try_clone().map_err(|e| e.to_string())?;
@@ -385,14 +404,30 @@ impl Lab {
             return Ok(false);
         };
         let mut want = vec![h.port];
-        if h.scenario == Scenario::Miner {
+        if h.scenario.is_miner() {
             want.push(MINER_PORT);
         }
         if h.scenario == Scenario::Benign {
             want.extend([benign::APP_PORT, benign::DEV_PORT, benign::DB_PORT]);
         }
         let ports = listening(init);
-        let services = children(init);
+        let services = if h.scenario == Scenario::SystemdMiner {
+            // systemd started them: sshd and the miner, found by their programs in this
+            // host's network namespace (once both listen).
+            if !want.iter().all(|w| ports.contains(w)) {
+                return Ok(false);
+            }
+            let found: Vec<u32> = ["/usr/sbin/sshd", "/var/log/log"]
+                .iter()
+                .filter_map(|exe| in_netns_running(init, exe))
+                .collect();
+            if found.len() < 2 {
+                return Ok(false);
+            }
+            [children(init), found].concat()
+        } else {
+            children(init)
+        };
         // A zombie child may be a command of the init script the shell has not yet
         // reaped: only one that stays a zombie is a service that died.
         let now = Instant::now();
@@ -463,8 +498,13 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
         }
         _ => {}
     }
-    if h.scenario == Scenario::Miner {
-        plant_miner(&s, python)?;
+    match h.scenario {
+        Scenario::Miner => plant_miner(&s, python, PYTHON_SERVICE)?,
+        Scenario::SystemdMiner => {
+            plant_miner(&s, python, &systemd_python_service())?;
+            plant_systemd_units(&s)?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -88,6 +88,23 @@ pub(super) fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The oldest process running `exe` (the path its `/proc/PID/exe` names, as seen in its own
+/// root) in the network namespace of `pid`.
+pub(super) fn in_netns_running(pid: u32, exe: &str) -> Option<u32> {
+    let ns = fs::read_link(format!("/proc/{pid}/ns/net")).ok()?;
+    let mut pids: Vec<u32> = fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids.into_iter().find(|p| {
+        fs::read_link(format!("/proc/{p}/ns/net")).is_ok_and(|n| n == ns)
+            && fs::read_link(format!("/proc/{p}/exe"))
+                .is_ok_and(|e| e.as_os_str() == std::ffi::OsStr::new(exe))
+    })
+}
+
 /// TCP ports in LISTEN state (IPv4) in the network namespace of `pid`.
 pub(super) fn listening(pid: u32) -> Vec<u16> {
     let text = fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
@@ -109,4 +126,32 @@ pub(super) fn tail(path: &Path, max: usize) -> String {
     let data = fs::read(path).unwrap_or_default();
     let start = data.len().saturating_sub(max);
     String::from_utf8_lossy(&data[start..]).trim().to_string()
+}
+
+/// Removes the cgroups named `name` that a [`super::Scenario::SystemdMiner`] host made in each
+/// hierarchy it used (`/sys/fs/cgroup/<hierarchy>/<name>` and everything its systemd made
+/// below), deepest first, retrying until `deadline` while the kernel still tears down the
+/// last processes. Only directories are removed (`rmdir`); nothing else is touched.
+pub(super) fn remove_cgroups(name: &str, deadline: std::time::Instant) {
+    fn rmdir_tree(dir: &Path) -> std::io::Result<()> {
+        for e in fs::read_dir(dir)?.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                rmdir_tree(&e.path())?;
+            }
+        }
+        fs::remove_dir(dir)
+    }
+    for (hierarchy, _) in super::init::CGROUP_HIERARCHIES {
+        let dir = Path::new("/sys/fs/cgroup").join(hierarchy).join(name);
+        while dir.exists() {
+            match rmdir_tree(&dir) {
+                Ok(()) => break,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    eprintln!("lab teardown: {}: {e}", dir.display());
+                    break;
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
 //! start-up times), `sweep::`, `persist::` (every persistence family over SSH), `benign::`
 //! (the benign lab host with live services), `signing::` (`sweep --sign`), `timestamp::`
-//! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), `contain::` (containment over SSH), `contain_faults::` (its faults), e.g.
+//! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), `contain::` (containment over SSH), `contain_faults::` (its faults), `contain_systemd::` (the seed's
+//! sequence on a host running systemd as PID 1), e.g.
 //! `cargo test -p dossier-tests --test lab persist::`.
 //!
 //! Labs in one process never share a namespace, veth, address space or directory (names
@@ -20,6 +21,7 @@
 mod benign;
 mod contain;
 mod contain_faults;
+mod contain_systemd;
 mod encrypt;
 mod persist;
 mod signing;
