@@ -148,7 +148,8 @@ pub enum Scenario {
     /// systemd started (its `ExecStart` runs `/var/log/log -c <listener>`, so the miner
     /// listens on [`MINER_PORT`]), and sshd is the distribution's `ssh.service`. Only these
     /// two units are wanted by `multi-user.target` and no timer is (the machine's other units
-    /// are hidden by opaque `.wants` folders). Not in [`Scenario::ALL`]: containment's
+    /// are hidden by opaque `.wants` folders). Root logs in by key, and [`LAB_USER`] by key
+    /// with password-less sudo for everything. Not in [`Scenario::ALL`]: containment's
     /// systemd suite uses it. Needs `systemd-nspawn` (package systemd-container).
     SystemdMiner,
 }

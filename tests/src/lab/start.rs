@@ -490,6 +490,8 @@ fn plant(h: &LabHost, hdir: &Path, client_pub: &str, python: &[u8]) -> std::io::
     }
     match h.scenario {
         Scenario::NonRoot => lab_user(&s, client_pub, Some(LAB_PASSWORD_HASH), "ALL")?,
+        // The responder's own account: contain and restore through `sudo -n`.
+        Scenario::SystemdMiner => lab_user(&s, client_pub, None, "ALL")?,
         Scenario::Persist => {
             // Only what `dossier sweep --sudo` runs: a collection account's narrow rule.
             if let Some(server) = SFTP_SERVERS.iter().find(|p| Path::new(p).is_file()) {

@@ -3,7 +3,7 @@
 //! 1** ([`Scenario::SystemdMiner`]): the miner is a real enabled unit that systemd started.
 
 use super::contain::{dossier_ssh, file_facts, on_host};
-use dossier_tests::lab::{Lab, MINER_PORT, Scenario};
+use dossier_tests::lab::{LAB_USER, Lab, MINER_PORT, Scenario};
 use std::path::{Path, PathBuf};
 
 /// One host's sweeps and containment commands, with their case folder.
@@ -16,14 +16,15 @@ struct Case<'a> {
 }
 
 impl Case<'_> {
-    /// Sweeps the host into `home/NAME`: its findings.json.
+    /// Sweeps the host as root into `home/NAME`: its findings.json.
     fn sweep(&self, name: &str) -> PathBuf {
         let out = self.home.join(name);
+        let root = format!("root@{}", self.target.rsplit('@').next().unwrap());
         let o = self.lab.sweep(
             self.home,
             &out,
             self.lab.known_hosts(),
-            &[&self.target, "-i", &self.key],
+            &[&root, "-i", &self.key],
         );
         assert!(o.status.code().is_some_and(|c| c <= 1), "sweep failed");
         out.join("analysis/findings.json")
@@ -155,8 +156,13 @@ fn seed_sequence_suspend_resume_runtime_permanent_and_restore_on_a_systemd_host(
     assert!(s.starts_with("active enabled "), "{s}");
     assert_ne!(s, state0, "the same main PID after a stop and a start?");
 
-    // 4. Permanent neutralize (the seed's --neutralize), from a fresh sweep (new PID).
+    // 4. Permanent neutralize (the seed's --neutralize), from a fresh sweep (new PID), by a
+    // responder who logs in as themself and acts through `sudo -n`.
     let findings = c.sweep("sweep2");
+    let c = Case {
+        target: format!("{LAB_USER}@{}", h.addr),
+        ..c
+    };
     let (code, text) = c.run(
         "contain",
         &["--from", findings.to_str().unwrap(), "--apply"],
@@ -190,8 +196,8 @@ fn seed_sequence_suspend_resume_runtime_permanent_and_restore_on_a_systemd_host(
         );
     }
 
-    // 5. Restore: every file back byte for byte with its metadata, the unit enabled and
-    // running again.
+    // 5. Restore (through sudo too): every file back byte for byte with its metadata, the
+    // unit enabled and running again.
     let (code, text) = c.run("restore", &["--all"]);
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(facts(), before, "not restored as it was");
