@@ -310,7 +310,8 @@ impl Beside {
         };
         let mut created = HashMap::new();
         let checked = check_file(&path, file, |e| {
-            if e.action == "created" {
+            // A bundle enters the ledger once: collected (`created`) or imported.
+            if e.action == "created" || e.action == "imported" {
                 created.entry(e.bundle).or_insert((e.seq, e.sha256));
             }
         });

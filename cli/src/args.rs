@@ -48,6 +48,47 @@ pub enum Command {
     /// Undo applied actions of this machine or of SSH targets, newest first, and check the result against
     /// their records.
     Restore(RestoreArgs),
+    /// Take endpoint telemetry and audit logs into custody: each file (Defender for Endpoint
+    /// advanced-hunting export, CSV or JSON; Linux audit.log; journalctl -o json; gzipped or
+    /// not) stored in an import bundle with its events normalized, for `analyze` and
+    /// `timeline`.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Source files to import (one import bundle for all of them).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Their format, when it cannot be told from the content: defender-csv, defender-json,
+    /// audit, journal.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// The host of events whose record names none (an audit.log without `node=`), also the
+    /// bundle's name.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Output directory for the bundle and the custody ledger (created 0700).
+    #[arg(long, value_name = "DIR", default_value = "dossier-out")]
+    pub out: PathBuf,
+    /// Case identifier recorded in the manifest.
+    #[arg(long, value_name = "ID")]
+    pub case: Option<String>,
+    /// Examiner name recorded in the manifest.
+    #[arg(long, value_name = "NAME")]
+    pub examiner: Option<String>,
+    /// Sign the bundle with this minisign secret key (`dossier keygen`).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// Ask this RFC 3161 time-stamping authority (http:// URL) for a token over the bundle.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+    /// Encrypt the bundle to this recipient (repeatable; as for `collect`).
+    #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
+    pub encrypt_to: Vec<String>,
+    /// No progress output.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

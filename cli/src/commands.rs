@@ -47,6 +47,7 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Contain(p) => crate::contain::contain(p),
         Plan::Actions(p) => crate::contain::actions(p),
         Plan::Restore(p) => crate::contain::restore(p),
+        Plan::Import(p) => crate::import::import(p),
     }
 }
 

@@ -161,6 +161,22 @@ pub fn collect_host(
     out_dir: &std::path::Path,
     progress: &dyn Progress,
 ) -> Result<Collected, BundleError> {
+    collect_host_as(
+        host, registry, playbook, custody, out_dir, progress, "created",
+    )
+}
+
+/// [`collect_host`], with the custody ledger's entry for the new bundle named `ledger_action`
+/// (`created` for a collection, `imported` for `dossier import`).
+pub fn collect_host_as(
+    host: &dyn Host,
+    registry: &[Arc<dyn Collector>],
+    playbook: &Playbook,
+    custody: &Custody,
+    out_dir: &std::path::Path,
+    progress: &dyn Progress,
+    ledger_action: &str,
+) -> Result<Collected, BundleError> {
     let label = host.info().label.clone();
     let started = Timestamp::now();
     let clock = Instant::now();
@@ -218,7 +234,7 @@ pub fn collect_host(
         manifest,
         &format!("{}-{}", file_safe(&hostname), started.compact()),
     )?;
-    let ledger_error = register(out_dir, &bundle, &hostname, playbook);
+    let ledger_error = register(out_dir, &bundle, &hostname, playbook, ledger_action);
     let signature = custody
         .signer
         .as_deref()
@@ -493,6 +509,7 @@ fn register(
     bundle: &FinishedBundle,
     hostname: &str,
     playbook: &Playbook,
+    action: &str,
 ) -> Option<String> {
     let name = bundle
         .path
@@ -502,7 +519,7 @@ fn register(
     ledger::append(
         out_dir,
         &ledger::Event {
-            action: "created",
+            action,
             bundle: &name,
             sha256: Some(&bundle.sha256),
             detail: Some(&format!(

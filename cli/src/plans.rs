@@ -38,6 +38,7 @@ pub enum Plan {
     Contain(crate::contain::ContainPlan),
     Actions(crate::contain::ActionsPlan),
     Restore(crate::contain::RestorePlan),
+    Import(crate::import::ImportPlan),
 }
 
 /// `dossier keygen`.
@@ -146,6 +147,43 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Contain(a) => Plan::Contain(contain(a)?),
         Command::Actions(a) => Plan::Actions(crate::contain::plan_actions(a)?),
         Command::Restore(a) => Plan::Restore(restore(a)?),
+        Command::Import(a) => Plan::Import(import(a)?),
+    })
+}
+
+fn import(a: crate::args::ImportArgs) -> anyhow::Result<crate::import::ImportPlan> {
+    let format = a
+        .format
+        .as_deref()
+        .map(crate::import::parse_format)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Some(h) = &a.host {
+        anyhow::ensure!(
+            !h.is_empty() && h.len() <= 253 && !h.chars().any(|c| c.is_control() || c == '/'),
+            "--host {h:?}: not a host name"
+        );
+    }
+    for f in &a.files {
+        let m = std::fs::metadata(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        anyhow::ensure!(m.is_file(), "{}: not a regular file", f.display());
+    }
+    let mut custody = custody(a.case, a.examiner)?;
+    custody.signer = signer(a.sign.as_deref())?;
+    custody.tsa = a
+        .tsa
+        .as_deref()
+        .map(crate::tsa::TsaUrl::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    custody.recipients = recipients(&a.encrypt_to)?;
+    Ok(crate::import::ImportPlan {
+        files: a.files,
+        format,
+        host: a.host,
+        out: a.out,
+        custody,
+        quiet: a.quiet,
     })
 }
 

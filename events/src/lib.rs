@@ -46,7 +46,9 @@ pub struct Counts {
 /// Why a file could not be parsed at all.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{file}: not a format dossier imports (Defender CSV or JSON export, audit.log, journalctl -o json); name it with --format")]
+    #[error(
+        "{file}: not a format dossier imports (Defender CSV or JSON export, audit.log, journalctl -o json); name it with --format"
+    )]
     Unknown { file: String },
     #[error("{file}: reading failed: {source}")]
     Read {
