@@ -18,6 +18,7 @@ pub mod audit;
 pub mod defender;
 pub mod event;
 pub mod journal;
+mod lines;
 
 pub use event::{Event, Format, Origin, ParseIssue, Peer, Process, Source};
 
@@ -46,7 +47,9 @@ pub struct Counts {
 /// Why a file could not be parsed at all.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{file}: not a format dossier imports (Defender CSV or JSON export, audit.log, journalctl -o json); name it with --format")]
+    #[error(
+        "{file}: not a format dossier imports (Defender CSV or JSON export, audit.log, journalctl -o json); name it with --format"
+    )]
     Unknown { file: String },
     #[error("{file}: reading failed: {source}")]
     Read {

@@ -1,0 +1,206 @@
+//! Linux audit logs (`audit.log` as auditd writes it, raw or "enriched"), streamed into
+//! events.
+//!
+//! A line is a record: `[node=NAME ]type=TYPE msg=audit(SECONDS.MILLIS:SERIAL): key=value...`;
+//! the enriched format (`log_format = ENRICHED`) adds, after a 0x1d byte, auditd's
+//! translations (`UID="root" AUID="alice" SYSCALL=execve ARCH=x86_64`), which are preferred
+//! to the numbers when present. The records of one event share node, time and serial; they
+//! are adjacent or nearly so, so the parser keeps a small window of open events and flushes
+//! one when its `EOE` record comes, when it is a single user-space record (`USER_*`,
+//! `CRED_*`, `ADD_USER`...), when no record of it came in the last [`STALE_LINES`] lines, when
+//! more than [`WINDOW`] events are open (the oldest), and at the end of the file: memory is
+//! bounded whatever the size of the file, and a line longer than [`MAX_LINE`] is reported and
+//! skipped.
+//!
+//! The normalized event ([`normalize`]): the time of `msg=audit(...)` (RFC 3339, UTC,
+//! milliseconds); the host from `node=`, else [`Options::host`], else `unknown`; the action is
+//! the syscall's name for a SYSCALL event (`execve`, `connect`, `openat`...: auditd's
+//! translation, else the x86_64/aarch64 tables of [`syscalls`], else `syscall_N`) and the
+//! leading record's type otherwise (`USER_LOGIN`, `USER_AUTH`, `ADD_USER`...); `source.table`
+//! is the leading record type (`SYSCALL` when the event has one). The origin is
+//! `lines A-B, serial N` (or `line A, serial N`).
+//!
+//! A line that is not a record (no `type=`, no `msg=audit(...)` header, a serial missing, an
+//! unterminated quote) and an event whose time cannot be represented become
+//! [`ParseIssue`]s with the line number; the parse goes on.
+
+mod normalize;
+mod record;
+mod syscalls;
+
+use crate::lines::{Line, Lines};
+use crate::{Error, Event, Options, ParseIssue, Sink};
+use record::{EventId, Record};
+use std::collections::VecDeque;
+use std::io::BufRead;
+
+/// At most this many events are open at once; past it the oldest is flushed.
+pub const WINDOW: usize = 64;
+/// An open event that got no record in this many lines is complete.
+pub const STALE_LINES: u64 = 256;
+/// Longest record line kept (auditd splits long arguments over records of about 8 KiB).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Whether `head` starts like an audit log: its first non-empty line is
+/// `[node=NAME ]type=TYPE msg=audit(DIGITS...`.
+pub fn sniff(head: &[u8]) -> bool {
+    let Some(line) = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+    else {
+        return false;
+    };
+    let mut rest = line;
+    if let Some(r) = rest.strip_prefix(b"node=") {
+        let Some(sp) = r.iter().position(|&b| b == b' ') else {
+            return false;
+        };
+        rest = &r[sp + 1..];
+    }
+    let Some(r) = rest.strip_prefix(b"type=") else {
+        return false;
+    };
+    let name = r
+        .iter()
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_')
+        .count();
+    name > 0
+        && r[name..]
+            .strip_prefix(b" msg=audit(")
+            .is_some_and(|t| t.first().is_some_and(u8::is_ascii_digit))
+}
+
+/// An event being assembled.
+struct Open {
+    id: EventId,
+    records: Vec<Record>,
+    last: u64,
+}
+
+/// Record types that are a whole event on their own (user-space messages).
+fn standalone(rtype: &str) -> bool {
+    const PREFIXES: [&str; 10] = [
+        "USER_", "CRED_", "ADD_", "DEL_", "GRP_", "SERVICE_", "SYSTEM_", "DAEMON_", "ACCT_",
+        "ROLE_",
+    ];
+    PREFIXES.iter().any(|p| rtype.starts_with(p))
+        || matches!(rtype, "LOGIN" | "CHUSER_ID" | "CHGRP_ID")
+}
+
+struct Joiner<'a, 'o> {
+    file: &'a str,
+    options: &'a Options,
+    open: VecDeque<Open>,
+    out: Sink<'o>,
+}
+
+impl Joiner<'_, '_> {
+    fn emit(&mut self, o: Open) {
+        let r: Result<Event, ParseIssue> =
+            normalize::event(self.file, &o.records, o.last, self.options.host.as_deref());
+        (self.out)(r);
+    }
+
+    fn issue(&mut self, line: u64, reason: String) {
+        (self.out)(Err(ParseIssue {
+            file: self.file.to_string(),
+            record: format!("line {line}"),
+            reason,
+        }));
+    }
+
+    fn add(&mut self, rec: Record) {
+        let line = rec.line;
+        let rtype_ends = rec.rtype() == "EOE";
+        let alone = standalone(rec.rtype());
+        let at = match self.open.iter().rposition(|o| o.id == rec.id) {
+            Some(i) => {
+                let o = &mut self.open[i];
+                o.last = line;
+                if !rtype_ends {
+                    o.records.push(rec);
+                }
+                i
+            }
+            None => {
+                if rtype_ends {
+                    // An EOE whose records were flushed already (or never came): nothing to add.
+                    return;
+                }
+                self.open.push_back(Open {
+                    id: rec.id.clone(),
+                    records: vec![rec],
+                    last: line,
+                });
+                self.open.len() - 1
+            }
+        };
+        if rtype_ends || alone && self.open[at].records.len() == 1 {
+            if let Some(o) = self.open.remove(at) {
+                self.emit(o);
+            }
+        }
+        while self.open.len() > WINDOW {
+            if let Some(o) = self.open.pop_front() {
+                self.emit(o);
+            }
+        }
+        while let Some(i) = self.open.iter().position(|o| o.last + STALE_LINES < line) {
+            if let Some(o) = self.open.remove(i) {
+                self.emit(o);
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        while let Some(o) = self.open.pop_front() {
+            self.emit(o);
+        }
+    }
+}
+
+/// Parses an audit log from `input` (named `file`), sending every event and issue to `out`.
+pub fn parse(
+    file: &str,
+    input: &mut dyn BufRead,
+    options: &Options,
+    out: Sink,
+) -> Result<(), Error> {
+    let mut lines = Lines::new(input, MAX_LINE);
+    let mut joiner = Joiner {
+        file,
+        options,
+        open: VecDeque::new(),
+        out,
+    };
+    loop {
+        let next = lines.next_line().map_err(|source| Error::Read {
+            file: file.to_string(),
+            source,
+        });
+        let next = match next {
+            Ok(n) => n,
+            Err(e) => {
+                joiner.finish();
+                return Err(e);
+            }
+        };
+        let Some((n, line)) = next else { break };
+        match line {
+            Line::TooLong(len) => {
+                joiner.issue(n, format!("line of {len} bytes, over {MAX_LINE}: skipped"));
+            }
+            Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+            Line::Text(t) => match Record::parse(n, t) {
+                Ok(rec) => joiner.add(rec),
+                Err(reason) => joiner.issue(n, reason),
+            },
+        }
+    }
+    joiner.finish();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
