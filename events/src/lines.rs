@@ -1,7 +1,8 @@
 //! Bounded line reading for the line-oriented formats (audit, journal): one line at a time,
 //! as bytes (a line need not be UTF-8), with a cap on what is kept of a line, so that memory
 //! stays flat whatever the file holds: a line over the cap is reported by its length and
-//! skipped, never buffered whole.
+//! skipped, never buffered whole. And [`hex`], the form in which a value that is not UTF-8
+//! is kept exactly.
 
 use std::io::{self, BufRead};
 
@@ -72,6 +73,17 @@ impl<'r> Lines<'r> {
         }
         Ok(Some((self.number, Line::Text(&self.buf))))
     }
+}
+
+/// Bytes to lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(D[usize::from(b >> 4)] as char);
+        s.push(D[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Values are raw; [`decode`] undoes auditd's encoding of untrusted strings (hex when the
 //! value is unquoted).
 
+pub(crate) use crate::lines::hex;
 use std::ops::Range;
 
 /// Which part of the line a field is in.
@@ -116,17 +117,6 @@ pub(crate) fn unhex(s: &[u8]) -> Option<Vec<u8>> {
     s.chunks(2)
         .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
         .collect()
-}
-
-/// Bytes to lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const D: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(D[usize::from(b >> 4)] as char);
-        s.push(D[usize::from(b & 15)] as char);
-    }
-    s
 }
 
 /// Splits `raw[range]` into `key=value` fields of `part`. A word without `=` is skipped.

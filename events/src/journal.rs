@@ -1,7 +1,0 @@
-//! SKELETON (replaced by the journal parser).
-use crate::{Error, Options, Sink};
-use std::io::BufRead;
-pub fn sniff(_head: &[u8]) -> bool { false }
-pub fn parse(file: &str, _input: &mut dyn BufRead, _o: &Options, _out: Sink) -> Result<(), Error> {
-    Err(Error::Format { file: file.into(), reason: "journal: not written yet".into() })
-}
