@@ -64,8 +64,7 @@ pub(crate) fn event(
                 first.id.secs, first.id.millis
             ))
         })?
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string();
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let syscall = records.iter().find(|r| r.rtype() == "SYSCALL");
     let lead = syscall.unwrap_or(first);
     let mut ev = Event {

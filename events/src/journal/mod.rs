@@ -108,8 +108,7 @@ fn event(file: &str, line: u64, entry: &Entry, options: &Options) -> Result<Even
         .ok_or_else(|| issue("no __REALTIME_TIMESTAMP (or not a number)"))?;
     let time = chrono::DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| issue("__REALTIME_TIMESTAMP out of range"))?
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string();
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut fields = BTreeMap::new();
     let message = entry.bytes("MESSAGE").map(|b| match String::from_utf8(b) {
         Ok(s) => s,
