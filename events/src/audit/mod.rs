@@ -41,16 +41,20 @@ pub const STALE_LINES: u64 = 256;
 /// Longest record line kept (auditd splits long arguments over records of about 8 KiB).
 pub const MAX_LINE: usize = 1 << 20;
 
-/// Whether `head` starts like an audit log: its first non-empty line is
+/// Whether `head` starts like an audit log: one of its first [`SNIFF_LINES`] non-empty lines
+/// (a rotated log may start with the end of a cut line) is
 /// `[node=NAME ]type=TYPE msg=audit(DIGITS...`.
 pub fn sniff(head: &[u8]) -> bool {
-    let Some(line) = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
-    else {
-        return false;
-    };
+    head.split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take(SNIFF_LINES)
+        .any(looks_like_record)
+}
+
+/// How many lines [`sniff`] looks at.
+pub const SNIFF_LINES: usize = 3;
+
+fn looks_like_record(line: &[u8]) -> bool {
     let mut rest = line;
     if let Some(r) = rest.strip_prefix(b"node=") {
         let Some(sp) = r.iter().position(|&b| b == b' ') else {
@@ -63,7 +67,7 @@ pub fn sniff(head: &[u8]) -> bool {
     };
     let name = r
         .iter()
-        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_')
+        .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"_[]".contains(b))
         .count();
     name > 0
         && r[name..]

@@ -103,7 +103,7 @@ pub(crate) fn event(
     for r in records {
         match r.rtype() {
             "CWD" => {
-                if let Some(cwd) = r.text(Part::Outer, "cwd") {
+                if let Some(cwd) = kept(r, Part::Outer, "cwd", &mut ev.fields) {
                     ev.fields.insert("cwd".into(), cwd);
                 }
             }
@@ -127,6 +127,24 @@ fn account(r: &Record, part: Part, key: &str, enriched: &str) -> Option<String> 
         "4294967295" | "-1" => None,
         n if n.parse::<u32>().is_ok() => Some(format!("uid={n}")),
         _ => None,
+    }
+}
+
+/// A decoded value as text; when it is not UTF-8, the text is lossy and the exact bytes go
+/// to `fields["<key>_hex"]`.
+fn kept(
+    r: &Record,
+    part: Part,
+    key: &str,
+    fields: &mut BTreeMap<String, String>,
+) -> Option<String> {
+    match String::from_utf8(r.bytes(part, key)?) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let b = e.into_bytes();
+            fields.insert(format!("{key}_hex"), hex(&b));
+            Some(String::from_utf8_lossy(&b).into_owned())
+        }
     }
 }
 
@@ -163,13 +181,12 @@ fn apply_syscall(ev: &mut Event, s: &Record) {
     let auid = account(s, Part::Outer, "auid", "AUID");
     let euid = account(s, Part::Outer, "euid", "EUID");
     ev.user = auid.clone().or_else(|| uid.clone());
-    let exe = s.text(Part::Outer, "exe");
+    let exe = kept(s, Part::Outer, "exe", &mut ev.fields);
+    let comm = kept(s, Part::Outer, "comm", &mut ev.fields);
     ev.process = Some(Process {
         pid: num_u32(s, Part::Outer, "pid"),
         ppid: num_u32(s, Part::Outer, "ppid"),
-        name: s
-            .text(Part::Outer, "comm")
-            .or_else(|| exe.as_deref().map(basename)),
+        name: comm.or_else(|| exe.as_deref().map(basename)),
         exe,
         user: uid.clone(),
         ..Process::default()
@@ -227,9 +244,8 @@ fn apply_message(ev: &mut Event, r: &Record) {
             ..Peer::default()
         });
     }
-    let exe = r
-        .text(Part::Inner, "exe")
-        .or_else(|| r.text(Part::Outer, "exe"));
+    let exe = kept(r, Part::Inner, "exe", &mut ev.fields)
+        .or_else(|| kept(r, Part::Outer, "exe", &mut ev.fields));
     let name = r
         .text(Part::Inner, "comm")
         .or_else(|| r.text(Part::Outer, "comm"))
@@ -332,7 +348,7 @@ fn apply_path(ev: &mut Event, records: &[Record]) {
                 .find(|r| r.bytes(Part::Outer, "name").is_some())
         });
     let Some(p) = chosen else { return };
-    ev.file = p.text(Part::Outer, "name");
+    ev.file = kept(p, Part::Outer, "name", &mut ev.fields);
     for k in ["nametype", "inode", "mode"] {
         if let Some(v) = p.text(Part::Outer, k) {
             ev.fields.insert(format!("path_{k}"), v);

@@ -37,6 +37,11 @@ fn the_sample_log_sniffs_as_audit() {
         b"\n\nnode=a type=DAEMON_START msg=audit(1.0:1): op=start"
     ));
     assert!(!sniff(b"type=SYSCALL something else"));
+    // A rotated log may start with the end of a cut line; a record type auditd does not name.
+    assert!(sniff(
+        b"0000000\ntype=UNKNOWN[1334] msg=audit(1724214600.000:1): x=1\n"
+    ));
+    assert!(!sniff(b"a\nb\nc\nd\ntype=SYSCALL msg=audit(1.0:1): x=1\n"));
     assert!(!sniff(b"{\"__CURSOR\":\"s=1\"}"));
     assert!(!sniff(b"Timestamp,DeviceName,ActionType\n"));
     assert!(!sniff(b""));
@@ -267,6 +272,7 @@ fn garbage_a_truncated_last_line_and_non_utf8_bytes_are_issues_with_line_numbers
         events[0].process.as_ref().unwrap().name.as_deref(),
         Some("caf\u{fffd}")
     );
+    assert_eq!(events[0].fields["comm_hex"], "636166e9");
 }
 
 #[test]

@@ -9,7 +9,9 @@
 //!   when it is missing) as RFC 3339 UTC with microseconds;
 //! - host: `_HOSTNAME`, else [`Options::host`], else `unknown`;
 //! - source table: `SYSLOG_IDENTIFIER`, else `_COMM`;
-//! - process: `_PID`, `_COMM` (name), `_EXE`, `_CMDLINE`, and `_UID` as `uid=N`;
+//! - process: `_PID`, `_COMM` (name), `_EXE`, `_CMDLINE`, and `_UID` as `uid=N` (the
+//!   process's user; the event's user is set only for the messages below, as the account they
+//!   name);
 //! - script: `MESSAGE` (decoded when a byte array; then `fields["message_hex"]` keeps the
 //!   exact bytes when they are not UTF-8);
 //! - fields: `SYSLOG_IDENTIFIER`, `_SYSTEMD_UNIT`, `UNIT`, `USER_UNIT`, `PRIORITY`,
