@@ -8,9 +8,9 @@
 //! are adjacent or nearly so, so the parser keeps a small window of open events and flushes
 //! one when its `EOE` record comes, when it is a single user-space record (`USER_*`,
 //! `CRED_*`, `ADD_USER`...), when no record of it came in the last [`STALE_LINES`] lines, when
-//! more than [`WINDOW`] events are open (the oldest), and at the end of the file: memory is
-//! bounded whatever the size of the file, and a line longer than [`MAX_LINE`] is reported and
-//! skipped.
+//! more than [`WINDOW`] events or [`MAX_OPEN_BYTES`] are open (the oldest), and at the end of
+//! the file. Memory is bounded whatever the size of the file: a line longer than [`MAX_LINE`],
+//! and a record that would take its event past [`MAX_EVENT_BYTES`], are reported and skipped.
 //!
 //! The normalized event ([`normalize`]): the time of `msg=audit(...)` (RFC 3339, UTC,
 //! milliseconds); the host from `node=`, else [`Options::host`], else `unknown`; the action is
@@ -40,6 +40,11 @@ pub const WINDOW: usize = 64;
 pub const STALE_LINES: u64 = 256;
 /// Longest record line kept (auditd splits long arguments over records of about 8 KiB).
 pub const MAX_LINE: usize = 1 << 20;
+/// Most bytes of records one event may hold (an execve's arguments are at most a few MiB);
+/// a record past it is reported and skipped.
+pub const MAX_EVENT_BYTES: usize = 8 << 20;
+/// Most bytes of records all open events may hold; past it the oldest is flushed.
+pub const MAX_OPEN_BYTES: usize = 32 << 20;
 
 /// Whether `head` starts like an audit log: one of its first [`SNIFF_LINES`] non-empty lines
 /// (a rotated log may start with the end of a cut line) is
@@ -80,6 +85,7 @@ struct Open {
     id: EventId,
     records: Vec<Record>,
     last: u64,
+    bytes: usize,
 }
 
 /// Record types that are a whole event on their own (user-space messages).
@@ -96,11 +102,14 @@ struct Joiner<'a, 'o> {
     file: &'a str,
     options: &'a Options,
     open: VecDeque<Open>,
+    /// Bytes of records in `open`.
+    bytes: usize,
     out: Sink<'o>,
 }
 
 impl Joiner<'_, '_> {
     fn emit(&mut self, o: Open) {
+        self.bytes -= o.bytes;
         let r: Result<Event, ParseIssue> =
             normalize::event(self.file, &o.records, o.last, self.options.host.as_deref());
         (self.out)(r);
@@ -123,6 +132,18 @@ impl Joiner<'_, '_> {
                 let o = &mut self.open[i];
                 o.last = line;
                 if !rtype_ends {
+                    if o.bytes + rec.size() > MAX_EVENT_BYTES {
+                        let serial = o.id.serial;
+                        self.issue(
+                            line,
+                            format!(
+                                "event of serial {serial} over {MAX_EVENT_BYTES} bytes of records: record skipped"
+                            ),
+                        );
+                        return;
+                    }
+                    o.bytes += rec.size();
+                    self.bytes += rec.size();
                     o.records.push(rec);
                 }
                 i
@@ -132,8 +153,10 @@ impl Joiner<'_, '_> {
                     // An EOE whose records were flushed already (or never came): nothing to add.
                     return;
                 }
+                self.bytes += rec.size();
                 self.open.push_back(Open {
                     id: rec.id.clone(),
+                    bytes: rec.size(),
                     records: vec![rec],
                     last: line,
                 });
@@ -145,7 +168,7 @@ impl Joiner<'_, '_> {
                 self.emit(o);
             }
         }
-        while self.open.len() > WINDOW {
+        while self.open.len() > WINDOW || self.bytes > MAX_OPEN_BYTES {
             if let Some(o) = self.open.pop_front() {
                 self.emit(o);
             }
@@ -176,6 +199,7 @@ pub fn parse(
         file,
         options,
         open: VecDeque::new(),
+        bytes: 0,
         out,
     };
     loop {

@@ -250,6 +250,11 @@ impl Record {
         })
     }
 
+    /// Bytes the record holds (its line).
+    pub(crate) fn size(&self) -> usize {
+        self.raw.len()
+    }
+
     /// The record type (`SYSCALL`, `EXECVE`, `USER_LOGIN`...).
     pub(crate) fn rtype(&self) -> &str {
         std::str::from_utf8(&self.raw[self.rtype.clone()]).unwrap_or("?")

@@ -316,6 +316,7 @@ fn memory_stays_bounded_when_events_never_end() {
         file: "a",
         options: &opts,
         open: VecDeque::new(),
+        bytes: 0,
         out: &mut sink,
     };
     for (i, line) in log
@@ -326,6 +327,30 @@ fn memory_stays_bounded_when_events_never_end() {
         j.add(Record::parse(i as u64 + 1, line).unwrap());
         assert!(j.open.len() <= WINDOW);
     }
+}
+
+#[test]
+fn an_event_flooded_with_records_is_capped_and_the_rest_reported() {
+    // 100 PATH records of 100 KB for one serial: about 10 MB, over MAX_EVENT_BYTES.
+    let mut log = b"type=SYSCALL msg=audit(1724214600.000:5): arch=c000003e syscall=87 success=yes exit=0 pid=1 uid=0 comm=\"rm\"\n".to_vec();
+    let name = "A".repeat(100_000);
+    for i in 0..100 {
+        log.extend_from_slice(
+            format!(
+                "type=PATH msg=audit(1724214600.000:5): item={i} name=\"/{name}\" nametype=DELETE\n"
+            )
+            .as_bytes(),
+        );
+    }
+    log.extend_from_slice(b"type=EOE msg=audit(1724214600.000:5): \n");
+    let (events, issues) = run(&log, &Options::default());
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "unlink");
+    assert_eq!(events[0].origin.record, "lines 1-102, serial 5");
+    let kept = (MAX_EVENT_BYTES - 100) / 100_040;
+    assert_eq!(issues.len(), 100 - kept, "{}", issues[0].reason);
+    assert!(issues[0].reason.contains("over 8388608 bytes"));
+    assert_eq!(issues[0].record, format!("line {}", kept + 2));
 }
 
 #[test]
