@@ -7,7 +7,9 @@
 //! to the numbers when present. The records of one event share node, time and serial; they
 //! are adjacent or nearly so, so the parser keeps a small window of open events and flushes
 //! one when its `EOE` record comes, when it is a single user-space record (`USER_*`,
-//! `CRED_*`, `ADD_USER`...), when no record of it came in the last [`STALE_LINES`] lines, when
+//! `CRED_*`, `ADD_USER`...), when no record of it came in the last [`STALE_LINES`] lines or a
+//! record of the same node [`STALE_SERIALS`] serials later comes (a record of it arriving
+//! after that starts a new, partial event), when
 //! more than [`WINDOW`] events or [`MAX_OPEN_BYTES`] are open (the oldest), and at the end of
 //! the file. Memory is bounded whatever the size of the file: a line longer than [`MAX_LINE`],
 //! and a record that would take its event past [`MAX_EVENT_BYTES`], are reported and skipped.
@@ -38,6 +40,9 @@ use std::io::BufRead;
 pub const WINDOW: usize = 64;
 /// An open event that got no record in this many lines is complete.
 pub const STALE_LINES: u64 = 256;
+/// An open event is complete once a record of the same node comes whose serial is this much
+/// later.
+pub const STALE_SERIALS: u64 = 256;
 /// Longest record line kept (auditd splits long arguments over records of about 8 KiB).
 pub const MAX_LINE: usize = 1 << 20;
 /// Most bytes of records one event may hold (an execve's arguments are at most a few MiB);
@@ -123,7 +128,21 @@ impl Joiner<'_, '_> {
         }));
     }
 
+    /// Flushes the open events that `rec` shows to be complete: too many lines ago, or too
+    /// many serials before it.
+    fn flush_stale(&mut self, rec: &Record) {
+        while let Some(i) = self.open.iter().position(|o| {
+            o.last + STALE_LINES < rec.line
+                || o.id.node == rec.id.node && rec.id.serial > o.id.serial + STALE_SERIALS
+        }) {
+            if let Some(o) = self.open.remove(i) {
+                self.emit(o);
+            }
+        }
+    }
+
     fn add(&mut self, rec: Record) {
+        self.flush_stale(&rec);
         let line = rec.line;
         let rtype_ends = rec.rtype() == "EOE";
         let alone = standalone(rec.rtype());
@@ -170,11 +189,6 @@ impl Joiner<'_, '_> {
         }
         while self.open.len() > WINDOW || self.bytes > MAX_OPEN_BYTES {
             if let Some(o) = self.open.pop_front() {
-                self.emit(o);
-            }
-        }
-        while let Some(i) = self.open.iter().position(|o| o.last + STALE_LINES < line) {
-            if let Some(o) = self.open.remove(i) {
                 self.emit(o);
             }
         }

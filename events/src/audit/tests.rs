@@ -354,6 +354,57 @@ fn an_event_flooded_with_records_is_capped_and_the_rest_reported() {
 }
 
 #[test]
+fn a_record_that_comes_too_late_starts_a_new_partial_event() {
+    // Too many lines later.
+    let mut log = b"type=SYSCALL msg=audit(1724214600.000:1): arch=c000003e syscall=59 success=yes exit=0 pid=7 uid=0 comm=\"sh\"\n".to_vec();
+    for i in 2..=(STALE_LINES + 2) {
+        log.extend_from_slice(
+            format!(
+                "type=USER_END msg=audit(1724214600.000:{i}): pid=1 uid=0 msg='op=x res=success'\n"
+            )
+            .as_bytes(),
+        );
+    }
+    log.extend_from_slice(b"type=EXECVE msg=audit(1724214600.000:1): argc=1 a0=\"sh\"\n");
+    let (events, issues) = run(&log, &Options::default());
+    assert!(issues.is_empty());
+    let ones: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.origin.record.ends_with(", serial 1"))
+        .map(|e| (e.action.as_str(), e.origin.record.as_str()))
+        .collect();
+    let late = format!("line {}, serial 1", STALE_LINES + 3);
+    assert_eq!(
+        ones,
+        [("execve", "line 1, serial 1"), ("EXECVE", late.as_str())]
+    );
+    // Too many serials later (same node), even on the next line.
+    let log = b"node=a type=SYSCALL msg=audit(1724214600.000:10): arch=c000003e syscall=59 success=yes exit=0 pid=7 uid=0\n\
+node=a type=SYSCALL msg=audit(1724214600.500:300): arch=c000003e syscall=59 success=yes exit=0 pid=8 uid=0\n\
+node=a type=EXECVE msg=audit(1724214600.000:10): argc=1 a0=\"sh\"\n\
+node=b type=SYSCALL msg=audit(1724214600.000:11): arch=c000003e syscall=59 success=yes exit=0 pid=9 uid=0\n\
+node=a type=SYSCALL msg=audit(1724214601.000:400): arch=c000003e syscall=59 success=yes exit=0 pid=8 uid=0\n\
+node=b type=EXECVE msg=audit(1724214600.000:11): argc=1 a0=\"sh\"\n";
+    let (events, _) = run(log, &Options::default());
+    let got: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.action.as_str(), e.origin.record.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Flushed by serial 300 on line 2.
+            ("execve", "line 1, serial 10"),
+            // Flushed by serial 400 on line 5; the others at the end.
+            ("EXECVE", "line 3, serial 10"),
+            ("execve", "line 2, serial 300"),
+            ("execve", "lines 4-6, serial 11"),
+            ("execve", "line 5, serial 400"),
+        ]
+    );
+}
+
+#[test]
 fn a_line_over_the_cap_is_an_issue() {
     let mut log = b"type=EXECVE msg=audit(1.0:1): a0=".to_vec();
     log.extend(std::iter::repeat_n(b'A', MAX_LINE + 10));
