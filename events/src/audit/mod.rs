@@ -202,6 +202,8 @@ impl Joiner<'_, '_> {
 }
 
 /// Parses an audit log from `input` (named `file`), sending every event and issue to `out`.
+/// A read error (a cut gzip stream) ends the parse with [`Error::Read`] once the events open
+/// at that point are sent.
 pub fn parse(
     file: &str,
     input: &mut dyn BufRead,

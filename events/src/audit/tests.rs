@@ -443,6 +443,31 @@ fn a_gzipped_rotated_log_goes_through_the_crate_parse() {
     assert_eq!(events, 14);
 }
 
+#[test]
+fn a_cut_gzip_stream_delivers_the_events_before_the_cut_then_a_read_error() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    for _ in 0..200 {
+        gz.write_all(RAW).unwrap();
+    }
+    let gz = gz.finish().unwrap();
+    let cut = &gz[..gz.len() / 2];
+    let mut events = 0u64;
+    let err = crate::parse("audit.log.2.gz", cut, None, &Options::default(), &mut |r| {
+        if r.is_ok() {
+            events += 1;
+        }
+    })
+    .unwrap_err();
+    assert!(matches!(err, crate::Error::Read { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("audit.log.2.gz: reading failed")
+    );
+    assert!(events > 100 && events < 200 * 14, "{events}");
+}
+
 /// xorshift64*: a fixed-seed generator, so that a failure reproduces.
 fn next(state: &mut u64) -> u64 {
     *state ^= *state >> 12;
