@@ -3,7 +3,8 @@
 //!
 //! A field's value is a string, an array of byte numbers (a value that is not valid UTF-8 or
 //! holds control bytes), an array of values (a field repeated in one entry: the first is
-//! used), or null (a value journalctl left out as too large). Per entry:
+//! used), or null (a value journalctl left out as too large); only the fields used are kept
+//! (module `entry`). Per entry:
 //!
 //! - time: `__REALTIME_TIMESTAMP` (microseconds since the epoch; `_SOURCE_REALTIME_TIMESTAMP`
 //!   when it is missing) as RFC 3339 UTC with microseconds;
@@ -34,10 +35,11 @@
 //! time becomes a [`ParseIssue`] with its line number; the parse goes on.
 
 mod classify;
+mod entry;
 
 use crate::lines::{Line, Lines};
 use crate::{Error, Event, Format, Options, Origin, ParseIssue, Process, Sink, Source};
-use serde_json::{Map, Value};
+use entry::Entry;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
@@ -56,40 +58,6 @@ pub fn sniff(head: &[u8]) -> bool {
     let line = line.trim_ascii_start();
     let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
     line.starts_with(b"{") && (has(b"\"__REALTIME_TIMESTAMP\"") || has(b"\"__CURSOR\""))
-}
-
-/// A field's value as bytes: a string's, a byte array's, a number's digits; the first of
-/// a repeated field's values; None for null or anything else.
-fn value_bytes(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Number(n) => Some(n.to_string().into_bytes()),
-        Value::Array(items) if items.iter().all(Value::is_number) => items
-            .iter()
-            .map(|n| n.as_u64().and_then(|n| u8::try_from(n).ok()))
-            .collect(),
-        Value::Array(items) => items.first().and_then(value_bytes),
-        _ => None,
-    }
-}
-
-/// One entry's fields.
-struct Entry(Map<String, Value>);
-
-impl Entry {
-    fn bytes(&self, key: &str) -> Option<Vec<u8>> {
-        self.0.get(key).and_then(value_bytes)
-    }
-
-    /// A field as text (lossy), None when absent, null or empty.
-    fn text(&self, key: &str) -> Option<String> {
-        let b = self.bytes(key)?;
-        (!b.is_empty()).then(|| String::from_utf8_lossy(&b).into_owned())
-    }
-
-    fn num<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
-        self.text(key)?.trim().parse().ok()
-    }
 }
 
 /// The event of one entry.
@@ -112,14 +80,16 @@ fn event(file: &str, line: u64, entry: &Entry, options: &Options) -> Result<Even
         .ok_or_else(|| issue("__REALTIME_TIMESTAMP out of range"))?
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut fields = BTreeMap::new();
-    let message = entry.bytes("MESSAGE").map(|b| match String::from_utf8(b) {
-        Ok(s) => s,
-        Err(e) => {
-            let b = e.into_bytes();
-            fields.insert("message_hex".to_string(), crate::lines::hex(&b));
-            String::from_utf8_lossy(&b).into_owned()
-        }
-    });
+    let message = entry
+        .bytes("MESSAGE")
+        .map(|b| match String::from_utf8(b.into_owned()) {
+            Ok(s) => s,
+            Err(e) => {
+                let b = e.into_bytes();
+                fields.insert("message_hex".to_string(), crate::lines::hex(&b));
+                String::from_utf8_lossy(&b).into_owned()
+            }
+        });
     for k in [
         "SYSLOG_IDENTIFIER",
         "_SYSTEMD_UNIT",
@@ -207,8 +177,8 @@ pub fn parse(
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(t) => t,
         };
-        match serde_json::from_slice::<Map<String, Value>>(text) {
-            Ok(map) => out(event(file, n, &Entry(map), options)),
+        match serde_json::from_slice::<Entry>(text) {
+            Ok(entry) => out(event(file, n, &entry, options)),
             Err(e) => out(Err(issue(n, format!("not a journal JSON object: {e}")))),
         }
     }
