@@ -14,10 +14,10 @@
 //! the file. Memory is bounded whatever the size of the file: a line longer than [`MAX_LINE`],
 //! and a record that would take its event past [`MAX_EVENT_BYTES`], are reported and skipped.
 //!
-//! The normalized event ([`normalize`]): the time of `msg=audit(...)` (RFC 3339, UTC,
+//! The normalized event (module `normalize`): the time of `msg=audit(...)` (RFC 3339, UTC,
 //! milliseconds); the host from `node=`, else [`Options::host`], else `unknown`; the action is
 //! the syscall's name for a SYSCALL event (`execve`, `connect`, `openat`...: auditd's
-//! translation, else the x86_64/aarch64 tables of [`syscalls`], else `syscall_N`) and the
+//! translation, else the x86_64/aarch64 tables of module `syscalls`, else `syscall_N`) and the
 //! leading record's type otherwise (`USER_LOGIN`, `USER_AUTH`, `ADD_USER`...); `source.table`
 //! is the leading record type (`SYSCALL` when the event has one). The origin is
 //! `lines A-B, serial N` (or `line A, serial N`).

@@ -19,7 +19,7 @@
 //!   `_TRANSPORT`, and what the message says (below);
 //! - origin: `line N, cursor C`.
 //!
-//! The action, from what the message says ([`classify`]):
+//! The action, from what the message says (module `classify`):
 //!
 //! | action | message |
 //! |---|---|
