@@ -18,6 +18,7 @@ pub mod audit;
 pub mod defender;
 pub mod event;
 pub mod journal;
+mod lines;
 
 pub use event::{Event, Format, Origin, ParseIssue, Peer, Process, Source};
 

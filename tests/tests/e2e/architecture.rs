@@ -26,6 +26,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-reporters", "reporters", &["dossier-plugin-api"]),
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
     ("dossier-contain", "contain", &[]),
+    ("dossier-events", "events", &[]),
     (
         "dossier-remote",
         "remote",
@@ -57,6 +58,7 @@ const FORBID_UNSAFE: &[&str] = &[
     "bundle",
     "remote",
     "contain",
+    "events",
 ];
 
 /// Lines of non-test code (before the first `#[cfg(test)]`) a source file may have.

@@ -1,0 +1,365 @@
+//! One audit record (one line of `audit.log`): its header (`node=`, `type=`,
+//! `msg=audit(SECONDS.MILLIS:SERIAL):`) and its `key=value` fields, in three parts: the
+//! record's own fields, the fields inside a user-space record's `msg='...'`, and the
+//! "enriched" fields auditd appends after a 0x1d byte (`UID="root" SYSCALL=execve`).
+//!
+//! The line is kept as bytes and the fields as ranges into it: one allocation per record.
+//! Values are raw; [`decode`] undoes auditd's encoding of untrusted strings (hex when the
+//! value is unquoted).
+
+pub(crate) use crate::lines::hex;
+use std::ops::Range;
+
+/// Which part of the line a field is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The record's own fields.
+    Outer,
+    /// Inside a user-space record's `msg='...'`.
+    Inner,
+    /// After the 0x1d separator: auditd's translations.
+    Enriched,
+}
+
+#[derive(Clone, Debug)]
+struct Field {
+    key: Range<usize>,
+    val: Range<usize>,
+    quoted: bool,
+    part: Part,
+}
+
+/// The event a record belongs to: node, time and serial.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct EventId {
+    pub node: Option<String>,
+    pub secs: i64,
+    pub millis: u32,
+    pub serial: u64,
+}
+
+/// A parsed record.
+#[derive(Clone, Debug)]
+pub(crate) struct Record {
+    /// Its line number.
+    pub line: u64,
+    raw: Vec<u8>,
+    rtype: Range<usize>,
+    pub id: EventId,
+    fields: Vec<Field>,
+}
+
+/// auditd's group separator before the enriched fields.
+const GS: u8 = 0x1d;
+
+/// Fields whose value auditd hex-encodes (unquoted) when it holds a space, a quote or a
+/// control byte.
+fn encoded(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"acct"
+            | b"comm"
+            | b"exe"
+            | b"name"
+            | b"cwd"
+            | b"proctitle"
+            | b"path"
+            | b"cmd"
+            | b"key"
+            | b"data"
+            | b"old"
+            | b"new"
+            | b"grp"
+            | b"new_group"
+            | b"id_name"
+    ) || is_arg(key)
+}
+
+/// `aN` or `aN[M]`: an EXECVE argument or a piece of one (not `aN_len`).
+fn is_arg(key: &[u8]) -> bool {
+    let Some(rest) = key.strip_prefix(b"a") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return false;
+    }
+    match &rest[digits..] {
+        [] => true,
+        [b'[', idx @ .., b']'] => !idx.is_empty() && idx.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
+}
+
+/// The bytes a value stands for: quoted text as is, an unquoted hex string decoded when the
+/// field is one auditd encodes (`exe=2F746D702F612062`), anything else as is.
+pub(crate) fn decode(key: &[u8], val: &[u8], quoted: bool) -> Vec<u8> {
+    if !quoted
+        && encoded(key)
+        && let Some(bytes) = unhex(val)
+    {
+        return bytes;
+    }
+    val.to_vec()
+}
+
+/// Hex to bytes, or None when `s` is not an even-length hex string.
+pub(crate) fn unhex(s: &[u8]) -> Option<Vec<u8>> {
+    if s.is_empty() || s.len() % 2 != 0 {
+        return None;
+    }
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    s.chunks(2)
+        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+        .collect()
+}
+
+/// Splits `raw[range]` into `key=value` fields of `part`. A word without `=` is skipped.
+fn tokenize(
+    raw: &[u8],
+    range: Range<usize>,
+    part: Part,
+    out: &mut Vec<Field>,
+) -> Result<(), String> {
+    let end = range.end;
+    let mut i = range.start;
+    loop {
+        while i < end && raw[i] == b' ' {
+            i += 1;
+        }
+        if i >= end {
+            return Ok(());
+        }
+        let ks = i;
+        while i < end && raw[i] != b'=' && raw[i] != b' ' {
+            i += 1;
+        }
+        if i >= end || raw[i] == b' ' {
+            continue;
+        }
+        let key = ks..i;
+        i += 1;
+        if i < end && (raw[i] == b'"' || raw[i] == b'\'') {
+            let q = raw[i];
+            let vs = i + 1;
+            let Some(len) = raw[vs..end].iter().position(|&b| b == q) else {
+                return Err(format!(
+                    "unterminated quote in {}=",
+                    String::from_utf8_lossy(&raw[key])
+                ));
+            };
+            out.push(Field {
+                key,
+                val: vs..vs + len,
+                quoted: true,
+                part,
+            });
+            i = vs + len + 1;
+        } else {
+            let vs = i;
+            while i < end && raw[i] != b' ' {
+                i += 1;
+            }
+            out.push(Field {
+                key,
+                val: vs..i,
+                quoted: false,
+                part,
+            });
+        }
+    }
+}
+
+/// `audit(1700000000.123:456):` → (seconds, milliseconds, serial).
+fn header_time(v: &[u8]) -> Result<(i64, u32, u64), String> {
+    let bad = || format!("bad msg=audit(...) header {:?}", String::from_utf8_lossy(v));
+    let inner = v
+        .strip_prefix(b"audit(")
+        .and_then(|r| r.split(|&b| b == b')').next())
+        .ok_or_else(bad)?;
+    let inner = std::str::from_utf8(inner).map_err(|_| bad())?;
+    let (time, serial) = inner
+        .split_once(':')
+        .ok_or_else(|| format!("no serial in msg=audit({inner})"))?;
+    let (secs, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let secs: i64 = secs.parse().map_err(|_| bad())?;
+    if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    // Milliseconds: auditd writes three digits; scale whatever is there.
+    let digits: String = frac.chars().chain("000".chars()).take(3).collect();
+    let millis: u32 = digits.parse().map_err(|_| bad())?;
+    let serial: u64 = serial
+        .parse()
+        .map_err(|_| format!("bad serial in msg=audit({inner})"))?;
+    Ok((secs, millis, serial))
+}
+
+impl Record {
+    /// Parses one line (without its newline), numbered `line`.
+    pub(crate) fn parse(line: u64, bytes: &[u8]) -> Result<Record, String> {
+        let raw = bytes.to_vec();
+        let gs = raw.iter().position(|&b| b == GS);
+        let outer_end = gs.unwrap_or(raw.len());
+        let mut fields = Vec::with_capacity(24);
+        tokenize(&raw, 0..outer_end, Part::Outer, &mut fields)?;
+        if let Some(g) = gs {
+            // The enriched part is auditd's own text; a flaw there loses only translations.
+            let _ = tokenize(&raw, g + 1..raw.len(), Part::Enriched, &mut fields);
+        }
+        let mut node = None;
+        let mut rtype = None;
+        let mut header = None;
+        let mut inner = None;
+        for f in &fields {
+            match &raw[f.key.clone()] {
+                b"node" if node.is_none() && rtype.is_none() => {
+                    node = Some(String::from_utf8_lossy(&raw[f.val.clone()]).into_owned());
+                }
+                b"type" if rtype.is_none() => rtype = Some(f.val.clone()),
+                b"msg" if header.is_none() && !f.quoted => header = Some(f.val.clone()),
+                b"msg" if f.quoted && f.part == Part::Outer => inner = Some(f.val.clone()),
+                _ => {}
+            }
+        }
+        let rtype = rtype.ok_or("no type= field: not an audit record")?;
+        if rtype.is_empty() {
+            return Err("empty type=".into());
+        }
+        let header = header.ok_or("no msg=audit(...) header")?;
+        let (secs, millis, serial) = header_time(&raw[header])?;
+        if let Some(r) = inner {
+            tokenize(&raw, r, Part::Inner, &mut fields)?;
+        }
+        Ok(Record {
+            line,
+            raw,
+            rtype,
+            id: EventId {
+                node,
+                secs,
+                millis,
+                serial,
+            },
+            fields,
+        })
+    }
+
+    /// Bytes the record holds (its line).
+    pub(crate) fn size(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// The record type (`SYSCALL`, `EXECVE`, `USER_LOGIN`...).
+    pub(crate) fn rtype(&self) -> &str {
+        std::str::from_utf8(&self.raw[self.rtype.clone()]).unwrap_or("?")
+    }
+
+    /// The raw value of `key` in `part`, and whether it was quoted.
+    pub(crate) fn raw(&self, part: Part, key: &str) -> Option<(&[u8], bool)> {
+        self.fields
+            .iter()
+            .find(|f| f.part == part && &self.raw[f.key.clone()] == key.as_bytes())
+            .map(|f| (&self.raw[f.val.clone()], f.quoted))
+    }
+
+    /// The decoded value of `key` in `part` as text (lossy), None when absent or a
+    /// placeholder (`?`, `(null)`, `(none)`, empty).
+    pub(crate) fn text(&self, part: Part, key: &str) -> Option<String> {
+        let bytes = self.bytes(part, key)?;
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The decoded bytes of `key` in `part`, None when absent or a placeholder.
+    pub(crate) fn bytes(&self, part: Part, key: &str) -> Option<Vec<u8>> {
+        let (v, quoted) = self.raw(part, key)?;
+        if !quoted && matches!(v, b"" | b"?" | b"(null)" | b"(none)") {
+            return None;
+        }
+        Some(decode(key.as_bytes(), v, quoted))
+    }
+
+    /// A number field of the record's own (or inner) part.
+    pub(crate) fn num(&self, part: Part, key: &str) -> Option<u64> {
+        let (v, _) = self.raw(part, key)?;
+        std::str::from_utf8(v).ok()?.parse().ok()
+    }
+
+    /// Every field of `part` in order: key, raw value, quoted.
+    pub(crate) fn fields(&self, part: Part) -> impl Iterator<Item = (&[u8], &[u8], bool)> {
+        self.fields
+            .iter()
+            .filter(move |f| f.part == part)
+            .map(|f| (&self.raw[f.key.clone()], &self.raw[f.val.clone()], f.quoted))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_syscall_record_with_node_and_enriched_fields() {
+        let line = b"node=web01 type=SYSCALL msg=audit(1700000000.123:456): arch=c000003e syscall=59 success=yes exit=0 comm=\"curl\" exe=2F746D702F6120622F63 key=(null)\x1dARCH=x86_64 SYSCALL=execve UID=\"root\"";
+        let r = Record::parse(7, line).unwrap();
+        assert_eq!(r.rtype(), "SYSCALL");
+        assert_eq!(
+            r.id,
+            EventId {
+                node: Some("web01".into()),
+                secs: 1_700_000_000,
+                millis: 123,
+                serial: 456
+            }
+        );
+        assert_eq!(r.text(Part::Outer, "comm").as_deref(), Some("curl"));
+        assert_eq!(r.text(Part::Outer, "exe").as_deref(), Some("/tmp/a b/c"));
+        assert_eq!(r.text(Part::Outer, "key"), None);
+        assert_eq!(r.num(Part::Outer, "syscall"), Some(59));
+        assert_eq!(r.text(Part::Enriched, "SYSCALL").as_deref(), Some("execve"));
+        assert_eq!(r.text(Part::Enriched, "UID").as_deref(), Some("root"));
+        assert_eq!(r.text(Part::Outer, "UID"), None);
+    }
+
+    #[test]
+    fn a_user_record_carries_its_inner_fields() {
+        let line = b"type=USER_AUTH msg=audit(1700000100.5:9): pid=812 uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:authentication grantors=? acct=\"alice\" exe=\"/usr/sbin/sshd\" hostname=198.51.100.7 addr=198.51.100.7 terminal=ssh res=failed'";
+        let r = Record::parse(1, line).unwrap();
+        assert_eq!(r.id.millis, 500);
+        assert_eq!(r.text(Part::Inner, "acct").as_deref(), Some("alice"));
+        assert_eq!(r.text(Part::Inner, "res").as_deref(), Some("failed"));
+        assert_eq!(r.text(Part::Inner, "grantors"), None);
+        assert_eq!(r.num(Part::Outer, "pid"), Some(812));
+    }
+
+    #[test]
+    fn malformed_records_say_why() {
+        let e = |l: &[u8]| Record::parse(1, l).unwrap_err();
+        assert!(e(b"hello world").contains("no type="));
+        assert!(e(b"type=SYSCALL arch=c000003e").contains("no msg=audit"));
+        assert!(e(b"type=SYSCALL msg=audit(1700000000.123): x=1").contains("no serial"));
+        assert!(e(b"type=SYSCALL msg=audit(17x.1:2): x=1").contains("bad msg=audit"));
+        assert!(e(b"type=SYSCALL msg=audit(1700000000.123:5): comm=\"cu").contains("unterminated"));
+    }
+
+    #[test]
+    fn hex_round_trips_and_rejects_non_hex() {
+        assert_eq!(unhex(b"6162FF").unwrap(), vec![b'a', b'b', 0xff]);
+        assert_eq!(hex(&[0x61, 0xff]), "61ff");
+        assert_eq!(unhex(b"abc"), None);
+        assert_eq!(unhex(b"zz"), None);
+        assert_eq!(unhex(b""), None);
+        // Only the fields auditd encodes are decoded.
+        assert_eq!(decode(b"a1", b"2D73", false), b"-s");
+        assert_eq!(decode(b"a1", b"2D73", true), b"2D73");
+        assert_eq!(decode(b"pid", b"1234", false), b"1234");
+        assert_eq!(decode(b"a1[0]", b"2D73", false), b"-s");
+        assert_eq!(decode(b"a1_len", b"2000", false), b"2000");
+        assert_eq!(decode(b"arch", b"c000003e", false), b"c000003e");
+    }
+}
