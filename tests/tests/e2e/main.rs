@@ -23,6 +23,7 @@ mod fixtures;
 mod fleet;
 mod flip;
 mod hostile;
+mod import;
 mod live;
 mod partial;
 mod secret_reads;
