@@ -1,0 +1,81 @@
+//! Microsoft Defender for Endpoint advanced-hunting exports: the tables `DeviceEvents`
+//! (including the `ScriptContent` events whose script text is in `AdditionalFields`),
+//! `DeviceProcessEvents`, `DeviceNetworkEvents`, `DeviceFileEvents`, `DeviceLogonEvents`,
+//! `AlertInfo` and `AlertEvidence`, as CSV with a header row ([`csv`]) or as JSON: the API
+//! response `{"Schema":[..],"Results":[..]}`, a plain array of rows, or one row per line
+//! ([`json`]).
+//!
+//! Both are read as streams, one record at a time. The table is told by the columns, else by
+//! each row's `ActionType` ([`row`]); every row becomes one [`Event`](crate::Event) with the
+//! table as its source, the row's `Timestamp` in RFC 3339 UTC ([`time`]), and every column the
+//! event has no place for kept in `fields`. A row that cannot be read (wrong number of fields,
+//! bad timestamp, `AdditionalFields` that is not JSON) is a [`ParseIssue`](crate::ParseIssue)
+//! and the file goes on; a file whose header or schema has no `Timestamp` is an
+//! [`Error::Format`].
+
+mod csv;
+mod json;
+mod row;
+mod time;
+
+pub use row::Table;
+
+use crate::{Error, Format, Options, Sink};
+use std::io::BufRead;
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Whether `head` (the first bytes of a file) is an advanced-hunting export: JSON naming
+/// `Timestamp` and a device or alert column, or CSV whose header has them.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    let head = head.strip_prefix(BOM).unwrap_or(head).trim_ascii_start();
+    match head.first()? {
+        b'{' | b'[' => {
+            let has = |key: &str| {
+                let quoted = format!("\"{key}\"");
+                head.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+            };
+            (has("Timestamp") && ["DeviceName", "DeviceId", "AlertId"].iter().any(|k| has(k)))
+                .then_some(Format::DefenderJson)
+        }
+        _ => {
+            let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+            let line = String::from_utf8_lossy(&head[..end]);
+            let cols: Vec<String> = line
+                .split(',')
+                .map(|c| csv::column_name(c.trim().trim_matches('"')))
+                .collect();
+            let has = |k: &str| cols.iter().any(|c| c == k);
+            (has("Timestamp") && (has("DeviceName") || has("AlertId")))
+                .then_some(Format::DefenderCsv)
+        }
+    }
+}
+
+/// Parses an export (`format` is [`Format::DefenderCsv`] or [`Format::DefenderJson`]); every
+/// row goes to `out` as an event or an issue.
+pub fn parse(
+    file: &str,
+    input: &mut dyn BufRead,
+    format: Format,
+    options: &Options,
+    out: Sink,
+) -> Result<(), Error> {
+    let ctx = row::Ctx {
+        file,
+        format,
+        host: options.host.as_deref(),
+    };
+    let head = input.fill_buf().map_err(|source| Error::Read {
+        file: file.to_string(),
+        source,
+    })?;
+    if head.starts_with(BOM) {
+        input.consume(BOM.len());
+    }
+    match format {
+        Format::DefenderCsv => csv::parse(&ctx, input, out),
+        Format::DefenderJson => json::parse(&ctx, input, out),
+        other => Err(ctx.format_error(format!("{} is not a Defender format", other.name()))),
+    }
+}
