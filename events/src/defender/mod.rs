@@ -79,3 +79,6 @@ pub fn parse(
         other => Err(ctx.format_error(format!("{} is not a Defender format", other.name()))),
     }
 }
+
+#[cfg(test)]
+mod tests;
