@@ -1,9 +1,10 @@
 //! Microsoft Defender for Endpoint advanced-hunting exports: the tables `DeviceEvents`
 //! (including the `ScriptContent` events whose script text is in `AdditionalFields`),
 //! `DeviceProcessEvents`, `DeviceNetworkEvents`, `DeviceFileEvents`, `DeviceLogonEvents`,
-//! `AlertInfo` and `AlertEvidence`, as CSV with a header row ([`csv`]) or as JSON: the API
-//! response `{"Schema":[..],"Results":[..]}`, a plain array of rows, or one row per line
-//! ([`json`]).
+//! `AlertInfo` and `AlertEvidence`, and the device state tables `DeviceInfo` and
+//! `DeviceNetworkInfo` (rows without `ActionType`: the table name stands for it), as CSV with
+//! a header row ([`csv`]) or as JSON: the API response `{"Schema":[..],"Results":[..]}`, a
+//! plain array of rows, or one row per line ([`json`]).
 //!
 //! Both are read as streams, one record at a time. The table is told by the columns, else by
 //! each row's `ActionType` ([`row`]); every row becomes one [`Event`](crate::Event) with the

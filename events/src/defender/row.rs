@@ -33,10 +33,12 @@ pub enum Table {
     DeviceLogonEvents,
     AlertInfo,
     AlertEvidence,
+    DeviceInfo,
+    DeviceNetworkInfo,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 9] = [
         Table::DeviceEvents,
         Table::DeviceProcessEvents,
         Table::DeviceNetworkEvents,
@@ -44,6 +46,8 @@ impl Table {
         Table::DeviceLogonEvents,
         Table::AlertInfo,
         Table::AlertEvidence,
+        Table::DeviceInfo,
+        Table::DeviceNetworkInfo,
     ];
 
     /// The table's name in the advanced-hunting schema.
@@ -56,6 +60,8 @@ impl Table {
             Table::DeviceLogonEvents => "DeviceLogonEvents",
             Table::AlertInfo => "AlertInfo",
             Table::AlertEvidence => "AlertEvidence",
+            Table::DeviceInfo => "DeviceInfo",
+            Table::DeviceNetworkInfo => "DeviceNetworkInfo",
         }
     }
 
@@ -79,6 +85,17 @@ pub(super) fn table_from_columns(c: &dyn Columns) -> Option<Table> {
     }
     if c.has("LogonType") {
         return Some(Table::DeviceLogonEvents);
+    }
+    if any(&[
+        "OSPlatform",
+        "MachineGroup",
+        "LoggedOnUsers",
+        "OnboardingStatus",
+    ]) {
+        return Some(Table::DeviceInfo);
+    }
+    if any(&["NetworkAdapterName", "MacAddress", "IPAddresses"]) {
+        return Some(Table::DeviceNetworkInfo);
     }
     if any(&["LocalIPType", "RemoteIPType"]) {
         return Some(Table::DeviceNetworkEvents);
@@ -300,7 +317,8 @@ pub(super) fn normalize(
             event.parent = initiating_process(&mut m);
             event.user = event.process.as_ref().and_then(|p| p.user.clone());
         }
-        Table::AlertInfo => {}
+        Table::AlertInfo | Table::DeviceNetworkInfo => {}
+        Table::DeviceInfo => event.user = single_logged_on_user(row),
         Table::AlertEvidence => evidence(&mut m, &mut event),
         _ => {
             event.process = initiating_process(&mut m);
@@ -417,6 +435,16 @@ fn parent_process(m: &mut Mapper) -> Option<Process> {
         ..Process::default()
     };
     (p != Process::default()).then_some(p)
+}
+
+/// DeviceInfo's `LoggedOnUsers` (a JSON array of `{"UserName":..}`) when it names exactly one
+/// user; the column itself stays in `fields`.
+fn single_logged_on_user(row: &dyn Columns) -> Option<String> {
+    let users: Vec<serde_json::Value> = serde_json::from_str(row.get("LoggedOnUsers")?).ok()?;
+    match &users[..] {
+        [one] => one.get("UserName")?.as_str().map(str::to_string),
+        _ => None,
+    }
 }
 
 /// AlertEvidence: the entity the row names (file, process, address, account).

@@ -350,6 +350,69 @@ fn alert_info_and_evidence() {
 }
 
 #[test]
+fn device_state_rows_without_action_type() {
+    let info = clean(fixture!("device_info.json"));
+    assert_eq!(info.events.len(), 1);
+    let d = &info.events[0];
+    assert_eq!(d.source.table.as_deref(), Some("DeviceInfo"));
+    assert_eq!(d.action, "DeviceInfo");
+    assert_eq!(d.time, "2025-11-07T06:46:02.9561661Z");
+    assert_eq!(d.user.as_deref(), Some("LOGIN"));
+    assert_eq!(d.fields["LoggedOnUsers"], "[{\"UserName\":\"LOGIN\"}]");
+    assert_eq!(d.fields["MachineGroup"], "UnassignedGroup");
+    assert_eq!(d.fields["PublicIP"], "192.0.2.10");
+    assert_eq!(d.fields["DeviceType"], "Workstation");
+    assert_eq!(
+        d.fields["IsAzureADJoined"], "false",
+        "JSON booleans are kept as text"
+    );
+    assert_eq!(d.fields["OSBuild"], "6");
+    assert!(d.fields["AdditionalFields"].contains("virtualMachines/Wazuh1"));
+    assert!(!d.fields.contains_key("IsInternetFacing"), "null is empty");
+
+    let net = clean(fixture!("device_network_info.csv"));
+    assert_eq!(net.events.len(), 2);
+    for e in &net.events {
+        assert_eq!(e.source.table.as_deref(), Some("DeviceNetworkInfo"));
+        assert_eq!(e.action, "DeviceNetworkInfo");
+        assert_eq!(e.fields["MacAddress"], "00-22-48-00-A8-6C");
+        assert!(e.fields["IPAddresses"].contains("fe80::222:48ff:fe00:a86c"));
+    }
+    assert_eq!(net.events[1].fields["NetworkAdapterName"], "enP28238s1");
+}
+
+#[test]
+fn graph_hunting_response_with_lower_case_keys() {
+    let text = br#"{"schema":[{"name":"Timestamp","type":"DateTime"},{"name":"DeviceName","type":"String"},
+        {"name":"ActionType","type":"String"}],
+        "results":[{"Timestamp":"2025-11-07T06:40:09.1Z","DeviceName":"h1","ActionType":"ScriptContent"}]}"#;
+    let p = clean(text);
+    assert_eq!(p.format, Format::DefenderJson);
+    assert_eq!(p.events[0].origin.record, "row 1");
+    let no_results = run_with(
+        br#"{"Stats":{}, "Schema":[{"Name":"Timestamp"}]}"#,
+        None,
+        &Options::default(),
+    );
+    assert!(
+        matches!(no_results, Err(Error::Unknown { .. })),
+        "no device column: not sniffed"
+    );
+    let no_results = run_with(
+        br#"{"Stats":{}, "Schema":[{"Name":"Timestamp"}]}"#,
+        Some(Format::DefenderJson),
+        &Options::default(),
+    );
+    assert!(
+        no_results
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("without Results")
+    );
+}
+
+#[test]
 fn gzip_compressed_export_reads_the_same() {
     use std::io::Write;
     let data = fixture!("device_events_script_content.csv");
