@@ -10,15 +10,17 @@
 use super::row::{self, Columns, Ctx, Table};
 use crate::{Error, Event, ParseIssue};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 
 /// The most one record may hold; a longer one is skipped whole and reported.
 pub(super) const MAX_RECORD_BYTES: usize = 16 << 20;
 
-/// One CSV record as read.
+/// One CSV record as read: the fields' text end to end in one buffer, and where each ends.
 #[derive(Debug, Default)]
 pub(super) struct Record {
-    pub fields: Vec<String>,
+    text: String,
+    ends: Vec<usize>,
     /// Line of the file where the record starts, and where it ends (quoted line breaks).
     pub first_line: u64,
     pub last_line: u64,
@@ -29,6 +31,23 @@ pub(super) struct Record {
 }
 
 impl Record {
+    /// How many fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `i`.
+    pub fn field(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    /// Every field.
+    pub fn fields(&self) -> Vec<&str> {
+        (0..self.len()).filter_map(|i| self.field(i)).collect()
+    }
+
     /// `line N`, or `lines N-M` for a record with line breaks inside.
     pub fn place(&self) -> String {
         if self.last_line > self.first_line {
@@ -46,6 +65,72 @@ enum St {
     Quoted,
     /// A quote inside a quoted field: either the closing one or the first of a doubled pair.
     QuoteSeen,
+}
+
+/// A record being read.
+struct Building {
+    rec: Record,
+    bytes: Vec<u8>,
+    st: St,
+    /// Over [`MAX_RECORD_BYTES`]: nothing more is kept.
+    over: bool,
+}
+
+impl Building {
+    fn append(&mut self, run: &[u8]) {
+        if self.over {
+            return;
+        }
+        if self.bytes.len() + run.len() > MAX_RECORD_BYTES {
+            self.over = true;
+            self.rec.problem = Some(format!(
+                "record over {} MiB, skipped",
+                MAX_RECORD_BYTES >> 20
+            ));
+            self.bytes = Vec::new();
+            return;
+        }
+        self.bytes.extend_from_slice(run);
+    }
+
+    fn end_field(&mut self) {
+        self.rec.ends.push(self.bytes.len());
+        self.st = St::FieldStart;
+    }
+
+    fn stray(&mut self) {
+        self.rec
+            .problem
+            .get_or_insert_with(|| "a quoted field goes on after its closing quote".into());
+    }
+
+    /// The record, its text UTF-8, or Latin-1 field by field where it is not.
+    fn finish(mut self) -> Record {
+        if self.over {
+            self.rec.ends = vec![0];
+            return self.rec;
+        }
+        self.rec.text = match String::from_utf8(self.bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                let bytes = e.into_bytes();
+                let mut text = String::with_capacity(bytes.len() + bytes.len() / 4);
+                let mut start = 0;
+                for end in &mut self.rec.ends {
+                    let field = &bytes[start..*end];
+                    match std::str::from_utf8(field) {
+                        Ok(s) => text.push_str(s),
+                        Err(_) => text.extend(field.iter().map(|&b| char::from(b))),
+                    }
+                    start = *end;
+                    *end = text.len();
+                }
+                self.rec.latin1 = true;
+                text
+            }
+        };
+        self.rec
+    }
 }
 
 /// Reads records from a `BufRead`, one at a time.
@@ -69,132 +154,165 @@ impl<'a> Reader<'a> {
         if self.done {
             return Ok(None);
         }
-        let mut rec = Record {
-            first_line: self.line,
-            ..Record::default()
+        let mut b = Building {
+            rec: Record {
+                first_line: self.line,
+                ..Record::default()
+            },
+            bytes: Vec::new(),
+            st: St::FieldStart,
+            over: false,
         };
-        let mut field = Vec::new();
-        let mut size = 0usize;
-        let mut st = St::FieldStart;
         let mut any = false;
         loop {
-            let buf = self.input.fill_buf()?;
-            if buf.is_empty() {
+            let chunk = self.input.fill_buf()?;
+            if chunk.is_empty() {
                 self.done = true;
                 if !any {
                     return Ok(None);
                 }
-                if st == St::Quoted {
-                    rec.problem.get_or_insert_with(|| {
+                if b.st == St::Quoted {
+                    b.rec.problem.get_or_insert_with(|| {
                         "the file ends inside a quoted field (truncated?)".into()
                     });
                 }
-                end_field(&mut rec, &mut field, size);
-                rec.last_line = self.line;
-                return Ok(Some(rec));
+                b.end_field();
+                b.rec.last_line = self.line;
+                return Ok(Some(b.finish()));
             }
-            let mut used = 0;
-            let mut ended = false;
-            for &b in buf {
-                used += 1;
-                any = true;
-                let push = match (st, b) {
-                    (St::FieldStart, b'"') => {
-                        st = St::Quoted;
-                        false
-                    }
-                    (St::Quoted, b'"') => {
-                        st = St::QuoteSeen;
-                        false
-                    }
-                    (St::QuoteSeen, b'"') => {
-                        st = St::Quoted;
-                        true
-                    }
-                    (St::Quoted, b'\n') => {
-                        self.line += 1;
-                        true
-                    }
-                    (St::Quoted, _) => true,
-                    (_, b',') => {
-                        end_field(&mut rec, &mut field, size);
-                        st = St::FieldStart;
-                        false
-                    }
-                    (_, b'\n') => {
-                        rec.last_line = self.line;
-                        self.line += 1;
-                        ended = true;
-                        false
-                    }
-                    (_, b'\r') => false,
-                    (St::QuoteSeen, _) => {
-                        rec.problem.get_or_insert_with(|| {
-                            "a quoted field goes on after its closing quote".into()
-                        });
-                        st = St::Unquoted;
-                        true
-                    }
-                    (St::FieldStart | St::Unquoted, _) => {
-                        st = St::Unquoted;
-                        true
-                    }
-                };
-                if push {
-                    size += 1;
-                    if size <= MAX_RECORD_BYTES {
-                        field.push(b);
-                    } else if size == MAX_RECORD_BYTES + 1 {
-                        rec.problem = Some(format!(
-                            "record over {} MiB, skipped",
-                            MAX_RECORD_BYTES >> 20
-                        ));
-                    }
-                }
-                if ended {
-                    break;
-                }
-            }
+            any = true;
+            let (used, ended) = scan(&mut b, chunk, &mut self.line);
             self.input.consume(used);
             if ended {
-                end_field(&mut rec, &mut field, size);
-                return Ok(Some(rec));
+                return Ok(Some(b.finish()));
             }
         }
     }
 }
 
-/// Ends the field being read: UTF-8, or Latin-1 when it is not (nothing lost, and flagged).
-fn end_field(rec: &mut Record, field: &mut Vec<u8>, size: usize) {
-    if size > MAX_RECORD_BYTES {
-        field.clear();
-        return;
-    }
-    let bytes = std::mem::take(field);
-    let text = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            rec.latin1 = true;
-            e.into_bytes().iter().map(|&b| char::from(b)).collect()
+/// Reads `chunk` into the record until it ends: (bytes used, whether the record ended). Runs
+/// of plain bytes are copied whole; only quotes, commas and line ends are looked at one by one.
+fn scan(b: &mut Building, chunk: &[u8], line: &mut u64) -> (usize, bool) {
+    let mut i = 0;
+    while i < chunk.len() {
+        match b.st {
+            St::Quoted => {
+                let rest = &chunk[i..];
+                let n = rest
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\n')
+                    .unwrap_or(rest.len());
+                b.append(&rest[..n]);
+                i += n;
+                if let Some(&c) = chunk.get(i) {
+                    if c == b'"' {
+                        b.st = St::QuoteSeen;
+                    } else {
+                        *line += 1;
+                        b.append(b"\n");
+                    }
+                    i += 1;
+                }
+            }
+            St::QuoteSeen => {
+                let c = chunk[i];
+                i += 1;
+                match c {
+                    b'"' => {
+                        b.append(b"\"");
+                        b.st = St::Quoted;
+                    }
+                    b',' => b.end_field(),
+                    b'\n' => return (i, end_record(b, line)),
+                    b'\r' => {}
+                    _ => {
+                        b.stray();
+                        b.append(&[c]);
+                        b.st = St::Unquoted;
+                    }
+                }
+            }
+            St::FieldStart if chunk[i] == b'"' => {
+                b.st = St::Quoted;
+                i += 1;
+            }
+            St::FieldStart | St::Unquoted => {
+                let rest = &chunk[i..];
+                let n = rest
+                    .iter()
+                    .position(|&c| matches!(c, b',' | b'\n' | b'\r'))
+                    .unwrap_or(rest.len());
+                if n > 0 {
+                    b.append(&rest[..n]);
+                    b.st = St::Unquoted;
+                }
+                i += n;
+                if let Some(&c) = chunk.get(i) {
+                    i += 1;
+                    match c {
+                        b',' => b.end_field(),
+                        b'\n' => return (i, end_record(b, line)),
+                        _ => {}
+                    }
+                }
+            }
         }
-    };
-    rec.fields.push(text);
+    }
+    (i, false)
+}
+
+/// Ends the record at a line break.
+fn end_record(b: &mut Building, line: &mut u64) -> bool {
+    b.end_field();
+    b.rec.last_line = *line;
+    *line += 1;
+    true
+}
+
+/// FNV-1a: column names are short and few, and SipHash showed in profiles of large imports.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 /// The header: column names (a ` [UTC]`-style suffix dropped) and where each is.
 pub(super) struct Header {
     pub names: Vec<String>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, BuildHasherDefault<Fnv>>,
+    /// Whether column `i` is the first of its name (a repeated name is read once).
+    first: Vec<bool>,
 }
 
 impl Header {
-    pub fn new(fields: &[String]) -> Self {
+    pub fn new(fields: &[&str]) -> Self {
         let names: Vec<String> = fields.iter().map(|f| column_name(f)).collect();
-        let mut index = HashMap::with_capacity(names.len());
+        let mut index =
+            HashMap::with_capacity_and_hasher(names.len(), BuildHasherDefault::default());
+        let mut first = Vec::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
+            first.push(!index.contains_key(n));
             index.entry(n.clone()).or_insert(i);
         }
-        Header { names, index }
+        Header {
+            names,
+            index,
+            first,
+        }
     }
 }
 
@@ -208,29 +326,22 @@ pub(super) fn column_name(cell: &str) -> String {
     c.to_string()
 }
 
-/// One data row against its header.
+/// One data row against its header (no record: the header alone, for table detection).
 struct CsvRow<'a> {
     header: &'a Header,
-    values: &'a [String],
+    rec: Option<&'a Record>,
 }
 
 impl Columns for CsvRow<'_> {
-    fn get(&self, name: &str) -> Option<&str> {
-        let i = *self.header.index.get(name)?;
-        self.values
-            .get(i)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+    fn index(&self, name: &str) -> Option<usize> {
+        self.header.index.get(name).copied()
     }
-    fn has(&self, name: &str) -> bool {
-        self.header.index.contains_key(name)
+    fn len(&self) -> usize {
+        self.header.names.len()
     }
-    fn each(&self, f: &mut dyn FnMut(&str, &str)) {
-        for (i, n) in self.header.names.iter().enumerate() {
-            if self.header.index.get(n) == Some(&i) {
-                f(n, self.values.get(i).map_or("", String::as_str));
-            }
-        }
+    fn column(&self, i: usize) -> (&str, &str, bool) {
+        let value = self.rec.and_then(|r| r.field(i)).unwrap_or("");
+        (&self.header.names[i], value, self.header.first[i])
     }
 }
 
@@ -250,14 +361,14 @@ pub(super) fn parse(
             None => {
                 return Err(ctx.format_error("empty: no header row".into()));
             }
-            Some(r) if r.fields.iter().all(|f| f.trim().is_empty()) => continue,
+            Some(r) if r.fields().iter().all(|f| f.trim().is_empty()) => continue,
             Some(r) => break r,
         }
     };
     if let Some(p) = &head.problem {
         return Err(ctx.format_error(format!("header ({}): {p}", head.place())));
     }
-    let header = Header::new(&head.fields);
+    let header = Header::new(&head.fields());
     if !header.index.contains_key("Timestamp") {
         let mut cols = header.names.join(", ");
         if cols.len() > 200 {
@@ -274,10 +385,10 @@ pub(super) fn parse(
     }
     let by_columns = row::table_from_columns(&CsvRow {
         header: &header,
-        values: &[],
+        rec: None,
     });
     while let Some(rec) = reader.next_record().map_err(read_err)? {
-        if rec.fields.len() == 1 && rec.fields[0].is_empty() && rec.problem.is_none() {
+        if rec.len() == 1 && rec.field(0) == Some("") && rec.problem.is_none() {
             continue;
         }
         out(csv_row(ctx, &header, by_columns, &rec));
@@ -295,19 +406,19 @@ fn csv_row(
     if let Some(p) = &rec.problem {
         return Err(ctx.issue(&place, p.clone()));
     }
-    if rec.fields.len() != header.names.len() {
+    if rec.len() != header.names.len() {
         return Err(ctx.issue(
             &place,
             format!(
                 "{} fields where the header has {} columns",
-                rec.fields.len(),
+                rec.len(),
                 header.names.len()
             ),
         ));
     }
     let r = CsvRow {
         header,
-        values: &rec.fields,
+        rec: Some(rec),
     };
     let table = row::table_of(&r, by_columns);
     let mut event = row::normalize(ctx, &r, table, &place)?;
@@ -338,11 +449,11 @@ mod tests {
     fn quoted_fields_hold_commas_quotes_and_line_breaks() {
         let v = records(b"a,b,c\r\n1,\"x, \"\"y\"\"\nz\r\nw\",3\n\"\",,\"end\"");
         assert_eq!(v.len(), 3);
-        assert_eq!(v[0].fields, ["a", "b", "c"]);
-        assert_eq!(v[1].fields, ["1", "x, \"y\"\nz\r\nw", "3"]);
+        assert_eq!(v[0].fields(), ["a", "b", "c"]);
+        assert_eq!(v[1].fields(), ["1", "x, \"y\"\nz\r\nw", "3"]);
         assert_eq!((v[1].first_line, v[1].last_line), (2, 4));
         assert_eq!(v[1].place(), "lines 2-4");
-        assert_eq!(v[2].fields, ["", "", "end"]);
+        assert_eq!(v[2].fields(), ["", "", "end"]);
         assert_eq!(v[2].place(), "line 5");
         assert!(v.iter().all(|r| r.problem.is_none()));
     }
@@ -363,7 +474,7 @@ mod tests {
     #[test]
     fn latin1_fields_are_kept_and_flagged() {
         let v = records(b"caf\xe9,ok\n");
-        assert_eq!(v[0].fields, ["caf\u{e9}", "ok"]);
+        assert_eq!(v[0].fields(), ["caf\u{e9}", "ok"]);
         assert!(v[0].latin1);
     }
 
@@ -375,8 +486,40 @@ mod tests {
         let v = records(&text);
         assert_eq!(v.len(), 2);
         assert!(v[0].problem.as_deref().unwrap().contains("MiB"));
-        assert!(v[0].fields.iter().all(String::is_empty));
-        assert_eq!(v[1].fields, ["next", "row"]);
+        assert_eq!(v[0].fields(), [""]);
+        assert_eq!(v[1].fields(), ["next", "row"]);
+    }
+
+    #[test]
+    fn utf8_and_latin1_fields_in_one_record() {
+        let v = records(b"caf\xc3\xa9,caf\xe9,\"\xff\"\n");
+        assert_eq!(v[0].fields(), ["caf\u{e9}", "caf\u{e9}", "\u{ff}"]);
+        assert!(v[0].latin1);
+    }
+
+    #[test]
+    fn chunk_boundaries_change_nothing() {
+        let text: &[u8] = include_bytes!("../../tests/data/defender/device_process_events.csv");
+        let whole: Vec<Vec<String>> = records(text)
+            .iter()
+            .map(|r| r.fields().iter().map(|f| f.to_string()).collect())
+            .collect();
+        for cap in [1, 2, 3, 7, 64] {
+            let mut input = std::io::BufReader::with_capacity(cap, text);
+            let mut r = Reader::new(&mut input);
+            let mut got = Vec::new();
+            while let Some(rec) = r.next_record().unwrap() {
+                assert!(rec.problem.is_none());
+                got.push(
+                    rec.fields()
+                        .iter()
+                        .map(|f| f.to_string())
+                        .collect::<Vec<_>>(),
+                );
+            }
+            assert_eq!(got, whole, "buffer of {cap} bytes");
+        }
+        assert_eq!(whole.len(), 5);
     }
 
     #[test]

@@ -43,28 +43,18 @@ impl JsonRow {
         v.sort_by(|a, b| a.0.cmp(&b.0));
         JsonRow(v)
     }
-
-    fn find(&self, name: &str) -> Option<&(String, String)> {
-        self.0
-            .binary_search_by(|(k, _)| k.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.0[i])
-    }
 }
 
 impl Columns for JsonRow {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.find(name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+    fn index(&self, name: &str) -> Option<usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok()
     }
-    fn has(&self, name: &str) -> bool {
-        self.find(name).is_some()
+    fn len(&self) -> usize {
+        self.0.len()
     }
-    fn each(&self, f: &mut dyn FnMut(&str, &str)) {
-        for (k, v) in &self.0 {
-            f(k, v);
-        }
+    fn column(&self, i: usize) -> (&str, &str, bool) {
+        let (k, v) = &self.0[i];
+        (k, v, true)
     }
 }
 

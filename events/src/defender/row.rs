@@ -15,12 +15,23 @@ pub(crate) const NOTE: &str = "dossier.note";
 
 /// A row's columns, whatever the file format.
 pub(super) trait Columns {
+    /// Position of a column (the first of that name), if the row has it.
+    fn index(&self, name: &str) -> Option<usize>;
+    /// How many columns.
+    fn len(&self) -> usize;
+    /// Column `i`: its name, its value (empty when absent), and whether it is the first
+    /// column of that name (a repeated name is read once).
+    fn column(&self, i: usize) -> (&str, &str, bool);
+
     /// The value of a column; None when the column is absent or empty.
-    fn get(&self, name: &str) -> Option<&str>;
+    fn get(&self, name: &str) -> Option<&str> {
+        let v = self.column(self.index(name)?).1;
+        (!v.is_empty()).then_some(v)
+    }
     /// Whether the row has the column at all (even empty).
-    fn has(&self, name: &str) -> bool;
-    /// Every column with its value (empty ones included).
-    fn each(&self, f: &mut dyn FnMut(&str, &str));
+    fn has(&self, name: &str) -> bool {
+        self.index(name).is_some()
+    }
 }
 
 /// The advanced-hunting tables this parser knows.
@@ -199,13 +210,25 @@ impl Ctx<'_> {
 /// Reads a row's columns and remembers which ones went into the event.
 struct Mapper<'r> {
     row: &'r dyn Columns,
-    taken: Vec<&'static str>,
+    /// By column position.
+    taken: Vec<bool>,
 }
 
 impl<'r> Mapper<'r> {
+    /// Marks a column as gone into the event.
+    fn mark(&mut self, name: &str) {
+        if let Some(i) = self.row.index(name) {
+            self.taken[i] = true;
+        }
+    }
+
     fn take(&mut self, name: &'static str) -> Option<&'r str> {
-        let v = self.row.get(name)?;
-        self.taken.push(name);
+        let i = self.row.index(name)?;
+        let v = self.row.column(i).1;
+        if v.is_empty() {
+            return None;
+        }
+        self.taken[i] = true;
         Some(v)
     }
 
@@ -216,7 +239,7 @@ impl<'r> Mapper<'r> {
     /// Takes a column only if it parses.
     fn take_parsed<T: std::str::FromStr>(&mut self, name: &'static str) -> Option<T> {
         let v = self.row.get(name)?.trim().parse().ok()?;
-        self.taken.push(name);
+        self.mark(name);
         Some(v)
     }
 
@@ -228,7 +251,8 @@ impl<'r> Mapper<'r> {
         let f = self.row.get(folder);
         match (f, n) {
             (Some(f), Some(n)) => {
-                self.taken.extend([folder, name]);
+                self.mark(folder);
+                self.mark(name);
                 let trimmed = f.trim_end_matches(['/', '\\']);
                 let ends_with_name = trimmed
                     .strip_suffix(n)
@@ -245,11 +269,11 @@ impl<'r> Mapper<'r> {
                 }
             }
             (Some(f), None) => {
-                self.taken.push(folder);
+                self.mark(folder);
                 Some(f.to_string())
             }
             (None, Some(n)) => {
-                self.taken.push(name);
+                self.mark(name);
                 Some(n.to_string())
             }
             (None, None) => None,
@@ -270,7 +294,7 @@ pub(super) fn normalize(
     };
     let mut m = Mapper {
         row,
-        taken: Vec::with_capacity(32),
+        taken: vec![false; row.len()],
     };
     let raw_time = m
         .take("Timestamp")
@@ -343,13 +367,13 @@ pub(super) fn normalize(
             "Timestamp names no time zone: read as UTC (advanced hunting stores UTC)".into(),
         );
     }
-    let taken = m.taken;
-    row.each(&mut |k, v| {
+    for (i, taken) in m.taken.iter().enumerate() {
+        let (k, v, first) = row.column(i);
         let keep_anyway = k == "Timestamp" && t.zone_assumed;
-        if !v.is_empty() && (keep_anyway || !taken.contains(&k)) && k != "AdditionalFields" {
+        if first && !v.is_empty() && (keep_anyway || !taken) && k != "AdditionalFields" {
             event.fields.insert(k.to_string(), v.to_string());
         }
-    });
+    }
     Ok(event)
 }
 
@@ -478,7 +502,7 @@ fn network(m: &mut Mapper, table: Table, event: &mut Event) {
             {
                 Some(base) => base.to_string(),
                 None => {
-                    m.taken.push("Protocol");
+                    m.mark("Protocol");
                     lower
                 }
             }

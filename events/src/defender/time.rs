@@ -43,6 +43,12 @@ pub(super) fn parse(text: &str) -> Result<Parsed, String> {
             YEARS.end()
         ));
     }
+    if !zone_assumed && offset_min == 0 && canonical(t) {
+        return Ok(Parsed {
+            rfc3339: t.to_string(),
+            zone_assumed,
+        });
+    }
     let mut rfc3339 = utc.format("%Y-%m-%dT%H:%M:%S").to_string();
     if !frac.is_empty() {
         rfc3339.push('.');
@@ -53,6 +59,20 @@ pub(super) fn parse(text: &str) -> Result<Parsed, String> {
         rfc3339,
         zone_assumed,
     })
+}
+
+/// Whether a valid UTC time is already written as this parser writes it
+/// (`YYYY-MM-DDTHH:MM:SS[.f]Z`): then it is kept as it is.
+fn canonical(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 20
+        && b[10] == b'T'
+        && b.last() == Some(&b'Z')
+        && match b[19] {
+            b'Z' => b.len() == 20,
+            b'.' => b.len() > 21 && b[20..b.len() - 1].iter().all(u8::is_ascii_digit),
+            _ => false,
+        }
 }
 
 /// Splits `digits` off the front of `s`: (number, rest), at most `max` digits, at least one.
