@@ -7,10 +7,8 @@
 //! multi-gigabyte file into one record) and must say where each record starts and ends, which
 //! is all this format needs. Memory is one record at a time, at most [`MAX_RECORD_BYTES`].
 
-use super::row::{self, Columns, Ctx, Table};
+use super::row::{self, Columns, Ctx, Header, Table};
 use crate::{Error, Event, ParseIssue};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, BufRead};
 
 /// The most one record may hold; a longer one is skipped whole and reported.
@@ -269,53 +267,6 @@ fn end_record(b: &mut Building, line: &mut u64) -> bool {
     true
 }
 
-/// FNV-1a: column names are short and few, and SipHash showed in profiles of large imports.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// The header: column names (a ` [UTC]`-style suffix dropped) and where each is.
-pub(super) struct Header {
-    pub names: Vec<String>,
-    index: HashMap<String, usize, BuildHasherDefault<Fnv>>,
-    /// Whether column `i` is the first of its name (a repeated name is read once).
-    first: Vec<bool>,
-}
-
-impl Header {
-    pub fn new(fields: &[&str]) -> Self {
-        let names: Vec<String> = fields.iter().map(|f| column_name(f)).collect();
-        let mut index =
-            HashMap::with_capacity_and_hasher(names.len(), BuildHasherDefault::default());
-        let mut first = Vec::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            first.push(!index.contains_key(n));
-            index.entry(n.clone()).or_insert(i);
-        }
-        Header {
-            names,
-            index,
-            first,
-        }
-    }
-}
-
 /// A header cell as a column name: trimmed, without a BOM or a trailing ` [...]` unit.
 pub(super) fn column_name(cell: &str) -> String {
     let c = cell.trim_start_matches('\u{feff}').trim();
@@ -334,14 +285,15 @@ struct CsvRow<'a> {
 
 impl Columns for CsvRow<'_> {
     fn index(&self, name: &str) -> Option<usize> {
-        self.header.index.get(name).copied()
+        self.header.index(name)
     }
     fn len(&self) -> usize {
-        self.header.names.len()
+        self.header.len()
     }
     fn column(&self, i: usize) -> (&str, &str, bool) {
         let value = self.rec.and_then(|r| r.field(i)).unwrap_or("");
-        (&self.header.names[i], value, self.header.first[i])
+        let (name, first) = self.header.name(i);
+        (name, value, first)
     }
 }
 
@@ -368,9 +320,9 @@ pub(super) fn parse(
     if let Some(p) = &head.problem {
         return Err(ctx.format_error(format!("header ({}): {p}", head.place())));
     }
-    let header = Header::new(&head.fields());
-    if !header.index.contains_key("Timestamp") {
-        let mut cols = header.names.join(", ");
+    let header = Header::new(head.fields().into_iter().map(column_name).collect());
+    if header.index("Timestamp").is_none() {
+        let mut cols = header.names().join(", ");
         if cols.len() > 200 {
             let cut = (0..=200)
                 .rev()
@@ -406,13 +358,13 @@ fn csv_row(
     if let Some(p) = &rec.problem {
         return Err(ctx.issue(&place, p.clone()));
     }
-    if rec.len() != header.names.len() {
+    if rec.len() != header.len() {
         return Err(ctx.issue(
             &place,
             format!(
                 "{} fields where the header has {} columns",
                 rec.len(),
-                header.names.len()
+                header.len()
             ),
         ));
     }

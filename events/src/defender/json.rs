@@ -12,9 +12,11 @@
 //! not normalize, is a [`ParseIssue`]; a syntax error in the response or the array (a truncated
 //! file) is one issue that ends the file, since nothing after it can be trusted.
 
-use super::row::{self, Columns, Ctx};
+use super::row::{self, Columns, Ctx, Header, Table};
 use crate::{Error, Event, ParseIssue};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 
@@ -23,52 +25,174 @@ pub(super) const MAX_LINE_BYTES: usize = 16 << 20;
 
 type Out<'o> = &'o mut dyn FnMut(Result<Event, ParseIssue>);
 
-/// One row object, values as text (numbers and booleans as written, objects and arrays as
-/// JSON, null as empty), sorted by column name.
-struct JsonRow(Vec<(String, String)>);
+/// One row object as read: its keys and its values as text (numbers and booleans as written,
+/// objects and arrays as JSON, null as empty), in the object's order.
+struct RawRow {
+    keys: Vec<String>,
+    values: Vec<String>,
+}
 
-impl JsonRow {
-    fn new(map: serde_json::Map<String, serde_json::Value>) -> Self {
-        let mut v: Vec<(String, String)> = map
-            .into_iter()
-            .map(|(k, v)| {
-                let text = match v {
-                    serde_json::Value::String(s) => s,
-                    serde_json::Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                (k, text)
-            })
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        JsonRow(v)
+/// A row, or what stood where a row should be (`a string`, `a number`...).
+enum MaybeRow {
+    Row(RawRow),
+    Not(&'static str),
+}
+
+impl<'de> Deserialize<'de> for MaybeRow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(MaybeRowVisitor)
     }
 }
 
-impl Columns for JsonRow {
+struct MaybeRowVisitor;
+
+impl<'de> Visitor<'de> for MaybeRowVisitor {
+    type Value = MaybeRow;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a row object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeRow, A::Error> {
+        let mut keys = Vec::new();
+        let mut values = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let Text(v) = map.next_value()?;
+            keys.push(k);
+            values.push(v);
+        }
+        Ok(MaybeRow::Row(RawRow { keys, values }))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeRow, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(MaybeRow::Not("an array"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<MaybeRow, E> {
+        Ok(MaybeRow::Not("a string"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<MaybeRow, E> {
+        Ok(MaybeRow::Not("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<MaybeRow, E> {
+        Ok(MaybeRow::Not("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<MaybeRow, E> {
+        Ok(MaybeRow::Not("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<MaybeRow, E> {
+        Ok(MaybeRow::Not("a number"))
+    }
+    fn visit_unit<E>(self) -> Result<MaybeRow, E> {
+        Ok(MaybeRow::Not("null"))
+    }
+}
+
+/// A value as text.
+struct Text(String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+        Ok(Text(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Text, E> {
+        Ok(Text(v))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
+        Ok(Text(
+            serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
+        ))
+    }
+    fn visit_unit<E>(self) -> Result<Text, E> {
+        Ok(Text(String::new()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+        let v = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(Text(v.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
+        let v = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        Ok(Text(v.to_string()))
+    }
+}
+
+/// One row against the header of its keys.
+struct JsonRow<'a> {
+    header: &'a Header,
+    values: &'a [String],
+}
+
+impl Columns for JsonRow<'_> {
     fn index(&self, name: &str) -> Option<usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok()
+        self.header.index(name)
     }
     fn len(&self) -> usize {
-        self.0.len()
+        self.header.len()
     }
     fn column(&self, i: usize) -> (&str, &str, bool) {
-        let (k, v) = &self.0[i];
-        (k, v, true)
+        let (name, first) = self.header.name(i);
+        (name, self.values.get(i).map_or("", String::as_str), first)
     }
 }
 
-/// Normalizes one decoded row value.
-fn row_event(ctx: &Ctx, value: serde_json::Value, place: &str) -> Result<Event, ParseIssue> {
-    let serde_json::Value::Object(map) = value else {
-        return Err(ctx.issue(place, "not a JSON object (a row is one)".into()));
-    };
-    let r = JsonRow::new(map);
-    if !r.has("Timestamp") {
-        return Err(ctx.issue(place, "row has no Timestamp".into()));
+/// The header of the last row's keys and the table they tell: rows of one export nearly
+/// always have the same keys in the same order, so the index is built once.
+#[derive(Default)]
+struct Shapes {
+    last: Option<(Header, Option<Table>)>,
+}
+
+impl Shapes {
+    /// Normalizes one decoded row.
+    fn event(&mut self, ctx: &Ctx, row: MaybeRow, place: &str) -> Result<Event, ParseIssue> {
+        let raw = match row {
+            MaybeRow::Row(raw) => raw,
+            MaybeRow::Not(what) => {
+                return Err(ctx.issue(place, format!("{what}, where a row object should be")));
+            }
+        };
+        let (header, by_columns) = match self.last.take() {
+            Some((h, t)) if h.names() == raw.keys.as_slice() => (h, t),
+            _ => {
+                let h = Header::new(raw.keys);
+                let t = row::table_from_columns(&JsonRow {
+                    header: &h,
+                    values: &[],
+                });
+                (h, t)
+            }
+        };
+        let r = JsonRow {
+            header: &header,
+            values: &raw.values,
+        };
+        let result = if r.has("Timestamp") {
+            let table = row::table_of(&r, by_columns);
+            row::normalize(ctx, &r, table, place)
+        } else {
+            Err(ctx.issue(place, "row has no Timestamp".into()))
+        };
+        self.last = Some((header, by_columns));
+        result
     }
-    let table = row::table_of(&r, row::table_from_columns(&r));
-    row::normalize(ctx, &r, table, place)
 }
 
 /// How the JSON is laid out, from its first bytes.
@@ -121,6 +245,7 @@ fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Resu
         n: 0,
         saw_results: false,
         schema_has_timestamp: None,
+        shapes: Shapes::default(),
     };
     // A BufReader of its own: serde_json reads byte by byte, which std makes fast only there.
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, input));
@@ -164,6 +289,7 @@ struct Rows<'c, 'o> {
     n: u64,
     saw_results: bool,
     schema_has_timestamp: Option<bool>,
+    shapes: Shapes,
 }
 
 /// The response object: `Schema` checked, `Results` streamed, anything else skipped.
@@ -215,10 +341,10 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_, '_> {
         f.write_str("an array of rows")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(value) = seq.next_element::<serde_json::Value>()? {
+        while let Some(row) = seq.next_element::<MaybeRow>()? {
             self.0.n += 1;
             let place = format!("row {}", self.0.n);
-            let r = row_event(self.0.ctx, value, &place);
+            let r = self.0.shapes.event(self.0.ctx, row, &place);
             (self.0.out)(r);
         }
         Ok(())
@@ -229,6 +355,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_, '_, '_> {
 fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
     let mut buf = Vec::new();
     let mut n = 0u64;
+    let mut shapes = Shapes::default();
     loop {
         buf.clear();
         n += 1;
@@ -259,8 +386,8 @@ fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
         if text.is_empty() {
             continue;
         }
-        let r = match serde_json::from_slice::<serde_json::Value>(text) {
-            Ok(v) => row_event(ctx, v, &place),
+        let r = match serde_json::from_slice::<MaybeRow>(text) {
+            Ok(row) => shapes.event(ctx, row, &place),
             Err(e) => Err(ctx.issue(&place, format!("invalid JSON: {e}"))),
         };
         out(r);

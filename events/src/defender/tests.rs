@@ -653,6 +653,26 @@ fn garbage_is_unknown_or_an_error_never_a_panic() {
     assert_eq!(p.issues[3].reason, "row has no Timestamp");
 }
 
+#[test]
+fn an_overlong_json_line_is_skipped_and_the_next_read() {
+    let good =
+        "{\"Timestamp\":\"2025-11-07T06:40:09Z\",\"DeviceName\":\"h1\",\"ActionType\":\"X\"}\n";
+    let mut data = good.as_bytes().to_vec();
+    data.extend_from_slice(b"{\"Timestamp\":\"");
+    data.extend(std::iter::repeat_n(
+        b'a',
+        crate::defender::json::MAX_LINE_BYTES + 5,
+    ));
+    data.extend_from_slice(b"\"}\n");
+    data.extend_from_slice(good.as_bytes());
+    let p = run(&data);
+    assert_eq!(p.events.len(), 2);
+    assert_eq!(p.events[1].origin.record, "line 3");
+    assert_eq!(p.issues.len(), 1);
+    assert_eq!(p.issues[0].record, "line 2");
+    assert!(p.issues[0].reason.contains("over 16 MiB"));
+}
+
 /// xorshift64*: deterministic bytes for the no-panic test.
 struct Rng(u64);
 
