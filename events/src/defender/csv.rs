@@ -70,6 +70,7 @@ struct Building {
     rec: Record,
     bytes: Vec<u8>,
     st: St,
+    delim: u8,
     /// Over [`MAX_RECORD_BYTES`]: nothing more is kept.
     over: bool,
 }
@@ -136,14 +137,17 @@ pub(super) struct Reader<'a> {
     input: &'a mut dyn BufRead,
     line: u64,
     done: bool,
+    delim: u8,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(input: &'a mut dyn BufRead) -> Self {
+    /// A reader of fields separated by `delim` (`,`; `;` or tab from spreadsheets).
+    pub fn new(input: &'a mut dyn BufRead, delim: u8) -> Self {
         Reader {
             input,
             line: 1,
             done: false,
+            delim,
         }
     }
 
@@ -159,6 +163,7 @@ impl<'a> Reader<'a> {
             },
             bytes: Vec::new(),
             st: St::FieldStart,
+            delim: self.delim,
             over: false,
         };
         let mut any = false;
@@ -220,9 +225,9 @@ fn scan(b: &mut Building, chunk: &[u8], line: &mut u64) -> (usize, bool) {
                         b.append(b"\"");
                         b.st = St::Quoted;
                     }
-                    b',' => b.end_field(),
                     b'\n' => return (i, end_record(b, line)),
                     b'\r' => {}
+                    c if c == b.delim => b.end_field(),
                     _ => {
                         b.stray();
                         b.append(&[c]);
@@ -238,7 +243,7 @@ fn scan(b: &mut Building, chunk: &[u8], line: &mut u64) -> (usize, bool) {
                 let rest = &chunk[i..];
                 let n = rest
                     .iter()
-                    .position(|&c| matches!(c, b',' | b'\n' | b'\r'))
+                    .position(|&c| c == b.delim || c == b'\n' || c == b'\r')
                     .unwrap_or(rest.len());
                 if n > 0 {
                     b.append(&rest[..n]);
@@ -247,10 +252,10 @@ fn scan(b: &mut Building, chunk: &[u8], line: &mut u64) -> (usize, bool) {
                 i += n;
                 if let Some(&c) = chunk.get(i) {
                     i += 1;
-                    match c {
-                        b',' => b.end_field(),
-                        b'\n' => return (i, end_record(b, line)),
-                        _ => {}
+                    if c == b'\n' {
+                        return (i, end_record(b, line));
+                    } else if c == b.delim {
+                        b.end_field();
                     }
                 }
             }
@@ -265,6 +270,22 @@ fn end_record(b: &mut Building, line: &mut u64) -> bool {
     b.rec.last_line = *line;
     *line += 1;
     true
+}
+
+/// The separator and the column names of a header line at the start of `head`: the first of
+/// `,`, `;` and tab that splits it into a Timestamp column and a device or alert column
+/// (a spreadsheet saves CSV with `;` where `,` is the decimal mark, and copies rows with tabs).
+pub(super) fn header_columns(head: &[u8]) -> Option<(u8, Vec<String>)> {
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let line = String::from_utf8_lossy(&head[..end]);
+    [b',', b';', b'\t'].into_iter().find_map(|d| {
+        let cols: Vec<String> = line
+            .split(char::from(d))
+            .map(|c| column_name(c.trim().trim_matches('"')))
+            .collect();
+        let has = |k: &str| cols.iter().any(|c| c == k);
+        (has("Timestamp") && (has("DeviceName") || has("AlertId"))).then_some((d, cols))
+    })
 }
 
 /// A header cell as a column name: trimmed, without a BOM or a trailing ` [...]` unit.
@@ -307,7 +328,9 @@ pub(super) fn parse(
         file: ctx.file.to_string(),
         source,
     };
-    let mut reader = Reader::new(input);
+    let head = input.fill_buf().map_err(read_err)?;
+    let delim = header_columns(head).map_or(b',', |(d, _)| d);
+    let mut reader = Reader::new(input, delim);
     let head = loop {
         match reader.next_record().map_err(read_err)? {
             None => {
@@ -389,7 +412,7 @@ mod tests {
 
     fn records(text: &[u8]) -> Vec<Record> {
         let mut input = text;
-        let mut r = Reader::new(&mut input);
+        let mut r = Reader::new(&mut input, b',');
         let mut v = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
             v.push(rec);
@@ -458,7 +481,7 @@ mod tests {
             .collect();
         for cap in [1, 2, 3, 7, 64] {
             let mut input = std::io::BufReader::with_capacity(cap, text);
-            let mut r = Reader::new(&mut input);
+            let mut r = Reader::new(&mut input, b',');
             let mut got = Vec::new();
             while let Some(rec) = r.next_record().unwrap() {
                 assert!(rec.problem.is_none());

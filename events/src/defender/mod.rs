@@ -39,17 +39,7 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
             (has("Timestamp") && ["DeviceName", "DeviceId", "AlertId"].iter().any(|k| has(k)))
                 .then_some(Format::DefenderJson)
         }
-        _ => {
-            let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-            let line = String::from_utf8_lossy(&head[..end]);
-            let cols: Vec<String> = line
-                .split(',')
-                .map(|c| csv::column_name(c.trim().trim_matches('"')))
-                .collect();
-            let has = |k: &str| cols.iter().any(|c| c == k);
-            (has("Timestamp") && (has("DeviceName") || has("AlertId")))
-                .then_some(Format::DefenderCsv)
-        }
+        _ => csv::header_columns(head).map(|_| Format::DefenderCsv),
     }
 }
 

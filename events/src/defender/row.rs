@@ -405,7 +405,9 @@ pub(super) fn normalize(
         Table::DeviceProcessEvents => {
             event.process = created_process(&mut m);
             event.parent = initiating_process(&mut m);
-            event.user = event.process.as_ref().and_then(|p| p.user.clone());
+            event.user = [&event.process, &event.parent]
+                .into_iter()
+                .find_map(|p| p.as_ref().and_then(|p| p.user.clone()));
         }
         Table::AlertInfo | Table::DeviceNetworkInfo => {}
         Table::DeviceInfo => event.user = single_logged_on_user(row),

