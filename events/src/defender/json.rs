@@ -6,19 +6,22 @@
 //! - a plain array of row objects;
 //! - JSON lines: one row object per line.
 //!
-//! The response and the array go through serde_json's streaming deserializer with a visitor
-//! over the rows: one row is in memory at a time (the API itself caps a response at 124 MB).
-//! A JSON line is read with a bound of [`MAX_LINE_BYTES`]. A row that is not an object, or does
-//! not normalize, is a [`ParseIssue`]; a syntax error in the response or the array (a truncated
-//! file) is one issue that ends the file, since nothing after it can be trusted.
+//! The response and the array are cut into rows by a [`Scanner`] that tracks strings and
+//! nesting without parsing, and each row is parsed on its own: one row is in memory at a time,
+//! at most [`MAX_LINE_BYTES`] (a longer one is skipped and reported), the same bound as a JSON
+//! line. A row that is not an object, is not valid JSON inside, or does not normalize is a
+//! [`ParseIssue`] and the next row is read; a break in the document's own structure (a
+//! truncated file, a missing comma between rows) is one issue that ends the file, since nothing
+//! after it can be placed.
 
 use super::row::{self, Columns, Ctx, Header, Table};
+use super::scan::{Fault, Scanner, Value};
 use crate::{Error, Event, ParseIssue};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 
 /// The most one JSON line may hold; a longer one is skipped and reported.
 pub(super) const MAX_LINE_BYTES: usize = 16 << 20;
@@ -237,117 +240,180 @@ pub(super) fn parse(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), 
     }
 }
 
-/// The response object or the array, streamed.
+/// The response object or the array, cut into rows by the [`Scanner`].
 fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Result<(), Error> {
-    let mut state = Rows {
+    let mut doc = Document {
         ctx,
         out,
+        sc: Scanner::new(input),
+        buf: Vec::new(),
         n: 0,
-        saw_results: false,
-        schema_has_timestamp: None,
         shapes: Shapes::default(),
     };
-    // A BufReader of its own: serde_json reads byte by byte, which std makes fast only there.
-    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, input));
     let result = match shape {
-        Shape::Response => serde::Deserializer::deserialize_map(&mut de, Response(&mut state)),
-        _ => RowsSeed(&mut state).deserialize(&mut de),
+        Shape::Response => doc.response(),
+        _ => doc.rows().map(|()| true),
     }
-    .and_then(|()| de.end());
-    if state.schema_has_timestamp == Some(false) {
-        return Err(ctx.format_error(
-            "the response's Schema has no Timestamp column, so this is no advanced-hunting export"
-                .into(),
-        ));
-    }
+    .and_then(|saw_results| match doc.sc.peek()? {
+        None => Ok(saw_results),
+        Some(b) => Err(doc.sc.syntax(format!(
+            "'{}' after the end of the document",
+            char::from(b).escape_default()
+        ))),
+    });
     match result {
-        Ok(()) if *shape == Shape::Response && !state.saw_results => Err(ctx.format_error(
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ctx.format_error(
             "a JSON object without Results: not an advanced-hunting response".into(),
         )),
-        Ok(()) => Ok(()),
-        Err(e) if e.is_io() => Err(Error::Read {
+        Err(Fault::Io(source)) => Err(Error::Read {
             file: ctx.file.to_string(),
-            source: e.into(),
+            source,
         }),
-        Err(e) => {
-            let place = format!("line {} column {}", e.line(), e.column());
-            let why = if e.is_eof() {
-                format!("the JSON ends early after {} rows (truncated?)", state.n)
-            } else {
-                format!("invalid JSON after {} rows: {e}", state.n)
-            };
-            (state.out)(Err(ctx.issue(&place, why)));
+        Err(Fault::Format(reason)) => Err(ctx.format_error(reason)),
+        Err(Fault::Eof { line }) => {
+            let why = format!("the JSON ends early after {} rows (truncated?)", doc.n);
+            (doc.out)(Err(ctx.issue(&format!("line {line}"), why)));
+            Ok(())
+        }
+        Err(Fault::Syntax { line, what }) => {
+            let why = format!("invalid JSON after {} rows: {what}", doc.n);
+            (doc.out)(Err(ctx.issue(&format!("line {line}"), why)));
             Ok(())
         }
     }
 }
 
-/// Rows counted and handed on while the deserializer streams.
-struct Rows<'c, 'o> {
+/// A document being read.
+struct Document<'c, 'o, 'i> {
     ctx: &'c Ctx<'c>,
     out: Out<'o>,
+    sc: Scanner<'i>,
+    buf: Vec<u8>,
+    /// Rows read.
     n: u64,
-    saw_results: bool,
-    schema_has_timestamp: Option<bool>,
     shapes: Shapes,
 }
 
-/// The response object: `Schema` checked, `Results` streamed, anything else skipped.
-struct Response<'s, 'c, 'o>(&'s mut Rows<'c, 'o>);
-
-impl<'de> Visitor<'de> for Response<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an advanced-hunting response object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
+impl Document<'_, '_, '_> {
+    /// The response object: `Schema` checked, `Results` read row by row, anything else
+    /// skipped. Whether there were Results.
+    fn response(&mut self) -> Result<bool, Fault> {
+        self.sc.expect(b'{', "at the start of the response")?;
+        let mut saw_results = false;
+        if self.sc.peek()? == Some(b'}') {
+            self.sc.bump();
+            return Ok(false);
+        }
+        loop {
+            let key = self.key()?;
+            self.sc.expect(b':', "after a key")?;
             match key.to_ascii_lowercase().as_str() {
                 "results" => {
-                    self.0.saw_results = true;
-                    map.next_value_seed(RowsSeed(self.0))?;
+                    saw_results = true;
+                    self.rows()?;
                 }
-                "schema" => {
-                    let cols: Vec<serde_json::Value> = map.next_value()?;
-                    let has = cols.iter().any(|c| {
-                        ["Name", "name"]
-                            .iter()
-                            .any(|k| c.get(k).and_then(|n| n.as_str()) == Some("Timestamp"))
-                    });
-                    self.0.schema_has_timestamp = Some(has);
-                }
+                "schema" => self.schema()?,
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    self.sc.value(&mut self.buf, 0)?;
+                }
+            }
+            match self.sc.peek()? {
+                Some(b',') => self.sc.bump(),
+                Some(b'}') => {
+                    self.sc.bump();
+                    return Ok(saw_results);
+                }
+                Some(b) => {
+                    return Err(self.sc.syntax(format!(
+                        "expected ',' or '}}' in the response, found '{}'",
+                        char::from(b).escape_default()
+                    )));
+                }
+                None => {
+                    return Err(Fault::Eof {
+                        line: self.sc.line(),
+                    });
                 }
             }
         }
-        Ok(())
     }
-}
 
-/// A sequence of rows, each normalized and handed on as it is read.
-struct RowsSeed<'s, 'c, 'o>(&'s mut Rows<'c, 'o>);
-
-impl<'de> DeserializeSeed<'de> for RowsSeed<'_, '_, '_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowsSeed<'_, '_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of rows")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(row) = seq.next_element::<MaybeRow>()? {
-            self.0.n += 1;
-            let place = format!("row {}", self.0.n);
-            let r = self.0.shapes.event(self.0.ctx, row, &place);
-            (self.0.out)(r);
+    /// A key of the response object.
+    fn key(&mut self) -> Result<String, Fault> {
+        let kept = self.sc.value(&mut self.buf, 4096)?;
+        match (kept, serde_json::from_slice::<String>(&self.buf)) {
+            (Value::Kept, Ok(k)) => Ok(k),
+            _ => Err(self.sc.syntax("expected a key in the response".into())),
         }
-        Ok(())
+    }
+
+    /// `Schema`: a Timestamp column must be in it.
+    fn schema(&mut self) -> Result<(), Fault> {
+        let kept = self.sc.value(&mut self.buf, MAX_LINE_BYTES)?;
+        let cols: Vec<serde_json::Value> = match kept {
+            Value::Kept => serde_json::from_slice(&self.buf).map_err(|e| {
+                self.sc
+                    .syntax(format!("Schema is not a list of columns: {e}"))
+            })?,
+            Value::TooLong => return Err(self.sc.syntax("Schema over 16 MiB".into())),
+        };
+        let has = cols.iter().any(|c| {
+            ["Name", "name"]
+                .iter()
+                .any(|k| c.get(k).and_then(|n| n.as_str()) == Some("Timestamp"))
+        });
+        if has {
+            Ok(())
+        } else {
+            Err(Fault::Format(
+                "the response's Schema has no Timestamp column, so this is no advanced-hunting export"
+                    .into(),
+            ))
+        }
+    }
+
+    /// An array of rows, each normalized and handed on as it is read.
+    fn rows(&mut self) -> Result<(), Fault> {
+        self.sc.expect(b'[', "at the start of the rows")?;
+        if self.sc.peek()? == Some(b']') {
+            self.sc.bump();
+            return Ok(());
+        }
+        loop {
+            let value = self.sc.value(&mut self.buf, MAX_LINE_BYTES)?;
+            self.n += 1;
+            let place = format!("row {}", self.n);
+            let r = match value {
+                Value::Kept => match serde_json::from_slice::<MaybeRow>(&self.buf) {
+                    Ok(row) => self.shapes.event(self.ctx, row, &place),
+                    Err(e) => Err(self.ctx.issue(&place, format!("invalid JSON: {e}"))),
+                },
+                Value::TooLong => Err(self.ctx.issue(
+                    &place,
+                    format!("row over {} MiB, skipped", MAX_LINE_BYTES >> 20),
+                )),
+            };
+            (self.out)(r);
+            match self.sc.peek()? {
+                Some(b',') => self.sc.bump(),
+                Some(b']') => {
+                    self.sc.bump();
+                    return Ok(());
+                }
+                Some(b) => {
+                    return Err(self.sc.syntax(format!(
+                        "expected ',' or ']' between rows, found '{}'",
+                        char::from(b).escape_default()
+                    )));
+                }
+                None => {
+                    return Err(Fault::Eof {
+                        line: self.sc.line(),
+                    });
+                }
+            }
+        }
     }
 }
 

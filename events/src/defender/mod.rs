@@ -17,6 +17,7 @@
 mod csv;
 mod json;
 mod row;
+mod scan;
 mod time;
 
 pub use row::Table;

@@ -452,6 +452,49 @@ fn a_truncated_api_response_keeps_the_rows_before() {
     assert!(p.issues[0].record.starts_with("line "));
 }
 
+#[test]
+fn a_broken_row_inside_the_results_is_one_issue_and_the_next_row_is_read() {
+    let row =
+        |t: &str| format!("{{\"Timestamp\":\"{t}\",\"DeviceName\":\"h1\",\"ActionType\":\"X\"}}");
+    let big = format!(
+        "{{\"Timestamp\":\"2025-11-07T06:40:09Z\",\"DeviceName\":\"{}\"}}",
+        "a".repeat(crate::defender::json::MAX_LINE_BYTES)
+    );
+    let text = format!(
+        "{{\"Schema\":[{{\"Name\":\"Timestamp\",\"Type\":\"DateTime\"}}],\n\"Results\":[\n{},\n{{\"Timestamp\": nope}},\n{big},\n{}\n],\"Stats\":{{\"ExecutionTime\":0.1}}}}",
+        row("2025-11-07T06:40:09Z"),
+        row("2025-11-07T06:40:10Z"),
+    );
+    let p = run(text.as_bytes());
+    assert_eq!(p.events.len(), 2);
+    assert_eq!(p.events[1].origin.record, "row 4");
+    let got: Vec<_> = p
+        .issues
+        .iter()
+        .map(|i| (i.record.as_str(), i.reason.as_str()))
+        .collect();
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert_eq!(got[0].0, "row 2");
+    assert!(got[0].1.starts_with("invalid JSON"), "{}", got[0].1);
+    assert_eq!(got[1], ("row 3", "row over 16 MiB, skipped"));
+
+    let no_comma = format!(
+        "[{} {}]",
+        row("2025-11-07T06:40:09Z"),
+        row("2025-11-07T06:40:10Z")
+    );
+    let p = run(no_comma.as_bytes());
+    assert_eq!(p.events.len(), 1);
+    assert_eq!(p.issues.len(), 1);
+    assert!(
+        p.issues[0]
+            .reason
+            .contains("expected ',' or ']' between rows"),
+        "{}",
+        p.issues[0].reason
+    );
+}
+
 const HEAD: &str =
     "Timestamp,DeviceName,ActionType,InitiatingProcessFileName,ReportId,AdditionalFields\n";
 
