@@ -4,7 +4,8 @@
 //!   for Endpoint `api/advancedqueries/run`; the Graph `runHuntingQuery` response has the same
 //!   shape with `schema`/`results`, so key case is ignored);
 //! - a plain array of row objects;
-//! - JSON lines: one row object per line.
+//! - JSON lines: one row object per line;
+//! - row objects one after the other, each over several lines (what `jq '.Results[]'` prints).
 //!
 //! The response and the array are cut into rows by a [`Scanner`] that tracks strings and
 //! nesting without parsing, and each row is parsed on its own: one row is in memory at a time,
@@ -203,7 +204,10 @@ impl Shapes {
 pub(super) enum Shape {
     Response,
     Array,
+    /// One row object per line.
     Lines,
+    /// Row objects one after the other over several lines each (`jq '.Results[]'`).
+    Stream,
 }
 
 /// Tells the shape from the head of the (BOM-less) input.
@@ -215,11 +219,14 @@ pub(super) fn shape(head: &[u8]) -> Option<Shape> {
             let after = s[1..].trim_ascii_start().strip_prefix(b"\"")?;
             let end = after.iter().position(|&b| b == b'"')?;
             let key = String::from_utf8_lossy(&after[..end]).to_ascii_lowercase();
-            Some(if matches!(key.as_str(), "schema" | "results" | "stats") {
-                Shape::Response
-            } else {
-                Shape::Lines
-            })
+            if matches!(key.as_str(), "schema" | "results" | "stats") {
+                return Some(Shape::Response);
+            }
+            let first_line = s.split(|&b| b == b'\n').next().unwrap_or(s);
+            match serde_json::from_slice::<IgnoredAny>(first_line) {
+                Err(e) if e.is_eof() && first_line.len() < s.len() => Some(Shape::Stream),
+                _ => Some(Shape::Lines),
+            }
         }
         _ => None,
     }
@@ -252,6 +259,7 @@ fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Resu
     };
     let result = match shape {
         Shape::Response => doc.response(),
+        Shape::Stream => doc.stream().map(|()| true),
         _ => doc.rows().map(|()| true),
     }
     .and_then(|saw_results| match doc.sc.peek()? {
@@ -373,6 +381,32 @@ impl Document<'_, '_, '_> {
         }
     }
 
+    /// Row objects one after the other, each placed by the line it starts on.
+    fn stream(&mut self) -> Result<(), Fault> {
+        while self.sc.peek()?.is_some() {
+            let line = self.sc.line();
+            let value = self.sc.value(&mut self.buf, MAX_LINE_BYTES)?;
+            self.row(&value, &format!("line {line}"));
+        }
+        Ok(())
+    }
+
+    /// One row as scanned: normalized and handed on.
+    fn row(&mut self, value: &Value, place: &str) {
+        self.n += 1;
+        let r = match value {
+            Value::Kept => match serde_json::from_slice::<MaybeRow>(&self.buf) {
+                Ok(row) => self.shapes.event(self.ctx, row, place),
+                Err(e) => Err(self.ctx.issue(place, format!("invalid JSON: {e}"))),
+            },
+            Value::TooLong => Err(self.ctx.issue(
+                place,
+                format!("row over {} MiB, skipped", MAX_LINE_BYTES >> 20),
+            )),
+        };
+        (self.out)(r);
+    }
+
     /// An array of rows, each normalized and handed on as it is read.
     fn rows(&mut self) -> Result<(), Fault> {
         self.sc.expect(b'[', "at the start of the rows")?;
@@ -382,19 +416,7 @@ impl Document<'_, '_, '_> {
         }
         loop {
             let value = self.sc.value(&mut self.buf, MAX_LINE_BYTES)?;
-            self.n += 1;
-            let place = format!("row {}", self.n);
-            let r = match value {
-                Value::Kept => match serde_json::from_slice::<MaybeRow>(&self.buf) {
-                    Ok(row) => self.shapes.event(self.ctx, row, &place),
-                    Err(e) => Err(self.ctx.issue(&place, format!("invalid JSON: {e}"))),
-                },
-                Value::TooLong => Err(self.ctx.issue(
-                    &place,
-                    format!("row over {} MiB, skipped", MAX_LINE_BYTES >> 20),
-                )),
-            };
-            (self.out)(r);
+            self.row(&value, &format!("row {}", self.n + 1));
             match self.sc.peek()? {
                 Some(b',') => self.sc.bump(),
                 Some(b']') => {
@@ -490,6 +512,11 @@ mod tests {
         assert_eq!(shape(b"{\n  \"Schema\": ["), Some(Shape::Response));
         assert_eq!(shape(b"{\"results\": ["), Some(Shape::Response));
         assert_eq!(shape(b"{\"Timestamp\":\"2025"), Some(Shape::Lines));
+        assert_eq!(
+            shape(b"{\"Timestamp\":1}\n{\"Timestamp\":2}"),
+            Some(Shape::Lines)
+        );
+        assert_eq!(shape(b"{\n  \"Timestamp\": 1\n}\n"), Some(Shape::Stream));
         assert_eq!(shape(b"Timestamp,DeviceName"), None);
         assert_eq!(shape(b"{"), None);
     }

@@ -350,6 +350,20 @@ fn alert_info_and_evidence() {
 }
 
 #[test]
+fn rows_printed_one_after_the_other_by_jq() {
+    let text = "{\n  \"Timestamp\": \"2025-11-07T06:40:09Z\",\n  \"DeviceName\": \"h1\",\n  \"ActionType\": \"X\"\n}\n\
+                {\n  \"Timestamp\": \"bad\",\n  \"DeviceName\": \"h1\"\n}\n\
+                {\n  \"Timestamp\": \"2025-11-07T06:40:10Z\",\n  \"DeviceName\": \"h1\"\n}\n";
+    let p = run(text.as_bytes());
+    assert_eq!(p.format, Format::DefenderJson);
+    assert_eq!(p.events.len(), 2);
+    assert_eq!(p.events[0].origin.record, "line 1");
+    assert_eq!(p.events[1].origin.record, "line 10");
+    assert_eq!(p.issues.len(), 1);
+    assert_eq!(p.issues[0].record, "line 6");
+}
+
+#[test]
 fn device_state_rows_without_action_type() {
     let info = clean(fixture!("device_info.json"));
     assert_eq!(info.events.len(), 1);
