@@ -398,9 +398,9 @@ fn csv_row(
     let table = row::table_of(&r, by_columns);
     let mut event = row::normalize(ctx, &r, table, &place)?;
     if rec.latin1 {
-        event.fields.insert(
-            row::NOTE.into(),
-            "some fields were not UTF-8 and were read as Latin-1".into(),
+        row::note(
+            &mut event,
+            "some fields were not UTF-8 and were read as Latin-1",
         );
     }
     Ok(event)

@@ -199,6 +199,23 @@ impl Shapes {
     }
 }
 
+/// Parses and normalizes one row's bytes. JSON must be UTF-8; a row that is not (a Latin-1
+/// export) is read as Latin-1 and noted rather than lost.
+fn decode(ctx: &Ctx, shapes: &mut Shapes, bytes: &[u8], place: &str) -> Result<Event, ParseIssue> {
+    match serde_json::from_slice::<MaybeRow>(bytes) {
+        Ok(row) => shapes.event(ctx, row, place),
+        Err(e) if std::str::from_utf8(bytes).is_err() => {
+            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+            let row = serde_json::from_str::<MaybeRow>(&text)
+                .map_err(|_| ctx.issue(place, format!("invalid JSON: {e}")))?;
+            let mut event = shapes.event(ctx, row, place)?;
+            row::note(&mut event, "the row was not UTF-8 and was read as Latin-1");
+            Ok(event)
+        }
+        Err(e) => Err(ctx.issue(place, format!("invalid JSON: {e}"))),
+    }
+}
+
 /// How the JSON is laid out, from its first bytes.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Shape {
@@ -395,10 +412,7 @@ impl Document<'_, '_, '_> {
     fn row(&mut self, value: &Value, place: &str) {
         self.n += 1;
         let r = match value {
-            Value::Kept => match serde_json::from_slice::<MaybeRow>(&self.buf) {
-                Ok(row) => self.shapes.event(self.ctx, row, place),
-                Err(e) => Err(self.ctx.issue(place, format!("invalid JSON: {e}"))),
-            },
+            Value::Kept => decode(self.ctx, &mut self.shapes, &self.buf, place),
             Value::TooLong => Err(self.ctx.issue(
                 place,
                 format!("row over {} MiB, skipped", MAX_LINE_BYTES >> 20),
@@ -474,11 +488,7 @@ fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
         if text.is_empty() {
             continue;
         }
-        let r = match serde_json::from_slice::<MaybeRow>(text) {
-            Ok(row) => shapes.event(ctx, row, &place),
-            Err(e) => Err(ctx.issue(&place, format!("invalid JSON: {e}"))),
-        };
-        out(r);
+        out(decode(ctx, &mut shapes, text, &place));
     }
 }
 

@@ -14,6 +14,18 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// Key of the note added to `fields` when the parser had to interpret something.
 pub(crate) const NOTE: &str = "dossier.note";
 
+/// Adds a note to an event (notes already there are kept, `; ` between).
+pub(super) fn note(event: &mut Event, text: &str) {
+    event
+        .fields
+        .entry(NOTE.to_string())
+        .and_modify(|n| {
+            n.push_str("; ");
+            n.push_str(text);
+        })
+        .or_insert_with(|| text.to_string());
+}
+
 /// A row's columns, whatever the file format.
 pub(super) trait Columns {
     /// Position of a column (the first of that name), if the row has it.
@@ -430,9 +442,9 @@ pub(super) fn normalize(
         event.fields.insert("AdditionalFields".into(), extra);
     }
     if t.zone_assumed {
-        event.fields.insert(
-            NOTE.into(),
-            "Timestamp names no time zone: read as UTC (advanced hunting stores UTC)".into(),
+        note(
+            &mut event,
+            "Timestamp names no time zone: read as UTC (advanced hunting stores UTC)",
         );
     }
     for (i, taken) in m.taken.iter().enumerate() {

@@ -671,6 +671,15 @@ fn latin1_rows_are_read_and_noted() {
     let p = clean(b"Timestamp,DeviceName,ActionType\n2025-11-07T06:40:09Z,caf\xe9,X\n");
     assert_eq!(p.events[0].host, "caf\u{e9}");
     assert!(p.events[0].fields[crate::defender::row::NOTE].contains("Latin-1"));
+    let both = clean(b"Timestamp,DeviceName\n11/7/2025 6:40 AM,caf\xe9\n");
+    let note = &both.events[0].fields[crate::defender::row::NOTE];
+    assert!(
+        note.contains("read as UTC") && note.contains("; some fields were not UTF-8"),
+        "{note}"
+    );
+    let p = clean(b"{\"Timestamp\":\"2025-11-07T06:40:09Z\",\"DeviceName\":\"caf\xe9\"}\n");
+    assert_eq!(p.events[0].host, "caf\u{e9}");
+    assert!(p.events[0].fields[crate::defender::row::NOTE].contains("Latin-1"));
 }
 
 #[test]
