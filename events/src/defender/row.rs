@@ -186,7 +186,8 @@ pub(super) fn table_from_columns(c: &dyn Columns) -> Option<Table> {
     if any(&["NetworkAdapterName", "MacAddress", "IPAddresses"]) {
         return Some(Table::DeviceNetworkInfo);
     }
-    if any(&["LocalIPType", "RemoteIPType"]) {
+    // DeviceLogonEvents has RemoteIPType too, but no local end.
+    if c.has("LocalIPType") || (c.has("RemoteIPType") && any(&["LocalIP", "LocalPort"])) {
         return Some(Table::DeviceNetworkEvents);
     }
     if any(&[
@@ -230,8 +231,10 @@ fn table_from_action(action: &str) -> Option<Table> {
 }
 
 /// The table of one row: a `TableName`/`Type` column naming it (a `union withsource=`
-/// query), else the columns, else its `ActionType`, else the shape of a projection without
-/// `ActionType`; DeviceEvents when nothing tells.
+/// query); the alert tables by their columns; else the row's `ActionType` where it belongs to
+/// one table (so that the rows of a union of tables, which share all the columns, each get
+/// theirs); else the columns; else the shape of a projection without `ActionType`;
+/// DeviceEvents when nothing tells.
 pub(super) fn table_of(c: &dyn Columns, by_columns: Option<Table>) -> Table {
     if let Some(t) = ["TableName", "Type", "SourceTable"]
         .iter()
@@ -239,10 +242,13 @@ pub(super) fn table_of(c: &dyn Columns, by_columns: Option<Table>) -> Table {
     {
         return t;
     }
-    if let Some(t) = by_columns {
+    if let Some(t @ (Table::AlertInfo | Table::AlertEvidence)) = by_columns {
         return t;
     }
     if let Some(t) = c.get("ActionType").and_then(table_from_action) {
+        return t;
+    }
+    if let Some(t) = by_columns {
         return t;
     }
     if !c.has("ActionType") {

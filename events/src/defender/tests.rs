@@ -640,6 +640,25 @@ fn projections_are_told_by_action_type_or_by_a_table_column() {
         p.events[1].process.as_ref().unwrap().exe.as_deref(),
         Some("/usr/bin/curl")
     );
+    let union_columns = "Timestamp,DeviceName,ActionType,FileName,ProcessCommandLine,RemoteIP,RemotePort,LocalIP,LocalIPType\n\
+                         2025-11-07T06:40:09Z,h1,ProcessCreated,curl,curl x,,,,\n\
+                         2025-11-07T06:40:10Z,h1,ConnectionSuccess,,,203.0.113.77,80,10.0.0.4,Private\n\
+                         2025-11-07T06:40:11Z,h1,SomethingElse,,,,,,\n";
+    let p = clean(union_columns.as_bytes());
+    let tables: Vec<_> = p
+        .events
+        .iter()
+        .map(|e| e.source.table.clone().unwrap())
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "DeviceProcessEvents",
+            "DeviceNetworkEvents",
+            "DeviceNetworkEvents"
+        ],
+        "each row by its action; the columns decide the rest"
+    );
     let union = "{\"TableName\":\"DeviceLogonEvents\",\"Timestamp\":\"2025-11-07T06:40:09Z\",\
                  \"DeviceName\":\"h1\",\"ActionType\":\"Weird\"}\n";
     let p = clean(union.as_bytes());
