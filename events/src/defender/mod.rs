@@ -3,15 +3,15 @@
 //! `DeviceProcessEvents`, `DeviceNetworkEvents`, `DeviceFileEvents`, `DeviceLogonEvents`,
 //! `AlertInfo` and `AlertEvidence`, and the device state tables `DeviceInfo` and
 //! `DeviceNetworkInfo` (rows without `ActionType`: the table name stands for it), as CSV with
-//! a header row ([`csv`]; `,`, or `;` and tab as a spreadsheet saves it) or as JSON ([`json`]:
+//! a header row (`csv`; `,`, or `;` and tab as a spreadsheet saves it) or as JSON (`json`:
 //! the API response `{"Schema":[..],"Results":[..]}`, a plain array of rows, one row per line,
 //! or rows one after the other).
 //!
 //! Every form is read as a stream, one record at a time and at most 16 MiB each (a longer
 //! record is skipped and reported). The table of a row is told by a table-name column, by the
-//! row's `ActionType` where it belongs to one table, else by the columns ([`row`]); every row
+//! row's `ActionType` where it belongs to one table, else by the columns (`row`); every row
 //! becomes one [`Event`](crate::Event) with the table as its source, the row's `Timestamp` in
-//! RFC 3339 UTC ([`time`]), and every non-empty column the event has no place for kept in
+//! RFC 3339 UTC (`time`), and every non-empty column the event has no place for kept in
 //! `fields` under its own name. A row that cannot be read (wrong number of fields, bad
 //! timestamp, `AdditionalFields` that is not JSON, a broken JSON row) is a
 //! [`ParseIssue`](crate::ParseIssue) and the file goes on; a file whose header or schema has no
