@@ -120,6 +120,60 @@ fn script_content_csv_from_the_portal() {
 }
 
 #[test]
+fn the_seed_reports_benign_scripts() {
+    let p = clean(fixture!("seed001_script_content.csv"));
+    let got: Vec<(&str, &str)> = p
+        .events
+        .iter()
+        .map(|e| {
+            let script = e.script.as_deref().unwrap();
+            (e.time.as_str(), script.lines().nth(1).unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "2025-11-07T06:40:09.38102Z",
+                "# /usr/lib/sysstat/sa1: collect and store binary data in the daily"
+            ),
+            (
+                "2025-11-07T06:46:37.049669Z",
+                "# get_jar_data_list.py: inventory of JAR manifests (sample written for dossier's tests)"
+            ),
+            (
+                "2025-11-07T06:46:37.247243Z",
+                "# find_python_package.py: list installed Python packages (sample written for dossier's tests)"
+            ),
+            (
+                "2025-11-07T06:46:38.168331Z",
+                "# open_files.py: look for log4j in the open files of java processes (sample written for dossier's tests)"
+            ),
+            (
+                "2025-11-07T06:55:01.964973Z",
+                "# debian-sa1: run sa1 unless systemd timers do it (sample written for dossier's tests)"
+            ),
+        ]
+    );
+    assert!(
+        p.events[3]
+            .script
+            .as_deref()
+            .unwrap()
+            .contains("/var/opt/microsoft/mdatp/wdavedr/log4jMitigationApplied")
+    );
+    assert_eq!(
+        p.events[4]
+            .process
+            .as_ref()
+            .unwrap()
+            .command_line
+            .as_deref(),
+        Some("/bin/sh -c \"command -v debian-sa1 > /dev/null && debian-sa1 1 1\"")
+    );
+}
+
+#[test]
 fn script_content_api_json_gives_the_same_events() {
     let csv = clean(fixture!("device_events_script_content.csv"));
     let json = clean(fixture!("device_events_script_content.json"));
