@@ -149,7 +149,7 @@ fn offset(s: &str) -> Option<i32> {
     let s = &s[1..];
     let (h, m) = match s.split_once(':') {
         Some((h, m)) => (h, m),
-        None if s.len() == 4 => s.split_at(2),
+        None if s.len() == 4 && s.is_ascii() => s.split_at(2),
         None => return None,
     };
     if h.len() != 2 || m.len() != 2 {
@@ -256,6 +256,8 @@ mod tests {
             "2025-11-07T25:00:00Z",
             "2025-11-07T06:40:09.1234567890Z",
             "2025-11-07T06:40:09+5",
+            "2025-11-07T06:40:09+1\u{e9}2",
+            "2025-11-07T06:40:09+\u{e9}:1",
             "2025-11-07T06:40:09Q",
             "11/7/2025 13:00 PM",
             "11/7/25 1:00 PM",
@@ -271,5 +273,33 @@ mod tests {
                 .unwrap_err()
                 .contains("out of range")
         );
+    }
+
+    #[test]
+    fn any_text_is_a_time_or_a_reason_never_a_panic() {
+        const PIECES: [&str; 20] = [
+            "2025", "-", "11", "07", "T", "06", ":", "40", ".", "381", "Z", "+", "/", ",", " ",
+            "AM", "PM", "\u{e9}", "\u{20ac}", "\u{feff}",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 12) as usize;
+            let mut y = x;
+            for _ in 0..len {
+                text.push_str(PIECES[(y % PIECES.len() as u64) as usize]);
+                y /= PIECES.len() as u64;
+                if y == 0 {
+                    y = x.rotate_left(17);
+                }
+            }
+            if let Ok(p) = parse(&text) {
+                assert!(p.rfc3339.ends_with('Z'), "{text:?} -> {}", p.rfc3339);
+                assert_eq!(&p.rfc3339[10..11], "T");
+            }
+        }
     }
 }
