@@ -857,7 +857,32 @@ fn arbitrary_bytes_never_panic() {
         fixture!("alert_info.json"),
         fixture!("device_logon_events.csv"),
     ];
-    const ALPHABET: &[u8] = b",\"\n\r{}[]:\\ aZ09.-T\xef\xbb\xbf\xff";
+    const PIECES: [&[u8]; 24] = [
+        b",",
+        b"\"",
+        b"\n",
+        b"\r",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b":",
+        b"\\",
+        b" ",
+        b"a",
+        b"Z",
+        b"0",
+        b"9",
+        b".",
+        b"-",
+        b"T",
+        b"+",
+        b"\xef\xbb\xbf",
+        b"\xff",
+        b"\xc3\xa9",
+        b"\xe2\x82\xac",
+        b"\t",
+    ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for round in 0..3000 {
         let mut data = seeds[round % seeds.len()].to_vec();
@@ -865,14 +890,21 @@ fn arbitrary_bytes_never_panic() {
             0 => data.truncate(rng.below(data.len() + 1)),
             1 => {
                 for _ in 0..1 + rng.below(8) {
-                    let i = rng.below(data.len());
-                    data[i] = ALPHABET[rng.below(ALPHABET.len())];
+                    let at = rng.below(data.len());
+                    let piece = PIECES[rng.below(PIECES.len())];
+                    if rng.below(2) == 0 {
+                        data.splice(at..at, piece.iter().copied());
+                    } else {
+                        data.splice(
+                            at..(at + piece.len()).min(data.len()),
+                            piece.iter().copied(),
+                        );
+                    }
                 }
             }
             _ => {
-                let len = rng.below(256);
-                data = (0..len)
-                    .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+                data = (0..rng.below(64))
+                    .flat_map(|_| PIECES[rng.below(PIECES.len())].iter().copied())
                     .collect();
                 if round % 2 == 0 {
                     data.splice(0..0, HEAD.bytes());
