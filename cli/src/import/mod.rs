@@ -4,10 +4,10 @@
 //! SHA-256 hashed in the manifest, the sidecar, a custody ledger entry `imported`, signed and
 //! timestamped like a collection), as `raw/<path>`; its events are parsed by
 //! `dossier_events` and stored, normalized, in `records/events.jsonl` (one event per line, in
-//! the order of the source files, each naming the member and record it came from). A record
-//! the parser cannot read is an issue in the manifest, never a silent skip. The file is parsed
-//! from a second read whose SHA-256 must equal the stored member's, so every event comes from
-//! the hashed bytes.
+//! the order of the source files, each naming the member and record it came from), as they
+//! are parsed. A record the parser cannot read is an issue in the manifest, never a silent
+//! skip. The file is parsed from a second read, hashed as it goes: when that hash is not the
+//! stored member's (the file changed while it was imported) the manifest says so.
 //!
 //! The bundle is written by the collection orchestrator ([`crate::orchestrate`]), running one
 //! collector, [`ImportCollector`] (named `events`), against this machine.
@@ -96,15 +96,23 @@ impl ImportCollector {
             hash: Sha256::new(),
         };
         let member = copy.member.name.clone();
-        let mut events = Vec::new();
+        // Events are recorded as they are parsed (a big export is never held in memory);
+        // should the second read not hash as the stored member, the issue below says so.
         let mut issues = Vec::new();
+        let mut emit_error = None;
         let parsed = dossier_events::parse(
             &member,
             &mut hashing,
             self.format,
             &self.options,
             &mut |r| match r {
-                Ok(ev) => events.push(ev),
+                Ok(ev) => {
+                    if emit_error.is_none()
+                        && let Err(e) = ctx.emit(&ev)
+                    {
+                        emit_error = Some(e.to_string());
+                    }
+                }
                 Err(i) => issues.push(i),
             },
         );
@@ -116,11 +124,14 @@ impl ImportCollector {
                 &text,
                 IssueKind::Changed,
                 format!(
-                    "changed while imported (stored sha256 {}, parsed {sha}): its events are not recorded",
+                    "changed while imported: its events were parsed from a read with SHA-256 \
+                     {sha}, not the stored member's {}; import a copy that does not change",
                     copy.member.sha256
                 ),
             );
-            return;
+        }
+        if let Some(e) = emit_error {
+            ctx.issue(&text, IssueKind::Malformed, e);
         }
         for i in issues {
             ctx.issue(
@@ -137,12 +148,6 @@ impl ImportCollector {
                 counts.issues
             )),
             Err(e) => ctx.issue(&text, IssueKind::Malformed, e.to_string()),
-        }
-        for ev in &events {
-            if let Err(e) = ctx.emit(ev) {
-                ctx.issue(&text, IssueKind::Malformed, e.to_string());
-                return;
-            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `dossier import` end to end: audit and journal files (one gzipped) into one import bundle
+//! `dossier import` end to end: audit, journal (gzipped) and Defender files into one import bundle
 //! that `verify` accepts, with the custody ledger's `imported` entry, every source file stored
 //! byte for byte, and every event naming the stored member it came from; bad input refused with
 //! one line and exit 2; a record that cannot be read recorded as an issue.
@@ -36,6 +36,7 @@ fn import_stores_the_files_and_their_events_in_a_verified_bundle() {
     enc.write_all(&journal).unwrap();
     std::fs::write(&gz, enc.finish().unwrap()).unwrap();
     let audit = sample("audit.log");
+    let defender = sample("defender/device_events_script_content.csv");
     let out = d.path().join("out");
     let o = dossier(
         d.path(),
@@ -43,6 +44,7 @@ fn import_stores_the_files_and_their_events_in_a_verified_bundle() {
             "import",
             audit.to_str().unwrap(),
             gz.to_str().unwrap(),
+            defender.to_str().unwrap(),
             "--host",
             "web01",
             "--case",
@@ -66,7 +68,7 @@ fn import_stores_the_files_and_their_events_in_a_verified_bundle() {
     // The source files as given, byte for byte (the gzip as gzip).
     let stored: Vec<(&String, &Vec<u8>)> =
         m.iter().filter(|(n, _)| n.starts_with("raw/")).collect();
-    assert_eq!(stored.len(), 2);
+    assert_eq!(stored.len(), 3);
     assert!(
         stored
             .iter()
@@ -89,8 +91,12 @@ fn import_stores_the_files_and_their_events_in_a_verified_bundle() {
         .collect();
     assert_eq!(
         formats.into_iter().collect::<Vec<_>>(),
-        ["audit", "journal"]
+        ["audit", "defender_csv", "journal"]
     );
+    // Defender's script events keep the script text and their device.
+    assert!(events.iter().any(|e| e["action"] == "ScriptContent"
+        && e["script"].as_str().is_some_and(|t| !t.is_empty())
+        && e["host"] != "web01"));
     for e in &events {
         let file = e["origin"]["file"].as_str().unwrap();
         assert!(m.contains_key(file), "{file} not in the bundle");
