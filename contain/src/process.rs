@@ -10,8 +10,9 @@
 //! parent first, re-scanning for new children until the tree is stable. The record says
 //! which was used and which PIDs (with start times) were frozen; resume is the inverse (thaw,
 //! or SIGCONT of those same PIDs whose start time still matches). Kill first hashes each
-//! process's exe and memory map list into the record, then sends SIGKILL to the tree; it
-//! cannot be undone.
+//! process's exe and memory map list into its state before (written in the `applying` record,
+//! so they are on the host and in the ledger before the kill), then sends SIGKILL to the
+//! tree; it cannot be undone.
 //!
 //! Everything goes through the [`Actuator`]: `/proc` is read with `/bin/cat`, signals are
 //! sent with `kill` by absolute path, cgroup files are written by a fixed script that takes
@@ -475,6 +476,19 @@ fn evidence(a: &mut dyn Actuator, p: &Proc, text: bool) -> Result<Value, ActionE
     Ok(v)
 }
 
+/// [`evidence`] of every live process of `tree` (the map text of the first one with `text`).
+fn tree_evidence(
+    a: &mut dyn Actuator,
+    tree: &[Proc],
+    text: bool,
+) -> Result<Vec<Value>, ActionError> {
+    tree.iter()
+        .filter(|p| !p.dead())
+        .enumerate()
+        .map(|(i, p)| evidence(a, p, text && i == 0))
+        .collect()
+}
+
 fn hex(data: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(data)
@@ -494,14 +508,19 @@ impl Action for Kill {
         )
     }
 
+    /// The process as [`Suspend`] records it, and the evidence of the frozen tree (each
+    /// process's exe SHA-256 and memory map list, hashed; the main process's map text too):
+    /// the engine writes it in the `applying` record, before the kill.
     fn check(&self, a: &mut dyn Actuator) -> Result<Value, ActionError> {
-        let (before, tree, own) = self.target.check(a)?;
+        let (mut before, tree, own) = self.target.check(a)?;
         if !suspended(a, &tree, own.as_ref())? {
             return Err(ActionError::Refused(format!(
                 "PID {} is not suspended: a process is killed only after its suspend",
                 self.target.pid
             )));
         }
+        before["hashed_at"] = json!(chrono::Utc::now().to_rfc3339());
+        before["processes"] = json!(tree_evidence(a, &tree, true)?);
         Ok(before)
     }
 
@@ -518,11 +537,10 @@ impl Action for Kill {
                 self.target.pid
             )));
         }
+        // Hashed again (the record `before` has them from the check): a frozen process's
+        // maps do not change, so a difference shows a tree that ran in between.
         let hashed_at = chrono::Utc::now().to_rfc3339();
-        let mut hashed = Vec::new();
-        for (i, p) in tree.iter().filter(|p| !p.dead()).enumerate() {
-            hashed.push(evidence(a, p, i == 0)?);
-        }
+        let hashed = tree_evidence(a, &tree, false)?;
         let live: Vec<Member> = tree.iter().filter(|p| !p.dead()).map(member).collect();
         let list: Vec<u32> = live.iter().map(|m| m.pid).collect();
         procfs::signal(a, "KILL", &list)?;
@@ -549,11 +567,18 @@ impl Action for Kill {
         &self,
         _a: &mut dyn Actuator,
         _id: &str,
-        _before: &Value,
+        before: &Value,
         after: &Value,
     ) -> Result<(), ActionError> {
-        let when = after["hashed_at"].as_str().unwrap_or("(unknown time)");
-        let sha = after["processes"][0]["exe_sha256"]
+        // The evidence is in `before` (written before the kill); an older record had it in
+        // `after` only.
+        let hashed = if before["processes"].is_array() {
+            before
+        } else {
+            after
+        };
+        let when = hashed["hashed_at"].as_str().unwrap_or("(unknown time)");
+        let sha = hashed["processes"][0]["exe_sha256"]
             .as_str()
             .unwrap_or("unknown");
         Err(ActionError::Refused(format!(
