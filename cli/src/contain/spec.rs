@@ -209,6 +209,31 @@ pub fn resolve(spec: &Spec, a: &mut dyn Actuator) -> anyhow::Result<Step> {
     })
 }
 
+/// `--kill`: `steps` with a kill of the same process (PID, start time, exe hash) right after
+/// each suspend that has none yet.
+pub fn with_kills(steps: Vec<Step>) -> Vec<Step> {
+    let mut out = Vec::with_capacity(steps.len() * 2);
+    for s in &steps {
+        out.push(s.clone());
+        if let Step::Suspend {
+            pid,
+            start_time,
+            exe_sha256,
+        } = s
+        {
+            let kill = Step::Kill {
+                pid: *pid,
+                start_time: *start_time,
+                exe_sha256: exe_sha256.clone(),
+            };
+            if !steps.contains(&kill) {
+                out.push(kill);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +273,32 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn kill_follows_each_suspend_once() {
+        let suspend = |pid| Step::Suspend {
+            pid,
+            start_time: u64::from(pid) * 10,
+            exe_sha256: Some(format!("{pid:064}")),
+        };
+        let kill = |pid| Step::Kill {
+            pid,
+            start_time: u64::from(pid) * 10,
+            exe_sha256: Some(format!("{pid:064}")),
+        };
+        let unit = Step::NeutralizeUnit {
+            unit: "miner.service".into(),
+            runtime: true,
+        };
+        let got = with_kills(vec![suspend(7), suspend(9), kill(9), unit.clone()]);
+        assert_eq!(
+            got,
+            vec![suspend(7), kill(7), suspend(9), kill(9), unit.clone()]
+        );
+        assert_eq!(with_kills(vec![unit.clone()]), vec![unit]);
+        // Each kill depends on its own suspend only.
+        assert!(kill(7).depends_on(&suspend(7)) && !kill(7).depends_on(&suspend(9)));
     }
 
     #[test]
