@@ -84,8 +84,9 @@ impl Target {
         )
     }
 
-    /// The process now, refused unless its start time and exe hash are the plan's.
-    fn identify(&self, a: &mut dyn Actuator) -> Result<Proc, ActionError> {
+    /// The process now, refused unless its start time and exe hash are the plan's, and
+    /// when it has exited already (a zombie: nothing to `act` on).
+    fn identify(&self, a: &mut dyn Actuator, act: &str) -> Result<Proc, ActionError> {
         let reused =
             |why: String| ActionError::Refused(format!("PID reused or exe changed: {why}"));
         let p = procfs::stat_of(a, self.pid)?
@@ -95,6 +96,9 @@ impl Target {
                 "PID {} started at {} ticks, the plan says {}",
                 self.pid, p.start_time, self.start_time
             )));
+        }
+        if let Some(why) = p.exited(act) {
+            return Err(ActionError::Refused(why));
         }
         if let Some(want) = &self.exe_sha256 {
             let got = procfs::sha256_of(a, &format!("/proc/{}/exe", self.pid)).map_err(|e| {
@@ -126,8 +130,9 @@ impl Target {
     fn check(
         &self,
         a: &mut dyn Actuator,
+        act: &str,
     ) -> Result<(Value, Vec<Proc>, Option<OwnCgroup>), ActionError> {
-        let p = self.identify(a)?;
+        let p = self.identify(a, act)?;
         let exe = procfs::exe_path(a, self.pid)?;
         let exe_sha256 = procfs::sha256_of(a, &format!("/proc/{}/exe", self.pid)).ok();
         let tree = self.tree(a)?;
@@ -329,7 +334,7 @@ impl Action for Suspend {
     }
 
     fn check(&self, a: &mut dyn Actuator) -> Result<Value, ActionError> {
-        Ok(self.target.check(a)?.0)
+        Ok(self.target.check(a, "freeze")?.0)
     }
 
     fn apply(
@@ -338,7 +343,7 @@ impl Action for Suspend {
         _id: &str,
         _before: &Value,
     ) -> Result<Value, ActionError> {
-        let (_, tree, own) = self.target.check(a)?;
+        let (_, tree, own) = self.target.check(a, "freeze")?;
         let frozen = match &own {
             Some(cg) => freeze_whole_tree(a, &self.target, cg, &tree)?,
             None => None,
@@ -512,7 +517,7 @@ impl Action for Kill {
     /// process's exe SHA-256 and memory map list, hashed; the main process's map text too):
     /// the engine writes it in the `applying` record, before the kill.
     fn check(&self, a: &mut dyn Actuator) -> Result<Value, ActionError> {
-        let (mut before, tree, own) = self.target.check(a)?;
+        let (mut before, tree, own) = self.target.check(a, "kill")?;
         if !suspended(a, &tree, own.as_ref())? {
             return Err(ActionError::Refused(format!(
                 "PID {} is not suspended: a process is killed only after its suspend",
@@ -530,7 +535,7 @@ impl Action for Kill {
         _id: &str,
         _before: &Value,
     ) -> Result<Value, ActionError> {
-        let (_, tree, own) = self.target.check(a)?;
+        let (_, tree, own) = self.target.check(a, "kill")?;
         if !suspended(a, &tree, own.as_ref())? {
             return Err(ActionError::Refused(format!(
                 "PID {} is not suspended any more",

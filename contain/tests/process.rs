@@ -304,6 +304,44 @@ fn kill_hashes_exe_and_maps_first_and_cannot_be_undone() {
     s.undo(a, "s", &s_before, &s_after).unwrap();
 }
 
+#[test]
+fn a_zombie_is_refused_with_the_reason_and_nothing_is_sent() {
+    // A child that has exited and that this test has not reaped yet: state Z.
+    let mut child = Command::new("/bin/true").spawn().unwrap();
+    let pid = child.id();
+    let a: &mut dyn Actuator = &mut local();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let zombie = loop {
+        let p = procfs::stat_of(a, pid).unwrap().unwrap();
+        if p.state == 'Z' {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "never a zombie: {p:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let s = Suspend::new(pid, zombie.start_time, None);
+    let e = s.check(a).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(m)
+            if *m == format!("PID {pid} is a zombie (exited, not reaped): nothing to freeze")),
+        "{e}"
+    );
+    // Applied anyway (a plan made while it ran): refused before any signal.
+    let e = s.apply(a, "z", &serde_json::Value::Null).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(m) if m.contains("is a zombie")),
+        "{e}"
+    );
+    let k = Kill::new(pid, zombie.start_time, None);
+    let e = k.check(a).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(m) if m.ends_with("nothing to kill")),
+        "{e}"
+    );
+    assert_eq!(procfs::stat_of(a, pid).unwrap().unwrap().state, 'Z');
+    assert!(child.try_wait().unwrap().unwrap().success());
+}
+
 /// Where a writable cgroup hierarchy of `fs` type is mounted, among `places`.
 fn hierarchy(places: &[&'static str], fs: &str) -> Option<&'static str> {
     places.iter().copied().find(|p| {
