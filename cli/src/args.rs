@@ -90,6 +90,10 @@ pub struct ContainArgs {
     /// memory map list are hashed into the action record. A kill cannot be undone.
     #[arg(long)]
     pub kill: bool,
+    /// With --action isolate: seconds after which the isolation removes itself unless a
+    /// fresh SSH connection confirms it (30 to 3600; default 120).
+    #[arg(long, value_name = "SECONDS")]
+    pub rollback_secs: Option<u64>,
     /// Built-in playbook name or playbook file of the snapshot collected before the first
     /// change (default triage).
     #[arg(long, value_name = "NAME|FILE")]

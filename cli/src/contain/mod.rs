@@ -109,12 +109,13 @@ pub fn plan_contain(
     examiner_given: Option<String>,
     signer: Option<Arc<SigningKey>>,
 ) -> anyhow::Result<ContainPlan> {
-    let specs = a
+    let mut specs = a
         .actions
         .iter()
         .map(|s| spec::parse(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    spec::set_rollback(&mut specs, a.rollback_secs).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         !specs.is_empty() || a.from.is_some(),
         "nothing to contain: give at least one --action or --from findings.json (see dossier contain --help)"
