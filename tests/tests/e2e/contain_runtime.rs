@@ -3,8 +3,10 @@
 //! suspends is refused in one line; the runtime plan's action records are written under
 //! `--runtime-dir` only (nothing under the state folder); `--kill` adds a kill after the
 //! suspend whose `applying` record already holds the frozen process's exe and memory map
-//! hashes; `actions` lists the runtime records and `restore --all` refuses the kill (it cannot
-//! be undone) and records it in the runtime folder.
+//! hashes; a new collection of the host while it is suspended still reports it, its findings'
+//! explanations and the host report saying it is suspended (state T); `actions` lists the
+//! runtime records and `restore --all` refuses the kill (it cannot be undone) and records it
+//! in the runtime folder.
 
 use dossier_tests::*;
 use std::path::Path;
@@ -40,6 +42,20 @@ fn records(dir: &Path) -> Vec<(String, serde_json::Value)> {
     v
 }
 
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[test]
 fn a_runtime_plan_records_under_the_runtime_folder_and_kill_hashes_before_it_kills() {
     if !nix::unistd::geteuid().is_root() {
@@ -48,7 +64,11 @@ fn a_runtime_plan_records_under_the_runtime_folder_and_kill_hashes_before_it_kil
     }
     let d = tempfile::tempdir().unwrap();
     let cwd = d.path();
-    let sleeper = Sleeper(Command::new("/bin/sleep").arg("1000").spawn().unwrap());
+    // A copy of sleep, deleted once started (the kind of process an analysis flags).
+    let exe = cwd.join("kworkerds");
+    std::fs::copy("/bin/sleep", &exe).unwrap();
+    let sleeper = Sleeper(Command::new(&exe).arg("1000").spawn().unwrap());
+    std::fs::remove_file(&exe).unwrap();
     let pid = sleeper.0.id();
     let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
     let findings = cwd.join("findings.json");
@@ -130,6 +150,32 @@ fn a_runtime_plan_records_under_the_runtime_folder_and_kill_hashes_before_it_kil
     assert_eq!(recs.len(), 2, "{recs:?}");
     assert!(recs.iter().all(|(_, r)| r["runtime"] == true));
 
+    // A sweep of the host now: the process is still a finding, said to be suspended.
+    let again = cwd.join("again");
+    collect(cwd, &again, &[]);
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(again.join("analysis/findings.json")).unwrap())
+            .unwrap();
+    let note = format!("PID {pid} suspended (state T): contained, not running");
+    let about: Vec<&serde_json::Value> = findings["hosts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["explanation"].as_str().unwrap().contains(&note))
+        .collect();
+    assert!(!about.is_empty(), "{}", findings["hosts"][0]["findings"]);
+    assert!(about.iter().all(|f| f["weight"].as_u64().unwrap() > 0));
+    let report = walk(&again.join("analysis"))
+        .into_iter()
+        .find(|p| p.ends_with("report.md"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .expect("a host report");
+    assert!(report.contains(&note), "{report}");
+    assert!(
+        report.contains(&format!("process {pid} (suspended, state T)")),
+        "{report}"
+    );
+
     // With --kill: the suspend is in place, the kill is added, hashed first.
     apply.push("--kill");
     let o = dossier(cwd, &apply);
@@ -147,7 +193,13 @@ fn a_runtime_plan_records_under_the_runtime_folder_and_kill_hashes_before_it_kil
     assert_eq!(first["pid"], pid);
     assert_eq!(first["maps_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(first["exe_sha256"].as_str().unwrap().len(), 64);
-    assert!(first["maps"].as_str().unwrap().contains("sleep"), "{first}");
+    assert!(
+        first["maps"]
+            .as_str()
+            .unwrap()
+            .contains("kworkerds (deleted)"),
+        "{first}"
+    );
     let ledger = std::fs::read_to_string(out.join("custody.jsonl")).unwrap();
     assert!(ledger.contains("\"action_applying\""));
 
