@@ -58,6 +58,14 @@ pub fn program(
     Ok(None)
 }
 
+/// The bytes of a record file as [`Store::write`] writes them (pretty JSON and a newline):
+/// the ledger names their SHA-256, which ties each entry to the record on the host.
+pub fn record_bytes(rec: &Record) -> Result<Vec<u8>, serde_json::Error> {
+    let mut data = serde_json::to_vec_pretty(rec)?;
+    data.push(b'\n');
+    Ok(data)
+}
+
 /// Splits `<id>.<seq>.json`.
 fn parse_name(name: &str) -> Option<(&str, u32)> {
     let stem = name.strip_suffix(".json")?;
@@ -107,11 +115,16 @@ impl Store {
         ops::mkdir_private(a, &dir)?;
         rec.seq += 1;
         let path = format!("{dir}/{}.{}.json", rec.id, rec.seq);
-        let mut data = serde_json::to_vec_pretty(rec).map_err(|e| StoreError::Bad {
-            dir: dir.clone(),
-            message: e.to_string(),
-        })?;
-        data.push(b'\n');
+        let data = match record_bytes(rec) {
+            Ok(d) => d,
+            Err(e) => {
+                rec.seq -= 1;
+                return Err(StoreError::Bad {
+                    dir,
+                    message: e.to_string(),
+                });
+            }
+        };
         let r = ops::write_new(a, &path, &data, 0o600);
         if r.is_err() {
             rec.seq -= 1;
@@ -316,6 +329,11 @@ mod tests {
         assert_eq!(
             std::fs::metadata(&first).unwrap().permissions().mode() & 0o777,
             0o600
+        );
+        assert_eq!(
+            std::fs::read(dir.join(format!("{}.2.json", r.id))).unwrap(),
+            record_bytes(&r).unwrap(),
+            "the file is the bytes the ledger hashes"
         );
         let l = store.list(a).unwrap();
         assert!(l.problems.is_empty(), "{:?}", l.problems);

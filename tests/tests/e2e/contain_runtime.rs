@@ -200,8 +200,25 @@ fn a_runtime_plan_records_under_the_runtime_folder_and_kill_hashes_before_it_kil
             .contains("kworkerds (deleted)"),
         "{first}"
     );
+    // The ledger's applying entry of the kill holds the same hashes and the record's SHA-256.
     let ledger = std::fs::read_to_string(out.join("custody.jsonl")).unwrap();
-    assert!(ledger.contains("\"action_applying\""));
+    let (name, _) = recs
+        .iter()
+        .find(|(_, r)| r["step"]["action"] == "kill" && r["state"]["name"] == "applying")
+        .unwrap();
+    let entry: serde_json::Value = ledger
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "action_applying")
+        .map(|e| serde_json::from_str(e["detail"].as_str().unwrap()).unwrap())
+        .find(|d: &serde_json::Value| d["record"] == name.as_str())
+        .expect("the kill's action_applying entry");
+    assert_eq!(entry["hashed"][0]["maps_sha256"], first["maps_sha256"]);
+    assert_eq!(
+        entry["record_sha256"],
+        sha256_file(&run_dir.join("actions").join(name)).as_str()
+    );
+    assert_eq!(entry["runtime"], true);
 
     // actions lists the runtime records; restore refuses the kill, resumes nothing (gone).
     let mut actions = vec!["actions"];
