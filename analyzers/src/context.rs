@@ -317,12 +317,11 @@ impl Ctx {
         };
         for p in &self.procs {
             if let Some(exe) = &p.rec.exe {
-                add(
-                    exe,
-                    p.rec.exe_sha256.clone(),
-                    format!("process {}", p.rec.pid),
-                    p.rec.exe_member.clone(),
-                );
+                let why = match crate::suspended::label(&p.rec) {
+                    Some(state) => format!("process {} ({state})", p.rec.pid),
+                    None => format!("process {}", p.rec.pid),
+                };
+                add(exe, p.rec.exe_sha256.clone(), why, p.rec.exe_member.clone());
             }
         }
         for v in &self.verify {

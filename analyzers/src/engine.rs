@@ -121,6 +121,9 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
             }
         }
     }
+    // A process a responder suspended is still evidence: said, not hidden or discounted.
+    crate::suspended::note(ctx.procs.iter().map(|p| &p.rec), &mut findings);
+    crate::suspended::note(ctx.procs.iter().map(|p| &p.rec), &mut context);
     let gaps = input
         .collectors
         .iter()

@@ -8,9 +8,10 @@
 //! the data it needs is only partly there (a collector could not read everything), the rule is
 //! evaluated and listed as *evaluated on partial data* ([`completeness`]).
 //!
-//! Modules depend downwards only: [`config`] and [`completeness`] (playbook and partial-data
-//! reasons) at the bottom, [`input`] (bundle types) on
-//! [`completeness`], [`context`] (parsed records) on [`input`], [`rules`] on [`context`] and
+//! Modules depend downwards only: [`config`], [`completeness`] (playbook and partial-data
+//! reasons) and [`suspended`] (findings about stopped processes say so) at the bottom,
+//! [`input`] (bundle types) on [`completeness`], [`context`] (parsed records) on [`input`] and
+//! [`suspended`], [`rules`] on [`context`] and
 //! [`config`], [`gating`] (one gate for built-in and plugin rules) on [`config`] and
 //! [`completeness`], [`scoring`] (behaviour, context, facts and boosts) on [`config`] and
 //! [`context`], and [`engine`] and [`plugins`] on top. Nothing imports the engine but tests
@@ -40,6 +41,7 @@ pub mod policy;
 pub mod rules;
 pub mod scoring;
 pub mod stacking;
+pub mod suspended;
 #[cfg(test)]
 mod testkit;
 

@@ -122,9 +122,19 @@ pub struct ContainArgs {
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
     /// With --from: block at once without changing anything on disk (units stopped and
-    /// masked under /run, processes frozen; cron lines and files left as they are).
+    /// masked under /run, processes frozen; cron lines and files left as they are; the
+    /// action records kept under /run/dossier, dropped at reboot with the masks).
     #[arg(long)]
     pub runtime: bool,
+    /// Also kill each process the plan suspends (--from findings, --action suspend:PID): a
+    /// kill step after each suspend, applied only once the process is frozen and its exe and
+    /// memory map list are hashed into the action record. A kill cannot be undone.
+    #[arg(long)]
+    pub kill: bool,
+    /// With --action isolate: seconds after which the isolation removes itself unless a
+    /// fresh SSH connection confirms it (30 to 3600; default 120).
+    #[arg(long, value_name = "SECONDS")]
+    pub rollback_secs: Option<u64>,
     /// Built-in playbook name or playbook file of the snapshot collected before the first
     /// change (default triage).
     #[arg(long, value_name = "NAME|FILE")]
@@ -147,13 +157,20 @@ pub struct CaseArgs {
     /// dossier's state folder on each target (action records, quarantine; for tests).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
     pub state_dir: String,
+    /// dossier's runtime folder on each target (the action records of --runtime plans,
+    /// dropped at reboot; for tests).
+    #[arg(long, value_name = "DIR", default_value = "/run/dossier")]
+    pub runtime_dir: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ActionsArgs {
-    /// dossier's state folder on this machine.
+    /// dossier's state folder on each target.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/dossier")]
     pub state_dir: String,
+    /// dossier's runtime folder on each target (the records of --runtime plans).
+    #[arg(long, value_name = "DIR", default_value = "/run/dossier")]
+    pub runtime_dir: String,
     /// Hosts to act on, named as for `sweep` (`host`, `user@host:port`, an address), reached
     /// over SSH with the options below (`sudo -n` for a non-root login); none: this machine.
     #[arg(value_name = "TARGET")]

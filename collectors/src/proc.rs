@@ -1,6 +1,8 @@
 //! The `proc` collector: every process of a live host from `/proc`.
 //!
-//! For each PID: `stat`, `status`, `cmdline` and `cgroup` are copied verbatim and parsed; the
+//! For each PID: `stat`, `status`, `cmdline` and `cgroup` are copied verbatim and parsed (and
+//! the freezer file of each cgroup read once: a frozen cgroup, a process a responder
+//! suspended, is recorded as `frozen` with that file kept as its evidence); the
 //! `exe`, `cwd` and `root` links and namespace links are read; the executable is hashed through
 //! `/proc/PID/exe` (so a deleted binary is still hashed) once per distinct file. Executables
 //! that no package owns, or that were deleted, are copied into the bundle up to a size cap.
@@ -117,6 +119,7 @@ impl Collector for ProcCollector {
             seen: HashMap::new(),
             db,
             fd_denied: 0,
+            frozen: HashMap::new(),
         };
         let mut vanished = 0usize;
         for pid in pids {
@@ -159,6 +162,8 @@ struct ExeState {
     own_pids: Vec<u32>,
     /// Descriptor links (`fd/0..2`) refused for lack of permission.
     fd_denied: usize,
+    /// Freezer file → whether it said frozen (each cgroup's is read once).
+    frozen: HashMap<PathBuf, bool>,
 }
 
 /// Identity of an executable file: (dev, inode) where the transport knows it; over SFTP,
@@ -330,6 +335,7 @@ fn user_process(
     }
     if let Some(d) = files.read_small(ctx, "cgroup", rec) {
         (rec.cgroup, rec.systemd_unit) = parse_cgroup(&d);
+        rec.frozen = frozen(ctx, &d, rec, st);
     }
     // environ: only the LD_* keys are kept; the bytes are never stored.
     match ctx.host().read(&files.dir.join("environ"), 1 << 20) {
@@ -588,6 +594,75 @@ pub fn parse_cgroup(data: &[u8]) -> (Option<String>, Option<String>) {
     (path, unit)
 }
 
+/// The freezer files of the cgroups `/proc/PID/cgroup` names: cgroup v2 `cgroup.events`
+/// (under `/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a hybrid host) and the v1
+/// `freezer.state`. The root cgroup (it cannot be frozen) and paths with `..` (a cgroup
+/// outside the reader's namespace) are skipped.
+pub fn freezer_files(data: &[u8]) -> Vec<PathBuf> {
+    let s = String::from_utf8_lossy(data);
+    let mut out = Vec::new();
+    for l in s.lines() {
+        let mut it = l.splitn(3, ':');
+        let (Some(id), Some(ctrl), Some(path)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        if !path.starts_with('/') || path == "/" || path.split('/').any(|c| c == "..") {
+            continue;
+        }
+        if id == "0" && ctrl.is_empty() {
+            for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+                out.push(PathBuf::from(format!("{root}{path}/cgroup.events")));
+            }
+        } else if ctrl.split(',').any(|c| c == "freezer") {
+            out.push(PathBuf::from(format!(
+                "/sys/fs/cgroup/freezer{path}/freezer.state"
+            )));
+        }
+    }
+    out
+}
+
+/// Whether a freezer file says frozen (`frozen 1` in `cgroup.events`, `FROZEN` in
+/// `freezer.state`).
+pub fn says_frozen(data: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(data);
+    s.lines()
+        .any(|l| l.trim() == "frozen 1" || l.trim() == "FROZEN")
+}
+
+/// Whether the process's cgroup is frozen (a responder suspended it). Each freezer file is
+/// read once per collection; it is stored in the bundle (and named in the record's sources)
+/// only when it says frozen, as the evidence of that.
+fn frozen(
+    ctx: &mut CollectContext<'_>,
+    cgroup: &[u8],
+    rec: &mut ProcessRecord,
+    st: &mut ExeState,
+) -> bool {
+    let mut any = false;
+    for f in freezer_files(cgroup) {
+        if let Some(&known) = st.frozen.get(&f) {
+            any |= known;
+            continue;
+        }
+        let yes = match ctx.host().read(&f, 4096) {
+            Ok(r) if says_frozen(&r.data) => match ctx.store_read(&f, r) {
+                Some(c) => {
+                    rec.sources.push(c.source_ref(&f));
+                    true
+                }
+                None => true,
+            },
+            // Not there (the other hierarchy, an exited cgroup) or not readable: not known to
+            // be frozen; the state letter still shows a stopped process.
+            _ => false,
+        };
+        st.frozen.insert(f, yes);
+        any |= yes;
+    }
+    any
+}
+
 /// `LD_PRELOAD`, `LD_LIBRARY_PATH`, `LD_AUDIT` values from `environ`; nothing else is kept.
 pub fn parse_environ_ld(data: &[u8]) -> (Option<String>, Option<String>, Option<String>) {
     let mut out: BTreeMap<&[u8], String> = BTreeMap::new();
@@ -663,6 +738,22 @@ mod tests {
                 .as_deref(),
             Some("session-3.scope")
         );
+        assert_eq!(
+            freezer_files(b"0::/system.slice/python.service\n"),
+            [
+                PathBuf::from("/sys/fs/cgroup/system.slice/python.service/cgroup.events"),
+                PathBuf::from("/sys/fs/cgroup/unified/system.slice/python.service/cgroup.events")
+            ]
+        );
+        assert_eq!(
+            freezer_files(b"7:freezer:/x\n3:cpu,cpuacct:/y\n0::/\n0::/../../z\n"),
+            [PathBuf::from("/sys/fs/cgroup/freezer/x/freezer.state")]
+        );
+        assert!(says_frozen(b"populated 1\nfrozen 1\n"));
+        assert!(!says_frozen(b"populated 1\nfrozen 0\n"));
+        assert!(
+            says_frozen(b"FROZEN\n") && !says_frozen(b"THAWED\n") && !says_frozen(b"FREEZING\n")
+        );
         let env = b"HOME=/root\0AWS_SECRET_ACCESS_KEY=hunter2\0LD_PRELOAD=/usr/lib/libhide.so\0LD_PRELOADX=no\0";
         assert_eq!(
             parse_environ_ld(env),
@@ -708,6 +799,37 @@ mod tests {
             .file("/proc/900/cmdline", "sleep\x00100\x00")
             .link("/proc/900/exe", "/usr/bin/sleep (deleted)")
             .dir("/proc/901")
+    }
+
+    #[test]
+    fn a_process_in_a_frozen_cgroup_is_recorded_frozen_with_the_evidence() {
+        let events = "/sys/fs/cgroup/system.slice/python.service/cgroup.events";
+        for (text, want) in [
+            ("populated 1\nfrozen 1\n", true),
+            ("populated 1\nfrozen 0\n", false),
+        ] {
+            let h = live_host().file(events, text);
+            let (sink, r) = run_collector(
+                &ProcCollector,
+                &h,
+                serde_json::Value::Null,
+                &Default::default(),
+            );
+            r.unwrap();
+            let procs = sink.of_kind("proc", "process");
+            let miner = procs.iter().find(|p| p["pid"] == 812).unwrap();
+            let other = procs.iter().find(|p| p["pid"] == 900).unwrap();
+            assert!(other.get("frozen").is_none(), "{other}");
+            let kept = sink.raw.keys().any(|k| k.ends_with("cgroup.events"));
+            let named = miner["sources"].to_string().contains("cgroup.events");
+            if want {
+                assert_eq!(miner["frozen"], true, "{miner}");
+                assert!(kept && named, "{:?} {miner}", sink.raw.keys());
+            } else {
+                assert!(miner.get("frozen").is_none(), "{miner}");
+                assert!(!kept && !named, "{:?}", sink.raw.keys());
+            }
+        }
     }
 
     #[test]

@@ -66,27 +66,46 @@ impl Step {
 }
 
 /// Where dossier keeps its own state on a target: action records and, when on the same
-/// filesystem as a quarantined file, the quarantine.
+/// filesystem as a quarantined file, the quarantine; and the records of `--runtime` plans,
+/// which change nothing on disk outside `/run`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Places {
     /// `/var/lib/dossier` (or `--state-dir`, for tests).
     pub state_dir: String,
+    /// `/run/dossier` (or `--runtime-dir`, for tests): the action records of `--runtime`
+    /// plans, dropped at reboot together with the runtime masks they record.
+    pub runtime_dir: String,
 }
 
 impl Places {
     /// The state folder of a real run.
     pub const DEFAULT: &'static str = "/var/lib/dossier";
+    /// The runtime folder of a real run (a tmpfs a reboot empties).
+    pub const DEFAULT_RUNTIME: &'static str = "/run/dossier";
 
-    /// Places under `state_dir`.
+    /// Places under `state_dir` (runtime records under [`Places::DEFAULT_RUNTIME`]).
     pub fn new(state_dir: impl Into<String>) -> Places {
         Places {
             state_dir: state_dir.into(),
+            runtime_dir: Places::DEFAULT_RUNTIME.into(),
         }
+    }
+
+    /// The same with the runtime records under `runtime_dir`.
+    #[must_use]
+    pub fn with_runtime_dir(mut self, runtime_dir: impl Into<String>) -> Places {
+        self.runtime_dir = runtime_dir.into();
+        self
     }
 
     /// The folder of the action records.
     pub fn actions(&self) -> String {
         format!("{}/actions", self.state_dir.trim_end_matches('/'))
+    }
+
+    /// The folder of the action records of `--runtime` plans.
+    pub fn runtime_actions(&self) -> String {
+        format!("{}/actions", self.runtime_dir.trim_end_matches('/'))
     }
 
     /// The quarantine folder under the state folder.

@@ -45,6 +45,9 @@ pub struct Context {
     pub examiner: String,
     /// The host's snapshot bundle taken before the first change.
     pub snapshot: Option<Snapshot>,
+    /// A `--runtime` plan: its records go in the runtime folder (`/run/dossier/actions`),
+    /// so that nothing under `/var` changes.
+    pub runtime: bool,
 }
 
 /// What the caller adds to a run.
@@ -165,6 +168,7 @@ pub fn apply(
             &ctx.examiner,
             ctx.snapshot.clone(),
         );
+        rec.runtime = ctx.runtime;
         if let Some((s, _)) = blocked {
             let reason = format!("not applied: it needs the {} step, which failed", s.kind());
             transition(a, &store, hooks, &mut rec, State::Failed(reason.clone()))?;
@@ -435,6 +439,7 @@ mod tests {
                 bundle: "b.zip".into(),
                 sha256: "11".repeat(32),
             }),
+            runtime: false,
         };
         let log: Log = Arc::default();
         let hooks = FakeHooks {
@@ -660,6 +665,40 @@ mod tests {
                 .unwrap()
                 .contains("could not record")
         );
+    }
+
+    #[test]
+    fn a_runtime_plan_is_recorded_and_restored_in_the_runtime_folder_only() {
+        let (d, mut ctx, mut hooks, log) = setup();
+        let state = d.path().join("state");
+        let run = d.path().join("run");
+        ctx.places = Places::new(state.to_str().unwrap()).with_runtime_dir(run.to_str().unwrap());
+        ctx.runtime = true;
+        let a: &mut dyn Actuator = &mut LocalActuator::new();
+        let plan = Plan {
+            host: "h".into(),
+            steps: vec![q("one")],
+        };
+        let out = apply(&plan, a, &ctx, &mut hooks).unwrap();
+        let Outcome::Done { id } = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert!(
+            !state.exists(),
+            "something was written under the state folder"
+        );
+        assert!(run.join("actions").join(format!("{id}.2.json")).is_file());
+        // Applied again (by a plan that is not --runtime): already done, wherever recorded.
+        ctx.runtime = false;
+        assert_eq!(
+            apply(&plan, a, &ctx, &mut hooks).unwrap()[0],
+            Outcome::AlreadyDone { id: id.clone() }
+        );
+        let r = restore(a, &ctx.places, &Selection::All, "tester", &mut hooks).unwrap();
+        assert_eq!(r, vec![(id.clone(), Outcome::Done { id: id.clone() })]);
+        assert!(run.join("actions").join(format!("{id}.4.json")).is_file());
+        assert!(!state.exists());
+        assert!(take(&log).iter().any(|c| c.starts_with("undo one")));
     }
 
     #[test]

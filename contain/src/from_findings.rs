@@ -355,12 +355,6 @@ pub fn plan_from_findings(
     Ok(plan)
 }
 
-/// Field 22 of `/proc/PID/stat` (start time in clock ticks since boot).
-pub fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
 fn plan_process(
     a: &mut dyn Actuator,
     pid: u32,
@@ -377,11 +371,16 @@ fn plan_process(
         }
         Err(e) => return Err(e.into()),
     };
-    let Some(start_time) = parse_start_time(&String::from_utf8_lossy(&stat)) else {
+    let Some(now) = crate::process::procfs::parse_stat(&stat) else {
         plan.left_out
             .push(format!("process {pid}: unreadable {stat_path}"));
         return Ok(());
     };
+    if let Some(why) = now.exited("freeze") {
+        plan.left_out.push(format!("process {pid}: {why}"));
+        return Ok(());
+    }
+    let start_time = now.start_time;
     let exe = format!("/proc/{pid}/exe");
     let now = a
         .run(
@@ -808,9 +807,49 @@ mod tests {
     }
 
     #[test]
-    fn start_time_is_field_22_even_with_spaces_in_the_name() {
-        let s = "77 (a b) c) S 1 77 77 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 3 0 4242 1 2";
-        assert_eq!(parse_start_time(s), Some(4242));
-        assert_eq!(parse_start_time("garbage"), None);
+    fn a_zombie_or_unreadable_process_is_left_out_with_the_reason() {
+        let doc = with_process(812, MINER_SHA);
+        let (mut t, bin) = miner_host();
+        t.files.insert("/proc/812/exe".into(), bin);
+        let stat = "812 (a b) c) Z 1 812 812 0 -1 4194560 1 0 0 0 5 3 0 0 20 0 3 0 4242 1 2";
+        t.files
+            .insert("/proc/812/stat".into(), stat.as_bytes().to_vec());
+        let plan = plan_from_findings(&doc, "f", &mut t, true).unwrap();
+        assert!(
+            !plan.steps.iter().any(|s| matches!(s, Step::Suspend { .. })),
+            "{:?}",
+            plan.steps
+        );
+        assert!(
+            plan.left_out
+                .iter()
+                .any(|l| l
+                    == "process 812: PID 812 is a zombie (exited, not reaped): nothing to freeze"),
+            "{:?}",
+            plan.left_out
+        );
+        // The same process running: its start time is field 22 even with `) ` in the name.
+        let running = stat.replace(") Z ", ") S ");
+        t.files
+            .insert("/proc/812/stat".into(), running.into_bytes());
+        let plan = plan_from_findings(&doc, "f", &mut t, true).unwrap();
+        assert!(
+            plan.steps.contains(&Step::Suspend {
+                pid: 812,
+                start_time: 4242,
+                exe_sha256: Some(MINER_SHA.into())
+            }),
+            "{:?}",
+            plan.steps
+        );
+        t.files.insert("/proc/812/stat".into(), b"garbage".to_vec());
+        let plan = plan_from_findings(&doc, "f", &mut t, true).unwrap();
+        assert!(
+            plan.left_out
+                .iter()
+                .any(|l| l == "process 812: unreadable /proc/812/stat"),
+            "{:?}",
+            plan.left_out
+        );
     }
 }

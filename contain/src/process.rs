@@ -10,8 +10,9 @@
 //! parent first, re-scanning for new children until the tree is stable. The record says
 //! which was used and which PIDs (with start times) were frozen; resume is the inverse (thaw,
 //! or SIGCONT of those same PIDs whose start time still matches). Kill first hashes each
-//! process's exe and memory map list into the record, then sends SIGKILL to the tree; it
-//! cannot be undone.
+//! process's exe and memory map list into its state before (written in the `applying` record,
+//! so they are on the host and in the ledger before the kill), then sends SIGKILL to the
+//! tree; it cannot be undone.
 //!
 //! Everything goes through the [`Actuator`]: `/proc` is read with `/bin/cat`, signals are
 //! sent with `kill` by absolute path, cgroup files are written by a fixed script that takes
@@ -83,8 +84,9 @@ impl Target {
         )
     }
 
-    /// The process now, refused unless its start time and exe hash are the plan's.
-    fn identify(&self, a: &mut dyn Actuator) -> Result<Proc, ActionError> {
+    /// The process now, refused unless its start time and exe hash are the plan's, and
+    /// when it has exited already (a zombie: nothing to `act` on).
+    fn identify(&self, a: &mut dyn Actuator, act: &str) -> Result<Proc, ActionError> {
         let reused =
             |why: String| ActionError::Refused(format!("PID reused or exe changed: {why}"));
         let p = procfs::stat_of(a, self.pid)?
@@ -94,6 +96,9 @@ impl Target {
                 "PID {} started at {} ticks, the plan says {}",
                 self.pid, p.start_time, self.start_time
             )));
+        }
+        if let Some(why) = p.exited(act) {
+            return Err(ActionError::Refused(why));
         }
         if let Some(want) = &self.exe_sha256 {
             let got = procfs::sha256_of(a, &format!("/proc/{}/exe", self.pid)).map_err(|e| {
@@ -125,8 +130,9 @@ impl Target {
     fn check(
         &self,
         a: &mut dyn Actuator,
+        act: &str,
     ) -> Result<(Value, Vec<Proc>, Option<OwnCgroup>), ActionError> {
-        let p = self.identify(a)?;
+        let p = self.identify(a, act)?;
         let exe = procfs::exe_path(a, self.pid)?;
         let exe_sha256 = procfs::sha256_of(a, &format!("/proc/{}/exe", self.pid)).ok();
         let tree = self.tree(a)?;
@@ -328,7 +334,7 @@ impl Action for Suspend {
     }
 
     fn check(&self, a: &mut dyn Actuator) -> Result<Value, ActionError> {
-        Ok(self.target.check(a)?.0)
+        Ok(self.target.check(a, "freeze")?.0)
     }
 
     fn apply(
@@ -337,7 +343,7 @@ impl Action for Suspend {
         _id: &str,
         _before: &Value,
     ) -> Result<Value, ActionError> {
-        let (_, tree, own) = self.target.check(a)?;
+        let (_, tree, own) = self.target.check(a, "freeze")?;
         let frozen = match &own {
             Some(cg) => freeze_whole_tree(a, &self.target, cg, &tree)?,
             None => None,
@@ -475,6 +481,19 @@ fn evidence(a: &mut dyn Actuator, p: &Proc, text: bool) -> Result<Value, ActionE
     Ok(v)
 }
 
+/// [`evidence`] of every live process of `tree` (the map text of the first one with `text`).
+fn tree_evidence(
+    a: &mut dyn Actuator,
+    tree: &[Proc],
+    text: bool,
+) -> Result<Vec<Value>, ActionError> {
+    tree.iter()
+        .filter(|p| !p.dead())
+        .enumerate()
+        .map(|(i, p)| evidence(a, p, text && i == 0))
+        .collect()
+}
+
 fn hex(data: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(data)
@@ -494,14 +513,19 @@ impl Action for Kill {
         )
     }
 
+    /// The process as [`Suspend`] records it, and the evidence of the frozen tree (each
+    /// process's exe SHA-256 and memory map list, hashed; the main process's map text too):
+    /// the engine writes it in the `applying` record, before the kill.
     fn check(&self, a: &mut dyn Actuator) -> Result<Value, ActionError> {
-        let (before, tree, own) = self.target.check(a)?;
+        let (mut before, tree, own) = self.target.check(a, "kill")?;
         if !suspended(a, &tree, own.as_ref())? {
             return Err(ActionError::Refused(format!(
                 "PID {} is not suspended: a process is killed only after its suspend",
                 self.target.pid
             )));
         }
+        before["hashed_at"] = json!(chrono::Utc::now().to_rfc3339());
+        before["processes"] = json!(tree_evidence(a, &tree, true)?);
         Ok(before)
     }
 
@@ -511,18 +535,17 @@ impl Action for Kill {
         _id: &str,
         _before: &Value,
     ) -> Result<Value, ActionError> {
-        let (_, tree, own) = self.target.check(a)?;
+        let (_, tree, own) = self.target.check(a, "kill")?;
         if !suspended(a, &tree, own.as_ref())? {
             return Err(ActionError::Refused(format!(
                 "PID {} is not suspended any more",
                 self.target.pid
             )));
         }
+        // Hashed again (the record `before` has them from the check): a frozen process's
+        // maps do not change, so a difference shows a tree that ran in between.
         let hashed_at = chrono::Utc::now().to_rfc3339();
-        let mut hashed = Vec::new();
-        for (i, p) in tree.iter().filter(|p| !p.dead()).enumerate() {
-            hashed.push(evidence(a, p, i == 0)?);
-        }
+        let hashed = tree_evidence(a, &tree, false)?;
         let live: Vec<Member> = tree.iter().filter(|p| !p.dead()).map(member).collect();
         let list: Vec<u32> = live.iter().map(|m| m.pid).collect();
         procfs::signal(a, "KILL", &list)?;
@@ -549,11 +572,18 @@ impl Action for Kill {
         &self,
         _a: &mut dyn Actuator,
         _id: &str,
-        _before: &Value,
+        before: &Value,
         after: &Value,
     ) -> Result<(), ActionError> {
-        let when = after["hashed_at"].as_str().unwrap_or("(unknown time)");
-        let sha = after["processes"][0]["exe_sha256"]
+        // The evidence is in `before` (written before the kill); an older record had it in
+        // `after` only.
+        let hashed = if before["processes"].is_array() {
+            before
+        } else {
+            after
+        };
+        let when = hashed["hashed_at"].as_str().unwrap_or("(unknown time)");
+        let sha = hashed["processes"][0]["exe_sha256"]
             .as_str()
             .unwrap_or("unknown");
         Err(ActionError::Refused(format!(

@@ -91,6 +91,10 @@ pub struct Record {
     #[serde(default)]
     pub snapshot: Option<Snapshot>,
     pub state: State,
+    /// Kept in the runtime folder (`/run/dossier/actions`): a record of a `--runtime` plan,
+    /// which a reboot drops together with the runtime mask. The store reads it only there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub runtime: bool,
     /// What was there before (the action's `check`).
     #[serde(default)]
     pub before: Value,
@@ -150,6 +154,7 @@ impl Record {
             examiner: examiner.into(),
             snapshot,
             state: State::Planned,
+            runtime: false,
             before: Value::Null,
             after: Value::Null,
             transitions: Vec::new(),

@@ -1,14 +1,17 @@
-//! The action records on the target: `<state dir>/actions/` (root-only, 0700), one file per
+//! The action records on the target: `<state dir>/actions/` (root-only, 0700), and for the
+//! records of `--runtime` plans `<runtime dir>/actions/` (`/run/dossier`, the same modes: a
+//! reboot drops them with the runtime masks, and nothing under `/var` changes). One file per
 //! transition, `<id>.<seq>.json`, each written with [`ops::write_new`] (created exclusively,
 //! never replacing one): a record's history is append-only and its newest file is its
-//! state. [`Store::list`] reads them back with bounded sizes; a corrupt or unexpected file
-//! is reported, not fatal.
+//! state. A record says which folder it belongs in ([`Record::runtime`]) and is written there;
+//! [`Store::list`] reads both folders back with bounded sizes; a corrupt or unexpected file, or
+//! a record in the other folder than it says, is reported, not fatal.
 
 use crate::action::Places;
 use crate::actuator::Actuator;
 use crate::ops::{self, OpError};
 use crate::record::{Record, valid_id};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Largest record file read back.
 pub const MAX_RECORD: u64 = 4 << 20;
@@ -55,6 +58,14 @@ pub fn program(
     Ok(None)
 }
 
+/// The bytes of a record file as [`Store::write`] writes them (pretty JSON and a newline):
+/// the ledger names their SHA-256, which ties each entry to the record on the host.
+pub fn record_bytes(rec: &Record) -> Result<Vec<u8>, serde_json::Error> {
+    let mut data = serde_json::to_vec_pretty(rec)?;
+    data.push(b'\n');
+    Ok(data)
+}
+
 /// Splits `<id>.<seq>.json`.
 fn parse_name(name: &str) -> Option<(&str, u32)> {
     let stem = name.strip_suffix(".json")?;
@@ -64,35 +75,56 @@ fn parse_name(name: &str) -> Option<(&str, u32)> {
 }
 
 impl Store {
-    /// The records under `places.actions()`.
+    /// The records under `places.actions()` and `places.runtime_actions()`.
     pub fn new(places: &Places) -> Store {
         Store {
             places: places.clone(),
         }
     }
 
-    /// The records' folder.
-    pub fn dir(&self) -> String {
-        self.places.actions()
+    /// The folder of the records (of `--runtime` plans when `runtime`).
+    pub fn dir_of(&self, runtime: bool) -> String {
+        if runtime {
+            self.places.runtime_actions()
+        } else {
+            self.places.actions()
+        }
     }
 
-    /// Writes `rec` as its next transition (`seq` + 1), creating the folders (0700) first.
+    /// The folder of the records of ordinary (not `--runtime`) plans.
+    pub fn dir(&self) -> String {
+        self.dir_of(false)
+    }
+
+    /// Writes `rec` as its next transition (`seq` + 1) in the folder it belongs in, creating
+    /// the folders (0700) first.
     pub fn write(&self, a: &mut dyn Actuator, rec: &mut Record) -> Result<(), StoreError> {
+        let dir = self.dir_of(rec.runtime);
         if !valid_id(&rec.id) {
             return Err(StoreError::Bad {
-                dir: self.dir(),
+                dir,
                 message: format!("not an action id: {:?}", rec.id),
             });
         }
-        ops::mkdir_private(a, &self.places.state_dir)?;
-        ops::mkdir_private(a, &self.dir())?;
+        let base = if rec.runtime {
+            &self.places.runtime_dir
+        } else {
+            &self.places.state_dir
+        };
+        ops::mkdir_private(a, base)?;
+        ops::mkdir_private(a, &dir)?;
         rec.seq += 1;
-        let path = format!("{}/{}.{}.json", self.dir(), rec.id, rec.seq);
-        let mut data = serde_json::to_vec_pretty(rec).map_err(|e| StoreError::Bad {
-            dir: self.dir(),
-            message: e.to_string(),
-        })?;
-        data.push(b'\n');
+        let path = format!("{dir}/{}.{}.json", rec.id, rec.seq);
+        let data = match record_bytes(rec) {
+            Ok(d) => d,
+            Err(e) => {
+                rec.seq -= 1;
+                return Err(StoreError::Bad {
+                    dir,
+                    message: e.to_string(),
+                });
+            }
+        };
         let r = ops::write_new(a, &path, &data, 0o600);
         if r.is_err() {
             rec.seq -= 1;
@@ -100,23 +132,22 @@ impl Store {
         Ok(r?)
     }
 
-    /// The file names in the folder (none when it does not exist yet).
-    fn names(&self, a: &mut dyn Actuator) -> Result<Vec<String>, StoreError> {
-        let dir = self.dir();
-        if ops::lstat(a, &dir)?.is_none() {
+    /// The file names in `dir` (none when it does not exist yet).
+    fn names(a: &mut dyn Actuator, dir: &str) -> Result<Vec<String>, StoreError> {
+        if ops::lstat(a, dir)?.is_none() {
             return Ok(Vec::new());
         }
         let find = program(a, FIND)?.ok_or_else(|| StoreError::Bad {
-            dir: dir.clone(),
+            dir: dir.into(),
             message: "no find(1) on the target".into(),
         })?;
         let o = ops::run_ok(
             a,
             "list",
-            &dir,
+            dir,
             &[
                 find,
-                &dir,
+                dir,
                 "-mindepth",
                 "1",
                 "-maxdepth",
@@ -134,16 +165,43 @@ impl Store {
             .collect();
         if names.len() > MAX_FILES {
             return Err(StoreError::Bad {
-                dir,
+                dir: dir.into(),
                 message: format!("{} files, more than the {MAX_FILES} read", names.len()),
             });
         }
         Ok(names)
     }
 
-    /// Reads one record file and checks it names itself.
-    fn read(&self, a: &mut dyn Actuator, id: &str, seq: u32) -> Result<Record, String> {
-        let path = format!("{}/{id}.{seq}.json", self.dir());
+    /// The record ids and transition numbers in each folder: `(runtime, id, seq)`.
+    fn entries(
+        &self,
+        a: &mut dyn Actuator,
+        problems: &mut Vec<String>,
+    ) -> Result<Vec<(bool, String, u32)>, StoreError> {
+        let mut out = Vec::new();
+        for runtime in [false, true] {
+            let dir = self.dir_of(runtime);
+            for name in Store::names(a, &dir)? {
+                match parse_name(&name) {
+                    Some((id, seq)) => out.push((runtime, id.to_string(), seq)),
+                    None => problems.push(format!(
+                        "{dir}/{name}: not an action record's name (left alone)"
+                    )),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads one record file and checks it names itself and belongs in its folder.
+    fn read(
+        &self,
+        a: &mut dyn Actuator,
+        runtime: bool,
+        id: &str,
+        seq: u32,
+    ) -> Result<Record, String> {
+        let path = format!("{}/{id}.{seq}.json", self.dir_of(runtime));
         let data = ops::read(a, &path, MAX_RECORD).map_err(|e| e.to_string())?;
         let r: Record =
             serde_json::from_slice(&data).map_err(|e| format!("not an action record: {e}"))?;
@@ -153,28 +211,46 @@ impl Store {
                 r.id, r.seq
             ));
         }
+        if r.runtime != runtime {
+            return Err(format!(
+                "belongs in {}: moved or copied",
+                self.dir_of(r.runtime)
+            ));
+        }
         Ok(r)
     }
 
-    /// The newest transition of every record (oldest action first) and the problems found.
+    /// The newest transition of every record of both folders (oldest action first) and the
+    /// problems found.
     pub fn list(&self, a: &mut dyn Actuator) -> Result<Listing, StoreError> {
         let mut out = Listing::default();
-        let mut newest: BTreeMap<String, u32> = BTreeMap::new();
-        for name in self.names(a)? {
-            match parse_name(&name) {
-                Some((id, seq)) => {
-                    let e = newest.entry(id.to_string()).or_insert(seq);
-                    *e = (*e).max(seq);
+        let mut newest: BTreeMap<String, (bool, u32)> = BTreeMap::new();
+        let mut both = BTreeSet::new();
+        for (runtime, id, seq) in self.entries(a, &mut out.problems)? {
+            match newest.get_mut(&id) {
+                None => {
+                    newest.insert(id, (runtime, seq));
                 }
-                None => out
-                    .problems
-                    .push(format!("{name}: not an action record's name (left alone)")),
+                Some((r, s)) if *r == runtime => *s = (*s).max(seq),
+                Some(_) => {
+                    both.insert(id);
+                }
             }
         }
-        for (id, seq) in newest {
-            match self.read(a, &id, seq) {
+        for (id, (runtime, seq)) in newest {
+            if both.contains(&id) {
+                out.problems.push(format!(
+                    "{id}: in both {} and {} (left alone)",
+                    self.dir_of(false),
+                    self.dir_of(true)
+                ));
+                continue;
+            }
+            match self.read(a, runtime, &id, seq) {
                 Ok(r) => out.records.push(r),
-                Err(why) => out.problems.push(format!("{id}.{seq}.json: {why}")),
+                Err(why) => out
+                    .problems
+                    .push(format!("{}/{id}.{seq}.json: {why}", self.dir_of(runtime))),
             }
         }
         Ok(out)
@@ -182,25 +258,34 @@ impl Store {
 
     /// Every transition of the record `id`, oldest first (a missing or corrupt one fails).
     pub fn history(&self, a: &mut dyn Actuator, id: &str) -> Result<Vec<Record>, StoreError> {
-        let bad = |message: String| StoreError::Bad {
-            dir: self.dir(),
-            message,
-        };
-        let mut seqs: Vec<u32> = self
-            .names(a)?
-            .iter()
-            .filter_map(|n| parse_name(n))
-            .filter(|(i, _)| *i == id)
-            .map(|(_, s)| s)
+        let bad = |dir: String, message: String| StoreError::Bad { dir, message };
+        let mut ignored = Vec::new();
+        let mut found: Vec<(bool, u32)> = self
+            .entries(a, &mut ignored)?
+            .into_iter()
+            .filter(|(_, i, _)| i == id)
+            .map(|(r, _, s)| (r, s))
             .collect();
-        seqs.sort_unstable();
-        if seqs.is_empty() {
-            return Err(bad(format!("no action {id}")));
+        found.sort_unstable_by_key(|&(_, s)| s);
+        let Some(&(runtime, _)) = found.first() else {
+            return Err(bad(self.dir(), format!("no action {id}")));
+        };
+        let dir = self.dir_of(runtime);
+        if found.iter().any(|(r, _)| *r != runtime) {
+            return Err(bad(
+                dir,
+                format!(
+                    "{id} is in both {} and {}",
+                    self.dir_of(false),
+                    self.dir_of(true)
+                ),
+            ));
         }
-        seqs.iter()
-            .map(|&s| {
-                self.read(a, id, s)
-                    .map_err(|e| bad(format!("{id}.{s}.json: {e}")))
+        found
+            .iter()
+            .map(|&(_, s)| {
+                self.read(a, runtime, id, s)
+                    .map_err(|e| bad(dir.clone(), format!("{id}.{s}.json: {e}")))
             })
             .collect()
     }
@@ -245,6 +330,11 @@ mod tests {
             std::fs::metadata(&first).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        assert_eq!(
+            std::fs::read(dir.join(format!("{}.2.json", r.id))).unwrap(),
+            record_bytes(&r).unwrap(),
+            "the file is the bytes the ledger hashes"
+        );
         let l = store.list(a).unwrap();
         assert!(l.problems.is_empty(), "{:?}", l.problems);
         assert_eq!(l.records.len(), 2);
@@ -271,7 +361,78 @@ mod tests {
                 .iter()
                 .any(|p| p.contains("not an action record:"))
         );
-        assert!(l.problems.iter().any(|p| p.starts_with("notes.txt")));
+        assert!(
+            l.problems
+                .iter()
+                .any(|p| p.starts_with(&format!("{}/notes.txt", store.dir())))
+        );
+    }
+
+    #[test]
+    fn runtime_records_are_kept_in_the_runtime_folder_only_and_listed_with_the_others() {
+        let d = tempfile::tempdir().unwrap();
+        let state = d.path().join("state");
+        let run = d.path().join("run");
+        let places = Places::new(state.to_str().unwrap()).with_runtime_dir(run.to_str().unwrap());
+        let store = Store::new(&places);
+        let a: &mut dyn Actuator = &mut LocalActuator::new();
+        let mut r = record();
+        r.runtime = true;
+        r.enter(State::Applying);
+        store.write(a, &mut r).unwrap();
+        r.enter(State::Applied);
+        store.write(a, &mut r).unwrap();
+        assert!(!state.exists(), "the persistent folder was created");
+        let dir = run.join("actions");
+        assert_eq!(
+            std::fs::metadata(&run).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let first: Record =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{}.1.json", r.id))).unwrap())
+                .unwrap();
+        assert!(first.runtime);
+        let mut other = record();
+        other.enter(State::Applied);
+        store.write(a, &mut other).unwrap();
+        let text = std::fs::read_to_string(
+            std::path::Path::new(&store.dir()).join(format!("{}.1.json", other.id)),
+        )
+        .unwrap();
+        assert!(!text.contains("\"runtime\""), "{text}");
+        let l = store.list(a).unwrap();
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        assert_eq!(l.records.len(), 2);
+        let got = l.records.iter().find(|x| x.id == r.id).unwrap();
+        assert!(got.runtime && got.state == State::Applied && got.seq == 2);
+        assert_eq!(store.history(a, &r.id).unwrap().len(), 2);
+
+        // A record copied into the other folder is reported there, not taken for its own.
+        std::fs::copy(
+            dir.join(format!("{}.2.json", r.id)),
+            std::path::Path::new(&store.dir()).join(format!("{}.2.json", r.id)),
+        )
+        .unwrap();
+        let l = store.list(a).unwrap();
+        assert_eq!(l.records.len(), 1, "{:?}", l.records);
+        assert!(
+            l.problems.iter().any(|p| p.contains("in both")),
+            "{:?}",
+            l.problems
+        );
+        assert!(store.history(a, &r.id).is_err());
+        std::fs::remove_file(dir.join(format!("{}.1.json", r.id))).unwrap();
+        std::fs::remove_file(dir.join(format!("{}.2.json", r.id))).unwrap();
+        let l = store.list(a).unwrap();
+        assert!(
+            l.problems.iter().any(|p| p.contains("belongs in")),
+            "{:?}",
+            l.problems
+        );
     }
 
     #[test]

@@ -263,25 +263,83 @@ fn kill_hashes_exe_and_maps_first_and_cannot_be_undone() {
         "{}",
         k.describe()
     );
+    // The evidence is in the state before (the `applying` record, written before the kill).
     let before = k.check(a).unwrap();
-    let after = k.apply(a, "k", &before).unwrap();
-    let first = &after["processes"][0];
+    assert!(!gone(&tree), "the check killed: {}", tree.states());
+    let first = &before["processes"][0];
     assert_eq!(first["pid"], tree.root.pid);
     assert_eq!(first["exe_sha256"], exe_sha.as_str());
     assert_eq!(first["exe"], exe.as_str());
-    assert!(first["maps"].as_str().unwrap().contains(&exe), "{first}");
-    assert_eq!(first["maps_sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(after["processes"].as_array().unwrap().len(), 3);
-    assert!(after["processes"][1]["maps"].is_null());
+    let maps = first["maps"].as_str().unwrap();
+    assert!(maps.contains(&exe), "{first}");
+    let maps_sha = procfs::sha256_of(a, &format!("/proc/{}/maps", tree.root.pid)).unwrap();
+    assert_eq!(first["maps_sha256"], maps_sha.as_str());
+    assert_eq!(before["processes"].as_array().unwrap().len(), 3);
+    assert!(before["processes"][1]["maps"].is_null());
+    assert_eq!(
+        before["processes"][1]["maps_sha256"]
+            .as_str()
+            .unwrap()
+            .len(),
+        64
+    );
+    let after = k.apply(a, "k", &before).unwrap();
     assert!(gone(&tree), "still running: {}", tree.states());
+    // Hashed again just before the kill: the frozen tree had not changed.
+    for i in 0..3 {
+        assert_eq!(
+            after["processes"][i]["maps_sha256"],
+            before["processes"][i]["maps_sha256"]
+        );
+    }
+    assert!(after["processes"][0]["maps"].is_null());
+    assert_eq!(after["killed"].as_array().unwrap().len(), 3);
     let e = k.undo(a, "k", &before, &after).unwrap_err();
-    let hashed_at = after["hashed_at"].as_str().unwrap();
+    let hashed_at = before["hashed_at"].as_str().unwrap();
     assert!(
         matches!(&e, ActionError::Refused(m) if m.contains("cannot be brought back") && m.contains(hashed_at)),
         "{e}"
     );
     // Restoring the suspend afterwards (restore --all) has nothing left to resume.
     s.undo(a, "s", &s_before, &s_after).unwrap();
+}
+
+#[test]
+fn a_zombie_is_refused_with_the_reason_and_nothing_is_sent() {
+    // A child that has exited and that this test has not reaped yet: state Z.
+    let mut child = Command::new("/bin/true").spawn().unwrap();
+    let pid = child.id();
+    let a: &mut dyn Actuator = &mut local();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let zombie = loop {
+        let p = procfs::stat_of(a, pid).unwrap().unwrap();
+        if p.state == 'Z' {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "never a zombie: {p:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let s = Suspend::new(pid, zombie.start_time, None);
+    let e = s.check(a).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(m)
+            if *m == format!("PID {pid} is a zombie (exited, not reaped): nothing to freeze")),
+        "{e}"
+    );
+    // Applied anyway (a plan made while it ran): refused before any signal.
+    let e = s.apply(a, "z", &serde_json::Value::Null).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(m) if m.contains("is a zombie")),
+        "{e}"
+    );
+    let k = Kill::new(pid, zombie.start_time, None);
+    let e = k.check(a).unwrap_err();
+    assert!(
+        matches!(&e, ActionError::Refused(m) if m.ends_with("nothing to kill")),
+        "{e}"
+    );
+    assert_eq!(procfs::stat_of(a, pid).unwrap().unwrap().state, 'Z');
+    assert!(child.try_wait().unwrap().unwrap().success());
 }
 
 /// Where a writable cgroup hierarchy of `fs` type is mounted, among `places`.

@@ -266,6 +266,7 @@ fn the_same_plan_applied_twice_moves_the_file_once_and_restore_all_puts_it_back(
         places: places.clone(),
         examiner: "t".into(),
         snapshot: None,
+        runtime: false,
     };
     let first = engine::apply(&plan, a, &ctx, &mut NoLedger).unwrap();
     let Outcome::Done { id } = &first[0] else {
@@ -435,6 +436,7 @@ fn an_interrupted_apply_is_restored_from_its_applying_record() {
             places: places.clone(),
             examiner: "t".into(),
             snapshot: None,
+            runtime: false,
         };
         let out = engine::apply(&plan, a, &ctx, &mut NoLedger).unwrap();
         assert!(

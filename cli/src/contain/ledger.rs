@@ -8,7 +8,8 @@ use dossier_bundle::ledger::{self, Event};
 use dossier_bundle::signature::SigningKey;
 use dossier_contain::engine::Hooks;
 use dossier_contain::record::Record;
-use dossier_contain::{Action, ActionError, LocalActuator};
+use dossier_contain::store;
+use dossier_contain::{Action, ActionError, LocalActuator, Step};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,9 +27,17 @@ pub struct LedgerHooks {
 /// Connects anew to the target a confirmation is for.
 pub type Fresh = Box<dyn Fn() -> Result<dossier_remote::actuate::SshActuator, String>>;
 
-/// The ledger's `detail` of one record transition (JSON, one line).
+/// The ledger's `detail` of one record transition (JSON, one line): the record's file and
+/// the SHA-256 of its bytes on the host; for a kill, the exe and memory map hashes of each
+/// process of the frozen tree (in the `applying` entry: before the kill).
 pub fn detail(rec: &Record, examiner: &str) -> String {
-    serde_json::json!({
+    let record_sha256 = store::record_bytes(rec).ok().map(|b| {
+        <sha2::Sha256 as sha2::Digest>::digest(&b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    });
+    let mut d = serde_json::json!({
         "id": rec.id,
         "host": rec.host,
         "plan": rec.plan_id,
@@ -37,8 +46,26 @@ pub fn detail(rec: &Record, examiner: &str) -> String {
         "step": rec.step,
         "examiner": examiner,
         "record": format!("{}.{}.json", rec.id, rec.seq),
-    })
-    .to_string()
+        "record_sha256": record_sha256,
+    });
+    if let (Step::Kill { .. }, Some(procs)) = (&rec.step, rec.before["processes"].as_array()) {
+        let hashed: Vec<serde_json::Value> = procs
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "pid": p["pid"],
+                    "start_time": p["start_time"],
+                    "exe_sha256": p["exe_sha256"],
+                    "maps_sha256": p["maps_sha256"],
+                })
+            })
+            .collect();
+        d["hashed"] = serde_json::json!(hashed);
+    }
+    if rec.runtime {
+        d["runtime"] = serde_json::json!(true);
+    }
+    d.to_string()
 }
 
 impl Hooks for LedgerHooks {
@@ -81,7 +108,6 @@ impl Hooks for LedgerHooks {
 mod tests {
     use super::*;
     use dossier_bundle::signature::{self, TrustedKey};
-    use dossier_contain::Step;
     use dossier_contain::record::{Snapshot, State, new_id};
 
     #[test]
@@ -126,5 +152,35 @@ mod tests {
         assert_eq!(detail["id"], rec.id.as_str());
         assert_eq!(detail["record"], format!("{}.2.json", rec.id));
         assert_eq!(detail["step"]["path"], "/tmp/x");
+        let sha: String =
+            <sha2::Sha256 as sha2::Digest>::digest(store::record_bytes(&rec).unwrap())
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect();
+        assert_eq!(detail["record_sha256"], sha.as_str());
+        assert!(detail.get("hashed").is_none() && detail.get("runtime").is_none());
+    }
+
+    #[test]
+    fn a_kill_entry_carries_the_hashes_taken_before_it() {
+        let step = Step::Kill {
+            pid: 42,
+            start_time: 7,
+            exe_sha256: None,
+        };
+        let mut rec = Record::new(new_id(), "h", "p", step, "ada", None);
+        rec.runtime = true;
+        rec.before = serde_json::json!({"pid": 42, "processes": [
+            {"pid": 42, "start_time": 7, "exe_sha256": "aa", "maps_sha256": "bb", "maps": "long text"},
+            {"pid": 43, "start_time": 8, "exe_sha256": "cc", "maps_sha256": "dd"}]});
+        rec.enter(State::Applying);
+        let d: serde_json::Value = serde_json::from_str(&detail(&rec, "ada")).unwrap();
+        assert_eq!(
+            d["hashed"],
+            serde_json::json!([
+                {"pid": 42, "start_time": 7, "exe_sha256": "aa", "maps_sha256": "bb"},
+                {"pid": 43, "start_time": 8, "exe_sha256": "cc", "maps_sha256": "dd"}])
+        );
+        assert_eq!(d["runtime"], true);
     }
 }

@@ -34,6 +34,8 @@ pub struct ContainPlan {
     /// `--from`: the findings document read and checked, and its path.
     pub from: Option<(FindingsDoc, String)>,
     pub runtime: bool,
+    /// `--kill`: a kill step after each suspend.
+    pub kill: bool,
     /// What a fresh snapshot is collected with.
     pub collectors: Vec<Arc<dyn Collector>>,
     pub playbook: Playbook,
@@ -90,12 +92,15 @@ fn examiner(given: Option<String>) -> String {
     }
 }
 
-fn places(dir: &str) -> anyhow::Result<Places> {
-    anyhow::ensure!(
-        dir.starts_with('/') && !dir.split('/').any(|c| c == ".."),
-        "--state-dir {dir:?}: not an absolute path without `..`"
-    );
-    Ok(Places::new(dir))
+/// `--state-dir` and `--runtime-dir`, checked.
+fn places(dir: &str, runtime_dir: &str) -> anyhow::Result<Places> {
+    for (flag, d) in [("--state-dir", dir), ("--runtime-dir", runtime_dir)] {
+        anyhow::ensure!(
+            d.starts_with('/') && !d.split('/').any(|c| c == ".."),
+            "{flag} {d:?}: not an absolute path without `..`"
+        );
+    }
+    Ok(Places::new(dir).with_runtime_dir(runtime_dir))
 }
 
 /// Checks the flags of `dossier contain` (`examiner` and `signer` checked by the caller).
@@ -104,12 +109,13 @@ pub fn plan_contain(
     examiner_given: Option<String>,
     signer: Option<Arc<SigningKey>>,
 ) -> anyhow::Result<ContainPlan> {
-    let specs = a
+    let mut specs = a
         .actions
         .iter()
         .map(|s| spec::parse(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
+    spec::set_rollback(&mut specs, a.rollback_secs).map_err(anyhow::Error::msg)?;
     anyhow::ensure!(
         !specs.is_empty() || a.from.is_some(),
         "nothing to contain: give at least one --action or --from findings.json (see dossier contain --help)"
@@ -117,6 +123,10 @@ pub fn plan_contain(
     anyhow::ensure!(
         !a.runtime || a.from.is_some(),
         "--runtime is for plans made --from findings.json"
+    );
+    anyhow::ensure!(
+        !a.kill || a.from.is_some() || specs.iter().any(|s| matches!(s, spec::Spec::Suspend(_))),
+        "--kill kills the processes a plan suspends: give --from findings.json or --action suspend:PID"
     );
     if a.apply && a.targets.is_empty() {
         require_root("dossier contain --apply")?;
@@ -135,6 +145,7 @@ pub fn plan_contain(
         ssh: a.ssh,
         from,
         runtime: a.runtime,
+        kill: a.kill,
         collectors: registry.collectors.clone(),
         playbook,
         apply: a.apply,
@@ -143,7 +154,7 @@ pub fn plan_contain(
         out: a.case.out,
         examiner: examiner(examiner_given),
         signer,
-        places: places(&a.case.state_dir)?,
+        places: places(&a.case.state_dir, &a.case.runtime_dir)?,
     })
 }
 
@@ -154,7 +165,7 @@ pub fn plan_actions(a: ActionsArgs) -> anyhow::Result<ActionsPlan> {
     }
     targets::resolve(&a.targets, &a.ssh)?;
     Ok(ActionsPlan {
-        places: places(&a.state_dir)?,
+        places: places(&a.state_dir, &a.runtime_dir)?,
         targets: a.targets,
         ssh: a.ssh,
     })
@@ -187,7 +198,7 @@ pub fn plan_restore(
         out: a.case.out,
         examiner: examiner(examiner_given),
         signer,
-        places: places(&a.case.state_dir)?,
+        places: places(&a.case.state_dir, &a.case.runtime_dir)?,
     })
 }
 
@@ -271,6 +282,15 @@ fn plan_host(
             }
         }
     }
+    if p.kill {
+        steps = spec::with_kills(steps);
+        if !steps
+            .iter()
+            .any(|s| matches!(s, dossier_contain::Step::Kill { .. }))
+        {
+            println!("  not planned: --kill: the plan suspends no process");
+        }
+    }
     let plan = Plan {
         host: a.host().to_string(),
         steps,
@@ -284,6 +304,12 @@ fn contain_host(p: &ContainPlan, h: &mut targets::Connected) -> anyhow::Result<b
     let peer = h.session_peer()?;
     let (plan, in_place) = plan_host(p, h.actuator(), peer)?;
     print_plan(&plan, &p.places, &in_place);
+    if p.runtime {
+        println!(
+            "records in {} (dropped at reboot, with the runtime masks): nothing under /etc, /var or the binaries' folders changes",
+            p.places.runtime_actions()
+        );
+    }
     if !p.apply {
         println!("nothing was changed (add --apply to carry it out, after a snapshot)");
         return Ok(false);
@@ -317,6 +343,7 @@ fn contain_host(p: &ContainPlan, h: &mut targets::Connected) -> anyhow::Result<b
         places: p.places.clone(),
         examiner: p.examiner.clone(),
         snapshot: Some(snapshot.clone()),
+        runtime: p.runtime,
     };
     let mut hooks = ledger::LedgerHooks {
         out: p.out.clone(),
@@ -362,11 +389,14 @@ fn record_line(r: &Record) -> String {
             by => format!("{} {} by {by}", t.state, t.time),
         })
         .collect();
-    let reason = r
+    let mut reason = r
         .state
         .reason()
         .map(|x| format!(" ({x})"))
         .unwrap_or_default();
+    if r.runtime {
+        reason.push_str(" [runtime record: dropped at reboot]");
+    }
     format!(
         "{}  {:<14} {what}{reason}\n    {}",
         r.id,
@@ -395,13 +425,17 @@ pub fn actions(p: ActionsPlan) -> anyhow::Result<ExitCode> {
 fn actions_host(p: &ActionsPlan, a: &mut dyn Actuator) -> anyhow::Result<bool> {
     let listing = Store::new(&p.places).list(a)?;
     if listing.records.is_empty() {
-        println!("no action records in {}", p.places.actions());
+        println!(
+            "no action records in {} or {}",
+            p.places.actions(),
+            p.places.runtime_actions()
+        );
     }
     for r in &listing.records {
         println!("{}", record_line(r));
     }
     for problem in &listing.problems {
-        eprintln!("dossier: warning: {}: {problem}", p.places.actions());
+        eprintln!("dossier: warning: {problem}");
     }
     Ok(!listing.problems.is_empty())
 }

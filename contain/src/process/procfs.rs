@@ -32,6 +32,22 @@ impl Proc {
     pub fn dead(&self) -> bool {
         matches!(self.state, 'Z' | 'X' | 'x')
     }
+
+    /// Why there is nothing to `act` on (`freeze`, `kill`) when the process has exited
+    /// already: `PID N is a zombie (exited, not reaped): nothing to freeze`.
+    pub fn exited(&self, act: &str) -> Option<String> {
+        match self.state {
+            'Z' => Some(format!(
+                "PID {} is a zombie (exited, not reaped): nothing to {act}",
+                self.pid
+            )),
+            'X' | 'x' => Some(format!(
+                "PID {} has exited (state {}, dead): nothing to {act}",
+                self.pid, self.state
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Parses a `/proc/PID/stat` line. The command name sits between the first `" ("` and the

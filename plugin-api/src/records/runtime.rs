@@ -71,6 +71,10 @@ pub struct ProcessRecord {
     /// systemd unit derived from the cgroup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd_unit: Option<String>,
+    /// Its cgroup is frozen (cgroup v2 `cgroup.events` says `frozen 1`, or the v1 freezer's
+    /// `freezer.state` is `FROZEN`): suspended, not running, whatever its state letter says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub frozen: bool,
     /// Namespace inodes (`net`, `pid`, `mnt`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub namespaces: BTreeMap<String, u64>,

@@ -15,6 +15,7 @@ mod analysis;
 mod architecture;
 mod contain;
 mod contain_from;
+mod contain_runtime;
 mod corpus;
 mod coverage;
 mod encrypt;

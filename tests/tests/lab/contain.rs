@@ -438,6 +438,8 @@ fn contain_isolates_a_host_over_ssh_keeps_the_responder_and_restore_reconnects_i
     let args = [
         "--action",
         "isolate",
+        "--rollback-secs",
+        "600",
         "--apply",
         "--out",
         out.to_str().unwrap(),
@@ -445,6 +447,11 @@ fn contain_isolates_a_host_over_ssh_keeps_the_responder_and_restore_reconnects_i
     let o = dossier_ssh(&lab, tmp.path(), "contain", &target, &args);
     assert!(o.status.success(), "isolate --apply failed");
     assert!(dossier_tests::stdout(&o).contains("snapshot "));
+    assert!(
+        dossier_tests::stdout(&o).contains("removed after 600 s unless confirmed"),
+        "{}",
+        dossier_tests::stdout(&o)
+    );
     // Isolated: no connection out, but the responder's SSH still gets in.
     assert!(
         !reaches(&lab, 0, 1),
@@ -459,11 +466,12 @@ fn contain_isolates_a_host_over_ssh_keeps_the_responder_and_restore_reconnects_i
     assert!(dossier_tests::stdout(&o).contains("isolate"));
     // Confirmed over a fresh connection: the rollback sleeper (there is no systemd as PID 1
     // on a lab host) is gone and its confirmation file written, so the table stays after the
-    // 120 s rollback delay (fixed in the CLI: not waited for here).
+    // rollback delay (`--rollback-secs 600`, in the record: not waited for here).
     let recs = records(h);
     assert_eq!(recs.len(), 1, "{recs:?}");
     let r = &recs[0];
     assert_eq!(r["state"]["name"], "applied", "{r}");
+    assert_eq!(r["step"]["rollback_secs"], 600, "{r}");
     let timer = &r["after"]["timer"];
     assert_eq!(timer["kind"], "sleeper", "{r}");
     let pid = timer["pid"].as_u64().unwrap();
