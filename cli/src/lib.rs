@@ -18,4 +18,5 @@ pub mod progress;
 pub mod sweep;
 pub mod sweep_plan;
 pub mod text;
+pub mod timeline;
 pub mod tsa;

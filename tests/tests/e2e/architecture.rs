@@ -26,6 +26,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-reporters", "reporters", &["dossier-plugin-api"]),
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
     ("dossier-contain", "contain", &[]),
+    ("dossier-events", "events", &[]),
     (
         "dossier-remote",
         "remote",
@@ -43,6 +44,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-bundle",
             "dossier-remote",
             "dossier-contain",
+            "dossier-events",
         ],
     ),
 ];
@@ -57,6 +59,7 @@ const FORBID_UNSAFE: &[&str] = &[
     "bundle",
     "remote",
     "contain",
+    "events",
 ];
 
 /// Lines of non-test code (before the first `#[cfg(test)]`) a source file may have.

@@ -1,0 +1,311 @@
+//! The rows of one verified bundle: the times its records carry (each record kind in
+//! [`super::records`], imported events in [`super::events`]) and the file times the manifest
+//! keeps for every verbatim copy, each row with the bundle's host, file name and SHA-256 and
+//! the member the fact was read from.
+//!
+//! A file whose times a record gives (a unit's fragment, a cron file with its entries, an
+//! authorized-keys file) is not given again from the manifest: the record's rows say what the
+//! file is. Metadata of `/proc` and `/sys` files (their times are when the kernel made the
+//! inode, not anything that happened on the host) and of imported source files (`imported/*`:
+//! times of the examiner's copy) is left out.
+
+use super::row::{Row, file_times};
+use super::sort::Sorter;
+use dossier_bundle::manifest::MemberEntry;
+use dossier_bundle::reader::{Bundle, MemberError};
+use dossier_plugin_api::host::FileMeta;
+use std::collections::{HashMap, HashSet};
+
+/// Longest line of a records member turned into rows.
+const MAX_LINE: usize = 16 << 20;
+/// The records member of imported events.
+pub(crate) const EVENTS_MEMBER: &str = "records/events.jsonl";
+
+/// What one bundle gave.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BundleRows {
+    pub rows: u64,
+    /// Imported events among them.
+    pub events: u64,
+    /// Record lines that are not JSON, or not a record or event dossier reads (with why, the
+    /// first few).
+    pub skipped: u64,
+    pub skipped_why: Vec<String>,
+}
+
+/// Where a row's fact was read: a line of a records member.
+pub(crate) struct Origin<'a> {
+    pub(crate) member: &'a str,
+    pub(crate) member_sha256: &'a str,
+    /// The collector that wrote the member.
+    pub(crate) collector: &'a str,
+    pub(crate) line: usize,
+}
+
+/// The state of one bundle's rows.
+pub(crate) struct Ctx<'s> {
+    sorter: &'s mut Sorter,
+    host: String,
+    bundle: String,
+    sha256: String,
+    /// Verbatim copies by host path: member name, its SHA-256, the file's metadata.
+    raw: HashMap<String, (String, String, Option<FileMeta>)>,
+    /// (path, time meaning) already given by a record.
+    covered: HashSet<(String, &'static str)>,
+    /// File metadata records gave, by path (for records that name a file without it).
+    seen_meta: HashMap<String, FileMeta>,
+    pub(crate) counts: BundleRows,
+    error: Option<std::io::Error>,
+}
+
+impl Ctx<'_> {
+    /// Adds the bundle's attributes and the origin's to `row` and sorts it in.
+    pub(crate) fn emit(&mut self, o: Option<&Origin<'_>>, mut row: Row) {
+        row.set("host", self.host.as_str())
+            .set("bundle", self.bundle.as_str())
+            .set("bundle_sha256", self.sha256.as_str());
+        if let Some(o) = o {
+            row.set("member", o.member)
+                .set("member_sha256", o.member_sha256)
+                .set("source", o.collector)
+                .set("record_line", o.line as u64);
+        }
+        self.counts.rows += 1;
+        if let Err(e) = self.sorter.push(row.keyed_line()) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    /// One row per time of `meta` for the file at `path`, each with `message`, the file's
+    /// attributes, its verbatim copy when the bundle has one, and what `more` adds.
+    pub(crate) fn file_rows(
+        &mut self,
+        o: &Origin<'_>,
+        path: &str,
+        meta: &FileMeta,
+        message: &str,
+        more: &dyn Fn(&mut Row),
+    ) {
+        self.seen_meta
+            .entry(path.to_string())
+            .or_insert_with(|| meta.clone());
+        for (desc, t) in file_times(meta) {
+            let Some(t) = t else { continue };
+            let mut row = Row::new(t, desc, message);
+            row.set("path", path).set_meta(meta);
+            if let Some((m, sha, _)) = self.raw.get(path) {
+                row.set("raw_member", m.as_str())
+                    .set("raw_sha256", sha.as_str());
+            }
+            more(&mut row);
+            self.covered.insert((path.to_string(), desc));
+            self.emit(Some(o), row);
+        }
+    }
+
+    /// The metadata of the file at `path`: from its verbatim copy, else from a record seen.
+    pub(crate) fn meta_of(&self, path: &str) -> Option<FileMeta> {
+        self.raw
+            .get(path)
+            .and_then(|(_, _, m)| m.clone())
+            .or_else(|| self.seen_meta.get(path).cloned())
+    }
+
+    /// Counts a line not turned into rows (keeping the first few reasons).
+    pub(crate) fn skip(&mut self, why: String) {
+        self.counts.skipped += 1;
+        if self.counts.skipped_why.len() < 5 {
+            self.counts.skipped_why.push(why);
+        }
+    }
+}
+
+/// Why a bundle's rows could not all be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RowsError {
+    #[error(transparent)]
+    Member(#[from] MemberError),
+    #[error("sorting the timeline: {0}")]
+    Sort(#[from] std::io::Error),
+}
+
+/// Sorts every row of the verified bundle `b` (named `name`) into `sorter`.
+pub(crate) fn bundle_rows(
+    b: &mut Bundle,
+    name: &str,
+    sorter: &mut Sorter,
+) -> Result<BundleRows, RowsError> {
+    let members = b.manifest.members.clone();
+    let mut ctx = Ctx {
+        sorter,
+        host: b.manifest.host.hostname.clone(),
+        bundle: name.to_string(),
+        sha256: b.sha256.clone(),
+        raw: members
+            .iter()
+            .filter_map(|m| {
+                let s = m.source.as_ref().filter(|_| m.kind == "raw")?;
+                Some((
+                    s.path.clone(),
+                    (m.name.clone(), m.sha256.clone(), s.meta.clone()),
+                ))
+            })
+            .collect(),
+        covered: HashSet::new(),
+        seen_meta: HashMap::new(),
+        counts: BundleRows::default(),
+        error: None,
+    };
+    collection_rows(&mut ctx, b);
+    for m in members.iter().filter(|m| m.kind == "records") {
+        records_member(&mut ctx, b, m)?;
+    }
+    for m in &members {
+        raw_rows(&mut ctx, m);
+    }
+    match ctx.error.take() {
+        Some(e) => Err(e.into()),
+        None => Ok(ctx.counts),
+    }
+}
+
+/// The rows of one records member, line by line.
+fn records_member(ctx: &mut Ctx<'_>, b: &mut Bundle, m: &MemberEntry) -> Result<(), MemberError> {
+    let collector = m
+        .collector
+        .clone()
+        .or_else(|| {
+            m.name
+                .strip_prefix("records/")
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let events = m.name == EVENTS_MEMBER;
+    b.member_lines(&m.name, MAX_LINE, &mut |line, text| {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let o = Origin {
+            member: &m.name,
+            member_sha256: &m.sha256,
+            collector: &collector,
+            line,
+        };
+        if events {
+            super::events::event_line(ctx, &o, text);
+        } else {
+            super::records::record_line(ctx, &o, text);
+        }
+    })
+}
+
+/// When the collection ran (from the manifest).
+fn collection_rows(ctx: &mut Ctx<'_>, b: &Bundle) {
+    let m = &b.manifest;
+    let who = format!(
+        "dossier {} (playbook {}{}{})",
+        m.tool.version,
+        m.playbook.name,
+        m.case_id
+            .as_deref()
+            .map(|c| format!(", case {c}"))
+            .unwrap_or_default(),
+        m.examiner
+            .as_deref()
+            .map(|e| format!(", examiner {e}"))
+            .unwrap_or_default()
+    );
+    for (t, desc, what) in [
+        (m.collection.started, "Collection start time", "started"),
+        (m.collection.finished, "Collection end time", "finished"),
+    ] {
+        let mut row = Row::new(
+            t,
+            desc,
+            format!("collection of {} {what}: {who}", m.host.hostname),
+        );
+        row.set("member", "manifest.json")
+            .set("source", "dossier")
+            .set("target", m.target.label.as_str())
+            .set("bundle_id", m.bundle_id.as_str());
+        ctx.emit(None, row);
+    }
+}
+
+/// The file times of a verbatim copy, unless a record gave them or they say nothing of the
+/// host (see the module documentation).
+fn raw_rows(ctx: &mut Ctx<'_>, m: &MemberEntry) {
+    let Some(src) = m.source.as_ref().filter(|_| m.kind == "raw") else {
+        return;
+    };
+    let Some(meta) = &src.meta else { return };
+    let path = src.path.as_str();
+    if ["/proc/", "/sys/"].iter().any(|p| path.starts_with(p)) || m.name.starts_with("imported/") {
+        return;
+    }
+    let package = dpkg_package(path);
+    let message = match &package {
+        Some(p) => format!(
+            "{path}: dpkg database file of package {p} (written when the package was installed or upgraded)"
+        ),
+        None => format!("{path} (copied into the bundle)"),
+    };
+    for (desc, t) in file_times(meta) {
+        let Some(t) = t else { continue };
+        if ctx.covered.contains(&(path.to_string(), desc)) {
+            continue;
+        }
+        let mut row = Row::new(t, desc, message.as_str());
+        row.set("path", path)
+            .set_meta(meta)
+            .set("member", "manifest.json")
+            .set("raw_member", m.name.as_str())
+            .set("raw_sha256", m.sha256.as_str())
+            .set_opt("source", m.collector.as_deref())
+            .set_opt("package", package.as_deref());
+        if src.changed_during_read {
+            row.set("changed_during_read", true);
+        }
+        ctx.emit(None, row);
+    }
+}
+
+/// The package a dpkg `info/` file belongs to (`/var/lib/dpkg/info/cron.md5sums`: `cron`).
+fn dpkg_package(path: &str) -> Option<String> {
+    let file = path.strip_prefix("/var/lib/dpkg/info/")?;
+    let (base, ext) = file.rsplit_once('.')?;
+    if ![
+        "list",
+        "md5sums",
+        "conffiles",
+        "postinst",
+        "preinst",
+        "prerm",
+        "postrm",
+    ]
+    .contains(&ext)
+    {
+        return None;
+    }
+    Some(base.split(':').next().unwrap_or(base).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dpkg_info_files_name_their_package() {
+        assert_eq!(
+            dpkg_package("/var/lib/dpkg/info/coreutils:amd64.list").as_deref(),
+            Some("coreutils")
+        );
+        assert_eq!(
+            dpkg_package("/var/lib/dpkg/info/cron.md5sums").as_deref(),
+            Some("cron")
+        );
+        assert_eq!(dpkg_package("/var/lib/dpkg/status"), None);
+        assert_eq!(dpkg_package("/var/lib/dpkg/info/format"), None);
+    }
+}
