@@ -5,8 +5,8 @@
 //! `peer_addr`; the source's own fields as `fields_<name>`). An event whose time does not
 //! parse is counted as skipped with its line.
 
+use super::ctx::{Ctx, Origin};
 use super::row::{Row, clip};
-use super::source::{Ctx, Origin};
 use dossier_events::{Event, Peer, Process};
 use dossier_plugin_api::Timestamp;
 

@@ -2,7 +2,7 @@
 //!
 //! Each bundle is verified as `analyze` does (whole-file and per-member SHA-256, manifest,
 //! the custody ledger beside it; an encrypted one is decrypted as it is read with
-//! `--identity`, or refused), then its rows are made ([`source`]): the file times of every
+//! `--identity`, or refused), then its rows are made ([`source`], with the state in [`ctx`]): the file times of every
 //! collected file with what each means (`Modification time`, `Status change time`, `Access
 //! time`; the bundle keeps no birth time), process start times, logins, logouts, boots and
 //! failed logins, last logins, password changes, units, cron entries, keys and the other files
@@ -20,13 +20,14 @@
 //! and renamed into place; each bundle's custody ledger gets a `timelined` entry naming the
 //! timeline's SHA-256.
 
+mod ctx;
 mod events;
 mod records;
 mod row;
 mod sort;
 mod source;
 
-pub use source::BundleRows;
+pub use ctx::BundleRows;
 
 use crate::analyze::{Ledgers, custody_of, open_checked};
 use dossier_bundle::crypt::Identities;

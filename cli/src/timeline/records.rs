@@ -11,8 +11,8 @@
 //! interfaces, sshd settings...) give no row and are not counted as skipped; a line that is
 //! not JSON or not a known record is counted as skipped (plugin record kinds included).
 
+use super::ctx::{Ctx, Origin};
 use super::row::{Row, clip};
-use super::source::{Ctx, Origin};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::records::{
     AccountRecord, AuthorizedKeyRecord, CronEntry, LoginRecord, ProcessRecord, Record, UnitRecord,

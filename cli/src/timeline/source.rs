@@ -9,116 +9,16 @@
 //! inode, not anything that happened on the host) and of imported source files (`imported/*`:
 //! times of the examiner's copy) is left out.
 
+use super::ctx::{BundleRows, Ctx, Origin};
 use super::row::{Row, file_times};
 use super::sort::Sorter;
 use dossier_bundle::manifest::MemberEntry;
 use dossier_bundle::reader::{Bundle, MemberError};
-use dossier_plugin_api::host::FileMeta;
-use std::collections::{HashMap, HashSet};
 
 /// Longest line of a records member turned into rows.
 const MAX_LINE: usize = 16 << 20;
 /// The records member of imported events.
 pub(crate) const EVENTS_MEMBER: &str = "records/events.jsonl";
-
-/// What one bundle gave.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BundleRows {
-    pub rows: u64,
-    /// Imported events among them.
-    pub events: u64,
-    /// Record lines that are not JSON, or not a record or event dossier reads (with why, the
-    /// first few).
-    pub skipped: u64,
-    pub skipped_why: Vec<String>,
-}
-
-/// Where a row's fact was read: a line of a records member.
-pub(crate) struct Origin<'a> {
-    pub(crate) member: &'a str,
-    pub(crate) member_sha256: &'a str,
-    /// The collector that wrote the member.
-    pub(crate) collector: &'a str,
-    pub(crate) line: usize,
-}
-
-/// The state of one bundle's rows.
-pub(crate) struct Ctx<'s> {
-    sorter: &'s mut Sorter,
-    host: String,
-    bundle: String,
-    sha256: String,
-    /// Verbatim copies by host path: member name, its SHA-256, the file's metadata.
-    raw: HashMap<String, (String, String, Option<FileMeta>)>,
-    /// (path, time meaning) already given by a record.
-    covered: HashSet<(String, &'static str)>,
-    /// File metadata records gave, by path (for records that name a file without it).
-    seen_meta: HashMap<String, FileMeta>,
-    pub(crate) counts: BundleRows,
-    error: Option<std::io::Error>,
-}
-
-impl Ctx<'_> {
-    /// Adds the bundle's attributes and the origin's to `row` and sorts it in.
-    pub(crate) fn emit(&mut self, o: Option<&Origin<'_>>, mut row: Row) {
-        row.set("host", self.host.as_str())
-            .set("bundle", self.bundle.as_str())
-            .set("bundle_sha256", self.sha256.as_str());
-        if let Some(o) = o {
-            row.set("member", o.member)
-                .set("member_sha256", o.member_sha256)
-                .set("source", o.collector)
-                .set("record_line", o.line as u64);
-        }
-        self.counts.rows += 1;
-        if let Err(e) = self.sorter.push(row.keyed_line()) {
-            self.error.get_or_insert(e);
-        }
-    }
-
-    /// One row per time of `meta` for the file at `path`, each with `message`, the file's
-    /// attributes, its verbatim copy when the bundle has one, and what `more` adds.
-    pub(crate) fn file_rows(
-        &mut self,
-        o: &Origin<'_>,
-        path: &str,
-        meta: &FileMeta,
-        message: &str,
-        more: &dyn Fn(&mut Row),
-    ) {
-        self.seen_meta
-            .entry(path.to_string())
-            .or_insert_with(|| meta.clone());
-        for (desc, t) in file_times(meta) {
-            let Some(t) = t else { continue };
-            let mut row = Row::new(t, desc, message);
-            row.set("path", path).set_meta(meta);
-            if let Some((m, sha, _)) = self.raw.get(path) {
-                row.set("raw_member", m.as_str())
-                    .set("raw_sha256", sha.as_str());
-            }
-            more(&mut row);
-            self.covered.insert((path.to_string(), desc));
-            self.emit(Some(o), row);
-        }
-    }
-
-    /// The metadata of the file at `path`: from its verbatim copy, else from a record seen.
-    pub(crate) fn meta_of(&self, path: &str) -> Option<FileMeta> {
-        self.raw
-            .get(path)
-            .and_then(|(_, _, m)| m.clone())
-            .or_else(|| self.seen_meta.get(path).cloned())
-    }
-
-    /// Counts a line not turned into rows (keeping the first few reasons).
-    pub(crate) fn skip(&mut self, why: String) {
-        self.counts.skipped += 1;
-        if self.counts.skipped_why.len() < 5 {
-            self.counts.skipped_why.push(why);
-        }
-    }
-}
 
 /// Why a bundle's rows could not all be made.
 #[derive(Debug, thiserror::Error)]
@@ -136,26 +36,17 @@ pub(crate) fn bundle_rows(
     sorter: &mut Sorter,
 ) -> Result<BundleRows, RowsError> {
     let members = b.manifest.members.clone();
-    let mut ctx = Ctx {
-        sorter,
-        host: b.manifest.host.hostname.clone(),
-        bundle: name.to_string(),
-        sha256: b.sha256.clone(),
-        raw: members
-            .iter()
-            .filter_map(|m| {
-                let s = m.source.as_ref().filter(|_| m.kind == "raw")?;
-                Some((
-                    s.path.clone(),
-                    (m.name.clone(), m.sha256.clone(), s.meta.clone()),
-                ))
-            })
-            .collect(),
-        covered: HashSet::new(),
-        seen_meta: HashMap::new(),
-        counts: BundleRows::default(),
-        error: None,
-    };
+    let raw = members
+        .iter()
+        .filter_map(|m| {
+            let s = m.source.as_ref().filter(|_| m.kind == "raw")?;
+            Some((
+                s.path.clone(),
+                (m.name.clone(), m.sha256.clone(), s.meta.clone()),
+            ))
+        })
+        .collect();
+    let mut ctx = Ctx::new(sorter, [&b.manifest.host.hostname, name, &b.sha256], raw);
     collection_rows(&mut ctx, b);
     for m in members.iter().filter(|m| m.kind == "records") {
         records_member(&mut ctx, b, m)?;
@@ -163,10 +54,7 @@ pub(crate) fn bundle_rows(
     for m in &members {
         raw_rows(&mut ctx, m);
     }
-    match ctx.error.take() {
-        Some(e) => Err(e.into()),
-        None => Ok(ctx.counts),
-    }
+    ctx.finish().map_err(RowsError::from)
 }
 
 /// The rows of one records member, line by line.
@@ -253,7 +141,7 @@ fn raw_rows(ctx: &mut Ctx<'_>, m: &MemberEntry) {
     };
     for (desc, t) in file_times(meta) {
         let Some(t) = t else { continue };
-        if ctx.covered.contains(&(path.to_string(), desc)) {
+        if ctx.covered(path, desc) {
             continue;
         }
         let mut row = Row::new(t, desc, message.as_str());

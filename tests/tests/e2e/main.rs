@@ -29,5 +29,6 @@ mod secret_reads;
 mod secrets;
 mod security;
 mod signing;
+mod timeline;
 mod timestamp;
 mod verify;
