@@ -81,7 +81,18 @@ impl<'s> Ctx<'s> {
     }
 
     /// Adds the bundle's attributes and the origin's to `row` and sorts it in.
+    /// A row whose year ISO 8601 cannot write in four digits is counted as skipped.
     pub(crate) fn emit(&mut self, o: Option<&Origin<'_>>, mut row: Row) {
+        // 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z
+        if !(-62_167_219_200..=253_402_300_799).contains(&row.time.unix_seconds()) {
+            let at = o
+                .map(|o| format!("{} line {}", o.member, o.line))
+                .unwrap_or_else(|| "manifest.json".into());
+            return self.skip(format!(
+                "{at}: {} {} is outside the years ISO 8601 writes",
+                row.desc, row.time
+            ));
+        }
         row.set("host", self.host.as_str())
             .set("bundle", self.bundle.as_str())
             .set("bundle_sha256", self.sha256.as_str());

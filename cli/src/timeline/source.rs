@@ -14,6 +14,8 @@ use super::row::{Row, file_times};
 use super::sort::Sorter;
 use dossier_bundle::manifest::MemberEntry;
 use dossier_bundle::reader::{Bundle, MemberError};
+#[cfg(test)]
+use std::collections::HashSet;
 
 /// Longest line of a records member turned into rows.
 const MAX_LINE: usize = 16 << 20;
@@ -182,6 +184,82 @@ fn dpkg_package(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dossier_bundle::reader::Limits;
+    use dossier_plugin_api::Timestamp;
+    use std::path::Path;
+
+    /// The rows of the archived miner snapshot, parsed.
+    fn snapshot_rows() -> (BundleRows, Vec<serde_json::Value>) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/bundles/esxi-web01-snapshot.zip");
+        let (mut b, _) = Bundle::open(&path, &Limits::default()).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let mut sorter = Sorter::new(d.path(), 1 << 20);
+        let counts = bundle_rows(&mut b, "snap.zip", &mut sorter).unwrap();
+        let mut out = Vec::new();
+        sorter.finish(&mut out).unwrap();
+        let rows = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (counts, rows)
+    }
+
+    #[test]
+    fn a_file_a_record_describes_is_given_once_with_what_it_is() {
+        let (counts, rows) = snapshot_rows();
+        assert_eq!(counts.rows as usize, rows.len());
+        assert_eq!(counts.skipped, 0, "{:?}", counts.skipped_why);
+        let of = |path: &str| -> Vec<&serde_json::Value> {
+            rows.iter().filter(|r| r["path"] == path).collect()
+        };
+        // The cron file: rows of its entry only, from the cron records.
+        let cron = of("/etc/cron.d/python");
+        assert!(!cron.is_empty());
+        assert!(cron.iter().all(|r| r["member"] == "records/cron.jsonl"
+            && r["raw_member"] == "raw/etc/cron.d/python"
+            && r["message"].as_str().unwrap().starts_with("cron entry ")));
+        // The unit: named, with its command.
+        let unit = of("/etc/systemd/system/python.service");
+        assert!(unit.iter().any(|r| r["unit"] == "python.service"
+            && r["timestamp_desc"] == "Modification time"
+            && r["exec_start"] == "/var/log/log"));
+        // A copy no record describes: from the manifest.
+        let log = of("/var/log/log");
+        assert!(log.iter().any(|r| r["member"] == "manifest.json"
+            && r["raw_member"] == "raw/var/log/log"
+            && r["timestamp_desc"] == "Modification time"));
+        // No time of a file a record gave comes again from the manifest.
+        let from_records: HashSet<(String, String)> = rows
+            .iter()
+            .filter(|r| r["path"].is_string() && r["member"] != "manifest.json")
+            .map(|r| (r["path"].to_string(), r["timestamp_desc"].to_string()))
+            .collect();
+        assert!(from_records.len() > 20);
+        for r in rows.iter().filter(|r| r["member"] == "manifest.json") {
+            let key = (r["path"].to_string(), r["timestamp_desc"].to_string());
+            assert!(!from_records.contains(&key), "twice: {r}");
+        }
+    }
+
+    #[test]
+    fn a_time_iso_8601_cannot_write_is_counted_not_written() {
+        let d = tempfile::tempdir().unwrap();
+        let mut sorter = Sorter::new(d.path(), 1 << 20);
+        let mut ctx = Ctx::new(&mut sorter, ["h", "b.zip", "00"], Default::default());
+        let far = Timestamp::from_unix(253_402_300_800, 0).unwrap();
+        ctx.emit(None, Row::new(far, "Event time", "year 10000"));
+        let ok = Timestamp::from_unix(253_402_300_799, 0).unwrap();
+        ctx.emit(None, Row::new(ok, "Event time", "year 9999"));
+        let counts = ctx.finish().unwrap();
+        assert_eq!((counts.rows, counts.skipped), (1, 1));
+        assert!(
+            counts.skipped_why[0].contains("outside the years"),
+            "{:?}",
+            counts.skipped_why
+        );
+    }
 
     #[test]
     fn dpkg_info_files_name_their_package() {
