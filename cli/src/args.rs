@@ -336,6 +336,14 @@ pub struct TimelineArgs {
     /// Identity that decrypts encrypted bundles (`.zip.age`; repeatable), as for `analyze`.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Trusted minisign public key (repeatable): a bundle is in the timeline only when its
+    /// signature verifies with one of them (and its custody ledger's signed head), as for
+    /// `analyze`.
+    #[arg(long = "pubkey", value_name = "FILE")]
+    pub pubkeys: Vec<PathBuf>,
+    /// File of trusted public keys, as for `verify --trusted-keys`.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
     /// MiB of rows held in memory while sorting; more are sorted in runs on disk and merged.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub sort_memory: usize,

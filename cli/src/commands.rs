@@ -327,7 +327,11 @@ fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
 /// (the timeline holds the others; none written when none is left), 2 when it could not be
 /// written. What it did goes to stdout, or to stderr when the timeline does.
 fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
-    let t = crate::timeline::write_timeline(p)?;
+    let (bundles, unsigned) = signed_only(&p.bundles, &p.keys);
+    let mut t = crate::timeline::write_timeline(p, &bundles)?;
+    for (path, why) in unsigned {
+        t.refused.push((path, format!("signature: {why}")));
+    }
     let to_stdout = p.out == crate::timeline::Output::Stdout;
     let say = |line: String| {
         if to_stdout {

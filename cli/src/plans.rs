@@ -374,6 +374,7 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
         bundles: a.bundles,
         out,
         identities: Identities::load(&a.identities)?,
+        keys: trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?,
         budget: a.sort_memory << 20,
     })
 }

@@ -53,6 +53,10 @@ pub struct TimelinePlan {
     pub bundles: Vec<PathBuf>,
     pub out: Output,
     pub identities: Identities,
+    /// Trusted public keys (`--pubkey`, `--trusted-keys`): when any, only bundles whose
+    /// signature verifies are in the timeline (checked by the command before
+    /// [`write_timeline`]).
+    pub keys: Vec<dossier_bundle::signature::TrustedKey>,
     /// Bytes of rows held in memory before a sorted run is spilled.
     pub budget: usize,
 }
@@ -87,15 +91,16 @@ pub enum TimelineError {
     },
 }
 
-/// Verifies the bundles and writes their timeline (see the module documentation).
-pub fn write_timeline(plan: &TimelinePlan) -> Result<Timeline, TimelineError> {
+/// Verifies `bundles` and writes their timeline as `plan` says (see the module
+/// documentation).
+pub fn write_timeline(plan: &TimelinePlan, bundles: &[PathBuf]) -> Result<Timeline, TimelineError> {
     let scratch = scratch_dir(&plan.out);
     let out_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| TimelineError::Output { path, source }
     };
     let mut sorter = Sorter::new(&scratch, plan.budget);
-    let mut order: Vec<&PathBuf> = plan.bundles.iter().collect();
+    let mut order: Vec<&PathBuf> = bundles.iter().collect();
     order.sort_by(|a, b| (a.file_name(), a).cmp(&(b.file_name(), b)));
     order.dedup();
     let limits = Limits::default();

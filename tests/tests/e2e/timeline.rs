@@ -227,3 +227,39 @@ fn a_damaged_bundle_is_left_out_with_status_1_and_the_others_are_written() {
     let o = timeline(d.path(), &[&miner], d.path().to_str().unwrap());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn with_a_pubkey_only_bundles_whose_signature_verifies_are_in_the_timeline() {
+    let d = tempfile::tempdir().unwrap();
+    let (_, pk, signed) = crate::signing::signed_bundle(d.path());
+    let other = d.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let unsigned = collected(&other, "rootfs-miner");
+    let pk = pk.to_str().unwrap();
+    let o = dossier(
+        d.path(),
+        &[
+            "timeline",
+            "--out",
+            "t.jsonl",
+            "--pubkey",
+            pk,
+            signed.to_str().unwrap(),
+            unsigned.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "NOT IN TIMELINE  {}: signature:",
+            unsigned.display()
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let rows = rows(&std::fs::read_to_string(d.path().join("t.jsonl")).unwrap());
+    let bundles: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r["bundle"].as_str().unwrap()).collect();
+    let name = signed.file_name().unwrap().to_str().unwrap();
+    assert_eq!(bundles.into_iter().collect::<Vec<_>>(), vec![name]);
+}
