@@ -366,18 +366,21 @@ fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
             sanitize(why)
         ));
     }
+    let runs = if t.runs > 0 {
+        format!("; sorted in {} runs on disk", t.runs)
+    } else {
+        String::new()
+    };
     match (&t.sha256, &p.out) {
         (Some(sha), crate::timeline::Output::File(f)) => say(format!(
-            "timeline: {} ({} rows, sha256 {sha})",
+            "timeline: {} ({} rows, sha256 {sha}{runs})",
             f.display(),
             t.rows
         )),
-        (Some(sha), crate::timeline::Output::Stdout) => {
-            say(format!(
-                "timeline: standard output ({} rows, sha256 {sha})",
-                t.rows
-            ));
-        }
+        (Some(sha), crate::timeline::Output::Stdout) => say(format!(
+            "timeline: standard output ({} rows, sha256 {sha}{runs})",
+            t.rows
+        )),
         (None, _) => say("timeline: not written (no bundle left)".into()),
     }
     Ok(if t.refused.is_empty() {

@@ -45,6 +45,25 @@ fn import_bundle(dir: &Path, like: &Path) -> PathBuf {
     w.finish(m, "esxi-web01-import").unwrap().path
 }
 
+/// An import bundle in `dir` of `n` events, their times out of order.
+fn many_events_bundle(dir: &Path, like: &Path, n: u32) -> PathBuf {
+    let mut m = parse_manifest(&member(like, "manifest.json")).unwrap();
+    m.members.clear();
+    m.collectors.clear();
+    let mut w = BundleWriter::create(dir, "import").unwrap();
+    w.begin_collector("events");
+    for i in 0..n {
+        let s = (i * 7919) % n;
+        let e = json!({"time": format!("2025-11-05T{:02}:{:02}:{:02}.{:03}Z", s / 3600 % 24, s / 60 % 60, s % 60, i % 1000),
+            "host": "esxi-web01", "source": {"format": "audit", "table": "SYSCALL"},
+            "action": "EXECVE", "process": {"pid": i, "command_line": format!("/bin/true {i}")},
+            "origin": {"file": "imported/audit.log", "record": format!("line {i}")}});
+        w.record("events", e).unwrap();
+    }
+    w.end_collector("events").unwrap();
+    w.finish(m, "esxi-web01-many").unwrap().path
+}
+
 /// Collects a fixture root into `dir/out`.
 fn collected(dir: &Path, fixture_name: &str) -> PathBuf {
     let root = fixture(fixture_name);
@@ -262,4 +281,35 @@ fn with_a_pubkey_only_bundles_whose_signature_verifies_are_in_the_timeline() {
         rows.iter().map(|r| r["bundle"].as_str().unwrap()).collect();
     let name = signed.file_name().unwrap().to_str().unwrap();
     assert_eq!(bundles.into_iter().collect::<Vec<_>>(), vec![name]);
+}
+
+#[test]
+fn rows_over_the_sort_memory_are_merged_from_runs_into_the_same_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let miner = collected(d.path(), "rootfs-miner");
+    let many = many_events_bundle(&d.path().join("imp"), &miner, 20_000);
+    let bundles = [miner.to_str().unwrap(), many.to_str().unwrap()];
+    let run = |out: &str, mib: &str| {
+        let mut args = vec!["timeline", "--out", out, "--sort-memory", mib];
+        args.extend(bundles);
+        let o = dossier(d.path(), &args);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        stdout(&o)
+    };
+    let said = run("small.jsonl", "1");
+    assert!(said.contains(" runs on disk)"), "{said}");
+    let said = run("large.jsonl", "256");
+    assert!(!said.contains("runs on disk"), "{said}");
+    let small = std::fs::read(d.path().join("small.jsonl")).unwrap();
+    assert_eq!(small, std::fs::read(d.path().join("large.jsonl")).unwrap());
+    let rows = rows(&String::from_utf8(small).unwrap());
+    assert!(rows.len() > 20_000 && rows.len() < 21_000, "{}", rows.len());
+    // Nothing left behind beside the output.
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
