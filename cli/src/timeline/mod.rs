@@ -40,6 +40,10 @@ use sort::Sorter;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Bytes of records members kept in memory from verification per bundle; larger ones (the
+/// events of a big import) are inflated again line by line, so memory stays flat.
+const KEPT_RECORDS: u64 = 16 << 20;
+
 /// Where the timeline goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -103,7 +107,10 @@ pub fn write_timeline(plan: &TimelinePlan, bundles: &[PathBuf]) -> Result<Timeli
     let mut order: Vec<&PathBuf> = bundles.iter().collect();
     order.sort_by(|a, b| (a.file_name(), a).cmp(&(b.file_name(), b)));
     order.dedup();
-    let limits = Limits::default();
+    let limits = Limits {
+        max_record_bytes: KEPT_RECORDS,
+        ..Limits::default()
+    };
     let mut ledgers = Ledgers::new();
     let mut t = Timeline {
         bundles: Vec::new(),
