@@ -313,3 +313,33 @@ fn rows_over_the_sort_memory_are_merged_from_runs_into_the_same_bytes() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn an_encrypted_bundle_is_read_with_its_identity_and_refused_without() {
+    let d = tempfile::tempdir().unwrap();
+    let Some(x) = crate::encrypt::sealed(d.path()) else {
+        return;
+    };
+    let b = x.bundle.to_str().unwrap();
+    let o = dossier(d.path(), &["timeline", "--out", "t.jsonl", b]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("encrypted bundle, and no --identity"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!d.path().join("t.jsonl").exists());
+    let id = x.identity.to_str().unwrap();
+    let o = dossier(
+        d.path(),
+        &["timeline", "--out", "t.jsonl", "--identity", id, b],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let rows = rows(&std::fs::read_to_string(d.path().join("t.jsonl")).unwrap());
+    let name = x.bundle.file_name().unwrap().to_str().unwrap();
+    assert!(rows.len() > 50 && rows.iter().all(|r| r["bundle"] == name));
+    assert!(
+        rows.iter()
+            .any(|r| r["timestamp_desc"] == "Failed login time")
+    );
+}
