@@ -272,3 +272,79 @@ impl<W: Write> Write for Hashing<W> {
         self.inner.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Cli;
+    use crate::plans::{Plan, plan};
+    use clap::Parser;
+
+    fn planned(args: &[&str]) -> anyhow::Result<TimelinePlan> {
+        let cli = Cli::try_parse_from(args)?;
+        match plan(cli.command)? {
+            Plan::Timeline(p) => Ok(p),
+            _ => anyhow::bail!("not a timeline plan"),
+        }
+    }
+
+    #[test]
+    fn flags_become_a_plan_and_bad_ones_stop_it() {
+        let p = planned(&["dossier", "timeline", "a.zip", "b.zip", "--out", "-"]).unwrap();
+        assert_eq!(p.out, Output::Stdout);
+        assert_eq!(p.bundles.len(), 2);
+        assert_eq!(p.budget, 64 << 20);
+        let p = planned(&[
+            "dossier",
+            "timeline",
+            "a.zip",
+            "--out",
+            "t.jsonl",
+            "--sort-memory",
+            "8",
+        ])
+        .unwrap();
+        assert_eq!(p.out, Output::File(PathBuf::from("t.jsonl")));
+        assert_eq!(p.budget, 8 << 20);
+        // --out is required, a bundle too; a zero budget or a directory cannot run.
+        assert!(planned(&["dossier", "timeline", "a.zip"]).is_err());
+        assert!(planned(&["dossier", "timeline", "--out", "t.jsonl"]).is_err());
+        assert!(
+            planned(&[
+                "dossier",
+                "timeline",
+                "a.zip",
+                "--out",
+                "t",
+                "--sort-memory",
+                "0"
+            ])
+            .is_err()
+        );
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().to_str().unwrap();
+        let e = planned(&["dossier", "timeline", "a.zip", "--out", dir])
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("a directory"), "{e}");
+    }
+
+    #[test]
+    fn no_bundle_left_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("t.jsonl");
+        let missing = d.path().join("missing.zip");
+        let p = TimelinePlan {
+            bundles: vec![missing.clone()],
+            out: Output::File(out.clone()),
+            identities: Identities::none(),
+            keys: Vec::new(),
+            budget: 1 << 20,
+        };
+        let t = write_timeline(&p, &p.bundles).unwrap();
+        assert_eq!((t.bundles.len(), t.refused.len(), t.sha256), (0, 1, None));
+        assert_eq!(t.refused[0].0, missing);
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    }
+}
