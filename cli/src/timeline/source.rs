@@ -14,8 +14,6 @@ use super::row::{Row, file_times};
 use super::sort::Sorter;
 use dossier_bundle::manifest::MemberEntry;
 use dossier_bundle::reader::{Bundle, MemberError};
-#[cfg(test)]
-use std::collections::HashSet;
 
 /// Longest line of a records member turned into rows.
 const MAX_LINE: usize = 16 << 20;
@@ -186,6 +184,7 @@ mod tests {
     use super::*;
     use dossier_bundle::reader::Limits;
     use dossier_plugin_api::Timestamp;
+    use std::collections::HashSet;
     use std::path::Path;
 
     /// The rows of the archived miner snapshot, parsed.
