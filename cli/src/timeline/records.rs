@@ -1,5 +1,6 @@
 //! Rows from collected records: what each record kind says happened and when. Process start
-//! times; logins, logouts, boots and failed logins (utmp, wtmp, btmp) and last logins
+//! times; package install times where the database keeps them (rpm); logins, logouts, boots
+//! and failed logins (utmp, wtmp, btmp) and last logins
 //! (lastlog); password change and expiry dates (shadow, day precision); and the file times of
 //! what collectors describe, each row saying what the file is: units and their drop-ins,
 //! generators, lingering users, cron files (one row per entry and time), cron scripts, `at`
@@ -7,7 +8,7 @@
 //! file, local binaries, setuid/setgid/capability files, history and login log files,
 //! `/etc/shadow`, authorized-keys files (and each key in them), process executables.
 //!
-//! Kinds that carry no time (packages, sockets, groups, sudo rules, kernel modules,
+//! Kinds that carry no time (package file lists, sockets, groups, sudo rules, kernel modules,
 //! interfaces, sshd settings...) give no row and are not counted as skipped; a line that is
 //! not JSON or not a known record is counted as skipped (plugin record kinds included).
 
@@ -21,7 +22,6 @@ use dossier_plugin_api::records::{
 
 /// Record kinds without a time of their own: not parsed at all.
 const TIMELESS: &[&str] = &[
-    "package",
     "package_files",
     "package_verify",
     "diversion",
@@ -104,6 +104,27 @@ fn record_rows(ctx: &mut Ctx<'_>, o: &Origin<'_>, r: Record) {
             ctx.emit(Some(o), row);
         }
         Record::Account(a) => account_rows(ctx, o, &a),
+        Record::Package(p) => {
+            if let Some(t) = p.install_time {
+                let mut row = Row::new(
+                    t,
+                    "Package install time",
+                    format!(
+                        "{} package {} {} {} installed",
+                        p.manager,
+                        p.name,
+                        p.version,
+                        p.arch.as_deref().unwrap_or("")
+                    )
+                    .trim_end()
+                    .to_string(),
+                );
+                row.set("package", p.name.as_str())
+                    .set("package_version", p.version.as_str())
+                    .set("package_manager", p.manager.as_str());
+                ctx.emit(Some(o), row);
+            }
+        }
         Record::Unit(u) => unit_rows(ctx, o, &u),
         Record::CronEntry(c) => cron_entry_rows(ctx, o, &c),
         Record::AuthorizedKey(k) => authorized_key_rows(ctx, o, &k),
@@ -489,6 +510,85 @@ fn authorized_key_rows(ctx: &mut Ctx<'_>, o: &Origin<'_>, k: &AuthorizedKeyRecor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timeline::sort::Sorter;
+
+    /// The rows of records lines (member `records/x.jsonl`), parsed, in time order.
+    fn rows_of(lines: &[serde_json::Value]) -> Vec<serde_json::Value> {
+        let d = tempfile::tempdir().unwrap();
+        let mut sorter = Sorter::new(d.path(), 1 << 20);
+        let mut ctx = Ctx::new(&mut sorter, ["h", "b.zip", "00"], Default::default());
+        for (i, l) in lines.iter().enumerate() {
+            let o = Origin {
+                member: "records/x.jsonl",
+                member_sha256: "11",
+                collector: "x",
+                line: i + 1,
+            };
+            record_line(&mut ctx, &o, l.to_string().as_bytes());
+        }
+        let counts = ctx.finish().unwrap();
+        assert_eq!(counts.skipped, 0, "{:?}", counts.skipped_why);
+        let mut out = Vec::new();
+        sorter.finish(&mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn an_rpm_install_time_is_a_row_and_a_dpkg_package_none() {
+        let src = serde_json::json!({"path": "exec:rpm -qa"});
+        let rows = rows_of(&[
+            serde_json::json!({"kind": "package", "manager": "rpm", "name": "coreutils",
+                "version": "8.32-35.el9", "arch": "x86_64", "install_time": "2023-11-14T22:13:20Z",
+                "source": src}),
+            serde_json::json!({"kind": "package", "manager": "dpkg", "name": "bash",
+                "version": "5.2", "source": src}),
+            serde_json::json!({"kind": "package_files", "manager": "dpkg", "package": "bash",
+                "files": ["/bin/bash"], "source": src}),
+        ]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["timestamp_desc"], "Package install time");
+        assert_eq!(
+            rows[0]["message"],
+            "rpm package coreutils 8.32-35.el9 x86_64 installed"
+        );
+        assert_eq!(rows[0]["record_line"], 1);
+        assert_eq!(rows[0]["timestamp"], 1_700_000_000_000_000i64);
+    }
+
+    #[test]
+    fn a_process_gives_its_start_and_its_executable_times() {
+        let meta = serde_json::json!({"kind": "file", "mode": 493, "uid": 0, "gid": 0,
+            "size": 64, "mtime": "2025-11-05T00:40:00Z", "ctime": "2025-11-05T00:40:00Z"});
+        let rows = rows_of(
+            &[serde_json::json!({"kind": "process", "pid": 812, "ppid": 1,
+            "state": "S", "comm": "log", "argv": ["/var/log/log", "-o", "pool"], "uid": 0,
+            "euid": 0, "gid": 0, "egid": 0, "kernel_thread": false, "start_ticks": 5,
+            "threads": 1, "exe": "/var/log/log", "exe_meta": meta, "user": "root",
+            "start_time": "2025-11-05T00:46:40Z"})],
+        );
+        let desc: Vec<&str> = rows
+            .iter()
+            .map(|r| r["timestamp_desc"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            desc,
+            [
+                "Modification time",
+                "Status change time",
+                "Process start time"
+            ]
+        );
+        assert_eq!(
+            rows[2]["message"],
+            "process 812 started: /var/log/log -o pool (user root)"
+        );
+        assert_eq!(rows[0]["path"], "/var/log/log");
+        assert_eq!(rows[0]["mode"], "0755");
+    }
 
     #[test]
     fn the_first_kind_is_read_without_parsing() {
