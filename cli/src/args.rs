@@ -29,6 +29,9 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// List the analysis rules with their MITRE ids and weights (as set by a playbook).
     Rules(RulesArgs),
+    /// Verify bundles (collected or imported) and write one Timesketch timeline (JSONL):
+    /// file times, process starts, logins, units, cron entries, keys, imported events.
+    Timeline(TimelineArgs),
     /// Collect many hosts over SSH (host names, addresses, CIDR networks, host lists,
     /// Ansible inventories): one verified bundle per host, then the fleet analysis.
     Sweep(SweepArgs),
@@ -376,6 +379,32 @@ pub struct AnalyzeArgs {
     /// decrypted as they are read, never to disk.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Bundles to put in the timeline (collected or imported; in any order: the timeline is
+    /// sorted by time).
+    #[arg(required = true, value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    /// Timeline file to write (JSONL; Timesketch imports files named `*.jsonl`), or `-` for
+    /// standard output.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub out: PathBuf,
+    /// Identity that decrypts encrypted bundles (`.zip.age`; repeatable), as for `analyze`.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+    /// Trusted minisign public key (repeatable): a bundle is in the timeline only when its
+    /// signature verifies with one of them (and its custody ledger's signed head), as for
+    /// `analyze`.
+    #[arg(long = "pubkey", value_name = "FILE")]
+    pub pubkeys: Vec<PathBuf>,
+    /// File of trusted public keys, as for `verify --trusted-keys`.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_keys: Option<PathBuf>,
+    /// MiB of rows held in memory while sorting; more are sorted in runs on disk and merged.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub sort_memory: usize,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,7 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Analyze(p) => analyze(p),
         Plan::Baseline(p) => baseline(p),
         Plan::Rules(p) => rules(p),
+        Plan::Timeline(p) => timeline(&p),
         Plan::Sweep(p) => sweep(p),
         Plan::Plugins(p) => plugins(p),
         Plan::Playbooks(p) => playbooks(p),
@@ -321,6 +322,73 @@ fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `dossier timeline`: 0 when every bundle is in the timeline, 1 when some bundle was refused
+/// (the timeline holds the others; none written when none is left), 2 when it could not be
+/// written. What it did goes to stdout, or to stderr when the timeline does.
+fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
+    let (bundles, unsigned) = signed_only(&p.bundles, &p.keys);
+    let mut t = crate::timeline::write_timeline(p, &bundles)?;
+    for (path, why) in unsigned {
+        t.refused.push((path, format!("signature: {why}")));
+    }
+    let to_stdout = p.out == crate::timeline::Output::Stdout;
+    let say = |line: String| {
+        if to_stdout {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    for (path, r) in &t.bundles {
+        let events = if r.events > 0 {
+            format!(" ({} imported event(s))", r.events)
+        } else {
+            String::new()
+        };
+        say(format!(
+            "IN TIMELINE   {}: {} row(s){events}",
+            path.display(),
+            r.rows
+        ));
+        if r.skipped > 0 {
+            say(format!(
+                "              {} record line(s) not in the timeline: {}",
+                r.skipped,
+                sanitize(&r.skipped_why.join("; "))
+            ));
+        }
+    }
+    for (path, why) in &t.refused {
+        say(format!(
+            "NOT IN TIMELINE  {}: {}",
+            path.display(),
+            sanitize(why)
+        ));
+    }
+    let runs = if t.runs > 0 {
+        format!("; sorted in {} runs on disk", t.runs)
+    } else {
+        String::new()
+    };
+    match (&t.sha256, &p.out) {
+        (Some(sha), crate::timeline::Output::File(f)) => say(format!(
+            "timeline: {} ({} rows, sha256 {sha}{runs})",
+            f.display(),
+            t.rows
+        )),
+        (Some(sha), crate::timeline::Output::Stdout) => say(format!(
+            "timeline: standard output ({} rows, sha256 {sha}{runs})",
+            t.rows
+        )),
+        (None, _) => say("timeline: not written (no bundle left)".into()),
+    }
+    Ok(if t.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Widths of the id and MITRE columns of `dossier rules`.

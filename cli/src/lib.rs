@@ -19,4 +19,5 @@ pub mod progress;
 pub mod sweep;
 pub mod sweep_plan;
 pub mod text;
+pub mod timeline;
 pub mod tsa;

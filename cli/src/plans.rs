@@ -6,7 +6,7 @@
 
 use crate::args::{
     AnalyzeArgs, BaselineArgs, CollectArgs, Command, KeygenArgs, PlaybooksAction, PlaybooksArgs,
-    PluginsArgs, RulesArgs, SweepArgs, VerifyArgs,
+    PluginsArgs, RulesArgs, SweepArgs, TimelineArgs, VerifyArgs,
 };
 use crate::orchestrate::Custody;
 use crate::playbook::{self, Playbook};
@@ -31,6 +31,7 @@ pub enum Plan {
     Analyze(AnalyzePlan),
     Baseline(BaselinePlan),
     Rules(RulesPlan),
+    Timeline(crate::timeline::TimelinePlan),
     Sweep(SweepRun),
     Plugins(PluginsPlan),
     Playbooks(PlaybooksPlan),
@@ -140,6 +141,7 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Analyze(a) => Plan::Analyze(analyze(a)?),
         Command::Baseline(a) => Plan::Baseline(baseline(a)?),
         Command::Rules(a) => Plan::Rules(rules(a)?),
+        Command::Timeline(a) => Plan::Timeline(timeline(a)?),
         Command::Sweep(a) => Plan::Sweep(sweep(a)?),
         Command::Plugins(a) => Plan::Plugins(plugins(a)?),
         Command::Playbooks(a) => Plan::Playbooks(playbooks(a)),
@@ -380,6 +382,38 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
         playbook,
         registry,
         long: a.long,
+    })
+}
+
+fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
+    use crate::timeline::Output;
+    let out = if a.out.as_os_str() == "-" {
+        Output::Stdout
+    } else {
+        if a.out.is_dir() {
+            anyhow::bail!(
+                "--out {}: a directory; name the timeline file",
+                a.out.display()
+            );
+        }
+        if a.out.extension().is_none_or(|e| e != "jsonl") {
+            eprintln!(
+                "dossier: note: Timesketch imports only files named *.jsonl; {} is not",
+                a.out.display()
+            );
+        }
+        Output::File(a.out)
+    };
+    anyhow::ensure!(
+        (1..=1 << 20).contains(&a.sort_memory),
+        "--sort-memory must be between 1 and 1048576 MiB"
+    );
+    Ok(crate::timeline::TimelinePlan {
+        bundles: a.bundles,
+        out,
+        identities: Identities::load(&a.identities)?,
+        keys: trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?,
+        budget: a.sort_memory << 20,
     })
 }
 

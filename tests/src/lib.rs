@@ -43,6 +43,7 @@ pub fn dossier_bin() -> PathBuf {
         "remote/src",
         "bundle/src",
         "contain/src",
+        "events/src",
         "collectors/src",
         "plugin-api/src",
         "plugin-abi/src",

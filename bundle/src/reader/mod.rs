@@ -25,6 +25,7 @@ mod deadline;
 mod error;
 mod kept;
 mod limits;
+mod lines;
 mod open;
 mod outcome;
 mod parse;

@@ -388,9 +388,9 @@ mod tests {
                     "/usr/bin/rpm",
                     "-qa",
                     "--qf",
-                    "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n",
+                    "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{INSTALLTIME}\\n",
                 ],
-                "coreutils\t0:8.32-35.el9\tx86_64\n",
+                "coreutils\t0:8.32-35.el9\tx86_64\t1700000000\n",
             )
             .command(
                 &[
@@ -408,10 +408,9 @@ mod tests {
         p.insert("proc".into(), vec![serde_json::json!({"kind":"process","pid":501,"ppid":1,"state":"S","comm":"sleep","argv":[],"uid":0,"euid":0,"gid":0,"egid":0,"kernel_thread":false,"start_ticks":1,"threads":1,"exe":"/usr/bin/sleep"})]);
         let (sink, r) = run_collector(&PackagesCollector, &h, serde_json::Value::Null, &p);
         r.unwrap();
-        assert_eq!(
-            sink.of_kind("packages", "package")[0]["version"],
-            "8.32-35.el9"
-        );
+        let pkg = &sink.of_kind("packages", "package")[0];
+        assert_eq!(pkg["version"], "8.32-35.el9");
+        assert_eq!(pkg["install_time"], "2023-11-14T22:13:20Z");
         let v = &sink.of_kind("packages", "package_verify")[0];
         assert_eq!(v["status"], "ok");
         assert_eq!(v["algorithm"], "sha256");

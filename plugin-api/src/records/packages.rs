@@ -2,6 +2,7 @@
 //! those files against the database's digests, and dpkg diversions.
 
 use super::source::SourceRef;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// An installed package.
@@ -18,6 +19,10 @@ pub struct PackageRecord {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_package: Option<String>,
+    /// When the package was installed, where the database records it (rpm `INSTALLTIME`;
+    /// dpkg's database keeps no such time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_time: Option<Timestamp>,
     pub source: SourceRef,
 }
 

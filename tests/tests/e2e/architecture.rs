@@ -44,6 +44,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-bundle",
             "dossier-remote",
             "dossier-contain",
+            "dossier-events",
         ],
     ),
 ];

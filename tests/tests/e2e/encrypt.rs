@@ -43,14 +43,14 @@ fn age_key(dir: &Path, name: &str) -> Option<(PathBuf, String)> {
 }
 
 /// What `collect --encrypt-to --sign` made in `dir/out`.
-struct Sealed {
-    bundle: PathBuf,
-    identity: PathBuf,
-    pubkey: PathBuf,
+pub(crate) struct Sealed {
+    pub(crate) bundle: PathBuf,
+    pub(crate) identity: PathBuf,
+    pub(crate) pubkey: PathBuf,
 }
 
 /// A signing key, an age key and a signed bundle of the clean fixture encrypted to it.
-fn sealed(dir: &Path) -> Option<Sealed> {
+pub(crate) fn sealed(dir: &Path) -> Option<Sealed> {
     let (identity, recipient) = age_key(dir, "id.txt")?;
     ok(&run(dir, &["keygen", "--out", "keys"]));
     let root = fixture("rootfs-clean");

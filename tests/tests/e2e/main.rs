@@ -31,5 +31,6 @@ mod secret_reads;
 mod secrets;
 mod security;
 mod signing;
+mod timeline;
 mod timestamp;
 mod verify;

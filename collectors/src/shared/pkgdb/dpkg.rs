@@ -61,6 +61,7 @@ fn read_status(ctx: &mut CollectContext<'_>, db: &mut PackageDb) -> bool {
             arch: p.get("Architecture").cloned(),
             status: p.get("Status").cloned(),
             source_package: p.get("Source").cloned(),
+            install_time: None,
             source: status_src.clone(),
         });
     }

@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// `rpm -qa` query of every package: name, epoch:version-release, architecture.
-const PACKAGES_QUERY: &str = "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\n";
+/// `rpm -qa` query of every package: name, epoch:version-release, architecture, install
+/// time (seconds since the epoch).
+const PACKAGES_QUERY: &str =
+    "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{INSTALLTIME}\\n";
 /// `rpm -qa` query of every file: package, digest algorithm, digest, path.
 const FILES_QUERY: &str = "[%{=NAME}\\t%{=FILEDIGESTALGO}\\t%{FILEDIGESTS}\\t%{FILENAMES}\\n]";
 
@@ -90,11 +92,16 @@ fn query(ctx: &mut CollectContext<'_>, argv: &[&str]) -> Option<(Vec<u8>, Source
     }
 }
 
-/// Packages from the output of [`PACKAGES_QUERY`] (epoch 0 left out of the version).
+/// Packages from the output of [`PACKAGES_QUERY`] (epoch 0 left out of the version; an
+/// install time that is not a number, `(none)`, left out).
 fn add_packages(db: &mut PackageDb, out: &[u8], src: &SourceRef) {
     for line in String::from_utf8_lossy(out).lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        if f.len() == 3 {
+        if f.len() == 3 || f.len() == 4 {
+            let install_time = f
+                .get(3)
+                .and_then(|t| t.parse::<i64>().ok())
+                .and_then(|t| dossier_plugin_api::Timestamp::from_unix(t, 0));
             db.packages.push(PackageRecord {
                 manager: "rpm".into(),
                 name: f[0].into(),
@@ -102,6 +109,7 @@ fn add_packages(db: &mut PackageDb, out: &[u8], src: &SourceRef) {
                 arch: Some(f[2].into()),
                 status: None,
                 source_package: None,
+                install_time,
                 source: src.clone(),
             });
         }
