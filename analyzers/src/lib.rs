@@ -33,6 +33,7 @@ pub mod completeness;
 pub mod config;
 pub mod context;
 pub mod engine;
+pub mod events;
 pub mod gating;
 pub mod input;
 pub mod inventory;
