@@ -259,6 +259,15 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         r.fleet_report.display(),
         r.findings_json.display()
     );
+    if let Some(e) = &r.events {
+        println!(
+            "events:       {} ({} events, {} alerts; JSON {})",
+            e.report.display(),
+            e.events,
+            e.alerts,
+            e.json.display()
+        );
+    }
     Ok(if r.unanalyzed.is_empty() && refused.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -73,6 +73,8 @@ pub(crate) struct Fleet<'a> {
     pub(crate) fleet_findings: &'a [FleetFinding],
     /// Stacking summary and prevalence (several hosts stacked).
     pub(crate) stacking: Option<(&'a StackingSummary, Prevalence<'a>)>,
+    /// The paragraph on imported events, when import bundles were analyzed.
+    pub(crate) events: Option<&'a str>,
 }
 
 /// Five scratch files, one per severity, for the fleet report's alerts.
@@ -103,6 +105,9 @@ pub(crate) fn write_fleet(
     let mut fw = FleetWriter::new(fleet.entries);
     if let Some((s, prevalence)) = fleet.stacking {
         fw = fw.with_stacking(s, prevalence);
+    }
+    if let Some(e) = fleet.events {
+        fw = fw.with_events(e);
     }
     fw.write_head(report.sink(), fleet.unanalyzed, fleet.not_collected)
         .map_err(report_err)?;

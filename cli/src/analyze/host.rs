@@ -311,7 +311,16 @@ impl dossier_plugin_api::analyzer::MemberReader for Members<'_, '_> {
 }
 
 /// What a worker made of one bundle: its analysis and host report, or why it was refused.
-pub(crate) type Examined = Result<Examination, Refusal>;
+pub(crate) type Examined = Result<Done, Refusal>;
+
+/// What a worker made of a bundle that verified.
+pub(crate) enum Done {
+    /// A triage bundle, analyzed.
+    Host(Box<Examination>),
+    /// An import bundle, verified: its events go through the event rules on the main thread
+    /// (one run over every import bundle, see [`super::events`]).
+    Import(Box<Bundle>),
+}
 
 /// A verified bundle, analyzed, with its host report and spool entry rendered.
 pub(crate) struct Examination {
@@ -357,6 +366,9 @@ impl Examiner<'_> {
         let opened = open_checked(path, custody, &self.limits, self.identities);
         timings.add(Stage::Open, t);
         let mut b = opened?;
+        if super::events::is_import(&b) {
+            return Ok(Done::Import(Box::new(b)));
+        }
         let (mut analysis, facts, inv) = analyze_bundle_timed(
             &mut b,
             playbook,
@@ -374,14 +386,14 @@ impl Examiner<'_> {
         let report = dossier_reporters::host::render(&analysis);
         let json = serde_json::to_vec(&analysis).map_err(|e| e.to_string());
         timings.add(Stage::Render, t);
-        Ok(Examination {
+        Ok(Done::Host(Box::new(Examination {
             sha256: b.sha256.clone(),
             analysis,
             facts,
             inventory,
             report,
             json,
-        })
+        })))
     }
 
     /// The site allowlist and the baseline: findings they match leave the score.

@@ -3,8 +3,9 @@
 //! analysis in the spool.
 
 use super::error::{AnalyzeError, ReportError};
+use super::events::Imports;
 use super::files::write_report_unsynced;
-use super::host::{Examination, Examined, HostFacts};
+use super::host::{Done, Examination, Examined, HostFacts};
 use super::open::{Ledgers, custody_in};
 use super::spool::{Indexed, Spool};
 use super::timings::{Stage, Timings};
@@ -82,7 +83,9 @@ pub(crate) struct HostReports<'r> {
     /// See [`ledger_detail`].
     detail: String,
     timings: &'r Timings,
-    dirs: HostDirs,
+    pub(crate) dirs: HostDirs,
+    /// Import bundles, their events through the event rules.
+    pub(crate) imports: Imports,
     pub(crate) spool: Spool,
     pub(crate) index: Vec<Indexed>,
     pub(crate) unanalyzed: Vec<Unanalyzed>,
@@ -108,6 +111,7 @@ impl<'r> HostReports<'r> {
             detail,
             timings,
             dirs: HostDirs::default(),
+            imports: Imports::default(),
             spool,
             index: Vec::with_capacity(expected),
             unanalyzed: Vec::new(),
@@ -135,7 +139,11 @@ impl<'r> HostReports<'r> {
     pub(crate) fn take(&mut self, path: &Path, done: Examined) -> Result<(), AnalyzeError> {
         let name = ledger::bundle_name(path);
         match done {
-            Ok(e) => self.analyzed(path, &name, e),
+            Ok(Done::Host(e)) => self.analyzed(path, &name, *e),
+            Ok(Done::Import(mut b)) => {
+                self.imported(path, &name, &mut b);
+                Ok(())
+            }
             Err((why, reason)) => {
                 let _ = self.record(
                     path,
@@ -152,6 +160,28 @@ impl<'r> HostReports<'r> {
                 });
                 Ok(())
             }
+        }
+    }
+
+    /// An import bundle: its events through the rules, then the ledger line.
+    fn imported(&mut self, path: &Path, name: &str, b: &mut dossier_bundle::reader::Bundle) {
+        let t = Instant::now();
+        let (events, bad) = self.imports.take(b, name);
+        self.timings.add(Stage::Records, t);
+        let detail = format!(
+            "imported events: {events} events through the event rules, {bad} unreadable lines; {}",
+            self.detail
+        );
+        if let Err(err) = self.record(
+            path,
+            &ledger::Event {
+                action: "analyzed",
+                bundle: name,
+                sha256: Some(&b.sha256),
+                detail: Some(&detail),
+            },
+        ) {
+            eprintln!("dossier: warning: custody ledger not updated: {err}");
         }
     }
 

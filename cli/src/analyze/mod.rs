@@ -41,12 +41,17 @@
 //! an interrupted one leaves no fleet report. `DOSSIER_TIMINGS=1` prints where the time went
 //! (per stage, summed over workers) on stderr.
 //!
+//! Import bundles (`dossier import`) are verified like the others; their events go through the
+//! event rules on the main thread, and `events` writes the events report once every bundle is
+//! in (see that module).
+//!
 //! One stage per module: `open` (verify, custody check), `host` (analyze one host),
 //! `host_reports` (ledger line, host report, spool), `stacking` (fleet context), `fleet`
 //! (plugin fleet phase, fleet report, findings JSON, final syncs) and `pool` (the workers);
 //! this module only conducts them.
 
 mod error;
+mod events;
 mod files;
 mod fleet;
 mod host;
@@ -89,6 +94,18 @@ pub struct Analysis {
     pub unanalyzed: Vec<Unanalyzed>,
     pub fleet_report: PathBuf,
     pub findings_json: PathBuf,
+    /// The events report (`events-report.md`), when import bundles were analyzed, with how
+    /// many events went through the event rules and how many alerts they raised.
+    pub events: Option<EventsSummary>,
+}
+
+/// What the events stage wrote.
+#[derive(Debug)]
+pub struct EventsSummary {
+    pub report: PathBuf,
+    pub json: PathBuf,
+    pub events: u64,
+    pub alerts: usize,
 }
 
 /// One analyzed bundle.
@@ -146,6 +163,8 @@ pub fn analyze_bundles(
         unanalyzed,
         facts,
         appended,
+        imports,
+        mut dirs,
         ..
     } = reports;
     spool.flush()?;
@@ -154,6 +173,7 @@ pub fn analyze_bundles(
     let prevalence = |f: &Finding| stacking.hosts_with(f);
     // Stable: bundles of one host with the same file name stay in argument order.
     index.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let events = events::finish(out, imports, &index, &spool, &mut dirs)?;
     let entries: Vec<HostEntry> = index
         .iter_mut()
         .map(|i| i.entry.take().expect("taken once"))
@@ -168,6 +188,7 @@ pub fn analyze_bundles(
         not_collected: &not_collected,
         fleet_findings: &fleet_findings,
         stacking: summary.as_ref().map(|s| (s, &prevalence as _)),
+        events: events.as_ref().map(|e| e.summary.as_str()),
     };
     let pending = write_fleet(out, &fleet, spool, (registry, playbook), &timings)?;
     let (fleet_report, findings_json) = commit(out, &appended, pending, &timings)?;
@@ -177,6 +198,12 @@ pub fn analyze_bundles(
         unanalyzed,
         fleet_report,
         findings_json,
+        events: events.map(|e| EventsSummary {
+            report: e.report,
+            json: e.json,
+            events: e.events,
+            alerts: e.alerts,
+        }),
     })
 }
 

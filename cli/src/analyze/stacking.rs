@@ -6,7 +6,7 @@
 
 use super::error::AnalyzeError;
 use super::files::write_report;
-use super::host::Examined;
+use super::host::{Done, Examined};
 use super::spool::{Indexed, Spool};
 use crate::playbook::Playbook;
 use dossier_analyzers::baseline::BaselineIndex;
@@ -41,7 +41,7 @@ impl Stacking {
 
     /// Counts an analyzed host (its inventory is taken: it is not needed any more).
     pub(crate) fn count(&mut self, done: &mut Examined) {
-        let (true, Ok(e)) = (self.on, done) else {
+        let (true, Ok(Done::Host(e))) = (self.on, done) else {
             return;
         };
         let inv = std::mem::take(&mut e.inventory);

@@ -17,6 +17,7 @@ pub(super) fn write_head(
     o: &mut dyn Write,
     unanalyzed: &[Unanalyzed],
     not_collected: &[NotCollected],
+    events: Option<&str>,
 ) -> io::Result<()> {
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for t in not_collected {
@@ -29,6 +30,9 @@ pub(super) fn write_head(
         .join(", ");
     counts(o, hosts, not_collected, &outcomes)?;
     executive_summary(o, hosts, unanalyzed, not_collected, &outcomes)?;
+    if let Some(e) = events {
+        writeln!(o, "{e}")?;
+    }
     host_table(o, hosts)?;
     not_analyzed_or_collected(o, unanalyzed, not_collected)?;
     writeln!(o, "\n## Security Alerts\n")

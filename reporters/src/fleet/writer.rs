@@ -49,6 +49,8 @@ pub struct FleetWriter<'a> {
     iocs: BTreeMap<Ioc, BTreeSet<u32>>,
     /// Dynamic plugins used for any host.
     plugins: BTreeSet<PluginUse>,
+    /// A paragraph on the imported events analyzed in the same run.
+    events: Option<&'a str>,
 }
 
 impl<'a> FleetWriter<'a> {
@@ -64,7 +66,15 @@ impl<'a> FleetWriter<'a> {
             names: BTreeMap::new(),
             iocs: BTreeMap::new(),
             plugins: BTreeSet::new(),
+            events: None,
         }
+    }
+
+    /// With imported events analyzed in the same run: `summary` (Markdown) follows the
+    /// executive summary.
+    pub fn with_events(mut self, summary: &'a str) -> Self {
+        self.events = Some(summary);
+        self
     }
 
     /// With fleet stacking (several hosts analyzed together): each alert shows on how many
@@ -83,7 +93,7 @@ impl<'a> FleetWriter<'a> {
         unanalyzed: &[Unanalyzed],
         not_collected: &[NotCollected],
     ) -> io::Result<()> {
-        write_head(self.hosts, o, unanalyzed, not_collected)
+        write_head(self.hosts, o, unanalyzed, not_collected, self.events)
     }
 
     /// The next host, in the order of the entries given to [`FleetWriter::new`]: writes each

@@ -25,6 +25,7 @@ mod fleet;
 mod flip;
 mod hostile;
 mod import;
+mod import_analyze;
 mod live;
 mod partial;
 mod secret_reads;

@@ -1,0 +1,560 @@
+//! The events stage of an analysis run: import bundles (written by `dossier import`) are
+//! verified like any bundle, then their events (`records/events.jsonl`) are streamed, in
+//! bundle order on the main thread, through one run of the event rules
+//! (`dossier_analyzers::events`), so that a brute force in one source and the logon that
+//! follows it in another are seen together. Nothing of an import bundle is held but the
+//! rules' bounded state.
+//!
+//! Once every bundle is analyzed, [`finish`] correlates: an alert's indicators (hash, address,
+//! path, account) are looked up in the findings of the triage bundles of the same run (read
+//! back from the spool) and in the other devices' alerts. It writes `DIR/events-report.md`
+//! and `DIR/events.json` (the seed's fleet alert report, see `dossier_reporters::events`),
+//! adds an *Imported events* section to the host report of each device that also has a triage
+//! bundle (the same host: name compared case-insensitively, FQDN or short, see
+//! [`host_key`]) and writes a host report of its own for a device with events only, and gives
+//! the fleet report a summary paragraph.
+
+use super::error::{AnalyzeError, ReportError};
+use super::files::write_report_unsynced;
+use super::host_reports::{HostDirs, host_dir};
+use super::spool::{Indexed, Spool};
+use crate::import::{COLLECTOR, PLAYBOOK};
+use dossier_analyzers::events::{EventAlert, EventAnalysis, EventAnalyzer, host_key};
+use dossier_bundle::fsio::ensure_out_dir;
+use dossier_bundle::reader::Bundle;
+use dossier_events::Event;
+use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::attack;
+use dossier_reporters::events::{
+    AlertView, DeviceView, EventsReport, EvidenceView, SCHEMA, SCHEMA_VERSION, SourceView,
+    TechniqueView,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The records member of imported events.
+const EVENTS_MEMBER: &str = "records/events.jsonl";
+/// Longest line of it read (an event with a long script is a few hundred KiB).
+const MAX_LINE: usize = 16 << 20;
+/// Unreadable lines named one by one per bundle (the rest are counted).
+const NAMED_ERRORS: usize = 20;
+/// Triage findings shown per indicator in an alert's *Seen in other sources*.
+const RELATED_PER_IOC: usize = 4;
+
+/// Whether a verified bundle is an import bundle (its manifest names the `import`
+/// pseudo-playbook and its collector is the import collector).
+pub(crate) fn is_import(b: &Bundle) -> bool {
+    b.manifest.playbook.name == PLAYBOOK
+        && b.manifest.collectors.iter().any(|c| c.name == COLLECTOR)
+}
+
+/// The import bundles of a run, as their events go through the rules.
+#[derive(Default)]
+pub(crate) struct Imports {
+    analyzer: EventAnalyzer,
+    sources: Vec<SourceView>,
+    /// Lines of `records/events.jsonl` that are not events (should not happen in a bundle that
+    /// verifies; reported, never silently skipped).
+    pub(crate) errors: Vec<String>,
+}
+
+impl Imports {
+    /// Whether any import bundle was taken.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// Streams the events of the verified import bundle `b` (file name `name`) through the
+    /// rules; returns (events, unreadable lines). Each event's origin names the bundle, so the
+    /// report can say where every piece of evidence is.
+    pub(crate) fn take(&mut self, b: &mut Bundle, name: &str) -> (u64, u64) {
+        let (mut events, mut bad) = (0u64, 0u64);
+        let errors = &mut self.errors;
+        let analyzer = &mut self.analyzer;
+        let mut note = |msg: String, bad: &mut u64| {
+            *bad += 1;
+            if (*bad as usize) <= NAMED_ERRORS {
+                errors.push(msg);
+            }
+        };
+        let read = if b.member(EVENTS_MEMBER).is_some() {
+            b.member_lines(EVENTS_MEMBER, MAX_LINE, &mut |line, text| {
+                if text.iter().all(u8::is_ascii_whitespace) {
+                    return;
+                }
+                match serde_json::from_slice::<Event>(text) {
+                    Ok(mut e) => {
+                        e.origin.file = format!("{name}: {}", e.origin.file);
+                        analyzer.push(&e);
+                        events += 1;
+                    }
+                    Err(err) => note(
+                        format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
+                        &mut bad,
+                    ),
+                }
+            })
+        } else {
+            Ok(())
+        };
+        if let Err(e) = read {
+            note(format!("{name}: {e}"), &mut bad);
+        }
+        if bad as usize > NAMED_ERRORS {
+            self.errors.push(format!(
+                "{name}: {} more unreadable lines not listed",
+                bad as usize - NAMED_ERRORS
+            ));
+        }
+        self.sources.push(SourceView {
+            bundle: name.to_string(),
+            sha256: b.sha256.clone(),
+            events,
+        });
+        (events, bad)
+    }
+}
+
+/// What a triage finding is, as an alert's *Seen in other sources* names it.
+type Mention = String;
+
+/// The indicators of the triage bundles' findings (above informational), keyed by
+/// [`ioc_key`], and the command-like ones (cron commands, configuration lines) to look paths
+/// up in.
+#[derive(Default)]
+struct TriageIocs {
+    exact: BTreeMap<String, BTreeSet<Mention>>,
+    commands: Vec<(String, Mention)>,
+}
+
+/// The key two sources' indicators are compared by: kind and value, addresses without a
+/// port, hashes in lower case.
+fn ioc_key(i: &Ioc) -> Option<String> {
+    Some(match i {
+        Ioc::Sha256(h) => format!("sha256:{}", h.to_ascii_lowercase()),
+        Ioc::Path(p) => format!("path:{p}"),
+        Ioc::Account(a) => format!("account:{a}"),
+        Ioc::Address(a) => format!("address:{}", bare_address(a)),
+        _ => return None,
+    })
+}
+
+/// `203.0.113.45` of `203.0.113.45:4444`, `[2001:db8::1]:22` or `2001:db8::1`.
+fn bare_address(a: &str) -> String {
+    if let Ok(s) = a.parse::<std::net::SocketAddr>() {
+        return s.ip().to_string();
+    }
+    if let Ok(ip) = a.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return ip.to_string();
+    }
+    a.to_string()
+}
+
+/// Collects the indicators of every triage host's findings from the spool.
+fn triage_iocs(index: &[Indexed], spool: &Spool) -> Result<TriageIocs, AnalyzeError> {
+    let mut t = TriageIocs::default();
+    let mut buf = Vec::new();
+    for i in index {
+        let a = spool.read(i, &mut buf)?;
+        for f in a.findings.iter().filter(|f| f.severity > Severity::Info) {
+            let mention = format!(
+                "{} triage ({}): {} {} ({}): {}",
+                a.hostname,
+                a.bundle,
+                f.severity.label(),
+                f.rule,
+                f.title,
+                f.subject
+            );
+            for ioc in &f.iocs {
+                match ioc {
+                    Ioc::CronCommand(c) | Ioc::ConfigLine(c) => {
+                        t.commands.push((c.clone(), mention.clone()));
+                    }
+                    _ => {
+                        if let Some(k) = ioc_key(ioc) {
+                            let set = t.exact.entry(k).or_default();
+                            if set.len() < RELATED_PER_IOC {
+                                set.insert(mention.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// What the events stage wrote, for the fleet report and the command's summary.
+pub(crate) struct EventsDone {
+    pub(crate) report: PathBuf,
+    pub(crate) json: PathBuf,
+    /// The fleet report's paragraph.
+    pub(crate) summary: String,
+    pub(crate) alerts: usize,
+    pub(crate) events: u64,
+}
+
+/// The triage host reports of the run, by [`host_key`]: (hostname, bundle file name, report).
+fn triage_hosts(index: &[Indexed]) -> BTreeMap<String, Vec<(String, String, PathBuf)>> {
+    let mut m: BTreeMap<String, Vec<(String, String, PathBuf)>> = BTreeMap::new();
+    for i in index {
+        let e = i.entry.as_ref().expect("not taken yet");
+        m.entry(host_key(&e.hostname)).or_default().push((
+            e.hostname.clone(),
+            e.bundle.clone(),
+            i.report.clone(),
+        ));
+    }
+    m
+}
+
+/// Correlates, writes the events report, JSON and host sections. `index` is in report order
+/// (entries not taken yet).
+pub(crate) fn finish(
+    out: &Path,
+    imports: Imports,
+    index: &[Indexed],
+    spool: &Spool,
+    dirs: &mut HostDirs,
+) -> Result<Option<EventsDone>, AnalyzeError> {
+    if imports.is_empty() {
+        return Ok(None);
+    }
+    let Imports {
+        analyzer,
+        mut sources,
+        errors,
+    } = imports;
+    let analysis = analyzer.finish();
+    let triage = triage_iocs(index, spool)?;
+    let hosts = triage_hosts(index);
+    sources.sort_by(|a, b| a.bundle.cmp(&b.bundle));
+    let report = view(&analysis, sources, &triage, &hosts);
+    let md = render_with_errors(&report, &errors);
+    let report_path = out.join("events-report.md");
+    write_report_unsynced(&report_path, &md)?;
+    let json_path = out.join("events.json");
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| ReportError::write(&json_path, e))?;
+    write_report_unsynced(&json_path, &(json + "\n"))?;
+    host_sections(out, &report, &analysis, &hosts, dirs)?;
+    Ok(Some(EventsDone {
+        summary: fleet_summary(&report),
+        alerts: report.alerts.len(),
+        events: report.events_analyzed,
+        report: report_path,
+        json: json_path,
+    }))
+}
+
+/// The Markdown report, with the lines that could not be read, if any.
+fn render_with_errors(report: &EventsReport, errors: &[String]) -> String {
+    let mut md = dossier_reporters::events::render(report);
+    if !errors.is_empty() {
+        md.push_str("\n## Unreadable event records\n\n");
+        for e in errors {
+            md.push_str(&format!("- {}\n", dossier_reporters::markdown::md(e)));
+        }
+    }
+    md
+}
+
+/// `LOW`... as the events report names severities.
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "INFORMATIONAL",
+        Severity::Low => "LOW",
+        Severity::Medium => "MEDIUM",
+        Severity::High => "HIGH",
+        Severity::Critical => "CRITICAL",
+    }
+}
+
+/// The report of an analysis: alerts above informational numbered in order, each with its
+/// correlations.
+fn view(
+    analysis: &EventAnalysis,
+    sources: Vec<SourceView>,
+    triage: &TriageIocs,
+    hosts: &BTreeMap<String, Vec<(String, String, PathBuf)>>,
+) -> EventsReport {
+    let listed: Vec<&EventAlert> = analysis
+        .alerts
+        .iter()
+        .filter(|a| a.severity > Severity::Info)
+        .collect();
+    let ids: Vec<String> = (1..=listed.len())
+        .map(|n| format!("ALERT-{n:03}"))
+        .collect();
+    // Indicator key → (alert index, device key) of every listed alert, for cross-device links.
+    let mut by_ioc: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (n, a) in listed.iter().enumerate() {
+        for k in a.indicators.iter().filter_map(ioc_key) {
+            by_ioc.entry(k).or_default().push(n);
+        }
+    }
+    let alerts = listed
+        .iter()
+        .enumerate()
+        .map(|(n, a)| AlertView {
+            id: ids[n].clone(),
+            rule: a.rule.to_string(),
+            title: a.title.clone(),
+            severity: severity_label(a.severity).to_string(),
+            category: a.category.label().to_string(),
+            techniques: a
+                .techniques
+                .iter()
+                .map(|t| TechniqueView {
+                    id: t.to_string(),
+                    name: attack::name(t).unwrap_or("").to_string(),
+                })
+                .collect(),
+            description: format!("{}\n\n_{}: {}_", a.explanation, a.rule, a.description),
+            evidence: evidence(a),
+            risk: a.risk.clone(),
+            related: related(n, &listed, &ids, &by_ioc, triage),
+        })
+        .collect::<Vec<_>>();
+    let mut alerts_per: BTreeMap<String, u64> = BTreeMap::new();
+    for a in &listed {
+        *alerts_per.entry(host_key(&a.host)).or_default() += 1;
+    }
+    let devices = analysis
+        .devices
+        .iter()
+        .map(|(k, d)| DeviceView {
+            device: d.name.clone(),
+            events: d.events,
+            alerts: alerts_per.get(k).copied().unwrap_or(0),
+            triage_bundle: hosts.get(k).map(|v| {
+                v.iter()
+                    .map(|(_, b, _)| b.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+        })
+        .collect();
+    EventsReport {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        period_start: analysis.first_time.clone().unwrap_or_default(),
+        period_end: analysis.last_time.clone().unwrap_or_default(),
+        events_analyzed: analysis.events,
+        highest_severity: analysis
+            .highest()
+            .filter(|s| *s > Severity::Info)
+            .map_or("NONE", severity_label)
+            .to_string(),
+        alert_ratio: analysis.alert_ratio(),
+        informational: (analysis.alerts.len() - listed.len()) as u64,
+        devices,
+        sources,
+        alerts,
+    }
+}
+
+/// The evidence of an alert: its first event's time, action, source and key fields, and where
+/// each event kept is.
+fn evidence(a: &EventAlert) -> EvidenceView {
+    let first = a.evidence.first();
+    EvidenceView {
+        time: a.first_time.clone(),
+        last_time: (a.count > 1).then(|| a.last_time.clone()),
+        device: a.host.clone(),
+        action_type: first.map(|e| e.action.clone()).unwrap_or_default(),
+        source: first.map(|e| e.source.clone()).unwrap_or_default(),
+        fields: first.map(|e| e.fields.clone()).unwrap_or_default(),
+        origins: a
+            .evidence
+            .iter()
+            .map(|e| format!("{}, {}", e.origin.file, e.origin.record))
+            .collect(),
+        events: a.count,
+    }
+}
+
+/// *Seen in other sources* of alert `n`: triage findings sharing one of its indicators (a
+/// path also where a triage cron command or configuration line names it), then the other
+/// devices' alerts sharing one.
+fn related(
+    n: usize,
+    listed: &[&EventAlert],
+    ids: &[String],
+    by_ioc: &BTreeMap<String, Vec<usize>>,
+    triage: &TriageIocs,
+) -> Vec<String> {
+    let a = listed[n];
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for ioc in &a.indicators {
+        let Some(k) = ioc_key(ioc) else { continue };
+        let shown = ioc.value();
+        for m in triage.exact.get(&k).into_iter().flatten() {
+            out.insert(format!("{} `{shown}`: {m}", ioc.kind()));
+        }
+        if let Ioc::Path(p) = ioc {
+            for (cmd, m) in &triage.commands {
+                if names_path(cmd, p) {
+                    out.insert(format!("path `{p}`: {m}"));
+                }
+            }
+        }
+        let me = host_key(&a.host);
+        for &other in by_ioc.get(&k).into_iter().flatten() {
+            let o = listed[other];
+            if other != n && host_key(&o.host) != me {
+                out.insert(format!(
+                    "{} `{shown}`: {} events: {} {} ({})",
+                    ioc.kind(),
+                    o.host,
+                    ids[other],
+                    o.title,
+                    severity_label(o.severity)
+                ));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Whether command `cmd` names `path` as a word (not `/tmp/.x/syncd2` for `/tmp/.x/syncd`).
+fn names_path(cmd: &str, path: &str) -> bool {
+    cmd.match_indices(path).any(|(i, _)| {
+        let after = cmd[i + path.len()..].chars().next();
+        let before = cmd[..i].chars().next_back();
+        !after.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+            && !before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    })
+}
+
+/// The fleet report's paragraph on imported events.
+fn fleet_summary(r: &EventsReport) -> String {
+    format!(
+        "**Imported events:** {} events from {} import bundle(s) on {} device(s), {} to {}: \
+         {} alerts (highest {}), {} informational, alert-to-event ratio {:.4}. \
+         See `events-report.md`.\n",
+        r.events_analyzed,
+        r.sources.len(),
+        r.devices.len(),
+        if r.period_start.is_empty() {
+            "-"
+        } else {
+            &r.period_start
+        },
+        if r.period_end.is_empty() {
+            "-"
+        } else {
+            &r.period_end
+        },
+        r.alerts.len(),
+        r.highest_severity,
+        r.informational,
+        r.alert_ratio
+    )
+}
+
+/// The *Imported events* section of one device.
+fn device_section(r: &EventsReport, device: &DeviceView, key: &str) -> String {
+    use dossier_reporters::markdown::md;
+    let mut s = format!(
+        "\n## Imported events\n\n{} events of `{}` from import bundles ({}): {} alerts. \
+         The whole alerts, with their evidence, are in `events-report.md`.\n\n",
+        device.events,
+        md(&device.device),
+        r.sources
+            .iter()
+            .map(|s| format!("`{}`", md(&s.bundle)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        device.alerts
+    );
+    let mine: Vec<&AlertView> = r
+        .alerts
+        .iter()
+        .filter(|a| host_key(&a.evidence.device) == key)
+        .collect();
+    if !mine.is_empty() {
+        s.push_str("| Alert | Severity | Time | Rule | What |\n|---|---|---|---|---|\n");
+        for a in mine {
+            s.push_str(&format!(
+                "| {} | {} | {} | `{}` | {} |\n",
+                a.id,
+                a.severity,
+                md(&a.evidence.time),
+                a.rule,
+                md(&a.title)
+            ));
+        }
+    }
+    s
+}
+
+/// Adds each device's section to the host report of its triage bundles, or writes a host
+/// report of its own for a device with events only.
+fn host_sections(
+    out: &Path,
+    r: &EventsReport,
+    analysis: &EventAnalysis,
+    hosts: &BTreeMap<String, Vec<(String, String, PathBuf)>>,
+    dirs: &mut HostDirs,
+) -> Result<(), AnalyzeError> {
+    for (key, d) in analysis.devices.keys().zip(&r.devices) {
+        let section = device_section(r, d, key);
+        match hosts.get(key) {
+            Some(reports) => {
+                for (_, _, path) in reports {
+                    let mut text =
+                        std::fs::read_to_string(path).map_err(|e| ReportError::write(path, e))?;
+                    text.push_str(&section);
+                    write_report_unsynced(path, &text)?;
+                }
+            }
+            None => {
+                let hdir = out.join(host_dir(&d.device, dirs));
+                ensure_out_dir(&hdir).map_err(ReportError::OutDir)?;
+                let text = format!(
+                    "# Host report: {}\n\nNo triage bundle of this host was analyzed in this \
+                     run: this report holds its imported events only.\n{section}",
+                    dossier_reporters::markdown::md(&d.device)
+                );
+                write_report_unsynced(&hdir.join("report.md"), &text)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_compare_without_ports_and_hashes_without_case() {
+        assert_eq!(
+            ioc_key(&Ioc::Address("203.0.113.45:4444".into())),
+            ioc_key(&Ioc::Address("203.0.113.45".into()))
+        );
+        assert_eq!(
+            ioc_key(&Ioc::Address("[2001:db8::1]:22".into())).unwrap(),
+            "address:2001:db8::1"
+        );
+        assert_eq!(
+            ioc_key(&Ioc::Sha256("AB".into())),
+            ioc_key(&Ioc::Sha256("ab".into()))
+        );
+        assert_eq!(ioc_key(&Ioc::Pid(3)), None);
+    }
+
+    #[test]
+    fn a_path_is_named_by_a_command_only_as_a_whole_word() {
+        assert!(names_path(
+            "*/5 * * * * root /tmp/.x/syncd >/dev/null",
+            "/tmp/.x/syncd"
+        ));
+        assert!(names_path("/tmp/.x/syncd", "/tmp/.x/syncd"));
+        assert!(!names_path("/tmp/.x/syncd2 -d", "/tmp/.x/syncd"));
+        assert!(!names_path("/var/tmp/.x/syncd", "/tmp/.x/syncd"));
+    }
+}
