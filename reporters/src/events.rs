@@ -38,6 +38,21 @@ pub struct EventsReport {
     pub sources: Vec<SourceView>,
     /// Alerts of `informational` severity, counted but not listed one by one.
     pub informational: u64,
+    /// Those informational alerts in brief (routine activity: what ran, where, how often).
+    pub routine: Vec<RoutineView>,
+}
+
+/// An informational alert in brief.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RoutineView {
+    pub rule: String,
+    pub title: String,
+    pub category: String,
+    pub device: String,
+    pub first_time: String,
+    pub events: u64,
+    /// ATT&CK ids.
+    pub techniques: Vec<String>,
 }
 
 /// One device of the report.
@@ -155,6 +170,7 @@ pub fn render(r: &EventsReport) -> String {
     for a in &r.alerts {
         alert(&mut s, a);
     }
+    routine(&mut s, r);
     s.push_str("## Sources\n\n| Import bundle | SHA-256 | Events |\n|---|---|---|\n");
     for src in &r.sources {
         let _ = writeln!(
@@ -166,6 +182,35 @@ pub fn render(r: &EventsReport) -> String {
         );
     }
     s
+}
+
+fn routine(s: &mut String, r: &EventsReport) {
+    if r.routine.is_empty() {
+        return;
+    }
+    s.push_str(
+        "## Routine activity (informational)\n\nRecognised as routine by what it does and where \
+         it runs from; not counted as alerts.\n\n\
+         | Rule | What | Category | Device | First seen | Events | ATT&CK |\n|---|---|---|---|---|---|---|\n",
+    );
+    for x in &r.routine {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            x.rule,
+            md(&x.title),
+            md(&x.category),
+            md(&x.device),
+            md(&x.first_time),
+            x.events,
+            if x.techniques.is_empty() {
+                "N/A".to_string()
+            } else {
+                x.techniques.join(", ")
+            }
+        );
+    }
+    s.push('\n');
 }
 
 fn device_table(s: &mut String, r: &EventsReport) {
@@ -250,6 +295,15 @@ mod tests {
             highest_severity: "HIGH".into(),
             alert_ratio: 0.5,
             informational: 1,
+            routine: vec![RoutineView {
+                rule: "event-routine-monitoring".into(),
+                title: "sysstat collection".into(),
+                category: "System Monitoring".into(),
+                device: "wazuh1".into(),
+                first_time: "2025-11-07T06:40:09.38102Z".into(),
+                events: 1,
+                techniques: vec![],
+            }],
             devices: vec![DeviceView {
                 device: "wazuh1".into(),
                 events: 4,
@@ -305,6 +359,7 @@ mod tests {
             "- **Record:** import-1.zip: raw/x.csv, line 3",
             "**Seen in other sources:**",
             "| wazuh1 | 4 | 2 | `wazuh1-20251107T070000Z.zip` |",
+            "| `event-routine-monitoring` | sysstat collection | System Monitoring | wazuh1 | 2025-11-07T06:40:09.38102Z | 1 | N/A |",
         ] {
             assert!(t.contains(want), "missing {want:?} in\n{t}");
         }

@@ -26,8 +26,8 @@ use dossier_events::Event;
 use dossier_plugin_api::analysis::{Ioc, Severity};
 use dossier_plugin_api::attack;
 use dossier_reporters::events::{
-    AlertView, DeviceView, EventsReport, EvidenceView, SCHEMA, SCHEMA_VERSION, SourceView,
-    TechniqueView,
+    AlertView, DeviceView, EventsReport, EvidenceView, RoutineView, SCHEMA, SCHEMA_VERSION,
+    SourceView, TechniqueView,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -350,6 +350,20 @@ fn view(
             .to_string(),
         alert_ratio: analysis.alert_ratio(),
         informational: (analysis.alerts.len() - listed.len()) as u64,
+        routine: analysis
+            .alerts
+            .iter()
+            .filter(|a| a.severity <= Severity::Info)
+            .map(|a| RoutineView {
+                rule: a.rule.to_string(),
+                title: a.title.clone(),
+                category: a.category.label().to_string(),
+                device: a.host.clone(),
+                first_time: a.first_time.clone(),
+                events: a.count,
+                techniques: a.techniques.iter().map(|t| t.to_string()).collect(),
+            })
+            .collect(),
         devices,
         sources,
         alerts,
@@ -545,6 +559,77 @@ mod tests {
             ioc_key(&Ioc::Sha256("ab".into()))
         );
         assert_eq!(ioc_key(&Ioc::Pid(3)), None);
+    }
+
+    fn alert(host: &str, severity: Severity, iocs: Vec<Ioc>) -> EventAlert {
+        EventAlert {
+            rule: "event-test",
+            title: format!("test on {host}"),
+            category: dossier_analyzers::events::Category::Execution,
+            severity,
+            techniques: vec!["T1105"],
+            description: "rule text".into(),
+            explanation: "this event".into(),
+            risk: "risk".into(),
+            host: host.into(),
+            first_time: "2026-11-20T02:10:00Z".into(),
+            last_time: "2026-11-20T02:10:00Z".into(),
+            count: 1,
+            evidence: Vec::new(),
+            indicators: iocs,
+        }
+    }
+
+    #[test]
+    fn alerts_are_linked_to_triage_findings_and_other_devices_by_indicator() {
+        let analysis = EventAnalysis {
+            alerts: vec![
+                alert(
+                    "web1",
+                    Severity::High,
+                    vec![
+                        Ioc::Path("/tmp/.x/syncd".into()),
+                        Ioc::Address("203.0.113.45".into()),
+                    ],
+                ),
+                alert(
+                    "DB1.corp.example",
+                    Severity::High,
+                    vec![Ioc::Address("203.0.113.45:4444".into())],
+                ),
+                alert(
+                    "web1",
+                    Severity::Info,
+                    vec![Ioc::Address("203.0.113.45".into())],
+                ),
+            ],
+            events: 10,
+            ..Default::default()
+        };
+        let mut triage = TriageIocs::default();
+        triage.commands.push((
+            "*/5 * * * * root /tmp/.x/syncd".into(),
+            "web1 triage (web1.zip): HIGH cron-x (Cron): /etc/cron.d/syncd".into(),
+        ));
+        let r = view(&analysis, Vec::new(), &triage, &BTreeMap::new());
+        assert_eq!(r.alerts.len(), 2, "informational alerts are not listed");
+        assert_eq!(r.informational, 1);
+        assert_eq!(r.routine.len(), 1);
+        assert_eq!(r.alerts[0].techniques[0].name, "Ingress Tool Transfer");
+        let rel = &r.alerts[0].related;
+        assert!(
+            rel.iter()
+                .any(|x| x.starts_with("path `/tmp/.x/syncd`: web1 triage")),
+            "{rel:?}"
+        );
+        assert!(
+            rel.iter()
+                .any(|x| x.contains("`203.0.113.45`: DB1.corp.example events: ALERT-002")),
+            "{rel:?}"
+        );
+        // The informational alert on web1 is not a link, and an alert is not its own.
+        assert_eq!(r.alerts[1].related.len(), 1, "{:?}", r.alerts[1].related);
+        assert!((r.alert_ratio - 0.2).abs() < 1e-9);
     }
 
     #[test]

@@ -22,7 +22,11 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-collectors",
         ],
     ),
-    ("dossier-analyzers", "analyzers", &["dossier-plugin-api", "dossier-events"]),
+    (
+        "dossier-analyzers",
+        "analyzers",
+        &["dossier-plugin-api", "dossier-events"],
+    ),
     ("dossier-reporters", "reporters", &["dossier-plugin-api"]),
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
     ("dossier-contain", "contain", &[]),
