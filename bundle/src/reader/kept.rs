@@ -18,6 +18,8 @@ pub(super) struct Kept {
 /// Largest member other than records kept from verification (executable copies read by the
 /// miner-string scan, raw copies of units and scripts).
 const KEEP_MEMBER: u64 = 1 << 20;
+/// Largest records member kept (a large server's triage records are a few tens of MB).
+const KEEP_RECORDS_MEMBER: u64 = 64 << 20;
 /// Most bytes of such members kept per bundle.
 const KEEP_SMALL: u64 = 16 << 20;
 
@@ -33,6 +35,12 @@ impl Kept {
     /// Whether to keep the content of a member of `size` bytes, charging it to its budget.
     pub(super) fn take_budget(&mut self, name: &str, size: u64) -> bool {
         let budget = if name.starts_with("records/") && name.ends_with(".jsonl") {
+            if size > KEEP_RECORDS_MEMBER {
+                // Read again when needed: records of imported events are streamed line by
+                // line, and holding a gigabyte export's events for that would make memory
+                // grow with the input.
+                return false;
+            }
             &mut self.records_left
         } else if size <= KEEP_MEMBER {
             &mut self.small_left
@@ -44,5 +52,20 @@ impl Kept {
         }
         *budget -= size;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_kept_within_budget_but_not_a_member_too_big_to_hold() {
+        let mut k = Kept::new(&Limits::default());
+        assert!(k.take_budget("records/units.jsonl", 10 << 20));
+        assert!(!k.take_budget("records/events.jsonl", KEEP_RECORDS_MEMBER + 1));
+        assert!(k.take_budget("records/processes.jsonl", KEEP_RECORDS_MEMBER));
+        assert!(k.take_budget("raw/etc/passwd", 4096));
+        assert!(!k.take_budget("raw/usr/bin/big", KEEP_MEMBER + 1));
     }
 }
