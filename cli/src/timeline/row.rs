@@ -15,8 +15,24 @@ use std::collections::BTreeMap;
 /// Length of the sort key in front of each keyed line.
 pub(crate) const KEY_LEN: usize = 24;
 
-/// The attribute names Timesketch gives a meaning of its own: never used for attributes.
-const RESERVED: &[&str] = &["message", "datetime", "timestamp", "timestamp_desc", "tag"];
+/// The attribute names Timesketch gives a meaning of its own: never used for attributes. Its
+/// JSONL import (`read_and_validate_jsonl` in `timesketch/lib/utils.py`) takes `message`,
+/// `datetime`, `timestamp_desc` and `timestamp` as the event's, parses `tag` into a list of
+/// tags and drops `_id`, `_type`, `_index`, `_source` and `__ts_timeline_id`; its index maps
+/// `timesketch_label` as nested objects (`data/generic.mappings`).
+const RESERVED: &[&str] = &[
+    "message",
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "tag",
+    "timesketch_label",
+    "_id",
+    "_type",
+    "_index",
+    "_source",
+    "__ts_timeline_id",
+];
 
 /// One row of the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,6 +163,14 @@ mod tests {
         assert_eq!(v["path"], "/var/log/log");
         assert_eq!(v["attr_tag"], "x");
         assert!(v.get("tag").is_none());
+        let mut r = Row::new(t, "Event time", "m");
+        r.set("_id", "a").set("timesketch_label", "b");
+        let v: serde_json::Value = serde_json::from_str(&r.keyed_line()[KEY_LEN..]).unwrap();
+        assert_eq!(
+            (&v["attr__id"], &v["attr_timesketch_label"]),
+            (&"a".into(), &"b".into())
+        );
+        assert!(v.get("_id").is_none() && v.get("timesketch_label").is_none());
         assert!(!line.contains('\n'));
     }
 
