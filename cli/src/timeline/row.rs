@@ -19,7 +19,9 @@ pub(crate) const KEY_LEN: usize = 24;
 /// JSONL import (`read_and_validate_jsonl` in `timesketch/lib/utils.py`) takes `message`,
 /// `datetime`, `timestamp_desc` and `timestamp` as the event's, parses `tag` into a list of
 /// tags and drops `_id`, `_type`, `_index`, `_source` and `__ts_timeline_id`; its index maps
-/// `timesketch_label` as nested objects (`data/generic.mappings`).
+/// `timesketch_label` as nested objects (`data/generic.mappings`). Its importer client
+/// (`timesketch_importer`, `_fix_dict`) drops every key that begins with `_`: such names are
+/// prefixed too.
 const RESERVED: &[&str] = &[
     "message",
     "datetime",
@@ -54,9 +56,9 @@ impl Row {
         }
     }
 
-    /// Sets an attribute (a reserved name gets an `attr_` prefix).
+    /// Sets an attribute (a reserved name, or one beginning with `_`, gets an `attr_` prefix).
     pub(crate) fn set(&mut self, name: &str, value: impl Into<Value>) -> &mut Row {
-        let name = if RESERVED.contains(&name) {
+        let name = if RESERVED.contains(&name) || name.starts_with('_') {
             format!("attr_{name}")
         } else {
             name.to_string()
@@ -164,11 +166,17 @@ mod tests {
         assert_eq!(v["attr_tag"], "x");
         assert!(v.get("tag").is_none());
         let mut r = Row::new(t, "Event time", "m");
-        r.set("_id", "a").set("timesketch_label", "b");
+        r.set("_id", "a")
+            .set("timesketch_label", "b")
+            .set("_SYSTEMD_UNIT", "c");
         let v: serde_json::Value = serde_json::from_str(&r.keyed_line()[KEY_LEN..]).unwrap();
         assert_eq!(
-            (&v["attr__id"], &v["attr_timesketch_label"]),
-            (&"a".into(), &"b".into())
+            (
+                &v["attr__id"],
+                &v["attr_timesketch_label"],
+                &v["attr__SYSTEMD_UNIT"]
+            ),
+            (&"a".into(), &"b".into(), &"c".into())
         );
         assert!(v.get("_id").is_none() && v.get("timesketch_label").is_none());
         assert!(!line.contains('\n'));
