@@ -476,7 +476,11 @@ fn the_intrusion_story_imported_is_one_sorted_deterministic_timesketch_timeline(
     assert_eq!(t1, std::fs::read(d.path().join("t2.jsonl")).unwrap());
     assert_eq!(t1, std::fs::read(d.path().join("t3.jsonl")).unwrap());
 
-    let rows = rows(&String::from_utf8(t1).unwrap());
+    // Timesketch reads the file a line at a time and fails the whole import on a line that is
+    // not JSON (a blank one included): every line is one object, the last one ends too.
+    let text = String::from_utf8(t1).unwrap();
+    assert!(text.ends_with('\n') && !text.contains("\n\n"));
+    let rows = rows(&text);
     assert_timesketch_importable(&rows);
 
     // Every imported event once, at its own time, traceable to its source record.
