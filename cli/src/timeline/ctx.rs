@@ -67,6 +67,11 @@ impl<'s> Ctx<'s> {
         }
     }
 
+    /// The host of the bundle (its manifest's host name).
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+
     /// Whether a record gave the time `desc` of the file at `path`.
     pub(crate) fn covered(&self, path: &str, desc: &'static str) -> bool {
         self.covered.contains(&(path.to_string(), desc))
@@ -80,7 +85,8 @@ impl<'s> Ctx<'s> {
         }
     }
 
-    /// Adds the bundle's attributes and the origin's to `row` and sorts it in.
+    /// Adds the bundle's attributes and the origin's to `row` and sorts it in (`host` is the
+    /// bundle's unless the row names its own: an imported event's host).
     /// A row whose year ISO 8601 cannot write in four digits is counted as skipped.
     pub(crate) fn emit(&mut self, o: Option<&Origin<'_>>, mut row: Row) {
         // 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59Z
@@ -93,8 +99,10 @@ impl<'s> Ctx<'s> {
                 row.desc, row.time
             ));
         }
-        row.set("host", self.host.as_str())
-            .set("bundle", self.bundle.as_str())
+        if !row.attrs.contains_key("host") {
+            row.set("host", self.host.as_str());
+        }
+        row.set("bundle", self.bundle.as_str())
             .set("bundle_sha256", self.sha256.as_str());
         if let Some(o) = o {
             row.set("member", o.member)

@@ -1,13 +1,15 @@
 //! Rows from imported events (`records/events.jsonl` of an import bundle, one
 //! [`dossier_events::Event`] a line): one row per event at the event's own time
-//! (`Event time`), its message a summary (action, process and command line, user, peer, file,
-//! outcome), every field of the event an attribute (nested ones flattened: `process_pid`,
-//! `peer_addr`; the source's own fields as `fields_<name>`). An event whose time does not
-//! parse is counted as skipped with its line.
+//! (`Event time`), its message a summary (action, process and command line, script or journal
+//! message, user, peer, file, outcome), every field of the event an attribute (nested ones
+//! flattened: `process_pid`, `peer_addr`; the source's own fields as `fields_<name>`). The
+//! row's `host` is the event's own (an import bundle may hold several hosts' files: a Defender
+//! export names each row's device, an audit log its `node=`), and `bundle_host` the import
+//! bundle's. An event whose time does not parse is counted as skipped with its line.
 
 use super::ctx::{Ctx, Origin};
 use super::row::{Row, clip};
-use dossier_events::{Event, Peer, Process};
+use dossier_events::{Event, Format, Peer, Process};
 use dossier_plugin_api::Timestamp;
 
 /// The row of one line of imported events.
@@ -26,16 +28,19 @@ pub(crate) fn event_line(ctx: &mut Ctx<'_>, o: &Origin<'_>, line: &[u8]) {
             clip(&e.time, 40)
         ));
     };
-    let row = event_row(t, &e);
+    let mut row = event_row(t, &e);
+    row.set("bundle_host", ctx.host());
     ctx.counts.events += 1;
     ctx.emit(Some(o), row);
 }
 
-/// The row of an event at time `t`.
+/// The row of an event at time `t` (`host` the event's, when it names one).
 pub(crate) fn event_row(t: Timestamp, e: &Event) -> Row {
     let mut row = Row::new(t, "Event time", summary(e));
-    row.set("event_host", e.host.as_str())
-        .set("source_format", e.source.format.name())
+    if !e.host.is_empty() {
+        row.set("host", e.host.as_str());
+    }
+    row.set("source_format", e.source.format.name())
         .set_opt("source_table", e.source.table.as_deref())
         .set("action", e.action.as_str())
         .set_opt("script", e.script.as_deref())
@@ -105,7 +110,12 @@ fn summary(e: &Event) -> String {
         }
     }
     if let Some(sc) = &e.script {
-        parts.push(format!("script `{}`", clip(sc, 200)));
+        // The journal's MESSAGE is kept as the event's text; it is no script.
+        let what = match e.source.format {
+            Format::Journal => "message",
+            _ => "script",
+        };
+        parts.push(format!("{what} `{}`", clip(sc, 200)));
     }
     if let Some(u) = e
         .user
@@ -136,7 +146,7 @@ fn summary(e: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dossier_events::{Format, Origin as EvOrigin, Source};
+    use dossier_events::{Origin as EvOrigin, Source};
 
     pub(crate) fn an_event() -> Event {
         Event {
@@ -194,6 +204,27 @@ mod tests {
         assert_eq!(a["source_table"], "DeviceProcessEvents");
         assert_eq!(a["fields_InitiatingProcessAccountName"], "alice");
         assert_eq!(a["origin_record"], "line 7");
-        assert_eq!(a["event_host"], "web01.example.org");
+        assert_eq!(a["host"], "web01.example.org");
+    }
+
+    #[test]
+    fn a_journal_message_is_called_a_message_and_a_hostless_event_names_no_host() {
+        let mut e = an_event();
+        e.source = Source {
+            format: Format::Journal,
+            table: Some("sshd".into()),
+        };
+        e.action = "log".into();
+        e.process = None;
+        e.peer = None;
+        e.outcome = None;
+        e.script = Some("Server listening on 0.0.0.0 port 22.".into());
+        e.host = String::new();
+        let row = event_row(Timestamp::parse(&e.time).unwrap(), &e);
+        assert_eq!(
+            row.message,
+            "log: message `Server listening on 0.0.0.0 port 22.`"
+        );
+        assert!(!row.attrs.contains_key("host"));
     }
 }

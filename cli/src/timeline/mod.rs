@@ -8,12 +8,14 @@
 //! failed logins, last logins, password changes, units, cron entries, keys and the other files
 //! the collectors describe ([`records`]), dpkg's per-package files (written when a package was
 //! installed or upgraded), and the events of import bundles at their own time ([`events`]).
-//! Every row carries `host`, `bundle`, `bundle_sha256`, `member` (the bundle member the fact
+//! Every row carries `host` (for an imported event the event's own, the import bundle's then in
+//! `bundle_host`), `bundle`, `bundle_sha256`, `member` (the bundle member the fact
 //! was read from: a records member with `record_line`, or `manifest.json` for the metadata of
 //! a verbatim copy, then named by `raw_member` and `raw_sha256`) and `source` (the collector).
 //!
 //! The format is Timesketch's JSONL import ([`row`]): `message`, `datetime` (ISO 8601),
-//! `timestamp_desc`, `timestamp` (microseconds since the epoch), other keys attributes. Rows
+//! `timestamp_desc`, `timestamp` (microseconds since the epoch), other keys attributes, none of
+//! the names Timesketch keeps for itself, each always of one JSON type. Rows
 //! are sorted by time, then by their bytes ([`sort`]: runs of at most a memory budget spilled
 //! to an unnamed temporary file and merged), so the same bundles in any order give the same
 //! bytes. The file is written under a temporary name (mode 0600, never through a link), synced

@@ -15,8 +15,26 @@ use std::collections::BTreeMap;
 /// Length of the sort key in front of each keyed line.
 pub(crate) const KEY_LEN: usize = 24;
 
-/// The attribute names Timesketch gives a meaning of its own: never used for attributes.
-const RESERVED: &[&str] = &["message", "datetime", "timestamp", "timestamp_desc", "tag"];
+/// The attribute names Timesketch gives a meaning of its own: never used for attributes. Its
+/// JSONL import (`read_and_validate_jsonl` in `timesketch/lib/utils.py`) takes `message`,
+/// `datetime`, `timestamp_desc` and `timestamp` as the event's, parses `tag` into a list of
+/// tags and drops `_id`, `_type`, `_index`, `_source` and `__ts_timeline_id`; its index maps
+/// `timesketch_label` as nested objects (`data/generic.mappings`). Its importer client
+/// (`timesketch_importer`, `_fix_dict`) drops every key that begins with `_`: such names are
+/// prefixed too.
+const RESERVED: &[&str] = &[
+    "message",
+    "datetime",
+    "timestamp",
+    "timestamp_desc",
+    "tag",
+    "timesketch_label",
+    "_id",
+    "_type",
+    "_index",
+    "_source",
+    "__ts_timeline_id",
+];
 
 /// One row of the timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,9 +56,9 @@ impl Row {
         }
     }
 
-    /// Sets an attribute (a reserved name gets an `attr_` prefix).
+    /// Sets an attribute (a reserved name, or one beginning with `_`, gets an `attr_` prefix).
     pub(crate) fn set(&mut self, name: &str, value: impl Into<Value>) -> &mut Row {
-        let name = if RESERVED.contains(&name) {
+        let name = if RESERVED.contains(&name) || name.starts_with('_') {
             format!("attr_{name}")
         } else {
             name.to_string()
@@ -147,6 +165,20 @@ mod tests {
         assert_eq!(v["path"], "/var/log/log");
         assert_eq!(v["attr_tag"], "x");
         assert!(v.get("tag").is_none());
+        let mut r = Row::new(t, "Event time", "m");
+        r.set("_id", "a")
+            .set("timesketch_label", "b")
+            .set("_SYSTEMD_UNIT", "c");
+        let v: serde_json::Value = serde_json::from_str(&r.keyed_line()[KEY_LEN..]).unwrap();
+        assert_eq!(
+            (
+                &v["attr__id"],
+                &v["attr_timesketch_label"],
+                &v["attr__SYSTEMD_UNIT"]
+            ),
+            (&"a".into(), &"b".into(), &"c".into())
+        );
+        assert!(v.get("_id").is_none() && v.get("timesketch_label").is_none());
         assert!(!line.contains('\n'));
     }
 

