@@ -15,8 +15,7 @@
 //! the fleet report a summary paragraph.
 
 use super::error::{AnalyzeError, ReportError};
-use super::files::write_report_unsynced;
-use super::host_reports::{HostDirs, host_dir};
+use super::files::{HostDirs, host_dir, write_report_unsynced};
 use super::spool::{Indexed, Spool};
 use crate::import::{COLLECTOR, PLAYBOOK};
 use dossier_analyzers::events::{EventAlert, EventAnalysis, EventAnalyzer, host_key};

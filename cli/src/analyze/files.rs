@@ -1,9 +1,11 @@
 //! Report files: written under a temporary name (`*.partial`, mode 0600) and renamed into
 //! place once complete, so a report is either whole or absent; unnamed scratch files for the
-//! spool and the fleet report's sections.
+//! spool and the fleet report's sections; the directory name of each host's report.
 
 use super::error::ReportError;
+use dossier_bundle::fsio::file_safe;
 use dossier_bundle::fsio::{create_private, write_synced};
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -76,4 +78,48 @@ impl Drop for Pending {
 /// An unnamed temporary file in `dir` (mode 0600; it disappears when closed).
 pub(crate) fn scratch(dir: &Path) -> Result<File, ReportError> {
     tempfile::tempfile_in(dir).map_err(|e| ReportError::write(dir, format!("temporary file: {e}")))
+}
+
+/// Directory names given to host reports so far.
+#[derive(Default)]
+pub(crate) struct HostDirs {
+    used: HashSet<String>,
+    /// Per base name, the suffix where the search for a free name starts next time.
+    next: HashMap<String, usize>,
+}
+
+/// Directory of a host's report: its file-safe hostname, then `-2`, `-3`... for further
+/// bundles of the same host. Starts where the previous search for the same base ended (every
+/// name before it is taken and stays taken), so many bundles of one host cost no more than one.
+pub(crate) fn host_dir(hostname: &str, dirs: &mut HostDirs) -> String {
+    let base = file_safe(hostname);
+    let start = dirs.next.get(&base).copied().unwrap_or(1);
+    let (i, name) = (start..)
+        .map(|i| {
+            let name = if i == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{i}")
+            };
+            (i, name)
+        })
+        .find(|(_, d)| dirs.used.insert(d.clone()))
+        .expect("unbounded");
+    dirs.next.insert(base, i + 1);
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_dirs_are_unique_whatever_the_hostnames() {
+        let mut dirs = HostDirs::default();
+        let got: Vec<String> = ["a", "a-2", "a", "a", "b", "a-2"]
+            .iter()
+            .map(|h| host_dir(h, &mut dirs))
+            .collect();
+        assert_eq!(got, ["a", "a-2", "a-3", "a-4", "b", "a-2-2"]);
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::error::{AnalyzeError, ReportError};
 use super::events::Imports;
-use super::files::write_report_unsynced;
+use super::files::{HostDirs, host_dir, write_report_unsynced};
 use super::host::{Done, Examination, Examined, HostFacts};
 use super::open::{Ledgers, custody_in};
 use super::spool::{Indexed, Spool};
@@ -13,42 +13,11 @@ use crate::playbook::Playbook;
 use crate::plugins::Registry;
 use dossier_analyzers::baseline::BaselineIndex;
 use dossier_bundle::fsio::ensure_out_dir;
-use dossier_bundle::fsio::file_safe;
 use dossier_bundle::ledger;
 use dossier_plugin_api::analysis::Unanalyzed;
 use dossier_reporters::fleet::HostEntry;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Directory names given to host reports so far.
-#[derive(Default)]
-pub(crate) struct HostDirs {
-    used: HashSet<String>,
-    /// Per base name, the suffix where the search for a free name starts next time.
-    next: HashMap<String, usize>,
-}
-
-/// Directory of a host's report: its file-safe hostname, then `-2`, `-3`... for further
-/// bundles of the same host. Starts where the previous search for the same base ended (every
-/// name before it is taken and stays taken), so many bundles of one host cost no more than one.
-pub(crate) fn host_dir(hostname: &str, dirs: &mut HostDirs) -> String {
-    let base = file_safe(hostname);
-    let start = dirs.next.get(&base).copied().unwrap_or(1);
-    let (i, name) = (start..)
-        .map(|i| {
-            let name = if i == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{i}")
-            };
-            (i, name)
-        })
-        .find(|(_, d)| dirs.used.insert(d.clone()))
-        .expect("unbounded");
-    dirs.next.insert(base, i + 1);
-    name
-}
 
 /// What the custody ledger says of every analysis of a run: playbook, dossier version,
 /// baseline and analyzer plugins.
@@ -219,20 +188,5 @@ impl<'r> HostReports<'r> {
         });
         self.timings.add(Stage::Write, t);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_dirs_are_unique_whatever_the_hostnames() {
-        let mut dirs = HostDirs::default();
-        let got: Vec<String> = ["a", "a-2", "a", "a", "b", "a-2"]
-            .iter()
-            .map(|h| host_dir(h, &mut dirs))
-            .collect();
-        assert_eq!(got, ["a", "a-2", "a-3", "a-4", "b", "a-2-2"]);
     }
 }
