@@ -87,7 +87,10 @@ fn a_bundle_that_inflates_for_too_long_fails_with_took_too_long() {
     assert!(
         v.problems
             .iter()
-            .any(|p| p.subject == "bundle" && p.message.contains("took too long")),
+            // On a loaded machine the millisecond may be gone before the manifest is read:
+            // then the manifest is what took too long. Either way verification stopped.
+            .any(|p| (p.subject == "bundle" || p.subject == "manifest")
+                && p.message.contains("took too long")),
         "{:?}",
         v.problems
     );
