@@ -1,0 +1,62 @@
+//! dossier's findings in the formats other tools ingest: Elastic Common Schema documents for a
+//! SIEM ([`ecs`]) and a STIX 2.1 bundle of indicators for a threat-intelligence platform
+//! ([`stix`]).
+//!
+//! Everything here is a pure function of analyses ([`HostAnalysis`], as `dossier analyze`
+//! makes them and `findings.json` stores them, and the fleet-level findings of analyzer
+//! plugins): no clock, no randomness, no I/O beyond the bytes given, so the same analyses give
+//! the same bytes. [`findings`] reads a `findings.json` document (schema `dossier-findings`
+//! version 1) back into those types. The ATT&CK vocabulary both formats need (technique and
+//! sub-technique split, tactic ids, reference URLs) is [`attack`]; the deterministic
+//! identifiers (UUIDv5) are [`ids`].
+
+#![forbid(unsafe_code)]
+
+pub mod attack;
+pub mod ecs;
+pub mod findings;
+pub mod ids;
+pub mod stix;
+
+pub use dossier_plugin_api::analysis::HostAnalysis;
+pub use dossier_plugin_api::analyzer::FleetFinding;
+
+/// What is exported: the analyzed hosts and the fleet-level findings of analyzer plugins.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Analyses {
+    /// Hosts in the order they are exported (callers sort them: hostname, then bundle name).
+    pub hosts: Vec<HostAnalysis>,
+    pub fleet: Vec<FleetFinding>,
+}
+
+impl Analyses {
+    /// Appends another set (hosts of several report directories and bundles).
+    pub fn extend(&mut self, other: Analyses) {
+        self.hosts.extend(other.hosts);
+        self.fleet.extend(other.fleet);
+    }
+
+    /// Sorts hosts by hostname, bundle name and bundle SHA-256, and drops an analysis equal to
+    /// the one before it (the same bundle given as a bundle and in a report directory made
+    /// with the same playbook); fleet findings keep their order, duplicates dropped.
+    pub fn normalize(&mut self) {
+        self.hosts.sort_by(|a, b| {
+            (&a.hostname, &a.bundle, &a.bundle_sha256).cmp(&(
+                &b.hostname,
+                &b.bundle,
+                &b.bundle_sha256,
+            ))
+        });
+        self.hosts.dedup_by(|a, b| a == b);
+        let mut seen = Vec::new();
+        self.fleet.retain(|f| {
+            let key = serde_json::to_string(f).unwrap_or_default();
+            if seen.contains(&key) {
+                false
+            } else {
+                seen.push(key);
+                true
+            }
+        });
+    }
+}
