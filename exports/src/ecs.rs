@@ -5,8 +5,8 @@
 //! it is not an alert; `rule.category` is `context`), and every fleet-level finding of an
 //! analyzer plugin. Each document has:
 //!
-//! - `@timestamp`: when the bundle's collection finished (the state it shows is as of then);
-//!   for a fleet finding, the latest collection among its hosts. `ecs.version`
+//! - `@timestamp`: when the bundle's collection finished (the state it shows is as of then),
+//!   in milliseconds; for a fleet finding, the latest collection among its hosts. `ecs.version`
 //!   ([`ECS_VERSION`]).
 //! - `event.kind` `alert`, `event.category` (`intrusion_detection`, plus `process` when it
 //!   names a PID, `file` a path or hash, `network` an address or port, `configuration` a unit,
@@ -34,9 +34,9 @@
 //!   `labels.dossier_verdict`, `labels.dossier_score`, `labels.dossier_case` and
 //!   `labels.dossier_unit` (a unit IOC: ECS has no field for it).
 
-use crate::Analyses;
 use crate::attack::{FRAMEWORK, tactics_of, technique};
 use crate::ids::uuid5;
+use crate::{Analyses, millis};
 use dossier_plugin_api::analysis::{Class, Finding, HostAnalysis, Ioc, Severity};
 use dossier_plugin_api::analyzer::FleetFinding;
 use dossier_plugin_api::time::Timestamp;
@@ -131,7 +131,7 @@ pub fn severity_number(s: Severity) -> u8 {
 /// The fields every alert has: time, version, kind, rule, threat, severity, message.
 fn alert(d: &mut Flat, at: Timestamp, rule: (&str, &str, &[String]), sev: Severity, why: &str) {
     let (id, title, mitre) = rule;
-    d.set("@timestamp", at.to_rfc3339());
+    d.set("@timestamp", millis(at));
     d.set("ecs.version", ECS_VERSION);
     d.set("event.kind", "alert");
     d.set("event.type", vec!["info"]);

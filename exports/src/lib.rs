@@ -21,6 +21,15 @@ pub mod stix;
 pub use dossier_plugin_api::analysis::HostAnalysis;
 pub use dossier_plugin_api::analyzer::FleetFinding;
 
+use dossier_plugin_api::time::Timestamp;
+
+/// A time as both formats write it: RFC 3339, UTC, milliseconds (truncated). STIX asks
+/// millisecond precision of `created` and `modified`; Elasticsearch's `date` keeps
+/// milliseconds.
+pub fn millis(t: Timestamp) -> String {
+    t.datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// What is exported: the analyzed hosts and the fleet-level findings of analyzer plugins.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Analyses {

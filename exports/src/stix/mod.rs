@@ -23,9 +23,9 @@
 
 pub mod pattern;
 
-use crate::Analyses;
 use crate::attack::{KILL_CHAIN, tactics_of};
 use crate::ids::{stix_id, uuid5};
+use crate::{Analyses, millis};
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
 use dossier_plugin_api::attack;
 use dossier_plugin_api::time::Timestamp;
@@ -47,11 +47,6 @@ struct Gathered {
     rules: BTreeSet<String>,
     mitre: BTreeSet<String>,
     severity: Severity,
-}
-
-/// A STIX timestamp: RFC 3339, UTC, milliseconds.
-fn stamp(t: Timestamp) -> String {
-    t.datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The findings whose IOCs are exported.
@@ -155,7 +150,7 @@ fn indicator(pattern: &str, g: &Gathered, by: &str) -> Value {
     let hosts: Vec<&str> = g.hosts.iter().map(String::as_str).collect();
     let rules: Vec<&str> = g.rules.iter().map(String::as_str).collect();
     let mitre: Vec<String> = g.mitre.iter().cloned().collect();
-    let at = stamp(g.valid_from);
+    let at = millis(g.valid_from);
     let kind = if g.severity >= Severity::High {
         "malicious-activity"
     } else {

@@ -50,6 +50,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-remote",
             "dossier-contain",
             "dossier-events",
+            "dossier-exports",
         ],
     ),
 ];

@@ -1,0 +1,136 @@
+//! The inputs of `dossier export`: a bundle is verified and checked against the custody ledger
+//! beside it as `analyze` does, then analyzed in-process with the playbook (built-in rules
+//! only: no plugin is loaded), whose site allowlist applies as in `analyze` (a baseline and
+//! fleet stacking do not: export the report directory of an analysis that used them); a
+//! report directory of `analyze` gives the analyses of its
+//! `findings.json` (a `findings.json` file may be named directly). Import bundles carry
+//! events, not triage records: they are refused, with what to do instead.
+
+use crate::analyze::{Ledgers, analyze_bundle_with, custody_of, open_checked};
+use crate::import::{COLLECTOR, PLAYBOOK};
+use crate::playbook::Playbook;
+use crate::plugins::Registry;
+use dossier_analyzers::policy;
+use dossier_bundle::crypt::Identities;
+use dossier_bundle::fsio::open_input;
+use dossier_bundle::reader::{Bundle, Limits};
+use dossier_exports::{Analyses, findings};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest `findings.json` read.
+const MAX_FINDINGS: u64 = 1 << 30;
+
+/// The name of the analyses file in a report directory.
+pub const FINDINGS: &str = "findings.json";
+
+/// Reads inputs one at a time, keeping the custody ledgers it has read.
+pub struct Reader<'a> {
+    pub playbook: &'a Playbook,
+    pub registry: &'a Registry,
+    pub identities: &'a Identities,
+    ledgers: Ledgers,
+}
+
+/// What one input gave.
+#[derive(Debug)]
+pub enum Read1 {
+    /// Analyses read or made, with what they were (`bundle`, `report`).
+    Analyses(Analyses, &'static str),
+    /// Refused: why.
+    Refused(String),
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(
+        playbook: &'a Playbook,
+        registry: &'a Registry,
+        identities: &'a Identities,
+    ) -> Reader<'a> {
+        Reader {
+            playbook,
+            registry,
+            identities,
+            ledgers: Ledgers::new(),
+        }
+    }
+
+    /// The analyses of one input (a report directory, a `findings.json`, or a bundle).
+    pub fn read(&mut self, path: &Path) -> Read1 {
+        if path.is_dir() {
+            return report(&path.join(FINDINGS));
+        }
+        if path.file_name().is_some_and(|n| n == FINDINGS) {
+            return report(path);
+        }
+        self.bundle(path)
+    }
+
+    fn bundle(&mut self, path: &Path) -> Read1 {
+        let custody = custody_of(&mut self.ledgers, path);
+        let mut b = match open_checked(path, custody, &Limits::default(), self.identities) {
+            Ok(b) => b,
+            Err((_, why)) => return Read1::Refused(why),
+        };
+        if is_import(&b) {
+            return Read1::Refused(format!(
+                "{}: an import bundle (imported events, no triage records): run `dossier analyze` \
+                 on it and export the report directory",
+                path.display()
+            ));
+        }
+        let cfg = &self.playbook.analysis;
+        let (mut analysis, _, inv) =
+            analyze_bundle_with(&mut b, self.playbook, self.registry, !cfg.allow.is_empty());
+        let members = b
+            .manifest
+            .members
+            .iter()
+            .map(|m| (m.name.clone(), m.sha256.clone()))
+            .collect();
+        if policy::apply_allow(&mut analysis, &inv, cfg, &members) {
+            dossier_analyzers::rescore(&mut analysis, cfg);
+        }
+        Read1::Analyses(
+            Analyses {
+                hosts: vec![analysis],
+                fleet: Vec::new(),
+            },
+            "bundle",
+        )
+    }
+}
+
+/// Whether a verified bundle is an import bundle (as `analyze` tells them apart).
+fn is_import(b: &Bundle) -> bool {
+    b.manifest.playbook.name == PLAYBOOK
+        && b.manifest.collectors.iter().any(|c| c.name == COLLECTOR)
+}
+
+/// The analyses of a `findings.json`.
+fn report(file: &Path) -> Read1 {
+    let shown = file.display();
+    let mut bytes = Vec::new();
+    let read = open_input(file).and_then(|f| f.take(MAX_FINDINGS + 1).read_to_end(&mut bytes));
+    match read {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read1::Refused(format!(
+            "{shown}: no such file: give a bundle or a report directory of `dossier analyze`"
+        )),
+        Err(e) => Read1::Refused(format!("{shown}: {e}")),
+        Ok(_) if bytes.len() as u64 > MAX_FINDINGS => {
+            Read1::Refused(format!("{shown}: over {MAX_FINDINGS} bytes"))
+        }
+        Ok(_) => match findings::parse(&bytes) {
+            Ok(a) => Read1::Analyses(a, "report"),
+            Err(e) => Read1::Refused(format!("{shown}: {e}")),
+        },
+    }
+}
+
+/// The inputs in a stable order (file name, then path), each once.
+pub fn ordered(inputs: &[PathBuf]) -> Vec<&PathBuf> {
+    let mut order: Vec<&PathBuf> = inputs.iter().collect();
+    order.sort_by(|a, b| (a.file_name(), a).cmp(&(b.file_name(), b)));
+    order.dedup();
+    order
+}
