@@ -2,8 +2,9 @@
 //!
 //! Exported: every behaviour finding of every host (informational ones too: `event.severity`
 //! says how bad each is), every context finding linked to a behaviour finding (standing alone
-//! it is not an alert; `rule.category` is `context`), and every fleet-level finding of an
-//! analyzer plugin. Each document has:
+//! it is not an alert; `rule.category` is `context`), every fleet-level finding of an
+//! analyzer plugin, and every alert of imported events (see [`crate::events`]). Each document
+//! has:
 //!
 //! - `@timestamp`: when the bundle's collection finished (the state it shows is as of then),
 //!   in milliseconds; for a fleet finding, the latest collection among its hosts. `ecs.version`
@@ -37,7 +38,7 @@
 use crate::attack::{FRAMEWORK, tactics_of, technique};
 use crate::ids::uuid5;
 use crate::{Analyses, millis};
-use dossier_plugin_api::analysis::{Class, Finding, HostAnalysis, Ioc, Severity};
+use dossier_plugin_api::analysis::{Class, ExecutableSeen, Finding, HostAnalysis, Ioc, Severity};
 use dossier_plugin_api::analyzer::FleetFinding;
 use dossier_plugin_api::time::Timestamp;
 use serde_json::{Map, Value};
@@ -49,28 +50,28 @@ pub const ECS_VERSION: &str = "9.4.0";
 
 /// A document being built: dotted ECS field names → values, nested at the end.
 #[derive(Default)]
-struct Flat(BTreeMap<String, Value>);
+pub(crate) struct Flat(BTreeMap<String, Value>);
 
 impl Flat {
-    fn set(&mut self, field: &str, v: impl Into<Value>) {
+    pub(crate) fn set(&mut self, field: &str, v: impl Into<Value>) {
         self.0.insert(field.to_string(), v.into());
     }
 
-    fn set_opt(&mut self, field: &str, v: Option<impl Into<Value>>) {
+    pub(crate) fn set_opt(&mut self, field: &str, v: Option<impl Into<Value>>) {
         if let Some(v) = v {
             self.set(field, v);
         }
     }
 
     /// Sets an array field, unless `v` is empty.
-    fn set_list<T: Into<Value>>(&mut self, field: &str, v: Vec<T>) {
+    pub(crate) fn set_list<T: Into<Value>>(&mut self, field: &str, v: Vec<T>) {
         if !v.is_empty() {
             self.set(field, v.into_iter().map(Into::into).collect::<Vec<Value>>());
         }
     }
 
     /// The nested document (`host.os.full` → `{"host": {"os": {"full": ...}}}`).
-    fn nest(self) -> Value {
+    pub(crate) fn nest(self) -> Value {
         let mut root = Map::new();
         for (field, v) in self.0 {
             let mut parts: Vec<&str> = field.split('.').collect();
@@ -90,7 +91,8 @@ impl Flat {
 }
 
 /// The ECS documents of `a`, in order: each host's findings then its linked context, then the
-/// fleet findings.
+/// fleet findings, then the alerts of imported events ([`crate::events::document`]; one whose
+/// time is not RFC 3339 is left out).
 pub fn documents(a: &Analyses) -> Vec<Value> {
     let mut docs = Vec::new();
     for h in &a.hosts {
@@ -104,6 +106,8 @@ pub fn documents(a: &Analyses) -> Vec<Value> {
             docs.push(d);
         }
     }
+    let alerts = a.events.iter().flat_map(|r| &r.alerts);
+    docs.extend(alerts.filter_map(crate::events::document));
     docs
 }
 
@@ -129,7 +133,13 @@ pub fn severity_number(s: Severity) -> u8 {
 }
 
 /// The fields every alert has: time, version, kind, rule, threat, severity, message.
-fn alert(d: &mut Flat, at: Timestamp, rule: (&str, &str, &[String]), sev: Severity, why: &str) {
+pub(crate) fn alert(
+    d: &mut Flat,
+    at: Timestamp,
+    rule: (&str, &str, &[String]),
+    sev: Severity,
+    why: &str,
+) {
     let (id, title, mitre) = rule;
     d.set("@timestamp", millis(at));
     d.set("ecs.version", ECS_VERSION);
@@ -232,7 +242,7 @@ fn split_path(path: &str) -> (&str, Option<&str>) {
 }
 
 /// `process.*`, `file.*`, `destination.*`, `user.*`, `related.*` from a finding's IOCs.
-fn subject_fields(d: &mut Flat, h: &HostAnalysis, iocs: &[Ioc]) {
+pub(crate) fn subject_fields(d: &mut Flat, executables: &[ExecutableSeen], iocs: &[Ioc]) {
     let paths = values(iocs, |i| match i {
         Ioc::Path(p) => Some(p.as_str()),
         _ => None,
@@ -251,7 +261,7 @@ fn subject_fields(d: &mut Flat, h: &HostAnalysis, iocs: &[Ioc]) {
     // The hash of the path: the finding's, else what the analysis saw of that executable.
     let hash = hashes.first().copied().or_else(|| {
         let p = path?;
-        h.executables
+        executables
             .iter()
             .find(|e| e.path == p)
             .and_then(|e| e.sha256.as_deref())
@@ -344,7 +354,7 @@ fn finding_doc(h: &HostAnalysis, f: &Finding) -> Value {
     d.set("labels.dossier_verdict", h.verdict.as_str());
     d.set("labels.dossier_score", h.score.to_string());
     d.set_opt("labels.dossier_case", h.case_id.as_deref());
-    subject_fields(&mut d, h, &f.iocs);
+    subject_fields(&mut d, &h.executables, &f.iocs);
     debug_assert!(f.class == Class::Behaviour || !f.linked_to.is_empty());
     d.nest()
 }

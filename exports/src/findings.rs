@@ -57,6 +57,7 @@ pub fn parse(bytes: &[u8]) -> Result<Analyses, FindingsError> {
     Ok(Analyses {
         hosts: doc.hosts,
         fleet: doc.fleet_findings,
+        events: Vec::new(),
     })
 }
 

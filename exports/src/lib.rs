@@ -6,7 +6,8 @@
 //! makes them and `findings.json` stores them, and the fleet-level findings of analyzer
 //! plugins): no clock, no randomness, no I/O beyond the bytes given, so the same analyses give
 //! the same bytes. [`findings`] reads a `findings.json` document (schema `dossier-findings`
-//! version 1) back into those types. The ATT&CK vocabulary both formats need (technique and
+//! version 1) back into those types, [`events`] the alerts of imported events of an
+//! `events.json`. The ATT&CK vocabulary both formats need (technique and
 //! sub-technique split, tactic ids, reference URLs) is [`attack`]; the deterministic
 //! identifiers (UUIDv5) are [`ids`].
 
@@ -14,6 +15,7 @@
 
 pub mod attack;
 pub mod ecs;
+pub mod events;
 pub mod findings;
 pub mod ids;
 pub mod stix;
@@ -30,12 +32,15 @@ pub fn millis(t: Timestamp) -> String {
     t.datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// What is exported: the analyzed hosts and the fleet-level findings of analyzer plugins.
+/// What is exported: the analyzed hosts, the fleet-level findings of analyzer plugins and the
+/// alerts of imported events.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Analyses {
     /// Hosts in the order they are exported (callers sort them: hostname, then bundle name).
     pub hosts: Vec<HostAnalysis>,
     pub fleet: Vec<FleetFinding>,
+    /// Events reports (`events.json`), each with its alerts.
+    pub events: Vec<events::EventsReport>,
 }
 
 impl Analyses {
@@ -43,11 +48,13 @@ impl Analyses {
     pub fn extend(&mut self, other: Analyses) {
         self.hosts.extend(other.hosts);
         self.fleet.extend(other.fleet);
+        self.events.extend(other.events);
     }
 
     /// Sorts hosts by hostname, bundle name and bundle SHA-256, and drops an analysis equal to
     /// the one before it (the same bundle given as a bundle and in a report directory made
-    /// with the same playbook); fleet findings keep their order, duplicates dropped.
+    /// with the same playbook); fleet findings and events reports keep their order, duplicates
+    /// dropped.
     pub fn normalize(&mut self) {
         self.hosts.sort_by(|a, b| {
             (&a.hostname, &a.bundle, &a.bundle_sha256).cmp(&(
@@ -57,15 +64,18 @@ impl Analyses {
             ))
         });
         self.hosts.dedup_by(|a, b| a == b);
-        let mut seen = Vec::new();
-        self.fleet.retain(|f| {
-            let key = serde_json::to_string(f).unwrap_or_default();
-            if seen.contains(&key) {
-                false
-            } else {
-                seen.push(key);
-                true
-            }
-        });
+        dedup(&mut self.fleet);
+        dedup(&mut self.events);
     }
+}
+
+/// Drops the items equal to an earlier one.
+fn dedup<T: PartialEq>(v: &mut Vec<T>) {
+    let mut kept: Vec<T> = Vec::with_capacity(v.len());
+    for x in v.drain(..) {
+        if !kept.contains(&x) {
+            kept.push(x);
+        }
+    }
+    *v = kept;
 }

@@ -3,8 +3,9 @@
 //! only: no plugin is loaded), whose site allowlist applies as in `analyze` (a baseline and
 //! fleet stacking do not: export the report directory of an analysis that used them); a
 //! report directory of `analyze` gives the analyses of its
-//! `findings.json` (a `findings.json` file may be named directly). Import bundles carry
-//! events, not triage records: they are refused, with what to do instead.
+//! `findings.json` and, when imported events were analyzed, the alerts of its `events.json`
+//! (either file may be named directly). Import bundles carry events, not triage records:
+//! they are refused, with what to do instead (analyze them, export the report directory).
 
 use crate::analyze::{Ledgers, analyze_bundle_with, custody_of, open_checked};
 use crate::import::{COLLECTOR, PLAYBOOK};
@@ -14,15 +15,17 @@ use dossier_analyzers::policy;
 use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::open_input;
 use dossier_bundle::reader::{Bundle, Limits};
-use dossier_exports::{Analyses, findings};
+use dossier_exports::{Analyses, events, findings};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Largest `findings.json` read.
-const MAX_FINDINGS: u64 = 1 << 30;
+/// Largest `findings.json` or `events.json` read.
+const MAX_JSON: u64 = 1 << 30;
 
 /// The name of the analyses file in a report directory.
 pub const FINDINGS: &str = "findings.json";
+/// The name of the events report's JSON in a report directory.
+pub const EVENTS: &str = "events.json";
 
 /// Reads inputs one at a time, keeping the custody ledgers it has read.
 pub struct Reader<'a> {
@@ -57,13 +60,19 @@ impl<'a> Reader<'a> {
 
     /// The analyses of one input (a report directory, a `findings.json`, or a bundle).
     pub fn read(&mut self, path: &Path) -> Read1 {
-        if path.is_dir() {
-            return report(&path.join(FINDINGS));
+        let read = if path.is_dir() {
+            report_dir(path)
+        } else if path.file_name().is_some_and(|n| n == FINDINGS) {
+            findings_of(path)
+        } else if path.file_name().is_some_and(|n| n == EVENTS) {
+            events_of(path)
+        } else {
+            return self.bundle(path);
+        };
+        match read {
+            Ok(a) => Read1::Analyses(a, "report"),
+            Err(why) => Read1::Refused(why),
         }
-        if path.file_name().is_some_and(|n| n == FINDINGS) {
-            return report(path);
-        }
-        self.bundle(path)
     }
 
     fn bundle(&mut self, path: &Path) -> Read1 {
@@ -95,6 +104,7 @@ impl<'a> Reader<'a> {
             Analyses {
                 hosts: vec![analysis],
                 fleet: Vec::new(),
+                events: Vec::new(),
             },
             "bundle",
         )
@@ -107,24 +117,46 @@ fn is_import(b: &Bundle) -> bool {
         && b.manifest.collectors.iter().any(|c| c.name == COLLECTOR)
 }
 
-/// The analyses of a `findings.json`.
-fn report(file: &Path) -> Read1 {
+/// The bytes of a JSON document of a report directory, or why not.
+fn read_json(file: &Path) -> Result<Vec<u8>, String> {
     let shown = file.display();
     let mut bytes = Vec::new();
-    let read = open_input(file).and_then(|f| f.take(MAX_FINDINGS + 1).read_to_end(&mut bytes));
+    let read = open_input(file).and_then(|f| f.take(MAX_JSON + 1).read_to_end(&mut bytes));
     match read {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read1::Refused(format!(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
             "{shown}: no such file: give a bundle or a report directory of `dossier analyze`"
         )),
-        Err(e) => Read1::Refused(format!("{shown}: {e}")),
-        Ok(_) if bytes.len() as u64 > MAX_FINDINGS => {
-            Read1::Refused(format!("{shown}: over {MAX_FINDINGS} bytes"))
-        }
-        Ok(_) => match findings::parse(&bytes) {
-            Ok(a) => Read1::Analyses(a, "report"),
-            Err(e) => Read1::Refused(format!("{shown}: {e}")),
-        },
+        Err(e) => Err(format!("{shown}: {e}")),
+        Ok(_) if bytes.len() as u64 > MAX_JSON => Err(format!("{shown}: over {MAX_JSON} bytes")),
+        Ok(_) => Ok(bytes),
     }
+}
+
+/// The analyses of a `findings.json`.
+fn findings_of(file: &Path) -> Result<Analyses, String> {
+    let bytes = read_json(file)?;
+    findings::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// The alerts of an `events.json`.
+fn events_of(file: &Path) -> Result<Analyses, String> {
+    let bytes = read_json(file)?;
+    let report = events::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(Analyses {
+        events: vec![report],
+        ..Analyses::default()
+    })
+}
+
+/// A report directory: its `findings.json`, and its `events.json` when imported events were
+/// analyzed.
+fn report_dir(dir: &Path) -> Result<Analyses, String> {
+    let mut a = findings_of(&dir.join(FINDINGS))?;
+    let events = dir.join(EVENTS);
+    if events.symlink_metadata().is_ok() {
+        a.extend(events_of(&events)?);
+    }
+    Ok(a)
 }
 
 /// The inputs in a stable order (file name, then path), each once.

@@ -1,7 +1,7 @@
 //! `dossier export ecs|stix`: findings in the formats other tools ingest, from bundles and
 //! report directories ([`inputs`]), through the pure functions of `dossier-exports`:
-//! Elastic Common Schema NDJSON (one document per finding) or one STIX 2.1 bundle of
-//! indicators for the IOCs of flagged findings.
+//! Elastic Common Schema NDJSON (one document per finding and per alert of imported events)
+//! or one STIX 2.1 bundle of indicators for the IOCs of flagged findings and alerts.
 //!
 //! The hosts of every input are put in one order (hostname, bundle name), so the same inputs
 //! in any order give the same bytes. The output goes to standard output (`--out -`, the
@@ -117,8 +117,14 @@ pub fn run(p: ExportPlan) -> anyhow::Result<ExitCode> {
         match reader.read(path) {
             Read1::Analyses(a, kind) => {
                 let findings: usize = a.hosts.iter().map(|h| h.findings.len()).sum();
+                let alerts: usize = a.events.iter().map(|r| r.alerts.len()).sum();
+                let alerts = if a.events.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {alerts} alert(s) of imported events")
+                };
                 say(format!(
-                    "EXPORTED      {} ({kind}): {} host(s), {findings} finding(s)",
+                    "EXPORTED      {} ({kind}): {} host(s), {findings} finding(s){alerts}",
                     path.display(),
                     a.hosts.len()
                 ));

@@ -144,6 +144,10 @@ fn sample() -> Analyses {
             hosts: vec!["web1".into(), "db1".into()],
             evidence: vec![],
         }],
+        events: vec![
+            crate::events::parse(crate::events::tests::sample_report().to_string().as_bytes())
+                .unwrap(),
+        ],
     }
 }
 
@@ -160,8 +164,9 @@ fn every_document_conforms_to_the_ecs_field_definitions() {
     );
     assert_eq!(s.commit.len(), 40, "the vendored file names its ECS commit");
     let docs = documents(&sample());
-    // 5 findings + 1 linked context + 1 fleet finding; context standing alone is no alert.
-    assert_eq!(docs.len(), 7);
+    // 5 findings + 1 linked context + 1 fleet finding + 2 alerts of imported events; context
+    // standing alone is no alert.
+    assert_eq!(docs.len(), 9);
     for d in &docs {
         assert_eq!(s.check(d), Vec::<String>::new(), "{d:#}");
     }
@@ -252,13 +257,13 @@ fn file_cron_unit_login_and_context_fields() {
 fn ndjson_is_one_line_per_document_and_deterministic() {
     let a = sample();
     let text = ndjson(&a);
-    assert_eq!(text.lines().count(), 7);
+    assert_eq!(text.lines().count(), 9);
     assert!(text.ends_with('\n'));
     assert_eq!(text, ndjson(&a.clone()));
     let ids: std::collections::BTreeSet<String> = documents(&a)
         .iter()
         .map(|d| field(d, "event.id").unwrap().as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids.len(), 7, "event ids are distinct");
+    assert_eq!(ids.len(), 9, "event ids are distinct");
     assert!(ndjson(&Analyses::default()).is_empty());
 }

@@ -2,13 +2,15 @@
 //!
 //! Flagged: behaviour findings above `info`, and context findings above `info` linked to a
 //! behaviour finding, as the reports' IOC lists take them; never a packaged, unmodified
-//! executable (its path or hash would match every host). Each IOC with a pattern
+//! executable (its path or hash would match every host). The alerts of imported events above
+//! `info` add the indicators the events report lists with them. Each IOC with a pattern
 //! ([`pattern`]) gives one `indicator` per distinct pattern over all hosts:
 //!
 //! - `pattern` (`pattern_type` `stix`, `pattern_version` `2.1`), `name` (what it matches),
 //!   `description` (the hosts, the rules and the highest severity);
 //! - `valid_from`, `created` and `modified`: the earliest collection time (start of the
-//!   bundle's collection) among the hosts it was flagged on;
+//!   bundle's collection) among the hosts it was flagged on (for an alert of imported events,
+//!   the time of its first event);
 //! - `indicator_types` `malicious-activity` (highest severity high or critical) or
 //!   `anomalous-activity`; `kill_chain_phases` (`mitre-attack`) and `labels`: the ATT&CK
 //!   tactics of the findings' techniques;
@@ -26,7 +28,7 @@ pub mod pattern;
 use crate::attack::{KILL_CHAIN, tactics_of};
 use crate::ids::{stix_id, uuid5};
 use crate::{Analyses, millis};
-use dossier_plugin_api::analysis::{Finding, HostAnalysis, Severity};
+use dossier_plugin_api::analysis::{Finding, HostAnalysis, Ioc, Severity};
 use dossier_plugin_api::attack;
 use dossier_plugin_api::time::Timestamp;
 use serde_json::{Value, json};
@@ -58,29 +60,71 @@ fn flagged(h: &HostAnalysis) -> impl Iterator<Item = &Finding> {
         .filter(|f| f.severity > Severity::Info)
 }
 
-/// Every pattern of every flagged IOC, with what it gathered.
+/// Where one IOC was flagged.
+struct Seen<'a> {
+    at: Timestamp,
+    host: &'a str,
+    rule: &'a str,
+    mitre: &'a [String],
+    severity: Severity,
+}
+
+/// Adds one IOC to what its pattern gathered (nothing when it has no pattern).
+fn add(by_pattern: &mut BTreeMap<String, Gathered>, ioc: &Ioc, s: &Seen<'_>) {
+    let Some((pattern, name)) = pattern::of(ioc) else {
+        return;
+    };
+    let g = by_pattern.entry(pattern).or_insert_with(|| Gathered {
+        name,
+        valid_from: s.at,
+        hosts: BTreeSet::new(),
+        rules: BTreeSet::new(),
+        mitre: BTreeSet::new(),
+        severity: s.severity,
+    });
+    g.valid_from = g.valid_from.min(s.at);
+    g.hosts.insert(s.host.to_string());
+    g.rules.insert(s.rule.to_string());
+    g.mitre.extend(s.mitre.iter().map(|m| m.trim().to_string()));
+    g.severity = g.severity.max(s.severity);
+}
+
+/// Every pattern of every flagged IOC, with what it gathered: the IOCs of the hosts' flagged
+/// findings, and the indicators of the alerts of imported events above info (flagged at the
+/// time of their first event).
 fn gather(a: &Analyses) -> BTreeMap<String, Gathered> {
     let mut by_pattern: BTreeMap<String, Gathered> = BTreeMap::new();
     for h in &a.hosts {
         for f in flagged(h) {
+            let seen = Seen {
+                at: h.collected_started,
+                host: &h.hostname,
+                rule: &f.rule,
+                mitre: &f.mitre,
+                severity: f.severity,
+            };
             for ioc in f.iocs.iter().filter(|i| !h.is_packaged(i)) {
-                let Some((pattern, name)) = pattern::of(ioc) else {
-                    continue;
-                };
-                let g = by_pattern.entry(pattern).or_insert_with(|| Gathered {
-                    name,
-                    valid_from: h.collected_started,
-                    hosts: BTreeSet::new(),
-                    rules: BTreeSet::new(),
-                    mitre: BTreeSet::new(),
-                    severity: f.severity,
-                });
-                g.valid_from = g.valid_from.min(h.collected_started);
-                g.hosts.insert(h.hostname.clone());
-                g.rules.insert(f.rule.clone());
-                g.mitre.extend(f.mitre.iter().map(|m| m.trim().to_string()));
-                g.severity = g.severity.max(f.severity);
+                add(&mut by_pattern, ioc, &seen);
             }
+        }
+    }
+    for alert in a.events.iter().flat_map(|r| &r.alerts) {
+        let (Some(at), Some(severity)) = (alert.time(), alert.severity()) else {
+            continue;
+        };
+        if severity == Severity::Info {
+            continue;
+        }
+        let mitre = alert.mitre();
+        let seen = Seen {
+            at,
+            host: &alert.evidence.device,
+            rule: &alert.rule,
+            mitre: &mitre,
+            severity,
+        };
+        for ioc in &alert.indicators {
+            add(&mut by_pattern, ioc, &seen);
         }
     }
     by_pattern

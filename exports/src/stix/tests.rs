@@ -16,6 +16,7 @@ fn sample() -> Analyses {
     Analyses {
         hosts: vec![sample_host()],
         fleet: vec![],
+        events: vec![],
     }
 }
 
@@ -177,6 +178,7 @@ fn nothing_flagged_is_a_bundle_of_the_identity_alone() {
     let b = bundle(&Analyses {
         hosts: vec![h],
         fleet: vec![],
+        events: vec![],
     });
     assert_eq!(b["objects"].as_array().unwrap().len(), 1);
     assert_eq!(b["objects"][0]["type"], "identity");
@@ -189,9 +191,35 @@ fn packaged_executables_are_never_indicators() {
     let b = bundle(&Analyses {
         hosts: vec![h],
         fleet: vec![],
+        events: vec![],
     });
     for i in objects(&b, "indicator") {
         let p = i["pattern"].as_str().unwrap();
         assert!(!p.contains("'syncd' AND") && !p.contains("b904a0"), "{p}");
     }
+}
+
+#[test]
+fn indicators_of_imported_event_alerts_join_those_of_findings() {
+    let report =
+        crate::events::parse(crate::events::tests::sample_report().to_string().as_bytes()).unwrap();
+    let mut a = sample();
+    a.events.push(report);
+    let b = bundle(&a);
+    let addr = objects(&b, "indicator")
+        .into_iter()
+        .find(|i| i["pattern"] == "[ipv4-addr:value = '203.0.113.45']")
+        .unwrap();
+    // Flagged by the triage finding (collected 02:15) and the alert (event at 02:11).
+    assert_eq!(addr["valid_from"], "2026-11-20T02:11:00.123Z");
+    assert_eq!(
+        addr["description"],
+        "Flagged by dossier on web1 (rules event-reverse-shell, reverse-shell; highest \
+         severity critical)"
+    );
+    // The alert without indicators adds none; the number of indicators is unchanged.
+    assert_eq!(
+        objects(&b, "indicator").len(),
+        objects(&bundle(&sample()), "indicator").len()
+    );
 }
