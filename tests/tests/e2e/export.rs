@@ -13,6 +13,8 @@
 //!   skipped with a notice when they are missing), for the miner's IOCs and for addresses,
 //!   ports, accounts, MAC addresses and quoted command lines planted in a findings.json; the
 //!   validator itself rejects a tampered bundle.
+//! - Imported events: the alerts of a report directory's `events.json` (one planted in the
+//!   shape `analyze` writes) are ECS documents that conform, and STIX indicators that validate.
 //! - Refusals: a damaged bundle or a folder without findings.json is not exported (exit 1,
 //!   the others are), nothing is written when no input is left, `--out DIR` is an error (2).
 
@@ -415,4 +417,104 @@ fn refused_inputs_are_named_and_the_rest_exported() {
         2,
     );
     assert!(stderr(&o).contains("a directory; name the file to write"));
+}
+
+#[test]
+fn alerts_of_imported_events_are_exported_from_the_report_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let imports = d.path().join("imports");
+    let o = dossier(
+        d.path(),
+        &[
+            "import",
+            repo_root()
+                .join("events/tests/data/audit.log")
+                .to_str()
+                .unwrap(),
+            "--host",
+            "web1",
+            "--out",
+            imports.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let bundle = stdout(&o).lines().last().unwrap().to_string();
+    // The import bundle itself has no triage records: refused, with what to do.
+    let o = export(d.path(), &["ecs", &bundle], 1);
+    assert!(
+        stderr(&o).contains(
+            "an import bundle (imported events, no triage records): run `dossier analyze`"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let rep = report_dir(d.path(), Path::new(&bundle));
+    // The events report as analyze wrote it, with one alert planted in its shape (the rules
+    // that raise alerts are tested with the analyzers), listing its indicators.
+    let path = rep.join("events.json");
+    let mut report: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(report["schema"], "dossier-events-report");
+    report["alerts"].as_array_mut().unwrap().push(json!({
+        "id": "ALERT-001", "rule": "event-reverse-shell", "title": "Reverse shell",
+        "severity": "CRITICAL", "category": "Command and Control",
+        "techniques": [{"id": "T1059.004", "name": "Command and Scripting Interpreter: Unix Shell"}],
+        "description": "bash -i to 203.0.113.45:4444", "risk": "remote control", "related": [],
+        "evidence": {"time": "2026-11-20T02:11:00Z", "device": "web1", "action_type": "EXECVE",
+            "source": "audit", "fields": [["exe", "/usr/bin/bash"]],
+            "origins": ["web1.zip: records/events.jsonl, line 7"], "events": 1},
+        "indicators": [{"type": "address", "value": "203.0.113.45"}, {"type": "port", "value": 4444},
+            {"type": "sha256", "value": "b904a02bfbae3d692f6f2bd4a64170aff4fd7b7e7b92fed5293af10f6218e794"}]
+    }));
+    std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+    let o = export(d.path(), &["ecs", rep.to_str().unwrap()], 0);
+    assert!(
+        stderr(&o).contains("0 host(s), 0 finding(s), 1 alert(s) of imported events"),
+        "{}",
+        stderr(&o)
+    );
+    let docs: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 1);
+    let schema = Schema::load(&repo_root());
+    assert_eq!(
+        schema.check(&docs[0]),
+        Vec::<String>::new(),
+        "{:#}",
+        docs[0]
+    );
+    assert_eq!(field(&docs[0], "event.dataset"), "dossier.event_alert");
+    assert_eq!(field(&docs[0], "host.name"), "web1");
+    assert_eq!(field(&docs[0], "@timestamp"), "2026-11-20T02:11:00.000Z");
+    assert_eq!(field(&docs[0], "destination.port"), 4444);
+    // events.json named directly gives the same; the STIX bundle holds its indicators.
+    let o = export(d.path(), &["ecs", path.to_str().unwrap()], 0);
+    assert_eq!(stdout(&o).lines().count(), 1);
+    let out = d.path().join("events.stix.json");
+    export(
+        d.path(),
+        &[
+            "stix",
+            rep.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("[ipv4-addr:value = '203.0.113.45']"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"valid_from\": \"2026-11-20T02:11:00.000Z\""),
+        "{text}"
+    );
+    let Some(python) = stix_python() else {
+        return;
+    };
+    let summary = validate(&python, &out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(summary["types"]["indicator"], 3, "{summary}");
 }
