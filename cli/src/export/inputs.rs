@@ -6,6 +6,8 @@
 //! `findings.json` and, when imported events were analyzed, the alerts of its `events.json`
 //! (either file may be named directly). Import bundles carry events, not triage records:
 //! they are refused, with what to do instead (analyze them, export the report directory).
+//! Once the export is written, the custody ledger beside each bundle exported gets an
+//! `exported` entry naming the export and its SHA-256.
 
 use crate::analyze::{Ledgers, analyze_bundle_with, custody_of, open_checked};
 use crate::import::{COLLECTOR, PLAYBOOK};
@@ -14,6 +16,7 @@ use crate::plugins::Registry;
 use dossier_analyzers::policy;
 use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::open_input;
+use dossier_bundle::ledger;
 use dossier_bundle::reader::{Bundle, Limits};
 use dossier_exports::{Analyses, events, findings};
 use std::io::Read;
@@ -33,6 +36,8 @@ pub struct Reader<'a> {
     pub registry: &'a Registry,
     pub identities: &'a Identities,
     ledgers: Ledgers,
+    /// Bundles read, with their SHA-256, for the custody ledger.
+    bundles: Vec<(PathBuf, String)>,
 }
 
 /// What one input gave.
@@ -55,6 +60,35 @@ impl<'a> Reader<'a> {
             registry,
             identities,
             ledgers: Ledgers::new(),
+            bundles: Vec::new(),
+        }
+    }
+
+    /// An `exported` entry in the custody ledger beside each bundle read (where there is a
+    /// writable one), naming the export and its SHA-256 (a warning when one cannot be written).
+    pub fn record(&self, export: &str, sha256: &str) {
+        for (path, bundle_sha) in &self.bundles {
+            let Some(l) = self
+                .ledgers
+                .get(ledger::bundle_dir(path))
+                .and_then(Option::as_ref)
+                .filter(|l| l.writable())
+            else {
+                continue;
+            };
+            let detail = format!(
+                "its findings in {export} (SHA-256 {sha256}); dossier {}",
+                env!("CARGO_PKG_VERSION")
+            );
+            let ev = ledger::Event {
+                action: "exported",
+                bundle: &ledger::bundle_name(path),
+                sha256: Some(bundle_sha),
+                detail: Some(&detail),
+            };
+            if let Err(e) = ledger::append(&l.dir, &ev) {
+                eprintln!("dossier: warning: custody ledger not updated: {e}");
+            }
         }
     }
 
@@ -88,6 +122,7 @@ impl<'a> Reader<'a> {
                 path.display()
             ));
         }
+        self.bundles.push((path.to_path_buf(), b.sha256.clone()));
         let cfg = &self.playbook.analysis;
         let (mut analysis, _, inv) =
             analyze_bundle_with(&mut b, self.playbook, self.registry, !cfg.allow.is_empty());

@@ -6,8 +6,9 @@
 //! The hosts of every input are put in one order (hostname, bundle name), so the same inputs
 //! in any order give the same bytes. The output goes to standard output (`--out -`, the
 //! default) or to a file written under a temporary name (mode 0600, never through a link),
-//! synced and renamed into place. What was exported or refused is said on stdout, or on stderr
-//! when the export goes to stdout. Exit code 0 when every input was exported, 1 when some
+//! synced and renamed into place; the custody ledger beside each bundle exported records it.
+//! What was exported or refused is said on stdout, or on stderr when the export goes to
+//! stdout. Exit code 0 when every input was exported, 1 when some
 //! input was refused (the others are exported; nothing is written when none is left), 2 when
 //! the command could not run.
 
@@ -69,6 +70,14 @@ pub fn plan(a: ExportArgs) -> anyhow::Result<ExportPlan> {
         registry,
         identities: Identities::load(&a.identities)?,
     })
+}
+
+/// How a format is named in messages and the custody ledger.
+fn format_name(f: ExportFormat) -> &'static str {
+    match f {
+        ExportFormat::Ecs => "ECS",
+        ExportFormat::Stix => "STIX",
+    }
 }
 
 /// The text of the export.
@@ -158,10 +167,18 @@ pub fn run(p: ExportPlan) -> anyhow::Result<ExitCode> {
             o.write_all(text.as_bytes())
                 .and_then(|()| o.flush())
                 .map_err(|e| anyhow::anyhow!("standard output: {e}"))?;
+            reader.record(
+                &format!("the {} export to standard output", format_name(p.format)),
+                &sha,
+            );
             say(format!("export: standard output ({what}, sha256 {sha})"));
         }
         Output::File(f) => {
             write_file(f, text.as_bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+            reader.record(
+                &format!("the {} export {}", format_name(p.format), f.display()),
+                &sha,
+            );
             say(format!("export: {} ({what}, sha256 {sha})", f.display()));
         }
     }

@@ -15,6 +15,8 @@
 //!   validator itself rejects a tampered bundle.
 //! - Imported events: the alerts of a report directory's `events.json` (one planted in the
 //!   shape `analyze` writes) are ECS documents that conform, and STIX indicators that validate.
+//! - A bundle collected now from the miner fixture root: its STIX validates, and the custody
+//!   ledger beside it records the export with its SHA-256.
 //! - Refusals: a damaged bundle or a folder without findings.json is not exported (exit 1,
 //!   the others are), nothing is written when no input is left, `--out DIR` is an error (2).
 
@@ -517,4 +519,59 @@ fn alerts_of_imported_events_are_exported_from_the_report_directory() {
     };
     let summary = validate(&python, &out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(summary["types"]["indicator"], 3, "{summary}");
+}
+
+#[test]
+fn a_fresh_collection_is_exported_and_its_custody_ledger_records_it() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let root = fixture("rootfs-miner");
+    let bundle = collect(
+        d.path(),
+        &out,
+        &["--root", root.to_str().unwrap(), "--no-analyze"],
+    );
+    let file = d.path().join("miner.stix.json");
+    let o = export(
+        d.path(),
+        &[
+            "stix",
+            bundle.to_str().unwrap(),
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        0,
+    );
+    let sha = sha256_file(&file);
+    assert!(
+        stdout(&o).contains(&format!("sha256 {sha}")),
+        "{}",
+        stdout(&o)
+    );
+    let ledger = std::fs::read_to_string(out.join("custody.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    assert_eq!(last["action"], "exported", "{ledger}");
+    let detail = last["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "the STIX export {} (SHA-256 {sha})",
+            file.display()
+        )),
+        "{detail}"
+    );
+    let b: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let patterns: Vec<&str> = b["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["pattern"].as_str())
+        .collect();
+    assert!(
+        patterns.contains(&"[file:name = 'log' AND file:parent_directory_ref.path = '/var/log']"),
+        "{patterns:#?}"
+    );
+    let Some(python) = stix_python() else {
+        return;
+    };
+    validate(&python, &file).unwrap_or_else(|e| panic!("{e}"));
 }
