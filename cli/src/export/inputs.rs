@@ -201,3 +201,49 @@ pub fn ordered(inputs: &[PathBuf]) -> Vec<&PathBuf> {
     order.dedup();
     order
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_are_ordered_by_file_name_each_once() {
+        let given: Vec<PathBuf> = ["b/web02.zip", "a/web01.zip", "rep", "b/web02.zip"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let order: Vec<&str> = ordered(&given)
+            .iter()
+            .map(|p| p.to_str().unwrap())
+            .collect();
+        assert_eq!(order, ["rep", "a/web01.zip", "b/web02.zip"]);
+    }
+
+    #[test]
+    fn report_directories_read_findings_and_events() {
+        let d = tempfile::tempdir().unwrap();
+        let rep = d.path();
+        let err = report_dir(rep).unwrap_err();
+        assert!(err.ends_with("findings.json: no such file: give a bundle or a report directory of `dossier analyze`"), "{err}");
+        std::fs::write(
+            rep.join(FINDINGS),
+            r#"{"schema": "dossier-findings", "version": 1, "hosts": [], "fleet_findings": []}"#,
+        )
+        .unwrap();
+        let a = report_dir(rep).unwrap();
+        assert!(a.hosts.is_empty() && a.events.is_empty());
+        std::fs::write(rep.join(EVENTS), r#"{"schema": "dossier-findings"}"#).unwrap();
+        let err = report_dir(rep).unwrap_err();
+        assert!(
+            err.contains("events.json: schema \"dossier-findings\", not \"dossier-events-report\""),
+            "{err}"
+        );
+        std::fs::write(
+            rep.join(EVENTS),
+            r#"{"schema": "dossier-events-report", "schema_version": 1, "alerts": []}"#,
+        )
+        .unwrap();
+        assert_eq!(report_dir(rep).unwrap().events.len(), 1);
+        assert_eq!(events_of(&rep.join(EVENTS)).unwrap().events.len(), 1);
+    }
+}
