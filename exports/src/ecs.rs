@@ -63,10 +63,17 @@ impl Flat {
         }
     }
 
-    /// Sets an array field, unless `v` is empty.
+    /// Sets an array field to the values of `v`, each once in the order given, unless `v` is
+    /// empty.
     pub(crate) fn set_list<T: Into<Value>>(&mut self, field: &str, v: Vec<T>) {
-        if !v.is_empty() {
-            self.set(field, v.into_iter().map(Into::into).collect::<Vec<Value>>());
+        let mut list: Vec<Value> = Vec::with_capacity(v.len());
+        for x in v.into_iter().map(Into::into) {
+            if !list.contains(&x) {
+                list.push(x);
+            }
+        }
+        if !list.is_empty() {
+            self.set(field, list);
         }
     }
 

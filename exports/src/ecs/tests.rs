@@ -230,6 +230,17 @@ fn file_cron_unit_login_and_context_fields() {
         "/tmp/.x/syncd >/dev/null 2>&1"
     );
     assert_eq!(f(1, "related.hash"), json!([HASH]));
+    // Each value once, however often the finding names it.
+    let mut twice = sample_host();
+    twice.findings[1].iocs.push(Ioc::Sha256(HASH.into()));
+    let one = Analyses {
+        hosts: vec![twice],
+        ..Analyses::default()
+    };
+    assert_eq!(
+        field(&documents(&one)[1], "related.hash").unwrap(),
+        &json!([HASH])
+    );
     assert_eq!(
         f(1, "threat.tactic.id"),
         json!(["TA0002", "TA0003", "TA0004"])
