@@ -56,6 +56,39 @@ pub enum Command {
     /// not) stored in an import bundle with its events normalized, for `analyze` and
     /// `timeline`.
     Import(ImportArgs),
+    /// Export findings for other tools: `ecs` (Elastic Common Schema NDJSON, one document per
+    /// finding) or `stix` (a STIX 2.1 bundle of indicators for the IOCs of flagged findings),
+    /// from bundles (verified, then analyzed) or report directories of `analyze`.
+    Export(ExportArgs),
+}
+
+/// The format of `dossier export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Elastic Common Schema (NDJSON).
+    Ecs,
+    /// STIX 2.1 (one JSON bundle).
+    Stix,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to write: ecs or stix.
+    #[arg(value_enum, value_name = "FORMAT")]
+    pub format: ExportFormat,
+    /// Bundles (verified, then analyzed with the playbook) and report directories written by
+    /// `dossier analyze` (their findings.json; a findings.json may be named directly).
+    #[arg(required = true, value_name = "BUNDLE_OR_REPORT_DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// File to write, or `-` for standard output.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub out: PathBuf,
+    /// Built-in playbook name or path to a playbook TOML file, for the analysis of bundles.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+    /// Identity that decrypts encrypted bundles (`.zip.age`; repeatable), as for `analyze`.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Actions(p) => crate::contain::actions(p),
         Plan::Restore(p) => crate::contain::restore(p),
         Plan::Import(p) => crate::import::import(p),
+        Plan::Export(p) => crate::export::run(p),
     }
 }
 

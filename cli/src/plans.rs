@@ -40,6 +40,7 @@ pub enum Plan {
     Actions(crate::contain::ActionsPlan),
     Restore(crate::contain::RestorePlan),
     Import(crate::import::ImportPlan),
+    Export(crate::export::ExportPlan),
 }
 
 /// `dossier keygen`.
@@ -150,6 +151,7 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Actions(a) => Plan::Actions(crate::contain::plan_actions(a)?),
         Command::Restore(a) => Plan::Restore(restore(a)?),
         Command::Import(a) => Plan::Import(import(a)?),
+        Command::Export(a) => Plan::Export(crate::export::plan(a)?),
     })
 }
 

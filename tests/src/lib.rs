@@ -2,7 +2,8 @@
 //! `cargo test` run, run it, locate fixture roots, and read bundles it produced; and the SSH
 //! lab ([`lab`]), fake hosts running real OpenSSH in namespaces, for testing sweeps; and the
 //! corpora: planted persistence cases ([`cases`]), realistic benign hosts ([`benign`]), and
-//! both run together for the precision/recall figure ([`corpus`]).
+//! both run together for the precision/recall figure ([`corpus`]); the ECS schema check of the
+//! exports ([`ecs_schema`]).
 //!
 //! The binary is the one cargo built next to this test executable (`target/<profile>/dossier`);
 //! the `dossier-cli` package's own integration tests make sure cargo builds it fresh in every
@@ -11,6 +12,7 @@
 pub mod benign;
 pub mod cases;
 pub mod corpus;
+pub mod ecs_schema;
 pub mod lab;
 pub mod skip;
 pub mod tsa;

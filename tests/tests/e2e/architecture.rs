@@ -31,6 +31,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
     ("dossier-contain", "contain", &[]),
     ("dossier-events", "events", &[]),
+    ("dossier-exports", "exports", &["dossier-plugin-api"]),
     (
         "dossier-remote",
         "remote",
@@ -49,6 +50,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-remote",
             "dossier-contain",
             "dossier-events",
+            "dossier-exports",
         ],
     ),
 ];
@@ -64,6 +66,7 @@ const FORBID_UNSAFE: &[&str] = &[
     "remote",
     "contain",
     "events",
+    "exports",
 ];
 
 /// Lines of non-test code (before the first `#[cfg(test)]`) a source file may have.

@@ -19,6 +19,7 @@ mod contain_runtime;
 mod corpus;
 mod coverage;
 mod encrypt;
+mod export;
 mod families;
 mod fixtures;
 mod fleet;
