@@ -92,6 +92,8 @@ pub struct AlertView {
     /// Findings of other sources (a triage bundle of this or another host, another device's
     /// events) that share an indicator with this alert.
     pub related: Vec<String>,
+    /// The alert's indicators (hashes, addresses, paths, accounts), as findings list IOCs.
+    pub indicators: Vec<dossier_plugin_api::analysis::Ioc>,
 }
 
 /// An ATT&CK technique.
@@ -338,6 +340,9 @@ mod tests {
                 },
                 risk: "Code from the network ran as root.".into(),
                 related: vec!["wazuh1 triage: cron entry runs the same URL".into()],
+                indicators: vec![dossier_plugin_api::analysis::Ioc::Address(
+                    "203.0.113.45".into(),
+                )],
             }],
         }
     }

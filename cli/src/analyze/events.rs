@@ -315,6 +315,7 @@ fn view(
             evidence: evidence(a),
             risk: a.risk.clone(),
             related: related(n, &listed, &ids, &by_ioc, triage),
+            indicators: a.indicators.clone(),
         })
         .collect::<Vec<_>>();
     let mut alerts_per: BTreeMap<String, u64> = BTreeMap::new();
