@@ -33,6 +33,7 @@ mod writer;
 pub use alert::Prevalence;
 pub use check::summary_mismatches;
 pub use entry::HostEntry;
+pub use head::Superseded;
 pub use severity::{ORDER, slot};
 pub use writer::FleetWriter;
 
