@@ -143,6 +143,9 @@ pub fn run(p: MergePlan) -> anyhow::Result<ExitCode> {
     let inv = inventory::verify_all(&bundles);
     let Some(merged) = summary::merged(&folders, &inv, (&p.playbook.name, &p.playbook.sha256))
     else {
+        for n in &inv.not_verified {
+            eprintln!("dossier: {}: {}", n.bundle, sanitize(&n.reason));
+        }
         bail!("nothing to merge: no sweep.json and no bundle that verifies in the folders given");
     };
     let not_collected: Vec<NotCollected> = merged
