@@ -13,8 +13,11 @@ fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// Per host of a `findings.json`: verdict, score and the (rule, subject) of each finding.
-fn judged(findings: &Value) -> BTreeMap<String, (Value, Value, Vec<(Value, Value)>)> {
+/// How a host was judged: verdict, score and the (rule, subject) of each finding, sorted.
+type Judged = (Value, Value, Vec<(Value, Value)>);
+
+/// Per host of a `findings.json`, how it was judged.
+fn judged(findings: &Value) -> BTreeMap<String, Judged> {
     findings["hosts"]
         .as_array()
         .unwrap()
