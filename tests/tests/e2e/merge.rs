@@ -280,3 +280,81 @@ fn merge_refuses_its_own_input_as_output_and_lists_a_bundle_that_does_not_verify
         serde_json::from_slice(&std::fs::read(cwd.join("m/sweep.json")).unwrap()).unwrap();
     assert_eq!(s["not_verified"].as_array().unwrap().len(), 1, "{s:#}");
 }
+
+/// `sweep --shard` without SSH: two loopback targets with nothing listening, one in each
+/// shard of 2 (`127.0.0.1:2` in shard 0, `127.0.0.1:1` in shard 1, by SHA-256 of
+/// `host:port`). Each shard tries only its own target and records the other nowhere; a K
+/// that is not below N is refused before anything runs.
+#[test]
+fn sweep_shard_contacts_only_its_targets_and_refuses_a_one_based_k() {
+    let d = tempfile::tempdir().unwrap();
+    let cwd = d.path();
+    let run = |shard: &str, out: &str| {
+        dossier_cmd(cwd)
+            .env("HOME", cwd)
+            .env_remove("SSH_AUTH_SOCK")
+            .args([
+                "sweep",
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+                "--ssh-config",
+                "/dev/null",
+                "--known-hosts",
+                "kh",
+                "--connect-timeout",
+                "2",
+                "--no-analyze",
+                "--quiet",
+                "--shard",
+                shard,
+                "--out",
+                out,
+            ])
+            .output()
+            .unwrap()
+    };
+    for (k, mine) in [(0, "127.0.0.1:2"), (1, "127.0.0.1:1")] {
+        let out = format!("s{k}");
+        let o = run(&format!("{k}/2"), &out);
+        // The one target of the shard is unreachable: exit 1, as any sweep with a gap.
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!("shard {k}/2: 1 of 2 target(s)")),
+            "{}",
+            stdout(&o)
+        );
+        let s: Value =
+            serde_json::from_slice(&std::fs::read(cwd.join(&out).join("sweep.json")).unwrap())
+                .unwrap();
+        let targets: Vec<&str> = s["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["target"].as_str().unwrap())
+            .collect();
+        assert_eq!(targets, [mine], "{s:#}");
+        assert_eq!(s["targets"][0]["outcome"], "unreachable");
+        assert_eq!(
+            s["shard"],
+            json!({"index": k, "count": 2, "kept": 1, "of": 2})
+        );
+    }
+    // The two shards merged: both targets, not collected.
+    let o = dossier(cwd, &["merge", "s1", "s0", "--out", "m"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(
+            "0 host(s) analyzed, 0 superseded, 0 not verified, 2 target(s) not collected"
+        ),
+        "{}",
+        stdout(&o)
+    );
+    let o = run("2/2", "bad");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("K counts from 0") && stderr(&o).contains("--array=0-1"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!cwd.join("bad").exists());
+}
