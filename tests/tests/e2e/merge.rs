@@ -4,7 +4,9 @@
 //! collected in two folders is analyzed once, from its newest bundle, the older one listed
 //! as superseded; a target one shard could not collect but the other did is not "not
 //! collected"; one no folder collected is carried over; and merging the folders in another
-//! order gives byte-identical output.
+//! order gives byte-identical output. `sweep --shard` itself is checked on loopback targets
+//! with nothing listening (each shard tries only its own; the lab's `shard::` sweeps real
+//! hosts).
 
 use dossier_tests::cases::{FAMILIES, planted_root};
 use dossier_tests::*;
