@@ -371,6 +371,10 @@ pub struct MergeArgs {
     /// Baseline of known-good hosts for the analysis (`dossier baseline`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Identity that decrypts encrypted bundles (`.zip.age`, from `sweep --encrypt-to`;
+    /// repeatable), as for `analyze`. Without one they are listed as not verified.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,

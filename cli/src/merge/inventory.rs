@@ -81,7 +81,7 @@ impl Folder {
     }
 
     /// The bundles of the folder: those its `sweep.json` lists (plain file names only), or
-    /// without one every `*.zip` in it; sorted.
+    /// without one every `*.zip` and `*.zip.age` in it; sorted.
     pub fn bundles(&self) -> Result<Vec<PathBuf>, FolderError> {
         let mut found = Vec::new();
         if let Some(s) = &self.summary {
@@ -100,7 +100,8 @@ impl Folder {
             for e in rd {
                 let e = e.map_err(|e| FolderError::Read(self.dir.clone(), e))?;
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.ends_with(".zip") && !name.starts_with('.') {
+                let bundle = name.ends_with(".zip") || name.ends_with(".zip.age");
+                if bundle && !name.starts_with('.') {
                     found.push(e.path());
                 }
             }
@@ -143,15 +144,15 @@ pub struct Inventory {
     pub not_verified: Vec<NotVerified>,
 }
 
-/// Verifies `bundles` (each against the custody ledger beside it) and resolves duplicates.
-pub fn verify_all(bundles: &[PathBuf]) -> Inventory {
+/// Verifies `bundles` (each against the custody ledger beside it; encrypted ones decrypted
+/// as they are read with `identities`) and resolves duplicates.
+pub fn verify_all(bundles: &[PathBuf], identities: &Identities) -> Inventory {
     let limits = Limits::default();
-    let none = Identities::none();
     let mut ledgers = Ledgers::new();
     let mut verified = Vec::new();
     let mut inv = Inventory::default();
     for path in bundles {
-        match open_checked(path, custody_of(&mut ledgers, path), &limits, &none) {
+        match open_checked(path, custody_of(&mut ledgers, path), &limits, identities) {
             Ok(b) => {
                 let m = &b.manifest;
                 verified.push(Verified {
@@ -268,7 +269,14 @@ mod tests {
     #[test]
     fn a_folder_lists_its_bundles_by_summary_or_by_name() {
         let d = tempfile::tempdir().unwrap();
-        for f in ["b.zip", "a.zip", ".hidden.zip", "notes.txt"] {
+        for f in [
+            "b.zip",
+            "a.zip",
+            "c.zip.age",
+            ".hidden.zip",
+            "notes.txt",
+            "a.zip.sha256",
+        ] {
             std::fs::write(d.path().join(f), b"x").unwrap();
         }
         let f = Folder::read(d.path()).unwrap();
@@ -279,7 +287,7 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["a.zip", "b.zip"]);
+        assert_eq!(names, ["a.zip", "b.zip", "c.zip.age"]);
         std::fs::write(d.path().join(SUMMARY_NAME), b"{\"merged_from\": []}").unwrap();
         let e = Folder::read(d.path()).unwrap_err().to_string();
         assert!(e.contains("already the summary of a merge"), "{e}");

@@ -26,6 +26,7 @@ use crate::sweep::SUMMARY_NAME;
 use crate::text::sanitize;
 use anyhow::{Context, bail};
 use dossier_analyzers::baseline::BaselineIndex;
+use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::{ensure_out_dir, sync_dir, write_synced};
 use dossier_plugin_api::analysis::NotCollected;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ pub struct MergePlan {
     pub playbook: Playbook,
     pub registry: Registry,
     pub baseline: Option<BaselineIndex>,
+    /// Decrypt encrypted bundles (`--identity`).
+    pub identities: Identities,
 }
 
 /// Reads the folders (each once; not the output folder) and chooses the playbook: `--playbook`,
@@ -79,6 +82,7 @@ pub fn plan(a: MergeArgs, registry: Registry) -> anyhow::Result<MergePlan> {
         playbook,
         registry,
         baseline,
+        identities: Identities::load(&a.identities)?,
     })
 }
 
@@ -140,11 +144,11 @@ pub fn run(p: MergePlan) -> anyhow::Result<ExitCode> {
         bundles.extend(b.iter().cloned());
         folders.push((f, b.len()));
     }
-    let inv = inventory::verify_all(&bundles);
+    let inv = inventory::verify_all(&bundles, &p.identities);
     let Some(merged) = summary::merged(&folders, &inv, (&p.playbook.name, &p.playbook.sha256))
     else {
         for n in &inv.not_verified {
-            eprintln!("dossier: {}: {}", n.bundle, sanitize(&n.reason));
+            eprintln!("dossier: not verified: {}", sanitize(&n.reason));
         }
         bail!("nothing to merge: no sweep.json and no bundle that verifies in the folders given");
     };
@@ -171,7 +175,7 @@ pub fn run(p: MergePlan) -> anyhow::Result<ExitCode> {
         &p.out.join("analysis"),
         (&not_collected, &inv.superseded),
         p.baseline.as_ref(),
-        &dossier_bundle::crypt::Identities::none(),
+        &p.identities,
     )?;
     let summary_path = p.out.join(SUMMARY_NAME);
     write_summary(&summary_path, &merged)?;

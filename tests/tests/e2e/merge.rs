@@ -360,3 +360,31 @@ fn sweep_shard_contacts_only_its_targets_and_refuses_a_one_based_k() {
     );
     assert!(!cwd.join("bad").exists());
 }
+
+/// A folder of an encrypted bundle (`--encrypt-to`): merged with `--identity` it is decrypted
+/// as it is read and analyzed; without, it does not verify, and with nothing else to merge
+/// the merge stops (exit 2) saying why.
+#[test]
+fn merge_decrypts_encrypted_bundles_with_an_identity() {
+    let d = tempfile::tempdir().unwrap();
+    let cwd = d.path();
+    let Some(x) = crate::encrypt::sealed(cwd) else {
+        return;
+    };
+    let o = dossier(cwd, &["merge", "out", "--out", "plain"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("no --identity given to decrypt it")
+            && stderr(&o).contains("nothing to merge"),
+        "{}",
+        stderr(&o)
+    );
+    let id = x.identity.to_str().unwrap();
+    let o = dossier(cwd, &["merge", "out", "--out", "m", "--identity", id]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("m/sweep.json")).unwrap()).unwrap();
+    let bundle = format!("out/{}", x.bundle.file_name().unwrap().to_str().unwrap());
+    assert_eq!(s["targets"][0]["bundle"], bundle.as_str(), "{s:#}");
+    assert!(cwd.join("m/analysis/fleet-report.md").is_file());
+}
