@@ -35,6 +35,10 @@ pub enum Command {
     /// Collect many hosts over SSH (host names, addresses, CIDR networks, host lists,
     /// Ansible inventories): one verified bundle per host, then the fleet analysis.
     Sweep(SweepArgs),
+    /// Merge the output folders of sweeps (shards, retries) into one fleet report,
+    /// findings.json and sweep.json: every bundle verified, the newest verified bundle of a
+    /// host analyzed and older ones listed as superseded, targets no folder collected kept.
+    Merge(MergeArgs),
     /// List built-in and dynamic plugins: kind, version, source and library SHA-256.
     Plugins(PluginsArgs),
     /// List the built-in playbooks, or print one (`dossier playbooks show NAME`).
@@ -345,6 +349,12 @@ pub struct SweepArgs {
     /// Skip targets that already have a complete, verified bundle in the output directory.
     #[arg(long)]
     pub resume: bool,
+    /// Collect only shard K of N (K from 0 to N-1, as $JOB_COMPLETION_INDEX): the targets
+    /// whose SHA-256 of `host:port` falls in it, chosen after host files and networks are
+    /// expanded and before any connection. N sweeps with K = 0..N-1 cover every target once;
+    /// `dossier merge` joins their output folders.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
     /// Only collect: no analysis and reports.
     #[arg(long)]
     pub no_analyze: bool,
@@ -369,6 +379,35 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Plugin library or directory of libraries to load (repeatable).
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+    /// Also load the plugins of DOSSIER_PLUGIN_PATH (files or directories separated by `:`);
+    /// without this flag that variable is ignored.
+    #[arg(long)]
+    pub plugin_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output folders of `dossier sweep` (with their sweep.json), or folders of bundles.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Folder for the merged sweep.json and analysis/ (fleet report, findings.json, host
+    /// reports); not one of the folders merged.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub out: PathBuf,
+    /// Playbook to analyze with (default: the one the sweeps recorded, which must still have
+    /// the SHA-256 they recorded).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub playbook: Option<String>,
+    /// Baseline of known-good hosts for the analysis (`dossier baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Identity that decrypts encrypted bundles (`.zip.age`, from `sweep --encrypt-to`;
+    /// repeatable), as for `analyze`. Without one they are listed as not verified.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,

@@ -50,6 +50,7 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Restore(p) => crate::contain::restore(p),
         Plan::Import(p) => crate::import::import(p),
         Plan::Export(p) => crate::export::run(p),
+        Plan::Merge(p) => crate::merge::run(p),
     }
 }
 
@@ -168,6 +169,12 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
             _ => String::new(),
         };
         println!("{:<17} {:<34} {}", t.outcome, t.label, sanitize(&what));
+    }
+    if let Some(s) = &out.summary.shard {
+        println!(
+            "shard {}/{}: {} of {} target(s)",
+            s.index, s.count, s.kept, s.of
+        );
     }
     if p.analyze && !out.bundles.is_empty() {
         analyze_swept(&p, &out)?;

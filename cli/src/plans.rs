@@ -41,6 +41,7 @@ pub enum Plan {
     Restore(crate::contain::RestorePlan),
     Import(crate::import::ImportPlan),
     Export(crate::export::ExportPlan),
+    Merge(crate::merge::MergePlan),
 }
 
 /// `dossier keygen`.
@@ -152,6 +153,7 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Restore(a) => Plan::Restore(restore(a)?),
         Command::Import(a) => Plan::Import(import(a)?),
         Command::Export(a) => Plan::Export(crate::export::plan(a)?),
+        Command::Merge(a) => Plan::Merge(merge(a)?),
     })
 }
 
@@ -463,6 +465,12 @@ fn restore(a: crate::args::RestoreArgs) -> anyhow::Result<crate::contain::Restor
     let examiner = check_text("examiner", a.case.examiner.clone())?;
     let signer = signer(a.case.sign.as_deref())?;
     crate::contain::plan_restore(a, examiner, signer)
+}
+
+/// `dossier merge`: the plugins here, the folders and playbook by [`crate::merge::plan`].
+fn merge(a: crate::args::MergeArgs) -> anyhow::Result<crate::merge::MergePlan> {
+    let registry = registry(&a.plugins, a.plugin_env)?;
+    crate::merge::plan(a, registry)
 }
 
 fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {

@@ -14,6 +14,7 @@
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
 use crate::progress::SweepProgress;
+use crate::shard::ShardRecord;
 use dossier_bundle::fsio::{ensure_out_dir, sync_dir, write_synced};
 use dossier_bundle::reader::{self, Limits};
 use dossier_plugin_api::{Collector, HostKind, Timestamp};
@@ -75,6 +76,8 @@ pub struct SweepPlan {
     pub playbook: Playbook,
     pub custody: Custody,
     pub resume: bool,
+    /// With `--shard`: the shard and how many targets it kept of how many.
+    pub shard: Option<ShardRecord>,
 }
 
 /// What happened to one target.
@@ -160,6 +163,9 @@ pub struct SweepSummary {
     pub jobs: usize,
     pub networks: Vec<NetworkResult>,
     pub targets: Vec<TargetResult>,
+    /// The shard of a `--shard` sweep (`index` from 0), with the targets it `kept` of `of`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
 }
 
 /// The sweep's result.
@@ -642,6 +648,7 @@ pub fn run(
         jobs: plan.jobs,
         networks: vec![],
         targets: vec![],
+        shard: plan.shard.clone(),
     };
     let mut queue: VecDeque<SweepTarget> = plan.hosts.iter().cloned().collect();
     queue.extend(probe_networks(plan, progress, &mut summary));
@@ -768,6 +775,7 @@ mod tests {
             jobs: 2,
             networks: vec![],
             targets: vec![t("ssh:b"), t("ssh:a")],
+            shard: None,
         };
         let p = d.path().join(SUMMARY_NAME);
         write_summary(&p, &s).unwrap();

@@ -7,9 +7,14 @@
 //! `--port`, then `~/.ssh/config`, then root and 22. Hosts whose configuration needs what
 //! the transport cannot do (ProxyJump, ProxyCommand) are refused with that reason, not
 //! silently reached directly.
+//!
+//! With `--shard K/N`, only the targets of that shard ([`crate::shard`]) are kept, once host
+//! files are read and networks expanded into addresses and before anything is contacted (a
+//! network's addresses outside the shard are not even probed).
 
 use crate::args::{SshArgs, SweepArgs};
 use crate::orchestrate::Custody;
+use crate::shard::{self, Tally};
 use crate::sweep::{Access, NetworkTarget, SweepPlan, SweepTarget};
 use crate::text::sanitize;
 use anyhow::{Context, bail};
@@ -44,7 +49,14 @@ pub fn plan(
     let home = home();
     let (config_path, config) = ssh_config(&a.ssh, &home)?;
     let (specs, skipped) = target_specs(a)?;
-    let targets = resolve(&a.ssh, specs, skipped, &config, &config_path);
+    let mut tally = a.shard.map(Tally::new);
+    let targets = resolve(
+        &a.ssh,
+        specs,
+        skipped,
+        (&config, &config_path),
+        tally.as_mut(),
+    );
     let access = access(&a.ssh, &config, &home)?;
     Ok(SweepPlan {
         hosts: targets.hosts,
@@ -60,6 +72,7 @@ pub fn plan(
         playbook,
         custody,
         resume: a.resume,
+        shard: tally.map(|t| t.record()),
     })
 }
 
@@ -120,7 +133,13 @@ pub fn named_hosts(targets: &[String], a: &SshArgs) -> anyhow::Result<(Vec<Sweep
         }
         specs.push(spec);
     }
-    let r = resolve(a, targets::dedup(specs), Vec::new(), &config, &config_path);
+    let r = resolve(
+        a,
+        targets::dedup(specs),
+        Vec::new(),
+        (&config, &config_path),
+        None,
+    );
     if let Some((spec, _, reason)) = r.refused.first() {
         bail!("target {spec}: {reason}");
     }
@@ -200,19 +219,28 @@ struct Resolved {
 }
 
 /// Resolves every target: user, port, host name, identity and known_hosts files; hosts whose
-/// configuration needs what the transport cannot do are refused.
+/// configuration needs what the transport cannot do are refused. With a shard's `tally`, only
+/// the targets of the shard are kept (and counted): hosts by their resolved `host:port`,
+/// each address of a network by `address:port`, refused entries by the host they name.
 fn resolve(
     a: &SshArgs,
     specs: Vec<TargetSpec>,
     skipped: Vec<targets::SkippedEntry>,
-    config: &SshConfig,
-    config_path: &Path,
+    (config, config_path): (&SshConfig, &Path),
+    mut tally: Option<&mut Tally>,
 ) -> Resolved {
+    let default_port = a.port.unwrap_or(22);
+    let mut keep = |host: &str, port: u16| {
+        tally
+            .as_deref_mut()
+            .is_none_or(|t| t.keep(&shard::key(host, port)))
+    };
     let mut r = Resolved {
         hosts: Vec::new(),
         networks: Vec::new(),
         refused: skipped
             .into_iter()
+            .filter(|s| keep(&s.name, default_port))
             .map(|s| {
                 (
                     format!("{} ({})", s.name, s.origin),
@@ -225,11 +253,23 @@ fn resolve(
     for spec in specs {
         match &spec {
             TargetSpec::Host(t) => match host_target(a, t, config, config_path) {
-                Ok(h) => r.hosts.push(h),
-                Err(refusal) => r.refused.push(refusal),
+                Ok(h) => {
+                    if keep(&h.ssh.host, h.ssh.port) {
+                        r.hosts.push(h);
+                    }
+                }
+                Err(refusal) => {
+                    if keep(&t.host, t.port.unwrap_or(default_port)) {
+                        r.refused.push(refusal);
+                    }
+                }
             },
             TargetSpec::Network { user, port, .. } => {
-                let addresses: Vec<_> = spec.addresses().collect();
+                let net_port = port.or(a.port).unwrap_or(22);
+                let addresses: Vec<_> = spec
+                    .addresses()
+                    .filter(|ip| keep(&ip.to_string(), net_port))
+                    .collect();
                 r.networks.push(NetworkTarget {
                     spec: spec.to_string(),
                     addresses,
@@ -237,7 +277,7 @@ fn resolve(
                         .clone()
                         .or_else(|| a.user.clone())
                         .unwrap_or_else(|| "root".into()),
-                    port: port.or(a.port).unwrap_or(22),
+                    port: net_port,
                 });
             }
         }
@@ -325,4 +365,81 @@ fn password(a: &SshArgs) -> anyhow::Result<Option<Secret>> {
     } else {
         None
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::Shard;
+
+    fn ssh_args() -> SshArgs {
+        SshArgs {
+            user: None,
+            port: None,
+            identities: vec![],
+            known_hosts: None,
+            accept_new: false,
+            ssh_config: None,
+            password_env: None,
+            ask_password: false,
+            sudo: false,
+            connect_timeout: 10,
+            op_timeout: 30,
+        }
+    }
+
+    /// Hosts, the addresses of a network and a skipped inventory entry, resolved for `shard`.
+    fn resolved(shard: Option<Shard>) -> (Resolved, Option<Tally>) {
+        let mut specs: Vec<TargetSpec> = (0..20)
+            .map(|i| targets::parse_target(&format!("web{i}.corp")).unwrap())
+            .collect();
+        specs.push(targets::parse_target("10.9.0.0/28").unwrap());
+        let skipped = vec![targets::SkippedEntry {
+            name: "winbox".into(),
+            origin: "hosts.ini:3".into(),
+            reason: "ansible_connection=winrm: not an SSH target".into(),
+        }];
+        let mut tally = shard.map(Tally::new);
+        let r = resolve(
+            &ssh_args(),
+            specs,
+            skipped,
+            (&SshConfig::empty(), Path::new("/dev/null")),
+            tally.as_mut(),
+        );
+        (r, tally)
+    }
+
+    #[test]
+    fn shards_split_hosts_addresses_and_refusals_before_any_connection() {
+        let (all, none) = resolved(None);
+        assert!(none.is_none());
+        let total = all.hosts.len() + all.networks[0].addresses.len() + all.refused.len();
+        let mut hosts = Vec::new();
+        let mut addresses = Vec::new();
+        let mut refused = 0;
+        for index in 0..3 {
+            let (r, tally) = resolved(Some(Shard { index, count: 3 }));
+            let rec = tally.unwrap().record();
+            let kept = r.hosts.len() + r.networks[0].addresses.len() + r.refused.len();
+            assert_eq!((rec.kept, rec.of), (kept, total));
+            for h in &r.hosts {
+                assert_eq!(
+                    crate::shard::shard_of(&crate::shard::key(&h.ssh.host, 22), 3),
+                    index
+                );
+            }
+            hosts.extend(r.hosts.into_iter().map(|h| h.ssh.host));
+            addresses.extend(r.networks[0].addresses.iter().copied());
+            refused += r.refused.len();
+        }
+        // Every target in exactly one shard.
+        hosts.sort();
+        let mut want: Vec<String> = all.hosts.iter().map(|h| h.ssh.host.clone()).collect();
+        want.sort();
+        assert_eq!(hosts, want);
+        addresses.sort();
+        assert_eq!(addresses, all.networks[0].addresses);
+        assert_eq!(refused, 1);
+    }
 }

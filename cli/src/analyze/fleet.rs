@@ -17,7 +17,7 @@ use dossier_plugin_api::analysis::{NotCollected, Unanalyzed};
 use dossier_plugin_api::analyzer::{FleetFacts, FleetFinding};
 use dossier_plugin_api::policy::StackingSummary;
 use dossier_plugin_api::reporter::FleetInput;
-use dossier_reporters::fleet::{FleetWriter, HostEntry, Prevalence};
+use dossier_reporters::fleet::{FleetWriter, HostEntry, Prevalence, Superseded};
 use dossier_reporters::json::FindingsWriter;
 use std::fs::File;
 use std::io::BufWriter;
@@ -75,6 +75,8 @@ pub(crate) struct Fleet<'a> {
     pub(crate) stacking: Option<(&'a StackingSummary, Prevalence<'a>)>,
     /// The paragraph on imported events, when import bundles were analyzed.
     pub(crate) events: Option<&'a str>,
+    /// Bundles superseded by a newer one of their host (`dossier merge`).
+    pub(crate) superseded: &'a [Superseded],
 }
 
 /// Five scratch files, one per severity, for the fleet report's alerts.
@@ -102,7 +104,7 @@ pub(crate) fn write_fleet(
     let (report_path, findings_path) = (report.path.clone(), findings.path.clone());
     let report_err = |e: std::io::Error| ReportError::write(&report_path, e);
     let findings_err = |e: std::io::Error| ReportError::write(&findings_path, e);
-    let mut fw = FleetWriter::new(fleet.entries);
+    let mut fw = FleetWriter::new(fleet.entries).with_superseded(fleet.superseded);
     if let Some((s, prevalence)) = fleet.stacking {
         fw = fw.with_stacking(s, prevalence);
     }

@@ -75,7 +75,7 @@ use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::ensure_out_dir;
 use dossier_bundle::reader::Limits;
 use dossier_plugin_api::analysis::{Finding, NotCollected, Unanalyzed};
-use dossier_reporters::fleet::HostEntry;
+use dossier_reporters::fleet::{HostEntry, Superseded};
 use fleet::{Fleet, commit, fleet_phase, write_fleet};
 use host::{Examiner, HostPolicy};
 use host_reports::{HostReports, ledger_detail};
@@ -134,6 +134,23 @@ pub fn analyze_bundles(
     baseline: Option<&BaselineIndex>,
     identities: &Identities,
 ) -> Result<Analysis, AnalyzeError> {
+    let fleet_in = (not_collected, &[][..]);
+    analyze_merged(
+        bundles, playbook, registry, out, fleet_in, baseline, identities,
+    )
+}
+
+/// [`analyze_bundles`] for `dossier merge`: the fleet report also lists the `superseded`
+/// bundles (older verified bundles of hosts whose newest one is among `bundles`).
+pub fn analyze_merged(
+    bundles: &[PathBuf],
+    playbook: &Playbook,
+    registry: &Registry,
+    out: &Path,
+    (not_collected, superseded): (&[NotCollected], &[Superseded]),
+    baseline: Option<&BaselineIndex>,
+    identities: &Identities,
+) -> Result<Analysis, AnalyzeError> {
     ensure_out_dir(out).map_err(ReportError::OutDir)?;
     let mut stacking = Stacking::new(bundles.len());
     let mut order: Vec<&PathBuf> = bundles.iter().collect();
@@ -189,6 +206,7 @@ pub fn analyze_bundles(
         fleet_findings: &fleet_findings,
         stacking: summary.as_ref().map(|s| (s, &prevalence as _)),
         events: events.as_ref().map(|e| e.summary.as_str()),
+        superseded,
     };
     let pending = write_fleet(out, &fleet, spool, (registry, playbook), &timings)?;
     let (fleet_report, findings_json) = commit(out, &appended, pending, &timings)?;

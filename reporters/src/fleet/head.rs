@@ -1,23 +1,40 @@
 //! The head of the fleet report: title and counts, executive summary, host table, and the
-//! bundles that could not be analyzed and targets that could not be collected. Written from
-//! the host entries only, before any alert.
+//! bundles that could not be analyzed, targets that could not be collected and bundles
+//! superseded by a newer one of the same host (`dossier merge`). Written from the host
+//! entries only, before any alert.
 
 use super::entry::HostEntry;
 use super::severity::ORDER;
 use crate::markdown::md;
 use dossier_plugin_api::analysis::{NotCollected, Unanalyzed};
-use dossier_plugin_api::attack;
+use dossier_plugin_api::{Timestamp, attack};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// Title, executive summary, host table, what was not analyzed or collected, and the heading
-/// of the alerts.
+/// A verified bundle not analyzed because a newer verified bundle of the same host was
+/// (`dossier merge` of sweeps that collected a host twice).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Superseded {
+    pub hostname: String,
+    /// The bundle superseded (its path as merged).
+    pub bundle: String,
+    pub sha256: String,
+    /// When its collection started.
+    pub collected: Timestamp,
+    /// The bundle analyzed instead.
+    pub by: String,
+}
+
+/// Title, executive summary, host table, what was not analyzed or collected or superseded,
+/// and the heading of the alerts.
 pub(super) fn write_head(
     hosts: &[HostEntry],
     o: &mut dyn Write,
     unanalyzed: &[Unanalyzed],
     not_collected: &[NotCollected],
     events: Option<&str>,
+    superseded: &[Superseded],
 ) -> io::Result<()> {
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for t in not_collected {
@@ -35,6 +52,24 @@ pub(super) fn write_head(
     }
     host_table(o, hosts)?;
     not_analyzed_or_collected(o, unanalyzed, not_collected)?;
+    if !superseded.is_empty() {
+        writeln!(
+            o,
+            "\n**Superseded** ({}: older bundles of hosts collected again; the newest verified bundle of each host is analyzed):\n",
+            superseded.len()
+        )?;
+        for s in superseded {
+            writeln!(
+                o,
+                "- `{}` (`{}`) of {}, collected {}: superseded by `{}`",
+                md(&s.bundle),
+                &s.sha256[..s.sha256.len().min(16)],
+                md(&s.hostname),
+                s.collected,
+                md(&s.by)
+            )?;
+        }
+    }
     writeln!(o, "\n## Security Alerts\n")
 }
 

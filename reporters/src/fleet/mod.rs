@@ -1,7 +1,8 @@
 //! The fleet Markdown report: executive summary, alerts grouped by severity (category, MITRE
 //! ATT&CK, description, evidence, risk assessment; the structure of `seeds/001`), cross-host
 //! correlation of IOCs (the same SHA-256, path, unit or cron command on which hosts), and the
-//! bundles that could not be analyzed and targets that could not be collected. Hosts whose
+//! bundles that could not be analyzed and targets that could not be collected (and, after a
+//! `dossier merge`, the older bundles of hosts collected twice: [`Superseded`]). Hosts whose
 //! rules ran on partial data (collected with gaps) are counted in the summary and marked in
 //! the host table's `data` column.
 //!
@@ -33,6 +34,7 @@ mod writer;
 pub use alert::Prevalence;
 pub use check::summary_mismatches;
 pub use entry::HostEntry;
+pub use head::Superseded;
 pub use severity::{ORDER, slot};
 pub use writer::FleetWriter;
 
@@ -214,6 +216,33 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("**Not analyzed:**\n\n- `x.zip`: verification failed\n"));
+    }
+
+    #[test]
+    fn superseded_bundles_are_listed_before_the_alerts() {
+        let hosts = [HostEntry::of(&host("a", "a-new.zip", &[]))];
+        let sup = [Superseded {
+            hostname: "a".into(),
+            bundle: "shard-0/a-old.zip".into(),
+            sha256: "0123456789abcdef0123".into(),
+            collected: dossier_plugin_api::Timestamp::from_unix(1_700_000_000, 0).unwrap(),
+            by: "shard-1/a-new.zip".into(),
+        }];
+        let mut out = Vec::new();
+        FleetWriter::new(&hosts)
+            .with_superseded(&sup)
+            .write_head(&mut out, &[], &[])
+            .unwrap();
+        let r = String::from_utf8(out).unwrap();
+        let listed = "**Superseded** (1: older bundles of hosts collected again; the newest verified bundle of each host is analyzed):\n\n- `shard-0/a-old.zip` (`0123456789abcdef`) of a, collected 2023-11-14T22:13:20Z: superseded by `shard-1/a-new.zip`\n";
+        assert!(r.contains(listed), "{r}");
+        assert!(r.find(listed) < r.find("## Security Alerts"), "{r}");
+        // Without a merge, nothing.
+        let mut out = Vec::new();
+        FleetWriter::new(&hosts)
+            .write_head(&mut out, &[], &[])
+            .unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("Superseded"));
     }
 
     #[test]

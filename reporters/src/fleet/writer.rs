@@ -4,7 +4,7 @@
 
 use super::alert::{Alert, Prevalence};
 use super::entry::HostEntry;
-use super::head::write_head;
+use super::head::{Superseded, write_head};
 use super::plugin_findings::write_fleet_findings;
 use super::severity::slot;
 use crate::markdown::md;
@@ -51,6 +51,8 @@ pub struct FleetWriter<'a> {
     plugins: BTreeSet<PluginUse>,
     /// A paragraph on the imported events analyzed in the same run.
     events: Option<&'a str>,
+    /// Bundles superseded by a newer one of their host (`dossier merge`).
+    superseded: &'a [Superseded],
 }
 
 impl<'a> FleetWriter<'a> {
@@ -67,7 +69,15 @@ impl<'a> FleetWriter<'a> {
             iocs: BTreeMap::new(),
             plugins: BTreeSet::new(),
             events: None,
+            superseded: &[],
         }
+    }
+
+    /// With bundles superseded by a newer one of the same host (`dossier merge`): listed
+    /// after the targets not collected.
+    pub fn with_superseded(mut self, superseded: &'a [Superseded]) -> Self {
+        self.superseded = superseded;
+        self
     }
 
     /// With imported events analyzed in the same run: `summary` (Markdown) follows the
@@ -93,7 +103,14 @@ impl<'a> FleetWriter<'a> {
         unanalyzed: &[Unanalyzed],
         not_collected: &[NotCollected],
     ) -> io::Result<()> {
-        write_head(self.hosts, o, unanalyzed, not_collected, self.events)
+        write_head(
+            self.hosts,
+            o,
+            unanalyzed,
+            not_collected,
+            self.events,
+            self.superseded,
+        )
     }
 
     /// The next host, in the order of the entries given to [`FleetWriter::new`]: writes each

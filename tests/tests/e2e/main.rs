@@ -28,6 +28,7 @@ mod hostile;
 mod import;
 mod import_analyze;
 mod live;
+mod merge;
 mod partial;
 mod secret_reads;
 mod secrets;
