@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod commands;
 pub mod contain;
 pub mod export;
+pub(crate) mod extsort;
 pub mod guard;
 pub mod import;
 pub mod local;

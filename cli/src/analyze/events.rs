@@ -1,9 +1,13 @@
 //! The events stage of an analysis run: import bundles (written by `dossier import`) are
-//! verified like any bundle, then their events (`records/events.jsonl`) are streamed, in
-//! bundle order on the main thread, through one run of the event rules
-//! (`dossier_analyzers::events`), so that a brute force in one source and the logon that
-//! follows it in another are seen together. Nothing of an import bundle is held but the
-//! rules' bounded state.
+//! verified like any bundle, then their events (`records/events.jsonl`) go, in the order of
+//! their own times, through one run of the event rules (`dossier_analyzers::events`), so that
+//! a brute force in one source and the logon that follows it in another are seen together,
+//! and a process is known before the file it writes. The events of every import bundle are
+//! read on the main thread into an external sort ([`crate::extsort`]: memory bounded by its
+//! budget, the rest in an unnamed temporary file in the output directory), then streamed
+//! through the rules: nothing of an import bundle is held but the sort's budget and the
+//! rules' bounded state. Equal times are ordered by the event's bytes, so the alerts do not
+//! depend on the order of the bundles.
 //!
 //! Once every bundle is analyzed, [`finish`] correlates: an alert's indicators (hash, address,
 //! path, account) are looked up in the findings of the triage bundles of the same run (read
@@ -17,11 +21,13 @@
 use super::error::{AnalyzeError, ReportError};
 use super::files::{HostDirs, host_dir, write_report_unsynced};
 use super::spool::{Indexed, Spool};
+use crate::extsort::{Sorter, time_key};
 use crate::import::{COLLECTOR, PLAYBOOK};
 use dossier_analyzers::events::{EventAlert, EventAnalysis, EventAnalyzer, host_key};
 use dossier_bundle::fsio::ensure_out_dir;
 use dossier_bundle::reader::Bundle;
 use dossier_events::Event;
+use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{Ioc, Severity};
 use dossier_plugin_api::attack;
 use dossier_reporters::events::{
@@ -29,6 +35,7 @@ use dossier_reporters::events::{
     SourceView, TechniqueView,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The records member of imported events.
@@ -39,6 +46,8 @@ const MAX_LINE: usize = 16 << 20;
 const NAMED_ERRORS: usize = 20;
 /// Triage findings shown per indicator in an alert's *Seen in other sources*.
 const RELATED_PER_IOC: usize = 4;
+/// Memory of the sort of imported events (the rest goes to a temporary file).
+const SORT_BUDGET: usize = 64 << 20;
 
 /// Whether a verified bundle is an import bundle (its manifest names the `import`
 /// pseudo-playbook and its collector is the import collector).
@@ -47,29 +56,56 @@ pub(crate) fn is_import(b: &Bundle) -> bool {
         && b.manifest.collectors.iter().any(|c| c.name == COLLECTOR)
 }
 
-/// The import bundles of a run, as their events go through the rules.
-#[derive(Default)]
+/// The import bundles of a run: their events, sorted by time, then through the rules.
 pub(crate) struct Imports {
-    analyzer: EventAnalyzer,
+    sorter: Sorter,
+    /// The output directory (where the sort spills; for errors).
+    dir: PathBuf,
+    /// The first error writing the sort's temporary file.
+    spill_error: Option<String>,
     sources: Vec<SourceView>,
     /// Lines of `records/events.jsonl` that are not events (should not happen in a bundle that
     /// verifies; reported, never silently skipped).
     pub(crate) errors: Vec<String>,
 }
 
+/// The sort key of an event: its own time; an event whose time does not parse sorts last
+/// (the rules see it, with no time to place it by).
+fn event_key(e: &Event) -> String {
+    match Timestamp::parse(&e.time) {
+        Some(t) => {
+            let dt = t.datetime();
+            time_key(dt.timestamp(), dt.timestamp_subsec_nanos())
+        }
+        None => "f".repeat(crate::extsort::KEY_LEN),
+    }
+}
+
 impl Imports {
+    /// No import bundle yet; the sort spills into `dir` (the output directory).
+    pub(crate) fn new(dir: &Path) -> Imports {
+        Imports {
+            sorter: Sorter::new(dir, SORT_BUDGET),
+            dir: dir.to_path_buf(),
+            spill_error: None,
+            sources: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
     /// Whether any import bundle was taken.
     pub(crate) fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }
 
-    /// Streams the events of the verified import bundle `b` (file name `name`) through the
-    /// rules; returns (events, unreadable lines). Each event's origin names the bundle, so the
-    /// report can say where every piece of evidence is.
+    /// Reads the events of the verified import bundle `b` (file name `name`) into the sort;
+    /// returns (events, unreadable lines). Each event's origin names the bundle, so the report
+    /// can say where every piece of evidence is.
     pub(crate) fn take(&mut self, b: &mut Bundle, name: &str) -> (u64, u64) {
         let (mut events, mut bad) = (0u64, 0u64);
         let errors = &mut self.errors;
-        let analyzer = &mut self.analyzer;
+        let sorter = &mut self.sorter;
+        let spill_error = &mut self.spill_error;
         let mut note = |msg: String, bad: &mut u64| {
             *bad += 1;
             if (*bad as usize) <= NAMED_ERRORS {
@@ -84,8 +120,16 @@ impl Imports {
                 match serde_json::from_slice::<Event>(text) {
                     Ok(mut e) => {
                         e.origin.file = format!("{name}: {}", e.origin.file);
-                        analyzer.push(&e);
                         events += 1;
+                        if spill_error.is_some() {
+                            return;
+                        }
+                        let mut keyed = event_key(&e);
+                        // Serializing an event cannot fail (strings and maps of strings).
+                        keyed.push_str(&serde_json::to_string(&e).unwrap_or_default());
+                        if let Err(err) = sorter.push(keyed) {
+                            *spill_error = Some(err.to_string());
+                        }
                     }
                     Err(err) => note(
                         format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
@@ -111,6 +155,64 @@ impl Imports {
             events,
         });
         (events, bad)
+    }
+
+    /// Every event taken, in time order, through the event rules.
+    fn analyze(self) -> Result<(EventAnalysis, Vec<SourceView>, Vec<String>), AnalyzeError> {
+        if let Some(e) = self.spill_error {
+            return Err(AnalyzeError::spool(&self.dir, e));
+        }
+        let mut rules = Rules {
+            analyzer: EventAnalyzer::new(),
+            line: Vec::new(),
+            bad: 0,
+        };
+        self.sorter
+            .finish(&mut rules)
+            .map_err(|e| AnalyzeError::spool(&self.dir, e))?;
+        let mut errors = self.errors;
+        if rules.bad > 0 {
+            errors.push(format!(
+                "{} sorted events could not be read back (temporary file damaged?)",
+                rules.bad
+            ));
+        }
+        Ok((rules.analyzer.finish(), self.sources, errors))
+    }
+}
+
+/// The end of the sort: each line it writes is an event, pushed through the rules.
+struct Rules {
+    analyzer: EventAnalyzer,
+    /// The part of a line written so far.
+    line: Vec<u8>,
+    bad: u64,
+}
+
+impl Rules {
+    fn line_done(&mut self) {
+        match serde_json::from_slice::<Event>(&self.line) {
+            Ok(e) => self.analyzer.push(&e),
+            Err(_) => self.bad += 1,
+        }
+        self.line.clear();
+    }
+}
+
+impl Write for Rules {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            self.line.extend_from_slice(&rest[..i]);
+            self.line_done();
+            rest = &rest[i + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -221,12 +323,7 @@ pub(crate) fn finish(
     if imports.is_empty() {
         return Ok(None);
     }
-    let Imports {
-        analyzer,
-        mut sources,
-        errors,
-    } = imports;
-    let analysis = analyzer.finish();
+    let (analysis, mut sources, errors) = imports.analyze()?;
     let triage = triage_iocs(index, spool)?;
     let hosts = triage_hosts(index);
     sources.sort_by(|a, b| a.bundle.cmp(&b.bundle));

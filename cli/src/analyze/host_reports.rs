@@ -80,7 +80,7 @@ impl<'r> HostReports<'r> {
             detail,
             timings,
             dirs: HostDirs::default(),
-            imports: Imports::default(),
+            imports: Imports::new(out),
             spool,
             index: Vec::with_capacity(expected),
             unanalyzed: Vec::new(),

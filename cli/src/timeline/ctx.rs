@@ -3,7 +3,7 @@
 //! and the counts; and the helpers that turn a fact into rows (`emit`, `file_rows`).
 
 use super::row::{Row, file_times};
-use super::sort::Sorter;
+use crate::extsort::Sorter;
 use dossier_plugin_api::host::FileMeta;
 use std::collections::{HashMap, HashSet};
 

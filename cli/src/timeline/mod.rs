@@ -26,19 +26,18 @@ mod ctx;
 mod events;
 mod records;
 mod row;
-mod sort;
 mod source;
 
 pub use ctx::BundleRows;
 
 use crate::analyze::{Ledgers, custody_of, open_checked};
+use crate::extsort::Sorter;
 use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::{create_unique_private, sync_dir};
 use dossier_bundle::ledger;
 use dossier_bundle::reader::Limits;
 use dossier_plugin_api::encoding::hex;
 use sha2::{Digest, Sha256};
-use sort::Sorter;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -510,7 +510,7 @@ fn authorized_key_rows(ctx: &mut Ctx<'_>, o: &Origin<'_>, k: &AuthorizedKeyRecor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::sort::Sorter;
+    use crate::extsort::Sorter;
 
     /// The rows of records lines (member `records/x.jsonl`), parsed, in time order.
     fn rows_of(lines: &[serde_json::Value]) -> Vec<serde_json::Value> {

@@ -3,7 +3,7 @@
 //! (what the time means), `message`, then the attributes in name order.
 //!
 //! Rows are kept and sorted as text: each line is prefixed with a fixed-width sort key of its
-//! time in nanoseconds ([`KEY_LEN`] hex digits), so that comparing keyed lines as bytes orders
+//! time in nanoseconds ([`crate::extsort::KEY_LEN`] hex digits), so that comparing keyed lines as bytes orders
 //! them by time, then by the line itself (a total order that does not depend on the order the
 //! rows were made in).
 
@@ -11,9 +11,6 @@ use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::host::FileMeta;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// Length of the sort key in front of each keyed line.
-pub(crate) const KEY_LEN: usize = 24;
 
 /// The attribute names Timesketch gives a meaning of its own: never used for attributes. Its
 /// JSONL import (`read_and_validate_jsonl` in `timesketch/lib/utils.py`) takes `message`,
@@ -95,7 +92,7 @@ impl Row {
             .saturating_mul(1_000_000)
             .saturating_add(i64::from(nanos / 1000));
         // Offset so that negative times sort before positive ones as unsigned hex.
-        let key = format!("{:016x}{nanos:08x}", (secs as u64) ^ (1u64 << 63));
+        let key = crate::extsort::time_key(secs, nanos);
         let mut s = String::with_capacity(256);
         s.push_str(&key);
         s.push_str("{\"datetime\":");
@@ -145,6 +142,7 @@ pub(crate) fn file_times(meta: &FileMeta) -> [(&'static str, Option<Timestamp>);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extsort::KEY_LEN;
 
     #[test]
     fn a_row_is_timesketch_jsonl_with_its_required_fields_first() {

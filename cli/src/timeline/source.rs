@@ -11,7 +11,7 @@
 
 use super::ctx::{BundleRows, Ctx, Origin};
 use super::row::{Row, file_times};
-use super::sort::Sorter;
+use crate::extsort::Sorter;
 use dossier_bundle::manifest::MemberEntry;
 use dossier_bundle::reader::{Bundle, MemberError};
 

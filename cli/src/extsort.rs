@@ -1,4 +1,7 @@
-//! The external sort of keyed lines (see [`super::row`]): lines are gathered in memory up to
+//! The external sort of keyed lines: each line starts with a fixed-width key ([`KEY_LEN`] hex
+//! digits, [`time_key`]: a time in nanoseconds, so that comparing keyed lines as bytes orders
+//! them by time, then by the line itself). Used by the timeline (rows) and by the events stage
+//! of `analyze` (imported events in time order). Lines are gathered in memory up to
 //! a byte budget, then sorted and written as one run to an unnamed temporary file (mode 0600,
 //! gone when closed); at the end the runs are merged (k-way, one buffered line per run in
 //! memory) into the output, without their keys.
@@ -9,13 +12,21 @@
 //! bytes, so equal lines are interchangeable and the output is the same bytes whatever order
 //! the rows were pushed in.
 
-use super::row::KEY_LEN;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+/// Length of the sort key in front of each keyed line.
+pub(crate) const KEY_LEN: usize = 24;
+
+/// The sort key of a time (`secs` since the epoch, `nanos` within the second): 24 hex digits,
+/// offset so that times before 1970 sort before those after as unsigned hex.
+pub(crate) fn time_key(secs: i64, nanos: u32) -> String {
+    format!("{:016x}{nanos:08x}", (secs as u64) ^ (1u64 << 63))
+}
 
 /// Read buffer of each run during the merge.
 const RUN_BUFFER: usize = 64 << 10;
@@ -187,18 +198,14 @@ impl Read for Run<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::row::Row;
-    use dossier_plugin_api::Timestamp;
 
     fn lines(n: u32, seed: u32) -> Vec<String> {
-        // A permutation of n rows (7 and n coprime), three to a time.
+        // A permutation of n lines (7 and n coprime), three to a time.
         (0..n)
             .map(|i| {
                 let j = (i * 7 + seed) % n;
-                let t = Timestamp::from_unix(1_700_000_000 + i64::from(j / 3), 0).unwrap();
-                let mut r = Row::new(t, "Event time", format!("row {j}"));
-                r.set("n", j);
-                r.keyed_line()
+                let t = 1_700_000_000 + i64::from(j / 3);
+                format!("{}{{\"t\":{t},\"row\":{j}}}", time_key(t, 0))
             })
             .collect()
     }
@@ -225,7 +232,7 @@ mod tests {
         let times: Vec<i64> = whole
             .lines()
             .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["timestamp"]
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["t"]
                     .as_i64()
                     .unwrap()
             })
@@ -233,7 +240,32 @@ mod tests {
         assert_eq!(times.len(), 1000);
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         // Lines of one time are ordered by their bytes.
-        assert!(whole.starts_with("{\"datetime\":\"2023-11-14T22:13:20.000000+00:00\""));
+        assert!(whole.starts_with("{\"t\":1700000000,\"row\":0}\n{\"t\":1700000000,\"row\":1}\n"));
+    }
+
+    #[test]
+    fn keys_sort_as_bytes_in_time_order_before_and_after_1970() {
+        let mut keys = [
+            time_key(1_700_000_000, 5),
+            time_key(-10, 0),
+            time_key(1_700_000_000, 0),
+            time_key(0, 0),
+            time_key(99, 999_999_999),
+            time_key(100, 0),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                time_key(-10, 0),
+                time_key(0, 0),
+                time_key(99, 999_999_999),
+                time_key(100, 0),
+                time_key(1_700_000_000, 0),
+                time_key(1_700_000_000, 5),
+            ]
+        );
+        assert!(keys.iter().all(|k| k.len() == KEY_LEN));
     }
 
     #[test]
