@@ -236,7 +236,7 @@ pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
     if let Some(c) = cmd {
         for (p, s) in named_secrets(c) {
             if !found.iter().any(|(f, _, _)| *f == p) {
-                found.push((p, s, "named by the command"));
+                found.push((p, s, "ran a command that reads"));
             }
         }
     }

@@ -150,7 +150,7 @@ pub(crate) fn check(v: &View, st: &mut State, out: &mut Vec<Hit>) {
                 Severity::Info,
                 format!("{agent} discovery commands"),
                 format!(
-                    "{agent} ran `{cmd}` ({} discovery) from its install directory as `{}`: the agent's routine inventory of processes, files and the system.",
+                    "{agent} ran `{cmd}` ({} discovery) from its own installed place as `{}`: routine inventory of processes, files and the system.",
                     KINDS[k].0,
                     v.user().unwrap_or("an unknown account")
                 ),

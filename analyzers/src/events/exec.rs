@@ -267,10 +267,14 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
         }
         Kind::Shell => {
             let peer = shell_peer(cmd);
+            // Folded on the address: the command and the connection it makes are one alert.
+            let addr = peer
+                .as_deref()
+                .map(|p| p.rsplit_once(':').map_or(p, |(a, _)| a).to_string());
             Hit::new(
                 "event-reverse-shell",
                 Severity::Critical,
-                peer.clone().unwrap_or_else(|| cmd.to_string()),
+                addr.unwrap_or_else(|| cmd.to_string()),
                 format!(
                     "In {place}, `{cmd}` {why}: a shell whose input and output go to {} — someone there types commands on {} as `{who}`.{}",
                     peer.as_deref().unwrap_or("a network peer"),
@@ -360,6 +364,7 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
     }
     let named: Vec<String> = text
         .split(|c: char| c.is_whitespace() || "'\"(),;=$".contains(c))
+        .map(|w| w.trim_end_matches([':', '.']))
         .filter(|w| w.starts_with('/') && w.len() > 4 && !w.contains('$'))
         .fold(Vec::new(), |mut acc: Vec<String>, w| {
             if acc.len() < 4 && !acc.iter().any(|a| a == w) {
@@ -521,7 +526,7 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
             Hit::new(
                 "event-reverse-shell",
                 Severity::Critical,
-                remote.clone(),
+                addr,
                 format!(
                     "The shell `{}` running as `{who}`{} connected to {remote}{outcome}: shells do not open network connections of their own unless redirected to a socket (/dev/tcp) — a reverse shell.",
                     v.actor_command().unwrap_or(&name),
@@ -573,7 +578,7 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
         Hit::new(
             "event-c2-connection",
             severity,
-            remote.clone(),
+            addr,
             format!(
                 "`{exe}` (running as `{who}`{}) connected to {remote}{outcome}, {how}; {why}.",
                 parent_text(v)

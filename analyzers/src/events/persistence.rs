@@ -12,7 +12,7 @@
 //! network shell, a web server or service account, a writer in an unusual place) and for
 //! /etc/ld.so.preload.
 
-use super::view::{View, base, packaged, unusual_paths, url_hosts};
+use super::view::{View, base, packaged, script_path, unusual_paths, url_hosts};
 use super::{Hit, event_iocs};
 use crate::rules::common::unusual_location;
 use crate::rules::content;
@@ -106,6 +106,20 @@ const EDITORS: &[&str] = &[
 /// Programs that copy a file whose content the command line does not show.
 const COPIERS: &[&str] = &["cp", "mv", "install", "rsync", "scp", "dd"];
 
+/// The program a word names when it is one: a bare name, or a path in a system binary
+/// directory (`/tmp/crontab.X/crontab` is a file, not the crontab program).
+fn prog_word(x: &str) -> Option<&str> {
+    if !x.contains('/') {
+        return Some(x);
+    }
+    let (dir, name) = x.rsplit_once('/')?;
+    matches!(
+        dir,
+        "/usr/bin" | "/bin" | "/usr/sbin" | "/sbin" | "/usr/local/bin"
+    )
+    .then_some(name)
+}
+
 /// Files a command line writes: redirection targets, `tee` arguments, the destination of
 /// `cp`/`mv`/`install`/`ln`, `sed -i` files, and the account's crontab for `crontab FILE|-`.
 pub(crate) fn written_by_command(cmd: &str, user: Option<&str>) -> Vec<String> {
@@ -128,7 +142,7 @@ pub(crate) fn written_by_command(cmd: &str, user: Option<&str>) -> Vec<String> {
             }
             continue;
         }
-        match base(x) {
+        match prog_word(x).unwrap_or("") {
             "tee" => {
                 for a in w[i + 1..].iter().take_while(|a| **a != "\u{1}") {
                     if !a.starts_with('-') {
@@ -254,13 +268,22 @@ fn judge(
         .split_whitespace()
         .find(|w| !matches!(base(w), "sudo" | "env"))
         .is_some_and(|w| COPIERS.contains(&base(w)));
+    // The writer's own script (an interpreter's first argument) is judged as the writer.
+    let own_script = script_path(cmd);
     let odd: Vec<(String, String)> = if copies {
         Vec::new()
     } else {
         unusual_paths(cmd, Some(path))
+            .into_iter()
+            .filter(|(p, _)| Some(p.as_str()) != own_script)
+            .collect()
     };
     let pattern = content::hook_line_pattern(cmd);
-    let writer_odd = v.exe().and_then(unusual_location);
+    let writer_odd = v.exe().and_then(unusual_location).or_else(|| {
+        own_script
+            .filter(|_| v.config_management().is_none())
+            .and_then(unusual_location)
+    });
     let mut bad: Vec<String> = Vec::new();
     if let Some(p) = &pattern {
         bad.push(format!("the command {p}"));
@@ -283,7 +306,7 @@ fn judge(
         (
             Severity::Info,
             format!("{what} by {r}"),
-            format!("{r} is behind it: routine installation or configuration."),
+            format!("Behind it: {r}, doing routine installation or configuration."),
         )
     } else if !bad.is_empty() || what == "ld.so.preload" {
         let because = if bad.is_empty() {

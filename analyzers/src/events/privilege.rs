@@ -239,6 +239,7 @@ fn assess(
     routine: bool,
     bad: bool,
     interactive: bool,
+    known: bool,
 ) -> (String, String, Severity, &'static str, String) {
     match ch {
         Change::NewAccount(a, true) | Change::Uid0(a) => (
@@ -255,7 +256,8 @@ fn assess(
             format!("created the account `{a}`"),
             if routine {
                 Severity::Info
-            } else if bad {
+            } else if bad || (known && !interactive) {
+                // Outside an administrator's session: a script or a service made it.
                 Severity::High
             } else if interactive {
                 Severity::Low
@@ -272,7 +274,7 @@ fn assess(
             format!("added `{a}` to the `{g}` group, which gives root through sudo"),
             if routine {
                 Severity::Info
-            } else if bad || !interactive {
+            } else if bad || (known && !interactive) {
                 Severity::High
             } else {
                 Severity::Medium
@@ -331,11 +333,15 @@ fn hit(v: &View, ch: Change) -> Hit {
         .any(|p| p.exe.as_deref().and_then(unusual_location).is_some());
     let bad = v.web_context() || odd_actor;
     let interactive = v.interactive();
-    let (subject, what, severity, tech, risk) = assess(&ch, routine.is_some(), bad, interactive);
-    let context = match (routine, bad, interactive) {
-        (Some(r), _, _) if severity == Severity::Info => format!(" {r} did it: routine."),
-        (_, true, _) => " A web server, a web service account or a program in an unusual place is behind it.".to_string(),
-        (_, _, true) => " A person at a terminal did it.".to_string(),
+    // Journal and audit user-space records name no parent: the context is unknown.
+    let known = interactive || !v.ancestors.is_empty();
+    let (subject, what, severity, tech, risk) =
+        assess(&ch, routine.is_some(), bad, interactive, known);
+    let context = match (routine, bad, interactive, known) {
+        (Some(r), ..) if severity == Severity::Info => format!(" {r} did it: routine."),
+        (_, true, ..) => " A web server, a web service account or a program in an unusual place is behind it.".to_string(),
+        (_, _, true, _) => " A person at a terminal did it.".to_string(),
+        (.., false) => " The record does not say who started the tool.".to_string(),
         _ => " No administrator's terminal session, package or configuration management is behind it.".to_string(),
     };
     let explanation = format!("{actor}, running as `{who}`{cmd}, {what}.{context}");

@@ -292,11 +292,12 @@ impl<'a> View<'a> {
 
     /// The account the acting process runs as (else the event's account).
     pub fn user(&self) -> Option<&'a str> {
-        self.ev
-            .process
-            .as_ref()
-            .and_then(|p| p.user.as_deref())
-            .or(self.ev.user.as_deref())
+        let proc_user = self.ev.process.as_ref().and_then(|p| p.user.as_deref());
+        match (proc_user, self.ev.user.as_deref()) {
+            // A bare uid says less than the event's account name (sudo's invoking user).
+            (Some(p), Some(e)) if p.starts_with("uid=") && !e.starts_with("uid=") => Some(e),
+            (p, e) => p.or(e),
+        }
     }
 
     /// The event's file, made absolute with the audit record's working directory.
@@ -658,7 +659,8 @@ const BUILD_TOOLS: &[&str] = &[
 
 /// A build tool whose executable is where toolchains install (not an unusual place).
 pub(crate) fn is_build_tool(p: &ProcInfo) -> bool {
-    BUILD_TOOLS.contains(&p.base())
+    // The name as started (`cc`) or the resolved executable (`x86_64-linux-gnu-gcc-12`).
+    (BUILD_TOOLS.contains(&p.base()) || p.name.as_deref().is_some_and(|n| BUILD_TOOLS.contains(&n)))
         && p.exe
             .as_deref()
             .is_some_and(|e| e.starts_with('/') && unusual_location(e).is_none())
@@ -749,7 +751,7 @@ pub(crate) fn first_url(cmd: &str) -> Option<&str> {
 /// it writes into a file), the `skip` path excepted.
 pub(crate) fn unusual_paths(cmd: &str, skip: Option<&str>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for w in cmd.split(|c: char| c.is_whitespace() || "'\";|&()`<>=,".contains(c)) {
+    for w in cmd.split(|c: char| c.is_whitespace() || "'\";|&()`<>=,\\".contains(c)) {
         let w = w.trim_end_matches(['.', ':']);
         if !w.starts_with('/') || w.len() < 3 || Some(w) == skip || w.starts_with("/dev/null") {
             continue;
