@@ -8,7 +8,7 @@
 //! store, security agents, and Debian's daily copy of the shadow files into /var/backups.
 //! Commands that only look at a file's metadata (ls, stat, chmod...) are not reads.
 
-use super::view::{View, base, packaged};
+use super::view::{View, base, mentions, packaged};
 use super::{Hit, event_iocs};
 use dossier_plugin_api::analysis::{Ioc, Severity};
 
@@ -187,6 +187,19 @@ fn debian_backup(v: &View, cmd: Option<&str>) -> bool {
 
 /// Secrets a command line names as arguments (its program not metadata-only).
 fn named_secrets(cmd: &str) -> Vec<(String, Secret)> {
+    if !mentions(
+        cmd,
+        &[
+            "shadow",
+            "opasswd",
+            "/.ssh/",
+            "ssh_host_",
+            "mozilla",
+            "/.config/",
+        ],
+    ) {
+        return Vec::new();
+    }
     let words: Vec<&str> = cmd
         .split(|c: char| c.is_whitespace() || "'\";|&()<>".contains(c))
         .filter(|w| !w.is_empty())

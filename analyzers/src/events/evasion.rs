@@ -10,7 +10,7 @@
 //! name *and* packaged path. `journalctl --vacuum-*` is routine; at a terminal it is reported
 //! as Info.
 
-use super::view::{View, base, packaged};
+use super::view::{View, base, mentions, packaged};
 use super::{Hit, event_iocs};
 use dossier_plugin_api::analysis::{Ioc, Severity};
 
@@ -134,6 +134,13 @@ type Clearing = (String, String, Severity, &'static str);
 /// Clearing actions in a command line.
 pub(crate) fn in_command(cmd: &str, user: Option<&str>) -> Vec<Clearing> {
     let mut out: Vec<Clearing> = Vec::new();
+    // Every clearing below names a log path, a history file or variable, utmp or auditd.
+    if !mentions(
+        cmd,
+        &["/var/log", "history", "hist", "HIST", "utmp", "audit"],
+    ) {
+        return out;
+    }
     let w = words(cmd);
     let lower = cmd.to_ascii_lowercase();
     history_commands(&w, &lower, user, &mut out);
@@ -292,7 +299,11 @@ fn commands(v: &View, out: &mut Vec<Hit>) {
         if v.package_manager() || v.agent().is_some() {
             break;
         }
-        let words = words(cmd);
+        let words = if cmd.contains("journalctl") {
+            words(cmd)
+        } else {
+            Vec::new()
+        };
         if words.first().is_some_and(|w| base(w) == "journalctl")
             && words.iter().any(|w| w.starts_with("--vacuum"))
         {

@@ -42,10 +42,59 @@ enum Provenance {
     Built,
 }
 
+/// Commands and scripts whose verdicts are remembered: cron jobs, agents and sensors repeat
+/// the same command lines and scripts all day, and the content detectors are the costliest
+/// part of the rules. Only texts up to these sizes are remembered, so the memory is bounded
+/// (a few megabytes at most).
+const MEMO_CAP: usize = 2048;
+const MEMO_MAX_COMMAND: usize = 4096;
+const MEMO_SCRIPTS_CAP: usize = 256;
+const MEMO_MAX_SCRIPT: usize = 16 * 1024;
+
+/// What a script's text says, whoever runs it.
+#[derive(Clone, Default)]
+struct ScriptFacts {
+    /// Dangerous lines: (line number, line, why).
+    found: Vec<(usize, String, String)>,
+    /// Files its lines download to, with the URL.
+    downloads: Vec<(String, String)>,
+    /// Up to four absolute paths it names.
+    named: Vec<String>,
+}
+
+impl ScriptFacts {
+    fn of(text: &str) -> ScriptFacts {
+        let found = content::script_patterns(text);
+        let downloads = text
+            .lines()
+            .take(10_000)
+            .filter(|l| l.contains("://"))
+            .filter_map(download_target)
+            .collect();
+        let named = text
+            .split(|c: char| c.is_whitespace() || "'\"(),;=$".contains(c))
+            .map(|w| w.trim_end_matches([':', '.']))
+            .filter(|w| w.starts_with('/') && w.len() > 4 && !w.contains('$'))
+            .fold(Vec::new(), |mut acc: Vec<String>, w| {
+                if acc.len() < 4 && !acc.iter().any(|a| a == w) {
+                    acc.push(w.to_string());
+                }
+                acc
+            });
+        ScriptFacts {
+            found,
+            downloads,
+            named,
+        }
+    }
+}
+
 /// What the execution rules remember.
 pub(crate) struct State {
     files: Bounded<(String, String), Provenance>,
     built_pids: Bounded<(String, u32), ()>,
+    patterns: Bounded<String, Option<String>>,
+    scripts: Bounded<String, ScriptFacts>,
 }
 
 impl Default for State {
@@ -53,7 +102,35 @@ impl Default for State {
         State {
             files: Bounded::new(PROVENANCE_CAP),
             built_pids: Bounded::new(PROVENANCE_CAP),
+            patterns: Bounded::new(MEMO_CAP),
+            scripts: Bounded::new(MEMO_SCRIPTS_CAP),
         }
+    }
+}
+
+impl State {
+    /// [`content::hook_line_pattern`] of a command, remembered.
+    fn pattern(&mut self, cmd: &str) -> Option<String> {
+        if let Some(p) = self.patterns.get(cmd) {
+            return p.clone();
+        }
+        let p = content::hook_line_pattern(cmd);
+        if cmd.len() <= MEMO_MAX_COMMAND {
+            self.patterns.insert(cmd.to_string(), p.clone());
+        }
+        p
+    }
+
+    /// [`ScriptFacts`] of a script, remembered.
+    fn script(&mut self, text: &str) -> ScriptFacts {
+        if let Some(f) = self.scripts.get(text) {
+            return f.clone();
+        }
+        let f = ScriptFacts::of(text);
+        if text.len() <= MEMO_MAX_SCRIPT {
+            self.scripts.insert(text.to_string(), f.clone());
+        }
+        f
     }
 }
 
@@ -106,10 +183,12 @@ pub(crate) fn check(v: &View, st: &mut State, out: &mut Vec<Hit>) {
         st.files.insert((v.hk.to_string(), f), Provenance::Built);
     }
     if let Some(cmd) = v.run_command() {
-        if let Some(why) = content::hook_line_pattern(cmd) {
+        if let Some(why) = st.pattern(cmd) {
             pattern_hit(v, cmd, &why, None, out);
         }
-        remember_download(v, st, cmd);
+        if cmd.contains("://") {
+            remember_download(v, st, cmd);
+        }
     }
     if let Some(text) = v.script() {
         script(v, st, text, out);
@@ -346,14 +425,15 @@ fn sysstat_script(cmd: &str) -> Option<&str> {
 
 /// A script the sensor recorded: its dangerous lines, else whether it is routine.
 fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
-    let found = content::script_patterns(text);
-    for (n, line, why) in found.iter().take(MAX_SCRIPT_HITS) {
+    let facts = st.script(text);
+    for (n, line, why) in facts.found.iter().take(MAX_SCRIPT_HITS) {
         pattern_hit(v, line, why, Some(*n), out);
     }
-    for line in text.lines().take(10_000) {
-        remember_download(v, st, line);
+    for (path, url) in facts.downloads {
+        st.files
+            .insert((v.hk.to_string(), path), Provenance::Downloaded(url));
     }
-    if !found.is_empty() {
+    if !facts.found.is_empty() {
         return;
     }
     let cmd = v.run_command().unwrap_or("");
@@ -362,16 +442,7 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
     if !exe_ok || odd {
         return;
     }
-    let named: Vec<String> = text
-        .split(|c: char| c.is_whitespace() || "'\"(),;=$".contains(c))
-        .map(|w| w.trim_end_matches([':', '.']))
-        .filter(|w| w.starts_with('/') && w.len() > 4 && !w.contains('$'))
-        .fold(Vec::new(), |mut acc: Vec<String>, w| {
-            if acc.len() < 4 && !acc.iter().any(|a| a == w) {
-                acc.push(w.to_string());
-            }
-            acc
-        });
+    let named = facts.named;
     let names = if named.is_empty() {
         String::new()
     } else {

@@ -321,6 +321,8 @@ pub struct EventAnalyzer {
     /// By (host key, rule, subject).
     alerts: BTreeMap<AlertKey, EventAlert>,
     state: State,
+    /// Host keys numbered, for the per-process state.
+    hosts: std::collections::HashMap<String, u32>,
 }
 
 impl EventAnalyzer {
@@ -351,8 +353,10 @@ impl EventAnalyzer {
         {
             a.last_time = Some(event.time.clone());
         }
+        let next = u32::try_from(self.hosts.len()).unwrap_or(u32::MAX);
+        let host = *self.hosts.entry(hk.clone()).or_insert(next);
         let st = &mut self.state;
-        let view = View::new(event, &hk, &st.lineage);
+        let view = View::new(event, &hk, host, &st.lineage);
         let mut hits = Vec::new();
         exec::check(&view, &mut st.exec, &mut hits);
         credentials::check(&view, &mut hits);
@@ -364,7 +368,7 @@ impl EventAnalyzer {
         for h in hits {
             fold(&mut self.alerts, &mut self.analysis.suppressed, &view, h);
         }
-        st.lineage.record(&hk, event);
+        st.lineage.record(host, event);
     }
 }
 

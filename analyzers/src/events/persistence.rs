@@ -12,7 +12,7 @@
 //! network shell, a web server or service account, a writer in an unusual place) and for
 //! /etc/ld.so.preload.
 
-use super::view::{View, base, packaged, script_path, unusual_paths, url_hosts};
+use super::view::{View, base, mentions, packaged, script_path, unusual_paths, url_hosts};
 use super::{Hit, event_iocs};
 use crate::rules::common::unusual_location;
 use crate::rules::content;
@@ -124,6 +124,26 @@ fn prog_word(x: &str) -> Option<&str> {
 /// `cp`/`mv`/`install`/`ln`, `sed -i` files, and the account's crontab for `crontab FILE|-`.
 pub(crate) fn written_by_command(cmd: &str, user: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // Every target (and the crontab command) has one of these in its name.
+    if !mentions(
+        cmd,
+        &[
+            "cron",
+            "systemd",
+            "profile",
+            "bashrc",
+            "zshrc",
+            "bash_log",
+            "zlogin",
+            "authorized_keys",
+            "sudoers",
+            "ld.so.preload",
+            "rc.local",
+            "init.d",
+        ],
+    ) {
+        return out;
+    }
     let spaced = cmd.replace(">>", " \u{1} ").replace('>', " \u{1} ");
     let w: Vec<&str> = spaced
         .split(|c: char| c.is_whitespace() || "'\";|&()`".contains(c))

@@ -9,7 +9,7 @@
 //! routine (Info); an administrator at a terminal makes it Low (account created) or Medium
 //! (privileged group).
 
-use super::view::{View, base};
+use super::view::{View, base, mentions};
 use super::{Hit, event_iocs};
 use crate::rules::common::{is_interpreter, unusual_location};
 use dossier_plugin_api::analysis::{Ioc, Severity};
@@ -44,6 +44,20 @@ fn priv_group_in(list: &str) -> Option<&'static str> {
 
 /// Changes in a command line.
 pub(crate) fn in_command(cmd: &str) -> Vec<Change> {
+    if !mentions(
+        cmd,
+        &[
+            "useradd",
+            "adduser",
+            "usermod",
+            "gpasswd",
+            "chmod",
+            "setcap",
+            "/etc/passwd",
+        ],
+    ) {
+        return Vec::new();
+    }
     let w: Vec<&str> = cmd
         .split(|c: char| c.is_whitespace() || "'\";|&()".contains(c))
         .filter(|w| !w.is_empty())

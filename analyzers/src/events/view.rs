@@ -39,7 +39,11 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         }
     }
 
-    pub fn get(&self, k: &K) -> Option<&V> {
+    pub fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.map.get(k).map(|(v, _)| v)
     }
 
@@ -139,9 +143,10 @@ impl ProcInfo {
 /// minute, and ancestry is only looked up a few levels up within seconds to minutes.
 const LINEAGE_CAP: usize = 16_384;
 
-/// Processes seen in earlier events, by host and pid (bounded; a reused pid overwrites).
+/// Processes seen in earlier events, by host (its number, see [`super::EventAnalyzer`]) and
+/// pid (bounded; a reused pid overwrites).
 pub(crate) struct Lineage {
-    procs: Bounded<(String, u32), ProcInfo>,
+    procs: Bounded<(u32, u32), ProcInfo>,
 }
 
 impl Default for Lineage {
@@ -154,11 +159,11 @@ impl Default for Lineage {
 
 impl Lineage {
     /// Remembers the processes `ev` shows.
-    pub fn record(&mut self, hk: &str, ev: &Event) {
+    pub fn record(&mut self, host: u32, ev: &Event) {
         for p in [&ev.process, &ev.parent].into_iter().flatten() {
             let Some(pid) = p.pid else { continue };
             let info = ProcInfo::from(p);
-            let key = (hk.to_string(), pid);
+            let key = (host, pid);
             match self.procs.get(&key) {
                 // The same process again (same executable, or one side does not say):
                 // complete what is known.
@@ -172,8 +177,8 @@ impl Lineage {
         }
     }
 
-    pub fn get(&self, hk: &str, pid: u32) -> Option<&ProcInfo> {
-        self.procs.get(&(hk.to_string(), pid))
+    pub fn get(&self, host: u32, pid: u32) -> Option<&ProcInfo> {
+        self.procs.get(&(host, pid))
     }
 }
 
@@ -189,13 +194,13 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn new(ev: &'a Event, hk: &'a str, lineage: &Lineage) -> View<'a> {
+    pub fn new(ev: &'a Event, hk: &'a str, host: u32, lineage: &Lineage) -> View<'a> {
         let proc = ev.process.as_ref().map(ProcInfo::from);
         let mut ancestors = Vec::new();
         let mut next = match &ev.parent {
             Some(p) => {
                 let mut info = ProcInfo::from(p);
-                if let Some(known) = p.pid.and_then(|pid| lineage.get(hk, pid)) {
+                if let Some(known) = p.pid.and_then(|pid| lineage.get(host, pid)) {
                     info.merge(known.clone());
                 }
                 ancestors.push(info.clone());
@@ -219,7 +224,7 @@ impl<'a> View<'a> {
             if ancestors.len() >= 4 || Some(pid) == proc.as_ref().and_then(|p| p.pid) {
                 break;
             }
-            match lineage.get(hk, pid) {
+            match lineage.get(host, pid) {
                 Some(p) if !ancestors.iter().any(|a| a.pid == Some(pid)) => {
                     ancestors.push(p.clone());
                     next = p.ppid;
@@ -769,6 +774,12 @@ pub(crate) fn unusual_paths(cmd: &str, skip: Option<&str>) -> Vec<(String, Strin
         }
     }
     out
+}
+
+/// Whether `text` contains any of `needles`: a cheap test before a rule's parsing, with the
+/// words the parsing can possibly act on.
+pub(crate) fn mentions(text: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| text.contains(n))
 }
 
 /// Whether an address is a literal IP (not a DNS name).
