@@ -299,7 +299,7 @@ fn hit(v: &View, path: &str, s: Secret, how: &str, cmd: Option<&str>) -> Hit {
             )
         })
     });
-    let severity = if v.web_context() {
+    let severity = if v.web_context() || v.taint.is_some() {
         Severity::High
     } else if failed || (own_key && !copies) {
         Severity::Medium

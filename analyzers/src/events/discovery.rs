@@ -226,10 +226,10 @@ fn burst_hit(
         .first()
         .and_then(|p| p.exe.as_deref())
         .and_then(crate::rules::common::unusual_location);
-    let (severity, context) = if v.web_context() || odd_parent.is_some() {
+    let (severity, context) = if v.web_context() || odd_parent.is_some() || v.taint.is_some() {
         (
             Severity::High,
-            "The parent is a web server, runs as a web service account or lives in an unusual place: reconnaissance through a foothold.",
+            "The parent is a web server, runs as a web service account, lives in an unusual place or descends from a process of the intrusion: reconnaissance through a foothold.",
         )
     } else if v.interactive() {
         (

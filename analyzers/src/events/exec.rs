@@ -527,6 +527,13 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
             Severity::High,
             " A web server or web service account started it.".to_string(),
         ),
+        _ if v.taint.is_some() => (
+            Severity::High,
+            format!(
+                " It descends from a process of the intrusion: {}.",
+                v.taint.as_deref().unwrap_or("")
+            ),
+        ),
         _ if plain_tmp && v.interactive() => (
             Severity::Low,
             " A person at a terminal started it.".to_string(),
@@ -542,6 +549,23 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
     );
     if let Some(Provenance::Downloaded(url)) = prov {
         iocs.extend(url_iocs(url));
+        // Fetch, chmod and run over several commands is download-and-execute too.
+        out.push(
+            Hit::new(
+                "event-download-exec",
+                Severity::High,
+                url.clone(),
+                format!(
+                    "`{path}`, which a download from {url} wrote on this host, was then run as `{who}`{parent} (`{cmd}`): download and execute, over several commands."
+                ),
+                format!(
+                    "Code from {url} runs on {} as `{who}`. Get a copy and hash of {path}, find what it does and connects to, and block {}.",
+                    v.ev.host,
+                    url_hosts(url).first().map_or("the server", String::as_str)
+                ),
+            )
+            .iocs(iocs.clone()),
+        );
     }
     out.push(
         Hit::new(

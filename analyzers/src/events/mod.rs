@@ -1,9 +1,10 @@
 //! Event rules: what imported telemetry (Defender for Endpoint exports, audit logs, the
 //! journal; see `dossier_events`) shows a host *doing*, as explained alerts with ATT&CK ids.
 //!
-//! Streaming: [`EventAnalyzer::push`] takes one event at a time, keeps bounded state (windows
-//! per host and peer for brute force, per host for discovery bursts; at most
-//! [`MAX_EVIDENCE`] evidence events per alert) and [`EventAnalyzer::finish`] gives the
+//! Streaming: [`EventAnalyzer::push`] takes one event at a time (in time order), keeps
+//! bounded state (windows per host and peer for brute force, per parent process for
+//! discovery bursts, the processes seen, files downloaded, processes of the intrusion; at
+//! most [`MAX_EVIDENCE`] evidence events per alert) and [`EventAnalyzer::finish`] gives the
 //! [`EventAnalysis`]. Repeats of the same thing (same rule, host and subject) fold into one
 //! alert with a count, so a benign-heavy day never becomes an alert storm.
 //!
@@ -309,6 +310,7 @@ pub(crate) fn event_iocs(v: &View) -> Vec<Ioc> {
 #[derive(Default)]
 struct State {
     lineage: Lineage,
+    taint: view::Taint,
     exec: exec::State,
     discovery: discovery::State,
     logons: logons::State,
@@ -330,8 +332,10 @@ impl EventAnalyzer {
         Self::default()
     }
 
-    /// Takes one event (in any order; time windows use the events' own times; "new" and
-    /// "first" mean first in the order given).
+    /// Takes one event. Time windows use the events' own times, but what earlier events
+    /// taught (process ancestry, files a download wrote, processes of the intrusion, the
+    /// addresses known for an account) is only known to later ones: give the events in time
+    /// order (per host; a merge of the sources by time), as an investigator reads them.
     pub fn push(&mut self, event: &Event) {
         let a = &mut self.analysis;
         a.events += 1;
@@ -356,7 +360,8 @@ impl EventAnalyzer {
         let next = u32::try_from(self.hosts.len()).unwrap_or(u32::MAX);
         let host = *self.hosts.entry(hk.clone()).or_insert(next);
         let st = &mut self.state;
-        let view = View::new(event, &hk, host, &st.lineage);
+        let mut view = View::new(event, &hk, host, &st.lineage);
+        view.taint = st.taint.of(host, &view);
         let mut hits = Vec::new();
         exec::check(&view, &mut st.exec, &mut hits);
         credentials::check(&view, &mut hits);
@@ -365,10 +370,41 @@ impl EventAnalyzer {
         persistence::check(&view, &mut hits);
         privilege::check(&view, &mut hits);
         logons::check(&view, &mut st.logons, &mut hits);
+        taint(&mut st.taint, host, &view, &hits);
         for h in hits {
             fold(&mut self.alerts, &mut self.analysis.suppressed, &view, h);
         }
         st.lineage.record(host, event);
+    }
+}
+
+/// Marks the processes of an event that raised a High or Critical alert as the intruder's,
+/// and what tainted processes start.
+fn taint(t: &mut view::Taint, host: u32, v: &View, hits: &[Hit]) {
+    let pid = v.proc.as_ref().and_then(|p| p.pid);
+    let worst = hits
+        .iter()
+        .filter(|h| h.severity >= Severity::High)
+        .max_by_key(|h| h.severity);
+    if let Some(h) = worst {
+        let title = catalog::rule(h.rule).map_or(h.rule, |r| r.title);
+        let why = format!("{title} ({}) on {}", h.subject, v.ev.time);
+        if let Some(pid) = pid {
+            t.mark(host, pid, why.clone());
+        }
+        // The shell that started it is the one the intruder types in.
+        if (v.is_exec() || v.is_sudo_command())
+            && let Some(parent) = v.ancestors.first()
+            && let Some(ppid) = parent.pid
+            && matches!(
+                parent.base(),
+                "bash" | "sh" | "dash" | "zsh" | "ksh" | "ash"
+            )
+        {
+            t.mark(host, ppid, why);
+        }
+    } else if let (Some(why), Some(pid), true) = (&v.taint, pid, v.is_exec()) {
+        t.mark(host, pid, why.clone());
     }
 }
 

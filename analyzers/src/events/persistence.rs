@@ -317,6 +317,11 @@ fn judge(
     if v.web_context() {
         bad.push("a web server or web service account is behind the write".into());
     }
+    if let Some(t) = &v.taint {
+        bad.push(format!(
+            "the writer descends from a process of the intrusion: {t}"
+        ));
+    }
     let routine = v
         .config_management()
         .or_else(|| v.package_manager().then_some("the package manager"))

@@ -34,6 +34,8 @@ pub(crate) enum Change {
     Group(String, String),
     /// A file made setuid/setgid or given capabilities (what was done).
     Setuid(String, String),
+    /// A service account running a command as root through sudo (the command).
+    ServiceSudo(String, String),
 }
 
 fn priv_group_in(list: &str) -> Option<&'static str> {
@@ -235,6 +237,17 @@ fn in_records(v: &View) -> Vec<Change> {
 
 pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
     let mut changes = in_records(v);
+    // Service accounts have no business with sudo: a web application's account getting root
+    // through it (often by a GTFOBins escape, `sudo find . -exec /bin/sh`) is an escalation.
+    if v.is_sudo_command()
+        && let Some(u) =
+            v.ev.user
+                .as_deref()
+                .filter(|u| super::view::service_account(u))
+        && let Some(c) = v.run_command()
+    {
+        changes.push(Change::ServiceSudo(u.to_string(), c.to_string()));
+    }
     if let Some(c) = v.run_command() {
         for ch in in_command(c) {
             if !changes.contains(&ch) {
@@ -298,6 +311,15 @@ fn assess(
                 "`{a}` can now run anything as root. Confirm the change was requested; if not, remove it and review what `{a}` did."
             ),
         ),
+        Change::ServiceSudo(a, c) => (
+            a.clone(),
+            format!("ran `{c}` as root through sudo from the service account `{a}`"),
+            Severity::High,
+            "T1548.003",
+            format!(
+                "`{a}` is a service's account: whoever controls the service (a web shell, an exploited application) now runs commands as root. Review the sudoers rules that allow it and everything that followed."
+            ),
+        ),
         Change::Setuid(f, how) => {
             let name = base(f);
             let dangerous = is_interpreter(name) || SETUID_DANGEROUS.contains(&name);
@@ -345,7 +367,7 @@ fn hit(v: &View, ch: Change) -> Hit {
     let odd_actor = v
         .lineage()
         .any(|p| p.exe.as_deref().and_then(unusual_location).is_some());
-    let bad = v.web_context() || odd_actor;
+    let bad = v.web_context() || odd_actor || v.taint.is_some();
     let interactive = v.interactive();
     // Journal and audit user-space records name no parent: the context is unknown.
     let known = interactive || !v.ancestors.is_empty();
@@ -353,7 +375,10 @@ fn hit(v: &View, ch: Change) -> Hit {
         assess(&ch, routine.is_some(), bad, interactive, known);
     let context = match (routine, bad, interactive, known) {
         (Some(r), ..) if severity == Severity::Info => format!(" {r} did it: routine."),
-        (_, true, ..) => " A web server, a web service account or a program in an unusual place is behind it.".to_string(),
+        (_, true, ..) => match &v.taint {
+            Some(t) => format!(" It descends from a process of the intrusion: {t}."),
+            None => " A web server, a web service account or a program in an unusual place is behind it.".to_string(),
+        },
         (_, _, true, _) => " A person at a terminal did it.".to_string(),
         (.., false) => " The record does not say who started the tool.".to_string(),
         _ => " No administrator's terminal session, package or configuration management is behind it.".to_string(),
@@ -362,9 +387,10 @@ fn hit(v: &View, ch: Change) -> Hit {
     let mut iocs = Vec::new();
     match &ch {
         Change::Setuid(f, _) => iocs.push(Ioc::Path(f.clone())),
-        Change::NewAccount(a, _) | Change::Uid0(a) | Change::Group(a, _) => {
-            iocs.push(Ioc::Account(a.clone()))
-        }
+        Change::NewAccount(a, _)
+        | Change::Uid0(a)
+        | Change::Group(a, _)
+        | Change::ServiceSudo(a, _) => iocs.push(Ioc::Account(a.clone())),
     }
     iocs.extend(event_iocs(v));
     let subject = if severity == Severity::Info {

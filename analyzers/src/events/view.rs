@@ -182,6 +182,40 @@ impl Lineage {
     }
 }
 
+/// How many tainted processes are remembered: an intrusion's process trees are small.
+const TAINT_CAP: usize = 4096;
+
+/// Processes that belong to an intrusion: a process whose event raised a High or Critical
+/// alert (and, for an execution, the shell that started it: the shell the intruder types
+/// in), and what those processes start. Whatever descends from them is judged as the
+/// intruder's doing: a cron file written by a root shell obtained through a web server's
+/// sudo, or a unit written from the shell that ran a downloaded implant, is High even when
+/// the written content is not in the record.
+pub(crate) struct Taint {
+    pids: Bounded<(u32, u32), String>,
+}
+
+impl Default for Taint {
+    fn default() -> Self {
+        Taint {
+            pids: Bounded::new(TAINT_CAP),
+        }
+    }
+}
+
+impl Taint {
+    /// The reason the acting process or one of its known ancestors is tainted.
+    pub fn of(&self, host: u32, v: &View) -> Option<String> {
+        v.lineage()
+            .filter_map(|p| p.pid)
+            .find_map(|pid| self.pids.get(&(host, pid)).cloned())
+    }
+
+    pub fn mark(&mut self, host: u32, pid: u32, why: String) {
+        self.pids.insert((host, pid), why);
+    }
+}
+
 /// One event as the rules read it, with its host key and resolved ancestry.
 pub(crate) struct View<'a> {
     pub ev: &'a Event,
@@ -190,6 +224,9 @@ pub(crate) struct View<'a> {
     pub proc: Option<ProcInfo>,
     /// Its parent, then grandparent... (at most four levels).
     pub ancestors: Vec<ProcInfo>,
+    /// Why the acting process is the intruder's, when it or an ancestor is: it descends from
+    /// a process that raised a High or Critical alert (see [`Taint`]).
+    pub taint: Option<String>,
     ms: Option<i64>,
 }
 
@@ -245,6 +282,7 @@ impl<'a> View<'a> {
             hk,
             proc,
             ancestors,
+            taint: None,
             ms: millis(&ev.time),
         }
     }
