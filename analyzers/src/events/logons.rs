@@ -6,8 +6,9 @@
 //! audit `USER_AUTH` record that failed with an address (one per password tried; `USER_LOGIN`
 //! failures are not counted, they repeat the same attempt). A success is the journal's
 //! `Accepted ...`, Defender's `LogonSuccess` or audit `USER_LOGIN` success, with a remote
-//! address (local logons such as cron's have none). State is per host and address, and per
-//! host and account, bounded.
+//! address (local logons such as cron's have none). When both the journal and the audit log
+//! of a host are given, each attempt is counted once by each. State is per host and address,
+//! and per host and account, bounded.
 
 use super::view::{Bounded, View, loopback, private_addr};
 use super::{EvidenceEvent, Hit, MAX_EVIDENCE};
