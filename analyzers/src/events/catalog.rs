@@ -27,7 +27,7 @@ pub const EVENT_RULES: &[EventRule] = &[
         category: Category::Execution,
         severity: Severity::High,
         techniques: &["T1105", "T1059.004"],
-        description: "A command fetches something from the network and runs it without it ever being a reviewed file on disk: curl or wget piped into a shell, sh -c \"$(curl ...)\", or a download written to a file that is then made executable (and usually run). Read from executions, sudo commands and the lines of scripts the sensor recorded. FP: vendor installer one-liners (curl https://... | sh) run by an administrator or a CI job.",
+        description: "A command fetches something from the network and runs it without it ever being a reviewed file on disk: curl or wget piped into a shell, sh -c \"$(curl ...)\", or a download written to a file that is then made executable (and usually run); or, over several commands, a file a download wrote on the host being run later. Read from executions, sudo commands and the lines of scripts the sensor recorded. FP: vendor installer one-liners (curl https://... | sh) run by an administrator or a CI job.",
     },
     EventRule {
         id: "event-reverse-shell",
@@ -59,7 +59,7 @@ pub const EVENT_RULES: &[EventRule] = &[
         category: Category::Discovery,
         severity: Severity::Medium,
         techniques: &["T1082", "T1033", "T1016", "T1049", "T1057", "T1087.001"],
-        description: "One parent process runs many different discovery commands in a few minutes (who am I, what system, network configuration, connections, processes, accounts, privileges, setuid files, hardware): the first thing an intruder does on a new host. Five of the kinds within five minutes from one parent; a single uname is nothing. Low when a person at a terminal does it (administrators troubleshoot), High when a web server or a program in an unusual place does it. Security agents and configuration management gathering facts go to event-agent-inventory instead. FP: an administrator's first look at a host; monitoring scripts that are not packaged.",
+        description: "One parent process runs many different discovery commands in a few minutes (who am I, what system, network configuration, connections, processes, accounts, privileges, setuid files, hardware): the first thing an intruder does on a new host. Five of the kinds within five minutes from one parent; a single uname is nothing. Low when a person at a terminal does it (administrators troubleshoot), High when a web server, a program in an unusual place or a process descending from the intrusion (see event-persistence-write) does it. Security agents and configuration management gathering facts go to event-agent-inventory instead. FP: an administrator's first look at a host; monitoring scripts that are not packaged.",
     },
     EventRule {
         id: "event-log-clearing",
@@ -83,7 +83,7 @@ pub const EVENT_RULES: &[EventRule] = &[
             "T1574.006",
             "T1037.004",
         ],
-        description: "Something writes a place that makes code run later or grants access: cron (crontab, cron.d, cron.daily..., spool crontabs, the crontab command), systemd units, shell profiles (/etc/profile*, bash.bashrc, users' .bashrc/.profile...), rc.local and init.d, authorized_keys, sudoers, /etc/ld.so.preload. Package managers and configuration management writing them is routine (Info); a person editing one with an editor at a terminal is Low; any other writer is Medium; High when what is written or who writes points at something bad (a program in /tmp, /dev/shm or a hidden directory, a download, a network shell, a web server or service account as the writer, a writer in an unusual place) and for any non-package write of /etc/ld.so.preload. FP: in-house deployment scripts that are not configuration management.",
+        description: "Something writes a place that makes code run later or grants access: cron (crontab, cron.d, cron.daily..., spool crontabs, the crontab command), systemd units, shell profiles (/etc/profile*, bash.bashrc, users' .bashrc/.profile...), rc.local and init.d, authorized_keys, sudoers, /etc/ld.so.preload. Package managers and configuration management writing them is routine (Info); a person editing one with an editor at a terminal is Low; any other writer is Medium; High when what is written or who writes points at something bad (a program in /tmp, /dev/shm or a hidden directory, a download, a network shell, a web server or service account as the writer, a writer in an unusual place, a writer descending from a process that raised a High or Critical alert or from the shell that started one) and for any non-package write of /etc/ld.so.preload. Needs the events in time order. FP: in-house deployment scripts that are not configuration management.",
     },
     EventRule {
         id: "event-privilege-change",
@@ -91,7 +91,7 @@ pub const EVENT_RULES: &[EventRule] = &[
         category: Category::PrivilegeEscalation,
         severity: Severity::High,
         techniques: &["T1136.001", "T1098", "T1078.003", "T1548.001"],
-        description: "An account gains privileges or a way to get them: an account created with uid 0 or a line with uid 0 appended to /etc/passwd (Critical), an account added to sudo, wheel, admin or root (Medium when an administrator does it at a terminal), an account created by something other than an administrator's session, a package or configuration management (High; Low at a terminal), a file made setuid or given setuid-like capabilities (High for shells, interpreters and files in unusual places; Medium otherwise). FP: provisioning scripts outside configuration management.",
+        description: "An account gains privileges or a way to get them: an account created with uid 0 or a line with uid 0 appended to /etc/passwd (Critical), an account added to sudo, wheel, admin or root (Medium when an administrator does it at a terminal), an account created by something other than an administrator's session, a package or configuration management (High; Low at a terminal), a file made setuid or given setuid-like capabilities (High for shells, interpreters and files in unusual places; Medium otherwise), a service account (www-data...) running a command as root through sudo (High). FP: provisioning scripts outside configuration management.",
     },
     EventRule {
         id: "event-logon-new-source",
@@ -123,7 +123,7 @@ pub const EVENT_RULES: &[EventRule] = &[
         category: Category::Execution,
         severity: Severity::Medium,
         techniques: &["T1036.005", "T1564.001"],
-        description: "A program (or the script an interpreter runs) is started from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot, /dev or a hidden directory (per-user toolchain directories excepted). Low for a plain /tmp program a person runs at a terminal; High when a download on the same host wrote it, or a web server or service account starts it. Programs a build toolchain (make, cargo, go, cc, ctest... from a toolchain's place) compiles and runs, package maintainer scripts and ansible's module payloads are routine and not reported. FP: self-built tools run from a dot-directory.",
+        description: "A program (or the script an interpreter runs) is started from /tmp, /var/tmp, /dev/shm, /run, /var/log, /boot, /dev or a hidden directory (per-user toolchain directories excepted). Low for a plain /tmp program a person runs at a terminal; High when a download on the same host wrote it, or a web server, a service account or a process descending from the intrusion starts it. Programs a build toolchain (make, cargo, go, cc, ctest... from a toolchain's place) compiles and runs, package maintainer scripts and ansible's module payloads are routine and not reported. FP: self-built tools run from a dot-directory.",
     },
     EventRule {
         id: "event-c2-connection",
