@@ -1,9 +1,10 @@
 //! Event rules: what imported telemetry (Defender for Endpoint exports, audit logs, the
 //! journal; see `dossier_events`) shows a host *doing*, as explained alerts with ATT&CK ids.
 //!
-//! Streaming: [`EventAnalyzer::push`] takes one event at a time, keeps bounded state (windows
-//! per host and peer for brute force, per host for discovery bursts; at most
-//! [`MAX_EVIDENCE`] evidence events per alert) and [`EventAnalyzer::finish`] gives the
+//! Streaming: [`EventAnalyzer::push`] takes one event at a time (in time order), keeps
+//! bounded state (windows per host and peer for brute force, per parent process for
+//! discovery bursts, the processes seen, files downloaded, processes of the intrusion; at
+//! most [`MAX_EVIDENCE`] evidence events per alert) and [`EventAnalyzer::finish`] gives the
 //! [`EventAnalysis`]. Repeats of the same thing (same rule, host and subject) fold into one
 //! alert with a count, so a benign-heavy day never becomes an alert storm.
 //!
@@ -11,11 +12,46 @@
 //! such as sysstat collection or an EDR's inventory scripts is [`Severity::Info`] or
 //! [`Severity::Low`], never high), the rule's description, an explanation of this event, a
 //! risk assessment of this event and the indicators ([`Ioc`]) it shares with other sources.
+//!
+//! This module is the streaming driver: it resolves each event's process ancestry
+//! ([`view`]), hands the event to the rule families and folds their hits into alerts. The
+//! rules themselves are in [`catalog`] (the table: id, title, category, severity, ATT&CK ids,
+//! description) and one module per family: [`exec`] (download and execute, reverse shells,
+//! encoded commands, unusual locations, connections from them, and the routine scripts of
+//! monitoring and security agents), [`credentials`], [`discovery`], [`evasion`] (log and
+//! history clearing), [`persistence`], [`privilege`] and [`logons`] (new sources, brute
+//! force). What a command line does is judged by the snapshot rules' content detectors
+//! ([`crate::rules::content`]), so that a unit, a cron entry and an executed command are held
+//! to the same standard.
+
+pub mod catalog;
+pub mod credentials;
+pub mod discovery;
+pub mod evasion;
+pub mod exec;
+pub mod logons;
+pub mod persistence;
+pub mod privilege;
+#[cfg(test)]
+mod tests;
+pub mod view;
+
+pub use catalog::{EVENT_RULES, EventRule};
 
 use dossier_events::{Event, Origin};
 use dossier_plugin_api::analysis::{Ioc, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use view::{Lineage, View};
+
+/// At most this many alerts are kept (distinct rule, host and subject); past it only High
+/// and Critical ones are still added (up to twice as many), the rest counted in
+/// [`EventAnalysis::suppressed`]. Folding makes this a bound for hostile input, not a
+/// number a real day reaches.
+pub const MAX_ALERTS: usize = 10_000;
+
+/// At most this many indicators are kept per alert.
+pub const MAX_INDICATORS: usize = 32;
 
 /// At most this many evidence events are kept per alert (the count says how many there were).
 pub const MAX_EVIDENCE: usize = 8;
@@ -94,6 +130,9 @@ pub struct EventAlert {
     /// Rule id (`event-download-exec`).
     pub rule: &'static str,
     pub title: String,
+    /// What the alert is about (a command, a file, an address, an account): with the rule
+    /// and the host, what repeats fold on.
+    pub subject: String,
     pub category: Category,
     pub severity: Severity,
     /// ATT&CK ids (names via `dossier_plugin_api::attack::name`).
@@ -135,6 +174,8 @@ pub struct EventAnalysis {
     pub last_time: Option<String>,
     /// Per device, keyed by [`host_key`].
     pub devices: BTreeMap<String, DeviceCount>,
+    /// Alerts not kept because [`MAX_ALERTS`] was reached (0 on any real input).
+    pub suppressed: u64,
 }
 
 impl EventAnalysis {
@@ -168,10 +209,122 @@ pub fn host_key(name: &str) -> String {
     n.split('.').next().unwrap_or("").to_string()
 }
 
+/// What a rule family found in one event: folded into an alert by rule, host and subject.
+#[derive(Clone, Debug)]
+pub(crate) struct Hit {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub subject: String,
+    /// A title more specific than the rule's (`Cron persistence written`).
+    pub title: Option<String>,
+    /// The techniques of this hit when narrower than the rule's.
+    pub techniques: Option<Vec<&'static str>>,
+    pub explanation: String,
+    pub risk: String,
+    /// Fields shown first in this event's evidence (the matched line, the decoded text).
+    pub fields: Vec<(String, String)>,
+    pub indicators: Vec<Ioc>,
+    /// Earlier events that belong to the hit (a window's failures, a burst's commands).
+    pub earlier: Vec<EvidenceEvent>,
+    /// How many events the hit stands for (1 unless it carries a window).
+    pub count: u64,
+    /// The hit's first time when earlier events belong to it.
+    pub first_time: Option<String>,
+    /// Whether this event's own evidence is added (a window's own bookkeeping may have
+    /// added it already).
+    pub own_evidence: bool,
+}
+
+impl Hit {
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        subject: impl Into<String>,
+        explanation: impl Into<String>,
+        risk: impl Into<String>,
+    ) -> Hit {
+        Hit {
+            rule,
+            severity,
+            subject: subject.into(),
+            title: None,
+            techniques: None,
+            explanation: explanation.into(),
+            risk: risk.into(),
+            fields: Vec::new(),
+            indicators: Vec::new(),
+            earlier: Vec::new(),
+            count: 1,
+            first_time: None,
+            own_evidence: true,
+        }
+    }
+
+    pub fn field(mut self, k: &str, v: impl Into<String>) -> Hit {
+        self.fields.push((k.to_string(), v.into()));
+        self
+    }
+
+    pub fn iocs(mut self, iocs: impl IntoIterator<Item = Ioc>) -> Hit {
+        for i in iocs {
+            if !self.indicators.contains(&i) {
+                self.indicators.push(i);
+            }
+        }
+        self
+    }
+
+    pub fn techniques(mut self, t: Vec<&'static str>) -> Hit {
+        self.techniques = Some(t);
+        self
+    }
+
+    pub fn title(mut self, t: impl Into<String>) -> Hit {
+        self.title = Some(t.into());
+        self
+    }
+}
+
+/// Indicators an event carries by itself: the acting program's path and hash (when it is
+/// in an unusual place), the file's hash, the remote address.
+pub(crate) fn event_iocs(v: &View) -> Vec<Ioc> {
+    let mut out = Vec::new();
+    if let Some(p) = &v.ev.process {
+        if let Some(exe) = &p.exe
+            && crate::rules::common::unusual_location(exe).is_some()
+        {
+            out.push(Ioc::Path(exe.clone()));
+            out.extend(p.sha256.clone().map(Ioc::Sha256));
+        }
+    }
+    out.extend(v.ev.file_sha256.clone().map(Ioc::Sha256));
+    if let Some(a) = v.ev.peer.as_ref().and_then(|p| p.addr.clone())
+        && !view::private_addr(&a)
+    {
+        out.push(Ioc::Address(a));
+    }
+    out
+}
+
+/// Per-family state, all bounded.
+#[derive(Default)]
+struct State {
+    lineage: Lineage,
+    taint: view::Taint,
+    exec: exec::State,
+    discovery: discovery::State,
+    logons: logons::State,
+}
+
 /// The streaming analyzer.
 #[derive(Default)]
 pub struct EventAnalyzer {
     analysis: EventAnalysis,
+    /// By (host key, rule, subject).
+    alerts: BTreeMap<AlertKey, EventAlert>,
+    state: State,
+    /// Host keys numbered, for the per-process state.
+    hosts: std::collections::HashMap<String, u32>,
 }
 
 impl EventAnalyzer {
@@ -179,11 +332,15 @@ impl EventAnalyzer {
         Self::default()
     }
 
-    /// Takes one event (in any order; time windows use the events' own times).
+    /// Takes one event. Time windows use the events' own times, but what earlier events
+    /// taught (process ancestry, files a download wrote, processes of the intrusion, the
+    /// addresses known for an account) is only known to later ones: give the events in time
+    /// order (per host; a merge of the sources by time), as an investigator reads them.
     pub fn push(&mut self, event: &Event) {
         let a = &mut self.analysis;
         a.events += 1;
-        let d = a.devices.entry(host_key(&event.host)).or_default();
+        let hk = host_key(&event.host);
+        let d = a.devices.entry(hk.clone()).or_default();
         if d.name.is_empty() {
             d.name = event.host.clone();
         }
@@ -200,12 +357,166 @@ impl EventAnalyzer {
         {
             a.last_time = Some(event.time.clone());
         }
-        // SKELETON: the rules are being written (helper E).
+        let next = u32::try_from(self.hosts.len()).unwrap_or(u32::MAX);
+        let host = *self.hosts.entry(hk.clone()).or_insert(next);
+        let st = &mut self.state;
+        let mut view = View::new(event, &hk, host, &st.lineage);
+        view.taint = st.taint.of(host, &view);
+        let mut hits = Vec::new();
+        exec::check(&view, &mut st.exec, &mut hits);
+        credentials::check(&view, &mut hits);
+        discovery::check(&view, &mut st.discovery, &mut hits);
+        evasion::check(&view, &mut hits);
+        persistence::check(&view, &mut hits);
+        privilege::check(&view, &mut hits);
+        logons::check(&view, &mut st.logons, &mut hits);
+        taint(&mut st.taint, host, &view, &hits);
+        for h in hits {
+            fold(&mut self.alerts, &mut self.analysis.suppressed, &view, h);
+        }
+        st.lineage.record(host, event);
     }
+}
 
-    /// The alerts, sorted.
+/// Marks the processes of an event that raised a High or Critical alert as the intruder's,
+/// and what tainted processes start.
+fn taint(t: &mut view::Taint, host: u32, v: &View, hits: &[Hit]) {
+    let pid = v.proc.as_ref().and_then(|p| p.pid);
+    let worst = hits
+        .iter()
+        .filter(|h| h.severity >= Severity::High)
+        .max_by_key(|h| h.severity);
+    if let Some(h) = worst {
+        let title = catalog::rule(h.rule).map_or(h.rule, |r| r.title);
+        let why = format!("{title} ({}) on {}", h.subject, v.ev.time);
+        if let Some(pid) = pid {
+            t.mark(host, pid, why.clone());
+        }
+        // The shell that started it is the one the intruder types in.
+        if (v.is_exec() || v.is_sudo_command())
+            && let Some(parent) = v.ancestors.first()
+            && let Some(ppid) = parent.pid
+            && matches!(
+                parent.base(),
+                "bash" | "sh" | "dash" | "zsh" | "ksh" | "ash"
+            )
+        {
+            t.mark(host, ppid, why);
+        }
+    } else if let (Some(why), Some(pid), true) = (&v.taint, pid, v.is_exec()) {
+        t.mark(host, pid, why.clone());
+    }
+}
+
+type AlertKey = (String, &'static str, String);
+
+/// Adds a hit to its alert (rule, host, subject), or makes the alert.
+fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &View, h: Hit) {
+    let key = (v.hk.to_string(), h.rule, h.subject.clone());
+    let own = h.own_evidence.then(|| v.evidence(&h.fields));
+    if let Some(a) = alerts.get_mut(&key) {
+        a.count += h.count;
+        let first = h.first_time.as_deref().unwrap_or(&v.ev.time);
+        if first < a.first_time.as_str() {
+            a.first_time = first.to_string();
+        }
+        if v.ev.time > a.last_time {
+            a.last_time = v.ev.time.clone();
+        }
+        if h.severity > a.severity {
+            a.severity = h.severity;
+            a.explanation = h.explanation;
+            a.risk = h.risk;
+            if let Some(t) = h.title {
+                a.title = t;
+            }
+        }
+        for e in h.earlier.into_iter().chain(own) {
+            if a.evidence.len() < MAX_EVIDENCE && !a.evidence.contains(&e) {
+                a.evidence.push(e);
+            }
+        }
+        for i in h.indicators {
+            if a.indicators.len() < MAX_INDICATORS && !a.indicators.contains(&i) {
+                a.indicators.push(i);
+            }
+        }
+        return;
+    }
+    let limit = if h.severity >= Severity::High {
+        2 * MAX_ALERTS
+    } else {
+        MAX_ALERTS
+    };
+    if alerts.len() >= limit {
+        *suppressed += 1;
+        return;
+    }
+    let Some(rule) = catalog::rule(h.rule) else {
+        debug_assert!(false, "rule {} not in the catalog", h.rule);
+        return;
+    };
+    let mut evidence: Vec<EvidenceEvent> = Vec::new();
+    for e in h.earlier.into_iter().chain(own) {
+        if evidence.len() < MAX_EVIDENCE && !evidence.contains(&e) {
+            evidence.push(e);
+        }
+    }
+    let mut indicators = h.indicators;
+    indicators.truncate(MAX_INDICATORS);
+    let alert = EventAlert {
+        rule: rule.id,
+        title: h.title.unwrap_or_else(|| rule.title.to_string()),
+        subject: h.subject,
+        category: rule.category,
+        severity: h.severity,
+        techniques: h.techniques.unwrap_or_else(|| rule.techniques.to_vec()),
+        description: rule.description.to_string(),
+        explanation: h.explanation,
+        risk: h.risk,
+        host: v.ev.host.clone(),
+        first_time: h.first_time.unwrap_or_else(|| v.ev.time.clone()),
+        last_time: v.ev.time.clone(),
+        count: h.count,
+        evidence,
+        indicators,
+    };
+    alerts.insert(key, alert);
+}
+
+impl EventAnalyzer {
+    /// The alerts, sorted: severity (worst first), first time, host, rule, subject.
     pub fn finish(self) -> EventAnalysis {
-        self.analysis
+        let mut analysis = self.analysis;
+        let alerts = self.alerts;
+        // An address whose guessing led to a logon is reported once, by the worse rule.
+        let succeeded: std::collections::BTreeSet<(&str, &str)> = alerts
+            .keys()
+            .filter(|(_, r, _)| *r == "event-brute-force-success")
+            .map(|(h, _, s)| (h.as_str(), s.as_str()))
+            .collect();
+        let superseded: Vec<(String, &'static str, String)> = alerts
+            .keys()
+            .filter(|(h, r, s)| {
+                *r == "event-brute-force" && succeeded.contains(&(h.as_str(), s.as_str()))
+            })
+            .cloned()
+            .collect();
+        let mut alerts = alerts;
+        for k in superseded {
+            alerts.remove(&k);
+        }
+        let mut list: Vec<EventAlert> = alerts.into_values().collect();
+        list.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.first_time.cmp(&b.first_time))
+                .then_with(|| a.host.cmp(&b.host))
+                .then_with(|| a.rule.cmp(b.rule))
+                .then_with(|| a.subject.cmp(&b.subject))
+        });
+        analysis.alerts = list;
+        analysis
     }
 }
 
@@ -216,16 +527,4 @@ pub fn analyze_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> EventA
         a.push(e);
     }
     a.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_keys_fold_case_and_domain_but_not_addresses() {
-        assert_eq!(host_key("WAZUH1.x0r.internal.cloudapp.net"), "wazuh1");
-        assert_eq!(host_key("web1"), "web1");
-        assert_eq!(host_key("10.0.0.5"), "10.0.0.5");
-    }
 }

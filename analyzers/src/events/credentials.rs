@@ -1,0 +1,368 @@
+//! Credential access (`event-credential-access`): a process opening, or a command naming for
+//! reading or copying, a place where credentials are kept — the shadow files, SSH private
+//! keys, browsers' password and cookie stores.
+//!
+//! Routine by behaviour and place: the programs whose job is to read them (sshd, login, su,
+//! sudo, passwd, unix_chkpwd, the shadow tools, cron's PAM, integrity checkers) when they run
+//! from a packaged path, the SSH client reading its own user's key, a browser reading its own
+//! store, security agents, and Debian's daily copy of the shadow files into /var/backups.
+//! Commands that only look at a file's metadata (ls, stat, chmod...) are not reads.
+
+use super::view::{View, base, mentions, packaged};
+use super::{Hit, event_iocs};
+use dossier_plugin_api::analysis::{Ioc, Severity};
+
+/// What kind of secret a path holds, and its technique.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Secret {
+    Shadow,
+    SshKey,
+    Browser,
+}
+
+impl Secret {
+    fn technique(self) -> &'static str {
+        match self {
+            Secret::Shadow => "T1003.008",
+            Secret::SshKey => "T1552.004",
+            Secret::Browser => "T1555.003",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Secret::Shadow => "the password hashes of the host's accounts",
+            Secret::SshKey => {
+                "an SSH private key (whoever holds it logs on wherever its public key is authorized)"
+            }
+            Secret::Browser => "a browser's saved passwords or session cookies",
+        }
+    }
+}
+
+/// The secret a path holds, if any.
+pub(crate) fn secret(path: &str) -> Option<Secret> {
+    if matches!(
+        path,
+        "/etc/shadow" | "/etc/gshadow" | "/etc/shadow-" | "/etc/gshadow-" | "/etc/security/opasswd"
+    ) {
+        return Some(Secret::Shadow);
+    }
+    let name = base(path);
+    if (path.contains("/.ssh/id_") && !name.ends_with(".pub"))
+        || (path.starts_with("/etc/ssh/ssh_host_") && name.ends_with("_key"))
+    {
+        return Some(Secret::SshKey);
+    }
+    let browser_dir = path.contains("/.mozilla/firefox/")
+        || [
+            "/.config/google-chrome/",
+            "/.config/chromium/",
+            "/.config/BraveSoftware/",
+            "/.config/microsoft-edge/",
+        ]
+        .iter()
+        .any(|d| path.contains(d));
+    if browser_dir
+        && matches!(
+            name,
+            "logins.json" | "key4.db" | "key3.db" | "cookies.sqlite" | "Login Data" | "Cookies"
+        )
+    {
+        return Some(Secret::Browser);
+    }
+    None
+}
+
+/// Programs whose job is to read the shadow files (authentication, account tools,
+/// integrity checkers), trusted only from a packaged path.
+const SHADOW_READERS: &[&str] = &[
+    "sshd",
+    "sshd-session",
+    "login",
+    "su",
+    "sudo",
+    "passwd",
+    "unix_chkpwd",
+    "unix_update",
+    "chage",
+    "chpasswd",
+    "chfn",
+    "chsh",
+    "newusers",
+    "useradd",
+    "usermod",
+    "userdel",
+    "groupadd",
+    "groupmod",
+    "groupdel",
+    "gpasswd",
+    "newgrp",
+    "pwck",
+    "grpck",
+    "pwconv",
+    "grpconv",
+    "vipw",
+    "vigr",
+    "cron",
+    "crond",
+    "atd",
+    "systemd",
+    "systemd-logind",
+    "sssd",
+    "nscd",
+    "polkitd",
+    "polkit-agent-helper-1",
+    "accounts-daemon",
+    "gdm-session-worker",
+    "lightdm",
+    "cockpit-session",
+    "aide",
+    "tripwire",
+];
+
+/// Programs that only look at metadata or permissions.
+const METADATA_ONLY: &[&str] = &[
+    "ls",
+    "stat",
+    "chmod",
+    "chown",
+    "chgrp",
+    "test",
+    "[",
+    "file",
+    "getfacl",
+    "setfacl",
+    "lsattr",
+    "chattr",
+    "touch",
+    "restorecon",
+    "find",
+    "ssh-keygen",
+];
+
+/// Whether the acting process is a routine reader of `s` at `path`.
+fn routine(v: &View, s: Secret, path: &str) -> bool {
+    let Some(p) = &v.proc else { return false };
+    let name = p.base();
+    let exe_packaged = p.exe.as_deref().is_some_and(packaged);
+    if v.agent().is_some() {
+        return true;
+    }
+    match s {
+        Secret::Shadow => exe_packaged && SHADOW_READERS.contains(&name),
+        Secret::SshKey => {
+            let own = path.starts_with("/etc/ssh/")
+                && exe_packaged
+                && matches!(name, "sshd" | "sshd-session" | "ssh-keygen");
+            let client = exe_packaged
+                && matches!(
+                    name,
+                    "ssh" | "ssh-add" | "scp" | "sftp" | "ssh-agent" | "git"
+                );
+            own || client
+        }
+        Secret::Browser => {
+            let exe = p.exe.as_deref().unwrap_or("");
+            ["firefox", "chrome", "chromium", "brave", "msedge"]
+                .iter()
+                .any(|b| name.starts_with(b))
+                && (packaged(exe) || exe.starts_with("/opt/google/") || exe.starts_with("/snap/"))
+        }
+    }
+}
+
+/// Debian's daily `passwd` cron job: `cp -p /etc/shadow shadow.bak` and `cmp` in /var/backups.
+fn debian_backup(v: &View, cmd: Option<&str>) -> bool {
+    let in_backups = v.ev.fields.get("cwd").is_some_and(|c| c == "/var/backups")
+        || cmd.is_some_and(|c| c.contains("/var/backups/"));
+    let prog = v.proc.as_ref().map(|p| p.base()).unwrap_or("");
+    in_backups
+        && matches!(prog, "cp" | "cmp")
+        && v.proc
+            .as_ref()
+            .and_then(|p| p.exe.as_deref())
+            .is_none_or(packaged)
+}
+
+/// Secrets a command line names as arguments (its program not metadata-only).
+fn named_secrets(cmd: &str) -> Vec<(String, Secret)> {
+    if !mentions(
+        cmd,
+        &[
+            "shadow",
+            "opasswd",
+            "/.ssh/",
+            "ssh_host_",
+            "mozilla",
+            "/.config/",
+        ],
+    ) {
+        return Vec::new();
+    }
+    let words: Vec<&str> = cmd
+        .split(|c: char| c.is_whitespace() || "'\";|&()<>".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let Some(first) = words.first() else {
+        return Vec::new();
+    };
+    let mut prog = base(first);
+    if matches!(prog, "sudo" | "env" | "nohup") {
+        prog = words.get(1).map(|w| base(w)).unwrap_or("");
+    }
+    if METADATA_ONLY.contains(&prog)
+        || SHADOW_READERS.contains(&prog)
+        || matches!(prog, "ssh" | "ssh-add")
+    {
+        return Vec::new();
+    }
+    let mut out: Vec<(String, Secret)> = Vec::new();
+    for (i, w) in words.iter().enumerate().skip(1) {
+        // `scp -i KEY ...`: the key is used to log on, not read out.
+        if words[i - 1] == "-i" {
+            continue;
+        }
+        let w = w.trim_start_matches("if=");
+        if let Some(s) = secret(w)
+            && !out.iter().any(|(p, _)| p == w)
+        {
+            out.push((w.to_string(), s));
+        }
+    }
+    out
+}
+
+pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
+    let mut found: Vec<(String, Secret, &'static str)> = Vec::new();
+    let opening = matches!(
+        v.action(),
+        "open" | "openat" | "openat2" | "SensitiveFileRead" | "read"
+    );
+    if opening
+        && let Some(f) = v.file()
+        && let Some(s) = secret(&f)
+    {
+        found.push((f, s, "opened"));
+    }
+    let cmd = v.run_command();
+    if let Some(c) = cmd {
+        for (p, s) in named_secrets(c) {
+            if !found.iter().any(|(f, _, _)| *f == p) {
+                found.push((p, s, "ran a command that reads"));
+            }
+        }
+    }
+    for (path, s, how) in found {
+        // A command's own program was judged by `named_secrets`; an open by its process.
+        let routine_actor = if how == "opened" {
+            routine(v, s, &path)
+        } else {
+            v.agent().is_some()
+        };
+        if routine_actor || (s == Secret::Shadow && debian_backup(v, cmd)) {
+            continue;
+        }
+        out.push(hit(v, &path, s, how, cmd));
+    }
+}
+
+fn hit(v: &View, path: &str, s: Secret, how: &str, cmd: Option<&str>) -> Hit {
+    let who = v.user().unwrap_or("an unknown account");
+    let prog = v
+        .proc
+        .as_ref()
+        .map(|p| p.label())
+        .unwrap_or_else(|| "a process".into());
+    let failed = v.ev.outcome.as_deref() == Some("failure");
+    let owner = path
+        .strip_prefix("/home/")
+        .and_then(|r| r.split('/').next())
+        .or_else(|| path.starts_with("/root/").then_some("root"));
+    let own_key = s == Secret::SshKey && owner.is_some_and(|o| Some(o) == v.user());
+    let copies = cmd.is_some_and(|c| {
+        c.split_whitespace().any(|w| {
+            matches!(
+                base(w),
+                "cp" | "scp"
+                    | "tar"
+                    | "base64"
+                    | "xxd"
+                    | "curl"
+                    | "nc"
+                    | "ncat"
+                    | "rsync"
+                    | "unshadow"
+                    | "john"
+                    | "dd"
+                    | "zip"
+            )
+        })
+    });
+    let severity = if v.web_context() || v.taint.is_some() {
+        Severity::High
+    } else if failed || (own_key && !copies) {
+        Severity::Medium
+    } else {
+        Severity::High
+    };
+    let cmd_text = cmd.map(|c| format!(" (`{c}`)")).unwrap_or_default();
+    let explanation = format!(
+        "{prog} running as `{who}`{} {how} {path}{cmd_text}{}: it holds {}.{}{}",
+        v.parent_label()
+            .map(|p| format!(" (parent {p})"))
+            .unwrap_or_default(),
+        if failed { " but was refused" } else { "" },
+        s.what(),
+        if copies {
+            " The command copies or encodes it, as exfiltration does."
+        } else {
+            ""
+        },
+        if own_key {
+            " The key belongs to the same account."
+        } else {
+            ""
+        }
+    );
+    let risk = match s {
+        Secret::Shadow => format!(
+            "With the hashes, passwords can be cracked offline and reused on other hosts. Establish why {who} read them; if unexplained, rotate the passwords of the host's accounts and look for the same accounts' logons elsewhere."
+        ),
+        Secret::SshKey => format!(
+            "Whoever holds {path} can log on wherever its public key is authorized. If the read is unexplained, replace the key and remove its public half from authorized_keys everywhere."
+        ),
+        Secret::Browser => format!(
+            "Saved passwords and session cookies give access to the owner's web accounts without the password. If unexplained, revoke the sessions and change the passwords stored in {path}."
+        ),
+    };
+    let mut iocs = vec![Ioc::Path(path.to_string())];
+    iocs.extend(event_iocs(v));
+    Hit::new("event-credential-access", severity, path, explanation, risk)
+        .techniques(vec![s.technique()])
+        .field("Secret", path)
+        .iocs(iocs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_commands() {
+        assert_eq!(secret("/etc/shadow"), Some(Secret::Shadow));
+        assert_eq!(secret("/home/a/.ssh/id_ed25519"), Some(Secret::SshKey));
+        assert_eq!(secret("/home/a/.ssh/id_ed25519.pub"), None);
+        assert_eq!(secret("/etc/ssh/ssh_host_rsa_key"), Some(Secret::SshKey));
+        assert_eq!(
+            secret("/home/a/.mozilla/firefox/x.default/logins.json"),
+            Some(Secret::Browser)
+        );
+        assert_eq!(secret("/etc/passwd"), None);
+        assert_eq!(named_secrets("cat /etc/shadow").len(), 1);
+        assert_eq!(named_secrets("sudo cat /etc/shadow").len(), 1);
+        assert!(named_secrets("ls -l /etc/shadow").is_empty());
+        assert!(named_secrets("chmod 640 /etc/shadow").is_empty());
+        assert!(named_secrets("passwd alice").is_empty());
+    }
+}

