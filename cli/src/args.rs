@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// dossier: forensic triage collection with hashed evidence bundles.
 #[derive(Debug, Parser)]
-#[command(name = "dossier", version, about, long_about = None)]
+#[command(name = "dossier", version = crate::build_info::VERSION_LINE, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

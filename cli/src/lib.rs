@@ -6,11 +6,14 @@
 pub mod analyze;
 pub mod args;
 pub mod baseline;
+pub mod build_info;
 pub mod commands;
 pub mod contain;
 pub mod guard;
 pub mod import;
+pub mod inputs;
 pub mod local;
+pub mod messages;
 pub mod orchestrate;
 pub mod plans;
 pub mod playbook;
