@@ -25,8 +25,8 @@ pub fn run(command: Command) -> ExitCode {
     match r {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dossier: error: {e:#}");
-            ExitCode::from(2)
+            eprintln!("dossier: error: {}", crate::messages::one_line(&e));
+            ExitCode::from(crate::messages::EXIT_COULD_NOT_RUN)
         }
     }
 }
@@ -149,7 +149,8 @@ fn analyze_collected(plan: &CollectPlan, bundle: &std::path::Path) -> anyhow::Re
     for u in &r.unanalyzed {
         eprintln!(
             "dossier: error: {} was not analyzed: {}",
-            u.subject, u.reason
+            u.subject,
+            crate::messages::without_subject(&u.subject, &u.reason)
         );
     }
     Ok(())
@@ -218,7 +219,11 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
         );
     }
     for u in &r.unanalyzed {
-        println!("NOT ANALYZED      {}: {}", u.subject, u.reason);
+        println!(
+            "NOT ANALYZED      {}: {}",
+            u.subject,
+            crate::messages::without_subject(&u.subject, &u.reason)
+        );
     }
     println!("fleet report: {}", r.fleet_report.display());
     Ok(())
@@ -252,7 +257,11 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         );
     }
     for u in &r.unanalyzed {
-        println!("NOT ANALYZED  {}: {}", u.subject, u.reason);
+        println!(
+            "NOT ANALYZED  {}: {}",
+            u.subject,
+            crate::messages::without_subject(&u.subject, &u.reason)
+        );
     }
     println!(
         "fleet report: {}\nfindings:     {}",

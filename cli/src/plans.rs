@@ -8,6 +8,7 @@ use crate::args::{
     AnalyzeArgs, BaselineArgs, CollectArgs, Command, KeygenArgs, PlaybooksAction, PlaybooksArgs,
     PluginsArgs, RulesArgs, SweepArgs, TimelineArgs, VerifyArgs,
 };
+use crate::inputs;
 use crate::orchestrate::Custody;
 use crate::playbook::{self, Playbook};
 use crate::plugins::Registry;
@@ -167,9 +168,13 @@ fn import(a: crate::args::ImportArgs) -> anyhow::Result<crate::import::ImportPla
         );
     }
     for f in &a.files {
-        let m = std::fs::metadata(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        anyhow::ensure!(m.is_file(), "{}: not a regular file", f.display());
+        inputs::input_file(
+            "source file",
+            f,
+            "give exported telemetry files (Defender for Endpoint CSV or JSON, audit.log, journalctl -o json)",
+        )?;
     }
+    inputs::out_dir("--out", &a.out)?;
     let mut custody = custody(a.case, a.examiner)?;
     custody.signer = signer(a.sign.as_deref())?;
     custody.tsa = a
@@ -202,6 +207,9 @@ fn registry_and_playbook(
     (flags, use_env): (&[PathBuf], bool),
     spec: Option<&str>,
 ) -> anyhow::Result<(Registry, Playbook)> {
+    if let Some(s) = spec {
+        inputs::playbook_file(s)?;
+    }
     let registry = registry(flags, use_env)?;
     let playbook = playbook::load(spec, &registry)?;
     registry.set_limits(&playbook.plugin_limits);
@@ -231,10 +239,9 @@ fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Cus
 
 fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
     if let Some(r) = &a.root {
-        if !r.is_dir() {
-            anyhow::bail!("--root {}: not a directory", r.display());
-        }
+        inputs::root_dir(r)?;
     }
+    inputs::out_dir("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case, a.examiner)?;
@@ -258,6 +265,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
+    inputs::bundles(&a.bundles)?;
     let pubkeys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
     if a.require_signature && pubkeys.is_empty() {
         anyhow::bail!("--require-signature needs --pubkey or --trusted-keys");
@@ -305,6 +313,7 @@ fn analyze_unless_encrypted(analyze: bool, custody: &Custody) -> bool {
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
+    inputs::out_dir("--out", &a.out)?;
     dossier_bundle::fsio::ensure_out_dir(&a.out)?;
     Ok(KeygenPlan {
         out: a.out,
@@ -345,6 +354,8 @@ fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
+    inputs::bundles(&a.bundles)?;
+    inputs::out_dir("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let baseline = a
@@ -365,6 +376,8 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
 }
 
 fn baseline(a: BaselineArgs) -> anyhow::Result<BaselinePlan> {
+    inputs::bundles(&a.bundles)?;
+    inputs::out_file("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     Ok(BaselinePlan {
@@ -387,6 +400,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
 
 fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
     use crate::timeline::Output;
+    inputs::bundles(&a.bundles)?;
     let out = if a.out.as_os_str() == "-" {
         Output::Stdout
     } else {
@@ -402,6 +416,7 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
                 a.out.display()
             );
         }
+        inputs::out_file("--out", &a.out)?;
         Output::File(a.out)
     };
     anyhow::ensure!(
@@ -418,6 +433,14 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
+    inputs::out_dir("--out", &a.out)?;
+    for h in &a.hosts {
+        inputs::input_file(
+            "--hosts",
+            h,
+            "give a file with one target a line, or an Ansible INI inventory",
+        )?;
+    }
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case.clone(), a.examiner.clone())?;

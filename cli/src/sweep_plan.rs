@@ -114,7 +114,7 @@ pub fn named_hosts(targets: &[String], a: &SshArgs) -> anyhow::Result<(Vec<Sweep
     let (config_path, config) = ssh_config(a, &home)?;
     let mut specs = Vec::new();
     for t in targets {
-        let spec = targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?;
+        let spec = targets::parse_target(t)?;
         if matches!(spec, TargetSpec::Network { .. }) {
             bail!("target {t:?}: a network; name each host to contain");
         }
@@ -176,7 +176,7 @@ fn ssh_config(a: &SshArgs, home: &Path) -> anyhow::Result<(PathBuf, SshConfig)> 
 fn target_specs(a: &SweepArgs) -> anyhow::Result<(Vec<TargetSpec>, Vec<targets::SkippedEntry>)> {
     let mut specs: Vec<TargetSpec> = Vec::new();
     for t in &a.targets {
-        specs.push(targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?);
+        specs.push(targets::parse_target(t)?);
     }
     let mut skipped = Vec::new();
     for f in &a.hosts {
