@@ -1,8 +1,16 @@
 //! Command-line syntax (clap). These types stay here: `commands` turns them into validated
 //! plans before anything else sees them.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// The command tree as the binary parses it: the derived one, with the exit codes after the
+/// help of the top command and of every subcommand (and so in `dossier man`).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .after_help(crate::messages::EXIT_CODES_HELP)
+        .mut_subcommands(|s| s.after_help(crate::messages::EXIT_CODES_HELP))
+}
 
 /// dossier: forensic triage collection with hashed evidence bundles.
 #[derive(Debug, Parser)]
@@ -56,6 +64,26 @@ pub enum Command {
     /// not) stored in an import bundle with its events normalized, for `analyze` and
     /// `timeline`.
     Import(ImportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout, e.g.
+    /// `dossier completions bash > /etc/bash_completion.d/dossier`.
+    Completions(CompletionsArgs),
+    /// Write the manual pages (dossier.1 and one per subcommand, dossier-sweep.1, ...) into
+    /// --out DIR, or print the top page (dossier.1) to stdout.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder for the pages (created 0700); without it the top page goes to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

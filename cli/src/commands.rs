@@ -49,7 +49,25 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Actions(p) => crate::contain::actions(p),
         Plan::Restore(p) => crate::contain::restore(p),
         Plan::Import(p) => crate::import::import(p),
+        Plan::Completions(shell) => {
+            crate::manual::print(&crate::manual::completions(shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Plan::Man(out) => man(out.as_deref()),
     }
+}
+
+/// `dossier man`: every page into the folder, or the top page to stdout.
+fn man(out: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    match out {
+        Some(dir) => {
+            for path in crate::manual::write_pages(dir)? {
+                println!("{}", path.display());
+            }
+        }
+        None => crate::manual::print(&crate::manual::pages()?[0].1)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn keygen(p: KeygenPlan) -> anyhow::Result<ExitCode> {

@@ -13,6 +13,7 @@ pub mod guard;
 pub mod import;
 pub mod inputs;
 pub mod local;
+pub mod manual;
 pub mod messages;
 pub mod orchestrate;
 pub mod plans;

@@ -41,6 +41,10 @@ pub enum Plan {
     Actions(crate::contain::ActionsPlan),
     Restore(crate::contain::RestorePlan),
     Import(crate::import::ImportPlan),
+    /// `dossier completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `dossier man [--out DIR]`: the folder, or `None` for the top page on stdout.
+    Man(Option<PathBuf>),
 }
 
 /// `dossier keygen`.
@@ -151,6 +155,13 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Actions(a) => Plan::Actions(crate::contain::plan_actions(a)?),
         Command::Restore(a) => Plan::Restore(restore(a)?),
         Command::Import(a) => Plan::Import(import(a)?),
+        Command::Completions(a) => Plan::Completions(a.shell),
+        Command::Man(a) => {
+            if let Some(out) = &a.out {
+                inputs::out_dir("--out", out)?;
+            }
+            Plan::Man(a.out)
+        }
     })
 }
 
