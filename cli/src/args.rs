@@ -29,7 +29,7 @@ pub enum Command {
     /// Verify bundles: whole-file and per-member SHA-256, manifest, custody ledger.
     Verify(VerifyArgs),
     /// List the built-in collectors.
-    Collectors,
+    Collectors(CollectorsArgs),
     /// Verify bundles, then analyze them: per-host reports, fleet report, findings JSON.
     Analyze(AnalyzeArgs),
     /// Verify bundles of known-good hosts and write a baseline of their units, cron entries,
@@ -70,6 +70,14 @@ pub enum Command {
     /// Write the manual pages (dossier.1 and one per subcommand, dossier-sweep.1, ...) into
     /// --out DIR, or print the top page (dossier.1) to stdout.
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectorsArgs {
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -245,12 +253,20 @@ pub struct PluginsArgs {
     /// without this flag that variable is ignored.
     #[arg(long)]
     pub plugin_env: bool,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PlaybooksArgs {
     #[command(subcommand)]
     pub action: Option<PlaybooksAction>,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +387,10 @@ pub struct SweepArgs {
     /// without this flag that variable is ignored.
     #[arg(long)]
     pub plugin_env: bool,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -470,6 +490,10 @@ pub struct RulesArgs {
     /// without this flag that variable is ignored.
     #[arg(long)]
     pub plugin_env: bool,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -549,4 +573,8 @@ pub struct VerifyArgs {
     /// decrypted as they are read, never to disk.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }

@@ -6,17 +6,14 @@ use crate::args::Command;
 use crate::local::LocalHost;
 use crate::orchestrate;
 use crate::plans::{
-    AnalyzePlan, BaselinePlan, CollectPlan, KeygenPlan, Plan, PlaybooksPlan, PluginsPlan,
-    RulesPlan, SweepRun, VerifyPlan,
+    AnalyzePlan, BaselinePlan, CollectPlan, KeygenPlan, Plan, SweepRun, VerifyPlan,
 };
-use crate::playbook;
-use crate::plugins::Registry;
 use crate::text::sanitize;
 use dossier_bundle::ledger;
 use dossier_bundle::reader::{self, Limits};
 use dossier_bundle::signature;
+use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::analysis::NotCollected;
-use dossier_plugin_api::{Analyzer, CollectorStatus};
 use std::process::ExitCode;
 
 /// Runs a parsed command line: its plan first, then the command.
@@ -36,14 +33,14 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
     match plan {
         Plan::Collect(p) => collect(p),
         Plan::Verify(p) => verify(p),
-        Plan::Collectors => collectors(),
+        Plan::Collectors(json) => crate::listing::collectors(json),
         Plan::Analyze(p) => analyze(p),
         Plan::Baseline(p) => baseline(p),
-        Plan::Rules(p) => rules(p),
+        Plan::Rules(p) => crate::listing::rules(p),
         Plan::Timeline(p) => timeline(&p),
         Plan::Sweep(p) => sweep(p),
-        Plan::Plugins(p) => plugins(p),
-        Plan::Playbooks(p) => playbooks(p),
+        Plan::Plugins(p) => crate::listing::plugins(p),
+        Plan::Playbooks(p) => crate::listing::playbooks(p),
         Plan::Keygen(p) => keygen(p),
         Plan::Contain(p) => crate::contain::contain(p),
         Plan::Actions(p) => crate::contain::actions(p),
@@ -178,19 +175,33 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
     let progress = crate::progress::sweep_for_stderr(p.quiet);
     let out = crate::sweep::run(&p.sweep, &p.registry.collectors, progress.as_ref())?;
     let incomplete = out.summary.targets.iter().filter(|t| !t.complete()).count();
-    for t in &out.summary.targets {
-        let what = match (&t.bundle, &t.reason) {
-            (Some(b), _) if t.complete() => b.clone(),
-            (Some(b), Some(r)) => format!("{b} ({r})"),
-            (_, Some(r)) => r.clone(),
-            _ => String::new(),
+    if !p.json {
+        for t in &out.summary.targets {
+            let what = match (&t.bundle, &t.reason) {
+                (Some(b), _) if t.complete() => b.clone(),
+                (Some(b), Some(r)) => format!("{b} ({r})"),
+                (_, Some(r)) => r.clone(),
+                _ => String::new(),
+            };
+            println!("{:<17} {:<34} {}", t.outcome, t.label, sanitize(&what));
+        }
+    }
+    let analysis = if p.analyze && !out.bundles.is_empty() {
+        Some(analyze_swept(&p, &out)?)
+    } else {
+        None
+    };
+    if p.json {
+        let doc = crate::listing::json::Sweep {
+            summary: out.summary_path.display().to_string(),
+            targets: &out.summary.targets,
+            incomplete,
+            analysis: analysis.as_ref().map(crate::listing::json::analysis),
         };
-        println!("{:<17} {:<34} {}", t.outcome, t.label, sanitize(&what));
+        crate::listing::json::print("dossier-sweep", doc)?;
+    } else {
+        println!("sweep summary: {}", out.summary_path.display());
     }
-    if p.analyze && !out.bundles.is_empty() {
-        analyze_swept(&p, &out)?;
-    }
-    println!("sweep summary: {}", out.summary_path.display());
     if incomplete > 0 {
         eprintln!(
             "dossier: {incomplete} of {} target(s) not completely collected (see {})",
@@ -204,7 +215,10 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
 
 /// The fleet analysis of a sweep's bundles, in `OUT/analysis`, with the targets not
 /// collected.
-fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Result<()> {
+fn analyze_swept(
+    p: &SweepRun,
+    out: &crate::sweep::SweepOutcome,
+) -> anyhow::Result<crate::analyze::Analysis> {
     let dir = p.sweep.out.join("analysis");
     let not_collected: Vec<NotCollected> = out
         .summary
@@ -226,6 +240,9 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
         p.baseline.as_ref(),
         &dossier_bundle::crypt::Identities::none(),
     )?;
+    if p.json {
+        return Ok(r);
+    }
     for h in &r.hosts {
         println!(
             "{:<17} {:<34} score {:>3}, {} findings: {}",
@@ -244,7 +261,7 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
         );
     }
     println!("fleet report: {}", r.fleet_report.display());
-    Ok(())
+    Ok(r)
 }
 
 fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
@@ -427,157 +444,6 @@ fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Widths of the id and MITRE columns of `dossier rules`.
-type Columns = (usize, usize);
-
-fn rules(p: RulesPlan) -> anyhow::Result<ExitCode> {
-    // Columns as wide as their longest entry (built-in and plugin rules alike).
-    let plugin_rules: Vec<_> = p
-        .registry
-        .analyzers
-        .iter()
-        .flat_map(|an| an.info().rules)
-        .collect();
-    let (idw, mw) = dossier_analyzers::CATALOG
-        .iter()
-        .map(|r| (r.id.len(), r.mitre.join(",").len()))
-        .chain(
-            plugin_rules
-                .iter()
-                .map(|r| (r.id.len(), r.mitre.join(",").len())),
-        )
-        .fold((2, 12), |(a, b), (x, y)| (a.max(x), b.max(y)));
-    println!(
-        "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  title",
-        "id", "MITRE ATT&CK", "weight", "severity", "class"
-    );
-    for r in dossier_analyzers::CATALOG {
-        builtin_rule(r, &p, (idw, mw));
-    }
-    if !p.long {
-        println!(
-            "(class `behaviour*`: some findings of the rule are context; see `dossier rules --long`)"
-        );
-    }
-    plugin_rules_of(&p, (idw, mw));
-    if p.long {
-        println!("technique names: {}", dossier_plugin_api::attack::release());
-    }
-    println!(
-        "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",
-        p.playbook.analysis.thresholds.malicious,
-        p.playbook.analysis.thresholds.suspicious,
-        p.playbook.name
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One built-in rule of `dossier rules` (with `--long`, its details).
-fn builtin_rule(r: &dossier_analyzers::RuleInfo, p: &RulesPlan, (idw, mw): Columns) {
-    let (on, weight, sev) = p.playbook.analysis.effective(r);
-    // `behaviour*`: behaviour, but some findings are context (see --long).
-    let class = format!(
-        "{}{}",
-        r.class.label(),
-        if r.context_when.is_some() { "*" } else { "" }
-    );
-    println!(
-        "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{}",
-        r.id,
-        r.mitre.join(","),
-        weight,
-        sev.label(),
-        class,
-        r.title,
-        if on { "" } else { " (disabled)" }
-    );
-    if p.long {
-        builtin_rule_details(r);
-    }
-}
-
-/// What `dossier rules --long` says of a built-in rule under its line.
-fn builtin_rule_details(r: &dossier_analyzers::RuleInfo) {
-    println!(
-        "    needs: {}{}",
-        if r.needs.is_empty() {
-            "-".to_string()
-        } else {
-            r.needs.join(", ")
-        },
-        if r.needs_packages {
-            " + package database"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "    class: {}{}",
-        match r.class {
-            dossier_plugin_api::analysis::Class::Behaviour =>
-                "behaviour (scored: its weight counts once per host)",
-            dossier_plugin_api::analysis::Class::Context =>
-                "context (never scored on its own: adds its weight once when behaviour is found on the same subject)",
-        },
-        r.context_when
-            .map(|w| format!("; context when {w}"))
-            .unwrap_or_default()
-    );
-    println!(
-        "    MITRE ATT&CK: {}",
-        dossier_plugin_api::attack::labels(r.mitre)
-    );
-    let shared = r.shares_with();
-    if !shared.is_empty() {
-        println!(
-            "    shares facts with: {} ({}: one observation counts once, under the highest weight)",
-            shared.join(", "),
-            r.shares.join(", ")
-        );
-    }
-    println!("    {}\n", r.doc);
-}
-
-/// The rules of analyzer plugins in `dossier rules`.
-fn plugin_rules_of(p: &RulesPlan, (idw, mw): Columns) {
-    for an in &p.registry.analyzers {
-        let info = an.info();
-        for r in &info.rules {
-            let (on, weight, sev) = p
-                .playbook
-                .analysis
-                .effective_for(&r.id, r.weight, r.severity);
-            let scope = match r.scope {
-                dossier_plugin_api::analyzer::RuleScope::Host => "",
-                dossier_plugin_api::analyzer::RuleScope::Fleet => " [fleet]",
-            };
-            println!(
-                "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{scope} (plugin {}){}",
-                r.id,
-                r.mitre.join(","),
-                weight,
-                sev.label(),
-                "behaviour",
-                r.title,
-                info.name,
-                if on { "" } else { " (disabled)" }
-            );
-            if p.long {
-                println!(
-                    "    needs: {}\n    MITRE ATT&CK: {}\n    {}\n",
-                    if r.needs.is_empty() {
-                        "-".to_string()
-                    } else {
-                        r.needs.join(", ")
-                    },
-                    dossier_plugin_api::attack::labels(&r.mitre),
-                    r.doc
-                );
-            }
-        }
-    }
-}
-
 fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     let checks = dossier_bundle::custody::Checks {
@@ -587,6 +453,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         identities: &p.identities,
     };
     let mut failed = 0usize;
+    let mut entries = Vec::new();
     for path in &p.bundles {
         let c = dossier_bundle::custody::check(path, &limits, &checks);
         let mut v = c.verification;
@@ -615,7 +482,15 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 sanitize(key)
             );
         }
-        if v.ok() {
+        if p.json {
+            failed += usize::from(!v.ok());
+            entries.push(crate::listing::json::verified(
+                path,
+                &v,
+                c.signed.as_ref(),
+                stamped.clone(),
+            ));
+        } else if v.ok() {
             println!(
                 "OK      {}  sha256 {}  {}",
                 path.display(),
@@ -659,6 +534,13 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
             record_verification(&dir, path, &v);
         }
     }
+    if p.json {
+        let doc = crate::listing::json::Verify {
+            bundles: entries,
+            failed,
+        };
+        crate::listing::json::print("dossier-verify", doc)?;
+    }
     if failed > 0 {
         eprintln!(
             "dossier: {failed} of {} bundle(s) failed verification",
@@ -691,120 +573,4 @@ fn record_verification(dir: &std::path::Path, path: &std::path::Path, v: &reader
     if let Err(e) = ledger::append(dir, &ev) {
         eprintln!("dossier: warning: custody ledger not updated: {e}");
     }
-}
-
-fn plugins(p: PluginsPlan) -> anyhow::Result<ExitCode> {
-    let registry = &p.registry;
-    println!(
-        "{:<9} {:<16} {:<8} {:<8} source",
-        "kind", "name", "version", "load ms"
-    );
-    for c in dossier_collectors::builtin() {
-        let i = c.info();
-        println!(
-            "{:<9} {:<16} {:<8} {:<8} builtin",
-            "collector", i.name, i.version, "-"
-        );
-    }
-    println!(
-        "{:<9} {:<16} {:<8} {:<8} builtin ({} rules)",
-        "analyzer",
-        "rules",
-        env!("CARGO_PKG_VERSION"),
-        "-",
-        dossier_analyzers::CATALOG.len()
-    );
-    for (name, what) in playbook::BUILTIN_REPORTERS {
-        println!(
-            "{:<9} {:<16} {:<8} {:<8} builtin: {what}",
-            "reporter",
-            name,
-            env!("CARGO_PKG_VERSION"),
-            "-"
-        );
-    }
-    for l in &registry.libs {
-        let lib = &l.lib;
-        let ms = format!("{:.1}", l.load_time.as_secs_f64() * 1000.0);
-        for kind in lib.kind_names() {
-            let name = plugin_name(registry, kind, &lib.sha256).unwrap_or_else(|| lib.name.clone());
-            println!(
-                "{:<9} {:<16} {:<8} {:<8} plugin {} {}\n{:<44} sha256 {}",
-                kind, name, lib.version, ms, lib.name, lib.path, "", lib.sha256
-            );
-        }
-    }
-    println!(
-        "dynamic plugins: supported, each library in a child process of its own (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH (with --plugin-env), {}",
-        dossier_plugin_abi::ABI_VERSION,
-        dossier_plugin_api::API_VERSION,
-        dossier_plugin_abi::TARGET,
-        crate::plugins::user_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| "(no HOME: no per-user directory)".into())
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The name of what a plugin library (by SHA-256) provides of a kind.
-fn plugin_name(registry: &Registry, kind: &str, sha256: &str) -> Option<String> {
-    match kind {
-        "collector" => registry
-            .collectors
-            .iter()
-            .find(|c| c.origin().is_some_and(|o| o.sha256 == sha256))
-            .map(|c| c.info().name),
-        "analyzer" => registry
-            .analyzers
-            .iter()
-            .find(|a| a.origin_lib().sha256 == sha256)
-            .map(|a| a.info().name),
-        _ => registry
-            .reporters
-            .iter()
-            .find(|r| {
-                r.reporter
-                    .lock()
-                    .map(|x| x.origin_lib().sha256 == sha256)
-                    .unwrap_or(false)
-            })
-            .map(|r| r.info.name.clone()),
-    }
-}
-
-fn playbooks(p: PlaybooksPlan) -> anyhow::Result<ExitCode> {
-    match p {
-        PlaybooksPlan::List => {
-            let registry = Registry::builtin();
-            println!("{:<12} {:<16} description", "name", "sha256");
-            for (name, _) in playbook::BUILTIN {
-                let p = playbook::load(Some(name), &registry)?;
-                println!(
-                    "{:<12} {:<16} {}{}",
-                    p.name,
-                    &p.sha256[..16],
-                    p.description,
-                    if *name == playbook::DEFAULT {
-                        " (default)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        PlaybooksPlan::Show(name) => {
-            let text = playbook::text_of(&name)?;
-            print!("# source: {}\n# sha256: {}\n{}", text.0, text.1, text.2);
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn collectors() -> anyhow::Result<ExitCode> {
-    for c in dossier_collectors::builtin() {
-        let i = c.info();
-        println!("{:<10} {:<8} {}", i.name, i.version, i.description);
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ pub mod contain;
 pub mod guard;
 pub mod import;
 pub mod inputs;
+pub mod listing;
 pub mod local;
 pub mod manual;
 pub mod messages;

@@ -28,7 +28,8 @@ pub const PASSPHRASE_ENV: &str = "DOSSIER_SIGN_PASSPHRASE";
 pub enum Plan {
     Collect(CollectPlan),
     Verify(VerifyPlan),
-    Collectors,
+    /// `dossier collectors` (`--json`).
+    Collectors(bool),
     Analyze(AnalyzePlan),
     Baseline(BaselinePlan),
     Rules(RulesPlan),
@@ -80,6 +81,8 @@ pub struct VerifyPlan {
     pub tsa_certs: dossier_bundle::timestamp::TsaCerts,
     /// `--identity`: decrypt encrypted bundles to check their contents too.
     pub identities: Identities,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier analyze`.
@@ -111,6 +114,8 @@ pub struct RulesPlan {
     pub registry: Registry,
     /// Each rule's description and false positives too.
     pub long: bool,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier sweep`: the sweep itself and what follows it.
@@ -122,17 +127,21 @@ pub struct SweepRun {
     /// Analyze the bundles once collected (not `--no-analyze`).
     pub analyze: bool,
     pub quiet: bool,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier plugins`.
 pub struct PluginsPlan {
     pub registry: Registry,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier playbooks`.
 pub enum PlaybooksPlan {
-    /// List the built-in playbooks.
-    List,
+    /// List the built-in playbooks (`--json`: as one JSON document).
+    List(bool),
     /// Print a built-in playbook or a playbook file (a name or path, read when printed).
     Show(String),
 }
@@ -142,7 +151,7 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
     Ok(match command {
         Command::Collect(a) => Plan::Collect(collect(a)?),
         Command::Verify(a) => Plan::Verify(verify(a)?),
-        Command::Collectors => Plan::Collectors,
+        Command::Collectors(a) => Plan::Collectors(a.json),
         Command::Analyze(a) => Plan::Analyze(analyze(a)?),
         Command::Baseline(a) => Plan::Baseline(baseline(a)?),
         Command::Rules(a) => Plan::Rules(rules(a)?),
@@ -288,6 +297,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         require_signature: a.require_signature,
         tsa_certs: dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?,
         identities: Identities::load(&a.identities)?,
+        json: a.json,
     })
 }
 
@@ -406,6 +416,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
         playbook,
         registry,
         long: a.long,
+        json: a.json,
     })
 }
 
@@ -480,6 +491,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         baseline,
         analyze,
         quiet: a.quiet,
+        json: a.json,
     })
 }
 
@@ -500,12 +512,13 @@ fn restore(a: crate::args::RestoreArgs) -> anyhow::Result<crate::contain::Restor
 fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {
     Ok(PluginsPlan {
         registry: registry(&a.plugins, a.plugin_env)?,
+        json: a.json,
     })
 }
 
 fn playbooks(a: PlaybooksArgs) -> PlaybooksPlan {
     match a.action {
-        None => PlaybooksPlan::List,
+        None => PlaybooksPlan::List(a.json),
         Some(PlaybooksAction::Show { name }) => PlaybooksPlan::Show(name),
     }
 }
