@@ -8,7 +8,24 @@ fn main() -> std::process::ExitCode {
     if std::env::args_os().nth(1).as_deref() == Some(dossier_cli::plugins::HOST_ARG.as_ref()) {
         return dossier_cli::plugins::child::serve();
     }
-    let matches = dossier_cli::args::command().get_matches();
-    let cli = dossier_cli::args::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let parsed = dossier_cli::args::command()
+        .try_get_matches()
+        .and_then(|m| dossier_cli::args::Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and exit 0, as clap does.
+        // `dossier` alone prints the help (on stderr, exit 2), as clap does.
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            let line = dossier_cli::messages::syntax_error_line(&e.render().to_string());
+            eprintln!("dossier: error: {line}");
+            return std::process::ExitCode::from(dossier_cli::messages::EXIT_COULD_NOT_RUN);
+        }
+    };
     dossier_cli::commands::run(cli.command)
 }

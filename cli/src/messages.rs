@@ -20,6 +20,28 @@ pub const EXIT_CODES_HELP: &str = "Exit status:
   2  could not run: bad flags or inputs, an output that cannot be written (one line on
      stderr names the input and what to do)";
 
+/// A command-line syntax error of clap (several lines: the error, a usage line, a hint) as
+/// one line: the error, then which `--help` to read.
+pub fn syntax_error_line(rendered: &str) -> String {
+    let mut what = Vec::new();
+    let mut command = "dossier".to_string();
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(usage) = line.strip_prefix("Usage: ") {
+            command = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['-', '<', '[']))
+                .collect::<Vec<_>>()
+                .join(" ");
+        } else if line.starts_with("For more information") {
+            continue;
+        } else {
+            what.push(line.strip_prefix("error: ").unwrap_or(line));
+        }
+    }
+    let what = what.join(" ").replace(": ", ": ").replace(":  ", ": ");
+    format!("{what}; see `{command} --help`")
+}
+
 /// `err` and its causes as one line, without repeated fragments.
 pub fn one_line(err: &anyhow::Error) -> String {
     let mut line = String::new();
@@ -110,6 +132,15 @@ mod tests {
         );
         let e = anyhow::Error::new(std::io::Error::other("gone")).context("reading /a");
         assert_eq!(one_line(&e), "reading /a: gone");
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_line_naming_the_help_to_read() {
+        let rendered = "error: the following required arguments were not provided:\n  --out <DIR>\n\nUsage: dossier keygen --out <DIR>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            syntax_error_line(rendered),
+            "the following required arguments were not provided: --out <DIR>; see `dossier keygen --help`"
+        );
     }
 
     #[test]

@@ -186,6 +186,13 @@ fn target_specs(a: &SweepArgs) -> anyhow::Result<(Vec<TargetSpec>, Vec<targets::
     }
     let specs = targets::dedup(specs);
     if specs.is_empty() {
+        if a.targets.is_empty() && !a.hosts.is_empty() {
+            let files: Vec<String> = a.hosts.iter().map(|f| f.display().to_string()).collect();
+            bail!(
+                "--hosts {}: no targets in it (only blank lines, comments or skipped entries); put one host, address or network a line",
+                files.join(", ")
+            );
+        }
         bail!("no targets: name hosts, addresses or networks, or --hosts FILE");
     }
     Ok((specs, skipped))
