@@ -27,6 +27,7 @@ mod hostile;
 mod import;
 mod import_analyze;
 mod live;
+mod messages;
 mod partial;
 mod secret_reads;
 mod secrets;
