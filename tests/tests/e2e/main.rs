@@ -13,6 +13,7 @@
 
 mod analysis;
 mod architecture;
+mod cli_output;
 mod contain;
 mod contain_from;
 mod contain_runtime;
