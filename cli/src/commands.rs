@@ -491,38 +491,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 stamped.clone(),
             ));
         } else if v.ok() {
-            println!(
-                "OK      {}  sha256 {}  {}",
-                path.display(),
-                v.sha256.as_deref().unwrap_or("?"),
-                match v.encryption {
-                    reader::Encryption::None => format!("{} members", v.members_checked + 1),
-                    reader::Encryption::Decrypted =>
-                        format!("{} members (encrypted, decrypted)", v.members_checked + 1),
-                    reader::Encryption::NotDecrypted =>
-                        "(encrypted, contents not checked: no --identity)".into(),
-                }
-            );
-            if let Some((s, head)) = c.signed {
-                println!(
-                    "        signed by key {} ({}): {}",
-                    s.key_id,
-                    sanitize(&s.signer),
-                    sanitize(&s.trusted_comment)
-                );
-                if let Some(h) = head {
-                    println!(
-                        "        custody ledger head signed by key {} ({}): {} line(s), {} appended since (unsigned, hash-chained)",
-                        h.key_id,
-                        sanitize(&h.signer),
-                        h.signed_lines,
-                        h.unsigned_after
-                    );
-                }
-            }
-            if let Some(line) = &stamped {
-                println!("        {line}");
-            }
+            print_verified(path, &v, c.signed.as_ref(), stamped.as_deref());
         } else {
             failed += 1;
             println!("FAILED  {}", path.display());
@@ -549,6 +518,47 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text of a bundle that verified: its line, then its signature, ledger head and token.
+fn print_verified(
+    path: &std::path::Path,
+    v: &reader::Verification,
+    signed: Option<&(signature::Signed, Option<signature::LedgerHead>)>,
+    stamped: Option<&str>,
+) {
+    println!(
+        "OK      {}  sha256 {}  {}",
+        path.display(),
+        v.sha256.as_deref().unwrap_or("?"),
+        match v.encryption {
+            reader::Encryption::None => format!("{} members", v.members_checked + 1),
+            reader::Encryption::Decrypted =>
+                format!("{} members (encrypted, decrypted)", v.members_checked + 1),
+            reader::Encryption::NotDecrypted =>
+                "(encrypted, contents not checked: no --identity)".into(),
+        }
+    );
+    if let Some((s, head)) = signed {
+        println!(
+            "        signed by key {} ({}): {}",
+            s.key_id,
+            sanitize(&s.signer),
+            sanitize(&s.trusted_comment)
+        );
+        if let Some(h) = head {
+            println!(
+                "        custody ledger head signed by key {} ({}): {} line(s), {} appended since (unsigned, hash-chained)",
+                h.key_id,
+                sanitize(&h.signer),
+                h.signed_lines,
+                h.unsigned_after
+            );
+        }
+    }
+    if let Some(line) = stamped {
+        println!("        {line}");
+    }
 }
 
 /// Records a verification in the custody ledger in `dir` (a warning if it cannot).

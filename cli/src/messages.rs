@@ -38,7 +38,7 @@ pub fn syntax_error_line(rendered: &str) -> String {
             what.push(line.strip_prefix("error: ").unwrap_or(line));
         }
     }
-    let what = what.join(" ").replace(": ", ": ").replace(":  ", ": ");
+    let what = what.join(" ").replace(":  ", ": ");
     format!("{what}; see `{command} --help`")
 }
 
