@@ -381,6 +381,8 @@ fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
 /// (the timeline holds the others; none written when none is left), 2 when it could not be
 /// written. What it did goes to stdout, or to stderr when the timeline does.
 fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
+    // A bundle that is missing or not a file: the command cannot run (exit 2), nothing written.
+    crate::inputs::bundles(&p.bundles)?;
     let (bundles, unsigned) = signed_only(&p.bundles, &p.keys);
     let mut t = crate::timeline::write_timeline(p, &bundles)?;
     for (path, why) in unsigned {

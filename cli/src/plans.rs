@@ -422,7 +422,6 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
 
 fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
     use crate::timeline::Output;
-    inputs::bundles(&a.bundles)?;
     let out = if a.out.as_os_str() == "-" {
         Output::Stdout
     } else {
