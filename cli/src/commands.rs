@@ -370,7 +370,7 @@ fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ crate::baseline::BaselineFileError::Refused(_)) => {
-            eprintln!("dossier: error: {e}");
+            eprintln!("dossier: error: {}", crate::messages::fold(&e.to_string()));
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -416,10 +416,10 @@ fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
         }
     }
     for (path, why) in &t.refused {
+        let name = path.display().to_string();
         say(format!(
-            "NOT IN TIMELINE  {}: {}",
-            path.display(),
-            sanitize(why)
+            "NOT IN TIMELINE  {name}: {}",
+            sanitize(&crate::messages::without_subject(&name, why))
         ));
     }
     let runs = if t.runs > 0 {

@@ -158,7 +158,8 @@ pub fn playbook_file(spec: &str) -> Result<(), InputError> {
         return Ok(());
     }
     let mut magic = [0u8; 4];
-    let n = std::fs::File::open(path)
+    // Opened only once known to be a regular file (a FIFO swapped in is not waited on).
+    let n = dossier_bundle::fsio::open_input(path)
         .and_then(|mut f| f.read(&mut magic))
         .unwrap_or(0);
     if n == 4 && &magic == b"PK\x03\x04" {

@@ -104,7 +104,10 @@ fn dedup_prefix(line: &str) -> String {
 pub fn without_subject(subject: &str, reason: &str) -> String {
     let reason = fold(reason);
     if let Some((head, rest)) = reason.split_once(": ") {
-        if head == subject || head.ends_with(&format!("/{subject}")) {
+        if head == subject
+            || head.ends_with(&format!("/{subject}"))
+            || subject.ends_with(&format!("/{head}"))
+        {
             return rest.to_string();
         }
     }

@@ -304,6 +304,34 @@ fn a_damaged_bundle_is_a_failed_check_exit_1_named_once() {
     );
     assert_eq!(line.matches("trunc.zip:").count(), 1, "{line}");
     assert!(repeated(line).is_none(), "{line}");
+
+    // The defect of issue 18: "NOT IN TIMELINE  trunc.zip: trunc.zip: verification failed".
+    let o = dossier(t, &["timeline", "trunc.zip", "--out", "t.jsonl"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("NOT IN TIMELINE"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.starts_with("NOT IN TIMELINE  trunc.zip: verification failed: "),
+        "{line}"
+    );
+    assert!(repeated(line).is_none(), "{line}");
+
+    // baseline: one line, exit 1 (the bundle was checked and refused).
+    let o = dossier(t, &["baseline", "trunc.zip", "--out", "b.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("dossier: error: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("baseline not written: trunc.zip: verification failed: "),
+        "{line}"
+    );
+    assert!(repeated(line).is_none() && !line.contains("  - "), "{line}");
 }
 
 #[test]
