@@ -217,6 +217,10 @@ pub struct ActionsArgs {
     /// How to reach and log in to each target.
     #[command(flatten)]
     pub ssh: SshArgs,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -427,6 +431,10 @@ pub struct AnalyzeArgs {
     /// decrypted as they are read, never to disk.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

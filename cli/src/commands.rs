@@ -266,21 +266,36 @@ fn analyze_swept(
 
 fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
     let (bundles, refused) = signed_only(&p.bundles, &p.keys);
+    let r = if bundles.is_empty() {
+        None
+    } else {
+        Some(crate::analyze::analyze_bundles(
+            &bundles,
+            &p.playbook,
+            &p.registry,
+            &p.out,
+            &[],
+            p.baseline.as_ref(),
+            &p.identities,
+        )?)
+    };
+    let all_analyzed = refused.is_empty() && r.as_ref().is_some_and(|r| r.unanalyzed.is_empty());
+    let code = if all_analyzed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if p.json {
+        crate::listing::json::print(
+            "dossier-analyze",
+            crate::listing::json::analyzed(r.as_ref(), &refused),
+        )?;
+        return Ok(code);
+    }
     for (path, why) in &refused {
         println!("NOT ANALYZED  {}: signature: {why}", path.display());
     }
-    if bundles.is_empty() {
-        return Ok(ExitCode::from(1));
-    }
-    let r = crate::analyze::analyze_bundles(
-        &bundles,
-        &p.playbook,
-        &p.registry,
-        &p.out,
-        &[],
-        p.baseline.as_ref(),
-        &p.identities,
-    )?;
+    let Some(r) = r else { return Ok(code) };
     for h in &r.hosts {
         println!(
             "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
@@ -312,11 +327,7 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
             e.json.display()
         );
     }
-    Ok(if r.unanalyzed.is_empty() && refused.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(code)
 }
 
 /// With keys (`analyze --pubkey`): the bundles whose signature verifies, and, when a custody

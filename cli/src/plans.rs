@@ -97,6 +97,8 @@ pub struct AnalyzePlan {
     pub keys: Vec<TrustedKey>,
     /// `--identity`: decrypts encrypted bundles.
     pub identities: Identities,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier baseline`.
@@ -393,6 +395,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         baseline,
         keys,
         identities: Identities::load(&a.identities)?,
+        json: a.json,
     })
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Doc<T: Serialize> {
     /// `dossier-rules`, `dossier-verify`, `dossier-plugins`, `dossier-collectors`,
-    /// `dossier-playbooks`, `dossier-sweep`.
+    /// `dossier-playbooks`, `dossier-sweep`, `dossier-actions`, `dossier-analyze`.
     pub schema: &'static str,
     /// 1.
     pub version: u32,
@@ -224,6 +224,24 @@ pub fn verified(
     }
 }
 
+/// `dossier actions --json`: the action records of each host.
+#[derive(Debug, Serialize)]
+pub struct Actions {
+    pub hosts: Vec<ActionsHost>,
+}
+
+/// One host's action records.
+#[derive(Debug, Serialize)]
+pub struct ActionsHost {
+    /// `local` or the SSH target's label.
+    pub host: String,
+    /// The newest transition of each record, oldest action first, as stored on the host
+    /// (`id`, `seq`, `host`, `state`, `step`, times...: `contain/src/record.rs`).
+    pub records: Vec<dossier_contain::record::Record>,
+    /// Record files that could not be read (the exit code is 1 when any).
+    pub problems: Vec<String>,
+}
+
 /// `dossier sweep --json`: the targets (as in `sweep.json`) and, unless `--no-analyze`, the
 /// analysis.
 #[derive(Debug, Serialize)]
@@ -258,6 +276,66 @@ pub struct HostEntry {
     pub score: u32,
     pub findings: usize,
     pub report: String,
+}
+
+/// `dossier analyze --json`: what the analysis wrote, and the bundles it refused.
+#[derive(Debug, Serialize)]
+pub struct Analyze {
+    pub hosts: Vec<HostEntry>,
+    /// Bundles not analyzed (signature refused, failed verification or custody check).
+    pub not_analyzed: Vec<ProblemEntry>,
+    /// The fleet report and findings JSON; null when no bundle was left to analyze.
+    pub fleet_report: Option<String>,
+    pub findings: Option<String>,
+    /// The events report of import bundles, null without any.
+    pub events: Option<EventsEntry>,
+}
+
+/// The events report of an analysis.
+#[derive(Debug, Serialize)]
+pub struct EventsEntry {
+    pub report: String,
+    pub json: String,
+    pub events: u64,
+    pub alerts: usize,
+}
+
+/// `dossier analyze --json` from the analysis (`None`: every bundle was refused before it)
+/// and the bundles refused for their signature.
+pub fn analyzed(
+    r: Option<&crate::analyze::Analysis>,
+    refused: &[(std::path::PathBuf, String)],
+) -> Analyze {
+    let mut not_analyzed: Vec<ProblemEntry> = refused
+        .iter()
+        .map(|(path, why)| ProblemEntry {
+            subject: path.display().to_string(),
+            message: format!("signature: {why}"),
+        })
+        .collect();
+    let Some(r) = r else {
+        return Analyze {
+            hosts: Vec::new(),
+            not_analyzed,
+            fleet_report: None,
+            findings: None,
+            events: None,
+        };
+    };
+    let a = analysis(r);
+    not_analyzed.extend(a.not_analyzed);
+    Analyze {
+        hosts: a.hosts,
+        not_analyzed,
+        fleet_report: Some(a.fleet_report),
+        findings: Some(a.findings),
+        events: r.events.as_ref().map(|e| EventsEntry {
+            report: e.report.display().to_string(),
+            json: e.json.display().to_string(),
+            events: e.events,
+            alerts: e.alerts,
+        }),
+    }
 }
 
 /// The analysis as JSON.

@@ -344,3 +344,83 @@ fn sweep_json_reports_every_target_even_unreachable_ones() {
     assert_eq!(t["outcome"], "unreachable");
     assert!(t["reason"].is_string() && t["bundle"].is_null(), "{t}");
 }
+
+#[test]
+fn analyze_json_lists_hosts_and_refused_bundles() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let bundle = collect(
+        p,
+        &p.join("out"),
+        &[
+            "--no-analyze",
+            "--root",
+            fixture("rootfs-clean").to_str().unwrap(),
+        ],
+    );
+    let whole = std::fs::read(&bundle).unwrap();
+    std::fs::write(p.join("trunc.zip"), &whole[..200]).unwrap();
+    let v = json_of(
+        p,
+        &[
+            "analyze",
+            "--json",
+            "--out",
+            "rep",
+            bundle.to_str().unwrap(),
+            "trunc.zip",
+        ],
+        1,
+    );
+    assert_eq!(v["schema"], "dossier-analyze");
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{v}");
+    let h = &hosts[0];
+    assert!(h["hostname"].is_string() && h["verdict"].is_string(), "{h}");
+    assert!(h["score"].is_u64() && h["findings"].is_u64(), "{h}");
+    assert!(Path::new(h["report"].as_str().unwrap()).is_relative());
+    assert!(p.join(h["report"].as_str().unwrap()).is_file(), "{h}");
+    assert_eq!(v["not_analyzed"][0]["subject"], "trunc.zip", "{v}");
+    assert!(
+        v["not_analyzed"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("verification failed: "),
+        "{v}"
+    );
+    assert!(p.join(v["findings"].as_str().unwrap()).is_file(), "{v}");
+    assert!(v["events"].is_null());
+}
+
+#[test]
+fn actions_json_lists_the_records_of_this_machine() {
+    if !nix::unistd::geteuid().is_root() {
+        skip_or_fail("dossier actions on this machine needs root");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let (state, run) = (p.join("state"), p.join("run"));
+    let v = json_of(
+        p,
+        &[
+            "actions",
+            "--json",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--runtime-dir",
+            run.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(v["schema"], "dossier-actions");
+    assert_eq!(v["hosts"][0]["host"], "local", "{v}");
+    assert!(
+        v["hosts"][0]["records"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
+    assert!(
+        v["hosts"][0]["problems"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
+}
