@@ -37,6 +37,13 @@ pub enum InputError {
         blocker: String,
         hint: &'static str,
     },
+    #[error("{what} {path}: {folder} is not writable by you; {hint}")]
+    NotWritable {
+        what: String,
+        path: String,
+        folder: String,
+        hint: &'static str,
+    },
     #[error("{what} {path}: a dossier bundle (zip archive), not a playbook; {hint}")]
     BundleAsPlaybook {
         what: String,
@@ -177,7 +184,7 @@ pub fn playbook_file(spec: &str) -> Result<(), InputError> {
 /// written is found when it is created (`fsio::ensure_out_dir`).
 pub fn out_dir(what: &str, path: &Path) -> Result<(), InputError> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => return Ok(()),
+        Ok(m) if m.is_dir() => return writable(what, path, path),
         Ok(m) => {
             return Err(InputError::WrongType {
                 what: what.into(),
@@ -209,6 +216,28 @@ pub fn out_file(what: &str, path: &Path) -> Result<(), InputError> {
     blocked_by_file(what, path)
 }
 
+/// `folder` (`path` or the nearest existing folder above it) as an error when the running
+/// user may not create files in it (root may, whatever its mode).
+fn writable(what: &str, path: &Path, folder: &Path) -> Result<(), InputError> {
+    use nix::unistd::{AccessFlags, access};
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    match access(folder, AccessFlags::W_OK | AccessFlags::X_OK) {
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EROFS) => {
+            Err(InputError::NotWritable {
+                what: what.into(),
+                path: path.display().to_string(),
+                folder: folder.display().to_string(),
+                hint: OUT_HINT,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The nearest existing ancestor of `path` that is not a folder, as an error.
 fn blocked_by_file(what: &str, path: &Path) -> Result<(), InputError> {
     for up in path.ancestors().skip(1) {
@@ -217,7 +246,7 @@ fn blocked_by_file(what: &str, path: &Path) -> Result<(), InputError> {
         }
         if let Ok(m) = std::fs::metadata(up) {
             if m.is_dir() {
-                return Ok(());
+                return writable(what, path, up);
             }
             return Err(InputError::FileInTheWay {
                 what: what.into(),
@@ -274,6 +303,29 @@ mod tests {
         assert!(out_dir("--out", &file).is_err());
         assert!(out_file("--out", dir.path()).is_err());
         out_file("--out", &dir.path().join("x.json")).unwrap();
+    }
+
+    #[test]
+    fn a_folder_the_user_may_not_write_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ro = dir.path().join("ro");
+        std::fs::create_dir(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let r = out_dir("--out", &ro.join("out"));
+        if nix::unistd::geteuid().is_root() {
+            // Root may write anywhere: the folder is usable.
+            r.unwrap();
+        } else {
+            let e = r.unwrap_err().to_string();
+            assert!(
+                e.ends_with(&format!(
+                    "{} is not writable by you; choose another output folder",
+                    ro.display()
+                )),
+                "{e}"
+            );
+        }
     }
 
     #[test]
