@@ -34,7 +34,7 @@ fn exit_status_roff() -> String {
         ),
         (
             "2",
-            "Could not run: bad flags or inputs, an output that cannot be written. One line on standard error names the input and what to do.",
+            "Could not run: bad flags or inputs, an output that cannot be written (found before anything runs), or an error that stopped it. One line on standard error names the input and what to do.",
         ),
     ] {
         s.push_str(&format!(".TP\n\\fB{code}\\fR\n{what}\n"));

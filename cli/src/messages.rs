@@ -3,13 +3,8 @@
 //! `thiserror` message that shows its source, then the source again), line breaks folded
 //! into `; `, and the exit codes every command shares.
 
-/// Exit code: everything ran and every check passed.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the command ran, and something it checks failed (a bundle that does not
-/// verify, a target not completely collected, a bundle not analyzed, a signature missing).
-pub const EXIT_CHECK_FAILED: u8 = 1;
 /// Exit code: the command could not run (bad flags or inputs, an output that cannot be
-/// written); nothing was checked.
+/// written: found before anything runs) or an error stopped it.
 pub const EXIT_COULD_NOT_RUN: u8 = 2;
 
 /// The exit codes as `--help` and the man page list them.
@@ -17,8 +12,8 @@ pub const EXIT_CODES_HELP: &str = "Exit status:
   0  success: everything ran and every check passed
   1  a check failed: a bundle did not verify or was not analyzed, a target was not
      completely collected, a signature or timestamp is missing or bad
-  2  could not run: bad flags or inputs, an output that cannot be written (one line on
-     stderr names the input and what to do)";
+  2  could not run: bad flags or inputs, an output that cannot be written, an error that
+     stopped it (one line on stderr names the input and what to do)";
 
 /// A command-line syntax error of clap (several lines: the error, a usage line, a hint) as
 /// one line: the error, then which `--help` to read.
