@@ -157,6 +157,29 @@ pub fn input_file(what: &str, path: &Path, hint: &'static str) -> Result<(), Inp
     Ok(())
 }
 
+/// Every file given to `flag` (see [`input_file`]).
+pub fn input_files<P: AsRef<Path>>(
+    flag: &str,
+    paths: &[P],
+    hint: &'static str,
+) -> Result<(), InputError> {
+    paths
+        .iter()
+        .try_for_each(|p| input_file(flag, p.as_ref(), hint))
+}
+
+/// What to give for each file flag.
+pub mod hint {
+    pub const PUBKEY: &str = "give a minisign public key (.pub) made by `dossier keygen`";
+    pub const TRUSTED_KEYS: &str = "give a file of minisign public keys";
+    pub const IDENTITY: &str = "give an age identity file or an unencrypted OpenSSH private key";
+    pub const BASELINE: &str = "give a baseline written by `dossier baseline`";
+    pub const SIGN: &str = "give a minisign secret key made by `dossier keygen`";
+    pub const TSA_CERT: &str = "give the TSA's certificate or the CA that issued it (PEM)";
+    pub const SSH_CONFIG: &str = "give an OpenSSH client configuration file, or /dev/null for none";
+    pub const FINDINGS: &str = "give a findings.json written by `dossier analyze` or `sweep`";
+}
+
 /// `--playbook NAME|FILE` when it names an existing file: not a bundle given by mistake.
 pub fn playbook_file(spec: &str) -> Result<(), InputError> {
     use std::io::Read;
@@ -226,14 +249,12 @@ fn writable(what: &str, path: &Path, folder: &Path) -> Result<(), InputError> {
         folder
     };
     match access(folder, AccessFlags::W_OK | AccessFlags::X_OK) {
-        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EROFS) => {
-            Err(InputError::NotWritable {
-                what: what.into(),
-                path: path.display().to_string(),
-                folder: folder.display().to_string(),
-                hint: OUT_HINT,
-            })
-        }
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EROFS) => Err(InputError::NotWritable {
+            what: what.into(),
+            path: path.display().to_string(),
+            folder: folder.display().to_string(),
+            hint: OUT_HINT,
+        }),
         _ => Ok(()),
     }
 }

@@ -297,14 +297,33 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         ledger: !a.no_ledger,
         pubkeys,
         require_signature: a.require_signature,
-        tsa_certs: dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?,
-        identities: Identities::load(&a.identities)?,
+        tsa_certs: {
+            inputs::input_files("--tsa-cert", &a.tsa_certs, inputs::hint::TSA_CERT)?;
+            dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?
+        },
+        identities: identities(&a.identities)?,
         json: a.json,
     })
 }
 
+/// The identities of `--identity`, each an existing file.
+fn identities(paths: &[PathBuf]) -> anyhow::Result<Identities> {
+    inputs::input_files("--identity", paths, inputs::hint::IDENTITY)?;
+    Ok(Identities::load(paths)?)
+}
+
+/// The baseline of `--baseline`, an existing file.
+fn load_baseline(path: &Path) -> anyhow::Result<BaselineIndex> {
+    inputs::input_file("--baseline", path, inputs::hint::BASELINE)?;
+    Ok(crate::baseline::load(path)?)
+}
+
 /// The keys of `--pubkey` (each a minisign `.pub` file) and `--trusted-keys` (a list).
 fn trusted_keys(pubkeys: &[PathBuf], list: Option<&Path>) -> anyhow::Result<Vec<TrustedKey>> {
+    inputs::input_files("--pubkey", pubkeys, inputs::hint::PUBKEY)?;
+    if let Some(list) = list {
+        inputs::input_file("--trusted-keys", list, inputs::hint::TRUSTED_KEYS)?;
+    }
     let mut keys = pubkeys
         .iter()
         .map(|p| TrustedKey::load(p))
@@ -372,6 +391,7 @@ fn passphrase(key: Option<&Path>) -> anyhow::Result<String> {
 /// The signing key of `--sign`, unlocked before anything is collected.
 fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
     let Some(key) = key else { return Ok(None) };
+    inputs::input_file("--sign", key, inputs::hint::SIGN)?;
     let pass = passphrase(Some(key))?;
     Ok(Some(Arc::new(SigningKey::load(key, &pass)?)))
 }
@@ -381,11 +401,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
     inputs::out_dir("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
-    let baseline = a
-        .baseline
-        .as_deref()
-        .map(crate::baseline::load)
-        .transpose()?;
+    let baseline = a.baseline.as_deref().map(load_baseline).transpose()?;
     let keys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
     Ok(AnalyzePlan {
         bundles: a.bundles,
@@ -394,7 +410,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         registry,
         baseline,
         keys,
-        identities: Identities::load(&a.identities)?,
+        identities: identities(&a.identities)?,
         json: a.json,
     })
 }
@@ -450,7 +466,7 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
     Ok(crate::timeline::TimelinePlan {
         bundles: a.bundles,
         out,
-        identities: Identities::load(&a.identities)?,
+        identities: identities(&a.identities)?,
         keys: trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?,
         budget: a.sort_memory << 20,
     })
@@ -458,6 +474,14 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
 
 fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
     inputs::out_dir("--out", &a.out)?;
+    if let Some(c) = a
+        .ssh
+        .ssh_config
+        .as_deref()
+        .filter(|c| *c != Path::new("/dev/null"))
+    {
+        inputs::input_file("--ssh-config", c, inputs::hint::SSH_CONFIG)?;
+    }
     for h in &a.hosts {
         inputs::input_file(
             "--hosts",
@@ -479,7 +503,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
     let analyze = analyze_unless_encrypted(!a.no_analyze, &custody);
     // A bad baseline stops the sweep before any connection.
     let baseline = match (&a.baseline, !analyze) {
-        (Some(p), false) => Some(crate::baseline::load(p)?),
+        (Some(p), false) => Some(load_baseline(p)?),
         (Some(_), true) => {
             eprintln!("dossier: note: --baseline is not used with --no-analyze");
             None
@@ -499,6 +523,9 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
 
 /// `dossier contain`: `--examiner` and `--sign` checked here, the rest by the command.
 fn contain(a: crate::args::ContainArgs) -> anyhow::Result<crate::contain::ContainPlan> {
+    if let Some(f) = &a.from {
+        inputs::input_file("--from", f, inputs::hint::FINDINGS)?;
+    }
     let examiner = check_text("examiner", a.case.examiner.clone())?;
     let signer = signer(a.case.sign.as_deref())?;
     crate::contain::plan_contain(a, examiner, signer)

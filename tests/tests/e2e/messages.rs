@@ -156,6 +156,48 @@ const CANNOT_RUN: &[Case] = &[
         "{T}/missing.csv",
     ),
     case(
+        "verify --pubkey {T}/missing.pub {B}",
+        2,
+        "--pubkey {T}/missing.pub: does not exist; give a minisign public key",
+        "{T}/missing.pub",
+    ),
+    case(
+        "verify --tsa-cert {T}/root {B}",
+        2,
+        "--tsa-cert {T}/root: a folder, not a regular file; give the TSA's certificate",
+        "{T}/root",
+    ),
+    case(
+        "analyze {B} --out {T}/rep --identity {T}/missing.key",
+        2,
+        "--identity {T}/missing.key: does not exist; give an age identity file",
+        "{T}/missing.key",
+    ),
+    case(
+        "analyze {B} --out {T}/rep --baseline {T}/missing.json",
+        2,
+        "--baseline {T}/missing.json: does not exist; give a baseline written by `dossier baseline`",
+        "{T}/missing.json",
+    ),
+    case(
+        "collect --root {T}/root --out {T}/o --sign {T}/missing.key",
+        2,
+        "--sign {T}/missing.key: does not exist; give a minisign secret key",
+        "{T}/missing.key",
+    ),
+    case(
+        "sweep web01 --out {T}/o --ssh-config {T}/missing.conf",
+        2,
+        "--ssh-config {T}/missing.conf: does not exist",
+        "{T}/missing.conf",
+    ),
+    case(
+        "contain --from {T}/missing.json --out {T}/o",
+        2,
+        "--from {T}/missing.json: does not exist; give a findings.json",
+        "{T}/missing.json",
+    ),
+    case(
         "keygen",
         2,
         "the following required arguments were not provided: --out <DIR>; see `dossier keygen --help`",
