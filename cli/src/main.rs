@@ -13,8 +13,8 @@ fn main() -> std::process::ExitCode {
         .and_then(|m| dossier_cli::args::Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
-        // --help and --version print to stdout and exit 0, as clap does.
-        // `dossier` alone prints the help (on stderr, exit 2), as clap does.
+        // As clap does: --help and --version print to stdout and exit 0; `dossier` alone
+        // prints the help on stderr and exits 2.
         Err(e)
             if !e.use_stderr()
                 || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
