@@ -1,12 +1,20 @@
 //! Command-line syntax (clap). These types stay here: `commands` turns them into validated
 //! plans before anything else sees them.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
+
+/// The command tree as the binary parses it: the derived one, with the exit codes after the
+/// help of the top command and of every subcommand (and so in `dossier man`).
+pub fn command() -> clap::Command {
+    Cli::command()
+        .after_help(crate::messages::EXIT_CODES_HELP)
+        .mut_subcommands(|s| s.after_help(crate::messages::EXIT_CODES_HELP))
+}
 
 /// dossier: forensic triage collection with hashed evidence bundles.
 #[derive(Debug, Parser)]
-#[command(name = "dossier", version, about, long_about = None)]
+#[command(name = "dossier", version = crate::build_info::VERSION_LINE, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -21,7 +29,7 @@ pub enum Command {
     /// Verify bundles: whole-file and per-member SHA-256, manifest, custody ledger.
     Verify(VerifyArgs),
     /// List the built-in collectors.
-    Collectors,
+    Collectors(CollectorsArgs),
     /// Verify bundles, then analyze them: per-host reports, fleet report, findings JSON.
     Analyze(AnalyzeArgs),
     /// Verify bundles of known-good hosts and write a baseline of their units, cron entries,
@@ -64,6 +72,12 @@ pub enum Command {
     /// finding) or `stix` (a STIX 2.1 bundle of indicators for the IOCs of flagged findings),
     /// from bundles (verified, then analyzed) or report directories of `analyze`.
     Export(ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout, e.g.
+    /// `dossier completions bash > /etc/bash_completion.d/dossier`.
+    Completions(CompletionsArgs),
+    /// Write the manual pages (dossier.1 and one per subcommand, dossier-sweep.1, ...) into
+    /// --out DIR, or print the top page (dossier.1) to stdout.
+    Man(ManArgs),
 }
 
 /// The format of `dossier export`.
@@ -93,6 +107,28 @@ pub struct ExportArgs {
     /// Identity that decrypts encrypted bundles (`.zip.age`; repeatable), as for `analyze`.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectorsArgs {
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Folder for the pages (created 0700); without it the top page goes to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +254,10 @@ pub struct ActionsArgs {
     /// How to reach and log in to each target.
     #[command(flatten)]
     pub ssh: SshArgs,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -254,12 +294,20 @@ pub struct PluginsArgs {
     /// without this flag that variable is ignored.
     #[arg(long)]
     pub plugin_env: bool,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PlaybooksArgs {
     #[command(subcommand)]
     pub action: Option<PlaybooksAction>,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -386,6 +434,10 @@ pub struct SweepArgs {
     /// without this flag that variable is ignored.
     #[arg(long)]
     pub plugin_env: bool,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -451,6 +503,10 @@ pub struct AnalyzeArgs {
     /// decrypted as they are read, never to disk.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -514,6 +570,10 @@ pub struct RulesArgs {
     /// without this flag that variable is ignored.
     #[arg(long)]
     pub plugin_env: bool,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -593,4 +653,8 @@ pub struct VerifyArgs {
     /// decrypted as they are read, never to disk.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Print one JSON document instead of text (fields in the README, "Machine-readable
+    /// output").
+    #[arg(long)]
+    pub json: bool,
 }

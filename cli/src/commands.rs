@@ -6,17 +6,14 @@ use crate::args::Command;
 use crate::local::LocalHost;
 use crate::orchestrate;
 use crate::plans::{
-    AnalyzePlan, BaselinePlan, CollectPlan, KeygenPlan, Plan, PlaybooksPlan, PluginsPlan,
-    RulesPlan, SweepRun, VerifyPlan,
+    AnalyzePlan, BaselinePlan, CollectPlan, KeygenPlan, Plan, SweepRun, VerifyPlan,
 };
-use crate::playbook;
-use crate::plugins::Registry;
 use crate::text::sanitize;
 use dossier_bundle::ledger;
 use dossier_bundle::reader::{self, Limits};
 use dossier_bundle::signature;
+use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::analysis::NotCollected;
-use dossier_plugin_api::{Analyzer, CollectorStatus};
 use std::process::ExitCode;
 
 /// Runs a parsed command line: its plan first, then the command.
@@ -25,8 +22,8 @@ pub fn run(command: Command) -> ExitCode {
     match r {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dossier: error: {e:#}");
-            ExitCode::from(2)
+            eprintln!("dossier: error: {}", crate::messages::one_line(&e));
+            ExitCode::from(crate::messages::EXIT_COULD_NOT_RUN)
         }
     }
 }
@@ -36,14 +33,14 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
     match plan {
         Plan::Collect(p) => collect(p),
         Plan::Verify(p) => verify(p),
-        Plan::Collectors => collectors(),
+        Plan::Collectors(json) => crate::listing::collectors(json),
         Plan::Analyze(p) => analyze(p),
         Plan::Baseline(p) => baseline(p),
-        Plan::Rules(p) => rules(p),
+        Plan::Rules(p) => crate::listing::rules(p),
         Plan::Timeline(p) => timeline(&p),
         Plan::Sweep(p) => sweep(p),
-        Plan::Plugins(p) => plugins(p),
-        Plan::Playbooks(p) => playbooks(p),
+        Plan::Plugins(p) => crate::listing::plugins(p),
+        Plan::Playbooks(p) => crate::listing::playbooks(p),
         Plan::Keygen(p) => keygen(p),
         Plan::Contain(p) => crate::contain::contain(p),
         Plan::Actions(p) => crate::contain::actions(p),
@@ -51,7 +48,25 @@ fn execute(plan: Plan) -> anyhow::Result<ExitCode> {
         Plan::Import(p) => crate::import::import(p),
         Plan::Export(p) => crate::export::run(p),
         Plan::Merge(p) => crate::merge::run(p),
+        Plan::Completions(shell) => {
+            crate::manual::print(&crate::manual::completions(shell))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Plan::Man(out) => man(out.as_deref()),
     }
+}
+
+/// `dossier man`: every page into the folder, or the top page to stdout.
+fn man(out: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    match out {
+        Some(dir) => {
+            for path in crate::manual::write_pages(dir)? {
+                println!("{}", path.display());
+            }
+        }
+        None => crate::manual::print(&crate::manual::pages()?[0].1)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn keygen(p: KeygenPlan) -> anyhow::Result<ExitCode> {
@@ -151,7 +166,8 @@ fn analyze_collected(plan: &CollectPlan, bundle: &std::path::Path) -> anyhow::Re
     for u in &r.unanalyzed {
         eprintln!(
             "dossier: error: {} was not analyzed: {}",
-            u.subject, u.reason
+            u.subject,
+            crate::messages::without_subject(&u.subject, &u.reason)
         );
     }
     Ok(())
@@ -161,25 +177,39 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
     let progress = crate::progress::sweep_for_stderr(p.quiet);
     let out = crate::sweep::run(&p.sweep, &p.registry.collectors, progress.as_ref())?;
     let incomplete = out.summary.targets.iter().filter(|t| !t.complete()).count();
-    for t in &out.summary.targets {
-        let what = match (&t.bundle, &t.reason) {
-            (Some(b), _) if t.complete() => b.clone(),
-            (Some(b), Some(r)) => format!("{b} ({r})"),
-            (_, Some(r)) => r.clone(),
-            _ => String::new(),
+    if !p.json {
+        for t in &out.summary.targets {
+            let what = match (&t.bundle, &t.reason) {
+                (Some(b), _) if t.complete() => b.clone(),
+                (Some(b), Some(r)) => format!("{b} ({r})"),
+                (_, Some(r)) => r.clone(),
+                _ => String::new(),
+            };
+            println!("{:<17} {:<34} {}", t.outcome, t.label, sanitize(&what));
+        }
+    }
+    let analysis = if p.analyze && !out.bundles.is_empty() {
+        Some(analyze_swept(&p, &out)?)
+    } else {
+        None
+    };
+    if p.json {
+        let doc = crate::listing::json::Sweep {
+            summary: out.summary_path.display().to_string(),
+            targets: &out.summary.targets,
+            incomplete,
+            analysis: analysis.as_ref().map(crate::listing::json::analysis),
         };
-        println!("{:<17} {:<34} {}", t.outcome, t.label, sanitize(&what));
+        crate::listing::json::print("dossier-sweep", doc)?;
+    } else {
+        if let Some(s) = &out.summary.shard {
+            println!(
+                "shard {}/{}: {} of {} target(s)",
+                s.index, s.count, s.kept, s.of
+            );
+        }
+        println!("sweep summary: {}", out.summary_path.display());
     }
-    if let Some(s) = &out.summary.shard {
-        println!(
-            "shard {}/{}: {} of {} target(s)",
-            s.index, s.count, s.kept, s.of
-        );
-    }
-    if p.analyze && !out.bundles.is_empty() {
-        analyze_swept(&p, &out)?;
-    }
-    println!("sweep summary: {}", out.summary_path.display());
     if incomplete > 0 {
         eprintln!(
             "dossier: {incomplete} of {} target(s) not completely collected (see {})",
@@ -193,7 +223,10 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
 
 /// The fleet analysis of a sweep's bundles, in `OUT/analysis`, with the targets not
 /// collected.
-fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Result<()> {
+fn analyze_swept(
+    p: &SweepRun,
+    out: &crate::sweep::SweepOutcome,
+) -> anyhow::Result<crate::analyze::Analysis> {
     let dir = p.sweep.out.join("analysis");
     let not_collected: Vec<NotCollected> = out
         .summary
@@ -215,6 +248,9 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
         p.baseline.as_ref(),
         &dossier_bundle::crypt::Identities::none(),
     )?;
+    if p.json {
+        return Ok(r);
+    }
     for h in &r.hosts {
         println!(
             "{:<17} {:<34} score {:>3}, {} findings: {}",
@@ -226,29 +262,48 @@ fn analyze_swept(p: &SweepRun, out: &crate::sweep::SweepOutcome) -> anyhow::Resu
         );
     }
     for u in &r.unanalyzed {
-        println!("NOT ANALYZED      {}: {}", u.subject, u.reason);
+        println!(
+            "NOT ANALYZED      {}: {}",
+            u.subject,
+            crate::messages::without_subject(&u.subject, &u.reason)
+        );
     }
     println!("fleet report: {}", r.fleet_report.display());
-    Ok(())
+    Ok(r)
 }
 
 fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
     let (bundles, refused) = signed_only(&p.bundles, &p.keys);
+    let r = if bundles.is_empty() {
+        None
+    } else {
+        Some(crate::analyze::analyze_bundles(
+            &bundles,
+            &p.playbook,
+            &p.registry,
+            &p.out,
+            &[],
+            p.baseline.as_ref(),
+            &p.identities,
+        )?)
+    };
+    let all_analyzed = refused.is_empty() && r.as_ref().is_some_and(|r| r.unanalyzed.is_empty());
+    let code = if all_analyzed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if p.json {
+        crate::listing::json::print(
+            "dossier-analyze",
+            crate::listing::json::analyzed(r.as_ref(), &refused),
+        )?;
+        return Ok(code);
+    }
     for (path, why) in &refused {
         println!("NOT ANALYZED  {}: signature: {why}", path.display());
     }
-    if bundles.is_empty() {
-        return Ok(ExitCode::from(1));
-    }
-    let r = crate::analyze::analyze_bundles(
-        &bundles,
-        &p.playbook,
-        &p.registry,
-        &p.out,
-        &[],
-        p.baseline.as_ref(),
-        &p.identities,
-    )?;
+    let Some(r) = r else { return Ok(code) };
     for h in &r.hosts {
         println!(
             "{:<18} {:<17} score {:>3}  {:>3} findings  {}",
@@ -260,7 +315,11 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         );
     }
     for u in &r.unanalyzed {
-        println!("NOT ANALYZED  {}: {}", u.subject, u.reason);
+        println!(
+            "NOT ANALYZED  {}: {}",
+            u.subject,
+            crate::messages::without_subject(&u.subject, &u.reason)
+        );
     }
     println!(
         "fleet report: {}\nfindings:     {}",
@@ -276,11 +335,7 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
             e.json.display()
         );
     }
-    Ok(if r.unanalyzed.is_empty() && refused.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(code)
 }
 
 /// With keys (`analyze --pubkey`): the bundles whose signature verifies, and, when a custody
@@ -334,7 +389,7 @@ fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ crate::baseline::BaselineFileError::Refused(_)) => {
-            eprintln!("dossier: error: {e}");
+            eprintln!("dossier: error: {}", crate::messages::fold(&e.to_string()));
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -345,6 +400,8 @@ fn baseline(p: BaselinePlan) -> anyhow::Result<ExitCode> {
 /// (the timeline holds the others; none written when none is left), 2 when it could not be
 /// written. What it did goes to stdout, or to stderr when the timeline does.
 fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
+    // A bundle that is missing or not a file: the command cannot run (exit 2), nothing written.
+    crate::inputs::bundles(&p.bundles)?;
     let (bundles, unsigned) = signed_only(&p.bundles, &p.keys);
     let mut t = crate::timeline::write_timeline(p, &bundles)?;
     for (path, why) in unsigned {
@@ -378,10 +435,10 @@ fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
         }
     }
     for (path, why) in &t.refused {
+        let name = path.display().to_string();
         say(format!(
-            "NOT IN TIMELINE  {}: {}",
-            path.display(),
-            sanitize(why)
+            "NOT IN TIMELINE  {name}: {}",
+            sanitize(&crate::messages::without_subject(&name, why))
         ));
     }
     let runs = if t.runs > 0 {
@@ -408,157 +465,6 @@ fn timeline(p: &crate::timeline::TimelinePlan) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Widths of the id and MITRE columns of `dossier rules`.
-type Columns = (usize, usize);
-
-fn rules(p: RulesPlan) -> anyhow::Result<ExitCode> {
-    // Columns as wide as their longest entry (built-in and plugin rules alike).
-    let plugin_rules: Vec<_> = p
-        .registry
-        .analyzers
-        .iter()
-        .flat_map(|an| an.info().rules)
-        .collect();
-    let (idw, mw) = dossier_analyzers::CATALOG
-        .iter()
-        .map(|r| (r.id.len(), r.mitre.join(",").len()))
-        .chain(
-            plugin_rules
-                .iter()
-                .map(|r| (r.id.len(), r.mitre.join(",").len())),
-        )
-        .fold((2, 12), |(a, b), (x, y)| (a.max(x), b.max(y)));
-    println!(
-        "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  title",
-        "id", "MITRE ATT&CK", "weight", "severity", "class"
-    );
-    for r in dossier_analyzers::CATALOG {
-        builtin_rule(r, &p, (idw, mw));
-    }
-    if !p.long {
-        println!(
-            "(class `behaviour*`: some findings of the rule are context; see `dossier rules --long`)"
-        );
-    }
-    plugin_rules_of(&p, (idw, mw));
-    if p.long {
-        println!("technique names: {}", dossier_plugin_api::attack::release());
-    }
-    println!(
-        "verdict: >= {} Malicious likely, >= {} Suspicious, else Unclear/Benign (playbook {})",
-        p.playbook.analysis.thresholds.malicious,
-        p.playbook.analysis.thresholds.suspicious,
-        p.playbook.name
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// One built-in rule of `dossier rules` (with `--long`, its details).
-fn builtin_rule(r: &dossier_analyzers::RuleInfo, p: &RulesPlan, (idw, mw): Columns) {
-    let (on, weight, sev) = p.playbook.analysis.effective(r);
-    // `behaviour*`: behaviour, but some findings are context (see --long).
-    let class = format!(
-        "{}{}",
-        r.class.label(),
-        if r.context_when.is_some() { "*" } else { "" }
-    );
-    println!(
-        "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{}",
-        r.id,
-        r.mitre.join(","),
-        weight,
-        sev.label(),
-        class,
-        r.title,
-        if on { "" } else { " (disabled)" }
-    );
-    if p.long {
-        builtin_rule_details(r);
-    }
-}
-
-/// What `dossier rules --long` says of a built-in rule under its line.
-fn builtin_rule_details(r: &dossier_analyzers::RuleInfo) {
-    println!(
-        "    needs: {}{}",
-        if r.needs.is_empty() {
-            "-".to_string()
-        } else {
-            r.needs.join(", ")
-        },
-        if r.needs_packages {
-            " + package database"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "    class: {}{}",
-        match r.class {
-            dossier_plugin_api::analysis::Class::Behaviour =>
-                "behaviour (scored: its weight counts once per host)",
-            dossier_plugin_api::analysis::Class::Context =>
-                "context (never scored on its own: adds its weight once when behaviour is found on the same subject)",
-        },
-        r.context_when
-            .map(|w| format!("; context when {w}"))
-            .unwrap_or_default()
-    );
-    println!(
-        "    MITRE ATT&CK: {}",
-        dossier_plugin_api::attack::labels(r.mitre)
-    );
-    let shared = r.shares_with();
-    if !shared.is_empty() {
-        println!(
-            "    shares facts with: {} ({}: one observation counts once, under the highest weight)",
-            shared.join(", "),
-            r.shares.join(", ")
-        );
-    }
-    println!("    {}\n", r.doc);
-}
-
-/// The rules of analyzer plugins in `dossier rules`.
-fn plugin_rules_of(p: &RulesPlan, (idw, mw): Columns) {
-    for an in &p.registry.analyzers {
-        let info = an.info();
-        for r in &info.rules {
-            let (on, weight, sev) = p
-                .playbook
-                .analysis
-                .effective_for(&r.id, r.weight, r.severity);
-            let scope = match r.scope {
-                dossier_plugin_api::analyzer::RuleScope::Host => "",
-                dossier_plugin_api::analyzer::RuleScope::Fleet => " [fleet]",
-            };
-            println!(
-                "{:<idw$} {:<mw$} {:>6}  {:<8}  {:<10}  {}{scope} (plugin {}){}",
-                r.id,
-                r.mitre.join(","),
-                weight,
-                sev.label(),
-                "behaviour",
-                r.title,
-                info.name,
-                if on { "" } else { " (disabled)" }
-            );
-            if p.long {
-                println!(
-                    "    needs: {}\n    MITRE ATT&CK: {}\n    {}\n",
-                    if r.needs.is_empty() {
-                        "-".to_string()
-                    } else {
-                        r.needs.join(", ")
-                    },
-                    dossier_plugin_api::attack::labels(&r.mitre),
-                    r.doc
-                );
-            }
-        }
-    }
-}
-
 fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
     let checks = dossier_bundle::custody::Checks {
@@ -568,6 +474,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         identities: &p.identities,
     };
     let mut failed = 0usize;
+    let mut entries = Vec::new();
     for path in &p.bundles {
         let c = dossier_bundle::custody::check(path, &limits, &checks);
         let mut v = c.verification;
@@ -596,39 +503,16 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
                 sanitize(key)
             );
         }
-        if v.ok() {
-            println!(
-                "OK      {}  sha256 {}  {}",
-                path.display(),
-                v.sha256.as_deref().unwrap_or("?"),
-                match v.encryption {
-                    reader::Encryption::None => format!("{} members", v.members_checked + 1),
-                    reader::Encryption::Decrypted =>
-                        format!("{} members (encrypted, decrypted)", v.members_checked + 1),
-                    reader::Encryption::NotDecrypted =>
-                        "(encrypted, contents not checked: no --identity)".into(),
-                }
-            );
-            if let Some((s, head)) = c.signed {
-                println!(
-                    "        signed by key {} ({}): {}",
-                    s.key_id,
-                    sanitize(&s.signer),
-                    sanitize(&s.trusted_comment)
-                );
-                if let Some(h) = head {
-                    println!(
-                        "        custody ledger head signed by key {} ({}): {} line(s), {} appended since (unsigned, hash-chained)",
-                        h.key_id,
-                        sanitize(&h.signer),
-                        h.signed_lines,
-                        h.unsigned_after
-                    );
-                }
-            }
-            if let Some(line) = &stamped {
-                println!("        {line}");
-            }
+        if p.json {
+            failed += usize::from(!v.ok());
+            entries.push(crate::listing::json::verified(
+                path,
+                &v,
+                c.signed.as_ref(),
+                stamped.clone(),
+            ));
+        } else if v.ok() {
+            print_verified(path, &v, c.signed.as_ref(), stamped.as_deref());
         } else {
             failed += 1;
             println!("FAILED  {}", path.display());
@@ -640,6 +524,13 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
             record_verification(&dir, path, &v);
         }
     }
+    if p.json {
+        let doc = crate::listing::json::Verify {
+            bundles: entries,
+            failed,
+        };
+        crate::listing::json::print("dossier-verify", doc)?;
+    }
     if failed > 0 {
         eprintln!(
             "dossier: {failed} of {} bundle(s) failed verification",
@@ -648,6 +539,47 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text of a bundle that verified: its line, then its signature, ledger head and token.
+fn print_verified(
+    path: &std::path::Path,
+    v: &reader::Verification,
+    signed: Option<&(signature::Signed, Option<signature::LedgerHead>)>,
+    stamped: Option<&str>,
+) {
+    println!(
+        "OK      {}  sha256 {}  {}",
+        path.display(),
+        v.sha256.as_deref().unwrap_or("?"),
+        match v.encryption {
+            reader::Encryption::None => format!("{} members", v.members_checked + 1),
+            reader::Encryption::Decrypted =>
+                format!("{} members (encrypted, decrypted)", v.members_checked + 1),
+            reader::Encryption::NotDecrypted =>
+                "(encrypted, contents not checked: no --identity)".into(),
+        }
+    );
+    if let Some((s, head)) = signed {
+        println!(
+            "        signed by key {} ({}): {}",
+            s.key_id,
+            sanitize(&s.signer),
+            sanitize(&s.trusted_comment)
+        );
+        if let Some(h) = head {
+            println!(
+                "        custody ledger head signed by key {} ({}): {} line(s), {} appended since (unsigned, hash-chained)",
+                h.key_id,
+                sanitize(&h.signer),
+                h.signed_lines,
+                h.unsigned_after
+            );
+        }
+    }
+    if let Some(line) = stamped {
+        println!("        {line}");
+    }
 }
 
 /// Records a verification in the custody ledger in `dir` (a warning if it cannot).
@@ -672,120 +604,4 @@ fn record_verification(dir: &std::path::Path, path: &std::path::Path, v: &reader
     if let Err(e) = ledger::append(dir, &ev) {
         eprintln!("dossier: warning: custody ledger not updated: {e}");
     }
-}
-
-fn plugins(p: PluginsPlan) -> anyhow::Result<ExitCode> {
-    let registry = &p.registry;
-    println!(
-        "{:<9} {:<16} {:<8} {:<8} source",
-        "kind", "name", "version", "load ms"
-    );
-    for c in dossier_collectors::builtin() {
-        let i = c.info();
-        println!(
-            "{:<9} {:<16} {:<8} {:<8} builtin",
-            "collector", i.name, i.version, "-"
-        );
-    }
-    println!(
-        "{:<9} {:<16} {:<8} {:<8} builtin ({} rules)",
-        "analyzer",
-        "rules",
-        env!("CARGO_PKG_VERSION"),
-        "-",
-        dossier_analyzers::CATALOG.len()
-    );
-    for (name, what) in playbook::BUILTIN_REPORTERS {
-        println!(
-            "{:<9} {:<16} {:<8} {:<8} builtin: {what}",
-            "reporter",
-            name,
-            env!("CARGO_PKG_VERSION"),
-            "-"
-        );
-    }
-    for l in &registry.libs {
-        let lib = &l.lib;
-        let ms = format!("{:.1}", l.load_time.as_secs_f64() * 1000.0);
-        for kind in lib.kind_names() {
-            let name = plugin_name(registry, kind, &lib.sha256).unwrap_or_else(|| lib.name.clone());
-            println!(
-                "{:<9} {:<16} {:<8} {:<8} plugin {} {}\n{:<44} sha256 {}",
-                kind, name, lib.version, ms, lib.name, lib.path, "", lib.sha256
-            );
-        }
-    }
-    println!(
-        "dynamic plugins: supported, each library in a child process of its own (plugin ABI {}, plugin API {}, target {}); searched: --plugin, DOSSIER_PLUGIN_PATH (with --plugin-env), {}",
-        dossier_plugin_abi::ABI_VERSION,
-        dossier_plugin_api::API_VERSION,
-        dossier_plugin_abi::TARGET,
-        crate::plugins::user_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|| "(no HOME: no per-user directory)".into())
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The name of what a plugin library (by SHA-256) provides of a kind.
-fn plugin_name(registry: &Registry, kind: &str, sha256: &str) -> Option<String> {
-    match kind {
-        "collector" => registry
-            .collectors
-            .iter()
-            .find(|c| c.origin().is_some_and(|o| o.sha256 == sha256))
-            .map(|c| c.info().name),
-        "analyzer" => registry
-            .analyzers
-            .iter()
-            .find(|a| a.origin_lib().sha256 == sha256)
-            .map(|a| a.info().name),
-        _ => registry
-            .reporters
-            .iter()
-            .find(|r| {
-                r.reporter
-                    .lock()
-                    .map(|x| x.origin_lib().sha256 == sha256)
-                    .unwrap_or(false)
-            })
-            .map(|r| r.info.name.clone()),
-    }
-}
-
-fn playbooks(p: PlaybooksPlan) -> anyhow::Result<ExitCode> {
-    match p {
-        PlaybooksPlan::List => {
-            let registry = Registry::builtin();
-            println!("{:<12} {:<16} description", "name", "sha256");
-            for (name, _) in playbook::BUILTIN {
-                let p = playbook::load(Some(name), &registry)?;
-                println!(
-                    "{:<12} {:<16} {}{}",
-                    p.name,
-                    &p.sha256[..16],
-                    p.description,
-                    if *name == playbook::DEFAULT {
-                        " (default)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        PlaybooksPlan::Show(name) => {
-            let text = playbook::text_of(&name)?;
-            print!("# source: {}\n# sha256: {}\n{}", text.0, text.1, text.2);
-            Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-fn collectors() -> anyhow::Result<ExitCode> {
-    for c in dossier_collectors::builtin() {
-        let i = c.info();
-        println!("{:<10} {:<8} {}", i.name, i.version, i.description);
-    }
-    Ok(ExitCode::SUCCESS)
 }

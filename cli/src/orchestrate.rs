@@ -48,12 +48,7 @@ pub fn tool_info() -> ToolInfo {
     ToolInfo {
         name: "dossier".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        build: format!(
-            "{} {} {}",
-            env!("DOSSIER_GIT"),
-            env!("DOSSIER_TARGET"),
-            env!("DOSSIER_PROFILE")
-        ),
+        build: crate::build_info::manifest_build(),
     }
 }
 

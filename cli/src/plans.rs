@@ -8,6 +8,7 @@ use crate::args::{
     AnalyzeArgs, BaselineArgs, CollectArgs, Command, KeygenArgs, PlaybooksAction, PlaybooksArgs,
     PluginsArgs, RulesArgs, SweepArgs, TimelineArgs, VerifyArgs,
 };
+use crate::inputs;
 use crate::orchestrate::Custody;
 use crate::playbook::{self, Playbook};
 use crate::plugins::Registry;
@@ -27,7 +28,8 @@ pub const PASSPHRASE_ENV: &str = "DOSSIER_SIGN_PASSPHRASE";
 pub enum Plan {
     Collect(CollectPlan),
     Verify(VerifyPlan),
-    Collectors,
+    /// `dossier collectors` (`--json`).
+    Collectors(bool),
     Analyze(AnalyzePlan),
     Baseline(BaselinePlan),
     Rules(RulesPlan),
@@ -42,6 +44,10 @@ pub enum Plan {
     Import(crate::import::ImportPlan),
     Export(crate::export::ExportPlan),
     Merge(crate::merge::MergePlan),
+    /// `dossier completions SHELL`.
+    Completions(clap_complete::Shell),
+    /// `dossier man [--out DIR]`: the folder, or `None` for the top page on stdout.
+    Man(Option<PathBuf>),
 }
 
 /// `dossier keygen`.
@@ -77,6 +83,8 @@ pub struct VerifyPlan {
     pub tsa_certs: dossier_bundle::timestamp::TsaCerts,
     /// `--identity`: decrypt encrypted bundles to check their contents too.
     pub identities: Identities,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier analyze`.
@@ -91,6 +99,8 @@ pub struct AnalyzePlan {
     pub keys: Vec<TrustedKey>,
     /// `--identity`: decrypts encrypted bundles.
     pub identities: Identities,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier baseline`.
@@ -108,6 +118,8 @@ pub struct RulesPlan {
     pub registry: Registry,
     /// Each rule's description and false positives too.
     pub long: bool,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier sweep`: the sweep itself and what follows it.
@@ -119,17 +131,21 @@ pub struct SweepRun {
     /// Analyze the bundles once collected (not `--no-analyze`).
     pub analyze: bool,
     pub quiet: bool,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier plugins`.
 pub struct PluginsPlan {
     pub registry: Registry,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier playbooks`.
 pub enum PlaybooksPlan {
-    /// List the built-in playbooks.
-    List,
+    /// List the built-in playbooks (`--json`: as one JSON document).
+    List(bool),
     /// Print a built-in playbook or a playbook file (a name or path, read when printed).
     Show(String),
 }
@@ -139,7 +155,7 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
     Ok(match command {
         Command::Collect(a) => Plan::Collect(collect(a)?),
         Command::Verify(a) => Plan::Verify(verify(a)?),
-        Command::Collectors => Plan::Collectors,
+        Command::Collectors(a) => Plan::Collectors(a.json),
         Command::Analyze(a) => Plan::Analyze(analyze(a)?),
         Command::Baseline(a) => Plan::Baseline(baseline(a)?),
         Command::Rules(a) => Plan::Rules(rules(a)?),
@@ -154,6 +170,13 @@ pub fn plan(command: Command) -> anyhow::Result<Plan> {
         Command::Import(a) => Plan::Import(import(a)?),
         Command::Export(a) => Plan::Export(crate::export::plan(a)?),
         Command::Merge(a) => Plan::Merge(merge(a)?),
+        Command::Completions(a) => Plan::Completions(a.shell),
+        Command::Man(a) => {
+            if let Some(out) = &a.out {
+                inputs::out_dir("--out", out)?;
+            }
+            Plan::Man(a.out)
+        }
     })
 }
 
@@ -171,9 +194,13 @@ fn import(a: crate::args::ImportArgs) -> anyhow::Result<crate::import::ImportPla
         );
     }
     for f in &a.files {
-        let m = std::fs::metadata(f).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        anyhow::ensure!(m.is_file(), "{}: not a regular file", f.display());
+        inputs::input_file(
+            "source file",
+            f,
+            "give exported telemetry files (Defender for Endpoint CSV or JSON, audit.log, journalctl -o json)",
+        )?;
     }
+    inputs::out_dir("--out", &a.out)?;
     let mut custody = custody(a.case, a.examiner)?;
     custody.signer = signer(a.sign.as_deref())?;
     custody.tsa = a
@@ -206,6 +233,9 @@ fn registry_and_playbook(
     (flags, use_env): (&[PathBuf], bool),
     spec: Option<&str>,
 ) -> anyhow::Result<(Registry, Playbook)> {
+    if let Some(s) = spec {
+        inputs::playbook_file(s)?;
+    }
     let registry = registry(flags, use_env)?;
     let playbook = playbook::load(spec, &registry)?;
     registry.set_limits(&playbook.plugin_limits);
@@ -235,10 +265,9 @@ fn custody(case: Option<String>, examiner: Option<String>) -> anyhow::Result<Cus
 
 fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
     if let Some(r) = &a.root {
-        if !r.is_dir() {
-            anyhow::bail!("--root {}: not a directory", r.display());
-        }
+        inputs::root_dir(r)?;
     }
+    inputs::out_dir("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case, a.examiner)?;
@@ -262,6 +291,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
+    inputs::bundles(&a.bundles)?;
     let pubkeys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
     if a.require_signature && pubkeys.is_empty() {
         anyhow::bail!("--require-signature needs --pubkey or --trusted-keys");
@@ -271,13 +301,33 @@ fn verify(a: VerifyArgs) -> anyhow::Result<VerifyPlan> {
         ledger: !a.no_ledger,
         pubkeys,
         require_signature: a.require_signature,
-        tsa_certs: dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?,
-        identities: Identities::load(&a.identities)?,
+        tsa_certs: {
+            inputs::input_files("--tsa-cert", &a.tsa_certs, inputs::hint::TSA_CERT)?;
+            dossier_bundle::timestamp::TsaCerts::load(&a.tsa_certs)?
+        },
+        identities: identities(&a.identities)?,
+        json: a.json,
     })
+}
+
+/// The identities of `--identity`, each an existing file.
+fn identities(paths: &[PathBuf]) -> anyhow::Result<Identities> {
+    inputs::input_files("--identity", paths, inputs::hint::IDENTITY)?;
+    Ok(Identities::load(paths)?)
+}
+
+/// The baseline of `--baseline`, an existing file.
+fn load_baseline(path: &Path) -> anyhow::Result<BaselineIndex> {
+    inputs::input_file("--baseline", path, inputs::hint::BASELINE)?;
+    Ok(crate::baseline::load(path)?)
 }
 
 /// The keys of `--pubkey` (each a minisign `.pub` file) and `--trusted-keys` (a list).
 fn trusted_keys(pubkeys: &[PathBuf], list: Option<&Path>) -> anyhow::Result<Vec<TrustedKey>> {
+    inputs::input_files("--pubkey", pubkeys, inputs::hint::PUBKEY)?;
+    if let Some(list) = list {
+        inputs::input_file("--trusted-keys", list, inputs::hint::TRUSTED_KEYS)?;
+    }
     let mut keys = pubkeys
         .iter()
         .map(|p| TrustedKey::load(p))
@@ -309,6 +359,7 @@ fn analyze_unless_encrypted(analyze: bool, custody: &Custody) -> bool {
 }
 
 fn keygen(a: KeygenArgs) -> anyhow::Result<KeygenPlan> {
+    inputs::out_dir("--out", &a.out)?;
     dossier_bundle::fsio::ensure_out_dir(&a.out)?;
     Ok(KeygenPlan {
         out: a.out,
@@ -344,18 +395,17 @@ fn passphrase(key: Option<&Path>) -> anyhow::Result<String> {
 /// The signing key of `--sign`, unlocked before anything is collected.
 fn signer(key: Option<&Path>) -> anyhow::Result<Option<Arc<SigningKey>>> {
     let Some(key) = key else { return Ok(None) };
+    inputs::input_file("--sign", key, inputs::hint::SIGN)?;
     let pass = passphrase(Some(key))?;
     Ok(Some(Arc::new(SigningKey::load(key, &pass)?)))
 }
 
 fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
+    inputs::bundles(&a.bundles)?;
+    inputs::out_dir("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
-    let baseline = a
-        .baseline
-        .as_deref()
-        .map(crate::baseline::load)
-        .transpose()?;
+    let baseline = a.baseline.as_deref().map(load_baseline).transpose()?;
     let keys = trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?;
     Ok(AnalyzePlan {
         bundles: a.bundles,
@@ -364,11 +414,14 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
         registry,
         baseline,
         keys,
-        identities: Identities::load(&a.identities)?,
+        identities: identities(&a.identities)?,
+        json: a.json,
     })
 }
 
 fn baseline(a: BaselineArgs) -> anyhow::Result<BaselinePlan> {
+    inputs::bundles(&a.bundles)?;
+    inputs::out_file("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     Ok(BaselinePlan {
@@ -386,6 +439,7 @@ fn rules(a: RulesArgs) -> anyhow::Result<RulesPlan> {
         playbook,
         registry,
         long: a.long,
+        json: a.json,
     })
 }
 
@@ -406,6 +460,7 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
                 a.out.display()
             );
         }
+        inputs::out_file("--out", &a.out)?;
         Output::File(a.out)
     };
     anyhow::ensure!(
@@ -415,13 +470,29 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
     Ok(crate::timeline::TimelinePlan {
         bundles: a.bundles,
         out,
-        identities: Identities::load(&a.identities)?,
+        identities: identities(&a.identities)?,
         keys: trusted_keys(&a.pubkeys, a.trusted_keys.as_deref())?,
         budget: a.sort_memory << 20,
     })
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
+    inputs::out_dir("--out", &a.out)?;
+    if let Some(c) = a
+        .ssh
+        .ssh_config
+        .as_deref()
+        .filter(|c| *c != Path::new("/dev/null"))
+    {
+        inputs::input_file("--ssh-config", c, inputs::hint::SSH_CONFIG)?;
+    }
+    for h in &a.hosts {
+        inputs::input_file(
+            "--hosts",
+            h,
+            "give a file with one target a line, or an Ansible INI inventory",
+        )?;
+    }
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case.clone(), a.examiner.clone())?;
@@ -436,7 +507,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
     let analyze = analyze_unless_encrypted(!a.no_analyze, &custody);
     // A bad baseline stops the sweep before any connection.
     let baseline = match (&a.baseline, !analyze) {
-        (Some(p), false) => Some(crate::baseline::load(p)?),
+        (Some(p), false) => Some(load_baseline(p)?),
         (Some(_), true) => {
             eprintln!("dossier: note: --baseline is not used with --no-analyze");
             None
@@ -450,11 +521,15 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         baseline,
         analyze,
         quiet: a.quiet,
+        json: a.json,
     })
 }
 
 /// `dossier contain`: `--examiner` and `--sign` checked here, the rest by the command.
 fn contain(a: crate::args::ContainArgs) -> anyhow::Result<crate::contain::ContainPlan> {
+    if let Some(f) = &a.from {
+        inputs::input_file("--from", f, inputs::hint::FINDINGS)?;
+    }
     let examiner = check_text("examiner", a.case.examiner.clone())?;
     let signer = signer(a.case.sign.as_deref())?;
     crate::contain::plan_contain(a, examiner, signer)
@@ -476,12 +551,13 @@ fn merge(a: crate::args::MergeArgs) -> anyhow::Result<crate::merge::MergePlan> {
 fn plugins(a: PluginsArgs) -> anyhow::Result<PluginsPlan> {
     Ok(PluginsPlan {
         registry: registry(&a.plugins, a.plugin_env)?,
+        json: a.json,
     })
 }
 
 fn playbooks(a: PlaybooksArgs) -> PlaybooksPlan {
     match a.action {
-        None => PlaybooksPlan::List,
+        None => PlaybooksPlan::List(a.json),
         Some(PlaybooksAction::Show { name }) => PlaybooksPlan::Show(name),
     }
 }

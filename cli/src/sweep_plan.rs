@@ -127,7 +127,7 @@ pub fn named_hosts(targets: &[String], a: &SshArgs) -> anyhow::Result<(Vec<Sweep
     let (config_path, config) = ssh_config(a, &home)?;
     let mut specs = Vec::new();
     for t in targets {
-        let spec = targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?;
+        let spec = targets::parse_target(t)?;
         if matches!(spec, TargetSpec::Network { .. }) {
             bail!("target {t:?}: a network; name each host to contain");
         }
@@ -195,7 +195,7 @@ fn ssh_config(a: &SshArgs, home: &Path) -> anyhow::Result<(PathBuf, SshConfig)> 
 fn target_specs(a: &SweepArgs) -> anyhow::Result<(Vec<TargetSpec>, Vec<targets::SkippedEntry>)> {
     let mut specs: Vec<TargetSpec> = Vec::new();
     for t in &a.targets {
-        specs.push(targets::parse_target(t).map_err(|e| anyhow::anyhow!("target {t:?}: {e}"))?);
+        specs.push(targets::parse_target(t)?);
     }
     let mut skipped = Vec::new();
     for f in &a.hosts {
@@ -205,6 +205,13 @@ fn target_specs(a: &SweepArgs) -> anyhow::Result<(Vec<TargetSpec>, Vec<targets::
     }
     let specs = targets::dedup(specs);
     if specs.is_empty() {
+        if a.targets.is_empty() && !a.hosts.is_empty() {
+            let files: Vec<String> = a.hosts.iter().map(|f| f.display().to_string()).collect();
+            bail!(
+                "--hosts {}: no targets in it (only blank lines, comments or skipped entries); put one host, address or network a line",
+                files.join(", ")
+            );
+        }
         bail!("no targets: name hosts, addresses or networks, or --hosts FILE");
     }
     Ok((specs, skipped))

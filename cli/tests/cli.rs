@@ -61,19 +61,28 @@ fn unknown_playbook_and_missing_root_are_clear_errors() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("playbook `nosuch` not found"));
     let o = dossier(&["collect", "--root", "/nonexistent/dossier-root"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not a directory"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("--root /nonexistent/dossier-root: does not exist")
+    );
 }
 
 #[test]
-fn verify_of_a_missing_or_non_regular_file_fails() {
-    let o = dossier(&["verify", "/nonexistent/x.zip", "/dev/null"]);
-    assert_eq!(o.status.code(), Some(1));
-    let out = String::from_utf8_lossy(&o.stdout);
+fn verify_of_a_missing_or_non_regular_file_cannot_run() {
+    // Exit 2 (could not run), not 1 (a bundle failed its check): nothing was verified.
+    let o = dossier(&["verify", "/nonexistent/x.zip"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        out.contains("FAILED  /nonexistent/x.zip")
-            && out.contains("FAILED  /dev/null")
-            && out.contains("not a regular file"),
-        "{out}"
+        err.contains("bundle /nonexistent/x.zip: does not exist"),
+        "{err}"
+    );
+    let o = dossier(&["verify", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bundle /dev/null: a device, not a bundle file"),
+        "{err}"
     );
 }
 

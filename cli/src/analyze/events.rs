@@ -674,6 +674,7 @@ mod tests {
             count: 1,
             evidence: Vec::new(),
             indicators: iocs,
+            subject: host.to_string(),
         }
     }
 

@@ -53,6 +53,8 @@ pub struct ActionsPlan {
     pub places: Places,
     pub targets: Vec<String>,
     pub ssh: SshArgs,
+    /// `--json`: one JSON document on stdout instead of text.
+    pub json: bool,
 }
 
 /// `dossier restore`.
@@ -168,6 +170,7 @@ pub fn plan_actions(a: ActionsArgs) -> anyhow::Result<ActionsPlan> {
         places: places(&a.state_dir, &a.runtime_dir)?,
         targets: a.targets,
         ssh: a.ssh,
+        json: a.json,
     })
 }
 
@@ -408,11 +411,25 @@ fn record_line(r: &Record) -> String {
 /// `dossier actions`.
 pub fn actions(p: ActionsPlan) -> anyhow::Result<ExitCode> {
     let mut failed = false;
+    let mut hosts = Vec::new();
     for mut h in targets::connect(&p.targets, &p.ssh)? {
+        if p.json {
+            let listing = Store::new(&p.places).list(h.actuator())?;
+            failed |= !listing.problems.is_empty();
+            hosts.push(crate::listing::json::ActionsHost {
+                host: h.label(),
+                records: listing.records,
+                problems: listing.problems,
+            });
+            continue;
+        }
         if p.targets.len() > 1 {
             println!("{}:", h.label());
         }
         failed |= actions_host(&p, h.actuator())?;
+    }
+    if p.json {
+        crate::listing::json::print("dossier-actions", crate::listing::json::Actions { hosts })?;
     }
     Ok(if failed {
         ExitCode::from(1)

@@ -113,7 +113,18 @@ pub fn open_library(
     // them or root and writable by no one else (checked above). This runs in the plugin host
     // child, never in the dossier process that collects.
     let lib = unsafe { libloading::os::unix::Library::open(Some(&target), flags) }
-        .map_err(|e| load_error(path, format!("not a loadable shared library: {e}")))?;
+        .map_err(|e| {
+            // The loader names the library as it was opened (`/proc/self/fd/N`): say the
+            // file the user gave, once (the message already starts with it).
+            let why = e.to_string();
+            let why = why
+                .replace(&format!("{}: ", target.display()), "")
+                .replace(&target.display().to_string(), "the file");
+            load_error(
+                path,
+                format!("not a loadable shared library ({why}); give a plugin built for dossier (a .so file)"),
+            )
+        })?;
     // The descriptor stays open for the life of the process, like the library: the dynamic
     // loader knows the library by the name `/proc/self/fd/N`.
     std::mem::forget(file);

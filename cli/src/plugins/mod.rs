@@ -141,7 +141,13 @@ pub fn user_dir() -> Option<PathBuf> {
 
 /// Library files of a directory (`*.so`), sorted; a file is itself.
 fn expand(path: &Path) -> Result<Vec<PathBuf>, PluginLoadError> {
-    let meta = std::fs::metadata(path).map_err(|e| load_error(path, e.to_string()))?;
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => load_error(
+            path,
+            "does not exist; give a plugin library (.so) or a folder of them",
+        ),
+        _ => load_error(path, crate::inputs::io_reason(&e)),
+    })?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }

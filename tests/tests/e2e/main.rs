@@ -13,6 +13,7 @@
 
 mod analysis;
 mod architecture;
+mod cli_output;
 mod contain;
 mod contain_from;
 mod contain_runtime;
@@ -29,6 +30,7 @@ mod import;
 mod import_analyze;
 mod live;
 mod merge;
+mod messages;
 mod partial;
 mod secret_reads;
 mod secrets;
