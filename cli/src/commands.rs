@@ -194,13 +194,13 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
         None
     };
     if p.json {
-        let doc = crate::listing::json::Sweep {
+        let doc = crate::json_out::Sweep {
             summary: out.summary_path.display().to_string(),
             targets: &out.summary.targets,
             incomplete,
-            analysis: analysis.as_ref().map(crate::listing::json::analysis),
+            analysis: analysis.as_ref().map(crate::json_out::analysis),
         };
-        crate::listing::json::print("dossier-sweep", doc)?;
+        crate::json_out::print("dossier-sweep", doc)?;
     } else {
         if let Some(s) = &out.summary.shard {
             println!(
@@ -294,9 +294,9 @@ fn analyze(p: AnalyzePlan) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     };
     if p.json {
-        crate::listing::json::print(
+        crate::json_out::print(
             "dossier-analyze",
-            crate::listing::json::analyzed(r.as_ref(), &refused),
+            crate::json_out::analyzed(r.as_ref(), &refused),
         )?;
         return Ok(code);
     }
@@ -505,7 +505,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         }
         if p.json {
             failed += usize::from(!v.ok());
-            entries.push(crate::listing::json::verified(
+            entries.push(crate::json_out::verified(
                 path,
                 &v,
                 c.signed.as_ref(),
@@ -525,11 +525,11 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
         }
     }
     if p.json {
-        let doc = crate::listing::json::Verify {
+        let doc = crate::json_out::Verify {
             bundles: entries,
             failed,
         };
-        crate::listing::json::print("dossier-verify", doc)?;
+        crate::json_out::print("dossier-verify", doc)?;
     }
     if failed > 0 {
         eprintln!(

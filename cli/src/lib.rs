@@ -14,6 +14,7 @@ pub(crate) mod extsort;
 pub mod guard;
 pub mod import;
 pub mod inputs;
+pub mod json_out;
 pub mod listing;
 pub mod local;
 pub mod manual;

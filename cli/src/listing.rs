@@ -2,7 +2,7 @@
 //! or, with `--json`, one JSON document each (field names documented on the types of
 //! [`json`] and in the README, "Machine-readable output").
 
-pub mod json;
+use crate::json_out as json;
 
 use crate::plans::{PlaybooksPlan, PluginsPlan, RulesPlan};
 use crate::playbook;

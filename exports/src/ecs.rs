@@ -98,7 +98,7 @@ impl Flat {
 }
 
 /// The ECS documents of `a`, in order: each host's findings then its linked context, then the
-/// fleet findings, then the alerts of imported events ([`crate::events::document`]; one whose
+/// fleet findings, then the alerts of imported events ([`alerts::document`]; one whose
 /// time is not RFC 3339 is left out).
 pub fn documents(a: &Analyses) -> Vec<Value> {
     let mut docs = Vec::new();
@@ -113,8 +113,8 @@ pub fn documents(a: &Analyses) -> Vec<Value> {
             docs.push(d);
         }
     }
-    let alerts = a.events.iter().flat_map(|r| &r.alerts);
-    docs.extend(alerts.filter_map(crate::events::document));
+    let event_alerts = a.events.iter().flat_map(|r| &r.alerts);
+    docs.extend(event_alerts.filter_map(alerts::document));
     docs
 }
 
@@ -401,5 +401,6 @@ pub fn field<'a>(doc: &'a Value, name: &str) -> Option<&'a Value> {
     name.split('.').try_fold(doc, |v, p| v.get(p))
 }
 
+pub mod alerts;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -416,7 +416,7 @@ pub fn actions(p: ActionsPlan) -> anyhow::Result<ExitCode> {
         if p.json {
             let listing = Store::new(&p.places).list(h.actuator())?;
             failed |= !listing.problems.is_empty();
-            hosts.push(crate::listing::json::ActionsHost {
+            hosts.push(crate::json_out::ActionsHost {
                 host: h.label(),
                 records: listing.records,
                 problems: listing.problems,
@@ -429,7 +429,7 @@ pub fn actions(p: ActionsPlan) -> anyhow::Result<ExitCode> {
         failed |= actions_host(&p, h.actuator())?;
     }
     if p.json {
-        crate::listing::json::print("dossier-actions", crate::listing::json::Actions { hosts })?;
+        crate::json_out::print("dossier-actions", crate::json_out::Actions { hosts })?;
     }
     Ok(if failed {
         ExitCode::from(1)

@@ -151,7 +151,7 @@ fn the_story_across_audit_defender_and_triage_is_one_case_with_correlated_alerts
         );
         let origin = e["origins"][0].as_str().unwrap();
         assert!(
-            origin.contains(".zip: raw/") && origin.contains("line"),
+            origin.contains(".zip: raw/") && (origin.contains("line") || origin.contains("row")),
             "{origin}"
         );
         for t in a["techniques"].as_array().unwrap() {
@@ -200,7 +200,7 @@ fn the_story_across_audit_defender_and_triage_is_one_case_with_correlated_alerts
     // One section per host: web1's report has its triage and its events; db1 has events only.
     let web1_report = std::fs::read_to_string(out.join("web1/report.md")).unwrap();
     assert!(web1_report.contains("## Imported events"), "{web1_report}");
-    let db1_report = std::fs::read_to_string(out.join("db1/report.md")).unwrap();
+    let db1_report = std::fs::read_to_string(out.join("db1.corp.example.com/report.md")).unwrap();
     assert!(db1_report.contains("imported events only"), "{db1_report}");
     let fleet = std::fs::read_to_string(out.join("fleet-report.md")).unwrap();
     assert!(fleet.contains("**Imported events:**"), "{fleet}");
@@ -220,7 +220,7 @@ fn the_story_across_audit_defender_and_triage_is_one_case_with_correlated_alerts
         "events-report.md",
         "events.json",
         "web1/report.md",
-        "db1/report.md",
+        "db1.corp.example.com/report.md",
     ] {
         assert_eq!(
             std::fs::read(out.join(f)).unwrap(),
