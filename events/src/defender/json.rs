@@ -17,7 +17,7 @@
 
 use super::row::{self, Columns, Ctx, Header, Table};
 use super::scan::{Fault, Scanner, Value};
-use crate::{Error, Event, ParseIssue};
+use crate::{Error, Event, ParseIssue, Skip};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -170,7 +170,11 @@ impl Shapes {
         let raw = match row {
             MaybeRow::Row(raw) => raw,
             MaybeRow::Not(what) => {
-                return Err(ctx.issue(place, format!("{what}, where a row object should be")));
+                return Err(ctx.issue(
+                    place,
+                    Skip::Malformed,
+                    format!("{what}, where a row object should be"),
+                ));
             }
         };
         let (header, by_columns) = match self.last.take() {
@@ -192,7 +196,7 @@ impl Shapes {
             let table = row::table_of(&r, by_columns);
             row::normalize(ctx, &r, table, place)
         } else {
-            Err(ctx.issue(place, "row has no Timestamp".into()))
+            Err(ctx.issue(place, Skip::BadTimestamp, "row has no Timestamp".into()))
         };
         self.last = Some((header, by_columns));
         result
@@ -207,12 +211,19 @@ fn decode(ctx: &Ctx, shapes: &mut Shapes, bytes: &[u8], place: &str) -> Result<E
         Err(e) if std::str::from_utf8(bytes).is_err() => {
             let text: String = bytes.iter().map(|&b| char::from(b)).collect();
             let row = serde_json::from_str::<MaybeRow>(&text)
-                .map_err(|_| ctx.issue(place, format!("invalid JSON: {e}")))?;
+                .map_err(|_| ctx.issue(place, Skip::Malformed, format!("invalid JSON: {e}")))?;
             let mut event = shapes.event(ctx, row, place)?;
             row::note(&mut event, "the row was not UTF-8 and was read as Latin-1");
             Ok(event)
         }
-        Err(e) => Err(ctx.issue(place, format!("invalid JSON: {e}"))),
+        Err(e) => {
+            let kind = if e.is_eof() {
+                Skip::Truncated
+            } else {
+                Skip::Malformed
+            };
+            Err(ctx.issue(place, kind, format!("invalid JSON: {e}")))
+        }
     }
 }
 
@@ -250,14 +261,19 @@ pub(super) fn shape(head: &[u8]) -> Option<Shape> {
 }
 
 /// Parses a JSON export of any of the three shapes.
-pub(super) fn parse(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
+pub(super) fn parse(
+    ctx: &Ctx,
+    input: &mut dyn BufRead,
+    records: &mut u64,
+    out: Out,
+) -> Result<(), Error> {
     let head = input.fill_buf().map_err(|source| Error::Read {
         file: ctx.file.to_string(),
         source,
     })?;
     match shape(head) {
-        Some(Shape::Lines) => lines(ctx, input, out),
-        Some(s) => document(ctx, input, &s, out),
+        Some(Shape::Lines) => lines(ctx, input, records, out),
+        Some(s) => document(ctx, input, &s, records, out),
         None if head.trim_ascii().is_empty() => Err(ctx.format_error("empty: no rows".into())),
         None => Err(ctx
             .format_error("not JSON: neither an object, an array nor one object per line".into())),
@@ -265,7 +281,13 @@ pub(super) fn parse(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), 
 }
 
 /// The response object or the array, cut into rows by the [`Scanner`].
-fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Result<(), Error> {
+fn document(
+    ctx: &Ctx,
+    input: &mut dyn BufRead,
+    shape: &Shape,
+    records: &mut u64,
+    out: Out,
+) -> Result<(), Error> {
     let mut doc = Document {
         ctx,
         out,
@@ -286,6 +308,11 @@ fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Resu
             char::from(b).escape_default()
         ))),
     });
+    *records += doc.n;
+    if matches!(result, Err(Fault::Eof { .. } | Fault::Syntax { .. })) {
+        // The row cut short (or the rest that cannot be cut into rows) is one record skipped.
+        *records += 1;
+    }
     match result {
         Ok(true) => Ok(()),
         Ok(false) => Err(ctx.format_error(
@@ -298,12 +325,23 @@ fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Resu
         Err(Fault::Format(reason)) => Err(ctx.format_error(reason)),
         Err(Fault::Eof { line }) => {
             let why = format!("the JSON ends early after {} rows (truncated?)", doc.n);
-            (doc.out)(Err(ctx.issue(&format!("line {line}"), why)));
+            (doc.out)(Err(ctx.issue(
+                &format!("line {line}"),
+                Skip::Truncated,
+                why,
+            )));
             Ok(())
         }
         Err(Fault::Syntax { line, what }) => {
-            let why = format!("invalid JSON after {} rows: {what}", doc.n);
-            (doc.out)(Err(ctx.issue(&format!("line {line}"), why)));
+            let why = format!(
+                "invalid JSON after {} rows: {what}; the rest is not read",
+                doc.n
+            );
+            (doc.out)(Err(ctx.issue(
+                &format!("line {line}"),
+                Skip::Malformed,
+                why,
+            )));
             Ok(())
         }
     }
@@ -415,6 +453,7 @@ impl Document<'_, '_, '_> {
             Value::Kept => decode(self.ctx, &mut self.shapes, &self.buf, place),
             Value::TooLong => Err(self.ctx.issue(
                 place,
+                Skip::TooLong,
                 format!("row over {} MiB, skipped", MAX_LINE_BYTES >> 20),
             )),
         };
@@ -454,7 +493,7 @@ impl Document<'_, '_, '_> {
 }
 
 /// JSON lines: each non-blank line one row; a bad line is an issue and the next is read.
-fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
+fn lines(ctx: &Ctx, input: &mut dyn BufRead, records: &mut u64, out: Out) -> Result<(), Error> {
     let mut buf = Vec::new();
     let mut n = 0u64;
     let mut shapes = Shapes::default();
@@ -477,8 +516,10 @@ fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
                 file: ctx.file.to_string(),
                 source,
             })?;
+            *records += 1;
             out(Err(ctx.issue(
                 &place,
+                Skip::TooLong,
                 format!("line over {} MiB, skipped", MAX_LINE_BYTES >> 20),
             )));
             continue;
@@ -488,6 +529,7 @@ fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
         if text.is_empty() {
             continue;
         }
+        *records += 1;
         out(decode(ctx, &mut shapes, text, &place));
     }
 }
