@@ -188,10 +188,16 @@ impl EventAnalyzer {
             d.name = event.host.clone();
         }
         d.events += 1;
-        if a.first_time.as_deref().is_none_or(|t| event.time.as_str() < t) {
+        if a.first_time
+            .as_deref()
+            .is_none_or(|t| event.time.as_str() < t)
+        {
             a.first_time = Some(event.time.clone());
         }
-        if a.last_time.as_deref().is_none_or(|t| event.time.as_str() > t) {
+        if a.last_time
+            .as_deref()
+            .is_none_or(|t| event.time.as_str() > t)
+        {
             a.last_time = Some(event.time.clone());
         }
         // SKELETON: the rules are being written (helper E).

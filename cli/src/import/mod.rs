@@ -112,14 +112,35 @@ pub struct SkipSample {
     pub reason: String,
 }
 
+/// Events of a file handed from the parsing thread to the recording one at a time.
+const BATCH: usize = 256;
+/// Batches between the two threads at most.
+const BATCHES_IN_FLIGHT: usize = 16;
+
+/// What the parsing thread hands back.
+struct Parsed {
+    result: Result<Format, dossier_events::Error>,
+    counts: Counts,
+    skips: Skips,
+    /// SHA-256 of what was read.
+    sha: String,
+}
+
 /// The skips of one file as they come: counted by class, the first ones kept.
 #[derive(Default)]
 struct Skips {
     by_class: BTreeMap<&'static str, SkipClass>,
     listed: Vec<ParseIssue>,
+    /// Why an event could not be turned into JSON (never expected), the first time.
+    unserializable: Option<String>,
 }
 
 impl Skips {
+    fn unserializable(&mut self, why: String) {
+        self.unserializable
+            .get_or_insert_with(|| format!("an event could not be recorded: {why}"));
+    }
+
     fn add(&mut self, i: ParseIssue) {
         let class = self.by_class.entry(i.kind.name()).or_default();
         class.count += 1;
@@ -221,36 +242,18 @@ impl ImportCollector {
                 return;
             }
         };
-        let mut hashing = Hashing {
-            inner: reader,
-            hash: Sha256::new(),
-        };
         let member = copy.member.name.clone();
         // Events are recorded as they are parsed (a big export is never held in memory);
         // should the second read not hash as the stored member, the issue below says so.
-        let mut skips = Skips::default();
-        let mut counts = Counts::default();
-        let mut emit_error = None;
-        let parsed = dossier_events::parse_counting(
-            &member,
-            &mut hashing,
-            self.format,
-            &self.options,
-            &mut counts,
-            &mut |r| match r {
-                Ok(ev) => {
-                    if emit_error.is_none()
-                        && let Err(e) = ctx.emit(&ev)
-                    {
-                        emit_error = Some(e.to_string());
-                    }
-                }
-                Err(i) => skips.add(i),
+        let (
+            Parsed {
+                result: parsed,
+                counts,
+                skips,
+                sha,
             },
-        );
-        // Read to the end, so that the hash covers the whole file even if the parser stopped.
-        let _ = std::io::copy(&mut hashing, &mut std::io::sink());
-        let sha = hex(&hashing.hash.finalize());
+            emit_error,
+        ) = self.parse_alongside(ctx, reader, &member);
         if sha != copy.member.sha256 {
             ctx.issue(
                 &text,
@@ -266,6 +269,78 @@ impl ImportCollector {
             ctx.issue(&text, IssueKind::Malformed, e);
         }
         self.finish(ctx, summary, skips, counts, parsed);
+    }
+
+    /// Parses `reader` (the stored `member`, read again) on a thread of its own, which reads,
+    /// hashes, parses and turns the events into JSON values, while this one records them: the
+    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of
+    /// [`BATCH`] events are between them, so memory stays flat. The parse, and why the events
+    /// could not all be recorded, if so.
+    fn parse_alongside(
+        &self,
+        ctx: &mut CollectContext<'_>,
+        reader: Box<dyn FileReader + '_>,
+        member: &str,
+    ) -> (Parsed, Option<String>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<serde_json::Value>>(BATCHES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                let mut hashing = Hashing {
+                    inner: reader,
+                    hash: Sha256::new(),
+                };
+                let mut skips = Skips::default();
+                let mut counts = Counts::default();
+                let mut batch = Vec::with_capacity(BATCH);
+                let result = dossier_events::parse_counting(
+                    member,
+                    &mut hashing,
+                    self.format,
+                    &self.options,
+                    &mut counts,
+                    &mut |r| match r.map(|ev| serde_json::to_value(&ev)) {
+                        Ok(Ok(v)) => {
+                            batch.push(v);
+                            if batch.len() == BATCH {
+                                // The receiver drains until the end: a send fails only if it
+                                // is gone, and then there is nobody to tell.
+                                let _ = tx
+                                    .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                            }
+                        }
+                        Ok(Err(e)) => skips.unserializable(e.to_string()),
+                        Err(i) => skips.add(i),
+                    },
+                );
+                let _ = tx.send(batch);
+                drop(tx);
+                // Read to the end, so that the hash covers the whole file even if the parser
+                // stopped.
+                let _ = std::io::copy(&mut hashing, &mut std::io::sink());
+                Parsed {
+                    result,
+                    counts,
+                    skips,
+                    sha: hex(&hashing.hash.finalize()),
+                }
+            });
+            let (_, sink) = ctx.bridge_parts();
+            let mut emit_error = None;
+            for batch in rx {
+                for v in batch {
+                    if emit_error.is_none()
+                        && let Err(e) = sink.record(COLLECTOR, v)
+                    {
+                        emit_error = Some(format!("events not all recorded: {e}"));
+                    }
+                }
+            }
+            let parsed = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
+            (parsed, emit_error)
+        })
     }
 
     /// Reports a parsed file: its first skips as issues, its summary kept and logged.

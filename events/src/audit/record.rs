@@ -281,7 +281,10 @@ impl Record {
     /// placeholder (`?`, `(null)`, `(none)`, empty).
     pub(crate) fn text(&self, part: Part, key: &str) -> Option<String> {
         let bytes = self.bytes(part, key)?;
-        Some(String::from_utf8_lossy(&bytes).into_owned())
+        Some(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 
     /// The decoded bytes of `key` in `part`, None when absent or a placeholder.
