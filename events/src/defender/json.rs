@@ -21,6 +21,7 @@ use crate::{Error, Event, ParseIssue, Skip};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{BufRead, Read};
 
@@ -31,18 +32,20 @@ type Out<'o> = &'o mut dyn FnMut(Result<Event, ParseIssue>);
 
 /// One row object as read: its keys and its values as text (numbers and booleans as written,
 /// objects and arrays as JSON, null as empty), in the object's order.
-struct RawRow {
-    keys: Vec<String>,
-    values: Vec<String>,
+/// Keys and values are borrowed from the row's bytes where they have no escapes (most of
+/// them): a row costs a few allocations, not two per column.
+struct RawRow<'de> {
+    keys: Vec<Cow<'de, str>>,
+    values: Vec<Cow<'de, str>>,
 }
 
 /// A row, or what stood where a row should be (`a string`, `a number`...).
-enum MaybeRow {
-    Row(RawRow),
+enum MaybeRow<'de> {
+    Row(RawRow<'de>),
     Not(&'static str),
 }
 
-impl<'de> Deserialize<'de> for MaybeRow {
+impl<'de> Deserialize<'de> for MaybeRow<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(MaybeRowVisitor)
     }
@@ -51,48 +54,48 @@ impl<'de> Deserialize<'de> for MaybeRow {
 struct MaybeRowVisitor;
 
 impl<'de> Visitor<'de> for MaybeRowVisitor {
-    type Value = MaybeRow;
+    type Value = MaybeRow<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a row object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeRow, A::Error> {
-        let mut keys = Vec::new();
-        let mut values = Vec::new();
-        while let Some(k) = map.next_key::<String>()? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeRow<'de>, A::Error> {
+        let mut keys = Vec::with_capacity(64);
+        let mut values = Vec::with_capacity(64);
+        while let Some(Text(k)) = map.next_key::<Text<'de>>()? {
             let Text(v) = map.next_value()?;
             keys.push(k);
             values.push(v);
         }
         Ok(MaybeRow::Row(RawRow { keys, values }))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeRow, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeRow<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(MaybeRow::Not("an array"))
     }
-    fn visit_str<E>(self, _: &str) -> Result<MaybeRow, E> {
+    fn visit_str<E>(self, _: &str) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a string"))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<MaybeRow, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a boolean"))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<MaybeRow, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a number"))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<MaybeRow, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a number"))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<MaybeRow, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a number"))
     }
-    fn visit_unit<E>(self) -> Result<MaybeRow, E> {
+    fn visit_unit<E>(self) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("null"))
     }
 }
 
-/// A value as text.
-struct Text(String);
+/// A value (or a key) as text, borrowed when it can be.
+struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Text {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(TextVisitor)
     }
@@ -101,47 +104,50 @@ impl<'de> Deserialize<'de> for Text {
 struct TextVisitor;
 
 impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text;
+    type Value = Text<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-        Ok(Text(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Text, E> {
-        Ok(Text(v))
+    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_owned())))
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+    fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v)))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+    fn visit_bool<E>(self, v: bool) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+    fn visit_i64<E>(self, v: i64) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_string())))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
-        Ok(Text(
+    fn visit_u64<E>(self, v: u64) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_string())))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(
             serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
-        ))
+        )))
     }
-    fn visit_unit<E>(self) -> Result<Text, E> {
-        Ok(Text(String::new()))
+    fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed("")))
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text<'de>, A::Error> {
         let v = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
-        Ok(Text(v.to_string()))
+        Ok(Text(Cow::Owned(v.to_string())))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text<'de>, A::Error> {
         let v = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
-        Ok(Text(v.to_string()))
+        Ok(Text(Cow::Owned(v.to_string())))
     }
 }
 
 /// One row against the header of its keys.
 struct JsonRow<'a> {
     header: &'a Header,
-    values: &'a [String],
+    values: &'a [Cow<'a, str>],
 }
 
 impl Columns for JsonRow<'_> {
@@ -153,16 +159,21 @@ impl Columns for JsonRow<'_> {
     }
     fn column(&self, i: usize) -> (&str, &str, bool) {
         let (name, first) = self.header.name(i);
-        (name, self.values.get(i).map_or("", String::as_str), first)
+        (name, self.values.get(i).map_or("", |v| v.as_ref()), first)
     }
 }
 
-/// The header of the last row's keys and the table they tell: rows of one export nearly
-/// always have the same keys in the same order, so the index is built once.
+/// The headers of the last few key lists seen and the tables they tell: rows of one export
+/// have the same keys in the same order (a few lists when tables are mixed, as in a `union`),
+/// so each index is built once.
 #[derive(Default)]
 struct Shapes {
-    last: Option<(Header, Option<Table>)>,
+    /// Most recently used last.
+    recent: Vec<(Header, Option<Table>)>,
 }
+
+/// How many key lists [`Shapes`] keeps.
+const SHAPES: usize = 8;
 
 impl Shapes {
     /// Normalizes one decoded row.
@@ -177,10 +188,16 @@ impl Shapes {
                 ));
             }
         };
-        let (header, by_columns) = match self.last.take() {
-            Some((h, t)) if h.names() == raw.keys.as_slice() => (h, t),
-            _ => {
-                let h = Header::new(raw.keys);
+        let known = self.recent.iter().rposition(|(h, _)| {
+            h.len() == raw.keys.len() && h.names().iter().zip(&raw.keys).all(|(a, b)| a == b)
+        });
+        let (header, by_columns) = match known {
+            Some(i) => self.recent.remove(i),
+            None => {
+                if self.recent.len() == SHAPES {
+                    self.recent.remove(0);
+                }
+                let h = Header::new(raw.keys.into_iter().map(Cow::into_owned).collect());
                 let t = row::table_from_columns(&JsonRow {
                     header: &h,
                     values: &[],
@@ -198,7 +215,7 @@ impl Shapes {
         } else {
             Err(ctx.issue(place, Skip::BadTimestamp, "row has no Timestamp".into()))
         };
-        self.last = Some((header, by_columns));
+        self.recent.push((header, by_columns));
         result
     }
 }
