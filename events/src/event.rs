@@ -152,6 +152,85 @@ pub struct ParseIssue {
     pub file: String,
     /// `line N` (or the record id).
     pub record: String,
+    /// The class of reason, for counting.
+    #[serde(default)]
+    pub kind: Skip,
     /// Why, one line.
     pub reason: String,
+}
+
+impl Event {
+    /// Whether some of the event's text was not UTF-8 in the source and was read lossily:
+    /// the exact bytes are then kept in a `*_hex` field (audit `argv_hex`, `proctitle_hex`,
+    /// `<key>_hex`; journal `message_hex`), or the Defender note says the row was read as
+    /// Latin-1.
+    pub fn lossy(&self) -> bool {
+        self.fields.iter().any(|(k, v)| {
+            k.ends_with("_hex") || k == crate::defender::NOTE && v.contains("Latin-1")
+        })
+    }
+}
+
+/// Why a record was skipped, in classes that `dossier import` counts and reports (the
+/// [`ParseIssue`]'s reason says the rest).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// Not a record of the format: garbage, broken JSON, no `type=`, a stray or unterminated
+    /// quote, a value where a row object should be.
+    #[default]
+    Malformed,
+    /// The file ends inside the record (a cut file: a quoted CSV field, a JSON value, a last
+    /// line that is half an object).
+    Truncated,
+    /// A line or record longer than the parser keeps; it is skipped without being held.
+    TooLong,
+    /// An audit record whose `msg=audit(TIME:SERIAL)` has no (or no numeric) serial: it
+    /// cannot be joined to its event.
+    MissingSerial,
+    /// No time, or a time that cannot be read.
+    BadTimestamp,
+    /// A time that reads but cannot be real: outside [`crate::YEARS`] (year 0 or 9999, a
+    /// negative epoch). Skipped, not kept with a flag: a timeline or a correlation window
+    /// would place it nowhere sensible.
+    AbsurdTimestamp,
+    /// A CSV row whose number of fields is not the header's (a wrong or shifted column).
+    FieldCount,
+    /// A field the format defines as structured is not (`AdditionalFields` that is not JSON).
+    BadField,
+    /// An audit event over [`crate::audit::MAX_EVENT_BYTES`] of records: the record that
+    /// would take it past is skipped.
+    EventTooBig,
+}
+
+impl Skip {
+    /// Every class, in report order.
+    pub const ALL: [Skip; 9] = [
+        Skip::Malformed,
+        Skip::Truncated,
+        Skip::TooLong,
+        Skip::MissingSerial,
+        Skip::BadTimestamp,
+        Skip::AbsurdTimestamp,
+        Skip::FieldCount,
+        Skip::BadField,
+        Skip::EventTooBig,
+    ];
+
+    /// Its name in records (snake case, as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            Skip::Malformed => "malformed",
+            Skip::Truncated => "truncated",
+            Skip::TooLong => "too_long",
+            Skip::MissingSerial => "missing_serial",
+            Skip::BadTimestamp => "bad_timestamp",
+            Skip::AbsurdTimestamp => "absurd_timestamp",
+            Skip::FieldCount => "field_count",
+            Skip::BadField => "bad_field",
+            Skip::EventTooBig => "event_too_big",
+        }
+    }
 }

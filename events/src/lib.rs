@@ -5,8 +5,18 @@
 //! `audit.log`; [`journal`]: `journalctl -o json`; [`defender`]: Microsoft Defender for
 //! Endpoint advanced-hunting exports, CSV or JSON). [`parse`] takes any of them, gzip-compressed
 //! or not, tells the format from the first bytes unless it is given, and hands every event to a
-//! sink. A record a parser cannot read becomes a [`ParseIssue`] (file, record, why): never a
-//! silent skip, never the end of the file.
+//! sink. A record a parser cannot read becomes a [`ParseIssue`] (file, record, a [`Skip`]
+//! class, why): never a silent skip, never the end of the file. [`Counts`] says how many
+//! source records were read (lines of an audit log or a journal export, CSV data rows, JSON
+//! row objects), how many events came of them and how many were skipped.
+//!
+//! Bad input, by design: memory is bounded whatever the file holds (every line and record is
+//! read with a cap, a longer one is skipped by its length, never buffered whole); bytes that
+//! are not UTF-8 are read lossily and kept exactly beside (see [`Event::lossy`], counted); a
+//! time that cannot be real (outside [`YEARS`]: year 0 or 9999, a negative epoch) is skipped
+//! with [`Skip::AbsurdTimestamp`] rather than kept with a flag, since a timeline or a
+//! correlation window would place it nowhere sensible; a file that is not of its format at
+//! all (no header, no `Timestamp` column) is an [`Error`].
 //!
 //! This crate does no I/O beyond the reader it is given and knows nothing of bundles:
 //! `dossier import` (in `cli`) stores the source files and the events in an import bundle, and
@@ -20,7 +30,7 @@ pub mod event;
 pub mod journal;
 mod lines;
 
-pub use event::{Event, Format, Origin, ParseIssue, Peer, Process, Source};
+pub use event::{Event, Format, Origin, ParseIssue, Peer, Process, Skip, Source};
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -37,11 +47,32 @@ pub struct Options {
     pub host: Option<String>,
 }
 
+/// Years an event's time may fall in; a time outside is absurd ([`Skip::AbsurdTimestamp`]).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
+
+/// The reason a time in `year` is absurd, or None when it is within [`YEARS`].
+pub(crate) fn absurd_year(year: i32) -> Option<String> {
+    (!YEARS.contains(&year)).then(|| {
+        format!(
+            "year {year}, outside {}..={}: absurd, skipped",
+            YEARS.start(),
+            YEARS.end()
+        )
+    })
+}
+
 /// Counts of one parse.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Source records read: non-blank lines of an audit log (the records of a joined event
+    /// each count) or of a journal export, CSV data rows, JSON row objects (or lines).
+    pub records: u64,
+    /// Events normalized.
     pub events: u64,
+    /// Records (or joined audit events) skipped, each a [`ParseIssue`].
     pub issues: u64,
+    /// Events with text that was not UTF-8, read lossily ([`Event::lossy`]).
+    pub lossy: u64,
 }
 
 /// Why a file could not be parsed at all.
@@ -89,6 +120,21 @@ pub fn parse(
     options: &Options,
     out: Sink,
 ) -> Result<(Format, Counts), Error> {
+    let mut counts = Counts::default();
+    let format = parse_counting(file, input, format, options, &mut counts, out)?;
+    Ok((format, counts))
+}
+
+/// [`parse`], counting into `counts` as it goes, so that the counts of a parse that ends in
+/// an error (a cut gzip stream) are known too.
+pub fn parse_counting(
+    file: &str,
+    input: impl Read,
+    format: Option<Format>,
+    options: &Options,
+    counts: &mut Counts,
+    out: Sink,
+) -> Result<Format, Error> {
     let read_err = |source| Error::Read {
         file: file.to_string(),
         source,
@@ -112,20 +158,36 @@ pub fn parse(
             })?
         }
     };
-    let mut counts = Counts::default();
+    let mut records = 0;
+    let (mut events, mut issues, mut lossy) = (0, 0, 0);
     let mut counted = |r: Result<Event, ParseIssue>| {
         match &r {
-            Ok(_) => counts.events += 1,
-            Err(_) => counts.issues += 1,
+            Ok(e) => {
+                events += 1;
+                lossy += u64::from(e.lossy());
+            }
+            Err(_) => issues += 1,
         }
         out(r);
     };
-    match format {
-        Format::Audit => audit::parse(file, &mut reader, options, &mut counted),
-        Format::Journal => journal::parse(file, &mut reader, options, &mut counted),
-        Format::DefenderCsv | Format::DefenderJson => {
-            defender::parse(file, &mut reader, format, options, &mut counted)
-        }
-    }?;
-    Ok((format, counts))
+    let r = match format {
+        Format::Audit => audit::read(file, &mut reader, options, &mut records, &mut counted),
+        Format::Journal => journal::read(file, &mut reader, options, &mut records, &mut counted),
+        Format::DefenderCsv | Format::DefenderJson => defender::read(
+            file,
+            &mut reader,
+            format,
+            options,
+            &mut records,
+            &mut counted,
+        ),
+    };
+    counts.records += records;
+    counts.events += events;
+    counts.issues += issues;
+    counts.lossy += lossy;
+    r.map(|()| format)
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,31 +5,156 @@
 //! timestamped like a collection), as `raw/<path>`; its events are parsed by
 //! `dossier_events` and stored, normalized, in `records/events.jsonl` (one event per line, in
 //! the order of the source files, each naming the member and record it came from), as they
-//! are parsed. A record the parser cannot read is an issue in the manifest, never a silent
-//! skip. The file is parsed from a second read, hashed as it goes: when that hash is not the
-//! stored member's (the file changed while it was imported) the manifest says so.
+//! are parsed. A record the parser cannot read is never a silent skip: the first
+//! [`LISTED_ISSUES`] of each file are issues in the manifest (file and line), and every one is
+//! counted by its class ([`Skip`]) in the file's summary, one line per source file in
+//! `records/import.jsonl` ([`FileSummary`]: member, format, SHA-256, records read, events
+//! normalized, records skipped by class with the first few of each, events read lossily), so
+//! that a hostile file of millions of bad lines costs a few counters, not a manifest of
+//! millions of issues. The file is parsed from a second read, hashed as it goes: when that
+//! hash is not the stored member's (the file changed while it was imported) the manifest says
+//! so.
 //!
-//! The bundle is written by the collection orchestrator ([`crate::orchestrate`]), running one
-//! collector, [`ImportCollector`] (named `events`), against this machine.
+//! The bundle is written by the collection orchestrator ([`crate::orchestrate`]), running two
+//! collectors against this machine: [`ImportCollector`] (named `events`), then
+//! [`SummaryCollector`] (named `import`).
 
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
-use dossier_events::{Format, Options};
+use dossier_events::{Counts, Format, Options, ParseIssue, Skip};
 use dossier_plugin_api::collect::{CollectContext, CollectError, IssueKind};
 use dossier_plugin_api::encoding::hex;
 use dossier_plugin_api::host::{DirEntry, FileMeta, FileReader, Host, HostError, HostInfo};
 use dossier_plugin_api::{Collector, CollectorInfo};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Name of the import collector, and of its records member (`records/events.jsonl`).
 pub const COLLECTOR: &str = "events";
 /// Name of the pseudo-playbook an import bundle's manifest names.
 pub const PLAYBOOK: &str = "import";
+/// Name of the per-file summaries' records member (`records/import.jsonl`).
+pub const SUMMARY: &str = "import";
+/// Unreadable records of one file listed as manifest issues; the rest are counted only.
+pub const LISTED_ISSUES: u64 = 100;
+/// Records of each skip class named in a file's summary.
+pub const FIRST_PER_CLASS: usize = 5;
+
+/// What became of one source file: a line of `records/import.jsonl`.
+#[derive(Debug, Serialize)]
+pub struct FileSummary {
+    /// The file as given (absolute).
+    pub file: String,
+    /// Its member in the bundle (`raw/...`); None when it could not be stored.
+    pub member: Option<String>,
+    /// The format it was read as; None when it could not be told.
+    pub format: Option<&'static str>,
+    /// SHA-256 of the stored member.
+    pub sha256: Option<String>,
+    pub bytes: u64,
+    /// Source records read: non-blank lines of an audit log (every record of a joined event)
+    /// or of a journal export, CSV data rows, JSON row objects.
+    pub records_read: u64,
+    /// Events normalized (in `records/events.jsonl`).
+    pub events: u64,
+    /// Records (or joined audit events) skipped.
+    pub skipped: u64,
+    /// Skips by class ([`Skip`] names), each with its count and the first few records.
+    pub skips: BTreeMap<&'static str, SkipClass>,
+    /// Events whose text was not UTF-8 in the source, read lossily (the exact bytes kept in
+    /// a `*_hex` field, or Latin-1 noted).
+    pub lossy: u64,
+    /// How many of the skips are listed as manifest issues (at most [`LISTED_ISSUES`]).
+    pub issues_listed: u64,
+    /// Why the file was not read (to its end), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl FileSummary {
+    /// The summary of `file` before anything is known of it.
+    fn new(file: String) -> Self {
+        FileSummary {
+            file,
+            member: None,
+            format: None,
+            sha256: None,
+            bytes: 0,
+            records_read: 0,
+            events: 0,
+            skipped: 0,
+            skips: BTreeMap::new(),
+            lossy: 0,
+            issues_listed: 0,
+            error: None,
+        }
+    }
+}
+
+/// The skips of one class in one file.
+#[derive(Debug, Default, Serialize)]
+pub struct SkipClass {
+    pub count: u64,
+    /// The first [`FIRST_PER_CLASS`]: the record (`line N`) and why.
+    pub first: Vec<SkipSample>,
+}
+
+/// One skipped record, named.
+#[derive(Debug, Serialize)]
+pub struct SkipSample {
+    pub record: String,
+    pub reason: String,
+}
+
+/// Events of a file handed from the parsing thread to the recording one at a time.
+const BATCH: usize = 256;
+/// Batches between the two threads at most.
+const BATCHES_IN_FLIGHT: usize = 16;
+
+/// What the parsing thread hands back.
+struct Parsed {
+    result: Result<Format, dossier_events::Error>,
+    counts: Counts,
+    skips: Skips,
+    /// SHA-256 of what was read.
+    sha: String,
+}
+
+/// The skips of one file as they come: counted by class, the first ones kept.
+#[derive(Default)]
+struct Skips {
+    by_class: BTreeMap<&'static str, SkipClass>,
+    listed: Vec<ParseIssue>,
+    /// Why an event could not be turned into JSON (never expected), the first time.
+    unserializable: Option<String>,
+}
+
+impl Skips {
+    fn unserializable(&mut self, why: String) {
+        self.unserializable
+            .get_or_insert_with(|| format!("an event could not be recorded: {why}"));
+    }
+
+    fn add(&mut self, i: ParseIssue) {
+        let class = self.by_class.entry(i.kind.name()).or_default();
+        class.count += 1;
+        if class.first.len() < FIRST_PER_CLASS {
+            class.first.push(SkipSample {
+                record: i.record.clone(),
+                reason: i.reason.clone(),
+            });
+        }
+        if (self.listed.len() as u64) < LISTED_ISSUES {
+            self.listed.push(i);
+        }
+    }
+}
 
 /// `dossier import`, its flags checked.
 pub struct ImportPlan {
@@ -58,6 +183,7 @@ pub struct ImportCollector {
     files: Vec<PathBuf>,
     format: Option<Format>,
     options: Options,
+    summaries: Summaries,
 }
 
 impl ImportCollector {
@@ -66,20 +192,43 @@ impl ImportCollector {
             files,
             format,
             options: Options { host },
+            summaries: Summaries::default(),
         }
+    }
+
+    /// The collector that records this one's file summaries; it runs after it.
+    pub fn summary_collector(&self) -> SummaryCollector {
+        SummaryCollector {
+            summaries: Arc::clone(&self.summaries),
+        }
+    }
+
+    /// Keeps a file's summary for the [`SummaryCollector`].
+    fn done(&self, summary: FileSummary) {
+        self.summaries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(summary);
     }
 
     /// Imports one file: stored, then parsed from a second read that must hash the same.
     fn import_one(&self, ctx: &mut CollectContext<'_>, path: &Path) {
         let text = path.display().to_string();
         let (host, sink) = ctx.bridge_parts();
+        let mut summary = FileSummary::new(text.clone());
         let copy = match sink.copy_raw(host, path, u64::MAX) {
             Ok(c) => c,
             Err(e) => {
-                ctx.issue(&text, IssueKind::Malformed, format!("not imported: {e}"));
+                let why = format!("not imported: {e}");
+                ctx.issue(&text, IssueKind::Malformed, why.clone());
+                summary.error = Some(why);
+                self.done(summary);
                 return;
             }
         };
+        summary.member = Some(copy.member.name.clone());
+        summary.sha256 = Some(copy.member.sha256.clone());
+        summary.bytes = copy.member.size;
         ctx.log(&format!(
             "{text}: stored as {} ({} bytes, sha256 {})",
             copy.member.name, copy.member.size, copy.member.sha256
@@ -88,37 +237,23 @@ impl ImportCollector {
             Ok(r) => r,
             Err(e) => {
                 ctx.host_error(&e);
+                summary.error = Some(format!("not parsed: {e}"));
+                self.done(summary);
                 return;
             }
-        };
-        let mut hashing = Hashing {
-            inner: reader,
-            hash: Sha256::new(),
         };
         let member = copy.member.name.clone();
         // Events are recorded as they are parsed (a big export is never held in memory);
         // should the second read not hash as the stored member, the issue below says so.
-        let mut issues = Vec::new();
-        let mut emit_error = None;
-        let parsed = dossier_events::parse(
-            &member,
-            &mut hashing,
-            self.format,
-            &self.options,
-            &mut |r| match r {
-                Ok(ev) => {
-                    if emit_error.is_none()
-                        && let Err(e) = ctx.emit(&ev)
-                    {
-                        emit_error = Some(e.to_string());
-                    }
-                }
-                Err(i) => issues.push(i),
+        let (
+            Parsed {
+                result: parsed,
+                counts,
+                skips,
+                sha,
             },
-        );
-        // Read to the end, so that the hash covers the whole file even if the parser stopped.
-        let _ = std::io::copy(&mut hashing, &mut std::io::sink());
-        let sha = hex(&hashing.hash.finalize());
+            emit_error,
+        ) = self.parse_alongside(ctx, reader, &member);
         if sha != copy.member.sha256 {
             ctx.issue(
                 &text,
@@ -133,22 +268,183 @@ impl ImportCollector {
         if let Some(e) = emit_error {
             ctx.issue(&text, IssueKind::Malformed, e);
         }
-        for i in issues {
+        self.finish(ctx, summary, skips, counts, parsed);
+    }
+
+    /// Parses `reader` (the stored `member`, read again) on a thread of its own, which reads,
+    /// hashes, parses and turns the events into JSON values, while this one records them: the
+    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of
+    /// [`BATCH`] events are between them, so memory stays flat. The parse, and why the events
+    /// could not all be recorded, if so.
+    fn parse_alongside(
+        &self,
+        ctx: &mut CollectContext<'_>,
+        reader: Box<dyn FileReader + '_>,
+        member: &str,
+    ) -> (Parsed, Option<String>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<serde_json::Value>>(BATCHES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                let mut hashing = Hashing {
+                    inner: reader,
+                    hash: Sha256::new(),
+                };
+                let mut skips = Skips::default();
+                let mut counts = Counts::default();
+                let mut batch = Vec::with_capacity(BATCH);
+                let result = dossier_events::parse_counting(
+                    member,
+                    &mut hashing,
+                    self.format,
+                    &self.options,
+                    &mut counts,
+                    &mut |r| match r.map(|ev| serde_json::to_value(&ev)) {
+                        Ok(Ok(v)) => {
+                            batch.push(v);
+                            if batch.len() == BATCH {
+                                // The receiver drains until the end: a send fails only if it
+                                // is gone, and then there is nobody to tell.
+                                let _ = tx
+                                    .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                            }
+                        }
+                        Ok(Err(e)) => skips.unserializable(e.to_string()),
+                        Err(i) => skips.add(i),
+                    },
+                );
+                let _ = tx.send(batch);
+                drop(tx);
+                // Read to the end, so that the hash covers the whole file even if the parser
+                // stopped.
+                let _ = std::io::copy(&mut hashing, &mut std::io::sink());
+                Parsed {
+                    result,
+                    counts,
+                    skips,
+                    sha: hex(&hashing.hash.finalize()),
+                }
+            });
+            let (_, sink) = ctx.bridge_parts();
+            let mut emit_error = None;
+            for batch in rx {
+                for v in batch {
+                    if emit_error.is_none()
+                        && let Err(e) = sink.record(COLLECTOR, v)
+                    {
+                        emit_error = Some(format!("events not all recorded: {e}"));
+                    }
+                }
+            }
+            let parsed = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
+            (parsed, emit_error)
+        })
+    }
+
+    /// Reports a parsed file: its first skips as issues, its summary kept and logged.
+    fn finish(
+        &self,
+        ctx: &mut CollectContext<'_>,
+        mut summary: FileSummary,
+        skips: Skips,
+        counts: Counts,
+        parsed: Result<Format, dossier_events::Error>,
+    ) {
+        let text = summary.file.clone();
+        summary.issues_listed = skips.listed.len() as u64;
+        for i in skips.listed {
             ctx.issue(
                 format!("{}: {}", i.file, i.record),
                 IssueKind::Malformed,
-                i.reason,
+                format!("{} ({}): skipped", i.reason, i.kind.name()),
             );
         }
-        match parsed {
-            Ok((format, counts)) => ctx.log(&format!(
-                "{text}: {} format, {} events, {} unreadable records",
-                format.name(),
-                counts.events,
-                counts.issues
-            )),
-            Err(e) => ctx.issue(&text, IssueKind::Malformed, e.to_string()),
+        if counts.issues > summary.issues_listed {
+            ctx.issue(
+                &text,
+                IssueKind::Malformed,
+                format!(
+                    "{} more unreadable records not listed here: counted by class in \
+                     records/{SUMMARY}.jsonl",
+                    counts.issues - summary.issues_listed
+                ),
+            );
         }
+        summary.records_read = counts.records;
+        summary.events = counts.events;
+        summary.skipped = counts.issues;
+        summary.lossy = counts.lossy;
+        summary.skips = skips.by_class;
+        match parsed {
+            Ok(format) => summary.format = Some(format.name()),
+            Err(e) => {
+                if !matches!(e, dossier_events::Error::Unknown { .. }) {
+                    summary.format = self.format.map(Format::name);
+                }
+                ctx.issue(&text, IssueKind::Malformed, e.to_string());
+                summary.error = Some(e.to_string());
+            }
+        }
+        ctx.log(&format!(
+            "{text}: {} format, {} records read, {} events, {} skipped{}, {} read lossily",
+            summary.format.unwrap_or("unknown"),
+            summary.records_read,
+            summary.events,
+            summary.skipped,
+            skip_text(&summary.skips),
+            summary.lossy
+        ));
+        self.done(summary);
+    }
+}
+
+/// ` (malformed 3, too_long 1)`, or nothing when no record was skipped.
+fn skip_text(skips: &BTreeMap<&'static str, SkipClass>) -> String {
+    if skips.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = Skip::ALL
+        .iter()
+        .filter_map(|k| {
+            skips
+                .get(k.name())
+                .map(|c| format!("{} {}", k.name(), c.count))
+        })
+        .collect();
+    format!(" ({})", parts.join(", "))
+}
+
+/// The summaries of the files imported so far, for [`SummaryCollector`].
+type Summaries = Arc<Mutex<Vec<FileSummary>>>;
+
+/// The collector that runs after [`ImportCollector`] and records its file summaries in
+/// `records/import.jsonl` (a collector of its own, so that the member is the bundle's like any
+/// records member, and without `after`, so that the events are not kept in memory for it).
+pub struct SummaryCollector {
+    summaries: Summaries,
+}
+
+impl Collector for SummaryCollector {
+    fn info(&self) -> CollectorInfo {
+        CollectorInfo {
+            name: SUMMARY.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "what became of each imported file: records read, events normalized, \
+                          records skipped by class"
+                .into(),
+            after: vec![],
+        }
+    }
+
+    fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
+        let summaries =
+            std::mem::take(&mut *self.summaries.lock().unwrap_or_else(|e| e.into_inner()));
+        for s in &summaries {
+            ctx.emit(s)?;
+        }
+        Ok(())
     }
 }
 
@@ -229,6 +525,7 @@ fn import_playbook() -> Playbook {
     let text = "# dossier import: no collection playbook; the source files are the evidence\n";
     let mut collectors = std::collections::BTreeMap::new();
     collectors.insert(COLLECTOR.to_string(), serde_json::Value::Null);
+    collectors.insert(SUMMARY.to_string(), serde_json::Value::Null);
     Playbook {
         name: PLAYBOOK.into(),
         description: "telemetry and audit logs imported by dossier import".into(),
@@ -254,12 +551,13 @@ pub fn import(plan: ImportPlan) -> anyhow::Result<ExitCode> {
         local: LocalHost::live(),
         label: plan.host.clone().unwrap_or_else(|| PLAYBOOK.into()),
     };
-    let collector: Arc<dyn Collector> =
-        Arc::new(ImportCollector::new(files, plan.format, plan.host.clone()));
+    let import = ImportCollector::new(files, plan.format, plan.host.clone());
+    let summary: Arc<dyn Collector> = Arc::new(import.summary_collector());
+    let collector: Arc<dyn Collector> = Arc::new(import);
     let progress = crate::progress::for_stderr(plan.quiet);
     let c = orchestrate::collect_host_as(
         &host,
-        &[collector],
+        &[collector, summary],
         &import_playbook(),
         &plan.custody,
         &plan.out,
@@ -272,7 +570,7 @@ pub fn import(plan: ImportPlan) -> anyhow::Result<ExitCode> {
             eprintln!("dossier: import: {}: {}", i.subject, i.message);
         }
         failed |= run.status != dossier_plugin_api::CollectorStatus::Ok;
-        if !plan.quiet {
+        if !plan.quiet && run.name == COLLECTOR {
             eprintln!("dossier: import: {} events recorded", run.records);
         }
     }

@@ -22,8 +22,10 @@
 //! is the leading record type (`SYSCALL` when the event has one). The origin is
 //! `lines A-B, serial N` (or `line A, serial N`).
 //!
-//! A line that is not a record (no `type=`, no `msg=audit(...)` header, a serial missing, an
-//! unterminated quote) and an event whose time cannot be represented become
+//! A line that is not a record (no `type=`, no `msg=audit(...)` header, an unterminated
+//! quote: [`Skip::Malformed`]; a serial missing: [`Skip::MissingSerial`], since the record
+//! cannot be joined to its event) and an event whose time cannot be represented or is absurd
+//! (a negative epoch, a year past [`crate::YEARS`]: [`Skip::AbsurdTimestamp`]) become
 //! [`ParseIssue`]s with the line number; the parse goes on.
 
 mod normalize;
@@ -31,7 +33,7 @@ mod record;
 mod syscalls;
 
 use crate::lines::{Line, Lines};
-use crate::{Error, Event, Options, ParseIssue, Sink};
+use crate::{Error, Event, Options, ParseIssue, Sink, Skip};
 use record::{EventId, Record};
 use std::collections::VecDeque;
 use std::io::BufRead;
@@ -120,10 +122,11 @@ impl Joiner<'_, '_> {
         (self.out)(r);
     }
 
-    fn issue(&mut self, line: u64, reason: String) {
+    fn issue(&mut self, line: u64, kind: Skip, reason: String) {
         (self.out)(Err(ParseIssue {
             file: self.file.to_string(),
             record: format!("line {line}"),
+            kind,
             reason,
         }));
     }
@@ -155,6 +158,7 @@ impl Joiner<'_, '_> {
                         let serial = o.id.serial;
                         self.issue(
                             line,
+                            Skip::EventTooBig,
                             format!(
                                 "event of serial {serial} over {MAX_EVENT_BYTES} bytes of records: record skipped"
                             ),
@@ -210,6 +214,17 @@ pub fn parse(
     options: &Options,
     out: Sink,
 ) -> Result<(), Error> {
+    read(file, input, options, &mut 0, out)
+}
+
+/// [`parse`], counting the records (non-blank lines) read into `records`.
+pub(crate) fn read(
+    file: &str,
+    input: &mut dyn BufRead,
+    options: &Options,
+    records: &mut u64,
+    out: Sink,
+) -> Result<(), Error> {
     let mut lines = Lines::new(input, MAX_LINE);
     let mut joiner = Joiner {
         file,
@@ -233,13 +248,21 @@ pub fn parse(
         let Some((n, line)) = next else { break };
         match line {
             Line::TooLong(len) => {
-                joiner.issue(n, format!("line of {len} bytes, over {MAX_LINE}: skipped"));
+                *records += 1;
+                joiner.issue(
+                    n,
+                    Skip::TooLong,
+                    format!("line of {len} bytes, over {MAX_LINE}: skipped"),
+                );
             }
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
-            Line::Text(t) => match Record::parse(n, t) {
-                Ok(rec) => joiner.add(rec),
-                Err(reason) => joiner.issue(n, reason),
-            },
+            Line::Text(t) => {
+                *records += 1;
+                match Record::parse(n, t) {
+                    Ok(rec) => joiner.add(rec),
+                    Err((kind, reason)) => joiner.issue(n, kind, reason),
+                }
+            }
         }
     }
     joiner.finish();

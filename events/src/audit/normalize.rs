@@ -23,7 +23,7 @@
 
 use super::record::{Part, Record, hex};
 use super::syscalls::{SockAddr, arch_name, sockaddr, syscall_name};
-use crate::{Event, Format, Origin, ParseIssue, Peer, Process, Source};
+use crate::{Event, Format, Origin, ParseIssue, Peer, Process, Skip, Source};
 use std::collections::BTreeMap;
 
 /// The normalized event of `records` (one event's records, in file order; not empty), whose
@@ -49,6 +49,7 @@ pub(crate) fn event(
     let issue = |reason: String| ParseIssue {
         file: file.to_string(),
         record: record.clone(),
+        kind: Skip::AbsurdTimestamp,
         reason,
     };
     let nanos = first
@@ -56,15 +57,14 @@ pub(crate) fn event(
         .millis
         .checked_mul(1_000_000)
         .filter(|n| *n < 1_000_000_000);
+    let stamp = format!("time {}.{:03}", first.id.secs, first.id.millis);
     let time = nanos
         .and_then(|n| chrono::DateTime::from_timestamp(first.id.secs, n))
-        .ok_or_else(|| {
-            issue(format!(
-                "time {}.{:03} out of range",
-                first.id.secs, first.id.millis
-            ))
-        })?
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        .ok_or_else(|| issue(format!("{stamp} out of range")))?;
+    if let Some(why) = crate::absurd_year(chrono::Datelike::year(&time)) {
+        return Err(issue(format!("{stamp}: {why}")));
+    }
+    let time = time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let syscall = records.iter().find(|r| r.rtype() == "SYSCALL");
     let lead = syscall.unwrap_or(first);
     let mut ev = Event {

@@ -7,6 +7,7 @@
 //! Values are raw; [`decode`] undoes auditd's encoding of untrusted strings (hex when the
 //! value is unquoted).
 
+use crate::Skip;
 pub(crate) use crate::lines::hex;
 use std::ops::Range;
 
@@ -175,39 +176,47 @@ fn tokenize(
     }
 }
 
-/// `audit(1700000000.123:456):` → (seconds, milliseconds, serial).
-fn header_time(v: &[u8]) -> Result<(i64, u32, u64), String> {
+/// `audit(1700000000.123:456):` → (seconds, milliseconds, serial); why not, classed.
+fn header_time(v: &[u8]) -> Result<(i64, u32, u64), (Skip, String)> {
     let bad = || format!("bad msg=audit(...) header {:?}", String::from_utf8_lossy(v));
     let inner = v
         .strip_prefix(b"audit(")
         .and_then(|r| r.split(|&b| b == b')').next())
-        .ok_or_else(bad)?;
-    let inner = std::str::from_utf8(inner).map_err(|_| bad())?;
-    let (time, serial) = inner
-        .split_once(':')
-        .ok_or_else(|| format!("no serial in msg=audit({inner})"))?;
+        .ok_or_else(|| (Skip::Malformed, bad()))?;
+    let inner = std::str::from_utf8(inner).map_err(|_| (Skip::Malformed, bad()))?;
+    let (time, serial) = inner.split_once(':').ok_or_else(|| {
+        (
+            Skip::MissingSerial,
+            format!("no serial in msg=audit({inner}): cannot be joined to its event"),
+        )
+    })?;
+    let bad_time = || (Skip::BadTimestamp, bad());
     let (secs, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let secs: i64 = secs.parse().map_err(|_| bad())?;
+    let secs: i64 = secs.parse().map_err(|_| bad_time())?;
     if frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+        return Err(bad_time());
     }
     // Milliseconds: auditd writes three digits; scale whatever is there.
     let digits: String = frac.chars().chain("000".chars()).take(3).collect();
-    let millis: u32 = digits.parse().map_err(|_| bad())?;
-    let serial: u64 = serial
-        .parse()
-        .map_err(|_| format!("bad serial in msg=audit({inner})"))?;
+    let millis: u32 = digits.parse().map_err(|_| bad_time())?;
+    let serial: u64 = serial.parse().map_err(|_| {
+        (
+            Skip::MissingSerial,
+            format!("bad serial in msg=audit({inner}): cannot be joined to its event"),
+        )
+    })?;
     Ok((secs, millis, serial))
 }
 
 impl Record {
     /// Parses one line (without its newline), numbered `line`.
-    pub(crate) fn parse(line: u64, bytes: &[u8]) -> Result<Record, String> {
+    pub(crate) fn parse(line: u64, bytes: &[u8]) -> Result<Record, (Skip, String)> {
+        let malformed = |e: String| (Skip::Malformed, e);
         let raw = bytes.to_vec();
         let gs = raw.iter().position(|&b| b == GS);
         let outer_end = gs.unwrap_or(raw.len());
         let mut fields = Vec::with_capacity(24);
-        tokenize(&raw, 0..outer_end, Part::Outer, &mut fields)?;
+        tokenize(&raw, 0..outer_end, Part::Outer, &mut fields).map_err(malformed)?;
         if let Some(g) = gs {
             // The enriched part is auditd's own text; a flaw there loses only translations.
             let _ = tokenize(&raw, g + 1..raw.len(), Part::Enriched, &mut fields);
@@ -227,14 +236,14 @@ impl Record {
                 _ => {}
             }
         }
-        let rtype = rtype.ok_or("no type= field: not an audit record")?;
+        let rtype = rtype.ok_or_else(|| malformed("no type= field: not an audit record".into()))?;
         if rtype.is_empty() {
-            return Err("empty type=".into());
+            return Err(malformed("empty type=".into()));
         }
-        let header = header.ok_or("no msg=audit(...) header")?;
+        let header = header.ok_or_else(|| malformed("no msg=audit(...) header".into()))?;
         let (secs, millis, serial) = header_time(&raw[header])?;
         if let Some(r) = inner {
-            tokenize(&raw, r, Part::Inner, &mut fields)?;
+            tokenize(&raw, r, Part::Inner, &mut fields).map_err(malformed)?;
         }
         Ok(Record {
             line,
@@ -272,7 +281,10 @@ impl Record {
     /// placeholder (`?`, `(null)`, `(none)`, empty).
     pub(crate) fn text(&self, part: Part, key: &str) -> Option<String> {
         let bytes = self.bytes(part, key)?;
-        Some(String::from_utf8_lossy(&bytes).into_owned())
+        Some(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 
     /// The decoded bytes of `key` in `part`, None when absent or a placeholder.
@@ -339,12 +351,26 @@ mod tests {
 
     #[test]
     fn malformed_records_say_why() {
-        let e = |l: &[u8]| Record::parse(1, l).unwrap_err();
+        let e = |l: &[u8]| Record::parse(1, l).unwrap_err().1;
         assert!(e(b"hello world").contains("no type="));
         assert!(e(b"type=SYSCALL arch=c000003e").contains("no msg=audit"));
         assert!(e(b"type=SYSCALL msg=audit(1700000000.123): x=1").contains("no serial"));
         assert!(e(b"type=SYSCALL msg=audit(17x.1:2): x=1").contains("bad msg=audit"));
         assert!(e(b"type=SYSCALL msg=audit(1700000000.123:5): comm=\"cu").contains("unterminated"));
+        let kind = |l: &[u8]| Record::parse(1, l).unwrap_err().0;
+        assert_eq!(kind(b"hello world"), Skip::Malformed);
+        assert_eq!(
+            kind(b"type=SYSCALL msg=audit(1700000000.123): x=1"),
+            Skip::MissingSerial
+        );
+        assert_eq!(
+            kind(b"type=SYSCALL msg=audit(1700000000.123:): x=1"),
+            Skip::MissingSerial
+        );
+        assert_eq!(
+            kind(b"type=SYSCALL msg=audit(17x.1:2): x=1"),
+            Skip::BadTimestamp
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! is all this format needs. Memory is one record at a time, at most [`MAX_RECORD_BYTES`].
 
 use super::row::{self, Columns, Ctx, Header, Table};
-use crate::{Error, Event, ParseIssue};
+use crate::{Error, Event, ParseIssue, Skip};
 use std::io::{self, BufRead};
 
 /// The most one record may hold; a longer one is skipped whole and reported.
@@ -23,7 +23,7 @@ pub(super) struct Record {
     pub first_line: u64,
     pub last_line: u64,
     /// Why the record cannot be trusted (truncated, over the limit, stray quote), if so.
-    pub problem: Option<String>,
+    pub problem: Option<(Skip, String)>,
     /// A field was not UTF-8 and was read as Latin-1.
     pub latin1: bool,
 }
@@ -82,9 +82,9 @@ impl Building {
         }
         if self.bytes.len() + run.len() > MAX_RECORD_BYTES {
             self.over = true;
-            self.rec.problem = Some(format!(
-                "record over {} MiB, skipped",
-                MAX_RECORD_BYTES >> 20
+            self.rec.problem = Some((
+                Skip::TooLong,
+                format!("record over {} MiB, skipped", MAX_RECORD_BYTES >> 20),
             ));
             self.bytes = Vec::new();
             return;
@@ -98,9 +98,12 @@ impl Building {
     }
 
     fn stray(&mut self) {
-        self.rec
-            .problem
-            .get_or_insert_with(|| "a quoted field goes on after its closing quote".into());
+        self.rec.problem.get_or_insert_with(|| {
+            (
+                Skip::Malformed,
+                "a quoted field goes on after its closing quote".into(),
+            )
+        });
     }
 
     /// The record, its text UTF-8, or Latin-1 field by field where it is not.
@@ -176,7 +179,10 @@ impl<'a> Reader<'a> {
                 }
                 if b.st == St::Quoted {
                     b.rec.problem.get_or_insert_with(|| {
-                        "the file ends inside a quoted field (truncated?)".into()
+                        (
+                            Skip::Truncated,
+                            "the file ends inside a quoted field (truncated?)".into(),
+                        )
                     });
                 }
                 b.end_field();
@@ -322,6 +328,7 @@ impl Columns for CsvRow<'_> {
 pub(super) fn parse(
     ctx: &Ctx,
     input: &mut dyn BufRead,
+    records: &mut u64,
     out: &mut dyn FnMut(Result<Event, ParseIssue>),
 ) -> Result<(), Error> {
     let read_err = |source| Error::Read {
@@ -340,7 +347,7 @@ pub(super) fn parse(
             Some(r) => break r,
         }
     };
-    if let Some(p) = &head.problem {
+    if let Some((_, p)) = &head.problem {
         return Err(ctx.format_error(format!("header ({}): {p}", head.place())));
     }
     let header = Header::new(head.fields().into_iter().map(column_name).collect());
@@ -366,6 +373,7 @@ pub(super) fn parse(
         if rec.len() == 1 && rec.field(0) == Some("") && rec.problem.is_none() {
             continue;
         }
+        *records += 1;
         out(csv_row(ctx, &header, by_columns, &rec));
     }
     Ok(())
@@ -378,12 +386,13 @@ fn csv_row(
     rec: &Record,
 ) -> Result<Event, ParseIssue> {
     let place = rec.place();
-    if let Some(p) = &rec.problem {
-        return Err(ctx.issue(&place, p.clone()));
+    if let Some((kind, p)) = &rec.problem {
+        return Err(ctx.issue(&place, *kind, p.clone()));
     }
     if rec.len() != header.len() {
         return Err(ctx.issue(
             &place,
+            Skip::FieldCount,
             format!(
                 "{} fields where the header has {} columns",
                 rec.len(),
@@ -437,13 +446,13 @@ mod tests {
     fn an_unclosed_quote_is_a_truncated_record() {
         let v = records(b"a,b\n1,\"never closed\nmore");
         assert_eq!(v.len(), 2);
-        assert!(v[1].problem.as_deref().unwrap().contains("truncated"));
+        assert!(v[1].problem.as_ref().unwrap().1.contains("truncated"));
     }
 
     #[test]
     fn a_stray_character_after_a_closing_quote_is_flagged() {
         let v = records(b"\"a\"b,c\n");
-        assert!(v[0].problem.as_deref().unwrap().contains("closing quote"));
+        assert!(v[0].problem.as_ref().unwrap().1.contains("closing quote"));
     }
 
     #[test]
@@ -460,7 +469,7 @@ mod tests {
         text.extend_from_slice(b"\n,still the same field\"\nnext,row\n");
         let v = records(&text);
         assert_eq!(v.len(), 2);
-        assert!(v[0].problem.as_deref().unwrap().contains("MiB"));
+        assert!(v[0].problem.as_ref().unwrap().1.contains("MiB"));
         assert_eq!(v[0].fields(), [""]);
         assert_eq!(v[1].fields(), ["next", "row"]);
     }

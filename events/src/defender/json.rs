@@ -17,10 +17,11 @@
 
 use super::row::{self, Columns, Ctx, Header, Table};
 use super::scan::{Fault, Scanner, Value};
-use crate::{Error, Event, ParseIssue};
+use crate::{Error, Event, ParseIssue, Skip};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{BufRead, Read};
 
@@ -31,18 +32,20 @@ type Out<'o> = &'o mut dyn FnMut(Result<Event, ParseIssue>);
 
 /// One row object as read: its keys and its values as text (numbers and booleans as written,
 /// objects and arrays as JSON, null as empty), in the object's order.
-struct RawRow {
-    keys: Vec<String>,
-    values: Vec<String>,
+/// Keys and values are borrowed from the row's bytes where they have no escapes (most of
+/// them): a row costs a few allocations, not two per column.
+struct RawRow<'de> {
+    keys: Vec<Cow<'de, str>>,
+    values: Vec<Cow<'de, str>>,
 }
 
 /// A row, or what stood where a row should be (`a string`, `a number`...).
-enum MaybeRow {
-    Row(RawRow),
+enum MaybeRow<'de> {
+    Row(RawRow<'de>),
     Not(&'static str),
 }
 
-impl<'de> Deserialize<'de> for MaybeRow {
+impl<'de> Deserialize<'de> for MaybeRow<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(MaybeRowVisitor)
     }
@@ -51,48 +54,48 @@ impl<'de> Deserialize<'de> for MaybeRow {
 struct MaybeRowVisitor;
 
 impl<'de> Visitor<'de> for MaybeRowVisitor {
-    type Value = MaybeRow;
+    type Value = MaybeRow<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a row object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeRow, A::Error> {
-        let mut keys = Vec::new();
-        let mut values = Vec::new();
-        while let Some(k) = map.next_key::<String>()? {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MaybeRow<'de>, A::Error> {
+        let mut keys = Vec::with_capacity(64);
+        let mut values = Vec::with_capacity(64);
+        while let Some(Text(k)) = map.next_key::<Text<'de>>()? {
             let Text(v) = map.next_value()?;
             keys.push(k);
             values.push(v);
         }
         Ok(MaybeRow::Row(RawRow { keys, values }))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeRow, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MaybeRow<'de>, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(MaybeRow::Not("an array"))
     }
-    fn visit_str<E>(self, _: &str) -> Result<MaybeRow, E> {
+    fn visit_str<E>(self, _: &str) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a string"))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<MaybeRow, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a boolean"))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<MaybeRow, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a number"))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<MaybeRow, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a number"))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<MaybeRow, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("a number"))
     }
-    fn visit_unit<E>(self) -> Result<MaybeRow, E> {
+    fn visit_unit<E>(self) -> Result<MaybeRow<'de>, E> {
         Ok(MaybeRow::Not("null"))
     }
 }
 
-/// A value as text.
-struct Text(String);
+/// A value (or a key) as text, borrowed when it can be.
+struct Text<'de>(Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Text {
+impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(TextVisitor)
     }
@@ -101,47 +104,50 @@ impl<'de> Deserialize<'de> for Text {
 struct TextVisitor;
 
 impl<'de> Visitor<'de> for TextVisitor {
-    type Value = Text;
+    type Value = Text<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-        Ok(Text(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Text, E> {
-        Ok(Text(v))
+    fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_owned())))
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+    fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v)))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+    fn visit_bool<E>(self, v: bool) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed(if v { "true" } else { "false" })))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Text, E> {
-        Ok(Text(v.to_string()))
+    fn visit_i64<E>(self, v: i64) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_string())))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Text, E> {
-        Ok(Text(
+    fn visit_u64<E>(self, v: u64) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(v.to_string())))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Owned(
             serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string()),
-        ))
+        )))
     }
-    fn visit_unit<E>(self) -> Result<Text, E> {
-        Ok(Text(String::new()))
+    fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+        Ok(Text(Cow::Borrowed("")))
     }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text<'de>, A::Error> {
         let v = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
-        Ok(Text(v.to_string()))
+        Ok(Text(Cow::Owned(v.to_string())))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text<'de>, A::Error> {
         let v = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
-        Ok(Text(v.to_string()))
+        Ok(Text(Cow::Owned(v.to_string())))
     }
 }
 
 /// One row against the header of its keys.
 struct JsonRow<'a> {
     header: &'a Header,
-    values: &'a [String],
+    values: &'a [Cow<'a, str>],
 }
 
 impl Columns for JsonRow<'_> {
@@ -153,16 +159,21 @@ impl Columns for JsonRow<'_> {
     }
     fn column(&self, i: usize) -> (&str, &str, bool) {
         let (name, first) = self.header.name(i);
-        (name, self.values.get(i).map_or("", String::as_str), first)
+        (name, self.values.get(i).map_or("", |v| v.as_ref()), first)
     }
 }
 
-/// The header of the last row's keys and the table they tell: rows of one export nearly
-/// always have the same keys in the same order, so the index is built once.
+/// The headers of the last few key lists seen and the tables they tell: rows of one export
+/// have the same keys in the same order (a few lists when tables are mixed, as in a `union`),
+/// so each index is built once.
 #[derive(Default)]
 struct Shapes {
-    last: Option<(Header, Option<Table>)>,
+    /// Most recently used last.
+    recent: Vec<(Header, Option<Table>)>,
 }
+
+/// How many key lists [`Shapes`] keeps.
+const SHAPES: usize = 8;
 
 impl Shapes {
     /// Normalizes one decoded row.
@@ -170,13 +181,23 @@ impl Shapes {
         let raw = match row {
             MaybeRow::Row(raw) => raw,
             MaybeRow::Not(what) => {
-                return Err(ctx.issue(place, format!("{what}, where a row object should be")));
+                return Err(ctx.issue(
+                    place,
+                    Skip::Malformed,
+                    format!("{what}, where a row object should be"),
+                ));
             }
         };
-        let (header, by_columns) = match self.last.take() {
-            Some((h, t)) if h.names() == raw.keys.as_slice() => (h, t),
-            _ => {
-                let h = Header::new(raw.keys);
+        let known = self.recent.iter().rposition(|(h, _)| {
+            h.len() == raw.keys.len() && h.names().iter().zip(&raw.keys).all(|(a, b)| a == b)
+        });
+        let (header, by_columns) = match known {
+            Some(i) => self.recent.remove(i),
+            None => {
+                if self.recent.len() == SHAPES {
+                    self.recent.remove(0);
+                }
+                let h = Header::new(raw.keys.into_iter().map(Cow::into_owned).collect());
                 let t = row::table_from_columns(&JsonRow {
                     header: &h,
                     values: &[],
@@ -192,9 +213,9 @@ impl Shapes {
             let table = row::table_of(&r, by_columns);
             row::normalize(ctx, &r, table, place)
         } else {
-            Err(ctx.issue(place, "row has no Timestamp".into()))
+            Err(ctx.issue(place, Skip::BadTimestamp, "row has no Timestamp".into()))
         };
-        self.last = Some((header, by_columns));
+        self.recent.push((header, by_columns));
         result
     }
 }
@@ -207,12 +228,19 @@ fn decode(ctx: &Ctx, shapes: &mut Shapes, bytes: &[u8], place: &str) -> Result<E
         Err(e) if std::str::from_utf8(bytes).is_err() => {
             let text: String = bytes.iter().map(|&b| char::from(b)).collect();
             let row = serde_json::from_str::<MaybeRow>(&text)
-                .map_err(|_| ctx.issue(place, format!("invalid JSON: {e}")))?;
+                .map_err(|_| ctx.issue(place, Skip::Malformed, format!("invalid JSON: {e}")))?;
             let mut event = shapes.event(ctx, row, place)?;
             row::note(&mut event, "the row was not UTF-8 and was read as Latin-1");
             Ok(event)
         }
-        Err(e) => Err(ctx.issue(place, format!("invalid JSON: {e}"))),
+        Err(e) => {
+            let kind = if e.is_eof() {
+                Skip::Truncated
+            } else {
+                Skip::Malformed
+            };
+            Err(ctx.issue(place, kind, format!("invalid JSON: {e}")))
+        }
     }
 }
 
@@ -250,14 +278,19 @@ pub(super) fn shape(head: &[u8]) -> Option<Shape> {
 }
 
 /// Parses a JSON export of any of the three shapes.
-pub(super) fn parse(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
+pub(super) fn parse(
+    ctx: &Ctx,
+    input: &mut dyn BufRead,
+    records: &mut u64,
+    out: Out,
+) -> Result<(), Error> {
     let head = input.fill_buf().map_err(|source| Error::Read {
         file: ctx.file.to_string(),
         source,
     })?;
     match shape(head) {
-        Some(Shape::Lines) => lines(ctx, input, out),
-        Some(s) => document(ctx, input, &s, out),
+        Some(Shape::Lines) => lines(ctx, input, records, out),
+        Some(s) => document(ctx, input, &s, records, out),
         None if head.trim_ascii().is_empty() => Err(ctx.format_error("empty: no rows".into())),
         None => Err(ctx
             .format_error("not JSON: neither an object, an array nor one object per line".into())),
@@ -265,7 +298,13 @@ pub(super) fn parse(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), 
 }
 
 /// The response object or the array, cut into rows by the [`Scanner`].
-fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Result<(), Error> {
+fn document(
+    ctx: &Ctx,
+    input: &mut dyn BufRead,
+    shape: &Shape,
+    records: &mut u64,
+    out: Out,
+) -> Result<(), Error> {
     let mut doc = Document {
         ctx,
         out,
@@ -286,6 +325,11 @@ fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Resu
             char::from(b).escape_default()
         ))),
     });
+    *records += doc.n;
+    if matches!(result, Err(Fault::Eof { .. } | Fault::Syntax { .. })) {
+        // The row cut short (or the rest that cannot be cut into rows) is one record skipped.
+        *records += 1;
+    }
     match result {
         Ok(true) => Ok(()),
         Ok(false) => Err(ctx.format_error(
@@ -298,12 +342,23 @@ fn document(ctx: &Ctx, input: &mut dyn BufRead, shape: &Shape, out: Out) -> Resu
         Err(Fault::Format(reason)) => Err(ctx.format_error(reason)),
         Err(Fault::Eof { line }) => {
             let why = format!("the JSON ends early after {} rows (truncated?)", doc.n);
-            (doc.out)(Err(ctx.issue(&format!("line {line}"), why)));
+            (doc.out)(Err(ctx.issue(
+                &format!("line {line}"),
+                Skip::Truncated,
+                why,
+            )));
             Ok(())
         }
         Err(Fault::Syntax { line, what }) => {
-            let why = format!("invalid JSON after {} rows: {what}", doc.n);
-            (doc.out)(Err(ctx.issue(&format!("line {line}"), why)));
+            let why = format!(
+                "invalid JSON after {} rows: {what}; the rest is not read",
+                doc.n
+            );
+            (doc.out)(Err(ctx.issue(
+                &format!("line {line}"),
+                Skip::Malformed,
+                why,
+            )));
             Ok(())
         }
     }
@@ -415,6 +470,7 @@ impl Document<'_, '_, '_> {
             Value::Kept => decode(self.ctx, &mut self.shapes, &self.buf, place),
             Value::TooLong => Err(self.ctx.issue(
                 place,
+                Skip::TooLong,
                 format!("row over {} MiB, skipped", MAX_LINE_BYTES >> 20),
             )),
         };
@@ -454,7 +510,7 @@ impl Document<'_, '_, '_> {
 }
 
 /// JSON lines: each non-blank line one row; a bad line is an issue and the next is read.
-fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
+fn lines(ctx: &Ctx, input: &mut dyn BufRead, records: &mut u64, out: Out) -> Result<(), Error> {
     let mut buf = Vec::new();
     let mut n = 0u64;
     let mut shapes = Shapes::default();
@@ -477,8 +533,10 @@ fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
                 file: ctx.file.to_string(),
                 source,
             })?;
+            *records += 1;
             out(Err(ctx.issue(
                 &place,
+                Skip::TooLong,
                 format!("line over {} MiB, skipped", MAX_LINE_BYTES >> 20),
             )));
             continue;
@@ -488,6 +546,7 @@ fn lines(ctx: &Ctx, input: &mut dyn BufRead, out: Out) -> Result<(), Error> {
         if text.is_empty() {
             continue;
         }
+        *records += 1;
         out(decode(ctx, &mut shapes, text, &place));
     }
 }

@@ -23,6 +23,7 @@ mod row;
 mod scan;
 mod time;
 
+pub(crate) use row::NOTE;
 pub use row::Table;
 
 use crate::{Error, Format, Options, Sink};
@@ -56,6 +57,18 @@ pub fn parse(
     options: &Options,
     out: Sink,
 ) -> Result<(), Error> {
+    read(file, input, format, options, &mut 0, out)
+}
+
+/// [`parse`], counting the records (CSV data rows, JSON row objects) read into `records`.
+pub(crate) fn read(
+    file: &str,
+    input: &mut dyn BufRead,
+    format: Format,
+    options: &Options,
+    records: &mut u64,
+    out: Sink,
+) -> Result<(), Error> {
     let ctx = row::Ctx {
         file,
         format,
@@ -69,8 +82,8 @@ pub fn parse(
         input.consume(BOM.len());
     }
     match format {
-        Format::DefenderCsv => csv::parse(&ctx, input, out),
-        Format::DefenderJson => json::parse(&ctx, input, out),
+        Format::DefenderCsv => csv::parse(&ctx, input, records, out),
+        Format::DefenderJson => json::parse(&ctx, input, records, out),
         other => Err(ctx.format_error(format!("{} is not a Defender format", other.name()))),
     }
 }

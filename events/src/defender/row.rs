@@ -7,7 +7,7 @@
 //! when its value fits (a `ProcessId` that is not a number stays in `fields`).
 
 use super::time;
-use crate::{Event, Format, Origin, ParseIssue, Peer, Process, Source};
+use crate::{Event, Format, Origin, ParseIssue, Peer, Process, Skip, Source};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -275,10 +275,11 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub fn issue(&self, record: &str, reason: String) -> ParseIssue {
+    pub fn issue(&self, record: &str, kind: Skip, reason: String) -> ParseIssue {
         ParseIssue {
             file: self.file.to_string(),
             record: record.to_string(),
+            kind,
             reason,
         }
     }
@@ -382,9 +383,10 @@ pub(super) fn normalize(
     };
     let raw_time = m
         .take("Timestamp")
-        .ok_or_else(|| ctx.issue(&record, "no Timestamp".into()))?;
-    let t = time::parse(raw_time).map_err(|e| ctx.issue(&record, e))?;
-    let (script, extra) = additional_fields(&mut m).map_err(|e| ctx.issue(&record, e))?;
+        .ok_or_else(|| ctx.issue(&record, Skip::BadTimestamp, "no Timestamp".into()))?;
+    let t = time::parse(raw_time).map_err(|(kind, e)| ctx.issue(&record, kind, e))?;
+    let (script, extra) =
+        additional_fields(&mut m).map_err(|e| ctx.issue(&record, Skip::BadField, e))?;
     let host = match m.take_owned("DeviceName") {
         Some(h) => h,
         None => ctx.host.unwrap_or_default().to_string(),

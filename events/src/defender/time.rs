@@ -10,8 +10,7 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
-/// Earliest and latest years taken as real: anything outside is an absurd timestamp.
-const YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
+use crate::{Skip, YEARS};
 
 /// A parsed timestamp.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,8 +21,9 @@ pub(super) struct Parsed {
     pub zone_assumed: bool,
 }
 
-/// Parses one timestamp; the error is a one-line reason.
-pub(super) fn parse(text: &str) -> Result<Parsed, String> {
+/// Parses one timestamp; the error is its class ([`Skip::BadTimestamp`], or
+/// [`Skip::AbsurdTimestamp`] outside [`YEARS`]) and a one-line reason.
+pub(super) fn parse(text: &str) -> Result<Parsed, (Skip, String)> {
     let t = text.trim();
     let parsed = if t.as_bytes().get(4) == Some(&b'-') {
         iso(t)
@@ -32,15 +32,22 @@ pub(super) fn parse(text: &str) -> Result<Parsed, String> {
     } else {
         None
     };
-    let (dt, frac, offset_min, zone_assumed) = parsed
-        .ok_or_else(|| format!("timestamp {t:?} is not a date and time this parser knows"))?;
+    let (dt, frac, offset_min, zone_assumed) = parsed.ok_or_else(|| {
+        (
+            Skip::BadTimestamp,
+            format!("timestamp {t:?} is not a date and time this parser knows"),
+        )
+    })?;
     let utc = dt - Duration::minutes(i64::from(offset_min));
     let year = chrono::Datelike::year(&utc);
     if !YEARS.contains(&year) {
-        return Err(format!(
-            "timestamp {t:?} is out of range (year {year}, outside {}..={})",
-            YEARS.start(),
-            YEARS.end()
+        return Err((
+            Skip::AbsurdTimestamp,
+            format!(
+                "timestamp {t:?} is out of range (year {year}, outside {}..={}): absurd, skipped",
+                YEARS.start(),
+                YEARS.end()
+            ),
         ));
     }
     if !zone_assumed && offset_min == 0 && canonical(t) {
@@ -268,11 +275,14 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?} accepted");
         }
-        assert!(
-            parse("1601-01-01T00:00:00Z")
-                .unwrap_err()
-                .contains("out of range")
+        let (kind, why) = parse("1601-01-01T00:00:00Z").unwrap_err();
+        assert!(why.contains("out of range"), "{why}");
+        assert_eq!(kind, Skip::AbsurdTimestamp);
+        assert_eq!(
+            parse("9999-12-31T23:59:59Z").unwrap_err().0,
+            Skip::AbsurdTimestamp
         );
+        assert_eq!(parse("yesterday").unwrap_err().0, Skip::BadTimestamp);
     }
 
     #[test]

@@ -31,14 +31,16 @@
 //! | `unit_started` | systemd `Started ...` (or its catalog `MESSAGE_ID`): `fields["unit"]` from `UNIT`/`USER_UNIT` or the message |
 //! | `log` | anything else; the message is kept |
 //!
-//! A line that is not a JSON object (garbage, a truncated last line) or an entry without a
-//! time becomes a [`ParseIssue`] with its line number; the parse goes on.
+//! A line that is not a JSON object (garbage: [`Skip::Malformed`]; a truncated last line:
+//! [`Skip::Truncated`]), an entry without a time ([`Skip::BadTimestamp`]) or with an absurd
+//! one (outside [`crate::YEARS`]: [`Skip::AbsurdTimestamp`]) becomes a [`ParseIssue`] with its
+//! line number; the parse goes on.
 
 mod classify;
 mod entry;
 
 use crate::lines::{Line, Lines};
-use crate::{Error, Event, Format, Options, Origin, ParseIssue, Process, Sink, Source};
+use crate::{Error, Event, Format, Options, Origin, ParseIssue, Process, Sink, Skip, Source};
 use entry::Entry;
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -67,18 +69,30 @@ fn event(file: &str, line: u64, entry: &Entry, options: &Options) -> Result<Even
         Some(c) => format!("line {line}, cursor {c}"),
         None => format!("line {line}"),
     };
-    let issue = |reason: &str| ParseIssue {
+    let issue = |kind: Skip, reason: &str| ParseIssue {
         file: file.to_string(),
         record: record.clone(),
+        kind,
         reason: reason.to_string(),
     };
     let micros: i64 = entry
         .num("__REALTIME_TIMESTAMP")
         .or_else(|| entry.num("_SOURCE_REALTIME_TIMESTAMP"))
-        .ok_or_else(|| issue("no __REALTIME_TIMESTAMP (or not a number)"))?;
+        .ok_or_else(|| {
+            issue(
+                Skip::BadTimestamp,
+                "no __REALTIME_TIMESTAMP (or not a number)",
+            )
+        })?;
     let time = chrono::DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| issue("__REALTIME_TIMESTAMP out of range"))?
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        .ok_or_else(|| issue(Skip::AbsurdTimestamp, "__REALTIME_TIMESTAMP out of range"))?;
+    if let Some(why) = crate::absurd_year(chrono::Datelike::year(&time)) {
+        return Err(issue(
+            Skip::AbsurdTimestamp,
+            &format!("__REALTIME_TIMESTAMP {micros}: {why}"),
+        ));
+    }
+    let time = time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let mut fields = BTreeMap::new();
     let message = entry
         .bytes("MESSAGE")
@@ -156,10 +170,22 @@ pub fn parse(
     options: &Options,
     out: Sink,
 ) -> Result<(), Error> {
+    read(file, input, options, &mut 0, out)
+}
+
+/// [`parse`], counting the records (non-blank lines) read into `records`.
+pub(crate) fn read(
+    file: &str,
+    input: &mut dyn BufRead,
+    options: &Options,
+    records: &mut u64,
+    out: Sink,
+) -> Result<(), Error> {
     let mut lines = Lines::new(input, MAX_LINE);
-    let issue = |line: u64, reason: String| ParseIssue {
+    let issue = |line: u64, kind: Skip, reason: String| ParseIssue {
         file: file.to_string(),
         record: format!("line {line}"),
+        kind,
         reason,
     };
     while let Some((n, line)) = lines.next_line().map_err(|source| Error::Read {
@@ -168,8 +194,10 @@ pub fn parse(
     })? {
         let text = match line {
             Line::TooLong(len) => {
+                *records += 1;
                 out(Err(issue(
                     n,
+                    Skip::TooLong,
                     format!("line of {len} bytes, over {MAX_LINE}: skipped"),
                 )));
                 continue;
@@ -177,9 +205,21 @@ pub fn parse(
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(t) => t,
         };
+        *records += 1;
         match serde_json::from_slice::<Entry>(text) {
             Ok(entry) => out(event(file, n, &entry, options)),
-            Err(e) => out(Err(issue(n, format!("not a journal JSON object: {e}")))),
+            Err(e) => {
+                let kind = if e.is_eof() {
+                    Skip::Truncated
+                } else {
+                    Skip::Malformed
+                };
+                out(Err(issue(
+                    n,
+                    kind,
+                    format!("not a journal JSON object: {e}"),
+                )));
+            }
         }
     }
     Ok(())

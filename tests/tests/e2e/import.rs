@@ -171,3 +171,86 @@ fn import_refuses_bad_input_with_one_line_and_records_unreadable_records() {
         .count();
     assert_eq!(n, good.lines().filter(|l| !l.trim().is_empty()).count());
 }
+
+#[test]
+fn a_hostile_file_is_imported_with_bounded_issues_and_its_skips_counted_in_the_bundle() {
+    let d = tempfile::tempdir().unwrap();
+    // 2 good events (an execve of 3 records, a login), 250 garbage lines, a record without a
+    // serial, a negative epoch, a year 9999, a 2 MiB line, a non-UTF-8 argument, a cut last line.
+    let mut log = Vec::new();
+    log.extend_from_slice(b"type=SYSCALL msg=audit(1763604600.100:500): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=2 auid=0 uid=0 comm=\"curl\" exe=\"/usr/bin/curl\"\n\
+type=EXECVE msg=audit(1763604600.100:500): argc=2 a0=\"curl\" a1=6869FF\n\
+type=EOE msg=audit(1763604600.100:500): \n");
+    for i in 0..250 {
+        log.extend_from_slice(format!("garbage {i}\n").as_bytes());
+    }
+    log.extend_from_slice(b"type=USER_LOGIN msg=audit(1763604601.000): pid=1 uid=0 msg='op=login acct=\"a\" res=success'\n\
+type=USER_LOGIN msg=audit(-86400.000:501): pid=1 uid=0 msg='op=login acct=\"b\" res=success'\n\
+type=USER_LOGIN msg=audit(253370764800.000:502): pid=1 uid=0 msg='op=login acct=\"c\" res=success'\n");
+    log.extend(std::iter::repeat_n(b'x', 2 << 20));
+    log.extend_from_slice(b"\ntype=USER_LOGIN msg=audit(1763604602.000:503): pid=1 uid=0 msg='op=login acct=\"d\" res=success'\n\
+type=USER_LOGIN msg=audit(1763604603.000:504): pid=1 uid=0 msg='op=login acct=\"e\" res=succ");
+    let file = d.path().join("audit.log");
+    std::fs::write(&file, &log).unwrap();
+    let out = d.path().join("out");
+    let o = dossier(
+        d.path(),
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--host",
+            "web1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    // Records were skipped: the bundle is complete, the exit status says so.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let bundle = PathBuf::from(stdout(&o).trim());
+    let v = dossier(d.path(), &["verify", bundle.to_str().unwrap()]);
+    assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
+    let m = members(&bundle);
+    let summaries: Vec<serde_json::Value> = String::from_utf8(m["records/import.jsonl"].clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 1);
+    let s = &summaries[0];
+    assert_eq!(s["file"], file.to_str().unwrap());
+    assert!(m.contains_key(s["member"].as_str().unwrap()));
+    assert_eq!(s["format"], "audit");
+    assert_eq!(s["bytes"], log.len() as u64);
+    // 3 + 250 + 3 + 1 + 2 non-blank lines; the execve and d's login are the events.
+    assert_eq!(s["records_read"], 259, "{s}");
+    assert_eq!(s["events"], 2, "{s}");
+    assert_eq!(s["skipped"], 255, "{s}");
+    assert_eq!(s["lossy"], 1, "{s}");
+    let skips = &s["skips"];
+    assert_eq!(skips["malformed"]["count"], 251, "{skips}");
+    assert_eq!(skips["malformed"]["first"].as_array().unwrap().len(), 5);
+    assert_eq!(skips["malformed"]["first"][0]["record"], "line 4");
+    assert_eq!(skips["missing_serial"]["count"], 1);
+    assert_eq!(skips["missing_serial"]["first"][0]["record"], "line 254");
+    assert_eq!(skips["absurd_timestamp"]["count"], 2);
+    assert_eq!(skips["too_long"]["count"], 1);
+    assert_eq!(skips["too_long"]["first"][0]["record"], "line 257");
+    assert_eq!(s["issues_listed"], 100);
+    // The manifest lists the first 100 (file and line) and says how many more there are.
+    let manifest: serde_json::Value = serde_json::from_slice(&m["manifest.json"]).unwrap();
+    let issues = manifest["collectors"][0]["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 101, "{issues:?}");
+    assert!(issues[0]["subject"].as_str().unwrap().ends_with(": line 4"));
+    assert!(
+        issues[100]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("155 more unreadable records"),
+        "{}",
+        issues[100]
+    );
+    let events = String::from_utf8_lossy(&m["records/events.jsonl"])
+        .lines()
+        .count();
+    assert_eq!(events, 2);
+}

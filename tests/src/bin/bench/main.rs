@@ -39,16 +39,29 @@
 //!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
 //!   and the per-collector `duration_ms` of each from the bundles' manifests.
 //!
+//! `dossier-bench events [--size-mib 64] [--runs 3] [--bin PATH] [--dir DIR]`
+//!   Telemetry import and analysis: a realistic audit log and a Defender for Endpoint JSON
+//!   export of the given size each, generated deterministically into a temporary directory
+//!   (or one under `--dir`); per run and file, `dossier import` into a fresh directory, then
+//!   `dossier analyze` of the import bundle, then as the floor `wc -l` and (JSON) `jq -c .` on
+//!   the same file: wall time, CPU time, peak RSS, events/s; medians and import/floor ratios.
+//!   `dossier-bench events-gen DIR [--size-mib 64]` only writes the two files into DIR.
+//!
 //! `dossier-bench crypto [--size 1G] [--runs 3] [--dir DIR]`
 //!   Signing and encryption of a file of incompressible data (1 GiB unless `--size`, with a
 //!   K, M or G suffix): dossier's `sign_bundle` against `minisign -S` (Ed25519 keys of both), and
 //!   dossier's age encryption to a file against `age -r`, interleaved run by run; medians in
 //!   MB/s and the ratios dossier/stock. Needs `minisign`, `age` and `age-keygen` on PATH.
 
+// The Defender rows of `events_gen` are `json!` literals of 40-odd columns.
+#![recursion_limit = "512"]
+
 mod analyze;
 mod bundle;
 mod cpu;
 mod crypto;
+mod events;
+mod events_gen;
 mod fleet;
 mod load;
 mod local;
@@ -86,12 +99,14 @@ fn main() {
         Some("bundle") => bundle::bundle(&args),
         Some("crypto") => crypto::crypto(&args),
         Some("analyze") => analyze::analyze(&args),
+        Some("events") => events::events(&args),
+        Some("events-gen") => events::generate(&args),
         Some("sweep") => sweep::sweep(&args),
         Some("load") => load::load(&args),
         Some("one") => measure::one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR]"
             );
             std::process::exit(2);
         }
