@@ -344,7 +344,11 @@ impl Session<'_> {
         let t = Instant::now();
         let result = self.call(c, &info.name);
         let elapsed = t.elapsed();
-        let (output, issues) = self.writer.end_collector(&info.name)?;
+        // Records stay in memory as values only when a later collector reads them (or they
+        // name the host); the others are already in the bundle (streamed when large).
+        let wanted =
+            info.name == "facts" || order.iter().any(|o| o.info().after.contains(&info.name));
+        let (output, issues) = self.writer.end_collector_keeping(&info.name, wanted)?;
         let count = output.count;
         let cut = result.as_deref().is_some_and(|e| e.starts_with(HOST_LOST));
         let status = if cut && count > 0 {
@@ -374,10 +378,6 @@ impl Session<'_> {
             issues.len(),
             elapsed,
         );
-        // Records stay in memory as values only when a later collector reads them (or they
-        // name the host); the others are already in the bundle.
-        let wanted =
-            info.name == "facts" || order.iter().any(|o| o.info().after.contains(&info.name));
         self.prior.insert(
             info.name.clone(),
             if wanted { output.values() } else { Vec::new() },

@@ -30,7 +30,7 @@ use options::member_options;
 use sealed::Out;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 use zip::ZipWriter;
 use zip::write::{SimpleFileOptions, StreamWriter};
@@ -118,6 +118,9 @@ pub struct BundleWriter {
     pool: Pool,
     /// Encrypted to recipients: the file name ends `.zip.age`, records spool in memory.
     encrypted: bool,
+    /// Records spools larger than this are streamed into the bundle when their lines are not
+    /// kept ([`BUFFERED_MAX`]; lower in tests).
+    stream_records_over: u64,
 }
 
 impl BundleWriter {
@@ -184,6 +187,7 @@ impl BundleWriter {
             finished: false,
             pool: Pool::new(),
             encrypted: recipients.is_some(),
+            stream_records_over: BUFFERED_MAX,
         })
     }
 
@@ -203,22 +207,46 @@ impl BundleWriter {
         &mut self,
         collector: &str,
     ) -> Result<(CollectorRecords, Vec<Issue>), BundleError> {
+        self.end_collector_keeping(collector, true)
+    }
+
+    /// [`BundleWriter::end_collector`], keeping the records' lines in the result only when
+    /// `keep` is set (a later collector reads them): otherwise a spool larger than
+    /// [`BUFFERED_MAX`] is streamed into the bundle chunk by chunk and never held in memory
+    /// (the records of imported events may be gigabytes), and the body returned is empty.
+    pub fn end_collector_keeping(
+        &mut self,
+        collector: &str,
+        keep: bool,
+    ) -> Result<(CollectorRecords, Vec<Issue>), BundleError> {
+        let spool_err =
+            |e: &dyn std::fmt::Display| BundleError::Write(format!("records spool: {e}"));
+        let issues = self.issues.remove(collector).unwrap_or_default();
+        let name = format!("records/{collector}.jsonl");
+        let name = self.unique_name(&name);
         let (body, count) = match self.records.remove(collector) {
             Some((spool, count)) => {
-                let mut f = spool
-                    .into_inner()
-                    .map_err(|e| BundleError::Write(format!("records spool: {}", e.error())))?;
+                let mut f = spool.into_inner().map_err(|e| spool_err(&e.error()))?;
+                let size = f.stream_position().map_err(|e| spool_err(&e))?;
+                std::io::Seek::rewind(&mut f).map_err(|e| spool_err(&e))?;
+                if !keep && size > self.stream_records_over {
+                    self.stream_records(&name, collector, &mut f, size)
+                        .map_err(BundleError::Write)?;
+                    self.collector = None;
+                    return Ok((
+                        CollectorRecords {
+                            body: Vec::new(),
+                            count,
+                        },
+                        issues,
+                    ));
+                }
                 let mut body = Vec::new();
-                std::io::Seek::rewind(&mut f)
-                    .and_then(|_| std::io::Read::read_to_end(&mut f, &mut body))
-                    .map_err(|e| BundleError::Write(format!("records spool: {e}")))?;
+                std::io::Read::read_to_end(&mut f, &mut body).map_err(|e| spool_err(&e))?;
                 (body, count)
             }
             None => (Vec::new(), 0),
         };
-        let issues = self.issues.remove(collector).unwrap_or_default();
-        let name = format!("records/{collector}.jsonl");
-        let name = self.unique_name(&name);
         self.write_member(
             &name,
             &body,
@@ -230,6 +258,67 @@ impl BundleWriter {
         .map_err(BundleError::Write)?;
         self.collector = None;
         Ok((CollectorRecords { body, count }, issues))
+    }
+
+    /// Streams records spools larger than `bytes` (instead of [`BUFFERED_MAX`]): lets tests
+    /// reach the streaming path with small records.
+    pub fn stream_records_over(&mut self, bytes: u64) {
+        self.stream_records_over = bytes;
+    }
+
+    /// Streams a records spool of `size` bytes into member `name`, hashing it on the way.
+    fn stream_records(
+        &mut self,
+        name: &str,
+        collector: &str,
+        f: &mut std::fs::File,
+        size: u64,
+    ) -> Result<(), String> {
+        use std::io::Read;
+        let mut head = vec![0u8; (64usize << 10).min(size as usize)];
+        f.read_exact(&mut head)
+            .map_err(|e| format!("records spool: {e}"))?;
+        let opts = member_options(size, &head, None);
+        self.drain_pool();
+        let mut hash = Sha256::new();
+        hash.update(&head);
+        let zip = self.zip()?;
+        if let Err(e) = zip
+            .start_file(name, opts)
+            .and_then(|_| zip.write_all(&head).map_err(Into::into))
+        {
+            return Err(self.fail(e));
+        }
+        let mut total = head.len() as u64;
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            let n = match f.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.fail(format!("records spool: {e}"))),
+            };
+            hash.update(&chunk[..n]);
+            total += n as u64;
+            let zip = self.zip()?;
+            if let Err(e) = zip.write_all(&chunk[..n]) {
+                return Err(self.fail(e));
+            }
+        }
+        if total != size {
+            return Err(self.fail(format!(
+                "records spool: {total} bytes read back of {size} written"
+            )));
+        }
+        self.push_member(MemberEntry {
+            name: name.to_string(),
+            size,
+            sha256: hex(&hash.finalize()),
+            kind: "records".to_string(),
+            collector: Some(collector.to_string()),
+            source: None,
+        });
+        Ok(())
     }
 
     /// Appends a line to `log.jsonl`.
