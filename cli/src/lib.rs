@@ -8,6 +8,7 @@ pub mod args;
 pub mod baseline;
 pub mod commands;
 pub mod contain;
+pub mod cost;
 pub mod export;
 pub mod guard;
 pub mod import;
