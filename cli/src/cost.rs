@@ -272,13 +272,15 @@ impl Meter {
     }
 }
 
-/// The target's side of an SSH collection: the process serving SFTP (`sftp-server`, or the
-/// `sshd` session itself with `internal-sftp`) and its parent, as `/proc` on the target
-/// says at the end of the session. Read over SFTP (`/proc/self` is the process serving the
+/// The target's side of an SSH collection: the process serving SFTP (`sftp-server`, or with
+/// `internal-sftp` the child `sshd` forks for the subsystem) and its parent (the `sshd`
+/// session process, which does the session's encryption), as `/proc` on the target says at
+/// the end of the session. Read over SFTP (`/proc/self` is the process serving the
 /// request): nothing is run on the target.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetCost {
-    /// The SFTP server's command name (`sftp-server`, `sshd`).
+    /// The SFTP server's command name (`sftp-server`; `sshd` or `sshd-session` with
+    /// `internal-sftp`).
     pub sftp_server: String,
     /// Its CPU time, user + system, in milliseconds (from clock ticks at 100 a second, the
     /// unit of `/proc/PID/stat` on Linux).
