@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod build_info;
 pub mod commands;
 pub mod contain;
+pub mod cost;
 pub mod export;
 pub(crate) mod extsort;
 pub mod guard;

@@ -10,6 +10,7 @@
 //! secret into the bundle. The bundle is registered in the output
 //! directory's custody ledger.
 
+use crate::cost::{CollectorCost, Counting, Meter};
 use crate::guard::{CheckedHost, GuardedSink, SecretGuard};
 use crate::playbook::Playbook;
 use crate::progress::Progress;
@@ -70,6 +71,8 @@ pub struct Custody {
 pub struct Collected {
     pub bundle: FinishedBundle,
     pub manifest_collectors: Vec<CollectorRun>,
+    /// What each collector that ran asked of the target and cost here (see [`crate::cost`]).
+    pub costs: Vec<CollectorCost>,
     pub hostname: String,
     /// Set when the custody ledger could not be written (the bundle itself is complete).
     pub ledger_error: Option<String>,
@@ -201,6 +204,7 @@ pub fn collect_host_as(
         cache: HashMap::new(),
         lost: None,
         guard: SecretGuard::for_host(host),
+        costs: Vec::new(),
     };
     let mut runs = Vec::new();
     for c in &order {
@@ -210,6 +214,7 @@ pub fn collect_host_as(
         mut writer,
         prior,
         label,
+        costs,
         ..
     } = session;
     let (facts, hostname) = host_identity(&prior, &label);
@@ -250,6 +255,7 @@ pub fn collect_host_as(
     Ok(Collected {
         bundle,
         manifest_collectors: runs,
+        costs,
         hostname,
         ledger_error,
         signature,
@@ -301,6 +307,8 @@ struct Session<'a> {
     lost: Option<String>,
     /// What no copy may bring into the bundle (see [`crate::guard`]).
     guard: SecretGuard,
+    /// What each collector that ran cost, in run order.
+    costs: Vec<CollectorCost>,
 }
 
 impl Session<'_> {
@@ -342,7 +350,7 @@ impl Session<'_> {
             None => self.writer.log_event(Some(&info.name), "started"),
         }
         let t = Instant::now();
-        let result = self.call(c, &info.name);
+        let (result, cost) = self.call(c, &info.name);
         let elapsed = t.elapsed();
         // Records stay in memory as values only when a later collector reads them (or they
         // name the host); the others are already in the bundle (streamed when large).
@@ -370,6 +378,9 @@ impl Session<'_> {
                     .unwrap_or_default()
             ),
         );
+        self.writer
+            .log_event(Some(&info.name), &format!("cost: {}", cost.describe()));
+        self.costs.push(cost);
         self.progress.step_done(
             &self.label,
             &info.name,
@@ -395,22 +406,36 @@ impl Session<'_> {
         })
     }
 
-    /// Calls the collector under `catch_unwind`: its error, if any (a lost host first).
-    fn call(&mut self, c: &Arc<dyn Collector>, name: &str) -> Option<String> {
+    /// Calls the collector under `catch_unwind`: its error, if any (a lost host first), and
+    /// what it cost (everything it and its copies asked of the host, counted).
+    fn call(&mut self, c: &Arc<dyn Collector>, name: &str) -> (Option<String>, CollectorCost) {
         let null = serde_json::Value::Null;
         let config = self.playbook.collectors.get(name).unwrap_or(&null);
+        let meter = Meter::start();
+        let counted = Counting::new(self.host);
         // Every raw copy of every collector (and plugin) goes through the guard, and so does
         // every read of file content: the collector sees the host only through it.
         let mut sink = GuardedSink {
             writer: &mut self.writer,
-            host: self.host,
+            host: &counted,
             guard: &self.guard,
         };
-        let host = CheckedHost::for_collector(self.host, &self.guard, name, c.origin().is_none());
+        let host = CheckedHost::for_collector(&counted, &self.guard, name, c.origin().is_none());
         let mut ctx =
             CollectContext::new(name, &host, &mut sink, config, &self.prior, &mut self.cache);
         let r = catch_unwind(AssertUnwindSafe(|| c.collect(&mut ctx)));
         let host_lost = ctx.host_lost().map(|e| e.to_string());
+        drop(ctx);
+        let cost = meter.finish(name, counted.cost());
+        (self.outcome(r, host_lost), cost)
+    }
+
+    /// A collector's error from how its call ended, the lost host first.
+    fn outcome(
+        &mut self,
+        r: std::thread::Result<Result<(), dossier_plugin_api::collect::CollectError>>,
+        host_lost: Option<String>,
+    ) -> Option<String> {
         let error = match r {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e.to_string()),

@@ -11,6 +11,7 @@
 //!   an accurate summary of what finished. With `resume`, hosts whose earlier bundle in the
 //!   output directory verifies and is complete are not collected again.
 
+use crate::cost::{self, CollectorCost, TargetCost};
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
 use crate::progress::SweepProgress;
@@ -107,6 +108,14 @@ pub struct TargetResult {
     /// Bytes of file content and command output read from the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_read: Option<u64>,
+    /// What each collector asked of the host and cost here, in run order, and their sum.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collectors: Vec<CollectorCost>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<CollectorCost>,
+    /// The target's side: CPU and disk reads of its SFTP server, when readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_cost: Option<TargetCost>,
 }
 
 impl TargetResult {
@@ -132,6 +141,9 @@ impl TargetResult {
             sha256: None,
             host_key: None,
             bytes_read: None,
+            collectors: Vec::new(),
+            totals: None,
+            target_cost: None,
         }
     }
 
@@ -443,6 +455,7 @@ fn sweep_one(sh: &Shared<'_>, t: &SweepTarget) -> TargetResult {
     );
     r.bytes_read = Some(host.bytes_read());
     if !watchdog.expired() {
+        r.target_cost = cost::target_cost(&host);
         host.close();
     } else {
         drop(host);
@@ -491,6 +504,8 @@ fn outcome_of_collection(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
     r.sha256 = Some(c.bundle.sha256.clone());
+    r.totals = Some(CollectorCost::total(&c.costs));
+    r.collectors = c.costs.clone();
     let lost = c.manifest_collectors.iter().find_map(|run| {
         run.error
             .as_deref()

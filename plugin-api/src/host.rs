@@ -346,6 +346,13 @@ pub trait Host: Send + Sync {
         ))
     }
 
+    /// How many requests the transport has sent to the host so far (SFTP operations over
+    /// SSH), for measuring what collection costs; `None` for transports without round trips
+    /// (the local machine, an image). A decorator forwards its inner host's count.
+    fn round_trips(&self) -> Option<u64> {
+        None
+    }
+
     /// Runs a fixed system command (argv, no shell) when the transport allows it.
     fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
         let _ = (argv, limits);

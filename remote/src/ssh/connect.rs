@@ -148,6 +148,7 @@ pub fn connect_with(
         op_timeout: settings.op_timeout,
         fingerprint,
         bytes_read: Arc::new(AtomicU64::new(0)),
+        trips: Arc::new(AtomicU64::new(0)),
     })
 }
 

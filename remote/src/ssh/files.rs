@@ -53,11 +53,14 @@ pub(super) struct SudoFile {
     pub(super) offset: u64,
     pub(super) meta: FileMeta,
     pub(super) counter: Arc<AtomicU64>,
+    /// The host's count of SFTP requests: one per read call and per `fstat`.
+    pub(super) trips: Arc<AtomicU64>,
 }
 
 impl Read for SudoFile {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let want = buf.len().min(crate::sftp_client::READ_SIZE as usize) as u32;
+        self.trips.fetch_add(1, Ordering::Relaxed);
         let data = {
             let mut c = self.client.lock().unwrap_or_else(|e| e.into_inner());
             c.read(&self.handle, self.offset, want)
@@ -83,6 +86,7 @@ impl FileReader for SudoFile {
         &self.meta
     }
     fn meta_now(&mut self) -> Result<FileMeta, HostError> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
         let mut c = self.client.lock().unwrap_or_else(|e| e.into_inner());
         c.fstat(&self.handle)
             .map(|a| meta_from_attrs(&a))
@@ -101,10 +105,13 @@ pub(super) struct SshFile {
     pub(super) file: ssh2::File,
     pub(super) meta: FileMeta,
     pub(super) counter: Arc<AtomicU64>,
+    /// The host's count of SFTP requests: one per read call and per `fstat`.
+    pub(super) trips: Arc<AtomicU64>,
 }
 
 impl Read for SshFile {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
         let n = self.file.read(buf)?;
         self.counter.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
@@ -116,6 +123,7 @@ impl FileReader for SshFile {
         &self.meta
     }
     fn meta_now(&mut self) -> Result<FileMeta, HostError> {
+        self.trips.fetch_add(1, Ordering::Relaxed);
         self.file
             .stat()
             .map(|s| meta_from_sftp(&s))

@@ -50,6 +50,8 @@ pub struct SshHost {
     pub(super) fingerprint: String,
     /// Bytes of file content read over SFTP and of command output.
     pub(super) bytes_read: Arc<AtomicU64>,
+    /// SFTP requests sent (see [`Host::round_trips`] of this host for how they are counted).
+    pub(super) trips: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SshHost {
@@ -88,6 +90,11 @@ impl SshHost {
     /// Bytes of file content and command output read so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` SFTP requests.
+    fn trip(&self, n: u64) {
+        self.trips.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The target this host was reached as.
@@ -135,7 +142,17 @@ impl Host for SshHost {
         }
     }
 
+    /// SFTP requests sent so far: one per `stat`, `lstat`, `readlink`, `open`, `fstat`,
+    /// `close` and read call, three per directory listing (open, at least one read of
+    /// entries, close). Through libssh2 (the login's SFTP subsystem) one read call may carry
+    /// several pipelined READ requests and a listing of many entries more than one READDIR,
+    /// so this is a count of waits for the server, not of packets.
+    fn round_trips(&self) -> Option<u64> {
+        Some(self.trips.load(Ordering::Relaxed))
+    }
+
     fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
+        self.trip(1);
         match &self.fs {
             Fs::Subsystem(sftp) => sftp
                 .lstat(path)
@@ -150,6 +167,7 @@ impl Host for SshHost {
     }
 
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
+        self.trip(1);
         match &self.fs {
             Fs::Subsystem(sftp) => sftp
                 .stat(path)
@@ -168,6 +186,7 @@ impl Host for SshHost {
         if m.kind != FileKind::Symlink {
             return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
         }
+        self.trip(1);
         match &self.fs {
             Fs::Subsystem(sftp) => sftp
                 .readlink(path)
@@ -201,6 +220,7 @@ impl Host for SshHost {
                 });
             }
         };
+        self.trip(3);
         match &self.fs {
             Fs::Subsystem(sftp) => {
                 let mut dir = sftp
@@ -245,6 +265,8 @@ impl Host for SshHost {
             st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode
         };
         let msg = "file was replaced while it was being opened; not read";
+        // open, fstat and (when the file is dropped) close
+        self.trip(3);
         match &self.fs {
             Fs::Subsystem(sftp) => {
                 let mut file = sftp.open(path).map_err(|e| sftp_error(e, path, "open"))?;
@@ -259,6 +281,7 @@ impl Host for SshHost {
                     file,
                     meta: st,
                     counter: self.bytes_read.clone(),
+                    trips: self.trips.clone(),
                 }))
             }
             Fs::Sudo(c) => {
@@ -281,6 +304,7 @@ impl Host for SshHost {
                     offset: 0,
                     meta: st,
                     counter: self.bytes_read.clone(),
+                    trips: self.trips.clone(),
                 };
                 if replaced(&f.meta) {
                     return Err(HostError::new(HostErrorKind::NotRegular, path, msg));

@@ -86,6 +86,20 @@ fn unprivileged_collection_marks_rules_evaluated_on_partial_data() {
         &d.path().join("bundles-root"),
         &["--no-analyze", "--root", root.to_str().unwrap()],
     );
+    // The bundle log says what each collector cost: one `cost:` line per collector run
+    // (an image has no round trips).
+    let log = String::from_utf8(dossier_tests::member(&b, "log.jsonl")).unwrap();
+    let costs: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"cost: read "))
+        .collect();
+    let runs = manifest(&b)["collectors"].as_array().unwrap().len();
+    assert_eq!(costs.len(), runs, "{log}");
+    assert!(
+        costs
+            .iter()
+            .all(|l| l.contains("files opened") && !l.contains("round trips"))
+    );
     let (report, fleet, json) = analyze(d.path(), &b, &d.path().join("rep-root"));
     let fired: Vec<&str> = json["hosts"][0]["hits"]
         .as_array()

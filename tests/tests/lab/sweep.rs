@@ -170,6 +170,38 @@ fn sweep_of_every_scenario() {
         let m = manifest(&bundle);
         assert_eq!(m["target"]["kind"], "ssh");
         assert_eq!(m["case_id"], "LAB-1");
+        // What each collector asked of the host and cost, and the target's side (its SFTP
+        // server, from /proc/self read over SFTP).
+        let costs = t["collectors"].as_array().expect("per-collector costs");
+        assert_eq!(
+            costs.len(),
+            m["collectors"].as_array().unwrap().len(),
+            "{sc:?}"
+        );
+        let sum = |k: &str| costs.iter().map(|c| c[k].as_u64().unwrap()).sum::<u64>();
+        for k in ["bytes_read", "files_opened", "dir_listings", "round_trips"] {
+            assert_eq!(t["totals"][k].as_u64(), Some(sum(k)), "{sc:?}: {k}");
+            assert!(sum(k) > 0, "{sc:?}: {k}");
+        }
+        assert!(sum("bytes_read") > 1000, "{sc:?}");
+        let proc_cost = costs
+            .iter()
+            .find(|c| c["name"] == "proc")
+            .expect("proc ran");
+        assert!(
+            proc_cost["files_opened"].as_u64().unwrap() > 10,
+            "{proc_cost}"
+        );
+        assert!(
+            proc_cost["round_trips"].as_u64().unwrap()
+                > proc_cost["files_opened"].as_u64().unwrap()
+        );
+        let side = &t["target_cost"];
+        assert!(
+            side["sftp_server"].as_str().is_some_and(|s| !s.is_empty()),
+            "{side}"
+        );
+        assert!(side["sftp_server_cpu_ms"].as_u64().is_some(), "{side}");
         assert!(
             m["target"]["label"]
                 .as_str()

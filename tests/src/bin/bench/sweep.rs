@@ -1,6 +1,9 @@
 //! `dossier-bench sweep`: fleet sweeps of N lab hosts (with analysis and without), then one
 //! clean host over SSH against local collections of the same filesystem ([`crate::local`]),
-//! and each collector's time in each setting.
+//! each collector's time in each setting, and where the work of a fleet host goes: each
+//! collector's bytes read, files opened, listings, stats, round trips and client CPU, and the
+//! target's SFTP server CPU and disk reads (`sweep.json`'s `collectors`, `totals` and
+//! `target_cost`).
 
 use crate::cpu::{Busy, sshd_cpu};
 use crate::fleet::{FleetRun, MIB, print_fleet, read_sweep};
@@ -94,7 +97,8 @@ pub fn sweep(args: &[String]) {
         home,
         serial: Cell::new(0),
     };
-    let bare = fleet(&bench, runs, jobs, cores);
+    let (bare, bare_outs) = fleet(&bench, runs, jobs, cores);
+    costs(&bare_outs, jobs);
 
     // One clean host: over SSH, and locally (dead-box and live).
     let hi = lab
@@ -153,15 +157,20 @@ fn start_lab(n: usize, cores: usize, bin: &Path) -> Lab {
 }
 
 /// The fleet, with analysis and collection alone, `runs` times each; the runs without
-/// analysis.
-fn fleet(bench: &Bench, runs: usize, jobs: usize, cores: usize) -> Vec<FleetRun> {
+/// analysis and their output folders.
+fn fleet(bench: &Bench, runs: usize, jobs: usize, cores: usize) -> (Vec<FleetRun>, Vec<PathBuf>) {
     let n = bench.addrs.len();
     let mut full = vec![];
     let mut bare = vec![];
+    let mut bare_outs = vec![];
     println!("sweep of {n} hosts, -j {jobs}, default playbook:");
     for i in 0..runs {
         for (no_analyze, acc) in [(false, &mut full), (true, &mut bare)] {
-            let r = bench.run_sweep(&bench.addrs, jobs, &bench.fresh("fleet"), no_analyze);
+            let out = bench.fresh("fleet");
+            let r = bench.run_sweep(&bench.addrs, jobs, &out, no_analyze);
+            if no_analyze {
+                bare_outs.push(out);
+            }
             let what = format!(
                 "run {} {}",
                 i + 1,
@@ -183,7 +192,105 @@ fn fleet(bench: &Bench, runs: usize, jobs: usize, cores: usize) -> Vec<FleetRun>
         wall_full - wall_bare,
         (wall_full - wall_bare) / wall_full * 100.0
     );
-    bare
+    (bare, bare_outs)
+}
+
+/// The figures of `sweep.json`'s per-collector costs, in table order.
+const COST_FIELDS: [&str; 8] = [
+    "bytes_read",
+    "files_opened",
+    "dir_listings",
+    "stats",
+    "commands",
+    "round_trips",
+    "cpu_user_ms",
+    "cpu_sys_ms",
+];
+
+/// Where the work of a fleet host goes (the `--no-analyze` sweeps in `outs`): per collector,
+/// the median per host of each figure, then the totals and the target's side.
+fn costs(outs: &[PathBuf], jobs: usize) {
+    let mut per: BTreeMap<String, Vec<[f64; 8]>> = BTreeMap::new();
+    let mut side: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for out in outs {
+        let Ok(data) = std::fs::read(out.join("sweep.json")) else {
+            continue;
+        };
+        let summary: serde_json::Value = serde_json::from_slice(&data).expect("sweep.json");
+        for t in summary["targets"].as_array().into_iter().flatten() {
+            let runs = t["collectors"].as_array().into_iter().flatten();
+            for c in runs.chain(std::iter::once(&t["totals"]).filter(|v| v.is_object())) {
+                let name = c["name"].as_str().unwrap_or("(all collectors)").to_string();
+                let fig = COST_FIELDS.map(|k| c[k].as_f64().unwrap_or(0.0));
+                per.entry(name).or_default().push(fig);
+            }
+            for k in [
+                "sftp_server_cpu_ms",
+                "sftp_server_read_bytes",
+                "sftp_server_rchar",
+                "parent_cpu_ms",
+            ] {
+                if let Some(v) = t["target_cost"][k].as_f64() {
+                    side.entry(k).or_default().push(v);
+                }
+            }
+        }
+    }
+    if per.is_empty() {
+        println!("per-collector cost: sweep.json has none (a dossier without cost figures?)");
+        return;
+    }
+    let med = |v: &[[f64; 8]], i: usize| median(v.iter().map(|f| f[i]).collect());
+    let mut rows: Vec<(&String, Vec<f64>)> = per
+        .iter()
+        .map(|(k, v)| (k, (0..8).map(|i| med(v, i)).collect()))
+        .collect();
+    // By bytes read, most first; the totals last.
+    rows.sort_by(|a, b| {
+        (a.0.starts_with('('), b.1[0])
+            .partial_cmp(&(b.0.starts_with('('), a.1[0]))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    println!(
+        "per-collector cost on a fleet host (sweep -j {jobs} --no-analyze, sweep.json), median per host:"
+    );
+    println!(
+        "  {:<20} {:>10} {:>7} {:>8} {:>7} {:>5} {:>8} {:>9} {:>8}",
+        "collector",
+        "read KiB",
+        "opened",
+        "listings",
+        "stats",
+        "cmds",
+        "trips",
+        "CPU usr",
+        "CPU sys"
+    );
+    for (name, f) in rows {
+        println!(
+            "  {:<20} {:>10.0} {:>7.0} {:>8.0} {:>7.0} {:>5.0} {:>8.0} {:>7.0}ms {:>6.0}ms",
+            name,
+            f[0] / 1024.0,
+            f[1],
+            f[2],
+            f[3],
+            f[4],
+            f[5],
+            f[6],
+            f[7]
+        );
+    }
+    let s = |k: &str| {
+        side.get(k)
+            .map_or("-".to_string(), |v| format!("{:.0}", median(v.clone())))
+    };
+    println!(
+        "  target side, median per host: SFTP server CPU {} ms, its disk reads {} bytes (read() {} bytes), its parent's CPU {} ms",
+        s("sftp_server_cpu_ms"),
+        s("sftp_server_read_bytes"),
+        s("sftp_server_rchar"),
+        s("parent_cpu_ms")
+    );
 }
 
 /// Host `hi` alone over SSH (`sweep -j 1 --no-analyze`), `runs` times.
