@@ -75,3 +75,24 @@ fn records_not_kept_are_streamed_and_the_bundle_is_the_same() {
     .unwrap();
     assert_eq!(lines, 20_000);
 }
+
+#[test]
+fn records_given_as_lines_are_stored_as_given_and_bad_lines_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = BundleWriter::create(&d.path().join("o"), "t").unwrap();
+    w.begin_collector("events");
+    w.record_line("events", br#"{"b":1,"a":2}"#).unwrap();
+    for bad in [&b"[1]"[..], b"{\"a\":\n1}", b"", b"{\"a\":1} "] {
+        assert!(
+            w.record_line("events", bad).is_err(),
+            "{:?} accepted",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    let (records, _) = w.end_collector("events").unwrap();
+    assert_eq!(records.count, 1);
+    // As given: the keys keep their order (a Value would sort them).
+    assert_eq!(records.body, b"{\"b\":1,\"a\":2}\n");
+    let done = w.finish(a_manifest(), "t").unwrap();
+    assert!(verify(&done.path, &Limits::default()).ok());
+}

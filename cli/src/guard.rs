@@ -328,6 +328,10 @@ impl EvidenceSink for GuardedSink<'_> {
         self.writer.record(collector, record)
     }
 
+    fn record_line(&mut self, collector: &str, line: &[u8]) -> Result<(), String> {
+        self.writer.record_line(collector, line)
+    }
+
     fn issue(&mut self, collector: &str, issue: Issue) {
         self.writer.issue(collector, issue);
     }

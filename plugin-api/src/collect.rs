@@ -153,6 +153,16 @@ pub trait EvidenceSink {
     /// Appends a record to `records/<collector>.jsonl`.
     fn record(&mut self, collector: &str, record: serde_json::Value) -> Result<(), String>;
 
+    /// Appends a record already serialized as one line of JSON (one object, no newline), as
+    /// is: a collector that makes many records (imported events) serializes them off the
+    /// writing thread and skips the `Value` in between. The default parses the line and calls
+    /// [`EvidenceSink::record`].
+    fn record_line(&mut self, collector: &str, line: &[u8]) -> Result<(), String> {
+        let v: serde_json::Value =
+            serde_json::from_slice(line).map_err(|e| format!("record is not JSON: {e}"))?;
+        self.record(collector, v)
+    }
+
     /// Records an issue for `collector`.
     fn issue(&mut self, collector: &str, issue: Issue);
 

@@ -124,6 +124,28 @@ impl EvidenceSink for BundleWriter {
         Ok(())
     }
 
+    fn record_line(&mut self, collector: &str, line: &[u8]) -> Result<(), String> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        // One object on one line: anything else would break the member's line structure.
+        if line.first() != Some(&b'{') || line.last() != Some(&b'}') || line.contains(&b'\n') {
+            return Err("a record line must be one JSON object on one line".to_string());
+        }
+        if !self.records.contains_key(collector) {
+            let f = self.records_spool()?;
+            self.records.insert(
+                collector.to_string(),
+                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
+            );
+        }
+        let (spool, count) = self.records.get_mut(collector).expect("inserted above");
+        spool.write_all(line).map_err(|e| e.to_string())?;
+        spool.write_all(b"\n").map_err(|e| e.to_string())?;
+        *count += 1;
+        Ok(())
+    }
+
     fn issue(&mut self, collector: &str, issue: Issue) {
         self.issues
             .entry(collector.to_string())

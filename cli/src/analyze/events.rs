@@ -69,10 +69,17 @@ pub(crate) struct Imports {
     pub(crate) errors: Vec<String>,
 }
 
-/// The sort key of an event: its own time; an event whose time does not parse sorts last
-/// (the rules see it, with no time to place it by).
-fn event_key(e: &Event) -> String {
-    match Timestamp::parse(&e.time) {
+/// The time of an event line, read without the rest of the event.
+#[derive(serde::Deserialize)]
+struct EventTime<'a> {
+    #[serde(borrow)]
+    time: std::borrow::Cow<'a, str>,
+}
+
+/// The sort key of an event time; a time that does not parse sorts last (the rules see the
+/// event, with no time to place it by).
+fn time_key_of(time: &str) -> String {
+    match Timestamp::parse(time) {
         Some(t) => {
             let dt = t.datetime();
             time_key(dt.timestamp(), dt.timestamp_subsec_nanos())
@@ -112,29 +119,43 @@ impl Imports {
                 errors.push(msg);
             }
         };
+        // The bundle's name is written after the line (a JSON line never holds a raw tab), so
+        // that events of one time sort by their own bytes, whatever the order of the bundles.
+        let tail_name = name.replace(['\t', '\n'], " ");
         let read = if b.member(EVENTS_MEMBER).is_some() {
             b.member_lines(EVENTS_MEMBER, MAX_LINE, &mut |line, text| {
                 if text.iter().all(u8::is_ascii_whitespace) {
                     return;
                 }
-                match serde_json::from_slice::<Event>(text) {
-                    Ok(mut e) => {
-                        e.origin.file = format!("{name}: {}", e.origin.file);
-                        events += 1;
-                        if spill_error.is_some() {
-                            return;
-                        }
-                        let mut keyed = event_key(&e);
-                        // Serializing an event cannot fail (strings and maps of strings).
-                        keyed.push_str(&serde_json::to_string(&e).unwrap_or_default());
-                        if let Err(err) = sorter.push(keyed) {
-                            *spill_error = Some(err.to_string());
-                        }
+                // Only the time is read here; the whole event is read once, by the rules.
+                let time = match serde_json::from_slice::<EventTime<'_>>(text) {
+                    Ok(t) => t.time,
+                    Err(err) => {
+                        return note(
+                            format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
+                            &mut bad,
+                        );
                     }
-                    Err(err) => note(
-                        format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
+                };
+                let Ok(raw) = std::str::from_utf8(text) else {
+                    return note(
+                        format!("{name}: {EVENTS_MEMBER} line {line}: not UTF-8"),
                         &mut bad,
-                    ),
+                    );
+                };
+                events += 1;
+                if spill_error.is_some() {
+                    return;
+                }
+                let mut keyed = time_key_of(&time);
+                keyed.reserve(raw.len() + tail_name.len() + 24);
+                keyed.push_str(raw);
+                keyed.push('\t');
+                keyed.push_str(&tail_name);
+                keyed.push('\t');
+                keyed.push_str(&line.to_string());
+                if let Err(err) = sorter.push(keyed) {
+                    *spill_error = Some(err.to_string());
                 }
             })
         } else {
@@ -166,34 +187,52 @@ impl Imports {
             analyzer: EventAnalyzer::new(),
             line: Vec::new(),
             bad: 0,
+            errors: Vec::new(),
         };
         self.sorter
             .finish(&mut rules)
             .map_err(|e| AnalyzeError::spool(&self.dir, e))?;
         let mut errors = self.errors;
-        if rules.bad > 0 {
+        errors.append(&mut rules.errors);
+        if rules.bad as usize > NAMED_ERRORS {
             errors.push(format!(
-                "{} sorted events could not be read back (temporary file damaged?)",
-                rules.bad
+                "{} more lines that are not events not listed",
+                rules.bad as usize - NAMED_ERRORS
             ));
         }
         Ok((rules.analyzer.finish(), self.sources, errors))
     }
 }
 
-/// The end of the sort: each line it writes is an event, pushed through the rules.
+/// The end of the sort: each line it writes is an event (then a tab, the bundle's name, a
+/// tab and the line number), read and pushed through the rules.
 struct Rules {
     analyzer: EventAnalyzer,
     /// The part of a line written so far.
     line: Vec<u8>,
+    /// Lines that are not events, and the first few of them named.
     bad: u64,
+    errors: Vec<String>,
 }
 
 impl Rules {
     fn line_done(&mut self) {
-        match serde_json::from_slice::<Event>(&self.line) {
-            Ok(e) => self.analyzer.push(&e),
-            Err(_) => self.bad += 1,
+        let text = String::from_utf8_lossy(&self.line);
+        let (raw, tail) = text.split_once('\t').unwrap_or((&text, ""));
+        let (name, line) = tail.rsplit_once('\t').unwrap_or((tail, "?"));
+        match serde_json::from_str::<Event>(raw) {
+            Ok(mut e) => {
+                e.origin.file = format!("{name}: {}", e.origin.file);
+                self.analyzer.push(&e);
+            }
+            Err(err) => {
+                self.bad += 1;
+                if self.bad as usize <= NAMED_ERRORS {
+                    self.errors.push(format!(
+                        "{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"
+                    ));
+                }
+            }
         }
         self.line.clear();
     }

@@ -282,7 +282,7 @@ impl ImportCollector {
         reader: Box<dyn FileReader + '_>,
         member: &str,
     ) -> (Parsed, Option<String>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<serde_json::Value>>(BATCHES_IN_FLIGHT);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(BATCHES_IN_FLIGHT);
         std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let mut hashing = Hashing {
@@ -298,7 +298,7 @@ impl ImportCollector {
                     self.format,
                     &self.options,
                     &mut counts,
-                    &mut |r| match r.map(|ev| serde_json::to_value(&ev)) {
+                    &mut |r| match r.map(|ev| serde_json::to_vec(&ev)) {
                         Ok(Ok(v)) => {
                             batch.push(v);
                             if batch.len() == BATCH {
@@ -329,7 +329,7 @@ impl ImportCollector {
             for batch in rx {
                 for v in batch {
                     if emit_error.is_none()
-                        && let Err(e) = sink.record(COLLECTOR, v)
+                        && let Err(e) = sink.record_line(COLLECTOR, &v)
                     {
                         emit_error = Some(format!("events not all recorded: {e}"));
                     }
