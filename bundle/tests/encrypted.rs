@@ -2,37 +2,22 @@
 //! encryptor, so no plaintext reaches the output directory; anyone can check the encrypted
 //! file against its sidecar, and an identity decrypts it as a stream for the full check.
 
+mod common;
+use common::a_manifest;
+
 use age::secrecy::ExposeSecret;
 use dossier_bundle::crypt::{Identities, Recipients};
 use dossier_bundle::reader::{
-    Bundle, Encryption, Limits, OpenError, parse_manifest, sidecar_path, verify, verify_with,
+    Bundle, Encryption, Limits, OpenError, sidecar_path, verify, verify_with,
 };
 use dossier_bundle::writer::BundleWriter;
 use dossier_plugin_api::collect::{EvidenceSink, RawSource};
 use dossier_plugin_api::encoding::hex;
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Text that must never appear in the output directory in the clear.
 const MARKER: &[u8] = b"PLAINTEXT-MARKER-4f1c9e";
-
-fn fixture_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundles/esxi-web01-snapshot.zip")
-}
-
-fn a_manifest() -> dossier_bundle::manifest::Manifest {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(fixture_bundle()).unwrap()).unwrap();
-    let mut data = Vec::new();
-    z.by_name("manifest.json")
-        .unwrap()
-        .read_to_end(&mut data)
-        .unwrap();
-    let mut m = parse_manifest(&data).unwrap();
-    m.members.clear();
-    m.collectors.clear();
-    m
-}
 
 fn keys(dir: &Path) -> (Recipients, Identities, PathBuf) {
     let id = age::x25519::Identity::generate();

@@ -3,6 +3,9 @@
 //! file planted under a predictable name; an existing output directory someone else owns or
 //! may write is refused.
 
+mod common;
+use common::{a_manifest, fixture_bundle};
+
 /// The tests' skip-or-fail rule, shared with `dossier-tests` (which this crate cannot depend
 /// on): the original is `tests/src/skip.rs`.
 #[path = "../../tests/src/skip.rs"]
@@ -11,11 +14,10 @@ mod skip;
 
 use dossier_bundle::fsio::{append_private, create_private, ensure_out_dir};
 use dossier_bundle::ledger::{self, Beside, LEDGER_NAME};
-use dossier_bundle::reader::{Limits, parse_manifest, sidecar_path, verify};
+use dossier_bundle::reader::{Limits, sidecar_path, verify};
 use dossier_bundle::writer::BundleWriter;
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// The unprivileged user who plants things (tests run as root).
@@ -41,10 +43,6 @@ fn mkfifo(path: &Path) {
     if is_root() {
         std::os::unix::fs::lchown(path, Some(NOBODY), Some(NOBODY)).unwrap();
     }
-}
-
-fn fixture_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundles/esxi-web01-snapshot.zip")
 }
 
 #[test]
@@ -148,20 +146,6 @@ fn a_fifo_for_a_bundle_or_its_sidecar_is_refused_not_waited_on() {
         v.problems
     );
     assert!(v.members_checked > 0);
-}
-
-/// The fixture's manifest, for a bundle of our own.
-fn a_manifest() -> dossier_bundle::manifest::Manifest {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(fixture_bundle()).unwrap()).unwrap();
-    let mut data = Vec::new();
-    z.by_name("manifest.json")
-        .unwrap()
-        .read_to_end(&mut data)
-        .unwrap();
-    let mut m = parse_manifest(&data).unwrap();
-    m.members.clear();
-    m.collectors.clear();
-    m
 }
 
 #[test]

@@ -3,28 +3,13 @@
 //! member is the same bytes, hash and count as when it is written from memory, and the bundle
 //! verifies.
 
-use dossier_bundle::reader::{Bundle, Limits, parse_manifest, verify};
+mod common;
+use common::a_manifest;
+
+use dossier_bundle::reader::{Bundle, Limits, verify};
 use dossier_bundle::writer::BundleWriter;
 use dossier_plugin_api::collect::EvidenceSink;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-fn fixture_bundle() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/bundles/esxi-web01-snapshot.zip")
-}
-
-fn a_manifest() -> dossier_bundle::manifest::Manifest {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(fixture_bundle()).unwrap()).unwrap();
-    let mut data = Vec::new();
-    z.by_name("manifest.json")
-        .unwrap()
-        .read_to_end(&mut data)
-        .unwrap();
-    let mut m = parse_manifest(&data).unwrap();
-    m.members.clear();
-    m.collectors.clear();
-    m
-}
 
 /// A bundle of one collector with `n` records, its spool streamed (`stream`) or not.
 fn write(out: &Path, n: usize, stream: bool) -> (PathBuf, usize, usize) {

@@ -13,7 +13,6 @@ use dossier_bundle::ledger;
 use dossier_bundle::reader::{self, Limits};
 use dossier_bundle::signature;
 use dossier_plugin_api::CollectorStatus;
-use dossier_plugin_api::analysis::NotCollected;
 use std::process::ExitCode;
 
 /// Runs a parsed command line: its plan first, then the command.
@@ -228,17 +227,7 @@ fn analyze_swept(
     out: &crate::sweep::SweepOutcome,
 ) -> anyhow::Result<crate::analyze::Analysis> {
     let dir = p.sweep.out.join("analysis");
-    let not_collected: Vec<NotCollected> = out
-        .summary
-        .targets
-        .iter()
-        .filter(|t| t.bundle.is_none())
-        .map(|t| NotCollected {
-            target: t.label.clone(),
-            outcome: t.outcome.clone(),
-            reason: t.reason.clone().unwrap_or_default(),
-        })
-        .collect();
+    let not_collected = out.summary.not_collected();
     let r = crate::analyze::analyze_bundles(
         &out.bundles,
         &p.sweep.playbook,

@@ -180,6 +180,21 @@ pub struct SweepSummary {
     pub shard: Option<ShardRecord>,
 }
 
+impl SweepSummary {
+    /// The targets that gave no bundle, as the reports list them.
+    pub fn not_collected(&self) -> Vec<dossier_plugin_api::analysis::NotCollected> {
+        self.targets
+            .iter()
+            .filter(|t| t.bundle.is_none())
+            .map(|t| dossier_plugin_api::analysis::NotCollected {
+                target: t.label.clone(),
+                outcome: t.outcome.clone(),
+                reason: t.reason.clone().unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
 /// The sweep's result.
 #[derive(Debug)]
 pub struct SweepOutcome {

@@ -28,7 +28,6 @@ use anyhow::{Context, bail};
 use dossier_analyzers::baseline::BaselineIndex;
 use dossier_bundle::crypt::Identities;
 use dossier_bundle::fsio::{ensure_out_dir, sync_dir, write_synced};
-use dossier_plugin_api::analysis::NotCollected;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -152,17 +151,7 @@ pub fn run(p: MergePlan) -> anyhow::Result<ExitCode> {
         }
         bail!("nothing to merge: no sweep.json and no bundle that verifies in the folders given");
     };
-    let not_collected: Vec<NotCollected> = merged
-        .sweep
-        .targets
-        .iter()
-        .filter(|t| t.bundle.is_none())
-        .map(|t| NotCollected {
-            target: t.label.clone(),
-            outcome: t.outcome.clone(),
-            reason: t.reason.clone().unwrap_or_default(),
-        })
-        .collect();
+    let not_collected = merged.sweep.not_collected();
     // Bundles that did not verify go to the analysis too: it lists them as not analyzed.
     let mut analyzed: Vec<PathBuf> = inv.kept.iter().map(|k| k.path.clone()).collect();
     analyzed.extend(inv.not_verified.iter().map(|n| PathBuf::from(&n.bundle)));
