@@ -1,7 +1,8 @@
 //! Helpers shared by the rule families: building findings, program paths, unusual locations, interpreter names, programs referenced by processes, units and cron.
 
 use crate::context::{At, Ctx, canonical, program};
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_i18n::{Lang, catalog};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::UnitRecord;
 
 pub(crate) fn finding(
@@ -11,6 +12,27 @@ pub(crate) fn finding(
     iocs: Vec<Ioc>,
 ) -> Finding {
     Finding::new(subject, explanation, evidence, iocs)
+}
+
+/// A finding explained by a catalogue message (`i18n/catalog/*/findings-*.toml`): reports
+/// render the message in their language; `explanation` holds its English rendering.
+#[allow(dead_code)] // until the rule families use it (this session)
+pub(crate) fn explained(
+    subject: impl Into<String>,
+    message: Message,
+    evidence: Vec<Evidence>,
+    iocs: Vec<Ioc>,
+) -> Finding {
+    let mut f = Finding::new(subject, english(&message), evidence, iocs);
+    f.message = Some(message);
+    f
+}
+
+/// A catalogue message in English (the text of `explanation` and of other English-only
+/// fields).
+#[allow(dead_code)]
+pub(crate) fn english(message: &Message) -> String {
+    catalog(Lang::En).render(message)
 }
 
 pub(crate) fn base(path: &str) -> &str {

@@ -2,7 +2,10 @@
 //! summary reporters turn into documents. Analyzers produce these from bundle records only;
 //! every finding points at hashed members of the bundle it came from.
 
+pub mod message;
 pub mod policy;
+
+pub use message::{Arg, Message};
 
 use crate::CollectorStatus;
 use crate::time::Timestamp;
@@ -165,6 +168,10 @@ pub struct Finding {
     /// (empty when the context stands alone and scores nothing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub linked_to: Vec<String>,
+    /// The explanation as a catalogue message, for reports in other languages
+    /// (`explanation` is its English rendering); absent for plugins' findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
 }
 
 impl Finding {
@@ -191,6 +198,7 @@ impl Finding {
             counted_under: None,
             boosted_by: vec![],
             linked_to: vec![],
+            message: None,
         }
     }
 

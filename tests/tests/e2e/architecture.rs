@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 /// dependencies; dev-dependencies are free).
 const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-plugin-api", "plugin-api", &[]),
+    ("dossier-i18n", "i18n", &["dossier-plugin-api"]),
     ("dossier-plugin-abi", "plugin-abi", &["dossier-plugin-api"]),
     ("dossier-collectors", "collectors", &["dossier-plugin-api"]),
     (
@@ -25,9 +26,13 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     (
         "dossier-analyzers",
         "analyzers",
-        &["dossier-plugin-api", "dossier-events"],
+        &["dossier-plugin-api", "dossier-i18n", "dossier-events"],
     ),
-    ("dossier-reporters", "reporters", &["dossier-plugin-api"]),
+    (
+        "dossier-reporters",
+        "reporters",
+        &["dossier-plugin-api", "dossier-i18n"],
+    ),
     ("dossier-bundle", "bundle", &["dossier-plugin-api"]),
     ("dossier-contain", "contain", &[]),
     ("dossier-events", "events", &[]),
@@ -42,6 +47,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
         "cli",
         &[
             "dossier-plugin-api",
+            "dossier-i18n",
             "dossier-plugin-abi",
             "dossier-collectors",
             "dossier-analyzers",
@@ -59,6 +65,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
 /// (`dlopen`, xattr calls).
 const FORBID_UNSAFE: &[&str] = &[
     "plugin-api",
+    "i18n",
     "collectors",
     "analyzers",
     "reporters",
