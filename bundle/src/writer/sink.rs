@@ -110,14 +110,7 @@ impl EvidenceSink for BundleWriter {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if !self.records.contains_key(collector) {
-            let f = self.records_spool()?;
-            self.records.insert(
-                collector.to_string(),
-                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
-            );
-        }
-        let (spool, count) = self.records.get_mut(collector).expect("inserted above");
+        let (spool, count) = self.spool_of(collector)?;
         serde_json::to_writer(&mut *spool, &record).map_err(|e| e.to_string())?;
         spool.write_all(b"\n").map_err(|e| e.to_string())?;
         *count += 1;
@@ -132,14 +125,7 @@ impl EvidenceSink for BundleWriter {
         if line.first() != Some(&b'{') || line.last() != Some(&b'}') || line.contains(&b'\n') {
             return Err("a record line must be one JSON object on one line".to_string());
         }
-        if !self.records.contains_key(collector) {
-            let f = self.records_spool()?;
-            self.records.insert(
-                collector.to_string(),
-                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
-            );
-        }
-        let (spool, count) = self.records.get_mut(collector).expect("inserted above");
+        let (spool, count) = self.spool_of(collector)?;
         spool.write_all(line).map_err(|e| e.to_string())?;
         spool.write_all(b"\n").map_err(|e| e.to_string())?;
         *count += 1;
@@ -207,6 +193,21 @@ impl Reading {
 }
 
 impl BundleWriter {
+    /// The records spool of a collector and its record count, made on its first record.
+    fn spool_of(
+        &mut self,
+        collector: &str,
+    ) -> Result<&mut (std::io::BufWriter<std::fs::File>, usize), String> {
+        if !self.records.contains_key(collector) {
+            let f = self.records_spool()?;
+            self.records.insert(
+                collector.to_string(),
+                (std::io::BufWriter::with_capacity(64 << 10, f), 0),
+            );
+        }
+        Ok(self.records.get_mut(collector).expect("inserted above"))
+    }
+
     /// A new spool for a collector's records: an unnamed temporary file in the output
     /// directory, or, for an encrypted bundle, an anonymous memory file (`memfd`): the
     /// plaintext of an encrypted bundle never reaches the disk.
