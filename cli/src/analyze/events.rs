@@ -358,6 +358,7 @@ pub(crate) fn finish(
     index: &[Indexed],
     spool: &Spool,
     dirs: &mut HostDirs,
+    lang: &dossier_i18n::Catalog,
 ) -> Result<Option<EventsDone>, AnalyzeError> {
     if imports.is_empty() {
         return Ok(None);
@@ -367,7 +368,7 @@ pub(crate) fn finish(
     let hosts = triage_hosts(index);
     sources.sort_by(|a, b| a.bundle.cmp(&b.bundle));
     let report = view(&analysis, sources, &triage, &hosts);
-    let md = render_with_errors(&report, &errors);
+    let md = render_with_errors(&report, &errors, lang);
     let report_path = out.join("events-report.md");
     write_report_unsynced(&report_path, &md)?;
     let json_path = out.join("events.json");
@@ -385,8 +386,12 @@ pub(crate) fn finish(
 }
 
 /// The Markdown report, with the lines that could not be read, if any.
-fn render_with_errors(report: &EventsReport, errors: &[String]) -> String {
-    let mut md = dossier_reporters::events::render(report);
+fn render_with_errors(
+    report: &EventsReport,
+    errors: &[String],
+    lang: &dossier_i18n::Catalog,
+) -> String {
+    let mut md = dossier_reporters::events::render(report, lang);
     if !errors.is_empty() {
         md.push_str("\n## Unreadable event records\n\n");
         for e in errors {
