@@ -340,15 +340,7 @@ pub(crate) fn kernel_thread_name(name: &str) -> bool {
 /// interpreters and busybox applets (`python3` running python3.11), programs re-executed
 /// through `/proc/self/exe`, memfd executables (their name is arbitrary), and a packaged name for a packaged executable (a packaged
 /// symlink such as mysqld → mariadbd) are not judged. Shared by `process-masquerade` and
-/// `renamed-process-listening`. In English; see [`masquerade_reason_msg`].
-pub(crate) fn masquerade_reason(
-    ctx: &Ctx,
-    p: &dossier_plugin_api::records::ProcessRecord,
-) -> Option<String> {
-    masquerade_reason_msg(ctx, p).map(|m| english(&m))
-}
-
-/// [`masquerade_reason`] as a catalogue message (`reason.masquerade.*`).
+/// `renamed-process-listening`. A catalogue message (`reason.masquerade.*`).
 pub(crate) fn masquerade_reason_msg(
     ctx: &Ctx,
     p: &dossier_plugin_api::records::ProcessRecord,

@@ -51,10 +51,10 @@ fn listening_interpreter_problem(name: &str, p: Option<&ProcessRecord>) -> Optio
                 p.cwd.as_deref().unwrap_or("").trim_end_matches('/')
             )
         };
-        return unusual_location(&path).map(|w| {
+        return unusual_location_msg(&path).map(|w| {
             Message::new("reason.network.script-unusual")
                 .text("path", &path)
-                .text("why", w)
+                .msg("why", w)
         });
     }
     None
@@ -112,14 +112,12 @@ pub(crate) fn interpreter_listening(
                     .into()
             };
             let listener = |id: &str| {
-                let mut m = Message::new(id)
+                let m = Message::new(id)
                     .text("name", name)
                     .text("protocol", &s.rec.protocol)
                     .text("addr", &s.rec.local_addr)
                     .text("port", s.rec.local_port);
-                m.args.insert("pids".into(), pids.clone());
-                m.args.insert("command".into(), cmd.clone());
-                m
+                with_arg(with_arg(m, "pids", pids.clone()), "command", cmd.clone())
             };
             let mut ev = ctx.ev(
                 s,
@@ -167,19 +165,11 @@ pub(crate) fn renamed_process_listening(
                 continue;
             };
             let exe = p.rec.exe.as_deref().unwrap_or("?");
-            let why: Option<Arg> = masquerade_reason(ctx, &p.rec).map(Arg::from).or_else(|| {
+            let why = masquerade_reason_msg(ctx, &p.rec).or_else(|| {
                 if exe.starts_with("/memfd:") {
-                    Some(
-                        Message::new("reason.network.runs-memfd")
-                            .text("exe", exe)
-                            .into(),
-                    )
+                    Some(Message::new("reason.network.runs-memfd").text("exe", exe))
                 } else if p.rec.exe_deleted {
-                    Some(
-                        Message::new("reason.network.runs-deleted")
-                            .text("exe", exe)
-                            .into(),
-                    )
+                    Some(Message::new("reason.network.runs-deleted").text("exe", exe))
                 } else {
                     None
                 }
@@ -194,11 +184,11 @@ pub(crate) fn renamed_process_listening(
             );
             ev.extend(proc_ev(ctx, p));
             let fileless = exe.starts_with("/memfd:") || p.rec.exe_deleted;
-            let masquerade = masquerade_reason(ctx, &p.rec).is_some();
+            let masquerade = masquerade_reason_msg(ctx, &p.rec).is_some();
             // A daemon not restarted after an upgrade.
             let upgraded =
                 !masquerade && fileless && p.rec.exe_deleted && upgraded_not_restarted(ctx, exe);
-            let mut message = Message::new(if upgraded {
+            let message = Message::new(if upgraded {
                 "finding.network.renamed-listening-upgraded"
             } else {
                 "finding.network.renamed-listening"
@@ -207,8 +197,8 @@ pub(crate) fn renamed_process_listening(
             .text("comm", &p.rec.comm)
             .text("protocol", &s.rec.protocol)
             .text("addr", &s.rec.local_addr)
-            .text("port", s.rec.local_port);
-            message.args.insert("why".into(), why);
+            .text("port", s.rec.local_port)
+            .msg("why", why);
             let f = explained(
                 format!("{}/{}", s.rec.protocol, s.rec.local_port),
                 message,
@@ -240,11 +230,7 @@ pub(crate) fn suspicious_port(
         } else {
             s.rec.processes.join(",").into()
         };
-        let by = |id: &str| {
-            let mut m = Message::new(id);
-            m.args.insert("processes".into(), procs.clone());
-            m
-        };
+        let by = |id: &str| with_arg(Message::new(id), "processes", procs.clone());
         if s.rec.listening && cfg.suspicious_ports.contains(&s.rec.local_port) {
             // Many ordinary servers use these ports (8888, 9999): a listener is context,
             // raising behaviour found on the same process or socket.
@@ -314,7 +300,7 @@ pub(crate) fn promiscuous_interface(
         .filter(|i| i.rec.flags.iter().any(|f| f == "PROMISC"))
         .filter(|i| !i.rec.master.as_deref().is_some_and(is_bridge))
         .map(|i| {
-            let mut m = Message::new("finding.network.promiscuous")
+            let m = Message::new("finding.network.promiscuous")
                 .text("name", &i.rec.name)
                 .text(
                     "addresses",
@@ -325,10 +311,11 @@ pub(crate) fn promiscuous_interface(
                         .collect::<String>(),
                 )
                 .text("flags", i.rec.flags.join(","));
-            m.args.insert(
-                "mac".into(),
+            let m = with_arg(
+                m,
+                "mac",
                 match &i.rec.mac {
-                    Some(mac) => mac.as_str().into(),
+                    Some(mac) => Arg::from(mac.as_str()),
                     None => Message::new("reason.network.no-mac").into(),
                 },
             );
@@ -374,17 +361,16 @@ pub(crate) fn duplicate_mac(
                     None => Arg::from(i.rec.name.as_str()),
                 })
                 .reduce(|a, b| {
-                    let mut m = Message::new("reason.network.and");
-                    m.args.insert("a".into(), a);
-                    m.args.insert("b".into(), b);
-                    m.into()
+                    with_arg(with_arg(Message::new("reason.network.and"), "a", a), "b", b).into()
                 })
                 .unwrap_or_else(optional_none);
-            let mut m = Message::new("finding.network.duplicate-mac").text("mac", mac);
-            m.args.insert("names".into(), names);
             explained(
                 mac,
-                m,
+                with_arg(
+                    Message::new("finding.network.duplicate-mac").text("mac", mac),
+                    "names",
+                    names,
+                ),
                 v.iter().flat_map(|i| iface_ev(ctx, i)).collect(),
                 vec![Ioc::Address(mac.to_string())],
             )

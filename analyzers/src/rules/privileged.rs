@@ -65,7 +65,7 @@ fn iocs(p: &PrivilegedFileRecord) -> Vec<Ioc> {
 /// /usr/bin/bash`), or empty.
 fn aggravating(p: &PrivilegedFileRecord) -> Arg {
     let mut v: Vec<Arg> = Vec::new();
-    if let Some(why) = unusual_location(&p.path) {
+    if let Some(why) = unusual_location_msg(&p.path) {
         v.push(why.into());
     } else if let Some(d) = WRITABLE.iter().find(|d| p.path.starts_with(*d)) {
         v.push(
@@ -101,28 +101,21 @@ fn privilege_words(p: &PrivilegedFileRecord) -> Arg {
     if let Some(c) = &p.capabilities {
         w.push(Message::new("reason.privileged.capabilities").text("caps", &c.text));
     }
-    w.into_iter()
-        .map(Arg::from)
-        .reduce(|a, b| {
-            let mut m = Message::new("reason.privileged.comma");
-            m.args.insert("a".into(), a);
-            m.args.insert("b".into(), b);
-            m.into()
-        })
-        .unwrap_or_else(|| Arg::Text(String::new()))
+    comma_list(w)
 }
 
 /// A message about a privileged file: its path and what it gives.
 fn about(id: &str, p: &PrivilegedFileRecord) -> Message {
-    let mut m = Message::new(id).text("path", &p.path);
-    m.args.insert("privileges".into(), privilege_words(p));
-    m
+    with_arg(
+        Message::new(id).text("path", &p.path),
+        "privileges",
+        privilege_words(p),
+    )
 }
 
 /// Adds what makes a privileged file worse to a message about it.
-fn worse(mut m: Message, p: &PrivilegedFileRecord) -> Message {
-    m.args.insert("more".into(), aggravating(p));
-    m
+fn worse(m: Message, p: &PrivilegedFileRecord) -> Message {
+    with_arg(m, "more", aggravating(p))
 }
 
 /// [`setuid_unowned_findings`], each with the fact it reports.

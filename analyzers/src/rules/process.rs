@@ -55,12 +55,12 @@ pub(crate) fn process_masquerade(
     ctx.procs
         .iter()
         .filter_map(|p| {
-            let why = masquerade_reason(ctx, &p.rec)?;
-            let mut m = Message::new("finding.process.masquerade").text("pid", p.rec.pid);
-            m.args.insert("why".into(), Arg::from(why));
+            let why = masquerade_reason_msg(ctx, &p.rec)?;
             Some(explained(
                 format!("pid {}", p.rec.pid),
-                m,
+                Message::new("finding.process.masquerade")
+                    .text("pid", p.rec.pid)
+                    .msg("why", why),
                 proc_ev(ctx, p),
                 proc_iocs(p),
             ))
@@ -77,8 +77,8 @@ fn preload_problem(ctx: &Ctx, lib: &str) -> Option<Message> {
         return None;
     }
     let reason = |id: &str| Message::new(id).text("lib", lib);
-    if let Some(w) = unusual_location(lib) {
-        return Some(reason("reason.process.preload-unusual").text("why", w));
+    if let Some(w) = unusual_location_msg(lib) {
+        return Some(reason("reason.process.preload-unusual").msg("why", w));
     }
     if ctx.verified(lib).is_some_and(|v| v.rec.status == "missing") {
         return Some(reason("reason.process.preload-deleted"));
