@@ -4,12 +4,9 @@
 //! stopped (state `T` in `/proc/PID/stat`) or in a frozen cgroup (the record's `frozen`) when
 //! the bundle was collected says so in its explanation, and the executables it ran name the
 //! process with its state; its weight and the host's score do not change. Bundles without a
-//! suspended process are reported exactly as before. The note is a catalogue message
-//! (`reason.suspended.*`) wrapped around the finding's message, so reports say it in their
-//! language.
+//! suspended process are reported exactly as before.
 
-use dossier_i18n::{Lang, catalog};
-use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
+use dossier_plugin_api::analysis::{Finding, Ioc};
 use dossier_plugin_api::records::ProcessRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,17 +22,6 @@ pub fn how(rec: &ProcessRecord) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-/// The note of one suspended process (`PID 812 suspended (state T): contained, not running`).
-fn note_msg(pid: u32, how: &str) -> Message {
-    let how = match how {
-        "state T" => "reason.suspended.state-t",
-        _ => "reason.suspended.frozen",
-    };
-    Message::new("reason.suspended.note")
-        .text("pid", pid)
-        .msg("how", Message::new(how))
 }
 
 /// What a suspended process is called where a process is named (`process 812 (suspended,
@@ -64,8 +50,7 @@ fn pids_of(f: &Finding) -> BTreeSet<u32> {
 }
 
 /// Adds `PID N suspended (state T): contained, not running` (or `(cgroup frozen)`) to the
-/// explanation of each finding about a suspended process (weights untouched), and to its
-/// message when it has one.
+/// explanation of each finding about a suspended process (weights untouched).
 pub fn note<'a>(procs: impl IntoIterator<Item = &'a ProcessRecord>, findings: &mut [Finding]) {
     let suspended: BTreeMap<u32, &str> = procs
         .into_iter()
@@ -75,22 +60,14 @@ pub fn note<'a>(procs: impl IntoIterator<Item = &'a ProcessRecord>, findings: &m
         return;
     }
     for f in findings {
-        let notes: Vec<Message> = pids_of(f)
+        let notes: Vec<String> = pids_of(f)
             .iter()
-            .filter_map(|p| suspended.get(p).map(|h| note_msg(*p, h)))
+            .filter_map(|p| suspended.get(p).map(|h| (p, h)))
+            .map(|(p, h)| format!("PID {p} suspended ({h}): contained, not running"))
             .collect();
         if !notes.is_empty() {
-            let en = catalog(Lang::En);
-            let texts: Vec<String> = notes.iter().map(|n| en.render(n)).collect();
             let e = f.explanation.trim_end_matches('.');
-            f.explanation = format!("{e}; {}", texts.join("; "));
-            if let Some(m) = f.message.take() {
-                f.message = Some(
-                    Message::new("reason.suspended.noted")
-                        .msg("finding", m)
-                        .list("notes", notes.into_iter().map(Arg::from).collect()),
-                );
-            }
+            f.explanation = format!("{e}; {}", notes.join("; "));
         }
     }
 }
@@ -100,7 +77,6 @@ mod tests {
     use crate::config::AnalysisConfig;
     use crate::engine::analyze;
     use crate::testkit::{input, proc};
-    use dossier_i18n::{Lang, catalog};
     use serde_json::json;
 
     /// Two processes running deleted executables from /tmp, `state` for the first (`F`: its
@@ -162,20 +138,6 @@ mod tests {
                 .iter()
                 .any(|f| f.explanation.ends_with(note)),
             "{notes:?}"
-        );
-        // The note wraps the finding's message: reports say it in their language.
-        let f = stopped
-            .findings
-            .iter()
-            .find(|f| f.explanation.ends_with(note) && f.message.is_some())
-            .unwrap();
-        let m = f.message.as_ref().unwrap();
-        assert_eq!(m.id, "reason.suspended.noted");
-        assert_eq!(catalog(Lang::En).render(m), f.explanation);
-        let zh = catalog(Lang::ZhCn).render(m);
-        assert!(
-            zh.ends_with("；PID 10 已挂起（状态 T）：已控制，未在运行"),
-            "{zh}"
         );
         assert!(
             !stopped
