@@ -68,8 +68,6 @@ pub fn proc(
 /// one.
 const MESSAGES_PENDING: &[&str] = &[
     // C1, in progress
-    "root-cron-reboot",
-    "cron-suspicious-path",
     "boot-hook-unowned",
     "hook-malicious-content",
     "login-hook-unowned",
