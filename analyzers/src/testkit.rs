@@ -75,9 +75,6 @@ const MESSAGES_PENDING: &[&str] = &[
     "pam-module-unowned",
     "pkg-manager-hook",
     "polkit-rule-unowned",
-    "bruteforce-then-login",
-    "failed-login-burst",
-    "odd-login-user",
     // C2
     "duplicate-mac",
     "interpreter-listening",
