@@ -42,16 +42,22 @@ pub(crate) fn with_arg(mut m: Message, name: &str, value: impl Into<Arg>) -> Mes
 /// Items joined as the language joins a short enumeration (`a, b, c` in English): nested
 /// `reason.list.comma` messages, so each language chooses its separator.
 pub(crate) fn comma_list<A: Into<Arg>>(items: impl IntoIterator<Item = A>) -> Arg {
+    joined("reason.list.comma", items)
+}
+
+/// Items joined by "and" (`a and b and c` in English; `reason.list.and`).
+pub(crate) fn and_list<A: Into<Arg>>(items: impl IntoIterator<Item = A>) -> Arg {
+    joined("reason.list.and", items)
+}
+
+/// Items joined pairwise by the message `id` (`{a}` and `{b}`), right to left.
+fn joined<A: Into<Arg>>(id: &str, items: impl IntoIterator<Item = A>) -> Arg {
     let mut items: Vec<Arg> = items.into_iter().map(Into::into).collect();
     let Some(mut acc) = items.pop() else {
         return Arg::Text(String::new());
     };
     while let Some(prev) = items.pop() {
-        acc = Arg::Message(with_arg(
-            with_arg(Message::new("reason.list.comma"), "a", prev),
-            "b",
-            acc,
-        ));
+        acc = Arg::Message(with_arg(with_arg(Message::new(id), "a", prev), "b", acc));
     }
     acc
 }
