@@ -18,11 +18,6 @@ pub(crate) fn account_ev(
     )
 }
 
-/// A password status in words, in English (see [`password_msg`]).
-pub(crate) fn password_words(p: &str) -> String {
-    english(&password_msg(p))
-}
-
 /// A password status in words (`reason.password.*`).
 pub(crate) fn password_msg(p: &str) -> Message {
     Message::new(match p {

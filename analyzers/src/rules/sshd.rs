@@ -272,12 +272,9 @@ pub(crate) fn sshd_root_password_login(
         ev.dedup_by(|a, b| a.member == b.member && a.line == b.line);
     }
     let root_has = root_pw.map_or(Arg::Text(String::new()), |a| {
-        with_arg(
-            Message::new("reason.sshd.root-has"),
-            "password",
-            super::accounts::password_words(&a.rec.password),
-        )
-        .into()
+        Message::new("reason.sshd.root-has")
+            .msg("password", super::accounts::password_msg(&a.rec.password))
+            .into()
     });
     let m = Message::new("finding.sshd.root-password-login")
         .text("file", &root.file)
