@@ -67,14 +67,6 @@ pub fn proc(
 /// branch): their findings may lack a message. Every other built-in rule's finding must have
 /// one.
 const MESSAGES_PENDING: &[&str] = &[
-    // C1, in progress
-    "boot-hook-unowned",
-    "hook-malicious-content",
-    "login-hook-unowned",
-    "pam-exec-hook",
-    "pam-module-unowned",
-    "pkg-manager-hook",
-    "polkit-rule-unowned",
     // C2
     "duplicate-mac",
     "interpreter-listening",

@@ -407,12 +407,7 @@ pub(crate) fn masquerade_reason_msg(
 /// location; or, for a file known to exist that no package owns, a name imitating a system
 /// program, a memory-only (memfd) executable, or a place in a system binary directory. The
 /// reasons of `exec-unusual-path`, shared by the rules judging what persistence points at.
-/// In English; see [`program_problem_msg`].
-pub(crate) fn program_problem(ctx: &Ctx, path: &str) -> Option<String> {
-    program_problem_msg(ctx, path).map(|m| english(&m))
-}
-
-/// [`program_problem`] as a catalogue message (`reason.location.*`, `reason.program.*`).
+/// A catalogue message (`reason.location.*`, `reason.program.*`).
 pub(crate) fn program_problem_msg(ctx: &Ctx, path: &str) -> Option<Message> {
     if path.starts_with("/memfd:") {
         return Some(Message::new("reason.program.memfd"));
