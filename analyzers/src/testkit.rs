@@ -63,30 +63,15 @@ pub fn proc(
     v
 }
 
-/// Rules whose explanations are not catalogue messages yet (issue 18, converted in another
-/// branch): their findings may lack a message. Every other built-in rule's finding must have
-/// one.
-const MESSAGES_PENDING: &[&str] = &[
-    // C1, in progress
-    "boot-hook-unowned",
-    "hook-malicious-content",
-    "login-hook-unowned",
-    "pam-exec-hook",
-    "pam-module-unowned",
-    "pkg-manager-hook",
-    "polkit-rule-unowned",
-];
-
 /// Checks the catalogue message of each finding of a built-in rule (every analysis of the
-/// tests runs it, see `engine::analyze`): there is one (unless its rule is still
-/// pending), every id it uses is in both catalogues, its English rendering is the finding's
+/// tests runs it, see `engine::analyze`): there is one, every id it uses is in both catalogues, its English rendering is the finding's
 /// explanation, and its Chinese rendering fills every placeholder and shows every text
 /// argument unchanged.
 pub fn check_messages(findings: &[Finding]) -> Result<(), String> {
     for f in findings {
         let built_in = crate::rules::CATALOG.iter().any(|r| r.id == f.rule);
         let Some(m) = &f.message else {
-            if built_in && !MESSAGES_PENDING.contains(&f.rule.as_str()) {
+            if built_in {
                 return Err(format!("{}: {} has no message", f.rule, f.explanation));
             }
             continue;

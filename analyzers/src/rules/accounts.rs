@@ -64,12 +64,7 @@ pub(crate) fn account_extra_uid0(
 /// home that is no home (`/`, `/nonexistent`, `/usr/sbin`, `/bin`, `/dev/null`, `/run/...`,
 /// `/var/www`...), or it owns a listening process. Privilege or a login given to such an
 /// account hands an intruder a service's identity; a locally created account with a real
-/// home (`/home/x`, `/var/lib/ansible`) is someone's. In English; see [`daemon_identity_msg`].
-pub(crate) fn daemon_identity(ctx: &Ctx, a: &AccountRecord) -> Option<String> {
-    daemon_identity_msg(ctx, a).map(|m| english(&m))
-}
-
-/// [`daemon_identity`] as a catalogue message (`reason.daemon.*`).
+/// home (`/home/x`, `/var/lib/ansible`) is someone's. A `reason.daemon.*` message.
 pub(crate) fn daemon_identity_msg(ctx: &Ctx, a: &AccountRecord) -> Option<Message> {
     if a.uid == 0 {
         return None;

@@ -5,15 +5,6 @@ use dossier_i18n::{Lang, catalog};
 use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::UnitRecord;
 
-pub(crate) fn finding(
-    subject: impl Into<String>,
-    explanation: impl Into<String>,
-    evidence: Vec<Evidence>,
-    iocs: Vec<Ioc>,
-) -> Finding {
-    Finding::new(subject, explanation, evidence, iocs)
-}
-
 /// A finding explained by a catalogue message (`i18n/catalog/*/findings-*.toml`): reports
 /// render the message in their language; `explanation` holds its English rendering.
 pub(crate) fn explained(

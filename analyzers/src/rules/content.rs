@@ -265,11 +265,6 @@ pub fn command_pattern_msg(cmd: &str) -> Option<Message> {
     })
 }
 
-/// Why a command line is a bad sign, if it is, in English (see [`command_problem_msg`]).
-pub(crate) fn command_problem(ctx: &Ctx, cmd: &str) -> Option<String> {
-    command_problem_msg(ctx, cmd).map(|m| english(&m))
-}
-
 /// Why a command line is a bad sign, if it is: what it does ([`command_pattern_msg`])
 /// or a program it runs ([`program_problem_msg`]; `reason.command.runs-problem`).
 pub(crate) fn command_problem_msg(ctx: &Ctx, cmd: &str) -> Option<Message> {
