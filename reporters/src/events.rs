@@ -390,6 +390,100 @@ fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
     s.push_str("---\n\n");
 }
 
+/// The fleet report's paragraph on imported events (Markdown, one line).
+pub fn fleet_paragraph(r: &EventsReport, c: &Catalog) -> String {
+    let or_dash = |t: &str| {
+        if t.is_empty() {
+            "-".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    let line = c.format(
+        "events.fleet",
+        &[
+            ("events", &r.events_analyzed),
+            ("bundles", &r.sources.len()),
+            ("devices", &r.devices.len()),
+            ("from", &or_dash(&r.period_start)),
+            ("to", &or_dash(&r.period_end)),
+            ("alerts", &r.alerts.len()),
+            ("highest", &severity_word(&r.highest_severity, c)),
+            ("informational", &r.informational),
+            ("ratio", &format!("{:.4}", r.alert_ratio)),
+        ],
+    );
+    format!("{line}\n")
+}
+
+/// The *Imported events* section of one device's host report, with `alerts`, its alerts.
+pub fn device_section(
+    r: &EventsReport,
+    device: &DeviceView,
+    alerts: &[&AlertView],
+    c: &Catalog,
+) -> String {
+    let bundles: Vec<String> = r
+        .sources
+        .iter()
+        .map(|s| format!("`{}`", md(&s.bundle)))
+        .collect();
+    let mut s = format!(
+        "\n## {}\n\n{}\n\n",
+        c.text("events.device.heading"),
+        c.format(
+            "events.device.intro",
+            &[
+                ("events", &device.events),
+                ("device", &md(&device.device)),
+                ("bundles", &comma(c, &bundles)),
+                ("alerts", &device.alerts),
+            ]
+        )
+    );
+    if !alerts.is_empty() {
+        let columns: Vec<String> = ["alert", "severity", "time", "rule", "what"]
+            .iter()
+            .map(|k| c.text(&format!("events.device.{k}")).to_string())
+            .collect();
+        let _ = write!(s, "| {} |\n|---|---|---|---|---|\n", columns.join(" | "));
+        for a in alerts {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | `{}` | {} |",
+                a.id,
+                severity_word(&a.severity, c),
+                md(&a.evidence.time),
+                a.rule,
+                md(rule_title(c, &a.rule, &a.title))
+            );
+        }
+    }
+    s
+}
+
+/// The host report of a device with imported events only (`section`: its
+/// [`device_section`]).
+pub fn events_only_host(device: &DeviceView, section: &str, c: &Catalog) -> String {
+    format!(
+        "# {}\n\n{}\n{section}",
+        c.format("events.host.title", &[("host", &md(&device.device))]),
+        c.text("events.host.only")
+    )
+}
+
+/// The events report's list of event records that could not be read (nothing when none).
+pub fn unreadable(errors: &[String], c: &Catalog) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("\n## {}\n\n", c.text("events.unreadable"));
+    for e in errors {
+        let _ = writeln!(s, "- {}", md(e));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
