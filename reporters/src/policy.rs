@@ -9,7 +9,7 @@ use crate::markdown::md;
 use crate::words::{comma, explanation, line};
 use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis};
-use dossier_plugin_api::policy::{Item, Seen, StackingSummary, finding_key};
+use dossier_plugin_api::policy::{BaselineDiff, Item, Seen, StackingSummary, finding_key};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -136,43 +136,63 @@ pub fn host_sections(o: &mut String, a: &HostAnalysis, c: &Catalog) {
         }
     }
     if let Some(d) = &p.baseline {
-        let _ = writeln!(
-            o,
-            "\n## {}\n\n{}",
-            t("policy.host.baseline_heading"),
+        baseline_section(o, d, c);
+    }
+}
+
+/// The host report's *Changed since baseline*.
+fn baseline_section(o: &mut String, d: &BaselineDiff, c: &Catalog) {
+    let t = |id: &str| c.text(id).to_string();
+    let _ = writeln!(
+        o,
+        "\n## {}\n\n{}",
+        t("policy.host.baseline_heading"),
+        c.format(
+            "policy.host.baseline",
+            &[
+                ("name", &md(&d.baseline)),
+                ("sha256", &d.baseline_sha256),
+                ("known", &d.known),
+                ("new", &d.new.len()),
+                ("changed", &d.changed.len()),
+                ("removed", &d.removed.len()),
+            ]
+        )
+    );
+    if !d.new.is_empty() {
+        let _ = writeln!(o, "\n**{}**\n", t("policy.host.new"));
+        capped(o, &d.new, c, |s| seen_line(s, c));
+    }
+    if !d.changed.is_empty() {
+        let _ = writeln!(o, "\n**{}**\n", t("policy.host.changed"));
+        capped(o, &d.changed, c, |x| {
+            let was: Vec<String> = x.was.iter().map(|w| md(&w.label())).collect();
             c.format(
-                "policy.host.baseline",
+                "policy.host.changed_item",
                 &[
-                    ("name", &md(&d.baseline)),
-                    ("sha256", &d.baseline_sha256),
-                    ("known", &d.known),
-                    ("new", &d.new.len()),
-                    ("changed", &d.changed.len()),
-                    ("removed", &d.removed.len()),
-                ]
+                    ("now", &seen_line(&x.now, c)),
+                    ("was", &was.join(c.text("list.separator"))),
+                ],
             )
-        );
-        if !d.new.is_empty() {
-            let _ = writeln!(o, "\n**{}**\n", t("policy.host.new"));
-            capped(o, &d.new, c, |s| seen_line(s, c));
-        }
-        if !d.changed.is_empty() {
-            let _ = writeln!(o, "\n**{}**\n", t("policy.host.changed"));
-            capped(o, &d.changed, c, |x| {
-                let was: Vec<String> = x.was.iter().map(|w| md(&w.label())).collect();
-                c.format(
-                    "policy.host.changed_item",
-                    &[
-                        ("now", &seen_line(&x.now, c)),
-                        ("was", &was.join(c.text("list.separator"))),
-                    ],
-                )
-            });
-        }
-        if !d.removed.is_empty() {
-            let _ = writeln!(o, "\n**{}**\n", t("policy.host.removed"));
-            capped(o, &d.removed, c, |i| md(&i.label()));
-        }
+        });
+    }
+    if !d.removed.is_empty() {
+        let _ = writeln!(o, "\n**{}**\n", t("policy.host.removed"));
+        capped(o, &d.removed, c, |i| md(&i.label()));
+    }
+}
+
+/// Host names (at most [`NAMES`] kept) of `n` hosts: "a, b and 3 more".
+fn names_list(s: &BTreeSet<String>, n: usize, c: &Catalog) -> String {
+    let names: Vec<String> = s.iter().map(|h| md(h)).collect();
+    let names = comma(c, &names);
+    if n > s.len() {
+        c.format(
+            "policy.names_more",
+            &[("names", &names), ("n", &(n - s.len()))],
+        )
+    } else {
+        names
     }
 }
 
@@ -258,18 +278,7 @@ impl PolicyTally {
 
     /// The fleet report's policy sections.
     pub fn write(&self, o: &mut dyn Write, hosts: usize, c: &Catalog) -> io::Result<()> {
-        let list = |s: &BTreeSet<String>, n: usize| {
-            let names: Vec<String> = s.iter().map(|h| md(h)).collect();
-            let names = comma(c, &names);
-            if n > s.len() {
-                c.format(
-                    "policy.names_more",
-                    &[("names", &names), ("n", &(n - s.len()))],
-                )
-            } else {
-                names
-            }
-        };
+        let list = |s: &BTreeSet<String>, n: usize| names_list(s, n, c);
         if !self.changed_hash.is_empty() {
             writeln!(o, "## {}\n", c.text("policy.fleet.changed_hash_heading"))?;
             for ((path, allowed, seen), hs) in &self.changed_hash {
@@ -352,6 +361,13 @@ impl PolicyTally {
             }
             writeln!(o)?;
         }
+        self.write_baseline(o, hosts, c)
+    }
+
+    /// The fleet report's *Changed since baseline*: items new, changed or removed on how many
+    /// hosts.
+    fn write_baseline(&self, o: &mut dyn Write, hosts: usize, c: &Catalog) -> io::Result<()> {
+        let list = |s: &BTreeSet<String>, n: usize| names_list(s, n, c);
         if !self.baseline_names.is_empty() {
             writeln!(o, "## {}\n", c.text("policy.fleet.baseline_heading"))?;
             for (n, sha) in &self.baseline_names {

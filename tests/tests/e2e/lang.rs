@@ -329,3 +329,69 @@ fn the_playbook_sets_the_language_the_flag_wins_and_an_unknown_one_is_refused() 
         "{err}"
     );
 }
+
+#[test]
+fn imported_events_report_in_chinese_and_events_json_does_not_change() {
+    let d = tempfile::tempdir().unwrap();
+    let bundle = miner(d.path());
+    let csv = repo_root().join("events/tests/data/defender/seed001_script_content.csv");
+    let ev = d.path().join("ev");
+    let o = dossier(
+        d.path(),
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            "--host",
+            "wazuh1",
+            "--out",
+            ev.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let import = PathBuf::from(stdout(&o).trim());
+    let mut reports = Vec::new();
+    for lang in ["en", "zh-CN"] {
+        let out = d.path().join(lang);
+        analyze(d.path(), &[&bundle, &import], &out, &["--lang", lang]);
+        reports.push(out);
+    }
+    let (en, zh) = (&reports[0], &reports[1]);
+    assert_eq!(read(&en.join("events.json")), read(&zh.join("events.json")));
+    let events = read(&zh.join("events-report.md"));
+    assert!(
+        events.starts_with("# 安全分析报告：导入的事件\n"),
+        "{events}"
+    );
+    assert!(
+        events.contains("## 执行摘要") && events.contains("**分析的事件总数：** 5"),
+        "{events}"
+    );
+    let fleet = read(&zh.join("fleet-report.md"));
+    assert!(
+        fleet.contains("**导入的事件：** 来自 1 个导入证据包"),
+        "{fleet}"
+    );
+    check_chinese("fleet with events", &fleet, &["esxi-web01".to_string()]);
+    // The device has events only: a host report of its own, in Chinese.
+    let device = std::fs::read_dir(zh)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("report.md"))
+        .find(|p| p.exists() && read(p).starts_with("# 主机报告："))
+        .expect("the events-only host report");
+    let host = read(&device);
+    assert!(
+        host.contains("## 导入的事件") && host.contains("events-report.md"),
+        "{host}"
+    );
+    check_chinese("events-only host", &host, &[]);
+    // English is as before.
+    assert!(
+        read(&en.join("events-report.md"))
+            .starts_with("# Security Analysis Report: imported events\n")
+    );
+    assert!(
+        read(&en.join("fleet-report.md"))
+            .contains("**Imported events:** 5 events from 1 import bundle(s)")
+    );
+}
