@@ -526,10 +526,10 @@ mod tests {
 
     #[test]
     fn report_language_comes_from_the_playbook_and_the_flag_wins() {
-        let p = parse("name = \"t\"\n", "t.toml", &all()).unwrap();
+        let p = parse("name = \"t\"\n[collectors.cron]\n", "t.toml", &all()).unwrap();
         assert_eq!(p.report.lang, Lang::En);
         let p = parse(
-            "name = \"t\"\n[report]\nlang = \"zh-CN\"\n",
+            "name = \"t\"\n[collectors.cron]\n[report]\nlang = \"zh-CN\"\n",
             "t.toml",
             &all(),
         )
@@ -538,7 +538,7 @@ mod tests {
         assert_eq!(p.clone().with_lang(None).report.lang, Lang::ZhCn);
         assert_eq!(p.with_lang(Some(Lang::En)).report.lang, Lang::En);
         let e = parse(
-            "name = \"t\"\n\n[report]\nlang = \"fr\"\n",
+            "name = \"t\"\n[collectors.cron]\n\n[report]\nlang = \"fr\"\n",
             "t.toml",
             &all(),
         )
@@ -546,12 +546,16 @@ mod tests {
         .to_string();
         assert_eq!(
             e,
-            "playbook t.toml, line 4, key `report.lang`: unknown report language \"fr\": use one of en, zh-CN"
+            "playbook t.toml, line 5, key `report.lang`: unknown report language \"fr\": use one of en, zh-CN"
         );
-        let e = parse("name = \"t\"\n[report]\ncolour = 1\n", "t.toml", &all())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("line 3") && e.contains("colour"), "{e}");
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n[report]\ncolour = 1\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4") && e.contains("colour"), "{e}");
     }
 
     #[test]
