@@ -427,13 +427,29 @@ pub mod referrer {
     /// A `referenced_by` string of a package verification record as a message: the forms the
     /// packages collector writes (`process N`, `unit U`, `LD_PRELOAD of unit U`, `cron F:L`,
     /// `cron.PERIOD`, `hook CLASS`, `CLASS hook PATH`, `setuid file`, `setgid file`, `file
-    /// capabilities`); anything else is kept as it is (`reason.referrer.other`).
+    /// capabilities`), and `process N (suspended, state T)` as [`super::Ctx::executables`]
+    /// names a suspended process; anything else is kept as it is (`reason.referrer.other`).
     pub fn parse(s: &str) -> Message {
         let other = || Message::new("reason.referrer.other").text("text", s);
-        if let Some(pid) = s.strip_prefix("process ") {
-            return match pid.parse::<u32>() {
-                Ok(pid) => process(pid),
-                Err(_) => other(),
+        if let Some(rest) = s.strip_prefix("process ") {
+            // `process N`, or `process N (suspended, state T)` as `Ctx::executables` names a
+            // process a responder suspended.
+            let (pid, state) = match rest.split_once(" (suspended, ") {
+                Some((pid, how)) => (pid, how.strip_suffix(')')),
+                None => (rest, None),
+            };
+            let how = match state {
+                Some("state T") => Some("finding.suspended.state-t"),
+                Some("cgroup frozen") => Some("finding.suspended.cgroup-frozen"),
+                Some(_) => return other(),
+                None => None,
+            };
+            return match (pid.parse::<u32>(), how) {
+                (Ok(pid), None) => process(pid),
+                (Ok(pid), Some(how)) => Message::new("reason.referrer.process-suspended")
+                    .text("pid", pid)
+                    .msg("how", Message::new(how)),
+                (Err(_), _) => other(),
             };
         }
         if let Some(u) = s.strip_prefix("LD_PRELOAD of unit ") {
@@ -497,6 +513,15 @@ mod tests {
         use dossier_i18n::{Lang, catalog};
         for (s, id) in [
             ("process 812", "reason.referrer.process"),
+            (
+                "process 812 (suspended, state T)",
+                "reason.referrer.process-suspended",
+            ),
+            (
+                "process 9 (suspended, cgroup frozen)",
+                "reason.referrer.process-suspended",
+            ),
+            ("process 9 (running)", "reason.referrer.other"),
             ("unit x.service", "reason.referrer.unit"),
             (
                 "LD_PRELOAD of unit y.service",

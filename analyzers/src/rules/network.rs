@@ -351,19 +351,15 @@ pub(crate) fn duplicate_mac(
         .into_iter()
         .filter(|(_, v)| v.len() > 1)
         .map(|(mac, v)| {
-            let names = v
-                .iter()
-                .map(|i| match &i.rec.perm_mac {
+            let names = and_list(v.iter().map(|i| {
+                match &i.rec.perm_mac {
                     Some(p) => Message::new("reason.network.permanent-address")
                         .text("name", &i.rec.name)
                         .text("permanent", p)
                         .into(),
                     None => Arg::from(i.rec.name.as_str()),
-                })
-                .reduce(|a, b| {
-                    with_arg(with_arg(Message::new("reason.network.and"), "a", a), "b", b).into()
-                })
-                .unwrap_or_else(optional_none);
+                }
+            }));
             explained(
                 mac,
                 with_arg(
