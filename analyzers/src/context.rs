@@ -393,6 +393,101 @@ impl Ctx {
     }
 }
 
+/// What refers to a program or file (`process 812`, `unit x.service`, `cron FILE:LINE`...),
+/// as catalogue messages (`reason.referrer.*`) for explanations: built here for the rules'
+/// own referrers, or parsed from the `referenced_by` strings of package verification records
+/// (written by the packages collector).
+pub mod referrer {
+    use dossier_plugin_api::analysis::Message;
+
+    /// `process PID`.
+    pub fn process(pid: u32) -> Message {
+        Message::new("reason.referrer.process").text("pid", pid)
+    }
+
+    /// `process PID (COMM)`.
+    pub fn process_named(pid: u32, comm: &str) -> Message {
+        Message::new("reason.referrer.process-named")
+            .text("pid", pid)
+            .text("comm", comm)
+    }
+
+    /// `unit NAME`.
+    pub fn unit(name: &str) -> Message {
+        Message::new("reason.referrer.unit").text("unit", name)
+    }
+
+    /// `cron FILE:LINE`.
+    pub fn cron(file: &str, line: impl ToString) -> Message {
+        Message::new("reason.referrer.cron")
+            .text("file", file)
+            .text("line", line.to_string())
+    }
+
+    /// A `referenced_by` string of a package verification record as a message: the forms the
+    /// packages collector writes (`process N`, `unit U`, `LD_PRELOAD of unit U`, `cron F:L`,
+    /// `cron.PERIOD`, `hook CLASS`, `CLASS hook PATH`, `setuid file`, `setgid file`, `file
+    /// capabilities`), and `process N (suspended, state T)` as [`super::Ctx::executables`]
+    /// names a suspended process; anything else is kept as it is (`reason.referrer.other`).
+    pub fn parse(s: &str) -> Message {
+        let other = || Message::new("reason.referrer.other").text("text", s);
+        if let Some(rest) = s.strip_prefix("process ") {
+            // `process N`, or `process N (suspended, state T)` as `Ctx::executables` names a
+            // process a responder suspended.
+            let (pid, state) = match rest.split_once(" (suspended, ") {
+                Some((pid, how)) => (pid, how.strip_suffix(')')),
+                None => (rest, None),
+            };
+            let how = match state {
+                Some("state T") => Some("finding.suspended.state-t"),
+                Some("cgroup frozen") => Some("finding.suspended.cgroup-frozen"),
+                Some(_) => return other(),
+                None => None,
+            };
+            return match (pid.parse::<u32>(), how) {
+                (Ok(pid), None) => process(pid),
+                (Ok(pid), Some(how)) => Message::new("reason.referrer.process-suspended")
+                    .text("pid", pid)
+                    .msg("how", Message::new(how)),
+                (Err(_), _) => other(),
+            };
+        }
+        if let Some(u) = s.strip_prefix("LD_PRELOAD of unit ") {
+            return Message::new("reason.referrer.preload-unit").text("unit", u);
+        }
+        if let Some(u) = s.strip_prefix("unit ") {
+            return unit(u);
+        }
+        if let Some((file, line)) = s
+            .strip_prefix("cron ")
+            .and_then(|r| r.rsplit_once(':'))
+            .filter(|(_, l)| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return cron(file, line);
+        }
+        if let Some(period) = s.strip_prefix("cron.") {
+            return Message::new("reason.referrer.cron-dir").text("period", period);
+        }
+        if let Some(class) = s.strip_prefix("hook ") {
+            return Message::new("reason.referrer.hook").text("class", class);
+        }
+        if let Some((class, path)) = s
+            .split_once(" hook ")
+            .filter(|(c, p)| !c.contains(' ') && p.starts_with('/'))
+        {
+            return Message::new("reason.referrer.hook-at")
+                .text("class", class)
+                .text("path", path);
+        }
+        match s {
+            "setuid file" => Message::new("reason.referrer.setuid"),
+            "setgid file" => Message::new("reason.referrer.setgid"),
+            "file capabilities" => Message::new("reason.referrer.capabilities"),
+            _ => other(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,6 +506,42 @@ mod tests {
         assert_eq!(program("/root/.local/bin:$PATH"), None);
         assert_eq!(canonical("/bin/kill"), "/usr/bin/kill");
         assert_eq!(canonical("/opt/x"), "/opt/x");
+    }
+
+    #[test]
+    fn referrers_parse_into_messages_that_render_as_they_were_written() {
+        use dossier_i18n::{Lang, catalog};
+        for (s, id) in [
+            ("process 812", "reason.referrer.process"),
+            (
+                "process 812 (suspended, state T)",
+                "reason.referrer.process-suspended",
+            ),
+            (
+                "process 9 (suspended, cgroup frozen)",
+                "reason.referrer.process-suspended",
+            ),
+            ("process 9 (running)", "reason.referrer.other"),
+            ("unit x.service", "reason.referrer.unit"),
+            (
+                "LD_PRELOAD of unit y.service",
+                "reason.referrer.preload-unit",
+            ),
+            ("cron /etc/crontab:12", "reason.referrer.cron"),
+            ("cron.daily", "reason.referrer.cron-dir"),
+            ("hook profile", "reason.referrer.hook"),
+            ("pam hook /etc/pam.d/sshd", "reason.referrer.hook-at"),
+            ("setuid file", "reason.referrer.setuid"),
+            ("setgid file", "reason.referrer.setgid"),
+            ("file capabilities", "reason.referrer.capabilities"),
+            ("ld.so.preload", "reason.referrer.other"),
+            ("process x", "reason.referrer.other"),
+        ] {
+            let m = referrer::parse(s);
+            assert_eq!(m.id, id, "{s}");
+            assert_eq!(catalog(Lang::En).render(&m), s);
+            assert!(!catalog(Lang::ZhCn).render(&m).contains('{'), "{s}");
+        }
     }
 
     #[test]

@@ -124,6 +124,13 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
     // A process a responder suspended is still evidence: said, not hidden or discounted.
     crate::suspended::note(ctx.procs.iter().map(|p| &p.rec), &mut findings);
     crate::suspended::note(ctx.procs.iter().map(|p| &p.rec), &mut context);
+    // Every analysis the tests run checks the findings' catalogue messages (issue 18).
+    #[cfg(test)]
+    for found in [&findings, &context] {
+        if let Err(e) = crate::testkit::check_messages(found) {
+            panic!("{e}");
+        }
+    }
     let gaps = input
         .collectors
         .iter()

@@ -6,7 +6,7 @@
 //! process with its state; its weight and the host's score do not change. Bundles without a
 //! suspended process are reported exactly as before.
 
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Finding, Ioc, Message};
 use dossier_plugin_api::records::ProcessRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,15 +60,41 @@ pub fn note<'a>(procs: impl IntoIterator<Item = &'a ProcessRecord>, findings: &m
         return;
     }
     for f in findings {
-        let notes: Vec<String> = pids_of(f)
+        let notes: Vec<(u32, &str)> = pids_of(f)
             .iter()
-            .filter_map(|p| suspended.get(p).map(|h| (p, h)))
+            .filter_map(|p| suspended.get(p).map(|h| (*p, *h)))
+            .collect();
+        if notes.is_empty() {
+            continue;
+        }
+        let text: Vec<String> = notes
+            .iter()
             .map(|(p, h)| format!("PID {p} suspended ({h}): contained, not running"))
             .collect();
-        if !notes.is_empty() {
-            let e = f.explanation.trim_end_matches('.');
-            f.explanation = format!("{e}; {}", notes.join("; "));
+        let e = f.explanation.trim_end_matches('.');
+        // A catalogue message gets the notes as messages too (`finding.suspended.*`), unless
+        // its English ends with a full stop the plain text drops.
+        if let Some(m) = f.message.take().filter(|_| e.len() == f.explanation.len()) {
+            let items = notes
+                .iter()
+                .map(|(p, h)| {
+                    let how = Message::new(match *h {
+                        "state T" => "finding.suspended.state-t",
+                        _ => "finding.suspended.cgroup-frozen",
+                    });
+                    Message::new("finding.suspended.pid")
+                        .text("pid", p)
+                        .msg("how", how)
+                        .into()
+                })
+                .collect();
+            f.message = Some(
+                Message::new("finding.suspended.noted")
+                    .msg("finding", m)
+                    .list("notes", items),
+            );
         }
+        f.explanation = format!("{e}; {}", text.join("; "));
     }
 }
 

@@ -1,7 +1,10 @@
 //! Test helpers shared by the engine's and the rule families' tests: a bundle input built from
-//! records, and process records.
+//! records, process records, and the check of findings' catalogue messages that every
+//! analysis of the tests runs.
 
 use crate::input::{BundleInput, Header, MemberReader};
+use dossier_i18n::{Lang, catalog, placeholders};
+use dossier_plugin_api::analysis::{Arg, Finding, Message};
 use dossier_plugin_api::{CollectorStatus, Timestamp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -58,4 +61,121 @@ pub fn proc(
         v[k] = x.clone();
     }
     v
+}
+
+/// Checks the catalogue message of each finding of a built-in rule (every analysis of the
+/// tests runs it, see `engine::analyze`): there is one, every id it uses is in both catalogues, its English rendering is the finding's
+/// explanation, and its Chinese rendering fills every placeholder and shows every text
+/// argument unchanged.
+pub fn check_messages(findings: &[Finding]) -> Result<(), String> {
+    for f in findings {
+        let built_in = crate::rules::CATALOG.iter().any(|r| r.id == f.rule);
+        let Some(m) = &f.message else {
+            if built_in {
+                return Err(format!("{}: {} has no message", f.rule, f.explanation));
+            }
+            continue;
+        };
+        let en = catalog(Lang::En).render(m);
+        if en != f.explanation {
+            return Err(format!(
+                "{}: English message {en:?} is not the explanation {:?}",
+                f.rule, f.explanation
+            ));
+        }
+        check_message(m).map_err(|e| format!("{}: {e}", f.rule))?;
+        let zh = catalog(Lang::ZhCn).render(m);
+        let mut texts = Vec::new();
+        text_args(m, &mut texts);
+        if let Some(t) = texts.iter().find(|t| !zh.contains(t.as_str())) {
+            return Err(format!(
+                "{}: Chinese {zh:?} lacks the argument {t:?}",
+                f.rule
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Every id of a message (nested ones too) is in both catalogues with all its placeholders
+/// given.
+fn check_message(m: &Message) -> Result<(), String> {
+    for lang in Lang::ALL {
+        let t = catalog(lang)
+            .get(&m.id)
+            .ok_or_else(|| format!("{lang} has no {}", m.id))?;
+        if let Some(p) = placeholders(t).iter().find(|p| !m.args.contains_key(*p)) {
+            return Err(format!("{lang} {}: no argument {p}", m.id));
+        }
+    }
+    let mut nested = Vec::new();
+    for a in m.args.values() {
+        collect_nested(a, &mut nested);
+    }
+    nested.into_iter().try_for_each(check_message)
+}
+
+fn collect_nested<'a>(a: &'a Arg, out: &mut Vec<&'a Message>) {
+    match a {
+        Arg::Text(_) => {}
+        Arg::Message(m) => out.push(m),
+        Arg::List(items) => items.iter().for_each(|i| collect_nested(i, out)),
+    }
+}
+
+fn text_args(m: &Message, out: &mut Vec<String>) {
+    fn arg(a: &Arg, out: &mut Vec<String>) {
+        match a {
+            Arg::Text(t) => out.push(t.clone()),
+            Arg::Message(m) => text_args(m, out),
+            Arg::List(items) => items.iter().for_each(|i| arg(i, out)),
+        }
+    }
+    m.args.values().for_each(|a| arg(a, out));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: &str, explanation: &str, m: Option<Message>) -> Finding {
+        let mut f = Finding::new("s", explanation, vec![], vec![]);
+        f.rule = rule.into();
+        f.message = m;
+        f
+    }
+
+    #[test]
+    fn message_checks_fail_on_a_missing_wrong_or_incomplete_message() {
+        let why = Message::new("reason.location.dir").text("dir", "/tmp");
+        let good = Message::new("finding.exec.unusual-path")
+            .msg("who", crate::context::referrer::process(7))
+            .text("path", "/tmp/x")
+            .msg("why", why.clone());
+        let text = "process 7 runs /tmp/x: it lives in /tmp";
+        assert_eq!(
+            check_messages(&[finding("exec-unusual-path", text, Some(good.clone()))]),
+            Ok(())
+        );
+        // A plugin's finding needs none; a built-in rule's does.
+        assert!(check_messages(&[finding("plugin-x", text, None)]).is_ok());
+        assert!(check_messages(&[finding("exec-unusual-path", text, None)]).is_err());
+        // English differs from the explanation.
+        assert!(
+            check_messages(&[finding("exec-unusual-path", "other", Some(good.clone()))]).is_err()
+        );
+        // A placeholder without its argument, an unknown id.
+        let mut no_path = good.clone();
+        no_path.args.remove("path");
+        let e = check_messages(&[finding(
+            "exec-unusual-path",
+            "process 7 runs {path}: it lives in /tmp",
+            Some(no_path),
+        )]);
+        assert!(e.unwrap_err().contains("no argument path"));
+        let unknown = Message::new("finding.nope");
+        assert!(
+            check_messages(&[finding("exec-unusual-path", "finding.nope", Some(unknown))]).is_err()
+        );
+    }
 }

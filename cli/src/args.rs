@@ -424,6 +424,11 @@ pub struct SweepArgs {
     /// Baseline of known-good hosts for the analysis (`dossier baseline`).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Language of the host, fleet and events reports: en (the default) or zh-CN. Wins over
+    /// the playbook's `[report] lang`. JSON outputs (findings.json, events.json, sweep.json)
+    /// are the same in every language.
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<dossier_i18n::Lang>,
     /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
@@ -460,6 +465,11 @@ pub struct MergeArgs {
     /// repeatable), as for `analyze`. Without one they are listed as not verified.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Language of the host, fleet and events reports: en (the default) or zh-CN. Wins over
+    /// the playbook's `[report] lang`. JSON outputs (findings.json, events.json, sweep.json)
+    /// are the same in every language.
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<dossier_i18n::Lang>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
@@ -503,6 +513,11 @@ pub struct AnalyzeArgs {
     /// decrypted as they are read, never to disk.
     #[arg(long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
+    /// Language of the host, fleet and events reports: en (the default) or zh-CN. Wins over
+    /// the playbook's `[report] lang`. JSON outputs (findings.json, events.json, sweep.json)
+    /// are the same in every language.
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<dossier_i18n::Lang>,
     /// Print one JSON document instead of text (fields in the README, "Machine-readable
     /// output").
     #[arg(long)]
@@ -614,6 +629,11 @@ pub struct CollectArgs {
     /// file. No plaintext is written to disk, so the bundle is not analyzed here.
     #[arg(long = "encrypt-to", value_name = "RECIPIENT")]
     pub encrypt_to: Vec<String>,
+    /// Language of the host, fleet and events reports: en (the default) or zh-CN. Wins over
+    /// the playbook's `[report] lang`. JSON outputs (findings.json, events.json, sweep.json)
+    /// are the same in every language.
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub lang: Option<dossier_i18n::Lang>,
     /// Plugin library or directory of libraries to load (repeatable).
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
@@ -657,4 +677,9 @@ pub struct VerifyArgs {
     /// output").
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--lang`: a report language (`en`, `zh-CN`; `zh`, `zh_CN`, `en-US`... too).
+fn parse_lang(s: &str) -> Result<dossier_i18n::Lang, dossier_i18n::UnknownLang> {
+    dossier_i18n::Lang::parse(s)
 }

@@ -285,7 +285,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
         out: a.out,
         analyze: analyze_unless_encrypted(!a.no_analyze, &custody),
         custody,
-        playbook,
+        playbook: playbook.with_lang(a.lang),
         quiet: a.quiet,
     })
 }
@@ -410,7 +410,7 @@ fn analyze(a: AnalyzeArgs) -> anyhow::Result<AnalyzePlan> {
     Ok(AnalyzePlan {
         bundles: a.bundles,
         out: a.out,
-        playbook,
+        playbook: playbook.with_lang(a.lang),
         registry,
         baseline,
         keys,
@@ -514,7 +514,7 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         }
         _ => None,
     };
-    let sweep = crate::sweep_plan::plan(&a, custody, playbook)?;
+    let sweep = crate::sweep_plan::plan(&a, custody, playbook.with_lang(a.lang))?;
     Ok(SweepRun {
         sweep,
         registry,

@@ -6,8 +6,12 @@
 //! that no loaded plugin satisfies are errors naming the file, the line and the key. The
 //! built-in playbooks are embedded in the binary, so `dossier collect` works with no files
 //! around; the SHA-256 of the exact bytes used goes into every bundle and report.
+//!
+//! `[report] lang = "zh-CN"` sets the language of the host, fleet and events reports (English
+//! by default); `--lang` on the command line wins over it.
 
 use dossier_analyzers::AnalysisConfig;
+use dossier_i18n::Lang;
 use dossier_plugin_api::Collector;
 use dossier_plugin_api::encoding::hex;
 use serde::Deserialize;
@@ -77,6 +81,24 @@ struct PlaybookFile {
     /// Limits of each call into a dynamic plugin.
     #[serde(default)]
     plugin_limits: Option<toml::Spanned<PluginLimits>>,
+    /// How reports are written.
+    #[serde(default)]
+    report: Option<ReportFile>,
+}
+
+/// `[report]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportFile {
+    #[serde(default)]
+    lang: Option<toml::Spanned<String>>,
+}
+
+/// `[report]`: how the host, fleet and events reports are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReportConfig {
+    /// Their language (`lang = "zh-CN"`; English by default).
+    pub lang: Lang,
 }
 
 /// `[plugin_limits]`: the time limit of each call into a dynamic plugin (`timeout_secs`, the
@@ -145,6 +167,18 @@ pub struct Playbook {
     pub reporters: BTreeMap<String, serde_json::Value>,
     /// Limits of each call into a dynamic plugin.
     pub plugin_limits: PluginLimits,
+    /// How reports are written (`[report]`; `--lang` overrides its language).
+    pub report: ReportConfig,
+}
+
+impl Playbook {
+    /// With the reports in `lang` when one is given (`--lang`, which wins over `[report] lang`).
+    pub fn with_lang(mut self, lang: Option<Lang>) -> Playbook {
+        if let Some(l) = lang {
+            self.report.lang = l;
+        }
+        self
+    }
 }
 
 /// A playbook that cannot be used.
@@ -263,7 +297,16 @@ pub fn parse(
             l
         }
     };
+    let report = match file.report.and_then(|r| r.lang) {
+        None => ReportConfig::default(),
+        Some(l) => ReportConfig {
+            lang: Lang::parse(l.get_ref()).map_err(|e| {
+                at.invalid(at.line(l.span().start), "report.lang".into(), e.to_string())
+            })?,
+        },
+    };
     Ok(Playbook {
+        report,
         plugin_limits,
         plugins,
         reporters,
@@ -479,6 +522,40 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("enabled"), "{e}");
+    }
+
+    #[test]
+    fn report_language_comes_from_the_playbook_and_the_flag_wins() {
+        let p = parse("name = \"t\"\n[collectors.cron]\n", "t.toml", &all()).unwrap();
+        assert_eq!(p.report.lang, Lang::En);
+        let p = parse(
+            "name = \"t\"\n[collectors.cron]\n[report]\nlang = \"zh-CN\"\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap();
+        assert_eq!(p.report.lang, Lang::ZhCn);
+        assert_eq!(p.clone().with_lang(None).report.lang, Lang::ZhCn);
+        assert_eq!(p.with_lang(Some(Lang::En)).report.lang, Lang::En);
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n\n[report]\nlang = \"fr\"\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "playbook t.toml, line 5, key `report.lang`: unknown report language \"fr\": use one of en, zh-CN"
+        );
+        let e = parse(
+            "name = \"t\"\n[collectors.cron]\n[report]\ncolour = 1\n",
+            "t.toml",
+            &all(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4") && e.contains("colour"), "{e}");
     }
 
     #[test]

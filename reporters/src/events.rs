@@ -6,10 +6,13 @@
 //! assessment of that event, and the findings of other sources that share its indicators),
 //! in Markdown ([`render`]) and JSON (the [`EventsReport`] itself, serialized).
 //!
-//! Pure: the caller gives the report already sorted (alerts by severity, then time, device and
+//! The Markdown is written in the language of the catalogue given (headings, labels,
+//! severities, rule titles); the JSON is language-independent. Pure: the caller gives the report already sorted (alerts by severity, then time, device and
 //! rule), and nothing here reads a clock, so the same bundles give the same bytes.
 
 use crate::markdown::md;
+use crate::words::{comma, rule_title};
+use dossier_i18n::Catalog;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -122,58 +125,110 @@ pub struct EvidenceView {
     pub events: u64,
 }
 
-fn badge(severity: &str) -> &'static str {
+fn badge(severity: &str, c: &Catalog) -> String {
+    let (mark, id) = match severity {
+        "CRITICAL" => ("🔴", "events.severity.critical"),
+        "HIGH" => ("🟠", "events.severity.high"),
+        "MEDIUM" => ("🟡", "events.severity.medium"),
+        "LOW" => ("🟢", "events.severity.low"),
+        _ => ("⚪", "events.severity.informational"),
+    };
+    format!("{mark} {}", c.text(id))
+}
+
+/// The highest severity as the summary gives it: `NONE` stays as it is.
+fn severity_word(severity: &str, c: &Catalog) -> String {
     match severity {
-        "CRITICAL" => "🔴 CRITICAL",
-        "HIGH" => "🟠 HIGH",
-        "MEDIUM" => "🟡 MEDIUM",
-        "LOW" => "🟢 LOW",
-        _ => "⚪ INFORMATIONAL",
+        "CRITICAL" | "HIGH" | "MEDIUM" | "LOW" | "INFORMATIONAL" => c
+            .text(&format!(
+                "events.severity.{}",
+                severity.to_ascii_lowercase()
+            ))
+            .to_string(),
+        "NONE" => c.text("events.no_severity").to_string(),
+        other => other.to_string(),
     }
 }
 
-/// The Markdown report.
-pub fn render(r: &EventsReport) -> String {
-    let mut s = String::from("# Security Analysis Report: imported events\n\n");
+/// The Markdown report, in the language of `c`.
+pub fn render(r: &EventsReport, c: &Catalog) -> String {
+    let mut s = format!("# {}\n\n", c.text("events.title"));
     if r.events_analyzed > 0 {
         let _ = writeln!(
             s,
-            "**Analysis Period:** {} - {} UTC",
-            md(&r.period_start),
-            md(&r.period_end)
+            "{}",
+            c.format(
+                "events.period",
+                &[("from", &md(&r.period_start)), ("to", &md(&r.period_end))]
+            )
         );
     }
     let devices: Vec<String> = r.devices.iter().map(|d| md(&d.device)).collect();
-    let _ = writeln!(s, "**Devices:** {}\n", devices.join(", "));
-    s.push_str("---\n\n## Executive Summary\n\n");
-    let _ = writeln!(s, "**Total Events Analyzed:** {}", r.events_analyzed);
-    let _ = writeln!(s, "**Alerts Generated:** {}", r.alerts.len());
+    let _ = writeln!(
+        s,
+        "{}\n",
+        c.format("events.devices", &[("devices", &comma(c, &devices))])
+    );
+    let _ = write!(s, "---\n\n## {}\n\n", c.text("events.summary"));
+    let _ = writeln!(
+        s,
+        "{}",
+        c.format("events.total", &[("n", &r.events_analyzed)])
+    );
+    let _ = writeln!(
+        s,
+        "{}",
+        c.format("events.alerts", &[("n", &r.alerts.len())])
+    );
     if r.informational > 0 {
         let _ = writeln!(
             s,
-            "**Informational (routine activity, not listed):** {}",
-            r.informational
+            "{}",
+            c.format("events.informational", &[("n", &r.informational)])
         );
     }
-    let _ = writeln!(s, "**Highest Severity:** {}", r.highest_severity);
-    let _ = writeln!(s, "**Devices Monitored:** {}", r.devices.len());
     let _ = writeln!(
         s,
-        "**Alert-to-Event Ratio:** {:.4} ({} alerts / {} events)\n",
-        r.alert_ratio,
-        r.alerts.len(),
-        r.events_analyzed
+        "{}",
+        c.format(
+            "events.highest",
+            &[("severity", &severity_word(&r.highest_severity, c))]
+        )
     );
-    device_table(&mut s, r);
-    s.push_str("---\n\n## Security Alerts\n\n");
+    let _ = writeln!(
+        s,
+        "{}",
+        c.format("events.monitored", &[("n", &r.devices.len())])
+    );
+    let _ = writeln!(
+        s,
+        "{}\n",
+        c.format(
+            "events.ratio",
+            &[
+                ("ratio", &format!("{:.4}", r.alert_ratio)),
+                ("alerts", &r.alerts.len()),
+                ("events", &r.events_analyzed),
+            ]
+        )
+    );
+    device_table(&mut s, r, c);
+    let _ = write!(s, "---\n\n## {}\n\n", c.text("events.alerts_heading"));
     if r.alerts.is_empty() {
-        s.push_str("No alert: no event matched a rule above informational.\n\n");
+        let _ = write!(s, "{}\n\n", c.text("events.no_alert"));
     }
     for a in &r.alerts {
-        alert(&mut s, a);
+        alert(&mut s, a, c);
     }
-    routine(&mut s, r);
-    s.push_str("## Sources\n\n| Import bundle | SHA-256 | Events |\n|---|---|---|\n");
+    routine(&mut s, r, c);
+    let _ = write!(
+        s,
+        "## {}\n\n| {} | {} | {} |\n|---|---|---|\n",
+        c.text("events.sources"),
+        c.text("events.table.bundle"),
+        c.text("events.table.sha256"),
+        c.text("events.table.events")
+    );
     for src in &r.sources {
         let _ = writeln!(
             s,
@@ -186,27 +241,35 @@ pub fn render(r: &EventsReport) -> String {
     s
 }
 
-fn routine(s: &mut String, r: &EventsReport) {
+fn routine(s: &mut String, r: &EventsReport, c: &Catalog) {
     if r.routine.is_empty() {
         return;
     }
-    s.push_str(
-        "## Routine activity (informational)\n\nRecognised as routine by what it does and where \
-         it runs from; not counted as alerts.\n\n\
-         | Rule | What | Category | Device | First seen | Events | ATT&CK |\n|---|---|---|---|---|---|---|\n",
+    let columns: Vec<String> = [
+        "rule", "what", "category", "device", "first", "events", "attack",
+    ]
+    .iter()
+    .map(|k| c.text(&format!("events.routine.{k}")).to_string())
+    .collect();
+    let _ = write!(
+        s,
+        "## {}\n\n{}\n\n| {} |\n|---|---|---|---|---|---|---|\n",
+        c.text("events.routine.heading"),
+        c.text("events.routine.intro"),
+        columns.join(" | ")
     );
     for x in &r.routine {
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {} | {} | {} | {} |",
             x.rule,
-            md(&x.title),
+            md(rule_title(c, &x.rule, &x.title)),
             md(&x.category),
             md(&x.device),
             md(&x.first_time),
             x.events,
             if x.techniques.is_empty() {
-                "N/A".to_string()
+                c.text("events.na").to_string()
             } else {
                 x.techniques.join(", ")
             }
@@ -215,11 +278,18 @@ fn routine(s: &mut String, r: &EventsReport) {
     s.push('\n');
 }
 
-fn device_table(s: &mut String, r: &EventsReport) {
+fn device_table(s: &mut String, r: &EventsReport, c: &Catalog) {
     if r.devices.is_empty() {
         return;
     }
-    s.push_str("| Device | Events | Alerts | Triage bundle |\n|---|---|---|---|\n");
+    let _ = write!(
+        s,
+        "| {} | {} | {} | {} |\n|---|---|---|---|\n",
+        c.text("events.table.device"),
+        c.text("events.table.events"),
+        c.text("events.table.alerts"),
+        c.text("events.table.triage")
+    );
     for d in &r.devices {
         let _ = writeln!(
             s,
@@ -227,54 +297,91 @@ fn device_table(s: &mut String, r: &EventsReport) {
             md(&d.device),
             d.events,
             d.alerts,
-            d.triage_bundle
-                .as_deref()
-                .map_or_else(|| "none".to_string(), |b| format!("`{}`", md(b)))
+            d.triage_bundle.as_deref().map_or_else(
+                || c.text("events.none").to_string(),
+                |b| format!("`{}`", md(b))
+            )
         );
     }
     s.push('\n');
 }
 
-fn alert(s: &mut String, a: &AlertView) {
-    let _ = writeln!(s, "### {}: {}", a.id, md(&a.title));
-    let _ = writeln!(s, "**Severity:** {}", badge(&a.severity));
-    let _ = writeln!(s, "**Category:** {}", md(&a.category));
+fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
+    let _ = writeln!(s, "### {}: {}", a.id, md(rule_title(c, &a.rule, &a.title)));
+    let _ = writeln!(
+        s,
+        "{}",
+        c.format(
+            "events.alert.severity",
+            &[("severity", &badge(&a.severity, c))]
+        )
+    );
+    let _ = writeln!(
+        s,
+        "{}",
+        c.format("events.alert.category", &[("category", &md(&a.category))])
+    );
     let techniques: Vec<String> = a
         .techniques
         .iter()
         .map(|t| format!("{} - {}", t.id, md(&t.name)))
         .collect();
+    let techniques = if techniques.is_empty() {
+        c.text("events.na").to_string()
+    } else {
+        techniques.join(", ")
+    };
     let _ = writeln!(
         s,
-        "**MITRE ATT&CK:** {}\n",
-        if techniques.is_empty() {
-            "N/A".to_string()
-        } else {
-            techniques.join(", ")
-        }
+        "{}\n",
+        c.format("events.alert.mitre", &[("mitre", &techniques)])
     );
-    let _ = writeln!(s, "**Description:**\n{}\n", a.description.trim());
+    let _ = writeln!(
+        s,
+        "{}\n{}\n",
+        c.text("events.alert.description"),
+        a.description.trim()
+    );
     let e = &a.evidence;
-    s.push_str("**Evidence:**\n");
-    let _ = writeln!(s, "- **Timestamp:** {}", md(&e.time));
+    let _ = writeln!(s, "{}", c.text("events.alert.evidence"));
+    let _ = writeln!(
+        s,
+        "- {}",
+        c.format("events.alert.time", &[("time", &md(&e.time))])
+    );
     if let Some(last) = &e.last_time {
-        let _ = writeln!(s, "- **Last event:** {} ({} events)", md(last), e.events);
+        let _ = writeln!(
+            s,
+            "- {}",
+            c.format(
+                "events.alert.last",
+                &[("time", &md(last)), ("n", &e.events)]
+            )
+        );
     }
-    let _ = writeln!(s, "- **Action Type:** {}", md(&e.action_type));
-    let _ = writeln!(s, "- **DeviceName:** {}", md(&e.device));
-    let _ = writeln!(s, "- **Source:** {}", md(&e.source));
+    for (id, name, v) in [
+        ("events.alert.action", "action", &e.action_type),
+        ("events.alert.device", "device", &e.device),
+        ("events.alert.source", "source", &e.source),
+    ] {
+        let _ = writeln!(s, "- {}", c.format(id, &[(name, &md(v))]));
+    }
     if !e.fields.is_empty() {
-        s.push_str("- **Key Components:**\n");
+        let _ = writeln!(s, "- {}", c.text("events.alert.fields"));
         for (k, v) in &e.fields {
             let _ = writeln!(s, "  - {}: `{}`", md(k), md(v));
         }
     }
     for o in &e.origins {
-        let _ = writeln!(s, "- **Record:** {}", md(o));
+        let _ = writeln!(
+            s,
+            "- {}",
+            c.format("events.alert.record", &[("record", &md(o))])
+        );
     }
-    let _ = writeln!(s, "\n**Risk Assessment:**\n{}\n", a.risk.trim());
+    let _ = writeln!(s, "\n{}\n{}\n", c.text("events.alert.risk"), a.risk.trim());
     if !a.related.is_empty() {
-        s.push_str("**Seen in other sources:**\n");
+        let _ = writeln!(s, "{}", c.text("events.alert.related"));
         for r in &a.related {
             let _ = writeln!(s, "- {}", md(r));
         }
@@ -283,9 +390,104 @@ fn alert(s: &mut String, a: &AlertView) {
     s.push_str("---\n\n");
 }
 
+/// The fleet report's paragraph on imported events (Markdown, one line).
+pub fn fleet_paragraph(r: &EventsReport, c: &Catalog) -> String {
+    let or_dash = |t: &str| {
+        if t.is_empty() {
+            "-".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    let line = c.format(
+        "events.fleet",
+        &[
+            ("events", &r.events_analyzed),
+            ("bundles", &r.sources.len()),
+            ("devices", &r.devices.len()),
+            ("from", &or_dash(&r.period_start)),
+            ("to", &or_dash(&r.period_end)),
+            ("alerts", &r.alerts.len()),
+            ("highest", &severity_word(&r.highest_severity, c)),
+            ("informational", &r.informational),
+            ("ratio", &format!("{:.4}", r.alert_ratio)),
+        ],
+    );
+    format!("{line}\n")
+}
+
+/// The *Imported events* section of one device's host report, with `alerts`, its alerts.
+pub fn device_section(
+    r: &EventsReport,
+    device: &DeviceView,
+    alerts: &[&AlertView],
+    c: &Catalog,
+) -> String {
+    let bundles: Vec<String> = r
+        .sources
+        .iter()
+        .map(|s| format!("`{}`", md(&s.bundle)))
+        .collect();
+    let mut s = format!(
+        "\n## {}\n\n{}\n\n",
+        c.text("events.device.heading"),
+        c.format(
+            "events.device.intro",
+            &[
+                ("events", &device.events),
+                ("device", &md(&device.device)),
+                ("bundles", &comma(c, &bundles)),
+                ("alerts", &device.alerts),
+            ]
+        )
+    );
+    if !alerts.is_empty() {
+        let columns: Vec<String> = ["alert", "severity", "time", "rule", "what"]
+            .iter()
+            .map(|k| c.text(&format!("events.device.{k}")).to_string())
+            .collect();
+        let _ = write!(s, "| {} |\n|---|---|---|---|---|\n", columns.join(" | "));
+        for a in alerts {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | `{}` | {} |",
+                a.id,
+                severity_word(&a.severity, c),
+                md(&a.evidence.time),
+                a.rule,
+                md(rule_title(c, &a.rule, &a.title))
+            );
+        }
+    }
+    s
+}
+
+/// The host report of a device with imported events only (`section`: its
+/// [`device_section`]).
+pub fn events_only_host(device: &DeviceView, section: &str, c: &Catalog) -> String {
+    format!(
+        "# {}\n\n{}\n{section}",
+        c.format("events.host.title", &[("host", &md(&device.device))]),
+        c.text("events.host.only")
+    )
+}
+
+/// The events report's list of event records that could not be read (nothing when none).
+pub fn unreadable(errors: &[String], c: &Catalog) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("\n## {}\n\n", c.text("events.unreadable"));
+    for e in errors {
+        let _ = writeln!(s, "- {}", md(e));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::words::english as en;
 
     fn sample() -> EventsReport {
         EventsReport {
@@ -349,7 +551,7 @@ mod tests {
 
     #[test]
     fn renders_every_part_of_an_alert_and_the_summary() {
-        let t = render(&sample());
+        let t = render(&sample(), en());
         for want in [
             "**Analysis Period:** 2025-11-07T06:40:09.38102Z - 2025-11-07T06:46:38.168331Z UTC",
             "**Total Events Analyzed:** 4",
@@ -368,15 +570,18 @@ mod tests {
         ] {
             assert!(t.contains(want), "missing {want:?} in\n{t}");
         }
-        assert_eq!(t, render(&sample()), "not deterministic");
+        assert_eq!(t, render(&sample(), en()), "not deterministic");
     }
 
     #[test]
     fn an_empty_report_says_so() {
-        let t = render(&EventsReport {
-            highest_severity: "NONE".into(),
-            ..Default::default()
-        });
+        let t = render(
+            &EventsReport {
+                highest_severity: "NONE".into(),
+                ..Default::default()
+            },
+            en(),
+        );
         assert!(t.contains("No alert"), "{t}");
         assert!(!t.contains("Analysis Period"), "{t}");
     }

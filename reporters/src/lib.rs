@@ -8,6 +8,9 @@
 //! Modules depend downwards only: [`markdown`] (escaping) at the bottom, [`policy`] (the site
 //! policy, baseline and stacking sections) on it, [`host`] and [`fleet`] on both, [`events`]
 //! (imported telemetry's alerts) on [`markdown`]; [`json`] stands alone. No report module uses another report module.
+//! [`words`] (the catalogue's words: verdicts, severities, rule titles, explanations in the
+//! responder's language) sits at the bottom with [`markdown`]; every Markdown report takes
+//! the [`dossier_i18n::Catalog`] to write in. The JSON documents are language-independent.
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +20,7 @@ pub mod host;
 pub mod json;
 pub mod markdown;
 pub mod policy;
+pub mod words;
 
 pub use markdown::md;
 

@@ -2,11 +2,14 @@
 //! stacking took out of a host's score (shown, never dropped), allowlisted files whose hash no
 //! longer matches, *Changed since baseline*, and the fleet's *Stacking* section. Host sections
 //! are rendered from the host's analysis; fleet sections from a [`PolicyTally`] kept while the
-//! fleet writer passes over the hosts (one count per distinct finding or item).
+//! fleet writer passes over the hosts (one count per distinct finding or item). Fixed text
+//! comes from the catalogue given ([`crate::words`]).
 
 use crate::markdown::md;
+use crate::words::{comma, explanation, line};
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis};
-use dossier_plugin_api::policy::{Item, Seen, StackingSummary, finding_key};
+use dossier_plugin_api::policy::{BaselineDiff, Item, Seen, StackingSummary, finding_key};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -14,132 +17,182 @@ use std::io::{self, Write};
 /// Items listed per *Changed since baseline* list at most (the rest are counted).
 pub const LISTED: usize = 100;
 
-fn finding_line(f: &Finding) -> String {
-    format!("`{}` {}: {}", f.rule, md(&f.subject), md(&f.explanation))
-}
-
-fn seen_line(s: &Seen) -> String {
-    format!(
-        "{} (`{}`{})",
-        md(&s.item.label()),
-        md(&s.member),
-        s.line.map(|l| format!(" line {l}")).unwrap_or_default()
+fn finding_line(f: &Finding, c: &Catalog) -> String {
+    c.format(
+        "policy.finding",
+        &[
+            ("rule", &f.rule),
+            ("subject", &md(&f.subject)),
+            ("explanation", &md(&explanation(c, f))),
+        ],
     )
 }
 
-fn capped<T>(o: &mut String, items: &[T], line: impl Fn(&T) -> String) {
+fn seen_line(s: &Seen, c: &Catalog) -> String {
+    c.format(
+        "policy.seen",
+        &[
+            ("item", &md(&s.item.label())),
+            ("member", &md(&s.member)),
+            ("line", &line(c, s.line)),
+        ],
+    )
+}
+
+fn capped<T>(o: &mut String, items: &[T], c: &Catalog, show: impl Fn(&T) -> String) {
     for i in items.iter().take(LISTED) {
-        let _ = writeln!(o, "- {}", line(i));
+        let _ = writeln!(o, "- {}", show(i));
     }
     if items.len() > LISTED {
         let _ = writeln!(
             o,
-            "- ... and {} more (see findings.json)",
-            items.len() - LISTED
+            "- {}",
+            c.format("policy.more", &[("n", &(items.len() - LISTED))])
         );
     }
 }
 
 /// The host report's policy sections (nothing when no policy applied).
-pub fn host_sections(o: &mut String, a: &HostAnalysis) {
+pub fn host_sections(o: &mut String, a: &HostAnalysis, c: &Catalog) {
     let p = &a.policy;
+    let t = |id: &str| c.text(id).to_string();
     if !p.allow_changed.is_empty() {
         let _ = writeln!(
             o,
-            "\n### Allowlisted hash no longer matches\n\nAn allowlisted file has another content: the allowlist entry no longer applies to it (its findings stay scored).\n"
+            "\n### {}\n\n{}\n",
+            t("policy.host.changed_hash_heading"),
+            t("policy.host.changed_hash_intro")
         );
-        for c in &p.allow_changed {
-            let ev = c
+        for x in &p.allow_changed {
+            let ev: Vec<String> = x
                 .evidence
                 .iter()
-                .map(|e| {
-                    format!(
-                        "`{}`{}",
-                        md(&e.member),
-                        e.line.map(|l| format!(" line {l}")).unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+                .map(|e| format!("`{}`{}", md(&e.member), line(c, e.line)))
+                .collect();
             let _ = writeln!(
                 o,
-                "- `{}`: allowed SHA-256 `{}`, seen `{}` (allowed because: {}); evidence {ev}",
-                md(&c.path),
-                c.allowed_sha256,
-                c.seen_sha256,
-                md(&c.reason)
+                "- {}",
+                c.format(
+                    "policy.host.changed_hash",
+                    &[
+                        ("path", &md(&x.path)),
+                        ("allowed", &x.allowed_sha256),
+                        ("seen", &x.seen_sha256),
+                        ("reason", &md(&x.reason)),
+                        ("evidence", &comma(c, &ev)),
+                    ]
+                )
             );
         }
     }
     if !p.allowed.is_empty() {
-        let _ = writeln!(o, "\n### Allowed by site policy (not scored)\n");
+        let _ = writeln!(o, "\n### {}\n", t("policy.host.allowed_heading"));
         for x in &p.allowed {
             let _ = writeln!(
                 o,
-                "- {} (reason: {}; entry: {})",
-                finding_line(&x.finding),
-                md(&x.reason),
-                md(&x.entry)
+                "- {}",
+                c.format(
+                    "policy.host.allowed",
+                    &[
+                        ("finding", &finding_line(&x.finding, c)),
+                        ("reason", &md(&x.reason)),
+                        ("entry", &md(&x.entry)),
+                    ]
+                )
             );
         }
     }
     if !p.known.is_empty() {
         let _ = writeln!(
             o,
-            "\n### Known from baseline (not scored)\n\nThe subject of these findings is in the baseline with the same path and hash.\n"
+            "\n### {}\n\n{}\n",
+            t("policy.host.known_heading"),
+            t("policy.host.known_intro")
         );
         for f in &p.known {
-            let _ = writeln!(o, "- {}", finding_line(f));
+            let _ = writeln!(o, "- {}", finding_line(f, c));
         }
     }
     if !p.common.is_empty() {
         let _ = writeln!(
             o,
-            "\n### Common across the fleet (not scored)\n\nThe same finding is on more hosts than `[analysis.stacking] common_share` allows: left out of the score.\n"
+            "\n### {}\n\n{}\n",
+            t("policy.host.common_heading"),
+            t("policy.host.common_intro")
         );
-        for c in &p.common {
+        for x in &p.common {
             let _ = writeln!(
                 o,
-                "- {} (on {} of {} hosts)",
-                finding_line(&c.finding),
-                c.hosts,
-                c.of
+                "- {}",
+                c.format(
+                    "policy.host.common",
+                    &[
+                        ("finding", &finding_line(&x.finding, c)),
+                        ("n", &x.hosts),
+                        ("of", &x.of),
+                    ]
+                )
             );
         }
     }
     if let Some(d) = &p.baseline {
-        let _ = writeln!(
-            o,
-            "\n## Changed since baseline\n\nBaseline `{}` (SHA-256 `{}`): {} item(s) known, {} new, {} changed, {} removed.",
-            md(&d.baseline),
-            d.baseline_sha256,
-            d.known,
-            d.new.len(),
-            d.changed.len(),
-            d.removed.len()
-        );
-        if !d.new.is_empty() {
-            let _ = writeln!(o, "\n**New:**\n");
-            capped(o, &d.new, seen_line);
-        }
-        if !d.changed.is_empty() {
-            let _ = writeln!(o, "\n**Changed:**\n");
-            capped(o, &d.changed, |c| {
-                format!(
-                    "{}; baseline: {}",
-                    seen_line(&c.now),
-                    c.was
-                        .iter()
-                        .map(|w| md(&w.label()))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            });
-        }
-        if !d.removed.is_empty() {
-            let _ = writeln!(o, "\n**Removed:**\n");
-            capped(o, &d.removed, |i| md(&i.label()));
-        }
+        baseline_section(o, d, c);
+    }
+}
+
+/// The host report's *Changed since baseline*.
+fn baseline_section(o: &mut String, d: &BaselineDiff, c: &Catalog) {
+    let t = |id: &str| c.text(id).to_string();
+    let _ = writeln!(
+        o,
+        "\n## {}\n\n{}",
+        t("policy.host.baseline_heading"),
+        c.format(
+            "policy.host.baseline",
+            &[
+                ("name", &md(&d.baseline)),
+                ("sha256", &d.baseline_sha256),
+                ("known", &d.known),
+                ("new", &d.new.len()),
+                ("changed", &d.changed.len()),
+                ("removed", &d.removed.len()),
+            ]
+        )
+    );
+    if !d.new.is_empty() {
+        let _ = writeln!(o, "\n**{}**\n", t("policy.host.new"));
+        capped(o, &d.new, c, |s| seen_line(s, c));
+    }
+    if !d.changed.is_empty() {
+        let _ = writeln!(o, "\n**{}**\n", t("policy.host.changed"));
+        capped(o, &d.changed, c, |x| {
+            let was: Vec<String> = x.was.iter().map(|w| md(&w.label())).collect();
+            c.format(
+                "policy.host.changed_item",
+                &[
+                    ("now", &seen_line(&x.now, c)),
+                    ("was", &was.join(c.text("list.separator"))),
+                ],
+            )
+        });
+    }
+    if !d.removed.is_empty() {
+        let _ = writeln!(o, "\n**{}**\n", t("policy.host.removed"));
+        capped(o, &d.removed, c, |i| md(&i.label()));
+    }
+}
+
+/// Host names (at most [`NAMES`] kept) of `n` hosts: "a, b and 3 more".
+fn names_list(s: &BTreeSet<String>, n: usize, c: &Catalog) -> String {
+    let names: Vec<String> = s.iter().map(|h| md(h)).collect();
+    let names = comma(c, &names);
+    if n > s.len() {
+        c.format(
+            "policy.names_more",
+            &[("names", &names), ("n", &(n - s.len()))],
+        )
+    } else {
+        names
     }
 }
 
@@ -224,73 +277,108 @@ impl PolicyTally {
     }
 
     /// The fleet report's policy sections.
-    pub fn write(&self, o: &mut dyn Write, hosts: usize) -> io::Result<()> {
-        let list = |s: &BTreeSet<String>, n: usize| {
-            let names = s.iter().map(|h| md(h)).collect::<Vec<_>>().join(", ");
-            if n > s.len() {
-                format!("{names} and {} more", n - s.len())
-            } else {
-                names
-            }
-        };
+    pub fn write(&self, o: &mut dyn Write, hosts: usize, c: &Catalog) -> io::Result<()> {
+        let list = |s: &BTreeSet<String>, n: usize| names_list(s, n, c);
         if !self.changed_hash.is_empty() {
-            writeln!(o, "## Allowlisted hash no longer matches\n")?;
+            writeln!(o, "## {}\n", c.text("policy.fleet.changed_hash_heading"))?;
             for ((path, allowed, seen), hs) in &self.changed_hash {
                 writeln!(
                     o,
-                    "- `{}`: allowed SHA-256 `{allowed}`, seen `{seen}` on {}",
-                    md(path),
-                    list(hs, hs.len())
+                    "- {}",
+                    c.format(
+                        "policy.fleet.changed_hash",
+                        &[
+                            ("path", &md(path)),
+                            ("allowed", allowed),
+                            ("seen", seen),
+                            ("hosts", &list(hs, hs.len())),
+                        ]
+                    )
                 )?;
             }
             writeln!(o)?;
         }
         if !self.allowed.is_empty() {
-            writeln!(o, "## Allowed by site policy\n")?;
-            writeln!(
-                o,
-                "Findings the playbook's `[[analysis.allow]]` entries took out of the score (see each host report).\n"
-            )?;
+            writeln!(o, "## {}\n", c.text("policy.fleet.allowed_heading"))?;
+            writeln!(o, "{}\n", c.text("policy.fleet.allowed_intro"))?;
             for ((rule, subject, reason), hs) in &self.allowed {
                 writeln!(
                     o,
-                    "- `{rule}` {}: reason: {} (on {})",
-                    md(subject),
-                    md(reason),
-                    list(hs, hs.len())
+                    "- {}",
+                    c.format(
+                        "policy.fleet.allowed",
+                        &[
+                            ("rule", rule),
+                            ("subject", &md(subject)),
+                            ("reason", &md(reason)),
+                            ("hosts", &list(hs, hs.len())),
+                        ]
+                    )
                 )?;
             }
             writeln!(o)?;
         }
         if !self.known.is_empty() {
-            writeln!(o, "## Known from baseline\n")?;
+            writeln!(o, "## {}\n", c.text("policy.fleet.known_heading"))?;
             for ((rule, subject), hs) in &self.known {
-                writeln!(o, "- `{rule}` {} (on {})", md(subject), list(hs, hs.len()))?;
+                writeln!(
+                    o,
+                    "- {}",
+                    c.format(
+                        "policy.fleet.known",
+                        &[
+                            ("rule", rule),
+                            ("subject", &md(subject)),
+                            ("hosts", &list(hs, hs.len())),
+                        ]
+                    )
+                )?;
             }
             writeln!(o)?;
         }
         if !self.common.is_empty() {
             writeln!(
                 o,
-                "## Common findings left out of the score\n\n`[analysis.stacking] common_share` applied: these findings are on more than that share of the {hosts} hosts, so their weight is 0 on every host that has them.\n"
+                "## {}\n\n{}\n",
+                c.text("policy.fleet.common_heading"),
+                c.format("policy.fleet.common_intro", &[("hosts", &hosts)])
             )?;
             for ((rule, _), (n, of, subjects)) in &self.common {
+                let subjects: Vec<String> = subjects.iter().map(|s| md(s)).collect();
                 writeln!(
                     o,
-                    "- `{rule}` {}: on {n} of {of} hosts",
-                    subjects
-                        .iter()
-                        .map(|s| md(s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "- {}",
+                    c.format(
+                        "policy.fleet.common",
+                        &[
+                            ("rule", rule),
+                            ("subjects", &comma(c, &subjects)),
+                            ("n", n),
+                            ("of", of),
+                        ]
+                    )
                 )?;
             }
             writeln!(o)?;
         }
+        self.write_baseline(o, hosts, c)
+    }
+
+    /// The fleet report's *Changed since baseline*: items new, changed or removed on how many
+    /// hosts.
+    fn write_baseline(&self, o: &mut dyn Write, hosts: usize, c: &Catalog) -> io::Result<()> {
+        let list = |s: &BTreeSet<String>, n: usize| names_list(s, n, c);
         if !self.baseline_names.is_empty() {
-            writeln!(o, "## Changed since baseline\n")?;
+            writeln!(o, "## {}\n", c.text("policy.fleet.baseline_heading"))?;
             for (n, sha) in &self.baseline_names {
-                writeln!(o, "Baseline `{}` (SHA-256 `{sha}`).", md(n))?;
+                writeln!(
+                    o,
+                    "{}",
+                    c.format(
+                        "policy.fleet.baseline",
+                        &[("name", &md(n)), ("sha256", sha)]
+                    )
+                )?;
             }
             for status in ["new", "changed", "removed"] {
                 let rows: Vec<_> = self
@@ -298,19 +386,40 @@ impl PolicyTally {
                     .iter()
                     .filter(|((s, _), _)| *s == status)
                     .collect();
-                writeln!(o, "\n**{status}:** {} item(s)\n", rows.len())?;
+                writeln!(
+                    o,
+                    "\n{}\n",
+                    c.format(
+                        "policy.fleet.status",
+                        &[
+                            ("status", &c.text(&format!("policy.fleet.{status}"))),
+                            ("n", &rows.len()),
+                        ]
+                    )
+                )?;
                 let mut sorted = rows.clone();
                 sorted.sort_by(|a, b| (a.1.0, &a.0.1).cmp(&(b.1.0, &b.0.1)));
                 for ((_, item), (n, hs)) in sorted.iter().take(LISTED) {
                     writeln!(
                         o,
-                        "- {}: on {n} of {hosts} hosts ({})",
-                        md(&item.label()),
-                        list(hs, *n)
+                        "- {}",
+                        c.format(
+                            "policy.fleet.item",
+                            &[
+                                ("item", &md(&item.label())),
+                                ("n", n),
+                                ("of", &hosts),
+                                ("hosts", &list(hs, *n)),
+                            ]
+                        )
                     )?;
                 }
                 if rows.len() > LISTED {
-                    writeln!(o, "- ... and {} more", rows.len() - LISTED)?;
+                    writeln!(
+                        o,
+                        "- {}",
+                        c.format("policy.more_plain", &[("n", &(rows.len() - LISTED))])
+                    )?;
                 }
             }
             writeln!(o)?;
@@ -320,50 +429,74 @@ impl PolicyTally {
 }
 
 /// The fleet report's *Stacking* section.
-pub fn write_stacking(o: &mut dyn Write, s: &StackingSummary) -> io::Result<()> {
+pub fn write_stacking(o: &mut dyn Write, s: &StackingSummary, c: &Catalog) -> io::Result<()> {
     writeln!(
         o,
-        "## Stacking\n\nLeast frequency of occurrence over {} hosts: persistence items on at most {} host(s) (max(1, 5% of hosts)), rarest first, whether or not a rule fired. The same name with other content is another item.\n",
-        s.hosts, s.rare_at_most
+        "## {}\n\n{}\n",
+        c.text("policy.stacking.heading"),
+        c.format(
+            "policy.stacking.intro",
+            &[("hosts", &s.hosts), ("rare", &s.rare_at_most)]
+        )
     )?;
-    writeln!(o, "| kind | distinct | rare |\n|---|---|---|")?;
+    writeln!(
+        o,
+        "| {} | {} | {} |\n|---|---|---|",
+        c.text("policy.stacking.kind"),
+        c.text("policy.stacking.distinct"),
+        c.text("policy.stacking.rare")
+    )?;
     for k in &s.kinds {
         writeln!(o, "| {} | {} | {} |", k.kind, k.distinct, k.rare)?;
     }
     writeln!(o)?;
     if s.rare_persistence.is_empty() {
-        writeln!(o, "No rare persistence item.\n")?;
+        writeln!(o, "{}\n", c.text("policy.stacking.none"))?;
     }
     for r in &s.rare_persistence {
+        let seen: Vec<String> = r
+            .seen
+            .iter()
+            .map(|x| {
+                c.format(
+                    "policy.stacking.seen",
+                    &[
+                        ("host", &md(&x.hostname)),
+                        ("bundle", &md(&x.bundle)),
+                        ("member", &md(&x.member)),
+                        ("line", &line(c, x.line)),
+                    ],
+                )
+            })
+            .collect();
+        let known = if r.known {
+            c.text("policy.stacking.known")
+        } else {
+            ""
+        };
         writeln!(
             o,
-            "- {}{}: on {} of {} hosts: {}",
-            md(&r.item.label()),
-            if r.known {
-                " (known from baseline)"
-            } else {
-                ""
-            },
-            r.hosts,
-            s.hosts,
-            r.seen
-                .iter()
-                .map(|x| format!(
-                    "{} (`{}`: `{}`{})",
-                    md(&x.hostname),
-                    md(&x.bundle),
-                    md(&x.member),
-                    x.line.map(|l| format!(" line {l}")).unwrap_or_default()
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "- {}",
+            c.format(
+                "policy.stacking.item",
+                &[
+                    ("item", &md(&r.item.label())),
+                    ("known", &known),
+                    ("n", &r.hosts),
+                    ("of", &s.hosts),
+                    ("seen", &comma(c, &seen)),
+                ]
+            )
         )?;
     }
     if s.left_out > 0 {
         writeln!(
             o,
-            "\n{} more rare persistence item(s) left out (the list stops at {}; the counts per kind above include them).",
-            s.left_out, s.listed_at_most
+            "\n{}",
+            c.format(
+                "policy.stacking.left_out",
+                &[("n", &s.left_out), ("max", &s.listed_at_most)]
+            )
         )?;
     }
     writeln!(o)
@@ -373,6 +506,7 @@ pub fn write_stacking(o: &mut dyn Write, s: &StackingSummary) -> io::Result<()> 
 mod tests {
     use super::*;
     use crate::sample::host;
+    use crate::words::english as en;
     use dossier_plugin_api::analysis::Severity;
     use dossier_plugin_api::policy::{
         AllowChanged, Allowed, BaselineDiff, ChangedItem, Common, Policy,
@@ -428,7 +562,7 @@ mod tests {
             }),
         };
         let mut o = String::new();
-        host_sections(&mut o, &a);
+        host_sections(&mut o, &a, en());
         for s in [
             "### Allowlisted hash no longer matches",
             "### Allowed by site policy (not scored)",
@@ -445,7 +579,7 @@ mod tests {
         let mut t = PolicyTally::default();
         t.add(&a);
         let mut out = Vec::new();
-        t.write(&mut out, 1).unwrap();
+        t.write(&mut out, 1, en()).unwrap();
         let r = String::from_utf8(out).unwrap();
         for s in [
             "## Allowlisted hash no longer matches",
@@ -460,7 +594,7 @@ mod tests {
         let mut empty = PolicyTally::default();
         empty.add(&host("b", "b.zip", &[]));
         let mut out = Vec::new();
-        empty.write(&mut out, 1).unwrap();
+        empty.write(&mut out, 1, en()).unwrap();
         assert!(out.is_empty());
     }
 }

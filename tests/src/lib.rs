@@ -51,6 +51,8 @@ pub fn dossier_bin() -> PathBuf {
         "plugin-abi/src",
         "analyzers/src",
         "reporters/src",
+        "i18n/src",
+        "i18n/catalog",
         "playbooks",
     ] {
         if let Some(newer) = newer_than(&repo_root().join(dir), built) {

@@ -4,7 +4,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::AccountRecord;
 
 pub(crate) fn account_ev(
@@ -18,15 +18,16 @@ pub(crate) fn account_ev(
     )
 }
 
-pub(crate) fn password_words(p: &str) -> &'static str {
-    match p {
-        "usable" => "a usable password",
-        "empty" => "an EMPTY password (no password needed)",
-        "locked" => "a locked password",
-        "disabled" => "no password",
-        "no_entry" => "no shadow entry",
-        _ => "an unknown password status",
-    }
+/// A password status in words (`reason.password.*`).
+pub(crate) fn password_msg(p: &str) -> Message {
+    Message::new(match p {
+        "usable" => "reason.password.usable",
+        "empty" => "reason.password.empty",
+        "locked" => "reason.password.locked",
+        "disabled" => "reason.password.disabled",
+        "no_entry" => "reason.password.no-entry",
+        _ => "reason.password.unknown",
+    })
 }
 
 pub(crate) fn account_extra_uid0(
@@ -38,20 +39,20 @@ pub(crate) fn account_extra_uid0(
         .iter()
         .filter(|a| a.rec.uid == 0 && a.rec.name != "root")
         .map(|a| {
-            finding(
+            let changed = match a.rec.last_change.as_deref() {
+                Some(d) => Message::new("finding.accounts.last-changed")
+                    .text("date", d)
+                    .into(),
+                None => Arg::Text(String::new()),
+            };
+            let m = Message::new("finding.accounts.extra-uid0")
+                .text("name", &a.rec.name)
+                .text("shell", &a.rec.shell)
+                .text("home", &a.rec.home)
+                .msg("password", password_msg(&a.rec.password));
+            explained(
                 &a.rec.name,
-                format!(
-                    "account `{}` has uid 0 (shell {}, home {}, {}{})",
-                    a.rec.name,
-                    a.rec.shell,
-                    a.rec.home,
-                    password_words(&a.rec.password),
-                    a.rec
-                        .last_change
-                        .as_deref()
-                        .map(|d| format!(", last changed {d}"))
-                        .unwrap_or_default()
-                ),
+                with_arg(m, "changed", changed),
                 account_ev(ctx, a),
                 vec![Ioc::Account(a.rec.name.clone())],
             )
@@ -63,13 +64,13 @@ pub(crate) fn account_extra_uid0(
 /// home that is no home (`/`, `/nonexistent`, `/usr/sbin`, `/bin`, `/dev/null`, `/run/...`,
 /// `/var/www`...), or it owns a listening process. Privilege or a login given to such an
 /// account hands an intruder a service's identity; a locally created account with a real
-/// home (`/home/x`, `/var/lib/ansible`) is someone's.
-pub(crate) fn daemon_identity(ctx: &Ctx, a: &AccountRecord) -> Option<String> {
+/// home (`/home/x`, `/var/lib/ansible`) is someone's. A `reason.daemon.*` message.
+pub(crate) fn daemon_identity_msg(ctx: &Ctx, a: &AccountRecord) -> Option<Message> {
     if a.uid == 0 {
         return None;
     }
     if a.uid < 100 {
-        return Some(format!("uid {} is a stock service account", a.uid));
+        return Some(Message::new("reason.daemon.stock-uid").text("uid", a.uid));
     }
     let h = a.home.trim_end_matches('/');
     let no_home = matches!(
@@ -86,10 +87,7 @@ pub(crate) fn daemon_identity(ctx: &Ctx, a: &AccountRecord) -> Option<String> {
     .iter()
     .any(|p| h.starts_with(p));
     if no_home {
-        return Some(format!(
-            "its home {} is a service's, not a person's",
-            a.home
-        ));
+        return Some(Message::new("reason.daemon.no-home").text("home", &a.home));
     }
     let listening: Vec<u32> = ctx
         .sockets
@@ -101,10 +99,9 @@ pub(crate) fn daemon_identity(ctx: &Ctx, a: &AccountRecord) -> Option<String> {
         .iter()
         .find(|p| p.rec.uid == a.uid && listening.contains(&p.rec.pid))
         .map(|p| {
-            format!(
-                "it runs a listening service (pid {} {})",
-                p.rec.pid, p.rec.comm
-            )
+            Message::new("reason.daemon.listening")
+                .text("pid", p.rec.pid)
+                .text("comm", &p.rec.comm)
         })
 }
 
@@ -126,40 +123,45 @@ pub(crate) fn system_account_usable(
         .iter()
         .filter(|a| a.rec.uid != 0 && a.rec.uid < 1000 && login_shell(&a.rec))
     {
-        let mut why = Vec::new();
+        let mut why: Vec<Message> = Vec::new();
         let mut ev = account_ev(ctx, a);
         if matches!(a.rec.password.as_str(), "usable" | "empty") {
-            why.push(password_words(&a.rec.password).to_string());
+            why.push(password_msg(&a.rec.password));
         }
         for k in ctx
             .ssh_keys
             .iter()
             .filter(|k| k.rec["user"].as_str() == Some(a.rec.name.as_str()))
         {
-            why.push(format!(
-                "an authorized SSH key ({})",
-                k.rec["fingerprint"].as_str().unwrap_or("?")
-            ));
+            why.push(
+                Message::new("reason.account.ssh-key")
+                    .text("fingerprint", k.rec["fingerprint"].as_str().unwrap_or("?")),
+            );
             ev.extend(ctx.ev(k, format!("authorized key of {}", a.rec.name), None));
         }
         if why.is_empty() {
             continue;
         }
-        let text = format!(
-            "system account `{}` (uid {}, home {}) has the login shell {} and {}",
-            a.rec.name,
-            a.rec.uid,
-            a.rec.home,
-            a.rec.shell,
-            why.join(" and ")
-        );
+        let text = |id: &str| {
+            let m = Message::new(id)
+                .text("name", &a.rec.name)
+                .text("uid", a.rec.uid)
+                .text("home", &a.rec.home)
+                .text("shell", &a.rec.shell);
+            with_arg(m, "why", and_list(why.clone()))
+        };
         let iocs = vec![Ioc::Account(a.rec.name.clone())];
-        out.push(match daemon_identity(ctx, &a.rec) {
-            Some(d) => finding(&a.rec.name, format!("{text}: {d}"), ev, iocs),
-            // A locally created account with a real home (an automation user).
-            None => finding(
+        out.push(match daemon_identity_msg(ctx, &a.rec) {
+            Some(d) => explained(
                 &a.rec.name,
-                format!("{text}, and a home of its own"),
+                text("finding.accounts.system-usable-daemon").msg("daemon", d),
+                ev,
+                iocs,
+            ),
+            // A locally created account with a real home (an automation user).
+            None => explained(
+                &a.rec.name,
+                text("finding.accounts.system-usable-own-home"),
                 ev,
                 iocs,
             )
@@ -195,8 +197,8 @@ fn outside_admins(ctx: &Ctx, p: &str) -> bool {
 }
 
 /// Why a sudoers principal is a service's identity (a daemon account, a group of them, a stock
-/// service uid or gid), if it is.
-fn daemon_grantee(ctx: &Ctx, p: &str) -> Option<String> {
+/// service uid or gid), if it is (`reason.grantee.*`).
+fn daemon_grantee(ctx: &Ctx, p: &str) -> Option<Message> {
     if let Some(g) = p.strip_prefix('%') {
         let g = g.trim_start_matches(':');
         let grp = ctx.groups.iter().find(|x| x.rec.name == g)?;
@@ -207,18 +209,32 @@ fn daemon_grantee(ctx: &Ctx, p: &str) -> Option<String> {
             .map(|a| &a.rec)
             .collect();
         (grp.rec.gid < 100
-            || !members.is_empty() && members.iter().all(|a| daemon_identity(ctx, a).is_some()))
-        .then(|| format!("`%{g}` is a group of service accounts"))
+            || !members.is_empty()
+                && members
+                    .iter()
+                    .all(|a| daemon_identity_msg(ctx, a).is_some()))
+        .then(|| Message::new("reason.grantee.group").text("group", g))
     } else if let Some(uid) = p.strip_prefix('#') {
         let uid: u32 = uid.parse().ok()?;
         let a = ctx.accounts.iter().find(|a| a.rec.uid == uid);
         match a {
-            Some(a) => daemon_identity(ctx, &a.rec).map(|d| format!("`{p}` ({}): {d}", a.rec.name)),
-            None => (uid < 100).then(|| format!("`{p}` is a stock service uid")),
+            Some(a) => daemon_identity_msg(ctx, &a.rec).map(|d| {
+                Message::new("reason.grantee.uid-account")
+                    .text("principal", p)
+                    .text("name", &a.rec.name)
+                    .msg("why", d)
+            }),
+            None => {
+                (uid < 100).then(|| Message::new("reason.grantee.stock-uid").text("principal", p))
+            }
         }
     } else {
         let a = ctx.accounts.iter().find(|a| a.rec.name == p)?;
-        daemon_identity(ctx, &a.rec).map(|d| format!("`{p}`: {d}"))
+        daemon_identity_msg(ctx, &a.rec).map(|d| {
+            Message::new("reason.grantee.account")
+                .text("principal", p)
+                .msg("why", d)
+        })
     }
 }
 
@@ -244,7 +260,7 @@ pub(crate) fn sudo_nopasswd_all(
         }
         // Behaviour when a grantee is a daemon identity, or a group of them; NOPASSWD ALL for
         // an ordinary or automation account is context.
-        let daemons: Vec<String> = outsiders
+        let daemons: Vec<Message> = outsiders
             .iter()
             .filter_map(|p| daemon_grantee(ctx, p))
             .collect();
@@ -256,16 +272,20 @@ pub(crate) fn sudo_nopasswd_all(
                 .filter(|p| !p.starts_with('%'))
                 .map(|p| Ioc::Account((*p).clone())),
         );
-        let text = format!(
-            "{src} line {} lets {} run ALL commands as root without a password: `{}`",
-            r.rec.line,
-            outsiders
-                .iter()
-                .map(|p| format!("`{p}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            r.rec.text
-        );
+        let text = |id: &str| {
+            Message::new(id)
+                .text("file", src)
+                .text("line", r.rec.line)
+                .text(
+                    "who",
+                    outsiders
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+                .text("rule", &r.rec.text)
+        };
         let ev = ctx.ev(
             r,
             format!("sudoers rule {src}:{}", r.rec.line),
@@ -273,20 +293,18 @@ pub(crate) fn sudo_nopasswd_all(
         );
         let subject = format!("{src}:{}", r.rec.line);
         out.push(if daemons.is_empty() {
-            finding(
+            explained(
                 subject,
-                format!("{text} (ordinary or automation accounts)"),
+                text("finding.accounts.sudo-nopasswd-ordinary"),
                 ev,
                 iocs,
             )
             .context()
         } else {
-            finding(
+            explained(
                 subject,
-                format!(
-                    "{text}: a service's identity gets root: {}",
-                    daemons.join("; ")
-                ),
+                text("finding.accounts.sudo-nopasswd-daemon")
+                    .list("daemons", daemons.into_iter().map(Arg::from).collect()),
                 ev,
                 iocs,
             )

@@ -14,14 +14,15 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::{HistoryFileRecord, LastlogRecord, LogFileRecord, LoginRecord};
 
 /// Classes of hook files that a shell reads at start-up.
 const SHELL_CLASSES: &[&str] = &["profile", "profile.d", "bash.bashrc", "user-shell-rc"];
 
-/// Why one line of a shell start-up file switches history off or clears it, if it does.
-pub fn history_line(line: &str) -> Option<String> {
+/// Why one line of a shell start-up file switches history off or clears it, if it does
+/// (`reason.history.*`).
+pub fn history_line(line: &str) -> Option<Message> {
     let code = line.split('#').next().unwrap_or("");
     for stmt in code
         .split([';', '\n'])
@@ -41,16 +42,16 @@ pub fn history_line(line: &str) -> Option<String> {
         let words: Vec<&str> = s.split_whitespace().collect();
         match words.as_slice() {
             ["unset", rest @ ..] if rest.contains(&"HISTFILE") => {
-                return Some("unsets HISTFILE (nothing is saved)".into());
+                return Some(Message::new("reason.history.unset-histfile"));
             }
             ["set", "+o", "history", ..] | ["shopt", "-uo", "history", ..] => {
-                return Some("turns command history off (`set +o history`)".into());
+                return Some(Message::new("reason.history.off"));
             }
             ["history", "-c", ..] => {
-                return Some("clears the command history (`history -c`)".into());
+                return Some(Message::new("reason.history.cleared"));
             }
             ["ln", .., "/dev/null", dst] if dst.contains("history") => {
-                return Some(format!("links {dst} to /dev/null"));
+                return Some(Message::new("reason.history.linked-null").text("file", dst));
             }
             _ => {}
         }
@@ -64,16 +65,16 @@ pub fn history_line(line: &str) -> Option<String> {
             .trim_matches(|c| c == '"' || c == '\'');
         match k.trim() {
             "HISTFILE" if v == "/dev/null" || v.is_empty() => {
-                return Some(format!(
-                    "sets HISTFILE={} (nothing is saved)",
-                    if v.is_empty() { "''" } else { v }
-                ));
+                return Some(
+                    Message::new("reason.history.histfile-null")
+                        .text("value", if v.is_empty() { "''" } else { v }),
+                );
             }
             "HISTSIZE" | "HISTFILESIZE" | "SAVEHIST" if v == "0" => {
-                return Some(format!("sets {}=0 (no history kept)", k.trim()));
+                return Some(Message::new("reason.history.size-zero").text("var", k.trim()));
             }
             "HISTIGNORE" if v == "*" => {
-                return Some("sets HISTIGNORE='*' (every command ignored)".into());
+                return Some(Message::new("reason.history.ignore-all"));
             }
             _ => {}
         }
@@ -106,22 +107,23 @@ pub(crate) fn history_disabled(
         else {
             continue;
         };
-        out.push(finding(
+        let id = match (h.rec.runs_at == "login", h.rec.owner.is_some()) {
+            (true, false) => "finding.antiforensics.history-off-login",
+            (false, false) => "finding.antiforensics.history-off-interactive",
+            (true, true) => "finding.antiforensics.history-off-login-of",
+            (false, true) => "finding.antiforensics.history-off-interactive-of",
+        };
+        let mut m = Message::new(id)
+            .text("file", &h.rec.path)
+            .text("n", n)
+            .msg("why", why)
+            .text("line", &line);
+        if let Some(o) = &h.rec.owner {
+            m = m.text("owner", o);
+        }
+        out.push(explained(
             format!("{}:{n}", h.rec.path),
-            format!(
-                "{} (read by every {} shell{}) line {n} {why}: `{line}`",
-                h.rec.path,
-                if h.rec.runs_at == "login" {
-                    "login"
-                } else {
-                    "interactive"
-                },
-                h.rec
-                    .owner
-                    .as_deref()
-                    .map(|o| format!(" of {o}"))
-                    .unwrap_or_default()
-            ),
+            m,
             ctx.ev(
                 h,
                 format!("{} hook {}", h.rec.class, h.rec.path),
@@ -148,17 +150,15 @@ pub(crate) fn history_file_nulled(
         .iter()
         .filter(|f| to_null(f.rec.meta.kind, f.rec.link_target.as_deref()))
         .map(|f| {
-            finding(
+            let m = match &f.rec.link_target {
+                Some(t) => {
+                    Message::new("finding.antiforensics.history-file-link").text("target", t)
+                }
+                None => Message::new("finding.antiforensics.history-file-device"),
+            };
+            explained(
                 f.rec.path.clone(),
-                format!(
-                    "history file {} of {} is {}: the commands typed are thrown away",
-                    f.rec.path,
-                    f.rec.user,
-                    match &f.rec.link_target {
-                        Some(t) => format!("a link to {t}"),
-                        None => "a character device".into(),
-                    }
-                ),
+                m.text("file", &f.rec.path).text("user", &f.rec.user),
                 ctx.ev(f, format!("history file {}", f.rec.path), None),
                 vec![Ioc::Path(f.rec.path.clone())],
             )
@@ -234,13 +234,13 @@ fn nulled_logs(ctx: &Ctx, logs: &[At<LogFileRecord>]) -> Vec<Finding> {
     logs.iter()
         .filter(|l| !l.rec.rotated && to_null(l.rec.meta.kind, l.rec.link_target.as_deref()))
         .map(|l| {
-            finding(
+            let m = match l.rec.link_target.as_deref() {
+                Some(t) => Message::new("finding.antiforensics.log-link").text("target", t),
+                None => Message::new("finding.antiforensics.log-device"),
+            };
+            explained(
                 l.rec.path.clone(),
-                format!(
-                    "{} is a link to {}: nothing is logged there",
-                    l.rec.path,
-                    l.rec.link_target.as_deref().unwrap_or("a device")
-                ),
+                m.text("file", &l.rec.path),
                 log_ev(ctx, l),
                 vec![Ioc::Path(l.rec.path.clone())],
             )
@@ -284,23 +284,25 @@ fn session_not_in_wtmp(ctx: &Ctx, wtmp: &Wtmp<'_>) -> Option<Finding> {
         Some(&s.rec.source),
     );
     ev.extend(log_ev(ctx, log));
-    Some(finding(
+    let id = match wtmp.rotated {
+        Some(_) => "finding.antiforensics.session-not-in-wtmp",
+        None => "finding.antiforensics.session-not-in-wtmp-never-rotated",
+    };
+    Some(explained(
         log.rec.path.clone(),
-        format!(
-            "{} is logged in now on {} since {} (utmp) but {} ({} bytes) has no record of that login, and it was not rotated since{}",
-            s.rec.user,
-            s.rec.line,
-            s.rec
-                .time
-                .as_ref()
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default(),
-            log.rec.path,
-            log.rec.meta.size,
-            wtmp.rotated
-                .map(|_| String::new())
-                .unwrap_or_else(|| " (no rotated copy exists)".into())
-        ),
+        Message::new(id)
+            .text("user", &s.rec.user)
+            .text("tty", &s.rec.line)
+            .text(
+                "since",
+                s.rec
+                    .time
+                    .as_ref()
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+            )
+            .text("file", &log.rec.path)
+            .text("size", log.rec.meta.size),
         ev,
         vec![
             Ioc::Path(log.rec.path.clone()),
@@ -326,21 +328,18 @@ fn lastlog_not_in_wtmp(
     let log = wtmp.log;
     let mut ev = ctx.ev(l, format!("lastlog entry of {}", l.rec.user), None);
     ev.extend(log_ev(ctx, log));
-    Some(finding(
+    let m = if l.rec.host.is_empty() {
+        Message::new("finding.antiforensics.lastlog-not-in-wtmp")
+    } else {
+        Message::new("finding.antiforensics.lastlog-not-in-wtmp-from").text("host", &l.rec.host)
+    };
+    Some(explained(
         log.rec.path.clone(),
-        format!(
-            "lastlog says {} last logged in at {} on {}{} but {} ({} bytes) has no such login, and it was not rotated since",
-            l.rec.user,
-            l.rec.time.to_rfc3339(),
-            l.rec.line,
-            if l.rec.host.is_empty() {
-                String::new()
-            } else {
-                format!(" from {}", l.rec.host)
-            },
-            log.rec.path,
-            log.rec.meta.size
-        ),
+        m.text("user", &l.rec.user)
+            .text("time", l.rec.time.to_rfc3339())
+            .text("tty", &l.rec.line)
+            .text("file", &log.rec.path)
+            .text("size", log.rec.meta.size),
         ev,
         vec![
             Ioc::Path(log.rec.path.clone()),
@@ -369,20 +368,21 @@ fn auth_log_emptied(
         format!("wtmp login of {}", latest.rec.user),
         Some(&latest.rec.source),
     ));
-    Some(finding(
+    Some(explained(
         auth.rec.path.clone(),
-        format!(
-            "{} is empty although {} logged in at {} ({}), after its last rotation: the authentication records of that login are gone",
-            auth.rec.path,
-            latest.rec.user,
-            latest
-                .rec
-                .time
-                .as_ref()
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default(),
-            latest.rec.source.path
-        ),
+        Message::new("finding.antiforensics.auth-log-emptied")
+            .text("file", &auth.rec.path)
+            .text("user", &latest.rec.user)
+            .text(
+                "time",
+                latest
+                    .rec
+                    .time
+                    .as_ref()
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default(),
+            )
+            .text("source", &latest.rec.source.path),
         ev,
         vec![Ioc::Path(auth.rec.path.clone())],
     ))

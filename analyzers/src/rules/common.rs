@@ -1,22 +1,12 @@
 //! Helpers shared by the rule families: building findings, program paths, unusual locations, interpreter names, programs referenced by processes, units and cron.
 
-use crate::context::{At, Ctx, canonical, program};
+use crate::context::{At, Ctx, canonical, program, referrer};
 use dossier_i18n::{Lang, catalog};
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
+use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::UnitRecord;
-
-pub(crate) fn finding(
-    subject: impl Into<String>,
-    explanation: impl Into<String>,
-    evidence: Vec<Evidence>,
-    iocs: Vec<Ioc>,
-) -> Finding {
-    Finding::new(subject, explanation, evidence, iocs)
-}
 
 /// A finding explained by a catalogue message (`i18n/catalog/*/findings-*.toml`): reports
 /// render the message in their language; `explanation` holds its English rendering.
-#[allow(dead_code)] // until the rule families use it (this session)
 pub(crate) fn explained(
     subject: impl Into<String>,
     message: Message,
@@ -30,9 +20,37 @@ pub(crate) fn explained(
 
 /// A catalogue message in English (the text of `explanation` and of other English-only
 /// fields).
-#[allow(dead_code)]
 pub(crate) fn english(message: &Message) -> String {
     catalog(Lang::En).render(message)
+}
+
+/// Adds an argument of any kind to a message (text, nested message or list).
+pub(crate) fn with_arg(mut m: Message, name: &str, value: impl Into<Arg>) -> Message {
+    m.args.insert(name.to_string(), value.into());
+    m
+}
+
+/// Items joined as the language joins a short enumeration (`a, b, c` in English): nested
+/// `reason.list.comma` messages, so each language chooses its separator.
+pub(crate) fn comma_list<A: Into<Arg>>(items: impl IntoIterator<Item = A>) -> Arg {
+    joined("reason.list.comma", items)
+}
+
+/// Items joined by "and" (`a and b and c` in English; `reason.list.and`).
+pub(crate) fn and_list<A: Into<Arg>>(items: impl IntoIterator<Item = A>) -> Arg {
+    joined("reason.list.and", items)
+}
+
+/// Items joined pairwise by the message `id` (`{a}` and `{b}`), right to left.
+fn joined<A: Into<Arg>>(id: &str, items: impl IntoIterator<Item = A>) -> Arg {
+    let mut items: Vec<Arg> = items.into_iter().map(Into::into).collect();
+    let Some(mut acc) = items.pop() else {
+        return Arg::Text(String::new());
+    };
+    while let Some(prev) = items.pop() {
+        acc = Arg::Message(with_arg(with_arg(Message::new(id), "a", prev), "b", acc));
+    }
+    acc
 }
 
 pub(crate) fn base(path: &str) -> &str {
@@ -122,12 +140,18 @@ const TOOLCHAIN_DIRS: &[&str] = &[
     "/.sdkman/candidates/",
 ];
 
-/// Why a path is an unusual place for a program, if it is: /tmp, /var/tmp, /dev/shm, /run,
-/// /var/log, /boot, /dev, or a hidden directory (other than a per-user toolchain directory in
-/// a home directory).
+/// Why a path is an unusual place for a program, if it is, in English (see
+/// [`unusual_location_msg`]).
 pub fn unusual_location(path: &str) -> Option<String> {
+    unusual_location_msg(path).map(|m| english(&m))
+}
+
+/// Why a path is an unusual place for a program, if it is: /tmp, /var/tmp, /dev/shm, /run,
+/// /var/log, /boot, /dev (`reason.location.dir`), or a hidden directory (other than a
+/// per-user toolchain directory in a home directory; `reason.location.hidden`).
+pub fn unusual_location_msg(path: &str) -> Option<Message> {
     if let Some(d) = UNUSUAL_DIRS.iter().find(|d| path.starts_with(*d)) {
-        return Some(format!("it lives in {}", d.trim_end_matches('/')));
+        return Some(Message::new("reason.location.dir").text("dir", d.trim_end_matches('/')));
     }
     let in_home = path.starts_with("/home/") || path.starts_with("/root/");
     let dir = format!("{}/", path.trim_end_matches('/'));
@@ -138,21 +162,20 @@ pub fn unusual_location(path: &str) -> Option<String> {
         .split('/')
         .any(|c| c.starts_with('.') && c != "." && c != "..")
     {
-        return Some("its path has a hidden (dot) component".into());
+        return Some(Message::new("reason.location.hidden"));
     }
     None
 }
 
-/// Programs run by processes, units and cron entries: (path, referrer, evidence).
 /// Programs run by processes, units and cron entries: (path, referrer, evidence, pid of the
 /// process when the referrer is one).
-pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidence>, Option<u32>)> {
+pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, Message, Vec<Evidence>, Option<u32>)> {
     let mut out = Vec::new();
     for p in &ctx.procs {
         if let (Some(exe), false) = (&p.rec.exe, p.rec.kernel_thread) {
             out.push((
                 exe.clone(),
-                format!("process {} ({})", p.rec.pid, p.rec.comm),
+                referrer::process_named(p.rec.pid, &p.rec.comm),
                 ctx.ev(p, format!("process {}", p.rec.pid), None),
                 Some(p.rec.pid),
             ));
@@ -163,7 +186,7 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidenc
             if let Some(prog) = program(cmd) {
                 out.push((
                     prog,
-                    format!("unit {}", u.rec.name),
+                    referrer::unit(&u.rec.name),
                     ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
                     None,
                 ));
@@ -174,7 +197,7 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, String, Vec<Evidenc
         for prog in segment_programs(&c.rec.command) {
             out.push((
                 prog,
-                format!("cron {}:{}", c.rec.source.path, c.rec.line),
+                referrer::cron(&c.rec.source.path, c.rec.line),
                 ctx.ev(
                     c,
                     format!("cron entry {}:{}", c.rec.source.path, c.rec.line),
@@ -314,11 +337,11 @@ pub(crate) fn kernel_thread_name(name: &str) -> bool {
 /// interpreters and busybox applets (`python3` running python3.11), programs re-executed
 /// through `/proc/self/exe`, memfd executables (their name is arbitrary), and a packaged name for a packaged executable (a packaged
 /// symlink such as mysqld → mariadbd) are not judged. Shared by `process-masquerade` and
-/// `renamed-process-listening`.
-pub(crate) fn masquerade_reason(
+/// `renamed-process-listening`. A catalogue message (`reason.masquerade.*`).
+pub(crate) fn masquerade_reason_msg(
     ctx: &Ctx,
     p: &dossier_plugin_api::records::ProcessRecord,
-) -> Option<String> {
+) -> Option<Message> {
     if p.kernel_thread {
         return None;
     }
@@ -326,14 +349,16 @@ pub(crate) fn masquerade_reason(
     let arg0 = p.argv.first().map(String::as_str).unwrap_or("");
     let ebase = base(exe);
     if kernel_thread_name(arg0) || kernel_thread_name(&p.comm) {
-        return Some(format!(
-            "calls itself `{}` like a kernel thread but runs {exe}",
-            if kernel_thread_name(arg0) {
-                arg0
-            } else {
-                &p.comm
-            }
-        ));
+        let name = if kernel_thread_name(arg0) {
+            arg0
+        } else {
+            &p.comm
+        };
+        return Some(
+            Message::new("reason.masquerade.kthread")
+                .text("name", name)
+                .text("exe", exe),
+        );
     }
     let a = base(arg0.trim_start_matches('-'));
     let title =
@@ -354,21 +379,23 @@ pub(crate) fn masquerade_reason(
         && !ebase.starts_with(a)
         && !a.starts_with(ebase)
         && !names_match(a, ebase))
-    .then(|| format!("argv[0] is `{arg0}` but the executable is {exe}"))
+    .then(|| {
+        Message::new("reason.masquerade.argv0")
+            .text("arg0", arg0)
+            .text("exe", exe)
+    })
 }
 
 /// Why the program at `path` is a bad sign wherever it is referenced, if it is: an unusual
 /// location; or, for a file known to exist that no package owns, a name imitating a system
 /// program, a memory-only (memfd) executable, or a place in a system binary directory. The
 /// reasons of `exec-unusual-path`, shared by the rules judging what persistence points at.
-pub(crate) fn program_problem(ctx: &Ctx, path: &str) -> Option<String> {
+/// A catalogue message (`reason.location.*`, `reason.program.*`).
+pub(crate) fn program_problem_msg(ctx: &Ctx, path: &str) -> Option<Message> {
     if path.starts_with("/memfd:") {
-        return Some(
-            "no file on disk holds it: it is a memory-only (fileless) executable created with memfd_create"
-                .into(),
-        );
+        return Some(Message::new("reason.program.memfd"));
     }
-    unusual_location(path).or_else(|| {
+    unusual_location_msg(path).or_else(|| {
         // Only judge names and places of files known to exist (a missing file is no binary).
         if !ctx.has_package_db
             || ctx.is_owned(path)
@@ -380,12 +407,9 @@ pub(crate) fn program_problem(ctx: &Ctx, path: &str) -> Option<String> {
         }
         let c = canonical(path);
         if DISGUISE_NAMES.contains(&base(path)) {
-            Some(format!(
-                "no package owns it and its name imitates the system program `{}`",
-                base(path)
-            ))
+            Some(Message::new("reason.program.disguise").text("name", base(path)))
         } else if in_system_bin_dir(&c) {
-            Some("no package owns it, yet it sits in a system binary directory".into())
+            Some(Message::new("reason.program.system-dir"))
         } else {
             None
         }

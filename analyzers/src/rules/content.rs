@@ -18,6 +18,7 @@
 
 use super::common::*;
 use crate::context::Ctx;
+use dossier_plugin_api::analysis::Message;
 
 pub(crate) const SHELL_WORDS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "ksh", "ash", "busybox", "python", "python2", "python3", "perl",
@@ -155,10 +156,17 @@ const DECODERS: &[&str] = &[
     "marshal.loads",
 ];
 
+/// Why one line of a command or script is dangerous by what it does, if it is, in English
+/// (see [`hook_line_pattern_msg`]).
+pub fn hook_line_pattern(line: &str) -> Option<String> {
+    hook_line_pattern_msg(line).map(|m| english(&m))
+}
+
 /// Why one line of a command or script is dangerous by what it does, if it is (download and
 /// execute, reverse or bind shell, decoded payload executed, something started in the
-/// background from an odd place).
-pub fn hook_line_pattern(line: &str) -> Option<String> {
+/// background from an odd place): a `reason.pattern.*` message.
+pub fn hook_line_pattern_msg(line: &str) -> Option<Message> {
+    let m = |id: &str| Some(Message::new(format!("reason.pattern.{id}")));
     let l = line.trim().to_ascii_lowercase();
     if l.is_empty() || l.starts_with('#') {
         return None;
@@ -169,35 +177,34 @@ pub fn hook_line_pattern(line: &str) -> Option<String> {
                 .iter()
                 .any(|p| l.contains(p))
         {
-            return Some("downloads and executes".into());
+            return m("download-exec");
         }
         if makes_executable(&l) {
-            return Some("downloads a file and makes it executable".into());
+            return m("download-chmod");
         }
     }
     if let Some(d) = ["/dev/tcp/", "/dev/udp/"].iter().find(|d| l.contains(*d)) {
-        return Some(format!(
-            "opens a network connection through `{}`",
-            d.trim_end_matches('/')
-        ));
+        return Some(
+            Message::new("reason.pattern.dev-socket").text("device", d.trim_end_matches('/')),
+        );
     }
     if netcat_exec(&l) {
-        return Some("runs a shell for a network peer (`nc -e`)".into());
+        return m("netcat-exec");
     }
     if words(&l).iter().any(|w| base(w) == "socat")
         && (l.contains("exec:") || l.contains("system:"))
     {
-        return Some("runs a program for a network peer (`socat ... exec:`)".into());
+        return m("socat-exec");
     }
     if socket_shell(&l) {
-        return Some("opens a socket and runs a shell through it (reverse or bind shell)".into());
+        return m("socket-shell");
     }
     if l.contains("mkfifo")
         && words(&l)
             .iter()
             .any(|w| matches!(base(w), "nc" | "ncat" | "netcat" | "telnet" | "openssl"))
     {
-        return Some("pipes a shell through a named pipe and a network client".into());
+        return m("fifo-shell");
     }
     let decodes = DECODERS.iter().any(|p| l.contains(p))
         || (l.contains("\\x") && (l.contains("printf") || l.contains("echo -e")));
@@ -209,7 +216,7 @@ pub fn hook_line_pattern(line: &str) -> Option<String> {
         || ((l.contains("sh -c") || l.contains("bash -c"))
             && (l.contains("$(") || l.contains('`')));
     if decodes && executes {
-        return Some("decodes an encoded payload and executes it".into());
+        return m("decode-exec");
     }
     // A command line quoted for `sh -c '...'` or a udev `RUN+="..."` ends with its quote.
     let end = l.trim_end_matches(|c: char| c == '\'' || c == '"' || c.is_whitespace());
@@ -228,39 +235,66 @@ pub fn hook_line_pattern(line: &str) -> Option<String> {
             .iter()
             .any(|p| unusual_location(p).is_some());
         if shellish || odd_place {
-            return Some("starts a shell or program in the background".into());
+            return m("background");
         }
     }
     None
 }
 
-/// Why a command is dangerous: a dangerous line pattern ([`hook_line_pattern`]), or a program
-/// it runs lives in an unusual place. Used for unit commands, cron commands, hook commands
-/// (apt, pam_exec, udev, autostart), modprobe commands and each line of a script.
+/// Why a command is dangerous, in English (see [`command_pattern_msg`]).
 pub fn command_pattern(cmd: &str) -> Option<String> {
-    hook_line_pattern(cmd).or_else(|| {
+    command_pattern_msg(cmd).map(|m| english(&m))
+}
+
+/// Why a command is dangerous: a dangerous line pattern ([`hook_line_pattern_msg`]), or a
+/// program it runs lives in an unusual place (`reason.command.runs-unusual`). Used for unit
+/// commands, cron commands, hook commands (apt, pam_exec, udev, autostart), modprobe commands
+/// and each line of a script.
+pub fn command_pattern_msg(cmd: &str) -> Option<Message> {
+    hook_line_pattern_msg(cmd).or_else(|| {
         // Quotes delimit commands too: `sh -c '/tmp/.x/agent'`.
         segment_programs(&cmd.replace(['\'', '"'], ";"))
             .iter()
-            .find_map(|p| unusual_location(p).map(|why| format!("runs `{p}`, and {why}")))
+            .find_map(|p| {
+                unusual_location_msg(p).map(|why| {
+                    Message::new("reason.command.runs-unusual")
+                        .text("program", p)
+                        .msg("why", why)
+                })
+            })
     })
 }
 
-/// Why a command line is a bad sign, if it is: what it does ([`command_pattern`])
-/// or a program it runs ([`program_problem`]).
-pub(crate) fn command_problem(ctx: &Ctx, cmd: &str) -> Option<String> {
-    command_pattern(cmd).or_else(|| {
+/// Why a command line is a bad sign, if it is: what it does ([`command_pattern_msg`])
+/// or a program it runs ([`program_problem_msg`]; `reason.command.runs-problem`).
+pub(crate) fn command_problem_msg(ctx: &Ctx, cmd: &str) -> Option<Message> {
+    command_pattern_msg(cmd).or_else(|| {
         segment_programs(&cmd.replace(['\'', '"'], ";"))
             .iter()
-            .find_map(|p| program_problem(ctx, p).map(|why| format!("runs `{p}`: {why}")))
+            .find_map(|p| {
+                program_problem_msg(ctx, p).map(|why| {
+                    Message::new("reason.command.runs-problem")
+                        .text("program", p)
+                        .msg("why", why)
+                })
+            })
     })
+}
+
+/// Dangerous lines of a script, the reasons in English (see [`script_patterns_msg`]).
+pub fn script_patterns(text: &str) -> Vec<(usize, String, String)> {
+    script_patterns_msg(text)
+        .into_iter()
+        .map(|(n, line, why)| (n, line, english(&why)))
+        .collect()
 }
 
 /// Dangerous lines of a script (hooks, cron scripts, generators): `(line number, line, why)`
-/// for every line whose command is dangerous ([`command_pattern`]; for `Exec...=` lines of
+/// for every line whose command is dangerous ([`command_pattern_msg`]; for `Exec...=` lines of
 /// units or desktop entries written by the script, the command after `=`), and for a line
-/// that makes executable what an earlier line downloaded to a file.
-pub fn script_patterns(text: &str) -> Vec<(usize, String, String)> {
+/// that makes executable what an earlier line downloaded to a file
+/// (`reason.script.chmod-downloaded`).
+pub fn script_patterns_msg(text: &str) -> Vec<(usize, String, Message)> {
     let mut out = Vec::new();
     let mut downloaded: Option<usize> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -276,11 +310,12 @@ pub fn script_patterns(text: &str) -> Vec<(usize, String, String)> {
                 k.starts_with("exec") && k.chars().all(|c| c.is_ascii_alphabetic())
             })
             .map(|(_, v)| v.trim_start_matches(['-', '@', '+', '!', ':']).to_string());
-        let why = command_pattern(line)
-            .or_else(|| exec_value.as_deref().and_then(command_pattern))
+        let why = command_pattern_msg(line)
+            .or_else(|| exec_value.as_deref().and_then(command_pattern_msg))
             .or_else(|| {
                 let n = downloaded?;
-                makes_executable(&l).then(|| format!("makes executable what line {n} downloaded"))
+                makes_executable(&l)
+                    .then(|| Message::new("reason.script.chmod-downloaded").text("line", n))
             });
         if let Some(why) = why {
             out.push((i + 1, line.to_string(), why));

@@ -5,7 +5,7 @@ use super::content::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx, canonical};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::CronEntry;
 
 pub(crate) fn root_cron_reboot(
@@ -18,10 +18,12 @@ pub(crate) fn root_cron_reboot(
         .filter(|c| c.rec.special.as_deref() == Some("reboot") && c.rec.run_as == "root")
         .map(|c| {
             let src = &c.rec.source.path;
-            let text = format!(
-                "{src} line {} runs `{}` as root at every boot (@reboot)",
-                c.rec.line, c.rec.command
-            );
+            let text = |id: &str| {
+                Message::new(id)
+                    .text("file", src)
+                    .text("line", c.rec.line)
+                    .text("command", &c.rec.command)
+            };
             let ev = ctx.ev(
                 c,
                 format!("cron entry {src}:{}", c.rec.line),
@@ -32,9 +34,14 @@ pub(crate) fn root_cron_reboot(
             let subject = format!("{src}:{}", c.rec.line);
             // Persistence pointing at something bad is behaviour; an @reboot line running an
             // ordinary command (a late NFS mount) is context.
-            match command_problem(ctx, &c.rec.command) {
-                Some(why) => finding(subject, format!("{text}: {why}"), ev, iocs),
-                None => finding(subject, text, ev, iocs).context(),
+            match command_problem_msg(ctx, &c.rec.command) {
+                Some(why) => explained(
+                    subject,
+                    text("finding.cron.reboot-because").msg("why", why),
+                    ev,
+                    iocs,
+                ),
+                None => explained(subject, text("finding.cron.reboot"), ev, iocs).context(),
             }
         })
         .collect()
@@ -66,12 +73,18 @@ pub(crate) fn cron_suspicious_path(
                 Ioc::Path(prog.clone()),
                 Ioc::CronCommand(c.rec.command.clone()),
             ];
-            if let Some(why) = program_problem(ctx, &prog) {
+            let runs = |id: &str| {
+                Message::new(id)
+                    .text("file", src)
+                    .text("line", c.rec.line)
+                    .text("program", &prog)
+            };
+            if let Some(why) = program_problem_msg(ctx, &prog) {
                 // The same observation as exec-unusual-path's: counted once.
                 out.push(
-                    finding(
+                    explained(
                         format!("{src}:{}", c.rec.line),
-                        format!("{src} line {} runs {prog}: {why}", c.rec.line),
+                        runs("finding.cron.runs-because").msg("why", why),
                         cron_ev(ctx, c),
                         iocs,
                     )
@@ -79,9 +92,9 @@ pub(crate) fn cron_suspicious_path(
                 );
             } else if ctx.has_package_db && !ctx.is_owned(&prog) {
                 out.push(
-                    finding(
+                    explained(
                         format!("{src}:{}", c.rec.line),
-                        format!("{src} line {} runs {prog}: no package owns it", c.rec.line),
+                        runs("finding.cron.runs-unowned"),
                         cron_ev(ctx, c),
                         iocs,
                     )
@@ -102,11 +115,16 @@ pub(crate) fn cron_suspicious_path(
             s.rec.source.as_ref(),
         );
         let iocs = vec![Ioc::Path(s.rec.path.clone())];
-        if let Some(why) = unusual_location(&target) {
+        let script = |id: &str| {
+            Message::new(id)
+                .text("period", &s.rec.period)
+                .text("script", &s.rec.path)
+        };
+        if let Some(why) = unusual_location_msg(&target) {
             out.push(
-                finding(
+                explained(
                     &s.rec.path,
-                    format!("cron.{} runs {}: {why}", s.rec.period, s.rec.path),
+                    script("finding.cron.script-because").msg("why", why),
                     ev,
                     iocs,
                 )
@@ -125,32 +143,23 @@ pub(crate) fn cron_suspicious_path(
             .and_then(|src| src.member.as_ref())
             .and_then(|m| (input.read_member)(m, cfg.max_scan_bytes.min(16 << 20)).ok())
             .and_then(|d| {
-                script_patterns(&String::from_utf8_lossy(&d))
+                script_patterns_msg(&String::from_utf8_lossy(&d))
                     .into_iter()
                     .next()
             });
         out.push(match bad {
-            Some((n, line, why)) => finding(
+            Some((n, line, why)) => explained(
                 &s.rec.path,
-                format!(
-                    "cron.{} runs {}, which no package owns, and its line {n} {why}: `{}`",
-                    s.rec.period,
-                    s.rec.path,
-                    line.chars().take(200).collect::<String>()
-                ),
+                script("finding.cron.script-line")
+                    .text("n", n)
+                    .msg("why", why)
+                    .text("line", line.chars().take(200).collect::<String>()),
                 ev,
                 iocs,
             ),
-            None => finding(
-                &s.rec.path,
-                format!(
-                    "cron.{} runs {}: no package owns it",
-                    s.rec.period, s.rec.path
-                ),
-                ev,
-                iocs,
-            )
-            .context(),
+            None => {
+                explained(&s.rec.path, script("finding.cron.script-unowned"), ev, iocs).context()
+            }
         });
     }
     out

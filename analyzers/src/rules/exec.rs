@@ -2,9 +2,9 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
-use crate::context::{Ctx, canonical};
+use crate::context::{Ctx, canonical, referrer};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
 
 pub(crate) fn exec_unusual_path(
     ctx: &Ctx,
@@ -13,7 +13,7 @@ pub(crate) fn exec_unusual_path(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for (path, who, ev, pid) in referenced_programs(ctx) {
-        let Some(why) = program_problem(ctx, &path) else {
+        let Some(why) = program_problem_msg(ctx, &path) else {
             continue;
         };
         let sha = ctx.verified(&path).and_then(|v| v.rec.sha256.clone());
@@ -35,7 +35,11 @@ pub(crate) fn exec_unusual_path(
         if let Some(pid) = pid {
             iocs.push(Ioc::Pid(pid));
         }
-        out.push(finding(&path, format!("{who} runs {path}: {why}"), ev, iocs).with_fact(fact));
+        let m = Message::new("finding.exec.unusual-path")
+            .msg("who", who)
+            .text("path", &path)
+            .msg("why", why);
+        out.push(explained(&path, m, ev, iocs).with_fact(fact));
     }
     out
 }
@@ -66,20 +70,17 @@ pub(crate) fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_
                 v.rec.copy.as_ref(),
             );
             ev.dedup_by(|a, b| a.member == b.member);
-            finding(
-                &v.rec.path,
-                if v.rec.referenced_by.is_empty() {
-                    format!("{} is not owned by any installed package", v.rec.path)
-                } else {
-                    format!(
-                        "{} (run by {}) is not owned by any installed package",
-                        v.rec.path,
-                        v.rec.referenced_by.join(", ")
-                    )
-                },
-                ev,
-                iocs,
-            )
+            let m = if v.rec.referenced_by.is_empty() {
+                Message::new("finding.exec.unowned").text("path", &v.rec.path)
+            } else {
+                let by = v.rec.referenced_by.iter().map(|r| referrer::parse(r));
+                with_arg(
+                    Message::new("finding.exec.unowned-run-by").text("path", &v.rec.path),
+                    "by",
+                    comma_list(by),
+                )
+            };
+            explained(&v.rec.path, m, ev, iocs)
         })
         .collect()
 }
@@ -111,14 +112,13 @@ pub(crate) fn package_hash_mismatch(
                     what: format!("digest list of package {pkg}"),
                 })
             }));
-            finding(
+            explained(
                 &v.rec.path,
-                format!(
-                    "{} from package {pkg} hashes to {} but the package says {}",
-                    v.rec.path,
-                    v.rec.actual.as_deref().unwrap_or("?"),
-                    v.rec.expected.as_deref().unwrap_or("?")
-                ),
+                Message::new("finding.exec.hash-mismatch")
+                    .text("path", &v.rec.path)
+                    .text("package", pkg)
+                    .text("actual", v.rec.actual.as_deref().unwrap_or("?"))
+                    .text("expected", v.rec.expected.as_deref().unwrap_or("?")),
                 ev,
                 iocs,
             )

@@ -5,19 +5,39 @@ use super::content::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx, program};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
 
 /// How a file stands against the package database: `Some(why)` when it is not owned or was
-/// modified, `None` when owned and unchanged (or not verifiable).
-pub(crate) fn ownership_problem(ctx: &Ctx, path: &str) -> Option<String> {
+/// modified (`reason.ownership.*`), `None` when owned and unchanged (or not verifiable).
+pub(crate) fn ownership_problem(ctx: &Ctx, path: &str) -> Option<Message> {
     match ctx.verified(path) {
-        Some(v) if v.rec.status == "not_owned" => Some("no package owns it".into()),
-        Some(v) if v.rec.status == "mismatch" => Some(format!(
-            "it differs from the digest of package {}",
-            v.rec.package.as_deref().unwrap_or("?")
-        )),
+        Some(v) if v.rec.status == "not_owned" => Some(Message::new("reason.ownership.unowned")),
+        Some(v) if v.rec.status == "mismatch" => Some(
+            Message::new("reason.ownership.mismatch")
+                .text("package", v.rec.package.as_deref().unwrap_or("?")),
+        ),
         Some(_) => None,
-        None => (!ctx.is_owned(path)).then(|| "no package owns it".into()),
+        None => (!ctx.is_owned(path)).then(|| Message::new("reason.ownership.unowned")),
+    }
+}
+
+/// When a hook runs (`boot`, `login`, ...; `reason.runs-at.*`), as a message.
+pub(crate) fn runs_at(when: &str) -> Message {
+    const KNOWN: &[&str] = &[
+        "boot",
+        "login",
+        "logout",
+        "shell",
+        "device-event",
+        "session",
+        "package-operation",
+        "authentication",
+        "authorization",
+    ];
+    if KNOWN.contains(&when) {
+        Message::new(format!("reason.runs-at.{when}"))
+    } else {
+        Message::new("reason.referrer.other").text("text", when)
     }
 }
 
@@ -81,17 +101,17 @@ pub(crate) fn hook_ownership(ctx: &Ctx, login: bool) -> Vec<Finding> {
         let Some(why) = ownership_problem(ctx, &judged) else {
             continue;
         };
-        let what = if judged == h.rec.path {
-            h.rec.path.clone()
+        let m = if judged == h.rec.path {
+            Message::new("finding.hooks.unowned")
         } else {
-            format!("{} (-> {judged})", h.rec.path)
+            Message::new("finding.hooks.unowned-link").text("target", &judged)
         };
-        out.push(finding(
+        out.push(explained(
             &h.rec.path,
-            format!(
-                "{} hook {what}, run at {}: {why}",
-                h.rec.class, h.rec.runs_at
-            ),
+            m.text("class", &h.rec.class)
+                .text("path", &h.rec.path)
+                .msg("when", runs_at(&h.rec.runs_at))
+                .msg("why", why),
             hook_ev(ctx, h),
             hook_iocs(&h.rec),
         ));
@@ -136,12 +156,12 @@ pub(crate) fn hook_malicious_content(
         };
         let text = String::from_utf8_lossy(&data);
         // One finding per file: the first dangerous line, with the count of the others.
-        let mut hits = script_patterns(&text);
+        let mut hits = script_patterns_msg(&text);
         // Commands parsed out of apt and PAM syntax (an apt list item may span lines; a
         // pam_exec program is dangerous by where it lives).
         if hits.is_empty() {
             hits.extend(h.rec.commands.iter().filter_map(|c| {
-                let why = command_pattern(c)?;
+                let why = command_pattern_msg(c)?;
                 let lineno = text
                     .lines()
                     .position(|l| l.contains(c.lines().next().unwrap_or(c)))
@@ -154,26 +174,31 @@ pub(crate) fn hook_malicious_content(
         };
         let shown: String = line.chars().take(300).collect();
         let more = if hits.len() > 1 {
-            format!(" ({} more such lines)", hits.len() - 1)
+            Message::new("finding.hooks.more-lines")
+                .text("count", hits.len() - 1)
+                .into()
         } else {
-            String::new()
+            Arg::Text(String::new())
         };
+        let owner = match h.rec.owner.as_deref() {
+            Some(o) => Message::new("finding.hooks.for-owner")
+                .text("owner", o)
+                .into(),
+            None => Arg::Text(String::new()),
+        };
+        let m = Message::new("finding.hooks.malicious-line")
+            .text("class", &h.rec.class)
+            .text("path", &h.rec.path)
+            .msg("when", runs_at(&h.rec.runs_at))
+            .text("lineno", lineno)
+            .msg("why", why.clone())
+            .text("line", &shown);
         let mut iocs = hook_iocs(&h.rec);
         iocs.push(Ioc::ConfigLine(shown.clone()));
         out.push(
-            finding(
+            explained(
                 format!("{}:{lineno}", h.rec.path),
-                format!(
-                    "{} hook {} (run at {}{}) line {lineno} {why}: `{shown}`{more}",
-                    h.rec.class,
-                    h.rec.path,
-                    h.rec.runs_at,
-                    h.rec
-                        .owner
-                        .as_deref()
-                        .map(|o| format!(" for {o}"))
-                        .unwrap_or_default()
-                ),
+                with_arg(with_arg(m, "owner", owner), "more", more),
                 hook_ev(ctx, h),
                 iocs,
             )
@@ -195,23 +220,24 @@ pub(crate) fn pkg_manager_hook(
                 if h.rec.commands.iter().all(|c| housekeeping(c)) {
                     continue;
                 }
-                format!(
-                    "apt configuration {} makes apt run {} as root",
-                    h.rec.path,
-                    h.rec
-                        .commands
-                        .iter()
-                        .map(|c| format!("`{}`", c.chars().take(200).collect::<String>()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                Message::new("finding.hooks.apt")
+                    .text("path", &h.rec.path)
+                    .text(
+                        "commands",
+                        h.rec
+                            .commands
+                            .iter()
+                            .map(|c| format!("`{}`", c.chars().take(200).collect::<String>()))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    )
             }
-            "yum-plugin" | "dnf-plugin" if h.rec.path.ends_with(".py") => format!(
-                "enabled {} code {} runs inside every {} run as root",
-                h.rec.class,
-                h.rec.path,
-                h.rec.class.trim_end_matches("-plugin")
-            ),
+            "yum-plugin" | "dnf-plugin" if h.rec.path.ends_with(".py") => {
+                Message::new("finding.hooks.plugin")
+                    .text("class", &h.rec.class)
+                    .text("path", &h.rec.path)
+                    .text("manager", h.rec.class.trim_end_matches("-plugin"))
+            }
             _ => continue,
         };
         let Some(why) = ownership_problem(ctx, &h.rec.path) else {
@@ -226,9 +252,9 @@ pub(crate) fn pkg_manager_hook(
                 .filter(|p| !ctx.is_owned(p))
                 .map(Ioc::Path),
         );
-        out.push(finding(
+        out.push(explained(
             &h.rec.path,
-            format!("{what}: {why}"),
+            what.msg("why", why),
             hook_ev(ctx, h),
             iocs,
         ));
@@ -265,31 +291,39 @@ pub(crate) fn pam_exec_hook(
             continue;
         }
         let mut iocs = hook_iocs(&h.rec);
-        let mut notes = Vec::new();
-        let mut bad = Vec::new();
+        let mut notes: Vec<Message> = Vec::new();
+        let mut bad: Vec<Message> = Vec::new();
+        let plain = |c: &str| Message::new("reason.pam.command").text("command", c);
         for c in &h.rec.commands {
-            if let Some(why) = command_problem(ctx, c) {
-                bad.push(if why.starts_with("runs `") {
+            if let Some(why) = command_problem_msg(ctx, c) {
+                // "runs `X`: ..." names the program itself; a pattern needs the command.
+                bad.push(if why.id.starts_with("reason.command.") {
                     why
                 } else {
-                    format!("`{c}` {why}")
+                    Message::new("reason.pam.command-does")
+                        .text("command", c)
+                        .msg("why", why)
                 });
             }
             let Some(p) = program(c) else {
-                notes.push(format!("`{c}`"));
+                notes.push(plain(c));
                 continue;
             };
             let mut why = Vec::new();
-            if let Some(u) = unusual_location(&p) {
+            if let Some(u) = unusual_location_msg(&p) {
                 why.push(u);
             }
             if ctx.has_package_db && !ctx.is_owned(&p) {
-                why.push("no package owns it".into());
+                why.push(Message::new("reason.ownership.unowned"));
             }
             notes.push(if why.is_empty() {
-                format!("`{c}`")
+                plain(c)
             } else {
-                format!("`{c}` ({})", why.join(", "))
+                with_arg(
+                    Message::new("reason.pam.command-because").text("command", c),
+                    "why",
+                    comma_list(why),
+                )
             });
             iocs.push(Ioc::Path(p));
         }
@@ -301,28 +335,38 @@ pub(crate) fn pam_exec_hook(
             })
         });
         if authtok {
-            bad.insert(
-                0,
-                "with `expose_authtok` the command receives every password typed".into(),
-            );
+            bad.insert(0, Message::new("reason.pam.expose-authtok"));
         }
         let file = ctx
             .has_package_db
             .then(|| ownership_problem(ctx, &h.rec.path))
             .flatten()
-            .map(|w| format!("; the service file: {w}"))
-            .unwrap_or_default();
-        let text = format!(
-            "PAM service {} runs {} through pam_exec at every authentication{file}",
-            h.rec.path,
-            notes.join(", ")
-        );
+            .map_or(Arg::Text(String::new()), |w| {
+                Message::new("finding.hooks.pam-service-file")
+                    .msg("why", w)
+                    .into()
+            });
+        let text = |id: &str| {
+            let m = Message::new(id).text("path", &h.rec.path);
+            with_arg(
+                with_arg(m, "commands", comma_list(notes.clone())),
+                "file",
+                file.clone(),
+            )
+        };
         out.push(if bad.is_empty() {
-            finding(&h.rec.path, text, hook_ev(ctx, h), iocs).context()
-        } else {
-            finding(
+            explained(
                 &h.rec.path,
-                format!("{text}: {}", bad.join("; ")),
+                text("finding.hooks.pam-exec"),
+                hook_ev(ctx, h),
+                iocs,
+            )
+            .context()
+        } else {
+            explained(
+                &h.rec.path,
+                text("finding.hooks.pam-exec-because")
+                    .list("why", bad.into_iter().map(Arg::from).collect()),
                 hook_ev(ctx, h),
                 iocs,
             )
@@ -379,17 +423,15 @@ fn pam_fields(line: &str) -> Option<(String, String, String)> {
 
 /// Why a module loaded at `file:line` can grant authentication on its own, if it can:
 /// `sufficient`, a `[success=done]` or `[success=N]` jump (over the `pam_deny` that follows),
-/// or the first `required`/`requisite` of the auth stack.
-fn pam_grant(text: &str, lineno: usize) -> Option<String> {
+/// or the first `required`/`requisite` of the auth stack (`reason.pam.*`).
+fn pam_grant(text: &str, lineno: usize) -> Option<Message> {
     let lines: Vec<&str> = text.lines().collect();
     let (ty, control, module) = pam_fields(lines.get(lineno.checked_sub(1)?)?)?;
     if ty != "auth" {
         return None;
     }
     if control == "sufficient" {
-        return Some(format!(
-            "`{module}` is `sufficient` in the auth stack: its success alone logs in"
-        ));
+        return Some(Message::new("reason.pam.sufficient").text("module", module));
     }
     if control.starts_with('[') {
         let jumps = control
@@ -400,17 +442,20 @@ fn pam_grant(text: &str, lineno: usize) -> Option<String> {
                     v == "done" || v.chars().all(|c| c.is_ascii_digit()) && v != "0"
                 })
             });
-        return jumps
-            .then(|| format!("`{module}` ends or jumps the auth stack on success ({control})"));
+        return jumps.then(|| {
+            Message::new("reason.pam.jumps")
+                .text("module", module)
+                .text("control", control)
+        });
     }
     let first_auth = lines[..lineno - 1]
         .iter()
         .filter_map(|l| pam_fields(l))
         .all(|(t, _, _)| t != "auth");
     (first_auth && matches!(control.as_str(), "required" | "requisite")).then(|| {
-        format!(
-            "`{module}` comes first in the auth stack ({control}): it sees every password first"
-        )
+        Message::new("reason.pam.first")
+            .text("module", module)
+            .text("control", control)
     })
 }
 
@@ -433,8 +478,8 @@ pub(crate) fn pam_module_unowned(
         let Some(why) = ownership_problem(ctx, &h.rec.path) else {
             continue;
         };
-        let place = unusual_location(&judged);
-        let mut grants = Vec::new();
+        let place = unusual_location_msg(&judged);
+        let mut grants: Vec<Arg> = Vec::new();
         for r in &h.rec.referenced_by {
             let Some((file, n)) = r.rsplit_once(':') else {
                 continue;
@@ -448,7 +493,12 @@ pub(crate) fn pam_module_unowned(
                 continue;
             };
             if let Some(g) = hook_text(&svc.rec, cfg, input).and_then(|t| pam_grant(&t, n)) {
-                grants.push(format!("{r}: {g}"));
+                grants.push(
+                    Message::new("reason.pam.grant-at")
+                        .text("at", r)
+                        .msg("why", g)
+                        .into(),
+                );
             }
         }
         let mut iocs = vec![Ioc::Path(h.rec.path.clone())];
@@ -456,33 +506,45 @@ pub(crate) fn pam_module_unowned(
             iocs.push(Ioc::Sha256(sha));
         }
         let by = if h.rec.referenced_by.is_empty() {
-            String::new()
+            Arg::Text(String::new())
         } else {
-            format!(" loaded by {}", h.rec.referenced_by.join(", "))
+            Message::new("finding.hooks.loaded-by")
+                .text("by", h.rec.referenced_by.join(", "))
+                .into()
         };
-        let text = format!(
-            "PAM module {}{by}: {why}{}",
-            h.rec.path,
-            place
-                .as_deref()
-                .map(|u| format!("; {u}"))
-                .unwrap_or_default()
-        );
-        out.push(if grants.is_empty() && place.is_none() {
-            finding(
+        let context = grants.is_empty() && place.is_none();
+        let place = match place {
+            Some(u) => Message::new("finding.hooks.semicolon").msg("why", u).into(),
+            None => Arg::Text(String::new()),
+        };
+        let text = |id: &str| {
+            let m = Message::new(id)
+                .text("path", &h.rec.path)
+                .msg("why", why.clone());
+            with_arg(with_arg(m, "by", by.clone()), "place", place.clone())
+        };
+        out.push(if context {
+            explained(
                 &h.rec.path,
-                format!("{text} (it cannot grant a login on its own)"),
+                text("finding.hooks.pam-module-context"),
                 pam_ev(ctx, h),
                 iocs,
             )
             .context()
         } else {
             let grants = if grants.is_empty() {
-                String::new()
+                Arg::Text(String::new())
             } else {
-                format!("; {}", grants.join("; "))
+                Message::new("finding.hooks.semicolon")
+                    .list("why", grants)
+                    .into()
             };
-            finding(&h.rec.path, format!("{text}{grants}"), pam_ev(ctx, h), iocs)
+            explained(
+                &h.rec.path,
+                with_arg(text("finding.hooks.pam-module"), "grants", grants),
+                pam_ev(ctx, h),
+                iocs,
+            )
         });
     }
     out
@@ -502,30 +564,31 @@ pub(crate) fn polkit_rule_unowned(
         let Some(why) = ownership_problem(ctx, &h.rec.path) else {
             continue;
         };
-        let broad: Vec<String> = h
+        let broad: Vec<Arg> = h
             .rec
             .grants
             .iter()
-            .filter_map(|g| broad_grant(ctx, g))
+            .filter_map(|g| broad_grant(ctx, g).map(Arg::from))
             .collect();
-        let text = format!(
-            "polkit rule {} grants {} without authentication: {why}",
-            h.rec.path,
-            h.rec.grants.join("; ")
-        );
+        let text = |id: &str| {
+            Message::new(id)
+                .text("path", &h.rec.path)
+                .text("grants", h.rec.grants.join("; "))
+                .msg("why", why.clone())
+        };
         let f = if broad.is_empty() {
             // Named actions for named people or automation accounts: a site's delegation.
-            finding(
+            explained(
                 &h.rec.path,
-                format!("{text}; every grant names its actions and its subjects, none of them a service identity"),
+                text("finding.hooks.polkit-narrow"),
                 hook_ev(ctx, h),
                 hook_iocs(&h.rec),
             )
             .context()
         } else {
-            finding(
+            explained(
                 &h.rec.path,
-                format!("{text}; {}", broad.join("; ")),
+                text("finding.hooks.polkit-broad").list("broad", broad),
                 hook_ev(ctx, h),
                 hook_iocs(&h.rec),
             )
@@ -539,19 +602,22 @@ pub(crate) fn polkit_rule_unowned(
 /// org.example.action (line 4)`, `YES for unix-user:x on org.example.*`, `YES for any subject
 /// on ...`) hands out more than a named delegation, if it does: any subject, any action or a
 /// wildcard action, or a subject that is a service identity (a web server's account granted
-/// polkit actions is a path from a web shell to root).
-fn broad_grant(ctx: &Ctx, grant: &str) -> Option<String> {
+/// polkit actions is a path from a web shell to root). A `reason.polkit.*` message.
+fn broad_grant(ctx: &Ctx, grant: &str) -> Option<Message> {
     let Some(rest) = grant.strip_prefix("YES for ") else {
         // "more than N YES results; the rest not read" and other notes: not a narrow grant.
-        return Some(format!("`{grant}`"));
+        return Some(Message::new("reason.polkit.note").text("grant", grant));
     };
     let (subjects, action) = rest.split_once(" on ").unwrap_or((rest, "any action"));
     let action = action.split(" (line").next().unwrap_or(action).trim();
     if subjects.contains("any subject") || subjects.contains("unix-user:*") {
-        return Some("it grants to any subject".into());
+        return Some(Message::new("reason.polkit.any-subject"));
     }
-    if action == "any action" || action == "?" || action.contains('*') {
-        return Some(format!("it grants {action}, not named actions"));
+    if action == "any action" {
+        return Some(Message::new("reason.polkit.any-action"));
+    }
+    if action == "?" || action.contains('*') {
+        return Some(Message::new("reason.polkit.wildcard-action").text("action", action));
     }
     for s in subjects.split([',', ';']).map(str::trim) {
         let user = s
@@ -559,8 +625,12 @@ fn broad_grant(ctx: &Ctx, grant: &str) -> Option<String> {
             .or_else(|| s.strip_prefix("unix-user:"));
         let Some(user) = user else { continue };
         if let Some(a) = ctx.accounts.iter().find(|a| a.rec.name == user) {
-            if let Some(d) = super::accounts::daemon_identity(ctx, &a.rec) {
-                return Some(format!("its subject {user} is a service identity: {d}"));
+            if let Some(d) = super::accounts::daemon_identity_msg(ctx, &a.rec) {
+                return Some(
+                    Message::new("reason.polkit.service-subject")
+                        .text("user", user)
+                        .msg("why", d),
+                );
             }
         }
     }

@@ -5,7 +5,7 @@ use super::content::*;
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Finding, Ioc, Message};
 
 pub(crate) fn ld_so_preload(
     ctx: &Ctx,
@@ -28,18 +28,19 @@ pub(crate) fn ld_so_preload(
             );
             iocs.push(Ioc::Path(p.rec.path.clone()));
             iocs.extend(p.rec.source.sha256.clone().map(Ioc::Sha256));
-            finding(
+            explained(
                 &p.rec.path,
-                format!(
-                    "{} makes the loader inject {} into every program",
-                    p.rec.path,
-                    p.rec
-                        .entries
-                        .iter()
-                        .map(|e| format!("`{e}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                Message::new("finding.loader.preload")
+                    .text("file", &p.rec.path)
+                    .text(
+                        "libraries",
+                        p.rec
+                            .entries
+                            .iter()
+                            .map(|e| format!("`{e}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                 {
                     let mut ev = ctx.ev(
                         p,
@@ -73,10 +74,13 @@ pub(crate) fn ld_so_conf_unusual(
     for c in &ctx.ld_conf {
         for d in &c.rec.dirs {
             let dir = format!("{}/", d.trim_end_matches('/'));
-            if let Some(why) = unusual_location(&dir) {
-                out.push(finding(
+            if let Some(why) = unusual_location_msg(&dir) {
+                out.push(explained(
                     format!("{}: {d}", c.rec.path),
-                    format!("{} adds the library directory {d}: {why}", c.rec.path),
+                    Message::new("finding.loader.conf-dir")
+                        .text("file", &c.rec.path)
+                        .text("dir", d)
+                        .msg("why", why),
                     ctx.ev(
                         c,
                         format!("loader configuration {}", c.rec.path),
@@ -99,18 +103,14 @@ pub(crate) fn kernel_module_hidden(
         .iter()
         .filter(|m| !m.rec.in_proc_modules && m.rec.initstate.is_some())
         .map(|m| {
-            finding(
+            let msg = match m.rec.file.as_deref() {
+                Some(f) => Message::new("finding.loader.module-hidden").text("file", f),
+                None => Message::new("finding.loader.module-hidden-no-file"),
+            };
+            explained(
                 &m.rec.name,
-                format!(
-                    "module `{}` is in /sys/module (initstate `{}`{}) but not in /proc/modules",
-                    m.rec.name,
-                    m.rec.initstate.as_deref().unwrap_or("?"),
-                    m.rec
-                        .file
-                        .as_deref()
-                        .map(|f| format!(", file {f}"))
-                        .unwrap_or_else(|| ", no file in modules.dep".into())
-                ),
+                msg.text("module", &m.rec.name)
+                    .text("initstate", m.rec.initstate.as_deref().unwrap_or("?")),
                 ctx.ev(
                     m,
                     format!("kernel module {}", m.rec.name),
@@ -134,28 +134,24 @@ pub(crate) fn kernel_module_unowned(
     let mut out = Vec::new();
     for m in ctx.modules.iter().filter(|m| m.rec.in_proc_modules) {
         let why = match &m.rec.file {
-            Some(f) if !ctx.is_owned(f) => format!("its file {f} belongs to no package"),
-            None if have_dep => {
-                "modules.dep of the running kernel knows no file for it (inserted from elsewhere)"
-                    .to_string()
+            Some(f) if !ctx.is_owned(f) => {
+                Message::new("reason.module.file-unowned").text("file", f)
             }
+            None if have_dep => Message::new("reason.module.not-in-modules-dep"),
             _ => continue,
         };
         // The module's name (as its /sys/module path, as kernel-module-hidden gives it) and
         // its file: either correlates across hosts.
         let mut iocs = vec![Ioc::Path(format!("/sys/module/{}", m.rec.name))];
         iocs.extend(m.rec.file.clone().map(Ioc::Path));
-        out.push(finding(
+        let msg = if m.rec.taint.is_empty() {
+            Message::new("finding.loader.module-unowned")
+        } else {
+            Message::new("finding.loader.module-unowned-taint").text("taint", &m.rec.taint)
+        };
+        out.push(explained(
             &m.rec.name,
-            format!(
-                "loaded module `{}`{}: {why}",
-                m.rec.name,
-                if m.rec.taint.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (taint {})", m.rec.taint)
-                }
-            ),
+            msg.text("module", &m.rec.name).msg("why", why),
             ctx.ev(
                 m,
                 format!("kernel module {}", m.rec.name),
@@ -175,11 +171,14 @@ pub(crate) fn modprobe_install_command(
     let mut out = Vec::new();
     for c in &ctx.module_configs {
         for cmd in &c.rec.commands {
-            let why = command_pattern(cmd);
+            let why = command_pattern_msg(cmd);
             if let Some(why) = why {
-                out.push(finding(
+                out.push(explained(
                     format!("{}: {cmd}", c.rec.path),
-                    format!("{} has a modprobe command that {why}: `{cmd}`", c.rec.path),
+                    Message::new("finding.loader.modprobe-command")
+                        .text("file", &c.rec.path)
+                        .msg("why", why)
+                        .text("command", cmd),
                     ctx.ev(
                         c,
                         format!("modprobe configuration {}", c.rec.path),

@@ -4,7 +4,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
 
 pub(crate) fn login_ev(
     ctx: &Ctx,
@@ -39,23 +39,23 @@ pub(crate) fn odd_login_user(
         .map(|l| {
             let mut iocs = vec![Ioc::Account(l.rec.user.clone())];
             iocs.extend(l.rec.address.clone().map(Ioc::Address));
-            finding(
+            let m = match l.rec.time {
+                Some(t) => Message::new("finding.logins.odd-user-at").text("time", t.to_rfc3339()),
+                None => Message::new("finding.logins.odd-user"),
+            };
+            explained(
                 format!("{} record {}", l.rec.log, l.rec.index),
-                format!(
-                    "{} has a session of user `{}` on {} from {}{}",
-                    l.rec.log,
-                    l.rec.user,
-                    l.rec.line,
-                    if l.rec.host.is_empty() {
-                        "?"
-                    } else {
-                        &l.rec.host
-                    },
-                    l.rec
-                        .time
-                        .map(|t| format!(" at {}", t.to_rfc3339()))
-                        .unwrap_or_default()
-                ),
+                m.text("log", &l.rec.log)
+                    .text("user", &l.rec.user)
+                    .text("tty", &l.rec.line)
+                    .text(
+                        "host",
+                        if l.rec.host.is_empty() {
+                            "?"
+                        } else {
+                            &l.rec.host
+                        },
+                    ),
                 login_ev(ctx, l),
                 iocs,
             )
@@ -126,18 +126,21 @@ pub(crate) fn failed_login_burst(
             let mut users: Vec<&str> = w.iter().map(|l| l.rec.user.as_str()).collect();
             users.sort();
             users.dedup();
-            finding(
+            explained(
                 &src,
-                format!(
-                    "{n} failed logins from {src} within {} s (users {})",
-                    last - first,
-                    users
-                        .iter()
-                        .take(10)
-                        .map(|u| format!("`{u}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                Message::new("finding.logins.failed-burst")
+                    .text("n", n)
+                    .text("source", &src)
+                    .text("seconds", last - first)
+                    .text(
+                        "users",
+                        users
+                            .iter()
+                            .take(10)
+                            .map(|u| format!("`{u}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                 login_ev(ctx, w[0]),
                 vec![Ioc::Address(src.clone())],
             )
@@ -161,17 +164,17 @@ pub(crate) fn bruteforce_then_login(
         if let Some(s) = success {
             let mut ev = login_ev(ctx, w[0]);
             ev.extend(login_ev(ctx, s));
-            out.push(finding(
+            let m = match s.rec.time {
+                Some(t) => Message::new("finding.logins.bruteforce-then-login-at")
+                    .text("time", t.to_rfc3339()),
+                None => Message::new("finding.logins.bruteforce-then-login"),
+            };
+            out.push(explained(
                 &src,
-                format!(
-                    "{src} failed to log in {n} times, then logged in as `{}` on {}{}",
-                    s.rec.user,
-                    s.rec.line,
-                    s.rec
-                        .time
-                        .map(|t| format!(" at {}", t.to_rfc3339()))
-                        .unwrap_or_default()
-                ),
+                m.text("source", &src)
+                    .text("n", n)
+                    .text("user", &s.rec.user)
+                    .text("tty", &s.rec.line),
                 ev,
                 vec![Ioc::Address(src.clone()), Ioc::Account(s.rec.user.clone())],
             ));

@@ -5,7 +5,7 @@ use super::process::upgraded_not_restarted;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::ProcessRecord;
 
 /// Shells and network relays: listening, they are a bind shell.
@@ -17,25 +17,21 @@ const SHELLS_AND_RELAYS: &[&str] = &[
 /// Why a listening interpreter process is a bad sign, if it is: a shell or relay, a one-liner
 /// (`-c`, `-e`, `-r`), a script from an unusual place (or a relative script in such a working
 /// directory), a deleted or memory-only interpreter.
-fn listening_interpreter_problem(name: &str, p: Option<&ProcessRecord>) -> Option<String> {
+fn listening_interpreter_problem(name: &str, p: Option<&ProcessRecord>) -> Option<Message> {
     let n = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     if SHELLS_AND_RELAYS.contains(&name) || SHELLS_AND_RELAYS.contains(&n) {
-        return Some(format!(
-            "`{name}` is a shell or network relay: a bind shell"
-        ));
+        return Some(Message::new("reason.network.shell-or-relay").text("name", name));
     }
     let p = p?;
     if p.exe_deleted || p.exe.as_deref().is_some_and(|e| e.starts_with("/memfd:")) {
-        return Some("its executable is deleted or memory-only".into());
+        return Some(Message::new("reason.network.exe-deleted-or-memory"));
     }
     let args: Vec<&str> = p.argv.iter().skip(1).map(String::as_str).collect();
     if let Some(flag) = args
         .iter()
         .find(|a| matches!(**a, "-c" | "-e" | "-E" | "-r" | "--eval"))
     {
-        return Some(format!(
-            "it runs a one-liner (`{flag}`), not a program from disk"
-        ));
+        return Some(Message::new("reason.network.one-liner").text("flag", flag));
     }
     let mut i = 0;
     while i < args.len() {
@@ -55,9 +51,18 @@ fn listening_interpreter_problem(name: &str, p: Option<&ProcessRecord>) -> Optio
                 p.cwd.as_deref().unwrap_or("").trim_end_matches('/')
             )
         };
-        return unusual_location(&path).map(|w| format!("its script {path}: {w}"));
+        return unusual_location_msg(&path).map(|w| {
+            Message::new("reason.network.script-unusual")
+                .text("path", &path)
+                .msg("why", w)
+        });
     }
     None
+}
+
+/// An optional part of a sentence that is absent: the empty text.
+fn optional_none() -> Arg {
+    Arg::Text(String::new())
 }
 
 pub(crate) fn interpreter_listening(
@@ -83,32 +88,37 @@ pub(crate) fn interpreter_listening(
                     .iter()
                     .find_map(|p| listening_interpreter_problem(name, Some(p)))
             };
-            let cmd = procs
-                .first()
-                .map(|p| {
-                    format!(
-                        " (`{}`)",
-                        p.argv.join(" ").chars().take(200).collect::<String>()
+            let cmd = procs.first().map_or_else(optional_none, |p| {
+                Message::new("reason.network.command")
+                    .text(
+                        "command",
+                        p.argv.join(" ").chars().take(200).collect::<String>(),
                     )
-                })
-                .unwrap_or_default();
+                    .into()
+            });
             let pids = if s.rec.pids.is_empty() {
-                String::new()
+                optional_none()
             } else {
-                format!(
-                    " (pid {})",
-                    s.rec
-                        .pids
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
+                Message::new("reason.network.pids")
+                    .text(
+                        "pids",
+                        s.rec
+                            .pids
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
+                    .into()
             };
-            let text = format!(
-                "{name}{pids}{cmd} listens on {} {}:{}",
-                s.rec.protocol, s.rec.local_addr, s.rec.local_port
-            );
+            let listener = |id: &str| {
+                let m = Message::new(id)
+                    .text("name", name)
+                    .text("protocol", &s.rec.protocol)
+                    .text("addr", &s.rec.local_addr)
+                    .text("port", s.rec.local_port);
+                with_arg(with_arg(m, "pids", pids.clone()), "command", cmd.clone())
+            };
             let mut ev = ctx.ev(
                 s,
                 format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
@@ -119,11 +129,16 @@ pub(crate) fn interpreter_listening(
             }
             let subject = format!("{}/{}", s.rec.protocol, s.rec.local_port);
             out.push(match problem {
-                Some(why) => finding(subject, format!("{text}: {why}"), ev, iocs),
-                // An application server running a script from a normal place.
-                None => finding(
+                Some(why) => explained(
                     subject,
-                    format!("{text}: an interpreter serving a program from a normal place"),
+                    listener("finding.network.interpreter-listening").msg("why", why),
+                    ev,
+                    iocs,
+                ),
+                // An application server running a script from a normal place.
+                None => explained(
+                    subject,
+                    listener("finding.network.interpreter-listening-normal"),
                     ev,
                     iocs,
                 )
@@ -150,13 +165,11 @@ pub(crate) fn renamed_process_listening(
                 continue;
             };
             let exe = p.rec.exe.as_deref().unwrap_or("?");
-            let why = masquerade_reason(ctx, &p.rec).or_else(|| {
+            let why = masquerade_reason_msg(ctx, &p.rec).or_else(|| {
                 if exe.starts_with("/memfd:") {
-                    Some(format!(
-                        "runs {exe}, a memory-only (fileless) executable with no file on disk"
-                    ))
+                    Some(Message::new("reason.network.runs-memfd").text("exe", exe))
                 } else if p.rec.exe_deleted {
-                    Some(format!("runs {exe}, which was deleted from disk"))
+                    Some(Message::new("reason.network.runs-deleted").text("exe", exe))
                 } else {
                     None
                 }
@@ -170,25 +183,32 @@ pub(crate) fn renamed_process_listening(
                 Some(&s.rec.source),
             );
             ev.extend(proc_ev(ctx, p));
-            let f = finding(
+            let fileless = exe.starts_with("/memfd:") || p.rec.exe_deleted;
+            let masquerade = masquerade_reason_msg(ctx, &p.rec).is_some();
+            // A daemon not restarted after an upgrade.
+            let upgraded =
+                !masquerade && fileless && p.rec.exe_deleted && upgraded_not_restarted(ctx, exe);
+            let message = Message::new(if upgraded {
+                "finding.network.renamed-listening-upgraded"
+            } else {
+                "finding.network.renamed-listening"
+            })
+            .text("pid", p.rec.pid)
+            .text("comm", &p.rec.comm)
+            .text("protocol", &s.rec.protocol)
+            .text("addr", &s.rec.local_addr)
+            .text("port", s.rec.local_port)
+            .msg("why", why);
+            let f = explained(
                 format!("{}/{}", s.rec.protocol, s.rec.local_port),
-                format!(
-                    "process {} ({}) listens on {} {}:{} and {why}",
-                    p.rec.pid, p.rec.comm, s.rec.protocol, s.rec.local_addr, s.rec.local_port
-                ),
+                message,
                 ev,
                 iocs,
             );
-            let fileless = exe.starts_with("/memfd:") || p.rec.exe_deleted;
-            out.push(if masquerade_reason(ctx, &p.rec).is_some() || !fileless {
+            out.push(if masquerade || !fileless {
                 f
-            } else if p.rec.exe_deleted && upgraded_not_restarted(ctx, exe) {
-                // A daemon not restarted after an upgrade.
-                let mut f = f.context();
-                f.explanation.push_str(
-                    " (a package owns that path and the file there now verifies: upgraded, not restarted)",
-                );
-                f
+            } else if upgraded {
+                f.context()
             } else {
                 // The fileless executable deleted-exe-running and exec-unusual-path report.
                 f.with_fact(format!("fileless-exe:pid:{}", p.rec.pid))
@@ -205,23 +225,23 @@ pub(crate) fn suspicious_port(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in &ctx.sockets {
-        let procs = if s.rec.processes.is_empty() {
-            "unknown process".to_string()
+        let procs: Arg = if s.rec.processes.is_empty() {
+            Message::new("reason.network.unknown-process").into()
         } else {
-            s.rec.processes.join(",")
+            s.rec.processes.join(",").into()
         };
+        let by = |id: &str| with_arg(Message::new(id), "processes", procs.clone());
         if s.rec.listening && cfg.suspicious_ports.contains(&s.rec.local_port) {
             // Many ordinary servers use these ports (8888, 9999): a listener is context,
             // raising behaviour found on the same process or socket.
             let mut iocs = vec![Ioc::Port(s.rec.local_port)];
             iocs.extend(s.rec.pids.iter().map(|p| Ioc::Pid(*p)));
             out.push(
-                finding(
+                explained(
                     format!("{}/{}", s.rec.protocol, s.rec.local_port),
-                    format!(
-                        "{procs} listens on {} port {}, a port miners and backdoors use",
-                        s.rec.protocol, s.rec.local_port
-                    ),
+                    by("finding.network.suspicious-port-listening")
+                        .text("protocol", &s.rec.protocol)
+                        .text("port", s.rec.local_port),
                     ctx.ev(
                         s,
                         format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
@@ -235,12 +255,11 @@ pub(crate) fn suspicious_port(
             && s.rec.remote_port != 0
             && cfg.suspicious_ports.contains(&s.rec.remote_port)
         {
-            out.push(finding(
+            out.push(explained(
                 format!("{}:{}", s.rec.remote_addr, s.rec.remote_port),
-                format!(
-                    "{procs} is connected to {}:{}, a known miner/backdoor port",
-                    s.rec.remote_addr, s.rec.remote_port
-                ),
+                by("finding.network.suspicious-port-connected")
+                    .text("addr", &s.rec.remote_addr)
+                    .text("port", s.rec.remote_port),
                 ctx.ev(
                     s,
                     format!("socket to {}:{}", s.rec.remote_addr, s.rec.remote_port),
@@ -281,19 +300,28 @@ pub(crate) fn promiscuous_interface(
         .filter(|i| i.rec.flags.iter().any(|f| f == "PROMISC"))
         .filter(|i| !i.rec.master.as_deref().is_some_and(is_bridge))
         .map(|i| {
-            finding(
-                &i.rec.name,
-                format!(
-                    "interface {} ({}{}) is in promiscuous mode (flags {})",
-                    i.rec.name,
-                    i.rec.mac.as_deref().unwrap_or("no MAC"),
+            let m = Message::new("finding.network.promiscuous")
+                .text("name", &i.rec.name)
+                .text(
+                    "addresses",
                     i.rec
                         .ipv4
                         .iter()
                         .map(|a| format!(", {a}"))
                         .collect::<String>(),
-                    i.rec.flags.join(",")
-                ),
+                )
+                .text("flags", i.rec.flags.join(","));
+            let m = with_arg(
+                m,
+                "mac",
+                match &i.rec.mac {
+                    Some(mac) => Arg::from(mac.as_str()),
+                    None => Message::new("reason.network.no-mac").into(),
+                },
+            );
+            explained(
+                &i.rec.name,
+                m,
                 iface_ev(ctx, i),
                 i.rec.mac.clone().map(Ioc::Address).into_iter().collect(),
             )
@@ -323,16 +351,22 @@ pub(crate) fn duplicate_mac(
         .into_iter()
         .filter(|(_, v)| v.len() > 1)
         .map(|(mac, v)| {
-            let names: Vec<String> = v
-                .iter()
-                .map(|i| match &i.rec.perm_mac {
-                    Some(p) => format!("{} (permanent address {p})", i.rec.name),
-                    None => i.rec.name.clone(),
-                })
-                .collect();
-            finding(
+            let names = and_list(v.iter().map(|i| {
+                match &i.rec.perm_mac {
+                    Some(p) => Message::new("reason.network.permanent-address")
+                        .text("name", &i.rec.name)
+                        .text("permanent", p)
+                        .into(),
+                    None => Arg::from(i.rec.name.as_str()),
+                }
+            }));
+            explained(
                 mac,
-                format!("MAC address {mac} is used by {}", names.join(" and ")),
+                with_arg(
+                    Message::new("finding.network.duplicate-mac").text("mac", mac),
+                    "names",
+                    names,
+                ),
                 v.iter().flat_map(|i| iface_ev(ctx, i)).collect(),
                 vec![Ioc::Address(mac.to_string())],
             )

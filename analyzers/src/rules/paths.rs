@@ -4,7 +4,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
 
 /// Names of programs that responders and administrators trust to see what runs, who is
 /// logged in and what is on disk, or to authenticate: an intruder's favourite PATH hijacks.
@@ -112,12 +112,13 @@ pub(crate) const TRUSTED_TOOLS: &[&str] = &[
 ];
 
 /// Why an unowned program shadowing a packaged one looks like a hijack (`Some`), or like a
-/// locally built program (`None`): a script, or a trusted tool's name. The copy in the bundle
-/// tells a script (`#!`) from a compiled program; without a copy only the name decides.
+/// locally built program (`None`): a script (`reason.hijack.script`), or a trusted tool's
+/// name (`reason.hijack.trusted`). The copy in the bundle tells a script (`#!`) from a
+/// compiled program; without a copy only the name decides.
 pub(crate) fn hijack_reason(
     b: &dossier_plugin_api::records::LocalBinRecord,
     input: &mut BundleInput<'_>,
-) -> Option<String> {
+) -> Option<Message> {
     let script = b
         .copy
         .as_ref()
@@ -125,12 +126,9 @@ pub(crate) fn hijack_reason(
         .and_then(|m| (input.read_member)(m, 2).ok())
         .is_some_and(|head| head.starts_with(b"#!"));
     if script {
-        Some("a script stands in for it".into())
+        Some(Message::new("reason.hijack.script"))
     } else if TRUSTED_TOOLS.contains(&b.name.as_str()) {
-        Some(format!(
-            "`{}` is a program responders and administrators trust",
-            b.name
-        ))
+        Some(Message::new("reason.hijack.trusted").text("name", &b.name))
     } else {
         None
     }
@@ -153,19 +151,22 @@ pub(crate) fn shadowing(ctx: &Ctx, input: &mut BundleInput<'_>, hijack: bool) ->
         iocs.extend(b.rec.sha256.clone().map(Ioc::Sha256));
         let mut ev = ctx.ev(b, format!("PATH entry {}", b.rec.path), b.rec.copy.as_ref());
         ev.dedup_by(|a, b| a.member == b.member);
-        out.push(finding(
+        let link = match b.rec.link_target.as_deref() {
+            Some(t) => Message::new("finding.paths.link-to")
+                .text("target", t)
+                .into(),
+            None => Arg::Text(String::new()),
+        };
+        let why = match why {
+            Some(w) => Message::new("finding.paths.because").msg("why", w).into(),
+            None => Arg::Text(String::new()),
+        };
+        let m = Message::new("finding.paths.shadow")
+            .text("path", &b.rec.path)
+            .text("shadows", b.rec.shadows.join(", "));
+        out.push(explained(
             &b.rec.path,
-            format!(
-                "{} comes before {} in PATH and no package owns it{}{}",
-                b.rec.path,
-                b.rec.shadows.join(", "),
-                b.rec
-                    .link_target
-                    .as_deref()
-                    .map(|t| format!(" (link to {t})"))
-                    .unwrap_or_default(),
-                why.map(|w| format!("; {w}")).unwrap_or_default()
-            ),
+            with_arg(with_arg(m, "link", link), "why", why),
             ev,
             iocs,
         ));

@@ -5,7 +5,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
 use dossier_plugin_api::records::PrivilegedFileRecord;
 
 /// Capabilities that amount to root (or to reading and changing anything).
@@ -63,31 +63,59 @@ fn iocs(p: &PrivilegedFileRecord) -> Vec<Ioc> {
 /// What makes a privileged file worse, a writable or hidden place, a copy of a shell, as a
 /// suffix for its explanation (`; it lives in /tmp; it is a byte-identical copy of
 /// /usr/bin/bash`), or empty.
-fn aggravating(p: &PrivilegedFileRecord) -> String {
-    let mut v = Vec::new();
-    if let Some(why) = unusual_location(&p.path) {
-        v.push(why);
+fn aggravating(p: &PrivilegedFileRecord) -> Arg {
+    let mut v: Vec<Arg> = Vec::new();
+    if let Some(why) = unusual_location_msg(&p.path) {
+        v.push(why.into());
     } else if let Some(d) = WRITABLE.iter().find(|d| p.path.starts_with(*d)) {
-        v.push(format!("it lives under {}", d.trim_end_matches('/')));
+        v.push(
+            Message::new("reason.privileged.lives-under")
+                .text("dir", d.trim_end_matches('/'))
+                .into(),
+        );
     }
     if let Some(c) = &p.copy_of {
-        v.push(format!("it is a byte-identical copy of {c}"));
+        v.push(
+            Message::new("reason.privileged.copy-of")
+                .text("original", c)
+                .into(),
+        );
     }
-    v.iter().map(|w| format!("; {w}")).collect()
+    if v.is_empty() {
+        return Arg::Text(String::new());
+    }
+    Message::new("reason.privileged.more")
+        .list("items", v)
+        .into()
 }
 
-fn privilege_words(p: &PrivilegedFileRecord) -> String {
+/// The privileges a file gives (`setuid uid 0, capabilities cap_setuid=ep`).
+fn privilege_words(p: &PrivilegedFileRecord) -> Arg {
     let mut w = Vec::new();
     if p.setuid {
-        w.push(format!("setuid uid {}", p.meta.uid));
+        w.push(Message::new("reason.privileged.setuid").text("uid", p.meta.uid));
     }
     if p.setgid {
-        w.push(format!("setgid gid {}", p.meta.gid));
+        w.push(Message::new("reason.privileged.setgid").text("gid", p.meta.gid));
     }
     if let Some(c) = &p.capabilities {
-        w.push(format!("capabilities {}", c.text));
+        w.push(Message::new("reason.privileged.capabilities").text("caps", &c.text));
     }
-    w.join(", ")
+    comma_list(w)
+}
+
+/// A message about a privileged file: its path and what it gives.
+fn about(id: &str, p: &PrivilegedFileRecord) -> Message {
+    with_arg(
+        Message::new(id).text("path", &p.path),
+        "privileges",
+        privilege_words(p),
+    )
+}
+
+/// Adds what makes a privileged file worse to a message about it.
+fn worse(m: Message, p: &PrivilegedFileRecord) -> Message {
+    with_arg(m, "more", aggravating(p))
 }
 
 /// [`setuid_unowned_findings`], each with the fact it reports.
@@ -109,14 +137,12 @@ fn setuid_unowned_findings(
         .filter(|p| (p.rec.setuid && p.rec.meta.uid == 0) || p.rec.setgid)
         .filter(|p| owned(ctx, &p.rec.path) == Some(false))
         .map(|p| {
-            let more = aggravating(&p.rec);
-            finding(
+            explained(
                 p.rec.path.clone(),
-                format!(
-                    "{} ({}, mode {:04o}) belongs to no package: whoever runs it gets its owner's privileges{more}",
-                    p.rec.path,
-                    privilege_words(&p.rec),
-                    p.rec.meta.mode
+                worse(
+                    about("finding.privileged.setuid-unowned", &p.rec)
+                        .text("mode", format!("{:04o}", p.rec.meta.mode)),
+                    &p.rec,
                 ),
                 ev(ctx, p),
                 iocs(&p.rec),
@@ -156,14 +182,14 @@ fn file_capability_dangerous_findings(
             if bad.is_empty() {
                 return None;
             }
-            let more = aggravating(&p.rec);
-            Some(finding(
+            Some(explained(
                 p.rec.path.clone(),
-                format!(
-                    "{} belongs to no package and carries {} ({}): enough to become root{more}",
-                    p.rec.path,
-                    caps.text,
-                    bad.join(", ")
+                worse(
+                    Message::new("finding.privileged.capability-dangerous")
+                        .text("path", &p.rec.path)
+                        .text("caps", &caps.text)
+                        .text("dangerous", bad.join(", ")),
+                    &p.rec,
                 ),
                 ev(ctx, p),
                 iocs(&p.rec),
@@ -195,16 +221,12 @@ fn privileged_file_modified_findings(
             let v = ctx
                 .verified(&p.rec.path)
                 .filter(|v| v.rec.status == "mismatch")?;
-            Some(finding(
+            Some(explained(
                 p.rec.path.clone(),
-                format!(
-                    "{} ({}) from package {} hashes to {} but the package says {}",
-                    p.rec.path,
-                    privilege_words(&p.rec),
-                    v.rec.package.as_deref().unwrap_or("?"),
-                    v.rec.actual.as_deref().unwrap_or("?"),
-                    v.rec.expected.as_deref().unwrap_or("?")
-                ),
+                about("finding.privileged.modified", &p.rec)
+                    .text("package", v.rec.package.as_deref().unwrap_or("?"))
+                    .text("actual", v.rec.actual.as_deref().unwrap_or("?"))
+                    .text("expected", v.rec.expected.as_deref().unwrap_or("?")),
                 ev(ctx, p),
                 iocs(&p.rec),
             ))
@@ -230,13 +252,9 @@ pub(crate) fn privileged_file_context(
             !root_id && !bad_caps
         })
         .map(|p| {
-            finding(
+            explained(
                 p.rec.path.clone(),
-                format!(
-                    "{} ({}) belongs to no package",
-                    p.rec.path,
-                    privilege_words(&p.rec)
-                ),
+                about("finding.privileged.unowned", &p.rec),
                 ev(ctx, p),
                 iocs(&p.rec),
             )

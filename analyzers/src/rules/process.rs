@@ -4,7 +4,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
 
 /// Whether a deleted executable is a packaged file replaced by an upgrade: a package owns the
 /// path and a file of that name is there again, verified against the package.
@@ -24,21 +24,22 @@ pub(crate) fn deleted_exe_running(
         .filter(|p| p.rec.exe_deleted && !p.rec.kernel_thread)
         .map(|p| {
             let exe = p.rec.exe.as_deref().unwrap_or("?");
-            let f = finding(
+            let upgraded = upgraded_not_restarted(ctx, exe);
+            let f = explained(
                 format!("pid {}", p.rec.pid),
-                format!(
-                    "process {} ({}) runs {exe}, which was deleted from disk",
-                    p.rec.pid, p.rec.comm,
-                ),
+                Message::new(if upgraded {
+                    "finding.process.deleted-exe-upgraded"
+                } else {
+                    "finding.process.deleted-exe"
+                })
+                .text("pid", p.rec.pid)
+                .text("comm", &p.rec.comm)
+                .text("exe", exe),
                 proc_ev(ctx, p),
                 proc_iocs(p),
             );
-            if upgraded_not_restarted(ctx, exe) {
-                let mut f = f.context();
-                f.explanation.push_str(
-                    ": a package owns that path and the file there now verifies (upgraded, not restarted)",
-                );
-                f
+            if upgraded {
+                f.context()
             } else {
                 f.with_fact(format!("fileless-exe:pid:{}", p.rec.pid))
             }
@@ -54,10 +55,12 @@ pub(crate) fn process_masquerade(
     ctx.procs
         .iter()
         .filter_map(|p| {
-            let why = masquerade_reason(ctx, &p.rec)?;
-            Some(finding(
+            let why = masquerade_reason_msg(ctx, &p.rec)?;
+            Some(explained(
                 format!("pid {}", p.rec.pid),
-                format!("process {} {why}", p.rec.pid),
+                Message::new("finding.process.masquerade")
+                    .text("pid", p.rec.pid)
+                    .msg("why", why),
                 proc_ev(ctx, p),
                 proc_iocs(p),
             ))
@@ -67,22 +70,23 @@ pub(crate) fn process_masquerade(
 
 /// Why a preloaded library is a bad sign, if it is: an unusual place, deleted, or no package
 /// owns it (unknown ownership counts as not owned).
-fn preload_problem(ctx: &Ctx, lib: &str) -> Option<String> {
+fn preload_problem(ctx: &Ctx, lib: &str) -> Option<Message> {
     if !lib.starts_with('/') {
         // A bare name is looked up in the loader's directories: judged there by the loader
         // rules (ld-so-conf-unusual).
         return None;
     }
-    if let Some(w) = unusual_location(lib) {
-        return Some(format!("{lib}: {w}"));
+    let reason = |id: &str| Message::new(id).text("lib", lib);
+    if let Some(w) = unusual_location_msg(lib) {
+        return Some(reason("reason.process.preload-unusual").msg("why", w));
     }
     if ctx.verified(lib).is_some_and(|v| v.rec.status == "missing") {
-        return Some(format!("{lib} is not on disk (deleted)"));
+        return Some(reason("reason.process.preload-deleted"));
     }
     if !ctx.has_package_db {
-        return Some(format!("{lib}: package ownership unknown"));
+        return Some(reason("reason.process.preload-ownership-unknown"));
     }
-    (!ctx.is_owned(lib)).then(|| format!("no package owns {lib}"))
+    (!ctx.is_owned(lib)).then(|| reason("reason.process.preload-unowned"))
 }
 
 pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>) -> Vec<Finding> {
@@ -103,28 +107,31 @@ pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
                     .filter(|s| s.starts_with('/'))
                     .map(|s| Ioc::Path(s.to_string())),
             );
-            let text = format!(
-                "process {} ({}) runs with LD_PRELOAD={lib}",
-                p.rec.pid, p.rec.comm
-            );
-            let problems: Vec<String> = libs
+            let preload = |id: &str| {
+                Message::new(id)
+                    .text("pid", p.rec.pid)
+                    .text("comm", &p.rec.comm)
+                    .text("value", &lib)
+            };
+            let problems: Vec<Arg> = libs
                 .iter()
                 .filter_map(|l| preload_problem(ctx, l))
+                .map(Arg::from)
                 .collect();
             if problems.is_empty() {
                 // Packaged allocators and build helpers (libjemalloc, libfakeroot,
                 // libeatmydata) are preloaded on purpose.
-                finding(
+                explained(
                     format!("pid {}", p.rec.pid),
-                    format!("{text}: every library is packaged and in place"),
+                    preload("finding.process.ld-preload-packaged"),
                     proc_ev(ctx, p),
                     iocs,
                 )
                 .context()
             } else {
-                finding(
+                explained(
                     format!("pid {}", p.rec.pid),
-                    format!("{text}: {}", problems.join("; ")),
+                    preload("finding.process.ld-preload").list("problems", problems),
                     proc_ev(ctx, p),
                     iocs,
                 )

@@ -5,7 +5,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Finding, Ioc, Message};
 use dossier_plugin_api::records::{ProcessRecord, SocketRecord};
 
 /// Parents that hand a connection to the program they start, on purpose.
@@ -87,17 +87,22 @@ pub(crate) fn reverse_shell_stdio(
         let mut iocs = proc_iocs(p);
         iocs.push(Ioc::Address(s.rec.remote_addr.clone()));
         iocs.push(Ioc::Port(s.rec.remote_port));
-        out.push(finding(
+        let stream = if p.rec.stdio[1] == p.rec.stdio[0] {
+            "stdout"
+        } else {
+            "stderr"
+        };
+        out.push(explained(
             format!("pid {}", p.rec.pid),
-            format!(
-                "{} (pid {}, {}, user {}) reads its commands from and writes its output to a TCP connection with {peer} ({} socket:[{inode}] on stdin and {}): a reverse shell",
-                p.rec.comm,
-                p.rec.pid,
-                p.rec.argv.join(" "),
-                p.rec.user.as_deref().unwrap_or("?"),
-                s.rec.state,
-                if p.rec.stdio[1] == p.rec.stdio[0] { "stdout" } else { "stderr" }
-            ),
+            Message::new("finding.shells.reverse-shell")
+                .text("comm", &p.rec.comm)
+                .text("pid", p.rec.pid)
+                .text("argv", p.rec.argv.join(" "))
+                .text("user", p.rec.user.as_deref().unwrap_or("?"))
+                .text("peer", &peer)
+                .text("state", &s.rec.state)
+                .text("inode", inode)
+                .text("stream", stream),
             ev,
             iocs,
         ));

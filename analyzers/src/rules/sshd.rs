@@ -6,7 +6,7 @@ use super::userpersist::user_command_behaviour;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
 use dossier_plugin_api::records::{
     AuthorizedKeyRecord, AuthorizedKeysFileRecord, SshdConfigRecord,
 };
@@ -33,15 +33,15 @@ fn cfg_ev(
 
 /// Why a key file's place is odd: a world-writable file or directory, a `/tmp`-like or
 /// hidden location (the account's `.ssh` directory is where keys belong).
-pub fn odd_key_location(f: &AuthorizedKeysFileRecord) -> Option<String> {
+pub fn odd_key_location(f: &AuthorizedKeysFileRecord) -> Option<Message> {
     if f.meta.as_ref().is_some_and(|m| m.mode & 0o002 != 0) {
-        return Some("the file is world-writable".into());
+        return Some(Message::new("reason.sshd.file-world-writable"));
     }
     if f.dir_meta
         .as_ref()
         .is_some_and(|m| m.mode & 0o002 != 0 && m.mode & 0o1000 == 0)
     {
-        return Some("its directory is world-writable".into());
+        return Some(Message::new("reason.sshd.dir-world-writable"));
     }
     let without_ssh: String = f
         .path
@@ -49,7 +49,7 @@ pub fn odd_key_location(f: &AuthorizedKeysFileRecord) -> Option<String> {
         .filter(|c| *c != ".ssh")
         .collect::<Vec<_>>()
         .join("/");
-    unusual_location(&without_ssh)
+    unusual_location_msg(&without_ssh)
 }
 
 /// [`sshd_keys_location_findings`], each with the fact it reports.
@@ -76,10 +76,9 @@ fn sshd_keys_location_findings(
         let mine: Vec<&At<AuthorizedKeyRecord>> =
             keys.iter().filter(|k| k.rec.file == f.rec.path).collect();
         let why = if let Some(why) = odd_key_location(&f.rec) {
-            format!(
-                "sshd reads keys there (AuthorizedKeysFile {}), and {why}",
-                f.rec.pattern
-            )
+            Message::new("reason.sshd.keys-read-there")
+                .text("pattern", &f.rec.pattern)
+                .msg("why", why)
         } else if f.rec.path.ends_with("/authorized_keys2") {
             let main = format!(
                 "{}authorized_keys",
@@ -99,10 +98,7 @@ fn sshd_keys_location_findings(
             if extra.is_empty() {
                 continue;
             }
-            format!(
-                "sshd still reads the legacy authorized_keys2, and it holds keys that authorized_keys does not ({})",
-                extra.join(", ")
-            )
+            Message::new("reason.sshd.legacy-keys2").text("fingerprints", extra.join(", "))
         } else {
             continue;
         };
@@ -121,12 +117,13 @@ fn sshd_keys_location_findings(
             mine.iter()
                 .flat_map(|k| ctx.ev(k, format!("key {}:{}", k.rec.file, k.rec.line), None)),
         );
-        out.push(finding(
+        out.push(explained(
             f.rec.path.clone(),
-            format!(
-                "{} key(s) let anyone holding them log in as {}: {} {why}",
-                f.rec.keys, f.rec.user, f.rec.path
-            ),
+            Message::new("finding.sshd.keys-location")
+                .text("keys", f.rec.keys)
+                .text("user", &f.rec.user)
+                .text("path", &f.rec.path)
+                .msg("why", why),
             ev,
             iocs,
         ));
@@ -138,13 +135,14 @@ fn sshd_keys_location_findings(
             .filter(|s| !s.value.eq_ignore_ascii_case("none"))
         {
             let prog = cmd.value.split_whitespace().next().unwrap_or_default();
-            if let Some(why) = unusual_location(prog) {
-                out.push(finding(
+            if let Some(why) = unusual_location_msg(prog) {
+                out.push(explained(
                     format!("{}:{}", cmd.file, cmd.line),
-                    format!(
-                        "sshd asks `{}` for the keys of every login ({}:{}), and {why}",
-                        cmd.value, cmd.file, cmd.line
-                    ),
+                    Message::new("finding.sshd.keys-command-unusual")
+                        .text("command", &cmd.value)
+                        .text("file", &cmd.file)
+                        .text("line", cmd.line)
+                        .msg("why", why),
                     cfg_ev(ctx, &c, &cmd.file),
                     vec![
                         Ioc::ConfigLine(format!("AuthorizedKeysCommand {}", cmd.value)),
@@ -168,21 +166,21 @@ pub(crate) fn sshd_forced_command(
         .filter_map(|k| {
             let cmd = k.rec.command.as_deref()?;
             let why = user_command_behaviour(cmd)?;
-            let from = k
-                .rec
-                .from
-                .as_deref()
-                .map(|f| format!(" (accepted from {f})"))
-                .unwrap_or_default();
-            Some(finding(
+            let from = k.rec.from.as_deref().map_or(Arg::Text(String::new()), |f| {
+                Message::new("reason.sshd.accepted-from")
+                    .text("from", f)
+                    .into()
+            });
+            let m = Message::new("finding.sshd.forced-command")
+                .text("fingerprint", k.rec.fingerprint.as_deref().unwrap_or("?"))
+                .text("user", &k.rec.user)
+                .text("file", &k.rec.file)
+                .text("line", k.rec.line)
+                .text("command", cmd)
+                .msg("why", why);
+            Some(explained(
                 format!("{}:{}", k.rec.file, k.rec.line),
-                format!(
-                    "key {} of {} in {}:{}{from} forces the command `{cmd}`: it {why}",
-                    k.rec.fingerprint.as_deref().unwrap_or("?"),
-                    k.rec.user,
-                    k.rec.file,
-                    k.rec.line
-                ),
+                with_arg(m, "from", from),
                 ctx.ev(
                     k,
                     format!("key {}:{}", k.rec.file, k.rec.line),
@@ -217,15 +215,17 @@ pub(crate) fn sshd_empty_passwords(
             .map(move |s| (s, Some(b.criteria.as_str())))
     });
     for (s, criteria) in global.map(|s| (s, None)).into_iter().chain(matched) {
-        let scope = criteria
-            .map(|c| format!(" for logins matching `{c}`"))
-            .unwrap_or_default();
-        out.push(finding(
+        let scope = criteria.map_or(Arg::Text(String::new()), |c| {
+            Message::new("reason.sshd.match-scope")
+                .text("criteria", c)
+                .into()
+        });
+        let m = Message::new("finding.sshd.empty-passwords")
+            .text("file", &s.file)
+            .text("line", s.line);
+        out.push(explained(
             format!("{}:{}", s.file, s.line),
-            format!(
-                "PermitEmptyPasswords yes ({}:{}){scope}: an account with an empty password logs in over SSH with no password at all",
-                s.file, s.line
-            ),
+            with_arg(m, "scope", scope),
             cfg_ev(ctx, &c, &s.file),
             vec![Ioc::ConfigLine("PermitEmptyPasswords yes".into())],
         ));
@@ -261,27 +261,28 @@ pub(crate) fn sshd_root_password_login(
         return vec![];
     }
     let pw_text = match pw {
-        Some(s) => format!("PasswordAuthentication yes ({}:{})", s.file, s.line),
-        None => "PasswordAuthentication left at its default, yes".into(),
+        Some(s) => Message::new("reason.sshd.password-auth-set")
+            .text("file", &s.file)
+            .text("line", s.line),
+        None => Message::new("reason.sshd.password-auth-default"),
     };
     let mut ev = cfg_ev(ctx, &c, &root.file);
     if let Some(s) = pw {
         ev.extend(cfg_ev(ctx, &c, &s.file));
         ev.dedup_by(|a, b| a.member == b.member && a.line == b.line);
     }
-    vec![finding(
+    let root_has = root_pw.map_or(Arg::Text(String::new()), |a| {
+        Message::new("reason.sshd.root-has")
+            .msg("password", super::accounts::password_msg(&a.rec.password))
+            .into()
+    });
+    let m = Message::new("finding.sshd.root-password-login")
+        .text("file", &root.file)
+        .text("line", root.line)
+        .msg("password_auth", pw_text);
+    vec![explained(
         format!("{}:{}", root.file, root.line),
-        format!(
-            "PermitRootLogin yes ({}:{}) with {pw_text}: root can log in over SSH with a password{}",
-            root.file,
-            root.line,
-            root_pw
-                .map(|a| format!(
-                    " (root has {})",
-                    super::accounts::password_words(&a.rec.password)
-                ))
-                .unwrap_or_default()
-        ),
+        with_arg(m, "root_has", root_has),
         ev,
         vec![Ioc::ConfigLine("PermitRootLogin yes".into())],
     )]
@@ -296,21 +297,19 @@ pub(crate) fn sshd_keys_context(
     let files: Vec<At<AuthorizedKeysFileRecord>> = typed(input, "sshd", "authorized_keys_file");
     for f in files.iter().filter(|f| f.rec.keys > 0) {
         let what = if !f.rec.read_by_sshd && !f.rec.match_only {
-            "sshd's configuration does not name it: its keys are not accepted".to_string()
+            Message::new("reason.sshd.not-named")
         } else if !DEFAULT_PATTERNS.contains(&f.rec.pattern.as_str()) {
-            format!(
-                "a location the configuration adds (AuthorizedKeysFile {})",
-                f.rec.pattern
-            )
+            Message::new("reason.sshd.added-location").text("pattern", &f.rec.pattern)
         } else {
             continue;
         };
-        out.push(finding(
+        out.push(explained(
             f.rec.path.clone(),
-            format!(
-                "{} holds {} key(s) of {}: {what}",
-                f.rec.path, f.rec.keys, f.rec.user
-            ),
+            Message::new("finding.sshd.keys-context")
+                .text("path", &f.rec.path)
+                .text("keys", f.rec.keys)
+                .text("user", &f.rec.user)
+                .msg("what", what),
             ctx.ev(
                 f,
                 format!("authorized-keys file {}", f.rec.path),
@@ -325,12 +324,12 @@ pub(crate) fn sshd_keys_context(
             .get("authorizedkeyscommand")
             .filter(|s| !s.value.eq_ignore_ascii_case("none"))
         {
-            out.push(finding(
+            out.push(explained(
                 format!("{}:{}", cmd.file, cmd.line),
-                format!(
-                    "sshd asks `{}` for keys ({}:{}): keys it returns are not in the bundle",
-                    cmd.value, cmd.file, cmd.line
-                ),
+                Message::new("finding.sshd.keys-command")
+                    .text("command", &cmd.value)
+                    .text("file", &cmd.file)
+                    .text("line", cmd.line),
                 cfg_ev(ctx, &c, &cmd.file),
                 vec![],
             ));

@@ -5,7 +5,7 @@ use crate::config::AnalysisConfig;
 use crate::context::Ctx;
 use crate::input::BundleInput;
 use aho_corasick::AhoCorasick;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Finding, Ioc, Message};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -78,15 +78,16 @@ pub(crate) fn miner_strings(
             .collect();
         let mut iocs = vec![Ioc::Path(path.clone())];
         iocs.extend(sha.map(Ioc::Sha256));
-        out.push(finding(
+        let hits = hits
+            .iter()
+            .map(|h| format!("`{h}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(explained(
             &path,
-            format!(
-                "{path} contains {}",
-                hits.iter()
-                    .map(|h| format!("`{h}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Message::new("finding.strings.contains")
+                .text("path", &path)
+                .text("hits", hits),
             ev,
             iocs,
         ));

@@ -6,7 +6,7 @@ use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Finding, Ioc, Message};
 use dossier_plugin_api::records::UnitRecord;
 
 /// Where libraries normally live.
@@ -72,26 +72,23 @@ fn shell_words(v: &str) -> Vec<String> {
 }
 
 /// Behaviour (`Ok`) or context (`Err`) reading of one library or directory, if any.
-fn judge(ctx: &Ctx, var: &str, path: &str) -> Option<Result<String, String>> {
+fn judge(ctx: &Ctx, var: &str, path: &str) -> Option<Result<Message, Message>> {
     if !path.starts_with('/') {
         return None;
     }
-    if let Some(why) = unusual_location(path) {
+    if let Some(why) = unusual_location_msg(path) {
         return Some(Ok(why));
     }
     if var == "LD_LIBRARY_PATH" {
         return None;
     }
     let standard = LIB_DIRS.iter().any(|d| path.starts_with(d));
+    let reason = |what: &str| Message::new(format!("reason.unitenv.{what}"));
     match ctx.verified(path).map(|v| v.rec.status.as_str()) {
-        Some("missing") => Some(Ok(
-            "the library is not there (deleted after it was set?)".into()
-        )),
-        Some("mismatch") => Some(Ok("the packaged library's content changed".into())),
-        Some("not_owned") if !standard => Some(Ok(
-            "no package owns it and it is outside the library directories".into(),
-        )),
-        Some("not_owned") => Some(Err("no package owns it".into())),
+        Some("missing") => Some(Ok(reason("library-missing"))),
+        Some("mismatch") => Some(Ok(reason("library-changed"))),
+        Some("not_owned") if !standard => Some(Ok(reason("unowned-outside"))),
+        Some("not_owned") => Some(Err(reason("unowned"))),
         _ => None,
     }
 }
@@ -101,13 +98,11 @@ fn findings(ctx: &Ctx, behaviour: bool) -> Vec<Finding> {
     for u in &ctx.units {
         for (var, val, from) in loader_vars(&u.rec) {
             for path in val.split([':', ' ']).filter(|p| !p.is_empty()) {
-                let verdict = judge(ctx, &var, path);
-                let why = match (&verdict, behaviour) {
-                    (Some(Ok(w)), true) => w.clone(),
-                    (Some(Err(w)), false) => w.clone(),
+                let why = match (judge(ctx, &var, path), behaviour) {
+                    (Some(Ok(w)), true) | (Some(Err(w)), false) => w,
                     _ => continue,
                 };
-                out.push(unit_finding(ctx, u, &var, path, &from, &why));
+                out.push(unit_finding(ctx, u, &var, path, &from, why));
             }
         }
     }
@@ -120,7 +115,7 @@ fn unit_finding(
     var: &str,
     path: &str,
     from: &str,
-    why: &str,
+    why: Message,
 ) -> Finding {
     let mut ev = ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source));
     if let Some(v) = ctx.verified(path) {
@@ -136,9 +131,14 @@ fn unit_finding(
             .and_then(|v| v.rec.sha256.clone())
             .map(Ioc::Sha256),
     );
-    finding(
+    explained(
         format!("unit {}", u.rec.name),
-        format!("unit {} sets {var}={path} ({from}): {why}", u.rec.name),
+        Message::new("finding.unitenv.loader-var")
+            .text("unit", &u.rec.name)
+            .text("var", var)
+            .text("path", path)
+            .text("from", from)
+            .msg("why", why),
         ev,
         iocs,
     )

@@ -5,7 +5,7 @@ use super::content::*;
 use crate::config::AnalysisConfig;
 use crate::context::{Ctx, program};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
 
 /// Prefixes of names that belong to the system: a local unit so named imitates it.
 const SYSTEM_PREFIXES: &[&str] = &[
@@ -36,7 +36,7 @@ const SYSTEM_PREFIXES: &[&str] = &[
 /// What a unit's name imitates, if it imitates something: a kernel thread or system daemon
 /// name, a packaged program (a file in a system binary directory owned by a package) or a
 /// packaged unit on this host.
-pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<String> {
+pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<Message> {
     let stem = unit
         .rsplit_once('.')
         .map_or(unit, |(s, _)| s)
@@ -48,13 +48,13 @@ pub(crate) fn imitated(ctx: &Ctx, unit: &str) -> Option<String> {
         return None;
     }
     if DISGUISE_NAMES.contains(&stem.as_str()) || kernel_thread_name(&stem) {
-        return Some(format!("`{stem}` is the name of a system program"));
+        return Some(Message::new("reason.units.system-program-name").text("name", &stem));
     }
     if let Some(p) = SYSTEM_PREFIXES.iter().find(|p| stem.starts_with(*p)) {
-        return Some(format!("`{p}...` names belong to the system"));
+        return Some(Message::new("reason.units.system-prefix").text("prefix", p));
     }
     ctx.packaged_name(&stem)
-        .then(|| format!("`{stem}` is the name of a program or unit a package installs here"))
+        .then(|| Message::new("reason.units.packaged-name").text("name", &stem))
 }
 
 pub(crate) fn unit_name_mismatch(
@@ -77,21 +77,20 @@ pub(crate) fn unit_name_mismatch(
         let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(prog.clone())];
         let ev = ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source));
         out.push(match imitated(ctx, &u.rec.name) {
-            Some(what) => finding(
+            Some(what) => explained(
                 &u.rec.name,
-                format!(
-                    "unit {} runs {prog}, another program, under a name that imitates the system: {what}",
-                    u.rec.name
-                ),
+                Message::new("finding.units.name-imitates")
+                    .text("unit", &u.rec.name)
+                    .text("program", &prog)
+                    .msg("why", what),
                 ev,
                 iocs,
             ),
-            None => finding(
+            None => explained(
                 &u.rec.name,
-                format!(
-                    "unit {} runs {prog}, a binary whose name has nothing in common with the unit's (the name imitates nothing on this host)",
-                    u.rec.name
-                ),
+                Message::new("finding.units.name-mismatch")
+                    .text("unit", &u.rec.name)
+                    .text("program", &prog),
                 ev,
                 iocs,
             )
@@ -115,12 +114,9 @@ pub(crate) fn unit_local_unowned(
                 && !ctx.is_owned(&u.rec.path)
         })
         .map(|u| {
-            finding(
+            explained(
                 &u.rec.name,
-                format!(
-                    "unit {} was created in /etc/systemd/system and no package owns it",
-                    u.rec.name
-                ),
+                Message::new("finding.units.local-unowned").text("unit", &u.rec.name),
                 ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
                 vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(u.rec.path.clone())],
             )
@@ -136,11 +132,14 @@ pub(crate) fn inline_shell_download(
     let mut out = Vec::new();
     for u in &ctx.units {
         for cmd in unit_commands(&u.rec) {
-            if let Some(why) = hook_line_pattern(cmd) {
+            if let Some(why) = hook_line_pattern_msg(cmd) {
                 out.push(
-                    finding(
+                    explained(
                         &u.rec.name,
-                        format!("unit {} {why}: `{cmd}`", u.rec.name),
+                        Message::new("finding.units.inline-unit")
+                            .text("unit", &u.rec.name)
+                            .text("command", cmd)
+                            .msg("why", why),
                         ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
                         vec![Ioc::Unit(u.rec.name.clone())],
                     )
@@ -150,11 +149,15 @@ pub(crate) fn inline_shell_download(
         }
     }
     for c in &ctx.cron {
-        if let Some(why) = hook_line_pattern(&c.rec.command) {
+        if let Some(why) = hook_line_pattern_msg(&c.rec.command) {
             let src = &c.rec.source.path;
-            out.push(finding(
+            out.push(explained(
                 format!("{src}:{}", c.rec.line),
-                format!("{src} line {} {why}: `{}`", c.rec.line, c.rec.command),
+                Message::new("finding.units.inline-cron")
+                    .text("file", src)
+                    .text("line", c.rec.line)
+                    .text("command", &c.rec.command)
+                    .msg("why", why),
                 ctx.ev(
                     c,
                     format!("cron entry {src}:{}", c.rec.line),
@@ -228,28 +231,35 @@ pub(crate) fn aggressive_timer(
                 .iter()
                 .filter(|x| x.rec.name == t.unit)
                 .flat_map(|x| unit_commands(&x.rec))
-                .find_map(|c| command_problem(ctx, c).map(|why| format!("`{c}` {why}")));
+                .find_map(|c| {
+                    command_problem_msg(ctx, c).map(|why| {
+                        Message::new("reason.units.unit-command-bad")
+                            .text("command", c)
+                            .msg("why", why)
+                    })
+                });
             let mut ev = ctx.ev(u, format!("timer {}", u.rec.name), Some(&u.rec.source));
             for x in ctx.units.iter().filter(|x| x.rec.name == t.unit) {
                 ev.extend(ctx.ev(x, format!("unit {}", x.rec.name), Some(&x.rec.source)));
             }
             let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Unit(t.unit.clone())];
             out.push(match bad {
-                Some(why) => finding(
+                Some(why) => explained(
                     &u.rec.name,
-                    format!(
-                        "timer {} (no package owns it) starts {} every `{s}`, and that unit runs something bad: {why}",
-                        u.rec.name, t.unit
-                    ),
+                    Message::new("finding.units.timer-bad")
+                        .text("timer", &u.rec.name)
+                        .text("unit", &t.unit)
+                        .text("every", s)
+                        .msg("why", why),
                     ev,
                     iocs,
                 ),
-                None => finding(
+                None => explained(
                     &u.rec.name,
-                    format!(
-                        "timer {} (no package owns it) starts {} every `{s}`",
-                        u.rec.name, t.unit
-                    ),
+                    Message::new("finding.units.timer")
+                        .text("timer", &u.rec.name)
+                        .text("unit", &t.unit)
+                        .text("every", s),
                     ev,
                     iocs,
                 )
@@ -272,7 +282,7 @@ const UNIT_DIRS: &[&str] = &[
 
 /// What a generator's script writes that is bad: a link to a unit file kept outside systemd's
 /// directories (`ln -s /usr/lib/x/kmodd.service "$1"/...`).
-fn generator_writes(text: &str) -> Option<(usize, String, String)> {
+fn generator_writes(text: &str) -> Option<(usize, String, Message)> {
     const SUFFIXES: &[&str] = &[".service", ".timer", ".socket", ".path", ".mount"];
     text.lines().enumerate().find_map(|(i, l)| {
         let t = l.trim();
@@ -294,10 +304,21 @@ fn generator_writes(text: &str) -> Option<(usize, String, String)> {
                 (
                     i + 1,
                     t.to_string(),
-                    format!("enables the unit file {w}, kept outside systemd's unit directories"),
+                    Message::new("reason.units.generator-links").text("path", w),
                 )
             })
     })
+}
+
+/// The scope of a generator (`system`, `user`, `system-environment`, `user-environment`) in
+/// the report's language; another scope as it is.
+fn generator_scope(scope: &str) -> Arg {
+    match scope {
+        "system" | "user" | "system-environment" | "user-environment" => {
+            Message::new(format!("reason.units.scope.{scope}")).into()
+        }
+        other => other.into(),
+    }
 }
 
 pub(crate) fn generator_unowned(
@@ -337,23 +358,29 @@ pub(crate) fn generator_unowned(
             .and_then(|m| (input.read_member)(m, cfg.max_scan_bytes.min(16 << 20)).ok())
             .map(|d| String::from_utf8_lossy(&d).into_owned());
         let content = text.as_deref().and_then(|t| {
-            script_patterns(t)
+            script_patterns_msg(t)
                 .into_iter()
                 .next()
                 .or_else(|| generator_writes(t))
                 .map(|(n, line, why)| {
-                    format!(
-                        "line {n} {why}: `{}`",
-                        line.chars().take(200).collect::<String>()
-                    )
+                    Message::new("reason.units.script-line")
+                        .text("n", n)
+                        .text("line", line.chars().take(200).collect::<String>())
+                        .msg("why", why)
                 })
         });
         let name = base(&g.rec.path);
         let bad = content
-            .or_else(|| unusual_location(&judged).map(|w| format!("it runs {judged}: {w}")))
+            .or_else(|| {
+                unusual_location_msg(&judged).map(|w| {
+                    Message::new("reason.units.runs-unusual")
+                        .text("path", &judged)
+                        .msg("why", w)
+                })
+            })
             .or_else(|| {
                 name.starts_with("systemd-")
-                    .then(|| format!("its name `{name}` imitates systemd's own generators"))
+                    .then(|| Message::new("reason.units.imitates-generators").text("name", name))
             });
         let ev = ctx.ev(
             g,
@@ -361,20 +388,24 @@ pub(crate) fn generator_unowned(
             g.rec.source.as_ref(),
         );
         out.push(match bad {
-            Some(why) => finding(
+            Some(why) => explained(
                 &g.rec.path,
-                format!(
-                    "{} generator {} runs at every boot and daemon-reload, no package owns it, and {why}",
-                    g.rec.scope, g.rec.path
+                with_arg(
+                    Message::new("finding.units.generator-bad")
+                        .text("path", &g.rec.path)
+                        .msg("why", why),
+                    "scope",
+                    generator_scope(&g.rec.scope),
                 ),
                 ev,
                 iocs,
             ),
-            None => finding(
+            None => explained(
                 &g.rec.path,
-                format!(
-                    "{} generator {} runs at every boot and daemon-reload and no package owns it (its content does nothing recognisably bad)",
-                    g.rec.scope, g.rec.path
+                with_arg(
+                    Message::new("finding.units.generator").text("path", &g.rec.path),
+                    "scope",
+                    generator_scope(&g.rec.scope),
                 ),
                 ev,
                 iocs,

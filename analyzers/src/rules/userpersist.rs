@@ -7,7 +7,7 @@ use super::content::*;
 use crate::config::AnalysisConfig;
 use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Finding, Ioc};
+use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
 use dossier_plugin_api::records::{LingerRecord, UnitRecord};
 
 /// Hidden directories of a home that well-known tools install programs into (pipx, cargo,
@@ -33,34 +33,41 @@ const TOOL_DIRS: &[&str] = &[
 
 /// Why a program a user entry runs sits in an odd place: `/tmp`-like directories, or a
 /// hidden directory that is not one of the well-known tool directories.
-pub fn user_unusual(path: &str) -> Option<String> {
+pub fn user_unusual(path: &str) -> Option<Message> {
     if let Some(d) = UNUSUAL_DIRS.iter().find(|d| path.starts_with(*d)) {
-        return Some(format!("it lives in {}", d.trim_end_matches('/')));
+        return Some(Message::new("reason.location.dir").text("dir", d.trim_end_matches('/')));
     }
     path.split('/')
         .find(|c| c.starts_with('.') && *c != "." && *c != ".." && !TOOL_DIRS.contains(c))
-        .map(|c| format!("its path has a hidden directory `{c}`"))
+        .map(|c| Message::new("reason.userpersist.hidden-dir").text("dir", c))
 }
 
 /// What is bad about a command a user entry runs, if anything.
-pub fn user_command_behaviour(cmd: &str) -> Option<String> {
-    hook_line_pattern(cmd).or_else(|| odd_program(cmd).map(|(_, why)| why))
+pub fn user_command_behaviour(cmd: &str) -> Option<Message> {
+    hook_line_pattern_msg(cmd).or_else(|| odd_program(cmd).map(|(_, why)| why))
 }
 
 /// The program of a command that lives in an odd place, with why.
-fn odd_program(cmd: &str) -> Option<(String, String)> {
+fn odd_program(cmd: &str) -> Option<(String, Message)> {
     let cleaned = cmd.replace(['\'', '"'], ";");
     segment_programs(&cleaned)
         .into_iter()
         .chain(program(cmd))
-        .find_map(|p| user_unusual(&p).map(|why| (p.clone(), format!("runs `{p}`, and {why}"))))
+        .find_map(|p| {
+            user_unusual(&p).map(|why| {
+                let m = Message::new("reason.command.runs-unusual")
+                    .text("program", &p)
+                    .msg("why", why);
+                (p, m)
+            })
+        })
 }
 
 /// The fact a bad command reports: the odd place of its program (shared with
 /// exec-unusual-path), otherwise the entry itself.
 fn command_fact(cmd: &str, entry: String) -> String {
     match odd_program(cmd) {
-        Some((p, _)) if hook_line_pattern(cmd).is_none() => {
+        Some((p, _)) if hook_line_pattern_msg(cmd).is_none() => {
             format!("exe-location:{}", crate::context::canonical(&p))
         }
         _ => entry,
@@ -84,19 +91,25 @@ fn unit_finding(
     ctx: &Ctx,
     u: &At<UnitRecord>,
     lingers: &[At<LingerRecord>],
-    what: String,
+    what: Message,
 ) -> Finding {
-    let who = u.rec.owner.as_deref().unwrap_or("every user");
-    let when = if lingering(lingers, u.rec.owner.as_deref()) {
-        " (the user lingers: it starts at boot, with no login)".to_string()
-    } else if u.rec.enabled {
-        " (enabled: it starts with the user's session)".into()
-    } else {
-        String::new()
+    let who = match u.rec.owner.as_deref() {
+        Some(o) => Arg::from(o),
+        None => Message::new("reason.userpersist.every-user").into(),
     };
-    finding(
+    let when = if lingering(lingers, u.rec.owner.as_deref()) {
+        Message::new("reason.userpersist.starts-at-boot").into()
+    } else if u.rec.enabled {
+        Message::new("reason.userpersist.starts-with-session").into()
+    } else {
+        Arg::Text(String::new())
+    };
+    let m = Message::new("finding.userpersist.user-unit")
+        .text("path", &u.rec.path)
+        .msg("what", what);
+    explained(
         format!("unit {}", u.rec.name),
-        format!("user unit {} of {who}{when} {what}", u.rec.path),
+        with_arg(with_arg(m, "who", who), "when", when),
         ctx.ev(u, format!("user unit {}", u.rec.name), Some(&u.rec.source)),
         vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(u.rec.path.clone())],
     )
@@ -119,7 +132,10 @@ pub(crate) fn user_persistence_malicious(
         else {
             continue;
         };
-        let mut f = unit_finding(ctx, u, &lingers, format!("runs `{cmd}`: it {why}"));
+        let what = Message::new("reason.userpersist.runs-bad")
+            .text("command", &cmd)
+            .msg("why", why);
+        let mut f = unit_finding(ctx, u, &lingers, what);
         let fact = command_fact(&cmd, format!("unit-command:{}", u.rec.name));
         f.iocs.push(Ioc::ConfigLine(cmd));
         out.push(f.with_fact(fact));
@@ -145,21 +161,23 @@ pub(crate) fn user_persistence_malicious(
                 .and_then(|s| s.sha256.clone())
                 .map(Ioc::Sha256),
         );
-        out.push(finding(
-            h.rec.path.clone(),
-            format!(
-                "autostart entry {} of {} (run at every graphical login) runs `{cmd}`: it {why}",
-                h.rec.path,
-                h.rec.owner.as_deref().unwrap_or("?")
-            ),
-            ctx.ev(
-                h,
-                format!("autostart entry {}", h.rec.path),
-                h.rec.source.as_ref(),
-            ),
-            iocs,
-        )
-        .with_fact(format!("hook-file:{}", h.rec.path)));
+        out.push(
+            explained(
+                h.rec.path.clone(),
+                Message::new("finding.userpersist.autostart-malicious")
+                    .text("path", &h.rec.path)
+                    .text("owner", h.rec.owner.as_deref().unwrap_or("?"))
+                    .text("command", &cmd)
+                    .msg("why", why),
+                ctx.ev(
+                    h,
+                    format!("autostart entry {}", h.rec.path),
+                    h.rec.source.as_ref(),
+                ),
+                iocs,
+            )
+            .with_fact(format!("hook-file:{}", h.rec.path)),
+        );
     }
     out
 }
@@ -177,21 +195,20 @@ pub(crate) fn user_persistence_entry(
         .filter(|u| u.rec.owner.is_some() && u.rec.enabled && !u.rec.masked)
     {
         let runs = unit_commands(&u.rec).next().cloned().unwrap_or_default();
-        out.push(unit_finding(ctx, u, &lingers, format!("runs `{runs}`")));
+        let what = Message::new("reason.userpersist.runs").text("command", runs);
+        out.push(unit_finding(ctx, u, &lingers, what));
     }
     for h in ctx
         .hooks
         .iter()
         .filter(|h| h.rec.class == "autostart" && h.rec.owner.is_some() && h.rec.active)
     {
-        out.push(finding(
+        out.push(explained(
             h.rec.path.clone(),
-            format!(
-                "autostart entry {} of {} runs `{}` at every graphical login",
-                h.rec.path,
-                h.rec.owner.as_deref().unwrap_or("?"),
-                h.rec.commands.join("; ")
-            ),
+            Message::new("finding.userpersist.autostart-entry")
+                .text("path", &h.rec.path)
+                .text("owner", h.rec.owner.as_deref().unwrap_or("?"))
+                .text("commands", h.rec.commands.join("; ")),
             ctx.ev(
                 h,
                 format!("autostart entry {}", h.rec.path),
@@ -208,15 +225,18 @@ pub(crate) fn user_persistence_entry(
             .map(|u| u.rec.name.as_str())
             .collect();
         let what = if !l.rec.account_exists {
-            "which is not an account of /etc/passwd".to_string()
+            Message::new("reason.userpersist.linger-no-account")
         } else if units.is_empty() {
-            "(no enabled unit of its own)".to_string()
+            Message::new("reason.userpersist.linger-no-units")
         } else {
-            format!("whose enabled units start at boot: {}", units.join(", "))
+            Message::new("reason.userpersist.linger-units").text("units", units.join(", "))
         };
-        out.push(finding(
+        out.push(explained(
             format!("linger {}", l.rec.user),
-            format!("user {} lingers ({}) {what}", l.rec.user, l.rec.path),
+            Message::new("finding.userpersist.linger")
+                .text("user", &l.rec.user)
+                .text("path", &l.rec.path)
+                .msg("what", what),
             ctx.ev(l, format!("linger file {}", l.rec.path), None),
             vec![Ioc::Account(l.rec.user.clone())],
         ));

@@ -358,6 +358,7 @@ pub(crate) fn finish(
     index: &[Indexed],
     spool: &Spool,
     dirs: &mut HostDirs,
+    lang: &dossier_i18n::Catalog,
 ) -> Result<Option<EventsDone>, AnalyzeError> {
     if imports.is_empty() {
         return Ok(None);
@@ -367,16 +368,16 @@ pub(crate) fn finish(
     let hosts = triage_hosts(index);
     sources.sort_by(|a, b| a.bundle.cmp(&b.bundle));
     let report = view(&analysis, sources, &triage, &hosts);
-    let md = render_with_errors(&report, &errors);
+    let md = render_with_errors(&report, &errors, lang);
     let report_path = out.join("events-report.md");
     write_report_unsynced(&report_path, &md)?;
     let json_path = out.join("events.json");
     let json =
         serde_json::to_string_pretty(&report).map_err(|e| ReportError::write(&json_path, e))?;
     write_report_unsynced(&json_path, &(json + "\n"))?;
-    host_sections(out, &report, &analysis, &hosts, dirs)?;
+    host_sections(out, &report, &analysis, &hosts, dirs, lang)?;
     Ok(Some(EventsDone {
-        summary: fleet_summary(&report),
+        summary: dossier_reporters::events::fleet_paragraph(&report, lang),
         alerts: report.alerts.len(),
         events: report.events_analyzed,
         report: report_path,
@@ -385,14 +386,13 @@ pub(crate) fn finish(
 }
 
 /// The Markdown report, with the lines that could not be read, if any.
-fn render_with_errors(report: &EventsReport, errors: &[String]) -> String {
-    let mut md = dossier_reporters::events::render(report);
-    if !errors.is_empty() {
-        md.push_str("\n## Unreadable event records\n\n");
-        for e in errors {
-            md.push_str(&format!("- {}\n", dossier_reporters::markdown::md(e)));
-        }
-    }
+fn render_with_errors(
+    report: &EventsReport,
+    errors: &[String],
+    lang: &dossier_i18n::Catalog,
+) -> String {
+    let mut md = dossier_reporters::events::render(report, lang);
+    md.push_str(&dossier_reporters::events::unreadable(errors, lang));
     md
 }
 
@@ -579,68 +579,6 @@ fn names_path(cmd: &str, path: &str) -> bool {
     })
 }
 
-/// The fleet report's paragraph on imported events.
-fn fleet_summary(r: &EventsReport) -> String {
-    format!(
-        "**Imported events:** {} events from {} import bundle(s) on {} device(s), {} to {}: \
-         {} alerts (highest {}), {} informational, alert-to-event ratio {:.4}. \
-         See `events-report.md`.\n",
-        r.events_analyzed,
-        r.sources.len(),
-        r.devices.len(),
-        if r.period_start.is_empty() {
-            "-"
-        } else {
-            &r.period_start
-        },
-        if r.period_end.is_empty() {
-            "-"
-        } else {
-            &r.period_end
-        },
-        r.alerts.len(),
-        r.highest_severity,
-        r.informational,
-        r.alert_ratio
-    )
-}
-
-/// The *Imported events* section of one device.
-fn device_section(r: &EventsReport, device: &DeviceView, key: &str) -> String {
-    use dossier_reporters::markdown::md;
-    let mut s = format!(
-        "\n## Imported events\n\n{} events of `{}` from import bundles ({}): {} alerts. \
-         The whole alerts, with their evidence, are in `events-report.md`.\n\n",
-        device.events,
-        md(&device.device),
-        r.sources
-            .iter()
-            .map(|s| format!("`{}`", md(&s.bundle)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        device.alerts
-    );
-    let mine: Vec<&AlertView> = r
-        .alerts
-        .iter()
-        .filter(|a| host_key(&a.evidence.device) == key)
-        .collect();
-    if !mine.is_empty() {
-        s.push_str("| Alert | Severity | Time | Rule | What |\n|---|---|---|---|---|\n");
-        for a in mine {
-            s.push_str(&format!(
-                "| {} | {} | {} | `{}` | {} |\n",
-                a.id,
-                a.severity,
-                md(&a.evidence.time),
-                a.rule,
-                md(&a.title)
-            ));
-        }
-    }
-    s
-}
-
 /// Adds each device's section to the host report of its triage bundles, or writes a host
 /// report of its own for a device with events only.
 fn host_sections(
@@ -649,9 +587,15 @@ fn host_sections(
     analysis: &EventAnalysis,
     hosts: &BTreeMap<String, Vec<(String, String, PathBuf)>>,
     dirs: &mut HostDirs,
+    lang: &dossier_i18n::Catalog,
 ) -> Result<(), AnalyzeError> {
     for (key, d) in analysis.devices.keys().zip(&r.devices) {
-        let section = device_section(r, d, key);
+        let mine: Vec<&AlertView> = r
+            .alerts
+            .iter()
+            .filter(|a| host_key(&a.evidence.device) == *key)
+            .collect();
+        let section = dossier_reporters::events::device_section(r, d, &mine, lang);
         match hosts.get(key) {
             Some(reports) => {
                 for (_, _, path) in reports {
@@ -664,11 +608,7 @@ fn host_sections(
             None => {
                 let hdir = out.join(host_dir(&d.device, dirs));
                 ensure_out_dir(&hdir).map_err(ReportError::OutDir)?;
-                let text = format!(
-                    "# Host report: {}\n\nNo triage bundle of this host was analyzed in this \
-                     run: this report holds its imported events only.\n{section}",
-                    dossier_reporters::markdown::md(&d.device)
-                );
+                let text = dossier_reporters::events::events_only_host(d, &section, lang);
                 write_report_unsynced(&hdir.join("report.md"), &text)?;
             }
         }

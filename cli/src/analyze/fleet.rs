@@ -104,7 +104,9 @@ pub(crate) fn write_fleet(
     let (report_path, findings_path) = (report.path.clone(), findings.path.clone());
     let report_err = |e: std::io::Error| ReportError::write(&report_path, e);
     let findings_err = |e: std::io::Error| ReportError::write(&findings_path, e);
-    let mut fw = FleetWriter::new(fleet.entries).with_superseded(fleet.superseded);
+    let mut fw = FleetWriter::new(fleet.entries)
+        .with_superseded(fleet.superseded)
+        .with_catalog(dossier_i18n::catalog(playbook.report.lang));
     if let Some((s, prevalence)) = fleet.stacking {
         fw = fw.with_stacking(s, prevalence);
     }

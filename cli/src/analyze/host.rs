@@ -383,7 +383,8 @@ impl Examiner<'_> {
             Vec::new()
         };
         let t = Instant::now();
-        let report = dossier_reporters::host::render(&analysis);
+        let report =
+            dossier_reporters::host::render(&analysis, dossier_i18n::catalog(playbook.report.lang));
         let json = serde_json::to_vec(&analysis).map_err(|e| e.to_string());
         timings.add(Stage::Render, t);
         Ok(Done::Host(Box::new(Examination {

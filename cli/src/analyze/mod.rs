@@ -190,7 +190,8 @@ pub fn analyze_merged(
     let prevalence = |f: &Finding| stacking.hosts_with(f);
     // Stable: bundles of one host with the same file name stay in argument order.
     index.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    let events = events::finish(out, imports, &index, &spool, &mut dirs)?;
+    let lang = dossier_i18n::catalog(playbook.report.lang);
+    let events = events::finish(out, imports, &index, &spool, &mut dirs, lang)?;
     let entries: Vec<HostEntry> = index
         .iter_mut()
         .map(|i| i.entry.take().expect("taken once"))

@@ -92,7 +92,8 @@ impl Stacking {
             }
             common += a.policy.common.len();
             policy::rescore(&mut a, &playbook.analysis);
-            write_report(&i.report, &dossier_reporters::host::render(&a))?;
+            let lang = dossier_i18n::catalog(playbook.report.lang);
+            write_report(&i.report, &dossier_reporters::host::render(&a, lang))?;
             spool.rewrite(i, &a)?;
         }
         Ok((Some(share), common))

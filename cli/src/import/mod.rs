@@ -537,6 +537,7 @@ fn import_playbook() -> Playbook {
         plugins: Default::default(),
         reporters: Default::default(),
         plugin_limits: Default::default(),
+        report: Default::default(),
     }
 }
 

@@ -68,7 +68,7 @@ pub fn plan(a: MergeArgs, registry: Registry) -> anyhow::Result<MergePlan> {
         folders.push(Folder::read(dir)?);
     }
     folders.sort_by(|x, y| x.dir.cmp(&y.dir));
-    let playbook = choose_playbook(a.playbook.as_deref(), &folders, &registry)?;
+    let playbook = choose_playbook(a.playbook.as_deref(), &folders, &registry)?.with_lang(a.lang);
     registry.set_limits(&playbook.plugin_limits);
     let baseline = a
         .baseline

@@ -4,6 +4,8 @@
 
 use super::risk::risk;
 use crate::markdown::md;
+use crate::words::{explanation, line, rule_title, severity};
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, RuleHit};
 use dossier_plugin_api::attack;
 use std::io::{self, Write};
@@ -52,47 +54,74 @@ impl<'h> Alert<'h> {
         self.prevalence.iter().copied().min().unwrap_or(0)
     }
 
-    /// Writes the alert's text, `of` the number of hosts in the fleet.
-    pub(super) fn write(&self, o: &mut dyn Write, of: usize) -> io::Result<()> {
+    /// Writes the alert's text, `of` the number of hosts in the fleet, in the language of `c`.
+    pub(super) fn write(&self, o: &mut dyn Write, of: usize, c: &Catalog) -> io::Result<()> {
         let (h, hit, fs, prev) = (self.host, self.hit, &self.findings[..], &self.prevalence);
         let rank = self.rank();
         // The number goes in front when the alerts are copied in rank order.
-        writeln!(o, ": {} on {}\n", md(&hit.title), md(&h.hostname))?;
         writeln!(
             o,
-            "**Severity:** {}  \n**Category:** `{}` ({})  \n**MITRE ATT&CK:** {}{}\n",
-            hit.severity.label(),
-            hit.rule,
-            match (&hit.counted_under, hit.boost) {
-                (Some(r), _) => format!("+0: the same observation is counted under `{r}`"),
-                (None, 0) => format!("+{} to the host score", hit.weight),
-                (None, b) => format!(
-                    "+{} to the host score, +{b} from context on the same subject",
-                    hit.weight
-                ),
-            },
-            md(&attack::labels(&hit.mitre)),
-            if self.stacking {
-                format!("  \n**Prevalence:** on {rank} of {of} hosts")
-            } else {
-                String::new()
-            }
+            ": {}\n",
+            c.format(
+                "fleet.alert.title",
+                &[
+                    ("title", &md(rule_title(c, &hit.rule, &hit.title))),
+                    ("host", &md(&h.hostname)),
+                ]
+            )
         )?;
-        writeln!(o, "**Description:**")?;
-        for (k, f) in fs.iter().enumerate() {
-            match prev.get(k) {
-                Some(n) => writeln!(o, "- {} (on {n} of {of} hosts)", md(&f.explanation))?,
-                None => writeln!(o, "- {}", md(&f.explanation))?,
-            }
-        }
-        writeln!(o, "\n**Evidence:**")?;
+        let points = match (&hit.counted_under, hit.boost) {
+            (Some(r), _) => c.format("host.hits.counted_under", &[("rule", r)]),
+            (None, 0) => c.format("fleet.alert.points", &[("weight", &hit.weight)]),
+            (None, b) => c.format(
+                "fleet.alert.points_boost",
+                &[("weight", &hit.weight), ("boost", &b)],
+            ),
+        };
+        let prevalence = if self.stacking {
+            format!(
+                "  \n{}",
+                c.format("fleet.alert.prevalence", &[("n", &rank), ("of", &of)])
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             o,
-            "- **Host:** {} (collected {})\n- **Bundle:** `{}` SHA-256 `{}`",
-            md(&h.hostname),
-            h.collected_started,
-            md(&h.bundle),
-            h.bundle_sha256
+            "{}  \n{}  \n{}{prevalence}\n",
+            c.format(
+                "fleet.alert.severity",
+                &[("severity", &severity(c, hit.severity))]
+            ),
+            c.format(
+                "fleet.alert.category",
+                &[("rule", &hit.rule), ("points", &points)]
+            ),
+            c.format(
+                "fleet.alert.mitre",
+                &[("mitre", &md(&attack::labels(&hit.mitre)))]
+            ),
+        )?;
+        writeln!(o, "{}", c.text("fleet.alert.description"))?;
+        for (k, f) in fs.iter().enumerate() {
+            let on = prev
+                .get(k)
+                .map(|n| c.format("fleet.alert.on_hosts", &[("n", n), ("of", &of)]))
+                .unwrap_or_default();
+            writeln!(o, "- {}{on}", md(&explanation(c, f)))?;
+        }
+        writeln!(o, "\n{}", c.text("fleet.alert.evidence"))?;
+        writeln!(
+            o,
+            "- {}\n- {}",
+            c.format(
+                "fleet.alert.host",
+                &[("host", &md(&h.hostname)), ("time", &h.collected_started)]
+            ),
+            c.format(
+                "fleet.alert.bundle",
+                &[("bundle", &md(&h.bundle)), ("sha256", &h.bundle_sha256)]
+            )
         )?;
         for f in fs {
             for e in &f.evidence {
@@ -100,13 +129,17 @@ impl<'h> Alert<'h> {
                     o,
                     "  - `{}`{} SHA-256 `{}`: {}",
                     md(&e.member),
-                    e.line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                    line(c, e.line),
                     e.sha256,
                     md(&e.what)
                 )?;
             }
         }
-        writeln!(o, "\n**Risk Assessment:** {}\n\n---\n", risk(hit, fs))?;
+        writeln!(
+            o,
+            "\n{}\n\n---\n",
+            c.format("fleet.alert.risk", &[("risk", &risk(hit, fs, c))])
+        )?;
         Ok(())
     }
 }

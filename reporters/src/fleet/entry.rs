@@ -2,6 +2,7 @@
 //! the host table and to number the alerts.
 
 use super::severity::slot;
+use dossier_i18n::Catalog;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{HostAnalysis, Severity};
 
@@ -55,23 +56,30 @@ impl HostEntry {
     /// otherwise `offline image (N rules not evaluated)` for an image collected with `--root`,
     /// `partial (N rules)` for rules evaluated on partial data, `incomplete (N rules not
     /// evaluated)` for a live host some data is missing of.
-    pub fn data(&self) -> String {
-        let rules = |n: usize| format!("{n} rule{}", if n == 1 { "" } else { "s" });
-        let ne = format!("{} not evaluated", rules(self.not_evaluated));
-        match (self.offline, self.not_evaluated > 0, self.partial > 0) {
-            (true, false, false) => "offline image".into(),
-            (true, true, false) => format!("offline image ({ne})"),
-            (true, false, true) => {
-                format!("offline image ({} on partial data)", rules(self.partial))
-            }
-            (true, true, true) => format!(
-                "offline image ({ne}, {} on partial data)",
-                rules(self.partial)
-            ),
-            (false, false, false) => "complete".into(),
-            (false, true, false) => format!("incomplete ({ne})"),
-            (false, false, true) => format!("partial ({})", rules(self.partial)),
-            (false, true, true) => format!("partial ({}; {ne})", rules(self.partial)),
-        }
+    pub fn data(&self, c: &Catalog) -> String {
+        let rules = |n: usize| {
+            let id = if n == 1 {
+                "fleet.data.rule_one"
+            } else {
+                "fleet.data.rule_many"
+            };
+            c.format(id, &[("n", &n)])
+        };
+        let ne = c.format(
+            "fleet.data.not_evaluated",
+            &[("rules", &rules(self.not_evaluated))],
+        );
+        let partial = rules(self.partial);
+        let id = match (self.offline, self.not_evaluated > 0, self.partial > 0) {
+            (true, false, false) => "fleet.data.offline",
+            (true, true, false) => "fleet.data.offline_not_evaluated",
+            (true, false, true) => "fleet.data.offline_partial",
+            (true, true, true) => "fleet.data.offline_both",
+            (false, false, false) => "fleet.data.complete",
+            (false, true, false) => "fleet.data.incomplete",
+            (false, false, true) => "fleet.data.partial",
+            (false, true, true) => "fleet.data.partial_not_evaluated",
+        };
+        c.format(id, &[("not_evaluated", &ne), ("rules", &partial)])
     }
 }

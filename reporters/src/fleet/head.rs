@@ -6,6 +6,8 @@
 use super::entry::HostEntry;
 use super::severity::ORDER;
 use crate::markdown::md;
+use crate::words::{comma, count, paren, severity, verdict};
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{NotCollected, Unanalyzed};
 use dossier_plugin_api::{Timestamp, attack};
 use serde::{Deserialize, Serialize};
@@ -27,56 +29,61 @@ pub struct Superseded {
 }
 
 /// Title, executive summary, host table, what was not analyzed or collected or superseded,
-/// and the heading of the alerts.
+/// and the heading of the alerts, in the language of `c`.
 pub(super) fn write_head(
     hosts: &[HostEntry],
     o: &mut dyn Write,
-    unanalyzed: &[Unanalyzed],
-    not_collected: &[NotCollected],
+    (unanalyzed, not_collected): (&[Unanalyzed], &[NotCollected]),
     events: Option<&str>,
     superseded: &[Superseded],
+    c: &Catalog,
 ) -> io::Result<()> {
     let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
     for t in not_collected {
         *outcomes.entry(t.outcome.as_str()).or_default() += 1;
     }
-    let outcomes = outcomes
-        .iter()
-        .map(|(k, n)| format!("{}: {n}", md(k)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    counts(o, hosts, not_collected, &outcomes)?;
-    executive_summary(o, hosts, unanalyzed, not_collected, &outcomes)?;
+    let outcomes: Vec<String> = outcomes.iter().map(|(k, n)| count(c, &md(k), n)).collect();
+    let outcomes = comma(c, &outcomes);
+    counts(o, hosts, not_collected, &outcomes, c)?;
+    executive_summary(o, hosts, (unanalyzed, not_collected), &outcomes, c)?;
     if let Some(e) = events {
         writeln!(o, "{e}")?;
     }
-    host_table(o, hosts)?;
-    not_analyzed_or_collected(o, unanalyzed, not_collected)?;
+    host_table(o, hosts, c)?;
+    not_analyzed_or_collected(o, unanalyzed, not_collected, c)?;
     if !superseded.is_empty() {
         writeln!(
             o,
-            "\n**Superseded** ({}: older bundles of hosts collected again; the newest verified bundle of each host is analyzed):\n",
-            superseded.len()
+            "\n{}\n",
+            c.format("fleet.lists.superseded", &[("n", &superseded.len())])
         )?;
         for s in superseded {
             writeln!(
                 o,
-                "- `{}` (`{}`) of {}, collected {}: superseded by `{}`",
-                md(&s.bundle),
-                &s.sha256[..s.sha256.len().min(16)],
-                md(&s.hostname),
-                s.collected,
-                md(&s.by)
+                "- {}",
+                c.format(
+                    "fleet.lists.superseded_item",
+                    &[
+                        ("bundle", &md(&s.bundle)),
+                        ("sha256", &&s.sha256[..s.sha256.len().min(16)]),
+                        ("host", &md(&s.hostname)),
+                        ("time", &s.collected),
+                        ("by", &md(&s.by)),
+                    ]
+                )
             )?;
         }
     }
-    writeln!(o, "\n## Security Alerts\n")
+    writeln!(o, "\n## {}\n", c.text("fleet.alerts_heading"))
 }
 
 /// Hosts whose rules ran on partial data (collected with gaps).
 fn gapped(hosts: &[HostEntry]) -> usize {
     hosts.iter().filter(|h| h.partial > 0).count()
 }
+
+/// The verdicts as analyses store them, in the order the summary counts them.
+const VERDICTS: [&str; 3] = ["Malicious likely", "Suspicious", "Unclear/Benign"];
 
 /// The title and the counts under it: period, hosts, findings, targets not collected
 /// (`outcomes`: how many of each outcome), gaps, alerts by severity, verdicts.
@@ -85,6 +92,7 @@ fn counts(
     hosts: &[HostEntry],
     not_collected: &[NotCollected],
     outcomes: &str,
+    c: &Catalog,
 ) -> io::Result<()> {
     let findings: usize = hosts.iter().map(|h| h.findings).sum();
     let highest = hosts.iter().filter_map(|h| h.highest).max();
@@ -94,26 +102,38 @@ fn counts(
     }
     let first = hosts.iter().map(|h| h.collected_started).min();
     let last = hosts.iter().map(|h| h.collected_finished).max();
-    writeln!(o, "# Fleet Security Analysis Report\n")?;
+    writeln!(o, "# {}\n", c.text("fleet.title"))?;
     if let (Some(a), Some(b)) = (first, last) {
-        writeln!(o, "**Collection period:** {a} to {b} (UTC)  ")?;
+        writeln!(
+            o,
+            "{}  ",
+            c.format("fleet.period", &[("from", &a), ("to", &b)])
+        )?;
     }
-    writeln!(
-        o,
-        "**Hosts analyzed:** {}  \n**Bundles:** {}  \n**Findings:** {findings}  \n**Highest severity:** {}  ",
-        hosts.len(),
-        hosts.len(),
-        highest.map_or("none", |s| s.label())
-    )?;
+    let highest = highest.map_or(c.text("fleet.none"), |s| severity(c, s));
+    for line in [
+        c.format("fleet.hosts", &[("n", &hosts.len())]),
+        c.format("fleet.bundles", &[("n", &hosts.len())]),
+        c.format("fleet.findings", &[("n", &findings)]),
+        c.format("fleet.highest", &[("severity", &highest)]),
+    ] {
+        writeln!(o, "{line}  ")?;
+    }
     if !not_collected.is_empty() {
         writeln!(
             o,
-            "**Targets not collected:** {} ({outcomes})  ",
-            not_collected.len()
+            "{}  ",
+            c.format(
+                "fleet.not_collected",
+                &[("n", &not_collected.len()), ("outcomes", &outcomes)]
+            )
         )?;
     }
-    let gapped = gapped(hosts);
-    writeln!(o, "**Hosts collected with gaps:** {gapped}  ")?;
+    writeln!(
+        o,
+        "{}  ",
+        c.format("fleet.gapped", &[("n", &gapped(hosts))])
+    )?;
     // One alert per rule hit: the same counts as the alerts listed below.
     let mut alerts = [0usize; 5];
     for h in hosts {
@@ -125,27 +145,37 @@ fn counts(
         .iter()
         .zip(alerts)
         .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{}: {n}", s.label()))
+        .map(|(s, n)| count(c, severity(c, *s), n))
+        .collect();
+    let by_sev = if by_sev.is_empty() {
+        String::new()
+    } else {
+        paren(c, &comma(c, &by_sev))
+    };
+    writeln!(
+        o,
+        "{}  ",
+        c.format(
+            "fleet.alerts",
+            &[
+                ("n", &alerts.iter().sum::<usize>()),
+                ("by_severity", &by_sev)
+            ]
+        )
+    )?;
+    writeln!(
+        o,
+        "{}  ",
+        c.format("fleet.techniques", &[("release", &attack::release())])
+    )?;
+    let verdicts: Vec<String> = VERDICTS
+        .iter()
+        .map(|v| count(c, verdict(c, v), verdicts.get(v).copied().unwrap_or(0)))
         .collect();
     writeln!(
         o,
-        "**Alerts:** {}{}  ",
-        alerts.iter().sum::<usize>(),
-        if by_sev.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", by_sev.join(", "))
-        }
-    )?;
-    writeln!(o, "**Technique names:** {}  ", attack::release())?;
-    writeln!(
-        o,
-        "**Verdicts:** {}\n",
-        ["Malicious likely", "Suspicious", "Unclear/Benign"]
-            .iter()
-            .map(|v| format!("{v}: {}", verdicts.get(v).copied().unwrap_or(0)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "{}\n",
+        c.format("fleet.verdicts", &[("verdicts", &comma(c, &verdicts))])
     )
 }
 
@@ -154,59 +184,68 @@ fn counts(
 fn executive_summary(
     o: &mut dyn Write,
     hosts: &[HostEntry],
-    unanalyzed: &[Unanalyzed],
-    not_collected: &[NotCollected],
+    (unanalyzed, not_collected): (&[Unanalyzed], &[NotCollected]),
     outcomes: &str,
+    c: &Catalog,
 ) -> io::Result<()> {
     let gapped = gapped(hosts);
-    writeln!(o, "## Executive Summary\n")?;
-    let bad: Vec<&HostEntry> = hosts
-        .iter()
-        .filter(|h| h.verdict == "Malicious likely")
-        .collect();
-    let sus: Vec<&HostEntry> = hosts.iter().filter(|h| h.verdict == "Suspicious").collect();
+    writeln!(o, "## {}\n", c.text("fleet.summary.heading"))?;
+    let bad: Vec<&HostEntry> = hosts.iter().filter(|h| h.verdict == VERDICTS[0]).collect();
+    let sus: Vec<&HostEntry> = hosts.iter().filter(|h| h.verdict == VERDICTS[1]).collect();
     write!(
         o,
-        "{} of {} analyzed hosts are likely compromised{}, {} suspicious{}. {} bundle(s) could not be analyzed.",
-        bad.len(),
-        hosts.len(),
-        names(&bad),
-        sus.len(),
-        names(&sus),
-        unanalyzed.len()
+        "{}",
+        c.format(
+            "fleet.summary.hosts",
+            &[
+                ("bad", &bad.len()),
+                ("hosts", &hosts.len()),
+                ("bad_names", &names(&bad, c)),
+                ("suspicious", &sus.len()),
+                ("suspicious_names", &names(&sus, c)),
+                ("unanalyzed", &unanalyzed.len()),
+            ]
+        )
     )?;
     if !not_collected.is_empty() {
         write!(
             o,
-            " {} target(s) could not be collected ({outcomes}): they are not known to be clean.",
-            not_collected.len()
+            "{}",
+            c.format(
+                "fleet.summary.not_collected",
+                &[("n", &not_collected.len()), ("outcomes", &outcomes)]
+            )
         )?;
     }
     if gapped > 0 {
-        write!(
-            o,
-            " {gapped} host(s) collected with gaps: some rules ran on partial data (permission denied, truncated, host lost), so a clean result there is not proof (see each host report).",
-        )?;
+        write!(o, "{}", c.format("fleet.summary.gapped", &[("n", &gapped)]))?;
     }
     writeln!(o, "\n")
 }
 
 /// One row per host: verdict, score, findings, highest severity, data and bundle.
-fn host_table(o: &mut dyn Write, hosts: &[HostEntry]) -> io::Result<()> {
+fn host_table(o: &mut dyn Write, hosts: &[HostEntry], c: &Catalog) -> io::Result<()> {
+    let columns: Vec<String> = [
+        "host", "verdict", "score", "findings", "highest", "data", "bundle",
+    ]
+    .iter()
+    .map(|k| c.text(&format!("fleet.table.{k}")).to_string())
+    .collect();
     writeln!(
         o,
-        "| host | verdict | score | findings | highest | data | bundle |\n|---|---|---|---|---|---|---|"
+        "| {} |\n|---|---|---|---|---|---|---|",
+        columns.join(" | ")
     )?;
     for h in hosts {
         writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | `{}` (`{}`) |",
             md(&h.hostname),
-            h.verdict,
+            verdict(c, &h.verdict),
             h.score,
             h.findings,
-            h.highest.map_or("-", |s| s.label()),
-            h.data(),
+            h.highest.map_or("-", |s| severity(c, s)),
+            h.data(c),
             md(&h.bundle),
             &h.bundle_sha256[..h.bundle_sha256.len().min(16)]
         )?;
@@ -220,15 +259,16 @@ fn not_analyzed_or_collected(
     o: &mut dyn Write,
     unanalyzed: &[Unanalyzed],
     not_collected: &[NotCollected],
+    c: &Catalog,
 ) -> io::Result<()> {
     if !unanalyzed.is_empty() {
-        writeln!(o, "\n**Not analyzed:**\n")?;
+        writeln!(o, "\n{}\n", c.text("fleet.lists.not_analyzed"))?;
         for u in unanalyzed {
             writeln!(o, "- `{}`: {}", md(&u.subject), md(&u.reason))?;
         }
     }
     if !not_collected.is_empty() {
-        writeln!(o, "\n**Not collected:**\n")?;
+        writeln!(o, "\n{}\n", c.text("fleet.lists.not_collected"))?;
         for t in not_collected {
             writeln!(
                 o,
@@ -243,16 +283,11 @@ fn not_analyzed_or_collected(
 }
 
 /// The hostnames of `hs` in parentheses after a count (" (a, b)"), or nothing.
-fn names(hs: &[&HostEntry]) -> String {
+fn names(hs: &[&HostEntry], c: &Catalog) -> String {
     if hs.is_empty() {
         String::new()
     } else {
-        format!(
-            " ({})",
-            hs.iter()
-                .map(|h| h.hostname.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        let names: Vec<&str> = hs.iter().map(|h| h.hostname.as_str()).collect();
+        paren(c, &comma(c, &names))
     }
 }

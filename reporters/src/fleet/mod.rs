@@ -38,17 +38,18 @@ pub use head::Superseded;
 pub use severity::{ORDER, slot};
 pub use writer::FleetWriter;
 
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{HostAnalysis, NotCollected, Unanalyzed};
 use std::io;
 
-/// Renders the fleet report of `hosts` (in this order) in memory.
+/// Renders the fleet report of `hosts` (in this order) in memory, in the language of `c`.
 pub fn render(
     hosts: &[HostAnalysis],
-    unanalyzed: &[Unanalyzed],
-    not_collected: &[NotCollected],
+    (unanalyzed, not_collected): (&[Unanalyzed], &[NotCollected]),
+    c: &Catalog,
 ) -> String {
     let index: Vec<HostEntry> = hosts.iter().map(HostEntry::of).collect();
-    let mut w = FleetWriter::new(&index);
+    let mut w = FleetWriter::new(&index).with_catalog(c);
     let mut out = Vec::new();
     let mut sections: [io::Cursor<Vec<u8>>; 5] = Default::default();
     let done = (|| {
@@ -67,6 +68,7 @@ pub fn render(
 mod tests {
     use super::*;
     use crate::sample::host;
+    use crate::words::english as en;
     use dossier_plugin_api::analysis::{Finding, Ioc, Severity};
     use dossier_plugin_api::policy::StackingSummary;
 
@@ -84,7 +86,7 @@ mod tests {
             host("b", "b.zip", &[Severity::High, Severity::Critical]),
             host("c", "c.zip", &[]),
         ];
-        let r = render(&hosts, &[], &[]);
+        let r = render(&hosts, (&[], &[]), en());
         assert_eq!(
             alert_lines(&r),
             [
@@ -139,7 +141,7 @@ mod tests {
         assert!(r.contains("(on 1 of 3 hosts)"), "{r}");
         assert!(r.contains("## Stacking\n"), "{r}");
         // Without stacking: host order, no prevalence.
-        let plain = render(&hosts, &[], &[]);
+        let plain = render(&hosts, (&[], &[]), en());
         assert_eq!(
             alert_lines(&plain)[1..],
             [
@@ -153,7 +155,7 @@ mod tests {
 
     #[test]
     fn no_alerts_and_nothing_to_correlate() {
-        let r = render(&[host("c", "c.zip", &[])], &[], &[]);
+        let r = render(&[host("c", "c.zip", &[])], (&[], &[]), en());
         assert!(r.contains("## Security Alerts\n\nNo alerts.\n\n## Cross-host Correlation\n\nNo IOC to correlate.\n"), "{r}");
         assert!(r.contains("0 bundle(s) could not be analyzed."), "{r}");
         assert!(
@@ -169,7 +171,7 @@ mod tests {
             host("a", "a-2.zip", &[Severity::Low]),
             host("b", "b.zip", &[Severity::Medium]),
         ];
-        let r = render(&hosts, &[], &[]);
+        let r = render(&hosts, (&[], &[]), en());
         assert!(r.contains("| `/tmp/x` | path | 2 of 3 | a, b |"), "{r}");
         assert!(r.contains("| `a.service` | unit | 1 of 3 | a |"), "{r}");
         assert!(!r.contains("| pid |"), "{r}");
@@ -202,7 +204,7 @@ mod tests {
             subject: "x.zip".into(),
             reason: "verification failed".into(),
         }];
-        let r = render(&[host("a", "a.zip", &[])], &un, &nc);
+        let r = render(&[host("a", "a.zip", &[])], (&un, &nc), en());
         assert!(
             r.contains("**Targets not collected:** 3 (auth_failed: 1, unreachable: 2)  \n"),
             "{r}"
@@ -254,10 +256,10 @@ mod tests {
         let mut one = b.clone();
         one.hostname = "one".into();
         one.partial = vec![crate::sample::partial("sudo-nopasswd-all")];
-        let r = render(&[one], &[], &[]);
+        let r = render(&[one], (&[], &[]), en());
         assert!(r.contains("| partial (1 rule) |"), "{r}");
         b.partial.clear();
-        let r = render(&[a, b.clone()], &[], &[]);
+        let r = render(&[a, b.clone()], (&[], &[]), en());
         assert!(r.contains("**Hosts collected with gaps:** 1  \n"), "{r}");
         assert!(
             r.contains("1 host(s) collected with gaps: some rules ran on partial data"),
@@ -271,7 +273,7 @@ mod tests {
             r.contains("| b | Unclear/Benign | 10 | 1 | LOW | complete | `b.zip`"),
             "{r}"
         );
-        let r = render(&[b], &[], &[]);
+        let r = render(&[b], (&[], &[]), en());
         assert!(r.contains("**Hosts collected with gaps:** 0  \n"), "{r}");
         assert!(!r.contains("host(s) collected with gaps"), "{r}");
     }
@@ -315,7 +317,7 @@ mod tests {
             ),
             off,
         ];
-        let r = render(&hosts, &[], &[]);
+        let r = render(&hosts, (&[], &[]), en());
         assert_eq!(summary_mismatches(&r), Vec::<String>::new(), "{r}");
         assert!(
             r.contains("**Alerts:** 13 (CRITICAL: 2, HIGH: 5, MEDIUM: 2, LOW: 3, INFO: 1)  \n"),
@@ -326,7 +328,7 @@ mod tests {
         assert_eq!(summary_mismatches(&wrong).len(), 1, "{wrong}");
         let wrong = r.replace("Suspicious: 1", "Suspicious: 3");
         assert!(!summary_mismatches(&wrong).is_empty());
-        let r = render(&[host("c", "c.zip", &[])], &[], &[]);
+        let r = render(&[host("c", "c.zip", &[])], (&[], &[]), en());
         assert_eq!(summary_mismatches(&r), Vec::<String>::new(), "{r}");
         assert!(r.contains("**Alerts:** 0  \n"), "{r}");
     }
@@ -345,7 +347,7 @@ mod tests {
         }
         let mut live = host("live", "live.zip", &[]);
         live.not_evaluated = a.not_evaluated[..1].to_vec();
-        let r = render(&[a, live, host("ok", "ok.zip", &[])], &[], &[]);
+        let r = render(&[a, live, host("ok", "ok.zip", &[])], (&[], &[]), en());
         assert!(
             r.contains("| offline image (2 rules not evaluated) |"),
             "{r}"
@@ -365,7 +367,7 @@ mod tests {
         h.findings[0].explanation =
             "unit python.service runs /var/log/log: it lives in /var/log".into();
         h.hits[1].mitre = vec!["T1053.003".into()];
-        let r = render(&[h], &[], &[]);
+        let r = render(&[h], (&[], &[]), en());
         assert!(
             r.contains("**MITRE ATT&CK:** T1036.005 Masquerading: Match Legitimate Resource Name or Location\n"),
             "{r}"
@@ -399,11 +401,11 @@ mod tests {
                 packaged: true,
             });
         h.findings[0].iocs.push(Ioc::Sha256("12".repeat(32)));
-        let r = render(&[h.clone()], &[], &[]);
+        let r = render(&[h.clone()], (&[], &[]), en());
         assert!(!r.contains("python3.11"), "{r}");
         assert!(!r.contains(&"12".repeat(32)), "{r}");
         assert!(r.contains("| `/tmp/x` | path |"), "{r}");
-        let host_report = crate::host::render(&h);
+        let host_report = crate::host::render(&h, en());
         assert!(
             !host_report
                 .split("## Evidence")

@@ -1,6 +1,7 @@
 //! Severities in the fleet report: their order (alerts are numbered and filed by it) and
 //! what each asks the reader to do.
 
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::Severity;
 
 /// Severities in report order: alerts are numbered Critical first.
@@ -24,16 +25,7 @@ pub fn slot(sev: Severity) -> usize {
 }
 
 /// What to do about a finding of this severity.
-pub(super) fn urgency(sev: Severity) -> &'static str {
-    match sev {
-        Severity::Critical => {
-            "Strong evidence of compromise: contain the host now and treat its credentials as stolen."
-        }
-        Severity::High => "Typical of intrusions: investigate and contain promptly.",
-        Severity::Medium => {
-            "Unusual on a managed host: confirm with the owner and correlate with the other findings."
-        }
-        Severity::Low => "Common in administration: suspicious only together with other findings.",
-        Severity::Info => "Informational.",
-    }
+pub(super) fn urgency(sev: Severity, c: &Catalog) -> String {
+    c.text(&format!("urgency.{}", crate::words::severity_key(sev)))
+        .to_string()
 }

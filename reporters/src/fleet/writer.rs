@@ -9,6 +9,8 @@ use super::plugin_findings::write_fleet_findings;
 use super::severity::slot;
 use crate::markdown::md;
 use crate::policy::PolicyTally;
+use crate::words::{comma, english};
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc, NotCollected, PluginUse, Unanalyzed};
 use dossier_plugin_api::analyzer::FleetFinding;
 use dossier_plugin_api::policy::StackingSummary;
@@ -53,6 +55,8 @@ pub struct FleetWriter<'a> {
     events: Option<&'a str>,
     /// Bundles superseded by a newer one of their host (`dossier merge`).
     superseded: &'a [Superseded],
+    /// The language of the report.
+    cat: &'a Catalog,
 }
 
 impl<'a> FleetWriter<'a> {
@@ -70,7 +74,14 @@ impl<'a> FleetWriter<'a> {
             plugins: BTreeSet::new(),
             events: None,
             superseded: &[],
+            cat: english(),
         }
+    }
+
+    /// In the language of this catalogue (English without it).
+    pub fn with_catalog(mut self, c: &'a Catalog) -> Self {
+        self.cat = c;
+        self
     }
 
     /// With bundles superseded by a newer one of the same host (`dossier merge`): listed
@@ -106,10 +117,10 @@ impl<'a> FleetWriter<'a> {
         write_head(
             self.hosts,
             o,
-            unanalyzed,
-            not_collected,
+            (unanalyzed, not_collected),
             self.events,
             self.superseded,
+            self.cat,
         )
     }
 
@@ -137,7 +148,7 @@ impl<'a> FleetWriter<'a> {
             let i = slot(hit.severity);
             let alert = Alert::new(h, hit, self.stacking.as_ref().map(|(_, p)| *p));
             let mut o = Vec::new();
-            alert.write(&mut o, of)?;
+            alert.write(&mut o, of, self.cat)?;
             sections[i].write_all(&o)?;
             self.chunks.push(Chunk {
                 slot: i,
@@ -189,6 +200,7 @@ impl<'a> FleetWriter<'a> {
         fleet_findings: &[FleetFinding],
         reporters: &[PluginUse],
     ) -> io::Result<()> {
+        let c = self.cat;
         if self.added != self.hosts.len() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -200,23 +212,30 @@ impl<'a> FleetWriter<'a> {
             ));
         }
         if self.hosts.iter().flat_map(|h| h.hits).sum::<usize>() == 0 {
-            writeln!(o, "No alerts.\n")?;
+            writeln!(o, "{}\n", c.text("fleet.no_alerts"))?;
         }
         if !fleet_findings.is_empty() {
-            write_fleet_findings(o, fleet_findings, self.hosts.len())?;
+            write_fleet_findings(o, fleet_findings, self.hosts.len(), c)?;
         }
         if let Some((s, _)) = &self.stacking {
-            crate::policy::write_stacking(o, s)?;
+            crate::policy::write_stacking(o, s, c)?;
         }
-        self.tally.write(o, self.hosts.len())?;
+        self.tally.write(o, self.hosts.len(), c)?;
         self.plugins.extend(reporters.iter().cloned());
         let plugins = std::mem::take(&mut self.plugins);
-        writeln!(o, "## Cross-host Correlation\n")?;
+        writeln!(o, "## {}\n", c.text("fleet.correlation.heading"))?;
         self.write_correlation(o)?;
         if !plugins.is_empty() {
+            let columns: Vec<String> = ["kind", "name", "version", "library", "sha256"]
+                .iter()
+                .map(|k| c.text(&format!("fleet.plugins.{k}")).to_string())
+                .collect();
             writeln!(
                 o,
-                "\n## Plugins\n\nDynamic plugins whose code collected, analyzed or reported (library SHA-256):\n\n| kind | name | version | library | SHA-256 |\n|---|---|---|---|---|"
+                "\n## {}\n\n{}\n\n| {} |\n|---|---|---|---|---|",
+                c.text("fleet.plugins.heading"),
+                c.text("fleet.plugins.intro"),
+                columns.join(" | ")
             )?;
             for p in &plugins {
                 writeln!(
@@ -234,14 +253,19 @@ impl<'a> FleetWriter<'a> {
     }
 
     fn write_correlation(self, o: &mut dyn Write) -> io::Result<()> {
+        let c = self.cat;
         if self.iocs.is_empty() {
-            return writeln!(o, "No IOC to correlate.");
+            return writeln!(o, "{}", c.text("fleet.correlation.none"));
         }
         let mut by_id: Vec<&str> = vec![""; self.names.len()];
         for (name, &id) in &self.names {
             by_id[id as usize] = name;
         }
-        writeln!(o, "| IOC | type | hosts | seen on |\n|---|---|---|---|")?;
+        let columns: Vec<String> = ["ioc", "type", "hosts", "seen_on"]
+            .iter()
+            .map(|k| c.text(&format!("fleet.correlation.{k}")).to_string())
+            .collect();
+        writeln!(o, "| {} |\n|---|---|---|---|", columns.join(" | "))?;
         let mut rows: Vec<(Ioc, Vec<&str>)> = self
             .iocs
             .into_iter()
@@ -253,14 +277,17 @@ impl<'a> FleetWriter<'a> {
             .collect();
         rows.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (ioc, hs) in rows {
+            let names: Vec<String> = hs.iter().map(|h| md(h)).collect();
             writeln!(
                 o,
-                "| `{}` | {} | {} of {} | {} |",
+                "| `{}` | {} | {} | {} |",
                 md(&ioc.value()),
-                ioc.kind(),
-                hs.len(),
-                self.hosts.len(),
-                hs.iter().map(|h| md(h)).collect::<Vec<_>>().join(", ")
+                c.text(&format!("fleet.correlation.kind.{}", ioc.kind())),
+                c.format(
+                    "fleet.correlation.count",
+                    &[("n", &hs.len()), ("of", &self.hosts.len())]
+                ),
+                comma(c, &names)
             )?;
         }
         Ok(())

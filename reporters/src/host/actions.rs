@@ -3,6 +3,8 @@
 //! otherwise.
 
 use crate::markdown::md;
+use crate::words::comma;
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use std::fmt::Write;
 
@@ -35,8 +37,8 @@ pub(crate) fn contain_command(a: &HostAnalysis) -> String {
 }
 
 /// Recommended actions, from the score, the severities and the IOCs.
-pub(super) fn actions(o: &mut String, a: &HostAnalysis, iocs: &[Ioc]) {
-    let _ = writeln!(o, "\n## Recommended actions\n");
+pub(super) fn actions(o: &mut String, a: &HostAnalysis, iocs: &[Ioc], c: &Catalog) {
+    let _ = writeln!(o, "\n## {}\n", c.text("host.actions.heading"));
     if a.score >= 30
         || a.findings
             .iter()
@@ -45,74 +47,62 @@ pub(super) fn actions(o: &mut String, a: &HostAnalysis, iocs: &[Ioc]) {
         let units: Vec<String> = iocs
             .iter()
             .filter(|i| matches!(i, Ioc::Unit(_)))
-            .map(|i| i.value())
+            .map(|i| format!("`{}`", md(&i.value())))
             .collect();
         let stop_units = if units.is_empty() {
             String::new()
         } else {
-            format!(
-                "stop and mask the flagged units ({}) at runtime only (`systemctl mask --runtime`), ",
-                units
-                    .iter()
-                    .map(|u| format!("`{}`", md(u)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            c.format("host.actions.stop_units", &[("units", &comma(c, &units))])
         };
-        let _ = writeln!(
-            o,
-            "1. **Contain without destroying evidence:** isolate the host from the network; {stop_units}comment out the flagged cron entries, and move flagged binaries to quarantine after this bundle (which already holds their hashes and copies). The plan for this host's findings, run in this report's folder (it prints every change and makes none; `--apply` carries it out, `--runtime` blocks without changing anything on disk): `{}`",
-            contain_command(a)
-        );
-        let _ = writeln!(
-            o,
-            "2. **Rotate credentials:** root and service-account passwords, SSH keys (authorized_keys of every account), API tokens and any secret readable by the compromised accounts."
-        );
-        let hunted: Vec<String> = iocs
-            .iter()
-            .filter(|i| !matches!(i, Ioc::Pid(_)))
-            .map(|i| format!("{} `{}`", i.kind().replace('_', " "), md(&i.value())))
-            .collect();
-        let _ = if hunted.is_empty() {
-            writeln!(
-                o,
-                "3. **Hunt laterally:** no flagged subject gives an IOC to search for elsewhere; sweep the same network with `dossier sweep` and compare hosts with the fleet report."
-            )
-        } else {
-            writeln!(
-                o,
-                "3. **Hunt laterally:** sweep the same network and cluster with `dossier sweep` for the IOCs of the flagged findings: {}; the fleet report's correlation shows where each was seen.",
-                hunted.join(", ")
-            )
-        };
-        let _ = writeln!(
-            o,
-            "4. **Review logs:** auth logs (`last`, `lastb`, journal of sshd), package-manager and command audit logs, web access logs for uploads and execution around {}.",
-            a.collected_started
-        );
-        let _ = writeln!(
-            o,
-            "5. **Analyse offline:** the executable copies in the bundle (sandbox, YARA, reverse engineering); open a formal incident if compliance requires it."
-        );
+        let steps = [
+            c.format(
+                "host.actions.contain",
+                &[
+                    ("stop_units", &stop_units),
+                    ("command", &contain_command(a)),
+                ],
+            ),
+            c.text("host.actions.rotate").to_string(),
+            hunt(iocs, c),
+            c.format("host.actions.logs", &[("time", &a.collected_started)]),
+            c.text("host.actions.offline").to_string(),
+        ];
+        for (n, step) in steps.iter().enumerate() {
+            let _ = writeln!(o, "{}. {step}", n + 1);
+        }
     } else {
-        let _ = writeln!(
-            o,
-            "1. No action required by this analysis. Keep the bundle: re-analyse it with newer rules later (`dossier analyze`)."
-        );
-        let mut n = 2;
+        let mut steps = vec![c.text("host.actions.none")];
         if !a.not_evaluated.is_empty() {
-            let _ = writeln!(
-                o,
-                "{n}. Some rules could not be evaluated (see above): collect the missing data before calling this host clean."
-            );
-            n += 1;
+            steps.push(c.text("host.actions.not_evaluated"));
         }
         if a.partial_data() {
-            let _ = writeln!(
-                o,
-                "{n}. Some rules ran on partial data (see above): collect again with the access that was missing (for example `--sudo`) before calling this host clean."
-            );
+            steps.push(c.text("host.actions.partial"));
         }
+        for (n, step) in steps.iter().enumerate() {
+            let _ = writeln!(o, "{}. {step}", n + 1);
+        }
+    }
+}
+
+/// The lateral hunt: the IOCs of the flagged findings to search for elsewhere (not PIDs).
+fn hunt(iocs: &[Ioc], c: &Catalog) -> String {
+    let hunted: Vec<String> = iocs
+        .iter()
+        .filter(|i| !matches!(i, Ioc::Pid(_)))
+        .map(|i| {
+            c.format(
+                "host.actions.hunted",
+                &[
+                    ("kind", &c.text(&format!("ioc.{}", i.kind()))),
+                    ("value", &md(&i.value())),
+                ],
+            )
+        })
+        .collect();
+    if hunted.is_empty() {
+        c.text("host.actions.hunt_none").to_string()
+    } else {
+        c.format("host.actions.hunt", &[("iocs", &comma(c, &hunted))])
     }
 }
 
@@ -152,7 +142,7 @@ mod tests {
         );
         h.hostname = "-oProxyCommand=x".into();
         assert!(contain_command(&h).contains("TARGET"));
-        let report = crate::host::render(&h);
+        let report = crate::host::render(&h, crate::words::english());
         assert!(
             report.contains("`dossier contain TARGET --from ../findings.json`"),
             "{report}"

@@ -2,18 +2,27 @@
 //! subject and the bundle member, hash and line it rests on.
 
 use crate::markdown::md;
+use crate::words::severity;
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::HostAnalysis;
 use dossier_plugin_api::attack;
 use std::fmt::Write;
 
 /// The evidence table, one row per piece of evidence of a scored finding.
-pub(super) fn evidence(o: &mut String, a: &HostAnalysis) {
-    let _ = writeln!(o, "\n## Evidence\n");
-    let _ = writeln!(o, "Technique names from {}.\n", attack::release());
+pub(super) fn evidence(o: &mut String, a: &HostAnalysis, c: &Catalog) {
+    let _ = writeln!(o, "\n## {}\n", c.text("host.evidence.heading"));
     let _ = writeln!(
         o,
-        "| rule | MITRE ATT&CK | severity | subject | bundle member | SHA-256 | line |"
+        "{}\n",
+        c.format("host.evidence.release", &[("release", &attack::release())])
     );
+    let columns: Vec<String> = [
+        "rule", "mitre", "severity", "subject", "member", "sha256", "line",
+    ]
+    .iter()
+    .map(|k| c.text(&format!("host.evidence.{k}")).to_string())
+    .collect();
+    let _ = writeln!(o, "| {} |", columns.join(" | "));
     let _ = writeln!(o, "|---|---|---|---|---|---|---|");
     for f in &a.findings {
         for e in &f.evidence {
@@ -22,7 +31,7 @@ pub(super) fn evidence(o: &mut String, a: &HostAnalysis) {
                 "| `{}` | {} | {} | {} | `{}` | `{}` | {} |",
                 f.rule,
                 md(&attack::labels(&f.mitre)),
-                f.severity.label(),
+                severity(c, f.severity),
                 md(&f.subject),
                 md(&e.member),
                 e.sha256,

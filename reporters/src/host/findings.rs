@@ -2,13 +2,21 @@
 //! with their points and reasons, and context findings with their evidence.
 
 use crate::markdown::md;
+use crate::words::{comma, explanation, line, rule_title, severity};
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use dossier_plugin_api::attack;
 use std::fmt::Write;
 
+/// Rule ids as code spans, joined by the language's comma.
+fn rules(c: &Catalog, ids: &[String]) -> String {
+    let spans: Vec<String> = ids.iter().map(|r| format!("`{r}`")).collect();
+    comma(c, &spans)
+}
+
 /// Executables at a flagged path (an IOC), with their SHA-256 and copy in the bundle.
-pub(super) fn executables(o: &mut String, a: &HostAnalysis, iocs: &[Ioc]) {
-    let _ = writeln!(o, "## Findings\n");
+pub(super) fn executables(o: &mut String, a: &HostAnalysis, iocs: &[Ioc], c: &Catalog) {
+    let _ = writeln!(o, "## {}\n", c.text("host.findings.heading"));
     // Paths of behaviour findings and of context linked to them (never a lone unowned file).
     let flagged: Vec<&str> = iocs
         .iter()
@@ -26,120 +34,136 @@ pub(super) fn executables(o: &mut String, a: &HostAnalysis, iocs: &[Ioc]) {
         .filter(|e| flagged.contains(&e.path.as_str()))
         .collect();
     if execs.is_empty() {
-        let _ = writeln!(o, "- No flagged executable.");
+        let _ = writeln!(o, "- {}", c.text("host.findings.none"));
     }
     for e in execs {
+        let copy = e
+            .member
+            .as_ref()
+            .map(|m| c.format("host.findings.copy", &[("member", &md(m))]))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "- Exec: `{}`  SHA256: `{}`  (run by {}){}",
-            md(&e.path),
-            e.sha256.as_deref().unwrap_or("not read"),
-            md(&e.referenced_by.join(", ")),
-            e.member
-                .as_ref()
-                .map(|m| format!("; copy in bundle: `{}`", md(m)))
-                .unwrap_or_default()
+            "- {}{copy}",
+            c.format(
+                "host.findings.exec",
+                &[
+                    ("path", &md(&e.path)),
+                    (
+                        "sha256",
+                        &e.sha256
+                            .as_deref()
+                            .unwrap_or(c.text("host.findings.not_read"))
+                    ),
+                    ("by", &md(&e.referenced_by.join(", "))),
+                ]
+            )
         );
     }
 }
 
 /// Each rule hit: points (or the rule it is counted under), boost, severity, ATT&CK ids and
 /// the explanation of each finding.
-pub(super) fn hits(o: &mut String, a: &HostAnalysis) {
-    let _ = writeln!(o, "\n### Rule hits & reasons\n");
+pub(super) fn hits(o: &mut String, a: &HostAnalysis, c: &Catalog) {
+    let _ = writeln!(o, "\n### {}\n", c.text("host.hits.heading"));
     if a.hits.is_empty() {
-        let _ = writeln!(o, "- No rule fired.");
+        let _ = writeln!(o, "- {}", c.text("host.hits.none"));
     }
     for h in &a.hits {
         let points = match &h.counted_under {
-            Some(r) => format!("+0: the same observation is counted under `{r}`"),
+            Some(r) => c.format("host.hits.counted_under", &[("rule", r)]),
             None => format!("+{}", h.weight),
         };
         let boost = if h.boost > 0 {
-            format!(
-                ", +{} boost from context on the same subject: {}",
-                h.boost,
-                h.boosted_by
-                    .iter()
-                    .map(|r| format!("`{r}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            c.format(
+                "host.hits.boost",
+                &[("boost", &h.boost), ("rules", &rules(c, &h.boosted_by))],
             )
         } else {
             String::new()
         };
         let _ = writeln!(
             o,
-            "- **{}** ({points}{boost}) [{}] `{}` {}",
-            md(&h.title),
-            h.severity.label(),
-            h.rule,
-            md(&attack::labels(&h.mitre))
+            "- {}",
+            c.format(
+                "host.hits.line",
+                &[
+                    ("title", &md(rule_title(c, &h.rule, &h.title))),
+                    ("points", &points),
+                    ("boost", &boost),
+                    ("severity", &severity(c, h.severity)),
+                    ("rule", &h.rule),
+                    ("mitre", &md(&attack::labels(&h.mitre))),
+                ]
+            )
         );
         for f in a.findings.iter().filter(|f| f.rule == h.rule) {
             let mut notes = Vec::new();
             if let Some(r) = &f.counted_under {
-                notes.push(format!("counted under `{r}`"));
+                notes.push(c.format("host.hits.note_counted", &[("rule", r)]));
             }
             if !f.boosted_by.is_empty() {
-                notes.push(format!(
-                    "context: {}",
-                    f.boosted_by
-                        .iter()
-                        .map(|r| format!("`{r}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                notes.push(c.format(
+                    "host.hits.note_context",
+                    &[("rules", &rules(c, &f.boosted_by))],
                 ));
             }
             let notes = if notes.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", notes.join("; "))
+                c.format(
+                    "host.hits.notes",
+                    &[("notes", &notes.join(c.text("list.separator")))],
+                )
             };
-            let _ = writeln!(o, "  - {}{notes}", md(&f.explanation));
+            let _ = writeln!(o, "  - {}{notes}", md(&explanation(c, f)));
         }
     }
 }
 
 /// Context findings (not scored on their own), with the behaviour they are linked to and
 /// their evidence.
-pub(super) fn context(o: &mut String, a: &HostAnalysis) {
-    if !a.context.is_empty() {
-        let _ = writeln!(o, "\n### Context (not scored on its own)\n");
+pub(super) fn context(o: &mut String, a: &HostAnalysis, c: &Catalog) {
+    if a.context.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n### {}\n", c.text("host.context.heading"));
+    let _ = writeln!(o, "{}\n", c.text("host.context.intro"));
+    for f in &a.context {
+        let linked = if f.linked_to.is_empty() {
+            String::new()
+        } else {
+            c.format(
+                "host.context.linked",
+                &[("rules", &rules(c, &f.linked_to)), ("weight", &f.weight)],
+            )
+        };
         let _ = writeln!(
             o,
-            "Provenance and other facts that are normal on real hosts on their own. They add their weight only to behaviour on the same subject (shown as a boost above).\n"
+            "- {}",
+            c.format(
+                "host.context.line",
+                &[
+                    ("rule", &f.rule),
+                    ("title", &md(rule_title(c, &f.rule, &f.title))),
+                    ("explanation", &md(&explanation(c, f))),
+                    ("linked", &linked),
+                ]
+            )
         );
-        for f in &a.context {
-            let linked = if f.linked_to.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (same subject as {}: +{} once)",
-                    f.linked_to
-                        .iter()
-                        .map(|r| format!("`{r}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    f.weight
-                )
-            };
+        for e in &f.evidence {
             let _ = writeln!(
                 o,
-                "- `{}` {}: {}{linked}",
-                f.rule,
-                md(&f.title),
-                md(&f.explanation)
+                "  - {}",
+                c.format(
+                    "host.context.evidence",
+                    &[
+                        ("member", &md(&e.member)),
+                        ("sha256", &e.sha256),
+                        ("line", &line(c, e.line)),
+                    ]
+                )
             );
-            for e in &f.evidence {
-                let _ = writeln!(
-                    o,
-                    "  - evidence: `{}` SHA-256 `{}`{}",
-                    md(&e.member),
-                    e.sha256,
-                    e.line.map(|l| format!(" line {l}")).unwrap_or_default()
-                );
-            }
         }
     }
 }

@@ -2,68 +2,97 @@
 //! tool, plugins) and the verdict.
 
 use crate::markdown::md;
+use crate::words::verdict as verdict_word;
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::HostAnalysis;
 use std::fmt::Write;
 
 /// Title, host, OS, collection times, case, bundle, playbook, tool and plugins used.
-pub(super) fn host(o: &mut String, a: &HostAnalysis) {
-    let _ = writeln!(o, "# Incident Analysis Report: {}\n", md(&a.hostname));
-    let _ = writeln!(o, "- Host: `{}` ({})", md(&a.hostname), md(&a.target));
+pub(super) fn host(o: &mut String, a: &HostAnalysis, c: &Catalog) {
+    let name = md(&a.hostname);
+    let _ = writeln!(o, "# {}\n", c.format("host.title", &[("host", &name)]));
+    let target = md(&a.target);
+    let _ = writeln!(
+        o,
+        "- {}",
+        c.format("host.host", &[("host", &name), ("target", &target)])
+    );
     if let Some(os) = &a.os {
-        let _ = writeln!(
-            o,
-            "- OS: {}{}",
-            md(os),
-            a.kernel
-                .as_ref()
-                .map(|k| format!(", kernel {}", md(k)))
-                .unwrap_or_default()
-        );
+        let kernel = a
+            .kernel
+            .as_ref()
+            .map(|k| c.format("host.kernel", &[("kernel", &md(k))]))
+            .unwrap_or_default();
+        let _ = writeln!(o, "- {}{kernel}", c.format("host.os", &[("os", &md(os))]));
     }
     let _ = writeln!(
         o,
-        "- Collected: {} to {} (UTC)",
-        a.collected_started, a.collected_finished
+        "- {}",
+        c.format(
+            "host.collected",
+            &[
+                ("from", &a.collected_started),
+                ("to", &a.collected_finished)
+            ]
+        )
     );
-    if let Some(c) = &a.case_id {
-        let _ = writeln!(o, "- Case: {}", md(c));
+    if let Some(case) = &a.case_id {
+        let _ = writeln!(o, "- {}", c.format("host.case", &[("case", &md(case))]));
     }
-    let _ = writeln!(o, "- Bundle: `{}`", md(&a.bundle));
-    let _ = writeln!(o, "- Bundle SHA-256: `{}`", a.bundle_sha256);
     let _ = writeln!(
         o,
-        "- Playbook: {} (`{}`)",
-        md(&a.playbook),
-        a.playbook_sha256
+        "- {}",
+        c.format("host.bundle", &[("bundle", &md(&a.bundle))])
     );
-    let _ = writeln!(o, "- Collected with: {}", md(&a.tool));
+    let _ = writeln!(
+        o,
+        "- {}",
+        c.format("host.bundle_sha256", &[("sha256", &a.bundle_sha256)])
+    );
+    let _ = writeln!(
+        o,
+        "- {}",
+        c.format(
+            "host.playbook",
+            &[("name", &md(&a.playbook)), ("sha256", &a.playbook_sha256)]
+        )
+    );
+    let _ = writeln!(o, "- {}", c.format("host.tool", &[("tool", &md(&a.tool))]));
     for p in &a.plugins {
         let _ = writeln!(
             o,
-            "- Plugin {} `{}` {}: `{}` SHA-256 `{}`",
-            p.kind,
-            md(&p.name),
-            md(&p.version),
-            md(&p.path),
-            p.sha256
+            "- {}",
+            c.format(
+                "host.plugin",
+                &[
+                    ("kind", &p.kind),
+                    ("name", &md(&p.name)),
+                    ("version", &md(&p.version)),
+                    ("path", &md(&p.path)),
+                    ("sha256", &p.sha256),
+                ]
+            )
         );
     }
 }
 
 /// The verdict and score, qualified when a benign verdict rests on partial data.
-pub(super) fn verdict(o: &mut String, a: &HostAnalysis) {
+pub(super) fn verdict(o: &mut String, a: &HostAnalysis, c: &Catalog) {
+    let partial = if a.partial_data() && a.verdict == "Unclear/Benign" {
+        c.format("host.verdict.partial", &[("n", &a.partial.len())])
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         o,
-        "\n## Verdict\n\n**{}** (score {} / 100){}\n",
-        a.verdict,
-        a.score,
-        if a.partial_data() && a.verdict == "Unclear/Benign" {
-            format!(
-                ", on partial data: {} rule(s) ran on incomplete collections (see \"Evaluated on partial data\")",
-                a.partial.len()
-            )
-        } else {
-            String::new()
-        }
+        "\n## {}\n\n{}{partial}\n",
+        c.text("host.verdict.heading"),
+        c.format(
+            "host.verdict.line",
+            &[
+                ("verdict", &verdict_word(c, &a.verdict)),
+                ("score", &a.score)
+            ]
+        )
     );
 }

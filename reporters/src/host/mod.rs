@@ -7,6 +7,9 @@
 //! Context findings (provenance: not scored on their own) have their own section with their
 //! evidence; a rule hit says when its findings were counted under another rule (one
 //! observation, one score) or when context on the same subject raised its weight (a boost).
+//!
+//! Every fixed text comes from the catalogue given ([`crate::words`]): the same analysis
+//! renders in English or Chinese; identifiers, paths and hashes stay as they are.
 
 mod actions;
 mod coverage;
@@ -15,27 +18,28 @@ mod findings;
 mod head;
 mod iocs;
 
+use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::HostAnalysis;
 
-/// Renders one host's report, section by section.
-pub fn render(a: &HostAnalysis) -> String {
+/// Renders one host's report, section by section, in the language of `c`.
+pub fn render(a: &HostAnalysis, c: &Catalog) -> String {
     let mut o = String::new();
     // IOCs of behaviour findings and of context linked to them (never a lone unowned file).
     let iocs = a.iocs();
-    head::host(&mut o, a);
-    head::verdict(&mut o, a);
-    findings::executables(&mut o, a, &iocs);
-    findings::hits(&mut o, a);
-    findings::context(&mut o, a);
-    coverage::score(&mut o, a);
-    coverage::not_evaluated(&mut o, a);
-    coverage::partial(&mut o, a);
-    coverage::gaps(&mut o, a);
-    crate::policy::host_sections(&mut o, a);
-    iocs::iocs(&mut o, &iocs);
-    iocs::listeners(&mut o, a);
-    evidence::evidence(&mut o, a);
-    actions::actions(&mut o, a, &iocs);
+    head::host(&mut o, a, c);
+    head::verdict(&mut o, a, c);
+    findings::executables(&mut o, a, &iocs, c);
+    findings::hits(&mut o, a, c);
+    findings::context(&mut o, a, c);
+    coverage::score(&mut o, a, c);
+    coverage::not_evaluated(&mut o, a, c);
+    coverage::partial(&mut o, a, c);
+    coverage::gaps(&mut o, a, c);
+    crate::policy::host_sections(&mut o, a, c);
+    iocs::iocs(&mut o, &iocs, c);
+    iocs::listeners(&mut o, a, c);
+    evidence::evidence(&mut o, a, c);
+    actions::actions(&mut o, a, &iocs, c);
     o
 }
 
@@ -43,6 +47,7 @@ pub fn render(a: &HostAnalysis) -> String {
 mod tests {
     use super::*;
     use crate::sample::{host, partial};
+    use crate::words::english as en;
     use dossier_plugin_api::analysis::Ioc;
     use dossier_plugin_api::analysis::{Class, Evidence, Finding, Severity};
 
@@ -70,7 +75,7 @@ mod tests {
         c.weight = 15;
         c.class = Class::Context;
         a.context = vec![c];
-        let r = render(&a);
+        let r = render(&a, en());
         assert!(r.contains("(+10, +15 boost from context on the same subject: `exec-unowned`) [HIGH] `rule-high-0`"), "{r}");
         assert!(
             r.contains("(+0: the same observation is counted under `rule-high-0`) [MEDIUM]"),
@@ -95,7 +100,7 @@ mod tests {
     fn rules_on_partial_data_are_listed_and_qualify_a_benign_verdict() {
         let mut a = host("a", "a.zip", &[Severity::Low]);
         a.partial = vec![partial("rule-low-0"), partial("system-account-usable")];
-        let r = render(&a);
+        let r = render(&a, en());
         assert!(
             r.contains("**Unclear/Benign** (score 10 / 100), on partial data: 2 rule(s) ran on incomplete collections"),
             "{r}"
@@ -111,7 +116,7 @@ mod tests {
                 title: "X".into(),
                 reason: "no data".into(),
             });
-        let r = render(&a);
+        let r = render(&a, en());
         let ne = r.find("### Not evaluated").unwrap();
         let pa = r.find("### Evaluated on partial data").unwrap();
         assert!(ne < pa, "{r}");
@@ -123,11 +128,11 @@ mod tests {
         // A suspicious verdict keeps its wording; a complete host says nothing of partial data.
         let mut s = host("s", "s.zip", &[Severity::High; 4]);
         s.partial = vec![partial("system-account-usable")];
-        let r = render(&s);
+        let r = render(&s, en());
         assert_ne!(s.verdict, "Unclear/Benign");
         let line = format!("**{}** (score 40 / 100)\n", s.verdict);
         assert!(r.contains(&line), "{r}");
-        let r = render(&host("c", "c.zip", &[]));
+        let r = render(&host("c", "c.zip", &[]), en());
         assert!(r.contains("**Unclear/Benign** (score 0 / 100)\n"), "{r}");
         assert!(!r.contains("partial data"), "{r}");
     }

@@ -28,6 +28,7 @@ mod flip;
 mod hostile;
 mod import;
 mod import_analyze;
+mod lang;
 mod live;
 mod merge;
 mod messages;
