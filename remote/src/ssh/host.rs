@@ -2,22 +2,22 @@
 //! directories, `stat`, `lstat` and `readlink` through SFTP, commands on an exec channel.
 
 use super::command::command_line;
-use super::files::{READ_CHUNK, SshFile, SudoFile, meta_from_attrs, meta_from_sftp, path_bytes};
+use super::files::{Client, SftpFile, lock, meta_from_attrs, path_bytes};
 use super::host_errors::{client_error, io_error, sftp_error};
 use super::settings::SshTarget;
-use crate::sftp_client::SftpClient;
+use crate::sftp_client::reader::ReadAhead;
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
     HostErrorKind, HostInfo, HostKind, ReadOutcome, exec_program,
 };
-use ssh2::{ErrorCode, Session};
+use ssh2::Session;
 use std::ffi::OsString;
 use std::io::Read;
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Cuts a host's connection from another thread (deadline watchdog).
@@ -31,17 +31,12 @@ impl AbortHandle {
     }
 }
 
-/// How files are read: the login user's SFTP subsystem, or our own SFTP client talking to
-/// `sudo -n sftp-server -R` on an exec channel (`--sudo`).
-pub(super) enum Fs {
-    Subsystem(ssh2::Sftp),
-    Sudo(Arc<Mutex<SftpClient<ssh2::Channel>>>),
-}
-
 /// A connected, authenticated host.
 pub struct SshHost {
     pub(super) session: Session,
-    pub(super) fs: Fs,
+    /// Our SFTP client, on the login's `sftp` subsystem or on `sudo -n sftp-server -R`
+    /// (`--sudo`).
+    pub(super) client: Client,
     pub(super) target: SshTarget,
     pub(super) stream: Arc<TcpStream>,
     pub(super) sudo: bool,
@@ -50,8 +45,6 @@ pub struct SshHost {
     pub(super) fingerprint: String,
     /// Bytes of file content read over SFTP and of command output.
     pub(super) bytes_read: Arc<AtomicU64>,
-    /// SFTP requests sent (see [`Host::round_trips`] of this host for how they are counted).
-    pub(super) trips: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SshHost {
@@ -65,16 +58,9 @@ pub(crate) fn ms(d: Duration) -> u32 {
 }
 
 impl SshHost {
-    fn client<'a>(
-        &self,
-        c: &'a Mutex<SftpClient<ssh2::Channel>>,
-    ) -> std::sync::MutexGuard<'a, SftpClient<ssh2::Channel>> {
-        c.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Whether files are read as root through `sudo -n sftp-server -R`.
     pub fn reads_with_sudo(&self) -> bool {
-        matches!(self.fs, Fs::Sudo(_))
+        self.sudo
     }
 
     /// A handle that cuts this host's connection (for a deadline watchdog).
@@ -90,11 +76,6 @@ impl SshHost {
     /// Bytes of file content and command output read so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
-    }
-
-    /// Counts `n` SFTP requests.
-    fn trip(&self, n: u64) {
-        self.trips.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The target this host was reached as.
@@ -142,61 +123,38 @@ impl Host for SshHost {
         }
     }
 
-    /// SFTP requests sent so far: one per `stat`, `lstat`, `readlink`, `open`, `fstat`,
-    /// `close` and read call, three per directory listing (open, at least one read of
-    /// entries, close). Through libssh2 (the login's SFTP subsystem) one read call may carry
-    /// several pipelined READ requests and a listing of many entries more than one READDIR,
-    /// so this is a count of waits for the server, not of packets.
+    /// Times the SFTP client waited for the server so far: requests sent together (a
+    /// file's READs in flight, an FSTAT with the READ that ends a file, two READDIRs of a
+    /// listing) count once, and CLOSE is not waited for. A small file costs three waits
+    /// (`stat`, open, then its data, end and metadata after), a listing two.
     fn round_trips(&self) -> Option<u64> {
-        Some(self.trips.load(Ordering::Relaxed))
+        Some(lock(&self.client).waits())
     }
 
     fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
-        self.trip(1);
-        match &self.fs {
-            Fs::Subsystem(sftp) => sftp
-                .lstat(path)
-                .map(|s| meta_from_sftp(&s))
-                .map_err(|e| sftp_error(e, path, "")),
-            Fs::Sudo(c) => self
-                .client(c)
-                .lstat(path_bytes(path))
-                .map(|a| meta_from_attrs(&a))
-                .map_err(|e| client_error(e, path, "")),
-        }
+        lock(&self.client)
+            .lstat(path_bytes(path))
+            .map(|a| meta_from_attrs(&a))
+            .map_err(|e| client_error(e, path, ""))
     }
 
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
-        self.trip(1);
-        match &self.fs {
-            Fs::Subsystem(sftp) => sftp
-                .stat(path)
-                .map(|s| meta_from_sftp(&s))
-                .map_err(|e| sftp_error(e, path, "")),
-            Fs::Sudo(c) => self
-                .client(c)
-                .stat(path_bytes(path))
-                .map(|a| meta_from_attrs(&a))
-                .map_err(|e| client_error(e, path, "")),
-        }
+        lock(&self.client)
+            .stat(path_bytes(path))
+            .map(|a| meta_from_attrs(&a))
+            .map_err(|e| client_error(e, path, ""))
     }
 
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
-        let m = self.lstat(path)?;
-        if m.kind != FileKind::Symlink {
+        // lstat and readlink sent together: one wait.
+        let (m, target) = lock(&self.client).lstat_readlink(path_bytes(path));
+        let m = m.map_err(|e| client_error(e, path, ""))?;
+        if FileKind::from_mode(m.perm.unwrap_or(0)) != FileKind::Symlink {
             return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
         }
-        self.trip(1);
-        match &self.fs {
-            Fs::Subsystem(sftp) => sftp
-                .readlink(path)
-                .map_err(|e| sftp_error(e, path, "readlink")),
-            Fs::Sudo(c) => self
-                .client(c)
-                .readlink(path_bytes(path))
-                .map(|b| PathBuf::from(OsString::from_vec(b)))
-                .map_err(|e| client_error(e, path, "readlink")),
-        }
+        target
+            .map(|b| PathBuf::from(OsString::from_vec(b)))
+            .map_err(|e| client_error(e, path, "readlink"))
     }
 
     fn xattr(&self, path: &Path, _name: &str) -> Result<Option<Vec<u8>>, HostError> {
@@ -210,42 +168,18 @@ impl Host for SshHost {
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
-        let mut out = Vec::new();
-        let mut push = |name: Vec<u8>, perm: Option<u32>| {
-            if name != b"." && name != b".." && !name.is_empty() {
-                out.push(DirEntry {
-                    name: OsString::from_vec(name),
-                    kind: perm.map(FileKind::from_mode),
-                    mode: perm.map(|p| p & 0o7777),
-                });
-            }
-        };
-        self.trip(3);
-        match &self.fs {
-            Fs::Subsystem(sftp) => {
-                let mut dir = sftp
-                    .opendir(path)
-                    .map_err(|e| sftp_error(e, path, "opendir"))?;
-                loop {
-                    match dir.readdir() {
-                        Ok((name, st)) => push(name.into_os_string().into_vec(), st.perm),
-                        // libssh2 reports the end of the listing as LIBSSH2_ERROR_FILE.
-                        Err(e) if e.code() == ErrorCode::Session(-16) => break,
-                        Err(e) => return Err(sftp_error(e, path, "readdir")),
-                    }
-                }
-            }
-            Fs::Sudo(c) => {
-                let entries = self
-                    .client(c)
-                    .read_dir(path_bytes(path))
-                    .map_err(|e| client_error(e, path, "readdir"))?;
-                for (name, a) in entries {
-                    push(name, a.perm);
-                }
-            }
-        }
-        Ok(out)
+        let entries = lock(&self.client)
+            .read_dir(path_bytes(path))
+            .map_err(|e| client_error(e, path, "readdir"))?;
+        Ok(entries
+            .into_iter()
+            .filter(|(name, _)| name != b"." && name != b".." && !name.is_empty())
+            .map(|(name, a)| DirEntry {
+                name: OsString::from_vec(name),
+                kind: a.perm.map(FileKind::from_mode),
+                mode: a.perm.map(|p| p & 0o7777),
+            })
+            .collect())
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
@@ -261,73 +195,44 @@ impl Host for SshHost {
                 ),
             ));
         }
-        let replaced = |st: &FileMeta| {
-            st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode
+        let mut c = lock(&self.client);
+        let handle = c
+            .open(path_bytes(path))
+            .map_err(|e| client_error(e, path, "open"))?;
+        // The FSTAT and the first READs (sized by the stat) go together: one wait. Data that
+        // came for a file replaced in between is dropped unread.
+        let mut reader = ReadAhead::new(handle, probe.size);
+        let fstat = c.send_fstat(reader.handle());
+        let started = fstat.and_then(|id| reader.start(&mut c).map(|()| id));
+        let st = match started.and_then(|id| c.attrs_answer(id)) {
+            Ok(a) => meta_from_attrs(&a),
+            Err(e) => {
+                let _ = reader.close(&mut c);
+                return Err(client_error(e, path, "fstat"));
+            }
         };
-        let msg = "file was replaced while it was being opened; not read";
-        // open, fstat and (when the file is dropped) close
-        self.trip(3);
-        match &self.fs {
-            Fs::Subsystem(sftp) => {
-                let mut file = sftp.open(path).map_err(|e| sftp_error(e, path, "open"))?;
-                let st = file
-                    .stat()
-                    .map(|s| meta_from_sftp(&s))
-                    .map_err(|e| sftp_error(e, path, "fstat"))?;
-                if replaced(&st) {
-                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
-                }
-                Ok(Box::new(SshFile {
-                    file,
-                    meta: st,
-                    counter: self.bytes_read.clone(),
-                    trips: self.trips.clone(),
-                }))
-            }
-            Fs::Sudo(c) => {
-                let (handle, st) = {
-                    let mut client = self.client(c);
-                    let h = client
-                        .open(path_bytes(path))
-                        .map_err(|e| client_error(e, path, "open"))?;
-                    match client.fstat(&h) {
-                        Ok(a) => (h, meta_from_attrs(&a)),
-                        Err(e) => {
-                            let _ = client.close(&h);
-                            return Err(client_error(e, path, "fstat"));
-                        }
-                    }
-                };
-                let f = SudoFile {
-                    client: c.clone(),
-                    handle,
-                    offset: 0,
-                    meta: st,
-                    counter: self.bytes_read.clone(),
-                    trips: self.trips.clone(),
-                };
-                if replaced(&f.meta) {
-                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
-                }
-                Ok(Box::new(f))
-            }
+        if st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode {
+            let _ = reader.close(&mut c);
+            return Err(HostError::new(
+                HostErrorKind::NotRegular,
+                path,
+                "file was replaced while it was being opened; not read",
+            ));
         }
+        drop(c);
+        Ok(Box::new(SftpFile {
+            client: self.client.clone(),
+            reader: Some(reader),
+            meta: st,
+            counter: self.bytes_read.clone(),
+        }))
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {
-        // Large reads: libssh2 pipelines the SFTP requests of one read call, so a small file
-        // costs one round trip instead of the handful `read_to_end`'s growing buffer needs.
         let mut f = self.open(path)?;
         let meta = f.meta().clone();
         let mut data = Vec::with_capacity(meta.size.min(limit).min(16 << 20) as usize);
-        // Fitted to the file: libssh2 asks ahead for four times the buffer in 30 kB requests,
-        // so a 256 KiB buffer for a 200-byte /proc file costs 35 SFTP READs instead of 2.
-        let fit = meta
-            .size
-            .min(limit)
-            .saturating_add(1)
-            .clamp(4096, READ_CHUNK as u64);
-        let mut chunk = vec![0u8; fit as usize];
+        let mut chunk = vec![0u8; 64 << 10];
         let mut truncated = false;
         loop {
             let n = f
@@ -343,10 +248,6 @@ impl Host for SshHost {
                 break;
             }
             data.extend_from_slice(&chunk[..n]);
-            // Longer than its size said (a /proc file says 0): ask for more at a time.
-            if n == chunk.len() && chunk.len() < READ_CHUNK {
-                chunk.resize(chunk.len() * 2, 0);
-            }
             if data.len() as u64 == limit {
                 let mut probe = [0u8; 1];
                 truncated = f
