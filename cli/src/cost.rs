@@ -189,6 +189,11 @@ impl<H: Host + ?Sized> Host for Counting<'_, H> {
         self.inner.read_dir(path)
     }
 
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        add(&self.counts.listings, paths.len() as u64);
+        self.inner.read_dirs(paths)
+    }
+
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
         add(&self.counts.opened, 1);
         let inner = self.inner.open(path)?;

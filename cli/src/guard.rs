@@ -402,6 +402,9 @@ impl Host for CheckedHost<'_> {
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
         self.host.read_dir(path)
     }
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        self.host.read_dirs(paths)
+    }
     fn xattr(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>, HostError> {
         self.host.xattr(path, name)
     }

@@ -330,6 +330,13 @@ pub trait Host: Send + Sync {
     /// Entries of a directory, without `.` and `..`, in no particular order.
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError>;
 
+    /// [`Host::read_dir`] of each of `paths`, in their order. A transport with round trips
+    /// lists them together (over SSH, one batch of requests for all); a decorator forwards
+    /// the batch.
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        paths.iter().map(|p| self.read_dir(p)).collect()
+    }
+
     /// Opens a regular file for reading; anything else is refused without being opened.
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError>;
 

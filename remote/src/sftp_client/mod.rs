@@ -385,6 +385,96 @@ impl<S: Read + Write> SftpClient<S> {
         Ok(out)
     }
 
+    /// [`SftpClient::read_dir`] of several directories at once: their OPENDIRs sent
+    /// together, then two READDIRs of each open one, batch after batch until each ends; the
+    /// whole usually costs two waits. Results in the order of `paths`.
+    pub fn read_dirs(&mut self, paths: &[&[u8]]) -> Vec<Result<Vec<(Vec<u8>, Attrs)>, SftpError>> {
+        let opens: Vec<Result<u32, SftpError>> = paths
+            .iter()
+            .map(|p| self.send(Packet::new(FXP_OPENDIR).string(p)))
+            .collect();
+        let mut out: Vec<Result<Vec<(Vec<u8>, Attrs)>, SftpError>> = Vec::new();
+        // Open directories: index in `out` and handle.
+        let mut open: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (i, id) in opens.into_iter().enumerate() {
+            let h = id.and_then(|id| self.wait(id)).and_then(|r| match r {
+                Reply::Handle(h) => Ok(h),
+                Reply::Status(c, m) => Err(status_error(c, m)),
+                _ => Err(proto("expected HANDLE")),
+            });
+            match h {
+                Ok(h) => {
+                    open.push((i, h));
+                    out.push(Ok(Vec::new()));
+                }
+                Err(e) => out.push(Err(e)),
+            }
+        }
+        while !open.is_empty() {
+            let mut sent = Vec::new();
+            for (i, h) in &open {
+                let a = self.send(Packet::new(FXP_READDIR).string(h));
+                let b = self.send(Packet::new(FXP_READDIR).string(h));
+                sent.push((*i, a, b));
+            }
+            let mut still = Vec::new();
+            for ((i, a, b), (_, h)) in sent.into_iter().zip(std::mem::take(&mut open)) {
+                let done = match (a, b) {
+                    (Ok(a), Ok(b)) => match self.listing_step(a, &mut out[i]) {
+                        Ok(true) => match self.listing_step(b, &mut out[i]) {
+                            Ok(more) => !more,
+                            Err(e) => {
+                                out[i] = Err(e);
+                                true
+                            }
+                        },
+                        Ok(false) => {
+                            self.forget(b);
+                            true
+                        }
+                        Err(e) => {
+                            self.forget(b);
+                            out[i] = Err(e);
+                            true
+                        }
+                    },
+                    (Err(e), _) | (_, Err(e)) => {
+                        out[i] = Err(e);
+                        true
+                    }
+                };
+                if done {
+                    if let Err(e) = self.close_later(&h) {
+                        out[i] = Err(e);
+                    }
+                } else {
+                    still.push((i, h));
+                }
+            }
+            open = still;
+        }
+        out
+    }
+
+    /// One READDIR's answer into `out`: whether the listing goes on.
+    fn listing_step(
+        &mut self,
+        id: u32,
+        out: &mut Result<Vec<(Vec<u8>, Attrs)>, SftpError>,
+    ) -> Result<bool, SftpError> {
+        match self.wait(id)? {
+            Reply::Name(v) => {
+                if let Ok(o) = out {
+                    o.extend(v);
+                }
+                Ok(true)
+            }
+            Reply::Status(FX_EOF, _) => Ok(false),
+            Reply::Status(c, m) => Err(status_error(c, m)),
+            _ => Err(proto("expected NAME")),
+        }
+    }
+
     fn read_dir_entries(
         &mut self,
         h: &[u8],

@@ -317,3 +317,41 @@ fn the_read_size_is_the_servers_limit_within_bounds() {
         assert!((4096..=MAX_READ_SIZE).contains(&c.read_size()));
     }
 }
+
+#[test]
+fn several_directories_are_listed_in_one_batch() {
+    let Some(mut c) = server() else { return };
+    let d = tempfile::tempdir().unwrap();
+    for (dir, n) in [("a", 3), ("big", 250), ("empty", 0)] {
+        std::fs::create_dir(d.path().join(dir)).unwrap();
+        for i in 0..n {
+            std::fs::write(d.path().join(dir).join(format!("f{i}")), b"").unwrap();
+        }
+    }
+    std::fs::write(d.path().join("file"), b"").unwrap();
+    let paths: Vec<Vec<u8>> = ["a", "missing", "big", "file", "empty"]
+        .iter()
+        .map(|n| b(&d.path().join(n)))
+        .collect();
+    let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
+    let before = c.waits();
+    let got = c.read_dirs(&refs);
+    let names = |r: &Result<Vec<(Vec<u8>, Attrs)>, SftpError>| {
+        let mut v: Vec<Vec<u8>> = r.as_ref().unwrap().iter().map(|(n, _)| n.clone()).collect();
+        v.retain(|n| n != b"." && n != b"..");
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&got[0]),
+        vec![b"f0".to_vec(), b"f1".to_vec(), b"f2".to_vec()]
+    );
+    assert_eq!(got[1].as_ref().unwrap_err().status(), Some(FX_NO_SUCH_FILE));
+    assert_eq!(names(&got[2]).len(), 250);
+    assert!(got[3].is_err(), "a file is not a directory");
+    assert!(names(&got[4]).is_empty());
+    // OPENDIRs together, READDIRs together, and one more batch for the big one.
+    assert!(c.waits() - before <= 4, "{}", c.waits() - before);
+    assert!(c.stat(&paths[0]).is_ok());
+    assert!(c.outstanding.is_empty() && c.early.is_empty() && c.ignored.is_empty());
+}

@@ -168,18 +168,20 @@ impl Host for SshHost {
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
-        let entries = lock(&self.client)
+        lock(&self.client)
             .read_dir(path_bytes(path))
-            .map_err(|e| client_error(e, path, "readdir"))?;
-        Ok(entries
+            .map(entries)
+            .map_err(|e| client_error(e, path, "readdir"))
+    }
+
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        let bytes: Vec<&[u8]> = paths.iter().map(|p| path_bytes(p)).collect();
+        let lists = lock(&self.client).read_dirs(&bytes);
+        lists
             .into_iter()
-            .filter(|(name, _)| name != b"." && name != b".." && !name.is_empty())
-            .map(|(name, a)| DirEntry {
-                name: OsString::from_vec(name),
-                kind: a.perm.map(FileKind::from_mode),
-                mode: a.perm.map(|p| p & 0o7777),
-            })
-            .collect())
+            .zip(paths)
+            .map(|(r, path)| r.map(entries).map_err(|e| client_error(e, path, "readdir")))
+            .collect()
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
@@ -269,6 +271,18 @@ impl Host for SshHost {
         self.session.set_timeout(ms(self.op_timeout));
         r
     }
+}
+
+/// Directory entries from a listing's names and attributes (`.` and `..` left out).
+fn entries(v: Vec<(Vec<u8>, crate::sftp_client::Attrs)>) -> Vec<DirEntry> {
+    v.into_iter()
+        .filter(|(name, _)| name != b"." && name != b".." && !name.is_empty())
+        .map(|(name, a)| DirEntry {
+            name: OsString::from_vec(name),
+            kind: a.perm.map(FileKind::from_mode),
+            mode: a.perm.map(|p| p & 0o7777),
+        })
+        .collect()
 }
 
 impl SshHost {
