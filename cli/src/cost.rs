@@ -184,6 +184,11 @@ impl<H: Host + ?Sized> Host for Counting<'_, H> {
         self.inner.read_link(path)
     }
 
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        add(&self.counts.stats, paths.len() as u64);
+        self.inner.read_links(paths)
+    }
+
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
         add(&self.counts.listings, 1);
         self.inner.read_dir(path)

@@ -399,6 +399,9 @@ impl Host for CheckedHost<'_> {
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
         self.host.read_link(path)
     }
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        self.host.read_links(paths)
+    }
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
         self.host.read_dir(path)
     }

@@ -327,6 +327,12 @@ pub trait Host: Send + Sync {
     /// Target of a symlink, as stored (not resolved).
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError>;
 
+    /// [`Host::read_link`] of each of `paths`, in their order. A transport with round trips
+    /// asks for them together; a decorator forwards the batch.
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        paths.iter().map(|p| self.read_link(p)).collect()
+    }
+
     /// Entries of a directory, without `.` and `..`, in no particular order.
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError>;
 

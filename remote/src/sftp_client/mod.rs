@@ -321,29 +321,35 @@ impl<S: Read + Write> SftpClient<S> {
         }
     }
 
-    /// `lstat` and `readlink` of one path, sent together (one wait).
-    pub fn lstat_readlink(
+    /// `lstat` and `readlink` of each of `paths`, all sent together (one wait), in the
+    /// order of `paths`.
+    #[allow(clippy::type_complexity)]
+    pub fn lstat_readlinks(
         &mut self,
-        path: &[u8],
-    ) -> (Result<Attrs, SftpError>, Result<Vec<u8>, SftpError>) {
-        let ids = self
-            .send(Packet::new(FXP_LSTAT).string(path))
-            .and_then(|a| Ok((a, self.send(Packet::new(FXP_READLINK).string(path))?)));
-        let (a, l) = match ids {
-            Ok(ids) => ids,
-            Err(e) => return (Err(e), Err(proto("not sent"))),
-        };
-        let attrs = self.wait(a).and_then(expect_attrs);
-        if attrs.is_err() {
-            self.forget(l);
-            return (attrs, Err(proto("not asked")));
-        }
-        let link = self.wait(l).and_then(|r| match r {
-            Reply::Name(mut v) if v.len() == 1 => Ok(v.remove(0).0),
-            Reply::Status(c, m) => Err(status_error(c, m)),
-            _ => Err(proto("expected one NAME")),
-        });
-        (attrs, link)
+        paths: &[&[u8]],
+    ) -> Vec<(Result<Attrs, SftpError>, Result<Vec<u8>, SftpError>)> {
+        let ids: Vec<Result<(u32, u32), SftpError>> = paths
+            .iter()
+            .map(|p| {
+                let a = self.send(Packet::new(FXP_LSTAT).string(p))?;
+                Ok((a, self.send(Packet::new(FXP_READLINK).string(p))?))
+            })
+            .collect();
+        ids.into_iter()
+            .map(|ids| {
+                let (a, l) = match ids {
+                    Ok(ids) => ids,
+                    Err(e) => return (Err(e), Err(proto("not sent"))),
+                };
+                let attrs = self.wait(a).and_then(expect_attrs);
+                let link = self.wait(l).and_then(|r| match r {
+                    Reply::Name(mut v) if v.len() == 1 => Ok(v.remove(0).0),
+                    Reply::Status(c, m) => Err(status_error(c, m)),
+                    _ => Err(proto("expected one NAME")),
+                });
+                (attrs, link)
+            })
+            .collect()
     }
 
     fn handle(&mut self, p: Packet) -> Result<Vec<u8>, SftpError> {

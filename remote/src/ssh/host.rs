@@ -146,15 +146,26 @@ impl Host for SshHost {
     }
 
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
-        // lstat and readlink sent together: one wait.
-        let (m, target) = lock(&self.client).lstat_readlink(path_bytes(path));
-        let m = m.map_err(|e| client_error(e, path, ""))?;
-        if FileKind::from_mode(m.perm.unwrap_or(0)) != FileKind::Symlink {
-            return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
-        }
-        target
-            .map(|b| PathBuf::from(OsString::from_vec(b)))
-            .map_err(|e| client_error(e, path, "readlink"))
+        self.read_links(&[path.to_path_buf()]).remove(0)
+    }
+
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        // lstat and readlink of every path sent together: one wait.
+        let bytes: Vec<&[u8]> = paths.iter().map(|p| path_bytes(p)).collect();
+        let answers = lock(&self.client).lstat_readlinks(&bytes);
+        answers
+            .into_iter()
+            .zip(paths)
+            .map(|((m, target), path)| {
+                let m = m.map_err(|e| client_error(e, path, ""))?;
+                if FileKind::from_mode(m.perm.unwrap_or(0)) != FileKind::Symlink {
+                    return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
+                }
+                target
+                    .map(|b| PathBuf::from(OsString::from_vec(b)))
+                    .map_err(|e| client_error(e, path, "readlink"))
+            })
+            .collect()
     }
 
     fn xattr(&self, path: &Path, _name: &str) -> Result<Option<Vec<u8>>, HostError> {
