@@ -40,7 +40,7 @@ const MAX_READ_SIZE: u32 = 256 << 10;
 /// Bytes of one file asked for ahead of what was consumed (the host's memory per open file).
 pub const WINDOW_BYTES: u32 = 1 << 20;
 /// Requests sent and not yet answered, at most (beyond, the client waits first).
-const MAX_OUTSTANDING: usize = 64;
+const MAX_OUTSTANDING: usize = 128;
 
 const FXP_INIT: u8 = 1;
 const FXP_VERSION: u8 = 2;
@@ -522,6 +522,25 @@ impl<S: Read + Write> SftpClient<S> {
     /// Attributes of an open file.
     pub fn fstat(&mut self, handle: &[u8]) -> Result<Attrs, SftpError> {
         expect_attrs(self.request(Packet::new(FXP_FSTAT).string(handle))?)
+    }
+
+    /// Queues a STAT; its answer is [`SftpClient::attrs_answer`].
+    pub(crate) fn send_stat(&mut self, path: &[u8]) -> Result<u32, SftpError> {
+        self.send(Packet::new(FXP_STAT).string(path))
+    }
+
+    /// Queues an OPEN for reading; its answer is [`SftpClient::handle_answer`].
+    pub(crate) fn send_open(&mut self, path: &[u8]) -> Result<u32, SftpError> {
+        self.send(Packet::new(FXP_OPEN).string(path).u32(1).u32(0))
+    }
+
+    /// The handle answering request `id`.
+    pub(crate) fn handle_answer(&mut self, id: u32) -> Result<Vec<u8>, SftpError> {
+        match self.wait(id)? {
+            Reply::Handle(h) => Ok(h),
+            Reply::Status(c, m) => Err(status_error(c, m)),
+            _ => Err(proto("expected HANDLE")),
+        }
     }
 
     /// Queues an FSTAT; its answer is [`SftpClient::attrs_answer`].

@@ -5,6 +5,7 @@ use super::command::command_line;
 use super::files::{Client, SftpFile, lock, meta_from_attrs, path_bytes};
 use super::host_errors::{client_error, io_error, sftp_error};
 use super::settings::SshTarget;
+use crate::sftp_client::WINDOW_BYTES;
 use crate::sftp_client::reader::ReadAhead;
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
@@ -196,53 +197,151 @@ impl Host for SshHost {
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
-        // Look before opening: opening a FIFO would block the server's SFTP process.
-        let probe = self.stat(path)?;
-        if probe.kind != FileKind::File {
-            return Err(HostError::new(
-                HostErrorKind::NotRegular,
-                path,
-                format!(
-                    "{} refused: not a regular file (not opened)",
-                    probe.kind.name()
-                ),
-            ));
-        }
-        let mut c = lock(&self.client);
-        let handle = c
-            .open(path_bytes(path))
-            .map_err(|e| client_error(e, path, "open"))?;
-        // The FSTAT and the first READs (sized by the stat) go together: one wait. Data that
-        // came for a file replaced in between is dropped unread.
-        let mut reader = ReadAhead::new(handle, probe.size);
-        let fstat = c.send_fstat(reader.handle());
-        let started = fstat.and_then(|id| reader.start(&mut c).map(|()| id));
-        let st = match started.and_then(|id| c.attrs_answer(id)) {
-            Ok(a) => meta_from_attrs(&a),
-            Err(e) => {
-                let _ = reader.close(&mut c);
-                return Err(client_error(e, path, "fstat"));
-            }
-        };
-        if st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode {
-            let _ = reader.close(&mut c);
-            return Err(HostError::new(
-                HostErrorKind::NotRegular,
-                path,
-                "file was replaced while it was being opened; not read",
-            ));
-        }
-        drop(c);
-        Ok(Box::new(SftpFile {
-            client: self.client.clone(),
-            reader: Some(reader),
-            meta: st,
-            counter: self.bytes_read.clone(),
-        }))
+        let f = self
+            .open_batch(std::slice::from_ref(&path.to_path_buf()))
+            .remove(0)?;
+        Ok(Box::new(f))
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {
-        let mut f = self.open(path)?;
+        let mut f = self.open_batch(&[path.to_path_buf()]).remove(0)?;
+        self.read_open(&mut f, path, limit)
+    }
+
+    fn read_many(&self, paths: &[PathBuf], limit: u64) -> Vec<Result<ReadOutcome, HostError>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for batch in paths.chunks(READ_BATCH) {
+            let files = self.open_batch(batch);
+            for (f, path) in files.into_iter().zip(batch) {
+                out.push(f.and_then(|mut f| self.read_open(&mut f, path, limit)));
+            }
+        }
+        out
+    }
+
+    fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
+        let path = Path::new(exec_program(argv)?);
+        let cmd = command_line(argv, self.sudo);
+        self.session.set_timeout(ms(limits.timeout));
+        let r = self.exec_inner(&cmd, limits, path);
+        self.session.set_timeout(ms(self.op_timeout));
+        r
+    }
+}
+
+/// Files opened and read together, at most (their STATs, OPENs, FSTATs and first READs
+/// each sent in one batch).
+const READ_BATCH: usize = 32;
+/// Bytes of a batch's files asked for before their turn (the others' READs are sent when
+/// they are read): the bound of what waits in memory.
+const BATCH_AHEAD: u64 = 2 << 20;
+
+/// `m`, when it is a regular file's; opening anything else is refused (opening a FIFO would
+/// block the server's SFTP process).
+fn regular(path: &Path, m: FileMeta) -> Result<FileMeta, HostError> {
+    if m.kind == FileKind::File {
+        return Ok(m);
+    }
+    Err(HostError::new(
+        HostErrorKind::NotRegular,
+        path,
+        format!("{} refused: not a regular file (not opened)", m.kind.name()),
+    ))
+}
+
+/// Directory entries from a listing's names and attributes (`.` and `..` left out).
+fn entries(v: Vec<(Vec<u8>, crate::sftp_client::Attrs)>) -> Vec<DirEntry> {
+    v.into_iter()
+        .filter(|(name, _)| name != b"." && name != b".." && !name.is_empty())
+        .map(|(name, a)| DirEntry {
+            name: OsString::from_vec(name),
+            kind: a.perm.map(FileKind::from_mode),
+            mode: a.perm.map(|p| p & 0o7777),
+        })
+        .collect()
+}
+
+impl SshHost {
+    /// Opens `paths` together: their STATs sent in one batch (a file that is not regular is
+    /// refused unopened), then the OPENs of the regular ones, then each one's FSTAT with its
+    /// first READs (sized by the stat; within [`BATCH_AHEAD`] for the batch). A file whose
+    /// FSTAT differs from its STAT in type, owner or mode was replaced in between: refused,
+    /// and its data dropped unread.
+    fn open_batch(&self, paths: &[PathBuf]) -> Vec<Result<SftpFile, HostError>> {
+        let mut c = lock(&self.client);
+        let stats: Vec<_> = paths.iter().map(|p| c.send_stat(path_bytes(p))).collect();
+        let probes: Vec<Result<FileMeta, HostError>> = stats
+            .into_iter()
+            .zip(paths)
+            .map(|(id, p)| {
+                let a = id.and_then(|id| c.attrs_answer(id));
+                regular(p, meta_from_attrs(&a.map_err(|e| client_error(e, p, ""))?))
+            })
+            .collect();
+        let opens: Vec<_> = probes
+            .into_iter()
+            .zip(paths)
+            .map(|(m, p)| m.map(|m| (c.send_open(path_bytes(p)), m)))
+            .collect();
+        let mut ahead = 0u64;
+        let mut started = Vec::with_capacity(paths.len());
+        for (o, p) in opens.into_iter().zip(paths) {
+            started.push(o.and_then(|(id, probe)| {
+                let h = id
+                    .and_then(|id| c.handle_answer(id))
+                    .map_err(|e| client_error(e, p, "open"))?;
+                let mut reader = ReadAhead::new(h, probe.size);
+                let mut fstat = c.send_fstat(reader.handle());
+                if fstat.is_ok() && ahead < BATCH_AHEAD {
+                    ahead += probe.size.min(u64::from(WINDOW_BYTES));
+                    fstat = fstat.and_then(|id| reader.start(&mut c).map(|()| id));
+                }
+                match fstat {
+                    Ok(id) => Ok((reader, probe, id)),
+                    Err(e) => {
+                        let _ = reader.close(&mut c);
+                        Err(client_error(e, p, "fstat"))
+                    }
+                }
+            }));
+        }
+        started
+            .into_iter()
+            .zip(paths)
+            .map(|(s, p)| {
+                let (reader, probe, id) = s?;
+                let st = match c.attrs_answer(id) {
+                    Ok(a) => meta_from_attrs(&a),
+                    Err(e) => {
+                        let _ = reader.close(&mut c);
+                        return Err(client_error(e, p, "fstat"));
+                    }
+                };
+                if st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode {
+                    let _ = reader.close(&mut c);
+                    return Err(HostError::new(
+                        HostErrorKind::NotRegular,
+                        p,
+                        "file was replaced while it was being opened; not read",
+                    ));
+                }
+                Ok(SftpFile {
+                    client: self.client.clone(),
+                    reader: Some(reader),
+                    meta: st,
+                    counter: self.bytes_read.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Reads at most `limit` bytes of an open file, with its metadata after the read.
+    fn read_open(
+        &self,
+        f: &mut SftpFile,
+        path: &Path,
+        limit: u64,
+    ) -> Result<ReadOutcome, HostError> {
         let meta = f.meta().clone();
         let mut data = Vec::with_capacity(meta.size.min(limit).min(16 << 20) as usize);
         let mut chunk = vec![0u8; 64 << 10];
@@ -274,29 +373,6 @@ impl Host for SshHost {
         Ok(ReadOutcome::new(data, truncated, meta, after))
     }
 
-    fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
-        let path = Path::new(exec_program(argv)?);
-        let cmd = command_line(argv, self.sudo);
-        self.session.set_timeout(ms(limits.timeout));
-        let r = self.exec_inner(&cmd, limits, path);
-        self.session.set_timeout(ms(self.op_timeout));
-        r
-    }
-}
-
-/// Directory entries from a listing's names and attributes (`.` and `..` left out).
-fn entries(v: Vec<(Vec<u8>, crate::sftp_client::Attrs)>) -> Vec<DirEntry> {
-    v.into_iter()
-        .filter(|(name, _)| name != b"." && name != b".." && !name.is_empty())
-        .map(|(name, a)| DirEntry {
-            name: OsString::from_vec(name),
-            kind: a.perm.map(FileKind::from_mode),
-            mode: a.perm.map(|p| p & 0o7777),
-        })
-        .collect()
-}
-
-impl SshHost {
     fn exec_inner(
         &self,
         cmd: &str,
