@@ -143,10 +143,10 @@ pub(super) fn file(
                 v.copy = Some(c);
             }
         }
-        if v.sha256.is_none() {
-            if let Ok(h) = ctx.host().hash_file(&real, cap) {
-                v.sha256 = Some(h.sha256);
-            }
+        if v.sha256.is_none()
+            && let Ok(h) = ctx.host().hash_file(&real, cap)
+        {
+            v.sha256 = Some(h.sha256);
         }
         return Some(v);
     }

@@ -66,6 +66,9 @@ pub const FX_EOF: u32 = 1;
 pub const FX_NO_SUCH_FILE: u32 = 2;
 pub const FX_PERMISSION_DENIED: u32 = 3;
 
+/// A directory's entries (names with their attributes), or why it could not be listed.
+pub type Listing = Result<Vec<(Vec<u8>, Attrs)>, SftpError>;
+
 /// Failures of the client.
 #[derive(Debug, thiserror::Error)]
 pub enum SftpError {
@@ -394,12 +397,12 @@ impl<S: Read + Write> SftpClient<S> {
     /// [`SftpClient::read_dir`] of several directories at once: their OPENDIRs sent
     /// together, then two READDIRs of each open one, batch after batch until each ends; the
     /// whole usually costs two waits. Results in the order of `paths`.
-    pub fn read_dirs(&mut self, paths: &[&[u8]]) -> Vec<Result<Vec<(Vec<u8>, Attrs)>, SftpError>> {
+    pub fn read_dirs(&mut self, paths: &[&[u8]]) -> Vec<Listing> {
         let opens: Vec<Result<u32, SftpError>> = paths
             .iter()
             .map(|p| self.send(Packet::new(FXP_OPENDIR).string(p)))
             .collect();
-        let mut out: Vec<Result<Vec<(Vec<u8>, Attrs)>, SftpError>> = Vec::new();
+        let mut out: Vec<Listing> = Vec::new();
         // Open directories: index in `out` and handle.
         let mut open: Vec<(usize, Vec<u8>)> = Vec::new();
         for (i, id) in opens.into_iter().enumerate() {
@@ -463,11 +466,7 @@ impl<S: Read + Write> SftpClient<S> {
     }
 
     /// One READDIR's answer into `out`: whether the listing goes on.
-    fn listing_step(
-        &mut self,
-        id: u32,
-        out: &mut Result<Vec<(Vec<u8>, Attrs)>, SftpError>,
-    ) -> Result<bool, SftpError> {
+    fn listing_step(&mut self, id: u32, out: &mut Listing) -> Result<bool, SftpError> {
         match self.wait(id)? {
             Reply::Name(v) => {
                 if let Ok(o) = out {
