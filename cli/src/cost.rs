@@ -36,8 +36,9 @@ pub struct CollectorCost {
     pub stats: u64,
     /// Commands run on the target.
     pub commands: u64,
-    /// Requests sent to the target by the transport (SFTP over SSH; see
-    /// [`Host::round_trips`]); absent for the local machine and images.
+    /// Round trips of the transport to the target (over SSH: SFTP requests sent and waited
+    /// for, those sent together once; see [`Host::round_trips`]); absent for the local
+    /// machine and images.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round_trips: Option<u64>,
     /// CPU time of the collecting thread while the collector ran, user and system, in
@@ -184,9 +185,19 @@ impl<H: Host + ?Sized> Host for Counting<'_, H> {
         self.inner.read_link(path)
     }
 
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        add(&self.counts.stats, paths.len() as u64);
+        self.inner.read_links(paths)
+    }
+
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
         add(&self.counts.listings, 1);
         self.inner.read_dir(path)
+    }
+
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        add(&self.counts.listings, paths.len() as u64);
+        self.inner.read_dirs(paths)
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
@@ -218,6 +229,15 @@ impl<H: Host + ?Sized> Host for Counting<'_, H> {
         let out = self.inner.read(path, limit)?;
         add(&self.counts.bytes, out.data.len() as u64);
         Ok(out)
+    }
+
+    fn read_many(&self, paths: &[PathBuf], limit: u64) -> Vec<Result<ReadOutcome, HostError>> {
+        add(&self.counts.opened, paths.len() as u64);
+        let outs = self.inner.read_many(paths, limit);
+        for o in outs.iter().flatten() {
+            add(&self.counts.bytes, o.data.len() as u64);
+        }
+        outs
     }
 
     fn hash_file(&self, path: &Path, limit: u64) -> Result<FileHash, HostError> {

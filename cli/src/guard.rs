@@ -371,6 +371,25 @@ impl<'a> CheckedHost<'a> {
     }
 
     /// The refusal of the file opened at `path`, as a host error.
+    /// A file read through the transport's own `read` (over SSH, pipelined), judged before
+    /// the bytes are handed on. Without an inode the content tells: a cut read of a file
+    /// the size of a secret is read again whole to be judged.
+    fn judged(&self, path: &Path, out: ReadOutcome) -> Result<ReadOutcome, HostError> {
+        let whole;
+        let data = if out.meta.identity().is_some() {
+            None
+        } else if !out.truncated {
+            Some(out.data.as_slice())
+        } else if self.guard.size_of_secret(out.meta.size) {
+            whole = self.host.read(path, SUM_MAX)?;
+            Some(whole.data.as_slice())
+        } else {
+            None
+        };
+        self.check(path, &out.meta, data)?;
+        Ok(out)
+    }
+
     fn check(&self, path: &Path, meta: &FileMeta, data: Option<&[u8]>) -> Result<(), HostError> {
         match self
             .guard
@@ -399,8 +418,14 @@ impl Host for CheckedHost<'_> {
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
         self.host.read_link(path)
     }
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        self.host.read_links(paths)
+    }
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
         self.host.read_dir(path)
+    }
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        self.host.read_dirs(paths)
     }
     fn xattr(&self, path: &Path, name: &str) -> Result<Option<Vec<u8>>, HostError> {
         self.host.xattr(path, name)
@@ -410,23 +435,17 @@ impl Host for CheckedHost<'_> {
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {
-        // The transport's own `read` (over SSH, one pipelined round trip), judged before the
-        // bytes are handed on. Without an inode the content tells: a cut read of a file the
-        // size of a secret is read again whole to be judged.
         let out = self.host.read(path, limit)?;
-        let whole;
-        let data = if out.meta.identity().is_some() {
-            None
-        } else if !out.truncated {
-            Some(out.data.as_slice())
-        } else if self.guard.size_of_secret(out.meta.size) {
-            whole = self.host.read(path, SUM_MAX)?;
-            Some(whole.data.as_slice())
-        } else {
-            None
-        };
-        self.check(path, &out.meta, data)?;
-        Ok(out)
+        self.judged(path, out)
+    }
+
+    fn read_many(&self, paths: &[PathBuf], limit: u64) -> Vec<Result<ReadOutcome, HostError>> {
+        // The transport's batch, each file judged as `read` judges it.
+        let outs = self.host.read_many(paths, limit);
+        outs.into_iter()
+            .zip(paths)
+            .map(|(r, p)| r.and_then(|out| self.judged(p, out)))
+            .collect()
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
@@ -723,6 +742,17 @@ mod tests {
         // The same size, other content: read (cut as asked).
         let out = host.read(Path::new("/home/a/other"), 5).unwrap();
         assert_eq!((out.data.as_slice(), out.truncated), (&b"xxxxx"[..], true));
+        // Read in a batch, each file is judged the same.
+        let batch = [notes, Path::new("/home/a/other"), notes].map(Path::to_path_buf);
+        for limit in [5, 1 << 20] {
+            let outs = host.read_many(&batch, limit);
+            assert_eq!(outs.len(), 3);
+            for i in [0, 2] {
+                let e = outs[i].as_ref().unwrap_err();
+                assert!(e.message.contains("content is that of /etc/shadow"), "{e}");
+            }
+            assert!(outs[1].as_ref().unwrap().data.starts_with(b"xxxxx"));
+        }
         // The accounts collector reads the secret at its own path, by content too.
         let accounts = CheckedHost::for_collector(&sftp, &guard, "accounts", true);
         assert_eq!(

@@ -119,21 +119,33 @@ impl Collector for LocalBinCollector {
                 let (mut sha256, mut copy) = (None, None);
                 if !shadows.is_empty() {
                     let real = ctx.host().stat(&path).ok();
-                    if real.as_ref().is_some_and(|m| m.kind == FileKind::File) {
-                        sha256 = ctx
-                            .host()
-                            .hash_file(&path, cfg.max_copy_size.0.max(1 << 30))
-                            .ok()
-                            .map(|h| h.sha256);
+                    if let Some(real) = real.filter(|m| m.kind == FileKind::File) {
+                        let id = real.identity();
                         if owned == Some(false) {
-                            let id = real.as_ref().and_then(|m| m.identity());
-                            copy = match id.and_then(|id| copied.get(&id)) {
-                                Some(c) => Some(c.clone()),
-                                None => copy_capped(ctx, &path, cfg.max_copy_size.0),
-                            };
-                            if let (Some(id), Some(c)) = (id, &copy) {
-                                copied.insert(id, c.clone());
+                            match id.and_then(|id| copied.get(&id)) {
+                                Some(c) => copy = Some(c.clone()),
+                                // One read: the copy's SHA-256 is the file's when it is whole.
+                                None => {
+                                    if let Some((c, whole)) =
+                                        copy_capped(ctx, &path, real.size, cfg.max_copy_size.0)
+                                    {
+                                        if whole {
+                                            sha256 = c.sha256.clone();
+                                        }
+                                        if let Some(id) = id {
+                                            copied.insert(id, c.clone());
+                                        }
+                                        copy = Some(c);
+                                    }
+                                }
                             }
+                        }
+                        if sha256.is_none() {
+                            sha256 = ctx
+                                .host()
+                                .hash_file(&path, cfg.max_copy_size.0.max(1 << 30))
+                                .ok()
+                                .map(|h| h.sha256);
                         }
                     }
                 }
@@ -153,8 +165,14 @@ impl Collector for LocalBinCollector {
     }
 }
 
-fn copy_capped(ctx: &mut CollectContext<'_>, path: &Path, cap: u64) -> Option<SourceRef> {
-    let size = ctx.host().stat(path).ok()?.size;
+/// Copies `path` (of `size` bytes by its `stat`) when within `cap`; with whether the copy is
+/// the whole file (then its SHA-256 is the file's).
+fn copy_capped(
+    ctx: &mut CollectContext<'_>,
+    path: &Path,
+    size: u64,
+    cap: u64,
+) -> Option<(SourceRef, bool)> {
     if size > cap {
         ctx.issue(
             ptext(path),
@@ -164,11 +182,15 @@ fn copy_capped(ctx: &mut CollectContext<'_>, path: &Path, cap: u64) -> Option<So
         return None;
     }
     let c = ctx.copy(path, cap)?;
-    Some(SourceRef {
-        path: c.source.path,
-        member: Some(c.member.name),
-        sha256: Some(c.member.sha256),
-    })
+    let whole = !c.source.truncated;
+    Some((
+        SourceRef {
+            path: c.source.path,
+            member: Some(c.member.name),
+            sha256: Some(c.member.sha256),
+        },
+        whole,
+    ))
 }
 
 #[cfg(test)]
@@ -207,6 +229,16 @@ mod tests {
         assert_eq!(ls["owned"], false);
         assert!(ls["sha256"].is_string());
         assert_eq!(ls["copy"]["member"], "raw/usr/local/bin/ls");
+        assert_eq!(
+            ls["sha256"], ls["copy"]["sha256"],
+            "hashed as it was copied"
+        );
+        assert_eq!(
+            ls["sha256"],
+            dossier_plugin_api::encoding::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+                b"#!/bin/sh\n/usr/bin/ls \"$@\" | grep -v x\n"
+            ))
+        );
         let b = by("/usr/local/bin/backup-db");
         assert!(b.get("shadows").is_none() && b.get("copy").is_none());
         assert_eq!(by("/usr/local/bin/tool")["owned"], true);

@@ -19,7 +19,7 @@
 //! host only setuid and setgid files are found and the missing capabilities are recorded as
 //! an issue.
 
-use crate::util::{ByteSize, ptext};
+use crate::util::{ByteSize, ListAhead, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::host::FileKind;
 use dossier_plugin_api::records::{FileCapabilities, PrivilegedFileRecord, Record};
@@ -475,11 +475,13 @@ impl Shells {
 
 fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64>) {
     let mut stack = vec![root.to_path_buf()];
+    let mut ahead = ListAhead::default();
     while let Some(dir) = stack.pop() {
         if ctx.host_lost().is_some() {
             return;
         }
-        let Some(entries) = ctx.list_dir(&dir) else {
+        // Listed with the next directories the walk enters (the top of the stack).
+        let Some(entries) = ahead.list(ctx, &dir, &stack) else {
             continue;
         };
         for e in entries {

@@ -252,18 +252,6 @@ impl ProcFiles {
             }
         }
     }
-
-    /// Where a link of the process leads (`cwd`, `root`, `ns/net`...).
-    fn link(&self, ctx: &mut CollectContext<'_>, name: &str) -> Option<String> {
-        match ctx.host().read_link(&self.dir.join(name)) {
-            Ok(t) => Some(ptext(&t)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                ctx.host_error(&e);
-                None
-            }
-        }
-    }
 }
 
 /// The record as `stat` gives it (stored in the bundle), and whether `stat` could be parsed;
@@ -343,14 +331,21 @@ fn user_process(
         Err(e) if e.is_not_found() => files.exited = true,
         Err(e) => ctx.host_error(&e),
     }
-    let stdio = stdio(ctx, &files.dir, st);
+    // Every link of the process asked for at once (over SSH, one round trip), then taken
+    // in order.
+    let mut links = ctx
+        .host()
+        .read_links(&LINKS.map(|l| files.dir.join(l)))
+        .into_iter();
+    let stdio = stdio(ctx, links.by_ref().take(3), st);
     if stdio.iter().any(|t| !t.is_empty()) {
         rec.stdio = stdio;
     }
-    rec.cwd = files.link(ctx, "cwd");
-    rec.root = files.link(ctx, "root");
+    let mut link = |ctx: &mut CollectContext<'_>| links.next().and_then(|r| link_text(ctx, r));
+    rec.cwd = link(ctx);
+    rec.root = link(ctx);
     for ns in ["net", "pid", "mnt"] {
-        if let Some(t) = files.link(ctx, &format!("ns/{ns}")) {
+        if let Some(t) = link(ctx) {
             if let Some(ino) = t
                 .split_once(":[")
                 .and_then(|(_, r)| r.trim_end_matches(']').parse().ok())
@@ -359,7 +354,7 @@ fn user_process(
             }
         }
     }
-    if let Some(target) = files.link(ctx, "exe") {
+    if let Some(target) = link(ctx) {
         let (path, deleted) = match target.strip_suffix(" (deleted)") {
             Some(p) => (p.to_string(), true),
             None => (target, false),
@@ -370,12 +365,37 @@ fn user_process(
     }
 }
 
+/// The links of a user-space process read by [`user_process`], in the order it takes them.
+const LINKS: [&str; 9] = [
+    "fd/0", "fd/1", "fd/2", "cwd", "root", "ns/net", "ns/pid", "ns/mnt", "exe",
+];
+
+/// Where a link of the process leads (`cwd`, `root`, `ns/net`...), failures other than "not
+/// found" recorded.
+fn link_text(
+    ctx: &mut CollectContext<'_>,
+    r: Result<PathBuf, dossier_plugin_api::HostError>,
+) -> Option<String> {
+    match r {
+        Ok(t) => Some(ptext(&t)),
+        Err(e) if e.is_not_found() => None,
+        Err(e) => {
+            ctx.host_error(&e);
+            None
+        }
+    }
+}
+
 /// stdin, stdout and stderr: where they lead (a terminal, a pipe, a socket), empty when
 /// unknown. Only the links are read; the descriptors are never opened.
-fn stdio(ctx: &mut CollectContext<'_>, dir: &Path, st: &mut ExeState) -> Vec<String> {
+fn stdio(
+    ctx: &mut CollectContext<'_>,
+    links: impl Iterator<Item = Result<PathBuf, dossier_plugin_api::HostError>>,
+    st: &mut ExeState,
+) -> Vec<String> {
     let mut stdio = Vec::with_capacity(3);
-    for fd in 0..3 {
-        stdio.push(match ctx.host().read_link(&dir.join(format!("fd/{fd}"))) {
+    for r in links {
+        stdio.push(match r {
             Ok(t) => ptext(&t),
             Err(e) if e.kind == HostErrorKind::PermissionDenied => {
                 st.fd_denied += 1;

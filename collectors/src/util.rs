@@ -1,10 +1,11 @@
 //! Helpers shared by the built-in collectors, the lowest module of the crate (it uses no other):
 //! the collectors' version, byte sizes in playbooks, the host's accounts,
-//! path canonicalization over a `Host`, merged-/usr aliases, and small text helpers.
+//! path canonicalization over a `Host`, directory listings made ahead of a walk in batches,
+//! merged-/usr aliases, and small text helpers.
 
 use dossier_plugin_api::CollectContext;
 use dossier_plugin_api::encoding::{bytes_to_text, path_to_text};
-use dossier_plugin_api::host::{FileKind, Host};
+use dossier_plugin_api::host::{DirEntry, FileKind, Host, HostError, HostErrorKind};
 use serde::{Deserialize, Deserializer};
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -148,6 +149,62 @@ impl Accounts {
         v.sort();
         v.dedup_by(|a, b| a.0 == b.0);
         v
+    }
+}
+
+/// Directories listed together (over SSH, one batch of requests instead of one per
+/// directory).
+const LIST_BATCH: usize = 32;
+
+/// Listings of a directory walk made ahead of their turn, in batches.
+#[derive(Default)]
+pub struct ListAhead {
+    ahead: HashMap<PathBuf, Result<Vec<DirEntry>, HostError>>,
+}
+
+impl ListAhead {
+    /// The listing of `dir`, sorted by name, as [`CollectContext::list_dir`] gives it (a
+    /// missing directory or one that is not: `None` silently; other failures recorded).
+    /// When it was not listed ahead, it is listed with the last of `next` (the directories
+    /// the walk enters next, last first, as on a stack), whose listings wait for their turn:
+    /// their failures are recorded then, in the walk's order.
+    pub fn list(
+        &mut self,
+        ctx: &mut CollectContext<'_>,
+        dir: &Path,
+        next: &[PathBuf],
+    ) -> Option<Vec<DirEntry>> {
+        if ctx.host_lost().is_some() {
+            return None;
+        }
+        let listing = match self.ahead.remove(dir) {
+            Some(l) => l,
+            None => {
+                let mut batch = vec![dir.to_path_buf()];
+                batch.extend(
+                    next.iter()
+                        .rev()
+                        .filter(|p| !self.ahead.contains_key(*p) && p.as_path() != dir)
+                        .take(LIST_BATCH - 1)
+                        .cloned(),
+                );
+                let mut lists = ctx.host().read_dirs(&batch).into_iter();
+                let first = lists.next()?;
+                self.ahead.extend(batch.into_iter().skip(1).zip(lists));
+                first
+            }
+        };
+        match listing {
+            Ok(mut v) => {
+                v.sort_by(|a, b| a.name.cmp(&b.name));
+                Some(v)
+            }
+            Err(e) if e.is_not_found() || e.kind == HostErrorKind::NotADirectory => None,
+            Err(e) => {
+                ctx.host_error(&e);
+                None
+            }
+        }
     }
 }
 

@@ -327,8 +327,21 @@ pub trait Host: Send + Sync {
     /// Target of a symlink, as stored (not resolved).
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError>;
 
+    /// [`Host::read_link`] of each of `paths`, in their order. A transport with round trips
+    /// asks for them together; a decorator forwards the batch.
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        paths.iter().map(|p| self.read_link(p)).collect()
+    }
+
     /// Entries of a directory, without `.` and `..`, in no particular order.
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError>;
+
+    /// [`Host::read_dir`] of each of `paths`, in their order. A transport with round trips
+    /// lists them together (over SSH, one batch of requests for all); a decorator forwards
+    /// the batch.
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        paths.iter().map(|p| self.read_dir(p)).collect()
+    }
 
     /// Opens a regular file for reading; anything else is refused without being opened.
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError>;
@@ -346,9 +359,10 @@ pub trait Host: Send + Sync {
         ))
     }
 
-    /// How many requests the transport has sent to the host so far (SFTP operations over
-    /// SSH), for measuring what collection costs; `None` for transports without round trips
-    /// (the local machine, an image). A decorator forwards its inner host's count.
+    /// How many round trips the transport has made to the host so far (over SSH: times
+    /// SFTP requests were sent and waited for; requests sent together count once), for
+    /// measuring what collection costs; `None` for transports without round trips (the
+    /// local machine, an image). A decorator forwards its inner host's count.
     fn round_trips(&self) -> Option<u64> {
         None
     }
@@ -372,6 +386,13 @@ pub trait Host: Send + Sync {
         let truncated = data.len() as u64 == limit && f.read(&mut probe).map_err(io)? > 0;
         let after = f.meta_now().ok();
         Ok(ReadOutcome::new(data, truncated, meta, after))
+    }
+
+    /// [`Host::read`] of each of `paths` (at most `limit` bytes each), in their order. A
+    /// transport with round trips reads them together (over SSH, their requests sent in
+    /// batches); a decorator forwards the batch.
+    fn read_many(&self, paths: &[PathBuf], limit: u64) -> Vec<Result<ReadOutcome, HostError>> {
+        paths.iter().map(|p| self.read(p, limit)).collect()
     }
 
     /// SHA-256 of the first `limit` bytes of a regular file (the whole file when smaller).

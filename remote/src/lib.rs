@@ -4,8 +4,8 @@
 //! - [`ssh`]: [`ssh::SshHost`], the [`dossier_plugin_api::host::Host`] of a machine reached
 //!   over SSH (libssh2 through `ssh2`), with strict host-key checking against known_hosts,
 //!   authentication, timeouts and a watchdog handle, and files read over SFTP;
-//! - [`sftp_client`]: a minimal read-only SFTP v3 client, for reading as root through
-//!   `sudo -n sftp-server -R` (`--sudo`);
+//! - [`sftp_client`]: a minimal read-only SFTP v3 client with pipelined requests, on the
+//!   login's `sftp` subsystem or, to read as root, on `sudo -n sftp-server -R` (`--sudo`);
 //! - [`ssh_config`]: the user's OpenSSH client configuration (`~/.ssh/config`);
 //! - [`targets`]: what a sweep connects to: host lists, Ansible inventories, CIDR networks;
 //! - [`actuate`]: [`actuate::SshActuator`], containment's `Actuator` over the same transport

@@ -142,16 +142,14 @@ impl Collector for PackagesCollector {
                 );
                 break;
             }
-            if let Some(mut v) = verify::file(
-                ctx,
-                &db,
-                &path,
-                refs,
-                cfg.max_verify_size.0,
-                &mut md5_cache,
+            let caps = verify::Caps {
+                verify: cfg.max_verify_size.0,
+                copy_unowned: cfg.copy_suspect.then_some(cfg.max_copy_size.0),
                 full,
-            ) {
-                if cfg.copy_suspect && matches!(v.status.as_str(), "not_owned" | "mismatch") {
+            };
+            if let Some(mut v) = verify::file(ctx, &db, &path, refs, &caps, &mut md5_cache) {
+                // A file no package owns was copied as it was hashed.
+                if cfg.copy_suspect && v.status == "mismatch" {
                     v.copy = verify::copy_suspect(ctx, &v, cfg.max_copy_size.0);
                 }
                 ctx.emit(&Record::PackageVerify(v))?;

@@ -23,13 +23,23 @@ pub(super) fn copy_suspect(
 ) -> Option<SourceRef> {
     let path = dossier_plugin_api::encoding::text_to_path(&v.path);
     let real = canonicalize(ctx.host(), &path).unwrap_or(path);
-    let meta = ctx.host().stat(&real).ok()?;
+    copy_file(ctx, &real, cap).map(|(c, _)| c)
+}
+
+/// Copies `real` (no symlink left in it) when it is a regular file within the cap, with the
+/// size of the file when the copy is all of it (its SHA-256 then the file's).
+fn copy_file(
+    ctx: &mut CollectContext<'_>,
+    real: &Path,
+    cap: u64,
+) -> Option<(SourceRef, Option<u64>)> {
+    let meta = ctx.host().stat(real).ok()?;
     if meta.kind != FileKind::File {
         return None;
     }
     if meta.size > cap {
         ctx.issue(
-            ptext(&real),
+            ptext(real),
             IssueKind::NotCopied,
             format!(
                 "{} bytes, over the {cap}-byte copy cap: hashed, not copied",
@@ -38,25 +48,40 @@ pub(super) fn copy_suspect(
         );
         return None;
     }
-    let c = ctx.copy(&real, cap)?;
-    Some(SourceRef {
-        path: c.source.path,
-        member: Some(c.member.name),
-        sha256: Some(c.member.sha256),
-    })
+    let c = ctx.copy(real, cap)?;
+    let whole = (!c.source.truncated).then_some(c.member.size);
+    Some((
+        SourceRef {
+            path: c.source.path,
+            member: Some(c.member.name),
+            sha256: Some(c.member.sha256),
+        },
+        whole,
+    ))
+}
+
+/// How [`file`] verifies.
+pub(super) struct Caps {
+    /// Files larger than this are not hashed for verification.
+    pub(super) verify: u64,
+    /// Copy cap for a file no package owns (`None`: not copied here).
+    pub(super) copy_unowned: Option<u64>,
+    /// A directory or link of a package list under full verification is skipped.
+    pub(super) full: bool,
 }
 
 /// Verifies `path` (referenced by `refs`); `None` for a directory or link of a package list
-/// under full verification (`full`).
+/// under full verification. A file no package owns is copied (`caps.copy_unowned`) and
+/// hashed in the same read.
 pub(super) fn file(
     ctx: &mut CollectContext<'_>,
     db: &PackageDb,
     path: &str,
     refs: Vec<String>,
-    cap: u64,
+    caps: &Caps,
     md5_cache: &mut Md5Cache,
-    full: bool,
 ) -> Option<PackageVerify> {
+    let (cap, full) = (caps.verify, caps.full);
     let mut v = PackageVerify {
         path: path.to_string(),
         referenced_by: refs,
@@ -104,10 +129,23 @@ pub(super) fn file(
     v.detail = via;
     if owners.is_empty() {
         v.status = "not_owned".into();
-        if let Ok(h) = host.hash_file(
-            Path::new(&dossier_plugin_api::encoding::text_to_path(&check_path)),
-            cap,
-        ) {
+        let real = dossier_plugin_api::encoding::text_to_path(&check_path);
+        if let Some(copy_cap) = caps.copy_unowned {
+            // The copy is named by the path with every link resolved (a directory on the
+            // way may be one: `/bin` on a merged-/usr system).
+            let canon = canonicalize(ctx.host(), &real).unwrap_or_else(|| real.clone());
+            if let Some((c, whole)) = copy_file(ctx, &canon, copy_cap) {
+                // One read for the copy and the hash: the copy's SHA-256 is what hashing
+                // the file up to the verification cap gives when the copy is whole and fits.
+                if whole.is_some_and(|size| size <= cap) {
+                    v.sha256 = c.sha256.clone();
+                }
+                v.copy = Some(c);
+            }
+        }
+        if v.sha256.is_none()
+            && let Ok(h) = ctx.host().hash_file(&real, cap)
+        {
             v.sha256 = Some(h.sha256);
         }
         return Some(v);

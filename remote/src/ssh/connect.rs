@@ -1,17 +1,16 @@
 //! Connecting: name resolution and TCP connect with time limits, the SSH handshake, the
-//! host key check, authentication and the start of SFTP (the login user's subsystem, or
-//! `sudo -n sftp-server -R` on an exec channel), giving an [`SshHost`].
+//! host key check, authentication and the start of SFTP (our client on the login user's
+//! subsystem, or on `sudo -n sftp-server -R` on an exec channel), giving an [`SshHost`].
 
 use super::auth::authenticate;
 use super::command::shell_quote;
 use super::error::ConnectError;
-use super::host::{AbortHandle, Fs, SshHost, ms};
+use super::host::{AbortHandle, SshHost, ms};
 use super::known_hosts::{check_host_key, hostkey_pref, known_key_types, read_known_hosts};
 use super::settings::{SshAuth, SshSettings, SshTarget};
 use crate::sftp_client::SftpClient;
 use ssh2::{ErrorCode, MethodType, Session};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -107,6 +106,7 @@ pub fn connect_with(
     session
         .method_pref(MethodType::HostKey, &pref)
         .map_err(|e| ConnectError::Protocol(format!("host key preference: {e}")))?;
+    prefer_aes_gcm(&session)?;
     session.set_tcp_stream(ArcStream(stream.clone()));
     if let Err(e) = session.handshake() {
         abort.abort();
@@ -131,25 +131,52 @@ pub fn connect_with(
         other => other,
     })?;
     session.set_timeout(ms(settings.op_timeout));
-    let sftp = session
-        .sftp()
-        .map_err(|e| ConnectError::Protocol(format!("SFTP subsystem: {e}")))?;
-    let fs = if settings.sudo {
-        Fs::Sudo(Arc::new(Mutex::new(sudo_sftp(&session, &sftp)?)))
+    let sftp = subsystem_sftp(&session)?;
+    let client = if settings.sudo {
+        sudo_sftp(&session, sftp)?
     } else {
-        Fs::Subsystem(sftp)
+        sftp
     };
     Ok(SshHost {
         session,
-        fs,
+        client: Arc::new(Mutex::new(client)),
         target: target.clone(),
         stream,
         sudo: settings.sudo,
         op_timeout: settings.op_timeout,
         fingerprint,
         bytes_read: Arc::new(AtomicU64::new(0)),
-        trips: Arc::new(AtomicU64::new(0)),
     })
+}
+
+/// Ciphers tried first, both directions, when the server has them: AES-GCM runs on the
+/// AES instructions of both ends (libssh2's ChaCha20-Poly1305, its default first choice, is
+/// portable C and cost the most client CPU per byte of a sweep).
+const GCM_FIRST: &[&str] = &["aes256-gcm@openssh.com", "aes128-gcm@openssh.com"];
+
+/// The cipher preference: [`GCM_FIRST`], then every other cipher this libssh2 supports, in
+/// its own order (ChaCha20-Poly1305 and AES-CTR stay as fallbacks; nothing is added that
+/// libssh2 would not offer anyway).
+fn cipher_pref(supported: &[&str]) -> String {
+    GCM_FIRST
+        .iter()
+        .filter(|c| supported.contains(c))
+        .chain(supported.iter().filter(|c| !GCM_FIRST.contains(c)))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn prefer_aes_gcm(session: &Session) -> Result<(), ConnectError> {
+    for m in [MethodType::CryptCs, MethodType::CryptSc] {
+        let supported = session
+            .supported_algs(m)
+            .map_err(|e| ConnectError::Protocol(format!("cipher list: {e}")))?;
+        session
+            .method_pref(m, &cipher_pref(&supported))
+            .map_err(|e| ConnectError::Protocol(format!("cipher preference: {e}")))?;
+    }
+    Ok(())
 }
 
 /// libssh2 takes a raw fd; this keeps the stream (and so the fd) alive with the session
@@ -178,20 +205,34 @@ fn handshake_error(e: ssh2::Error, limit: Duration, start: Instant) -> ConnectEr
     }
 }
 
-/// Starts `sudo -n <sftp-server> -R` on an exec channel and an SFTP session over it.
+/// Our SFTP client on the login user's `sftp` subsystem.
+fn subsystem_sftp(session: &Session) -> Result<SftpClient<ssh2::Channel>, ConnectError> {
+    let err = |e: &dyn std::fmt::Display| ConnectError::Protocol(format!("SFTP subsystem: {e}"));
+    let mut ch = session.channel_session().map_err(|e| err(&e))?;
+    ch.subsystem("sftp").map_err(|e| err(&e))?;
+    SftpClient::new(ch).map_err(|e| err(&e))
+}
+
+/// Starts `sudo -n <sftp-server> -R` on an exec channel and an SFTP session over it (the
+/// server found through the login's SFTP session, which is then closed).
 fn sudo_sftp(
     session: &Session,
-    sftp: &ssh2::Sftp,
+    mut sftp: SftpClient<ssh2::Channel>,
 ) -> Result<SftpClient<ssh2::Channel>, ConnectError> {
     let server = SFTP_SERVERS
         .iter()
-        .find(|p| sftp.stat(Path::new(p)).is_ok_and(|st| st.is_file()))
+        .find(|p| {
+            sftp.stat(p.as_bytes())
+                .is_ok_and(|a| a.perm.is_some_and(|m| m & 0o170000 == 0o100000))
+        })
         .ok_or_else(|| {
             ConnectError::Protocol(format!(
                 "--sudo: no sftp-server found on the target (looked for {})",
                 SFTP_SERVERS.join(", ")
             ))
         })?;
+    let _ = sftp.stream_mut().close();
+    drop(sftp);
     let mut ch = session
         .channel_session()
         .map_err(|e| ConnectError::Protocol(format!("--sudo: exec channel: {e}")))?;
@@ -215,6 +256,32 @@ fn sudo_sftp(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aes_gcm_comes_first_and_the_rest_stays() {
+        let s = Session::new().unwrap();
+        let supported = s.supported_algs(MethodType::CryptCs).unwrap();
+        assert!(
+            supported.contains(&"aes256-gcm@openssh.com"),
+            "{supported:?}"
+        );
+        let pref = cipher_pref(&supported);
+        let got: Vec<&str> = pref.split(',').collect();
+        assert_eq!(got[..2], GCM_FIRST[..]);
+        let mut a = got.clone();
+        let mut b = supported.clone();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "the same ciphers, reordered");
+        assert!(got.contains(&"chacha20-poly1305@openssh.com"));
+        assert!(got.contains(&"aes128-ctr"));
+        // A libssh2 without GCM: its own order, unchanged.
+        assert_eq!(
+            cipher_pref(&["aes128-ctr", "aes256-ctr"]),
+            "aes128-ctr,aes256-ctr"
+        );
+        prefer_aes_gcm(&s).unwrap();
+    }
 
     #[test]
     fn unreachable_is_reported_fast() {

@@ -2,22 +2,23 @@
 //! directories, `stat`, `lstat` and `readlink` through SFTP, commands on an exec channel.
 
 use super::command::command_line;
-use super::files::{READ_CHUNK, SshFile, SudoFile, meta_from_attrs, meta_from_sftp, path_bytes};
+use super::files::{Client, SftpFile, lock, meta_from_attrs, path_bytes};
 use super::host_errors::{client_error, io_error, sftp_error};
 use super::settings::SshTarget;
-use crate::sftp_client::SftpClient;
+use crate::sftp_client::WINDOW_BYTES;
+use crate::sftp_client::reader::ReadAhead;
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
     HostErrorKind, HostInfo, HostKind, ReadOutcome, exec_program,
 };
-use ssh2::{ErrorCode, Session};
+use ssh2::Session;
 use std::ffi::OsString;
 use std::io::Read;
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Cuts a host's connection from another thread (deadline watchdog).
@@ -31,17 +32,12 @@ impl AbortHandle {
     }
 }
 
-/// How files are read: the login user's SFTP subsystem, or our own SFTP client talking to
-/// `sudo -n sftp-server -R` on an exec channel (`--sudo`).
-pub(super) enum Fs {
-    Subsystem(ssh2::Sftp),
-    Sudo(Arc<Mutex<SftpClient<ssh2::Channel>>>),
-}
-
 /// A connected, authenticated host.
 pub struct SshHost {
     pub(super) session: Session,
-    pub(super) fs: Fs,
+    /// Our SFTP client, on the login's `sftp` subsystem or on `sudo -n sftp-server -R`
+    /// (`--sudo`).
+    pub(super) client: Client,
     pub(super) target: SshTarget,
     pub(super) stream: Arc<TcpStream>,
     pub(super) sudo: bool,
@@ -50,8 +46,6 @@ pub struct SshHost {
     pub(super) fingerprint: String,
     /// Bytes of file content read over SFTP and of command output.
     pub(super) bytes_read: Arc<AtomicU64>,
-    /// SFTP requests sent (see [`Host::round_trips`] of this host for how they are counted).
-    pub(super) trips: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for SshHost {
@@ -65,16 +59,9 @@ pub(crate) fn ms(d: Duration) -> u32 {
 }
 
 impl SshHost {
-    fn client<'a>(
-        &self,
-        c: &'a Mutex<SftpClient<ssh2::Channel>>,
-    ) -> std::sync::MutexGuard<'a, SftpClient<ssh2::Channel>> {
-        c.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Whether files are read as root through `sudo -n sftp-server -R`.
     pub fn reads_with_sudo(&self) -> bool {
-        matches!(self.fs, Fs::Sudo(_))
+        self.sudo
     }
 
     /// A handle that cuts this host's connection (for a deadline watchdog).
@@ -90,11 +77,6 @@ impl SshHost {
     /// Bytes of file content and command output read so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
-    }
-
-    /// Counts `n` SFTP requests.
-    fn trip(&self, n: u64) {
-        self.trips.fetch_add(n, Ordering::Relaxed);
     }
 
     /// The target this host was reached as.
@@ -142,61 +124,49 @@ impl Host for SshHost {
         }
     }
 
-    /// SFTP requests sent so far: one per `stat`, `lstat`, `readlink`, `open`, `fstat`,
-    /// `close` and read call, three per directory listing (open, at least one read of
-    /// entries, close). Through libssh2 (the login's SFTP subsystem) one read call may carry
-    /// several pipelined READ requests and a listing of many entries more than one READDIR,
-    /// so this is a count of waits for the server, not of packets.
+    /// Times the SFTP client waited for the server so far: requests sent together (a
+    /// file's READs in flight, an FSTAT with the READ that ends a file, two READDIRs of a
+    /// listing) count once, and CLOSE is not waited for. A small file costs three waits
+    /// (`stat`, open, then its data, end and metadata after), a listing two.
     fn round_trips(&self) -> Option<u64> {
-        Some(self.trips.load(Ordering::Relaxed))
+        Some(lock(&self.client).waits())
     }
 
     fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
-        self.trip(1);
-        match &self.fs {
-            Fs::Subsystem(sftp) => sftp
-                .lstat(path)
-                .map(|s| meta_from_sftp(&s))
-                .map_err(|e| sftp_error(e, path, "")),
-            Fs::Sudo(c) => self
-                .client(c)
-                .lstat(path_bytes(path))
-                .map(|a| meta_from_attrs(&a))
-                .map_err(|e| client_error(e, path, "")),
-        }
+        lock(&self.client)
+            .lstat(path_bytes(path))
+            .map(|a| meta_from_attrs(&a))
+            .map_err(|e| client_error(e, path, ""))
     }
 
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
-        self.trip(1);
-        match &self.fs {
-            Fs::Subsystem(sftp) => sftp
-                .stat(path)
-                .map(|s| meta_from_sftp(&s))
-                .map_err(|e| sftp_error(e, path, "")),
-            Fs::Sudo(c) => self
-                .client(c)
-                .stat(path_bytes(path))
-                .map(|a| meta_from_attrs(&a))
-                .map_err(|e| client_error(e, path, "")),
-        }
+        lock(&self.client)
+            .stat(path_bytes(path))
+            .map(|a| meta_from_attrs(&a))
+            .map_err(|e| client_error(e, path, ""))
     }
 
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
-        let m = self.lstat(path)?;
-        if m.kind != FileKind::Symlink {
-            return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
-        }
-        self.trip(1);
-        match &self.fs {
-            Fs::Subsystem(sftp) => sftp
-                .readlink(path)
-                .map_err(|e| sftp_error(e, path, "readlink")),
-            Fs::Sudo(c) => self
-                .client(c)
-                .readlink(path_bytes(path))
-                .map(|b| PathBuf::from(OsString::from_vec(b)))
-                .map_err(|e| client_error(e, path, "readlink")),
-        }
+        self.read_links(&[path.to_path_buf()]).remove(0)
+    }
+
+    fn read_links(&self, paths: &[PathBuf]) -> Vec<Result<PathBuf, HostError>> {
+        // lstat and readlink of every path sent together: one wait.
+        let bytes: Vec<&[u8]> = paths.iter().map(|p| path_bytes(p)).collect();
+        let answers = lock(&self.client).lstat_readlinks(&bytes);
+        answers
+            .into_iter()
+            .zip(paths)
+            .map(|((m, target), path)| {
+                let m = m.map_err(|e| client_error(e, path, ""))?;
+                if FileKind::from_mode(m.perm.unwrap_or(0)) != FileKind::Symlink {
+                    return Err(HostError::new(HostErrorKind::Other, path, "not a symlink"));
+                }
+                target
+                    .map(|b| PathBuf::from(OsString::from_vec(b)))
+                    .map_err(|e| client_error(e, path, "readlink"))
+            })
+            .collect()
     }
 
     fn xattr(&self, path: &Path, _name: &str) -> Result<Option<Vec<u8>>, HostError> {
@@ -210,124 +180,171 @@ impl Host for SshHost {
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
-        let mut out = Vec::new();
-        let mut push = |name: Vec<u8>, perm: Option<u32>| {
-            if name != b"." && name != b".." && !name.is_empty() {
-                out.push(DirEntry {
-                    name: OsString::from_vec(name),
-                    kind: perm.map(FileKind::from_mode),
-                    mode: perm.map(|p| p & 0o7777),
-                });
-            }
-        };
-        self.trip(3);
-        match &self.fs {
-            Fs::Subsystem(sftp) => {
-                let mut dir = sftp
-                    .opendir(path)
-                    .map_err(|e| sftp_error(e, path, "opendir"))?;
-                loop {
-                    match dir.readdir() {
-                        Ok((name, st)) => push(name.into_os_string().into_vec(), st.perm),
-                        // libssh2 reports the end of the listing as LIBSSH2_ERROR_FILE.
-                        Err(e) if e.code() == ErrorCode::Session(-16) => break,
-                        Err(e) => return Err(sftp_error(e, path, "readdir")),
-                    }
-                }
-            }
-            Fs::Sudo(c) => {
-                let entries = self
-                    .client(c)
-                    .read_dir(path_bytes(path))
-                    .map_err(|e| client_error(e, path, "readdir"))?;
-                for (name, a) in entries {
-                    push(name, a.perm);
-                }
-            }
-        }
-        Ok(out)
+        lock(&self.client)
+            .read_dir(path_bytes(path))
+            .map(entries)
+            .map_err(|e| client_error(e, path, "readdir"))
+    }
+
+    fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
+        let bytes: Vec<&[u8]> = paths.iter().map(|p| path_bytes(p)).collect();
+        let lists = lock(&self.client).read_dirs(&bytes);
+        lists
+            .into_iter()
+            .zip(paths)
+            .map(|(r, path)| r.map(entries).map_err(|e| client_error(e, path, "readdir")))
+            .collect()
     }
 
     fn open(&self, path: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
-        // Look before opening: opening a FIFO would block the server's SFTP process.
-        let probe = self.stat(path)?;
-        if probe.kind != FileKind::File {
-            return Err(HostError::new(
-                HostErrorKind::NotRegular,
-                path,
-                format!(
-                    "{} refused: not a regular file (not opened)",
-                    probe.kind.name()
-                ),
-            ));
-        }
-        let replaced = |st: &FileMeta| {
-            st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode
-        };
-        let msg = "file was replaced while it was being opened; not read";
-        // open, fstat and (when the file is dropped) close
-        self.trip(3);
-        match &self.fs {
-            Fs::Subsystem(sftp) => {
-                let mut file = sftp.open(path).map_err(|e| sftp_error(e, path, "open"))?;
-                let st = file
-                    .stat()
-                    .map(|s| meta_from_sftp(&s))
-                    .map_err(|e| sftp_error(e, path, "fstat"))?;
-                if replaced(&st) {
-                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
-                }
-                Ok(Box::new(SshFile {
-                    file,
-                    meta: st,
-                    counter: self.bytes_read.clone(),
-                    trips: self.trips.clone(),
-                }))
-            }
-            Fs::Sudo(c) => {
-                let (handle, st) = {
-                    let mut client = self.client(c);
-                    let h = client
-                        .open(path_bytes(path))
-                        .map_err(|e| client_error(e, path, "open"))?;
-                    match client.fstat(&h) {
-                        Ok(a) => (h, meta_from_attrs(&a)),
-                        Err(e) => {
-                            let _ = client.close(&h);
-                            return Err(client_error(e, path, "fstat"));
-                        }
-                    }
-                };
-                let f = SudoFile {
-                    client: c.clone(),
-                    handle,
-                    offset: 0,
-                    meta: st,
-                    counter: self.bytes_read.clone(),
-                    trips: self.trips.clone(),
-                };
-                if replaced(&f.meta) {
-                    return Err(HostError::new(HostErrorKind::NotRegular, path, msg));
-                }
-                Ok(Box::new(f))
-            }
-        }
+        let f = self
+            .open_batch(std::slice::from_ref(&path.to_path_buf()))
+            .remove(0)?;
+        Ok(Box::new(f))
     }
 
     fn read(&self, path: &Path, limit: u64) -> Result<ReadOutcome, HostError> {
-        // Large reads: libssh2 pipelines the SFTP requests of one read call, so a small file
-        // costs one round trip instead of the handful `read_to_end`'s growing buffer needs.
-        let mut f = self.open(path)?;
+        let mut f = self.open_batch(&[path.to_path_buf()]).remove(0)?;
+        self.read_open(&mut f, path, limit)
+    }
+
+    fn read_many(&self, paths: &[PathBuf], limit: u64) -> Vec<Result<ReadOutcome, HostError>> {
+        let mut out = Vec::with_capacity(paths.len());
+        for batch in paths.chunks(READ_BATCH) {
+            let files = self.open_batch(batch);
+            for (f, path) in files.into_iter().zip(batch) {
+                out.push(f.and_then(|mut f| self.read_open(&mut f, path, limit)));
+            }
+        }
+        out
+    }
+
+    fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
+        let path = Path::new(exec_program(argv)?);
+        let cmd = command_line(argv, self.sudo);
+        self.session.set_timeout(ms(limits.timeout));
+        let r = self.exec_inner(&cmd, limits, path);
+        self.session.set_timeout(ms(self.op_timeout));
+        r
+    }
+}
+
+/// Files opened and read together, at most (their STATs, OPENs, FSTATs and first READs
+/// each sent in one batch).
+const READ_BATCH: usize = 32;
+/// Bytes of a batch's files asked for before their turn (the others' READs are sent when
+/// they are read): the bound of what waits in memory.
+const BATCH_AHEAD: u64 = 2 << 20;
+
+/// `m`, when it is a regular file's; opening anything else is refused (opening a FIFO would
+/// block the server's SFTP process).
+fn regular(path: &Path, m: FileMeta) -> Result<FileMeta, HostError> {
+    if m.kind == FileKind::File {
+        return Ok(m);
+    }
+    Err(HostError::new(
+        HostErrorKind::NotRegular,
+        path,
+        format!("{} refused: not a regular file (not opened)", m.kind.name()),
+    ))
+}
+
+/// Directory entries from a listing's names and attributes (`.` and `..` left out).
+fn entries(v: Vec<(Vec<u8>, crate::sftp_client::Attrs)>) -> Vec<DirEntry> {
+    v.into_iter()
+        .filter(|(name, _)| name != b"." && name != b".." && !name.is_empty())
+        .map(|(name, a)| DirEntry {
+            name: OsString::from_vec(name),
+            kind: a.perm.map(FileKind::from_mode),
+            mode: a.perm.map(|p| p & 0o7777),
+        })
+        .collect()
+}
+
+impl SshHost {
+    /// Opens `paths` together: their STATs sent in one batch (a file that is not regular is
+    /// refused unopened), then the OPENs of the regular ones, then each one's FSTAT with its
+    /// first READs (sized by the stat; within [`BATCH_AHEAD`] for the batch). A file whose
+    /// FSTAT differs from its STAT in type, owner or mode was replaced in between: refused,
+    /// and its data dropped unread.
+    fn open_batch(&self, paths: &[PathBuf]) -> Vec<Result<SftpFile, HostError>> {
+        let mut c = lock(&self.client);
+        let stats: Vec<_> = paths.iter().map(|p| c.send_stat(path_bytes(p))).collect();
+        let probes: Vec<Result<FileMeta, HostError>> = stats
+            .into_iter()
+            .zip(paths)
+            .map(|(id, p)| {
+                let a = id.and_then(|id| c.attrs_answer(id));
+                regular(p, meta_from_attrs(&a.map_err(|e| client_error(e, p, ""))?))
+            })
+            .collect();
+        let opens: Vec<_> = probes
+            .into_iter()
+            .zip(paths)
+            .map(|(m, p)| m.map(|m| (c.send_open(path_bytes(p)), m)))
+            .collect();
+        let mut ahead = 0u64;
+        let mut started = Vec::with_capacity(paths.len());
+        for (o, p) in opens.into_iter().zip(paths) {
+            started.push(o.and_then(|(id, probe)| {
+                let h = id
+                    .and_then(|id| c.handle_answer(id))
+                    .map_err(|e| client_error(e, p, "open"))?;
+                let mut reader = ReadAhead::new(h, probe.size);
+                let mut fstat = c.send_fstat(reader.handle());
+                if fstat.is_ok() && ahead < BATCH_AHEAD {
+                    ahead += probe.size.min(u64::from(WINDOW_BYTES));
+                    fstat = fstat.and_then(|id| reader.start(&mut c).map(|()| id));
+                }
+                match fstat {
+                    Ok(id) => Ok((reader, probe, id)),
+                    Err(e) => {
+                        let _ = reader.close(&mut c);
+                        Err(client_error(e, p, "fstat"))
+                    }
+                }
+            }));
+        }
+        started
+            .into_iter()
+            .zip(paths)
+            .map(|(s, p)| {
+                let (reader, probe, id) = s?;
+                let st = match c.attrs_answer(id) {
+                    Ok(a) => meta_from_attrs(&a),
+                    Err(e) => {
+                        let _ = reader.close(&mut c);
+                        return Err(client_error(e, p, "fstat"));
+                    }
+                };
+                if st.kind != FileKind::File || st.uid != probe.uid || st.mode != probe.mode {
+                    let _ = reader.close(&mut c);
+                    return Err(HostError::new(
+                        HostErrorKind::NotRegular,
+                        p,
+                        "file was replaced while it was being opened; not read",
+                    ));
+                }
+                Ok(SftpFile {
+                    client: self.client.clone(),
+                    reader: Some(reader),
+                    meta: st,
+                    counter: self.bytes_read.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Reads at most `limit` bytes of an open file, with its metadata after the read.
+    fn read_open(
+        &self,
+        f: &mut SftpFile,
+        path: &Path,
+        limit: u64,
+    ) -> Result<ReadOutcome, HostError> {
         let meta = f.meta().clone();
         let mut data = Vec::with_capacity(meta.size.min(limit).min(16 << 20) as usize);
-        // Fitted to the file: libssh2 asks ahead for four times the buffer in 30 kB requests,
-        // so a 256 KiB buffer for a 200-byte /proc file costs 35 SFTP READs instead of 2.
-        let fit = meta
-            .size
-            .min(limit)
-            .saturating_add(1)
-            .clamp(4096, READ_CHUNK as u64);
-        let mut chunk = vec![0u8; fit as usize];
+        let mut chunk = vec![0u8; 64 << 10];
         let mut truncated = false;
         loop {
             let n = f
@@ -343,10 +360,6 @@ impl Host for SshHost {
                 break;
             }
             data.extend_from_slice(&chunk[..n]);
-            // Longer than its size said (a /proc file says 0): ask for more at a time.
-            if n == chunk.len() && chunk.len() < READ_CHUNK {
-                chunk.resize(chunk.len() * 2, 0);
-            }
             if data.len() as u64 == limit {
                 let mut probe = [0u8; 1];
                 truncated = f
@@ -360,17 +373,6 @@ impl Host for SshHost {
         Ok(ReadOutcome::new(data, truncated, meta, after))
     }
 
-    fn exec(&self, argv: &[&str], limits: &ExecLimits) -> Result<ExecOutput, HostError> {
-        let path = Path::new(exec_program(argv)?);
-        let cmd = command_line(argv, self.sudo);
-        self.session.set_timeout(ms(limits.timeout));
-        let r = self.exec_inner(&cmd, limits, path);
-        self.session.set_timeout(ms(self.op_timeout));
-        r
-    }
-}
-
-impl SshHost {
     fn exec_inner(
         &self,
         cmd: &str,

@@ -1,4 +1,5 @@
-//! `SshHost`: a remote machine reached over SSH (ssh2 / bundled libssh2), read through SFTP.
+//! `SshHost`: a remote machine reached over SSH (ssh2 / bundled libssh2), read through SFTP
+//! (our own pipelined client, [`crate::sftp_client`], on an SSH channel).
 //!
 //! Files, directories, `stat`, `lstat` and `readlink` go through SFTP; the few commands a
 //! collector asks for (`systemctl list-units`, `rpm -qa`) run on an exec channel as a quoted
@@ -36,7 +37,7 @@ mod settings;
 pub use command::{command_line, shell_quote};
 pub use connect::{connect, connect_with};
 pub use error::ConnectError;
-pub use files::{meta_from_attrs, meta_from_sftp};
+pub use files::meta_from_attrs;
 pub(crate) use host::ms;
 pub use host::{AbortHandle, SshHost};
 pub use settings::{Secret, SshAuth, SshSettings, SshTarget};

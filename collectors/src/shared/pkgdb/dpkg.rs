@@ -70,54 +70,70 @@ fn read_status(ctx: &mut CollectContext<'_>, db: &mut PackageDb) -> bool {
 
 /// File ownership from every `info/*.list`: captured into the bundle when `copy_lists`,
 /// otherwise read and hashed only.
+/// Lists read together (over SSH, one batch of requests for all).
+const LIST_BATCH: usize = 64;
+
 fn read_lists(ctx: &mut CollectContext<'_>, db: &mut PackageDb, copy_lists: bool) {
     let info = Path::new(DPKG_DIR).join("info");
     let entries = ctx.list_dir(&info).unwrap_or_default();
-    for e in entries {
-        let fname = name_text(&e.name);
-        let Some(base) = fname.strip_suffix(".list") else {
-            continue;
-        };
-        let pkg = base.split(':').next().unwrap_or(base).to_string();
-        let path = info.join(&e.name);
-        let (data, source) = if copy_lists {
-            match ctx.capture(&path, LIST_CAP) {
-                Some(c) => {
-                    let s = c.source_ref(&path);
-                    (c.data, s)
-                }
-                None => continue,
-            }
+    let lists: Vec<(String, String, std::path::PathBuf)> = entries
+        .into_iter()
+        .filter_map(|e| {
+            let fname = name_text(&e.name);
+            let base = fname.strip_suffix(".list")?.to_string();
+            let pkg = base.split(':').next().unwrap_or(&base).to_string();
+            Some((pkg, base, info.join(&e.name)))
+        })
+        .collect();
+    for batch in lists.chunks(LIST_BATCH) {
+        // Read ahead together unless each is captured into the bundle.
+        let mut read = if copy_lists {
+            Vec::new()
         } else {
-            match ctx.host().read(&path, LIST_CAP) {
-                Ok(r) => {
-                    let sha = hex(&Sha256::digest(&r.data));
-                    (
-                        r.data,
-                        SourceRef {
-                            path: ptext(&path),
-                            member: None,
-                            sha256: Some(sha),
-                        },
-                    )
+            let paths: Vec<_> = batch.iter().map(|(_, _, p)| p.clone()).collect();
+            ctx.host().read_many(&paths, LIST_CAP)
+        }
+        .into_iter();
+        for (pkg, base, path) in batch {
+            let (data, source) = if copy_lists {
+                match ctx.capture(path, LIST_CAP) {
+                    Some(c) => {
+                        let s = c.source_ref(path);
+                        (c.data, s)
+                    }
+                    None => continue,
                 }
-                Err(err) => {
-                    ctx.host_error(&err);
-                    continue;
+            } else {
+                match read.next() {
+                    Some(Ok(r)) => {
+                        let sha = hex(&Sha256::digest(&r.data));
+                        (
+                            r.data,
+                            SourceRef {
+                                path: ptext(path),
+                                member: None,
+                                sha256: Some(sha),
+                            },
+                        )
+                    }
+                    Some(Err(err)) => {
+                        ctx.host_error(&err);
+                        continue;
+                    }
+                    None => continue,
                 }
-            }
-        };
-        let files = data
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(bytes_to_text);
-        db.info_base.insert(pkg.clone(), base.to_string());
-        db.files.add("dpkg", pkg, files, source);
+            };
+            let files = data
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(bytes_to_text);
+            db.info_base.insert(pkg.clone(), base.clone());
+            db.files.add("dpkg", pkg.clone(), files, source);
+        }
     }
     db.files.finish();
 }
 
-/// `diversions` (captured): triples of lines, path, diverted-to path, package.
 fn read_diversions(ctx: &mut CollectContext<'_>, db: &mut PackageDb) {
     let div = Path::new(DPKG_DIR).join("diversions");
     if let Some(c) = ctx.capture(&div, LIST_CAP) {
