@@ -1,6 +1,11 @@
-//! `dossier-bench bundle`: bundle writing against `sha256sum` and `zip -r` on the same file
-//! set, and `dossier verify` against `unzip -t`.
+//! `dossier-bench bundle`: bundle writing against the same work done with stock tools
+//! ([`crate::bundle_ref`]: `sha256sum`, `zip` at dossier's level for each file, `sync`,
+//! `sha256sum` of the archive) on the same file set, with the same CPUs (both pinned to one
+//! CPU; both on every CPU, the tools split N ways), warm and cold page cache; and
+//! `dossier verify` against `unzip -t` on the result.
 
+use crate::bundle_ref::{self, RefFile};
+use crate::machine::{drop_caches, pin_to_one_cpu};
 use crate::measure::{run_quiet, time};
 use crate::{arg, median};
 use dossier_bundle::manifest::{CollectionTimes, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef};
@@ -155,6 +160,41 @@ fn write_bundle(set: &Path, files: &[PathBuf], out: &Path) -> PathBuf {
     w.finish(manifest, "bench").expect("finish").path
 }
 
+/// One measured setting: page cache warm or cold, dossier and the tools on one CPU or all.
+#[derive(Clone, Copy)]
+struct Case {
+    cold: bool,
+    cpus: usize,
+}
+
+impl Case {
+    fn label(self) -> String {
+        format!(
+            "{}, {} CPU{}",
+            if self.cold { "cold" } else { "warm" },
+            self.cpus,
+            if self.cpus == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Makes the page cache as `case` wants it: every file read once (warm), or dropped (cold).
+fn prepare(case: Case, set: &Path, files: &[PathBuf]) {
+    if case.cold {
+        drop_caches().expect("drop caches");
+    } else {
+        for f in files {
+            std::fs::read(set.join(f)).expect("read");
+        }
+    }
+}
+
+/// Runs `f` on one CPU (pinned, with everything it starts) when `cpus` is 1, else as is.
+fn on_cpus<F: FnMut()>(cpus: usize, f: F) -> f64 {
+    let _pin = (cpus == 1).then(|| pin_to_one_cpu().expect("pin to one CPU"));
+    time(f)
+}
+
 /// `dossier-bench bundle`: see the crate documentation.
 pub fn bundle(args: &[String]) {
     let mib: u64 = arg(args, "--mib").map_or(1024, |s| s.parse().expect("--mib"));
@@ -167,6 +207,7 @@ pub fn bundle(args: &[String]) {
     .expect("tempdir");
     let set = tmp.path().join("set");
     let out = tmp.path().join("out");
+    let ref_out = tmp.path().join("ref");
     std::fs::create_dir_all(&set).expect("mkdir");
     let t = Instant::now();
     let (files, total) = make_set(&set, mib);
@@ -177,35 +218,74 @@ pub fn bundle(args: &[String]) {
         mb,
         t.elapsed().as_secs_f64()
     );
-    // Warm the page cache once for everyone.
-    run_quiet(Command::new("cat").args(&files).current_dir(&set));
-
-    let (mut d, mut s, mut z, mut v, mut u) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut bundle_size = 0;
-    let mut zip_size = 0;
-    for _ in 0..runs {
-        let _ = std::fs::remove_dir_all(&out);
-        let mut path = PathBuf::new();
-        d.push(time(|| path = write_bundle(&set, &files, &out)));
-        bundle_size = std::fs::metadata(&path).expect("bundle").len();
-        s.push(time(|| {
-            run_quiet(Command::new("sha256sum").args(&files).current_dir(&set))
-        }));
-        let refzip = tmp.path().join("ref.zip");
-        let _ = std::fs::remove_file(&refzip);
-        z.push(time(|| {
-            run_quiet(
-                Command::new("zip")
-                    .arg("-q")
-                    .arg("-r")
-                    .arg(&refzip)
-                    .arg(".")
-                    .current_dir(&set),
-            )
-        }));
-        zip_size = std::fs::metadata(&refzip).expect("ref zip").len();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("machine: {cpus} CPUs, load average {}", load.join(" "));
+    // A first bundle, not measured: the level dossier chose for each file.
+    let first = write_bundle(&set, &files, &out);
+    let refs = bundle_ref::levels(&set, &first, &files);
+    let levels: Vec<String> = bundle_ref::by_level(&refs)
+        .iter()
+        .map(|(l, n, b)| {
+            let how = if *l == 0 {
+                "stored".to_string()
+            } else {
+                format!("deflate -{l}")
+            };
+            format!("{how} {n} files {:.1} MB", *b as f64 / 1e6)
+        })
+        .collect();
+    println!(
+        "levels dossier chose (by content and size), and zip is given: {}",
+        levels.join(", ")
+    );
+    let cold = match drop_caches() {
+        Ok(()) => true,
+        Err(e) => {
+            println!("cold cache: NOT MEASURED ({e}; run as root on a machine that allows it)");
+            false
+        }
+    };
+    let mut cases = vec![];
+    for c in [false, true].into_iter().filter(|&c| !c || cold) {
+        cases.push(Case { cold: c, cpus: 1 });
+        if cpus > 1 {
+            cases.push(Case { cold: c, cpus });
+        }
+    }
+    let one = vec![refs.clone()];
+    let split = bundle_ref::split(&refs, cpus);
+    let (mut d, mut r) = (vec![vec![]; cases.len()], vec![vec![]; cases.len()]);
+    let (mut v, mut u) = (vec![], vec![]);
+    let (mut bundle_size, mut ref_size) = (0, vec![(0, 0); cases.len()]);
+    for run in 0..runs {
+        for (i, &case) in cases.iter().enumerate() {
+            let _ = std::fs::remove_dir_all(&out);
+            prepare(case, &set, &files);
+            let mut path = PathBuf::new();
+            d[i].push(on_cpus(case.cpus, || {
+                path = write_bundle(&set, &files, &out)
+            }));
+            bundle_size = std::fs::metadata(&path).expect("bundle").len();
+            bundle_ref::clear(&ref_out);
+            prepare(case, &set, &files);
+            let parts: &[Vec<RefFile>] = if case.cpus == 1 { &one } else { &split };
+            r[i].push(on_cpus(case.cpus, || {
+                bundle_ref::run_parts(&set, parts, &ref_out)
+            }));
+            ref_size[i] = bundle_ref::archives(&ref_out);
+            println!(
+                "run {} {:<13} dossier {:.2} s, tools {:.2} s",
+                run + 1,
+                case.label(),
+                d[i][run],
+                r[i][run]
+            );
+        }
+        let path = crate::fleet::only_bundle(&out).expect("one bundle in the output folder");
         let limits = dossier_bundle::reader::Limits::default();
-        v.push(time(|| {
+        v.push(on_cpus(1, || {
             assert!(
                 dossier_bundle::reader::verify(&path, &limits)
                     .problems
@@ -213,40 +293,52 @@ pub fn bundle(args: &[String]) {
                     .all(|p| p.subject == "custody ledger")
             )
         }));
-        u.push(time(|| {
+        u.push(on_cpus(1, || {
             run_quiet(Command::new("unzip").arg("-tq").arg(&path))
         }));
     }
-    let (d, s, z, v, u) = (median(d), median(s), median(z), median(v), median(u));
-    println!("median of {runs} runs on {mb:.1} MB:");
     println!(
-        "  dossier bundle write (hash+compress+hash, fsync): {d:.2} s = {:.0} MB/s, bundle {:.1} MB",
-        mb / d,
-        bundle_size as f64 / 1e6
+        "median of {runs} runs on {mb:.1} MB, {cpus} CPUs, page cache warm (files read just before) or cold (sync, drop_caches before each command):"
     );
     println!(
-        "  sha256sum alone:                                  {s:.2} s = {:.0} MB/s",
-        mb / s
+        "  dossier: one bundle; each file read once, SHA-256, compressed, bundle SHA-256 and fsync"
     );
     println!(
-        "  zip -r alone (default level):                     {z:.2} s = {:.0} MB/s, zip {:.1} MB",
-        mb / z,
-        zip_size as f64 / 1e6
+        "  tools:   sha256sum of the files, zip at dossier's level for each file, sync and sha256sum of each archive;"
     );
     println!(
-        "  sha256sum + zip:                                  {:.2} s = {:.0} MB/s",
-        s + z,
-        mb / (s + z)
+        "           on N CPUs the files are split N ways and the N chains run at once; the tools read each file twice"
     );
     println!(
-        "  ratio dossier / sha256sum: {:.2}x faster; dossier / (sha256sum + zip): {:.2}x faster",
-        s / d,
-        (s + z) / d
+        "  {:<13} {:>18} {:>18} {:>15}",
+        "case", "dossier", "tools", "tools/dossier"
     );
+    for (i, case) in cases.iter().enumerate() {
+        let (dm, rm) = (median(d[i].clone()), median(r[i].clone()));
+        println!(
+            "  {:<13} {:>7.2} s {:>5.0} MB/s {:>7.2} s {:>5.0} MB/s {:>14.2}x",
+            case.label(),
+            dm,
+            mb / dm,
+            rm,
+            mb / rm,
+            rm / dm
+        );
+    }
+    let (n_arch, arch_bytes) = ref_size[0];
     println!(
-        "  dossier verify: {v:.2} s = {:.0} MB/s; unzip -t: {u:.2} s = {:.0} MB/s; ratio {:.2}x",
+        "  sizes: bundle {:.1} MB; the tools' archives {:.1} MB ({n_arch} archives on 1 CPU; same levels, different deflate code: dossier zlib-rs, zip Info-ZIP's)",
+        bundle_size as f64 / 1e6,
+        arch_bytes as f64 / 1e6
+    );
+    let (v, u) = (median(v), median(u));
+    println!(
+        "  verify on 1 CPU, warm: dossier verify (CRC-32 and SHA-256 of every member) {v:.2} s = {:.0} MB/s; unzip -t (CRC-32 only) {u:.2} s = {:.0} MB/s; unzip/dossier {:.2}x",
         mb / v,
         mb / u,
         u / v
     );
+    if !cold {
+        println!("  cold cache: NOT MEASURED (see above)");
+    }
 }
