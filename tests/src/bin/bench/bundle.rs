@@ -195,37 +195,71 @@ fn on_cpus<F: FnMut()>(cpus: usize, f: F) -> f64 {
     time(f)
 }
 
-/// `dossier-bench bundle`: see the crate documentation.
-pub fn bundle(args: &[String]) {
-    let mib: u64 = arg(args, "--mib").map_or(1024, |s| s.parse().expect("--mib"));
-    let runs: usize = arg(args, "--runs").map_or(3, |s| s.parse().expect("--runs"));
-    let base = arg(args, "--dir").map(PathBuf::from);
-    let tmp = match &base {
-        Some(b) => tempfile::tempdir_in(b),
-        None => tempfile::tempdir(),
+/// The file set, where each side writes, and the tools' file lists (whole, and split N ways).
+struct Bench {
+    set: PathBuf,
+    files: Vec<PathBuf>,
+    out: PathBuf,
+    ref_out: PathBuf,
+    one: Vec<Vec<RefFile>>,
+    split: Vec<Vec<RefFile>>,
+}
+
+/// Times of one case of one run, and what each side wrote.
+struct Sample {
+    dossier: f64,
+    tools: f64,
+    bundle_bytes: u64,
+    archives: (usize, u64),
+}
+
+impl Bench {
+    /// Dossier, then the tools, each from the page cache `case` wants, on its CPUs.
+    fn run(&self, case: Case) -> Sample {
+        let _ = std::fs::remove_dir_all(&self.out);
+        prepare(case, &self.set, &self.files);
+        let mut path = PathBuf::new();
+        let dossier = on_cpus(case.cpus, || {
+            path = write_bundle(&self.set, &self.files, &self.out)
+        });
+        bundle_ref::clear(&self.ref_out);
+        prepare(case, &self.set, &self.files);
+        let parts = if case.cpus == 1 {
+            &self.one
+        } else {
+            &self.split
+        };
+        let tools = on_cpus(case.cpus, || {
+            bundle_ref::run_parts(&self.set, parts, &self.ref_out)
+        });
+        Sample {
+            dossier,
+            tools,
+            bundle_bytes: std::fs::metadata(&path).expect("bundle").len(),
+            archives: bundle_ref::archives(&self.ref_out),
+        }
     }
-    .expect("tempdir");
-    let set = tmp.path().join("set");
-    let out = tmp.path().join("out");
-    let ref_out = tmp.path().join("ref");
-    std::fs::create_dir_all(&set).expect("mkdir");
-    let t = Instant::now();
-    let (files, total) = make_set(&set, mib);
-    let mb = total as f64 / 1e6;
-    println!(
-        "file set: {} files, {:.1} MB (built in {:.1} s)",
-        files.len(),
-        mb,
-        t.elapsed().as_secs_f64()
-    );
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    println!("machine: {cpus} CPUs, load average {}", load.join(" "));
-    // A first bundle, not measured: the level dossier chose for each file.
-    let first = write_bundle(&set, &files, &out);
-    let refs = bundle_ref::levels(&set, &first, &files);
-    let levels: Vec<String> = bundle_ref::by_level(&refs)
+
+    /// `dossier verify` and `unzip -t` of the last bundle, on one CPU.
+    fn verify(&self) -> (f64, f64) {
+        let path = crate::fleet::only_bundle(&self.out).expect("one bundle in the output folder");
+        let limits = dossier_bundle::reader::Limits::default();
+        let v = on_cpus(1, || {
+            assert!(
+                dossier_bundle::reader::verify(&path, &limits)
+                    .problems
+                    .iter()
+                    .all(|p| p.subject == "custody ledger")
+            )
+        });
+        let u = on_cpus(1, || run_quiet(Command::new("unzip").arg("-tq").arg(&path)));
+        (v, u)
+    }
+}
+
+/// Prints the level dossier chose for the files, which the tools are given too.
+fn print_levels(refs: &[RefFile]) {
+    let levels: Vec<String> = bundle_ref::by_level(refs)
         .iter()
         .map(|(l, n, b)| {
             let how = if *l == 0 {
@@ -240,63 +274,12 @@ pub fn bundle(args: &[String]) {
         "levels dossier chose (by content and size), and zip is given: {}",
         levels.join(", ")
     );
-    let cold = match drop_caches() {
-        Ok(()) => true,
-        Err(e) => {
-            println!("cold cache: NOT MEASURED ({e}; run as root on a machine that allows it)");
-            false
-        }
-    };
-    let mut cases = vec![];
-    for c in [false, true].into_iter().filter(|&c| !c || cold) {
-        cases.push(Case { cold: c, cpus: 1 });
-        if cpus > 1 {
-            cases.push(Case { cold: c, cpus });
-        }
-    }
-    let one = vec![refs.clone()];
-    let split = bundle_ref::split(&refs, cpus);
-    let (mut d, mut r) = (vec![vec![]; cases.len()], vec![vec![]; cases.len()]);
-    let (mut v, mut u) = (vec![], vec![]);
-    let (mut bundle_size, mut ref_size) = (0, vec![(0, 0); cases.len()]);
-    for run in 0..runs {
-        for (i, &case) in cases.iter().enumerate() {
-            let _ = std::fs::remove_dir_all(&out);
-            prepare(case, &set, &files);
-            let mut path = PathBuf::new();
-            d[i].push(on_cpus(case.cpus, || {
-                path = write_bundle(&set, &files, &out)
-            }));
-            bundle_size = std::fs::metadata(&path).expect("bundle").len();
-            bundle_ref::clear(&ref_out);
-            prepare(case, &set, &files);
-            let parts: &[Vec<RefFile>] = if case.cpus == 1 { &one } else { &split };
-            r[i].push(on_cpus(case.cpus, || {
-                bundle_ref::run_parts(&set, parts, &ref_out)
-            }));
-            ref_size[i] = bundle_ref::archives(&ref_out);
-            println!(
-                "run {} {:<13} dossier {:.2} s, tools {:.2} s",
-                run + 1,
-                case.label(),
-                d[i][run],
-                r[i][run]
-            );
-        }
-        let path = crate::fleet::only_bundle(&out).expect("one bundle in the output folder");
-        let limits = dossier_bundle::reader::Limits::default();
-        v.push(on_cpus(1, || {
-            assert!(
-                dossier_bundle::reader::verify(&path, &limits)
-                    .problems
-                    .iter()
-                    .all(|p| p.subject == "custody ledger")
-            )
-        }));
-        u.push(on_cpus(1, || {
-            run_quiet(Command::new("unzip").arg("-tq").arg(&path))
-        }));
-    }
+}
+
+/// The medians of every case, sizes, and verify against unzip.
+fn print_summary(mb: f64, cases: &[Case], samples: &[Vec<Sample>], verify: &[(f64, f64)]) {
+    let runs = verify.len();
+    let cpus = cases.iter().map(|c| c.cpus).max().unwrap_or(1);
     println!(
         "median of {runs} runs on {mb:.1} MB, {cpus} CPUs, page cache warm (files read just before) or cold (sync, drop_caches before each command):"
     );
@@ -313,8 +296,9 @@ pub fn bundle(args: &[String]) {
         "  {:<13} {:>18} {:>18} {:>15}",
         "case", "dossier", "tools", "tools/dossier"
     );
-    for (i, case) in cases.iter().enumerate() {
-        let (dm, rm) = (median(d[i].clone()), median(r[i].clone()));
+    for (case, s) in cases.iter().zip(samples) {
+        let dm = median(s.iter().map(|x| x.dossier).collect());
+        let rm = median(s.iter().map(|x| x.tools).collect());
         println!(
             "  {:<13} {:>7.2} s {:>5.0} MB/s {:>7.2} s {:>5.0} MB/s {:>14.2}x",
             case.label(),
@@ -325,20 +309,94 @@ pub fn bundle(args: &[String]) {
             rm / dm
         );
     }
-    let (n_arch, arch_bytes) = ref_size[0];
-    println!(
-        "  sizes: bundle {:.1} MB; the tools' archives {:.1} MB ({n_arch} archives on 1 CPU; same levels, different deflate code: dossier zlib-rs, zip Info-ZIP's)",
-        bundle_size as f64 / 1e6,
-        arch_bytes as f64 / 1e6
-    );
-    let (v, u) = (median(v), median(u));
+    if let Some(s) = samples.first().and_then(|s| s.last()) {
+        println!(
+            "  sizes: bundle {:.1} MB; the tools' archives {:.1} MB ({} archives on 1 CPU; same levels, different deflate code: dossier zlib-rs, zip Info-ZIP's)",
+            s.bundle_bytes as f64 / 1e6,
+            s.archives.1 as f64 / 1e6,
+            s.archives.0
+        );
+    }
+    let v = median(verify.iter().map(|x| x.0).collect());
+    let u = median(verify.iter().map(|x| x.1).collect());
     println!(
         "  verify on 1 CPU, warm: dossier verify (CRC-32 and SHA-256 of every member) {v:.2} s = {:.0} MB/s; unzip -t (CRC-32 only) {u:.2} s = {:.0} MB/s; unzip/dossier {:.2}x",
         mb / v,
         mb / u,
         u / v
     );
-    if !cold {
+    if !cases.iter().any(|c| c.cold) {
         println!("  cold cache: NOT MEASURED (see above)");
     }
+}
+
+/// `dossier-bench bundle`: see the crate documentation.
+pub fn bundle(args: &[String]) {
+    let mib: u64 = arg(args, "--mib").map_or(1024, |s| s.parse().expect("--mib"));
+    let runs: usize = arg(args, "--runs").map_or(3, |s| s.parse().expect("--runs"));
+    let base = arg(args, "--dir").map(PathBuf::from);
+    let tmp = match &base {
+        Some(b) => tempfile::tempdir_in(b),
+        None => tempfile::tempdir(),
+    }
+    .expect("tempdir");
+    let set = tmp.path().join("set");
+    std::fs::create_dir_all(&set).expect("mkdir");
+    let t = Instant::now();
+    let (files, total) = make_set(&set, mib);
+    let mb = total as f64 / 1e6;
+    println!(
+        "file set: {} files, {:.1} MB (built in {:.1} s)",
+        files.len(),
+        mb,
+        t.elapsed().as_secs_f64()
+    );
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("machine: {cpus} CPUs, load average {}", load.join(" "));
+    // A first bundle, not measured: the level dossier chose for each file.
+    let out = tmp.path().join("out");
+    let first = write_bundle(&set, &files, &out);
+    let refs = bundle_ref::levels(&set, &first, &files);
+    print_levels(&refs);
+    let cold = match drop_caches() {
+        Ok(()) => true,
+        Err(e) => {
+            println!("cold cache: NOT MEASURED ({e}; run as root on a machine that allows it)");
+            false
+        }
+    };
+    let mut cases = vec![];
+    for c in [false, true].into_iter().filter(|&c| !c || cold) {
+        cases.push(Case { cold: c, cpus: 1 });
+        if cpus > 1 {
+            cases.push(Case { cold: c, cpus });
+        }
+    }
+    let bench = Bench {
+        split: bundle_ref::split(&refs, cpus),
+        one: vec![refs],
+        set,
+        files,
+        out,
+        ref_out: tmp.path().join("ref"),
+    };
+    let mut samples: Vec<Vec<Sample>> = cases.iter().map(|_| vec![]).collect();
+    let mut verify = vec![];
+    for run in 0..runs {
+        for (i, &case) in cases.iter().enumerate() {
+            let s = bench.run(case);
+            println!(
+                "run {} {:<13} dossier {:.2} s, tools {:.2} s",
+                run + 1,
+                case.label(),
+                s.dossier,
+                s.tools
+            );
+            samples[i].push(s);
+        }
+        verify.push(bench.verify());
+    }
+    print_summary(mb, &cases, &samples, &verify);
 }
