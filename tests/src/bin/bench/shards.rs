@@ -134,13 +134,65 @@ fn read_json(path: &Path) -> Result<Value, String> {
     serde_json::from_slice(&data).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Collection gaps, which are not findings: per host, what its rules evaluated on partial
+/// data were missing (`partial[].missing`, distinct, sorted).
+fn gaps(findings: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for h in findings["hosts"].as_array().into_iter().flatten() {
+        let mut missing: Vec<String> = h["partial"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["missing"].as_str().map(str::to_string))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            out.insert(h["hostname"].as_str().unwrap_or("?").to_string(), missing);
+        }
+    }
+    out
+}
+
+/// Prints how the collection gaps of the two analyses differ (hosts collected with partial
+/// data, and what was missing on the first hosts that differ).
+fn compare_gaps(a: &Value, b: &Value) {
+    let (a, b) = (gaps(a), gaps(b));
+    if a == b {
+        println!(
+            "  collection gaps: same ({} hosts with partial data)",
+            a.len()
+        );
+        return;
+    }
+    println!(
+        "  collection gaps: DIFFERENT: one sweep {} hosts with partial data, merge {}; first differences:",
+        a.len(),
+        b.len()
+    );
+    let differ = a
+        .keys()
+        .chain(b.keys())
+        .filter(|k| a.get(*k) != b.get(*k))
+        .collect::<std::collections::BTreeSet<_>>();
+    for k in differ.into_iter().take(3) {
+        let show = |m: &BTreeMap<String, Vec<String>>| {
+            m.get(k).map_or("(none)".to_string(), |v| v.join(" | "))
+        };
+        println!("    {k}: one sweep: {}; merge: {}", show(&a), show(&b));
+    }
+}
+
 /// Compares the two analyses; prints whether they judged alike, and the first differences.
 fn compare(one: &Path, merged: &Path) {
     let (a, b) = match (
         read_json(&one.join("analysis/findings.json")),
         read_json(&merged.join("analysis/findings.json")),
     ) {
-        (Ok(a), Ok(b)) => (judged(&a), judged(&b)),
+        (Ok(a), Ok(b)) => {
+            compare_gaps(&a, &b);
+            (judged(&a), judged(&b))
+        }
         (a, b) => {
             for e in [a.err(), b.err()].into_iter().flatten() {
                 println!("  findings: CANNOT COMPARE: {e}");
