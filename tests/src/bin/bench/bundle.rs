@@ -1,6 +1,11 @@
-//! `dossier-bench bundle`: bundle writing against `sha256sum` and `zip -r` on the same file
-//! set, and `dossier verify` against `unzip -t`.
+//! `dossier-bench bundle`: bundle writing against the same work done with stock tools
+//! ([`crate::bundle_ref`]: `sha256sum`, `zip` at dossier's level for each file, `sync`,
+//! `sha256sum` of the archive) on the same file set, with the same CPUs (both pinned to one
+//! CPU; both on every CPU, the tools split N ways), warm and cold page cache; and
+//! `dossier verify` against `unzip -t` on the result.
 
+use crate::bundle_ref::{self, RefFile};
+use crate::machine::{drop_caches, pin_to_one_cpu};
 use crate::measure::{run_quiet, time};
 use crate::{arg, median};
 use dossier_bundle::manifest::{CollectionTimes, FORMAT, FORMAT_VERSION, Manifest, PlaybookRef};
@@ -155,6 +160,176 @@ fn write_bundle(set: &Path, files: &[PathBuf], out: &Path) -> PathBuf {
     w.finish(manifest, "bench").expect("finish").path
 }
 
+/// One measured setting: page cache warm or cold, dossier and the tools on one CPU or all.
+#[derive(Clone, Copy)]
+struct Case {
+    cold: bool,
+    cpus: usize,
+}
+
+impl Case {
+    fn label(self) -> String {
+        format!(
+            "{}, {} CPU{}",
+            if self.cold { "cold" } else { "warm" },
+            self.cpus,
+            if self.cpus == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Makes the page cache as `case` wants it: every file read once (warm), or dropped (cold).
+fn prepare(case: Case, set: &Path, files: &[PathBuf]) {
+    if case.cold {
+        drop_caches().expect("drop caches");
+    } else {
+        for f in files {
+            std::fs::read(set.join(f)).expect("read");
+        }
+    }
+}
+
+/// Runs `f` on one CPU (pinned, with everything it starts) when `cpus` is 1, else as is.
+fn on_cpus<F: FnMut()>(cpus: usize, f: F) -> f64 {
+    let _pin = (cpus == 1).then(|| pin_to_one_cpu().expect("pin to one CPU"));
+    time(f)
+}
+
+/// The file set, where each side writes, and the tools' file lists (whole, and split N ways).
+struct Bench {
+    set: PathBuf,
+    files: Vec<PathBuf>,
+    out: PathBuf,
+    ref_out: PathBuf,
+    one: Vec<Vec<RefFile>>,
+    split: Vec<Vec<RefFile>>,
+}
+
+/// Times of one case of one run, and what each side wrote.
+struct Sample {
+    dossier: f64,
+    tools: f64,
+    bundle_bytes: u64,
+    archives: (usize, u64),
+}
+
+impl Bench {
+    /// Dossier, then the tools, each from the page cache `case` wants, on its CPUs.
+    fn run(&self, case: Case) -> Sample {
+        let _ = std::fs::remove_dir_all(&self.out);
+        prepare(case, &self.set, &self.files);
+        let mut path = PathBuf::new();
+        let dossier = on_cpus(case.cpus, || {
+            path = write_bundle(&self.set, &self.files, &self.out)
+        });
+        bundle_ref::clear(&self.ref_out);
+        prepare(case, &self.set, &self.files);
+        let parts = if case.cpus == 1 {
+            &self.one
+        } else {
+            &self.split
+        };
+        let tools = on_cpus(case.cpus, || {
+            bundle_ref::run_parts(&self.set, parts, &self.ref_out)
+        });
+        Sample {
+            dossier,
+            tools,
+            bundle_bytes: std::fs::metadata(&path).expect("bundle").len(),
+            archives: bundle_ref::archives(&self.ref_out),
+        }
+    }
+
+    /// `dossier verify` and `unzip -t` of the last bundle, on one CPU.
+    fn verify(&self) -> (f64, f64) {
+        let path = crate::fleet::only_bundle(&self.out).expect("one bundle in the output folder");
+        let limits = dossier_bundle::reader::Limits::default();
+        let v = on_cpus(1, || {
+            assert!(
+                dossier_bundle::reader::verify(&path, &limits)
+                    .problems
+                    .iter()
+                    .all(|p| p.subject == "custody ledger")
+            )
+        });
+        let u = on_cpus(1, || run_quiet(Command::new("unzip").arg("-tq").arg(&path)));
+        (v, u)
+    }
+}
+
+/// Prints the level dossier chose for the files, which the tools are given too.
+fn print_levels(refs: &[RefFile]) {
+    let levels: Vec<String> = bundle_ref::by_level(refs)
+        .iter()
+        .map(|(l, n, b)| {
+            let how = if *l == 0 {
+                "stored".to_string()
+            } else {
+                format!("deflate -{l}")
+            };
+            format!("{how} {n} files {:.1} MB", *b as f64 / 1e6)
+        })
+        .collect();
+    println!(
+        "levels dossier chose (by content and size), and zip is given: {}",
+        levels.join(", ")
+    );
+}
+
+/// The medians of every case, sizes, and verify against unzip.
+fn print_summary(mb: f64, cases: &[Case], samples: &[Vec<Sample>], verify: &[(f64, f64)]) {
+    let runs = verify.len();
+    let cpus = cases.iter().map(|c| c.cpus).max().unwrap_or(1);
+    println!(
+        "median of {runs} runs on {mb:.1} MB, {cpus} CPUs, page cache warm (files read just before) or cold (sync, drop_caches before each command):"
+    );
+    println!(
+        "  dossier: one bundle; each file read once, SHA-256, compressed, bundle SHA-256 and fsync"
+    );
+    println!(
+        "  tools:   sha256sum of the files, zip at dossier's level for each file, sync and sha256sum of each archive;"
+    );
+    println!(
+        "           on N CPUs the files are split N ways and the N chains run at once; the tools read each file twice"
+    );
+    println!(
+        "  {:<13} {:>18} {:>18} {:>15}",
+        "case", "dossier", "tools", "tools/dossier"
+    );
+    for (case, s) in cases.iter().zip(samples) {
+        let dm = median(s.iter().map(|x| x.dossier).collect());
+        let rm = median(s.iter().map(|x| x.tools).collect());
+        println!(
+            "  {:<13} {:>7.2} s {:>5.0} MB/s {:>7.2} s {:>5.0} MB/s {:>14.2}x",
+            case.label(),
+            dm,
+            mb / dm,
+            rm,
+            mb / rm,
+            rm / dm
+        );
+    }
+    if let Some(s) = samples.first().and_then(|s| s.last()) {
+        println!(
+            "  sizes: bundle {:.1} MB; the tools' archives {:.1} MB ({} archives on 1 CPU; same levels, different deflate code: dossier zlib-rs, zip Info-ZIP's)",
+            s.bundle_bytes as f64 / 1e6,
+            s.archives.1 as f64 / 1e6,
+            s.archives.0
+        );
+    }
+    let v = median(verify.iter().map(|x| x.0).collect());
+    let u = median(verify.iter().map(|x| x.1).collect());
+    println!(
+        "  verify on 1 CPU, warm: dossier verify (CRC-32 and SHA-256 of every member) {v:.2} s = {:.0} MB/s; unzip -t (CRC-32 only) {u:.2} s = {:.0} MB/s; unzip/dossier {:.2}x",
+        mb / v,
+        mb / u,
+        u / v
+    );
+    if !cases.iter().any(|c| c.cold) {
+        println!("  cold cache: NOT MEASURED (see above)");
+    }
+}
+
 /// `dossier-bench bundle`: see the crate documentation.
 pub fn bundle(args: &[String]) {
     let mib: u64 = arg(args, "--mib").map_or(1024, |s| s.parse().expect("--mib"));
@@ -166,7 +341,6 @@ pub fn bundle(args: &[String]) {
     }
     .expect("tempdir");
     let set = tmp.path().join("set");
-    let out = tmp.path().join("out");
     std::fs::create_dir_all(&set).expect("mkdir");
     let t = Instant::now();
     let (files, total) = make_set(&set, mib);
@@ -177,76 +351,52 @@ pub fn bundle(args: &[String]) {
         mb,
         t.elapsed().as_secs_f64()
     );
-    // Warm the page cache once for everyone.
-    run_quiet(Command::new("cat").args(&files).current_dir(&set));
-
-    let (mut d, mut s, mut z, mut v, mut u) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut bundle_size = 0;
-    let mut zip_size = 0;
-    for _ in 0..runs {
-        let _ = std::fs::remove_dir_all(&out);
-        let mut path = PathBuf::new();
-        d.push(time(|| path = write_bundle(&set, &files, &out)));
-        bundle_size = std::fs::metadata(&path).expect("bundle").len();
-        s.push(time(|| {
-            run_quiet(Command::new("sha256sum").args(&files).current_dir(&set))
-        }));
-        let refzip = tmp.path().join("ref.zip");
-        let _ = std::fs::remove_file(&refzip);
-        z.push(time(|| {
-            run_quiet(
-                Command::new("zip")
-                    .arg("-q")
-                    .arg("-r")
-                    .arg(&refzip)
-                    .arg(".")
-                    .current_dir(&set),
-            )
-        }));
-        zip_size = std::fs::metadata(&refzip).expect("ref zip").len();
-        let limits = dossier_bundle::reader::Limits::default();
-        v.push(time(|| {
-            assert!(
-                dossier_bundle::reader::verify(&path, &limits)
-                    .problems
-                    .iter()
-                    .all(|p| p.subject == "custody ledger")
-            )
-        }));
-        u.push(time(|| {
-            run_quiet(Command::new("unzip").arg("-tq").arg(&path))
-        }));
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!("machine: {cpus} CPUs, load average {}", load.join(" "));
+    // A first bundle, not measured: the level dossier chose for each file.
+    let out = tmp.path().join("out");
+    let first = write_bundle(&set, &files, &out);
+    let refs = bundle_ref::levels(&set, &first, &files);
+    print_levels(&refs);
+    let cold = match drop_caches() {
+        Ok(()) => true,
+        Err(e) => {
+            println!("cold cache: NOT MEASURED ({e}; run as root on a machine that allows it)");
+            false
+        }
+    };
+    let mut cases = vec![];
+    for c in [false, true].into_iter().filter(|&c| !c || cold) {
+        cases.push(Case { cold: c, cpus: 1 });
+        if cpus > 1 {
+            cases.push(Case { cold: c, cpus });
+        }
     }
-    let (d, s, z, v, u) = (median(d), median(s), median(z), median(v), median(u));
-    println!("median of {runs} runs on {mb:.1} MB:");
-    println!(
-        "  dossier bundle write (hash+compress+hash, fsync): {d:.2} s = {:.0} MB/s, bundle {:.1} MB",
-        mb / d,
-        bundle_size as f64 / 1e6
-    );
-    println!(
-        "  sha256sum alone:                                  {s:.2} s = {:.0} MB/s",
-        mb / s
-    );
-    println!(
-        "  zip -r alone (default level):                     {z:.2} s = {:.0} MB/s, zip {:.1} MB",
-        mb / z,
-        zip_size as f64 / 1e6
-    );
-    println!(
-        "  sha256sum + zip:                                  {:.2} s = {:.0} MB/s",
-        s + z,
-        mb / (s + z)
-    );
-    println!(
-        "  ratio dossier / sha256sum: {:.2}x faster; dossier / (sha256sum + zip): {:.2}x faster",
-        s / d,
-        (s + z) / d
-    );
-    println!(
-        "  dossier verify: {v:.2} s = {:.0} MB/s; unzip -t: {u:.2} s = {:.0} MB/s; ratio {:.2}x",
-        mb / v,
-        mb / u,
-        u / v
-    );
+    let bench = Bench {
+        split: bundle_ref::split(&refs, cpus),
+        one: vec![refs],
+        set,
+        files,
+        out,
+        ref_out: tmp.path().join("ref"),
+    };
+    let mut samples: Vec<Vec<Sample>> = cases.iter().map(|_| vec![]).collect();
+    let mut verify = vec![];
+    for run in 0..runs {
+        for (i, &case) in cases.iter().enumerate() {
+            let s = bench.run(case);
+            println!(
+                "run {} {:<13} dossier {:.2} s, tools {:.2} s",
+                run + 1,
+                case.label(),
+                s.dossier,
+                s.tools
+            );
+            samples[i].push(s);
+        }
+        verify.push(bench.verify());
+    }
+    print_summary(mb, &cases, &samples, &verify);
 }

@@ -3,14 +3,47 @@
 
 use crate::measure::Measured;
 use crate::median;
+use dossier_tests::lab::Lab;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub const MIB: f64 = 1048576.0;
 
 pub fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
+}
+
+/// `dossier-bench one BIN sweep TARGETS...` in the lab's client namespace, into `out`, with
+/// `-j jobs`, quiet, the lab's key and known_hosts, and no SSH configuration, agent, plugins
+/// or data folder of the caller's (`HOME=home`). The caller adds options (`--no-analyze`,
+/// `--shard K/N`) and measures it with [`crate::measure::measure_cmd`].
+pub fn sweep_command(
+    lab: &Lab,
+    (me, bin): (&Path, &Path),
+    home: &Path,
+    targets: &[String],
+    jobs: usize,
+    out: &Path,
+) -> Command {
+    let mut c = lab.command(me);
+    c.arg("one")
+        .arg(bin)
+        .arg("sweep")
+        .args(targets)
+        .arg("-i")
+        .arg(lab.client_key())
+        .arg("--known-hosts")
+        .arg(lab.known_hosts())
+        .args(["--ssh-config", "/dev/null", "-j", &jobs.to_string(), "-q"])
+        .arg("--out")
+        .arg(out)
+        .env("HOME", home)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("DOSSIER_PLUGIN_PATH")
+        .env_remove("XDG_DATA_HOME");
+    c
 }
 
 /// What one fleet sweep produced, from its measurement, `sweep.json` and the bundles.
@@ -28,6 +61,12 @@ pub struct FleetRun {
     pub host_secs: Vec<f64>,
     /// Collector name -> `duration_ms` of each host's run of it.
     pub collectors: BTreeMap<String, Vec<f64>>,
+    /// Per host, the collecting thread's CPU milliseconds (`totals` in sweep.json: user +
+    /// system), when the binary reports it.
+    pub collect_cpu_ms: Vec<f64>,
+    /// Per host, the target side's CPU milliseconds (`target_cost` in sweep.json: the SFTP
+    /// server and its parent), when the binary reports it.
+    pub target_cpu_ms: Vec<f64>,
 }
 
 /// Reads `out/sweep.json` and the bundles it names; every target of `expected` must be there.
@@ -41,6 +80,8 @@ pub fn read_sweep(m: Measured, out: &Path, expected: &[String]) -> FleetRun {
         bundle_bytes: vec![],
         host_secs: vec![],
         collectors: BTreeMap::new(),
+        collect_cpu_ms: vec![],
+        target_cpu_ms: vec![],
     };
     let summary: Value = match std::fs::read(out.join("sweep.json")) {
         Ok(data) => serde_json::from_slice(&data).expect("sweep.json is JSON"),
@@ -69,6 +110,16 @@ pub fn read_sweep(m: Measured, out: &Path, expected: &[String]) -> FleetRun {
             .push(t["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0);
         if let Some(b) = t["bytes_read"].as_f64() {
             r.bytes_read.push(b);
+        }
+        let ms = |v: &Value, keys: &[&str]| -> Option<f64> {
+            let f: Vec<f64> = keys.iter().filter_map(|k| v[*k].as_f64()).collect();
+            (!f.is_empty()).then(|| f.iter().sum())
+        };
+        if let Some(c) = ms(&t["totals"], &["cpu_user_ms", "cpu_sys_ms"]) {
+            r.collect_cpu_ms.push(c);
+        }
+        if let Some(c) = ms(&t["target_cost"], &["sftp_server_cpu_ms", "parent_cpu_ms"]) {
+            r.target_cpu_ms.push(c);
         }
         if let Some(name) = t["bundle"].as_str() {
             let bundle = out.join(name);

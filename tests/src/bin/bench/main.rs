@@ -1,8 +1,9 @@
 //! dossier benchmarks. They print figures; nothing here asserts on time.
 //!
-//! `dossier-bench triage [--runs 5] [--bin PATH] [--playbook NAME-OR-FILE]`
+//! `dossier-bench triage [--runs 5] [--bin PATH] [--playbook NAME-OR-FILE]` (root only)
 //!   Local triage of this machine with the default playbook (or the one given): wall time and peak RSS of each run
-//!   (each run is measured in its own child so the peak RSS is per run), median of the runs.
+//!   (each run is measured in its own child so the peak RSS is per run), median of the runs. As another user it
+//!   refuses to run: files it may not read would be skipped and make it look faster.
 //!
 //! `dossier-bench analyze [--bundles 1000] [--runs 3] [--bin PATH] [--against PATH]`
 //!   Analysis throughput: bundles of the fixture roots copied to N distinct bundles in a case
@@ -18,8 +19,12 @@
 //! `dossier-bench bundle [--mib 1024] [--runs 3] [--dir DIR]`
 //!   Bundle writing throughput on a file set of the given size (a quarter each of random data,
 //!   copies of real binaries from /usr, and log text, plus a quarter more random data), against
-//!   `sha256sum` alone and `zip -r` alone on the same files in the same run, and `dossier verify`
-//!   against `unzip -t` on the result.
+//!   the same work done with stock tools (`bundle_ref`: `sha256sum` of the files, `zip` of each
+//!   file at the level dossier chose for it, `sync` and `sha256sum` of the archives), both on
+//!   one CPU (pinned; the tools one after another) and both on every CPU (the tools split N
+//!   ways, run at once), with the page cache warm and cold (`sync` and `drop_caches` before
+//!   each command; said so when that is not allowed here); medians and tools/dossier ratios.
+//!   Then `dossier verify` against `unzip -t` on the result, on one CPU.
 //!
 //! `dossier-bench load [--hosts 100] [--jobs 32] [--bin PATH] [--playbook NAME|FILE]`
 //!   Fleet sweep under load: starts N Clean hosts of the SSH lab (real sshd in namespaces; needs
@@ -39,6 +44,15 @@
 //!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
 //!   and the per-collector `duration_ms` of each from the bundles' manifests.
 //!
+//! `dossier-bench scale [--hosts 10,30,100,200] [--jobs 8] [--shards 2] [--bin PATH] [--playbook P]`
+//!   (root: the SSH lab) One lab of the largest size (one host in 15 with the miner incident),
+//!   swept once per size with analysis: wall time, time per host, peak RSS of `dossier sweep`
+//!   (and per host in flight), client and target CPU per host (from `/proc` and from
+//!   sweep.json's `totals` and `target_cost`), and whether the per-host figures stay flat from
+//!   the smallest to the largest. Then `shards`: the largest fleet in `--shards` shards swept
+//!   at the same time (`--shard K/N --no-analyze`) and `dossier merge`d, against the one sweep:
+//!   wall time of each, and whether findings.json judges every host the same.
+//!
 //! `dossier-bench events [--size-mib 64] [--runs 3] [--bin PATH] [--dir DIR]`
 //!   Telemetry import and analysis: a realistic audit log and a Defender for Endpoint JSON
 //!   export of the given size each, generated deterministically into a temporary directory
@@ -52,12 +66,19 @@
 //!   K, M or G suffix): dossier's `sign_bundle` against `minisign -S` (Ed25519 keys of both), and
 //!   dossier's age encryption to a file against `age -r`, interleaved run by run; medians in
 //!   MB/s and the ratios dossier/stock. Needs `minisign`, `age` and `age-keygen` on PATH.
+//!
+//! Helpers: `measure` (`dossier-bench one`: wall time, peak RSS and CPU of one command in a fresh
+//! process), `fleet` (a sweep's command, `sweep.json` and bundles read, printed), `cpu` (CPU time
+//! from `/proc`: the machine's, the lab hosts' sshd), `machine` (pinning to one CPU, dropping
+//! the page cache), `local` (collections of a lab host's filesystem without SSH), `bundle_ref`
+//! (the stock tools' side of `bundle`), `shards` (the sharded side of `scale`).
 
 // The Defender rows of `events_gen` are `json!` literals of 40-odd columns.
 #![recursion_limit = "512"]
 
 mod analyze;
 mod bundle;
+mod bundle_ref;
 mod cpu;
 mod crypto;
 mod events;
@@ -65,7 +86,10 @@ mod events_gen;
 mod fleet;
 mod load;
 mod local;
+mod machine;
 mod measure;
+mod scale;
+mod shards;
 mod sweep;
 mod triage;
 
@@ -103,10 +127,11 @@ fn main() {
         Some("events-gen") => events::generate(&args),
         Some("sweep") => sweep::sweep(&args),
         Some("load") => load::load(&args),
+        Some("scale") => scale::scale(&args),
         Some("one") => measure::one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR]"
             );
             std::process::exit(2);
         }

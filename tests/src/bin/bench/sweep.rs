@@ -6,7 +6,7 @@
 //! `target_cost`).
 
 use crate::cpu::{Busy, sshd_cpu};
-use crate::fleet::{FleetRun, MIB, print_fleet, read_sweep};
+use crate::fleet::{FleetRun, MIB, print_fleet, read_sweep, sweep_command};
 use crate::local::{Local, dead_box, live};
 use crate::measure::measure_cmd;
 use crate::{arg, default_bin, median};
@@ -41,20 +41,7 @@ impl Bench<'_> {
     /// `dossier sweep TARGETS` in the lab namespace, measured; sweep.json and bundles read.
     fn run_sweep(&self, targets: &[String], jobs: usize, out: &Path, no_analyze: bool) -> FleetRun {
         let lab = self.lab;
-        let mut c = lab.command(&self.me);
-        c.arg("one")
-            .arg(&self.bin)
-            .arg("sweep")
-            .args(targets)
-            .arg("-i")
-            .arg(lab.client_key())
-            .arg("--known-hosts")
-            .arg(lab.known_hosts())
-            .args(["--ssh-config", "/dev/null", "-j", &jobs.to_string(), "-q"])
-            .arg("--out")
-            .arg(out)
-            .env("HOME", &self.home)
-            .env_remove("SSH_AUTH_SOCK");
+        let mut c = sweep_command(lab, (&self.me, &self.bin), &self.home, targets, jobs, out);
         if no_analyze {
             c.arg("--no-analyze");
         }
