@@ -32,6 +32,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-contain", "contain", &[]),
     ("dossier-events", "events", &[]),
     ("dossier-exports", "exports", &["dossier-plugin-api"]),
+    ("dossier-store", "store", &[]),
     (
         "dossier-remote",
         "remote",
@@ -51,6 +52,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-contain",
             "dossier-events",
             "dossier-exports",
+            "dossier-store",
         ],
     ),
 ];
@@ -67,6 +69,7 @@ const FORBID_UNSAFE: &[&str] = &[
     "contain",
     "events",
     "exports",
+    "store",
 ];
 
 /// Lines of non-test code (before the first `#[cfg(test)]`) a source file may have.
