@@ -541,7 +541,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
             print_verified(path, &v, c.signed.as_ref(), stamped.as_deref());
         } else {
             failed += 1;
-            println!("FAILED  {}", path.display());
+            println!("FAILED  {}", crate::store::shown(path));
             for problem in &v.problems {
                 println!("        {}: {}", problem.subject, problem.message);
             }
@@ -576,7 +576,7 @@ fn print_verified(
 ) {
     println!(
         "OK      {}  sha256 {}  {}",
-        path.display(),
+        crate::store::shown(path),
         v.sha256.as_deref().unwrap_or("?"),
         match v.encryption {
             reader::Encryption::None => format!("{} members", v.members_checked + 1),

@@ -268,3 +268,37 @@ fn pump<F: FnMut(u64) -> bool + Send + 'static>(
         let _ = to.shutdown(Shutdown::Write);
     });
 }
+
+/// A relay on 127.0.0.1 inside the network namespace `netns` (a lab's, where its sweeps run)
+/// to the server on this namespace's 127.0.0.1:`to`: returns the relay's port in `netns`.
+/// Connections are accepted by a thread inside `netns` and made to the server by one outside.
+pub fn relay_from_netns(netns: &str, to: u16) -> u16 {
+    let ns = std::path::Path::new("/run/netns").join(netns);
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (conn_tx, conn_rx) = std::sync::mpsc::channel::<TcpStream>();
+    std::thread::spawn(move || {
+        for client in conn_rx {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", to)) else {
+                continue;
+            };
+            let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
+            pump(c2, s2, None::<fn(u64) -> bool>);
+            pump(server, client, None::<fn(u64) -> bool>);
+        }
+    });
+    std::thread::spawn(move || {
+        crate::tsa::enter_netns(&ns);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        port_tx
+            .send(listener.local_addr().expect("relay address").port())
+            .expect("send the relay's port");
+        for c in listener.incoming().flatten() {
+            if conn_tx.send(c).is_err() {
+                return;
+            }
+        }
+    });
+    port_rx.recv().expect("the relay's port")
+}

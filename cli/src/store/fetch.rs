@@ -11,6 +11,27 @@ use dossier_bundle::{fsio, ledger};
 use dossier_store::{Location, Store};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The staging folders of this process's downloads and the `s3://` URL each stands for, so
+/// that what a command prints and records names the bucket, not the random staging path.
+static SHOWN: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
+
+/// How to show a path a command read: its `s3://` URL when it was downloaded, else itself.
+pub fn shown(path: &Path) -> String {
+    if let Ok(map) = SHOWN.lock() {
+        for (dir, url) in map.iter() {
+            if let Ok(rel) = path.strip_prefix(dir) {
+                return match rel.to_str() {
+                    Some("") => url.clone(),
+                    Some(r) => format!("{url}/{r}"),
+                    None => path.display().to_string(),
+                };
+            }
+        }
+    }
+    path.display().to_string()
+}
 
 /// The staging folder of downloaded inputs; removed when dropped.
 #[derive(Debug)]
@@ -123,6 +144,11 @@ impl Fetched {
             dir.push(&loc.prefix);
         }
         fsio::ensure_out_dir(&dir)?;
+        if let Ok(mut map) = SHOWN.lock() {
+            if !map.iter().any(|(d, _)| *d == dir) {
+                map.push((dir.clone(), loc.url("")));
+            }
+        }
         Ok(dir)
     }
 

@@ -9,7 +9,7 @@
 
 mod fetch;
 
-pub use fetch::{Fetched, fetch_inputs};
+pub use fetch::{Fetched, fetch_inputs, shown};
 
 use anyhow::Context;
 use dossier_bundle::{fsio, ledger};
