@@ -174,3 +174,27 @@ impl Fetched {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_under_a_staging_folder_are_shown_by_url() {
+        let dir = PathBuf::from("/nonexistent/dossier-s3-test/evidence/case");
+        SHOWN
+            .lock()
+            .unwrap()
+            .push((dir.clone(), "s3://evidence/case".into()));
+        assert_eq!(shown(&dir), "s3://evidence/case");
+        assert_eq!(shown(&dir.join("a.zip")), "s3://evidence/case/a.zip");
+        assert_eq!(shown(Path::new("/elsewhere/a.zip")), "/elsewhere/a.zip");
+        // A sibling folder whose name only starts the same is not under it.
+        assert_eq!(
+            shown(Path::new(
+                "/nonexistent/dossier-s3-test/evidence/case2/a.zip"
+            )),
+            "/nonexistent/dossier-s3-test/evidence/case2/a.zip"
+        );
+    }
+}

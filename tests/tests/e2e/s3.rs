@@ -5,7 +5,8 @@
 //! - `collect --root FIXTURE --out s3://bucket/prefix` puts the bundle, its sidecar, the custody
 //!   ledger and the analysis in the bucket, no staging object and no open upload left; the
 //!   bundle in the bucket is the one collected (its SHA-256 in the sidecar); `verify` and
-//!   `analyze` read the prefix and a bundle's URL, and the analysis from the bucket is the
+//!   `analyze` read the prefix and a bundle's URL (named by URL in the output), a byte
+//!   changed in the bucket fails verification, and the analysis from the bucket is the
 //!   analysis written at collection.
 //! - Create-only: a second run at the same prefix is refused before collecting; an object
 //!   already at a name the run writes is never overwritten (its bytes unchanged), the run
@@ -125,6 +126,26 @@ fn collect_verify_analyze_through_the_bucket() {
             "{out}"
         );
     }
+    // The downloaded bytes are what is verified: one byte changed in the bucket fails.
+    let mut bad = bytes.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x55;
+    for (key, body) in [
+        (format!("/evidence/case/tampered/{name}"), bad),
+        (
+            format!("/evidence/case/tampered/{name}.sha256"),
+            sidecar.clone().into_bytes(),
+        ),
+    ] {
+        assert_eq!(moto.request("PUT", &key, &body).0, 200);
+    }
+    let v = run(d.path(), &ep, &["verify", "s3://evidence/case/tampered"]);
+    assert_eq!(v.status.code(), Some(1), "{}{}", stdout(&v), stderr(&v));
+    assert!(
+        stdout(&v).starts_with(&format!("FAILED  s3://evidence/case/tampered/{name}")),
+        "{}",
+        stdout(&v)
+    );
     let a = run(
         d.path(),
         &ep,
@@ -140,6 +161,7 @@ fn collect_verify_analyze_through_the_bucket() {
     );
 
     // Create-only: the same prefix again is refused before anything is collected.
+    let before = moto.keys("evidence");
     let again = run(
         d.path(),
         &ep,
@@ -157,7 +179,7 @@ fn collect_verify_analyze_through_the_bucket() {
         "{line}"
     );
     assert!(!stderr(&again).contains("collecting"), "{}", stderr(&again));
-    assert_eq!(moto.keys("evidence"), keys);
+    assert_eq!(moto.keys("evidence"), before);
 }
 
 #[test]
