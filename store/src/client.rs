@@ -17,6 +17,10 @@ use std::time::Duration;
 /// Size of each uploaded part and each downloaded range (S3's parts are at least 5 MiB).
 pub const PART_SIZE: usize = 8 << 20;
 
+/// Uploads in flight at once across the threads sharing a [`Store`] (a sweep's workers):
+/// each holds one part in memory, so this bounds the memory of uploading, whatever `-j` is.
+pub const MAX_UPLOADS: usize = 4;
+
 /// The folder, under the prefix, of uploads not yet made visible under their name; dossier's
 /// readers skip names that start with a dot.
 const INCOMING: &str = ".dossier-incoming";
@@ -58,6 +62,32 @@ pub struct Store {
     location: Location,
     s3: AmazonS3,
     runtime: tokio::runtime::Runtime,
+    /// Uploads in flight (at most [`MAX_UPLOADS`]), and the wait for a free slot.
+    uploads: (std::sync::Mutex<usize>, std::sync::Condvar),
+}
+
+/// A slot among the [`MAX_UPLOADS`]; freed when dropped.
+struct Slot<'a>(&'a (std::sync::Mutex<usize>, std::sync::Condvar));
+
+impl<'a> Slot<'a> {
+    fn take(uploads: &'a (std::sync::Mutex<usize>, std::sync::Condvar)) -> Slot<'a> {
+        let (count, freed) = uploads;
+        let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+        while *n >= MAX_UPLOADS {
+            n = freed.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+        *n += 1;
+        Slot(uploads)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let (count, freed) = self.0;
+        let mut n = count.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        freed.notify_one();
+    }
 }
 
 impl Store {
@@ -130,6 +160,7 @@ impl Store {
             location: location.clone(),
             s3,
             runtime,
+            uploads: Default::default(),
         })
     }
 
@@ -161,7 +192,8 @@ impl Store {
     /// first to a hidden incoming name (nothing appears until the upload completes, and a
     /// failed upload is aborted), then copied to `name` on the condition that no object has
     /// that name (S3's `If-None-Match: *`), so evidence is never overwritten and never
-    /// appears under its name before it is whole. Returns the object's URL.
+    /// appears under its name before it is whole. At most [`MAX_UPLOADS`] run at once.
+    /// Returns the object's URL.
     pub fn upload_new(
         &self,
         from: &mut dyn Read,
@@ -179,7 +211,9 @@ impl Store {
         let flat = name.replace('/', "_");
         let incoming = format!("{INCOMING}/{flat}.{hex}");
         let staged = Key::from(self.location.key(&incoming));
+        let slot = Slot::take(&self.uploads);
         self.put_multipart(&staged, from, size, name)?;
+        drop(slot);
         let target = Key::from(self.location.key(name));
         let copied = self
             .runtime
@@ -297,5 +331,31 @@ impl Store {
             at = end;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn no_more_than_max_uploads_hold_a_slot_at_once() {
+        let uploads: (std::sync::Mutex<usize>, std::sync::Condvar) = Default::default();
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..4 * MAX_UPLOADS {
+                s.spawn(|| {
+                    let _slot = Slot::take(&uploads);
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(20));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=MAX_UPLOADS).contains(&most), "{most} at once");
+        assert_eq!(*uploads.0.lock().unwrap(), 0);
     }
 }

@@ -13,6 +13,6 @@ mod error;
 mod location;
 mod profile;
 
-pub use client::{Object, PART_SIZE, Store};
+pub use client::{MAX_UPLOADS, Object, PART_SIZE, Store};
 pub use error::StoreError;
 pub use location::{Location, endpoint_policy};

@@ -16,6 +16,9 @@
 //! - A server that dies in the middle of the bundle's upload (a proxy in front of moto cut
 //!   after part of the bundle has gone through): exit 2, one line, the bundle kept locally
 //!   and whole (it verifies), and no object under the bundle's name in the bucket.
+//! - A bundle of about 45 MB (an incompressible login record file) goes up in several parts
+//!   and comes back in several ranges: the object is the bundle the sidecar names, and it
+//!   verifies from the bucket.
 //! - Endpoint and profile checks that need no server: plain http to a non-loopback endpoint
 //!   is refused, and so is an AWS_PROFILE the credentials file does not have.
 
@@ -350,4 +353,50 @@ fn plain_http_to_a_network_endpoint_and_an_unknown_profile_are_refused() {
         .unwrap();
     let line = one_error_line(&o);
     assert!(line.contains("no keys for profile case-7"), "{line}");
+}
+
+#[test]
+fn a_bundle_of_several_parts_round_trips() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket("evidence");
+    let d = tempfile::tempdir().unwrap();
+    // A login record file of 20 MB that does not compress (xorshift bytes): the bundle holds
+    // it, so it is uploaded in several 8 MiB parts and downloaded in several ranges.
+    let root = fixture_copy("rootfs-clean", &d.path().join("root"));
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..20_000_000 / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    std::fs::write(root.join("var/log/wtmp"), &noise).unwrap();
+    let ep = moto.endpoint();
+    let o = run(
+        d.path(),
+        &ep,
+        &[
+            "collect",
+            "--quiet",
+            "--no-analyze",
+            "--root",
+            root.to_str().unwrap(),
+            "--out",
+            "s3://evidence/big",
+        ],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let url = stdout(&o).trim().to_string();
+    let key = url.strip_prefix("s3://evidence/").unwrap();
+    let bytes = moto.get("evidence", key);
+    assert!(bytes.len() > 2 * (8 << 20), "{} bytes", bytes.len());
+    let copy = d.path().join("copy.zip");
+    std::fs::write(&copy, &bytes).unwrap();
+    let sidecar = String::from_utf8(moto.get("evidence", &format!("{key}.sha256"))).unwrap();
+    assert!(sidecar.starts_with(&sha256_file(&copy)), "{sidecar}");
+    assert_eq!(moto.open_uploads("evidence"), 0);
+    let v = run(d.path(), &ep, &["verify", &url]);
+    assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
 }
