@@ -230,7 +230,17 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
             summary: summary_path.clone(),
             targets: &out.summary.targets,
             incomplete,
-            analysis: analysis.as_ref().map(crate::json_out::analysis),
+            analysis: analysis.as_ref().map(|r| {
+                let mut a = crate::json_out::analysis(r);
+                // With `--out s3://...` the reports are named by their URL in the bucket.
+                if let Some(up) = &p.sweep.upload {
+                    let url = |s: &mut String| *s = up.shown(std::path::Path::new(s.as_str()));
+                    a.hosts.iter_mut().for_each(|h| url(&mut h.report));
+                    url(&mut a.fleet_report);
+                    url(&mut a.findings);
+                }
+                a
+            }),
         };
         crate::json_out::print("dossier-sweep", doc)?;
     } else {

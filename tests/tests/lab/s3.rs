@@ -2,7 +2,8 @@
 //! swept whole into a local folder once, then in two shards (`--shard 0/2`, `--shard 1/2`)
 //! each into its own prefix of a bucket on a local moto server (reached from the lab's
 //! namespace through a relay), and the two prefixes merged: each shard's bundles, sidecars,
-//! custody ledger and sweep.json are in the bucket (no hidden upload left), the merge from
+//! custody ledger and sweep.json are in the bucket (no hidden upload left; `--json` names
+//! the summary and reports by URL), the merge from
 //! the bucket judges every host as the unsharded local sweep does, and a shard retried into
 //! the same prefix is refused before any host is contacted.
 
@@ -70,19 +71,30 @@ fn shards_swept_into_a_bucket_merge_as_one_sweep() {
     let whole = cwd.join("whole");
     let o = sweep(whole.to_str().unwrap(), &[]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    for k in 0..2 {
-        let shard = format!("{k}/2");
-        let o = sweep(
-            &format!("s3://evidence/IR-42/shard-{k}"),
-            &["--shard", &shard, "--no-analyze"],
-        );
-        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = sweep(
+        "s3://evidence/IR-42/shard-0",
+        &["--shard", "0/2", "--no-analyze"],
+    );
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("sweep summary: s3://evidence/IR-42/shard-0/sweep.json"),
+        "{}",
+        stdout(&o)
+    );
+    // Shard 1 analyzes too, and says so in JSON: every path is a URL in the bucket.
+    let o = sweep("s3://evidence/IR-42/shard-1", &["--shard", "1/2", "--json"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["summary"], "s3://evidence/IR-42/shard-1/sweep.json");
+    assert_eq!(
+        doc["analysis"]["fleet_report"],
+        "s3://evidence/IR-42/shard-1/analysis/fleet-report.md"
+    );
+    for h in doc["analysis"]["hosts"].as_array().unwrap() {
+        let r = h["report"].as_str().unwrap();
         assert!(
-            stdout(&o).contains(&format!(
-                "sweep summary: s3://evidence/IR-42/shard-{k}/sweep.json"
-            )),
-            "{}",
-            stdout(&o)
+            r.starts_with("s3://evidence/IR-42/shard-1/analysis/"),
+            "{r}"
         );
     }
     let keys = moto.keys("evidence");
@@ -91,6 +103,10 @@ fn shards_swept_into_a_bucket_merge_as_one_sweep() {
     for b in &bundles {
         assert!(keys.contains(&format!("{b}.sha256")), "{keys:?}");
     }
+    assert!(
+        keys.contains(&"IR-42/shard-1/analysis/findings.json".to_string()),
+        "{keys:?}"
+    );
     for k in 0..2 {
         for name in ["sweep.json", "custody.jsonl"] {
             let key = format!("IR-42/shard-{k}/{name}");
