@@ -179,7 +179,9 @@ fn analyze_collected(plan: &CollectPlan, bundle: &std::path::Path) -> anyhow::Re
             h.verdict,
             h.score,
             h.findings,
-            h.report.display()
+            plan.upload
+                .as_ref()
+                .map_or_else(|| h.report.display().to_string(), |up| up.shown(&h.report))
         );
     }
     for u in &r.unanalyzed {
