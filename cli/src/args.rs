@@ -382,7 +382,8 @@ pub struct SweepArgs {
     /// Milliseconds allowed for the TCP probe of each address of a CIDR network.
     #[arg(long, value_name = "MS", default_value_t = 1500)]
     pub probe_timeout: u64,
-    /// Output directory for bundles, sweep.json, the custody ledger and analysis/.
+    /// Output directory for bundles, sweep.json, the custody ledger and analysis/, or
+    /// `s3://bucket/prefix` (README "Object storage").
     #[arg(long, value_name = "DIR", default_value = "dossier-out")]
     pub out: PathBuf,
     /// Built-in playbook name or path to a playbook TOML file.
@@ -447,7 +448,8 @@ pub struct SweepArgs {
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Output folders of `dossier sweep` (with their sweep.json), or folders of bundles.
+    /// Output folders of `dossier sweep` (with their sweep.json), or folders of bundles; an
+    /// `s3://bucket/prefix` is the folder at that prefix.
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
     /// Folder for the merged sweep.json and analysis/ (fleet report, findings.json, host
@@ -481,7 +483,7 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Bundles to analyze.
+    /// Bundles to analyze (an `s3://bucket/prefix` is every bundle there).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
     /// Trusted minisign public key (repeatable): a bundle is analyzed only when its signature
@@ -596,7 +598,8 @@ pub struct CollectArgs {
     /// Collect from a mounted image or directory tree instead of the running system.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Output directory for bundles and the custody ledger (created 0700).
+    /// Output directory for bundles and the custody ledger (created 0700), or
+    /// `s3://bucket/prefix` (README "Object storage").
     #[arg(long, value_name = "DIR", default_value = "dossier-out")]
     pub out: PathBuf,
     /// Case identifier recorded in the manifest.
@@ -645,7 +648,7 @@ pub struct CollectArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Bundles to verify.
+    /// Bundles to verify (an `s3://bucket/prefix` is every bundle there).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
     /// Do not check or append to the custody ledger beside each bundle.

@@ -17,7 +17,9 @@ use std::process::ExitCode;
 
 /// Runs a parsed command line: its plan first, then the command.
 pub fn run(command: Command) -> ExitCode {
-    let r = crate::plans::plan(command).and_then(execute);
+    // `s3://` inputs are downloaded first; their staging folder lives until the command ends.
+    let r = crate::store::fetch_inputs(command)
+        .and_then(|(command, _fetched)| crate::plans::plan(command).and_then(execute));
     match r {
         Ok(code) => code,
         Err(e) => {
@@ -118,8 +120,23 @@ fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
     if let Some(Err(e)) = &c.timestamp {
         eprintln!("dossier: warning: the bundle is complete and kept, but not timestamped: {e}");
     }
+    // With `--out s3://...` the bundle goes up as soon as it is complete, before analysis.
+    let uploaded = plan
+        .upload
+        .as_ref()
+        .map(|up| crate::store::or_keep(up, up.bundle(&c.bundle.path)))
+        .transpose()?;
     if plan.analyze {
         analyze_collected(&plan, &c.bundle.path)?;
+    }
+    if let Some(up) = &plan.upload {
+        let n = crate::store::or_keep(up, up.rest())?;
+        if !plan.quiet {
+            eprintln!(
+                "dossier: {n} object(s) written to {}",
+                up.location().url("")
+            );
+        }
     }
     if let (Some(Ok(sig)), false) = (&c.signature, plan.quiet) {
         eprintln!("dossier: signed: {}", sig.display());
@@ -133,7 +150,10 @@ fn collect(plan: CollectPlan) -> anyhow::Result<ExitCode> {
             t.path.display()
         );
     }
-    println!("{}", c.bundle.path.display());
+    println!(
+        "{}",
+        uploaded.unwrap_or_else(|| c.bundle.path.display().to_string())
+    );
     if matches!(c.signature, Some(Err(_))) || matches!(c.timestamp, Some(Err(_))) {
         return Ok(ExitCode::from(1));
     }
@@ -159,7 +179,9 @@ fn analyze_collected(plan: &CollectPlan, bundle: &std::path::Path) -> anyhow::Re
             h.verdict,
             h.score,
             h.findings,
-            h.report.display()
+            plan.upload
+                .as_ref()
+                .map_or_else(|| h.report.display().to_string(), |up| up.shown(&h.report))
         );
     }
     for u in &r.unanalyzed {
@@ -192,12 +214,35 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let summary_path = match &p.sweep.upload {
+        Some(up) => {
+            let n = crate::store::or_keep(up, up.rest())?;
+            if !p.quiet && !p.json {
+                eprintln!(
+                    "dossier: {n} object(s) written to {}",
+                    up.location().url("")
+                );
+            }
+            up.shown(&out.summary_path)
+        }
+        None => out.summary_path.display().to_string(),
+    };
     if p.json {
         let doc = crate::json_out::Sweep {
-            summary: out.summary_path.display().to_string(),
+            summary: summary_path.clone(),
             targets: &out.summary.targets,
             incomplete,
-            analysis: analysis.as_ref().map(crate::json_out::analysis),
+            analysis: analysis.as_ref().map(|r| {
+                let mut a = crate::json_out::analysis(r);
+                // With `--out s3://...` the reports are named by their URL in the bucket.
+                if let Some(up) = &p.sweep.upload {
+                    let url = |s: &mut String| *s = up.shown(std::path::Path::new(s.as_str()));
+                    a.hosts.iter_mut().for_each(|h| url(&mut h.report));
+                    url(&mut a.fleet_report);
+                    url(&mut a.findings);
+                }
+                a
+            }),
         };
         crate::json_out::print("dossier-sweep", doc)?;
     } else {
@@ -207,13 +252,13 @@ fn sweep(p: SweepRun) -> anyhow::Result<ExitCode> {
                 s.index, s.count, s.kept, s.of
             );
         }
-        println!("sweep summary: {}", out.summary_path.display());
+        println!("sweep summary: {summary_path}");
     }
     if incomplete > 0 {
         eprintln!(
             "dossier: {incomplete} of {} target(s) not completely collected (see {})",
             out.summary.targets.len(),
-            out.summary_path.display()
+            summary_path
         );
         return Ok(ExitCode::from(1));
     }
@@ -240,6 +285,10 @@ fn analyze_swept(
     if p.json {
         return Ok(r);
     }
+    let shown = |path: &std::path::Path| match &p.sweep.upload {
+        Some(up) => up.shown(path),
+        None => path.display().to_string(),
+    };
     for h in &r.hosts {
         println!(
             "{:<17} {:<34} score {:>3}, {} findings: {}",
@@ -247,7 +296,7 @@ fn analyze_swept(
             sanitize(&h.hostname),
             h.score,
             h.findings,
-            h.report.display()
+            shown(&h.report)
         );
     }
     for u in &r.unanalyzed {
@@ -257,7 +306,7 @@ fn analyze_swept(
             crate::messages::without_subject(&u.subject, &u.reason)
         );
     }
-    println!("fleet report: {}", r.fleet_report.display());
+    println!("fleet report: {}", shown(&r.fleet_report));
     Ok(r)
 }
 
@@ -504,7 +553,7 @@ fn verify(p: VerifyPlan) -> anyhow::Result<ExitCode> {
             print_verified(path, &v, c.signed.as_ref(), stamped.as_deref());
         } else {
             failed += 1;
-            println!("FAILED  {}", path.display());
+            println!("FAILED  {}", crate::store::shown(path));
             for problem in &v.problems {
                 println!("        {}: {}", problem.subject, problem.message);
             }
@@ -539,7 +588,7 @@ fn print_verified(
 ) {
     println!(
         "OK      {}  sha256 {}  {}",
-        path.display(),
+        crate::store::shown(path),
         v.sha256.as_deref().unwrap_or("?"),
         match v.encryption {
             reader::Encryption::None => format!("{} members", v.members_checked + 1),

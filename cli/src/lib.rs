@@ -27,6 +27,7 @@ pub mod playbook;
 pub mod plugins;
 pub mod progress;
 pub mod shard;
+pub mod store;
 pub mod sweep;
 pub mod sweep_plan;
 pub mod text;

@@ -61,7 +61,10 @@ pub struct KeygenPlan {
 pub struct CollectPlan {
     /// The mounted image or directory tree (a directory), or `None` for the running system.
     pub root: Option<PathBuf>,
+    /// The output folder (the local staging folder with `--out s3://...`).
     pub out: PathBuf,
+    /// With `--out s3://...`: where the output goes once written.
+    pub upload: Option<crate::store::Upload>,
     pub custody: Custody,
     pub playbook: Playbook,
     pub registry: Registry,
@@ -267,7 +270,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
     if let Some(r) = &a.root {
         inputs::root_dir(r)?;
     }
-    inputs::out_dir("--out", &a.out)?;
+    let (out, upload) = crate::store::out("--out", &a.out)?;
     let (registry, playbook) =
         registry_and_playbook((&a.plugins, a.plugin_env), a.playbook.as_deref())?;
     let mut custody = custody(a.case, a.examiner)?;
@@ -282,7 +285,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<CollectPlan> {
     Ok(CollectPlan {
         registry,
         root: a.root,
-        out: a.out,
+        out,
+        upload,
         analyze: analyze_unless_encrypted(!a.no_analyze, &custody),
         custody,
         playbook: playbook.with_lang(a.lang),
@@ -477,7 +481,12 @@ fn timeline(a: TimelineArgs) -> anyhow::Result<crate::timeline::TimelinePlan> {
 }
 
 fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
-    inputs::out_dir("--out", &a.out)?;
+    if a.resume && a.out.to_str().is_some_and(|o| o.starts_with("s3://")) {
+        anyhow::bail!(
+            "--resume keeps the bundles of an output folder; with --out s3://... give each run its own prefix"
+        );
+    }
+    let (out, upload) = crate::store::out("--out", &a.out)?;
     if let Some(c) = a
         .ssh
         .ssh_config
@@ -514,7 +523,9 @@ fn sweep(a: SweepArgs) -> anyhow::Result<SweepRun> {
         }
         _ => None,
     };
-    let sweep = crate::sweep_plan::plan(&a, custody, playbook.with_lang(a.lang))?;
+    let mut sweep = crate::sweep_plan::plan(&a, custody, playbook.with_lang(a.lang))?;
+    sweep.out = out;
+    sweep.upload = upload;
     Ok(SweepRun {
         sweep,
         registry,

@@ -74,6 +74,8 @@ pub struct SweepPlan {
     pub deadline: Duration,
     pub probe_timeout: Duration,
     pub out: PathBuf,
+    /// With `--out s3://...`: each bundle is uploaded once written (`out` is the staging).
+    pub upload: Option<crate::store::Upload>,
     pub playbook: Playbook,
     pub custody: Custody,
     pub resume: bool,
@@ -726,11 +728,30 @@ fn collect_all(shared: &Shared<'_>, queue: VecDeque<SweepTarget>) {
                         sweep_one(shared, &t)
                     }))
                     .unwrap_or_else(|p| failed(&t, orchestrate::panic_text(p.as_ref())));
-                    shared.record(r);
+                    shared.record(uploaded(shared.plan, r));
                 }
             });
         }
     });
+}
+
+/// With `--out s3://...`: the bundle of `r` (and its sidecars) uploaded now; a target whose
+/// bundle could not be uploaded failed (the bundle stays in the staging folder, kept).
+fn uploaded(plan: &SweepPlan, mut r: TargetResult) -> TargetResult {
+    let Some(Err(e)) = plan
+        .upload
+        .as_ref()
+        .zip(r.bundle.as_ref())
+        .map(|(up, b)| up.bundle(&plan.out.join(b)))
+    else {
+        return r;
+    };
+    r.outcome = "failed".into();
+    r.reason = Some(format!(
+        "bundle not uploaded: {}",
+        crate::messages::one_line(&e)
+    ));
+    r
 }
 
 /// The sweep's end: `sweep.json` written finished, and the bundles to analyze.

@@ -69,6 +69,7 @@ pub fn plan(
         deadline: Duration::from_secs(a.host_timeout),
         probe_timeout: Duration::from_millis(a.probe_timeout),
         out: a.out.clone(),
+        upload: None,
         playbook,
         custody,
         resume: a.resume,

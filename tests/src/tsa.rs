@@ -146,7 +146,7 @@ pub fn start_tsa_in(answer: Answer, netns: Option<&str>) -> Option<Tsa> {
 }
 
 /// Moves the calling thread (only it) into the network namespace at `ns`.
-fn enter_netns(ns: &Path) {
+pub(crate) fn enter_netns(ns: &Path) {
     use std::os::fd::AsRawFd;
     let f = std::fs::File::open(ns).unwrap_or_else(|e| panic!("{}: {e}", ns.display()));
     // SAFETY: setns on a descriptor we hold open, for this thread only; no memory involved.

@@ -166,7 +166,7 @@ pub fn verify_all(bundles: &[PathBuf], identities: &Identities) -> Inventory {
                 });
             }
             Err((_, reason)) => inv.not_verified.push(NotVerified {
-                bundle: path.display().to_string(),
+                bundle: crate::store::shown(path),
                 reason,
             }),
         }
@@ -199,10 +199,10 @@ fn resolve(verified: Vec<Verified>, inv: &mut Inventory) {
         for old in group {
             inv.superseded.push(Superseded {
                 hostname: old.hostname,
-                bundle: old.path.display().to_string(),
+                bundle: crate::store::shown(&old.path),
                 sha256: old.sha256,
                 collected: old.started,
-                by: newest.path.display().to_string(),
+                by: crate::store::shown(&newest.path),
             });
         }
         inv.kept.push(newest);

@@ -79,7 +79,7 @@ pub fn merged(
             match &t.bundle {
                 Some(b) => {
                     let path = f.dir.join(b);
-                    let shown = path.display().to_string();
+                    let shown = crate::store::shown(&path);
                     if let Some((p, _)) = kept.get_key_value(&path) {
                         if listed.insert(p) {
                             targets.push(TargetResult {
@@ -168,7 +168,7 @@ fn from_manifest(k: &Verified) -> TargetResult {
     TargetResult {
         duration_ms: k.duration_ms,
         hostname: Some(k.hostname.clone()),
-        bundle: Some(k.path.display().to_string()),
+        bundle: Some(crate::store::shown(&k.path)),
         sha256: Some(k.sha256.clone()),
         ..TargetResult::new(&k.label, &k.label, None, "collected", None, k.started)
     }
@@ -178,7 +178,7 @@ fn from_manifest(k: &Verified) -> TargetResult {
 fn folder_record(f: &Folder, bundles: usize) -> FolderRecord {
     let s = f.summary.as_ref();
     FolderRecord {
-        dir: f.dir.display().to_string(),
+        dir: crate::store::shown(&f.dir),
         started: s.map(|s| s.started),
         finished: s.and_then(|s| s.finished),
         shard: s.and_then(|s| s.shard.clone()),

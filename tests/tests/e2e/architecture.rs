@@ -37,6 +37,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
     ("dossier-contain", "contain", &[]),
     ("dossier-events", "events", &[]),
     ("dossier-exports", "exports", &["dossier-plugin-api"]),
+    ("dossier-store", "store", &[]),
     (
         "dossier-remote",
         "remote",
@@ -57,6 +58,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "dossier-contain",
             "dossier-events",
             "dossier-exports",
+            "dossier-store",
         ],
     ),
 ];
@@ -74,6 +76,7 @@ const FORBID_UNSAFE: &[&str] = &[
     "contain",
     "events",
     "exports",
+    "store",
 ];
 
 /// Lines of non-test code (before the first `#[cfg(test)]`) a source file may have.

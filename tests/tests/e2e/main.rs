@@ -33,6 +33,7 @@ mod live;
 mod merge;
 mod messages;
 mod partial;
+mod s3;
 mod secret_reads;
 mod secrets;
 mod security;

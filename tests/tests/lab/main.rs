@@ -3,7 +3,7 @@
 //! print `skipped: <test>: <reason>` (under `CI` they fail).
 //!
 //! One test binary for all of them; filter by module: `smoke::` (the lab itself, with its
-//! start-up times), `sweep::`, `shard::` (`sweep --shard` and `merge`), `persist::` (every persistence family over SSH), `benign::`
+//! start-up times), `sweep::`, `shard::` (`sweep --shard` and `merge`), `s3::` (a sharded sweep into object storage, merged from it), `persist::` (every persistence family over SSH), `benign::`
 //! (the benign lab host with live services), `signing::` (`sweep --sign`), `timestamp::`
 //! (`sweep --tsa`), `encrypt::` (`sweep --encrypt-to`), `contain::` (containment over SSH), `contain_faults::` (its faults), `contain_systemd::` (the seed's
 //! sequence on a host running systemd as PID 1), e.g.
@@ -24,6 +24,7 @@ mod contain_faults;
 mod contain_systemd;
 mod encrypt;
 mod persist;
+mod s3;
 mod shard;
 mod signing;
 mod smoke;
