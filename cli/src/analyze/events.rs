@@ -178,43 +178,20 @@ impl Imports {
         (events, bad)
     }
 
-    /// Every event taken, in time order, through the event rules: this thread merges the sort
-    /// and reads each event (JSON into an [`Event`]), a second one runs the rules, at most
-    /// [`EVENTS_IN_FLIGHT`] batches of [`EVENT_BATCH`] events between them (memory stays
-    /// bounded); the rules see the events in the same order either way.
+    /// Every event taken, in time order, through the event rules.
     fn analyze(self) -> Result<(EventAnalysis, Vec<SourceView>, Vec<String>), AnalyzeError> {
         if let Some(e) = self.spill_error {
             return Err(AnalyzeError::spool(&self.dir, e));
         }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(EVENTS_IN_FLIGHT);
-        let sorter = self.sorter;
-        let (sorted, analysis, mut rules) = std::thread::scope(|scope| {
-            let worker = scope.spawn(move || {
-                let mut analyzer = EventAnalyzer::new();
-                for batch in rx {
-                    for e in &batch {
-                        analyzer.push(e);
-                    }
-                }
-                analyzer.finish()
-            });
-            let mut rules = Rules {
-                tx: Some(tx),
-                batch: Vec::with_capacity(EVENT_BATCH),
-                line: Vec::new(),
-                bad: 0,
-                errors: Vec::new(),
-            };
-            let sorted = sorter.finish(&mut rules);
-            rules.send();
-            // Closing the channel ends the worker's loop.
-            rules.tx = None;
-            let analysis = worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (sorted, analysis, rules)
-        });
-        sorted.map_err(|e| AnalyzeError::spool(&self.dir, e))?;
+        let mut rules = Rules {
+            analyzer: EventAnalyzer::new(),
+            line: Vec::new(),
+            bad: 0,
+            errors: Vec::new(),
+        };
+        self.sorter
+            .finish(&mut rules)
+            .map_err(|e| AnalyzeError::spool(&self.dir, e))?;
         let mut errors = self.errors;
         errors.append(&mut rules.errors);
         if rules.bad as usize > NAMED_ERRORS {
@@ -223,21 +200,14 @@ impl Imports {
                 rules.bad as usize - NAMED_ERRORS
             ));
         }
-        Ok((analysis, self.sources, errors))
+        Ok((rules.analyzer.finish(), self.sources, errors))
     }
 }
 
-/// Events read from the sort handed to the rules' thread at a time.
-const EVENT_BATCH: usize = 256;
-/// Batches between the two threads at most.
-const EVENTS_IN_FLIGHT: usize = 8;
-
 /// The end of the sort: each line it writes is an event (then a tab, the bundle's name, a
-/// tab and the line number), read and sent, in batches, to the thread running the rules.
+/// tab and the line number), read and pushed through the rules.
 struct Rules {
-    /// To the rules' thread (None once closed).
-    tx: Option<std::sync::mpsc::SyncSender<Vec<Event>>>,
-    batch: Vec<Event>,
+    analyzer: EventAnalyzer,
     /// The part of a line written so far.
     line: Vec<u8>,
     /// Lines that are not events, and the first few of them named.
@@ -246,40 +216,18 @@ struct Rules {
 }
 
 impl Rules {
-    /// Hands the events read so far to the rules' thread.
-    fn send(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(EVENT_BATCH));
-        if let Some(tx) = &self.tx {
-            // The rules' thread takes every batch until the channel closes; a failed send
-            // means it panicked, which its join reports.
-            let _ = tx.send(batch);
-        }
-    }
-
     fn line_done(&mut self) {
-        // The sort's lines were strings (UTF-8) when pushed; a JSON line never holds a raw
-        // tab, so the first tab ends the event and the last one starts the line number.
-        let text = &self.line[..];
-        let (raw, tail) = match text.iter().position(|&b| b == b'\t') {
-            Some(i) => (&text[..i], &text[i + 1..]),
-            None => (text, &b""[..]),
-        };
-        match serde_json::from_slice::<Event>(raw) {
+        let text = String::from_utf8_lossy(&self.line);
+        let (raw, tail) = text.split_once('\t').unwrap_or((&text, ""));
+        let (name, line) = tail.rsplit_once('\t').unwrap_or((tail, "?"));
+        match serde_json::from_str::<Event>(raw) {
             Ok(mut e) => {
-                let (name, _) = split_tail(tail);
                 e.origin.file = format!("{name}: {}", e.origin.file);
-                self.batch.push(e);
-                if self.batch.len() == EVENT_BATCH {
-                    self.send();
-                }
+                self.analyzer.push(&e);
             }
             Err(err) => {
                 self.bad += 1;
                 if self.bad as usize <= NAMED_ERRORS {
-                    let (name, line) = split_tail(tail);
                     self.errors.push(format!(
                         "{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"
                     ));
@@ -290,21 +238,10 @@ impl Rules {
     }
 }
 
-/// The bundle's name and the line number of a sorted line's tail (`NAME\tLINE`).
-fn split_tail(tail: &[u8]) -> (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) {
-    match tail.iter().rposition(|&b| b == b'\t') {
-        Some(i) => (
-            String::from_utf8_lossy(&tail[..i]),
-            String::from_utf8_lossy(&tail[i + 1..]),
-        ),
-        None => (String::from_utf8_lossy(tail), "?".into()),
-    }
-}
-
 impl Write for Rules {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut rest = buf;
-        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
             self.line.extend_from_slice(&rest[..i]);
             self.line_done();
             rest = &rest[i + 1..];
