@@ -131,9 +131,16 @@ struct Parsed {
 struct Skips {
     by_class: BTreeMap<&'static str, SkipClass>,
     listed: Vec<ParseIssue>,
+    /// Why an event could not be turned into JSON (never expected), the first time.
+    unserializable: Option<String>,
 }
 
 impl Skips {
+    fn unserializable(&mut self, why: String) {
+        self.unserializable
+            .get_or_insert_with(|| format!("an event could not be recorded: {why}"));
+    }
+
     fn add(&mut self, i: ParseIssue) {
         let class = self.by_class.entry(i.kind.name()).or_default();
         class.count += 1;
@@ -265,8 +272,8 @@ impl ImportCollector {
     }
 
     /// Parses `reader` (the stored `member`, read again) on a thread of its own, which reads,
-    /// hashes and parses, while this one serializes the events (one JSON line each, into one
-    /// reused buffer) and records them: the two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of
+    /// hashes, parses and turns the events into JSON values, while this one records them: the
+    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of
     /// [`BATCH`] events are between them, so memory stays flat. The parse, and why the events
     /// could not all be recorded, if so.
     fn parse_alongside(
@@ -275,8 +282,7 @@ impl ImportCollector {
         reader: Box<dyn FileReader + '_>,
         member: &str,
     ) -> (Parsed, Option<String>) {
-        let (tx, rx) =
-            std::sync::mpsc::sync_channel::<Vec<dossier_events::Event>>(BATCHES_IN_FLIGHT);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(BATCHES_IN_FLIGHT);
         std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let mut hashing = Hashing {
@@ -292,9 +298,9 @@ impl ImportCollector {
                     self.format,
                     &self.options,
                     &mut counts,
-                    &mut |r| match r {
-                        Ok(ev) => {
-                            batch.push(ev);
+                    &mut |r| match r.map(|ev| serde_json::to_vec(&ev)) {
+                        Ok(Ok(v)) => {
+                            batch.push(v);
                             if batch.len() == BATCH {
                                 // The receiver drains until the end: a send fails only if it
                                 // is gone, and then there is nobody to tell.
@@ -302,6 +308,7 @@ impl ImportCollector {
                                     .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
                             }
                         }
+                        Ok(Err(e)) => skips.unserializable(e.to_string()),
                         Err(i) => skips.add(i),
                     },
                 );
@@ -319,20 +326,10 @@ impl ImportCollector {
             });
             let (_, sink) = ctx.bridge_parts();
             let mut emit_error = None;
-            let mut unserializable = None;
-            // One buffer for every event's line: serialized here, so that the parsing thread
-            // only reads and parses, and the two threads share the work about evenly.
-            let mut line = Vec::with_capacity(4096);
             for batch in rx {
-                for ev in batch {
-                    line.clear();
-                    if let Err(e) = serde_json::to_writer(&mut line, &ev) {
-                        unserializable
-                            .get_or_insert_with(|| format!("an event could not be recorded: {e}"));
-                        continue;
-                    }
+                for v in batch {
                     if emit_error.is_none()
-                        && let Err(e) = sink.record_line(COLLECTOR, &line)
+                        && let Err(e) = sink.record_line(COLLECTOR, &v)
                     {
                         emit_error = Some(format!("events not all recorded: {e}"));
                     }
@@ -341,7 +338,7 @@ impl ImportCollector {
             let parsed = worker
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let emit_error = emit_error.or(unserializable);
+            let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
             (parsed, emit_error)
         })
     }
