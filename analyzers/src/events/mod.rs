@@ -413,7 +413,11 @@ type AlertKey = (String, &'static str, String);
 /// Adds a hit to its alert (rule, host, subject), or makes the alert.
 fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &View, h: Hit) {
     let key = (v.hk.to_string(), h.rule, h.subject.clone());
-    let own = h.own_evidence.then(|| v.evidence(&h.fields));
+    // This event's own evidence is built only when the alert has room for it (a folded
+    // alert of a routine rule is full after its first few events).
+    let own = |evidence: &[EvidenceEvent]| {
+        (h.own_evidence && evidence.len() < MAX_EVIDENCE).then(|| v.evidence(&h.fields))
+    };
     if let Some(a) = alerts.get_mut(&key) {
         a.count += h.count;
         let first = h.first_time.as_deref().unwrap_or(&v.ev.time);
@@ -431,10 +435,15 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
                 a.title = t;
             }
         }
-        for e in h.earlier.into_iter().chain(own) {
+        for e in h.earlier {
             if a.evidence.len() < MAX_EVIDENCE && !a.evidence.contains(&e) {
                 a.evidence.push(e);
             }
+        }
+        if let Some(e) = own(&a.evidence)
+            && !a.evidence.contains(&e)
+        {
+            a.evidence.push(e);
         }
         for i in h.indicators {
             if a.indicators.len() < MAX_INDICATORS && !a.indicators.contains(&i) {
@@ -457,10 +466,15 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         return;
     };
     let mut evidence: Vec<EvidenceEvent> = Vec::new();
-    for e in h.earlier.into_iter().chain(own) {
+    for e in h.earlier {
         if evidence.len() < MAX_EVIDENCE && !evidence.contains(&e) {
             evidence.push(e);
         }
+    }
+    if let Some(e) = own(&evidence)
+        && !evidence.contains(&e)
+    {
+        evidence.push(e);
     }
     let mut indicators = h.indicators;
     indicators.truncate(MAX_INDICATORS);
