@@ -13,6 +13,36 @@ pub(super) fn hold_program(port: u16) -> String {
     )
 }
 
+/// What PID 1 of a fake host becomes once its services are started: it reaps every process
+/// that ends under it (sshd's session processes whose parent went first are re-parented to
+/// PID 1 of the namespace; a shell blocked in `read` never reaps them, and the zombies then
+/// make collection differ from run to run) and lives until its standard input reaches
+/// end-of-file. Python retries the `read` a SIGCHLD interrupts (PEP 475).
+const REAPER: &str = r"import os, signal
+
+
+def reap(*_):
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+signal.signal(signal.SIGCHLD, reap)
+reap()
+while os.read(0, 65536):
+    pass
+";
+
+/// The end of every init script: says the host started, then becomes [`REAPER`] (the same
+/// PID, so the host's processes keep their parent), its program in the host's directory.
+fn reap_until_eof() -> String {
+    format!(
+        "cat > \"$D/reaper.py\" <<'EOF'\n{REAPER}EOF\necho started\nexec {PYTHON} \"$D/reaper.py\"\n"
+    )
+}
+
 /// Single-quotes a string for sh.
 pub(super) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -92,7 +122,7 @@ pub(super) fn init_script(
             netns,
             nspawn.expect("systemd-nspawn for a systemd host"),
         ));
-        s.push_str("echo started\nread -r _ || true\n");
+        s.push_str(&reap_until_eof());
         return s;
     }
     s.push_str(
@@ -132,6 +162,6 @@ pub(super) fn init_script(
             sh_quote(&hold_program(MINER_PORT))
         );
     }
-    s.push_str("echo started\nread -r _ || true\n");
+    s.push_str(&reap_until_eof());
     s
 }

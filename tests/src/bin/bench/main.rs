@@ -44,14 +44,16 @@
 //!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
 //!   and the per-collector `duration_ms` of each from the bundles' manifests.
 //!
-//! `dossier-bench scale [--hosts 10,30,100,200] [--jobs 8] [--shards 2] [--bin PATH] [--playbook P]`
+//! `dossier-bench scale [--hosts 10,30,100,200] [--jobs 8] [--shards 2] [--s3] [--bin PATH] [--playbook P]`
 //!   (root: the SSH lab) One lab of the largest size (one host in 15 with the miner incident),
 //!   swept once per size with analysis: wall time, time per host, peak RSS of `dossier sweep`
 //!   (and per host in flight), client and target CPU per host (from `/proc` and from
 //!   sweep.json's `totals` and `target_cost`), and whether the per-host figures stay flat from
 //!   the smallest to the largest. Then `shards`: the largest fleet in `--shards` shards swept
 //!   at the same time (`--shard K/N --no-analyze`) and `dossier merge`d, against the one sweep:
-//!   wall time of each, and whether findings.json judges every host the same.
+//!   wall time of each, and whether findings.json judges every host the same. With `--s3`
+//!   the shards upload to a local moto server (`DOSSIER_MOTO_SERVER`, reached from the lab's
+//!   namespace through a relay) and the merge reads them from the bucket.
 //!
 //! `dossier-bench events [--size-mib 64] [--runs 3] [--bin PATH] [--dir DIR]`
 //!   Telemetry import and analysis: a realistic audit log and a Defender for Endpoint JSON
@@ -131,7 +133,7 @@ fn main() {
         Some("one") => measure::one(&args[2..]),
         _ => {
             eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR]"
+                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--s3] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR]"
             );
             std::process::exit(2);
         }

@@ -7,9 +7,10 @@
 
 use crate::cpu::{Busy, sshd_cpu};
 use crate::fleet::{FleetRun, read_sweep, sweep_command};
-use crate::measure::measure_cmd;
+use crate::measure::{Measured, measure_cmd};
 use crate::{arg, default_bin, median};
 use dossier_tests::lab::{Lab, Scenario};
+use dossier_tests::s3::{Moto, env_for, relay_from_netns};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,13 +25,16 @@ pub struct Ctx {
     pub jobs: usize,
     /// Options given to every sweep (`--playbook`).
     pub extra: Vec<String>,
+    /// `--s3`: the local S3-compatible server the shards upload to, and the port of its relay
+    /// in the lab's network namespace (where the sweeps run).
+    pub s3: Option<(Moto, u16)>,
 }
 
 impl Ctx {
     /// `dossier sweep TARGETS -j JOBS OPTIONS` into `out`, measured (with the hosts' sshd CPU
     /// and the machine's busy share over the same time); sweep.json and bundles read.
     pub fn sweep(&self, targets: &[String], out: &Path, options: &[&str]) -> FleetRun {
-        let mut c = sweep_command(
+        let c = sweep_command(
             &self.lab,
             (&self.me, &self.bin),
             &self.home,
@@ -38,15 +42,69 @@ impl Ctx {
             self.jobs,
             out,
         );
+        self.measured(c, options, |m| read_sweep(m, out, targets))
+    }
+
+    /// As [`Ctx::sweep`], into `s3://BUCKET/{prefix}` of the `--s3` server (through its relay);
+    /// what the sweep uploaded is then copied from the bucket into `local` and read there.
+    pub fn sweep_s3(
+        &self,
+        targets: &[String],
+        prefix: &str,
+        local: &Path,
+        options: &[&str],
+    ) -> FleetRun {
+        let (moto, relay) = self.s3.as_ref().expect("--s3");
+        let url = format!("s3://{BUCKET}/{prefix}");
+        let mut c = sweep_command(
+            &self.lab,
+            (&self.me, &self.bin),
+            &self.home,
+            targets,
+            self.jobs,
+            Path::new(&url),
+        );
+        env_for(&mut c, &format!("http://127.0.0.1:{relay}"));
+        c.env("TMPDIR", self.tmp.path());
+        self.measured(c, options, |m| {
+            download(moto, prefix, local);
+            read_sweep(m, local, targets)
+        })
+    }
+
+    /// Runs a sweep `c` with `options`, measured with the hosts' sshd CPU and the machine's
+    /// busy share over the same time; `read` then reads what it produced.
+    fn measured(
+        &self,
+        mut c: std::process::Command,
+        options: &[&str],
+        read: impl FnOnce(Measured) -> FleetRun,
+    ) -> FleetRun {
         c.args(&self.extra).args(options);
         let sshd0 = sshd_cpu(&self.lab);
         let busy = Busy::start();
         let m = measure_cmd(&mut c);
         let busy = busy.fraction();
-        let mut r = read_sweep(m, out, targets);
+        let mut r = read(m);
         r.busy = busy;
         r.sshd_cpu = sshd_cpu(&self.lab) - sshd0;
         r
+    }
+}
+
+/// The bucket of `--s3`.
+pub const BUCKET: &str = "dossier-bench";
+
+/// Copies every object under `prefix/` of the bench bucket into `local` (keys below the
+/// prefix as relative paths).
+fn download(moto: &Moto, prefix: &str, local: &Path) {
+    for key in moto.keys(BUCKET) {
+        let Some(rel) = key.strip_prefix(&format!("{prefix}/")) else {
+            continue;
+        };
+        let to = local.join(rel);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("local copy");
+        std::fs::write(&to, moto.get(BUCKET, &key)).expect("local copy");
     }
 }
 
@@ -154,6 +212,15 @@ pub fn scale(args: &[String]) {
     if let Some(p) = arg(args, "--playbook") {
         extra = vec!["--playbook".to_string(), p];
     }
+    let s3 = args.iter().any(|a| a == "--s3").then(|| {
+        let Some(moto) = Moto::start() else {
+            eprintln!("dossier-bench scale --s3: no moto_server (set DOSSIER_MOTO_SERVER)");
+            std::process::exit(2);
+        };
+        moto.create_bucket(BUCKET);
+        let relay = relay_from_netns(lab.netns(), moto.port);
+        (moto, relay)
+    });
     let ctx = Ctx {
         lab,
         me,
@@ -162,6 +229,7 @@ pub fn scale(args: &[String]) {
         tmp,
         jobs,
         extra,
+        s3,
     };
     let targets: Vec<String> = ctx.lab.hosts().iter().map(|h| h.addr.to_string()).collect();
     let mut rows = vec![];

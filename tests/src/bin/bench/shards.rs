@@ -9,7 +9,8 @@
 
 use crate::fleet::FleetRun;
 use crate::measure::{Measured, measure_cmd};
-use crate::scale::Ctx;
+use crate::scale::{BUCKET, Ctx};
+use dossier_tests::s3::env_for;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -247,8 +248,14 @@ pub fn shards(ctx: &Ctx, targets: &[String], whole: &Path, whole_wall: f64, n: u
             .iter()
             .enumerate()
             .map(|(k, dir)| {
-                let shard = format!("{k}/{n}");
-                s.spawn(move || ctx.sweep(targets, dir, &["--shard", &shard, "--no-analyze"]))
+                s.spawn(move || {
+                    let shard = format!("{k}/{n}");
+                    let opts = ["--shard", &shard, "--no-analyze"];
+                    match ctx.s3 {
+                        Some(_) => ctx.sweep_s3(targets, &format!("shard-{k}"), dir, &opts),
+                        None => ctx.sweep(targets, dir, &opts),
+                    }
+                })
             })
             .collect();
         handles
@@ -257,20 +264,29 @@ pub fn shards(ctx: &Ctx, targets: &[String], whole: &Path, whole_wall: f64, n: u
             .collect()
     });
     let merged = ctx.tmp.path().join("merged");
-    let m: Measured = measure_cmd(
-        Command::new(&ctx.me)
-            .arg("one")
-            .arg(&ctx.bin)
-            .arg("merge")
-            .args(&dirs)
-            .arg("--out")
-            .arg(&merged)
-            .env("HOME", &ctx.home),
-    );
+    let mut merge = Command::new(&ctx.me);
+    merge.arg("one").arg(&ctx.bin).arg("merge");
+    match &ctx.s3 {
+        Some((moto, _)) => {
+            merge.args((0..n).map(|k| format!("s3://{BUCKET}/shard-{k}")));
+            env_for(&mut merge, &moto.endpoint());
+            merge.env("TMPDIR", ctx.tmp.path());
+        }
+        None => {
+            merge.args(&dirs);
+        }
+    }
+    let m: Measured = measure_cmd(merge.arg("--out").arg(&merged).env("HOME", &ctx.home));
     println!(
-        "{} hosts in {n} shards at the same time (--shard K/{n} --no-analyze, -j {} each), then dossier merge, against one sweep with analysis:",
+        "{} hosts in {n} shards at the same time (--shard K/{n} --no-analyze, -j {} each{}), then dossier merge{}, against one sweep with analysis:",
         targets.len(),
-        ctx.jobs
+        ctx.jobs,
+        if ctx.s3.is_some() { ", into s3://" } else { "" },
+        if ctx.s3.is_some() {
+            " from the bucket"
+        } else {
+            ""
+        },
     );
     let mut slowest: f64 = 0.0;
     for (k, r) in runs.iter().enumerate() {
