@@ -4,7 +4,7 @@
 
 use super::risk::risk;
 use crate::markdown::md;
-use crate::words::{explanation, line, rule_title, severity};
+use crate::words::{evidence_what, explanation, line, rule_title, severity};
 use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, RuleHit};
 use dossier_plugin_api::attack;
@@ -131,7 +131,7 @@ impl<'h> Alert<'h> {
                     md(&e.member),
                     line(c, e.line),
                     e.sha256,
-                    md(&e.what)
+                    md(&evidence_what(c, e))
                 )?;
             }
         }
