@@ -9,7 +9,7 @@
 //! Commands that only look at a file's metadata (ls, stat, chmod...) are not reads.
 
 use super::view::{View, base, mentions, packaged};
-use super::{Hit, event_iocs};
+use super::{Hit, event_iocs, say};
 use dossier_plugin_api::analysis::{Ioc, Severity};
 
 /// What kind of secret a path holds, and its technique.
@@ -326,15 +326,9 @@ fn hit(v: &View, path: &str, s: Secret, how: &str, cmd: Option<&str>) -> Hit {
         }
     );
     let risk = match s {
-        Secret::Shadow => format!(
-            "With the hashes, passwords can be cracked offline and reused on other hosts. Establish why {who} read them; if unexplained, rotate the passwords of the host's accounts and look for the same accounts' logons elsewhere."
-        ),
-        Secret::SshKey => format!(
-            "Whoever holds {path} can log on wherever its public key is authorized. If the read is unexplained, replace the key and remove its public half from authorized_keys everywhere."
-        ),
-        Secret::Browser => format!(
-            "Saved passwords and session cookies give access to the owner's web accounts without the password. If unexplained, revoke the sessions and change the passwords stored in {path}."
-        ),
+        Secret::Shadow => say("event-risk.shadow", &[("who", &who)]),
+        Secret::SshKey => say("event-risk.ssh-key", &[("path", &path)]),
+        Secret::Browser => say("event-risk.browser", &[("path", &path)]),
     };
     let mut iocs = vec![Ioc::Path(path.to_string())];
     iocs.extend(event_iocs(v));

@@ -8,7 +8,7 @@
 //! whatever their number.
 
 use super::view::{Bounded, View, base};
-use super::{EvidenceEvent, Hit, MAX_EVIDENCE};
+use super::{EvidenceEvent, Hit, MAX_EVIDENCE, say};
 use dossier_plugin_api::analysis::Severity;
 
 /// Window of a burst. An intruder's first look at a host (or a post-exploitation script's)
@@ -154,7 +154,7 @@ pub(crate) fn check(v: &View, st: &mut State, out: &mut Vec<Hit>) {
                     KINDS[k].0,
                     v.user().unwrap_or("an unknown account")
                 ),
-                format!("Expected behaviour of {agent}; its commands need root to see every process. No risk by itself."),
+                say("event-risk.agent-discovery", &[("agent", &agent)]),
             )
             .field("Discovery", KINDS[k].0),
         );
@@ -252,9 +252,7 @@ fn burst_hit(
             names.join(", "),
             v.run_command().unwrap_or("")
         ),
-        format!(
-            "Learning who it runs as, what the host is and what it talks to is an intruder's first step after getting in. Check how {label} was started (logon, web request, cron) and what it did next."
-        ),
+        say("event-risk.discovery", &[("label", &label)]),
     )
     .techniques(techniques)
     .field("Discovery", names.join(", "));

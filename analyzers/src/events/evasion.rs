@@ -11,8 +11,8 @@
 //! as Info.
 
 use super::view::{View, base, mentions, packaged};
-use super::{Hit, event_iocs};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use super::{Hit, event_iocs, say};
+use dossier_plugin_api::analysis::{Ioc, Message, Severity};
 
 const HISTORY_FILES: &[&str] = &[
     ".bash_history",
@@ -314,7 +314,7 @@ fn commands(v: &View, out: &mut Vec<Hit>) {
                         Severity::Info,
                         "journal vacuum",
                         format!("`{who}` ran `{cmd}` at a terminal{parent}: journald drops archived journal files beyond the given age or size."),
-                        "Routine maintenance that shortens log retention; worth a glance only if it follows suspicious activity.",
+                        say("event-risk.journal-vacuum", &[]),
                     )
                     .techniques(vec!["T1070.002"]),
                 );
@@ -399,21 +399,14 @@ fn file_event(v: &View, out: &mut Vec<Hit>) {
     );
 }
 
-fn risk(tech: &str, host: &str) -> String {
-    match tech {
-        "T1070.003" => format!(
-            "Erasing a shell's history hides what was typed on {host}; people rarely do it to their own history. Recover what other sources recorded (audit execve records, the sensor's process events) for the same account and time."
-        ),
-        "T1562.003" => format!(
-            "With history off, later commands on {host} leave no trace in the account's history file. Rely on audit and sensor records for what followed."
-        ),
-        "T1562.012" => format!(
-            "Without the audit system, {host} stops recording executions, logons and file changes. Find out who stopped it and what happened after."
-        ),
-        _ => format!(
-            "Wiping live logs on {host} removes the record of logons and commands, typically right after an intrusion. Compare with copies kept elsewhere (a log server, the sensor) for the time before the wipe."
-        ),
-    }
+fn risk(tech: &str, host: &str) -> Message {
+    let id = match tech {
+        "T1070.003" => "event-risk.history-erased",
+        "T1562.003" => "event-risk.history-off",
+        "T1562.012" => "event-risk.audit-off",
+        _ => "event-risk.logs-wiped",
+    };
+    say(id, &[("host", &host)])
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::view::{
     Bounded, View, agent_dir, base, first_url, is_ip, loopback, packaged, private_addr,
     script_path, unusual_paths, url_hosts,
 };
-use super::{Hit, event_iocs};
+use super::{ArgExt, Hit, event_iocs, say, server};
 use crate::rules::common::unusual_location;
 use crate::rules::content;
 use base64::Engine;
@@ -337,11 +337,11 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
                     },
                     web_note(v)
                 ),
-                format!(
-                    "Code of the server's choosing ran on {} as `{who}`; it typically installs a foothold (a program in /tmp, a cron entry, a key). Find what {url} served (proxy logs, a copy on disk), what the same parent started next, and block {}.",
-                    v.ev.host,
-                    url_hosts(cmd).first().map_or("the server", String::as_str)
-                ),
+                say(
+                    "event-risk.download-exec",
+                    &[("host", &v.ev.host), ("who", &who), ("url", &url)],
+                )
+                .arg("server", server(url_hosts(cmd).first())),
             )
         }
         Kind::Shell => {
@@ -360,9 +360,7 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
                     v.ev.host,
                     web_note(v)
                 ),
-                format!(
-                    "Interactive remote control of the host as `{who}`. Treat the host as compromised: isolate it, find the peer's other connections and what ran under this shell, and look for the persistence that usually follows."
-                ),
+                say("event-risk.reverse-shell-command", &[("who", &who)]),
             )
             .iocs(peer.iter().filter_map(|p| {
                 let a = p.split(':').next().unwrap_or(p);
@@ -377,7 +375,7 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
                 .first()
                 .map_or_else(|| cmd.to_string(), |(p, _)| p.clone()),
             format!("In {place}, `{cmd}` {why}.{}", web_note(v)),
-            "Programs started in the background from throw-away or hidden places are how implants are kept running. Identify the program, its origin and its connections.".to_string(),
+            say("event-risk.background", &[]),
         ),
     };
     out.push(with_line(hit).iocs(iocs));
@@ -404,7 +402,7 @@ fn decode_hit(v: &View, cmd: &str, why: &str, place: &str) -> Hit {
             },
             web_note(v)
         ),
-        "Hiding a command from whoever reads the logs is done by intruders, not administrators. Decode it fully, run what it does past the other alerts of this host, and check the same parent's other commands.".to_string(),
+        say("event-risk.encoded", &[]),
     );
     if let Some(d) = &decoded {
         h = h.field("Decoded", d.clone()).iocs(url_iocs(d));
@@ -459,7 +457,7 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
                 format!(
                     "sysstat's `{s}` ran as `{who}`{parent} (`{cmd}`): it collects system activity data (CPU, memory, disk, network counters) into the daily files under /var/log/sysstat.{names} Its lines hold no download, network shell or decoding."
                 ),
-                "Routine performance data collection from the packaged sysstat scripts, usually every ten minutes from cron or a systemd timer. No risk by itself; a script of this name run from elsewhere would be judged by the other rules.",
+                say("event-risk.sysstat", &[]),
             )
             .field("Script", s),
         );
@@ -477,9 +475,7 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
                 format!(
                     "{agent} ran its script `{name}` as `{who}`{parent} from its install directory (`{cmd}`): inventory or scanning of the host's software and files.{names} Its lines hold no download, network shell or decoding."
                 ),
-                format!(
-                    "Expected behaviour of {agent}: it inspects installed software and running processes to assess exposure (for example to log4j). No risk by itself; it needs root, so the agent's own integrity matters."
-                ),
+                say("event-risk.agent-script", &[("agent", &agent)]),
             )
             .field("Script", script),
         );
@@ -558,11 +554,11 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
                 format!(
                     "`{path}`, which a download from {url} wrote on this host, was then run as `{who}`{parent} (`{cmd}`): download and execute, over several commands."
                 ),
-                format!(
-                    "Code from {url} runs on {} as `{who}`. Get a copy and hash of {path}, find what it does and connects to, and block {}.",
-                    v.ev.host,
-                    url_hosts(url).first().map_or("the server", String::as_str)
-                ),
+                say(
+                    "event-risk.download-run",
+                    &[("url", &url), ("host", &v.ev.host), ("who", &who), ("path", &path)],
+                )
+                .arg("server", server(url_hosts(url).first())),
             )
             .iocs(iocs.clone()),
         );
@@ -575,9 +571,7 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
             format!(
                 "`{path}` was started as `{who}`{parent} (`{cmd}`); {why}, where packages never install programs.{because}"
             ),
-            format!(
-                "Droppers put their payload where any account can write and few look (/tmp, /dev/shm, dot-directories). Get a copy and hash of {path}, see what it connects to and what started it, and whether cron, units or profiles run it again."
-            ),
+            say("event-risk.unusual-location", &[("path", &path)]),
         )
         .iocs(iocs),
     );
@@ -627,7 +621,7 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
                     v.actor_command().unwrap_or(&name),
                     parent_text(v)
                 ),
-                "Interactive remote control of the host. Isolate it, find what ran under this shell and the peer's other connections.",
+                say("event-risk.reverse-shell-connection", &[]),
             )
             .iocs(iocs),
         );
@@ -678,9 +672,7 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
                 "`{exe}` (running as `{who}`{}) connected to {remote}{outcome}, {how}; {why}.",
                 parent_text(v)
             ),
-            format!(
-                "A program dropped in a throw-away place talking to {addr} is the usual shape of an implant calling home. Block {addr}, capture the program, and look for the same address and hash on other hosts."
-            ),
+            say("event-risk.c2", &[("addr", &addr)]),
         )
         .iocs(iocs),
     );

@@ -11,7 +11,7 @@
 //! and per host and account, bounded.
 
 use super::view::{Bounded, View, loopback, private_addr};
-use super::{EvidenceEvent, Hit, MAX_EVIDENCE};
+use super::{EvidenceEvent, Hit, MAX_EVIDENCE, say};
 use dossier_plugin_api::analysis::{Ioc, Severity};
 use std::collections::VecDeque;
 
@@ -176,9 +176,7 @@ fn failure(v: &View, st: &mut State, addr: &str, account: &str, now: i64, out: &
                 ""
             }
         ),
-        format!(
-            "Someone at {addr} is guessing passwords. No logon from it succeeded so far; block it, and make sure the accounts tried have strong passwords or keys only."
-        ),
+        say("event-risk.brute-force", &[("addr", &addr)]),
     )
     .iocs([Ioc::Address(addr.to_string())])
     .iocs(accounts.iter().map(|a| Ioc::Account(a.clone())));
@@ -222,8 +220,9 @@ fn guessed_then_success(
                 .map(|m| format!(" by {m}"))
                 .unwrap_or_default()
         ),
-        format!(
-            "The guessing worked, or the attacker had `{account}`'s password: treat the account as compromised. Disable it or change its password and keys, review everything its session from {addr} did, and block the address."
+        say(
+            "event-risk.brute-force-success",
+            &[("account", &account), ("addr", &addr)],
         ),
     )
     .iocs([
@@ -274,9 +273,7 @@ fn new_source(v: &View, st: &mut State, addr: &str, account: &str, out: &mut Vec
                     ""
                 }
             ),
-            format!(
-                "A logon from a new place can be travel or a new VPN pool — or someone else with `{account}`'s credentials. Confirm with the account's owner; check what the session did."
-            ),
+            say("event-risk.new-source", &[("account", &account)]),
         )
         .iocs([
             Ioc::Address(addr.to_string()),

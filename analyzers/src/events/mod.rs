@@ -39,7 +39,7 @@ pub mod view;
 pub use catalog::{EVENT_RULES, EventRule};
 
 use dossier_events::{Event, Origin};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use view::{Lineage, View};
@@ -143,6 +143,10 @@ pub struct EventAlert {
     pub explanation: String,
     /// A risk assessment of this event.
     pub risk: String,
+    /// The risk assessment as a catalogue message (`event-risk.*`), for reports in the
+    /// responder's language; the rule's description is `event-rule.<rule>.description`.
+    #[serde(skip)]
+    pub risk_message: Message,
     /// The device (as the first event names it).
     pub host: String,
     pub first_time: String,
@@ -221,6 +225,7 @@ pub(crate) struct Hit {
     pub techniques: Option<Vec<&'static str>>,
     pub explanation: String,
     pub risk: String,
+    pub risk_message: Message,
     /// Fields shown first in this event's evidence (the matched line, the decoded text).
     pub fields: Vec<(String, String)>,
     pub indicators: Vec<Ioc>,
@@ -241,7 +246,7 @@ impl Hit {
         severity: Severity,
         subject: impl Into<String>,
         explanation: impl Into<String>,
-        risk: impl Into<String>,
+        risk: Message,
     ) -> Hit {
         Hit {
             rule,
@@ -250,7 +255,8 @@ impl Hit {
             title: None,
             techniques: None,
             explanation: explanation.into(),
-            risk: risk.into(),
+            risk: catalog_en().render(&risk),
+            risk_message: risk,
             fields: Vec::new(),
             indicators: Vec::new(),
             earlier: Vec::new(),
@@ -281,6 +287,37 @@ impl Hit {
 
     pub fn title(mut self, t: impl Into<String>) -> Hit {
         self.title = Some(t.into());
+        self
+    }
+}
+
+/// The English catalogue (what alerts keep in their English fields).
+fn catalog_en() -> &'static dossier_i18n::Catalog {
+    dossier_i18n::catalog(dossier_i18n::Lang::En)
+}
+
+/// A sentence of an alert as a catalogue message: `id` with its arguments as text
+/// (accounts, paths, addresses, host names: never translated).
+pub(crate) fn say(id: &str, args: &[(&str, &dyn std::fmt::Display)]) -> Message {
+    crate::context::what(id, args)
+}
+
+/// The server to block: the host of a URL, or the words "the server".
+pub(crate) fn server(host: Option<&String>) -> Arg {
+    match host {
+        Some(h) => Arg::Text(h.clone()),
+        None => Arg::Message(Message::new("event-risk.server")),
+    }
+}
+
+/// Adds an argument built elsewhere (a text or a message) to a message.
+pub(crate) trait ArgExt {
+    fn arg(self, name: &str, a: Arg) -> Message;
+}
+
+impl ArgExt for Message {
+    fn arg(mut self, name: &str, a: Arg) -> Message {
+        self.args.insert(name.to_string(), a);
         self
     }
 }
@@ -431,6 +468,7 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
             a.severity = h.severity;
             a.explanation = h.explanation;
             a.risk = h.risk;
+            a.risk_message = h.risk_message;
             if let Some(t) = h.title {
                 a.title = t;
             }
@@ -488,6 +526,7 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         description: rule.description.to_string(),
         explanation: h.explanation,
         risk: h.risk,
+        risk_message: h.risk_message,
         host: v.ev.host.clone(),
         first_time: h.first_time.unwrap_or_else(|| v.ev.time.clone()),
         last_time: v.ev.time.clone(),

@@ -13,7 +13,7 @@
 //! /etc/ld.so.preload.
 
 use super::view::{View, base, mentions, packaged, script_path, unusual_paths, url_hosts};
-use super::{Hit, event_iocs};
+use super::{Hit, event_iocs, say};
 use crate::rules::common::unusual_location;
 use crate::rules::content;
 use dossier_plugin_api::analysis::{Ioc, Severity};
@@ -395,15 +395,18 @@ fn hit(v: &View, path: &str, how: &str) -> Hit {
             _ => String::new(),
         }
     );
-    let risk = match what {
-        "cron" => format!("A cron entry runs its command again on schedule, as root for system crontabs: the intruder's foothold survives reboots and kills. Read {path} and compare it with the triage bundle's cron entries."),
-        "systemd unit" => format!("A unit starts its program at boot and restarts it when killed. Read {path}'s Exec lines and check whether it is enabled."),
-        "shell profile" => format!("{path} runs in every login shell of its users: what is added runs whenever they log on."),
-        "authorized_keys" => format!("A key added to {path} lets its holder log on without a password, surviving password changes. Compare the keys with the expected ones."),
-        "sudoers" => format!("A sudoers rule in {path} grants root to an account, often without a password."),
-        "ld.so.preload" => "Every dynamically linked program loads the listed library: a way to hide files and processes (userland rootkit) or steal credentials.".to_string(),
-        _ => format!("{path} runs at boot as root."),
-    };
+    let risk = say(
+        match what {
+            "cron" => "event-risk.cron",
+            "systemd unit" => "event-risk.unit",
+            "shell profile" => "event-risk.profile",
+            "authorized_keys" => "event-risk.authorized-keys",
+            "sudoers" => "event-risk.sudoers",
+            "ld.so.preload" => "event-risk.preload",
+            _ => "event-risk.boot-script",
+        },
+        &[("path", &path)],
+    );
     let mut iocs = vec![Ioc::Path(path.to_string())];
     for (p, _) in &odd {
         iocs.push(Ioc::Path(p.clone()));

@@ -10,9 +10,9 @@
 //! (privileged group).
 
 use super::view::{View, base, mentions};
-use super::{Hit, event_iocs};
+use super::{Hit, event_iocs, say};
 use crate::rules::common::{is_interpreter, unusual_location};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Ioc, Message, Severity};
 
 /// Groups whose members get root through sudo or by being root's group.
 const PRIV_GROUPS: &[&str] = &["sudo", "wheel", "admin", "root"];
@@ -267,16 +267,14 @@ fn assess(
     bad: bool,
     interactive: bool,
     known: bool,
-) -> (String, String, Severity, &'static str, String) {
+) -> (String, String, Severity, &'static str, Message) {
     match ch {
         Change::NewAccount(a, true) | Change::Uid0(a) => (
             a.clone(),
             format!("gave the account `{a}` uid 0: a second root"),
             Severity::Critical,
             "T1136.001",
-            format!(
-                "`{a}` is root under another name: whoever knows its password or key has the host. Remove it and find how it was added."
-            ),
+            say("event-risk.uid0", &[("a", &a)]),
         ),
         Change::NewAccount(a, false) => (
             a.clone(),
@@ -292,9 +290,7 @@ fn assess(
                 Severity::Medium
             },
             "T1136.001",
-            format!(
-                "A new account is a way back in that survives the removal of the original foothold. Confirm `{a}` is expected; check its groups, keys and password."
-            ),
+            say("event-risk.new-account", &[("a", &a)]),
         ),
         Change::Group(a, g) => (
             a.clone(),
@@ -307,18 +303,14 @@ fn assess(
                 Severity::Medium
             },
             "T1098",
-            format!(
-                "`{a}` can now run anything as root. Confirm the change was requested; if not, remove it and review what `{a}` did."
-            ),
+            say("event-risk.admin-group", &[("a", &a)]),
         ),
         Change::ServiceSudo(a, c) => (
             a.clone(),
             format!("ran `{c}` as root through sudo from the service account `{a}`"),
             Severity::High,
             "T1548.003",
-            format!(
-                "`{a}` is a service's account: whoever controls the service (a web shell, an exploited application) now runs commands as root. Review the sudoers rules that allow it and everything that followed."
-            ),
+            say("event-risk.service-sudo", &[("a", &a)]),
         ),
         Change::Setuid(f, how) => {
             let name = base(f);
@@ -335,13 +327,13 @@ fn assess(
                     Severity::Medium
                 },
                 "T1548.001",
-                format!(
-                    "A setuid-root {name} gives root to any local account that runs it{}. Check the file's owner and hash; remove the bit if unexpected.",
+                say(
                     if dangerous {
-                        " — for a shell or interpreter, immediately"
+                        "event-risk.setuid-shell"
                     } else {
-                        ""
-                    }
+                        "event-risk.setuid"
+                    },
+                    &[("name", &name)],
                 ),
             )
         }
