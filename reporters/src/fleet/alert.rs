@@ -127,11 +127,16 @@ impl<'h> Alert<'h> {
             for e in &f.evidence {
                 writeln!(
                     o,
-                    "  - `{}`{} SHA-256 `{}`: {}",
-                    md(&e.member),
-                    line(c, e.line),
-                    e.sha256,
-                    md(&evidence_what(c, e))
+                    "  - {}",
+                    c.format(
+                        "fleet.alert.evidence_line",
+                        &[
+                            ("member", &md(&e.member)),
+                            ("line", &line(c, e.line)),
+                            ("sha256", &e.sha256),
+                            ("what", &md(&evidence_what(c, e))),
+                        ]
+                    )
                 )?;
             }
         }
