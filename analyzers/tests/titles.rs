@@ -67,3 +67,15 @@ fn every_event_rule_description_is_the_english_catalogue_s_and_every_language_ha
     assert!(stale.is_empty(), "descriptions of no rule: {stale:?}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn every_event_category_is_in_the_catalogues_with_its_label_in_english() {
+    for cat in dossier_analyzers::events::Category::ALL {
+        let id = catalog(Lang::En)
+            .ids()
+            .filter(|id| id.starts_with("events.category."))
+            .find(|id| catalog(Lang::En).get(id) == Some(cat.label()))
+            .unwrap_or_else(|| panic!("no events.category.* for {:?}", cat.label()));
+        assert!(catalog(Lang::ZhCn).get(id).is_some(), "zh-CN: no {id}");
+    }
+}

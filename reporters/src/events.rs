@@ -133,6 +133,17 @@ pub struct EvidenceView {
     pub events: u64,
 }
 
+/// An alert category as analyses name it (`Command and Control`) in the catalogue's language
+/// (`events.category.*`, whose English is the same label); any other text as it is.
+fn category<'a>(c: &'a Catalog, label: &'a str) -> &'a str {
+    let en = crate::words::english();
+    en.ids()
+        .filter(|id| id.starts_with("events.category."))
+        .find(|id| en.get(id) == Some(label))
+        .and_then(|id| c.get(id))
+        .unwrap_or(label)
+}
+
 fn badge(severity: &str, c: &Catalog) -> String {
     let (mark, id) = match severity {
         "CRITICAL" => ("🔴", "events.severity.critical"),
@@ -272,7 +283,7 @@ fn routine(s: &mut String, r: &EventsReport, c: &Catalog) {
             "| `{}` | {} | {} | {} | {} | {} | {} |",
             x.rule,
             md(rule_title(c, &x.rule, &x.title)),
-            md(&x.category),
+            md(category(c, &x.category)),
             md(&x.device),
             md(&x.first_time),
             x.events,
@@ -327,7 +338,10 @@ fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
     let _ = writeln!(
         s,
         "{}",
-        c.format("events.alert.category", &[("category", &md(&a.category))])
+        c.format(
+            "events.alert.category",
+            &[("category", &md(category(c, &a.category)))]
+        )
     );
     let techniques: Vec<String> = a
         .techniques
