@@ -146,6 +146,20 @@ pub fn check_coverage_messages(a: &HostAnalysis) -> Result<(), String> {
     Ok(())
 }
 
+/// An event alert's message (its explanation or risk assessment): every id is in both
+/// catalogues with its placeholders given, and the Chinese rendering keeps every text
+/// argument.
+pub fn check_said(m: &Message) -> Result<(), String> {
+    check_message(m)?;
+    let zh = catalog(Lang::ZhCn).render(m);
+    let mut texts = Vec::new();
+    text_args(m, &mut texts);
+    match texts.iter().find(|t| !zh.contains(t.as_str())) {
+        Some(t) => Err(format!("Chinese {zh:?} lacks the argument {t:?}")),
+        None => Ok(()),
+    }
+}
+
 /// A built-in finding's evidence describes itself with a catalogue message whose English is
 /// its `what` and whose Chinese keeps every argument.
 fn check_evidence(e: &Evidence) -> Result<(), String> {

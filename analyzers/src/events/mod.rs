@@ -141,6 +141,10 @@ pub struct EventAlert {
     pub description: String,
     /// What this event did, in this alert's words.
     pub explanation: String,
+    /// The explanation as a catalogue message (`event-said.*`), when the rule family gives
+    /// one (not yet every family does: the report shows the English `explanation` then).
+    #[serde(skip)]
+    pub explanation_message: Option<Message>,
     /// A risk assessment of this event.
     pub risk: String,
     /// The risk assessment as a catalogue message (`event-risk.*`), for reports in the
@@ -224,6 +228,7 @@ pub(crate) struct Hit {
     /// The techniques of this hit when narrower than the rule's.
     pub techniques: Option<Vec<&'static str>>,
     pub explanation: String,
+    pub explanation_message: Option<Message>,
     pub risk: String,
     pub risk_message: Message,
     /// Fields shown first in this event's evidence (the matched line, the decoded text).
@@ -255,6 +260,7 @@ impl Hit {
             title: None,
             techniques: None,
             explanation: explanation.into(),
+            explanation_message: None,
             risk: catalog_en().render(&risk),
             risk_message: risk,
             fields: Vec::new(),
@@ -264,6 +270,25 @@ impl Hit {
             first_time: None,
             own_evidence: true,
         }
+    }
+
+    /// A hit whose explanation is a catalogue message (its English rendering is kept).
+    pub fn said(
+        rule: &'static str,
+        severity: Severity,
+        subject: impl Into<String>,
+        explanation: Message,
+        risk: Message,
+    ) -> Hit {
+        let mut h = Hit::new(
+            rule,
+            severity,
+            subject,
+            catalog_en().render(&explanation),
+            risk,
+        );
+        h.explanation_message = Some(explanation);
+        h
     }
 
     pub fn field(mut self, k: &str, v: impl Into<String>) -> Hit {
@@ -300,6 +325,38 @@ fn catalog_en() -> &'static dossier_i18n::Catalog {
 /// (accounts, paths, addresses, host names: never translated).
 pub(crate) fn say(id: &str, args: &[(&str, &dyn std::fmt::Display)]) -> Message {
     crate::context::what(id, args)
+}
+
+/// Who an event ran as: the account, or the words "an unknown account".
+pub(crate) fn who_arg(v: &View) -> Arg {
+    match v.user() {
+        Some(u) => Arg::Text(u.to_string()),
+        None => Arg::Message(Message::new("event-said.unknown-account")),
+    }
+}
+
+/// ` (parent LABEL)` after an actor, or nothing.
+pub(crate) fn parent_arg(v: &View) -> Arg {
+    match v.ancestors.first() {
+        Some(p) => Arg::Message(Message::new("event-said.parent").arg("process", process_arg(p))),
+        None => Arg::Text(String::new()),
+    }
+}
+
+/// A process as [`view::ProcInfo::label`] names it (`/usr/bin/bash (pid 4187)`).
+pub(crate) fn process_arg(p: &view::ProcInfo) -> Arg {
+    let what = match p.exe.as_deref().or(p.name.as_deref()) {
+        Some(w) => Arg::Text(w.to_string()),
+        None => Arg::Message(Message::new("event-said.unknown-process")),
+    };
+    match p.pid {
+        Some(pid) => Arg::Message(
+            Message::new("event-said.process")
+                .arg("what", what)
+                .text("pid", pid),
+        ),
+        None => what,
+    }
 }
 
 /// The server to block: the host of a URL, or the words "the server".
@@ -467,6 +524,7 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         if h.severity > a.severity {
             a.severity = h.severity;
             a.explanation = h.explanation;
+            a.explanation_message = h.explanation_message;
             a.risk = h.risk;
             a.risk_message = h.risk_message;
             if let Some(t) = h.title {
@@ -525,6 +583,7 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         techniques: h.techniques.unwrap_or_else(|| rule.techniques.to_vec()),
         description: rule.description.to_string(),
         explanation: h.explanation,
+        explanation_message: h.explanation_message,
         risk: h.risk,
         risk_message: h.risk_message,
         host: v.ev.host.clone(),
@@ -560,6 +619,17 @@ impl EventAnalyzer {
             alerts.remove(&k);
         }
         let mut list: Vec<EventAlert> = alerts.into_values().collect();
+        // Every run of the tests checks the alerts' catalogue messages (issue 18).
+        #[cfg(test)]
+        for a in &list {
+            let said = a.explanation_message.iter().chain([&a.risk_message]);
+            if let Err(e) = said
+                .map(crate::testkit::check_said)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                panic!("{}: {e}", a.rule);
+            }
+        }
         list.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
