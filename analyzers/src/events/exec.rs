@@ -15,11 +15,11 @@ use super::view::{
     Bounded, View, agent_dir, base, first_url, is_ip, loopback, packaged, private_addr,
     script_path, unusual_paths, url_hosts,
 };
-use super::{ArgExt, Hit, event_iocs, say, server};
-use crate::rules::common::unusual_location;
+use super::{ArgExt, Hit, catalog_en, event_iocs, parent_arg, say, server, who_arg};
+use crate::rules::common::{unusual_location, unusual_location_msg};
 use crate::rules::content;
 use base64::Engine;
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 
 /// Files and processes remembered per host: a CI host builds a few thousand binaries a day;
 /// past this the oldest are forgotten (a forgotten download is judged as any program in its
@@ -446,17 +446,23 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
     } else {
         format!(" It names {}.", named.join(", "))
     };
+    let names_arg = if named.is_empty() {
+        Arg::Text(String::new())
+    } else {
+        Arg::Message(say("event-said.names", &[("names", &named.join(", "))]))
+    };
     let who = who(v);
     let parent = parent_text(v);
     if let Some(s) = sysstat_script(cmd) {
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-system-monitoring",
                 Severity::Info,
                 s,
-                format!(
-                    "sysstat's `{s}` ran as `{who}`{parent} (`{cmd}`): it collects system activity data (CPU, memory, disk, network counters) into the daily files under /var/log/sysstat.{names} Its lines hold no download, network shell or decoding."
-                ),
+                say("event-said.sysstat", &[("s", &s), ("cmd", &cmd)])
+                    .arg("who", who_arg(v))
+                    .arg("parent", parent_arg(v))
+                    .arg("names", names_arg.clone()),
                 say("event-risk.sysstat", &[]),
             )
             .field("Script", s),
@@ -509,7 +515,6 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         return;
     }
     let who = who(v);
-    let parent = parent_text(v);
     let plain_tmp = ["/tmp/", "/var/tmp/", "/run/"]
         .iter()
         .any(|d| path.starts_with(d))
@@ -517,24 +522,28 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
     let (severity, because) = match prov {
         Some(Provenance::Downloaded(url)) => (
             Severity::High,
-            format!(" A download from {url} wrote it on this host earlier."),
+            Arg::Message(say("event-said.downloaded-earlier", &[("url", &url)])),
         ),
         _ if v.web_context() => (
             Severity::High,
-            " A web server or web service account started it.".to_string(),
+            Arg::Message(Message::new("event-said.web-started")),
         ),
         _ if v.taint.is_some() => (
             Severity::High,
-            format!(
-                " It descends from a process of the intrusion: {}.",
-                v.taint.as_deref().unwrap_or("")
-            ),
+            Arg::Message(say(
+                "event-said.tainted",
+                &[("taint", &v.taint.as_deref().unwrap_or(""))],
+            )),
         ),
         _ if plain_tmp && v.interactive() => (
             Severity::Low,
-            " A person at a terminal started it.".to_string(),
+            Arg::Message(Message::new("event-said.terminal-started")),
         ),
-        _ => (Severity::Medium, String::new()),
+        _ => (Severity::Medium, Arg::Text(String::new())),
+    };
+    let why_arg = match unusual_location_msg(&path) {
+        Some(m) if catalog_en().render(&m) == why => Arg::Message(m),
+        _ => Arg::Text(why.to_string()),
     };
     let mut iocs = vec![Ioc::Path(path.clone())];
     iocs.extend(
@@ -547,16 +556,24 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         iocs.extend(url_iocs(url));
         // Fetch, chmod and run over several commands is download-and-execute too.
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-download-exec",
                 Severity::High,
                 url.clone(),
-                format!(
-                    "`{path}`, which a download from {url} wrote on this host, was then run as `{who}`{parent} (`{cmd}`): download and execute, over several commands."
-                ),
+                say(
+                    "event-said.download-run",
+                    &[("path", &path), ("url", &url), ("cmd", &cmd)],
+                )
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v)),
                 say(
                     "event-risk.download-run",
-                    &[("url", &url), ("host", &v.ev.host), ("who", &who), ("path", &path)],
+                    &[
+                        ("url", &url),
+                        ("host", &v.ev.host),
+                        ("who", &who),
+                        ("path", &path),
+                    ],
                 )
                 .arg("server", server(url_hosts(url).first())),
             )
@@ -564,13 +581,18 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         );
     }
     out.push(
-        Hit::new(
+        Hit::said(
             "event-exec-unusual-location",
             severity,
             path.clone(),
-            format!(
-                "`{path}` was started as `{who}`{parent} (`{cmd}`); {why}, where packages never install programs.{because}"
-            ),
+            say(
+                "event-said.unusual-start",
+                &[("path", &path), ("cmd", &cmd)],
+            )
+            .arg("who", who_arg(v))
+            .arg("parent", parent_arg(v))
+            .arg("why", why_arg)
+            .arg("because", because),
             say("event-risk.unusual-location", &[("path", &path)]),
         )
         .iocs(iocs),

@@ -317,7 +317,7 @@ impl Hit {
 }
 
 /// The English catalogue (what alerts keep in their English fields).
-fn catalog_en() -> &'static dossier_i18n::Catalog {
+pub(crate) fn catalog_en() -> &'static dossier_i18n::Catalog {
     dossier_i18n::catalog(dossier_i18n::Lang::En)
 }
 
