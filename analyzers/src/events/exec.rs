@@ -519,28 +519,7 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         .iter()
         .any(|d| path.starts_with(d))
         && !path.split('/').any(|c| c.starts_with('.') && c.len() > 1);
-    let (severity, because) = match prov {
-        Some(Provenance::Downloaded(url)) => (
-            Severity::High,
-            Arg::Message(say("event-said.downloaded-earlier", &[("url", &url)])),
-        ),
-        _ if v.web_context() => (
-            Severity::High,
-            Arg::Message(Message::new("event-said.web-started")),
-        ),
-        _ if v.taint.is_some() => (
-            Severity::High,
-            Arg::Message(say(
-                "event-said.tainted",
-                &[("taint", &v.taint.as_deref().unwrap_or(""))],
-            )),
-        ),
-        _ if plain_tmp && v.interactive() => (
-            Severity::Low,
-            Arg::Message(Message::new("event-said.terminal-started")),
-        ),
-        _ => (Severity::Medium, Arg::Text(String::new())),
-    };
+    let (severity, because) = started_because(v, prov, plain_tmp);
     let why_arg = match unusual_location_msg(&path) {
         Some(m) if catalog_en().render(&m) == why => Arg::Message(m),
         _ => Arg::Text(why.to_string()),
@@ -597,6 +576,33 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         )
         .iocs(iocs),
     );
+}
+
+/// The severity of a program started from an unusual place, and what makes it so (a
+/// sentence of the explanation, or nothing).
+fn started_because(v: &View, prov: Option<&Provenance>, plain_tmp: bool) -> (Severity, Arg) {
+    match prov {
+        Some(Provenance::Downloaded(url)) => (
+            Severity::High,
+            Arg::Message(say("event-said.downloaded-earlier", &[("url", &url)])),
+        ),
+        _ if v.web_context() => (
+            Severity::High,
+            Arg::Message(Message::new("event-said.web-started")),
+        ),
+        _ if v.taint.is_some() => (
+            Severity::High,
+            Arg::Message(say(
+                "event-said.tainted",
+                &[("taint", &v.taint.as_deref().unwrap_or(""))],
+            )),
+        ),
+        _ if plain_tmp && v.interactive() => (
+            Severity::Low,
+            Arg::Message(Message::new("event-said.terminal-started")),
+        ),
+        _ => (Severity::Medium, Arg::Text(String::new())),
+    }
 }
 
 /// A connection out from a shell (a reverse shell) or from a program in an unusual place.
