@@ -605,6 +605,19 @@ fn started_because(v: &View, prov: Option<&Provenance>, plain_tmp: bool) -> (Sev
     }
 }
 
+/// The severity of a connection out from a program in an unusual place, by where it goes,
+/// and the catalogue id saying so.
+fn reach(addr: &str, port: Option<u16>) -> (Severity, &'static str) {
+    let standard = port.is_some_and(|p| STANDARD_PORTS.contains(&p));
+    if private_addr(addr) {
+        (Severity::Low, "event-said.to-private")
+    } else if standard || port.is_none() {
+        (Severity::Medium, "event-said.to-public-standard")
+    } else {
+        (Severity::High, "event-said.to-public-odd")
+    }
+}
+
 /// A connection out from a shell (a reverse shell) or from a program in an unusual place.
 fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
     let a = v.action();
@@ -622,10 +635,9 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
         Some(p) => format!("{addr}:{p}"),
         None => addr.to_string(),
     };
-    let who = who(v);
     let outcome = match v.ev.outcome.as_deref() {
-        Some("failure") => " (the attempt failed or was still in progress)",
-        _ => "",
+        Some("failure") => Arg::Message(Message::new("event-said.attempt-failed")),
+        _ => Arg::Text(String::new()),
     };
     let name = v
         .proc
@@ -640,15 +652,20 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
     ) && !private_addr(addr)
     {
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-reverse-shell",
                 Severity::Critical,
                 addr,
-                format!(
-                    "The shell `{}` running as `{who}`{} connected to {remote}{outcome}: shells do not open network connections of their own unless redirected to a socket (/dev/tcp) — a reverse shell.",
-                    v.actor_command().unwrap_or(&name),
-                    parent_text(v)
-                ),
+                say(
+                    "event-said.shell-connected",
+                    &[
+                        ("shell", &v.actor_command().unwrap_or(&name)),
+                        ("remote", &remote),
+                    ],
+                )
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .arg("outcome", outcome.clone()),
                 say("event-risk.reverse-shell-connection", &[]),
             )
             .iocs(iocs),
@@ -666,24 +683,16 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
         return;
     }
     let why = match (unusual_location(exe), prov) {
-        (_, Some(Provenance::Downloaded(url))) => format!("a download from {url} wrote it"),
-        (Some(w), _) => w,
+        (_, Some(Provenance::Downloaded(url))) => {
+            Arg::Message(say("event-said.downloaded-it", &[("url", &url)]))
+        }
+        (Some(w), _) => match unusual_location_msg(exe) {
+            Some(m) if catalog_en().render(&m) == w => Arg::Message(m),
+            _ => Arg::Text(w),
+        },
         (None, _) => return,
     };
-    let standard = peer.port.is_some_and(|p| STANDARD_PORTS.contains(&p));
-    let (severity, how) = if private_addr(addr) {
-        (
-            Severity::Low,
-            "a private address (lateral movement or a local service)",
-        )
-    } else if standard || peer.port.is_none() {
-        (Severity::Medium, "a public address on a standard port")
-    } else {
-        (
-            Severity::High,
-            "a public address on a non-standard port, as command-and-control channels use",
-        )
-    };
+    let (severity, how) = reach(addr, peer.port);
     iocs.push(Ioc::Path(exe.to_string()));
     iocs.extend(
         v.ev.process
@@ -692,14 +701,16 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
             .map(Ioc::Sha256),
     );
     out.push(
-        Hit::new(
+        Hit::said(
             "event-c2-connection",
             severity,
             addr,
-            format!(
-                "`{exe}` (running as `{who}`{}) connected to {remote}{outcome}, {how}; {why}.",
-                parent_text(v)
-            ),
+            say("event-said.c2", &[("exe", &exe), ("remote", &remote)])
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .arg("outcome", outcome)
+                .msg("how", Message::new(how))
+                .arg("why", why),
             say("event-risk.c2", &[("addr", &addr)]),
         )
         .iocs(iocs),
