@@ -441,18 +441,11 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
         return;
     }
     let named = facts.named;
-    let names = if named.is_empty() {
-        String::new()
-    } else {
-        format!(" It names {}.", named.join(", "))
-    };
     let names_arg = if named.is_empty() {
         Arg::Text(String::new())
     } else {
         Arg::Message(say("event-said.names", &[("names", &named.join(", "))]))
     };
-    let who = who(v);
-    let parent = parent_text(v);
     if let Some(s) = sysstat_script(cmd) {
         out.push(
             Hit::said(
@@ -474,13 +467,17 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
             .map_or_else(|| v.exe().unwrap_or("script").to_string(), str::to_string);
         let name = base(&script).to_string();
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-agent-inventory",
                 Severity::Info,
                 name.clone(),
-                format!(
-                    "{agent} ran its script `{name}` as `{who}`{parent} from its install directory (`{cmd}`): inventory or scanning of the host's software and files.{names} Its lines hold no download, network shell or decoding."
-                ),
+                say(
+                    "event-said.agent-script",
+                    &[("agent", &agent), ("name", &name), ("cmd", &cmd)],
+                )
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .arg("names", names_arg),
                 say("event-risk.agent-script", &[("agent", &agent)]),
             )
             .field("Script", script),
