@@ -236,21 +236,6 @@ fn who(v: &View) -> String {
     v.user().unwrap_or("an unknown account").to_string()
 }
 
-fn parent_text(v: &View) -> String {
-    match v.parent_label() {
-        Some(p) => format!(" (parent {p})"),
-        None => String::new(),
-    }
-}
-
-fn web_note(v: &View) -> &'static str {
-    if v.web_context() {
-        " It ran in a web server's process tree or as a web service account: the likely way in is the web application."
-    } else {
-        ""
-    }
-}
-
 /// The first IPv4 or IPv6 literal in a text.
 fn first_ip(text: &str) -> Option<String> {
     text.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'))
@@ -303,11 +288,12 @@ fn url_iocs(cmd: &str) -> Vec<Ioc> {
 /// A hit for a dangerous command or script line (`line`: its number in the script).
 fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Vec<Hit>) {
     let who = who(v);
-    let parent = parent_text(v);
     let place = match line {
-        Some(n) => format!("line {n} of a script run by `{who}`{parent}"),
-        None => format!("a command run by `{who}`{parent}"),
-    };
+        Some(n) => say("event-said.script-line", &[("n", &n)]),
+        None => Message::new("event-said.command-by"),
+    }
+    .arg("who", who_arg(v))
+    .arg("parent", parent_arg(v));
     let mut iocs = url_iocs(cmd);
     iocs.extend(
         unusual_paths(cmd, None)
@@ -319,24 +305,34 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
         Some(n) => h.field("Script line", format!("{n}: {cmd}")),
         None => h,
     };
+    let said = |id: &str| {
+        say(id, &[("cmd", &cmd)])
+            .msg("place", place.clone())
+            .arg("why", why_arg(cmd, why))
+            .arg("web", web_arg(v))
+    };
     let hit = match classify(why) {
         Kind::Download => {
             let url = first_url(cmd).unwrap_or("the network");
             let bare = url_hosts(cmd).iter().any(|h| is_ip(h)) && url.starts_with("http://");
             let subject = first_url(cmd).map_or_else(|| cmd.to_string(), str::to_string);
-            Hit::new(
+            let url_arg = match first_url(cmd) {
+                Some(u) => Arg::Text(u.to_string()),
+                None => Arg::Message(Message::new("event-said.the-network")),
+            };
+            let bare = if bare {
+                Arg::Message(Message::new("event-said.bare-ip"))
+            } else {
+                Arg::Text(String::new())
+            };
+            Hit::said(
                 "event-download-exec",
                 Severity::High,
                 subject,
-                format!(
-                    "In {place}, `{cmd}` {why}: what {url} served ran with `{who}`'s rights without ever being a file anyone reviewed.{}{}",
-                    if bare {
-                        " The server is a bare IP address over plain HTTP, as droppers use."
-                    } else {
-                        ""
-                    },
-                    web_note(v)
-                ),
+                said("event-said.download-exec")
+                    .arg("url", url_arg)
+                    .arg("who", who_arg(v))
+                    .arg("bare", bare),
                 say(
                     "event-risk.download-exec",
                     &[("host", &v.ev.host), ("who", &who), ("url", &url)],
@@ -350,16 +346,18 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
             let addr = peer
                 .as_deref()
                 .map(|p| p.rsplit_once(':').map_or(p, |(a, _)| a).to_string());
-            Hit::new(
+            let peer_arg = match &peer {
+                Some(p) => Arg::Text(p.clone()),
+                None => Arg::Message(Message::new("event-said.a-peer")),
+            };
+            Hit::said(
                 "event-reverse-shell",
                 Severity::Critical,
                 addr.unwrap_or_else(|| cmd.to_string()),
-                format!(
-                    "In {place}, `{cmd}` {why}: a shell whose input and output go to {} — someone there types commands on {} as `{who}`.{}",
-                    peer.as_deref().unwrap_or("a network peer"),
-                    v.ev.host,
-                    web_note(v)
-                ),
+                said("event-said.shell-command")
+                    .arg("peer", peer_arg)
+                    .text("host", &v.ev.host)
+                    .arg("who", who_arg(v)),
                 say("event-risk.reverse-shell-command", &[("who", &who)]),
             )
             .iocs(peer.iter().filter_map(|p| {
@@ -367,41 +365,63 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
                 is_ip(a).then(|| Ioc::Address(a.to_string()))
             }))
         }
-        Kind::Decode => decode_hit(v, cmd, why, &place),
-        Kind::Background | Kind::Location => Hit::new(
+        Kind::Decode => decode_hit(cmd, said("event-said.encoded")),
+        Kind::Background | Kind::Location => Hit::said(
             "event-exec-unusual-location",
             Severity::Medium,
             unusual_paths(cmd, None)
                 .first()
                 .map_or_else(|| cmd.to_string(), |(p, _)| p.clone()),
-            format!("In {place}, `{cmd}` {why}.{}", web_note(v)),
+            said("event-said.pattern"),
             say("event-risk.background", &[]),
         ),
     };
     out.push(with_line(hit).iocs(iocs));
 }
 
-/// A decoded payload run: the base64 text decoded and judged again.
-fn decode_hit(v: &View, cmd: &str, why: &str, place: &str) -> Hit {
+/// What a command or script line does (`why`, from the content detectors) as the detectors'
+/// catalogue message when it renders the same English, else as it is.
+fn why_arg(cmd: &str, why: &str) -> Arg {
+    [
+        content::hook_line_pattern_msg(cmd),
+        content::command_pattern_msg(cmd),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|m| catalog_en().render(m) == why)
+    .map_or_else(|| Arg::Text(why.to_string()), Arg::Message)
+}
+
+/// The note on a web server's process tree, or nothing.
+fn web_arg(v: &View) -> Arg {
+    if v.web_context() {
+        Arg::Message(Message::new("event-said.web-note"))
+    } else {
+        Arg::Text(String::new())
+    }
+}
+
+/// A decoded payload run: the base64 text decoded and judged again. `said` is the
+/// explanation's message (`event-said.encoded`) without its `decoded` part.
+fn decode_hit(cmd: &str, said: Message) -> Hit {
     let decoded = decode_base64(cmd);
     let inner = decoded.as_deref().and_then(content::hook_line_pattern);
     let severity = match inner.as_deref().map(classify) {
         Some(Kind::Shell) => Severity::Critical,
         _ => Severity::High,
     };
-    let mut h = Hit::new(
+    let decoded_arg = match (&decoded, &inner) {
+        (Some(d), Some(w)) => Arg::Message(
+            say("event-said.decoded-which", &[("decoded", &d)]).arg("which", why_arg(d, w)),
+        ),
+        (Some(d), None) => Arg::Message(say("event-said.decoded", &[("decoded", &d)])),
+        _ => Arg::Text(String::new()),
+    };
+    let mut h = Hit::said(
         "event-encoded-command",
         severity,
         cmd.to_string(),
-        format!(
-            "In {place}, `{cmd}` {why}, so that what runs does not show in the command line.{}{}",
-            match (&decoded, &inner) {
-                (Some(d), Some(w)) => format!(" Decoded, it reads `{d}`, which {w}."),
-                (Some(d), None) => format!(" Decoded, it reads `{d}`."),
-                _ => String::new(),
-            },
-            web_note(v)
-        ),
+        said.arg("decoded", decoded_arg),
         say("event-risk.encoded", &[]),
     );
     if let Some(d) = &decoded {
