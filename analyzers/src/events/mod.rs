@@ -622,6 +622,7 @@ impl EventAnalyzer {
         // Every run of the tests checks the alerts' catalogue messages (issue 18).
         #[cfg(test)]
         for a in &list {
+            assert!(a.explanation_message.is_some(), "{}: no message", a.rule);
             let said = a.explanation_message.iter().chain([&a.risk_message]);
             if let Err(e) = said
                 .map(crate::testkit::check_said)

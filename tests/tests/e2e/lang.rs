@@ -491,10 +491,16 @@ fn event_alerts_describe_their_rules_and_assess_risk_in_chinese() {
     let json: serde_json::Value = serde_json::from_str(&read(&en.join("events.json"))).unwrap();
     let alerts = json["alerts"].as_array().unwrap();
     assert!(alerts.len() >= 3, "{json}");
-    // Every alert's risk assessment and every rule's description are in Chinese.
+    // Every alert's explanation and risk assessment and every rule's description are in
+    // Chinese.
+    // The explanation is the description's first paragraph.
     let mut english: Vec<String> = alerts
         .iter()
-        .map(|a| a["risk"].as_str().unwrap().to_string())
+        .flat_map(|a| {
+            let d = a["description"].as_str().unwrap();
+            let explained = d.split("\n\n_").next().unwrap().to_string();
+            [a["risk"].as_str().unwrap().to_string(), explained]
+        })
         .collect();
     let en_catalog = catalog(Lang::En);
     english.extend(
