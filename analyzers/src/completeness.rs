@@ -26,7 +26,9 @@
 //! collection, other errors) means something on the host was not read, and counts. A collector
 //! that ended with an error but still has records (the host lost mid-run) counts too.
 
+use dossier_i18n::{Lang, catalog};
 use dossier_plugin_api::CollectorStatus;
+use dossier_plugin_api::analysis::{Arg, Message};
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::host::HostErrorKind;
 use std::collections::BTreeMap;
@@ -81,6 +83,12 @@ fn short(s: &str) -> String {
 /// manifest order, e.g. `2 permission denied: /etc/shadow, /etc/gshadow; 1 truncated:
 /// /var/log/wtmp`. Empty when there are no issues.
 pub fn summarize<'a>(issues: impl IntoIterator<Item = &'a Issue>) -> String {
+    summary(issues).0
+}
+
+/// The summary of [`summarize`] and its catalogue message (`coverage.parts` of
+/// `coverage.issues`: the kinds and the words translated, the subjects kept).
+fn summary<'a>(issues: impl IntoIterator<Item = &'a Issue>) -> (String, Message) {
     let mut by: BTreeMap<String, (usize, Vec<&str>)> = BTreeMap::new();
     for i in issues {
         let e = by.entry(kind_label(i.kind)).or_default();
@@ -89,22 +97,71 @@ pub fn summarize<'a>(issues: impl IntoIterator<Item = &'a Issue>) -> String {
             e.1.push(&i.subject);
         }
     }
-    by.iter()
-        .map(|(label, (n, subjects))| {
-            let shown: Vec<String> = subjects.iter().map(|s| short(s)).collect();
-            let more = n.saturating_sub(subjects.len());
-            format!(
-                "{n} {label}: {}{}",
-                shown.join(", "),
-                if more > 0 {
-                    format!(" (+{more} more)")
-                } else {
-                    String::new()
-                }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    let mut texts = Vec::new();
+    let mut parts = Vec::new();
+    for (label, (n, subjects)) in &by {
+        let shown: Vec<String> = subjects.iter().map(|s| short(s)).collect();
+        let more = n.saturating_sub(subjects.len());
+        texts.push(format!(
+            "{n} {label}: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            }
+        ));
+        let more = if more > 0 {
+            Arg::Message(Message::new("coverage.more").text("n", more))
+        } else {
+            Arg::Text(String::new())
+        };
+        let mut m = Message::new("coverage.issues")
+            .text("n", n)
+            .text("subjects", shown.join(", "));
+        m.args.insert("kind".into(), kind_arg(label));
+        m.args.insert("more".into(), more);
+        parts.push(Arg::Message(m));
+    }
+    (texts.join("; "), parts_message(parts))
+}
+
+/// The catalogue message of an issue kind (`coverage.kind.permission_denied`), or its label as
+/// it is when the catalogue has none (a kind newer than the catalogue).
+fn kind_arg(label: &str) -> Arg {
+    let id = format!("coverage.kind.{}", label.replace(' ', "_"));
+    if catalog(Lang::En).get(&id) == Some(label) {
+        Arg::Message(Message::new(id))
+    } else {
+        Arg::Text(label.to_string())
+    }
+}
+
+/// A text a collector recorded (an issue's message, a subject that is a label such as `unit
+/// active state`) as the catalogue message whose English is exactly that text
+/// (`coverage.<table>.*`), so that the sentences collectors write the same way on every host
+/// read in the report's language; any other text (paths, errors of the host) as it is.
+fn known(table: &str, text: &str) -> Arg {
+    static BY_TEXT: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    let by_text = BY_TEXT.get_or_init(|| {
+        let en = catalog(Lang::En);
+        en.ids()
+            .filter(|id| id.starts_with("coverage.note.") || id.starts_with("coverage.subject."))
+            .map(|id| {
+                let table = id.split('.').nth(1).unwrap_or_default();
+                (format!("{table}\n{}", en.text(id)), id.to_string())
+            })
+            .collect()
+    });
+    match by_text.get(&format!("{table}\n{text}")) {
+        Some(id) => Arg::Message(Message::new(id.clone())),
+        None => Arg::Text(text.to_string()),
+    }
+}
+
+/// Parts joined by the language's list separator (`; `), as one message.
+pub fn parts_message(parts: Vec<Arg>) -> Message {
+    Message::new("coverage.parts").list("parts", parts)
 }
 
 /// What analysis needs to know about one collector run.
@@ -115,6 +172,16 @@ pub struct CollectorHealth {
     /// Why its data is incomplete, when it is: `None` for a complete collection, and for
     /// collectors that failed or had nothing to collect (their rules are not evaluated).
     pub incomplete: Option<String>,
+    /// The detail and the reason as catalogue messages, for reports in other languages.
+    pub messages: HealthMessages,
+}
+
+/// The catalogue messages of a collector's [`CollectorHealth`]: the summaries' words
+/// translated, the collector's own error and issue texts kept as arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthMessages {
+    pub detail: Option<Message>,
+    pub incomplete: Option<Message>,
 }
 
 /// Health of a collector run from its manifest status, error and issues. The detail is the
@@ -122,27 +189,53 @@ pub struct CollectorHealth {
 pub fn health(status: CollectorStatus, error: Option<&str>, issues: &[Issue]) -> CollectorHealth {
     // One issue is shown whole (subject and message), as reports always showed it; several
     // are counted by kind.
-    let all = match issues {
-        [one] => format!("{}: {}", short(&one.subject), one.message),
-        _ => summarize(issues),
+    let (all, all_msg) = match issues {
+        [one] => (format!("{}: {}", short(&one.subject), one.message), {
+            let mut m = Message::new("coverage.issue");
+            m.args
+                .insert("subject".into(), known("subject", &short(&one.subject)));
+            m.args.insert("message".into(), known("note", &one.message));
+            m
+        }),
+        _ => summary(issues),
     };
-    let detail = match (error, all.is_empty()) {
-        (Some(e), true) => e.to_string(),
-        (Some(e), false) => format!("{e}; {all}"),
-        (None, _) => all,
+    let error_arg = |e: &str| known("note", e);
+    let (detail, detail_msg) = match (error, all.is_empty()) {
+        (Some(e), true) => (e.to_string(), parts_message(vec![error_arg(e)])),
+        (Some(e), false) => (
+            format!("{e}; {all}"),
+            parts_message(vec![error_arg(e), Arg::Message(all_msg)]),
+        ),
+        (None, _) => (all, all_msg),
     };
-    let incomplete = if status.gave_nothing() {
-        None
+    let (incomplete, incomplete_msg) = if status.gave_nothing() {
+        (None, None)
     } else {
-        let relevant = summarize(issues.iter().filter(|i| matters(i.kind)));
-        let parts: Vec<String> = error
-            .map(str::to_string)
-            .into_iter()
-            .chain((!relevant.is_empty()).then_some(relevant))
-            .collect();
-        (!parts.is_empty()).then(|| parts.join("; "))
+        let (relevant, relevant_msg) = summary(issues.iter().filter(|i| matters(i.kind)));
+        let mut parts: Vec<String> = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
+        if let Some(e) = error {
+            parts.push(e.to_string());
+            args.push(error_arg(e));
+        }
+        if !relevant.is_empty() {
+            parts.push(relevant);
+            args.push(Arg::Message(relevant_msg));
+        }
+        if parts.is_empty() {
+            (None, None)
+        } else {
+            (Some(parts.join("; ")), Some(parts_message(args)))
+        }
     };
-    CollectorHealth { detail, incomplete }
+    CollectorHealth {
+        detail,
+        incomplete,
+        messages: HealthMessages {
+            detail: Some(detail_msg),
+            incomplete: incomplete_msg,
+        },
+    }
 }
 
 /// Which of `needs` are incomplete per `incomplete` (collector → why), and the text naming
@@ -151,7 +244,8 @@ pub fn health(status: CollectorStatus, error: Option<&str>, issues: &[Issue]) ->
 pub fn partial_reason<'a>(
     needs: impl IntoIterator<Item = &'a str>,
     incomplete: &BTreeMap<String, String>,
-) -> Option<(Vec<String>, String)> {
+    messages: &BTreeMap<String, HealthMessages>,
+) -> Option<(Vec<String>, String, Message)> {
     let mut hit: BTreeMap<&str, &str> = BTreeMap::new();
     for n in needs {
         if let Some((k, why)) = incomplete.get_key_value(n) {
@@ -166,7 +260,23 @@ pub fn partial_reason<'a>(
         .map(|(c, why)| format!("{c}: {why}"))
         .collect::<Vec<_>>()
         .join("; ");
-    Some((hit.keys().map(|c| c.to_string()).collect(), text))
+    let parts = hit
+        .iter()
+        .map(|(c, why)| {
+            let why = match messages.get(*c).and_then(|m| m.incomplete.clone()) {
+                Some(m) => Arg::Message(m),
+                None => Arg::Text(why.to_string()),
+            };
+            let mut m = Message::new("coverage.collector").text("collector", c);
+            m.args.insert("why".into(), why);
+            Arg::Message(m)
+        })
+        .collect();
+    Some((
+        hit.keys().map(|c| c.to_string()).collect(),
+        text,
+        parts_message(parts),
+    ))
 }
 
 #[cfg(test)]
@@ -278,13 +388,60 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let (cs, text) =
-            partial_reason(["sessions", "accounts", "sessions", "cron"], &inc).unwrap();
+        let none = BTreeMap::new();
+        let (cs, text, m) =
+            partial_reason(["sessions", "accounts", "sessions", "cron"], &inc, &none).unwrap();
         assert_eq!(cs, ["accounts", "sessions"]);
         assert_eq!(
             text,
             "accounts: 1 permission denied: /etc/shadow; sessions: 1 permission denied: /var/log/btmp"
         );
-        assert_eq!(partial_reason(["cron"], &inc), None);
+        assert_eq!(catalog(Lang::En).render(&m), text);
+        assert_eq!(partial_reason(["cron"], &inc, &none), None);
+    }
+
+    #[test]
+    fn messages_render_the_english_texts_and_read_in_chinese() {
+        let denied = IssueKind::Error(HostErrorKind::PermissionDenied);
+        let mut many: Vec<Issue> = (0..5)
+            .map(|i| issue(&format!("/etc/sudoers.d/{i}"), denied))
+            .collect();
+        many.push(issue("/var/log/wtmp", IssueKind::Truncated));
+        many.push(issue("/proc/1", IssueKind::Error(HostErrorKind::NotFound)));
+        let offline = Issue {
+            subject: "/proc".into(),
+            kind: IssueKind::NotAvailable,
+            message: "not collected: no live /proc (offline image)".into(),
+        };
+        let cases = [
+            health(CollectorStatus::Partial, None, &many),
+            health(CollectorStatus::Partial, Some("host lost: eof"), &many),
+            health(CollectorStatus::Partial, Some("host lost: eof"), &[]),
+            health(
+                CollectorStatus::NotAvailable,
+                None,
+                std::slice::from_ref(&offline),
+            ),
+            health(CollectorStatus::Partial, Some("boom"), &[offline]),
+            health(CollectorStatus::Ok, None, &[]),
+        ];
+        let (en, zh) = (catalog(Lang::En), catalog(Lang::ZhCn));
+        for h in &cases {
+            let d = h.messages.detail.as_ref().unwrap();
+            assert_eq!(en.render(d), h.detail);
+            assert_eq!(
+                h.messages.incomplete.as_ref().map(|m| en.render(m)),
+                h.incomplete
+            );
+        }
+        let zh_many = zh.render(cases[0].messages.incomplete.as_ref().unwrap());
+        assert_eq!(
+            zh_many,
+            "权限不足 5 项：/etc/sudoers.d/0, /etc/sudoers.d/1, /etc/sudoers.d/2（另有 2 项）；已截断 1 项：/var/log/wtmp"
+        );
+        assert_eq!(
+            zh.render(cases[3].messages.detail.as_ref().unwrap()),
+            "/proc：未采集：没有运行中的 /proc（离线镜像）"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! SHA-256 + line, and the raw member it was parsed from).
 
 use crate::input::BundleInput;
-use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener};
+use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Listener, Message};
 use dossier_plugin_api::records::{
     AccountRecord, CronEntry, CronScript, GeneratorRecord, GroupRecord, HookRecord,
     KernelModuleRecord, LdPreloadRecord, LdSoConfRecord, LocalBinRecord, LoginRecord,
@@ -254,28 +254,26 @@ impl Ctx {
         self.verify.iter().find(|v| canonical(&v.rec.path) == c)
     }
 
-    /// Evidence pointing at a record line, plus the raw member it came from.
-    pub fn ev<T>(
-        &self,
-        at: &At<T>,
-        what: impl Into<String>,
-        source: Option<&SourceRef>,
-    ) -> Vec<Evidence> {
-        let what = what.into();
+    /// Evidence pointing at a record line, plus the raw member it came from. `what` says what
+    /// in the record matters (see [`what`]); `Evidence.what` keeps its English rendering.
+    pub fn ev<T>(&self, at: &At<T>, what: Message, source: Option<&SourceRef>) -> Vec<Evidence> {
         let member = format!("records/{}.jsonl", at.collector);
         let mut v = vec![Evidence {
             sha256: self.members.get(&member).cloned().unwrap_or_default(),
             member,
             line: Some(at.line),
-            what: what.clone(),
+            what: english(&what),
+            what_message: Some(what),
         }];
         if let Some(src) = source {
             if let (Some(m), Some(s)) = (&src.member, &src.sha256) {
+                let raw = Message::new("evidence.raw-copy").text("path", &src.path);
                 v.push(Evidence {
                     member: m.clone(),
                     sha256: s.clone(),
                     line: None,
-                    what: format!("raw copy of {}", src.path),
+                    what: english(&raw),
+                    what_message: Some(raw),
                 });
             }
         }
@@ -283,12 +281,13 @@ impl Ctx {
     }
 
     /// Evidence for a raw member by name.
-    pub fn member_ev(&self, member: &str, what: impl Into<String>) -> Option<Evidence> {
+    pub fn member_ev(&self, member: &str, what: Message) -> Option<Evidence> {
         self.members.get(member).map(|s| Evidence {
             member: member.into(),
             sha256: s.clone(),
             line: None,
-            what: what.into(),
+            what: english(&what),
+            what_message: Some(what),
         })
     }
 
@@ -302,6 +301,7 @@ impl Ctx {
                     path: path.into(),
                     sha256: None,
                     referenced_by: vec![],
+                    referenced_by_messages: vec![],
                     member: None,
                     packaged: false,
                 });
@@ -349,6 +349,7 @@ impl Ctx {
         let mut out: Vec<ExecutableSeen> = map.into_values().collect();
         for e in &mut out {
             e.referenced_by.sort();
+            e.referenced_by_messages = e.referenced_by.iter().map(|r| referrer::parse(r)).collect();
             e.packaged = self.packaged_unchanged(&e.path, e.sha256.as_deref());
         }
         out
@@ -391,6 +392,18 @@ impl Ctx {
         v.dedup();
         v
     }
+}
+
+/// An evidence description (`unit python.service`): the catalogue message `id` (an
+/// `evidence.*` id) with its arguments as text (names, paths, lines: never translated).
+pub fn what(id: &str, args: &[(&str, &dyn std::fmt::Display)]) -> Message {
+    args.iter()
+        .fold(Message::new(id), |m, (name, value)| m.text(name, value))
+}
+
+/// A message rendered in English (what `Evidence.what` and other English fields keep).
+fn english(m: &Message) -> String {
+    dossier_i18n::catalog(dossier_i18n::Lang::En).render(m)
 }
 
 /// What refers to a program or file (`process 812`, `unit x.service`, `cron FILE:LINE`...),

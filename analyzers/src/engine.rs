@@ -67,6 +67,21 @@ impl RuleInfo {
     }
 }
 
+/// The collectors that did not fully succeed, with their details.
+fn gaps(input: &BundleInput<'_>) -> Vec<CollectorGap> {
+    input
+        .collectors
+        .iter()
+        .filter(|(_, (status, _))| *status != CollectorStatus::Ok)
+        .map(|(c, (status, detail))| CollectorGap {
+            collector: c.clone(),
+            status: *status,
+            detail: detail.clone(),
+            detail_message: input.health.get(c).and_then(|h| h.detail.clone()),
+        })
+        .collect()
+}
+
 /// Analyzes one bundle.
 pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysis {
     let ctx = Ctx::new(input);
@@ -80,6 +95,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
             kinds: ctx.kinds(),
             has_package_db: ctx.has_package_db,
             incomplete: &input.incomplete,
+            messages: &input.health,
         };
         let (weight, severity) = match gate(&rule.needs(), cfg, &avail) {
             Gate::Disabled => continue,
@@ -131,16 +147,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
             panic!("{e}");
         }
     }
-    let gaps = input
-        .collectors
-        .iter()
-        .filter(|(_, (status, _))| *status != CollectorStatus::Ok)
-        .map(|(c, (status, detail))| CollectorGap {
-            collector: c.clone(),
-            status: *status,
-            detail: detail.clone(),
-        })
-        .collect();
+    let gaps = gaps(input);
     let h = &input.header;
     let mut a = HostAnalysis {
         hostname: h.hostname.clone(),
@@ -170,6 +177,10 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
         policy: Default::default(),
     };
     rescore(&mut a, cfg);
+    #[cfg(test)]
+    if let Err(e) = crate::testkit::check_coverage_messages(&a) {
+        panic!("{e}");
+    }
     a
 }
 
@@ -334,6 +345,7 @@ mod tests {
         let mut inp = input(records, &mut read);
         let h = completeness::health(status, None, issues);
         inp.collectors.insert("accounts".into(), (status, h.detail));
+        inp.health.insert("accounts".into(), h.messages);
         if let Some(why) = h.incomplete {
             inp.incomplete.insert("accounts".into(), why);
         }

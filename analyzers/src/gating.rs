@@ -3,10 +3,10 @@
 //! there, package ownership is known when it needs it) and, if so, with which weight and
 //! severity, and is it evaluated on partial data (a collector it reads missed something).
 
-use crate::completeness::partial_reason;
+use crate::completeness::{HealthMessages, partial_reason};
 use crate::config::AnalysisConfig;
 use dossier_plugin_api::CollectorStatus;
-use dossier_plugin_api::analysis::{NotEvaluated, PartialEvaluation, Severity};
+use dossier_plugin_api::analysis::{Message, NotEvaluated, PartialEvaluation, Severity};
 use std::collections::{BTreeMap, HashSet};
 
 /// What a rule needs, as the gate sees it.
@@ -33,6 +33,8 @@ pub struct Available<'a> {
     pub has_package_db: bool,
     /// Collector name → why its data is incomplete.
     pub incomplete: &'a BTreeMap<String, String>,
+    /// Collector name → its detail and reason as catalogue messages.
+    pub messages: &'a BTreeMap<String, HealthMessages>,
 }
 
 /// The gate's decision for one rule.
@@ -57,16 +59,51 @@ pub fn missing<'a>(
     needs: impl IntoIterator<Item = &'a str>,
     collectors: &BTreeMap<String, (CollectorStatus, String)>,
 ) -> Option<String> {
+    missing_why(needs, collectors, &BTreeMap::new()).map(|(text, _)| text)
+}
+
+/// [`missing`] with its catalogue message (the detail's from `messages` when known).
+pub fn missing_why<'a>(
+    needs: impl IntoIterator<Item = &'a str>,
+    collectors: &BTreeMap<String, (CollectorStatus, String)>,
+    messages: &BTreeMap<String, HealthMessages>,
+) -> Option<(String, Message)> {
     for n in needs {
         match collectors.get(n) {
-            None => return Some(format!("collector `{n}` did not run for this bundle")),
+            None => {
+                return Some((
+                    format!("collector `{n}` did not run for this bundle"),
+                    Message::new("coverage.not_evaluated.not_run").text("collector", n),
+                ));
+            }
             Some((status, detail)) if status.gave_nothing() => {
-                return Some(format!("collector `{n}` {}: {detail}", status.words()));
+                let mut m = Message::new("coverage.not_evaluated.gave_nothing")
+                    .text("collector", n)
+                    .msg(
+                        "status",
+                        Message::new(format!("status.{}", status_key(*status))),
+                    );
+                let d = match messages.get(n).and_then(|m| m.detail.clone()) {
+                    Some(d) => d.into(),
+                    None => detail.as_str().into(),
+                };
+                m.args.insert("detail".into(), d);
+                return Some((format!("collector `{n}` {}: {detail}", status.words()), m));
             }
             _ => {}
         }
     }
     None
+}
+
+/// The catalogue key of a collector status (`status.<key>` in `report.toml`).
+pub fn status_key(s: CollectorStatus) -> &'static str {
+    match s {
+        CollectorStatus::Ok => "ok",
+        CollectorStatus::Partial => "partial",
+        CollectorStatus::NotAvailable => "not_available",
+        CollectorStatus::Failed => "failed",
+    }
 }
 
 /// Decides whether and how a rule runs on a bundle.
@@ -75,28 +112,37 @@ pub fn gate(rule: &RuleNeeds<'_>, cfg: &AnalysisConfig, avail: &Available<'_>) -
     if !on {
         return Gate::Disabled;
     }
-    let not_evaluated = |reason: String| {
+    let not_evaluated = |reason: String, m: Message| {
         Gate::NotEvaluated(NotEvaluated {
             rule: rule.id.into(),
             title: rule.title.into(),
             reason,
+            reason_message: Some(m),
         })
     };
-    if let Some(reason) = missing(rule.collectors.iter().copied(), avail.collectors) {
-        return not_evaluated(reason);
+    if let Some((reason, m)) = missing_why(
+        rule.collectors.iter().copied(),
+        avail.collectors,
+        avail.messages,
+    ) {
+        return not_evaluated(reason, m);
     }
     if let Some((c, k)) = rule
         .kinds
         .iter()
         .find(|(c, k)| !avail.kinds.contains(&(c.to_string(), k.to_string())))
     {
-        return not_evaluated(format!(
-            "no `{k}` records from `{c}` in this bundle (offline image, or not readable)"
-        ));
+        return not_evaluated(
+            format!("no `{k}` records from `{c}` in this bundle (offline image, or not readable)"),
+            Message::new("coverage.not_evaluated.no_records")
+                .text("kind", k)
+                .text("collector", c),
+        );
     }
     if rule.packages && !avail.has_package_db {
         return not_evaluated(
             "no package database in the bundle: package ownership unknown".into(),
+            Message::new("coverage.not_evaluated.no_package_db"),
         );
     }
     let reads = rule
@@ -106,11 +152,14 @@ pub fn gate(rule: &RuleNeeds<'_>, cfg: &AnalysisConfig, avail: &Available<'_>) -
         .chain(rule.kinds.iter().map(|(c, _)| *c))
         .chain(rule.packages.then_some("packages"));
     let partial =
-        partial_reason(reads, avail.incomplete).map(|(collectors, missing)| PartialEvaluation {
-            rule: rule.id.into(),
-            title: rule.title.into(),
-            collectors,
-            missing,
+        partial_reason(reads, avail.incomplete, avail.messages).map(|(collectors, missing, m)| {
+            PartialEvaluation {
+                rule: rule.id.into(),
+                title: rule.title.into(),
+                collectors,
+                missing,
+                missing_message: Some(m),
+            }
         });
     Gate::Evaluate {
         weight,
@@ -162,6 +211,7 @@ mod tests {
             kinds: &kinds,
             has_package_db: false,
             incomplete: &incomplete,
+            messages: &BTreeMap::new(),
         };
         let mut cfg = AnalysisConfig::default();
         assert!(matches!(

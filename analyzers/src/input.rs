@@ -34,6 +34,9 @@ pub struct BundleInput<'a> {
     /// something that matters (see [`crate::completeness`]); rules needing them are reported
     /// as evaluated on partial data.
     pub incomplete: BTreeMap<String, String>,
+    /// Collector name → its detail and its reason of `incomplete` as catalogue messages, for
+    /// reports in the responder's language (see [`crate::completeness::HealthMessages`]).
+    pub health: BTreeMap<String, crate::completeness::HealthMessages>,
     /// Collector name → records with their 1-based line numbers.
     pub records: BTreeMap<String, Vec<(usize, serde_json::Value)>>,
     /// Member name → SHA-256, for every member of the bundle.

@@ -7,13 +7,14 @@
 //! is listed as evaluated on partial data. Fleet-level findings get their titles, MITRE ids and severities
 //! from the rule descriptors in the same way.
 
+use crate::completeness::HealthMessages;
 use crate::config::AnalysisConfig;
 use crate::gating::{Available, Gate, RuleNeeds, gate};
 use crate::scoring::rescore;
 use dossier_plugin_api::CollectorStatus;
 use dossier_plugin_api::analysis::{
-    Class, CollectorGap, Finding, HostAnalysis, NotEvaluated, PartialEvaluation, PluginUse,
-    Severity,
+    Class, CollectorGap, Finding, HostAnalysis, Message, NotEvaluated, PartialEvaluation,
+    PluginUse, Severity,
 };
 use dossier_plugin_api::analyzer::{
     AnalyzerInfo, FleetFinding, HostFindings, RuleDescriptor, RuleScope,
@@ -31,6 +32,7 @@ fn gate_host_rules<'i>(
     info: &'i AnalyzerInfo,
     collectors: &BTreeMap<String, (CollectorStatus, String)>,
     incomplete: &BTreeMap<String, String>,
+    messages: &BTreeMap<String, HealthMessages>,
     cfg: &AnalysisConfig,
 ) -> BTreeMap<&'i str, Evaluable<'i>> {
     // Plugins declare collectors only; record kinds and package ownership are theirs to check.
@@ -40,6 +42,7 @@ fn gate_host_rules<'i>(
         kinds: &kinds,
         has_package_db: true,
         incomplete,
+        messages,
     };
     let mut evaluable = BTreeMap::new();
     for r in info.rules.iter().filter(|r| r.scope == RuleScope::Host) {
@@ -80,18 +83,25 @@ fn plugin_failed(
             rule: r.id.clone(),
             title: r.title.clone(),
             reason: format!("analyzer plugin `{}` failed: {e}", info.name),
+            reason_message: Some(
+                Message::new("coverage.not_evaluated.plugin_failed")
+                    .text("name", &info.name)
+                    .text("error", &e),
+            ),
         });
     }
     a.gaps.push(CollectorGap {
         collector: format!("analyzer plugin {}", info.name),
         status: CollectorStatus::Failed,
         detail: e,
+        detail_message: None,
     });
 }
 
 /// Folds one analyzer plugin's result into `a` and recomputes score and verdict. `used` is
 /// recorded in `a.plugins`. `incomplete` names the collectors whose data is incomplete and why
 /// (see [`crate::completeness`]). Returns the host's fleet facts, if the analyzer gave any.
+#[allow(clippy::too_many_arguments)] // the collectors' state in three maps, as the engine has it
 pub fn merge(
     a: &mut HostAnalysis,
     info: &AnalyzerInfo,
@@ -99,10 +109,11 @@ pub fn merge(
     result: Result<HostFindings, String>,
     collectors: &BTreeMap<String, (CollectorStatus, String)>,
     incomplete: &BTreeMap<String, String>,
+    messages: &BTreeMap<String, HealthMessages>,
     cfg: &AnalysisConfig,
 ) -> Option<serde_json::Value> {
     a.plugins.push(used);
-    let mut evaluable = gate_host_rules(a, info, collectors, incomplete, cfg);
+    let mut evaluable = gate_host_rules(a, info, collectors, incomplete, messages, cfg);
     let out = match result {
         Ok(out) => out,
         Err(e) => {
@@ -128,6 +139,7 @@ pub fn merge(
                 rule: r.id.clone(),
                 title: r.title.clone(),
                 reason: n.reason,
+                reason_message: n.reason_message,
             });
         }
     }
@@ -324,6 +336,7 @@ mod tests {
             Ok(out),
             &ran(),
             &BTreeMap::new(),
+            &BTreeMap::new(),
             &cfg,
         );
         assert_eq!(facts, Some(serde_json::json!([1])));
@@ -351,6 +364,7 @@ mod tests {
             Ok(HostFindings::default()),
             &BTreeMap::new(),
             &BTreeMap::new(),
+            &BTreeMap::new(),
             &cfg,
         );
         assert_eq!(a.not_evaluated.len(), 2);
@@ -364,6 +378,7 @@ mod tests {
             used(),
             Err("boom".into()),
             &ran(),
+            &BTreeMap::new(),
             &BTreeMap::new(),
             &cfg,
         );
@@ -388,10 +403,20 @@ mod tests {
                 rule: "k-b".into(),
                 title: String::new(),
                 reason: "no data".into(),
+                reason_message: None,
             }],
             fleet_facts: None,
         };
-        merge(&mut a, &info(), used(), Ok(out), &ran(), &incomplete, &cfg);
+        merge(
+            &mut a,
+            &info(),
+            used(),
+            Ok(out),
+            &ran(),
+            &incomplete,
+            &BTreeMap::new(),
+            &cfg,
+        );
         // k-a ran (and fired) on partial data; k-b was not evaluated; the fleet rule is not a
         // host rule.
         assert_eq!(a.partial.len(), 1, "{:?}", a.partial);
@@ -409,6 +434,7 @@ mod tests {
             used(),
             Ok(HostFindings::default()),
             &ran(),
+            &BTreeMap::new(),
             &BTreeMap::new(),
             &cfg,
         );

@@ -193,6 +193,7 @@ pub fn apply_allow(
                     member: item.member.clone(),
                     line: item.line,
                     what: format!("{} {}", item.item.kind, item.item.key),
+                    what_message: None,
                 }],
             });
         }

@@ -4,7 +4,7 @@
 
 use crate::input::{BundleInput, Header, MemberReader};
 use dossier_i18n::{Lang, catalog, placeholders};
-use dossier_plugin_api::analysis::{Arg, Finding, Message};
+use dossier_plugin_api::analysis::{Arg, Evidence, Finding, HostAnalysis, Message};
 use dossier_plugin_api::{CollectorStatus, Timestamp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -37,6 +37,7 @@ pub fn input<'a>(
         },
         collectors,
         incomplete: BTreeMap::new(),
+        health: BTreeMap::new(),
         records,
         members: [
             ("records/proc.jsonl".to_string(), "a".repeat(64)),
@@ -76,6 +77,9 @@ pub fn check_messages(findings: &[Finding]) -> Result<(), String> {
             }
             continue;
         };
+        for e in &f.evidence {
+            check_evidence(e).map_err(|err| format!("{}: {err}", f.rule))?;
+        }
         let en = catalog(Lang::En).render(m);
         if en != f.explanation {
             return Err(format!(
@@ -95,6 +99,86 @@ pub fn check_messages(findings: &[Finding]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Checks the catalogue messages of what an analysis could not see (every analysis of the
+/// tests runs it, see `engine::analyze`): every rule not evaluated and every rule evaluated
+/// on partial data has a message rendering its English text, and so does every collection
+/// gap that has one and every executable's referrers.
+pub fn check_coverage_messages(a: &HostAnalysis) -> Result<(), String> {
+    let pairs = a
+        .not_evaluated
+        .iter()
+        .map(|n| (&n.reason, n.reason_message.as_ref(), true))
+        .chain(
+            a.partial
+                .iter()
+                .map(|p| (&p.missing, p.missing_message.as_ref(), true)),
+        )
+        .chain(
+            a.gaps
+                .iter()
+                .map(|g| (&g.detail, g.detail_message.as_ref(), false)),
+        );
+    for (text, m, needed) in pairs {
+        let Some(m) = m else {
+            if needed {
+                return Err(format!("{text:?} has no message"));
+            }
+            continue;
+        };
+        check_message(m)?;
+        let en = catalog(Lang::En).render(m);
+        if en != *text {
+            return Err(format!("message {en:?} is not {text:?}"));
+        }
+    }
+    for e in &a.executables {
+        let en: Vec<String> = e
+            .referenced_by_messages
+            .iter()
+            .map(|m| catalog(Lang::En).render(m))
+            .collect();
+        if en != e.referenced_by {
+            return Err(format!("referrers {en:?} are not {:?}", e.referenced_by));
+        }
+    }
+    Ok(())
+}
+
+/// An event alert's message (its explanation or risk assessment): every id is in both
+/// catalogues with its placeholders given, and the Chinese rendering keeps every text
+/// argument.
+pub fn check_said(m: &Message) -> Result<(), String> {
+    check_message(m)?;
+    let zh = catalog(Lang::ZhCn).render(m);
+    let mut texts = Vec::new();
+    text_args(m, &mut texts);
+    match texts.iter().find(|t| !zh.contains(t.as_str())) {
+        Some(t) => Err(format!("Chinese {zh:?} lacks the argument {t:?}")),
+        None => Ok(()),
+    }
+}
+
+/// A built-in finding's evidence describes itself with a catalogue message whose English is
+/// its `what` and whose Chinese keeps every argument.
+fn check_evidence(e: &Evidence) -> Result<(), String> {
+    let m = e
+        .what_message
+        .as_ref()
+        .ok_or_else(|| format!("evidence {:?} has no message", e.what))?;
+    let en = catalog(Lang::En).render(m);
+    if en != e.what {
+        return Err(format!("evidence message {en:?} is not {:?}", e.what));
+    }
+    check_message(m)?;
+    let zh = catalog(Lang::ZhCn).render(m);
+    let mut texts = Vec::new();
+    text_args(m, &mut texts);
+    match texts.iter().find(|t| !zh.contains(t.as_str())) {
+        Some(t) => Err(format!("evidence {zh:?} lacks the argument {t:?}")),
+        None => Ok(()),
+    }
 }
 
 /// Every id of a message (nested ones too) is in both catalogues with all its placeholders

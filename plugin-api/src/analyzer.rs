@@ -123,6 +123,7 @@ impl AnalysisInput {
             member,
             line: Some(line),
             what: what.to_string(),
+            what_message: None,
         }
     }
 }

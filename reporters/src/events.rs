@@ -11,8 +11,9 @@
 //! rule), and nothing here reads a clock, so the same bundles give the same bytes.
 
 use crate::markdown::md;
-use crate::words::{comma, rule_title};
+use crate::words::{comma, rendered, rule_title};
 use dossier_i18n::Catalog;
+use dossier_plugin_api::analysis::Message;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -90,8 +91,15 @@ pub struct AlertView {
     pub category: String,
     pub techniques: Vec<TechniqueView>,
     pub description: String,
+    /// `description` as a catalogue message, for reports in the responder's language (not
+    /// in events.json, which is the same in every language).
+    #[serde(skip)]
+    pub description_message: Option<Message>,
     pub evidence: EvidenceView,
     pub risk: String,
+    /// `risk` as a catalogue message (not in events.json).
+    #[serde(skip)]
+    pub risk_message: Option<Message>,
     /// Findings of other sources (a triage bundle of this or another host, another device's
     /// events) that share an indicator with this alert.
     pub related: Vec<String>,
@@ -123,6 +131,17 @@ pub struct EvidenceView {
     pub origins: Vec<String>,
     /// How many events the alert covers.
     pub events: u64,
+}
+
+/// An alert category as analyses name it (`Command and Control`) in the catalogue's language
+/// (`events.category.*`, whose English is the same label); any other text as it is.
+fn category<'a>(c: &'a Catalog, label: &'a str) -> &'a str {
+    let en = crate::words::english();
+    en.ids()
+        .filter(|id| id.starts_with("events.category."))
+        .find(|id| en.get(id) == Some(label))
+        .and_then(|id| c.get(id))
+        .unwrap_or(label)
 }
 
 fn badge(severity: &str, c: &Catalog) -> String {
@@ -264,7 +283,7 @@ fn routine(s: &mut String, r: &EventsReport, c: &Catalog) {
             "| `{}` | {} | {} | {} | {} | {} | {} |",
             x.rule,
             md(rule_title(c, &x.rule, &x.title)),
-            md(&x.category),
+            md(category(c, &x.category)),
             md(&x.device),
             md(&x.first_time),
             x.events,
@@ -319,7 +338,10 @@ fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
     let _ = writeln!(
         s,
         "{}",
-        c.format("events.alert.category", &[("category", &md(&a.category))])
+        c.format(
+            "events.alert.category",
+            &[("category", &md(category(c, &a.category)))]
+        )
     );
     let techniques: Vec<String> = a
         .techniques
@@ -340,7 +362,7 @@ fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
         s,
         "{}\n{}\n",
         c.text("events.alert.description"),
-        a.description.trim()
+        rendered(c, &a.description, a.description_message.as_ref()).trim()
     );
     let e = &a.evidence;
     let _ = writeln!(s, "{}", c.text("events.alert.evidence"));
@@ -379,7 +401,12 @@ fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
             c.format("events.alert.record", &[("record", &md(o))])
         );
     }
-    let _ = writeln!(s, "\n{}\n{}\n", c.text("events.alert.risk"), a.risk.trim());
+    let _ = writeln!(
+        s,
+        "\n{}\n{}\n",
+        c.text("events.alert.risk"),
+        rendered(c, &a.risk, a.risk_message.as_ref()).trim()
+    );
     if !a.related.is_empty() {
         let _ = writeln!(s, "{}", c.text("events.alert.related"));
         for r in &a.related {
@@ -530,6 +557,7 @@ mod tests {
                     name: "Ingress Tool Transfer".into(),
                 }],
                 description: "curl output run by bash".into(),
+                description_message: None,
                 evidence: EvidenceView {
                     time: "2025-11-07T06:46:38.168331Z".into(),
                     last_time: None,
@@ -541,6 +569,7 @@ mod tests {
                     events: 1,
                 },
                 risk: "Code from the network ran as root.".into(),
+                risk_message: None,
                 related: vec!["wazuh1 triage: cron entry runs the same URL".into()],
                 indicators: vec![dossier_plugin_api::analysis::Ioc::Address(
                     "203.0.113.45".into(),

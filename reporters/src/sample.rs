@@ -20,6 +20,7 @@ fn finding(rule: &str, severity: Severity, subject: &str, iocs: Vec<Ioc>) -> Fin
             sha256: "ab".repeat(32),
             line: Some(3),
             what: format!("entry {subject}"),
+            what_message: None,
         }],
         iocs,
         ..Finding::new("", "", vec![], vec![])
@@ -87,6 +88,7 @@ pub fn host(hostname: &str, bundle: &str, severities: &[Severity]) -> HostAnalys
             path: "/tmp/x".into(),
             sha256: Some("cd".repeat(32)),
             referenced_by: vec!["process 42".into()],
+            referenced_by_messages: vec![],
             member: None,
             packaged: false,
         }],
@@ -105,5 +107,6 @@ pub fn partial(rule: &str) -> PartialEvaluation {
         title: format!("Title of {rule}"),
         collectors: vec!["accounts".into()],
         missing: "accounts: 1 permission denied: /etc/shadow".into(),
+        missing_message: None,
     }
 }

@@ -9,7 +9,7 @@
 
 use dossier_i18n::Catalog;
 use dossier_plugin_api::CollectorStatus;
-use dossier_plugin_api::analysis::{Finding, Severity};
+use dossier_plugin_api::analysis::{Evidence, ExecutableSeen, Finding, Message, Severity};
 
 pub use dossier_i18n::{Lang, catalog};
 
@@ -78,6 +78,36 @@ pub fn explanation(c: &Catalog, f: &Finding) -> String {
     match &f.message {
         Some(m) => c.render(m),
         None => f.explanation.clone(),
+    }
+}
+
+/// An English text an analysis carries, or its catalogue message rendered in the catalogue's
+/// language when it has one (a rule's not-evaluated reason, what a partial evaluation missed,
+/// a collection gap's detail). Plugins and older analyses carry the English text only.
+pub fn rendered(c: &Catalog, text: &str, message: Option<&Message>) -> String {
+    match message {
+        Some(m) => c.render(m),
+        None => text.to_string(),
+    }
+}
+
+/// What a piece of evidence is, in the catalogue's language when it has a message.
+pub fn evidence_what(c: &Catalog, e: &Evidence) -> String {
+    rendered(c, &e.what, e.what_message.as_ref())
+}
+
+/// What refers to an executable (`process 812, unit x.service`), in the catalogue's language
+/// when the analysis gives the referrers as messages (one per English referrer).
+pub fn referrers(c: &Catalog, e: &ExecutableSeen) -> String {
+    if e.referenced_by_messages.len() == e.referenced_by.len() {
+        let parts: Vec<String> = e
+            .referenced_by_messages
+            .iter()
+            .map(|m| c.render(m))
+            .collect();
+        comma(c, &parts)
+    } else {
+        comma(c, &e.referenced_by)
     }
 }
 

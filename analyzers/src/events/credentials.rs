@@ -9,8 +9,8 @@
 //! Commands that only look at a file's metadata (ls, stat, chmod...) are not reads.
 
 use super::view::{View, base, mentions, packaged};
-use super::{Hit, event_iocs};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use super::{ArgExt, Hit, event_iocs, parent_arg, process_arg, say, who_arg};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 
 /// What kind of secret a path holds, and its technique.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,16 +26,6 @@ impl Secret {
             Secret::Shadow => "T1003.008",
             Secret::SshKey => "T1552.004",
             Secret::Browser => "T1555.003",
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Secret::Shadow => "the password hashes of the host's accounts",
-            Secret::SshKey => {
-                "an SSH private key (whoever holds it logs on wherever its public key is authorized)"
-            }
-            Secret::Browser => "a browser's saved passwords or session cookies",
         }
     }
 }
@@ -269,11 +259,6 @@ pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
 
 fn hit(v: &View, path: &str, s: Secret, how: &str, cmd: Option<&str>) -> Hit {
     let who = v.user().unwrap_or("an unknown account");
-    let prog = v
-        .proc
-        .as_ref()
-        .map(|p| p.label())
-        .unwrap_or_else(|| "a process".into());
     let failed = v.ev.outcome.as_deref() == Some("failure");
     let owner = path
         .strip_prefix("/home/")
@@ -306,39 +291,48 @@ fn hit(v: &View, path: &str, s: Secret, how: &str, cmd: Option<&str>) -> Hit {
     } else {
         Severity::High
     };
-    let cmd_text = cmd.map(|c| format!(" (`{c}`)")).unwrap_or_default();
-    let explanation = format!(
-        "{prog} running as `{who}`{} {how} {path}{cmd_text}{}: it holds {}.{}{}",
-        v.parent_label()
-            .map(|p| format!(" (parent {p})"))
-            .unwrap_or_default(),
-        if failed { " but was refused" } else { "" },
-        s.what(),
-        if copies {
-            " The command copies or encodes it, as exfiltration does."
+    let note = |on: bool, id: &str| {
+        if on {
+            Arg::Message(Message::new(id))
         } else {
-            ""
-        },
-        if own_key {
-            " The key belongs to the same account."
-        } else {
-            ""
+            Arg::Text(String::new())
         }
-    );
+    };
+    let prog = match &v.proc {
+        Some(p) => process_arg(p),
+        None => Arg::Message(Message::new("event-said.a-process")),
+    };
+    let cmd_arg = match cmd {
+        Some(c) => Arg::Message(Message::new("event-said.command").text("command", c)),
+        None => Arg::Text(String::new()),
+    };
+    let how = match how {
+        "opened" => "event-said.opened",
+        _ => "event-said.ran-reading",
+    };
+    let secret = match s {
+        Secret::Shadow => "event-said.secret-shadow",
+        Secret::SshKey => "event-said.secret-ssh-key",
+        Secret::Browser => "event-said.secret-browser",
+    };
+    let explanation = Message::new("event-said.credential")
+        .arg("prog", prog)
+        .arg("who", who_arg(v))
+        .arg("parent", parent_arg(v))
+        .msg("how", say(how, &[("path", &path)]))
+        .arg("command", cmd_arg)
+        .arg("refused", note(failed, "event-said.refused"))
+        .msg("secret", Message::new(secret))
+        .arg("copies", note(copies, "event-said.copies"))
+        .arg("own", note(own_key, "event-said.own-key"));
     let risk = match s {
-        Secret::Shadow => format!(
-            "With the hashes, passwords can be cracked offline and reused on other hosts. Establish why {who} read them; if unexplained, rotate the passwords of the host's accounts and look for the same accounts' logons elsewhere."
-        ),
-        Secret::SshKey => format!(
-            "Whoever holds {path} can log on wherever its public key is authorized. If the read is unexplained, replace the key and remove its public half from authorized_keys everywhere."
-        ),
-        Secret::Browser => format!(
-            "Saved passwords and session cookies give access to the owner's web accounts without the password. If unexplained, revoke the sessions and change the passwords stored in {path}."
-        ),
+        Secret::Shadow => say("event-risk.shadow", &[("who", &who)]),
+        Secret::SshKey => say("event-risk.ssh-key", &[("path", &path)]),
+        Secret::Browser => say("event-risk.browser", &[("path", &path)]),
     };
     let mut iocs = vec![Ioc::Path(path.to_string())];
     iocs.extend(event_iocs(v));
-    Hit::new("event-credential-access", severity, path, explanation, risk)
+    Hit::said("event-credential-access", severity, path, explanation, risk)
         .techniques(vec![s.technique()])
         .field("Secret", path)
         .iocs(iocs)

@@ -8,8 +8,9 @@
 //! whatever their number.
 
 use super::view::{Bounded, View, base};
-use super::{EvidenceEvent, Hit, MAX_EVIDENCE};
-use dossier_plugin_api::analysis::Severity;
+use super::{ArgExt, EvidenceEvent, Hit, MAX_EVIDENCE, process_arg, say, who_arg};
+use crate::rules::common::comma_list;
+use dossier_plugin_api::analysis::{Arg, Message, Severity};
 
 /// Window of a burst. An intruder's first look at a host (or a post-exploitation script's)
 /// takes seconds to a couple of minutes; five minutes holds it with room to spare while an
@@ -36,6 +37,20 @@ const KINDS: [(&str, &str); 9] = [
     ("privileges", "T1033"),
     ("setuid files", "T1083"),
     ("hardware", "T1082"),
+];
+
+/// The catalogue ids of the kinds' names, in the order of [`KINDS`] (their English is the
+/// name).
+const KIND_IDS: [&str; 9] = [
+    "event-said.kind-user",
+    "event-said.kind-system",
+    "event-said.kind-network",
+    "event-said.kind-connections",
+    "event-said.kind-processes",
+    "event-said.kind-accounts",
+    "event-said.kind-privileges",
+    "event-said.kind-setuid",
+    "event-said.kind-hardware",
 ];
 
 /// The discovery kind of a command line (index into [`KINDS`]).
@@ -145,16 +160,17 @@ pub(crate) fn check(v: &View, st: &mut State, out: &mut Vec<Hit>) {
         })
     }) {
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-agent-inventory",
                 Severity::Info,
                 format!("{agent} discovery commands"),
-                format!(
-                    "{agent} ran `{cmd}` ({} discovery) from its own installed place as `{}`: routine inventory of processes, files and the system.",
-                    KINDS[k].0,
-                    v.user().unwrap_or("an unknown account")
-                ),
-                format!("Expected behaviour of {agent}; its commands need root to see every process. No risk by itself."),
+                say(
+                    "event-said.agent-discovery",
+                    &[("agent", &agent), ("cmd", &cmd)],
+                )
+                .msg("kind", Message::new(KIND_IDS[k]))
+                .arg("who", who_arg(v)),
+                say("event-risk.agent-discovery", &[("agent", &agent)]),
             )
             .field("Discovery", KINDS[k].0),
         );
@@ -213,7 +229,6 @@ fn burst_hit(
     first_time: Option<String>,
     earlier: Vec<EvidenceEvent>,
 ) -> Hit {
-    let who = v.user().unwrap_or("an unknown account");
     let names: Vec<&str> = kinds.iter().map(|i| KINDS[*i].0).collect();
     let mut techniques: Vec<&'static str> = Vec::new();
     for i in kinds {
@@ -227,34 +242,40 @@ fn burst_hit(
         .and_then(|p| p.exe.as_deref())
         .and_then(crate::rules::common::unusual_location);
     let (severity, context) = if v.web_context() || odd_parent.is_some() || v.taint.is_some() {
-        (
-            Severity::High,
-            "The parent is a web server, runs as a web service account, lives in an unusual place or descends from a process of the intrusion: reconnaissance through a foothold.",
-        )
+        (Severity::High, "event-said.discovery-foothold")
     } else if v.interactive() {
-        (
-            Severity::Low,
-            "A person at a terminal ran them: an administrator's first look at a host does the same.",
-        )
+        (Severity::Low, "event-said.discovery-terminal")
     } else {
-        (
-            Severity::Medium,
-            "No terminal is behind them and the parent is no known agent: a script surveying the host.",
-        )
+        (Severity::Medium, "event-said.discovery-script")
     };
-    let mut h = Hit::new(
+    // The parent's label (`sshd (pid 416601)`), else its key (`user alice`).
+    let label_arg = match (v.ancestors.first(), v.user()) {
+        (Some(p), _) => process_arg(p),
+        (None, Some(u)) if pkey == format!("user {u}") => {
+            Arg::Message(Message::new("event-said.user-key").text("user", u))
+        }
+        _ => Arg::Text(label.to_string()),
+    };
+    let explanation = say(
+        "event-said.discovery",
+        &[
+            ("n", &kinds.len()),
+            ("latest", &v.run_command().unwrap_or("")),
+        ],
+    )
+    .arg("label", label_arg.clone())
+    .arg("who", who_arg(v))
+    .arg(
+        "kinds",
+        comma_list(kinds.iter().map(|i| Message::new(KIND_IDS[*i]))),
+    )
+    .msg("context", Message::new(context));
+    let mut h = Hit::said(
         "event-discovery-burst",
         severity,
         format!("{pkey} ({label})"),
-        format!(
-            "{label}, running as `{who}`, ran {} different kinds of discovery command within five minutes ({}); the latest was `{}`. {context}",
-            kinds.len(),
-            names.join(", "),
-            v.run_command().unwrap_or("")
-        ),
-        format!(
-            "Learning who it runs as, what the host is and what it talks to is an intruder's first step after getting in. Check how {label} was started (logon, web request, cron) and what it did next."
-        ),
+        explanation,
+        Message::new("event-risk.discovery").arg("label", label_arg),
     )
     .techniques(techniques)
     .field("Discovery", names.join(", "));
@@ -267,6 +288,14 @@ fn burst_hit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_s_catalogue_name_is_its_english_name() {
+        let en = dossier_i18n::catalog(dossier_i18n::Lang::En);
+        for (id, (name, _)) in KIND_IDS.iter().zip(KINDS) {
+            assert_eq!(en.get(id), Some(name));
+        }
+    }
 
     #[test]
     fn kinds() {

@@ -11,8 +11,8 @@
 //! as Info.
 
 use super::view::{View, base, mentions, packaged};
-use super::{Hit, event_iocs};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use super::{ArgExt, Hit, event_iocs, parent_arg, process_arg, say, who_arg};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 
 const HISTORY_FILES: &[&str] = &[
     ".bash_history",
@@ -80,16 +80,21 @@ pub(crate) fn is_live_log(path: &str) -> bool {
 }
 
 /// What a cleared target is.
-fn target_kind(path: &str) -> Option<(&'static str, &'static str)> {
+fn target_kind(path: &str) -> Option<(Message, &'static str)> {
+    target_id(path).map(|(id, tech)| (Message::new(id), tech))
+}
+
+/// The catalogue id of what a clearing targets (`event-said.target-*`) and its technique.
+fn target_id(path: &str) -> Option<(&'static str, &'static str)> {
     if is_history(path) {
-        Some(("shell history", "T1070.003"))
+        Some(("event-said.target-history", "T1070.003"))
     } else if path == "/var/log/*"
         || path == "/var/log"
         || path.starts_with("/var/log/") && path.ends_with('*')
     {
-        Some(("the system's logs", "T1070.002"))
+        Some(("event-said.target-logs", "T1070.002"))
     } else if is_live_log(path) || matches!(path, "/var/run/utmp" | "/run/utmp") {
-        Some(("a live system log", "T1070.002"))
+        Some(("event-said.target-live-log", "T1070.002"))
     } else {
         None
     }
@@ -129,7 +134,7 @@ fn expand(w: &str, user: Option<&str>) -> String {
 }
 
 /// A clearing action: target, how, severity, technique.
-type Clearing = (String, String, Severity, &'static str);
+type Clearing = (String, Message, Severity, &'static str);
 
 /// Clearing actions in a command line.
 pub(crate) fn in_command(cmd: &str, user: Option<&str>) -> Vec<Clearing> {
@@ -153,7 +158,7 @@ pub(crate) fn in_command(cmd: &str, user: Option<&str>) -> Vec<Clearing> {
     if audit_off {
         out.push((
             "audit system".into(),
-            "stops the audit system or deletes its rules".into(),
+            Message::new("event-said.audit-off"),
             Severity::Medium,
             "T1562.012",
         ));
@@ -177,7 +182,7 @@ fn history_commands(w: &[&str], lower: &str, user: Option<&str>, out: &mut Vec<C
         {
             out.push((
                 format!("shell history of {hist_owner}"),
-                "clears the shell's history (`history -c`)".into(),
+                Message::new("event-said.history-cleared"),
                 Severity::High,
                 "T1070.003",
             ));
@@ -191,7 +196,7 @@ fn history_commands(w: &[&str], lower: &str, user: Option<&str>, out: &mut Vec<C
     if disables {
         out.push((
             format!("history logging of {hist_owner}"),
-            "turns shell history logging off (HISTFILE unset or /dev/null, HISTSIZE=0)".into(),
+            Message::new("event-said.history-off"),
             Severity::Medium,
             "T1562.003",
         ));
@@ -203,10 +208,10 @@ fn deleting_commands(cmd: &str, w: &[&str], user: Option<&str>, out: &mut Vec<Cl
     for (i, x) in w.iter().enumerate() {
         let prog = base(x);
         let how = match prog {
-            "rm" | "unlink" | "srm" => "deletes",
-            "shred" | "wipe" => "shreds",
-            "truncate" => "truncates",
-            "ln" if w[i + 1..].contains(&"/dev/null") => "links to /dev/null",
+            "rm" | "unlink" | "srm" => "event-said.deletes",
+            "shred" | "wipe" => "event-said.shreds",
+            "truncate" => "event-said.truncates",
+            "ln" if w[i + 1..].contains(&"/dev/null") => "event-said.links-null",
             _ => continue,
         };
         for a in w[i + 1..]
@@ -220,7 +225,7 @@ fn deleting_commands(cmd: &str, w: &[&str], user: Option<&str>, out: &mut Vec<Cl
             if let Some((what, tech)) = target_kind(&t) {
                 out.push((
                     t.clone(),
-                    format!("{how} {what} ({t})"),
+                    say(how, &[("target", &t)]).msg("what", what),
                     Severity::High,
                     tech,
                 ));
@@ -238,7 +243,7 @@ fn deleting_commands(cmd: &str, w: &[&str], user: Option<&str>, out: &mut Vec<Cl
             if let Some((what, tech)) = target_kind(&t) {
                 out.push((
                     t.clone(),
-                    format!("empties {what} by redirection ({t})"),
+                    say("event-said.empties", &[("target", &t)]).msg("what", what),
                     Severity::High,
                     tech,
                 ));
@@ -256,7 +261,7 @@ fn deleting_commands(cmd: &str, w: &[&str], user: Option<&str>, out: &mut Vec<Cl
                 if let Some((what, tech)) = target_kind(&t) {
                     out.push((
                         t.clone(),
-                        format!("overwrites {what} with nothing ({t})"),
+                        say("event-said.overwrites", &[("target", &t)]).msg("what", what),
                         Severity::High,
                         tech,
                     ));
@@ -271,17 +276,9 @@ pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
     file_event(v, out);
 }
 
-fn parent_text(v: &View) -> String {
-    v.parent_label()
-        .map(|p| format!(" (parent {p})"))
-        .unwrap_or_default()
-}
-
 /// Clearing in the command an event runs, or in the lines of a recorded script.
 fn commands(v: &View, out: &mut Vec<Hit>) {
     let user = v.user();
-    let who = user.unwrap_or("an unknown account");
-    let parent = parent_text(v);
     let mut cmds: Vec<(&str, Option<usize>)> = Vec::new();
     if let Some(c) = v.run_command() {
         cmds.push((c, None));
@@ -309,12 +306,14 @@ fn commands(v: &View, out: &mut Vec<Hit>) {
         {
             if v.interactive() {
                 out.push(
-                    Hit::new(
+                    Hit::said(
                         "event-log-clearing",
                         Severity::Info,
                         "journal vacuum",
-                        format!("`{who}` ran `{cmd}` at a terminal{parent}: journald drops archived journal files beyond the given age or size."),
-                        "Routine maintenance that shortens log retention; worth a glance only if it follows suspicious activity.",
+                        say("event-said.journal-vacuum", &[("cmd", &cmd)])
+                            .arg("who", who_arg(v))
+                            .arg("parent", parent_arg(v)),
+                        say("event-risk.journal-vacuum", &[]),
                     )
                     .techniques(vec!["T1070.002"]),
                 );
@@ -323,14 +322,18 @@ fn commands(v: &View, out: &mut Vec<Hit>) {
         }
         for (target, how, severity, tech) in in_command(cmd, user) {
             let place = match line {
-                Some(n) => format!("line {n} of a script run by `{who}`{parent}"),
-                None => format!("`{cmd}`, run by `{who}`{parent},"),
-            };
-            let mut h = Hit::new(
+                Some(n) => say("event-said.script-line", &[("n", &n)]),
+                None => say("event-said.command-run", &[("cmd", &cmd)]),
+            }
+            .arg("who", who_arg(v))
+            .arg("parent", parent_arg(v));
+            let mut h = Hit::said(
                 "event-log-clearing",
                 severity,
                 target.clone(),
-                format!("{place} {how}."),
+                Message::new("event-said.clearing")
+                    .msg("place", place)
+                    .msg("how", how),
                 risk(tech, &v.ev.host),
             )
             .techniques(vec![tech])
@@ -348,8 +351,6 @@ fn commands(v: &View, out: &mut Vec<Hit>) {
 
 /// A live log or history file deleted, truncated or renamed (audit, Defender file events).
 fn file_event(v: &View, out: &mut Vec<Hit>) {
-    let who = v.user().unwrap_or("an unknown account");
-    let parent = parent_text(v);
     let deleting = matches!(
         v.action(),
         "unlink"
@@ -372,25 +373,34 @@ fn file_event(v: &View, out: &mut Vec<Hit>) {
     if routine_actor(v, &path) {
         return;
     }
-    let prog = v
-        .proc
-        .as_ref()
-        .map(|p| p.label())
-        .unwrap_or_else(|| "a process".into());
+    let prog = match &v.proc {
+        Some(p) => process_arg(p),
+        None => Arg::Message(Message::new("event-said.a-process")),
+    };
     let verb = match v.action() {
-        "unlink" | "unlinkat" | "FileDeleted" => "deleted",
-        "truncate" | "ftruncate" => "truncated",
-        _ => "renamed away",
+        "unlink" | "unlinkat" | "FileDeleted" => "event-said.file-deleted",
+        "truncate" | "ftruncate" => "event-said.file-truncated",
+        _ => "event-said.file-renamed",
     };
     out.push(
-        Hit::new(
+        Hit::said(
             "event-log-clearing",
             Severity::High,
             path.clone(),
-            format!(
-                "{prog}, running as `{who}`{parent}, {verb} {what} {path}{}; no log rotation or package tool was behind it.",
-                v.actor_command().map(|c| format!(" (`{c}`)")).unwrap_or_default()
-            ),
+            say(verb, &[("path", &path)])
+                .arg("prog", prog)
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .msg("what", what)
+                .arg(
+                    "command",
+                    match v.actor_command() {
+                        Some(c) => {
+                            Arg::Message(Message::new("event-said.command").text("command", c))
+                        }
+                        None => Arg::Text(String::new()),
+                    },
+                ),
             risk(tech, &v.ev.host),
         )
         .techniques(vec![tech])
@@ -399,21 +409,14 @@ fn file_event(v: &View, out: &mut Vec<Hit>) {
     );
 }
 
-fn risk(tech: &str, host: &str) -> String {
-    match tech {
-        "T1070.003" => format!(
-            "Erasing a shell's history hides what was typed on {host}; people rarely do it to their own history. Recover what other sources recorded (audit execve records, the sensor's process events) for the same account and time."
-        ),
-        "T1562.003" => format!(
-            "With history off, later commands on {host} leave no trace in the account's history file. Rely on audit and sensor records for what followed."
-        ),
-        "T1562.012" => format!(
-            "Without the audit system, {host} stops recording executions, logons and file changes. Find out who stopped it and what happened after."
-        ),
-        _ => format!(
-            "Wiping live logs on {host} removes the record of logons and commands, typically right after an intrusion. Compare with copies kept elsewhere (a log server, the sensor) for the time before the wipe."
-        ),
-    }
+fn risk(tech: &str, host: &str) -> Message {
+    let id = match tech {
+        "T1070.003" => "event-risk.history-erased",
+        "T1562.003" => "event-risk.history-off",
+        "T1562.012" => "event-risk.audit-off",
+        _ => "event-risk.logs-wiped",
+    };
+    say(id, &[("host", &host)])
 }
 
 #[cfg(test)]

@@ -15,11 +15,11 @@ use super::view::{
     Bounded, View, agent_dir, base, first_url, is_ip, loopback, packaged, private_addr,
     script_path, unusual_paths, url_hosts,
 };
-use super::{Hit, event_iocs};
-use crate::rules::common::unusual_location;
+use super::{ArgExt, Hit, catalog_en, event_iocs, parent_arg, say, server, who_arg};
+use crate::rules::common::{unusual_location, unusual_location_msg};
 use crate::rules::content;
 use base64::Engine;
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 
 /// Files and processes remembered per host: a CI host builds a few thousand binaries a day;
 /// past this the oldest are forgotten (a forgotten download is judged as any program in its
@@ -236,21 +236,6 @@ fn who(v: &View) -> String {
     v.user().unwrap_or("an unknown account").to_string()
 }
 
-fn parent_text(v: &View) -> String {
-    match v.parent_label() {
-        Some(p) => format!(" (parent {p})"),
-        None => String::new(),
-    }
-}
-
-fn web_note(v: &View) -> &'static str {
-    if v.web_context() {
-        " It ran in a web server's process tree or as a web service account: the likely way in is the web application."
-    } else {
-        ""
-    }
-}
-
 /// The first IPv4 or IPv6 literal in a text.
 fn first_ip(text: &str) -> Option<String> {
     text.split(|c: char| !(c.is_ascii_hexdigit() || c == '.' || c == ':'))
@@ -303,11 +288,12 @@ fn url_iocs(cmd: &str) -> Vec<Ioc> {
 /// A hit for a dangerous command or script line (`line`: its number in the script).
 fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Vec<Hit>) {
     let who = who(v);
-    let parent = parent_text(v);
     let place = match line {
-        Some(n) => format!("line {n} of a script run by `{who}`{parent}"),
-        None => format!("a command run by `{who}`{parent}"),
-    };
+        Some(n) => say("event-said.script-line", &[("n", &n)]),
+        None => Message::new("event-said.command-by"),
+    }
+    .arg("who", who_arg(v))
+    .arg("parent", parent_arg(v));
     let mut iocs = url_iocs(cmd);
     iocs.extend(
         unusual_paths(cmd, None)
@@ -319,29 +305,39 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
         Some(n) => h.field("Script line", format!("{n}: {cmd}")),
         None => h,
     };
+    let said = |id: &str| {
+        say(id, &[("cmd", &cmd)])
+            .msg("place", place.clone())
+            .arg("why", why_arg(cmd, why))
+            .arg("web", web_arg(v))
+    };
     let hit = match classify(why) {
         Kind::Download => {
             let url = first_url(cmd).unwrap_or("the network");
             let bare = url_hosts(cmd).iter().any(|h| is_ip(h)) && url.starts_with("http://");
             let subject = first_url(cmd).map_or_else(|| cmd.to_string(), str::to_string);
-            Hit::new(
+            let url_arg = match first_url(cmd) {
+                Some(u) => Arg::Text(u.to_string()),
+                None => Arg::Message(Message::new("event-said.the-network")),
+            };
+            let bare = if bare {
+                Arg::Message(Message::new("event-said.bare-ip"))
+            } else {
+                Arg::Text(String::new())
+            };
+            Hit::said(
                 "event-download-exec",
                 Severity::High,
                 subject,
-                format!(
-                    "In {place}, `{cmd}` {why}: what {url} served ran with `{who}`'s rights without ever being a file anyone reviewed.{}{}",
-                    if bare {
-                        " The server is a bare IP address over plain HTTP, as droppers use."
-                    } else {
-                        ""
-                    },
-                    web_note(v)
-                ),
-                format!(
-                    "Code of the server's choosing ran on {} as `{who}`; it typically installs a foothold (a program in /tmp, a cron entry, a key). Find what {url} served (proxy logs, a copy on disk), what the same parent started next, and block {}.",
-                    v.ev.host,
-                    url_hosts(cmd).first().map_or("the server", String::as_str)
-                ),
+                said("event-said.download-exec")
+                    .arg("url", url_arg)
+                    .arg("who", who_arg(v))
+                    .arg("bare", bare),
+                say(
+                    "event-risk.download-exec",
+                    &[("host", &v.ev.host), ("who", &who), ("url", &url)],
+                )
+                .arg("server", server(url_hosts(cmd).first())),
             )
         }
         Kind::Shell => {
@@ -350,61 +346,83 @@ fn pattern_hit(v: &View, cmd: &str, why: &str, line: Option<usize>, out: &mut Ve
             let addr = peer
                 .as_deref()
                 .map(|p| p.rsplit_once(':').map_or(p, |(a, _)| a).to_string());
-            Hit::new(
+            let peer_arg = match &peer {
+                Some(p) => Arg::Text(p.clone()),
+                None => Arg::Message(Message::new("event-said.a-peer")),
+            };
+            Hit::said(
                 "event-reverse-shell",
                 Severity::Critical,
                 addr.unwrap_or_else(|| cmd.to_string()),
-                format!(
-                    "In {place}, `{cmd}` {why}: a shell whose input and output go to {} — someone there types commands on {} as `{who}`.{}",
-                    peer.as_deref().unwrap_or("a network peer"),
-                    v.ev.host,
-                    web_note(v)
-                ),
-                format!(
-                    "Interactive remote control of the host as `{who}`. Treat the host as compromised: isolate it, find the peer's other connections and what ran under this shell, and look for the persistence that usually follows."
-                ),
+                said("event-said.shell-command")
+                    .arg("peer", peer_arg)
+                    .text("host", &v.ev.host)
+                    .arg("who", who_arg(v)),
+                say("event-risk.reverse-shell-command", &[("who", &who)]),
             )
             .iocs(peer.iter().filter_map(|p| {
                 let a = p.split(':').next().unwrap_or(p);
                 is_ip(a).then(|| Ioc::Address(a.to_string()))
             }))
         }
-        Kind::Decode => decode_hit(v, cmd, why, &place),
-        Kind::Background | Kind::Location => Hit::new(
+        Kind::Decode => decode_hit(cmd, said("event-said.encoded")),
+        Kind::Background | Kind::Location => Hit::said(
             "event-exec-unusual-location",
             Severity::Medium,
             unusual_paths(cmd, None)
                 .first()
                 .map_or_else(|| cmd.to_string(), |(p, _)| p.clone()),
-            format!("In {place}, `{cmd}` {why}.{}", web_note(v)),
-            "Programs started in the background from throw-away or hidden places are how implants are kept running. Identify the program, its origin and its connections.".to_string(),
+            said("event-said.pattern"),
+            say("event-risk.background", &[]),
         ),
     };
     out.push(with_line(hit).iocs(iocs));
 }
 
-/// A decoded payload run: the base64 text decoded and judged again.
-fn decode_hit(v: &View, cmd: &str, why: &str, place: &str) -> Hit {
+/// What a command or script line does (`why`, from the content detectors) as the detectors'
+/// catalogue message when it renders the same English, else as it is.
+fn why_arg(cmd: &str, why: &str) -> Arg {
+    [
+        content::hook_line_pattern_msg(cmd),
+        content::command_pattern_msg(cmd),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|m| catalog_en().render(m) == why)
+    .map_or_else(|| Arg::Text(why.to_string()), Arg::Message)
+}
+
+/// The note on a web server's process tree, or nothing.
+fn web_arg(v: &View) -> Arg {
+    if v.web_context() {
+        Arg::Message(Message::new("event-said.web-note"))
+    } else {
+        Arg::Text(String::new())
+    }
+}
+
+/// A decoded payload run: the base64 text decoded and judged again. `said` is the
+/// explanation's message (`event-said.encoded`) without its `decoded` part.
+fn decode_hit(cmd: &str, said: Message) -> Hit {
     let decoded = decode_base64(cmd);
     let inner = decoded.as_deref().and_then(content::hook_line_pattern);
     let severity = match inner.as_deref().map(classify) {
         Some(Kind::Shell) => Severity::Critical,
         _ => Severity::High,
     };
-    let mut h = Hit::new(
+    let decoded_arg = match (&decoded, &inner) {
+        (Some(d), Some(w)) => Arg::Message(
+            say("event-said.decoded-which", &[("decoded", &d)]).arg("which", why_arg(d, w)),
+        ),
+        (Some(d), None) => Arg::Message(say("event-said.decoded", &[("decoded", &d)])),
+        _ => Arg::Text(String::new()),
+    };
+    let mut h = Hit::said(
         "event-encoded-command",
         severity,
         cmd.to_string(),
-        format!(
-            "In {place}, `{cmd}` {why}, so that what runs does not show in the command line.{}{}",
-            match (&decoded, &inner) {
-                (Some(d), Some(w)) => format!(" Decoded, it reads `{d}`, which {w}."),
-                (Some(d), None) => format!(" Decoded, it reads `{d}`."),
-                _ => String::new(),
-            },
-            web_note(v)
-        ),
-        "Hiding a command from whoever reads the logs is done by intruders, not administrators. Decode it fully, run what it does past the other alerts of this host, and check the same parent's other commands.".to_string(),
+        said.arg("decoded", decoded_arg),
+        say("event-risk.encoded", &[]),
     );
     if let Some(d) = &decoded {
         h = h.field("Decoded", d.clone()).iocs(url_iocs(d));
@@ -443,23 +461,22 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
         return;
     }
     let named = facts.named;
-    let names = if named.is_empty() {
-        String::new()
+    let names_arg = if named.is_empty() {
+        Arg::Text(String::new())
     } else {
-        format!(" It names {}.", named.join(", "))
+        Arg::Message(say("event-said.names", &[("names", &named.join(", "))]))
     };
-    let who = who(v);
-    let parent = parent_text(v);
     if let Some(s) = sysstat_script(cmd) {
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-system-monitoring",
                 Severity::Info,
                 s,
-                format!(
-                    "sysstat's `{s}` ran as `{who}`{parent} (`{cmd}`): it collects system activity data (CPU, memory, disk, network counters) into the daily files under /var/log/sysstat.{names} Its lines hold no download, network shell or decoding."
-                ),
-                "Routine performance data collection from the packaged sysstat scripts, usually every ten minutes from cron or a systemd timer. No risk by itself; a script of this name run from elsewhere would be judged by the other rules.",
+                say("event-said.sysstat", &[("s", &s), ("cmd", &cmd)])
+                    .arg("who", who_arg(v))
+                    .arg("parent", parent_arg(v))
+                    .arg("names", names_arg.clone()),
+                say("event-risk.sysstat", &[]),
             )
             .field("Script", s),
         );
@@ -470,16 +487,18 @@ fn script(v: &View, st: &mut State, text: &str, out: &mut Vec<Hit>) {
             .map_or_else(|| v.exe().unwrap_or("script").to_string(), str::to_string);
         let name = base(&script).to_string();
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-agent-inventory",
                 Severity::Info,
                 name.clone(),
-                format!(
-                    "{agent} ran its script `{name}` as `{who}`{parent} from its install directory (`{cmd}`): inventory or scanning of the host's software and files.{names} Its lines hold no download, network shell or decoding."
-                ),
-                format!(
-                    "Expected behaviour of {agent}: it inspects installed software and running processes to assess exposure (for example to log4j). No risk by itself; it needs root, so the agent's own integrity matters."
-                ),
+                say(
+                    "event-said.agent-script",
+                    &[("agent", &agent), ("name", &name), ("cmd", &cmd)],
+                )
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .arg("names", names_arg),
+                say("event-risk.agent-script", &[("agent", &agent)]),
             )
             .field("Script", script),
         );
@@ -513,32 +532,14 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         return;
     }
     let who = who(v);
-    let parent = parent_text(v);
     let plain_tmp = ["/tmp/", "/var/tmp/", "/run/"]
         .iter()
         .any(|d| path.starts_with(d))
         && !path.split('/').any(|c| c.starts_with('.') && c.len() > 1);
-    let (severity, because) = match prov {
-        Some(Provenance::Downloaded(url)) => (
-            Severity::High,
-            format!(" A download from {url} wrote it on this host earlier."),
-        ),
-        _ if v.web_context() => (
-            Severity::High,
-            " A web server or web service account started it.".to_string(),
-        ),
-        _ if v.taint.is_some() => (
-            Severity::High,
-            format!(
-                " It descends from a process of the intrusion: {}.",
-                v.taint.as_deref().unwrap_or("")
-            ),
-        ),
-        _ if plain_tmp && v.interactive() => (
-            Severity::Low,
-            " A person at a terminal started it.".to_string(),
-        ),
-        _ => (Severity::Medium, String::new()),
+    let (severity, because) = started_because(v, prov, plain_tmp);
+    let why_arg = match unusual_location_msg(&path) {
+        Some(m) if catalog_en().render(&m) == why => Arg::Message(m),
+        _ => Arg::Text(why.to_string()),
     };
     let mut iocs = vec![Ioc::Path(path.clone())];
     iocs.extend(
@@ -551,36 +552,87 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
         iocs.extend(url_iocs(url));
         // Fetch, chmod and run over several commands is download-and-execute too.
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-download-exec",
                 Severity::High,
                 url.clone(),
-                format!(
-                    "`{path}`, which a download from {url} wrote on this host, was then run as `{who}`{parent} (`{cmd}`): download and execute, over several commands."
-                ),
-                format!(
-                    "Code from {url} runs on {} as `{who}`. Get a copy and hash of {path}, find what it does and connects to, and block {}.",
-                    v.ev.host,
-                    url_hosts(url).first().map_or("the server", String::as_str)
-                ),
+                say(
+                    "event-said.download-run",
+                    &[("path", &path), ("url", &url), ("cmd", &cmd)],
+                )
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v)),
+                say(
+                    "event-risk.download-run",
+                    &[
+                        ("url", &url),
+                        ("host", &v.ev.host),
+                        ("who", &who),
+                        ("path", &path),
+                    ],
+                )
+                .arg("server", server(url_hosts(url).first())),
             )
             .iocs(iocs.clone()),
         );
     }
     out.push(
-        Hit::new(
+        Hit::said(
             "event-exec-unusual-location",
             severity,
             path.clone(),
-            format!(
-                "`{path}` was started as `{who}`{parent} (`{cmd}`); {why}, where packages never install programs.{because}"
-            ),
-            format!(
-                "Droppers put their payload where any account can write and few look (/tmp, /dev/shm, dot-directories). Get a copy and hash of {path}, see what it connects to and what started it, and whether cron, units or profiles run it again."
-            ),
+            say(
+                "event-said.unusual-start",
+                &[("path", &path), ("cmd", &cmd)],
+            )
+            .arg("who", who_arg(v))
+            .arg("parent", parent_arg(v))
+            .arg("why", why_arg)
+            .arg("because", because),
+            say("event-risk.unusual-location", &[("path", &path)]),
         )
         .iocs(iocs),
     );
+}
+
+/// The severity of a program started from an unusual place, and what makes it so (a
+/// sentence of the explanation, or nothing).
+fn started_because(v: &View, prov: Option<&Provenance>, plain_tmp: bool) -> (Severity, Arg) {
+    match prov {
+        Some(Provenance::Downloaded(url)) => (
+            Severity::High,
+            Arg::Message(say("event-said.downloaded-earlier", &[("url", &url)])),
+        ),
+        _ if v.web_context() => (
+            Severity::High,
+            Arg::Message(Message::new("event-said.web-started")),
+        ),
+        _ if v.taint.is_some() => (
+            Severity::High,
+            Arg::Message(say(
+                "event-said.tainted",
+                &[("taint", &v.taint.as_deref().unwrap_or(""))],
+            )),
+        ),
+        _ if plain_tmp && v.interactive() => (
+            Severity::Low,
+            Arg::Message(Message::new("event-said.terminal-started")),
+        ),
+        _ => (Severity::Medium, Arg::Text(String::new())),
+    }
+}
+
+/// The severity of a connection out from a program in an unusual place, by where it goes,
+/// and the catalogue id saying so.
+fn reach(addr: &str, port: Option<u16>) -> (Severity, &'static str) {
+    let standard = port.is_some_and(|p| STANDARD_PORTS.contains(&p));
+    if private_addr(addr) {
+        (Severity::Low, "event-said.to-private")
+    } else if standard || port.is_none() {
+        (Severity::Medium, "event-said.to-public-standard")
+    } else {
+        (Severity::High, "event-said.to-public-odd")
+    }
 }
 
 /// A connection out from a shell (a reverse shell) or from a program in an unusual place.
@@ -600,10 +652,9 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
         Some(p) => format!("{addr}:{p}"),
         None => addr.to_string(),
     };
-    let who = who(v);
     let outcome = match v.ev.outcome.as_deref() {
-        Some("failure") => " (the attempt failed or was still in progress)",
-        _ => "",
+        Some("failure") => Arg::Message(Message::new("event-said.attempt-failed")),
+        _ => Arg::Text(String::new()),
     };
     let name = v
         .proc
@@ -618,16 +669,21 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
     ) && !private_addr(addr)
     {
         out.push(
-            Hit::new(
+            Hit::said(
                 "event-reverse-shell",
                 Severity::Critical,
                 addr,
-                format!(
-                    "The shell `{}` running as `{who}`{} connected to {remote}{outcome}: shells do not open network connections of their own unless redirected to a socket (/dev/tcp) — a reverse shell.",
-                    v.actor_command().unwrap_or(&name),
-                    parent_text(v)
-                ),
-                "Interactive remote control of the host. Isolate it, find what ran under this shell and the peer's other connections.",
+                say(
+                    "event-said.shell-connected",
+                    &[
+                        ("shell", &v.actor_command().unwrap_or(&name)),
+                        ("remote", &remote),
+                    ],
+                )
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .arg("outcome", outcome.clone()),
+                say("event-risk.reverse-shell-connection", &[]),
             )
             .iocs(iocs),
         );
@@ -644,24 +700,16 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
         return;
     }
     let why = match (unusual_location(exe), prov) {
-        (_, Some(Provenance::Downloaded(url))) => format!("a download from {url} wrote it"),
-        (Some(w), _) => w,
+        (_, Some(Provenance::Downloaded(url))) => {
+            Arg::Message(say("event-said.downloaded-it", &[("url", &url)]))
+        }
+        (Some(w), _) => match unusual_location_msg(exe) {
+            Some(m) if catalog_en().render(&m) == w => Arg::Message(m),
+            _ => Arg::Text(w),
+        },
         (None, _) => return,
     };
-    let standard = peer.port.is_some_and(|p| STANDARD_PORTS.contains(&p));
-    let (severity, how) = if private_addr(addr) {
-        (
-            Severity::Low,
-            "a private address (lateral movement or a local service)",
-        )
-    } else if standard || peer.port.is_none() {
-        (Severity::Medium, "a public address on a standard port")
-    } else {
-        (
-            Severity::High,
-            "a public address on a non-standard port, as command-and-control channels use",
-        )
-    };
+    let (severity, how) = reach(addr, peer.port);
     iocs.push(Ioc::Path(exe.to_string()));
     iocs.extend(
         v.ev.process
@@ -670,17 +718,17 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
             .map(Ioc::Sha256),
     );
     out.push(
-        Hit::new(
+        Hit::said(
             "event-c2-connection",
             severity,
             addr,
-            format!(
-                "`{exe}` (running as `{who}`{}) connected to {remote}{outcome}, {how}; {why}.",
-                parent_text(v)
-            ),
-            format!(
-                "A program dropped in a throw-away place talking to {addr} is the usual shape of an implant calling home. Block {addr}, capture the program, and look for the same address and hash on other hosts."
-            ),
+            say("event-said.c2", &[("exe", &exe), ("remote", &remote)])
+                .arg("who", who_arg(v))
+                .arg("parent", parent_arg(v))
+                .arg("outcome", outcome)
+                .msg("how", Message::new(how))
+                .arg("why", why),
+            say("event-risk.c2", &[("addr", &addr)]),
         )
         .iocs(iocs),
     );

@@ -11,8 +11,8 @@
 //! and per host and account, bounded.
 
 use super::view::{Bounded, View, loopback, private_addr};
-use super::{EvidenceEvent, Hit, MAX_EVIDENCE};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use super::{ArgExt, EvidenceEvent, Hit, MAX_EVIDENCE, say};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 use std::collections::VecDeque;
 
 /// Failures from one address that make guessing: fail2ban's defaults ban at five failures
@@ -161,24 +161,32 @@ fn failure(v: &View, st: &mut State, addr: &str, account: &str, now: i64, out: &
         "further sources".to_string()
     };
     let spray = accounts.len() >= 3;
-    let mut h = Hit::new(
+    let tried = if accounts.len() == 1 {
+        "event-said.one-account"
+    } else {
+        "event-said.several-accounts"
+    };
+    let spray_arg = if spray {
+        Arg::Message(Message::new("event-said.spray"))
+    } else {
+        Arg::Text(String::new())
+    };
+    let mut h = Hit::said(
         "event-brute-force",
         Severity::Medium,
         subject,
-        format!(
-            "{addr} failed to log on to {} at least {FAILURES} times within ten minutes, trying {} ({}).{}",
-            v.ev.host,
-            if accounts.len() == 1 { "one account" } else { "several accounts" },
-            accounts.join(", "),
-            if spray {
-                " Trying many accounts with few passwords each is password spraying."
-            } else {
-                ""
-            }
-        ),
-        format!(
-            "Someone at {addr} is guessing passwords. No logon from it succeeded so far; block it, and make sure the accounts tried have strong passwords or keys only."
-        ),
+        say(
+            "event-said.brute-force",
+            &[
+                ("addr", &addr),
+                ("host", &v.ev.host),
+                ("n", &FAILURES),
+                ("accounts", &accounts.join(", ")),
+            ],
+        )
+        .msg("tried", Message::new(tried))
+        .arg("spray", spray_arg),
+        say("event-risk.brute-force", &[("addr", &addr)]),
     )
     .iocs([Ioc::Address(addr.to_string())])
     .iocs(accounts.iter().map(|a| Ioc::Account(a.clone())));
@@ -211,19 +219,28 @@ fn guessed_then_success(
     let tried = s.accounts.join(", ");
     let failures = s.total;
     let first = s.first_time.clone();
-    let mut h = Hit::new(
+    let by = match v.ev.fields.get("auth_method") {
+        Some(m) => Arg::Message(Message::new("event-said.by-method").text("method", m)),
+        None => Arg::Text(String::new()),
+    };
+    let mut h = Hit::said(
         "event-brute-force-success",
         Severity::High,
         addr,
-        format!(
-            "{addr} failed to log on {failures} times (trying {tried}), at least {FAILURES} of them within ten minutes, then logged on successfully as `{account}`{}.",
-            v.ev.fields
-                .get("auth_method")
-                .map(|m| format!(" by {m}"))
-                .unwrap_or_default()
-        ),
-        format!(
-            "The guessing worked, or the attacker had `{account}`'s password: treat the account as compromised. Disable it or change its password and keys, review everything its session from {addr} did, and block the address."
+        say(
+            "event-said.brute-force-success",
+            &[
+                ("addr", &addr),
+                ("failures", &failures),
+                ("tried", &tried),
+                ("n", &FAILURES),
+                ("account", &account),
+            ],
+        )
+        .arg("by", by),
+        say(
+            "event-risk.brute-force-success",
+            &[("account", &account), ("addr", &addr)],
         ),
     )
     .iocs([
@@ -260,23 +277,28 @@ fn new_source(v: &View, st: &mut State, addr: &str, account: &str, out: &mut Vec
         Severity::Low
     };
     out.push(
-        Hit::new(
+        Hit::said(
             "event-logon-new-source",
             severity,
             format!("{account} from {addr}"),
-            format!(
-                "`{account}` logged on to {} from {addr}, an address not seen before for it (known: {}){}.",
-                v.ev.host,
-                previous.join(", "),
+            say(
+                "event-said.new-source",
+                &[
+                    ("account", &account),
+                    ("host", &v.ev.host),
+                    ("addr", &addr),
+                    ("known", &previous.join(", ")),
+                ],
+            )
+            .arg(
+                "jump",
                 if public_jump {
-                    "; the new address is public while the known ones are private"
+                    Arg::Message(Message::new("event-said.public-jump"))
                 } else {
-                    ""
-                }
+                    Arg::Text(String::new())
+                },
             ),
-            format!(
-                "A logon from a new place can be travel or a new VPN pool — or someone else with `{account}`'s credentials. Confirm with the account's owner; check what the session did."
-            ),
+            say("event-risk.new-source", &[("account", &account)]),
         )
         .iocs([
             Ioc::Address(addr.to_string()),

@@ -39,7 +39,7 @@ pub mod view;
 pub use catalog::{EVENT_RULES, EventRule};
 
 use dossier_events::{Event, Origin};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use view::{Lineage, View};
@@ -141,8 +141,16 @@ pub struct EventAlert {
     pub description: String,
     /// What this event did, in this alert's words.
     pub explanation: String,
+    /// The explanation as a catalogue message (`event-said.*`), when the rule family gives
+    /// one (not yet every family does: the report shows the English `explanation` then).
+    #[serde(skip)]
+    pub explanation_message: Option<Message>,
     /// A risk assessment of this event.
     pub risk: String,
+    /// The risk assessment as a catalogue message (`event-risk.*`), for reports in the
+    /// responder's language; the rule's description is `event-rule.<rule>.description`.
+    #[serde(skip)]
+    pub risk_message: Message,
     /// The device (as the first event names it).
     pub host: String,
     pub first_time: String,
@@ -220,7 +228,9 @@ pub(crate) struct Hit {
     /// The techniques of this hit when narrower than the rule's.
     pub techniques: Option<Vec<&'static str>>,
     pub explanation: String,
+    pub explanation_message: Option<Message>,
     pub risk: String,
+    pub risk_message: Message,
     /// Fields shown first in this event's evidence (the matched line, the decoded text).
     pub fields: Vec<(String, String)>,
     pub indicators: Vec<Ioc>,
@@ -241,7 +251,7 @@ impl Hit {
         severity: Severity,
         subject: impl Into<String>,
         explanation: impl Into<String>,
-        risk: impl Into<String>,
+        risk: Message,
     ) -> Hit {
         Hit {
             rule,
@@ -250,7 +260,9 @@ impl Hit {
             title: None,
             techniques: None,
             explanation: explanation.into(),
-            risk: risk.into(),
+            explanation_message: None,
+            risk: catalog_en().render(&risk),
+            risk_message: risk,
             fields: Vec::new(),
             indicators: Vec::new(),
             earlier: Vec::new(),
@@ -258,6 +270,25 @@ impl Hit {
             first_time: None,
             own_evidence: true,
         }
+    }
+
+    /// A hit whose explanation is a catalogue message (its English rendering is kept).
+    pub fn said(
+        rule: &'static str,
+        severity: Severity,
+        subject: impl Into<String>,
+        explanation: Message,
+        risk: Message,
+    ) -> Hit {
+        let mut h = Hit::new(
+            rule,
+            severity,
+            subject,
+            catalog_en().render(&explanation),
+            risk,
+        );
+        h.explanation_message = Some(explanation);
+        h
     }
 
     pub fn field(mut self, k: &str, v: impl Into<String>) -> Hit {
@@ -281,6 +312,69 @@ impl Hit {
 
     pub fn title(mut self, t: impl Into<String>) -> Hit {
         self.title = Some(t.into());
+        self
+    }
+}
+
+/// The English catalogue (what alerts keep in their English fields).
+pub(crate) fn catalog_en() -> &'static dossier_i18n::Catalog {
+    dossier_i18n::catalog(dossier_i18n::Lang::En)
+}
+
+/// A sentence of an alert as a catalogue message: `id` with its arguments as text
+/// (accounts, paths, addresses, host names: never translated).
+pub(crate) fn say(id: &str, args: &[(&str, &dyn std::fmt::Display)]) -> Message {
+    crate::context::what(id, args)
+}
+
+/// Who an event ran as: the account, or the words "an unknown account".
+pub(crate) fn who_arg(v: &View) -> Arg {
+    match v.user() {
+        Some(u) => Arg::Text(u.to_string()),
+        None => Arg::Message(Message::new("event-said.unknown-account")),
+    }
+}
+
+/// ` (parent LABEL)` after an actor, or nothing.
+pub(crate) fn parent_arg(v: &View) -> Arg {
+    match v.ancestors.first() {
+        Some(p) => Arg::Message(Message::new("event-said.parent").arg("process", process_arg(p))),
+        None => Arg::Text(String::new()),
+    }
+}
+
+/// A process as [`view::ProcInfo::label`] names it (`/usr/bin/bash (pid 4187)`).
+pub(crate) fn process_arg(p: &view::ProcInfo) -> Arg {
+    let what = match p.exe.as_deref().or(p.name.as_deref()) {
+        Some(w) => Arg::Text(w.to_string()),
+        None => Arg::Message(Message::new("event-said.unknown-process")),
+    };
+    match p.pid {
+        Some(pid) => Arg::Message(
+            Message::new("event-said.process")
+                .arg("what", what)
+                .text("pid", pid),
+        ),
+        None => what,
+    }
+}
+
+/// The server to block: the host of a URL, or the words "the server".
+pub(crate) fn server(host: Option<&String>) -> Arg {
+    match host {
+        Some(h) => Arg::Text(h.clone()),
+        None => Arg::Message(Message::new("event-risk.server")),
+    }
+}
+
+/// Adds an argument built elsewhere (a text or a message) to a message.
+pub(crate) trait ArgExt {
+    fn arg(self, name: &str, a: Arg) -> Message;
+}
+
+impl ArgExt for Message {
+    fn arg(mut self, name: &str, a: Arg) -> Message {
+        self.args.insert(name.to_string(), a);
         self
     }
 }
@@ -430,7 +524,9 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         if h.severity > a.severity {
             a.severity = h.severity;
             a.explanation = h.explanation;
+            a.explanation_message = h.explanation_message;
             a.risk = h.risk;
+            a.risk_message = h.risk_message;
             if let Some(t) = h.title {
                 a.title = t;
             }
@@ -487,7 +583,9 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         techniques: h.techniques.unwrap_or_else(|| rule.techniques.to_vec()),
         description: rule.description.to_string(),
         explanation: h.explanation,
+        explanation_message: h.explanation_message,
         risk: h.risk,
+        risk_message: h.risk_message,
         host: v.ev.host.clone(),
         first_time: h.first_time.unwrap_or_else(|| v.ev.time.clone()),
         last_time: v.ev.time.clone(),
@@ -521,6 +619,18 @@ impl EventAnalyzer {
             alerts.remove(&k);
         }
         let mut list: Vec<EventAlert> = alerts.into_values().collect();
+        // Every run of the tests checks the alerts' catalogue messages (issue 18).
+        #[cfg(test)]
+        for a in &list {
+            assert!(a.explanation_message.is_some(), "{}: no message", a.rule);
+            let said = a.explanation_message.iter().chain([&a.risk_message]);
+            if let Err(e) = said
+                .map(crate::testkit::check_said)
+                .collect::<Result<Vec<_>, _>>()
+            {
+                panic!("{}: {e}", a.rule);
+            }
+        }
         list.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

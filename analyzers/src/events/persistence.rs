@@ -13,10 +13,10 @@
 //! /etc/ld.so.preload.
 
 use super::view::{View, base, mentions, packaged, script_path, unusual_paths, url_hosts};
-use super::{Hit, event_iocs};
-use crate::rules::common::unusual_location;
+use super::{ArgExt, Hit, catalog_en, event_iocs, parent_arg, process_arg, say, who_arg};
+use crate::rules::common::{unusual_location, unusual_location_msg};
 use crate::rules::content;
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 
 /// What a persistence point is, and its technique.
 pub(crate) fn target(path: &str) -> Option<(&'static str, &'static str)> {
@@ -272,13 +272,61 @@ pub(crate) fn check(v: &View, out: &mut Vec<Hit>) {
     }
 }
 
+/// What points at something bad in a write (a sentence each, as catalogue messages): the
+/// command's pattern, unusual paths it names, an unusual writer, a web server behind it, a
+/// writer descending from the intrusion.
+fn bad_signs(
+    v: &View,
+    cmd: &str,
+    pattern: Option<&String>,
+    odd: &[(String, String)],
+    writer_odd: Option<&String>,
+    own_script: Option<&str>,
+) -> Vec<Arg> {
+    let mut bad: Vec<Arg> = Vec::new();
+    if let Some(p) = pattern {
+        let why = content::hook_line_pattern_msg(cmd)
+            .filter(|m| catalog_en().render(m) == *p)
+            .map_or_else(|| Arg::Text(p.clone()), Arg::Message);
+        bad.push(Arg::Message(
+            Message::new("event-said.bad-command").arg("why", why),
+        ));
+    }
+    for (p, why) in odd {
+        let why = unusual_location_msg(p)
+            .filter(|m| catalog_en().render(m) == *why)
+            .map_or_else(|| Arg::Text(why.clone()), Arg::Message);
+        bad.push(Arg::Message(
+            say("event-said.bad-names", &[("path", &p)]).arg("why", why),
+        ));
+    }
+    if let Some(w) = writer_odd {
+        let why = [v.exe(), own_script]
+            .into_iter()
+            .flatten()
+            .filter_map(unusual_location_msg)
+            .find(|m| catalog_en().render(m) == *w)
+            .map_or_else(|| Arg::Text(w.clone()), Arg::Message);
+        bad.push(Arg::Message(
+            Message::new("event-said.bad-writer").arg("why", why),
+        ));
+    }
+    if v.web_context() {
+        bad.push(Arg::Message(Message::new("event-said.bad-web")));
+    }
+    if let Some(t) = &v.taint {
+        bad.push(Arg::Message(say("event-said.bad-taint", &[("taint", &t)])));
+    }
+    bad
+}
+
 /// How bad a write is: (severity, subject, why, unusual paths the command names).
 fn judge(
     v: &View,
     path: &str,
     what: &str,
     cmd: &str,
-) -> (Severity, String, String, Vec<(String, String)>) {
+) -> (Severity, String, Message, Vec<(String, String)>) {
     let writer_name = v
         .proc
         .as_ref()
@@ -304,63 +352,58 @@ fn judge(
             .filter(|_| v.config_management().is_none())
             .and_then(unusual_location)
     });
-    let mut bad: Vec<String> = Vec::new();
-    if let Some(p) = &pattern {
-        bad.push(format!("the command {p}"));
-    }
-    for (p, why) in &odd {
-        bad.push(format!("it names {p} ({why})"));
-    }
-    if let Some(w) = &writer_odd {
-        bad.push(format!("the writer itself is in an unusual place ({w})"));
-    }
-    if v.web_context() {
-        bad.push("a web server or web service account is behind the write".into());
-    }
-    if let Some(t) = &v.taint {
-        bad.push(format!(
-            "the writer descends from a process of the intrusion: {t}"
-        ));
-    }
+    let bad = bad_signs(
+        v,
+        cmd,
+        pattern.as_ref(),
+        &odd,
+        writer_odd.as_ref(),
+        own_script,
+    );
     let routine = v
         .config_management()
         .or_else(|| v.package_manager().then_some("the package manager"))
         .or_else(|| v.agent());
     let packaged_writer = v.exe().is_some_and(packaged);
     let (severity, subject, context) = if let Some(r) = routine.filter(|_| bad.is_empty()) {
+        let r_arg = if r == "the package manager" {
+            Arg::Message(Message::new("event-said.package-manager"))
+        } else {
+            Arg::Text(r.to_string())
+        };
         (
             Severity::Info,
             format!("{what} by {r}"),
-            format!("Behind it: {r}, doing routine installation or configuration."),
+            Message::new("event-said.write-routine").arg("actor", r_arg),
         )
     } else if !bad.is_empty() || what == "ld.so.preload" {
         let because = if bad.is_empty() {
-            "/etc/ld.so.preload makes every program load a library: rootkits use it, packages almost never do".to_string()
+            Message::new("event-said.preload-bad")
         } else {
-            bad.join("; ")
+            Message::new("event-said.reasons").list("reasons", bad)
         };
         (
             Severity::High,
             path.to_string(),
-            format!("What makes it bad: {because}."),
+            Message::new("event-said.write-bad").msg("because", because),
         )
     } else if packaged_writer && matches!(writer_name.as_str(), "systemctl" | "systemd") {
         (
             Severity::Low,
             path.to_string(),
-            "systemctl (or systemd) enabled or changed a unit: an administrator's action as a rule; the unit's own file says what it runs.".into(),
+            Message::new("event-said.write-systemctl"),
         )
     } else if packaged_writer && EDITORS.contains(&writer_name.as_str()) && v.interactive() {
         (
             Severity::Low,
             path.to_string(),
-            format!("A person edited it with {writer_name} at a terminal: maintenance, as a rule."),
+            say("event-said.write-editor", &[("editor", &writer_name)]),
         )
     } else {
         (
             Severity::Medium,
             path.to_string(),
-            "No package manager, configuration management or editor session was behind it.".into(),
+            Message::new("event-said.write-other"),
         )
     };
     (severity, subject, context, odd)
@@ -368,42 +411,67 @@ fn judge(
 
 fn hit(v: &View, path: &str, how: &str) -> Hit {
     let (what, tech) = target(path).expect("a persistence target");
-    let who = v.user().unwrap_or("an unknown account");
-    let writer = v
-        .proc
-        .as_ref()
-        .map(|p| p.label())
-        .unwrap_or_else(|| "a process".into());
     let cmd = v.actor_command().unwrap_or("");
-    let parent = v
-        .parent_label()
-        .map(|p| format!(" (parent {p})"))
-        .unwrap_or_default();
     let line = written_line(cmd);
     let (severity, subject, context, odd) = judge(v, path, what, cmd);
-    let explanation = format!(
-        "{writer}, running as `{who}`{parent}, {how} the {what} file {path}{}{}. {context}",
-        if cmd.is_empty() {
-            String::new()
+    let what_arg = match what {
+        "cron" => Arg::Message(Message::new("event-said.what-cron")),
+        "systemd unit" => Arg::Message(Message::new("event-said.what-unit")),
+        "shell profile" => Arg::Message(Message::new("event-said.what-profile")),
+        "rc script" => Arg::Message(Message::new("event-said.what-rc")),
+        "authorized_keys" => Arg::Message(Message::new("event-said.what-authorized-keys")),
+        "sudoers" => Arg::Message(Message::new("event-said.what-sudoers")),
+        "ld.so.preload" => Arg::Message(Message::new("event-said.what-preload")),
+        other => Arg::Text(other.to_string()),
+    };
+    let explanation = say(
+        if how == "writes" {
+            "event-said.persistence-writes"
         } else {
-            format!(" (`{cmd}`)")
+            "event-said.persistence-wrote"
         },
+        &[("path", &path)],
+    )
+    .arg(
+        "writer",
+        match &v.proc {
+            Some(p) => process_arg(p),
+            None => Arg::Message(Message::new("event-said.a-process")),
+        },
+    )
+    .arg("who", who_arg(v))
+    .arg("parent", parent_arg(v))
+    .arg("what", what_arg)
+    .arg(
+        "command",
+        if cmd.is_empty() {
+            Arg::Text(String::new())
+        } else {
+            Arg::Message(Message::new("event-said.command").text("command", cmd))
+        },
+    )
+    .arg(
+        "line",
         match (&line, what) {
             (Some(l), "cron" | "systemd unit" | "shell profile" | "rc script" | "sudoers") => {
-                format!("; the written line reads `{l}`")
+                Arg::Message(say("event-said.written-line", &[("line", &l)]))
             }
-            _ => String::new(),
-        }
+            _ => Arg::Text(String::new()),
+        },
+    )
+    .msg("context", context);
+    let risk = say(
+        match what {
+            "cron" => "event-risk.cron",
+            "systemd unit" => "event-risk.unit",
+            "shell profile" => "event-risk.profile",
+            "authorized_keys" => "event-risk.authorized-keys",
+            "sudoers" => "event-risk.sudoers",
+            "ld.so.preload" => "event-risk.preload",
+            _ => "event-risk.boot-script",
+        },
+        &[("path", &path)],
     );
-    let risk = match what {
-        "cron" => format!("A cron entry runs its command again on schedule, as root for system crontabs: the intruder's foothold survives reboots and kills. Read {path} and compare it with the triage bundle's cron entries."),
-        "systemd unit" => format!("A unit starts its program at boot and restarts it when killed. Read {path}'s Exec lines and check whether it is enabled."),
-        "shell profile" => format!("{path} runs in every login shell of its users: what is added runs whenever they log on."),
-        "authorized_keys" => format!("A key added to {path} lets its holder log on without a password, surviving password changes. Compare the keys with the expected ones."),
-        "sudoers" => format!("A sudoers rule in {path} grants root to an account, often without a password."),
-        "ld.so.preload" => "Every dynamically linked program loads the listed library: a way to hide files and processes (userland rootkit) or steal credentials.".to_string(),
-        _ => format!("{path} runs at boot as root."),
-    };
     let mut iocs = vec![Ioc::Path(path.to_string())];
     for (p, _) in &odd {
         iocs.push(Ioc::Path(p.clone()));
@@ -416,7 +484,7 @@ fn hit(v: &View, path: &str, how: &str) -> Hit {
         iocs.push(Ioc::CronCommand(l.clone()));
     }
     iocs.extend(event_iocs(v));
-    let mut h = Hit::new(
+    let mut h = Hit::said(
         "event-persistence-write",
         severity,
         subject,

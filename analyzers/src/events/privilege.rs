@@ -10,9 +10,9 @@
 //! (privileged group).
 
 use super::view::{View, base, mentions};
-use super::{Hit, event_iocs};
+use super::{ArgExt, Hit, event_iocs, process_arg, say, who_arg};
 use crate::rules::common::{is_interpreter, unusual_location};
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 
 /// Groups whose members get root through sudo or by being root's group.
 const PRIV_GROUPS: &[&str] = &["sudo", "wheel", "admin", "root"];
@@ -267,20 +267,18 @@ fn assess(
     bad: bool,
     interactive: bool,
     known: bool,
-) -> (String, String, Severity, &'static str, String) {
+) -> (String, Message, Severity, &'static str, Message) {
     match ch {
         Change::NewAccount(a, true) | Change::Uid0(a) => (
             a.clone(),
-            format!("gave the account `{a}` uid 0: a second root"),
+            say("event-said.uid0", &[("a", &a)]),
             Severity::Critical,
             "T1136.001",
-            format!(
-                "`{a}` is root under another name: whoever knows its password or key has the host. Remove it and find how it was added."
-            ),
+            say("event-risk.uid0", &[("a", &a)]),
         ),
         Change::NewAccount(a, false) => (
             a.clone(),
-            format!("created the account `{a}`"),
+            say("event-said.new-account", &[("a", &a)]),
             if routine {
                 Severity::Info
             } else if bad || (known && !interactive) {
@@ -292,13 +290,11 @@ fn assess(
                 Severity::Medium
             },
             "T1136.001",
-            format!(
-                "A new account is a way back in that survives the removal of the original foothold. Confirm `{a}` is expected; check its groups, keys and password."
-            ),
+            say("event-risk.new-account", &[("a", &a)]),
         ),
         Change::Group(a, g) => (
             a.clone(),
-            format!("added `{a}` to the `{g}` group, which gives root through sudo"),
+            say("event-said.admin-group", &[("a", &a), ("g", &g)]),
             if routine {
                 Severity::Info
             } else if bad || (known && !interactive) {
@@ -307,18 +303,14 @@ fn assess(
                 Severity::Medium
             },
             "T1098",
-            format!(
-                "`{a}` can now run anything as root. Confirm the change was requested; if not, remove it and review what `{a}` did."
-            ),
+            say("event-risk.admin-group", &[("a", &a)]),
         ),
         Change::ServiceSudo(a, c) => (
             a.clone(),
-            format!("ran `{c}` as root through sudo from the service account `{a}`"),
+            say("event-said.service-sudo", &[("c", &c), ("a", &a)]),
             Severity::High,
             "T1548.003",
-            format!(
-                "`{a}` is a service's account: whoever controls the service (a web shell, an exploited application) now runs commands as root. Review the sudoers rules that allow it and everything that followed."
-            ),
+            say("event-risk.service-sudo", &[("a", &a)]),
         ),
         Change::Setuid(f, how) => {
             let name = base(f);
@@ -326,7 +318,7 @@ fn assess(
             let odd = unusual_location(f).is_some();
             (
                 f.clone(),
-                format!("made {f} run with its owner's privileges (`{how}`)"),
+                say("event-said.setuid", &[("f", &f), ("how", &how)]),
                 if routine && !odd {
                     Severity::Info
                 } else if dangerous || odd || bad {
@@ -335,13 +327,13 @@ fn assess(
                     Severity::Medium
                 },
                 "T1548.001",
-                format!(
-                    "A setuid-root {name} gives root to any local account that runs it{}. Check the file's owner and hash; remove the bit if unexpected.",
+                say(
                     if dangerous {
-                        " — for a shell or interpreter, immediately"
+                        "event-risk.setuid-shell"
                     } else {
-                        ""
-                    }
+                        "event-risk.setuid"
+                    },
+                    &[("name", &name)],
                 ),
             )
         }
@@ -349,17 +341,14 @@ fn assess(
 }
 
 fn hit(v: &View, ch: Change) -> Hit {
-    let who = v.user().unwrap_or("an unknown account");
-    let actor = v
-        .proc
-        .as_ref()
-        .map(|p| p.label())
-        .unwrap_or_else(|| "a process".into());
-    let cmd = v
-        .run_command()
-        .or_else(|| v.actor_command())
-        .map(|c| format!(" (`{c}`)"))
-        .unwrap_or_default();
+    let actor = match &v.proc {
+        Some(p) => process_arg(p),
+        None => Arg::Message(Message::new("event-said.a-process")),
+    };
+    let cmd = match v.run_command().or_else(|| v.actor_command()) {
+        Some(c) => Arg::Message(Message::new("event-said.command").text("command", c)),
+        None => Arg::Text(String::new()),
+    };
     let routine = v
         .package_manager()
         .then_some("the package manager")
@@ -374,16 +363,28 @@ fn hit(v: &View, ch: Change) -> Hit {
     let (subject, what, severity, tech, risk) =
         assess(&ch, routine.is_some(), bad, interactive, known);
     let context = match (routine, bad, interactive, known) {
-        (Some(r), ..) if severity == Severity::Info => format!(" {r} did it: routine."),
+        (Some(r), ..) if severity == Severity::Info => {
+            let r = if v.package_manager() {
+                Arg::Message(Message::new("event-said.package-manager"))
+            } else {
+                Arg::Text(r.to_string())
+            };
+            Message::new("event-said.routine").arg("actor", r)
+        }
         (_, true, ..) => match &v.taint {
-            Some(t) => format!(" It descends from a process of the intrusion: {t}."),
-            None => " A web server, a web service account or a program in an unusual place is behind it.".to_string(),
+            Some(t) => say("event-said.tainted", &[("taint", &t)]),
+            None => Message::new("event-said.bad-actor"),
         },
-        (_, _, true, _) => " A person at a terminal did it.".to_string(),
-        (.., false) => " The record does not say who started the tool.".to_string(),
-        _ => " No administrator's terminal session, package or configuration management is behind it.".to_string(),
+        (_, _, true, _) => Message::new("event-said.terminal"),
+        (.., false) => Message::new("event-said.unknown-starter"),
+        _ => Message::new("event-said.no-admin"),
     };
-    let explanation = format!("{actor}, running as `{who}`{cmd}, {what}.{context}");
+    let explanation = Message::new("event-said.privilege")
+        .arg("actor", actor)
+        .arg("who", who_arg(v))
+        .arg("command", cmd)
+        .msg("what", what)
+        .msg("context", context);
     let mut iocs = Vec::new();
     match &ch {
         Change::Setuid(f, _) => iocs.push(Ioc::Path(f.clone())),
@@ -398,7 +399,7 @@ fn hit(v: &View, ch: Change) -> Hit {
     } else {
         subject
     };
-    Hit::new(
+    Hit::said(
         "event-privilege-change",
         severity,
         subject,

@@ -2,6 +2,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
@@ -13,7 +14,10 @@ pub(crate) fn account_ev(
 ) -> Vec<Evidence> {
     ctx.ev(
         a,
-        format!("account {} (/etc/passwd line {})", a.rec.name, a.rec.line),
+        what(
+            "evidence.account",
+            &[("name", &a.rec.name), ("line", &a.rec.line)],
+        ),
         Some(&a.rec.source),
     )
 }
@@ -137,7 +141,11 @@ pub(crate) fn system_account_usable(
                 Message::new("reason.account.ssh-key")
                     .text("fingerprint", k.rec["fingerprint"].as_str().unwrap_or("?")),
             );
-            ev.extend(ctx.ev(k, format!("authorized key of {}", a.rec.name), None));
+            ev.extend(ctx.ev(
+                k,
+                what("evidence.authorized-key", &[("name", &a.rec.name)]),
+                None,
+            ));
         }
         if why.is_empty() {
             continue;
@@ -288,7 +296,10 @@ pub(crate) fn sudo_nopasswd_all(
         };
         let ev = ctx.ev(
             r,
-            format!("sudoers rule {src}:{}", r.rec.line),
+            what(
+                "evidence.sudoers-rule",
+                &[("file", &src), ("line", &r.rec.line)],
+            ),
             Some(&r.rec.source),
         );
         let subject = format!("{src}:{}", r.rec.line);

@@ -12,6 +12,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
@@ -126,7 +127,10 @@ pub(crate) fn history_disabled(
             m,
             ctx.ev(
                 h,
-                format!("{} hook {}", h.rec.class, h.rec.path),
+                what(
+                    "evidence.hook",
+                    &[("class", &h.rec.class), ("path", &h.rec.path)],
+                ),
                 h.rec.source.as_ref(),
             ),
             vec![Ioc::Path(h.rec.path.clone()), Ioc::ConfigLine(line)],
@@ -159,7 +163,11 @@ pub(crate) fn history_file_nulled(
             explained(
                 f.rec.path.clone(),
                 m.text("file", &f.rec.path).text("user", &f.rec.user),
-                ctx.ev(f, format!("history file {}", f.rec.path), None),
+                ctx.ev(
+                    f,
+                    what("evidence.history-file", &[("path", &f.rec.path)]),
+                    None,
+                ),
                 vec![Ioc::Path(f.rec.path.clone())],
             )
         })
@@ -226,7 +234,7 @@ fn cleared(ctx: &Ctx, _: &AnalysisConfig, input: &mut BundleInput<'_>) -> Vec<Fi
 }
 
 fn log_ev(ctx: &Ctx, l: &At<LogFileRecord>) -> Vec<Evidence> {
-    ctx.ev(l, format!("log file {}", l.rec.path), None)
+    ctx.ev(l, what("evidence.log-file", &[("path", &l.rec.path)]), None)
 }
 
 /// Logs replaced by links to /dev/null.
@@ -280,7 +288,10 @@ fn session_not_in_wtmp(ctx: &Ctx, wtmp: &Wtmp<'_>) -> Option<Finding> {
     let log = wtmp.log;
     let mut ev = ctx.ev(
         s,
-        format!("current session {} on {}", s.rec.user, s.rec.line),
+        what(
+            "evidence.current-session",
+            &[("user", &s.rec.user), ("line", &s.rec.line)],
+        ),
         Some(&s.rec.source),
     );
     ev.extend(log_ev(ctx, log));
@@ -326,7 +337,11 @@ fn lastlog_not_in_wtmp(
         !in_wtmp && wtmp.after_rotation(t)
     })?;
     let log = wtmp.log;
-    let mut ev = ctx.ev(l, format!("lastlog entry of {}", l.rec.user), None);
+    let mut ev = ctx.ev(
+        l,
+        what("evidence.lastlog-entry", &[("user", &l.rec.user)]),
+        None,
+    );
     ev.extend(log_ev(ctx, log));
     let m = if l.rec.host.is_empty() {
         Message::new("finding.antiforensics.lastlog-not-in-wtmp")
@@ -365,7 +380,7 @@ fn auth_log_emptied(
     let mut ev = log_ev(ctx, auth);
     ev.extend(ctx.ev(
         latest,
-        format!("wtmp login of {}", latest.rec.user),
+        what("evidence.wtmp-login", &[("user", &latest.rec.user)]),
         Some(&latest.rec.source),
     ));
     Some(explained(

@@ -1,5 +1,6 @@
 //! Helpers shared by the rule families: building findings, program paths, unusual locations, interpreter names, programs referenced by processes, units and cron.
 
+use crate::context::what;
 use crate::context::{At, Ctx, canonical, program, referrer};
 use dossier_i18n::{Lang, catalog};
 use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
@@ -176,7 +177,7 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, Message, Vec<Eviden
             out.push((
                 exe.clone(),
                 referrer::process_named(p.rec.pid, &p.rec.comm),
-                ctx.ev(p, format!("process {}", p.rec.pid), None),
+                ctx.ev(p, what("evidence.process", &[("pid", &p.rec.pid)]), None),
                 Some(p.rec.pid),
             ));
         }
@@ -187,7 +188,11 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, Message, Vec<Eviden
                 out.push((
                     prog,
                     referrer::unit(&u.rec.name),
-                    ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                    ctx.ev(
+                        u,
+                        what("evidence.unit", &[("name", &u.rec.name)]),
+                        Some(&u.rec.source),
+                    ),
                     None,
                 ));
             }
@@ -200,7 +205,10 @@ pub(crate) fn referenced_programs(ctx: &Ctx) -> Vec<(String, Message, Vec<Eviden
                 referrer::cron(&c.rec.source.path, c.rec.line),
                 ctx.ev(
                     c,
-                    format!("cron entry {}:{}", c.rec.source.path, c.rec.line),
+                    what(
+                        "evidence.cron-entry",
+                        &[("file", &c.rec.source.path), ("line", &c.rec.line)],
+                    ),
                     Some(&c.rec.source),
                 ),
                 None,
@@ -242,12 +250,16 @@ pub(crate) fn proc_ev(
     ctx: &Ctx,
     p: &At<dossier_plugin_api::records::ProcessRecord>,
 ) -> Vec<Evidence> {
-    let mut ev = ctx.ev(p, format!("process {} ({})", p.rec.pid, p.rec.comm), None);
+    let mut ev = ctx.ev(
+        p,
+        what(
+            "evidence.process-named",
+            &[("pid", &p.rec.pid), ("comm", &p.rec.comm)],
+        ),
+        None,
+    );
     if let Some(m) = &p.rec.exe_member {
-        ev.extend(ctx.member_ev(
-            m,
-            format!("copy of the executable of process {}", p.rec.pid),
-        ));
+        ev.extend(ctx.member_ev(m, what("evidence.process-exe-copy", &[("pid", &p.rec.pid)])));
     }
     ev
 }

@@ -3,6 +3,7 @@
 use super::common::*;
 use super::content::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx, canonical};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
@@ -26,7 +27,10 @@ pub(crate) fn root_cron_reboot(
             };
             let ev = ctx.ev(
                 c,
-                format!("cron entry {src}:{}", c.rec.line),
+                what(
+                    "evidence.cron-entry",
+                    &[("file", &src), ("line", &c.rec.line)],
+                ),
                 Some(&c.rec.source),
             );
             let mut iocs = vec![Ioc::CronCommand(c.rec.command.clone())];
@@ -52,7 +56,10 @@ fn cron_ev(ctx: &Ctx, c: &At<CronEntry>) -> Vec<Evidence> {
     let src = &c.rec.source.path;
     ctx.ev(
         c,
-        format!("cron entry {src}:{}", c.rec.line),
+        what(
+            "evidence.cron-entry",
+            &[("file", &src), ("line", &c.rec.line)],
+        ),
         Some(&c.rec.source),
     )
 }
@@ -111,7 +118,7 @@ pub(crate) fn cron_suspicious_path(
             .unwrap_or_else(|| s.rec.path.clone());
         let ev = ctx.ev(
             s,
-            format!("cron script {}", s.rec.path),
+            what("evidence.cron-script", &[("path", &s.rec.path)]),
             s.rec.source.as_ref(),
         );
         let iocs = vec![Ioc::Path(s.rec.path.clone())];

@@ -2,6 +2,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{Ctx, canonical, referrer};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
@@ -66,7 +67,7 @@ pub(crate) fn exec_unowned(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_
             iocs.extend(v.rec.sha256.clone().map(Ioc::Sha256));
             let mut ev = ctx.ev(
                 v,
-                format!("package verification of {}", v.rec.path),
+                what("evidence.package-verify", &[("path", &v.rec.path)]),
                 v.rec.copy.as_ref(),
             );
             ev.dedup_by(|a, b| a.member == b.member);
@@ -101,7 +102,7 @@ pub(crate) fn package_hash_mismatch(
             let pkg = v.rec.package.as_deref().unwrap_or("?");
             let mut ev = ctx.ev(
                 v,
-                format!("package verification of {}", v.rec.path),
+                what("evidence.package-verify", &[("path", &v.rec.path)]),
                 v.rec.copy.as_ref(),
             );
             ev.extend(v.rec.digest_source.as_ref().and_then(|d| {
@@ -110,6 +111,7 @@ pub(crate) fn package_hash_mismatch(
                     sha256: d.sha256.clone()?,
                     line: None,
                     what: format!("digest list of package {pkg}"),
+                    what_message: Some(what("evidence.digest-list", &[("package", &pkg)])),
                 })
             }));
             explained(

@@ -3,6 +3,7 @@
 use super::common::*;
 use super::content::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx, program};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
@@ -44,7 +45,10 @@ pub(crate) fn runs_at(when: &str) -> Message {
 pub(crate) fn hook_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>) -> Vec<Evidence> {
     ctx.ev(
         h,
-        format!("{} hook {}", h.rec.class, h.rec.path),
+        what(
+            "evidence.hook",
+            &[("class", &h.rec.class), ("path", &h.rec.path)],
+        ),
         h.rec.source.as_ref(),
     )
 }
@@ -377,11 +381,15 @@ pub(crate) fn pam_exec_hook(
 
 /// Evidence for a record plus the PAM service files that load it.
 pub(crate) fn pam_ev(ctx: &Ctx, h: &At<dossier_plugin_api::records::HookRecord>) -> Vec<Evidence> {
-    let mut ev = ctx.ev(h, format!("pam-module {}", h.rec.path), None);
+    let mut ev = ctx.ev(
+        h,
+        what("evidence.pam-module", &[("path", &h.rec.path)]),
+        None,
+    );
     if let Some(v) = ctx.verified(&h.rec.path) {
         ev.extend(ctx.ev(
             v,
-            format!("package verification of {}", h.rec.path),
+            what("evidence.package-verify", &[("path", &h.rec.path)]),
             v.rec.copy.as_ref(),
         ));
     }

@@ -4,6 +4,7 @@ use super::common::*;
 use super::content::*;
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
+use crate::context::what;
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Finding, Ioc, Message};
 
@@ -44,14 +45,14 @@ pub(crate) fn ld_so_preload(
                 {
                     let mut ev = ctx.ev(
                         p,
-                        format!("ld.so.preload {}", p.rec.path),
+                        what("evidence.ld-so-preload", &[("path", &p.rec.path)]),
                         Some(&p.rec.source),
                     );
                     for e in &p.rec.entries {
                         if let Some(v) = ctx.verified(e) {
                             ev.extend(ctx.ev(
                                 v,
-                                format!("package verification of {e}"),
+                                what("evidence.package-verify", &[("path", &e)]),
                                 v.rec.copy.as_ref(),
                             ));
                         }
@@ -83,7 +84,7 @@ pub(crate) fn ld_so_conf_unusual(
                         .msg("why", why),
                     ctx.ev(
                         c,
-                        format!("loader configuration {}", c.rec.path),
+                        what("evidence.loader-configuration", &[("path", &c.rec.path)]),
                         Some(&c.rec.source),
                     ),
                     vec![Ioc::Path(d.clone()), Ioc::Path(c.rec.path.clone())],
@@ -113,7 +114,7 @@ pub(crate) fn kernel_module_hidden(
                     .text("initstate", m.rec.initstate.as_deref().unwrap_or("?")),
                 ctx.ev(
                     m,
-                    format!("kernel module {}", m.rec.name),
+                    what("evidence.kernel-module", &[("name", &m.rec.name)]),
                     Some(&m.rec.source),
                 ),
                 std::iter::once(Ioc::Path(format!("/sys/module/{}", m.rec.name)))
@@ -154,7 +155,7 @@ pub(crate) fn kernel_module_unowned(
             msg.text("module", &m.rec.name).msg("why", why),
             ctx.ev(
                 m,
-                format!("kernel module {}", m.rec.name),
+                what("evidence.kernel-module", &[("name", &m.rec.name)]),
                 Some(&m.rec.source),
             ),
             iocs,
@@ -181,7 +182,7 @@ pub(crate) fn modprobe_install_command(
                         .text("command", cmd),
                     ctx.ev(
                         c,
-                        format!("modprobe configuration {}", c.rec.path),
+                        what("evidence.modprobe-configuration", &[("path", &c.rec.path)]),
                         Some(&c.rec.source),
                     ),
                     vec![Ioc::ConfigLine(cmd.clone()), Ioc::Path(c.rec.path.clone())],

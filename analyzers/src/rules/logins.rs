@@ -2,6 +2,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Evidence, Finding, Ioc, Message};
@@ -12,7 +13,10 @@ pub(crate) fn login_ev(
 ) -> Vec<Evidence> {
     ctx.ev(
         l,
-        format!("{} record {}", l.rec.log, l.rec.index),
+        what(
+            "evidence.login-record",
+            &[("log", &l.rec.log), ("index", &l.rec.index)],
+        ),
         Some(&l.rec.source),
     )
 }

@@ -3,6 +3,7 @@
 use super::common::*;
 use super::process::upgraded_not_restarted;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
@@ -121,7 +122,13 @@ pub(crate) fn interpreter_listening(
             };
             let mut ev = ctx.ev(
                 s,
-                format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                what(
+                    "evidence.socket",
+                    &[
+                        ("local_addr", &s.rec.local_addr),
+                        ("local_port", &s.rec.local_port),
+                    ],
+                ),
                 Some(&s.rec.source),
             );
             for p in ctx.procs.iter().filter(|p| s.rec.pids.contains(&p.rec.pid)) {
@@ -179,7 +186,13 @@ pub(crate) fn renamed_process_listening(
             iocs.extend(proc_iocs(p));
             let mut ev = ctx.ev(
                 s,
-                format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                what(
+                    "evidence.socket",
+                    &[
+                        ("local_addr", &s.rec.local_addr),
+                        ("local_port", &s.rec.local_port),
+                    ],
+                ),
                 Some(&s.rec.source),
             );
             ev.extend(proc_ev(ctx, p));
@@ -244,7 +257,13 @@ pub(crate) fn suspicious_port(
                         .text("port", s.rec.local_port),
                     ctx.ev(
                         s,
-                        format!("socket {}:{}", s.rec.local_addr, s.rec.local_port),
+                        what(
+                            "evidence.socket",
+                            &[
+                                ("local_addr", &s.rec.local_addr),
+                                ("local_port", &s.rec.local_port),
+                            ],
+                        ),
                         Some(&s.rec.source),
                     ),
                     iocs,
@@ -262,7 +281,13 @@ pub(crate) fn suspicious_port(
                     .text("port", s.rec.remote_port),
                 ctx.ev(
                     s,
-                    format!("socket to {}:{}", s.rec.remote_addr, s.rec.remote_port),
+                    what(
+                        "evidence.socket-to",
+                        &[
+                            ("remote_addr", &s.rec.remote_addr),
+                            ("remote_port", &s.rec.remote_port),
+                        ],
+                    ),
                     Some(&s.rec.source),
                 ),
                 [
@@ -282,7 +307,11 @@ pub(crate) fn iface_ev(
     ctx: &Ctx,
     i: &At<dossier_plugin_api::records::NetInterfaceRecord>,
 ) -> Vec<Evidence> {
-    ctx.ev(i, format!("interface {}", i.rec.name), None)
+    ctx.ev(
+        i,
+        what("evidence.interface", &[("name", &i.rec.name)]),
+        None,
+    )
 }
 
 pub(crate) fn promiscuous_interface(

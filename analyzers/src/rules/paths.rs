@@ -3,6 +3,7 @@
 use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
+use crate::context::what;
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
 
@@ -149,7 +150,11 @@ pub(crate) fn shadowing(ctx: &Ctx, input: &mut BundleInput<'_>, hijack: bool) ->
         }
         let mut iocs = vec![Ioc::Path(b.rec.path.clone())];
         iocs.extend(b.rec.sha256.clone().map(Ioc::Sha256));
-        let mut ev = ctx.ev(b, format!("PATH entry {}", b.rec.path), b.rec.copy.as_ref());
+        let mut ev = ctx.ev(
+            b,
+            what("evidence.path-entry", &[("path", &b.rec.path)]),
+            b.rec.copy.as_ref(),
+        );
         ev.dedup_by(|a, b| a.member == b.member);
         let link = match b.rec.link_target.as_deref() {
             Some(t) => Message::new("finding.paths.link-to")

@@ -3,6 +3,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx, typed};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Arg, Evidence, Finding, Ioc, Message};
@@ -43,11 +44,15 @@ fn records(input: &BundleInput<'_>) -> Vec<At<PrivilegedFileRecord>> {
 }
 
 fn ev(ctx: &Ctx, p: &At<PrivilegedFileRecord>) -> Vec<Evidence> {
-    let mut ev = ctx.ev(p, format!("privileged file {}", p.rec.path), None);
+    let mut ev = ctx.ev(
+        p,
+        what("evidence.privileged-file", &[("path", &p.rec.path)]),
+        None,
+    );
     if let Some(v) = ctx.verified(&p.rec.path) {
         ev.extend(ctx.ev(
             v,
-            format!("package verification of {}", p.rec.path),
+            what("evidence.package-verify", &[("path", &p.rec.path)]),
             v.rec.copy.as_ref(),
         ));
     }

@@ -3,6 +3,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Finding, Ioc, Message};
@@ -81,7 +82,10 @@ pub(crate) fn reverse_shell_stdio(
         let mut ev = proc_ev(ctx, p);
         ev.extend(ctx.ev(
             s,
-            format!("connection {} -> {peer}", s.rec.local_addr),
+            what(
+                "evidence.connection",
+                &[("local_addr", &s.rec.local_addr), ("peer", &peer)],
+            ),
             Some(&s.rec.source),
         ));
         let mut iocs = proc_iocs(p);

@@ -28,7 +28,11 @@ fn cfg_ev(
     file: &str,
 ) -> Vec<dossier_plugin_api::analysis::Evidence> {
     let src = c.rec.sources.iter().find(|s| s.path == file);
-    ctx.ev(c, format!("sshd configuration {file}"), src)
+    ctx.ev(
+        c,
+        crate::context::what("evidence.sshd-configuration", &[("file", &file)]),
+        src,
+    )
 }
 
 /// Why a key file's place is odd: a world-writable file or directory, a `/tmp`-like or
@@ -110,13 +114,19 @@ fn sshd_keys_location_findings(
         );
         let mut ev = ctx.ev(
             f,
-            format!("authorized-keys file {}", f.rec.path),
+            crate::context::what("evidence.authorized-keys-file", &[("path", &f.rec.path)]),
             f.rec.source.as_ref(),
         );
-        ev.extend(
-            mine.iter()
-                .flat_map(|k| ctx.ev(k, format!("key {}:{}", k.rec.file, k.rec.line), None)),
-        );
+        ev.extend(mine.iter().flat_map(|k| {
+            ctx.ev(
+                k,
+                crate::context::what(
+                    "evidence.key",
+                    &[("file", &k.rec.file), ("line", &k.rec.line)],
+                ),
+                None,
+            )
+        }));
         out.push(explained(
             f.rec.path.clone(),
             Message::new("finding.sshd.keys-location")
@@ -183,7 +193,10 @@ pub(crate) fn sshd_forced_command(
                 with_arg(m, "from", from),
                 ctx.ev(
                     k,
-                    format!("key {}:{}", k.rec.file, k.rec.line),
+                    crate::context::what(
+                        "evidence.key",
+                        &[("file", &k.rec.file), ("line", &k.rec.line)],
+                    ),
                     Some(&k.rec.source),
                 ),
                 vec![
@@ -312,7 +325,7 @@ pub(crate) fn sshd_keys_context(
                 .msg("what", what),
             ctx.ev(
                 f,
-                format!("authorized-keys file {}", f.rec.path),
+                crate::context::what("evidence.authorized-keys-file", &[("path", &f.rec.path)]),
                 f.rec.source.as_ref(),
             ),
             vec![Ioc::Path(f.rec.path.clone())],

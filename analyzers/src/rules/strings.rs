@@ -3,6 +3,7 @@
 use super::common::*;
 use crate::config::AnalysisConfig;
 use crate::context::Ctx;
+use crate::context::what;
 use crate::input::BundleInput;
 use aho_corasick::AhoCorasick;
 use dossier_plugin_api::analysis::{Finding, Ioc, Message};
@@ -73,7 +74,7 @@ pub(crate) fn miner_strings(
             continue;
         }
         let ev = ctx
-            .member_ev(&member, format!("copy of {path}"))
+            .member_ev(&member, what("evidence.copy-of", &[("path", &path)]))
             .into_iter()
             .collect();
         let mut iocs = vec![Ioc::Path(path.clone())];

@@ -4,6 +4,7 @@
 
 use super::common::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{At, Ctx};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Finding, Ioc, Message};
@@ -117,11 +118,15 @@ fn unit_finding(
     from: &str,
     why: Message,
 ) -> Finding {
-    let mut ev = ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source));
+    let mut ev = ctx.ev(
+        u,
+        what("evidence.unit", &[("name", &u.rec.name)]),
+        Some(&u.rec.source),
+    );
     if let Some(v) = ctx.verified(path) {
         ev.extend(ctx.ev(
             v,
-            format!("package verification of {path}"),
+            what("evidence.package-verify", &[("path", &path)]),
             v.rec.copy.as_ref(),
         ));
     }

@@ -3,6 +3,7 @@
 use super::common::*;
 use super::content::*;
 use crate::config::AnalysisConfig;
+use crate::context::what;
 use crate::context::{Ctx, program};
 use crate::input::BundleInput;
 use dossier_plugin_api::analysis::{Arg, Finding, Ioc, Message};
@@ -75,7 +76,11 @@ pub(crate) fn unit_name_mismatch(
             continue;
         }
         let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(prog.clone())];
-        let ev = ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source));
+        let ev = ctx.ev(
+            u,
+            what("evidence.unit", &[("name", &u.rec.name)]),
+            Some(&u.rec.source),
+        );
         out.push(match imitated(ctx, &u.rec.name) {
             Some(what) => explained(
                 &u.rec.name,
@@ -117,7 +122,11 @@ pub(crate) fn unit_local_unowned(
             explained(
                 &u.rec.name,
                 Message::new("finding.units.local-unowned").text("unit", &u.rec.name),
-                ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                ctx.ev(
+                    u,
+                    what("evidence.unit", &[("name", &u.rec.name)]),
+                    Some(&u.rec.source),
+                ),
                 vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(u.rec.path.clone())],
             )
         })
@@ -140,7 +149,11 @@ pub(crate) fn inline_shell_download(
                             .text("unit", &u.rec.name)
                             .text("command", cmd)
                             .msg("why", why),
-                        ctx.ev(u, format!("unit {}", u.rec.name), Some(&u.rec.source)),
+                        ctx.ev(
+                            u,
+                            what("evidence.unit", &[("name", &u.rec.name)]),
+                            Some(&u.rec.source),
+                        ),
                         vec![Ioc::Unit(u.rec.name.clone())],
                     )
                     .with_fact(format!("unit-command:{}", u.rec.name)),
@@ -160,7 +173,10 @@ pub(crate) fn inline_shell_download(
                     .msg("why", why),
                 ctx.ev(
                     c,
-                    format!("cron entry {src}:{}", c.rec.line),
+                    what(
+                        "evidence.cron-entry",
+                        &[("file", &src), ("line", &c.rec.line)],
+                    ),
                     Some(&c.rec.source),
                 ),
                 vec![Ioc::CronCommand(c.rec.command.clone())],
@@ -238,9 +254,17 @@ pub(crate) fn aggressive_timer(
                             .msg("why", why)
                     })
                 });
-            let mut ev = ctx.ev(u, format!("timer {}", u.rec.name), Some(&u.rec.source));
+            let mut ev = ctx.ev(
+                u,
+                what("evidence.timer", &[("name", &u.rec.name)]),
+                Some(&u.rec.source),
+            );
             for x in ctx.units.iter().filter(|x| x.rec.name == t.unit) {
-                ev.extend(ctx.ev(x, format!("unit {}", x.rec.name), Some(&x.rec.source)));
+                ev.extend(ctx.ev(
+                    x,
+                    what("evidence.unit", &[("name", &x.rec.name)]),
+                    Some(&x.rec.source),
+                ));
             }
             let iocs = vec![Ioc::Unit(u.rec.name.clone()), Ioc::Unit(t.unit.clone())];
             out.push(match bad {
@@ -384,7 +408,7 @@ pub(crate) fn generator_unowned(
             });
         let ev = ctx.ev(
             g,
-            format!("generator {}", g.rec.path),
+            what("evidence.generator", &[("path", &g.rec.path)]),
             g.rec.source.as_ref(),
         );
         out.push(match bad {

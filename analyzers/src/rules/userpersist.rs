@@ -110,7 +110,11 @@ fn unit_finding(
     explained(
         format!("unit {}", u.rec.name),
         with_arg(with_arg(m, "who", who), "when", when),
-        ctx.ev(u, format!("user unit {}", u.rec.name), Some(&u.rec.source)),
+        ctx.ev(
+            u,
+            crate::context::what("evidence.user-unit", &[("name", &u.rec.name)]),
+            Some(&u.rec.source),
+        ),
         vec![Ioc::Unit(u.rec.name.clone()), Ioc::Path(u.rec.path.clone())],
     )
 }
@@ -171,7 +175,7 @@ pub(crate) fn user_persistence_malicious(
                     .msg("why", why),
                 ctx.ev(
                     h,
-                    format!("autostart entry {}", h.rec.path),
+                    crate::context::what("evidence.autostart-entry", &[("path", &h.rec.path)]),
                     h.rec.source.as_ref(),
                 ),
                 iocs,
@@ -211,7 +215,7 @@ pub(crate) fn user_persistence_entry(
                 .text("commands", h.rec.commands.join("; ")),
             ctx.ev(
                 h,
-                format!("autostart entry {}", h.rec.path),
+                crate::context::what("evidence.autostart-entry", &[("path", &h.rec.path)]),
                 h.rec.source.as_ref(),
             ),
             vec![Ioc::Path(h.rec.path.clone())],
@@ -237,7 +241,11 @@ pub(crate) fn user_persistence_entry(
                 .text("user", &l.rec.user)
                 .text("path", &l.rec.path)
                 .msg("what", what),
-            ctx.ev(l, format!("linger file {}", l.rec.path), None),
+            ctx.ev(
+                l,
+                crate::context::what("evidence.linger-file", &[("path", &l.rec.path)]),
+                None,
+            ),
             vec![Ioc::Account(l.rec.user.clone())],
         ));
     }

@@ -28,7 +28,7 @@ use dossier_bundle::fsio::ensure_out_dir;
 use dossier_bundle::reader::Bundle;
 use dossier_events::Event;
 use dossier_plugin_api::Timestamp;
-use dossier_plugin_api::analysis::{Ioc, Severity};
+use dossier_plugin_api::analysis::{Ioc, Message, Severity};
 use dossier_plugin_api::attack;
 use dossier_reporters::events::{
     AlertView, DeviceView, EventsReport, EvidenceView, RoutineView, SCHEMA, SCHEMA_VERSION,
@@ -448,8 +448,10 @@ fn view(
                 })
                 .collect(),
             description: format!("{}\n\n_{}: {}_", a.explanation, a.rule, a.description),
+            description_message: Some(described(a)),
             evidence: evidence(a),
             risk: a.risk.clone(),
+            risk_message: Some(a.risk_message.clone()),
             related: related(n, &listed, &ids, &by_ioc, triage),
             indicators: a.indicators.clone(),
         })
@@ -508,6 +510,19 @@ fn view(
 
 /// The evidence of an alert: its first event's time, action, source and key fields, and where
 /// each event kept is.
+/// What an alert's event did (its explanation's message when the rule family gives one),
+/// then its rule's description, as a catalogue message.
+fn described(a: &EventAlert) -> Message {
+    let explained = match &a.explanation_message {
+        Some(m) => Message::new("events.alert.described").msg("explanation", m.clone()),
+        None => Message::new("events.alert.described").text("explanation", &a.explanation),
+    };
+    explained.text("rule", a.rule).msg(
+        "description",
+        Message::new(format!("event-rule.{}.description", a.rule)),
+    )
+}
+
 fn evidence(a: &EventAlert) -> EvidenceView {
     let first = a.evidence.first();
     EvidenceView {
@@ -647,6 +662,8 @@ mod tests {
             description: "rule text".into(),
             explanation: "this event".into(),
             risk: "risk".into(),
+            risk_message: Message::new("event-risk.server"),
+            explanation_message: None,
             host: host.into(),
             first_time: "2026-11-20T02:10:00Z".into(),
             last_time: "2026-11-20T02:10:00Z".into(),

@@ -102,6 +102,8 @@ struct RecordsRead {
     collectors: BTreeMap<String, (CollectorStatus, String)>,
     /// Collector name → why its data is incomplete.
     incomplete: BTreeMap<String, String>,
+    /// Collector name → its detail and reason as catalogue messages.
+    health: BTreeMap<String, completeness::HealthMessages>,
     records: RecordsBy,
     /// Malformed record lines and unreadable records members.
     errors: Vec<String>,
@@ -112,6 +114,7 @@ fn read_records(b: &mut Bundle, runs: &[CollectorRun]) -> RecordsRead {
     let mut read = RecordsRead {
         collectors: BTreeMap::new(),
         incomplete: BTreeMap::new(),
+        health: BTreeMap::new(),
         records: BTreeMap::new(),
         errors: Vec::new(),
     };
@@ -124,6 +127,7 @@ fn read_records(b: &mut Bundle, runs: &[CollectorRun]) -> RecordsRead {
         }
         read.collectors
             .insert(run.name.clone(), (run.status, health.detail));
+        read.health.insert(run.name.clone(), health.messages);
         match b.records(&run.name, MAX_RECORDS) {
             Ok((recs, bad)) => {
                 read.records.insert(run.name.clone(), recs);
@@ -226,6 +230,7 @@ fn analyze_bundle_timed(
         header,
         collectors: read.collectors,
         incomplete: read.incomplete,
+        health: read.health,
         records: read.records,
         members,
         read_member: &mut reader,
@@ -293,6 +298,7 @@ fn run_plugins(
             result,
             &input.collectors,
             &input.incomplete,
+            &input.health,
             &playbook.analysis,
         ) {
             facts.push((i, f));

@@ -17,6 +17,7 @@ fn finding(rule: &str, mitre: &[&str], sev: Severity, subject: &str, iocs: Vec<I
             sha256: "ab".repeat(32),
             line: Some(3),
             what: format!("process {subject}"),
+            what_message: None,
         }],
         iocs,
     );
@@ -120,6 +121,7 @@ pub(crate) fn sample_host() -> HostAnalysis {
             path: "/tmp/.x/syncd".into(),
             sha256: Some(HASH.into()),
             referenced_by: vec!["process 812".into()],
+            referenced_by_messages: vec![],
             member: Some("raw/tmp/.x/syncd".into()),
             packaged: false,
         }],

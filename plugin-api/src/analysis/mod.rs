@@ -45,8 +45,12 @@ pub struct Evidence {
     /// 1-based line of the record in a `records/*.jsonl` member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
-    /// Short description of what in the member matters (`unit python.service`).
+    /// Short description of what in the member matters (`unit python.service`), in English.
     pub what: String,
+    /// The same description as a catalogue message, for reports in the responder's language
+    /// (built-in rules give one; plugins and analyses written before messages have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what_message: Option<Message>,
 }
 
 /// An indicator of compromise worth searching for elsewhere.
@@ -220,7 +224,11 @@ impl Finding {
 pub struct NotEvaluated {
     pub rule: String,
     pub title: String,
+    /// Why, in English.
     pub reason: String,
+    /// The reason as a catalogue message (none from plugins and older analyses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_message: Option<Message>,
 }
 
 /// A rule that was evaluated although some data it needs could not be collected (permission
@@ -233,8 +241,11 @@ pub struct PartialEvaluation {
     /// The needed collectors whose data is incomplete, sorted.
     pub collectors: Vec<String>,
     /// What was missing, per collector
-    /// (`accounts: 1 permission denied: /etc/shadow; sessions: ...`).
+    /// (`accounts: 1 permission denied: /etc/shadow; sessions: ...`), in English.
     pub missing: String,
+    /// The same as a catalogue message (none in older analyses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_message: Option<Message>,
 }
 
 /// A fired behaviour rule and its contribution to the score: `weight` (unless
@@ -282,8 +293,12 @@ pub struct ExecutableSeen {
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// Why it matters (`unit python.service`, `process 812`).
+    /// Why it matters (`unit python.service`, `process 812`), in English.
     pub referenced_by: Vec<String>,
+    /// The same referrers as catalogue messages, in the same order (empty in older
+    /// analyses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referenced_by_messages: Vec<Message>,
     /// Bundle member holding a copy, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
@@ -311,6 +326,10 @@ pub struct CollectorGap {
     pub status: CollectorStatus,
     /// Its error and a summary of all its issues (count by kind, first few subjects).
     pub detail: String,
+    /// The detail as a catalogue message: the summary's words translated, the collector's
+    /// own error and issue texts kept as arguments (none in older analyses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_message: Option<Message>,
 }
 
 /// Everything reporters need about one analyzed bundle.

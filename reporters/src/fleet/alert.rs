@@ -4,7 +4,7 @@
 
 use super::risk::risk;
 use crate::markdown::md;
-use crate::words::{explanation, line, rule_title, severity};
+use crate::words::{evidence_what, explanation, line, rule_title, severity};
 use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{Finding, HostAnalysis, RuleHit};
 use dossier_plugin_api::attack;
@@ -127,11 +127,16 @@ impl<'h> Alert<'h> {
             for e in &f.evidence {
                 writeln!(
                     o,
-                    "  - `{}`{} SHA-256 `{}`: {}",
-                    md(&e.member),
-                    line(c, e.line),
-                    e.sha256,
-                    md(&e.what)
+                    "  - {}",
+                    c.format(
+                        "fleet.alert.evidence_line",
+                        &[
+                            ("member", &md(&e.member)),
+                            ("line", &line(c, e.line)),
+                            ("sha256", &e.sha256),
+                            ("what", &md(&evidence_what(c, e))),
+                        ]
+                    )
                 )?;
             }
         }

@@ -343,6 +343,7 @@ mod tests {
                     rule: rule.into(),
                     title: rule.into(),
                     reason: "collector 'proc' not available: no live /proc (offline image)".into(),
+                    reason_message: None,
                 });
         }
         let mut live = host("live", "live.zip", &[]);
@@ -397,6 +398,7 @@ mod tests {
                 path: "/usr/bin/python3.11".into(),
                 sha256: Some("12".repeat(32)),
                 referenced_by: vec!["process 7".into()],
+                referenced_by_messages: vec![],
                 member: None,
                 packaged: true,
             });

@@ -4,7 +4,7 @@
 use super::risk::{allows, unstopped};
 use super::severity::{slot, urgency};
 use crate::markdown::md;
-use crate::words::{comma, line, severity};
+use crate::words::{comma, evidence_what, line, severity};
 use dossier_i18n::Catalog;
 use dossier_plugin_api::analyzer::FleetFinding;
 use dossier_plugin_api::attack;
@@ -74,7 +74,7 @@ pub(super) fn write_fleet_findings(
                             ("member", &md(&e.evidence.member)),
                             ("line", &line(c, e.evidence.line)),
                             ("sha256", &e.evidence.sha256),
-                            ("what", &md(&e.evidence.what)),
+                            ("what", &md(&evidence_what(c, &e.evidence))),
                         ]
                     )
                 )?;

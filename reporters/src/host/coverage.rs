@@ -2,7 +2,7 @@
 //! and the collection gaps.
 
 use crate::markdown::md;
-use crate::words::{rule_title, status};
+use crate::words::{rendered, rule_title, status};
 use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::HostAnalysis;
 use std::fmt::Write;
@@ -32,7 +32,10 @@ pub(super) fn not_evaluated(o: &mut String, a: &HostAnalysis, c: &Catalog) {
                 &[
                     ("rule", &n.rule),
                     ("title", &md(rule_title(c, &n.rule, &n.title))),
-                    ("reason", &md(&n.reason)),
+                    (
+                        "reason",
+                        &md(&rendered(c, &n.reason, n.reason_message.as_ref()))
+                    ),
                 ]
             )
         );
@@ -62,7 +65,10 @@ pub(super) fn partial(o: &mut String, a: &HostAnalysis, c: &Catalog) {
                     ("rule", &p.rule),
                     ("title", &md(rule_title(c, &p.rule, &p.title))),
                     ("fired", &fired),
-                    ("missing", &md(&p.missing)),
+                    (
+                        "missing",
+                        &md(&rendered(c, &p.missing, p.missing_message.as_ref()))
+                    ),
                 ]
             )
         );
@@ -89,7 +95,10 @@ pub(super) fn gaps(o: &mut String, a: &HostAnalysis, c: &Catalog) {
                 &[
                     ("who", &who),
                     ("status", &status(c, g.status)),
-                    ("detail", &md(&g.detail)),
+                    (
+                        "detail",
+                        &md(&rendered(c, &g.detail, g.detail_message.as_ref()))
+                    ),
                 ]
             )
         );

@@ -2,7 +2,7 @@
 //! with their points and reasons, and context findings with their evidence.
 
 use crate::markdown::md;
-use crate::words::{comma, explanation, line, rule_title, severity};
+use crate::words::{comma, explanation, line, referrers, rule_title, severity};
 use dossier_i18n::Catalog;
 use dossier_plugin_api::analysis::{HostAnalysis, Ioc};
 use dossier_plugin_api::attack;
@@ -55,7 +55,7 @@ pub(super) fn executables(o: &mut String, a: &HostAnalysis, iocs: &[Ioc], c: &Ca
                             .as_deref()
                             .unwrap_or(c.text("host.findings.not_read"))
                     ),
-                    ("by", &md(&e.referenced_by.join(", "))),
+                    ("by", &md(&referrers(c, e))),
                 ]
             )
         );

@@ -67,6 +67,7 @@ mod tests {
                 sha256: "ab".repeat(32),
                 line: Some(7),
                 what: "package verification".into(),
+                what_message: None,
             }],
             vec![Ioc::Path("/usr/local/bin/backup".into())],
         );
@@ -115,6 +116,7 @@ mod tests {
                 rule: "x".into(),
                 title: "X".into(),
                 reason: "no data".into(),
+                reason_message: None,
             });
         let r = render(&a, en());
         let ne = r.find("### Not evaluated").unwrap();

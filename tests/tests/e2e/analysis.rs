@@ -822,6 +822,8 @@ fn without_messages(findings_json: &[u8]) -> Vec<u8> {
                 if o.contains_key("explanation") {
                     o.remove("message");
                 }
+                // Catalogue messages beside English fields (evidence, referrers, reasons).
+                o.retain(|k, _| !k.ends_with("_message") && !k.ends_with("_messages"));
                 o.values_mut().for_each(strip);
             }
             serde_json::Value::Array(a) => a.iter_mut().for_each(strip),

@@ -7,6 +7,7 @@
 //! (text from the host itself, such as evidence descriptions, is data and stays).
 
 use dossier_i18n::{Lang, catalog};
+use dossier_plugin_api::analysis::Message;
 use dossier_tests::*;
 use std::path::{Path, PathBuf};
 
@@ -118,6 +119,54 @@ fn english_sentences() -> Vec<String> {
     v
 }
 
+/// The English texts of host `h` in findings.json that a report shows and that have a
+/// catalogue message beside them, when the Chinese rendering differs: every piece of evidence
+/// of a built-in rule's finding (its `what`), every rule not evaluated (`reason`) or evaluated
+/// on partial data (`missing`), every collection gap's detail and every executable's
+/// referrers. Checks on the way that each of them has its message (a gap's detail and the
+/// evidence of plugins' findings may have none).
+fn english_fields(h: &serde_json::Value) -> Vec<String> {
+    let zh = catalog(Lang::ZhCn);
+    let mut v = Vec::new();
+    let mut take = |text: &serde_json::Value, m: &serde_json::Value, what: &str| {
+        let text = text.as_str().unwrap();
+        assert!(!m.is_null(), "{what} {text:?} has no message");
+        let m: Message = serde_json::from_value(m.clone()).unwrap();
+        if zh.render(&m) != text {
+            v.push(text.to_string());
+        }
+    };
+    let findings = h["findings"].as_array().unwrap().iter();
+    for f in findings.chain(h["context"].as_array().into_iter().flatten()) {
+        for e in f["evidence"].as_array().unwrap() {
+            take(&e["what"], &e["what_message"], "evidence");
+        }
+    }
+    for n in h["not_evaluated"].as_array().into_iter().flatten() {
+        take(&n["reason"], &n["reason_message"], "not evaluated");
+    }
+    for p in h["partial"].as_array().into_iter().flatten() {
+        take(&p["missing"], &p["missing_message"], "partial");
+    }
+    for g in h["gaps"].as_array().into_iter().flatten() {
+        take(&g["detail"], &g["detail_message"], "gap");
+    }
+    for e in h["executables"].as_array().into_iter().flatten() {
+        let by = e["referenced_by"].as_array().unwrap();
+        let ms = e["referenced_by_messages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(by.len(), ms.len(), "referrers without messages: {e}");
+        for (t, m) in by.iter().zip(&ms) {
+            take(t, m, "referrer");
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Checks a Chinese report: `ids` all there, no English catalogue sentence left.
 fn check_chinese(name: &str, report: &str, ids: &[String]) {
     let missing: Vec<&String> = ids
@@ -128,6 +177,16 @@ fn check_chinese(name: &str, report: &str, ids: &[String]) {
     let left: Vec<String> = english_sentences()
         .into_iter()
         .filter(|s| report.contains(s.as_str()))
+        .collect();
+    assert!(left.is_empty(), "{name}: English left: {left:?}\n{report}");
+}
+
+/// Checks that none of `english` (texts of findings.json with a message) is in a Chinese
+/// report.
+fn check_no_english(name: &str, report: &str, english: &[String]) {
+    let left: Vec<&String> = english
+        .iter()
+        .filter(|t| report.contains(t.as_str()))
         .collect();
     assert!(left.is_empty(), "{name}: English left: {left:?}\n{report}");
 }
@@ -185,6 +244,7 @@ fn the_miner_bundle_reports_in_chinese_keep_every_identifier_and_are_determinist
     );
     let ids = identifiers(&zh["hosts"][0]);
     check_chinese("host", &host, &ids);
+    check_no_english("host", &host, &english_fields(&zh["hosts"][0]));
     let rules: Vec<String> = zh["hosts"][0]["findings"]
         .as_array()
         .unwrap()
@@ -192,6 +252,7 @@ fn the_miner_bundle_reports_in_chinese_keep_every_identifier_and_are_determinist
         .map(|f| f["rule"].as_str().unwrap().to_string())
         .collect();
     check_chinese("fleet", &fleet, &rules);
+    check_no_english("fleet", &fleet, &english_fields(&zh["hosts"][0]));
     snapshot("esxi-web01.report.zh-CN.md", &host);
     snapshot("fleet-report.zh-CN.md", &fleet);
 }
@@ -240,6 +301,7 @@ fn a_fleet_of_the_miner_and_a_benign_host_reports_in_both_languages() {
         if lang == "zh-CN" {
             assert!(host.contains("**不明/良性**（评分 0 / 100）"), "{host}");
             check_chinese("benign host", &host, &identifiers(benign));
+            check_no_english("benign host", &host, &english_fields(benign));
             let names: Vec<String> = hosts
                 .iter()
                 .map(|h| h["hostname"].as_str().unwrap().to_string())
@@ -394,4 +456,59 @@ fn imported_events_report_in_chinese_and_events_json_does_not_change() {
         read(&en.join("fleet-report.md"))
             .contains("**Imported events:** 5 events from 1 import bundle(s)")
     );
+}
+
+#[test]
+fn event_alerts_describe_their_rules_and_assess_risk_in_chinese() {
+    let d = tempfile::tempdir().unwrap();
+    let data = repo_root().join("events/tests/data");
+    let ev = d.path().join("ev");
+    let files: Vec<String> = ["audit-enriched.log", "audit.log", "journal.json"]
+        .iter()
+        .map(|f| data.join(f).to_str().unwrap().to_string())
+        .collect();
+    let o = dossier(
+        d.path(),
+        &[
+            "import",
+            &files[0],
+            &files[1],
+            &files[2],
+            "--host",
+            "web1",
+            "--out",
+            ev.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let import = PathBuf::from(stdout(&o).trim());
+    let (en, zh) = (d.path().join("en"), d.path().join("zh"));
+    analyze(d.path(), &[&import], &en, &["--lang", "en"]);
+    analyze(d.path(), &[&import], &zh, &["--lang", "zh-CN"]);
+    assert_eq!(read(&en.join("events.json")), read(&zh.join("events.json")));
+    let events = read(&zh.join("events-report.md"));
+    let json: serde_json::Value = serde_json::from_str(&read(&en.join("events.json"))).unwrap();
+    let alerts = json["alerts"].as_array().unwrap();
+    assert!(alerts.len() >= 3, "{json}");
+    // Every alert's explanation and risk assessment and every rule's description are in
+    // Chinese.
+    // The explanation is the description's first paragraph.
+    let mut english: Vec<String> = alerts
+        .iter()
+        .flat_map(|a| {
+            let d = a["description"].as_str().unwrap();
+            let explained = d.split("\n\n_").next().unwrap().to_string();
+            [a["risk"].as_str().unwrap().to_string(), explained]
+        })
+        .collect();
+    let en_catalog = catalog(Lang::En);
+    english.extend(
+        en_catalog
+            .ids()
+            .filter(|id| id.starts_with("event-rule."))
+            .map(|id| en_catalog.text(id).to_string()),
+    );
+    check_no_english("events", &events, &english);
+    assert!(events.contains("**风险评估：**"), "{events}");
 }

@@ -142,6 +142,7 @@ impl Analyzer for SshKeysAnalyzer {
                     sha256: sha.clone(),
                     line: Some(k.line),
                     what: format!("{} as collected", k.file),
+                    what_message: None,
                 });
             }
             let subject = format!("{}: {}", k.user, label(&k));
