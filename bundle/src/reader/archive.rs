@@ -220,6 +220,12 @@ fn check_members<R: Read + std::io::Seek>(
             continue;
         }
         budget -= m.size;
+        if keep
+            .as_deref_mut()
+            .is_some_and(|k| k.defers(&e.name, m.size))
+        {
+            continue;
+        }
         if timed_out || deadline.passed() {
             (unchecked, timed_out) = (unchecked + 1, true);
             continue;

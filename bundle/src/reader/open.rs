@@ -27,6 +27,8 @@ pub struct Bundle {
     pub(super) kept: HashMap<String, Vec<u8>>,
     /// What [`Bundle::records`] may still load: (bytes, values).
     pub(super) record_budget: (u64, u64),
+    /// Members whose content was not checked yet ([`Bundle::open_streaming`]).
+    pub(super) deferred: Vec<String>,
 }
 
 impl Bundle {
@@ -47,7 +49,36 @@ impl Bundle {
         limits: &Limits,
         identities: &Identities,
     ) -> Result<(Bundle, Verification), OpenError> {
-        let mut kept = Kept::new(limits);
+        Self::open_streaming(path, limits, identities, &[])
+    }
+
+    /// [`Bundle::open_with`], where the `streamed` members that are too large to keep (64
+    /// MiB) are checked as the caller reads them, not before: verification checks their
+    /// declared sizes only, and [`Bundle::member_lines`] inflates and hashes them once, then
+    /// fails if they differ from the manifest. The caller must read each of them to its end
+    /// with [`Bundle::member_lines`], or call [`Bundle::verify_deferred`], and discard what it
+    /// made of a member that then fails; [`Bundle::deferred`] lists those not checked yet.
+    pub fn open_streaming(
+        path: &Path,
+        limits: &Limits,
+        identities: &Identities,
+        streamed: &[&str],
+    ) -> Result<(Bundle, Verification), OpenError> {
+        Self::open_kept(
+            path,
+            limits,
+            identities,
+            Kept::new(limits).streaming(streamed),
+        )
+    }
+
+    /// Opens with `kept` saying what to keep and defer.
+    pub(super) fn open_kept(
+        path: &Path,
+        limits: &Limits,
+        identities: &Identities,
+        mut kept: Kept,
+    ) -> Result<(Bundle, Verification), OpenError> {
         let (mut v, zip) = verify_keeping(path, limits, identities, Some(&mut kept));
         if v.ok() && v.encryption == Encryption::NotDecrypted {
             return Err(OpenError::Encrypted {
@@ -85,9 +116,24 @@ impl Bundle {
                 index,
                 kept: kept.members,
                 record_budget: (limits.max_record_bytes, limits.max_record_values),
+                deferred: kept.deferred,
             },
             v,
         ))
+    }
+
+    /// The members whose content is not checked yet (see [`Bundle::open_streaming`]).
+    pub fn deferred(&self) -> &[String] {
+        &self.deferred
+    }
+
+    /// Inflates and hashes every member not checked yet (see [`Bundle::open_streaming`]):
+    /// the first that differs from the manifest is the error.
+    pub fn verify_deferred(&mut self) -> Result<(), MemberError> {
+        while let Some(name) = self.deferred.first().cloned() {
+            self.check_streamed(&name, std::io::sink())?;
+        }
+        Ok(())
     }
 
     /// The manifest entry of a member.
@@ -128,6 +174,7 @@ impl Bundle {
                 name: name.to_string(),
             });
         }
+        self.deferred.retain(|d| d != name);
         Ok(data)
     }
 }

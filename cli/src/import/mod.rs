@@ -112,8 +112,8 @@ pub struct SkipSample {
     pub reason: String,
 }
 
-/// Events of a file handed from the parsing thread to the recording one at a time.
-const BATCH: usize = 256;
+/// Bytes of event lines handed from the parsing thread to the recording one at a time.
+const BATCH_BYTES: usize = 256 << 10;
 /// Batches between the two threads at most.
 const BATCHES_IN_FLIGHT: usize = 16;
 
@@ -272,17 +272,20 @@ impl ImportCollector {
     }
 
     /// Parses `reader` (the stored `member`, read again) on a thread of its own, which reads,
-    /// hashes, parses and turns the events into JSON values, while this one records them: the
-    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of
-    /// [`BATCH`] events are between them, so memory stays flat. The parse, and why the events
-    /// could not all be recorded, if so.
+    /// hashes, parses and turns the events into JSON lines, while this one records them: the
+    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of about
+    /// [`BATCH_BYTES`] of lines are between them, so memory stays flat. The parse, and why
+    /// the events could not all be recorded, if so.
     fn parse_alongside(
         &self,
         ctx: &mut CollectContext<'_>,
         reader: Box<dyn FileReader + '_>,
         member: &str,
     ) -> (Parsed, Option<String>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(BATCHES_IN_FLIGHT);
+        // Batches are one buffer of lines each, handed back empty to be filled again: no
+        // allocation on one thread freed on the other.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BATCHES_IN_FLIGHT);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
             let worker = scope.spawn(move || {
                 let mut hashing = Hashing {
@@ -291,24 +294,32 @@ impl ImportCollector {
                 };
                 let mut skips = Skips::default();
                 let mut counts = Counts::default();
-                let mut batch = Vec::with_capacity(BATCH);
+                let mut batch = Vec::with_capacity(BATCH_BYTES + (64 << 10));
                 let result = dossier_events::parse_counting(
                     member,
                     &mut hashing,
                     self.format,
                     &self.options,
                     &mut counts,
-                    &mut |r| match r.map(|ev| serde_json::to_vec(&ev)) {
-                        Ok(Ok(v)) => {
-                            batch.push(v);
-                            if batch.len() == BATCH {
+                    &mut |r| match r {
+                        Ok(ev) => {
+                            let start = batch.len();
+                            match serde_json::to_writer(&mut batch, &ev) {
+                                Ok(()) => batch.push(b'\n'),
+                                Err(e) => {
+                                    batch.truncate(start);
+                                    skips.unserializable(e.to_string());
+                                }
+                            }
+                            if batch.len() >= BATCH_BYTES {
+                                let next = back_rx.try_recv().unwrap_or_else(|_| {
+                                    Vec::with_capacity(BATCH_BYTES + (64 << 10))
+                                });
                                 // The receiver drains until the end: a send fails only if it
                                 // is gone, and then there is nobody to tell.
-                                let _ = tx
-                                    .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                                let _ = tx.send(std::mem::replace(&mut batch, next));
                             }
                         }
-                        Ok(Err(e)) => skips.unserializable(e.to_string()),
                         Err(i) => skips.add(i),
                     },
                 );
@@ -326,14 +337,16 @@ impl ImportCollector {
             });
             let (_, sink) = ctx.bridge_parts();
             let mut emit_error = None;
-            for batch in rx {
-                for v in batch {
+            for mut batch in rx {
+                for v in batch.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     if emit_error.is_none()
-                        && let Err(e) = sink.record_line(COLLECTOR, &v)
+                        && let Err(e) = sink.record_line(COLLECTOR, v)
                     {
                         emit_error = Some(format!("events not all recorded: {e}"));
                     }
                 }
+                batch.clear();
+                let _ = back_tx.send(batch);
             }
             let parsed = worker
                 .join()
