@@ -55,6 +55,10 @@ pub(super) fn check_archive<R: Read + std::io::Seek>(
     let Some(manifest) = read_manifest(v, zip, &entries, limits, deadline) else {
         return;
     };
+    let mut keep = keep;
+    if let Some(k) = keep.as_deref_mut() {
+        k.for_manifest(&manifest);
+    }
     let members = Members {
         manifest: &manifest,
         entries: &entries,

@@ -221,16 +221,25 @@ mod tests {
 
     #[test]
     fn a_deferred_member_is_checked_as_it_is_streamed() {
+        let cron = "records/cron.jsonl".to_string();
         let mut b = open_deferring(&fixture_bundle()).unwrap();
-        assert_eq!(b.deferred(), ["records/cron.jsonl"]);
+        assert!(b.deferred().contains(&cron));
         assert!(!b.kept.contains_key("records/cron.jsonl"));
         let (mut whole, _) = Bundle::open(&fixture_bundle(), &Limits::default()).unwrap();
         assert_eq!(
             lines_of(&mut b, "records/cron.jsonl", 1 << 20).unwrap(),
             lines_of(&mut whole, "records/cron.jsonl", 1 << 20).unwrap()
         );
-        assert!(b.deferred().is_empty());
+        assert!(!b.deferred().contains(&cron));
         b.verify_deferred().unwrap();
+        assert!(b.deferred().is_empty());
+        // The others checked on a thread of their own.
+        let mut b = open_deferring(&fixture_bundle()).unwrap();
+        let n = b.deferred().len();
+        assert!(n > 1, "{:?}", b.deferred());
+        let apart = b.spawn_deferred("records/cron.jsonl").unwrap();
+        assert_eq!(b.deferred(), std::slice::from_ref(&cron));
+        apart.join().unwrap().unwrap();
 
         // Tampered: verification passes (the check is deferred), the read fails at its end,
         // even when a line is too long first, and so does verify_deferred.
@@ -249,7 +258,13 @@ mod tests {
         ));
         let mut b = open_deferring(&p).unwrap();
         assert!(b.verify_deferred().is_err());
-        assert_eq!(b.deferred(), ["records/cron.jsonl"]);
+        assert!(b.deferred().contains(&cron));
+        let mut b = open_deferring(&p).unwrap();
+        let apart = b.spawn_deferred("records/proc.jsonl").unwrap();
+        assert!(matches!(
+            apart.join().unwrap(),
+            Err(MemberError::Content { .. } | MemberError::Read { .. })
+        ));
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct Bundle {
     pub(super) record_budget: (u64, u64),
     /// Members whose content was not checked yet ([`Bundle::open_streaming`]).
     pub(super) deferred: Vec<String>,
+    /// A second reader of the bundle's bytes, for [`Bundle::spawn_deferred`].
+    reopen: Option<Source>,
 }
 
 impl Bundle {
@@ -117,6 +119,7 @@ impl Bundle {
                 kept: kept.members,
                 record_budget: (limits.max_record_bytes, limits.max_record_values),
                 deferred: kept.deferred,
+                reopen: kept.reopen,
             },
             v,
         ))
@@ -134,6 +137,39 @@ impl Bundle {
             self.check_streamed(&name, std::io::sink())?;
         }
         Ok(())
+    }
+
+    /// Checks the deferred members but `except` (see [`Bundle::open_streaming`]) on a thread
+    /// of its own, over a second reader of the same bytes (the same open file, or the bytes
+    /// in memory), while the caller reads `except`: they are no longer [`Bundle::deferred`],
+    /// and the caller must join the thread, whose error is the first member that differs
+    /// from the manifest. None when there is nothing to check there (or no second reader:
+    /// an encrypted bundle's deferred members stay deferred).
+    #[must_use = "the deferred members are checked only when the thread is joined"]
+    pub fn spawn_deferred(
+        &mut self,
+        except: &str,
+    ) -> Option<std::thread::JoinHandle<Result<(), MemberError>>> {
+        let names: Vec<String> = self
+            .deferred
+            .iter()
+            .filter(|d| *d != except)
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let source = self.reopen.take()?;
+        let entries: Vec<MemberEntry> = names
+            .iter()
+            .filter_map(|n| self.member(n).cloned())
+            .collect();
+        if entries.len() != names.len() {
+            self.reopen = Some(source);
+            return None;
+        }
+        self.deferred.retain(|d| d == except);
+        Some(std::thread::spawn(move || check_apart(source, &entries)))
     }
 
     /// The manifest entry of a member.
@@ -177,6 +213,28 @@ impl Bundle {
         self.deferred.retain(|d| d != name);
         Ok(data)
     }
+}
+
+/// Inflates and hashes each of `entries` from `source` (a zip archive read apart from the
+/// bundle's own), against its manifest entry.
+fn check_apart(source: Source, entries: &[MemberEntry]) -> Result<(), MemberError> {
+    let read = |name: &str, e: &dyn std::fmt::Display| MemberError::Read {
+        name: name.to_string(),
+        message: e.to_string(),
+    };
+    let mut zip = ZipArchive::new(source).map_err(|e| read("bundle", &e))?;
+    for m in entries {
+        let f = zip.by_name(&m.name).map_err(|e| read(&m.name, &e))?;
+        let mut r = super::source::HashingReader::new(std::io::Read::take(f, m.size + 1));
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| read(&m.name, &e))?;
+        let (sha, total) = r.finish();
+        if total != m.size || sha != m.sha256 {
+            return Err(MemberError::Content {
+                name: m.name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -128,6 +128,9 @@ impl Imports {
         // The bundle's name is written after the line (a JSON line never holds a raw tab), so
         // that events of one time sort by their own bytes, whatever the order of the bundles.
         let tail_name = name.replace(['\t', '\n'], " ");
+        // The other large members (the source files) are checked on the other core
+        // meanwhile.
+        let apart = b.spawn_deferred(EVENTS_MEMBER);
         let read = if b.member(EVENTS_MEMBER).is_some() {
             b.member_lines(EVENTS_MEMBER, MAX_LINE, &mut |line, text| {
                 if text.iter().all(u8::is_ascii_whitespace) {
@@ -167,8 +170,12 @@ impl Imports {
         } else {
             Ok(())
         };
+        let apart = apart.map_or(Ok(()), |h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
         // A read that failed before the member's check (or skipped it): checked now.
-        if let Err(e) = b.verify_deferred() {
+        if let Err(e) = apart.and_then(|()| b.verify_deferred()) {
             self.refused.insert(tail_name);
             return Err(format!(
                 "{}: verification failed: {e} (read as it was analyzed)",
