@@ -419,6 +419,8 @@ pub struct EventAnalyzer {
     state: State,
     /// Host keys numbered, for the per-process state.
     hosts: std::collections::HashMap<String, u32>,
+    /// The last event's host and its key.
+    last_host: Option<(String, String)>,
 }
 
 impl EventAnalyzer {
@@ -433,8 +435,19 @@ impl EventAnalyzer {
     pub fn push(&mut self, event: &Event) {
         let a = &mut self.analysis;
         a.events += 1;
-        let hk = host_key(&event.host);
-        let d = a.devices.entry(hk.clone()).or_default();
+        // Events come in runs of one host: its key is made once per run.
+        if self
+            .last_host
+            .as_ref()
+            .is_none_or(|(h, _)| *h != event.host)
+        {
+            self.last_host = Some((event.host.clone(), host_key(&event.host)));
+        }
+        let hk = self.last_host.as_ref().map_or("", |(_, k)| k.as_str());
+        let d = match a.devices.get_mut(hk) {
+            Some(d) => d,
+            None => a.devices.entry(hk.to_string()).or_default(),
+        };
         if d.name.is_empty() {
             d.name = event.host.clone();
         }
@@ -445,16 +458,21 @@ impl EventAnalyzer {
         {
             a.first_time = Some(event.time.clone());
         }
-        if a.last_time
-            .as_deref()
-            .is_none_or(|t| event.time.as_str() > t)
-        {
-            a.last_time = Some(event.time.clone());
+        match &mut a.last_time {
+            Some(t) if event.time.as_str() > t.as_str() => {
+                t.clear();
+                t.push_str(&event.time);
+            }
+            Some(_) => {}
+            None => a.last_time = Some(event.time.clone()),
         }
         let next = u32::try_from(self.hosts.len()).unwrap_or(u32::MAX);
-        let host = *self.hosts.entry(hk.clone()).or_insert(next);
+        let host = match self.hosts.get(hk) {
+            Some(&h) => h,
+            None => *self.hosts.entry(hk.to_string()).or_insert(next),
+        };
         let st = &mut self.state;
-        let mut view = View::new(event, &hk, host, &st.lineage);
+        let mut view = View::new(event, hk, host, &st.lineage);
         view.taint = st.taint.of(host, &view);
         let mut hits = Vec::new();
         exec::check(&view, &mut st.exec, &mut hits);

@@ -55,6 +55,10 @@ pub(super) fn check_archive<R: Read + std::io::Seek>(
     let Some(manifest) = read_manifest(v, zip, &entries, limits, deadline) else {
         return;
     };
+    let mut keep = keep;
+    if let Some(k) = keep.as_deref_mut() {
+        k.for_manifest(&manifest);
+    }
     let members = Members {
         manifest: &manifest,
         entries: &entries,
@@ -220,6 +224,12 @@ fn check_members<R: Read + std::io::Seek>(
             continue;
         }
         budget -= m.size;
+        if keep
+            .as_deref_mut()
+            .is_some_and(|k| k.defers(&e.name, m.size))
+        {
+            continue;
+        }
         if timed_out || deadline.passed() {
             (unchecked, timed_out) = (unchecked + 1, true);
             continue;

@@ -5,6 +5,7 @@
 use super::error::MemberError;
 use super::open::Bundle;
 use super::source::HashingReader;
+use crate::manifest::MemberEntry;
 use std::io::{BufRead, BufReader, Read};
 
 impl Bundle {
@@ -13,9 +14,11 @@ impl Bundle {
     /// bytes stops the read with [`MemberError::LineTooLong`].
     ///
     /// Content kept from verification is given from memory; otherwise the member is inflated
-    /// again and its size and SHA-256 are re-checked at the end: when they differ from the
-    /// manifest (the file changed since it was verified) the error comes after the lines were
-    /// given, so the caller must discard what it made of them.
+    /// again (or for the first time, when its check was deferred: see
+    /// [`Bundle::open_streaming`]) and its size and SHA-256 are checked at the end: when they
+    /// differ from the manifest (the file changed since it was verified, or was never
+    /// verified) the error comes after the lines were given, so the caller must discard what
+    /// it made of them.
     pub fn member_lines(
         &mut self,
         name: &str,
@@ -53,6 +56,7 @@ impl Bundle {
         let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
             name: name.to_string(),
         })?;
+        let deferred = self.deferred.iter().any(|d| d == name);
         let f = self.zip.by_index(i).map_err(|e| read(&e))?;
         let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f.take(entry.size + 1)));
         let mut line = Vec::new();
@@ -74,6 +78,13 @@ impl Bundle {
                 line.pop();
             }
             if line.len() > max_line {
+                if deferred {
+                    // Not checked yet: the rest is hashed, so that a member that differs
+                    // from the manifest says so rather than that a line is too long.
+                    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| read(&e))?;
+                    content_check(name, &entry, r.into_inner().finish())?;
+                    self.deferred.retain(|d| d != name);
+                }
                 return Err(too_long(lineno));
             }
             each(lineno, &line);
@@ -81,18 +92,57 @@ impl Bundle {
                 break;
             }
         }
-        let (sha, total) = r.into_inner().finish();
-        if total != entry.size || sha != entry.sha256 {
-            return Err(MemberError::Content {
+        content_check(name, &entry, r.into_inner().finish())?;
+        self.deferred.retain(|d| d != name);
+        Ok(())
+    }
+
+    /// Inflates member `name` into `out`, hashing it, and checks it against the manifest;
+    /// then it is no longer deferred.
+    pub(super) fn check_streamed(
+        &mut self,
+        name: &str,
+        mut out: impl std::io::Write,
+    ) -> Result<(), MemberError> {
+        let entry = self
+            .member(name)
+            .ok_or_else(|| MemberError::NotListed {
                 name: name.to_string(),
-            });
-        }
+            })?
+            .clone();
+        let read = |e: &dyn std::fmt::Display| MemberError::Read {
+            name: name.to_string(),
+            message: e.to_string(),
+        };
+        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
+            name: name.to_string(),
+        })?;
+        let f = self.zip.by_index(i).map_err(|e| read(&e))?;
+        let mut r = HashingReader::new(f.take(entry.size + 1));
+        std::io::copy(&mut r, &mut out).map_err(|e| read(&e))?;
+        content_check(name, &entry, r.finish())?;
+        self.deferred.retain(|d| d != name);
         Ok(())
     }
 }
 
+/// Whether what was read of a member (SHA-256, length) is what the manifest lists.
+fn content_check(
+    name: &str,
+    entry: &MemberEntry,
+    (sha, total): (String, u64),
+) -> Result<(), MemberError> {
+    if total != entry.size || sha != entry.sha256 {
+        return Err(MemberError::Content {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::reader::kept::Kept;
     use crate::reader::{Bundle, Limits, MemberError};
     use std::path::{Path, PathBuf};
 
@@ -136,6 +186,85 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// A copy of the fixture whose `records/cron.jsonl` has one flipped byte of compressed
+    /// content (and a sidecar that matches the copy).
+    fn tampered(dir: &Path) -> PathBuf {
+        use dossier_plugin_api::encoding::hex;
+        use sha2::{Digest, Sha256};
+        let mut data = std::fs::read(fixture_bundle()).unwrap();
+        let name = b"records/cron.jsonl";
+        let header = data
+            .windows(4)
+            .enumerate()
+            .find(|(i, w)| *w == b"PK\x03\x04" && data[i + 30..].starts_with(name))
+            .map(|(i, _)| i)
+            .unwrap();
+        let le16 = |o: usize| u16::from_le_bytes([data[o], data[o + 1]]) as usize;
+        let content = header + 30 + le16(header + 26) + le16(header + 28);
+        data[content + 10] ^= 0x55;
+        let p = dir.join("b.zip");
+        std::fs::write(&p, &data).unwrap();
+        let sidecar = format!("{}  b.zip\n", hex(&Sha256::digest(&data)));
+        std::fs::write(crate::reader::sidecar_path(&p), sidecar).unwrap();
+        p
+    }
+
+    /// Opens `path` deferring `records/cron.jsonl` whatever its size.
+    fn open_deferring(path: &Path) -> Result<Bundle, crate::reader::OpenError> {
+        let limits = Limits::default();
+        let mut kept = Kept::new(&limits).streaming(&["records/cron.jsonl"]);
+        kept.defer_above = 0;
+        Bundle::open_kept(path, &limits, &crate::crypt::Identities::none(), kept).map(|x| x.0)
+    }
+
+    #[test]
+    fn a_deferred_member_is_checked_as_it_is_streamed() {
+        let cron = "records/cron.jsonl".to_string();
+        let mut b = open_deferring(&fixture_bundle()).unwrap();
+        assert!(b.deferred().contains(&cron));
+        assert!(!b.kept.contains_key("records/cron.jsonl"));
+        let (mut whole, _) = Bundle::open(&fixture_bundle(), &Limits::default()).unwrap();
+        assert_eq!(
+            lines_of(&mut b, "records/cron.jsonl", 1 << 20).unwrap(),
+            lines_of(&mut whole, "records/cron.jsonl", 1 << 20).unwrap()
+        );
+        assert!(!b.deferred().contains(&cron));
+        b.verify_deferred().unwrap();
+        assert!(b.deferred().is_empty());
+        // The others checked on a thread of their own.
+        let mut b = open_deferring(&fixture_bundle()).unwrap();
+        let n = b.deferred().len();
+        assert!(n > 1, "{:?}", b.deferred());
+        let apart = b.spawn_deferred("records/cron.jsonl").unwrap();
+        assert_eq!(b.deferred(), std::slice::from_ref(&cron));
+        apart.join().unwrap().unwrap();
+
+        // Tampered: verification passes (the check is deferred), the read fails at its end,
+        // even when a line is too long first, and so does verify_deferred.
+        let d = tempfile::tempdir().unwrap();
+        let p = tampered(d.path());
+        assert!(Bundle::open(&p, &Limits::default()).is_err());
+        let mut b = open_deferring(&p).unwrap();
+        assert!(matches!(
+            lines_of(&mut b, "records/cron.jsonl", 1 << 20),
+            Err(MemberError::Content { .. } | MemberError::Read { .. })
+        ));
+        let mut b = open_deferring(&p).unwrap();
+        assert!(matches!(
+            lines_of(&mut b, "records/cron.jsonl", 1),
+            Err(MemberError::Content { .. } | MemberError::Read { .. })
+        ));
+        let mut b = open_deferring(&p).unwrap();
+        assert!(b.verify_deferred().is_err());
+        assert!(b.deferred().contains(&cron));
+        let mut b = open_deferring(&p).unwrap();
+        let apart = b.spawn_deferred("records/proc.jsonl").unwrap();
+        assert!(matches!(
+            apart.join().unwrap(),
+            Err(MemberError::Content { .. } | MemberError::Read { .. })
+        ));
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub struct Bundle {
     pub(super) kept: HashMap<String, Vec<u8>>,
     /// What [`Bundle::records`] may still load: (bytes, values).
     pub(super) record_budget: (u64, u64),
+    /// Members whose content was not checked yet ([`Bundle::open_streaming`]).
+    pub(super) deferred: Vec<String>,
+    /// A second reader of the bundle's bytes, for [`Bundle::spawn_deferred`].
+    reopen: Option<Source>,
 }
 
 impl Bundle {
@@ -47,7 +51,36 @@ impl Bundle {
         limits: &Limits,
         identities: &Identities,
     ) -> Result<(Bundle, Verification), OpenError> {
-        let mut kept = Kept::new(limits);
+        Self::open_streaming(path, limits, identities, &[])
+    }
+
+    /// [`Bundle::open_with`], where the `streamed` members that are too large to keep (64
+    /// MiB) are checked as the caller reads them, not before: verification checks their
+    /// declared sizes only, and [`Bundle::member_lines`] inflates and hashes them once, then
+    /// fails if they differ from the manifest. The caller must read each of them to its end
+    /// with [`Bundle::member_lines`], or call [`Bundle::verify_deferred`], and discard what it
+    /// made of a member that then fails; [`Bundle::deferred`] lists those not checked yet.
+    pub fn open_streaming(
+        path: &Path,
+        limits: &Limits,
+        identities: &Identities,
+        streamed: &[&str],
+    ) -> Result<(Bundle, Verification), OpenError> {
+        Self::open_kept(
+            path,
+            limits,
+            identities,
+            Kept::new(limits).streaming(streamed),
+        )
+    }
+
+    /// Opens with `kept` saying what to keep and defer.
+    pub(super) fn open_kept(
+        path: &Path,
+        limits: &Limits,
+        identities: &Identities,
+        mut kept: Kept,
+    ) -> Result<(Bundle, Verification), OpenError> {
         let (mut v, zip) = verify_keeping(path, limits, identities, Some(&mut kept));
         if v.ok() && v.encryption == Encryption::NotDecrypted {
             return Err(OpenError::Encrypted {
@@ -85,9 +118,58 @@ impl Bundle {
                 index,
                 kept: kept.members,
                 record_budget: (limits.max_record_bytes, limits.max_record_values),
+                deferred: kept.deferred,
+                reopen: kept.reopen,
             },
             v,
         ))
+    }
+
+    /// The members whose content is not checked yet (see [`Bundle::open_streaming`]).
+    pub fn deferred(&self) -> &[String] {
+        &self.deferred
+    }
+
+    /// Inflates and hashes every member not checked yet (see [`Bundle::open_streaming`]):
+    /// the first that differs from the manifest is the error.
+    pub fn verify_deferred(&mut self) -> Result<(), MemberError> {
+        while let Some(name) = self.deferred.first().cloned() {
+            self.check_streamed(&name, std::io::sink())?;
+        }
+        Ok(())
+    }
+
+    /// Checks the deferred members but `except` (see [`Bundle::open_streaming`]) on a thread
+    /// of its own, over a second reader of the same bytes (the same open file, or the bytes
+    /// in memory), while the caller reads `except`: they are no longer [`Bundle::deferred`],
+    /// and the caller must join the thread, whose error is the first member that differs
+    /// from the manifest. None when there is nothing to check there (or no second reader:
+    /// an encrypted bundle's deferred members stay deferred).
+    #[must_use = "the deferred members are checked only when the thread is joined"]
+    pub fn spawn_deferred(
+        &mut self,
+        except: &str,
+    ) -> Option<std::thread::JoinHandle<Result<(), MemberError>>> {
+        let names: Vec<String> = self
+            .deferred
+            .iter()
+            .filter(|d| *d != except)
+            .cloned()
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        let source = self.reopen.take()?;
+        let entries: Vec<MemberEntry> = names
+            .iter()
+            .filter_map(|n| self.member(n).cloned())
+            .collect();
+        if entries.len() != names.len() {
+            self.reopen = Some(source);
+            return None;
+        }
+        self.deferred.retain(|d| d == except);
+        Some(std::thread::spawn(move || check_apart(source, &entries)))
     }
 
     /// The manifest entry of a member.
@@ -128,8 +210,31 @@ impl Bundle {
                 name: name.to_string(),
             });
         }
+        self.deferred.retain(|d| d != name);
         Ok(data)
     }
+}
+
+/// Inflates and hashes each of `entries` from `source` (a zip archive read apart from the
+/// bundle's own), against its manifest entry.
+fn check_apart(source: Source, entries: &[MemberEntry]) -> Result<(), MemberError> {
+    let read = |name: &str, e: &dyn std::fmt::Display| MemberError::Read {
+        name: name.to_string(),
+        message: e.to_string(),
+    };
+    let mut zip = ZipArchive::new(source).map_err(|e| read("bundle", &e))?;
+    for m in entries {
+        let f = zip.by_name(&m.name).map_err(|e| read(&m.name, &e))?;
+        let mut r = super::source::HashingReader::new(std::io::Read::take(f, m.size + 1));
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| read(&m.name, &e))?;
+        let (sha, total) = r.finish();
+        if total != m.size || sha != m.sha256 {
+            return Err(MemberError::Content {
+                name: m.name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -97,6 +97,15 @@ pub(super) fn verify_keeping(
         };
         return check_zip(v, Ok(src), (cd, plain), limits, keep, (start, size));
     }
+    // A second reader of the same bytes, for deferred members checked on a thread of their
+    // own (see [`Kept`]).
+    let mut keep = keep;
+    if let Some(k) = keep.as_deref_mut() {
+        k.reopen = match &bytes {
+            Some(b) => Some(Source::Memory(std::io::Cursor::new(b.clone()))),
+            None => file.try_clone().ok().map(|f| Source::At(At::new(f))),
+        };
+    }
     match bytes {
         Some(b) => check_zip(
             v,

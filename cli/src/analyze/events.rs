@@ -39,7 +39,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The records member of imported events.
-const EVENTS_MEMBER: &str = "records/events.jsonl";
+pub(crate) const EVENTS_MEMBER: &str = "records/events.jsonl";
 /// Longest line of it read (an event with a long script is a few hundred KiB).
 const MAX_LINE: usize = 16 << 20;
 /// Unreadable lines named one by one per bundle (the rest are counted).
@@ -67,6 +67,9 @@ pub(crate) struct Imports {
     /// Lines of `records/events.jsonl` that are not events (should not happen in a bundle that
     /// verifies; reported, never silently skipped).
     pub(crate) errors: Vec<String>,
+    /// The bundles (names as the sorted lines end) refused after their events were taken:
+    /// their lines are dropped at the end of the sort.
+    refused: BTreeSet<String>,
 }
 
 /// The time of an event line, read without the rest of the event.
@@ -97,6 +100,7 @@ impl Imports {
             spill_error: None,
             sources: Vec::new(),
             errors: Vec::new(),
+            refused: BTreeSet::new(),
         }
     }
 
@@ -107,8 +111,10 @@ impl Imports {
 
     /// Reads the events of the verified import bundle `b` (file name `name`) into the sort;
     /// returns (events, unreadable lines). Each event's origin names the bundle, so the report
-    /// can say where every piece of evidence is.
-    pub(crate) fn take(&mut self, b: &mut Bundle, name: &str) -> (u64, u64) {
+    /// can say where every piece of evidence is. The events member's check was deferred to
+    /// this read ([`super::open::open_checked_streaming`]): when it differs from the manifest,
+    /// the events taken are dropped again and the bundle is refused (the error).
+    pub(crate) fn take(&mut self, b: &mut Bundle, name: &str) -> Result<(u64, u64), String> {
         let (mut events, mut bad) = (0u64, 0u64);
         let errors = &mut self.errors;
         let sorter = &mut self.sorter;
@@ -122,6 +128,9 @@ impl Imports {
         // The bundle's name is written after the line (a JSON line never holds a raw tab), so
         // that events of one time sort by their own bytes, whatever the order of the bundles.
         let tail_name = name.replace(['\t', '\n'], " ");
+        // The other large members (the source files) are checked on the other core
+        // meanwhile.
+        let apart = b.spawn_deferred(EVENTS_MEMBER);
         let read = if b.member(EVENTS_MEMBER).is_some() {
             b.member_lines(EVENTS_MEMBER, MAX_LINE, &mut |line, text| {
                 if text.iter().all(u8::is_ascii_whitespace) {
@@ -161,6 +170,18 @@ impl Imports {
         } else {
             Ok(())
         };
+        let apart = apart.map_or(Ok(()), |h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        // A read that failed before the member's check (or skipped it): checked now.
+        if let Err(e) = apart.and_then(|()| b.verify_deferred()) {
+            self.refused.insert(tail_name);
+            return Err(format!(
+                "{}: verification failed: {e} (read as it was analyzed)",
+                b.path.display()
+            ));
+        }
         if let Err(e) = read {
             note(format!("{name}: {e}"), &mut bad);
         }
@@ -175,7 +196,7 @@ impl Imports {
             sha256: b.sha256.clone(),
             events,
         });
-        (events, bad)
+        Ok((events, bad))
     }
 
     /// Every event taken, in time order, through the event rules.
@@ -188,6 +209,7 @@ impl Imports {
             line: Vec::new(),
             bad: 0,
             errors: Vec::new(),
+            refused: self.refused,
         };
         self.sorter
             .finish(&mut rules)
@@ -213,14 +235,32 @@ struct Rules {
     /// Lines that are not events, and the first few of them named.
     bad: u64,
     errors: Vec<String>,
+    /// Bundles refused after their events were taken (see [`Imports::take`]).
+    refused: BTreeSet<String>,
 }
 
 impl Rules {
-    fn line_done(&mut self) {
-        let text = String::from_utf8_lossy(&self.line);
-        let (raw, tail) = text.split_once('\t').unwrap_or((&text, ""));
-        let (name, line) = tail.rsplit_once('\t').unwrap_or((tail, "?"));
-        match serde_json::from_str::<Event>(raw) {
+    /// One sorted line: the event (JSON, no raw tab), a tab, the bundle's name, a tab and
+    /// the line number.
+    fn line_done(&mut self, text: &[u8]) {
+        let (raw, tail) = match memchr::memchr(b'\t', text) {
+            Some(i) => (&text[..i], &text[i + 1..]),
+            None => (text, &b""[..]),
+        };
+        let (name, line) = match memchr::memrchr(b'\t', tail) {
+            Some(i) => (&tail[..i], &tail[i + 1..]),
+            None => (tail, &b"?"[..]),
+        };
+        let name = String::from_utf8_lossy(name);
+        if !self.refused.is_empty() && self.refused.contains(name.as_ref()) {
+            return;
+        }
+        // Every line was checked to be UTF-8 when taken; read lossily otherwise, as ever.
+        let parsed = match std::str::from_utf8(raw) {
+            Ok(raw) => serde_json::from_str::<Event>(raw),
+            Err(_) => serde_json::from_str::<Event>(&String::from_utf8_lossy(raw)),
+        };
+        match parsed {
             Ok(mut e) => {
                 e.origin.file = format!("{name}: {}", e.origin.file);
                 self.analyzer.push(&e);
@@ -228,22 +268,30 @@ impl Rules {
             Err(err) => {
                 self.bad += 1;
                 if self.bad as usize <= NAMED_ERRORS {
+                    let line = String::from_utf8_lossy(line);
                     self.errors.push(format!(
                         "{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"
                     ));
                 }
             }
         }
-        self.line.clear();
     }
 }
 
 impl Write for Rules {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut rest = buf;
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            self.line.extend_from_slice(&rest[..i]);
-            self.line_done();
+        while let Some(i) = memchr::memchr(b'\n', rest) {
+            if self.line.is_empty() {
+                // The whole line is in this buffer: read in place.
+                self.line_done(&rest[..i]);
+            } else {
+                self.line.extend_from_slice(&rest[..i]);
+                let line = std::mem::take(&mut self.line);
+                self.line_done(&line);
+                self.line = line;
+                self.line.clear();
+            }
             rest = &rest[i + 1..];
         }
         self.line.extend_from_slice(rest);

@@ -2,7 +2,7 @@
 //! the analyzer plugins, then site policy (allowlist, baseline); the worker side of a run
 //! ([`examine`]) also renders the host report, so the main thread only writes.
 
-use super::open::{Ledgers, Refusal, custody_in, open_checked};
+use super::open::{Ledgers, Refusal, custody_in, open_checked_streaming};
 use super::timings::{Stage, Timings};
 use crate::playbook::Playbook;
 use crate::plugins::{Registry, use_of};
@@ -369,7 +369,7 @@ impl Examiner<'_> {
         let (playbook, timings) = (self.playbook, self.timings);
         let custody = custody_in(self.ledgers, path);
         let t = Instant::now();
-        let opened = open_checked(path, custody, &self.limits, self.identities);
+        let opened = open_checked_streaming(path, custody, &self.limits, self.identities);
         timings.add(Stage::Open, t);
         let mut b = opened?;
         if super::events::is_import(&b) {

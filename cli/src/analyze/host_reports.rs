@@ -109,34 +109,50 @@ impl<'r> HostReports<'r> {
         let name = ledger::bundle_name(path);
         match done {
             Ok(Done::Host(e)) => self.analyzed(path, &name, *e),
-            Ok(Done::Import(mut b)) => {
-                self.imported(path, &name, &mut b);
-                Ok(())
-            }
+            Ok(Done::Import(mut b)) => match self.imported(path, &name, &mut b) {
+                Ok(()) => Ok(()),
+                Err(reason) => {
+                    self.refused(path, name, "failed verification", reason);
+                    Ok(())
+                }
+            },
             Err((why, reason)) => {
-                let _ = self.record(
-                    path,
-                    &ledger::Event {
-                        action: "analyze_refused",
-                        bundle: &name,
-                        sha256: None,
-                        detail: Some(why),
-                    },
-                );
-                self.unanalyzed.push(Unanalyzed {
-                    subject: name,
-                    reason,
-                });
+                self.refused(path, name, why, reason);
                 Ok(())
             }
         }
     }
 
+    /// A bundle refused: the ledger line, and the reason for the reports.
+    fn refused(&mut self, path: &Path, name: String, why: &str, reason: String) {
+        let _ = self.record(
+            path,
+            &ledger::Event {
+                action: "analyze_refused",
+                bundle: &name,
+                sha256: None,
+                detail: Some(why),
+            },
+        );
+        self.unanalyzed.push(Unanalyzed {
+            subject: name,
+            reason,
+        });
+    }
+
     /// An import bundle: its events through the rules, then the ledger line.
-    fn imported(&mut self, path: &Path, name: &str, b: &mut dossier_bundle::reader::Bundle) {
+    /// An import bundle: its events through the rules, then the ledger line; or why it is
+    /// refused (its events differ from its manifest).
+    fn imported(
+        &mut self,
+        path: &Path,
+        name: &str,
+        b: &mut dossier_bundle::reader::Bundle,
+    ) -> Result<(), String> {
         let t = Instant::now();
-        let (events, bad) = self.imports.take(b, name);
+        let taken = self.imports.take(b, name);
         self.timings.add(Stage::Records, t);
+        let (events, bad) = taken?;
         let detail = format!(
             "imported events: {events} events through the event rules, {bad} unreadable lines; {}",
             self.detail
@@ -152,6 +168,7 @@ impl<'r> HostReports<'r> {
         ) {
             eprintln!("dossier: warning: custody ledger not updated: {err}");
         }
+        Ok(())
     }
 
     fn analyzed(&mut self, path: &Path, name: &str, e: Examination) -> Result<(), AnalyzeError> {

@@ -23,11 +23,50 @@ pub fn open_checked(
     limits: &Limits,
     identities: &Identities,
 ) -> Result<Bundle, Refusal> {
+    open_checked_as(path, custody, limits, identities, false)
+}
+
+/// [`open_checked`] for the analysis: the imported events of an import bundle
+/// (`records/events.jsonl`, when too large to keep) are checked as the events stage reads
+/// them ([`Bundle::open_streaming`]: inflated and hashed once, not twice), which must then
+/// refuse the bundle if they differ from its manifest.
+pub(crate) fn open_checked_streaming(
+    path: &Path,
+    custody: Option<&Beside>,
+    limits: &Limits,
+    identities: &Identities,
+) -> Result<Bundle, Refusal> {
+    open_checked_as(path, custody, limits, identities, true)
+}
+
+fn open_checked_as(
+    path: &Path,
+    custody: Option<&Beside>,
+    limits: &Limits,
+    identities: &Identities,
+    stream_events: bool,
+) -> Result<Bundle, Refusal> {
     let name = ledger::bundle_name(path);
-    match Bundle::open_with(path, limits, identities) {
+    let streamed: &[&str] = if stream_events {
+        &[super::events::EVENTS_MEMBER]
+    } else {
+        &[]
+    };
+    // Any other bundle's member of that name is checked here.
+    let opened =
+        Bundle::open_streaming(path, limits, identities, streamed).and_then(|(mut b, _)| {
+            if super::events::is_import(&b) {
+                return Ok(b);
+            }
+            b.verify_deferred().map(|_| b).map_err(|e| OpenError::Read {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        });
+    match opened {
         Err(e @ OpenError::Encrypted { .. }) => Err(("encrypted, no identity", e.to_string())),
         Err(e) => Err(("failed verification", e.to_string().replace('\n', " "))),
-        Ok((b, _)) => {
+        Ok(b) => {
             let problems = custody.map_or_else(Vec::new, |l| l.problems(&name, Some(&b.sha256)));
             if problems.is_empty() {
                 Ok(b)

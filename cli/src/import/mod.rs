@@ -11,9 +11,9 @@
 //! `records/import.jsonl` ([`FileSummary`]: member, format, SHA-256, records read, events
 //! normalized, records skipped by class with the first few of each, events read lossily), so
 //! that a hostile file of millions of bad lines costs a few counters, not a manifest of
-//! millions of issues. The file is parsed from a second read, hashed as it goes: when that
-//! hash is not the stored member's (the file changed while it was imported) the manifest says
-//! so.
+//! millions of issues. The file is parsed from a second read, hashed as it goes, which starts
+//! with the copy on a thread of its own (both cores busy): when that hash is not the stored
+//! member's (the file changed while it was imported) the manifest says so.
 //!
 //! The bundle is written by the collection orchestrator ([`crate::orchestrate`]), running two
 //! collectors against this machine: [`ImportCollector`] (named `events`), then
@@ -22,9 +22,13 @@
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
 use crate::playbook::Playbook;
+use dossier_bundle::names::raw_member_name;
 use dossier_events::{Counts, Format, Options, ParseIssue, Skip};
-use dossier_plugin_api::collect::{CollectContext, CollectError, IssueKind};
+use dossier_plugin_api::collect::{
+    CollectContext, CollectError, CopyError, EvidenceSink, IssueKind, RawCopy,
+};
 use dossier_plugin_api::encoding::hex;
+use dossier_plugin_api::encoding::path_to_text;
 use dossier_plugin_api::host::{DirEntry, FileMeta, FileReader, Host, HostError, HostInfo};
 use dossier_plugin_api::{Collector, CollectorInfo};
 use serde::Serialize;
@@ -33,6 +37,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Name of the import collector, and of its records member (`records/events.jsonl`).
@@ -112,10 +117,13 @@ pub struct SkipSample {
     pub reason: String,
 }
 
-/// Events of a file handed from the parsing thread to the recording one at a time.
-const BATCH: usize = 256;
+/// Bytes of event lines handed from the parsing thread to the recording one at a time.
+const BATCH_BYTES: usize = 256 << 10;
 /// Batches between the two threads at most.
 const BATCHES_IN_FLIGHT: usize = 16;
+/// Batches the parsing thread may send while the file is still being copied into the bundle
+/// (64 MiB of event lines: the copy and the parse overlap about that much).
+const EARLY_BATCHES: usize = 256;
 
 /// What the parsing thread hands back.
 struct Parsed {
@@ -211,12 +219,18 @@ impl ImportCollector {
             .push(summary);
     }
 
-    /// Imports one file: stored, then parsed from a second read that must hash the same.
+    /// Imports one file: stored, and parsed from a second read that must hash the same. The
+    /// second read starts with the copy, on a thread of its own, under the member name the
+    /// copy gives the file in the usual case (both cores busy: one copies, hashes and
+    /// compresses, the other parses); when the copy names the member otherwise (the same
+    /// path given twice), that parse is dropped unrecorded and the file is parsed again.
     fn import_one(&self, ctx: &mut CollectContext<'_>, path: &Path) {
         let text = path.display().to_string();
-        let (host, sink) = ctx.bridge_parts();
         let mut summary = FileSummary::new(text.clone());
-        let copy = match sink.copy_raw(host, path, u64::MAX) {
+        let expected = raw_member_name(&path_to_text(path));
+        let early = ctx.host().open(path);
+        let (copy, early) = self.copy_parsing(ctx, path, early, &expected);
+        let copy = match copy {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("not imported: {e}");
@@ -233,16 +247,24 @@ impl ImportCollector {
             "{text}: stored as {} ({} bytes, sha256 {})",
             copy.member.name, copy.member.size, copy.member.sha256
         ));
-        let reader = match ctx.host().open(path) {
-            Ok(r) => r,
-            Err(e) => {
+        let parsed = match early {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
                 ctx.host_error(&e);
                 summary.error = Some(format!("not parsed: {e}"));
                 self.done(summary);
                 return;
             }
+            None => match ctx.host().open(path) {
+                Ok(reader) => self.parse_alongside(ctx, reader, &copy.member.name),
+                Err(e) => {
+                    ctx.host_error(&e);
+                    summary.error = Some(format!("not parsed: {e}"));
+                    self.done(summary);
+                    return;
+                }
+            },
         };
-        let member = copy.member.name.clone();
         // Events are recorded as they are parsed (a big export is never held in memory);
         // should the second read not hash as the stored member, the issue below says so.
         let (
@@ -253,7 +275,7 @@ impl ImportCollector {
                 sha,
             },
             emit_error,
-        ) = self.parse_alongside(ctx, reader, &member);
+        ) = parsed;
         if sha != copy.member.sha256 {
             ctx.issue(
                 &text,
@@ -271,76 +293,140 @@ impl ImportCollector {
         self.finish(ctx, summary, skips, counts, parsed);
     }
 
+    /// Copies `path` into the bundle while `early` (the file opened again, if it could be) is
+    /// parsed on a thread of its own as member `expected`; its events are recorded once the
+    /// copy is done, if the copy's member is `expected`. The copy, and the parse: None when
+    /// it was dropped (the copy failed or named the member otherwise), else the parse or why
+    /// the file could not be opened. At most [`EARLY_BATCHES`] batches of lines wait for the
+    /// copy to end: memory stays bounded whatever the file.
+    #[allow(clippy::type_complexity)]
+    fn copy_parsing<'h>(
+        &self,
+        ctx: &mut CollectContext<'_>,
+        path: &Path,
+        early: Result<Box<dyn FileReader + 'h>, HostError>,
+        expected: &str,
+    ) -> (
+        Result<RawCopy, CopyError>,
+        Option<Result<(Parsed, Option<String>), HostError>>,
+    ) {
+        let stop = AtomicBool::new(false);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(EARLY_BATCHES);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::scope(|scope| {
+            let (reader, opened) = match early {
+                Ok(r) => (Some(r), Ok(())),
+                Err(e) => (None, Err(e)),
+            };
+            let stop = &stop;
+            let worker = reader.map(|r| {
+                scope.spawn(move || self.parse_worker(r, expected, tx, back_rx, Some(stop)))
+            });
+            let (host, sink) = ctx.bridge_parts();
+            let copy = sink.copy_raw(host, path, u64::MAX);
+            let keep = matches!(&copy, Ok(c) if c.member.name == expected) && opened.is_ok();
+            if !keep {
+                stop.store(true, Ordering::Relaxed);
+            }
+            let emit_error = drain(sink, rx, &back_tx, keep);
+            let parsed = worker.map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            let early = match (keep, parsed, opened) {
+                (true, Some(p), _) => {
+                    let emit_error = emit_error.or_else(|| p.skips.unserializable.clone());
+                    Some(Ok((p, emit_error)))
+                }
+                (_, _, Err(e)) if copy.is_ok() => Some(Err(e)),
+                _ => None,
+            };
+            (copy, early)
+        })
+    }
+
     /// Parses `reader` (the stored `member`, read again) on a thread of its own, which reads,
-    /// hashes, parses and turns the events into JSON values, while this one records them: the
-    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of
-    /// [`BATCH`] events are between them, so memory stays flat. The parse, and why the events
-    /// could not all be recorded, if so.
+    /// hashes, parses and turns the events into JSON lines, while this one records them: the
+    /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of about
+    /// [`BATCH_BYTES`] of lines are between them, so memory stays flat. The parse, and why
+    /// the events could not all be recorded, if so.
     fn parse_alongside(
         &self,
         ctx: &mut CollectContext<'_>,
         reader: Box<dyn FileReader + '_>,
         member: &str,
     ) -> (Parsed, Option<String>) {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(BATCHES_IN_FLIGHT);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BATCHES_IN_FLIGHT);
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
-            let worker = scope.spawn(move || {
-                let mut hashing = Hashing {
-                    inner: reader,
-                    hash: Sha256::new(),
-                };
-                let mut skips = Skips::default();
-                let mut counts = Counts::default();
-                let mut batch = Vec::with_capacity(BATCH);
-                let result = dossier_events::parse_counting(
-                    member,
-                    &mut hashing,
-                    self.format,
-                    &self.options,
-                    &mut counts,
-                    &mut |r| match r.map(|ev| serde_json::to_vec(&ev)) {
-                        Ok(Ok(v)) => {
-                            batch.push(v);
-                            if batch.len() == BATCH {
-                                // The receiver drains until the end: a send fails only if it
-                                // is gone, and then there is nobody to tell.
-                                let _ = tx
-                                    .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                            }
-                        }
-                        Ok(Err(e)) => skips.unserializable(e.to_string()),
-                        Err(i) => skips.add(i),
-                    },
-                );
-                let _ = tx.send(batch);
-                drop(tx);
-                // Read to the end, so that the hash covers the whole file even if the parser
-                // stopped.
-                let _ = std::io::copy(&mut hashing, &mut std::io::sink());
-                Parsed {
-                    result,
-                    counts,
-                    skips,
-                    sha: hex(&hashing.hash.finalize()),
-                }
-            });
+            let worker = scope.spawn(move || self.parse_worker(reader, member, tx, back_rx, None));
             let (_, sink) = ctx.bridge_parts();
-            let mut emit_error = None;
-            for batch in rx {
-                for v in batch {
-                    if emit_error.is_none()
-                        && let Err(e) = sink.record_line(COLLECTOR, &v)
-                    {
-                        emit_error = Some(format!("events not all recorded: {e}"));
-                    }
-                }
-            }
+            let emit_error = drain(sink, rx, &back_tx, true);
             let parsed = worker
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
             (parsed, emit_error)
         })
+    }
+
+    /// The parsing thread: reads `reader` (hashing it), parses it as `member` and sends its
+    /// events as batches of JSON lines, one buffer each, taking emptied buffers back for
+    /// reuse (no allocation on one thread freed on the other). With `stop` set, the read
+    /// ends early (the parse is dropped).
+    fn parse_worker(
+        &self,
+        reader: Box<dyn FileReader + '_>,
+        member: &str,
+        tx: std::sync::mpsc::SyncSender<Vec<u8>>,
+        back_rx: std::sync::mpsc::Receiver<Vec<u8>>,
+        stop: Option<&AtomicBool>,
+    ) -> Parsed {
+        let mut hashing = Hashing {
+            inner: reader,
+            hash: Sha256::new(),
+            stop,
+        };
+        let mut skips = Skips::default();
+        let mut counts = Counts::default();
+        let new_batch = || Vec::with_capacity(BATCH_BYTES + (64 << 10));
+        let mut batch = new_batch();
+        let result = dossier_events::parse_counting(
+            member,
+            &mut hashing,
+            self.format,
+            &self.options,
+            &mut counts,
+            &mut |r| match r {
+                Ok(ev) => {
+                    let start = batch.len();
+                    match serde_json::to_writer(&mut batch, &ev) {
+                        Ok(()) => batch.push(b'\n'),
+                        Err(e) => {
+                            batch.truncate(start);
+                            skips.unserializable(e.to_string());
+                        }
+                    }
+                    if batch.len() >= BATCH_BYTES {
+                        let next = back_rx.try_recv().unwrap_or_else(|_| new_batch());
+                        // The receiver drains until the end: a send fails only if it is
+                        // gone, and then there is nobody to tell.
+                        let _ = tx.send(std::mem::replace(&mut batch, next));
+                    }
+                }
+                Err(i) => skips.add(i),
+            },
+        );
+        let _ = tx.send(batch);
+        drop(tx);
+        // Read to the end, so that the hash covers the whole file even if the parser stopped.
+        let _ = std::io::copy(&mut hashing, &mut std::io::sink());
+        Parsed {
+            result,
+            counts,
+            skips,
+            sha: hex(&hashing.hash.finalize()),
+        }
     }
 
     /// Reports a parsed file: its first skips as issues, its summary kept and logged.
@@ -448,14 +534,44 @@ impl Collector for SummaryCollector {
     }
 }
 
-/// A reader that hashes what it reads.
-struct Hashing<'a> {
-    inner: Box<dyn FileReader + 'a>,
-    hash: Sha256,
+/// Records the batches of event lines of `rx` (when `keep`; else drops them) until the
+/// parsing thread is done, handing each buffer back emptied: why the events could not all be
+/// recorded, if so.
+fn drain(
+    sink: &mut dyn EvidenceSink,
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    back: &std::sync::mpsc::Sender<Vec<u8>>,
+    keep: bool,
+) -> Option<String> {
+    let mut emit_error = None;
+    for mut batch in rx {
+        if keep {
+            for v in batch.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                if emit_error.is_none()
+                    && let Err(e) = sink.record_line(COLLECTOR, v)
+                {
+                    emit_error = Some(format!("events not all recorded: {e}"));
+                }
+            }
+        }
+        batch.clear();
+        let _ = back.send(batch);
+    }
+    emit_error
 }
 
-impl Read for Hashing<'_> {
+/// A reader that hashes what it reads; once `stop` is set it reads nothing more.
+struct Hashing<'a, 's> {
+    inner: Box<dyn FileReader + 'a>,
+    hash: Sha256,
+    stop: Option<&'s AtomicBool>,
+}
+
+impl Read for Hashing<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         Ok(n)

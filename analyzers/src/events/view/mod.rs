@@ -75,6 +75,13 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         }
     }
 
+    /// Inserts, as the newest entry, what `make` makes of the value `k` had (if any): as
+    /// [`Bounded::insert`], without a copy of the old value.
+    pub fn replace_with(&mut self, k: K, make: impl FnOnce(Option<V>) -> V) {
+        let old = self.map.remove(&k).map(|(v, _)| v);
+        self.insert(k, make(old));
+    }
+
     fn evict(&mut self) {
         while self.map.len() > self.cap {
             let Some((k, s)) = self.order.pop_front() else {
@@ -166,17 +173,16 @@ impl Lineage {
         for p in [&ev.process, &ev.parent].into_iter().flatten() {
             let Some(pid) = p.pid else { continue };
             let info = ProcInfo::from(p);
-            let key = (host, pid);
-            match self.procs.get(&key) {
+            self.procs.replace_with((host, pid), |old| match old {
                 // The same process again (same executable, or one side does not say):
                 // complete what is known.
                 Some(old) if old.exe.is_none() || info.exe.is_none() || old.exe == info.exe => {
                     let mut merged = info;
-                    merged.merge(old.clone());
-                    self.procs.insert(key, merged);
+                    merged.merge(old);
+                    merged
                 }
-                _ => self.procs.insert(key, info),
-            }
+                _ => info,
+            });
         }
     }
 
@@ -243,8 +249,9 @@ impl<'a> View<'a> {
                 if let Some(known) = p.pid.and_then(|pid| lineage.get(host, pid)) {
                     info.merge(known.clone());
                 }
-                ancestors.push(info.clone());
-                info.ppid
+                let ppid = info.ppid;
+                ancestors.push(info);
+                ppid
             }
             None => proc.as_ref().and_then(|p| p.ppid),
         };
