@@ -667,6 +667,7 @@ pub fn run(
     registry: &[Arc<dyn Collector>],
     progress: &dyn SweepProgress,
 ) -> Result<SweepOutcome, dossier_bundle::writer::BundleError> {
+    crate::memory::limit_arenas();
     ensure_out_dir(&plan.out)?;
     let summary_path = plan.out.join(SUMMARY_NAME);
     let started = Timestamp::now();
