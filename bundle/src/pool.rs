@@ -5,7 +5,8 @@
 //! finished members to the archive in submission order. On a two-core machine this keeps both
 //! cores busy (one reading and hashing the next file, one compressing) and is what lets the
 //! writer outrun `sha256sum` alone. Memory is bounded: submission blocks while more than
-//! [`MAX_IN_FLIGHT`] bytes wait for compression.
+//! [`MAX_IN_FLIGHT`] bytes (or the lower limit of [`Pool::limit_in_flight`]) wait for
+//! compression.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,6 +36,8 @@ pub struct Pool {
     next_out: u64,
     ready: BTreeMap<u64, (u64, Result<PreparedZipFile, String>)>,
     in_flight: u64,
+    /// Uncompressed bytes allowed in flight ([`MAX_IN_FLIGHT`] unless lowered).
+    max_in_flight: u64,
 }
 
 impl Pool {
@@ -77,7 +80,14 @@ impl Pool {
             next_out: 0,
             ready: BTreeMap::new(),
             in_flight: 0,
+            max_in_flight: MAX_IN_FLIGHT,
         }
+    }
+
+    /// Lowers the bytes allowed to wait for or be in compression (a member larger than that
+    /// still goes, alone).
+    pub fn limit_in_flight(&mut self, bytes: u64) {
+        self.max_in_flight = bytes.min(MAX_IN_FLIGHT);
     }
 
     /// Whether every submitted member has been handed back.
@@ -95,7 +105,7 @@ impl Pool {
         sink: &mut dyn FnMut(Result<PreparedZipFile, String>),
     ) -> Result<(), String> {
         let size = data.len() as u64;
-        while self.in_flight > 0 && self.in_flight + size > MAX_IN_FLIGHT {
+        while self.in_flight > 0 && self.in_flight + size > self.max_in_flight {
             self.take(true, sink);
         }
         let job = Job {

@@ -19,6 +19,7 @@ pub mod json_out;
 pub mod listing;
 pub mod local;
 pub mod manual;
+pub mod memory;
 pub mod merge;
 pub mod messages;
 pub mod orchestrate;

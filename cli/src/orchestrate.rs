@@ -25,7 +25,7 @@ use dossier_bundle::writer::{BundleError, BundleWriter, FinishedBundle};
 use dossier_plugin_api::collect::{Issue, IssueKind};
 use dossier_plugin_api::records::HostFacts;
 use dossier_plugin_api::{
-    CollectContext, Collector, CollectorStatus, Host, PriorRecords, Timestamp,
+    CollectContext, Collector, CollectorStatus, Host, HostKind, PriorRecords, Timestamp,
 };
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -36,6 +36,11 @@ use std::time::Instant;
 /// Marks, in a collector's error, that the host was lost while it ran or before it could
 /// run: the bundle is then an incomplete collection (see [`collection_complete`]).
 pub const HOST_LOST: &str = "host lost";
+
+/// Member bytes the bundle of a host collected over SSH holds in memory at most (see
+/// [`BundleWriter::limit_memory`]): a sweep collects many hosts at once, and what each
+/// holds adds up. Larger files and records stream into the bundle as they are read.
+pub const SSH_BUNDLE_MEMORY: u64 = 1 << 20;
 
 /// Whether a bundle's collectors all ran to the end (no host lost mid-collection).
 pub fn collection_complete(runs: &[CollectorRun]) -> bool {
@@ -185,6 +190,11 @@ pub fn collect_host_as(
         std::process::id()
     );
     let mut writer = BundleWriter::create_with(out_dir, &stem, custody.recipients.as_deref())?;
+    // Hosts reached over SSH are collected many at once (a sweep): each bundle holds little
+    // in memory; the network, not the compression, sets the pace.
+    if host.info().kind == HostKind::Ssh {
+        writer.limit_memory(SSH_BUNDLE_MEMORY);
+    }
     let order = plan_order(registry, playbook);
     progress.start(&label, order.len());
     writer.log_event(

@@ -667,6 +667,7 @@ pub fn run(
     registry: &[Arc<dyn Collector>],
     progress: &dyn SweepProgress,
 ) -> Result<SweepOutcome, dossier_bundle::writer::BundleError> {
+    crate::memory::limit_malloc();
     ensure_out_dir(&plan.out)?;
     let summary_path = plan.out.join(SUMMARY_NAME);
     let started = Timestamp::now();
@@ -728,6 +729,7 @@ fn collect_all(shared: &Shared<'_>, queue: VecDeque<SweepTarget>) {
                         sweep_one(shared, &t)
                     }))
                     .unwrap_or_else(|p| failed(&t, orchestrate::panic_text(p.as_ref())));
+                    crate::memory::release_free();
                     shared.record(uploaded(shared.plan, r));
                 }
             });

@@ -119,8 +119,13 @@ pub struct BundleWriter {
     /// Encrypted to recipients: the file name ends `.zip.age`, records spool in memory.
     encrypted: bool,
     /// Records spools larger than this are streamed into the bundle when their lines are not
-    /// kept ([`BUFFERED_MAX`]; lower in tests).
+    /// kept ([`BUFFERED_MAX`]; lower in tests and under [`BundleWriter::limit_memory`]).
     stream_records_over: u64,
+    /// Files up to this size are read into memory and compressed off-thread, larger ones
+    /// stream ([`BUFFERED_MAX`] unless [`BundleWriter::limit_memory`] lowers it).
+    buffered_max: u64,
+    /// The buffer of a streaming copy ([`CHUNK`] unless lowered).
+    chunk: usize,
 }
 
 impl BundleWriter {
@@ -188,7 +193,24 @@ impl BundleWriter {
             pool: Pool::new(),
             encrypted: recipients.is_some(),
             stream_records_over: BUFFERED_MAX,
+            buffered_max: BUFFERED_MAX,
+            chunk: CHUNK,
         })
+    }
+
+    /// Holds about `bytes` of member data in memory at most, for a process that writes many
+    /// bundles at once (a fleet sweep: one per host in flight): a file larger than `bytes`
+    /// streams through the calling thread instead of being read whole and compressed
+    /// off-thread, at most `bytes` wait for the compression workers, records spools larger
+    /// than `bytes` whose lines are not kept stream from their temporary file, and streaming
+    /// copies use a buffer of at most a quarter of it. The bundle holds the same members
+    /// (names, bytes, hashes); only where the work happens changes.
+    pub fn limit_memory(&mut self, bytes: u64) {
+        let bytes = bytes.max(64 << 10);
+        self.buffered_max = self.buffered_max.min(bytes);
+        self.stream_records_over = self.stream_records_over.min(bytes);
+        self.chunk = self.chunk.min((bytes / 4).max(64 << 10) as usize);
+        self.pool.limit_in_flight(bytes);
     }
 
     /// Path of the temporary file being written.
@@ -290,7 +312,7 @@ impl BundleWriter {
             return Err(self.fail(e));
         }
         let mut total = head.len() as u64;
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = vec![0u8; self.chunk];
         loop {
             let n = match f.read(&mut chunk) {
                 Ok(0) => break,

@@ -2,7 +2,7 @@
 //! compressed on the way), command output, records, issues and log lines.
 
 use super::options::member_options;
-use super::{BUFFERED_MAX, BundleWriter, CHUNK};
+use super::{BUFFERED_MAX, BundleWriter};
 use crate::manifest::MemberEntry;
 use crate::names::raw_member_name;
 use dossier_plugin_api::Timestamp;
@@ -56,8 +56,19 @@ impl EvidenceSink for BundleWriter {
         let mut f = host.open(path).map_err(CopyError::Host)?;
         let meta: FileMeta = f.meta().clone();
         let text = path_to_text(path);
-        let mut read = Reading::head(&mut *f, &meta, limit, path)?;
         let base = raw_member_name(&text);
+        // A file copied again (same name and size) is read whole up to [`BUFFERED_MAX`]
+        // whatever the memory limit, so that an identical copy is still found and stored once.
+        let again = self
+            .by_name
+            .get(&base)
+            .is_some_and(|&i| self.members[i].kind == "raw" && self.members[i].size == meta.size);
+        let cap = if again {
+            BUFFERED_MAX
+        } else {
+            self.buffered_max
+        };
+        let mut read = Reading::head(&mut *f, &meta, limit.min(cap), path)?;
         let mtime = meta.mtime.as_ref().map(Timestamp::unix_seconds);
         let buffered_all = read.eof || read.error.is_some() || read.total >= limit;
         // The same file copied again with the same bytes (a hook file that `packages` also
@@ -144,8 +155,8 @@ impl EvidenceSink for BundleWriter {
     }
 }
 
-/// A raw copy being read: the bytes read into memory (the head of the file, up to
-/// [`BUFFERED_MAX`]), the hash and count of every byte read, and how reading ended.
+/// A raw copy being read: the bytes read into memory (the head of the file, up to the
+/// writer's in-memory limit, [`BUFFERED_MAX`] at most), the hash and count of every byte read, and how reading ended.
 struct Reading {
     data: Vec<u8>,
     hash: Sha256,
@@ -156,15 +167,15 @@ struct Reading {
 }
 
 impl Reading {
-    /// Reads straight into a buffer (no intermediate copy) up to `limit` or [`BUFFERED_MAX`],
-    /// then hashes it in one go. A failure before the first byte fails the copy.
+    /// Reads straight into a buffer (no intermediate copy) up to `cap` bytes, then hashes it
+    /// in one go. A failure before the first byte fails the copy.
     fn head(
         f: &mut dyn FileReader,
         meta: &FileMeta,
-        limit: u64,
+        cap: u64,
         path: &Path,
     ) -> Result<Reading, CopyError> {
-        let first_cap = limit.min(BUFFERED_MAX);
+        let first_cap = cap;
         let mut data: Vec<u8> = Vec::with_capacity(meta.size.min(first_cap) as usize);
         let mut error = None;
         match f.take(first_cap).read_to_end(&mut data) {
@@ -242,9 +253,9 @@ impl BundleWriter {
             return Err(CopyError::Sink(self.fail(e)));
         }
         drop(data);
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = vec![0u8; self.chunk];
         while read.total < limit {
-            let want = (limit - read.total).min(CHUNK as u64) as usize;
+            let want = (limit - read.total).min(chunk.len() as u64) as usize;
             match f.read(&mut chunk[..want]) {
                 Ok(0) => {
                     read.eof = true;
