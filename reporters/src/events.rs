@@ -103,6 +103,10 @@ pub struct AlertView {
     /// Findings of other sources (a triage bundle of this or another host, another device's
     /// events) that share an indicator with this alert.
     pub related: Vec<String>,
+    /// `related` as catalogue messages, in the same order (not in events.json; empty when
+    /// the lines have none: they are then shown as they are).
+    #[serde(skip)]
+    pub related_messages: Vec<Message>,
     /// The alert's indicators (hashes, addresses, paths, accounts), as findings list IOCs.
     pub indicators: Vec<dossier_plugin_api::analysis::Ioc>,
 }
@@ -409,8 +413,9 @@ fn alert(s: &mut String, a: &AlertView, c: &Catalog) {
     );
     if !a.related.is_empty() {
         let _ = writeln!(s, "{}", c.text("events.alert.related"));
-        for r in &a.related {
-            let _ = writeln!(s, "- {}", md(r));
+        for (i, r) in a.related.iter().enumerate() {
+            let line = rendered(c, r, a.related_messages.get(i));
+            let _ = writeln!(s, "- {}", md(&line));
         }
         s.push('\n');
     }
@@ -571,6 +576,7 @@ mod tests {
                 risk: "Code from the network ran as root.".into(),
                 risk_message: None,
                 related: vec!["wazuh1 triage: cron entry runs the same URL".into()],
+                related_messages: vec![],
                 indicators: vec![dossier_plugin_api::analysis::Ioc::Address(
                     "203.0.113.45".into(),
                 )],

@@ -303,8 +303,9 @@ impl Write for Rules {
     }
 }
 
-/// What a triage finding is, as an alert's *Seen in other sources* names it.
-type Mention = String;
+/// What a triage finding is, as an alert's *Seen in other sources* names it: in English (the
+/// line of events.json, also the order) and as a catalogue message.
+type Mention = (String, Message);
 
 /// The indicators of the triage bundles' findings (above informational), keyed by
 /// [`ioc_key`], and the command-like ones (cron commands, configuration lines) to look paths
@@ -345,14 +346,26 @@ fn triage_iocs(index: &[Indexed], spool: &Spool) -> Result<TriageIocs, AnalyzeEr
     for i in index {
         let a = spool.read(i, &mut buf)?;
         for f in a.findings.iter().filter(|f| f.severity > Severity::Info) {
-            let mention = format!(
-                "{} triage ({}): {} {} ({}): {}",
-                a.hostname,
-                a.bundle,
-                f.severity.label(),
-                f.rule,
-                f.title,
-                f.subject
+            let mention = (
+                format!(
+                    "{} triage ({}): {} {} ({}): {}",
+                    a.hostname,
+                    a.bundle,
+                    f.severity.label(),
+                    f.rule,
+                    f.title,
+                    f.subject
+                ),
+                Message::new("events.related.triage")
+                    .text("host", &a.hostname)
+                    .text("bundle", &a.bundle)
+                    .msg(
+                        "severity",
+                        Message::new(severity_id("severity", f.severity)),
+                    )
+                    .text("rule", &f.rule)
+                    .msg("title", title_message(&f.rule, &f.title))
+                    .text("subject", &f.subject),
             );
             for ioc in &f.iocs {
                 match ioc {
@@ -481,27 +494,33 @@ fn view(
     let alerts = listed
         .iter()
         .enumerate()
-        .map(|(n, a)| AlertView {
-            id: ids[n].clone(),
-            rule: a.rule.to_string(),
-            title: a.title.clone(),
-            severity: severity_label(a.severity).to_string(),
-            category: a.category.label().to_string(),
-            techniques: a
-                .techniques
-                .iter()
-                .map(|t| TechniqueView {
-                    id: t.to_string(),
-                    name: attack::name(t).unwrap_or("").to_string(),
-                })
-                .collect(),
-            description: format!("{}\n\n_{}: {}_", a.explanation, a.rule, a.description),
-            description_message: Some(described(a)),
-            evidence: evidence(a),
-            risk: a.risk.clone(),
-            risk_message: Some(a.risk_message.clone()),
-            related: related(n, &listed, &ids, &by_ioc, triage),
-            indicators: a.indicators.clone(),
+        .map(|(n, a)| {
+            let (related, related_messages) = related(n, &listed, &ids, &by_ioc, triage)
+                .into_iter()
+                .unzip();
+            AlertView {
+                id: ids[n].clone(),
+                rule: a.rule.to_string(),
+                title: a.title.clone(),
+                severity: severity_label(a.severity).to_string(),
+                category: a.category.label().to_string(),
+                techniques: a
+                    .techniques
+                    .iter()
+                    .map(|t| TechniqueView {
+                        id: t.to_string(),
+                        name: attack::name(t).unwrap_or("").to_string(),
+                    })
+                    .collect(),
+                description: format!("{}\n\n_{}: {}_", a.explanation, a.rule, a.description),
+                description_message: Some(described(a)),
+                evidence: evidence(a),
+                risk: a.risk.clone(),
+                risk_message: Some(a.risk_message.clone()),
+                related,
+                related_messages,
+                indicators: a.indicators.clone(),
+            }
         })
         .collect::<Vec<_>>();
     let mut alerts_per: BTreeMap<String, u64> = BTreeMap::new();
@@ -589,28 +608,64 @@ fn evidence(a: &EventAlert) -> EvidenceView {
     }
 }
 
+/// The catalogue id of a severity's label in table `table` (`severity.high`,
+/// `events.severity.informational`).
+fn severity_id(table: &str, s: Severity) -> String {
+    let key = match s {
+        Severity::Info if table == "events.severity" => "informational",
+        Severity::Info => "info",
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+    };
+    format!("{table}.{key}")
+}
+
+/// A rule's title as a message: the catalogue's `rule.<id>.title` for built-in and event
+/// rules, else (a plugin's rule) the title it carries, as it is.
+fn title_message(rule: &str, title: &str) -> Message {
+    let id = format!("rule.{rule}.title");
+    if dossier_i18n::catalog(dossier_i18n::Lang::En)
+        .get(&id)
+        .is_some()
+    {
+        Message::new(id)
+    } else {
+        Message::new("events.related.as-is").text("text", title)
+    }
+}
+
 /// *Seen in other sources* of alert `n`: triage findings sharing one of its indicators (a
 /// path also where a triage cron command or configuration line names it), then the other
-/// devices' alerts sharing one.
+/// devices' alerts sharing one; each in English (sorted by it) and as a catalogue message.
 fn related(
     n: usize,
     listed: &[&EventAlert],
     ids: &[String],
     by_ioc: &BTreeMap<String, Vec<usize>>,
     triage: &TriageIocs,
-) -> Vec<String> {
+) -> Vec<(String, Message)> {
     let a = listed[n];
-    let mut out: BTreeSet<String> = BTreeSet::new();
+    let mut out: BTreeMap<String, Message> = BTreeMap::new();
+    let on = |kind: &str, value: &str, what: Message| {
+        Message::new("events.related.on")
+            .msg("kind", Message::new(format!("events.ioc.{kind}")))
+            .text("value", value)
+            .msg("what", what)
+    };
     for ioc in &a.indicators {
         let Some(k) = ioc_key(ioc) else { continue };
         let shown = ioc.value();
-        for m in triage.exact.get(&k).into_iter().flatten() {
-            out.insert(format!("{} `{shown}`: {m}", ioc.kind()));
+        for (line, m) in triage.exact.get(&k).into_iter().flatten() {
+            out.entry(format!("{} `{shown}`: {line}", ioc.kind()))
+                .or_insert_with(|| on(ioc.kind(), &shown, m.clone()));
         }
         if let Ioc::Path(p) = ioc {
-            for (cmd, m) in &triage.commands {
+            for (cmd, (line, m)) in &triage.commands {
                 if names_path(cmd, p) {
-                    out.insert(format!("path `{p}`: {m}"));
+                    out.entry(format!("path `{p}`: {line}"))
+                        .or_insert_with(|| on("path", p, m.clone()));
                 }
             }
         }
@@ -618,18 +673,39 @@ fn related(
         for &other in by_ioc.get(&k).into_iter().flatten() {
             let o = listed[other];
             if other != n && host_key(&o.host) != me {
-                out.insert(format!(
+                let what = Message::new("events.related.events")
+                    .text("host", &o.host)
+                    .text("id", &ids[other])
+                    .msg("title", title_message(o.rule, &o.title))
+                    .msg(
+                        "severity",
+                        Message::new(severity_id("events.severity", o.severity)),
+                    );
+                out.entry(format!(
                     "{} `{shown}`: {} events: {} {} ({})",
                     ioc.kind(),
                     o.host,
                     ids[other],
                     o.title,
                     severity_label(o.severity)
-                ));
+                ))
+                .or_insert_with(|| on(ioc.kind(), &shown, what));
             }
         }
     }
-    out.into_iter().collect()
+    // A line whose message does not say the same in English (a finding whose title is not
+    // its rule's) is shown as it is in every language.
+    let en = dossier_i18n::catalog(dossier_i18n::Lang::En);
+    out.into_iter()
+        .map(|(line, m)| {
+            if en.render(&m) == line {
+                (line, m)
+            } else {
+                let m = Message::new("events.related.as-is").text("text", &line);
+                (line, m)
+            }
+        })
+        .collect()
 }
 
 /// Whether command `cmd` names `path` as a word (not `/tmp/.x/syncd2` for `/tmp/.x/syncd`).
@@ -751,7 +827,16 @@ mod tests {
         let mut triage = TriageIocs::default();
         triage.commands.push((
             "*/5 * * * * root /tmp/.x/syncd".into(),
-            "web1 triage (web1.zip): HIGH cron-x (Cron): /etc/cron.d/syncd".into(),
+            (
+                "web1 triage (web1.zip): HIGH cron-x (Cron): /etc/cron.d/syncd".into(),
+                Message::new("events.related.triage")
+                    .text("host", "web1")
+                    .text("bundle", "web1.zip")
+                    .msg("severity", Message::new("severity.high"))
+                    .text("rule", "cron-x")
+                    .msg("title", title_message("cron-x", "Cron"))
+                    .text("subject", "/etc/cron.d/syncd"),
+            ),
         ));
         let r = view(&analysis, Vec::new(), &triage, &BTreeMap::new());
         assert_eq!(r.alerts.len(), 2, "informational alerts are not listed");
@@ -768,6 +853,24 @@ mod tests {
             rel.iter()
                 .any(|x| x.contains("`203.0.113.45`: DB1.corp.example events: ALERT-002")),
             "{rel:?}"
+        );
+        // Each line has its message, which says the same in English and names the rule by
+        // its title in Chinese when the catalogue has one (not the plugin-like `cron-x`).
+        let (en, zh) = (
+            dossier_i18n::catalog(dossier_i18n::Lang::En),
+            dossier_i18n::catalog(dossier_i18n::Lang::ZhCn),
+        );
+        let msgs = &r.alerts[0].related_messages;
+        assert_eq!(msgs.len(), rel.len());
+        for (line, m) in rel.iter().zip(msgs) {
+            assert_eq!(&en.render(m), line);
+        }
+        let zh_lines: Vec<String> = msgs.iter().map(|m| zh.render(m)).collect();
+        assert!(
+            zh_lines
+                .iter()
+                .any(|l| l == "路径 `/tmp/.x/syncd`：web1 取证证据包（web1.zip）：高危 cron-x（Cron）：/etc/cron.d/syncd"),
+            "{zh_lines:?}"
         );
         // The informational alert on web1 is not a link, and an alert is not its own.
         assert_eq!(r.alerts[1].related.len(), 1, "{:?}", r.alerts[1].related);

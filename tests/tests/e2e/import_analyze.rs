@@ -213,6 +213,44 @@ fn the_story_across_audit_defender_and_triage_is_one_case_with_correlated_alerts
         2,
         "{ledger}"
     );
+    // In Chinese the same correlations, none of their lines left in English; events.json is
+    // the same in every language.
+    let zh = d.path().join("rep-zh");
+    let mut args: Vec<String> = vec!["analyze".into()];
+    args.extend(
+        [&triage, &web1, &db1]
+            .iter()
+            .map(|b| b.display().to_string()),
+    );
+    args.extend([
+        "--out".into(),
+        zh.display().to_string(),
+        "--lang".into(),
+        "zh-CN".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = dossier(d.path(), &args);
+    assert!(o.status.success(), "analyze --lang zh-CN: {}", stderr(&o));
+    assert_eq!(
+        std::fs::read(zh.join("events.json")).unwrap(),
+        std::fs::read(out.join("events.json")).unwrap()
+    );
+    let zh_md = std::fs::read_to_string(zh.join("events-report.md")).unwrap();
+    assert!(zh_md.contains("**在其他来源中出现：**"), "{zh_md}");
+    assert!(
+        zh_md.contains("路径 '/tmp/.x/syncd'：web1 取证证据包（"),
+        "{zh_md}"
+    );
+    // Every line under the English heading is in Chinese there.
+    let seen: Vec<&str> = md
+        .split("**Seen in other sources:**\n")
+        .skip(1)
+        .flat_map(|part| part.lines().take_while(|l| l.starts_with("- ")))
+        .collect();
+    assert!(seen.len() >= related.len().min(1), "{md}");
+    for line in seen {
+        assert!(!zh_md.contains(line), "left in English: {line:?}\n{zh_md}");
+    }
     // Deterministic, whatever the order of the bundles.
     let again = d.path().join("rep2");
     analyze(d.path(), &[&db1, &triage, &web1], &again);
