@@ -4,7 +4,7 @@
 
 use super::error::MemberError;
 use super::open::Bundle;
-use super::source::HashingReader;
+use super::source::{HashingReader, Source};
 use crate::manifest::MemberEntry;
 use std::io::{BufRead, BufReader, Read};
 
@@ -49,16 +49,9 @@ impl Bundle {
             }
             return Ok(());
         }
-        let read = |e: &dyn std::fmt::Display| MemberError::Read {
-            name: name.to_string(),
-            message: e.to_string(),
-        };
-        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
-            name: name.to_string(),
-        })?;
+        let read = read_error(name);
         let deferred = self.deferred.iter().any(|d| d == name);
-        let f = self.zip.by_index(i).map_err(|e| read(&e))?;
-        let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f.take(entry.size + 1)));
+        let mut r = BufReader::with_capacity(1 << 16, self.hashed_member(name, entry.size)?);
         let mut line = Vec::new();
         let mut lineno = 0usize;
         loop {
@@ -110,15 +103,8 @@ impl Bundle {
                 name: name.to_string(),
             })?
             .clone();
-        let read = |e: &dyn std::fmt::Display| MemberError::Read {
-            name: name.to_string(),
-            message: e.to_string(),
-        };
-        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
-            name: name.to_string(),
-        })?;
-        let f = self.zip.by_index(i).map_err(|e| read(&e))?;
-        let mut r = HashingReader::new(f.take(entry.size + 1));
+        let read = read_error(name);
+        let mut r = self.hashed_member(name, entry.size)?;
         std::io::copy(&mut r, &mut out).map_err(|e| read(&e))?;
         content_check(name, &entry, r.finish())?;
         self.deferred.retain(|d| d != name);
@@ -127,6 +113,30 @@ impl Bundle {
 }
 
 /// Whether what was read of a member (SHA-256, length) is what the manifest lists.
+impl Bundle {
+    /// Member `name` of the archive, inflated as it is read, at most one byte more than the
+    /// `size` its manifest entry gives (so that a longer member shows), hashed on the way.
+    pub(super) fn hashed_member(
+        &mut self,
+        name: &str,
+        size: u64,
+    ) -> Result<HashingReader<std::io::Take<zip::read::ZipFile<'_, Source>>>, MemberError> {
+        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
+            name: name.to_string(),
+        })?;
+        let f = self.zip.by_index(i).map_err(|e| read_error(name)(&e))?;
+        Ok(HashingReader::new(f.take(size + 1)))
+    }
+}
+
+/// What a failed read of member `name` is: [`MemberError::Read`] with the cause's text.
+pub(super) fn read_error(name: &str) -> impl Fn(&dyn std::fmt::Display) -> MemberError + '_ {
+    move |e| MemberError::Read {
+        name: name.to_string(),
+        message: e.to_string(),
+    }
+}
+
 fn content_check(
     name: &str,
     entry: &MemberEntry,

@@ -3,8 +3,7 @@
 
 use super::error::MemberError;
 use super::open::Bundle;
-use super::source::HashingReader;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 
 /// Records with their 1-based line numbers in the records member.
 pub type NumberedRecords = Vec<(usize, serde_json::Value)>;
@@ -102,15 +101,8 @@ impl Bundle {
         entry: &crate::manifest::MemberEntry,
         values_left: u64,
     ) -> Result<(Parsed, u64), MemberError> {
-        let read = |e: &dyn std::fmt::Display| MemberError::Read {
-            name: name.to_string(),
-            message: e.to_string(),
-        };
-        let &i = self.index.get(name).ok_or_else(|| MemberError::Missing {
-            name: name.to_string(),
-        })?;
-        let f = self.zip.by_index(i).map_err(|e| read(&e))?;
-        let mut r = BufReader::with_capacity(1 << 16, HashingReader::new(f.take(entry.size + 1)));
+        let read = super::lines::read_error(name);
+        let mut r = BufReader::with_capacity(1 << 16, self.hashed_member(name, entry.size)?);
         let mut p = Parsed::default();
         let mut line = Vec::new();
         let mut lineno = 0usize;
