@@ -8,7 +8,7 @@
 //! the `packages` collector (loaded once per host).
 
 use crate::shared::pkgdb::PackageDb;
-use crate::util::{ByteSize, canonicalize, name_text, ptext};
+use crate::util::{ByteSize, canonicalize, copy_capped, name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::host::FileKind;
 use dossier_plugin_api::records::{LocalBinRecord, Record, SourceRef};
@@ -129,7 +129,7 @@ impl Collector for LocalBinCollector {
                                     if let Some((c, whole)) =
                                         copy_capped(ctx, &path, real.size, cfg.max_copy_size.0)
                                     {
-                                        if whole {
+                                        if whole.is_some() {
                                             sha256 = c.sha256.clone();
                                         }
                                         if let Some(id) = id {
@@ -163,34 +163,6 @@ impl Collector for LocalBinCollector {
         }
         Ok(())
     }
-}
-
-/// Copies `path` (of `size` bytes by its `stat`) when within `cap`; with whether the copy is
-/// the whole file (then its SHA-256 is the file's).
-fn copy_capped(
-    ctx: &mut CollectContext<'_>,
-    path: &Path,
-    size: u64,
-    cap: u64,
-) -> Option<(SourceRef, bool)> {
-    if size > cap {
-        ctx.issue(
-            ptext(path),
-            IssueKind::NotCopied,
-            format!("{size} bytes, over the {cap}-byte copy cap: hashed, not copied"),
-        );
-        return None;
-    }
-    let c = ctx.copy(path, cap)?;
-    let whole = !c.source.truncated;
-    Some((
-        SourceRef {
-            path: c.source.path,
-            member: Some(c.member.name),
-            sha256: Some(c.member.sha256),
-        },
-        whole,
-    ))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Helpers shared by the built-in collectors, the lowest module of the crate (it uses no other):
 //! the collectors' version, byte sizes in playbooks, the host's accounts,
 //! path canonicalization over a `Host`, directory listings made ahead of a walk in batches,
-//! merged-/usr aliases, and small text helpers.
+//! merged-/usr aliases, copies within a size cap, and small text helpers.
 
 use dossier_plugin_api::CollectContext;
 use dossier_plugin_api::encoding::{bytes_to_text, path_to_text};
@@ -333,6 +333,35 @@ pub fn validate<T: serde::de::DeserializeOwned>(config: &serde_json::Value) -> R
     serde_json::from_value::<T>(v)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// Copies `path` (of `size` bytes by its `stat`) into the bundle when within `cap` (else an
+/// issue says it was hashed, not copied); with the size of the file when the copy is all of it
+/// (its SHA-256 then the file's).
+pub(crate) fn copy_capped(
+    ctx: &mut CollectContext<'_>,
+    path: &Path,
+    size: u64,
+    cap: u64,
+) -> Option<(dossier_plugin_api::records::SourceRef, Option<u64>)> {
+    if size > cap {
+        ctx.issue(
+            ptext(path),
+            dossier_plugin_api::collect::IssueKind::NotCopied,
+            format!("{size} bytes, over the {cap}-byte copy cap: hashed, not copied"),
+        );
+        return None;
+    }
+    let c = ctx.copy(path, cap)?;
+    let whole = (!c.source.truncated).then_some(c.member.size);
+    Some((
+        dossier_plugin_api::records::SourceRef {
+            path: c.source.path,
+            member: Some(c.member.name),
+            sha256: Some(c.member.sha256),
+        },
+        whole,
+    ))
 }
 
 #[cfg(test)]

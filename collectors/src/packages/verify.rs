@@ -3,9 +3,8 @@
 //! and a copy of a suspect file for offline analysis.
 
 use crate::shared::pkgdb::{Md5Cache, PackageDb};
-use crate::util::{canonicalize, ptext};
+use crate::util::{canonicalize, copy_capped, ptext};
 use dossier_plugin_api::CollectContext;
-use dossier_plugin_api::collect::IssueKind;
 use dossier_plugin_api::encoding::hex;
 use dossier_plugin_api::host::FileKind;
 use dossier_plugin_api::records::{PackageVerify, SourceRef};
@@ -37,27 +36,7 @@ fn copy_file(
     if meta.kind != FileKind::File {
         return None;
     }
-    if meta.size > cap {
-        ctx.issue(
-            ptext(real),
-            IssueKind::NotCopied,
-            format!(
-                "{} bytes, over the {cap}-byte copy cap: hashed, not copied",
-                meta.size
-            ),
-        );
-        return None;
-    }
-    let c = ctx.copy(real, cap)?;
-    let whole = (!c.source.truncated).then_some(c.member.size);
-    Some((
-        SourceRef {
-            path: c.source.path,
-            member: Some(c.member.name),
-            sha256: Some(c.member.sha256),
-        },
-        whole,
-    ))
+    copy_capped(ctx, real, meta.size, cap)
 }
 
 /// How [`file`] verifies.
