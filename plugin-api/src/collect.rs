@@ -336,6 +336,19 @@ impl<'a> CollectContext<'a> {
         Ok(())
     }
 
+    /// Emits a record already serialized as one line of JSON (one object, no newline), as
+    /// the sink's [`EvidenceSink::record_line`] takes it: a collector whose records are large
+    /// writes them straight from its own data, without a `serde_json::Value` in between. The
+    /// line should be what [`CollectContext::emit`] would write (keys sorted, as a `Value`
+    /// serializes them).
+    pub fn emit_line(&mut self, line: &[u8]) -> Result<(), CollectError> {
+        self.sink
+            .record_line(&self.collector, line)
+            .map_err(CollectError::Sink)?;
+        self.records += 1;
+        Ok(())
+    }
+
     /// Records an issue.
     pub fn issue(
         &mut self,

@@ -111,9 +111,15 @@ impl Collector for PackagesCollector {
         for p in &db.packages {
             ctx.emit(&Record::Package(p.clone()))?;
         }
-        for f in db.files.records() {
-            ctx.emit(&Record::PackageFiles(f))?;
+        // Each list straight from the compact lists as its JSON line (a package may list
+        // 50,000 paths: no `Vec<String>` or `Value` of them).
+        let mut line = Vec::new();
+        for i in 0..db.files.len() {
+            if db.files.record_line(i, &mut line).is_some() {
+                ctx.emit_line(&line)?;
+            }
         }
+        drop(line);
         for d in &db.diversions {
             ctx.emit(&Record::Diversion(d.clone()))?;
         }
@@ -124,11 +130,11 @@ impl Collector for PackagesCollector {
         // plus what processes, units and cron entries run (owned or not).
         let mut targets = referenced::executables(ctx);
         if cfg.verify == VerifyMode::Full {
-            for p in db.files.paths() {
-                targets
-                    .entry(p.to_string())
-                    .or_insert_with(|| vec!["full".to_string()]);
-            }
+            db.files.for_each_path(|p| {
+                if !targets.contains_key(p) {
+                    targets.insert(p.to_string(), vec!["full".to_string()]);
+                }
+            });
         }
         let mut md5_cache = Md5Cache::new();
         for (path, refs) in targets {
