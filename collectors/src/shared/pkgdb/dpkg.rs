@@ -40,10 +40,11 @@ fn read_status(ctx: &mut CollectContext<'_>, db: &mut PackageDb) -> bool {
         return false;
     };
     let status_src = c.source_ref(&status_path);
-    for p in parse_dpkg_status(&c.data) {
+    // One paragraph at a time: the maps of every package at once cost several times the text.
+    for_each_paragraph(&c.data, |p| {
         let name = p.get("Package").cloned().unwrap_or_default();
         if name.is_empty() {
-            continue;
+            return;
         }
         if let Some(cf) = p.get("Conffiles") {
             for line in cf.lines() {
@@ -64,7 +65,7 @@ fn read_status(ctx: &mut CollectContext<'_>, db: &mut PackageDb) -> bool {
             install_time: None,
             source: status_src.clone(),
         });
-    }
+    });
     true
 }
 
@@ -156,14 +157,20 @@ fn read_diversions(ctx: &mut CollectContext<'_>, db: &mut PackageDb) {
 /// Parses dpkg's `status` (RFC 822-style paragraphs; continuation lines start with a blank).
 /// Multi-line fields keep their continuation lines, without the leading blank.
 pub fn parse_dpkg_status(data: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let text = String::from_utf8_lossy(data);
     let mut out = Vec::new();
+    for_each_paragraph(data, |p| out.push(p));
+    out
+}
+
+/// [`parse_dpkg_status`], calling `each` with every paragraph in order instead of keeping them.
+fn for_each_paragraph(data: &[u8], mut each: impl FnMut(BTreeMap<String, String>)) {
+    let text = String::from_utf8_lossy(data);
     let mut cur: BTreeMap<String, String> = BTreeMap::new();
     let mut last_key: Option<String> = None;
     for line in text.lines() {
         if line.trim().is_empty() {
             if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+                each(std::mem::take(&mut cur));
             }
             last_key = None;
             continue;
@@ -184,9 +191,8 @@ pub fn parse_dpkg_status(data: &[u8]) -> Vec<BTreeMap<String, String>> {
         }
     }
     if !cur.is_empty() {
-        out.push(cur);
+        each(cur);
     }
-    out
 }
 
 #[cfg(test)]
