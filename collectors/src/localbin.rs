@@ -7,13 +7,15 @@
 //! when no package owns them. Package ownership comes from the package database shared with
 //! the `packages` collector (loaded once per host).
 
+use crate::shared::filedigest::{DigestCache, FileId, copy_once, digests};
 use crate::shared::pkgdb::PackageDb;
-use crate::util::{ByteSize, canonicalize, copy_capped, name_text, ptext};
+use crate::util::{ByteSize, canonicalize, name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
-use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::host::{FileKind, FileMeta};
 use dossier_plugin_api::records::{LocalBinRecord, Record, SourceRef};
-use dossier_plugin_api::{CollectContext, Collector, CollectorInfo};
+use dossier_plugin_api::{CollectContext, Collector, CollectorInfo, Timestamp};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The `local-bin` collector.
@@ -59,9 +61,9 @@ impl Collector for LocalBinCollector {
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         let cfg: Config = ctx.config()?;
         let db = PackageDb::load(ctx);
+        let cache = DigestCache::of(ctx);
         // Hard links (git, git-receive-pack, ...) are copied once.
-        let mut copied: std::collections::HashMap<(u64, u64), SourceRef> =
-            std::collections::HashMap::new();
+        let mut copied = Copies::default();
         if let Some(why) = &db.unavailable {
             ctx.not_available("package database", why);
         }
@@ -116,39 +118,11 @@ impl Collector for LocalBinCollector {
                     .map(|d| format!("{d}/{name}"))
                     .filter(|p| db.is_owned(p) == Some(true))
                     .collect();
-                let (mut sha256, mut copy) = (None, None);
-                if !shadows.is_empty() {
-                    let real = ctx.host().stat(&path).ok();
-                    if let Some(real) = real.filter(|m| m.kind == FileKind::File) {
-                        let id = real.identity();
-                        if owned == Some(false) {
-                            match id.and_then(|id| copied.get(&id)) {
-                                Some(c) => copy = Some(c.clone()),
-                                // One read: the copy's SHA-256 is the file's when it is whole.
-                                None => {
-                                    if let Some((c, whole)) =
-                                        copy_capped(ctx, &path, real.size, cfg.max_copy_size.0)
-                                    {
-                                        if whole.is_some() {
-                                            sha256 = c.sha256.clone();
-                                        }
-                                        if let Some(id) = id {
-                                            copied.insert(id, c.clone());
-                                        }
-                                        copy = Some(c);
-                                    }
-                                }
-                            }
-                        }
-                        if sha256.is_none() {
-                            sha256 = ctx
-                                .host()
-                                .hash_file(&path, cfg.max_copy_size.0.max(1 << 30))
-                                .ok()
-                                .map(|h| h.sha256);
-                        }
-                    }
-                }
+                let (sha256, copy) = if shadows.is_empty() {
+                    (None, None)
+                } else {
+                    shadowing(ctx, &cache, &mut copied, &path, &meta, owned, &cfg)
+                };
                 ctx.emit(&Record::LocalBin(LocalBinRecord {
                     path: text,
                     name,
@@ -165,9 +139,92 @@ impl Collector for LocalBinCollector {
     }
 }
 
+/// The copies made so far, to copy hard links (`git`, `git-receive-pack`, ...) once.
+#[derive(Default)]
+struct Copies {
+    /// By device and inode, where the transport knows them.
+    by_inode: HashMap<(u64, u64), SourceRef>,
+    /// Whole copies by size and modification time (over SFTP, which has no inodes: a file
+    /// with those of an earlier copy is hashed first, and is that copy when its SHA-256 is).
+    by_size: HashMap<(u64, Option<Timestamp>), SourceRef>,
+}
+
+impl Copies {
+    /// An earlier copy of the file at `path` (metadata `real`) by its identity, or by its
+    /// content (with its SHA-256, read to compare) when only its size and time match.
+    fn earlier(
+        &self,
+        ctx: &mut CollectContext<'_>,
+        cache: &DigestCache,
+        fid: Option<&FileId>,
+        path: &Path,
+        real: &FileMeta,
+    ) -> Option<(SourceRef, Option<String>)> {
+        if let Some(id) = real.identity() {
+            return self.by_inode.get(&id).map(|c| (c.clone(), None));
+        }
+        let c = self.by_size.get(&(real.size, real.mtime))?;
+        let h = digests(ctx.host(), cache, fid, path, real.size, false).ok()?;
+        (!h.truncated && c.sha256.as_deref() == Some(h.sha256.as_str()))
+            .then(|| (c.clone(), Some(h.sha256)))
+    }
+}
+
+/// The SHA-256 of an entry that shadows a packaged program and, when no package owns it,
+/// its copy (a hard link of a file copied already is not copied again: see [`Copies`]).
+fn shadowing(
+    ctx: &mut CollectContext<'_>,
+    cache: &DigestCache,
+    copied: &mut Copies,
+    path: &Path,
+    meta: &FileMeta,
+    owned: Option<bool>,
+    cfg: &Config,
+) -> (Option<String>, Option<SourceRef>) {
+    let (mut sha256, mut copy) = (None, None);
+    let Some(real) = ctx
+        .host()
+        .stat(path)
+        .ok()
+        .filter(|m| m.kind == FileKind::File)
+    else {
+        return (None, None);
+    };
+    // Known to the digest cache by its own path only (a symlink's target may change between
+    // two reads).
+    let known = (meta.kind == FileKind::File).then_some(cache);
+    let fid = known.and_then(|_| FileId::new(&ptext(path), &real));
+    if owned == Some(false) {
+        match copied.earlier(ctx, cache, fid.as_ref(), path, &real) {
+            Some((c, sha)) => (copy, sha256) = (Some(c), sha),
+            // One read: the copy's SHA-256 is the file's when it is whole.
+            None => {
+                if let Some(c) = copy_once(ctx, known, path, &real, cfg.max_copy_size.0) {
+                    if let Some(size) = c.whole {
+                        sha256 = c.source.sha256.clone();
+                        copied.by_size.insert((size, real.mtime), c.source.clone());
+                    }
+                    if let Some(id) = real.identity() {
+                        copied.by_inode.insert(id, c.source.clone());
+                    }
+                    copy = Some(c.source);
+                }
+            }
+        }
+    }
+    if sha256.is_none() {
+        let cap = cfg.max_copy_size.0.max(1 << 30);
+        sha256 = digests(ctx.host(), cache, fid.as_ref(), path, cap, false)
+            .ok()
+            .map(|h| h.sha256);
+    }
+    (sha256, copy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dossier_plugin_api::host::{DirEntry, FileReader, Host, HostError, HostInfo};
     use dossier_plugin_api::testing::{MemHost, run_collector};
 
     #[test]
@@ -222,5 +279,98 @@ mod tests {
             s["owned"], true,
             "a link to the packaged file runs the package's program"
         );
+    }
+
+    /// A host whose transport knows no inodes (SFTP).
+    struct NoInodes(MemHost);
+
+    struct Reader<'a>(Box<dyn FileReader + 'a>, FileMeta);
+
+    impl std::io::Read for Reader<'_> {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(b)
+        }
+    }
+
+    impl FileReader for Reader<'_> {
+        fn meta(&self) -> &FileMeta {
+            &self.1
+        }
+        fn meta_now(&mut self) -> Result<FileMeta, HostError> {
+            self.0.meta_now().map(strip)
+        }
+    }
+
+    fn strip(mut m: FileMeta) -> FileMeta {
+        (m.dev, m.inode) = (None, None);
+        m
+    }
+
+    impl Host for NoInodes {
+        fn info(&self) -> HostInfo {
+            self.0.info()
+        }
+        fn lstat(&self, p: &Path) -> Result<FileMeta, HostError> {
+            self.0.lstat(p).map(strip)
+        }
+        fn stat(&self, p: &Path) -> Result<FileMeta, HostError> {
+            self.0.stat(p).map(strip)
+        }
+        fn read_link(&self, p: &Path) -> Result<std::path::PathBuf, HostError> {
+            self.0.read_link(p)
+        }
+        fn read_dir(&self, p: &Path) -> Result<Vec<DirEntry>, HostError> {
+            self.0.read_dir(p)
+        }
+        fn open(&self, p: &Path) -> Result<Box<dyn FileReader + '_>, HostError> {
+            let f = self.0.open(p)?;
+            let m = strip(f.meta().clone());
+            Ok(Box::new(Reader(f, m)))
+        }
+    }
+
+    #[test]
+    fn without_inodes_a_file_the_same_as_an_earlier_copy_is_not_copied_again() {
+        let h = NoInodes(
+            MemHost::new(false)
+                .file(
+                    "/var/lib/dpkg/status",
+                    "Package: git\nStatus: install ok installed\nVersion: 1\n",
+                )
+                .file(
+                    "/var/lib/dpkg/info/git.list",
+                    "/usr/bin/git\n/usr/bin/git-receive-pack\n/usr/bin/git-shell\n",
+                )
+                .exe("/usr/bin/git", "packaged")
+                .exe("/usr/bin/git-receive-pack", "packaged")
+                .exe("/usr/bin/git-shell", "packaged")
+                .exe("/usr/local/bin/git", "local git")
+                .exe("/usr/local/bin/git-receive-pack", "local git")
+                .exe("/usr/local/bin/git-shell", "other git"),
+        );
+        let (sink, r) = run_collector(
+            &LocalBinCollector,
+            &h,
+            serde_json::Value::Null,
+            &Default::default(),
+        );
+        r.unwrap();
+        let recs = sink.of_kind("local-bin", "local_bin");
+        let by = |p: &str| recs.iter().find(|r| r["path"] == p).unwrap().clone();
+        let (git, pack, shell) = (
+            by("/usr/local/bin/git"),
+            by("/usr/local/bin/git-receive-pack"),
+            by("/usr/local/bin/git-shell"),
+        );
+        assert_eq!(git["copy"]["member"], "raw/usr/local/bin/git");
+        assert_eq!(
+            pack["copy"], git["copy"],
+            "the same content: the first copy"
+        );
+        assert_eq!(pack["sha256"], git["sha256"]);
+        // Same size and time, other content: a copy of its own.
+        assert_eq!(shell["copy"]["member"], "raw/usr/local/bin/git-shell");
+        assert_ne!(shell["sha256"], git["sha256"]);
+        assert!(!sink.raw.contains_key("raw/usr/local/bin/git-receive-pack"));
     }
 }

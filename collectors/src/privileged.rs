@@ -19,6 +19,7 @@
 //! host only setuid and setgid files are found and the missing capabilities are recorded as
 //! an issue.
 
+use crate::shared::filedigest::{DigestCache, FileId, digests, md5_wanted};
 use crate::util::{ByteSize, ListAhead, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::host::FileKind;
@@ -394,18 +395,23 @@ fn record_found(
     hash_cap: u64,
 ) -> Result<(), CollectError> {
     let mut shells = Shells::default();
+    // `packages` verifies every privileged file: the MD5 its package may expect is computed
+    // in the same read, and both wait in the host's digest cache.
+    let cache = DigestCache::of(ctx);
+    let md5 = md5_wanted(ctx);
     for path in std::mem::take(&mut w.found) {
         let Some(meta) = ctx.lstat(&path) else {
             continue;
         };
-        let sha256 = match ctx.host().hash_file(&path, hash_cap) {
+        let text = ptext(&path);
+        let id = FileId::new(&text, &meta);
+        let sha256 = match digests(ctx.host(), &cache, id.as_ref(), &path, hash_cap, md5) {
             Ok(h) => Some(h.sha256),
             Err(e) => {
                 ctx.host_error(&e);
                 None
             }
         };
-        let text = ptext(&path);
         let copy_of = match &sha256 {
             Some(h) => shells.copy_of(ctx, &text, meta.size, h, hash_cap),
             None => None,

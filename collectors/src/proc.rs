@@ -11,6 +11,7 @@
 //! as links (`socket:[inode]`, `/dev/pts/0`), never opened. On an image there is no `/proc`; that is
 //! recorded, not treated as a failure.
 
+use crate::shared::filedigest::{DigestCache, FileId, digests, md5_wanted};
 use crate::shared::pkgdb::PackageDb;
 use crate::util::{Accounts, ByteSize, name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
@@ -442,6 +443,7 @@ fn executable(
         return;
     }
     let path = rec.exe.clone().unwrap_or_default();
+    let owned = st.db.as_ref().and_then(|db| db.is_owned(&path));
     let want_copy = match st.cfg.copy_executables {
         // dossier's own executable: its hash is recorded, a copy would be evidence of nothing.
         _ if rec.collector_self => false,
@@ -449,14 +451,17 @@ fn executable(
         CopyMode::All => true,
         CopyMode::Unowned => {
             rec.exe_deleted
-                || st
-                    .db
-                    .as_ref()
-                    .and_then(|db| db.is_owned(&path))
+                || owned
                     .map(|owned| !owned)
                     .unwrap_or_else(|| !system_path(&path))
         }
     };
+    // The file by its path (a deleted one has none), for the other collectors that read it
+    // (`packages` verifies what processes run): read once for all of them.
+    let cache = DigestCache::of(ctx);
+    let id = (!rec.exe_deleted)
+        .then(|| FileId::new(&path, &meta))
+        .flatten();
     let mut info = ExeInfo::default();
     let cap = st.cfg.max_executable_size.0;
     let fits = meta.size <= cap && st.copied_total + meta.size <= st.cfg.max_total_copy.0;
@@ -476,12 +481,31 @@ fn executable(
             st.copied_total += c.member.size;
             if !c.source.truncated {
                 info.sha256 = Some(c.member.sha256.clone());
+                if !c.source.changed_during_read && id.is_some() {
+                    let copy = SourceRef {
+                        path: c.source.path.clone(),
+                        member: Some(c.member.name.clone()),
+                        sha256: Some(c.member.sha256.clone()),
+                    };
+                    cache.put_copy(&path, c.source.meta.as_ref(), &copy, None);
+                }
             }
             info.member = Some(c.member.name);
         }
     }
     if info.sha256.is_none() {
-        match ctx.host().hash_file(&exe_link, st.cfg.max_hash_size.0) {
+        // The MD5 with it when a package's digest may be one (a file no package owns has
+        // none to compare with).
+        let md5 = owned != Some(false) && md5_wanted(ctx);
+        let hashed = digests(
+            ctx.host(),
+            &cache,
+            id.as_ref(),
+            &exe_link,
+            st.cfg.max_hash_size.0,
+            md5,
+        );
+        match hashed {
             Ok(h) if !h.truncated => info.sha256 = Some(h.sha256),
             Ok(h) => info.error = Some(format!("only the first {} bytes hashed (cap)", h.bytes)),
             Err(e) => {

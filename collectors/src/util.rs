@@ -335,15 +335,24 @@ pub fn validate<T: serde::de::DeserializeOwned>(config: &serde_json::Value) -> R
         .map_err(|e| e.to_string())
 }
 
+/// A copy made by [`copy_capped`].
+pub(crate) struct Copied {
+    pub(crate) source: dossier_plugin_api::records::SourceRef,
+    /// The size of the file when the copy is all of it (its SHA-256 then the file's).
+    pub(crate) whole: Option<u64>,
+    /// Metadata of the file copied, when the copy is all of it and the file did not change
+    /// while it was copied (what identifies the content the copy holds).
+    pub(crate) settled: Option<dossier_plugin_api::host::FileMeta>,
+}
+
 /// Copies `path` (of `size` bytes by its `stat`) into the bundle when within `cap` (else an
-/// issue says it was hashed, not copied); with the size of the file when the copy is all of it
-/// (its SHA-256 then the file's).
+/// issue says it was hashed, not copied).
 pub(crate) fn copy_capped(
     ctx: &mut CollectContext<'_>,
     path: &Path,
     size: u64,
     cap: u64,
-) -> Option<(dossier_plugin_api::records::SourceRef, Option<u64>)> {
+) -> Option<Copied> {
     if size > cap {
         ctx.issue(
             ptext(path),
@@ -354,14 +363,19 @@ pub(crate) fn copy_capped(
     }
     let c = ctx.copy(path, cap)?;
     let whole = (!c.source.truncated).then_some(c.member.size);
-    Some((
-        dossier_plugin_api::records::SourceRef {
+    let settled = c
+        .source
+        .meta
+        .filter(|_| whole.is_some() && !c.source.changed_during_read);
+    Some(Copied {
+        source: dossier_plugin_api::records::SourceRef {
             path: c.source.path,
             member: Some(c.member.name),
             sha256: Some(c.member.sha256),
         },
         whole,
-    ))
+        settled,
+    })
 }
 
 #[cfg(test)]

@@ -1,14 +1,17 @@
 //! Recording one hook file: the budget of files per host (`max_files`), the copy of its
 //! content into the bundle, what its content says (commands, grants, hidden), whether it is an
-//! unchanged copy of a distribution template, and the hook record. Every hook class goes
+//! unchanged copy of a distribution template, and the hook record. A hook file's digests are
+//! noted in the host's digest cache as it is copied, for `packages`, which verifies it next. Every hook class goes
 //! through [`Run`]; the modules of the classes depend on this one, never the other way.
 
+use crate::shared::filedigest::{DigestCache, capture_noted, md5_wanted};
 use crate::util::{name_text, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
 use dossier_plugin_api::host::FileKind;
 use dossier_plugin_api::records::{HookRecord, Record};
 use dossier_plugin_api::{CollectContext, FileMeta, HostErrorKind};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Hook files that distributions install by copying a packaged template (path of the copy,
 /// path of the template).
@@ -20,6 +23,10 @@ pub(crate) struct Run<'c, 'a> {
     pub(crate) cap: u64,
     left: usize,
     full: bool,
+    /// The host's digest cache, where each hook file's digests wait for `packages` (which
+    /// verifies the system-wide ones), and whether it may need their MD5.
+    digests: Arc<DigestCache>,
+    md5: bool,
 }
 
 /// What a hook file's content says, for the classes whose syntax is parsed.
@@ -34,11 +41,15 @@ pub(crate) struct Extracted {
 impl<'c, 'a> Run<'c, 'a> {
     /// Starts a collection: files read up to `cap` bytes, at most `max_files` recorded.
     pub(crate) fn new(ctx: &'c mut CollectContext<'a>, cap: u64, max_files: usize) -> Self {
+        let digests = DigestCache::of(ctx);
+        let md5 = md5_wanted(ctx);
         Run {
             ctx,
             cap,
             left: max_files,
             full: false,
+            digests,
+            md5,
         }
     }
 
@@ -114,10 +125,18 @@ impl<'c, 'a> Run<'c, 'a> {
         let source = match target.as_ref().map(|m| m.kind) {
             // rc links point at init scripts recorded on their own; other links are copied.
             Some(FileKind::File) if class == "rc-link" && link_target.is_some() => None,
-            Some(FileKind::File) => self.ctx.capture(path, self.cap).map(|c| {
-                ex = parse(&c.data);
-                c.source_ref(path)
-            }),
+            Some(FileKind::File) => {
+                let c = if meta.kind == FileKind::File {
+                    let md5 = self.md5 && owner.is_none();
+                    capture_noted(self.ctx, &self.digests, path, self.cap, md5)
+                } else {
+                    self.ctx.capture(path, self.cap)
+                };
+                c.map(|c| {
+                    ex = parse(&c.data);
+                    c.source_ref(path)
+                })
+            }
             Some(k) => {
                 self.ctx.issue(
                     ptext(path),

@@ -1,16 +1,15 @@
 //! Verification of one referenced file against the package database: its owner, the digest
 //! the package expects and the digest it has (MD5 or SHA-256 and always SHA-256, in one read),
-//! and a copy of a suspect file for offline analysis.
+//! and a copy of a suspect file for offline analysis. What the earlier collectors of the host
+//! already read of the same file (`proc` hashes every process's executable, `privileged`
+//! every setuid file) is taken from the host's [`DigestCache`], not read again.
 
+use crate::shared::filedigest::{DigestCache, FileId, copy_once, digests};
 use crate::shared::pkgdb::{Md5Cache, PackageDb};
-use crate::util::{canonicalize, copy_capped, ptext};
+use crate::util::{Copied, canonicalize, ptext};
 use dossier_plugin_api::CollectContext;
-use dossier_plugin_api::encoding::hex;
-use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::host::{FileKind, FileMeta};
 use dossier_plugin_api::records::{PackageVerify, SourceRef};
-use md5::Md5;
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 
 /// Copies a suspect file (following a symlinked command to its target) when it is a regular
@@ -22,21 +21,18 @@ pub(super) fn copy_suspect(
 ) -> Option<SourceRef> {
     let path = dossier_plugin_api::encoding::text_to_path(&v.path);
     let real = canonicalize(ctx.host(), &path).unwrap_or(path);
-    copy_file(ctx, &real, cap).map(|(c, _)| c)
+    copy_file(ctx, &real, cap).map(|c| c.source)
 }
 
-/// Copies `real` (no symlink left in it) when it is a regular file within the cap, with the
-/// size of the file when the copy is all of it (its SHA-256 then the file's).
-fn copy_file(
-    ctx: &mut CollectContext<'_>,
-    real: &Path,
-    cap: u64,
-) -> Option<(SourceRef, Option<u64>)> {
+/// Copies `real` (no symlink left in it) when it is a regular file within the cap, once per
+/// host (see [`copy_once`]).
+fn copy_file(ctx: &mut CollectContext<'_>, real: &Path, cap: u64) -> Option<Copied> {
     let meta = ctx.host().stat(real).ok()?;
     if meta.kind != FileKind::File {
         return None;
     }
-    copy_capped(ctx, real, meta.size, cap)
+    let cache = DigestCache::of(ctx);
+    copy_once(ctx, Some(&cache), real, &meta, cap)
 }
 
 /// How [`file`] verifies.
@@ -106,6 +102,15 @@ pub(super) fn file(
         .cloned()
         .or_else(|| db.owners_of(path).into_iter().next());
     v.detail = via;
+    // The file checked, as the digest cache knows it: its metadata, by `lstat` (a symlink's
+    // target has none left in its path).
+    let checked = if meta.kind == FileKind::Symlink {
+        ctx.host()
+            .lstat(&dossier_plugin_api::encoding::text_to_path(&check_path))
+            .ok()
+    } else {
+        Some(meta)
+    };
     if owners.is_empty() {
         v.status = "not_owned".into();
         let real = dossier_plugin_api::encoding::text_to_path(&check_path);
@@ -113,19 +118,21 @@ pub(super) fn file(
             // The copy is named by the path with every link resolved (a directory on the
             // way may be one: `/bin` on a merged-/usr system).
             let canon = canonicalize(ctx.host(), &real).unwrap_or_else(|| real.clone());
-            if let Some((c, whole)) = copy_file(ctx, &canon, copy_cap) {
+            if let Some(c) = copy_file(ctx, &canon, copy_cap) {
                 // One read for the copy and the hash: the copy's SHA-256 is what hashing
                 // the file up to the verification cap gives when the copy is whole and fits.
-                if whole.is_some_and(|size| size <= cap) {
-                    v.sha256 = c.sha256.clone();
+                if c.whole.is_some_and(|size| size <= cap) {
+                    v.sha256 = c.source.sha256.clone();
                 }
-                v.copy = Some(c);
+                v.copy = Some(c.source);
             }
         }
-        if v.sha256.is_none()
-            && let Ok(h) = ctx.host().hash_file(&real, cap)
-        {
-            v.sha256 = Some(h.sha256);
+        if v.sha256.is_none() {
+            let id = checked.and_then(|m| FileId::new(&check_path, &m));
+            let cache = DigestCache::of(ctx);
+            if let Ok(h) = digests(ctx.host(), &cache, id.as_ref(), &real, cap, false) {
+                v.sha256 = Some(h.sha256);
+            }
         }
         return Some(v);
     }
@@ -137,12 +144,7 @@ pub(super) fn file(
     v.algorithm = Some(algo.clone());
     v.expected = Some(digest.clone());
     v.digest_source = source;
-    match hash_two(
-        ctx,
-        &dossier_plugin_api::encoding::text_to_path(&check_path),
-        &algo,
-        cap,
-    ) {
+    match hash_two(ctx, &check_path, checked.as_ref(), &algo, cap) {
         Ok((actual, sha)) => {
             v.status = if actual.eq_ignore_ascii_case(&digest) {
                 "ok"
@@ -161,41 +163,33 @@ pub(super) fn file(
     Some(v)
 }
 
-/// Hashes a file with the package digest algorithm and SHA-256 in one read.
+/// Hashes a file with the package digest algorithm and SHA-256 in one read (or takes both
+/// from the host's digest cache when an earlier collector read the same file).
 fn hash_two(
-    ctx: &CollectContext<'_>,
-    path: &Path,
+    ctx: &mut CollectContext<'_>,
+    path: &str,
+    meta: Option<&FileMeta>,
     algo: &str,
     cap: u64,
 ) -> Result<(String, String), String> {
-    let mut f = ctx.host().open(path).map_err(|e| e.to_string())?;
-    if f.meta().size > cap {
-        return Err(format!(
-            "larger than the verification cap ({} > {cap} bytes)",
-            f.meta().size
-        ));
+    let too_large = |size: u64| format!("larger than the verification cap ({size} > {cap} bytes)");
+    if let Some(m) = meta.filter(|m| m.size > cap) {
+        return Err(too_large(m.size));
     }
     if algo != "md5" && algo != "sha256" {
         return Err(format!("digest algorithm {algo} not supported"));
     }
-    let mut sha = Sha256::new();
-    let mut md5 = Md5::new();
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buf[..n]);
-        if algo == "md5" {
-            md5.update(&buf[..n]);
-        }
+    let md5 = algo == "md5";
+    let id = meta.and_then(|m| FileId::new(path, m));
+    let cache = DigestCache::of(ctx);
+    let real = dossier_plugin_api::encoding::text_to_path(path);
+    let h = digests(ctx.host(), &cache, id.as_ref(), &real, cap, md5).map_err(|e| e.to_string())?;
+    if h.truncated {
+        return Err(too_large(h.bytes));
     }
-    let sha = hex(&sha.finalize());
-    let actual = if algo == "md5" {
-        hex(&md5.finalize())
-    } else {
-        sha.clone()
+    let actual = match h.md5 {
+        Some(m) if md5 => m,
+        _ => h.sha256.clone(),
     };
-    Ok((actual, sha))
+    Ok((actual, h.sha256))
 }

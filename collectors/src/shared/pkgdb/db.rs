@@ -38,6 +38,16 @@ impl PackageDb {
         v
     }
 
+    /// Whether a file's expected digest may be an MD5 (dpkg's `md5sums` and conffile
+    /// digests, rpm packages built with MD5 file digests).
+    pub fn may_expect_md5(&self) -> bool {
+        match self.manager.as_deref() {
+            Some("dpkg") => true,
+            Some(_) => self.rpm_digests.values().any(|(algo, _)| algo == "md5"),
+            None => false,
+        }
+    }
+
     /// `Some(true/false)` when a database exists, `None` when ownership cannot be known.
     pub fn is_owned(&self, path: &str) -> Option<bool> {
         self.manager.as_ref()?;
