@@ -20,7 +20,9 @@
 //! still describe the link); the collector and the run go on.
 
 use dossier_bundle::writer::BundleWriter;
-use dossier_plugin_api::collect::{CopyError, EvidenceSink, Issue, MemberRef, RawCopy, RawSource};
+use dossier_plugin_api::collect::{
+    CopyError, CopyObserver, EvidenceSink, Issue, MemberRef, RawCopy, RawSource,
+};
 use dossier_plugin_api::encoding::{hex, path_to_text, text_to_path};
 use dossier_plugin_api::host::{
     DirEntry, ExecLimits, ExecOutput, FileKind, FileMeta, FileReader, Host, HostError,
@@ -322,6 +324,21 @@ impl EvidenceSink for GuardedSink<'_> {
             own: None,
         };
         self.writer.copy_raw(&checked, path, limit)
+    }
+
+    fn copy_raw_observed(
+        &mut self,
+        host: &dyn Host,
+        path: &Path,
+        limit: u64,
+        observer: &mut dyn CopyObserver,
+    ) -> Option<Result<RawCopy, CopyError>> {
+        let checked = CheckedHost {
+            host,
+            guard: self.guard,
+            own: None,
+        };
+        Some(self.writer.copy_observed(&checked, path, limit, observer))
     }
 
     fn record(&mut self, collector: &str, record: serde_json::Value) -> Result<(), String> {

@@ -163,11 +163,37 @@ pub trait EvidenceSink {
         self.record(collector, v)
     }
 
+    /// [`EvidenceSink::copy_raw`] showing each piece of the file to `observer` as it is
+    /// stored (the very bytes hashed and stored, in order, once), and letting it record lines
+    /// meanwhile: a collector that parses what it copies (imported telemetry) reads and hashes
+    /// the file once. None when this sink cannot (the default): copy, then read the file
+    /// again.
+    fn copy_raw_observed(
+        &mut self,
+        host: &dyn Host,
+        path: &Path,
+        limit: u64,
+        observer: &mut dyn CopyObserver,
+    ) -> Option<Result<RawCopy, CopyError>> {
+        let _ = (host, path, limit, observer);
+        None
+    }
+
     /// Records an issue for `collector`.
     fn issue(&mut self, collector: &str, issue: Issue);
 
     /// A free-form log line for `collector` (goes to `log.jsonl`).
     fn log(&mut self, collector: &str, message: &str);
+}
+
+/// Appends a record line, as [`EvidenceSink::record_line`] (collector, line).
+pub type LineRecorder<'a> = &'a mut dyn FnMut(&str, &[u8]) -> Result<(), String>;
+
+/// What sees a raw copy's bytes as they are stored ([`EvidenceSink::copy_raw_observed`]).
+pub trait CopyObserver {
+    /// The next `bytes` of the file, exactly as hashed and stored; `records` appends record
+    /// lines meanwhile (the sink is busy copying).
+    fn chunk(&mut self, bytes: &[u8], records: LineRecorder<'_>);
 }
 
 /// Why [`EvidenceSink::copy_raw`] failed.

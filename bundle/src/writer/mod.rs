@@ -288,7 +288,9 @@ impl BundleWriter {
         self.stream_records_over = bytes;
     }
 
-    /// Streams a records spool of `size` bytes into member `name`, hashing it on the way.
+    /// Streams a records spool of `size` bytes into member `name`, hashing it on the way: the
+    /// chunks read are hashed on a thread of its own while this one compresses them (the
+    /// records of a big import are the last member written, with nothing else to overlap).
     fn stream_records(
         &mut self,
         name: &str,
@@ -302,45 +304,79 @@ impl BundleWriter {
             .map_err(|e| format!("records spool: {e}"))?;
         let opts = member_options(size, &head, None);
         self.drain_pool();
-        let mut hash = Sha256::new();
-        hash.update(&head);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<Vec<u8>>>(4);
+        std::thread::scope(|scope| {
+            let hasher = scope.spawn(move || {
+                let mut hash = Sha256::new();
+                for chunk in rx {
+                    hash.update(&chunk[..]);
+                }
+                hash
+            });
+            let total = self.stream_spool(name, opts, head, f, &tx);
+            drop(tx);
+            let hash = hasher
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let total = total?;
+            if total != size {
+                return Err(self.fail(format!(
+                    "records spool: {total} bytes read back of {size} written"
+                )));
+            }
+            self.push_member(MemberEntry {
+                name: name.to_string(),
+                size,
+                sha256: hex(&hash.finalize()),
+                kind: "records".to_string(),
+                collector: Some(collector.to_string()),
+                source: None,
+            });
+            Ok(())
+        })
+    }
+
+    /// Starts member `name` with `head` and writes the rest of the spool `f` into it, each
+    /// chunk sent to `hash` too: the bytes written.
+    fn stream_spool(
+        &mut self,
+        name: &str,
+        opts: SimpleFileOptions,
+        head: Vec<u8>,
+        f: &mut std::fs::File,
+        hash: &std::sync::mpsc::SyncSender<std::sync::Arc<Vec<u8>>>,
+    ) -> Result<u64, String> {
+        use std::io::Read;
         let zip = self.zip()?;
-        if let Err(e) = zip
-            .start_file(name, opts)
-            .and_then(|_| zip.write_all(&head).map_err(Into::into))
-        {
+        if let Err(e) = zip.start_file(name, opts) {
             return Err(self.fail(e));
         }
-        let mut total = head.len() as u64;
-        let mut chunk = vec![0u8; self.chunk];
+        let mut total = 0u64;
+        let mut chunk = head;
         loop {
-            let n = match f.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.fail(format!("records spool: {e}"))),
-            };
-            hash.update(&chunk[..n]);
-            total += n as u64;
+            if chunk.is_empty() {
+                break;
+            }
+            total += chunk.len() as u64;
+            let shared = std::sync::Arc::new(chunk);
+            let _ = hash.send(std::sync::Arc::clone(&shared));
             let zip = self.zip()?;
-            if let Err(e) = zip.write_all(&chunk[..n]) {
+            if let Err(e) = zip.write_all(&shared) {
                 return Err(self.fail(e));
             }
+            let mut next = std::sync::Arc::try_unwrap(shared).unwrap_or_default();
+            next.resize(self.chunk, 0);
+            let n = loop {
+                match f.read(&mut next) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(self.fail(format!("records spool: {e}"))),
+                }
+            };
+            next.truncate(n);
+            chunk = next;
         }
-        if total != size {
-            return Err(self.fail(format!(
-                "records spool: {total} bytes read back of {size} written"
-            )));
-        }
-        self.push_member(MemberEntry {
-            name: name.to_string(),
-            size,
-            sha256: hex(&hash.finalize()),
-            kind: "records".to_string(),
-            collector: Some(collector.to_string()),
-            source: None,
-        });
-        Ok(())
+        Ok(total)
     }
 
     /// Appends a line to `log.jsonl`.

@@ -7,7 +7,7 @@ use crate::manifest::MemberEntry;
 use crate::names::raw_member_name;
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::collect::{
-    CopyError, EvidenceSink, Issue, IssueKind, MemberRef, RawCopy, RawSource,
+    CopyError, CopyObserver, EvidenceSink, Issue, IssueKind, MemberRef, RawCopy, RawSource,
 };
 use dossier_plugin_api::encoding::{hex, path_to_text};
 use dossier_plugin_api::host::{FileMeta, FileReader, Host, HostError, HostErrorKind};
@@ -52,69 +52,17 @@ impl EvidenceSink for BundleWriter {
     }
 
     fn copy_raw(&mut self, host: &dyn Host, path: &Path, limit: u64) -> Result<RawCopy, CopyError> {
-        self.zip().map_err(CopyError::Sink)?;
-        let mut f = host.open(path).map_err(CopyError::Host)?;
-        let meta: FileMeta = f.meta().clone();
-        let text = path_to_text(path);
-        let base = raw_member_name(&text);
-        // A file copied again (same name and size) is read whole up to [`BUFFERED_MAX`]
-        // whatever the memory limit, so that an identical copy is still found and stored once.
-        let again = self
-            .by_name
-            .get(&base)
-            .is_some_and(|&i| self.members[i].kind == "raw" && self.members[i].size == meta.size);
-        let cap = if again {
-            BUFFERED_MAX
-        } else {
-            self.buffered_max
-        };
-        let mut read = Reading::head(&mut *f, &meta, limit.min(cap), path)?;
-        let mtime = meta.mtime.as_ref().map(Timestamp::unix_seconds);
-        let buffered_all = read.eof || read.error.is_some() || read.total >= limit;
-        // The same file copied again with the same bytes (a hook file that `packages` also
-        // copies as unowned) is stored once: the earlier member is returned.
-        let reused = buffered_all
-            .then(|| self.by_name.get(&base).map(|&i| &self.members[i]))
-            .flatten()
-            .filter(|m| m.kind == "raw" && m.size == read.total)
-            .filter(|m| m.sha256 == hex(&read.hash.clone().finalize()))
-            .map(|m| m.name.clone());
-        let name = match &reused {
-            Some(n) => n.clone(),
-            None => self.unique_name(&base),
-        };
-        let data = std::mem::take(&mut read.data);
-        if reused.is_some() {
-            drop(data);
-        } else if buffered_all {
-            let opts = member_options(read.total, &data[..data.len().min(64 << 10)], mtime);
-            self.submit(&name, opts, data).map_err(CopyError::Sink)?;
-        } else {
-            let size = meta.size.min(limit);
-            let opts = member_options(size, &data[..data.len().min(64 << 10)], mtime)
-                .large_file(size >= u32::MAX as u64 / 2);
-            self.stream_rest(&name, opts, data, &mut *f, &mut read, limit)?;
-        }
-        let source = self.copy_source(&mut *f, &read, meta, text, limit);
-        let (total, sha) = (read.total, hex(&read.hash.finalize()));
-        if reused.is_none() {
-            self.push_member(MemberEntry {
-                name: name.clone(),
-                size: total,
-                sha256: sha.clone(),
-                kind: "raw".into(),
-                collector: self.collector.clone(),
-                source: Some(source.clone()),
-            });
-        }
-        Ok(RawCopy {
-            member: MemberRef {
-                name,
-                sha256: sha,
-                size: total,
-            },
-            source,
-        })
+        self.copy_with(host, path, limit, None)
+    }
+
+    fn copy_raw_observed(
+        &mut self,
+        host: &dyn Host,
+        path: &Path,
+        limit: u64,
+        observer: &mut dyn CopyObserver,
+    ) -> Option<Result<RawCopy, CopyError>> {
+        Some(self.copy_with(host, path, limit, Some(observer)))
     }
 
     fn record(&mut self, collector: &str, record: serde_json::Value) -> Result<(), String> {
@@ -153,6 +101,14 @@ impl EvidenceSink for BundleWriter {
     fn log(&mut self, collector: &str, message: &str) {
         self.log_event(Some(collector), message);
     }
+}
+
+/// The rest of a streaming copy: the file, how much is read, the limit, the observer.
+struct Rest<'a, 'o> {
+    f: &'a mut dyn FileReader,
+    read: &'a mut Reading,
+    limit: u64,
+    observer: Option<&'a mut (dyn CopyObserver + 'o)>,
 }
 
 /// A raw copy being read: the bytes read into memory (the head of the file, up to the
@@ -204,6 +160,105 @@ impl Reading {
 }
 
 impl BundleWriter {
+    /// [`EvidenceSink::copy_raw`], showing each piece stored to `observer` when given (see
+    /// [`EvidenceSink::copy_raw_observed`]).
+    pub fn copy_observed(
+        &mut self,
+        host: &dyn Host,
+        path: &Path,
+        limit: u64,
+        observer: &mut dyn CopyObserver,
+    ) -> Result<RawCopy, CopyError> {
+        self.copy_with(host, path, limit, Some(observer))
+    }
+
+    /// A raw copy, observed or not.
+    fn copy_with<'o>(
+        &mut self,
+        host: &dyn Host,
+        path: &Path,
+        limit: u64,
+        mut observer: Option<&mut (dyn CopyObserver + 'o)>,
+    ) -> Result<RawCopy, CopyError> {
+        self.zip().map_err(CopyError::Sink)?;
+        let mut f = host.open(path).map_err(CopyError::Host)?;
+        let meta: FileMeta = f.meta().clone();
+        let text = path_to_text(path);
+        let base = raw_member_name(&text);
+        // A file copied again (same name and size) is read whole up to [`BUFFERED_MAX`]
+        // whatever the memory limit, so that an identical copy is still found and stored once.
+        let again = self
+            .by_name
+            .get(&base)
+            .is_some_and(|&i| self.members[i].kind == "raw" && self.members[i].size == meta.size);
+        let cap = if again {
+            BUFFERED_MAX
+        } else {
+            self.buffered_max
+        };
+        let mut read = Reading::head(&mut *f, &meta, limit.min(cap), path)?;
+        let mtime = meta.mtime.as_ref().map(Timestamp::unix_seconds);
+        let buffered_all = read.eof || read.error.is_some() || read.total >= limit;
+        // The same file copied again with the same bytes (a hook file that `packages` also
+        // copies as unowned) is stored once: the earlier member is returned.
+        let reused = buffered_all
+            .then(|| self.by_name.get(&base).map(|&i| &self.members[i]))
+            .flatten()
+            .filter(|m| m.kind == "raw" && m.size == read.total)
+            .filter(|m| m.sha256 == hex(&read.hash.clone().finalize()))
+            .map(|m| m.name.clone());
+        let name = match &reused {
+            Some(n) => n.clone(),
+            None => self.unique_name(&base),
+        };
+        let data = std::mem::take(&mut read.data);
+        if reused.is_some() {
+            self.feed(observer.as_deref_mut(), &data);
+            drop(data);
+        } else if buffered_all {
+            let opts = member_options(read.total, &data[..data.len().min(64 << 10)], mtime);
+            if observer.is_some() {
+                // Compressed off-thread while the observer sees it.
+                self.submit(&name, opts, data.clone())
+                    .map_err(CopyError::Sink)?;
+                self.feed(observer.as_deref_mut(), &data);
+            } else {
+                self.submit(&name, opts, data).map_err(CopyError::Sink)?;
+            }
+        } else {
+            let size = meta.size.min(limit);
+            let opts = member_options(size, &data[..data.len().min(64 << 10)], mtime)
+                .large_file(size >= u32::MAX as u64 / 2);
+            let rest = Rest {
+                f: &mut *f,
+                read: &mut read,
+                limit,
+                observer,
+            };
+            self.stream_rest(&name, opts, data, rest)?;
+        }
+        let source = self.copy_source(&mut *f, &read, meta, text, limit);
+        let (total, sha) = (read.total, hex(&read.hash.finalize()));
+        if reused.is_none() {
+            self.push_member(MemberEntry {
+                name: name.clone(),
+                size: total,
+                sha256: sha.clone(),
+                kind: "raw".into(),
+                collector: self.collector.clone(),
+                source: Some(source.clone()),
+            });
+        }
+        Ok(RawCopy {
+            member: MemberRef {
+                name,
+                sha256: sha,
+                size: total,
+            },
+            source,
+        })
+    }
+
     /// The records spool of a collector and its record count, made on its first record.
     fn spool_of(
         &mut self,
@@ -233,24 +288,42 @@ impl BundleWriter {
             .map_err(|e| format!("records spool in {}: {e}", self.out_dir.display()))
     }
 
+    /// Shows `bytes` to the observer, if any, a chunk at a time, letting it record lines.
+    fn feed<'o>(&mut self, observer: Option<&mut (dyn CopyObserver + 'o)>, bytes: &[u8]) {
+        if let Some(o) = observer {
+            for piece in bytes.chunks(self.chunk) {
+                o.chunk(piece, &mut |c, l| EvidenceSink::record_line(self, c, l));
+            }
+        }
+    }
+
     /// Starts the member `name` with the head already read (`data`) and streams the rest of
-    /// `f` into it, chunk by chunk, up to `limit` bytes.
-    fn stream_rest(
+    /// the file into it, chunk by chunk, up to the limit; the observer sees each chunk just
+    /// before it is compressed (so that it can work on it meanwhile).
+    fn stream_rest<'o>(
         &mut self,
         name: &str,
         opts: zip::write::SimpleFileOptions,
         data: Vec<u8>,
-        f: &mut dyn FileReader,
-        read: &mut Reading,
-        limit: u64,
+        rest: Rest<'_, 'o>,
     ) -> Result<(), CopyError> {
+        let Rest {
+            f,
+            read,
+            limit,
+            mut observer,
+        } = rest;
         self.drain_pool();
         let zip = self.zip().map_err(CopyError::Sink)?;
-        if let Err(e) = zip
-            .start_file(name, opts)
-            .and_then(|_| zip.write_all(&data).map_err(Into::into))
-        {
+        if let Err(e) = zip.start_file(name, opts) {
             return Err(CopyError::Sink(self.fail(e)));
+        }
+        for piece in data.chunks(self.chunk) {
+            self.feed(observer.as_deref_mut(), piece);
+            let zip = self.zip().map_err(CopyError::Sink)?;
+            if let Err(e) = zip.write_all(piece) {
+                return Err(CopyError::Sink(self.fail(e)));
+            }
         }
         drop(data);
         let mut chunk = vec![0u8; self.chunk];
@@ -262,6 +335,7 @@ impl BundleWriter {
                     break;
                 }
                 Ok(n) => {
+                    self.feed(observer.as_deref_mut(), &chunk[..n]);
                     read.hash.update(&chunk[..n]);
                     read.total += n as u64;
                     let zip = self.zip().map_err(CopyError::Sink)?;

@@ -11,13 +11,17 @@
 //! `records/import.jsonl` ([`FileSummary`]: member, format, SHA-256, records read, events
 //! normalized, records skipped by class with the first few of each, events read lossily), so
 //! that a hostile file of millions of bad lines costs a few counters, not a manifest of
-//! millions of issues. The file is parsed from a second read, hashed as it goes, which starts
-//! with the copy on a thread of its own (both cores busy): when that hash is not the stored
-//! member's (the file changed while it was imported) the manifest says so.
+//! millions of issues. The file is read once: the copy hands each piece it stores to a
+//! parsing thread ([`tee`]; both cores busy: one reads, hashes and compresses, the other
+//! parses), so the events come of the very bytes stored. Only when that cannot be (the same
+//! path given twice) is the file parsed from a second read, hashed as it goes: when that hash
+//! is not the stored member's (the file changed while it was imported) the manifest says so.
 //!
 //! The bundle is written by the collection orchestrator ([`crate::orchestrate`]), running two
 //! collectors against this machine: [`ImportCollector`] (named `events`), then
 //! [`SummaryCollector`] (named `import`).
+
+mod tee;
 
 use crate::local::LocalHost;
 use crate::orchestrate::{self, Custody};
@@ -37,7 +41,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Name of the import collector, and of its records member (`records/events.jsonl`).
@@ -121,17 +124,13 @@ pub struct SkipSample {
 const BATCH_BYTES: usize = 256 << 10;
 /// Batches between the two threads at most.
 const BATCHES_IN_FLIGHT: usize = 16;
-/// Batches the parsing thread may send while the file is still being copied into the bundle
-/// (64 MiB of event lines: the copy and the parse overlap about that much).
-const EARLY_BATCHES: usize = 256;
-
 /// What the parsing thread hands back.
 struct Parsed {
     result: Result<Format, dossier_events::Error>,
     counts: Counts,
     skips: Skips,
-    /// SHA-256 of what was read.
-    sha: String,
+    /// SHA-256 of what was read, when it was a second read (not the copy's own bytes).
+    sha: Option<String>,
 }
 
 /// The skips of one file as they come: counted by class, the first ones kept.
@@ -219,17 +218,22 @@ impl ImportCollector {
             .push(summary);
     }
 
-    /// Imports one file: stored, and parsed from a second read that must hash the same. The
-    /// second read starts with the copy, on a thread of its own, under the member name the
-    /// copy gives the file in the usual case (both cores busy: one copies, hashes and
-    /// compresses, the other parses); when the copy names the member otherwise (the same
-    /// path given twice), that parse is dropped unrecorded and the file is parsed again.
+    /// Imports one file: stored, and parsed from the very bytes the copy reads (see
+    /// [`tee`]). When the sink cannot show a copy's bytes, or an earlier file of this import
+    /// took the member name (the same path given twice), the file is parsed from a second
+    /// read once stored, hashed as it goes: should it not hash as the stored member (the file
+    /// changed meanwhile), an issue says so.
     fn import_one(&self, ctx: &mut CollectContext<'_>, path: &Path) {
         let text = path.display().to_string();
         let mut summary = FileSummary::new(text.clone());
         let expected = raw_member_name(&path_to_text(path));
-        let early = ctx.host().open(path);
-        let (copy, early) = self.copy_parsing(ctx, path, early, &expected);
+        let (copy, parsed) = match self.copy_teed(ctx, path, &expected) {
+            Some(r) => r,
+            None => {
+                let (host, sink) = ctx.bridge_parts();
+                (sink.copy_raw(host, path, u64::MAX), None)
+            }
+        };
         let copy = match copy {
             Ok(c) => c,
             Err(e) => {
@@ -247,14 +251,8 @@ impl ImportCollector {
             "{text}: stored as {} ({} bytes, sha256 {})",
             copy.member.name, copy.member.size, copy.member.sha256
         ));
-        let parsed = match early {
-            Some(Ok(p)) => p,
-            Some(Err(e)) => {
-                ctx.host_error(&e);
-                summary.error = Some(format!("not parsed: {e}"));
-                self.done(summary);
-                return;
-            }
+        let parsed = match parsed {
+            Some(p) => p,
             None => match ctx.host().open(path) {
                 Ok(reader) => self.parse_alongside(ctx, reader, &copy.member.name),
                 Err(e) => {
@@ -266,7 +264,7 @@ impl ImportCollector {
             },
         };
         // Events are recorded as they are parsed (a big export is never held in memory);
-        // should the second read not hash as the stored member, the issue below says so.
+        // should a second read not hash as the stored member, the issue below says so.
         let (
             Parsed {
                 result: parsed,
@@ -276,7 +274,7 @@ impl ImportCollector {
             },
             emit_error,
         ) = parsed;
-        if sha != copy.member.sha256 {
+        if let Some(sha) = sha.filter(|s| *s != copy.member.sha256) {
             ctx.issue(
                 &text,
                 IssueKind::Changed,
@@ -293,63 +291,69 @@ impl ImportCollector {
         self.finish(ctx, summary, skips, counts, parsed);
     }
 
-    /// Copies `path` into the bundle while `early` (the file opened again, if it could be) is
-    /// parsed on a thread of its own as member `expected`; its events are recorded once the
-    /// copy is done, if the copy's member is `expected`. The copy, and the parse: None when
-    /// it was dropped (the copy failed or named the member otherwise), else the parse or why
-    /// the file could not be opened. At most [`EARLY_BATCHES`] batches of lines wait for the
-    /// copy to end: memory stays bounded whatever the file.
+    /// Whether an earlier file of this import was stored as `member`.
+    fn stored(&self, member: &str) -> bool {
+        self.summaries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|s| s.member.as_deref() == Some(member))
+    }
+
+    /// Copies `path` into the bundle as member `expected` while a thread of its own parses
+    /// the bytes the copy reads, handed over by a [`tee::Tee`] (one core reads, hashes and
+    /// compresses, the other parses and serializes), the events recorded as they come. The
+    /// copy, and the parse with why the events could not all be recorded (None when the copy
+    /// failed). None, with nothing stored, when the member name is taken or the sink cannot
+    /// show a copy's bytes.
     #[allow(clippy::type_complexity)]
-    fn copy_parsing<'h>(
+    fn copy_teed(
         &self,
         ctx: &mut CollectContext<'_>,
         path: &Path,
-        early: Result<Box<dyn FileReader + 'h>, HostError>,
         expected: &str,
-    ) -> (
-        Result<RawCopy, CopyError>,
-        Option<Result<(Parsed, Option<String>), HostError>>,
-    ) {
-        let stop = AtomicBool::new(false);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(EARLY_BATCHES);
+    ) -> Option<(Result<RawCopy, CopyError>, Option<(Parsed, Option<String>)>)> {
+        if self.stored(expected) {
+            return None;
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BATCHES_IN_FLIGHT);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
-            let (reader, opened) = match early {
-                Ok(r) => (Some(r), Ok(())),
-                Err(e) => (None, Err(e)),
-            };
-            let stop = &stop;
-            let worker = reader.map(|r| {
-                scope.spawn(move || self.parse_worker(r, expected, tx, back_rx, Some(stop)))
-            });
+            let (mut tee, mut pieces) = tee::tee(&rx, &back_tx, COLLECTOR);
+            let worker = scope.spawn(move || self.parse_worker(&mut pieces, expected, tx, back_rx));
             let (host, sink) = ctx.bridge_parts();
-            let copy = sink.copy_raw(host, path, u64::MAX);
-            let keep = matches!(&copy, Ok(c) if c.member.name == expected) && opened.is_ok();
-            if !keep {
-                stop.store(true, Ordering::Relaxed);
-            }
-            let emit_error = drain(sink, rx, &back_tx, keep);
-            let parsed = worker.map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            });
-            let early = match (keep, parsed, opened) {
-                (true, Some(p), _) => {
-                    let emit_error = emit_error.or_else(|| p.skips.unserializable.clone());
-                    Some(Ok((p, emit_error)))
+            let copy = sink.copy_raw_observed(host, path, u64::MAX, &mut tee);
+            tee.close();
+            let tee_error = tee.error.take();
+            drop(tee);
+            let keep = matches!(&copy, Some(Ok(_)));
+            let emit_error = tee_error.or(drain(sink, rx, &back_tx, keep));
+            let parsed = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            match copy? {
+                Ok(c) if c.member.name != expected => {
+                    // Never expected: the name was free. The events name `expected`.
+                    let why = format!(
+                        "events recorded as of member {expected}, stored as {}",
+                        c.member.name
+                    );
+                    Some((Ok(c), Some((parsed, Some(why)))))
                 }
-                (_, _, Err(e)) if copy.is_ok() => Some(Err(e)),
-                _ => None,
-            };
-            (copy, early)
+                Ok(c) => {
+                    let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
+                    Some((Ok(c), Some((parsed, emit_error))))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
         })
     }
 
     /// Parses `reader` (the stored `member`, read again) on a thread of its own, which reads,
     /// hashes, parses and turns the events into JSON lines, while this one records them: the
     /// two halves of the work overlap, and at most [`BATCHES_IN_FLIGHT`] batches of about
-    /// [`BATCH_BYTES`] of lines are between them, so memory stays flat. The parse, and why
-    /// the events could not all be recorded, if so.
+    /// [`BATCH_BYTES`] of lines are between them, so memory stays flat. The parse (with the
+    /// SHA-256 of what was read), and why the events could not all be recorded, if so.
     fn parse_alongside(
         &self,
         ctx: &mut CollectContext<'_>,
@@ -359,7 +363,18 @@ impl ImportCollector {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BATCHES_IN_FLIGHT);
         let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::scope(|scope| {
-            let worker = scope.spawn(move || self.parse_worker(reader, member, tx, back_rx, None));
+            let worker = scope.spawn(move || {
+                let mut hashing = Hashing {
+                    inner: reader,
+                    hash: Sha256::new(),
+                };
+                let mut parsed = self.parse_worker(&mut hashing, member, tx, back_rx);
+                // Read to the end, so that the hash covers the whole file even if the parser
+                // stopped.
+                let _ = std::io::copy(&mut hashing, &mut std::io::sink());
+                parsed.sha = Some(hex(&hashing.hash.finalize()));
+                parsed
+            });
             let (_, sink) = ctx.bridge_parts();
             let emit_error = drain(sink, rx, &back_tx, true);
             let parsed = worker
@@ -370,30 +385,23 @@ impl ImportCollector {
         })
     }
 
-    /// The parsing thread: reads `reader` (hashing it), parses it as `member` and sends its
-    /// events as batches of JSON lines, one buffer each, taking emptied buffers back for
-    /// reuse (no allocation on one thread freed on the other). With `stop` set, the read
-    /// ends early (the parse is dropped).
+    /// The parsing thread: parses `reader` as `member` and sends its events as batches of
+    /// JSON lines, one buffer each, taking emptied buffers back for reuse (no allocation on
+    /// one thread freed on the other).
     fn parse_worker(
         &self,
-        reader: Box<dyn FileReader + '_>,
+        reader: &mut dyn Read,
         member: &str,
         tx: std::sync::mpsc::SyncSender<Vec<u8>>,
         back_rx: std::sync::mpsc::Receiver<Vec<u8>>,
-        stop: Option<&AtomicBool>,
     ) -> Parsed {
-        let mut hashing = Hashing {
-            inner: reader,
-            hash: Sha256::new(),
-            stop,
-        };
         let mut skips = Skips::default();
         let mut counts = Counts::default();
         let new_batch = || Vec::with_capacity(BATCH_BYTES + (64 << 10));
         let mut batch = new_batch();
         let result = dossier_events::parse_counting(
             member,
-            &mut hashing,
+            reader,
             self.format,
             &self.options,
             &mut counts,
@@ -418,14 +426,11 @@ impl ImportCollector {
             },
         );
         let _ = tx.send(batch);
-        drop(tx);
-        // Read to the end, so that the hash covers the whole file even if the parser stopped.
-        let _ = std::io::copy(&mut hashing, &mut std::io::sink());
         Parsed {
             result,
             counts,
             skips,
-            sha: hex(&hashing.hash.finalize()),
+            sha: None,
         }
     }
 
@@ -546,13 +551,9 @@ fn drain(
     let mut emit_error = None;
     for mut batch in rx {
         if keep {
-            for v in batch.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                if emit_error.is_none()
-                    && let Err(e) = sink.record_line(COLLECTOR, v)
-                {
-                    emit_error = Some(format!("events not all recorded: {e}"));
-                }
-            }
+            tee::record_batch(&batch, COLLECTOR, &mut emit_error, &mut |c, l| {
+                sink.record_line(c, l)
+            });
         }
         batch.clear();
         let _ = back.send(batch);
@@ -560,18 +561,14 @@ fn drain(
     emit_error
 }
 
-/// A reader that hashes what it reads; once `stop` is set it reads nothing more.
-struct Hashing<'a, 's> {
+/// A reader that hashes what it reads.
+struct Hashing<'a> {
     inner: Box<dyn FileReader + 'a>,
     hash: Sha256,
-    stop: Option<&'s AtomicBool>,
 }
 
-impl Read for Hashing<'_, '_> {
+impl Read for Hashing<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-            return Ok(0);
-        }
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         Ok(n)
