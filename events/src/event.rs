@@ -5,6 +5,12 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod borrowed;
+pub use borrowed::{
+    Event as EventRef, Fields, Origin as OriginRef, Peer as PeerRef, Process as ProcessRef,
+    Source as SourceRef, Text,
+};
+
 /// The source formats dossier imports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -30,7 +30,10 @@ pub mod event;
 pub mod journal;
 mod lines;
 
-pub use event::{Event, Format, Origin, ParseIssue, Peer, Process, Skip, Source};
+pub use event::{
+    Event, EventRef, Fields, Format, Origin, OriginRef, ParseIssue, Peer, PeerRef, Process,
+    ProcessRef, Skip, Source, SourceRef, Text,
+};
 
 use std::io::{BufRead, BufReader, Read};
 

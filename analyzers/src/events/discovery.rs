@@ -196,7 +196,7 @@ pub(crate) fn check(v: &View, st: &mut State, out: &mut Vec<Hit>) {
     b.seen[k] = Some(now);
     b.events += 1;
     if b.first_time.is_none() {
-        b.first_time = Some(v.ev.time.clone());
+        b.first_time = Some(v.ev.time.to_string());
     }
     let recent: Vec<usize> = (0..KINDS.len())
         .filter(|i| b.seen[*i].is_some_and(|t| (now - t).abs() <= WINDOW_MS))

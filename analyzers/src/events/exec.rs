@@ -545,8 +545,8 @@ fn location(v: &View, st: &State, built: bool, out: &mut Vec<Hit>) {
     iocs.extend(
         v.ev.process
             .as_ref()
-            .and_then(|p| p.sha256.clone())
-            .map(Ioc::Sha256),
+            .and_then(|p| p.sha256.as_deref())
+            .map(|h| Ioc::Sha256(h.to_string())),
     );
     if let Some(Provenance::Downloaded(url)) = prov {
         iocs.extend(url_iocs(url));
@@ -714,8 +714,8 @@ fn connection(v: &View, st: &State, out: &mut Vec<Hit>) {
     iocs.extend(
         v.ev.process
             .as_ref()
-            .and_then(|p| p.sha256.clone())
-            .map(Ioc::Sha256),
+            .and_then(|p| p.sha256.as_deref())
+            .map(|h| Ioc::Sha256(h.to_string())),
     );
     out.push(
         Hit::said(

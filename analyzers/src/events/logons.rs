@@ -101,8 +101,8 @@ pub(crate) fn check(v: &View, st: &mut State, out: &mut Vec<Hit>) {
     let Some(now) = v.ms() else { return };
     let account =
         v.ev.user
-            .clone()
-            .unwrap_or_else(|| "an unknown account".into());
+            .as_deref()
+            .map_or_else(|| "an unknown account".into(), str::to_string);
     if success {
         guessed_then_success(v, st, addr, &account, now, out);
         new_source(v, st, addr, &account, out);
@@ -128,7 +128,7 @@ fn failure(v: &View, st: &mut State, addr: &str, account: &str, now: i64, out: &
         s.accounts.push(account.to_string());
     }
     if s.first_time.is_none() {
-        s.first_time = Some(v.ev.time.clone());
+        s.first_time = Some(v.ev.time.to_string());
     }
     let reached = s.times.len() >= FAILURES;
     let already = s.guessed.is_some();

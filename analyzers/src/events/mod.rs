@@ -38,7 +38,7 @@ pub mod view;
 
 pub use catalog::{EVENT_RULES, EventRule};
 
-use dossier_events::{Event, Origin};
+use dossier_events::{Event, EventRef, Origin};
 use dossier_plugin_api::analysis::{Arg, Ioc, Message, Severity};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -387,15 +387,19 @@ pub(crate) fn event_iocs(v: &View) -> Vec<Ioc> {
         if let Some(exe) = &p.exe
             && crate::rules::common::unusual_location(exe).is_some()
         {
-            out.push(Ioc::Path(exe.clone()));
-            out.extend(p.sha256.clone().map(Ioc::Sha256));
+            out.push(Ioc::Path(exe.to_string()));
+            out.extend(p.sha256.as_deref().map(|h| Ioc::Sha256(h.to_string())));
         }
     }
-    out.extend(v.ev.file_sha256.clone().map(Ioc::Sha256));
-    if let Some(a) = v.ev.peer.as_ref().and_then(|p| p.addr.clone())
-        && !view::private_addr(&a)
+    out.extend(
+        v.ev.file_sha256
+            .as_deref()
+            .map(|h| Ioc::Sha256(h.to_string())),
+    );
+    if let Some(a) = v.ev.peer.as_ref().and_then(|p| p.addr.as_deref())
+        && !view::private_addr(a)
     {
-        out.push(Ioc::Address(a));
+        out.push(Ioc::Address(a.to_string()));
     }
     out
 }
@@ -433,15 +437,21 @@ impl EventAnalyzer {
     /// addresses known for an account) is only known to later ones: give the events in time
     /// order (per host; a merge of the sources by time), as an investigator reads them.
     pub fn push(&mut self, event: &Event) {
+        self.push_ref(&EventRef::from(event));
+    }
+
+    /// Takes one event as [`EventAnalyzer::push`] does, borrowed (read from its JSON line
+    /// without copying its text).
+    pub fn push_ref(&mut self, event: &EventRef<'_>) {
         let a = &mut self.analysis;
         a.events += 1;
         // Events come in runs of one host: its key is made once per run.
         if self
             .last_host
             .as_ref()
-            .is_none_or(|(h, _)| *h != event.host)
+            .is_none_or(|(h, _)| *h != *event.host)
         {
-            self.last_host = Some((event.host.clone(), host_key(&event.host)));
+            self.last_host = Some((event.host.to_string(), host_key(&event.host)));
         }
         let hk = self.last_host.as_ref().map_or("", |(_, k)| k.as_str());
         let d = match a.devices.get_mut(hk) {
@@ -449,14 +459,14 @@ impl EventAnalyzer {
             None => a.devices.entry(hk.to_string()).or_default(),
         };
         if d.name.is_empty() {
-            d.name = event.host.clone();
+            d.name = event.host.to_string();
         }
         d.events += 1;
         if a.first_time
             .as_deref()
             .is_none_or(|t| event.time.as_str() < t)
         {
-            a.first_time = Some(event.time.clone());
+            a.first_time = Some(event.time.to_string());
         }
         match &mut a.last_time {
             Some(t) if event.time.as_str() > t.as_str() => {
@@ -464,7 +474,7 @@ impl EventAnalyzer {
                 t.push_str(&event.time);
             }
             Some(_) => {}
-            None => a.last_time = Some(event.time.clone()),
+            None => a.last_time = Some(event.time.to_string()),
         }
         let next = u32::try_from(self.hosts.len()).unwrap_or(u32::MAX);
         let host = match self.hosts.get(hk) {
@@ -536,8 +546,8 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         if first < a.first_time.as_str() {
             a.first_time = first.to_string();
         }
-        if v.ev.time > a.last_time {
-            a.last_time = v.ev.time.clone();
+        if *v.ev.time > *a.last_time {
+            a.last_time = v.ev.time.to_string();
         }
         if h.severity > a.severity {
             a.severity = h.severity;
@@ -604,9 +614,9 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         explanation_message: h.explanation_message,
         risk: h.risk,
         risk_message: h.risk_message,
-        host: v.ev.host.clone(),
-        first_time: h.first_time.unwrap_or_else(|| v.ev.time.clone()),
-        last_time: v.ev.time.clone(),
+        host: v.ev.host.to_string(),
+        first_time: h.first_time.unwrap_or_else(|| v.ev.time.to_string()),
+        last_time: v.ev.time.to_string(),
         count: h.count,
         evidence,
         indicators,

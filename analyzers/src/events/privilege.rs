@@ -216,7 +216,7 @@ fn in_records(v: &View) -> Vec<Change> {
     if v.ev.outcome.as_deref() != Some("failure") {
         match v.action() {
             "ADD_USER" => {
-                if let Some(u) = v.ev.user.clone() {
+                if let Some(u) = v.ev.user.as_deref().map(str::to_string) {
                     let uid0 = f.get("id").is_some_and(|i| i == "0");
                     out.push(Change::NewAccount(u, uid0));
                 }
@@ -224,7 +224,7 @@ fn in_records(v: &View) -> Vec<Change> {
             "USER_MGMT" | "GRP_MGMT" => {
                 if f.get("op").is_some_and(|o| o.contains("group"))
                     && let Some(g) = f.get("grp").and_then(|g| priv_group_in(g))
-                    && let Some(u) = f.get("acct").cloned().or_else(|| v.ev.user.clone())
+                    && let Some(u) = f.get("acct").or(v.ev.user.as_deref()).map(str::to_string)
                 {
                     out.push(Change::Group(u, g.to_string()));
                 }

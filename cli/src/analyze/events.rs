@@ -26,7 +26,7 @@ use crate::import::{COLLECTOR, PLAYBOOK};
 use dossier_analyzers::events::{EventAlert, EventAnalysis, EventAnalyzer, host_key};
 use dossier_bundle::fsio::ensure_out_dir;
 use dossier_bundle::reader::Bundle;
-use dossier_events::Event;
+use dossier_events::{EventRef, Text};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{Ioc, Message, Severity};
 use dossier_plugin_api::attack;
@@ -91,6 +91,19 @@ fn time_key_of(time: &str) -> String {
     }
 }
 
+/// The time of an event line as `dossier import` writes it (`{"time":"...",` first, a
+/// time has no escape), without reading the rest of the line; None for any other line,
+/// which is then read with [`EventTime`]. The rest of the line is read (and a line that is
+/// not an event reported) when the rules read it.
+fn leading_time(line: &[u8]) -> Option<&str> {
+    let rest = line.strip_prefix(br#"{"time":""#)?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[end] != b'"' || !matches!(rest.get(end + 1), Some(b',' | b'}')) {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
 impl Imports {
     /// No import bundle yet; the sort spills into `dir` (the output directory).
     pub(crate) fn new(dir: &Path) -> Imports {
@@ -137,14 +150,17 @@ impl Imports {
                     return;
                 }
                 // Only the time is read here; the whole event is read once, by the rules.
-                let time = match serde_json::from_slice::<EventTime<'_>>(text) {
-                    Ok(t) => t.time,
-                    Err(err) => {
-                        return note(
-                            format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
-                            &mut bad,
-                        );
-                    }
+                let time = match leading_time(text) {
+                    Some(t) => std::borrow::Cow::Borrowed(t),
+                    None => match serde_json::from_slice::<EventTime<'_>>(text) {
+                        Ok(t) => t.time,
+                        Err(err) => {
+                            return note(
+                                format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
+                                &mut bad,
+                            );
+                        }
+                    },
                 };
                 let Ok(raw) = std::str::from_utf8(text) else {
                     return note(
@@ -156,13 +172,18 @@ impl Imports {
                 if spill_error.is_some() {
                     return;
                 }
-                let mut keyed = time_key_of(&time);
-                keyed.reserve(raw.len() + tail_name.len() + 24);
+                let mut keyed = String::with_capacity(
+                    crate::extsort::KEY_LEN + raw.len() + tail_name.len() + 22,
+                );
+                keyed.push_str(&time_key_of(&time));
                 keyed.push_str(raw);
                 keyed.push('\t');
                 keyed.push_str(&tail_name);
                 keyed.push('\t');
-                keyed.push_str(&line.to_string());
+                {
+                    use std::fmt::Write as _;
+                    let _ = write!(keyed, "{line}");
+                }
                 if let Err(err) = sorter.push(keyed) {
                     *spill_error = Some(err.to_string());
                 }
@@ -256,14 +277,19 @@ impl Rules {
             return;
         }
         // Every line was checked to be UTF-8 when taken; read lossily otherwise, as ever.
+        // The event borrows its text from the line (see `EventRef`).
+        let lossy;
         let parsed = match std::str::from_utf8(raw) {
-            Ok(raw) => serde_json::from_str::<Event>(raw),
-            Err(_) => serde_json::from_str::<Event>(&String::from_utf8_lossy(raw)),
+            Ok(raw) => serde_json::from_str::<EventRef<'_>>(raw),
+            Err(_) => {
+                lossy = String::from_utf8_lossy(raw).into_owned();
+                serde_json::from_str::<EventRef<'_>>(&lossy)
+            }
         };
         match parsed {
             Ok(mut e) => {
-                e.origin.file = format!("{name}: {}", e.origin.file);
-                self.analyzer.push(&e);
+                e.origin.file = Text(format!("{name}: {}", e.origin.file).into());
+                self.analyzer.push_ref(&e);
             }
             Err(err) => {
                 self.bad += 1;
@@ -875,6 +901,32 @@ mod tests {
         // The informational alert on web1 is not a link, and an alert is not its own.
         assert_eq!(r.alerts[1].related.len(), 1, "{:?}", r.alerts[1].related);
         assert!((r.alert_ratio - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_leading_time_is_read_only_as_import_writes_it() {
+        let line = br#"{"time":"2025-11-20T00:00:00.032Z","host":"web1"}"#;
+        assert_eq!(leading_time(line), Some("2025-11-20T00:00:00.032Z"));
+        assert_eq!(leading_time(br#"{"time":"t"}"#), Some("t"));
+        // Anything else is read by serde: an escape, another first key, spaces, no end.
+        for other in [
+            &br#"{"time":"2025\u002d11","host":"h"}"#[..],
+            br#"{"host":"h","time":"2025-11-20T00:00:00Z"}"#,
+            br#"{ "time":"2025-11-20T00:00:00Z"}"#,
+            br#"{"time":"2025-11-20T00:00:00Z"x"#,
+            br#"{"time":"2025-11-20"#,
+            br#"{"time":1}"#,
+        ] {
+            assert_eq!(
+                leading_time(other),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        // Where serde reads a time too, it is the same.
+        let t = serde_json::from_slice::<EventTime<'_>>(line).unwrap().time;
+        assert_eq!(leading_time(line), Some(t.as_ref()));
     }
 
     #[test]

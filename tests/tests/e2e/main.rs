@@ -28,6 +28,7 @@ mod flip;
 mod hostile;
 mod import;
 mod import_analyze;
+mod import_tamper;
 mod lang;
 mod live;
 mod merge;

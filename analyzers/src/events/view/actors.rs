@@ -6,7 +6,7 @@
 use super::*;
 
 /// `defender-csv DeviceEvents`, `audit SYSCALL`, `journal sshd`.
-pub(crate) fn source_label(ev: &Event) -> String {
+pub(crate) fn source_label(ev: &EventRef<'_>) -> String {
     let f = match ev.source.format {
         Format::DefenderCsv => "defender-csv",
         Format::DefenderJson => "defender-json",

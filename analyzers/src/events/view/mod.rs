@@ -13,7 +13,8 @@
 use super::{EvidenceEvent, MAX_EVIDENCE};
 use crate::context::canonical;
 use crate::rules::common::unusual_location;
-use dossier_events::{Event, Format};
+use dossier_events::{EventRef, Format, ProcessRef};
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 
@@ -67,6 +68,23 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         self.order.push_back((k.clone(), self.stamp));
         self.map.insert(k, (v, self.stamp));
         self.evict();
+        self.drop_stale();
+    }
+
+    /// Makes the entry of `k` (when there is one) the newest, as [`Bounded::insert`] of the
+    /// value it has would, without moving the value; whether there was one.
+    pub fn touch(&mut self, k: &K) -> bool {
+        let Some((_, stamp)) = self.map.get_mut(k) else {
+            return false;
+        };
+        self.stamp += 1;
+        *stamp = self.stamp;
+        self.order.push_back((k.clone(), self.stamp));
+        self.drop_stale();
+        true
+    }
+
+    fn drop_stale(&mut self) {
         if self.order.len() > 2 * self.cap {
             // Replaced entries left stale stamps behind: drop them.
             let map = &self.map;
@@ -106,15 +124,30 @@ pub(crate) struct ProcInfo {
 }
 
 impl ProcInfo {
-    fn from(p: &dossier_events::Process) -> ProcInfo {
+    fn from(p: &ProcessRef<'_>) -> ProcInfo {
+        let own = |t: &Option<dossier_events::Text<'_>>| t.as_deref().map(str::to_string);
         ProcInfo {
             pid: p.pid,
             ppid: p.ppid,
-            name: p.name.clone(),
-            exe: p.exe.clone(),
-            cmd: p.command_line.clone(),
-            user: p.user.clone(),
+            name: own(&p.name),
+            exe: own(&p.exe),
+            cmd: own(&p.command_line),
+            user: own(&p.user),
         }
+    }
+
+    /// Whether `p` says nothing `self` does not (each of its fields absent or the same):
+    /// merging it over `self` (as [`Lineage::record`] does) would give `self` again.
+    fn covers(&self, p: &ProcessRef<'_>) -> bool {
+        fn same(mine: &Option<String>, theirs: &Option<dossier_events::Text<'_>>) -> bool {
+            theirs.as_deref().is_none_or(|t| mine.as_deref() == Some(t))
+        }
+        p.pid.is_none_or(|x| self.pid == Some(x))
+            && p.ppid.is_none_or(|x| self.ppid == Some(x))
+            && same(&self.name, &p.name)
+            && same(&self.exe, &p.exe)
+            && same(&self.cmd, &p.command_line)
+            && same(&self.user, &p.user)
     }
 
     /// Fills what `self` lacks from `other`.
@@ -124,6 +157,20 @@ impl ProcInfo {
         self.exe = self.exe.take().or(other.exe);
         self.cmd = self.cmd.take().or(other.cmd);
         self.user = self.user.take().or(other.user);
+    }
+
+    /// [`ProcInfo::merge`] of a copy of `other`, copying only what `self` lacks.
+    fn merge_from(&mut self, other: &ProcInfo) {
+        fn fill(mine: &mut Option<String>, theirs: &Option<String>) {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+        self.ppid = self.ppid.or(other.ppid);
+        fill(&mut self.name, &other.name);
+        fill(&mut self.exe, &other.exe);
+        fill(&mut self.cmd, &other.cmd);
+        fill(&mut self.user, &other.user);
     }
 
     /// The program's file name (from the executable, else the name).
@@ -169,9 +216,19 @@ impl Default for Lineage {
 
 impl Lineage {
     /// Remembers the processes `ev` shows.
-    pub fn record(&mut self, host: u32, ev: &Event) {
+    pub fn record(&mut self, host: u32, ev: &EventRef<'_>) {
         for p in [&ev.process, &ev.parent].into_iter().flatten() {
             let Some(pid) = p.pid else { continue };
+            // The same process again with nothing new (the usual case: a process's every
+            // file and network event): what the merge below would make is what is kept.
+            if self
+                .procs
+                .get(&(host, pid))
+                .is_some_and(|old| old.covers(p))
+            {
+                self.procs.touch(&(host, pid));
+                continue;
+            }
             let info = ProcInfo::from(p);
             self.procs.replace_with((host, pid), |old| match old {
                 // The same process again (same executable, or one side does not say):
@@ -227,12 +284,13 @@ impl Taint {
 
 /// One event as the rules read it, with its host key and resolved ancestry.
 pub(crate) struct View<'a> {
-    pub ev: &'a Event,
+    pub ev: &'a EventRef<'a>,
     pub hk: &'a str,
     /// The acting process (for an execution event, the program started).
     pub proc: Option<ProcInfo>,
-    /// Its parent, then grandparent... (at most four levels).
-    pub ancestors: Vec<ProcInfo>,
+    /// Its parent, then grandparent... (at most four levels): borrowed from [`Lineage`]
+    /// when it knows them as they are.
+    pub ancestors: Vec<Cow<'a, ProcInfo>>,
     /// Why the acting process is the intruder's, when it or an ancestor is: it descends from
     /// a process that raised a High or Critical alert (see [`Taint`]).
     pub taint: Option<String>,
@@ -240,17 +298,17 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn new(ev: &'a Event, hk: &'a str, host: u32, lineage: &Lineage) -> View<'a> {
+    pub fn new(ev: &'a EventRef<'a>, hk: &'a str, host: u32, lineage: &'a Lineage) -> View<'a> {
         let proc = ev.process.as_ref().map(ProcInfo::from);
-        let mut ancestors = Vec::new();
+        let mut ancestors: Vec<Cow<'a, ProcInfo>> = Vec::new();
         let mut next = match &ev.parent {
             Some(p) => {
                 let mut info = ProcInfo::from(p);
                 if let Some(known) = p.pid.and_then(|pid| lineage.get(host, pid)) {
-                    info.merge(known.clone());
+                    info.merge_from(known);
                 }
                 let ppid = info.ppid;
-                ancestors.push(info);
+                ancestors.push(Cow::Owned(info));
                 ppid
             }
             None => proc.as_ref().and_then(|p| p.ppid),
@@ -260,11 +318,11 @@ impl<'a> View<'a> {
             && let Some(n) = ev.fields.get("InitiatingProcessParentFileName")
             && ev.source.table.as_deref() == Some("DeviceProcessEvents")
         {
-            ancestors.push(ProcInfo {
+            ancestors.push(Cow::Owned(ProcInfo {
                 name: Some(base(n).to_string()),
-                exe: n.starts_with('/').then(|| n.clone()),
+                exe: n.starts_with('/').then(|| n.to_string()),
                 ..ProcInfo::default()
-            });
+            }));
             next = None;
         }
         while let Some(pid) = next {
@@ -273,15 +331,15 @@ impl<'a> View<'a> {
             }
             match lineage.get(host, pid) {
                 Some(p) if !ancestors.iter().any(|a| a.pid == Some(pid)) => {
-                    ancestors.push(p.clone());
+                    ancestors.push(Cow::Borrowed(p));
                     next = p.ppid;
                 }
                 _ => {
                     if !ancestors.iter().any(|a| a.pid == Some(pid)) {
-                        ancestors.push(ProcInfo {
+                        ancestors.push(Cow::Owned(ProcInfo {
                             pid: Some(pid),
                             ..ProcInfo::default()
-                        });
+                        }));
                     }
                     break;
                 }
@@ -393,7 +451,7 @@ impl<'a> View<'a> {
 
     /// The acting process and its ancestors, nearest first.
     pub fn lineage(&self) -> impl Iterator<Item = &ProcInfo> {
-        self.proc.iter().chain(self.ancestors.iter())
+        self.proc.iter().chain(self.ancestors.iter().map(|a| &**a))
     }
 
     /// The security or monitoring agent behind the event, judged by where its programs and
@@ -414,7 +472,7 @@ impl<'a> View<'a> {
 
     /// Whether a build toolchain (at a place toolchains install) started the acting process.
     pub fn built_by_toolchain(&self) -> bool {
-        self.ancestors.iter().take(3).any(is_build_tool)
+        self.ancestors.iter().take(3).any(|a| is_build_tool(a))
     }
 
     /// Whether a web server or an account web servers run as is behind the event.
@@ -427,7 +485,7 @@ impl<'a> View<'a> {
 
     /// A short name for the parent: `php-fpm8.2 (pid 880)`.
     pub fn parent_label(&self) -> Option<String> {
-        self.ancestors.first().map(ProcInfo::label)
+        self.ancestors.first().map(|a| a.label())
     }
 
     /// The evidence entry for this event, with `extra` fields first.
@@ -453,7 +511,7 @@ impl<'a> View<'a> {
                 "Remote",
                 peer.addr.as_ref().map(|a| match peer.port {
                     Some(p) => format!("{a}:{p}"),
-                    None => a.clone(),
+                    None => a.to_string(),
                 }),
             );
         }
@@ -461,17 +519,18 @@ impl<'a> View<'a> {
         add(
             "SHA256",
             ev.file_sha256
-                .clone()
-                .or_else(|| ev.process.as_ref().and_then(|p| p.sha256.clone())),
+                .as_deref()
+                .or_else(|| ev.process.as_ref().and_then(|p| p.sha256.as_deref()))
+                .map(str::to_string),
         );
-        add("Outcome", ev.outcome.clone());
+        add("Outcome", ev.outcome.as_deref().map(str::to_string));
         EvidenceEvent {
-            time: ev.time.clone(),
-            host: ev.host.clone(),
-            action: ev.action.clone(),
+            time: ev.time.to_string(),
+            host: ev.host.to_string(),
+            action: ev.action.to_string(),
             source: source_label(ev),
             fields,
-            origin: ev.origin.clone(),
+            origin: ev.origin.to_origin(),
         }
     }
 }
@@ -494,6 +553,57 @@ mod tests {
             m.insert("x", i);
         }
         assert!(m.order.len() <= 4);
+    }
+
+    #[test]
+    fn touching_an_entry_is_inserting_its_value_again() {
+        let (mut a, mut b) = (Bounded::new(3), Bounded::new(3));
+        for m in [&mut a, &mut b] {
+            for (k, v) in [("a", 1), ("b", 2), ("c", 3)] {
+                m.insert(k, v);
+            }
+        }
+        for i in 0..20 {
+            let k = ["a", "b", "c"][i % 3];
+            a.insert(k, *a.get(&k).unwrap());
+            assert!(b.touch(&k));
+        }
+        assert!(!b.touch(&"z"));
+        a.insert("a", 1);
+        b.touch(&"a");
+        a.insert("d", 4);
+        b.insert("d", 4);
+        for k in ["a", "b", "c", "d"] {
+            assert_eq!(a.get(&k), b.get(&k), "{k}");
+        }
+        assert_eq!(a.order, b.order);
+    }
+
+    #[test]
+    fn a_process_seen_again_with_nothing_new_is_kept_as_it_was() {
+        let line = |p: &str| {
+            format!(
+                r#"{{"time":"t","host":"h","source":{{"format":"audit"}},"action":"openat",
+                "process":{p},"origin":{{"file":"f","record":"r"}}}}"#
+            )
+        };
+        let mut l = Lineage::default();
+        let full = line(r#"{"pid":7,"ppid":1,"name":"php","exe":"/usr/sbin/php","user":"www"}"#);
+        l.record(0, &serde_json::from_str(&full).unwrap());
+        let before = l.get(0, 7).cloned().unwrap();
+        let same = line(r#"{"pid":7,"name":"php","exe":"/usr/sbin/php"}"#);
+        l.record(0, &serde_json::from_str(&same).unwrap());
+        assert_eq!(l.get(0, 7), Some(&before));
+        // Something new is merged in; another executable replaces the process.
+        let more = line(r#"{"pid":7,"exe":"/usr/sbin/php","command_line":"php-fpm: pool"}"#);
+        l.record(0, &serde_json::from_str(&more).unwrap());
+        let got = l.get(0, 7).unwrap();
+        assert_eq!(got.cmd.as_deref(), Some("php-fpm: pool"));
+        assert_eq!((got.ppid, got.user.as_deref()), (Some(1), Some("www")));
+        let other = line(r#"{"pid":7,"exe":"/tmp/x"}"#);
+        l.record(0, &serde_json::from_str(&other).unwrap());
+        let got = l.get(0, 7).unwrap();
+        assert_eq!((got.exe.as_deref(), got.ppid), (Some("/tmp/x"), None));
     }
 
     #[test]
