@@ -118,8 +118,77 @@ pub fn default_bin() -> PathBuf {
     exe.parent().expect("dir").join("dossier")
 }
 
+/// The command line, one line: what `--help` prints and what a mistake is answered with.
+const USAGE: &str = "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] [--playbook P] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--s3] [--bin PATH] [--playbook P] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR] | events-gen DIR [--size-mib N]";
+
+/// The flags each command takes (each followed by a value unless it is in `switches`) and
+/// how many operands it takes. Checked before a command starts, so that a misspelt flag or
+/// `--help` never runs a long benchmark with its defaults.
+fn flags_of(command: &str) -> Option<(&'static [&'static str], &'static [&'static str], usize)> {
+    Some(match command {
+        "triage" => (&["--runs", "--bin", "--playbook"], &[], 0),
+        "bundle" => (&["--mib", "--runs", "--dir"], &[], 0),
+        "crypto" => (&["--size", "--runs", "--dir"], &[], 0),
+        "analyze" => (&["--bundles", "--runs", "--against", "--bin"], &[], 0),
+        "events" => (&["--size-mib", "--runs", "--bin", "--dir"], &[], 0),
+        "events-gen" => (&["--size-mib"], &[], 1),
+        "sweep" => (&["--hosts", "--runs", "--jobs", "--bin"], &[], 0),
+        "load" => (&["--hosts", "--jobs", "--bin", "--playbook"], &[], 0),
+        "scale" => (
+            &["--hosts", "--jobs", "--shards", "--bin", "--playbook"],
+            &["--s3"],
+            0,
+        ),
+        _ => return None,
+    })
+}
+
+/// Why `args` (the program, the command, then its arguments) do not fit the command, if so.
+fn check_args(args: &[String]) -> Result<(), String> {
+    let command = args.get(1).map(String::as_str).unwrap_or("");
+    let Some((values, switches, operands)) = flags_of(command) else {
+        return Err(format!("unknown command {command:?}"));
+    };
+    let (mut i, mut seen) = (2, 0);
+    while i < args.len() {
+        let a = args[i].as_str();
+        if values.contains(&a) {
+            if args.get(i + 1).is_none() {
+                return Err(format!("{command} {a}: a value is missing"));
+            }
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') && !switches.contains(&a) {
+            return Err(format!("{command} takes no flag {a}"));
+        }
+        if !switches.contains(&a) {
+            seen += 1;
+            if seen > operands {
+                return Err(format!("{command} takes no operand {a:?}"));
+            }
+        }
+        i += 1;
+    }
+    if seen < operands {
+        return Err(format!("{command}: an operand is missing"));
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // `one PROGRAM ARGS...` (the measuring child) passes its arguments on unchecked.
+    if args.get(1).map(String::as_str) != Some("one") {
+        if args.iter().skip(1).any(|a| a == "--help" || a == "-h") {
+            println!("{USAGE}");
+            return;
+        }
+        if let Err(why) = check_args(&args) {
+            eprintln!("dossier-bench: {why}\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
     match args.get(1).map(String::as_str) {
         Some("triage") => triage::triage(&args),
         Some("bundle") => bundle::bundle(&args),
@@ -132,10 +201,66 @@ fn main() {
         Some("scale") => scale::scale(&args),
         Some("one") => measure::one(&args[2..]),
         _ => {
-            eprintln!(
-                "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--s3] [--bin PATH] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR]"
-            );
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_args;
+
+    fn args(s: &str) -> Vec<String> {
+        std::iter::once("dossier-bench")
+            .chain(s.split_whitespace())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn known_flags_and_operands_pass() {
+        assert_eq!(check_args(&args("events --size-mib 64 --runs 3")), Ok(()));
+        assert_eq!(
+            check_args(&args("scale --hosts 10,30 --s3 --shards 4")),
+            Ok(())
+        );
+        assert_eq!(check_args(&args("events-gen /tmp/x --size-mib 8")), Ok(()));
+        assert_eq!(check_args(&args("sweep")), Ok(()));
+    }
+
+    #[test]
+    fn mistakes_are_refused_before_anything_runs() {
+        assert!(
+            check_args(&args("sweep --host 10"))
+                .unwrap_err()
+                .contains("--host")
+        );
+        assert!(
+            check_args(&args("sweep --hosts"))
+                .unwrap_err()
+                .contains("missing")
+        );
+        assert!(
+            check_args(&args("sweep 10"))
+                .unwrap_err()
+                .contains("operand")
+        );
+        assert!(
+            check_args(&args("events-gen"))
+                .unwrap_err()
+                .contains("missing")
+        );
+        assert!(
+            check_args(&args("events --s3"))
+                .unwrap_err()
+                .contains("--s3")
+        );
+        assert!(
+            check_args(&args("bogus"))
+                .unwrap_err()
+                .contains("unknown command")
+        );
+        assert!(check_args(&args("")).is_err());
     }
 }
