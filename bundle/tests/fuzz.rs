@@ -23,10 +23,15 @@ use std::sync::OnceLock;
 #[allow(dead_code)]
 mod skip;
 
+#[path = "../../tests/src/forge.rs"]
+#[allow(dead_code)]
+mod forge;
+
 #[path = "../../tests/fuzz/mutate.rs"]
 #[allow(dead_code)]
 mod mutate;
-use mutate::{JSON_DICT, apply, config, open_with_records, ops, repo, sha};
+use forge::sha256_hex as sha;
+use mutate::{JSON_DICT, apply, config, open_with_records, ops, repo};
 
 /// The seed bundle's bytes, its manifest and its records members.
 struct Seed {

@@ -24,6 +24,10 @@ use std::sync::OnceLock;
 #[allow(dead_code)]
 mod skip;
 
+#[path = "../../tests/src/forge.rs"]
+#[allow(dead_code)]
+mod forge;
+
 #[path = "../../tests/fuzz/mutate.rs"]
 #[allow(dead_code)]
 mod mutate;

@@ -2,13 +2,12 @@
 //! the analysis of bundles (`cli/tests/fuzz.rs`), included by both with `#[path]`: edits of a
 //! seed's bytes (insert a dictionary token, delete, flip, overwrite, insert a byte, truncate),
 //! the JSON token dictionary, the proptest configuration, where the repository is, and a seed
-//! bundle rebuilt around mutated records so that it still verifies.
+//! bundle rebuilt around mutated records so that it still verifies (with `tests/src/forge.rs`,
+//! which each including crate also declares, as `crate::forge`).
 
 use dossier_bundle::reader::{Bundle, Limits};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use sha2::Digest;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The repository root (both crates sit one level below it).
@@ -106,47 +105,14 @@ pub fn config() -> ProptestConfig {
     c
 }
 
-pub fn sha(data: &[u8]) -> String {
-    dossier_plugin_api::encoding::hex(&sha2::Sha256::digest(data))
-}
-
 /// The seed bundle with `records` in place of its member `name`, the manifest's size and
 /// SHA-256 of that member and the sidecar made consistent, written to a temporary folder and
 /// opened: it verifies, so what follows reads mutated records the way a real analysis would.
 /// The folder lives as long as the returned guard.
 pub fn open_with_records(seed: &[u8], name: &str, records: &[u8]) -> (tempfile::TempDir, Bundle) {
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(seed.to_vec())).unwrap();
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).unwrap();
-        let n = f.name().unwrap().to_string();
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).unwrap();
-        if n == name {
-            data = records.to_vec();
-        } else if n == "manifest.json" {
-            let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
-            for e in m["members"].as_array_mut().unwrap() {
-                if e["name"] == name {
-                    e["size"] = records.len().into();
-                    e["sha256"] = sha(records).into();
-                }
-            }
-            data = serde_json::to_vec(&m).unwrap();
-        }
-        w.start_file(n, opts).unwrap();
-        w.write_all(&data).unwrap();
-    }
-    let data = w.finish().unwrap().into_inner();
+    let data = crate::forge::replace_member(seed, name, records, records);
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("r.zip");
-    std::fs::write(&p, &data).unwrap();
-    std::fs::write(
-        dir.path().join("r.zip.sha256"),
-        format!("{}  r.zip\n", sha(&data)),
-    )
-    .unwrap();
+    let p = crate::forge::write_with_sidecar(dir.path(), "r.zip", &data);
     let (mut b, v) = Bundle::open(&p, &Limits::default()).expect("a consistent bundle verifies");
     assert!(v.ok());
     let collector = name

@@ -3,7 +3,8 @@
 //! lab ([`lab`]), fake hosts running real OpenSSH in namespaces, for testing sweeps; and the
 //! corpora: planted persistence cases ([`cases`]), realistic benign hosts ([`benign`]), and
 //! both run together for the precision/recall figure ([`corpus`]); the ECS schema check of the
-//! exports ([`ecs_schema`]); a local S3-compatible server for the object-storage tests ([`s3`]).
+//! exports ([`ecs_schema`]); forged bundles for the tamper tests ([`forge`]); a local
+//! S3-compatible server for the object-storage tests ([`s3`]).
 //!
 //! The binary is the one cargo built next to this test executable (`target/<profile>/dossier`);
 //! the `dossier-cli` package's own integration tests make sure cargo builds it fresh in every
@@ -13,6 +14,7 @@ pub mod benign;
 pub mod cases;
 pub mod corpus;
 pub mod ecs_schema;
+pub mod forge;
 pub mod lab;
 pub mod s3;
 pub mod skip;

@@ -4,19 +4,12 @@
 //! end of the read. The bundle is then refused with a clear error and its events dropped,
 //! while another import bundle of the same run is analyzed as ever.
 
+use dossier_tests::forge::{replace_member, write_with_sidecar};
 use dossier_tests::{dossier, stderr, stdout};
-use sha2::Digest;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const EVENTS: &str = "records/events.jsonl";
-
-fn sha(data: &[u8]) -> String {
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A small import bundle of the story's web1 audit log.
 fn small_import(cwd: &Path, out: &Path) -> PathBuf {
@@ -35,45 +28,6 @@ fn small_import(cwd: &Path, out: &Path) -> PathBuf {
     );
     assert!(o.status.success(), "import: {}", stderr(&o));
     PathBuf::from(stdout(&o).trim())
-}
-
-/// `src` rebuilt with `events` as its events member and a manifest listing `listed` (SHA-256
-/// and size) for it, written as `dir/name` with a matching sidecar.
-fn forge(src: &Path, events: &[u8], listed: &[u8], dir: &Path, name: &str) -> PathBuf {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).unwrap();
-        let n = f.name().unwrap().to_string();
-        let mut data = Vec::new();
-        f.read_to_end(&mut data).unwrap();
-        if n == EVENTS {
-            data = events.to_vec();
-        } else if n == "manifest.json" {
-            let mut m: serde_json::Value = serde_json::from_slice(&data).unwrap();
-            let entry = m["members"]
-                .as_array_mut()
-                .unwrap()
-                .iter_mut()
-                .find(|e| e["name"] == EVENTS)
-                .expect("events listed");
-            entry["sha256"] = sha(listed).into();
-            entry["size"] = (listed.len() as u64).into();
-            data = serde_json::to_vec_pretty(&m).unwrap();
-        }
-        w.start_file(n, opts).unwrap();
-        w.write_all(&data).unwrap();
-    }
-    let data = w.finish().unwrap().into_inner();
-    let p = dir.join(name);
-    std::fs::write(&p, &data).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.sha256")),
-        format!("{}  {name}\n", sha(&data)),
-    )
-    .unwrap();
-    p
 }
 
 #[test]
@@ -105,7 +59,12 @@ fn a_tampered_events_member_over_64_mib_is_refused_and_its_events_dropped() {
     };
     let forged = d.path().join("forged");
     std::fs::create_dir(&forged).unwrap();
-    let bad = forge(&small, &changed, &big, &forged, "tampered.zip");
+    let src = std::fs::read(&small).unwrap();
+    let bad = write_with_sidecar(
+        &forged,
+        "tampered.zip",
+        &replace_member(&src, EVENTS, &changed, &big),
+    );
 
     let out = d.path().join("rep");
     let o = dossier(

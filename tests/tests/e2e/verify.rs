@@ -1,16 +1,10 @@
 //! `dossier verify` against damaged and hostile bundles: each names the problem and fails.
 
+use dossier_tests::forge::{sha256_hex as sha, write_with_sidecar};
 use dossier_tests::*;
 use sha2::Digest;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-fn sha(data: &[u8]) -> String {
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A small real bundle (the clean fixture) in a fresh directory.
 fn bundle() -> (tempfile::TempDir, PathBuf) {
@@ -24,18 +18,6 @@ fn bundle() -> (tempfile::TempDir, PathBuf) {
     (d, b)
 }
 
-/// Writes `data` as a bundle with a matching sidecar (a forger who also rewrites the .sha256).
-fn forge(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, data).unwrap();
-    std::fs::write(
-        dir.join(format!("{name}.sha256")),
-        format!("{}  {name}\n", sha(data)),
-    )
-    .unwrap();
-    p
-}
-
 fn verify_fails(dir: &Path, bundle: &Path, needle: &str) -> String {
     let o = dossier(dir, &["verify", "--no-ledger", bundle.to_str().unwrap()]);
     let out = stdout(&o);
@@ -44,30 +26,13 @@ fn verify_fails(dir: &Path, bundle: &Path, needle: &str) -> String {
     out
 }
 
-/// Rebuilds a bundle member by member, letting `edit` change names and contents.
+/// Rebuilds the bundle at `src` member by member (see [`forge::rewrite`]).
 fn rewrite(
     src: &Path,
-    mut edit: impl FnMut(&str, Vec<u8>) -> Option<(String, Vec<u8>)>,
+    edit: impl FnMut(&str, Vec<u8>) -> Option<(String, Vec<u8>)>,
     extra: &[(&str, &[u8])],
 ) -> Vec<u8> {
-    let mut z = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).unwrap();
-        let name = f.name().unwrap().to_string();
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut f, &mut data).unwrap();
-        if let Some((n, d)) = edit(&name, data) {
-            w.start_file(n, opts).unwrap();
-            w.write_all(&d).unwrap();
-        }
-    }
-    for (n, d) in extra {
-        w.start_file(*n, opts).unwrap();
-        w.write_all(d).unwrap();
-    }
-    w.finish().unwrap().into_inner()
+    forge::rewrite(&std::fs::read(src).unwrap(), edit, extra)
 }
 
 #[test]
@@ -82,7 +47,7 @@ fn missing_or_wrong_sidecar_and_truncation_fail() {
     verify_fails(d.path(), &b, "cannot be checked");
     std::fs::write(&side, keep).unwrap();
 
-    let t = forge(dir, "truncated.zip", &data[..data.len() / 2]);
+    let t = write_with_sidecar(dir, "truncated.zip", &data[..data.len() / 2]);
     verify_fails(d.path(), &t, "not a readable zip archive");
 }
 
@@ -100,7 +65,7 @@ fn tampered_member_is_named_even_with_a_forged_sidecar() {
         },
         &[],
     );
-    let p = forge(dir, "member.zip", &forged);
+    let p = write_with_sidecar(dir, "member.zip", &forged);
     verify_fails(d.path(), &p, "raw/etc/crontab: SHA-256 differs");
 }
 
@@ -108,7 +73,7 @@ fn tampered_member_is_named_even_with_a_forged_sidecar() {
 fn unlisted_missing_and_duplicate_members_fail() {
     let (d, b) = bundle();
     let dir = b.parent().unwrap();
-    let p = forge(
+    let p = write_with_sidecar(
         dir,
         "extra.zip",
         &rewrite(
@@ -123,7 +88,7 @@ fn unlisted_missing_and_duplicate_members_fail() {
         "raw/etc/evil: in the zip but not listed in the manifest",
     );
 
-    let p = forge(
+    let p = write_with_sidecar(
         dir,
         "missing.zip",
         &rewrite(
@@ -154,7 +119,7 @@ fn unlisted_missing_and_duplicate_members_fail() {
         }
     }
     assert_eq!(patched, 2);
-    let p = forge(dir, "dup.zip", &dup);
+    let p = write_with_sidecar(dir, "dup.zip", &dup);
     verify_fails(
         d.path(),
         &p,
@@ -166,7 +131,7 @@ fn unlisted_missing_and_duplicate_members_fail() {
 fn unsafe_names_and_foreign_manifests_fail() {
     let (d, b) = bundle();
     let dir = b.parent().unwrap();
-    let p = forge(
+    let p = write_with_sidecar(
         dir,
         "traversal.zip",
         &rewrite(
@@ -176,14 +141,14 @@ fn unsafe_names_and_foreign_manifests_fail() {
         ),
     );
     verify_fails(d.path(), &p, "unsafe member name");
-    let p = forge(
+    let p = write_with_sidecar(
         dir,
         "abs.zip",
         &rewrite(&b, |n, d| Some((n.to_string(), d)), &[("/etc/evil", b"x")]),
     );
     verify_fails(d.path(), &p, "absolute path");
 
-    let p = forge(
+    let p = write_with_sidecar(
         dir,
         "version.zip",
         &rewrite(
@@ -205,7 +170,7 @@ fn unsafe_names_and_foreign_manifests_fail() {
     );
     verify_fails(d.path(), &p, "format version 7");
 
-    let p = forge(
+    let p = write_with_sidecar(
         dir,
         "nomanifest.zip",
         &rewrite(
@@ -388,7 +353,7 @@ fn a_flipped_byte_in_each_member_and_in_the_manifest_is_caught() {
         if empty {
             continue;
         }
-        let p = forge(dir, &format!("flip{i}.zip"), &forged);
+        let p = write_with_sidecar(dir, &format!("flip{i}.zip"), &forged);
         verify_fails(d.path(), &p, &format!("{name}: SHA-256 differs"));
         flipped += 1;
         if name.starts_with("records/") || flipped == 1 {
@@ -421,7 +386,7 @@ fn a_flipped_byte_in_each_member_and_in_the_manifest_is_caught() {
             &[],
         );
         let name = b.file_name().unwrap().to_str().unwrap();
-        forge(dir, name, &forged);
+        write_with_sidecar(dir, name, &forged);
         let o = dossier(d.path(), &["verify", b.to_str().unwrap()]);
         assert_eq!(
             o.status.code(),
@@ -457,7 +422,7 @@ fn symlink_entries_are_refused() {
     )
     .unwrap();
     let data = w.finish().unwrap().into_inner();
-    let p = forge(dir, "symlink.zip", &data);
+    let p = write_with_sidecar(dir, "symlink.zip", &data);
     hostile("symlink-entry", d.path(), &p, "symbolic-link entry");
 }
 
@@ -546,7 +511,7 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
     let big = 512u64 << 20;
     let data = zero_bomb(&b, bomb, big, big, &"0".repeat(64));
     assert!(data.len() < 2 << 20, "{} bytes", data.len());
-    let p = forge(dir, "ratio.zip", &data);
+    let p = write_with_sidecar(dir, "ratio.zip", &data);
     hostile(
         "high-ratio member (512 MiB from <1 MiB)",
         d.path(),
@@ -556,7 +521,7 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
 
     // The same bomb where the manifest lists a small file: refused without decompressing.
     let data = zero_bomb(&b, bomb, big, 1000, &zeros(1000));
-    let p = forge(dir, "mismatch.zip", &data);
+    let p = write_with_sidecar(dir, "mismatch.zip", &data);
     hostile(
         "high-ratio member, manifest says 1000 bytes",
         d.path(),
@@ -568,7 +533,7 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
     let huge = u32::MAX - 15;
     let mut data = zero_bomb(&b, bomb, 1 << 20, huge as u64, &zeros(huge as u64));
     patch_size(&mut data, bomb, huge);
-    let p = forge(dir, "declared.zip", &data);
+    let p = write_with_sidecar(dir, "declared.zip", &data);
     hostile(
         "huge declared size",
         d.path(),
@@ -579,7 +544,7 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
     // Declared small, inflates to 512 MiB: only the declared bytes (+1) are ever read.
     let mut data = zero_bomb(&b, bomb, big, 4096, &zeros(4096));
     patch_size(&mut data, bomb, 4096);
-    let p = forge(dir, "lying.zip", &data);
+    let p = write_with_sidecar(dir, "lying.zip", &data);
     hostile("stream longer than declared", d.path(), &p, bomb);
 
     // A 200 MB manifest (a JSON array of zeros in an extra field, ~200 KB compressed).
@@ -598,7 +563,7 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
         },
         &[],
     );
-    let p = forge(dir, "manifest-bomb.zip", &data);
+    let p = write_with_sidecar(dir, "manifest-bomb.zip", &data);
     drop((man, data)); // a child's peak RSS counts this process's resident memory at fork
     hostile("200 MB manifest", d.path(), &p, "manifest: declares 200000");
 
@@ -650,7 +615,7 @@ fn zip_bombs_are_refused_in_bounded_time_and_memory() {
         // Copied without its custody ledger, so that analysis gets as far as the records.
         let loose = d.path().join("loose");
         std::fs::create_dir_all(&loose).unwrap();
-        let p = forge(&loose, "records-bomb.zip", &data);
+        let p = write_with_sidecar(&loose, "records-bomb.zip", &data);
         drop((data, body));
         let rep = d.path().join(format!("report-{}", case.len()));
         let a = measured(
