@@ -188,7 +188,7 @@ pub fn analyze(input: &mut BundleInput<'_>, cfg: &AnalysisConfig) -> HostAnalysi
 mod tests {
     use super::*;
     use crate::completeness;
-    use crate::testkit::{input, proc};
+    use crate::testkit::{analyze_records, input, proc};
 
     use serde_json::json;
 
@@ -440,9 +440,7 @@ mod tests {
             let records = [("proc".to_string(), vec![proc_rec(4242, own)])]
                 .into_iter()
                 .collect();
-            let mut read = |_: &str, _: u64| Err("none".to_string());
-            let mut inp = input(records, &mut read);
-            let a = analyze(&mut inp, &AnalysisConfig::default());
+            let a = analyze_records(records);
             let fired = a.findings.iter().any(|f| f.rule == "exec-unusual-path");
             assert_eq!(fired, judged, "collector_self {own}: {:?}", a.findings);
             assert_eq!(a.executables.is_empty(), own);

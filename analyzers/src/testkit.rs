@@ -1,6 +1,6 @@
 //! Test helpers shared by the engine's and the rule families' tests: a bundle input built from
-//! records, process records, and the check of findings' catalogue messages that every
-//! analysis of the tests runs.
+//! records and its analysis, the subjects a rule fired on, process records, and the check of
+//! findings' catalogue messages that every analysis of the tests runs.
 
 use crate::input::{BundleInput, Header, MemberReader};
 use dossier_i18n::{Lang, catalog, placeholders};
@@ -48,6 +48,30 @@ pub fn input<'a>(
         read_member: read,
         record_errors: vec![],
     }
+}
+
+/// The analysis of `records` (every collector `ok`, no member readable) with the default
+/// configuration.
+pub fn analyze_records(records: BTreeMap<String, Vec<(usize, serde_json::Value)>>) -> HostAnalysis {
+    let mut read = |_: &str, _: u64| Err("none".to_string());
+    let mut inp = input(records, &mut read);
+    crate::engine::analyze(&mut inp, &crate::config::AnalysisConfig::default())
+}
+
+/// The subjects of `rule`'s findings and context entries, in their order.
+pub fn subjects(a: &HostAnalysis, rule: &str) -> Vec<String> {
+    classes(a, rule).into_iter().map(|(s, _)| s).collect()
+}
+
+/// The subjects of `rule`'s findings and context entries, each with whether its class is
+/// behaviour.
+pub fn classes(a: &HostAnalysis, rule: &str) -> Vec<(String, bool)> {
+    a.findings
+        .iter()
+        .chain(&a.context)
+        .filter(|f| f.rule == rule)
+        .map(|f| (f.subject.clone(), f.class.is_behaviour()))
+        .collect()
 }
 
 pub fn proc(

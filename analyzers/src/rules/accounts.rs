@@ -326,9 +326,7 @@ pub(crate) fn sudo_nopasswd_all(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::AnalysisConfig;
-    use crate::engine::analyze;
-    use crate::testkit::input;
+    use crate::testkit::{self, analyze_records};
     use serde_json::json;
 
     #[test]
@@ -361,17 +359,8 @@ mod tests {
             ),
         ];
         let records = [("accounts".to_string(), recs)].into_iter().collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let class = |rule: &str| -> Vec<(String, bool)> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
-                .collect()
-        };
+        let a = analyze_records(records);
+        let class = |rule: &str| testkit::classes(&a, rule);
         assert_eq!(
             class("sudo-nopasswd-all"),
             [
@@ -431,17 +420,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let subjects = |rule: &str| -> Vec<String> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| f.subject.clone())
-                .collect()
-        };
+        let a = analyze_records(records);
+        let subjects = |rule: &str| testkit::subjects(&a, rule);
         assert_eq!(subjects("account-extra-uid0"), ["systemd-netd"]);
         assert_eq!(subjects("system-account-usable"), ["git", "www-data"]);
         assert_eq!(subjects("sudo-nopasswd-all"), ["/etc/sudoers:11"]);

@@ -268,14 +268,7 @@ mod tests {
                 ),
             ],
         );
-        let class = |rule: &str| -> Vec<(String, bool)> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
-                .collect()
-        };
+        let class = |rule: &str| crate::testkit::classes(&a, rule);
         assert_eq!(
             class("root-cron-reboot"),
             [

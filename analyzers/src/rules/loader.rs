@@ -195,9 +195,7 @@ pub(crate) fn modprobe_install_command(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::AnalysisConfig;
-    use crate::engine::analyze;
-    use crate::testkit::input;
+    use crate::testkit::{self, analyze_records};
     use serde_json::json;
 
     #[test]
@@ -264,17 +262,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let subjects = |rule: &str| -> Vec<String> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| f.subject.clone())
-                .collect()
-        };
+        let a = analyze_records(records);
+        let subjects = |rule: &str| testkit::subjects(&a, rule);
         assert_eq!(subjects("ld-so-preload"), ["/etc/ld.so.preload"]);
         assert_eq!(
             subjects("ld-so-conf-unusual"),
@@ -326,9 +315,7 @@ mod tests {
             json!({"kind": "ld_preload", "path": "/etc/ld.so.preload", "entries": [], "source": {"path": "/etc/ld.so.preload"}}),
         )];
         let records = [("kernel".to_string(), kernel)].into_iter().collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
+        let a = analyze_records(records);
         let ne: Vec<&str> = a.not_evaluated.iter().map(|n| n.rule.as_str()).collect();
         assert!(ne.contains(&"kernel-module-hidden"), "{ne:?}");
         assert!(a.hits.is_empty());

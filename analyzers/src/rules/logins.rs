@@ -189,9 +189,7 @@ pub(crate) fn bruteforce_then_login(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::AnalysisConfig;
-    use crate::engine::analyze;
-    use crate::testkit::input;
+    use crate::testkit::{self, analyze_records};
     use dossier_plugin_api::Timestamp;
     use serde_json::json;
 
@@ -253,17 +251,8 @@ mod tests {
         ));
         recs.push(rec(43, "utmp", "login_process", "LOGIN", "", 1_763_000_600));
         let records = [("sessions".to_string(), recs)].into_iter().collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let subjects = |rule: &str| -> Vec<String> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| f.subject.clone())
-                .collect()
-        };
+        let a = analyze_records(records);
+        let subjects = |rule: &str| testkit::subjects(&a, rule);
         assert_eq!(subjects("failed-login-burst"), ["203.0.113.77"]);
         assert_eq!(subjects("bruteforce-then-login"), ["203.0.113.77"]);
         assert_eq!(subjects("odd-login-user"), ["utmp record 42"]);

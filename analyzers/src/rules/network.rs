@@ -407,7 +407,7 @@ pub(crate) fn duplicate_mac(
 mod tests {
     use crate::config::AnalysisConfig;
     use crate::engine::analyze;
-    use crate::testkit::{input, proc};
+    use crate::testkit::{self, analyze_records, input, proc};
     use serde_json::json;
 
     #[test]
@@ -486,17 +486,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let class = |rule: &str| -> Vec<(String, bool)> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
-                .collect()
-        };
+        let a = analyze_records(records);
+        let class = |rule: &str| testkit::classes(&a, rule);
         assert_eq!(
             class("interpreter-listening"),
             [
@@ -760,17 +751,8 @@ mod tests {
             nic(6, "eth4", "00:11:22:33:44:88", json!({"master": "bond0"})),
         ];
         let records = [("netif".to_string(), recs)].into_iter().collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let subjects = |rule: &str| -> Vec<String> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| f.subject.clone())
-                .collect()
-        };
+        let a = analyze_records(records);
+        let subjects = |rule: &str| testkit::subjects(&a, rule);
         assert_eq!(subjects("promiscuous-interface"), ["eth0"]);
         let promisc_text = &a
             .findings

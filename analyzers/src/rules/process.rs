@@ -142,9 +142,7 @@ pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
 
 #[cfg(test)]
 mod tests {
-    use crate::config::AnalysisConfig;
-    use crate::engine::analyze;
-    use crate::testkit::{input, proc};
+    use crate::testkit::{self, analyze_records, proc};
     use serde_json::json;
 
     #[test]
@@ -222,17 +220,8 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        let a = analyze(&mut inp, &AnalysisConfig::default());
-        let class = |rule: &str| -> Vec<(String, bool)> {
-            a.findings
-                .iter()
-                .chain(&a.context)
-                .filter(|f| f.rule == rule)
-                .map(|f| (f.subject.clone(), f.class.is_behaviour()))
-                .collect()
-        };
+        let a = analyze_records(records);
+        let class = |rule: &str| testkit::classes(&a, rule);
         assert_eq!(
             class("ld-preload-process"),
             [

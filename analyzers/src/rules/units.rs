@@ -442,9 +442,7 @@ pub(crate) fn generator_unowned(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::AnalysisConfig;
-    use crate::engine::analyze;
-    use crate::testkit::input;
+    use crate::testkit::analyze_records;
     use dossier_plugin_api::analysis::{Finding, HostAnalysis};
     use serde_json::json;
 
@@ -481,9 +479,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let mut read = |_: &str, _: u64| Err("none".to_string());
-        let mut inp = input(records, &mut read);
-        analyze(&mut inp, &AnalysisConfig::default())
+        analyze_records(records)
     }
 
     fn of<'a>(a: &'a HostAnalysis, rule: &str) -> Vec<&'a Finding> {
