@@ -227,9 +227,11 @@ pub(crate) struct Hit {
     pub title: Option<String>,
     /// The techniques of this hit when narrower than the rule's.
     pub techniques: Option<Vec<&'static str>>,
-    pub explanation: String,
+    /// The explanation in English; None for one given as a catalogue message, rendered
+    /// only when an alert keeps it (most hits fold into an alert that keeps its own).
+    pub explanation: Option<String>,
     pub explanation_message: Option<Message>,
-    pub risk: String,
+    /// The risk assessment (rendered in English, as the explanation, only when kept).
     pub risk_message: Message,
     /// Fields shown first in this event's evidence (the matched line, the decoded text).
     pub fields: Vec<(String, String)>,
@@ -259,9 +261,8 @@ impl Hit {
             subject: subject.into(),
             title: None,
             techniques: None,
-            explanation: explanation.into(),
+            explanation: Some(explanation.into()),
             explanation_message: None,
-            risk: catalog_en().render(&risk),
             risk_message: risk,
             fields: Vec::new(),
             indicators: Vec::new(),
@@ -280,13 +281,8 @@ impl Hit {
         explanation: Message,
         risk: Message,
     ) -> Hit {
-        let mut h = Hit::new(
-            rule,
-            severity,
-            subject,
-            catalog_en().render(&explanation),
-            risk,
-        );
+        let mut h = Hit::new(rule, severity, subject, String::new(), risk);
+        h.explanation = None;
         h.explanation_message = Some(explanation);
         h
     }
@@ -443,6 +439,17 @@ impl EventAnalyzer {
     /// Takes one event as [`EventAnalyzer::push`] does, borrowed (read from its JSON line
     /// without copying its text).
     pub fn push_ref(&mut self, event: &EventRef<'_>) {
+        self.push_in(event, None);
+    }
+
+    /// [`EventAnalyzer::push_ref`] of an event read from the bundle named `bundle`: its
+    /// evidence names the bundle before the origin's file (`BUNDLE: FILE`), as an event whose
+    /// origin file said so would.
+    pub fn push_ref_from(&mut self, event: &EventRef<'_>, bundle: &str) {
+        self.push_in(event, Some(bundle));
+    }
+
+    fn push_in(&mut self, event: &EventRef<'_>, bundle: Option<&str>) {
         let a = &mut self.analysis;
         a.events += 1;
         // Events come in runs of one host: its key is made once per run.
@@ -483,6 +490,7 @@ impl EventAnalyzer {
         };
         let st = &mut self.state;
         let mut view = View::new(event, hk, host, &st.lineage);
+        view.bundle = bundle;
         view.taint = st.taint.of(host, &view);
         let mut hits = Vec::new();
         exec::check(&view, &mut st.exec, &mut hits);
@@ -497,6 +505,14 @@ impl EventAnalyzer {
             fold(&mut self.alerts, &mut self.analysis.suppressed, &view, h);
         }
         st.lineage.record(host, event);
+    }
+}
+
+/// A hit's explanation in English: the one it was given, or its message rendered.
+fn english(explanation: Option<String>, message: Option<&Message>) -> String {
+    match explanation {
+        Some(e) => e,
+        None => message.map_or_else(String::new, |m| catalog_en().render(m)),
     }
 }
 
@@ -533,7 +549,7 @@ fn taint(t: &mut view::Taint, host: u32, v: &View, hits: &[Hit]) {
 type AlertKey = (String, &'static str, String);
 
 /// Adds a hit to its alert (rule, host, subject), or makes the alert.
-fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &View, h: Hit) {
+fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &View, mut h: Hit) {
     let key = (v.hk.to_string(), h.rule, h.subject.clone());
     // This event's own evidence is built only when the alert has room for it (a folded
     // alert of a routine rule is full after its first few events).
@@ -551,9 +567,9 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         }
         if h.severity > a.severity {
             a.severity = h.severity;
-            a.explanation = h.explanation;
+            a.explanation = english(h.explanation.take(), h.explanation_message.as_ref());
             a.explanation_message = h.explanation_message;
-            a.risk = h.risk;
+            a.risk = catalog_en().render(&h.risk_message);
             a.risk_message = h.risk_message;
             if let Some(t) = h.title {
                 a.title = t;
@@ -610,9 +626,9 @@ fn fold(alerts: &mut BTreeMap<AlertKey, EventAlert>, suppressed: &mut u64, v: &V
         severity: h.severity,
         techniques: h.techniques.unwrap_or_else(|| rule.techniques.to_vec()),
         description: rule.description.to_string(),
-        explanation: h.explanation,
+        explanation: english(h.explanation.take(), h.explanation_message.as_ref()),
         explanation_message: h.explanation_message,
-        risk: h.risk,
+        risk: catalog_en().render(&h.risk_message),
         risk_message: h.risk_message,
         host: v.ev.host.to_string(),
         first_time: h.first_time.unwrap_or_else(|| v.ev.time.to_string()),

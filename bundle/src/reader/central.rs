@@ -59,3 +59,14 @@ pub(super) fn central_directory_names(
     }
     Ok(Some(names))
 }
+
+/// Whether the plain zip archive at `path` lists member `name` in its central directory,
+/// read without verifying anything (a hint, such as whether a bundle may hold imported
+/// events); `None` when that cannot be told (not a file dossier reads as a plain zip: an
+/// encrypted or damaged bundle, zip64).
+pub fn lists_member(path: &std::path::Path, name: &str, max_entries: usize) -> Option<bool> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let names = central_directory_names(&mut f, len, max_entries).ok()??;
+    Some(names.iter().any(|n| n == name))
+}

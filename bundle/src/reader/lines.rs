@@ -25,6 +25,22 @@ impl Bundle {
         max_line: usize,
         each: &mut dyn FnMut(usize, &[u8]),
     ) -> Result<(), MemberError> {
+        self.member_lines_while(name, max_line, &mut |n, line| {
+            each(n, line);
+            true
+        })
+    }
+
+    /// [`Bundle::member_lines`], where `each` returns whether to go on: when it returns
+    /// false the read stops there, without an error and without checking the member (one
+    /// whose check was deferred stays [`Bundle::deferred`], to be checked by a later read to
+    /// its end or by [`Bundle::verify_deferred`]).
+    pub fn member_lines_while(
+        &mut self,
+        name: &str,
+        max_line: usize,
+        each: &mut dyn FnMut(usize, &[u8]) -> bool,
+    ) -> Result<(), MemberError> {
         let entry = self
             .member(name)
             .ok_or_else(|| MemberError::NotListed {
@@ -45,7 +61,9 @@ impl Bundle {
                 if line.len() > max_line {
                     return Err(too_long(i + 1));
                 }
-                each(i + 1, line);
+                if !each(i + 1, line) {
+                    break;
+                }
             }
             return Ok(());
         }
@@ -80,7 +98,9 @@ impl Bundle {
                 }
                 return Err(too_long(lineno));
             }
-            each(lineno, &line);
+            if !each(lineno, &line) {
+                return Ok(());
+            }
             if !ended {
                 break;
             }
@@ -275,6 +295,29 @@ mod tests {
             apart.join().unwrap(),
             Err(MemberError::Content { .. } | MemberError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn a_read_stopped_early_leaves_a_deferred_member_unchecked() {
+        let cron = "records/cron.jsonl".to_string();
+        let mut b = open_deferring(&fixture_bundle()).unwrap();
+        let mut seen = Vec::new();
+        b.member_lines_while(&cron, 1 << 20, &mut |n, _| {
+            seen.push(n);
+            n < 2
+        })
+        .unwrap();
+        assert_eq!(seen, [1, 2]);
+        assert!(b.deferred().contains(&cron));
+        let all = lines_of(&mut b, &cron, 1 << 20).unwrap();
+        assert!(all.len() > 2);
+        assert!(!b.deferred().contains(&cron));
+        // Tampered: stopping early says nothing; the check comes with a read to the end.
+        let d = tempfile::tempdir().unwrap();
+        let mut b = open_deferring(&tampered(d.path())).unwrap();
+        let _ = b.member_lines_while(&cron, 1 << 20, &mut |_, _| false);
+        assert!(b.deferred().contains(&cron));
+        assert!(b.verify_deferred().is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod sidecar;
 mod source;
 mod verify;
 
+pub use central::lists_member;
 pub use error::{MemberError, OpenError};
 pub use limits::Limits;
 pub use open::Bundle;

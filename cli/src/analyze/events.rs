@@ -7,7 +7,9 @@
 //! budget, the rest in an unnamed temporary file in the output directory), then streamed
 //! through the rules: nothing of an import bundle is held but the sort's budget and the
 //! rules' bounded state. Equal times are ordered by the event's bytes, so the alerts do not
-//! depend on the order of the bundles.
+//! depend on the order of the bundles. The one import bundle of a run whose events come in
+//! time order skips the sort: its events go through the rules on a thread of their own as
+//! they are read, in the order the sort would give ([`stream`]).
 //!
 //! Once every bundle is analyzed, [`finish`] correlates: an alert's indicators (hash, address,
 //! path, account) are looked up in the findings of the triage bundles of the same run (read
@@ -23,10 +25,9 @@ use super::files::{HostDirs, host_dir, write_report_unsynced};
 use super::spool::{Indexed, Spool};
 use crate::extsort::{Sorter, time_key};
 use crate::import::{COLLECTOR, PLAYBOOK};
-use dossier_analyzers::events::{EventAlert, EventAnalysis, EventAnalyzer, host_key};
+use dossier_analyzers::events::{EventAlert, EventAnalysis, host_key};
 use dossier_bundle::fsio::ensure_out_dir;
 use dossier_bundle::reader::Bundle;
-use dossier_events::{EventRef, Text};
 use dossier_plugin_api::Timestamp;
 use dossier_plugin_api::analysis::{Ioc, Message, Severity};
 use dossier_plugin_api::attack;
@@ -35,8 +36,9 @@ use dossier_reporters::events::{
     SourceView, TechniqueView,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+mod stream;
 
 /// The records member of imported events.
 pub(crate) const EVENTS_MEMBER: &str = "records/events.jsonl";
@@ -70,6 +72,13 @@ pub(crate) struct Imports {
     /// The bundles (names as the sorted lines end) refused after their events were taken:
     /// their lines are dropped at the end of the sort.
     refused: BTreeSet<String>,
+    /// Whether the first import bundle may stream (no other can be one: see [`stream`]),
+    /// whether one was taken, and the one that streamed.
+    direct_ok: bool,
+    taken_any: bool,
+    direct: Option<stream::Direct>,
+    /// The stream's reorder window ([`stream::WINDOW`]; smaller in tests).
+    window: usize,
 }
 
 /// The time of an event line, read without the rest of the event.
@@ -114,7 +123,17 @@ impl Imports {
             sources: Vec::new(),
             errors: Vec::new(),
             refused: BTreeSet::new(),
+            direct_ok: false,
+            taken_any: false,
+            direct: None,
+            window: stream::WINDOW,
         }
+    }
+
+    /// Lets the first import bundle stream when none of the `order` but one can be an
+    /// import bundle ([`stream::may_import`]).
+    pub(crate) fn allow_direct(&mut self, order: &[&PathBuf]) {
+        self.direct_ok = order.iter().filter(|p| stream::may_import(p)).count() <= 1;
     }
 
     /// Whether any import bundle was taken.
@@ -127,70 +146,50 @@ impl Imports {
     /// can say where every piece of evidence is. The events member's check was deferred to
     /// this read ([`super::open::open_checked_streaming`]): when it differs from the manifest,
     /// the events taken are dropped again and the bundle is refused (the error).
-    pub(crate) fn take(&mut self, b: &mut Bundle, name: &str) -> Result<(u64, u64), String> {
-        let (mut events, mut bad) = (0u64, 0u64);
-        let errors = &mut self.errors;
-        let sorter = &mut self.sorter;
-        let spill_error = &mut self.spill_error;
-        let mut note = |msg: String, bad: &mut u64| {
-            *bad += 1;
-            if (*bad as usize) <= NAMED_ERRORS {
-                errors.push(msg);
-            }
-        };
+    ///
+    /// The one import bundle of a run ([`Imports::allow_direct`]) goes straight through the
+    /// rules on a thread of their own when its events come in time order ([`stream`]).
+    pub(crate) fn take(&mut self, mut b: Box<Bundle>, name: &str) -> Result<(u64, u64), String> {
         // The bundle's name is written after the line (a JSON line never holds a raw tab), so
         // that events of one time sort by their own bytes, whatever the order of the bundles.
         let tail_name = name.replace(['\t', '\n'], " ");
+        let first = !std::mem::replace(&mut self.taken_any, true);
+        if let Some(d) = self.direct.take() {
+            // Another import bundle after all: the first one's events go into the sort too.
+            self.replay(d);
+        }
         // The other large members (the source files) are checked on the other core
         // meanwhile.
         let apart = b.spawn_deferred(EVENTS_MEMBER);
-        let read = if b.member(EVENTS_MEMBER).is_some() {
-            b.member_lines(EVENTS_MEMBER, MAX_LINE, &mut |line, text| {
-                if text.iter().all(u8::is_ascii_whitespace) {
-                    return;
-                }
-                // Only the time is read here; the whole event is read once, by the rules.
-                let time = match leading_time(text) {
-                    Some(t) => std::borrow::Cow::Borrowed(t),
-                    None => match serde_json::from_slice::<EventTime<'_>>(text) {
-                        Ok(t) => t.time,
-                        Err(err) => {
-                            return note(
-                                format!("{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"),
-                                &mut bad,
-                            );
+        let mut errors = Vec::new();
+        let mut direct = None;
+        if first && self.direct_ok {
+            let mut s = stream::Stream::start(self.window);
+            let read =
+                stream::read_events(&mut b, name, &tail_name, &mut errors, &mut |k| s.push(k));
+            if s.ordered() {
+                direct = Some((s.finish(), read));
+            } else {
+                errors.clear();
+            }
+        }
+        let (running, (events, mut bad, read)) = match direct {
+            Some((running, read)) => (Some(running), read),
+            None => {
+                let (sorter, spill_error) = (&mut self.sorter, &mut self.spill_error);
+                let read =
+                    stream::read_events(&mut b, name, &tail_name, &mut errors, &mut |keyed| {
+                        if spill_error.is_none()
+                            && let Err(err) = sorter.push(keyed)
+                        {
+                            *spill_error = Some(err.to_string());
                         }
-                    },
-                };
-                let Ok(raw) = std::str::from_utf8(text) else {
-                    return note(
-                        format!("{name}: {EVENTS_MEMBER} line {line}: not UTF-8"),
-                        &mut bad,
-                    );
-                };
-                events += 1;
-                if spill_error.is_some() {
-                    return;
-                }
-                let mut keyed = String::with_capacity(
-                    crate::extsort::KEY_LEN + raw.len() + tail_name.len() + 22,
-                );
-                keyed.push_str(&time_key_of(&time));
-                keyed.push_str(raw);
-                keyed.push('\t');
-                keyed.push_str(&tail_name);
-                keyed.push('\t');
-                {
-                    use std::fmt::Write as _;
-                    let _ = write!(keyed, "{line}");
-                }
-                if let Err(err) = sorter.push(keyed) {
-                    *spill_error = Some(err.to_string());
-                }
-            })
-        } else {
-            Ok(())
+                        true
+                    });
+                (None, read)
+            }
         };
+        self.errors.append(&mut errors);
         let apart = apart.map_or(Ok(()), |h| {
             h.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -203,8 +202,12 @@ impl Imports {
                 b.path.display()
             ));
         }
+        let ended = read.as_ref().err().map(ToString::to_string);
         if let Err(e) = read {
-            note(format!("{name}: {e}"), &mut bad);
+            bad += 1;
+            if bad as usize <= NAMED_ERRORS {
+                self.errors.push(format!("{name}: {e}"));
+            }
         }
         if bad as usize > NAMED_ERRORS {
             self.errors.push(format!(
@@ -217,7 +220,48 @@ impl Imports {
             sha256: b.sha256.clone(),
             events,
         });
+        if let Some(rules) = running {
+            self.direct = Some(stream::Direct {
+                rules,
+                bundle: b,
+                name: name.to_string(),
+                tail_name,
+                ended,
+            });
+        }
         Ok((events, bad))
+    }
+
+    /// The events of the bundle that went straight through the rules, read again into the
+    /// sort (its rules are dropped). A bundle that no longer reads as it did (changed since)
+    /// fails the run.
+    fn replay(&mut self, d: stream::Direct) {
+        let stream::Direct {
+            rules,
+            mut bundle,
+            name,
+            tail_name,
+            ended,
+        } = d;
+        drop(rules);
+        let (sorter, spill_error) = (&mut self.sorter, &mut self.spill_error);
+        let (_, _, read) =
+            stream::read_events(&mut bundle, &name, &tail_name, &mut Vec::new(), &mut |k| {
+                if spill_error.is_none()
+                    && let Err(err) = sorter.push(k)
+                {
+                    *spill_error = Some(err.to_string());
+                }
+                true
+            });
+        let again = read.as_ref().err().map(ToString::to_string);
+        if again != ended && self.spill_error.is_none() {
+            self.spill_error = Some(format!(
+                "{}: changed while it was analyzed: {}",
+                bundle.path.display(),
+                again.unwrap_or_default()
+            ));
+        }
     }
 
     /// Every event taken, in time order, through the event rules.
@@ -225,16 +269,16 @@ impl Imports {
         if let Some(e) = self.spill_error {
             return Err(AnalyzeError::spool(&self.dir, e));
         }
-        let mut rules = Rules {
-            analyzer: EventAnalyzer::new(),
-            line: Vec::new(),
-            bad: 0,
-            errors: Vec::new(),
-            refused: self.refused,
+        let mut rules = match self.direct {
+            Some(d) => d.rules.join(),
+            None => {
+                let mut rules = stream::Rules::new(self.refused);
+                self.sorter
+                    .finish(&mut rules)
+                    .map_err(|e| AnalyzeError::spool(&self.dir, e))?;
+                rules
+            }
         };
-        self.sorter
-            .finish(&mut rules)
-            .map_err(|e| AnalyzeError::spool(&self.dir, e))?;
         let mut errors = self.errors;
         errors.append(&mut rules.errors);
         if rules.bad as usize > NAMED_ERRORS {
@@ -244,88 +288,6 @@ impl Imports {
             ));
         }
         Ok((rules.analyzer.finish(), self.sources, errors))
-    }
-}
-
-/// The end of the sort: each line it writes is an event (then a tab, the bundle's name, a
-/// tab and the line number), read and pushed through the rules.
-struct Rules {
-    analyzer: EventAnalyzer,
-    /// The part of a line written so far.
-    line: Vec<u8>,
-    /// Lines that are not events, and the first few of them named.
-    bad: u64,
-    errors: Vec<String>,
-    /// Bundles refused after their events were taken (see [`Imports::take`]).
-    refused: BTreeSet<String>,
-}
-
-impl Rules {
-    /// One sorted line: the event (JSON, no raw tab), a tab, the bundle's name, a tab and
-    /// the line number.
-    fn line_done(&mut self, text: &[u8]) {
-        let (raw, tail) = match memchr::memchr(b'\t', text) {
-            Some(i) => (&text[..i], &text[i + 1..]),
-            None => (text, &b""[..]),
-        };
-        let (name, line) = match memchr::memrchr(b'\t', tail) {
-            Some(i) => (&tail[..i], &tail[i + 1..]),
-            None => (tail, &b"?"[..]),
-        };
-        let name = String::from_utf8_lossy(name);
-        if !self.refused.is_empty() && self.refused.contains(name.as_ref()) {
-            return;
-        }
-        // Every line was checked to be UTF-8 when taken; read lossily otherwise, as ever.
-        // The event borrows its text from the line (see `EventRef`).
-        let lossy;
-        let parsed = match std::str::from_utf8(raw) {
-            Ok(raw) => serde_json::from_str::<EventRef<'_>>(raw),
-            Err(_) => {
-                lossy = String::from_utf8_lossy(raw).into_owned();
-                serde_json::from_str::<EventRef<'_>>(&lossy)
-            }
-        };
-        match parsed {
-            Ok(mut e) => {
-                e.origin.file = Text(format!("{name}: {}", e.origin.file).into());
-                self.analyzer.push_ref(&e);
-            }
-            Err(err) => {
-                self.bad += 1;
-                if self.bad as usize <= NAMED_ERRORS {
-                    let line = String::from_utf8_lossy(line);
-                    self.errors.push(format!(
-                        "{name}: {EVENTS_MEMBER} line {line}: not an event: {err}"
-                    ));
-                }
-            }
-        }
-    }
-}
-
-impl Write for Rules {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut rest = buf;
-        while let Some(i) = memchr::memchr(b'\n', rest) {
-            if self.line.is_empty() {
-                // The whole line is in this buffer: read in place.
-                self.line_done(&rest[..i]);
-            } else {
-                self.line.extend_from_slice(&rest[..i]);
-                let line = std::mem::take(&mut self.line);
-                self.line_done(&line);
-                self.line = line;
-                self.line.clear();
-            }
-            rest = &rest[i + 1..];
-        }
-        self.line.extend_from_slice(rest);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

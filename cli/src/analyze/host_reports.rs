@@ -109,7 +109,7 @@ impl<'r> HostReports<'r> {
         let name = ledger::bundle_name(path);
         match done {
             Ok(Done::Host(e)) => self.analyzed(path, &name, *e),
-            Ok(Done::Import(mut b)) => match self.imported(path, &name, &mut b) {
+            Ok(Done::Import(b)) => match self.imported(path, &name, b) {
                 Ok(()) => Ok(()),
                 Err(reason) => {
                     self.refused(path, name, "failed verification", reason);
@@ -147,9 +147,10 @@ impl<'r> HostReports<'r> {
         &mut self,
         path: &Path,
         name: &str,
-        b: &mut dossier_bundle::reader::Bundle,
+        b: Box<dossier_bundle::reader::Bundle>,
     ) -> Result<(), String> {
         let t = Instant::now();
+        let sha256 = b.sha256.clone();
         let taken = self.imports.take(b, name);
         self.timings.add(Stage::Records, t);
         let (events, bad) = taken?;
@@ -162,7 +163,7 @@ impl<'r> HostReports<'r> {
             &ledger::Event {
                 action: "analyzed",
                 bundle: name,
-                sha256: Some(&b.sha256),
+                sha256: Some(&sha256),
                 detail: Some(&detail),
             },
         ) {

@@ -173,6 +173,7 @@ pub fn analyze_merged(
         timings: &timings,
     };
     let mut reports = HostReports::new(out, &ledgers, detail, &timings, spool, bundles.len());
+    reports.imports.allow_direct(&order);
     examine_all(&order, &examiner, &mut reports, &mut stacking)?;
     let HostReports {
         mut spool,

@@ -112,34 +112,49 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     }
 }
 
-/// A process as far as the events tell.
+/// A process as far as the events tell: its text borrowed from the event or from
+/// [`Lineage`] while an event is judged, owned (`ProcInfo<'static>`) in [`Lineage`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct ProcInfo {
+pub(crate) struct ProcInfo<'a> {
     pub pid: Option<u32>,
     pub ppid: Option<u32>,
-    pub name: Option<String>,
-    pub exe: Option<String>,
-    pub cmd: Option<String>,
-    pub user: Option<String>,
+    pub name: Option<Cow<'a, str>>,
+    pub exe: Option<Cow<'a, str>>,
+    pub cmd: Option<Cow<'a, str>>,
+    pub user: Option<Cow<'a, str>>,
 }
 
-impl ProcInfo {
-    fn from(p: &ProcessRef<'_>) -> ProcInfo {
-        let own = |t: &Option<dossier_events::Text<'_>>| t.as_deref().map(str::to_string);
+impl<'a> ProcInfo<'a> {
+    /// The process an event names, borrowing its text.
+    fn from(p: &'a ProcessRef<'_>) -> ProcInfo<'a> {
+        let lent = |t: &'a Option<dossier_events::Text<'_>>| t.as_deref().map(Cow::Borrowed);
         ProcInfo {
             pid: p.pid,
             ppid: p.ppid,
-            name: own(&p.name),
-            exe: own(&p.exe),
-            cmd: own(&p.command_line),
-            user: own(&p.user),
+            name: lent(&p.name),
+            exe: lent(&p.exe),
+            cmd: lent(&p.command_line),
+            user: lent(&p.user),
+        }
+    }
+
+    /// The same, owning its text.
+    fn into_owned(self) -> ProcInfo<'static> {
+        let own = |t: Option<Cow<'a, str>>| t.map(|c| Cow::Owned(c.into_owned()));
+        ProcInfo {
+            pid: self.pid,
+            ppid: self.ppid,
+            name: own(self.name),
+            exe: own(self.exe),
+            cmd: own(self.cmd),
+            user: own(self.user),
         }
     }
 
     /// Whether `p` says nothing `self` does not (each of its fields absent or the same):
     /// merging it over `self` (as [`Lineage::record`] does) would give `self` again.
     fn covers(&self, p: &ProcessRef<'_>) -> bool {
-        fn same(mine: &Option<String>, theirs: &Option<dossier_events::Text<'_>>) -> bool {
+        fn same(mine: &Option<Cow<'_, str>>, theirs: &Option<dossier_events::Text<'_>>) -> bool {
             theirs.as_deref().is_none_or(|t| mine.as_deref() == Some(t))
         }
         p.pid.is_none_or(|x| self.pid == Some(x))
@@ -151,7 +166,7 @@ impl ProcInfo {
     }
 
     /// Fills what `self` lacks from `other`.
-    fn merge(&mut self, other: ProcInfo) {
+    fn merge(&mut self, other: ProcInfo<'a>) {
         self.ppid = self.ppid.or(other.ppid);
         self.name = self.name.take().or(other.name);
         self.exe = self.exe.take().or(other.exe);
@@ -159,11 +174,11 @@ impl ProcInfo {
         self.user = self.user.take().or(other.user);
     }
 
-    /// [`ProcInfo::merge`] of a copy of `other`, copying only what `self` lacks.
-    fn merge_from(&mut self, other: &ProcInfo) {
-        fn fill(mine: &mut Option<String>, theirs: &Option<String>) {
+    /// [`ProcInfo::merge`] of `other`, borrowing only what `self` lacks.
+    fn merge_from(&mut self, other: &'a ProcInfo<'_>) {
+        fn fill<'a>(mine: &mut Option<Cow<'a, str>>, theirs: &'a Option<Cow<'_, str>>) {
             if mine.is_none() {
-                mine.clone_from(theirs);
+                *mine = theirs.as_deref().map(Cow::Borrowed);
             }
         }
         self.ppid = self.ppid.or(other.ppid);
@@ -203,7 +218,7 @@ const LINEAGE_CAP: usize = 16_384;
 /// Processes seen in earlier events, by host (its number, see [`super::EventAnalyzer`]) and
 /// pid (bounded; a reused pid overwrites).
 pub(crate) struct Lineage {
-    procs: Bounded<(u32, u32), ProcInfo>,
+    procs: Bounded<(u32, u32), ProcInfo<'static>>,
 }
 
 impl Default for Lineage {
@@ -229,7 +244,7 @@ impl Lineage {
                 self.procs.touch(&(host, pid));
                 continue;
             }
-            let info = ProcInfo::from(p);
+            let info = ProcInfo::from(p).into_owned();
             self.procs.replace_with((host, pid), |old| match old {
                 // The same process again (same executable, or one side does not say):
                 // complete what is known.
@@ -243,7 +258,7 @@ impl Lineage {
         }
     }
 
-    pub fn get(&self, host: u32, pid: u32) -> Option<&ProcInfo> {
+    pub fn get(&self, host: u32, pid: u32) -> Option<&ProcInfo<'static>> {
         self.procs.get(&(host, pid))
     }
 }
@@ -287,20 +302,22 @@ pub(crate) struct View<'a> {
     pub ev: &'a EventRef<'a>,
     pub hk: &'a str,
     /// The acting process (for an execution event, the program started).
-    pub proc: Option<ProcInfo>,
+    pub proc: Option<ProcInfo<'a>>,
     /// Its parent, then grandparent... (at most four levels): borrowed from [`Lineage`]
     /// when it knows them as they are.
-    pub ancestors: Vec<Cow<'a, ProcInfo>>,
+    pub ancestors: Vec<Cow<'a, ProcInfo<'a>>>,
     /// Why the acting process is the intruder's, when it or an ancestor is: it descends from
     /// a process that raised a High or Critical alert (see [`Taint`]).
     pub taint: Option<String>,
+    /// The bundle the event was read from, named before its origin's file in evidence.
+    pub bundle: Option<&'a str>,
     ms: Option<i64>,
 }
 
 impl<'a> View<'a> {
     pub fn new(ev: &'a EventRef<'a>, hk: &'a str, host: u32, lineage: &'a Lineage) -> View<'a> {
         let proc = ev.process.as_ref().map(ProcInfo::from);
-        let mut ancestors: Vec<Cow<'a, ProcInfo>> = Vec::new();
+        let mut ancestors: Vec<Cow<'a, ProcInfo<'a>>> = Vec::new();
         let mut next = match &ev.parent {
             Some(p) => {
                 let mut info = ProcInfo::from(p);
@@ -319,8 +336,8 @@ impl<'a> View<'a> {
             && ev.source.table.as_deref() == Some("DeviceProcessEvents")
         {
             ancestors.push(Cow::Owned(ProcInfo {
-                name: Some(base(n).to_string()),
-                exe: n.starts_with('/').then(|| n.to_string()),
+                name: Some(Cow::Owned(base(n).to_string())),
+                exe: n.starts_with('/').then(|| Cow::Owned(n.to_string())),
                 ..ProcInfo::default()
             }));
             next = None;
@@ -351,6 +368,7 @@ impl<'a> View<'a> {
             proc,
             ancestors,
             taint: None,
+            bundle: None,
             ms: millis(&ev.time),
         }
     }
@@ -450,7 +468,7 @@ impl<'a> View<'a> {
     }
 
     /// The acting process and its ancestors, nearest first.
-    pub fn lineage(&self) -> impl Iterator<Item = &ProcInfo> {
+    pub fn lineage(&self) -> impl Iterator<Item = &ProcInfo<'a>> {
         self.proc.iter().chain(self.ancestors.iter().map(|a| &**a))
     }
 
@@ -502,7 +520,7 @@ impl<'a> View<'a> {
         };
         if let Some(p) = &self.proc {
             add("Process", Some(p.label()));
-            add("Command", p.cmd.clone());
+            add("Command", p.cmd.as_deref().map(str::to_string));
         }
         add("Parent", self.parent_label());
         add("Account", self.user().map(str::to_string));
@@ -530,7 +548,13 @@ impl<'a> View<'a> {
             action: ev.action.to_string(),
             source: source_label(ev),
             fields,
-            origin: ev.origin.to_origin(),
+            origin: match self.bundle {
+                Some(b) => dossier_events::Origin {
+                    file: format!("{b}: {}", ev.origin.file),
+                    record: ev.origin.record.to_string(),
+                },
+                None => ev.origin.to_origin(),
+            },
         }
     }
 }
