@@ -131,27 +131,27 @@ fn tokenize(
     out: &mut Vec<Field>,
 ) -> Result<(), String> {
     let end = range.end;
+    // The part as its own slice, so that each scan is one bounded loop.
+    let line = &raw[..end];
     let mut i = range.start;
     loop {
-        while i < end && raw[i] == b' ' {
-            i += 1;
-        }
-        if i >= end {
-            return Ok(());
+        match line[i..].iter().position(|&b| b != b' ') {
+            Some(n) => i += n,
+            None => return Ok(()),
         }
         let ks = i;
-        while i < end && raw[i] != b'=' && raw[i] != b' ' {
-            i += 1;
+        match line[i..].iter().position(|&b| b == b'=' || b == b' ') {
+            Some(n) => i += n,
+            None => return Ok(()),
         }
-        if i >= end || raw[i] == b' ' {
+        if line[i] == b' ' {
             continue;
         }
         let key = ks..i;
         i += 1;
-        if i < end && (raw[i] == b'"' || raw[i] == b'\'') {
-            let q = raw[i];
+        if let Some(&q @ (b'"' | b'\'')) = line.get(i) {
             let vs = i + 1;
-            let Some(len) = memchr::memchr(q, &raw[vs..end]) else {
+            let Some(len) = memchr::memchr(q, &line[vs..]) else {
                 return Err(format!(
                     "unterminated quote in {}=",
                     String::from_utf8_lossy(&raw[key])
@@ -166,9 +166,7 @@ fn tokenize(
             i = vs + len + 1;
         } else {
             let vs = i;
-            while i < end && raw[i] != b' ' {
-                i += 1;
-            }
+            i = memchr::memchr(b' ', &line[vs..]).map_or(end, |n| vs + n);
             out.push(Field {
                 key,
                 val: vs..i,
@@ -307,9 +305,14 @@ impl Record {
     /// The raw value of `key` in `part`, and whether it was quoted.
     pub(crate) fn raw(&self, part: Part, key: &str) -> Option<(&[u8], bool)> {
         let key = key.as_bytes();
+        // Keys are short: compared byte by byte in place, not by a call to memcmp.
         self.fields
             .iter()
-            .find(|f| f.part == part && f.key.len() == key.len() && &self.raw[f.key.clone()] == key)
+            .find(|f| {
+                f.part == part
+                    && f.key.len() == key.len()
+                    && self.raw[f.key.clone()].iter().zip(key).all(|(a, b)| a == b)
+            })
             .map(|f| (&self.raw[f.val.clone()], f.quoted))
     }
 
