@@ -50,7 +50,10 @@ pub(crate) struct Record {
     raw: Vec<u8>,
     rtype: Range<usize>,
     pub id: EventId,
+    /// The fields of the three parts, in this order: outer, enriched, inner.
     fields: Vec<Field>,
+    /// Where the outer and the enriched fields end in `fields`.
+    ends: [usize; 2],
 }
 
 /// auditd's group separator before the enriched fields.
@@ -230,15 +233,18 @@ impl Record {
         self.raw.clear();
         self.raw.extend_from_slice(bytes);
         self.fields.clear();
+        self.ends = [0, 0];
         let raw = &self.raw;
         let fields = &mut self.fields;
         let gs = memchr::memchr(GS, raw);
         let outer_end = gs.unwrap_or(raw.len());
         tokenize(raw, 0..outer_end, Part::Outer, fields).map_err(malformed)?;
+        let outer_fields = fields.len();
         if let Some(g) = gs {
             // The enriched part is auditd's own text; a flaw there loses only translations.
             let _ = tokenize(raw, g + 1..raw.len(), Part::Enriched, fields);
         }
+        let enriched_fields = fields.len();
         let mut node = None;
         let mut rtype = None;
         let mut header = None;
@@ -261,6 +267,7 @@ impl Record {
         if let Some(r) = inner {
             tokenize(raw, r, Part::Inner, fields).map_err(malformed)?;
         }
+        self.ends = [outer_fields, enriched_fields];
         self.rtype = rtype;
         self.id.secs = secs;
         self.id.millis = millis;
@@ -306,14 +313,23 @@ impl Record {
     pub(crate) fn raw(&self, part: Part, key: &str) -> Option<(&[u8], bool)> {
         let key = key.as_bytes();
         // Keys are short: compared byte by byte in place, not by a call to memcmp.
-        self.fields
+        self.part(part)
             .iter()
             .find(|f| {
-                f.part == part
-                    && f.key.len() == key.len()
+                f.key.len() == key.len()
                     && self.raw[f.key.clone()].iter().zip(key).all(|(a, b)| a == b)
             })
             .map(|f| (&self.raw[f.val.clone()], f.quoted))
+    }
+
+    /// The fields of `part`.
+    fn part(&self, part: Part) -> &[Field] {
+        let [outer, enriched] = self.ends;
+        match part {
+            Part::Outer => &self.fields[..outer],
+            Part::Enriched => &self.fields[outer..enriched],
+            Part::Inner => &self.fields[enriched..],
+        }
     }
 
     /// Whether `key` in `part` has a value that is not a placeholder: [`Record::bytes`] is
@@ -350,9 +366,8 @@ impl Record {
 
     /// Every field of `part` in order: key, raw value, quoted.
     pub(crate) fn fields(&self, part: Part) -> impl Iterator<Item = (&[u8], &[u8], bool)> {
-        self.fields
+        self.part(part)
             .iter()
-            .filter(move |f| f.part == part)
             .map(|f| (&self.raw[f.key.clone()], &self.raw[f.val.clone()], f.quoted))
     }
 }
@@ -451,6 +466,7 @@ mod tests {
                         };
                         for p in [Part::Outer, Part::Inner, Part::Enriched] {
                             assert_eq!(all(&f, p), all(&reused, p));
+                            assert!(reused.part(p).iter().all(|x| x.part == p));
                         }
                     }
                     (Err(a), Err(b)) => assert_eq!(a, b),
