@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod borrowed;
+mod json;
 pub use borrowed::{
     Event as EventRef, Fields, Origin as OriginRef, Peer as PeerRef, Process as ProcessRef,
     Source as SourceRef, Text,

@@ -103,6 +103,15 @@ impl EvidenceSink for BundleWriter {
     }
 }
 
+/// Chunks of a streaming copy waiting for the hashing thread at most.
+const HASH_QUEUE: usize = 4;
+
+/// The hashing thread of a streaming copy: chunks to it, and their buffers back.
+struct Chunks<'a> {
+    to_hash: std::sync::mpsc::SyncSender<Vec<u8>>,
+    spent: &'a std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
 /// The rest of a streaming copy: the file, how much is read, the limit, the observer.
 struct Rest<'a, 'o> {
     f: &'a mut dyn FileReader,
@@ -326,8 +335,46 @@ impl BundleWriter {
             }
         }
         drop(data);
-        let mut chunk = vec![0u8; self.chunk];
+        // The rest is hashed on a thread of its own while this one shows each chunk to the
+        // observer and compresses it: the same bytes in the same order, so the same hash,
+        // and the SHA-256 off the thread that compresses.
+        let (to_hash, hashing) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let (spent_tx, spent) = std::sync::mpsc::channel::<Vec<u8>>();
+        let mut hash = std::mem::take(&mut read.hash);
+        std::thread::scope(|scope| {
+            let hasher = scope.spawn(move || {
+                for c in hashing {
+                    hash.update(&c);
+                    let _ = spent_tx.send(c);
+                }
+                hash
+            });
+            let chunks = Chunks {
+                to_hash,
+                spent: &spent,
+            };
+            let r = self.stream_chunks(f, read, limit, observer, chunks);
+            read.hash = hasher
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            r
+        })
+    }
+
+    /// The reading loop of [`BundleWriter::stream_rest`]: reads `f` to `limit` a chunk at a
+    /// time, each shown to `observer`, written into the current member and handed to the
+    /// hashing thread (which hands the buffer back).
+    fn stream_chunks<'o>(
+        &mut self,
+        f: &mut dyn FileReader,
+        read: &mut Reading,
+        limit: u64,
+        mut observer: Option<&mut (dyn CopyObserver + 'o)>,
+        chunks: Chunks<'_>,
+    ) -> Result<(), CopyError> {
         while read.total < limit {
+            let mut chunk = chunks.spent.try_recv().unwrap_or_default();
+            chunk.resize(self.chunk, 0);
             let want = (limit - read.total).min(chunk.len() as u64) as usize;
             match f.read(&mut chunk[..want]) {
                 Ok(0) => {
@@ -335,13 +382,15 @@ impl BundleWriter {
                     break;
                 }
                 Ok(n) => {
-                    self.feed(observer.as_deref_mut(), &chunk[..n]);
-                    read.hash.update(&chunk[..n]);
+                    chunk.truncate(n);
+                    self.feed(observer.as_deref_mut(), &chunk);
                     read.total += n as u64;
                     let zip = self.zip().map_err(CopyError::Sink)?;
-                    if let Err(e) = zip.write_all(&chunk[..n]) {
+                    if let Err(e) = zip.write_all(&chunk) {
                         return Err(CopyError::Sink(self.fail(e)));
                     }
+                    // The hasher ends only when this sender is dropped.
+                    let _ = chunks.to_hash.send(chunk);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {

@@ -138,16 +138,9 @@ struct Parsed {
 struct Skips {
     by_class: BTreeMap<&'static str, SkipClass>,
     listed: Vec<ParseIssue>,
-    /// Why an event could not be turned into JSON (never expected), the first time.
-    unserializable: Option<String>,
 }
 
 impl Skips {
-    fn unserializable(&mut self, why: String) {
-        self.unserializable
-            .get_or_insert_with(|| format!("an event could not be recorded: {why}"));
-    }
-
     fn add(&mut self, i: ParseIssue) {
         let class = self.by_class.entry(i.kind.name()).or_default();
         class.count += 1;
@@ -340,10 +333,7 @@ impl ImportCollector {
                     );
                     Some((Ok(c), Some((parsed, Some(why)))))
                 }
-                Ok(c) => {
-                    let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
-                    Some((Ok(c), Some((parsed, emit_error))))
-                }
+                Ok(c) => Some((Ok(c), Some((parsed, emit_error)))),
                 Err(e) => Some((Err(e), None)),
             }
         })
@@ -380,7 +370,6 @@ impl ImportCollector {
             let parsed = worker
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            let emit_error = emit_error.or_else(|| parsed.skips.unserializable.clone());
             (parsed, emit_error)
         })
     }
@@ -407,14 +396,9 @@ impl ImportCollector {
             &mut counts,
             &mut |r| match r {
                 Ok(ev) => {
-                    let start = batch.len();
-                    match serde_json::to_writer(&mut batch, &ev) {
-                        Ok(()) => batch.push(b'\n'),
-                        Err(e) => {
-                            batch.truncate(start);
-                            skips.unserializable(e.to_string());
-                        }
-                    }
+                    // The bytes of `serde_json::to_writer(&ev)`, written directly.
+                    ev.write_json(&mut batch);
+                    batch.push(b'\n');
                     if batch.len() >= BATCH_BYTES {
                         let next = back_rx.try_recv().unwrap_or_else(|_| new_batch());
                         // The receiver drains until the end: a send fails only if it is

@@ -91,7 +91,13 @@ pub(super) fn record_batch(
     if error.is_some() {
         return;
     }
-    for line in batch.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', batch).chain(std::iter::once(batch.len())) {
+        let line = &batch[start..end];
+        start = end + 1;
+        if line.is_empty() {
+            continue;
+        }
         if let Err(e) = records(collector, line) {
             *error = Some(format!("events not all recorded: {e}"));
             return;
@@ -203,6 +209,27 @@ mod tests {
         assert_eq!(recorded.len(), 2000);
         assert!(recorded.iter().all(|l| l == b"{\"n\":100}"));
         assert!(t.error.is_none());
+    }
+
+    #[test]
+    fn a_batch_is_recorded_line_by_line_without_its_empty_lines() {
+        for (batch, want) in [
+            (&b""[..], vec![]),
+            (b"\n\n", vec![]),
+            (b"{}", vec![&b"{}"[..]]),
+            (b"{\"a\":1}\n{}\n", vec![b"{\"a\":1}", b"{}"]),
+            (b"\n{}\n\n{\"b\":2}", vec![b"{}", b"{\"b\":2}"]),
+        ] {
+            let mut got = Vec::new();
+            let mut error = None;
+            record_batch(batch, "events", &mut error, &mut |c, l| {
+                assert_eq!(c, "events");
+                got.push(l.to_vec());
+                Ok(())
+            });
+            assert!(error.is_none());
+            assert_eq!(got, want.iter().map(|l| l.to_vec()).collect::<Vec<_>>());
+        }
     }
 
     #[test]

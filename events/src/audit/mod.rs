@@ -89,11 +89,22 @@ fn looks_like_record(line: &[u8]) -> bool {
 
 /// An event being assembled.
 struct Open {
-    id: EventId,
+    /// Its records, in file order: never empty (the first names the event: [`Open::id`]).
     records: Vec<Record>,
     last: u64,
     bytes: usize,
 }
+
+impl Open {
+    fn id(&self) -> &EventId {
+        &self.records[0].id
+    }
+}
+
+/// Spent records kept for reuse at most, and the largest kept (bytes of buffers): a record
+/// parsed into a spent one costs no allocation.
+const SPARE_RECORDS: usize = 256;
+const SPARE_RECORD_BYTES: usize = 64 << 10;
 
 /// Record types that are a whole event on their own (user-space messages).
 fn standalone(rtype: &str) -> bool {
@@ -112,14 +123,35 @@ struct Joiner<'a, 'o> {
     /// Bytes of records in `open`.
     bytes: usize,
     out: Sink<'o>,
+    /// Spent records and record lists, for reuse.
+    spare: Vec<Record>,
+    spare_lists: Vec<Vec<Record>>,
 }
 
 impl Joiner<'_, '_> {
-    fn emit(&mut self, o: Open) {
+    fn emit(&mut self, mut o: Open) {
         self.bytes -= o.bytes;
         let r: Result<Event, ParseIssue> =
             normalize::event(self.file, &o.records, o.last, self.options.host.as_deref());
         (self.out)(r);
+        for rec in o.records.drain(..) {
+            self.spend(rec);
+        }
+        if self.spare_lists.len() < WINDOW {
+            self.spare_lists.push(o.records);
+        }
+    }
+
+    /// A record for the next line: a spent one when there is one.
+    fn fresh(&mut self) -> Record {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Keeps a record no longer needed for reuse, unless enough are kept or it is big.
+    fn spend(&mut self, rec: Record) {
+        if self.spare.len() < SPARE_RECORDS && rec.capacity() <= SPARE_RECORD_BYTES {
+            self.spare.push(rec);
+        }
     }
 
     fn issue(&mut self, line: u64, kind: Skip, reason: String) {
@@ -136,7 +168,7 @@ impl Joiner<'_, '_> {
     fn flush_stale(&mut self, rec: &Record) {
         while let Some(i) = self.open.iter().position(|o| {
             o.last + STALE_LINES < rec.line
-                || o.id.node == rec.id.node && rec.id.serial > o.id.serial + STALE_SERIALS
+                || o.id().node == rec.id.node && rec.id.serial > o.id().serial + STALE_SERIALS
         }) {
             if let Some(o) = self.open.remove(i) {
                 self.emit(o);
@@ -147,15 +179,16 @@ impl Joiner<'_, '_> {
     fn add(&mut self, rec: Record) {
         self.flush_stale(&rec);
         let line = rec.line;
-        let rtype_ends = rec.rtype() == "EOE";
+        let rtype_ends = rec.rtype_is("EOE");
         let alone = standalone(rec.rtype());
-        let at = match self.open.iter().rposition(|o| o.id == rec.id) {
+        let at = match self.open.iter().rposition(|o| *o.id() == rec.id) {
             Some(i) => {
                 let o = &mut self.open[i];
                 o.last = line;
                 if !rtype_ends {
                     if o.bytes + rec.size() > MAX_EVENT_BYTES {
-                        let serial = o.id.serial;
+                        let serial = o.id().serial;
+                        self.spend(rec);
                         self.issue(
                             line,
                             Skip::EventTooBig,
@@ -168,19 +201,24 @@ impl Joiner<'_, '_> {
                     o.bytes += rec.size();
                     self.bytes += rec.size();
                     o.records.push(rec);
+                } else {
+                    self.spend(rec);
                 }
                 i
             }
             None => {
                 if rtype_ends {
                     // An EOE whose records were flushed already (or never came): nothing to add.
+                    self.spend(rec);
                     return;
                 }
                 self.bytes += rec.size();
+                let mut records = self.spare_lists.pop().unwrap_or_default();
+                let bytes = rec.size();
+                records.push(rec);
                 self.open.push_back(Open {
-                    id: rec.id.clone(),
-                    bytes: rec.size(),
-                    records: vec![rec],
+                    bytes,
+                    records,
                     last: line,
                 });
                 self.open.len() - 1
@@ -232,6 +270,8 @@ pub(crate) fn read(
         open: VecDeque::new(),
         bytes: 0,
         out,
+        spare: Vec::new(),
+        spare_lists: Vec::new(),
     };
     loop {
         let next = lines.next_line().map_err(|source| Error::Read {
@@ -258,9 +298,13 @@ pub(crate) fn read(
             Line::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
             Line::Text(t) => {
                 *records += 1;
-                match Record::parse(n, t) {
-                    Ok(rec) => joiner.add(rec),
-                    Err((kind, reason)) => joiner.issue(n, kind, reason),
+                let mut rec = joiner.fresh();
+                match rec.parse_into(n, t) {
+                    Ok(()) => joiner.add(rec),
+                    Err((kind, reason)) => {
+                        joiner.spend(rec);
+                        joiner.issue(n, kind, reason);
+                    }
                 }
             }
         }

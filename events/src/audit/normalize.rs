@@ -24,6 +24,7 @@
 use super::record::{Part, Record, hex};
 use super::syscalls::{SockAddr, arch_name, sockaddr, syscall_name};
 use crate::{Event, Format, Origin, ParseIssue, Peer, Process, Skip, Source};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The normalized event of `records` (one event's records, in file order; not empty), whose
@@ -35,17 +36,17 @@ pub(crate) fn event(
     host: Option<&str>,
 ) -> Result<Event, ParseIssue> {
     let first = &records[0];
-    let lines = {
+    let record = {
         let (a, b) = records
             .iter()
             .fold((u64::MAX, last), |(a, b), r| (a.min(r.line), b.max(r.line)));
+        let serial = first.id.serial;
         if a == b {
-            format!("line {a}")
+            format!("line {a}, serial {serial}")
         } else {
-            format!("lines {a}-{b}")
+            format!("lines {a}-{b}, serial {serial}")
         }
     };
-    let record = format!("{lines}, serial {}", first.id.serial);
     let issue = |reason: String| ParseIssue {
         file: file.to_string(),
         record: record.clone(),
@@ -57,15 +58,15 @@ pub(crate) fn event(
         .millis
         .checked_mul(1_000_000)
         .filter(|n| *n < 1_000_000_000);
-    let stamp = format!("time {}.{:03}", first.id.secs, first.id.millis);
+    let stamp = || format!("time {}.{:03}", first.id.secs, first.id.millis);
     let time = nanos
         .and_then(|n| chrono::DateTime::from_timestamp(first.id.secs, n))
-        .ok_or_else(|| issue(format!("{stamp} out of range")))?;
+        .ok_or_else(|| issue(format!("{} out of range", stamp())))?;
     if let Some(why) = crate::absurd_year(chrono::Datelike::year(&time)) {
-        return Err(issue(format!("{stamp}: {why}")));
+        return Err(issue(format!("{}: {why}", stamp())));
     }
-    let time = time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let syscall = records.iter().find(|r| r.rtype() == "SYSCALL");
+    let time = rfc3339_millis(&time.naive_utc());
+    let syscall = records.iter().find(|r| r.rtype_is("SYSCALL"));
     let lead = syscall.unwrap_or(first);
     let mut ev = Event {
         time,
@@ -101,18 +102,49 @@ pub(crate) fn event(
     }
     apply_execve(&mut ev, records);
     for r in records {
-        match r.rtype() {
-            "CWD" => {
-                if let Some(cwd) = kept(r, Part::Outer, "cwd", &mut ev.fields) {
-                    ev.fields.insert("cwd".into(), cwd);
-                }
+        if r.rtype_is("CWD") {
+            if let Some(cwd) = kept(r, Part::Outer, "cwd", &mut ev.fields) {
+                ev.fields.insert("cwd".into(), cwd);
             }
-            "SOCKADDR" => apply_sockaddr(&mut ev, r),
-            _ => {}
+        } else if r.rtype_is("SOCKADDR") {
+            apply_sockaddr(&mut ev, r);
         }
     }
     apply_path(&mut ev, records);
     Ok(ev)
+}
+
+/// `time` as RFC 3339 in UTC with milliseconds (`2025-08-21T04:18:55.123Z`), as chrono's
+/// `to_rfc3339_opts(SecondsFormat::Millis, true)` writes it, for a year of four digits (any
+/// year of [`crate::YEARS`]).
+fn rfc3339_millis(time: &chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    fn two(s: &mut String, n: u32) {
+        s.push(char::from(b'0' + (n / 10 % 10) as u8));
+        s.push(char::from(b'0' + (n % 10) as u8));
+    }
+    let mut s = String::with_capacity(24);
+    let year = time.year();
+    debug_assert!((1000..=9999).contains(&year));
+    let year = year.unsigned_abs();
+    two(&mut s, year / 100);
+    two(&mut s, year % 100);
+    s.push('-');
+    two(&mut s, time.month());
+    s.push('-');
+    two(&mut s, time.day());
+    s.push('T');
+    two(&mut s, time.hour());
+    s.push(':');
+    two(&mut s, time.minute());
+    s.push(':');
+    two(&mut s, time.second());
+    s.push('.');
+    let millis = time.nanosecond() / 1_000_000;
+    s.push(char::from(b'0' + (millis / 100) as u8));
+    two(&mut s, millis % 100);
+    s.push('Z');
+    s
 }
 
 /// An account: auditd's translation (`enriched`) unless `unset`, else `uid=N` unless N is
@@ -138,14 +170,17 @@ fn kept(
     key: &str,
     fields: &mut BTreeMap<String, String>,
 ) -> Option<String> {
-    match String::from_utf8(r.bytes(part, key)?) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let b = e.into_bytes();
-            fields.insert(format!("{key}_hex"), hex(&b));
-            Some(String::from_utf8_lossy(&b).into_owned())
-        }
-    }
+    let mut lossy = |b: &[u8]| {
+        fields.insert(format!("{key}_hex"), hex(b));
+        String::from_utf8_lossy(b).into_owned()
+    };
+    Some(match r.bytes(part, key)? {
+        Cow::Borrowed(b) => match std::str::from_utf8(b) {
+            Ok(t) => t.to_string(),
+            Err(_) => lossy(b),
+        },
+        Cow::Owned(v) => String::from_utf8(v).unwrap_or_else(|e| lossy(e.as_bytes())),
+    })
 }
 
 fn basename(path: &str) -> String {
@@ -281,7 +316,7 @@ fn apply_execve(ev: &mut Event, records: &[Record]) {
     let mut args: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
     let mut argc = None;
     let mut any = false;
-    for r in records.iter().filter(|r| r.rtype() == "EXECVE") {
+    for r in records.iter().filter(|r| r.rtype_is("EXECVE")) {
         any = true;
         for (k, v, quoted) in r.fields(Part::Outer) {
             if k == b"argc" {
@@ -302,8 +337,8 @@ fn apply_execve(ev: &mut Event, records: &[Record]) {
             };
             let slot = args.entry(n).or_default();
             match &rest[digits..] {
-                [] => *slot = super::record::decode(k, v, quoted),
-                [b'[', .., b']'] => slot.extend(super::record::decode(k, v, quoted)),
+                [] => *slot = super::record::decode(k, v, quoted).into_owned(),
+                [b'[', .., b']'] => slot.extend_from_slice(&super::record::decode(k, v, quoted)),
                 _ => {} // aN_len: the pieces follow.
             }
         }
@@ -318,8 +353,9 @@ fn apply_execve(ev: &mut Event, records: &[Record]) {
     }
     let title = records
         .iter()
-        .find(|r| r.rtype() == "PROCTITLE")
-        .and_then(|r| r.bytes(Part::Outer, "proctitle"));
+        .find(|r| r.rtype_is("PROCTITLE"))
+        .and_then(|r| r.bytes(Part::Outer, "proctitle"))
+        .map(Cow::into_owned);
     if let Some(mut t) = title {
         while t.last() == Some(&0) {
             t.pop();
@@ -334,19 +370,18 @@ fn apply_execve(ev: &mut Event, records: &[Record]) {
 }
 
 fn apply_path(ev: &mut Event, records: &[Record]) {
-    let paths: Vec<&Record> = records.iter().filter(|r| r.rtype() == "PATH").collect();
-    let nametype = |r: &Record| r.text(Part::Outer, "nametype");
-    let chosen = paths
-        .iter()
+    let paths = || records.iter().filter(|r| r.rtype_is("PATH"));
+    // `nametype` is never hex-encoded: its text is its raw value (a placeholder is none of
+    // these).
+    fn nametype(r: &Record) -> Option<&[u8]> {
+        r.raw(Part::Outer, "nametype").map(|(v, _)| v)
+    }
+    let chosen = paths()
         .find(|r| {
-            matches!(nametype(r).as_deref(), Some("NORMAL" | "CREATE" | "DELETE"))
-                && r.bytes(Part::Outer, "name").is_some()
+            matches!(nametype(r), Some(b"NORMAL" | b"CREATE" | b"DELETE"))
+                && r.has(Part::Outer, "name")
         })
-        .or_else(|| {
-            paths
-                .iter()
-                .find(|r| r.bytes(Part::Outer, "name").is_some())
-        });
+        .or_else(|| paths().find(|r| r.has(Part::Outer, "name")));
     let Some(p) = chosen else { return };
     ev.file = kept(p, Part::Outer, "name", &mut ev.fields);
     for k in ["nametype", "inode", "mode"] {
@@ -382,5 +417,30 @@ fn apply_sockaddr(ev: &mut Event, r: &Record) {
             ev.fields.insert("sockaddr_path".into(), path);
         }
         SockAddr::Other(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_is_written_as_chrono_writes_it() {
+        let secs = [
+            631_152_000,   // 1990-01-01
+            951_782_400,   // 2000-02-29
+            1_700_000_000, // 2023-11-14T22:13:20
+            1_763_596_800,
+            7_258_118_399, // 2199-12-31T23:59:59
+        ];
+        for s in secs {
+            for millis in [0u32, 1, 9, 10, 99, 100, 123, 999] {
+                let t = chrono::DateTime::from_timestamp(s, millis * 1_000_000).unwrap();
+                assert_eq!(
+                    rfc3339_millis(&t.naive_utc()),
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                );
+            }
+        }
     }
 }

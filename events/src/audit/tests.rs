@@ -318,6 +318,8 @@ fn memory_stays_bounded_when_events_never_end() {
         open: VecDeque::new(),
         bytes: 0,
         out: &mut sink,
+        spare: Vec::new(),
+        spare_lists: Vec::new(),
     };
     for (i, line) in log
         .split(|&b| b == b'\n')
