@@ -487,10 +487,12 @@ fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64
     // is what the loop decides, without counting.
     let (skip, limits) = (w.skip.clone(), w.depth_limits.clone());
     let enters = move |dir: &Path, e: &DirEntry| {
+        if e.kind != Some(FileKind::Dir) {
+            return false;
+        }
         let path = dir.join(&e.name);
         let text = ptext(&path);
-        e.kind == Some(FileKind::Dir)
-            && !NEVER.contains(&text.as_str())
+        !NEVER.contains(&text.as_str())
             && !skip.contains(&text)
             && !text.ends_with("/.local/share/containers")
             && !limits.iter().any(|(tree, limit)| {

@@ -242,13 +242,9 @@ impl Host for SshHost {
         lists
             .into_iter()
             .zip(paths)
-            .map(|(r, path)| {
-                r.map(|v| {
-                    self.listed().note(path, &v);
-                    entries(v)
-                })
-                .map_err(|e| client_error(e, path, "readdir"))
-            })
+            // Not kept for `lstat` (see `listed`): a batch is a walk's, which looks at few
+            // entries again, and keeping its thousands of names cost more than it saved.
+            .map(|(r, path)| r.map(entries).map_err(|e| client_error(e, path, "readdir")))
             .collect()
     }
 

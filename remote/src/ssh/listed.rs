@@ -13,6 +13,9 @@
 //! asked then. A `stat` differs from an `lstat` only when the last component is a symlink, so
 //! a listed entry that is not one answers `stat` too.
 //!
+//! Only single listings (`read_dir`) are kept: a batch (`read_dirs`) is a walk's, which looks
+//! at few of its entries again.
+//!
 //! What is kept and when it is used, conservatively:
 //! - only listings from a server that says it is OpenSSH (its SSH banner), and only entries
 //!   whose attributes have all four groups (size, owner, permissions, times), as OpenSSH's do;
