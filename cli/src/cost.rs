@@ -180,6 +180,11 @@ impl<H: Host + ?Sized> Host for Counting<'_, H> {
         self.inner.stat(path)
     }
 
+    fn lstat_many(&self, paths: &[PathBuf]) -> Vec<Result<FileMeta, HostError>> {
+        add(&self.counts.stats, paths.len() as u64);
+        self.inner.lstat_many(paths)
+    }
+
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
         add(&self.counts.stats, 1);
         self.inner.read_link(path)

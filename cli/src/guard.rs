@@ -432,6 +432,9 @@ impl Host for CheckedHost<'_> {
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
         self.host.stat(path)
     }
+    fn lstat_many(&self, paths: &[PathBuf]) -> Vec<Result<FileMeta, HostError>> {
+        self.host.lstat_many(paths)
+    }
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError> {
         self.host.read_link(path)
     }

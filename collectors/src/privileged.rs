@@ -20,9 +20,9 @@
 //! an issue.
 
 use crate::shared::filedigest::{DigestCache, FileId, digests, md5_wanted};
-use crate::util::{ByteSize, ListAhead, ptext};
+use crate::util::{ByteSize, Enters, ListAhead, ptext};
 use dossier_plugin_api::collect::{CollectError, IssueKind};
-use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::host::{DirEntry, FileKind, HostKind};
 use dossier_plugin_api::records::{FileCapabilities, PrivilegedFileRecord, Record};
 use dossier_plugin_api::{CollectContext, Collector, CollectorInfo, FileMeta, HostErrorKind};
 use serde::Deserialize;
@@ -482,12 +482,32 @@ impl Shells {
 fn walk(ctx: &mut CollectContext<'_>, w: &mut Walk, root: &Path, dev: Option<u64>) {
     let mut stack = vec![root.to_path_buf()];
     let mut ahead = ListAhead::default();
+    // Without device numbers (SFTP) a directory is entered on its listing alone (see below),
+    // so the directories below a batch can be listed ahead of their turn: what `enters` says
+    // is what the loop decides, without counting.
+    let (skip, limits) = (w.skip.clone(), w.depth_limits.clone());
+    let enters = move |dir: &Path, e: &DirEntry| {
+        if e.kind != Some(FileKind::Dir) {
+            return false;
+        }
+        let path = dir.join(&e.name);
+        let text = ptext(&path);
+        !NEVER.contains(&text.as_str())
+            && !skip.contains(&text)
+            && !text.ends_with("/.local/share/containers")
+            && !limits.iter().any(|(tree, limit)| {
+                path.strip_prefix(tree)
+                    .is_ok_and(|rest| rest.components().count() > *limit)
+            })
+    };
+    let deep = dev.is_none() && ctx.host().info().kind == HostKind::Ssh;
     while let Some(dir) = stack.pop() {
         if ctx.host_lost().is_some() {
             return;
         }
         // Listed with the next directories the walk enters (the top of the stack).
-        let Some(entries) = ahead.list(ctx, &dir, &stack) else {
+        let enters: Option<Enters<'_>> = if deep { Some(&enters) } else { None };
+        let Some(entries) = ahead.list_deep(ctx, &dir, &stack, enters) else {
             continue;
         };
         for e in entries {

@@ -24,6 +24,9 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+mod ahead;
+use ahead::Ahead;
+
 /// The `proc` collector.
 pub struct ProcCollector;
 
@@ -123,15 +126,22 @@ impl Collector for ProcCollector {
             frozen: HashMap::new(),
         };
         let mut vanished = 0usize;
-        for pid in pids {
-            if let Some(lost) = ctx.host_lost() {
-                let msg = format!("host lost ({lost}); remaining processes not collected");
-                ctx.issue("/proc", IssueKind::Incomplete, msg);
-                break;
-            }
-            match process(ctx, pid, boot, &accounts, &mut state) {
-                Some(rec) => ctx.emit(&Record::Process(rec))?,
-                None => vanished += 1,
+        'pids: for chunk in pids.chunks(ahead::PIDS) {
+            // The files of the next few processes asked for together (see `ahead`).
+            let mut ahead = match ctx.host_lost() {
+                Some(_) => Ahead::default(),
+                None => Ahead::fetch(ctx.host(), chunk),
+            };
+            for &pid in chunk {
+                if let Some(lost) = ctx.host_lost() {
+                    let msg = format!("host lost ({lost}); remaining processes not collected");
+                    ctx.issue("/proc", IssueKind::Incomplete, msg);
+                    break 'pids;
+                }
+                match process(ctx, pid, boot, &accounts, &mut state, &mut ahead) {
+                    Some(rec) => ctx.emit(&Record::Process(rec))?,
+                    None => vanished += 1,
+                }
             }
         }
         if state.fd_denied > 0 {
@@ -191,12 +201,14 @@ fn process(
     boot: Option<Timestamp>,
     accounts: &Accounts,
     st: &mut ExeState,
+    ahead: &mut Ahead,
 ) -> Option<ProcessRecord> {
     let mut files = ProcFiles {
         dir: PathBuf::from(format!("/proc/{pid}")),
         exited: false,
+        ahead,
     };
-    let (mut rec, parsed) = stat_record(ctx, &files.dir, pid, boot, st)?;
+    let (mut rec, parsed) = stat_record(ctx, &mut files, pid, boot, st)?;
     if !parsed {
         return Some(rec);
     }
@@ -223,12 +235,14 @@ fn process(
 
 /// The files of one `/proc/PID` directory, and whether the process was seen exiting while
 /// they were read.
-struct ProcFiles {
+struct ProcFiles<'x> {
     dir: PathBuf,
     exited: bool,
+    /// What was read ahead for this process and its neighbours.
+    ahead: &'x mut Ahead,
 }
 
-impl ProcFiles {
+impl ProcFiles<'_> {
     /// Reads and stores a small file of the process (its source added to `rec`).
     fn read_small(
         &mut self,
@@ -237,7 +251,7 @@ impl ProcFiles {
         rec: &mut ProcessRecord,
     ) -> Option<Vec<u8>> {
         let p = self.dir.join(name);
-        match ctx.host().read(&p, SMALL) {
+        match self.ahead.read_file(ctx.host(), &p, SMALL) {
             Ok(r) => {
                 let c = ctx.store_read(&p, r)?;
                 rec.sources.push(c.source_ref(&p));
@@ -259,13 +273,14 @@ impl ProcFiles {
 /// `None` when the process is gone or `stat` unreadable.
 fn stat_record(
     ctx: &mut CollectContext<'_>,
-    dir: &Path,
+    files: &mut ProcFiles<'_>,
     pid: u32,
     boot: Option<Timestamp>,
     st: &ExeState,
 ) -> Option<(ProcessRecord, bool)> {
+    let dir = files.dir.as_path();
     let stat_path = dir.join("stat");
-    let stat = match ctx.host().read(&stat_path, SMALL) {
+    let stat = match files.ahead.read_file(ctx.host(), &stat_path, SMALL) {
         Ok(r) => r,
         Err(e) if e.is_not_found() => {
             ctx.issue(
@@ -315,7 +330,7 @@ fn stat_record(
 /// and its executable.
 fn user_process(
     ctx: &mut CollectContext<'_>,
-    files: &mut ProcFiles,
+    files: &mut ProcFiles<'_>,
     rec: &mut ProcessRecord,
     st: &mut ExeState,
 ) {
@@ -327,17 +342,15 @@ fn user_process(
         rec.frozen = frozen(ctx, &d, rec, st);
     }
     // environ: only the LD_* keys are kept; the bytes are never stored.
-    match ctx.host().read(&files.dir.join("environ"), 1 << 20) {
+    let environ = files.dir.join("environ");
+    match files.ahead.read_file(ctx.host(), &environ, ahead::ENVIRON) {
         Ok(r) => (rec.ld_preload, rec.ld_library_path, rec.ld_audit) = parse_environ_ld(&r.data),
         Err(e) if e.is_not_found() => files.exited = true,
         Err(e) => ctx.host_error(&e),
     }
     // Every link of the process asked for at once (over SSH, one round trip), then taken
     // in order.
-    let mut links = ctx
-        .host()
-        .read_links(&LINKS.map(|l| files.dir.join(l)))
-        .into_iter();
+    let mut links = files.ahead.links_of(ctx.host(), &files.dir).into_iter();
     let stdio = stdio(ctx, links.by_ref().take(3), st);
     if stdio.iter().any(|t| !t.is_empty()) {
         rec.stdio = stdio;

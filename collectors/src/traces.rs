@@ -19,7 +19,7 @@ use dossier_plugin_api::records::{
     HistoryFileRecord, LastlogRecord, LogFileRecord, Record, SourceRef,
 };
 use dossier_plugin_api::{CollectContext, Collector, CollectorInfo, Timestamp};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The `traces` collector.
 pub struct TracesCollector;
@@ -107,22 +107,35 @@ impl Collector for TracesCollector {
 
     fn collect(&self, ctx: &mut CollectContext<'_>) -> Result<(), CollectError> {
         let accounts = Accounts::load(ctx);
-        for (home, user) in accounts.homes() {
-            for f in HISTORY_FILES {
-                let path = Path::new(&home).join(f);
-                let Some(meta) = ctx.lstat(&path) else {
-                    continue;
-                };
-                let link_target = (meta.kind == FileKind::Symlink)
-                    .then(|| ctx.read_link(&path).map(|t| ptext(&t)))
-                    .flatten();
-                ctx.emit(&Record::HistoryFile(HistoryFileRecord {
-                    user: user.clone(),
-                    path: ptext(&path),
-                    meta,
-                    link_target,
-                }))?;
-            }
+        // Every history file of every account asked for together (over SSH, one batch of
+        // requests), then taken in order: failures are recorded where `lstat` would have.
+        let files: Vec<(String, PathBuf)> = accounts
+            .homes()
+            .into_iter()
+            .flat_map(|(home, user)| {
+                HISTORY_FILES
+                    .iter()
+                    .map(move |f| (user.clone(), Path::new(&home).join(f)))
+            })
+            .collect();
+        let paths: Vec<PathBuf> = files.iter().map(|(_, p)| p.clone()).collect();
+        let metas = match ctx.host_lost() {
+            Some(_) => Vec::new(),
+            None => ctx.host().lstat_many(&paths),
+        };
+        for ((user, path), meta) in files.into_iter().zip(metas) {
+            let Some(meta) = ctx.lstat_outcome(&path, meta) else {
+                continue;
+            };
+            let link_target = (meta.kind == FileKind::Symlink)
+                .then(|| ctx.read_link(&path).map(|t| ptext(&t)))
+                .flatten();
+            ctx.emit(&Record::HistoryFile(HistoryFileRecord {
+                user,
+                path: ptext(&path),
+                meta,
+                link_target,
+            }))?;
         }
         let logdir = Path::new("/var/log");
         let names: Vec<String> = ctx

@@ -156,11 +156,31 @@ impl Accounts {
 /// directory).
 const LIST_BATCH: usize = 32;
 
+/// Directories listed together in one wave of a deep read-ahead, at most (two READDIRs of
+/// each in flight stay within the SFTP client's 128 outstanding requests).
+const WAVE: usize = 48;
+/// Listings waiting for their turn, at most.
+const AHEAD_MAX: usize = 512;
+/// Entries of the listings waiting for their turn beyond which a deep read-ahead stops (the
+/// bound of its memory: about 100 bytes each).
+const AHEAD_ENTRIES: usize = 4096;
+
 /// Listings of a directory walk made ahead of their turn, in batches.
 #[derive(Default)]
 pub struct ListAhead {
     ahead: HashMap<PathBuf, Result<Vec<DirEntry>, HostError>>,
+    /// Entries in `ahead`.
+    held: usize,
 }
+
+/// Entries of a listing (none for a failure).
+fn entries_of(l: &Result<Vec<DirEntry>, HostError>) -> usize {
+    l.as_ref().map_or(0, Vec::len)
+}
+
+/// Which entry of a listed directory the walk will enter next (a directory), as the walk
+/// itself decides it, for [`ListAhead::list_deep`].
+pub type Enters<'a> = &'a dyn Fn(&Path, &DirEntry) -> bool;
 
 impl ListAhead {
     /// The listing of `dir`, sorted by name, as [`CollectContext::list_dir`] gives it (a
@@ -174,11 +194,32 @@ impl ListAhead {
         dir: &Path,
         next: &[PathBuf],
     ) -> Option<Vec<DirEntry>> {
+        self.list_deep(ctx, dir, next, None)
+    }
+
+    /// [`ListAhead::list`], and when a batch is listed, with `enters` (which entries the walk
+    /// will enter), the directories it will enter below the batch are listed too, wave after
+    /// wave (each wave one batch of requests), while fewer than [`AHEAD_MAX`] listings and
+    /// [`AHEAD_ENTRIES`] entries wait:
+    /// a walk whose directories hold one or two subdirectories each then costs a batch per
+    /// wave instead of one per directory. A listing made ahead for a directory the walk does
+    /// not enter after all is dropped unused; failures are recorded only when their turn
+    /// comes, so the walk records what it records without reading ahead.
+    pub fn list_deep(
+        &mut self,
+        ctx: &mut CollectContext<'_>,
+        dir: &Path,
+        next: &[PathBuf],
+        enters: Option<Enters<'_>>,
+    ) -> Option<Vec<DirEntry>> {
         if ctx.host_lost().is_some() {
             return None;
         }
         let listing = match self.ahead.remove(dir) {
-            Some(l) => l,
+            Some(l) => {
+                self.held -= entries_of(&l);
+                l
+            }
             None => {
                 let mut batch = vec![dir.to_path_buf()];
                 batch.extend(
@@ -190,7 +231,16 @@ impl ListAhead {
                 );
                 let mut lists = ctx.host().read_dirs(&batch).into_iter();
                 let first = lists.next()?;
-                self.ahead.extend(batch.into_iter().skip(1).zip(lists));
+                if let Some(enters) = enters {
+                    let mut below = subdirs(dir, &first, enters);
+                    for (d, l) in batch.iter().skip(1).zip(lists.as_slice()) {
+                        below.extend(subdirs(d, l, enters));
+                    }
+                    self.keep(batch.into_iter().skip(1).zip(lists));
+                    self.waves(ctx, below, enters);
+                } else {
+                    self.keep(batch.into_iter().skip(1).zip(lists));
+                }
                 first
             }
         };
@@ -206,6 +256,55 @@ impl ListAhead {
             }
         }
     }
+}
+
+impl ListAhead {
+    /// Lists `todo` (directories the walk will enter) and what it will enter below them, a
+    /// wave at a time, while fewer than [`AHEAD_MAX`] listings wait.
+    /// Keeps listings made ahead until their turn.
+    fn keep(&mut self, lists: impl Iterator<Item = (PathBuf, Result<Vec<DirEntry>, HostError>)>) {
+        for (d, l) in lists {
+            self.held += entries_of(&l);
+            if let Some(old) = self.ahead.insert(d, l) {
+                self.held -= entries_of(&old);
+            }
+        }
+    }
+
+    fn waves(&mut self, ctx: &mut CollectContext<'_>, mut todo: Vec<PathBuf>, enters: Enters<'_>) {
+        while !todo.is_empty()
+            && self.ahead.len() < AHEAD_MAX
+            && self.held < AHEAD_ENTRIES
+            && ctx.host_lost().is_none()
+        {
+            let room = WAVE.min(AHEAD_MAX - self.ahead.len());
+            let wave: Vec<PathBuf> = todo
+                .drain(..todo.len().min(room))
+                .filter(|d| !self.ahead.contains_key(d))
+                .collect();
+            let lists = ctx.host().read_dirs(&wave);
+            for (d, l) in wave.into_iter().zip(lists) {
+                todo.extend(subdirs(&d, &l, enters));
+                self.keep(std::iter::once((d, l)));
+            }
+        }
+    }
+}
+
+/// The directories below `dir` (listed as `listing`) that the walk will enter.
+fn subdirs(
+    dir: &Path,
+    listing: &Result<Vec<DirEntry>, HostError>,
+    enters: Enters<'_>,
+) -> Vec<PathBuf> {
+    let Ok(entries) = listing else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter(|e| enters(dir, e))
+        .map(|e| dir.join(&e.name))
+        .collect()
 }
 
 /// Resolves every symlink in `path` through `host` (like `realpath`), at most 40 hops.

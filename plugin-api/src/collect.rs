@@ -415,7 +415,22 @@ impl<'a> CollectContext<'a> {
         if self.lost.is_some() {
             return None;
         }
-        match self.host.read(path, limit) {
+        let read = self.host.read(path, limit);
+        self.capture_outcome(path, read)
+    }
+
+    /// [`CollectContext::capture`] of a file already read (`read` is what [`Host::read`] of
+    /// `path` answered, for instance in a batch read ahead with [`Host::read_many`]): stored,
+    /// or its failure recorded, exactly as `capture` does; nothing once the host is lost.
+    pub fn capture_outcome(
+        &mut self,
+        path: &Path,
+        read: Result<ReadOutcome, HostError>,
+    ) -> Option<Captured> {
+        if self.lost.is_some() {
+            return None;
+        }
+        match read {
             Ok(out) => self.store_read(path, out),
             Err(e) if e.is_not_found() => None,
             Err(e) => {
@@ -533,6 +548,28 @@ impl<'a> CollectContext<'a> {
             return None;
         }
         match self.host.lstat(path) {
+            Ok(m) => Some(m),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                self.host_error(&e);
+                None
+            }
+        }
+    }
+
+    /// [`CollectContext::lstat`] answered already (`r` is what [`Host::lstat`] of `path`
+    /// answered, for instance in a batch asked with [`Host::lstat_many`]): failures other
+    /// than "not found" recorded, exactly as `lstat` does; nothing once the host is lost.
+    pub fn lstat_outcome(
+        &mut self,
+        path: &Path,
+        r: Result<FileMeta, HostError>,
+    ) -> Option<FileMeta> {
+        if self.lost.is_some() {
+            return None;
+        }
+        let _ = path;
+        match r {
             Ok(m) => Some(m),
             Err(e) if e.is_not_found() => None,
             Err(e) => {

@@ -324,6 +324,12 @@ pub trait Host: Send + Sync {
     /// Metadata, following symlinks.
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError>;
 
+    /// [`Host::lstat`] of each of `paths`, in their order. A transport with round trips asks
+    /// for them together (over SSH, one batch of requests); a decorator forwards the batch.
+    fn lstat_many(&self, paths: &[PathBuf]) -> Vec<Result<FileMeta, HostError>> {
+        paths.iter().map(|p| self.lstat(p)).collect()
+    }
+
     /// Target of a symlink, as stored (not resolved).
     fn read_link(&self, path: &Path) -> Result<PathBuf, HostError>;
 

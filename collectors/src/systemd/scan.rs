@@ -3,10 +3,11 @@
 //! `*.upholds/`, aliases); each file copied and parsed.
 
 use super::parse;
+use crate::shared::ahead::FilesAhead;
 use crate::util::{canonicalize, name_text, ptext};
 use dossier_plugin_api::CollectContext;
 use dossier_plugin_api::collect::IssueKind;
-use dossier_plugin_api::host::FileKind;
+use dossier_plugin_api::host::{DirEntry, FileKind};
 use dossier_plugin_api::records::SourceRef;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -75,6 +76,10 @@ pub(super) fn scan_scope(
         let Some(entries) = ctx.list_dir(&dir) else {
             continue;
         };
+        // The unit files below are read a batch at a time (see `FilesAhead`).
+        let mut ahead = files_ahead(&dir, &entries, cap, |name, e| {
+            is_unit_name(name) && e.kind != Some(FileKind::Dir)
+        });
         for e in entries {
             let name = name_text(&e.name);
             let path = dir.join(&e.name);
@@ -114,7 +119,7 @@ pub(super) fn scan_scope(
                 continue;
             }
             if is_unit_name(&name) && kind != Some(FileKind::Dir) {
-                if let Some(found) = read_unit_file(ctx, &path, &dir, cap) {
+                if let Some(found) = read_unit_file(ctx, &path, &dir, &mut ahead) {
                     // A symlink in a unit directory whose target has another unit name is an
                     // alias: it enables the target like a .wants link does.
                     if let Some(t) = &found.link_target {
@@ -132,6 +137,22 @@ pub(super) fn scan_scope(
         }
     }
     scan
+}
+
+/// The files of the listing `entries` of `dir` that `wanted` (by name and entry) says the
+/// scan reads, in the listing's order, to be read ahead with `cap`.
+fn files_ahead(
+    dir: &Path,
+    entries: &[DirEntry],
+    cap: u64,
+    wanted: impl Fn(&str, &DirEntry) -> bool,
+) -> FilesAhead {
+    let todo = entries
+        .iter()
+        .filter(|e| wanted(&name_text(&e.name), e))
+        .map(|e| (dir.join(&e.name), e.kind == Some(FileKind::Symlink)))
+        .collect();
+    FilesAhead::new(todo, cap)
 }
 
 /// Records a symlink whose target cannot be opened (missing, looping, or out of reach).
@@ -164,12 +185,13 @@ fn scan_dropins(
         }
         return out;
     };
+    let mut ahead = files_ahead(ddir, &entries, cap, |name, _| name.ends_with(".conf"));
     for e in entries {
         let name = name_text(&e.name);
         if !name.ends_with(".conf") {
             continue;
         }
-        if let Some(f) = read_unit_file(ctx, &ddir.join(&e.name), dir, cap) {
+        if let Some(f) = read_unit_file(ctx, &ddir.join(&e.name), dir, &mut ahead) {
             out.push((name, f));
         }
     }
@@ -182,13 +204,13 @@ fn read_unit_file(
     ctx: &mut CollectContext<'_>,
     path: &Path,
     dir: &Path,
-    cap: u64,
+    ahead: &mut FilesAhead,
 ) -> Option<Found> {
     let meta = ctx.lstat(path)?;
     let mut link_target = None;
     let mut masked = false;
     if meta.kind == FileKind::Symlink {
-        let t = ctx.read_link(path)?;
+        let t = ahead.read_link(ctx, path)?;
         masked = t == Path::new("/dev/null");
         link_target = Some(ptext(&t));
     }
@@ -205,7 +227,7 @@ fn read_unit_file(
         return Some(found);
     }
     let issues_before = ctx.issues_recorded();
-    match ctx.capture(path, cap) {
+    match ahead.capture(ctx, path) {
         Some(c) => {
             found.parsed = parse::parse(&c.data);
             found.source = c.source_ref(path);

@@ -41,6 +41,9 @@ const MAX_READ_SIZE: u32 = 256 << 10;
 pub const WINDOW_BYTES: u32 = 1 << 20;
 /// Requests sent and not yet answered, at most (beyond, the client waits first).
 const MAX_OUTSTANDING: usize = 128;
+/// Requests whose answers nobody waits for (CLOSE) kept queued, at most: they go with the
+/// next requests that are waited for, instead of in a packet of their own each.
+const MAX_DEFERRED: usize = 32;
 
 const FXP_INIT: u8 = 1;
 const FXP_VERSION: u8 = 2;
@@ -121,6 +124,8 @@ pub struct SftpClient<S: Read + Write> {
     next_id: u32,
     /// Requests built and not yet written.
     queued: Vec<u8>,
+    /// Their ids.
+    queued_ids: Vec<u32>,
     /// Requests sent (or queued) and not yet answered.
     outstanding: HashSet<u32>,
     /// Answers that came before they were waited for.
@@ -176,6 +181,7 @@ impl<S: Read + Write> SftpClient<S> {
             stream,
             next_id: 1,
             queued: Vec::new(),
+            queued_ids: Vec::new(),
             outstanding: HashSet::new(),
             early: HashMap::new(),
             ignored: HashSet::new(),
@@ -243,6 +249,7 @@ impl<S: Read + Write> SftpClient<S> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         self.queued.extend_from_slice(&p.finish(id));
+        self.queued_ids.push(id);
         self.outstanding.insert(id);
         Ok(id)
     }
@@ -261,6 +268,7 @@ impl<S: Read + Write> SftpClient<S> {
             self.stream.write_all(&q)?;
             self.queued = q;
             self.queued.clear();
+            self.queued_ids.clear();
         }
         Ok(())
     }
@@ -274,11 +282,17 @@ impl<S: Read + Write> SftpClient<S> {
             return Err(proto(format!("no request {id} is waiting for an answer")));
         }
         // A round trip is requests sent and waited for: answers to requests sent earlier
-        // (READs in flight) come without a new one.
-        if !self.queued.is_empty() {
+        // (READs in flight) come without a new one. Queued requests whose answers nobody
+        // waits for (a CLOSE) stay queued while the answer waited for is already on its
+        // way, until requests that are waited for go, or too many wait.
+        let waited_for = self.queued_ids.contains(&id)
+            || self.queued_ids.iter().any(|q| !self.ignored.contains(q));
+        if waited_for {
             self.waits += 1;
         }
-        self.send_queued()?;
+        if waited_for || self.queued_ids.len() >= MAX_DEFERRED {
+            self.send_queued()?;
+        }
         loop {
             let body = self.read_packet()?;
             let (got, reply) = parse_reply(body)?;
@@ -313,6 +327,17 @@ impl<S: Read + Write> SftpClient<S> {
     /// `lstat` (does not follow a final symlink).
     pub fn lstat(&mut self, path: &[u8]) -> Result<Attrs, SftpError> {
         self.attrs_of(FXP_LSTAT, path)
+    }
+
+    /// `lstat` of each of `paths`, all sent together, in the order of `paths`.
+    pub fn lstats(&mut self, paths: &[&[u8]]) -> Vec<Result<Attrs, SftpError>> {
+        let ids: Vec<Result<u32, SftpError>> = paths
+            .iter()
+            .map(|p| self.send(Packet::new(FXP_LSTAT).string(p)))
+            .collect();
+        ids.into_iter()
+            .map(|id| id.and_then(|id| self.attrs_answer(id)))
+            .collect()
     }
 
     /// Target of a symlink.

@@ -355,3 +355,28 @@ fn several_directories_are_listed_in_one_batch() {
     assert!(c.stat(&paths[0]).is_ok());
     assert!(c.outstanding.is_empty() && c.early.is_empty() && c.ignored.is_empty());
 }
+
+#[test]
+fn closes_wait_for_the_next_requests_that_are_waited_for() {
+    let Some(mut c) = server() else { return };
+    let d = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        std::fs::write(d.path().join(format!("f{i}")), b"x").unwrap();
+    }
+    let hs: Vec<Vec<u8>> = (0..3)
+        .map(|i| c.open(&b(&d.path().join(format!("f{i}")))).unwrap())
+        .collect();
+    let ids: Vec<u32> = hs.iter().map(|h| c.send_read(h, 0, 10).unwrap()).collect();
+    let before = c.waits();
+    for (h, id) in hs.iter().zip(ids) {
+        let r = read_answer(c.wait(id).unwrap(), 10).unwrap().unwrap();
+        assert_eq!(r.data(), Some(&b"x"[..]));
+        c.close_later(h).unwrap();
+    }
+    // The READs went together; each CLOSE waits, queued, behind answers already on their way.
+    assert_eq!(c.waits() - before, 1);
+    assert_eq!(c.queued_ids.len(), 3);
+    // The next request waited for takes them along, and their answers are dropped.
+    assert!(c.stat(&b(d.path())).is_ok());
+    assert!(c.outstanding.is_empty() && c.ignored.is_empty() && c.queued_ids.is_empty());
+}

@@ -7,6 +7,7 @@ use super::command::shell_quote;
 use super::error::ConnectError;
 use super::host::{AbortHandle, SshHost, ms};
 use super::known_hosts::{check_host_key, hostkey_pref, known_key_types, read_known_hosts};
+use super::listed::Listed;
 use super::settings::{SshAuth, SshSettings, SshTarget};
 use crate::sftp_client::SftpClient;
 use ssh2::{ErrorCode, MethodType, Session};
@@ -137,7 +138,12 @@ pub fn connect_with(
     } else {
         sftp
     };
+    // Listings answer lstat only from OpenSSH's sftp-server (see `listed`).
+    let openssh = session
+        .banner()
+        .is_some_and(|b| b.starts_with("SSH-2.0-OpenSSH_"));
     Ok(SshHost {
+        listed: Mutex::new(Listed::new(openssh)),
         session,
         client: Arc::new(Mutex::new(client)),
         target: target.clone(),

@@ -4,6 +4,7 @@
 use super::command::command_line;
 use super::files::{Client, SftpFile, lock, meta_from_attrs, path_bytes};
 use super::host_errors::{client_error, io_error, sftp_error};
+use super::listed::Listed;
 use super::settings::SshTarget;
 use crate::sftp_client::WINDOW_BYTES;
 use crate::sftp_client::reader::ReadAhead;
@@ -17,8 +18,8 @@ use std::io::Read;
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Cuts a host's connection from another thread (deadline watchdog).
@@ -46,6 +47,8 @@ pub struct SshHost {
     pub(super) fingerprint: String,
     /// Bytes of file content read over SFTP and of command output.
     pub(super) bytes_read: Arc<AtomicU64>,
+    /// The last directory listings, which answer `lstat` of their entries (see `listed`).
+    pub(super) listed: Mutex<Listed>,
 }
 
 impl std::fmt::Debug for SshHost {
@@ -105,6 +108,12 @@ impl SshHost {
         self.op_timeout
     }
 
+    /// The last listings (a poisoned lock only means a panic elsewhere: the listings are
+    /// whole either way).
+    fn listed(&self) -> MutexGuard<'_, Listed> {
+        self.listed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Ends the session politely.
     pub fn close(self) {
         let _ = self
@@ -133,13 +142,52 @@ impl Host for SshHost {
     }
 
     fn lstat(&self, path: &Path) -> Result<FileMeta, HostError> {
+        if let Some(a) = self.listed().lookup(path, false) {
+            return Ok(meta_from_attrs(a));
+        }
         lock(&self.client)
             .lstat(path_bytes(path))
             .map(|a| meta_from_attrs(&a))
             .map_err(|e| client_error(e, path, ""))
     }
 
+    fn lstat_many(&self, paths: &[PathBuf]) -> Vec<Result<FileMeta, HostError>> {
+        // What the last listings answer, then the rest asked for together.
+        let mut out: Vec<Option<Result<FileMeta, HostError>>> = {
+            let listed = self.listed();
+            paths
+                .iter()
+                .map(|p| listed.lookup(p, false).map(|a| Ok(meta_from_attrs(a))))
+                .collect()
+        };
+        let ask: Vec<&PathBuf> = paths
+            .iter()
+            .zip(&out)
+            .filter(|(_, o)| o.is_none())
+            .map(|(p, _)| p)
+            .collect();
+        let bytes: Vec<&[u8]> = ask.iter().map(|p| path_bytes(p)).collect();
+        let mut answers = lock(&self.client).lstats(&bytes).into_iter().zip(ask);
+        for o in out.iter_mut().filter(|o| o.is_none()) {
+            *o = answers.next().map(|(a, p)| {
+                a.map(|a| meta_from_attrs(&a))
+                    .map_err(|e| client_error(e, p, ""))
+            });
+        }
+        out.into_iter()
+            .zip(paths)
+            .map(|(o, p)| {
+                o.unwrap_or_else(|| {
+                    Err(HostError::new(HostErrorKind::Other, p, "lstat: no answer"))
+                })
+            })
+            .collect()
+    }
+
     fn stat(&self, path: &Path) -> Result<FileMeta, HostError> {
+        if let Some(a) = self.listed().lookup(path, true) {
+            return Ok(meta_from_attrs(a));
+        }
         lock(&self.client)
             .stat(path_bytes(path))
             .map(|a| meta_from_attrs(&a))
@@ -180,10 +228,12 @@ impl Host for SshHost {
     }
 
     fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, HostError> {
-        lock(&self.client)
-            .read_dir(path_bytes(path))
-            .map(entries)
-            .map_err(|e| client_error(e, path, "readdir"))
+        let r = lock(&self.client).read_dir(path_bytes(path));
+        r.map(|v| {
+            self.listed().note(path, &v);
+            entries(v)
+        })
+        .map_err(|e| client_error(e, path, "readdir"))
     }
 
     fn read_dirs(&self, paths: &[PathBuf]) -> Vec<Result<Vec<DirEntry>, HostError>> {
@@ -192,6 +242,8 @@ impl Host for SshHost {
         lists
             .into_iter()
             .zip(paths)
+            // Not kept for `lstat` (see `listed`): a batch is a walk's, which looks at few
+            // entries again, and keeping its thousands of names cost more than it saved.
             .map(|(r, path)| r.map(entries).map_err(|e| client_error(e, path, "readdir")))
             .collect()
     }
@@ -283,13 +335,24 @@ impl SshHost {
             .zip(paths)
             .map(|(m, p)| m.map(|m| (c.send_open(path_bytes(p)), m)))
             .collect();
+        // Every handle first (the OPENs' answers come together), then the FSTATs and first
+        // READs of all sent together: taking a handle while the previous file's requests
+        // wait in the queue would send them on their own, a round trip per file.
+        let handles: Vec<_> = opens
+            .into_iter()
+            .zip(paths)
+            .map(|(o, p)| {
+                o.and_then(|(id, probe)| {
+                    id.and_then(|id| c.handle_answer(id))
+                        .map(|h| (h, probe))
+                        .map_err(|e| client_error(e, p, "open"))
+                })
+            })
+            .collect();
         let mut ahead = 0u64;
         let mut started = Vec::with_capacity(paths.len());
-        for (o, p) in opens.into_iter().zip(paths) {
-            started.push(o.and_then(|(id, probe)| {
-                let h = id
-                    .and_then(|id| c.handle_answer(id))
-                    .map_err(|e| client_error(e, p, "open"))?;
+        for (o, p) in handles.into_iter().zip(paths) {
+            started.push(o.and_then(|(h, probe)| {
                 let mut reader = ReadAhead::new(h, probe.size);
                 let mut fstat = c.send_fstat(reader.handle());
                 if fstat.is_ok() && ahead < BATCH_AHEAD {

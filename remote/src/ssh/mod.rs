@@ -20,7 +20,8 @@
 //! One module per concern, lowest first: `settings` (what to connect to and how) and
 //! `error` (why a connection failed); `known_hosts` (host key checking) and `auth`
 //! (credentials); `command` (how an argv becomes a remote command line); `host_errors`
-//! and `files` (SFTP answers as `Host` errors, metadata and open files); `host` (the
+//! and `files` (SFTP answers as `Host` errors, metadata and open files); `listed` (`lstat`
+//! answered from the listings just made); `host` (the
 //! connected [`SshHost`] and its `Host` implementation); `connect` (TCP, handshake, host
 //! key, authentication, SFTP start), which builds it.
 
@@ -32,6 +33,7 @@ mod files;
 mod host;
 mod host_errors;
 mod known_hosts;
+mod listed;
 mod settings;
 
 pub use command::{command_line, shell_quote};

@@ -192,9 +192,12 @@ fn sweep_of_every_scenario() {
             proc_cost["files_opened"].as_u64().unwrap() > 10,
             "{proc_cost}"
         );
+        // Round trips are counted, and files are read in batches (the package lists, each
+        // process's files): fewer round trips than files.
+        let trips = proc_cost["round_trips"].as_u64().unwrap();
         assert!(
-            proc_cost["round_trips"].as_u64().unwrap()
-                > proc_cost["files_opened"].as_u64().unwrap()
+            trips > 0 && trips < proc_cost["files_opened"].as_u64().unwrap(),
+            "{proc_cost}"
         );
         let side = &t["target_cost"];
         assert!(

@@ -44,6 +44,11 @@
 //!   /proc) and `collect` run inside the host's namespaces with nsenter (live, its own /proc),
 //!   and the per-collector `duration_ms` of each from the bundles' manifests.
 //!
+//! `dossier-bench evidence --keep DIR --against OLD [--hosts 3] [--bin PATH]` (root: the SSH lab)
+//!   One lab swept by OLD, then by the new binary, then by OLD again (with analysis, `-j 4`),
+//!   into `DIR/old-1`, `DIR/new` and `DIR/old-2`, kept: for checking that a change collects
+//!   the same evidence (old-1 against old-2 shows what differs between two runs anyway).
+//!
 //! `dossier-bench scale [--hosts 10,30,100,200] [--jobs 8] [--shards 2] [--s3] [--bin PATH] [--playbook P]`
 //!   (root: the SSH lab) One lab of the largest size (one host in 15 with the miner incident),
 //!   swept once per size with analysis: wall time, time per host, peak RSS of `dossier sweep`
@@ -85,6 +90,7 @@ mod cpu;
 mod crypto;
 mod events;
 mod events_gen;
+mod evidence;
 mod fleet;
 mod load;
 mod local;
@@ -119,7 +125,7 @@ pub fn default_bin() -> PathBuf {
 }
 
 /// The command line, one line: what `--help` prints and what a mistake is answered with.
-const USAGE: &str = "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] [--playbook P] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--s3] [--bin PATH] [--playbook P] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR] | events-gen DIR [--size-mib N]";
+const USAGE: &str = "usage: dossier-bench triage [--runs N] [--bin PATH] [--playbook P] | bundle [--mib N] [--runs N] [--dir DIR] | analyze [--bundles N] [--runs N] [--bin PATH] [--against PATH] | sweep [--hosts N] [--runs N] [--jobs N] [--bin PATH] | evidence --keep DIR --against OLD [--hosts N] [--bin PATH] | load [--hosts N] [--jobs N] [--bin PATH] [--playbook P] | scale [--hosts 10,30,100,200] [--jobs N] [--shards N] [--s3] [--bin PATH] [--playbook P] | crypto [--size 1G] [--runs N] [--dir DIR] | events [--size-mib N] [--runs N] [--bin PATH] [--dir DIR] | events-gen DIR [--size-mib N]";
 
 /// The flags each command takes (each followed by a value unless it is in `switches`) and
 /// how many operands it takes. Checked before a command starts, so that a misspelt flag or
@@ -133,6 +139,7 @@ fn flags_of(command: &str) -> Option<(&'static [&'static str], &'static [&'stati
         "events" => (&["--size-mib", "--runs", "--bin", "--dir"], &[], 0),
         "events-gen" => (&["--size-mib"], &[], 1),
         "sweep" => (&["--hosts", "--runs", "--jobs", "--bin"], &[], 0),
+        "evidence" => (&["--hosts", "--bin", "--against", "--keep"], &[], 0),
         "load" => (&["--hosts", "--jobs", "--bin", "--playbook"], &[], 0),
         "scale" => (
             &["--hosts", "--jobs", "--shards", "--bin", "--playbook"],
@@ -197,6 +204,7 @@ fn main() {
         Some("events") => events::events(&args),
         Some("events-gen") => events::generate(&args),
         Some("sweep") => sweep::sweep(&args),
+        Some("evidence") => evidence::evidence(&args),
         Some("load") => load::load(&args),
         Some("scale") => scale::scale(&args),
         Some("one") => measure::one(&args[2..]),
