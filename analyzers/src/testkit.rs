@@ -1,5 +1,5 @@
 //! Test helpers shared by the engine's and the rule families' tests: a bundle input built from
-//! records and its analysis, the subjects a rule fired on, process records, and the check of
+//! records, the subjects a rule fired on, process records, and the check of
 //! findings' catalogue messages that every analysis of the tests runs.
 
 use crate::input::{BundleInput, Header, MemberReader};
@@ -48,14 +48,6 @@ pub fn input<'a>(
         read_member: read,
         record_errors: vec![],
     }
-}
-
-/// The analysis of `records` (every collector `ok`, no member readable) with the default
-/// configuration.
-pub fn analyze_records(records: BTreeMap<String, Vec<(usize, serde_json::Value)>>) -> HostAnalysis {
-    let mut read = |_: &str, _: u64| Err("none".to_string());
-    let mut inp = input(records, &mut read);
-    crate::engine::analyze(&mut inp, &crate::config::AnalysisConfig::default())
 }
 
 /// The subjects of `rule`'s findings and context entries, in their order.

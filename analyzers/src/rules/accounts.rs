@@ -326,7 +326,8 @@ pub(crate) fn sudo_nopasswd_all(
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{self, analyze_records};
+    use crate::engine::analyze_records;
+    use crate::testkit;
     use serde_json::json;
 
     #[test]

@@ -195,7 +195,8 @@ pub(crate) fn modprobe_install_command(
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{self, analyze_records};
+    use crate::engine::analyze_records;
+    use crate::testkit;
     use serde_json::json;
 
     #[test]

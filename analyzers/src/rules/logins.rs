@@ -189,7 +189,8 @@ pub(crate) fn bruteforce_then_login(
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{self, analyze_records};
+    use crate::engine::analyze_records;
+    use crate::testkit;
     use dossier_plugin_api::Timestamp;
     use serde_json::json;
 

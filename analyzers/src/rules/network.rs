@@ -407,7 +407,8 @@ pub(crate) fn duplicate_mac(
 mod tests {
     use crate::config::AnalysisConfig;
     use crate::engine::analyze;
-    use crate::testkit::{self, analyze_records, input, proc};
+    use crate::engine::analyze_records;
+    use crate::testkit::{self, input, proc};
     use serde_json::json;
 
     #[test]

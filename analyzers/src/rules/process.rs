@@ -142,7 +142,8 @@ pub(crate) fn ld_preload(ctx: &Ctx, _: &AnalysisConfig, _: &mut BundleInput<'_>)
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{self, analyze_records, proc};
+    use crate::engine::analyze_records;
+    use crate::testkit::{self, proc};
     use serde_json::json;
 
     #[test]

@@ -442,7 +442,7 @@ pub(crate) fn generator_unowned(
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::analyze_records;
+    use crate::engine::analyze_records;
     use dossier_plugin_api::analysis::{Finding, HostAnalysis};
     use serde_json::json;
 
