@@ -334,12 +334,7 @@ fn print_summary(mb: f64, cases: &[Case], samples: &[Vec<Sample>], verify: &[(f6
 pub fn bundle(args: &[String]) {
     let mib: u64 = arg(args, "--mib").map_or(1024, |s| s.parse().expect("--mib"));
     let runs: usize = arg(args, "--runs").map_or(3, |s| s.parse().expect("--runs"));
-    let base = arg(args, "--dir").map(PathBuf::from);
-    let tmp = match &base {
-        Some(b) => tempfile::tempdir_in(b),
-        None => tempfile::tempdir(),
-    }
-    .expect("tempdir");
+    let tmp = crate::work_dir(args);
     let set = tmp.path().join("set");
     std::fs::create_dir_all(&set).expect("mkdir");
     let t = Instant::now();

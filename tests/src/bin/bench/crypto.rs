@@ -101,18 +101,13 @@ fn keys(dir: &Path) -> (PathBuf, SigningKey, String) {
 pub fn crypto(args: &[String]) {
     let size = arg(args, "--size").map_or(1 << 30, |s| parse_size(&s));
     let runs: usize = arg(args, "--runs").map_or(3, |s| s.parse().expect("--runs N"));
-    let base = arg(args, "--dir").map(PathBuf::from);
     for tool in ["minisign", "age", "age-keygen"] {
         if Command::new(tool).arg("--help").output().is_err() {
             eprintln!("dossier-bench crypto: needs {tool} on PATH (Debian packages minisign, age)");
             std::process::exit(2);
         }
     }
-    let tmp = match &base {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .expect("temp dir");
+    let tmp = crate::work_dir(args);
     let dir = tmp.path();
     let file = dir.join("bundle.zip");
     eprintln!(

@@ -144,11 +144,7 @@ pub fn events(args: &[String]) {
     let bin = arg(args, "--bin")
         .map(PathBuf::from)
         .unwrap_or_else(default_bin);
-    let dir = match arg(args, "--dir") {
-        Some(d) => tempfile::tempdir_in(d),
-        None => tempfile::tempdir(),
-    }
-    .expect("tempdir");
+    let dir = crate::work_dir(args);
     let audit = dir.path().join("audit.log");
     let mde = dir.path().join("DeviceEvents.json");
     let t = std::time::Instant::now();

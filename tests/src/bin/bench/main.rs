@@ -109,6 +109,25 @@ pub fn arg(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
+/// A temporary folder for a benchmark's files: inside `--dir` when given, else in the
+/// system's temporary folder. A folder that cannot be made there (`--dir` missing, not a
+/// folder, not writable) ends the run with a one-line error naming it, before any work.
+pub fn work_dir(args: &[String]) -> tempfile::TempDir {
+    make_work_dir(args).unwrap_or_else(|why| {
+        let cmd = args.get(1).map_or("", String::as_str);
+        eprintln!("dossier-bench {cmd}: cannot make a work folder: {why}");
+        std::process::exit(2);
+    })
+}
+
+/// [`work_dir`]'s folder, or why it cannot be made.
+fn make_work_dir(args: &[String]) -> Result<tempfile::TempDir, String> {
+    match arg(args, "--dir") {
+        Some(d) => tempfile::tempdir_in(&d).map_err(|e| format!("--dir {d}: {e}")),
+        None => tempfile::tempdir().map_err(|e| format!("temporary folder: {e}")),
+    }
+}
+
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
     let n = v.len();
@@ -217,7 +236,7 @@ fn main() {
 
 #[cfg(test)]
 mod tests {
-    use super::check_args;
+    use super::{check_args, make_work_dir};
 
     fn args(s: &str) -> Vec<String> {
         std::iter::once("dossier-bench")
@@ -270,5 +289,22 @@ mod tests {
                 .contains("unknown command")
         );
         assert!(check_args(&args("")).is_err());
+    }
+
+    #[test]
+    fn a_work_folder_is_made_in_dir_or_refused_with_the_reason() {
+        let d = tempfile::tempdir().unwrap();
+        let inside = make_work_dir(&args(&format!("events --dir {}", d.path().display()))).unwrap();
+        assert!(inside.path().starts_with(d.path()) && inside.path().is_dir());
+        let missing = d.path().join("missing");
+        let why = make_work_dir(&args(&format!("events --dir {}", missing.display()))).unwrap_err();
+        assert!(
+            why.starts_with(&format!("--dir {}: ", missing.display())),
+            "{why}"
+        );
+        let file = d.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(make_work_dir(&args(&format!("bundle --dir {}", file.display()))).is_err());
+        assert!(make_work_dir(&args("events")).is_ok());
     }
 }
